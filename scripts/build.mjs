@@ -1,0 +1,64 @@
+// Builds everything that ships: the extension host bundle, the trainer process, the CLI,
+// the webview script, the wasm engine files, and the spec's JSON Schema.
+//   node scripts/build.mjs [--schema-only] [--watch] [--minify]
+import * as esbuild from 'esbuild';
+import { createRequire } from 'node:module';
+import { copyFileSync, mkdirSync, writeFileSync, existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const args = new Set(process.argv.slice(2));
+const require = createRequire(import.meta.url);
+
+async function writeSchema() {
+  // The schema lives in TypeScript (one source of truth); bundle that module and print it.
+  const out = await esbuild.build({
+    entryPoints: [join(root, 'src/core/specSchema.ts')],
+    bundle: true, write: false, platform: 'node', format: 'cjs', logLevel: 'silent',
+  });
+  const mod = { exports: {} };
+  new Function('module', 'exports', out.outputFiles[0].text)(mod, mod.exports);
+  mkdirSync(join(root, 'schemas'), { recursive: true });
+  writeFileSync(join(root, 'schemas/vae-spec.schema.json'), JSON.stringify(mod.exports.SPEC_SCHEMA, null, 2) + '\n');
+}
+
+await writeSchema();
+if (args.has('--schema-only')) process.exit(0);
+
+const common = {
+  bundle: true,
+  sourcemap: true,
+  minify: args.has('--minify'),
+  logLevel: 'warning',
+  target: 'node20',
+};
+const nodeBuild = (entry, outfile, external = []) => ({
+  ...common,
+  entryPoints: [join(root, entry)],
+  outfile: join(root, outfile),
+  platform: 'node',
+  format: 'cjs',
+  // tfjs-node is optional and native: resolved at run time where the user has it.
+  external: ['vscode', '@tensorflow/tfjs-node', ...external],
+});
+
+const builds = [];
+if (existsSync(join(root, 'src/extension/extension.ts'))) builds.push(nodeBuild('src/extension/extension.ts', 'dist/extension.js'));
+if (existsSync(join(root, 'src/train/worker.ts'))) builds.push(nodeBuild('src/train/worker.ts', 'dist/trainer.js'));
+if (existsSync(join(root, 'src/cli/main.ts'))) builds.push(nodeBuild('src/cli/main.ts', 'dist/cli.js'));
+if (existsSync(join(root, 'src/webview/main.ts')))
+  builds.push({ ...common, entryPoints: [join(root, 'src/webview/main.ts')], outfile: join(root, 'dist/webview.js'), platform: 'browser', format: 'iife', target: 'es2022' });
+
+// The wasm engine's binaries travel with the bundles.
+mkdirSync(join(root, 'dist'), { recursive: true });
+const wasmDir = dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
+for (const f of ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm']) {
+  copyFileSync(join(wasmDir, f), join(root, 'dist', f));
+}
+
+if (args.has('--watch')) {
+  for (const b of builds) await (await esbuild.context(b)).watch();
+} else {
+  await Promise.all(builds.map((b) => esbuild.build(b)));
+}

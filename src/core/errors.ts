@@ -1,0 +1,103 @@
+/**
+ * Errors caused by the user's input (a spec, a data file, a command line).
+ * They carry where the problem is so every front end (CLI, editor diagnostics,
+ * panel) can point at it, and they are shown without a stack trace.
+ */
+
+export interface SourceLocation {
+  /** Path of the file the problem is in, as given by the user (or absolute). */
+  file?: string;
+  /** 1-based line and column. */
+  line?: number;
+  column?: number;
+  /** Byte/character offset and length in the file, for editor ranges. */
+  offset?: number;
+  length?: number;
+  /** Dotted path of the spec field, e.g. `model.encoder.hidden[1]`. */
+  field?: string;
+  /** 1-based data row (CSV line, array element...). */
+  row?: number;
+}
+
+export class UserError extends Error {
+  override readonly name = 'UserError';
+  constructor(
+    message: string,
+    readonly location: SourceLocation = {},
+    /** Further problems found in the same input, reported together. */
+    readonly more: ReadonlyArray<{ message: string; location: SourceLocation }> = [],
+  ) {
+    super(message);
+  }
+}
+
+export function isUserError(e: unknown): e is UserError {
+  return e instanceof UserError || (e instanceof Error && e.name === 'UserError');
+}
+
+/** `file:line:column: field: message` — the form compilers use, so terminals make it clickable. */
+export function formatLocation(loc: SourceLocation): string {
+  const parts: string[] = [];
+  if (loc.file) {
+    let p = loc.file;
+    if (loc.line !== undefined) {
+      p += `:${loc.line}`;
+      if (loc.column !== undefined) p += `:${loc.column}`;
+    }
+    parts.push(p);
+  }
+  if (loc.row !== undefined && loc.line === undefined) parts.push(`row ${loc.row}`);
+  if (loc.field) parts.push(loc.field);
+  return parts.join(': ');
+}
+
+export function formatUserError(e: UserError): string {
+  const lines = [e, ...e.more].map((p) => {
+    const where = formatLocation(p.location);
+    return where ? `${where}: ${p.message}` : p.message;
+  });
+  return lines.join('\n');
+}
+
+/** Offset → 1-based line and column. */
+export function lineColumnAt(text: string, offset: number): { line: number; column: number } {
+  let line = 1;
+  let lineStart = 0;
+  const end = Math.min(offset, text.length);
+  for (let i = 0; i < end; i++) {
+    if (text.charCodeAt(i) === 10) {
+      line++;
+      lineStart = i + 1;
+    }
+  }
+  return { line, column: end - lineStart + 1 };
+}
+
+/** Closest candidate by edit distance, for "did you mean". */
+export function didYouMean(word: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const c of candidates) {
+    const d = editDistance(word.toLowerCase(), c.toLowerCase());
+    if (d < bestD) {
+      bestD = d;
+      best = c;
+    }
+  }
+  return best !== undefined && bestD <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  const prev = new Array<number>(b.length + 1);
+  for (let j = 0; j <= b.length; j++) prev[j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    let diag = prev[0]!;
+    prev[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const up = prev[j]!;
+      prev[j] = Math.min(up + 1, prev[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diag = up;
+    }
+  }
+  return prev[b.length]!;
+}

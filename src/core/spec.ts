@@ -1,0 +1,409 @@
+/**
+ * `*.vae.json` specs: parse (comments allowed), validate against SPEC_SCHEMA with
+ * file/line/column/field for every problem, fill in defaults, and list the
+ * warnings where the entropy theorem cannot hold.
+ */
+import { parseTree, printParseErrorCode, type Node, type ParseError } from 'jsonc-parser';
+import { didYouMean, lineColumnAt, UserError, type SourceLocation } from './errors';
+import {
+  SPEC_SCHEMA,
+  type JsonSchema,
+  type ACTIVATIONS,
+  type BACKENDS,
+  type DATA_FORMATS,
+  type MODEL_TYPES,
+  type SCALINGS,
+  type SYNTHETIC_KINDS,
+} from './specSchema';
+
+export type SyntheticKind = (typeof SYNTHETIC_KINDS)[number];
+export type Activation = (typeof ACTIVATIONS)[number];
+export type ModelType = (typeof MODEL_TYPES)[number];
+export type DataFormat = (typeof DATA_FORMATS)[number];
+export type Scaling = (typeof SCALINGS)[number];
+export type BackendChoice = (typeof BACKENDS)[number];
+
+interface CommonData {
+  scale?: Scaling;
+  limit?: number;
+  validation: number;
+}
+export interface FileDataSpec extends CommonData {
+  kind: 'file';
+  path: string;
+  format?: DataFormat;
+  header?: boolean;
+}
+export interface SyntheticDataSpec extends CommonData {
+  kind: 'synthetic';
+  synthetic: SyntheticKind;
+  n: number;
+  noise: number;
+  seed: number;
+  dim?: number;
+  intrinsicDim?: number;
+}
+export type DataSpec = FileDataSpec | SyntheticDataSpec;
+
+export interface NetworkSpec {
+  hidden: number[];
+  activation: Activation;
+}
+
+export interface ModelSpec {
+  type: ModelType;
+  latentDim: number;
+  encoder: NetworkSpec;
+  decoder: NetworkSpec;
+  decoderVariance: 'scalar' | 'per-dimension';
+  varianceUpdate: 'gradient' | 'optimal';
+  initialVariance: number;
+}
+
+export interface TrainingSpec {
+  epochs: number;
+  batchSize: number;
+  learningRate: number;
+  optimizer: 'adam';
+  seed: number;
+  checkpointEvery: number;
+  backend: BackendChoice;
+}
+
+export interface DiagnosticsSpec {
+  every: number;
+  mcSamples: number;
+  /** Undefined: all training points up to DEFAULT_DIAGNOSTIC_SUBSET. */
+  subset?: number;
+  tolerance: number;
+  window: number;
+}
+
+/** A spec with every default filled in: the one config object the trainer reads. */
+export interface VaeSpec {
+  name: string;
+  data: DataSpec;
+  model: ModelSpec;
+  training: TrainingSpec;
+  diagnostics: DiagnosticsSpec;
+  output: { runsDir?: string };
+}
+
+export const DEFAULT_DIAGNOSTIC_SUBSET = 4096;
+
+export interface SpecWarning {
+  message: string;
+  location: SourceLocation;
+}
+
+export interface ParsedSpec {
+  spec: VaeSpec;
+  warnings: SpecWarning[];
+  /** The text as read, kept for the run folder's snapshot. */
+  text: string;
+}
+
+interface Problem {
+  message: string;
+  node: Node | undefined;
+  field: string;
+}
+
+/**
+ * Parse and validate a spec. Throws a UserError listing every problem found
+ * (the first as the error itself, the rest in `more`).
+ */
+export function parseSpec(text: string, file = 'spec.vae.json'): ParsedSpec {
+  const parseErrors: ParseError[] = [];
+  const root = parseTree(text, parseErrors, { allowTrailingComma: true, disallowComments: false });
+  const locate = (node: Node | undefined, field: string, offset?: number, length?: number): SourceLocation => {
+    const off = offset ?? node?.offset ?? 0;
+    return { file, ...lineColumnAt(text, off), offset: off, length: length ?? node?.length ?? 1, field: field || undefined };
+  };
+  if (parseErrors.length > 0 || !root) {
+    const errs = parseErrors.map((e) => ({
+      message: `invalid JSON: ${describeParseError(printParseErrorCode(e.error))}`,
+      location: locate(undefined, '', e.offset, e.length),
+    }));
+    if (errs.length === 0) errs.push({ message: 'the file is empty; a spec is a JSON object', location: locate(undefined, '', 0, 0) });
+    throw new UserError(errs[0]!.message, errs[0]!.location, errs.slice(1));
+  }
+
+  const problems: Problem[] = [];
+  validateNode(root, SPEC_SCHEMA, '', problems);
+  if (problems.length > 0) {
+    const errs = problems.map((p) => ({ message: p.message, location: locate(p.node, p.field) }));
+    throw new UserError(errs[0]!.message, errs[0]!.location, errs.slice(1));
+  }
+
+  const raw = nodeValue(root) as RawSpec;
+  const spec = withDefaults(raw, file);
+  const semantic = semanticProblems(spec);
+  if (semantic.length > 0) {
+    const errs = semantic.map((p) => ({ message: p.message, location: locate(findNode(root, p.field), p.field) }));
+    throw new UserError(errs[0]!.message, errs[0]!.location, errs.slice(1));
+  }
+  const warnings = theoremWarnings(spec).map((w) => ({ message: w.message, location: locate(findNode(root, w.field), w.field) }));
+  return { spec, warnings, text };
+}
+
+function describeParseError(code: string): string {
+  const map: Record<string, string> = {
+    InvalidSymbol: 'unexpected character',
+    InvalidNumberFormat: 'malformed number',
+    PropertyNameExpected: 'expected a property name in double quotes',
+    ValueExpected: 'expected a value',
+    ColonExpected: 'expected ":" after the property name',
+    CommaExpected: 'expected "," between entries',
+    CloseBraceExpected: 'expected "}"',
+    CloseBracketExpected: 'expected "]"',
+    EndOfFileExpected: 'unexpected text after the closing "}"',
+    UnexpectedEndOfString: 'unterminated string',
+    UnexpectedEndOfComment: 'unterminated comment',
+    UnexpectedEndOfNumber: 'unterminated number',
+  };
+  return map[code] ?? code;
+}
+
+const jsonType = (node: Node): string => {
+  if (node.type === 'number') return Number.isInteger(node.value) ? 'integer' : 'number';
+  return node.type;
+};
+
+function validateNode(node: Node, schema: JsonSchema, field: string, out: Problem[]): void {
+  const at = field || 'the spec';
+  if (schema.oneOf) {
+    validateOneOf(node, schema, field, out);
+    return;
+  }
+  if (schema.type) {
+    const actual = jsonType(node);
+    const ok = schema.type === actual || (schema.type === 'number' && actual === 'integer');
+    if (!ok) {
+      const shown = node.type === 'string' ? JSON.stringify(node.value) : node.type === 'number' ? String(node.value) : node.type;
+      out.push({ message: `${at} must be ${article(schema.type)}, not ${shown}`, node, field });
+      return;
+    }
+  }
+  if (schema.enum && !schema.enum.includes(node.value as string | number)) {
+    const guess = typeof node.value === 'string' ? didYouMean(node.value, schema.enum.map(String)) : undefined;
+    out.push({
+      message: `${at} is ${JSON.stringify(node.value)}; expected one of ${schema.enum.map((v) => JSON.stringify(v)).join(', ')}${guess ? ` (did you mean ${JSON.stringify(guess)}?)` : ''}`,
+      node,
+      field,
+    });
+  }
+  if (node.type === 'number') {
+    const v = node.value as number;
+    if (schema.minimum !== undefined && v < schema.minimum) out.push({ message: `${at} is ${v}; it must be at least ${schema.minimum}`, node, field });
+    if (schema.maximum !== undefined && v > schema.maximum) out.push({ message: `${at} is ${v}; it must be at most ${schema.maximum}`, node, field });
+    if (schema.exclusiveMinimum !== undefined && v <= schema.exclusiveMinimum)
+      out.push({ message: `${at} is ${v}; it must be greater than ${schema.exclusiveMinimum}`, node, field });
+  }
+  if (node.type === 'string' && schema.minLength !== undefined && (node.value as string).length < schema.minLength) {
+    out.push({ message: `${at} must not be empty`, node, field });
+  }
+  if (node.type === 'array') {
+    const items = node.children ?? [];
+    if (schema.minItems !== undefined && items.length < schema.minItems) out.push({ message: `${at} needs at least ${schema.minItems} entries`, node, field });
+    if (schema.maxItems !== undefined && items.length > schema.maxItems) out.push({ message: `${at} may have at most ${schema.maxItems} entries`, node, field });
+    if (schema.items) items.forEach((child, i) => validateNode(child, schema.items!, `${field}[${i}]`, out));
+  }
+  if (node.type === 'object') validateObject(node, schema, field, out);
+}
+
+function validateObject(node: Node, schema: JsonSchema, field: string, out: Problem[]): void {
+  const props = schema.properties ?? {};
+  const seen = new Set<string>();
+  for (const pair of node.children ?? []) {
+    const keyNode = pair.children?.[0];
+    const valueNode = pair.children?.[1];
+    if (!keyNode) continue;
+    const key = keyNode.value as string;
+    const sub = field ? `${field}.${key}` : key;
+    if (seen.has(key)) out.push({ message: `${sub} is given twice`, node: keyNode, field: sub });
+    seen.add(key);
+    const propSchema = props[key];
+    if (!propSchema) {
+      if (schema.additionalProperties === false) {
+        const guess = didYouMean(key, Object.keys(props));
+        const known = Object.keys(props).filter((k) => k !== '$schema');
+        out.push({
+          message: `unknown field ${JSON.stringify(key)} in ${field || 'the spec'}${guess ? ` (did you mean ${JSON.stringify(guess)}?)` : `; known fields: ${known.join(', ')}`}`,
+          node: keyNode,
+          field: sub,
+        });
+      }
+      continue;
+    }
+    if (valueNode) validateNode(valueNode, propSchema, sub, out);
+  }
+  for (const req of schema.required ?? []) {
+    if (!seen.has(req)) {
+      const desc = props[req]?.description;
+      out.push({ message: `${field || 'the spec'} is missing the required field ${JSON.stringify(req)}${desc ? ` (${desc})` : ''}`, node, field: field ? `${field}.${req}` : req });
+    }
+  }
+}
+
+/** For `data`: pick the variant by its identifying required key, then validate against it. */
+function validateOneOf(node: Node, schema: JsonSchema, field: string, out: Problem[]): void {
+  if (node.type !== 'object') {
+    out.push({ message: `${field} must be an object such as {"path": "data.csv"} or {"synthetic": "swiss_roll"}`, node, field });
+    return;
+  }
+  const keys = new Set((node.children ?? []).map((p) => p.children?.[0]?.value as string));
+  const variants = schema.oneOf!;
+  const matching = variants.filter((v) => (v.required ?? []).every((r) => keys.has(r)));
+  if (matching.length === 1) {
+    validateNode(node, matching[0]!, field, out);
+    return;
+  }
+  const ids = variants.map((v) => JSON.stringify(v.required?.[0]));
+  out.push({
+    message:
+      matching.length === 0
+        ? `${field} needs exactly one of ${ids.join(' or ')}`
+        : `${field} has both ${ids.join(' and ')}; give only one`,
+    node,
+    field,
+  });
+}
+
+const article = (t: string) => (t === 'object' || t === 'array' || t === 'integer' ? `an ${t}` : `a ${t}`);
+
+function nodeValue(node: Node): unknown {
+  switch (node.type) {
+    case 'object': {
+      const o: Record<string, unknown> = {};
+      for (const pair of node.children ?? []) {
+        const [k, v] = pair.children ?? [];
+        if (k && v) o[k.value as string] = nodeValue(v);
+      }
+      return o;
+    }
+    case 'array':
+      return (node.children ?? []).map(nodeValue);
+    default:
+      return node.value;
+  }
+}
+
+function findNode(root: Node, field: string): Node | undefined {
+  let node: Node | undefined = root;
+  for (const part of field.split(/\.|\[(\d+)\]/).filter((p) => p !== undefined && p !== '')) {
+    if (!node) return undefined;
+    if (node.type === 'array') node = node.children?.[Number(part)];
+    else node = node.children?.find((p) => p.children?.[0]?.value === part)?.children?.[1];
+  }
+  return node;
+}
+
+/** Shapes as they come out of validation: the schema guarantees the types. */
+interface RawSpec {
+  name?: string;
+  data: Record<string, unknown>;
+  model: Partial<Omit<ModelSpec, 'encoder' | 'decoder'>> & { latentDim: number; encoder?: Partial<NetworkSpec>; decoder?: Partial<NetworkSpec> };
+  training?: Partial<TrainingSpec>;
+  diagnostics?: Partial<DiagnosticsSpec>;
+  output?: { runsDir?: string };
+}
+
+function withDefaults(raw: RawSpec, file: string): VaeSpec {
+  const d = raw.data;
+  const common = {
+    scale: d.scale as Scaling | undefined,
+    limit: d.limit as number | undefined,
+    validation: (d.validation as number | undefined) ?? 0,
+  };
+  const data: DataSpec =
+    typeof d.path === 'string'
+      ? { kind: 'file', path: d.path, format: d.format as DataFormat | undefined, header: d.header as boolean | undefined, ...common }
+      : {
+          kind: 'synthetic',
+          synthetic: d.synthetic as SyntheticKind,
+          n: (d.n as number | undefined) ?? 2000,
+          noise: (d.noise as number | undefined) ?? 0.05,
+          seed: (d.seed as number | undefined) ?? 0,
+          dim: d.dim as number | undefined,
+          intrinsicDim: d.intrinsicDim as number | undefined,
+          ...common,
+        };
+  const net = (n: Partial<NetworkSpec> | undefined): NetworkSpec => ({ hidden: n?.hidden ?? [64, 64], activation: n?.activation ?? 'relu' });
+  const m = raw.model;
+  const t = raw.training ?? {};
+  const g = raw.diagnostics ?? {};
+  const baseName = file.replace(/\\/g, '/').split('/').pop()!.replace(/\.vae\.json$|\.json$/, '');
+  return {
+    name: raw.name ?? baseName,
+    data,
+    model: {
+      type: m.type ?? 'VAE-1',
+      latentDim: m.latentDim,
+      encoder: net(m.encoder),
+      decoder: net(m.decoder),
+      decoderVariance: m.decoderVariance ?? 'scalar',
+      varianceUpdate: m.varianceUpdate ?? 'gradient',
+      initialVariance: m.initialVariance ?? 1,
+    },
+    training: {
+      epochs: t.epochs ?? 50,
+      batchSize: t.batchSize ?? 128,
+      learningRate: t.learningRate ?? 0.001,
+      optimizer: 'adam',
+      seed: t.seed ?? 0,
+      checkpointEvery: t.checkpointEvery ?? 1,
+      backend: t.backend ?? 'auto',
+    },
+    diagnostics: {
+      every: g.every ?? 1,
+      mcSamples: g.mcSamples ?? 4,
+      subset: g.subset,
+      tolerance: g.tolerance ?? 0.01,
+      window: g.window ?? 5,
+    },
+    output: { runsDir: raw.output?.runsDir },
+  };
+}
+
+/** Problems the schema alone cannot express. */
+function semanticProblems(spec: VaeSpec): { message: string; field: string }[] {
+  const out: { message: string; field: string }[] = [];
+  const d = spec.data;
+  if (d.kind === 'synthetic') {
+    if ((d.synthetic === 'manifold' || d.synthetic === 'ppca') && d.dim === undefined)
+      out.push({ message: `data.dim is required for the "${d.synthetic}" set (the observed dimension D)`, field: 'data.synthetic' });
+    if (d.synthetic === 'manifold' && d.intrinsicDim !== undefined && d.dim !== undefined && d.intrinsicDim >= d.dim)
+      out.push({ message: `data.intrinsicDim (${d.intrinsicDim}) must be smaller than data.dim (${d.dim})`, field: 'data.intrinsicDim' });
+  }
+  if (spec.model.type === 'VAE-3' && spec.model.varianceUpdate === 'optimal')
+    out.push({ message: 'model.varianceUpdate "optimal" has no closed form for VAE-3 (the variance depends on z); use "gradient"', field: 'model.varianceUpdate' });
+  return out;
+}
+
+/** Where the entropy result will not hold, or the diagnostics will mislead. */
+export function theoremWarnings(spec: VaeSpec): { message: string; field: string }[] {
+  const out: { message: string; field: string }[] = [];
+  const m = spec.model;
+  if (m.type === 'VAE-0')
+    out.push({
+      message:
+        'VAE-0 fixes the decoder variance, so the ELBO does not converge to the entropy sum: the gap will settle at R_dec = D/2 (1 - s*^2/s^2), not at zero.',
+      field: 'model.type',
+    });
+  if (m.type === 'VAE-0' && m.varianceUpdate === 'optimal')
+    out.push({ message: 'varianceUpdate has no effect for VAE-0 (its variance is fixed)', field: 'model.varianceUpdate' });
+  if (m.decoder.hidden.length > 0 && m.decoder.activation === 'linear')
+    out.push({ message: 'linear activations make the hidden layers collapse to one linear map; use "hidden": [] for a linear decoder', field: 'model.decoder.activation' });
+  if (spec.diagnostics.mcSamples === 1)
+    out.push({ message: 'with one Monte-Carlo sample the ELBO standard error cannot be estimated; use 2 or more', field: 'diagnostics.mcSamples' });
+  return out;
+}
+
+/** Resolve the runs folder for a spec file. */
+export function runsDirFor(spec: VaeSpec, specPath: string, join: (...p: string[]) => string, dirname: (p: string) => string, isAbsolute: (p: string) => boolean): string {
+  const base = dirname(specPath);
+  const r = spec.output.runsDir;
+  if (!r) return join(base, '.vae-lens', 'runs');
+  return isAbsolute(r) ? r : join(base, r);
+}
