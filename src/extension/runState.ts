@@ -1,0 +1,195 @@
+/**
+ * What the status bar, the CodeLens and the runs view say about a spec's latest run.
+ * Pure (no vscode import): the wording is decided here and unit-tested.
+ */
+import type { ConvergenceState } from '../core/convergence';
+import type { MetricsRecord, RunStatus } from '../core/runFormat';
+
+export type RunStateKind =
+  | 'none'
+  | 'training'
+  | 'converged'
+  | 'not-converged'
+  | 'stationary'
+  | 'too-early'
+  | 'stale'
+  | 'failed';
+
+export interface LiveProgress {
+  epoch: number;
+  epochs: number;
+  epochFraction: number;
+  samplesPerSec?: number;
+  etaSeconds?: number;
+}
+
+export interface RunStateInput {
+  /** Set while a trainer in this window is running the spec. */
+  live?: LiveProgress;
+  /** Whether a finished (or interrupted) run exists at all. */
+  hasRun: boolean;
+  status?: RunStatus;
+  convergence?: ConvergenceState;
+  convergenceReason?: string;
+  last?: MetricsRecord;
+  /** The spec in the editor differs from the run's snapshot. */
+  specChanged: boolean;
+  message?: string;
+  backend?: string;
+  runDir?: string;
+  modelType?: string;
+}
+
+export function runStateKind(s: RunStateInput): RunStateKind {
+  if (s.live) return 'training';
+  if (!s.hasRun) return 'none';
+  if (s.status === 'failed' || s.status === 'diverged') return 'failed';
+  if (s.specChanged) return 'stale';
+  switch (s.convergence) {
+    case 'converged':
+      return 'converged';
+    case 'stationary':
+      return 'stationary';
+    case 'too-early':
+      return 'too-early';
+    default:
+      return 'not-converged';
+  }
+}
+
+/** 1-based epoch progress as a 0..1 fraction of the whole run. */
+export function overallFraction(p: LiveProgress): number {
+  if (p.epochs <= 0) return 0;
+  const done = Math.max(0, p.epoch - 1 + Math.max(0, Math.min(1, p.epochFraction)));
+  return Math.max(0, Math.min(1, done / p.epochs));
+}
+
+/** gapRel as a percentage, with enough digits to be useful near zero. */
+export function formatGapPercent(gapRel: number | null | undefined): string {
+  if (gapRel === null || gapRel === undefined || !Number.isFinite(gapRel)) return 'n/a';
+  const pct = Math.abs(gapRel) * 100;
+  if (pct >= 10) return `${pct.toFixed(0)}%`;
+  if (pct >= 0.1 || pct === 0) return `${pct.toFixed(1)}%`;
+  return `${pct.toPrecision(1)}%`;
+}
+
+export function formatNumber(x: number | null | undefined, digits = 4): string {
+  if (x === null || x === undefined || !Number.isFinite(x)) return 'n/a';
+  if (x !== 0 && (Math.abs(x) >= 1e5 || Math.abs(x) < 1e-3)) return x.toExponential(2);
+  return Number(x.toPrecision(digits)).toString();
+}
+
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return '?';
+  const s = Math.round(seconds);
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m ${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(m / 60)}h ${String(m % 60).padStart(2, '0')}m`;
+}
+
+/** The CodeLens after "▶ Train VAE": the last result in a few words. */
+export function codeLensResult(s: RunStateInput): string | undefined {
+  const kind = runStateKind(s);
+  const gap = `gap ${formatGapPercent(s.last?.gapRel)}`;
+  switch (kind) {
+    case 'none':
+      return undefined;
+    case 'training':
+      return `training: epoch ${s.live!.epoch}/${s.live!.epochs}`;
+    case 'failed':
+      return s.status === 'diverged' ? 'diverged' : 'last run failed';
+    case 'stale':
+      return 'stale: spec changed since last run';
+    case 'converged':
+      return `converged, ${gap}`;
+    case 'stationary':
+      return `stationary (VAE-0, gap need not close), ${gap}`;
+    case 'too-early':
+      return `too early to judge, ${gap}`;
+    case 'not-converged':
+      return `not converged, ${gap}`;
+  }
+}
+
+const ICONS: Record<RunStateKind, string> = {
+  none: '$(beaker)',
+  training: '$(sync~spin)',
+  converged: '$(pass)',
+  'not-converged': '$(warning)',
+  stationary: '$(debug-pause)',
+  'too-early': '$(question)',
+  stale: '$(history)',
+  failed: '$(error)',
+};
+
+/** The status bar item's text (with codicons). */
+export function statusBarText(s: RunStateInput): string {
+  const kind = runStateKind(s);
+  const icon = ICONS[kind];
+  switch (kind) {
+    case 'none':
+      return `${icon} VAE: no runs`;
+    case 'training': {
+      const p = s.live!;
+      return `${icon} VAE epoch ${p.epoch}/${p.epochs} (${Math.round(overallFraction(p) * 100)}%)`;
+    }
+    case 'converged':
+      return `${icon} VAE converged`;
+    case 'not-converged':
+      return `${icon} VAE not converged`;
+    case 'stationary':
+      return `${icon} VAE-0 stationary`;
+    case 'too-early':
+      return `${icon} VAE too early to judge`;
+    case 'stale':
+      return `${icon} VAE stale`;
+    case 'failed':
+      return `${icon} VAE ${s.status === 'diverged' ? 'diverged' : 'failed'}`;
+  }
+}
+
+const md = (text: string) => text.replace(/[\\`*_{}[\]()#+\-.!|<>]/g, (c) => `\\${c}`);
+
+/** The status bar tooltip as Markdown: the numbers behind the verdict. */
+export function statusTooltipMarkdown(s: RunStateInput, specName?: string): string {
+  const kind = runStateKind(s);
+  const blocks: string[] = [];
+  const verdict = statusBarText(s).replace(/^\$\([^)]*\)\s*/, '');
+  blocks.push(`**VAE Lens**${specName ? `: ${md(specName)}` : ''} — ${md(verdict)}`);
+  if (kind === 'training' && s.live) {
+    const p = s.live;
+    const extra: string[] = [];
+    if (p.samplesPerSec !== undefined) extra.push(`${formatNumber(p.samplesPerSec, 3)} samples/s`);
+    if (p.etaSeconds !== undefined) extra.push(`${formatDuration(p.etaSeconds)} left`);
+    if (extra.length) blocks.push(md(extra.join(', ')));
+  }
+  if (kind === 'stale') blocks.push('The spec has changed since this run; train again to update the verdict.');
+  if (s.message) blocks.push(md(s.message));
+  const r = s.last;
+  if (r) {
+    blocks.push(
+      [
+        '| | |',
+        '|---|---|',
+        `| gap (ELBO − entropy sum) | ${formatNumber(r.gap)} nats |`,
+        `| gapRel | ${formatGapPercent(r.gapRel)} |`,
+        `| R_dec | ${formatNumber(r.rDec)} |`,
+        `| R_prior | ${formatNumber(r.rPrior)} |`,
+        `| ELBO | ${formatNumber(r.elbo)} ± ${formatNumber(r.elboStdErr, 2)} |`,
+        `| entropy sum | ${formatNumber(r.entropySum)} |`,
+        `| epoch | ${r.epoch} |`,
+      ].join('\n'),
+    );
+  }
+  if (s.convergenceReason) blocks.push(md(s.convergenceReason));
+  const foot: string[] = [];
+  if (s.modelType) foot.push(`model ${md(s.modelType)}`);
+  if (s.backend) foot.push(`backend ${code(s.backend)}`);
+  if (s.runDir) foot.push(`run ${code(s.runDir)}`);
+  if (foot.length) blocks.push(foot.join(' · '));
+  blocks.push('Click to show the diagnostics panel.');
+  return blocks.join('\n\n');
+}
+
+const code = (text: string) => `\`${text.replace(/`/g, "'")}\``;

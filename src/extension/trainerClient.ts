@@ -1,0 +1,106 @@
+/**
+ * The editor's side of the trainer protocol: one trainer process per spec (a spec runs
+ * at most once at a time; several specs may train at once). Everything the trainers say
+ * is re-emitted with the process it came from, so the panel, the status bar, the
+ * progress notification and the runs view can each listen for what they need.
+ */
+import type { FromTrainer, StartRequest } from '../core/protocol';
+import { Emitter, type Subscription } from './emitter';
+import { samePath } from './runFolder';
+import { TrainerProcess } from './trainerProcess';
+
+export interface TrainerEvent {
+  trainer: TrainerProcess;
+  event: FromTrainer;
+}
+
+export interface TrainerClientOptions {
+  trainerPath: string;
+  log: (line: string) => void;
+  stopGraceMs?: number;
+  env?: NodeJS.ProcessEnv;
+}
+
+export class AlreadyTrainingError extends Error {
+  constructor(readonly specPath: string) {
+    super(`${specPath} is already training`);
+  }
+}
+
+export class TrainerClient {
+  private readonly trainers = new Map<string, TrainerProcess>();
+  private readonly events = new Emitter<TrainerEvent>();
+  private readonly changes = new Emitter<void>();
+
+  constructor(private readonly opts: TrainerClientOptions) {}
+
+  /** Every message of every trainer (already validated). */
+  onEvent(listener: (e: TrainerEvent) => void): Subscription {
+    return this.events.on(listener);
+  }
+
+  /** A trainer started or exited. */
+  onDidChangeTrainers(listener: () => void): Subscription {
+    return this.changes.on(listener);
+  }
+
+  start(request: StartRequest): TrainerProcess {
+    if (this.forSpec(request.specPath)) throw new AlreadyTrainingError(request.specPath);
+    const name = request.specPath.replace(/\\/g, '/').split('/').pop() ?? request.specPath;
+    const trainer = new TrainerProcess({
+      trainerPath: this.opts.trainerPath,
+      request,
+      log: (line) => this.opts.log(`[${name}] ${line}`),
+      stopGraceMs: this.opts.stopGraceMs,
+      env: this.opts.env,
+    });
+    this.trainers.set(request.specPath, trainer);
+    trainer.onEvent((event) => this.events.fire({ trainer, event }));
+    void trainer.whenExited().then(() => {
+      if (this.trainers.get(request.specPath) === trainer) this.trainers.delete(request.specPath);
+      this.changes.fire();
+    });
+    this.changes.fire();
+    return trainer;
+  }
+
+  forSpec(specPath: string): TrainerProcess | undefined {
+    for (const [p, t] of this.trainers) if (samePath(p, specPath)) return t;
+    return undefined;
+  }
+
+  forRun(runDir: string): TrainerProcess | undefined {
+    for (const t of this.trainers.values()) if (t.runDir && samePath(t.runDir, runDir)) return t;
+    return undefined;
+  }
+
+  all(): TrainerProcess[] {
+    return [...this.trainers.values()];
+  }
+
+  get isTraining(): boolean {
+    return this.trainers.size > 0;
+  }
+
+  async stop(specPath: string): Promise<void> {
+    await this.forSpec(specPath)?.stop();
+  }
+
+  /** Stop every trainer; those that do not finish within `maxWaitMs` are killed. */
+  async stopAll(maxWaitMs: number): Promise<void> {
+    const all = this.all();
+    if (all.length === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, maxWaitMs)));
+    await Promise.race([Promise.all(all.map((t) => t.stop())), deadline]);
+    clearTimeout(timer);
+    for (const t of all) t.kill();
+  }
+
+  dispose(): void {
+    for (const t of this.trainers.values()) t.dispose();
+    this.trainers.clear();
+    this.events.dispose();
+    this.changes.dispose();
+  }
+}

@@ -1,0 +1,192 @@
+/**
+ * One trainer child process (dist/trainer.js) running one spec: forks it, sends the
+ * StartRequest, checks every message it sends with isFromTrainer, and guarantees that
+ * exactly one DoneEvent is emitted, even when the process crashes or has to be killed.
+ * No vscode import: the extension wires the log function to its OutputChannel.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { isFromTrainer, type DoneEvent, type FromTrainer, type ProgressEvent, type StartedEvent, type StartRequest } from '../core/protocol';
+import { Emitter } from './emitter';
+
+export type TrainerState = 'starting' | 'running' | 'stopping' | 'exited';
+
+export interface TrainerProcessOptions {
+  trainerPath: string;
+  request: StartRequest;
+  log: (line: string) => void;
+  /** How long a stop request may take before the process is killed. */
+  stopGraceMs?: number;
+  /** Extra environment for the child (tests). */
+  env?: NodeJS.ProcessEnv;
+}
+
+export const DEFAULT_STOP_GRACE_MS = 15_000;
+const KILL_ESCALATION_MS = 2_000;
+
+export class TrainerProcess {
+  readonly specPath: string;
+  private readonly child: ChildProcess;
+  private readonly events = new Emitter<FromTrainer>();
+  private exitWaiters: (() => void)[] = [];
+  private killTimers: NodeJS.Timeout[] = [];
+  private doneSent = false;
+  private lastError: string | undefined;
+  private stopRequested = false;
+
+  state: TrainerState = 'starting';
+  started: StartedEvent | undefined;
+  lastProgress: ProgressEvent | undefined;
+  done: DoneEvent | undefined;
+
+  constructor(private readonly opts: TrainerProcessOptions) {
+    this.specPath = opts.request.specPath;
+    this.child = fork(opts.trainerPath, [], {
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      execArgv: [],
+      env: { ...process.env, ...opts.env },
+    });
+    this.pipeLines(this.child.stdout, '');
+    this.pipeLines(this.child.stderr, 'stderr: ');
+    this.child.on('message', (m: unknown) => this.onMessage(m));
+    this.child.on('error', (err) => this.onSpawnError(err));
+    this.child.on('exit', (code, signal) => this.onExit(code, signal));
+    this.send(opts.request);
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  get runDir(): string | undefined {
+    return this.started?.runDir;
+  }
+
+  onEvent(listener: (e: FromTrainer) => void) {
+    return this.events.on(listener);
+  }
+
+  /** Ask the trainer to finish its step and write everything; kill it if it does not exit in time. */
+  stop(): Promise<void> {
+    if (this.state === 'exited') return Promise.resolve();
+    const exited = this.whenExited();
+    if (this.stopRequested) return exited;
+    this.stopRequested = true;
+    this.state = 'stopping';
+    this.send({ type: 'stop' });
+    const grace = this.opts.stopGraceMs ?? DEFAULT_STOP_GRACE_MS;
+    this.killTimers.push(
+      setTimeout(() => {
+        this.opts.log(`trainer (pid ${this.pid}) did not stop within ${Math.round(grace / 1000)}s; terminating it`);
+        this.child.kill('SIGTERM');
+        this.killTimers.push(setTimeout(() => this.child.kill('SIGKILL'), KILL_ESCALATION_MS));
+      }, grace),
+    );
+    return exited;
+  }
+
+  /** Kill now, without waiting for the trainer to write its summary. */
+  kill(): void {
+    if (this.state !== 'exited') this.child.kill('SIGKILL');
+  }
+
+  whenExited(): Promise<void> {
+    if (this.state === 'exited') return Promise.resolve();
+    return new Promise((resolve) => this.exitWaiters.push(resolve));
+  }
+
+  dispose(): void {
+    this.kill();
+    this.events.dispose();
+  }
+
+  private send(message: StartRequest | { type: 'stop' }): void {
+    if (!this.child.connected) return;
+    this.child.send(message, (err) => {
+      if (err) this.opts.log(`could not send "${message.type}" to the trainer: ${err.message}`);
+    });
+  }
+
+  private onMessage(m: unknown): void {
+    if (!isFromTrainer(m)) {
+      this.opts.log(`ignored a malformed message from the trainer: ${truncate(safeJson(m), 200)}`);
+      return;
+    }
+    switch (m.type) {
+      case 'started':
+        this.started = m;
+        if (this.state === 'starting') this.state = 'running';
+        this.opts.log(`run folder ${m.runDir} (backend ${m.backend}, ${m.dataset.n} points of dimension ${m.dataset.dim})`);
+        break;
+      case 'progress':
+        this.lastProgress = m;
+        break;
+      case 'log':
+        this.opts.log(`${m.level === 'info' ? '' : `${m.level}: `}${m.message}`);
+        break;
+      case 'error':
+        this.lastError = m.message;
+        this.opts.log(`error: ${m.message}`);
+        break;
+      case 'done':
+        if (this.doneSent) return;
+        this.doneSent = true;
+        this.done = m;
+        this.opts.log(`run ${m.status}${m.message ? `: ${m.message}` : ''}`);
+        break;
+    }
+    this.events.fire(m);
+  }
+
+  private onSpawnError(err: Error): void {
+    this.lastError = `could not start the trainer: ${err.message}`;
+    this.opts.log(this.lastError);
+    this.events.fire({ type: 'error', message: this.lastError, userError: false });
+  }
+
+  private onExit(code: number | null, signal: NodeJS.Signals | null): void {
+    for (const t of this.killTimers) clearTimeout(t);
+    this.killTimers = [];
+    if (!this.doneSent) {
+      this.doneSent = true;
+      const how = signal ? `was ended by ${signal}` : `exited with code ${code}`;
+      const status = this.stopRequested ? 'stopped' : 'failed';
+      const message = this.stopRequested ? `stopped (the trainer ${how})` : (this.lastError ?? `the trainer ${how} before finishing`);
+      if (!this.stopRequested && this.lastError === undefined) {
+        this.events.fire({ type: 'error', message, userError: false, runDir: this.runDir });
+      }
+      this.done = { type: 'done', status, runDir: this.runDir ?? '', message };
+      this.opts.log(`run ${status}: ${message}`);
+      this.events.fire(this.done);
+    }
+    this.state = 'exited';
+    const waiters = this.exitWaiters;
+    this.exitWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  private pipeLines(stream: NodeJS.ReadableStream | null, prefix: string): void {
+    if (!stream) return;
+    let buffered = '';
+    stream.setEncoding('utf8');
+    stream.on('data', (chunk: string) => {
+      buffered += chunk;
+      const lines = buffered.split('\n');
+      buffered = lines.pop() ?? '';
+      for (const line of lines) if (line.trim()) this.opts.log(prefix + line.replace(/\r$/, ''));
+    });
+    stream.on('end', () => {
+      if (buffered.trim()) this.opts.log(prefix + buffered);
+      buffered = '';
+    });
+  }
+}
+
+function safeJson(v: unknown): string {
+  try {
+    return JSON.stringify(v) ?? String(v);
+  } catch {
+    return String(v);
+  }
+}
+
+const truncate = (s: string, n: number) => (s.length > n ? `${s.slice(0, n)}…` : s);

@@ -1,0 +1,68 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { MetricsRecord } from '../../src/core/runFormat';
+import {
+  codeLensResult,
+  formatGapPercent,
+  overallFraction,
+  runStateKind,
+  statusBarText,
+  statusTooltipMarkdown,
+  type RunStateInput,
+} from '../../src/extension/runState';
+
+const record = (over: Partial<MetricsRecord> = {}): MetricsRecord => ({
+  epoch: 20, step: 400, elbo: -2.5, elboStdErr: 0.01, hEnc: -3, hPrior: 1.4, hDec: -1.9, entropySum: -2.51,
+  gap: 0.01, gapRel: 0.003, rDec: 0.006, rPrior: 0.004, sigma2: 0.02, sigma2Opt: 0.0201,
+  latentSecondMoment: [1, 0.9], klPerLatent: [2, 0.01], samplesPerSec: 9000, wallSeconds: 12, ...over,
+});
+const base: RunStateInput = { hasRun: true, specChanged: false, last: record(), convergence: 'converged', status: 'completed' };
+
+test('the CodeLens reports the verdict with the relative gap', () => {
+  assert.equal(codeLensResult(base), 'converged, gap 0.3%');
+  assert.equal(codeLensResult({ ...base, convergence: 'not-converged', last: record({ gapRel: 0.041 }) }), 'not converged, gap 4.1%');
+  assert.equal(codeLensResult({ ...base, specChanged: true }), 'stale: spec changed since last run');
+  assert.equal(codeLensResult({ hasRun: false, specChanged: false }), undefined);
+});
+
+test('state precedence: training > no run > failed > stale > convergence', () => {
+  const live = { epoch: 3, epochs: 10, epochFraction: 0.5 };
+  assert.equal(runStateKind({ ...base, live, status: 'failed', specChanged: true }), 'training');
+  assert.equal(runStateKind({ hasRun: false, specChanged: true }), 'none');
+  assert.equal(runStateKind({ ...base, status: 'diverged', specChanged: true }), 'failed');
+  assert.equal(runStateKind({ ...base, specChanged: true }), 'stale');
+  assert.equal(runStateKind({ ...base, convergence: 'stationary' }), 'stationary');
+  assert.equal(runStateKind({ ...base, convergence: undefined }), 'not-converged');
+});
+
+test('status bar text carries the right codicon for each state', () => {
+  assert.match(statusBarText({ ...base, live: { epoch: 3, epochs: 10, epochFraction: 0.5 } }), /^\$\(sync~spin\) VAE epoch 3\/10 \(25%\)$/);
+  assert.match(statusBarText(base), /^\$\(pass\) /);
+  assert.match(statusBarText({ ...base, convergence: 'not-converged' }), /^\$\(warning\) /);
+  assert.match(statusBarText({ ...base, status: 'failed' }), /^\$\(error\) VAE failed/);
+  assert.match(statusBarText({ ...base, convergence: 'stationary' }), /VAE-0 stationary/);
+});
+
+test('overall progress treats epochs as 1-based and clamps', () => {
+  assert.equal(overallFraction({ epoch: 1, epochs: 4, epochFraction: 0 }), 0);
+  assert.equal(overallFraction({ epoch: 4, epochs: 4, epochFraction: 1 }), 1);
+  assert.equal(overallFraction({ epoch: 9, epochs: 4, epochFraction: 1 }), 1);
+  assert.equal(overallFraction({ epoch: 2, epochs: 0, epochFraction: 1 }), 0);
+});
+
+test('gap percentages keep a significant digit near zero and survive null', () => {
+  assert.equal(formatGapPercent(0.0004), '0.04%');
+  assert.equal(formatGapPercent(0.25), '25%');
+  assert.equal(formatGapPercent(-0.012), '1.2%');
+  assert.equal(formatGapPercent(null), 'n/a');
+  assert.equal(formatGapPercent(Number.NaN), 'n/a');
+});
+
+test('the tooltip lists gap, residuals, ELBO ± se, entropy sum, backend and run folder', () => {
+  const md = statusTooltipMarkdown({ ...base, backend: 'wasm', runDir: '/w/.vae-lens/runs/r1', modelType: 'VAE-1' }, 'swiss');
+  for (const part of ['gapRel | 0.3%', 'R_dec | 0.006', 'R_prior | 0.004', 'ELBO | -2.5 ± 0.01', 'entropy sum | -2.51', '`wasm`', '`/w/.vae-lens/runs/r1`']) {
+    assert.ok(md.includes(part), `missing ${part} in\n${md}`);
+  }
+  // The table must stay one block (lines joined by single newlines) to render as a table.
+  assert.match(md, /\| \| \|\n\|---\|---\|\n\| gap/);
+});

@@ -1,0 +1,98 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FromTrainer } from '../../src/core/protocol';
+import { TrainerClient, AlreadyTrainingError } from '../../src/extension/trainerClient';
+
+/**
+ * A stand-in trainer speaking the protocol. FAKE_MODE picks its behaviour:
+ * "normal" (trains until stopped), "stubborn" (ignores stop), "crash", "garbage".
+ */
+const FAKE = String.raw`
+const mode = process.env.FAKE_MODE;
+process.on('message', (m) => {
+  if (m.type === 'start') {
+    if (mode === 'crash') { console.error('boom'); process.exit(3); }
+    if (mode === 'garbage') process.send({ type: 'progress', epoch: 'one' });
+    process.send({ type: 'started', runDir: '/tmp/run-' + process.pid, backend: 'cpu', dataset: { n: 10, dim: 2, source: 'fake' }, epochs: 5, stepsPerEpoch: 2 });
+    process.send({ type: 'progress', epoch: 1, epochFraction: 0.5, step: 1, samplesPerSec: 100, etaSeconds: 3, loss: 1 });
+    console.log('hello from stdout');
+    setInterval(() => {}, 1000);
+  }
+  if (m.type === 'stop' && mode !== 'stubborn') {
+    process.send({ type: 'done', status: 'stopped', runDir: '/tmp/run-' + process.pid });
+    setTimeout(() => process.exit(0), 10);
+  }
+});
+`;
+
+function setup(mode: string, stopGraceMs = 5000) {
+  const dir = mkdtempSync(join(tmpdir(), 'vae-lens-fake-'));
+  const trainerPath = join(dir, 'trainer.js');
+  writeFileSync(trainerPath, FAKE);
+  const lines: string[] = [];
+  const client = new TrainerClient({ trainerPath, log: (l) => lines.push(l), stopGraceMs, env: { FAKE_MODE: mode } });
+  const events: FromTrainer[] = [];
+  client.onEvent((e) => events.push(e.event));
+  return { client, lines, events, specPath: join(dir, 'a.vae.json') };
+}
+
+const until = async (cond: () => boolean, ms = 5000) => {
+  const t0 = Date.now();
+  while (!cond()) {
+    if (Date.now() - t0 > ms) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+};
+
+test('start, progress, stop: exactly one done, logs captured, the trainer is released', async () => {
+  const { client, lines, events, specPath } = setup('normal');
+  const t = client.start({ type: 'start', specPath });
+  assert.throws(() => client.start({ type: 'start', specPath }), AlreadyTrainingError);
+  await until(() => t.lastProgress !== undefined);
+  assert.equal(t.state, 'running');
+  assert.match(t.runDir ?? '', /^\/tmp\/run-\d+$/);
+  assert.equal(client.forRun(t.runDir!), t);
+  await client.stop(specPath);
+  assert.equal(t.state, 'exited');
+  assert.deepEqual(events.filter((e) => e.type === 'done').map((e) => e.type === 'done' && e.status), ['stopped']);
+  assert.ok(lines.some((l) => l.includes('hello from stdout')), lines.join('\n'));
+  assert.equal(client.forSpec(specPath), undefined);
+  assert.equal(client.isTraining, false);
+});
+
+test('a trainer that ignores stop is killed after the grace period and reported as stopped', async () => {
+  const { client, events, specPath } = setup('stubborn', 300);
+  const t = client.start({ type: 'start', specPath });
+  await until(() => t.started !== undefined);
+  const t0 = Date.now();
+  await t.stop();
+  assert.ok(Date.now() - t0 >= 250, 'stopped before the grace period ended');
+  const done = events.filter((e) => e.type === 'done');
+  assert.equal(done.length, 1);
+  assert.equal(done[0]!.type === 'done' && done[0]!.status, 'stopped');
+});
+
+test('a crashing trainer yields an error and a failed done, with its stderr in the log', async () => {
+  const { client, lines, events, specPath } = setup('crash');
+  const t = client.start({ type: 'start', specPath });
+  await t.whenExited();
+  const err = events.find((e) => e.type === 'error');
+  assert.ok(err && err.type === 'error' && /code 3/.test(err.message), JSON.stringify(events));
+  const done = events.filter((e) => e.type === 'done');
+  assert.equal(done.length, 1);
+  assert.equal(done[0]!.type === 'done' && done[0]!.status, 'failed');
+  assert.ok(lines.some((l) => l.includes('stderr: boom')));
+});
+
+test('malformed messages are logged and never reach listeners', async () => {
+  const { client, lines, events, specPath } = setup('garbage');
+  const t = client.start({ type: 'start', specPath });
+  await until(() => t.started !== undefined);
+  assert.ok(lines.some((l) => l.includes('ignored a malformed message')));
+  assert.ok(events.every((e) => e.type !== 'progress' || typeof e.epoch === 'number'));
+  await client.stopAll(2000);
+  assert.equal(t.state, 'exited');
+});
