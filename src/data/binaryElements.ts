@@ -1,0 +1,69 @@
+/**
+ * Numbers stored as fixed-size binary elements (NPY, IDX) into float32.
+ */
+import type { Dataset } from './dataset';
+
+export interface ElementType {
+  kind: 'float' | 'int' | 'uint';
+  /** Bytes per element: 1, 2, 4 or 8. */
+  bytes: 1 | 2 | 4 | 8;
+  littleEndian: boolean;
+}
+
+const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+export function sourceTypeOf(t: ElementType): Dataset['sourceType'] {
+  if (t.kind === 'float') return t.bytes === 8 ? 'float64' : 'float32';
+  return t.kind === 'uint' && t.bytes === 1 ? 'uint8' : 'int';
+}
+
+export function describeElementType(t: ElementType): string {
+  if (t.kind === 'float') return `float${t.bytes * 8}`;
+  return `${t.kind}${t.bytes * 8}`;
+}
+
+/**
+ * Convert `count` elements starting at byte `start` of `src`. When `share` is set and
+ * the bytes are already aligned host-order float32, the result is a view of `src`
+ * (no copy: the caller must own `src` and not change it afterwards).
+ */
+export function decodeElements(src: Uint8Array, start: number, count: number, t: ElementType, share = false): Float32Array {
+  const at = src.byteOffset + start;
+  if (t.kind === 'float' && t.bytes === 4 && t.littleEndian === HOST_LITTLE_ENDIAN) {
+    if (share && at % 4 === 0) return new Float32Array(src.buffer, at, count);
+    const out = new Float32Array(count);
+    new Uint8Array(out.buffer).set(src.subarray(start, start + count * 4));
+    return out;
+  }
+  const out = new Float32Array(count);
+  if (t.bytes === 1) {
+    // TypedArray.set converts element types natively.
+    out.set(t.kind === 'int' ? new Int8Array(src.buffer, at, count) : src.subarray(start, start + count));
+    return out;
+  }
+  const view = new DataView(src.buffer, at, count * t.bytes);
+  const le = t.littleEndian;
+  const read = elementReader(view, t);
+  for (let i = 0; i < count; i++) out[i] = read(i * t.bytes, le);
+  return out;
+}
+
+function elementReader(view: DataView, t: ElementType): (offset: number, le: boolean) => number {
+  if (t.kind === 'float') {
+    if (t.bytes === 8) return (o, le) => view.getFloat64(o, le);
+    if (t.bytes === 4) return (o, le) => view.getFloat32(o, le);
+  }
+  switch (t.bytes) {
+    case 2:
+      return t.kind === 'int' ? (o, le) => view.getInt16(o, le) : (o, le) => view.getUint16(o, le);
+    case 4:
+      return t.kind === 'int' ? (o, le) => view.getInt32(o, le) : (o, le) => view.getUint32(o, le);
+    default:
+      // 64-bit integers: two 32-bit halves (exact up to 2^53, rounded to float32 anyway).
+      return (o, le) => {
+        const lo = view.getUint32(le ? o : o + 4, le);
+        const hi = t.kind === 'int' ? view.getInt32(le ? o + 4 : o, le) : view.getUint32(le ? o + 4 : o, le);
+        return hi * 4294967296 + lo;
+      };
+  }
+}

@@ -1,0 +1,146 @@
+/**
+ * From a spec's `data` section to scaled training (and validation) sets:
+ * resolve and guard the path, pick the loader, apply limit, split, scaling.
+ * Errors about the spec name the spec file and field; errors inside the data
+ * file name the data file (the loaders do that).
+ */
+import { realpathSync, statSync } from 'node:fs';
+import { basename, dirname, isAbsolute, relative, resolve } from 'node:path';
+import { UserError, type SourceLocation } from '../core/errors';
+import type { DataFormat, DataSpec, FileDataSpec } from '../core/spec';
+import type { Dataset, ScaledDataset } from './dataset';
+import { readCsvFile } from './csv';
+import { readIdxFile } from './idx';
+import { readJsonFile } from './json';
+import { DEFAULT_MAX_BYTES, formatBytes, type LoaderOptions } from './loaderCommon';
+import { readNpyFile } from './npy';
+import { applyScaling, defaultScaling, fitScaling, splitValidation } from './scaling';
+import { generateSynthetic } from './synthetic';
+
+export interface LoadDataOptions {
+  /** Folders the data file must lie in (after resolving symlinks), unless allowOutsideWorkspace. */
+  workspaceRoots?: string[];
+  allowOutsideWorkspace?: boolean;
+  /** Largest data file accepted (and largest decompressed size); default 2 GiB. */
+  maxBytes?: number;
+}
+
+export interface LoadedData {
+  train: ScaledDataset;
+  validation?: ScaledDataset;
+}
+
+/** The seed of the validation split when the spec has no seed of its own (file data). */
+const FILE_SPLIT_SEED = 0;
+
+export async function loadData(spec: DataSpec, specPath: string, opts: LoadDataOptions = {}): Promise<LoadedData> {
+  const specAt = (field: string): SourceLocation => ({ file: specPath, field });
+  let ds: Dataset;
+  let splitSeed: number;
+  if (spec.kind === 'synthetic') {
+    ds = generateSynthetic(spec, { file: specPath });
+    splitSeed = spec.seed;
+  } else {
+    ds = loadFile(spec, specPath, opts);
+    splitSeed = FILE_SPLIT_SEED;
+  }
+  if (spec.limit !== undefined && spec.limit < ds.n) {
+    ds = { ...ds, values: ds.values.subarray(0, spec.limit * ds.dim), n: spec.limit };
+  }
+  let split;
+  try {
+    // The loader's matrix is ours alone: split and scale it in place (no second copy).
+    split = splitValidation(ds, spec.validation, splitSeed, { inPlace: true });
+  } catch (e) {
+    if (e instanceof UserError) throw new UserError(e.message, specAt('data.validation'));
+    throw e;
+  }
+  const params = fitScaling(split.train, spec.scale ?? defaultScaling(ds));
+  const train = applyScaling(split.train, params, { inPlace: true });
+  const validation = split.validation ? applyScaling(split.validation, params, { inPlace: true }) : undefined;
+  return validation ? { train, validation } : { train };
+}
+
+/** Resolve `data.path` against the spec's folder and check it may and can be read. */
+export function resolveDataPath(spec: FileDataSpec, specPath: string, opts: LoadDataOptions = {}): string {
+  const at = { file: specPath, field: 'data.path' };
+  const resolved = resolve(dirname(specPath), spec.path);
+  let stat;
+  try {
+    stat = statSync(resolved);
+  } catch {
+    throw new UserError(`data file not found: ${JSON.stringify(spec.path)} resolves to ${resolved} (paths are relative to the spec's folder)`, at);
+  }
+  if (!stat.isFile()) throw new UserError(`data.path must name a file, but ${resolved} is not a regular file`, at);
+  if (opts.workspaceRoots && !opts.allowOutsideWorkspace) {
+    const real = realpathSync(resolved);
+    const inside = opts.workspaceRoots.some((root) => {
+      let realRoot: string;
+      try {
+        realRoot = realpathSync(root);
+      } catch {
+        return false;
+      }
+      const rel = relative(realRoot, real);
+      return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+    });
+    if (!inside) {
+      const via = real !== resolved ? ` (it is a link to ${real})` : '';
+      throw new UserError(
+        `data file ${resolved}${via} is outside the workspace; move it into the workspace or allow data outside it in the settings`,
+        at,
+      );
+    }
+  }
+  const maxBytes = opts.maxBytes ?? DEFAULT_MAX_BYTES;
+  if (stat.size > maxBytes) {
+    throw new UserError(
+      `data file ${resolved} is ${formatBytes(stat.size)}, more than the ${formatBytes(maxBytes)} limit; use a subset of the data or raise the limit`,
+      at,
+    );
+  }
+  return resolved;
+}
+
+/** The format named by `data.format`, else guessed from the file name. */
+export function detectFormat(spec: FileDataSpec, specPath: string): DataFormat {
+  if (spec.format) return spec.format;
+  const name = basename(spec.path).toLowerCase();
+  const inner = name.endsWith('.gz') ? name.slice(0, -3) : name;
+  if (/\.(csv|tsv|txt)$/.test(inner)) return 'csv';
+  if (inner.endsWith('.npy')) return 'npy';
+  if (inner.endsWith('.json')) return 'json';
+  if (/\.idx$|-ubyte$|\.idx\d-ubyte$/.test(inner) || name.endsWith('.gz')) return 'idx';
+  throw new UserError(
+    `cannot tell the format of ${JSON.stringify(spec.path)} from its name; set data.format to "csv", "npy", "idx" or "json"`,
+    { file: specPath, field: 'data.path' },
+  );
+}
+
+function loadFile(spec: FileDataSpec, specPath: string, opts: LoadDataOptions): Dataset {
+  const format = detectFormat(spec, specPath);
+  const path = resolveDataPath(spec, specPath, opts);
+  const loaderOpts: LoaderOptions = { maxRows: spec.limit, maxBytes: opts.maxBytes ?? DEFAULT_MAX_BYTES };
+  try {
+    return readFormat(format, path, loaderOpts, spec.header);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (typeof code === 'string' && code.startsWith('E')) {
+      throw new UserError(`cannot read the data file: ${(e as Error).message}`, { file: path });
+    }
+    throw e;
+  }
+}
+
+function readFormat(format: DataFormat, path: string, loaderOpts: LoaderOptions, header: boolean | undefined): Dataset {
+  switch (format) {
+    case 'csv':
+      return readCsvFile(path, { ...loaderOpts, header });
+    case 'npy':
+      return readNpyFile(path, loaderOpts);
+    case 'idx':
+      return readIdxFile(path, loaderOpts);
+    case 'json':
+      return readJsonFile(path, loaderOpts);
+  }
+}

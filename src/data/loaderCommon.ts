@@ -1,0 +1,85 @@
+/**
+ * What every file loader shares: its options, the size guard, gunzip with a
+ * ceiling, and the check that a loaded matrix holds only finite numbers.
+ */
+import { closeSync, openSync, readSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
+import { UserError } from '../core/errors';
+
+export interface LoaderOptions {
+  /** Read at most this many rows (the spec's `limit`); later rows are not converted. */
+  maxRows?: number;
+  /** Refuse inputs (or their decompressed form) larger than this many bytes. */
+  maxBytes?: number;
+}
+
+export const DEFAULT_MAX_BYTES = 2 * 1024 ** 3;
+
+const GZIP_MAGIC_0 = 0x1f;
+const GZIP_MAGIC_1 = 0x8b;
+
+export function isGzip(buf: Uint8Array): boolean {
+  return buf.length >= 2 && buf[0] === GZIP_MAGIC_0 && buf[1] === GZIP_MAGIC_1;
+}
+
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} bytes`;
+  if (n < 1024 ** 2) return `${(n / 1024).toFixed(1)} KiB`;
+  if (n < 1024 ** 3) return `${(n / 1024 ** 2).toFixed(1)} MiB`;
+  return `${(n / 1024 ** 3).toFixed(2)} GiB`;
+}
+
+export function fileStartsWithGzip(path: string): boolean {
+  const fd = openSync(path, 'r');
+  try {
+    const head = Buffer.alloc(2);
+    return readSync(fd, head, 0, 2, 0) === 2 && isGzip(head);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Decompress when the bytes are gzip; a corrupt, truncated or oversized stream is the user's file's fault. */
+export function gunzipIfNeeded(buf: Buffer, file: string, maxBytes = DEFAULT_MAX_BYTES): Buffer {
+  if (!isGzip(buf)) return buf;
+  try {
+    return gunzipSync(buf, { maxOutputLength: Math.max(1, Math.min(maxBytes, 2 ** 32 - 1)) });
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code === 'ERR_BUFFER_TOO_LARGE' || e instanceof RangeError) {
+      throw new UserError(`the gzip file expands to more than ${formatBytes(maxBytes)}, the size limit for data files`, {
+        file,
+      });
+    }
+    const reason = e instanceof Error ? e.message : String(e);
+    throw new UserError(`the file starts like gzip but cannot be decompressed (${reason}); is it truncated or corrupt?`, {
+      file,
+      offset: 0,
+    });
+  }
+}
+
+/** Rows to keep given the file's row count and the caller's limit. */
+export function rowsToRead(available: number, opts: LoaderOptions | undefined): number {
+  const limit = opts?.maxRows;
+  return limit !== undefined && limit >= 0 && limit < available ? Math.floor(limit) : available;
+}
+
+/**
+ * Every value must be a finite float32 (float64 sources may overflow it).
+ * Names the first bad entry by 1-based row and column.
+ */
+export function assertAllFinite(values: Float32Array, dim: number, file: string, what: string): void {
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (v - v !== 0) {
+      const row = Math.floor(i / dim) + 1;
+      const column = (i % dim) + 1;
+      const kind = Number.isNaN(v) ? 'NaN' : 'an infinite value (or one beyond the float32 range)';
+      throw new UserError(
+        `${what} row ${row}, column ${column} is ${kind}; VAE Lens needs finite numbers: remove or impute missing values first`,
+        { file, row },
+      );
+    }
+  }
+}

@@ -1,0 +1,136 @@
+/**
+ * NumPy .npy files (format versions 1, 2 and 3) into a Dataset.
+ * Shapes: (N,) is N x 1, (N, D) is N x D, (N, H, W) are N images of H x W.
+ */
+import { readFileSync } from 'node:fs';
+import { UserError } from '../core/errors';
+import type { Dataset } from './dataset';
+import { decodeElements, describeElementType, sourceTypeOf, type ElementType } from './binaryElements';
+import { assertAllFinite, formatBytes, gunzipIfNeeded, rowsToRead, type LoaderOptions } from './loaderCommon';
+import { parsePyLiteral, PyLiteralError, type PyValue } from './pyLiteral';
+
+const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
+const SUPPORTED = '<f4, <f8, |u1, |i1, <i2, <u2, <i4, <u4, <i8, <u8 (and big-endian ">" forms)';
+
+export interface NpyOptions extends LoaderOptions {
+  /** Let the result view `data` instead of copying float32 bytes (only when the caller owns `data`). */
+  shareBuffer?: boolean;
+}
+
+export function readNpyFile(path: string, opts?: NpyOptions): Dataset {
+  const raw = readFileSync(path);
+  const data = gunzipIfNeeded(raw, path, opts?.maxBytes);
+  return parseNpy(data, path, { ...opts, shareBuffer: opts?.shareBuffer ?? true });
+}
+
+interface NpyHeader {
+  type: ElementType;
+  shape: number[];
+  dataStart: number;
+}
+
+export function parseNpy(data: Buffer, file: string, opts?: NpyOptions): Dataset {
+  const header = readHeader(data, file);
+  const { type, shape, dataStart } = header;
+  const typeName = describeElementType(type);
+  if (shape.length === 0 || shape.length > 3) {
+    throw new UserError(
+      `the array has shape (${shape.join(', ')}); VAE Lens reads 1-D (N,), 2-D (N, D) or image (N, H, W) arrays: reshape it before saving`,
+      { file, offset: 8 },
+    );
+  }
+  const total = shape.reduce((a, b) => a * b, 1);
+  const expected = total * type.bytes;
+  const available = data.length - dataStart;
+  if (available < expected) {
+    throw new UserError(
+      `the file is truncated: shape (${shape.join(', ')}) of ${typeName} needs ${formatBytes(expected)} (${expected} bytes) after the header, but only ${available} bytes follow`,
+      { file, offset: dataStart },
+    );
+  }
+  if (available > expected) {
+    throw new UserError(
+      `the header does not match the data: shape (${shape.join(', ')}) of ${typeName} is ${expected} bytes, but ${available} bytes follow the header (mislabelled shape or dtype?)`,
+      { file, offset: dataStart + expected },
+    );
+  }
+  const rows = shape[0]!;
+  if (rows === 0) throw new UserError('the array has no rows (its first dimension is 0)', { file, offset: 8 });
+  const dim = shape.length === 1 ? 1 : shape.slice(1).reduce((a, b) => a * b, 1);
+  if (dim === 0) throw new UserError(`the array has shape (${shape.join(', ')}): its rows are empty`, { file, offset: 8 });
+  const n = rowsToRead(rows, opts);
+  const values = decodeElements(data, dataStart, n * dim, type, (opts?.shareBuffer ?? false) && n === rows);
+  if (type.kind === 'float') assertAllFinite(values, dim, file, 'array');
+  const ds: Dataset = { values, n, dim, sourceType: sourceTypeOf(type), source: file };
+  if (shape.length === 3) ds.imageShape = [shape[1]!, shape[2]!];
+  return ds;
+}
+
+function readHeader(data: Buffer, file: string): NpyHeader {
+  if (data.length < 10 || MAGIC.some((b, i) => data[i] !== b)) {
+    throw new UserError('not an .npy file: it does not start with the NPY magic bytes "\\x93NUMPY"; check data.path and data.format', {
+      file,
+      offset: 0,
+      length: 6,
+    });
+  }
+  const major = data[6]!;
+  if (major < 1 || major > 3) {
+    throw new UserError(`NPY format version ${major}.${data[7]} is not supported (versions 1, 2 and 3 are)`, { file, offset: 6 });
+  }
+  const lengthBytes = major === 1 ? 2 : 4;
+  if (data.length < 8 + lengthBytes) throw new UserError('the file is truncated inside the NPY header', { file, offset: 8 });
+  const headerLength = major === 1 ? data.readUInt16LE(8) : data.readUInt32LE(8);
+  const headerStart = 8 + lengthBytes;
+  const dataStart = headerStart + headerLength;
+  if (dataStart > data.length) {
+    throw new UserError(`the file is truncated: the header says it is ${headerLength} bytes long but the file ends first`, {
+      file,
+      offset: 8,
+    });
+  }
+  const text = data.toString(major === 3 ? 'utf8' : 'latin1', headerStart, dataStart);
+  let dict: PyValue;
+  try {
+    dict = parsePyLiteral(text);
+  } catch (e) {
+    if (!(e instanceof PyLiteralError)) throw e;
+    throw new UserError(`the NPY header is not a valid Python dict literal: ${e.message}`, { file, offset: headerStart + e.offset });
+  }
+  const at = { file, offset: headerStart, length: headerLength };
+  if (dict === null || typeof dict !== 'object' || Array.isArray(dict)) {
+    throw new UserError("the NPY header is not a dict with 'descr', 'fortran_order' and 'shape'", at);
+  }
+  const { descr, fortran_order: fortran, shape } = dict;
+  if (typeof descr !== 'string') {
+    throw new UserError(
+      `the array has a structured or missing dtype (descr = ${JSON.stringify(descr ?? null)}); VAE Lens reads plain numeric arrays: ${SUPPORTED}`,
+      at,
+    );
+  }
+  if (fortran === true) {
+    throw new UserError(
+      'the array is stored in Fortran (column-major) order; VAE Lens reads C order: save np.ascontiguousarray(a) instead',
+      at,
+    );
+  }
+  if (fortran !== false) throw new UserError("the NPY header's 'fortran_order' must be True or False", at);
+  if (!Array.isArray(shape) || !shape.every((s) => typeof s === 'number' && Number.isSafeInteger(s) && s >= 0)) {
+    throw new UserError("the NPY header's 'shape' must be a tuple of non-negative integers", at);
+  }
+  return { type: parseDescr(descr, file, at), shape: shape as number[], dataStart };
+}
+
+function parseDescr(descr: string, file: string, at: { offset: number; length: number }): ElementType {
+  const m = /^([<>|=])([fiu])(\d+)$/.exec(descr);
+  const unsupported = (): never => {
+    throw new UserError(`dtype ${JSON.stringify(descr)} is not supported; use one of ${SUPPORTED}`, { file, ...at });
+  };
+  if (!m) return unsupported();
+  const kind = m[2] === 'f' ? 'float' : m[2] === 'i' ? 'int' : 'uint';
+  const bytes = Number(m[3]);
+  const fits = kind === 'float' ? bytes === 4 || bytes === 8 : bytes === 1 || bytes === 2 || bytes === 4 || bytes === 8;
+  if (!fits) return unsupported();
+  // '=' is native order; NumPy writes it only on the machine that made the file, nearly always little-endian.
+  return { kind, bytes: bytes as ElementType['bytes'], littleEndian: m[1] !== '>' };
+}

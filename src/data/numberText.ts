@@ -1,0 +1,115 @@
+/**
+ * Decimal numbers straight from bytes, without making a string per cell.
+ * Plain decimals (<= 15 significant digits, small exponent) take the exact fast
+ * path: an integer mantissa below 2^53 times or divided by an exactly
+ * representable power of ten is one correctly rounded operation. Anything else
+ * that is syntactically a number goes through Number(), so results always equal
+ * Number(text).
+ */
+
+const POW10: number[] = [];
+for (let k = 0; k <= 22; k++) POW10.push(Number(`1e${k}`));
+
+const CH_0 = 48;
+const CH_9 = 57;
+const CH_PLUS = 43;
+const CH_MINUS = 45;
+const CH_DOT = 46;
+const CH_E = 69;
+const CH_LOWER_E = 101;
+const CH_SPACE = 32;
+const CH_TAB = 9;
+const CH_QUOTE = 34;
+
+export const NOT_A_NUMBER = Number.NaN;
+
+/**
+ * The value of the decimal in `bytes[start, end)`, allowing surrounding spaces and
+ * one pair of double quotes. Returns NaN when the text is not a plain decimal
+ * (empty, "NaN", "inf", "1,5", words...): callers treat NaN as "explain this cell".
+ */
+export function parseDecimal(bytes: Uint8Array, start: number, end: number): number {
+  let s = start;
+  let e = end;
+  while (s < e && (bytes[s] === CH_SPACE || bytes[s] === CH_TAB)) s++;
+  while (e > s && (bytes[e - 1] === CH_SPACE || bytes[e - 1] === CH_TAB)) e--;
+  if (e - s >= 2 && bytes[s] === CH_QUOTE && bytes[e - 1] === CH_QUOTE) {
+    s++;
+    e--;
+  }
+  let i = s;
+  let negative = false;
+  if (i < e && (bytes[i] === CH_PLUS || bytes[i] === CH_MINUS)) {
+    negative = bytes[i] === CH_MINUS;
+    i++;
+  }
+  let mantissa = 0;
+  let significant = 0;
+  let digits = 0;
+  let fraction = 0;
+  while (i < e && bytes[i]! >= CH_0 && bytes[i]! <= CH_9) {
+    const d = bytes[i]! - CH_0;
+    if (significant > 0 || d !== 0) significant++;
+    mantissa = mantissa * 10 + d;
+    digits++;
+    i++;
+  }
+  if (i < e && bytes[i] === CH_DOT) {
+    i++;
+    while (i < e && bytes[i]! >= CH_0 && bytes[i]! <= CH_9) {
+      const d = bytes[i]! - CH_0;
+      if (significant > 0 || d !== 0) significant++;
+      mantissa = mantissa * 10 + d;
+      digits++;
+      fraction++;
+      i++;
+    }
+  }
+  if (digits === 0) return NOT_A_NUMBER;
+  let exponent = 0;
+  if (i < e && (bytes[i] === CH_E || bytes[i] === CH_LOWER_E)) {
+    i++;
+    let expNegative = false;
+    if (i < e && (bytes[i] === CH_PLUS || bytes[i] === CH_MINUS)) {
+      expNegative = bytes[i] === CH_MINUS;
+      i++;
+    }
+    const expStart = i;
+    while (i < e && bytes[i]! >= CH_0 && bytes[i]! <= CH_9) {
+      // Saturate: a huge exponent only needs to be recognised as huge.
+      if (exponent < 100000) exponent = exponent * 10 + (bytes[i]! - CH_0);
+      i++;
+    }
+    if (i === expStart) return NOT_A_NUMBER;
+    if (expNegative) exponent = -exponent;
+  }
+  if (i !== e) return NOT_A_NUMBER;
+  const k = exponent - fraction;
+  if (significant <= 15 && k >= -22 && k <= 22) {
+    const v = k < 0 ? mantissa / POW10[-k]! : mantissa * POW10[k]!;
+    return negative ? -v : v;
+  }
+  return Number(Buffer.from(bytes.buffer, bytes.byteOffset + s, e - s).toString('latin1'));
+}
+
+/** The cell's text as the user wrote it (trimmed), shortened for messages. */
+export function cellText(bytes: Uint8Array, start: number, end: number, max = 24): string {
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start)
+    .toString('utf8')
+    .trim();
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}
+
+/** Why a cell is not usable, in words a user can act on. */
+export function describeBadCell(text: string, delimiter: string | undefined): string {
+  const unquoted = text.replace(/^"(.*)"$/, '$1').trim();
+  if (unquoted === '') return 'is empty; fill in or remove missing values';
+  if (/^[+-]?(nan|inf|infinity)$/i.test(unquoted))
+    return `is ${JSON.stringify(unquoted)}; VAE Lens needs finite numbers: remove or impute missing values first`;
+  if (delimiter !== ',' && /^[+-]?\d+,\d+$/.test(unquoted))
+    return `is ${JSON.stringify(unquoted)}, which looks like a decimal comma; write decimals with a point (0.5, not 0,5)`;
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u0008\u000e-\u001f]/.test(unquoted))
+    return 'holds binary bytes: this file does not look like text; check data.path and data.format';
+  return `is ${JSON.stringify(unquoted)}, not a number; every cell must be a decimal number like 0.25, -3 or 1e-4`;
+}
