@@ -39,6 +39,8 @@ const nodeBuild = (entry, outfile, external = []) => ({
   outfile: join(root, outfile),
   platform: 'node',
   format: 'cjs',
+  // jsonc-parser's UMD entry does dynamic requires esbuild cannot follow; its ESM entry bundles cleanly.
+  mainFields: ['module', 'main'],
   // tfjs-node is optional and native: resolved at run time where the user has it.
   external: ['vscode', '@tensorflow/tfjs-node', ...external],
 });

@@ -57,7 +57,8 @@ export interface ModelSpec {
   decoder: NetworkSpec;
   decoderVariance: 'scalar' | 'per-dimension';
   varianceUpdate: 'gradient' | 'optimal';
-  initialVariance: number;
+  /** Undefined: chosen from the data (see initialDecoderVariance). */
+  initialVariance?: number;
 }
 
 export interface TrainingSpec {
@@ -344,7 +345,7 @@ function withDefaults(raw: RawSpec, file: string): VaeSpec {
       decoder: net(m.decoder),
       decoderVariance: m.decoderVariance ?? 'scalar',
       varianceUpdate: m.varianceUpdate ?? 'gradient',
-      initialVariance: m.initialVariance ?? 1,
+      initialVariance: m.initialVariance ?? (m.type === 'VAE-0' ? 1 : undefined),
     },
     training: {
       epochs: t.epochs ?? 50,
@@ -398,6 +399,12 @@ export function theoremWarnings(spec: VaeSpec): { message: string; field: string
   if (spec.diagnostics.mcSamples === 1)
     out.push({ message: 'with one Monte-Carlo sample the ELBO standard error cannot be estimated; use 2 or more', field: 'diagnostics.mcSamples' });
   return out;
+}
+
+/** The starting decoder variance: the spec's, else 5% of the data's mean per-dimension variance. */
+export function initialDecoderVariance(model: ModelSpec, meanDataVariance: number): number {
+  if (model.initialVariance !== undefined) return model.initialVariance;
+  return meanDataVariance > 0 && Number.isFinite(meanDataVariance) ? 0.05 * meanDataVariance : 1;
 }
 
 /** Resolve the runs folder for a spec file. */

@@ -177,8 +177,8 @@ export const SPEC_SCHEMA: JsonSchema = {
         initialVariance: {
           type: 'number',
           exclusiveMinimum: 0,
-          default: 1,
-          description: 'Starting decoder variance (VAE-0 keeps it fixed at this value, 1 by default).',
+          description:
+            'Starting decoder variance. Default: 5% of the data\'s mean per-dimension variance, so the decoder starts sharper than the data and the latents are not switched off at the start (posterior collapse). VAE-0 keeps its variance fixed at this value (default 1).',
         },
       },
     },

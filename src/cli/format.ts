@@ -1,0 +1,58 @@
+/** Text output of the CLI: the paper-style table, one-line progress, and the progress bar. */
+import type { Decomposition } from '../core/entropy';
+import type { MetricsRecord } from '../core/runFormat';
+
+export const num = (x: number | null | undefined, digits = 4): string => {
+  if (x === null || x === undefined || Number.isNaN(x)) return '—';
+  if (!Number.isFinite(x)) return x > 0 ? '∞' : '-∞';
+  const a = Math.abs(x);
+  return a !== 0 && (a >= 1e5 || a < 1e-3) ? x.toExponential(digits - 1) : x.toFixed(digits);
+};
+
+/** The table of the paper (ELBO estimate ± standard error beside the entropy sum and its terms), plus the split. */
+export function decompositionTable(d: Pick<Decomposition, keyof Decomposition & keyof MetricsRecord> & { gapStdErr?: number; elboAtOptVariance?: number | null }): string {
+  const rows: [string, string, string][] = [
+    ['ELBO (sampled)', num(d.elbo), `± ${num(d.elboStdErr)}`],
+    ['entropy sum', num(d.entropySum), 'H_enc - H_prior - H_dec'],
+    ['  H_enc  (avg encoder)', num(d.hEnc), ''],
+    ['  H_prior', num(d.hPrior), ''],
+    ['  H_dec  (decoder)', num(d.hDec), ''],
+    ['gap = ELBO - sum', num(d.gap), `${num(d.gapRel * 100, 2)} % of |terms|${d.gapStdErr !== undefined ? `, ± ${num(d.gapStdErr)}` : ''}`],
+    ['  R_dec', num(d.rDec), 'decoder variance off its optimum'],
+    ['  R_prior', num(d.rPrior), 'latent second moments off the prior'],
+    ['sigma^2 / optimum', `${num(d.sigma2)} / ${num(d.sigma2Opt)}`, 'decoder variance (mean over d)'],
+  ];
+  if (d.elboAtOptVariance !== undefined && d.elboAtOptVariance !== null)
+    rows.push(['ELBO at optimal sigma^2', num(d.elboAtOptVariance), `costs ${num(d.elboAtOptVariance - d.elbo)} nats now`]);
+  const w0 = Math.max(...rows.map((r) => r[0].length));
+  const w1 = Math.max(...rows.map((r) => r[1].length));
+  return rows.map(([a, b, c]) => `${a.padEnd(w0)}  ${b.padStart(w1)}  ${c}`.trimEnd()).join('\n');
+}
+
+export function perLatentTable(m: readonly number[], kl: readonly number[], collapsed: readonly number[]): string {
+  const lines = ['latent   m_h (2nd moment)   KL_h (nats)'];
+  m.forEach((v, h) => lines.push(`z${String(h).padEnd(6)} ${num(v).padStart(16)}   ${num(kl[h]).padStart(11)}${collapsed.includes(h) ? '   collapsed' : ''}`));
+  return lines.join('\n');
+}
+
+/** One plain line per diagnostics pass (logs, CI, non-terminals). */
+export function passLine(r: MetricsRecord, epochs: number): string {
+  return (
+    `epoch ${String(r.epoch).padStart(String(epochs).length)}/${epochs}  ELBO ${num(r.elbo)} ± ${num(r.elboStdErr, 3)}  ` +
+    `sum ${num(r.entropySum)}  gap ${num(r.gap)} (${num(r.gapRel * 100, 2)}%)  R_dec ${num(r.rDec)}  R_prior ${num(r.rPrior)}  ` +
+    `${r.samplesPerSec > 0 && Number.isFinite(r.samplesPerSec) ? `${Math.round(r.samplesPerSec)} samples/s  ` : ''}${r.convergence ?? ''}`
+  );
+}
+
+/** A one-line bar for terminals: `[#####.....] epoch 3/60 ...`. */
+export function progressBar(fraction: number, width: number, label: string): string {
+  const f = Math.min(1, Math.max(0, fraction));
+  const filled = Math.round(f * width);
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${label}`;
+}
+
+export function duration(seconds: number): string {
+  if (!Number.isFinite(seconds)) return '?';
+  const s = Math.round(seconds);
+  return s >= 3600 ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m` : s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
+}

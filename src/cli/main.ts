@@ -1,0 +1,200 @@
+/**
+ * vae-lens: the command-line front end.
+ *   vae-lens train SPEC [--epochs N] [--out DIR] [--backend B] [--json] [--resume RUN]
+ *   vae-lens eval RUN [--samples S] [--points N] [--backend B] [--json]
+ *   vae-lens report RUN... [--out FILE.html] [--png]
+ * Exit codes: 0 success, 1 training failed or diverged, 2 bad input (a one-paragraph message, no stack).
+ */
+import { formatUserError, isUserError, UserError } from '../core/errors';
+import type { FromTrainer } from '../core/protocol';
+import { BACKENDS } from '../core/specSchema';
+import type { BackendChoice } from '../core/spec';
+import { decompositionTable, duration, passLine, perLatentTable, progressBar } from './format';
+
+const USAGE = `usage:
+  vae-lens train SPEC [--epochs N] [--out DIR] [--backend auto|tensorflow|wasm|cpu] [--json] [--resume RUN_DIR]
+  vae-lens eval RUN_DIR [--samples S] [--points N] [--backend B] [--json]
+  vae-lens report RUN_DIR... [--out FILE.html] [--png]`;
+
+interface Args {
+  command: string;
+  positional: string[];
+  flags: Map<string, string | true>;
+}
+
+const FLAGS: Record<string, { value: boolean; commands: string[] }> = {
+  epochs: { value: true, commands: ['train'] },
+  out: { value: true, commands: ['train', 'report'] },
+  backend: { value: true, commands: ['train', 'eval'] },
+  json: { value: false, commands: ['train', 'eval'] },
+  resume: { value: true, commands: ['train'] },
+  samples: { value: true, commands: ['eval'] },
+  points: { value: true, commands: ['eval'] },
+  png: { value: false, commands: ['report'] },
+  help: { value: false, commands: ['train', 'eval', 'report'] },
+};
+
+export function parseArgs(argv: string[]): Args {
+  const [command, ...rest] = argv;
+  if (!command || command === '--help' || command === '-h') throw new UserError(USAGE);
+  if (!['train', 'eval', 'report'].includes(command)) throw new UserError(`unknown command "${command}"\n${USAGE}`);
+  const positional: string[] = [];
+  const flags = new Map<string, string | true>();
+  for (let i = 0; i < rest.length; i++) {
+    const a = rest[i]!;
+    if (!a.startsWith('--')) {
+      positional.push(a);
+      continue;
+    }
+    const [name, inline] = a.slice(2).split('=', 2) as [string, string | undefined];
+    const def = FLAGS[name];
+    if (!def || !def.commands.includes(command)) throw new UserError(`"${command}" has no option --${name}\n${USAGE}`);
+    if (!def.value) flags.set(name, true);
+    else {
+      const v = inline ?? rest[++i];
+      if (v === undefined || v.startsWith('--')) throw new UserError(`--${name} needs a value\n${USAGE}`);
+      flags.set(name, v);
+    }
+  }
+  return { command, positional, flags };
+}
+
+function intFlag(args: Args, name: string, min: number): number | undefined {
+  const v = args.flags.get(name);
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (v === true || !Number.isInteger(n) || n < min) throw new UserError(`--${name} must be a whole number of at least ${min}, not "${String(v)}"`);
+  return n;
+}
+
+function backendFlag(args: Args): BackendChoice | undefined {
+  const v = args.flags.get('backend');
+  if (v === undefined) return undefined;
+  if (!(BACKENDS as readonly unknown[]).includes(v)) throw new UserError(`--backend must be one of ${BACKENDS.join(', ')}, not "${String(v)}"`);
+  return v as BackendChoice;
+}
+
+async function train(args: Args): Promise<number> {
+  const specPath = args.positional[0];
+  if (!specPath || args.positional.length > 1) throw new UserError(`train takes one spec file\n${USAGE}`);
+  const json = args.flags.has('json');
+  const tty = !json && process.stderr.isTTY === true;
+  const { runSession } = await import('../train/session');
+  let epochs = 0;
+  let barShown = false;
+  const clearBar = () => {
+    if (barShown) process.stderr.write('\r\x1b[2K');
+    barShown = false;
+  };
+  const control = { stopRequested: false };
+  const onSignal = () => {
+    if (control.stopRequested) process.exit(130);
+    control.stopRequested = true;
+    process.stderr.write('\nstopping after this step (Ctrl-C again to abort)...\n');
+  };
+  process.on('SIGINT', onSignal);
+  let failed = false;
+  const emit = (ev: FromTrainer) => {
+    if (json) {
+      process.stdout.write(JSON.stringify(ev) + '\n');
+      if (ev.type === 'error') failed = true;
+      return;
+    }
+    switch (ev.type) {
+      case 'started':
+        epochs = ev.epochs;
+        console.log(`run ${ev.runDir}\ndata ${ev.dataset.source}: ${ev.dataset.n} x ${ev.dataset.dim}; engine ${ev.backend}; ${ev.epochs} epochs of ${ev.stepsPerEpoch} steps`);
+        break;
+      case 'progress':
+        if (tty) {
+          const width = Math.max(10, Math.min(40, (process.stderr.columns ?? 80) - 60));
+          const label = `epoch ${ev.epoch}/${epochs}  loss ${ev.loss.toFixed(3)}  ${Math.round(ev.samplesPerSec)} samples/s  eta ${duration(ev.etaSeconds)}`;
+          process.stderr.write('\r\x1b[2K' + progressBar((ev.epoch - 1 + ev.epochFraction) / epochs, width, label));
+          barShown = true;
+        }
+        break;
+      case 'diagnostics':
+        clearBar();
+        console.log(passLine(ev.record, epochs));
+        break;
+      case 'log':
+        clearBar();
+        if (ev.level !== 'info' || !tty) console.error(`${ev.level}: ${ev.message}`);
+        else console.log(ev.message);
+        break;
+      case 'done': {
+        clearBar();
+        console.log(`${ev.status}${ev.message ? `: ${ev.message}` : ''}\nrun folder: ${ev.runDir}`);
+        if (ev.status === 'diverged') failed = true;
+        break;
+      }
+      case 'error':
+        clearBar();
+        failed = true;
+        console.error(ev.userError ? `${ev.location ? formatUserError(new UserError(ev.message, ev.location)) : ev.message}` : ev.message);
+        break;
+      case 'images':
+        break;
+    }
+  };
+  const status = await runSession(
+    { type: 'start', specPath, runsDir: args.flags.get('out') as string | undefined, backend: backendFlag(args), epochs: intFlag(args, 'epochs', 1), resume: args.flags.get('resume') as string | undefined },
+    emit,
+    control,
+  );
+  process.off('SIGINT', onSignal);
+  if (status === 'failed' && failed) return 2;
+  return status === 'completed' || status === 'stopped' ? 0 : 1;
+}
+
+async function evaluate(args: Args): Promise<number> {
+  const runDir = args.positional[0];
+  if (!runDir || args.positional.length > 1) throw new UserError(`eval takes one run folder\n${USAGE}`);
+  const { evaluateRun } = await import('../train/evaluate');
+  const ev = await evaluateRun(runDir, { samples: intFlag(args, 'samples', 1), points: intFlag(args, 'points', 1), backend: backendFlag(args) });
+  if (args.flags.has('json')) {
+    process.stdout.write(JSON.stringify({ runDir, epoch: ev.epoch, backend: ev.backend, points: ev.points, samples: ev.samples, ...ev.result }) + '\n');
+    return 0;
+  }
+  const r = ev.result;
+  console.log(`${ev.spec.name}: ${ev.spec.model.type}, H=${ev.spec.model.latentDim}, D=${ev.meta.dataset.dim}; checkpoint of epoch ${ev.epoch}`);
+  console.log(`${ev.points} points x ${ev.samples} Monte-Carlo samples, engine ${ev.backend}\n`);
+  console.log(decompositionTable(r));
+  console.log('');
+  console.log(perLatentTable(r.latentSecondMoment, r.klPerLatent, r.collapsedLatents));
+  return 0;
+}
+
+async function report(args: Args): Promise<number> {
+  if (args.positional.length === 0) throw new UserError(`report takes one or more run folders\n${USAGE}`);
+  const { writeReport } = await import('./report');
+  const out = await writeReport(args.positional, { out: args.flags.get('out') as string | undefined, png: args.flags.has('png') });
+  for (const f of out) console.log(f);
+  return 0;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    const args = parseArgs(argv);
+    if (args.flags.has('help')) {
+      console.log(USAGE);
+      return 0;
+    }
+    if (args.command === 'train') return await train(args);
+    if (args.command === 'eval') return await evaluate(args);
+    return await report(args);
+  } catch (e) {
+    if (isUserError(e)) {
+      console.error(`vae-lens: ${formatUserError(e)}`);
+      return 2;
+    }
+    console.error(`vae-lens: internal error (please report it):\n${(e as Error).stack ?? String(e)}`);
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  void main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}

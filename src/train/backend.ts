@@ -1,0 +1,88 @@
+/**
+ * Choosing the tfjs engine at run time: tfjs-node ("tensorflow", native) where it loads,
+ * else the wasm backend shipped with the bundle, else pure-JS cpu.
+ *
+ * tfjs-node brings its own copy of tfjs-core, and a backend registers itself only in the
+ * copy it was loaded with, so the rest of the trainer never imports tfjs-core directly:
+ * it receives the `Tf` namespace of whichever engine was chosen.
+ */
+import * as path from 'node:path';
+import * as fs from 'node:fs';
+import { UserError } from '../core/errors';
+import type { BackendChoice } from '../core/spec';
+
+export type Tf = typeof import('@tensorflow/tfjs-core');
+
+export interface Engine {
+  tf: Tf;
+  /** The backend name tfjs reports: tensorflow, wasm or cpu. */
+  name: string;
+  /** Why this engine (what was tried before it), for the user. */
+  detail: string;
+}
+
+/** Where tfjs-node may live: the user's own installs, found by the usual module resolution. */
+function loadTfjsNode(): Tf {
+  // A variable keeps bundlers from trying to include the native module.
+  const id = '@tensorflow/tfjs-node';
+  const extra = process.env.VAE_LENS_TFJS_NODE_PATH;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require(extra ? require.resolve(id, { paths: [extra] }) : id) as Tf;
+}
+
+function wasmBinariesDir(): string {
+  // In the bundle (dist/trainer.js, dist/cli.js) the binaries sit next to the script;
+  // from compiled sources (tests) they are in the npm package.
+  const here = __dirname;
+  if (fs.existsSync(path.join(here, 'tfjs-backend-wasm-simd.wasm'))) return here + path.sep;
+  const packaged = '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm';
+  return path.dirname(require.resolve(packaged)) + path.sep;
+}
+
+let current: Engine | undefined;
+
+export async function chooseEngine(choice: BackendChoice = 'auto'): Promise<Engine> {
+  if (current && (choice === 'auto' || choice === current.name)) return current;
+  const tried: string[] = [];
+
+  if (choice === 'auto' || choice === 'tensorflow') {
+    try {
+      const tf = loadTfjsNode();
+      await tf.setBackend('tensorflow');
+      await tf.ready();
+      return (current = { tf, name: 'tensorflow', detail: 'tfjs-node (native TensorFlow)' });
+    } catch (e) {
+      if (choice === 'tensorflow')
+        throw new UserError(
+          `the "tensorflow" engine (@tensorflow/tfjs-node) is not available here: ${firstLine(e)}. Install it with npm, or choose "wasm" or "auto".`,
+          { field: 'training.backend' },
+        );
+      tried.push('tfjs-node not installed');
+    }
+  }
+
+  // Both remaining engines share the bundled tfjs-core.
+  const tf = (await import('@tensorflow/tfjs-core')) as Tf;
+  // tfjs-core alone has no gradients registered (the full @tensorflow/tfjs package does this).
+  await import('@tensorflow/tfjs-core/dist/register_all_gradients');
+  if (choice === 'auto' || choice === 'wasm') {
+    try {
+      const wasm = await import('@tensorflow/tfjs-backend-wasm');
+      wasm.setWasmPaths(wasmBinariesDir());
+      if (!(await tf.setBackend('wasm'))) throw new Error('wasm backend failed to initialise');
+      await tf.ready();
+      return (current = { tf, name: 'wasm', detail: [...tried, 'WebAssembly + SIMD engine'].join('; ') });
+    } catch (e) {
+      if (choice === 'wasm') throw new UserError(`the "wasm" engine could not start: ${firstLine(e)}`, { field: 'training.backend' });
+      tried.push(`wasm failed (${firstLine(e)})`);
+    }
+  }
+  await import('@tensorflow/tfjs-backend-cpu');
+  await tf.setBackend('cpu');
+  await tf.ready();
+  return (current = { tf, name: 'cpu', detail: [...tried, 'pure JavaScript engine (slow)'].join('; ') });
+}
+
+function firstLine(e: unknown): string {
+  return (e instanceof Error ? e.message : String(e)).split('\n')[0]!;
+}

@@ -1,0 +1,92 @@
+/**
+ * Checkpoints: every variable and the Adam state, as little-endian float32 in base64,
+ * with the epoch and step they were taken at. Written atomically (runWriter.writeJsonAtomic),
+ * so `latest.json` is always a whole, good checkpoint.
+ */
+import * as fs from 'node:fs';
+import type { Optimizer } from '@tensorflow/tfjs-core';
+import { UserError } from '../core/errors';
+import type { Tf } from './backend';
+import type { Vae } from './model';
+import { writeJsonAtomic } from './runWriter';
+
+export const CHECKPOINT_VERSION = 1;
+
+interface StoredTensor {
+  shape: number[];
+  data: string;
+}
+
+export interface Checkpoint {
+  version: number;
+  epoch: number;
+  step: number;
+  modelType: string;
+  dim: number;
+  latentDim: number;
+  variables: Record<string, StoredTensor>;
+  /** Adam's state in its own order (iterations, first moments, second moments); it matches variables by position. */
+  optimizer: (StoredTensor & { name: string })[];
+  /** Running estimate behind varianceUpdate "optimal". */
+  varianceEstimate?: number[];
+}
+
+const encode = (a: Float32Array): string => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
+function decode(s: string): Float32Array {
+  const b = Buffer.from(s, 'base64');
+  const copy = new Uint8Array(b); // aligned copy
+  return new Float32Array(copy.buffer, 0, copy.byteLength / 4);
+}
+
+export async function saveCheckpoint(
+  file: string,
+  vae: Vae,
+  optimizer: Optimizer,
+  at: { epoch: number; step: number; varianceEstimate?: number[] },
+): Promise<void> {
+  const variables: Record<string, StoredTensor> = {};
+  for (const [name, v] of vae.namedVariables()) variables[name] = { shape: v.shape, data: encode(v.dataSync() as Float32Array) };
+  const opt = (await optimizer.getWeights()).map((w) => ({ name: w.name, shape: w.tensor.shape, data: encode(w.tensor.dataSync() as Float32Array) }));
+  const cp: Checkpoint = {
+    version: CHECKPOINT_VERSION,
+    epoch: at.epoch,
+    step: at.step,
+    modelType: vae.spec.type,
+    dim: vae.dim,
+    latentDim: vae.spec.latentDim,
+    variables,
+    optimizer: opt,
+    varianceEstimate: at.varianceEstimate,
+  };
+  writeJsonAtomic(file, cp);
+}
+
+export function readCheckpoint(file: string): Checkpoint {
+  let cp: Checkpoint;
+  try {
+    cp = JSON.parse(fs.readFileSync(file, 'utf8')) as Checkpoint;
+  } catch (e) {
+    throw new UserError(`cannot read the checkpoint ${file}: ${(e as Error).message}`, { file });
+  }
+  if (cp.version !== CHECKPOINT_VERSION || typeof cp.variables !== 'object') throw new UserError(`${file} is not a VAE Lens checkpoint`, { file });
+  return cp;
+}
+
+/** Load weights (and optimizer state, when given) into a freshly built model. */
+export async function restoreCheckpoint(tf: Tf, cp: Checkpoint, vae: Vae, optimizer?: Optimizer, file = 'checkpoint'): Promise<void> {
+  if (cp.dim !== vae.dim || cp.latentDim !== vae.spec.latentDim || cp.modelType !== vae.spec.type)
+    throw new UserError(
+      `${file} was made for ${cp.modelType} with D=${cp.dim}, H=${cp.latentDim}; the spec now asks for ${vae.spec.type} with D=${vae.dim}, H=${vae.spec.latentDim}`,
+      { file },
+    );
+  for (const [name, v] of vae.namedVariables()) {
+    const s = cp.variables[name];
+    if (!s || s.shape.join('x') !== v.shape.join('x'))
+      throw new UserError(`${file} has no variable ${name} of shape [${v.shape.join(', ')}]: the network changed since it was written`, { file });
+    v.assign(tf.tensor(decode(s.data), s.shape));
+  }
+  if (optimizer) {
+    const weights = cp.optimizer.map((s) => ({ name: s.name, tensor: tf.tensor(decode(s.data), s.shape) }));
+    if (weights.length > 0) await optimizer.setWeights(weights);
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * Re-evaluate a finished (or interrupted) run from its folder: the spec snapshot and the
+ * latest checkpoint, with as many Monte-Carlo samples as asked for.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Decomposition } from '../core/entropy';
+import { UserError } from '../core/errors';
+import { RUN_FILES, type RunMeta } from '../core/runFormat';
+import { DEFAULT_DIAGNOSTIC_SUBSET, type BackendChoice, type VaeSpec } from '../core/spec';
+import { loadData } from '../data/load';
+import { chooseEngine } from './backend';
+import { readCheckpoint, restoreCheckpoint } from './checkpoint';
+import { diagnose } from './diagnostics';
+import { Vae } from './model';
+import { readSpecFile } from './session';
+
+export interface Evaluation {
+  spec: VaeSpec;
+  meta: RunMeta;
+  epoch: number;
+  backend: string;
+  points: number;
+  samples: number;
+  result: Decomposition;
+}
+
+export async function evaluateRun(runDir: string, opts: { samples?: number; points?: number; backend?: BackendChoice }): Promise<Evaluation> {
+  const metaPath = path.join(runDir, RUN_FILES.meta);
+  if (!fs.existsSync(metaPath)) throw new UserError(`${runDir} is not a run folder: it has no ${RUN_FILES.meta}`, { file: runDir });
+  const meta = JSON.parse(fs.readFileSync(metaPath, 'utf8')) as RunMeta;
+  const { spec } = readSpecFile(path.join(runDir, RUN_FILES.spec));
+  const cpPath = path.join(runDir, RUN_FILES.checkpoints, 'latest.json');
+  if (!fs.existsSync(cpPath)) throw new UserError(`${runDir} has no checkpoint yet (${cpPath})`, { file: cpPath });
+  const engine = await chooseEngine(opts.backend ?? 'auto');
+  // The data are found relative to the spec the run was started from.
+  const data = await loadData(spec.data, meta.specPath);
+  const vae = new Vae(engine.tf, spec.model, data.train.dim, spec.training.seed);
+  try {
+    const cp = readCheckpoint(cpPath);
+    await restoreCheckpoint(engine.tf, cp, vae, undefined, cpPath);
+    const n = Math.min(data.train.n, opts.points ?? spec.diagnostics.subset ?? DEFAULT_DIAGNOSTIC_SUBSET);
+    const samples = opts.samples ?? Math.max(16, spec.diagnostics.mcSamples);
+    const result = diagnose(engine.tf, vae, { values: data.train.values.subarray(0, n * data.train.dim), n, samples, seed: 12345 });
+    return { spec, meta, epoch: cp.epoch, backend: engine.name, points: n, samples, result };
+  } finally {
+    vae.dispose();
+  }
+}

@@ -1,0 +1,299 @@
+/**
+ * The training loop: seeded shuffling, Adam steps on minus the single-sample ELBO, the
+ * closed-form variance update when asked for, a diagnostics pass every `diagnostics.every`
+ * epochs (and one before training), checkpoints, divergence detection, and a cooperative
+ * stop. Engine-independent: it receives the tfjs namespace of the chosen engine.
+ */
+import type { Optimizer, Tensor1D, Tensor2D, Variable } from '@tensorflow/tfjs-core';
+import { judgeConvergence, type ConvergencePoint } from '../core/convergence';
+import { Rng } from '../core/random';
+import type { ImagesEvent, ProgressEvent } from '../core/protocol';
+import type { MetricsRecord } from '../core/runFormat';
+import { DEFAULT_DIAGNOSTIC_SUBSET, initialDecoderVariance, type VaeSpec } from '../core/spec';
+import type { ScaledDataset } from '../data/dataset';
+import type { Engine } from './backend';
+import { readCheckpoint, restoreCheckpoint, saveCheckpoint } from './checkpoint';
+import { diagnose } from './diagnostics';
+import { Vae } from './model';
+
+export interface LoopEvents {
+  progress(p: Omit<ProgressEvent, 'type'>): void;
+  diagnostics(record: MetricsRecord): void;
+  images?(images: Omit<ImagesEvent, 'type'>): void;
+  log(level: 'info' | 'warn' | 'error', message: string): void;
+}
+
+export interface LoopOptions {
+  spec: VaeSpec;
+  engine: Engine;
+  train: ScaledDataset;
+  validation?: ScaledDataset;
+  /** Total epochs (the spec's unless overridden). */
+  epochs: number;
+  events: LoopEvents;
+  /** Polled between steps. */
+  shouldStop: () => boolean;
+  /** Where checkpoints go; none when undefined. */
+  checkpointPath?: string;
+  /** Resume from this checkpoint file. */
+  resumeFrom?: string;
+}
+
+export type LoopOutcome =
+  | { status: 'completed' | 'stopped'; epochsDone: number; steps: number; last?: MetricsRecord }
+  | { status: 'diverged'; epochsDone: number; steps: number; last?: MetricsRecord; message: string };
+
+/** Copy rows `idx[from..to)` of a row-major matrix into `out`. */
+function gatherRows(src: Float32Array, dim: number, idx: ArrayLike<number>, from: number, to: number, out: Float32Array): Float32Array {
+  for (let i = from; i < to; i++) out.set(src.subarray(idx[i]! * dim, (idx[i]! + 1) * dim), (i - from) * dim);
+  return out.subarray(0, (to - from) * dim);
+}
+
+/** A fixed, seeded subset of rows (all of them when k >= n), in ascending order. */
+function subsetRows(n: number, k: number, seed: number): Uint32Array {
+  const all = new Uint32Array(n);
+  for (let i = 0; i < n; i++) all[i] = i;
+  if (k >= n) return all;
+  return new Rng(seed).shuffle(all).subarray(0, k).sort();
+}
+
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+export class TrainingLoop {
+  readonly vae: Vae;
+  readonly optimizer: Optimizer;
+  private readonly trainable: Variable[];
+  private readonly history: ConvergencePoint[] = [];
+  private readonly diagValues: Float32Array;
+  private readonly diagN: number;
+  private step = 0;
+  private startEpoch = 0;
+  /** Bias-corrected running mean of squared errors (varianceUpdate "optimal"). */
+  private varianceEma: { sum: Float32Array; weight: number } | undefined;
+  private readonly wallStart = performance.now();
+
+  constructor(private readonly o: LoopOptions) {
+    const { tf } = o.engine;
+    const { spec, train } = o;
+    this.vae = new Vae(tf, spec.model, train.dim, spec.training.seed, initialDecoderVariance(spec.model, meanColumnVariance(train)));
+    this.optimizer = tf.train.adam(spec.training.learningRate);
+    this.trainable = this.vae.trainableVariables();
+    const k = Math.min(train.n, spec.diagnostics.subset ?? DEFAULT_DIAGNOSTIC_SUBSET);
+    const rows = subsetRows(train.n, k, spec.training.seed + 7);
+    this.diagValues = gatherRows(train.values, train.dim, rows, 0, rows.length, new Float32Array(rows.length * train.dim));
+    this.diagN = rows.length;
+    const usesOptimal = spec.model.varianceUpdate === 'optimal' && this.vae.params.logS2 && spec.model.type !== 'VAE-0';
+    if (usesOptimal) this.varianceEma = { sum: new Float32Array(this.vae.params.logS2!.size), weight: 0 };
+  }
+
+  async run(): Promise<LoopOutcome> {
+    const { spec, train, events } = this.o;
+    const B = Math.min(spec.training.batchSize, train.n);
+    const stepsPerEpoch = Math.ceil(train.n / B);
+    if (this.o.resumeFrom) await this.resume(this.o.resumeFrom);
+
+    let last: MetricsRecord | undefined;
+    if (this.startEpoch === 0) {
+      last = this.diagnosticsPass(0, 0, NaN);
+      if (this.o.shouldStop()) return { status: 'stopped', epochsDone: 0, steps: 0, last };
+    }
+
+    const batchBuf = new Float32Array(B * train.dim);
+    const seedBase = spec.training.seed * 1_000_003;
+    for (let epoch = this.startEpoch + 1; epoch <= this.o.epochs; epoch++) {
+      const order = new Rng(seedBase + epoch).shuffle(Uint32Array.from({ length: train.n }, (_, i) => i));
+      const epochStart = performance.now();
+      let lossSum = 0;
+      let lastReport = 0;
+      for (let b = 0; b < stepsPerEpoch; b++) {
+        const from = b * B;
+        const to = Math.min(train.n, from + B);
+        const rows = gatherRows(train.values, train.dim, order, from, to, batchBuf);
+        const loss = this.trainStep(rows, to - from, seedBase + this.step);
+        this.step++;
+        if (!Number.isFinite(loss)) {
+          const message = `training diverged at epoch ${epoch}, step ${this.step}: the loss became ${loss}. Every metric written so far and the last good checkpoint are kept. Try a smaller training.learningRate (now ${spec.training.learningRate}) or a larger model.initialVariance.`;
+          events.log('error', message);
+          return { status: 'diverged', epochsDone: epoch - 1, steps: this.step, last, message };
+        }
+        lossSum += loss * (to - from);
+        const now = performance.now();
+        if (now - lastReport > 250 || b === stepsPerEpoch - 1) {
+          lastReport = now;
+          const done = to;
+          const rate = done / ((now - epochStart) / 1000);
+          const remaining = (this.o.epochs - epoch) * train.n + (train.n - done);
+          events.progress({ epoch, epochFraction: done / train.n, step: this.step, samplesPerSec: rate, etaSeconds: remaining / rate, loss });
+        }
+        await yieldToEventLoop();
+        if (this.o.shouldStop()) {
+          await this.checkpoint(epoch - 1);
+          return { status: 'stopped', epochsDone: epoch - 1, steps: this.step, last };
+        }
+      }
+      const trainSeconds = (performance.now() - epochStart) / 1000;
+      const samplesPerSec = train.n / trainSeconds;
+      if (epoch % spec.diagnostics.every === 0 || epoch === this.o.epochs) {
+        last = this.diagnosticsPass(epoch, lossSum / train.n, samplesPerSec);
+      }
+      if (epoch % spec.training.checkpointEvery === 0 || epoch === this.o.epochs) await this.checkpoint(epoch);
+    }
+    return { status: 'completed', epochsDone: this.o.epochs, steps: this.step, last };
+  }
+
+  /** One Adam step on a batch; returns the loss (minus the ELBO). */
+  private trainStep(rows: Float32Array, n: number, seed: number): number {
+    const { tf } = this.o.engine;
+    const H = this.o.spec.model.latentDim;
+    const ema = this.varianceEma;
+    let sqErr: Tensor1D | undefined;
+    const lossTensor = tf.tidy(() => {
+      const x = tf.tensor2d(rows, [n, this.o.train.dim]);
+      const eps = tf.randomNormal([n, H], 0, 1, 'float32', seed) as Tensor2D;
+      return this.optimizer.minimize(
+        () => {
+          const r = this.vae.objective(x, eps, ema !== undefined);
+          if (r.sqErr) sqErr = tf.keep(r.sqErr);
+          return r.loss;
+        },
+        true,
+        this.trainable,
+      )!;
+    });
+    const loss = lossTensor.dataSync()[0]!;
+    lossTensor.dispose();
+    if (ema && sqErr) {
+      this.updateOptimalVariance(ema, sqErr.dataSync() as Float32Array);
+      sqErr.dispose();
+    }
+    return loss;
+  }
+
+  /**
+   * Hold s^2 at its closed-form optimum s*^2 = E[(x - mu)^2], estimated as an exponentially
+   * weighted mean over the last ~20 batches (thousands of points, not one small batch).
+   */
+  private updateOptimalVariance(ema: { sum: Float32Array; weight: number }, batch: Float32Array): void {
+    const alpha = 0.05;
+    ema.weight = (1 - alpha) * ema.weight + alpha;
+    for (let i = 0; i < ema.sum.length; i++) ema.sum[i] = (1 - alpha) * ema.sum[i]! + alpha * batch[i]!;
+    const { tf } = this.o.engine;
+    const est = Float32Array.from(ema.sum, (s) => Math.log(Math.max(s / ema.weight, 1e-12)));
+    tf.tidy(() => this.vae.params.logS2!.assign(tf.tensor1d(est)));
+  }
+
+  private diagnosticsPass(epoch: number, trainLoss: number, samplesPerSec: number): MetricsRecord {
+    const { spec, events, engine, validation } = this.o;
+    const t0 = performance.now();
+    const seed = spec.training.seed * 7919 + epoch * 104729 + 17;
+    const d = diagnose(engine.tf, this.vae, { values: this.diagValues, n: this.diagN, samples: spec.diagnostics.mcSamples, seed });
+    let validationElbo: number | undefined;
+    if (validation && validation.n > 0) {
+      const vn = Math.min(validation.n, spec.diagnostics.subset ?? DEFAULT_DIAGNOSTIC_SUBSET);
+      validationElbo = diagnose(engine.tf, this.vae, { values: validation.values.subarray(0, vn * validation.dim), n: vn, samples: spec.diagnostics.mcSamples, seed: seed + 1 }).elbo;
+    }
+    this.history.push(d);
+    const verdict = judgeConvergence(this.history, {
+      tolerance: spec.diagnostics.tolerance,
+      window: spec.diagnostics.window,
+      theoremApplies: spec.model.type !== 'VAE-0',
+    });
+    const { collapsedLatents, ...rest } = d;
+    const record: MetricsRecord = {
+      epoch,
+      step: this.step,
+      ...rest,
+      collapsedLatents,
+      samplesPerSec,
+      wallSeconds: (performance.now() - this.wallStart) / 1000,
+      trainLoss,
+      validationElbo,
+      priorVariance: this.vae.params.logA2 ? Array.from(this.vae.params.logA2.dataSync(), Math.exp) : undefined,
+      convergence: verdict.state,
+      convergenceReason: verdict.reason,
+      diagnosticsSeconds: (performance.now() - t0) / 1000,
+      points: this.diagN,
+      mcSamples: spec.diagnostics.mcSamples,
+    };
+    events.diagnostics(record);
+    if (this.o.train.imageShape && events.images) events.images(this.images());
+    return record;
+  }
+
+  /** A few originals, their reconstructions (decoder mean at z = nu) and samples from the prior, in [0, 1]. */
+  private images(count = 8): Omit<ImagesEvent, 'type'> {
+    const { tf } = this.o.engine;
+    const ds = this.o.train;
+    const k = Math.min(count, this.diagN);
+    const [rec, smp] = tf.tidy(() => {
+      const x = tf.tensor2d(this.diagValues.subarray(0, k * ds.dim), [k, ds.dim]);
+      const recon = this.vae.decode(this.vae.encode(x).nu).mu;
+      const z = tf.mul(tf.randomNormal([k, this.o.spec.model.latentDim], 0, 1, 'float32', this.step + 3), tf.exp(tf.mul(this.vae.priorLogVar(), 0.5)));
+      return [recon, this.vae.decode(z as Tensor2D).mu];
+    });
+    const toDisplay = (flat: Float32Array) => Array.from({ length: k }, (_, i) => displayPixels(flat.subarray(i * ds.dim, (i + 1) * ds.dim), ds));
+    const out = {
+      shape: ds.imageShape ?? [ds.dim],
+      originals: toDisplay(this.diagValues),
+      reconstructions: toDisplay(rec.dataSync() as Float32Array),
+      samples: toDisplay(smp.dataSync() as Float32Array),
+    };
+    rec.dispose();
+    smp.dispose();
+    return out;
+  }
+
+  private async checkpoint(epoch: number): Promise<void> {
+    if (!this.o.checkpointPath) return;
+    const ema = this.varianceEma;
+    await saveCheckpoint(this.o.checkpointPath, this.vae, this.optimizer, {
+      epoch,
+      step: this.step,
+      varianceEstimate: ema ? [ema.weight, ...ema.sum] : undefined,
+    });
+  }
+
+  private async resume(file: string): Promise<void> {
+    const cp = readCheckpoint(file);
+    await restoreCheckpoint(this.o.engine.tf, cp, this.vae, this.optimizer, file);
+    this.startEpoch = cp.epoch;
+    this.step = cp.step;
+    if (this.varianceEma && cp.varianceEstimate) {
+      const [weight, ...sum] = cp.varianceEstimate;
+      this.varianceEma = { weight: weight!, sum: Float32Array.from(sum) };
+    }
+    this.o.events.log('info', `resumed from ${file} at epoch ${cp.epoch} (step ${cp.step})`);
+  }
+
+  dispose(): void {
+    this.vae.dispose();
+    this.optimizer.dispose();
+  }
+}
+
+/** Mean over columns of each column's variance (one pass, in float64). */
+export function meanColumnVariance(ds: { values: Float32Array; n: number; dim: number }): number {
+  const { values, n, dim } = ds;
+  if (n < 2) return NaN;
+  const sum = new Float64Array(dim);
+  const sumSq = new Float64Array(dim);
+  for (let i = 0; i < n; i++)
+    for (let d = 0; d < dim; d++) {
+      const v = values[i * dim + d]!;
+      sum[d] = sum[d]! + v;
+      sumSq[d] = sumSq[d]! + v * v;
+    }
+  let acc = 0;
+  for (let d = 0; d < dim; d++) acc += (sumSq[d]! - (sum[d]! * sum[d]!) / n) / (n - 1);
+  return acc / dim;
+}
+
+/** Undo the scaling and map to [0, 1] for display (8-bit sources by /255, others by their range). */
+function displayPixels(v: Float32Array, ds: ScaledDataset): number[] {
+  const { offset, scale } = ds.scaling;
+  const raw = Array.from(v, (x, d) => x * (typeof scale === 'number' ? scale : scale[d]!) + (typeof offset === 'number' ? offset : offset[d]!));
+  if (ds.sourceType === 'uint8') return raw.map((x) => Math.min(1, Math.max(0, x / 255)));
+  const lo = Math.min(...raw);
+  const hi = Math.max(...raw);
+  return raw.map((x) => (hi > lo ? (x - lo) / (hi - lo) : 0.5));
+}

@@ -1,0 +1,78 @@
+/**
+ * Writes a run folder (format: core/runFormat.ts). Every metrics record is appended and
+ * fsync'ed as soon as it exists, and JSON files are replaced atomically (write, fsync,
+ * rename), so a crash of the trainer or the editor loses nothing already reported.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { UserError } from '../core/errors';
+import { RUN_FILES, toJsonLine, type MetricsRecord, type RunMeta, type RunSummary } from '../core/runFormat';
+
+export class RunWriter {
+  private metricsFd: number | undefined;
+
+  private constructor(readonly dir: string) {}
+
+  /** Create `<runsDir>/<name>-<timestamp>`; fails early and clearly when it cannot be written. */
+  static create(runsDir: string, name: string, specText: string, now = new Date()): RunWriter {
+    const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+    const safe = name.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 60) || 'run';
+    let dir = path.join(runsDir, `${safe}-${stamp}`);
+    try {
+      fs.mkdirSync(runsDir, { recursive: true });
+      for (let k = 2; fs.existsSync(dir); k++) dir = path.join(runsDir, `${safe}-${stamp}-${k}`);
+      fs.mkdirSync(path.join(dir, RUN_FILES.checkpoints), { recursive: true });
+      fs.writeFileSync(path.join(dir, RUN_FILES.spec), specText);
+    } catch (e) {
+      throw new UserError(`cannot write the run folder ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}. Choose a writable folder with output.runsDir or --out.`, {
+        field: 'output.runsDir',
+      });
+    }
+    return new RunWriter(dir);
+  }
+
+  /** Continue writing an existing run folder (resume). */
+  static reopen(dir: string): RunWriter {
+    if (!fs.existsSync(path.join(dir, RUN_FILES.meta))) throw new UserError(`${dir} is not a run folder (it has no ${RUN_FILES.meta})`);
+    return new RunWriter(dir);
+  }
+
+  writeMeta(meta: RunMeta): void {
+    writeJsonAtomic(path.join(this.dir, RUN_FILES.meta), meta);
+  }
+
+  appendMetrics(record: MetricsRecord): void {
+    if (this.metricsFd === undefined) this.metricsFd = fs.openSync(path.join(this.dir, RUN_FILES.metrics), 'a');
+    fs.writeSync(this.metricsFd, toJsonLine(record));
+    fs.fsyncSync(this.metricsFd);
+  }
+
+  writeSummary(summary: RunSummary): void {
+    writeJsonAtomic(path.join(this.dir, RUN_FILES.summary), summary);
+  }
+
+  writeImages(images: unknown): void {
+    writeJsonAtomic(path.join(this.dir, RUN_FILES.images), images);
+  }
+
+  checkpointPath(name = 'latest.json'): string {
+    return path.join(this.dir, RUN_FILES.checkpoints, name);
+  }
+
+  close(): void {
+    if (this.metricsFd !== undefined) fs.closeSync(this.metricsFd);
+    this.metricsFd = undefined;
+  }
+}
+
+export function writeJsonAtomic(file: string, value: unknown): void {
+  const tmp = `${file}.tmp-${process.pid}`;
+  const fd = fs.openSync(tmp, 'w');
+  try {
+    fs.writeSync(fd, JSON.stringify(value, (_k, x: unknown) => (typeof x === 'number' && !Number.isFinite(x) ? null : x)));
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(tmp, file);
+}

@@ -1,0 +1,125 @@
+/**
+ * One training run from a spec file to a finished run folder. Both front ends use it:
+ * the CLI in-process, the editor through the trainer process (worker.ts). It reports
+ * through the protocol's event types, whatever carries them.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { isUserError, UserError } from '../core/errors';
+import type { FromTrainer, StartRequest } from '../core/protocol';
+import { RUN_FILES, RUN_FORMAT_VERSION, type MetricsRecord, type RunMeta, type RunStatus, type RunSummary } from '../core/runFormat';
+import { parseSpec, runsDirFor, type ParsedSpec } from '../core/spec';
+import { loadData } from '../data/load';
+import { chooseEngine } from './backend';
+import { TrainingLoop } from './loop';
+import { RunWriter } from './runWriter';
+
+export type EventSink = (event: FromTrainer) => void;
+
+export interface SessionControl {
+  stopRequested: boolean;
+}
+
+export function readSpecFile(specPath: string): ParsedSpec {
+  let text: string;
+  try {
+    text = fs.readFileSync(specPath, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new UserError(code === 'ENOENT' ? `spec file not found: ${specPath}` : `cannot read the spec ${specPath}: ${code ?? (e as Error).message}`, { file: specPath });
+  }
+  return parseSpec(text, specPath);
+}
+
+/** Run training to the end (or a stop); never throws: every outcome is reported through `emit`. */
+export async function runSession(req: StartRequest, emit: EventSink, control: SessionControl): Promise<RunStatus> {
+  let writer: RunWriter | undefined;
+  let summary: RunSummary = { status: 'running', epochsDone: 0, steps: 0, wallSeconds: 0 };
+  const t0 = performance.now();
+  const finish = (status: RunStatus, message?: string) => {
+    summary = { ...summary, status, message, endedAt: new Date().toISOString(), wallSeconds: (performance.now() - t0) / 1000 };
+    writer?.writeSummary(summary);
+    writer?.close();
+  };
+  try {
+    const specPath = path.resolve(req.specPath);
+    const resumeDir = req.resume ? path.resolve(req.resume) : undefined;
+    // A resumed run continues with the spec it was started with.
+    const parsed = readSpecFile(resumeDir ? path.join(resumeDir, RUN_FILES.spec) : specPath);
+    const { spec } = parsed;
+    for (const w of parsed.warnings) emit({ type: 'log', level: 'warn', message: `${w.location.field ?? ''}: ${w.message}` });
+
+    const engine = await chooseEngine(req.backend ?? spec.training.backend);
+    emit({ type: 'log', level: 'info', message: `engine: ${engine.name} (${engine.detail})` });
+
+    const data = await loadData(spec.data, specPath, { workspaceRoots: req.workspaceRoots, allowOutsideWorkspace: req.allowOutsideWorkspace });
+    const epochs = req.epochs ?? spec.training.epochs;
+    const runsDir = req.runsDir ? path.resolve(req.runsDir) : runsDirFor(spec, specPath, path.join, path.dirname, path.isAbsolute);
+    writer = resumeDir ? RunWriter.reopen(resumeDir) : RunWriter.create(runsDir, spec.name, parsed.text);
+    const meta: RunMeta = {
+      formatVersion: RUN_FORMAT_VERSION,
+      name: spec.name,
+      specPath,
+      startedAt: new Date().toISOString(),
+      backend: engine.name,
+      modelType: spec.model.type,
+      latentDim: spec.model.latentDim,
+      epochs,
+      dataset: {
+        n: data.train.n,
+        dim: data.train.dim,
+        imageShape: data.train.imageShape,
+        source: data.train.source,
+        validationN: data.validation?.n,
+      },
+      resumedFrom: resumeDir,
+      pid: process.pid,
+    };
+    writer.writeMeta(meta);
+    writer.writeSummary(summary);
+    const w = writer;
+    emit({ type: 'started', runDir: w.dir, backend: engine.name, dataset: meta.dataset, epochs, stepsPerEpoch: Math.ceil(data.train.n / spec.training.batchSize) });
+
+    const loop = new TrainingLoop({
+      spec,
+      engine,
+      train: data.train,
+      validation: data.validation,
+      epochs,
+      shouldStop: () => control.stopRequested,
+      checkpointPath: w.checkpointPath(),
+      resumeFrom: resumeDir ? w.checkpointPath() : undefined,
+      events: {
+        progress: (p) => emit({ type: 'progress', ...p }),
+        diagnostics: (record: MetricsRecord) => {
+          w.appendMetrics(record);
+          summary = { ...summary, last: record, epochsDone: record.epoch, steps: record.step, convergence: record.convergence, convergenceReason: record.convergenceReason };
+          emit({ type: 'diagnostics', record });
+        },
+        images: (images) => {
+          w.writeImages(images);
+          emit({ type: 'images', ...images });
+        },
+        log: (level, message) => emit({ type: 'log', level, message }),
+      },
+    });
+    try {
+      const outcome = await loop.run();
+      summary = { ...summary, epochsDone: outcome.epochsDone, steps: outcome.steps, lastCheckpoint: w.checkpointPath() };
+      const message = outcome.status === 'diverged' ? outcome.message : undefined;
+      finish(outcome.status, message);
+      emit({ type: 'done', status: outcome.status, runDir: w.dir, message });
+      return outcome.status;
+    } finally {
+      loop.dispose();
+    }
+  } catch (e) {
+    const user = isUserError(e);
+    const message = user ? e.message : `internal error: ${(e as Error).stack ?? String(e)}`;
+    finish('failed', message);
+    emit({ type: 'error', message, location: user ? (e as UserError).location : undefined, userError: user, runDir: writer?.dir });
+    if (user && (e as UserError).more.length > 0)
+      for (const m of (e as UserError).more) emit({ type: 'error', message: m.message, location: m.location, userError: true, runDir: writer?.dir });
+    return 'failed';
+  }
+}
