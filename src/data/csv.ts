@@ -14,6 +14,8 @@ import { cellText, describeBadCell, parseDecimal } from './numberText';
 export interface CsvOptions extends LoaderOptions {
   /** Whether the first non-comment line is a header; guessed when undefined. */
   header?: boolean;
+  /** Read size for files (default 1 MiB); small values exercise lines that straddle chunks. */
+  chunkBytes?: number;
 }
 
 /** ',' ';' '\t', or ' ' meaning runs of spaces/tabs; undefined for a single column. */
@@ -32,7 +34,7 @@ export function readCsvFile(path: string, opts?: CsvOptions): Dataset {
   if (fileStartsWithGzip(path)) {
     return readDelimited({ kind: 'buffer', data: gunzipIfNeeded(readFileSync(path), path, opts?.maxBytes) }, path, opts);
   }
-  return readDelimited({ kind: 'file', path }, path, opts);
+  return readDelimited({ kind: 'file', path, chunkBytes: opts?.chunkBytes }, path, opts);
 }
 
 interface FirstPass {

@@ -1,0 +1,129 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { parseCsv, readCsvFile } from '../../src/data/csv';
+import { parseDecimal } from '../../src/data/numberText';
+import { assertWellFormed, expectUserError, rows, tempDir } from './data-testkit';
+
+const csv = (text: string, opts?: Parameters<typeof parseCsv>[2]) => parseCsv(Buffer.from(text), 'd.csv', opts);
+
+test('csv: header guessed from a non-numeric first line, values row-major', () => {
+  const ds = csv('x,y,z\n1,2,3\n4.5,-6,7e-1\n');
+  assertWellFormed(ds);
+  assert.equal(ds.n, 2);
+  assert.equal(ds.dim, 3);
+  assert.deepEqual(rows(ds), [
+    [1, 2, 3],
+    [4.5, -6, Math.fround(0.7)],
+  ]);
+  assert.equal(ds.sourceType, 'text');
+});
+
+test('csv: no header when the first line is numeric; explicit header:true skips a numeric first line', () => {
+  assert.deepEqual(rows(csv('1,2\n3,4\n')), [
+    [1, 2],
+    [3, 4],
+  ]);
+  assert.deepEqual(rows(csv('1,2\n3,4\n', { header: true })), [[3, 4]]);
+});
+
+test('csv: semicolon, tab and space delimiters are detected; CRLF, BOM, blank and # lines are fine', () => {
+  assert.deepEqual(rows(csv('a;b\r\n1;2\r\n3;4\r\n')), [
+    [1, 2],
+    [3, 4],
+  ]);
+  assert.deepEqual(rows(csv('a\tb\n1\t2\n')), [[1, 2]]);
+  assert.deepEqual(rows(csv('# numpy.savetxt header\n1.0e+00 2.0e+00\n  3   4  \n')), [
+    [1, 2],
+    [3, 4],
+  ]);
+  assert.deepEqual(rows(csv('\ufeffx,y\n\n1,2\n\n')), [[1, 2]]);
+  assert.deepEqual(rows(csv('"x","y, with comma"\n"1",2\n')), [[1, 2]]);
+});
+
+test('csv: a single column', () => {
+  const ds = csv('value\n1\n2\n3');
+  assert.equal(ds.dim, 1);
+  assert.deepEqual(Array.from(ds.values), [1, 2, 3]);
+});
+
+test('csv: numbers parse exactly like Number() then float32', () => {
+  const samples = ['0', '-0.5', '1e10', '123456789012345678', '3.14159265358979323846', '.5', '5.', '+7', '1E-30', '4.9e-324'];
+  for (const s of samples) {
+    const b = Buffer.from(s);
+    assert.equal(parseDecimal(b, 0, b.length), Number(s), s);
+  }
+  assert.ok(Number.isNaN(parseDecimal(Buffer.from('1.2.3'), 0, 5)));
+  assert.ok(Number.isNaN(parseDecimal(Buffer.from('e5'), 0, 2)));
+});
+
+test('csv: maxRows stops early', () => {
+  const ds = csv('a\n1\n2\n3\n4\n', { maxRows: 2 });
+  assert.equal(ds.n, 2);
+  assert.deepEqual(Array.from(ds.values), [1, 2]);
+});
+
+test('csv: ragged row is located by line and row', () => {
+  const err = expectUserError(() => csv('a,b\n1,2\n3,4,5\n'), /line 3 has 3 comma-separated values but line 2 has 2/, {
+    file: 'd.csv',
+    line: 3,
+    row: 2,
+  });
+  assert.equal(err.location.offset, 8);
+  expectUserError(() => csv('1,2\n3\n'), /line 2 has 1/, { line: 2 });
+});
+
+test('csv: bad cells name line, column, and what would be right', () => {
+  expectUserError(() => csv('a,b\n1,2\n3,abc\n'), /row 2, field 2 is "abc", not a number.*like 0\.25/, { line: 3, column: 3, row: 2 });
+  expectUserError(() => csv('1,2\n3,NaN\n'), /"NaN".*finite numbers/, { line: 2, column: 3 });
+  expectUserError(() => csv('1,2\n-inf,2\n'), /"-inf".*finite/, { line: 2, column: 1 });
+  expectUserError(() => csv('1,,2\n'), /field 2 is empty/, { line: 1, column: 3 });
+  expectUserError(() => csv('1,2\n1e39,2\n'), /beyond the float32 range/, { line: 2, column: 1 });
+  expectUserError(() => csv('a;b\n1,5;2\n'), /decimal comma/, { line: 2 });
+});
+
+test('csv: header:false with a header line hints at the option', () => {
+  expectUserError(() => csv('x,y\n1,2\n', { header: false }), /data\.header is false/, { line: 1, column: 1 });
+});
+
+test('csv: empty file, only comments, only a header, header/width mismatch', () => {
+  expectUserError(() => csv(''), /no data rows/, { file: 'd.csv', line: 1 });
+  expectUserError(() => csv('# c\n\n'), /no data rows/);
+  expectUserError(() => csv('x,y\n'), /header line but no data rows/, { line: 1 });
+  expectUserError(() => csv('x,y,z\n1,2\n'), /header has 3 names but the first data row \(line 2\) has 2/, { line: 1 });
+});
+
+test('csv: files are read in chunks; lines across chunk edges, gzip too', () => {
+  const dir = tempDir();
+  const lines = ['c1,c2,c3'];
+  const expected: number[] = [];
+  for (let i = 0; i < 5000; i++) {
+    const row = [i, i * 0.25, -i / 7];
+    expected.push(...row.map((v) => Math.fround(Number(String(v)))));
+    lines.push(row.map((v) => String(v)).join(','));
+  }
+  const text = lines.join('\n') + '\n';
+  const path = join(dir, 'big.csv');
+  writeFileSync(path, text);
+  const ds = readCsvFile(path);
+  assert.deepEqual(Array.from(readCsvFile(path, { chunkBytes: 100 }).values), Array.from(ds.values));
+  assert.deepEqual(Array.from(readCsvFile(path, { chunkBytes: 7 }).values), Array.from(ds.values));
+  assert.equal(ds.n, 5000);
+  assert.equal(ds.dim, 3);
+  assert.deepEqual(Array.from(ds.values), expected);
+  assert.equal(ds.source, path);
+
+  const gzPath = join(dir, 'big.csv.gz');
+  writeFileSync(gzPath, gzipSync(text));
+  assert.deepEqual(Array.from(readCsvFile(gzPath).values), expected);
+
+  // An error deep in the file is located on the right line with its file offset.
+  const broken = text.replace('\n2500,', '\n2500,x');
+  const brokenPath = join(dir, 'broken.csv');
+  writeFileSync(brokenPath, broken);
+  expectUserError(() => readCsvFile(brokenPath, { chunkBytes: 33 }), /row 2501, field 2/, { line: 2502 });
+  const err = expectUserError(() => readCsvFile(brokenPath), /row 2501, field 2/, { file: brokenPath, line: 2502, row: 2501 });
+  assert.equal(broken.slice(err.location.offset!, err.location.offset! + 1), 'x');
+});

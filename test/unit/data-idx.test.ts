@@ -1,0 +1,129 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { parseIdx, readIdxFile } from '../../src/data/idx';
+import { assertWellFormed, encode, expectUserError, idxBytes, rows, tempDir } from './data-testkit';
+
+const FASHION = '/usr/share/datasets/fashion-mnist';
+const haveFashion = existsSync(join(FASHION, 'train-images-idx3-ubyte.gz'));
+const skipFashion = haveFashion ? false : `${FASHION} missing (apt-get install dataset-fashion-mnist)`;
+
+test('idx: ubyte images, plain and gzipped files', () => {
+  const dir = tempDir();
+  const pixels = Array.from({ length: 3 * 2 * 2 }, (_, i) => (i * 37) % 256);
+  const bytes = idxBytes(0x08, [3, 2, 2], encode('u1', pixels));
+  const plain = join(dir, 'x-idx3-ubyte');
+  const gz = join(dir, 'x-idx3-ubyte.gz');
+  writeFileSync(plain, bytes);
+  writeFileSync(gz, gzipSync(bytes));
+  for (const path of [plain, gz]) {
+    const ds = readIdxFile(path);
+    assertWellFormed(ds);
+    assert.equal(ds.n, 3);
+    assert.equal(ds.dim, 4);
+    assert.deepEqual(ds.imageShape, [2, 2]);
+    assert.equal(ds.sourceType, 'uint8');
+    assert.deepEqual(Array.from(ds.values), pixels);
+  }
+});
+
+test('idx: 2-D float and int files (big-endian) and maxRows', () => {
+  const f = parseIdx(idxBytes(0x0d, [2, 2], encode('f4', [0.5, -1, 2, 3], 'be')), 'f.idx');
+  assert.deepEqual(rows(f), [
+    [0.5, -1],
+    [2, 3],
+  ]);
+  assert.equal(f.imageShape, undefined);
+  assert.equal(f.sourceType, 'float32');
+  const d = parseIdx(idxBytes(0x0e, [1, 2], encode('f8', [0.1, 7], 'be')), 'd.idx');
+  assert.deepEqual(Array.from(d.values), [Math.fround(0.1), 7]);
+  const s = parseIdx(idxBytes(0x0b, [3, 1], encode('i2', [-2, 0, 300], 'be')), 's.idx', { maxRows: 2 });
+  assert.deepEqual(Array.from(s.values), [-2, 0]);
+});
+
+test('idx: label files are refused as not data', () => {
+  expectUserError(() => parseIdx(idxBytes(0x08, [4], encode('u1', [1, 2, 3, 4])), 'y.idx'), /label file.*not data.*images/, {
+    file: 'y.idx',
+    offset: 3,
+  });
+});
+
+test('idx: truncated, mislabelled, bad magic, unknown type, corrupt gzip', () => {
+  const good = idxBytes(0x08, [2, 2, 2], encode('u1', [1, 2, 3, 4, 5, 6, 7, 8]));
+  expectUserError(() => parseIdx(good.subarray(0, good.length - 3), 'a'), /truncated.*needs 8 bytes.*only 5/, { offset: 4 });
+  expectUserError(() => parseIdx(good.subarray(0, 10), 'a'), /truncated inside the IDX header/);
+  expectUserError(() => parseIdx(idxBytes(0x08, [2, 2], encode('u1', [1, 2, 3, 4, 5])), 'a'), /does not match the data.*4 bytes, but 5/);
+  const badMagic = Buffer.from(good);
+  badMagic[0] = 7;
+  expectUserError(() => parseIdx(badMagic, 'a'), /not an IDX file/, { offset: 0 });
+  const badType = Buffer.from(good);
+  badType[2] = 0x42;
+  expectUserError(() => parseIdx(badType, 'a'), /unknown IDX element type 0x42/, { offset: 2 });
+  const gz = gzipSync(good);
+  expectUserError(() => parseIdx(gz.subarray(0, gz.length - 10), 'a.gz'), /cannot be decompressed.*truncated or corrupt/, { file: 'a.gz' });
+  expectUserError(() => parseIdx(gzipSync(good.subarray(0, good.length - 1)), 'a.gz'), /truncated.*\(after decompression\)/, { file: 'a.gz' });
+  expectUserError(() => parseIdx(gz, 'a.gz', { maxBytes: 10 }), /expands to more than 10 bytes/);
+});
+
+/** An independent reading of the Fashion-MNIST file: header fields and the integer pixel sum. */
+function independentStats(path: string): { n: number; rows: number; cols: number; sum: number; zeros: number } {
+  const raw = gunzipSync(readFileSync(path));
+  const be32 = (o: number) => raw[o]! * 2 ** 24 + raw[o + 1]! * 2 ** 16 + raw[o + 2]! * 2 ** 8 + raw[o + 3]!;
+  assert.equal(be32(0), 0x00000803, 'magic of an idx3 ubyte file');
+  let sum = 0;
+  let zeros = 0;
+  for (let i = 16; i < raw.length; i++) {
+    sum += raw[i]!;
+    if (raw[i] === 0) zeros++;
+  }
+  return { n: be32(4), rows: be32(8), cols: be32(12), sum, zeros };
+}
+
+function loaderStats(values: Float32Array): { sum: number; zeros: number; min: number; max: number } {
+  let sum = 0;
+  let zeros = 0;
+  let min = Infinity;
+  let max = -Infinity;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    sum += v;
+    if (v === 0) zeros++;
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  return { sum, zeros, min, max };
+}
+
+// Reference numbers computed once with NumPy 2.4 on the Debian files (uint8 pixel sum over all images).
+const FASHION_REFERENCE = {
+  train: { file: 'train-images-idx3-ubyte.gz', n: 60000, sum: 3431114169, zeros: 23616498 },
+  t10k: { file: 't10k-images-idx3-ubyte.gz', n: 10000, sum: 573469082, zeros: 3919183 },
+};
+
+for (const [name, ref] of Object.entries(FASHION_REFERENCE)) {
+  test(`idx: Fashion-MNIST ${name} from Debian`, { skip: skipFashion }, () => {
+    const path = join(FASHION, ref.file);
+    const ds = readIdxFile(path);
+    assert.equal(ds.n, ref.n);
+    assert.equal(ds.dim, 784);
+    assert.deepEqual(ds.imageShape, [28, 28]);
+    assert.equal(ds.sourceType, 'uint8');
+    assert.equal(ds.values.length, ref.n * 784);
+    const got = loaderStats(ds.values);
+    assert.equal(got.min, 0);
+    assert.equal(got.max, 255);
+    assert.equal(got.sum, ref.sum);
+    assert.equal(got.zeros, ref.zeros);
+    const indep = independentStats(path);
+    assert.deepEqual([indep.n, indep.rows, indep.cols], [ref.n, 28, 28]);
+    assert.equal(indep.sum, got.sum);
+    // Mean pixel of the training set is the well-known 0.286 * 255.
+    if (name === 'train') assert.ok(Math.abs(got.sum / ds.values.length - 72.94) < 0.01);
+  });
+}
+
+test('idx: Fashion-MNIST label file is refused', { skip: skipFashion }, () => {
+  expectUserError(() => readIdxFile(join(FASHION, 't10k-labels-idx1-ubyte.gz')), /label file/);
+});

@@ -1,0 +1,103 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseNpy, readNpyFile } from '../../src/data/npy';
+import { assertWellFormed, encode, expectUserError, npyBytes, rows, tempDir } from './data-testkit';
+
+const parse = (buf: Buffer) => parseNpy(buf, 'a.npy');
+
+test('npy: <f4 2-D, written to a file and read back', () => {
+  const dir = tempDir();
+  const path = join(dir, 'a.npy');
+  writeFileSync(path, npyBytes('<f4', [2, 3], encode('f4', [1.5, -2, 3, 4, 5e-3, 6])));
+  const ds = readNpyFile(path);
+  assertWellFormed(ds);
+  assert.equal(ds.n, 2);
+  assert.equal(ds.dim, 3);
+  assert.deepEqual(rows(ds), [
+    [1.5, -2, 3],
+    [4, Math.fround(5e-3), 6],
+  ]);
+  assert.equal(ds.sourceType, 'float32');
+  assert.equal(ds.source, path);
+});
+
+test('npy: <f8 is rounded to float32; |u1 images keep their shape; 1-D is N x 1', () => {
+  const f8 = parse(npyBytes('<f8', [3], encode('f8', [0.1, 1e300 / 1e299, -7])));
+  assert.equal(f8.dim, 1);
+  assert.deepEqual(Array.from(f8.values), [Math.fround(0.1), Math.fround(10), -7]);
+  assert.equal(f8.sourceType, 'float64');
+
+  const pixels = Array.from({ length: 2 * 2 * 3 }, (_, i) => (i * 23) % 256);
+  const u1 = parse(npyBytes('|u1', [2, 2, 3], encode('u1', pixels)));
+  assert.equal(u1.n, 2);
+  assert.equal(u1.dim, 6);
+  assert.deepEqual(u1.imageShape, [2, 3]);
+  assert.deepEqual(Array.from(u1.values), pixels);
+  assert.equal(u1.sourceType, 'uint8');
+});
+
+test('npy: integer and big-endian dtypes', () => {
+  assert.deepEqual(Array.from(parse(npyBytes('<i4', [2, 2], encode('i4', [-1, 2, -300000, 4]))).values), [-1, 2, -300000, 4]);
+  assert.deepEqual(Array.from(parse(npyBytes('<i8', [2], encode('i8', [-5, 2 ** 40]))).values), [-5, 2 ** 40]);
+  assert.deepEqual(Array.from(parse(npyBytes('|i1', [2], encode('i1', [-128, 127]))).values), [-128, 127]);
+  assert.deepEqual(Array.from(parse(npyBytes('>f4', [2], encode('f4', [1.25, -3], 'be'))).values), [1.25, -3]);
+  assert.equal(parse(npyBytes('<i4', [1], encode('i4', [7]))).sourceType, 'int');
+});
+
+test('npy: format versions 2 and 3 headers', () => {
+  for (const version of [2, 3] as const) {
+    const ds = parse(npyBytes('<f4', [1, 2], encode('f4', [8, 9]), { version }));
+    assert.deepEqual(Array.from(ds.values), [8, 9], `version ${version}`);
+  }
+});
+
+test('npy: a shared (zero-copy) read equals a copied read, and maxRows cuts rows', () => {
+  const buf = npyBytes('<f4', [3, 2], encode('f4', [1, 2, 3, 4, 5, 6]));
+  const shared = parseNpy(buf, 'a.npy', { shareBuffer: true });
+  assert.deepEqual(Array.from(shared.values), [1, 2, 3, 4, 5, 6]);
+  assert.deepEqual(Array.from(parseNpy(buf, 'a.npy', { maxRows: 2 }).values), [1, 2, 3, 4]);
+});
+
+test('npy: fortran order is refused with a fix', () => {
+  expectUserError(() => parse(npyBytes('<f4', [2, 2], encode('f4', [1, 2, 3, 4]), { fortran: true })), /Fortran.*np\.ascontiguousarray/, {
+    file: 'a.npy',
+  });
+});
+
+test('npy: truncated data, extra data (mislabelled shape), bad magic, bad version', () => {
+  const good = npyBytes('<f4', [2, 3], encode('f4', [1, 2, 3, 4, 5, 6]));
+  const dataStart = good.length - 24;
+  const truncated = expectUserError(() => parse(good.subarray(0, good.length - 5)), /truncated.*24 bytes.*only 19 bytes/, { file: 'a.npy' });
+  assert.equal(truncated.location.offset, dataStart);
+  const mislabelled = npyBytes('<f4', [2, 2], encode('f4', [1, 2, 3, 4, 5, 6]));
+  expectUserError(() => parse(mislabelled), /does not match the data.*16 bytes, but 24 bytes follow/, { offset: dataStart + 16 });
+  expectUserError(() => parse(npyBytes('<f8', [2, 3], encode('f4', [1, 2, 3, 4, 5, 6]))), /truncated/);
+  const badMagic = Buffer.from(good);
+  badMagic[1] = 0x4f;
+  expectUserError(() => parse(badMagic), /not an \.npy file/, { offset: 0 });
+  const badVersion = Buffer.from(good);
+  badVersion[6] = 9;
+  expectUserError(() => parse(badVersion), /version 9\.0 is not supported/, { offset: 6 });
+  expectUserError(() => parse(good.subarray(0, 30)), /truncated: the header says/, { offset: 8 });
+});
+
+test('npy: unsupported dtypes, shapes and headers', () => {
+  expectUserError(() => parse(npyBytes('<f2', [2], new Uint8Array(4))), /dtype "<f2" is not supported; use one of <f4/);
+  expectUserError(() => parse(npyBytes('<c16', [1], new Uint8Array(16))), /not supported/);
+  expectUserError(
+    () => parse(npyBytes('', [1], new Uint8Array(8), { headerText: "{'descr': [('a', '<f4'), ('b', '<f4')], 'fortran_order': False, 'shape': (1,), }" })),
+    /structured/,
+  );
+  expectUserError(() => parse(npyBytes('<f4', [1, 1, 1, 1], encode('f4', [1]))), /shape \(1, 1, 1, 1\).*1-D \(N,\), 2-D/);
+  expectUserError(() => parse(npyBytes('<f4', [], encode('f4', [1]))), /shape \(\)/);
+  expectUserError(() => parse(npyBytes('<f4', [0, 3], new Uint8Array(0))), /no rows/);
+  expectUserError(() => parse(npyBytes('<f4', [2], encode('f4', [1, 2]), { headerText: "{'descr': '<f4', 'shape': (2,) 'x'}" })), /not a valid Python dict literal/);
+  expectUserError(() => parse(npyBytes('<f4', [2], encode('f4', [1, 2]), { headerText: "{'descr': '<f4', 'shape': (2,)}" })), /fortran_order/);
+});
+
+test('npy: NaN and values beyond float32 are located by row and column', () => {
+  expectUserError(() => parse(npyBytes('<f4', [2, 2], encode('f4', [1, 2, 3, Number.NaN]))), /row 2, column 2 is NaN/, { row: 2 });
+  expectUserError(() => parse(npyBytes('<f8', [3, 1], encode('f8', [1, 1e200, 3]))), /row 2, column 1 is an infinite value/, { row: 2 });
+});
