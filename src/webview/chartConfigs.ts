@@ -1,0 +1,269 @@
+/**
+ * Chart.js configurations for the four diagnostics charts, built from run series and a palette.
+ * No DOM and no Chart.js runtime here (types only), so the shape of every chart (which curves, which
+ * labels, which bands) is unit-testable. The datasets hold the series arrays themselves: appending to
+ * a RunSeries and calling chart.update('none') is the whole incremental path.
+ */
+import type { ChartConfiguration, ChartDataset, ChartOptions, ScriptableContext } from 'chart.js';
+import type { PanelRun } from '../core/panelProtocol';
+import type { MetricsRecord } from '../core/runFormat';
+import { isLowerEdge, legendOptions, LOWER_EDGE_SUFFIX, RUN_SEPARATOR } from './legend';
+import { latentStats, type RunSeries, type XY } from './series';
+import { withAlpha, type Palette } from './theme';
+
+export const CHART_IDS = {
+  elbo: 'chart-elbo',
+  entropies: 'chart-entropies',
+  gap: 'chart-gap',
+  latents: 'chart-latents',
+} as const;
+export type ChartId = (typeof CHART_IDS)[keyof typeof CHART_IDS];
+
+/** One run as the charts see it. */
+export interface RunView {
+  run: PanelRun;
+  series: RunSeries;
+  colour: string;
+}
+
+/** What the test hook reports for a dataset: its label and the full (undecimated) points. */
+export interface TrackedDataset {
+  label: string;
+  data: XY[];
+}
+
+export interface ChartModel<T extends 'line' | 'bar' = 'line' | 'bar'> {
+  id: ChartId;
+  config: ChartConfiguration<T, XY[]>;
+  /** Same order as config.data.datasets; the data arrays are shared with the config. */
+  tracked: TrackedDataset[];
+}
+
+const DASHED = [6, 4];
+const DOTTED = [2, 3];
+
+type LineDataset = ChartDataset<'line', XY[]>;
+
+/** In compare mode every label names its run; alone, labels stay short. */
+const labelFor = (base: string, view: RunView, compare: boolean) => (compare ? `${base}${RUN_SEPARATOR}${view.run.name}` : base);
+
+function line(label: string, data: XY[], colour: string, extra: Partial<LineDataset> = {}): LineDataset {
+  return {
+    type: 'line',
+    label,
+    data,
+    borderColor: colour,
+    backgroundColor: colour,
+    borderWidth: 1.75,
+    fill: false,
+    ...extra,
+  };
+}
+
+/** Two invisible edges with the area between them filled; the lower edge is hidden from the legend. */
+function band(label: string, upper: XY[], lower: XY[], fillColour: string): [LineDataset, LineDataset] {
+  const edge: Partial<LineDataset> = { borderColor: 'transparent', borderWidth: 0, pointRadius: 0, pointHoverRadius: 0, pointHitRadius: 0 };
+  return [
+    line(label, upper, fillColour, { ...edge, backgroundColor: fillColour, fill: '+1' }),
+    line(`${label}${LOWER_EDGE_SUFFIX}`, lower, fillColour, { ...edge, fill: false }),
+  ];
+}
+
+/** Points are drawn only while a curve is short enough for them to help. */
+const pointRadius = (ctx: ScriptableContext<'line'>) => ((ctx.dataset.data as XY[]).length <= 40 ? 2 : 0);
+
+function lineOptions(p: Palette, yTitle: string, compare: boolean, tooltipDigits = 4): ChartOptions<'line'> {
+  const axis = {
+    grid: { color: p.grid },
+    border: { color: p.border },
+    ticks: { color: p.muted, maxTicksLimit: 8 },
+  };
+  return {
+    animation: false,
+    parsing: false,
+    normalized: true,
+    responsive: true,
+    maintainAspectRatio: false,
+    interaction: { mode: 'nearest', axis: 'x', intersect: false },
+    elements: { point: { radius: pointRadius, hoverRadius: 4, hitRadius: 6 }, line: { tension: 0 } },
+    scales: {
+      x: { type: 'linear', ...axis, title: { display: true, text: 'epoch', color: p.muted } },
+      y: { type: 'linear', ...axis, title: { display: true, text: yTitle, color: p.muted } },
+    },
+    plugins: {
+      decimation: { enabled: true, algorithm: 'min-max' },
+      legend: legendOptions<'line'>(p, compare),
+      tooltip: {
+        filter: (item) => !isLowerEdge(item.dataset.label),
+        callbacks: {
+          title: (items) => (items.length ? `epoch ${items[0].parsed.x}` : ''),
+          label: (item) => ` ${item.dataset.label}: ${Number(item.parsed.y).toPrecision(tooltipDigits + 2)}`,
+        },
+      },
+    },
+  };
+}
+
+function model(id: ChartId, datasets: LineDataset[], options: ChartOptions<'line'>): ChartModel<'line'> {
+  return {
+    id,
+    config: { type: 'line', data: { datasets }, options },
+    tracked: datasets.map((d) => ({ label: d.label ?? '', data: d.data })),
+  };
+}
+
+/** 1. The sampled ELBO (with ±2 s.e.) against the entropy sum: the theorem says they meet. */
+export function elboChart(views: readonly RunView[], p: Palette): ChartModel<'line'> {
+  const compare = views.length > 1;
+  const ds: LineDataset[] = [];
+  for (const v of views) {
+    const elboColour = compare ? v.colour : p.blue;
+    const sumColour = compare ? v.colour : p.orange;
+    ds.push(...band(labelFor('ELBO ± 2 s.e.', v, compare), v.series.elboUpper, v.series.elboLower, withAlpha(elboColour, compare ? 0.12 : 0.2)));
+    ds.push(line(labelFor('ELBO', v, compare), v.series.elbo, elboColour, { borderWidth: 2 }));
+    ds.push(line(labelFor('Entropy sum', v, compare), v.series.entropySum, sumColour, { borderWidth: 2, borderDash: compare ? DASHED : undefined }));
+    ds.push(line(labelFor('ELBO at σ²*', v, compare), v.series.elboOptVar, elboColour, { borderDash: compare ? DOTTED : DASHED, borderWidth: 1.25 }));
+  }
+  return model(CHART_IDS.elbo, ds, lineOptions(p, 'nats per data point', compare));
+}
+
+/** 2. The three entropy terms, signed as they enter H_enc − H_prior − H_dec. */
+export function entropiesChart(views: readonly RunView[], p: Palette): ChartModel<'line'> {
+  const compare = views.length > 1;
+  const ds: LineDataset[] = [];
+  for (const v of views) {
+    ds.push(line(labelFor('H_enc', v, compare), v.series.hEnc, compare ? v.colour : p.green));
+    ds.push(line(labelFor('−H_prior', v, compare), v.series.negHPrior, compare ? v.colour : p.purple, { borderDash: compare ? DOTTED : undefined }));
+    ds.push(line(labelFor('−H_dec', v, compare), v.series.negHDec, compare ? v.colour : p.red, { borderDash: compare ? DASHED : undefined }));
+  }
+  return model(CHART_IDS.entropies, ds, lineOptions(p, 'nats', compare));
+}
+
+/** 3. ELBO − entropy sum and its exact split R_dec + R_prior, inside the tolerance band. */
+export function gapChart(views: readonly RunView[], p: Palette): ChartModel<'line'> {
+  const compare = views.length > 1;
+  const ds: LineDataset[] = [];
+  for (const v of views) {
+    const tolPct = `${+(v.run.tolerance * 100).toPrecision(3)} %`;
+    ds.push(...band(labelFor(`tolerance ±${tolPct}`, v, compare), v.series.tolUpper, v.series.tolLower, withAlpha(compare ? v.colour : p.green, compare ? 0.07 : 0.13)));
+  }
+  for (const v of views) {
+    ds.push(line(labelFor('gap', v, compare), v.series.gap, compare ? v.colour : p.foreground, { borderWidth: 2 }));
+    ds.push(line(labelFor('R_dec', v, compare), v.series.rDec, compare ? v.colour : p.red, { borderDash: compare ? DASHED : undefined }));
+    ds.push(line(labelFor('R_prior', v, compare), v.series.rPrior, compare ? v.colour : p.purple, { borderDash: compare ? DOTTED : undefined }));
+  }
+  return model(CHART_IDS.gap, ds, lineOptions(p, 'nats', compare));
+}
+
+// ---- per latent ----
+
+type LatentDataset = ChartDataset<'bar' | 'line', XY[]>;
+
+export interface LatentChartModel extends ChartModel<'bar' | 'line'> {
+  /** Rewrites the datasets' points, colours and axis labels in place from each run's latest record. */
+  refresh(): void;
+  /** Collapsed latent indices of the first run (what the caption reports). */
+  collapsed(): number[];
+}
+
+const last = (v: RunView): MetricsRecord | undefined => v.run.records[v.run.records.length - 1];
+
+function replaceAll<T>(target: T[], items: T[]): void {
+  target.splice(0, target.length, ...items);
+}
+
+/** 4. m_h against its target a²_h, and KL_h, per latent; collapsed latents greyed out and labelled. */
+export function latentsChart(views: readonly RunView[], p: Palette): LatentChartModel {
+  const compare = views.length > 1;
+  const labels: (string | string[])[] = [];
+  const collapsedOfFirst: number[] = [];
+  const collapsedAny = new Set<number>();
+  const ds: LatentDataset[] = [];
+  const refreshers: (() => void)[] = [];
+  const greyed = withAlpha(p.muted, 0.45);
+
+  for (const v of views) {
+    const kl: XY[] = [];
+    const klColours: string[] = [];
+    const mh: XY[] = [];
+    const mhColours: string[] = [];
+    const target: XY[] = [];
+    const klColour = compare ? v.colour : p.orange;
+    const mhColour = compare ? v.colour : p.blue;
+    refreshers.push(() => {
+      const rec = last(v);
+      const stats = rec ? latentStats(rec) : [];
+      replaceAll(kl, stats.filter((s) => Number.isFinite(s.kl)).map((s) => ({ x: s.index, y: s.kl })));
+      replaceAll(klColours, stats.filter((s) => Number.isFinite(s.kl)).map((s) => (s.collapsed ? greyed : klColour)));
+      replaceAll(mh, stats.filter((s) => Number.isFinite(s.secondMoment)).map((s) => ({ x: s.index, y: s.secondMoment })));
+      replaceAll(mhColours, stats.filter((s) => Number.isFinite(s.secondMoment)).map((s) => (s.collapsed ? greyed : mhColour)));
+      replaceAll(target, stats.map((s) => ({ x: s.index, y: s.priorVariance })));
+      for (const s of stats) if (s.collapsed) collapsedAny.add(s.index);
+      if (v === views[0]) replaceAll(collapsedOfFirst, stats.filter((s) => s.collapsed).map((s) => s.index));
+    });
+    if (compare) {
+      ds.push({ type: 'bar', label: labelFor('KL_h', v, true), data: kl, backgroundColor: klColours, borderWidth: 0, yAxisID: 'kl', order: 2, pointStyle: 'rect' });
+      ds.push({
+        type: 'line', label: labelFor('m_h', v, true), data: mh, borderColor: v.colour, backgroundColor: v.colour, showLine: false,
+        pointRadius: 3.5, pointStyle: 'rectRot', yAxisID: 'y', order: 1,
+      });
+    } else {
+      ds.push({ type: 'bar', label: 'm_h (second moment)', data: mh, backgroundColor: mhColours, borderWidth: 0, yAxisID: 'y', order: 2, pointStyle: 'rect' });
+      ds.push({ type: 'bar', label: 'KL_h (nats)', data: kl, backgroundColor: klColours, borderWidth: 0, yAxisID: 'kl', order: 2, pointStyle: 'rect' });
+      ds.push({
+        type: 'line', label: 'a²_h (target of m_h)', data: target, borderColor: p.foreground, backgroundColor: p.foreground,
+        borderDash: DASHED, borderWidth: 1.25, pointRadius: 0, pointStyle: 'line', stepped: 'middle', yAxisID: 'y', order: 1,
+      });
+    }
+  }
+
+  const refresh = () => {
+    collapsedAny.clear();
+    for (const r of refreshers) r();
+    const H = views.reduce((m, v) => Math.max(m, last(v)?.latentSecondMoment.length ?? 0, last(v)?.klPerLatent.length ?? 0), 0);
+    replaceAll(labels, Array.from({ length: H }, (_, h) => (collapsedAny.has(h) ? [`z${h}`, 'collapsed'] : `z${h}`)));
+  };
+  refresh();
+
+  const axis = { grid: { color: p.grid }, border: { color: p.border } };
+  const options: ChartOptions<'bar' | 'line'> = {
+    animation: false,
+    parsing: false,
+    normalized: true,
+    responsive: true,
+    maintainAspectRatio: false,
+    interaction: { mode: 'index', intersect: false },
+    scales: {
+      x: {
+        type: 'category',
+        ...axis,
+        grid: { display: false },
+        ticks: { color: (ctx) => (collapsedAny.has(ctx.index) ? p.red : p.muted), autoSkip: labels.length > 32, maxRotation: 0 },
+      },
+      y: { type: 'linear', position: 'left', beginAtZero: true, ...axis, ticks: { color: p.muted }, title: { display: true, text: 'm_h', color: p.muted } },
+      kl: {
+        type: 'linear', position: 'right', beginAtZero: true, ...axis, grid: { display: false }, ticks: { color: p.muted },
+        title: { display: true, text: 'KL_h (nats)', color: p.muted },
+      },
+    },
+    plugins: {
+      legend: legendOptions<'bar' | 'line'>(p, compare),
+      tooltip: {
+        callbacks: {
+          title: (items) => {
+            const h = items[0]?.parsed.x;
+            return typeof h === 'number' ? `latent z${h}${collapsedAny.has(h) ? ' (collapsed)' : ''}` : '';
+          },
+          label: (item) => ` ${item.dataset.label}: ${Number(item.parsed.y).toPrecision(4)}`,
+        },
+      },
+    },
+  };
+  return {
+    id: CHART_IDS.latents,
+    config: { type: 'bar', data: { labels, datasets: ds }, options },
+    tracked: ds.map((d) => ({ label: d.label ?? '', data: d.data })),
+    refresh,
+    collapsed: () => [...collapsedOfFirst],
+  };
+}

@@ -1,0 +1,166 @@
+/**
+ * The chart grid: creates the Chart.js charts from the configurations in chartConfigs.ts, updates them
+ * in place when records arrive, and answers the test hook and PNG export. Rebuilt only when the shown
+ * runs or the theme change.
+ */
+import {
+  BarController, BarElement, CategoryScale, Chart, Decimation, Filler, Legend, LinearScale, LineController,
+  LineElement, PointElement, Tooltip, type ChartConfiguration, type ChartType, type Plugin,
+} from 'chart.js';
+import {
+  CHART_IDS, elboChart, entropiesChart, gapChart, latentsChart, type ChartId, type ChartModel, type LatentChartModel,
+  type RunView, type TrackedDataset,
+} from './chartConfigs';
+import { h } from './dom';
+import { COLLAPSE_KL_THRESHOLD, tailRange } from './series';
+import type { Palette } from './theme';
+
+Chart.register(LineController, BarController, LineElement, PointElement, BarElement, LinearScale, CategoryScale, Filler, Legend, Tooltip, Decimation);
+
+const CARDS: Record<ChartId, { title: string; subtitle: string }> = {
+  [CHART_IDS.elbo]: { title: 'ELBO vs entropy sum', subtitle: 'At stationary points ELBO = H_enc − H_prior − H_dec. Band: ±2 standard errors.' },
+  [CHART_IDS.entropies]: { title: 'Entropies', subtitle: 'The three terms as they enter the sum.' },
+  [CHART_IDS.gap]: { title: 'Gap and its split', subtitle: 'ELBO − entropy sum = R_dec + R_prior, exactly. Band: the tolerance.' },
+  [CHART_IDS.latents]: { title: 'Per latent', subtitle: 'Second moment m_h against its target a²_h, and KL_h, at the latest pass.' },
+};
+
+/** Paints the card colour under the plot so exported PNGs are not transparent. */
+function backgroundPlugin(colour: string): Plugin {
+  return {
+    id: 'vaeLensBackground',
+    beforeDraw(chart) {
+      const { ctx, width, height } = chart;
+      ctx.save();
+      ctx.fillStyle = colour;
+      ctx.fillRect(0, 0, width, height);
+      ctx.restore();
+    },
+  };
+}
+
+type AnyChart = Chart<ChartType, unknown, unknown>;
+
+/** What the board needs of a chart model, whatever its chart type. */
+interface ModelShape {
+  id: ChartId;
+  config: ChartModel['config'] | ChartModel<'line'>['config'];
+  tracked: TrackedDataset[];
+}
+
+interface LiveChart {
+  chart: AnyChart;
+  model: ModelShape;
+  card: HTMLElement;
+}
+
+export class ChartBoard {
+  private live = new Map<ChartId, LiveChart>();
+  private latents?: LatentChartModel;
+  private latentsCaption?: HTMLElement;
+  private views: readonly RunView[] = [];
+  private tail = 1;
+
+  constructor(private readonly grid: HTMLElement) {}
+
+  /** Build every chart for these runs (on show, and when the theme changes). */
+  render(views: readonly RunView[], palette: Palette): void {
+    this.destroy();
+    this.views = views;
+    Chart.defaults.font.family = palette.fontFamily;
+    Chart.defaults.font.size = Math.max(10, palette.fontSize - 1);
+    Chart.defaults.color = palette.muted;
+    Chart.defaults.borderColor = palette.grid;
+
+    this.latents = latentsChart(views, palette);
+    const models: ModelShape[] = [elboChart(views, palette), entropiesChart(views, palette), gapChart(views, palette), this.latents];
+    for (const model of models) {
+      const canvas = h('canvas', { attrs: { id: model.id, role: 'img', 'aria-label': CARDS[model.id].title } });
+      const caption = h('p', { className: 'vl-caption' });
+      const card = h(
+        'section',
+        { className: 'vl-card vl-chart-card', attrs: { 'data-chart': model.id } },
+        h('header', { className: 'vl-card-head' }, h('h2', { text: CARDS[model.id].title }), h('p', { className: 'vl-card-sub', text: CARDS[model.id].subtitle })),
+        h('div', { className: 'vl-canvas-box' }, canvas, h('div', { className: 'vl-empty', text: 'Waiting for the first diagnostics pass…' })),
+        caption,
+      );
+      if (model === this.latents) this.latentsCaption = caption;
+      this.grid.append(card);
+      const config = { ...model.config, plugins: [backgroundPlugin(palette.card)] };
+      const chart = new Chart(canvas, config as unknown as ChartConfiguration) as AnyChart;
+      this.live.set(model.id, { chart, model, card });
+    }
+    this.applyTail();
+    this.refreshDecorations();
+  }
+
+  /** New points were pushed into the views' series (and records): redraw in place, no rebuild. */
+  update(): void {
+    this.latents?.refresh();
+    for (const { chart } of this.live.values()) chart.update('none');
+    if (this.tail < 1) this.applyTail();
+    this.refreshDecorations();
+  }
+
+  /** Show only the last `fraction` of training on the epoch axes (1 = everything). */
+  setTail(fraction: number): void {
+    this.tail = fraction;
+    this.applyTail();
+  }
+
+  chartIds(): ChartId[] {
+    return [...this.live.keys()];
+  }
+
+  /** The points each dataset of a chart holds (all of them, not the decimated subset drawn). */
+  chartData(id: string): TrackedDataset[] {
+    const live = this.live.get(id as ChartId);
+    if (!live) return [];
+    return live.model.tracked.map((t) => ({ label: t.label, data: t.data.map((p) => ({ x: p.x, y: p.y })) }));
+  }
+
+  pngs(): { chart: ChartId; dataUrl: string }[] {
+    return [...this.live.values()].map(({ chart, model }) => ({ chart: model.id, dataUrl: chart.toBase64Image('image/png') }));
+  }
+
+  destroy(): void {
+    for (const { chart } of this.live.values()) chart.destroy();
+    this.live.clear();
+    this.latents = undefined;
+    this.grid.replaceChildren();
+  }
+
+  private applyTail(): void {
+    const range = tailRange(this.views.map((v) => v.series), this.tail);
+    for (const [id, { chart }] of this.live) {
+      if (id === CHART_IDS.latents) continue;
+      const x = chart.options.scales?.x;
+      if (!x) continue;
+      x.min = range?.min;
+      x.max = range?.max;
+      chart.update('none');
+    }
+  }
+
+  private refreshDecorations(): void {
+    for (const [id, { card, model }] of this.live) {
+      const empty = model.tracked.every((t) => t.data.length === 0);
+      card.classList.toggle('vl-is-empty', empty);
+      if (id === CHART_IDS.latents && empty) {
+        const anyRecords = this.views.some((v) => v.run.records.length > 0);
+        card.querySelector('.vl-empty')!.textContent = anyRecords ? 'The trainer reported no per-latent statistics.' : 'Waiting for the first diagnostics pass…';
+      }
+    }
+    if (this.latents && this.latentsCaption) {
+      const collapsed = this.latents.collapsed();
+      const H = this.views[0]?.run.records.at(-1)?.klPerLatent.length ?? 0;
+      const who = this.views.length > 1 ? ` in ${this.views[0].run.name}` : '';
+      this.latentsCaption.textContent =
+        H === 0
+          ? ''
+          : collapsed.length === 0
+            ? `No collapsed latents${who} (all ${H} have KL_h ≥ ${COLLAPSE_KL_THRESHOLD}).`
+            : `${collapsed.length} of ${H} latents collapsed${who}: ${collapsed.map((i) => `z${i}`).join(', ')} — KL_h ≈ 0, m_h ≈ a²_h.`;
+      this.latentsCaption.classList.toggle('vl-caption-warn', collapsed.length > 0);
+    }
+  }
+}

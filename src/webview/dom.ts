@@ -1,0 +1,32 @@
+/**
+ * A tiny element builder. Text always goes in through textContent and attributes through
+ * setAttribute, so nothing from a spec, a run name or a file name is ever parsed as HTML.
+ */
+export interface ElementProps {
+  className?: string;
+  text?: string;
+  title?: string;
+  attrs?: Record<string, string>;
+}
+
+export type Child = Node | string | null | undefined | false;
+
+export function h<K extends keyof HTMLElementTagNameMap>(tag: K, props: ElementProps = {}, ...children: Child[]): HTMLElementTagNameMap[K] {
+  const el = document.createElement(tag);
+  if (props.className) el.className = props.className;
+  if (props.text !== undefined) el.textContent = props.text;
+  if (props.title) el.title = props.title;
+  for (const [k, v] of Object.entries(props.attrs ?? {})) el.setAttribute(k, v);
+  for (const c of children) {
+    if (c === null || c === undefined || c === false) continue;
+    el.append(typeof c === 'string' ? document.createTextNode(c) : c);
+  }
+  return el;
+}
+
+/** A small coloured square identifying a run in compare mode (colour set through the CSSOM, which the CSP allows). */
+export function swatch(colour: string): HTMLSpanElement {
+  const s = h('span', { className: 'vl-swatch', attrs: { 'aria-hidden': 'true' } });
+  s.style.backgroundColor = colour;
+  return s;
+}

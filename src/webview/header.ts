@@ -1,0 +1,91 @@
+/** One header row per shown run: name, model, status, progress, and (in the editor) the action buttons. */
+import type { FromPanel, PanelRun, TrainingProgress } from '../core/panelProtocol';
+import { h, swatch } from './dom';
+import { fmtEpoch, fmtNats, fmtPercent } from './format';
+import { progressFraction, progressText, statusView } from './status';
+
+export interface HeaderActions {
+  post(message: FromPanel): void;
+  exportPng(runDir: string): void;
+}
+
+function describeRun(run: PanelRun): string {
+  const parts = [run.modelType, run.backend ? `backend ${run.backend}` : ''];
+  const d = run.dataset;
+  if (d) parts.push(`${d.source} · N=${d.n} × D=${d.dim}${d.imageShape ? ` (${d.imageShape.join('×')})` : ''}`);
+  return parts.filter(Boolean).join(' · ');
+}
+
+function button(label: string, title: string, onClick: () => void, primary = false): HTMLButtonElement {
+  const b = h('button', { className: primary ? 'vl-btn vl-btn-primary' : 'vl-btn', text: label, title, attrs: { type: 'button' } });
+  b.addEventListener('click', onClick);
+  return b;
+}
+
+function progressBlock(run: PanelRun, progress: TrainingProgress | undefined): HTMLElement | null {
+  if (run.status !== 'training') return null;
+  const fraction = progress ? progressFraction(progress) : 0;
+  const bar = h('div', { className: 'vl-progress-fill' });
+  bar.style.width = `${(fraction * 100).toFixed(1)}%`;
+  const track = h('div', {
+    className: progress ? 'vl-progress' : 'vl-progress vl-progress-waiting',
+    attrs: { role: 'progressbar', 'aria-valuemin': '0', 'aria-valuemax': '100', 'aria-valuenow': (fraction * 100).toFixed(0) },
+  }, bar);
+  return h('div', { className: 'vl-progress-block' }, track, h('span', { className: 'vl-progress-text', text: progress ? progressText(progress) : 'starting…' }));
+}
+
+/** The latest pass at a glance: what the theorem is about. */
+function keyNumbers(run: PanelRun): HTMLElement | null {
+  const r = run.records[run.records.length - 1];
+  if (!r) return h('div', { className: 'vl-keys vl-muted', text: 'no diagnostics yet' });
+  const item = (label: string, value: string, tone?: string) =>
+    h('span', { className: tone ? `vl-key vl-tone-${tone}` : 'vl-key' }, h('span', { className: 'vl-key-label', text: label }), h('span', { className: 'vl-key-value', text: value }));
+  return h(
+    'div',
+    { className: 'vl-keys' },
+    item('epoch', fmtEpoch(r.epoch)),
+    item('ELBO', fmtNats(r.elbo)),
+    item('entropy sum', fmtNats(r.entropySum)),
+    item('gap', fmtPercent(r.gapRel), r.gapRel <= run.tolerance ? 'good' : 'bad'),
+  );
+}
+
+export function renderRunHeader(
+  run: PanelRun,
+  opts: { colour: string; compare: boolean; progress?: TrainingProgress; actions?: HeaderActions },
+): HTMLElement {
+  const status = statusView(run);
+  const a = opts.actions;
+  const training = run.status === 'training';
+  const buttons = a
+    ? h(
+        'div',
+        { className: 'vl-actions' },
+        training
+          ? button('Stop', 'Stop training (the run folder keeps everything so far)', () => a.post({ type: 'stop', runDir: run.runDir }), true)
+          : button('Retrain', 'Train this spec again in a new run folder', () => a.post({ type: 'retrain', runDir: run.runDir })),
+        button('Export CSV', 'Save the metrics as CSV', () => a.post({ type: 'exportCsv', runDir: run.runDir })),
+        button('Export PNG', 'Save every chart as a PNG', () => a.exportPng(run.runDir)),
+      )
+    : null;
+  return h(
+    'section',
+    { className: `vl-run vl-status-${status.tone}`, attrs: { 'data-run-dir': run.runDir } },
+    h(
+      'div',
+      { className: 'vl-run-main' },
+      h(
+        'div',
+        { className: 'vl-run-title' },
+        opts.compare ? swatch(opts.colour) : null,
+        h('h1', { className: 'vl-run-name', text: run.name, title: run.runDir }),
+        h('span', { className: `vl-badge vl-tone-${status.tone}`, text: status.label, title: status.detail }),
+      ),
+      h('div', { className: 'vl-run-meta vl-muted', text: describeRun(run) }),
+      status.detail && (status.tone === 'bad' || !training) ? h('div', { className: 'vl-run-detail', text: status.detail }) : null,
+      progressBlock(run, opts.progress),
+    ),
+    keyNumbers(run),
+    buttons,
+  );
+}

@@ -1,0 +1,47 @@
+/**
+ * The diagnostics panel's entry point (bundled by esbuild as an IIFE into dist/webview.js).
+ * In a VS Code webview it talks to the extension host; on a report page it reads the runs the page
+ * carries and hides the buttons.
+ */
+import type { TrackedDataset } from './chartConfigs';
+import { connectToHost, readReportData } from './messages';
+import { Panel } from './panel';
+import { observeTheme } from './theme';
+
+/** Read-only hook for end-to-end tests: what the charts hold. */
+export interface VaeLensTestHook {
+  chartData(id: string): TrackedDataset[];
+  chartIds(): string[];
+  runDirs(): string[];
+}
+
+declare global {
+  interface Window {
+    __vaeLens?: VaeLensTestHook;
+  }
+}
+
+function start(): void {
+  const root = document.getElementById('vae-lens-root') ?? document.body.appendChild(document.createElement('main'));
+  root.classList.add('vl-root');
+  const host = connectToHost();
+  const panel = new Panel(root, host);
+  observeTheme(() => panel.applyTheme());
+  window.__vaeLens = Object.freeze({
+    chartData: (id: string) => panel.chartData(id),
+    chartIds: () => panel.chartIds(),
+    runDirs: () => panel.runDirs(),
+  });
+
+  if (host) {
+    host.listen((message) => panel.handle(message));
+    host.post({ type: 'ready' });
+    return;
+  }
+  document.body.classList.add('vl-report');
+  const data = readReportData(document);
+  if ('message' in data) panel.handle(data.message);
+  else panel.showProblem(data.problem);
+}
+
+start();

@@ -1,0 +1,239 @@
+/**
+ * The panel's state and layout: which runs are shown, their series, progress and images, and which
+ * parts of the page to redraw for each message. Appends and status changes are coalesced into one
+ * redraw per animation frame, so a burst of records costs one chart update.
+ */
+import type { PanelRun, ToPanel, TrainingProgress } from '../core/panelProtocol';
+import type { RunView, TrackedDataset } from './chartConfigs';
+import { ChartBoard } from './charts';
+import { h, swatch } from './dom';
+import { renderRunHeader, type HeaderActions } from './header';
+import { renderImages } from './images';
+import type { HostBridge } from './messages';
+import { normalizeRun, validRecords } from './runs';
+import { appendRecords, seriesFromRecords, type RunSeries } from './series';
+import { renderSummaryTable } from './table';
+import { readPalette, runColours, type Palette } from './theme';
+
+interface RunState {
+  run: PanelRun;
+  series: RunSeries;
+  progress?: TrainingProgress;
+}
+
+const TAIL_CHOICES: { label: string; fraction: number; title: string }[] = [
+  { label: 'All', fraction: 1, title: 'Show every epoch' },
+  { label: 'Last 50%', fraction: 0.5, title: 'Zoom the epoch axes to the second half of training' },
+  { label: 'Last 10%', fraction: 0.1, title: 'Zoom the epoch axes to the last tenth of training' },
+];
+
+export class Panel {
+  private runs: RunState[] = [];
+  private palette: Palette;
+  private readonly headers = h('div', { className: 'vl-runs' });
+  private readonly toolbar = h('div', { className: 'vl-toolbar' });
+  private readonly grid = h('div', { className: 'vl-grid' });
+  private readonly summary = h('section', { className: 'vl-card vl-summary-card' });
+  private readonly imagesCard = h('section', { className: 'vl-card vl-images-card' });
+  private readonly lower = h('div', { className: 'vl-lower' }, this.summary, this.imagesCard);
+  private readonly emptyNotice = h('div', { className: 'vl-notice', text: 'Waiting for a run…' });
+  private readonly board: ChartBoard;
+  private tail = 1;
+  private dirty = { charts: false, headers: false, table: false };
+  private frameRequested = false;
+
+  constructor(
+    private readonly root: HTMLElement,
+    private readonly host?: HostBridge,
+  ) {
+    this.palette = readPalette();
+    this.board = new ChartBoard(this.grid);
+    root.replaceChildren(
+      this.headers,
+      this.emptyNotice,
+      this.toolbar,
+      this.grid,
+      this.lower,
+    );
+    this.renderToolbar();
+    this.setEmpty(true);
+  }
+
+  handle(message: ToPanel): void {
+    switch (message.type) {
+      case 'show':
+        return this.show(message.runs);
+      case 'append': {
+        const state = this.find(message.runDir);
+        if (!state) return;
+        const { records, dropped } = validRecords(message.records);
+        if (dropped) console.warn(`VAE Lens panel: dropped ${dropped} record(s) that break the run format`);
+        state.run.records.push(...records);
+        appendRecords(state.series, records, state.run.tolerance);
+        return this.schedule({ charts: true, headers: true, table: true });
+      }
+      case 'status': {
+        const state = this.find(message.runDir);
+        if (!state) return;
+        state.run.status = message.status;
+        if (message.message !== undefined) state.run.message = message.message;
+        state.progress = message.progress ?? (message.status === 'training' ? state.progress : undefined);
+        return this.schedule({ headers: true });
+      }
+      case 'images': {
+        const state = this.find(message.runDir);
+        if (!state) return;
+        state.run.images = normalizeRun({ ...state.run, images: message.images }).run.images;
+        return this.renderImages();
+      }
+    }
+  }
+
+  /** A problem to show instead of charts (e.g. a report page without data). */
+  showProblem(text: string): void {
+    this.emptyNotice.textContent = text;
+    this.setEmpty(true);
+  }
+
+  /** Re-read the theme's colours and rebuild what depends on them. */
+  applyTheme(): void {
+    this.palette = readPalette();
+    if (this.runs.length) this.renderAll();
+  }
+
+  chartData(id: string): TrackedDataset[] {
+    return this.board.chartData(id);
+  }
+
+  chartIds(): string[] {
+    return this.board.chartIds();
+  }
+
+  runDirs(): string[] {
+    return this.runs.map((r) => r.run.runDir);
+  }
+
+  private show(raw: PanelRun[]): void {
+    let dropped = 0;
+    this.runs = raw.map((r) => {
+      const n = normalizeRun(r);
+      dropped += n.dropped;
+      return { run: n.run, series: seriesFromRecords(n.run.records, n.run.tolerance) };
+    });
+    if (dropped) console.warn(`VAE Lens panel: dropped ${dropped} record(s) that break the run format`);
+    this.host?.saveState({ runDirs: this.runDirs() });
+    this.renderAll();
+  }
+
+  private find(runDir: string): RunState | undefined {
+    const state = this.runs.find((r) => r.run.runDir === runDir);
+    if (!state) console.warn(`VAE Lens panel: message for a run that is not shown: ${runDir}`);
+    return state;
+  }
+
+  private views(): RunView[] {
+    const colours = runColours(this.palette);
+    return this.runs.map((r, i) => ({ run: r.run, series: r.series, colour: colours[i % colours.length] }));
+  }
+
+  private setEmpty(empty: boolean): void {
+    this.root.classList.toggle('vl-no-runs', empty);
+  }
+
+  private renderAll(): void {
+    this.setEmpty(this.runs.length === 0);
+    this.root.classList.toggle('vl-compare', this.runs.length > 1);
+    if (this.runs.length === 0) {
+      this.emptyNotice.textContent = 'No run to show.';
+      this.board.destroy();
+    } else {
+      this.board.render(this.views(), this.palette);
+      this.board.setTail(this.tail);
+    }
+    this.renderHeaders();
+    this.renderToolbar();
+    this.renderTable();
+    this.renderImages();
+  }
+
+  private schedule(parts: Partial<Panel['dirty']>): void {
+    this.dirty = { charts: this.dirty.charts || !!parts.charts, headers: this.dirty.headers || !!parts.headers, table: this.dirty.table || !!parts.table };
+    if (this.frameRequested) return;
+    this.frameRequested = true;
+    requestAnimationFrame(() => this.flush());
+  }
+
+  /** Apply pending redraws now (also what the animation frame calls). */
+  flush(): void {
+    this.frameRequested = false;
+    const d = this.dirty;
+    this.dirty = { charts: false, headers: false, table: false };
+    if (d.charts) this.board.update();
+    if (d.headers) this.renderHeaders();
+    if (d.charts) this.renderToolbar();
+    if (d.table) this.renderTable();
+  }
+
+  private actions(): HeaderActions | undefined {
+    const host = this.host;
+    if (!host) return undefined;
+    return {
+      post: (m) => host.post(m),
+      exportPng: (runDir) => {
+        for (const png of this.board.pngs()) host.post({ type: 'exportPng', runDir, chart: png.chart, dataUrl: png.dataUrl });
+      },
+    };
+  }
+
+  private renderHeaders(): void {
+    const views = this.views();
+    const compare = views.length > 1;
+    const actions = this.actions();
+    this.headers.replaceChildren(
+      ...views.map((v, i) => renderRunHeader(v.run, { colour: v.colour, compare, progress: this.runs[i].progress, actions })),
+    );
+  }
+
+  private renderToolbar(): void {
+    const group = h('div', { className: 'vl-segmented', attrs: { role: 'group', 'aria-label': 'Epochs shown' } });
+    for (const choice of TAIL_CHOICES) {
+      const b = h('button', {
+        className: choice.fraction === this.tail ? 'vl-seg vl-seg-on' : 'vl-seg',
+        text: choice.label,
+        title: choice.title,
+        attrs: { type: 'button', 'aria-pressed': String(choice.fraction === this.tail) },
+      });
+      b.addEventListener('click', () => {
+        this.tail = choice.fraction;
+        this.board.setTail(choice.fraction);
+        this.renderToolbar();
+      });
+      group.append(b);
+    }
+    const views = this.views();
+    const legend =
+      views.length > 1
+        ? h('div', { className: 'vl-compare-legend' }, h('span', { className: 'vl-muted', text: `Comparing ${views.length} runs:` }), ...views.map((v) => h('span', { className: 'vl-compare-item' }, swatch(v.colour), v.run.name)))
+        : h('div', { className: 'vl-muted vl-toolbar-note', text: views[0] ? `${views[0].run.records.length ? `${views[0].run.records.length} diagnostics passes` : ''}` : '' });
+    this.toolbar.replaceChildren(h('span', { className: 'vl-toolbar-label', text: 'Epochs' }), group, legend);
+  }
+
+  private renderTable(): void {
+    if (this.runs.length === 0) return this.summary.replaceChildren();
+    this.summary.replaceChildren(
+      h('header', { className: 'vl-card-head' }, h('h2', { text: 'Summary' }), h('p', { className: 'vl-card-sub', text: 'Latest diagnostics pass; nats per data point.' })),
+      h('div', { className: 'vl-table-scroll' }, renderSummaryTable(this.views())),
+    );
+  }
+
+  private renderImages(): void {
+    const views = this.views().filter((v) => v.run.images);
+    this.imagesCard.classList.toggle('vl-hidden', views.length === 0);
+    if (views.length === 0) return this.imagesCard.replaceChildren();
+    const compare = this.runs.length > 1;
+    this.imagesCard.replaceChildren(
+      h('header', { className: 'vl-card-head' }, h('h2', { text: 'Images' }), h('p', { className: 'vl-card-sub', text: 'Training examples, their reconstructions (decoder means), and samples from the prior.' })),
+      ...views.map((v) => h('div', { className: 'vl-images-run' }, compare ? h('h3', {}, swatch(v.colour), v.run.name) : null, renderImages(v.run.images))),
+    );
+  }
+}

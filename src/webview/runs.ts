@@ -1,0 +1,51 @@
+/**
+ * isToPanel checks a message's outline only; this fills in what a run may lack and drops records
+ * that break the run-format contract, so the renderers can trust what they get. Pure.
+ */
+import type { PanelRun } from '../core/panelProtocol';
+import { checkMetricsRecord, type MetricsRecord } from '../core/runFormat';
+
+/** The default of the spec's convergence tolerance, used when a run does not say. */
+export const DEFAULT_TOLERANCE = 0.01;
+
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const str = (v: unknown, fallback: string) => (typeof v === 'string' ? v : fallback);
+
+/** Keep the records that meet the contract; report how many were dropped. */
+export function validRecords(records: readonly unknown[]): { records: MetricsRecord[]; dropped: number } {
+  const ok = records.filter((r) => checkMetricsRecord(r) === undefined) as MetricsRecord[];
+  return { records: ok, dropped: records.length - ok.length };
+}
+
+export function baseName(path: string): string {
+  const parts = path.split(/[\\/]/).filter(Boolean);
+  return parts[parts.length - 1] ?? path;
+}
+
+function validImages(v: unknown): PanelRun['images'] {
+  if (!isObj(v)) return undefined;
+  const numbers = (a: unknown): a is number[] => Array.isArray(a) && a.every((x) => typeof x === 'number' || x === null);
+  const lists = (a: unknown): a is number[][] => Array.isArray(a) && a.every(numbers);
+  if (!numbers(v.shape) || !lists(v.originals) || !lists(v.reconstructions) || !lists(v.samples)) return undefined;
+  return { shape: v.shape, originals: v.originals, reconstructions: v.reconstructions, samples: v.samples };
+}
+
+export function normalizeRun(raw: PanelRun): { run: PanelRun; dropped: number } {
+  const r = raw as unknown as Record<string, unknown>;
+  const { records, dropped } = validRecords(raw.records);
+  const tolerance = typeof r.tolerance === 'number' && r.tolerance > 0 && Number.isFinite(r.tolerance) ? r.tolerance : DEFAULT_TOLERANCE;
+  const run: PanelRun = {
+    runDir: raw.runDir,
+    name: str(r.name, '') || baseName(raw.runDir),
+    modelType: str(r.modelType, ''),
+    backend: str(r.backend, ''),
+    dataset: isObj(r.dataset) && typeof r.dataset.n === 'number' && typeof r.dataset.dim === 'number' ? raw.dataset : undefined,
+    status: str(r.status, 'completed') as PanelRun['status'],
+    tolerance,
+    epochs: typeof r.epochs === 'number' ? r.epochs : 0,
+    records,
+    images: validImages(r.images),
+    message: typeof r.message === 'string' ? r.message : undefined,
+  };
+  return { run, dropped };
+}

@@ -1,0 +1,149 @@
+/**
+ * Records -> chart points. Pure and DOM-free so it can be tested in node. The arrays built here are
+ * the very arrays the charts hold, so appending a record is a push per series, never a rebuild.
+ */
+import type { MetricsRecord } from '../core/runFormat';
+
+export interface XY {
+  x: number;
+  y: number;
+}
+
+/** Every per-epoch curve the panel draws for one run. */
+export interface RunSeries {
+  elbo: XY[];
+  /** elbo + 2 stderr and elbo - 2 stderr: the filled band. */
+  elboUpper: XY[];
+  elboLower: XY[];
+  /** ELBO with the decoder variance at its optimum (when the trainer reports it). */
+  elboOptVar: XY[];
+  entropySum: XY[];
+  hEnc: XY[];
+  /** The prior and decoder entropies as they enter the sum: with a minus sign. */
+  negHPrior: XY[];
+  negHDec: XY[];
+  gap: XY[];
+  rDec: XY[];
+  rPrior: XY[];
+  /** ±tolerance·(|H_enc| + |H_prior| + |H_dec|): where the gap counts as closed. */
+  tolUpper: XY[];
+  tolLower: XY[];
+}
+
+export type SeriesKey = keyof RunSeries;
+
+export const SERIES_KEYS: readonly SeriesKey[] = [
+  'elbo', 'elboUpper', 'elboLower', 'elboOptVar', 'entropySum', 'hEnc', 'negHPrior', 'negHDec',
+  'gap', 'rDec', 'rPrior', 'tolUpper', 'tolLower',
+];
+
+export function emptySeries(): RunSeries {
+  const s = {} as RunSeries;
+  for (const k of SERIES_KEYS) s[k] = [];
+  return s;
+}
+
+/** Writers store NaN/Infinity as null (JSON has neither); such values are skipped, not drawn as 0. */
+const finite = (v: number | null | undefined): v is number => typeof v === 'number' && Number.isFinite(v);
+
+function push(target: XY[], x: number, y: number | null | undefined): void {
+  if (finite(y)) target.push({ x, y });
+}
+
+/** The scale the tolerance multiplies: |H_enc| + |H_prior| + |H_dec|. */
+export function entropyScale(r: Pick<MetricsRecord, 'hEnc' | 'hPrior' | 'hDec'>): number {
+  return Math.abs(r.hEnc) + Math.abs(r.hPrior) + Math.abs(r.hDec);
+}
+
+/** Add records (in epoch order) to a run's series, in place. */
+export function appendRecords(s: RunSeries, records: readonly MetricsRecord[], tolerance: number): void {
+  for (const r of records) {
+    const x = r.epoch;
+    if (!finite(x)) continue;
+    push(s.elbo, x, r.elbo);
+    if (finite(r.elbo) && finite(r.elboStdErr)) {
+      s.elboUpper.push({ x, y: r.elbo + 2 * r.elboStdErr });
+      s.elboLower.push({ x, y: r.elbo - 2 * r.elboStdErr });
+    }
+    push(s.elboOptVar, x, r.elboAtOptVariance);
+    push(s.entropySum, x, r.entropySum);
+    push(s.hEnc, x, r.hEnc);
+    push(s.negHPrior, x, finite(r.hPrior) ? -r.hPrior : null);
+    push(s.negHDec, x, finite(r.hDec) ? -r.hDec : null);
+    push(s.gap, x, r.gap);
+    push(s.rDec, x, r.rDec);
+    push(s.rPrior, x, r.rPrior);
+    const band = tolerance * entropyScale(r);
+    if (finite(band)) {
+      s.tolUpper.push({ x, y: band });
+      s.tolLower.push({ x, y: -band });
+    }
+  }
+}
+
+export function seriesFromRecords(records: readonly MetricsRecord[], tolerance: number): RunSeries {
+  const s = emptySeries();
+  appendRecords(s, records, tolerance);
+  return s;
+}
+
+// ---- per latent ----
+
+/** Below this KL_h (nats) a latent carries no information about x: posterior collapse. */
+export const COLLAPSE_KL_THRESHOLD = 0.01;
+
+export interface LatentStat {
+  index: number;
+  /** m_h = 1/N sum_n (nu_nh^2 + t_nh^2); NaN when not reported. */
+  secondMoment: number;
+  /** KL_h in nats; NaN when not reported. */
+  kl: number;
+  /** a_h^2: what m_h should equal at a stationary point (1 unless VAE-2). */
+  priorVariance: number;
+  collapsed: boolean;
+}
+
+/** The collapsed latents of a record: the trainer's list when it gives one, else KL_h below the threshold. */
+export function collapsedLatents(r: Pick<MetricsRecord, 'klPerLatent' | 'collapsedLatents'>): Set<number> {
+  if (Array.isArray(r.collapsedLatents)) return new Set(r.collapsedLatents.filter((h) => Number.isInteger(h)));
+  const out = new Set<number>();
+  r.klPerLatent.forEach((kl, h) => {
+    if (finite(kl) && kl < COLLAPSE_KL_THRESHOLD) out.add(h);
+  });
+  return out;
+}
+
+export function latentStats(r: MetricsRecord): LatentStat[] {
+  const H = Math.max(r.latentSecondMoment.length, r.klPerLatent.length);
+  const collapsed = collapsedLatents(r);
+  const stats: LatentStat[] = [];
+  for (let h = 0; h < H; h++) {
+    const m = r.latentSecondMoment[h];
+    const kl = r.klPerLatent[h];
+    const a2 = r.priorVariance?.[h];
+    stats.push({
+      index: h,
+      secondMoment: finite(m) ? m : NaN,
+      kl: finite(kl) ? kl : NaN,
+      priorVariance: finite(a2) ? a2 : 1,
+      collapsed: collapsed.has(h),
+    });
+  }
+  return stats;
+}
+
+/** The x range to show for "last fraction of training": [min, max] over all runs' epochs, or undefined for all. */
+export function tailRange(allSeries: readonly RunSeries[], fraction: number): { min: number; max: number } | undefined {
+  if (!(fraction > 0 && fraction < 1)) return undefined;
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const s of allSeries) {
+    const pts = s.elbo.length ? s.elbo : s.entropySum;
+    if (pts.length === 0) continue;
+    lo = Math.min(lo, pts[0].x);
+    hi = Math.max(hi, pts[pts.length - 1].x);
+  }
+  if (!(hi > lo)) return undefined;
+  // Start on a whole epoch so the axis ticks stay round.
+  return { min: Math.floor(hi - (hi - lo) * fraction), max: hi };
+}

@@ -1,0 +1,77 @@
+/**
+ * The summary table's content, like the paper's tables: one row per quantity, one column per run,
+ * taken from each run's latest diagnostics pass. Pure so it can be tested without a DOM.
+ */
+import type { PanelRun } from '../core/panelProtocol';
+import type { MetricsRecord } from '../core/runFormat';
+import { fmtNats, fmtPercent, fmtRate, fmtSig, MISSING } from './format';
+
+export interface SummaryCell {
+  text: string;
+  /** Longer text for a tooltip (e.g. the convergence reason). */
+  detail?: string;
+  /** A verdict the stylesheet colours. */
+  tone?: 'good' | 'bad' | 'neutral';
+}
+
+export interface SummaryRow {
+  label: string;
+  /** What the quantity is, for the row header's tooltip. */
+  help: string;
+  cells: SummaryCell[];
+}
+
+type Rower = (r: MetricsRecord | undefined, run: PanelRun) => SummaryCell;
+
+const plain = (text: string): SummaryCell => ({ text });
+
+const ROWS: { label: string; help: string; cell: Rower }[] = [
+  {
+    label: 'ELBO',
+    help: 'Sampled ELBO per data point (nats) ± its standard error',
+    cell: (r) => plain(r ? `${fmtNats(r.elbo)} ± ${fmtSig(r.elboStdErr, 2)}` : MISSING),
+  },
+  { label: 'Entropy sum', help: 'H_enc − H_prior − H_dec (nats)', cell: (r) => plain(fmtNats(r?.entropySum)) },
+  { label: 'H_enc', help: 'Average encoder entropy', cell: (r) => plain(fmtNats(r?.hEnc)) },
+  { label: 'H_prior', help: 'Prior entropy', cell: (r) => plain(fmtNats(r?.hPrior)) },
+  { label: 'H_dec', help: 'Decoder entropy', cell: (r) => plain(fmtNats(r?.hDec)) },
+  {
+    label: 'Gap',
+    help: 'ELBO − entropy sum = R_dec + R_prior',
+    cell: (r) => plain(r ? `${fmtNats(r.gap)}${typeof r.gapStdErr === 'number' ? ` ± ${fmtSig(r.gapStdErr, 2)}` : ''}` : MISSING),
+  },
+  {
+    label: 'Gap (relative)',
+    help: '|gap| / (|H_enc| + |H_prior| + |H_dec|); compared with the tolerance',
+    cell: (r, run) => {
+      if (!r || typeof r.gapRel !== 'number') return plain(MISSING);
+      return { text: fmtPercent(r.gapRel), detail: `tolerance ${fmtPercent(run.tolerance)}`, tone: r.gapRel <= run.tolerance ? 'good' : 'bad' };
+    },
+  },
+  { label: 'R_dec', help: 'Decoder-variance residual: ½ Σ_d (1 − σ*²_d / σ²_d)', cell: (r) => plain(fmtNats(r?.rDec)) },
+  { label: 'R_prior', help: 'Prior residual: ½ Σ_h (1 − m_h / a²_h)', cell: (r) => plain(fmtNats(r?.rPrior)) },
+  {
+    label: 'σ² / σ²*',
+    help: 'Decoder variance vs its optimum (means over dimensions)',
+    cell: (r) => plain(r ? `${fmtSig(r.sigma2)} / ${fmtSig(r.sigma2Opt)}` : MISSING),
+  },
+  {
+    label: 'Convergence',
+    help: 'The convergence rule at the latest pass',
+    cell: (r) => {
+      if (!r?.convergence) return plain(MISSING);
+      const tone = r.convergence === 'converged' ? 'good' : r.convergence === 'not-converged' ? 'bad' : 'neutral';
+      return { text: r.convergence.replace('-', ' '), detail: r.convergenceReason, tone };
+    },
+  },
+  { label: 'Backend', help: 'The tfjs engine that trained the run', cell: (_r, run) => plain(run.backend || MISSING) },
+  { label: 'Samples/s', help: 'Training throughput at the latest pass', cell: (r) => plain(fmtRate(r?.samplesPerSec)) },
+];
+
+export function lastRecord(run: PanelRun): MetricsRecord | undefined {
+  return run.records[run.records.length - 1];
+}
+
+export function summaryRows(runs: readonly PanelRun[]): SummaryRow[] {
+  return ROWS.map((row) => ({ label: row.label, help: row.help, cells: runs.map((run) => row.cell(lastRecord(run), run)) }));
+}
