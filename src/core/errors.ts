@@ -75,6 +75,10 @@ export function lineColumnAt(text: string, offset: number): { line: number; colu
 
 /** Closest candidate by edit distance, for "did you mean". */
 export function didYouMean(word: string, candidates: readonly string[]): string | undefined {
+  const w = word.toLowerCase();
+  // A truncated name ("laten" for "latentDim") is far in edit distance but obvious to a reader.
+  const prefixed = candidates.filter((c) => w.length >= 3 && c.toLowerCase().startsWith(w));
+  if (prefixed.length === 1) return prefixed[0];
   let best: string | undefined;
   let bestD = Infinity;
   for (const c of candidates) {

@@ -1,0 +1,106 @@
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { test } from 'node:test';
+import { isUserError, UserError } from '../../src/core/errors';
+import { parseSpec } from '../../src/core/spec';
+import { SPEC_SCHEMA } from '../../src/core/specSchema';
+
+const SWISS_ROLL = `{ "name": "swiss-roll",
+  "data": { "synthetic": "swiss_roll", "n": 2000, "noise": 0.05, "seed": 1 },
+  "model": { "type": "VAE-1", "latentDim": 2,
+             "encoder": { "hidden": [64, 64], "activation": "relu" },
+             "decoder": { "hidden": [64, 64], "activation": "relu" } },
+  "training": { "epochs": 60, "batchSize": 128, "learningRate": 0.001, "seed": 0 },
+  "diagnostics": { "every": 1, "mcSamples": 16 } }`;
+
+function errorOf(text: string, file = 'm.vae.json'): UserError {
+  try {
+    parseSpec(text, file);
+  } catch (e) {
+    assert.ok(isUserError(e), `expected a UserError, got ${String(e)}`);
+    return e as UserError;
+  }
+  assert.fail('the spec was accepted');
+}
+
+test('the swiss-roll spec of the issue is accepted as written, with defaults filled in', () => {
+  const { spec, warnings } = parseSpec(SWISS_ROLL, 'swiss.vae.json');
+  assert.equal(spec.name, 'swiss-roll');
+  assert.deepEqual(spec.data, { kind: 'synthetic', synthetic: 'swiss_roll', n: 2000, noise: 0.05, seed: 1, dim: undefined, intrinsicDim: undefined, scale: undefined, limit: undefined, validation: 0 });
+  assert.equal(spec.model.type, 'VAE-1');
+  assert.deepEqual(spec.model.encoder, { hidden: [64, 64], activation: 'relu' });
+  assert.equal(spec.model.varianceUpdate, 'gradient');
+  assert.equal(spec.training.epochs, 60);
+  assert.equal(spec.diagnostics.mcSamples, 16);
+  assert.equal(spec.diagnostics.tolerance, 0.01);
+  assert.deepEqual(warnings, []);
+});
+
+test('the shipped examples all parse', () => {
+  const root = path.join(__dirname, '..', '..', '..', 'examples');
+  const specs: string[] = [];
+  const walk = (d: string) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      if (e.isDirectory() && e.name !== '.vae-lens') walk(path.join(d, e.name));
+      else if (e.name.endsWith('.vae.json')) specs.push(path.join(d, e.name));
+    }
+  };
+  walk(root);
+  assert.ok(specs.length >= 1);
+  for (const f of specs) parseSpec(fs.readFileSync(f, 'utf8'), f);
+});
+
+test('a file data source is accepted for every format, with comments and trailing commas', () => {
+  for (const p of ['data.csv', 'x.npy', '/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz', 'rows.json']) {
+    const { spec } = parseSpec(`// comment\n{ "data": { "path": ${JSON.stringify(p)}, }, "model": { "latentDim": 3 }, }`, 'a.vae.json');
+    assert.equal(spec.data.kind, 'file');
+    assert.equal(spec.data.kind === 'file' && spec.data.path, p);
+    assert.equal(spec.name, 'a');
+  }
+});
+
+test('an unknown field is located and gets a "did you mean"', () => {
+  const e = errorOf('{\n  "data": { "synthetic": "circle" },\n  "model": { "latentDim": 2, "laten": 3 }\n}');
+  assert.match(e.message, /unknown field "laten" in model \(did you mean "latentDim"\?\)/);
+  assert.equal(e.location.file, 'm.vae.json');
+  assert.equal(e.location.line, 3);
+  assert.equal(e.location.column, 30);
+  assert.equal(e.location.field, 'model.laten');
+});
+
+test('wrong types, out-of-range values and bad enums each name their field; all are reported together', () => {
+  const e = errorOf('{ "data": { "synthetic": "swissroll" }, "model": { "latentDim": "two", "type": "VAE-1" }, "training": { "batchSize": 0 } }');
+  const all = [e, ...e.more].map((p) => `${p.location.field}: ${p.message}`);
+  assert.ok(all.some((m) => m.startsWith('data.synthetic:') && /did you mean "swiss_roll"/.test(m)), all.join('\n'));
+  assert.ok(all.some((m) => m.startsWith('model.latentDim:') && /must be an integer, not "two"/.test(m)), all.join('\n'));
+  assert.ok(all.some((m) => m.startsWith('training.batchSize:') && /at least 1/.test(m)), all.join('\n'));
+});
+
+test('missing required fields and ambiguous data sources are explained', () => {
+  assert.match(errorOf('{ "model": { "latentDim": 2 } }').message, /missing the required field "data"/);
+  assert.match(errorOf('{ "data": {}, "model": { "latentDim": 2 } }').message, /needs exactly one of "path" or "synthetic"/);
+  assert.match(errorOf('{ "data": { "path": "a.csv", "synthetic": "circle" }, "model": { "latentDim": 2 } }').message, /give only one/);
+  assert.match(errorOf('{ "data": { "synthetic": "manifold" }, "model": { "latentDim": 2 } }').message, /data.dim is required/);
+});
+
+test('invalid JSON gives line and column', () => {
+  const e = errorOf('{\n  "data": { "synthetic": "circle" }\n  "model": {}\n}');
+  assert.match(e.message, /expected "," between entries/);
+  assert.equal(e.location.line, 3);
+  assert.equal(e.location.column, 3);
+  assert.match(errorOf('').message, /empty|expected a value/);
+});
+
+test('VAE-0 and one Monte-Carlo sample are warned about, with locations', () => {
+  const { warnings } = parseSpec('{ "data": { "synthetic": "circle" }, "model": { "type": "VAE-0", "latentDim": 2 }, "diagnostics": { "mcSamples": 1 } }', 'w.vae.json');
+  assert.equal(warnings.length, 2);
+  assert.equal(warnings[0]!.location.field, 'model.type');
+  assert.match(warnings[0]!.message, /does not converge to the entropy sum/);
+  assert.equal(warnings[1]!.location.field, 'diagnostics.mcSamples');
+});
+
+test('the published schema file is the one generated from the source', () => {
+  const file = path.join(__dirname, '..', '..', '..', 'schemas', 'vae-spec.schema.json');
+  assert.deepEqual(JSON.parse(fs.readFileSync(file, 'utf8')), JSON.parse(JSON.stringify(SPEC_SCHEMA)));
+});
