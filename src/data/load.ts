@@ -118,8 +118,8 @@ export function detectFormat(spec: FileDataSpec, specPath: string): DataFormat {
 }
 
 function loadFile(spec: FileDataSpec, specPath: string, opts: LoadDataOptions): Dataset {
-  const format = detectFormat(spec, specPath);
   const path = resolveDataPath(spec, specPath, opts);
+  const format = detectFormat(spec, specPath);
   const loaderOpts: LoaderOptions = { maxRows: spec.limit, maxBytes: opts.maxBytes ?? DEFAULT_MAX_BYTES };
   try {
     return readFormat(format, path, loaderOpts, spec.header);

@@ -1,0 +1,158 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import type { FileDataSpec, SyntheticDataSpec } from '../../src/core/spec';
+import { detectFormat, loadData } from '../../src/data/load';
+import { encode, expectUserErrorAsync, idxBytes, npyBytes, rows, tempDir } from './data-testkit';
+
+const fileSpec = (path: string, extra: Partial<FileDataSpec> = {}): FileDataSpec => ({ kind: 'file', path, validation: 0, ...extra });
+
+/** A workspace with a spec folder and one data file of each format. */
+function workspace() {
+  const root = tempDir();
+  const specDir = join(root, 'specs');
+  const dataDir = join(root, 'data');
+  mkdirSync(specDir);
+  mkdirSync(dataDir);
+  writeFileSync(join(dataDir, 'a.csv'), 'x,y\n1,2\n3,4\n5,6\n');
+  writeFileSync(join(dataDir, 'a.tsv'), '1\t2\n3\t4\n');
+  writeFileSync(join(dataDir, 'a.npy'), npyBytes('<f4', [3, 2], encode('f4', [1, 2, 3, 4, 5, 6])));
+  writeFileSync(join(dataDir, 'a.json'), '[[1,2],[3,4],[5,6]]');
+  const images = idxBytes(0x08, [4, 2, 2], encode('u1', [0, 255, 51, 102, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]));
+  writeFileSync(join(dataDir, 'img-idx3-ubyte.gz'), gzipSync(images));
+  writeFileSync(join(dataDir, 'img.idx'), images);
+  writeFileSync(join(dataDir, 'rows.dat'), '[[1]]');
+  return { root, specPath: join(specDir, 'm.vae.json'), dataDir };
+}
+
+test('loadData: each format through the spec, path relative to the spec folder', async () => {
+  const w = workspace();
+  for (const name of ['a.csv', 'a.npy', 'a.json']) {
+    const { train, validation } = await loadData(fileSpec(`../data/${name}`), w.specPath);
+    assert.deepEqual(rows(train), [
+      [1, 2],
+      [3, 4],
+      [5, 6],
+    ], name);
+    assert.equal(train.scaling.kind, 'none');
+    assert.equal(validation, undefined);
+    assert.equal(train.source, join(w.dataDir, name));
+  }
+  assert.equal((await loadData(fileSpec('../data/a.tsv'), w.specPath)).train.dim, 2);
+  const img = (await loadData(fileSpec('../data/img-idx3-ubyte.gz'), w.specPath)).train;
+  assert.deepEqual(img.imageShape, [2, 2]);
+  assert.equal(img.scaling.kind, 'unit', 'uint8 defaults to unit');
+  assert.deepEqual(Array.from(img.values.subarray(0, 4)), [0, 1, Math.fround(0.2), Math.fround(0.4)]);
+  assert.equal((await loadData(fileSpec('../data/img.idx'), w.specPath)).train.n, 4);
+  assert.equal((await loadData(fileSpec('../data/rows.dat', { format: 'json' }), w.specPath)).train.n, 1);
+});
+
+test('loadData: limit, scale and validation split together', async () => {
+  const w = workspace();
+  const { train, validation } = await loadData(fileSpec('../data/img-idx3-ubyte.gz', { limit: 3, scale: 'none', validation: 0.34 }), w.specPath);
+  assert.equal(train.n + validation!.n, 3);
+  assert.equal(validation!.n, 1);
+  assert.equal(train.scaling.kind, 'none');
+  const all = [...rows(train), ...rows(validation!)].map((r) => r.join(',')).sort();
+  assert.deepEqual(all, ['0,255,51,102', '1,2,3,4', '5,6,7,8']);
+
+  // Scaling is fitted on the training rows only and reused for validation.
+  const std = await loadData(fileSpec('../data/a.csv', { scale: 'minmax', validation: 0.34 }), w.specPath);
+  assert.equal(std.validation!.scaling, std.train.scaling);
+  const trainValues = Array.from(std.train.values);
+  assert.equal(Math.min(...trainValues), 0);
+  assert.equal(Math.max(...trainValues), 1);
+});
+
+test('loadData: synthetic specs, with a seeded split', async () => {
+  const spec: SyntheticDataSpec = { kind: 'synthetic', synthetic: 'circle', n: 100, noise: 0.01, seed: 3, validation: 0.1 };
+  const a = await loadData(spec, '/nowhere/s.vae.json');
+  assert.equal(a.train.n, 90);
+  assert.equal(a.validation!.n, 10);
+  assert.match(a.train.source, /^synthetic circle \(n=100/);
+  const b = await loadData(spec, '/nowhere/s.vae.json');
+  assert.deepEqual(b.validation!.values, a.validation!.values);
+  const ppca = await loadData({ kind: 'synthetic', synthetic: 'ppca', n: 50, noise: 0.1, seed: 1, dim: 4, validation: 0, scale: 'standardize' }, 's');
+  assert.equal(ppca.train.truth!.covariance.length, 16);
+  await expectUserErrorAsync(() => loadData({ ...spec, synthetic: 'ppca' }, '/x/s.vae.json'), /data\.dim/, {
+    file: '/x/s.vae.json',
+    field: 'data.dim',
+  });
+  await expectUserErrorAsync(() => loadData({ ...spec, n: 1, validation: 0.5 }, '/x/s.vae.json'), /hold out all/, {
+    file: '/x/s.vae.json',
+    field: 'data.validation',
+  });
+});
+
+test('loadData: a missing file names the spec, the field and the resolved path', async () => {
+  const w = workspace();
+  const err = await expectUserErrorAsync(() => loadData(fileSpec('../data/nope.csv'), w.specPath), /not found/, {
+    file: w.specPath,
+    field: 'data.path',
+  });
+  assert.ok(err.message.includes(join(w.dataDir, 'nope.csv')), err.message);
+  await expectUserErrorAsync(() => loadData(fileSpec('../data'), w.specPath), /not a regular file/, { field: 'data.path' });
+  await expectUserErrorAsync(() => loadData(fileSpec('../data/rows.dat'), w.specPath), /set data\.format/, {
+    file: w.specPath,
+    field: 'data.path',
+  });
+});
+
+test('loadData: errors inside the data file name the data file and the line', async () => {
+  const w = workspace();
+  writeFileSync(join(w.dataDir, 'bad.csv'), '1,2\n3,x\n');
+  await expectUserErrorAsync(() => loadData(fileSpec('../data/bad.csv'), w.specPath), /field 2 is "x"/, {
+    file: join(w.dataDir, 'bad.csv'),
+    line: 2,
+  });
+  await expectUserErrorAsync(() => loadData(fileSpec('../data/a.csv', { format: 'npy' }), w.specPath), /not an \.npy file/, {
+    file: join(w.dataDir, 'a.csv'),
+  });
+});
+
+test('loadData: workspace roots are enforced on the real path (symlinks resolved)', async () => {
+  const w = workspace();
+  const outside = tempDir();
+  writeFileSync(join(outside, 'secret.csv'), '1,2\n');
+  symlinkSync(join(outside, 'secret.csv'), join(w.dataDir, 'link.csv'));
+  const roots = { workspaceRoots: [w.root] };
+  assert.equal((await loadData(fileSpec('../data/a.csv'), w.specPath, roots)).train.n, 3);
+  const err = await expectUserErrorAsync(() => loadData(fileSpec('../data/link.csv'), w.specPath, roots), /outside the workspace/, {
+    file: w.specPath,
+    field: 'data.path',
+  });
+  assert.match(err.message, /it is a link to/);
+  await expectUserErrorAsync(() => loadData(fileSpec(join(outside, 'secret.csv')), w.specPath, roots), /outside the workspace/);
+  // A sibling folder whose name starts like the root is still outside.
+  await expectUserErrorAsync(() => loadData(fileSpec('../data/a.csv'), w.specPath, { workspaceRoots: [join(w.root, 'dat')] }), /outside/);
+  const allowed = await loadData(fileSpec('../data/link.csv'), w.specPath, { ...roots, allowOutsideWorkspace: true });
+  assert.equal(allowed.train.n, 1);
+  assert.equal((await loadData(fileSpec('../data/link.csv'), w.specPath)).train.n, 1, 'no roots given: no restriction');
+});
+
+test('loadData: files over maxBytes are refused before reading; gzip bombs too', async () => {
+  const w = workspace();
+  await expectUserErrorAsync(() => loadData(fileSpec('../data/a.csv'), w.specPath, { maxBytes: 10 }), /more than the 10 bytes limit/, {
+    file: w.specPath,
+    field: 'data.path',
+  });
+  writeFileSync(join(w.dataDir, 'bomb-idx3-ubyte.gz'), gzipSync(idxBytes(0x08, [1000, 100, 100], new Uint8Array(10_000_000))));
+  await expectUserErrorAsync(() => loadData(fileSpec('../data/bomb-idx3-ubyte.gz'), w.specPath, { maxBytes: 1_000_000 }), /expands to more than/);
+});
+
+test('detectFormat: from the name, gzip-aware, overridable', () => {
+  const guess = (p: string) => detectFormat(fileSpec(p), 's');
+  assert.equal(guess('x.csv'), 'csv');
+  assert.equal(guess('x.TSV'), 'csv');
+  assert.equal(guess('x.txt'), 'csv');
+  assert.equal(guess('digits.csv.gz'), 'csv');
+  assert.equal(guess('x.npy'), 'npy');
+  assert.equal(guess('x.json'), 'json');
+  assert.equal(guess('train-images-idx3-ubyte'), 'idx');
+  assert.equal(guess('train-images-idx3-ubyte.gz'), 'idx');
+  assert.equal(guess('x.idx'), 'idx');
+  assert.equal(guess('x.gz'), 'idx');
+  assert.equal(detectFormat(fileSpec('x.bin', { format: 'npy' }), 's'), 'npy');
+});
