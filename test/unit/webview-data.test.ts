@@ -1,0 +1,37 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { PanelRun } from '../../src/core/panelProtocol';
+import { imageGeometry, toRgba } from '../../src/webview/images';
+import { DEFAULT_TOLERANCE, normalizeRun } from '../../src/webview/runs';
+import { withAlpha } from '../../src/webview/theme';
+import { record } from './webview-testkit';
+
+test('images: grey and RGB values in [0,1] become opaque RGBA bytes; out-of-range clamps, NaN is black', () => {
+  assert.deepEqual([...toRgba([0, 0.5, 2, NaN], 2, 2, 1)], [0, 0, 0, 255, 128, 128, 128, 255, 255, 255, 255, 255, 0, 0, 0, 255]);
+  assert.deepEqual([...toRgba([1, 0, 0.2], 1, 1, 3)], [255, 0, 51, 255]);
+  assert.deepEqual(imageGeometry([28, 28]), { width: 28, height: 28, channels: 1 });
+  assert.deepEqual(imageGeometry([8, 6, 3]), { width: 6, height: 8, channels: 3 });
+  assert.equal(imageGeometry([28]), undefined);
+  assert.equal(imageGeometry([4, 4, 2]), undefined);
+});
+
+test('normalizeRun fills what a run lacks and drops records that break the contract', () => {
+  const raw = { runDir: '/w/runs/swiss-roll-3', records: [record(1), { epoch: 2 }, record(3)], tolerance: -1 } as unknown as PanelRun;
+  const { run, dropped } = normalizeRun(raw);
+  assert.equal(dropped, 1);
+  assert.deepEqual(run.records.map((r) => r.epoch), [1, 3]);
+  assert.equal(run.name, 'swiss-roll-3');
+  assert.equal(run.tolerance, DEFAULT_TOLERANCE);
+  assert.equal(run.images, undefined);
+  const withImages = normalizeRun({ ...raw, images: { shape: [2, 2], originals: [[0, 1, 0, 1]], reconstructions: [], samples: 'x' } } as unknown as PanelRun);
+  assert.equal(withImages.run.images, undefined, 'malformed images are ignored');
+});
+
+test('withAlpha understands the colour forms VS Code themes use', () => {
+  assert.equal(withAlpha('#3794ff', 0.2), 'rgba(55, 148, 255, 0.2)');
+  assert.equal(withAlpha('#fff', 0.5), 'rgba(255, 255, 255, 0.5)');
+  assert.equal(withAlpha('#3794ffcc', 0.1), 'rgba(55, 148, 255, 0.1)');
+  assert.equal(withAlpha('rgb(1, 2, 3)', 0.3), 'rgba(1, 2, 3, 0.3)');
+  assert.equal(withAlpha('rgba(1,2,3,0.9)', 0.3), 'rgba(1, 2, 3, 0.3)');
+  assert.equal(withAlpha('red', 0.3), 'red');
+});
