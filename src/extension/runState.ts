@@ -88,6 +88,14 @@ export function formatDuration(seconds: number): string {
   return `${Math.floor(m / 60)}h ${String(m % 60).padStart(2, '0')}m`;
 }
 
+/** The progress notification's line: "epoch 3/50 · 12,300 samples/s · 1m 20s left". */
+export function progressMessage(p: LiveProgress): string {
+  const parts = [`epoch ${p.epoch}/${p.epochs}`];
+  if (p.samplesPerSec !== undefined && Number.isFinite(p.samplesPerSec)) parts.push(`${Math.round(p.samplesPerSec).toLocaleString('en-US')} samples/s`);
+  if (p.etaSeconds !== undefined && Number.isFinite(p.etaSeconds)) parts.push(`${formatDuration(p.etaSeconds)} left`);
+  return parts.join(' · ');
+}
+
 /** The CodeLens after "▶ Train VAE": the last result in a few words. */
 export function codeLensResult(s: RunStateInput): string | undefined {
   const kind = runStateKind(s);
@@ -96,7 +104,7 @@ export function codeLensResult(s: RunStateInput): string | undefined {
     case 'none':
       return undefined;
     case 'training':
-      return `training: epoch ${s.live!.epoch}/${s.live!.epochs}`;
+      return s.live!.epochs > 0 ? `training: epoch ${s.live!.epoch}/${s.live!.epochs}` : 'starting';
     case 'failed':
       return s.status === 'diverged' ? 'diverged' : 'last run failed';
     case 'stale':
@@ -132,6 +140,7 @@ export function statusBarText(s: RunStateInput): string {
       return `${icon} VAE: no runs`;
     case 'training': {
       const p = s.live!;
+      if (p.epochs <= 0) return `${icon} VAE starting`;
       return `${icon} VAE epoch ${p.epoch}/${p.epochs} (${Math.round(overallFraction(p) * 100)}%)`;
     }
     case 'converged':

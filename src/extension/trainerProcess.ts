@@ -6,6 +6,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { isFromTrainer, type DoneEvent, type FromTrainer, type ProgressEvent, type StartedEvent, type StartRequest } from '../core/protocol';
+import type { MetricsRecord } from '../core/runFormat';
 import { Emitter } from './emitter';
 
 export type TrainerState = 'starting' | 'running' | 'stopping' | 'exited';
@@ -36,6 +37,7 @@ export class TrainerProcess {
   state: TrainerState = 'starting';
   started: StartedEvent | undefined;
   lastProgress: ProgressEvent | undefined;
+  lastRecord: MetricsRecord | undefined;
   done: DoneEvent | undefined;
 
   constructor(private readonly opts: TrainerProcessOptions) {
@@ -119,6 +121,9 @@ export class TrainerProcess {
         break;
       case 'progress':
         this.lastProgress = m;
+        break;
+      case 'diagnostics':
+        this.lastRecord = m.record;
         break;
       case 'log':
         this.opts.log(`${m.level === 'info' ? '' : `${m.level}: `}${m.message}`);

@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import type { MetricsRecord } from '../../src/core/runFormat';
 import {
   codeLensResult,
+  formatDuration,
+  progressMessage,
   formatGapPercent,
   overallFraction,
   runStateKind,
@@ -65,4 +67,14 @@ test('the tooltip lists gap, residuals, ELBO ± se, entropy sum, backend and run
   }
   // The table must stay one block (lines joined by single newlines) to render as a table.
   assert.match(md, /\| \| \|\n\|---\|---\|\n\| gap/);
+});
+
+test('progress message: epoch, rounded rate with separators, time left; no NaNs leak', () => {
+  assert.equal(progressMessage({ epoch: 3, epochs: 50, epochFraction: 0.2, samplesPerSec: 12345.6, etaSeconds: 80 }), 'epoch 3/50 · 12,346 samples/s · 1m 20s left');
+  assert.equal(progressMessage({ epoch: 1, epochs: 2, epochFraction: 0, samplesPerSec: Number.NaN, etaSeconds: Infinity }), 'epoch 1/2');
+  assert.equal(formatDuration(3 * 3600 + 65), '3h 01m');
+});
+
+test('a trainer that has not reported its epochs yet reads as starting', () => {
+  assert.equal(statusBarText({ hasRun: false, specChanged: false, live: { epoch: 1, epochs: 0, epochFraction: 0 } }), '$(sync~spin) VAE starting');
 });

@@ -1,0 +1,113 @@
+/**
+ * VAE Lens extension entry point: wiring only. Each concern lives in its own module and
+ * every disposable goes into context.subscriptions (or is released in deactivate).
+ */
+import * as vscode from 'vscode';
+import { SpecCodeLensProvider } from './codeLens';
+import { newModel } from './newModel';
+import { DiagnosticsPanel, DiagnosticsPanelSerializer, type PanelDeps } from './panel';
+import { readRunOverview } from './runFolder';
+import { RunCommands } from './runCommands';
+import { RunIndex } from './runIndex';
+import { RunsViewProvider, type RunsViewNode } from './runsView';
+import { SpecDiagnostics } from './specDiagnostics';
+import { isSpecDocument } from './specFiles';
+import { StatusBar } from './statusBar';
+import { TrainerClient } from './trainerClient';
+import { Training } from './training';
+
+/** How long deactivate waits for trainers to write their summaries before killing them. */
+const DEACTIVATE_STOP_MS = 4000;
+
+let client: TrainerClient | undefined;
+
+export function activate(context: vscode.ExtensionContext): void {
+  const output = vscode.window.createOutputChannel('VAE Lens');
+  const log = (line: string) => output.appendLine(`[${new Date().toLocaleTimeString()}] ${line}`);
+  context.subscriptions.push(output);
+
+  client = new TrainerClient({ trainerPath: vscode.Uri.joinPath(context.extensionUri, 'dist', 'trainer.js').fsPath, log });
+  const trainers = client;
+  context.subscriptions.push({ dispose: () => trainers.dispose() });
+
+  const index = new RunIndex(trainers);
+  const diagnostics = new SpecDiagnostics();
+  context.subscriptions.push(index, diagnostics);
+
+  let runCommands: RunCommands | undefined;
+  let training: Training | undefined;
+  const panelDeps = (): PanelDeps => ({
+    extensionUri: context.extensionUri,
+    client: trainers,
+    log,
+    actions: {
+      stop: (runDir) => void trainers.forRun(runDir)?.stop(),
+      retrain: (runDir) =>
+        void readRunOverview(runDir).then((r) => {
+          if (r.meta) void training?.retrain(r.meta.specPath);
+          else void vscode.window.showErrorMessage('VAE Lens: this run does not say which spec it came from (run.json is missing).');
+        }),
+      exportCsv: (runDir) => void runCommands?.exportCsv(runDir),
+      exportPng: (runDir, chart, dataUrl) => runCommands?.exportPng(runDir, chart, dataUrl),
+    },
+  });
+  runCommands = new RunCommands({ index, client: trainers, panelDeps, log });
+  training = new Training({ extensionUri: context.extensionUri, client: trainers, diagnostics, panelDeps, output });
+  context.subscriptions.push(training, vscode.window.registerWebviewPanelSerializer(DiagnosticsPanel.viewType, new DiagnosticsPanelSerializer(panelDeps())));
+  context.subscriptions.push({ dispose: () => DiagnosticsPanel.active?.dispose() });
+
+  const statusBar = new StatusBar(index, trainers);
+  const codeLenses = new SpecCodeLensProvider(index, trainers);
+  const runsView = new RunsViewProvider(index, trainers);
+  const tree = vscode.window.createTreeView<RunsViewNode>('vaeLens.runs', { treeDataProvider: runsView, canSelectMany: true, showCollapseAll: true });
+  context.subscriptions.push(
+    statusBar,
+    codeLenses,
+    runsView,
+    tree,
+    vscode.languages.registerCodeLensProvider({ scheme: 'file', pattern: '**/*.vae.json' }, codeLenses),
+  );
+
+  const rc = runCommands;
+  const tr = training;
+  const register = (id: string, fn: (...args: unknown[]) => unknown) => context.subscriptions.push(vscode.commands.registerCommand(id, fn));
+  register('vaeLens.train', async (arg) => {
+    const t = await tr.train(arg);
+    if (t) statusBar.setTarget(vscode.Uri.file(t.specPath));
+  });
+  register('vaeLens.stop', (arg) => tr.stop(arg));
+  register('vaeLens.showDiagnostics', (arg) => rc.showDiagnostics(arg));
+  register('vaeLens.openRun', (arg) => rc.openRun(arg));
+  register('vaeLens.compareRuns', (arg, selected) => rc.compareRuns(arg, selected ?? tree.selection));
+  register('vaeLens.exportRun', (arg) => rc.exportRun(arg));
+  register('vaeLens.newModel', () => newModel(context.extensionUri));
+  register('vaeLens.deleteRun', (arg) => rc.deleteRun(arg));
+  register('vaeLens.refreshRuns', () => {
+    index.invalidate();
+    runsView.refresh();
+  });
+
+  // Context keys for menus: something is training; the active spec is training.
+  const updateContext = () => {
+    const active = vscode.window.activeTextEditor?.document;
+    void vscode.commands.executeCommand('setContext', 'vaeLens.training', trainers.isTraining);
+    void vscode.commands.executeCommand('setContext', 'vaeLens.activeSpecTraining', !!(active && isSpecDocument(active) && trainers.forSpec(active.uri.fsPath)));
+  };
+  updateContext();
+  context.subscriptions.push(trainers.onDidChangeTrainers(updateContext), vscode.window.onDidChangeActiveTextEditor(updateContext));
+
+  context.subscriptions.push(
+    vscode.workspace.onDidGrantWorkspaceTrust(() => {
+      log('workspace trusted: training and data checks are enabled');
+      index.invalidate();
+    }),
+  );
+  log(`activated (workspace ${vscode.workspace.isTrusted ? 'trusted' : 'in Restricted Mode: training is off'})`);
+}
+
+export async function deactivate(): Promise<void> {
+  // Give running trainers a moment to finish their step and write the run folder; the
+  // trainer also stops by itself when its IPC channel closes.
+  await client?.stopAll(DEACTIVATE_STOP_MS);
+  client = undefined;
+}

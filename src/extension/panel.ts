@@ -1,0 +1,239 @@
+/**
+ * The diagnostics panel: the single owner of the WebviewPanel `vaeLens.diagnostics`.
+ *
+ * Hidden panels: retainContextWhenHidden stays false. The host keeps every shown run
+ * (records, images, status) in memory and the webview is stateless: whenever its script
+ * (re)loads it sends `ready` and gets one `show` with everything. That one path serves
+ * a tab coming back into view, a window reload (through the serializer, from the run
+ * folders) and a first open, and a hidden panel costs no renderer memory.
+ */
+import { randomBytes } from 'node:crypto';
+import * as vscode from 'vscode';
+import { isFromPanel, isPanelState, type FromPanel, type PanelRun, type ToPanel } from '../core/panelProtocol';
+import type { FromTrainer } from '../core/protocol';
+import { renderPanelHtml } from '../webview/html';
+import { applyTrainerEvent, panelTitle, toPanelRun } from './panelRuns';
+import { fileExists, isProcessAlive, readRunContents } from './runFolder';
+import type { TrainerClient, TrainerEvent } from './trainerClient';
+
+export interface PanelActions {
+  stop(runDir: string): void;
+  retrain(runDir: string): void;
+  exportCsv(runDir: string): void;
+  exportPng(runDir: string, chart: string, dataUrl: string): void;
+}
+
+export interface PanelDeps {
+  extensionUri: vscode.Uri;
+  client: TrainerClient;
+  actions: PanelActions;
+  log: (line: string) => void;
+}
+
+const PROGRESS_INTERVAL_MS = 250;
+
+export class DiagnosticsPanel implements vscode.Disposable {
+  static readonly viewType = 'vaeLens.diagnostics';
+  private static current: DiagnosticsPanel | undefined;
+
+  private runs: PanelRun[] = [];
+  private ready = false;
+  private loadToken = 0;
+  /** Trainer events that arrive while run folders are being read, replayed after. */
+  private buffered: TrainerEvent[] | undefined;
+  private lastProgressPost = new Map<string, number>();
+  private readonly disposables: vscode.Disposable[] = [];
+
+  static get active(): DiagnosticsPanel | undefined {
+    return DiagnosticsPanel.current;
+  }
+
+  /** Show these runs, in the existing panel if there is one. */
+  static async createOrShow(deps: PanelDeps, runDirs: string[], preserveFocus = false): Promise<DiagnosticsPanel> {
+    const existing = DiagnosticsPanel.current;
+    if (existing) {
+      existing.panel.reveal(undefined, preserveFocus);
+      await existing.load(runDirs);
+      return existing;
+    }
+    const panel = vscode.window.createWebviewPanel(
+      DiagnosticsPanel.viewType,
+      'VAE Lens',
+      { viewColumn: vscode.ViewColumn.Beside, preserveFocus },
+      { ...webviewOptions(deps.extensionUri), retainContextWhenHidden: false },
+    );
+    const created = new DiagnosticsPanel(panel, deps);
+    await created.load(runDirs);
+    return created;
+  }
+
+  /** Restore a panel after a window reload, from the run folders its state names. */
+  static async revive(deps: PanelDeps, panel: vscode.WebviewPanel, state: unknown): Promise<void> {
+    DiagnosticsPanel.current?.dispose();
+    const revived = new DiagnosticsPanel(panel, deps);
+    await revived.load(isPanelState(state) ? state.runDirs : []);
+  }
+
+  private constructor(
+    private readonly panel: vscode.WebviewPanel,
+    private readonly deps: PanelDeps,
+  ) {
+    DiagnosticsPanel.current = this;
+    panel.webview.options = webviewOptions(deps.extensionUri);
+    this.render();
+    this.disposables.push(
+      panel.onDidDispose(() => this.dispose()),
+      panel.webview.onDidReceiveMessage((m: unknown) => this.onMessage(m)),
+      panel.onDidChangeViewState(({ webviewPanel }) => {
+        // A hidden webview is torn down; it says `ready` again when it comes back.
+        if (!webviewPanel.visible) this.ready = false;
+      }),
+      deps.client.onEvent((e) => this.onTrainerEvent(e)),
+    );
+  }
+
+  get runDirs(): string[] {
+    return this.runs.map((r) => r.runDir);
+  }
+
+  /** The run as the panel holds it (records included), if shown. */
+  shownRun(runDir: string): PanelRun | undefined {
+    return this.runs.find((r) => r.runDir === runDir);
+  }
+
+  async load(runDirs: string[]): Promise<void> {
+    const token = ++this.loadToken;
+    this.buffered = [];
+    const unique = [...new Set(runDirs)];
+    const present = await Promise.all(unique.map((d) => fileExists(d)));
+    const isLive = (runDir: string) => this.deps.client.forRun(runDir) !== undefined;
+    const contents = await Promise.all(
+      unique.filter((_, i) => present[i]).map((d) => readRunContents(d, (pid) => isLive(d) || isProcessAlive(pid))),
+    );
+    if (token !== this.loadToken) return;
+    this.runs = contents.map((c) => toPanelRun(c, isLive(c.runDir)));
+    const missed = unique.length - this.runs.length;
+    if (missed > 0) this.deps.log(`panel: ${missed} run folder(s) no longer exist and were left out`);
+    const replay = this.buffered;
+    this.buffered = undefined;
+    for (const e of replay) this.applyEvent(e, false);
+    this.panel.title = panelTitle(this.runs);
+    this.sendShow();
+  }
+
+  private render(): void {
+    const webview = this.panel.webview;
+    const nonce = randomBytes(18).toString('base64url');
+    webview.html = renderPanelHtml({
+      scriptUri: webview.asWebviewUri(vscode.Uri.joinPath(this.deps.extensionUri, 'dist', 'webview.js')).toString(),
+      styleUri: webview.asWebviewUri(vscode.Uri.joinPath(this.deps.extensionUri, 'media', 'panel.css')).toString(),
+      cspSource: webview.cspSource,
+      nonce,
+      title: this.panel.title,
+    });
+  }
+
+  private sendShow(): void {
+    this.post({ type: 'show', runs: this.runs });
+  }
+
+  private post(message: ToPanel): void {
+    if (!this.ready) return;
+    void this.panel.webview.postMessage(message).then(undefined, (err: unknown) => this.deps.log(`panel: could not post ${message.type}: ${String(err)}`));
+  }
+
+  private onMessage(m: unknown): void {
+    if (!isFromPanel(m)) {
+      this.deps.log(`panel: ignored a malformed message from the webview`);
+      return;
+    }
+    this.handle(m);
+  }
+
+  private handle(m: FromPanel): void {
+    if (m.type === 'ready') {
+      this.ready = true;
+      this.sendShow();
+      return;
+    }
+    // Only act on runs this panel shows: the webview is not trusted to name arbitrary folders.
+    if (!this.shownRun(m.runDir)) {
+      this.deps.log(`panel: ignored "${m.type}" for a run it does not show`);
+      return;
+    }
+    switch (m.type) {
+      case 'stop':
+        this.deps.actions.stop(m.runDir);
+        break;
+      case 'retrain':
+        this.deps.actions.retrain(m.runDir);
+        break;
+      case 'exportCsv':
+        this.deps.actions.exportCsv(m.runDir);
+        break;
+      case 'exportPng':
+        this.deps.actions.exportPng(m.runDir, m.chart, m.dataUrl);
+        break;
+    }
+  }
+
+  private onTrainerEvent(e: TrainerEvent): void {
+    if (this.buffered) this.buffered.push(e);
+    else this.applyEvent(e, true);
+  }
+
+  private applyEvent({ trainer, event }: TrainerEvent, post: boolean): void {
+    const runDir = trainer.runDir ?? runDirOf(event);
+    const run = runDir ? this.shownRun(runDir) : undefined;
+    if (!run) return;
+    const update = applyTrainerEvent(run, event);
+    if (!post) return;
+    switch (update.kind) {
+      case 'append':
+        this.post({ type: 'append', runDir: run.runDir, records: update.records });
+        break;
+      case 'images':
+        if (run.images) this.post({ type: 'images', runDir: run.runDir, images: run.images });
+        break;
+      case 'status': {
+        if (update.progress) {
+          const now = Date.now();
+          if (now - (this.lastProgressPost.get(run.runDir) ?? 0) < PROGRESS_INTERVAL_MS) return;
+          this.lastProgressPost.set(run.runDir, now);
+        }
+        this.post({ type: 'status', runDir: run.runDir, status: update.status, message: update.message, progress: update.progress });
+        break;
+      }
+      case 'none':
+        break;
+    }
+  }
+
+  dispose(): void {
+    if (DiagnosticsPanel.current === this) DiagnosticsPanel.current = undefined;
+    this.loadToken++;
+    for (const d of this.disposables.splice(0)) d.dispose();
+    this.panel.dispose();
+  }
+}
+
+function webviewOptions(extensionUri: vscode.Uri): vscode.WebviewOptions {
+  return {
+    enableScripts: true,
+    enableCommandUris: false,
+    localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist'), vscode.Uri.joinPath(extensionUri, 'media')],
+  };
+}
+
+function runDirOf(event: FromTrainer): string | undefined {
+  return event.type === 'started' || event.type === 'done' ? event.runDir : event.type === 'error' ? event.runDir : undefined;
+}
+
+/** Re-creates the panel after a reload from the state its webview saved. */
+export class DiagnosticsPanelSerializer implements vscode.WebviewPanelSerializer {
+  constructor(private readonly deps: PanelDeps) {}
+
+  async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: unknown): Promise<void> {
+    await DiagnosticsPanel.revive(this.deps, panel, state);
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * Building and updating the panel's view of a run (PanelRun) from a run folder and from
+ * trainer events. Pure (no vscode), unit-tested: the panel class only moves messages.
+ */
+import * as path from 'node:path';
+import type { PanelRun, TrainingProgress } from '../core/panelProtocol';
+import type { FromTrainer } from '../core/protocol';
+import type { MetricsRecord } from '../core/runFormat';
+import type { RunContents } from './runFolder';
+
+export function toPanelRun(c: RunContents, live: boolean): PanelRun {
+  return {
+    runDir: c.runDir,
+    name: c.meta?.name ?? path.basename(c.runDir),
+    modelType: c.meta?.modelType ?? 'unknown',
+    backend: c.meta?.backend ?? 'unknown',
+    dataset: c.meta?.dataset,
+    status: live ? 'training' : c.status,
+    tolerance: c.tolerance,
+    epochs: c.meta?.epochs ?? c.summary?.epochsDone ?? 0,
+    records: c.records,
+    images: c.images,
+    message: live ? undefined : c.message,
+  };
+}
+
+/** A record the run does not have yet (trainer events may repeat what was already read from disk). */
+export function isNewRecord(run: PanelRun, record: MetricsRecord): boolean {
+  const last = run.records[run.records.length - 1];
+  if (!last) return true;
+  return record.step > last.step || (record.step === last.step && record.epoch > last.epoch);
+}
+
+/** What a trainer event changes in a shown run, as the message(s) to send the webview. */
+export type PanelUpdate =
+  | { kind: 'append'; records: MetricsRecord[] }
+  | { kind: 'status'; status: PanelRun['status']; message?: string; progress?: TrainingProgress }
+  | { kind: 'images' }
+  | { kind: 'none' };
+
+/** Applies a trainer event to `run` in place and says what to tell the webview. */
+export function applyTrainerEvent(run: PanelRun, event: FromTrainer): PanelUpdate {
+  switch (event.type) {
+    case 'started':
+      run.status = 'training';
+      run.backend = event.backend;
+      run.dataset = event.dataset;
+      run.epochs = event.epochs;
+      return { kind: 'status', status: 'training' };
+    case 'progress':
+      run.status = 'training';
+      return {
+        kind: 'status',
+        status: 'training',
+        progress: { epoch: event.epoch, epochs: run.epochs, epochFraction: event.epochFraction, samplesPerSec: event.samplesPerSec, etaSeconds: event.etaSeconds },
+      };
+    case 'diagnostics':
+      if (!isNewRecord(run, event.record)) return { kind: 'none' };
+      run.records.push(event.record);
+      return { kind: 'append', records: [event.record] };
+    case 'images':
+      run.images = { shape: event.shape, originals: event.originals, reconstructions: event.reconstructions, samples: event.samples };
+      return { kind: 'images' };
+    case 'error':
+      run.message = event.message.split('\n')[0];
+      return { kind: 'none' };
+    case 'done':
+      run.status = event.status;
+      run.message = event.message ?? (event.status === 'failed' ? run.message : undefined);
+      return { kind: 'status', status: run.status, message: run.message };
+    case 'log':
+      return { kind: 'none' };
+  }
+}
+
+/** "VAE Lens: <run name>", or the compared runs. */
+export function panelTitle(runs: readonly Pick<PanelRun, 'name'>[]): string {
+  if (runs.length === 0) return 'VAE Lens';
+  if (runs.length === 1) return `VAE Lens: ${runs[0]!.name}`;
+  if (runs.length <= 3) return `VAE Lens: ${runs.map((r) => r.name).join(' vs ')}`;
+  return `VAE Lens: ${runs.length} runs`;
+}

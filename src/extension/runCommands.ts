@@ -1,0 +1,201 @@
+/**
+ * Commands that act on existing runs: Show Diagnostics, Open Run..., Compare Runs,
+ * Export Run (CSV; PNG charts come from the panel), and deleting a run folder.
+ */
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { metricsToCsv, RUN_FILES } from '../core/runFormat';
+import { DiagnosticsPanel, type PanelActions, type PanelDeps } from './panel';
+import { fileExists, readRunContents, type RunOverview } from './runFolder';
+import type { RunIndex } from './runIndex';
+import { codeLensResult } from './runState';
+import { activeSpecUri, specUriFromArg } from './specFiles';
+import type { TrainerClient } from './trainerClient';
+
+export interface RunCommandDeps {
+  index: RunIndex;
+  client: TrainerClient;
+  panelDeps: () => PanelDeps;
+  log: (line: string) => void;
+}
+
+/** Commands get a run as a folder path, a tree node ({ runDir }), or a Uri of the folder. */
+export function runDirFromArg(arg: unknown): string | undefined {
+  if (typeof arg === 'string') return arg;
+  if (arg instanceof vscode.Uri) return arg.fsPath;
+  if (typeof arg === 'object' && arg !== null && typeof (arg as { runDir?: unknown }).runDir === 'string') return (arg as { runDir: string }).runDir;
+  return undefined;
+}
+
+const PNG_BATCH_MS = 400;
+
+export class RunCommands implements Pick<PanelActions, 'exportCsv' | 'exportPng'> {
+  private pngBatch: { runDir: string; charts: { chart: string; dataUrl: string }[]; timer: NodeJS.Timeout } | undefined;
+
+  constructor(private readonly deps: RunCommandDeps) {}
+
+  private runItem(r: RunOverview) {
+    const started = r.meta ? new Date(r.meta.startedAt).toLocaleString() : '';
+    const live = this.deps.client.forRun(r.runDir) !== undefined;
+    const verdict = live ? 'training' : (codeLensResult({ hasRun: true, specChanged: false, status: r.status, convergence: r.convergence, last: r.last }) ?? r.status);
+    return {
+      label: r.meta?.name ?? path.basename(r.runDir),
+      description: `${started} · ${verdict}`,
+      detail: vscode.workspace.asRelativePath(r.runDir),
+      runDir: r.runDir,
+    };
+  }
+
+  async pickRun(placeHolder: string): Promise<string | undefined> {
+    const runs = await this.deps.index.allRuns();
+    if (runs.length === 0) {
+      void vscode.window.showInformationMessage('VAE Lens: no runs yet. Open a *.vae.json spec and run "Train VAE".');
+      return undefined;
+    }
+    const picked = await vscode.window.showQuickPick(runs.map((r) => this.runItem(r)), { placeHolder, matchOnDescription: true, matchOnDetail: true });
+    return picked?.runDir;
+  }
+
+  async openRun(arg?: unknown): Promise<void> {
+    const runDir = runDirFromArg(arg) ?? (await this.pickRun('Open which run?'));
+    if (runDir) await DiagnosticsPanel.createOrShow(this.deps.panelDeps(), [runDir]);
+  }
+
+  /** The live or latest run of the given/active spec; else the panel as it is; else a pick. */
+  async showDiagnostics(arg?: unknown): Promise<void> {
+    const argSpec = specUriFromArg(arg);
+    const runDir = argSpec ? undefined : runDirFromArg(arg);
+    if (runDir) return this.openRun(runDir);
+    const spec = argSpec ?? activeSpecUri();
+    if (spec) {
+      const live = this.deps.client.forSpec(spec.fsPath)?.runDir;
+      const latest = live ?? (await this.deps.index.latestForSpec(spec.fsPath))?.runDir;
+      if (latest) return this.openRun(latest);
+    }
+    const panel = DiagnosticsPanel.active;
+    if (panel && panel.runDirs.length > 0) return void (await DiagnosticsPanel.createOrShow(this.deps.panelDeps(), panel.runDirs));
+    const anyLive = this.deps.client.all().find((t) => t.runDir)?.runDir;
+    if (anyLive) return this.openRun(anyLive);
+    await this.openRun();
+  }
+
+  async compareRuns(arg?: unknown, selected?: unknown): Promise<void> {
+    let dirs = (Array.isArray(selected) ? selected : []).map(runDirFromArg).filter((d): d is string => d !== undefined);
+    if (dirs.length < 2) {
+      const runs = await this.deps.index.allRuns();
+      if (runs.length < 2) {
+        void vscode.window.showInformationMessage('VAE Lens: comparing needs at least two runs.');
+        return;
+      }
+      const first = runDirFromArg(arg);
+      const items = runs.map((r) => ({ ...this.runItem(r), picked: r.runDir === first }));
+      const picked = await vscode.window.showQuickPick(items, { canPickMany: true, placeHolder: 'Pick the runs to compare (two or more)', matchOnDescription: true });
+      if (!picked) return;
+      dirs = picked.map((p) => p.runDir);
+      if (dirs.length < 2) {
+        void vscode.window.showInformationMessage('VAE Lens: pick at least two runs to compare.');
+        return;
+      }
+    }
+    await DiagnosticsPanel.createOrShow(this.deps.panelDeps(), dirs);
+  }
+
+  async exportRun(arg?: unknown): Promise<void> {
+    const shown = DiagnosticsPanel.active?.runDirs ?? [];
+    const runDir = runDirFromArg(arg) ?? (shown.length === 1 ? shown[0] : await this.pickRun('Export which run?'));
+    if (!runDir) return;
+    const choice = await vscode.window.showQuickPick(
+      [
+        { label: 'Metrics as CSV', id: 'csv' as const, detail: 'Every diagnostics pass: ELBO, entropies, gap, residuals, per-latent m_h and KL_h' },
+        { label: 'Charts as PNG', id: 'png' as const, detail: 'Opens the run in the panel and saves each chart as an image' },
+      ],
+      { placeHolder: `Export ${path.basename(runDir)} as...` },
+    );
+    if (choice?.id === 'csv') await this.exportCsv(runDir);
+    if (choice?.id === 'png') {
+      await DiagnosticsPanel.createOrShow(this.deps.panelDeps(), [runDir]);
+      void vscode.window.showInformationMessage('VAE Lens: press "Export PNG" in the panel to save its charts.');
+    }
+  }
+
+  async exportCsv(runDir: string): Promise<void> {
+    const records = DiagnosticsPanel.active?.shownRun(runDir)?.records ?? (await readRunContents(runDir)).records;
+    if (records.length === 0) {
+      void vscode.window.showWarningMessage('VAE Lens: this run has no diagnostics yet; nothing to export.');
+      return;
+    }
+    const target = await vscode.window.showSaveDialog({
+      defaultUri: vscode.Uri.file(path.join(runDir, `${path.basename(runDir)}-metrics.csv`)),
+      filters: { CSV: ['csv'] },
+      title: 'Export metrics as CSV',
+    });
+    if (!target) return;
+    await vscode.workspace.fs.writeFile(target, new TextEncoder().encode(metricsToCsv(records)));
+    void vscode.window.showInformationMessage(`VAE Lens: wrote ${records.length} rows to ${vscode.workspace.asRelativePath(target)}.`);
+  }
+
+  /** The panel sends one message per chart; they are gathered and saved together into one folder. */
+  exportPng(runDir: string, chart: string, dataUrl: string): void {
+    if (this.pngBatch && this.pngBatch.runDir !== runDir) this.flushPngs();
+    if (!this.pngBatch) this.pngBatch = { runDir, charts: [], timer: setTimeout(() => this.flushPngs(), PNG_BATCH_MS) };
+    this.pngBatch.charts.push({ chart, dataUrl });
+  }
+
+  private flushPngs(): void {
+    const batch = this.pngBatch;
+    this.pngBatch = undefined;
+    if (!batch) return;
+    clearTimeout(batch.timer);
+    void this.savePngs(batch.runDir, batch.charts);
+  }
+
+  private async savePngs(runDir: string, charts: { chart: string; dataUrl: string }[]): Promise<void> {
+    const base = path.basename(runDir);
+    const fileName = (chart: string) => `${base}-${chart.replace(/[^A-Za-z0-9_-]+/g, '-').replace(/^-+|-+$/g, '') || 'chart'}.png`;
+    let files: vscode.Uri[];
+    if (charts.length === 1) {
+      const target = await vscode.window.showSaveDialog({ defaultUri: vscode.Uri.file(path.join(runDir, fileName(charts[0]!.chart))), filters: { PNG: ['png'] } });
+      if (!target) return;
+      files = [target];
+    } else {
+      const folder = await vscode.window.showOpenDialog({
+        canSelectFolders: true,
+        canSelectFiles: false,
+        defaultUri: vscode.Uri.file(runDir),
+        openLabel: `Save ${charts.length} charts here`,
+      });
+      if (!folder?.[0]) return;
+      files = charts.map((c) => vscode.Uri.joinPath(folder[0]!, fileName(c.chart)));
+    }
+    await Promise.all(charts.map((c, i) => vscode.workspace.fs.writeFile(files[i]!, Buffer.from(c.dataUrl.slice(c.dataUrl.indexOf(',') + 1), 'base64'))));
+    void vscode.window.showInformationMessage(`VAE Lens: saved ${charts.length} chart${charts.length > 1 ? 's' : ''} as PNG.`);
+  }
+
+  async deleteRun(arg?: unknown): Promise<void> {
+    const runDir = runDirFromArg(arg) ?? (await this.pickRun('Delete which run?'));
+    if (!runDir) return;
+    if (this.deps.client.forRun(runDir)) {
+      void vscode.window.showWarningMessage('VAE Lens: this run is training; stop it before deleting it.');
+      return;
+    }
+    // Only ever delete something that is a run folder.
+    if (!(await fileExists(path.join(runDir, RUN_FILES.meta)))) {
+      void vscode.window.showErrorMessage(`VAE Lens: ${runDir} is not a run folder (no ${RUN_FILES.meta}); not deleting it.`);
+      return;
+    }
+    const del = 'Delete';
+    const choice = await vscode.window.showWarningMessage(
+      `Delete the run folder ${vscode.workspace.asRelativePath(runDir)}?`,
+      { modal: true, detail: 'Its metrics, checkpoints and images are removed (moved to the trash where the system has one).' },
+      del,
+    );
+    if (choice !== del) return;
+    await vscode.workspace.fs.delete(vscode.Uri.file(runDir), { recursive: true, useTrash: true }).then(undefined, () =>
+      vscode.workspace.fs.delete(vscode.Uri.file(runDir), { recursive: true, useTrash: false }),
+    );
+    this.deps.log(`deleted run folder ${runDir}`);
+    this.deps.index.invalidate(runDir);
+    const panel = DiagnosticsPanel.active;
+    if (panel?.runDirs.includes(runDir)) await panel.load(panel.runDirs.filter((d) => d !== runDir));
+  }
+}

@@ -1,0 +1,115 @@
+/**
+ * The "VAE Runs" view in the explorer: each spec, and under it its runs, newest first,
+ * with an icon for the state. Context menu: open, compare (multi-select), delete.
+ */
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { RunOverview } from './runFolder';
+import type { RunIndex } from './runIndex';
+import { codeLensResult, runStateKind, type RunStateKind, type RunStateInput } from './runState';
+import { findSpecs } from './specFiles';
+import { specRunState } from './specState';
+import type { TrainerClient } from './trainerClient';
+
+export interface SpecNode {
+  kind: 'spec';
+  uri: vscode.Uri;
+}
+export interface RunNode {
+  kind: 'run';
+  runDir: string;
+  overview: RunOverview;
+}
+export type RunsViewNode = SpecNode | RunNode;
+
+const ICON: Record<RunStateKind, [string, string?]> = {
+  none: ['circle-large-outline'],
+  training: ['sync~spin', 'charts.blue'],
+  converged: ['pass', 'testing.iconPassed'],
+  'not-converged': ['warning', 'list.warningForeground'],
+  stationary: ['debug-pause', 'charts.blue'],
+  'too-early': ['question'],
+  stale: ['history', 'list.warningForeground'],
+  failed: ['error', 'list.errorForeground'],
+};
+
+const icon = (kind: RunStateKind) => {
+  const [id, color] = ICON[kind];
+  return new vscode.ThemeIcon(id, color ? new vscode.ThemeColor(color) : undefined);
+};
+
+export class RunsViewProvider implements vscode.TreeDataProvider<RunsViewNode>, vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<RunsViewNode | undefined>();
+  private readonly disposables: vscode.Disposable[] = [this.changed];
+  private timer: NodeJS.Timeout | undefined;
+  readonly onDidChangeTreeData = this.changed.event;
+
+  constructor(
+    private readonly index: RunIndex,
+    private readonly client: TrainerClient,
+  ) {
+    const specs = vscode.workspace.createFileSystemWatcher('**/*.vae.json', false, true, false);
+    this.disposables.push(
+      specs,
+      specs.onDidCreate(() => this.refresh()),
+      specs.onDidDelete(() => this.refresh()),
+      index.onDidChange(() => this.refresh()),
+      client.onDidChangeTrainers(() => this.refresh()),
+    );
+  }
+
+  refresh(): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.changed.fire(undefined), 250);
+  }
+
+  async getChildren(node?: RunsViewNode): Promise<RunsViewNode[]> {
+    if (!node) return (await findSpecs()).map((uri) => ({ kind: 'spec', uri }));
+    if (node.kind === 'run') return [];
+    const runs = await this.index.runsForSpec(node.uri.fsPath);
+    return runs.map((overview) => ({ kind: 'run', runDir: overview.runDir, overview }));
+  }
+
+  async getTreeItem(node: RunsViewNode): Promise<vscode.TreeItem> {
+    return node.kind === 'spec' ? this.specItem(node) : this.runItem(node);
+  }
+
+  private async specItem(node: SpecNode): Promise<vscode.TreeItem> {
+    const state = await specRunState(node.uri, this.index, this.client);
+    const item = new vscode.TreeItem(path.basename(node.uri.fsPath), state.hasRun ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
+    item.id = `spec:${node.uri.toString()}`;
+    item.resourceUri = node.uri;
+    item.description = codeLensResult(state) ?? 'no runs yet';
+    item.tooltip = `${vscode.workspace.asRelativePath(node.uri)}\n${item.description}`;
+    item.iconPath = icon(runStateKind(state));
+    item.contextValue = state.live ? 'vaeLens.spec.training' : 'vaeLens.spec';
+    item.command = { title: 'Open Spec', command: 'vscode.open', arguments: [node.uri] };
+    return item;
+  }
+
+  private runItem(node: RunNode): vscode.TreeItem {
+    const r = node.overview;
+    const live = this.client.forRun(r.runDir);
+    const state: RunStateInput = { hasRun: true, specChanged: false, status: r.status, convergence: r.convergence, last: r.last, message: r.message };
+    const kind = live ? 'training' : runStateKind(state);
+    const started = r.meta ? new Date(r.meta.startedAt) : undefined;
+    const item = new vscode.TreeItem(path.basename(r.runDir), vscode.TreeItemCollapsibleState.None);
+    item.id = `run:${r.runDir}`;
+    item.description = live ? 'training' : codeLensResult(state);
+    const tip = new vscode.MarkdownString();
+    tip.appendMarkdown(`**${r.meta?.name ?? path.basename(r.runDir)}**  \n`);
+    if (started) tip.appendText(`started ${started.toLocaleString()}\n`);
+    tip.appendText(`${r.meta?.modelType ?? ''} · backend ${r.meta?.backend ?? '?'} · ${r.status}${r.message ? ` — ${r.message}` : ''}\n`);
+    tip.appendText(r.runDir);
+    item.tooltip = tip;
+    item.iconPath = icon(kind);
+    item.contextValue = live ? 'vaeLens.run.training' : 'vaeLens.run';
+    item.command = { title: 'Open Run', command: 'vaeLens.openRun', arguments: [r.runDir] };
+    return item;
+  }
+
+  dispose(): void {
+    clearTimeout(this.timer);
+    for (const d of this.disposables) d.dispose();
+  }
+}

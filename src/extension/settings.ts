@@ -1,0 +1,44 @@
+/** The extension's settings (contributes.configuration in package.json), read with their types. */
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { BackendChoice } from '../core/spec';
+
+const SECTION = 'vaeLens';
+
+export interface VaeLensSettings {
+  retrainOnSave: boolean;
+  /** 'auto' means: use the spec's training.backend. */
+  backend: BackendChoice;
+  allowDataOutsideWorkspace: boolean;
+  /** Absolute, or undefined for the spec's own runs folder. */
+  runsDirectory: string | undefined;
+}
+
+const BACKENDS: readonly BackendChoice[] = ['auto', 'tensorflow', 'wasm', 'cpu'];
+
+export function readSettings(scope?: vscode.Uri): VaeLensSettings {
+  const c = vscode.workspace.getConfiguration(SECTION, scope);
+  const backend = c.get<string>('backend', 'auto');
+  const runsDirectory = c.get<string>('runsDirectory', '').trim();
+  return {
+    retrainOnSave: c.get<boolean>('retrainOnSave', false),
+    backend: (BACKENDS as readonly string[]).includes(backend) ? (backend as BackendChoice) : 'auto',
+    allowDataOutsideWorkspace: c.get<boolean>('allowDataOutsideWorkspace', false),
+    runsDirectory: runsDirectory ? resolveAgainstWorkspace(runsDirectory, scope) : undefined,
+  };
+}
+
+/** A relative setting value is relative to the workspace folder of `scope` (or the first one). */
+function resolveAgainstWorkspace(p: string, scope?: vscode.Uri): string {
+  if (path.isAbsolute(p)) return p;
+  const folder = (scope && vscode.workspace.getWorkspaceFolder(scope)) ?? vscode.workspace.workspaceFolders?.[0];
+  return folder ? path.join(folder.uri.fsPath, p) : path.resolve(p);
+}
+
+export function affectsSettings(e: vscode.ConfigurationChangeEvent): boolean {
+  return e.affectsConfiguration(SECTION);
+}
+
+export function workspaceRoots(): string[] {
+  return (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file').map((f) => f.uri.fsPath);
+}

@@ -1,0 +1,91 @@
+/**
+ * Everything the editor underlines in a *.vae.json: schema and JSON errors from parseSpec
+ * (every entry of a UserError's `more` too), the theorem warnings, and the checks the
+ * schema cannot make: does the data file exist, may it be read (workspace), does its
+ * first bytes look like the format. Pure apart from small synchronous file reads; no vscode.
+ */
+import { closeSync, openSync, readSync } from 'node:fs';
+import { findNodeAtLocation, parseTree } from 'jsonc-parser';
+import { isUserError, type SourceLocation } from '../core/errors';
+import { parseSpec, type FileDataSpec } from '../core/spec';
+import { detectFormat, resolveDataPath } from '../data/load';
+import { lineStarts, locationToRange, type Range0 } from './locationRange';
+
+export interface SpecProblem {
+  severity: 'error' | 'warning' | 'information';
+  message: string;
+  range: Range0;
+}
+
+export interface SpecCheckOptions {
+  /** Restricted Mode: do not touch data files at all. */
+  trusted: boolean;
+  workspaceRoots: string[];
+  allowOutsideWorkspace: boolean;
+}
+
+export function checkSpecText(text: string, specPath: string, opts: SpecCheckOptions): SpecProblem[] {
+  const starts = lineStarts(text);
+  const at = (loc: SourceLocation) => locationToRange(loc, text, starts);
+  let parsed;
+  try {
+    parsed = parseSpec(text, specPath);
+  } catch (e) {
+    if (!isUserError(e)) throw e;
+    return [{ message: e.message, location: e.location }, ...e.more].map((p) => ({ severity: 'error', message: p.message, range: at(p.location) }));
+  }
+  const problems: SpecProblem[] = parsed.warnings.map((w) => ({ severity: 'warning', message: w.message, range: at(w.location) }));
+  const data = parsed.spec.data;
+  if (data.kind === 'file') problems.push(...checkDataFile(data, text, specPath, opts, at));
+  return problems;
+}
+
+function checkDataFile(data: FileDataSpec, text: string, specPath: string, opts: SpecCheckOptions, at: (loc: SourceLocation) => Range0): SpecProblem[] {
+  const node = findNodeAtLocation(parseTree(text, [], { allowTrailingComma: true })!, ['data', 'path']);
+  const range = at(node ? { offset: node.offset, length: node.length } : {});
+  if (!opts.trusted) {
+    return [{ severity: 'information', message: 'Restricted Mode: the data file is not checked or read until you trust this workspace.', range }];
+  }
+  let resolved: string;
+  try {
+    resolved = resolveDataPath(data, specPath, {
+      workspaceRoots: opts.workspaceRoots.length > 0 ? opts.workspaceRoots : undefined,
+      allowOutsideWorkspace: opts.allowOutsideWorkspace,
+    });
+  } catch (e) {
+    if (!isUserError(e)) throw e;
+    const hint = /outside the workspace/.test(e.message) ? ' (setting: vaeLens.allowDataOutsideWorkspace)' : '';
+    return [{ severity: 'error', message: e.message + hint, range }];
+  }
+  const mismatch = headerMismatch(resolved, detectFormat(data, specPath));
+  return mismatch ? [{ severity: 'warning', message: mismatch, range }] : [];
+}
+
+/** A cheap look at the first bytes: catches a wrong extension or a file that is not data at all. */
+export function headerMismatch(file: string, format: string): string | undefined {
+  const head = readHead(file, 16);
+  if (!head) return undefined;
+  const gz = file.toLowerCase().endsWith('.gz');
+  if (gz) return head[0] === 0x1f && head[1] === 0x8b ? undefined : `${file} ends in .gz but is not gzip-compressed`;
+  if (format === 'npy' && !(head[0] === 0x93 && head.subarray(1, 6).toString('latin1') === 'NUMPY'))
+    return `${file} does not start with the NPY magic bytes; is it really a .npy file? (data.format can override the guess)`;
+  if (format === 'idx' && !(head[0] === 0 && head[1] === 0 && head[2]! >= 0x08 && head[2]! <= 0x0e))
+    return `${file} does not start with an IDX header (two zero bytes and a type code); is it really IDX?`;
+  if ((format === 'csv' || format === 'json') && head.includes(0))
+    return `${file} contains binary data, but is read as ${format}; set data.format if the guess is wrong`;
+  return undefined;
+}
+
+function readHead(file: string, n: number): Buffer | undefined {
+  let fd: number | undefined;
+  try {
+    fd = openSync(file, 'r');
+    const buf = Buffer.alloc(n);
+    const read = readSync(fd, buf, 0, n, 0);
+    return buf.subarray(0, read);
+  } catch {
+    return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}

@@ -1,0 +1,131 @@
+/**
+ * Problems in *.vae.json specs as editor diagnostics (collection "vae-lens"), re-checked
+ * as the user types (debounced), on settings and trust changes; and the problems a
+ * trainer reported for a run (collection "vae-lens-training"), kept until the next run.
+ */
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { formatLocation } from '../core/errors';
+import type { ErrorEvent } from '../core/protocol';
+import { locationToRange, type Range0 } from './locationRange';
+import { readSettings, workspaceRoots } from './settings';
+import { checkSpecText, type SpecProblem } from './specChecks';
+import { isSpecDocument } from './specFiles';
+import { samePath } from './runFolder';
+
+const DEBOUNCE_MS = 300;
+const SOURCE = 'VAE Lens';
+
+const toRange = (r: Range0) => new vscode.Range(r.start.line, r.start.character, r.end.line, r.end.character);
+
+const SEVERITY: Record<SpecProblem['severity'], vscode.DiagnosticSeverity> = {
+  error: vscode.DiagnosticSeverity.Error,
+  warning: vscode.DiagnosticSeverity.Warning,
+  information: vscode.DiagnosticSeverity.Information,
+};
+
+export class SpecDiagnostics implements vscode.Disposable {
+  private readonly specProblems = vscode.languages.createDiagnosticCollection('vae-lens');
+  private readonly runProblems = vscode.languages.createDiagnosticCollection('vae-lens-training');
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  /** Which files carry a spec's training problems, to clear just those on its next run. */
+  private readonly runProblemFiles = new Map<string, vscode.Uri[]>();
+  private readonly disposables: vscode.Disposable[] = [this.specProblems, this.runProblems];
+
+  constructor() {
+    this.disposables.push(
+      vscode.workspace.onDidOpenTextDocument((d) => this.check(d)),
+      vscode.workspace.onDidChangeTextDocument((e) => this.schedule(e.document)),
+      vscode.workspace.onDidSaveTextDocument((d) => this.check(d)),
+      vscode.workspace.onDidCloseTextDocument((d) => {
+        this.specProblems.delete(d.uri);
+        clearTimeout(this.timers.get(d.uri.toString()));
+      }),
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration('vaeLens')) this.checkAll();
+      }),
+      vscode.workspace.onDidGrantWorkspaceTrust(() => this.checkAll()),
+      vscode.workspace.onDidChangeWorkspaceFolders(() => this.checkAll()),
+    );
+    this.checkAll();
+  }
+
+  checkAll(): void {
+    for (const d of vscode.workspace.textDocuments) this.check(d);
+  }
+
+  private schedule(doc: vscode.TextDocument): void {
+    if (!isSpecDocument(doc)) return;
+    const key = doc.uri.toString();
+    clearTimeout(this.timers.get(key));
+    this.timers.set(
+      key,
+      setTimeout(() => {
+        this.timers.delete(key);
+        this.check(doc);
+      }, DEBOUNCE_MS),
+    );
+  }
+
+  check(doc: vscode.TextDocument): void {
+    if (!isSpecDocument(doc) || doc.isClosed) return;
+    const settings = readSettings(doc.uri);
+    let problems: SpecProblem[];
+    try {
+      problems = checkSpecText(doc.getText(), doc.uri.fsPath, {
+        trusted: vscode.workspace.isTrusted,
+        workspaceRoots: workspaceRoots(),
+        allowOutsideWorkspace: settings.allowDataOutsideWorkspace,
+      });
+    } catch (e) {
+      // A bug in a checker must not take the other diagnostics down with it.
+      problems = [{ severity: 'error', message: `VAE Lens could not check this spec: ${(e as Error).message}`, range: { start: { line: 0, character: 0 }, end: { line: 0, character: 1 } } }];
+    }
+    this.specProblems.set(
+      doc.uri,
+      problems.map((p) => {
+        const d = new vscode.Diagnostic(toRange(p.range), p.message, SEVERITY[p.severity]);
+        d.source = SOURCE;
+        return d;
+      }),
+    );
+  }
+
+  /** A UserError the trainer hit (a bad data row, a spec problem): shown where it is, until the next run. */
+  reportTrainerError(specUri: vscode.Uri, specText: string, event: ErrorEvent): void {
+    const loc = event.location ?? {};
+    let uri = specUri;
+    let range: vscode.Range;
+    let message = event.message;
+    const inSpec = loc.file === undefined || samePath(path.resolve(path.dirname(specUri.fsPath), loc.file), specUri.fsPath);
+    if (inSpec) {
+      range = toRange(locationToRange(loc, specText));
+    } else if (loc.line !== undefined) {
+      uri = vscode.Uri.file(path.resolve(path.dirname(specUri.fsPath), loc.file!));
+      const line = Math.max(0, loc.line - 1);
+      const col = Math.max(0, (loc.column ?? 1) - 1);
+      range = new vscode.Range(line, col, line, col + 1);
+    } else {
+      // A data file without a line (binary formats, a row index): point at data.path and say where.
+      const where = formatLocation(loc);
+      if (where) message = `${where}: ${message}`;
+      const offset = specText.indexOf('"path"');
+      range = toRange(locationToRange(offset >= 0 ? { offset, length: 6 } : {}, specText));
+    }
+    const d = new vscode.Diagnostic(range, message, vscode.DiagnosticSeverity.Error);
+    d.source = `${SOURCE} (training)`;
+    this.runProblems.set(uri, [...(this.runProblems.get(uri) ?? []), d]);
+    const files = this.runProblemFiles.get(specUri.toString()) ?? [];
+    this.runProblemFiles.set(specUri.toString(), [...files, uri]);
+  }
+
+  clearTrainerErrors(specUri: vscode.Uri): void {
+    for (const uri of this.runProblemFiles.get(specUri.toString()) ?? []) this.runProblems.delete(uri);
+    this.runProblemFiles.delete(specUri.toString());
+  }
+
+  dispose(): void {
+    for (const t of this.timers.values()) clearTimeout(t);
+    for (const d of this.disposables) d.dispose();
+  }
+}

@@ -1,0 +1,85 @@
+/** Finding and picking *.vae.json specs (never the snapshots inside run folders). */
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { parseSpec, runsDirFor } from '../core/spec';
+import { isRunSnapshot } from './runFolder';
+import { readSettings } from './settings';
+
+export const SPEC_GLOB = '**/*.vae.json';
+export const SPEC_EXCLUDE = '{**/node_modules/**,**/.vae-lens/**}';
+export const RUN_META_GLOB = '**/.vae-lens/runs/*/run.json';
+
+export function isSpecPath(p: string): boolean {
+  return p.endsWith('.vae.json') && !p.replace(/\\/g, '/').includes('/.vae-lens/');
+}
+
+export function isSpecDocument(doc: vscode.TextDocument): boolean {
+  return doc.uri.scheme === 'file' && isSpecPath(doc.uri.fsPath);
+}
+
+export async function findSpecs(): Promise<vscode.Uri[]> {
+  const uris = (await vscode.workspace.findFiles(SPEC_GLOB, SPEC_EXCLUDE)).filter((u) => u.scheme === 'file' && isSpecPath(u.fsPath));
+  // Runs kept in a custom folder (output.runsDir) carry spec.vae.json snapshots: not the user's specs.
+  const snapshot = await Promise.all(uris.map((u) => isRunSnapshot(u.fsPath)));
+  return uris.filter((_, i) => !snapshot[i]).sort((a, b) => a.fsPath.localeCompare(b.fsPath));
+}
+
+export function activeSpecUri(): vscode.Uri | undefined {
+  const doc = vscode.window.activeTextEditor?.document;
+  return doc && isSpecDocument(doc) ? doc.uri : undefined;
+}
+
+/** A spec passed to a command: a Uri (editor title, explorer) or a runs-view node ({ uri }). */
+export function specUriFromArg(arg: unknown): vscode.Uri | undefined {
+  const uri = arg instanceof vscode.Uri ? arg : typeof arg === 'object' && arg !== null && (arg as { uri?: unknown }).uri instanceof vscode.Uri ? (arg as { uri: vscode.Uri }).uri : undefined;
+  return uri && uri.scheme === 'file' && isSpecPath(uri.fsPath) ? uri : undefined;
+}
+
+/** The spec a command acts on: the argument, the active editor, or the user's pick. */
+export async function resolveSpec(arg: unknown, placeHolder: string): Promise<vscode.Uri | undefined> {
+  const given = specUriFromArg(arg);
+  if (given) return given;
+  const active = activeSpecUri();
+  if (active) return active;
+  const specs = await findSpecs();
+  if (specs.length === 0) {
+    const create = 'New VAE Model...';
+    const choice = await vscode.window.showInformationMessage('VAE Lens: there is no *.vae.json spec in this workspace.', create);
+    if (choice === create) await vscode.commands.executeCommand('vaeLens.newModel');
+    return undefined;
+  }
+  if (specs.length === 1) return specs[0];
+  const picked = await vscode.window.showQuickPick(
+    specs.map((uri) => ({ label: path.basename(uri.fsPath), description: vscode.workspace.asRelativePath(path.dirname(uri.fsPath)), uri })),
+    { placeHolder, matchOnDescription: true },
+  );
+  return picked?.uri;
+}
+
+/** The spec's current text: from an open editor (unsaved edits included) or from disk. */
+export async function specText(uri: vscode.Uri): Promise<string | undefined> {
+  const open = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
+  if (open) return open.getText();
+  try {
+    return new TextDecoder().decode(await vscode.workspace.fs.readFile(uri));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Folders that may hold a spec's runs: the setting, or the spec's own runs folder (default if it does not parse). */
+export function runsDirsForSpec(specPath: string, text: string | undefined): string[] {
+  const dirs: string[] = [];
+  const configured = readSettings(vscode.Uri.file(specPath)).runsDirectory;
+  if (configured) dirs.push(configured);
+  let own = path.join(path.dirname(specPath), '.vae-lens', 'runs');
+  if (text !== undefined) {
+    try {
+      own = runsDirFor(parseSpec(text, specPath).spec, specPath, path.join, path.dirname, path.isAbsolute);
+    } catch {
+      // An invalid spec still has its default runs folder.
+    }
+  }
+  if (!dirs.includes(own)) dirs.push(own);
+  return dirs;
+}

@@ -1,0 +1,48 @@
+/** Gathers what is known about one spec's runs into the RunStateInput the wording functions take. */
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { RunIndex } from './runIndex';
+import type { LiveProgress, RunStateInput } from './runState';
+import { specChangedSince } from './specChange';
+import { specText } from './specFiles';
+import type { TrainerClient } from './trainerClient';
+import type { TrainerProcess } from './trainerProcess';
+
+export function liveProgressOf(t: TrainerProcess): LiveProgress {
+  const p = t.lastProgress;
+  return {
+    epoch: p?.epoch ?? 1,
+    epochs: t.started?.epochs ?? 0,
+    epochFraction: p?.epochFraction ?? 0,
+    samplesPerSec: p?.samplesPerSec,
+    etaSeconds: p?.etaSeconds,
+  };
+}
+
+export async function specRunState(specUri: vscode.Uri, index: RunIndex, client: TrainerClient): Promise<RunStateInput & { specName: string }> {
+  const specPath = specUri.fsPath;
+  const trainer = client.forSpec(specPath);
+  const [latest, text] = await Promise.all([index.latestForSpec(specPath), specText(specUri)]);
+  const specName = path.basename(specPath).replace(/\.vae\.json$/, '');
+  const base: RunStateInput = {
+    hasRun: latest !== undefined,
+    specChanged: latest?.specText !== undefined && text !== undefined && specChangedSince(text, latest.specText),
+    status: latest?.status,
+    convergence: latest?.convergence,
+    convergenceReason: latest?.convergenceReason,
+    last: latest?.last,
+    message: latest?.message,
+    backend: latest?.meta?.backend,
+    runDir: latest?.runDir,
+    modelType: latest?.meta?.modelType,
+  };
+  if (!trainer) return { ...base, specName };
+  return {
+    ...base,
+    live: liveProgressOf(trainer),
+    last: trainer.lastRecord ?? (trainer.runDir === latest?.runDir ? latest?.last : undefined),
+    backend: trainer.started?.backend ?? base.backend,
+    runDir: trainer.runDir ?? base.runDir,
+    specName,
+  };
+}

@@ -1,0 +1,189 @@
+/**
+ * Starting and stopping training from the editor: Train VAE, Stop Training, Retrain (panel),
+ * retrain on save. Checks trust and the spec before a trainer is forked, then wires the
+ * trainer to the progress notification, the panel and the diagnostics.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { isUserError } from '../core/errors';
+import type { StartRequest } from '../core/protocol';
+import { parseSpec } from '../core/spec';
+import { DiagnosticsPanel, type PanelDeps } from './panel';
+import { codeLensResult } from './runState';
+import { readSettings, workspaceRoots } from './settings';
+import type { SpecDiagnostics } from './specDiagnostics';
+import { runDirFromArg } from './runCommands';
+import { isSpecDocument, resolveSpec, specText, specUriFromArg } from './specFiles';
+import { AlreadyTrainingError, type TrainerClient } from './trainerClient';
+import type { TrainerProcess } from './trainerProcess';
+import { showTrainingProgress } from './trainingProgress';
+import { requireTrust } from './trust';
+
+export interface TrainingDeps {
+  extensionUri: vscode.Uri;
+  client: TrainerClient;
+  diagnostics: SpecDiagnostics;
+  panelDeps: () => PanelDeps;
+  output: vscode.OutputChannel;
+}
+
+export class Training implements vscode.Disposable {
+  private readonly disposables: vscode.Disposable[] = [];
+
+  constructor(private readonly deps: TrainingDeps) {
+    this.disposables.push(vscode.workspace.onDidSaveTextDocument((doc) => void this.onSave(doc)));
+  }
+
+  /** Train VAE: the given spec, the active one, or the user's pick. */
+  async train(arg?: unknown): Promise<TrainerProcess | undefined> {
+    const uri = await resolveSpec(arg, 'Which spec do you want to train?');
+    if (!uri) return undefined;
+    return this.trainSpec(uri, { ask: true });
+  }
+
+  async trainSpec(uri: vscode.Uri, opts: { ask: boolean }): Promise<TrainerProcess | undefined> {
+    if (!requireTrust('Training')) return undefined;
+    const trainerPath = vscode.Uri.joinPath(this.deps.extensionUri, 'dist', 'trainer.js').fsPath;
+    if (!fs.existsSync(trainerPath)) {
+      void vscode.window.showErrorMessage(`VAE Lens: the trainer is missing (${trainerPath}). Reinstall the extension, or run the build if you are developing it.`);
+      return undefined;
+    }
+    const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
+    if (doc?.isDirty && !(await doc.save())) return undefined;
+    const text = await specText(uri);
+    if (text === undefined) {
+      void vscode.window.showErrorMessage(`VAE Lens: cannot read ${uri.fsPath}.`);
+      return undefined;
+    }
+    let name: string;
+    try {
+      name = parseSpec(text, uri.fsPath).spec.name;
+    } catch (e) {
+      if (!isUserError(e)) throw e;
+      const count = 1 + e.more.length;
+      const show = 'Show Problems';
+      void vscode.window
+        .showErrorMessage(`VAE Lens: ${path.basename(uri.fsPath)} has ${count} problem${count > 1 ? 's' : ''}; fix ${count > 1 ? 'them' : 'it'} before training. First: ${e.message}`, show)
+        .then((c) => c === show && vscode.commands.executeCommand('workbench.actions.view.problems'));
+      return undefined;
+    }
+
+    const running = this.deps.client.forSpec(uri.fsPath);
+    if (running) {
+      if (opts.ask) {
+        const restart = 'Stop and Restart';
+        const choice = await vscode.window.showWarningMessage(`VAE Lens: ${name} is already training.`, restart, 'Show Diagnostics');
+        if (choice === 'Show Diagnostics' && running.runDir) await DiagnosticsPanel.createOrShow(this.deps.panelDeps(), [running.runDir]);
+        if (choice !== restart) return undefined;
+      }
+      await running.stop();
+    }
+
+    const settings = readSettings(uri);
+    const request: StartRequest = {
+      type: 'start',
+      specPath: uri.fsPath,
+      runsDir: settings.runsDirectory,
+      backend: settings.backend === 'auto' ? undefined : settings.backend,
+      allowOutsideWorkspace: settings.allowDataOutsideWorkspace,
+      workspaceRoots: workspaceRoots(),
+    };
+    let trainer: TrainerProcess;
+    try {
+      trainer = this.deps.client.start(request);
+    } catch (e) {
+      if (e instanceof AlreadyTrainingError) {
+        void vscode.window.showWarningMessage(`VAE Lens: ${name} is already training.`);
+        return undefined;
+      }
+      throw e;
+    }
+    this.deps.diagnostics.clearTrainerErrors(uri);
+    this.follow(trainer, uri, name, text);
+    showTrainingProgress(trainer, name);
+    return trainer;
+  }
+
+  private follow(trainer: TrainerProcess, specUri: vscode.Uri, name: string, text: string): void {
+    const errors: string[] = [];
+    const sub = trainer.onEvent((e) => {
+      switch (e.type) {
+        case 'started':
+          void DiagnosticsPanel.createOrShow(this.deps.panelDeps(), [e.runDir], true);
+          break;
+        case 'error':
+          errors.push(e.message.split('\n')[0]!);
+          if (e.userError) this.deps.diagnostics.reportTrainerError(specUri, text, e);
+          break;
+        case 'done':
+          sub.dispose();
+          this.announce(e.status, name, errors, trainer);
+          break;
+      }
+    });
+  }
+
+  private announce(status: string, name: string, errors: string[], trainer: TrainerProcess): void {
+    const output = 'Show Output';
+    const onOutput = (c: string | undefined) => c === output && this.deps.output.show(true);
+    if (status === 'failed') {
+      const first = errors[0] ?? trainer.done?.message ?? 'the trainer failed';
+      const more = errors.length > 1 ? ` (and ${errors.length - 1} more; see Problems)` : '';
+      void vscode.window.showErrorMessage(`VAE Lens: training ${name} failed: ${first}${more}`, output).then(onOutput);
+    } else if (status === 'diverged') {
+      void vscode.window.showWarningMessage(`VAE Lens: ${name} diverged. ${trainer.done?.message ?? ''}`, output).then(onOutput);
+    } else if (status === 'completed') {
+      const last = trainer.lastRecord;
+      const verdict = last ? codeLensResult({ hasRun: true, specChanged: false, last, convergence: last.convergence, status: 'completed' }) : undefined;
+      void vscode.window.showInformationMessage(`VAE Lens: ${name} finished${verdict ? `: ${verdict}` : ''}.`);
+    }
+  }
+
+  async stop(arg?: unknown): Promise<void> {
+    const all = this.deps.client.all();
+    if (all.length === 0) {
+      void vscode.window.showInformationMessage('VAE Lens: nothing is training.');
+      return;
+    }
+    let target: TrainerProcess | undefined;
+    const argSpec = specUriFromArg(arg);
+    const argRun = runDirFromArg(arg);
+    if (argSpec) target = this.deps.client.forSpec(argSpec.fsPath);
+    else if (argRun) target = this.deps.client.forRun(argRun) ?? this.deps.client.forSpec(argRun);
+    const active = vscode.window.activeTextEditor?.document;
+    if (!target && active && isSpecDocument(active)) target = this.deps.client.forSpec(active.uri.fsPath);
+    if (!target && all.length === 1) target = all[0];
+    if (!target) {
+      const picked = await vscode.window.showQuickPick(
+        all.map((t) => ({ label: path.basename(t.specPath), description: t.runDir ? path.basename(t.runDir) : 'starting', trainer: t })),
+        { placeHolder: 'Which training do you want to stop?' },
+      );
+      target = picked?.trainer;
+    }
+    if (!target) return;
+    await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Window, title: `VAE Lens: stopping ${path.basename(target.specPath)}` },
+      () => target.stop(),
+    );
+  }
+
+  /** Retrain the spec a run came from (the panel's button). */
+  async retrain(specPath: string): Promise<void> {
+    await this.trainSpec(vscode.Uri.file(specPath), { ask: true });
+  }
+
+  private async onSave(doc: vscode.TextDocument): Promise<void> {
+    if (!isSpecDocument(doc) || !readSettings(doc.uri).retrainOnSave || !vscode.workspace.isTrusted) return;
+    try {
+      parseSpec(doc.getText(), doc.uri.fsPath);
+    } catch {
+      return; // The diagnostics already say what is wrong; do not start a run that will fail.
+    }
+    await this.trainSpec(doc.uri, { ask: false });
+  }
+
+  dispose(): void {
+    for (const d of this.disposables) d.dispose();
+  }
+}

@@ -1,0 +1,42 @@
+/** The cancellable progress notification of one training run; cancelling stops the trainer. */
+import * as vscode from 'vscode';
+import { overallFraction, progressMessage, type LiveProgress } from './runState';
+import type { TrainerProcess } from './trainerProcess';
+
+const REPORT_INTERVAL_MS = 250;
+
+export function showTrainingProgress(trainer: TrainerProcess, specName: string): void {
+  void vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title: `VAE Lens: training ${specName}`, cancellable: true },
+    (progress, token) =>
+      new Promise<void>((resolve) => {
+        let reportedPercent = 0;
+        let lastReport = 0;
+        const report = (message: string, p?: LiveProgress) => {
+          const percent = p ? overallFraction(p) * 100 : reportedPercent;
+          const increment = Math.max(0, percent - reportedPercent);
+          reportedPercent += increment;
+          progress.report({ message, increment });
+        };
+        token.onCancellationRequested(() => {
+          report('stopping after the current step…');
+          void trainer.stop();
+        });
+        const sub = trainer.onEvent((e) => {
+          if (trainer.state === 'stopping') return;
+          if (e.type === 'started') report(`starting · backend ${e.backend} · ${e.dataset.n} points`);
+          if (e.type === 'progress') {
+            const now = Date.now();
+            if (now - lastReport < REPORT_INTERVAL_MS) return;
+            lastReport = now;
+            const p: LiveProgress = { ...e, epochs: trainer.started?.epochs ?? 0 };
+            report(progressMessage(p), p);
+          }
+        });
+        void trainer.whenExited().then(() => {
+          sub.dispose();
+          resolve();
+        });
+      }),
+  );
+}

@@ -1,0 +1,66 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { checkSpecText, type SpecCheckOptions } from '../../src/extension/specChecks';
+
+const workspace = mkdtempSync(join(tmpdir(), 'vae-lens-ws-'));
+const outside = mkdtempSync(join(tmpdir(), 'vae-lens-outside-'));
+mkdirSync(join(workspace, 'data'));
+writeFileSync(join(workspace, 'data', 'points.csv'), 'x,y\n1,2\n3,4\n');
+writeFileSync(join(workspace, 'data', 'fake.npy'), 'x,y\n1,2\n');
+writeFileSync(join(outside, 'far.csv'), '1,2\n');
+const specPath = join(workspace, 'model.vae.json');
+const trusted: SpecCheckOptions = { trusted: true, workspaceRoots: [workspace], allowOutsideWorkspace: false };
+
+const spec = (dataPath: string) => `{\n  // data\n  "data": { "path": ${JSON.stringify(dataPath)} },\n  "model": { "latentDim": 2 }\n}\n`;
+const underlined = (text: string, r: { start: { line: number; character: number }; end: { line: number; character: number } }) =>
+  text.split('\n')[r.start.line]!.slice(r.start.character, r.end.character);
+
+test('a valid spec with an existing CSV inside the workspace has no problems', () => {
+  assert.deepEqual(checkSpecText(spec('data/points.csv'), specPath, trusted), []);
+});
+
+test('a missing data file is an error on the path value', () => {
+  const text = spec('data/nope.csv');
+  const [p, ...rest] = checkSpecText(text, specPath, trusted);
+  assert.equal(rest.length, 0);
+  assert.equal(p!.severity, 'error');
+  assert.match(p!.message, /not found/);
+  assert.equal(underlined(text, p!.range), '"data/nope.csv"');
+});
+
+test('data outside the workspace is an error naming the setting, unless the setting allows it', () => {
+  const text = spec(join(outside, 'far.csv'));
+  const problems = checkSpecText(text, specPath, trusted);
+  assert.equal(problems.length, 1);
+  assert.match(problems[0]!.message, /outside the workspace.*vaeLens\.allowDataOutsideWorkspace/);
+  assert.deepEqual(checkSpecText(text, specPath, { ...trusted, allowOutsideWorkspace: true }), []);
+});
+
+test('Restricted Mode does not look at the data file', () => {
+  const problems = checkSpecText(spec('data/nope.csv'), specPath, { ...trusted, trusted: false });
+  assert.equal(problems.length, 1);
+  assert.equal(problems[0]!.severity, 'information');
+  assert.match(problems[0]!.message, /Restricted Mode/);
+});
+
+test('the header peek warns when a .npy file is not NPY', () => {
+  const problems = checkSpecText(spec('data/fake.npy'), specPath, trusted);
+  assert.equal(problems.length, 1);
+  assert.equal(problems[0]!.severity, 'warning');
+  assert.match(problems[0]!.message, /NPY magic/);
+});
+
+test('schema errors come back one per problem, and theorem warnings as warnings', () => {
+  const bad = '{ "data": { "synthetic": "circle" }, "model": { "latentDim": -1, "type": "VAE-7" } }';
+  const problems = checkSpecText(bad, specPath, trusted);
+  assert.equal(problems.length, 2);
+  assert.ok(problems.every((p) => p.severity === 'error'));
+  const vae0 = '{ "data": { "synthetic": "circle" }, "model": { "latentDim": 1, "type": "VAE-0" } }';
+  const warnings = checkSpecText(vae0, specPath, trusted);
+  assert.equal(warnings.length, 1);
+  assert.equal(warnings[0]!.severity, 'warning');
+  assert.equal(underlined(vae0, warnings[0]!.range), '"VAE-0"');
+});
