@@ -16,7 +16,7 @@ import { parseCsv, readCsvFile } from '../../src/data/csv';
 import { parseIdx } from '../../src/data/idx';
 import { parseJsonData } from '../../src/data/json';
 import { parseNpy } from '../../src/data/npy';
-import { assertWellFormed, idxBytes, npyBytes, tempDir } from './data-testkit';
+import { assertWellFormed, encode, idxBytes, npyBytes, tempDir } from './data-testkit';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20260501);
 const RUNS = Math.max(1, Number(process.env.FUZZ_RUNS ?? 1));
@@ -229,4 +229,45 @@ test('fuzz: idx', { timeout: TEST_TIMEOUT_MS }, () => {
 
 test('fuzz: json', { timeout: TEST_TIMEOUT_MS }, () => {
   fuzz('json', 3000, fc.oneof(randomBytes, jsonCharsArb, jsonArb, mutated(jsonArb)), (b) => parseJsonData(b, 'f.json', { maxRows: b.length % 5 === 0 ? 2 : undefined }));
+});
+
+// ---- exact round trips ------------------------------------------------------
+// Crashes are not the only failure: a valid file must also give back exactly its numbers.
+
+const finiteMatrixArb = fc
+  .tuple(fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 5 }))
+  .chain(([n, d]) =>
+    fc.array(fc.array(fc.oneof(fc.integer({ min: -100000, max: 100000 }), fc.double({ min: -1e30, max: 1e30, noNaN: true })), { minLength: d, maxLength: d }), {
+      minLength: n,
+      maxLength: n,
+    }),
+  );
+
+test('fuzz: valid files round-trip exactly', { timeout: TEST_TIMEOUT_MS }, () => {
+  let checked = 0;
+  fc.assert(
+    fc.property(finiteMatrixArb, fc.constantFrom(',', ';', '\t', ' '), (m, delim) => {
+      const flat = m.flat();
+      const dim = m[0]!.length;
+      const asText = (v: number) => Math.fround(Number(String(v)));
+      const csv = parseCsv(Buffer.from(m.map((r) => r.map(String).join(delim)).join('\n')), 'r.csv');
+      assert.deepEqual(Array.from(csv.values), flat.map(asText));
+      assert.equal(csv.dim, dim);
+      const json = parseJsonData(Buffer.from(JSON.stringify(m)), 'r.json');
+      assert.deepEqual(Array.from(json.values), flat.map((v) => Math.fround(Number(JSON.stringify(v)))));
+      for (const [descr, kind, endian] of [
+        ['<f4', 'f4', 'le'],
+        ['>f4', 'f4', 'be'],
+        ['<f8', 'f8', 'le'],
+      ] as const) {
+        const npy = parseNpy(npyBytes(descr, [m.length, dim], encode(kind, flat, endian)), 'r.npy');
+        assert.deepEqual(Array.from(npy.values), flat.map(Math.fround), descr);
+      }
+      const idx = parseIdx(idxBytes(0x0e, [m.length, dim], encode('f8', flat, 'be')), 'r.idx');
+      assert.deepEqual(Array.from(idx.values), flat.map(Math.fround));
+      checked++;
+    }),
+    { numRuns: 1000 * RUNS, seed: SEED },
+  );
+  console.log(`fuzz: round-trip ${checked} matrices exact through csv, json, npy (3 dtypes), idx`);
 });
