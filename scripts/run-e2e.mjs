@@ -1,0 +1,49 @@
+// Runs the end-to-end tests in a real VS Code (code-server + Chromium):
+//   node scripts/run-e2e.mjs [name filter...]     e.g. `node scripts/run-e2e.mjs smoke`
+// Compiles test/e2e on its own (so unfinished code elsewhere cannot block it), packages the
+// extension when its source exists, then runs out/test/e2e/**/*.{e2e,test}.js with node's test
+// runner, one file at a time: two code-servers at once are too much for a 2-core machine.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const filters = process.argv.slice(2);
+
+const cache = process.env.VAE_LENS_E2E_CACHE ?? join(homedir(), '.cache', 'vae-lens-e2e');
+if (!existsSync(join(cache, 'e2e-env.json'))) {
+  // Never a skip, in CI or not: a missing VS Code must not pass as a green run.
+  console.error(`e2e: code-server is not set up in ${cache}: run \`bash scripts/setup-code-server.sh\` first`);
+  process.exit(1);
+}
+
+const run = (args, what) => {
+  const r = spawnSync(process.execPath, args, { stdio: 'inherit', cwd: root });
+  if (r.status !== 0) {
+    console.error(`e2e: ${what} failed`);
+    process.exit(r.status ?? 1);
+  }
+};
+
+run([join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'test/e2e/tsconfig.json')], 'compiling test/e2e');
+if (existsSync(join(root, 'src/extension/extension.ts')) && !process.env.VAE_LENS_VSIX) {
+  run([join(root, 'scripts/package-vsix.mjs')], 'packaging the extension');
+}
+
+const files = [];
+const walk = (dir) => {
+  for (const entry of readdirSync(dir)) {
+    const path = join(dir, entry);
+    if (statSync(path).isDirectory()) walk(path);
+    else if (/\.(e2e|test)\.js$/.test(entry) && (filters.length === 0 || filters.some((f) => entry.includes(f)))) files.push(path);
+  }
+};
+walk(join(root, 'out/test/e2e'));
+if (files.length === 0) {
+  console.error(`e2e: no test files matched ${filters.join(' ') || '(all)'}`);
+  process.exit(1);
+}
+const r = spawnSync(process.execPath, ['--test', '--test-concurrency=1', ...files.sort()], { stdio: 'inherit', cwd: root });
+process.exit(r.status ?? 1);

@@ -1,0 +1,52 @@
+// What an e2e test may do to VS Code, phrased as user actions. The code-server driver implements
+// it today; a desktop driver (Playwright's Electron mode on a VS Code build) could implement the
+// same interface later, so tests should use only this, never the page directly.
+import type { Frame } from 'playwright-core';
+
+export type ProblemSeverity = 'error' | 'warning' | 'info';
+
+/** One row of the Problems panel. */
+export interface Problem {
+  severity: ProblemSeverity;
+  message: string;
+  /** File name as the panel shows it (base name), when the row says. */
+  file?: string;
+  /** 1-based, when the row says. */
+  line?: number;
+  column?: number;
+  /** The row's full accessible text, for assertions the fields above do not cover. */
+  raw: string;
+}
+
+export interface WorkbenchTimings {
+  /** code-server spawned until its HTTP endpoint answered. */
+  serverReadyMs: number;
+  /** code-server spawned until `.monaco-workbench` was on screen. */
+  workbenchReadyMs: number;
+  /** Installing the .vsix with --install-extension. */
+  installMs: number;
+}
+
+export interface Workbench {
+  readonly timings: WorkbenchTimings;
+  /** Opens the command palette (F1), picks the command whose label is exactly `title`, runs it. */
+  runCommand(title: string): Promise<void>;
+  /** Opens a workspace file through Quick Open (Ctrl+P) and waits for its editor tab. */
+  openFile(relPath: string): Promise<void>;
+  /** Text of the first status bar item matching, or undefined when none does right now. */
+  statusBarText(matcher: RegExp | string): Promise<string | undefined>;
+  /** Waits until a status bar item matches; returns its text. */
+  waitForStatusBar(pattern: RegExp | string, timeoutMs?: number): Promise<string>;
+  /** Every status bar item's text, left to right (for messages and debugging). */
+  statusBarItems(): Promise<string[]>;
+  /** Waits until some webview's document holds `selector`; returns that webview's frame. */
+  findWebviewFrame(selector: string, timeoutMs?: number): Promise<Frame>;
+  /** Saves a PNG under the results folder; returns its path. */
+  screenshot(name: string): Promise<string>;
+  /** Opens the Problems panel and reads its rows. */
+  problems(): Promise<Problem[]>;
+  /** Reloads the window (Developer: Reload Window) and waits for the workbench again. */
+  reloadWindow(): Promise<void>;
+  /** Stops everything started for this workbench and removes its temp folders. Safe to call twice. */
+  close(): Promise<void>;
+}
