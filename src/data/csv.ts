@@ -22,6 +22,8 @@ export interface CsvOptions extends LoaderOptions {
 type Delimiter = ',' | ';' | '\t' | ' ' | undefined;
 
 const SAMPLE_LINES = 10;
+/** Longer lines are refused: they are not a table, and would not fit in one JS string. */
+const MAX_LINE_BYTES = 64 << 20;
 const CH_HASH = 35;
 const CH_QUOTE = 34;
 
@@ -48,10 +50,18 @@ function isSkippable(bytes: Buffer, start: number, end: number): boolean {
   return i === end || bytes[i] === CH_HASH;
 }
 
-function firstPass(input: TextInput, stopAfter: number): FirstPass {
+function firstPass(input: TextInput, file: string, stopAfter: number): FirstPass {
   const sample: FirstPass['sample'] = [];
   let contentLines = 0;
-  forEachLine(input, (bytes, start, end, line) => {
+  forEachLine(input, (bytes, start, end, line, offset) => {
+    if (end - start > MAX_LINE_BYTES) {
+      throw new UserError(`line ${line} is longer than ${MAX_LINE_BYTES >> 20} MiB; this does not look like a delimited text file (check data.format)`, {
+        file,
+        line,
+        column: 1,
+        offset,
+      });
+    }
     if (isSkippable(bytes, start, end)) return true;
     if (sample.length < SAMPLE_LINES) sample.push({ text: bytes.toString('utf8', start, end), line });
     contentLines++;
@@ -124,7 +134,7 @@ function readDelimited(input: TextInput, file: string, opts: CsvOptions | undefi
   const maxRows = opts?.maxRows;
   // +1 for a possible header line; stop counting once the limit is reached.
   const stopAfter = maxRows !== undefined ? Math.floor(maxRows) + 1 : Infinity;
-  const first = firstPass(input, stopAfter);
+  const first = firstPass(input, file, stopAfter);
   if (first.sample.length === 0)
     throw new UserError('the file has no data rows (it is empty or holds only blank and # comment lines)', { file, line: 1 });
 

@@ -127,3 +127,8 @@ test('csv: files are read in chunks; lines across chunk edges, gzip too', () => 
   const err = expectUserError(() => readCsvFile(brokenPath), /row 2501, field 2/, { file: brokenPath, line: 2502, row: 2501 });
   assert.equal(broken.slice(err.location.offset!, err.location.offset! + 1), 'x');
 });
+
+test('csv: a line longer than 64 MiB is refused as not a table', () => {
+  const huge = Buffer.alloc((64 << 20) + 10, 0x31);
+  expectUserError(() => parseCsv(huge, 'blob.csv'), /line 1 is longer than 64 MiB/, { file: 'blob.csv', line: 1 });
+});
