@@ -153,7 +153,8 @@ export class DiagnosticsPanel implements vscode.Disposable {
   private handle(m: FromPanel): void {
     if (m.type === 'ready') {
       this.ready = true;
-      this.sendShow();
+      // While run folders are still being read, load() sends the show when it is done.
+      if (!this.buffered) this.sendShow();
       return;
     }
     // Only act on runs this panel shows: the webview is not trusted to name arbitrary folders.
