@@ -1,7 +1,9 @@
 /**
  * The convergence rule. A run is converged when, at the latest diagnostics pass,
- *  1. the gap is closed: |gap| <= tol * scale + 2 * gapStdErr, with scale = |H_enc| + |H_prior| + |H_dec|
- *     (so gapRel <= tol once Monte-Carlo noise is allowed for), and
+ *  1. the gap is closed, and closed for the right reason: |R_dec| + |R_prior| <= tol * scale + 2 * gapStdErr,
+ *     with scale = |H_enc| + |H_prior| + |H_dec|. At a stationary point both residuals vanish; their sum
+ *     (the gap) can cross zero on the way while they still cancel each other, which is not convergence.
+ *     So gapRel <= tol follows, once Monte-Carlo noise is allowed for; and
  *  2. the ELBO has stopped moving: over the last `window` passes it changed by at most
  *     tol * scale + 2 * sqrt(se_now^2 + se_then^2).
  * VAE-0 cannot close the gap (its variance is fixed), so it can only become "stationary".
@@ -22,6 +24,8 @@ export interface ConvergencePoint {
   elboStdErr: number;
   gap: number;
   gapStdErr: number;
+  rDec: number;
+  rPrior: number;
   hEnc: number;
   hPrior: number;
   hDec: number;
@@ -35,7 +39,8 @@ export function judgeConvergence(
   if (!last) return { state: 'too-early', gapClosed: false, elboStable: false, reason: 'no diagnostics yet' };
   const scale = Math.abs(last.hEnc) + Math.abs(last.hPrior) + Math.abs(last.hDec);
   const gapAllowed = opts.tolerance * scale + 2 * last.gapStdErr;
-  const gapClosed = Math.abs(last.gap) <= gapAllowed;
+  const residual = Math.abs(last.rDec) + Math.abs(last.rPrior);
+  const gapClosed = residual <= gapAllowed;
 
   const then = history[history.length - 1 - opts.window];
   let elboStable = false;
@@ -48,7 +53,7 @@ export function judgeConvergence(
     elboStable = Math.abs(change) <= allowed;
     stableText = `ELBO moved ${fmt(change)} over ${opts.window} passes (allowed ${fmt(allowed)})`;
   }
-  const gapText = `gap ${fmt(last.gap)} (allowed ${fmt(gapAllowed)})`;
+  const gapText = `gap ${fmt(last.gap)}, |R_dec| + |R_prior| = ${fmt(residual)} (allowed ${fmt(gapAllowed)})`;
 
   if (!opts.theoremApplies) {
     return {

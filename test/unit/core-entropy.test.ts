@@ -146,7 +146,7 @@ test('pPCA log-likelihood: the closed form equals the Gaussian density with C = 
 });
 
 test('convergence: needs a closed gap and a stable ELBO; VAE-0 can only become stationary', () => {
-  const p = (elbo: number, gap: number): ConvergencePoint => ({ elbo, elboStdErr: 0.001, gap, gapStdErr: 0.001, hEnc: 1, hPrior: 2, hDec: 1 });
+  const p = (elbo: number, gap: number, rDec = gap / 2): ConvergencePoint => ({ elbo, elboStdErr: 0.001, gap, gapStdErr: 0.001, rDec, rPrior: gap - rDec, hEnc: 1, hPrior: 2, hDec: 1 });
   const opts = { tolerance: 0.01, window: 2, theoremApplies: true };
   assert.equal(judgeConvergence([], opts).state, 'too-early');
   assert.equal(judgeConvergence([p(-3, 0.5)], opts).state, 'not-converged');
@@ -160,4 +160,7 @@ test('convergence: needs a closed gap and a stable ELBO; VAE-0 can only become s
   const gapOpen = [p(-3.0, 0.3), p(-3.0, 0.3), p(-3.0, 0.3)];
   assert.equal(judgeConvergence(gapOpen, opts).state, 'not-converged');
   assert.equal(judgeConvergence(gapOpen, { ...opts, theoremApplies: false }).state, 'stationary');
+  // A gap near zero because R_dec and R_prior cancel is not a closed gap.
+  const cancelling = [p(-3.0, 0.0, 0.5), p(-3.0, 0.0, 0.5), p(-3.0, 0.0, 0.5)];
+  assert.equal(judgeConvergence(cancelling, opts).state, 'not-converged');
 });
