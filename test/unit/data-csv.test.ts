@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { parseCsv, readCsvFile } from '../../src/data/csv';
@@ -131,4 +131,21 @@ test('csv: files are read in chunks; lines across chunk edges, gzip too', () => 
 test('csv: a line longer than 64 MiB is refused as not a table', () => {
   const huge = Buffer.alloc((64 << 20) + 10, 0x31);
   expectUserError(() => parseCsv(huge, 'blob.csv'), /line 1 is longer than 64 MiB/, { file: 'blob.csv', line: 1 });
+});
+
+const DIGITS = '/usr/lib/python3/dist-packages/sklearn/datasets/data/digits.csv.gz';
+
+test('csv: scikit-learn digits.csv.gz from Debian (64 pixels + label per row)', { skip: existsSync(DIGITS) ? false : `${DIGITS} missing` }, () => {
+  const ds = readCsvFile(DIGITS);
+  assert.equal(ds.n, 1797);
+  assert.equal(ds.dim, 65);
+  // Reference sums computed once with numpy.loadtxt.
+  let pixels = 0;
+  let labels = 0;
+  for (let i = 0; i < ds.n; i++) {
+    for (let d = 0; d < 64; d++) pixels += ds.values[i * 65 + d]!;
+    labels += ds.values[i * 65 + 64]!;
+  }
+  assert.equal(pixels, 561718);
+  assert.equal(labels, 8070);
 });
