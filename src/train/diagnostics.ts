@@ -5,13 +5,22 @@
  * (squared errors, second moments, log-variances) are read separately, so the identity
  * ELBO - Hsum = R_dec + R_prior checks the implementation rather than restating it.
  */
-import type { Tensor2D } from '@tensorflow/tfjs-core';
+import type { Tensor, Tensor2D } from '@tensorflow/tfjs-core';
 import { decompose, type Decomposition, type DecoderVariance, type PassStatistics } from '../core/entropy';
 import type { Tf } from './backend';
 import type { Vae } from './model';
 
-/** Rows of decoder input per chunk: large enough to keep matmuls efficient, small enough for memory. */
-const ROWS_PER_CHUNK = 16384;
+/**
+ * Decoder rows per random draw: the noise for a chunk of points is drawn at once with the
+ * seed `seed + chunk`, which fixes the samples independently of how the work is blocked.
+ */
+const ROWS_PER_DRAW = 16384;
+/**
+ * Decoder rows evaluated at once. Every [rows, D] intermediate lives in the engine's memory
+ * until its block ends, and the wasm engine's heap never shrinks: 2048 rows of 784 floats are
+ * 6.4 MB a tensor, while the matMuls are as fast as with larger blocks.
+ */
+const ROWS_PER_BLOCK = 2048;
 
 export interface PassInput {
   /** Row-major points to evaluate, n x dim. */
@@ -41,49 +50,61 @@ export function gatherStatistics(tf: Tf, vae: Vae, input: PassInput): PassStatis
       ? { hDecPerSample: new Float64Array(N * S), normSqErrPerSample: new Float64Array(N * S), varianceSum: 0 }
       : undefined,
   };
-  const pointsPerChunk = Math.max(1, Math.floor(ROWS_PER_CHUNK / S));
+  const pointsPerChunk = Math.max(1, Math.floor(ROWS_PER_DRAW / S));
+  const pointsPerBlock = Math.max(1, Math.floor(ROWS_PER_BLOCK / S));
   const LOG_2PIE = Math.log(2 * Math.PI) + 1;
+  const read = (t: Tensor): Float32Array => t.dataSync() as Float32Array;
 
   for (let start = 0, chunk = 0; start < N; start += pointsPerChunk, chunk++) {
     const C = Math.min(pointsPerChunk, N - start);
-    const out = tf.tidy(() => {
+    const enc = tf.tidy(() => {
       const x = tf.tensor2d(input.values.subarray(start * D, (start + C) * D), [C, D]);
       const e = vae.encode(x);
-      const logA2 = vae.priorLogVar();
-      const klLatent = vae.klPerLatent(e, logA2);
-      // Repeat each point S times (row n*S + s), the same order as PassStatistics.
-      const rep = (t: Tensor2D) => tf.reshape(tf.tile(tf.reshape(t, [C, 1, -1]), [1, S, 1]), [C * S, -1]) as Tensor2D;
-      const xr = rep(x);
-      const er = { nu: rep(e.nu), logT2: rep(e.logT2) };
-      const eps = tf.randomNormal([C * S, H], 0, 1, 'float32', input.seed + chunk) as Tensor2D;
-      const dec = vae.decode(vae.sample(er, eps));
-      const sq = tf.square(tf.sub(xr, dec.mu));
-      const res = {
-        logLik: vae.logLikelihood(xr, dec),
+      const klLatent = vae.klPerLatent(e, vae.priorLogVar());
+      return {
+        nu: e.nu,
+        logT2: e.logT2,
+        // Rows n*S + s: the same order as PassStatistics.
+        eps: tf.randomNormal([C * S, H], 0, 1, 'float32', input.seed + chunk) as Tensor2D,
         kl: tf.sum(klLatent, 1),
         sumLogT2: tf.sum(e.logT2, 1),
         klLatentSum: tf.sum(klLatent, 0),
         momentSum: tf.sum(tf.add(tf.square(e.nu), tf.exp(e.logT2)), 0),
-        sqErrSum: tf.sum(sq, 0),
-        hDec: latentVar ? tf.mul(tf.add(tf.sum(dec.logS2, 1), D * LOG_2PIE), 0.5) : undefined,
-        normSqErr: latentVar ? tf.sum(tf.mul(sq, tf.exp(tf.neg(dec.logS2))), 1) : undefined,
-        varianceSum: latentVar ? tf.sum(tf.exp(dec.logS2)) : undefined,
       };
-      return res;
     });
-    const read = (t: { dataSync(): Float32Array | Int32Array | Uint8Array } | undefined) => (t ? (t.dataSync() as Float32Array) : undefined);
-    st.logLikPerSample.set(read(out.logLik)!, start * S);
-    st.klPerPoint.set(read(out.kl)!, start);
-    st.sumLogT2PerPoint.set(read(out.sumLogT2)!, start);
-    addInto(st.klPerLatentSum, read(out.klLatentSum)!);
-    addInto(st.secondMomentSum, read(out.momentSum)!);
-    addInto(st.sqErrSum, read(out.sqErrSum)!);
-    if (st.latentVariance) {
-      st.latentVariance.hDecPerSample.set(read(out.hDec)!, start * S);
-      st.latentVariance.normSqErrPerSample.set(read(out.normSqErr)!, start * S);
-      st.latentVariance.varianceSum += read(out.varianceSum)![0]!;
+    st.klPerPoint.set(read(enc.kl), start);
+    st.sumLogT2PerPoint.set(read(enc.sumLogT2), start);
+    addInto(st.klPerLatentSum, read(enc.klLatentSum));
+    addInto(st.secondMomentSum, read(enc.momentSum));
+
+    for (let p0 = 0; p0 < C; p0 += pointsPerBlock) {
+      const P = Math.min(pointsPerBlock, C - p0);
+      const first = start + p0;
+      const out = tf.tidy(() => {
+        const x = tf.tensor2d(input.values.subarray(first * D, (first + P) * D), [P, D]);
+        // Repeat each point's encoding S times (small: H columns); x itself is broadcast, not repeated.
+        const rep = (t: Tensor2D) => tf.reshape(tf.tile(tf.reshape(tf.slice(t, [p0, 0], [P, H]), [P, 1, H]), [1, S, 1]), [P * S, H]) as Tensor2D;
+        const eps = tf.slice(enc.eps, [p0 * S, 0], [P * S, H]);
+        const dec = vae.decode(vae.sample({ nu: rep(enc.nu), logT2: rep(enc.logT2) }, eps));
+        const sq = tf.square(tf.sub(tf.reshape(x, [P, 1, D]), tf.reshape(dec.mu, [P, S, D])));
+        return {
+          logLik: vae.logLikelihoodPerSample(x, dec, S),
+          sqErrSum: tf.sum(sq, [0, 1]),
+          hDec: latentVar ? tf.mul(tf.add(tf.sum(dec.logS2, 1), D * LOG_2PIE), 0.5) : undefined,
+          normSqErr: latentVar ? tf.reshape(tf.sum(tf.mul(sq, tf.exp(tf.neg(tf.reshape(dec.logS2, [P, S, D])))), -1), [P * S]) : undefined,
+          varianceSum: latentVar ? tf.sum(tf.exp(dec.logS2)) : undefined,
+        };
+      });
+      st.logLikPerSample.set(read(out.logLik), first * S);
+      addInto(st.sqErrSum, read(out.sqErrSum));
+      if (st.latentVariance) {
+        st.latentVariance.hDecPerSample.set(read(out.hDec!), first * S);
+        st.latentVariance.normSqErrPerSample.set(read(out.normSqErr!), first * S);
+        st.latentVariance.varianceSum += read(out.varianceSum!)[0]!;
+      }
+      for (const t of Object.values(out)) t?.dispose();
     }
-    for (const t of Object.values(out)) t?.dispose();
+    for (const t of Object.values(enc)) t.dispose();
   }
   return st;
 }

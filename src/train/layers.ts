@@ -1,8 +1,10 @@
 /**
- * Dense layers whose gradients are arranged for the wasm engine: its matMul is fast for
- * plain A·B but 10-25x slower with transposeA/transposeB (ENVIRONMENT.md), which is what
- * tfjs's own matMul gradient uses. Here the backward pass transposes explicitly and then
- * multiplies plainly. Numerically it is the same gradient.
+ * Dense layers whose gradients are arranged for the wasm engine. Its matMul is fast only for
+ * plain A·B (transposeA/transposeB fall back to a naive loop, 10-25x slower: ENVIRONMENT.md),
+ * and each call packs its right operand B into XNNPACK's layout, which for a fresh 784x512
+ * weight matrix costs about as much as the multiplication itself. So the backward pass
+ * transposes explicitly, multiplies plainly, and picks the orientation whose packed operand
+ * is the small one. Numerically it is the same gradient (same products, same sums).
  */
 import type { Tensor, Tensor1D, Tensor2D, Variable } from '@tensorflow/tfjs-core';
 import type { Rng } from '../core/random';
@@ -16,6 +18,20 @@ export interface DenseParams {
 
 export type DenseFn = (x: Tensor2D, w: Tensor2D, b: Tensor1D) => Tensor2D;
 
+/**
+ * dL/dx = dy·Wᵀ. When W is larger than dy (a wide layer on a batch), compute it as (W·dyᵀ)ᵀ:
+ * then the operand packed per call is dyᵀ, not the whole of Wᵀ.
+ */
+function inputGradient(tf: Tf, dy: Tensor2D, w: Tensor2D): Tensor2D {
+  if (w.size > dy.size) return tf.transpose(tf.matMul(w, tf.transpose(dy))) as Tensor2D;
+  return tf.matMul(dy, tf.transpose(w));
+}
+
+/** dL/dW = xᵀ·dy: the packed operand is dy, which is never larger than a batch of activations. */
+function weightGradient(tf: Tf, dy: Tensor2D, x: Tensor2D): Tensor2D {
+  return tf.matMul(tf.transpose(x), dy);
+}
+
 /** y = x·W + b, with a transpose-then-multiply backward pass. */
 export function makeDense(tf: Tf): DenseFn {
   const op = tf.customGrad((...args) => {
@@ -27,11 +43,31 @@ export function makeDense(tf: Tf): DenseFn {
       gradFunc: (dy: Tensor, saved: Tensor[]) => {
         const [xs, ws] = saved as [Tensor2D, Tensor2D];
         const dy2 = dy as Tensor2D;
-        return [tf.matMul(dy2, tf.transpose(ws)), tf.matMul(tf.transpose(xs), dy2), tf.sum(dy2, 0)];
+        return [inputGradient(tf, dy2, ws), weightGradient(tf, dy2, xs), tf.sum(dy2, 0)];
       },
     };
   });
   return (x, w, b) => op(x, w, b) as Tensor2D;
+}
+
+/**
+ * The same layer for an input that is data, never a function of the parameters (the
+ * encoder's first layer). tfjs's customGrad computes every input's gradient eagerly, so the
+ * x of makeDense would get a dL/dx that nothing reads: a full-size matMul per step. Here x
+ * is not an input of the gradient at all; W and b get exactly the gradients makeDense gives.
+ */
+export function makeDataDense(tf: Tf): DenseFn {
+  return (x, w, b) => {
+    const op = tf.customGrad((...args) => {
+      const [wi, bi, save] = args as [Tensor2D, Tensor1D, (ts: Tensor[]) => void];
+      save([]);
+      return {
+        value: tf.add(tf.matMul(x, wi), bi) as Tensor2D,
+        gradFunc: (dy: Tensor) => [weightGradient(tf, dy as Tensor2D, x), tf.sum(dy, 0)],
+      };
+    });
+    return op(w, b) as Tensor2D;
+  };
 }
 
 /** Glorot-uniform weights drawn from our seeded generator, so every engine starts from the same point. */

@@ -8,11 +8,11 @@
  *   VAE-3  s^2(z) from a second linear decoder head (log s^2)
  * Variances are parametrised by their logarithms.
  */
-import type { Scalar, Tensor1D, Tensor2D, Variable } from '@tensorflow/tfjs-core';
+import type { Scalar, Tensor, Tensor1D, Tensor2D, Variable } from '@tensorflow/tfjs-core';
 import { Rng } from '../core/random';
 import type { ModelSpec } from '../core/spec';
 import type { Tf } from './backend';
-import { activate, initDense, makeDense, type DenseFn, type DenseParams } from './layers';
+import { activate, initDense, makeDataDense, makeDense, type DenseFn, type DenseParams } from './layers';
 
 export const LOG_2PI = Math.log(2 * Math.PI);
 
@@ -48,6 +48,8 @@ export class Vae {
   /** tfjs needs globally unique variable names; checkpoints use the names without this prefix. */
   private readonly prefix = `vae${++instances}/`;
   private readonly dense: DenseFn;
+  /** For layers fed by the data itself, whose input gradient nothing needs. */
+  private readonly dataDense: DenseFn;
 
   constructor(
     private readonly tf: Tf,
@@ -58,6 +60,7 @@ export class Vae {
     initialVariance = 1,
   ) {
     this.dense = makeDense(tf);
+    this.dataDense = makeDataDense(tf);
     const rng = new Rng(seed ^ 0x5eed);
     const H = spec.latentDim;
     const stack = (sizes: number[], from: number, name: string) => {
@@ -115,12 +118,10 @@ export class Vae {
 
   encode(x: Tensor2D): Encoded {
     const { tf, params: p, spec } = this;
+    const layer = (h: Tensor2D, l: DenseParams) => (h === x ? this.dataDense : this.dense)(h, l.w as Tensor2D, l.b as Tensor1D);
     let h = x;
-    for (const l of p.encoderHidden) h = activate(tf, this.dense(h, l.w as Tensor2D, l.b as Tensor1D), spec.encoder.activation);
-    return {
-      nu: this.dense(h, p.encoderMean.w as Tensor2D, p.encoderMean.b as Tensor1D),
-      logT2: this.dense(h, p.encoderLogVar.w as Tensor2D, p.encoderLogVar.b as Tensor1D),
-    };
+    for (const l of p.encoderHidden) h = activate(tf, layer(h, l), spec.encoder.activation);
+    return { nu: layer(h, p.encoderMean), logT2: layer(h, p.encoderLogVar) };
   }
 
   decode(z: Tensor2D): Decoded {
@@ -148,11 +149,28 @@ export class Vae {
 
   /** log p(x|z) per row: -1/2 sum_d [log 2 pi + log s_d^2 + (x_d - mu_d)^2 / s_d^2]. */
   logLikelihood(x: Tensor2D, d: Decoded): Tensor1D {
+    return this.logLikelihoodOverLastAxis(x, d.mu, d.logS2) as Tensor1D;
+  }
+
+  /**
+   * The same log p(x|z) for S decoder samples per point, without repeating x S times:
+   * x is [C, D], d.mu (and d.logS2 for VAE-3) are [C*S, D] with rows n*S + s; returns [C*S].
+   */
+  logLikelihoodPerSample(x: Tensor2D, d: Decoded, samples: number): Tensor1D {
     const tf = this.tf;
-    const sq = tf.square(tf.sub(x, d.mu));
-    // [N, D] by broadcasting, so a scalar log s^2 is counted once per dimension.
-    const perDim = tf.add(d.logS2, tf.mul(sq, tf.exp(tf.neg(d.logS2))));
-    return tf.mul(tf.add(tf.sum(perDim, 1), this.dim * LOG_2PI), -0.5) as Tensor1D;
+    const C = x.shape[0];
+    const x3 = tf.reshape(x, [C, 1, this.dim]);
+    const mu3 = tf.reshape(d.mu, [C, samples, this.dim]);
+    const logS2 = d.logS2.shape[0] === 1 ? tf.reshape(d.logS2, [1, 1, -1]) : tf.reshape(d.logS2, [C, samples, this.dim]);
+    return tf.reshape(this.logLikelihoodOverLastAxis(x3, mu3, logS2), [C * samples]) as Tensor1D;
+  }
+
+  private logLikelihoodOverLastAxis(x: Tensor, mu: Tensor, logS2: Tensor): Tensor {
+    const tf = this.tf;
+    const sq = tf.square(tf.sub(x, mu));
+    // Full shape by broadcasting, so a scalar log s^2 is counted once per dimension.
+    const perDim = tf.add(logS2, tf.mul(sq, tf.exp(tf.neg(logS2))));
+    return tf.mul(tf.add(tf.sum(perDim, -1), this.dim * LOG_2PI), -0.5);
   }
 
   /** KL(q(z|x) || p(z)) per row and latent: 1/2 [log a^2 - log t^2 + (t^2 + nu^2)/a^2 - 1]. */
