@@ -53,7 +53,9 @@ export function formatLocation(loc: SourceLocation): string {
 
 export function formatUserError(e: UserError): string {
   const lines = [e, ...e.more].map((p) => {
-    const where = formatLocation(p.location);
+    // Messages often start with the field already ("model.latentDim is -1..."): do not say it twice.
+    const loc = p.location.field && p.message.startsWith(p.location.field) ? { ...p.location, field: undefined } : p.location;
+    const where = formatLocation(loc);
     return where ? `${where}: ${p.message}` : p.message;
   });
   return lines.join('\n');
