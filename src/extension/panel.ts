@@ -11,8 +11,10 @@ import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import { isFromPanel, isPanelState, type FromPanel, type PanelRun, type ToPanel } from '../core/panelProtocol';
 import type { FromTrainer } from '../core/protocol';
+import type { MetricsRecord } from '../core/runFormat';
 import { renderPanelHtml } from '../webview/html';
-import { applyTrainerEvent, panelTitle, toPanelRun } from './panelRuns';
+import { ExternalRunFollower } from './externalRuns';
+import { applyTrainerEvent, isNewRecord, panelTitle, toPanelRun } from './panelRuns';
 import { fileExists, isProcessAlive, readRunContents } from './runFolder';
 import type { TrainerClient, TrainerEvent } from './trainerClient';
 
@@ -42,6 +44,27 @@ export class DiagnosticsPanel implements vscode.Disposable {
   /** Trainer events that arrive while run folders are being read, replayed after. */
   private buffered: TrainerEvent[] | undefined;
   private lastProgressPost = new Map<string, number>();
+  /** Runs written by another process (the CLI): followed by polling their files. */
+  private readonly external = new ExternalRunFollower({
+    records: (runDir, records) => {
+      const run = this.shownRun(runDir);
+      if (!run) return;
+      const fresh: MetricsRecord[] = [];
+      for (const r of records) {
+        if (!isNewRecord(run, r)) continue;
+        run.records.push(r);
+        fresh.push(r);
+      }
+      if (fresh.length > 0) this.post({ type: 'append', runDir, records: fresh });
+    },
+    finished: (runDir, status, message) => {
+      const run = this.shownRun(runDir);
+      if (!run) return;
+      run.status = status;
+      run.message = message;
+      this.post({ type: 'status', runDir, status, message });
+    },
+  });
   private readonly disposables: vscode.Disposable[] = [];
 
   static get active(): DiagnosticsPanel | undefined {
@@ -112,6 +135,13 @@ export class DiagnosticsPanel implements vscode.Disposable {
     );
     if (token !== this.loadToken) return;
     this.runs = contents.map((c) => toPanelRun(c, isLive(c.runDir)));
+    this.external.clear();
+    for (const run of this.runs) {
+      if (run.status !== 'running') continue;
+      // Someone else is writing this run: the follower's first read is the whole file so far.
+      run.records = await this.external.follow(run.runDir);
+      if (token !== this.loadToken) return;
+    }
     const missed = unique.length - this.runs.length;
     if (missed > 0) this.deps.log(`panel: ${missed} run folder(s) no longer exist and were left out`);
     const replay = this.buffered;
@@ -212,6 +242,7 @@ export class DiagnosticsPanel implements vscode.Disposable {
 
   dispose(): void {
     if (DiagnosticsPanel.current === this) DiagnosticsPanel.current = undefined;
+    this.external.clear();
     this.loadToken++;
     for (const d of this.disposables.splice(0)) d.dispose();
     this.panel.dispose();

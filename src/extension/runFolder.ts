@@ -125,7 +125,16 @@ export class MetricsTail {
 
   constructor(readonly file: string) {}
 
-  async readNew(): Promise<MetricsRecord[]> {
+  private queue: Promise<unknown> = Promise.resolve();
+
+  /** Calls are serialised: two overlapping reads would return the same records twice. */
+  readNew(): Promise<MetricsRecord[]> {
+    const next = this.queue.then(() => this.read());
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private async read(): Promise<MetricsRecord[]> {
     let handle: fsp.FileHandle | undefined;
     try {
       handle = await fsp.open(this.file, 'r');

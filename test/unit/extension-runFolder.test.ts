@@ -103,3 +103,12 @@ test('runs are listed per spec, newest first, even when specs share a runs folde
   assert.deepEqual(runsOfSpec(overviews, join(root, 'a.vae.json')).map((r) => r.meta?.name), ['new', 'old']);
   assert.deepEqual(await listRunDirs(join(root, 'missing')), []);
 });
+
+test('overlapping MetricsTail reads never return a record twice', async () => {
+  const dir = tmp();
+  const file = join(dir, 'metrics.jsonl');
+  writeFileSync(file, toJsonLine(rec(1)) + toJsonLine(rec(2)));
+  const tail = new MetricsTail(file);
+  const [a, b] = await Promise.all([tail.readNew(), tail.readNew()]);
+  assert.equal(a.length + b.length, 2);
+});

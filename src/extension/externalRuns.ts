@@ -1,0 +1,65 @@
+/**
+ * Follows runs that another process is writing (the CLI in a terminal, a trainer of another
+ * window): polls metrics.jsonl incrementally and the summary for the end of the run.
+ * No vscode import; the panel turns the callbacks into webview messages.
+ */
+import * as path from 'node:path';
+import type { MetricsRecord, RunStatus } from '../core/runFormat';
+import { MetricsTail, readRunOverview } from './runFolder';
+
+export interface ExternalRunCallbacks {
+  records(runDir: string, records: MetricsRecord[]): void;
+  finished(runDir: string, status: RunStatus, message?: string): void;
+}
+
+const DEFAULT_POLL_MS = 2000;
+
+export class ExternalRunFollower {
+  private readonly tails = new Map<string, MetricsTail>();
+  private timer: NodeJS.Timeout | undefined;
+  private polling = false;
+
+  constructor(
+    private readonly callbacks: ExternalRunCallbacks,
+    private readonly pollMs = DEFAULT_POLL_MS,
+  ) {}
+
+  /** Start following; the first call returns every record written so far. */
+  async follow(runDir: string): Promise<MetricsRecord[]> {
+    const tail = new MetricsTail(path.join(runDir, 'metrics.jsonl'));
+    // Read before polling starts, so the first records are returned here and not also reported.
+    const first = await tail.readNew();
+    this.tails.set(runDir, tail);
+    this.timer ??= setInterval(() => void this.poll(), this.pollMs);
+    return first;
+  }
+
+  private async poll(): Promise<void> {
+    if (this.polling) return;
+    this.polling = true;
+    try {
+      for (const [runDir, tail] of [...this.tails]) {
+        const records = await tail.readNew();
+        if (records.length > 0) this.callbacks.records(runDir, records);
+        const overview = await readRunOverview(runDir);
+        if (overview.status !== 'running') {
+          this.tails.delete(runDir);
+          this.callbacks.finished(runDir, overview.status, overview.message);
+        }
+      }
+      if (this.tails.size === 0) this.stopTimer();
+    } finally {
+      this.polling = false;
+    }
+  }
+
+  clear(): void {
+    this.tails.clear();
+    this.stopTimer();
+  }
+
+  private stopTimer(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+}
