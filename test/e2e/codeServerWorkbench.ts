@@ -147,6 +147,20 @@ export class CodeServerWorkbench implements Workbench {
     });
   }
 
+  async waitForProblems(accept: (problems: Problem[]) => boolean, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<Problem[]> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const problems = await this.problems();
+      if (accept(problems)) return problems;
+      if (Date.now() > deadline) {
+        return this.act('waiting for problems', () => {
+          throw new Error(`not as expected within ${timeoutMs} ms; last read: ${JSON.stringify(problems)}`);
+        });
+      }
+      await sleep(500);
+    }
+  }
+
   async reloadWindow(): Promise<void> {
     await this.act('reloading the window', async () => {
       const page = this.page;

@@ -80,7 +80,7 @@ describe('e2e harness on the probe extension', { timeout: 300_000 }, () => {
 
   it('opens a file by its workspace path and reads its problems', async () => {
     await workbench().openFile('sample.probe');
-    const problems = await eventually(() => workbench().problems(), (p) => p.length > 0, 20_000);
+    const problems = await workbench().waitForProblems((p) => p.length > 0, 20_000);
     assert.equal(problems.length, 1, JSON.stringify(problems));
     assert.deepEqual(
       { severity: problems[0].severity, message: problems[0].message, file: problems[0].file, line: problems[0].line, column: problems[0].column },

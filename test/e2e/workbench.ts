@@ -45,6 +45,8 @@ export interface Workbench {
   screenshot(name: string): Promise<string>;
   /** Opens the Problems panel and reads its rows. */
   problems(): Promise<Problem[]>;
+  /** Reads the Problems panel until `accept` holds (diagnostics arrive after a file opens or changes). */
+  waitForProblems(accept: (problems: Problem[]) => boolean, timeoutMs?: number): Promise<Problem[]>;
   /** Reloads the window (Developer: Reload Window) and waits for the workbench again. */
   reloadWindow(): Promise<void>;
   /** Stops everything started for this workbench and removes its temp folders. Safe to call twice. */
