@@ -130,48 +130,85 @@ function delimiterName(d: Delimiter): string {
   }
 }
 
-function readDelimited(input: TextInput, file: string, opts: CsvOptions | undefined): Dataset {
-  const maxRows = opts?.maxRows;
-  // +1 for a possible header line; stop counting once the limit is reached.
-  const stopAfter = maxRows !== undefined ? Math.floor(maxRows) + 1 : Infinity;
-  const first = firstPass(input, file, stopAfter);
+interface Layout {
+  delimiter: Delimiter;
+  hasHeader: boolean;
+  /** Rows to read (after the limit) and values per row. */
+  n: number;
+  dim: number;
+  /** Line of the first data row, for messages about rows that differ from it. */
+  firstDataLine: number;
+}
+
+/** Delimiter, header, shape, from the first pass. */
+function detectLayout(first: FirstPass, file: string, opts: CsvOptions | undefined): Layout {
   if (first.sample.length === 0)
     throw new UserError('the file has no data rows (it is empty or holds only blank and # comment lines)', { file, line: 1 });
-
   const delimiter = guessDelimiter(first.sample);
   const top = first.sample[0]!;
   const topCells = splitQuoted(top.text, delimiter);
   const hasHeader = opts?.header ?? !looksLikeData(topCells);
   const dataLines = first.contentLines - (hasHeader ? 1 : 0);
-  if (dataLines <= 0)
-    throw new UserError('the file holds a header line but no data rows below it', { file, line: top.line });
-  const n = rowsToRead(dataLines, opts);
   const dataStart = hasHeader ? first.sample[1] : top;
-  const dim = dataStart ? splitQuoted(dataStart.text, delimiter).length : topCells.length;
+  if (dataLines <= 0 || !dataStart)
+    throw new UserError('the file holds a header line but no data rows below it', { file, line: top.line });
+  const dim = splitQuoted(dataStart.text, delimiter).length;
   if (hasHeader && topCells.length !== dim) {
     throw new UserError(
-      `the header has ${topCells.length} names but the first data row (line ${dataStart?.line ?? '?'}) has ${dim} values; give one name per column`,
+      `the header has ${topCells.length} names but the first data row (line ${dataStart.line}) has ${dim} values; give one name per column`,
       { file, line: top.line, column: 1 },
     );
   }
+  return { delimiter, hasHeader, n: rowsToRead(dataLines, opts), dim, firstDataLine: dataStart.line };
+}
 
+/** Calls visit(start, end) for each cell of the line bytes[start, end). */
+function forEachCell(bytes: Buffer, start: number, end: number, delimiter: Delimiter, visit: (s: number, e: number) => void): void {
+  if (delimiter === undefined) {
+    visit(start, end);
+  } else if (delimiter === ' ') {
+    let i = start;
+    while (i < end) {
+      while (i < end && (bytes[i] === 32 || bytes[i] === 9)) i++;
+      if (i >= end) break;
+      const s = i;
+      while (i < end && bytes[i] !== 32 && bytes[i] !== 9) i++;
+      visit(s, i);
+    }
+  } else {
+    const delimByte = delimiter.charCodeAt(0);
+    let s = start;
+    for (;;) {
+      let e = bytes.indexOf(delimByte, s);
+      if (e < 0 || e > end) e = end;
+      visit(s, e);
+      if (e >= end) break;
+      s = e + 1;
+    }
+  }
+}
+
+function readDelimited(input: TextInput, file: string, opts: CsvOptions | undefined): Dataset {
+  const maxRows = opts?.maxRows;
+  // +1 for a possible header line; stop counting once the limit is reached.
+  const stopAfter = maxRows !== undefined ? Math.floor(maxRows) + 1 : Infinity;
+  const layout = detectLayout(firstPass(input, file, stopAfter), file, opts);
+  const { delimiter, n, dim } = layout;
   const values = new Float32Array(n * dim);
   const headerHint = opts?.header === false ? ' (data.header is false: is the first line a header?)' : '';
-  const delimByte = delimiter === undefined ? -1 : delimiter.charCodeAt(0);
   let row = 0;
-  let sawHeader = !hasHeader;
+  let sawHeader = !layout.hasHeader;
   forEachLine(input, (bytes, start, end, line, offset) => {
     if (isSkippable(bytes, start, end)) return true;
     if (!sawHeader) {
       sawHeader = true;
       return true;
     }
+    const ragged = () => raggedError(bytes, start, end, { file, line, offset, row: row + 1 }, delimiter, dim, layout.firstDataLine);
     const base = row * dim;
     let field = 0;
-    const put = (s: number, e: number): void => {
-      if (field >= dim) {
-        throw raggedError(bytes, start, end, line, offset, delimiter, dim, file, dataStart?.line, row + 1);
-      }
+    forEachCell(bytes, start, end, delimiter, (s, e) => {
+      if (field >= dim) throw ragged();
       const v = Math.fround(parseDecimal(bytes, s, e));
       if (v - v !== 0) {
         const raw = parseDecimal(bytes, s, e);
@@ -189,29 +226,8 @@ function readDelimited(input: TextInput, file: string, opts: CsvOptions | undefi
       }
       values[base + field] = v;
       field++;
-    };
-    if (delimiter === ' ') {
-      let i = start;
-      while (i < end) {
-        while (i < end && (bytes[i] === 32 || bytes[i] === 9)) i++;
-        if (i >= end) break;
-        const s = i;
-        while (i < end && bytes[i] !== 32 && bytes[i] !== 9) i++;
-        put(s, i);
-      }
-    } else if (delimByte < 0) {
-      put(start, end);
-    } else {
-      let s = start;
-      for (;;) {
-        let e = bytes.indexOf(delimByte, s);
-        if (e < 0 || e > end) e = end;
-        put(s, e);
-        if (e >= end) break;
-        s = e + 1;
-      }
-    }
-    if (field !== dim) throw raggedError(bytes, start, end, line, offset, delimiter, dim, file, dataStart?.line, row + 1);
+    });
+    if (field !== dim) throw ragged();
     row++;
     return row < n;
   });
@@ -226,19 +242,17 @@ function raggedError(
   bytes: Buffer,
   start: number,
   end: number,
-  line: number,
-  offset: number,
+  at: { file: string; line: number; offset: number; row: number },
   delimiter: Delimiter,
   dim: number,
-  file: string,
-  firstDataLine: number | undefined,
-  row: number,
+  firstDataLine: number,
 ): UserError {
   const count = splitQuoted(bytes.toString('utf8', start, end), delimiter).length;
-  const quoted = bytes.indexOf(CH_QUOTE, start) >= 0 && bytes.indexOf(CH_QUOTE, start) < end;
+  const quote = bytes.indexOf(CH_QUOTE, start);
+  const quoted = quote >= 0 && quote < end;
   return new UserError(
-    `line ${line} has ${count} ${delimiterName(delimiter)}-separated values but line ${firstDataLine ?? '?'} has ${dim}; every row needs the same number of columns` +
+    `line ${at.line} has ${count} ${delimiterName(delimiter)}-separated values but line ${firstDataLine} has ${dim}; every row needs the same number of columns` +
       (quoted ? ' (quoted cells may not contain the delimiter in data rows)' : ''),
-    { file, line, column: 1, offset, length: Math.max(1, end - start), row },
+    { ...at, column: 1, length: Math.max(1, end - start) },
   );
 }
