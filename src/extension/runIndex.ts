@@ -20,7 +20,9 @@ export class RunIndex implements vscode.Disposable {
   readonly onDidChange = this.changed.event;
 
   constructor(private readonly client: TrainerClient) {
-    const watcher = vscode.workspace.createFileSystemWatcher('**/.vae-lens/runs/*/{run.json,summary.json,metrics.jsonl}');
+    // Not metrics.jsonl: it grows every epoch. Runs of this window report through trainer
+    // events, and other writers rewrite summary.json at each checkpoint.
+    const watcher = vscode.workspace.createFileSystemWatcher('**/.vae-lens/runs/*/{run.json,summary.json}');
     const onFile = (uri: vscode.Uri) => this.invalidate(path.dirname(uri.fsPath));
     this.disposables.push(watcher, watcher.onDidCreate(onFile), watcher.onDidChange(onFile), watcher.onDidDelete(onFile));
     this.disposables.push(
