@@ -1,0 +1,53 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+// Tests run with the repository as the working directory (scripts/run-tests.mjs).
+const root = process.cwd();
+interface Manifest {
+  activationEvents: string[];
+  icon: string;
+  capabilities: { untrustedWorkspaces: { supported: string } };
+  contributes: {
+    commands: { command: string; title: string; category: string }[];
+    menus: Record<string, { command: string; when?: string }[]>;
+    views: { explorer: { id: string }[] };
+    jsonValidation: { fileMatch: string; url: string }[];
+    languages: { id: string; filenamePatterns: string[] }[];
+    configuration: { properties: Record<string, unknown> };
+  };
+}
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as Manifest;
+const registered = [...readFileSync(join(root, 'src/extension/extension.ts'), 'utf8').matchAll(/register\('([\w.]+)'/g)].map((m) => m[1]!);
+
+test('every registered command is declared (category VAE Lens) and every declared one is registered', () => {
+  const declared = pkg.contributes.commands.map((c) => c.command).sort();
+  assert.deepEqual([...registered].sort(), declared);
+  assert.ok(pkg.contributes.commands.every((c) => c.category === 'VAE Lens' && c.title.length > 0));
+});
+
+test('menus only name declared commands; internal commands stay out of the palette', () => {
+  const declared = new Set(pkg.contributes.commands.map((c) => c.command));
+  for (const [menu, items] of Object.entries(pkg.contributes.menus)) for (const i of items) assert.ok(declared.has(i.command), `${menu}: ${i.command}`);
+  const palette = new Map(pkg.contributes.menus.commandPalette!.map((i) => [i.command, i.when]));
+  assert.equal(palette.get('vaeLens.deleteRun'), 'false');
+  assert.equal(palette.get('vaeLens.stop'), 'vaeLens.training');
+});
+
+test('activation is narrow: spec files, the panel, the view and the commands; never onLanguage:json or *', () => {
+  assert.ok(pkg.activationEvents.includes('workspaceContains:**/*.vae.json'));
+  assert.ok(pkg.activationEvents.includes('onWebviewPanel:vaeLens.diagnostics'));
+  assert.ok(pkg.activationEvents.includes('onView:vaeLens.runs'));
+  assert.ok(!pkg.activationEvents.some((e) => e === '*' || e.startsWith('onLanguage:json') || e === 'onStartupFinished'));
+});
+
+test('schema, language mapping, view, settings, trust and icon are wired to files that exist', () => {
+  const v = pkg.contributes.jsonValidation.find((j) => j.fileMatch === '*.vae.json');
+  assert.ok(v && existsSync(join(root, v.url)), 'jsonValidation url must exist');
+  assert.ok(pkg.contributes.languages.some((l) => l.id === 'jsonc' && l.filenamePatterns.includes('*.vae.json')));
+  assert.ok(pkg.contributes.views.explorer.some((x) => x.id === 'vaeLens.runs'));
+  for (const key of ['vaeLens.retrainOnSave', 'vaeLens.backend', 'vaeLens.allowDataOutsideWorkspace', 'vaeLens.runsDirectory']) assert.ok(key in pkg.contributes.configuration.properties, key);
+  assert.equal(pkg.capabilities.untrustedWorkspaces.supported, 'limited');
+  assert.ok(existsSync(join(root, pkg.icon)));
+});
