@@ -5,7 +5,7 @@
  * first bytes look like the format. Pure apart from small synchronous file reads; no vscode.
  */
 import { closeSync, openSync, readSync } from 'node:fs';
-import { findNodeAtLocation, parseTree } from 'jsonc-parser';
+import { findNodeAtLocation, parseTree, type JSONPath } from 'jsonc-parser';
 import { isUserError, type SourceLocation } from '../core/errors';
 import { parseSpec, type FileDataSpec } from '../core/spec';
 import { detectFormat, resolveDataPath } from '../data/load';
@@ -88,4 +88,19 @@ function readHead(file: string, n: number): Buffer | undefined {
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
+}
+
+/**
+ * Where a dotted spec field ("data.path", "model.encoder.hidden[1]") is in the text: for
+ * locations that name only a field (the trainer's errors). Undefined when it is not there.
+ */
+export function locateField(text: string, field: string): { offset: number; length: number } | undefined {
+  const root = parseTree(text, [], { allowTrailingComma: true });
+  if (!root) return undefined;
+  const jsonPath: JSONPath = field
+    .split(/\.|\[(\d+)\]/)
+    .filter((p) => p !== undefined && p !== '')
+    .map((p) => (/^\d+$/.test(p) ? Number(p) : p));
+  const node = findNodeAtLocation(root, jsonPath);
+  return node ? { offset: node.offset, length: node.length } : undefined;
 }

@@ -9,7 +9,7 @@ import { formatLocation } from '../core/errors';
 import type { ErrorEvent } from '../core/protocol';
 import { locationToRange, type Range0 } from './locationRange';
 import { readSettings, workspaceRoots } from './settings';
-import { checkSpecText, type SpecProblem } from './specChecks';
+import { checkSpecText, locateField, type SpecProblem } from './specChecks';
 import { isSpecDocument } from './specFiles';
 import { samePath } from './runFolder';
 
@@ -99,7 +99,8 @@ export class SpecDiagnostics implements vscode.Disposable {
     let message = event.message;
     const inSpec = loc.file === undefined || samePath(path.resolve(path.dirname(specUri.fsPath), loc.file), specUri.fsPath);
     if (inSpec) {
-      range = toRange(locationToRange(loc, specText));
+      const byField = loc.offset === undefined && loc.line === undefined && loc.field ? locateField(specText, loc.field) : undefined;
+      range = toRange(locationToRange({ ...loc, ...byField }, specText));
     } else if (loc.line !== undefined) {
       uri = vscode.Uri.file(path.resolve(path.dirname(specUri.fsPath), loc.file!));
       const line = Math.max(0, loc.line - 1);

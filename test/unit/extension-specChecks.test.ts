@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { checkSpecText, type SpecCheckOptions } from '../../src/extension/specChecks';
+import { checkSpecText, locateField, type SpecCheckOptions } from '../../src/extension/specChecks';
 
 const workspace = mkdtempSync(join(tmpdir(), 'vae-lens-ws-'));
 const outside = mkdtempSync(join(tmpdir(), 'vae-lens-outside-'));
@@ -63,4 +63,15 @@ test('schema errors come back one per problem, and theorem warnings as warnings'
   assert.equal(warnings.length, 1);
   assert.equal(warnings[0]!.severity, 'warning');
   assert.equal(underlined(vae0, warnings[0]!.range), '"VAE-0"');
+});
+
+test('a field-only location (as the trainer reports) is found in the text', () => {
+  const text = '{ "data": { "path": "x.csv" }, "model": { "latentDim": 2, "encoder": { "hidden": [8, 16] } } }';
+  const at = (field: string) => {
+    const loc = locateField(text, field);
+    return loc && text.slice(loc.offset, loc.offset + loc.length);
+  };
+  assert.equal(at('data.path'), '"x.csv"');
+  assert.equal(at('model.encoder.hidden[1]'), '16');
+  assert.equal(at('training.epochs'), undefined);
 });
