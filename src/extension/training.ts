@@ -6,12 +6,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { isUserError } from '../core/errors';
 import type { StartRequest } from '../core/protocol';
 import { parseSpec } from '../core/spec';
 import { DiagnosticsPanel, type PanelDeps } from './panel';
 import { codeLensResult } from './runState';
 import { readSettings, workspaceRoots } from './settings';
+import { checkSpecText } from './specChecks';
 import type { SpecDiagnostics } from './specDiagnostics';
 import { runDirFromArg } from './runCommands';
 import { isSpecDocument, resolveSpec, specText, specUriFromArg } from './specFiles';
@@ -56,18 +56,22 @@ export class Training implements vscode.Disposable {
       void vscode.window.showErrorMessage(`VAE Lens: cannot read ${uri.fsPath}.`);
       return undefined;
     }
-    let name: string;
-    try {
-      name = parseSpec(text, uri.fsPath).spec.name;
-    } catch (e) {
-      if (!isUserError(e)) throw e;
-      const count = 1 + e.more.length;
+    // The same checks as the editor's diagnostics (schema, data file, workspace): refuse before forking.
+    const settings = readSettings(uri);
+    const errors = checkSpecText(text, uri.fsPath, {
+      trusted: true,
+      workspaceRoots: workspaceRoots(),
+      allowOutsideWorkspace: settings.allowDataOutsideWorkspace,
+    }).filter((p) => p.severity === 'error');
+    if (errors.length > 0) {
+      const count = errors.length;
       const show = 'Show Problems';
       void vscode.window
-        .showErrorMessage(`VAE Lens: ${path.basename(uri.fsPath)} has ${count} problem${count > 1 ? 's' : ''}; fix ${count > 1 ? 'them' : 'it'} before training. First: ${e.message}`, show)
+        .showErrorMessage(`VAE Lens: ${path.basename(uri.fsPath)} has ${count} problem${count > 1 ? 's' : ''}; fix ${count > 1 ? 'them' : 'it'} before training. First: ${errors[0]!.message}`, show)
         .then((c) => c === show && vscode.commands.executeCommand('workbench.actions.view.problems'));
       return undefined;
     }
+    const name = parseSpec(text, uri.fsPath).spec.name;
 
     const running = this.deps.client.forSpec(uri.fsPath);
     if (running) {
@@ -80,14 +84,14 @@ export class Training implements vscode.Disposable {
       await running.stop();
     }
 
-    const settings = readSettings(uri);
     const request: StartRequest = {
       type: 'start',
       specPath: uri.fsPath,
       runsDir: settings.runsDirectory,
       backend: settings.backend === 'auto' ? undefined : settings.backend,
       allowOutsideWorkspace: settings.allowDataOutsideWorkspace,
-      workspaceRoots: workspaceRoots(),
+      // No folder open (a lone spec file): no workspace to confine data to. An empty list would refuse every file.
+      workspaceRoots: workspaceRoots().length > 0 ? workspaceRoots() : undefined,
     };
     let trainer: TrainerProcess;
     try {
