@@ -4,7 +4,7 @@
 // extension when its source exists, then runs out/test/e2e/**/*.{e2e,test}.js with node's test
 // runner, one file at a time: two code-servers at once are too much for a 2-core machine.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,6 +27,8 @@ const run = (args, what) => {
   }
 };
 
+// Start from an empty output folder so a deleted test cannot keep running from a stale .js file.
+rmSync(join(root, 'out/test/e2e'), { recursive: true, force: true });
 run([join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'test/e2e/tsconfig.json')], 'compiling test/e2e');
 if (existsSync(join(root, 'src/extension/extension.ts')) && !process.env.VAE_LENS_VSIX) {
   run([join(root, 'scripts/package-vsix.mjs')], 'packaging the extension');

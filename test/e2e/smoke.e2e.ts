@@ -58,7 +58,7 @@ describe('e2e harness on the probe extension', { timeout: 300_000 }, () => {
   });
 
   it("shows the extension's status bar item once the extension host is up", async () => {
-    assert.equal(await workbench().waitForStatusBar(/^Probe: ready$/, 60_000), 'Probe: ready');
+    assert.equal(await workbench().waitForStatusBar(/^Probe: ready$/, 90_000), 'Probe: ready');
   });
 
   it('runs a palette command by its title', async () => {
@@ -99,7 +99,7 @@ describe('e2e harness on the probe extension', { timeout: 300_000 }, () => {
 
   it('reloads the window and gets a fresh extension host', async () => {
     await workbench().reloadWindow();
-    assert.equal(await workbench().waitForStatusBar(/^Probe: ready$/, 60_000), 'Probe: ready');
+    assert.equal(await workbench().waitForStatusBar(/^Probe: ready$/, 90_000), 'Probe: ready');
   });
 
   it('close() ends code-server and Chromium and removes its temp folder', async () => {
