@@ -4,7 +4,7 @@
  * labels, which bands) is unit-testable. The datasets hold the series arrays themselves: appending to
  * a RunSeries and calling chart.update('none') is the whole incremental path.
  */
-import type { ChartConfiguration, ChartDataset, ChartOptions, ScriptableContext } from 'chart.js';
+import type { ChartConfiguration, ChartDataset, ChartOptions } from 'chart.js';
 import type { PanelRun } from '../core/panelProtocol';
 import type { MetricsRecord } from '../core/runFormat';
 import { isLowerEdge, legendOptions, LOWER_EDGE_SUFFIX, RUN_SEPARATOR } from './legend';
@@ -69,8 +69,14 @@ function band(label: string, upper: XY[], lower: XY[], fillColour: string): [Lin
   ];
 }
 
-/** Points are drawn only while a curve is short enough for them to help. */
-const pointRadius = (ctx: ScriptableContext<'line'>) => ((ctx.dataset.data as XY[]).length <= 40 ? 2 : 0);
+/**
+ * Points are drawn only while curves are short enough for them to help. A plain number (not a
+ * scriptable option) so Chart.js can share one options object across all points: per-point option
+ * resolution costs more than drawing.
+ */
+export function pointRadiusFor(tracked: readonly TrackedDataset[]): number {
+  return tracked.reduce((m, t) => Math.max(m, t.data.length), 0) <= 40 ? 2 : 0;
+}
 
 function lineOptions(p: Palette, yTitle: string, compare: boolean, tooltipDigits = 4): ChartOptions<'line'> {
   const axis = {
@@ -85,9 +91,9 @@ function lineOptions(p: Palette, yTitle: string, compare: boolean, tooltipDigits
     responsive: true,
     maintainAspectRatio: false,
     interaction: { mode: 'nearest', axis: 'x', intersect: false },
-    elements: { point: { radius: pointRadius, hoverRadius: 4, hitRadius: 6 }, line: { tension: 0 } },
+    elements: { point: { radius: 0, hoverRadius: 4, hitRadius: 6 }, line: { tension: 0 } },
     scales: {
-      x: { type: 'linear', ...axis, title: { display: true, text: 'epoch', color: p.muted } },
+      x: { type: 'linear', bounds: 'data', ...axis, title: { display: true, text: 'epoch', color: p.muted } },
       y: { type: 'linear', ...axis, title: { display: true, text: yTitle, color: p.muted } },
     },
     plugins: {
@@ -105,11 +111,9 @@ function lineOptions(p: Palette, yTitle: string, compare: boolean, tooltipDigits
 }
 
 function model(id: ChartId, datasets: LineDataset[], options: ChartOptions<'line'>): ChartModel<'line'> {
-  return {
-    id,
-    config: { type: 'line', data: { datasets }, options },
-    tracked: datasets.map((d) => ({ label: d.label ?? '', data: d.data })),
-  };
+  const tracked = datasets.map((d) => ({ label: d.label ?? '', data: d.data }));
+  options.elements!.point!.radius = pointRadiusFor(tracked);
+  return { id, config: { type: 'line', data: { datasets }, options }, tracked };
 }
 
 /** 1. The sampled ELBO (with ±2 s.e.) against the entropy sum: the theorem says they meet. */
@@ -221,7 +225,9 @@ export function latentsChart(views: readonly RunView[], p: Palette): LatentChart
     collapsedAny.clear();
     for (const r of refreshers) r();
     const H = views.reduce((m, v) => Math.max(m, last(v)?.latentSecondMoment.length ?? 0, last(v)?.klPerLatent.length ?? 0), 0);
-    replaceAll(labels, Array.from({ length: H }, (_, h) => (collapsedAny.has(h) ? [`z${h}`, 'collapsed'] : `z${h}`)));
+    // Many latents: bare indices (the axis title says what they are) and red ticks mark the collapsed.
+    const name = (h: number) => (H > 16 ? String(h) : `z${h}`);
+    replaceAll(labels, Array.from({ length: H }, (_, h) => (collapsedAny.has(h) && H <= 16 ? [name(h), 'collapsed'] : name(h))));
   };
   refresh();
 
@@ -238,7 +244,8 @@ export function latentsChart(views: readonly RunView[], p: Palette): LatentChart
         type: 'category',
         ...axis,
         grid: { display: false },
-        ticks: { color: (ctx) => (collapsedAny.has(ctx.index) ? p.red : p.muted), autoSkip: labels.length > 32, maxRotation: 0 },
+        ticks: { color: (ctx) => (collapsedAny.has(ctx.index) ? p.red : p.muted), autoSkip: labels.length > 48, maxRotation: 0 },
+        title: { display: true, text: 'latent h', color: p.muted },
       },
       y: { type: 'linear', position: 'left', beginAtZero: true, ...axis, ticks: { color: p.muted }, title: { display: true, text: 'm_h', color: p.muted } },
       kl: {

@@ -8,11 +8,11 @@ import {
   LineElement, PointElement, Tooltip, type ChartConfiguration, type ChartType, type Plugin,
 } from 'chart.js';
 import {
-  CHART_IDS, elboChart, entropiesChart, gapChart, latentsChart, type ChartId, type ChartModel, type LatentChartModel,
+  CHART_IDS, elboChart, entropiesChart, gapChart, latentsChart, pointRadiusFor, type ChartId, type ChartModel, type LatentChartModel,
   type RunView, type TrackedDataset,
 } from './chartConfigs';
 import { h } from './dom';
-import { COLLAPSE_KL_THRESHOLD, tailRange } from './series';
+import { COLLAPSE_KL_THRESHOLD, epochRange } from './series';
 import type { Palette } from './theme';
 
 Chart.register(LineController, BarController, LineElement, PointElement, BarElement, LinearScale, CategoryScale, Filler, Legend, Tooltip, Decimation);
@@ -89,22 +89,26 @@ export class ChartBoard {
       const chart = new Chart(canvas, config as unknown as ChartConfiguration) as AnyChart;
       this.live.set(model.id, { chart, model, card });
     }
-    this.applyTail();
+    this.applyTail(true);
     this.refreshDecorations();
   }
 
   /** New points were pushed into the views' series (and records): redraw in place, no rebuild. */
   update(): void {
     this.latents?.refresh();
-    for (const { chart } of this.live.values()) chart.update('none');
-    if (this.tail < 1) this.applyTail();
+    this.applyTail(false);
+    for (const [id, { chart, model }] of this.live) {
+      const point = chart.options.elements?.point;
+      if (point && id !== CHART_IDS.latents) point.radius = pointRadiusFor(model.tracked);
+      chart.update('none');
+    }
     this.refreshDecorations();
   }
 
   /** Show only the last `fraction` of training on the epoch axes (1 = everything). */
   setTail(fraction: number): void {
     this.tail = fraction;
-    this.applyTail();
+    this.applyTail(true);
   }
 
   chartIds(): ChartId[] {
@@ -129,15 +133,16 @@ export class ChartBoard {
     this.grid.replaceChildren();
   }
 
-  private applyTail(): void {
-    const range = tailRange(this.views.map((v) => v.series), this.tail);
+  /** Fit the epoch axes to the data (or the chosen tail of it); redraw now only when asked and something changed. */
+  private applyTail(redraw: boolean): void {
+    const range = epochRange(this.views.map((v) => v.series), this.tail);
     for (const [id, { chart }] of this.live) {
       if (id === CHART_IDS.latents) continue;
       const x = chart.options.scales?.x;
-      if (!x) continue;
+      if (!x || (x.min === range?.min && x.max === range?.max)) continue;
       x.min = range?.min;
       x.max = range?.max;
-      chart.update('none');
+      if (redraw) chart.update('none');
     }
   }
 

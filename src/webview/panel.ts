@@ -21,6 +21,9 @@ interface RunState {
   progress?: TrainingProgress;
 }
 
+/** Charts redraw at most this often: diagnostics are read by people, not at 60 fps, and a redraw costs a few ms per chart. */
+const MIN_REDRAW_INTERVAL_MS = 100;
+
 const TAIL_CHOICES: { label: string; fraction: number; title: string }[] = [
   { label: 'All', fraction: 1, title: 'Show every epoch' },
   { label: 'Last 50%', fraction: 0.5, title: 'Zoom the epoch axes to the second half of training' },
@@ -41,6 +44,7 @@ export class Panel {
   private tail = 1;
   private dirty = { charts: false, headers: false, table: false };
   private frameRequested = false;
+  private lastFlush = -Infinity;
 
   constructor(
     private readonly root: HTMLElement,
@@ -160,12 +164,15 @@ export class Panel {
     this.dirty = { charts: this.dirty.charts || !!parts.charts, headers: this.dirty.headers || !!parts.headers, table: this.dirty.table || !!parts.table };
     if (this.frameRequested) return;
     this.frameRequested = true;
-    requestAnimationFrame(() => this.flush());
+    const wait = this.lastFlush + MIN_REDRAW_INTERVAL_MS - performance.now();
+    if (wait > 0) setTimeout(() => requestAnimationFrame(() => this.flush()), wait);
+    else requestAnimationFrame(() => this.flush());
   }
 
   /** Apply pending redraws now (also what the animation frame calls). */
   flush(): void {
     this.frameRequested = false;
+    this.lastFlush = performance.now();
     const d = this.dirty;
     this.dirty = { charts: false, headers: false, table: false };
     if (d.charts) this.board.update();

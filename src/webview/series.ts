@@ -132,9 +132,11 @@ export function latentStats(r: MetricsRecord): LatentStat[] {
   return stats;
 }
 
-/** The x range to show for "last fraction of training": [min, max] over all runs' epochs, or undefined for all. */
-export function tailRange(allSeries: readonly RunSeries[], fraction: number): { min: number; max: number } | undefined {
-  if (!(fraction > 0 && fraction < 1)) return undefined;
+/**
+ * The epoch range to show: the last `fraction` of training over all runs (1 = all of it). Starts on a
+ * whole epoch so ticks stay round, and at 0 when training starts at epoch 0 or 1. Undefined with no data.
+ */
+export function epochRange(allSeries: readonly RunSeries[], fraction: number): { min: number; max: number } | undefined {
   let lo = Infinity;
   let hi = -Infinity;
   for (const s of allSeries) {
@@ -143,7 +145,7 @@ export function tailRange(allSeries: readonly RunSeries[], fraction: number): { 
     lo = Math.min(lo, pts[0].x);
     hi = Math.max(hi, pts[pts.length - 1].x);
   }
-  if (!(hi > lo)) return undefined;
-  // Start on a whole epoch so the axis ticks stay round.
+  if (!Number.isFinite(lo) || !Number.isFinite(hi)) return undefined;
+  if (!(fraction > 0 && fraction < 1) || !(hi > lo)) return { min: lo <= 1 ? Math.min(0, lo) : lo, max: Math.max(hi, lo + 1) };
   return { min: Math.floor(hi - (hi - lo) * fraction), max: hi };
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { MetricsRecord } from '../../src/core/runFormat';
-import { appendRecords, collapsedLatents, emptySeries, latentStats, SERIES_KEYS, seriesFromRecords, tailRange } from '../../src/webview/series';
+import { appendRecords, collapsedLatents, emptySeries, epochRange, latentStats, SERIES_KEYS, seriesFromRecords } from '../../src/webview/series';
 import { record } from './webview-testkit';
 
 test('records become points: band = elbo ± 2 s.e., priors and decoder entropies negated, tolerance band ±tol·scale', () => {
@@ -70,11 +70,13 @@ test('latentStats pairs m_h with its target a²_h (1 unless VAE-2) and marks col
   assert.ok(Number.isNaN(plain[1].secondMoment));
 });
 
-test('tailRange spans the last fraction of epochs over all runs, from a whole epoch', () => {
+test('epochRange: all of training from 0, or the last fraction over all runs from a whole epoch', () => {
   const a = seriesFromRecords([record(1), record(100)], 0.01);
   const b = seriesFromRecords([record(5), record(200)], 0.01);
-  assert.deepEqual(tailRange([a, b], 0.5), { min: 100, max: 200 });
-  assert.deepEqual(tailRange([a, b], 0.1), { min: 180, max: 200 });
-  assert.equal(tailRange([a, b], 1), undefined);
-  assert.equal(tailRange([emptySeries()], 0.5), undefined);
+  assert.deepEqual(epochRange([a, b], 0.5), { min: 100, max: 200 });
+  assert.deepEqual(epochRange([a, b], 0.1), { min: 180, max: 200 });
+  assert.deepEqual(epochRange([a, b], 1), { min: 0, max: 200 });
+  assert.deepEqual(epochRange([seriesFromRecords([record(50), record(60)], 0.01)], 1), { min: 50, max: 60 }, 'a resumed run starts where it starts');
+  assert.deepEqual(epochRange([seriesFromRecords([record(3)], 0.01)], 0.5), { min: 3, max: 4 }, 'one pass still gets a range');
+  assert.equal(epochRange([emptySeries()], 0.5), undefined);
 });
