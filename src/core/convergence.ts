@@ -1,12 +1,14 @@
 /**
- * The convergence rule. A run is converged when, at the latest diagnostics pass,
- *  1. the gap is closed, and closed for the right reason: |R_dec| + |R_prior| <= tol * scale + 2 * gapStdErr,
- *     with scale = |H_enc| + |H_prior| + |H_dec|. At a stationary point both residuals vanish; their sum
- *     (the gap) can cross zero on the way while they still cancel each other, which is not convergence.
- *     So gapRel <= tol follows, once Monte-Carlo noise is allowed for; and
- *  2. the ELBO has stopped moving: over the last `window` passes it changed by at most
- *     tol * scale + 2 * sqrt(se_now^2 + se_then^2).
- * VAE-0 cannot close the gap (its variance is fixed), so it can only become "stationary".
+ * The convergence rule, on the diagnostics passes so far (w = window, tol = tolerance,
+ * scale = |H_enc| + |H_prior| + |H_dec| at the latest pass):
+ *  1. The gap is closed, and closed for the right reason: with R_dec and R_prior averaged over the
+ *     last w passes, |R_dec| + |R_prior| <= tol * scale + 2 * gapStdErr. At a stationary point both
+ *     residuals vanish; their sum (the gap) can cross zero while they still cancel, which is not
+ *     convergence. Averaging (signed) over passes lets minibatch jitter around the point cancel out.
+ *  2. The ELBO has stopped moving: the mean ELBO of the last w passes differs from the mean of the
+ *     w passes before by at most tol * scale + 2 * (the larger standard error).
+ * gapRel <= tol then holds up to Monte-Carlo and minibatch noise. VAE-0 cannot close the gap (its
+ * variance is fixed), so it can only become "stationary".
  */
 
 export type ConvergenceState = 'converged' | 'not-converged' | 'stationary' | 'too-early';
@@ -38,33 +40,37 @@ export function judgeConvergence(
   const last = history[history.length - 1];
   if (!last) return { state: 'too-early', gapClosed: false, elboStable: false, reason: 'no diagnostics yet' };
   const scale = Math.abs(last.hEnc) + Math.abs(last.hPrior) + Math.abs(last.hDec);
+  const w = Math.max(1, opts.window);
+  const recent = history.slice(-w);
+  const mean = (xs: readonly ConvergencePoint[], f: (p: ConvergencePoint) => number) => xs.reduce((a, p) => a + f(p), 0) / xs.length;
   const gapAllowed = opts.tolerance * scale + 2 * last.gapStdErr;
-  const residual = Math.abs(last.rDec) + Math.abs(last.rPrior);
+  const residual = Math.abs(mean(recent, (p) => p.rDec)) + Math.abs(mean(recent, (p) => p.rPrior));
   const gapClosed = residual <= gapAllowed;
 
-  const then = history[history.length - 1 - opts.window];
+  const enough = history.length >= 2 * w;
   let elboStable = false;
   let stableText: string;
-  if (!then) {
-    stableText = `needs ${opts.window + 1} passes to judge the ELBO's trend (has ${history.length})`;
+  if (!enough) {
+    stableText = `needs ${2 * w} passes to judge the ELBO's trend (has ${history.length})`;
   } else {
-    const change = last.elbo - then.elbo;
-    const allowed = opts.tolerance * scale + 2 * Math.hypot(last.elboStdErr, then.elboStdErr);
+    const before = history.slice(-2 * w, -w);
+    const change = mean(recent, (p) => p.elbo) - mean(before, (p) => p.elbo);
+    const allowed = opts.tolerance * scale + 2 * Math.max(last.elboStdErr, before[0]!.elboStdErr);
     elboStable = Math.abs(change) <= allowed;
-    stableText = `ELBO moved ${fmt(change)} over ${opts.window} passes (allowed ${fmt(allowed)})`;
+    stableText = `mean ELBO moved ${fmt(change)} between the last two windows of ${w} passes (allowed ${fmt(allowed)})`;
   }
-  const gapText = `gap ${fmt(last.gap)}, |R_dec| + |R_prior| = ${fmt(residual)} (allowed ${fmt(gapAllowed)})`;
+  const gapText = `gap ${fmt(last.gap)}; |R_dec| + |R_prior| over ${recent.length} passes ${fmt(residual)} (allowed ${fmt(gapAllowed)})`;
 
   if (!opts.theoremApplies) {
     return {
-      state: !then ? 'too-early' : elboStable ? 'stationary' : 'not-converged',
+      state: !enough ? 'too-early' : elboStable ? 'stationary' : 'not-converged',
       gapClosed,
       elboStable,
       reason: `${stableText}; fixed decoder variance, so the gap need not close: ${gapText}`,
     };
   }
-  if (!then && !gapClosed) return { state: 'not-converged', gapClosed, elboStable, reason: `${gapText}; ${stableText}` };
-  if (!then) return { state: 'too-early', gapClosed, elboStable, reason: `${gapText}; ${stableText}` };
+  if (!enough && !gapClosed) return { state: 'not-converged', gapClosed, elboStable, reason: `${gapText}; ${stableText}` };
+  if (!enough) return { state: 'too-early', gapClosed, elboStable, reason: `${gapText}; ${stableText}` };
   return {
     state: gapClosed && elboStable ? 'converged' : 'not-converged',
     gapClosed,

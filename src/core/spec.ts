@@ -66,6 +66,7 @@ export interface TrainingSpec {
   batchSize: number;
   learningRate: number;
   optimizer: 'adam';
+  schedule: 'constant' | 'cosine';
   seed: number;
   checkpointEvery: number;
   backend: BackendChoice;
@@ -352,6 +353,7 @@ function withDefaults(raw: RawSpec, file: string): VaeSpec {
       batchSize: t.batchSize ?? 128,
       learningRate: t.learningRate ?? 0.001,
       optimizer: 'adam',
+      schedule: t.schedule ?? 'constant',
       seed: t.seed ?? 0,
       checkpointEvery: t.checkpointEvery ?? 1,
       backend: t.backend ?? 'auto',

@@ -191,6 +191,13 @@ export const SPEC_SCHEMA: JsonSchema = {
         batchSize: { type: 'integer', minimum: 1, maximum: 65536, default: 128 },
         learningRate: { type: 'number', exclusiveMinimum: 0, maximum: 10, default: 0.001, description: 'Adam learning rate.' },
         optimizer: { type: 'string', enum: ['adam'], default: 'adam' },
+        schedule: {
+          type: 'string',
+          enum: ['constant', 'cosine'],
+          default: 'constant',
+          description:
+            '`constant` learning rate, or `cosine` decay to 1% of it by the last epoch. With a constant rate Adam hovers around a stationary point; a decaying one settles into it, which is where ELBO = entropy sum.',
+        },
         seed: { type: 'integer', minimum: 0, default: 0, description: 'Seed for initialisation, shuffling and sampling.' },
         checkpointEvery: {
           type: 'integer',

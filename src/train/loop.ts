@@ -101,6 +101,7 @@ export class TrainingLoop {
     const batchBuf = new Float32Array(B * train.dim);
     const seedBase = spec.training.seed * 1_000_003;
     for (let epoch = this.startEpoch + 1; epoch <= this.o.epochs; epoch++) {
+      setLearningRate(this.optimizer, learningRateAt(spec, epoch, this.o.epochs));
       const order = new Rng(seedBase + epoch).shuffle(Uint32Array.from({ length: train.n }, (_, i) => i));
       const epochStart = performance.now();
       let lossSum = 0;
@@ -269,6 +270,20 @@ export class TrainingLoop {
     this.vae.dispose();
     this.optimizer.dispose();
   }
+}
+
+/** The learning rate for an epoch (1-based) under the spec's schedule. */
+export function learningRateAt(spec: VaeSpec, epoch: number, epochs: number): number {
+  const lr = spec.training.learningRate;
+  if (spec.training.schedule === 'constant' || epochs <= 1) return lr;
+  const progress = (epoch - 1) / (epochs - 1);
+  const floor = 0.01 * lr;
+  return floor + 0.5 * (lr - floor) * (1 + Math.cos(Math.PI * progress));
+}
+
+/** tfjs optimizers keep their rate in a protected field that every step reads. */
+function setLearningRate(optimizer: Optimizer, lr: number): void {
+  Reflect.set(optimizer, 'learningRate', lr);
 }
 
 /** Mean over columns of each column's variance (one pass, in float64). */

@@ -89,6 +89,19 @@ export class Vae {
           : tf.variable(tf.fill(varianceShape, Math.log(initialVariance)), learnedVariance, `${this.prefix}log_s2`),
       logA2: spec.type === 'VAE-2' ? tf.variable(tf.zeros([H]), true, `${this.prefix}log_a2`) : undefined,
     };
+    // Variance heads start flat: q(z|x) = N(nu(x), I) for every x, and VAE-3's decoder at one variance
+    // for every z. With random weights there log t^2 swings with x from the first step, and on the
+    // linear pPCA example minibatch Adam never recovered from it (R_prior stuck near -0.6).
+    this.startFlat(this.params.encoderLogVar, 0);
+    if (this.params.decoderLogVar) this.startFlat(this.params.decoderLogVar, Math.log(initialVariance));
+  }
+
+  private startFlat(head: DenseParams, bias: number): void {
+    const tf = this.tf;
+    tf.tidy(() => {
+      head.w.assign(tf.zerosLike(head.w));
+      head.b.assign(tf.fill(head.b.shape, bias));
+    });
   }
 
   /** Every variable, by a stable name (checkpoints). */
