@@ -29,23 +29,34 @@ export function describeElementType(t: ElementType): string {
  */
 export function decodeElements(src: Uint8Array, start: number, count: number, t: ElementType, share = false): Float32Array {
   const at = src.byteOffset + start;
-  if (t.kind === 'float' && t.bytes === 4 && t.littleEndian === HOST_LITTLE_ENDIAN) {
-    if (share && at % 4 === 0) return new Float32Array(src.buffer, at, count);
-    const out = new Float32Array(count);
-    new Uint8Array(out.buffer).set(src.subarray(start, start + count * 4));
-    return out;
-  }
+  if (share && isHostFloat32(t) && at % 4 === 0) return new Float32Array(src.buffer, at, count);
   const out = new Float32Array(count);
+  decodeInto(out, 0, src, start, count, t);
+  return out;
+}
+
+/** Whether the stored bytes are already this machine's float32 (then a byte copy is the conversion). */
+export function isHostFloat32(t: ElementType): boolean {
+  return t.kind === 'float' && t.bytes === 4 && t.littleEndian === HOST_LITTLE_ENDIAN;
+}
+
+/** Convert `count` elements at byte `start` of `src` into out[outOffset...]. */
+export function decodeInto(out: Float32Array, outOffset: number, src: Uint8Array, start: number, count: number, t: ElementType): void {
+  const at = src.byteOffset + start;
+  if (isHostFloat32(t)) {
+    new Uint8Array(out.buffer, out.byteOffset + outOffset * 4, count * 4).set(src.subarray(start, start + count * 4));
+    return;
+  }
+  const target = out.subarray(outOffset, outOffset + count);
   if (t.bytes === 1) {
     // TypedArray.set converts element types natively.
-    out.set(t.kind === 'int' ? new Int8Array(src.buffer, at, count) : src.subarray(start, start + count));
-    return out;
+    target.set(t.kind === 'int' ? new Int8Array(src.buffer, at, count) : src.subarray(start, start + count));
+    return;
   }
   const view = new DataView(src.buffer, at, count * t.bytes);
   const le = t.littleEndian;
   const read = elementReader(view, t);
-  for (let i = 0; i < count; i++) out[i] = read(i * t.bytes, le);
-  return out;
+  for (let i = 0; i < count; i++) target[i] = read(i * t.bytes, le);
 }
 
 function elementReader(view: DataView, t: ElementType): (offset: number, le: boolean) => number {

@@ -2,11 +2,11 @@
  * NumPy .npy files (format versions 1, 2 and 3) into a Dataset.
  * Shapes: (N,) is N x 1, (N, D) is N x D, (N, H, W) are N images of H x W.
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { UserError } from '../core/errors';
 import type { Dataset } from './dataset';
-import { decodeElements, describeElementType, sourceTypeOf, type ElementType } from './binaryElements';
-import { assertAllFinite, formatBytes, gunzipIfNeeded, rowsToRead, type LoaderOptions } from './loaderCommon';
+import { decodeElements, decodeInto, describeElementType, isHostFloat32, sourceTypeOf, type ElementType } from './binaryElements';
+import { assertAllFinite, fileStartsWithGzip, formatBytes, gunzipIfNeeded, rowsToRead, type LoaderOptions } from './loaderCommon';
 import { parsePyLiteral, PyLiteralError, type PyValue } from './pyLiteral';
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
@@ -17,10 +17,66 @@ export interface NpyOptions extends LoaderOptions {
   shareBuffer?: boolean;
 }
 
+/**
+ * Plain files are read header first, then the data in chunks straight into the
+ * result, so a float64 file never sits in memory next to its float32 copy.
+ */
 export function readNpyFile(path: string, opts?: NpyOptions): Dataset {
-  const raw = readFileSync(path);
-  const data = gunzipIfNeeded(raw, path, opts?.maxBytes);
-  return parseNpy(data, path, { ...opts, shareBuffer: opts?.shareBuffer ?? true });
+  if (fileStartsWithGzip(path)) {
+    const data = gunzipIfNeeded(readFileSync(path), path, opts?.maxBytes);
+    return parseNpy(data, path, { ...opts, shareBuffer: opts?.shareBuffer ?? true });
+  }
+  const fd = openSync(path, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    const prefix = Buffer.alloc(Math.min(size, 12));
+    readFully(fd, prefix, 0, path);
+    const headerEnd = npyDataStart(prefix) ?? prefix.length;
+    const head = Buffer.alloc(Math.min(size, headerEnd, 12 + MAX_HEADER_BYTES));
+    readFully(fd, head, 0, path);
+    const header = readHeader(head, path);
+    const layout = checkLayout(header, size - header.dataStart, path, opts);
+    const values = new Float32Array(layout.n * layout.dim);
+    const { type, dataStart } = header;
+    if (isHostFloat32(type)) {
+      readFully(fd, new Uint8Array(values.buffer), dataStart, path);
+    } else {
+      const perChunk = Math.max(1, Math.floor(READ_CHUNK_BYTES / type.bytes));
+      const chunk = Buffer.allocUnsafe(Math.min(perChunk, values.length) * type.bytes);
+      for (let done = 0; done < values.length; done += perChunk) {
+        const count = Math.min(perChunk, values.length - done);
+        const part = chunk.subarray(0, count * type.bytes);
+        readFully(fd, part, dataStart + done * type.bytes, path);
+        decodeInto(values, done, part, 0, count, type);
+      }
+    }
+    return finish(values, header, layout, path);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+const READ_CHUNK_BYTES = 4 << 20;
+/** NumPy itself refuses headers over 10000 bytes by default; allow far more, but not gigabytes. */
+const MAX_HEADER_BYTES = 1 << 20;
+
+/** Fill `into` from the file at `position`; a short read means the file shrank under us. */
+function readFully(fd: number, into: Uint8Array, position: number, file: string): void {
+  let got = 0;
+  while (got < into.length) {
+    const k = readSync(fd, into, got, into.length - got, position + got);
+    if (k === 0) throw new UserError('the file ended early while it was being read (did it change?); try again', { file, offset: position + got });
+    got += k;
+  }
+}
+
+/** Where the data start according to the fixed prefix, or undefined if the prefix is not NPY. */
+function npyDataStart(prefix: Buffer): number | undefined {
+  if (prefix.length < 12 || MAGIC.some((b, i) => prefix[i] !== b)) return undefined;
+  const major = prefix[6]!;
+  if (major === 1) return 10 + prefix.readUInt16LE(8);
+  if (major === 2 || major === 3) return 12 + prefix.readUInt32LE(8);
+  return undefined;
 }
 
 interface NpyHeader {
@@ -29,8 +85,23 @@ interface NpyHeader {
   dataStart: number;
 }
 
+interface NpyLayout {
+  /** Rows to read (after the limit), all rows in the file, values per row. */
+  n: number;
+  rows: number;
+  dim: number;
+}
+
 export function parseNpy(data: Buffer, file: string, opts?: NpyOptions): Dataset {
   const header = readHeader(data, file);
+  const layout = checkLayout(header, data.length - header.dataStart, file, opts);
+  const count = layout.n * layout.dim;
+  const values = decodeElements(data, header.dataStart, count, header.type, (opts?.shareBuffer ?? false) && layout.n === layout.rows);
+  return finish(values, header, layout, file);
+}
+
+/** Shape and data length must agree before anything is allocated. */
+function checkLayout(header: NpyHeader, available: number, file: string, opts: LoaderOptions | undefined): NpyLayout {
   const { type, shape, dataStart } = header;
   const typeName = describeElementType(type);
   if (shape.length === 0 || shape.length > 3) {
@@ -41,7 +112,6 @@ export function parseNpy(data: Buffer, file: string, opts?: NpyOptions): Dataset
   }
   const total = shape.reduce((a, b) => a * b, 1);
   const expected = total * type.bytes;
-  const available = data.length - dataStart;
   if (available < expected) {
     throw new UserError(
       `the file is truncated: shape (${shape.join(', ')}) of ${typeName} needs ${formatBytes(expected)} (${expected} bytes) after the header, but only ${available} bytes follow`,
@@ -58,11 +128,13 @@ export function parseNpy(data: Buffer, file: string, opts?: NpyOptions): Dataset
   if (rows === 0) throw new UserError('the array has no rows (its first dimension is 0)', { file, offset: 8 });
   const dim = shape.length === 1 ? 1 : shape.slice(1).reduce((a, b) => a * b, 1);
   if (dim === 0) throw new UserError(`the array has shape (${shape.join(', ')}): its rows are empty`, { file, offset: 8 });
-  const n = rowsToRead(rows, opts);
-  const values = decodeElements(data, dataStart, n * dim, type, (opts?.shareBuffer ?? false) && n === rows);
-  if (type.kind === 'float') assertAllFinite(values, dim, file, 'array');
-  const ds: Dataset = { values, n, dim, sourceType: sourceTypeOf(type), source: file };
-  if (shape.length === 3) ds.imageShape = [shape[1]!, shape[2]!];
+  return { n: rowsToRead(rows, opts), rows, dim };
+}
+
+function finish(values: Float32Array, header: NpyHeader, layout: NpyLayout, file: string): Dataset {
+  if (header.type.kind === 'float') assertAllFinite(values, layout.dim, file, 'array');
+  const ds: Dataset = { values, n: layout.n, dim: layout.dim, sourceType: sourceTypeOf(header.type), source: file };
+  if (header.shape.length === 3) ds.imageShape = [header.shape[1]!, header.shape[2]!];
   return ds;
 }
 
@@ -81,6 +153,12 @@ function readHeader(data: Buffer, file: string): NpyHeader {
   const lengthBytes = major === 1 ? 2 : 4;
   if (data.length < 8 + lengthBytes) throw new UserError('the file is truncated inside the NPY header', { file, offset: 8 });
   const headerLength = major === 1 ? data.readUInt16LE(8) : data.readUInt32LE(8);
+  if (headerLength > MAX_HEADER_BYTES) {
+    throw new UserError(`the NPY header claims to be ${headerLength} bytes long; real headers are a few hundred bytes, so the file is corrupt`, {
+      file,
+      offset: 8,
+    });
+  }
   const headerStart = 8 + lengthBytes;
   const dataStart = headerStart + headerLength;
   if (dataStart > data.length) {

@@ -15,7 +15,7 @@ import type { Dataset } from '../../src/data/dataset';
 import { parseCsv, readCsvFile } from '../../src/data/csv';
 import { parseIdx } from '../../src/data/idx';
 import { parseJsonData } from '../../src/data/json';
-import { parseNpy } from '../../src/data/npy';
+import { parseNpy, readNpyFile } from '../../src/data/npy';
 import { assertWellFormed, encode, idxBytes, npyBytes, tempDir } from './data-testkit';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20260501);
@@ -193,22 +193,24 @@ test('fuzz: csv', { timeout: TEST_TIMEOUT_MS }, () => {
   fuzz('csv-options', 1000, arb, (b) => parseCsv(b, 'f.csv', { header: b.length % 3 === 0 ? undefined : b.length % 3 === 1, maxRows: b.length % 4 }));
 });
 
-test('fuzz: csv file reader agrees with the buffer parser at any chunk size', { timeout: TEST_TIMEOUT_MS }, () => {
+/** The streaming file reader must give exactly what the in-memory parser gives (values or error). */
+function differential(name: string, inputs: fc.Arbitrary<Buffer>, fromBuffer: (b: Buffer, path: string) => Dataset, fromFile: (path: string, chunkBytes: number) => Dataset): void {
   const dir = tempDir();
-  const tally = new Tally('csv-file-vs-buffer');
+  const tally = new Tally(name);
   let index = 0;
   try {
     fc.assert(
-      fc.property(fc.oneof(csvCharsArb, csvTextArb, mutated(csvTextArb)), fc.integer({ min: 1, max: 64 }), (b, chunkBytes) => {
-        const path = join(dir, `f${index++ % 8}.csv`);
+      fc.property(inputs, fc.integer({ min: 1, max: 64 }), (b, chunkBytes) => {
+        const path = join(dir, `f${index++ % 8}`);
         writeFileSync(path, b);
-        const fromBuffer = tally.run(() => parseCsv(b, path));
-        const fromFile = tally.run(() => readCsvFile(path, { chunkBytes }));
-        if (fromBuffer.kind === 'dataset' && fromFile.kind === 'dataset') {
-          assert.deepEqual(fromFile.ds.values, fromBuffer.ds.values);
-          assert.equal(fromFile.ds.dim, fromBuffer.ds.dim);
+        const expected = tally.run(() => fromBuffer(b, path));
+        const got = tally.run(() => fromFile(path, chunkBytes));
+        if (expected.kind === 'dataset' && got.kind === 'dataset') {
+          assert.deepEqual(got.ds.values, expected.ds.values);
+          assert.equal(got.ds.dim, expected.ds.dim);
+          assert.deepEqual(got.ds.imageShape, expected.ds.imageShape);
         } else {
-          assert.deepEqual(fromFile, fromBuffer);
+          assert.deepEqual(got, expected);
         }
       }),
       { numRuns: 500 * RUNS, seed: SEED },
@@ -217,6 +219,16 @@ test('fuzz: csv file reader agrees with the buffer parser at any chunk size', { 
     tally.report();
   }
   assert.equal(tally.crashes, 0);
+}
+
+test('fuzz: csv file reader agrees with the buffer parser at any chunk size', { timeout: TEST_TIMEOUT_MS }, () => {
+  differential('csv-file-vs-buffer', fc.oneof(csvCharsArb, csvTextArb, mutated(csvTextArb)), (b, path) => parseCsv(b, path), (path, chunkBytes) =>
+    readCsvFile(path, { chunkBytes }),
+  );
+});
+
+test('fuzz: npy streamed file reader agrees with the buffer parser', { timeout: TEST_TIMEOUT_MS }, () => {
+  differential('npy-file-vs-buffer', fc.oneof(npyArb, mutated(npyArb)), (b, path) => parseNpy(b, path), (path) => readNpyFile(path));
 });
 
 test('fuzz: npy', { timeout: TEST_TIMEOUT_MS }, () => {

@@ -101,3 +101,47 @@ test('npy: NaN and values beyond float32 are located by row and column', () => {
   expectUserError(() => parse(npyBytes('<f4', [2, 2], encode('f4', [1, 2, 3, Number.NaN]))), /row 2, column 2 is NaN/, { row: 2 });
   expectUserError(() => parse(npyBytes('<f8', [3, 1], encode('f8', [1, 1e200, 3]))), /row 2, column 1 is an infinite value/, { row: 2 });
 });
+
+test('npy: files are streamed in chunks for every dtype (f8 larger than one chunk)', () => {
+  const dir = tempDir();
+  const n = 300_000;
+  const values = Array.from({ length: n * 2 }, (_, i) => (i % 1000) / 8 - 60);
+  const path = join(dir, 'big.npy');
+  writeFileSync(path, npyBytes('<f8', [n, 2], encode('f8', values)));
+  const ds = readNpyFile(path);
+  assert.equal(ds.n, n);
+  assert.equal(ds.values[0], values[0]);
+  assert.equal(ds.values[n * 2 - 1], values[n * 2 - 1]);
+  assert.ok(ds.values.every((v, i) => v === values[i]));
+  assert.equal(readNpyFile(path, { maxRows: 5 }).values.length, 10);
+  for (const [descr, kind] of [
+    ['|u1', 'u1'],
+    ['<i8', 'i8'],
+    ['<f4', 'f4'],
+  ] as const) {
+    const p = join(dir, `${kind}.npy`);
+    writeFileSync(p, npyBytes(descr, [3, 1, 2], encode(kind, [1, 2, 3, 4, 5, 6])));
+    const small = readNpyFile(p);
+    assert.deepEqual(Array.from(small.values), [1, 2, 3, 4, 5, 6], descr);
+    assert.deepEqual(small.imageShape, [1, 2]);
+  }
+});
+
+test('npy: streamed file reads report the same located errors as buffers', () => {
+  const dir = tempDir();
+  const good = npyBytes('<f8', [2, 2], encode('f8', [1, 2, 3, 4]));
+  const cases: Array<[string, Buffer, RegExp]> = [
+    ['truncated', good.subarray(0, good.length - 1), /truncated.*32 bytes.*only 31/],
+    ['short-header', good.subarray(0, 40), /truncated: the header says/],
+    ['tiny', good.subarray(0, 5), /not an \.npy file/],
+    ['empty', Buffer.alloc(0), /not an \.npy file/],
+  ];
+  for (const [name, bytes, message] of cases) {
+    const p = join(dir, `${name}.npy`);
+    writeFileSync(p, bytes);
+    expectUserError(() => readNpyFile(p), message, { file: p });
+  }
+  const huge = Buffer.from(npyBytes('<f4', [1], encode('f4', [1]), { version: 2 }));
+  huge.writeUInt32LE(0xfffffff0, 8);
+  expectUserError(() => parse(huge), /claims to be 4294967280 bytes/, { offset: 8 });
+});
