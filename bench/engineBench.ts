@@ -1,0 +1,149 @@
+/**
+ * One engine, one workload, in its own process (so peak memory is this run's alone):
+ * load the data through loadData, train with the real TrainingLoop for a fixed number of
+ * steps, and print one JSON line `BENCH_RESULT {...}` for bench/run.mjs.
+ *
+ *   node out/bench/engineBench.js --engine wasm --workload fmnist --steps 469 [--threads N]
+ *   node out/bench/engineBench.js --workload manifold --export file.f32   (data for PyTorch)
+ */
+import * as fs from 'node:fs';
+import { parseSpec } from '../src/core/spec';
+import { loadData } from '../src/data/load';
+import { chooseEngine } from '../src/train/backend';
+import { TrainingLoop } from '../src/train/loop';
+import type { MetricsRecord } from '../src/core/runFormat';
+import { workload, type WorkloadName } from './workloads';
+import { summarize, type EngineResult } from './resultTypes';
+
+interface Args {
+  engine: string;
+  workload: WorkloadName;
+  steps: number;
+  warmup: number;
+  exportPath?: string;
+  /** Overrides diagnostics.subset (only for engines too slow for the default pass). */
+  diagnosticsSubset?: number;
+}
+
+function parseArgs(argv: string[]): Args {
+  const get = (flag: string): string | undefined => {
+    const i = argv.indexOf(flag);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const wl = get('--workload') ?? 'fmnist';
+  if (wl !== 'fmnist' && wl !== 'manifold') throw new Error(`--workload must be fmnist or manifold, not ${wl}`);
+  return {
+    engine: get('--engine') ?? 'wasm',
+    workload: wl,
+    steps: Number(get('--steps') ?? 200),
+    warmup: Number(get('--warmup') ?? 10),
+    exportPath: get('--export'),
+    diagnosticsSubset: get('--diagnostics-subset') === undefined ? undefined : Number(get('--diagnostics-subset')),
+  };
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const wl = workload(args.workload, args.engine);
+  const { spec } = parseSpec(wl.specText, `bench/${wl.name}.vae.json`);
+  if (args.diagnosticsSubset !== undefined) spec.diagnostics.subset = args.diagnosticsSubset;
+
+  const tLoad = performance.now();
+  const data = await loadData(spec.data, `${process.cwd()}/bench/${wl.name}.vae.json`);
+  const loadSeconds = (performance.now() - tLoad) / 1000;
+  const rssAfterLoad = process.memoryUsage().rss;
+  const peakRssAfterLoad = process.resourceUsage().maxRSS * 1024;
+  const train = data.train;
+
+  if (args.exportPath) {
+    fs.writeFileSync(args.exportPath, Buffer.from(train.values.buffer, train.values.byteOffset, train.values.byteLength));
+    process.stdout.write(`BENCH_EXPORT ${JSON.stringify({ n: train.n, dim: train.dim })}\n`);
+    return;
+  }
+
+  const engine = await chooseEngine(spec.training.backend);
+  const stepsPerEpoch = Math.ceil(train.n / spec.training.batchSize);
+  const epochs = Math.max(1, Math.ceil(args.steps / stepsPerEpoch));
+
+  // shouldStop is polled once after the first diagnostics pass and then after every step;
+  // a run that reaches its last epoch ends with one more diagnostics pass (the epoch's).
+  const wall: number[] = [];
+  const cpu: number[] = [];
+  const stamp = () => {
+    const c = process.cpuUsage();
+    wall.push(performance.now());
+    cpu.push((c.user + c.system) / 1000);
+  };
+  let lastLoss = NaN;
+  const diagnostics: MetricsRecord[] = [];
+  // Intervals that contain a diagnostics pass (epoch ends) are not step times.
+  const tainted = new Set<number>();
+  const loop = new TrainingLoop({
+    spec,
+    engine,
+    train,
+    epochs,
+    events: {
+      progress: (p) => (lastLoss = p.loss),
+      diagnostics: (r) => {
+        diagnostics.push(r);
+        tainted.add(wall.length);
+      },
+      images: () => undefined,
+      log: () => undefined,
+    },
+    shouldStop: () => {
+      stamp();
+      return wall.length - 1 > args.steps;
+    },
+  });
+  const outcome = await loop.run();
+  stamp();
+  const modelParams = loop.vae.trainableVariables().reduce((s, v) => s + v.size, 0);
+  loop.dispose();
+
+  const intervals = (t: number[], from: number, to: number) => {
+    const out: number[] = [];
+    for (let i = Math.max(1, from); i < Math.min(t.length, to); i++) if (!tainted.has(i)) out.push(t[i]! - t[i - 1]!);
+    return out;
+  };
+  const steps = wall.length - 2;
+  // The last interval is the end-of-run diagnostics pass when the run completed its epochs.
+  const completed = outcome.status === 'completed';
+  const lastPass = (t: number[]) => (completed ? t.at(-1)! - t.at(-2)! : NaN);
+  const firstEpoch = (t: number[]) => (steps >= stepsPerEpoch ? t[stepsPerEpoch]! - t[0]! : NaN);
+  const result: EngineResult = {
+    kind: 'tfjs',
+    engine: engine.name,
+    engineDetail: engine.detail,
+    workload: wl.name,
+    n: train.n,
+    dim: train.dim,
+    batch: spec.training.batchSize,
+    steps,
+    step: summarize(intervals(wall, 1 + args.warmup, wall.length - 1)),
+    stepCpu: summarize(intervals(cpu, 1 + args.warmup, cpu.length - 1)),
+    loadSeconds,
+    rssAfterLoadBytes: rssAfterLoad,
+    peakRssAfterLoadBytes: peakRssAfterLoad,
+    peakRssBytes: process.resourceUsage().maxRSS * 1024,
+    dataFloat32Bytes: train.values.byteLength,
+    modelParams,
+    diagnostics: {
+      mcSamples: spec.diagnostics.mcSamples,
+      points: diagnostics[0]?.points ?? 0,
+      every: spec.diagnostics.every,
+      passSeconds: lastPass(wall) / 1000,
+      passCpuSeconds: lastPass(cpu) / 1000,
+      epochSeconds: firstEpoch(wall) / 1000,
+      epochCpuSeconds: firstEpoch(cpu) / 1000,
+    },
+    finalLoss: lastLoss,
+  };
+  process.stdout.write(`BENCH_RESULT ${JSON.stringify(result)}\n`);
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,108 @@
+// The results section of BENCHMARKS.md, rendered from bench/run.mjs's measurements.
+
+export const RESULTS_START = '<!-- bench:results:start (written by `npm run bench`; do not edit by hand) -->';
+export const RESULTS_END = '<!-- bench:results:end -->';
+
+const f = (x, digits = 1) => (Number.isFinite(x) ? x.toFixed(digits) : 'n/a');
+const mb = (bytes) => `${f(bytes / 2 ** 20, 0)} MiB`;
+const pct = (x) => `${f(100 * x, 1)} %`;
+const verdict = (ok) => (ok ? '**met**' : '**not met**');
+
+/** Matrix-multiply FLOPs of one training step: forward 2·B·Σ in·out, backward twice that. */
+function stepFlops(workload, batch) {
+  const layers = workload === 'fmnist' ? [[784, 512], [512, 20], [512, 20], [20, 512], [512, 784]] : [[2, 64], [64, 64], [64, 2], [64, 2], [2, 64], [64, 64], [64, 2]];
+  return 3 * 2 * batch * layers.reduce((s, [i, o]) => s + i * o, 0);
+}
+
+function speedTable(w, sgemm) {
+  const torch = w.pytorch;
+  const rows = [
+    '| engine | ms/step (wall, median) | samples/s | x PyTorch samples/s | ms/step (CPU time) | x PyTorch (CPU time) | GFLOP/s | share of sgemm peak | peak RSS | loss at last step |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  for (const [name, r] of Object.entries(w)) {
+    if (!r) continue;
+    if (r.error) {
+      rows.push(`| ${name} | not available: ${r.error.replace(/\|/g, '/')} | | | | | | | | |`);
+      continue;
+    }
+    const sps = (1000 * r.batch) / r.step.medianMs;
+    const torchSps = torch && !torch.error ? (1000 * torch.batch) / torch.step.medianMs : NaN;
+    const gflops = stepFlops(r.workload, r.batch) / (r.step.medianMs / 1000) / 1e9;
+    rows.push(
+      `| ${name === 'pytorch' ? 'PyTorch (1 thread)' : `tfjs ${name}`} | ${f(r.step.medianMs, 2)} | ${f(sps, 0)} | ${f(sps / torchSps, 3)} | ${f(r.stepCpu.medianMs, 2)} | ${f(torch && !torch.error ? torch.stepCpu.medianMs / r.stepCpu.medianMs : NaN, 3)} | ${f(gflops, 1)} | ${sgemm && !sgemm.error ? pct(gflops / sgemm.gflops) : 'n/a'} | ${mb(r.peakRssBytes)} | ${f(r.finalLoss, 1)} |`,
+    );
+  }
+  return rows.join('\n');
+}
+
+export function renderResults(res) {
+  const m = res.machine;
+  const fm = res.fmnist;
+  const wasm = fm.wasm;
+  const torch = fm.pytorch;
+  const out = [];
+  out.push(`Measured ${res.started} by \`${res.command}\` (${f(res.seconds, 0)} s, ${res.rounds} interleaved round(s), best round per engine).`);
+  out.push('');
+  out.push('### Machine');
+  out.push('');
+  out.push(`- CPU: ${m.cpu}, ${m.cores} cores, ${f(m.memoryGiB, 0)} GiB memory; ${m.os}`);
+  out.push(`- Node ${m.node}, tfjs ${m.tfjs}; ${torch && !torch.error ? torch.engineDetail : 'PyTorch: not run'}`);
+  out.push(
+    `- Load average (1/5/15 min) before: ${res.loadAverage.before.map((x) => f(x, 2)).join(' / ')}, after: ${res.loadAverage.after.map((x) => f(x, 2)).join(' / ')} ` +
+      `(above ${m.cores}, other processes shared the cores: compare the CPU-time columns too)`,
+  );
+  const s = res.sgemm;
+  out.push(
+    s && !s.error
+      ? `- Single-core sgemm peak: **${f(s.gflops, 1)} GFLOP/s** (OpenBLAS ${s.blas.map((b) => `${b.version} ${b.architecture}`).join(', ')}, numpy, 1 thread; by size ${Object.entries(s.bySize).map(([n, g]) => `${n}: ${f(g, 0)}`).join(', ')}; max relative error vs float64 ${s.maxRelativeError.toExponential(1)})`
+      : `- sgemm peak: not measured (${s?.error ?? 'no result'})`,
+  );
+  out.push(`- OpenBLAS environment as set on this machine: OPENBLAS_CORETYPE=${m.openblasEnv.OPENBLAS_CORETYPE ?? '(unset)'}, OPENBLAS_L2_SIZE=${m.openblasEnv.OPENBLAS_L2_SIZE ?? '(unset)'}; unset for the PyTorch and sgemm runs`);
+  out.push('');
+
+  out.push('### MLP VAE 784-512-20 on Fashion-MNIST, batch 128, Adam');
+  out.push('');
+  out.push(speedTable(fm, s));
+  out.push('');
+  out.push(`GFLOP/s counts the matrix products of a step: ${f(stepFlops('fmnist', 128) / 1e9, 3)} GFLOP (forward 2·B·Σ in·out, backward twice that).`);
+  out.push('');
+
+  const ratio = wasm && !wasm.error && torch && !torch.error ? torch.step.medianMs / wasm.step.medianMs : NaN;
+  const d = wasm && !wasm.error ? wasm.diagnostics : undefined;
+  const share = d ? d.passSeconds / d.epochSeconds : NaN;
+  const shareCpu = d ? d.passCpuSeconds / d.epochCpuSeconds : NaN;
+  const budget = wasm && !wasm.error ? 2 * wasm.dataFloat32Bytes + 4 * wasm.modelParams : NaN;
+
+  out.push('### Diagnostics pass (wasm engine, default settings)');
+  out.push('');
+  if (d) {
+    out.push('| points | MC samples | pass (wall) | epoch of training (wall) | share | pass (CPU) | epoch (CPU) | share (CPU) |');
+    out.push('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+    out.push(`| ${d.points} | ${d.mcSamples} | ${f(d.passSeconds, 2)} s | ${f(d.epochSeconds, 1)} s | ${pct(share)} | ${f(d.passCpuSeconds, 2)} s | ${f(d.epochCpuSeconds, 1)} s | ${pct(shareCpu)} |`);
+  } else out.push('not measured');
+  out.push('');
+
+  out.push('### Data and memory (wasm engine, Fashion-MNIST)');
+  out.push('');
+  if (wasm && !wasm.error) {
+    out.push(`- Loading the 60000 x 784 training images from their .gz file (loadData: gunzip, parse, scale to float32): **${f(wasm.loadSeconds, 2)} s**; PyTorch script's numpy loader: ${torch && !torch.error ? `${f(torch.loadSeconds, 2)} s` : 'n/a'}`);
+    out.push(`- Resident memory after loading: ${mb(wasm.rssAfterLoadBytes)}; peak over the whole run (load, one epoch, two diagnostics passes): **${mb(wasm.peakRssBytes)}**`);
+    out.push(`- Budget: 2 x data as float32 (${mb(wasm.dataFloat32Bytes)}) + model (${wasm.modelParams} parameters, ${mb(4 * wasm.modelParams)}) = ${mb(budget)}`);
+  }
+  out.push('');
+
+  out.push('### Manifold VAE 2-64-64-2 on the swiss roll (2000 points), batch 128, Adam');
+  out.push('');
+  out.push(speedTable(res.manifold, s));
+  out.push('');
+
+  out.push('### Targets');
+  out.push('');
+  out.push('| target | measured | |');
+  out.push('| --- | --- | --- |');
+  out.push(`| wasm samples/s >= 0.3 x PyTorch's (MLP VAE, wall clock) | ${f(ratio, 3)} x | ${verdict(ratio >= 0.3)} |`);
+  out.push(`| diagnostics pass <= 5 % of an epoch's training (defaults) | ${pct(share)} (CPU time: ${pct(shareCpu)}) | ${verdict(share <= 0.05)} |`);
+  out.push(`| trainer peak memory < 2 x data + model | ${wasm && !wasm.error ? `${mb(wasm.peakRssBytes)} of ${mb(budget)}` : 'n/a'} | ${verdict(wasm && !wasm.error && wasm.peakRssBytes < budget)} |`);
+  return out.join('\n');
+}

@@ -1,0 +1,55 @@
+/** What one benchmark child reports (the PyTorch script prints the same shape). */
+
+export interface StepStats {
+  count: number;
+  medianMs: number;
+  meanMs: number;
+  p10Ms: number;
+  p90Ms: number;
+}
+
+export interface EngineResult {
+  kind: 'tfjs' | 'pytorch';
+  engine: string;
+  engineDetail: string;
+  workload: string;
+  n: number;
+  dim: number;
+  batch: number;
+  steps: number;
+  /** Wall-clock time per step (what a user waits for). */
+  step: StepStats;
+  /** CPU time per step: less disturbed when other processes share the machine. */
+  stepCpu: StepStats;
+  loadSeconds: number;
+  rssAfterLoadBytes: number;
+  /** tfjs only: the peak up to the end of loading (the loader's own transient buffers). */
+  peakRssAfterLoadBytes?: number;
+  peakRssBytes: number;
+  dataFloat32Bytes: number;
+  modelParams: number;
+  /** tfjs only: the diagnostics pass at the end of the first epoch against that epoch's training time. */
+  diagnostics?: {
+    mcSamples: number;
+    points: number;
+    every: number;
+    passSeconds: number;
+    passCpuSeconds: number;
+    epochSeconds: number;
+    epochCpuSeconds: number;
+  };
+  /** The training loss (minus the ELBO) at the last step: a check that both sides train alike. */
+  finalLoss?: number;
+}
+
+export function summarize(ms: number[]): StepStats {
+  const s = [...ms].sort((a, b) => a - b);
+  const at = (q: number) => (s.length ? s[Math.min(s.length - 1, Math.floor(q * s.length))]! : NaN);
+  return {
+    count: s.length,
+    medianMs: at(0.5),
+    meanMs: s.length ? s.reduce((a, b) => a + b, 0) / s.length : NaN,
+    p10Ms: at(0.1),
+    p90Ms: at(0.9),
+  };
+}

@@ -1,0 +1,166 @@
+// `npm run bench`: VAE Lens's trainer against PyTorch on this machine, in one run, and the
+// results section of BENCHMARKS.md rewritten from what was measured (never typed by hand).
+//   node bench/run.mjs [--rounds 3] [--quick] [--no-write]
+// Every engine and workload runs in its own child process (peak memory is per run); the
+// rounds interleave PyTorch and tfjs so both see the same machine load, and each reports
+// its best round.
+import * as esbuild from 'esbuild';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { cpus, totalmem, loadavg, release } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { renderResults, RESULTS_START, RESULTS_END } from './report.mjs';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const args = process.argv.slice(2);
+const flag = (name) => args.includes(name);
+const option = (name, fallback) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : fallback;
+};
+const quick = flag('--quick');
+const rounds = Number(option('--rounds', quick ? '1' : '3'));
+const PYTHON = '/usr/bin/python3';
+// Not out/bench: tsc compiles bench/*.ts there.
+const work = join(root, 'out', 'bench-run');
+mkdirSync(work, { recursive: true });
+
+// One full Fashion-MNIST epoch (60000 / 128 steps), so the diagnostics pass is measured
+// against a real epoch at default settings.
+const FMNIST_STEPS = quick ? 120 : 469;
+const MANIFOLD_STEPS = quick ? 100 : 304;
+const CPU_ENGINE_STEPS = quick ? 8 : 20;
+
+const log = (msg) => process.stderr.write(`[bench] ${msg}\n`);
+
+async function buildChild() {
+  const outfile = join(work, 'engineBench.js');
+  await esbuild.build({
+    entryPoints: [join(root, 'bench/engineBench.ts')],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    mainFields: ['module', 'main'],
+    external: ['@tensorflow/tfjs-node'],
+    logLevel: 'warning',
+  });
+  return outfile;
+}
+
+// OpenBLAS is told a conservative kernel on some processors (see BENCHMARKS.md); PyTorch and
+// the sgemm yardstick run without that override, and report which kernel they then use.
+const blasEnv = () => {
+  const env = { ...process.env };
+  delete env.OPENBLAS_CORETYPE;
+  delete env.OPENBLAS_L2_SIZE;
+  return env;
+};
+
+function runChild(label, command, argv, env, tag) {
+  log(`${label} ...`);
+  const t = performance.now();
+  const r = spawnSync(command, argv, { cwd: root, env, encoding: 'utf8', maxBuffer: 64 << 20 });
+  const line = (r.stdout ?? '').split('\n').find((l) => l.startsWith(`${tag} `));
+  if (r.status !== 0 || !line) {
+    // The error's message, not its stack.
+    const why = (r.stderr ?? '').split('\n').find((l) => l.trim() && !/^\s+at /.test(l))?.trim() || `exit ${r.status}`;
+    log(`${label}: failed (${why})`);
+    return { error: why };
+  }
+  log(`${label}: ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  return JSON.parse(line.slice(tag.length + 1));
+}
+
+const tfjsRun = (child, engine, workload, steps, extra = []) =>
+  runChild(`${engine} ${workload}`, process.execPath, [child, '--engine', engine, '--workload', workload, '--steps', String(steps), ...extra], process.env, 'BENCH_RESULT');
+
+const torchRun = (workload, steps, extra = []) =>
+  runChild(`pytorch ${workload}`, PYTHON, [join(root, 'bench/torch_vae.py'), '--workload', workload, '--steps', String(steps), ...extra], blasEnv(), 'BENCH_RESULT');
+
+/** Keep the round with the fastest median step. */
+function best(results) {
+  const ok = results.filter((r) => r && !r.error);
+  if (ok.length === 0) return results[0];
+  return ok.reduce((a, b) => (b.step.medianMs < a.step.medianMs ? b : a));
+}
+
+function machine() {
+  const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
+  const field = (name) => cpuinfo.match(new RegExp(`^${name}\\s*:\\s*(.*)$`, 'm'))?.[1] ?? '?';
+  const pkg = (name) => {
+    try {
+      return JSON.parse(readFileSync(join(root, 'node_modules', name, 'package.json'), 'utf8')).version;
+    } catch {
+      return 'not installed';
+    }
+  };
+  let os = 'Linux';
+  if (existsSync('/etc/os-release')) os = readFileSync('/etc/os-release', 'utf8').match(/^PRETTY_NAME="?([^"\n]*)/m)?.[1] ?? os;
+  return {
+    cpu: `${cpus()[0]?.model ?? field('model name')} (family ${field('cpu family')}, model ${field('model')})`,
+    cores: cpus().length,
+    memoryGiB: totalmem() / 2 ** 30,
+    os: `${os}, kernel ${release()}`,
+    node: process.version,
+    tfjs: pkg('@tensorflow/tfjs-core'),
+    openblasEnv: { OPENBLAS_CORETYPE: process.env.OPENBLAS_CORETYPE ?? null, OPENBLAS_L2_SIZE: process.env.OPENBLAS_L2_SIZE ?? null },
+  };
+}
+
+async function main() {
+  const started = new Date();
+  const loadBefore = loadavg();
+  const child = await buildChild();
+  const exported = runChild('manifold data export', process.execPath, [child, '--workload', 'manifold', '--export', join(work, 'manifold.f32')], process.env, 'BENCH_EXPORT');
+  if (exported.error) throw new Error(`could not export the manifold data: ${exported.error}`);
+  const manifoldArgs = ['--data', join(work, 'manifold.f32'), '--n', String(exported.n), '--dim', String(exported.dim)];
+
+  const runs = { sgemm: [], torchFmnist: [], wasmFmnist: [], torchManifold: [], wasmManifold: [] };
+  for (let r = 1; r <= rounds; r++) {
+    log(`round ${r} of ${rounds}`);
+    runs.sgemm.push(runChild('sgemm peak', PYTHON, [join(root, 'bench/sgemm_peak.py')], blasEnv(), 'SGEMM_RESULT'));
+    runs.torchFmnist.push(torchRun('fmnist', FMNIST_STEPS));
+    runs.wasmFmnist.push(tfjsRun(child, 'wasm', 'fmnist', FMNIST_STEPS));
+    runs.torchManifold.push(torchRun('manifold', MANIFOLD_STEPS, manifoldArgs));
+    runs.wasmManifold.push(tfjsRun(child, 'wasm', 'manifold', MANIFOLD_STEPS));
+  }
+  // The pure-JS engine would need minutes for one default diagnostics pass; its row is speed only.
+  const cpuFmnist = tfjsRun(child, 'cpu', 'fmnist', CPU_ENGINE_STEPS, ['--warmup', '3', '--diagnostics-subset', '64']);
+  const cpuManifold = tfjsRun(child, 'cpu', 'manifold', MANIFOLD_STEPS);
+  const tensorflowFmnist = tfjsRun(child, 'tensorflow', 'fmnist', FMNIST_STEPS);
+
+  const sgemm = runs.sgemm.filter((s) => !s.error).reduce((a, b) => (a && a.gflops >= b.gflops ? a : b), undefined) ?? runs.sgemm[0];
+  const results = {
+    command: `npm run bench${args.length ? ` -- ${args.join(' ')}` : ''}`,
+    started: started.toISOString(),
+    seconds: (Date.now() - started.getTime()) / 1000,
+    rounds,
+    loadAverage: { before: loadBefore, after: loadavg() },
+    machine: machine(),
+    sgemm,
+    fmnist: { pytorch: best(runs.torchFmnist), wasm: best(runs.wasmFmnist), cpu: cpuFmnist, tensorflow: tensorflowFmnist },
+    manifold: { pytorch: best(runs.torchManifold), wasm: best(runs.wasmManifold), cpu: cpuManifold },
+    allRounds: runs,
+  };
+  mkdirSync(join(root, 'bench/results'), { recursive: true });
+  writeFileSync(join(root, 'bench/results/latest.json'), JSON.stringify(results, null, 2) + '\n');
+  const section = renderResults(results);
+  process.stdout.write(section + '\n');
+  if (!flag('--no-write')) {
+    const file = join(root, 'BENCHMARKS.md');
+    const text = readFileSync(file, 'utf8');
+    const a = text.indexOf(RESULTS_START);
+    const b = text.indexOf(RESULTS_END);
+    if (a < 0 || b < a) throw new Error(`BENCHMARKS.md has no ${RESULTS_START} ... ${RESULTS_END} section to fill`);
+    writeFileSync(file, text.slice(0, a + RESULTS_START.length) + '\n' + section + '\n' + text.slice(b));
+    log('BENCHMARKS.md results section rewritten');
+  }
+}
+
+main().catch((e) => {
+  process.stderr.write(`${e.stack ?? e}\n`);
+  process.exit(1);
+});

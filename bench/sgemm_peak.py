@@ -1,0 +1,54 @@
+"""Single-core sgemm peak of this machine, measured with OpenBLAS through numpy on one
+thread: the yardstick for "share of the machine's peak". Square float32 products of a few
+sizes, best of several repeats each; the result is checked against float64 so a wrong
+kernel (see OPENBLAS_CORETYPE in BENCHMARKS.md) cannot pass for a fast one.
+Prints one line: SGEMM_RESULT {json}.
+"""
+import json
+import time
+
+import numpy as np
+import threadpoolctl
+
+
+def best_gflops(n: int, repeats: int) -> tuple:
+    rng = np.random.default_rng(n)
+    a = rng.standard_normal((n, n), dtype=np.float32)
+    b = rng.standard_normal((n, n), dtype=np.float32)
+    c = a @ b
+    ref = a.astype(np.float64) @ b.astype(np.float64)
+    rel_err = float(np.abs(c - ref).max() / np.abs(ref).max())
+    best = float("inf")
+    for _ in range(repeats):
+        t = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - t)
+    return 2 * n ** 3 / best / 1e9, rel_err
+
+
+def main() -> None:
+    with threadpoolctl.threadpool_limits(1):
+        info = [
+            {k: lib.get(k) for k in ("internal_api", "architecture", "version", "num_threads")}
+            for lib in threadpoolctl.threadpool_info()
+        ]
+        sizes = {n: best_gflops(n, 8) for n in (512, 1024, 2048)}
+    peak = max(g for g, _ in sizes.values())
+    worst_err = max(e for _, e in sizes.values())
+    print(
+        "SGEMM_RESULT "
+        + json.dumps(
+            {
+                "gflops": peak,
+                "bySize": {str(n): g for n, (g, _) in sizes.items()},
+                "maxRelativeError": worst_err,
+                "correct": worst_err < 1e-4,
+                "blas": info,
+            }
+        ),
+        flush=True,
+    )
+
+
+if __name__ == "__main__":
+    main()
