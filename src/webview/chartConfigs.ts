@@ -93,7 +93,7 @@ function lineOptions(p: Palette, yTitle: string, compare: boolean, tooltipDigits
     interaction: { mode: 'nearest', axis: 'x', intersect: false },
     elements: { point: { radius: 0, hoverRadius: 4, hitRadius: 6 }, line: { tension: 0 } },
     scales: {
-      x: { type: 'linear', bounds: 'data', ...axis, title: { display: true, text: 'epoch', color: p.muted } },
+      x: { type: 'linear', bounds: 'data', ...axis, ticks: { ...axis.ticks, precision: 0 }, title: { display: true, text: 'epoch', color: p.muted } },
       y: { type: 'linear', ...axis, title: { display: true, text: yTitle, color: p.muted } },
     },
     plugins: {

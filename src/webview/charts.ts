@@ -18,7 +18,7 @@ import type { Palette } from './theme';
 Chart.register(LineController, BarController, LineElement, PointElement, BarElement, LinearScale, CategoryScale, Filler, Legend, Tooltip, Decimation);
 
 const CARDS: Record<ChartId, { title: string; subtitle: string }> = {
-  [CHART_IDS.elbo]: { title: 'ELBO vs entropy sum', subtitle: 'At stationary points ELBO = H_enc − H_prior − H_dec. Band: ±2 standard errors.' },
+  [CHART_IDS.elbo]: { title: 'ELBO vs entropy sum', subtitle: 'At stationary points ELBO = H_enc − H_prior − H_dec; band ±2 s.e.' },
   [CHART_IDS.entropies]: { title: 'Entropies', subtitle: 'The three terms as they enter the sum.' },
   [CHART_IDS.gap]: { title: 'Gap and its split', subtitle: 'ELBO − entropy sum = R_dec + R_prior, exactly. Band: the tolerance.' },
   [CHART_IDS.latents]: { title: 'Per latent', subtitle: 'Second moment m_h against its target a²_h, and KL_h, at the latest pass.' },
