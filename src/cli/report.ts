@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../core/errors';
 import type { PanelRun } from '../core/panelProtocol';
-import { readRunContents } from '../extension/runFolder';
+import { readRunContents } from '../core/runReader';
 import { renderReportHtml } from '../webview/html';
 
 /** dist/ when bundled (dist/cli.js), else the repo's dist/ beside src/. */

@@ -6,7 +6,7 @@ import * as vscode from 'vscode';
 import { SpecCodeLensProvider } from './codeLens';
 import { newModel } from './newModel';
 import { DiagnosticsPanel, DiagnosticsPanelSerializer, type PanelDeps } from './panel';
-import { readRunOverview } from './runFolder';
+import { readRunOverview } from '../core/runReader';
 import { RunCommands } from './runCommands';
 import { RunIndex } from './runIndex';
 import { RunsViewProvider, type RunsViewNode } from './runsView';

@@ -5,7 +5,7 @@
  */
 import * as path from 'node:path';
 import type { MetricsRecord, RunStatus } from '../core/runFormat';
-import { MetricsTail, readRunOverview } from './runFolder';
+import { MetricsTail, readRunOverview } from '../core/runReader';
 
 export interface ExternalRunCallbacks {
   records(runDir: string, records: MetricsRecord[]): void;

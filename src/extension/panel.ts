@@ -15,7 +15,7 @@ import type { MetricsRecord } from '../core/runFormat';
 import { renderPanelHtml } from '../webview/html';
 import { ExternalRunFollower } from './externalRuns';
 import { applyTrainerEvent, isNewRecord, panelTitle, toPanelRun } from './panelRuns';
-import { fileExists, isProcessAlive, readRunContents } from './runFolder';
+import { fileExists, isProcessAlive, readRunContents } from '../core/runReader';
 import type { TrainerClient, TrainerEvent } from './trainerClient';
 
 export interface PanelActions {

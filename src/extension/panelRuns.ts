@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import type { PanelRun, TrainingProgress } from '../core/panelProtocol';
 import type { FromTrainer } from '../core/protocol';
 import type { MetricsRecord } from '../core/runFormat';
-import type { RunContents } from './runFolder';
+import type { RunContents } from '../core/runReader';
 
 export function toPanelRun(c: RunContents, live: boolean): PanelRun {
   return {

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { metricsToCsv, RUN_FILES } from '../core/runFormat';
 import { DiagnosticsPanel, type PanelActions, type PanelDeps } from './panel';
-import { fileExists, readRunContents, type RunOverview } from './runFolder';
+import { fileExists, readRunContents, type RunOverview } from '../core/runReader';
 import type { RunIndex } from './runIndex';
 import { codeLensResult } from './runState';
 import { activeSpecUri, specUriFromArg } from './specFiles';

@@ -5,7 +5,7 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { isProcessAlive, listRunDirs, readRunOverview, runsOfSpec, newestFirst, type RunOverview } from './runFolder';
+import { isProcessAlive, listRunDirs, readRunOverview, runsOfSpec, newestFirst, type RunOverview } from '../core/runReader';
 import { readSettings } from './settings';
 import { RUN_META_GLOB, runsDirsForSpec, specText } from './specFiles';
 import type { TrainerClient } from './trainerClient';

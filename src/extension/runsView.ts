@@ -4,7 +4,7 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { RunOverview } from './runFolder';
+import type { RunOverview } from '../core/runReader';
 import type { RunIndex } from './runIndex';
 import { codeLensResult, runStateKind, type RunStateKind, type RunStateInput } from './runState';
 import { findSpecs } from './specFiles';

@@ -2,7 +2,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { parseSpec, runsDirFor } from '../core/spec';
-import { isRunSnapshot } from './runFolder';
+import { isRunSnapshot } from '../core/runReader';
 import { readSettings } from './settings';
 
 export const SPEC_GLOB = '**/*.vae.json';

@@ -6,7 +6,7 @@
  */
 import type { FromTrainer, StartRequest } from '../core/protocol';
 import { Emitter, type Subscription } from './emitter';
-import { samePath } from './runFolder';
+import { samePath } from '../core/runReader';
 import { TrainerProcess } from './trainerProcess';
 
 export interface TrainerEvent {

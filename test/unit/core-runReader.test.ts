@@ -12,7 +12,7 @@ import {
   readRunContents,
   readRunOverview,
   runsOfSpec,
-} from '../../src/extension/runFolder';
+} from '../../src/core/runReader';
 
 const rec = (epoch: number, over: Partial<MetricsRecord> = {}): MetricsRecord => ({
   epoch, step: epoch * 10, elbo: -3 + epoch * 0.1, elboStdErr: 0.01, hEnc: -3, hPrior: 1.4, hDec: -1.9, entropySum: -2.5,

@@ -1,12 +1,12 @@
 /**
- * Reading run folders (see core/runFormat.ts) from the extension host. Node only, no
- * vscode import, so it is unit-tested. Cheap reads for the status bar (run.json,
+ * Reading run folders (see runFormat.ts) for the viewers: the editor and the CLI report. Node only, no
+ * vscode import. Cheap reads for the status bar (run.json,
  * summary.json, the tail of metrics.jsonl) are kept apart from the full read the panel needs.
  */
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { judgeConvergence, type ConvergenceState } from '../core/convergence';
-import type { ImagesEvent } from '../core/protocol';
+import { judgeConvergence, type ConvergenceState } from './convergence';
+import type { ImagesEvent } from './protocol';
 import {
   checkMetricsRecord,
   parseMetricsJsonl,
@@ -15,8 +15,8 @@ import {
   type RunMeta,
   type RunStatus,
   type RunSummary,
-} from '../core/runFormat';
-import { parseSpec } from '../core/spec';
+} from './runFormat';
+import { parseSpec } from './spec';
 
 export type RunImages = Omit<ImagesEvent, 'type'>;
 
