@@ -22,7 +22,8 @@ const run = (args, what) => {
 };
 
 run([join(root, 'scripts/build.mjs'), '--minify'], 'build');
-const vsceArgs = ['package', '--no-dependencies', '--allow-missing-repository', '-o', out];
+// No repository URL to rewrite README links against: keep them relative (they point into the package).
+const vsceArgs = ['package', '--no-dependencies', '--allow-missing-repository', '--no-rewrite-relative-links', '-o', out];
 if (!readdirSync(root).some((f) => /^licen[cs]e/i.test(f))) {
   console.warn('package: no LICENSE file at the top level; packaging without one');
   vsceArgs.push('--skip-license');
