@@ -9,7 +9,8 @@
 import * as fs from 'node:fs';
 import { parseSpec } from '../src/core/spec';
 import { loadData } from '../src/data/load';
-import { chooseEngine } from '../src/train/backend';
+import { chooseEngine, type Tf } from '../src/train/backend';
+import { enableWasmThreads } from './wasmThreads';
 import { TrainingLoop } from '../src/train/loop';
 import type { MetricsRecord } from '../src/core/runFormat';
 import { workload, type WorkloadName } from './workloads';
@@ -23,6 +24,8 @@ interface Args {
   exportPath?: string;
   /** Overrides diagnostics.subset (only for engines too slow for the default pass). */
   diagnosticsSubset?: number;
+  /** Experimental: run the wasm engine's multithreaded build with this many threads. */
+  threads?: number;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -38,6 +41,7 @@ function parseArgs(argv: string[]): Args {
     steps: Number(get('--steps') ?? 200),
     warmup: Number(get('--warmup') ?? 10),
     exportPath: get('--export'),
+    threads: get('--threads') === undefined ? undefined : Number(get('--threads')),
     diagnosticsSubset: get('--diagnostics-subset') === undefined ? undefined : Number(get('--diagnostics-subset')),
   };
 }
@@ -61,7 +65,9 @@ async function main(): Promise<void> {
     return;
   }
 
+  if (args.threads !== undefined) await enableWasmThreads((await import('@tensorflow/tfjs-core')) as Tf, args.threads);
   const engine = await chooseEngine(spec.training.backend);
+  const threads = engine.name === 'wasm' ? ((await import('@tensorflow/tfjs-backend-wasm')).getThreadsCount?.() ?? 1) : undefined;
   const stepsPerEpoch = Math.ceil(train.n / spec.training.batchSize);
   const epochs = Math.max(1, Math.ceil(args.steps / stepsPerEpoch));
 
@@ -100,6 +106,8 @@ async function main(): Promise<void> {
   const outcome = await loop.run();
   stamp();
   const modelParams = loop.vae.trainableVariables().reduce((s, v) => s + v.size, 0);
+  // The wasm engine's linear memory: it grows to the largest working set and never shrinks.
+  const heap = (engine.tf.backend() as unknown as { wasm?: { HEAPU8?: Uint8Array } }).wasm?.HEAPU8?.length;
   loop.dispose();
 
   const intervals = (t: number[], from: number, to: number) => {
@@ -115,7 +123,7 @@ async function main(): Promise<void> {
   const result: EngineResult = {
     kind: 'tfjs',
     engine: engine.name,
-    engineDetail: engine.detail,
+    engineDetail: threads !== undefined && threads > 1 ? `${engine.detail}, ${threads} threads` : engine.detail,
     workload: wl.name,
     n: train.n,
     dim: train.dim,
@@ -126,6 +134,7 @@ async function main(): Promise<void> {
     loadSeconds,
     rssAfterLoadBytes: rssAfterLoad,
     peakRssAfterLoadBytes: peakRssAfterLoad,
+    wasmHeapBytes: heap,
     peakRssBytes: process.resourceUsage().maxRSS * 1024,
     dataFloat32Bytes: train.values.byteLength,
     modelParams,
@@ -141,6 +150,8 @@ async function main(): Promise<void> {
     finalLoss: lastLoss,
   };
   process.stdout.write(`BENCH_RESULT ${JSON.stringify(result)}\n`);
+  // The threaded engine's workers would keep the process alive.
+  process.exit(0);
 }
 
 main().catch((e: unknown) => {

@@ -58,7 +58,11 @@ export function renderResults(res) {
       ? `- Single-core sgemm peak: **${f(s.gflops, 1)} GFLOP/s** (OpenBLAS ${s.blas.map((b) => `${b.version} ${b.architecture}`).join(', ')}, numpy, 1 thread; by size ${Object.entries(s.bySize).map(([n, g]) => `${n}: ${f(g, 0)}`).join(', ')}; max relative error vs float64 ${s.maxRelativeError.toExponential(1)})`
       : `- sgemm peak: not measured (${s?.error ?? 'no result'})`,
   );
-  out.push(`- OpenBLAS environment as set on this machine: OPENBLAS_CORETYPE=${m.openblasEnv.OPENBLAS_CORETYPE ?? '(unset)'}, OPENBLAS_L2_SIZE=${m.openblasEnv.OPENBLAS_L2_SIZE ?? '(unset)'}; unset for the PyTorch and sgemm runs`);
+  const asSet = res.sgemmAsSet;
+  out.push(
+    `- OpenBLAS environment as set on this machine: OPENBLAS_CORETYPE=${m.openblasEnv.OPENBLAS_CORETYPE ?? '(unset)'}, OPENBLAS_L2_SIZE=${m.openblasEnv.OPENBLAS_L2_SIZE ?? '(unset)'}; unset for the PyTorch and sgemm runs` +
+      (asSet && !asSet.error ? ` (with them as set, OpenBLAS runs its ${asSet.blas.map((b) => b.architecture).join(', ')} kernel: ${f(asSet.gflops, 1)} GFLOP/s)` : ''),
+  );
   out.push('');
 
   out.push('### MLP VAE 784-512-20 on Fashion-MNIST, batch 128, Adam');
@@ -87,7 +91,7 @@ export function renderResults(res) {
   out.push('');
   if (wasm && !wasm.error) {
     out.push(`- Loading the 60000 x 784 training images from their .gz file (loadData: gunzip, parse, scale to float32): **${f(wasm.loadSeconds, 2)} s**; PyTorch script's numpy loader: ${torch && !torch.error ? `${f(torch.loadSeconds, 2)} s` : 'n/a'}`);
-    out.push(`- Resident memory after loading: ${mb(wasm.rssAfterLoadBytes)}; peak over the whole run (load, one epoch, two diagnostics passes): **${mb(wasm.peakRssBytes)}**`);
+    out.push(`- Resident memory after loading: ${mb(wasm.rssAfterLoadBytes)}, peak up to then (the loader's transient buffers included): ${mb(wasm.peakRssAfterLoadBytes)}; peak over the whole run (load, one epoch, two diagnostics passes): **${mb(wasm.peakRssBytes)}**, of which the wasm engine's heap grew to ${mb(wasm.wasmHeapBytes)}`);
     out.push(`- Budget: 2 x data as float32 (${mb(wasm.dataFloat32Bytes)}) + model (${wasm.modelParams} parameters, ${mb(4 * wasm.modelParams)}) = ${mb(budget)}`);
   }
   out.push('');

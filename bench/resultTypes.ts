@@ -25,6 +25,8 @@ export interface EngineResult {
   rssAfterLoadBytes: number;
   /** tfjs only: the peak up to the end of loading (the loader's own transient buffers). */
   peakRssAfterLoadBytes?: number;
+  /** wasm engine only: the size its linear memory grew to. */
+  wasmHeapBytes?: number;
   peakRssBytes: number;
   dataFloat32Bytes: number;
   modelParams: number;

@@ -1,6 +1,6 @@
 // `npm run bench`: VAE Lens's trainer against PyTorch on this machine, in one run, and the
 // results section of BENCHMARKS.md rewritten from what was measured (never typed by hand).
-//   node bench/run.mjs [--rounds 3] [--quick] [--no-write]
+//   node bench/run.mjs [--rounds 2] [--quick] [--no-write]
 // Every engine and workload runs in its own child process (peak memory is per run); the
 // rounds interleave PyTorch and tfjs so both see the same machine load, and each reports
 // its best round.
@@ -20,7 +20,7 @@ const option = (name, fallback) => {
   return i >= 0 ? args[i + 1] : fallback;
 };
 const quick = flag('--quick');
-const rounds = Number(option('--rounds', quick ? '1' : '3'));
+const rounds = Number(option('--rounds', quick ? '1' : '2'));
 const PYTHON = '/usr/bin/python3';
 // Not out/bench: tsc compiles bench/*.ts there.
 const work = join(root, 'out', 'bench-run');
@@ -128,6 +128,8 @@ async function main() {
     runs.wasmManifold.push(tfjsRun(child, 'wasm', 'manifold', MANIFOLD_STEPS));
   }
   // The pure-JS engine would need minutes for one default diagnostics pass; its row is speed only.
+  // For the record: the same yardstick with this machine's OpenBLAS environment left as set.
+  const sgemmAsSet = runChild('sgemm with the OpenBLAS environment as set', PYTHON, [join(root, 'bench/sgemm_peak.py')], process.env, 'SGEMM_RESULT');
   const cpuFmnist = tfjsRun(child, 'cpu', 'fmnist', CPU_ENGINE_STEPS, ['--warmup', '3', '--diagnostics-subset', '64']);
   const cpuManifold = tfjsRun(child, 'cpu', 'manifold', MANIFOLD_STEPS);
   const tensorflowFmnist = tfjsRun(child, 'tensorflow', 'fmnist', FMNIST_STEPS);
@@ -141,6 +143,7 @@ async function main() {
     loadAverage: { before: loadBefore, after: loadavg() },
     machine: machine(),
     sgemm,
+    sgemmAsSet,
     fmnist: { pytorch: best(runs.torchFmnist), wasm: best(runs.wasmFmnist), cpu: cpuFmnist, tensorflow: tensorflowFmnist },
     manifold: { pytorch: best(runs.torchManifold), wasm: best(runs.wasmManifold), cpu: cpuManifold },
     allRounds: runs,
