@@ -374,7 +374,7 @@ function semanticProblems(spec: VaeSpec): { message: string; field: string }[] {
   const out: { message: string; field: string }[] = [];
   const d = spec.data;
   if (d.kind === 'synthetic') {
-    if ((d.synthetic === 'manifold' || d.synthetic === 'ppca') && d.dim === undefined)
+    if ((d.synthetic === 'manifold' || d.synthetic === 'ppca' || d.synthetic === 'ring') && d.dim === undefined)
       out.push({ message: `data.dim is required for the "${d.synthetic}" set (the observed dimension D)`, field: 'data.synthetic' });
     if (d.synthetic === 'manifold' && d.intrinsicDim !== undefined && d.dim !== undefined && d.intrinsicDim >= d.dim)
       out.push({ message: `data.intrinsicDim (${d.intrinsicDim}) must be smaller than data.dim (${d.dim})`, field: 'data.intrinsicDim' });

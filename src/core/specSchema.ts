@@ -37,6 +37,7 @@ export const SYNTHETIC_KINDS = [
   'spiral3d',
   'manifold',
   'ppca',
+  'ring',
 ] as const;
 
 export const ACTIVATIONS = ['relu', 'tanh', 'sigmoid', 'elu', 'softplus', 'leaky_relu', 'linear'] as const;
@@ -123,7 +124,7 @@ export const SPEC_SCHEMA: JsonSchema = {
               type: 'string',
               enum: SYNTHETIC_KINDS,
               description:
-                "A seeded synthetic set: the paper's manifolds (`circle`, `eight_gaussians`, `cosine`, `lemniscate`, `swiss_roll`, `spiral3d`, `manifold`) with Gaussian noise, or `ppca` data with a known covariance.",
+                "A seeded synthetic set: the paper's manifolds (`circle`, `eight_gaussians`, `cosine`, `lemniscate`, `swiss_roll`, `spiral3d`, `manifold`) with Gaussian noise, `ppca` data with a known covariance, or `ring` (the unit circle in a random plane of D dimensions: a ring-shaped PCA set).",
             },
             n: { type: 'integer', minimum: 2, maximum: 10000000, default: 2000, description: 'Number of points.' },
             noise: { type: 'number', minimum: 0, default: 0.05, description: 'Standard deviation of the added Gaussian noise.' },
@@ -132,7 +133,7 @@ export const SPEC_SCHEMA: JsonSchema = {
               type: 'integer',
               minimum: 1,
               maximum: 100000,
-              description: '`manifold` and `ppca`: observed dimension D.',
+              description: '`manifold`, `ppca` and `ring`: observed dimension D.',
             },
             intrinsicDim: {
               type: 'integer',

@@ -14,6 +14,7 @@
  *   spiral3d         helix (cos t, sin t, t / (2pi) - 1), t in [0, 4pi]      D = 3
  *   manifold         u in [-1, 1]^k mapped smoothly into D (see manifoldMap)
  *   ppca             x = W z + noise * eps, z ~ N(0, I_q), W (D x q) ~ N(0, 1)
+ *   ring             the unit circle in a random plane of R^D: x = Q (cos t, sin t), Q (D x 2) orthonormal
  */
 import { Rng } from '../core/random';
 import { UserError, type SourceLocation } from '../core/errors';
@@ -23,7 +24,9 @@ import type { Dataset } from './dataset';
 export type SyntheticParams = Pick<SyntheticDataSpec, 'synthetic' | 'n' | 'noise' | 'seed' | 'dim' | 'intrinsicDim'>;
 
 /** Observed dimension of each fixed-dimension set. */
-type CurveKind = Exclude<SyntheticKind, 'manifold' | 'ppca'>;
+type CurveKind = Exclude<SyntheticKind, 'manifold' | 'ppca' | 'ring'>;
+/** Kinds whose observed dimension D comes from `data.dim`. */
+const NEEDS_DIM: ReadonlySet<SyntheticKind> = new Set<SyntheticKind>(['manifold', 'ppca', 'ring']);
 export const SYNTHETIC_DIMS: Record<CurveKind, number> = {
   circle: 2,
   eight_gaussians: 2,
@@ -79,7 +82,9 @@ export function describeSynthetic(p: SyntheticParams): string {
   const extra =
     p.synthetic === 'manifold' || p.synthetic === 'ppca'
       ? `, dim=${p.dim}, intrinsicDim=${p.intrinsicDim ?? DEFAULT_INTRINSIC_DIM}`
-      : '';
+      : p.synthetic === 'ring'
+        ? `, dim=${p.dim}`
+        : '';
   return `synthetic ${p.synthetic} (n=${p.n}, noise=${p.noise}, seed=${p.seed}${extra})`;
 }
 
@@ -90,6 +95,7 @@ export function generateSynthetic(p: SyntheticParams, where: SourceLocation = {}
   const source = describeSynthetic(p);
   if (p.synthetic === 'manifold') return manifold(p, rng, source);
   if (p.synthetic === 'ppca') return ppca(p, rng, source);
+  if (p.synthetic === 'ring') return ring(p, rng, source);
   const dim = SYNTHETIC_DIMS[p.synthetic];
   const curve = CURVES[p.synthetic];
   const values = new Float32Array(p.n * dim);
@@ -105,15 +111,19 @@ function checkParams(p: SyntheticParams, where: SourceLocation): void {
   const bad = (field: string, message: string): never => {
     throw new UserError(message, { ...where, field: `data.${field}` });
   };
-  if (!Object.hasOwn(CURVES, p.synthetic) && p.synthetic !== 'manifold' && p.synthetic !== 'ppca')
+  if (!Object.hasOwn(CURVES, p.synthetic) && !NEEDS_DIM.has(p.synthetic))
     bad('synthetic', `unknown synthetic set ${JSON.stringify(p.synthetic)}`);
   if (!Number.isInteger(p.n) || p.n < 1) bad('n', `data.n must be a positive integer (got ${p.n})`);
   if (!(p.noise >= 0) || !Number.isFinite(p.noise)) bad('noise', `data.noise must be a finite number >= 0 (got ${p.noise})`);
   if (!Number.isInteger(p.seed) || p.seed < 0) bad('seed', `data.seed must be a non-negative integer (got ${p.seed})`);
-  if (p.synthetic !== 'manifold' && p.synthetic !== 'ppca') return;
+  if (!NEEDS_DIM.has(p.synthetic)) return;
   const dim = p.dim;
   if (dim === undefined || !Number.isInteger(dim) || dim < 1)
     bad('dim', `data.dim (the observed dimension D) is required for "${p.synthetic}" and must be a positive integer`);
+  if (p.synthetic === 'ring') {
+    if (dim! < 2) bad('dim', `data.dim must be at least 2 for "ring" (a circle needs a plane; got ${dim})`);
+    return;
+  }
   const k = p.intrinsicDim ?? DEFAULT_INTRINSIC_DIM;
   if (!Number.isInteger(k) || k < 1) bad('intrinsicDim', `data.intrinsicDim must be a positive integer (got ${k})`);
   if (p.synthetic === 'manifold' && k >= dim!)
@@ -186,4 +196,41 @@ function ppca(p: SyntheticParams, rng: Rng, source: string): Dataset {
     }
   }
   return { values, n: p.n, dim: D, sourceType: 'float32', source, truth: { covariance } };
+}
+
+/**
+ * A ring-shaped pPCA-like set: the unit circle in a random plane of R^D (the plane's basis Q has
+ * orthonormal columns, so the ring keeps radius 1) plus isotropic noise in all D directions.
+ * Its covariance is Q Q^T / 2 + noise^2 I: PCA sees a plane, the data are a curve in it.
+ */
+function ring(p: SyntheticParams, rng: Rng, source: string): Dataset {
+  const D = p.dim!;
+  const q = orthonormalPair(gaussianMatrix(rng, D, 2), D);
+  const values = new Float32Array(p.n * D);
+  for (let i = 0; i < p.n; i++) {
+    const t = TWO_PI * rng.uniform();
+    const c = Math.cos(t);
+    const s = Math.sin(t);
+    for (let d = 0; d < D; d++) values[i * D + d] = q[d * 2]! * c + q[d * 2 + 1]! * s + p.noise * rng.normal();
+  }
+  return { values, n: p.n, dim: D, sourceType: 'float32', source };
+}
+
+/** Gram-Schmidt on the two columns of a D x 2 row-major matrix (Gaussian columns are independent almost surely). */
+function orthonormalPair(m: Float64Array, D: number): Float64Array {
+  const column = (j: number): Float64Array => Float64Array.from({ length: D }, (_, d) => m[d * 2 + j]!);
+  const dot = (a: Float64Array, b: Float64Array): number => a.reduce((sum, v, d) => sum + v * b[d]!, 0);
+  const a = column(0);
+  const b = column(1);
+  const na = Math.sqrt(dot(a, a));
+  for (let d = 0; d < D; d++) a[d] = a[d]! / na;
+  const proj = dot(a, b);
+  for (let d = 0; d < D; d++) b[d] = b[d]! - proj * a[d]!;
+  const nb = Math.sqrt(dot(b, b));
+  const out = new Float64Array(D * 2);
+  for (let d = 0; d < D; d++) {
+    out[d * 2] = a[d]!;
+    out[d * 2 + 1] = b[d]! / nb;
+  }
+  return out;
 }

@@ -9,7 +9,7 @@ const base = (synthetic: SyntheticParams['synthetic'], extra: Partial<SyntheticP
   n: 500,
   noise: 0.05,
   seed: 1,
-  dim: synthetic === 'manifold' || synthetic === 'ppca' ? 6 : undefined,
+  dim: synthetic === 'manifold' || synthetic === 'ppca' || synthetic === 'ring' ? 6 : undefined,
   intrinsicDim: undefined,
   ...extra,
 });
@@ -23,7 +23,7 @@ test('synthetic: every kind has the right shape, is seeded and finite', () => {
     const a = generateSynthetic(base(kind));
     assertWellFormed(a);
     assert.equal(a.n, 500, kind);
-    const dim = kind === 'manifold' || kind === 'ppca' ? 6 : SYNTHETIC_DIMS[kind];
+    const dim = kind === 'manifold' || kind === 'ppca' || kind === 'ring' ? 6 : SYNTHETIC_DIMS[kind];
     assert.equal(a.dim, dim, kind);
     assert.equal(a.sourceType, 'float32');
     assert.match(a.source, new RegExp(`^synthetic ${kind} \\(n=500, noise=0\\.05, seed=1`));
