@@ -2,6 +2,7 @@
  * VAE Lens extension entry point: wiring only. Each concern lives in its own module and
  * every disposable goes into context.subscriptions (or is released in deactivate).
  */
+import { performance } from 'node:perf_hooks';
 import * as vscode from 'vscode';
 import { SpecCodeLensProvider } from './codeLens';
 import { newModel } from './newModel';
@@ -22,6 +23,7 @@ const DEACTIVATE_STOP_MS = 4000;
 let client: TrainerClient | undefined;
 
 export function activate(context: vscode.ExtensionContext): void {
+  const activationStart = performance.now();
   const output = vscode.window.createOutputChannel('VAE Lens');
   const log = (line: string) => output.appendLine(`[${new Date().toLocaleTimeString()}] ${line}`);
   context.subscriptions.push(output);
@@ -102,7 +104,7 @@ export function activate(context: vscode.ExtensionContext): void {
       index.invalidate();
     }),
   );
-  log(`activated (workspace ${vscode.workspace.isTrusted ? 'trusted' : 'in Restricted Mode: training is off'})`);
+  log(`activated in ${(performance.now() - activationStart).toFixed(1)} ms (workspace ${vscode.workspace.isTrusted ? 'trusted' : 'in Restricted Mode: training is off'})`);
 }
 
 export async function deactivate(): Promise<void> {

@@ -17,6 +17,7 @@ import { runDirFromArg } from './runCommands';
 import { isSpecDocument, resolveSpec, specText, specUriFromArg } from './specFiles';
 import { AlreadyTrainingError, type TrainerClient } from './trainerClient';
 import type { TrainerProcess } from './trainerProcess';
+import { TrainingTimings } from './timings';
 import { showTrainingProgress } from './trainingProgress';
 import { requireTrust } from './trust';
 
@@ -44,6 +45,7 @@ export class Training implements vscode.Disposable {
 
   async trainSpec(uri: vscode.Uri, opts: { ask: boolean }): Promise<TrainerProcess | undefined> {
     if (!requireTrust('Training')) return undefined;
+    const timings = new TrainingTimings();
     const trainerPath = vscode.Uri.joinPath(this.deps.extensionUri, 'dist', 'trainer.js').fsPath;
     if (!fs.existsSync(trainerPath)) {
       void vscode.window.showErrorMessage(`VAE Lens: the trainer is missing (${trainerPath}). Reinstall the extension, or run the build if you are developing it.`);
@@ -104,15 +106,18 @@ export class Training implements vscode.Disposable {
       throw e;
     }
     this.deps.diagnostics.clearTrainerErrors(uri);
-    this.follow(trainer, uri, name, text);
+    this.follow(trainer, uri, name, text, timings);
     showTrainingProgress(trainer, name);
     return trainer;
   }
 
-  private follow(trainer: TrainerProcess, specUri: vscode.Uri, name: string, text: string): void {
+  private follow(trainer: TrainerProcess, specUri: vscode.Uri, name: string, text: string, timings: TrainingTimings): void {
     const errors: string[] = [];
     const sub = trainer.onEvent((e) => {
       switch (e.type) {
+        case 'diagnostics':
+          timings.pointArrived();
+          break;
         case 'started':
           void DiagnosticsPanel.createOrShow(this.deps.panelDeps(), [e.runDir], true);
           break;
@@ -122,6 +127,7 @@ export class Training implements vscode.Disposable {
           break;
         case 'done':
           sub.dispose();
+          this.deps.output.appendLine(`[${name}] ${timings.finish()}`);
           this.announce(e.status, name, errors, trainer);
           break;
       }
