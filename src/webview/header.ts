@@ -35,7 +35,7 @@ function progressBlock(run: PanelRun, progress: TrainingProgress | undefined): H
 }
 
 /** The latest pass at a glance: what the theorem is about. */
-function keyNumbers(run: PanelRun): HTMLElement | null {
+function keyNumbers(run: PanelRun): HTMLElement {
   const r = run.records[run.records.length - 1];
   if (!r) return h('div', { className: 'vl-keys vl-muted', text: 'no diagnostics yet' });
   const item = (label: string, value: string, tone?: string) =>
@@ -50,30 +50,46 @@ function keyNumbers(run: PanelRun): HTMLElement | null {
   );
 }
 
-export function renderRunHeader(
-  run: PanelRun,
-  opts: { colour: string; compare: boolean; progress?: TrainingProgress; actions?: HeaderActions },
-): HTMLElement {
-  const status = statusView(run);
-  const a = opts.actions;
-  const training = run.status === 'training';
-  const buttons = a
-    ? h(
-        'div',
-        { className: 'vl-actions' },
-        training
-          ? button('Stop', 'Stop training (the run folder keeps everything so far)', () => a.post({ type: 'stop', runDir: run.runDir }), true)
-          : button('Retrain', 'Train this spec again in a new run folder', () => a.post({ type: 'retrain', runDir: run.runDir })),
-        button('Export CSV', 'Save the metrics as CSV', () => a.post({ type: 'exportCsv', runDir: run.runDir })),
-        button('Export PNG', 'Save every chart as a PNG', () => a.exportPng(run.runDir)),
-      )
-    : null;
+export interface RunHeaderOptions {
+  colour: string;
+  compare: boolean;
+  progress?: TrainingProgress;
+  actions?: HeaderActions;
+}
+
+function actionButtons(run: PanelRun, a: HeaderActions): HTMLElement {
   return h(
-    'section',
-    { className: `vl-run vl-status-${status.tone}`, attrs: { 'data-run-dir': run.runDir } },
-    h(
-      'div',
-      { className: 'vl-run-main' },
+    'div',
+    { className: 'vl-actions' },
+    run.status === 'training'
+      ? button('Stop', 'Stop training (the run folder keeps everything so far)', () => a.post({ type: 'stop', runDir: run.runDir }), true)
+      : button('Retrain', 'Train this spec again in a new run folder', () => a.post({ type: 'retrain', runDir: run.runDir })),
+    button('Export CSV', 'Save the metrics as CSV', () => a.post({ type: 'exportCsv', runDir: run.runDir })),
+    button('Export PNG', 'Save every chart as a PNG', () => a.exportPng(run.runDir)),
+  );
+}
+
+/**
+ * A run's header, patched in place as progress arrives. The buttons are rebuilt only when the run
+ * starts or stops training, so a click is never lost to a progress update swapping the element.
+ */
+export class RunHeader {
+  readonly element = h('section', { className: 'vl-run' });
+  private readonly main = h('div', { className: 'vl-run-main' });
+  private readonly keys = h('div', { className: 'vl-keys-slot' });
+  private readonly actions = h('div', { className: 'vl-actions-slot' });
+  private actionsKey = '';
+
+  constructor() {
+    this.element.append(this.main, this.keys, this.actions);
+  }
+
+  update(run: PanelRun, opts: RunHeaderOptions): void {
+    const status = statusView(run);
+    const training = run.status === 'training';
+    this.element.className = `vl-run vl-status-${status.tone}`;
+    this.element.setAttribute('data-run-dir', run.runDir);
+    const parts: (HTMLElement | null)[] = [
       h(
         'div',
         { className: 'vl-run-title' },
@@ -84,8 +100,14 @@ export function renderRunHeader(
       h('div', { className: 'vl-run-meta vl-muted', text: describeRun(run) }),
       status.detail && (status.tone === 'bad' || !training) ? h('div', { className: 'vl-run-detail', text: status.detail }) : null,
       progressBlock(run, opts.progress),
-    ),
-    keyNumbers(run),
-    buttons,
-  );
+    ];
+    this.main.replaceChildren(...parts.filter((p): p is HTMLElement => p !== null));
+    this.keys.replaceChildren(keyNumbers(run));
+    const key = `${run.runDir}|${training}|${!!opts.actions}`;
+    if (key !== this.actionsKey) {
+      this.actionsKey = key;
+      if (opts.actions) this.actions.replaceChildren(actionButtons(run, opts.actions));
+      else this.actions.replaceChildren();
+    }
+  }
 }

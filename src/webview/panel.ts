@@ -7,7 +7,7 @@ import type { PanelRun, ToPanel, TrainingProgress } from '../core/panelProtocol'
 import type { RunView, TrackedDataset } from './chartConfigs';
 import { ChartBoard } from './charts';
 import { h, swatch } from './dom';
-import { renderRunHeader, type HeaderActions } from './header';
+import { RunHeader, type HeaderActions } from './header';
 import { renderImages } from './images';
 import type { HostBridge } from './messages';
 import { normalizeRun, validRecords } from './runs';
@@ -32,6 +32,7 @@ const TAIL_CHOICES: { label: string; fraction: number; title: string }[] = [
 
 export class Panel {
   private runs: RunState[] = [];
+  private runHeaders = new Map<string, RunHeader>();
   private palette: Palette;
   private readonly headers = h('div', { className: 'vl-runs' });
   private readonly toolbar = h('div', { className: 'vl-toolbar' });
@@ -196,9 +197,17 @@ export class Panel {
     const views = this.views();
     const compare = views.length > 1;
     const actions = this.actions();
-    this.headers.replaceChildren(
-      ...views.map((v, i) => renderRunHeader(v.run, { colour: v.colour, compare, progress: this.runs[i].progress, actions })),
-    );
+    const next = new Map<string, RunHeader>();
+    for (const [i, v] of views.entries()) {
+      const header = this.runHeaders.get(v.run.runDir) ?? new RunHeader();
+      header.update(v.run, { colour: v.colour, compare, progress: this.runs[i].progress, actions });
+      next.set(v.run.runDir, header);
+    }
+    this.runHeaders = next;
+    const elements = [...next.values()].map((r) => r.element);
+    // Only touch the list when its membership or order changed, so the headers are never detached mid-click.
+    const current = Array.from(this.headers.children);
+    if (current.length !== elements.length || current.some((el, i) => el !== elements[i])) this.headers.replaceChildren(...elements);
   }
 
   private renderToolbar(): void {
