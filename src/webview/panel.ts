@@ -10,7 +10,7 @@ import { h, swatch } from './dom';
 import { RunHeader, type HeaderActions } from './header';
 import { renderImages } from './images';
 import type { HostBridge } from './messages';
-import { normalizeRun, validRecords } from './runs';
+import { normalizeRun, validImages, validRecords } from './runs';
 import { appendRecords, seriesFromRecords, type RunSeries } from './series';
 import { renderSummaryTable } from './table';
 import { readPalette, runColours, type Palette } from './theme';
@@ -88,7 +88,7 @@ export class Panel {
       case 'images': {
         const state = this.find(message.runDir);
         if (!state) return;
-        state.run.images = normalizeRun({ ...state.run, images: message.images }).run.images;
+        state.run.images = validImages(message.images);
         return this.renderImages();
       }
     }

@@ -22,7 +22,8 @@ export function baseName(path: string): string {
   return parts[parts.length - 1] ?? path;
 }
 
-function validImages(v: unknown): PanelRun['images'] {
+/** The images block if it has the ImagesEvent shape, else undefined. */
+export function validImages(v: unknown): PanelRun['images'] {
   if (!isObj(v)) return undefined;
   const numbers = (a: unknown): a is number[] => Array.isArray(a) && a.every((x) => typeof x === 'number' || x === null);
   const lists = (a: unknown): a is number[][] => Array.isArray(a) && a.every(numbers);
