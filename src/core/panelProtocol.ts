@@ -37,7 +37,9 @@ export type ToPanel =
   /** New diagnostics for a shown run (incremental; the panel appends, it does not redraw all). */
   | { type: 'append'; runDir: string; records: MetricsRecord[] }
   | { type: 'status'; runDir: string; status: PanelRun['status']; message?: string; progress?: TrainingProgress }
-  | { type: 'images'; runDir: string; images: Omit<ImagesEvent, 'type'> };
+  | { type: 'images'; runDir: string; images: Omit<ImagesEvent, 'type'> }
+  /** Render every chart to PNG and send each back as `exportPng` (the Export Run command). */
+  | { type: 'exportPngs'; runDir: string };
 
 // ---- webview → host ----
 export type FromPanel =
@@ -83,6 +85,8 @@ export function isToPanel(v: unknown): v is ToPanel {
       return isStr(v.runDir) && isStr(v.status);
     case 'images':
       return isStr(v.runDir) && isObj(v.images);
+    case 'exportPngs':
+      return isStr(v.runDir);
     default:
       return false;
   }

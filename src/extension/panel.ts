@@ -43,6 +43,8 @@ export class DiagnosticsPanel implements vscode.Disposable {
   private loadToken = 0;
   /** Trainer events that arrive while run folders are being read, replayed after. */
   private buffered: TrainerEvent[] | undefined;
+  /** A PNG export asked for before the webview was ready to render it. */
+  private pendingPngExport: string | undefined;
   private lastProgressPost = new Map<string, number>();
   /** Runs written by another process (the CLI): followed by polling their files. */
   private readonly external = new ExternalRunFollower({
@@ -119,6 +121,19 @@ export class DiagnosticsPanel implements vscode.Disposable {
     return this.runs.map((r) => r.runDir);
   }
 
+  /** Ask the webview for PNGs of its charts; they arrive as exportPng messages. Waits until it shows the run. */
+  requestPngExport(runDir: string): void {
+    this.pendingPngExport = runDir;
+    this.flushPngRequest();
+  }
+
+  private flushPngRequest(): void {
+    const runDir = this.pendingPngExport;
+    if (!runDir || !this.ready || this.buffered || !this.shownRun(runDir)) return;
+    this.pendingPngExport = undefined;
+    this.post({ type: 'exportPngs', runDir });
+  }
+
   /** The run as the panel holds it (records included), if shown. */
   shownRun(runDir: string): PanelRun | undefined {
     return this.runs.find((r) => r.runDir === runDir);
@@ -165,6 +180,7 @@ export class DiagnosticsPanel implements vscode.Disposable {
 
   private sendShow(): void {
     this.post({ type: 'show', runs: this.runs });
+    this.flushPngRequest();
   }
 
   private post(message: ToPanel): void {

@@ -114,7 +114,7 @@ export class RunCommands implements Pick<PanelActions, 'exportCsv' | 'exportPng'
     if (choice?.id === 'csv') await this.exportCsv(runDir);
     if (choice?.id === 'png') {
       await DiagnosticsPanel.createOrShow(this.deps.panelDeps(), [runDir]);
-      void vscode.window.showInformationMessage('VAE Lens: press "Export PNG" in the panel to save its charts.');
+      DiagnosticsPanel.active?.requestPngExport(runDir);
     }
   }
 

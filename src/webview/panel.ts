@@ -91,6 +91,9 @@ export class Panel {
         state.run.images = validImages(message.images);
         return this.renderImages();
       }
+      case 'exportPngs':
+        if (this.find(message.runDir)) this.actions()?.exportPng(message.runDir);
+        return;
     }
   }
 
