@@ -3,7 +3,7 @@
  * file/line/column/field for every problem, fill in defaults, and list the
  * warnings where the entropy theorem cannot hold.
  */
-import { parseTree, printParseErrorCode, type Node, type ParseError } from 'jsonc-parser';
+import { createScanner, parseTree, printParseErrorCode, type Node, type ParseError } from 'jsonc-parser';
 import { didYouMean, lineColumnAt, UserError, type SourceLocation } from './errors';
 import {
   SPEC_SCHEMA,
@@ -115,13 +115,19 @@ interface Problem {
  * Parse and validate a spec. Throws a UserError listing every problem found
  * (the first as the error itself, the rest in `more`).
  */
-export function parseSpec(text: string, file = 'spec.vae.json'): ParsedSpec {
-  const parseErrors: ParseError[] = [];
-  const root = parseTree(text, parseErrors, { allowTrailingComma: true, disallowComments: false });
+export function parseSpec(original: string, file = 'spec.vae.json'): ParsedSpec {
+  // Editors that save a UTF-8 byte order mark hide it; locations are counted as they show the text.
+  const text = original.charCodeAt(0) === 0xfeff ? original.slice(1) : original;
   const locate = (node: Node | undefined, field: string, offset?: number, length?: number): SourceLocation => {
     const off = offset ?? node?.offset ?? 0;
     return { file, ...lineColumnAt(text, off), offset: off, length: length ?? node?.length ?? 1, field: field || undefined };
   };
+  // jsonc-parser recurses once per level: thousands of "[" would overflow the stack.
+  const tooDeep = offsetBeyondDepth(text, MAX_NESTING);
+  if (tooDeep !== undefined)
+    throw new UserError(`invalid spec: nested more than ${MAX_NESTING} levels deep; a spec needs at most 4`, locate(undefined, '', tooDeep, 1));
+  const parseErrors: ParseError[] = [];
+  const root = parseTree(text, parseErrors, { allowTrailingComma: true, disallowComments: false });
   if (parseErrors.length > 0 || !root) {
     const errs = parseErrors.map((e) => ({
       message: `invalid JSON: ${describeParseError(printParseErrorCode(e.error))}`,
@@ -146,7 +152,26 @@ export function parseSpec(text: string, file = 'spec.vae.json'): ParsedSpec {
     throw new UserError(errs[0]!.message, errs[0]!.location, errs.slice(1));
   }
   const warnings = theoremWarnings(spec).map((w) => ({ message: w.message, location: locate(findNode(root, w.field), w.field) }));
-  return { spec, warnings, text };
+  return { spec, warnings, text: original };
+}
+
+const MAX_NESTING = 64;
+
+/** Offset of the first "{" or "[" that opens level `max + 1`, found without recursion (strings and comments skipped). */
+function offsetBeyondDepth(text: string, max: number): number | undefined {
+  const OPEN_BRACE = 1;
+  const CLOSE_BRACE = 2;
+  const OPEN_BRACKET = 3;
+  const CLOSE_BRACKET = 4;
+  const EOF = 17;
+  const scanner = createScanner(text, true);
+  let depth = 0;
+  for (let token = scanner.scan(); token !== EOF; token = scanner.scan()) {
+    if (token === OPEN_BRACE || token === OPEN_BRACKET) {
+      if (++depth > max) return scanner.getTokenOffset();
+    } else if (token === CLOSE_BRACE || token === CLOSE_BRACKET) depth = Math.max(0, depth - 1);
+  }
+  return undefined;
 }
 
 function describeParseError(code: string): string {
@@ -262,6 +287,20 @@ function validateOneOf(node: Node, schema: JsonSchema, field: string, out: Probl
     return;
   }
   const ids = variants.map((v) => JSON.stringify(v.required?.[0]));
+  if (matching.length === 0) {
+    // "sythetic" or "pth": say which key was meant rather than only that none was given.
+    const variantKeys = variants.map((v) => v.required?.[0] ?? '');
+    const known = new Set(variants.flatMap((v) => Object.keys(v.properties ?? {})));
+    const misspelt = (node.children ?? []).flatMap((pair) => {
+      const keyNode = pair.children?.[0];
+      const key = keyNode?.value as string | undefined;
+      const guess = key === undefined || known.has(key) ? undefined : didYouMean(key, variantKeys);
+      return keyNode && key !== undefined && guess ? [{ keyNode, key, guess }] : [];
+    });
+    for (const m of misspelt)
+      out.push({ message: `unknown field ${JSON.stringify(m.key)} in ${field} (did you mean ${JSON.stringify(m.guess)}?)`, node: m.keyNode, field: `${field}.${m.key}` });
+    if (misspelt.length > 0) return;
+  }
   out.push({
     message:
       matching.length === 0
