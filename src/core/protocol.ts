@@ -20,6 +20,8 @@ export interface StartRequest {
   epochs?: number;
   /** Resume from a run folder's latest checkpoint. */
   resume?: string;
+  /** Folders to look for @tensorflow/tfjs-node in (the user's own install), besides the trainer's own. */
+  tfjsNodeSearchPaths?: string[];
   /** Allow data files outside `workspaceRoots` (setting). */
   allowOutsideWorkspace?: boolean;
   workspaceRoots?: string[];
@@ -96,7 +98,8 @@ export function isToTrainer(v: unknown): v is ToTrainer {
     optStr(v.backend) &&
     (v.epochs === undefined || isNum(v.epochs)) &&
     optStr(v.resume) &&
-    (v.workspaceRoots === undefined || (Array.isArray(v.workspaceRoots) && v.workspaceRoots.every(isStr)))
+    (v.workspaceRoots === undefined || (Array.isArray(v.workspaceRoots) && v.workspaceRoots.every(isStr))) &&
+    (v.tfjsNodeSearchPaths === undefined || (Array.isArray(v.tfjsNodeSearchPaths) && v.tfjsNodeSearchPaths.every(isStr)))
   );
 }
 

@@ -12,6 +12,8 @@ export interface VaeLensSettings {
   allowDataOutsideWorkspace: boolean;
   /** Absolute, or undefined for the spec's own runs folder. */
   runsDirectory: string | undefined;
+  /** A folder with node_modules/@tensorflow/tfjs-node in it (e.g. a global npm prefix), or undefined. */
+  tfjsNodePath: string | undefined;
 }
 
 const BACKENDS: readonly BackendChoice[] = ['auto', 'tensorflow', 'wasm', 'cpu'];
@@ -20,11 +22,13 @@ export function readSettings(scope?: vscode.Uri): VaeLensSettings {
   const c = vscode.workspace.getConfiguration(SECTION, scope);
   const backend = c.get<string>('backend', 'auto');
   const runsDirectory = c.get<string>('runsDirectory', '').trim();
+  const tfjsNodePath = c.get<string>('tfjsNodePath', '').trim();
   return {
     retrainOnSave: c.get<boolean>('retrainOnSave', false),
     backend: (BACKENDS as readonly string[]).includes(backend) ? (backend as BackendChoice) : 'auto',
     allowDataOutsideWorkspace: c.get<boolean>('allowDataOutsideWorkspace', false),
     runsDirectory: runsDirectory ? resolveAgainstWorkspace(runsDirectory, scope) : undefined,
+    tfjsNodePath: tfjsNodePath ? resolveAgainstWorkspace(tfjsNodePath, scope) : undefined,
   };
 }
 

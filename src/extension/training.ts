@@ -92,6 +92,8 @@ export class Training implements vscode.Disposable {
       runsDir: settings.runsDirectory,
       backend: settings.backend === 'auto' ? undefined : settings.backend,
       allowOutsideWorkspace: settings.allowDataOutsideWorkspace,
+      // The native engine is not in the .vsix: use the user's own install where there is one.
+      tfjsNodeSearchPaths: [...(settings.tfjsNodePath ? [settings.tfjsNodePath] : []), ...workspaceRoots()],
       // No folder open (a lone spec file): no workspace to confine data to. An empty list would refuse every file.
       workspaceRoots: workspaceRoots().length > 0 ? workspaceRoots() : undefined,
     };

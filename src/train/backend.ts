@@ -21,13 +21,20 @@ export interface Engine {
   detail: string;
 }
 
-/** Where tfjs-node may live: the user's own installs, found by the usual module resolution. */
-function loadTfjsNode(): Tf {
+/**
+ * tfjs-node where the user has it: beside the trainer (an npm install of vae-lens), or in one of
+ * `searchPaths` (the editor passes the workspace folders and the vaeLens.tfjsNodePath setting).
+ */
+function loadTfjsNode(searchPaths: readonly string[]): Tf {
   // A variable keeps bundlers from trying to include the native module.
   const id = '@tensorflow/tfjs-node';
-  const extra = process.env.VAE_LENS_TFJS_NODE_PATH;
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return require(extra ? require.resolve(id, { paths: [extra] }) : id) as Tf;
+  let resolved: string;
+  try {
+    resolved = require.resolve(id);
+  } catch {
+    resolved = require.resolve(id, { paths: [...searchPaths] });
+  }
+  return require(resolved) as Tf;
 }
 
 function wasmBinariesDir(): string {
@@ -41,13 +48,13 @@ function wasmBinariesDir(): string {
 
 let current: Engine | undefined;
 
-export async function chooseEngine(choice: BackendChoice = 'auto'): Promise<Engine> {
+export async function chooseEngine(choice: BackendChoice = 'auto', tfjsNodeSearchPaths: readonly string[] = []): Promise<Engine> {
   if (current && (choice === 'auto' || choice === current.name)) return current;
   const tried: string[] = [];
 
   if (choice === 'auto' || choice === 'tensorflow') {
     try {
-      const tf = loadTfjsNode();
+      const tf = loadTfjsNode(tfjsNodeSearchPaths);
       await tf.setBackend('tensorflow');
       await tf.ready();
       return (current = { tf, name: 'tensorflow', detail: 'tfjs-node (native TensorFlow)' });

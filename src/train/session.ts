@@ -49,7 +49,7 @@ export async function runSession(req: StartRequest, emit: EventSink, control: Se
     const { spec } = parsed;
     for (const w of parsed.warnings) emit({ type: 'log', level: 'warn', message: `${w.location.field ?? ''}: ${w.message}` });
 
-    const engine = await chooseEngine(req.backend ?? spec.training.backend);
+    const engine = await chooseEngine(req.backend ?? spec.training.backend, req.tfjsNodeSearchPaths ?? [process.cwd()]);
     emit({ type: 'log', level: 'info', message: `engine: ${engine.name} (${engine.detail})` });
 
     const data = await loadData(spec.data, specPath, { workspaceRoots: req.workspaceRoots, allowOutsideWorkspace: req.allowOutsideWorkspace });
