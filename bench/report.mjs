@@ -108,5 +108,11 @@ export function renderResults(res) {
   out.push(`| wasm samples/s >= 0.3 x PyTorch's (MLP VAE, wall clock) | ${f(ratio, 3)} x | ${verdict(ratio >= 0.3)} |`);
   out.push(`| diagnostics pass <= 5 % of an epoch's training (defaults) | ${pct(share)} (CPU time: ${pct(shareCpu)}) | ${verdict(share <= 0.05)} |`);
   out.push(`| trainer peak memory < 2 x data + model | ${wasm && !wasm.error ? `${mb(wasm.peakRssBytes)} of ${mb(budget)}` : 'n/a'} | ${verdict(wasm && !wasm.error && wasm.peakRssBytes < budget)} |`);
+  if (res.loadAverage.before[0] > m.cores || res.loadAverage.after[0] > m.cores) {
+    out.push('');
+    out.push(
+      `**Caution:** the load average was above the ${m.cores} cores during this run. Contention can stretch PyTorch's AVX-512 OpenBLAS kernels more than the wasm engine's 128-bit SIMD (compare PyTorch's ms/step with what the sgemm peak allows), which would flatter tfjs in the ratios above; re-run on a quiet machine before relying on them.`,
+    );
+  }
   return out.join('\n');
 }

@@ -1,6 +1,6 @@
 // `npm run bench`: VAE Lens's trainer against PyTorch on this machine, in one run, and the
 // results section of BENCHMARKS.md rewritten from what was measured (never typed by hand).
-//   node bench/run.mjs [--rounds 2] [--quick] [--no-write]
+//   node bench/run.mjs [--rounds 2] [--quick] [--no-write] [--render]
 // Every engine and workload runs in its own child process (peak memory is per run); the
 // rounds interleave PyTorch and tfjs so both see the same machine load, and each reports
 // its best round.
@@ -110,7 +110,23 @@ function machine() {
   };
 }
 
+/** Rewrite BENCHMARKS.md's results section from the measurements in `results`. */
+function writeSection(results) {
+  const section = renderResults(results);
+  process.stdout.write(section + '\n');
+  if (flag('--no-write')) return;
+  const file = join(root, 'BENCHMARKS.md');
+  const text = readFileSync(file, 'utf8');
+  const a = text.indexOf(RESULTS_START);
+  const b = text.indexOf(RESULTS_END);
+  if (a < 0 || b < a) throw new Error(`BENCHMARKS.md has no ${RESULTS_START} ... ${RESULTS_END} section to fill`);
+  writeFileSync(file, text.slice(0, a + RESULTS_START.length) + '\n' + section + '\n' + text.slice(b));
+  log('BENCHMARKS.md results section rewritten');
+}
+
 async function main() {
+  // --render: only re-render the last run's measurements (bench/results/latest.json).
+  if (flag('--render')) return writeSection(JSON.parse(readFileSync(join(root, 'bench/results/latest.json'), 'utf8')));
   const started = new Date();
   const loadBefore = loadavg();
   const child = await buildChild();
@@ -150,17 +166,7 @@ async function main() {
   };
   mkdirSync(join(root, 'bench/results'), { recursive: true });
   writeFileSync(join(root, 'bench/results/latest.json'), JSON.stringify(results, null, 2) + '\n');
-  const section = renderResults(results);
-  process.stdout.write(section + '\n');
-  if (!flag('--no-write')) {
-    const file = join(root, 'BENCHMARKS.md');
-    const text = readFileSync(file, 'utf8');
-    const a = text.indexOf(RESULTS_START);
-    const b = text.indexOf(RESULTS_END);
-    if (a < 0 || b < a) throw new Error(`BENCHMARKS.md has no ${RESULTS_START} ... ${RESULTS_END} section to fill`);
-    writeFileSync(file, text.slice(0, a + RESULTS_START.length) + '\n' + section + '\n' + text.slice(b));
-    log('BENCHMARKS.md results section rewritten');
-  }
+  writeSection(results);
 }
 
 main().catch((e) => {
