@@ -92,7 +92,9 @@ async function train(args: Args): Promise<number> {
     control.stopRequested = true;
     process.stderr.write('\nstopping after this step (Ctrl-C again to abort)...\n');
   };
+  // SIGTERM (kill, timeout, a CI job cancelled) stops as gracefully as Ctrl-C: summary and checkpoint written.
   process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   let failed = false;
   const emit = (ev: FromTrainer) => {
     if (json) {
@@ -143,6 +145,7 @@ async function train(args: Args): Promise<number> {
     control,
   );
   process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
   if (status === 'failed' && failed) return 2;
   return status === 'completed' || status === 'stopped' ? 0 : 1;
 }

@@ -4,6 +4,7 @@
  * epochs (and one before training), checkpoints, divergence detection, and a cooperative
  * stop. Engine-independent: it receives the tfjs namespace of the chosen engine.
  */
+import { existsSync } from 'node:fs';
 import type { Optimizer, Tensor1D, Tensor2D, Variable } from '@tensorflow/tfjs-core';
 import { judgeConvergence, type ConvergencePoint } from '../core/convergence';
 import { Rng } from '../core/random';
@@ -68,6 +69,8 @@ export class TrainingLoop {
   private readonly diagN: number;
   private step = 0;
   private startEpoch = 0;
+  /** Restored from a checkpoint (whose epoch-0 pass, if any, is already in the run). */
+  private resumed = false;
   /** Bias-corrected running mean of squared errors (varianceUpdate "optimal"). */
   private varianceEma: { sum: Float32Array; weight: number } | undefined;
   private readonly wallStart = performance.now();
@@ -93,8 +96,10 @@ export class TrainingLoop {
     if (this.o.resumeFrom) await this.resume(this.o.resumeFrom);
 
     let last: MetricsRecord | undefined;
-    if (this.startEpoch === 0) {
+    if (this.startEpoch === 0 && !this.resumed) {
       last = this.diagnosticsPass(0, 0, NaN);
+      // A good checkpoint from the start: a run that diverges or dies in its first epoch can still be resumed.
+      await this.checkpoint(0);
       if (this.o.shouldStop()) return { status: 'stopped', epochsDone: 0, steps: 0, last };
     }
 
@@ -255,8 +260,14 @@ export class TrainingLoop {
   }
 
   private async resume(file: string): Promise<void> {
+    if (!existsSync(file)) {
+      // Killed before its first checkpoint: the seeded initial model is the one it started from.
+      this.o.events.log('info', `no checkpoint in the run yet (${file}); starting again from epoch 0`);
+      return;
+    }
     const cp = readCheckpoint(file);
     await restoreCheckpoint(this.o.engine.tf, cp, this.vae, this.optimizer, file);
+    this.resumed = true;
     this.startEpoch = cp.epoch;
     this.step = cp.step;
     if (this.varianceEma && cp.varianceEstimate) {

@@ -34,6 +34,7 @@ export class RunWriter {
   /** Continue writing an existing run folder (resume). */
   static reopen(dir: string): RunWriter {
     if (!fs.existsSync(path.join(dir, RUN_FILES.meta))) throw new UserError(`${dir} is not a run folder (it has no ${RUN_FILES.meta})`);
+    dropTornTail(path.join(dir, RUN_FILES.metrics));
     return new RunWriter(dir);
   }
 
@@ -75,4 +76,51 @@ export function writeJsonAtomic(file: string, value: unknown): void {
     fs.closeSync(fd);
   }
   fs.renameSync(tmp, file);
+}
+
+/**
+ * A writer killed mid-line leaves a last line without its newline. Readers ignore it, but the
+ * next record appended would be glued to it and spoil a line in the middle: cut it off first.
+ * Only bytes after the last newline go, and only when they are not a whole record.
+ */
+export function dropTornTail(file: string): void {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r+');
+  } catch {
+    return; // no metrics yet
+  }
+  try {
+    const size = fs.fstatSync(fd).size;
+    const chunk = Buffer.alloc(64 * 1024);
+    let end = size;
+    while (end > 0) {
+      const start = Math.max(0, end - chunk.length);
+      const n = fs.readSync(fd, chunk, 0, end - start, start);
+      const nl = chunk.subarray(0, n).lastIndexOf(10);
+      if (nl >= 0) {
+        end = start + nl + 1;
+        break;
+      }
+      end = start;
+    }
+    if (end === size) return;
+    // A record is a few kilobytes; a longer tail cannot be one.
+    const tail = Buffer.alloc(Math.min(size - end, 1 << 24));
+    fs.readSync(fd, tail, 0, tail.length, end);
+    if (tail.length === size - end && isJson(tail.toString('utf8'))) fs.writeSync(fd, '\n', size); // whole record, only its newline missing: keep it
+    else fs.ftruncateSync(fd, end);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -8,10 +8,12 @@ import * as path from 'node:path';
 import { isUserError, UserError } from '../core/errors';
 import type { FromTrainer, StartRequest } from '../core/protocol';
 import { RUN_FILES, RUN_FORMAT_VERSION, type MetricsRecord, type RunMeta, type RunStatus, type RunSummary } from '../core/runFormat';
-import { parseSpec, runsDirFor, type ParsedSpec } from '../core/spec';
+import { parseSpec, runsDirFor, type ParsedSpec, type VaeSpec } from '../core/spec';
 import { loadData } from '../data/load';
 import { chooseEngine } from './backend';
+import { readCheckpoint } from './checkpoint';
 import { TrainingLoop } from './loop';
+import { checkModelFits } from './modelSize';
 import { RunWriter } from './runWriter';
 
 export type EventSink = (event: FromTrainer) => void;
@@ -20,11 +22,18 @@ export interface SessionControl {
   stopRequested: boolean;
 }
 
+/** Specs are a few kilobytes; a bigger file is something else named *.vae.json, not worth reading whole. */
+const MAX_SPEC_BYTES = 1 << 20;
+
 export function readSpecFile(specPath: string): ParsedSpec {
   let text: string;
   try {
+    const size = fs.statSync(specPath).size;
+    if (size > MAX_SPEC_BYTES)
+      throw new UserError(`${specPath} is ${(size / 2 ** 20).toFixed(1)} MiB; a spec is a small JSON file (at most 1 MiB). Is it the right file?`, { file: specPath });
     text = fs.readFileSync(specPath, 'utf8');
   } catch (e) {
+    if (isUserError(e)) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     throw new UserError(code === 'ENOENT' ? `spec file not found: ${specPath}` : `cannot read the spec ${specPath}: ${code ?? (e as Error).message}`, { file: specPath });
   }
@@ -53,6 +62,9 @@ export async function runSession(req: StartRequest, emit: EventSink, control: Se
     emit({ type: 'log', level: 'info', message: `engine: ${engine.name} (${engine.detail})` });
 
     const data = await loadData(spec.data, specPath, { workspaceRoots: req.workspaceRoots, allowOutsideWorkspace: req.allowOutsideWorkspace });
+    checkModelFits(spec.model, data.train.dim, specPath);
+    // Refuse a resume the checkpoint cannot serve before run.json and summary.json are rewritten.
+    if (resumeDir) checkResumable(resumeDir, spec, data.train.dim, specPath);
     const epochs = req.epochs ?? spec.training.epochs;
     const runsDir = req.runsDir ? path.resolve(req.runsDir) : runsDirFor(spec, specPath, path.join, path.dirname, path.isAbsolute);
     writer = resumeDir ? RunWriter.reopen(resumeDir) : RunWriter.create(runsDir, spec.name, parsed.text);
@@ -105,7 +117,8 @@ export async function runSession(req: StartRequest, emit: EventSink, control: Se
     });
     try {
       const outcome = await loop.run();
-      summary = { ...summary, epochsDone: outcome.epochsDone, steps: outcome.steps, lastCheckpoint: w.checkpointPath() };
+      const lastCheckpoint = fs.existsSync(w.checkpointPath()) ? w.checkpointPath() : undefined;
+      summary = { ...summary, epochsDone: outcome.epochsDone, steps: outcome.steps, lastCheckpoint };
       const message = outcome.status === 'diverged' ? outcome.message : undefined;
       finish(outcome.status, message);
       emit({ type: 'done', status: outcome.status, runDir: w.dir, message });
@@ -122,4 +135,18 @@ export async function runSession(req: StartRequest, emit: EventSink, control: Se
       for (const m of (e as UserError).more) emit({ type: 'error', message: m.message, location: m.location, userError: true, runDir: writer?.dir });
     return 'failed';
   }
+}
+
+/** The run's checkpoint (when it has one yet) must fit the model and data of this resume. */
+function checkResumable(runDir: string, spec: VaeSpec, dim: number, specPath: string): void {
+  if (!fs.existsSync(path.join(runDir, RUN_FILES.meta))) throw new UserError(`${runDir} is not a run folder (it has no ${RUN_FILES.meta})`, { file: runDir });
+  const file = path.join(runDir, RUN_FILES.checkpoints, 'latest.json');
+  if (!fs.existsSync(file)) return;
+  const cp = readCheckpoint(file);
+  if (cp.dim !== dim || cp.latentDim !== spec.model.latentDim || cp.modelType !== spec.model.type)
+    throw new UserError(
+      `cannot resume ${runDir}: it was trained as ${cp.modelType} on data of dimension ${cp.dim} with ${cp.latentDim} latents, ` +
+        `but the data now has dimension ${dim} (${spec.model.type}, ${spec.model.latentDim} latents). Resume with the data it was trained on, or start a new run.`,
+      { file: specPath, field: 'data' },
+    );
 }
