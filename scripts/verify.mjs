@@ -3,7 +3,8 @@
 //   node scripts/build.mjs && node scripts/verify.mjs [--only id,id] [--results DIR] [--reuse]
 //                                                    [--samples S] [--no-train] [--no-png]
 // For every experiment: `vae-lens train SPEC --out DIR/<id>`, `vae-lens eval RUN --samples S --json`,
-// `vae-lens report RUN --out DIR/<id>/report.html --png` (copied to docs/figures/<id>.png); for the
+// `vae-lens report RUN --out DIR/<id>/report.html --png` (the figure docs/figures/<id>.png is that page
+// zoomed to the second half of training, see verify/figure.mjs); for the
 // linear models also the exact pPCA log-likelihood from the data's sample covariance. Then the blocks
 // between `<!-- verify:begin ID -->` and `<!-- verify:end ID -->` in docs/verification.md are rewritten.
 // --reuse skips training where DIR/<id> already holds a completed run of the identical spec text.
@@ -18,6 +19,7 @@ import { EXPERIMENTS } from './verify/experiments.mjs';
 import { renderBlocks } from './verify/tables.mjs';
 import { exactLinearLogLikelihoods } from './verify/exactPpca.mjs';
 import { thinRingLogLikelihood } from './verify/ringApprox.mjs';
+import { renderZoomedFigure } from './verify/figure.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const cli = join(root, 'bin', 'vae-lens.js');
@@ -141,9 +143,10 @@ async function runExperiment(exp, opts, modules, selected) {
   const reportArgs = ['report', run, '--out', join(dir, 'report.html')];
   if (opts.png) {
     vaeLens([...reportArgs, '--png']);
-    const png = join(dir, 'report.png');
+    const png = join(dir, 'report-last50.png');
+    await renderZoomedFigure(join(dir, 'report.html'), png);
     const size = statSync(png).size;
-    if (size > MAX_FIGURE_BYTES) console.warn(`${exp.id}: report.png is ${(size / 1024).toFixed(0)} KB (> 300 KB); not copied`);
+    if (size > MAX_FIGURE_BYTES) console.warn(`${exp.id}: ${relative(root, png)} is ${(size / 1024).toFixed(0)} KB (> 300 KB); not copied`);
     else copyFileSync(png, join(figuresDir, `${exp.id}.png`));
   } else vaeLens(reportArgs);
   return result;

@@ -6,4 +6,6 @@ export const EXPERIMENTS = [
   { id: 'vae3-ring', title: 'VAE-3 on a ring in 10 dimensions', spec: 'examples/vae3-ring/vae3-ring.vae.json' },
   { id: 'vae0-fixed-variance', title: 'Linear VAE-0 on the pPCA data', spec: 'examples/vae0-fixed-variance/vae0-fixed-variance.vae.json', exactPpca: true },
   { id: 'oversized-latent', title: 'VAE-1 with 6 latents on the ring', spec: 'examples/oversized-latent/oversized-latent.vae.json' },
+  { id: 'learned-variance-default-init', title: 'the same, s² learned by Adam from the default start', spec: 'examples/learned-variance-lag/default-init.vae.json' },
+  { id: 'learned-variance-near-optimum-init', title: 'the same, s² learned by Adam from 0.01', spec: 'examples/learned-variance-lag/near-optimum-init.vae.json' },
 ];

@@ -66,6 +66,7 @@ function experimentBlock(result, samples) {
   const table = ['| quantity | value | note |', '| --- | ---: | --- |', ...rows.map(([a, b, c]) => `| ${a.replace(/^ {2}/, '&nbsp;&nbsp;')} | ${b} | ${c} |`)];
   const parts = [table.join('\n')];
   if (e.latentSecondMoment.length <= 8) parts.push(latentTable(e));
+  else parts.push(latentRange(e));
   parts.push(`Made by (\`node scripts/verify.mjs --only ${result.exp.id}\` runs exactly these):\n\n${commands(result, samples)}`);
   return parts.join('\n\n');
 }
@@ -74,6 +75,12 @@ function latentTable(e) {
   const collapsed = new Set(e.collapsedLatents);
   const rows = e.latentSecondMoment.map((m, h) => `| z${h} | ${num(m)} | ${num(e.klPerLatent[h])} | ${collapsed.has(h) ? 'collapsed' : ''} |`);
   return ['| latent | m_h (2nd moment) | KL_h (nats) | |', '| --- | ---: | ---: | --- |', ...rows].join('\n');
+}
+
+function latentRange(e) {
+  const range = (a) => `${num(Math.min(...a), 3)} to ${num(Math.max(...a), 3)}`;
+  const off = e.latentSecondMoment.filter((m) => Math.abs(m - 1) > 0.1).length;
+  return `Per latent (${e.latentSecondMoment.length} of them): m_h from ${range(e.latentSecondMoment)} (${off} more than 0.1 away from 1), KL_h from ${range(e.klPerLatent)} nats; ${e.collapsedLatents.length} collapsed.`;
 }
 
 function summaryBlock(results) {
@@ -123,6 +130,14 @@ function checks(results) {
     const e = over.evaluation;
     const c = e.collapsedLatents;
     lines.push(`- ${mark(c.length > 0)} Oversized latent space: ${c.length} of ${e.latentSecondMoment.length} latents flagged collapsed (${c.map((h) => `z${h}`).join(', ') || 'none'}); gapRel ${pct(e.gapRel)}.`);
+  }
+  const lagged = byId.get('learned-variance-default-init');
+  const early = byId.get('learned-variance-near-optimum-init');
+  if (lagged && early) {
+    const a = lagged.evaluation;
+    const b = early.evaluation;
+    const ok = Math.abs(a.rDec) > 0.5 * Math.abs(a.gap) && a.gapRel > 0.01 && b.gapRel < a.gapRel;
+    lines.push(`- ${mark(ok)} Learned variance from the default start: gap ${num(a.gap)} (${pct(a.gapRel)}), of which R_dec ${num(a.rDec)}, with σ² ${num(a.sigma2, 5)} against its optimum ${num(a.sigma2Opt, 5)}; started near its optimum the same model ends at gap ${num(b.gap)} (${pct(b.gapRel)}).`);
   }
   return lines.join('\n');
 }
