@@ -12,7 +12,7 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
 import { EXPERIMENTS } from './verify/experiments.mjs';
@@ -31,7 +31,7 @@ function parseOptions(argv) {
   const opts = { results: join(root, '.vae-lens', 'verification'), only: undefined, reuse: false, samples: 16, train: true, png: true };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    if (a === '--results') opts.results = join(process.cwd(), argv[++i]);
+    if (a === '--results') opts.results = resolve(argv[++i]);
     else if (a === '--only') opts.only = new Set(argv[++i].split(','));
     else if (a === '--samples') opts.samples = Number(argv[++i]);
     else if (a === '--reuse') opts.reuse = true;

@@ -60,7 +60,7 @@ function experimentBlock(result, samples) {
   rows.push([
     'last training pass',
     `epoch ${last.epoch}: gapRel ${pct(last.gapRel)}`,
-    `mean of the last 5 passes ${pct(meanGapRel)}; verdict **${last.convergence ?? 'n/a'}**`,
+    `R_dec ${num(last.rDec)}, R_prior ${num(last.rPrior)} (on the diagnostics subset); mean gapRel of the last 5 passes ${pct(meanGapRel)}; verdict **${last.convergence ?? 'n/a'}**`,
   ]);
   rows.push(['training', `${num(result.summary.wallSeconds, 0)} s`, `${result.runMeta.dataset.n} × ${result.runMeta.dataset.dim}, engine ${result.runMeta.backend}, ${num(last.samplesPerSec, 0)} samples/s in the last epoch`]);
   const table = ['| quantity | value | note |', '| --- | ---: | --- |', ...rows.map(([a, b, c]) => `| ${a.replace(/^ {2}/, '&nbsp;&nbsp;')} | ${b} | ${c} |`)];
