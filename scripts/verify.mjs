@@ -104,6 +104,19 @@ function cachedEvaluation(file, run, samples) {
   return e.runDir === run && e.samples === samples ? e : undefined;
 }
 
+/** `eval` on every training point: the diagnostics subset's own sampling error drops out. */
+function evaluateWholeSet(exp, run, dir) {
+  const file = join(dir, 'eval-whole-set.json');
+  const n = JSON.parse(readFileSync(join(run, 'run.json'), 'utf8')).dataset.n;
+  let e = cachedEvaluation(file, run, exp.wholeSetSamples);
+  if (!e || e.points !== n) {
+    console.log(`${exp.id}: vae-lens eval --points ${n} --samples ${exp.wholeSetSamples}`);
+    e = JSON.parse(vaeLens(['eval', run, '--points', String(n), '--samples', String(exp.wholeSetSamples), '--json']).trim().split('\n').pop());
+    writeFileSync(file, JSON.stringify(e, null, 2) + '\n');
+  }
+  return e;
+}
+
 /**
  * selected: train (unless reusable), evaluate, render. Not selected (--only): read what an earlier
  * verify left, so the summary still covers every experiment; undefined when there is nothing.
@@ -132,13 +145,14 @@ async function runExperiment(exp, opts, modules, selected) {
     evaluation = JSON.parse(vaeLens(['eval', run, '--samples', String(opts.samples), '--json']).trim().split('\n').pop());
     writeFileSync(evalFile, JSON.stringify(evaluation, null, 2) + '\n');
   }
+  const wholeSet = exp.wholeSetSamples ? evaluateWholeSet(exp, run, dir) : undefined;
   const records = readJsonLines(join(run, 'metrics.jsonl'));
   const runMeta = JSON.parse(readFileSync(join(run, 'run.json'), 'utf8'));
   const summary = JSON.parse(readFileSync(join(run, 'summary.json'), 'utf8'));
   const { spec } = modules.parseSpec(specText, specPath);
   const exact = exp.exactPpca ? exactLinearLogLikelihoods(await modules.loadData(spec.data, specPath), spec, modules.ppcaLogLikelihood) : undefined;
   const ring = spec.data.kind === 'synthetic' && spec.data.synthetic === 'ring' ? thinRingLogLikelihood(spec.data.dim, spec.data.noise) : undefined;
-  const result = { exp, spec, ring, run, runRel: relative(root, run), dir: relative(root, dir), runMeta, summary, records, evaluation, exact };
+  const result = { exp, spec, ring, wholeSet, run, runRel: relative(root, run), dir: relative(root, dir), runMeta, summary, records, evaluation, exact };
   if (!selected) return result;
   const reportArgs = ['report', run, '--out', join(dir, 'report.html')];
   if (opts.png) {
