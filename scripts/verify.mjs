@@ -20,6 +20,7 @@ import { renderBlocks } from './verify/tables.mjs';
 import { exactLinearLogLikelihoods } from './verify/exactPpca.mjs';
 import { thinRingLogLikelihood } from './verify/ringApprox.mjs';
 import { renderZoomedFigure } from './verify/figure.mjs';
+import { simulateLearnedVariance } from './verify/adamVarianceSim.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const cli = join(root, 'bin', 'vae-lens.js');
@@ -152,7 +153,8 @@ async function runExperiment(exp, opts, modules, selected) {
   const { spec } = modules.parseSpec(specText, specPath);
   const exact = exp.exactPpca ? exactLinearLogLikelihoods(await modules.loadData(spec.data, specPath), spec, modules.ppcaLogLikelihood) : undefined;
   const ring = spec.data.kind === 'synthetic' && spec.data.synthetic === 'ring' ? thinRingLogLikelihood(spec.data.dim, spec.data.noise) : undefined;
-  const result = { exp, spec, ring, wholeSet, run, runRel: relative(root, run), dir: relative(root, dir), runMeta, summary, records, evaluation, exact };
+  const varianceSim = exp.simulateVariance ? simulateLearnedVariance(records, spec, runMeta.dataset.dim) : undefined;
+  const result = { exp, spec, ring, wholeSet, varianceSim, run, runRel: relative(root, run), dir: relative(root, dir), runMeta, summary, records, evaluation, exact };
   if (!selected) return result;
   const reportArgs = ['report', run, '--out', join(dir, 'report.html')];
   if (opts.png) {
