@@ -4,7 +4,7 @@
  * warnings where the entropy theorem cannot hold.
  */
 import { createScanner, parseTree, printParseErrorCode, type Node, type ParseError } from 'jsonc-parser';
-import { didYouMean, lineColumnAt, UserError, type SourceLocation } from './errors';
+import { didYouMean, UserError, type SourceLocation } from './errors';
 import {
   SPEC_SCHEMA,
   type JsonSchema,
@@ -118,9 +118,10 @@ interface Problem {
 export function parseSpec(original: string, file = 'spec.vae.json'): ParsedSpec {
   // Editors that save a UTF-8 byte order mark hide it; locations are counted as they show the text.
   const text = original.charCodeAt(0) === 0xfeff ? original.slice(1) : original;
+  const lineColumn = lineIndex(text);
   const locate = (node: Node | undefined, field: string, offset?: number, length?: number): SourceLocation => {
     const off = offset ?? node?.offset ?? 0;
-    return { file, ...lineColumnAt(text, off), offset: off, length: length ?? node?.length ?? 1, field: field || undefined };
+    return { file, ...lineColumn(off), offset: off, length: length ?? node?.length ?? 1, field: field || undefined };
   };
   // jsonc-parser recurses once per level: thousands of "[" would overflow the stack.
   const tooDeep = offsetBeyondDepth(text, MAX_NESTING);
@@ -153,6 +154,23 @@ export function parseSpec(original: string, file = 'spec.vae.json'): ParsedSpec 
   }
   const warnings = theoremWarnings(spec).map((w) => ({ message: w.message, location: locate(findNode(root, w.field), w.field) }));
   return { spec, warnings, text: original };
+}
+
+/** lineColumnAt by binary search over line starts: a file with thousands of problems is located in O(n log n), not O(n^2). */
+function lineIndex(text: string): (offset: number) => { line: number; column: number } {
+  const starts = [0];
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) starts.push(i + 1);
+  return (offset) => {
+    const end = Math.max(0, Math.min(offset, text.length));
+    let lo = 0;
+    let hi = starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (starts[mid]! <= end) lo = mid;
+      else hi = mid - 1;
+    }
+    return { line: lo + 1, column: end - starts[lo]! + 1 };
+  };
 }
 
 const MAX_NESTING = 64;
