@@ -14,7 +14,8 @@ export interface ParserFigure {
   accepted: number;
   userErrors: number;
   crashes: number;
-  slowest: number;
+  /** Milliseconds of the slowest input; null where not measured. */
+  slowest: number | null;
   seed: number;
 }
 
