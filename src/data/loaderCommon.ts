@@ -39,11 +39,33 @@ export function fileStartsWithGzip(path: string): boolean {
   }
 }
 
+/** deflate cannot expand data by more than about 1032:1. */
+const MAX_DEFLATE_RATIO = 1032;
+const MIN_CHUNK = 64 * 1024;
+
+/**
+ * The output buffer size for inflating `gz` in one piece: the size its gzip trailer states
+ * (ISIZE, the length mod 2^32 of the last member), plus one byte so zlib does not allocate a
+ * further buffer to look for more. Left to its 16 KiB default, zlib builds the output from
+ * thousands of chunks and copies them into one buffer at the end: twice the data's size at
+ * once, and a malloc heap that stays large afterwards. The trailer is only a hint: a wrong
+ * one (multi-member, over 4 GiB, corrupt) costs speed or memory, never correctness, and the
+ * hint is capped by what deflate could possibly produce and by the size limit.
+ */
+function inflatedSizeHint(gz: Buffer, maxBytes: number): number {
+  const stated = gz.length >= 18 ? gz.readUInt32LE(gz.length - 4) : 0;
+  const cap = Math.min(maxBytes, MAX_DEFLATE_RATIO * gz.length, 2 ** 31 - 1);
+  return Math.max(MIN_CHUNK, Math.min(stated + 1, cap));
+}
+
 /** Decompress when the bytes are gzip; a corrupt, truncated or oversized stream is the user's file's fault. */
 export function gunzipIfNeeded(buf: Buffer, file: string, maxBytes = DEFAULT_MAX_BYTES): Buffer {
   if (!isGzip(buf)) return buf;
   try {
-    return gunzipSync(buf, { maxOutputLength: Math.max(1, Math.min(maxBytes, 2 ** 32 - 1)) });
+    return gunzipSync(buf, {
+      maxOutputLength: Math.max(1, Math.min(maxBytes, 2 ** 32 - 1)),
+      chunkSize: inflatedSizeHint(buf, maxBytes),
+    });
   } catch (e) {
     const code = (e as { code?: string }).code;
     if (code === 'ERR_BUFFER_TOO_LARGE' || e instanceof RangeError) {
