@@ -10,7 +10,9 @@ const control: SessionControl = { stopRequested: false };
 let started = false;
 
 function send(event: FromTrainer): void {
-  if (process.send && process.connected) process.send(event);
+  // With a callback, a channel that closed under us (window reload) is an error passed here rather
+  // than an 'error' event that kills the process with EPIPE before it can finish the run folder.
+  if (process.send && process.connected) process.send(event, undefined, undefined, () => undefined);
 }
 
 process.on('message', (msg: unknown) => {
