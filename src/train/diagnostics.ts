@@ -1,6 +1,6 @@
 /**
  * The diagnostics pass: run the encoder once per point and the decoder on S samples per
- * point, in large chunks, and gather the sufficient statistics of core/entropy.ts.
+ * point, block by block, and gather the sufficient statistics of core/entropy.ts.
  * The ELBO's own per-sample terms (log p(x|z), KL) and the decomposition's statistics
  * (squared errors, second moments, log-variances) are read separately, so the identity
  * ELBO - Hsum = R_dec + R_prior checks the implementation rather than restating it.
@@ -16,11 +16,14 @@ import type { Vae } from './model';
  */
 const ROWS_PER_DRAW = 16384;
 /**
- * Decoder rows evaluated at once. Every [rows, D] intermediate lives in the engine's memory
- * until its block ends, and the wasm engine's heap never shrinks: 2048 rows of 784 floats are
- * 6.4 MB a tensor, while the matMuls are as fast as with larger blocks.
+ * Decoder rows evaluated at once (and their points encoded at once). Every [rows, D]
+ * intermediate lives in the engine's memory until its block ends, about ten of them, and the
+ * wasm engine's heap grows to the largest working set and never shrinks: at 512 rows of 784
+ * floats a block needs ~16 MB, at 2048 rows it needed ~65 MB (and the encoder, run on a whole
+ * 4096-point draw at once, ~40 MB). The weights' packed copies are cached across blocks, so
+ * smaller blocks cost no speed.
  */
-const ROWS_PER_BLOCK = 2048;
+const ROWS_PER_BLOCK = 512;
 
 export interface PassInput {
   /** Row-major points to evaluate, n x dim. */
@@ -57,37 +60,25 @@ export function gatherStatistics(tf: Tf, vae: Vae, input: PassInput): PassStatis
 
   for (let start = 0, chunk = 0; start < N; start += pointsPerChunk, chunk++) {
     const C = Math.min(pointsPerChunk, N - start);
-    const enc = tf.tidy(() => {
-      const x = tf.tensor2d(input.values.subarray(start * D, (start + C) * D), [C, D]);
-      const e = vae.encode(x);
-      const klLatent = vae.klPerLatent(e, vae.priorLogVar());
-      return {
-        nu: e.nu,
-        logT2: e.logT2,
-        // Rows n*S + s: the same order as PassStatistics.
-        eps: tf.randomNormal([C * S, H], 0, 1, 'float32', input.seed + chunk) as Tensor2D,
-        kl: tf.sum(klLatent, 1),
-        sumLogT2: tf.sum(e.logT2, 1),
-        klLatentSum: tf.sum(klLatent, 0),
-        momentSum: tf.sum(tf.add(tf.square(e.nu), tf.exp(e.logT2)), 0),
-      };
-    });
-    st.klPerPoint.set(read(enc.kl), start);
-    st.sumLogT2PerPoint.set(read(enc.sumLogT2), start);
-    addInto(st.klPerLatentSum, read(enc.klLatentSum));
-    addInto(st.secondMomentSum, read(enc.momentSum));
-
+    // Rows n*S + s: the same order as PassStatistics.
+    const eps = tf.randomNormal([C * S, H], 0, 1, 'float32', input.seed + chunk) as Tensor2D;
     for (let p0 = 0; p0 < C; p0 += pointsPerBlock) {
       const P = Math.min(pointsPerBlock, C - p0);
       const first = start + p0;
       const out = tf.tidy(() => {
         const x = tf.tensor2d(input.values.subarray(first * D, (first + P) * D), [P, D]);
+        const e = vae.encode(x);
+        const klLatent = vae.klPerLatent(e, vae.priorLogVar());
         // Repeat each point's encoding S times (small: H columns); x itself is broadcast, not repeated.
-        const rep = (t: Tensor2D) => tf.reshape(tf.tile(tf.reshape(tf.slice(t, [p0, 0], [P, H]), [P, 1, H]), [1, S, 1]), [P * S, H]) as Tensor2D;
-        const eps = tf.slice(enc.eps, [p0 * S, 0], [P * S, H]);
-        const dec = vae.decode(vae.sample({ nu: rep(enc.nu), logT2: rep(enc.logT2) }, eps));
+        const rep = (t: Tensor2D) => tf.reshape(tf.tile(tf.reshape(t, [P, 1, H]), [1, S, 1]), [P * S, H]) as Tensor2D;
+        const blockEps = tf.slice(eps, [p0 * S, 0], [P * S, H]);
+        const dec = vae.decode(vae.sample({ nu: rep(e.nu), logT2: rep(e.logT2) }, blockEps));
         const sq = tf.square(tf.sub(tf.reshape(x, [P, 1, D]), tf.reshape(dec.mu, [P, S, D])));
         return {
+          kl: tf.sum(klLatent, 1),
+          sumLogT2: tf.sum(e.logT2, 1),
+          klLatentSum: tf.sum(klLatent, 0),
+          momentSum: tf.sum(tf.add(tf.square(e.nu), tf.exp(e.logT2)), 0),
           logLik: vae.logLikelihoodPerSample(x, dec, S),
           sqErrSum: tf.sum(sq, [0, 1]),
           hDec: latentVar ? tf.mul(tf.add(tf.sum(dec.logS2, 1), D * LOG_2PIE), 0.5) : undefined,
@@ -95,6 +86,10 @@ export function gatherStatistics(tf: Tf, vae: Vae, input: PassInput): PassStatis
           varianceSum: latentVar ? tf.sum(tf.exp(dec.logS2)) : undefined,
         };
       });
+      st.klPerPoint.set(read(out.kl), first);
+      st.sumLogT2PerPoint.set(read(out.sumLogT2), first);
+      addInto(st.klPerLatentSum, read(out.klLatentSum));
+      addInto(st.secondMomentSum, read(out.momentSum));
       st.logLikPerSample.set(read(out.logLik), first * S);
       addInto(st.sqErrSum, read(out.sqErrSum));
       if (st.latentVariance) {
@@ -104,7 +99,7 @@ export function gatherStatistics(tf: Tf, vae: Vae, input: PassInput): PassStatis
       }
       for (const t of Object.values(out)) t?.dispose();
     }
-    for (const t of Object.values(enc)) t.dispose();
+    eps.dispose();
   }
   return st;
 }
