@@ -13,6 +13,7 @@ import type { MetricsRecord } from '../core/runFormat';
 import { DEFAULT_DIAGNOSTIC_SUBSET, initialDecoderVariance, type VaeSpec } from '../core/spec';
 import type { ScaledDataset } from '../data/dataset';
 import type { Engine } from './backend';
+import { createAdam } from './adam';
 import { readCheckpoint, restoreCheckpoint, saveCheckpoint } from './checkpoint';
 import { diagnose } from './diagnostics';
 import { Vae } from './model';
@@ -38,6 +39,8 @@ export interface LoopOptions {
   checkpointPath?: string;
   /** Resume from this checkpoint file. */
   resumeFrom?: string;
+  /** The resumed run's records so far: the convergence rule judges the whole history, not just the new passes. */
+  previousRecords?: readonly MetricsRecord[];
 }
 
 export type LoopOutcome =
@@ -79,7 +82,7 @@ export class TrainingLoop {
     const { tf } = o.engine;
     const { spec, train } = o;
     this.vae = new Vae(tf, spec.model, train.dim, spec.training.seed, initialDecoderVariance(spec.model, meanColumnVariance(train)));
-    this.optimizer = tf.train.adam(spec.training.learningRate);
+    this.optimizer = createAdam(tf, spec.training.learningRate);
     this.trainable = this.vae.trainableVariables();
     const k = Math.min(train.n, spec.diagnostics.subset ?? DEFAULT_DIAGNOSTIC_SUBSET);
     const rows = subsetRows(train.n, k, spec.training.seed + 7);
@@ -270,6 +273,8 @@ export class TrainingLoop {
     this.resumed = true;
     this.startEpoch = cp.epoch;
     this.step = cp.step;
+    // Passes after the checkpoint will be made again; the ones before it stay part of the trend.
+    this.history.push(...(this.o.previousRecords ?? []).filter((r) => r.epoch <= cp.epoch).map((r) => ({ ...r, gapStdErr: r.gapStdErr ?? 0 })));
     if (this.varianceEma && cp.varianceEstimate) {
       const [weight, ...sum] = cp.varianceEstimate;
       this.varianceEma = { weight: weight!, sum: Float32Array.from(sum) };

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isUserError, UserError } from '../core/errors';
 import type { FromTrainer, StartRequest } from '../core/protocol';
-import { RUN_FILES, RUN_FORMAT_VERSION, type MetricsRecord, type RunMeta, type RunStatus, type RunSummary } from '../core/runFormat';
+import { parseMetricsJsonl, RUN_FILES, RUN_FORMAT_VERSION, type MetricsRecord, type RunMeta, type RunStatus, type RunSummary } from '../core/runFormat';
 import { parseSpec, runsDirFor, type ParsedSpec, type VaeSpec } from '../core/spec';
 import { loadData } from '../data/load';
 import { chooseEngine } from './backend';
@@ -101,6 +101,7 @@ export async function runSession(req: StartRequest, emit: EventSink, control: Se
       shouldStop: () => control.stopRequested,
       checkpointPath: w.checkpointPath(),
       resumeFrom: resumeDir ? w.checkpointPath() : undefined,
+      previousRecords: resumeDir ? readPreviousRecords(resumeDir) : undefined,
       events: {
         progress: (p) => emit({ type: 'progress', ...p }),
         diagnostics: (record: MetricsRecord) => {
@@ -134,6 +135,14 @@ export async function runSession(req: StartRequest, emit: EventSink, control: Se
     if (user && (e as UserError).more.length > 0)
       for (const m of (e as UserError).more) emit({ type: 'error', message: m.message, location: m.location, userError: true, runDir: writer?.dir });
     return 'failed';
+  }
+}
+
+function readPreviousRecords(runDir: string): MetricsRecord[] {
+  try {
+    return parseMetricsJsonl(fs.readFileSync(path.join(runDir, RUN_FILES.metrics), 'utf8')).records;
+  } catch {
+    return [];
   }
 }
 

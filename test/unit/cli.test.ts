@@ -95,6 +95,8 @@ test('train --json emits protocol events and leaves a complete run folder; eval 
   const after = parseMetricsJsonl(fs.readFileSync(path.join(runDir, 'metrics.jsonl'), 'utf8'));
   assert.deepEqual(after.records.map((x) => x.epoch), [0, 1, 2, 3, 4, 5]);
   assert.ok(after.records[5]!.step > after.records[3]!.step);
+  // The convergence rule keeps judging the whole run: epoch 4 sees the four passes made before the resume.
+  assert.match(after.records[4]!.convergenceReason ?? '', /\(has 5\)/);
 });
 
 test('an unwritable run folder is refused before training starts', { skip: process.getuid?.() === 0 ? 'root can write anywhere' : false }, () => {
