@@ -9,6 +9,8 @@ export interface CodeServerWorkbenchContext {
   page: Page;
   url: string;
   workspaceDir: string;
+  /** `<user-data-dir>/logs`. */
+  logsDir: string;
   resultsDir: string;
   /** Prefix of every file this workbench writes under resultsDir. */
   label: string;
@@ -33,6 +35,7 @@ const matches = (text: string, matcher: RegExp | string): boolean =>
 export class CodeServerWorkbench implements Workbench {
   readonly timings: WorkbenchTimings;
   readonly workspaceDir: string;
+  readonly logsDir: string;
   /** code-server only: the escape hatch for what the Workbench interface does not cover yet. */
   readonly page: Page;
   /** For tests of the harness itself: what close() must end and remove. */
@@ -45,6 +48,7 @@ export class CodeServerWorkbench implements Workbench {
     this.page = ctx.page;
     this.timings = ctx.timings;
     this.workspaceDir = ctx.workspaceDir;
+    this.logsDir = ctx.logsDir;
     this.processIds = ctx.processIds;
     this.tempRoot = ctx.tempRoot;
   }
@@ -122,11 +126,37 @@ export class CodeServerWorkbench implements Workbench {
     });
   }
 
+  async addInitScript(source: string): Promise<void> {
+    await this.page.addInitScript({ content: source });
+  }
+
   async screenshot(name: string): Promise<string> {
     mkdirSync(this.ctx.resultsDir, { recursive: true });
     const file = join(this.ctx.resultsDir, `${this.ctx.label}-${name.replace(/[^\w.-]+/g, '_')}.png`);
     await this.page.screenshot({ path: file, timeout: 15_000 });
     return file;
+  }
+
+  async notifications(): Promise<string[]> {
+    const texts = await this.page
+      .locator('.notification-list-item-message')
+      .evaluateAll((els) => els.map((el) => (el as HTMLElement).innerText.trim()));
+    return texts.filter((t) => t.length > 0);
+  }
+
+  async waitForNotification(pattern: RegExp | string, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<string> {
+    return this.act(`waiting for a notification ${String(pattern)}`, async () => {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const shown = await this.notifications();
+        const found = shown.find((text) => matches(text, pattern));
+        if (found !== undefined) return found;
+        if (Date.now() > deadline) {
+          throw new Error(`no notification matched within ${timeoutMs} ms; shown: ${shown.map((t) => JSON.stringify(t)).join(', ') || '(none)'}`);
+        }
+        await sleep(250);
+      }
+    });
   }
 
   async problems(): Promise<Problem[]> {

@@ -33,7 +33,7 @@ export interface LaunchOptions {
 }
 
 // A fresh profile otherwise greets the user with welcome pages, tips and AI offers that cover the UI.
-const QUIET_SETTINGS: Readonly<Record<string, unknown>> = {
+export const QUIET_SETTINGS: Readonly<Record<string, unknown>> = {
   'workbench.startupEditor': 'none',
   'workbench.tips.enabled': false,
   'workbench.enableExperiments': false,
@@ -119,6 +119,7 @@ export async function launchWorkbench(options: LaunchOptions): Promise<CodeServe
       page,
       url: resources.server.url,
       workspaceDir,
+      logsDir: join(dirs.userDataDir, 'logs'),
       resultsDir: results,
       label,
       serverLog,

@@ -29,6 +29,10 @@ export interface WorkbenchTimings {
 
 export interface Workbench {
   readonly timings: WorkbenchTimings;
+  /** The folder that is open (a temp copy unless the launch said otherwise), for checking files the extension wrote. */
+  readonly workspaceDir: string;
+  /** VS Code's log folder for this session (`<user-data-dir>/logs`): output channels are written under it. */
+  readonly logsDir: string;
   /** Opens the command palette (F1), picks the command whose label is exactly `title`, runs it. */
   runCommand(title: string): Promise<void>;
   /** Opens a workspace file through Quick Open (Ctrl+P) and waits for its editor tab. */
@@ -41,8 +45,17 @@ export interface Workbench {
   statusBarItems(): Promise<string[]>;
   /** Waits until some webview's document holds `selector`; returns that webview's frame. */
   findWebviewFrame(selector: string, timeoutMs?: number): Promise<Frame>;
+  /**
+   * Runs `source` (JavaScript) in every document the workbench loads from now on, webviews included,
+   * before their own scripts: for timestamps taken inside a webview, free of the driver's latency.
+   */
+  addInitScript(source: string): Promise<void>;
   /** Saves a PNG under the results folder; returns its path. */
   screenshot(name: string): Promise<string>;
+  /** Messages of the notifications on screen (toasts, and the notification center when it is open). */
+  notifications(): Promise<string[]>;
+  /** Waits until a notification's message matches; returns that message. */
+  waitForNotification(pattern: RegExp | string, timeoutMs?: number): Promise<string>;
   /** Opens the Problems panel and reads its rows. */
   problems(): Promise<Problem[]>;
   /** Reads the Problems panel until `accept` holds (diagnostics arrive after a file opens or changes). */
