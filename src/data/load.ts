@@ -95,7 +95,7 @@ export function resolveDataPath(spec: FileDataSpec, specPath: string, opts: Load
   const maxBytes = opts.maxBytes ?? DEFAULT_MAX_BYTES;
   if (stat.size > maxBytes) {
     throw new UserError(
-      `data file ${resolved} is ${formatBytes(stat.size)}, more than the ${formatBytes(maxBytes)} VAE Lens reads into memory; write a smaller file with a subset of the rows and point data.path at it`,
+      `data file ${resolved} is ${formatBytes(stat.size)}, more than the ${formatBytes(maxBytes)} limit of what VAE Lens reads into memory; write a smaller file with a subset of the rows and point data.path at it`,
       at,
     );
   }
