@@ -12,7 +12,7 @@ import type { ImagesEvent, ProgressEvent } from '../core/protocol';
 import type { MetricsRecord } from '../core/runFormat';
 import { DEFAULT_DIAGNOSTIC_SUBSET, initialDecoderVariance, type VaeSpec } from '../core/spec';
 import type { ScaledDataset } from '../data/dataset';
-import type { Engine } from './backend';
+import type { Engine, Tf } from './backend';
 import { createAdam } from './adam';
 import { readCheckpoint, restoreCheckpoint, saveCheckpoint } from './checkpoint';
 import { diagnose } from './diagnostics';
@@ -158,7 +158,7 @@ export class TrainingLoop {
     let sqErr: Tensor1D | undefined;
     const lossTensor = tf.tidy(() => {
       const x = tf.tensor2d(rows, [n, this.o.train.dim]);
-      const eps = tf.randomNormal([n, H], 0, 1, 'float32', seed) as Tensor2D;
+      const eps = stepNoise(tf, n, H, seed);
       return this.optimizer.minimize(
         () => {
           const r = this.vae.objective(x, eps, ema !== undefined);
@@ -286,6 +286,15 @@ export class TrainingLoop {
     this.vae.dispose();
     this.optimizer.dispose();
   }
+}
+
+/**
+ * The noise eps of the training step with this seed. tfjs treats a seed of 0 as none and draws
+ * from Math.random, so the first step of a run with training.seed 0 (the default) had different
+ * noise every time; -1 stands in for it (step seeds are never negative).
+ */
+export function stepNoise(tf: Tf, rows: number, latentDim: number, seed: number): Tensor2D {
+  return tf.randomNormal([rows, latentDim], 0, 1, 'float32', seed === 0 ? -1 : seed) as Tensor2D;
 }
 
 /** The learning rate for an epoch (1-based) under the spec's schedule. */
