@@ -35,6 +35,15 @@ export function createAdam(tf: Tf, learningRate: number): AdamOptimizer {
       const names = Array.isArray(variableGradients) ? variableGradients.map((v) => v.name) : Object.keys(variableGradients);
       const oneMinusAccBeta1 = tf.sub(1, s.accBeta1);
       const oneMinusAccBeta2 = tf.sub(1, s.accBeta2);
+      // The numbers tfjs would turn into a scalar tensor at every use, made once per step.
+      const c = {
+        beta1: tf.scalar(s.beta1),
+        oneMinusBeta1: tf.scalar(1 - s.beta1),
+        beta2: tf.scalar(s.beta2),
+        oneMinusBeta2: tf.scalar(1 - s.beta2),
+        epsilon: tf.scalar(s.epsilon),
+        minusLearningRate: tf.scalar(-s.learningRate),
+      };
       const zeroMoment = (name: string, value: Tensor): Moment => ({
         originalName: name,
         variable: tf.tidy(() => tf.zerosLike(value).variable(false)),
@@ -54,30 +63,29 @@ export function createAdam(tf: Tf, learningRate: number): AdamOptimizer {
         tf.tidy(() => {
           const firstMoment = s.accumulatedFirstMoment[i]!.variable;
           const secondMoment = s.accumulatedSecondMoment[i]!.variable;
-          const m1 = tf.mul(firstMoment, s.beta1);
-          const m2 = tf.mul(gradient, 1 - s.beta1);
+          const m1 = tf.mul(firstMoment, c.beta1);
+          const m2 = tf.mul(gradient, c.oneMinusBeta1);
           const newFirstMoment = done(tf.add(m1, m2), m1, m2);
-          const v1 = tf.mul(secondMoment, s.beta2);
+          const v1 = tf.mul(secondMoment, c.beta2);
           const g2 = tf.square(gradient);
-          const v2 = done(tf.mul(g2, 1 - s.beta2), g2);
+          const v2 = done(tf.mul(g2, c.oneMinusBeta2), g2);
           const newSecondMoment = done(tf.add(v1, v2), v1, v2);
           const biasCorrectedFirstMoment = tf.div(newFirstMoment, oneMinusAccBeta1);
           const biasCorrectedSecondMoment = tf.div(newSecondMoment, oneMinusAccBeta2);
           firstMoment.assign(newFirstMoment);
           secondMoment.assign(newSecondMoment);
           const root = done(tf.sqrt(biasCorrectedSecondMoment), biasCorrectedSecondMoment);
-          const denominator = done(tf.add(root, s.epsilon), root);
+          const denominator = done(tf.add(root, c.epsilon), root);
           const ratio = done(tf.div(biasCorrectedFirstMoment, denominator), biasCorrectedFirstMoment, denominator);
-          const step = done(tf.mul(ratio, -s.learningRate), ratio);
+          const step = done(tf.mul(ratio, c.minusLearningRate), ratio);
           value.assign(done(tf.add(step, value), step));
         });
       });
-      oneMinusAccBeta1.dispose();
-      oneMinusAccBeta2.dispose();
       tf.tidy(() => {
-        s.accBeta1.assign(tf.mul(s.accBeta1, s.beta1));
-        s.accBeta2.assign(tf.mul(s.accBeta2, s.beta2));
+        s.accBeta1.assign(tf.mul(s.accBeta1, c.beta1));
+        s.accBeta2.assign(tf.mul(s.accBeta2, c.beta2));
       });
+      tf.dispose([oneMinusAccBeta1, oneMinusAccBeta2, ...Object.values(c)]);
       this.incrementIterations();
     }
   }
