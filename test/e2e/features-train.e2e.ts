@@ -24,6 +24,7 @@ const EPOCH_PROGRESS = /^VAE epoch (\d+)\/60 \((\d+)%\)$/;
 const VERDICT = /^VAE (converged|not converged|too early to judge|failed|diverged)$/;
 const SPEC_NAME = 'swiss-roll';
 const SPEC_LABEL = `examples/swiss-roll/${EXAMPLE_SPEC}`;
+const FIRST_RUN = "1st run (also loads the session's first webview)";
 
 /** The chart's points must be the run's records: same epochs, same values (JSON round-trips exactly; 1e-9 leaves room). */
 function assertSeriesMatches(points: ChartPoint[], records: MetricsLine[], field: 'elbo' | 'entropySum' | 'gap', what: string): void {
@@ -52,6 +53,7 @@ async function waitForTimings(wb: Workbench, count: number, timeoutMs: number): 
 function runMeasurement(label: string, timing: FirstPointTiming, logged: TrainingTimingsLine, run: RunFolder): TrainRunMeasurement {
   return {
     ...measuredNow(e2eTarget()),
+    loadAverage1m: timing.loadAverageAtStart,
     label,
     spec: SPEC_LABEL,
     panelFirstPointFromPaletteSeconds: Number(timing.fromPaletteSeconds.toFixed(3)),
@@ -151,7 +153,7 @@ describe('Train VAE on the swiss-roll example', { timeout: 900_000 }, () => {
       const vsix = vaeLensVsix();
       recordMeasurements({
         vsix: { ...measuredNow(e2eTarget()), file: 'vae-lens.vsix', bytes: statSync(vsix).size },
-        trainRuns: [runMeasurement('first run of the session (the first webview of the session loads)', firstTiming, logged, firstRun)],
+        trainRuns: [runMeasurement(FIRST_RUN, firstTiming, logged, firstRun)],
       });
     }));
 
@@ -181,8 +183,8 @@ describe('Train VAE on the swiss-roll example', { timeout: 900_000 }, () => {
       const run = await waitForRun(workbench().workspaceDir, (r) => r.dir !== firstRun!.dir && r.summary?.status === 'completed', 300_000, 'for the second run');
       const { log, lines } = await waitForTimings(workbench(), 2, 30_000);
       await workbench().screenshot('second-run');
-      const measured = [runMeasurement('first run of the session (the first webview of the session loads)', firstTiming!, lines[0], firstRun)];
-      measured.push(runMeasurement('second run, into a new panel after a window reload', timing, lines[1], run));
+      const measured = [runMeasurement(FIRST_RUN, firstTiming!, lines[0], firstRun)];
+      measured.push(runMeasurement('2nd run, a new panel after the reload', timing, lines[1], run));
       recordMeasurements({ activation: { ...measuredNow(e2eTarget()), ms: parseActivationTimes(log) }, trainRuns: measured });
       assert.equal(run.summary?.convergence, 'converged');
     }));

@@ -16,6 +16,7 @@ export interface MeasuredAt {
 }
 
 /** One Train VAE on the shipped swiss-roll example, timed from the test and by the extension. */
+/** `loadAverage1m` here is the load when the command ran. */
 export interface TrainRunMeasurement extends MeasuredAt {
   /** Which run of the session: the first one also pays for the session's first webview. */
   label: string;

@@ -1,5 +1,6 @@
 // Runs "VAE Lens: Train VAE" and times it until the panel's ELBO chart holds a point of the new
 // run, as the user would see it. Polls the panel every 100 ms; the trace says what each read found.
+import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { PANEL_ROOT, waitForPanel, type PanelSnapshot } from './vaeLensPanel';
 import type { Workbench } from './workbench';
@@ -13,6 +14,8 @@ export interface FirstPointTiming {
   seenByDriverSeconds: number;
   /** Whether the webview's own timestamp was used. */
   inPageClock: boolean;
+  /** The machine's 1-minute load average when the command ran. */
+  loadAverageAtStart: number;
   panel: PanelSnapshot;
   /** "seconds after the command: what the read found", one entry per change. */
   trace: string[];
@@ -88,6 +91,7 @@ export const elboPoints = (p: PanelSnapshot): number => p.charts['chart-elbo']?.
 
 /** `previousRunDirs`: runs the panel may already show; the point must belong to another run. */
 export async function trainUntilFirstPoint(wb: Workbench, previousRunDirs: readonly string[], timeoutMs: number): Promise<FirstPointTiming> {
+  const loadAverageAtStart = Number(loadavg()[0].toFixed(2));
   const paletteOpenedWallMs = Date.now();
   const paletteOpened = performance.now();
   await wb.runCommand('VAE Lens: Train VAE');
@@ -108,10 +112,11 @@ export async function trainUntilFirstPoint(wb: Workbench, previousRunDirs: reado
       fromCommandSeconds: (mark.at - commandWallMs) / 1000,
       seenByDriverSeconds,
       inPageClock: true,
+      loadAverageAtStart,
       panel,
       trace,
       webview: load,
     };
   }
-  return { fromPaletteSeconds: (arrived - paletteOpened) / 1000, fromCommandSeconds: seenByDriverSeconds, seenByDriverSeconds, inPageClock: false, panel, trace, webview: load };
+  return { fromPaletteSeconds: (arrived - paletteOpened) / 1000, fromCommandSeconds: seenByDriverSeconds, seenByDriverSeconds, inPageClock: false, loadAverageAtStart, panel, trace, webview: load };
 }
