@@ -173,7 +173,7 @@ export const SPEC_SCHEMA: JsonSchema = {
           enum: ['gradient', 'optimal'],
           default: 'gradient',
           description:
-            '`gradient`: learn the decoder variance with Adam. `optimal`: hold it at its closed-form optimum, re-estimated over the whole (diagnostics) set after every epoch.',
+            '`gradient`: learn the decoder variance with Adam (it can lag its optimum for many epochs; `elboAtOptVariance` shows the cost). `optimal`: hold it at its closed-form optimum s*^2 = E[(x - mu(z))^2], estimated after every step as a running mean over the last ~20 batches (thousands of points).',
         },
         initialVariance: {
           type: 'number',
