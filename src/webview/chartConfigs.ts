@@ -181,7 +181,9 @@ export function latentsChart(views: readonly RunView[], p: Palette): LatentChart
   const compare = views.length > 1;
   const labels: (string | string[])[] = [];
   const collapsedOfFirst: number[] = [];
+  /** Latents collapsed in every shown run that has them: only those are marked on the shared axis. */
   const collapsedAny = new Set<number>();
+  const activeSomewhere = new Set<number>();
   const ds: LatentDataset[] = [];
   const refreshers: (() => void)[] = [];
   const greyed = withAlpha(p.muted, 0.45);
@@ -202,7 +204,7 @@ export function latentsChart(views: readonly RunView[], p: Palette): LatentChart
       replaceAll(mh, stats.filter((s) => Number.isFinite(s.secondMoment)).map((s) => ({ x: s.index, y: s.secondMoment })));
       replaceAll(mhColours, stats.filter((s) => Number.isFinite(s.secondMoment)).map((s) => (s.collapsed ? greyed : mhColour)));
       replaceAll(target, stats.map((s) => ({ x: s.index, y: s.priorVariance })));
-      for (const s of stats) if (s.collapsed) collapsedAny.add(s.index);
+      for (const s of stats) (s.collapsed ? collapsedAny : activeSomewhere).add(s.index);
       if (v === views[0]) replaceAll(collapsedOfFirst, stats.filter((s) => s.collapsed).map((s) => s.index));
     });
     if (compare) {
@@ -223,7 +225,10 @@ export function latentsChart(views: readonly RunView[], p: Palette): LatentChart
 
   const refresh = () => {
     collapsedAny.clear();
+    activeSomewhere.clear();
     for (const r of refreshers) r();
+    // In compare mode a latent active in one run is not collapsed on the axis (its bars say per run).
+    for (const h of activeSomewhere) collapsedAny.delete(h);
     const H = views.reduce((m, v) => Math.max(m, last(v)?.latentSecondMoment.length ?? 0, last(v)?.klPerLatent.length ?? 0), 0);
     // Many latents: bare indices (the axis title says what they are) and red ticks mark the collapsed.
     const name = (h: number) => (H > 16 ? String(h) : `z${h}`);
