@@ -14,7 +14,8 @@ import { enableWasmThreads } from './wasmThreads';
 import { TrainingLoop } from '../src/train/loop';
 import type { MetricsRecord } from '../src/core/runFormat';
 import { workload, type WorkloadName } from './workloads';
-import { summarize, type EngineResult } from './resultTypes';
+import { perStep, summarize, tailLoss, type EngineResult } from './resultTypes';
+import { watchSteps } from './stepHook';
 
 interface Args {
   engine: string;
@@ -75,12 +76,14 @@ async function main(): Promise<void> {
   // a run that reaches its last epoch ends with one more diagnostics pass (the epoch's).
   const wall: number[] = [];
   const cpu: number[] = [];
+  const faults: number[] = [];
   const stamp = () => {
     const c = process.cpuUsage();
     wall.push(performance.now());
     cpu.push((c.user + c.system) / 1000);
+    faults.push(process.resourceUsage().minorPageFault);
   };
-  let lastLoss = NaN;
+  const losses: number[] = [];
   const diagnostics: MetricsRecord[] = [];
   // Intervals that contain a diagnostics pass (epoch ends) are not step times.
   const tainted = new Set<number>();
@@ -90,7 +93,7 @@ async function main(): Promise<void> {
     train,
     epochs,
     events: {
-      progress: (p) => (lastLoss = p.loss),
+      progress: () => undefined,
       diagnostics: (r) => {
         diagnostics.push(r);
         tainted.add(wall.length);
@@ -103,6 +106,7 @@ async function main(): Promise<void> {
       return wall.length - 1 > args.steps;
     },
   });
+  watchSteps(loop, ({ loss }) => losses.push(loss));
   const outcome = await loop.run();
   stamp();
   const modelParams = loop.vae.trainableVariables().reduce((s, v) => s + v.size, 0);
@@ -147,7 +151,9 @@ async function main(): Promise<void> {
       epochSeconds: firstEpoch(wall) / 1000,
       epochCpuSeconds: firstEpoch(cpu) / 1000,
     },
-    finalLoss: lastLoss,
+    finalLoss: losses.at(-1),
+    tailLoss: tailLoss(losses),
+    minorFaultsPerStep: perStep(intervals(faults, 1 + args.warmup, faults.length - 1)),
   };
   process.stdout.write(`BENCH_RESULT ${JSON.stringify(result)}\n`);
   // The threaded engine's workers would keep the process alive.

@@ -1,6 +1,7 @@
 // `npm run bench`: VAE Lens's trainer against PyTorch on this machine, in one run, and the
 // results section of BENCHMARKS.md rewritten from what was measured (never typed by hand).
 //   node bench/run.mjs [--rounds 2] [--quick] [--no-write] [--render]
+//   node bench/run.mjs --cross-check [--steps 100] [--seed 1]   (same steps in the trainer and PyTorch)
 // Every engine and workload runs in its own child process (peak memory is per run); the
 // rounds interleave PyTorch and tfjs so both see the same machine load, and each reports
 // its best round.
@@ -34,10 +35,10 @@ const CPU_ENGINE_STEPS = quick ? 8 : 20;
 
 const log = (msg) => process.stderr.write(`[bench] ${msg}\n`);
 
-async function buildChild() {
-  const outfile = join(work, 'engineBench.js');
+async function buildChild(name = 'engineBench') {
+  const outfile = join(work, `${name}.js`);
   await esbuild.build({
-    entryPoints: [join(root, 'bench/engineBench.ts')],
+    entryPoints: [join(root, `bench/${name}.ts`)],
     outfile,
     bundle: true,
     platform: 'node',
@@ -124,9 +125,26 @@ function writeSection(results) {
   log('BENCHMARKS.md results section rewritten');
 }
 
+/**
+ * Run the trainer for a few steps, recording its initial weights, batches and noise
+ * (bench/crossCheck.ts), then repeat exactly those steps in PyTorch and print both losses.
+ */
+async function crossCheck() {
+  const child = await buildChild('crossCheck');
+  const dir = join(work, 'cross-check');
+  const steps = option('--steps', '100');
+  const seed = option('--seed', '1');
+  const tfjs = spawnSync(process.execPath, [child, '--engine', option('--engine', 'wasm'), '--steps', steps, '--seed', seed, '--out', dir], { cwd: root, stdio: 'inherit' });
+  if (tfjs.status !== 0) throw new Error('the trainer side of the cross-check failed');
+  const torch = spawnSync(PYTHON, [join(root, 'bench/torch_vae.py'), '--replay', dir], { cwd: root, env: blasEnv(), encoding: 'utf8' });
+  if (torch.status !== 0) throw new Error(`the PyTorch side of the cross-check failed: ${torch.stderr}`);
+  process.stdout.write(torch.stdout.split('\n').filter((l) => !l.startsWith('REPLAY_RESULT')).join('\n'));
+}
+
 async function main() {
   // --render: only re-render the last run's measurements (bench/results/latest.json).
   if (flag('--render')) return writeSection(JSON.parse(readFileSync(join(root, 'bench/results/latest.json'), 'utf8')));
+  if (flag('--cross-check')) return crossCheck();
   const started = new Date();
   const loadBefore = loadavg();
   const child = await buildChild();
@@ -143,6 +161,8 @@ async function main() {
     runs.torchManifold.push(torchRun('manifold', MANIFOLD_STEPS, manifoldArgs));
     runs.wasmManifold.push(tfjsRun(child, 'wasm', 'manifold', MANIFOLD_STEPS));
   }
+  // For the record: PyTorch with glibc's malloc left at its defaults (see torch_vae.py --malloc).
+  const torchDefaultMalloc = torchRun('fmnist', FMNIST_STEPS, ['--malloc', 'default']);
   // The pure-JS engine would need minutes for one default diagnostics pass; its row is speed only.
   // For the record: the same yardstick with this machine's OpenBLAS environment left as set.
   const sgemmAsSet = runChild('sgemm with the OpenBLAS environment as set', PYTHON, [join(root, 'bench/sgemm_peak.py')], process.env, 'SGEMM_RESULT');
@@ -160,7 +180,13 @@ async function main() {
     machine: machine(),
     sgemm,
     sgemmAsSet,
-    fmnist: { pytorch: best(runs.torchFmnist), wasm: best(runs.wasmFmnist), cpu: cpuFmnist, tensorflow: tensorflowFmnist },
+    fmnist: {
+      pytorch: best(runs.torchFmnist),
+      pytorchDefaultMalloc: torchDefaultMalloc,
+      wasm: best(runs.wasmFmnist),
+      cpu: cpuFmnist,
+      tensorflow: tensorflowFmnist,
+    },
     manifold: { pytorch: best(runs.torchManifold), wasm: best(runs.wasmManifold), cpu: cpuManifold },
     allRounds: runs,
   };

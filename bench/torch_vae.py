@@ -7,13 +7,22 @@
 Model: encoder MLP -> (nu, log t^2) heads, decoder MLP -> mu, one learned scalar log s^2
 starting at 0.05 x the data's mean column variance; loss = mean over the batch of
 KL(q(z|x) || N(0, I)) - log N(x; mu(z), s^2 I) with z = nu + t * eps (one sample).
-Glorot-uniform weights, zero biases, Adam with tfjs's defaults (eps 1e-7).
+Glorot-uniform weights, zero biases, the log-variance head's weights zero (as VAE Lens's
+model), Adam with tfjs's defaults (eps 1e-7).
 Prints one line: BENCH_RESULT {json}, the shape of bench/resultTypes.ts's EngineResult.
+
+  /usr/bin/python3 bench/torch_vae.py --replay DIR
+
+repeats the steps bench/crossCheck.ts recorded from VAE Lens's trainer (same initial weights,
+batches and noise) and prints both losses side by side.
 """
 import argparse
+import base64
+import ctypes
 import gzip
 import json
 import math
+import os
 import resource
 import statistics
 import time
@@ -24,6 +33,24 @@ import torch
 
 FMNIST = "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"
 LOG_2PI = math.log(2 * math.pi)
+# The training loss is reported as the mean over this many last steps: one batch's loss is noisy.
+TAIL_STEPS = 50
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+
+
+def keep_freed_memory() -> None:
+    """Tell glibc's malloc to keep freed memory for reuse instead of returning it to the system.
+
+    By default a freed block of more than a few MB is unmapped (or the heap top trimmed), and
+    the next step's temporaries of the same size (Adam's on the 784x512 weights are 1.6 MB
+    each) fault their pages back in: about 1000 page faults per step. On a virtual machine
+    like this benchmark's, a fault costs ~18 us (BENCHMARKS.md), and Adam's step took 20-40 ms
+    instead of 2. Keeping the memory mapped is the ordinary fix (the same effect as running
+    PyTorch with jemalloc or tcmalloc, as its CPU performance guide suggests)."""
+    libc = ctypes.CDLL("libc.so.6")
+    # 32 MiB is the largest mmap threshold glibc accepts on 64-bit; larger blocks (the data) are mapped once.
+    if not (libc.mallopt(M_TRIM_THRESHOLD, 1 << 30) and libc.mallopt(M_MMAP_THRESHOLD, 32 << 20)):
+        raise RuntimeError("mallopt refused the settings")
 
 
 def load_fmnist() -> np.ndarray:
@@ -51,7 +78,10 @@ class Vae(torch.nn.Module):
             fan = width
         self.encoder = torch.nn.Sequential(*enc)
         self.mean = glorot(fan, latent)
+        # As VAE Lens's model: the log-variance head starts flat (zero weights and bias), so
+        # q(z|x) starts at N(nu(x), I) for every x.
         self.logvar = glorot(fan, latent)
+        torch.nn.init.zeros_(self.logvar.weight)
         dec, fan = [], latent
         for width in hidden:
             dec += [glorot(fan, width), torch.nn.ReLU()]
@@ -71,6 +101,70 @@ class Vae(torch.nn.Module):
         return (kl - log_lik).mean()
 
 
+def load_checkpoint(model: Vae, file: str) -> None:
+    """Set the model's weights from a VAE Lens checkpoint (src/train/checkpoint.ts: base64
+    little-endian float32; dense weights stored [in, out], torch's Linear keeps [out, in])."""
+    with open(file, encoding="utf8") as f:
+        stored = json.load(f)["variables"]
+
+    def tensor(name: str) -> torch.Tensor:
+        raw = np.frombuffer(base64.b64decode(stored[name]["data"]), dtype="<f4")
+        return torch.from_numpy(raw.copy().reshape(stored[name]["shape"]))
+
+    def dense(layer: torch.nn.Linear, name: str) -> None:
+        layer.weight.copy_(tensor(f"{name}/w").T)
+        layer.bias.copy_(tensor(f"{name}/b"))
+
+    linear = lambda seq: [m for m in seq if isinstance(m, torch.nn.Linear)]
+    with torch.no_grad():
+        for i, layer in enumerate(linear(model.encoder)):
+            dense(layer, f"enc{i}")
+        dense(model.mean, "enc_mean")
+        dense(model.logvar, "enc_logvar")
+        dec = linear(model.decoder)
+        for i, layer in enumerate(dec[:-1]):
+            dense(layer, f"dec{i}")
+        dense(dec[-1], "dec_mean")
+        model.log_s2.copy_(tensor("log_s2"))
+
+
+def replay(folder: str, hidden: list) -> None:
+    """Repeat the steps bench/crossCheck.ts recorded from VAE Lens's trainer (same initial
+    weights, batches and noise) and compare the losses step by step."""
+    with open(f"{folder}/steps.json", encoding="utf8") as f:
+        rec = json.load(f)
+    dim, latent, rows = rec["dim"], rec["latentDim"], rec["rows"]
+    batches = np.fromfile(f"{folder}/batches.f32", dtype="<f4")
+    noise = np.fromfile(f"{folder}/eps.f32", dtype="<f4")
+
+    def run(dtype: torch.dtype) -> list:
+        model = Vae(dim, hidden, latent, 1.0)
+        load_checkpoint(model, f"{folder}/init.json")
+        model.to(dtype)
+        opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
+        losses, bo, eo = [], 0, 0
+        for n in rows:
+            x = torch.from_numpy(batches[bo:bo + n * dim].reshape(n, dim)).to(dtype)
+            eps = torch.from_numpy(noise[eo:eo + n * latent].reshape(n, latent)).to(dtype)
+            bo, eo = bo + n * dim, eo + n * latent
+            opt.zero_grad(set_to_none=True)
+            loss = model.loss(x, eps)
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+        return losses
+
+    theirs, ours, exact = rec["losses"], run(torch.float32), run(torch.float64)
+    rel = lambda a, b: abs(a - b) / max(abs(b), 1e-12)
+    # float32 against float64 PyTorch shows how fast rounding alone makes two runs drift apart.
+    print(f"step  {rec['engine']:>12}  {'pytorch f32':>12}  {'pytorch f64':>12}  {rec['engine']} vs f32  f32 vs f64")
+    for k in sorted({1, 2, 3, 5, 10, 20, 50, 100, 200, len(rows)}):
+        if k <= len(rows):
+            a, b, c = theirs[k - 1], ours[k - 1], exact[k - 1]
+            print(f"{k:4d}  {a:12.4f}  {b:12.4f}  {c:12.4f}  {rel(a, b):12.2e}  {rel(b, c):10.2e}")
+    print("REPLAY_RESULT " + json.dumps({"engine": rec["engine"], "theirs": theirs, "pytorch": ours, "pytorch64": exact}), flush=True)
+
+
 def mean_column_variance(x: np.ndarray) -> float:
     return float(x.astype(np.float64).var(axis=0, ddof=1).mean())
 
@@ -84,10 +178,22 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=200)
     ap.add_argument("--warmup", type=int, default=10)
     ap.add_argument("--batch", type=int, default=128)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--replay", help="a folder written by bench/crossCheck.ts: repeat its steps and compare the losses")
+    ap.add_argument(
+        "--malloc",
+        choices=["keep", "default"],
+        default="keep",
+        help="keep: glibc malloc keeps freed memory (the benchmark's setting); default: glibc's own thresholds",
+    )
     args = ap.parse_args()
+    if args.malloc == "keep":
+        keep_freed_memory()
 
     torch.set_num_threads(1)
-    torch.manual_seed(0)
+    torch.manual_seed(args.seed)
+    if args.replay:
+        return replay(args.replay, [512] if args.workload == "fmnist" else [64, 64])
     t_load = time.perf_counter()
     if args.workload == "fmnist":
         values = load_fmnist()
@@ -104,17 +210,20 @@ def main() -> None:
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
     steps_per_epoch = math.ceil(n / args.batch)
 
-    times, cpu_times, step, last_loss = [], [], 0, float("nan")
+    times, cpu_times, losses, step = [], [], [], 0
     with threadpoolctl.threadpool_limits(1):
         blas = [
             {k: lib.get(k) for k in ("internal_api", "architecture", "version", "num_threads")}
             for lib in threadpoolctl.threadpool_info()
         ]
+        faults_before = 0
         while step < args.steps:
             order = torch.randperm(n)
             for b in range(steps_per_epoch):
                 if step >= args.steps:
                     break
+                if step == args.warmup:
+                    faults_before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
                 t0, c0 = time.perf_counter(), time.process_time()
                 x = data.index_select(0, order[b * args.batch:(b + 1) * args.batch])
                 eps = torch.randn(x.shape[0], latent)
@@ -122,10 +231,11 @@ def main() -> None:
                 loss = model.loss(x, eps)
                 loss.backward()
                 opt.step()
-                last_loss = loss.item()
+                losses.append(loss.item())
                 times.append((time.perf_counter() - t0) * 1000)
                 cpu_times.append((time.process_time() - c0) * 1000)
                 step += 1
+        faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults_before
 
     def stats(ms: list) -> dict:
         s = sorted(ms[args.warmup:])
@@ -149,7 +259,12 @@ def main() -> None:
         "peakRssBytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
         "dataFloat32Bytes": values.nbytes,
         "modelParams": sum(p.numel() for p in model.parameters()),
-        "finalLoss": last_loss,
+        "finalLoss": losses[-1],
+        "tailLoss": {"steps": min(TAIL_STEPS, len(losses)), "mean": statistics.fmean(losses[-TAIL_STEPS:])},
+        "minorFaultsPerStep": faults / max(1, step - args.warmup),
+        "malloc": args.malloc,
+        # What OpenBLAS saw: bench/run.mjs unsets these for PyTorch (BENCHMARKS.md, OPENBLAS_CORETYPE).
+        "openblasEnv": {k: os.environ.get(k) for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")},
         "blas": blas,
     }
     print("BENCH_RESULT " + json.dumps(result), flush=True)
