@@ -182,7 +182,7 @@ export function latentsChart(views: readonly RunView[], p: Palette): LatentChart
   const labels: (string | string[])[] = [];
   const collapsedOfFirst: number[] = [];
   /** Latents collapsed in every shown run that has them: only those are marked on the shared axis. */
-  const collapsedAny = new Set<number>();
+  const collapsedEverywhere = new Set<number>();
   const activeSomewhere = new Set<number>();
   const ds: LatentDataset[] = [];
   const refreshers: (() => void)[] = [];
@@ -204,7 +204,7 @@ export function latentsChart(views: readonly RunView[], p: Palette): LatentChart
       replaceAll(mh, stats.filter((s) => Number.isFinite(s.secondMoment)).map((s) => ({ x: s.index, y: s.secondMoment })));
       replaceAll(mhColours, stats.filter((s) => Number.isFinite(s.secondMoment)).map((s) => (s.collapsed ? greyed : mhColour)));
       replaceAll(target, stats.map((s) => ({ x: s.index, y: s.priorVariance })));
-      for (const s of stats) (s.collapsed ? collapsedAny : activeSomewhere).add(s.index);
+      for (const s of stats) (s.collapsed ? collapsedEverywhere : activeSomewhere).add(s.index);
       if (v === views[0]) replaceAll(collapsedOfFirst, stats.filter((s) => s.collapsed).map((s) => s.index));
     });
     if (compare) {
@@ -224,15 +224,15 @@ export function latentsChart(views: readonly RunView[], p: Palette): LatentChart
   }
 
   const refresh = () => {
-    collapsedAny.clear();
+    collapsedEverywhere.clear();
     activeSomewhere.clear();
     for (const r of refreshers) r();
     // In compare mode a latent active in one run is not collapsed on the axis (its bars say per run).
-    for (const h of activeSomewhere) collapsedAny.delete(h);
+    for (const h of activeSomewhere) collapsedEverywhere.delete(h);
     const H = views.reduce((m, v) => Math.max(m, last(v)?.latentSecondMoment.length ?? 0, last(v)?.klPerLatent.length ?? 0), 0);
     // Many latents: bare indices (the axis title says what they are) and red ticks mark the collapsed.
     const name = (h: number) => (H > 16 ? String(h) : `z${h}`);
-    replaceAll(labels, Array.from({ length: H }, (_, h) => (collapsedAny.has(h) && H <= 16 ? [name(h), 'collapsed'] : name(h))));
+    replaceAll(labels, Array.from({ length: H }, (_, h) => (collapsedEverywhere.has(h) && H <= 16 ? [name(h), 'collapsed'] : name(h))));
   };
   refresh();
 
@@ -249,7 +249,7 @@ export function latentsChart(views: readonly RunView[], p: Palette): LatentChart
         type: 'category',
         ...axis,
         grid: { display: false },
-        ticks: { color: (ctx) => (collapsedAny.has(ctx.index) ? p.red : p.muted), autoSkip: labels.length > 48, maxRotation: 0 },
+        ticks: { color: (ctx) => (collapsedEverywhere.has(ctx.index) ? p.red : p.muted), autoSkip: labels.length > 48, maxRotation: 0 },
         title: { display: true, text: 'latent h', color: p.muted },
       },
       y: { type: 'linear', position: 'left', beginAtZero: true, ...axis, ticks: { color: p.muted }, title: { display: true, text: 'm_h', color: p.muted } },
@@ -264,7 +264,7 @@ export function latentsChart(views: readonly RunView[], p: Palette): LatentChart
         callbacks: {
           title: (items) => {
             const h = items[0]?.parsed.x;
-            return typeof h === 'number' ? `latent z${h}${collapsedAny.has(h) ? ' (collapsed)' : ''}` : '';
+            return typeof h === 'number' ? `latent z${h}${collapsedEverywhere.has(h) ? ' (collapsed)' : ''}` : '';
           },
           label: (item) => ` ${item.dataset.label}: ${Number(item.parsed.y).toPrecision(4)}`,
         },
