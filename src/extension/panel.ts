@@ -92,6 +92,15 @@ export class DiagnosticsPanel implements vscode.Disposable {
     return created;
   }
 
+  /**
+   * Open the panel before there is a run to show, so the webview (Chart.js and all) loads while the
+   * trainer process starts; `createOrShow` then fills it. Cuts the wait for the first chart point.
+   */
+  static async prepare(deps: PanelDeps): Promise<void> {
+    if (DiagnosticsPanel.current) DiagnosticsPanel.current.panel.reveal(undefined, true);
+    else await DiagnosticsPanel.createOrShow(deps, [], true);
+  }
+
   /** Restore a panel after a window reload, from the run folders its state names. */
   static async revive(deps: PanelDeps, panel: vscode.WebviewPanel, state: unknown): Promise<void> {
     DiagnosticsPanel.current?.dispose();

@@ -100,6 +100,7 @@ export class Training implements vscode.Disposable {
     let trainer: TrainerProcess;
     try {
       trainer = this.deps.client.start(request);
+      void DiagnosticsPanel.prepare(this.deps.panelDeps());
     } catch (e) {
       if (e instanceof AlreadyTrainingError) {
         void vscode.window.showWarningMessage(`VAE Lens: ${name} is already training.`);
