@@ -27,6 +27,12 @@ interface AdamFields {
   accumulatedSecondMoment: Moment[];
 }
 
+/** `result`, after freeing the temporaries it was computed from. */
+function done<T extends Tensor>(result: T, ...used: Tensor[]): T {
+  for (const t of used) t.dispose();
+  return result;
+}
+
 /** tf.train.adam(learningRate) with tfjs's defaults (beta1 0.9, beta2 0.999, the engine's epsilon). */
 export function createAdam(tf: Tf, learningRate: number): AdamOptimizer {
   class PerVariableTidyAdam extends tf.AdamOptimizer {
@@ -54,12 +60,9 @@ export function createAdam(tf: Tf, learningRate: number): AdamOptimizer {
         s.accumulatedSecondMoment[i] ??= zeroMoment(`${name}/v`, value);
         const gradient = Array.isArray(variableGradients) ? variableGradients[i]!.tensor : variableGradients[name];
         if (gradient == null) return;
-        // Each temporary is freed as soon as the next operation has used it, so at most a few
-        // variable-sized tensors exist at once; the tidy collects the scalar constants.
-        const done = <T extends Tensor>(result: T, ...used: Tensor[]): T => {
-          for (const t of used) t.dispose();
-          return result;
-        };
+        // Each temporary is freed as soon as the next operation has used it, so only a few
+        // variable-sized tensors exist at once; the tidy releases the handles of the new
+        // moments and value (the variables keep their data).
         tf.tidy(() => {
           const firstMoment = s.accumulatedFirstMoment[i]!.variable;
           const secondMoment = s.accumulatedSecondMoment[i]!.variable;
