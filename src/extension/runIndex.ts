@@ -27,7 +27,9 @@ export class RunIndex implements vscode.Disposable {
     this.disposables.push(watcher, watcher.onDidCreate(onFile), watcher.onDidChange(onFile), watcher.onDidDelete(onFile));
     this.disposables.push(
       client.onEvent(({ trainer, event }) => {
-        if (event.type !== 'started' && event.type !== 'diagnostics' && event.type !== 'done') return;
+        // Not on every diagnostics pass: a fast model makes several a second, and each refresh re-reads
+        // run folders for the status bar, CodeLens and runs view; while training they follow the trainer's events.
+        if (event.type !== 'started' && event.type !== 'done') return;
         const runDir = trainer.runDir ?? (event.type === 'done' ? event.runDir : undefined);
         if (runDir) this.invalidate(runDir);
       }),
