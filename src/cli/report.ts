@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../core/errors';
 import type { PanelRun } from '../core/panelProtocol';
-import { readRunContents } from '../core/runReader';
+import { readRunContents, toPanelRun } from '../core/runReader';
 import { renderReportHtml } from '../webview/html';
 
 /** dist/ when bundled (dist/cli.js), else the repo's dist/ beside src/. */
@@ -19,27 +19,15 @@ function assetPath(...parts: string[]): string {
   throw new Error(`missing build output ${parts.join('/')}: run npm run build`);
 }
 
-export async function toPanelRun(runDir: string): Promise<PanelRun> {
+async function readPanelRun(runDir: string): Promise<PanelRun> {
   if (!fs.existsSync(runDir)) throw new UserError(`run folder not found: ${runDir}`, { file: runDir });
   const c = await readRunContents(path.resolve(runDir));
   if (!c.meta) throw new UserError(`${runDir} is not a run folder (no readable run.json)`, { file: runDir });
-  return {
-    runDir: c.runDir,
-    name: c.meta.name,
-    modelType: c.meta.modelType,
-    backend: c.meta.backend,
-    dataset: c.meta.dataset,
-    status: c.status,
-    tolerance: c.tolerance,
-    epochs: c.meta.epochs,
-    records: c.records,
-    images: c.images,
-    message: c.message,
-  };
+  return toPanelRun(c, false);
 }
 
 export async function writeReport(runDirs: string[], opts: { out?: string; png?: boolean }): Promise<string[]> {
-  const runs = await Promise.all(runDirs.map(toPanelRun));
+  const runs = await Promise.all(runDirs.map(readPanelRun));
   const title = runs.length === 1 ? `VAE Lens report: ${runs[0]!.name}` : `VAE Lens report: ${runs.map((r) => r.name).join(', ')}`;
   const html = renderReportHtml({
     runs,

@@ -61,18 +61,30 @@ export function formatUserError(e: UserError): string {
   return lines.join('\n');
 }
 
-/** Offset → 1-based line and column. */
-export function lineColumnAt(text: string, offset: number): { line: number; column: number } {
-  let line = 1;
-  let lineStart = 0;
-  const end = Math.min(offset, text.length);
-  for (let i = 0; i < end; i++) {
-    if (text.charCodeAt(i) === 10) {
-      line++;
-      lineStart = i + 1;
-    }
+/** Offsets where each line of `text` begins (index i = start of line i, 0-based). */
+export function lineStarts(text: string): number[] {
+  const starts = [0];
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) starts.push(i + 1);
+  return starts;
+}
+
+/** Offset → 0-based line and character, by binary search over `lineStarts(text)`; clamped to the text. */
+export function positionIn(starts: readonly number[], text: string, offset: number): { line: number; character: number } {
+  const end = Math.max(0, Math.min(offset, text.length));
+  let lo = 0;
+  let hi = starts.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (starts[mid]! <= end) lo = mid;
+    else hi = mid - 1;
   }
-  return { line, column: end - lineStart + 1 };
+  return { line: lo, character: end - starts[lo]! };
+}
+
+/** Offset → 1-based line and column. For many offsets in one text, build lineStarts once and use positionIn. */
+export function lineColumnAt(text: string, offset: number): { line: number; column: number } {
+  const p = positionIn(lineStarts(text), text, offset);
+  return { line: p.line + 1, column: p.character + 1 };
 }
 
 /** Closest candidate by edit distance, for "did you mean". */

@@ -151,9 +151,14 @@ export function parseMetricsJsonl(text: string): ParsedMetrics {
   return { records, bad, truncatedTail };
 }
 
-/** JSON.stringify that writes non-finite numbers as null rather than failing silently on re-read. */
+/** JSON.stringify that writes non-finite numbers as null (JSON has no NaN), as the format says. */
+export function toRunJson(v: unknown): string {
+  return JSON.stringify(v, (_k, x: unknown) => (typeof x === 'number' && !Number.isFinite(x) ? null : x));
+}
+
+/** One metrics.jsonl line. */
 export function toJsonLine(v: unknown): string {
-  return JSON.stringify(v, (_k, x: unknown) => (typeof x === 'number' && !Number.isFinite(x) ? null : x)) + '\n';
+  return toRunJson(v) + '\n';
 }
 
 /** CSV of the scalar fields and per-latent arrays, for export. */

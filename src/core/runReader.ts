@@ -6,6 +6,7 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { judgeConvergence, type ConvergenceState } from './convergence';
+import type { PanelRun } from './panelProtocol';
 import type { ImagesEvent } from './protocol';
 import {
   checkMetricsRecord,
@@ -295,4 +296,21 @@ export function newestFirst(a: RunOverview, b: RunOverview): number {
 /** A run folder's copy of the spec, not a spec of the user's. */
 export async function isRunSnapshot(specPath: string): Promise<boolean> {
   return path.basename(specPath) === RUN_FILES.spec && (await fileExists(path.join(path.dirname(specPath), RUN_FILES.meta)));
+}
+
+/** The panel's view of a run read from its folder (`live`: a trainer of this window is writing it). */
+export function toPanelRun(c: RunContents, live: boolean): PanelRun {
+  return {
+    runDir: c.runDir,
+    name: c.meta?.name ?? path.basename(c.runDir),
+    modelType: c.meta?.modelType ?? 'unknown',
+    backend: c.meta?.backend ?? 'unknown',
+    dataset: c.meta?.dataset,
+    status: live ? 'training' : c.status,
+    tolerance: c.tolerance,
+    epochs: c.meta?.epochs ?? c.summary?.epochsDone ?? 0,
+    records: c.records,
+    images: c.images,
+    message: live ? undefined : c.message,
+  };
 }

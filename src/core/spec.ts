@@ -3,8 +3,9 @@
  * file/line/column/field for every problem, fill in defaults, and list the
  * warnings where the entropy theorem cannot hold.
  */
+import * as path from 'node:path';
 import { createScanner, parseTree, printParseErrorCode, type Node, type ParseError } from 'jsonc-parser';
-import { didYouMean, UserError, type SourceLocation } from './errors';
+import { didYouMean, lineStarts, positionIn, UserError, type SourceLocation } from './errors';
 import {
   SPEC_SCHEMA,
   type JsonSchema,
@@ -156,20 +157,12 @@ export function parseSpec(original: string, file = 'spec.vae.json'): ParsedSpec 
   return { spec, warnings, text: original };
 }
 
-/** lineColumnAt by binary search over line starts: a file with thousands of problems is located in O(n log n), not O(n^2). */
+/** 1-based line and column for many offsets in one text (a file with thousands of problems stays O(n log n)). */
 function lineIndex(text: string): (offset: number) => { line: number; column: number } {
-  const starts = [0];
-  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) starts.push(i + 1);
+  const starts = lineStarts(text);
   return (offset) => {
-    const end = Math.max(0, Math.min(offset, text.length));
-    let lo = 0;
-    let hi = starts.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (starts[mid]! <= end) lo = mid;
-      else hi = mid - 1;
-    }
-    return { line: lo + 1, column: end - starts[lo]! + 1 };
+    const p = positionIn(starts, text, offset);
+    return { line: p.line + 1, column: p.character + 1 };
   };
 }
 
@@ -467,9 +460,9 @@ export function initialDecoderVariance(model: ModelSpec, meanDataVariance: numbe
 }
 
 /** Resolve the runs folder for a spec file. */
-export function runsDirFor(spec: VaeSpec, specPath: string, join: (...p: string[]) => string, dirname: (p: string) => string, isAbsolute: (p: string) => boolean): string {
-  const base = dirname(specPath);
+export function runsDirFor(spec: VaeSpec, specPath: string): string {
+  const base = path.dirname(specPath);
   const r = spec.output.runsDir;
-  if (!r) return join(base, '.vae-lens', 'runs');
-  return isAbsolute(r) ? r : join(base, r);
+  if (!r) return path.join(base, '.vae-lens', 'runs');
+  return path.isAbsolute(r) ? r : path.join(base, r);
 }

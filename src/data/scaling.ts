@@ -109,6 +109,23 @@ export function scaleDataset(ds: Dataset, kind?: Scaling, opts?: InPlaceOption):
   return applyScaling(ds, fitScaling(ds, kind ?? defaultScaling(ds)), opts);
 }
 
+/** Mean over columns of each column's variance (one pass, in float64). */
+export function meanColumnVariance(ds: { values: Float32Array; n: number; dim: number }): number {
+  const { values, n, dim } = ds;
+  if (n < 2) return NaN;
+  const sum = new Float64Array(dim);
+  const sumSq = new Float64Array(dim);
+  for (let i = 0; i < n; i++)
+    for (let d = 0; d < dim; d++) {
+      const v = values[i * dim + d]!;
+      sum[d] = sum[d]! + v;
+      sumSq[d] = sumSq[d]! + v * v;
+    }
+  let acc = 0;
+  for (let d = 0; d < dim; d++) acc += (sumSq[d]! - (sum[d]! * sum[d]!) / n) / (n - 1);
+  return acc / dim;
+}
+
 /** Back to the data's own units (for showing reconstructions and samples), in place. */
 export function unscaleValues(values: Float32Array, dim: number, params: ScalingParams): Float32Array {
   const { offset, scale } = params;

@@ -2,7 +2,7 @@
  * Maps a UserError location (offset/length or 1-based line/column) to a 0-based editor
  * range. Pure, so it is unit-tested without VS Code; specDiagnostics turns it into a Range.
  */
-import type { SourceLocation } from '../core/errors';
+import { lineStarts, positionIn, type SourceLocation } from '../core/errors';
 
 export interface Position0 {
   line: number;
@@ -13,23 +13,11 @@ export interface Range0 {
   end: Position0;
 }
 
-/** 0-based line starts of `text` (index i = offset where line i begins). */
-export function lineStarts(text: string): number[] {
-  const starts = [0];
-  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 10) starts.push(i + 1);
-  return starts;
-}
+/** The offset → line index lives in core (the spec validator uses it too). */
+export { lineStarts };
 
 export function positionAt(starts: readonly number[], text: string, offset: number): Position0 {
-  const off = Math.max(0, Math.min(offset, text.length));
-  let lo = 0;
-  let hi = starts.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1;
-    if (starts[mid]! <= off) lo = mid;
-    else hi = mid - 1;
-  }
-  return { line: lo, character: off - starts[lo]! };
+  return positionIn(starts, text, offset);
 }
 
 /**

@@ -14,8 +14,8 @@ import type { FromTrainer } from '../core/protocol';
 import type { MetricsRecord } from '../core/runFormat';
 import { renderPanelHtml } from '../webview/html';
 import { ExternalRunFollower } from './externalRuns';
-import { applyTrainerEvent, isNewRecord, panelTitle, toPanelRun } from './panelRuns';
-import { fileExists, isProcessAlive, readRunContents } from '../core/runReader';
+import { applyTrainerEvent, isNewRecord, panelTitle } from './panelRuns';
+import { fileExists, isProcessAlive, readRunContents, toPanelRun } from '../core/runReader';
 import type { TrainerClient, TrainerEvent } from './trainerClient';
 
 export interface PanelActions {

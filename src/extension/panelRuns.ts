@@ -2,27 +2,9 @@
  * Building and updating the panel's view of a run (PanelRun) from a run folder and from
  * trainer events. Pure (no vscode), unit-tested: the panel class only moves messages.
  */
-import * as path from 'node:path';
 import type { PanelRun, TrainingProgress } from '../core/panelProtocol';
 import type { FromTrainer } from '../core/protocol';
 import type { MetricsRecord } from '../core/runFormat';
-import type { RunContents } from '../core/runReader';
-
-export function toPanelRun(c: RunContents, live: boolean): PanelRun {
-  return {
-    runDir: c.runDir,
-    name: c.meta?.name ?? path.basename(c.runDir),
-    modelType: c.meta?.modelType ?? 'unknown',
-    backend: c.meta?.backend ?? 'unknown',
-    dataset: c.meta?.dataset,
-    status: live ? 'training' : c.status,
-    tolerance: c.tolerance,
-    epochs: c.meta?.epochs ?? c.summary?.epochsDone ?? 0,
-    records: c.records,
-    images: c.images,
-    message: live ? undefined : c.message,
-  };
-}
 
 /** A record the run does not have yet (trainer events may repeat what was already read from disk). */
 export function isNewRecord(run: PanelRun, record: MetricsRecord): boolean {

@@ -75,7 +75,7 @@ export function runsDirsForSpec(specPath: string, text: string | undefined): str
   let own = path.join(path.dirname(specPath), '.vae-lens', 'runs');
   if (text !== undefined) {
     try {
-      own = runsDirFor(parseSpec(text, specPath).spec, specPath, path.join, path.dirname, path.isAbsolute);
+      own = runsDirFor(parseSpec(text, specPath).spec, specPath);
     } catch {
       // An invalid spec still has its default runs folder.
     }

@@ -12,6 +12,7 @@ import type { ImagesEvent, ProgressEvent } from '../core/protocol';
 import type { MetricsRecord } from '../core/runFormat';
 import { DEFAULT_DIAGNOSTIC_SUBSET, initialDecoderVariance, type VaeSpec } from '../core/spec';
 import type { ScaledDataset } from '../data/dataset';
+import { meanColumnVariance, unscaleValues } from '../data/scaling';
 import type { Engine, Tf } from './backend';
 import { createAdam } from './adam';
 import { readCheckpoint, restoreCheckpoint, saveCheckpoint } from './checkpoint';
@@ -311,27 +312,9 @@ function setLearningRate(optimizer: Optimizer, lr: number): void {
   Reflect.set(optimizer, 'learningRate', lr);
 }
 
-/** Mean over columns of each column's variance (one pass, in float64). */
-export function meanColumnVariance(ds: { values: Float32Array; n: number; dim: number }): number {
-  const { values, n, dim } = ds;
-  if (n < 2) return NaN;
-  const sum = new Float64Array(dim);
-  const sumSq = new Float64Array(dim);
-  for (let i = 0; i < n; i++)
-    for (let d = 0; d < dim; d++) {
-      const v = values[i * dim + d]!;
-      sum[d] = sum[d]! + v;
-      sumSq[d] = sumSq[d]! + v * v;
-    }
-  let acc = 0;
-  for (let d = 0; d < dim; d++) acc += (sumSq[d]! - (sum[d]! * sum[d]!) / n) / (n - 1);
-  return acc / dim;
-}
-
 /** Undo the scaling and map to [0, 1] for display (8-bit sources by /255, others by their range). */
 function displayPixels(v: Float32Array, ds: ScaledDataset): number[] {
-  const { offset, scale } = ds.scaling;
-  const raw = Array.from(v, (x, d) => x * (typeof scale === 'number' ? scale : scale[d]!) + (typeof offset === 'number' ? offset : offset[d]!));
+  const raw = Array.from(unscaleValues(Float32Array.from(v), ds.dim, ds.scaling));
   if (ds.sourceType === 'uint8') return raw.map((x) => Math.min(1, Math.max(0, x / 255)));
   const lo = Math.min(...raw);
   const hi = Math.max(...raw);

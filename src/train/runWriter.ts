@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../core/errors';
-import { RUN_FILES, toJsonLine, type MetricsRecord, type RunMeta, type RunSummary } from '../core/runFormat';
+import { RUN_FILES, toJsonLine, toRunJson, type MetricsRecord, type RunMeta, type RunSummary } from '../core/runFormat';
 
 export class RunWriter {
   private metricsFd: number | undefined;
@@ -70,7 +70,7 @@ export function writeJsonAtomic(file: string, value: unknown): void {
   const tmp = `${file}.tmp-${process.pid}`;
   const fd = fs.openSync(tmp, 'w');
   try {
-    fs.writeSync(fd, JSON.stringify(value, (_k, x: unknown) => (typeof x === 'number' && !Number.isFinite(x) ? null : x)));
+    fs.writeSync(fd, toRunJson(value));
     fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);

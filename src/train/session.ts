@@ -66,7 +66,7 @@ export async function runSession(req: StartRequest, emit: EventSink, control: Se
     // Refuse a resume the checkpoint cannot serve before run.json and summary.json are rewritten.
     if (resumeDir) checkResumable(resumeDir, spec, data.train.dim, specPath);
     const epochs = req.epochs ?? spec.training.epochs;
-    const runsDir = req.runsDir ? path.resolve(req.runsDir) : runsDirFor(spec, specPath, path.join, path.dirname, path.isAbsolute);
+    const runsDir = req.runsDir ? path.resolve(req.runsDir) : runsDirFor(spec, specPath);
     writer = resumeDir ? RunWriter.reopen(resumeDir) : RunWriter.create(runsDir, spec.name, parsed.text);
     const meta: RunMeta = {
       formatVersion: RUN_FORMAT_VERSION,
