@@ -1,9 +1,10 @@
 // Builds everything that ships: the extension host bundle, the trainer process, the CLI,
-// the webview script, the wasm engine files, and the spec's JSON Schema.
+// the webview script, the wasm engine files, the trainer's own wasm kernels, and the spec's
+// JSON Schema.
 //   node scripts/build.mjs [--schema-only] [--watch] [--minify]
 import * as esbuild from 'esbuild';
 import { createRequire } from 'node:module';
-import { copyFileSync, mkdirSync, writeFileSync, existsSync } from 'node:fs';
+import { copyFileSync, mkdirSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -21,6 +22,23 @@ async function writeSchema() {
   new Function('module', 'exports', out.outputFiles[0].text)(mod, mod.exports);
   mkdirSync(join(root, 'schemas'), { recursive: true });
   writeFileSync(join(root, 'schemas/vae-spec.schema.json'), JSON.stringify(mod.exports.SPEC_SCHEMA, null, 2) + '\n');
+}
+
+/** Whether a wasm binary has a data section (id 11): walk the section headers. */
+function hasDataSegment(bytes) {
+  let at = 8;
+  const leb = () => {
+    let value = 0, shift = 0, byte;
+    do { byte = bytes[at++]; value |= (byte & 0x7f) << shift; shift += 7; } while (byte & 0x80);
+    return value >>> 0;
+  };
+  while (at < bytes.length) {
+    const id = bytes[at++];
+    const size = leb();
+    if (id === 11) return true;
+    at += size;
+  }
+  return false;
 }
 
 await writeSchema();
@@ -57,6 +75,24 @@ mkdirSync(join(root, 'dist'), { recursive: true });
 const wasmDir = dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
 for (const f of ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm']) {
   copyFileSync(join(wasmDir, f), join(root, 'dist', f));
+}
+
+// The trainer's kernels (src/train/kernels, AssemblyScript), in two builds of one source:
+// with relaxed SIMD (fused multiply-add) and with plain SIMD for runtimes without it.
+// They import the wasm engine's memory, so they must not bring data segments of their own.
+const { default: asc } = await import('assemblyscript/asc');
+for (const [variant, features] of [['relaxed', ['--enable', 'relaxed-simd']], ['simd', []]]) {
+  const outFile = join(root, 'dist', `vae-lens-kernels-${variant}.wasm`);
+  const { error, stderr } = await asc.main([
+    join(root, 'src/train/kernels/index.ts'), '-O3', '--runtime', 'stub', '--importMemory', '--noAssert',
+    '--enable', 'simd', ...features, '--outFile', outFile,
+  ]);
+  if (error) {
+    console.error(stderr.toString());
+    throw error;
+  }
+  if (hasDataSegment(readFileSync(outFile)))
+    throw new Error(`${outFile} has a data segment: it would overwrite the engine's memory`);
 }
 
 if (args.has('--watch')) {

@@ -9,6 +9,7 @@
  */
 import type { AdamOptimizer, NamedTensorMap, Tensor, Variable } from '@tensorflow/tfjs-core';
 import type { Tf } from './backend';
+import type { WasmKernels } from './wasmKernels';
 
 interface Moment {
   originalName: string;
@@ -33,8 +34,12 @@ function done<T extends Tensor>(result: T, ...used: Tensor[]): T {
   return result;
 }
 
-/** tf.train.adam(learningRate) with tfjs's defaults (beta1 0.9, beta2 0.999, the engine's epsilon). */
-export function createAdam(tf: Tf, learningRate: number): AdamOptimizer {
+/**
+ * tf.train.adam(learningRate) with tfjs's defaults (beta1 0.9, beta2 0.999, the engine's epsilon).
+ * With the wasm engine's kernels, each variable's update is one fused pass over its memory
+ * instead of fourteen tensor operations, with the same float32 operations in the same order.
+ */
+export function createAdam(tf: Tf, learningRate: number, kernels?: WasmKernels): AdamOptimizer {
   class PerVariableTidyAdam extends tf.AdamOptimizer {
     override applyGradients(variableGradients: NamedTensorMap | { name: string; tensor: Tensor }[]): void {
       const s = this as unknown as AdamFields;
@@ -50,6 +55,14 @@ export function createAdam(tf: Tf, learningRate: number): AdamOptimizer {
         epsilon: tf.scalar(s.epsilon),
         minusLearningRate: tf.scalar(-s.learningRate),
       };
+      const fused = kernels && {
+        beta1: s.beta1,
+        beta2: s.beta2,
+        epsilon: s.epsilon,
+        learningRate: s.learningRate,
+        oneMinusAccBeta1: oneMinusAccBeta1.dataSync()[0]!,
+        oneMinusAccBeta2: oneMinusAccBeta2.dataSync()[0]!,
+      };
       const zeroMoment = (name: string, value: Tensor): Moment => ({
         originalName: name,
         variable: tf.tidy(() => tf.zerosLike(value).variable(false)),
@@ -60,6 +73,10 @@ export function createAdam(tf: Tf, learningRate: number): AdamOptimizer {
         s.accumulatedSecondMoment[i] ??= zeroMoment(`${name}/v`, value);
         const gradient = Array.isArray(variableGradients) ? variableGradients[i]!.tensor : variableGradients[name];
         if (gradient == null) return;
+        if (kernels && fused) {
+          kernels.adamUpdate(value, gradient, s.accumulatedFirstMoment[i]!.variable, s.accumulatedSecondMoment[i]!.variable, fused);
+          return;
+        }
         // Each temporary is freed as soon as the next operation has used it, so only a few
         // variable-sized tensors exist at once; the tidy releases the handles of the new
         // moments and value (the variables keep their data).

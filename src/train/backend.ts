@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import * as fs from 'node:fs';
 import { UserError } from '../core/errors';
 import type { BackendChoice } from '../core/spec';
+import { installWasmKernels, type WasmKernels } from './wasmKernels';
 
 export type Tf = typeof import('@tensorflow/tfjs-core');
 
@@ -19,6 +20,8 @@ export interface Engine {
   name: string;
   /** Why this engine (what was tried before it), for the user. */
   detail: string;
+  /** On the wasm engine: the trainer's own GEMM and Adam kernels (src/train/wasmKernels.ts). */
+  kernels?: WasmKernels;
 }
 
 /**
@@ -78,7 +81,8 @@ export async function chooseEngine(choice: BackendChoice = 'auto', tfjsNodeSearc
       wasm.setWasmPaths(wasmBinariesDir());
       if (!(await tf.setBackend('wasm'))) throw new Error('wasm backend failed to initialise');
       await tf.ready();
-      return (current = { tf, name: 'wasm', detail: [...tried, 'WebAssembly + SIMD engine'].join('; ') });
+      const kernels = await installWasmKernels(tf);
+      return (current = { tf, name: 'wasm', kernels, detail: [...tried, `WebAssembly engine, ${kernels.variant} kernels`].join('; ') });
     } catch (e) {
       if (choice === 'wasm') throw new UserError(`the "wasm" engine could not start: ${firstLine(e)}`, { field: 'training.backend' });
       tried.push(`wasm failed (${firstLine(e)})`);

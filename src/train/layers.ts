@@ -1,10 +1,8 @@
 /**
- * Dense layers whose gradients are arranged for the wasm engine. Its matMul is fast only for
- * plain A·B (transposeA/transposeB fall back to a naive loop, 10-25x slower: ENVIRONMENT.md),
- * and each call packs its right operand B into XNNPACK's layout, which for a fresh 784x512
- * weight matrix costs about as much as the multiplication itself. So the backward pass
- * transposes explicitly, multiplies plainly, and picks the orientation whose packed operand
- * is the small one. Numerically it is the same gradient (same products, same sums).
+ * Dense layers with their gradients written out: dL/dx = dy·Wᵀ, dL/dW = xᵀ·dy, dL/db = Σ dy.
+ * The transposes are the matMul's flags, never copies: on the wasm engine the trainer's GEMM
+ * (src/train/wasmKernels.ts) reads a transposed operand while packing it, and tfjs-node and
+ * the cpu engine take the flags natively.
  */
 import type { Tensor, Tensor1D, Tensor2D, Variable } from '@tensorflow/tfjs-core';
 import type { Rng } from '../core/random';
@@ -18,30 +16,24 @@ export interface DenseParams {
 
 export type DenseFn = (x: Tensor2D, w: Tensor2D, b: Tensor1D) => Tensor2D;
 
-/**
- * dL/dx = dy·Wᵀ. When W is larger than dy (a wide layer on a batch), compute it as (W·dyᵀ)ᵀ:
- * then the operand packed per call is dyᵀ, not the whole of Wᵀ.
- */
 function inputGradient(tf: Tf, dy: Tensor2D, w: Tensor2D): Tensor2D {
-  if (w.size > dy.size) return tf.transpose(tf.matMul(w, tf.transpose(dy))) as Tensor2D;
-  return tf.matMul(dy, tf.transpose(w));
+  return tf.matMul(dy, w, false, true);
 }
 
-/** dL/dW = xᵀ·dy: the packed operand is dy, which is never larger than a batch of activations. */
 function weightGradient(tf: Tf, dy: Tensor2D, x: Tensor2D): Tensor2D {
-  return tf.matMul(tf.transpose(x), dy);
+  return tf.matMul(x, dy, true, false);
 }
 
 /**
- * dL/db = the column sums of dy, as ones·dy: the engine sums over axis 0 by transposing dy
- * first, which took 3-10x longer than this product (0.56 vs 0.19 ms for 128x784).
+ * dL/db = the column sums of dy, as ones·dy: the wasm engine sums over axis 0 by transposing
+ * dy first, which took 3-10x longer than this product (0.56 vs 0.19 ms for 128x784).
  */
 function biasGradient(tf: Tf, dy: Tensor2D): Tensor1D {
   const [rows, cols] = dy.shape;
   return tf.reshape(tf.matMul(tf.ones([1, rows]), dy), [cols]);
 }
 
-/** y = x·W + b, with a transpose-then-multiply backward pass. */
+/** y = x·W + b. */
 export function makeDense(tf: Tf): DenseFn {
   const op = tf.customGrad((...args) => {
     const [x, w, b, save] = args as [Tensor2D, Tensor2D, Tensor1D, (ts: Tensor[]) => void];

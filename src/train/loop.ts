@@ -83,7 +83,7 @@ export class TrainingLoop {
     const { tf } = o.engine;
     const { spec, train } = o;
     this.vae = new Vae(tf, spec.model, train.dim, spec.training.seed, initialDecoderVariance(spec.model, meanColumnVariance(train)));
-    this.optimizer = createAdam(tf, spec.training.learningRate);
+    this.optimizer = createAdam(tf, spec.training.learningRate, o.engine.kernels);
     this.trainable = this.vae.trainableVariables();
     const k = Math.min(train.n, spec.diagnostics.subset ?? DEFAULT_DIAGNOSTIC_SUBSET);
     const rows = subsetRows(train.n, k, spec.training.seed + 7);

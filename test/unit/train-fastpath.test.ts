@@ -1,7 +1,7 @@
 /**
  * The trainer's fast paths must compute what the plain formulas compute:
- * - the dense layers' hand-arranged backward pass (transposes, orientation, no dL/dx for data)
- *   gives the gradients tfjs's own matMul/add gradients give;
+ * - the dense layers' hand-written backward pass (transposed products, ones·dy for the bias,
+ *   no dL/dx for data) gives the gradients tfjs's own matMul/add gradients give;
  * - the diagnostics pass (x broadcast instead of repeated, decoder in blocks) gives the
  *   statistics of the straightforward computation with repeated rows and the same noise.
  */
@@ -45,9 +45,9 @@ function maxRelativeDifference(a: Float32Array, b: Float32Array): number {
 }
 
 const GRADIENT_CASES: Record<string, { model: string; batch: number }> = {
-  // Batch 8: every weight matrix is larger than its dy, so dL/dx is taken as (W·dyᵀ)ᵀ.
+  // Batch 8: every weight matrix is larger than its dy.
   'VAE-1, wide layers on a small batch': { model: '{ "type": "VAE-1", "latentDim": 3, "encoder": { "hidden": [40] }, "decoder": { "hidden": [40, 24] } }', batch: 8 },
-  // Batch 200: dy is the larger one, so dL/dx is dy·Wᵀ.
+  // Batch 200: dy is the larger one.
   'VAE-1 per-dimension, large batch, tanh': {
     model: '{ "type": "VAE-1", "latentDim": 4, "decoderVariance": "per-dimension", "encoder": { "hidden": [16], "activation": "tanh" }, "decoder": { "hidden": [16] } }',
     batch: 200,

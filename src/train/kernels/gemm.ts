@@ -1,0 +1,160 @@
+/**
+ * Single-precision kernels for the wasm engine, in AssemblyScript (compiled by scripts/build.mjs
+ * into dist/vae-lens-kernels-{relaxed,simd}.wasm). They run on the wasm engine's own memory,
+ * which the module imports, so tensors are used in place: every pointer is a byte address in
+ * that memory, and the module has no data segment of its own.
+ *
+ * sgemm is a packed GEMM in the usual register-blocked form: op(A) is packed into panels of
+ * MR rows and op(B) into panels of NR columns, KC deep, so that the inner kernel reads both
+ * sequentially, and the 4x8 tile of C stays in eight 128-bit registers (V8 keeps 15 for wasm,
+ * and a 6x8 tile spilled). Packing also absorbs transposes, which is why the trainer can ask
+ * for Aᵀ·B and A·Bᵀ directly. With relaxed SIMD the multiply-add is fused where the
+ * processor has FMA; without it the module is built from the same source with mul then add.
+ */
+const MR: i32 = 4;
+const NR: i32 = 8;
+const KC: i32 = 256;
+
+@inline function madd(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(f32x4.mul(a, b), c);
+}
+
+@inline function at(base: usize, index: i32): usize {
+  return base + (<usize>index << 2);
+}
+
+/** Rows [0, m) and columns [k0, k0 + kc) of op(A), as MR-row panels stored k-major. */
+function packA(m: i32, k: i32, a: usize, transA: bool, k0: i32, kc: i32, dst: usize): void {
+  for (let i0 = 0; i0 < m; i0 += MR) {
+    const panel = at(dst, i0 * kc);
+    const rows = min(MR, m - i0);
+    if (transA && rows == MR) {
+      // A is stored k x m: the MR values of one k are contiguous.
+      for (let kk = 0; kk < kc; kk++) v128.store(at(panel, kk * MR), v128.load(at(a, (k0 + kk) * m + i0)));
+      continue;
+    }
+    for (let kk = 0; kk < kc; kk++) {
+      for (let r = 0; r < MR; r++) {
+        let value: f32 = 0;
+        if (r < rows) value = transA ? load<f32>(at(a, (k0 + kk) * m + i0 + r)) : load<f32>(at(a, (i0 + r) * k + k0 + kk));
+        store<f32>(at(panel, kk * MR + r), value);
+      }
+    }
+  }
+}
+
+/** Rows [k0, k0 + kc) and columns [0, n) of op(B), as NR-column panels. */
+function packB(n: i32, k: i32, b: usize, transB: bool, k0: i32, kc: i32, dst: usize): void {
+  for (let j0 = 0; j0 < n; j0 += NR) {
+    const panel = at(dst, j0 * kc);
+    const cols = min(NR, n - j0);
+    if (!transB && cols == NR) {
+      for (let kk = 0; kk < kc; kk++) {
+        const src = at(b, (k0 + kk) * n + j0);
+        const d = at(panel, kk * NR);
+        v128.store(d, v128.load(src));
+        v128.store(d, v128.load(src, 16), 16);
+      }
+      continue;
+    }
+    for (let kk = 0; kk < kc; kk++) {
+      for (let c = 0; c < NR; c++) {
+        let value: f32 = 0;
+        if (c < cols) value = transB ? load<f32>(at(b, (j0 + c) * k + k0 + kk)) : load<f32>(at(b, (k0 + kk) * n + j0 + c));
+        store<f32>(at(panel, kk * NR + c), value);
+      }
+    }
+  }
+}
+
+/** The MR x NR tile of C at c (row stride ldc floats): set to, or added to, packed A · packed B. */
+function tile(kc: i32, pa: usize, pb: usize, c: usize, ldc: i32, accumulate: bool): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  for (let kk = 0; kk < kc; kk++) {
+    const b0 = v128.load(pb);
+    const b1 = v128.load(pb, 16);
+    let a = v128.load32_splat(pa);
+    c00 = madd(a, b0, c00);
+    c01 = madd(a, b1, c01);
+    a = v128.load32_splat(pa, 4);
+    c10 = madd(a, b0, c10);
+    c11 = madd(a, b1, c11);
+    a = v128.load32_splat(pa, 8);
+    c20 = madd(a, b0, c20);
+    c21 = madd(a, b1, c21);
+    a = v128.load32_splat(pa, 12);
+    c30 = madd(a, b0, c30);
+    c31 = madd(a, b1, c31);
+    pa += MR * 4;
+    pb += NR * 4;
+  }
+  const row = <usize>ldc << 2;
+  if (accumulate) {
+    c00 = f32x4.add(c00, v128.load(c));
+    c01 = f32x4.add(c01, v128.load(c, 16));
+    c10 = f32x4.add(c10, v128.load(c + row));
+    c11 = f32x4.add(c11, v128.load(c + row, 16));
+    c20 = f32x4.add(c20, v128.load(c + 2 * row));
+    c21 = f32x4.add(c21, v128.load(c + 2 * row, 16));
+    c30 = f32x4.add(c30, v128.load(c + 3 * row));
+    c31 = f32x4.add(c31, v128.load(c + 3 * row, 16));
+  }
+  v128.store(c, c00);
+  v128.store(c, c01, 16);
+  v128.store(c + row, c10);
+  v128.store(c + row, c11, 16);
+  v128.store(c + 2 * row, c20);
+  v128.store(c + 2 * row, c21, 16);
+  v128.store(c + 3 * row, c30);
+  v128.store(c + 3 * row, c31, 16);
+}
+
+/** Bytes of scratch memory sgemm needs for an m x n result. */
+export function sgemmScratchBytes(m: i32, n: i32): i32 {
+  const paddedRows = (m + MR - 1) / MR * MR;
+  const paddedCols = (n + NR - 1) / NR * NR;
+  return ((paddedRows + paddedCols) * KC + MR * NR) * 4;
+}
+
+/**
+ * C (m x n) = op(A) · op(B), all row-major. op(A) is m x k: A itself, or the transpose of a
+ * k x m A. op(B) is k x n: B, or the transpose of an n x k B.
+ */
+export function sgemm(m: i32, n: i32, k: i32, a: usize, transA: bool, b: usize, transB: bool, c: usize, scratch: usize): void {
+  if (k == 0) {
+    memory.fill(c, 0, <usize>(m * n) << 2);
+    return;
+  }
+  const packedA = scratch;
+  const packedB = at(packedA, (m + MR - 1) / MR * MR * KC);
+  const edge = at(packedB, (n + NR - 1) / NR * NR * KC);
+  for (let k0 = 0; k0 < k; k0 += KC) {
+    const kc = min(KC, k - k0);
+    const accumulate = k0 > 0;
+    packA(m, k, a, transA, k0, kc, packedA);
+    packB(n, k, b, transB, k0, kc, packedB);
+    for (let j0 = 0; j0 < n; j0 += NR) {
+      const pb = at(packedB, j0 * kc);
+      const cols = min(NR, n - j0);
+      for (let i0 = 0; i0 < m; i0 += MR) {
+        const pa = at(packedA, i0 * kc);
+        const rows = min(MR, m - i0);
+        if (rows == MR && cols == NR) {
+          tile(kc, pa, pb, at(c, i0 * n + j0), n, accumulate);
+          continue;
+        }
+        // A partial tile at the bottom or right edge: compute it whole, keep what exists.
+        tile(kc, pa, pb, edge, NR, false);
+        for (let r = 0; r < rows; r++) {
+          for (let q = 0; q < cols; q++) {
+            const dst = at(c, (i0 + r) * n + j0 + q);
+            const value = load<f32>(at(edge, r * NR + q));
+            store<f32>(dst, accumulate ? load<f32>(dst) + value : value);
+          }
+        }
+      }
+    }
+  }
+}

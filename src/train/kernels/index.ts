@@ -1,0 +1,3 @@
+// Entry point of the kernel module (AssemblyScript): see gemm.ts and adam.ts.
+export { sgemm, sgemmScratchBytes } from './gemm';
+export { adamUpdate } from './adam';

@@ -1,0 +1,143 @@
+/**
+ * The trainer's own kernels on the wasm engine (sources in src/train/kernels): a packed GEMM
+ * that takes transposed operands without copying them, and a fused in-place Adam update.
+ *
+ * The module imports the engine's WebAssembly memory, so it works on tensors where they lie:
+ * a tensor is a byte offset in that memory (the backend's dataIdMap), outputs are allocated
+ * by the backend (makeOutput) and scratch space by its malloc. The GEMM replaces the engine's
+ * BatchMatMul for 2-D products, so the model, its gradients and the diagnostics pass all use
+ * it; everything else stays tfjs's.
+ *
+ * Relaxed SIMD (a fused multiply-add) is on by default from V8 11.4 (Node 22, VS Code's
+ * Electron); Node 20 has it behind a V8 flag, which is set here before the module is compiled.
+ * Where it cannot be had, the plain-SIMD build of the same source is used.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as v8 from 'node:v8';
+import type { KernelConfig, NamedAttrMap, Tensor, TensorInfo, Variable } from '@tensorflow/tfjs-core';
+import type { Tf } from './backend';
+
+interface KernelExports {
+  sgemm(m: number, n: number, k: number, a: number, transA: boolean, b: number, transB: boolean, c: number, scratch: number): void;
+  sgemmScratchBytes(m: number, n: number): number;
+  adamUpdate(
+    n: number, param: number, grad: number, firstMoment: number, secondMoment: number,
+    beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number,
+    oneMinusAccBeta1: number, oneMinusAccBeta2: number, epsilon: number, minusLearningRate: number,
+  ): void;
+}
+
+/** What the kernels need of tfjs's wasm backend (tfjs-backend-wasm 4.x, public at run time). */
+interface WasmBackendInternals {
+  wasm: { asm: { memory: WebAssembly.Memory }; _malloc(bytes: number): number; _free(address: number): void };
+  dataIdMap: { get(dataId: object): { memoryOffset: number; refCount: number } | undefined };
+  makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
+}
+
+export interface AdamConstants {
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+  learningRate: number;
+  /** 1 - β1ᵗ and 1 - β2ᵗ as the engine holds them (float32). */
+  oneMinusAccBeta1: number;
+  oneMinusAccBeta2: number;
+}
+
+export interface WasmKernels {
+  /** "relaxed SIMD" or "SIMD": which build of the kernels runs. */
+  readonly variant: string;
+  /** Adam's update of `value` with `gradient`, in place on the variables' memory. */
+  adamUpdate(value: Variable, gradient: Tensor, firstMoment: Variable, secondMoment: Variable, c: AdamConstants): void;
+}
+
+// (func (param v128) (result v128) (f32x4.relaxed_madd (local.get 0) (local.get 0) (local.get 0))):
+// valid only where relaxed SIMD is.
+const RELAXED_SIMD_PROBE = new Uint8Array([
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 6, 1, 96, 1, 123, 1, 123, 3, 2, 1, 0, 10, 13, 1, 11, 0, 32, 0, 32, 0, 32, 0, 253, 133, 2, 11,
+]);
+
+function relaxedSimdAvailable(): boolean {
+  if (WebAssembly.validate(RELAXED_SIMD_PROBE)) return true;
+  if (!/^v20\./.test(process.version)) return false;
+  v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
+  return WebAssembly.validate(RELAXED_SIMD_PROBE);
+}
+
+function kernelFile(variant: 'relaxed' | 'simd'): string {
+  const name = `vae-lens-kernels-${variant}.wasm`;
+  // Next to the bundle (dist/trainer.js, dist/cli.js), or in dist/ when run from compiled tests.
+  for (let dir = __dirname; ; dir = path.dirname(dir)) {
+    for (const candidate of [path.join(dir, name), path.join(dir, 'dist', name)]) if (fs.existsSync(candidate)) return candidate;
+    if (path.dirname(dir) === dir) throw new Error(`${name} not found: run the build (npm run build)`);
+  }
+}
+
+/**
+ * Compile the kernels against the wasm backend's memory and put the GEMM in place of its
+ * BatchMatMul. Call once the wasm backend is initialised.
+ */
+export async function installWasmKernels(tf: Tf): Promise<WasmKernels> {
+  const backend = tf.backend() as unknown as WasmBackendInternals;
+  const relaxed = relaxedSimdAvailable();
+  const bytes = fs.readFileSync(kernelFile(relaxed ? 'relaxed' : 'simd'));
+  const abort = (): never => {
+    throw new Error('VAE Lens wasm kernel aborted');
+  };
+  const { instance } = await WebAssembly.instantiate(bytes, { env: { memory: backend.wasm.asm.memory, abort } });
+  const k = instance.exports as unknown as KernelExports;
+  const address = (t: { dataId: object }): number => {
+    const entry = backend.dataIdMap.get(t.dataId);
+    if (!entry) throw new Error('tensor has no data on the wasm engine');
+    return entry.memoryOffset;
+  };
+
+  const original = tf.getKernel(tf.BatchMatMul, 'wasm');
+  if (!original) throw new Error('the wasm engine has no BatchMatMul kernel');
+  const batchMatMul: KernelConfig = {
+    kernelName: tf.BatchMatMul,
+    backendName: 'wasm',
+    kernelFunc: (args) => {
+      const { a, b } = args.inputs as { a: TensorInfo; b: TensorInfo };
+      const { transposeA, transposeB } = args.attrs as NamedAttrMap & { transposeA: boolean; transposeB: boolean };
+      if (a.shape.length !== 2 || b.shape.length !== 2 || a.dtype !== 'float32' || b.dtype !== 'float32') return original.kernelFunc(args);
+      const [m, k1] = transposeA ? [a.shape[1]!, a.shape[0]!] : [a.shape[0]!, a.shape[1]!];
+      const [k2, n] = transposeB ? [b.shape[1]!, b.shape[0]!] : [b.shape[0]!, b.shape[1]!];
+      if (k1 !== k2) throw new Error(`matMul: inner dimensions ${k1} and ${k2} of shapes [${a.shape}] and [${b.shape}] differ`);
+      const out = backend.makeOutput([m, n], 'float32');
+      const scratch = backend.wasm._malloc(k.sgemmScratchBytes(m, n));
+      try {
+        k.sgemm(m, n, k1, address(a), transposeA, address(b), transposeB, address(out), scratch);
+      } finally {
+        backend.wasm._free(scratch);
+      }
+      return out;
+    },
+  };
+  tf.unregisterKernel(tf.BatchMatMul, 'wasm');
+  tf.registerKernel(batchMatMul);
+
+  /** The variable's memory, made its own first if another tensor shares it (an update in place must not leak). */
+  const ownedAddress = (v: Variable): number => {
+    if ((backend.dataIdMap.get(v.dataId)?.refCount ?? 1) > 1) {
+      const copy = tf.mul(v, 1);
+      v.assign(copy);
+      copy.dispose();
+    }
+    return address(v);
+  };
+
+  return {
+    variant: relaxed ? 'relaxed SIMD' : 'SIMD',
+    adamUpdate(value, gradient, firstMoment, secondMoment, c) {
+      if (gradient.dtype !== 'float32' || gradient.size !== value.size) throw new Error(`Adam: gradient of ${value.name} has the wrong size`);
+      const g = gradient.dataId === value.dataId ? tf.mul(gradient, 1) : gradient;
+      k.adamUpdate(
+        value.size, ownedAddress(value), address(g), ownedAddress(firstMoment), ownedAddress(secondMoment),
+        c.beta1, 1 - c.beta1, c.beta2, 1 - c.beta2, c.oneMinusAccBeta1, c.oneMinusAccBeta2, c.epsilon, -c.learningRate,
+      );
+      if (g !== gradient) g.dispose();
+    },
+  };
+}

@@ -1,0 +1,101 @@
+/**
+ * The wasm engine's own kernels (src/train/wasmKernels.ts, src/train/kernels):
+ * - the GEMM that replaces BatchMatMul gives float64-accurate products for every orientation,
+ *   for sizes that are and are not multiples of its tile (4x8) and its depth block (256);
+ * - batched products still go to tfjs's kernel;
+ * - the fused Adam update gives the same bits as tfjs's operations, and never writes through
+ *   memory another tensor shares.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { Tensor, Variable } from '@tensorflow/tfjs-core';
+import { createAdam } from '../../src/train/adam';
+import { chooseEngine } from '../../src/train/backend';
+import { Rng } from '../../src/core/random';
+
+function randomValues(n: number, seed: number): Float32Array {
+  const rng = new Rng(seed);
+  const v = new Float32Array(n);
+  for (let i = 0; i < n; i++) v[i] = rng.uniform() * 2 - 1;
+  return v;
+}
+
+/** op(A)·op(B) in float64, from row-major storage. */
+function reference(a: Float32Array, b: Float32Array, m: number, n: number, k: number, ta: boolean, tb: boolean): Float64Array {
+  const c = new Float64Array(m * n);
+  for (let i = 0; i < m; i++)
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let p = 0; p < k; p++) s += (ta ? a[p * m + i]! : a[i * k + p]!) * (tb ? b[j * k + p]! : b[p * n + j]!);
+      c[i * n + j] = s;
+    }
+  return c;
+}
+
+const SHAPES: [number, number, number][] = [
+  [1, 1, 1],
+  [4, 8, 16],
+  [7, 13, 5],
+  [128, 24, 40],
+  [33, 70, 300], // depth over one 256 block, ragged tiles on both edges
+  [5, 9, 600],
+];
+
+test('wasm GEMM: every orientation matches a float64 product to float32 accuracy', async () => {
+  const { tf, name, kernels } = await chooseEngine('wasm');
+  assert.equal(name, 'wasm');
+  assert.ok(kernels, 'the wasm engine installs its kernels');
+  for (const [m, n, k] of SHAPES)
+    for (const ta of [false, true])
+      for (const tb of [false, true]) {
+        const av = randomValues(m * k, m + 7 * n + 13 * k);
+        const bv = randomValues(k * n, 3 * m + n + k);
+        const got = tf.tidy(() => tf.matMul(tf.tensor2d(av, ta ? [k, m] : [m, k]), tf.tensor2d(bv, tb ? [n, k] : [k, n]), ta, tb).dataSync());
+        const want = reference(av, bv, m, n, k, ta, tb);
+        assert.equal(got.length, m * n);
+        for (let i = 0; i < want.length; i++) {
+          // Each term is below 1 in size: the float32 sum of k of them is within k·2⁻²³ or so.
+          assert.ok(Math.abs(got[i]! - want[i]!) <= 4e-7 * k + 1e-7, `${m}x${n}x${k} ta=${ta} tb=${tb} at ${i}: ${got[i]} vs ${want[i]}`);
+        }
+      }
+});
+
+test('wasm GEMM: an empty inner dimension gives zeros, batched products still work', async () => {
+  const { tf } = await chooseEngine('wasm');
+  const zeros = tf.tidy(() => tf.matMul(tf.zeros([3, 0]), tf.zeros([0, 5])).dataSync());
+  assert.deepEqual(Array.from(zeros), new Array(15).fill(0));
+  const a = randomValues(2 * 3 * 4, 1);
+  const b = randomValues(2 * 4 * 5, 2);
+  const got = tf.tidy(() => tf.matMul(tf.tensor3d(a, [2, 3, 4]), tf.tensor3d(b, [2, 4, 5])).dataSync());
+  for (let batch = 0; batch < 2; batch++) {
+    const want = reference(a.subarray(batch * 12, batch * 12 + 12), b.subarray(batch * 20, batch * 20 + 20), 3, 5, 4, false, false);
+    for (let i = 0; i < 15; i++) assert.ok(Math.abs(got[batch * 15 + i]! - want[i]!) < 1e-5);
+  }
+});
+
+test('fused Adam gives the same bits as tfjs operations, and leaves shared memory alone', async () => {
+  const { tf, kernels } = await chooseEngine('wasm');
+  const sizes = [784 * 3, 13, 1];
+  const start = sizes.map((n, i) => randomValues(n, 100 + i));
+  const make = (tag: string): Variable[] => start.map((v, i) => tf.variable(tf.tensor1d(v), true, `adam-${tag}-${i}`));
+  const plain = make('plain');
+  const fused = make('fused');
+  // A tensor that shares the fused variable's memory must keep its values.
+  const alias = tf.clone(fused[0]!);
+  const plainAdam = createAdam(tf, 1e-3);
+  const fusedAdam = createAdam(tf, 1e-3, kernels);
+  for (let step = 0; step < 5; step++) {
+    const grads = sizes.map((n, i) => randomValues(n, 1000 * step + i));
+    const gradients = (vars: Variable[]): { name: string; tensor: Tensor }[] => vars.map((v, i) => ({ name: v.name, tensor: tf.tensor1d(grads[i]!) }));
+    const gp = gradients(plain);
+    const gf = gradients(fused);
+    plainAdam.applyGradients(gp);
+    fusedAdam.applyGradients(gf);
+    tf.dispose([...gp.map((g) => g.tensor), ...gf.map((g) => g.tensor)]);
+  }
+  for (let i = 0; i < sizes.length; i++) assert.deepEqual(fused[i]!.dataSync(), plain[i]!.dataSync(), `variable ${i}`);
+  const moments = (o: typeof plainAdam) => o.getWeights().then((ws) => ws.map((w) => Array.from(w.tensor.dataSync())));
+  assert.deepEqual(await moments(fusedAdam), await moments(plainAdam));
+  assert.deepEqual(alias.dataSync(), start[0]);
+  tf.dispose([...plain, ...fused, alias]);
+});
