@@ -20,8 +20,8 @@ const ROWS_PER_DRAW = 16384;
  * intermediate lives in the engine's memory until its block ends, about ten of them, and the
  * wasm engine's heap grows to the largest working set and never shrinks: at 512 rows of 784
  * floats a block needs ~16 MB, at 2048 rows it needed ~65 MB (and the encoder, run on a whole
- * 4096-point draw at once, ~40 MB). The weights' packed copies are cached across blocks, so
- * smaller blocks cost no speed.
+ * 4096-point draw at once, ~40 MB). Each block repacks the decoder's weights (~0.2 ms),
+ * which larger blocks would save at the price of memory.
  */
 const ROWS_PER_BLOCK = 512;
 
@@ -69,18 +69,19 @@ export function gatherStatistics(tf: Tf, vae: Vae, input: PassInput): PassStatis
         const x = tf.tensor2d(input.values.subarray(first * D, (first + P) * D), [P, D]);
         const e = vae.encode(x);
         const klLatent = vae.klPerLatent(e, vae.priorLogVar());
-        // Repeat each point's encoding S times (small: H columns); x itself is broadcast, not repeated.
-        const rep = (t: Tensor2D) => tf.reshape(tf.tile(tf.reshape(t, [P, 1, H]), [1, S, 1]), [P * S, H]) as Tensor2D;
+        // Encodings and x are broadcast over each point's S samples, never repeated.
         const blockEps = tf.slice(eps, [p0 * S, 0], [P * S, H]);
-        const dec = vae.decode(vae.sample({ nu: rep(e.nu), logT2: rep(e.logT2) }, blockEps));
+        const dec = vae.decode(vae.samplePerPoint(e, blockEps, S));
         const sq = tf.square(tf.sub(tf.reshape(x, [P, 1, D]), tf.reshape(dec.mu, [P, S, D])));
+        // Column sums as ones·sq: the engine sums over leading axes by transposing first.
+        const columnSums = (t: Tensor) => tf.reshape(tf.matMul(tf.ones([1, P * S]), tf.reshape(t, [P * S, D])), [D]);
         return {
           kl: tf.sum(klLatent, 1),
           sumLogT2: tf.sum(e.logT2, 1),
           klLatentSum: tf.sum(klLatent, 0),
           momentSum: tf.sum(tf.add(tf.square(e.nu), tf.exp(e.logT2)), 0),
           logLik: vae.logLikelihoodPerSample(x, dec, S),
-          sqErrSum: tf.sum(sq, [0, 1]),
+          sqErrSum: columnSums(sq),
           hDec: latentVar ? tf.mul(tf.add(tf.sum(dec.logS2, 1), D * LOG_2PIE), 0.5) : undefined,
           normSqErr: latentVar ? tf.reshape(tf.sum(tf.mul(sq, tf.exp(tf.neg(tf.reshape(dec.logS2, [P, S, D])))), -1), [P * S]) : undefined,
           varianceSum: latentVar ? tf.sum(tf.exp(dec.logS2)) : undefined,

@@ -156,8 +156,23 @@ export class Vae {
 
   /** z = nu + t * eps, the reparametrisation. */
   sample(e: Encoded, eps: Tensor2D): Tensor2D {
+    return this.reparametrise(e.nu, e.logT2, eps) as Tensor2D;
+  }
+
+  /**
+   * `samples` draws of z per point: eps is [C*S, H] with rows n*S + s, and each point's
+   * encoding is broadcast over its S rows rather than repeated (the engine's tile is slow).
+   */
+  samplePerPoint(e: Encoded, eps: Tensor2D, samples: number): Tensor2D {
     const tf = this.tf;
-    return tf.add(e.nu, tf.mul(tf.exp(tf.mul(e.logT2, 0.5)), eps)) as Tensor2D;
+    const [C, H] = e.nu.shape;
+    const z = this.reparametrise(tf.reshape(e.nu, [C, 1, H]), tf.reshape(e.logT2, [C, 1, H]), tf.reshape(eps, [C, samples, H]));
+    return tf.reshape(z, [C * samples, H]);
+  }
+
+  private reparametrise(nu: Tensor, logT2: Tensor, eps: Tensor): Tensor {
+    const tf = this.tf;
+    return tf.add(nu, tf.mul(tf.exp(tf.mul(logT2, 0.5)), eps));
   }
 
   /** log p(x|z) per row: -1/2 sum_d [log 2 pi + log s_d^2 + (x_d - mu_d)^2 / s_d^2]. */
