@@ -220,7 +220,7 @@ export const SPEC_SCHEMA: JsonSchema = {
       description: 'The entropy diagnostics pass.',
       properties: {
         every: { type: 'integer', minimum: 1, default: 1, description: 'Run the diagnostics pass every this many epochs.' },
-        mcSamples: { type: 'integer', minimum: 1, maximum: 1024, default: 4, description: 'Monte-Carlo samples z ~ q(z|x) per point.' },
+        mcSamples: { type: 'integer', minimum: 1, maximum: 1024, default: 2, description: 'Monte-Carlo samples z ~ q(z|x) per point (2 or more, so the ELBO has a standard error).' },
         subset: {
           type: 'integer',
           minimum: 1,
