@@ -25,6 +25,8 @@ interface Args {
   exportPath?: string;
   /** Overrides diagnostics.subset (only for engines too slow for the default pass). */
   diagnosticsSubset?: number;
+  /** Overrides diagnostics.mcSamples (to put a non-default pass beside the default one). */
+  diagnosticsSamples?: number;
   /** Experimental: run the wasm engine's multithreaded build with this many threads. */
   threads?: number;
 }
@@ -44,6 +46,7 @@ function parseArgs(argv: string[]): Args {
     exportPath: get('--export'),
     threads: get('--threads') === undefined ? undefined : Number(get('--threads')),
     diagnosticsSubset: get('--diagnostics-subset') === undefined ? undefined : Number(get('--diagnostics-subset')),
+    diagnosticsSamples: get('--diagnostics-samples') === undefined ? undefined : Number(get('--diagnostics-samples')),
   };
 }
 
@@ -52,6 +55,7 @@ async function main(): Promise<void> {
   const wl = workload(args.workload, args.engine);
   const { spec } = parseSpec(wl.specText, `bench/${wl.name}.vae.json`);
   if (args.diagnosticsSubset !== undefined) spec.diagnostics.subset = args.diagnosticsSubset;
+  if (args.diagnosticsSamples !== undefined) spec.diagnostics.mcSamples = args.diagnosticsSamples;
 
   const tLoad = performance.now();
   const data = await loadData(spec.data, `${process.cwd()}/bench/${wl.name}.vae.json`);
@@ -87,6 +91,13 @@ async function main(): Promise<void> {
   const diagnostics: MetricsRecord[] = [];
   // Intervals that contain a diagnostics pass (epoch ends) are not step times.
   const tainted = new Set<number>();
+  // From the last step before a pass to the end of the pass (its record, then its images for
+  // image data), without the checkpoint written after it.
+  let lastPass: { wall: number; cpu: number } | undefined;
+  const passEnded = () => {
+    const c = process.cpuUsage();
+    if (wall.length) lastPass = { wall: performance.now() - wall.at(-1)!, cpu: (c.user + c.system) / 1000 - cpu.at(-1)! };
+  };
   const loop = new TrainingLoop({
     spec,
     engine,
@@ -97,8 +108,9 @@ async function main(): Promise<void> {
       diagnostics: (r) => {
         diagnostics.push(r);
         tainted.add(wall.length);
+        passEnded();
       },
-      images: () => undefined,
+      images: passEnded,
       log: () => undefined,
     },
     shouldStop: () => {
@@ -120,9 +132,7 @@ async function main(): Promise<void> {
     return out;
   };
   const steps = wall.length - 2;
-  // The last interval is the end-of-run diagnostics pass when the run completed its epochs.
   const completed = outcome.status === 'completed';
-  const lastPass = (t: number[]) => (completed ? t.at(-1)! - t.at(-2)! : NaN);
   const firstEpoch = (t: number[]) => (steps >= stepsPerEpoch ? t[stepsPerEpoch]! - t[0]! : NaN);
   const result: EngineResult = {
     kind: 'tfjs',
@@ -146,8 +156,8 @@ async function main(): Promise<void> {
       mcSamples: spec.diagnostics.mcSamples,
       points: diagnostics[0]?.points ?? 0,
       every: spec.diagnostics.every,
-      passSeconds: lastPass(wall) / 1000,
-      passCpuSeconds: lastPass(cpu) / 1000,
+      passSeconds: completed && lastPass ? lastPass.wall / 1000 : NaN,
+      passCpuSeconds: completed && lastPass ? lastPass.cpu / 1000 : NaN,
       epochSeconds: firstEpoch(wall) / 1000,
       epochCpuSeconds: firstEpoch(cpu) / 1000,
     },

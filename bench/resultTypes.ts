@@ -76,3 +76,24 @@ export function summarize(ms: number[]): StepStats {
     p90Ms: at(0.9),
   };
 }
+
+/** bench/gemmBench.ts: one product, best-of times in ms. */
+export interface GemmResult {
+  /** Which build of the trainer's kernels ran ("relaxed SIMD" or "SIMD"). */
+  kernels: string;
+  products: {
+    label: string;
+    m: number;
+    k: number;
+    n: number;
+    transposeA: boolean;
+    transposeB: boolean;
+    gflop: number;
+    /** The trainer's GEMM, transposes read while packing. */
+    oursMs: number;
+    /** The engine's stock kernel asked for the same orientation. */
+    stockFlagsMs: number;
+    /** The stock kernel after explicit transposes (the trainer's arrangement before its own kernels). */
+    stockArrangedMs: number;
+  }[];
+}

@@ -141,6 +141,21 @@ async function crossCheck() {
   process.stdout.write(torch.stdout.split('\n').filter((l) => !l.startsWith('REPLAY_RESULT')).join('\n'));
 }
 
+/** Per product, the fastest time any round measured for each kernel. */
+function bestGemm(results) {
+  const ok = results.filter((r) => !r.error);
+  if (!ok.length) return results[0];
+  return {
+    kernels: ok[0].kernels,
+    products: ok[0].products.map((p, i) => ({
+      ...p,
+      oursMs: Math.min(...ok.map((r) => r.products[i].oursMs)),
+      stockFlagsMs: Math.min(...ok.map((r) => r.products[i].stockFlagsMs)),
+      stockArrangedMs: Math.min(...ok.map((r) => r.products[i].stockArrangedMs)),
+    })),
+  };
+}
+
 async function main() {
   // --render: only re-render the last run's measurements (bench/results/latest.json).
   if (flag('--render')) return writeSection(JSON.parse(readFileSync(join(root, 'bench/results/latest.json'), 'utf8')));
@@ -152,15 +167,19 @@ async function main() {
   if (exported.error) throw new Error(`could not export the manifold data: ${exported.error}`);
   const manifoldArgs = ['--data', join(work, 'manifold.f32'), '--n', String(exported.n), '--dim', String(exported.dim)];
 
-  const runs = { sgemm: [], torchFmnist: [], wasmFmnist: [], torchManifold: [], wasmManifold: [] };
+  const gemmChild = await buildChild('gemmBench');
+  const runs = { sgemm: [], gemm: [], torchFmnist: [], wasmFmnist: [], torchManifold: [], wasmManifold: [] };
   for (let r = 1; r <= rounds; r++) {
     log(`round ${r} of ${rounds}`);
     runs.sgemm.push(runChild('sgemm peak', PYTHON, [join(root, 'bench/sgemm_peak.py')], blasEnv(), 'SGEMM_RESULT'));
+    runs.gemm.push(runChild('matrix products: trainer GEMM vs stock wasm kernel', process.execPath, [gemmChild], process.env, 'GEMM_RESULT'));
     runs.torchFmnist.push(torchRun('fmnist', FMNIST_STEPS));
     runs.wasmFmnist.push(tfjsRun(child, 'wasm', 'fmnist', FMNIST_STEPS));
     runs.torchManifold.push(torchRun('manifold', MANIFOLD_STEPS, manifoldArgs));
     runs.wasmManifold.push(tfjsRun(child, 'wasm', 'manifold', MANIFOLD_STEPS));
   }
+  // The diagnostics pass with 4 samples per point, the default before it became 2.
+  const wasmSamples4 = tfjsRun(child, 'wasm', 'fmnist', FMNIST_STEPS, ['--diagnostics-samples', '4']);
   // For the record: PyTorch with glibc's malloc left at its defaults (see torch_vae.py --malloc).
   const torchDefaultMalloc = torchRun('fmnist', FMNIST_STEPS, ['--malloc', 'default']);
   // The pure-JS engine would need minutes for one default diagnostics pass; its row is speed only.
@@ -180,6 +199,8 @@ async function main() {
     machine: machine(),
     sgemm,
     sgemmAsSet,
+    gemm: bestGemm(runs.gemm),
+    diagnosticsSamples4: wasmSamples4.error ? wasmSamples4 : wasmSamples4.diagnostics,
     fmnist: {
       pytorch: best(runs.torchFmnist),
       pytorchDefaultMalloc: torchDefaultMalloc,
