@@ -178,18 +178,19 @@ export function splitValidation<T extends Dataset>(ds: T, fraction: number, seed
   };
 }
 
-/** k distinct indices of [0, n), seeded, ascending; all of them when k >= n. */
+/**
+ * k distinct indices of [0, n), seeded, ascending; all of them when k >= n. The first k of a
+ * seeded shuffle of all n: the training loop's diagnostics subset, so runs keep their subset.
+ */
 export function subsetIndices(n: number, k: number, seed: number): Uint32Array {
   const all = new Uint32Array(n);
   for (let i = 0; i < n; i++) all[i] = i;
   if (k >= n) return all;
-  const rng = new Rng(seed);
-  const take = Math.max(0, Math.floor(k));
-  for (let i = 0; i < take; i++) {
-    const j = i + rng.int(n - i);
-    const t = all[i]!;
-    all[i] = all[j]!;
-    all[j] = t;
-  }
-  return all.slice(0, take).sort();
+  return new Rng(seed).shuffle(all).subarray(0, Math.max(0, Math.floor(k))).sort();
+}
+
+/** Rows `idx[from..to)` of a row-major n x dim matrix, copied into `out`. */
+export function gatherRows(src: Float32Array, dim: number, idx: ArrayLike<number>, from: number, to: number, out: Float32Array): Float32Array {
+  for (let i = from; i < to; i++) out.set(src.subarray(idx[i]! * dim, (idx[i]! + 1) * dim), (i - from) * dim);
+  return out.subarray(0, (to - from) * dim);
 }

@@ -7,6 +7,9 @@
  */
 import type { Tensor, Tensor2D } from '@tensorflow/tfjs-core';
 import { decompose, type Decomposition, type DecoderVariance, type PassStatistics } from '../core/entropy';
+import { DEFAULT_DIAGNOSTIC_SUBSET, type VaeSpec } from '../core/spec';
+import type { Dataset } from '../data/dataset';
+import { gatherRows, subsetIndices } from '../data/scaling';
 import type { Tf } from './backend';
 import type { Vae } from './model';
 
@@ -31,6 +34,18 @@ export interface PassInput {
   n: number;
   samples: number;
   seed: number;
+}
+
+/**
+ * The points a run's diagnostics passes evaluate: a fixed, seeded subset of the training data
+ * (`diagnostics.subset`, default all up to DEFAULT_DIAGNOSTIC_SUBSET). With `points`, that many
+ * from the front of the same seeded shuffle: fewer points are a subset of the run's. The same
+ * for every pass of a run and for `vae-lens eval`.
+ */
+export function diagnosticSubset(train: Dataset, spec: VaeSpec, points?: number): { values: Float32Array; n: number } {
+  const k = Math.min(train.n, points ?? spec.diagnostics.subset ?? DEFAULT_DIAGNOSTIC_SUBSET);
+  const rows = subsetIndices(train.n, k, spec.training.seed + 7);
+  return { values: gatherRows(train.values, train.dim, rows, 0, rows.length, new Float32Array(rows.length * train.dim)), n: rows.length };
 }
 
 export function gatherStatistics(tf: Tf, vae: Vae, input: PassInput): PassStatistics {

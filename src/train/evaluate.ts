@@ -7,11 +7,11 @@ import * as path from 'node:path';
 import type { Decomposition } from '../core/entropy';
 import { UserError } from '../core/errors';
 import { RUN_FILES, type RunMeta } from '../core/runFormat';
-import { DEFAULT_DIAGNOSTIC_SUBSET, type BackendChoice, type VaeSpec } from '../core/spec';
+import type { BackendChoice, VaeSpec } from '../core/spec';
 import { loadData } from '../data/load';
 import { chooseEngine } from './backend';
 import { readCheckpoint, restoreCheckpoint } from './checkpoint';
-import { diagnose } from './diagnostics';
+import { diagnose, diagnosticSubset } from './diagnostics';
 import { Vae } from './model';
 import { readSpecFile } from './session';
 
@@ -39,9 +39,10 @@ export async function evaluateRun(runDir: string, opts: { samples?: number; poin
   try {
     const cp = readCheckpoint(cpPath);
     await restoreCheckpoint(engine.tf, cp, vae, undefined, cpPath);
-    const n = Math.min(data.train.n, opts.points ?? spec.diagnostics.subset ?? DEFAULT_DIAGNOSTIC_SUBSET);
+    // The run's own diagnostics subset, so the table and the run's last record describe the same points.
+    const { values, n } = diagnosticSubset(data.train, spec, opts.points);
     const samples = opts.samples ?? Math.max(16, spec.diagnostics.mcSamples);
-    const result = diagnose(engine.tf, vae, { values: data.train.values.subarray(0, n * data.train.dim), n, samples, seed: 12345 });
+    const result = diagnose(engine.tf, vae, { values, n, samples, seed: 12345 });
     return { spec, meta, epoch: cp.epoch, backend: engine.name, points: n, samples, result };
   } finally {
     vae.dispose();

@@ -12,11 +12,11 @@ import type { ImagesEvent, ProgressEvent } from '../core/protocol';
 import type { MetricsRecord } from '../core/runFormat';
 import { DEFAULT_DIAGNOSTIC_SUBSET, initialDecoderVariance, type VaeSpec } from '../core/spec';
 import type { ScaledDataset } from '../data/dataset';
-import { meanColumnVariance, unscaleValues } from '../data/scaling';
+import { gatherRows, meanColumnVariance, unscaleValues } from '../data/scaling';
 import type { Engine, Tf } from './backend';
 import { createAdam } from './adam';
 import { readCheckpoint, restoreCheckpoint, saveCheckpoint } from './checkpoint';
-import { diagnose } from './diagnostics';
+import { diagnose, diagnosticSubset } from './diagnostics';
 import { Vae } from './model';
 
 export interface LoopEvents {
@@ -48,20 +48,6 @@ export type LoopOutcome =
   | { status: 'completed' | 'stopped'; epochsDone: number; steps: number; last?: MetricsRecord }
   | { status: 'diverged'; epochsDone: number; steps: number; last?: MetricsRecord; message: string };
 
-/** Copy rows `idx[from..to)` of a row-major matrix into `out`. */
-function gatherRows(src: Float32Array, dim: number, idx: ArrayLike<number>, from: number, to: number, out: Float32Array): Float32Array {
-  for (let i = from; i < to; i++) out.set(src.subarray(idx[i]! * dim, (idx[i]! + 1) * dim), (i - from) * dim);
-  return out.subarray(0, (to - from) * dim);
-}
-
-/** A fixed, seeded subset of rows (all of them when k >= n), in ascending order. */
-function subsetRows(n: number, k: number, seed: number): Uint32Array {
-  const all = new Uint32Array(n);
-  for (let i = 0; i < n; i++) all[i] = i;
-  if (k >= n) return all;
-  return new Rng(seed).shuffle(all).subarray(0, k).sort();
-}
-
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export class TrainingLoop {
@@ -85,10 +71,9 @@ export class TrainingLoop {
     this.vae = new Vae(tf, spec.model, train.dim, spec.training.seed, initialDecoderVariance(spec.model, meanColumnVariance(train)));
     this.optimizer = createAdam(tf, spec.training.learningRate, o.engine.kernels);
     this.trainable = this.vae.trainableVariables();
-    const k = Math.min(train.n, spec.diagnostics.subset ?? DEFAULT_DIAGNOSTIC_SUBSET);
-    const rows = subsetRows(train.n, k, spec.training.seed + 7);
-    this.diagValues = gatherRows(train.values, train.dim, rows, 0, rows.length, new Float32Array(rows.length * train.dim));
-    this.diagN = rows.length;
+    const subset = diagnosticSubset(train, spec);
+    this.diagValues = subset.values;
+    this.diagN = subset.n;
     const usesOptimal = spec.model.varianceUpdate === 'optimal' && this.vae.params.logS2 && spec.model.type !== 'VAE-0';
     if (usesOptimal) this.varianceEma = { sum: new Float32Array(this.vae.params.logS2!.size), weight: 0 };
   }

@@ -132,3 +132,10 @@ test('subsetIndices: k distinct sorted indices, seeded; all when k >= n', () => 
   assert.deepEqual(Array.from(subsetIndices(4, 9, 1)), [0, 1, 2, 3]);
   assert.equal(subsetIndices(10, 0, 1).length, 0);
 });
+
+test('subsetIndices: fewer points are a subset of more, and not simply the first rows', () => {
+  const small = subsetIndices(1000, 50, 9);
+  const large = new Set(subsetIndices(1000, 400, 9));
+  assert.ok(small.every((i) => large.has(i)));
+  assert.ok(small[small.length - 1]! >= 50, 'spread over the data, not rows 0..49');
+});
