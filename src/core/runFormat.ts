@@ -128,6 +128,21 @@ export interface ParsedMetrics {
 }
 
 /** Parse metrics.jsonl, tolerating a partial last line. */
+/**
+ * Add a record to a run's list. A record whose epoch is not after the last one's starts the
+ * history over from that epoch (a resumed run redoes the epochs after its checkpoint), so the
+ * records it replaces are dropped. Returns whether any were.
+ */
+export function addRecord(records: MetricsRecord[], record: MetricsRecord): boolean {
+  let replaced = false;
+  while (records.length > 0 && records[records.length - 1]!.epoch >= record.epoch) {
+    records.pop();
+    replaced = true;
+  }
+  records.push(record);
+  return replaced;
+}
+
 export function parseMetricsJsonl(text: string): ParsedMetrics {
   const lines = text.split('\n');
   const records: MetricsRecord[] = [];
@@ -146,7 +161,7 @@ export function parseMetricsJsonl(text: string): ParsedMetrics {
     }
     const problem = checkMetricsRecord(v);
     if (problem) bad.push({ line: i + 1, message: problem });
-    else records.push(v as MetricsRecord);
+    else addRecord(records, v as MetricsRecord);
   });
   return { records, bad, truncatedTail };
 }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, mkdirSync, writeFileSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { toJsonLine, type MetricsRecord, type RunMeta, type RunSummary } from '../../src/core/runFormat';
+import { parseMetricsJsonl, toJsonLine, type MetricsRecord, type RunMeta, type RunSummary } from '../../src/core/runFormat';
 import {
   effectiveStatus,
   lastMetricsRecord,
@@ -35,6 +35,14 @@ function makeRun(root: string, name: string, meta: Partial<RunMeta>, summary?: R
 }
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'vae-lens-runs-'));
+
+test('a resumed run: records of redone epochs replace the ones written before the resume', () => {
+  const text = [rec(0), rec(1), rec(2), rec(3), rec(2, { elbo: -9 }), rec(3, { elbo: -8 }), rec(4)].map(toJsonLine).join('');
+  const { records, bad } = parseMetricsJsonl(text);
+  assert.deepEqual(bad, []);
+  assert.deepEqual(records.map((r) => r.epoch), [0, 1, 2, 3, 4]);
+  assert.deepEqual(records.map((r) => r.elbo).slice(2, 4), [-9, -8]);
+});
 
 test('MetricsTail returns only new complete records and holds back a half-written line', async () => {
   const dir = tmp();

@@ -151,6 +151,8 @@ test('kill -9 at seeded random moments: metrics parse to the last line, nothing 
   checked += completeLines(beforeFinal).length;
   const epochsSeen = new Set(end.parsed.records.map((x) => x.epoch));
   for (let e = 0; e <= epochs; e++) assert.ok(epochsSeen.has(e), `no record of epoch ${e}:\n${history.join('\n')}`);
+  // Epochs redone after a resume replace the records of the attempt that was killed.
+  assert.deepEqual(end.parsed.records.map((x) => x.epoch), Array.from({ length: epochs + 1 }, (_, e) => e));
   assert.equal(readSummary(runDir!).status, 'completed');
   assert.equal(readSummary(runDir!).epochsDone, epochs);
   assert.equal(lost, 0);
