@@ -43,9 +43,14 @@ export class RunWriter {
   }
 
   appendMetrics(record: MetricsRecord): void {
-    if (this.metricsFd === undefined) this.metricsFd = fs.openSync(path.join(this.dir, RUN_FILES.metrics), 'a');
-    fs.writeSync(this.metricsFd, toJsonLine(record));
-    fs.fsyncSync(this.metricsFd);
+    const file = path.join(this.dir, RUN_FILES.metrics);
+    try {
+      if (this.metricsFd === undefined) this.metricsFd = fs.openSync(file, 'a');
+      fs.writeSync(this.metricsFd, toJsonLine(record));
+      fs.fsyncSync(this.metricsFd);
+    } catch (e) {
+      throw writeFailure(e, file);
+    }
   }
 
   writeSummary(summary: RunSummary): void {
@@ -68,14 +73,48 @@ export class RunWriter {
 
 export function writeJsonAtomic(file: string, value: unknown): void {
   const tmp = `${file}.tmp-${process.pid}`;
-  const fd = fs.openSync(tmp, 'w');
   try {
-    fs.writeSync(fd, toRunJson(value));
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
+    const fd = fs.openSync(tmp, 'w');
+    try {
+      fs.writeSync(fd, toRunJson(value));
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    throw writeFailure(e, file);
   }
-  fs.renameSync(tmp, file);
+  syncDirectory(path.dirname(file));
+}
+
+/** Make a rename durable: the new directory entry reaches the disk only with the directory's own fsync. */
+function syncDirectory(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(dir, 'r');
+    fs.fsyncSync(fd);
+  } catch {
+    // Directories cannot be opened or synced on some platforms (Windows); the rename itself stands.
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}
+
+const WRITE_PROBLEMS: Record<string, string> = {
+  ENOSPC: 'the disk is full',
+  EDQUOT: 'the disk quota is used up',
+  EROFS: 'the file system is read-only',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+};
+
+/** A failed write of a run file: the user's to fix when the disk or its permissions are the cause. */
+function writeFailure(e: unknown, file: string): Error {
+  const problem = WRITE_PROBLEMS[(e as NodeJS.ErrnoException).code ?? ''];
+  if (!problem) return e as Error;
+  return new UserError(`cannot write ${file}: ${problem}. Everything the run wrote before is kept; make room, then continue it with vae-lens train SPEC --resume ${path.dirname(file)}.`, { file });
 }
 
 /**

@@ -1,0 +1,46 @@
+/**
+ * The run writer on a failing disk: a full disk is the user's to fix, so it is reported as a
+ * UserError naming the file, not as an internal error with a stack; and atomic JSON writes
+ * leave no temporary file behind when they fail.
+ */
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { test } from 'node:test';
+import { isUserError } from '../../src/core/errors';
+import { RUN_FILES, type MetricsRecord } from '../../src/core/runFormat';
+import { RunWriter, writeJsonAtomic } from '../../src/train/runWriter';
+
+const record = { epoch: 1, step: 10, elbo: -3 } as MetricsRecord;
+
+test('a full disk while appending metrics is a located user error', { skip: !fs.existsSync('/dev/full') && 'no /dev/full here' }, () => {
+  const runs = fs.mkdtempSync(path.join(os.tmpdir(), 'vae-lens-writer-'));
+  const writer = RunWriter.create(runs, 'full-disk', '{}');
+  // Writes to /dev/full fail with ENOSPC, as on a disk with no space left.
+  fs.symlinkSync('/dev/full', path.join(writer.dir, RUN_FILES.metrics));
+  assert.throws(
+    () => writer.appendMetrics(record),
+    (e: unknown) => {
+      assert.ok(isUserError(e), `not a user error: ${String(e)}`);
+      assert.match(e.message, /cannot write .*metrics\.jsonl: the disk is full\. Everything the run wrote before is kept/);
+      assert.equal(e.location.file, path.join(writer.dir, RUN_FILES.metrics));
+      return true;
+    },
+  );
+  writer.close();
+  fs.rmSync(runs, { recursive: true, force: true });
+});
+
+test('an atomic JSON write that cannot be done leaves the old file and no temporary', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vae-lens-writer-'));
+  const file = path.join(dir, 'summary.json');
+  writeJsonAtomic(file, { status: 'running' });
+  // A value JSON cannot hold makes the write fail part-way, after the temporary exists.
+  const cyclic: Record<string, unknown> = {};
+  cyclic.self = cyclic;
+  assert.throws(() => writeJsonAtomic(file, cyclic), /circular/);
+  assert.deepEqual(JSON.parse(fs.readFileSync(file, 'utf8')), { status: 'running' });
+  assert.deepEqual(fs.readdirSync(dir), ['summary.json']);
+  fs.rmSync(dir, { recursive: true, force: true });
+});
