@@ -2,6 +2,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { BackendChoice } from '../core/spec';
+import type { TrainerPriority } from './trainerProcess';
 
 const SECTION = 'vaeLens';
 
@@ -14,7 +15,9 @@ export interface VaeLensSettings {
   runsDirectory: string | undefined;
   /** A folder with node_modules/@tensorflow/tfjs-node in it (e.g. a global npm prefix), or undefined. */
   tfjsNodePath: string | undefined;
+  trainerPriority: TrainerPriority;
 }
+
 
 const BACKENDS: readonly BackendChoice[] = ['auto', 'tensorflow', 'wasm', 'cpu'];
 
@@ -29,6 +32,7 @@ export function readSettings(scope?: vscode.Uri): VaeLensSettings {
     allowDataOutsideWorkspace: c.get<boolean>('allowDataOutsideWorkspace', false),
     runsDirectory: runsDirectory ? resolveAgainstWorkspace(runsDirectory, scope) : undefined,
     tfjsNodePath: tfjsNodePath ? resolveAgainstWorkspace(tfjsNodePath, scope) : undefined,
+    trainerPriority: c.get<string>('trainerPriority', 'below-normal') === 'normal' ? 'normal' : 'below-normal',
   };
 }
 

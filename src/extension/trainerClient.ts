@@ -7,7 +7,7 @@
 import type { FromTrainer, StartRequest } from '../core/protocol';
 import { Emitter, type Subscription } from './emitter';
 import { samePath } from '../core/runReader';
-import { TrainerProcess } from './trainerProcess';
+import { TrainerProcess, type TrainerPriority } from './trainerProcess';
 
 export interface TrainerEvent {
   trainer: TrainerProcess;
@@ -44,7 +44,7 @@ export class TrainerClient {
     return this.changes.on(listener);
   }
 
-  start(request: StartRequest): TrainerProcess {
+  start(request: StartRequest, priority: TrainerPriority = 'below-normal'): TrainerProcess {
     if (this.forSpec(request.specPath)) throw new AlreadyTrainingError(request.specPath);
     const name = request.specPath.replace(/\\/g, '/').split('/').pop() ?? request.specPath;
     const trainer = new TrainerProcess({
@@ -53,6 +53,7 @@ export class TrainerClient {
       log: (line) => this.opts.log(`[${name}] ${line}`),
       stopGraceMs: this.opts.stopGraceMs,
       env: this.opts.env,
+      priority,
     });
     this.trainers.set(request.specPath, trainer);
     trainer.onEvent((event) => this.events.fire({ trainer, event }));

@@ -5,11 +5,15 @@
  * No vscode import: the extension wires the log function to its OutputChannel.
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import * as os from 'node:os';
 import { isFromTrainer, type DoneEvent, type FromTrainer, type ProgressEvent, type StartedEvent, type StartRequest } from '../core/protocol';
 import type { MetricsRecord } from '../core/runFormat';
 import { Emitter } from './emitter';
 
 export type TrainerState = 'starting' | 'running' | 'stopping' | 'exited';
+
+/** The OS scheduling priority of the trainer process (setting vaeLens.trainerPriority). */
+export type TrainerPriority = 'below-normal' | 'normal';
 
 export interface TrainerProcessOptions {
   trainerPath: string;
@@ -19,9 +23,24 @@ export interface TrainerProcessOptions {
   stopGraceMs?: number;
   /** Extra environment for the child (tests). */
   env?: NodeJS.ProcessEnv;
+  priority?: TrainerPriority;
 }
 
 export const DEFAULT_STOP_GRACE_MS = 15_000;
+
+/**
+ * Training keeps a core busy for minutes. At below-normal priority it gets the cycles the
+ * editor, the extension host and the panel leave, so the window stays responsive on a small
+ * machine and training loses nothing on an idle one.
+ */
+function lowerPriority(pid: number | undefined, log: (line: string) => void): void {
+  if (pid === undefined) return;
+  try {
+    os.setPriority(pid, os.constants.priority.PRIORITY_BELOW_NORMAL);
+  } catch (e) {
+    log(`could not lower the trainer's priority (${(e as Error).message}); it runs at normal priority`);
+  }
+}
 const KILL_ESCALATION_MS = 2_000;
 
 export class TrainerProcess {
@@ -47,6 +66,7 @@ export class TrainerProcess {
       execArgv: [],
       env: { ...process.env, ...opts.env },
     });
+    if (opts.priority !== 'normal') lowerPriority(this.child.pid, opts.log);
     this.pipeLines(this.child.stdout, '');
     this.pipeLines(this.child.stderr, 'stderr: ');
     this.child.on('message', (m: unknown) => this.onMessage(m));

@@ -99,7 +99,7 @@ export class Training implements vscode.Disposable {
     };
     let trainer: TrainerProcess;
     try {
-      trainer = this.deps.client.start(request);
+      trainer = this.deps.client.start(request, settings.trainerPriority);
       void DiagnosticsPanel.prepare(this.deps.panelDeps());
     } catch (e) {
       if (e instanceof AlreadyTrainingError) {

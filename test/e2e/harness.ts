@@ -83,7 +83,9 @@ export async function launchWorkbench(options: LaunchOptions): Promise<CodeServe
   };
   for (const d of Object.values(dirs)) mkdirSync(d, { recursive: true });
   mkdirSync(join(dirs.userDataDir, 'User'), { recursive: true });
-  writeFileSync(join(dirs.userDataDir, 'User', 'settings.json'), JSON.stringify({ ...QUIET_SETTINGS, ...options.settings }, null, 2));
+  // VAE_LENS_E2E_SETTINGS (JSON) adds settings to every window: for A/B measurements of a setting.
+  const experiment = process.env.VAE_LENS_E2E_SETTINGS ? (JSON.parse(process.env.VAE_LENS_E2E_SETTINGS) as Record<string, unknown>) : {};
+  writeFileSync(join(dirs.userDataDir, 'User', 'settings.json'), JSON.stringify({ ...QUIET_SETTINGS, ...experiment, ...options.settings }, null, 2));
   const resources = new Resources(tempRoot, dirs.userDataDir, results, label);
 
   try {

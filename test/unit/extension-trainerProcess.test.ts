@@ -96,3 +96,19 @@ test('malformed messages are logged and never reach listeners', async () => {
   await client.stopAll(2000);
   assert.equal(t.state, 'exited');
 });
+
+test('the trainer runs at below-normal priority unless the setting says normal', async () => {
+  const { getPriority, constants } = await import('node:os');
+  for (const [priority, expected] of [
+    ['below-normal', constants.priority.PRIORITY_BELOW_NORMAL],
+    ['normal', getPriority()],
+  ] as const) {
+    const { client, events, specPath } = setup('normal');
+    const trainer = client.start({ type: 'start', specPath }, priority);
+    await until(() => events.some((e) => e.type === 'started'));
+    const started = events.find((e) => e.type === 'started');
+    const pid = Number(started && 'runDir' in started ? started.runDir.split('-').at(-1) : NaN);
+    assert.equal(getPriority(pid), expected, priority);
+    await trainer.stop();
+  }
+});
