@@ -74,12 +74,17 @@ function kernelFile(variant: 'relaxed' | 'simd'): string {
   }
 }
 
+/** Per backend instance: installing twice would take the trainer's own GEMM for the stock one. */
+const installed = new WeakMap<object, WasmKernels>();
+
 /**
  * Compile the kernels against the wasm backend's memory and put the GEMM in place of its
- * BatchMatMul. Call once the wasm backend is initialised.
+ * BatchMatMul. Call once the wasm backend is initialised; later calls return the same kernels.
  */
 export async function installWasmKernels(tf: Tf): Promise<WasmKernels> {
   const backend = tf.backend() as unknown as WasmBackendInternals;
+  const done = installed.get(backend);
+  if (done) return done;
   const relaxed = relaxedSimdAvailable();
   const bytes = fs.readFileSync(kernelFile(relaxed ? 'relaxed' : 'simd'));
   const abort = (): never => {
@@ -128,7 +133,7 @@ export async function installWasmKernels(tf: Tf): Promise<WasmKernels> {
     return address(v);
   };
 
-  return {
+  const kernels: WasmKernels = {
     variant: relaxed ? 'relaxed SIMD' : 'SIMD',
     adamUpdate(value, gradient, firstMoment, secondMoment, c) {
       if (gradient.dtype !== 'float32' || gradient.size !== value.size) throw new Error(`Adam: gradient of ${value.name} has the wrong size`);
@@ -140,4 +145,6 @@ export async function installWasmKernels(tf: Tf): Promise<WasmKernels> {
       if (g !== gradient) g.dispose();
     },
   };
+  installed.set(backend, kernels);
+  return kernels;
 }
