@@ -125,6 +125,37 @@ for (const r of runs) {
   out(`| ${r.label} | ${s(r.eventLoop.p50Ms, 1)} ms | ${s(r.eventLoop.p99Ms, 1)} ms | ${s(r.eventLoop.maxMs, 1)} ms | ${r.epochs} | ${s(r.wallSeconds, 1)} s | ${r.status}, ${r.convergence ?? 'n/a'} | ${load(r)} |`);
 }
 
+// The A/B of the trainer's OS priority (scripts/measure-trainer-priority.mjs), when it was measured.
+const abFile = join(root, 'docs', 'measurements', 'trainer-priority.json');
+if (existsSync(abFile)) {
+  const ab = JSON.parse(readFileSync(abFile, 'utf8'));
+  const median = (v) => {
+    const x = v.filter((n) => typeof n === 'number').sort((a, b) => a - b);
+    return x.length ? (x.length % 2 ? x[(x.length - 1) / 2] : (x[x.length / 2 - 1] + x[x.length / 2]) / 2) : NaN;
+  };
+  out(
+    '',
+    '## The trainer\'s priority',
+    '',
+    `The trainer runs at below-normal OS priority unless \`vaeLens.trainerPriority\` says \`normal\`. \`${ab.command}\` (${ab.at}) ran the`,
+    'training test above with each setting in alternating rounds, so both saw the same machine:',
+    '',
+    '| priority | round | run | event-loop p99 | max | first point (webview clock) | from the palette | training wall time | load |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+  );
+  for (const r of ab.runs) {
+    out(`| ${r.priority} | ${r.round} | ${r.label} | ${s(r.eventLoop.p99Ms, 1)} ms | ${s(r.eventLoop.maxMs, 1)} ms | ${s(r.panelFirstPointFromCommandSeconds)} s | ${s(r.panelFirstPointFromPaletteSeconds)} s | ${s(r.wallSeconds, 1)} s | ${load(r)} |`);
+  }
+  out('');
+  for (const priority of [...new Set(ab.runs.map((r) => r.priority))]) {
+    const mine = ab.runs.filter((r) => r.priority === priority);
+    const later = mine.filter((r) => !/first webview/.test(r.label));
+    out(
+      `- ${priority}: median event-loop p99 ${s(median(mine.map((r) => r.eventLoop.p99Ms)), 1)} ms; median first point ${s(median(later.map((r) => r.panelFirstPointFromCommandSeconds)))} s after the command on runs that reuse the session's webview; median training wall time ${s(median(mine.map((r) => r.wallSeconds)), 1)} s.`,
+    );
+  }
+}
+
 out(
   '',
   '## Activation and package',
