@@ -18,7 +18,8 @@ import * as v8 from 'node:v8';
 import type { KernelConfig, NamedAttrMap, Tensor, TensorInfo, Variable } from '@tensorflow/tfjs-core';
 import type { Tf } from './backend';
 
-interface KernelExports {
+/** The kernel module's exports (src/train/kernels/index.ts); pointers are byte addresses. */
+export interface KernelExports {
   sgemm(m: number, n: number, k: number, a: number, transA: boolean, b: number, transB: boolean, c: number, scratch: number): void;
   sgemmScratchBytes(m: number, n: number): number;
   adamUpdate(
@@ -65,13 +66,25 @@ function relaxedSimdAvailable(): boolean {
   return WebAssembly.validate(RELAXED_SIMD_PROBE);
 }
 
-function kernelFile(variant: 'relaxed' | 'simd'): string {
+export type KernelBuild = 'relaxed' | 'simd';
+
+function kernelFile(variant: KernelBuild): string {
   const name = `vae-lens-kernels-${variant}.wasm`;
   // Next to the bundle (dist/trainer.js, dist/cli.js), or in dist/ when run from compiled tests.
   for (let dir = __dirname; ; dir = path.dirname(dir)) {
     for (const candidate of [path.join(dir, name), path.join(dir, 'dist', name)]) if (fs.existsSync(candidate)) return candidate;
     if (path.dirname(dir) === dir) throw new Error(`${name} not found: run the build (npm run build)`);
   }
+}
+
+/** One build of the kernel module, working on `memory`. */
+export async function instantiateKernels(build: KernelBuild, memory: WebAssembly.Memory): Promise<KernelExports> {
+  if (build === 'relaxed' && !relaxedSimdAvailable()) throw new Error('this runtime has no relaxed SIMD');
+  const abort = (): never => {
+    throw new Error('VAE Lens wasm kernel aborted');
+  };
+  const { instance } = await WebAssembly.instantiate(fs.readFileSync(kernelFile(build)), { env: { memory, abort } });
+  return instance.exports as unknown as KernelExports;
 }
 
 /** Per backend instance: installing twice would take the trainer's own GEMM for the stock one. */
@@ -86,12 +99,7 @@ export async function installWasmKernels(tf: Tf): Promise<WasmKernels> {
   const done = installed.get(backend);
   if (done) return done;
   const relaxed = relaxedSimdAvailable();
-  const bytes = fs.readFileSync(kernelFile(relaxed ? 'relaxed' : 'simd'));
-  const abort = (): never => {
-    throw new Error('VAE Lens wasm kernel aborted');
-  };
-  const { instance } = await WebAssembly.instantiate(bytes, { env: { memory: backend.wasm.asm.memory, abort } });
-  const k = instance.exports as unknown as KernelExports;
+  const k = await instantiateKernels(relaxed ? 'relaxed' : 'simd', backend.wasm.asm.memory);
   const address = (t: { dataId: object }): number => {
     const entry = backend.dataIdMap.get(t.dataId);
     if (!entry) throw new Error('tensor has no data on the wasm engine');

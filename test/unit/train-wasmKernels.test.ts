@@ -2,6 +2,8 @@
  * The wasm engine's own kernels (src/train/wasmKernels.ts, src/train/kernels):
  * - the GEMM that replaces BatchMatMul gives float64-accurate products for every orientation,
  *   for sizes that are and are not multiples of its tile (4x8) and its depth block (256);
+ * - so do both builds of the module on a memory of their own: relaxed SIMD (fused multiply-add,
+ *   what runs where the runtime has it) and plain SIMD (the fallback where it does not);
  * - batched products still go to tfjs's kernel;
  * - the fused Adam update gives the same bits as tfjs's operations, and never writes through
  *   memory another tensor shares.
@@ -11,7 +13,7 @@ import { test } from 'node:test';
 import type { Tensor, Variable } from '@tensorflow/tfjs-core';
 import { createAdam } from '../../src/train/adam';
 import { chooseEngine } from '../../src/train/backend';
-import { installWasmKernels } from '../../src/train/wasmKernels';
+import { installWasmKernels, instantiateKernels, type KernelBuild } from '../../src/train/wasmKernels';
 import { Rng } from '../../src/core/random';
 
 function randomValues(n: number, seed: number): Float32Array {
@@ -60,6 +62,33 @@ test('wasm GEMM: every orientation matches a float64 product to float32 accuracy
         }
       }
 });
+
+for (const build of ['relaxed', 'simd'] as KernelBuild[]) {
+  test(`kernel module, ${build} build: GEMM in every orientation, on its own memory`, async () => {
+    const memory = new WebAssembly.Memory({ initial: 64 }); // 4 MiB
+    const k = await instantiateKernels(build, memory);
+    for (const [m, n, depth] of SHAPES)
+      for (const ta of [false, true])
+        for (const tb of [false, true]) {
+          const av = randomValues(m * depth, 11 * m + n + depth);
+          const bv = randomValues(depth * n, m + 5 * n + depth);
+          // Layout: A, B, C, scratch, one after the other (byte addresses, 16-aligned).
+          const align = (x: number) => Math.ceil(x / 16) * 16;
+          const a = 0;
+          const b = align(a + 4 * av.length);
+          const c = align(b + 4 * bv.length);
+          const scratch = align(c + 4 * m * n);
+          assert.ok(scratch + k.sgemmScratchBytes(m, n) <= memory.buffer.byteLength);
+          const f32 = new Float32Array(memory.buffer);
+          f32.set(av, a / 4);
+          f32.set(bv, b / 4);
+          k.sgemm(m, n, depth, a, ta, b, tb, c, scratch);
+          const got = new Float32Array(memory.buffer, c, m * n);
+          const want = reference(av, bv, m, n, depth, ta, tb);
+          for (let i = 0; i < want.length; i++) assert.ok(Math.abs(got[i]! - want[i]!) <= 4e-7 * depth + 1e-7, `${build} ${m}x${n}x${depth} ta=${ta} tb=${tb} at ${i}`);
+        }
+  });
+}
 
 test('wasm GEMM: an empty inner dimension gives zeros, batched products still work', async () => {
   const { tf, kernels } = await chooseEngine('wasm');
