@@ -14,19 +14,10 @@ import * as path from 'node:path';
 import type { NamedAttrMap, Tensor, Tensor2D, TensorInfo } from '@tensorflow/tfjs-core';
 import { installWasmKernels } from '../src/train/wasmKernels';
 import type { Tf } from '../src/train/backend';
-import type { GemmResult } from './resultTypes';
-
-interface Product {
-  label: string;
-  m: number;
-  k: number;
-  n: number;
-  transposeA: boolean;
-  transposeB: boolean;
-}
+import type { GemmProduct, GemmResult } from './resultTypes';
 
 const BATCH = 128;
-const PRODUCTS: Product[] = [
+const PRODUCTS: GemmProduct[] = [
   { label: 'encoder forward x·W (784→512)', m: BATCH, k: 784, n: 512, transposeA: false, transposeB: false },
   { label: 'decoder forward h·W (512→784)', m: BATCH, k: 512, n: 784, transposeA: false, transposeB: false },
   { label: 'decoder dL/dh = dy·Wᵀ', m: BATCH, k: 784, n: 512, transposeA: false, transposeB: true },

@@ -77,17 +77,21 @@ export function summarize(ms: number[]): StepStats {
   };
 }
 
+/** One matrix product bench/gemmBench.ts times: op(A) is m x k, op(B) is k x n. */
+export interface GemmProduct {
+  label: string;
+  m: number;
+  k: number;
+  n: number;
+  transposeA: boolean;
+  transposeB: boolean;
+}
+
 /** bench/gemmBench.ts: one product, best-of times in ms. */
 export interface GemmResult {
   /** Which build of the trainer's kernels ran ("relaxed SIMD" or "SIMD"). */
   kernels: string;
-  products: {
-    label: string;
-    m: number;
-    k: number;
-    n: number;
-    transposeA: boolean;
-    transposeB: boolean;
+  products: (GemmProduct & {
     gflop: number;
     /** The trainer's GEMM, transposes read while packing. */
     oursMs: number;
@@ -95,5 +99,5 @@ export interface GemmResult {
     stockFlagsMs: number;
     /** The stock kernel after explicit transposes (the trainer's arrangement before its own kernels). */
     stockArrangedMs: number;
-  }[];
+  })[];
 }
