@@ -16,7 +16,7 @@ const noTypecheck = argv.includes('--no-typecheck');
 if (noTypecheck) argv.splice(argv.indexOf('--no-typecheck'), 1);
 
 if (!noTypecheck) {
-  const tsc = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', root, '--noEmit'], { stdio: 'inherit' });
+  const tsc = spawnSync(process.execPath, [join(root, 'scripts/typecheck.mjs')], { stdio: 'inherit' });
   if (tsc.status !== 0) process.exit(tsc.status ?? 1);
 }
 

@@ -6,7 +6,7 @@
  * Exit codes: 0 success, 1 training failed or diverged, 2 bad input (a one-paragraph message, no stack).
  */
 import { formatUserError, isUserError, UserError } from '../core/errors';
-import type { FromTrainer } from '../core/protocol';
+import { startRequest, type FromTrainer } from '../core/protocol';
 import { BACKENDS } from '../core/specSchema';
 import type { BackendChoice } from '../core/spec';
 import { decompositionTable, duration, passLine, perLatentTable, progressBar } from './format';
@@ -140,7 +140,7 @@ async function train(args: Args): Promise<number> {
     }
   };
   const status = await runSession(
-    { type: 'start', specPath, runsDir: args.flags.get('out') as string | undefined, backend: backendFlag(args), epochs: intFlag(args, 'epochs', 1), resume: args.flags.get('resume') as string | undefined },
+    startRequest({ specPath, runsDir: args.flags.get('out') as string | undefined, backend: backendFlag(args), epochs: intFlag(args, 'epochs', 1), resume: args.flags.get('resume') as string | undefined }),
     emit,
     control,
   );

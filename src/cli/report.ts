@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { UserError } from '../core/errors';
 import type { PanelRun } from '../core/panelProtocol';
 import { readRunContents, toPanelRun } from '../core/runReader';
-import { renderReportHtml } from '../webview/html';
+import { renderReportHtml } from '../pages/html';
 
 /** dist/ when bundled (dist/cli.js), else the repo's dist/ beside src/. */
 function assetPath(...parts: string[]): string {

@@ -11,7 +11,8 @@
  * variance is fixed), so it can only become "stationary".
  */
 
-export type ConvergenceState = 'converged' | 'not-converged' | 'stationary' | 'too-early';
+export const CONVERGENCE_STATES = ['converged', 'not-converged', 'stationary', 'too-early'] as const;
+export type ConvergenceState = (typeof CONVERGENCE_STATES)[number];
 
 export interface ConvergenceVerdict {
   state: ConvergenceState;

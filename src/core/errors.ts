@@ -3,21 +3,23 @@
  * They carry where the problem is so every front end (CLI, editor diagnostics,
  * panel) can point at it, and they are shown without a stack trace.
  */
+import { number, object, optional, string, type Infer } from './guard';
 
-export interface SourceLocation {
+export const sourceLocation = object({
   /** Path of the file the problem is in, as given by the user (or absolute). */
-  file?: string;
+  file: optional(string),
   /** 1-based line and column. */
-  line?: number;
-  column?: number;
+  line: optional(number),
+  column: optional(number),
   /** Byte/character offset and length in the file, for editor ranges. */
-  offset?: number;
-  length?: number;
+  offset: optional(number),
+  length: optional(number),
   /** Dotted path of the spec field, e.g. `model.encoder.hidden[1]`. */
-  field?: string;
+  field: optional(string),
   /** 1-based data row (CSV line, array element...). */
-  row?: number;
-}
+  row: optional(number),
+});
+export type SourceLocation = Infer<typeof sourceLocation>;
 
 export class UserError extends Error {
   override readonly name = 'UserError';

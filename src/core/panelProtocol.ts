@@ -1,97 +1,72 @@
 /**
- * Messages between the extension host and the diagnostics webview (and the state the
- * webview persists for the serializer). Both sides validate what they receive.
+ * Messages between the extension host and the diagnostics webview, and the state the webview
+ * persists for the serializer. Declared once as schemas (types and checks derived); both sides
+ * check what they receive. The report page carries the same `show` message in a JSON island.
  */
-import type { ImagesEvent } from './protocol';
-import type { DatasetInfo, MetricsRecord, RunStatus } from './runFormat';
+import { array, is, literal, number, object, optional, refine, string, tagged, type Infer } from './guard';
+import { datasetInfo, imageSet, metricsRecord, runStatus } from './runFormat';
+
+/** The id of the JSON island (`<script type="application/json">`) a report page carries its runs in. */
+export const REPORT_DATA_ELEMENT_ID = 'vae-lens-data';
+
+const panelStatus = literal(...runStatus.values, 'training');
 
 /** What the panel knows of one run. */
-export interface PanelRun {
+const panelRun = object({
   /** The run folder (absolute); also the run's identity. */
-  runDir: string;
-  name: string;
-  modelType: string;
-  backend: string;
-  dataset?: DatasetInfo;
+  runDir: string,
+  name: string,
+  modelType: string,
+  backend: string,
+  dataset: optional(datasetInfo),
   /** 'training' while a trainer is attached. */
-  status: RunStatus | 'training';
-  tolerance: number;
-  epochs: number;
-  records: MetricsRecord[];
-  images?: Omit<ImagesEvent, 'type'>;
-  message?: string;
-}
+  status: panelStatus,
+  tolerance: number,
+  epochs: number,
+  records: array(metricsRecord),
+  images: optional(imageSet),
+  message: optional(string),
+});
+export type PanelRun = Infer<typeof panelRun>;
 
-export interface TrainingProgress {
-  epoch: number;
-  epochs: number;
-  epochFraction: number;
-  samplesPerSec: number;
-  etaSeconds: number;
-}
+const trainingProgress = object({
+  epoch: number,
+  epochs: number,
+  epochFraction: number,
+  samplesPerSec: number,
+  etaSeconds: number,
+});
+export type TrainingProgress = Infer<typeof trainingProgress>;
 
 // ---- host → webview ----
-export type ToPanel =
+export const toPanel = tagged({
   /** Replace everything shown: one run, or several to compare. */
-  | { type: 'show'; runs: PanelRun[] }
+  show: object({ type: literal('show'), runs: array(panelRun) }),
   /** New diagnostics for a shown run (incremental; the panel appends, it does not redraw all). */
-  | { type: 'append'; runDir: string; records: MetricsRecord[] }
-  | { type: 'status'; runDir: string; status: PanelRun['status']; message?: string; progress?: TrainingProgress }
-  | { type: 'images'; runDir: string; images: Omit<ImagesEvent, 'type'> }
+  append: object({ type: literal('append'), runDir: string, records: array(metricsRecord) }),
+  status: object({ type: literal('status'), runDir: string, status: panelStatus, message: optional(string), progress: optional(trainingProgress) }),
+  images: object({ type: literal('images'), runDir: string, images: imageSet }),
   /** Render every chart to PNG and send each back as `exportPng` (the Export Run command). */
-  | { type: 'exportPngs'; runDir: string };
+  exportPngs: object({ type: literal('exportPngs'), runDir: string }),
+});
+export type ToPanel = Infer<typeof toPanel>;
 
 // ---- webview → host ----
-export type FromPanel =
-  | { type: 'ready' }
-  | { type: 'stop'; runDir: string }
-  | { type: 'retrain'; runDir: string }
-  | { type: 'exportCsv'; runDir: string }
+const pngDataUrl = refine(string, (s) => s.startsWith('data:image/png;base64,'), 'a data:image/png;base64 URL');
+export const fromPanel = tagged({
+  ready: object({ type: literal('ready') }),
+  stop: object({ type: literal('stop'), runDir: string }),
+  retrain: object({ type: literal('retrain'), runDir: string }),
+  exportCsv: object({ type: literal('exportCsv'), runDir: string }),
   /** A chart rendered to PNG by the webview, as a data: URL. */
-  | { type: 'exportPng'; runDir: string; chart: string; dataUrl: string };
+  exportPng: object({ type: literal('exportPng'), runDir: string, chart: string, dataUrl: pngDataUrl }),
+});
+export type FromPanel = Infer<typeof fromPanel>;
 
 /** What the webview stores with setState so a reloaded window can restore it from the run folders. */
-export interface PanelState {
-  runDirs: string[];
-}
+export const panelState = object({ runDirs: array(string) });
+export type PanelState = Infer<typeof panelState>;
 
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const isStr = (v: unknown): v is string => typeof v === 'string';
-
-export function isFromPanel(v: unknown): v is FromPanel {
-  if (!isObj(v)) return false;
-  switch (v.type) {
-    case 'ready':
-      return true;
-    case 'stop':
-    case 'retrain':
-    case 'exportCsv':
-      return isStr(v.runDir);
-    case 'exportPng':
-      return isStr(v.runDir) && isStr(v.chart) && isStr(v.dataUrl) && v.dataUrl.startsWith('data:image/png;base64,');
-    default:
-      return false;
-  }
-}
-
-export function isToPanel(v: unknown): v is ToPanel {
-  if (!isObj(v)) return false;
-  switch (v.type) {
-    case 'show':
-      return Array.isArray(v.runs) && v.runs.every((r) => isObj(r) && isStr(r.runDir) && Array.isArray(r.records));
-    case 'append':
-      return isStr(v.runDir) && Array.isArray(v.records);
-    case 'status':
-      return isStr(v.runDir) && isStr(v.status);
-    case 'images':
-      return isStr(v.runDir) && isObj(v.images);
-    case 'exportPngs':
-      return isStr(v.runDir);
-    default:
-      return false;
-  }
-}
-
-export function isPanelState(v: unknown): v is PanelState {
-  return isObj(v) && Array.isArray(v.runDirs) && v.runDirs.every(isStr);
-}
+export const isFromPanel = (v: unknown): v is FromPanel => is(fromPanel, v);
+export const isToPanel = (v: unknown): v is ToPanel => is(toPanel, v);
+export const isPanelState = (v: unknown): v is PanelState => is(panelState, v);

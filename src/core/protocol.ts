@@ -1,126 +1,99 @@
 /**
  * The protocol between the editor (client) and the trainer process (server), like a
  * language server's: the extension host forks `dist/trainer.js` with an IPC channel
- * and they exchange these messages. Every received message is checked with the
- * guards below before use; nothing untyped crosses the boundary.
+ * and they exchange these messages. Each message is declared once, as a schema; its type and
+ * its check both come from that declaration, and every received message is checked before use.
+ *
+ * The start request carries the client's PROTOCOL_VERSION and the trainer refuses another one
+ * (an extension updated while an old trainer bundle is still on disk, or the reverse).
  */
-import type { SourceLocation } from './errors';
-import type { DatasetInfo, MetricsRecord, RunStatus } from './runFormat';
-import type { BackendChoice } from './spec';
+import { sourceLocation } from './errors';
+import { array, boolean, is, literal, number, object, optional, string, tagged, type Infer } from './guard';
+import { datasetInfo, imageSetShape, metricsRecord, runStatus } from './runFormat';
+import { BACKENDS } from './specSchema';
 
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 // ---- editor → trainer ----
-export interface StartRequest {
-  type: 'start';
-  specPath: string;
+const startRequestSchema = object({
+  type: literal('start'),
+  protocolVersion: number,
+  specPath: string,
   /** Parent folder for the new run folder; default from the spec. */
-  runsDir?: string;
-  backend?: BackendChoice;
-  epochs?: number;
+  runsDir: optional(string),
+  backend: optional(literal(...BACKENDS)),
+  epochs: optional(number),
   /** Resume from a run folder's latest checkpoint. */
-  resume?: string;
+  resume: optional(string),
   /** Folders to look for @tensorflow/tfjs-node in (the user's own install), besides the trainer's own. */
-  tfjsNodeSearchPaths?: string[];
+  tfjsNodeSearchPaths: optional(array(string)),
   /** Allow data files outside `workspaceRoots` (setting). */
-  allowOutsideWorkspace?: boolean;
-  workspaceRoots?: string[];
-}
-export interface StopRequest {
-  type: 'stop';
-}
-export type ToTrainer = StartRequest | StopRequest;
+  allowOutsideWorkspace: optional(boolean),
+  workspaceRoots: optional(array(string)),
+});
+const stopRequest = object({ type: literal('stop') });
+
+export const toTrainer = tagged({ start: startRequestSchema, stop: stopRequest });
+export type StartRequest = Infer<typeof startRequestSchema>;
+export type StopRequest = Infer<typeof stopRequest>;
+export type ToTrainer = Infer<typeof toTrainer>;
 
 // ---- trainer → editor ----
-export interface StartedEvent {
-  type: 'started';
-  runDir: string;
-  backend: string;
-  dataset: DatasetInfo;
-  epochs: number;
-  stepsPerEpoch: number;
-}
-export interface ProgressEvent {
-  type: 'progress';
-  epoch: number;
+const startedEvent = object({
+  type: literal('started'),
+  protocolVersion: number,
+  runDir: string,
+  backend: string,
+  dataset: datasetInfo,
+  epochs: number,
+  stepsPerEpoch: number,
+});
+const progressEvent = object({
+  type: literal('progress'),
+  epoch: number,
   /** Fraction of the current epoch done, 0..1. */
-  epochFraction: number;
-  step: number;
-  samplesPerSec: number;
-  etaSeconds: number;
-  loss: number;
-}
-export interface DiagnosticsEvent {
-  type: 'diagnostics';
-  record: MetricsRecord;
-}
-export interface ImagesEvent {
-  type: 'images';
-  /** Row-major pixel values in [0, 1], each image `shape[0] x shape[1]`. */
-  shape: number[];
-  originals: number[][];
-  reconstructions: number[][];
-  samples: number[][];
-}
-export interface LogEvent {
-  type: 'log';
-  level: 'info' | 'warn' | 'error';
-  message: string;
-}
-export interface DoneEvent {
-  type: 'done';
-  status: RunStatus;
-  runDir: string;
-  message?: string;
-}
-export interface ErrorEvent {
-  type: 'error';
-  message: string;
+  epochFraction: number,
+  step: number,
+  samplesPerSec: number,
+  etaSeconds: number,
+  loss: number,
+});
+const diagnosticsEvent = object({ type: literal('diagnostics'), record: metricsRecord });
+const imagesEvent = object({ type: literal('images'), ...imageSetShape });
+const logEvent = object({ type: literal('log'), level: literal('info', 'warn', 'error'), message: string });
+const doneEvent = object({ type: literal('done'), status: runStatus, runDir: string, message: optional(string) });
+const errorEvent = object({
+  type: literal('error'),
+  message: string,
   /** Set when the problem is in the user's input (spec, data): shown as a diagnostic, no stack. */
-  location?: SourceLocation;
-  userError: boolean;
-  runDir?: string;
-}
-export type FromTrainer = StartedEvent | ProgressEvent | DiagnosticsEvent | ImagesEvent | LogEvent | DoneEvent | ErrorEvent;
+  location: optional(sourceLocation),
+  userError: boolean,
+  runDir: optional(string),
+});
 
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const isNum = (v: unknown): v is number => typeof v === 'number';
-const isStr = (v: unknown): v is string => typeof v === 'string';
-const optStr = (v: unknown) => v === undefined || isStr(v);
+export const fromTrainer = tagged({
+  started: startedEvent,
+  progress: progressEvent,
+  diagnostics: diagnosticsEvent,
+  images: imagesEvent,
+  log: logEvent,
+  done: doneEvent,
+  error: errorEvent,
+});
+export type StartedEvent = Infer<typeof startedEvent>;
+export type ProgressEvent = Infer<typeof progressEvent>;
+export type DiagnosticsEvent = Infer<typeof diagnosticsEvent>;
+export type ImagesEvent = Infer<typeof imagesEvent>;
+export type LogEvent = Infer<typeof logEvent>;
+export type DoneEvent = Infer<typeof doneEvent>;
+export type ErrorEvent = Infer<typeof errorEvent>;
+export type FromTrainer = Infer<typeof fromTrainer>;
 
-export function isToTrainer(v: unknown): v is ToTrainer {
-  if (!isObj(v)) return false;
-  if (v.type === 'stop') return true;
-  if (v.type !== 'start') return false;
-  return (
-    isStr(v.specPath) &&
-    optStr(v.runsDir) &&
-    optStr(v.backend) &&
-    (v.epochs === undefined || isNum(v.epochs)) &&
-    optStr(v.resume) &&
-    (v.workspaceRoots === undefined || (Array.isArray(v.workspaceRoots) && v.workspaceRoots.every(isStr))) &&
-    (v.tfjsNodeSearchPaths === undefined || (Array.isArray(v.tfjsNodeSearchPaths) && v.tfjsNodeSearchPaths.every(isStr)))
-  );
-}
+/** A start request of this protocol version. */
+export const startRequest = (fields: Omit<StartRequest, 'type' | 'protocolVersion'>): StartRequest => ({ type: 'start', protocolVersion: PROTOCOL_VERSION, ...fields });
 
-export function isFromTrainer(v: unknown): v is FromTrainer {
-  if (!isObj(v)) return false;
-  switch (v.type) {
-    case 'started':
-      return isStr(v.runDir) && isStr(v.backend) && isObj(v.dataset) && isNum(v.epochs) && isNum(v.stepsPerEpoch);
-    case 'progress':
-      return isNum(v.epoch) && isNum(v.epochFraction) && isNum(v.step) && isNum(v.samplesPerSec) && isNum(v.etaSeconds);
-    case 'diagnostics':
-      return isObj(v.record) && isNum(v.record.epoch) && isNum(v.record.elbo);
-    case 'images':
-      return Array.isArray(v.shape) && Array.isArray(v.originals) && Array.isArray(v.reconstructions) && Array.isArray(v.samples);
-    case 'log':
-      return isStr(v.message) && (v.level === 'info' || v.level === 'warn' || v.level === 'error');
-    case 'done':
-      return isStr(v.status) && isStr(v.runDir);
-    case 'error':
-      return isStr(v.message) && typeof v.userError === 'boolean';
-    default:
-      return false;
-  }
-}
+export const isToTrainer = (v: unknown): v is ToTrainer => is(toTrainer, v);
+export const isFromTrainer = (v: unknown): v is FromTrainer => is(fromTrainer, v);
+/** Why a message was refused, for the log line that says so. */
+export const toTrainerProblem = (v: unknown): string | undefined => toTrainer.problem(v, 'message');
+export const fromTrainerProblem = (v: unknown): string | undefined => fromTrainer.problem(v, 'message');

@@ -9,7 +9,8 @@
  *   <run>/checkpoints/      latest.json (+ epoch-NNNN.json), see train/checkpoint.ts
  *   <run>/images.json       originals, reconstructions and samples, for image data
  */
-import type { ConvergenceState } from './convergence';
+import { CONVERGENCE_STATES, type ConvergenceState } from './convergence';
+import { array, jsonNumber, literal, nullable, number, object, optional, string, type Infer } from './guard';
 
 export const RUN_FILES = {
   spec: 'spec.vae.json',
@@ -22,56 +23,84 @@ export const RUN_FILES = {
 
 export const RUN_FORMAT_VERSION = 1;
 
-/** One diagnostics pass. The first block of fields is the public contract; keep them. */
-export interface MetricsRecord {
-  epoch: number;
-  step: number;
-  elbo: number;
-  elboStdErr: number;
-  hEnc: number;
-  hPrior: number;
-  hDec: number;
-  entropySum: number;
-  gap: number;
-  gapRel: number;
-  rDec: number;
-  rPrior: number;
-  sigma2: number;
-  sigma2Opt: number;
-  latentSecondMoment: number[];
-  klPerLatent: number[];
-  samplesPerSec: number;
-  wallSeconds: number;
+const convergenceStates = literal(...CONVERGENCE_STATES);
+const numbers = array(jsonNumber);
 
-  // Optional extras (a record from another trainer may omit them).
-  gapStdErr?: number;
-  elboStdErrData?: number;
-  elboAtOptVariance?: number | null;
-  logLik?: number;
-  kl?: number;
-  collapsedLatents?: number[];
-  /** Mean training loss (negative minibatch ELBO) over the epoch. */
-  trainLoss?: number;
-  validationElbo?: number;
-  /** Prior variances a_h^2 (VAE-2). */
-  priorVariance?: number[];
-  convergence?: ConvergenceState;
-  convergenceReason?: string;
-  diagnosticsSeconds?: number;
-  points?: number;
-  mcSamples?: number;
-}
+/**
+ * One diagnostics pass. The first block of fields is the public contract (docs/run-format.md);
+ * keep them. Numbers may be null in the file (JSON has no NaN or infinity). Records are open:
+ * another trainer may add fields of its own.
+ */
+export const metricsRecord = object(
+  {
+    epoch: jsonNumber,
+    step: jsonNumber,
+    elbo: jsonNumber,
+    elboStdErr: jsonNumber,
+    hEnc: jsonNumber,
+    hPrior: jsonNumber,
+    hDec: jsonNumber,
+    entropySum: jsonNumber,
+    gap: jsonNumber,
+    gapRel: jsonNumber,
+    rDec: jsonNumber,
+    rPrior: jsonNumber,
+    sigma2: jsonNumber,
+    sigma2Opt: jsonNumber,
+    latentSecondMoment: numbers,
+    klPerLatent: numbers,
+    samplesPerSec: jsonNumber,
+    wallSeconds: jsonNumber,
 
-export type RunStatus = 'running' | 'completed' | 'stopped' | 'failed' | 'diverged';
+    // Optional extras (a record from another trainer may omit them).
+    gapStdErr: optional(jsonNumber),
+    elboStdErrData: optional(jsonNumber),
+    /** Null for VAE-3, where no single optimal variance exists. */
+    elboAtOptVariance: optional(nullable(jsonNumber)),
+    logLik: optional(jsonNumber),
+    kl: optional(jsonNumber),
+    collapsedLatents: optional(numbers),
+    /** Mean training loss (negative minibatch ELBO) over the epoch. */
+    trainLoss: optional(jsonNumber),
+    validationElbo: optional(jsonNumber),
+    /** Prior variances a_h^2 (VAE-2). */
+    priorVariance: optional(numbers),
+    convergence: optional(convergenceStates),
+    convergenceReason: optional(string),
+    diagnosticsSeconds: optional(jsonNumber),
+    points: optional(jsonNumber),
+    mcSamples: optional(jsonNumber),
+  },
+  { open: true },
+);
+export type MetricsRecord = Infer<typeof metricsRecord>;
 
-export interface DatasetInfo {
-  n: number;
-  dim: number;
-  /** Shape of one example when the data are images, e.g. [28, 28]. */
-  imageShape?: number[];
-  source: string;
-  validationN?: number;
-}
+/** images.json: originals, reconstructions and samples of image data. */
+export const imageSetShape = {
+  /** Each image is `shape[0] x shape[1]`; pixel values in [0, 1], row-major. */
+  shape: array(number),
+  originals: array(array(number)),
+  reconstructions: array(array(number)),
+  samples: array(array(number)),
+};
+export const imageSet = object(imageSetShape);
+export type ImageSet = Infer<typeof imageSet>;
+
+export const runStatus = literal('running', 'completed', 'stopped', 'failed', 'diverged');
+export type RunStatus = Infer<typeof runStatus>;
+
+export const datasetInfo = object(
+  {
+    n: number,
+    dim: number,
+    /** Shape of one example when the data are images, e.g. [28, 28]. */
+    imageShape: optional(array(number)),
+    source: string,
+    validationN: optional(number),
+  },
+  { open: true },
+);
+export type DatasetInfo = Infer<typeof datasetInfo>;
 
 export interface RunMeta {
   formatVersion: number;
@@ -103,20 +132,11 @@ export interface RunSummary {
 const REQUIRED_NUMBERS = [
   'epoch', 'step', 'elbo', 'elboStdErr', 'hEnc', 'hPrior', 'hDec', 'entropySum', 'gap', 'gapRel',
   'rDec', 'rPrior', 'sigma2', 'sigma2Opt', 'samplesPerSec', 'wallSeconds',
-] as const;
+] as const satisfies readonly (keyof MetricsRecord)[];
 
 /** Check one parsed line against the contract; returns a message or undefined. */
 export function checkMetricsRecord(v: unknown): string | undefined {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) return 'a record must be a JSON object';
-  const o = v as Record<string, unknown>;
-  for (const k of REQUIRED_NUMBERS) {
-    // JSON has no NaN/Infinity: writers store them as null, and readers accept that.
-    if (typeof o[k] !== 'number' && o[k] !== null) return `field "${k}" must be a number`;
-  }
-  for (const k of ['latentSecondMoment', 'klPerLatent'] as const) {
-    if (!Array.isArray(o[k]) || !(o[k] as unknown[]).every((x) => typeof x === 'number' || x === null)) return `field "${k}" must be an array of numbers`;
-  }
-  return undefined;
+  return metricsRecord.problem(v, '');
 }
 
 export interface ParsedMetrics {

@@ -12,7 +12,7 @@ import * as vscode from 'vscode';
 import { isFromPanel, isPanelState, type FromPanel, type PanelRun, type ToPanel } from '../core/panelProtocol';
 import type { FromTrainer } from '../core/protocol';
 import type { MetricsRecord } from '../core/runFormat';
-import { renderPanelHtml } from '../webview/html';
+import { renderPanelHtml } from '../pages/html';
 import { ExternalRunFollower } from './externalRuns';
 import { applyTrainerEvent, isNewRecord, panelTitle } from './panelRuns';
 import { fileExists, isProcessAlive, readRunContents, toPanelRun } from '../core/runReader';

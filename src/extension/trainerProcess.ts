@@ -6,7 +6,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import * as os from 'node:os';
-import { isFromTrainer, type DoneEvent, type FromTrainer, type ProgressEvent, type StartedEvent, type StartRequest } from '../core/protocol';
+import { fromTrainerProblem, isFromTrainer, type DoneEvent, type FromTrainer, type ProgressEvent, type StartedEvent, type StartRequest } from '../core/protocol';
 import type { MetricsRecord } from '../core/runFormat';
 import { Emitter } from './emitter';
 
@@ -130,7 +130,7 @@ export class TrainerProcess {
 
   private onMessage(m: unknown): void {
     if (!isFromTrainer(m)) {
-      this.opts.log(`ignored a malformed message from the trainer: ${truncate(safeJson(m), 200)}`);
+      this.opts.log(`ignored a malformed message from the trainer (${fromTrainerProblem(m)}): ${truncate(safeJson(m), 200)}`);
       return;
     }
     switch (m.type) {

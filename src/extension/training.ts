@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { StartRequest } from '../core/protocol';
+import { startRequest } from '../core/protocol';
 import { parseSpec } from '../core/spec';
 import { DiagnosticsPanel, type PanelDeps } from './panel';
 import { codeLensResult } from './runState';
@@ -86,8 +86,7 @@ export class Training implements vscode.Disposable {
       await running.stop();
     }
 
-    const request: StartRequest = {
-      type: 'start',
+    const request = startRequest({
       specPath: uri.fsPath,
       runsDir: settings.runsDirectory,
       backend: settings.backend === 'auto' ? undefined : settings.backend,
@@ -96,7 +95,7 @@ export class Training implements vscode.Disposable {
       tfjsNodeSearchPaths: [...(settings.tfjsNodePath ? [settings.tfjsNodePath] : []), ...workspaceRoots()],
       // No folder open (a lone spec file): no workspace to confine data to. An empty list would refuse every file.
       workspaceRoots: workspaceRoots().length > 0 ? workspaceRoots() : undefined,
-    };
+    });
     let trainer: TrainerProcess;
     try {
       trainer = this.deps.client.start(request, settings.trainerPriority);

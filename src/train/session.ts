@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isUserError, UserError } from '../core/errors';
-import type { FromTrainer, StartRequest } from '../core/protocol';
+import { PROTOCOL_VERSION, type FromTrainer, type StartRequest } from '../core/protocol';
 import { parseMetricsJsonl, RUN_FILES, RUN_FORMAT_VERSION, type MetricsRecord, type RunMeta, type RunStatus, type RunSummary } from '../core/runFormat';
 import { parseSpec, runsDirFor, type ParsedSpec, type VaeSpec } from '../core/spec';
 import { loadData } from '../data/load';
@@ -90,7 +90,7 @@ export async function runSession(req: StartRequest, emit: EventSink, control: Se
     writer.writeMeta(meta);
     writer.writeSummary(summary);
     const w = writer;
-    emit({ type: 'started', runDir: w.dir, backend: engine.name, dataset: meta.dataset, epochs, stepsPerEpoch: Math.ceil(data.train.n / spec.training.batchSize) });
+    emit({ type: 'started', protocolVersion: PROTOCOL_VERSION, runDir: w.dir, backend: engine.name, dataset: meta.dataset, epochs, stepsPerEpoch: Math.ceil(data.train.n / spec.training.batchSize) });
 
     const loop = new TrainingLoop({
       spec,

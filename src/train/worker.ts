@@ -3,7 +3,7 @@
  * one StartRequest, trains, reports through the protocol, and exits. A StopRequest ends
  * training after the current step, with everything written.
  */
-import { isToTrainer, type FromTrainer } from '../core/protocol';
+import { isToTrainer, PROTOCOL_VERSION, toTrainerProblem, type FromTrainer } from '../core/protocol';
 import { runSession, type SessionControl } from './session';
 
 const control: SessionControl = { stopRequested: false };
@@ -16,8 +16,15 @@ function send(event: FromTrainer): void {
 }
 
 process.on('message', (msg: unknown) => {
+  const version = typeof msg === 'object' && msg !== null ? (msg as { protocolVersion?: unknown }).protocolVersion : undefined;
+  if (version !== undefined && version !== PROTOCOL_VERSION) {
+    // An editor and a trainer bundle from different versions of the extension: say so and leave.
+    send({ type: 'error', userError: false, message: `the editor speaks trainer protocol ${String(version)}, this trainer ${PROTOCOL_VERSION}: reload the window` });
+    setTimeout(() => process.exit(1), 50);
+    return;
+  }
   if (!isToTrainer(msg)) {
-    send({ type: 'log', level: 'warn', message: 'ignored a malformed message from the editor' });
+    send({ type: 'log', level: 'warn', message: `ignored a malformed message from the editor (${toTrainerProblem(msg)})` });
     return;
   }
   if (msg.type === 'stop') {

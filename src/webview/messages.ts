@@ -2,8 +2,7 @@
  * Where the panel's input comes from: the extension host (acquireVsCodeApi exists), or a report page
  * that carries its runs in a JSON island. Every message is checked with isToPanel before use.
  */
-import { isToPanel, type FromPanel, type PanelRun, type PanelState, type ToPanel } from '../core/panelProtocol';
-import { REPORT_DATA_ELEMENT_ID } from './reportData';
+import { isToPanel, REPORT_DATA_ELEMENT_ID, type FromPanel, type PanelRun, type PanelState, type ToPanel } from '../core/panelProtocol';
 
 interface VsCodeApi {
   postMessage(message: unknown): void;

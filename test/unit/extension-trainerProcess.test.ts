@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { FromTrainer } from '../../src/core/protocol';
+import { PROTOCOL_VERSION, startRequest, type FromTrainer } from '../../src/core/protocol';
 import { TrainerClient, AlreadyTrainingError } from '../../src/extension/trainerClient';
 
 /**
@@ -16,7 +16,7 @@ process.on('message', (m) => {
   if (m.type === 'start') {
     if (mode === 'crash') { console.error('boom'); process.exit(3); }
     if (mode === 'garbage') process.send({ type: 'progress', epoch: 'one' });
-    process.send({ type: 'started', runDir: '/tmp/run-' + process.pid, backend: 'cpu', dataset: { n: 10, dim: 2, source: 'fake' }, epochs: 5, stepsPerEpoch: 2 });
+    process.send({ type: 'started', protocolVersion: ${PROTOCOL_VERSION}, runDir: '/tmp/run-' + process.pid, backend: 'cpu', dataset: { n: 10, dim: 2, source: 'fake' }, epochs: 5, stepsPerEpoch: 2 });
     process.send({ type: 'progress', epoch: 1, epochFraction: 0.5, step: 1, samplesPerSec: 100, etaSeconds: 3, loss: 1 });
     console.log('hello from stdout');
     setInterval(() => {}, 1000);
@@ -49,8 +49,8 @@ const until = async (cond: () => boolean, ms = 5000) => {
 
 test('start, progress, stop: exactly one done, logs captured, the trainer is released', async () => {
   const { client, lines, events, specPath } = setup('normal');
-  const t = client.start({ type: 'start', specPath });
-  assert.throws(() => client.start({ type: 'start', specPath }), AlreadyTrainingError);
+  const t = client.start(startRequest({ specPath }));
+  assert.throws(() => client.start(startRequest({ specPath })), AlreadyTrainingError);
   await until(() => t.lastProgress !== undefined);
   assert.equal(t.state, 'running');
   assert.match(t.runDir ?? '', /^\/tmp\/run-\d+$/);
@@ -65,7 +65,7 @@ test('start, progress, stop: exactly one done, logs captured, the trainer is rel
 
 test('a trainer that ignores stop is killed after the grace period and reported as stopped', async () => {
   const { client, events, specPath } = setup('stubborn', 300);
-  const t = client.start({ type: 'start', specPath });
+  const t = client.start(startRequest({ specPath }));
   await until(() => t.started !== undefined);
   const t0 = Date.now();
   await t.stop();
@@ -77,7 +77,7 @@ test('a trainer that ignores stop is killed after the grace period and reported 
 
 test('a crashing trainer yields an error and a failed done, with its stderr in the log', async () => {
   const { client, lines, events, specPath } = setup('crash');
-  const t = client.start({ type: 'start', specPath });
+  const t = client.start(startRequest({ specPath }));
   await t.whenExited();
   const err = events.find((e) => e.type === 'error');
   assert.ok(err && err.type === 'error' && /code 3/.test(err.message), JSON.stringify(events));
@@ -89,7 +89,7 @@ test('a crashing trainer yields an error and a failed done, with its stderr in t
 
 test('malformed messages are logged and never reach listeners', async () => {
   const { client, lines, events, specPath } = setup('garbage');
-  const t = client.start({ type: 'start', specPath });
+  const t = client.start(startRequest({ specPath }));
   await until(() => t.started !== undefined);
   assert.ok(lines.some((l) => l.includes('ignored a malformed message')));
   assert.ok(events.every((e) => e.type !== 'progress' || typeof e.epoch === 'number'));
@@ -104,7 +104,7 @@ test('the trainer runs at below-normal priority unless the setting says normal',
     ['normal', getPriority()],
   ] as const) {
     const { client, events, specPath } = setup('normal');
-    const trainer = client.start({ type: 'start', specPath }, priority);
+    const trainer = client.start(startRequest({ specPath }), priority);
     await until(() => events.some((e) => e.type === 'started'));
     const started = events.find((e) => e.type === 'started');
     const pid = Number(started && 'runDir' in started ? started.runDir.split('-').at(-1) : NaN);

@@ -11,6 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, test } from 'node:test';
 import { Rng } from '../../src/core/random';
+import { PROTOCOL_VERSION, startRequest } from '../../src/core/protocol';
 import { RUN_FILES } from '../../src/core/runFormat';
 import { readRunContents } from '../../src/core/runReader';
 import { readCheckpoint } from '../../src/train/checkpoint';
@@ -197,9 +198,9 @@ test("the editor's StopRequest and the editor going away (window reload) both en
     { name: 'editor disconnects (window reload)', end: (t) => t.child.disconnect() },
   ];
   for (const c of cases) {
-    const t = forkTrainer({ type: 'start', specPath, runsDir });
+    const t = forkTrainer(startRequest({ specPath, runsDir }));
     // Garbage from a confused editor is refused, not obeyed.
-    t.send({ type: 'start', specPath: 42 });
+    t.send({ type: 'start', protocolVersion: PROTOCOL_VERSION, specPath: 42 });
     await t.waitFor((e) => e.type === 'diagnostics' && e.record.epoch >= 2, 'the second diagnostics pass');
     const runDir = startedDir(t.events);
     const before = readMetrics(runDir).text;

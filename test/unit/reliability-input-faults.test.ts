@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
+import { startRequest } from '../../src/core/protocol';
 import { RUN_FILES } from '../../src/core/runFormat';
 import { reportFigure } from './reliability-figures';
 import { forkTrainer, noStack, runCli, startedDir, tempDir, tinySpec } from './reliability-processes';
@@ -167,7 +168,7 @@ test('the trainer reads no data outside the workspace folders, links that escape
   for (const c of cases) {
     const spec = path.join(ws, `${c.name.replace(/\W+/g, '-')}.vae.json`);
     fs.writeFileSync(spec, tinySpec('x').replace(/"data": \{[^}]*\}/, `"data": { "path": ${JSON.stringify(c.dataPath)} }`));
-    const t = forkTrainer({ type: 'start', specPath: spec, runsDir, workspaceRoots: [ws] });
+    const t = forkTrainer(startRequest({ specPath: spec, runsDir, workspaceRoots: [ws] }));
     const err = await t.waitFor((e) => e.type === 'error', `${c.name}: the refusal`);
     assert.ok(err.type === 'error' && err.userError, c.name);
     assert.equal(err.location?.field, 'data.path', c.name);
@@ -181,7 +182,7 @@ test('the trainer reads no data outside the workspace folders, links that escape
   // With the setting on, the same link is followed and the run trains.
   const allowed = path.join(ws, 'allowed.vae.json');
   fs.writeFileSync(allowed, tinySpec('allowed', { epochs: 1 }).replace(/"data": \{[^}]*\}/, '"data": { "path": "innocent.csv" }'));
-  const t = forkTrainer({ type: 'start', specPath: allowed, runsDir, workspaceRoots: [ws], allowOutsideWorkspace: true });
+  const t = forkTrainer(startRequest({ specPath: allowed, runsDir, workspaceRoots: [ws], allowOutsideWorkspace: true }));
   const done = await t.waitFor((e) => e.type === 'done', 'the allowed run to finish');
   assert.ok(done.type === 'done' && done.status === 'completed', JSON.stringify(done));
   await t.exited;

@@ -10,23 +10,15 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { isFromPanel, isPanelState, isToPanel, type PanelRun } from '../../src/core/panelProtocol';
 import { isFromTrainer, isToTrainer } from '../../src/core/protocol';
-import { escapeHtml, jsonForScriptElement, renderPanelHtml, renderReportHtml } from '../../src/webview/html';
+import { escapeHtml, jsonForScriptElement, renderPanelHtml, renderReportHtml } from '../../src/pages/html';
+import { FROM_PANEL, FROM_TRAINER, TO_PANEL, TO_TRAINER } from './protocol-samples';
 import { reportFigure } from './reliability-figures';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261125);
 const RUNS = Math.max(1, Number(process.env.FUZZ_RUNS ?? 1));
 
 const VALID_MESSAGES: Record<string, unknown>[] = [
-  { type: 'ready' },
-  { type: 'stop', runDir: '/w/runs/a' },
-  { type: 'retrain', runDir: '/w/runs/a' },
-  { type: 'exportPng', runDir: '/w/runs/a', chart: 'elbo', dataUrl: 'data:image/png;base64,AAAA' },
-  { type: 'show', runs: [{ runDir: '/w/runs/a', records: [] }] },
-  { type: 'append', runDir: '/w/runs/a', records: [{ epoch: 1 }] },
-  { type: 'status', runDir: '/w/runs/a', status: 'running' },
-  { type: 'start', specPath: '/w/a.vae.json', workspaceRoots: ['/w'] },
-  { type: 'progress', epoch: 1, epochFraction: 0.5, step: 3, samplesPerSec: 10, etaSeconds: 2, loss: 1 },
-  { type: 'done', status: 'completed', runDir: '/w/runs/a' },
+  ...[TO_TRAINER, FROM_TRAINER, TO_PANEL, FROM_PANEL].flatMap((samples) => Object.values(samples)),
   { runDirs: ['/w/runs/a'] },
 ];
 

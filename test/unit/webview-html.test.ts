@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { test } from 'node:test';
-import { escapeHtml, jsonForScriptElement, renderPanelHtml, renderReportHtml } from '../../src/webview/html';
+import { escapeHtml, jsonForScriptElement, renderPanelHtml, renderReportHtml } from '../../src/pages/html';
 import { panelRun, record } from './webview-testkit';
 
 const HOSTILE = '<img src=x onerror=alert(1)>';

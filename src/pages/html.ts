@@ -4,8 +4,7 @@
  * everything interpolated here is escaped for its context.
  */
 import { createHash } from 'node:crypto';
-import type { PanelRun } from '../core/panelProtocol';
-import { REPORT_DATA_ELEMENT_ID } from './reportData';
+import { REPORT_DATA_ELEMENT_ID, type PanelRun } from '../core/panelProtocol';
 
 export interface PanelHtmlOptions {
   /** URI of dist/webview.js as the webview may load it (webview.asWebviewUri). */
