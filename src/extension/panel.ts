@@ -18,11 +18,12 @@ import { applyTrainerEvent, isNewRecord, panelTitle } from './panelRuns';
 import { fileExists, isProcessAlive, readRunContents, toPanelRun } from '../core/runReader';
 import type { TrainerClient, TrainerEvent } from './trainerClient';
 
+/** What the panel's buttons do; an action that fails is logged, never an unhandled rejection. */
 export interface PanelActions {
-  stop(runDir: string): void;
-  retrain(runDir: string): void;
-  exportCsv(runDir: string): void;
-  exportPng(runDir: string, chart: string, dataUrl: string): void;
+  stop(runDir: string): void | Promise<void>;
+  retrain(runDir: string): void | Promise<void>;
+  exportCsv(runDir: string): void | Promise<void>;
+  exportPng(runDir: string, chart: string, dataUrl: string): void | Promise<void>;
 }
 
 export interface PanelDeps {
@@ -217,19 +218,18 @@ export class DiagnosticsPanel implements vscode.Disposable {
       this.deps.log(`panel: ignored "${m.type}" for a run it does not show`);
       return;
     }
+    const { actions } = this.deps;
+    const act = (done: void | Promise<void>) =>
+      void Promise.resolve(done).catch((err: unknown) => this.deps.log(`panel: "${m.type}" failed: ${err instanceof Error ? err.message : String(err)}`));
     switch (m.type) {
       case 'stop':
-        this.deps.actions.stop(m.runDir);
-        break;
+        return act(actions.stop(m.runDir));
       case 'retrain':
-        this.deps.actions.retrain(m.runDir);
-        break;
+        return act(actions.retrain(m.runDir));
       case 'exportCsv':
-        this.deps.actions.exportCsv(m.runDir);
-        break;
+        return act(actions.exportCsv(m.runDir));
       case 'exportPng':
-        this.deps.actions.exportPng(m.runDir, m.chart, m.dataUrl);
-        break;
+        return act(actions.exportPng(m.runDir, m.chart, m.dataUrl));
     }
   }
 

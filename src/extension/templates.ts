@@ -35,6 +35,7 @@ export function specFileNameProblem(input: string): string | undefined {
   if (!t || t === '.vae.json') return 'Give the model a name.';
   if (/^[\\/]|^[A-Za-z]:/.test(t)) return 'Give a name relative to the workspace folder.';
   if (t.split(/[\\/]/).some((part) => part === '..')) return 'The file must stay inside the workspace folder.';
+  // eslint-disable-next-line no-control-regex -- control characters are what this looks for
   if (/[<>:"|?*\u0000-\u001f]/.test(t)) return 'The name contains a character file names cannot have.';
   return undefined;
 }

@@ -152,6 +152,8 @@ export class TrainerProcess {
         this.lastError = m.message;
         this.opts.log(`error: ${m.message}`);
         break;
+      case 'images':
+        break;
       case 'done':
         if (this.doneSent) return;
         this.doneSent = true;

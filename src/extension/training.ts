@@ -127,6 +127,10 @@ export class Training implements vscode.Disposable {
           errors.push(e.message.split('\n')[0]!);
           if (e.userError) this.deps.diagnostics.reportTrainerError(specUri, text, e);
           break;
+        case 'progress':
+        case 'images':
+        case 'log':
+          break;
         case 'done':
           sub.dispose();
           this.deps.output.appendLine(`[${name}] ${timings.finish()}`);

@@ -81,7 +81,7 @@ export async function launchWorkbench(options: LaunchOptions): Promise<CodeServe
     extensionsDir: join(tempRoot, 'extensions'),
     configDir: join(tempRoot, 'config'),
   };
-  for (const d of Object.values(dirs)) mkdirSync(d, { recursive: true });
+  for (const d of [dirs.userDataDir, dirs.extensionsDir, dirs.configDir]) mkdirSync(d, { recursive: true });
   mkdirSync(join(dirs.userDataDir, 'User'), { recursive: true });
   // VAE_LENS_E2E_SETTINGS (JSON) adds settings to every window: for A/B measurements of a setting.
   const experiment = process.env.VAE_LENS_E2E_SETTINGS ? (JSON.parse(process.env.VAE_LENS_E2E_SETTINGS) as Record<string, unknown>) : {};

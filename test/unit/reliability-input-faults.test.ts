@@ -61,7 +61,7 @@ const CASES: BadInput[] = [
   { name: 'NPY cut short in its header', file: ['head.npy', goodNpy.subarray(0, 40)], expect: /head\.npy: the file is truncated: the header says it is \d+ bytes long/ },
   { name: 'text mislabelled as NPY', file: ['text.npy', '1,2\n3,4\n'], expect: /text\.npy: not an \.npy file: .*check data\.path and data\.format/ },
   { name: 'NPY of strings', file: ['str.npy', npy('<U1', [2], Buffer.from('a\0\0\0b\0\0\0'))], expect: /str\.npy: dtype "<U1" is not supported; use one of/ },
-  { name: 'NPY of 4 dimensions', file: ['4d.npy', npy('<f4', [2, 2, 2, 2], f4(new Array(16).fill(1)))], expect: /4d\.npy: the array has shape \(2, 2, 2, 2\).*reshape it/ },
+  { name: 'NPY of 4 dimensions', file: ['4d.npy', npy('<f4', [2, 2, 2, 2], f4(Array<number>(16).fill(1)))], expect: /4d\.npy: the array has shape \(2, 2, 2, 2\).*reshape it/ },
   { name: 'IDX label file', file: ['train-labels-idx1-ubyte', idx(0x08, [50], Buffer.alloc(50, 3))], expect: /train-labels-idx1-ubyte: this is an IDX label file .*point data\.path at the matching images file/ },
   { name: 'IDX cut short', file: ['cut-idx3-ubyte', idx(0x08, [50, 4, 4], Buffer.alloc(100))], expect: /cut-idx3-ubyte: the file is truncated: shape 50 x 4 x 4 of uint8 needs 800 bytes/ },
   { name: 'corrupt gzip', file: ['bad-idx3-ubyte.gz', gzipSync(idx(0x08, [4, 2, 2], Buffer.alloc(16))).subarray(0, 20)], expect: /bad-idx3-ubyte\.gz: .*(truncated|corrupt)/ },
