@@ -26,9 +26,7 @@ type Shape = Record<string, Guard<unknown>>;
 type OptionalKeys<S extends Shape> = { [K in keyof S]: S[K] extends OptionalGuard<unknown> ? K : never }[keyof S];
 type RequiredKeys<S extends Shape> = Exclude<keyof S, OptionalKeys<S>>;
 type Flatten<T> = { [K in keyof T]: T[K] };
-export type ObjectOf<S extends Shape> = Flatten<
-  { [K in RequiredKeys<S>]: Infer<S[K]> } & { [K in OptionalKeys<S>]?: Exclude<Infer<S[K]>, undefined> }
->;
+export type ObjectOf<S extends Shape> = Flatten<{ [K in RequiredKeys<S>]: Infer<S[K]> } & { [K in OptionalKeys<S>]?: Exclude<Infer<S[K]>, undefined> }>;
 
 const at = (path: string, key: string | number) => (typeof key === 'number' ? `${path}[${key}]` : path ? `${path}.${key}` : key);
 const where = (path: string) => (path ? `${path}: ` : '');
@@ -102,8 +100,7 @@ export function tagged<M extends Record<string, Guard<object>>>(
     problem: (v, path) => {
       if (!isPlainObject(v)) return `${where(path)}expected an object`;
       const tag = v.type;
-      if (typeof tag !== 'string' || !Object.prototype.hasOwnProperty.call(members, tag))
-        return `${where(path)}"type" must be one of ${names.join(', ')}`;
+      if (typeof tag !== 'string' || !Object.prototype.hasOwnProperty.call(members, tag)) return `${where(path)}"type" must be one of ${names.join(', ')}`;
       return members[tag]!.problem(v, path);
     },
   };

@@ -90,7 +90,11 @@ export type ErrorEvent = Infer<typeof errorEvent>;
 export type FromTrainer = Infer<typeof fromTrainer>;
 
 /** A start request of this protocol version. */
-export const startRequest = (fields: Omit<StartRequest, 'type' | 'protocolVersion'>): StartRequest => ({ type: 'start', protocolVersion: PROTOCOL_VERSION, ...fields });
+export const startRequest = (fields: Omit<StartRequest, 'type' | 'protocolVersion'>): StartRequest => ({
+  type: 'start',
+  protocolVersion: PROTOCOL_VERSION,
+  ...fields,
+});
 
 export const isToTrainer = (v: unknown): v is ToTrainer => is(toTrainer, v);
 export const isFromTrainer = (v: unknown): v is FromTrainer => is(fromTrainer, v);

@@ -6,7 +6,15 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import * as os from 'node:os';
-import { fromTrainerProblem, isFromTrainer, type DoneEvent, type FromTrainer, type ProgressEvent, type StartedEvent, type StartRequest } from '../core/protocol';
+import {
+  fromTrainerProblem,
+  isFromTrainer,
+  type DoneEvent,
+  type FromTrainer,
+  type ProgressEvent,
+  type StartedEvent,
+  type StartRequest,
+} from '../core/protocol';
 import type { MetricsRecord } from '../core/runFormat';
 import { Emitter } from './emitter';
 

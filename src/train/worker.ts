@@ -19,7 +19,11 @@ process.on('message', (msg: unknown) => {
   const version = typeof msg === 'object' && msg !== null ? (msg as { protocolVersion?: unknown }).protocolVersion : undefined;
   if (version !== undefined && version !== PROTOCOL_VERSION) {
     // An editor and a trainer bundle from different versions of the extension: say so and leave.
-    send({ type: 'error', userError: false, message: `the editor speaks trainer protocol ${String(version)}, this trainer ${PROTOCOL_VERSION}: reload the window` });
+    send({
+      type: 'error',
+      userError: false,
+      message: `the editor speaks trainer protocol ${String(version)}, this trainer ${PROTOCOL_VERSION}: reload the window`,
+    });
     setTimeout(() => process.exit(1), 50);
     return;
   }

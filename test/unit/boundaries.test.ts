@@ -30,7 +30,10 @@ test('panel code cannot use Node, nor a core module that does', () => {
   assert.match(compileAs('src/webview', 'webview-buffer', "export const b = Buffer.from('x');\n"), /Cannot find name 'Buffer'/);
   assert.match(compileAs('src/webview', 'webview-core-node', `import { parseSpec } from '${core('spec')}';\nvoid parseSpec;\n`), /node:path/);
   // The control: what the panel really uses compiles there.
-  assert.equal(compileAs('src/webview', 'webview-ok', `import { isToPanel } from '${core('panelProtocol')}';\nexport const ok = isToPanel(document.title);\n`), '');
+  assert.equal(
+    compileAs('src/webview', 'webview-ok', `import { isToPanel } from '${core('panelProtocol')}';\nexport const ok = isToPanel(document.title);\n`),
+    '',
+  );
 });
 
 // (vscode outside the extension is refused by the linter: `import 'vscode'` resolves through
@@ -38,12 +41,26 @@ test('panel code cannot use Node, nor a core module that does', () => {
 test('the trainer and the CLI cannot use DOM globals', () => {
   assert.match(compileAs('src/train', 'train-dom', "document.title = 'x';\n"), /Cannot find name 'document'/);
   assert.match(compileAs('src/cli', 'cli-dom', 'export const w = window.innerWidth;\n'), /Cannot find name 'window'/);
-  assert.equal(compileAs('src/train', 'train-ok', "import { readFileSync } from 'node:fs';\nexport const n = readFileSync.length + WebAssembly.validate(new Uint8Array(8)).toString().length;\n"), '');
+  assert.equal(
+    compileAs(
+      'src/train',
+      'train-ok',
+      "import { readFileSync } from 'node:fs';\nexport const n = readFileSync.length + WebAssembly.validate(new Uint8Array(8)).toString().length;\n",
+    ),
+    '',
+  );
 });
 
 test('the extension host has vscode and Node but no DOM', () => {
   assert.match(compileAs('src/extension', 'extension-dom', 'export const h = document.body;\n'), /Cannot find name 'document'/);
-  assert.equal(compileAs('src/extension', 'extension-ok', "import * as vscode from 'vscode';\nimport { join } from 'node:path';\nexport const x = [vscode.version, join('a')];\n"), '');
+  assert.equal(
+    compileAs(
+      'src/extension',
+      'extension-ok',
+      "import * as vscode from 'vscode';\nimport { join } from 'node:path';\nexport const x = [vscode.version, join('a')];\n",
+    ),
+    '',
+  );
 });
 
 test('a message with a missing field does not compile', () => {

@@ -3,14 +3,36 @@ import { PROTOCOL_VERSION } from '../../src/core/protocol';
 import type { MetricsRecord } from '../../src/core/runFormat';
 
 export const RECORD: MetricsRecord = {
-  epoch: 1, step: 10, elbo: -1.2, elboStdErr: 0.01, hEnc: 0.02, hPrior: 2.84, hDec: -1.54, entropySum: -1.28,
-  gap: 0.08, gapRel: 0.02, rDec: 0.07, rPrior: 0.01, sigma2: 0.013, sigma2Opt: 0.012,
-  latentSecondMoment: [1.02, 0.99], klPerLatent: [1.5, 1.3], samplesPerSec: 1000, wallSeconds: 3,
+  epoch: 1,
+  step: 10,
+  elbo: -1.2,
+  elboStdErr: 0.01,
+  hEnc: 0.02,
+  hPrior: 2.84,
+  hDec: -1.54,
+  entropySum: -1.28,
+  gap: 0.08,
+  gapRel: 0.02,
+  rDec: 0.07,
+  rPrior: 0.01,
+  sigma2: 0.013,
+  sigma2Opt: 0.012,
+  latentSecondMoment: [1.02, 0.99],
+  klPerLatent: [1.5, 1.3],
+  samplesPerSec: 1000,
+  wallSeconds: 3,
 };
 const IMAGES = { shape: [2, 2], originals: [[0, 1, 0, 1]], reconstructions: [[0, 1, 0, 1]], samples: [[0.5, 0.5, 0.5, 0.5]] };
 const RUN = {
-  runDir: '/w/runs/a', name: 'a', modelType: 'VAE-1', backend: 'wasm', status: 'completed', tolerance: 0.01, epochs: 3,
-  records: [RECORD], images: IMAGES,
+  runDir: '/w/runs/a',
+  name: 'a',
+  modelType: 'VAE-1',
+  backend: 'wasm',
+  status: 'completed',
+  tolerance: 0.01,
+  epochs: 3,
+  records: [RECORD],
+  images: IMAGES,
 };
 
 export const TO_TRAINER: Record<string, Record<string, unknown>> = {
@@ -18,7 +40,15 @@ export const TO_TRAINER: Record<string, Record<string, unknown>> = {
   stop: { type: 'stop' },
 };
 export const FROM_TRAINER: Record<string, Record<string, unknown>> = {
-  started: { type: 'started', protocolVersion: PROTOCOL_VERSION, runDir: '/w/runs/a', backend: 'wasm', dataset: { n: 10, dim: 2, source: 'x' }, epochs: 3, stepsPerEpoch: 1 },
+  started: {
+    type: 'started',
+    protocolVersion: PROTOCOL_VERSION,
+    runDir: '/w/runs/a',
+    backend: 'wasm',
+    dataset: { n: 10, dim: 2, source: 'x' },
+    epochs: 3,
+    stepsPerEpoch: 1,
+  },
   progress: { type: 'progress', epoch: 1, epochFraction: 0.5, step: 3, samplesPerSec: 10, etaSeconds: 2, loss: 1 },
   diagnostics: { type: 'diagnostics', record: RECORD },
   images: { type: 'images', ...IMAGES },
