@@ -86,7 +86,7 @@ out(
   'the webview\'s own clock, so the driver\'s latency is not counted; "seen by the driver" is when the test\'s',
   'polling saw it. "From the palette" adds opening the palette and typing the command. The webview columns',
   'come from the panel document\'s own performance timeline. The extension-host time is the extension\'s own',
-  'measurement (`src/extension/timings.ts`): Train VAE to the first diagnostics event from the trainer.',
+  'measurement (`src/extension/training/editorTimings.ts`): Train VAE to the first diagnostics event from the trainer.',
   '',
   '| run | first point (webview clock) | seen by the driver | from the palette | panel document started | its script loaded | extension host | load |',
   '| --- | --- | --- | --- | --- | --- | --- | --- |',

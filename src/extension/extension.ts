@@ -4,18 +4,18 @@
  */
 import { performance } from 'node:perf_hooks';
 import * as vscode from 'vscode';
-import { SpecCodeLensProvider } from './codeLens';
-import { newModel } from './newModel';
-import { DiagnosticsPanel, DiagnosticsPanelSerializer, type PanelDeps } from './panel';
+import { SpecCodeLensProvider } from './status/codeLens';
+import { newModel } from './specs/newModel';
+import { DiagnosticsPanel, DiagnosticsPanelSerializer, type PanelDeps } from './panel/diagnosticsPanel';
 import { readRunOverview } from '../core/runReader';
-import { RunCommands } from './runCommands';
-import { RunIndex } from './runIndex';
-import { RunsViewProvider, type RunsViewNode } from './runsView';
-import { SpecDiagnostics } from './specDiagnostics';
-import { isSpecDocument } from './specFiles';
-import { StatusBar } from './statusBar';
-import { TrainerClient } from './trainerClient';
-import { Training } from './training';
+import { RunCommands } from './runs/runCommands';
+import { RunIndex } from './runs/runIndex';
+import { RunsViewProvider, type RunsViewNode } from './runs/runsTreeView';
+import { SpecDiagnostics } from './specs/specDiagnostics';
+import { isSpecDocument } from './specs/specFiles';
+import { StatusBar } from './status/statusBar';
+import { TrainerClient } from './trainer/trainerClient';
+import { Training } from './training/trainCommands';
 
 /** How long deactivate waits for trainers to write their summaries before killing them. */
 const DEACTIVATE_STOP_MS = 4000;

@@ -2,7 +2,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { BackendChoice } from '../core/spec';
-import type { TrainerPriority } from './trainerProcess';
+import type { TrainerPriority } from './trainer/trainerProcess';
 
 const SECTION = 'vaeLens';
 

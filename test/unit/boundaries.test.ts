@@ -13,12 +13,15 @@ const root = process.cwd();
 const tsc = join(root, 'node_modules/typescript/bin/tsc');
 
 /** Compile `source` as if it were a file of `project`; returns tsc's output, or '' when clean. */
-function compileAs(project: string, name: string, source: string): string {
+function compileAs(project: string, name: string, source: string, ambient: string[] = []): string {
   const dir = join(root, 'out', 'boundary-probes', name);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'probe.ts'), source);
-  writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ extends: join(root, project, 'tsconfig.json'), files: ['probe.ts'], include: [] }));
+  writeFileSync(
+    join(dir, 'tsconfig.json'),
+    JSON.stringify({ extends: join(root, project, 'tsconfig.json'), files: ['probe.ts', ...ambient.map((f) => join(root, f))], include: [] }),
+  );
   const r = spawnSync(process.execPath, [tsc, '-p', dir, '--noEmit', '--pretty', 'false'], { encoding: 'utf8' });
   return r.status === 0 ? '' : r.stdout + r.stderr;
 }
@@ -46,6 +49,7 @@ test('the trainer and the CLI cannot use DOM globals', () => {
       'src/train',
       'train-ok',
       "import { readFileSync } from 'node:fs';\nexport const n = readFileSync.length + WebAssembly.validate(new Uint8Array(8)).toString().length;\n",
+      ['src/train/webassembly.d.ts'],
     ),
     '',
   );

@@ -4,7 +4,7 @@ import { appendFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { toJsonLine, type MetricsRecord } from '../../src/core/runFormat';
-import { ExternalRunFollower } from '../../src/extension/externalRuns';
+import { ExternalRunFollower } from '../../src/extension/panel/runFollower';
 
 const rec = (epoch: number): MetricsRecord => ({
   epoch,

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { locationToRange, positionAt, lineStarts } from '../../src/extension/locationRange';
+import { locationToRange, positionAt, lineStarts } from '../../src/extension/specs/locationRange';
 import { parseSpec } from '../../src/core/spec';
 import { isUserError } from '../../src/core/errors';
 

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { PanelRun } from '../../src/core/panelProtocol';
 import type { MetricsRecord } from '../../src/core/runFormat';
-import { applyTrainerEvent, isNewRecord, panelTitle } from '../../src/extension/panelRuns';
+import { applyTrainerEvent, isNewRecord, panelTitle } from '../../src/extension/panel/panelRunModel';
 
 const rec = (epoch: number, step: number): MetricsRecord => ({
   epoch,

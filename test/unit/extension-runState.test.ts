@@ -11,7 +11,7 @@ import {
   statusBarText,
   statusTooltipMarkdown,
   type RunStateInput,
-} from '../../src/extension/runState';
+} from '../../src/extension/status/runStateWording';
 
 const record = (over: Partial<MetricsRecord> = {}): MetricsRecord => ({
   epoch: 20,

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { checkSpecText, locateField, type SpecCheckOptions } from '../../src/extension/specChecks';
+import { checkSpecText, locateField, type SpecCheckOptions } from '../../src/extension/specs/specChecks';
 
 const workspace = mkdtempSync(join(tmpdir(), 'vae-lens-ws-'));
 const outside = mkdtempSync(join(tmpdir(), 'vae-lens-outside-'));

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseSpec } from '../../src/core/spec';
-import { nameFromFile, SPEC_TEMPLATES, specFileName, specFileNameProblem, withSpecName } from '../../src/extension/templates';
+import { nameFromFile, SPEC_TEMPLATES, specFileName, specFileNameProblem, withSpecName } from '../../src/extension/specs/templates';
 
 // Tests run from out/test/unit; the templates live in the source tree.
 const dir = join(process.cwd(), 'examples', 'templates');

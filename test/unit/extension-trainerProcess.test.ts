@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PROTOCOL_VERSION, startRequest, type FromTrainer } from '../../src/core/protocol';
-import { TrainerClient, AlreadyTrainingError } from '../../src/extension/trainerClient';
+import { TrainerClient, AlreadyTrainingError } from '../../src/extension/trainer/trainerClient';
 
 /**
  * A stand-in trainer speaking the protocol. FAKE_MODE picks its behaviour:

@@ -155,7 +155,7 @@ test('the CSPs are strict and the webview code cannot inject HTML or load remote
   }
   // Both ends of the panel channel check what they receive.
   assert.match(readFileSync(join(root, 'src', 'webview', 'messages.ts'), 'utf8'), /if \(isToPanel\(event\.data\)\)/);
-  assert.match(readFileSync(join(root, 'src', 'extension', 'panel.ts'), 'utf8'), /if \(!isFromPanel\(m\)\)/);
+  assert.match(readFileSync(join(root, 'src', 'extension', 'panel', 'diagnosticsPanel.ts'), 'utf8'), /if \(!isFromPanel\(m\)\)/);
   assert.match(readFileSync(join(root, 'src', 'train', 'worker.ts'), 'utf8'), /if \(!isToTrainer\(msg\)\)/);
   checks += 3;
   reportFigure({

@@ -6,20 +6,20 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { startRequest } from '../core/protocol';
-import { parseSpec } from '../core/spec';
-import { DiagnosticsPanel, type PanelDeps } from './panel';
-import { codeLensResult } from './runState';
-import { readSettings, workspaceRoots } from './settings';
-import { checkSpecText } from './specChecks';
-import type { SpecDiagnostics } from './specDiagnostics';
-import { runDirFromArg } from './runCommands';
-import { isSpecDocument, resolveSpec, specText, specUriFromArg } from './specFiles';
-import { AlreadyTrainingError, type TrainerClient } from './trainerClient';
-import type { TrainerProcess } from './trainerProcess';
-import { TrainingTimings } from './timings';
-import { showTrainingProgress } from './trainingProgress';
-import { requireTrust } from './trust';
+import { startRequest } from '../../core/protocol';
+import { parseSpec } from '../../core/spec';
+import { DiagnosticsPanel, type PanelDeps } from '../panel/diagnosticsPanel';
+import { codeLensResult } from '../status/runStateWording';
+import { readSettings, workspaceRoots } from '../settings';
+import { checkSpecText } from '../specs/specChecks';
+import type { SpecDiagnostics } from '../specs/specDiagnostics';
+import { runDirFromArg } from '../runs/runCommands';
+import { isSpecDocument, resolveSpec, specText, specUriFromArg } from '../specs/specFiles';
+import { AlreadyTrainingError, type TrainerClient } from '../trainer/trainerClient';
+import type { TrainerProcess } from '../trainer/trainerProcess';
+import { TrainingTimings } from './editorTimings';
+import { showTrainingProgress } from './progressNotification';
+import { requireTrust } from '../trust';
 
 export interface TrainingDeps {
   extensionUri: vscode.Uri;

@@ -6,9 +6,9 @@
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 import { findNodeAtLocation, parseTree, type JSONPath } from 'jsonc-parser';
-import { isUserError, type SourceLocation } from '../core/errors';
-import { parseSpec, type FileDataSpec } from '../core/spec';
-import { detectFormat, resolveDataPath } from '../data/load';
+import { isUserError, type SourceLocation } from '../../core/errors';
+import { parseSpec, type FileDataSpec } from '../../core/spec';
+import { detectFormat, resolveDataPath } from '../../data/load';
 import { lineStarts, locationToRange, type Range0 } from './locationRange';
 
 export interface SpecProblem {

@@ -4,9 +4,9 @@
  * is re-emitted with the process it came from, so the panel, the status bar, the
  * progress notification and the runs view can each listen for what they need.
  */
-import type { FromTrainer, StartRequest } from '../core/protocol';
-import { Emitter, type Subscription } from './emitter';
-import { samePath } from '../core/runReader';
+import type { FromTrainer, StartRequest } from '../../core/protocol';
+import { Emitter, type Subscription } from '../emitter';
+import { samePath } from '../../core/runReader';
 import { TrainerProcess, type TrainerPriority } from './trainerProcess';
 
 export interface TrainerEvent {

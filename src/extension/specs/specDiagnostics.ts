@@ -5,13 +5,13 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { formatLocation } from '../core/errors';
-import type { ErrorEvent } from '../core/protocol';
+import { formatLocation } from '../../core/errors';
+import type { ErrorEvent } from '../../core/protocol';
 import { locationToRange, type Range0 } from './locationRange';
-import { readSettings, workspaceRoots } from './settings';
+import { readSettings, workspaceRoots } from '../settings';
 import { checkSpecText, locateField, type SpecProblem } from './specChecks';
 import { isSpecDocument } from './specFiles';
-import { samePath } from '../core/runReader';
+import { samePath } from '../../core/runReader';
 
 const DEBOUNCE_MS = 300;
 const SOURCE = 'VAE Lens';

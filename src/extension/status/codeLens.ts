@@ -1,10 +1,10 @@
 /** CodeLenses at the top of a spec: "▶ Train VAE" (or "■ Stop Training") and the last result. */
 import * as vscode from 'vscode';
-import type { RunIndex } from './runIndex';
-import { codeLensResult } from './runState';
-import { isSpecDocument } from './specFiles';
-import { specRunState } from './specState';
-import type { TrainerClient } from './trainerClient';
+import type { RunIndex } from '../runs/runIndex';
+import { codeLensResult } from './runStateWording';
+import { isSpecDocument } from '../specs/specFiles';
+import { specRunState } from './specRunState';
+import type { TrainerClient } from '../trainer/trainerClient';
 
 const REFRESH_DEBOUNCE_MS = 400;
 

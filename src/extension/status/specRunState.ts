@@ -1,12 +1,12 @@
 /** Gathers what is known about one spec's runs into the RunStateInput the wording functions take. */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { RunIndex } from './runIndex';
-import type { LiveProgress, RunStateInput } from './runState';
+import type { RunIndex } from '../runs/runIndex';
+import type { LiveProgress, RunStateInput } from './runStateWording';
 import { specChangedSince } from './specChange';
-import { specText } from './specFiles';
-import type { TrainerClient } from './trainerClient';
-import type { TrainerProcess } from './trainerProcess';
+import { specText } from '../specs/specFiles';
+import type { TrainerClient } from '../trainer/trainerClient';
+import type { TrainerProcess } from '../trainer/trainerProcess';
 
 export function liveProgressOf(t: TrainerProcess): LiveProgress {
   const p = t.lastProgress;

@@ -4,13 +4,13 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { metricsToCsv, RUN_FILES } from '../core/runFormat';
-import { DiagnosticsPanel, type PanelActions, type PanelDeps } from './panel';
-import { fileExists, readRunContents, type RunOverview } from '../core/runReader';
+import { metricsToCsv, RUN_FILES } from '../../core/runFormat';
+import { DiagnosticsPanel, type PanelActions, type PanelDeps } from '../panel/diagnosticsPanel';
+import { fileExists, readRunContents, type RunOverview } from '../../core/runReader';
 import type { RunIndex } from './runIndex';
-import { codeLensResult } from './runState';
-import { activeSpecUri, specUriFromArg } from './specFiles';
-import type { TrainerClient } from './trainerClient';
+import { codeLensResult } from '../status/runStateWording';
+import { activeSpecUri, specUriFromArg } from '../specs/specFiles';
+import type { TrainerClient } from '../trainer/trainerClient';
 
 export interface RunCommandDeps {
   index: RunIndex;

@@ -2,9 +2,9 @@
  * Building and updating the panel's view of a run (PanelRun) from a run folder and from
  * trainer events. Pure (no vscode), unit-tested: the panel class only moves messages.
  */
-import type { PanelRun, TrainingProgress } from '../core/panelProtocol';
-import type { FromTrainer } from '../core/protocol';
-import type { MetricsRecord } from '../core/runFormat';
+import type { PanelRun, TrainingProgress } from '../../core/panelProtocol';
+import type { FromTrainer } from '../../core/protocol';
+import type { MetricsRecord } from '../../core/runFormat';
 
 /** A record the run does not have yet (trainer events may repeat what was already read from disk). */
 export function isNewRecord(run: PanelRun, record: MetricsRecord): boolean {

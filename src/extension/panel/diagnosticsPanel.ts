@@ -9,14 +9,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
-import { isFromPanel, isPanelState, type FromPanel, type PanelRun, type ToPanel } from '../core/panelProtocol';
-import type { FromTrainer } from '../core/protocol';
-import type { MetricsRecord } from '../core/runFormat';
-import { renderPanelHtml } from '../pages/html';
-import { ExternalRunFollower } from './externalRuns';
-import { applyTrainerEvent, isNewRecord, panelTitle } from './panelRuns';
-import { fileExists, isProcessAlive, readRunContents, toPanelRun } from '../core/runReader';
-import type { TrainerClient, TrainerEvent } from './trainerClient';
+import { isFromPanel, isPanelState, type FromPanel, type PanelRun, type ToPanel } from '../../core/panelProtocol';
+import type { FromTrainer } from '../../core/protocol';
+import type { MetricsRecord } from '../../core/runFormat';
+import { renderPanelHtml } from '../../pages/html';
+import { ExternalRunFollower } from './runFollower';
+import { applyTrainerEvent, isNewRecord, panelTitle } from './panelRunModel';
+import { fileExists, isProcessAlive, readRunContents, toPanelRun } from '../../core/runReader';
+import type { TrainerClient, TrainerEvent } from '../trainer/trainerClient';
 
 /** What the panel's buttons do; an action that fails is logged, never an unhandled rejection. */
 export interface PanelActions {

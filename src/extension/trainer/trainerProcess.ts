@@ -14,9 +14,9 @@ import {
   type ProgressEvent,
   type StartedEvent,
   type StartRequest,
-} from '../core/protocol';
-import type { MetricsRecord } from '../core/runFormat';
-import { Emitter } from './emitter';
+} from '../../core/protocol';
+import type { MetricsRecord } from '../../core/runFormat';
+import { Emitter } from '../emitter';
 
 export type TrainerState = 'starting' | 'running' | 'stopping' | 'exited';
 

@@ -2,7 +2,7 @@
  * Maps a UserError location (offset/length or 1-based line/column) to a 0-based editor
  * range. Pure, so it is unit-tested without VS Code; specDiagnostics turns it into a Range.
  */
-import { lineStarts, positionIn, type SourceLocation } from '../core/errors';
+import { lineStarts, positionIn, type SourceLocation } from '../../core/errors';
 
 export interface Position0 {
   line: number;

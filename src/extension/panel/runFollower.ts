@@ -4,8 +4,8 @@
  * No vscode import; the panel turns the callbacks into webview messages.
  */
 import * as path from 'node:path';
-import type { MetricsRecord, RunStatus } from '../core/runFormat';
-import { MetricsTail, readRunOverview } from '../core/runReader';
+import type { MetricsRecord, RunStatus } from '../../core/runFormat';
+import { MetricsTail, readRunOverview } from '../../core/runReader';
 
 export interface ExternalRunCallbacks {
   records(runDir: string, records: MetricsRecord[]): void;

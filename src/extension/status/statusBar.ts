@@ -4,11 +4,11 @@
  * as runs change on disk and as trainers report.
  */
 import * as vscode from 'vscode';
-import type { RunIndex } from './runIndex';
-import { runStateKind, statusBarText, statusTooltipMarkdown } from './runState';
-import { isSpecDocument } from './specFiles';
-import { specRunState } from './specState';
-import type { TrainerClient } from './trainerClient';
+import type { RunIndex } from '../runs/runIndex';
+import { runStateKind, statusBarText, statusTooltipMarkdown } from './runStateWording';
+import { isSpecDocument } from '../specs/specFiles';
+import { specRunState } from './specRunState';
+import type { TrainerClient } from '../trainer/trainerClient';
 
 const UPDATE_DEBOUNCE_MS = 200;
 

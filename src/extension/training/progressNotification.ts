@@ -1,7 +1,7 @@
 /** The cancellable progress notification of one training run; cancelling stops the trainer. */
 import * as vscode from 'vscode';
-import { overallFraction, progressMessage, type LiveProgress } from './runState';
-import type { TrainerProcess } from './trainerProcess';
+import { overallFraction, progressMessage, type LiveProgress } from '../status/runStateWording';
+import type { TrainerProcess } from '../trainer/trainerProcess';
 
 const REPORT_INTERVAL_MS = 250;
 

@@ -5,10 +5,10 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { isProcessAlive, listRunDirs, readRunOverview, runsOfSpec, newestFirst, type RunOverview } from '../core/runReader';
-import { readSettings } from './settings';
-import { RUN_META_GLOB, runsDirsForSpec, specText } from './specFiles';
-import type { TrainerClient } from './trainerClient';
+import { isProcessAlive, listRunDirs, readRunOverview, runsOfSpec, newestFirst, type RunOverview } from '../../core/runReader';
+import { readSettings } from '../settings';
+import { RUN_META_GLOB, runsDirsForSpec, specText } from '../specs/specFiles';
+import type { TrainerClient } from '../trainer/trainerClient';
 
 export class RunIndex implements vscode.Disposable {
   private readonly cache = new Map<string, Promise<RunOverview>>();

@@ -2,8 +2,8 @@
  * What the status bar, the CodeLens and the runs view say about a spec's latest run.
  * Pure (no vscode import): the wording is decided here and unit-tested.
  */
-import type { ConvergenceState } from '../core/convergence';
-import type { MetricsRecord, RunStatus } from '../core/runFormat';
+import type { ConvergenceState } from '../../core/convergence';
+import type { MetricsRecord, RunStatus } from '../../core/runFormat';
 
 export type RunStateKind = 'none' | 'training' | 'converged' | 'not-converged' | 'stationary' | 'too-early' | 'stale' | 'failed';
 

@@ -1,9 +1,9 @@
 /** Finding and picking *.vae.json specs (never the snapshots inside run folders). */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { parseSpec, runsDirFor } from '../core/spec';
-import { isRunSnapshot } from '../core/runReader';
-import { readSettings } from './settings';
+import { parseSpec, runsDirFor } from '../../core/spec';
+import { isRunSnapshot } from '../../core/runReader';
+import { readSettings } from '../settings';
 
 export const SPEC_GLOB = '**/*.vae.json';
 export const SPEC_EXCLUDE = '{**/node_modules/**,**/.vae-lens/**}';

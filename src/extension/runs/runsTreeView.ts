@@ -4,12 +4,12 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { RunOverview } from '../core/runReader';
+import type { RunOverview } from '../../core/runReader';
 import type { RunIndex } from './runIndex';
-import { codeLensResult, runStateKind, type RunStateKind, type RunStateInput } from './runState';
-import { findSpecs } from './specFiles';
-import { specRunState } from './specState';
-import type { TrainerClient } from './trainerClient';
+import { codeLensResult, runStateKind, type RunStateKind, type RunStateInput } from '../status/runStateWording';
+import { findSpecs } from '../specs/specFiles';
+import { specRunState } from '../status/specRunState';
+import type { TrainerClient } from '../trainer/trainerClient';
 
 export interface SpecNode {
   kind: 'spec';
