@@ -10,6 +10,7 @@ import type { StartRequest } from '../core/protocol';
 import { parseSpec } from '../core/spec';
 import { DiagnosticsPanel, type PanelDeps } from './panel';
 import { codeLensResult } from './runState';
+import { tfjsNodeSearchPaths } from './nativeEngine';
 import { readSettings, workspaceRoots } from './settings';
 import { checkSpecText } from './specChecks';
 import type { SpecDiagnostics } from './specDiagnostics';
@@ -27,6 +28,8 @@ export interface TrainingDeps {
   diagnostics: SpecDiagnostics;
   panelDeps: () => PanelDeps;
   output: vscode.OutputChannel;
+  /** The extension's global storage, where "Install Native TensorFlow" puts tfjs-node. */
+  storageDir?: string;
 }
 
 export class Training implements vscode.Disposable {
@@ -92,8 +95,11 @@ export class Training implements vscode.Disposable {
       runsDir: settings.runsDirectory,
       backend: settings.backend === 'auto' ? undefined : settings.backend,
       allowOutsideWorkspace: settings.allowDataOutsideWorkspace,
-      // The native engine is not in the .vsix: use the user's own install where there is one.
-      tfjsNodeSearchPaths: [...(settings.tfjsNodePath ? [settings.tfjsNodePath] : []), ...workspaceRoots()],
+      // The native engine is not in the .vsix: use the user's own install where there is one,
+      // or the one "Install Native TensorFlow" made.
+      tfjsNodeSearchPaths: this.deps.storageDir
+        ? tfjsNodeSearchPaths(this.deps.storageDir, uri)
+        : [...(settings.tfjsNodePath ? [settings.tfjsNodePath] : []), ...workspaceRoots()],
       // No folder open (a lone spec file): no workspace to confine data to. An empty list would refuse every file.
       workspaceRoots: workspaceRoots().length > 0 ? workspaceRoots() : undefined,
     };
