@@ -110,9 +110,11 @@ function removeLeftovers(storageDir: string): void {
 /** The most telling line of a failed install: the download error when there is one. */
 function why(lines: readonly string[]): string {
   const text = lines.map((l) => l.replace(/^npm (error|ERR!) ?/, '').trim()).filter(Boolean);
-  const download = text.find((l) => /\b(ENOTFOUND|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EAI_AGAIN)\b|getaddrinfo|socket hang up|certificate|status code [45]\d\d/.test(l));
+  const network = (l: string) => /\b(ENOTFOUND|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EAI_AGAIN)\b|getaddrinfo|socket hang up|certificate|status code [45]\d\d/.test(l);
+  // npm prints the bare code too ("code ECONNREFUSED"); the line with the address says more.
+  const download = text.find((l) => network(l) && /reason:|Error:|getaddrinfo/.test(l)) ?? text.find(network);
   const pick = download ?? text.find((l) => /error/i.test(l)) ?? text.at(-1) ?? 'no output';
-  const hint = download && lines.some((l) => /libtensorflow|tfjs-node/.test(l)) ? ' (the TensorFlow library download failed: is this machine offline or behind a proxy?)' : '';
+  const hint = download && lines.some((l) => /libtensorflow/.test(l)) ? ' (the TensorFlow library download failed: is this machine offline or behind a proxy?)' : '';
   return `${pick.slice(0, 300)}${hint}`;
 }
 
