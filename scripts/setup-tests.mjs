@@ -115,7 +115,17 @@ async function codeServer() {
     return;
   }
   const logFile = join(logs, 'setup-code-server.log');
-  const r = await runLongStep({ label: 'code-server (VS Code for the end-to-end tests)', command: 'bash', args: [script], env: { ...process.env, VAE_LENS_E2E_CACHE: cache }, logFile, log, everySeconds });
+  const r = await runLongStep({
+    label: 'code-server (VS Code for the end-to-end tests)',
+    command: 'bash',
+    args: [script],
+    env: { ...process.env, VAE_LENS_E2E_CACHE: cache },
+    logFile,
+    log,
+    everySeconds,
+    // The script announces each of its steps as "[setup-code-server] <step>: running".
+    phase: /^\[setup-code-server\] .*: running$/,
+  });
   if (r.code !== 0)
     cannot(`setting up code-server failed (exit ${r.code}: ${tail(logFile)}); log in ${logFile}`, [{ name: 'code-server', for: `VS Code for the end-to-end tests, in ${cache}` }], `bash ${script}`);
   // The script's own summary line says whether it installed or only checked.

@@ -6,8 +6,9 @@ import { dirname } from 'node:path';
 
 const seconds = (t0) => ((Date.now() - t0) / 1000).toFixed(0);
 
-/** The last non-empty lines of a log file (for the progress line and for error messages). */
-export function tail(file, lines = 1) {
+/** The last non-empty lines of a log file (for the progress line and for error messages); with
+ * `only`, the last of the lines it matches. */
+export function tail(file, lines = 1, only = undefined) {
   let text = '';
   try {
     text = readFileSync(file, 'utf8');
@@ -17,14 +18,15 @@ export function tail(file, lines = 1) {
   return text
     .split(/[\r\n]+/)
     .map((l) => l.trim())
-    .filter(Boolean)
+    .filter((l) => l && (!only || only.test(l)))
     .slice(-lines)
     .join('\n');
 }
 
 /**
  * @param {{ label: string, command: string, args: string[], logFile: string, env?: NodeJS.ProcessEnv,
- *           cwd?: string, log: (line: string) => void, everySeconds: number }} o
+ *           cwd?: string, log: (line: string) => void, everySeconds: number, phase?: RegExp }} o
+ * `phase` picks the lines that say which part of a long command is running (shown in the progress line).
  * @returns {Promise<{ code: number, seconds: number }>}
  */
 export function runLongStep(o) {
@@ -37,8 +39,9 @@ export function runLongStep(o) {
     child.stdout.pipe(out, { end: false });
     child.stderr.pipe(out, { end: false });
     const timer = setInterval(() => {
-      const last = tail(o.logFile).slice(0, 120);
-      o.log(`${o.label}: still running, ${seconds(t0)} s${last ? ` (${last})` : ''}`);
+      const last = tail(o.logFile).slice(0, 100);
+      const phase = o.phase ? tail(o.logFile, 1, o.phase) : '';
+      o.log(`${o.label}: still running, ${seconds(t0)} s${phase ? `, ${phase}` : ''}${last && last !== phase ? ` (last output: ${last})` : ''}`);
     }, o.everySeconds * 1000);
     const finish = (code) => {
       clearInterval(timer);
