@@ -103,7 +103,7 @@ def _run_probe(coretype, python: str) -> dict:
     return json.loads(line.split(" ", 1)[1])
 
 
-def choose(python: str = sys.executable, rounds: int = 2) -> dict:
+def choose(python: str = sys.executable, rounds: int = 3) -> dict:
     """Measure every candidate (rounds interleaved, best of each) and pick the fastest correct one."""
     tried = [{"coretype": c, "reason": why, "runs": []} for c, why in candidates(cpu_flags())]
     for _ in range(rounds):
@@ -155,6 +155,7 @@ def use_best(python: str = sys.executable) -> dict:
             return choice
     else:
         choice = choose(python)
+        print(f"OpenBLAS kernel: {choice['why']}", file=sys.stderr, flush=True)
     env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_CORETYPE"}
     if choice["coretype"]:
         env["OPENBLAS_CORETYPE"] = choice["coretype"]
