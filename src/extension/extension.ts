@@ -55,7 +55,14 @@ export function activate(context: vscode.ExtensionContext): void {
     },
   });
   runCommands = new RunCommands({ index, client: trainers, panelDeps, log });
-  training = new Training({ extensionUri: context.extensionUri, client: trainers, diagnostics, panelDeps, output, storageDir: context.globalStorageUri.fsPath });
+  training = new Training({
+    extensionUri: context.extensionUri,
+    client: trainers,
+    diagnostics,
+    panelDeps,
+    output,
+    storageDir: context.globalStorageUri.fsPath,
+  });
   context.subscriptions.push(training, vscode.window.registerWebviewPanelSerializer(DiagnosticsPanel.viewType, new DiagnosticsPanelSerializer(panelDeps())));
   context.subscriptions.push({ dispose: () => DiagnosticsPanel.active?.dispose() });
 

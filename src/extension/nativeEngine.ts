@@ -41,7 +41,9 @@ export async function installNativeEngine(storageDir: string, log: (line: string
   );
   if (result.ok) {
     log(`native TensorFlow: installed in ${result.folder} (${result.seconds.toFixed(0)} s)`);
-    void vscode.window.showInformationMessage(`VAE Lens: native TensorFlow installed in ${result.seconds.toFixed(0)} s. The next training run uses it (engine "tensorflow").`);
+    void vscode.window.showInformationMessage(
+      `VAE Lens: native TensorFlow installed in ${result.seconds.toFixed(0)} s. The next training run uses it (engine "tensorflow").`,
+    );
     return;
   }
   log(`native TensorFlow: ${result.message} (log: ${result.logFile})`);

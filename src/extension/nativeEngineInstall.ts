@@ -45,9 +45,7 @@ export interface InstallOptions {
   signal?: AbortSignal;
 }
 
-export type InstallResult =
-  | { ok: true; folder: string; seconds: number }
-  | { ok: false; cancelled: boolean; message: string; logFile: string };
+export type InstallResult = { ok: true; folder: string; seconds: number } | { ok: false; cancelled: boolean; message: string; logFile: string };
 
 /** Install tfjs-node into the storage folder; never throws, never leaves a partial install. */
 export async function installTfjsNode(o: InstallOptions): Promise<InstallResult> {
@@ -75,18 +73,28 @@ export async function installTfjsNode(o: InstallOptions): Promise<InstallResult>
   fs.writeFileSync(path.join(staging, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   const [npm, ...npmArgs] = o.npm ?? ['npm'];
   line(`$ ${[npm, ...npmArgs, 'install'].join(' ')}  (in ${staging})`);
-  const code = await run(npm!, [...npmArgs, 'install', '--no-audit', '--no-fund', '--foreground-scripts'], { cwd: staging, env: o.env, onLine: line, signal: o.signal });
+  const code = await run(npm!, [...npmArgs, 'install', '--no-audit', '--no-fund', '--foreground-scripts'], {
+    cwd: staging,
+    env: o.env,
+    onLine: line,
+    signal: o.signal,
+  });
   if (o.signal?.aborted) return fail('the install was cancelled; nothing was installed', true);
-  if (code === 'ENOENT') return fail(`npm was not found (${npm}): install Node.js, which brings npm, or install ${TFJS_NODE} yourself and set vaeLens.tfjsNodePath to its folder`);
+  if (code === 'ENOENT')
+    return fail(`npm was not found (${npm}): install Node.js, which brings npm, or install ${TFJS_NODE} yourself and set vaeLens.tfjsNodePath to its folder`);
   if (code !== 0) return fail(`npm could not install ${TFJS_NODE}@${TFJS_NODE_VERSION} (exit ${code}): ${why(lines)}`);
 
   // Installed is not enough: the native library must load in a Node like the trainer's.
-  const check = spawnSync(o.node ?? process.execPath, ['-e', `require(${JSON.stringify(TFJS_NODE)}).setBackend('tensorflow').then((ok) => process.exit(ok ? 0 : 3))`], {
-    cwd: staging,
-    env: { ...(o.env ?? process.env), ELECTRON_RUN_AS_NODE: '1' },
-    encoding: 'utf8',
-    timeout: 120_000,
-  });
+  const check = spawnSync(
+    o.node ?? process.execPath,
+    ['-e', `require(${JSON.stringify(TFJS_NODE)}).setBackend('tensorflow').then((ok) => process.exit(ok ? 0 : 3))`],
+    {
+      cwd: staging,
+      env: { ...(o.env ?? process.env), ELECTRON_RUN_AS_NODE: '1' },
+      encoding: 'utf8',
+      timeout: 120_000,
+    },
+  );
   if (check.status !== 0) {
     const err = (check.stderr || check.error?.message || `exit ${check.status}`).split('\n').find((l) => /error/i.test(l)) ?? `exit ${check.status}`;
     line(check.stderr ?? '');
@@ -110,11 +118,13 @@ function removeLeftovers(storageDir: string): void {
 /** The most telling line of a failed install: the download error when there is one. */
 function why(lines: readonly string[]): string {
   const text = lines.map((l) => l.replace(/^npm (error|ERR!) ?/, '').trim()).filter(Boolean);
-  const network = (l: string) => /\b(ENOTFOUND|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EAI_AGAIN)\b|getaddrinfo|socket hang up|certificate|status code [45]\d\d/.test(l);
+  const network = (l: string) =>
+    /\b(ENOTFOUND|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EAI_AGAIN)\b|getaddrinfo|socket hang up|certificate|status code [45]\d\d/.test(l);
   // npm prints the bare code too ("code ECONNREFUSED"); the line with the address says more.
   const download = text.find((l) => network(l) && /reason:|Error:|getaddrinfo/.test(l)) ?? text.find(network);
   const pick = download ?? text.find((l) => /error/i.test(l)) ?? text.at(-1) ?? 'no output';
-  const hint = download && lines.some((l) => /libtensorflow/.test(l)) ? ' (the TensorFlow library download failed: is this machine offline or behind a proxy?)' : '';
+  const hint =
+    download && lines.some((l) => /libtensorflow/.test(l)) ? ' (the TensorFlow library download failed: is this machine offline or behind a proxy?)' : '';
   return `${pick.slice(0, 300)}${hint}`;
 }
 

@@ -28,7 +28,10 @@ describe('Install Native TensorFlow', { timeout: 400_000 }, () => {
 
   after(async () => {
     await wb?.close();
-    for (const [key, value] of [['npm_config_registry', saved.registry], ['npm_config_fetch_retries', saved.retries]] as const) {
+    for (const [key, value] of [
+      ['npm_config_registry', saved.registry],
+      ['npm_config_fetch_retries', saved.retries],
+    ] as const) {
       if (value === undefined) delete process.env[key];
       else process.env[key] = value;
     }

@@ -47,7 +47,10 @@ test('the fastest correct kernel is kept, and the reason names it and the detect
   const c = choose(['avx2', 'avx512f'], { detected: ok('Prescott', 60), SkylakeX: ok('SkylakeX', 190), Haswell: ok('Haswell', 110) });
   assert.equal(c.coretype, 'SkylakeX');
   assert.match(c.why, /OPENBLAS_CORETYPE=SkylakeX \(the CPU has avx512f\): 190 GFLOP\/s against Prescott 60/);
-  assert.deepEqual(c.tried.map((t) => t.coretype), [null, 'SkylakeX', 'Haswell']);
+  assert.deepEqual(
+    c.tried.map((t) => t.coretype),
+    [null, 'SkylakeX', 'Haswell'],
+  );
 });
 
 test('a faster kernel with wrong results is rejected', () => {
@@ -72,6 +75,12 @@ test('a kernel that dies (illegal instruction) is reported, not chosen', () => {
 
 test('candidates follow the CPU flags: no avx512f, no SkylakeX', () => {
   const c = choose(['avx2'], { detected: ok('Zen', 90), Haswell: ok('Haswell', 95) });
-  assert.deepEqual(c.tried.map((t) => t.coretype), [null, 'Haswell']);
-  assert.deepEqual(choose([], { detected: ok('Prescott', 20) }).tried.map((t) => t.coretype), [null]);
+  assert.deepEqual(
+    c.tried.map((t) => t.coretype),
+    [null, 'Haswell'],
+  );
+  assert.deepEqual(
+    choose([], { detected: ok('Prescott', 20) }).tried.map((t) => t.coretype),
+    [null],
+  );
 });

@@ -109,7 +109,12 @@ test('an unwritable run folder is refused before training starts', () => {
   const ro = path.join(dir, 'ro');
   fs.mkdirSync(ro, { mode: 0o555 });
   const user = asRoot ? { uid: 65534, gid: 65534 } : {};
-  const run = spawnSync(process.execPath, [bin, 'train', path.join(dir, 'tiny.vae.json'), '--out', path.join(ro, 'runs')], { cwd: dir, encoding: 'utf8', timeout: 120_000, ...user });
+  const run = spawnSync(process.execPath, [bin, 'train', path.join(dir, 'tiny.vae.json'), '--out', path.join(ro, 'runs')], {
+    cwd: dir,
+    encoding: 'utf8',
+    timeout: 120_000,
+    ...user,
+  });
   assert.equal(run.status, 2, run.stderr);
   assert.match(run.stderr, /cannot write the run folder/);
   noStack(run.stderr);

@@ -74,7 +74,10 @@ const storage = (name: string) => path.join(tmp, name);
 /** Nothing of an install is left where the trainer would look, and no staging folder either. */
 function assertNothingInstalled(dir: string) {
   assert.equal(locateTfjsNode([nativeEngineFolder(dir)]), undefined);
-  assert.deepEqual(fs.readdirSync(dir).filter((n) => n.startsWith('tfjs-node')), []);
+  assert.deepEqual(
+    fs.readdirSync(dir).filter((n) => n.startsWith('tfjs-node')),
+    [],
+  );
 }
 
 test('the native library download failing: a message naming the cause, the log kept, nothing left installed', async () => {
@@ -84,8 +87,14 @@ test('the native library download failing: a message naming the cause, the log k
   assert.equal(r.ok, false);
   if (r.ok) return;
   assert.equal(r.cancelled, false);
-  assert.match(r.message, /npm could not install @tensorflow\/tfjs-node@4\.22\.0 \(exit 1\): Error: getaddrinfo ENOTFOUND unreachable\.invalid \(the TensorFlow library download failed/);
-  assert.ok(lines.some((l) => /Downloading libtensorflow/.test(l)), 'the progress lines reach the caller');
+  assert.match(
+    r.message,
+    /npm could not install @tensorflow\/tfjs-node@4\.22\.0 \(exit 1\): Error: getaddrinfo ENOTFOUND unreachable\.invalid \(the TensorFlow library download failed/,
+  );
+  assert.ok(
+    lines.some((l) => /Downloading libtensorflow/.test(l)),
+    'the progress lines reach the caller',
+  );
   assert.match(fs.readFileSync(r.logFile, 'utf8'), /ENOTFOUND/);
   assertNothingInstalled(dir);
 });
@@ -127,7 +136,10 @@ test('a successful install is found, loaded by the trainer and recorded in run.j
   const folder = nativeEngineFolder(dir);
   const pkg = path.join(folder, 'node_modules', '@tensorflow', 'tfjs-node');
   assert.equal(locateTfjsNode(['/nonexistent', folder]), pkg);
-  assert.deepEqual(fs.readdirSync(dir).filter((n) => n.startsWith('tfjs-node')), ['tfjs-node']);
+  assert.deepEqual(
+    fs.readdirSync(dir).filter((n) => n.startsWith('tfjs-node')),
+    ['tfjs-node'],
+  );
 
   // The CLI's trainer searches the folder it runs in (the editor passes the installer's folder).
   fs.writeFileSync(
