@@ -20,19 +20,24 @@ function speedTable(w, sgemm) {
     '| engine | ms/step (wall, median) | samples/s | x PyTorch samples/s | ms/step (CPU time) | x PyTorch (CPU time) | GFLOP/s | share of sgemm peak | page faults/step | peak RSS | mean loss, last 50 steps |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
-  const label = (name) =>
-    ({ pytorch: 'PyTorch (1 thread)', pytorchDefaultMalloc: 'PyTorch (1 thread), glibc malloc defaults' })[name] ?? `tfjs ${name}`;
+  const label = (name, r) =>
+    ({
+      pytorch: 'PyTorch (1 thread)',
+      pytorchAllCores: `PyTorch (all cores: ${r.threads ?? '?'} PyTorch thread(s), ${r.blasThreads ?? '?'} BLAS thread(s))`,
+      pytorchDetectedKernel: "PyTorch (1 thread), OpenBLAS's detected kernel",
+      pytorchDefaultMalloc: 'PyTorch (1 thread), glibc malloc defaults',
+    })[name] ?? `tfjs ${name}`;
   for (const [name, r] of Object.entries(w)) {
     if (!r) continue;
     if (r.error) {
-      rows.push(`| ${label(name)} | not available: ${r.error.replace(/\|/g, '/')} | | | | | | | | | |`);
+      rows.push(`| ${label(name, r)} | not available: ${r.error.replace(/\|/g, '/')} | | | | | | | | | |`);
       continue;
     }
     const sps = (1000 * r.batch) / r.step.medianMs;
     const torchSps = torch && !torch.error ? (1000 * torch.batch) / torch.step.medianMs : NaN;
     const gflops = stepFlops(r.workload, r.batch) / (r.step.medianMs / 1000) / 1e9;
     rows.push(
-      `| ${label(name)} | ${f(r.step.medianMs, 2)} | ${f(sps, 0)} | ${f(sps / torchSps, 3)} | ${f(r.stepCpu.medianMs, 2)} | ${f(torch && !torch.error ? torch.stepCpu.medianMs / r.stepCpu.medianMs : NaN, 3)} | ${f(gflops, 1)} | ${sgemm && !sgemm.error ? pct(gflops / sgemm.gflops) : 'n/a'} | ${f(r.minorFaultsPerStep, 1)} | ${mb(r.peakRssBytes)} | ${f(r.tailLoss?.mean, 1)} |`,
+      `| ${label(name, r)} | ${f(r.step.medianMs, 2)} | ${f(sps, 0)} | ${f(sps / torchSps, 3)} | ${f(r.stepCpu.medianMs, 2)} | ${f(torch && !torch.error ? torch.stepCpu.medianMs / r.stepCpu.medianMs : NaN, 3)} | ${f(gflops, 1)} | ${sgemm && !sgemm.error ? pct(gflops / sgemm.gflops) : 'n/a'} | ${f(r.minorFaultsPerStep, 1)} | ${mb(r.peakRssBytes)} | ${f(r.tailLoss?.mean, 1)} |`,
     );
   }
   return rows.join('\n');
@@ -62,12 +67,23 @@ export function renderResults(res) {
   );
   const asSet = res.sgemmAsSet;
   out.push(
-    `- OpenBLAS environment as set on this machine: OPENBLAS_CORETYPE=${m.openblasEnv.OPENBLAS_CORETYPE ?? '(unset)'}, OPENBLAS_L2_SIZE=${m.openblasEnv.OPENBLAS_L2_SIZE ?? '(unset)'}; unset for the PyTorch and sgemm runs` +
+    `- OpenBLAS environment as set on this machine: OPENBLAS_CORETYPE=${m.openblasEnv.OPENBLAS_CORETYPE ?? '(unset)'}, OPENBLAS_L2_SIZE=${m.openblasEnv.OPENBLAS_L2_SIZE ?? '(unset)'}; replaced by the kernel choice below for the PyTorch and sgemm runs` +
       (asSet && !asSet.error ? ` (with them as set, OpenBLAS runs its ${asSet.blas.map((b) => b.architecture).join(', ')} kernel: ${f(asSet.gflops, 1)} GFLOP/s)` : '') +
       (torch && !torch.error && torch.openblasEnv
         ? `; the PyTorch process saw OPENBLAS_CORETYPE=${torch.openblasEnv.OPENBLAS_CORETYPE ?? '(unset)'}, OPENBLAS_L2_SIZE=${torch.openblasEnv.OPENBLAS_L2_SIZE ?? '(unset)'}`
         : ''),
   );
+  const k = res.openblasChoice;
+  if (k) {
+    const tried = (k.tried ?? [])
+      .map((t) => `${t.coretype ?? 'detected'}${t.architecture && t.coretype !== t.architecture ? ` (${t.architecture})` : ''}: ${t.correct ? `${f(t.gflops, 0)} GFLOP/s` : t.error}`)
+      .join(', ');
+    out.push(
+      k.error
+        ? `- OpenBLAS kernel choice failed (${k.error}); PyTorch and sgemm ran on the detected kernel`
+        : `- OpenBLAS kernel for PyTorch and sgemm: **${k.coretype ? `OPENBLAS_CORETYPE=${k.coretype}` : `detected (${k.architecture})`}**, because ${k.why}. Candidates (the step's products on one thread, CPU time, each checked against float64): ${tried}`,
+    );
+  }
   if (s && !s.error && Number.isFinite(s.pageFaultMicros)) {
     out.push(
       `- A minor page fault (first touch of a freshly mapped 4 KiB page) costs **${f(s.pageFaultMicros, 1)} µs** of CPU time here (bare metal: well under 1 µs); see "PyTorch and the page faults" above`,

@@ -51,12 +51,23 @@ async function buildChild(name = 'engineBench') {
   return outfile;
 }
 
-// OpenBLAS is told a conservative kernel on some processors (see BENCHMARKS.md); PyTorch and
-// the sgemm yardstick run without that override, and report which kernel they then use.
+// OpenBLAS is told a conservative kernel on some processors (see BENCHMARKS.md), and left to
+// itself it may not know the CPU: the kernel choice starts from a clean environment, and PyTorch
+// and the sgemm yardstick then run on the fastest correct kernel it found (bench/openblas_kernel.py).
 const blasEnv = () => {
   const env = { ...process.env };
   delete env.OPENBLAS_CORETYPE;
   delete env.OPENBLAS_L2_SIZE;
+  return env;
+};
+let anchorChoice;
+/** The environment of every PyTorch and sgemm run: the kernel chosen once, at the start of the run. */
+const anchorEnv = () => {
+  const env = blasEnv();
+  if (anchorChoice && !anchorChoice.error) {
+    if (anchorChoice.coretype) env.OPENBLAS_CORETYPE = anchorChoice.coretype;
+    env.VAE_LENS_OPENBLAS_CHOICE = JSON.stringify(anchorChoice);
+  }
   return env;
 };
 
@@ -79,7 +90,7 @@ const tfjsRun = (child, engine, workload, steps, extra = []) =>
   runChild(`${engine} ${workload}`, process.execPath, [child, '--engine', engine, '--workload', workload, '--steps', String(steps), ...extra], process.env, 'BENCH_RESULT');
 
 const torchRun = (workload, steps, extra = []) =>
-  runChild(`pytorch ${workload}`, PYTHON, [join(root, 'bench/torch_vae.py'), '--workload', workload, '--steps', String(steps), ...extra], blasEnv(), 'BENCH_RESULT');
+  runChild(`pytorch ${workload}${extra.length ? ` ${extra.join(' ')}` : ''}`, PYTHON, [join(root, 'bench/torch_vae.py'), '--workload', workload, '--steps', String(steps), ...extra], anchorEnv(), 'BENCH_RESULT');
 
 /** Keep the round with the fastest median step. */
 function best(results) {
@@ -136,7 +147,8 @@ async function crossCheck() {
   const seed = option('--seed', '1');
   const tfjs = spawnSync(process.execPath, [child, '--engine', option('--engine', 'wasm'), '--steps', steps, '--seed', seed, '--out', dir], { cwd: root, stdio: 'inherit' });
   if (tfjs.status !== 0) throw new Error('the trainer side of the cross-check failed');
-  const torch = spawnSync(PYTHON, [join(root, 'bench/torch_vae.py'), '--replay', dir], { cwd: root, env: blasEnv(), encoding: 'utf8' });
+  // Rounding, not speed, is compared here: OpenBLAS's own kernel will do.
+  const torch = spawnSync(PYTHON, [join(root, 'bench/torch_vae.py'), '--replay', dir, '--blas-kernel', 'detected'], { cwd: root, env: blasEnv(), encoding: 'utf8' });
   if (torch.status !== 0) throw new Error(`the PyTorch side of the cross-check failed: ${torch.stderr}`);
   process.stdout.write(torch.stdout.split('\n').filter((l) => !l.startsWith('REPLAY_RESULT')).join('\n'));
 }
@@ -168,12 +180,20 @@ async function main() {
   const manifoldArgs = ['--data', join(work, 'manifold.f32'), '--n', String(exported.n), '--dim', String(exported.dim)];
 
   const gemmChild = await buildChild('gemmBench');
-  const runs = { sgemm: [], gemm: [], torchFmnist: [], wasmFmnist: [], torchManifold: [], wasmManifold: [] };
+  anchorChoice = runChild('OpenBLAS kernel for PyTorch and sgemm (each candidate checked against float64)', PYTHON, [join(root, 'bench/openblas_kernel.py')], blasEnv(), 'OPENBLAS_CHOICE');
+  if (!anchorChoice.error) log(`OpenBLAS kernel: ${anchorChoice.why}`);
+  const cores = cpus().length;
+  // PyTorch on every core, both ways: its own threads over single-threaded BLAS calls (the
+  // faster here, ENVIRONMENT.md), and one PyTorch thread with multi-threaded BLAS. The faster is
+  // the all-cores anchor; both at once oversubscribe.
+  const allCores = [['--threads', String(cores)], ['--threads', '1', '--blas-threads', String(cores)]];
+  const runs = { sgemm: [], gemm: [], torchFmnist: [], torchFmnistAllCores: [], wasmFmnist: [], torchManifold: [], wasmManifold: [] };
   for (let r = 1; r <= rounds; r++) {
     log(`round ${r} of ${rounds}`);
     runs.sgemm.push(runChild('sgemm peak', PYTHON, [join(root, 'bench/sgemm_peak.py')], blasEnv(), 'SGEMM_RESULT'));
     runs.gemm.push(runChild('matrix products: trainer GEMM vs stock wasm kernel', process.execPath, [gemmChild], process.env, 'GEMM_RESULT'));
     runs.torchFmnist.push(torchRun('fmnist', FMNIST_STEPS));
+    if (cores > 1) for (const threads of allCores) runs.torchFmnistAllCores.push(torchRun('fmnist', FMNIST_STEPS, threads));
     runs.wasmFmnist.push(tfjsRun(child, 'wasm', 'fmnist', FMNIST_STEPS));
     runs.torchManifold.push(torchRun('manifold', MANIFOLD_STEPS, manifoldArgs));
     runs.wasmManifold.push(tfjsRun(child, 'wasm', 'manifold', MANIFOLD_STEPS));
@@ -184,7 +204,9 @@ async function main() {
   const torchDefaultMalloc = torchRun('fmnist', FMNIST_STEPS, ['--malloc', 'default']);
   // The pure-JS engine would need minutes for one default diagnostics pass; its row is speed only.
   // For the record: the same yardstick with this machine's OpenBLAS environment left as set.
-  const sgemmAsSet = runChild('sgemm with the OpenBLAS environment as set', PYTHON, [join(root, 'bench/sgemm_peak.py')], process.env, 'SGEMM_RESULT');
+  const sgemmAsSet = runChild('sgemm with the OpenBLAS environment as set', PYTHON, [join(root, 'bench/sgemm_peak.py'), '--blas-kernel', 'detected'], process.env, 'SGEMM_RESULT');
+  // For the record: PyTorch on the kernel OpenBLAS detects by itself, what a user gets by default.
+  const torchDetectedKernel = anchorChoice.error || !anchorChoice.coretype ? undefined : runChild('pytorch fmnist on the detected OpenBLAS kernel', PYTHON, [join(root, 'bench/torch_vae.py'), '--workload', 'fmnist', '--steps', String(FMNIST_STEPS), '--blas-kernel', 'detected'], blasEnv(), 'BENCH_RESULT');
   const cpuFmnist = tfjsRun(child, 'cpu', 'fmnist', CPU_ENGINE_STEPS, ['--warmup', '3', '--diagnostics-subset', '64']);
   const cpuManifold = tfjsRun(child, 'cpu', 'manifold', MANIFOLD_STEPS);
   const tensorflowFmnist = tfjsRun(child, 'tensorflow', 'fmnist', FMNIST_STEPS);
@@ -197,12 +219,15 @@ async function main() {
     rounds,
     loadAverage: { before: loadBefore, after: loadavg() },
     machine: machine(),
+    openblasChoice: anchorChoice,
     sgemm,
     sgemmAsSet,
     gemm: bestGemm(runs.gemm),
     diagnosticsSamples4: wasmSamples4.error ? wasmSamples4 : wasmSamples4.diagnostics,
     fmnist: {
       pytorch: best(runs.torchFmnist),
+      pytorchAllCores: runs.torchFmnistAllCores.length ? best(runs.torchFmnistAllCores) : undefined,
+      pytorchDetectedKernel: torchDetectedKernel,
       pytorchDefaultMalloc: torchDefaultMalloc,
       wasm: best(runs.wasmFmnist),
       cpu: cpuFmnist,

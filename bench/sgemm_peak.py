@@ -2,15 +2,25 @@
 thread: the yardstick for "share of the machine's peak". Square float32 products of a few
 sizes, best of several repeats each; the result is checked against float64 so a wrong
 kernel (see OPENBLAS_CORETYPE in BENCHMARKS.md) cannot pass for a fast one.
-Prints one line: SGEMM_RESULT {json}.
+Runs on the fastest correct OpenBLAS kernel (bench/openblas_kernel.py) unless given
+--blas-kernel detected. Prints one line: SGEMM_RESULT {json}.
 """
 import json
 import mmap
+import os
 import resource
+import sys
 import time
 
-import numpy as np
-import threadpoolctl
+# On the fastest correct OpenBLAS kernel, chosen before numpy loads OpenBLAS (bench/openblas_kernel.py);
+# with --blas-kernel detected, OpenBLAS as the environment sets it up.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import openblas_kernel  # noqa: E402
+
+BLAS_CHOICE = None if openblas_kernel.detected_asked(sys.argv) else openblas_kernel.use_best()
+
+import numpy as np  # noqa: E402
+import threadpoolctl  # noqa: E402
 
 
 def best_gflops(n: int, repeats: int) -> tuple:
@@ -63,6 +73,8 @@ def main() -> None:
                 "maxRelativeError": worst_err,
                 "correct": worst_err < 1e-4,
                 "blas": info,
+                "openblasChoice": BLAS_CHOICE and {k: BLAS_CHOICE.get(k) for k in ("coretype", "architecture", "why")},
+                "openblasEnv": {k: os.environ.get(k) for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")},
                 "pageFaultMicros": page_fault_micros(),
             }
         ),

@@ -1,7 +1,8 @@
 """The PyTorch side of `npm run bench`: the same Gaussian VAE-1 as VAE Lens's trainer
-(src/train/model.ts), the same data, batch, optimiser and step count, on one thread.
+(src/train/model.ts), the same data, batch, optimiser and step count; one thread unless
+--threads says otherwise, on the fastest correct OpenBLAS kernel (bench/openblas_kernel.py).
 
-  /usr/bin/python3 bench/torch_vae.py --workload fmnist --steps 469
+  /usr/bin/python3 bench/torch_vae.py --workload fmnist --steps 469 [--threads 2]
   /usr/bin/python3 bench/torch_vae.py --workload manifold --data file.f32 --n 2000 --dim 2 --steps 300
 
 Model: encoder MLP -> (nu, log t^2) heads, decoder MLP -> mu, one learned scalar log s^2
@@ -25,11 +26,19 @@ import math
 import os
 import resource
 import statistics
+import sys
 import time
 
-import numpy as np
-import threadpoolctl
-import torch
+# The anchor at its best: the fastest correct OpenBLAS kernel, chosen before numpy and torch load
+# OpenBLAS (bench/openblas_kernel.py); --blas-kernel detected keeps OpenBLAS's own choice.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import openblas_kernel  # noqa: E402
+
+BLAS_CHOICE = None if openblas_kernel.detected_asked(sys.argv) else openblas_kernel.use_best()
+
+import numpy as np  # noqa: E402
+import threadpoolctl  # noqa: E402
+import torch  # noqa: E402
 
 FMNIST = "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"
 LOG_2PI = math.log(2 * math.pi)
@@ -165,6 +174,11 @@ def replay(folder: str, hidden: list) -> None:
     print("REPLAY_RESULT " + json.dumps({"engine": rec["engine"], "theirs": theirs, "pytorch": ours, "pytorch64": exact}), flush=True)
 
 
+def threads_text(threads: int, blas_threads: int) -> str:
+    plural = lambda n, what: f"{n} {what}{'' if n == 1 else 's'}"
+    return plural(threads, "thread") + ("" if blas_threads == 1 else f", {plural(blas_threads, 'BLAS thread')}")
+
+
 def mean_column_variance(x: np.ndarray) -> float:
     return float(x.astype(np.float64).var(axis=0, ddof=1).mean())
 
@@ -179,6 +193,14 @@ def main() -> None:
     ap.add_argument("--warmup", type=int, default=10)
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=1, help="torch.set_num_threads: PyTorch's own threads")
+    ap.add_argument("--blas-threads", type=int, default=1, help="OpenBLAS threads per product (1 beside --threads > 1: both oversubscribe)")
+    ap.add_argument(
+        "--blas-kernel",
+        choices=["best", "detected"],
+        default="best",
+        help="best: the fastest correct OpenBLAS kernel (bench/openblas_kernel.py); detected: OpenBLAS's own choice.",
+    )
     ap.add_argument("--replay", help="a folder written by bench/crossCheck.ts: repeat its steps and compare the losses")
     ap.add_argument(
         "--malloc",
@@ -190,7 +212,7 @@ def main() -> None:
     if args.malloc == "keep":
         keep_freed_memory()
 
-    torch.set_num_threads(1)
+    torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     if args.replay:
         return replay(args.replay, [512] if args.workload == "fmnist" else [64, 64])
@@ -211,7 +233,7 @@ def main() -> None:
     steps_per_epoch = math.ceil(n / args.batch)
 
     times, cpu_times, losses, step = [], [], [], 0
-    with threadpoolctl.threadpool_limits(1):
+    with threadpoolctl.threadpool_limits(args.blas_threads):
         blas = [
             {k: lib.get(k) for k in ("internal_api", "architecture", "version", "num_threads")}
             for lib in threadpoolctl.threadpool_info()
@@ -245,8 +267,12 @@ def main() -> None:
     result = {
         "kind": "pytorch",
         "engine": "pytorch",
-        "engineDetail": f"PyTorch {torch.__version__}, 1 thread; BLAS: "
+        "engineDetail": f"PyTorch {torch.__version__}, {threads_text(args.threads, args.blas_threads)}; BLAS: "
         + ", ".join(f"{b['internal_api']} {b['version']} ({b['architecture']})" for b in blas),
+        "threads": args.threads,
+        "blasThreads": args.blas_threads,
+        # Which OpenBLAS kernel, and why (None: --blas-kernel=detected).
+        "openblasChoice": BLAS_CHOICE and {k: BLAS_CHOICE.get(k) for k in ("coretype", "architecture", "why")},
         "workload": args.workload,
         "n": n,
         "dim": dim,
@@ -263,7 +289,7 @@ def main() -> None:
         "tailLoss": {"steps": min(TAIL_STEPS, len(losses)), "mean": statistics.fmean(losses[-TAIL_STEPS:])},
         "minorFaultsPerStep": faults / max(1, step - args.warmup),
         "malloc": args.malloc,
-        # What OpenBLAS saw: bench/run.mjs unsets these for PyTorch (BENCHMARKS.md, OPENBLAS_CORETYPE).
+        # What OpenBLAS saw (the kernel choice above sets OPENBLAS_CORETYPE).
         "openblasEnv": {k: os.environ.get(k) for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")},
         "blas": blas,
     }

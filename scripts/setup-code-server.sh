@@ -17,6 +17,16 @@ APT_PACKAGES=(chromium libkrb5-dev libx11-dev libxkbfile-dev libsecret-1-dev bui
 mkdir -p "$CACHE" "$MARKERS"
 script_start=$(date +%s)
 
+# One setup at a time per cache: two at once (two `npm test` runs, or several worktrees sharing
+# the cache) rebuild the same native modules over each other and both fail.
+if command -v flock >/dev/null; then
+  exec 9>"$CACHE/.setup.lock"
+  if ! flock -n 9; then
+    echo "[setup-code-server] another setup is running on $CACHE; waiting for it"
+    flock 9
+  fi
+fi
+
 # step NAME COMMAND...: runs COMMAND once per cache; prints how long it took.
 step() {
   local name="$1"; shift

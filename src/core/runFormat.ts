@@ -108,6 +108,8 @@ export interface RunMeta {
   specPath: string;
   startedAt: string;
   backend: string;
+  /** How the engine was chosen, and for tfjs-node the folder it was loaded from. */
+  engineDetail?: string;
   modelType: string;
   latentDim: number;
   epochs: number;

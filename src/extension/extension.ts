@@ -7,6 +7,7 @@ import * as vscode from 'vscode';
 import { SpecCodeLensProvider } from './status/codeLens';
 import { newModel } from './specs/newModel';
 import { DiagnosticsPanel, DiagnosticsPanelSerializer, type PanelDeps } from './panel/diagnosticsPanel';
+import { installNativeEngine } from './nativeEngine';
 import { readRunOverview } from '../core/runReader';
 import { RunCommands } from './runs/runCommands';
 import { RunIndex } from './runs/runIndex';
@@ -54,7 +55,14 @@ export function activate(context: vscode.ExtensionContext): void {
     },
   });
   runCommands = new RunCommands({ index, client: trainers, panelDeps, log });
-  training = new Training({ extensionUri: context.extensionUri, client: trainers, diagnostics, panelDeps, output });
+  training = new Training({
+    extensionUri: context.extensionUri,
+    client: trainers,
+    diagnostics,
+    panelDeps,
+    output,
+    storageDir: context.globalStorageUri.fsPath,
+  });
   context.subscriptions.push(training, vscode.window.registerWebviewPanelSerializer(DiagnosticsPanel.viewType, new DiagnosticsPanelSerializer(panelDeps())));
   context.subscriptions.push({ dispose: () => DiagnosticsPanel.active?.dispose() });
 
@@ -84,6 +92,7 @@ export function activate(context: vscode.ExtensionContext): void {
   register('vaeLens.exportRun', (arg) => rc.exportRun(arg));
   register('vaeLens.newModel', () => newModel(context.extensionUri));
   register('vaeLens.deleteRun', (arg) => rc.deleteRun(arg));
+  register('vaeLens.installNativeEngine', () => installNativeEngine(context.globalStorageUri.fsPath, log));
   register('vaeLens.refreshRuns', () => {
     index.invalidate();
     runsView.refresh();

@@ -28,7 +28,7 @@ export interface Engine {
  * tfjs-node where the user has it: beside the trainer (an npm install of vae-lens), or in one of
  * `searchPaths` (the editor passes the workspace folders and the vaeLens.tfjsNodePath setting).
  */
-function loadTfjsNode(searchPaths: readonly string[]): Tf {
+function loadTfjsNode(searchPaths: readonly string[]): { tf: Tf; from: string } {
   // A variable keeps bundlers from trying to include the native module.
   const id = '@tensorflow/tfjs-node';
   let resolved: string;
@@ -37,7 +37,14 @@ function loadTfjsNode(searchPaths: readonly string[]): Tf {
   } catch {
     resolved = require.resolve(id, { paths: [...searchPaths] });
   }
-  return require(resolved) as Tf;
+  return { tf: require(resolved) as Tf, from: packageFolder(resolved) };
+}
+
+/** The package folder of a resolved entry point (…/node_modules/@tensorflow/tfjs-node), for the record. */
+function packageFolder(entry: string): string {
+  const marker = `${path.sep}node_modules${path.sep}@tensorflow${path.sep}tfjs-node${path.sep}`;
+  const at = entry.lastIndexOf(marker);
+  return at >= 0 ? entry.slice(0, at + marker.length - 1) : path.dirname(entry);
 }
 
 function wasmBinariesDir(): string {
@@ -57,10 +64,10 @@ export async function chooseEngine(choice: BackendChoice = 'auto', tfjsNodeSearc
 
   if (choice === 'auto' || choice === 'tensorflow') {
     try {
-      const tf = loadTfjsNode(tfjsNodeSearchPaths);
-      await tf.setBackend('tensorflow');
+      const { tf, from } = loadTfjsNode(tfjsNodeSearchPaths);
+      if (!(await tf.setBackend('tensorflow'))) throw new Error('the tensorflow backend failed to initialise');
       await tf.ready();
-      return (current = { tf, name: 'tensorflow', detail: 'tfjs-node (native TensorFlow)' });
+      return (current = { tf, name: 'tensorflow', detail: `tfjs-node (native TensorFlow) from ${from}` });
     } catch (e) {
       if (choice === 'tensorflow')
         throw new UserError(

@@ -78,6 +78,7 @@ export async function runSession(req: StartRequest, emit: EventSink, control: Se
       specPath,
       startedAt: new Date().toISOString(),
       backend: engine.name,
+      engineDetail: engine.detail,
       modelType: spec.model.type,
       latentDim: spec.model.latentDim,
       epochs,

@@ -108,10 +108,23 @@ test('train --json emits protocol events and leaves a complete run folder; eval 
   assert.match(after.records[4]!.convergenceReason ?? '', /\(has 5\)/);
 });
 
-test('an unwritable run folder is refused before training starts', { skip: process.getuid?.() === 0 ? 'root can write anywhere' : false }, () => {
-  const ro = path.join(tmp, 'ro');
-  fs.mkdirSync(ro, { mode: 0o500 });
-  const r = cli(['train', path.join(tmp, 'tiny.vae.json'), '--out', path.join(ro, 'runs')]);
-  assert.equal(r.code, 2);
-  assert.match(r.err, /cannot write the run folder/);
+test('an unwritable run folder is refused before training starts', () => {
+  // Root can write anywhere, so as root (CI) the command runs as the unprivileged "nobody"
+  // (uid 65534), in a folder that user can read but not write.
+  const asRoot = process.getuid?.() === 0;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vae-lens-cli-ro-'));
+  fs.chmodSync(dir, 0o755);
+  fs.writeFileSync(path.join(dir, 'tiny.vae.json'), SMALL);
+  const ro = path.join(dir, 'ro');
+  fs.mkdirSync(ro, { mode: 0o555 });
+  const user = asRoot ? { uid: 65534, gid: 65534 } : {};
+  const run = spawnSync(process.execPath, [bin, 'train', path.join(dir, 'tiny.vae.json'), '--out', path.join(ro, 'runs')], {
+    cwd: dir,
+    encoding: 'utf8',
+    timeout: 120_000,
+    ...user,
+  });
+  assert.equal(run.status, 2, run.stderr);
+  assert.match(run.stderr, /cannot write the run folder/);
+  noStack(run.stderr);
 });

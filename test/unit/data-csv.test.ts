@@ -1,11 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { parseCsv, readCsvFile } from '../../src/data/csv';
 import { parseDecimal } from '../../src/data/numberText';
 import { assertWellFormed, expectUserError, rows, tempDir } from './data-testkit';
+import { SKLEARN_DIGITS, requireMachineFile } from './machineFiles';
 
 const csv = (text: string, opts?: Parameters<typeof parseCsv>[2]) => parseCsv(Buffer.from(text), 'd.csv', opts);
 
@@ -133,9 +134,10 @@ test('csv: a line longer than 64 MiB is refused as not a table', () => {
   expectUserError(() => parseCsv(huge, 'blob.csv'), /line 1 is longer than 64 MiB/, { file: 'blob.csv', line: 1 });
 });
 
-const DIGITS = '/usr/lib/python3/dist-packages/sklearn/datasets/data/digits.csv.gz';
+const DIGITS = SKLEARN_DIGITS;
 
-test('csv: scikit-learn digits.csv.gz from Debian (64 pixels + label per row)', { skip: existsSync(DIGITS) ? false : `${DIGITS} missing` }, () => {
+test('csv: scikit-learn digits.csv.gz from Debian (64 pixels + label per row)', () => {
+  requireMachineFile(DIGITS, 'python3-sklearn');
   const ds = readCsvFile(DIGITS);
   assert.equal(ds.n, 1797);
   assert.equal(ds.dim, 65);

@@ -1,14 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { parseIdx, readIdxFile } from '../../src/data/idx';
 import { assertWellFormed, encode, expectUserError, idxBytes, rows, tempDir } from './data-testkit';
+import { FASHION_MNIST_DIR, requireMachineFile } from './machineFiles';
 
-const FASHION = '/usr/share/datasets/fashion-mnist';
-const haveFashion = existsSync(join(FASHION, 'train-images-idx3-ubyte.gz'));
-const skipFashion = haveFashion ? false : `${FASHION} missing (apt-get install dataset-fashion-mnist)`;
+const FASHION = FASHION_MNIST_DIR;
 
 test('idx: ubyte images, plain and gzipped files', () => {
   const dir = tempDir();
@@ -102,8 +101,9 @@ const FASHION_REFERENCE = {
 };
 
 for (const [name, ref] of Object.entries(FASHION_REFERENCE)) {
-  test(`idx: Fashion-MNIST ${name} from Debian`, { skip: skipFashion }, () => {
+  test(`idx: Fashion-MNIST ${name} from Debian`, () => {
     const path = join(FASHION, ref.file);
+    requireMachineFile(path, 'dataset-fashion-mnist');
     // The large train file is inflated once here and parsed from memory (one gunzip, not two);
     // the smaller t10k file goes through the file reader itself.
     const inflated = name === 'train' ? gunzipSync(readFileSync(path)) : undefined;
@@ -127,6 +127,7 @@ for (const [name, ref] of Object.entries(FASHION_REFERENCE)) {
   });
 }
 
-test('idx: Fashion-MNIST label file is refused', { skip: skipFashion }, () => {
+test('idx: Fashion-MNIST label file is refused', () => {
+  requireMachineFile(join(FASHION, 't10k-labels-idx1-ubyte.gz'), 'dataset-fashion-mnist');
   expectUserError(() => readIdxFile(join(FASHION, 't10k-labels-idx1-ubyte.gz')), /label file/);
 });

@@ -20,6 +20,7 @@ import type { TrainerProcess } from '../trainer/trainerProcess';
 import { TrainingTimings } from './editorTimings';
 import { showTrainingProgress } from './progressNotification';
 import { requireTrust } from '../trust';
+import { tfjsNodeSearchPaths } from '../nativeEngine';
 
 export interface TrainingDeps {
   extensionUri: vscode.Uri;
@@ -27,6 +28,8 @@ export interface TrainingDeps {
   diagnostics: SpecDiagnostics;
   panelDeps: () => PanelDeps;
   output: vscode.OutputChannel;
+  /** The extension's global storage, where "Install Native TensorFlow" puts tfjs-node. */
+  storageDir?: string;
 }
 
 export class Training implements vscode.Disposable {
@@ -96,8 +99,11 @@ export class Training implements vscode.Disposable {
       runsDir: settings.runsDirectory,
       backend: settings.backend === 'auto' ? undefined : settings.backend,
       allowOutsideWorkspace: settings.allowDataOutsideWorkspace,
-      // The native engine is not in the .vsix: use the user's own install where there is one.
-      tfjsNodeSearchPaths: [...(settings.tfjsNodePath ? [settings.tfjsNodePath] : []), ...workspaceRoots()],
+      // The native engine is not in the .vsix: use the user's own install where there is one,
+      // or the one "Install Native TensorFlow" made.
+      tfjsNodeSearchPaths: this.deps.storageDir
+        ? tfjsNodeSearchPaths(this.deps.storageDir, uri)
+        : [...(settings.tfjsNodePath ? [settings.tfjsNodePath] : []), ...workspaceRoots()],
       // No folder open (a lone spec file): no workspace to confine data to. An empty list would refuse every file.
       workspaceRoots: workspaceRoots().length > 0 ? workspaceRoots() : undefined,
     });

@@ -1,0 +1,156 @@
+/**
+ * Installing native TensorFlow (@tensorflow/tfjs-node) for the trainer, outside the .vsix: npm
+ * installs it into a folder of the extension's global storage, which the trainer searches. No
+ * VS Code API here, so the unit tests run it against a fake npm and against the real one.
+ *
+ * npm works in a staging folder that is renamed into place only once the package installed and
+ * loads; a failed or cancelled install removes it, so the trainer never finds half an install.
+ * tfjs-node's install script downloads the TensorFlow C library from its own host, which is where
+ * installs usually fail (offline, a proxy): the message then says so, and the wasm engine stays.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+export const TFJS_NODE = '@tensorflow/tfjs-node';
+/** The version matching the bundled tfjs-core: the trainer's model code is written against it. */
+export const TFJS_NODE_VERSION = '4.22.0';
+const FINAL = 'tfjs-node';
+const STAGING_PREFIX = 'tfjs-node.partial-';
+
+/** The folder the installer fills (its node_modules holds tfjs-node); a trainer search path. */
+export function nativeEngineFolder(storageDir: string): string {
+  return path.join(storageDir, FINAL);
+}
+
+/** Where tfjs-node would be loaded from for these search paths (its package folder), if anywhere. */
+export function locateTfjsNode(searchPaths: readonly string[]): string | undefined {
+  for (const dir of searchPaths) {
+    const pkg = path.join(dir, 'node_modules', ...TFJS_NODE.split('/'), 'package.json');
+    if (fs.existsSync(pkg)) return path.dirname(pkg);
+  }
+  return undefined;
+}
+
+export interface InstallOptions {
+  /** The extension's global storage folder. */
+  storageDir: string;
+  /** How to run npm: default `npm` on PATH. */
+  npm?: readonly string[];
+  /** The Node that checks the installed package loads (the extension host's, as the trainer's). */
+  node?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Each line npm and the package's install script print, for a progress notification and a log. */
+  onLine?: (line: string) => void;
+  signal?: AbortSignal;
+}
+
+export type InstallResult = { ok: true; folder: string; seconds: number } | { ok: false; cancelled: boolean; message: string; logFile: string };
+
+/** Install tfjs-node into the storage folder; never throws, never leaves a partial install. */
+export async function installTfjsNode(o: InstallOptions): Promise<InstallResult> {
+  const t0 = performance.now();
+  fs.mkdirSync(o.storageDir, { recursive: true });
+  removeLeftovers(o.storageDir);
+  const staging = fs.mkdtempSync(path.join(o.storageDir, STAGING_PREFIX));
+  const logFile = path.join(o.storageDir, 'native-engine-install.log');
+  const log = fs.openSync(logFile, 'w');
+  const lines: string[] = [];
+  const line = (text: string) => {
+    fs.writeSync(log, `${text}\n`);
+    lines.push(text);
+    o.onLine?.(text);
+  };
+  const fail = (message: string, cancelled = false): InstallResult => {
+    fs.rmSync(staging, { recursive: true, force: true });
+    fs.closeSync(log);
+    return { ok: false, cancelled, message, logFile };
+  };
+
+  // npm 11 runs a dependency's install script only when the project allows it (allowScripts);
+  // tfjs-node's script is what fetches the native library.
+  const manifest = { name: 'vae-lens-native-engine', private: true, dependencies: { [TFJS_NODE]: TFJS_NODE_VERSION }, allowScripts: { [TFJS_NODE]: true } };
+  fs.writeFileSync(path.join(staging, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+  const [npm, ...npmArgs] = o.npm ?? ['npm'];
+  line(`$ ${[npm, ...npmArgs, 'install'].join(' ')}  (in ${staging})`);
+  const code = await run(npm!, [...npmArgs, 'install', '--no-audit', '--no-fund', '--foreground-scripts'], {
+    cwd: staging,
+    env: o.env,
+    onLine: line,
+    signal: o.signal,
+  });
+  if (o.signal?.aborted) return fail('the install was cancelled; nothing was installed', true);
+  if (code === 'ENOENT')
+    return fail(`npm was not found (${npm}): install Node.js, which brings npm, or install ${TFJS_NODE} yourself and set vaeLens.tfjsNodePath to its folder`);
+  if (code !== 0) return fail(`npm could not install ${TFJS_NODE}@${TFJS_NODE_VERSION} (exit ${code}): ${why(lines)}`);
+
+  // Installed is not enough: the native library must load in a Node like the trainer's.
+  const check = spawnSync(
+    o.node ?? process.execPath,
+    ['-e', `require(${JSON.stringify(TFJS_NODE)}).setBackend('tensorflow').then((ok) => process.exit(ok ? 0 : 3))`],
+    {
+      cwd: staging,
+      env: { ...(o.env ?? process.env), ELECTRON_RUN_AS_NODE: '1' },
+      encoding: 'utf8',
+      timeout: 120_000,
+    },
+  );
+  if (check.status !== 0) {
+    const err = (check.stderr || check.error?.message || `exit ${check.status}`).split('\n').find((l) => /error/i.test(l)) ?? `exit ${check.status}`;
+    line(check.stderr ?? '');
+    return fail(`${TFJS_NODE} installed but does not load here: ${err.trim()}`);
+  }
+  const folder = nativeEngineFolder(o.storageDir);
+  fs.rmSync(folder, { recursive: true, force: true });
+  fs.renameSync(staging, folder);
+  line(`installed in ${folder}`);
+  fs.closeSync(log);
+  return { ok: true, folder, seconds: (performance.now() - t0) / 1000 };
+}
+
+/** Staging folders of an install that was killed with the editor. */
+function removeLeftovers(storageDir: string): void {
+  for (const name of fs.readdirSync(storageDir)) {
+    if (name.startsWith(STAGING_PREFIX)) fs.rmSync(path.join(storageDir, name), { recursive: true, force: true });
+  }
+}
+
+/** The most telling line of a failed install: the download error when there is one. */
+function why(lines: readonly string[]): string {
+  const text = lines.map((l) => l.replace(/^npm (error|ERR!) ?/, '').trim()).filter(Boolean);
+  const network = (l: string) =>
+    /\b(ENOTFOUND|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EAI_AGAIN)\b|getaddrinfo|socket hang up|certificate|status code [45]\d\d/.test(l);
+  // npm prints the bare code too ("code ECONNREFUSED"); the line with the address says more.
+  const download = text.find((l) => network(l) && /reason:|Error:|getaddrinfo/.test(l)) ?? text.find(network);
+  const pick = download ?? text.find((l) => /error/i.test(l)) ?? text.at(-1) ?? 'no output';
+  const hint =
+    download && lines.some((l) => /libtensorflow/.test(l)) ? ' (the TensorFlow library download failed: is this machine offline or behind a proxy?)' : '';
+  return `${pick.slice(0, 300)}${hint}`;
+}
+
+function run(
+  command: string,
+  args: string[],
+  o: { cwd: string; env?: NodeJS.ProcessEnv; onLine: (l: string) => void; signal?: AbortSignal },
+): Promise<number | 'ENOENT'> {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { cwd: o.cwd, env: o.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'], signal: o.signal });
+    let settled = false;
+    const done = (v: number | 'ENOENT') => {
+      if (!settled) resolve(v);
+      settled = true;
+    };
+    for (const stream of [child.stdout, child.stderr]) {
+      let rest = '';
+      stream.setEncoding('utf8');
+      stream.on('data', (chunk: string) => {
+        const parts = (rest + chunk).split(/\r?\n|\r/);
+        rest = parts.pop() ?? '';
+        for (const p of parts) if (p.trim()) o.onLine(p.trimEnd());
+      });
+      stream.on('end', () => rest.trim() && o.onLine(rest.trimEnd()));
+    }
+    child.on('error', (e: NodeJS.ErrnoException) => done(e.code === 'ENOENT' ? 'ENOENT' : 1));
+    child.on('close', (code) => done(code ?? 1));
+  });
+}
