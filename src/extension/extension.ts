@@ -7,7 +7,7 @@ import * as vscode from 'vscode';
 import { SpecCodeLensProvider } from './status/codeLens';
 import { newModel } from './specs/newModel';
 import { DiagnosticsPanel, DiagnosticsPanelSerializer, type PanelDeps } from './panel/diagnosticsPanel';
-import { installNativeEngine } from './nativeEngine';
+import { installNativeEngine } from './engine/nativeEngine';
 import { readRunOverview } from '../core/runReader';
 import { RunCommands } from './runs/runCommands';
 import { RunIndex } from './runs/runIndex';

@@ -15,7 +15,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { installTfjsNode, locateTfjsNode, nativeEngineFolder } from '../../src/extension/nativeEngineInstall';
+import { installTfjsNode, locateTfjsNode, nativeEngineFolder } from '../../src/extension/engine/nativeEngineInstall';
 
 const root = path.join(__dirname, '..', '..', '..');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vae-lens-native-'));

@@ -20,7 +20,7 @@ import type { TrainerProcess } from '../trainer/trainerProcess';
 import { TrainingTimings } from './editorTimings';
 import { showTrainingProgress } from './progressNotification';
 import { requireTrust } from '../trust';
-import { tfjsNodeSearchPaths } from '../nativeEngine';
+import { tfjsNodeSearchPaths } from '../engine/nativeEngine';
 
 export interface TrainingDeps {
   extensionUri: vscode.Uri;

@@ -7,7 +7,7 @@
  */
 import * as vscode from 'vscode';
 import { installTfjsNode, locateTfjsNode, nativeEngineFolder, TFJS_NODE, TFJS_NODE_VERSION } from './nativeEngineInstall';
-import { readSettings, workspaceRoots } from './settings';
+import { readSettings, workspaceRoots } from '../settings';
 
 /** The folders the trainer searches for tfjs-node, in order: the setting, the installer's folder, the workspace. */
 export function tfjsNodeSearchPaths(storageDir: string, scope?: vscode.Uri): string[] {
