@@ -47,7 +47,7 @@ export function parseArgs(argv: string[]): Args {
       continue;
     }
     const [name, inline] = a.slice(2).split('=', 2) as [string, string | undefined];
-    const def = FLAGS[name];
+    const def = Object.hasOwn(FLAGS, name) ? FLAGS[name] : undefined;
     if (!def || !def.commands.includes(command)) throw new UserError(`"${command}" has no option --${name}\n${USAGE}`);
     if (!def.value) flags.set(name, true);
     else {

@@ -112,7 +112,8 @@ const WRITE_PROBLEMS: Record<string, string> = {
 
 /** A failed write of a run file: the user's to fix when the disk or its permissions are the cause. */
 function writeFailure(e: unknown, file: string): Error {
-  const problem = WRITE_PROBLEMS[(e as NodeJS.ErrnoException).code ?? ''];
+  const code = (e as NodeJS.ErrnoException).code ?? '';
+  const problem = Object.hasOwn(WRITE_PROBLEMS, code) ? WRITE_PROBLEMS[code] : undefined;
   if (!problem) return e as Error;
   return new UserError(`cannot write ${file}: ${problem}. Everything the run wrote before is kept; make room, then continue it with vae-lens train SPEC --resume ${path.dirname(file)}.`, { file });
 }
