@@ -47,8 +47,14 @@ export async function runSession(req: StartRequest, emit: EventSink, control: Se
   const t0 = performance.now();
   const finish = (status: RunStatus, message?: string) => {
     summary = { ...summary, status, message, endedAt: new Date().toISOString(), wallSeconds: (performance.now() - t0) / 1000 };
-    writer?.writeSummary(summary);
-    writer?.close();
+    try {
+      writer?.writeSummary(summary);
+    } catch (e) {
+      // A full disk can refuse the summary too: the old one stays whole, and the outcome is still reported.
+      emit({ type: 'log', level: 'warn', message: `the run's summary was not updated: ${(e as Error).message}` });
+    } finally {
+      writer?.close();
+    }
   };
   try {
     const specPath = path.resolve(req.specPath);
