@@ -172,7 +172,8 @@ async function report(args: Args): Promise<number> {
   if (args.positional.length === 0) throw new UserError(`report takes one or more run folders\n${USAGE}`);
   const { writeReport } = await import('./report');
   const out = await writeReport(args.positional, { out: args.flags.get('out') as string | undefined, png: args.flags.has('png') });
-  for (const f of out) console.log(f);
+  for (const w of out.warnings) console.error(`warning: ${w}`);
+  for (const f of out.written) console.log(f);
   return 0;
 }
 

@@ -11,6 +11,9 @@ import { UserError } from './errors';
 /** Not following a link at the last path component; 0 where the platform has no such flag (Windows). */
 const NOFOLLOW = fs.constants.O_NOFOLLOW ?? 0;
 
+/** Our code for "exists but is not a regular file" (no errno says exactly that). */
+const NOT_REGULAR = 'ENOTREGULAR';
+
 /** An error like the system's own for a write that stopped short (no space left for the rest). */
 function shortWrite(file: string, written: number, wanted: number): NodeJS.ErrnoException {
   const e: NodeJS.ErrnoException = new Error(`${file}: wrote ${written} of ${wanted} bytes`);
@@ -38,6 +41,7 @@ const WRITE_PROBLEMS: ReadonlyMap<string, string> = new Map([
   ['EISDIR', 'it is a folder'],
   ['ENOTDIR', 'a part of its path is not a folder'],
   ['ENOENT', 'its folder does not exist'],
+  [NOT_REGULAR, 'it is not a regular file (a folder, a named pipe or a device)'],
   ['EFBIG', 'the file would be larger than the file system allows'],
 ]);
 
@@ -55,7 +59,7 @@ export function openNoFollow(file: string, flags: number, mode = 0o644): number 
   try {
     if (!fs.fstatSync(fd).isFile()) {
       const e: NodeJS.ErrnoException = new Error(`${file} is not a regular file`);
-      e.code = 'EISDIR';
+      e.code = NOT_REGULAR;
       throw e;
     }
   } catch (err) {

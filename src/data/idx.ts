@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { UserError } from '../core/errors';
 import type { Dataset } from './dataset';
 import { decodeElements, describeElementType, sourceTypeOf, type ElementType } from './binaryElements';
-import { assertAllFinite, gunzipIfNeeded, isGzip, rowsToRead, type LoaderOptions } from './loaderCommon';
+import { assertAllFinite, checkMatrixFits, gunzipIfNeeded, isGzip, rowsToRead, type LoaderOptions } from './loaderCommon';
 
 const TYPE_CODES: Record<number, ElementType> = {
   0x08: { kind: 'uint', bytes: 1, littleEndian: false },
@@ -71,6 +71,7 @@ export function parseIdx(raw: Buffer, file: string, opts?: LoaderOptions): Datas
   const dim = shape.slice(1).reduce((a, b) => a * b, 1);
   if (rows === 0 || dim === 0) throw new UserError(`the IDX file holds no data (shape ${shape.join(' x ')})`, locate(4));
   const n = rowsToRead(rows, opts);
+  checkMatrixFits(n, dim, locate(4));
   const values = decodeElements(data, headerBytes, n * dim, type);
   if (type.kind === 'float') assertAllFinite(values, dim, file, 'IDX');
   const ds: Dataset = { values, n, dim, sourceType: sourceTypeOf(type), source: file };

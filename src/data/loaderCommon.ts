@@ -4,7 +4,8 @@
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
-import { UserError } from '../core/errors';
+import { checkAllocation } from '../core/allocation';
+import { UserError, type SourceLocation } from '../core/errors';
 
 export interface LoaderOptions {
   /** Read at most this many rows (the spec's `limit`); later rows are not converted. */
@@ -104,4 +105,18 @@ export function assertAllFinite(values: Float32Array, dim: number, file: string,
       );
     }
   }
+}
+
+/**
+ * The data matrix is float32 whatever the file stores: a uint8 file under the size limit can
+ * still ask for four times its size. Checked from the header or first pass, before allocating.
+ */
+export function checkMatrixFits(n: number, dim: number, at: SourceLocation): void {
+  checkAllocation({
+    what: `the data as float32 (${n} rows x ${dim} values)`,
+    elements: n * dim,
+    bytesPerElement: 4,
+    at,
+    advice: 'set data.limit to read fewer rows, or write a smaller file',
+  });
 }
