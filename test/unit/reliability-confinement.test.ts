@@ -50,7 +50,7 @@ test('names made of dots are judged by path components: inside files load, ../ e
     assert.equal(isInsideRoots(p, [ws]), false, p);
     cases++;
   }
-  reportFigure({ kind: 'check', name: 'inside/outside the workspace by path components (dotted names, ../, siblings)', cases, passed: cases });
+  reportFigure({ group: 'confinement', kind: 'check', name: 'inside/outside the workspace by path components (dotted names, ../, siblings)', cases, passed: cases });
 });
 
 test('a link swapped between an inside and an outside file while data load: never the outside data', { timeout: 120_000 }, async () => {
@@ -87,7 +87,7 @@ test('a link swapped between an inside and an outside file while data load: neve
   }
   assert.equal(loaded + refused, LOADS);
   assert.ok(loaded > 0 && refused > 0, `the flips did not interleave with the loads (${loaded} loaded, ${refused} refused)`);
-  reportFigure({ kind: 'check', name: `data link swapped during loads (${loaded} loaded inside, ${refused} refused, 0 read outside)`, cases: LOADS, passed: loaded + refused });
+  reportFigure({ group: 'confinement', kind: 'check', name: `data link swapped during loads (${loaded} loaded inside, ${refused} refused, 0 read outside)`, cases: LOADS, passed: loaded + refused });
 });
 
 test('Retrain trains only the spec a run belongs to in the workspace', () => {
@@ -120,7 +120,7 @@ test('Retrain trains only the spec a run belongs to in the workspace', () => {
     if (expect) assert.match(problem ?? '', expect, String(specPath));
     else assert.equal(problem, undefined);
   }
-  reportFigure({ kind: 'check', name: 'Retrain: run.json naming a spec outside, elsewhere or not a spec asks first', cases: cases.length, passed: cases.length });
+  reportFigure({ group: 'confinement', kind: 'check', name: 'Retrain: run.json naming a spec outside, elsewhere or not a spec asks first', cases: cases.length, passed: cases.length });
 });
 
 test('trainer output without newlines is held to a bounded line; whole lines pass unchanged', () => {
@@ -149,7 +149,7 @@ test('trainer output without newlines is held to a bounded line; whole lines pas
     }),
     { seed: SEED, numRuns: 500 },
   );
-  reportFigure({ kind: 'check', name: 'trainer output lines bounded (generated streams)', cases, passed: cases });
+  reportFigure({ group: 'confinement', kind: 'check', name: 'trainer output lines bounded (generated streams)', cases, passed: cases });
 });
 
 test('settings that widen access are ignored in Restricted Mode', () => {
@@ -157,5 +157,5 @@ test('settings that widen access are ignored in Restricted Mode', () => {
   const restricted = manifest.capabilities.untrustedWorkspaces.restrictedConfigurations;
   const widening = ['vaeLens.allowDataOutsideWorkspace', 'vaeLens.runsDirectory', 'vaeLens.tfjsNodePath', 'vaeLens.retrainOnSave', 'vaeLens.backend'];
   for (const s of widening) assert.ok(restricted.includes(s), `${s} is not a restricted setting`);
-  reportFigure({ kind: 'check', name: 'settings that widen access are restricted settings', cases: widening.length, passed: widening.length });
+  reportFigure({ group: 'confinement', kind: 'check', name: 'settings that widen access are restricted settings', cases: widening.length, passed: widening.length });
 });

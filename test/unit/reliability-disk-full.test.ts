@@ -130,7 +130,7 @@ test('atomic JSON files and appended lines on a nearly full disk: the old file w
     }),
     { seed: SEED, numRuns: 60 },
   );
-  reportFigure({ kind: 'check', name: `disk full on a tmpfs: atomic files and appends keep the old version (${refused} writes refused)`, cases, passed });
+  reportFigure({ group: 'diskFull', kind: 'check', name: `disk full on a tmpfs: atomic files and appends keep the old version (${refused} writes refused)`, cases, passed });
 });
 
 test(
@@ -181,6 +181,6 @@ test(
       survived++;
     }
     assert.ok(injected > 0, 'no run met the full disk: the tmpfs is too large for this spec');
-    reportFigure({ kind: 'fault', name: 'disk full mid-run on a tmpfs, then --resume with room', injected, survived, recordsChecked: checked, recordsLost: lost, seed: SEED });
+    reportFigure({ group: 'diskFull', kind: 'fault', name: 'disk full mid-run on a tmpfs, then --resume with room', injected, survived, recordsChecked: checked, recordsLost: lost, seed: SEED });
   },
 );

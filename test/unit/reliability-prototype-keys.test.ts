@@ -102,7 +102,7 @@ test('prototype-named keys anywhere in a spec are unknown fields, located at the
     ),
     { seed: SEED, numRuns: RUNS },
   );
-  reportFigure({ kind: 'parser', name: 'spec-prototype-keys', inputs: refused + accepted + crashes, accepted, userErrors: refused, crashes, slowest: Math.round(slowest * 10) / 10, seed: SEED });
+  reportFigure({ group: 'prototypeKeys', kind: 'parser', name: 'spec-prototype-keys', inputs: refused + accepted + crashes, accepted, userErrors: refused, crashes, slowest: Math.round(slowest * 10) / 10, seed: SEED });
 });
 
 test('a validated spec has no prototype for a hostile key to reach', () => {
@@ -121,5 +121,5 @@ test('prototype-named command-line options are unknown options through the CLI: 
     noStack(r.stderr);
     cases++;
   }
-  reportFigure({ kind: 'check', name: 'prototype-named CLI options refused as unknown (exit 2, no stack)', cases, passed: cases });
+  reportFigure({ group: 'prototypeKeys', kind: 'check', name: 'prototype-named CLI options refused as unknown (exit 2, no stack)', cases, passed: cases });
 });

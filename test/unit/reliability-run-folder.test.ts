@@ -81,7 +81,7 @@ test('a damaged or hostile run.json: eval and report exit 2 naming it, no stack'
     assert.ok(r.err.includes(meta), r.err);
     cases++;
   }
-  reportFigure({ kind: 'check', name: 'damaged or hostile run.json (eval, report: exit 2, named, no stack)', cases, passed: cases });
+  reportFigure({ group: 'runFolder', kind: 'check', name: 'damaged or hostile run.json (eval, report: exit 2, named, no stack)', cases, passed: cases });
 });
 
 test('FIFOs where run files belong: eval, report and --resume end within the bound, never hang', { timeout: TIMEOUT_MS }, () => {
@@ -100,7 +100,7 @@ test('FIFOs where run files belong: eval, report and --resume end within the bou
       cases++;
     }
   }
-  reportFigure({ kind: 'check', name: `FIFOs in a run folder (eval, report, resume: no hang; slowest ${(slowest / 1000).toFixed(1)} s)`, cases, passed: cases });
+  reportFigure({ group: 'runFolder', kind: 'check', name: `FIFOs in a run folder (eval, report, resume: no hang; slowest ${(slowest / 1000).toFixed(1)} s)`, cases, passed: cases });
 });
 
 test('bad metrics lines are reported by number; a metrics file over the read limit is said, not shown as empty', { timeout: TIMEOUT_MS }, () => {
@@ -132,7 +132,7 @@ test('bad metrics lines are reported by number; a metrics file over the read lim
   assert.equal(r.code, 0, r.err);
   assert.match(r.err, /metrics\.jsonl was not read: it is 513\.0 MiB, more than the 512\.0 MiB read limit/);
   cases++;
-  reportFigure({ kind: 'check', name: 'bad metrics lines named by number, over-limit metrics said (report)', cases, passed: cases });
+  reportFigure({ group: 'runFolder', kind: 'check', name: 'bad metrics lines named by number, over-limit metrics said (report)', cases, passed: cases });
 });
 
 test('a checkpoint tensor cut short or reshaped: eval exits 2 naming the checkpoint and the variable', { timeout: TIMEOUT_MS }, () => {
@@ -153,7 +153,7 @@ test('a checkpoint tensor cut short or reshaped: eval exits 2 naming the checkpo
     assert.ok(r.err.includes(file) && r.err.includes(name), r.err);
     cases++;
   }
-  reportFigure({ kind: 'check', name: 'checkpoint tensors shorter than their shape (eval: exit 2, named)', cases, passed: cases });
+  reportFigure({ group: 'runFolder', kind: 'check', name: 'checkpoint tensors shorter than their shape (eval: exit 2, named)', cases, passed: cases });
 });
 
 test('report --out into a missing folder, onto a folder, through a planted link; eval --samples 1e9', { timeout: TIMEOUT_MS }, () => {
@@ -174,7 +174,7 @@ test('report --out into a missing folder, onto a folder, through a planted link;
     assert.match(r.err, expect);
   }
   assert.equal(fs.readFileSync(victim, 'utf8'), 'keep me', 'nothing written through the link');
-  reportFigure({ kind: 'check', name: 'report --out targets refused (missing folder, folder, link) and eval --samples over memory', cases: cases.length, passed: cases.length });
+  reportFigure({ group: 'links', kind: 'check', name: 'report --out targets refused (missing folder, folder, link) and eval --samples over memory', cases: cases.length, passed: cases.length });
 });
 
 test('--resume through a linked metrics.jsonl is refused, and the link target is untouched', { timeout: TIMEOUT_MS }, () => {
@@ -194,7 +194,7 @@ test('--resume through a linked metrics.jsonl is refused, and the link target is
     assert.deepEqual(fs.readFileSync(victim), before);
     cases++;
   }
-  reportFigure({ kind: 'check', name: 'resume with run files replaced by links refused, targets untouched', cases, passed: cases });
+  reportFigure({ group: 'links', kind: 'check', name: 'resume with run files replaced by links refused, targets untouched', cases, passed: cases });
 });
 
 test('a second trainer on a live run is refused; the first finishes with every record whole', { timeout: TIMEOUT_MS }, async () => {
@@ -223,5 +223,17 @@ test('a second trainer on a live run is refused; the first finishes with every r
   // Once the writer is gone the run resumes.
   const resumed = cli(['train', longSpec, '--resume', runDir, '--epochs', String(epochs + 1)]);
   assert.equal(resumed.code, 0, resumed.err);
-  reportFigure({ kind: 'fault', name: 'second trainer (--resume) on a live run', injected: 1, survived: 1, recordsChecked: parsed.records.length, recordsLost: 0, seed: SEED });
+  reportFigure({ group: 'twoWriters', kind: 'fault', name: 'second trainer (--resume) on a live run', injected: 1, survived: 1, recordsChecked: parsed.records.length, recordsLost: 0, seed: SEED });
+});
+
+test('report --png into a folder whose name has "#", "%" and a space renders the page (the URL is encoded)', { timeout: TIMEOUT_MS, skip: !fs.existsSync('/usr/bin/chromium') && 'no /usr/bin/chromium here' }, () => {
+  const dir = path.join(tmp, 'odd #1 100%');
+  fs.mkdirSync(dir);
+  const out = path.join(dir, 'r #2.html');
+  const r = cli(['report', copyRun(), '--out', out, '--png']);
+  noStack(r.err);
+  assert.equal(r.code, 0, r.err);
+  const png = path.join(dir, 'r #2.png');
+  assert.ok(fs.existsSync(png) && fs.statSync(png).size > 10_000, `no screenshot at ${png}`);
+  reportFigure({ group: 'confinement', kind: 'check', name: 'report --png with "#", "%" and spaces in the path', cases: 1, passed: 1 });
 });

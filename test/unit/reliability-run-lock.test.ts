@@ -70,7 +70,7 @@ if (CHILD) {
       assert.equal(fs.readdirSync(runs).length, dirs.length);
       cases++;
     }
-    reportFigure({ kind: 'check', name: 'racing run-folder creation (3 rounds of 4 processes): one folder each', cases, passed: cases });
+    reportFigure({ group: 'twoWriters', kind: 'check', name: 'racing run-folder creation (3 rounds of 4 processes): one folder each', cases, passed: cases });
   });
 
   test('processes racing for one run folder\'s lock: exactly one holds it, the others are told who', { timeout: 60_000 }, async () => {
@@ -83,7 +83,7 @@ if (CHILD) {
       for (const r of results.filter((x) => !x.ok)) assert.match(r.message!, /is being written by another trainer \(process \d+, see run\.lock\)|another trainer is starting on this run folder/);
       cases++;
     }
-    reportFigure({ kind: 'check', name: 'racing for one run lock (3 rounds of 4 processes): exactly one holder', cases, passed: cases });
+    reportFigure({ group: 'twoWriters', kind: 'check', name: 'racing for one run lock (3 rounds of 4 processes): exactly one holder', cases, passed: cases });
   });
 
   test('a lock of a dead process, or holding garbage, is stale and taken over; a live holder is refused', () => {
@@ -110,6 +110,6 @@ if (CHILD) {
     assert.throws(() => RunLock.acquire(live), (e: unknown) => isUserError(e) && /another trainer \(process 1, see run\.lock\)/.test(e.message));
     assert.equal(fs.readFileSync(path.join(live, LOCK_FILE), 'utf8'), '1\n', 'a live lock is left alone');
     cases++;
-    reportFigure({ kind: 'check', name: 'stale locks (dead pid, garbage) taken over; a live one refused', cases, passed: cases });
+    reportFigure({ group: 'twoWriters', kind: 'check', name: 'stale locks (dead pid, garbage) taken over; a live one refused', cases, passed: cases });
   });
 }

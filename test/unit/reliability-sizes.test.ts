@@ -55,7 +55,7 @@ function specText(data: Record<string, unknown>): string {
 }
 
 function figure(name: string, t: Tally): void {
-  reportFigure({ kind: 'parser', name, inputs: t.cases, accepted: t.cases - t.refused, userErrors: t.refused, crashes: 0, slowest: Math.round(t.slowest * 10) / 10, seed: SEED });
+  reportFigure({ group: 'sizes', kind: 'parser', name, inputs: t.cases, accepted: t.cases - t.refused, userErrors: t.refused, crashes: 0, slowest: Math.round(t.slowest * 10) / 10, seed: SEED });
 }
 
 test('synthetic sets and pPCA covariances over the limit are refused at their field, before a point is drawn', async () => {
@@ -157,5 +157,5 @@ test('image grids whose shape claims more pixels than can be drawn are not image
   );
   assert.equal(isRunImages({ shape: [2, 2], originals: [[0, 1, 0, 1]], reconstructions: [], samples: [[1, 1, 1, 1]] }), true);
   assert.equal(isRunImages({ shape: [2, 2], originals: [[0, 1, 0]], reconstructions: [], samples: [] }), false, 'an image shorter than its shape');
-  reportFigure({ kind: 'check', name: 'images.json shapes over 2048 x 2048 pixels refused before drawing', cases, passed: cases });
+  reportFigure({ group: 'sizes', kind: 'check', name: 'images.json shapes over 2048 x 2048 pixels refused before drawing', cases, passed: cases });
 });
