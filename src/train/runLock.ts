@@ -25,7 +25,7 @@ export class RunLock {
       const holder = readHolder(file);
       if (holder !== undefined && holder !== process.pid && alive(holder))
         throw new UserError(
-          `${runDir} is being written by another trainer (process ${holder}, see ${LOCK_FILE}). Stop that run first, or wait for it to end, then resume it.`,
+          `${runDir} is being written by another trainer (process ${holder}, see ${LOCK_FILE}). Stop that run first, or wait for it to end, then resume it (if no trainer runs it, the process id was reused: delete ${LOCK_FILE}).`,
           { file: path.join(runDir, LOCK_FILE) },
         );
       clearStale(file, holder, alive);
