@@ -4,7 +4,7 @@
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
-import { checkAllocation } from '../core/allocation';
+import { checkAllocation, formatBytes } from '../core/allocation';
 import { UserError, type SourceLocation } from '../core/errors';
 
 export interface LoaderOptions {
@@ -23,12 +23,7 @@ export function isGzip(buf: Uint8Array): boolean {
   return buf.length >= 2 && buf[0] === GZIP_MAGIC_0 && buf[1] === GZIP_MAGIC_1;
 }
 
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} bytes`;
-  if (n < 1024 ** 2) return `${(n / 1024).toFixed(1)} KiB`;
-  if (n < 1024 ** 3) return `${(n / 1024 ** 2).toFixed(1)} MiB`;
-  return `${(n / 1024 ** 3).toFixed(2)} GiB`;
-}
+export { formatBytes };
 
 export function fileStartsWithGzip(path: string): boolean {
   const fd = openSync(path, 'r');

@@ -235,5 +235,5 @@ test('report --png into a folder whose name has "#", "%" and a space renders the
   assert.equal(r.code, 0, r.err);
   const png = path.join(dir, 'r #2.png');
   assert.ok(fs.existsSync(png) && fs.statSync(png).size > 10_000, `no screenshot at ${png}`);
-  reportFigure({ group: 'confinement', kind: 'check', name: 'report --png with "#", "%" and spaces in the path', cases: 1, passed: 1 });
+  reportFigure({ group: 'confinement', kind: 'check', name: 'report --png with a hash sign, a percent sign and spaces in the path', cases: 1, passed: 1 });
 });
