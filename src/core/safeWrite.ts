@@ -45,10 +45,15 @@ const WRITE_PROBLEMS: ReadonlyMap<string, string> = new Map([
   ['EFBIG', 'the file would be larger than the file system allows'],
 ]);
 
+/** What a failed write's system error means for the user ("the disk is full"), or undefined for a bug. */
+export function writeProblem(e: unknown): string | undefined {
+  const code = (e as NodeJS.ErrnoException).code;
+  return code === undefined ? undefined : WRITE_PROBLEMS.get(code);
+}
+
 /** A system error of a write, as the user's problem to fix (a UserError naming the file), else unchanged. */
 export function describeWriteError(e: unknown, file: string, advice = ''): Error {
-  const code = (e as NodeJS.ErrnoException).code;
-  const problem = code === undefined ? undefined : WRITE_PROBLEMS.get(code);
+  const problem = writeProblem(e);
   if (!problem) return e as Error;
   return new UserError(`cannot write ${file}: ${problem}.${advice ? ` ${advice}` : ''}`, { file });
 }

@@ -1,12 +1,13 @@
 /**
  * Writes a run folder (format: core/runFormat.ts). Every metrics record is appended and
- * fsync'ed as soon as it exists, and JSON files are replaced atomically (write, fsync,
- * rename), so a crash of the trainer or the editor loses nothing already reported.
+ * fsync'ed as soon as it exists, and JSON files are replaced atomically (write every byte,
+ * fsync, rename: core/safeWrite.ts), so a crash of the trainer or the editor, or a full disk,
+ * loses nothing already reported. One writer at a time (runLock.ts); never through links.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isUserError, UserError } from '../core/errors';
-import { appendAllSync, describeWriteError, openNoFollow, replaceFileAtomic } from '../core/safeWrite';
+import { appendAllSync, describeWriteError, openNoFollow, replaceFileAtomic, writeProblem } from '../core/safeWrite';
 import { RUN_FILES, toJsonLine, toRunJson, type MetricsRecord, type RunMeta, type RunSummary } from '../core/runFormat';
 import { RunLock } from './runLock';
 
@@ -41,8 +42,7 @@ export class RunWriter {
       if (made) fs.rmSync(dir, { recursive: true, force: true });
       if (isUserError(e)) throw e;
       const code = (e as NodeJS.ErrnoException).code;
-      const described = describeWriteError(e, dir);
-      const problem = isUserError(described) ? described.message.slice(`cannot write ${dir}: `.length, -1) : undefined;
+      const problem = writeProblem(e);
       const why = problem ? `${problem} (${code})` : (code ?? (e as Error).message);
       throw new UserError(`cannot write the run folder ${dir}: ${why}. Choose a writable folder with output.runsDir or --out.`, {
         field: 'output.runsDir',
