@@ -10,7 +10,7 @@ import { UserError } from '../core/errors';
 import { RUN_FILES } from '../core/runFormat';
 import { describeWriteError, replaceFileAtomic } from '../core/safeWrite';
 import type { PanelRun } from '../core/panelProtocol';
-import { readRunContents, toPanelRun } from '../core/runReader';
+import { readRunContents, runFolderNotes, toPanelRun } from '../core/runReader';
 import { renderReportHtml } from '../webview/html';
 
 /** dist/ when bundled (dist/cli.js), else the repo's dist/ beside src/. */
@@ -28,16 +28,8 @@ async function readPanelRun(runDir: string): Promise<{ run: PanelRun; warnings: 
   if (!fs.statSync(runDir).isDirectory()) throw new UserError(`${runDir} is not a run folder: it is a file, not a folder`, { file: runDir });
   const c = await readRunContents(path.resolve(runDir));
   if (!c.meta) throw new UserError(`${runDir} is not a run folder (no readable run.json with "name", "specPath" and "startedAt")`, { file: path.join(runDir, RUN_FILES.meta) });
-  const metrics = path.join(runDir, RUN_FILES.metrics);
-  const warnings = [
-    ...c.badLines.slice(0, MAX_LINES_LISTED).map((b) => `${metrics}:${b.line}: ${b.message} (line skipped)`),
-    ...(c.badLines.length > MAX_LINES_LISTED ? [`${metrics}: ${c.badLines.length - MAX_LINES_LISTED} more bad lines skipped`] : []),
-    ...c.problems.map((p) => `${p.file}: ${p.message}`),
-  ];
-  return { run: toPanelRun(c, false), warnings };
+  return { run: toPanelRun(c, false), warnings: runFolderNotes(c) };
 }
-
-const MAX_LINES_LISTED = 20;
 
 export interface ReportOutput {
   written: string[];

@@ -292,6 +292,16 @@ export async function readRunContents(runDir: string, alive: (pid: number | unde
   };
 }
 
+/** Located notes on what a reader left out of a run folder: bad metrics lines by number (the first 20), unread files. */
+export function runFolderNotes(c: Pick<RunContents, 'runDir' | 'badLines' | 'problems'>, maxLines = 20): string[] {
+  const metrics = path.join(c.runDir, RUN_FILES.metrics);
+  return [
+    ...c.badLines.slice(0, maxLines).map((b) => `${metrics}:${b.line}: ${b.message} (line skipped)`),
+    ...(c.badLines.length > maxLines ? [`${metrics}: ${c.badLines.length - maxLines} more bad lines skipped`] : []),
+    ...c.problems.map((p) => `${p.file}: ${p.message}`),
+  ];
+}
+
 /** Run folders (those with a run.json) directly inside `runsDir`. */
 export async function listRunDirs(runsDir: string): Promise<string[]> {
   let entries: import('node:fs').Dirent[];
