@@ -150,6 +150,8 @@ export async function lastMetricsRecord(file: string, tailBytes = 256 * 1024): P
   }
 }
 
+const MAX_PENDING_CHARS = 16 << 20;
+
 /**
  * Reads a growing metrics.jsonl incrementally: each call returns only the records
  * appended since the last call, holding back a line that is not finished yet.
@@ -188,6 +190,8 @@ export class MetricsTail {
       const text = this.pending + buf.subarray(0, bytesRead).toString('utf8');
       const cut = text.lastIndexOf('\n');
       this.pending = cut < 0 ? text : text.slice(cut + 1);
+      // A record is kilobytes: a "line" of megabytes without its newline is not one; do not hold it.
+      if (this.pending.length > MAX_PENDING_CHARS) this.pending = '';
       return cut < 0 ? [] : parseMetricsJsonl(text.slice(0, cut + 1)).records;
     } catch {
       return [];
