@@ -27,7 +27,10 @@ async function readPanelRun(runDir: string): Promise<{ run: PanelRun; warnings: 
   if (!fs.existsSync(runDir)) throw new UserError(`run folder not found: ${runDir}`, { file: runDir });
   if (!fs.statSync(runDir).isDirectory()) throw new UserError(`${runDir} is not a run folder: it is a file, not a folder`, { file: runDir });
   const c = await readRunContents(path.resolve(runDir));
-  if (!c.meta) throw new UserError(`${runDir} is not a run folder (no readable run.json with "name", "specPath" and "startedAt")`, { file: path.join(runDir, RUN_FILES.meta) });
+  if (!c.meta)
+    throw new UserError(`${runDir} is not a run folder (no readable run.json with "name", "specPath" and "startedAt")`, {
+      file: path.join(runDir, RUN_FILES.meta),
+    });
   return { run: toPanelRun(c, false), warnings: runFolderNotes(c) };
 }
 
@@ -69,15 +72,24 @@ function checkReportTarget(out: string, given: boolean): void {
   } catch {
     dirStat = undefined;
   }
-  if (!dirStat?.isDirectory()) throw new UserError(`${where}: the folder ${dir} does not exist; create it first or choose another file`, { file: out, field: given ? '--out' : undefined });
+  if (!dirStat?.isDirectory())
+    throw new UserError(`${where}: the folder ${dir} does not exist; create it first or choose another file`, {
+      file: out,
+      field: given ? '--out' : undefined,
+    });
   let st: fs.Stats | undefined;
   try {
     st = fs.lstatSync(out);
   } catch {
     return; // a new file
   }
-  if (st.isSymbolicLink()) throw new UserError(`${where}: ${out} is a symbolic link; VAE Lens does not write through links. Remove it or choose another file`, { file: out, field: given ? '--out' : undefined });
-  if (!st.isFile()) throw new UserError(`${where}: ${out} is a folder or another non-file; give the name of an .html file`, { file: out, field: given ? '--out' : undefined });
+  if (st.isSymbolicLink())
+    throw new UserError(`${where}: ${out} is a symbolic link; VAE Lens does not write through links. Remove it or choose another file`, {
+      file: out,
+      field: given ? '--out' : undefined,
+    });
+  if (!st.isFile())
+    throw new UserError(`${where}: ${out} is a folder or another non-file; give the name of an .html file`, { file: out, field: given ? '--out' : undefined });
 }
 
 /** Chromium gets this long to render the page; a page it cannot render within it is reported, not waited for. */
@@ -92,13 +104,28 @@ function renderPng(htmlFile: string): string {
     // pathToFileURL encodes "#", "%", spaces...: a plain "file://" + path cuts the path at "#".
     execFileSync(
       chromium,
-      ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--hide-scrollbars', '--virtual-time-budget=4000', `--screenshot=${png}`, '--window-size=1400,1800', pathToFileURL(htmlFile).href],
+      [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+        '--hide-scrollbars',
+        '--virtual-time-budget=4000',
+        `--screenshot=${png}`,
+        '--window-size=1400,1800',
+        pathToFileURL(htmlFile).href,
+      ],
       { stdio: 'ignore', timeout: PNG_TIMEOUT_MS },
     );
   } catch (e) {
     const timedOut = (e as NodeJS.ErrnoException).code === 'ETIMEDOUT' || (e as { signal?: string }).signal === 'SIGTERM';
     throw new UserError(
-      timedOut ? `--png: Chromium did not render ${htmlFile} within ${PNG_TIMEOUT_MS / 1000} s; the HTML report is written` : `--png: Chromium failed on ${htmlFile} (${(e as Error).message.split('\n')[0]}); the HTML report is written`,
+      timedOut
+        ? `--png: Chromium did not render ${htmlFile} within ${PNG_TIMEOUT_MS / 1000} s; the HTML report is written`
+        : `--png: Chromium failed on ${htmlFile} (${(e as Error).message.split('\n')[0]}); the HTML report is written`,
       { file: htmlFile },
     );
   }

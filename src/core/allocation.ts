@@ -48,5 +48,8 @@ export function checkAllocation(r: AllocationRequest): void {
   const limit = r.limit ?? MAX_ARRAY_BYTES;
   const bytes = allocationBytes(r);
   if (bytes <= limit) return;
-  throw new UserError(`${r.what} would need ${formatBytes(bytes)} of memory, more than the ${formatBytes(limit)} VAE Lens allocates at once; ${r.advice}`, r.at);
+  throw new UserError(
+    `${r.what} would need ${formatBytes(bytes)} of memory, more than the ${formatBytes(limit)} VAE Lens allocates at once; ${r.advice}`,
+    r.at,
+  );
 }

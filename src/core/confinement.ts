@@ -38,7 +38,12 @@ export function isInsideRoots(p: string, roots: readonly string[]): boolean {
  * Why Retrain should not simply train the spec a run's run.json names, or undefined when it may:
  * run.json is the run folder's to say, and a planted one could name any file on disk.
  */
-export function retrainProblem(specPath: unknown, runDir: string, roots: readonly string[], runsDirsOf: (specPath: string) => readonly string[]): string | undefined {
+export function retrainProblem(
+  specPath: unknown,
+  runDir: string,
+  roots: readonly string[],
+  runsDirsOf: (specPath: string) => readonly string[],
+): string | undefined {
   if (typeof specPath !== 'string' || specPath === '') return 'its run.json names no spec';
   if (!path.isAbsolute(specPath)) return `its run.json names the spec by a relative path (${specPath})`;
   if (!/\.vae\.json$/i.test(specPath)) return `its run.json names ${specPath}, which is not a *.vae.json spec`;

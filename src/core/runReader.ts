@@ -9,15 +9,7 @@ import { MAX_IMAGE_PIXELS } from './allocation';
 import { judgeConvergence, type ConvergenceState } from './convergence';
 import type { PanelRun } from './panelProtocol';
 import type { ImagesEvent } from './protocol';
-import {
-  checkMetricsRecord,
-  parseMetricsJsonl,
-  RUN_FILES,
-  type MetricsRecord,
-  type RunMeta,
-  type RunStatus,
-  type RunSummary,
-} from './runFormat';
+import { checkMetricsRecord, parseMetricsJsonl, RUN_FILES, type MetricsRecord, type RunMeta, type RunStatus, type RunSummary } from './runFormat';
 import { readRegularFile } from './safeRead';
 import { parseSpec } from './spec';
 
@@ -95,7 +87,10 @@ export function isRunImages(v: unknown): v is RunImages {
   if (!v.shape.every((n) => Number.isInteger(n) && (n as number) > 0)) return false;
   const pixels = (v.shape as number[]).reduce((a, b) => a * b, 1);
   if (pixels > MAX_IMAGE_PIXELS) return false;
-  const grid = (g: unknown) => Array.isArray(g) && g.length <= MAX_IMAGES_PER_GRID && g.every((img) => Array.isArray(img) && img.length === pixels && img.every((x) => typeof x === 'number'));
+  const grid = (g: unknown) =>
+    Array.isArray(g) &&
+    g.length <= MAX_IMAGES_PER_GRID &&
+    g.every((img) => Array.isArray(img) && img.length === pixels && img.every((x) => typeof x === 'number'));
   return grid(v.originals) && grid(v.reconstructions) && grid(v.samples);
 }
 
@@ -270,7 +265,10 @@ export async function readRunContents(runDir: string, alive: (pid: number | unde
   ]);
   const imagesFile = path.join(runDir, RUN_FILES.images);
   if (imagesRaw !== undefined && !isRunImages(imagesRaw))
-    problems.push({ file: imagesFile, message: `${RUN_FILES.images} was not shown: its shape or image sizes are not those of up to ${MAX_IMAGES_PER_GRID} images of at most ${MAX_IMAGE_PIXELS} pixels` });
+    problems.push({
+      file: imagesFile,
+      message: `${RUN_FILES.images} was not shown: its shape or image sizes are not those of up to ${MAX_IMAGES_PER_GRID} images of at most ${MAX_IMAGE_PIXELS} pixels`,
+    });
   const parsed = parseMetricsJsonl(metricsText ?? '');
   const settings = specSettingsOf(overview.specText, overview.meta?.modelType);
   let { convergence, convergenceReason } = overview;
@@ -340,7 +338,10 @@ export function samePath(a: string, b: string): boolean {
 /** Runs of one spec, newest first. Several specs may share a runs folder; run.json says whose a run is. */
 export function runsOfSpec(runs: readonly RunOverview[], specPath: string): RunOverview[] {
   return runs
-    .filter((r) => r.meta !== undefined && samePath(path.isAbsolute(r.meta.specPath) ? r.meta.specPath : path.resolve(path.dirname(specPath), r.meta.specPath), specPath))
+    .filter(
+      (r) =>
+        r.meta !== undefined && samePath(path.isAbsolute(r.meta.specPath) ? r.meta.specPath : path.resolve(path.dirname(specPath), r.meta.specPath), specPath),
+    )
     .sort(newestFirst);
 }
 

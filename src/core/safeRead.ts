@@ -26,12 +26,15 @@ export function readRegularFileSync(file: string, maxBytes: number): SafeRead {
     fd = fs.openSync(file, fs.constants.O_RDONLY | NONBLOCK);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    return code === 'ENOENT' ? { ok: false, reason: 'missing', detail: 'it does not exist' } : { ok: false, reason: 'unreadable', detail: code ?? (e as Error).message };
+    return code === 'ENOENT'
+      ? { ok: false, reason: 'missing', detail: 'it does not exist' }
+      : { ok: false, reason: 'unreadable', detail: code ?? (e as Error).message };
   }
   try {
     const st = fs.fstatSync(fd);
     if (!st.isFile()) return { ok: false, reason: 'not-a-file', detail: `it is ${kindOf(st)}, not a regular file` };
-    if (st.size > maxBytes) return { ok: false, reason: 'too-large', detail: `it is ${formatBytes(st.size)}, more than the ${formatBytes(maxBytes)} read limit` };
+    if (st.size > maxBytes)
+      return { ok: false, reason: 'too-large', detail: `it is ${formatBytes(st.size)}, more than the ${formatBytes(maxBytes)} read limit` };
     const buf = Buffer.alloc(st.size);
     let done = 0;
     while (done < buf.length) {
@@ -54,12 +57,15 @@ export async function readRegularFile(file: string, maxBytes: number): Promise<S
     handle = await fs.promises.open(file, fs.constants.O_RDONLY | NONBLOCK);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    return code === 'ENOENT' ? { ok: false, reason: 'missing', detail: 'it does not exist' } : { ok: false, reason: 'unreadable', detail: code ?? (e as Error).message };
+    return code === 'ENOENT'
+      ? { ok: false, reason: 'missing', detail: 'it does not exist' }
+      : { ok: false, reason: 'unreadable', detail: code ?? (e as Error).message };
   }
   try {
     const st = await handle.stat();
     if (!st.isFile()) return { ok: false, reason: 'not-a-file', detail: `it is ${kindOf(st)}, not a regular file` };
-    if (st.size > maxBytes) return { ok: false, reason: 'too-large', detail: `it is ${formatBytes(st.size)}, more than the ${formatBytes(maxBytes)} read limit` };
+    if (st.size > maxBytes)
+      return { ok: false, reason: 'too-large', detail: `it is ${formatBytes(st.size)}, more than the ${formatBytes(maxBytes)} read limit` };
     const buf = Buffer.alloc(st.size);
     let done = 0;
     while (done < buf.length) {

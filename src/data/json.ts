@@ -41,7 +41,13 @@ class FloatBuilder {
     if (this.length === this.data.length) {
       // Two bytes of text ("1,") become four of float32: a file under the size limit can outgrow it.
       const next = this.data.length * 2;
-      checkAllocation({ what: `the JSON data as float32 (${next} values)`, elements: next, bytesPerElement: 4, at: { file: this.file }, advice: 'set data.limit to read fewer rows, or use an NPY file' });
+      checkAllocation({
+        what: `the JSON data as float32 (${next} values)`,
+        elements: next,
+        bytesPerElement: 4,
+        at: { file: this.file },
+        advice: 'set data.limit to read fewer rows, or use an NPY file',
+      });
       const bigger = new Float32Array(this.data.length * 2);
       bigger.set(this.data);
       this.data = bigger;

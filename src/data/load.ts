@@ -77,10 +77,7 @@ export function resolveDataPath(spec: FileDataSpec, specPath: string, opts: Load
     const real = realpathSync(resolved);
     if (!insideWorkspace(real, opts.workspaceRoots)) {
       const via = real !== resolved ? ` (it is a link to ${real})` : '';
-      throw new UserError(
-        `data file ${resolved}${via} is outside the workspace; move it into the workspace or allow data outside it in the settings`,
-        at,
-      );
+      throw new UserError(`data file ${resolved}${via} is outside the workspace; move it into the workspace or allow data outside it in the settings`, at);
     }
   }
   const maxBytes = opts.maxBytes ?? DEFAULT_MAX_BYTES;
@@ -102,10 +99,10 @@ export function detectFormat(spec: FileDataSpec, specPath: string): DataFormat {
   if (inner.endsWith('.npy')) return 'npy';
   if (inner.endsWith('.json')) return 'json';
   if (/\.idx$|-ubyte$|\.idx\d-ubyte$/.test(inner) || name.endsWith('.gz')) return 'idx';
-  throw new UserError(
-    `cannot tell the format of ${JSON.stringify(spec.path)} from its name; set data.format to "csv", "npy", "idx" or "json"`,
-    { file: specPath, field: 'data.path' },
-  );
+  throw new UserError(`cannot tell the format of ${JSON.stringify(spec.path)} from its name; set data.format to "csv", "npy", "idx" or "json"`, {
+    file: specPath,
+    field: 'data.path',
+  });
 }
 
 /** Is the real path `real` inside one of the workspace folders (their links resolved too)? */
@@ -137,7 +134,10 @@ function openPinned(file: string, specPath: string, opts: LoadDataOptions): { fd
     if (!existsSync(viaFd)) return { fd, readPath: file }; // not Linux: the check by name stands
     const real = readlinkSync(viaFd);
     if (opts.workspaceRoots && !opts.allowOutsideWorkspace && !insideWorkspace(real, opts.workspaceRoots))
-      throw new UserError(`data file ${file} is outside the workspace (it was opened as ${real}); move it into the workspace or allow data outside it in the settings`, at);
+      throw new UserError(
+        `data file ${file} is outside the workspace (it was opened as ${real}); move it into the workspace or allow data outside it in the settings`,
+        at,
+      );
     return { fd, readPath: viaFd };
   } catch (e) {
     closeSync(fd);
@@ -150,7 +150,11 @@ function shownAs(e: unknown, readPath: string, file: string): unknown {
   if (readPath === file || !(e instanceof UserError)) return e;
   const fix = (text: string) => text.split(readPath).join(file);
   const loc = (l: SourceLocation): SourceLocation => (l.file === readPath ? { ...l, file } : l);
-  return new UserError(fix(e.message), loc(e.location), e.more.map((m) => ({ message: fix(m.message), location: loc(m.location) })));
+  return new UserError(
+    fix(e.message),
+    loc(e.location),
+    e.more.map((m) => ({ message: fix(m.message), location: loc(m.location) })),
+  );
 }
 
 function loadFile(spec: FileDataSpec, specPath: string, opts: LoadDataOptions): Dataset {

@@ -115,15 +115,20 @@ function checkSize(p: SyntheticParams, where: SourceLocation): void {
   const advice = 'use a smaller data.n or data.dim';
   checkAllocation({ what: `the synthetic set (${p.n} x ${D} float32)`, elements: p.n * D, bytesPerElement: 4, at: { ...where, field: 'data.n' }, advice });
   if (p.synthetic === 'ppca')
-    checkAllocation({ what: `the pPCA covariance (${D} x ${D} float64)`, elements: D * D, bytesPerElement: 8, at: { ...where, field: 'data.dim' }, advice: 'use a smaller data.dim' });
+    checkAllocation({
+      what: `the pPCA covariance (${D} x ${D} float64)`,
+      elements: D * D,
+      bytesPerElement: 8,
+      at: { ...where, field: 'data.dim' },
+      advice: 'use a smaller data.dim',
+    });
 }
 
 function checkParams(p: SyntheticParams, where: SourceLocation): void {
   const bad = (field: string, message: string): never => {
     throw new UserError(message, { ...where, field: `data.${field}` });
   };
-  if (!Object.hasOwn(CURVES, p.synthetic) && !NEEDS_DIM.has(p.synthetic))
-    bad('synthetic', `unknown synthetic set ${JSON.stringify(p.synthetic)}`);
+  if (!Object.hasOwn(CURVES, p.synthetic) && !NEEDS_DIM.has(p.synthetic)) bad('synthetic', `unknown synthetic set ${JSON.stringify(p.synthetic)}`);
   if (!Number.isInteger(p.n) || p.n < 1) bad('n', `data.n must be a positive integer (got ${p.n})`);
   if (!(p.noise >= 0) || !Number.isFinite(p.noise)) bad('noise', `data.noise must be a finite number >= 0 (got ${p.noise})`);
   if (!Number.isInteger(p.seed) || p.seed < 0) bad('seed', `data.seed must be a non-negative integer (got ${p.seed})`);

@@ -154,9 +154,7 @@ export class DiagnosticsPanel implements vscode.Disposable {
     const unique = [...new Set(runDirs)];
     const present = await Promise.all(unique.map((d) => fileExists(d)));
     const isLive = (runDir: string) => this.deps.client.forRun(runDir) !== undefined;
-    const contents = await Promise.all(
-      unique.filter((_, i) => present[i]).map((d) => readRunContents(d, (pid) => isLive(d) || isProcessAlive(pid))),
-    );
+    const contents = await Promise.all(unique.filter((_, i) => present[i]).map((d) => readRunContents(d, (pid) => isLive(d) || isProcessAlive(pid))));
     if (token !== this.loadToken) return;
     // What the panel leaves out of a run folder is said where the user can find it, by line number.
     for (const c of contents) for (const note of runFolderNotes(c)) this.deps.log(`panel: ${note}`);

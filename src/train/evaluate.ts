@@ -67,7 +67,8 @@ function readRunMeta(runDir: string): RunMeta {
   }
   if (!isRunMeta(v)) throw new UserError(`${file} is not a VAE Lens run.json: it needs "name", "specPath" and "startedAt" as strings`, { file });
   const dim = (v as { dataset?: { dim?: unknown } }).dataset?.dim;
-  if (!Number.isInteger(dim) || (dim as number) < 1) throw new UserError(`${file}: dataset.dim must be a positive whole number, not ${JSON.stringify(dim)}`, { file, field: 'dataset.dim' });
+  if (!Number.isInteger(dim) || (dim as number) < 1)
+    throw new UserError(`${file}: dataset.dim must be a positive whole number, not ${JSON.stringify(dim)}`, { file, field: 'dataset.dim' });
   return v;
 }
 

@@ -119,7 +119,10 @@ function refuseLinked(file: string): void {
     return;
   }
   if (st.isSymbolicLink())
-    throw new UserError(`${file} is a symbolic link; a run folder's files are written in place, never through links. Remove the link (or copy the run folder) to resume it.`, { file });
+    throw new UserError(
+      `${file} is a symbolic link; a run folder's files are written in place, never through links. Remove the link (or copy the run folder) to resume it.`,
+      { file },
+    );
 }
 
 /**
@@ -132,7 +135,8 @@ export function writeJsonAtomic(file: string, value: unknown): void {
     text = toRunJson(value);
   } catch (e) {
     // V8 cannot build a string past its maximum length: the file cannot exist as one JSON text.
-    if (e instanceof RangeError) throw new UserError(`cannot write ${file}: its JSON text would be longer than the longest string JavaScript can hold (${e.message})`, { file });
+    if (e instanceof RangeError)
+      throw new UserError(`cannot write ${file}: its JSON text would be longer than the longest string JavaScript can hold (${e.message})`, { file });
     throw e;
   }
   try {
@@ -144,7 +148,11 @@ export function writeJsonAtomic(file: string, value: unknown): void {
 
 /** A failed write of a run file: the user's to fix when the disk or its permissions are the cause. */
 function writeFailure(e: unknown, file: string): Error {
-  return describeWriteError(e, file, `Everything the run wrote before is kept; make room, then continue it with vae-lens train SPEC --resume ${runFolderOf(file)}.`);
+  return describeWriteError(
+    e,
+    file,
+    `Everything the run wrote before is kept; make room, then continue it with vae-lens train SPEC --resume ${runFolderOf(file)}.`,
+  );
 }
 
 /** The run folder of one of its files (checkpoints are one level down). */
@@ -184,7 +192,8 @@ export function dropTornTail(file: string): void {
     // A record is a few kilobytes; a longer tail cannot be one.
     const tail = Buffer.alloc(Math.min(size - end, 1 << 24));
     fs.readSync(fd, tail, 0, tail.length, end);
-    if (tail.length === size - end && isJson(tail.toString('utf8'))) fs.writeSync(fd, '\n', size); // whole record, only its newline missing: keep it
+    if (tail.length === size - end && isJson(tail.toString('utf8')))
+      fs.writeSync(fd, '\n', size); // whole record, only its newline missing: keep it
     else fs.ftruncateSync(fd, end);
     fs.fsyncSync(fd);
   } finally {

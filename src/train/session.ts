@@ -97,7 +97,14 @@ export async function runSession(req: StartRequest, emit: EventSink, control: Se
     writer.writeMeta(meta);
     writer.writeSummary(summary);
     const w = writer;
-    emit({ type: 'started', runDir: w.dir, backend: engine.name, dataset: meta.dataset, epochs, stepsPerEpoch: Math.ceil(data.train.n / spec.training.batchSize) });
+    emit({
+      type: 'started',
+      runDir: w.dir,
+      backend: engine.name,
+      dataset: meta.dataset,
+      epochs,
+      stepsPerEpoch: Math.ceil(data.train.n / spec.training.batchSize),
+    });
 
     const loop = new TrainingLoop({
       spec,
@@ -113,7 +120,14 @@ export async function runSession(req: StartRequest, emit: EventSink, control: Se
         progress: (p) => emit({ type: 'progress', ...p }),
         diagnostics: (record: MetricsRecord) => {
           w.appendMetrics(record);
-          summary = { ...summary, last: record, epochsDone: record.epoch, steps: record.step, convergence: record.convergence, convergenceReason: record.convergenceReason };
+          summary = {
+            ...summary,
+            last: record,
+            epochsDone: record.epoch,
+            steps: record.step,
+            convergence: record.convergence,
+            convergenceReason: record.convergenceReason,
+          };
           emit({ type: 'diagnostics', record });
         },
         images: (images) => {

@@ -52,9 +52,22 @@ describe('Restricted Mode', { timeout: 400_000 }, () => {
     withFailureScreenshot(wb, 'restricted-runsdir', async () => {
       const run = join(outside, 'elsewhere-20260101-000000');
       mkdirSync(run, { recursive: true });
-      const meta = { formatVersion: 1, name: 'elsewhere', specPath: join(workbench().workspaceDir, EVIL_SPEC), startedAt: new Date().toISOString(), backend: 'wasm', modelType: 'VAE-1', latentDim: 2, epochs: 5, dataset: { n: 10, dim: 2, source: 'circle' } };
+      const meta = {
+        formatVersion: 1,
+        name: 'elsewhere',
+        specPath: join(workbench().workspaceDir, EVIL_SPEC),
+        startedAt: new Date().toISOString(),
+        backend: 'wasm',
+        modelType: 'VAE-1',
+        latentDim: 2,
+        epochs: 5,
+        dataset: { n: 10, dim: 2, source: 'circle' },
+      };
       writeFileSync(join(run, 'run.json'), JSON.stringify(meta));
-      writeFileSync(join(run, 'summary.json'), JSON.stringify({ status: 'failed', epochsDone: 5, steps: 5, wallSeconds: 1, message: 'planted outside the workspace' }));
+      writeFileSync(
+        join(run, 'summary.json'),
+        JSON.stringify({ status: 'failed', epochsDone: 5, steps: 5, wallSeconds: 1, message: 'planted outside the workspace' }),
+      );
       await workbench().openFile(EVIL_SPEC);
       assert.equal(await workbench().waitForStatusBar(/^VAE\b/, 120_000), 'VAE: no runs');
       await new Promise((r) => setTimeout(r, 3_000));

@@ -26,7 +26,8 @@ const outside = path.join(tmp, 'outside');
 fs.mkdirSync(ws);
 fs.mkdirSync(outside);
 
-const csvSpec = (dataPath: string) => parseSpec(JSON.stringify({ data: { path: dataPath, scale: 'none' }, model: { latentDim: 1 } }), path.join(ws, 's.vae.json')).spec;
+const csvSpec = (dataPath: string) =>
+  parseSpec(JSON.stringify({ data: { path: dataPath, scale: 'none' }, model: { latentDim: 1 } }), path.join(ws, 's.vae.json')).spec;
 
 test('names made of dots are judged by path components: inside files load, ../ escapes are refused', async () => {
   const names = fc.stringMatching(/^[.a-z]{1,8}$/).filter((n) => n !== '.' && n !== '..');
@@ -43,14 +44,23 @@ test('names made of dots are judged by path components: inside files load, ../ e
     const outer = path.join(outside, `${name}.csv`);
     fs.writeFileSync(outer, '1,2\n');
     assert.equal(isInsideRoots(outer, [ws]), false, outer);
-    await assert.rejects(loadData(csvSpec(`../outside/${name}.csv`).data, path.join(ws, 's.vae.json'), { workspaceRoots: [ws] }), (e: unknown) => isUserError(e) && /is outside the workspace/.test(e.message));
+    await assert.rejects(
+      loadData(csvSpec(`../outside/${name}.csv`).data, path.join(ws, 's.vae.json'), { workspaceRoots: [ws] }),
+      (e: unknown) => isUserError(e) && /is outside the workspace/.test(e.message),
+    );
     cases += 2;
   }
   for (const p of ['/', path.join(ws, '..'), path.join(ws, '..', '..', 'etc'), outside, `${ws}-sibling`]) {
     assert.equal(isInsideRoots(p, [ws]), false, p);
     cases++;
   }
-  reportFigure({ group: 'confinement', kind: 'check', name: 'inside/outside the workspace by path components (dotted names, ../, siblings)', cases, passed: cases });
+  reportFigure({
+    group: 'confinement',
+    kind: 'check',
+    name: 'inside/outside the workspace by path components (dotted names, ../, siblings)',
+    cases,
+    passed: cases,
+  });
 });
 
 test('a link swapped between an inside and an outside file while data load: never the outside data', { timeout: 120_000 }, async () => {
@@ -63,7 +73,13 @@ test('a link swapped between an inside and an outside file while data load: neve
   // Another process flips the link as fast as it can (rename is atomic: the link always exists).
   const flipper = spawn(
     process.execPath,
-    ['-e', `const fs=require('fs');const [l,a,b]=process.argv.slice(1);let k=0;for(;;){const t=l+'.t';try{fs.rmSync(t,{force:true});fs.symlinkSync(k++%2?a:b,t);fs.renameSync(t,l)}catch{}}`, link, inside, secret],
+    [
+      '-e',
+      `const fs=require('fs');const [l,a,b]=process.argv.slice(1);let k=0;for(;;){const t=l+'.t';try{fs.rmSync(t,{force:true});fs.symlinkSync(k++%2?a:b,t);fs.renameSync(t,l)}catch{}}`,
+      link,
+      inside,
+      secret,
+    ],
     { cwd: ROOT, stdio: 'ignore' },
   );
   const LOADS = 3000;
@@ -74,7 +90,10 @@ test('a link swapped between an inside and an outside file while data load: neve
     for (let i = 0; i < LOADS; i++) {
       try {
         const d = await loadData(spec.data, path.join(ws, 's.vae.json'), { workspaceRoots: [ws] });
-        assert.ok(d.train.values.every((v) => v === 1), `read the outside file: ${Array.from(d.train.values).join(',')}`);
+        assert.ok(
+          d.train.values.every((v) => v === 1),
+          `read the outside file: ${Array.from(d.train.values).join(',')}`,
+        );
         assert.equal(d.train.source, link);
         loaded++;
       } catch (e) {
@@ -87,7 +106,13 @@ test('a link swapped between an inside and an outside file while data load: neve
   }
   assert.equal(loaded + refused, LOADS);
   assert.ok(loaded > 0 && refused > 0, `the flips did not interleave with the loads (${loaded} loaded, ${refused} refused)`);
-  reportFigure({ group: 'confinement', kind: 'check', name: `data link swapped during loads (${loaded} loaded inside, ${refused} refused, 0 read outside)`, cases: LOADS, passed: loaded + refused });
+  reportFigure({
+    group: 'confinement',
+    kind: 'check',
+    name: `data link swapped during loads (${loaded} loaded inside, ${refused} refused, 0 read outside)`,
+    cases: LOADS,
+    passed: loaded + refused,
+  });
 });
 
 test('Retrain trains only the spec a run belongs to in the workspace', () => {
@@ -120,7 +145,13 @@ test('Retrain trains only the spec a run belongs to in the workspace', () => {
     if (expect) assert.match(problem ?? '', expect, String(specPath));
     else assert.equal(problem, undefined);
   }
-  reportFigure({ group: 'confinement', kind: 'check', name: 'Retrain: run.json naming a spec outside, elsewhere or not a spec asks first', cases: cases.length, passed: cases.length });
+  reportFigure({
+    group: 'confinement',
+    kind: 'check',
+    name: 'Retrain: run.json naming a spec outside, elsewhere or not a spec asks first',
+    cases: cases.length,
+    passed: cases.length,
+  });
 });
 
 test('trainer output without newlines is held to a bounded line; whole lines pass unchanged', () => {
@@ -153,9 +184,17 @@ test('trainer output without newlines is held to a bounded line; whole lines pas
 });
 
 test('settings that widen access are ignored in Restricted Mode', () => {
-  const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { capabilities: { untrustedWorkspaces: { restrictedConfigurations: string[] } } };
+  const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
+    capabilities: { untrustedWorkspaces: { restrictedConfigurations: string[] } };
+  };
   const restricted = manifest.capabilities.untrustedWorkspaces.restrictedConfigurations;
   const widening = ['vaeLens.allowDataOutsideWorkspace', 'vaeLens.runsDirectory', 'vaeLens.tfjsNodePath', 'vaeLens.retrainOnSave', 'vaeLens.backend'];
   for (const s of widening) assert.ok(restricted.includes(s), `${s} is not a restricted setting`);
-  reportFigure({ group: 'confinement', kind: 'check', name: 'settings that widen access are restricted settings', cases: widening.length, passed: widening.length });
+  reportFigure({
+    group: 'confinement',
+    kind: 'check',
+    name: 'settings that widen access are restricted settings',
+    cases: widening.length,
+    passed: widening.length,
+  });
 });

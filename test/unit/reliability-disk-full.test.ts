@@ -35,7 +35,13 @@ function mountTmpfs(name: string, kib: number): string | { skip: string } {
   try {
     execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${kib}k`, 'tmpfs', dir], { stdio: 'pipe', timeout: 10_000 });
   } catch (e) {
-    return { skip: `cannot mount a tmpfs here (${String((e as { stderr?: Buffer }).stderr ?? e).trim().split('\n')[0]})` };
+    return {
+      skip: `cannot mount a tmpfs here (${
+        String((e as { stderr?: Buffer }).stderr ?? e)
+          .trim()
+          .split('\n')[0]
+      })`,
+    };
   }
   mounted.push(dir);
   return dir;
@@ -130,7 +136,13 @@ test('atomic JSON files and appended lines on a nearly full disk: the old file w
     }),
     { seed: SEED, numRuns: 60 },
   );
-  reportFigure({ group: 'diskFull', kind: 'check', name: `disk full on a tmpfs: atomic files and appends keep the old version (${refused} writes refused)`, cases, passed });
+  reportFigure({
+    group: 'diskFull',
+    kind: 'check',
+    name: `disk full on a tmpfs: atomic files and appends keep the old version (${refused} writes refused)`,
+    cases,
+    passed,
+  });
 });
 
 test(
@@ -181,6 +193,15 @@ test(
       survived++;
     }
     assert.ok(injected > 0, 'no run met the full disk: the tmpfs is too large for this spec');
-    reportFigure({ group: 'diskFull', kind: 'fault', name: 'disk full mid-run on a tmpfs, then --resume with room', injected, survived, recordsChecked: checked, recordsLost: lost, seed: SEED });
+    reportFigure({
+      group: 'diskFull',
+      kind: 'fault',
+      name: 'disk full mid-run on a tmpfs, then --resume with room',
+      injected,
+      survived,
+      recordsChecked: checked,
+      recordsLost: lost,
+      seed: SEED,
+    });
   },
 );

@@ -102,7 +102,17 @@ test('prototype-named keys anywhere in a spec are unknown fields, located at the
     ),
     { seed: SEED, numRuns: RUNS },
   );
-  reportFigure({ group: 'prototypeKeys', kind: 'parser', name: 'spec-prototype-keys', inputs: refused + accepted + crashes, accepted, userErrors: refused, crashes, slowest: Math.round(slowest * 10) / 10, seed: SEED });
+  reportFigure({
+    group: 'prototypeKeys',
+    kind: 'parser',
+    name: 'spec-prototype-keys',
+    inputs: refused + accepted + crashes,
+    accepted,
+    userErrors: refused,
+    crashes,
+    slowest: Math.round(slowest * 10) / 10,
+    seed: SEED,
+  });
 });
 
 test('a validated spec has no prototype for a hostile key to reach', () => {

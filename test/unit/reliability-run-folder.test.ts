@@ -64,7 +64,9 @@ test('a damaged or hostile run.json: eval and report exit 2 naming it, no stack'
   const values = fc.sample(
     fc.oneof(
       fc.jsonValue().map((v) => JSON.stringify(v)),
-      fc.record({ name: fc.string(), specPath: fc.oneof(fc.integer(), fc.constant(null), fc.array(fc.string()), fc.object()), startedAt: fc.string() }).map((v) => JSON.stringify(v)),
+      fc
+        .record({ name: fc.string(), specPath: fc.oneof(fc.integer(), fc.constant(null), fc.array(fc.string()), fc.object()), startedAt: fc.string() })
+        .map((v) => JSON.stringify(v)),
       fc.uint8Array({ maxLength: 200 }).map((b) => Buffer.from(b).toString('latin1')),
     ),
     { seed: SEED, numRuns: 10 },
@@ -100,7 +102,13 @@ test('FIFOs where run files belong: eval, report and --resume end within the bou
       cases++;
     }
   }
-  reportFigure({ group: 'runFolder', kind: 'check', name: `FIFOs in a run folder (eval, report, resume: no hang; slowest ${(slowest / 1000).toFixed(1)} s)`, cases, passed: cases });
+  reportFigure({
+    group: 'runFolder',
+    kind: 'check',
+    name: `FIFOs in a run folder (eval, report, resume: no hang; slowest ${(slowest / 1000).toFixed(1)} s)`,
+    cases,
+    passed: cases,
+  });
 });
 
 test('bad metrics lines are reported by number; a metrics file over the read limit is said, not shown as empty', { timeout: TIMEOUT_MS }, () => {
@@ -144,7 +152,10 @@ test('a checkpoint tensor cut short or reshaped: eval exits 2 naming the checkpo
     const names = Object.keys(cp.variables);
     const name = names[cut % names.length]!;
     const v = cp.variables[name]!;
-    if (cut % 2 === 0) v.data = Buffer.from(v.data, 'base64').subarray(0, Math.max(0, Buffer.byteLength(v.data, 'base64') - 4 * cut)).toString('base64');
+    if (cut % 2 === 0)
+      v.data = Buffer.from(v.data, 'base64')
+        .subarray(0, Math.max(0, Buffer.byteLength(v.data, 'base64') - 4 * cut))
+        .toString('base64');
     else v.shape = [...v.shape.slice(0, -1), (v.shape[v.shape.length - 1] ?? 1) + cut];
     fs.writeFileSync(file, JSON.stringify(cp));
     const r = cli(['eval', dir]);
@@ -174,7 +185,13 @@ test('report --out into a missing folder, onto a folder, through a planted link;
     assert.match(r.err, expect);
   }
   assert.equal(fs.readFileSync(victim, 'utf8'), 'keep me', 'nothing written through the link');
-  reportFigure({ group: 'links', kind: 'check', name: 'report --out targets refused (missing folder, folder, link) and eval --samples over memory', cases: cases.length, passed: cases.length });
+  reportFigure({
+    group: 'links',
+    kind: 'check',
+    name: 'report --out targets refused (missing folder, folder, link) and eval --samples over memory',
+    cases: cases.length,
+    passed: cases.length,
+  });
 });
 
 test('--resume through a linked metrics.jsonl is refused, and the link target is untouched', { timeout: TIMEOUT_MS }, () => {
@@ -205,7 +222,8 @@ test('a second trainer on a live run is refused; the first finishes with every r
   let second: ReturnType<typeof cli> | undefined;
   const first = await runCli(['train', longSpec, '--out', path.join(tmp, 'runs-long'), '--json'], (ev) => {
     if (ev.type === 'started') runDir = ev.runDir;
-    if (ev.type === 'diagnostics' && ev.record.epoch === 1 && second === undefined) second = cli(['train', longSpec, '--resume', runDir, '--epochs', String(epochs + 10)]);
+    if (ev.type === 'diagnostics' && ev.record.epoch === 1 && second === undefined)
+      second = cli(['train', longSpec, '--resume', runDir, '--epochs', String(epochs + 10)]);
   });
   assert.equal(first.code, 0, first.err);
   assert.ok(second, 'the second trainer never ran');
@@ -223,23 +241,36 @@ test('a second trainer on a live run is refused; the first finishes with every r
   // Once the writer is gone the run resumes.
   const resumed = cli(['train', longSpec, '--resume', runDir, '--epochs', String(epochs + 1)]);
   assert.equal(resumed.code, 0, resumed.err);
-  reportFigure({ group: 'twoWriters', kind: 'fault', name: 'second trainer (--resume) on a live run', injected: 1, survived: 1, recordsChecked: parsed.records.length, recordsLost: 0, seed: SEED });
+  reportFigure({
+    group: 'twoWriters',
+    kind: 'fault',
+    name: 'second trainer (--resume) on a live run',
+    injected: 1,
+    survived: 1,
+    recordsChecked: parsed.records.length,
+    recordsLost: 0,
+    seed: SEED,
+  });
 });
 
-test('report --png into a folder whose name has "#", "%" and a space renders the page (the URL is encoded)', { timeout: TIMEOUT_MS, skip: !fs.existsSync('/usr/bin/chromium') && 'no /usr/bin/chromium here' }, () => {
-  const run = copyRun();
-  const pngSize = (folder: string, name: string): number => {
-    fs.mkdirSync(folder);
-    const r = cli(['report', run, '--out', path.join(folder, `${name}.html`), '--png']);
-    noStack(r.err);
-    assert.equal(r.code, 0, r.err);
-    const png = path.join(folder, `${name}.png`);
-    assert.ok(fs.existsSync(png), `no screenshot at ${png}`);
-    return fs.statSync(png).size;
-  };
-  const plain = pngSize(path.join(tmp, 'plain'), 'r');
-  const odd = pngSize(path.join(tmp, 'odd #1 100%'), 'r #2');
-  // A URL cut at "#" shows Chromium's file-not-found page: a far smaller picture than the charts.
-  assert.ok(Math.abs(odd - plain) / plain < 0.2, `the screenshot is not the report's (${odd} bytes vs ${plain})`);
-  reportFigure({ group: 'confinement', kind: 'check', name: 'report --png with a hash sign, a percent sign and spaces in the path', cases: 1, passed: 1 });
-});
+test(
+  'report --png into a folder whose name has "#", "%" and a space renders the page (the URL is encoded)',
+  { timeout: TIMEOUT_MS, skip: !fs.existsSync('/usr/bin/chromium') && 'no /usr/bin/chromium here' },
+  () => {
+    const run = copyRun();
+    const pngSize = (folder: string, name: string): number => {
+      fs.mkdirSync(folder);
+      const r = cli(['report', run, '--out', path.join(folder, `${name}.html`), '--png']);
+      noStack(r.err);
+      assert.equal(r.code, 0, r.err);
+      const png = path.join(folder, `${name}.png`);
+      assert.ok(fs.existsSync(png), `no screenshot at ${png}`);
+      return fs.statSync(png).size;
+    };
+    const plain = pngSize(path.join(tmp, 'plain'), 'r');
+    const odd = pngSize(path.join(tmp, 'odd #1 100%'), 'r #2');
+    // A URL cut at "#" shows Chromium's file-not-found page: a far smaller picture than the charts.
+    assert.ok(Math.abs(odd - plain) / plain < 0.2, `the screenshot is not the report's (${odd} bytes vs ${plain})`);
+    reportFigure({ group: 'confinement', kind: 'check', name: 'report --png with a hash sign, a percent sign and spaces in the path', cases: 1, passed: 1 });
+  },
+);

@@ -64,7 +64,10 @@ if (CHILD) {
     for (let round = 0; round < 3; round++) {
       const runs = path.join(tmp, `runs-${round}`);
       const results = await race('create', runs, 4);
-      assert.ok(results.every((r) => r.ok), JSON.stringify(results));
+      assert.ok(
+        results.every((r) => r.ok),
+        JSON.stringify(results),
+      );
       const dirs = results.map((r) => r.dir!);
       assert.equal(new Set(dirs).size, dirs.length, `shared folders: ${dirs.join(', ')}`);
       assert.equal(fs.readdirSync(runs).length, dirs.length);
@@ -73,14 +76,15 @@ if (CHILD) {
     reportFigure({ group: 'twoWriters', kind: 'check', name: 'racing run-folder creation (3 rounds of 4 processes): one folder each', cases, passed: cases });
   });
 
-  test('processes racing for one run folder\'s lock: exactly one holds it, the others are told who', { timeout: 60_000 }, async () => {
+  test("processes racing for one run folder's lock: exactly one holds it, the others are told who", { timeout: 60_000 }, async () => {
     let cases = 0;
     for (let round = 0; round < 3; round++) {
       const dir = path.join(tmp, `lock-${round}`);
       fs.mkdirSync(dir);
       const results = await race('lock', dir, 4);
       assert.equal(results.filter((r) => r.ok).length, 1, JSON.stringify(results));
-      for (const r of results.filter((x) => !x.ok)) assert.match(r.message!, /is being written by another trainer \(process \d+, see run\.lock\)|another trainer is starting on this run folder/);
+      for (const r of results.filter((x) => !x.ok))
+        assert.match(r.message!, /is being written by another trainer \(process \d+, see run\.lock\)|another trainer is starting on this run folder/);
       cases++;
     }
     reportFigure({ group: 'twoWriters', kind: 'check', name: 'racing for one run lock (3 rounds of 4 processes): exactly one holder', cases, passed: cases });
@@ -107,7 +111,10 @@ if (CHILD) {
     const live = path.join(tmp, 'live');
     fs.mkdirSync(live);
     fs.writeFileSync(path.join(live, LOCK_FILE), '1\n');
-    assert.throws(() => RunLock.acquire(live), (e: unknown) => isUserError(e) && /another trainer \(process 1, see run\.lock\)/.test(e.message));
+    assert.throws(
+      () => RunLock.acquire(live),
+      (e: unknown) => isUserError(e) && /another trainer \(process 1, see run\.lock\)/.test(e.message),
+    );
     assert.equal(fs.readFileSync(path.join(live, LOCK_FILE), 'utf8'), '1\n', 'a live lock is left alone');
     cases++;
     reportFigure({ group: 'twoWriters', kind: 'check', name: 'stale locks (dead pid, garbage) taken over; a live one refused', cases, passed: cases });

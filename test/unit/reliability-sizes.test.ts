@@ -55,7 +55,17 @@ function specText(data: Record<string, unknown>): string {
 }
 
 function figure(name: string, t: Tally): void {
-  reportFigure({ group: 'sizes', kind: 'parser', name, inputs: t.cases, accepted: t.cases - t.refused, userErrors: t.refused, crashes: 0, slowest: Math.round(t.slowest * 10) / 10, seed: SEED });
+  reportFigure({
+    group: 'sizes',
+    kind: 'parser',
+    name,
+    inputs: t.cases,
+    accepted: t.cases - t.refused,
+    userErrors: t.refused,
+    crashes: 0,
+    slowest: Math.round(t.slowest * 10) / 10,
+    seed: SEED,
+  });
 }
 
 test('synthetic sets and pPCA covariances over the limit are refused at their field, before a point is drawn', async () => {
@@ -63,17 +73,25 @@ test('synthetic sets and pPCA covariances over the limit are refused at their fi
   const big = fc.integer({ min: 5400, max: 10_000_000 }).chain((n) => fc.tuple(fc.constant(n), fc.integer({ min: Math.ceil(OVER / n) + 1, max: 100_000 })));
   for (const [n, dim] of fc.sample(big, { seed: SEED, numRuns: 60 })) {
     const { spec } = parseSpec(specText({ synthetic: 'manifold', n, dim, intrinsicDim: 1 }), 's.vae.json');
-    await expectRefusal(t, () => loadData(spec.data, 's.vae.json'), (e) => {
-      assert.equal(e.location.field, 'data.n');
-      assert.match(e.message, new RegExp(`the synthetic set \\(${n} x ${dim} float32\\) would need [\\d.]+ (GiB|TiB) of memory, more than the 2\\.00 GiB`));
-    });
+    await expectRefusal(
+      t,
+      () => loadData(spec.data, 's.vae.json'),
+      (e) => {
+        assert.equal(e.location.field, 'data.n');
+        assert.match(e.message, new RegExp(`the synthetic set \\(${n} x ${dim} float32\\) would need [\\d.]+ (GiB|TiB) of memory, more than the 2\\.00 GiB`));
+      },
+    );
   }
   for (const dim of fc.sample(fc.integer({ min: 16_385, max: 100_000 }), { seed: SEED, numRuns: 30 })) {
     const { spec } = parseSpec(specText({ synthetic: 'ppca', n: 10, dim, intrinsicDim: 2 }), 'p.vae.json');
-    await expectRefusal(t, () => loadData(spec.data, 'p.vae.json'), (e) => {
-      assert.equal(e.location.field, 'data.dim');
-      assert.match(e.message, new RegExp(`the pPCA covariance \\(${dim} x ${dim} float64\\) would need`));
-    });
+    await expectRefusal(
+      t,
+      () => loadData(spec.data, 'p.vae.json'),
+      (e) => {
+        assert.equal(e.location.field, 'data.dim');
+        assert.match(e.message, new RegExp(`the pPCA covariance \\(${dim} x ${dim} float64\\) would need`));
+      },
+    );
   }
   figure('sizes: synthetic n x dim, pPCA dim x dim', t);
 });
@@ -113,10 +131,17 @@ test('uint8 NPY and IDX files under the file limit but over it as float32 are re
     for (const file of [npy, idx]) {
       const specPath = path.join(tmp, `f${i}.vae.json`);
       const { spec } = parseSpec(specText({ path: path.basename(file) }), specPath);
-      await expectRefusal(t, () => loadData(spec.data, specPath), (e) => {
-        assert.equal(e.location.file, file);
-        assert.match(e.message, new RegExp(`the data as float32 \\(${n} rows x ${h * w} values\\) would need [\\d.]+ GiB of memory, more than the 2\\.00 GiB .*data\\.limit`));
-      });
+      await expectRefusal(
+        t,
+        () => loadData(spec.data, specPath),
+        (e) => {
+          assert.equal(e.location.file, file);
+          assert.match(
+            e.message,
+            new RegExp(`the data as float32 \\(${n} rows x ${h * w} values\\) would need [\\d.]+ GiB of memory, more than the 2\\.00 GiB .*data\\.limit`),
+          );
+        },
+      );
       fs.rmSync(file);
     }
   }
@@ -127,16 +152,24 @@ test('models whose checkpoint could not be one JSON string are refused at model,
   const t: Tally = { cases: 0, refused: 0, slowest: 0 };
   const models = fc
     .tuple(fc.integer({ min: 1, max: 4096 }), fc.integer({ min: 64, max: 16_384 }), fc.integer({ min: 64, max: 16_384 }), fc.integer({ min: 2, max: 64 }))
-    .map(([dim, a, b, latentDim]) => ({ dim, model: parseSpec(JSON.stringify({ data: { synthetic: 'circle' }, model: { latentDim, encoder: { hidden: [a, b] }, decoder: { hidden: [b, a] } } })).spec.model }))
+    .map(([dim, a, b, latentDim]) => ({
+      dim,
+      model: parseSpec(JSON.stringify({ data: { synthetic: 'circle' }, model: { latentDim, encoder: { hidden: [a, b] }, decoder: { hidden: [b, a] } } })).spec
+        .model,
+    }))
     .filter(({ dim, model }) => {
       const count = parameterCount(model, dim);
       return count > MAX_CHECKPOINT_PARAMETERS && count * 16 <= MAX_MODEL_BYTES;
     });
   for (const { dim, model } of fc.sample(models, { seed: SEED, numRuns: 40 })) {
-    await expectRefusal(t, () => checkModelFits(model, dim, 'm.vae.json'), (e) => {
-      assert.equal(e.location.field, 'model');
-      assert.match(e.message, /its checkpoint .* would be longer than the \d+ M characters JavaScript can hold, so it could never be saved/);
-    });
+    await expectRefusal(
+      t,
+      () => checkModelFits(model, dim, 'm.vae.json'),
+      (e) => {
+        assert.equal(e.location.field, 'model');
+        assert.match(e.message, /its checkpoint .* would be longer than the \d+ M characters JavaScript can hold, so it could never be saved/);
+      },
+    );
   }
   figure('sizes: models whose checkpoint cannot be written', t);
 });
