@@ -86,11 +86,35 @@ const fmt = (n) => (n === null || n === undefined ? '–' : n.toLocaleString('en
 const testCount = runs.reduce((s, r) => s + counts(r.out, 'pass'), 0);
 const seconds = runs.reduce((s, r) => s + r.seconds, 0);
 
+// The hostile-input classes (issue 14): the figures of each, and the cases over all of them.
+// The names follow HOSTILE_CLASSES in test/unit/reliability-figures.ts.
+const CLASS_NAMES = {
+  diskFull: '1. a full disk',
+  prototypeKeys: '2. prototype keys',
+  twoWriters: '3. two writers on one run',
+  sizes: '4. sizes checked before allocating',
+  runFolder: '5. eval and report on untrusted run folders',
+  links: '6. writes through symbolic links',
+  confinement: '7. Restricted Mode and confinement',
+};
+const casesOf = (f) => (f.kind === 'parser' ? f.inputs : f.kind === 'fault' ? f.injected : f.cases);
+const failuresOf = (f) => (f.kind === 'parser' ? f.crashes : f.kind === 'fault' ? f.injected - f.survived + f.recordsLost : f.cases - f.passed);
+const classRows = Object.entries(CLASS_NAMES).map(([key, name]) => {
+  const of = figures.filter((f) => f.group === key);
+  return row([name, fmt(of.length), fmt(of.reduce((s, f) => s + casesOf(f), 0)), fmt(of.reduce((s, f) => s + failuresOf(f), 0))]);
+});
+
 const section = [
   BEGIN,
   '',
   `Measured ${new Date().toISOString().slice(0, 10)} on ${availableParallelism()} cores, Node ${process.version}: ${testCount} tests passed in ${seconds.toFixed(0)} s ` +
     `(${runs.map((r) => `${r.suite}* ${r.seconds.toFixed(0)} s`).join(', ')}).`,
+  '',
+  '### Hostile input and faults, by class',
+  '',
+  row(['class', 'figures below', 'cases tried', 'crashes, failures or records lost']),
+  row(['---', '---:', '---:', '---:']),
+  ...classRows,
   '',
   '### Inputs tried per parser',
   '',

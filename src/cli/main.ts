@@ -47,7 +47,7 @@ export function parseArgs(argv: string[]): Args {
       continue;
     }
     const [name, inline] = a.slice(2).split('=', 2) as [string, string | undefined];
-    const def = FLAGS[name];
+    const def = Object.hasOwn(FLAGS, name) ? FLAGS[name] : undefined;
     if (!def || !def.commands.includes(command)) throw new UserError(`"${command}" has no option --${name}\n${USAGE}`);
     if (!def.value) flags.set(name, true);
     else {
@@ -180,7 +180,8 @@ async function report(args: Args): Promise<number> {
   if (args.positional.length === 0) throw new UserError(`report takes one or more run folders\n${USAGE}`);
   const { writeReport } = await import('./report');
   const out = await writeReport(args.positional, { out: args.flags.get('out') as string | undefined, png: args.flags.has('png') });
-  for (const f of out) console.log(f);
+  for (const w of out.warnings) console.error(`warning: ${w}`);
+  for (const f of out.written) console.log(f);
   return 0;
 }
 

@@ -5,9 +5,12 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { UserError } from '../core/errors';
+import { RUN_FILES } from '../core/runFormat';
+import { describeWriteError, replaceFileAtomic } from '../core/safeWrite';
 import type { PanelRun } from '../core/panelProtocol';
-import { readRunContents, toPanelRun } from '../core/runReader';
+import { readRunContents, runFolderNotes, toPanelRun } from '../core/runReader';
 import { renderReportHtml } from '../pages/html';
 
 /** dist/ when bundled (dist/cli.js), else the repo's dist/ beside src/. */
@@ -19,15 +22,29 @@ function assetPath(...parts: string[]): string {
   throw new Error(`missing build output ${parts.join('/')}: run npm run build`);
 }
 
-async function readPanelRun(runDir: string): Promise<PanelRun> {
+/** A run's panel view and what in its folder could not be used (bad metrics lines by number, unread files). */
+async function readPanelRun(runDir: string): Promise<{ run: PanelRun; warnings: string[] }> {
   if (!fs.existsSync(runDir)) throw new UserError(`run folder not found: ${runDir}`, { file: runDir });
+  if (!fs.statSync(runDir).isDirectory()) throw new UserError(`${runDir} is not a run folder: it is a file, not a folder`, { file: runDir });
   const c = await readRunContents(path.resolve(runDir));
-  if (!c.meta) throw new UserError(`${runDir} is not a run folder (no readable run.json)`, { file: runDir });
-  return toPanelRun(c, false);
+  if (!c.meta)
+    throw new UserError(`${runDir} is not a run folder (no readable run.json with "name", "specPath" and "startedAt")`, {
+      file: path.join(runDir, RUN_FILES.meta),
+    });
+  return { run: toPanelRun(c, false), warnings: runFolderNotes(c) };
 }
 
-export async function writeReport(runDirs: string[], opts: { out?: string; png?: boolean }): Promise<string[]> {
-  const runs = await Promise.all(runDirs.map(readPanelRun));
+export interface ReportOutput {
+  written: string[];
+  /** Located notes on what the report left out, for stderr. */
+  warnings: string[];
+}
+
+export async function writeReport(runDirs: string[], opts: { out?: string; png?: boolean }): Promise<ReportOutput> {
+  const read = await Promise.all(runDirs.map(readPanelRun));
+  const runs = read.map((r) => r.run);
+  const out = path.resolve(opts.out ?? path.join(runDirs[0]!, 'report.html'));
+  checkReportTarget(out, opts.out !== undefined);
   const title = runs.length === 1 ? `VAE Lens report: ${runs[0]!.name}` : `VAE Lens report: ${runs.map((r) => r.name).join(', ')}`;
   const html = renderReportHtml({
     runs,
@@ -35,35 +52,83 @@ export async function writeReport(runDirs: string[], opts: { out?: string; png?:
     script: fs.readFileSync(assetPath('dist', 'webview.js'), 'utf8'),
     css: fs.readFileSync(assetPath('media', 'panel.css'), 'utf8'),
   });
-  const out = path.resolve(opts.out ?? path.join(runDirs[0]!, 'report.html'));
-  fs.writeFileSync(out, html);
+  try {
+    replaceFileAtomic(out, html);
+  } catch (e) {
+    throw describeWriteError(e, out, 'Choose another file with --out.');
+  }
   const written = [out];
   if (opts.png) written.push(renderPng(out));
-  return written;
+  return { written, warnings: read.flatMap((r) => r.warnings) };
 }
+
+/** The report's file: its folder must exist, and it must not be a folder or a link. Checked before any work. */
+function checkReportTarget(out: string, given: boolean): void {
+  const where = given ? '--out' : 'the report';
+  const dir = path.dirname(out);
+  let dirStat: fs.Stats | undefined;
+  try {
+    dirStat = fs.statSync(dir);
+  } catch {
+    dirStat = undefined;
+  }
+  if (!dirStat?.isDirectory())
+    throw new UserError(`${where}: the folder ${dir} does not exist; create it first or choose another file`, {
+      file: out,
+      field: given ? '--out' : undefined,
+    });
+  let st: fs.Stats | undefined;
+  try {
+    st = fs.lstatSync(out);
+  } catch {
+    return; // a new file
+  }
+  if (st.isSymbolicLink())
+    throw new UserError(`${where}: ${out} is a symbolic link; VAE Lens does not write through links. Remove it or choose another file`, {
+      file: out,
+      field: given ? '--out' : undefined,
+    });
+  if (!st.isFile())
+    throw new UserError(`${where}: ${out} is a folder or another non-file; give the name of an .html file`, { file: out, field: given ? '--out' : undefined });
+}
+
+/** Chromium gets this long to render the page; a page it cannot render within it is reported, not waited for. */
+const PNG_TIMEOUT_MS = 60_000;
 
 /** Screenshot the report with Debian's Chromium (no network: the page is self-contained). */
 function renderPng(htmlFile: string): string {
   const png = htmlFile.replace(/\.html?$/i, '') + '.png';
   const chromium = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find((p) => fs.existsSync(p));
   if (!chromium) throw new UserError('--png needs Chromium (apt-get install chromium)');
-  execFileSync(
-    chromium,
-    [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--hide-scrollbars',
-      '--virtual-time-budget=4000',
-      `--screenshot=${png}`,
-      '--window-size=1400,1800',
-      `file://${htmlFile}`,
-    ],
-    { stdio: 'ignore', timeout: 60_000 },
-  );
+  try {
+    // pathToFileURL encodes "#", "%", spaces...: a plain "file://" + path cuts the path at "#".
+    execFileSync(
+      chromium,
+      [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+        '--hide-scrollbars',
+        '--virtual-time-budget=4000',
+        `--screenshot=${png}`,
+        '--window-size=1400,1800',
+        pathToFileURL(htmlFile).href,
+      ],
+      { stdio: 'ignore', timeout: PNG_TIMEOUT_MS },
+    );
+  } catch (e) {
+    const timedOut = (e as NodeJS.ErrnoException).code === 'ETIMEDOUT' || (e as { signal?: string }).signal === 'SIGTERM';
+    throw new UserError(
+      timedOut
+        ? `--png: Chromium did not render ${htmlFile} within ${PNG_TIMEOUT_MS / 1000} s; the HTML report is written`
+        : `--png: Chromium failed on ${htmlFile} (${(e as Error).message.split('\n')[0]}); the HTML report is written`,
+      { file: htmlFile },
+    );
+  }
+  if (!fs.existsSync(png)) throw new UserError(`--png: Chromium wrote no screenshot ${png}; the HTML report is written`, { file: png });
   return png;
 }

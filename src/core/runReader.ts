@@ -3,12 +3,14 @@
  * vscode import. Cheap reads for the status bar (run.json,
  * summary.json, the tail of metrics.jsonl) are kept apart from the full read the panel needs.
  */
-import { promises as fsp } from 'node:fs';
+import { constants as fsConstants, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
+import { MAX_IMAGE_PIXELS } from './allocation';
 import { judgeConvergence, type ConvergenceState } from './convergence';
 import type { PanelRun } from './panelProtocol';
 import type { ImagesEvent } from './protocol';
 import { checkMetricsRecord, parseMetricsJsonl, RUN_FILES, type MetricsRecord, type RunMeta, type RunStatus, type RunSummary } from './runFormat';
+import { readRegularFile } from './safeRead';
 import { parseSpec } from './spec';
 
 export type RunImages = Omit<ImagesEvent, 'type'>;
@@ -32,26 +34,41 @@ export interface RunContents extends RunOverview {
   records: MetricsRecord[];
   images?: RunImages;
   badLines: { line: number; message: string }[];
+  /** Files of the run that could not be used (not regular files, over the read limit, malformed), with why. */
+  problems: { file: string; message: string }[];
   tolerance: number;
   window: number;
 }
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-async function readText(file: string): Promise<string | undefined> {
-  try {
-    return await fsp.readFile(file, 'utf8');
-  } catch {
-    return undefined;
-  }
+/** Read limits: run.json, summary.json and the spec are small; images and metrics grow with the run. */
+export const READ_LIMITS = {
+  small: 1 << 20,
+  images: 64 << 20,
+  metrics: 512 << 20,
+} as const;
+
+type Problems = { file: string; message: string }[];
+
+/**
+ * A run file's text, or undefined (a missing file is normal; anything else is noted in
+ * `problems` when given). Never blocks on a FIFO, never reads past `limit`.
+ */
+async function readText(file: string, limit: number = READ_LIMITS.small, problems?: Problems): Promise<string | undefined> {
+  const r = await readRegularFile(file, limit);
+  if (r.ok) return r.text;
+  if (r.reason !== 'missing') problems?.push({ file, message: `${path.basename(file)} was not read: ${r.detail}` });
+  return undefined;
 }
 
-async function readJson(file: string): Promise<unknown> {
-  const text = await readText(file);
+async function readJson(file: string, limit?: number, problems?: Problems): Promise<unknown> {
+  const text = await readText(file, limit, problems);
   if (text === undefined) return undefined;
   try {
     return JSON.parse(text) as unknown;
   } catch {
+    problems?.push({ file, message: `${path.basename(file)} is not valid JSON` });
     return undefined;
   }
 }
@@ -64,9 +81,28 @@ export function isRunSummary(v: unknown): v is RunSummary {
   return isObj(v) && typeof v.status === 'string' && typeof v.epochsDone === 'number';
 }
 
+/** Images the panel can draw: a sane shape (at most MAX_IMAGE_PIXELS), and every image of that many numbers. */
 export function isRunImages(v: unknown): v is RunImages {
-  const grid = (g: unknown) => Array.isArray(g) && g.every((row) => Array.isArray(row));
-  return isObj(v) && Array.isArray(v.shape) && v.shape.every((n) => typeof n === 'number') && grid(v.originals) && grid(v.reconstructions) && grid(v.samples);
+  if (!isObj(v) || !Array.isArray(v.shape) || v.shape.length < 1 || v.shape.length > 3) return false;
+  if (!v.shape.every((n) => Number.isInteger(n) && (n as number) > 0)) return false;
+  const pixels = (v.shape as number[]).reduce((a, b) => a * b, 1);
+  if (pixels > MAX_IMAGE_PIXELS) return false;
+  const grid = (g: unknown) =>
+    Array.isArray(g) &&
+    g.length <= MAX_IMAGES_PER_GRID &&
+    g.every((img) => Array.isArray(img) && img.length === pixels && img.every((x) => typeof x === 'number'));
+  return grid(v.originals) && grid(v.reconstructions) && grid(v.samples);
+}
+
+/** The trainer writes 16 of each; a few more are tolerated, thousands are not images to show. */
+const MAX_IMAGES_PER_GRID = 64;
+
+/** Open for reading without blocking (a FIFO would wait for a writer forever); undefined unless a regular file. */
+async function openRegular(file: string): Promise<fsp.FileHandle | undefined> {
+  const handle = await fsp.open(file, fsConstants.O_RDONLY | (fsConstants.O_NONBLOCK ?? 0));
+  if ((await handle.stat()).isFile()) return handle;
+  await handle.close();
+  return undefined;
 }
 
 /** Is a process with this id alive (ours or anyone's)? */
@@ -84,7 +120,8 @@ export function isProcessAlive(pid: number | undefined): boolean {
 export async function lastMetricsRecord(file: string, tailBytes = 256 * 1024): Promise<MetricsRecord | undefined> {
   let handle: fsp.FileHandle | undefined;
   try {
-    handle = await fsp.open(file, 'r');
+    handle = await openRegular(file);
+    if (!handle) return undefined;
     const { size } = await handle.stat();
     const start = Math.max(0, size - tailBytes);
     const buf = Buffer.alloc(size - start);
@@ -108,6 +145,8 @@ export async function lastMetricsRecord(file: string, tailBytes = 256 * 1024): P
   }
 }
 
+const MAX_PENDING_CHARS = 16 << 20;
+
 /**
  * Reads a growing metrics.jsonl incrementally: each call returns only the records
  * appended since the last call, holding back a line that is not finished yet.
@@ -130,7 +169,8 @@ export class MetricsTail {
   private async read(): Promise<MetricsRecord[]> {
     let handle: fsp.FileHandle | undefined;
     try {
-      handle = await fsp.open(this.file, 'r');
+      handle = await openRegular(this.file);
+      if (!handle) return [];
       const { size } = await handle.stat();
       if (size < this.offset) {
         // Truncated or replaced: start over.
@@ -138,12 +178,15 @@ export class MetricsTail {
         this.pending = '';
       }
       if (size === this.offset) return [];
-      const buf = Buffer.alloc(size - this.offset);
+      // At most the read limit per call: a file that grew by gigabytes is read in steps, not at once.
+      const buf = Buffer.alloc(Math.min(size - this.offset, READ_LIMITS.metrics));
       const { bytesRead } = await handle.read(buf, 0, buf.length, this.offset);
       this.offset += bytesRead;
       const text = this.pending + buf.subarray(0, bytesRead).toString('utf8');
       const cut = text.lastIndexOf('\n');
       this.pending = cut < 0 ? text : text.slice(cut + 1);
+      // A record is kilobytes: a "line" of megabytes without its newline is not one; do not hold it.
+      if (this.pending.length > MAX_PENDING_CHARS) this.pending = '';
       return cut < 0 ? [] : parseMetricsJsonl(text.slice(0, cut + 1)).records;
     } catch {
       return [];
@@ -215,7 +258,17 @@ export async function readRunOverview(runDir: string, alive: (pid: number | unde
 /** Everything the panel shows for one run. */
 export async function readRunContents(runDir: string, alive: (pid: number | undefined) => boolean = isProcessAlive): Promise<RunContents> {
   const overview = await readRunOverview(runDir, alive);
-  const [metricsText, imagesRaw] = await Promise.all([readText(path.join(runDir, RUN_FILES.metrics)), readJson(path.join(runDir, RUN_FILES.images))]);
+  const problems: Problems = [];
+  const [metricsText, imagesRaw] = await Promise.all([
+    readText(path.join(runDir, RUN_FILES.metrics), READ_LIMITS.metrics, problems),
+    readJson(path.join(runDir, RUN_FILES.images), READ_LIMITS.images, problems),
+  ]);
+  const imagesFile = path.join(runDir, RUN_FILES.images);
+  if (imagesRaw !== undefined && !isRunImages(imagesRaw))
+    problems.push({
+      file: imagesFile,
+      message: `${RUN_FILES.images} was not shown: its shape or image sizes are not those of up to ${MAX_IMAGES_PER_GRID} images of at most ${MAX_IMAGE_PIXELS} pixels`,
+    });
   const parsed = parseMetricsJsonl(metricsText ?? '');
   const settings = specSettingsOf(overview.specText, overview.meta?.modelType);
   let { convergence, convergenceReason } = overview;
@@ -235,9 +288,20 @@ export async function readRunContents(runDir: string, alive: (pid: number | unde
     records: parsed.records,
     images: isRunImages(imagesRaw) ? imagesRaw : undefined,
     badLines: parsed.bad,
+    problems,
     tolerance: settings.tolerance,
     window: settings.window,
   };
+}
+
+/** Located notes on what a reader left out of a run folder: bad metrics lines by number (the first 20), unread files. */
+export function runFolderNotes(c: Pick<RunContents, 'runDir' | 'badLines' | 'problems'>, maxLines = 20): string[] {
+  const metrics = path.join(c.runDir, RUN_FILES.metrics);
+  return [
+    ...c.badLines.slice(0, maxLines).map((b) => `${metrics}:${b.line}: ${b.message} (line skipped)`),
+    ...(c.badLines.length > maxLines ? [`${metrics}: ${c.badLines.length - maxLines} more bad lines skipped`] : []),
+    ...c.problems.map((p) => `${p.file}: ${p.message}`),
+  ];
 }
 
 /** Run folders (those with a run.json) directly inside `runsDir`. */

@@ -262,9 +262,10 @@ function validateObject(node: Node, schema: JsonSchema, field: string, out: Prob
     const sub = field ? `${field}.${key}` : key;
     if (seen.has(key)) out.push({ message: `${sub} is given twice`, node: keyNode, field: sub });
     seen.add(key);
-    const propSchema = props[key];
+    // Own properties only: "__proto__", "constructor" or "toString" must not find Object.prototype's.
+    const propSchema = Object.hasOwn(props, key) ? props[key] : undefined;
     if (!propSchema) {
-      if (schema.additionalProperties === false) {
+      if (schema.additionalProperties === false || PROTOTYPE_KEYS.has(key)) {
         const guess = didYouMean(key, Object.keys(props));
         const known = Object.keys(props).filter((k) => k !== '$schema');
         out.push({
@@ -328,12 +329,16 @@ function validateOneOf(node: Node, schema: JsonSchema, field: string, out: Probl
   });
 }
 
+/** Keys that reach or replace an object's prototype when assigned; never a field of a spec. */
+const PROTOTYPE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
 const article = (t: string) => (t === 'object' || t === 'array' || t === 'integer' ? `an ${t}` : `a ${t}`);
 
 function nodeValue(node: Node): unknown {
   switch (node.type) {
     case 'object': {
-      const o: Record<string, unknown> = {};
+      // No prototype: a key such as "__proto__" is then a plain own entry, never the object's prototype.
+      const o: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
       for (const pair of node.children ?? []) {
         const [k, v] = pair.children ?? [];
         if (k && v) o[k.value as string] = nodeValue(v);

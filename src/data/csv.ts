@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { UserError } from '../core/errors';
 import type { Dataset } from './dataset';
-import { fileStartsWithGzip, gunzipIfNeeded, rowsToRead, type LoaderOptions } from './loaderCommon';
+import { checkMatrixFits, fileStartsWithGzip, gunzipIfNeeded, rowsToRead, type LoaderOptions } from './loaderCommon';
 import { forEachLine, type TextInput } from './lines';
 import { cellText, describeBadCell, parseDecimal } from './numberText';
 
@@ -193,6 +193,7 @@ function readDelimited(input: TextInput, file: string, opts: CsvOptions | undefi
   const stopAfter = maxRows !== undefined ? Math.floor(maxRows) + 1 : Infinity;
   const layout = detectLayout(firstPass(input, file, stopAfter), file, opts);
   const { delimiter, n, dim } = layout;
+  checkMatrixFits(n, dim, { file, line: layout.firstDataLine });
   const values = new Float32Array(n * dim);
   const headerHint = opts?.header === false ? ' (data.header is false: is the first line a header?)' : '';
   let row = 0;

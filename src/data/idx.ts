@@ -4,11 +4,11 @@
  * dimension) followed by the elements.
  * (N, D) is N x D; (N, H, W) are N images of H x W; 1-D files hold labels, not data.
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { UserError } from '../core/errors';
 import type { Dataset } from './dataset';
 import { decodeElements, describeElementType, sourceTypeOf, type ElementType } from './binaryElements';
-import { assertAllFinite, gunzipIfNeeded, isGzip, rowsToRead, type LoaderOptions } from './loaderCommon';
+import { assertAllFinite, checkMatrixFits, gunzipIfNeeded, isGzip, rowsToRead, type LoaderOptions } from './loaderCommon';
 
 const TYPE_CODES: Record<number, ElementType> = {
   0x08: { kind: 'uint', bytes: 1, littleEndian: false },
@@ -20,7 +20,28 @@ const TYPE_CODES: Record<number, ElementType> = {
 };
 
 export function readIdxFile(path: string, opts?: LoaderOptions): Dataset {
+  precheckSize(path, opts);
   return parseIdx(readFileSync(path), path, opts);
+}
+
+/**
+ * An uncompressed IDX file is read whole: check from its header that the data fit as float32
+ * before reading gigabytes. (Anything odd in the header is left to parseIdx to describe.)
+ */
+function precheckSize(path: string, opts: LoaderOptions | undefined): void {
+  const head = Buffer.alloc(16);
+  const fd = openSync(path, 'r');
+  let got: number;
+  try {
+    got = readSync(fd, head, 0, head.length, 0);
+  } finally {
+    closeSync(fd);
+  }
+  const ndims = head[3]!;
+  if (got < 4 + 4 * ndims || isGzip(head) || head[0] !== 0 || head[1] !== 0 || ndims < 2 || ndims > 3) return;
+  const shape = Array.from({ length: ndims }, (_, i) => head.readUInt32BE(4 + 4 * i));
+  const dim = shape.slice(1).reduce((a, b) => a * b, 1);
+  checkMatrixFits(rowsToRead(shape[0]!, opts), dim, { file: path, offset: 4 });
 }
 
 /** Accepts the raw or the gzipped bytes. */
@@ -71,6 +92,7 @@ export function parseIdx(raw: Buffer, file: string, opts?: LoaderOptions): Datas
   const dim = shape.slice(1).reduce((a, b) => a * b, 1);
   if (rows === 0 || dim === 0) throw new UserError(`the IDX file holds no data (shape ${shape.join(' x ')})`, locate(4));
   const n = rowsToRead(rows, opts);
+  checkMatrixFits(n, dim, locate(4));
   const values = decodeElements(data, headerBytes, n * dim, type);
   if (type.kind === 'float') assertAllFinite(values, dim, file, 'IDX');
   const ds: Dataset = { values, n, dim, sourceType: sourceTypeOf(type), source: file };

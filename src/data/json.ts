@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { UserError } from '../core/errors';
 import type { Dataset } from './dataset';
+import { checkAllocation } from '../core/allocation';
 import { gunzipIfNeeded, type LoaderOptions } from './loaderCommon';
 import { parseDecimal } from './numberText';
 
@@ -35,8 +36,18 @@ function isNumberChar(c: number | undefined): boolean {
 class FloatBuilder {
   private data = new Float32Array(1024);
   length = 0;
+  constructor(private readonly file: string) {}
   push(v: number): void {
     if (this.length === this.data.length) {
+      // Two bytes of text ("1,") become four of float32: a file under the size limit can outgrow it.
+      const next = this.data.length * 2;
+      checkAllocation({
+        what: `the JSON data as float32 (${next} values)`,
+        elements: next,
+        bytesPerElement: 4,
+        at: { file: this.file },
+        advice: 'set data.limit to read fewer rows, or use an NPY file',
+      });
       const bigger = new Float32Array(this.data.length * 2);
       bigger.set(this.data);
       this.data = bigger;
@@ -93,7 +104,7 @@ export function parseJsonData(bytes: Buffer, file: string, opts?: LoaderOptions)
   const arrayStart = pos;
   pos++;
   skip();
-  const out = new FloatBuilder();
+  const out = new FloatBuilder(file);
   let n = 0;
   let dim = -1;
   let nested = false;

@@ -4,8 +4,9 @@
  * Errors about the spec name the spec file and field; errors inside the data
  * file name the data file (the loaders do that).
  */
-import { realpathSync, statSync } from 'node:fs';
-import { basename, dirname, isAbsolute, relative, resolve } from 'node:path';
+import { closeSync, constants as fsConstants, existsSync, fstatSync, openSync, readlinkSync, realpathSync, statSync } from 'node:fs';
+import { basename, dirname, resolve } from 'node:path';
+import { isWithin } from '../core/confinement';
 import { UserError, type SourceLocation } from '../core/errors';
 import type { DataFormat, DataSpec, FileDataSpec } from '../core/spec';
 import type { Dataset, ScaledDataset } from './dataset';
@@ -74,17 +75,7 @@ export function resolveDataPath(spec: FileDataSpec, specPath: string, opts: Load
   if (!stat.isFile()) throw new UserError(`data.path must name a file, but ${resolved} is not a regular file`, at);
   if (opts.workspaceRoots && !opts.allowOutsideWorkspace) {
     const real = realpathSync(resolved);
-    const inside = opts.workspaceRoots.some((root) => {
-      let realRoot: string;
-      try {
-        realRoot = realpathSync(root);
-      } catch {
-        return false;
-      }
-      const rel = relative(realRoot, real);
-      return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
-    });
-    if (!inside) {
+    if (!insideWorkspace(real, opts.workspaceRoots)) {
       const via = real !== resolved ? ` (it is a link to ${real})` : '';
       throw new UserError(`data file ${resolved}${via} is outside the workspace; move it into the workspace or allow data outside it in the settings`, at);
     }
@@ -114,18 +105,74 @@ export function detectFormat(spec: FileDataSpec, specPath: string): DataFormat {
   });
 }
 
+/** Is the real path `real` inside one of the workspace folders (their links resolved too)? */
+function insideWorkspace(real: string, roots: readonly string[]): boolean {
+  return roots.some((root) => {
+    try {
+      return isWithin(realpathSync(root), real);
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** Linux names every open file descriptor here; opening it reaches the same file, whatever its name points at now. */
+const FD_DIR = '/proc/self/fd';
+
+/**
+ * The data file opened once: the checks by name in resolveDataPath could be raced (a link
+ * swapped for one pointing outside between the check and the read), so the open descriptor is
+ * checked again, by its own real path, and the loaders read through it rather than the name.
+ * Opened non-blocking: a FIFO swapped in is refused, not waited on.
+ */
+function openPinned(file: string, specPath: string, opts: LoadDataOptions): { fd: number; readPath: string } {
+  const at = { file: specPath, field: 'data.path' };
+  const fd = openSync(file, fsConstants.O_RDONLY | (fsConstants.O_NONBLOCK ?? 0));
+  try {
+    if (!fstatSync(fd).isFile()) throw new UserError(`data.path must name a file, but ${file} is not a regular file`, at);
+    const viaFd = `${FD_DIR}/${fd}`;
+    if (!existsSync(viaFd)) return { fd, readPath: file }; // not Linux: the check by name stands
+    const real = readlinkSync(viaFd);
+    if (opts.workspaceRoots && !opts.allowOutsideWorkspace && !insideWorkspace(real, opts.workspaceRoots))
+      throw new UserError(
+        `data file ${file} is outside the workspace (it was opened as ${real}); move it into the workspace or allow data outside it in the settings`,
+        at,
+      );
+    return { fd, readPath: viaFd };
+  } catch (e) {
+    closeSync(fd);
+    throw e;
+  }
+}
+
+/** Messages and the data set name the file as the user gave it, not the descriptor it was read through. */
+function shownAs(e: unknown, readPath: string, file: string): unknown {
+  if (readPath === file || !(e instanceof UserError)) return e;
+  const fix = (text: string) => text.split(readPath).join(file);
+  const loc = (l: SourceLocation): SourceLocation => (l.file === readPath ? { ...l, file } : l);
+  return new UserError(
+    fix(e.message),
+    loc(e.location),
+    e.more.map((m) => ({ message: fix(m.message), location: loc(m.location) })),
+  );
+}
+
 function loadFile(spec: FileDataSpec, specPath: string, opts: LoadDataOptions): Dataset {
   const path = resolveDataPath(spec, specPath, opts);
   const format = detectFormat(spec, specPath);
   const loaderOpts: LoaderOptions = { maxRows: spec.limit, maxBytes: opts.maxBytes ?? DEFAULT_MAX_BYTES };
+  const { fd, readPath } = openPinned(path, specPath, opts);
   try {
-    return readFormat(format, path, loaderOpts, spec.header);
+    const ds = readFormat(format, readPath, loaderOpts, spec.header);
+    return ds.source === readPath ? { ...ds, source: path } : ds;
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (typeof code === 'string' && code.startsWith('E')) {
-      throw new UserError(`cannot read the data file: ${(e as Error).message}`, { file: path });
+      throw new UserError(`cannot read the data file: ${(e as Error).message.split(readPath).join(path)}`, { file: path });
     }
-    throw e;
+    throw shownAs(e, readPath, path);
+  } finally {
+    closeSync(fd);
   }
 }
 

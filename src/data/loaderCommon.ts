@@ -4,7 +4,8 @@
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
-import { UserError } from '../core/errors';
+import { checkAllocation, formatBytes } from '../core/allocation';
+import { UserError, type SourceLocation } from '../core/errors';
 
 export interface LoaderOptions {
   /** Read at most this many rows (the spec's `limit`); later rows are not converted. */
@@ -22,12 +23,7 @@ export function isGzip(buf: Uint8Array): boolean {
   return buf.length >= 2 && buf[0] === GZIP_MAGIC_0 && buf[1] === GZIP_MAGIC_1;
 }
 
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} bytes`;
-  if (n < 1024 ** 2) return `${(n / 1024).toFixed(1)} KiB`;
-  if (n < 1024 ** 3) return `${(n / 1024 ** 2).toFixed(1)} MiB`;
-  return `${(n / 1024 ** 3).toFixed(2)} GiB`;
-}
+export { formatBytes };
 
 export function fileStartsWithGzip(path: string): boolean {
   const fd = openSync(path, 'r');
@@ -104,4 +100,18 @@ export function assertAllFinite(values: Float32Array, dim: number, file: string,
       });
     }
   }
+}
+
+/**
+ * The data matrix is float32 whatever the file stores: a uint8 file under the size limit can
+ * still ask for four times its size. Checked from the header or first pass, before allocating.
+ */
+export function checkMatrixFits(n: number, dim: number, at: SourceLocation): void {
+  checkAllocation({
+    what: `the data as float32 (${n} rows x ${dim} values)`,
+    elements: n * dim,
+    bytesPerElement: 4,
+    at,
+    advice: 'set data.limit to read fewer rows, or write a smaller file',
+  });
 }

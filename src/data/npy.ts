@@ -6,7 +6,7 @@ import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs'
 import { UserError } from '../core/errors';
 import type { Dataset } from './dataset';
 import { decodeElements, decodeInto, describeElementType, isHostFloat32, sourceTypeOf, type ElementType } from './binaryElements';
-import { assertAllFinite, fileStartsWithGzip, formatBytes, gunzipIfNeeded, rowsToRead, type LoaderOptions } from './loaderCommon';
+import { assertAllFinite, checkMatrixFits, fileStartsWithGzip, formatBytes, gunzipIfNeeded, rowsToRead, type LoaderOptions } from './loaderCommon';
 import { parsePyLiteral, PyLiteralError, type PyValue } from './pyLiteral';
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
@@ -128,7 +128,9 @@ function checkLayout(header: NpyHeader, available: number, file: string, opts: L
   if (rows === 0) throw new UserError('the array has no rows (its first dimension is 0)', { file, offset: 8 });
   const dim = shape.length === 1 ? 1 : shape.slice(1).reduce((a, b) => a * b, 1);
   if (dim === 0) throw new UserError(`the array has shape (${shape.join(', ')}): its rows are empty`, { file, offset: 8 });
-  return { n: rowsToRead(rows, opts), rows, dim };
+  const n = rowsToRead(rows, opts);
+  checkMatrixFits(n, dim, { file, offset: 8 });
+  return { n, rows, dim };
 }
 
 function finish(values: Float32Array, header: NpyHeader, layout: NpyLayout, file: string): Dataset {

@@ -16,6 +16,7 @@
  *   ppca             x = W z + noise * eps, z ~ N(0, I_q), W (D x q) ~ N(0, 1)
  *   ring             the unit circle in a random plane of R^D: x = Q (cos t, sin t), Q (D x 2) orthonormal
  */
+import { checkAllocation } from '../core/allocation';
 import { Rng } from '../core/random';
 import { UserError, type SourceLocation } from '../core/errors';
 import type { SyntheticDataSpec, SyntheticKind } from '../core/spec';
@@ -91,6 +92,7 @@ export function describeSynthetic(p: SyntheticParams): string {
 /** `where` locates the spec, for errors about its values. */
 export function generateSynthetic(p: SyntheticParams, where: SourceLocation = {}): Dataset {
   checkParams(p, where);
+  checkSize(p, where);
   const rng = new Rng(p.seed);
   const source = describeSynthetic(p);
   if (p.synthetic === 'manifold') return manifold(p, rng, source);
@@ -105,6 +107,21 @@ export function generateSynthetic(p: SyntheticParams, where: SourceLocation = {}
     for (let d = 0; d < dim; d++) values[i * dim + d] = point[d]! + p.noise * rng.normal();
   }
   return { values, n: p.n, dim, sourceType: 'float32', source };
+}
+
+/** The matrix (and pPCA's D x D covariance) must fit before a single point is drawn. */
+function checkSize(p: SyntheticParams, where: SourceLocation): void {
+  const D = NEEDS_DIM.has(p.synthetic) ? p.dim! : SYNTHETIC_DIMS[p.synthetic as keyof typeof SYNTHETIC_DIMS];
+  const advice = 'use a smaller data.n or data.dim';
+  checkAllocation({ what: `the synthetic set (${p.n} x ${D} float32)`, elements: p.n * D, bytesPerElement: 4, at: { ...where, field: 'data.n' }, advice });
+  if (p.synthetic === 'ppca')
+    checkAllocation({
+      what: `the pPCA covariance (${D} x ${D} float64)`,
+      elements: D * D,
+      bytesPerElement: 8,
+      at: { ...where, field: 'data.dim' },
+      advice: 'use a smaller data.dim',
+    });
 }
 
 function checkParams(p: SyntheticParams, where: SourceLocation): void {

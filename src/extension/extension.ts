@@ -8,15 +8,17 @@ import { SpecCodeLensProvider } from './status/codeLens';
 import { newModel } from './specs/newModel';
 import { DiagnosticsPanel, DiagnosticsPanelSerializer, type PanelDeps } from './panel/diagnosticsPanel';
 import { installNativeEngine } from './engine/nativeEngine';
+import { retrainProblem } from '../core/confinement';
 import { readRunOverview } from '../core/runReader';
 import { RunCommands } from './runs/runCommands';
 import { RunIndex } from './runs/runIndex';
 import { RunsViewProvider, type RunsViewNode } from './runs/runsTreeView';
 import { SpecDiagnostics } from './specs/specDiagnostics';
-import { isSpecDocument } from './specs/specFiles';
+import { isSpecDocument, runsDirsForSpec, specText as readSpecFileText } from './specs/specFiles';
 import { StatusBar } from './status/statusBar';
 import { TrainerClient } from './trainer/trainerClient';
 import { Training } from './training/trainCommands';
+import { workspaceRoots } from './settings';
 
 /** How long deactivate waits for trainers to write their summaries before killing them. */
 const DEACTIVATE_STOP_MS = 4000;
@@ -46,9 +48,17 @@ export function activate(context: vscode.ExtensionContext): void {
     actions: {
       stop: (runDir) => void trainers.forRun(runDir)?.stop(),
       retrain: (runDir) =>
-        void readRunOverview(runDir).then((r) => {
-          if (r.meta) void training?.retrain(r.meta.specPath);
-          else void vscode.window.showErrorMessage('VAE Lens: this run does not say which spec it came from (run.json is missing).');
+        void readRunOverview(runDir).then(async (r) => {
+          if (!r.meta) return void vscode.window.showErrorMessage('VAE Lens: this run does not say which spec it came from (run.json is missing).');
+          // run.json belongs to the run folder, which anyone may have written: train what it names only when that is this run's spec in the workspace.
+          const specText = await readSpecFileText(vscode.Uri.file(r.meta.specPath));
+          const problem = retrainProblem(r.meta.specPath, runDir, workspaceRoots(), (spec) => runsDirsForSpec(spec, specText));
+          if (problem) {
+            const train = 'Train It Anyway';
+            const choice = await vscode.window.showWarningMessage(`VAE Lens: not retraining this run without asking: ${problem}.`, { modal: true }, train);
+            if (choice !== train || !vscode.workspace.isTrusted) return;
+          }
+          void training?.retrain(r.meta.specPath);
         }),
       exportCsv: (runDir) => void runCommands?.exportCsv(runDir),
       exportPng: (runDir, chart, dataUrl) => runCommands?.exportPng(runDir, chart, dataUrl),

@@ -3,9 +3,10 @@
  * with the epoch and step they were taken at. Written atomically (runWriter.writeJsonAtomic),
  * so `latest.json` is always a whole, good checkpoint.
  */
-import * as fs from 'node:fs';
 import type { Optimizer } from '@tensorflow/tfjs-core';
+import { MAX_STRING_CHARS } from '../core/allocation';
 import { UserError } from '../core/errors';
+import { readRegularFileSync } from '../core/safeRead';
 import type { Tf } from './backend';
 import type { Vae } from './model';
 import { writeJsonAtomic } from './runWriter';
@@ -62,14 +63,46 @@ export async function saveCheckpoint(
 }
 
 export function readCheckpoint(file: string): Checkpoint {
-  let cp: Checkpoint;
+  const r = readRegularFileSync(file, MAX_STRING_CHARS);
+  if (!r.ok) throw new UserError(`cannot read the checkpoint ${file}: ${r.detail}`, { file });
+  let cp: unknown;
   try {
-    cp = JSON.parse(fs.readFileSync(file, 'utf8')) as Checkpoint;
+    cp = JSON.parse(r.text);
   } catch (e) {
     throw new UserError(`cannot read the checkpoint ${file}: ${(e as Error).message}`, { file });
   }
-  if (cp.version !== CHECKPOINT_VERSION || typeof cp.variables !== 'object') throw new UserError(`${file} is not a VAE Lens checkpoint`, { file });
-  return cp;
+  const problem = checkpointProblem(cp);
+  if (problem) throw new UserError(`${file} is not a VAE Lens checkpoint: ${problem}`, { file });
+  return cp as Checkpoint;
+}
+
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** A stored tensor: a shape of whole numbers and base64 data holding exactly that many float32. */
+function tensorProblem(t: unknown, name: string): string | undefined {
+  if (!isObj(t) || !Array.isArray(t.shape) || typeof t.data !== 'string') return `${name} needs "shape" (an array) and "data" (base64)`;
+  if (!t.shape.every((n) => Number.isInteger(n) && (n as number) >= 0)) return `${name} has the shape ${JSON.stringify(t.shape)}; dimensions are whole numbers`;
+  const count = (t.shape as number[]).reduce((a, b) => a * b, 1);
+  const stored = Math.floor(Buffer.byteLength(t.data, 'base64') / 4);
+  if (stored !== count) return `${name} has shape [${(t.shape as number[]).join(', ')}] (${count} numbers) but its data holds ${stored}: the file is damaged`;
+  return undefined;
+}
+
+function checkpointProblem(cp: unknown): string | undefined {
+  if (!isObj(cp) || cp.version !== CHECKPOINT_VERSION) return `its version is not ${CHECKPOINT_VERSION}`;
+  for (const k of ['epoch', 'step', 'dim', 'latentDim'] as const) if (!Number.isInteger(cp[k])) return `"${k}" must be a whole number`;
+  if (typeof cp.modelType !== 'string') return '"modelType" must be a string';
+  if (!isObj(cp.variables)) return '"variables" must be an object';
+  for (const [name, t] of Object.entries(cp.variables)) {
+    const p = tensorProblem(t, `variable ${name}`);
+    if (p) return p;
+  }
+  if (!Array.isArray(cp.optimizer)) return '"optimizer" must be an array';
+  for (const [i, t] of cp.optimizer.entries()) {
+    const p = tensorProblem(t, `optimizer entry ${i}`) ?? (typeof (t as { name?: unknown }).name === 'string' ? undefined : `optimizer entry ${i} has no name`);
+    if (p) return p;
+  }
+  return undefined;
 }
 
 /** Load weights (and optimizer state, when given) into a freshly built model. */
@@ -80,7 +113,7 @@ export async function restoreCheckpoint(tf: Tf, cp: Checkpoint, vae: Vae, optimi
       { file },
     );
   for (const [name, v] of vae.namedVariables()) {
-    const s = cp.variables[name];
+    const s = Object.hasOwn(cp.variables, name) ? cp.variables[name] : undefined;
     if (!s || s.shape.join('x') !== v.shape.join('x'))
       throw new UserError(`${file} has no variable ${name} of shape [${v.shape.join(', ')}]: the network changed since it was written`, { file });
     v.assign(tf.tensor(decode(s.data), s.shape));

@@ -5,8 +5,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Decomposition } from '../core/entropy';
+import { checkAllocation, MAX_ARRAY_BYTES } from '../core/allocation';
 import { UserError } from '../core/errors';
 import { RUN_FILES, type RunMeta } from '../core/runFormat';
+import { isRunMeta, READ_LIMITS } from '../core/runReader';
+import { readRegularFileSync } from '../core/safeRead';
 import type { BackendChoice, VaeSpec } from '../core/spec';
 import { loadData } from '../data/load';
 import { chooseEngine } from './backend';
@@ -26,12 +29,11 @@ export interface Evaluation {
 }
 
 export async function evaluateRun(runDir: string, opts: { samples?: number; points?: number; backend?: BackendChoice }): Promise<Evaluation> {
-  const metaPath = path.join(runDir, RUN_FILES.meta);
-  if (!fs.existsSync(metaPath)) throw new UserError(`${runDir} is not a run folder: it has no ${RUN_FILES.meta}`, { file: runDir });
-  const meta = JSON.parse(fs.readFileSync(metaPath, 'utf8')) as RunMeta;
+  const meta = readRunMeta(runDir);
   const { spec } = readSpecFile(path.join(runDir, RUN_FILES.spec));
   const cpPath = path.join(runDir, RUN_FILES.checkpoints, 'latest.json');
   if (!fs.existsSync(cpPath)) throw new UserError(`${runDir} has no checkpoint yet (${cpPath})`, { file: cpPath });
+  if (opts.samples !== undefined) checkEvalSamples(opts.samples, meta.dataset.dim, spec.model.latentDim);
   const engine = await chooseEngine(opts.backend ?? 'auto');
   // The data are found relative to the spec the run was started from.
   const data = await loadData(spec.data, meta.specPath);
@@ -48,3 +50,39 @@ export async function evaluateRun(runDir: string, opts: { samples?: number; poin
     vae.dispose();
   }
 }
+
+/** run.json as eval needs it: JSON, a spec path that is a string, the data's dimension. */
+function readRunMeta(runDir: string): RunMeta {
+  const file = path.join(runDir, RUN_FILES.meta);
+  const r = readRegularFileSync(file, READ_LIMITS.small);
+  if (!r.ok) {
+    if (r.reason === 'missing') throw new UserError(`${runDir} is not a run folder: it has no ${RUN_FILES.meta}`, { file: runDir });
+    throw new UserError(`cannot read ${file}: ${r.detail}`, { file });
+  }
+  let v: unknown;
+  try {
+    v = JSON.parse(r.text);
+  } catch (e) {
+    throw new UserError(`${file} is not valid JSON (${(e as Error).message}); it is not a run folder VAE Lens wrote, or it was damaged`, { file });
+  }
+  if (!isRunMeta(v)) throw new UserError(`${file} is not a VAE Lens run.json: it needs "name", "specPath" and "startedAt" as strings`, { file });
+  const dim = (v as { dataset?: { dim?: unknown } }).dataset?.dim;
+  if (!Number.isInteger(dim) || (dim as number) < 1)
+    throw new UserError(`${file}: dataset.dim must be a positive whole number, not ${JSON.stringify(dim)}`, { file, field: 'dataset.dim' });
+  return v;
+}
+
+/** Every point's samples are drawn and decoded at once: they must fit in memory. */
+function checkEvalSamples(samples: number, dim: number, latentDim: number): void {
+  checkAllocation({
+    what: `--samples ${samples} (the samples of one point, ${samples} x ${dim + latentDim} float32, several times over)`,
+    elements: samples * (dim + latentDim),
+    bytesPerElement: 4 * EVAL_COPIES,
+    at: { field: '--samples' },
+    advice: 'ask for fewer samples (a few hundred already give a standard error far below the gap)',
+    limit: MAX_ARRAY_BYTES / 4,
+  });
+}
+
+/** Noise, latent draws, decoder means and their residuals: about this many copies of a point's samples live at once. */
+const EVAL_COPIES = 4;

@@ -1,56 +1,80 @@
 /**
  * Writes a run folder (format: core/runFormat.ts). Every metrics record is appended and
- * fsync'ed as soon as it exists, and JSON files are replaced atomically (write, fsync,
- * rename), so a crash of the trainer or the editor loses nothing already reported.
+ * fsync'ed as soon as it exists, and JSON files are replaced atomically (write every byte,
+ * fsync, rename: core/safeWrite.ts), so a crash of the trainer or the editor, or a full disk,
+ * loses nothing already reported. One writer at a time (runLock.ts); never through links.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { UserError } from '../core/errors';
+import { isUserError, UserError } from '../core/errors';
+import { appendAllSync, describeWriteError, openNoFollow, replaceFileAtomic, writeProblem } from '../core/safeWrite';
 import { RUN_FILES, toJsonLine, toRunJson, type MetricsRecord, type RunMeta, type RunSummary } from '../core/runFormat';
+import { RunLock } from './runLock';
 
 export class RunWriter {
   private metricsFd: number | undefined;
 
-  private constructor(readonly dir: string) {}
+  private constructor(
+    readonly dir: string,
+    private readonly lock: RunLock,
+  ) {}
 
-  /** Create `<runsDir>/<name>-<timestamp>`; fails early and clearly when it cannot be written. */
+  /**
+   * Create `<runsDir>/<name>-<timestamp>` (or `-2`, `-3`... when taken: mkdir without `recursive`
+   * fails on an existing folder, so two trainers starting together never share one) and lock it.
+   * Fails early and clearly when it cannot be written.
+   */
   static create(runsDir: string, name: string, specText: string, now = new Date()): RunWriter {
     const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
     const safe = name.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 60) || 'run';
     let dir = path.join(runsDir, `${safe}-${stamp}`);
+    let made = false;
     try {
       fs.mkdirSync(runsDir, { recursive: true });
-      for (let k = 2; fs.existsSync(dir); k++) dir = path.join(runsDir, `${safe}-${stamp}-${k}`);
-      fs.mkdirSync(path.join(dir, RUN_FILES.checkpoints), { recursive: true });
-      fs.writeFileSync(path.join(dir, RUN_FILES.spec), specText);
+      for (let k = 2; !makeFolder(dir); k++) dir = path.join(runsDir, `${safe}-${stamp}-${k}`);
+      made = true;
+      const lock = RunLock.acquire(dir);
+      fs.mkdirSync(path.join(dir, RUN_FILES.checkpoints));
+      replaceFileAtomic(path.join(dir, RUN_FILES.spec), specText);
+      return new RunWriter(dir, lock);
     } catch (e) {
-      throw new UserError(
-        `cannot write the run folder ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}. Choose a writable folder with output.runsDir or --out.`,
-        {
-          field: 'output.runsDir',
-        },
-      );
+      // A folder this call made and could not fill is nobody's run: do not leave it behind.
+      if (made) fs.rmSync(dir, { recursive: true, force: true });
+      if (isUserError(e)) throw e;
+      const code = (e as NodeJS.ErrnoException).code;
+      const problem = writeProblem(e);
+      const why = problem ? `${problem} (${code})` : (code ?? (e as Error).message);
+      throw new UserError(`cannot write the run folder ${dir}: ${why}. Choose a writable folder with output.runsDir or --out.`, {
+        field: 'output.runsDir',
+      });
     }
-    return new RunWriter(dir);
   }
 
-  /** Continue writing an existing run folder (resume). */
+  /** Continue writing an existing run folder (resume); refused while another trainer writes it. */
   static reopen(dir: string): RunWriter {
     if (!fs.existsSync(path.join(dir, RUN_FILES.meta))) throw new UserError(`${dir} is not a run folder (it has no ${RUN_FILES.meta})`);
-    dropTornTail(path.join(dir, RUN_FILES.metrics));
-    return new RunWriter(dir);
+    const lock = RunLock.acquire(dir);
+    try {
+      for (const name of [RUN_FILES.metrics, RUN_FILES.meta, RUN_FILES.summary, RUN_FILES.images, RUN_FILES.checkpoints]) refuseLinked(path.join(dir, name));
+      refuseLinked(path.join(dir, RUN_FILES.checkpoints, 'latest.json'));
+      dropTornTail(path.join(dir, RUN_FILES.metrics));
+    } catch (e) {
+      lock.release();
+      throw e;
+    }
+    return new RunWriter(dir, lock);
   }
 
   writeMeta(meta: RunMeta): void {
     writeJsonAtomic(path.join(this.dir, RUN_FILES.meta), meta);
   }
 
+  /** One whole line, fsync'ed; a write cut short (full disk) is rolled back, so no torn record stays. */
   appendMetrics(record: MetricsRecord): void {
     const file = path.join(this.dir, RUN_FILES.metrics);
     try {
-      if (this.metricsFd === undefined) this.metricsFd = fs.openSync(file, 'a');
-      fs.writeSync(this.metricsFd, toJsonLine(record));
-      fs.fsyncSync(this.metricsFd);
+      if (this.metricsFd === undefined) this.metricsFd = openNoFollow(file, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT);
+      appendAllSync(this.metricsFd, toJsonLine(record), file);
     } catch (e) {
       throw writeFailure(e, file);
     }
@@ -71,56 +95,70 @@ export class RunWriter {
   close(): void {
     if (this.metricsFd !== undefined) fs.closeSync(this.metricsFd);
     this.metricsFd = undefined;
+    this.lock.release();
   }
 }
 
-export function writeJsonAtomic(file: string, value: unknown): void {
-  const tmp = `${file}.tmp-${process.pid}`;
+/** mkdir that fails on an existing folder: true when this call made it. */
+function makeFolder(dir: string): boolean {
   try {
-    const fd = fs.openSync(tmp, 'w');
-    try {
-      fs.writeSync(fd, toRunJson(value));
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(tmp, file);
+    fs.mkdirSync(dir);
+    return true;
   } catch (e) {
-    fs.rmSync(tmp, { force: true });
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw e;
+  }
+}
+
+/** A run file replaced by a symbolic link would have the resume write wherever it points. */
+function refuseLinked(file: string): void {
+  let st: fs.Stats;
+  try {
+    st = fs.lstatSync(file);
+  } catch {
+    return;
+  }
+  if (st.isSymbolicLink())
+    throw new UserError(
+      `${file} is a symbolic link; a run folder's files are written in place, never through links. Remove the link (or copy the run folder) to resume it.`,
+      { file },
+    );
+}
+
+/**
+ * Replace a run file atomically with its JSON (see replaceFileAtomic): the old file stays whole
+ * until a complete new one is on disk.
+ */
+export function writeJsonAtomic(file: string, value: unknown): void {
+  let text: string;
+  try {
+    text = toRunJson(value);
+  } catch (e) {
+    // V8 cannot build a string past its maximum length: the file cannot exist as one JSON text.
+    if (e instanceof RangeError)
+      throw new UserError(`cannot write ${file}: its JSON text would be longer than the longest string JavaScript can hold (${e.message})`, { file });
+    throw e;
+  }
+  try {
+    replaceFileAtomic(file, text);
+  } catch (e) {
     throw writeFailure(e, file);
   }
-  syncDirectory(path.dirname(file));
 }
-
-/** Make a rename durable: the new directory entry reaches the disk only with the directory's own fsync. */
-function syncDirectory(dir: string): void {
-  let fd: number | undefined;
-  try {
-    fd = fs.openSync(dir, 'r');
-    fs.fsyncSync(fd);
-  } catch {
-    // Directories cannot be opened or synced on some platforms (Windows); the rename itself stands.
-  } finally {
-    if (fd !== undefined) fs.closeSync(fd);
-  }
-}
-
-const WRITE_PROBLEMS: Record<string, string> = {
-  ENOSPC: 'the disk is full',
-  EDQUOT: 'the disk quota is used up',
-  EROFS: 'the file system is read-only',
-  EACCES: 'permission denied',
-  EPERM: 'permission denied',
-};
 
 /** A failed write of a run file: the user's to fix when the disk or its permissions are the cause. */
 function writeFailure(e: unknown, file: string): Error {
-  const problem = WRITE_PROBLEMS[(e as NodeJS.ErrnoException).code ?? ''];
-  if (!problem) return e as Error;
-  return new UserError(
-    `cannot write ${file}: ${problem}. Everything the run wrote before is kept; make room, then continue it with vae-lens train SPEC --resume ${path.dirname(file)}.`,
-    { file },
+  return describeWriteError(
+    e,
+    file,
+    `Everything the run wrote before is kept; make room, then continue it with vae-lens train SPEC --resume ${runFolderOf(file)}.`,
   );
+}
+
+/** The run folder of one of its files (checkpoints are one level down). */
+function runFolderOf(file: string): string {
+  const dir = path.dirname(file);
+  return path.basename(dir) === RUN_FILES.checkpoints ? path.dirname(dir) : dir;
 }
 
 /**
@@ -131,9 +169,10 @@ function writeFailure(e: unknown, file: string): Error {
 export function dropTornTail(file: string): void {
   let fd: number;
   try {
-    fd = fs.openSync(file, 'r+');
-  } catch {
-    return; // no metrics yet
+    fd = openNoFollow(file, fs.constants.O_RDWR);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return; // no metrics yet
+    throw writeFailure(e, file);
   }
   try {
     const size = fs.fstatSync(fd).size;

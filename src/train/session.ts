@@ -6,8 +6,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isUserError, UserError } from '../core/errors';
+import { readRegularFileSync } from '../core/safeRead';
 import { PROTOCOL_VERSION, type FromTrainer, type StartRequest } from '../core/protocol';
 import { parseMetricsJsonl, RUN_FILES, RUN_FORMAT_VERSION, type MetricsRecord, type RunMeta, type RunStatus, type RunSummary } from '../core/runFormat';
+import { READ_LIMITS } from '../core/runReader';
 import { parseSpec, runsDirFor, type ParsedSpec, type VaeSpec } from '../core/spec';
 import { loadData } from '../data/load';
 import { chooseEngine } from './backend';
@@ -26,22 +28,17 @@ export interface SessionControl {
 const MAX_SPEC_BYTES = 1 << 20;
 
 export function readSpecFile(specPath: string): ParsedSpec {
-  let text: string;
-  try {
-    const size = fs.statSync(specPath).size;
-    if (size > MAX_SPEC_BYTES)
-      throw new UserError(`${specPath} is ${(size / 2 ** 20).toFixed(1)} MiB; a spec is a small JSON file (at most 1 MiB). Is it the right file?`, {
-        file: specPath,
-      });
-    text = fs.readFileSync(specPath, 'utf8');
-  } catch (e) {
-    if (isUserError(e)) throw e;
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new UserError(code === 'ENOENT' ? `spec file not found: ${specPath}` : `cannot read the spec ${specPath}: ${code ?? (e as Error).message}`, {
-      file: specPath,
-    });
+  // Not a plain read: a FIFO named *.vae.json would block it forever, a huge file fill memory.
+  const r = readRegularFileSync(specPath, MAX_SPEC_BYTES);
+  if (!r.ok) {
+    if (r.reason === 'missing') throw new UserError(`spec file not found: ${specPath}`, { file: specPath });
+    if (r.reason === 'too-large') {
+      const size = r.detail.replace(/^it is ([^,]+),.*$/, '$1');
+      throw new UserError(`${specPath} is ${size}; a spec is a small JSON file (at most 1 MiB). Is it the right file?`, { file: specPath });
+    }
+    throw new UserError(`cannot read the spec ${specPath}: ${r.detail}`, { file: specPath });
   }
-  return parseSpec(text, specPath);
+  return parseSpec(r.text, specPath);
 }
 
 /** Run training to the end (or a stop); never throws: every outcome is reported through `emit`. */
@@ -51,8 +48,14 @@ export async function runSession(req: StartRequest, emit: EventSink, control: Se
   const t0 = performance.now();
   const finish = (status: RunStatus, message?: string) => {
     summary = { ...summary, status, message, endedAt: new Date().toISOString(), wallSeconds: (performance.now() - t0) / 1000 };
-    writer?.writeSummary(summary);
-    writer?.close();
+    try {
+      writer?.writeSummary(summary);
+    } catch (e) {
+      // A full disk can refuse the summary too: the old one stays whole, and the outcome is still reported.
+      emit({ type: 'log', level: 'warn', message: `the run's summary was not updated: ${(e as Error).message}` });
+    } finally {
+      writer?.close();
+    }
   };
   try {
     const specPath = path.resolve(req.specPath);
@@ -159,11 +162,8 @@ export async function runSession(req: StartRequest, emit: EventSink, control: Se
 }
 
 function readPreviousRecords(runDir: string): MetricsRecord[] {
-  try {
-    return parseMetricsJsonl(fs.readFileSync(path.join(runDir, RUN_FILES.metrics), 'utf8')).records;
-  } catch {
-    return [];
-  }
+  const r = readRegularFileSync(path.join(runDir, RUN_FILES.metrics), READ_LIMITS.metrics);
+  return r.ok ? parseMetricsJsonl(r.text).records : [];
 }
 
 /** The run's checkpoint (when it has one yet) must fit the model and data of this resume. */

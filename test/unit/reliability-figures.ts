@@ -40,7 +40,20 @@ export interface CheckFigure {
   passed: number;
 }
 
-export type Figure = ParserFigure | FaultFigure | CheckFigure;
+/** The classes of hostile input and faults (issue 14) a figure belongs to, for RELIABILITY.md's table of classes. */
+export const HOSTILE_CLASSES = {
+  diskFull: '1. a full disk',
+  prototypeKeys: '2. prototype keys',
+  twoWriters: '3. two writers on one run',
+  sizes: '4. sizes checked before allocating',
+  runFolder: '5. eval and report on untrusted run folders',
+  links: '6. writes through symbolic links',
+  confinement: '7. Restricted Mode and confinement',
+} as const;
+
+export type HostileClass = keyof typeof HOSTILE_CLASSES;
+
+export type Figure = (ParserFigure | FaultFigure | CheckFigure) & { group?: HostileClass };
 
 export function reportFigure(figure: Figure): void {
   console.log(`${FIGURE_MARKER} ${JSON.stringify(figure)}`);

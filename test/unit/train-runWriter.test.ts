@@ -9,28 +9,51 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { isUserError } from '../../src/core/errors';
+import { appendAllSync, describeWriteError } from '../../src/core/safeWrite';
 import { RUN_FILES, type MetricsRecord } from '../../src/core/runFormat';
 import { RunWriter, writeJsonAtomic } from '../../src/train/runWriter';
 
 const record = { epoch: 1, step: 10, elbo: -3 } as MetricsRecord;
 
-test('a full disk while appending metrics is a located user error', { skip: !fs.existsSync('/dev/full') && 'no /dev/full here' }, () => {
-  const runs = fs.mkdtempSync(path.join(os.tmpdir(), 'vae-lens-writer-'));
-  const writer = RunWriter.create(runs, 'full-disk', '{}');
-  // Writes to /dev/full fail with ENOSPC, as on a disk with no space left.
-  fs.symlinkSync('/dev/full', path.join(writer.dir, RUN_FILES.metrics));
-  assert.throws(
-    () => writer.appendMetrics(record),
-    (e: unknown) => {
-      assert.ok(isUserError(e), `not a user error: ${String(e)}`);
-      assert.match(e.message, /cannot write .*metrics\.jsonl: the disk is full\. Everything the run wrote before is kept/);
-      assert.equal(e.location.file, path.join(writer.dir, RUN_FILES.metrics));
-      return true;
-    },
-  );
-  writer.close();
-  fs.rmSync(runs, { recursive: true, force: true });
-});
+test(
+  'a metrics file replaced by a link (here to /dev/full) is refused, not written through',
+  { skip: !fs.existsSync('/dev/full') && 'no /dev/full here' },
+  () => {
+    const runs = fs.mkdtempSync(path.join(os.tmpdir(), 'vae-lens-writer-'));
+    const writer = RunWriter.create(runs, 'linked', '{}');
+    fs.symlinkSync('/dev/full', path.join(writer.dir, RUN_FILES.metrics));
+    assert.throws(
+      () => writer.appendMetrics(record),
+      (e: unknown) => {
+        assert.ok(isUserError(e), `not a user error: ${String(e)}`);
+        assert.match(e.message, /cannot write .*metrics\.jsonl: it is a symbolic link/);
+        assert.equal(e.location.file, path.join(writer.dir, RUN_FILES.metrics));
+        return true;
+      },
+    );
+    writer.close();
+    fs.rmSync(runs, { recursive: true, force: true });
+  },
+);
+
+test(
+  'a full disk (/dev/full) while appending is a system error the writer reports as the disk being full',
+  { skip: !fs.existsSync('/dev/full') && 'no /dev/full here' },
+  () => {
+    const fd = fs.openSync('/dev/full', 'a');
+    try {
+      assert.throws(
+        () => appendAllSync(fd, 'a line\n', '/dev/full'),
+        (e: unknown) => (e as NodeJS.ErrnoException).code === 'ENOSPC',
+      );
+      const described = describeWriteError(Object.assign(new Error('x'), { code: 'ENOSPC' }), 'metrics.jsonl', 'Kept.');
+      assert.ok(isUserError(described));
+      assert.equal(described.message, 'cannot write metrics.jsonl: the disk is full. Kept.');
+    } finally {
+      fs.closeSync(fd);
+    }
+  },
+);
 
 test('an atomic JSON write that cannot be done leaves the old file and no temporary', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vae-lens-writer-'));

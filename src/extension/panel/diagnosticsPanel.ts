@@ -15,7 +15,7 @@ import type { MetricsRecord } from '../../core/runFormat';
 import { renderPanelHtml } from '../../pages/html';
 import { ExternalRunFollower } from './runFollower';
 import { applyTrainerEvent, isNewRecord, panelTitle } from './panelRunModel';
-import { fileExists, isProcessAlive, readRunContents, toPanelRun } from '../../core/runReader';
+import { fileExists, isProcessAlive, readRunContents, runFolderNotes, toPanelRun } from '../../core/runReader';
 import type { TrainerClient, TrainerEvent } from '../trainer/trainerClient';
 
 /** What the panel's buttons do; an action that fails is logged, never an unhandled rejection. */
@@ -157,6 +157,8 @@ export class DiagnosticsPanel implements vscode.Disposable {
     const isLive = (runDir: string) => this.deps.client.forRun(runDir) !== undefined;
     const contents = await Promise.all(unique.filter((_, i) => present[i]).map((d) => readRunContents(d, (pid) => isLive(d) || isProcessAlive(pid))));
     if (token !== this.loadToken) return;
+    // What the panel leaves out of a run folder is said where the user can find it, by line number.
+    for (const c of contents) for (const note of runFolderNotes(c)) this.deps.log(`panel: ${note}`);
     this.runs = contents.map((c) => toPanelRun(c, isLive(c.runDir)));
     this.external.clear();
     for (const run of this.runs) {

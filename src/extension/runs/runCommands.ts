@@ -202,9 +202,21 @@ export class RunCommands implements Pick<PanelActions, 'exportCsv' | 'exportPng'
       del,
     );
     if (choice !== del) return;
-    await vscode.workspace.fs
-      .delete(vscode.Uri.file(runDir), { recursive: true, useTrash: true })
-      .then(undefined, () => vscode.workspace.fs.delete(vscode.Uri.file(runDir), { recursive: true, useTrash: false }));
+    const trashed = await vscode.workspace.fs.delete(vscode.Uri.file(runDir), { recursive: true, useTrash: true }).then(
+      () => undefined,
+      (e: unknown) => (e instanceof Error ? e.message : String(e)),
+    );
+    if (trashed !== undefined) {
+      // The user agreed to the trash, not to losing the run for good: ask again.
+      const forever = 'Delete Permanently';
+      const again = await vscode.window.showWarningMessage(
+        `The run folder ${vscode.workspace.asRelativePath(runDir)} could not be moved to the trash. Delete it permanently?`,
+        { modal: true, detail: `The trash said: ${trashed}. A permanent deletion cannot be undone.` },
+        forever,
+      );
+      if (again !== forever) return;
+      await vscode.workspace.fs.delete(vscode.Uri.file(runDir), { recursive: true, useTrash: false });
+    }
     this.deps.log(`deleted run folder ${runDir}`);
     this.deps.index.invalidate(runDir);
     const panel = DiagnosticsPanel.active;

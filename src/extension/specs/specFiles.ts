@@ -3,7 +3,8 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { parseSpec, runsDirFor } from '../../core/spec';
 import { isRunSnapshot } from '../../core/runReader';
-import { readSettings } from '../settings';
+import { isInsideRoots } from '../../core/confinement';
+import { readSettings, workspaceRoots } from '../settings';
 
 export const SPEC_GLOB = '**/*.vae.json';
 export const SPEC_EXCLUDE = '{**/node_modules/**,**/.vae-lens/**}';
@@ -80,7 +81,9 @@ export function runsDirsForSpec(specPath: string, text: string | undefined): str
   let own = path.join(path.dirname(specPath), '.vae-lens', 'runs');
   if (text !== undefined) {
     try {
-      own = runsDirFor(parseSpec(text, specPath).spec, specPath);
+      const named = runsDirFor(parseSpec(text, specPath).spec, specPath);
+      // An untrusted spec's output.runsDir ("/", "../..") must not make the editor read run folders anywhere on disk.
+      if (vscode.workspace.isTrusted || isInsideRoots(named, workspaceRoots())) own = named;
     } catch {
       // An invalid spec still has its default runs folder.
     }

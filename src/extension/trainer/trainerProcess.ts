@@ -17,6 +17,7 @@ import {
 } from '../../core/protocol';
 import type { MetricsRecord } from '../../core/runFormat';
 import { Emitter } from '../emitter';
+import { BoundedLines } from './boundedLines';
 
 export type TrainerState = 'starting' | 'running' | 'stopping' | 'exited';
 
@@ -201,18 +202,10 @@ export class TrainerProcess {
 
   private pipeLines(stream: NodeJS.ReadableStream | null, prefix: string): void {
     if (!stream) return;
-    let buffered = '';
+    const lines = new BoundedLines((line) => this.opts.log(prefix + line));
     stream.setEncoding('utf8');
-    stream.on('data', (chunk: string) => {
-      buffered += chunk;
-      const lines = buffered.split('\n');
-      buffered = lines.pop() ?? '';
-      for (const line of lines) if (line.trim()) this.opts.log(prefix + line.replace(/\r$/, ''));
-    });
-    stream.on('end', () => {
-      if (buffered.trim()) this.opts.log(prefix + buffered);
-      buffered = '';
-    });
+    stream.on('data', (chunk: string) => lines.push(chunk));
+    stream.on('end', () => lines.end());
   }
 }
 

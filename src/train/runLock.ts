@@ -1,0 +1,93 @@
+/**
+ * One writer per run folder. `run.lock` is created exclusively and holds the writer's process id;
+ * a second trainer (a resume of a run still training, two windows on one folder) is refused while
+ * that process lives. A lock whose process is gone (kill -9, a crash) is stale and taken over, so
+ * an interrupted run stays resumable.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { UserError } from '../core/errors';
+import { isProcessAlive } from '../core/runReader';
+
+export const LOCK_FILE = 'run.lock';
+const NOFOLLOW = fs.constants.O_NOFOLLOW ?? 0;
+const EXCLUSIVE = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | NOFOLLOW;
+
+export class RunLock {
+  private constructor(readonly file: string) {}
+
+  /** Take the run folder's lock, or throw a UserError naming the process that holds it. */
+  static acquire(runDir: string, alive: (pid: number) => boolean = isProcessAlive): RunLock {
+    const file = path.join(runDir, LOCK_FILE);
+    // Two rounds: the second after clearing a stale lock; a third contender loses to whoever won.
+    for (let round = 0; round < 2; round++) {
+      if (tryCreate(file)) return new RunLock(file);
+      const holder = readHolder(file);
+      if (holder !== undefined && holder !== process.pid && alive(holder))
+        throw new UserError(
+          `${runDir} is being written by another trainer (process ${holder}, see ${LOCK_FILE}). Stop that run first, or wait for it to end, then resume it (if no trainer runs it, the process id was reused: delete ${LOCK_FILE}).`,
+          { file: path.join(runDir, LOCK_FILE) },
+        );
+      clearStale(file, holder, alive);
+    }
+    throw new UserError(`cannot take the lock ${file}: another trainer is starting on this run folder at the same moment. Try again.`, { file });
+  }
+
+  release(): void {
+    // Only our own lock: a stale-lock takeover by another process must not be undone.
+    if (readHolder(this.file) === process.pid) fs.rmSync(this.file, { force: true });
+  }
+}
+
+function tryCreate(file: string): boolean {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, EXCLUSIVE, 0o644);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw e;
+  }
+  try {
+    fs.writeSync(fd, `${process.pid}\n`);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  return true;
+}
+
+/** The pid in a lock file; undefined when it is unreadable or not a pid (then it is stale too). */
+function readHolder(file: string): number | undefined {
+  try {
+    const st = fs.lstatSync(file);
+    if (!st.isFile() || st.size > 64) return undefined;
+    const pid = Number(fs.readFileSync(file, 'utf8').trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Move the stale lock aside under a name of our own (rename is atomic: of two processes clearing
+ * it, one gets it), then check that what we moved is the stale lock and not a fresh one a faster
+ * process created meanwhile; a fresh one is put back.
+ */
+function clearStale(file: string, stalePid: number | undefined, alive: (pid: number) => boolean): void {
+  const aside = `${file}.stale-${process.pid}`;
+  try {
+    fs.renameSync(file, aside);
+  } catch {
+    return; // gone already: someone else cleared it
+  }
+  const moved = readHolder(aside);
+  if (moved !== stalePid && moved !== undefined && alive(moved)) {
+    try {
+      fs.linkSync(aside, file);
+    } catch {
+      // A third process holds the lock now; the one we moved still lost its file. Rare, and its
+      // writer keeps its open files: at worst two writers, as before locks existed.
+    }
+  }
+  fs.rmSync(aside, { force: true });
+}

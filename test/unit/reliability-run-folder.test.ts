@@ -1,0 +1,276 @@
+/**
+ * eval, report and --resume on run folders that are not what VAE Lens wrote: damaged or hostile
+ * run.json, FIFOs where files belong, bad metrics lines, a metrics file over the read limit,
+ * damaged checkpoints, links planted where the run or the report writes, a second trainer on a
+ * live run. Each must end in a bounded time with exit 0 or 2, a message naming the file (and the
+ * line or field), no stack trace, and nothing written outside the run folder or lost in it.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { after, before, test } from 'node:test';
+import fc from 'fast-check';
+import { RUN_FILES } from '../../src/core/runFormat';
+import { reportFigure } from './reliability-figures';
+import { BIN, completeLines, noStack, readMetrics, ROOT, runCli, startedDir, tempDir, tinySpec } from './reliability-processes';
+
+const SEED = Number(process.env.FUZZ_SEED ?? 20261130);
+const TIMEOUT_MS = 300_000;
+/** A command that takes longer than this on a run folder of a few kilobytes hangs. */
+const HANG_MS = 45_000;
+const tmp = tempDir('vae-lens-run-folder-');
+after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+let good = '';
+const spec = path.join(tmp, 'good.vae.json');
+
+before(async () => {
+  fs.writeFileSync(spec, tinySpec('good', { epochs: 3, n: 256 }));
+  const r = await runCli(['train', spec, '--out', path.join(tmp, 'runs'), '--json']);
+  assert.equal(r.code, 0, r.err);
+  good = startedDir(r.events);
+});
+
+let copies = 0;
+function copyRun(): string {
+  const dir = path.join(tmp, `copy-${copies++}`);
+  fs.cpSync(good, dir, { recursive: true });
+  return dir;
+}
+
+function cli(args: string[]): { code: number | null; out: string; err: string; ms: number } {
+  const t0 = performance.now();
+  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, encoding: 'utf8', timeout: HANG_MS });
+  const ms = performance.now() - t0;
+  assert.equal(r.signal, null, `vae-lens ${args.join(' ')} did not end within ${HANG_MS / 1000} s`);
+  return { code: r.status, out: r.stdout, err: r.stderr, ms };
+}
+
+/** exit 0, or exit 2 with a message that names `file`; never a stack. */
+function endsWell(r: { code: number | null; err: string }, file: string, what: string): void {
+  noStack(r.err);
+  assert.ok(r.code === 0 || r.code === 2, `${what}: exit ${r.code}\n${r.err}`);
+  if (r.code === 2) assert.ok(r.err.includes(file), `${what}: the message does not name ${file}:\n${r.err}`);
+}
+
+function mkfifo(file: string): void {
+  fs.rmSync(file, { force: true, recursive: true });
+  spawnSync('mkfifo', [file]);
+  assert.ok(fs.statSync(file).isFIFO());
+}
+
+test('a damaged or hostile run.json: eval and report exit 2 naming it, no stack', { timeout: TIMEOUT_MS }, () => {
+  const values = fc.sample(
+    fc.oneof(
+      fc.jsonValue().map((v) => JSON.stringify(v)),
+      fc
+        .record({ name: fc.string(), specPath: fc.oneof(fc.integer(), fc.constant(null), fc.array(fc.string()), fc.object()), startedAt: fc.string() })
+        .map((v) => JSON.stringify(v)),
+      fc.uint8Array({ maxLength: 200 }).map((b) => Buffer.from(b).toString('latin1')),
+    ),
+    { seed: SEED, numRuns: 10 },
+  );
+  let cases = 0;
+  for (const [i, text] of values.entries()) {
+    const dir = copyRun();
+    const meta = path.join(dir, RUN_FILES.meta);
+    fs.writeFileSync(meta, text);
+    const command = i % 2 === 0 ? 'eval' : 'report';
+    const r = cli([command, dir]);
+    noStack(r.err);
+    assert.equal(r.code, 2, `${command} accepted run.json ${JSON.stringify(text).slice(0, 200)}: ${r.err}${r.out}`);
+    assert.ok(r.err.includes(meta), r.err);
+    cases++;
+  }
+  reportFigure({ group: 'runFolder', kind: 'check', name: 'damaged or hostile run.json (eval, report: exit 2, named, no stack)', cases, passed: cases });
+});
+
+test('FIFOs where run files belong: eval, report and --resume end within the bound, never hang', { timeout: TIMEOUT_MS }, () => {
+  const places = [RUN_FILES.meta, RUN_FILES.spec, RUN_FILES.metrics, RUN_FILES.summary, RUN_FILES.images, path.join(RUN_FILES.checkpoints, 'latest.json')];
+  let cases = 0;
+  let slowest = 0;
+  for (const place of places) {
+    for (const command of ['eval', 'report', 'resume'] as const) {
+      const dir = copyRun();
+      const file = path.join(dir, place);
+      mkfifo(file);
+      const r = command === 'resume' ? cli(['train', spec, '--resume', dir, '--epochs', '4']) : cli([command, dir]);
+      slowest = Math.max(slowest, r.ms);
+      endsWell(r, file, `${command} with a FIFO at ${place}`);
+      if (command === 'report' && place === RUN_FILES.metrics) assert.match(r.err, /metrics\.jsonl: metrics\.jsonl was not read: it is a named pipe \(FIFO\)/);
+      cases++;
+    }
+  }
+  reportFigure({
+    group: 'runFolder',
+    kind: 'check',
+    name: `FIFOs in a run folder (eval, report, resume: no hang; slowest ${(slowest / 1000).toFixed(1)} s)`,
+    cases,
+    passed: cases,
+  });
+});
+
+test('bad metrics lines are reported by number; a metrics file over the read limit is said, not shown as empty', { timeout: TIMEOUT_MS }, () => {
+  const inserts = fc.sample(fc.uniqueArray(fc.integer({ min: 0, max: 5 }), { minLength: 1, maxLength: 3 }), { seed: SEED, numRuns: 3 });
+  let cases = 0;
+  for (const at of inserts) {
+    const dir = copyRun();
+    const file = path.join(dir, RUN_FILES.metrics);
+    const lines = completeLines(fs.readFileSync(file, 'utf8'));
+    const bad = new Set<number>();
+    const out: string[] = [];
+    for (let i = 0; i < lines.length; i++) {
+      if (at.includes(i)) {
+        out.push('{"epoch": "not a record"');
+        bad.add(out.length);
+      }
+      out.push(lines[i]!);
+    }
+    fs.writeFileSync(file, out.join('\n') + '\n');
+    const r = cli(['report', dir, '--out', path.join(dir, 'r.html')]);
+    assert.equal(r.code, 0, r.err);
+    for (const n of bad) assert.ok(r.err.includes(`${file}:${n}: `), `line ${n} not reported:\n${r.err}`);
+    cases++;
+  }
+  const dir = copyRun();
+  const file = path.join(dir, RUN_FILES.metrics);
+  fs.truncateSync(file, 513 * 2 ** 20); // sparse: nothing written
+  const r = cli(['report', dir, '--out', path.join(dir, 'r.html')]);
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.err, /metrics\.jsonl was not read: it is 513\.0 MiB, more than the 512\.0 MiB read limit/);
+  cases++;
+  reportFigure({ group: 'runFolder', kind: 'check', name: 'bad metrics lines named by number, over-limit metrics said (report)', cases, passed: cases });
+});
+
+test('a checkpoint tensor cut short or reshaped: eval exits 2 naming the checkpoint and the variable', { timeout: TIMEOUT_MS }, () => {
+  let cases = 0;
+  for (const cut of fc.sample(fc.integer({ min: 1, max: 40 }), { seed: SEED, numRuns: 4 })) {
+    const dir = copyRun();
+    const file = path.join(dir, RUN_FILES.checkpoints, 'latest.json');
+    const cp = JSON.parse(fs.readFileSync(file, 'utf8')) as { variables: Record<string, { shape: number[]; data: string }> };
+    const names = Object.keys(cp.variables);
+    const name = names[cut % names.length]!;
+    const v = cp.variables[name]!;
+    if (cut % 2 === 0)
+      v.data = Buffer.from(v.data, 'base64')
+        .subarray(0, Math.max(0, Buffer.byteLength(v.data, 'base64') - 4 * cut))
+        .toString('base64');
+    else v.shape = [...v.shape.slice(0, -1), (v.shape[v.shape.length - 1] ?? 1) + cut];
+    fs.writeFileSync(file, JSON.stringify(cp));
+    const r = cli(['eval', dir]);
+    noStack(r.err);
+    assert.equal(r.code, 2, r.err + r.out);
+    assert.ok(r.err.includes(file) && r.err.includes(name), r.err);
+    cases++;
+  }
+  reportFigure({ group: 'runFolder', kind: 'check', name: 'checkpoint tensors shorter than their shape (eval: exit 2, named)', cases, passed: cases });
+});
+
+test('report --out into a missing folder, onto a folder, through a planted link; eval --samples 1e9', { timeout: TIMEOUT_MS }, () => {
+  const dir = copyRun();
+  const victim = path.join(tmp, 'victim.txt');
+  fs.writeFileSync(victim, 'keep me');
+  fs.symlinkSync(victim, path.join(dir, 'report.html'));
+  const cases: [string[], RegExp][] = [
+    [['report', dir, '--out', path.join(tmp, 'no-such-folder', 'r.html')], /--out: the folder .*no-such-folder does not exist/],
+    [['report', dir, '--out', tmp], /--out: .* is a folder or another non-file/],
+    [['report', dir], /the report: .*report\.html is a symbolic link; VAE Lens does not write through links/],
+    [['eval', dir, '--samples', '1000000000'], /vae-lens: --samples 1000000000 .* would need [\d.]+ GiB of memory, more than the 512\.0 MiB/],
+  ];
+  for (const [args, expect] of cases) {
+    const r = cli(args);
+    noStack(r.err);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.err}`);
+    assert.match(r.err, expect);
+  }
+  assert.equal(fs.readFileSync(victim, 'utf8'), 'keep me', 'nothing written through the link');
+  reportFigure({
+    group: 'links',
+    kind: 'check',
+    name: 'report --out targets refused (missing folder, folder, link) and eval --samples over memory',
+    cases: cases.length,
+    passed: cases.length,
+  });
+});
+
+test('--resume through a linked metrics.jsonl is refused, and the link target is untouched', { timeout: TIMEOUT_MS }, () => {
+  let cases = 0;
+  for (const name of [RUN_FILES.metrics, RUN_FILES.summary, path.join(RUN_FILES.checkpoints, 'latest.json')]) {
+    const dir = copyRun();
+    const file = path.join(dir, name);
+    const victim = path.join(tmp, `victim-${cases}.txt`);
+    fs.copyFileSync(file, victim);
+    const before = fs.readFileSync(victim);
+    fs.rmSync(file);
+    fs.symlinkSync(victim, file);
+    const r = cli(['train', spec, '--resume', dir, '--epochs', '4']);
+    noStack(r.err);
+    assert.equal(r.code, 2, r.err + r.out);
+    assert.match(r.err, new RegExp(`${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is a symbolic link`));
+    assert.deepEqual(fs.readFileSync(victim), before);
+    cases++;
+  }
+  reportFigure({ group: 'links', kind: 'check', name: 'resume with run files replaced by links refused, targets untouched', cases, passed: cases });
+});
+
+test('a second trainer on a live run is refused; the first finishes with every record whole', { timeout: TIMEOUT_MS }, async () => {
+  const longSpec = path.join(tmp, 'long.vae.json');
+  const epochs = 200;
+  fs.writeFileSync(longSpec, tinySpec('long', { epochs, n: 512 }));
+  let runDir = '';
+  let second: ReturnType<typeof cli> | undefined;
+  const first = await runCli(['train', longSpec, '--out', path.join(tmp, 'runs-long'), '--json'], (ev) => {
+    if (ev.type === 'started') runDir = ev.runDir;
+    if (ev.type === 'diagnostics' && ev.record.epoch === 1 && second === undefined)
+      second = cli(['train', longSpec, '--resume', runDir, '--epochs', String(epochs + 10)]);
+  });
+  assert.equal(first.code, 0, first.err);
+  assert.ok(second, 'the second trainer never ran');
+  noStack(second.err);
+  assert.equal(second.code, 2, second.err + second.out);
+  assert.match(second.err, /is being written by another trainer \(process \d+, see run\.lock\)/);
+  const { parsed } = readMetrics(runDir);
+  assert.deepEqual(parsed.bad, []);
+  assert.deepEqual(
+    parsed.records.map((r) => r.epoch),
+    Array.from({ length: epochs + 1 }, (_, i) => i),
+    'one record per pass, in order',
+  );
+  assert.equal(fs.existsSync(path.join(runDir, 'run.lock')), false, 'the lock is released at the end');
+  // Once the writer is gone the run resumes.
+  const resumed = cli(['train', longSpec, '--resume', runDir, '--epochs', String(epochs + 1)]);
+  assert.equal(resumed.code, 0, resumed.err);
+  reportFigure({
+    group: 'twoWriters',
+    kind: 'fault',
+    name: 'second trainer (--resume) on a live run',
+    injected: 1,
+    survived: 1,
+    recordsChecked: parsed.records.length,
+    recordsLost: 0,
+    seed: SEED,
+  });
+});
+
+test(
+  'report --png into a folder whose name has "#", "%" and a space renders the page (the URL is encoded)',
+  { timeout: TIMEOUT_MS, skip: !fs.existsSync('/usr/bin/chromium') && 'no /usr/bin/chromium here' },
+  () => {
+    const run = copyRun();
+    const pngSize = (folder: string, name: string): number => {
+      fs.mkdirSync(folder);
+      const r = cli(['report', run, '--out', path.join(folder, `${name}.html`), '--png']);
+      noStack(r.err);
+      assert.equal(r.code, 0, r.err);
+      const png = path.join(folder, `${name}.png`);
+      assert.ok(fs.existsSync(png), `no screenshot at ${png}`);
+      return fs.statSync(png).size;
+    };
+    const plain = pngSize(path.join(tmp, 'plain'), 'r');
+    const odd = pngSize(path.join(tmp, 'odd #1 100%'), 'r #2');
+    // A URL cut at "#" shows Chromium's file-not-found page: a far smaller picture than the charts.
+    assert.ok(Math.abs(odd - plain) / plain < 0.2, `the screenshot is not the report's (${odd} bytes vs ${plain})`);
+    reportFigure({ group: 'confinement', kind: 'check', name: 'report --png with a hash sign, a percent sign and spaces in the path', cases: 1, passed: 1 });
+  },
+);

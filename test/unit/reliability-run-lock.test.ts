@@ -1,0 +1,122 @@
+/**
+ * Two writers on one run folder: processes racing to create run folders of the same name and
+ * second, or to lock the same folder, end with one folder per process and exactly one lock
+ * holder; a lock left by a dead process (kill -9) or holding garbage is stale and taken over.
+ * The racing processes are this file again, forked with VAE_LENS_LOCK_CHILD set.
+ */
+import assert from 'node:assert/strict';
+import { fork, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { after, test } from 'node:test';
+import fc from 'fast-check';
+import { isUserError } from '../../src/core/errors';
+import { LOCK_FILE, RunLock } from '../../src/train/runLock';
+import { RunWriter } from '../../src/train/runWriter';
+import { reportFigure } from './reliability-figures';
+import { tempDir } from './reliability-processes';
+
+const SEED = Number(process.env.FUZZ_SEED ?? 20261130);
+const CHILD = process.env.VAE_LENS_LOCK_CHILD;
+
+/** In a forked child: do one racing step at the moment given, report it, hold any lock a while. */
+async function child(mode: string, target: string, at: number): Promise<void> {
+  await new Promise((r) => setTimeout(r, Math.max(0, at - Date.now() - 20)));
+  while (Date.now() < at); // spin the last milliseconds: the processes start within microseconds of each other
+  let result: { ok: boolean; dir?: string; message?: string };
+  try {
+    if (mode === 'create') result = { ok: true, dir: RunWriter.create(target, 'race', '{}', new Date(2026, 0, 1)).dir };
+    else {
+      RunLock.acquire(target);
+      result = { ok: true, dir: target };
+    }
+  } catch (e) {
+    result = { ok: false, message: isUserError(e) ? e.message : `internal: ${String(e)}` };
+  }
+  process.send!(result);
+  await new Promise((r) => setTimeout(r, 1500)); // keep a won lock alive while the others try
+}
+
+function race(mode: 'create' | 'lock', target: string, n: number): Promise<{ ok: boolean; dir?: string; message?: string }[]> {
+  const at = Date.now() + 1500; // all forked and waiting by then
+  return Promise.all(
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<{ ok: boolean; dir?: string; message?: string }>((resolve, reject) => {
+          const c = fork(__filename, [], { env: { ...process.env, VAE_LENS_LOCK_CHILD: JSON.stringify([mode, target, at]) }, stdio: 'ignore' });
+          c.once('message', (m) => resolve(m as { ok: boolean; dir?: string; message?: string }));
+          c.once('exit', (code) => reject(new Error(`child exited (${code}) without a result`)));
+        }),
+    ),
+  );
+}
+
+if (CHILD) {
+  const [mode, target, at] = JSON.parse(CHILD) as [string, string, number];
+  void child(mode, target, at);
+} else {
+  const tmp = tempDir('vae-lens-lock-');
+  after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+  test('processes creating run folders of one name in one second get one folder each', { timeout: 60_000 }, async () => {
+    let cases = 0;
+    for (let round = 0; round < 3; round++) {
+      const runs = path.join(tmp, `runs-${round}`);
+      const results = await race('create', runs, 4);
+      assert.ok(
+        results.every((r) => r.ok),
+        JSON.stringify(results),
+      );
+      const dirs = results.map((r) => r.dir!);
+      assert.equal(new Set(dirs).size, dirs.length, `shared folders: ${dirs.join(', ')}`);
+      assert.equal(fs.readdirSync(runs).length, dirs.length);
+      cases++;
+    }
+    reportFigure({ group: 'twoWriters', kind: 'check', name: 'racing run-folder creation (3 rounds of 4 processes): one folder each', cases, passed: cases });
+  });
+
+  test("processes racing for one run folder's lock: exactly one holds it, the others are told who", { timeout: 60_000 }, async () => {
+    let cases = 0;
+    for (let round = 0; round < 3; round++) {
+      const dir = path.join(tmp, `lock-${round}`);
+      fs.mkdirSync(dir);
+      const results = await race('lock', dir, 4);
+      assert.equal(results.filter((r) => r.ok).length, 1, JSON.stringify(results));
+      for (const r of results.filter((x) => !x.ok))
+        assert.match(r.message!, /is being written by another trainer \(process \d+, see run\.lock\)|another trainer is starting on this run folder/);
+      cases++;
+    }
+    reportFigure({ group: 'twoWriters', kind: 'check', name: 'racing for one run lock (3 rounds of 4 processes): exactly one holder', cases, passed: cases });
+  });
+
+  test('a lock of a dead process, or holding garbage, is stale and taken over; a live holder is refused', () => {
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+    const deadPid = Number(dead.stdout);
+    const contents = [String(deadPid), ...fc.sample(fc.string({ maxLength: 80 }), { seed: SEED, numRuns: 20 }), '-1', '0', '1e9', ' '.repeat(100)];
+    let cases = 0;
+    for (const [i, text] of contents.entries()) {
+      const dir = path.join(tmp, `stale-${i}`);
+      fs.mkdirSync(dir);
+      fs.writeFileSync(path.join(dir, LOCK_FILE), text);
+      // pid 1 is always alive; no generated text may be taken for it, or the lock is rightly refused.
+      const alive = (pid: number) => pid === 1;
+      if (Number(text.trim()) === 1) continue;
+      const lock = RunLock.acquire(dir, alive);
+      assert.equal(fs.readFileSync(path.join(dir, LOCK_FILE), 'utf8').trim(), String(process.pid));
+      lock.release();
+      assert.equal(fs.existsSync(path.join(dir, LOCK_FILE)), false);
+      cases++;
+    }
+    const live = path.join(tmp, 'live');
+    fs.mkdirSync(live);
+    fs.writeFileSync(path.join(live, LOCK_FILE), '1\n');
+    assert.throws(
+      () => RunLock.acquire(live),
+      (e: unknown) => isUserError(e) && /another trainer \(process 1, see run\.lock\)/.test(e.message),
+    );
+    assert.equal(fs.readFileSync(path.join(live, LOCK_FILE), 'utf8'), '1\n', 'a live lock is left alone');
+    cases++;
+    reportFigure({ group: 'twoWriters', kind: 'check', name: 'stale locks (dead pid, garbage) taken over; a live one refused', cases, passed: cases });
+  });
+}
