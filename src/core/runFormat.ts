@@ -57,6 +57,21 @@ export interface MetricsRecord {
   priorVariance?: number[];
   convergence?: ConvergenceState;
   convergenceReason?: string;
+  // Evidence beside the gap (core/evidence.ts); all optional.
+  /** Var_n(nu_nh) per latent; a latent is active when it exceeds 0.01 (Burda et al. 2016). */
+  latentMeanVariance?: number[];
+  activeUnits?: number;
+  /** Per-latent encoder entropy 1/N sum_n 1/2 log(2 pi e t_nh^2), beside the prior's. */
+  hEncPerLatent?: number[];
+  /** I(x; z), aggregate-posterior estimator on `miPoints` points (at most log miPoints). */
+  mutualInformation?: number;
+  miPoints?: number;
+  /** ELBO of the weights averaged over the last ~averagingSteps steps, same points and noise. */
+  averagedElbo?: number;
+  averagingSteps?: number;
+  /** The plateau test: ELBO slope per epoch over the verdict's window, and its standard error. */
+  elboSlope?: number;
+  elboSlopeStdErr?: number;
   diagnosticsSeconds?: number;
   points?: number;
   mcSamples?: number;
