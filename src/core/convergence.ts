@@ -5,9 +5,9 @@
  * So the verdict reads, pass by pass, with w = window, tol = tolerance, scale = |H_enc| + |H_prior|
  * + |H_dec| and the unit of what matters m = tol * scale:
  *
- *  1. the trend (a noise-aware plateau test): the least-squares slope of the ELBO over the last 2w
- *     passes against its standard error. Rising by more than 2 s.e. and by more than m/2 over those
- *     passes (or a rise of 2m that the noise cannot rule out) is `improving`; falling alike is
+ *  1. the trend (a noise-aware plateau test): the slope of the ELBO over the last 2w passes (Theil-Sen,
+ *     so one wild pass cannot tilt it) against its standard error. Rising by more than 2 s.e. and by more than m/2 over those
+ *     passes is `improving` (also, after step 3, a rise of 2m that the noise cannot rule out); falling alike is
  *     `not-converged` (the ELBO is getting worse).
  *  2. the gap, closed for the right reason: R_dec and R_prior, each averaged (with sign) over the
  *     last w passes, satisfy |R_dec| + |R_prior| <= m + 2 s.e.(gap); otherwise `not-converged`,
@@ -207,38 +207,58 @@ function classify(all: readonly ConvergencePoint[], n: number, opts: Convergence
     evidence,
   });
 
-  const rising = fit.n >= 3 && ((fit.slope > tNeeded * fit.slopeStdErr && rise > riseNeeded) || rise + 2 * riseSe > 4 * riseNeeded);
+  const rising = fit.n >= 3 && fit.slope > tNeeded * fit.slopeStdErr && rise > riseNeeded;
+  // Too noisy to rule out a rise that matters (checked after the step's noise, which explains scatter).
+  const unclear = fit.n >= 3 && rise + 2 * riseSe > 4 * riseNeeded;
   const falling = fit.n >= 3 && fit.slope < -tNeeded * fit.slopeStdErr && -rise > riseNeeded;
   const want = force ?? decide();
   return explain(want);
 
   function decide(): ConvergenceState {
-    if (n < 2 * w) return rising && fit.slope > 2 * fit.slopeStdErr ? 'improving' : 'too-early';
+    if (n < 2 * w) return rising ? 'improving' : 'too-early';
     if (rising) return 'improving';
     if (falling) return 'not-converged';
     if (opts.theoremApplies && !gapClosed) return 'not-converged';
     if (noiseLimited) return 'noise-limited';
+    if (unclear) return 'improving';
     if (!opts.theoremApplies) return 'stationary';
     return collapsed.length > 0 ? 'collapsed' : 'converged';
   }
 
+  // Each reason opens with one short sentence (the CodeLens shows it alone), then the numbers.
   function explain(state: ConvergenceState): ConvergenceVerdict {
     const vae0 = opts.theoremApplies ? '' : ' The decoder variance is fixed (VAE-0), so the gap need not close: stationary is all this model can show.';
+    const gainText = averagingGain !== undefined ? noiseText : '';
+    const flatText = `the ELBO is flat (${signed(rise)} over ${span.length} passes)`;
     switch (state) {
       case 'too-early':
-        return make(state, false, `The verdict needs ${2 * w} passes (has ${n}).`, trendText, gapText);
-      case 'improving':
-        return make(state, false, rising && !(fit.slope > tNeeded * fit.slopeStdErr) ? `${trendText} The noise cannot rule out a rise of ${fmt(rise + 2 * riseSe)}; more Monte-Carlo samples (diagnostics.mcSamples) would tell.` : `Still improving. ${trendText}`, gapText);
+        return make(state, false, `Needs ${2 * w} passes to judge, has ${n}.`, trendText, gapText);
+      case 'improving': {
+        const head = !rising
+          ? `The noise cannot rule out a rise of ${fmt(rise + 2 * riseSe)} over ${span.length} passes; more Monte-Carlo samples (diagnostics.mcSamples) would tell.`
+          : `The ELBO still rises: ${signed(rise)} over the last ${span.length} passes (${fmt(fit.slope / fit.slopeStdErr)} standard errors).`;
+        return make(state, false, head, trendText, gapText);
+      }
       case 'not-converged':
-        return make(state, !rising && !falling, falling ? `The ELBO is falling. ${trendText} A smaller learning rate, or over-fitting if a validation split says so.` : trendText, gapText, vae0);
+        if (falling) return make(state, false, `The ELBO is falling: ${signed(rise)} over the last ${span.length} passes.`, trendText, 'A smaller learning rate may help (or, with a validation split, look for over-fitting).', gapText);
+        return make(state, true, `${gapText.split(':')[0]}: ${Math.abs(rDec) >= Math.abs(rPrior) ? 'the decoder variance is off its optimum' : "the latents' second moments are off the prior's"}, though ${flatText}.`, trendText, gapText);
       case 'noise-limited':
-        return make(state, true, `The ELBO is stationary in distribution but the step's noise holds it down. ${noiseText} ${advice(opts)}`, trendText, gapText + collapseText);
+        return make(
+          state,
+          true,
+          averagingGain !== undefined
+            ? `A smaller step would gain about ${fmt(averagingGain)} nats: the averaged recent weights beat the current ones.`
+            : `The ELBO scatters ${fmt(fit.residualSd / Math.max(mcError, 1e-12))} times its Monte-Carlo error between passes: the weights jitter with the step.`,
+          `The ELBO is stationary in distribution but the learning rate's noise holds it down. ${advice(opts)}`,
+          trendText,
+          gapText + collapseText,
+        );
       case 'stationary':
-        return make(state, true, `Stationary. ${trendText}`, gapText + vae0 + collapseText, averagingGain !== undefined ? noiseText : '');
+        return make(state, true, `Stationary: ${flatText}; with a fixed decoder variance (VAE-0) the gap need not close.`, trendText, gapText + vae0 + collapseText, gainText);
       case 'collapsed':
-        return make(state, true, `At a stationary point with collapsed latents. ${trendText}`, gapText + collapseText, averagingGain !== undefined ? noiseText : '');
+        return make(state, true, `At a stationary point with ${collapsed.length} of ${H} latents inactive.`, trendText, gapText + collapseText, gainText);
       case 'converged':
-        return make(state, true, `Converged. ${trendText}`, gapText, averagingGain !== undefined ? noiseText : '');
+        return make(state, true, `The gap is closed and ${flatText}.`, trendText, gapText, gainText);
     }
   }
 }

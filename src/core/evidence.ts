@@ -9,8 +9,8 @@
  *      I = 1/M sum_n [ log q(z_n|x_n) - log( 1/M sum_m q(z_n|x_m) ) ],  z_n ~ q(z|x_n),
  *    on M points, one sample each. It is bounded by log M (it cannot see more information than M
  *    points hold), which is why the record also carries M;
- *  - a noise-aware plateau test: the least-squares slope of the ELBO over the last passes against
- *    its standard error.
+ *  - a noise-aware plateau test: the (robust) slope of the ELBO over the last passes against its
+ *    standard error.
  */
 
 export const ACTIVE_UNIT_THRESHOLD = 0.01;
@@ -89,11 +89,16 @@ export function mutualInformation(nu: ArrayLike<number>, logT2: ArrayLike<number
   return total / M;
 }
 
-/** Least-squares line through (x_i, y_i): slope, its standard error, and the residuals' spread. */
+/**
+ * A line through (x_i, y_i) that one wild pass cannot tilt: the Theil-Sen slope (the median of the
+ * pairwise slopes), the spread of the residuals as 1.4826 x their median absolute deviation (the
+ * standard deviation for Gaussian noise), and the slope's standard error as least squares would
+ * give it with that spread.
+ */
 export interface TrendFit {
   slope: number;
   slopeStdErr: number;
-  /** Standard deviation of the residuals about the line (n - 2 degrees of freedom). */
+  /** Robust standard deviation of the residuals about the line. */
   residualSd: number;
   n: number;
 }
@@ -101,22 +106,21 @@ export interface TrendFit {
 export function fitTrend(x: readonly number[], y: readonly number[]): TrendFit {
   const n = Math.min(x.length, y.length);
   if (n < 3) return { slope: 0, slopeStdErr: Infinity, residualSd: NaN, n };
+  const slopes: number[] = [];
+  for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) if (x[j] !== x[i]) slopes.push((y[j]! - y[i]!) / (x[j]! - x[i]!));
+  if (slopes.length === 0) return { slope: 0, slopeStdErr: Infinity, residualSd: NaN, n };
+  const slope = median(slopes);
+  const intercept = median(Array.from({ length: n }, (_, i) => y[i]! - slope * x[i]!));
+  const residualSd = 1.4826 * median(Array.from({ length: n }, (_, i) => Math.abs(y[i]! - intercept - slope * x[i]!)));
   let mx = 0;
-  let my = 0;
-  for (let i = 0; i < n; i++) {
-    mx += x[i]! / n;
-    my += y[i]! / n;
-  }
+  for (let i = 0; i < n; i++) mx += x[i]! / n;
   let sxx = 0;
-  let sxy = 0;
-  for (let i = 0; i < n; i++) {
-    sxx += (x[i]! - mx) ** 2;
-    sxy += (x[i]! - mx) * (y[i]! - my);
-  }
-  if (!(sxx > 0)) return { slope: 0, slopeStdErr: Infinity, residualSd: NaN, n };
-  const slope = sxy / sxx;
-  let rss = 0;
-  for (let i = 0; i < n; i++) rss += (y[i]! - my - slope * (x[i]! - mx)) ** 2;
-  const residualSd = Math.sqrt(rss / (n - 2));
+  for (let i = 0; i < n; i++) sxx += (x[i]! - mx) ** 2;
   return { slope, slopeStdErr: residualSd / Math.sqrt(sxx), residualSd, n };
+}
+
+function median(v: number[]): number {
+  const s = [...v].sort((a, b) => a - b);
+  const k = s.length >> 1;
+  return s.length % 2 ? s[k]! : (s[k - 1]! + s[k]!) / 2;
 }
