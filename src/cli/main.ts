@@ -174,7 +174,7 @@ async function evaluate(args: Args): Promise<number> {
   console.log(perLatentTable(r.latentSecondMoment, r.klPerLatent, r.collapsedLatents, ev.latents, r.hPrior / r.klPerLatent.length));
   console.log('');
   console.log(evidenceTable(ev.latents, r.klPerLatent.length, ev.validationElbo, r.elbo));
-  if (ev.verdict) console.log(`\nverdict over the run's ${ev.verdict.state === 'too-early' ? 'few ' : ''}passes: ${verdictLine(ev.verdict.state, ev.verdict.reason)}`);
+  if (ev.verdict) console.log(`\nverdict over the run's passes: ${verdictLine(ev.verdict.state, ev.verdict.reason)}`);
   return 0;
 }
 

@@ -236,8 +236,8 @@ function classify(all: readonly ConvergencePoint[], n: number, opts: Convergence
       case 'improving': {
         const head = !rising
           ? `The noise cannot rule out a rise of ${fmt(rise + 2 * riseSe)} over ${span.length} passes; more Monte-Carlo samples (diagnostics.mcSamples) would tell.`
-          : `The ELBO still rises: ${signed(rise)} over the last ${span.length} passes (${fmt(fit.slope / fit.slopeStdErr)} standard errors).`;
-        return make(state, false, head, trendText, gapText);
+          : `The ELBO still rises: ${signed(rise)} over the last ${span.length} passes (slope ${signed(fit.slope)} ± ${fmt(fit.slopeStdErr)} per ${last.epoch === undefined ? 'pass' : 'epoch'}).`;
+        return make(state, false, head, rising ? '' : trendText, gapText);
       }
       case 'not-converged':
         if (falling) return make(state, false, `The ELBO is falling: ${signed(rise)} over the last ${span.length} passes.`, trendText, 'A smaller learning rate may help (or, with a validation split, look for over-fitting).', gapText);

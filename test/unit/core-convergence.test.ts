@@ -171,9 +171,9 @@ test('one wording for every surface: labels, tones, the short reason', () => {
   assert.equal(verdictLabel('noise-limited'), "stalled on the step's noise");
   assert.equal(verdictTone('converged'), 'good');
   assert.equal(verdictTone('collapsed'), 'warn');
-  const reason = 'The ELBO still rises: +0.05 over the last 10 passes (5.2 standard errors). The gap is closed.';
-  assert.equal(shortReason(reason), 'The ELBO still rises: +0.05 over the last 10 passes (5.2 standard errors).');
-  assert.equal(verdictHeadline('improving', reason), 'still improving: the ELBO still rises: +0.05 over the last 10 passes (5.2 standard errors).');
+  const reason = 'The ELBO still rises: +0.05 over the last 10 passes (slope +0.005 ± 0.001 per epoch). The gap is closed.';
+  assert.equal(shortReason(reason), 'The ELBO still rises: +0.05 over the last 10 passes (slope +0.005 ± 0.001 per epoch).');
+  assert.equal(verdictHeadline('improving', reason), 'still improving: the ELBO still rises: +0.05 over the last 10 passes (slope +0.005 ± 0.001 per epoch).');
   assert.equal(verdictHeadline('improving', 'R_dec is large. More.'), 'still improving: R_dec is large.');
   assert.equal(verdictLine('converged', undefined), 'converged');
   assert.equal(verdictLine('converged', 'Why.'), 'converged. Why.');
