@@ -172,7 +172,7 @@ function classify(all: readonly ConvergencePoint[], n: number, opts: Convergence
   const gapAllowed = (m + 2 * (last.gapStdErr || 0)) * (settled ? 1.5 : 1);
   const gapClosed = Math.abs(rDec) + Math.abs(rPrior) <= gapAllowed;
   const gapText = gapClosed
-    ? `The gap is closed: |R_dec| + |R_prior| over the last ${recent.length} passes is ${fmt(Math.abs(rDec) + Math.abs(rPrior))} (allowed ${fmt(gapAllowed)}).`
+    ? `Both residuals are small: |R_dec| + |R_prior| over the last ${recent.length} passes is ${fmt(Math.abs(rDec) + Math.abs(rPrior))} (allowed ${fmt(gapAllowed)}).`
     : `The gap is open: R_dec ${signed(rDec)}, R_prior ${signed(rPrior)} over the last ${recent.length} passes (allowed ${fmt(gapAllowed)} for both); ${Math.abs(rDec) >= Math.abs(rPrior) ? 'the decoder variance is off its optimum' : "the latents' second moments are off the prior's"}.`;
 
   // 3. The step's noise.
@@ -229,7 +229,7 @@ function classify(all: readonly ConvergencePoint[], n: number, opts: Convergence
   function explain(state: ConvergenceState): ConvergenceVerdict {
     const vae0 = opts.theoremApplies ? '' : ' The decoder variance is fixed (VAE-0), so the gap need not close: stationary is all this model can show.';
     const gainText = averagingGain !== undefined ? noiseText : '';
-    const flatText = `the ELBO is flat (${signed(rise)} over ${span.length} passes)`;
+    const flatText = 'the ELBO is flat';
     switch (state) {
       case 'too-early':
         return make(state, false, `Needs ${2 * w} passes to judge, has ${n}.`, trendText, gapText);
