@@ -2,7 +2,8 @@
  * Training to convergence on the shipped examples, checked against what the theory says:
  *  - a linear VAE on pPCA data reaches the exact pPCA log-likelihood (computed here from the data's
  *    sample covariance), and its entropy sum does too;
- *  - VAE-1 on the swiss roll closes the gap (gapRel below 1%) and is judged converged.
+ *  - VAE-1 on the swiss roll closes the gap (gapRel below 1%); with its constant step the verdict
+ *    says the step's noise holds the ELBO (noise-limited), with what averaging would gain.
  */
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -105,14 +106,23 @@ test('linear VAE on pPCA data: final ELBO and entropy sum within 1% of the exact
   assert.ok(last.elbo <= exact + 4 * last.elboStdErr + 1e-3);
 });
 
-test('VAE-1 on the swiss roll closes the gap (gapRel < 1%) and is judged converged', async () => {
+test('VAE-1 on the swiss roll closes the gap (gapRel < 1%), and its constant step is named as what holds it', async () => {
   const { records } = await trainExample('swiss-roll/swiss-roll.vae.json');
   const tail = records.slice(-5);
   const meanGapRel = tail.reduce((a, r) => a + r.gapRel, 0) / tail.length;
   const last = records[records.length - 1]!;
-  console.log(`swiss roll: mean gapRel over the last 5 passes ${(meanGapRel * 100).toFixed(2)}%, final ${last.convergence}`);
+  console.log(`swiss roll: mean gapRel over the last 5 passes ${(meanGapRel * 100).toFixed(2)}%, final ${last.convergence}: ${last.convergenceReason}`);
   assert.ok(meanGapRel < 0.01, `mean gapRel ${meanGapRel}`);
-  assert.equal(last.convergence, 'converged', last.convergenceReason);
-  // Early on it was not: the verdict is not a constant.
-  assert.notEqual(records[3]!.convergence, 'converged');
+  // A closed gap, but the weights averaged over the last epochs beat the current ones: a run made to
+  // be noise-limited (constant Adam step 0.001). A cosine step reaches a better ELBO (the benchmark).
+  assert.equal(last.convergence, 'noise-limited', last.convergenceReason);
+  assert.match(last.convergenceReason ?? '', /^A smaller step would gain about \d/);
+  assert.match(last.convergenceReason ?? '', /"schedule": "cosine"/);
+  assert.ok(last.averagedElbo! > last.elbo, 'the averaged weights are better');
+  // Early on it was improving: the verdict is not a constant.
+  assert.equal(records[12]!.convergence, 'improving');
+  // The evidence beside the gap is in every record: both latents of the 2-D roll are in use.
+  assert.equal(last.activeUnits, 2);
+  assert.ok(last.mutualInformation! > 1 && last.mutualInformation! <= Math.log(last.points!) + 1e-9, String(last.mutualInformation));
+  assert.equal(last.hEncPerLatent?.length, 2);
 });
