@@ -278,7 +278,7 @@ function inactiveLatents(p: ConvergencePoint): number[] {
 function advice(opts: ConvergenceOptions): string {
   const lr = opts.learningRate;
   if (opts.schedule === 'cosine') return `The cosine schedule has not brought the step down far enough yet: train for more epochs${lr ? ` or start lower than learningRate ${lr}` : ''}.`;
-  return `Use "schedule": "cosine" (the step decays to 1% of its start)${lr ? `, or a learningRate of ${fmt(lr / 10)} instead of ${lr}` : ', or a smaller learningRate'}.`;
+  return `Use "schedule": "cosine" (the step decays to 1% of its start)${lr ? `, or a learningRate of ${Number((lr / 10).toPrecision(3))} instead of ${lr}` : ', or a smaller learningRate'}.`;
 }
 
 /** A note when a validation split exists and its ELBO moves against the training ELBO. */
