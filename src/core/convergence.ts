@@ -9,8 +9,8 @@
  *     so one wild pass cannot tilt it) against its standard error. Rising by more than 2 s.e. and by more than m/2 over those
  *     passes is `improving` (also, after step 3, a rise of 2m that the noise cannot rule out); falling alike is
  *     `not-converged` (the ELBO is getting worse).
- *  2. the gap, closed for the right reason: R_dec and R_prior, each averaged (with sign) over the
- *     last w passes, satisfy |R_dec| + |R_prior| <= m + 2 s.e.(gap); otherwise `not-converged`,
+ *  2. the gap, closed for the right reason: R_dec and R_prior, each averaged (with sign, without
+ *     the largest and smallest value) over the last w passes, satisfy |R_dec| + |R_prior| <= m + 2 s.e.(gap); otherwise `not-converged`,
  *     naming the residual that is off. Not asked of VAE-0, whose gap settles at R_dec.
  *  3. the step's noise: the ELBO of the weights averaged over the last pass interval (the record's
  *     `averagedElbo`) beats the current weights' by more than m/2 on average over the last w passes:
@@ -29,6 +29,7 @@
  * Every field beyond the original record's is optional: runs from other trainers are judged too.
  */
 import { ACTIVE_UNIT_THRESHOLD, fitTrend } from './evidence';
+import { shortReason, verdictLabel } from './verdictText';
 
 export type ConvergenceState =
   | 'too-early'
@@ -129,7 +130,7 @@ export function judgeEveryPass(history: readonly ConvergencePoint[], opts: Conve
         current = {
           ...held,
           state: current.state,
-          reason: `${held.reason} (This pass points to "${candidate.state}": ${candidate.reason} The verdict changes when ${CONFIRM_PASSES} passes in a row agree.)`,
+          reason: `${held.reason} (This pass points to "${verdictLabel(candidate.state)}": ${shortReason(candidate.reason)} The verdict changes when ${CONFIRM_PASSES} passes in a row agree.)`,
         };
       }
     }
@@ -166,9 +167,8 @@ function classify(all: readonly ConvergencePoint[], n: number, opts: Convergence
 
   // 2. The gap, from the residuals averaged over the last w passes.
   const recent = history.slice(-w);
-  const meanOf = (f: (p: ConvergencePoint) => number) => recent.reduce((a, p) => a + f(p), 0) / recent.length;
-  const rDec = meanOf((p) => p.rDec);
-  const rPrior = meanOf((p) => p.rPrior);
+  const rDec = trimmedMean(recent.map((p) => p.rDec));
+  const rPrior = trimmedMean(recent.map((p) => p.rPrior));
   const gapAllowed = (m + 2 * (last.gapStdErr || 0)) * (settled ? 1.5 : 1);
   const gapClosed = Math.abs(rDec) + Math.abs(rPrior) <= gapAllowed;
   const gapText = gapClosed
@@ -261,6 +261,16 @@ function classify(all: readonly ConvergencePoint[], n: number, opts: Convergence
         return make(state, true, `The gap is closed and ${flatText}.`, trendText, gapText, gainText);
     }
   }
+}
+
+/**
+ * The mean without the largest and the smallest value (from 4 values on): signed jitter still
+ * cancels, and one wild pass cannot open (or close) the gap for the w passes it stays in the window.
+ */
+function trimmedMean(v: readonly number[]): number {
+  const s = [...v].sort((a, b) => a - b);
+  const kept = s.length >= 4 ? s.slice(1, -1) : s;
+  return kept.reduce((a, b) => a + b, 0) / kept.length;
 }
 
 /** Latents without information at this pass: KL_h below 0.01 nats, or posterior means that do not vary. */

@@ -144,13 +144,16 @@ test('hysteresis: one outlier pass does not change the verdict; evidence that la
   const states = judgeEveryPass(outlier, opts).map((v) => v.state);
   assert.deepEqual([...new Set(states.slice(10))], ['converged'], states.join(' '));
   // A held verdict says what the last pass pointed to.
-  const afterOutlier = judgeEveryPass(outlier, opts)[30]!;
-  assert.equal(afterOutlier.state, 'converged');
+  // One wild pass of R_dec does not open the gap either.
+  const wildGap = [...settled, { ...settled[29]!, rDec: 3, gap: 3, epoch: 300 }, ...history(5, { elbo: flat, gain: smallGain }, 3).map((p, i) => ({ ...p, epoch: 310 + 10 * i }))];
+  assert.deepEqual([...new Set(judgeEveryPass(wildGap, opts).slice(10).map((v) => v.state))], ['converged']);
   // A real, lasting rise takes over within a few passes.
   const rise = [...settled, ...Array.from({ length: 8 }, (_, i) => ({ ...settled[29]!, elbo: -5 + 0.1 * (i + 1), epoch: 300 + 10 * i }))];
   const after = judgeEveryPass(rise, opts).map((v) => v.state).slice(30);
   const turned = after.indexOf('improving');
   assert.ok(turned >= 1 && turned <= 4, after.join(' '));
+  // On the pass before it turned, the held verdict said what that pass pointed to.
+  assert.match(judgeEveryPass(rise, opts)[30 + turned - 1]!.reason, /\(This pass points to "still improving": The ELBO still rises: .+ The verdict changes when 2 passes in a row agree\.\)$/);
 });
 
 test('hysteresis: a long stationary run with noisy evidence barely changes its verdict', () => {
