@@ -101,8 +101,8 @@ export function progressMessage(p: LiveProgress): string {
   return parts.join(' · ');
 }
 
-/** The CodeLens after "▶ Train VAE": the last result in a few words. */
-export function codeLensResult(s: RunStateInput): string | undefined {
+/** The CodeLens after "▶ Train VAE": the last result in a few words, and why (its reason's first sentence). */
+export function codeLensResult(s: RunStateInput, withReason = true): string | undefined {
   const kind = runStateKind(s);
   const gap = `gap ${formatGapPercent(s.last?.gapRel)}`;
   switch (kind) {
@@ -116,7 +116,7 @@ export function codeLensResult(s: RunStateInput): string | undefined {
       return 'stale: spec changed since last run';
     default: {
       // The state in the shared wording, the gap, and the reason's first sentence.
-      const why = shortReason(s.convergenceReason);
+      const why = withReason ? shortReason(s.convergenceReason) : undefined;
       return `${verdictLabel(s.convergence ?? 'not-converged')}, ${gap}${why ? ` — ${why}` : ''}`;
     }
   }

@@ -82,8 +82,8 @@ export class RunsViewProvider implements vscode.TreeDataProvider<RunsViewNode>, 
     const item = new vscode.TreeItem(path.basename(node.uri.fsPath), state.hasRun ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
     item.id = `spec:${node.uri.toString()}`;
     item.resourceUri = node.uri;
-    item.description = codeLensResult(state) ?? 'no runs yet';
-    item.tooltip = `${vscode.workspace.asRelativePath(node.uri)}\n${item.description}`;
+    item.description = codeLensResult(state, false) ?? 'no runs yet';
+    item.tooltip = `${vscode.workspace.asRelativePath(node.uri)}\n${codeLensResult(state) ?? 'no runs yet'}`;
     item.iconPath = icon(runStateKind(state));
     item.contextValue = state.live ? 'vaeLens.spec.training' : 'vaeLens.spec';
     item.command = { title: 'Open Spec', command: 'vscode.open', arguments: [node.uri] };

@@ -28,6 +28,8 @@ test('the CodeLens reports the verdict with the relative gap', () => {
     codeLensResult({ ...base, convergence: 'noise-limited', convergenceReason: 'A smaller step would gain about 0.112 nats: the averaged recent weights beat the current ones. Use a cosine schedule.' }),
     "stalled on the step's noise, gap 0.3% — A smaller step would gain about 0.112 nats: the averaged recent weights beat the current ones.",
   );
+  // The runs view's description keeps to the few words.
+  assert.equal(codeLensResult({ ...base, convergence: 'noise-limited', convergenceReason: 'A smaller step would gain. More.' }, false), "stalled on the step's noise, gap 0.3%");
   assert.equal(codeLensResult({ ...base, specChanged: true }), 'stale: spec changed since last run');
   assert.equal(codeLensResult({ hasRun: false, specChanged: false }), undefined);
 });
