@@ -17,6 +17,8 @@ import { exactLinearLogLikelihoods } from './verify/exactPpca.mjs';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 /** Training time of this invocation (runs kept by --reuse cost nothing). */
 let trainedSeconds = 0;
+/** The runs' own wall time, as their summaries recorded it (reused or not). */
+let runSeconds = 0;
 const cli = join(root, 'bin', 'vae-lens.js');
 const docPath = join(root, 'docs', 'verification.md');
 const resultsDir = join(root, '.vae-lens', 'convergence-benchmark');
@@ -82,6 +84,7 @@ function trainRun(dir, spec, reuse) {
     console.log(`  trained ${spec.name} in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
   }
   const lines = readFileSync(join(dir, run, 'metrics.jsonl'), 'utf8').split('\n').filter((l) => l.trim() !== '');
+  runSeconds += JSON.parse(readFileSync(join(dir, run, 'summary.json'), 'utf8')).wallSeconds ?? 0;
   return { runDir: join(dir, run), records: lines.map((l) => JSON.parse(l)) };
 }
 
@@ -176,7 +179,7 @@ function render(results, seconds) {
     );
   };
   return [
-    `Written by \`node scripts/convergence-benchmark.mjs\` (${results.length} runs; ${trainedSeconds > 0 ? `${trainedSeconds.toFixed(0)} s of training, ` : 'stored runs, '}${(seconds - trainedSeconds).toFixed(0)} s of labelling and replay on this machine). Old rule: the one before issue 13 (\`src/core/convergenceLegacy.ts\`); new rule: \`src/core/convergence.ts\`, replayed on the same records.`,
+    `Written by \`node scripts/convergence-benchmark.mjs\` (${results.length} runs and their references: ${runSeconds.toFixed(0)} s of training as their summaries recorded it, on this 2-core machine shared with other jobs; ${(seconds - trainedSeconds).toFixed(1)} s of labelling and replay). Old rule: the one before issue 13 (\`src/core/convergenceLegacy.ts\`); new rule: \`src/core/convergence.ts\`, replayed on the same records.`,
     '',
     '| run | passes | last pass below optimum | expected at end | old: "converged" calls at the optimum | old: flips | old: verdict after the plateau | old: final | new: "converged" calls at the optimum | new: flips | new: verdict after the plateau | new: final |',
     '| --- | ---: | ---: | --- | --- | ---: | --- | --- | --- | ---: | --- | --- |',
