@@ -3,7 +3,9 @@
  *  - a linear VAE on pPCA data reaches the exact pPCA log-likelihood (computed here from the data's
  *    sample covariance), and its entropy sum does too;
  *  - VAE-1 on the swiss roll closes the gap (gapRel below 1%); with its constant step the verdict
- *    says the step's noise holds the ELBO (noise-limited), with what averaging would gain.
+ *    says the step's noise holds the ELBO (noise-limited), with what averaging would gain;
+ *  - runs made to be in the other settled states: converged (the pPCA example), collapsed (more
+ *    latents than the data's rank), stationary (VAE-0).
  */
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -20,7 +22,11 @@ const examples = path.join(__dirname, '..', '..', '..', 'examples');
 
 async function trainExample(rel: string): Promise<{ records: MetricsRecord[]; values: Float32Array; n: number; dim: number }> {
   const specPath = path.join(examples, rel);
-  const { spec } = parseSpec(fs.readFileSync(specPath, 'utf8'), specPath);
+  return trainSpec(fs.readFileSync(specPath, 'utf8'), specPath);
+}
+
+async function trainSpec(text: string, specPath: string): Promise<{ records: MetricsRecord[]; values: Float32Array; n: number; dim: number }> {
+  const { spec } = parseSpec(text, specPath);
   const engine = await chooseEngine('wasm');
   const data = await loadData(spec.data, specPath);
   const records: MetricsRecord[] = [];
@@ -104,6 +110,35 @@ test('linear VAE on pPCA data: final ELBO and entropy sum within 1% of the exact
   assert.ok(relSum < 0.01, `entropy sum ${last.entropySum} vs exact ${exact}`);
   // The ELBO is a lower bound on the log-likelihood, up to Monte-Carlo error.
   assert.ok(last.elbo <= exact + 4 * last.elboStdErr + 1e-3);
+  // A cosine step that settles into the optimum, every latent in use: converged.
+  assert.equal(last.convergence, 'converged', last.convergenceReason);
+  assert.equal(last.activeUnits, 2);
+});
+
+// Small linear models made to be in a state, on pPCA data of rank 2 in 6 dimensions.
+const smallLinear = (model: string) => `{ "name": "small",
+  "data": { "synthetic": "ppca", "dim": 6, "intrinsicDim": 2, "n": 1500, "noise": 0.3, "seed": 5 },
+  "model": { ${model}, "encoder": { "hidden": [] }, "decoder": { "hidden": [] } },
+  "training": { "epochs": 150, "batchSize": 128, "learningRate": 0.01, "schedule": "cosine", "seed": 0 },
+  "diagnostics": { "every": 2, "mcSamples": 4 } }`;
+
+test('a linear VAE with more latents than the data have: converged with the extra latents collapsed', async () => {
+  // The variance held at its optimum: with it learned by Adam the collapsing latents' second moments
+  // take far longer to reach the prior's, and the verdict rightly says "not converged" meanwhile.
+  const { records } = await trainSpec(smallLinear('"type": "VAE-1", "latentDim": 4, "varianceUpdate": "optimal"'), path.join(examples, 'small.vae.json'));
+  const last = records[records.length - 1]!;
+  console.log(`collapse: ${last.convergence}: ${last.convergenceReason}`);
+  assert.equal(last.convergence, 'collapsed', last.convergenceReason);
+  assert.ok(last.activeUnits! < 4, `active units ${last.activeUnits}`);
+  assert.match(last.convergenceReason ?? '', /^At a stationary point with [12] of 4 latents inactive\./);
+});
+
+test('a linear VAE-0: stationary, with the gap left open by the fixed variance', async () => {
+  const { records } = await trainSpec(smallLinear('"type": "VAE-0", "latentDim": 2, "initialVariance": 1'), path.join(examples, 'small.vae.json'));
+  const last = records[records.length - 1]!;
+  assert.equal(last.convergence, 'stationary', last.convergenceReason);
+  assert.ok(last.gapRel > 0.05, `gapRel ${last.gapRel}`);
+  assert.match(last.convergenceReason ?? '', /fixed decoder variance \(VAE-0\)/);
 });
 
 test('VAE-1 on the swiss roll closes the gap (gapRel < 1%), and its constant step is named as what holds it', async () => {
