@@ -133,6 +133,14 @@ test('VAE-0: a flat ELBO with the gap open is stationary, never converged', () =
   assert.equal(stateOf(history(20, { elbo: (i) => -9 + 0.1 * i, rDec: 0.4 }), o), 'improving');
 });
 
+test('a validation split whose ELBO falls while the training ELBO does not: the reason says over-fitting', () => {
+  const h = history(20, { elbo: flat, gain: smallGain }).map((p, i) => ({ ...p, validationElbo: -5.5 - 0.02 * i }));
+  const v = judgeConvergence(h, opts);
+  assert.match(v.reason, /validation ELBO is falling while the training ELBO is not: the model is over-fitting\.$/);
+  const steady = history(20, { elbo: flat, gain: smallGain }).map((p) => ({ ...p, validationElbo: p.elbo - 0.5 }));
+  assert.doesNotMatch(judgeConvergence(steady, opts).reason, /over-fitting/);
+});
+
 test('records without the optional fields (no epoch, latents, averaged ELBO) are judged too', () => {
   assert.equal(stateOf(history(20, { elbo: flat, epochs: false })), 'converged');
   assert.equal(stateOf(history(20, { elbo: (i, rng) => -6 + 0.03 * i + 0.01 * rng.normal(), epochs: false })), 'improving');
