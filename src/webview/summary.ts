@@ -61,8 +61,9 @@ const ROWS: { label: string; help: string; cell: Rower }[] = [
     help: 'The convergence rule at the latest pass',
     cell: (r) => {
       if (!r?.convergence) return plain(MISSING);
-      const tone = verdictTone(r.convergence);
-      return { text: verdictLabel(r.convergence), detail: r.convergenceReason, tone: tone === 'warn' ? 'bad' : tone };
+      // Red where training has more to give (gap open, or held down by the step); grey for the rest.
+      const tone = verdictTone(r.convergence) === 'good' ? 'good' : r.convergence === 'not-converged' || r.convergence === 'noise-limited' ? 'bad' : 'neutral';
+      return { text: verdictLabel(r.convergence), detail: r.convergenceReason, tone };
     },
   },
   {
