@@ -12,7 +12,9 @@ export const num = (x: number | null | undefined, digits = 4): string => {
 };
 
 /** The table of the paper (ELBO estimate ± standard error beside the entropy sum and its terms), plus the split. */
-export function decompositionTable(d: Pick<Decomposition, keyof Decomposition & keyof MetricsRecord> & { gapStdErr?: number; elboAtOptVariance?: number | null }): string {
+export function decompositionTable(
+  d: Pick<Decomposition, keyof Decomposition & keyof MetricsRecord> & { gapStdErr?: number; elboAtOptVariance?: number | null },
+): string {
   const rows: [string, string, string][] = [
     ['ELBO (sampled)', num(d.elbo), `± ${num(d.elboStdErr)}`],
     ['entropy sum', num(d.entropySum), 'H_enc - H_prior - H_dec'],
@@ -31,7 +33,13 @@ export function decompositionTable(d: Pick<Decomposition, keyof Decomposition & 
   return rows.map(([a, b, c]) => `${a.padEnd(w0)}  ${b.padStart(w1)}  ${c}`.trimEnd()).join('\n');
 }
 
-export function perLatentTable(m: readonly number[], kl: readonly number[], collapsed: readonly number[], ev?: LatentEvidence, hPriorPerLatent?: number): string {
+export function perLatentTable(
+  m: readonly number[],
+  kl: readonly number[],
+  collapsed: readonly number[],
+  ev?: LatentEvidence,
+  hPriorPerLatent?: number,
+): string {
   const extra = ev ? `   Var_x(E_q[z])   H_enc,h (prior ${num(hPriorPerLatent, 3)})` : '';
   const lines = [`latent   m_h (2nd moment)   KL_h (nats)${extra}`];
   m.forEach((v, h) => {
@@ -46,7 +54,11 @@ export function perLatentTable(m: readonly number[], kl: readonly number[], coll
 export function evidenceTable(ev: LatentEvidence, H: number, validationElbo: number | undefined, elbo: number): string {
   const rows: [string, string, string][] = [
     ['active units', `${ev.activeUnits} of ${H}`, `Var_x(E_q[z_h]) > ${ACTIVE_UNIT_THRESHOLD} (Burda et al. 2016)`],
-    ['I(x; z)', num(ev.mutualInformation), `nats, aggregate-posterior estimator on ${ev.miPoints} points (at most log ${ev.miPoints} = ${num(Math.log(ev.miPoints), 2)})`],
+    [
+      'I(x; z)',
+      num(ev.mutualInformation),
+      `nats, aggregate-posterior estimator on ${ev.miPoints} points (at most log ${ev.miPoints} = ${num(Math.log(ev.miPoints), 2)})`,
+    ],
   ];
   if (validationElbo !== undefined) rows.push(['validation ELBO', num(validationElbo), `held-out split; training ELBO ${num(elbo)}`]);
   const w0 = Math.max(...rows.map((r) => r[0].length));
@@ -73,5 +85,9 @@ export function progressBar(fraction: number, width: number, label: string): str
 export function duration(seconds: number): string {
   if (!Number.isFinite(seconds)) return '?';
   const s = Math.round(seconds);
-  return s >= 3600 ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m` : s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
+  return s >= 3600
+    ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`
+    : s >= 60
+      ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`
+      : `${s}s`;
 }

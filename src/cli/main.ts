@@ -108,7 +108,9 @@ async function train(args: Args): Promise<number> {
     switch (ev.type) {
       case 'started':
         epochs = ev.epochs;
-        console.log(`run ${ev.runDir}\ndata ${ev.dataset.source}: ${ev.dataset.n} x ${ev.dataset.dim}; engine ${ev.backend}; ${ev.epochs} epochs of ${ev.stepsPerEpoch} steps`);
+        console.log(
+          `run ${ev.runDir}\ndata ${ev.dataset.source}: ${ev.dataset.n} x ${ev.dataset.dim}; engine ${ev.backend}; ${ev.epochs} epochs of ${ev.stepsPerEpoch} steps`,
+        );
         break;
       case 'progress':
         if (tty) {
@@ -145,7 +147,14 @@ async function train(args: Args): Promise<number> {
     }
   };
   const status = await runSession(
-    { type: 'start', specPath, runsDir: args.flags.get('out') as string | undefined, backend: backendFlag(args), epochs: intFlag(args, 'epochs', 1), resume: args.flags.get('resume') as string | undefined },
+    {
+      type: 'start',
+      specPath,
+      runsDir: args.flags.get('out') as string | undefined,
+      backend: backendFlag(args),
+      epochs: intFlag(args, 'epochs', 1),
+      resume: args.flags.get('resume') as string | undefined,
+    },
     emit,
     control,
   );
@@ -162,7 +171,18 @@ async function evaluate(args: Args): Promise<number> {
   const ev = await evaluateRun(runDir, { samples: intFlag(args, 'samples', 1), points: intFlag(args, 'points', 1), backend: backendFlag(args) });
   if (args.flags.has('json')) {
     process.stdout.write(
-      JSON.stringify({ runDir, epoch: ev.epoch, backend: ev.backend, points: ev.points, samples: ev.samples, ...ev.result, ...ev.latents, validationElbo: ev.validationElbo, convergence: ev.verdict?.state, convergenceReason: ev.verdict?.reason }) + '\n',
+      JSON.stringify({
+        runDir,
+        epoch: ev.epoch,
+        backend: ev.backend,
+        points: ev.points,
+        samples: ev.samples,
+        ...ev.result,
+        ...ev.latents,
+        validationElbo: ev.validationElbo,
+        convergence: ev.verdict?.state,
+        convergenceReason: ev.verdict?.reason,
+      }) + '\n',
     );
     return 0;
   }

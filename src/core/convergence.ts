@@ -143,7 +143,13 @@ export function judgeEveryPass(history: readonly ConvergencePoint[], opts: Conve
  * The state one pass calls for, given the state the verdict is in (for the hysteresis). With
  * `force`, the sentences are written for that state (a held verdict explains itself).
  */
-function classify(all: readonly ConvergencePoint[], n: number, opts: ConvergenceOptions, current?: ConvergenceState, force?: ConvergenceState): ConvergenceVerdict {
+function classify(
+  all: readonly ConvergencePoint[],
+  n: number,
+  opts: ConvergenceOptions,
+  current?: ConvergenceState,
+  force?: ConvergenceState,
+): ConvergenceVerdict {
   const w = Math.max(2, Math.round(opts.window));
   // Only the last 2w of the first n passes matter (a slice, not the whole history: replayed every pass).
   const history = all.slice(Math.max(0, n - 2 * w), n);
@@ -155,15 +161,19 @@ function classify(all: readonly ConvergencePoint[], n: number, opts: Convergence
   // 1. Trend over the last 2w passes.
   const span = history;
   const xs = span.map((p, i) => p.epoch ?? n - span.length + i);
-  const fit = fitTrend(xs, span.map((p) => p.elbo));
+  const fit = fitTrend(
+    xs,
+    span.map((p) => p.elbo),
+  );
   const width = xs.length > 1 ? xs[xs.length - 1]! - xs[0]! : 0;
   const rise = fit.slope * width;
   const riseSe = fit.slopeStdErr * width;
   const tNeeded = settled ? 3 : 2;
   const riseNeeded = settled ? m : m / 2;
-  const trendText = fit.n >= 3
-    ? `The ELBO moved ${signed(rise)} over the last ${span.length} passes (slope ${signed(fit.slope)} ± ${fmt(fit.slopeStdErr)} per ${last.epoch === undefined ? 'pass' : 'epoch'}; a change of ${fmt(m)} matters).`
-    : `The ELBO's trend needs 3 passes (has ${n}).`;
+  const trendText =
+    fit.n >= 3
+      ? `The ELBO moved ${signed(rise)} over the last ${span.length} passes (slope ${signed(fit.slope)} ± ${fmt(fit.slopeStdErr)} per ${last.epoch === undefined ? 'pass' : 'epoch'}; a change of ${fmt(m)} matters).`
+      : `The ELBO's trend needs 3 passes (has ${n}).`;
 
   // 2. The gap, from the residuals averaged over the last w passes.
   const recent = history.slice(-w);
@@ -181,21 +191,21 @@ function classify(all: readonly ConvergencePoint[], n: number, opts: Convergence
   const averagingGain = averaged.length === recent.length && gains.length > 0 ? gains.reduce((a, b) => a + b, 0) / gains.length : undefined;
   const mcError = span.reduce((a, p) => a + (p.elboStdErr || 0), 0) / span.length;
   const gainNeeded = current === 'noise-limited' ? m / 4 : m / 2;
-  const noiseLimited = averagingGain !== undefined
-    ? averagingGain > gainNeeded
-    : fit.n >= 3 && fit.residualSd > 3 * mcError && fit.residualSd > gainNeeded;
-  const noiseText = averagingGain !== undefined
-    ? `Averaging the weights of the last pass interval ${averagingGain >= 0 ? 'gains' : 'loses'} ${fmt(Math.abs(averagingGain))} nats${averagingGain > gainNeeded ? ': a smaller step would gain about that much' : ''}.`
-    : `The ELBO scatters ${fmt(fit.residualSd)} between passes, ${fmt(fit.residualSd / Math.max(mcError, 1e-12))} times its Monte-Carlo error.`;
+  const noiseLimited = averagingGain !== undefined ? averagingGain > gainNeeded : fit.n >= 3 && fit.residualSd > 3 * mcError && fit.residualSd > gainNeeded;
+  const noiseText =
+    averagingGain !== undefined
+      ? `Averaging the weights of the last pass interval ${averagingGain >= 0 ? 'gains' : 'loses'} ${fmt(Math.abs(averagingGain))} nats${averagingGain > gainNeeded ? ': a smaller step would gain about that much' : ''}.`
+      : `The ELBO scatters ${fmt(fit.residualSd)} between passes, ${fmt(fit.residualSd / Math.max(mcError, 1e-12))} times its Monte-Carlo error.`;
 
   // 4. Collapsed latents at the last pass.
   const collapsed = inactiveLatents(last);
   const H = last.klPerLatent?.length ?? last.latentMeanVariance?.length ?? 0;
-  const collapseText = collapsed.length === 0
-    ? ''
-    : collapsed.length === H
-      ? ` All ${H} latents are inactive (KL_h < ${COLLAPSE_KL_NATS} nats or Var_x(E_q[z_h]) <= ${ACTIVE_UNIT_THRESHOLD}): the posterior has collapsed and the decoder ignores z.`
-      : ` ${collapsed.length} of ${H} latents are inactive (z${collapsed.join(', z')}): the model uses ${H - collapsed.length}; fewer latents would fit the same, or a KL warm-up may revive them.`;
+  const collapseText =
+    collapsed.length === 0
+      ? ''
+      : collapsed.length === H
+        ? ` All ${H} latents are inactive (KL_h < ${COLLAPSE_KL_NATS} nats or Var_x(E_q[z_h]) <= ${ACTIVE_UNIT_THRESHOLD}): the posterior has collapsed and the decoder ignores z.`
+        : ` ${collapsed.length} of ${H} latents are inactive (z${collapsed.join(', z')}): the model uses ${H - collapsed.length}; fewer latents would fit the same, or a KL warm-up may revive them.`;
 
   const evidence: VerdictEvidence = { slopePerEpoch: fit.slope, slopeStdErrPerEpoch: fit.slopeStdErr, averagingGain, collapsed, materiality: m };
   const validationText = validationTrend(span);
@@ -240,8 +250,22 @@ function classify(all: readonly ConvergencePoint[], n: number, opts: Convergence
         return make(state, false, head, rising ? '' : trendText, gapText);
       }
       case 'not-converged':
-        if (falling) return make(state, false, `The ELBO is falling: ${signed(rise)} over the last ${span.length} passes.`, trendText, 'A smaller learning rate may help (or, with a validation split, look for over-fitting).', gapText);
-        return make(state, true, `${gapText.split(':')[0]}: ${Math.abs(rDec) >= Math.abs(rPrior) ? 'the decoder variance is off its optimum' : "the latents' second moments are off the prior's"}, though ${flatText}.`, trendText, gapText);
+        if (falling)
+          return make(
+            state,
+            false,
+            `The ELBO is falling: ${signed(rise)} over the last ${span.length} passes.`,
+            trendText,
+            'A smaller learning rate may help (or, with a validation split, look for over-fitting).',
+            gapText,
+          );
+        return make(
+          state,
+          true,
+          `${gapText.split(':')[0]}: ${Math.abs(rDec) >= Math.abs(rPrior) ? 'the decoder variance is off its optimum' : "the latents' second moments are off the prior's"}, though ${flatText}.`,
+          trendText,
+          gapText,
+        );
       case 'noise-limited':
         return make(
           state,
@@ -254,7 +278,14 @@ function classify(all: readonly ConvergencePoint[], n: number, opts: Convergence
           gapText + collapseText,
         );
       case 'stationary':
-        return make(state, true, `Stationary: ${flatText}; with a fixed decoder variance (VAE-0) the gap need not close.`, trendText, gapText + vae0 + collapseText, gainText);
+        return make(
+          state,
+          true,
+          `Stationary: ${flatText}; with a fixed decoder variance (VAE-0) the gap need not close.`,
+          trendText,
+          gapText + vae0 + collapseText,
+          gainText,
+        );
       case 'collapsed':
         return make(state, true, `At a stationary point with ${collapsed.length} of ${H} latents inactive.`, trendText, gapText + collapseText, gainText);
       case 'converged':
@@ -287,7 +318,8 @@ function inactiveLatents(p: ConvergencePoint): number[] {
 
 function advice(opts: ConvergenceOptions): string {
   const lr = opts.learningRate;
-  if (opts.schedule === 'cosine') return `The cosine schedule has not brought the step down far enough yet: train for more epochs${lr ? ` or start lower than learningRate ${lr}` : ''}.`;
+  if (opts.schedule === 'cosine')
+    return `The cosine schedule has not brought the step down far enough yet: train for more epochs${lr ? ` or start lower than learningRate ${lr}` : ''}.`;
   return `Use "schedule": "cosine" (the step decays to 1% of its start)${lr ? `, or a learningRate of ${Number((lr / 10).toPrecision(3))} instead of ${lr}` : ', or a smaller learningRate'}.`;
 }
 
@@ -296,9 +328,16 @@ function validationTrend(span: readonly ConvergencePoint[]): string {
   const v = span.filter((p) => typeof p.validationElbo === 'number' && Number.isFinite(p.validationElbo));
   if (v.length < 3 || v.length !== span.length) return '';
   const xs = v.map((p, i) => p.epoch ?? i);
-  const fv = fitTrend(xs, v.map((p) => p.validationElbo as number));
-  const ft = fitTrend(xs, v.map((p) => p.elbo));
-  if (fv.slope < -2 * fv.slopeStdErr && ft.slope > -fv.slopeStdErr) return ' The validation ELBO is falling while the training ELBO is not: the model is over-fitting.';
+  const fv = fitTrend(
+    xs,
+    v.map((p) => p.validationElbo as number),
+  );
+  const ft = fitTrend(
+    xs,
+    v.map((p) => p.elbo),
+  );
+  if (fv.slope < -2 * fv.slopeStdErr && ft.slope > -fv.slopeStdErr)
+    return ' The validation ELBO is falling while the training ELBO is not: the model is over-fitting.';
   return '';
 }
 

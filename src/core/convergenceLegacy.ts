@@ -36,10 +36,7 @@ export interface LegacyPoint {
   hDec: number;
 }
 
-export function judgeConvergenceLegacy(
-  history: readonly LegacyPoint[],
-  opts: { tolerance: number; window: number; theoremApplies: boolean },
-): LegacyVerdict {
+export function judgeConvergenceLegacy(history: readonly LegacyPoint[], opts: { tolerance: number; window: number; theoremApplies: boolean }): LegacyVerdict {
   const last = history[history.length - 1];
   if (!last) return { state: 'too-early', gapClosed: false, elboStable: false, reason: 'no diagnostics yet' };
   const scale = Math.abs(last.hEnc) + Math.abs(last.hPrior) + Math.abs(last.hDec);

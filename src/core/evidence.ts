@@ -33,7 +33,13 @@ export interface LatentEvidence {
  * nu and logT2 are row-major N x H; eps (M x H, standard normal) draws z_n for the first M points.
  * Var and entropy use all N points; the mutual information the first M.
  */
-export function latentEvidence(nu: Float32Array | Float64Array, logT2: Float32Array | Float64Array, N: number, H: number, eps: ArrayLike<number>): LatentEvidence {
+export function latentEvidence(
+  nu: Float32Array | Float64Array,
+  logT2: Float32Array | Float64Array,
+  N: number,
+  H: number,
+  eps: ArrayLike<number>,
+): LatentEvidence {
   const mean = new Float64Array(H);
   const sq = new Float64Array(H);
   const logT2Sum = new Float64Array(H);

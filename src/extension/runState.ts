@@ -7,17 +7,7 @@ import type { MetricsRecord, RunStatus } from '../core/runFormat';
 import { shortReason, verdictLabel, verdictLine } from '../core/verdictText';
 
 export type RunStateKind =
-  | 'none'
-  | 'training'
-  | 'converged'
-  | 'not-converged'
-  | 'improving'
-  | 'noise-limited'
-  | 'collapsed'
-  | 'stationary'
-  | 'too-early'
-  | 'stale'
-  | 'failed';
+  'none' | 'training' | 'converged' | 'not-converged' | 'improving' | 'noise-limited' | 'collapsed' | 'stationary' | 'too-early' | 'stale' | 'failed';
 
 export interface LiveProgress {
   epoch: number;
@@ -208,7 +198,8 @@ function evidenceRows(r: MetricsRecord): string[] {
   if (r.activeUnits !== undefined) rows.push(`| active units | ${r.activeUnits} of ${H} |`);
   if (r.mutualInformation !== undefined) rows.push(`| I(x; z) | ${formatNumber(r.mutualInformation)} nats |`);
   if (r.averagedElbo !== undefined) rows.push(`| averaged weights gain | ${formatNumber(r.averagedElbo - r.elbo)} nats |`);
-  if (r.elboSlope !== undefined && r.elboSlopeStdErr !== undefined) rows.push(`| ELBO slope | ${formatNumber(r.elboSlope)} ± ${formatNumber(r.elboSlopeStdErr, 2)} per epoch |`);
+  if (r.elboSlope !== undefined && r.elboSlopeStdErr !== undefined)
+    rows.push(`| ELBO slope | ${formatNumber(r.elboSlope)} ± ${formatNumber(r.elboSlopeStdErr, 2)} per epoch |`);
   if (r.validationElbo !== undefined) rows.push(`| validation ELBO | ${formatNumber(r.validationElbo)} |`);
   return rows;
 }

@@ -48,7 +48,9 @@ export class Training implements vscode.Disposable {
     const timings = new TrainingTimings();
     const trainerPath = vscode.Uri.joinPath(this.deps.extensionUri, 'dist', 'trainer.js').fsPath;
     if (!fs.existsSync(trainerPath)) {
-      void vscode.window.showErrorMessage(`VAE Lens: the trainer is missing (${trainerPath}). Reinstall the extension, or run the build if you are developing it.`);
+      void vscode.window.showErrorMessage(
+        `VAE Lens: the trainer is missing (${trainerPath}). Reinstall the extension, or run the build if you are developing it.`,
+      );
       return undefined;
     }
     const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
@@ -69,7 +71,10 @@ export class Training implements vscode.Disposable {
       const count = errors.length;
       const show = 'Show Problems';
       void vscode.window
-        .showErrorMessage(`VAE Lens: ${path.basename(uri.fsPath)} has ${count} problem${count > 1 ? 's' : ''}; fix ${count > 1 ? 'them' : 'it'} before training. First: ${errors[0]!.message}`, show)
+        .showErrorMessage(
+          `VAE Lens: ${path.basename(uri.fsPath)} has ${count} problem${count > 1 ? 's' : ''}; fix ${count > 1 ? 'them' : 'it'} before training. First: ${errors[0]!.message}`,
+          show,
+        )
         .then((c) => c === show && vscode.commands.executeCommand('workbench.actions.view.problems'));
       return undefined;
     }
@@ -148,7 +153,16 @@ export class Training implements vscode.Disposable {
       void vscode.window.showWarningMessage(`VAE Lens: ${name} diverged. ${trainer.done?.message ?? ''}`, output).then(onOutput);
     } else if (status === 'completed') {
       const last = trainer.lastRecord;
-      const verdict = last ? codeLensResult({ hasRun: true, specChanged: false, last, convergence: last.convergence, convergenceReason: last.convergenceReason, status: 'completed' }) : undefined;
+      const verdict = last
+        ? codeLensResult({
+            hasRun: true,
+            specChanged: false,
+            last,
+            convergence: last.convergence,
+            convergenceReason: last.convergenceReason,
+            status: 'completed',
+          })
+        : undefined;
       void vscode.window.showInformationMessage(`VAE Lens: ${name} finished${verdict ? `: ${verdict.replace(/\.$/, '')}` : ''}.`);
     }
   }
@@ -175,9 +189,8 @@ export class Training implements vscode.Disposable {
       target = picked?.trainer;
     }
     if (!target) return;
-    await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Window, title: `VAE Lens: stopping ${path.basename(target.specPath)}` },
-      () => target.stop(),
+    await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: `VAE Lens: stopping ${path.basename(target.specPath)}` }, () =>
+      target.stop(),
     );
   }
 

@@ -55,7 +55,8 @@ export async function evaluateRun(runDir: string, opts: { samples?: number; poin
     const latents = encoderEvidence(engine.tf, vae, values, n, 12346);
     const val = data.validation;
     const vn = val ? Math.min(val.n, n) : 0;
-    const validationElbo = val && vn > 0 ? diagnose(engine.tf, vae, { values: val.values.subarray(0, vn * val.dim), n: vn, samples, seed: 12347 }).elbo : undefined;
+    const validationElbo =
+      val && vn > 0 ? diagnose(engine.tf, vae, { values: val.values.subarray(0, vn * val.dim), n: vn, samples, seed: 12347 }).elbo : undefined;
     return { spec, meta, epoch: cp.epoch, backend: engine.name, points: n, samples, result, latents, validationElbo, verdict: runVerdict(runDir, spec) };
   } finally {
     vae.dispose();
@@ -70,7 +71,13 @@ function runVerdict(runDir: string, spec: VaeSpec): { state: ConvergenceState; r
   if (records.length === 0) return undefined;
   const v = judgeConvergence(
     records.map((r) => ({ ...r, gapStdErr: r.gapStdErr ?? 0 })),
-    { tolerance: spec.diagnostics.tolerance, window: spec.diagnostics.window, theoremApplies: spec.model.type !== 'VAE-0', learningRate: spec.training.learningRate, schedule: spec.training.schedule },
+    {
+      tolerance: spec.diagnostics.tolerance,
+      window: spec.diagnostics.window,
+      theoremApplies: spec.model.type !== 'VAE-0',
+      learningRate: spec.training.learningRate,
+      schedule: spec.training.schedule,
+    },
   );
   return { state: v.state, reason: v.reason };
 }

@@ -192,11 +192,21 @@ export class TrainingLoop {
     let validationElbo: number | undefined;
     if (validation && validation.n > 0) {
       const vn = Math.min(validation.n, spec.diagnostics.subset ?? DEFAULT_DIAGNOSTIC_SUBSET);
-      validationElbo = diagnose(engine.tf, this.vae, { values: validation.values.subarray(0, vn * validation.dim), n: vn, samples: spec.diagnostics.mcSamples, seed: seed + 1 }).elbo;
+      validationElbo = diagnose(engine.tf, this.vae, {
+        values: validation.values.subarray(0, vn * validation.dim),
+        n: vn,
+        samples: spec.diagnostics.mcSamples,
+        seed: seed + 1,
+      }).elbo;
     }
     const latents = encoderEvidence(engine.tf, this.vae, this.diagValues, this.diagN, seed + 2);
     // The same points and noise as the pass itself, so the difference is the weights' alone.
-    const averagedElbo = epoch > 0 ? this.average.withAveragedWeights(() => diagnose(engine.tf, this.vae, { values: this.diagValues, n: this.diagN, samples: spec.diagnostics.mcSamples, seed }).elbo) : undefined;
+    const averagedElbo =
+      epoch > 0
+        ? this.average.withAveragedWeights(
+            () => diagnose(engine.tf, this.vae, { values: this.diagValues, n: this.diagN, samples: spec.diagnostics.mcSamples, seed }).elbo,
+          )
+        : undefined;
     this.history.push({ ...d, epoch, averagedElbo, latentMeanVariance: latents.latentMeanVariance });
     const verdict = judgeConvergence(this.history, {
       tolerance: spec.diagnostics.tolerance,

@@ -17,7 +17,11 @@ export function statusView(run: PanelRun): StatusView {
   const reason = rec?.convergenceReason;
   switch (run.status) {
     case 'training':
-      return { label: rec?.convergence ? `Training · ${verdictLabel(rec.convergence)}` : 'Training', tone: 'active', detail: run.message ?? (reason && verdictLine(rec?.convergence, reason)) };
+      return {
+        label: rec?.convergence ? `Training · ${verdictLabel(rec.convergence)}` : 'Training',
+        tone: 'active',
+        detail: run.message ?? (reason && verdictLine(rec?.convergence, reason)),
+      };
     case 'running':
       return { label: 'Running elsewhere', tone: 'active', detail: run.message ?? 'the run folder is still being written by another process' };
     case 'stopped':

@@ -88,7 +88,7 @@ const ROWS: { label: string; help: string; cell: Rower }[] = [
   },
   {
     label: 'H_enc per latent',
-    help: 'Encoder entropy per latent, 1/N Σ_n ½ log(2πe t²_nh), against the prior\'s ½ log(2πe a²_h) = 1.419 for a standard normal',
+    help: "Encoder entropy per latent, 1/N Σ_n ½ log(2πe t²_nh), against the prior's ½ log(2πe a²_h) = 1.419 for a standard normal",
     cell: (r) => plain(r?.hEncPerLatent ? r.hEncPerLatent.map((v) => fmtSig(v, 3)).join(' ') : MISSING),
   },
   {

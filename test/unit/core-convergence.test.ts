@@ -148,20 +148,42 @@ test('records without the optional fields (no epoch, latents, averaged ELBO) are
 
 test('hysteresis: one outlier pass does not change the verdict; evidence that lasts does', () => {
   const settled = history(30, { elbo: flat, gain: smallGain });
-  const outlier = [...settled, { ...settled[29]!, elbo: -4.5, epoch: 300 }, ...history(5, { elbo: flat, gain: smallGain }, 2).map((p, i) => ({ ...p, epoch: 310 + 10 * i }))];
+  const outlier = [
+    ...settled,
+    { ...settled[29]!, elbo: -4.5, epoch: 300 },
+    ...history(5, { elbo: flat, gain: smallGain }, 2).map((p, i) => ({ ...p, epoch: 310 + 10 * i })),
+  ];
   const states = judgeEveryPass(outlier, opts).map((v) => v.state);
   assert.deepEqual([...new Set(states.slice(10))], ['converged'], states.join(' '));
   // A held verdict says what the last pass pointed to.
   // One wild pass of R_dec does not open the gap either.
-  const wildGap = [...settled, { ...settled[29]!, rDec: 3, gap: 3, epoch: 300 }, ...history(5, { elbo: flat, gain: smallGain }, 3).map((p, i) => ({ ...p, epoch: 310 + 10 * i }))];
-  assert.deepEqual([...new Set(judgeEveryPass(wildGap, opts).slice(10).map((v) => v.state))], ['converged']);
+  const wildGap = [
+    ...settled,
+    { ...settled[29]!, rDec: 3, gap: 3, epoch: 300 },
+    ...history(5, { elbo: flat, gain: smallGain }, 3).map((p, i) => ({ ...p, epoch: 310 + 10 * i })),
+  ];
+  assert.deepEqual(
+    [
+      ...new Set(
+        judgeEveryPass(wildGap, opts)
+          .slice(10)
+          .map((v) => v.state),
+      ),
+    ],
+    ['converged'],
+  );
   // A real, lasting rise takes over within a few passes.
   const rise = [...settled, ...Array.from({ length: 8 }, (_, i) => ({ ...settled[29]!, elbo: -5 + 0.1 * (i + 1), epoch: 300 + 10 * i }))];
-  const after = judgeEveryPass(rise, opts).map((v) => v.state).slice(30);
+  const after = judgeEveryPass(rise, opts)
+    .map((v) => v.state)
+    .slice(30);
   const turned = after.indexOf('improving');
   assert.ok(turned >= 1 && turned <= 4, after.join(' '));
   // On the pass before it turned, the held verdict said what that pass pointed to.
-  assert.match(judgeEveryPass(rise, opts)[30 + turned - 1]!.reason, /\(This pass points to "still improving": The ELBO still rises: .+ The verdict changes when 2 passes in a row agree\.\)$/);
+  assert.match(
+    judgeEveryPass(rise, opts)[30 + turned - 1]!.reason,
+    /\(This pass points to "still improving": The ELBO still rises: .+ The verdict changes when 2 passes in a row agree\.\)$/,
+  );
 });
 
 test('hysteresis: a long stationary run with noisy evidence barely changes its verdict', () => {
@@ -172,7 +194,7 @@ test('hysteresis: a long stationary run with noisy evidence barely changes its v
   for (let i = 11; i < states.length; i++) if (states[i] !== states[i - 1]) changes++;
   assert.ok(changes <= 4, `${changes} changes: ${states.join(' ')}`);
   // Without hysteresis the same evidence crosses its threshold on many passes.
-  const crossings = h.slice(10).filter((p, i, a) => i > 0 && (p.averagedElbo! - p.elbo > 0.04) !== (a[i - 1]!.averagedElbo! - a[i - 1]!.elbo > 0.04)).length;
+  const crossings = h.slice(10).filter((p, i, a) => i > 0 && p.averagedElbo! - p.elbo > 0.04 !== a[i - 1]!.averagedElbo! - a[i - 1]!.elbo > 0.04).length;
   assert.ok(crossings > 3 * Math.max(1, changes), `raw crossings ${crossings}`);
 });
 
@@ -198,7 +220,10 @@ test('plateau test: a robust slope and its standard error', () => {
   // Gaussian noise of sd 0.1 on 10 points 1 apart: the slope's s.e. is about 0.1 / sqrt(82.5) = 0.011.
   const rng = new Rng(5);
   const xs = Array.from({ length: 10 }, (_, i) => i);
-  const noisy = fitTrend(xs, xs.map((x) => 0.5 * x + 0.1 * rng.normal()));
+  const noisy = fitTrend(
+    xs,
+    xs.map((x) => 0.5 * x + 0.1 * rng.normal()),
+  );
   assert.ok(Math.abs(noisy.slope - 0.5) < 0.04, String(noisy.slope));
   assert.ok(noisy.slopeStdErr > 0.004 && noisy.slopeStdErr < 0.03, String(noisy.slopeStdErr));
   // One wild point does not tilt it.

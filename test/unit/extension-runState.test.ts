@@ -14,9 +14,25 @@ import {
 } from '../../src/extension/runState';
 
 const record = (over: Partial<MetricsRecord> = {}): MetricsRecord => ({
-  epoch: 20, step: 400, elbo: -2.5, elboStdErr: 0.01, hEnc: -3, hPrior: 1.4, hDec: -1.9, entropySum: -2.51,
-  gap: 0.01, gapRel: 0.003, rDec: 0.006, rPrior: 0.004, sigma2: 0.02, sigma2Opt: 0.0201,
-  latentSecondMoment: [1, 0.9], klPerLatent: [2, 0.01], samplesPerSec: 9000, wallSeconds: 12, ...over,
+  epoch: 20,
+  step: 400,
+  elbo: -2.5,
+  elboStdErr: 0.01,
+  hEnc: -3,
+  hPrior: 1.4,
+  hDec: -1.9,
+  entropySum: -2.51,
+  gap: 0.01,
+  gapRel: 0.003,
+  rDec: 0.006,
+  rPrior: 0.004,
+  sigma2: 0.02,
+  sigma2Opt: 0.0201,
+  latentSecondMoment: [1, 0.9],
+  klPerLatent: [2, 0.01],
+  samplesPerSec: 9000,
+  wallSeconds: 12,
+  ...over,
 });
 const base: RunStateInput = { hasRun: true, specChanged: false, last: record(), convergence: 'converged', status: 'completed' };
 
@@ -25,11 +41,18 @@ test('the CodeLens reports the verdict with the relative gap', () => {
   assert.equal(codeLensResult({ ...base, convergence: 'not-converged', last: record({ gapRel: 0.041 }) }), 'not converged, gap 4.1%');
   // With a reason, its first sentence: the state and why, in a few words.
   assert.equal(
-    codeLensResult({ ...base, convergence: 'noise-limited', convergenceReason: 'A smaller step would gain about 0.112 nats: the averaged recent weights beat the current ones. Use a cosine schedule.' }),
+    codeLensResult({
+      ...base,
+      convergence: 'noise-limited',
+      convergenceReason: 'A smaller step would gain about 0.112 nats: the averaged recent weights beat the current ones. Use a cosine schedule.',
+    }),
     "stalled on the step's noise, gap 0.3% — A smaller step would gain about 0.112 nats: the averaged recent weights beat the current ones.",
   );
   // The runs view's description keeps to the few words.
-  assert.equal(codeLensResult({ ...base, convergence: 'noise-limited', convergenceReason: 'A smaller step would gain. More.' }, false), "stalled on the step's noise, gap 0.3%");
+  assert.equal(
+    codeLensResult({ ...base, convergence: 'noise-limited', convergenceReason: 'A smaller step would gain. More.' }, false),
+    "stalled on the step's noise, gap 0.3%",
+  );
   assert.equal(codeLensResult({ ...base, specChanged: true }), 'stale: spec changed since last run');
   assert.equal(codeLensResult({ hasRun: false, specChanged: false }), undefined);
 });
@@ -56,7 +79,15 @@ test('status bar text carries the right codicon for each state', () => {
 });
 
 test('the status bar tooltip carries the state, its whole reason and the evidence', () => {
-  const md = statusTooltipMarkdown({ ...base, convergence: 'collapsed', convergenceReason: 'At a stationary point with 1 of 2 latents inactive. More numbers.', last: record({ activeUnits: 1, mutualInformation: 2.25, averagedElbo: -4.99, elbo: -5 }) }, 'toy');
+  const md = statusTooltipMarkdown(
+    {
+      ...base,
+      convergence: 'collapsed',
+      convergenceReason: 'At a stationary point with 1 of 2 latents inactive. More numbers.',
+      last: record({ activeUnits: 1, mutualInformation: 2.25, averagedElbo: -4.99, elbo: -5 }),
+    },
+    'toy',
+  );
   assert.match(md, /converged, latents collapsed\\\. At a stationary point with 1 of 2 latents inactive\\\. More numbers\\\./);
   assert.match(md, /\| active units \| 1 of \d+ \|/);
   assert.match(md, /\| I\(x; z\) \| 2\.25 nats \|/);
@@ -87,7 +118,10 @@ test('the tooltip lists gap, residuals, ELBO ± se, entropy sum, backend and run
 });
 
 test('progress message: epoch, rounded rate with separators, time left; no NaNs leak', () => {
-  assert.equal(progressMessage({ epoch: 3, epochs: 50, epochFraction: 0.2, samplesPerSec: 12345.6, etaSeconds: 80 }), 'epoch 3/50 · 12,346 samples/s · 1m 20s left');
+  assert.equal(
+    progressMessage({ epoch: 3, epochs: 50, epochFraction: 0.2, samplesPerSec: 12345.6, etaSeconds: 80 }),
+    'epoch 3/50 · 12,346 samples/s · 1m 20s left',
+  );
   assert.equal(progressMessage({ epoch: 1, epochs: 2, epochFraction: 0, samplesPerSec: Number.NaN, etaSeconds: Infinity }), 'epoch 1/2');
   assert.equal(formatDuration(3 * 3600 + 65), '3h 01m');
 });

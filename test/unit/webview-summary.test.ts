@@ -8,11 +8,45 @@ import type { ConvergenceState } from '../../src/core/convergence';
 
 const cell = (rows: ReturnType<typeof summaryRows>, label: string, i = 0) => rows.find((r) => r.label === label)!.cells[i];
 
-test('summary: one column per run from its latest record, with the paper\'s quantities', () => {
-  const a = panelRun('a', [record(1), record(2, { elbo: -97.123456, elboStdErr: 0.0412, gapRel: 0.0042, sigma2: 0.0201, sigma2Opt: 0.0195, convergence: 'converged', convergenceReason: 'gap closed' })]);
+test("summary: one column per run from its latest record, with the paper's quantities", () => {
+  const a = panelRun('a', [
+    record(1),
+    record(2, {
+      elbo: -97.123456,
+      elboStdErr: 0.0412,
+      gapRel: 0.0042,
+      sigma2: 0.0201,
+      sigma2Opt: 0.0195,
+      convergence: 'converged',
+      convergenceReason: 'gap closed',
+    }),
+  ]);
   const b = panelRun('b', [], { backend: 'cpu' });
   const rows = summaryRows([a, b]);
-  assert.deepEqual(rows.map((r) => r.label), ['ELBO', 'Entropy sum', 'H_enc', 'H_prior', 'H_dec', 'Gap', 'Gap (relative)', 'R_dec', 'R_prior', 'σ² / σ²*', 'Convergence', 'ELBO slope', 'Averaged-weights gain', 'Active units', 'I(x; z)', 'H_enc per latent', 'Validation ELBO', 'Backend', 'Samples/s']);
+  assert.deepEqual(
+    rows.map((r) => r.label),
+    [
+      'ELBO',
+      'Entropy sum',
+      'H_enc',
+      'H_prior',
+      'H_dec',
+      'Gap',
+      'Gap (relative)',
+      'R_dec',
+      'R_prior',
+      'σ² / σ²*',
+      'Convergence',
+      'ELBO slope',
+      'Averaged-weights gain',
+      'Active units',
+      'I(x; z)',
+      'H_enc per latent',
+      'Validation ELBO',
+      'Backend',
+      'Samples/s',
+    ],
+  );
   assert.equal(cell(rows, 'ELBO').text, '-97.123 ± 0.041');
   assert.equal(cell(rows, 'Gap (relative)').text, '0.42 %');
   assert.equal(cell(rows, 'Gap (relative)').tone, 'good');
@@ -25,7 +59,19 @@ test('summary: one column per run from its latest record, with the paper\'s quan
 
 test('summary: the evidence beside the gap, where the record has it', () => {
   const rows = summaryRows([
-    panelRun('a', [record(1, { elbo: -5, averagedElbo: -4.9, activeUnits: 1, klPerLatent: [1, 0.001], mutualInformation: 2.5, miPoints: 512, elboSlope: 0.0012, elboSlopeStdErr: 0.0004, validationElbo: -5.2 })]),
+    panelRun('a', [
+      record(1, {
+        elbo: -5,
+        averagedElbo: -4.9,
+        activeUnits: 1,
+        klPerLatent: [1, 0.001],
+        mutualInformation: 2.5,
+        miPoints: 512,
+        elboSlope: 0.0012,
+        elboSlopeStdErr: 0.0004,
+        validationElbo: -5.2,
+      }),
+    ]),
     panelRun('b', [record(1)]),
   ]);
   assert.equal(cell(rows, 'Active units').text, '1 of 2');
@@ -56,13 +102,21 @@ test('number formats', () => {
 test('status: training, convergence verdicts and failures read differently', () => {
   const conv = (c: ConvergenceState) => panelRun('a', [record(1, { convergence: c, convergenceReason: 'Why.' })]);
   // While training, the latest pass's verdict and its reason.
-  assert.deepEqual(statusView({ ...conv('improving'), status: 'training' }), { label: 'Training · still improving', tone: 'active', detail: 'still improving. Why.' });
+  assert.deepEqual(statusView({ ...conv('improving'), status: 'training' }), {
+    label: 'Training · still improving',
+    tone: 'active',
+    detail: 'still improving. Why.',
+  });
   assert.deepEqual(statusView(conv('converged')), { label: 'Converged', tone: 'good', detail: 'Why.' });
   assert.equal(statusView(conv('not-converged')).tone, 'warn');
   assert.equal(statusView(conv('stationary')).label, 'Stationary (VAE-0)');
   assert.equal(statusView(conv('noise-limited')).label, "Stalled on the step's noise");
   assert.equal(statusView(conv('collapsed')).tone, 'warn');
-  assert.deepEqual(statusView(panelRun('a', [], { status: 'failed', message: 'data file missing' })), { label: 'Failed', tone: 'bad', detail: 'data file missing' });
+  assert.deepEqual(statusView(panelRun('a', [], { status: 'failed', message: 'data file missing' })), {
+    label: 'Failed',
+    tone: 'bad',
+    detail: 'data file missing',
+  });
   assert.equal(statusView(panelRun('a', [], { status: 'stopped' })).label, 'Stopped');
 });
 
