@@ -1,6 +1,8 @@
 /** Text output of the CLI: the paper-style table, one-line progress, and the progress bar. */
 import type { Decomposition } from '../core/entropy';
+import { ACTIVE_UNIT_THRESHOLD, type LatentEvidence } from '../core/evidence';
 import type { MetricsRecord } from '../core/runFormat';
+import { verdictLabel } from '../core/verdictText';
 
 export const num = (x: number | null | undefined, digits = 4): string => {
   if (x === null || x === undefined || Number.isNaN(x)) return '—';
@@ -31,10 +33,37 @@ export function decompositionTable(
   return rows.map(([a, b, c]) => `${a.padEnd(w0)}  ${b.padStart(w1)}  ${c}`.trimEnd()).join('\n');
 }
 
-export function perLatentTable(m: readonly number[], kl: readonly number[], collapsed: readonly number[]): string {
-  const lines = ['latent   m_h (2nd moment)   KL_h (nats)'];
-  m.forEach((v, h) => lines.push(`z${String(h).padEnd(6)} ${num(v).padStart(16)}   ${num(kl[h]).padStart(11)}${collapsed.includes(h) ? '   collapsed' : ''}`));
+export function perLatentTable(
+  m: readonly number[],
+  kl: readonly number[],
+  collapsed: readonly number[],
+  ev?: LatentEvidence,
+  hPriorPerLatent?: number,
+): string {
+  const extra = ev ? `   Var_x(E_q[z])   H_enc,h (prior ${num(hPriorPerLatent, 3)})` : '';
+  const lines = [`latent   m_h (2nd moment)   KL_h (nats)${extra}`];
+  m.forEach((v, h) => {
+    const cols = ev ? `   ${num(ev.latentMeanVariance[h]).padStart(13)}   ${num(ev.hEncPerLatent[h]).padStart(7)}` : '';
+    const inactive = collapsed.includes(h) || (ev !== undefined && ev.latentMeanVariance[h]! <= ACTIVE_UNIT_THRESHOLD);
+    lines.push(`z${String(h).padEnd(6)} ${num(v).padStart(16)}   ${num(kl[h]).padStart(11)}${cols}${inactive ? '   collapsed' : ''}`);
+  });
   return lines.join('\n');
+}
+
+/** Active units, the mutual information and the validation ELBO, as eval prints them. */
+export function evidenceTable(ev: LatentEvidence, H: number, validationElbo: number | undefined, elbo: number): string {
+  const rows: [string, string, string][] = [
+    ['active units', `${ev.activeUnits} of ${H}`, `Var_x(E_q[z_h]) > ${ACTIVE_UNIT_THRESHOLD} (Burda et al. 2016)`],
+    [
+      'I(x; z)',
+      num(ev.mutualInformation),
+      `nats, aggregate-posterior estimator on ${ev.miPoints} points (at most log ${ev.miPoints} = ${num(Math.log(ev.miPoints), 2)})`,
+    ],
+  ];
+  if (validationElbo !== undefined) rows.push(['validation ELBO', num(validationElbo), `held-out split; training ELBO ${num(elbo)}`]);
+  const w0 = Math.max(...rows.map((r) => r[0].length));
+  const w1 = Math.max(...rows.map((r) => r[1].length));
+  return rows.map(([a, b, c]) => `${a.padEnd(w0)}  ${b.padStart(w1)}  ${c}`).join('\n');
 }
 
 /** One plain line per diagnostics pass (logs, CI, non-terminals). */
@@ -42,7 +71,7 @@ export function passLine(r: MetricsRecord, epochs: number): string {
   return (
     `epoch ${String(r.epoch).padStart(String(epochs).length)}/${epochs}  ELBO ${num(r.elbo)} ± ${num(r.elboStdErr, 3)}  ` +
     `sum ${num(r.entropySum)}  gap ${num(r.gap)} (${num(r.gapRel * 100, 2)}%)  R_dec ${num(r.rDec)}  R_prior ${num(r.rPrior)}  ` +
-    `${r.samplesPerSec > 0 && Number.isFinite(r.samplesPerSec) ? `${Math.round(r.samplesPerSec)} samples/s  ` : ''}${r.convergence ?? ''}`
+    `${r.samplesPerSec > 0 && Number.isFinite(r.samplesPerSec) ? `${Math.round(r.samplesPerSec)} samples/s  ` : ''}${r.convergence ? verdictLabel(r.convergence) : ''}`
   );
 }
 

@@ -5,11 +5,13 @@
  *   vae-lens report RUN... [--out FILE.html] [--png]
  * Exit codes: 0 success, 1 training failed or diverged, 2 bad input (a one-paragraph message, no stack).
  */
+import { verdictLine } from '../core/verdictText';
 import { formatUserError, isUserError, UserError } from '../core/errors';
 import { startRequest, type FromTrainer } from '../core/protocol';
 import { BACKENDS } from '../core/specSchema';
 import type { BackendChoice } from '../core/spec';
-import { decompositionTable, duration, passLine, perLatentTable, progressBar } from './format';
+import { decompositionTable, duration, evidenceTable, passLine, perLatentTable, progressBar } from './format';
+import type { MetricsRecord } from '../core/runFormat';
 
 const USAGE = `usage:
   vae-lens train SPEC [--epochs N] [--out DIR] [--backend auto|tensorflow|wasm|cpu] [--json] [--resume RUN_DIR]
@@ -81,6 +83,7 @@ async function train(args: Args): Promise<number> {
   const tty = !json && process.stderr.isTTY === true;
   const { runSession } = await import('../train/session');
   let epochs = 0;
+  let lastRecord: MetricsRecord | undefined;
   let barShown = false;
   const clearBar = () => {
     if (barShown) process.stderr.write('\r\x1b[2K');
@@ -119,6 +122,7 @@ async function train(args: Args): Promise<number> {
         break;
       case 'diagnostics':
         clearBar();
+        lastRecord = ev.record;
         console.log(passLine(ev.record, epochs));
         break;
       case 'log':
@@ -128,6 +132,7 @@ async function train(args: Args): Promise<number> {
         break;
       case 'done': {
         clearBar();
+        if (lastRecord?.convergenceReason) console.log(`verdict: ${verdictLine(lastRecord.convergence, lastRecord.convergenceReason)}`);
         console.log(`${ev.status}${ev.message ? `: ${ev.message}` : ''}\nrun folder: ${ev.runDir}`);
         if (ev.status === 'diverged') failed = true;
         break;
@@ -164,7 +169,20 @@ async function evaluate(args: Args): Promise<number> {
   const { evaluateRun } = await import('../train/evaluate');
   const ev = await evaluateRun(runDir, { samples: intFlag(args, 'samples', 1), points: intFlag(args, 'points', 1), backend: backendFlag(args) });
   if (args.flags.has('json')) {
-    process.stdout.write(JSON.stringify({ runDir, epoch: ev.epoch, backend: ev.backend, points: ev.points, samples: ev.samples, ...ev.result }) + '\n');
+    process.stdout.write(
+      JSON.stringify({
+        runDir,
+        epoch: ev.epoch,
+        backend: ev.backend,
+        points: ev.points,
+        samples: ev.samples,
+        ...ev.result,
+        ...ev.latents,
+        validationElbo: ev.validationElbo,
+        convergence: ev.verdict?.state,
+        convergenceReason: ev.verdict?.reason,
+      }) + '\n',
+    );
     return 0;
   }
   const r = ev.result;
@@ -172,7 +190,10 @@ async function evaluate(args: Args): Promise<number> {
   console.log(`${ev.points} points x ${ev.samples} Monte-Carlo samples, engine ${ev.backend}\n`);
   console.log(decompositionTable(r));
   console.log('');
-  console.log(perLatentTable(r.latentSecondMoment, r.klPerLatent, r.collapsedLatents));
+  console.log(perLatentTable(r.latentSecondMoment, r.klPerLatent, r.collapsedLatents, ev.latents, r.hPrior / r.klPerLatent.length));
+  console.log('');
+  console.log(evidenceTable(ev.latents, r.klPerLatent.length, ev.validationElbo, r.elbo));
+  if (ev.verdict) console.log(`\nverdict over the run's passes: ${verdictLine(ev.verdict.state, ev.verdict.reason)}`);
   return 0;
 }
 

@@ -1,26 +1,49 @@
 /**
- * The convergence rule, on the diagnostics passes so far (w = window, tol = tolerance,
- * scale = |H_enc| + |H_prior| + |H_dec| at the latest pass):
- *  1. The gap is closed, and closed for the right reason: with R_dec and R_prior averaged over the
- *     last w passes, |R_dec| + |R_prior| <= tol * scale + 2 * gapStdErr. At a stationary point both
- *     residuals vanish; their sum (the gap) can cross zero while they still cancel, which is not
- *     convergence. Averaging (signed) over passes lets minibatch jitter around the point cancel out.
- *  2. The ELBO has stopped moving: the mean ELBO of the last w passes differs from the mean of the
- *     w passes before by at most tol * scale + 2 * (the larger standard error).
- * gapRel <= tol then holds up to Monte-Carlo and minibatch noise. VAE-0 cannot close the gap (its
- * variance is fixed), so it can only become "stationary".
+ * The convergence verdict, on the diagnostics passes so far. A small gap says the model is near
+ * *a* stationary point of the objective its optimizer sees; it does not say that training is over
+ * (a constant step keeps the weights jittering around the optimum), nor that every latent is used.
+ * So the verdict reads, pass by pass, with w = window, tol = tolerance, scale = |H_enc| + |H_prior|
+ * + |H_dec| and the unit of what matters m = tol * scale:
+ *
+ *  1. the trend (a noise-aware plateau test): the slope of the ELBO over the last 2w passes (Theil-Sen,
+ *     so one wild pass cannot tilt it) against its standard error. Rising by more than 2 s.e. and by more than m/2 over those
+ *     passes is `improving` (also, after step 3, a rise of 2m that the noise cannot rule out); falling alike is
+ *     `not-converged` (the ELBO is getting worse).
+ *  2. the gap, closed for the right reason: R_dec and R_prior, each averaged (with sign, without
+ *     the largest and smallest value) over the last w passes, satisfy |R_dec| + |R_prior| <= m + 2 s.e.(gap); otherwise `not-converged`,
+ *     naming the residual that is off. Not asked of VAE-0, whose gap settles at R_dec.
+ *  3. the step's noise: the ELBO of the weights averaged over the last pass interval (the record's
+ *     `averagedElbo`) beats the current weights' by more than m/2 on average over the last w passes:
+ *     the ELBO is stationary in distribution but the learning rate holds it down (`noise-limited`,
+ *     with what a smaller step would gain). Records without that field fall back on the ELBO's
+ *     scatter between passes: more than 3 times its Monte-Carlo error and more than m/2.
+ *  4. collapsed latents (KL_h < 0.01 nats, or Var_x(E_q[z_h]) <= 0.01 where recorded) at such a
+ *     point: `collapsed`; otherwise `converged` (VAE-0: `stationary`).
+ * Before 2w passes the verdict is `too-early` (or `improving` when the rise is already plain).
+ *
+ * Hysteresis: the thresholds to leave a settled state are wider than to enter it (a rise must
+ * exceed 3 s.e. and m, the gap 1.5 times its allowance, the averaging gain must fall below m/4 to
+ * leave `noise-limited`), and the reported state changes only when two passes in a row call for
+ * the same new state. So the verdict does not flip on one noisy pass.
+ *
+ * Every field beyond the original record's is optional: runs from other trainers are judged too.
  */
+import { ACTIVE_UNIT_THRESHOLD, fitTrend } from './evidence';
+import { shortReason, verdictLabel } from './verdictText';
 
-export const CONVERGENCE_STATES = ['converged', 'not-converged', 'stationary', 'too-early'] as const;
+/** The states a verdict can take, from the least to the most settled (VAE-0's "stationary" apart). */
+export const CONVERGENCE_STATES = [
+  'too-early',
+  'improving',
+  /** The gap is open (or the ELBO falls): not at a stationary point. Also the old rule's "no". */
+  'not-converged',
+  'noise-limited',
+  'converged',
+  'collapsed',
+  /** VAE-0: the ELBO is stationary; the gap need not close. */
+  'stationary',
+] as const;
 export type ConvergenceState = (typeof CONVERGENCE_STATES)[number];
-
-export interface ConvergenceVerdict {
-  state: ConvergenceState;
-  gapClosed: boolean;
-  elboStable: boolean;
-  /** One line a person can read: why this state. */
-  reason: string;
-}
 
 export interface ConvergencePoint {
   elbo: number;
@@ -32,52 +55,294 @@ export interface ConvergencePoint {
   hEnc: number;
   hPrior: number;
   hDec: number;
+  /** Epoch of the pass (the trend is per epoch when present, else per pass). */
+  epoch?: number;
+  klPerLatent?: readonly (number | null)[];
+  /** Var_n(nu_nh) per latent (the active-unit statistic). */
+  latentMeanVariance?: readonly (number | null)[];
+  /** ELBO of the weights averaged over the recent steps, on the pass's points and noise. */
+  averagedElbo?: number | null;
+  validationElbo?: number | null;
 }
 
-export function judgeConvergence(
-  history: readonly ConvergencePoint[],
-  opts: { tolerance: number; window: number; theoremApplies: boolean },
+export interface ConvergenceOptions {
+  tolerance: number;
+  window: number;
+  theoremApplies: boolean;
+  /** For the advice of `noise-limited`. */
+  learningRate?: number;
+  schedule?: string;
+}
+
+/** The numbers behind a verdict (for the record, the panel and eval). */
+export interface VerdictEvidence {
+  /** ELBO slope per epoch (per pass without epochs) over the last 2w passes, and its s.e. */
+  slopePerEpoch: number;
+  slopeStdErrPerEpoch: number;
+  /** Mean of averagedElbo - elbo over the last w passes, when recorded. */
+  averagingGain?: number;
+  /** Latents inactive at the last pass. */
+  collapsed: number[];
+  /** m = tol * scale: the size of a change that matters. */
+  materiality: number;
+}
+
+export interface ConvergenceVerdict {
+  state: ConvergenceState;
+  gapClosed: boolean;
+  elboStable: boolean;
+  /** Sentences a person can read: why this state, with the numbers. */
+  reason: string;
+  evidence?: VerdictEvidence;
+}
+
+/** Passes in a row that must call for a new state before the verdict changes. */
+export const CONFIRM_PASSES = 2;
+const COLLAPSE_KL_NATS = 0.01;
+
+/** States in which the ELBO has been judged flat: leaving them takes stronger evidence. */
+const SETTLED: ReadonlySet<ConvergenceState> = new Set(['converged', 'collapsed', 'stationary', 'noise-limited']);
+
+/** The verdict after the last record of `history` (the whole history is replayed: the verdict has memory). */
+export function judgeConvergence(history: readonly ConvergencePoint[], opts: ConvergenceOptions): ConvergenceVerdict {
+  return judgeEveryPass(history, opts).at(-1) ?? { state: 'too-early', gapClosed: false, elboStable: false, reason: 'no diagnostics yet' };
+}
+
+/** The verdict as it was after each pass. */
+export function judgeEveryPass(history: readonly ConvergencePoint[], opts: ConvergenceOptions): ConvergenceVerdict[] {
+  const out: ConvergenceVerdict[] = [];
+  let current: ConvergenceVerdict | undefined;
+  let pending: ConvergenceState | undefined;
+  let pendingCount = 0;
+  for (let i = 1; i <= history.length; i++) {
+    const candidate = classify(history, i, opts, current?.state);
+    if (!current || current.state === 'too-early' || candidate.state === current.state) {
+      current = candidate;
+      pending = undefined;
+      pendingCount = 0;
+    } else {
+      pendingCount = pending === candidate.state ? pendingCount + 1 : 1;
+      pending = candidate.state;
+      if (pendingCount >= CONFIRM_PASSES) {
+        current = candidate;
+        pending = undefined;
+        pendingCount = 0;
+      } else {
+        // Hold the state; re-judge it on this pass's numbers so the reason stays current.
+        const held = classify(history, i, opts, current.state, current.state);
+        current = {
+          ...held,
+          state: current.state,
+          reason: `${held.reason} (This pass points to "${verdictLabel(candidate.state)}": ${shortReason(candidate.reason)} The verdict changes when ${CONFIRM_PASSES} passes in a row agree.)`,
+        };
+      }
+    }
+    out.push(current);
+  }
+  return out;
+}
+
+/**
+ * The state one pass calls for, given the state the verdict is in (for the hysteresis). With
+ * `force`, the sentences are written for that state (a held verdict explains itself).
+ */
+function classify(
+  all: readonly ConvergencePoint[],
+  n: number,
+  opts: ConvergenceOptions,
+  current?: ConvergenceState,
+  force?: ConvergenceState,
 ): ConvergenceVerdict {
-  const last = history[history.length - 1];
-  if (!last) return { state: 'too-early', gapClosed: false, elboStable: false, reason: 'no diagnostics yet' };
+  const w = Math.max(2, Math.round(opts.window));
+  // Only the last 2w of the first n passes matter (a slice, not the whole history: replayed every pass).
+  const history = all.slice(Math.max(0, n - 2 * w), n);
+  const last = history[history.length - 1]!;
   const scale = Math.abs(last.hEnc) + Math.abs(last.hPrior) + Math.abs(last.hDec);
-  const w = Math.max(1, opts.window);
+  const m = opts.tolerance * scale;
+  const settled = current !== undefined && SETTLED.has(current);
+
+  // 1. Trend over the last 2w passes.
+  const span = history;
+  const xs = span.map((p, i) => p.epoch ?? n - span.length + i);
+  const fit = fitTrend(
+    xs,
+    span.map((p) => p.elbo),
+  );
+  const width = xs.length > 1 ? xs[xs.length - 1]! - xs[0]! : 0;
+  const rise = fit.slope * width;
+  const riseSe = fit.slopeStdErr * width;
+  const tNeeded = settled ? 3 : 2;
+  const riseNeeded = settled ? m : m / 2;
+  const trendText =
+    fit.n >= 3
+      ? `The ELBO moved ${signed(rise)} over the last ${span.length} passes (slope ${signed(fit.slope)} ± ${fmt(fit.slopeStdErr)} per ${last.epoch === undefined ? 'pass' : 'epoch'}; a change of ${fmt(m)} matters).`
+      : `The ELBO's trend needs 3 passes (has ${n}).`;
+
+  // 2. The gap, from the residuals averaged over the last w passes.
   const recent = history.slice(-w);
-  const mean = (xs: readonly ConvergencePoint[], f: (p: ConvergencePoint) => number) => xs.reduce((a, p) => a + f(p), 0) / xs.length;
-  const gapAllowed = opts.tolerance * scale + 2 * last.gapStdErr;
-  const residual = Math.abs(mean(recent, (p) => p.rDec)) + Math.abs(mean(recent, (p) => p.rPrior));
-  const gapClosed = residual <= gapAllowed;
+  const rDec = trimmedMean(recent.map((p) => p.rDec));
+  const rPrior = trimmedMean(recent.map((p) => p.rPrior));
+  const gapAllowed = (m + 2 * (last.gapStdErr || 0)) * (settled ? 1.5 : 1);
+  const gapClosed = Math.abs(rDec) + Math.abs(rPrior) <= gapAllowed;
+  const gapText = gapClosed
+    ? `Both residuals are small: |R_dec| + |R_prior| over the last ${recent.length} passes is ${fmt(Math.abs(rDec) + Math.abs(rPrior))} (allowed ${fmt(gapAllowed)}).`
+    : `The gap is open: R_dec ${signed(rDec)}, R_prior ${signed(rPrior)} over the last ${recent.length} passes (allowed ${fmt(gapAllowed)} for both); ${Math.abs(rDec) >= Math.abs(rPrior) ? 'the decoder variance is off its optimum' : "the latents' second moments are off the prior's"}.`;
 
-  const enough = history.length >= 2 * w;
-  let elboStable = false;
-  let stableText: string;
-  if (!enough) {
-    stableText = `needs ${2 * w} passes to judge the ELBO's trend (has ${history.length})`;
-  } else {
-    const before = history.slice(-2 * w, -w);
-    const change = mean(recent, (p) => p.elbo) - mean(before, (p) => p.elbo);
-    const allowed = opts.tolerance * scale + 2 * Math.max(last.elboStdErr, before[0]!.elboStdErr);
-    elboStable = Math.abs(change) <= allowed;
-    stableText = `mean ELBO moved ${fmt(change)} between the last two windows of ${w} passes (allowed ${fmt(allowed)})`;
-  }
-  const gapText = `gap ${fmt(last.gap)}; |R_dec| + |R_prior| over ${recent.length} passes ${fmt(residual)} (allowed ${fmt(gapAllowed)})`;
+  // 3. The step's noise.
+  const averaged = recent.filter((p) => typeof p.averagedElbo === 'number' && Number.isFinite(p.averagedElbo));
+  const gains = averaged.map((p) => (p.averagedElbo as number) - p.elbo);
+  const averagingGain = averaged.length === recent.length && gains.length > 0 ? gains.reduce((a, b) => a + b, 0) / gains.length : undefined;
+  const mcError = span.reduce((a, p) => a + (p.elboStdErr || 0), 0) / span.length;
+  const gainNeeded = current === 'noise-limited' ? m / 4 : m / 2;
+  const noiseLimited = averagingGain !== undefined ? averagingGain > gainNeeded : fit.n >= 3 && fit.residualSd > 3 * mcError && fit.residualSd > gainNeeded;
+  const noiseText =
+    averagingGain !== undefined
+      ? `Averaging the weights of the last pass interval ${averagingGain >= 0 ? 'gains' : 'loses'} ${fmt(Math.abs(averagingGain))} nats${averagingGain > gainNeeded ? ': a smaller step would gain about that much' : ''}.`
+      : `The ELBO scatters ${fmt(fit.residualSd)} between passes, ${fmt(fit.residualSd / Math.max(mcError, 1e-12))} times its Monte-Carlo error.`;
 
-  if (!opts.theoremApplies) {
-    return {
-      state: !enough ? 'too-early' : elboStable ? 'stationary' : 'not-converged',
-      gapClosed,
-      elboStable,
-      reason: `${stableText}; fixed decoder variance, so the gap need not close: ${gapText}`,
-    };
-  }
-  if (!enough && !gapClosed) return { state: 'not-converged', gapClosed, elboStable, reason: `${gapText}; ${stableText}` };
-  if (!enough) return { state: 'too-early', gapClosed, elboStable, reason: `${gapText}; ${stableText}` };
-  return {
-    state: gapClosed && elboStable ? 'converged' : 'not-converged',
+  // 4. Collapsed latents at the last pass.
+  const collapsed = inactiveLatents(last);
+  const H = last.klPerLatent?.length ?? last.latentMeanVariance?.length ?? 0;
+  const collapseText =
+    collapsed.length === 0
+      ? ''
+      : collapsed.length === H
+        ? ` All ${H} latents are inactive (KL_h < ${COLLAPSE_KL_NATS} nats or Var_x(E_q[z_h]) <= ${ACTIVE_UNIT_THRESHOLD}): the posterior has collapsed and the decoder ignores z.`
+        : ` ${collapsed.length} of ${H} latents are inactive (z${collapsed.join(', z')}): the model uses ${H - collapsed.length}; fewer latents would fit the same, or a KL warm-up may revive them.`;
+
+  const evidence: VerdictEvidence = { slopePerEpoch: fit.slope, slopeStdErrPerEpoch: fit.slopeStdErr, averagingGain, collapsed, materiality: m };
+  const validationText = validationTrend(span);
+  const make = (state: ConvergenceState, elboStable: boolean, ...parts: string[]): ConvergenceVerdict => ({
+    state,
     gapClosed,
     elboStable,
-    reason: `${gapText}; ${stableText}`,
-  };
+    reason: parts.filter((s) => s !== '').join(' ') + validationText,
+    evidence,
+  });
+
+  const rising = fit.n >= 3 && fit.slope > tNeeded * fit.slopeStdErr && rise > riseNeeded;
+  // Too noisy to rule out a rise that matters (checked after the step's noise, which explains scatter).
+  const unclear = fit.n >= 3 && rise + 2 * riseSe > 4 * riseNeeded;
+  const falling = fit.n >= 3 && fit.slope < -tNeeded * fit.slopeStdErr && -rise > riseNeeded;
+  const want = force ?? decide();
+  return explain(want);
+
+  function decide(): ConvergenceState {
+    if (n < 2 * w) return rising ? 'improving' : 'too-early';
+    if (rising) return 'improving';
+    if (falling) return 'not-converged';
+    if (opts.theoremApplies && !gapClosed) return 'not-converged';
+    if (noiseLimited) return 'noise-limited';
+    if (unclear) return 'improving';
+    if (!opts.theoremApplies) return 'stationary';
+    return collapsed.length > 0 ? 'collapsed' : 'converged';
+  }
+
+  // Each reason opens with one short sentence (the CodeLens shows it alone), then the numbers.
+  function explain(state: ConvergenceState): ConvergenceVerdict {
+    const vae0 = opts.theoremApplies ? '' : ' The decoder variance is fixed (VAE-0), so the gap need not close: stationary is all this model can show.';
+    const gainText = averagingGain !== undefined ? noiseText : '';
+    const flatText = 'the ELBO is flat';
+    switch (state) {
+      case 'too-early':
+        return make(state, false, `Needs ${2 * w} passes to judge, has ${n}.`, trendText, gapText);
+      case 'improving': {
+        const head = !rising
+          ? `The noise cannot rule out a rise of ${fmt(rise + 2 * riseSe)} over ${span.length} passes; more Monte-Carlo samples (diagnostics.mcSamples) would tell.`
+          : `The ELBO still rises: ${signed(rise)} over the last ${span.length} passes (slope ${signed(fit.slope)} ± ${fmt(fit.slopeStdErr)} per ${last.epoch === undefined ? 'pass' : 'epoch'}).`;
+        return make(state, false, head, rising ? '' : trendText, gapText);
+      }
+      case 'not-converged':
+        if (falling)
+          return make(
+            state,
+            false,
+            `The ELBO is falling: ${signed(rise)} over the last ${span.length} passes.`,
+            trendText,
+            'A smaller learning rate may help (or, with a validation split, look for over-fitting).',
+            gapText,
+          );
+        return make(
+          state,
+          true,
+          `${gapText.split(':')[0]}: ${Math.abs(rDec) >= Math.abs(rPrior) ? 'the decoder variance is off its optimum' : "the latents' second moments are off the prior's"}, though ${flatText}.`,
+          trendText,
+          gapText,
+        );
+      case 'noise-limited':
+        return make(
+          state,
+          true,
+          averagingGain !== undefined
+            ? `A smaller step would gain about ${fmt(averagingGain)} nats: the averaged recent weights beat the current ones.`
+            : `The ELBO scatters ${fmt(fit.residualSd / Math.max(mcError, 1e-12))} times its Monte-Carlo error between passes: the weights jitter with the step.`,
+          `The ELBO is stationary in distribution but the learning rate's noise holds it down. ${advice(opts)}`,
+          trendText,
+          gapText + collapseText,
+        );
+      case 'stationary':
+        return make(
+          state,
+          true,
+          `Stationary: ${flatText}; with a fixed decoder variance (VAE-0) the gap need not close.`,
+          trendText,
+          gapText + vae0 + collapseText,
+          gainText,
+        );
+      case 'collapsed':
+        return make(state, true, `At a stationary point with ${collapsed.length} of ${H} latents inactive.`, trendText, gapText + collapseText, gainText);
+      case 'converged':
+        return make(state, true, `The gap is closed and ${flatText}.`, trendText, gapText, gainText);
+    }
+  }
 }
 
-const fmt = (x: number) => (Math.abs(x) >= 100 ? x.toFixed(1) : Math.abs(x) >= 1 ? x.toFixed(3) : x.toPrecision(3));
+/**
+ * The mean without the largest and the smallest value (from 4 values on): signed jitter still
+ * cancels, and one wild pass cannot open (or close) the gap for the w passes it stays in the window.
+ */
+function trimmedMean(v: readonly number[]): number {
+  const s = [...v].sort((a, b) => a - b);
+  const kept = s.length >= 4 ? s.slice(1, -1) : s;
+  return kept.reduce((a, b) => a + b, 0) / kept.length;
+}
+
+/** Latents without information at this pass: KL_h below 0.01 nats, or posterior means that do not vary. */
+function inactiveLatents(p: ConvergencePoint): number[] {
+  const H = Math.max(p.klPerLatent?.length ?? 0, p.latentMeanVariance?.length ?? 0);
+  const out: number[] = [];
+  for (let h = 0; h < H; h++) {
+    const kl = p.klPerLatent?.[h];
+    const act = p.latentMeanVariance?.[h];
+    if ((typeof kl === 'number' && kl < COLLAPSE_KL_NATS) || (typeof act === 'number' && act <= ACTIVE_UNIT_THRESHOLD)) out.push(h);
+  }
+  return out;
+}
+
+function advice(opts: ConvergenceOptions): string {
+  const lr = opts.learningRate;
+  if (opts.schedule === 'cosine')
+    return `The cosine schedule has not brought the step down far enough yet: train for more epochs${lr ? ` or start lower than learningRate ${lr}` : ''}.`;
+  return `Use "schedule": "cosine" (the step decays to 1% of its start)${lr ? `, or a learningRate of ${Number((lr / 10).toPrecision(3))} instead of ${lr}` : ', or a smaller learningRate'}.`;
+}
+
+/** A note when a validation split exists and its ELBO moves against the training ELBO. */
+function validationTrend(span: readonly ConvergencePoint[]): string {
+  const v = span.filter((p) => typeof p.validationElbo === 'number' && Number.isFinite(p.validationElbo));
+  if (v.length < 3 || v.length !== span.length) return '';
+  const xs = v.map((p, i) => p.epoch ?? i);
+  const fv = fitTrend(
+    xs,
+    v.map((p) => p.validationElbo as number),
+  );
+  const ft = fitTrend(
+    xs,
+    v.map((p) => p.elbo),
+  );
+  if (fv.slope < -2 * fv.slopeStdErr && ft.slope > -fv.slopeStdErr)
+    return ' The validation ELBO is falling while the training ELBO is not: the model is over-fitting.';
+  return '';
+}
+
+const fmt = (x: number) => (!Number.isFinite(x) ? String(x) : Math.abs(x) >= 100 ? x.toFixed(1) : Math.abs(x) >= 1 ? x.toFixed(3) : x.toPrecision(3));
+const signed = (x: number) => (x >= 0 ? '+' : '') + fmt(x);

@@ -67,6 +67,21 @@ export const metricsRecord = object(
     priorVariance: optional(numbers),
     convergence: optional(convergenceStates),
     convergenceReason: optional(string),
+    // Evidence beside the gap (core/evidence.ts).
+    /** Var_n(nu_nh) per latent; a latent is active when it exceeds 0.01 (Burda et al. 2016). */
+    latentMeanVariance: optional(numbers),
+    activeUnits: optional(jsonNumber),
+    /** Per-latent encoder entropy 1/N sum_n 1/2 log(2 pi e t_nh^2), beside the prior's. */
+    hEncPerLatent: optional(numbers),
+    /** I(x; z), aggregate-posterior estimator on miPoints points (at most log miPoints). */
+    mutualInformation: optional(jsonNumber),
+    miPoints: optional(jsonNumber),
+    /** ELBO of the weights averaged over the last ~averagingSteps steps, same points and noise. */
+    averagedElbo: optional(jsonNumber),
+    averagingSteps: optional(jsonNumber),
+    /** The plateau test: ELBO slope per epoch over the verdict's window, and its standard error. */
+    elboSlope: optional(jsonNumber),
+    elboSlopeStdErr: optional(jsonNumber),
     diagnosticsSeconds: optional(jsonNumber),
     points: optional(jsonNumber),
     mcSamples: optional(jsonNumber),

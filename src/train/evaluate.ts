@@ -4,17 +4,21 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { judgeConvergence, type ConvergenceState } from '../core/convergence';
 import type { Decomposition } from '../core/entropy';
 import { checkAllocation, MAX_ARRAY_BYTES } from '../core/allocation';
 import { UserError } from '../core/errors';
 import { RUN_FILES, type RunMeta } from '../core/runFormat';
 import { isRunMeta, READ_LIMITS } from '../core/runReader';
 import { readRegularFileSync } from '../core/safeRead';
+import type { LatentEvidence } from '../core/evidence';
+import { parseMetricsJsonl } from '../core/runFormat';
 import type { BackendChoice, VaeSpec } from '../core/spec';
 import { loadData } from '../data/load';
 import { chooseEngine } from './backend';
 import { readCheckpoint, restoreCheckpoint } from './checkpoint';
 import { diagnose, diagnosticSubset } from './diagnostics';
+import { encoderEvidence } from './evidence';
 import { Vae } from './model';
 import { readSpecFile } from './session';
 
@@ -26,6 +30,12 @@ export interface Evaluation {
   points: number;
   samples: number;
   result: Decomposition;
+  /** Active units, per-latent entropies and I(x; z) on the same points. */
+  latents: LatentEvidence;
+  /** ELBO on the held-out split (up to as many points), when the spec has one. */
+  validationElbo?: number;
+  /** The run's verdict from its recorded passes (the rule of core/convergence.ts). */
+  verdict?: { state: ConvergenceState; reason: string };
 }
 
 export async function evaluateRun(runDir: string, opts: { samples?: number; points?: number; backend?: BackendChoice }): Promise<Evaluation> {
@@ -45,7 +55,12 @@ export async function evaluateRun(runDir: string, opts: { samples?: number; poin
     const { values, n } = diagnosticSubset(data.train, spec, opts.points);
     const samples = opts.samples ?? Math.max(16, spec.diagnostics.mcSamples);
     const result = diagnose(engine.tf, vae, { values, n, samples, seed: 12345 });
-    return { spec, meta, epoch: cp.epoch, backend: engine.name, points: n, samples, result };
+    const latents = encoderEvidence(engine.tf, vae, values, n, 12346);
+    const val = data.validation;
+    const vn = val ? Math.min(val.n, n) : 0;
+    const validationElbo =
+      val && vn > 0 ? diagnose(engine.tf, vae, { values: val.values.subarray(0, vn * val.dim), n: vn, samples, seed: 12347 }).elbo : undefined;
+    return { spec, meta, epoch: cp.epoch, backend: engine.name, points: n, samples, result, latents, validationElbo, verdict: runVerdict(runDir, spec) };
   } finally {
     vae.dispose();
   }
@@ -86,3 +101,23 @@ function checkEvalSamples(samples: number, dim: number, latentDim: number): void
 
 /** Noise, latent draws, decoder means and their residuals: about this many copies of a point's samples live at once. */
 const EVAL_COPIES = 4;
+
+/** The verdict over the run's recorded passes; undefined when it has none. */
+function runVerdict(runDir: string, spec: VaeSpec): { state: ConvergenceState; reason: string } | undefined {
+  const file = path.join(runDir, RUN_FILES.metrics);
+  const read = readRegularFileSync(file, READ_LIMITS.metrics);
+  if (!read.ok) return undefined;
+  const { records } = parseMetricsJsonl(read.text);
+  if (records.length === 0) return undefined;
+  const v = judgeConvergence(
+    records.map((r) => ({ ...r, gapStdErr: r.gapStdErr ?? 0 })),
+    {
+      tolerance: spec.diagnostics.tolerance,
+      window: spec.diagnostics.window,
+      theoremApplies: spec.model.type !== 'VAE-0',
+      learningRate: spec.training.learningRate,
+      schedule: spec.training.schedule,
+    },
+  );
+  return { state: v.state, reason: v.reason };
+}

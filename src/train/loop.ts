@@ -17,6 +17,7 @@ import type { Engine, Tf } from './backend';
 import { createAdam } from './adam';
 import { readCheckpoint, restoreCheckpoint, saveCheckpoint } from './checkpoint';
 import { diagnose, diagnosticSubset } from './diagnostics';
+import { encoderEvidence, WeightAverage } from './evidence';
 import { Vae } from './model';
 
 export interface LoopEvents {
@@ -64,6 +65,8 @@ export class TrainingLoop {
   /** Bias-corrected running mean of squared errors (varianceUpdate "optimal"). */
   private varianceEma: { sum: Float32Array; weight: number } | undefined;
   private readonly wallStart = performance.now();
+  /** Recent weights averaged: what a smaller step would reach (see train/evidence.ts). */
+  private readonly average: WeightAverage;
 
   constructor(private readonly o: LoopOptions) {
     const { tf } = o.engine;
@@ -76,6 +79,9 @@ export class TrainingLoop {
     this.diagN = subset.n;
     const usesOptimal = spec.model.varianceUpdate === 'optimal' && this.vae.params.logS2 && spec.model.type !== 'VAE-0';
     if (usesOptimal) this.varianceEma = { sum: new Float32Array(this.vae.params.logS2!.size), weight: 0 };
+    // Average over about the steps between two passes, so each pass sees the average of its own interval.
+    const stepsPerPass = Math.ceil(train.n / Math.min(spec.training.batchSize, train.n)) * spec.diagnostics.every;
+    this.average = new WeightAverage(tf, this.trainable, Math.min(2000, Math.max(32, stepsPerPass)));
   }
 
   async run(): Promise<LoopOutcome> {
@@ -106,6 +112,7 @@ export class TrainingLoop {
         const rows = gatherRows(train.values, train.dim, order, from, to, batchBuf);
         const loss = this.trainStep(rows, to - from, seedBase + this.step);
         this.step++;
+        this.average.update(this.step);
         if (!Number.isFinite(loss)) {
           const message = `training diverged at epoch ${epoch}, step ${this.step}: the loss became ${loss}. Every metric written so far and the last good checkpoint are kept. Try a smaller training.learningRate (now ${spec.training.learningRate}) or a larger model.initialVariance.`;
           events.log('error', message);
@@ -192,11 +199,21 @@ export class TrainingLoop {
         seed: seed + 1,
       }).elbo;
     }
-    this.history.push(d);
+    const latents = encoderEvidence(engine.tf, this.vae, this.diagValues, this.diagN, seed + 2);
+    // The same points and noise as the pass itself, so the difference is the weights' alone.
+    const averagedElbo =
+      epoch > 0
+        ? this.average.withAveragedWeights(
+            () => diagnose(engine.tf, this.vae, { values: this.diagValues, n: this.diagN, samples: spec.diagnostics.mcSamples, seed }).elbo,
+          )
+        : undefined;
+    this.history.push({ ...d, epoch, averagedElbo, latentMeanVariance: latents.latentMeanVariance });
     const verdict = judgeConvergence(this.history, {
       tolerance: spec.diagnostics.tolerance,
       window: spec.diagnostics.window,
       theoremApplies: spec.model.type !== 'VAE-0',
+      learningRate: spec.training.learningRate,
+      schedule: spec.training.schedule,
     });
     const { collapsedLatents, ...rest } = d;
     const record: MetricsRecord = {
@@ -204,6 +221,11 @@ export class TrainingLoop {
       step: this.step,
       ...rest,
       collapsedLatents,
+      ...latents,
+      averagedElbo,
+      averagingSteps: averagedElbo === undefined ? undefined : this.average.horizonSteps,
+      elboSlope: verdict.evidence?.slopePerEpoch,
+      elboSlopeStdErr: verdict.evidence?.slopeStdErrPerEpoch,
       samplesPerSec,
       wallSeconds: (performance.now() - this.wallStart) / 1000,
       trainLoss,
@@ -262,6 +284,7 @@ export class TrainingLoop {
     const cp = readCheckpoint(file);
     await restoreCheckpoint(this.o.engine.tf, cp, this.vae, this.optimizer, file);
     this.resumed = true;
+    this.average.reset();
     this.startEpoch = cp.epoch;
     this.step = cp.step;
     // Passes after the checkpoint will be made again; the ones before it stay part of the trend.
@@ -276,6 +299,7 @@ export class TrainingLoop {
   dispose(): void {
     this.vae.dispose();
     this.optimizer.dispose();
+    this.average.dispose();
   }
 }
 

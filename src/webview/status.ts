@@ -1,5 +1,6 @@
 /** How a run's state reads in the header: a label, a tone the stylesheet colours, and progress. Pure. */
 import type { PanelRun, TrainingProgress } from '../core/panelProtocol';
+import { verdictLabel, verdictLine, verdictTone } from '../core/verdictText';
 import { fmtDuration, fmtEpoch, fmtRate } from './format';
 
 export type StatusTone = 'active' | 'good' | 'warn' | 'bad' | 'neutral';
@@ -16,7 +17,11 @@ export function statusView(run: PanelRun): StatusView {
   const reason = rec?.convergenceReason;
   switch (run.status) {
     case 'training':
-      return { label: 'Training', tone: 'active', detail: run.message ?? reason };
+      return {
+        label: rec?.convergence ? `Training · ${verdictLabel(rec.convergence)}` : 'Training',
+        tone: 'active',
+        detail: run.message ?? (reason && verdictLine(rec?.convergence, reason)),
+      };
     case 'running':
       return { label: 'Running elsewhere', tone: 'active', detail: run.message ?? 'the run folder is still being written by another process' };
     case 'stopped':
@@ -26,16 +31,10 @@ export function statusView(run: PanelRun): StatusView {
     case 'diverged':
       return { label: 'Diverged', tone: 'bad', detail: run.message ?? 'the loss became non-finite' };
     case 'completed': {
-      switch (rec?.convergence) {
-        case 'converged':
-          return { label: 'Converged', tone: 'good', detail: reason };
-        case 'not-converged':
-          return { label: 'Not converged', tone: 'warn', detail: reason };
-        case 'stationary':
-          return { label: 'Stationary, gap open', tone: 'warn', detail: reason };
-        default:
-          return { label: 'Completed', tone: 'neutral', detail: reason ?? run.message };
-      }
+      if (!rec?.convergence) return { label: 'Completed', tone: 'neutral', detail: reason ?? run.message };
+      // The shared wording (core/verdictText.ts), capitalised for a badge.
+      const label = verdictLabel(rec.convergence);
+      return { label: label[0]!.toUpperCase() + label.slice(1), tone: verdictTone(rec.convergence), detail: reason };
     }
     default:
       return { label: String(run.status), tone: 'neutral', detail: run.message };

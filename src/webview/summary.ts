@@ -4,6 +4,7 @@
  */
 import type { PanelRun } from '../core/panelProtocol';
 import type { MetricsRecord } from '../core/runFormat';
+import { verdictLabel, verdictTone } from '../core/verdictText';
 import { fmtNats, fmtPercent, fmtRate, fmtSig, MISSING } from './format';
 
 export interface SummaryCell {
@@ -60,9 +61,40 @@ const ROWS: { label: string; help: string; cell: Rower }[] = [
     help: 'The convergence rule at the latest pass',
     cell: (r) => {
       if (!r?.convergence) return plain(MISSING);
-      const tone = r.convergence === 'converged' ? 'good' : r.convergence === 'not-converged' ? 'bad' : 'neutral';
-      return { text: r.convergence.replace('-', ' '), detail: r.convergenceReason, tone };
+      // Red where training has more to give (gap open, or held down by the step); grey for the rest.
+      const tone = verdictTone(r.convergence) === 'good' ? 'good' : r.convergence === 'not-converged' || r.convergence === 'noise-limited' ? 'bad' : 'neutral';
+      return { text: verdictLabel(r.convergence), detail: r.convergenceReason, tone };
     },
+  },
+  {
+    label: 'ELBO slope',
+    help: 'The plateau test: least-squares slope of the ELBO per epoch over the verdict window, ± its standard error',
+    cell: (r) => plain(typeof r?.elboSlope === 'number' ? `${fmtSig(r.elboSlope, 2)} ± ${fmtSig(r.elboSlopeStdErr ?? NaN, 2)} /epoch` : MISSING),
+  },
+  {
+    label: 'Averaged-weights gain',
+    help: 'ELBO of the weights averaged over the last pass interval minus the current ELBO: what a smaller step would gain',
+    cell: (r) => plain(typeof r?.averagedElbo === 'number' ? fmtNats(r.averagedElbo - r.elbo) : MISSING),
+  },
+  {
+    label: 'Active units',
+    help: 'Latents whose posterior mean varies over the data, Var_x(E_q[z_h]) > 0.01 (Burda et al. 2016)',
+    cell: (r) => plain(typeof r?.activeUnits === 'number' ? `${r.activeUnits} of ${r.klPerLatent.length}` : MISSING),
+  },
+  {
+    label: 'I(x; z)',
+    help: 'Mutual information between x and z, aggregate-posterior estimator (Hoffman & Johnson 2016) on the points named; at most log(points)',
+    cell: (r) => plain(typeof r?.mutualInformation === 'number' ? `${fmtNats(r.mutualInformation)} (${r.miPoints ?? '?'} points)` : MISSING),
+  },
+  {
+    label: 'H_enc per latent',
+    help: "Encoder entropy per latent, 1/N Σ_n ½ log(2πe t²_nh), against the prior's ½ log(2πe a²_h) = 1.419 for a standard normal",
+    cell: (r) => plain(r?.hEncPerLatent ? r.hEncPerLatent.map((v) => fmtSig(v, 3)).join(' ') : MISSING),
+  },
+  {
+    label: 'Validation ELBO',
+    help: 'ELBO on the held-out split (data.validation), when there is one',
+    cell: (r) => plain(typeof r?.validationElbo === 'number' ? fmtNats(r.validationElbo) : MISSING),
   },
   { label: 'Backend', help: 'The tfjs engine that trained the run', cell: (_r, run) => plain(run.backend || MISSING) },
   { label: 'Samples/s', help: 'Training throughput at the latest pass', cell: (r) => plain(fmtRate(r?.samplesPerSec)) },

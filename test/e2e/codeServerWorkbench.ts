@@ -107,6 +107,56 @@ export class CodeServerWorkbench implements Workbench {
     });
   }
 
+  async statusBarTooltip(matcher: RegExp | string, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<string> {
+    return this.act(`reading the tooltip of status bar item ${String(matcher)}`, async () => {
+      const items = this.page.locator('.statusbar-item');
+      const texts = await items.evaluateAll((els) => els.map((el) => ((el as HTMLElement).innerText || el.getAttribute('aria-label') || '').trim()));
+      const index = texts.findIndex((t) => matches(t, matcher));
+      if (index < 0)
+        throw new Error(
+          `no status bar item matches; shown: ${texts
+            .filter(Boolean)
+            .map((t) => JSON.stringify(t))
+            .join(', ')}`,
+        );
+      const hover = this.page.locator('.workbench-hover, .monaco-hover').filter({ hasText: /\S/ });
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        // The hover opens after a delay and closes when the pointer leaves: move onto the item again until it shows.
+        await this.page.mouse.move(0, 0);
+        await items.nth(index).hover();
+        try {
+          await hover.first().waitFor({ state: 'visible', timeout: 3_000 });
+          const text = (await hover.first().innerText()).trim();
+          await this.page.mouse.move(0, 0);
+          return text;
+        } catch (e) {
+          if (Date.now() > deadline) throw e;
+        }
+      }
+    });
+  }
+
+  async codeLensTitles(): Promise<string[]> {
+    const texts = await this.page.locator('.editor-instance .codelens-decoration').evaluateAll((els) => els.map((el) => (el as HTMLElement).innerText.trim()));
+    // One decoration holds the lenses of a line, joined by " | ".
+    return texts.flatMap((t) => t.split(/\s+\|\s+/)).filter((t) => t.length > 0);
+  }
+
+  async waitForCodeLens(pattern: RegExp | string, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<string> {
+    return this.act(`waiting for a CodeLens ${String(pattern)}`, async () => {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const shown = await this.codeLensTitles();
+        const found = shown.find((t) => matches(t, pattern));
+        if (found !== undefined) return found;
+        if (Date.now() > deadline)
+          throw new Error(`no CodeLens matched within ${timeoutMs} ms; shown: ${shown.map((t) => JSON.stringify(t)).join(', ') || '(none)'}`);
+        await sleep(250);
+      }
+    });
+  }
+
   async findWebviewFrame(selector: string, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<Frame> {
     return this.act(`finding "${selector}" in a webview`, async () => {
       const deadline = Date.now() + timeoutMs;

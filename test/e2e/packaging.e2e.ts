@@ -35,7 +35,10 @@ describe('the packaged extension', { timeout: 420_000 }, () => {
   it('trains from the palette with the bundled wasm engine and shows the panel', async () => {
     await workbench().runCommand('VAE Lens: Train VAE');
     const panel = await workbench().findWebviewFrame('#vae-lens-root', 90_000);
-    const verdict = await workbench().waitForStatusBar(/^VAE (converged|not converged|too early to judge)$/, 240_000);
+    const verdict = await workbench().waitForStatusBar(
+      /^VAE (converged|converged, latents collapsed|not converged|still improving|stalled on the step's noise|too early to judge)$/,
+      240_000,
+    );
     await workbench().screenshot('trained');
     // tfjs-node is absent here, so "wasm" proves the .wasm files were found inside the installed extension.
     assert.match((await panel.textContent('#vae-lens-root')) ?? '', /backend wasm/, `status was "${verdict}"`);

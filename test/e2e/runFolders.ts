@@ -14,7 +14,7 @@ export interface MetricsLine {
 export interface RunFolder {
   dir: string;
   meta?: { name: string; epochs: number; pid?: number; backend: string };
-  summary?: { status: string; convergence?: string; epochsDone: number; wallSeconds: number };
+  summary?: { status: string; convergence?: string; convergenceReason?: string; epochsDone: number; wallSeconds: number };
   records: MetricsLine[];
 }
 

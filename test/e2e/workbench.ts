@@ -43,6 +43,12 @@ export interface Workbench {
   waitForStatusBar(pattern: RegExp | string, timeoutMs?: number): Promise<string>;
   /** Every status bar item's text, left to right (for messages and debugging). */
   statusBarItems(): Promise<string[]>;
+  /** Hovers the first status bar item matching and returns the text of the hover it opens. */
+  statusBarTooltip(matcher: RegExp | string, timeoutMs?: number): Promise<string>;
+  /** Titles of the CodeLenses shown in the active editor, top to bottom. */
+  codeLensTitles(): Promise<string[]>;
+  /** Waits until a CodeLens title matches; returns it. */
+  waitForCodeLens(pattern: RegExp | string, timeoutMs?: number): Promise<string>;
   /** Waits until some webview's document holds `selector`; returns that webview's frame. */
   findWebviewFrame(selector: string, timeoutMs?: number): Promise<Frame>;
   /**

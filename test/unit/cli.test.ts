@@ -95,6 +95,10 @@ test('train --json emits protocol events and leaves a complete run folder; eval 
   assert.match(ev.out, /entropy sum\s+-?\d/);
   assert.match(ev.out, /R_prior/);
   assert.match(ev.out, /checkpoint of epoch 3/);
+  // The evidence beside the gap, and the run's verdict with its reason.
+  assert.match(ev.out, /active units\s+\d+ of \d+/);
+  assert.match(ev.out, /I\(x; z\)\s+-?\d+\.\d+\s+nats, aggregate-posterior estimator on \d+ points/);
+  assert.match(ev.out, /verdict over the run's passes: (still improving|too early to judge)\. \w/);
 
   const res = cli(['train', path.join(tmp, 'tiny.vae.json'), '--resume', runDir, '--epochs', '5', '--json']);
   assert.equal(res.code, 0, res.err);
@@ -105,7 +109,7 @@ test('train --json emits protocol events and leaves a complete run folder; eval 
   );
   assert.ok(after.records[5]!.step > after.records[3]!.step);
   // The convergence rule keeps judging the whole run: epoch 4 sees the four passes made before the resume.
-  assert.match(after.records[4]!.convergenceReason ?? '', /\(has 5\)/);
+  assert.match(after.records[4]!.convergenceReason ?? '', /(over the last 5 passes|has 5\.)/);
 });
 
 test('an unwritable run folder is refused before training starts', () => {

@@ -111,7 +111,9 @@ test('a summary stuck at "running" with no live writer reads as an interrupted (
 
 test('overview and contents: last record, convergence judged from the snapshot settings when not stored', async () => {
   const root = tmp();
-  const records = [rec(1), rec(2), rec(3, { elbo: -2.7, gap: 0.001 }), rec(4, { elbo: -2.7, gap: 0.001 })];
+  // A flat ELBO, both residuals small, every latent in use.
+  const flat = { elbo: -2.7, klPerLatent: [1, 1] };
+  const records = [rec(1, flat), rec(2, flat), rec(3, { ...flat, gap: 0.001 }), rec(4, { ...flat, gap: 0.001 })];
   const dir = makeRun(root, 'r1', {}, undefined, records);
   const overview = await readRunOverview(dir, () => false);
   assert.equal(overview.last?.epoch, 4);

@@ -39,6 +39,20 @@ const base: RunStateInput = { hasRun: true, specChanged: false, last: record(), 
 test('the CodeLens reports the verdict with the relative gap', () => {
   assert.equal(codeLensResult(base), 'converged, gap 0.3%');
   assert.equal(codeLensResult({ ...base, convergence: 'not-converged', last: record({ gapRel: 0.041 }) }), 'not converged, gap 4.1%');
+  // With a reason, its first sentence: the state and why, in a few words.
+  assert.equal(
+    codeLensResult({
+      ...base,
+      convergence: 'noise-limited',
+      convergenceReason: 'A smaller step would gain about 0.112 nats: the averaged recent weights beat the current ones. Use a cosine schedule.',
+    }),
+    "stalled on the step's noise, gap 0.3% — A smaller step would gain about 0.112 nats: the averaged recent weights beat the current ones.",
+  );
+  // The runs view's description keeps to the few words.
+  assert.equal(
+    codeLensResult({ ...base, convergence: 'noise-limited', convergenceReason: 'A smaller step would gain. More.' }, false),
+    "stalled on the step's noise, gap 0.3%",
+  );
   assert.equal(codeLensResult({ ...base, specChanged: true }), 'stale: spec changed since last run');
   assert.equal(codeLensResult({ hasRun: false, specChanged: false }), undefined);
 });
@@ -58,7 +72,25 @@ test('status bar text carries the right codicon for each state', () => {
   assert.match(statusBarText(base), /^\$\(pass\) /);
   assert.match(statusBarText({ ...base, convergence: 'not-converged' }), /^\$\(warning\) /);
   assert.match(statusBarText({ ...base, status: 'failed' }), /^\$\(error\) VAE failed/);
-  assert.match(statusBarText({ ...base, convergence: 'stationary' }), /VAE-0 stationary/);
+  assert.match(statusBarText({ ...base, convergence: 'stationary' }), /^\$\(debug-pause\) VAE stationary \(VAE-0\)$/);
+  assert.equal(statusBarText({ ...base, convergence: 'improving' }), '$(arrow-up) VAE still improving');
+  assert.equal(statusBarText({ ...base, convergence: 'noise-limited' }), "$(pulse) VAE stalled on the step's noise");
+  assert.equal(statusBarText({ ...base, convergence: 'collapsed' }), '$(pass) VAE converged, latents collapsed');
+});
+
+test('the status bar tooltip carries the state, its whole reason and the evidence', () => {
+  const md = statusTooltipMarkdown(
+    {
+      ...base,
+      convergence: 'collapsed',
+      convergenceReason: 'At a stationary point with 1 of 2 latents inactive. More numbers.',
+      last: record({ activeUnits: 1, mutualInformation: 2.25, averagedElbo: -4.99, elbo: -5 }),
+    },
+    'toy',
+  );
+  assert.match(md, /converged, latents collapsed\\\. At a stationary point with 1 of 2 latents inactive\\\. More numbers\\\./);
+  assert.match(md, /\| active units \| 1 of \d+ \|/);
+  assert.match(md, /\| I\(x; z\) \| 2\.25 nats \|/);
 });
 
 test('overall progress treats epochs as 1-based and clamps', () => {

@@ -4,6 +4,7 @@ import { fmtDuration, fmtNats, fmtPercent, fmtRate, MISSING } from '../../src/we
 import { progressFraction, statusView } from '../../src/webview/status';
 import { summaryRows } from '../../src/webview/summary';
 import { panelRun, record } from './webview-testkit';
+import type { ConvergenceState } from '../../src/core/convergence';
 
 const cell = (rows: ReturnType<typeof summaryRows>, label: string, i = 0) => rows.find((r) => r.label === label)!.cells[i];
 
@@ -24,7 +25,27 @@ test("summary: one column per run from its latest record, with the paper's quant
   const rows = summaryRows([a, b]);
   assert.deepEqual(
     rows.map((r) => r.label),
-    ['ELBO', 'Entropy sum', 'H_enc', 'H_prior', 'H_dec', 'Gap', 'Gap (relative)', 'R_dec', 'R_prior', 'σ² / σ²*', 'Convergence', 'Backend', 'Samples/s'],
+    [
+      'ELBO',
+      'Entropy sum',
+      'H_enc',
+      'H_prior',
+      'H_dec',
+      'Gap',
+      'Gap (relative)',
+      'R_dec',
+      'R_prior',
+      'σ² / σ²*',
+      'Convergence',
+      'ELBO slope',
+      'Averaged-weights gain',
+      'Active units',
+      'I(x; z)',
+      'H_enc per latent',
+      'Validation ELBO',
+      'Backend',
+      'Samples/s',
+    ],
   );
   assert.equal(cell(rows, 'ELBO').text, '-97.123 ± 0.041');
   assert.equal(cell(rows, 'Gap (relative)').text, '0.42 %');
@@ -34,6 +55,31 @@ test("summary: one column per run from its latest record, with the paper's quant
   assert.equal(cell(rows, 'Samples/s').text, '12.3k');
   assert.equal(cell(rows, 'ELBO', 1).text, MISSING, 'a run without passes shows dashes');
   assert.equal(cell(rows, 'Backend', 1).text, 'cpu');
+});
+
+test('summary: the evidence beside the gap, where the record has it', () => {
+  const rows = summaryRows([
+    panelRun('a', [
+      record(1, {
+        elbo: -5,
+        averagedElbo: -4.9,
+        activeUnits: 1,
+        klPerLatent: [1, 0.001],
+        mutualInformation: 2.5,
+        miPoints: 512,
+        elboSlope: 0.0012,
+        elboSlopeStdErr: 0.0004,
+        validationElbo: -5.2,
+      }),
+    ]),
+    panelRun('b', [record(1)]),
+  ]);
+  assert.equal(cell(rows, 'Active units').text, '1 of 2');
+  assert.equal(cell(rows, 'Averaged-weights gain').text, fmtNats(0.1));
+  assert.match(cell(rows, 'I(x; z)').text, /^2\.5\d* \(512 points\)$/);
+  assert.match(cell(rows, 'ELBO slope').text, /± .* \/epoch$/);
+  assert.equal(cell(rows, 'Validation ELBO').text, fmtNats(-5.2));
+  assert.equal(cell(rows, 'Active units', 1).text, MISSING, 'records from other trainers may lack the evidence');
 });
 
 test('summary: a gap above tolerance is flagged', () => {
@@ -54,11 +100,18 @@ test('number formats', () => {
 });
 
 test('status: training, convergence verdicts and failures read differently', () => {
-  const conv = (c: 'converged' | 'not-converged' | 'stationary') => panelRun('a', [record(1, { convergence: c, convergenceReason: 'why' })]);
-  assert.deepEqual(statusView({ ...conv('converged'), status: 'training' }), { label: 'Training', tone: 'active', detail: 'why' });
-  assert.equal(statusView(conv('converged')).label, 'Converged');
+  const conv = (c: ConvergenceState) => panelRun('a', [record(1, { convergence: c, convergenceReason: 'Why.' })]);
+  // While training, the latest pass's verdict and its reason.
+  assert.deepEqual(statusView({ ...conv('improving'), status: 'training' }), {
+    label: 'Training · still improving',
+    tone: 'active',
+    detail: 'still improving. Why.',
+  });
+  assert.deepEqual(statusView(conv('converged')), { label: 'Converged', tone: 'good', detail: 'Why.' });
   assert.equal(statusView(conv('not-converged')).tone, 'warn');
-  assert.equal(statusView(conv('stationary')).label, 'Stationary, gap open');
+  assert.equal(statusView(conv('stationary')).label, 'Stationary (VAE-0)');
+  assert.equal(statusView(conv('noise-limited')).label, "Stalled on the step's noise");
+  assert.equal(statusView(conv('collapsed')).tone, 'warn');
   assert.deepEqual(statusView(panelRun('a', [], { status: 'failed', message: 'data file missing' })), {
     label: 'Failed',
     tone: 'bad',

@@ -27,6 +27,9 @@ const ICON: Record<RunStateKind, [string, string?]> = {
   training: ['sync~spin', 'charts.blue'],
   converged: ['pass', 'testing.iconPassed'],
   'not-converged': ['warning', 'list.warningForeground'],
+  improving: ['arrow-up', 'charts.blue'],
+  'noise-limited': ['pulse', 'list.warningForeground'],
+  collapsed: ['pass', 'list.warningForeground'],
   stationary: ['debug-pause', 'charts.blue'],
   'too-early': ['question'],
   stale: ['history', 'list.warningForeground'],
@@ -82,8 +85,8 @@ export class RunsViewProvider implements vscode.TreeDataProvider<RunsViewNode>, 
     );
     item.id = `spec:${node.uri.toString()}`;
     item.resourceUri = node.uri;
-    item.description = codeLensResult(state) ?? 'no runs yet';
-    item.tooltip = `${vscode.workspace.asRelativePath(node.uri)}\n${item.description}`;
+    item.description = codeLensResult(state, false) ?? 'no runs yet';
+    item.tooltip = `${vscode.workspace.asRelativePath(node.uri)}\n${codeLensResult(state) ?? 'no runs yet'}`;
     item.iconPath = icon(runStateKind(state));
     item.contextValue = state.live ? 'vaeLens.spec.training' : 'vaeLens.spec';
     item.command = { title: 'Open Spec', command: 'vscode.open', arguments: [node.uri] };

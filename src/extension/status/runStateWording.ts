@@ -4,8 +4,10 @@
  */
 import type { ConvergenceState } from '../../core/convergence';
 import type { MetricsRecord, RunStatus } from '../../core/runFormat';
+import { shortReason, verdictLabel, verdictLine } from '../../core/verdictText';
 
-export type RunStateKind = 'none' | 'training' | 'converged' | 'not-converged' | 'stationary' | 'too-early' | 'stale' | 'failed';
+export type RunStateKind =
+  'none' | 'training' | 'converged' | 'not-converged' | 'improving' | 'noise-limited' | 'collapsed' | 'stationary' | 'too-early' | 'stale' | 'failed';
 
 export interface LiveProgress {
   epoch: number;
@@ -39,11 +41,12 @@ export function runStateKind(s: RunStateInput): RunStateKind {
   if (s.specChanged) return 'stale';
   switch (s.convergence) {
     case 'converged':
-      return 'converged';
     case 'stationary':
-      return 'stationary';
     case 'too-early':
-      return 'too-early';
+    case 'improving':
+    case 'noise-limited':
+    case 'collapsed':
+      return s.convergence;
     default:
       return 'not-converged';
   }
@@ -88,8 +91,8 @@ export function progressMessage(p: LiveProgress): string {
   return parts.join(' · ');
 }
 
-/** The CodeLens after "▶ Train VAE": the last result in a few words. */
-export function codeLensResult(s: RunStateInput): string | undefined {
+/** The CodeLens after "▶ Train VAE": the last result in a few words, and why (its reason's first sentence). */
+export function codeLensResult(s: RunStateInput, withReason = true): string | undefined {
   const kind = runStateKind(s);
   const gap = `gap ${formatGapPercent(s.last?.gapRel)}`;
   switch (kind) {
@@ -101,14 +104,11 @@ export function codeLensResult(s: RunStateInput): string | undefined {
       return s.status === 'diverged' ? 'diverged' : 'last run failed';
     case 'stale':
       return 'stale: spec changed since last run';
-    case 'converged':
-      return `converged, ${gap}`;
-    case 'stationary':
-      return `stationary (VAE-0, gap need not close), ${gap}`;
-    case 'too-early':
-      return `too early to judge, ${gap}`;
-    case 'not-converged':
-      return `not converged, ${gap}`;
+    default: {
+      // The state in the shared wording, the gap, and the reason's first sentence.
+      const why = withReason ? shortReason(s.convergenceReason) : undefined;
+      return `${verdictLabel(s.convergence ?? 'not-converged')}, ${gap}${why ? ` — ${why}` : ''}`;
+    }
   }
 }
 
@@ -117,6 +117,9 @@ const ICONS: Record<RunStateKind, string> = {
   training: '$(sync~spin)',
   converged: '$(pass)',
   'not-converged': '$(warning)',
+  improving: '$(arrow-up)',
+  'noise-limited': '$(pulse)',
+  collapsed: '$(pass)',
   stationary: '$(debug-pause)',
   'too-early': '$(question)',
   stale: '$(history)',
@@ -135,18 +138,12 @@ export function statusBarText(s: RunStateInput): string {
       if (p.epochs <= 0) return `${icon} VAE starting`;
       return `${icon} VAE epoch ${p.epoch}/${p.epochs} (${Math.round(overallFraction(p) * 100)}%)`;
     }
-    case 'converged':
-      return `${icon} VAE converged`;
-    case 'not-converged':
-      return `${icon} VAE not converged`;
-    case 'stationary':
-      return `${icon} VAE-0 stationary`;
-    case 'too-early':
-      return `${icon} VAE too early to judge`;
     case 'stale':
       return `${icon} VAE stale`;
     case 'failed':
       return `${icon} VAE ${s.status === 'diverged' ? 'diverged' : 'failed'}`;
+    default:
+      return `${icon} VAE ${verdictLabel(s.convergence ?? 'not-converged')}`;
   }
 }
 
@@ -180,10 +177,11 @@ export function statusTooltipMarkdown(s: RunStateInput, specName?: string): stri
         `| ELBO | ${formatNumber(r.elbo)} ± ${formatNumber(r.elboStdErr, 2)} |`,
         `| entropy sum | ${formatNumber(r.entropySum)} |`,
         `| epoch | ${r.epoch} |`,
+        ...evidenceRows(r),
       ].join('\n'),
     );
   }
-  if (s.convergenceReason) blocks.push(md(s.convergenceReason));
+  if (s.convergenceReason) blocks.push(`${kind === 'training' ? 'Latest pass: ' : ''}${md(verdictLine(s.convergence, s.convergenceReason))}`);
   const foot: string[] = [];
   if (s.modelType) foot.push(`model ${md(s.modelType)}`);
   if (s.backend) foot.push(`backend ${code(s.backend)}`);
@@ -191,6 +189,19 @@ export function statusTooltipMarkdown(s: RunStateInput, specName?: string): stri
   if (foot.length) blocks.push(foot.join(' · '));
   blocks.push('Click to show the diagnostics panel.');
   return blocks.join('\n\n');
+}
+
+/** The evidence beside the gap, where the record has it. */
+function evidenceRows(r: MetricsRecord): string[] {
+  const rows: string[] = [];
+  const H = r.klPerLatent.length;
+  if (r.activeUnits !== undefined) rows.push(`| active units | ${r.activeUnits} of ${H} |`);
+  if (r.mutualInformation !== undefined) rows.push(`| I(x; z) | ${formatNumber(r.mutualInformation)} nats |`);
+  if (r.averagedElbo !== undefined) rows.push(`| averaged weights gain | ${formatNumber(r.averagedElbo - r.elbo)} nats |`);
+  if (r.elboSlope !== undefined && r.elboSlopeStdErr !== undefined)
+    rows.push(`| ELBO slope | ${formatNumber(r.elboSlope)} ± ${formatNumber(r.elboSlopeStdErr, 2)} per epoch |`);
+  if (r.validationElbo !== undefined) rows.push(`| validation ELBO | ${formatNumber(r.validationElbo)} |`);
+  return rows;
 }
 
 const code = (text: string) => `\`${text.replace(/`/g, "'")}\``;

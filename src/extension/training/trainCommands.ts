@@ -162,8 +162,17 @@ export class Training implements vscode.Disposable {
       void vscode.window.showWarningMessage(`VAE Lens: ${name} diverged. ${trainer.done?.message ?? ''}`, output).then(onOutput);
     } else if (status === 'completed') {
       const last = trainer.lastRecord;
-      const verdict = last ? codeLensResult({ hasRun: true, specChanged: false, last, convergence: last.convergence, status: 'completed' }) : undefined;
-      void vscode.window.showInformationMessage(`VAE Lens: ${name} finished${verdict ? `: ${verdict}` : ''}.`);
+      const verdict = last
+        ? codeLensResult({
+            hasRun: true,
+            specChanged: false,
+            last,
+            convergence: last.convergence,
+            convergenceReason: last.convergenceReason,
+            status: 'completed',
+          })
+        : undefined;
+      void vscode.window.showInformationMessage(`VAE Lens: ${name} finished${verdict ? `: ${verdict.replace(/\.$/, '')}` : ''}.`);
     }
   }
 

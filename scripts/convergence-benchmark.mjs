@@ -1,0 +1,224 @@
+// The convergence benchmark: trains the labelled runs of convergence-benchmark/configs.mjs with the
+// CLI, labels every diagnostics pass from ground truth, replays the verdict after every pass with the
+// current rule (src/core/convergence.ts) and the old one (src/core/convergenceLegacy.ts) on the same
+// records, and writes the table between the convergence-benchmark markers of docs/verification.md.
+//   node scripts/build.mjs && node scripts/convergence-benchmark.mjs [--reuse] [--only id,id] [--no-write]
+// --reuse keeps runs (and reference runs) whose spec is unchanged.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as esbuild from 'esbuild';
+import { CONFIGS } from './convergence-benchmark/configs.mjs';
+import { exactLinearLogLikelihoods } from './verify/exactPpca.mjs';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+/** Training time of this invocation (runs kept by --reuse cost nothing). */
+let trainedSeconds = 0;
+/** The runs' own wall time, as their summaries recorded it (reused or not). */
+let runSeconds = 0;
+const cli = join(root, 'bin', 'vae-lens.js');
+const docPath = join(root, 'docs', 'verification.md');
+const resultsDir = join(root, '.vae-lens', 'convergence-benchmark');
+/** A pass is "at the optimum" within this share of the reference magnitude (the issue's 1 %). */
+const WITHIN = 0.01;
+/** States that tell the user training is over. */
+const DONE = new Set(['converged', 'collapsed', 'stationary']);
+
+function parseOptions(argv) {
+  const o = { reuse: false, only: undefined, write: true };
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--reuse') o.reuse = true;
+    else if (argv[i] === '--only') o.only = new Set(argv[++i].split(','));
+    else if (argv[i] === '--no-write') o.write = false;
+    else fail(`unknown option ${argv[i]}`, 2);
+  }
+  return o;
+}
+
+function fail(message, code = 1) {
+  console.error(`convergence-benchmark: ${message}`);
+  process.exit(code);
+}
+
+async function loadProjectModules() {
+  const out = join(tmpdir(), `vae-lens-convergence-benchmark-${process.pid}.cjs`);
+  await esbuild.build({
+    stdin: {
+      contents: [
+        "export { parseSpec } from './src/core/spec';",
+        "export { loadData } from './src/data/load';",
+        "export { ppcaLogLikelihood } from './src/core/entropy';",
+        "export { judgeEveryPass } from './src/core/convergence';",
+        "export { judgeConvergenceLegacy } from './src/core/convergenceLegacy';",
+      ].join('\n'),
+      resolveDir: root,
+      loader: 'ts',
+    },
+    bundle: true, platform: 'node', format: 'cjs', outfile: out, logLevel: 'warning', mainFields: ['module', 'main'],
+  });
+  return createRequire(import.meta.url)(out);
+}
+
+/** Train `spec` into dir (unless --reuse finds a completed run of the same spec); returns the records. */
+function trainRun(dir, spec, reuse) {
+  mkdirSync(dir, { recursive: true });
+  const specPath = join(dir, `${spec.name}.vae.json`);
+  const text = JSON.stringify(spec, null, 2) + '\n';
+  const runs = () => readdirSync(dir).filter((f) => /-\d{8}-\d{6}$/.test(f) && statSync(join(dir, f)).isDirectory()).sort();
+  const done = (r) => {
+    const s = JSON.parse(readFileSync(join(dir, r, 'summary.json'), 'utf8'));
+    return s.status === 'completed' && readFileSync(join(dir, r, 'spec.vae.json'), 'utf8') === text;
+  };
+  let run = reuse && existsSync(specPath) ? runs().reverse().find(done) : undefined;
+  if (!run) {
+    writeFileSync(specPath, text);
+    const t0 = Date.now();
+    const r = spawnSync(process.execPath, [cli, 'train', specPath, '--out', dir], { cwd: root, encoding: 'utf8', maxBuffer: 64 << 20 });
+    writeFileSync(join(dir, `${spec.name}.train.log`), r.stdout + r.stderr);
+    if (r.status !== 0) fail(`vae-lens train ${relative(root, specPath)} exited with ${r.status}:\n${r.stderr.slice(-1500)}`);
+    run = runs().at(-1);
+    trainedSeconds += (Date.now() - t0) / 1000;
+    console.log(`  trained ${spec.name} in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+  }
+  const lines = readFileSync(join(dir, run, 'metrics.jsonl'), 'utf8').split('\n').filter((l) => l.trim() !== '');
+  runSeconds += JSON.parse(readFileSync(join(dir, run, 'summary.json'), 'utf8')).wallSeconds ?? 0;
+  return { runDir: join(dir, run), records: lines.map((l) => JSON.parse(l)) };
+}
+
+/** Best ELBO of a record list, as the mean of three consecutive passes. */
+function bestSmoothed(records) {
+  let best = -Infinity;
+  for (let i = 2; i < records.length; i++) best = Math.max(best, (records[i].elbo + records[i - 1].elbo + records[i - 2].elbo) / 3);
+  return best;
+}
+
+async function groundTruth(cfg, spec, records, modules, dir, reuse) {
+  if (cfg.truth === 'exact') {
+    const { spec: parsed } = modules.parseSpec(JSON.stringify(spec), join(dir, 'spec.vae.json'));
+    const data = await modules.loadData(parsed.data, join(dir, 'spec.vae.json'));
+    const exact = exactLinearLogLikelihoods(data, parsed, modules.ppcaLogLikelihood);
+    return { optimum: exact.fixed ? exact.fixed.logLik : exact.maximum, source: exact.fixed ? 'exact (fixed variance)' : 'exact pPCA' };
+  }
+  const refSpec = { ...spec, name: `${spec.name}-reference`, training: { ...spec.training, epochs: cfg.referenceEpochs, schedule: 'cosine' } };
+  const ref = trainRun(join(dir, 'reference'), refSpec, reuse);
+  return { optimum: Math.max(bestSmoothed(ref.records), bestSmoothed(records)), source: `best of ${cfg.referenceEpochs} epochs, cosine` };
+}
+
+/**
+ * Precision, delay and flips of one rule's verdicts (one state per pass) against the labels.
+ * `nearOptimum` is the label with the pass's Monte-Carlo error allowed for (2 s.e.): the share of
+ * calls whose ELBO is consistent with being within 1 %.
+ */
+function score(records, states, atOptimum, nearOptimum) {
+  const n = records.length;
+  const doneCalls = states.map((s) => DONE.has(s));
+  const calls = doneCalls.filter(Boolean).length;
+  const good = doneCalls.filter((d, i) => d && atOptimum[i]).length;
+  const goodUpToNoise = doneCalls.filter((d, i) => d && nearOptimum[i]).length;
+  // The true plateau: the first pass from which every pass is at the optimum.
+  let plateau = n;
+  while (plateau > 0 && atOptimum[plateau - 1]) plateau--;
+  const first = doneCalls.indexOf(true);
+  let flips = 0;
+  for (let i = Math.max(first, 0) + 1; first >= 0 && i < n; i++) if (doneCalls[i] !== doneCalls[i - 1]) flips++;
+  let delay;
+  if (plateau < n) {
+    const firstAfter = doneCalls.findIndex((d, i) => d && i >= plateau);
+    const e0 = records[plateau].epoch;
+    const eEnd = records[n - 1].epoch;
+    delay = firstAfter < 0
+      ? { passes: undefined, epochs: undefined, allowed: 0.1 * (eEnd - e0), plateauEpoch: e0 }
+      : { passes: firstAfter - plateau, epochs: records[firstAfter].epoch - e0, allowed: 0.1 * (eEnd - e0), plateauEpoch: e0 };
+  }
+  return { calls, good, goodUpToNoise, precision: calls ? good / calls : undefined, flips, delay, final: states[n - 1] };
+}
+
+function evaluate(cfg, spec, records, truth, modules) {
+  const opts = { tolerance: 0.01, window: 5, theoremApplies: spec.model.type !== 'VAE-0', learningRate: spec.training.learningRate, schedule: spec.training.schedule };
+  // Relative to the optimum's magnitude, or, where the optimum is near zero (below a tenth of the
+  // entropy terms' scale), to the run's total improvement since its first trained pass.
+  const last = records.at(-1);
+  const scale = Math.abs(last.hEnc) + Math.abs(last.hPrior) + Math.abs(last.hDec);
+  const firstTrained = records.find((r) => r.epoch > 0) ?? records[0];
+  const magnitude = Math.abs(truth.optimum) >= 0.1 * scale ? Math.abs(truth.optimum) : truth.optimum - firstTrained.elbo;
+  const atOptimum = records.map((r) => truth.optimum - r.elbo <= WITHIN * magnitude);
+  const nearOptimum = records.map((r) => truth.optimum - r.elbo <= WITHIN * magnitude + 2 * r.elboStdErr);
+  const points = records.map((r) => ({ ...r, gapStdErr: r.gapStdErr ?? 0 }));
+  const now = modules.judgeEveryPass(points, opts).map((v) => v.state);
+  const before = points.map((_, i) => modules.judgeConvergenceLegacy(points.slice(0, i + 1), opts).state);
+  const lastGap = (truth.optimum - records.at(-1).elbo) / magnitude;
+  return { cfg, truth, magnitude, passes: records.length, lastGap, before: score(records, before, atOptimum, nearOptimum), now: score(records, now, atOptimum, nearOptimum), finalReason: modules.judgeEveryPass(points, opts).at(-1).reason };
+}
+
+const pct = (x) => (x === undefined ? 'n/a' : `${(100 * x).toFixed(0)} %`);
+function delayText(d) {
+  if (!d) return 'no plateau';
+  if (d.passes === undefined) return `never (plateau at ${d.plateauEpoch})`;
+  return `${d.epochs} ep (${d.passes} passes; ≤ ${d.allowed.toFixed(0)} allowed)`;
+}
+
+function render(results, seconds) {
+  const rows = results.map((r) => {
+    const cell = (s) => `${s.calls ? `${s.good}/${s.calls} = ${pct(s.precision)}` : '0 calls'} | ${s.flips} | ${delayText(s.delay)} | ${s.final}`;
+    return `| ${r.cfg.id} | ${r.passes} | ${(100 * r.lastGap).toFixed(2)} % | ${r.cfg.expect} | ${cell(r.before)} | ${cell(r.now)} |`;
+  });
+  const sum = (k, f) => results.reduce((a, r) => a + f(r[k]), 0);
+  const total = (k) => {
+    const calls = sum(k, (s) => s.calls);
+    const good = sum(k, (s) => s.good);
+    const noisy = sum(k, (s) => s.goodUpToNoise);
+    const flips = Math.max(...results.map((r) => r[k].flips));
+    const right = results.filter((r) => r[k].final === r.cfg.expect).length;
+    const late = results.filter((r) => r[k].delay && (r[k].delay.epochs === undefined || r[k].delay.epochs > r[k].delay.allowed)).map((r) => r.cfg.id);
+    return (
+      `"converged" calls at the optimum ${calls ? `${good}/${calls} = ${pct(good / calls)}` : 'n/a'} (${calls ? pct(noisy / calls) : 'n/a'} allowing each pass 2 s.e. of Monte-Carlo error), ` +
+      `at most ${flips} flips in a run, verdict later than 10 % of the epochs after the plateau in ${late.length ? late.join(', ') : 'no run'}, final state as expected in ${right} of ${results.length} runs`
+    );
+  };
+  return [
+    `Written by \`node scripts/convergence-benchmark.mjs\` (${results.length} runs and their references: ${runSeconds.toFixed(0)} s of training as their summaries recorded it, on this 2-core machine shared with other jobs; ${(seconds - trainedSeconds).toFixed(1)} s of labelling and replay). Old rule: the one before issue 13 (\`src/core/convergenceLegacy.ts\`); new rule: \`src/core/convergence.ts\`, replayed on the same records.`,
+    '',
+    '| run | passes | last pass below optimum | expected at end | old: "converged" calls at the optimum | old: flips | old: verdict after the plateau | old: final | new: "converged" calls at the optimum | new: flips | new: verdict after the plateau | new: final |',
+    '| --- | ---: | ---: | --- | --- | ---: | --- | --- | --- | ---: | --- | --- |',
+    ...rows,
+    '',
+    `- old rule: ${total('before')}`,
+    `- new rule: ${total('now')}`,
+    '',
+    'Ground truth per run (the optimum the passes are measured against):',
+    '',
+    ...results.map((r) => `- ${r.cfg.id} (${r.cfg.what}): optimum ${r.truth.optimum.toFixed(4)} (${r.truth.source}); 1 % of ${r.magnitude.toFixed(3)} nats. Final reason: “${r.finalReason}”`),
+  ].join('\n');
+}
+
+const opts = parseOptions(process.argv.slice(2));
+if (!existsSync(join(root, 'dist', 'cli.js'))) fail('build first: node scripts/build.mjs');
+const modules = await loadProjectModules();
+const t0 = Date.now();
+const results = [];
+for (const cfg of CONFIGS) {
+  if (opts.only && !opts.only.has(cfg.id)) continue;
+  if (cfg.needsFile && !existsSync(cfg.needsFile)) {
+    console.warn(`${cfg.id}: skipped, ${cfg.needsFile} is missing`);
+    continue;
+  }
+  console.log(`${cfg.id}: ${cfg.what}`);
+  const dir = join(resultsDir, cfg.id);
+  const spec = { name: cfg.id, ...cfg.spec };
+  const { records } = trainRun(dir, spec, opts.reuse);
+  const truth = await groundTruth(cfg, spec, records, modules, dir, opts.reuse);
+  const r = evaluate(cfg, spec, records, truth, modules);
+  console.log(`  old: ${r.before.good}/${r.before.calls} at the optimum, ${r.before.flips} flips, final ${r.before.final}; new: ${r.now.good}/${r.now.calls}, ${r.now.flips} flips, ${delayText(r.now.delay)}, final ${r.now.final}`);
+  results.push(r);
+}
+const table = render(results, (Date.now() - t0) / 1000);
+if (opts.write && !opts.only) {
+  const doc = readFileSync(docPath, 'utf8');
+  const re = /(<!-- convergence-benchmark:begin -->\n)[\s\S]*?(<!-- convergence-benchmark:end -->)/;
+  if (!re.test(doc)) fail('docs/verification.md has no convergence-benchmark block');
+  writeFileSync(docPath, doc.replace(re, (_m, a, b) => `${a}${table}\n${b}`));
+  console.log(`wrote ${relative(root, docPath)}`);
+} else console.log(table);

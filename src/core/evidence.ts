@@ -1,0 +1,132 @@
+/**
+ * The evidence practitioners read beside the gap, on plain numbers (no tfjs):
+ *  - active units (Burda et al. 2016): latent h is active when the posterior mean varies over the
+ *    data, Cov_x(E_q[z_h]) = Var_n(nu_nh) > 0.01;
+ *  - per-latent encoder entropy 1/N sum_n 1/2 log(2 pi e t_nh^2) beside the prior's 1/2 log(2 pi e a_h^2):
+ *    a latent whose encoder is as wide as the prior says nothing about x;
+ *  - the mutual information I(x; z) under q(x, z) = p_data(x) q(z|x), by the aggregate-posterior
+ *    (minibatch-free) estimator of Hoffman & Johnson (2016):
+ *      I = 1/M sum_n [ log q(z_n|x_n) - log( 1/M sum_m q(z_n|x_m) ) ],  z_n ~ q(z|x_n),
+ *    on M points, one sample each. It is bounded by log M (it cannot see more information than M
+ *    points hold), which is why the record also carries M;
+ *  - a noise-aware plateau test: the (robust) slope of the ELBO over the last passes against its
+ *    standard error.
+ */
+
+export const ACTIVE_UNIT_THRESHOLD = 0.01;
+const LOG_2PI = Math.log(2 * Math.PI);
+
+/** What one encoder pass over the diagnostics points says about the latents. */
+export interface LatentEvidence {
+  /** Var_n(nu_nh) per latent: the activity statistic of Burda et al. */
+  latentMeanVariance: number[];
+  /** Number of latents with latentMeanVariance > ACTIVE_UNIT_THRESHOLD. */
+  activeUnits: number;
+  /** 1/N sum_n 1/2 log(2 pi e t_nh^2) per latent. */
+  hEncPerLatent: number[];
+  /** I(x; z) in nats, aggregate-posterior estimator on `miPoints` points. */
+  mutualInformation: number;
+  miPoints: number;
+}
+
+/**
+ * nu and logT2 are row-major N x H; eps (M x H, standard normal) draws z_n for the first M points.
+ * Var and entropy use all N points; the mutual information the first M.
+ */
+export function latentEvidence(
+  nu: Float32Array | Float64Array,
+  logT2: Float32Array | Float64Array,
+  N: number,
+  H: number,
+  eps: ArrayLike<number>,
+): LatentEvidence {
+  const mean = new Float64Array(H);
+  const sq = new Float64Array(H);
+  const logT2Sum = new Float64Array(H);
+  for (let n = 0; n < N; n++) {
+    for (let h = 0; h < H; h++) {
+      const v = nu[n * H + h]!;
+      mean[h] = mean[h]! + v;
+      sq[h] = sq[h]! + v * v;
+      logT2Sum[h] = logT2Sum[h]! + logT2[n * H + h]!;
+    }
+  }
+  const latentMeanVariance = Array.from(mean, (s, h) => Math.max(0, sq[h]! / N - (s / N) ** 2));
+  const M = Math.min(N, Math.floor(eps.length / Math.max(1, H)));
+  return {
+    latentMeanVariance,
+    activeUnits: latentMeanVariance.filter((v) => v > ACTIVE_UNIT_THRESHOLD).length,
+    hEncPerLatent: Array.from(logT2Sum, (s) => 0.5 * (LOG_2PI + 1 + s / N)),
+    mutualInformation: mutualInformation(nu, logT2, M, H, eps),
+    miPoints: M,
+  };
+}
+
+/** The aggregate-posterior estimator of I(x; z) on the first M points (see the file comment). */
+export function mutualInformation(nu: ArrayLike<number>, logT2: ArrayLike<number>, M: number, H: number, eps: ArrayLike<number>): number {
+  if (M < 2) return 0;
+  const invVar = Float64Array.from({ length: M * H }, (_, i) => Math.exp(-logT2[i]!));
+  // log q(z | x_m) without the -H/2 log 2pi, which cancels between the two terms.
+  const logNormConst = Float64Array.from({ length: M }, (_, m) => {
+    let s = 0;
+    for (let h = 0; h < H; h++) s += logT2[m * H + h]!;
+    return -0.5 * s;
+  });
+  const z = new Float64Array(H);
+  const logq = new Float64Array(M);
+  let total = 0;
+  for (let n = 0; n < M; n++) {
+    for (let h = 0; h < H; h++) z[h] = nu[n * H + h]! + Math.exp(0.5 * logT2[n * H + h]!) * eps[n * H + h]!;
+    let max = -Infinity;
+    for (let m = 0; m < M; m++) {
+      let q = logNormConst[m]!;
+      for (let h = 0; h < H; h++) {
+        const d = z[h]! - nu[m * H + h]!;
+        q -= 0.5 * d * d * invVar[m * H + h]!;
+      }
+      logq[m] = q;
+      if (q > max) max = q;
+    }
+    let sum = 0;
+    for (let m = 0; m < M; m++) sum += Math.exp(logq[m]! - max);
+    const logAggregate = max + Math.log(sum) - Math.log(M);
+    total += logq[n]! - logAggregate;
+  }
+  return total / M;
+}
+
+/**
+ * A line through (x_i, y_i) that one wild pass cannot tilt: the Theil-Sen slope (the median of the
+ * pairwise slopes), the spread of the residuals as 1.4826 x their median absolute deviation (the
+ * standard deviation for Gaussian noise), and the slope's standard error as least squares would
+ * give it with that spread.
+ */
+export interface TrendFit {
+  slope: number;
+  slopeStdErr: number;
+  /** Robust standard deviation of the residuals about the line. */
+  residualSd: number;
+  n: number;
+}
+
+export function fitTrend(x: readonly number[], y: readonly number[]): TrendFit {
+  const n = Math.min(x.length, y.length);
+  if (n < 3) return { slope: 0, slopeStdErr: Infinity, residualSd: NaN, n };
+  const slopes: number[] = [];
+  for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) if (x[j] !== x[i]) slopes.push((y[j]! - y[i]!) / (x[j]! - x[i]!));
+  if (slopes.length === 0) return { slope: 0, slopeStdErr: Infinity, residualSd: NaN, n };
+  const slope = median(slopes);
+  const intercept = median(Array.from({ length: n }, (_, i) => y[i]! - slope * x[i]!));
+  const residualSd = 1.4826 * median(Array.from({ length: n }, (_, i) => Math.abs(y[i]! - intercept - slope * x[i]!)));
+  let mx = 0;
+  for (let i = 0; i < n; i++) mx += x[i]! / n;
+  let sxx = 0;
+  for (let i = 0; i < n; i++) sxx += (x[i]! - mx) ** 2;
+  return { slope, slopeStdErr: residualSd / Math.sqrt(sxx), residualSd, n };
+}
+
+function median(v: number[]): number {
+  const s = [...v].sort((a, b) => a - b);
+  const k = s.length >> 1;
+  return s.length % 2 ? s[k]! : (s[k - 1]! + s[k]!) / 2;
+}

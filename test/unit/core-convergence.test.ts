@@ -1,0 +1,258 @@
+/**
+ * The convergence verdict on record histories made to be in each state, its hysteresis, records
+ * without the optional fields, the shared wording, and the evidence's math.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { judgeConvergence, judgeEveryPass, type ConvergenceOptions, type ConvergencePoint, type ConvergenceState } from '../../src/core/convergence';
+import { fitTrend, latentEvidence, mutualInformation } from '../../src/core/evidence';
+import { Rng } from '../../src/core/random';
+import { shortReason, verdictHeadline, verdictLabel, verdictLine, verdictTone } from '../../src/core/verdictText';
+
+// scale = |hEnc| + |hPrior| + |hDec| = 8, so with tolerance 0.01 a change of m = 0.08 matters.
+const opts: ConvergenceOptions = { tolerance: 0.01, window: 5, theoremApplies: true, learningRate: 0.01, schedule: 'constant' };
+
+interface Shape {
+  elbo: (i: number, rng: Rng) => number;
+  rDec?: number;
+  rPrior?: number;
+  elboStdErr?: number;
+  gain?: (i: number, rng: Rng) => number | undefined;
+  kl?: number[];
+  activity?: number[];
+  epochs?: boolean;
+}
+
+function history(passes: number, s: Shape, seed = 1): ConvergencePoint[] {
+  const rng = new Rng(seed);
+  return Array.from({ length: passes }, (_, i) => {
+    const elbo = s.elbo(i, rng);
+    // Residuals jitter around their level, as minibatch noise makes them.
+    const rDec = (s.rDec ?? 0) + 0.01 * rng.normal();
+    const rPrior = (s.rPrior ?? 0) + 0.01 * rng.normal();
+    const gain = s.gain?.(i, rng);
+    return {
+      elbo,
+      elboStdErr: s.elboStdErr ?? 0.01,
+      gap: rDec + rPrior,
+      gapStdErr: 0.01,
+      rDec,
+      rPrior,
+      hEnc: -1,
+      hPrior: 4,
+      hDec: 3,
+      ...(s.epochs === false ? {} : { epoch: i * 10 }),
+      ...(gain === undefined ? {} : { averagedElbo: elbo + gain }),
+      ...(s.kl ? { klPerLatent: s.kl } : {}),
+      ...(s.activity ? { latentMeanVariance: s.activity } : {}),
+    };
+  });
+}
+
+const flat = (_i: number, rng: Rng) => -5 + 0.01 * rng.normal();
+const smallGain = (_i: number, rng: Rng) => 0.003 + 0.003 * rng.normal();
+
+function stateOf(h: ConvergencePoint[], o: ConvergenceOptions = opts): ConvergenceState {
+  return judgeConvergence(h, o).state;
+}
+
+test('too early: fewer than 2 x window passes, unless the rise is already plain', () => {
+  assert.equal(judgeConvergence([], opts).state, 'too-early');
+  const v = judgeConvergence(history(6, { elbo: flat }), opts);
+  assert.equal(v.state, 'too-early');
+  assert.match(v.reason, /^Needs 10 passes to judge, has 6\./);
+  assert.equal(stateOf(history(6, { elbo: (i) => -9 + i })), 'improving');
+});
+
+test('improving: a rise beyond its standard error and beyond what matters', () => {
+  const v = judgeConvergence(history(20, { elbo: (i, rng) => -6 + 0.03 * i + 0.01 * rng.normal() }), opts);
+  assert.equal(v.state, 'improving');
+  assert.match(v.reason, /^The ELBO still rises: \+0\.2\d+ over the last 10 passes/);
+  assert.ok(v.evidence!.slopePerEpoch > 0.002 && v.evidence!.slopePerEpoch < 0.004, String(v.evidence!.slopePerEpoch));
+  // A significant but immaterial rise (0.0005 per pass, 0.005 over the window) is not "improving".
+  assert.equal(stateOf(history(20, { elbo: (i, rng) => -5 + 0.0005 * i + 0.0001 * rng.normal(), elboStdErr: 0.0001, gain: smallGain })), 'converged');
+});
+
+test('converged: flat ELBO, both residuals near zero, averaging gains nothing, every latent in use', () => {
+  const v = judgeConvergence(history(20, { elbo: flat, gain: smallGain, kl: [1.2, 0.8], activity: [0.9, 0.5] }), opts);
+  assert.equal(v.state, 'converged', v.reason);
+  assert.ok(v.gapClosed && v.elboStable);
+  assert.match(v.reason, /^The gap is closed and the ELBO is flat/);
+});
+
+test('noise-limited: the averaged recent weights beat the current ones by more than half of what matters', () => {
+  const v = judgeConvergence(history(20, { elbo: flat, gain: (_i, rng) => 0.12 + 0.01 * rng.normal() }), opts);
+  assert.equal(v.state, 'noise-limited', v.reason);
+  assert.match(v.reason, /^A smaller step would gain about 0\.1\d+ nats/);
+  assert.match(v.reason, /"schedule": "cosine"/);
+  assert.match(v.reason, /learningRate of 0\.001/);
+  // Already on a cosine schedule: the advice is to train longer.
+  assert.match(judgeConvergence(history(20, { elbo: flat, gain: () => 0.12 }), { ...opts, schedule: 'cosine' }).reason, /train for more epochs/);
+});
+
+test('noise-limited without averaged weights: the ELBO scatters far beyond its Monte-Carlo error', () => {
+  const h = history(20, { elbo: (_i, rng) => -5 + 0.1 * rng.normal(), elboStdErr: 0.005 });
+  const v = judgeConvergence(h, opts);
+  assert.equal(v.state, 'noise-limited', v.reason);
+  assert.match(v.reason, /times its Monte-Carlo error/);
+  // The same scatter from Monte-Carlo noise alone is not the step's.
+  assert.notEqual(stateOf(history(20, { elbo: (_i, rng) => -5 + 0.02 * rng.normal(), elboStdErr: 0.02 })), 'noise-limited');
+});
+
+test('collapsed: a stationary point where a latent carries nothing (KL_h < 0.01 or inactive mean)', () => {
+  const byKl = judgeConvergence(history(20, { elbo: flat, gain: smallGain, kl: [1.2, 0.004, 0.9] }), opts);
+  assert.equal(byKl.state, 'collapsed');
+  assert.match(byKl.reason, /^At a stationary point with 1 of 3 latents inactive\./);
+  assert.match(byKl.reason, /z1/);
+  const byActivity = judgeConvergence(history(20, { elbo: flat, gain: smallGain, kl: [1.2, 0.05], activity: [0.8, 0.002] }), opts);
+  assert.equal(byActivity.state, 'collapsed');
+  assert.match(judgeConvergence(history(20, { elbo: flat, kl: [0.001, 0.002] }), opts).reason, /the posterior has collapsed/);
+});
+
+test('not converged: flat but the gap is open, and the reason names the residual that is off', () => {
+  const v = judgeConvergence(history(20, { elbo: flat, rDec: 0.3, gain: smallGain }), opts);
+  assert.equal(v.state, 'not-converged');
+  assert.ok(v.elboStable && !v.gapClosed);
+  assert.match(v.reason, /^The gap is open: the decoder variance is off its optimum/);
+  assert.match(judgeConvergence(history(20, { elbo: flat, rPrior: -0.3 }), opts).reason, /second moments are off the prior's/);
+  // R_dec and R_prior that cancel leave a small gap, but not a closed one.
+  assert.equal(stateOf(history(20, { elbo: flat, rDec: 0.5, rPrior: -0.5, gain: smallGain })), 'not-converged');
+});
+
+test('not converged: a falling ELBO', () => {
+  const v = judgeConvergence(history(20, { elbo: (i, rng) => -5 - 0.03 * i + 0.01 * rng.normal(), gain: smallGain }), opts);
+  assert.equal(v.state, 'not-converged');
+  assert.match(v.reason, /^The ELBO is falling/);
+});
+
+test('VAE-0: a flat ELBO with the gap open is stationary, never converged', () => {
+  const o = { ...opts, theoremApplies: false };
+  const v = judgeConvergence(history(20, { elbo: flat, rDec: 0.4, gain: smallGain }), o);
+  assert.equal(v.state, 'stationary');
+  assert.match(v.reason, /fixed decoder variance \(VAE-0\)/);
+  assert.equal(stateOf(history(20, { elbo: (i) => -9 + 0.1 * i, rDec: 0.4 }), o), 'improving');
+});
+
+test('a validation split whose ELBO falls while the training ELBO does not: the reason says over-fitting', () => {
+  const h = history(20, { elbo: flat, gain: smallGain }).map((p, i) => ({ ...p, validationElbo: -5.5 - 0.02 * i }));
+  const v = judgeConvergence(h, opts);
+  assert.match(v.reason, /validation ELBO is falling while the training ELBO is not: the model is over-fitting\.$/);
+  const steady = history(20, { elbo: flat, gain: smallGain }).map((p) => ({ ...p, validationElbo: p.elbo - 0.5 }));
+  assert.doesNotMatch(judgeConvergence(steady, opts).reason, /over-fitting/);
+});
+
+test('records without the optional fields (no epoch, latents, averaged ELBO) are judged too', () => {
+  assert.equal(stateOf(history(20, { elbo: flat, epochs: false })), 'converged');
+  assert.equal(stateOf(history(20, { elbo: (i, rng) => -6 + 0.03 * i + 0.01 * rng.normal(), epochs: false })), 'improving');
+});
+
+test('hysteresis: one outlier pass does not change the verdict; evidence that lasts does', () => {
+  const settled = history(30, { elbo: flat, gain: smallGain });
+  const outlier = [
+    ...settled,
+    { ...settled[29]!, elbo: -4.5, epoch: 300 },
+    ...history(5, { elbo: flat, gain: smallGain }, 2).map((p, i) => ({ ...p, epoch: 310 + 10 * i })),
+  ];
+  const states = judgeEveryPass(outlier, opts).map((v) => v.state);
+  assert.deepEqual([...new Set(states.slice(10))], ['converged'], states.join(' '));
+  // A held verdict says what the last pass pointed to.
+  // One wild pass of R_dec does not open the gap either.
+  const wildGap = [
+    ...settled,
+    { ...settled[29]!, rDec: 3, gap: 3, epoch: 300 },
+    ...history(5, { elbo: flat, gain: smallGain }, 3).map((p, i) => ({ ...p, epoch: 310 + 10 * i })),
+  ];
+  assert.deepEqual(
+    [
+      ...new Set(
+        judgeEveryPass(wildGap, opts)
+          .slice(10)
+          .map((v) => v.state),
+      ),
+    ],
+    ['converged'],
+  );
+  // A real, lasting rise takes over within a few passes.
+  const rise = [...settled, ...Array.from({ length: 8 }, (_, i) => ({ ...settled[29]!, elbo: -5 + 0.1 * (i + 1), epoch: 300 + 10 * i }))];
+  const after = judgeEveryPass(rise, opts)
+    .map((v) => v.state)
+    .slice(30);
+  const turned = after.indexOf('improving');
+  assert.ok(turned >= 1 && turned <= 4, after.join(' '));
+  // On the pass before it turned, the held verdict said what that pass pointed to.
+  assert.match(
+    judgeEveryPass(rise, opts)[30 + turned - 1]!.reason,
+    /\(This pass points to "still improving": The ELBO still rises: .+ The verdict changes when 2 passes in a row agree\.\)$/,
+  );
+});
+
+test('hysteresis: a long stationary run with noisy evidence barely changes its verdict', () => {
+  // Gains hover around the threshold of noise-limited (m/2 = 0.04) and the ELBO jitters.
+  const h = history(200, { elbo: (_i, rng) => -5 + 0.015 * rng.normal(), gain: (_i, rng) => 0.04 + 0.03 * rng.normal() }, 7);
+  const states = judgeEveryPass(h, opts).map((v) => v.state);
+  let changes = 0;
+  for (let i = 11; i < states.length; i++) if (states[i] !== states[i - 1]) changes++;
+  assert.ok(changes <= 4, `${changes} changes: ${states.join(' ')}`);
+  // Without hysteresis the same evidence crosses its threshold on many passes.
+  const crossings = h.slice(10).filter((p, i, a) => i > 0 && p.averagedElbo! - p.elbo > 0.04 !== a[i - 1]!.averagedElbo! - a[i - 1]!.elbo > 0.04).length;
+  assert.ok(crossings > 3 * Math.max(1, changes), `raw crossings ${crossings}`);
+});
+
+test('one wording for every surface: labels, tones, the short reason', () => {
+  const states: ConvergenceState[] = ['too-early', 'improving', 'not-converged', 'noise-limited', 'converged', 'collapsed', 'stationary'];
+  assert.equal(new Set(states.map(verdictLabel)).size, states.length);
+  assert.equal(verdictLabel('noise-limited'), "stalled on the step's noise");
+  assert.equal(verdictTone('converged'), 'good');
+  assert.equal(verdictTone('collapsed'), 'warn');
+  const reason = 'The ELBO still rises: +0.05 over the last 10 passes (slope +0.005 ± 0.001 per epoch). The gap is closed.';
+  assert.equal(shortReason(reason), 'The ELBO still rises: +0.05 over the last 10 passes (slope +0.005 ± 0.001 per epoch).');
+  assert.equal(verdictHeadline('improving', reason), 'still improving: the ELBO still rises: +0.05 over the last 10 passes (slope +0.005 ± 0.001 per epoch).');
+  assert.equal(verdictHeadline('improving', 'R_dec is large. More.'), 'still improving: R_dec is large.');
+  assert.equal(verdictLine('converged', undefined), 'converged');
+  assert.equal(verdictLine('converged', 'Why.'), 'converged. Why.');
+});
+
+test('plateau test: a robust slope and its standard error', () => {
+  const exact = fitTrend([0, 1, 2, 3], [1, 3, 5, 7]);
+  assert.equal(exact.slope, 2);
+  assert.equal(exact.slopeStdErr, 0);
+  assert.ok(Math.abs(fitTrend([0, 1, 2, 3, 4], [0, 1.1, 1.9, 3.2, 3.8]).slope - 0.95) < 1e-9); // the median pairwise slope
+  // Gaussian noise of sd 0.1 on 10 points 1 apart: the slope's s.e. is about 0.1 / sqrt(82.5) = 0.011.
+  const rng = new Rng(5);
+  const xs = Array.from({ length: 10 }, (_, i) => i);
+  const noisy = fitTrend(
+    xs,
+    xs.map((x) => 0.5 * x + 0.1 * rng.normal()),
+  );
+  assert.ok(Math.abs(noisy.slope - 0.5) < 0.04, String(noisy.slope));
+  assert.ok(noisy.slopeStdErr > 0.004 && noisy.slopeStdErr < 0.03, String(noisy.slopeStdErr));
+  // One wild point does not tilt it.
+  assert.ok(Math.abs(fitTrend([0, 1, 2, 3, 4, 5, 6], [0, 0, 0, 5, 0, 0, 0]).slope) < 1e-12);
+  assert.equal(fitTrend([1, 2], [1, 2]).slopeStdErr, Infinity);
+});
+
+test('evidence: active units, per-latent entropy, and the mutual information between its bounds', () => {
+  const rng = new Rng(3);
+  const N = 400;
+  const H = 2;
+  // z0 encodes x (means spread over [-2, 2], narrow posterior); z1 is the prior for every x.
+  const nu = new Float64Array(N * H);
+  const logT2 = new Float64Array(N * H);
+  for (let n = 0; n < N; n++) {
+    nu[n * H] = -2 + (4 * n) / N;
+    logT2[n * H] = Math.log(1e-6);
+    nu[n * H + 1] = 0;
+    logT2[n * H + 1] = 0;
+  }
+  const eps = Float64Array.from({ length: N * H }, () => rng.normal());
+  const ev = latentEvidence(nu, logT2, N, H, eps);
+  assert.equal(ev.activeUnits, 1);
+  assert.ok(Math.abs(ev.latentMeanVariance[0]! - 4 / 3) < 0.02);
+  assert.equal(ev.latentMeanVariance[1], 0);
+  assert.ok(Math.abs(ev.hEncPerLatent[1]! - 0.5 * Math.log(2 * Math.PI * Math.E)) < 1e-12);
+  // Narrow, well-separated posteriors: each z identifies its x, I = log N up to overlap.
+  assert.ok(ev.mutualInformation > Math.log(N) - 1 && ev.mutualInformation <= Math.log(N) + 1e-9, String(ev.mutualInformation));
+  // Every posterior the same: no information.
+  const same = mutualInformation(new Float64Array(N), new Float64Array(N), N, 1, eps);
+  assert.ok(Math.abs(same) < 1e-9, String(same));
+});
