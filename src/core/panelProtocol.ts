@@ -20,6 +20,8 @@ export interface PanelRun {
   records: MetricsRecord[];
   images?: Omit<ImagesEvent, 'type'>;
   message?: string;
+  /** Why the entropy theorem does not apply to this run, when it does not. */
+  theoremNote?: string;
 }
 
 export interface TrainingProgress {

@@ -60,6 +60,15 @@ export interface MetricsRecord {
   diagnosticsSeconds?: number;
   points?: number;
   mcSamples?: number;
+  // Written by trainers whose model or objective may fall outside the theorem (the Python companion).
+  /** The decoder's likelihood: `gaussian` (the theorem's case), `bernoulli` or `categorical`. */
+  likelihood?: string;
+  /** Weight of the KL term in the training objective at this pass (1: the ELBO itself). */
+  beta?: number;
+  /** False when ELBO = entropy sum need not hold at stationary points (non-Gaussian decoder, VAE-0, beta != 1). */
+  theoremApplies?: boolean;
+  /** One line saying why the theorem does not apply. */
+  theoremNote?: string;
 }
 
 export type RunStatus = 'running' | 'completed' | 'stopped' | 'failed' | 'diverged';
@@ -85,6 +94,15 @@ export interface RunMeta {
   dataset: DatasetInfo;
   resumedFrom?: string;
   pid?: number;
+  // Optional, from trainers other than VAE Lens's own (whose spec snapshot says these).
+  /** Who wrote the run, e.g. `vae_lens (Python)`. */
+  trainer?: string;
+  likelihood?: string;
+  theoremApplies?: boolean;
+  theoremNote?: string;
+  /** The convergence rule's settings when the run has no model spec to read them from. */
+  tolerance?: number;
+  window?: number;
 }
 
 export interface RunSummary {

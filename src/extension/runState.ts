@@ -38,6 +38,13 @@ export interface RunStateInput {
   backend?: string;
   runDir?: string;
   modelType?: string;
+  /** Set when the entropy theorem does not apply to the run (see runReader.theoremNoteOf). */
+  theoremNote?: string;
+}
+
+/** " (theorem does not apply)" after a verdict on a run outside the theorem, other than plain VAE-0. */
+function theoremSuffix(s: RunStateInput): string {
+  return s.theoremNote && s.modelType !== 'VAE-0' ? ' (theorem does not apply)' : '';
 }
 
 export function runStateKind(s: RunStateInput): RunStateKind {
@@ -112,11 +119,11 @@ export function codeLensResult(s: RunStateInput): string | undefined {
     case 'converged':
       return `converged, ${gap}`;
     case 'stationary':
-      return `stationary (VAE-0, gap need not close), ${gap}`;
+      return s.theoremNote && s.modelType !== 'VAE-0' ? `stationary, theorem does not apply: ${s.theoremNote}` : `stationary (VAE-0, gap need not close), ${gap}`;
     case 'too-early':
       return `too early to judge, ${gap}`;
     case 'not-converged':
-      return `not converged, ${gap}`;
+      return `not converged${theoremSuffix(s)}, ${gap}`;
   }
 }
 
@@ -146,9 +153,9 @@ export function statusBarText(s: RunStateInput): string {
     case 'converged':
       return `${icon} VAE converged`;
     case 'not-converged':
-      return `${icon} VAE not converged`;
+      return `${icon} VAE not converged${theoremSuffix(s)}`;
     case 'stationary':
-      return `${icon} VAE-0 stationary`;
+      return s.theoremNote && s.modelType !== 'VAE-0' ? `${icon} VAE stationary${theoremSuffix(s)}` : `${icon} VAE-0 stationary`;
     case 'too-early':
       return `${icon} VAE too early to judge`;
     case 'stale':
@@ -175,6 +182,7 @@ export function statusTooltipMarkdown(s: RunStateInput, specName?: string): stri
   }
   if (kind === 'stale') blocks.push('The spec has changed since this run; train again to update the verdict.');
   if (s.message) blocks.push(md(s.message));
+  if (s.theoremNote) blocks.push(`Theorem does not apply: ${md(s.theoremNote)}`);
   const r = s.last;
   if (r) {
     blocks.push(
