@@ -314,8 +314,9 @@ class Diagnostics:
             "pid": os.getpid(),
             "trainer": "vae_lens (Python)",
             "likelihood": self.likelihood,
-            "tolerance": self.tolerance,
-            "window": self.window,
+            # A spec that started the script (trainer.command) set the rule's settings; they win.
+            "tolerance": before.get("tolerance", self.tolerance),
+            "window": before.get("window", self.window),
             "diagnosticPoints": int(self.points.shape[0]),
             "worldSize": self.world,
         }

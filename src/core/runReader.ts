@@ -17,7 +17,7 @@ import {
   type RunStatus,
   type RunSummary,
 } from './runFormat';
-import { parseSpec } from './spec';
+import { parseSpecDocument } from './spec';
 
 export type RunImages = Omit<ImagesEvent, 'type'>;
 
@@ -216,8 +216,11 @@ export function specSettingsOf(specText: string | undefined, modelType: string |
   const fallback = { tolerance: 0.01, window: 5, theoremApplies: modelType !== 'VAE-0' };
   if (specText === undefined) return fallback;
   try {
-    const { spec } = parseSpec(specText);
-    return { tolerance: spec.diagnostics.tolerance, window: spec.diagnostics.window, theoremApplies: spec.model.type !== 'VAE-0' };
+    const doc = parseSpecDocument(specText);
+    const { diagnostics } = doc.parsed.spec;
+    // A script's model is not in its spec: whether the theorem applies is the run's own say (runSettingsOf).
+    const theoremApplies = doc.kind === 'model' ? doc.parsed.spec.model.type !== 'VAE-0' : fallback.theoremApplies;
+    return { tolerance: diagnostics.tolerance, window: diagnostics.window, theoremApplies };
   } catch {
     return fallback;
   }

@@ -1,7 +1,7 @@
 /** Finding and picking *.vae.json specs (never the snapshots inside run folders). */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { parseSpec, runsDirFor } from '../core/spec';
+import { parseSpecDocument, runsDirFor } from '../core/spec';
 import { isRunSnapshot } from '../core/runReader';
 import { readSettings } from './settings';
 
@@ -75,7 +75,7 @@ export function runsDirsForSpec(specPath: string, text: string | undefined): str
   let own = path.join(path.dirname(specPath), '.vae-lens', 'runs');
   if (text !== undefined) {
     try {
-      own = runsDirFor(parseSpec(text, specPath).spec, specPath);
+      own = runsDirFor(parseSpecDocument(text, specPath).parsed.spec, specPath);
     } catch {
       // An invalid spec still has its default runs folder.
     }

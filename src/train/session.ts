@@ -8,13 +8,14 @@ import * as path from 'node:path';
 import { isUserError, UserError } from '../core/errors';
 import type { FromTrainer, StartRequest } from '../core/protocol';
 import { parseMetricsJsonl, RUN_FILES, RUN_FORMAT_VERSION, type MetricsRecord, type RunMeta, type RunStatus, type RunSummary } from '../core/runFormat';
-import { parseSpec, runsDirFor, type ParsedSpec, type VaeSpec } from '../core/spec';
+import { parseSpec, parseSpecDocument, runsDirFor, type ParsedSpec, type SpecDocument, type VaeSpec } from '../core/spec';
 import { loadData } from '../data/load';
 import { chooseEngine } from './backend';
 import { readCheckpoint } from './checkpoint';
 import { TrainingLoop } from './loop';
 import { checkModelFits } from './modelSize';
 import { RunWriter } from './runWriter';
+import { runScriptSession } from './scriptSession';
 
 export type EventSink = (event: FromTrainer) => void;
 
@@ -26,6 +27,15 @@ export interface SessionControl {
 const MAX_SPEC_BYTES = 1 << 20;
 
 export function readSpecFile(specPath: string): ParsedSpec {
+  return parseSpec(readSpecText(specPath), specPath);
+}
+
+/** A model spec or a script spec (trainer.command). */
+export function readSpecDocumentFile(specPath: string): SpecDocument {
+  return parseSpecDocument(readSpecText(specPath), specPath);
+}
+
+function readSpecText(specPath: string): string {
   let text: string;
   try {
     const size = fs.statSync(specPath).size;
@@ -37,7 +47,7 @@ export function readSpecFile(specPath: string): ParsedSpec {
     const code = (e as NodeJS.ErrnoException).code;
     throw new UserError(code === 'ENOENT' ? `spec file not found: ${specPath}` : `cannot read the spec ${specPath}: ${code ?? (e as Error).message}`, { file: specPath });
   }
-  return parseSpec(text, specPath);
+  return text;
 }
 
 /** Run training to the end (or a stop); never throws: every outcome is reported through `emit`. */
@@ -53,6 +63,11 @@ export async function runSession(req: StartRequest, emit: EventSink, control: Se
   try {
     const specPath = path.resolve(req.specPath);
     const resumeDir = req.resume ? path.resolve(req.resume) : undefined;
+    if (!resumeDir) {
+      // A spec that names trainer.command runs the user's script (train/scriptSession.ts).
+      const doc = readSpecDocumentFile(specPath);
+      if (doc.kind === 'script') return await runScriptSession(req, doc.parsed, emit, control);
+    }
     // A resumed run continues with the spec it was started with.
     const parsed = readSpecFile(resumeDir ? path.join(resumeDir, RUN_FILES.spec) : specPath);
     const { spec } = parsed;
