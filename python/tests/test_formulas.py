@@ -99,8 +99,10 @@ def test_matches_a_per_sample_transcription_of_entropy_ts(variance: str, prior: 
                     prior_variance=model.prior_variance if prior else None)
     r = d.diagnose(4, 40)
     ref = reference(model, data, samples, rows, 4, 5)
+    # The package does the per-pixel arithmetic in the model's dtype (float32 here) and sums in
+    # float64; the reference does everything in float64: they agree to float32 rounding.
     for k, v in ref.items():
-        assert np.allclose(r[k], v, rtol=1e-9, atol=1e-11), (k, r[k], v)
+        assert np.allclose(r[k], v, rtol=2e-6, atol=1e-8), (k, r[k], v)
     assert r["gap"] == pytest.approx(r["rDec"] + r["rPrior"], abs=1e-10)
     assert r["entropySum"] == pytest.approx(r["hEnc"] - r["hPrior"] - r["hDec"], abs=1e-12)
     assert (r["elboAtOptVariance"] is None) == (variance == "latent")

@@ -1,7 +1,8 @@
 """One diagnostics pass in PyTorch: encode each fixed point once, decode S samples per point,
 and add up the sums of _record.PassSums, block by block, on the model's device.
 
-The networks run in the model's dtype; everything after their outputs runs in float64. The noise
+The networks and the per-pixel arithmetic run in the model's dtype; every sum is accumulated in
+float64, and the per-point (latent-sized) terms are computed in float64. The noise
 of block c in pass p comes from a generator seeded with (seed, p, c), so a point's samples depend
 on the point and the pass, never on which rank evaluates it or how many ranks there are.
 """
@@ -175,7 +176,7 @@ def _block(setup: PassSetup, pass_id: int, block: int, lo: int, hi: int, acc: Op
         x = x.to(setup.dtype)
     P = x.shape[0]
     D = int(np.prod(x.shape[1:])) if x.dim() > 1 else 1
-    xf = x.reshape(P, D).to(torch.float64)
+    f64 = torch.float64
 
     nu, log_t2 = _encode(setup, x)
     H = nu.shape[1]
@@ -211,20 +212,28 @@ def _block(setup: PassSetup, pass_id: int, block: int, lo: int, hi: int, acc: Op
         _check_finite(mu, f"decode ({name}): mean")
         _check_finite(log_s2, f"decode ({name}): log_variance")
         kind = _variance_kind(log_s2, P * S, D, setup.fixed_variance, name, str(tuple(x.shape[1:])))
-        mu = mu.detach().to(torch.float64).reshape(P, S, D)
-        sq = (xf[:, None, :] - mu) ** 2
+        # [P, S, D] arithmetic in the model's dtype (it dominates the pass); sums over d in float64.
+        diff = x.reshape(P, 1, D) - mu.detach().reshape(P, S, D)
+        sq = diff * diff
         if kind == "latent":
-            lv = log_s2.detach().to(torch.float64).reshape(P, S, D)
-            norm = (sq * (-lv).exp()).sum(-1)
-            log_lik = -0.5 * (D * LOG_2PI + lv.sum(-1) + norm)
-            h_dec_ns = 0.5 * (lv.sum(-1) + D * LOG_2PIE)
+            lv = log_s2.detach().reshape(P, S, D)
+            norm = (sq * torch.exp(-lv)).sum(-1, dtype=f64)
+            lv_sum = lv.sum(-1, dtype=f64)
+            log_lik = -0.5 * (D * LOG_2PI + lv_sum + norm)
+            h_dec_ns = 0.5 * (lv_sum + D * LOG_2PIE)
+            variance_sum = torch.exp(lv).sum(dtype=f64)
             s2_now: Optional[torch.Tensor] = None
         else:
-            lv = log_s2.detach().to(torch.float64).reshape(-1)
-            norm = (sq * (-lv).exp()).sum(-1)
-            log_det = lv.sum() if lv.numel() == D else D * lv[0]
+            lv = log_s2.detach().to(f64).reshape(-1)
+            if lv.numel() == 1:
+                norm = sq.sum(-1, dtype=f64) * torch.exp(-lv[0])
+                log_det = D * lv[0]
+            else:
+                # Weighted in float64, so ELBO - sum = R_dec + R_prior stays exact to float64 rounding.
+                norm = sq.reshape(P * S, D).to(f64).matmul(torch.exp(-lv)).reshape(P, S)
+                log_det = lv.sum()
             log_lik = -0.5 * (D * LOG_2PI + log_det + norm)
-            h_dec_ns = torch.full((P, S), float(0.5 * (D * LOG_2PIE + log_det)), dtype=torch.float64, device=setup.device)
+            h_dec_ns = torch.full((P, S), float(0.5 * (D * LOG_2PIE + log_det)), dtype=f64, device=setup.device)
             s2_now = lv.exp()
     else:
         kind = "none"
@@ -261,11 +270,11 @@ def _block(setup: PassSetup, pass_id: int, block: int, lo: int, hi: int, acc: Op
     acc.kl_per_latent += kl_lat.sum(0)
     acc.second_moment += (nu * nu + t2).sum(0)
     if sq is not None:
-        acc.sq_err += sq.sum((0, 1))
+        acc.sq_err += sq.reshape(P * S, D).sum(0, dtype=f64)
     if kind == "latent":
         acc.add("h_dec", h_dec_ns.sum())
         acc.add("norm_sq_err", norm.sum())
-        acc.add("variance", lv.exp().sum())
+        acc.add("variance", variance_sum)
     return acc
 
 
@@ -276,11 +285,11 @@ def _discrete_log_lik(likelihood: str, logits: torch.Tensor, x: torch.Tensor, P:
                 f"decode ({name}) returned logits of shape {shape_of(logits)}; Bernoulli data of shape "
                 f"{tuple(x.shape[1:])} need {D} logits per latent row ({P * S} rows)"
             )
-        xf = x.reshape(P, 1, D).to(torch.float64)
+        xf = x.reshape(P, 1, D)
         if bool(((xf < 0) | (xf > 1)).any()):
             raise VaeLensInputError("likelihood='bernoulli' needs data in [0, 1]; the diagnostics points have values outside it")
-        lg = logits.detach().to(torch.float64).reshape(P, S, D)
-        return -F.binary_cross_entropy_with_logits(lg, xf.expand(P, S, D), reduction="none").sum(-1)
+        lg = logits.detach().reshape(P, S, D)
+        return -F.binary_cross_entropy_with_logits(lg, xf.expand(P, S, D).to(lg.dtype), reduction="none").sum(-1, dtype=torch.float64)
     # categorical: logits [rows, D, K] (any shape with rows first, D * K values per row), x holds class indices.
     if x.dtype.is_floating_point and not bool((x == x.round()).all()):
         raise VaeLensInputError("likelihood='categorical' needs integer class indices as data")
@@ -293,8 +302,8 @@ def _discrete_log_lik(likelihood: str, logits: torch.Tensor, x: torch.Tensor, P:
     idx = x.reshape(P, 1, D, 1).long()
     if bool(((idx < 0) | (idx >= K)).any()):
         raise VaeLensInputError(f"categorical data hold class indices outside 0..{K - 1} (decode returns K={K} classes)")
-    lp = torch.log_softmax(logits.detach().to(torch.float64).reshape(P, S, D, K), -1)
-    return lp.gather(-1, idx.expand(P, S, D, 1)).squeeze(-1).sum(-1)
+    lp = torch.log_softmax(logits.detach().reshape(P, S, D, K), -1)
+    return lp.gather(-1, idx.expand(P, S, D, 1)).squeeze(-1).sum(-1, dtype=torch.float64)
 
 
 def decoder_means(setup: PassSetup, z: torch.Tensor) -> torch.Tensor:

@@ -448,7 +448,7 @@ def _image_shape(points: torch.Tensor, given: Optional[Sequence[int]]) -> Option
 
 
 class _quiet_evaluation:
-    """no_grad, eval mode (restored per module), and the global RNGs forked around the user's code."""
+    """inference mode (no autograd), eval mode (restored per module), and the global RNGs forked around the user's code."""
 
     def __init__(self, modules: Sequence[torch.nn.Module], device: torch.device) -> None:
         self.modules = modules
@@ -461,7 +461,7 @@ class _quiet_evaluation:
         devices = [self.device.index or 0] if self.device.type == "cuda" else []
         self.rng = torch.random.fork_rng(devices=devices)
         self.rng.__enter__()
-        self.grad = torch.no_grad()
+        self.grad = torch.inference_mode()
         self.grad.__enter__()
 
     def __exit__(self, *exc: object) -> None:
