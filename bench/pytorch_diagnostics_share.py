@@ -52,7 +52,7 @@ def main() -> None:
             except StopIteration:
                 it = iter(loader)
                 x = next(it)
-            loss = model.loss(x)
+            loss = model(x)
             opt.zero_grad()
             loss.backward()
             opt.step()

@@ -45,8 +45,8 @@ class ConvVAE(nn.Module):
     def decode(self, z):
         return self.decoder(z), self.log_var_x
 
-    def loss(self, x):
-        """Minus the single-sample ELBO, averaged over the batch (nats per image)."""
+    def forward(self, x):
+        """The training loss: minus the single-sample ELBO, averaged over the batch (nats per image)."""
         mean, log_var = self.encode(x)
         z = mean + torch.exp(0.5 * log_var) * torch.randn_like(mean)
         mu, log_var_x = self.decode(z)

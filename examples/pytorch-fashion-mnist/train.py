@@ -41,7 +41,7 @@ def main():
             model.train()
             start, total = time.perf_counter(), 0.0
             for x in loader:
-                loss = model.loss(x)
+                loss = model(x)
                 optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()
