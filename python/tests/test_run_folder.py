@@ -163,3 +163,16 @@ def test_bad_arguments(data) -> None:
         Diagnostics(m.encode, m.decode, data, samples=0, write=False)
     with pytest.raises(VaeLensInputError, match="non-finite"):
         Diagnostics(m.encode, m.decode, data * float("nan"), write=False)
+
+
+def test_the_starting_spec_sets_default_points_and_samples(data, monkeypatch) -> None:
+    monkeypatch.setenv("VAE_LENS_POINTS", "50")
+    monkeypatch.setenv("VAE_LENS_SAMPLES", "3")
+    m = TinyVae()
+    r = Diagnostics(m.encode, m.decode, data, write=False).diagnose(0, 0)
+    assert (r["points"], r["mcSamples"]) == (50, 3)
+    r = Diagnostics(m.encode, m.decode, data, write=False, points=20, samples=2).diagnose(0, 0)
+    assert (r["points"], r["mcSamples"]) == (20, 2), "arguments in the script win"
+    monkeypatch.setenv("VAE_LENS_SAMPLES", "many")
+    with pytest.raises(VaeLensInputError, match="VAE_LENS_SAMPLES"):
+        Diagnostics(m.encode, m.decode, data, write=False)

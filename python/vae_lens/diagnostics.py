@@ -35,6 +35,10 @@ Beta = Union[float, Callable[[int], float]]
 
 #: Points evaluated per pass by default (the TypeScript trainer's default subset).
 DEFAULT_POINTS = 4096
+DEFAULT_SAMPLES = 2
+#: Set by the editor / `vae-lens train` from the spec's diagnostics section (defaults for points and samples).
+POINTS_ENV = "VAE_LENS_POINTS"
+SAMPLES_ENV = "VAE_LENS_SAMPLES"
 #: Decoder rows per block: points per block = BLOCK_ROWS // samples.
 DEFAULT_BLOCK_ROWS = 1024
 #: Images shown in the panel (originals with their reconstructions, and samples from the prior).
@@ -56,8 +60,10 @@ class Diagnostics:
             Ignored when the environment variable VAE_LENS_RUN_DIR names a folder (the editor's Train VAE
             and ``vae-lens train`` set it).
         name: the run's name (default: the script's file name).
-        points: how many points to evaluate (all of them in order if the data have no more).
-        samples: Monte-Carlo samples z ~ q(z|x) per point (2 or more gives the ELBO a standard error).
+        points: how many points to evaluate (all of them in order if the data have no more); default
+            4096, or the starting spec's ``diagnostics.subset`` (environment variable VAE_LENS_POINTS).
+        samples: Monte-Carlo samples z ~ q(z|x) per point (2 or more gives the ELBO a standard error);
+            default 2, or the spec's ``diagnostics.mcSamples`` (VAE_LENS_SAMPLES).
         seed: seed of the subset and of the noise. The noise of a point depends on the point and the pass.
         prior_variance: a_h^2 of a learned prior N(0, diag(a^2)) (VAE-2): a tensor of H values or a
             callable returning them now (e.g. ``lambda: model.log_a2.exp()``). Default: the unit prior.
@@ -86,8 +92,8 @@ class Diagnostics:
         *,
         runs_dir: Optional[str] = None,
         name: Optional[str] = None,
-        points: int = DEFAULT_POINTS,
-        samples: int = 2,
+        points: Optional[int] = None,
+        samples: Optional[int] = None,
         seed: int = 0,
         prior_variance: PriorVariance = None,
         likelihood: str = "gaussian",
@@ -105,6 +111,8 @@ class Diagnostics:
         group: Optional[object] = None,
         write: bool = True,
     ) -> None:
+        points = points if points is not None else _env_int(POINTS_ENV, DEFAULT_POINTS)
+        samples = samples if samples is not None else _env_int(SAMPLES_ENV, DEFAULT_SAMPLES)
         if not callable(encode) or not callable(decode):
             raise VaeLensInputError("encode and decode must be callables: encode(x) -> (mean, log_variance), decode(z) -> ...")
         if likelihood not in LIKELIHOODS:
@@ -372,6 +380,16 @@ def _declared_model_type(likelihood: str, fixed: bool, learned_prior: bool, kind
     if kind == "latent":
         return "VAE-3"
     return "VAE-2" if learned_prior else "VAE-1"
+
+
+def _env_int(name: str, default: int) -> int:
+    text = os.environ.get(name)
+    if not text:
+        return default
+    try:
+        return int(text)
+    except ValueError:
+        raise VaeLensInputError(f"the environment variable {name} must be a whole number, not {text!r}") from None
 
 
 def _script_name() -> str:

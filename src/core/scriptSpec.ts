@@ -14,6 +14,9 @@ import type { DiagnosticsSpec, SpecWarning } from './spec';
 export const RUN_DIR_ENV = 'VAE_LENS_RUN_DIR';
 /** The spec that started the script (the package records it as the run's specPath). */
 export const SPEC_ENV = 'VAE_LENS_SPEC';
+/** diagnostics.mcSamples and diagnostics.subset of the spec, when given: the package's defaults then. */
+export const SAMPLES_ENV = 'VAE_LENS_SAMPLES';
+export const POINTS_ENV = 'VAE_LENS_POINTS';
 
 export const DEFAULT_STOP_GRACE_SECONDS = 10;
 
@@ -32,8 +35,8 @@ export interface TrainerCommandSpec {
 export interface ScriptSpec {
   name: string;
   trainer: TrainerCommandSpec;
-  /** Only the convergence rule's settings apply: the script decides samples and points. */
-  diagnostics: Pick<DiagnosticsSpec, 'tolerance' | 'window'>;
+  /** The convergence rule's settings, and (when given) the package's default samples and points. */
+  diagnostics: Pick<DiagnosticsSpec, 'tolerance' | 'window'> & { mcSamples?: number; subset?: number };
   output: { runsDir?: string };
 }
 
@@ -65,7 +68,12 @@ export function scriptSpecWithDefaults(raw: RawScriptSpec, file: string): Script
       env,
       stopGraceSeconds: raw.trainer.stopGraceSeconds ?? DEFAULT_STOP_GRACE_SECONDS,
     },
-    diagnostics: { tolerance: raw.diagnostics?.tolerance ?? 0.01, window: raw.diagnostics?.window ?? 5 },
+    diagnostics: {
+      tolerance: raw.diagnostics?.tolerance ?? 0.01,
+      window: raw.diagnostics?.window ?? 5,
+      mcSamples: raw.diagnostics?.mcSamples,
+      subset: raw.diagnostics?.subset,
+    },
     output: { runsDir: raw.output?.runsDir },
   };
 }

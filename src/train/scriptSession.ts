@@ -12,7 +12,7 @@ import { UserError } from '../core/errors';
 import type { StartRequest } from '../core/protocol';
 import { RUN_FILES, RUN_FORMAT_VERSION, type MetricsRecord, type RunMeta, type RunStatus, type RunSummary } from '../core/runFormat';
 import { isRunImages, isRunMeta, isRunSummary, MetricsTail } from '../core/runReader';
-import { RUN_DIR_ENV, SPEC_ENV, type ParsedScriptSpec } from '../core/scriptSpec';
+import { POINTS_ENV, RUN_DIR_ENV, SAMPLES_ENV, SPEC_ENV, type ParsedScriptSpec } from '../core/scriptSpec';
 import { runsDirFor } from '../core/spec';
 import { RunWriter } from './runWriter';
 import type { EventSink, SessionControl } from './session';
@@ -73,6 +73,8 @@ export async function runScriptSession(req: StartRequest, parsed: ParsedScriptSp
     PYTHONUNBUFFERED: '1',
     ...(pythonPath ? { PYTHONPATH: pythonPath } : {}),
     ...(req.epochs !== undefined ? { [EPOCHS_ENV]: String(req.epochs) } : {}),
+    ...(spec.diagnostics.mcSamples !== undefined ? { [SAMPLES_ENV]: String(spec.diagnostics.mcSamples) } : {}),
+    ...(spec.diagnostics.subset !== undefined ? { [POINTS_ENV]: String(spec.diagnostics.subset) } : {}),
   };
   emit({ type: 'log', level: 'info', message: `running ${spec.trainer.command.join(' ')} in ${cwd}` });
   // Its own process group: a Ctrl-C in the terminal reaches `vae-lens train`, which passes one SIGINT on.
