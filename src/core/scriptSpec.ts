@@ -8,6 +8,7 @@
  * `vae_lens` writes it). The schema is SPEC_SCHEMA's `trainer`; validation and locations are
  * spec.ts's, so a script spec gets the same located errors as any other.
  */
+import type { SourceLocation } from './errors';
 import type { DiagnosticsSpec, SpecWarning } from './spec';
 
 /** The environment variable that names the run folder for the script. */
@@ -44,6 +45,8 @@ export interface ParsedScriptSpec {
   spec: ScriptSpec;
   warnings: SpecWarning[];
   text: string;
+  /** Where `trainer` is, for messages about the spec as a whole. */
+  trainerLocation: SourceLocation;
 }
 
 /** Fields of a model spec that a script spec must not have (the script owns them). */

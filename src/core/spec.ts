@@ -123,7 +123,7 @@ export type SpecDocument = { kind: 'model'; parsed: ParsedSpec } | { kind: 'scri
 export function parseSpec(original: string, file = 'spec.vae.json'): ParsedSpec {
   const doc = parseSpecDocument(original, file);
   if (doc.kind === 'script')
-    throw new UserError(`${path.basename(file)} runs a training script (trainer.command): it defines no model for VAE Lens's own trainer`, { file, field: 'trainer' });
+    throw new UserError(`${path.basename(file)} runs a training script (trainer.command): it defines no model for VAE Lens's own trainer`, doc.parsed.trainerLocation);
   return doc.parsed;
 }
 
@@ -163,7 +163,8 @@ export function parseSpecDocument(original: string, file = 'spec.vae.json'): Spe
     const rawScript = raw as unknown as RawScriptSpec & Record<string, unknown>;
     const bad = scriptSpecProblems(rawScript).map((p) => ({ message: p.message, location: locate(findNode(root, p.field), p.field) }));
     if (bad.length > 0) throw new UserError(bad[0]!.message, bad[0]!.location, bad.slice(1));
-    return { kind: 'script', parsed: { spec: scriptSpecWithDefaults(rawScript, file), warnings: [], text: original } };
+    const trainerLocation = locate(findNode(root, 'trainer'), 'trainer');
+    return { kind: 'script', parsed: { spec: scriptSpecWithDefaults(rawScript, file), warnings: [], text: original, trainerLocation } };
   }
   const spec = withDefaults(raw, file);
   const semantic = semanticProblems(spec);

@@ -141,3 +141,24 @@ test('a command that does not exist is a located user error', async () => {
   const error = events.find((e) => e.type === 'error');
   assert.ok(error && error.type === 'error' && error.userError && error.location?.field === 'trainer.command' && /not found/.test(error.message), JSON.stringify(error));
 });
+
+test('mangled script specs give a parsed spec or a located user error, never a crash', () => {
+  const dir = path.join(__dirname, '..', '..', '..', 'examples', 'pytorch-fashion-mnist');
+  const texts = fs.readdirSync(dir).filter((f) => f.endsWith('.vae.json')).map((f) => fs.readFileSync(path.join(dir, f), 'utf8'));
+  assert.ok(texts.length >= 2);
+  let seed = 7;
+  const next = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+  for (const text of texts) {
+    for (let i = 0; i < 400; i++) {
+      const at = next(text.length);
+      const mangled = i % 3 === 0 ? text.slice(0, at) + text.slice(at + 1) : i % 3 === 1 ? text.slice(0, at) + '"{[,:0'[next(6)] + text.slice(at) : text.slice(0, at);
+      try {
+        parseSpecDocument(mangled, 'm.vae.json');
+      } catch (e) {
+        assert.ok(isUserError(e), `not a UserError for ${JSON.stringify(mangled)}: ${String(e)}`);
+        for (const p of [{ message: e.message, location: e.location }, ...e.more])
+          assert.ok(typeof p.location.line === 'number' && p.location.line >= 1, `no line for "${p.message}" in ${JSON.stringify(mangled)}`);
+      }
+    }
+  }
+});
