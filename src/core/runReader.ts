@@ -358,6 +358,12 @@ export async function isRunSnapshot(specPath: string): Promise<boolean> {
 
 /** The panel's view of a run read from its folder (`live`: a trainer of this window is writing it). */
 export function toPanelRun(c: RunContents, live: boolean): PanelRun {
+  // The panel reads the verdict from the last record; a writer that left it to the reader gets the judged one there.
+  const last = c.records[c.records.length - 1];
+  const records =
+    last && last.convergence === undefined && c.convergence !== undefined
+      ? [...c.records.slice(0, -1), { ...last, convergence: c.convergence, convergenceReason: c.convergenceReason }]
+      : c.records;
   return {
     runDir: c.runDir,
     name: c.meta?.name ?? path.basename(c.runDir),
@@ -367,7 +373,7 @@ export function toPanelRun(c: RunContents, live: boolean): PanelRun {
     status: live ? 'training' : c.status,
     tolerance: c.tolerance,
     epochs: c.meta?.epochs ?? c.summary?.epochsDone ?? 0,
-    records: c.records,
+    records,
     images: c.images,
     message: live ? undefined : c.message,
     theoremNote: c.theoremNote,

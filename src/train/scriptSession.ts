@@ -10,8 +10,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../core/errors';
 import type { StartRequest } from '../core/protocol';
-import { RUN_FILES, RUN_FORMAT_VERSION, type MetricsRecord, type RunMeta, type RunStatus, type RunSummary } from '../core/runFormat';
-import { isRunImages, isRunMeta, isRunSummary, MetricsTail } from '../core/runReader';
+import { addRecord, RUN_FILES, RUN_FORMAT_VERSION, type MetricsRecord, type RunMeta, type RunStatus, type RunSummary } from '../core/runFormat';
+import { isRunImages, isRunMeta, isRunSummary, judgeRecords, MetricsTail, runSettingsOf } from '../core/runReader';
 import { POINTS_ENV, RUN_DIR_ENV, SAMPLES_ENV, SPEC_ENV, type ParsedScriptSpec } from '../core/scriptSpec';
 import { runsDirFor } from '../core/spec';
 import { RunWriter } from './runWriter';
@@ -130,7 +130,7 @@ export async function runScriptSession(req: StartRequest, parsed: ParsedScriptSp
     message,
     endedAt: new Date().toISOString(),
     wallSeconds: Math.max(base.wallSeconds, (Date.now() - t0) / 1000),
-    ...(last ? { last, epochsDone: last.epoch, steps: last.step } : {}),
+    ...(last ? { last, epochsDone: last.epoch, steps: last.step, convergence: last.convergence, convergenceReason: last.convergenceReason } : {}),
   });
   writer.close();
   // A failure's full text (with the script's last lines) is the error; `done` carries its first line.
@@ -168,6 +168,8 @@ class RunFollower {
   private readonly tail: MetricsTail;
   private imagesMtime = 0;
   private announced = false;
+  /** Every record so far, for the convergence rule. */
+  private readonly history: MetricsRecord[] = [];
   private shownEpochs: number;
   private shownBackend: string;
   records = 0;
@@ -200,8 +202,12 @@ class RunFollower {
       this.shownBackend = this.meta.backend;
       this.emit({ type: 'started', runDir: this.dir, backend: this.meta.backend, dataset: this.meta.dataset, epochs: this.meta.epochs, stepsPerEpoch: 0 });
     }
-    for (const record of records) {
+    for (const written of records) {
       this.records++;
+      // The script writes no verdict: judge with the one rule (core/convergence.ts), as the viewers do.
+      addRecord(this.history, written);
+      const verdict = written.convergence === undefined ? judgeRecords(this.history, runSettingsOf(this.meta, undefined, written)) : undefined;
+      const record: MetricsRecord = verdict ? { ...written, convergence: verdict.state, convergenceReason: verdict.reason } : written;
       this.last = record;
       this.emit({ type: 'diagnostics', record });
       const epochs = this.meta.epochs;

@@ -45,6 +45,10 @@ test('a Python run without convergence fields gets the verdict of judgeConvergen
   const contents = await readRunContents(dir);
   assert.equal(contents.convergence, expected.state);
   assert.equal(contents.window, 3, 'the window comes from run.json when there is no spec');
+  // The panel reads the verdict from the last record: it is put there, the file's records untouched.
+  const panel = toPanelRun(contents, false);
+  assert.equal(panel.records.at(-1)?.convergence, expected.state);
+  assert.equal(contents.records.at(-1)?.convergence, undefined);
 });
 
 test('an open gap in a Python run reads not converged', async () => {

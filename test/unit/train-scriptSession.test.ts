@@ -89,12 +89,17 @@ test('the session runs the script, streams its output, relays its records and co
   assert.equal(status, 'completed');
   const started = events.find((e) => e.type === 'started');
   assert.ok(started && started.type === 'started' && started.epochs === 3 && started.backend === 'fake', JSON.stringify(started));
-  assert.deepEqual(events.filter((e) => e.type === 'diagnostics').map((e) => (e.type === 'diagnostics' ? e.record.epoch : -1)), [1, 2, 3]);
+  const records = events.flatMap((e) => (e.type === 'diagnostics' ? [e.record] : []));
+  assert.deepEqual(records.map((r) => r.epoch), [1, 2, 3]);
+  // Judged live with the one rule (window 1: two passes decide), as the built-in trainer's records are.
+  assert.ok(records.every((r) => r.convergence !== undefined && r.convergenceReason !== undefined));
+  assert.equal(records[2]!.convergence, 'converged', records[2]!.convergenceReason);
   assert.ok(events.some((e) => e.type === 'log' && e.message === 'hello from the script, env x1'));
   const runDir = done(events).runDir;
   const overview = await readRunOverview(runDir);
   assert.equal(overview.status, 'completed');
   assert.equal(overview.convergence, 'converged', overview.convergenceReason);
+  assert.equal(overview.summary?.convergence, 'converged', 'the final summary carries the verdict');
   assert.equal(overview.meta?.specPath.endsWith('fake.vae.json'), true);
   assert.ok(fs.existsSync(path.join(runDir, 'spec.vae.json')));
 });
