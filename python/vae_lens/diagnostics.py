@@ -14,7 +14,6 @@ forked around the user's callables).
 """
 from __future__ import annotations
 
-import atexit
 import os
 import sys
 import time
@@ -24,12 +23,13 @@ import numpy as np
 import torch
 
 from . import distributed
-from ._pass import LIKELIHOODS, PassResult, PassSetup, callable_name, decoder_means, run_pass
+from ._data import fixed_subset, image_shape_of
+from ._guards import ExitHook, quiet_evaluation
+from ._pass import LIKELIHOODS, PassResult, PassSetup, decoder_means, run_pass
 from ._record import PassSums, elbo_only_record, finish_record
 from ._runfolder import FORMAT_VERSION, RUN_DIR_ENV, SPEC_ENV, RunFolder, new_run_dir, now_iso
 from .errors import VaeLensInputError
 
-ArrayLike = Union[torch.Tensor, np.ndarray, Sequence[Any]]
 PriorVariance = Union[None, torch.Tensor, np.ndarray, Sequence[float], Callable[[], Any]]
 Beta = Union[float, Callable[[int], float]]
 
@@ -138,9 +138,9 @@ class Diagnostics:
         self.group = group
         self.rank, self.world = distributed.rank_and_world(group)
 
-        full_n, subset = _fixed_subset(data, points, seed)
+        full_n, subset = fixed_subset(data, points, seed)
         self.points = subset
-        self.image_shape = _image_shape(subset, image_shape)
+        self.image_shape = image_shape_of(subset, image_shape)
         self.records: List[Dict[str, Any]] = []
         self._started = time.monotonic()
         self._since = self._started
@@ -159,7 +159,7 @@ class Diagnostics:
             self._meta = self._initial_meta(name, epochs, full_n, data)
             self.run.write_meta(self._meta)
             self.run.write_summary(self._summary("running"))
-            _ExitHook.register(self)
+            ExitHook.register(self)
 
     # -- the public loop API ---------------------------------------------------------------
 
@@ -210,7 +210,7 @@ class Diagnostics:
         if self.run is not None:
             self.run.write_summary(self._summary(status, message, ended=True))
             self.run.close()
-        _ExitHook.unregister(self)
+        ExitHook.unregister(self)
 
     def __enter__(self) -> "Diagnostics":
         return self
@@ -244,7 +244,7 @@ class Diagnostics:
 
     def _run_pass(self, epoch: int) -> PassResult:
         setup = self._setup()
-        with _quiet_evaluation(self._modules, self.device):
+        with quiet_evaluation(self._modules, self.device):
             local = run_pass(setup, epoch, self.rank, self.world)
         if self.world > 1:
             s = local.sums
@@ -279,7 +279,7 @@ class Diagnostics:
         assert self.run is not None and self.image_shape is not None
         setup = self._setup()
         k = min(IMAGES, self.points.shape[0])
-        with _quiet_evaluation(self._modules, self.device):
+        with quiet_evaluation(self._modules, self.device):
             x = self.points[:k].to(self.device, self.dtype)
             mean, _ = self.encode(x)
             recon = decoder_means(setup, mean.detach())
@@ -412,119 +412,6 @@ def _device_and_dtype(modules: Sequence[torch.nn.Module], device: Optional[Union
     dev = torch.device(device) if device is not None else (param.device if param is not None else torch.device("cpu"))
     dt = dtype or (param.dtype if param is not None and param.dtype.is_floating_point else torch.float32)
     return dev, dt
-
-
-def _as_tensor(data: Any) -> Optional[torch.Tensor]:
-    if isinstance(data, torch.Tensor):
-        return data
-    if isinstance(data, np.ndarray):
-        return torch.from_numpy(data)
-    return None
-
-
-def _fixed_subset(data: Any, points: int, seed: int) -> Tuple[int, torch.Tensor]:
-    """The pass's points: all of them in order when there are no more than `points`, else a seeded
-    draw without replacement (the same on every rank and every pass)."""
-    try:
-        n = len(data)
-    except TypeError:
-        raise VaeLensInputError(f"data must be a tensor, an array or a map-style dataset with len(); got {type(data).__name__}") from None
-    if n == 0:
-        raise VaeLensInputError("data is empty")
-    idx = np.arange(n) if points >= n else np.random.default_rng(seed).choice(n, size=points, replace=False)
-    t = _as_tensor(data)
-    if t is not None:
-        out = t[torch.from_numpy(idx)] if points < n else t
-    else:
-        items = []
-        for i in idx:
-            item = data[int(i)]
-            x = item[0] if isinstance(item, (tuple, list)) else item
-            items.append(torch.as_tensor(np.asarray(x)) if not isinstance(x, torch.Tensor) else x)
-        out = torch.stack(items)
-    if out.dim() == 1:
-        out = out.reshape(-1, 1)
-    out = out.detach().cpu()
-    if out.dtype.is_floating_point and not bool(torch.isfinite(out).all()):
-        raise VaeLensInputError(f"data of shape {tuple(out.shape)} has non-finite values among the diagnostics points")
-    return n, out
-
-
-def _image_shape(points: torch.Tensor, given: Optional[Sequence[int]]) -> Optional[Tuple[int, ...]]:
-    if given is not None:
-        shape = tuple(int(v) for v in given)
-        per = int(np.prod(points.shape[1:]))
-        if len(shape) != 2 or shape[0] * shape[1] != per:
-            raise VaeLensInputError(f"image_shape {shape} does not hold the {per} values of a data point of shape {tuple(points.shape[1:])}")
-        return shape
-    s = tuple(points.shape[1:])
-    if len(s) == 3 and s[0] == 1:
-        return s[1:]
-    if len(s) == 2 and min(s) >= 4:
-        return s
-    return None
-
-
-class _quiet_evaluation:
-    """inference mode (no autograd), eval mode (restored per module), and the global RNGs forked around the user's code."""
-
-    def __init__(self, modules: Sequence[torch.nn.Module], device: torch.device) -> None:
-        self.modules = modules
-        self.device = device
-
-    def __enter__(self) -> None:
-        self.modes = [(m, m.training) for root in self.modules for m in root.modules()]
-        for root in self.modules:
-            root.eval()
-        devices = [self.device.index or 0] if self.device.type == "cuda" else []
-        self.rng = torch.random.fork_rng(devices=devices)
-        self.rng.__enter__()
-        self.grad = torch.inference_mode()
-        self.grad.__enter__()
-
-    def __exit__(self, *exc: object) -> None:
-        self.grad.__exit__(*exc)
-        self.rng.__exit__(*exc)
-        for m, was_training in self.modes:
-            m.training = was_training
-
-
-class _ExitHook:
-    """A run left open when the interpreter exits is closed for the user: `failed` after an uncaught
-    exception, `stopped` after Ctrl-C or when close() was never called."""
-
-    open_runs: List[Diagnostics] = []
-    installed = False
-    last_exception: Optional[BaseException] = None
-
-    @classmethod
-    def register(cls, d: Diagnostics) -> None:
-        cls.open_runs.append(d)
-        if not cls.installed:
-            cls.installed = True
-            previous = sys.excepthook
-
-            def hook(kind: type, exc: BaseException, tb: object) -> None:
-                cls.last_exception = exc
-                previous(kind, exc, tb)  # type: ignore[arg-type]
-
-            sys.excepthook = hook
-            atexit.register(cls.close_all)
-
-    @classmethod
-    def unregister(cls, d: Diagnostics) -> None:
-        cls.open_runs = [r for r in cls.open_runs if r is not d]
-
-    @classmethod
-    def close_all(cls) -> None:
-        exc = cls.last_exception
-        for d in list(cls.open_runs):
-            if isinstance(exc, KeyboardInterrupt):
-                d.close("stopped", "interrupted (SIGINT)")
-            elif exc is not None:
-                d.close("failed", f"{type(exc).__name__}: {exc}")
-            else:
-                d.close("stopped", "the script ended without calling close()")
 
 
 RunLogger = Diagnostics
