@@ -11,6 +11,7 @@ import type { FromTrainer } from '../../src/core/protocol';
 import { readRunOverview } from '../../src/core/runReader';
 import { parseSpec, parseSpecDocument } from '../../src/core/spec';
 import { runSession } from '../../src/train/session';
+import { checkSpecText } from '../../src/extension/specChecks';
 
 const FAKE_SCRIPT = String.raw`
 const fs = require('fs'), path = require('path');
@@ -166,4 +167,15 @@ test('mangled script specs give a parsed spec or a located user error, never a c
       }
     }
   }
+});
+
+test('the editor underlines nothing in a good script spec, and says in Restricted Mode that the script will not run', () => {
+  const text = '{ "trainer": { "command": ["python3", "train.py"] } }';
+  const opts = { workspaceRoots: ['/w'], allowOutsideWorkspace: false };
+  assert.deepEqual(checkSpecText(text, '/w/a.vae.json', { ...opts, trusted: true }), []);
+  const restricted = checkSpecText(text, '/w/a.vae.json', { ...opts, trusted: false });
+  assert.equal(restricted.length, 1);
+  assert.equal(restricted[0]!.severity, 'information');
+  assert.match(restricted[0]!.message, /Restricted Mode: this training script is not run/);
+  assert.equal(text.slice(restricted[0]!.range.start.character, restricted[0]!.range.end.character), '["python3", "train.py"]');
 });
