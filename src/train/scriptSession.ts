@@ -95,6 +95,10 @@ export async function runScriptSession(req: StartRequest, parsed: ParsedScriptSp
   const follower = new RunFollower(writer.dir, meta, emit);
   let stopSentAt: number | undefined;
   let result: Exit | undefined;
+  // A SIGTERM after Stop (the editor's trainer process escalating, or a second signal in a terminal) must not
+  // leave the script running in its own process group: kill it now, so the run folder still gets its summary.
+  const onTerm = () => stopSentAt !== undefined && signal(child, 'SIGKILL');
+  process.on('SIGTERM', onTerm);
   try {
     while (!result) {
       result = await Promise.race([exited, sleep(POLL_MS).then(() => undefined)]);
@@ -112,6 +116,7 @@ export async function runScriptSession(req: StartRequest, parsed: ParsedScriptSp
     }
   } finally {
     process.off('exit', killOnExit);
+    process.off('SIGTERM', onTerm);
   }
   await follower.poll(true);
 
