@@ -176,3 +176,12 @@ def test_the_starting_spec_sets_default_points_and_samples(data, monkeypatch) ->
     monkeypatch.setenv("VAE_LENS_SAMPLES", "many")
     with pytest.raises(VaeLensInputError, match="VAE_LENS_SAMPLES"):
         Diagnostics(m.encode, m.decode, data, write=False)
+
+
+def test_an_unwritable_runs_dir_is_a_clear_error(tmp_path, data, monkeypatch) -> None:
+    monkeypatch.delenv("VAE_LENS_RUN_DIR", raising=False)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    m = TinyVae()
+    with pytest.raises(VaeLensInputError, match="cannot write the run folder in .*a-file"):
+        Diagnostics(m.encode, m.decode, data, runs_dir=str(blocker / "runs"))

@@ -151,8 +151,13 @@ class Diagnostics:
         self.run: Optional[RunFolder] = None
         run_dir: Optional[str] = None
         if write and self.rank == 0:
-            run_dir = os.environ.get(RUN_DIR_ENV) or new_run_dir(runs_dir or os.path.join(".vae-lens", "runs"), name or _script_name())
-            self.run = RunFolder(run_dir)
+            parent = runs_dir or os.path.join(".vae-lens", "runs")
+            try:
+                run_dir = os.environ.get(RUN_DIR_ENV) or new_run_dir(parent, name or _script_name())
+                self.run = RunFolder(run_dir)
+            except OSError as e:
+                where = os.environ.get(RUN_DIR_ENV) or parent
+                raise VaeLensInputError(f"cannot write the run folder in {where}: {e.strerror or e}; choose another runs_dir") from None
         self.run_dir: Optional[str] = distributed.broadcast_object(run_dir, group) if write else None  # type: ignore[assignment]
         self._meta: Dict[str, Any] = {}
         if self.run is not None:
