@@ -106,7 +106,9 @@ async function train(args: Args): Promise<number> {
       case 'started':
         epochs = ev.epochs;
         // A training script (trainer.command) does not say its steps per epoch.
-        console.log(`run ${ev.runDir}\ndata ${ev.dataset.source}: ${ev.dataset.n} x ${ev.dataset.dim}; engine ${ev.backend}; ${ev.epochs} epochs${ev.stepsPerEpoch > 0 ? ` of ${ev.stepsPerEpoch} steps` : ''}`);
+        console.log(
+          `run ${ev.runDir}\ndata ${ev.dataset.source}: ${ev.dataset.n} x ${ev.dataset.dim}; engine ${ev.backend}; ${ev.epochs} epochs${ev.stepsPerEpoch > 0 ? ` of ${ev.stepsPerEpoch} steps` : ''}`,
+        );
         break;
       case 'progress':
         if (tty) {
@@ -141,7 +143,14 @@ async function train(args: Args): Promise<number> {
     }
   };
   const status = await runSession(
-    { type: 'start', specPath, runsDir: args.flags.get('out') as string | undefined, backend: backendFlag(args), epochs: intFlag(args, 'epochs', 1), resume: args.flags.get('resume') as string | undefined },
+    {
+      type: 'start',
+      specPath,
+      runsDir: args.flags.get('out') as string | undefined,
+      backend: backendFlag(args),
+      epochs: intFlag(args, 'epochs', 1),
+      resume: args.flags.get('resume') as string | undefined,
+    },
     emit,
     control,
   );

@@ -60,7 +60,11 @@ export interface RawScriptSpec {
 }
 
 export function scriptSpecWithDefaults(raw: RawScriptSpec, file: string): ScriptSpec {
-  const baseName = file.replace(/\\/g, '/').split('/').pop()!.replace(/\.vae\.json$|\.json$/, '');
+  const baseName = file
+    .replace(/\\/g, '/')
+    .split('/')
+    .pop()!
+    .replace(/\.vae\.json$|\.json$/, '');
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(raw.trainer.env ?? {})) if (typeof v === 'string') env[k] = v;
   return {
@@ -86,7 +90,10 @@ export function scriptSpecProblems(raw: RawScriptSpec & Record<string, unknown>)
   const out: { message: string; field: string }[] = [];
   for (const f of SCRIPT_OWNED_FIELDS)
     if (raw[f] !== undefined)
-      out.push({ message: `${f} is not used when trainer.command runs a script: the script defines its own ${f === 'training' ? 'training' : f}. Remove it, or remove trainer to train a model defined here.`, field: f });
+      out.push({
+        message: `${f} is not used when trainer.command runs a script: the script defines its own ${f === 'training' ? 'training' : f}. Remove it, or remove trainer to train a model defined here.`,
+        field: f,
+      });
   for (const [k, v] of Object.entries(raw.trainer.env ?? {}))
     if (typeof v !== 'string') out.push({ message: `trainer.env.${k} must be a string (environment variables are text)`, field: `trainer.env.${k}` });
   return out;

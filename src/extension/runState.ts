@@ -5,15 +5,7 @@
 import type { ConvergenceState } from '../core/convergence';
 import type { MetricsRecord, RunStatus } from '../core/runFormat';
 
-export type RunStateKind =
-  | 'none'
-  | 'training'
-  | 'converged'
-  | 'not-converged'
-  | 'stationary'
-  | 'too-early'
-  | 'stale'
-  | 'failed';
+export type RunStateKind = 'none' | 'training' | 'converged' | 'not-converged' | 'stationary' | 'too-early' | 'stale' | 'failed';
 
 export interface LiveProgress {
   epoch: number;
@@ -119,7 +111,9 @@ export function codeLensResult(s: RunStateInput): string | undefined {
     case 'converged':
       return `converged, ${gap}`;
     case 'stationary':
-      return s.theoremNote && s.modelType !== 'VAE-0' ? `stationary, theorem does not apply: ${s.theoremNote}` : `stationary (VAE-0, gap need not close), ${gap}`;
+      return s.theoremNote && s.modelType !== 'VAE-0'
+        ? `stationary, theorem does not apply: ${s.theoremNote}`
+        : `stationary (VAE-0, gap need not close), ${gap}`;
     case 'too-early':
       return `too early to judge, ${gap}`;
     case 'not-converged':

@@ -59,7 +59,12 @@ describe('Train VAE on a PyTorch training script', { timeout: 600_000, skip: !ex
       await workbench().waitForStatusBar(new RegExp(`^VAE epoch \\d+/${EPOCHS} `), 180_000);
 
       // The Python process (vae_lens, shipped in the .vsix) writes the run; its pid is in run.json.
-      const running = await waitForRun(workbench().workspaceDir, (r) => r.meta?.backend.startsWith('pytorch') === true && r.records.length >= 3, 180_000, 'written by PyTorch with three records');
+      const running = await waitForRun(
+        workbench().workspaceDir,
+        (r) => r.meta?.backend.startsWith('pytorch') === true && r.records.length >= 3,
+        180_000,
+        'written by PyTorch with three records',
+      );
       const pid = running.meta!.pid!;
       assert.ok(isProcessAlive(pid), `the Python process ${pid} is not running while the status bar says training`);
       const panel = await waitForPanel(workbench(), (p) => (p.charts['chart-elbo']?.[0]?.data.length ?? 0) >= 3, 60_000);
@@ -74,7 +79,12 @@ describe('Train VAE on a PyTorch training script', { timeout: 600_000, skip: !ex
       const verdict = await workbench().waitForStatusBar(VERDICT, 60_000);
       await workbench().screenshot('python-stopped');
       assert.doesNotMatch(verdict, TRAINING);
-      const stopped = await waitForRun(workbench().workspaceDir, (r) => r.dir === running.dir && r.summary !== undefined && r.summary.status !== 'running', 30_000, 'with a final summary');
+      const stopped = await waitForRun(
+        workbench().workspaceDir,
+        (r) => r.dir === running.dir && r.summary !== undefined && r.summary.status !== 'running',
+        30_000,
+        'with a final summary',
+      );
       assert.equal(stopped.summary?.status, 'stopped', `summary.json: ${JSON.stringify(stopped.summary)}`);
       assert.ok(stopped.records.length < EPOCHS + 1, 'the script ran to the end instead of stopping');
       const deadline = Date.now() + 15_000;

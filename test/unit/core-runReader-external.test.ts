@@ -12,22 +12,51 @@ import { readRunContents, readRunOverview, runSettingsOf, toPanelRun } from '../
 import { statusBarText, statusTooltipMarkdown, type RunStateInput } from '../../src/extension/runState';
 
 const rec = (epoch: number, over: Partial<MetricsRecord> = {}): MetricsRecord => ({
-  epoch, step: epoch * 10, elbo: -3, elboStdErr: 0.01, hEnc: -3, hPrior: 1.4, hDec: -1.9, entropySum: -2.5,
-  gap: 0.001, gapRel: 0.0002, rDec: 0.0005, rPrior: 0.0005, sigma2: 0.1, sigma2Opt: 0.1,
-  latentSecondMoment: [1, 1], klPerLatent: [1, 0.5], samplesPerSec: 1000, wallSeconds: epoch, ...over,
+  epoch,
+  step: epoch * 10,
+  elbo: -3,
+  elboStdErr: 0.01,
+  hEnc: -3,
+  hPrior: 1.4,
+  hDec: -1.9,
+  entropySum: -2.5,
+  gap: 0.001,
+  gapRel: 0.0002,
+  rDec: 0.0005,
+  rPrior: 0.0005,
+  sigma2: 0.1,
+  sigma2Opt: 0.1,
+  latentSecondMoment: [1, 1],
+  klPerLatent: [1, 0.5],
+  samplesPerSec: 1000,
+  wallSeconds: epoch,
+  ...over,
 });
 
 function pythonRun(meta: Partial<RunMeta>, records: MetricsRecord[], summaryStatus = 'completed'): string {
   const dir = join(mkdtempSync(join(tmpdir(), 'vae-lens-py-')), 'run');
   mkdirSync(dir);
   const full: RunMeta = {
-    formatVersion: 1, name: 'train', specPath: join(dir, '..', 'train.py'), startedAt: '2026-01-01T00:00:00Z',
-    backend: 'pytorch cpu', modelType: 'VAE-1', latentDim: 2, epochs: 20, dataset: { n: 100, dim: 4, source: 'Tensor' },
-    trainer: 'vae_lens (Python)', tolerance: 0.01, window: 3, ...meta,
+    formatVersion: 1,
+    name: 'train',
+    specPath: join(dir, '..', 'train.py'),
+    startedAt: '2026-01-01T00:00:00Z',
+    backend: 'pytorch cpu',
+    modelType: 'VAE-1',
+    latentDim: 2,
+    epochs: 20,
+    dataset: { n: 100, dim: 4, source: 'Tensor' },
+    trainer: 'vae_lens (Python)',
+    tolerance: 0.01,
+    window: 3,
+    ...meta,
   };
   writeFileSync(join(dir, 'run.json'), JSON.stringify(full));
   writeFileSync(join(dir, 'metrics.jsonl'), records.map(toJsonLine).join(''));
-  writeFileSync(join(dir, 'summary.json'), JSON.stringify({ status: summaryStatus, epochsDone: records.length, steps: 0, wallSeconds: 1, last: records.at(-1) }));
+  writeFileSync(
+    join(dir, 'summary.json'),
+    JSON.stringify({ status: summaryStatus, epochsDone: records.length, steps: 0, wallSeconds: 1, last: records.at(-1) }),
+  );
   return dir;
 }
 
@@ -36,7 +65,10 @@ const history = (n: number, over: Partial<MetricsRecord> = {}) => Array.from({ l
 test('a Python run without convergence fields gets the verdict of judgeConvergence, in the overview and the full read', async () => {
   const records = history(8);
   const dir = pythonRun({}, records);
-  const expected = judgeConvergence(records.map((r) => ({ ...r, gapStdErr: 0 })), { tolerance: 0.01, window: 3, theoremApplies: true });
+  const expected = judgeConvergence(
+    records.map((r) => ({ ...r, gapStdErr: 0 })),
+    { tolerance: 0.01, window: 3, theoremApplies: true },
+  );
   assert.equal(expected.state, 'converged');
   const overview = await readRunOverview(dir);
   assert.equal(overview.convergence, expected.state);
@@ -59,14 +91,24 @@ test('an open gap in a Python run reads not converged', async () => {
 test('a Bernoulli run says the theorem does not apply, is judged on the ELBO only, and the status bar says so', async () => {
   const note = 'bernoulli decoder: the entropy result is for Gaussian decoders, so no gap is charted';
   const nulls = { hDec: null, entropySum: null, gap: null, gapRel: null, rDec: null, sigma2: null, sigma2Opt: null } as unknown as Partial<MetricsRecord>;
-  const dir = pythonRun({ modelType: 'bernoulli decoder', theoremApplies: false, theoremNote: note, likelihood: 'bernoulli' },
-    history(8, { ...nulls, theoremApplies: false, theoremNote: note, likelihood: 'bernoulli' }));
+  const dir = pythonRun(
+    { modelType: 'bernoulli decoder', theoremApplies: false, theoremNote: note, likelihood: 'bernoulli' },
+    history(8, { ...nulls, theoremApplies: false, theoremNote: note, likelihood: 'bernoulli' }),
+  );
   const overview = await readRunOverview(dir);
   assert.equal(overview.theoremNote, note);
   assert.equal(overview.convergence, 'stationary', 'a flat ELBO outside the theorem is stationary, never converged');
   const contents = await readRunContents(dir);
   assert.equal(toPanelRun(contents, false).theoremNote, note);
-  const state: RunStateInput = { hasRun: true, specChanged: false, status: 'completed', convergence: overview.convergence, modelType: 'bernoulli decoder', theoremNote: note, last: overview.last };
+  const state: RunStateInput = {
+    hasRun: true,
+    specChanged: false,
+    status: 'completed',
+    convergence: overview.convergence,
+    modelType: 'bernoulli decoder',
+    theoremNote: note,
+    last: overview.last,
+  };
   assert.match(statusBarText(state), /stationary \(theorem does not apply\)/);
   assert.match(statusTooltipMarkdown(state), /Theorem does not apply/);
 });

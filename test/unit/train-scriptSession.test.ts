@@ -91,7 +91,10 @@ test('the session runs the script, streams its output, relays its records and co
   const started = events.find((e) => e.type === 'started');
   assert.ok(started && started.type === 'started' && started.epochs === 3 && started.backend === 'fake', JSON.stringify(started));
   const records = events.flatMap((e) => (e.type === 'diagnostics' ? [e.record] : []));
-  assert.deepEqual(records.map((r) => r.epoch), [1, 2, 3]);
+  assert.deepEqual(
+    records.map((r) => r.epoch),
+    [1, 2, 3],
+  );
   // Judged live with the one rule (window 1: two passes decide), as the built-in trainer's records are.
   assert.ok(records.every((r) => r.convergence !== undefined && r.convergenceReason !== undefined));
   assert.equal(records[2]!.convergence, 'converged', records[2]!.convergenceReason);
@@ -109,7 +112,10 @@ test('a script that exits non-zero fails with its last output lines', async () =
   const { status, events } = await run(scriptSpec('crash'));
   assert.equal(status, 'failed');
   const error = events.find((e) => e.type === 'error');
-  assert.ok(error && error.type === 'error' && /exited with code 3/.test(error.message) && /Traceback: something broke/.test(error.message), JSON.stringify(error));
+  assert.ok(
+    error && error.type === 'error' && /exited with code 3/.test(error.message) && /Traceback: something broke/.test(error.message),
+    JSON.stringify(error),
+  );
   const overview = await readRunOverview(done(events).runDir);
   assert.equal(overview.status, 'failed');
   assert.match(overview.message ?? '', /something broke/);
@@ -145,19 +151,26 @@ test('a command that does not exist is a located user error', async () => {
   const { status, events } = await run(file);
   assert.equal(status, 'failed');
   const error = events.find((e) => e.type === 'error');
-  assert.ok(error && error.type === 'error' && error.userError && error.location?.field === 'trainer.command' && /not found/.test(error.message), JSON.stringify(error));
+  assert.ok(
+    error && error.type === 'error' && error.userError && error.location?.field === 'trainer.command' && /not found/.test(error.message),
+    JSON.stringify(error),
+  );
 });
 
 test('mangled script specs give a parsed spec or a located user error, never a crash', () => {
   const dir = path.join(__dirname, '..', '..', '..', 'examples', 'pytorch-fashion-mnist');
-  const texts = fs.readdirSync(dir).filter((f) => f.endsWith('.vae.json')).map((f) => fs.readFileSync(path.join(dir, f), 'utf8'));
+  const texts = fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.vae.json'))
+    .map((f) => fs.readFileSync(path.join(dir, f), 'utf8'));
   assert.ok(texts.length >= 2);
   let seed = 7;
   const next = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
   for (const text of texts) {
     for (let i = 0; i < 400; i++) {
       const at = next(text.length);
-      const mangled = i % 3 === 0 ? text.slice(0, at) + text.slice(at + 1) : i % 3 === 1 ? text.slice(0, at) + '"{[,:0'[next(6)] + text.slice(at) : text.slice(0, at);
+      const mangled =
+        i % 3 === 0 ? text.slice(0, at) + text.slice(at + 1) : i % 3 === 1 ? text.slice(0, at) + '"{[,:0'[next(6)] + text.slice(at) : text.slice(0, at);
       try {
         parseSpecDocument(mangled, 'm.vae.json');
       } catch (e) {
