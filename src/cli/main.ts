@@ -108,8 +108,9 @@ async function train(args: Args): Promise<number> {
     switch (ev.type) {
       case 'started':
         epochs = ev.epochs;
+        // A training script (trainer.command) does not say its steps per epoch.
         console.log(
-          `run ${ev.runDir}\ndata ${ev.dataset.source}: ${ev.dataset.n} x ${ev.dataset.dim}; engine ${ev.backend}; ${ev.epochs} epochs of ${ev.stepsPerEpoch} steps`,
+          `run ${ev.runDir}\ndata ${ev.dataset.source}: ${ev.dataset.n} x ${ev.dataset.dim}; engine ${ev.backend}; ${ev.epochs} epochs${ev.stepsPerEpoch > 0 ? ` of ${ev.stepsPerEpoch} steps` : ''}`,
         );
         break;
       case 'progress':

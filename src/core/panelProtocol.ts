@@ -26,6 +26,8 @@ const panelRun = object({
   records: array(metricsRecord),
   images: optional(imageSet),
   message: optional(string),
+  /** Why the entropy theorem does not apply to this run, when it does not. */
+  theoremNote: optional(string),
 });
 export type PanelRun = Infer<typeof panelRun>;
 

@@ -10,7 +10,7 @@
  *   <run>/images.json       originals, reconstructions and samples, for image data
  */
 import { CONVERGENCE_STATES, type ConvergenceState } from './convergence';
-import { array, jsonNumber, literal, nullable, number, object, optional, string, type Infer } from './guard';
+import { array, boolean, jsonNumber, literal, nullable, number, object, optional, string, type Infer } from './guard';
 
 export const RUN_FILES = {
   spec: 'spec.vae.json',
@@ -82,6 +82,15 @@ export const metricsRecord = object(
     /** The plateau test: ELBO slope per epoch over the verdict's window, and its standard error. */
     elboSlope: optional(jsonNumber),
     elboSlopeStdErr: optional(jsonNumber),
+    // Written by trainers whose model or objective may fall outside the theorem (the Python companion).
+    /** The decoder's likelihood: `gaussian` (the theorem's case), `bernoulli` or `categorical`. */
+    likelihood: optional(string),
+    /** Weight of the KL term in the training objective at this pass (1: the ELBO itself). */
+    beta: optional(jsonNumber),
+    /** False when ELBO = entropy sum need not hold at stationary points (non-Gaussian decoder, VAE-0, beta != 1). */
+    theoremApplies: optional(boolean),
+    /** One line saying why the theorem does not apply. */
+    theoremNote: optional(string),
     diagnosticsSeconds: optional(jsonNumber),
     points: optional(jsonNumber),
     mcSamples: optional(jsonNumber),
@@ -131,6 +140,15 @@ export interface RunMeta {
   dataset: DatasetInfo;
   resumedFrom?: string;
   pid?: number;
+  // Optional, from trainers other than VAE Lens's own (whose spec snapshot says these).
+  /** Who wrote the run, e.g. `vae_lens (Python)`. */
+  trainer?: string;
+  likelihood?: string;
+  theoremApplies?: boolean;
+  theoremNote?: string;
+  /** The convergence rule's settings when the run has no model spec to read them from. */
+  tolerance?: number;
+  window?: number;
 }
 
 export interface RunSummary {

@@ -11,7 +11,7 @@ import type { PanelRun } from './panelProtocol';
 import type { ImagesEvent } from './protocol';
 import { checkMetricsRecord, parseMetricsJsonl, RUN_FILES, type MetricsRecord, type RunMeta, type RunStatus, type RunSummary } from './runFormat';
 import { readRegularFile } from './safeRead';
-import { parseSpec } from './spec';
+import { parseSpecDocument } from './spec';
 
 export type RunImages = Omit<ImagesEvent, 'type'>;
 
@@ -26,6 +26,8 @@ export interface RunOverview {
   convergence?: ConvergenceState;
   convergenceReason?: string;
   message?: string;
+  /** Set when the entropy theorem does not apply to the run (non-Gaussian decoder, fixed variance, beta != 1). */
+  theoremNote?: string;
   /** Milliseconds since the epoch; for sorting newest first. */
   startedMs: number;
 }
@@ -202,13 +204,58 @@ export interface SpecSettings {
   theoremApplies: boolean;
 }
 
+/**
+ * Convergence settings for a run: run.json's own (a script's run has no model spec), else the spec
+ * snapshot's, else the defaults. Whether the theorem applies is the latest record's say when it has
+ * one (an annealed beta reaches 1 mid-run), else run.json's, else the model type's.
+ */
+export function runSettingsOf(meta: RunMeta | undefined, specText: string | undefined, last?: MetricsRecord): SpecSettings {
+  const fromSpec = specSettingsOf(specText, meta?.modelType);
+  return {
+    tolerance: positive(meta?.tolerance) ?? fromSpec.tolerance,
+    window: positive(meta?.window) ?? fromSpec.window,
+    theoremApplies: last?.theoremApplies ?? meta?.theoremApplies ?? fromSpec.theoremApplies,
+  };
+}
+
+const positive = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : undefined);
+
+/** The one convergence rule (core/convergence.ts) on a run's records: for runs whose writer left the verdict to the reader. */
+export function judgeRecords(records: readonly MetricsRecord[], settings: SpecSettings): { state: ConvergenceState; reason: string } {
+  // A decoder outside the theorem has no decoder entropy or gap (null): the scale is then |H_enc| + |H_prior|
+  // and the gap terms are unknown (NaN), so only the ELBO's trend can be judged.
+  const num = (v: number | null | undefined, missing: number) => (typeof v === 'number' ? v : missing);
+  const verdict = judgeConvergence(
+    records.map((r) => ({
+      ...r,
+      gapStdErr: num(r.gapStdErr, 0),
+      hDec: num(r.hDec, 0),
+      gap: num(r.gap, NaN),
+      rDec: num(r.rDec, NaN),
+      rPrior: num(r.rPrior, NaN),
+    })),
+    settings,
+  );
+  return { state: verdict.state, reason: verdict.reason };
+}
+
+/** Why the theorem does not hold for this run, when it does not (for the panel and the status bar). */
+export function theoremNoteOf(meta: RunMeta | undefined, last: MetricsRecord | undefined): string | undefined {
+  const applies = last?.theoremApplies ?? meta?.theoremApplies;
+  if (applies !== false) return undefined;
+  return last?.theoremNote ?? meta?.theoremNote ?? 'the entropy theorem does not apply to this model or objective';
+}
+
 /** Convergence settings from the run's spec snapshot, or the defaults. */
 export function specSettingsOf(specText: string | undefined, modelType: string | undefined): SpecSettings {
   const fallback = { tolerance: 0.01, window: 5, theoremApplies: modelType !== 'VAE-0' };
   if (specText === undefined) return fallback;
   try {
-    const { spec } = parseSpec(specText);
-    return { tolerance: spec.diagnostics.tolerance, window: spec.diagnostics.window, theoremApplies: spec.model.type !== 'VAE-0' };
+    const doc = parseSpecDocument(specText);
+    const { diagnostics } = doc.parsed.spec;
+    // A script's model is not in its spec: whether the theorem applies is the run's own say (runSettingsOf).
+    const theoremApplies = doc.kind === 'model' ? doc.parsed.spec.model.type !== 'VAE-0' : fallback.theoremApplies;
+    return { tolerance: diagnostics.tolerance, window: diagnostics.window, theoremApplies };
   } catch {
     return fallback;
   }
@@ -241,6 +288,17 @@ export async function readRunOverview(runDir: string, alive: (pid: number | unde
   const last = summary?.last ?? (await lastMetricsRecord(path.join(runDir, RUN_FILES.metrics)));
   const { status, message } = effectiveStatus(meta, summary, alive);
   const startedMs = meta ? Date.parse(meta.startedAt) : NaN;
+  let convergence = summary?.convergence ?? last?.convergence;
+  let convergenceReason = summary?.convergenceReason ?? last?.convergenceReason;
+  if (convergence === undefined && last !== undefined) {
+    // A writer that leaves the verdict to the reader (the Python companion): judge its records here.
+    const { records } = parseMetricsJsonl((await readText(path.join(runDir, RUN_FILES.metrics), READ_LIMITS.metrics)) ?? '');
+    if (records.length > 0) {
+      const verdict = judgeRecords(records, runSettingsOf(meta, specText, records[records.length - 1]));
+      convergence = verdict.state;
+      convergenceReason = verdict.reason;
+    }
+  }
   return {
     runDir,
     meta,
@@ -249,8 +307,9 @@ export async function readRunOverview(runDir: string, alive: (pid: number | unde
     last,
     status,
     message,
-    convergence: summary?.convergence ?? last?.convergence,
-    convergenceReason: summary?.convergenceReason ?? last?.convergenceReason,
+    convergence,
+    convergenceReason,
+    theoremNote: theoremNoteOf(meta, last),
     startedMs: Number.isFinite(startedMs) ? startedMs : 0,
   };
 }
@@ -270,19 +329,18 @@ export async function readRunContents(runDir: string, alive: (pid: number | unde
       message: `${RUN_FILES.images} was not shown: its shape or image sizes are not those of up to ${MAX_IMAGES_PER_GRID} images of at most ${MAX_IMAGE_PIXELS} pixels`,
     });
   const parsed = parseMetricsJsonl(metricsText ?? '');
-  const settings = specSettingsOf(overview.specText, overview.meta?.modelType);
+  const lastRecord = parsed.records[parsed.records.length - 1];
+  const settings = runSettingsOf(overview.meta, overview.specText, lastRecord);
   let { convergence, convergenceReason } = overview;
-  if (convergence === undefined && parsed.records.length > 0) {
-    const verdict = judgeConvergence(
-      parsed.records.map((r) => ({ ...r, gapStdErr: r.gapStdErr ?? 0 })),
-      settings,
-    );
+  if (overview.summary?.convergence === undefined && overview.last?.convergence === undefined && parsed.records.length > 0) {
+    const verdict = judgeRecords(parsed.records, settings);
     convergence = verdict.state;
     convergenceReason = verdict.reason;
   }
   return {
     ...overview,
-    last: parsed.records[parsed.records.length - 1] ?? overview.last,
+    last: lastRecord ?? overview.last,
+    theoremNote: theoremNoteOf(overview.meta, lastRecord ?? overview.last),
     convergence,
     convergenceReason,
     records: parsed.records,
@@ -356,6 +414,12 @@ export async function isRunSnapshot(specPath: string): Promise<boolean> {
 
 /** The panel's view of a run read from its folder (`live`: a trainer of this window is writing it). */
 export function toPanelRun(c: RunContents, live: boolean): PanelRun {
+  // The panel reads the verdict from the last record; a writer that left it to the reader gets the judged one there.
+  const last = c.records[c.records.length - 1];
+  const records =
+    last && last.convergence === undefined && c.convergence !== undefined
+      ? [...c.records.slice(0, -1), { ...last, convergence: c.convergence, convergenceReason: c.convergenceReason }]
+      : c.records;
   return {
     runDir: c.runDir,
     name: c.meta?.name ?? path.basename(c.runDir),
@@ -365,8 +429,9 @@ export function toPanelRun(c: RunContents, live: boolean): PanelRun {
     status: live ? 'training' : c.status,
     tolerance: c.tolerance,
     epochs: c.meta?.epochs ?? c.summary?.epochsDone ?? 0,
-    records: c.records,
+    records,
     images: c.images,
     message: live ? undefined : c.message,
+    theoremNote: c.theoremNote,
   };
 }

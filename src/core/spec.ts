@@ -16,6 +16,7 @@ import {
   type SCALINGS,
   type SYNTHETIC_KINDS,
 } from './specSchema';
+import { scriptSpecProblems, scriptSpecWithDefaults, type ParsedScriptSpec, type RawScriptSpec } from './scriptSpec';
 
 export type SyntheticKind = (typeof SYNTHETIC_KINDS)[number];
 export type Activation = (typeof ACTIVATIONS)[number];
@@ -112,11 +113,25 @@ interface Problem {
   field: string;
 }
 
+/** A spec file: a model for VAE Lens's trainer, or a training script to run (core/scriptSpec.ts). */
+export type SpecDocument = { kind: 'model'; parsed: ParsedSpec } | { kind: 'script'; parsed: ParsedScriptSpec };
+
 /**
- * Parse and validate a spec. Throws a UserError listing every problem found
- * (the first as the error itself, the rest in `more`).
+ * Parse and validate a model spec. Throws a UserError listing every problem found
+ * (the first as the error itself, the rest in `more`), and for a script spec.
  */
 export function parseSpec(original: string, file = 'spec.vae.json'): ParsedSpec {
+  const doc = parseSpecDocument(original, file);
+  if (doc.kind === 'script')
+    throw new UserError(
+      `${path.basename(file)} runs a training script (trainer.command): it defines no model for VAE Lens's own trainer`,
+      doc.parsed.trainerLocation,
+    );
+  return doc.parsed;
+}
+
+/** Parse and validate either kind of spec; throws a UserError as parseSpec does. */
+export function parseSpecDocument(original: string, file = 'spec.vae.json'): SpecDocument {
   // Editors that save a UTF-8 byte order mark hide it; locations are counted as they show the text.
   const text = original.charCodeAt(0) === 0xfeff ? original.slice(1) : original;
   const lineColumn = lineIndex(text);
@@ -147,6 +162,13 @@ export function parseSpec(original: string, file = 'spec.vae.json'): ParsedSpec 
   }
 
   const raw = nodeValue(root) as RawSpec;
+  if ((raw as Partial<RawScriptSpec>).trainer !== undefined) {
+    const rawScript = raw as unknown as RawScriptSpec & Record<string, unknown>;
+    const bad = scriptSpecProblems(rawScript).map((p) => ({ message: p.message, location: locate(findNode(root, p.field), p.field) }));
+    if (bad.length > 0) throw new UserError(bad[0]!.message, bad[0]!.location, bad.slice(1));
+    const trainerLocation = locate(findNode(root, 'trainer'), 'trainer');
+    return { kind: 'script', parsed: { spec: scriptSpecWithDefaults(rawScript, file), warnings: [], text: original, trainerLocation } };
+  }
   const spec = withDefaults(raw, file);
   const semantic = semanticProblems(spec);
   if (semantic.length > 0) {
@@ -154,7 +176,7 @@ export function parseSpec(original: string, file = 'spec.vae.json'): ParsedSpec 
     throw new UserError(errs[0]!.message, errs[0]!.location, errs.slice(1));
   }
   const warnings = theoremWarnings(spec).map((w) => ({ message: w.message, location: locate(findNode(root, w.field), w.field) }));
-  return { spec, warnings, text: original };
+  return { kind: 'model', parsed: { spec, warnings, text: original } };
 }
 
 /** 1-based line and column for many offsets in one text (a file with thousands of problems stays O(n log n)). */
@@ -278,7 +300,7 @@ function validateObject(node: Node, schema: JsonSchema, field: string, out: Prob
     }
     if (valueNode) validateNode(valueNode, propSchema, sub, out);
   }
-  for (const req of schema.required ?? []) {
+  for (const req of requiredFields(schema, seen)) {
     if (!seen.has(req)) {
       const desc = props[req]?.description;
       out.push({
@@ -288,6 +310,13 @@ function validateObject(node: Node, schema: JsonSchema, field: string, out: Prob
       });
     }
   }
+}
+
+/** `required`, or with `anyOf` the first variant whose fields are all there (else the first variant's, for its messages). */
+function requiredFields(schema: JsonSchema, seen: Set<string>): readonly string[] {
+  if (!schema.anyOf) return schema.required ?? [];
+  const variants = schema.anyOf.map((v) => v.required ?? []);
+  return variants.find((req) => req.every((r) => seen.has(r))) ?? variants[0] ?? [];
 }
 
 /** For `data`: pick the variant by its identifying required key, then validate against it. */
@@ -483,8 +512,8 @@ export function initialDecoderVariance(model: ModelSpec, meanDataVariance: numbe
   return meanDataVariance > 0 && Number.isFinite(meanDataVariance) ? 0.05 * meanDataVariance : 1;
 }
 
-/** Resolve the runs folder for a spec file. */
-export function runsDirFor(spec: VaeSpec, specPath: string): string {
+/** Resolve the runs folder for a spec file (a model spec or a script spec). */
+export function runsDirFor(spec: Pick<VaeSpec, 'output'>, specPath: string): string {
   const base = path.dirname(specPath);
   const r = spec.output.runsDir;
   if (!r) return path.join(base, '.vae-lens', 'runs');

@@ -23,6 +23,8 @@ export interface JsonSchema {
   default?: unknown;
   /** Used for `data`: exactly one of these property sets identifies the variant. */
   oneOf?: JsonSchema[];
+  /** Used at the top: the first variant whose `required` fields are all present applies (model spec or script spec). */
+  anyOf?: JsonSchema[];
   $schema?: string;
   $id?: string;
   title?: string;
@@ -81,9 +83,34 @@ export const SPEC_SCHEMA: JsonSchema = {
   description: 'A Gaussian VAE, its data, training and diagnostics (VAE Lens).',
   type: 'object',
   additionalProperties: false,
-  required: ['data', 'model'],
+  // A model spec needs data and model; a script spec needs trainer (core/scriptSpec.ts).
+  anyOf: [{ required: ['data', 'model'] }, { required: ['trainer'] }],
   properties: {
     $schema: { type: 'string', description: 'Schema reference (ignored).' },
+    trainer: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['command'],
+      description:
+        'Train with your own script instead of a model defined here (then leave out data, model and training). VAE Lens makes the run folder, passes it in the environment variable VAE_LENS_RUN_DIR, runs the command, and charts what the script writes there with the Python package vae_lens. Runs only in a trusted workspace.',
+      properties: {
+        command: {
+          type: 'array',
+          minItems: 1,
+          items: { type: 'string', minLength: 1 },
+          description: 'The program and its arguments, run without a shell, e.g. ["python3", "train.py", "--epochs", "30"].',
+        },
+        cwd: { type: 'string', minLength: 1, description: "Working directory, relative to the spec (default: the spec's folder)." },
+        env: { type: 'object', description: 'Extra environment variables for the script, as strings.' },
+        stopGraceSeconds: {
+          type: 'number',
+          minimum: 0,
+          maximum: 600,
+          default: 10,
+          description: 'Stop sends SIGINT (KeyboardInterrupt in Python); the script is killed if it has not exited this many seconds later.',
+        },
+      },
+    },
     name: { type: 'string', minLength: 1, description: 'Run name; defaults to the file name.' },
     data: {
       type: 'object',

@@ -10,13 +10,14 @@ import { readRegularFileSync } from '../core/safeRead';
 import { PROTOCOL_VERSION, type FromTrainer, type StartRequest } from '../core/protocol';
 import { parseMetricsJsonl, RUN_FILES, RUN_FORMAT_VERSION, type MetricsRecord, type RunMeta, type RunStatus, type RunSummary } from '../core/runFormat';
 import { READ_LIMITS } from '../core/runReader';
-import { parseSpec, runsDirFor, type ParsedSpec, type VaeSpec } from '../core/spec';
+import { parseSpec, parseSpecDocument, runsDirFor, type ParsedSpec, type SpecDocument, type VaeSpec } from '../core/spec';
 import { loadData } from '../data/load';
 import { chooseEngine } from './backend';
 import { readCheckpoint } from './checkpoint';
 import { TrainingLoop } from './loop';
 import { checkModelFits } from './modelSize';
 import { RunWriter } from './runWriter';
+import { runScriptSession } from './scriptSession';
 
 export type EventSink = (event: FromTrainer) => void;
 
@@ -28,6 +29,15 @@ export interface SessionControl {
 const MAX_SPEC_BYTES = 1 << 20;
 
 export function readSpecFile(specPath: string): ParsedSpec {
+  return parseSpec(readSpecText(specPath), specPath);
+}
+
+/** A model spec or a script spec (trainer.command). */
+export function readSpecDocumentFile(specPath: string): SpecDocument {
+  return parseSpecDocument(readSpecText(specPath), specPath);
+}
+
+function readSpecText(specPath: string): string {
   // Not a plain read: a FIFO named *.vae.json would block it forever, a huge file fill memory.
   const r = readRegularFileSync(specPath, MAX_SPEC_BYTES);
   if (!r.ok) {
@@ -38,7 +48,7 @@ export function readSpecFile(specPath: string): ParsedSpec {
     }
     throw new UserError(`cannot read the spec ${specPath}: ${r.detail}`, { file: specPath });
   }
-  return parseSpec(r.text, specPath);
+  return r.text;
 }
 
 /** Run training to the end (or a stop); never throws: every outcome is reported through `emit`. */
@@ -60,6 +70,11 @@ export async function runSession(req: StartRequest, emit: EventSink, control: Se
   try {
     const specPath = path.resolve(req.specPath);
     const resumeDir = req.resume ? path.resolve(req.resume) : undefined;
+    if (!resumeDir) {
+      // A spec that names trainer.command runs the user's script (train/scriptSession.ts).
+      const doc = readSpecDocumentFile(specPath);
+      if (doc.kind === 'script') return await runScriptSession(req, doc.parsed, emit, control);
+    }
     // A resumed run continues with the spec it was started with.
     const parsed = readSpecFile(resumeDir ? path.join(resumeDir, RUN_FILES.spec) : specPath);
     const { spec } = parsed;

@@ -113,6 +113,7 @@ export class RunHeader {
       ),
       h('div', { className: 'vl-run-meta vl-muted', text: describeRun(run) }),
       status.detail && (status.tone === 'bad' || !training) ? h('div', { className: 'vl-run-detail', text: status.detail }) : null,
+      run.theoremNote ? h('div', { className: 'vl-run-detail vl-theorem-note', text: `Theorem does not apply: ${run.theoremNote}` }) : null,
       progressBlock(run, opts.progress),
     ];
     this.main.replaceChildren(...parts.filter((p): p is HTMLElement => p !== null));

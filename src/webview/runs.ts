@@ -47,6 +47,7 @@ export function normalizeRun(raw: PanelRun): { run: PanelRun; dropped: number } 
     records,
     images: validImages(r.images),
     message: typeof r.message === 'string' ? r.message : undefined,
+    theoremNote: typeof r.theoremNote === 'string' ? r.theoremNote : undefined,
   };
   return { run, dropped };
 }

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { isUserError, UserError } from '../../src/core/errors';
-import { parseSpec } from '../../src/core/spec';
+import { parseSpec, parseSpecDocument } from '../../src/core/spec';
 import { SPEC_SCHEMA } from '../../src/core/specSchema';
 
 const SWISS_ROLL = `{ "name": "swiss-roll",
@@ -59,7 +59,8 @@ test('the shipped examples all parse', () => {
   };
   walk(root);
   assert.ok(specs.length >= 1);
-  for (const f of specs) parseSpec(fs.readFileSync(f, 'utf8'), f);
+  // Model specs and script specs (trainer.command) alike.
+  for (const f of specs) parseSpecDocument(fs.readFileSync(f, 'utf8'), f);
 });
 
 test('a file data source is accepted for every format, with comments and trailing commas', () => {

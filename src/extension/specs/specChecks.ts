@@ -7,7 +7,7 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { findNodeAtLocation, parseTree, type JSONPath } from 'jsonc-parser';
 import { isUserError, type SourceLocation } from '../../core/errors';
-import { parseSpec, type FileDataSpec } from '../../core/spec';
+import { parseSpecDocument, type FileDataSpec } from '../../core/spec';
 import { detectFormat, resolveDataPath } from '../../data/load';
 import { lineStarts, locationToRange, type Range0 } from './locationRange';
 
@@ -27,17 +27,27 @@ export interface SpecCheckOptions {
 export function checkSpecText(text: string, specPath: string, opts: SpecCheckOptions): SpecProblem[] {
   const starts = lineStarts(text);
   const at = (loc: SourceLocation) => locationToRange(loc, text, starts);
-  let parsed;
+  let doc;
   try {
-    parsed = parseSpec(text, specPath);
+    doc = parseSpecDocument(text, specPath);
   } catch (e) {
     if (!isUserError(e)) throw e;
     return [{ message: e.message, location: e.location }, ...e.more].map((p) => ({ severity: 'error', message: p.message, range: at(p.location) }));
   }
+  if (doc.kind === 'script') return scriptNotes(text, opts, at);
+  const parsed = doc.parsed;
   const problems: SpecProblem[] = parsed.warnings.map((w) => ({ severity: 'warning', message: w.message, range: at(w.location) }));
   const data = parsed.spec.data;
   if (data.kind === 'file') problems.push(...checkDataFile(data, text, specPath, opts, at));
   return problems;
+}
+
+/** A script spec: in Restricted Mode, say that the command will not run (as VS Code does for tasks). */
+function scriptNotes(text: string, opts: SpecCheckOptions, at: (loc: SourceLocation) => Range0): SpecProblem[] {
+  if (opts.trusted) return [];
+  const node = findNodeAtLocation(parseTree(text, [], { allowTrailingComma: true })!, ['trainer', 'command']);
+  const range = at(node ? { offset: node.offset, length: node.length } : {});
+  return [{ severity: 'information', message: 'Restricted Mode: this training script is not run until you trust this workspace.', range }];
 }
 
 function checkDataFile(data: FileDataSpec, text: string, specPath: string, opts: SpecCheckOptions, at: (loc: SourceLocation) => Range0): SpecProblem[] {

@@ -1,7 +1,7 @@
 /** Finding and picking *.vae.json specs (never the snapshots inside run folders). */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { parseSpec, runsDirFor } from '../../core/spec';
+import { parseSpecDocument, runsDirFor } from '../../core/spec';
 import { isRunSnapshot } from '../../core/runReader';
 import { isInsideRoots } from '../../core/confinement';
 import { readSettings, workspaceRoots } from '../settings';
@@ -81,7 +81,7 @@ export function runsDirsForSpec(specPath: string, text: string | undefined): str
   let own = path.join(path.dirname(specPath), '.vae-lens', 'runs');
   if (text !== undefined) {
     try {
-      const named = runsDirFor(parseSpec(text, specPath).spec, specPath);
+      const named = runsDirFor(parseSpecDocument(text, specPath).parsed.spec, specPath);
       // An untrusted spec's output.runsDir ("/", "../..") must not make the editor read run folders anywhere on disk.
       if (vscode.workspace.isTrusted || isInsideRoots(named, workspaceRoots())) own = named;
     } catch {

@@ -32,6 +32,13 @@ export interface RunStateInput {
   backend?: string;
   runDir?: string;
   modelType?: string;
+  /** Set when the entropy theorem does not apply to the run (see runReader.theoremNoteOf). */
+  theoremNote?: string;
+}
+
+/** " (theorem does not apply)" after a verdict on a run outside the theorem, other than plain VAE-0. */
+function theoremSuffix(s: RunStateInput): string {
+  return s.theoremNote && s.modelType !== 'VAE-0' ? ' (theorem does not apply)' : '';
 }
 
 export function runStateKind(s: RunStateInput): RunStateKind {
@@ -105,9 +112,10 @@ export function codeLensResult(s: RunStateInput, withReason = true): string | un
     case 'stale':
       return 'stale: spec changed since last run';
     default: {
+      if (s.convergence === 'stationary' && s.theoremNote && s.modelType !== 'VAE-0') return `stationary, theorem does not apply: ${s.theoremNote}`;
       // The state in the shared wording, the gap, and the reason's first sentence.
       const why = withReason ? shortReason(s.convergenceReason) : undefined;
-      return `${verdictLabel(s.convergence ?? 'not-converged')}, ${gap}${why ? ` — ${why}` : ''}`;
+      return `${verdictLabel(s.convergence ?? 'not-converged')}${theoremSuffix(s)}, ${gap}${why ? ` — ${why}` : ''}`;
     }
   }
 }
@@ -143,7 +151,7 @@ export function statusBarText(s: RunStateInput): string {
     case 'failed':
       return `${icon} VAE ${s.status === 'diverged' ? 'diverged' : 'failed'}`;
     default:
-      return `${icon} VAE ${verdictLabel(s.convergence ?? 'not-converged')}`;
+      return `${icon} VAE ${verdictLabel(s.convergence ?? 'not-converged')}${theoremSuffix(s)}`;
   }
 }
 
@@ -164,6 +172,7 @@ export function statusTooltipMarkdown(s: RunStateInput, specName?: string): stri
   }
   if (kind === 'stale') blocks.push('The spec has changed since this run; train again to update the verdict.');
   if (s.message) blocks.push(md(s.message));
+  if (s.theoremNote) blocks.push(`Theorem does not apply: ${md(s.theoremNote)}`);
   const r = s.last;
   if (r) {
     blocks.push(

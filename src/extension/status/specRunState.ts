@@ -35,6 +35,7 @@ export async function specRunState(specUri: vscode.Uri, index: RunIndex, client:
     backend: latest?.meta?.backend,
     runDir: latest?.runDir,
     modelType: latest?.meta?.modelType,
+    theoremNote: latest?.theoremNote,
   };
   if (!trainer) return { ...base, specName };
   return {

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { startRequest } from '../../core/protocol';
-import { parseSpec } from '../../core/spec';
+import { parseSpecDocument } from '../../core/spec';
 import { DiagnosticsPanel, type PanelDeps } from '../panel/diagnosticsPanel';
 import { codeLensResult } from '../status/runStateWording';
 import { readSettings, workspaceRoots } from '../settings';
@@ -81,7 +81,7 @@ export class Training implements vscode.Disposable {
         .then((c) => c === show && vscode.commands.executeCommand('workbench.actions.view.problems'));
       return undefined;
     }
-    const name = parseSpec(text, uri.fsPath).spec.name;
+    const name = parseSpecDocument(text, uri.fsPath).parsed.spec.name;
 
     const running = this.deps.client.forSpec(uri.fsPath);
     if (running) {
@@ -211,7 +211,7 @@ export class Training implements vscode.Disposable {
   private async onSave(doc: vscode.TextDocument): Promise<void> {
     if (!isSpecDocument(doc) || !readSettings(doc.uri).retrainOnSave || !vscode.workspace.isTrusted) return;
     try {
-      parseSpec(doc.getText(), doc.uri.fsPath);
+      parseSpecDocument(doc.getText(), doc.uri.fsPath);
     } catch {
       return; // The diagnostics already say what is wrong; do not start a run that will fail.
     }

@@ -1,0 +1,79 @@
+"""Keeping the user's training undisturbed while a pass runs, and closing runs left open at exit."""
+from __future__ import annotations
+
+import atexit
+import sys
+from typing import List, Optional, Sequence
+
+import torch
+
+try:
+    from typing import Protocol
+except ImportError:  # pragma: no cover - Python < 3.8
+    Protocol = object  # type: ignore[assignment,misc]
+
+
+class Closable(Protocol):
+    def close(self, status: str = ..., message: Optional[str] = ...) -> None: ...
+
+
+class quiet_evaluation:
+    """inference mode (no autograd), eval mode (restored per module), and the global RNGs forked around the user's code."""
+
+    def __init__(self, modules: Sequence[torch.nn.Module], device: torch.device) -> None:
+        self.modules = modules
+        self.device = device
+
+    def __enter__(self) -> None:
+        self.modes = [(m, m.training) for root in self.modules for m in root.modules()]
+        for root in self.modules:
+            root.eval()
+        devices = [self.device.index or 0] if self.device.type == "cuda" else []
+        self.rng = torch.random.fork_rng(devices=devices)
+        self.rng.__enter__()
+        self.grad = torch.inference_mode()
+        self.grad.__enter__()
+
+    def __exit__(self, *exc: object) -> None:
+        self.grad.__exit__(*exc)
+        self.rng.__exit__(*exc)
+        for m, was_training in self.modes:
+            m.training = was_training
+
+
+class ExitHook:
+    """A run left open when the interpreter exits is closed for the user: `failed` after an uncaught
+    exception, `stopped` after Ctrl-C or when close() was never called."""
+
+    open_runs: List["Closable"] = []
+    installed = False
+    last_exception: Optional[BaseException] = None
+
+    @classmethod
+    def register(cls, d: "Closable") -> None:
+        cls.open_runs.append(d)
+        if not cls.installed:
+            cls.installed = True
+            previous = sys.excepthook
+
+            def hook(kind: type, exc: BaseException, tb: object) -> None:
+                cls.last_exception = exc
+                previous(kind, exc, tb)  # type: ignore[arg-type]
+
+            sys.excepthook = hook
+            atexit.register(cls.close_all)
+
+    @classmethod
+    def unregister(cls, d: "Closable") -> None:
+        cls.open_runs = [r for r in cls.open_runs if r is not d]
+
+    @classmethod
+    def close_all(cls) -> None:
+        exc = cls.last_exception
+        for d in list(cls.open_runs):
+            if isinstance(exc, KeyboardInterrupt):
+                d.close("stopped", "interrupted (SIGINT)")
+            elif exc is not None:
+                d.close("failed", f"{type(exc).__name__}: {exc}")
+            else:
+                d.close("stopped", "the script ended without calling close()")

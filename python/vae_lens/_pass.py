@@ -1,0 +1,317 @@
+"""One diagnostics pass in PyTorch: encode each fixed point once, decode S samples per point,
+and add up the sums of _record.PassSums, block by block, on the model's device.
+
+The networks and the per-pixel arithmetic run in the model's dtype; every sum is accumulated in
+float64, and the per-point (latent-sized) terms are computed in float64. The noise
+of block c in pass p comes from a generator seeded with (seed, p, c), so a point's samples depend
+on the point and the pass, never on which rank evaluates it or how many ranks there are.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, List, Optional, Tuple
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ._record import LOG_2PI, LOG_2PIE, PassSums
+from .errors import VaeLensInputError
+
+Encode = Callable[[torch.Tensor], Tuple[torch.Tensor, torch.Tensor]]
+Decode = Callable[[torch.Tensor], object]
+
+LIKELIHOODS = ("gaussian", "bernoulli", "categorical")
+
+
+def callable_name(fn: object) -> str:
+    name = getattr(fn, "__qualname__", None) or getattr(type(fn), "__qualname__", None) or repr(fn)
+    return str(name)
+
+
+def shape_of(t: object) -> str:
+    return str(tuple(t.shape)) if isinstance(t, torch.Tensor) else type(t).__name__
+
+
+@dataclass
+class PassSetup:
+    encode: Encode
+    decode: Decode
+    #: The fixed points, [N, ...] on the CPU.
+    points: torch.Tensor
+    samples: int
+    seed: int
+    #: Decoder rows per block (points per block = rows // samples).
+    block_rows: int
+    likelihood: str
+    fixed_variance: bool
+    #: a_h^2 now, or None for the unit prior.
+    prior_variance: Optional[torch.Tensor]
+    device: torch.device
+    dtype: torch.dtype
+
+
+@dataclass
+class PassResult:
+    sums: PassSums
+    #: "fixed" | "scalar" | "per-dimension" | "latent", or "none" for a non-Gaussian decoder.
+    variance_kind: str
+    #: s^2 of a homoscedastic decoder (1 or D values), else None.
+    decoder_variance: Optional[np.ndarray]
+    prior_variance: np.ndarray
+
+
+def points_per_block(setup: PassSetup) -> int:
+    return max(1, setup.block_rows // setup.samples)
+
+
+def blocks(n: int, per_block: int) -> List[Tuple[int, int]]:
+    return [(s, min(s + per_block, n)) for s in range(0, n, per_block)]
+
+
+def block_noise(seed: int, pass_id: int, block: int, rows: int, latent_dim: int) -> torch.Tensor:
+    """Standard normal noise for one block, from its own generator (the user's RNGs are not used)."""
+    state = np.random.SeedSequence([seed & 0xFFFFFFFF, pass_id & 0xFFFFFFFF, block]).generate_state(2, np.uint32)
+    g = torch.Generator(device="cpu")
+    g.manual_seed(int(state[0]) << 32 | int(state[1]))
+    return torch.randn(rows, latent_dim, generator=g, dtype=torch.float64)
+
+
+def run_pass(setup: PassSetup, pass_id: int, rank: int = 0, world: int = 1) -> PassResult:
+    """This rank's share of the pass: blocks rank, rank + world, ..."""
+    n = setup.points.shape[0]
+    per = points_per_block(setup)
+    mine = [(c, span) for c, span in enumerate(blocks(n, per)) if c % world == rank]
+    acc: Optional[_Accumulator] = None
+    for c, (lo, hi) in mine:
+        acc = _block(setup, pass_id, c, lo, hi, acc)
+    if acc is None:
+        # More ranks than blocks: this rank only learns the shapes (from point 0) and adds zeros.
+        acc = _block(setup, pass_id, 0, 0, 1, None, shapes_only=True)
+    return acc.result(setup)
+
+
+class _Accumulator:
+    """Float64 running sums on the device; read back to the host once per pass."""
+
+    def __init__(self, latent_dim: int, dim: int, samples: int, device: torch.device, kind: str,
+                 decoder_variance: Optional[torch.Tensor], prior_variance: torch.Tensor) -> None:
+        self.latent_dim, self.dim, self.samples = latent_dim, dim, samples
+        self.kind = kind
+        self.decoder_variance = decoder_variance
+        self.prior_variance = prior_variance
+        z = lambda *shape: torch.zeros(*shape, dtype=torch.float64, device=device)  # noqa: E731
+        self.scalars = z(len(PassSums.SCALARS))
+        self.kl_per_latent = z(latent_dim)
+        self.second_moment = z(latent_dim)
+        self.sq_err = z(dim)
+
+    def add(self, name: str, value: torch.Tensor) -> None:
+        i = PassSums.SCALARS.index(name)
+        self.scalars[i] += value
+
+    def result(self, setup: PassSetup) -> PassResult:
+        v = torch.cat([self.scalars, self.kl_per_latent, self.second_moment, self.sq_err]).cpu().numpy()
+        sums = PassSums.from_vector(v, self.latent_dim, self.dim, self.samples)
+        dv = None if self.decoder_variance is None else self.decoder_variance.detach().cpu().numpy().astype(np.float64)
+        return PassResult(sums, self.kind, dv, self.prior_variance.detach().cpu().numpy().astype(np.float64))
+
+
+def _check_finite(t: torch.Tensor, what: str) -> None:
+    if not bool(torch.isfinite(t).all()):
+        bad = int((~torch.isfinite(t)).sum())
+        raise VaeLensInputError(f"{what} of shape {shape_of(t)} has {bad} non-finite values (NaN or infinity)")
+
+
+def _encode(setup: PassSetup, x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+    name = callable_name(setup.encode)
+    out = setup.encode(x)
+    P = x.shape[0]
+    if not (isinstance(out, (tuple, list)) and len(out) == 2 and all(isinstance(t, torch.Tensor) for t in out)):
+        raise VaeLensInputError(
+            f"encode ({name}) must return (mean, log_variance), two tensors of shape [batch, H]; "
+            f"for a batch of shape {shape_of(x)} it returned {_describe(out)}"
+        )
+    mean, log_var = out
+    if mean.dim() != 2 or mean.shape[0] != P or tuple(log_var.shape) != tuple(mean.shape):
+        raise VaeLensInputError(
+            f"encode ({name}) returned mean of shape {shape_of(mean)} and log_variance of shape {shape_of(log_var)} "
+            f"for a batch of shape {shape_of(x)}: both must be [{P}, H]"
+        )
+    _check_finite(mean, f"encode ({name}): mean")
+    _check_finite(log_var, f"encode ({name}): log_variance")
+    return mean.detach().to(torch.float64), log_var.detach().to(torch.float64)
+
+
+def _describe(out: object) -> str:
+    if isinstance(out, (tuple, list)):
+        return f"a {type(out).__name__} of {len(out)}: " + ", ".join(shape_of(t) for t in out)
+    return f"a {type(out).__name__} of shape {shape_of(out)}" if isinstance(out, torch.Tensor) else type(out).__name__
+
+
+def _variance_kind(log_var: torch.Tensor, rows: int, dim: int, fixed: bool, name: str, x_shape: str) -> str:
+    """Scalar (one value), per dimension (D values) or per point (one row per decoded z: VAE-3)."""
+    if log_var.numel() == 1:
+        return "fixed" if fixed else "scalar"
+    if log_var.numel() == dim and (log_var.dim() == 0 or log_var.shape[0] != rows or rows == 1):
+        return "fixed" if fixed else "per-dimension"
+    if log_var.numel() == rows * dim and log_var.shape[0] == rows:
+        if fixed:
+            raise VaeLensInputError(
+                f"decode ({name}) returned a log_variance per point, shape {shape_of(log_var)}, but fixed_variance=True "
+                "says the decoder variance is fixed"
+            )
+        return "latent"
+    raise VaeLensInputError(
+        f"decode ({name}) returned log_variance of shape {shape_of(log_var)} for {rows} latent rows and data points of "
+        f"shape {x_shape} (D={dim}): it must be one value, D values, or one row of D per latent row"
+    )
+
+
+def _block(setup: PassSetup, pass_id: int, block: int, lo: int, hi: int, acc: Optional[_Accumulator],
+           shapes_only: bool = False) -> _Accumulator:
+    S = setup.samples
+    x = setup.points[lo:hi].to(setup.device)
+    if setup.likelihood != "categorical":
+        x = x.to(setup.dtype)
+    P = x.shape[0]
+    D = int(np.prod(x.shape[1:])) if x.dim() > 1 else 1
+    f64 = torch.float64
+
+    nu, log_t2 = _encode(setup, x)
+    H = nu.shape[1]
+    if setup.prior_variance is None:
+        a2 = torch.ones(H, dtype=torch.float64, device=setup.device)
+    else:
+        a2 = setup.prior_variance.detach().to(device=setup.device, dtype=torch.float64).reshape(-1)
+        if a2.shape[0] != H:
+            raise VaeLensInputError(f"prior_variance has {a2.shape[0]} entries but encode returns H={H} latents")
+    t2 = log_t2.exp()
+    kl_lat = 0.5 * (a2.log() - log_t2 + (t2 + nu * nu) / a2 - 1.0)
+    kl_n = kl_lat.sum(1)
+
+    eps = block_noise(setup.seed, pass_id, block, P * S, H).to(setup.device).view(P, S, H)
+    z = (nu[:, None, :] + (0.5 * log_t2).exp()[:, None, :] * eps).reshape(P * S, H)
+    dec = setup.decode(z.to(setup.dtype))
+    name = callable_name(setup.decode)
+
+    h_dec_ns: torch.Tensor
+    if setup.likelihood == "gaussian":
+        if not (isinstance(dec, (tuple, list)) and len(dec) == 2 and all(isinstance(t, torch.Tensor) for t in dec)):
+            raise VaeLensInputError(
+                f"decode ({name}) must return (mean, log_variance) for a Gaussian decoder; for latents of shape "
+                f"{shape_of(z)} it returned {_describe(dec)}. A decoder that returns logits is not Gaussian: "
+                "pass likelihood='bernoulli' or 'categorical'"
+            )
+        mu, log_s2 = dec
+        if mu.numel() != P * S * D or mu.shape[0] != P * S:
+            raise VaeLensInputError(
+                f"decode ({name}) returned mean of shape {shape_of(mu)} for latents of shape {shape_of(z)}; "
+                f"the data points have shape {tuple(x.shape[1:])}, so it must be [{P * S}, ...] with {D} values per row"
+            )
+        _check_finite(mu, f"decode ({name}): mean")
+        _check_finite(log_s2, f"decode ({name}): log_variance")
+        kind = _variance_kind(log_s2, P * S, D, setup.fixed_variance, name, str(tuple(x.shape[1:])))
+        # [P, S, D] arithmetic in the model's dtype (it dominates the pass); sums over d in float64.
+        diff = x.reshape(P, 1, D) - mu.detach().reshape(P, S, D)
+        sq = diff * diff
+        if kind == "latent":
+            lv = log_s2.detach().reshape(P, S, D)
+            norm = (sq * torch.exp(-lv)).sum(-1, dtype=f64)
+            lv_sum = lv.sum(-1, dtype=f64)
+            log_lik = -0.5 * (D * LOG_2PI + lv_sum + norm)
+            h_dec_ns = 0.5 * (lv_sum + D * LOG_2PIE)
+            variance_sum = torch.exp(lv).sum(dtype=f64)
+            s2_now: Optional[torch.Tensor] = None
+        else:
+            lv = log_s2.detach().to(f64).reshape(-1)
+            if lv.numel() == 1:
+                norm = sq.sum(-1, dtype=f64) * torch.exp(-lv[0])
+                log_det = D * lv[0]
+            else:
+                # Weighted in float64, so ELBO - sum = R_dec + R_prior stays exact to float64 rounding.
+                norm = sq.reshape(P * S, D).to(f64).matmul(torch.exp(-lv)).reshape(P, S)
+                log_det = lv.sum()
+            log_lik = -0.5 * (D * LOG_2PI + log_det + norm)
+            h_dec_ns = torch.full((P, S), float(0.5 * (D * LOG_2PIE + log_det)), dtype=f64, device=setup.device)
+            s2_now = lv.exp()
+    else:
+        kind = "none"
+        s2_now = None
+        sq = None
+        if not isinstance(dec, torch.Tensor):
+            raise VaeLensInputError(
+                f"decode ({name}) must return one tensor of logits for likelihood={setup.likelihood!r}; "
+                f"for latents of shape {shape_of(z)} it returned {_describe(dec)}"
+            )
+        _check_finite(dec, f"decode ({name}): logits")
+        log_lik = _discrete_log_lik(setup.likelihood, dec, x, P, S, D, name)
+        h_dec_ns = torch.zeros(P, S, dtype=torch.float64, device=setup.device)
+
+    if acc is None:
+        acc = _Accumulator(H, D, S, setup.device, kind, s2_now, a2)
+    if shapes_only:
+        return acc
+
+    elbo_ns = log_lik - kl_n[:, None]
+    h_enc_n = 0.5 * (H * LOG_2PIE + log_t2.sum(1))
+    h_prior = 0.5 * (H * LOG_2PIE + a2.log().sum())
+    gap_ns = elbo_ns - (h_enc_n[:, None] - h_prior - h_dec_ns)
+    acc.add("n", torch.tensor(float(P), dtype=torch.float64, device=setup.device))
+    acc.add("log_lik", log_lik.sum())
+    acc.add("kl", kl_n.sum())
+    acc.add("log_t2", log_t2.sum())
+    for prefix, v in (("elbo", elbo_ns), ("gap", gap_ns)):
+        m = v.mean(1)
+        acc.add(f"{prefix}_point", m.sum())
+        acc.add(f"{prefix}_point_sq", (m * m).sum())
+        if S >= 2:
+            acc.add(f"{prefix}_mc_var", (v.var(1, unbiased=True) / S).sum())
+    acc.kl_per_latent += kl_lat.sum(0)
+    acc.second_moment += (nu * nu + t2).sum(0)
+    if sq is not None:
+        acc.sq_err += sq.reshape(P * S, D).sum(0, dtype=f64)
+    if kind == "latent":
+        acc.add("h_dec", h_dec_ns.sum())
+        acc.add("norm_sq_err", norm.sum())
+        acc.add("variance", variance_sum)
+    return acc
+
+
+def _discrete_log_lik(likelihood: str, logits: torch.Tensor, x: torch.Tensor, P: int, S: int, D: int, name: str) -> torch.Tensor:
+    if likelihood == "bernoulli":
+        if logits.numel() != P * S * D:
+            raise VaeLensInputError(
+                f"decode ({name}) returned logits of shape {shape_of(logits)}; Bernoulli data of shape "
+                f"{tuple(x.shape[1:])} need {D} logits per latent row ({P * S} rows)"
+            )
+        xf = x.reshape(P, 1, D)
+        if bool(((xf < 0) | (xf > 1)).any()):
+            raise VaeLensInputError("likelihood='bernoulli' needs data in [0, 1]; the diagnostics points have values outside it")
+        lg = logits.detach().reshape(P, S, D)
+        return -F.binary_cross_entropy_with_logits(lg, xf.expand(P, S, D).to(lg.dtype), reduction="none").sum(-1, dtype=torch.float64)
+    # categorical: logits [rows, D, K] (any shape with rows first, D * K values per row), x holds class indices.
+    if x.dtype.is_floating_point and not bool((x == x.round()).all()):
+        raise VaeLensInputError("likelihood='categorical' needs integer class indices as data")
+    if logits.shape[0] != P * S or logits.numel() % (P * S * D) != 0:
+        raise VaeLensInputError(
+            f"decode ({name}) returned logits of shape {shape_of(logits)}; categorical data of shape "
+            f"{tuple(x.shape[1:])} need [{P * S}, {D}, K] logits"
+        )
+    K = logits.numel() // (P * S * D)
+    idx = x.reshape(P, 1, D, 1).long()
+    if bool(((idx < 0) | (idx >= K)).any()):
+        raise VaeLensInputError(f"categorical data hold class indices outside 0..{K - 1} (decode returns K={K} classes)")
+    lp = torch.log_softmax(logits.detach().reshape(P, S, D, K), -1)
+    return lp.gather(-1, idx.expand(P, S, D, 1)).squeeze(-1).sum(-1, dtype=torch.float64)
+
+
+def decoder_means(setup: PassSetup, z: torch.Tensor) -> torch.Tensor:
+    """The decoder's mean (Gaussian) or success probability (Bernoulli) per row, for images."""
+    dec = setup.decode(z.to(setup.dtype))
+    if setup.likelihood == "gaussian" and isinstance(dec, (tuple, list)):
+        return dec[0].detach()
+    if setup.likelihood == "bernoulli" and isinstance(dec, torch.Tensor):
+        return torch.sigmoid(dec.detach())
+    raise VaeLensInputError(f"decode ({callable_name(setup.decode)}) returned {_describe(dec)}; no image to show")
+

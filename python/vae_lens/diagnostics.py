@@ -1,0 +1,422 @@
+"""`Diagnostics`: the three lines that put a PyTorch training loop under VAE Lens.
+
+    diag = vae_lens.Diagnostics(model.encode, model.decode, train_x, runs_dir="runs")
+    for epoch in range(1, epochs + 1):
+        ...  # train
+        diag.diagnose(epoch, step)
+    diag.close("completed")
+
+After every epoch it evaluates a fixed, seeded subset of the data with S Monte-Carlo samples per
+point and appends one record to the run folder (docs/run-format.md), which the editor panel and
+`vae-lens report` chart and judge. It never disturbs training: no gradients, train/eval mode
+restored, the user's random generators untouched (its own seeded generators, and the global ones
+forked around the user's callables).
+"""
+from __future__ import annotations
+
+import os
+import sys
+import time
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import torch
+
+from . import distributed
+from ._data import fixed_subset, image_shape_of
+from ._guards import ExitHook, quiet_evaluation
+from ._pass import LIKELIHOODS, PassResult, PassSetup, decoder_means, run_pass
+from ._record import PassSums, elbo_only_record, finish_record
+from ._runfolder import FORMAT_VERSION, RUN_DIR_ENV, SPEC_ENV, RunFolder, new_run_dir, now_iso
+from .errors import VaeLensInputError
+
+PriorVariance = Union[None, torch.Tensor, np.ndarray, Sequence[float], Callable[[], Any]]
+Beta = Union[float, Callable[[int], float]]
+
+#: Points evaluated per pass by default (the TypeScript trainer's default subset).
+DEFAULT_POINTS = 4096
+DEFAULT_SAMPLES = 2
+#: Set by the editor / `vae-lens train` from the spec's diagnostics section (defaults for points and samples).
+POINTS_ENV = "VAE_LENS_POINTS"
+SAMPLES_ENV = "VAE_LENS_SAMPLES"
+#: Decoder rows per block: points per block = BLOCK_ROWS // samples.
+DEFAULT_BLOCK_ROWS = 1024
+#: Images shown in the panel (originals with their reconstructions, and samples from the prior).
+IMAGES = 8
+
+
+class Diagnostics:
+    """Convergence diagnostics of a Gaussian VAE (Damm et al., AISTATS 2023), logged to a run folder.
+
+    Args:
+        encode: ``encode(x) -> (mean, log_variance)``, each ``[batch, H]``: the encoder q(z|x).
+        decode: ``decode(z) -> (mean, log_variance)`` for a Gaussian decoder: ``mean`` has the data's
+            shape per row; ``log_variance`` is one value (scalar s^2), one per data dimension, or one
+            row per latent row (latent-dependent variance, VAE-3). With ``likelihood='bernoulli'`` or
+            ``'categorical'`` it returns logits instead.
+        data: the training data, a tensor or array ``[N, ...]`` or a map-style dataset whose items are
+            ``x`` or ``(x, label)``. A fixed, seeded subset of ``points`` of it is evaluated every pass.
+        runs_dir: where to make the run folder ``<name>-<YYYYMMDD-HHMMSS>`` (default ``.vae-lens/runs``).
+            Ignored when the environment variable VAE_LENS_RUN_DIR names a folder (the editor's Train VAE
+            and ``vae-lens train`` set it).
+        name: the run's name (default: the script's file name).
+        points: how many points to evaluate (all of them in order if the data have no more); default
+            4096, or the starting spec's ``diagnostics.subset`` (environment variable VAE_LENS_POINTS).
+        samples: Monte-Carlo samples z ~ q(z|x) per point (2 or more gives the ELBO a standard error);
+            default 2, or the spec's ``diagnostics.mcSamples`` (VAE_LENS_SAMPLES).
+        seed: seed of the subset and of the noise. The noise of a point depends on the point and the pass.
+        prior_variance: a_h^2 of a learned prior N(0, diag(a^2)) (VAE-2): a tensor of H values or a
+            callable returning them now (e.g. ``lambda: model.log_a2.exp()``). Default: the unit prior.
+        likelihood: ``'gaussian'`` (the theorem's case), ``'bernoulli'`` or ``'categorical'``.
+        fixed_variance: the Gaussian decoder's variance is held fixed, not learned (VAE-0).
+        beta: the weight of the KL term in the training objective, a number or ``beta(epoch)`` for
+            annealing. The record always holds the true ELBO (beta = 1).
+        modules: the ``nn.Module`` s to put in eval mode during a pass (default: those ``encode`` and
+            ``decode`` are bound to). Their modes are restored afterwards.
+        epochs: the planned number of epochs, for the progress shown by the viewers.
+        train_batch_size: examples per optimizer step, for ``samplesPerSec`` when ``diagnose`` is not
+            told how many examples the epoch trained on.
+        image_shape: ``(height, width)`` when the data are images (inferred from ``[N, 1, h, w]`` or
+            ``[N, h, w]`` data); the panel then shows originals, reconstructions and samples.
+        block_rows: decoder rows evaluated at once (memory against speed).
+        tolerance, window: the convergence rule's settings, written to run.json (defaults 0.01, 5).
+        device, dtype: where and in what the networks run (default: those of the modules' parameters).
+        group: the torch.distributed process group (default: the world, when initialised).
+    """
+
+    def __init__(
+        self,
+        encode: Callable[[torch.Tensor], Tuple[torch.Tensor, torch.Tensor]],
+        decode: Callable[[torch.Tensor], Any],
+        data: Any,
+        *,
+        runs_dir: Optional[str] = None,
+        name: Optional[str] = None,
+        points: Optional[int] = None,
+        samples: Optional[int] = None,
+        seed: int = 0,
+        prior_variance: PriorVariance = None,
+        likelihood: str = "gaussian",
+        fixed_variance: bool = False,
+        beta: Beta = 1.0,
+        modules: Optional[Sequence[torch.nn.Module]] = None,
+        epochs: Optional[int] = None,
+        train_batch_size: Optional[int] = None,
+        image_shape: Optional[Sequence[int]] = None,
+        block_rows: int = DEFAULT_BLOCK_ROWS,
+        tolerance: float = 0.01,
+        window: int = 5,
+        device: Optional[Union[str, torch.device]] = None,
+        dtype: Optional[torch.dtype] = None,
+        group: Optional[object] = None,
+        write: bool = True,
+    ) -> None:
+        points = points if points is not None else _env_int(POINTS_ENV, DEFAULT_POINTS)
+        samples = samples if samples is not None else _env_int(SAMPLES_ENV, DEFAULT_SAMPLES)
+        if not callable(encode) or not callable(decode):
+            raise VaeLensInputError("encode and decode must be callables: encode(x) -> (mean, log_variance), decode(z) -> ...")
+        if likelihood not in LIKELIHOODS:
+            raise VaeLensInputError(f"likelihood must be one of {LIKELIHOODS}, got {likelihood!r}")
+        for arg, v in (("points", points), ("samples", samples), ("block_rows", block_rows), ("window", window)):
+            if not isinstance(v, int) or v < 1:
+                raise VaeLensInputError(f"{arg} must be a positive integer, got {v!r}")
+        if not (isinstance(tolerance, (int, float)) and 0 < tolerance <= 1):
+            raise VaeLensInputError(f"tolerance must be in (0, 1], got {tolerance!r}")
+        if not callable(beta) and not (isinstance(beta, (int, float)) and beta >= 0):
+            raise VaeLensInputError(f"beta must be a non-negative number or a function of the epoch, got {beta!r}")
+
+        self.encode, self.decode = encode, decode
+        self.likelihood = likelihood
+        self.fixed_variance = fixed_variance
+        self.beta = beta
+        self.samples, self.seed, self.block_rows = samples, seed, block_rows
+        self.train_batch_size = train_batch_size
+        self.tolerance, self.window = float(tolerance), window
+        self._prior_variance = prior_variance
+        self._modules = list(modules) if modules is not None else _bound_modules(encode, decode)
+        self.device, self.dtype = _device_and_dtype(self._modules, device, dtype)
+        self.group = group
+        self.rank, self.world = distributed.rank_and_world(group)
+
+        full_n, subset = fixed_subset(data, points, seed)
+        self.points = subset
+        self.image_shape = image_shape_of(subset, image_shape)
+        self.records: List[Dict[str, Any]] = []
+        self._started = time.monotonic()
+        self._since = self._started
+        self._last_step = 0
+        self._closed = False
+        self._pass_count = 0
+
+        self.run: Optional[RunFolder] = None
+        run_dir: Optional[str] = None
+        if write and self.rank == 0:
+            parent = runs_dir or os.path.join(".vae-lens", "runs")
+            try:
+                run_dir = os.environ.get(RUN_DIR_ENV) or new_run_dir(parent, name or _script_name())
+                self.run = RunFolder(run_dir)
+            except OSError as e:
+                where = os.environ.get(RUN_DIR_ENV) or parent
+                raise VaeLensInputError(f"cannot write the run folder in {where}: {e.strerror or e}; choose another runs_dir") from None
+        self.run_dir: Optional[str] = distributed.broadcast_object(run_dir, group) if write else None  # type: ignore[assignment]
+        self._meta: Dict[str, Any] = {}
+        if self.run is not None:
+            self._meta = self._initial_meta(name, epochs, full_n, data)
+            self.run.write_meta(self._meta)
+            self.run.write_summary(self._summary("running"))
+            ExitHook.register(self)
+
+    # -- the public loop API ---------------------------------------------------------------
+
+    def diagnose(self, epoch: int, step: int, *, samples: Optional[int] = None, train_loss: Optional[float] = None,
+                 beta: Optional[float] = None) -> Dict[str, Any]:
+        """Evaluate the model now and append one record; returns the record (on every rank).
+
+        Args:
+            epoch: epochs done (0 = before training).
+            step: optimizer steps so far.
+            samples: examples trained on since the last call, for ``samplesPerSec``.
+            train_loss: the epoch's mean training loss, charted beside the ELBO.
+            beta: the KL weight of the objective now, overriding the constructor's ``beta``.
+        """
+        if self._closed:
+            raise VaeLensInputError("diagnose() called after close()")
+        train_seconds = time.monotonic() - self._since
+        t0 = time.monotonic()
+        result = self._run_pass(epoch)
+        record = self._record(result, epoch, step, beta)
+        record["diagnosticsSeconds"] = time.monotonic() - t0
+        trained = samples if samples is not None else (
+            (step - self._last_step) * self.train_batch_size if self.train_batch_size else None)
+        record["samplesPerSec"] = trained / train_seconds if trained is not None and train_seconds > 0 else None
+        record["wallSeconds"] = time.monotonic() - self._started
+        if train_loss is not None:
+            record["trainLoss"] = float(train_loss)
+        self.records.append(record)
+        if self.run is not None:
+            if self._pass_count == 0:
+                self._complete_meta(result)
+            self.run.append_record(record)
+            self.run.write_summary(self._summary("running"))
+            if self.image_shape is not None:
+                self._write_images(epoch)
+        self._pass_count += 1
+        self._last_step = step
+        self._since = time.monotonic()
+        return record
+
+    def close(self, status: str = "completed", message: Optional[str] = None) -> None:
+        """End the run: ``completed``, ``stopped``, ``failed`` or ``diverged`` (with a message)."""
+        if self._closed:
+            return
+        if status not in ("completed", "stopped", "failed", "diverged"):
+            raise VaeLensInputError(f"close(status) must be completed, stopped, failed or diverged, got {status!r}")
+        self._closed = True
+        if self.run is not None:
+            self.run.write_summary(self._summary(status, message, ended=True))
+            self.run.close()
+        ExitHook.unregister(self)
+
+    def __enter__(self) -> "Diagnostics":
+        return self
+
+    def __exit__(self, kind: Optional[type], exc: Optional[BaseException], tb: object) -> None:
+        if kind is None:
+            self.close("completed")
+        elif issubclass(kind, KeyboardInterrupt):
+            self.close("stopped", "interrupted (SIGINT)")
+        else:
+            self.close("failed", f"{kind.__name__}: {exc}")
+
+    # -- the pass --------------------------------------------------------------------------
+
+    def _prior_variance_now(self) -> Optional[torch.Tensor]:
+        pv = self._prior_variance
+        if pv is None:
+            return None
+        v = pv() if callable(pv) else pv
+        t = torch.as_tensor(v.detach() if isinstance(v, torch.Tensor) else np.asarray(v, dtype=np.float64)).to(torch.float64)
+        if t.dim() != 1 or not bool(torch.isfinite(t).all()) or bool((t <= 0).any()):
+            raise VaeLensInputError(f"prior_variance must be H positive, finite variances a_h^2; got shape {tuple(t.shape)} with values {t.tolist()[:8]}")
+        return t
+
+    def _setup(self) -> PassSetup:
+        return PassSetup(
+            encode=self.encode, decode=self.decode, points=self.points, samples=self.samples, seed=self.seed,
+            block_rows=self.block_rows, likelihood=self.likelihood, fixed_variance=self.fixed_variance,
+            prior_variance=self._prior_variance_now(), device=self.device, dtype=self.dtype,
+        )
+
+    def _run_pass(self, epoch: int) -> PassResult:
+        setup = self._setup()
+        with quiet_evaluation(self._modules, self.device):
+            local = run_pass(setup, epoch, self.rank, self.world)
+        if self.world > 1:
+            s = local.sums
+            total = distributed.all_reduce_sum(s.to_vector(), self.group)
+            local.sums = PassSums.from_vector(total, s.latent_dim, s.dim, s.samples)
+        return local
+
+    def _beta_at(self, epoch: int, override: Optional[float]) -> float:
+        if override is not None:
+            return float(override)
+        return float(self.beta(epoch)) if callable(self.beta) else float(self.beta)
+
+    def _record(self, r: PassResult, epoch: int, step: int, beta_now: Optional[float]) -> Dict[str, Any]:
+        if r.variance_kind == "none":
+            stats = elbo_only_record(r.sums, r.prior_variance)
+        else:
+            stats = finish_record(r.sums, r.variance_kind, r.decoder_variance, r.prior_variance)
+        beta = self._beta_at(epoch, beta_now)
+        applies, note = theorem_status(self.likelihood, r.variance_kind, beta)
+        record: Dict[str, Any] = {"epoch": epoch, "step": step, **stats}
+        if self._prior_variance is not None:
+            record["priorVariance"] = [float(v) for v in r.prior_variance]
+        record.update({
+            "points": int(r.sums.n), "mcSamples": self.samples, "likelihood": self.likelihood, "beta": beta,
+            "theoremApplies": applies,
+        })
+        if note:
+            record["theoremNote"] = note
+        return record
+
+    def _write_images(self, epoch: int) -> None:
+        assert self.run is not None and self.image_shape is not None
+        setup = self._setup()
+        k = min(IMAGES, self.points.shape[0])
+        with quiet_evaluation(self._modules, self.device):
+            x = self.points[:k].to(self.device, self.dtype)
+            mean, _ = self.encode(x)
+            recon = decoder_means(setup, mean.detach())
+            g = torch.Generator(device="cpu")
+            g.manual_seed(self.seed * 7919 + epoch)
+            H = mean.shape[1]
+            a2 = setup.prior_variance if setup.prior_variance is not None else torch.ones(H, dtype=torch.float64)
+            z = torch.randn(k, H, generator=g, dtype=torch.float64) * a2.sqrt().cpu()
+            samples = decoder_means(setup, z.to(self.device))
+        orig = x.reshape(k, -1).double().cpu()
+        lo, hi = float(orig.min()), float(orig.max())
+        # Pixels in [0, 1] as the format asks: data already there are clipped, others rescaled by the originals' range.
+        scale = (lambda t: t.clamp(0, 1)) if lo >= 0 and hi <= 1 else (lambda t: ((t - lo) / max(hi - lo, 1e-12)).clamp(0, 1))
+        rows = lambda t: [[round(float(v), 4) for v in row] for row in scale(t.reshape(k, -1).double().cpu())]  # noqa: E731
+        self.run.write_images({
+            "shape": list(self.image_shape), "originals": rows(orig), "reconstructions": rows(recon), "samples": rows(samples),
+        })
+
+    # -- run.json and summary.json ---------------------------------------------------------
+
+    def _initial_meta(self, name: Optional[str], epochs: Optional[int], full_n: int, data: Any) -> Dict[str, Any]:
+        assert self.run is not None
+        before = self.run.existing_meta() or {}
+        spec = os.environ.get(SPEC_ENV)
+        D = int(np.prod(self.points.shape[1:])) if self.points.dim() > 1 else 1
+        dataset: Dict[str, Any] = {"n": full_n, "dim": D, "source": type(data).__name__ + " (PyTorch script)"}
+        if self.image_shape is not None:
+            dataset["imageShape"] = list(self.image_shape)
+        backend = f"pytorch {self.device}" + (f" x{self.world} ranks" if self.world > 1 else "")
+        meta: Dict[str, Any] = {
+            "formatVersion": FORMAT_VERSION,
+            "name": before.get("name") or name or _script_name(),
+            "specPath": before.get("specPath") or (os.path.abspath(spec) if spec else os.path.abspath(sys.argv[0] or "script")),
+            "startedAt": before.get("startedAt") or now_iso(),
+            "backend": backend,
+            "modelType": _declared_model_type(self.likelihood, self.fixed_variance, self._prior_variance is not None, None),
+            "latentDim": 0,
+            "epochs": epochs if epochs is not None else before.get("epochs", 0),
+            "dataset": {**before.get("dataset", {}), **dataset} if isinstance(before.get("dataset"), dict) else dataset,
+            "pid": os.getpid(),
+            "trainer": "vae_lens (Python)",
+            "likelihood": self.likelihood,
+            # A spec that started the script (trainer.command) set the rule's settings; they win.
+            "tolerance": before.get("tolerance", self.tolerance),
+            "window": before.get("window", self.window),
+            "diagnosticPoints": int(self.points.shape[0]),
+            "worldSize": self.world,
+        }
+        applies, note = theorem_status(self.likelihood, "fixed" if self.fixed_variance else "scalar", self._beta_at(0, None))
+        meta["theoremApplies"] = applies and not callable(self.beta)
+        if callable(self.beta):
+            note = note or "beta is annealed: the theorem applies once beta reaches 1"
+        if note:
+            meta["theoremNote"] = note
+        return meta
+
+    def _complete_meta(self, r: PassResult) -> None:
+        """What only the first pass reveals: H and the kind of decoder variance."""
+        assert self.run is not None
+        self._meta["latentDim"] = r.sums.latent_dim
+        self._meta["modelType"] = _declared_model_type(self.likelihood, self.fixed_variance, self._prior_variance is not None, r.variance_kind)
+        self._meta["decoderVariance"] = r.variance_kind
+        self.run.write_meta(self._meta)
+
+    def _summary(self, status: str, message: Optional[str] = None, ended: bool = False) -> Dict[str, Any]:
+        last = self.records[-1] if self.records else None
+        out: Dict[str, Any] = {
+            "status": status,
+            "epochsDone": last["epoch"] if last else 0,
+            "steps": last["step"] if last else 0,
+            "wallSeconds": time.monotonic() - self._started,
+        }
+        if last is not None:
+            out["last"] = last
+        if ended:
+            out["endedAt"] = now_iso()
+        if message:
+            out["message"] = message
+        return out
+
+
+def theorem_status(likelihood: str, variance_kind: str, beta: float) -> Tuple[bool, Optional[str]]:
+    """Does the entropy result (ELBO = entropy sum at stationary points) hold for this model and objective?"""
+    if likelihood != "gaussian":
+        return False, f"{likelihood} decoder: the entropy result is for Gaussian decoders, so no gap is charted"
+    if variance_kind == "fixed":
+        return False, "fixed decoder variance (VAE-0): the gap need not close at a stationary point"
+    if beta != 1.0:
+        return False, f"beta = {beta:g}: the training objective is not the ELBO, so its stationary points need not close the gap"
+    return True, None
+
+
+def _declared_model_type(likelihood: str, fixed: bool, learned_prior: bool, kind: Optional[str]) -> str:
+    if likelihood != "gaussian":
+        return f"{likelihood} decoder"
+    if fixed:
+        return "VAE-0"
+    if kind == "latent":
+        return "VAE-3"
+    return "VAE-2" if learned_prior else "VAE-1"
+
+
+def _env_int(name: str, default: int) -> int:
+    text = os.environ.get(name)
+    if not text:
+        return default
+    try:
+        return int(text)
+    except ValueError:
+        raise VaeLensInputError(f"the environment variable {name} must be a whole number, not {text!r}") from None
+
+
+def _script_name() -> str:
+    base = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ""
+    return os.path.splitext(base)[0] or "pytorch-vae"
+
+
+def _bound_modules(*fns: object) -> List[torch.nn.Module]:
+    out: List[torch.nn.Module] = []
+    for fn in fns:
+        owner = fn if isinstance(fn, torch.nn.Module) else getattr(fn, "__self__", None)
+        if isinstance(owner, torch.nn.Module) and all(owner is not m for m in out):
+            out.append(owner)
+    return out
+
+
+def _device_and_dtype(modules: Sequence[torch.nn.Module], device: Optional[Union[str, torch.device]],
+                      dtype: Optional[torch.dtype]) -> Tuple[torch.device, torch.dtype]:
+    param = next((p for m in modules for p in m.parameters()), None)
+    dev = torch.device(device) if device is not None else (param.device if param is not None else torch.device("cpu"))
+    dt = dtype or (param.dtype if param is not None and param.dtype.is_floating_point else torch.float32)
+    return dev, dt
+
+
+RunLogger = Diagnostics

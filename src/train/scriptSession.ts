@@ -1,0 +1,319 @@
+/**
+ * A run of the user's own training script (a spec with `trainer.command`, core/scriptSpec.ts):
+ * make the run folder, start the command with the folder in VAE_LENS_RUN_DIR, pass its output on
+ * as log lines, follow what it writes (records, images, its run.json) as the trainer protocol's
+ * events, and on Stop send SIGINT, then SIGKILL after the grace period. The same events drive the
+ * editor (through the trainer process) and `vae-lens train` (in-process), as for the built-in trainer.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { UserError } from '../core/errors';
+import { PROTOCOL_VERSION, type StartRequest } from '../core/protocol';
+import { addRecord, RUN_FILES, RUN_FORMAT_VERSION, type MetricsRecord, type RunMeta, type RunStatus, type RunSummary } from '../core/runFormat';
+import { isRunImages, isRunMeta, isRunSummary, judgeRecords, MetricsTail, runSettingsOf } from '../core/runReader';
+import { POINTS_ENV, RUN_DIR_ENV, SAMPLES_ENV, SPEC_ENV, type ParsedScriptSpec } from '../core/scriptSpec';
+import { runsDirFor } from '../core/spec';
+import { RunWriter } from './runWriter';
+import type { EventSink, SessionControl } from './session';
+
+const POLL_MS = 300;
+/** `started` waits for the script's own run.json (model, data, epochs), at most this long. */
+const ANNOUNCE_AFTER_MS = 8000;
+/** Output lines kept for the message of a failed run. */
+const TAIL_LINES = 12;
+/** `vae-lens train --epochs N` reaches the script as this variable (the script decides what it means). */
+export const EPOCHS_ENV = 'VAE_LENS_EPOCHS';
+
+interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  spawnError?: NodeJS.ErrnoException;
+}
+
+/** The package shipped beside dist/ (repository and .vsix): importable by the script without pip. */
+function bundledPythonPath(): string | undefined {
+  const dir = path.join(__dirname, '..', 'python');
+  return fs.existsSync(path.join(dir, 'vae_lens', '__init__.py')) ? dir : undefined;
+}
+
+export async function runScriptSession(req: StartRequest, parsed: ParsedScriptSpec, emit: EventSink, control: SessionControl): Promise<RunStatus> {
+  const spec = parsed.spec;
+  const specPath = path.resolve(req.specPath);
+  const cwd = spec.trainer.cwd ? path.resolve(path.dirname(specPath), spec.trainer.cwd) : path.dirname(specPath);
+  if (!fs.existsSync(cwd) || !fs.statSync(cwd).isDirectory())
+    throw new UserError(`trainer.cwd: ${cwd} is not a folder`, { file: specPath, field: 'trainer.cwd' });
+  const runsDir = req.runsDir ? path.resolve(req.runsDir) : runsDirFor(spec, specPath);
+  const writer = RunWriter.create(runsDir, spec.name, parsed.text);
+  const [program, ...args] = spec.trainer.command as [string, ...string[]];
+  const t0 = Date.now();
+  let meta: RunMeta = {
+    formatVersion: RUN_FORMAT_VERSION,
+    name: spec.name,
+    specPath,
+    startedAt: new Date().toISOString(),
+    backend: `script (${path.basename(program)})`,
+    modelType: 'script',
+    latentDim: 0,
+    epochs: req.epochs ?? 0,
+    dataset: { n: 0, dim: 0, source: spec.trainer.command.join(' ') },
+    trainer: 'script',
+    tolerance: spec.diagnostics.tolerance,
+    window: spec.diagnostics.window,
+  };
+  writer.writeMeta(meta);
+  writer.writeSummary({ status: 'running', epochsDone: 0, steps: 0, wallSeconds: 0 });
+
+  const pythonPath = [process.env.PYTHONPATH, bundledPythonPath()].filter((p): p is string => !!p).join(path.delimiter);
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    ...spec.trainer.env,
+    [RUN_DIR_ENV]: writer.dir,
+    [SPEC_ENV]: specPath,
+    PYTHONUNBUFFERED: '1',
+    ...(pythonPath ? { PYTHONPATH: pythonPath } : {}),
+    ...(req.epochs !== undefined ? { [EPOCHS_ENV]: String(req.epochs) } : {}),
+    ...(spec.diagnostics.mcSamples !== undefined ? { [SAMPLES_ENV]: String(spec.diagnostics.mcSamples) } : {}),
+    ...(spec.diagnostics.subset !== undefined ? { [POINTS_ENV]: String(spec.diagnostics.subset) } : {}),
+  };
+  emit({ type: 'log', level: 'info', message: `running ${spec.trainer.command.join(' ')} in ${cwd}` });
+  // Its own process group: a Ctrl-C in the terminal reaches `vae-lens train`, which passes one SIGINT on.
+  const child = spawn(program, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: process.platform !== 'win32' });
+  const exited = new Promise<Exit>((resolve) => {
+    child.on('error', (e: NodeJS.ErrnoException) => resolve({ code: null, signal: null, spawnError: e }));
+    child.on('close', (code, signal) => resolve({ code, signal }));
+  });
+  const killOnExit = () => child.exitCode === null && child.kill('SIGKILL');
+  process.on('exit', killOnExit);
+  const output = new OutputTail(emit);
+  output.pipe(child.stdout);
+  output.pipe(child.stderr);
+  if (child.pid !== undefined) {
+    meta = { ...meta, pid: child.pid };
+    writer.writeMeta(meta);
+  }
+  const follower = new RunFollower(writer.dir, meta, emit);
+  let stopSentAt: number | undefined;
+  let result: Exit | undefined;
+  // A SIGTERM after Stop (the editor's trainer process escalating, or a second signal in a terminal) must not
+  // leave the script running in its own process group: kill it now, so the run folder still gets its summary.
+  const onTerm = () => stopSentAt !== undefined && signal(child, 'SIGKILL');
+  process.on('SIGTERM', onTerm);
+  try {
+    while (!result) {
+      result = await Promise.race([exited, sleep(POLL_MS).then(() => undefined)]);
+      await follower.poll(Date.now() - t0 > ANNOUNCE_AFTER_MS || result !== undefined);
+      if (control.stopRequested && stopSentAt === undefined && !result) {
+        stopSentAt = Date.now();
+        emit({ type: 'log', level: 'info', message: `stopping: SIGINT sent to the script (pid ${child.pid}); killed after ${spec.trainer.stopGraceSeconds}s` });
+        signal(child, 'SIGINT');
+      }
+      if (stopSentAt !== undefined && !result && Date.now() - stopSentAt > spec.trainer.stopGraceSeconds * 1000) {
+        emit({ type: 'log', level: 'warn', message: `the script did not exit within ${spec.trainer.stopGraceSeconds}s of SIGINT; killing it` });
+        signal(child, 'SIGKILL');
+        stopSentAt = Infinity; // once
+      }
+    }
+  } finally {
+    process.off('exit', killOnExit);
+    process.off('SIGTERM', onTerm);
+  }
+  await follower.poll(true);
+
+  if (result.spawnError) {
+    const e = result.spawnError;
+    const why = e.code === 'ENOENT' ? `${program} was not found (is it installed and on PATH?)` : `${e.code ?? e.message}`;
+    throw new UserError(`cannot start the training script: ${why}`, { file: specPath, field: 'trainer.command' });
+  }
+  const { status, message } = outcome(result, stopSentAt !== undefined, follower, output);
+  const scriptSummary = readJson(path.join(writer.dir, RUN_FILES.summary));
+  const base: RunSummary = isRunSummary(scriptSummary) ? scriptSummary : { status: 'running', epochsDone: 0, steps: 0, wallSeconds: 0 };
+  const last = follower.last ?? base.last;
+  writer.writeSummary({
+    ...base,
+    status,
+    message,
+    endedAt: new Date().toISOString(),
+    wallSeconds: Math.max(base.wallSeconds, (Date.now() - t0) / 1000),
+    ...(last ? { last, epochsDone: last.epoch, steps: last.step, convergence: last.convergence, convergenceReason: last.convergenceReason } : {}),
+  });
+  writer.close();
+  // A failure's full text (with the script's last lines) is the error; `done` carries its first line.
+  if (status === 'failed') emit({ type: 'error', message: message ?? 'the training script failed', userError: false, runDir: writer.dir });
+  emit({ type: 'done', status, runDir: writer.dir, message: status === 'failed' ? message?.split('\n')[0] : message });
+  return status;
+}
+
+/** The run's status from how the script ended, what it said in summary.json, and whether it wrote records. */
+function outcome(exit: Exit, stopSent: boolean, follower: RunFollower, output: OutputTail): { status: RunStatus; message?: string } {
+  const scriptStatus = follower.scriptStatus();
+  const how = exit.signal ? `was ended by ${exit.signal}` : `exited with code ${exit.code}`;
+  if (stopSent) return { status: scriptStatus === 'completed' ? 'completed' : 'stopped', message: `the script ${how} after Stop` };
+  if (exit.code !== 0) return { status: 'failed', message: `the training script ${how}${output.describe()}` };
+  if (follower.records === 0)
+    return {
+      status: 'failed',
+      message: `the training script ended without writing a diagnostics record (does it call vae_lens.Diagnostics(...).diagnose after an epoch?)${output.describe()}`,
+    };
+  if (scriptStatus === 'failed' || scriptStatus === 'diverged') return { status: scriptStatus, message: follower.scriptMessage() };
+  if (scriptStatus === 'stopped') return { status: 'stopped', message: follower.scriptMessage() };
+  return { status: 'completed' };
+}
+
+function signal(child: ChildProcess, sig: NodeJS.Signals): void {
+  try {
+    child.kill(sig);
+  } catch {
+    // Already gone.
+  }
+}
+
+/** Follows the run folder the script writes: records, images, and the script's own run.json. */
+class RunFollower {
+  private readonly tail: MetricsTail;
+  private imagesMtime = 0;
+  private announced = false;
+  /** Every record so far, for the convergence rule. */
+  private readonly history: MetricsRecord[] = [];
+  private shownEpochs: number;
+  private shownBackend: string;
+  records = 0;
+  last: MetricsRecord | undefined;
+
+  constructor(
+    private readonly dir: string,
+    private meta: RunMeta,
+    private readonly emit: EventSink,
+  ) {
+    this.tail = new MetricsTail(path.join(dir, RUN_FILES.metrics));
+    this.shownEpochs = meta.epochs;
+    this.shownBackend = meta.backend;
+  }
+
+  /** `announce`: say `started` now even if the script has not written its run.json yet. */
+  async poll(announce = false): Promise<void> {
+    const m = readJson(path.join(this.dir, RUN_FILES.meta));
+    if (isRunMeta(m)) this.meta = m;
+    const scriptWrote = this.meta.trainer !== 'script';
+    const records = await this.tail.readNew();
+    if (!this.announced && (scriptWrote || announce || records.length > 0)) {
+      this.announced = true;
+      this.shownEpochs = this.meta.epochs;
+      this.shownBackend = this.meta.backend;
+      this.emit({
+        type: 'started',
+        protocolVersion: PROTOCOL_VERSION,
+        runDir: this.dir,
+        backend: this.meta.backend,
+        dataset: this.meta.dataset,
+        epochs: this.meta.epochs,
+        stepsPerEpoch: 0,
+      });
+    } else if (this.announced && ((this.meta.epochs !== this.shownEpochs && this.meta.epochs > 0) || this.meta.backend !== this.shownBackend)) {
+      // The script said what it trains: tell the viewers (the progress shows epoch k of N).
+      this.shownEpochs = this.meta.epochs;
+      this.shownBackend = this.meta.backend;
+      this.emit({
+        type: 'started',
+        protocolVersion: PROTOCOL_VERSION,
+        runDir: this.dir,
+        backend: this.meta.backend,
+        dataset: this.meta.dataset,
+        epochs: this.meta.epochs,
+        stepsPerEpoch: 0,
+      });
+    }
+    for (const written of records) {
+      this.records++;
+      // The script writes no verdict: judge with the one rule (core/convergence.ts), as the viewers do.
+      addRecord(this.history, written);
+      const verdict = written.convergence === undefined ? judgeRecords(this.history, runSettingsOf(this.meta, undefined, written)) : undefined;
+      const record: MetricsRecord = verdict ? { ...written, convergence: verdict.state, convergenceReason: verdict.reason } : written;
+      this.last = record;
+      this.emit({ type: 'diagnostics', record });
+      const epochs = this.meta.epochs;
+      const perEpoch = record.epoch > 0 ? record.wallSeconds / record.epoch : 0;
+      this.emit({
+        type: 'progress',
+        epoch: epochs > 0 ? Math.min(record.epoch + 1, epochs) : record.epoch + 1,
+        epochFraction: epochs > 0 && record.epoch >= epochs ? 1 : 0,
+        step: record.step,
+        samplesPerSec: finite(record.samplesPerSec),
+        etaSeconds: epochs > 0 ? Math.max(0, epochs - record.epoch) * perEpoch : 0,
+        loss: finite(record.trainLoss),
+      });
+    }
+    this.pollImages();
+  }
+
+  private pollImages(): void {
+    const file = path.join(this.dir, RUN_FILES.images);
+    let mtime: number;
+    try {
+      mtime = fs.statSync(file).mtimeMs;
+    } catch {
+      return;
+    }
+    if (mtime === this.imagesMtime) return;
+    const images = readJson(file);
+    if (!isRunImages(images)) return;
+    this.imagesMtime = mtime;
+    this.emit({ type: 'images', ...images });
+  }
+
+  scriptStatus(): RunStatus | undefined {
+    const s = readJson(path.join(this.dir, RUN_FILES.summary));
+    return isRunSummary(s) ? s.status : undefined;
+  }
+
+  scriptMessage(): string | undefined {
+    const s = readJson(path.join(this.dir, RUN_FILES.summary));
+    return isRunSummary(s) ? s.message : undefined;
+  }
+}
+
+/** Passes the script's output on line by line, keeping the last lines for a failure message. */
+class OutputTail {
+  private readonly lines: string[] = [];
+
+  constructor(private readonly emit: EventSink) {}
+
+  pipe(stream: NodeJS.ReadableStream | null): void {
+    if (!stream) return;
+    let buffered = '';
+    stream.setEncoding('utf8');
+    const take = (line: string) => {
+      // Progress bars redraw with \r: keep what the line finally says.
+      const text = line.replace(/\r$/, '').split('\r').pop() ?? '';
+      if (!text.trim()) return;
+      this.lines.push(text);
+      if (this.lines.length > TAIL_LINES) this.lines.shift();
+      this.emit({ type: 'log', level: 'info', message: text });
+    };
+    stream.on('data', (chunk: string) => {
+      buffered += chunk;
+      const parts = buffered.split('\n');
+      buffered = parts.pop() ?? '';
+      parts.forEach(take);
+    });
+    stream.on('end', () => {
+      if (buffered) take(buffered);
+      buffered = '';
+    });
+  }
+
+  describe(): string {
+    return this.lines.length > 0 ? `; its last output:\n${this.lines.join('\n')}` : ' (it printed nothing)';
+  }
+}
+
+function readJson(file: string): unknown {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+const finite = (v: number | null | undefined) => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -1,0 +1,121 @@
+// Runs written by other trainers (the Python companion): no `convergence` field in the records or
+// the summary, no model spec, maybe a model the theorem does not cover. The reader judges them
+// with the one rule of core/convergence.ts and says when the theorem does not apply.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { judgeConvergence } from '../../src/core/convergence';
+import { toJsonLine, type MetricsRecord, type RunMeta } from '../../src/core/runFormat';
+import { readRunContents, readRunOverview, runSettingsOf, toPanelRun } from '../../src/core/runReader';
+import { statusBarText, statusTooltipMarkdown, type RunStateInput } from '../../src/extension/status/runStateWording';
+
+const rec = (epoch: number, over: Partial<MetricsRecord> = {}): MetricsRecord => ({
+  epoch,
+  step: epoch * 10,
+  elbo: -3,
+  elboStdErr: 0.01,
+  hEnc: -3,
+  hPrior: 1.4,
+  hDec: -1.9,
+  entropySum: -2.5,
+  gap: 0.001,
+  gapRel: 0.0002,
+  rDec: 0.0005,
+  rPrior: 0.0005,
+  sigma2: 0.1,
+  sigma2Opt: 0.1,
+  latentSecondMoment: [1, 1],
+  klPerLatent: [1, 0.5],
+  samplesPerSec: 1000,
+  wallSeconds: epoch,
+  ...over,
+});
+
+function pythonRun(meta: Partial<RunMeta>, records: MetricsRecord[], summaryStatus = 'completed'): string {
+  const dir = join(mkdtempSync(join(tmpdir(), 'vae-lens-py-')), 'run');
+  mkdirSync(dir);
+  const full: RunMeta = {
+    formatVersion: 1,
+    name: 'train',
+    specPath: join(dir, '..', 'train.py'),
+    startedAt: '2026-01-01T00:00:00Z',
+    backend: 'pytorch cpu',
+    modelType: 'VAE-1',
+    latentDim: 2,
+    epochs: 20,
+    dataset: { n: 100, dim: 4, source: 'Tensor' },
+    trainer: 'vae_lens (Python)',
+    tolerance: 0.01,
+    window: 3,
+    ...meta,
+  };
+  writeFileSync(join(dir, 'run.json'), JSON.stringify(full));
+  writeFileSync(join(dir, 'metrics.jsonl'), records.map(toJsonLine).join(''));
+  writeFileSync(
+    join(dir, 'summary.json'),
+    JSON.stringify({ status: summaryStatus, epochsDone: records.length, steps: 0, wallSeconds: 1, last: records.at(-1) }),
+  );
+  return dir;
+}
+
+const history = (n: number, over: Partial<MetricsRecord> = {}) => Array.from({ length: n }, (_, i) => rec(i + 1, over));
+
+test('a Python run without convergence fields gets the verdict of judgeConvergence, in the overview and the full read', async () => {
+  const records = history(8);
+  const dir = pythonRun({}, records);
+  const expected = judgeConvergence(
+    records.map((r) => ({ ...r, gapStdErr: 0 })),
+    { tolerance: 0.01, window: 3, theoremApplies: true },
+  );
+  assert.equal(expected.state, 'converged');
+  const overview = await readRunOverview(dir);
+  assert.equal(overview.convergence, expected.state);
+  assert.equal(overview.convergenceReason, expected.reason);
+  assert.equal(overview.theoremNote, undefined);
+  const contents = await readRunContents(dir);
+  assert.equal(contents.convergence, expected.state);
+  assert.equal(contents.window, 3, 'the window comes from run.json when there is no spec');
+  // The panel reads the verdict from the last record: it is put there, the file's records untouched.
+  const panel = toPanelRun(contents, false);
+  assert.equal(panel.records.at(-1)?.convergence, expected.state);
+  assert.equal(contents.records.at(-1)?.convergence, undefined);
+});
+
+test('an open gap in a Python run reads not converged', async () => {
+  const overview = await readRunOverview(pythonRun({}, history(8, { gap: 0.5, gapRel: 0.1, rDec: 0.4, rPrior: 0.1 })));
+  assert.equal(overview.convergence, 'not-converged');
+});
+
+test('a Bernoulli run says the theorem does not apply, is judged on the ELBO only, and the status bar says so', async () => {
+  const note = 'bernoulli decoder: the entropy result is for Gaussian decoders, so no gap is charted';
+  const nulls = { hDec: null, entropySum: null, gap: null, gapRel: null, rDec: null, sigma2: null, sigma2Opt: null } as unknown as Partial<MetricsRecord>;
+  const dir = pythonRun(
+    { modelType: 'bernoulli decoder', theoremApplies: false, theoremNote: note, likelihood: 'bernoulli' },
+    history(8, { ...nulls, theoremApplies: false, theoremNote: note, likelihood: 'bernoulli' }),
+  );
+  const overview = await readRunOverview(dir);
+  assert.equal(overview.theoremNote, note);
+  assert.equal(overview.convergence, 'stationary', 'a flat ELBO outside the theorem is stationary, never converged');
+  const contents = await readRunContents(dir);
+  assert.equal(toPanelRun(contents, false).theoremNote, note);
+  const state: RunStateInput = {
+    hasRun: true,
+    specChanged: false,
+    status: 'completed',
+    convergence: overview.convergence,
+    modelType: 'bernoulli decoder',
+    theoremNote: note,
+    last: overview.last,
+  };
+  assert.match(statusBarText(state), /stationary \(theorem does not apply\)/);
+  assert.match(statusTooltipMarkdown(state), /Theorem does not apply/);
+});
+
+test('an annealed run: the latest record decides whether the theorem applies', () => {
+  const meta = { theoremApplies: false } as RunMeta;
+  assert.equal(runSettingsOf(meta, undefined, rec(1, { beta: 0.5, theoremApplies: false })).theoremApplies, false);
+  assert.equal(runSettingsOf(meta, undefined, rec(9, { beta: 1, theoremApplies: true })).theoremApplies, true);
+  assert.equal(runSettingsOf({ modelType: 'VAE-0' } as RunMeta, undefined).theoremApplies, false);
+});
