@@ -18,6 +18,8 @@ import {
   type RunSummary,
 } from './runFormat';
 import { parseSpec } from './spec';
+import { SPEC_DEFAULTS } from './defaults';
+import { MODEL_TYPE_INFO, MODEL_TYPES, type ModelType } from './modelTypes';
 
 export type RunImages = Omit<ImagesEvent, 'type'>;
 
@@ -167,13 +169,22 @@ export interface SpecSettings {
   theoremApplies: boolean;
 }
 
+/** A type this version does not know (a newer run): judged as if the theorem held. */
+function theoremHoldsFor(modelType: string | undefined): boolean {
+  return (MODEL_TYPES as readonly string[]).includes(modelType ?? '') ? MODEL_TYPE_INFO[modelType as ModelType].theoremHolds : true;
+}
+
 /** Convergence settings from the run's spec snapshot, or the defaults. */
 export function specSettingsOf(specText: string | undefined, modelType: string | undefined): SpecSettings {
-  const fallback = { tolerance: 0.01, window: 5, theoremApplies: modelType !== 'VAE-0' };
+  const fallback = {
+    tolerance: SPEC_DEFAULTS.diagnostics.tolerance,
+    window: SPEC_DEFAULTS.diagnostics.window,
+    theoremApplies: theoremHoldsFor(modelType),
+  };
   if (specText === undefined) return fallback;
   try {
     const { spec } = parseSpec(specText);
-    return { tolerance: spec.diagnostics.tolerance, window: spec.diagnostics.window, theoremApplies: spec.model.type !== 'VAE-0' };
+    return { tolerance: spec.diagnostics.tolerance, window: spec.diagnostics.window, theoremApplies: MODEL_TYPE_INFO[spec.model.type].theoremHolds };
   } catch {
     return fallback;
   }

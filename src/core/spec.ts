@@ -12,14 +12,17 @@ import {
   type ACTIVATIONS,
   type BACKENDS,
   type DATA_FORMATS,
-  type MODEL_TYPES,
   type SCALINGS,
   type SYNTHETIC_KINDS,
 } from './specSchema';
+import { DEFAULT_DIAGNOSTIC_SUBSET, SPEC_DEFAULTS } from './defaults';
+import { MODEL_TYPE_INFO, type ModelType } from './modelTypes';
+
+export type { ModelType };
+export { DEFAULT_DIAGNOSTIC_SUBSET };
 
 export type SyntheticKind = (typeof SYNTHETIC_KINDS)[number];
 export type Activation = (typeof ACTIVATIONS)[number];
-export type ModelType = (typeof MODEL_TYPES)[number];
 export type DataFormat = (typeof DATA_FORMATS)[number];
 export type Scaling = (typeof SCALINGS)[number];
 export type BackendChoice = (typeof BACKENDS)[number];
@@ -91,8 +94,6 @@ export interface VaeSpec {
   diagnostics: DiagnosticsSpec;
   output: { runsDir?: string };
 }
-
-export const DEFAULT_DIAGNOSTIC_SUBSET = 4096;
 
 export interface SpecWarning {
   message: string;
@@ -366,7 +367,7 @@ function withDefaults(raw: RawSpec, file: string): VaeSpec {
   const common = {
     scale: d.scale as Scaling | undefined,
     limit: d.limit as number | undefined,
-    validation: (d.validation as number | undefined) ?? 0,
+    validation: (d.validation as number | undefined) ?? SPEC_DEFAULTS.data.validation,
   };
   const data: DataSpec =
     typeof d.path === 'string'
@@ -374,49 +375,52 @@ function withDefaults(raw: RawSpec, file: string): VaeSpec {
       : {
           kind: 'synthetic',
           synthetic: d.synthetic as SyntheticKind,
-          n: (d.n as number | undefined) ?? 2000,
-          noise: (d.noise as number | undefined) ?? 0.05,
-          seed: (d.seed as number | undefined) ?? 0,
+          n: (d.n as number | undefined) ?? SPEC_DEFAULTS.data.n,
+          noise: (d.noise as number | undefined) ?? SPEC_DEFAULTS.data.noise,
+          seed: (d.seed as number | undefined) ?? SPEC_DEFAULTS.data.seed,
           dim: d.dim as number | undefined,
           intrinsicDim: d.intrinsicDim as number | undefined,
           ...common,
         };
-  const net = (n: Partial<NetworkSpec> | undefined): NetworkSpec => ({ hidden: n?.hidden ?? [64, 64], activation: n?.activation ?? 'relu' });
+  const net = (n: Partial<NetworkSpec> | undefined): NetworkSpec => ({
+    hidden: n?.hidden ?? [...SPEC_DEFAULTS.model.hidden],
+    activation: n?.activation ?? SPEC_DEFAULTS.model.activation,
+  });
   const m = raw.model;
   const t = raw.training ?? {};
   const g = raw.diagnostics ?? {};
+  const type = m.type ?? SPEC_DEFAULTS.model.type;
+  const TD = SPEC_DEFAULTS.training;
+  const GD = SPEC_DEFAULTS.diagnostics;
   const baseName = file.replace(/\\/g, '/').split('/').pop()!.replace(/\.vae\.json$|\.json$/, '');
   return {
     name: raw.name ?? baseName,
     data,
     model: {
-      type: m.type ?? 'VAE-1',
+      type,
       latentDim: m.latentDim,
       encoder: net(m.encoder),
       decoder: net(m.decoder),
-      decoderVariance: m.decoderVariance ?? 'scalar',
-      varianceUpdate: m.varianceUpdate ?? 'gradient',
-      initialVariance: m.initialVariance ?? (m.type === 'VAE-0' ? 1 : undefined),
+      decoderVariance: m.decoderVariance ?? SPEC_DEFAULTS.model.decoderVariance,
+      varianceUpdate: m.varianceUpdate ?? SPEC_DEFAULTS.model.varianceUpdate,
+      initialVariance: m.initialVariance ?? MODEL_TYPE_INFO[type].defaultInitialVariance,
     },
     training: {
-      epochs: t.epochs ?? 50,
-      batchSize: t.batchSize ?? 128,
-      learningRate: t.learningRate ?? 0.001,
-      optimizer: 'adam',
-      schedule: t.schedule ?? 'constant',
-      seed: t.seed ?? 0,
-      checkpointEvery: t.checkpointEvery ?? 1,
-      backend: t.backend ?? 'auto',
+      epochs: t.epochs ?? TD.epochs,
+      batchSize: t.batchSize ?? TD.batchSize,
+      learningRate: t.learningRate ?? TD.learningRate,
+      optimizer: TD.optimizer,
+      schedule: t.schedule ?? TD.schedule,
+      seed: t.seed ?? TD.seed,
+      checkpointEvery: t.checkpointEvery ?? TD.checkpointEvery,
+      backend: t.backend ?? TD.backend,
     },
     diagnostics: {
-      every: g.every ?? 1,
-      // Two samples per point: on the fixed subset only the Monte-Carlo noise varies between
-      // passes, and it depends on points x samples; halving it from 4 raised the ELBO's s.e. on
-      // Fashion-MNIST from 0.05 to 0.07 nats (of 642) and halved the pass (BENCHMARKS.md).
-      mcSamples: g.mcSamples ?? 2,
+      every: g.every ?? GD.every,
+      mcSamples: g.mcSamples ?? GD.mcSamples,
       subset: g.subset,
-      tolerance: g.tolerance ?? 0.01,
-      window: g.window ?? 5,
+      tolerance: g.tolerance ?? GD.tolerance,
+      window: g.window ?? GD.window,
     },
     output: { runsDir: raw.output?.runsDir },
   };
@@ -432,8 +436,11 @@ function semanticProblems(spec: VaeSpec): { message: string; field: string }[] {
     if (d.synthetic === 'manifold' && d.intrinsicDim !== undefined && d.dim !== undefined && d.intrinsicDim >= d.dim)
       out.push({ message: `data.intrinsicDim (${d.intrinsicDim}) must be smaller than data.dim (${d.dim})`, field: 'data.intrinsicDim' });
   }
-  if (spec.model.type === 'VAE-3' && spec.model.varianceUpdate === 'optimal')
-    out.push({ message: 'model.varianceUpdate "optimal" has no closed form for VAE-3 (the variance depends on z); use "gradient"', field: 'model.varianceUpdate' });
+  if (MODEL_TYPE_INFO[spec.model.type].decoderVariance === 'per-point' && spec.model.varianceUpdate === 'optimal')
+    out.push({
+      message: `model.varianceUpdate "optimal" has no closed form for ${spec.model.type} (the variance depends on z); use "gradient"`,
+      field: 'model.varianceUpdate',
+    });
   return out;
 }
 
@@ -441,14 +448,10 @@ function semanticProblems(spec: VaeSpec): { message: string; field: string }[] {
 export function theoremWarnings(spec: VaeSpec): { message: string; field: string }[] {
   const out: { message: string; field: string }[] = [];
   const m = spec.model;
-  if (m.type === 'VAE-0')
-    out.push({
-      message:
-        'VAE-0 fixes the decoder variance, so the ELBO does not converge to the entropy sum: the gap will settle at R_dec = D/2 (1 - s*^2/s^2), not at zero.',
-      field: 'model.type',
-    });
-  if (m.type === 'VAE-0' && m.varianceUpdate === 'optimal')
-    out.push({ message: 'varianceUpdate has no effect for VAE-0 (its variance is fixed)', field: 'model.varianceUpdate' });
+  const info = MODEL_TYPE_INFO[m.type];
+  if (info.theoremNote) out.push({ message: info.theoremNote, field: 'model.type' });
+  if (info.decoderVariance === 'fixed' && m.varianceUpdate === 'optimal')
+    out.push({ message: `varianceUpdate has no effect for ${m.type} (its variance is fixed)`, field: 'model.varianceUpdate' });
   if (m.decoder.hidden.length > 0 && m.decoder.activation === 'linear')
     out.push({ message: 'linear activations make the hidden layers collapse to one linear map; use "hidden": [] for a linear decoder', field: 'model.decoder.activation' });
   if (spec.diagnostics.mcSamples === 1)

@@ -5,6 +5,11 @@
  * give located messages. Only the JSON Schema keywords used here are interpreted.
  */
 
+import { DEFAULT_DIAGNOSTIC_SUBSET, SPEC_DEFAULTS } from './defaults';
+import { MODEL_TYPES, modelTypesDescription } from './modelTypes';
+
+export { MODEL_TYPES };
+
 export interface JsonSchema {
   type?: 'object' | 'array' | 'string' | 'number' | 'integer' | 'boolean';
   description?: string;
@@ -41,7 +46,6 @@ export const SYNTHETIC_KINDS = [
 ] as const;
 
 export const ACTIVATIONS = ['relu', 'tanh', 'sigmoid', 'elu', 'softplus', 'leaky_relu', 'linear'] as const;
-export const MODEL_TYPES = ['VAE-0', 'VAE-1', 'VAE-2', 'VAE-3'] as const;
 export const DATA_FORMATS = ['csv', 'npy', 'idx', 'json'] as const;
 export const SCALINGS = ['none', 'standardize', 'center', 'unit', 'minmax'] as const;
 export const BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
@@ -55,13 +59,13 @@ const network = (what: string): JsonSchema => ({
       type: 'array',
       items: { type: 'integer', minimum: 1, maximum: 65536 },
       maxItems: 16,
-      default: [64, 64],
+      default: SPEC_DEFAULTS.model.hidden,
       description: 'Hidden layer widths. `[]` makes the map linear (probabilistic PCA when both are linear).',
     },
     activation: {
       type: 'string',
       enum: ACTIVATIONS,
-      default: 'relu',
+      default: SPEC_DEFAULTS.model.activation,
       description: 'Activation after each hidden layer. Output layers are always linear.',
     },
   },
@@ -79,7 +83,7 @@ const commonDataProps: Record<string, JsonSchema> = {
     type: 'number',
     minimum: 0,
     maximum: 0.9,
-    default: 0,
+    default: SPEC_DEFAULTS.data.validation,
     description: 'Fraction of rows held out (seeded) for a validation ELBO.',
   },
 };
@@ -126,9 +130,9 @@ export const SPEC_SCHEMA: JsonSchema = {
               description:
                 "A seeded synthetic set: the paper's manifolds (`circle`, `eight_gaussians`, `cosine`, `lemniscate`, `swiss_roll`, `spiral3d`, `manifold`) with Gaussian noise, `ppca` data with a known covariance, or `ring` (the unit circle in a random plane of D dimensions: a ring-shaped PCA set).",
             },
-            n: { type: 'integer', minimum: 2, maximum: 10000000, default: 2000, description: 'Number of points.' },
-            noise: { type: 'number', minimum: 0, default: 0.05, description: 'Standard deviation of the added Gaussian noise.' },
-            seed: { type: 'integer', minimum: 0, default: 0, description: 'Random seed.' },
+            n: { type: 'integer', minimum: 2, maximum: 10000000, default: SPEC_DEFAULTS.data.n, description: 'Number of points.' },
+            noise: { type: 'number', minimum: 0, default: SPEC_DEFAULTS.data.noise, description: 'Standard deviation of the added Gaussian noise.' },
+            seed: { type: 'integer', minimum: 0, default: SPEC_DEFAULTS.data.seed, description: 'Random seed.' },
             dim: {
               type: 'integer',
               minimum: 1,
@@ -155,9 +159,8 @@ export const SPEC_SCHEMA: JsonSchema = {
         type: {
           type: 'string',
           enum: MODEL_TYPES,
-          default: 'VAE-1',
-          description:
-            "The paper's variants. VAE-0: decoder variance fixed at 1 (the entropy result does not hold). VAE-1: learnable decoder variance. VAE-2: VAE-1 plus learnable prior variances. VAE-3: decoder outputs a latent-dependent diagonal variance.",
+          default: SPEC_DEFAULTS.model.type,
+          description: modelTypesDescription(),
         },
         latentDim: { type: 'integer', minimum: 1, maximum: 4096, description: 'Latent dimension H.' },
         encoder: network('encoder'),
@@ -165,13 +168,13 @@ export const SPEC_SCHEMA: JsonSchema = {
         decoderVariance: {
           type: 'string',
           enum: ['scalar', 'per-dimension'],
-          default: 'scalar',
+          default: SPEC_DEFAULTS.model.decoderVariance,
           description: 'VAE-1/VAE-2: one variance for all dimensions, or one per dimension.',
         },
         varianceUpdate: {
           type: 'string',
           enum: ['gradient', 'optimal'],
-          default: 'gradient',
+          default: SPEC_DEFAULTS.model.varianceUpdate,
           description:
             '`gradient`: learn the decoder variance with Adam (it can lag its optimum for many epochs; `elboAtOptVariance` shows the cost). `optimal`: hold it at its closed-form optimum s*^2 = E[(x - mu(z))^2], estimated after every step as a running mean over the last ~20 batches (thousands of points).',
         },
@@ -188,28 +191,28 @@ export const SPEC_SCHEMA: JsonSchema = {
       additionalProperties: false,
       description: 'Optimisation.',
       properties: {
-        epochs: { type: 'integer', minimum: 1, maximum: 100000, default: 50 },
-        batchSize: { type: 'integer', minimum: 1, maximum: 65536, default: 128 },
-        learningRate: { type: 'number', exclusiveMinimum: 0, maximum: 10, default: 0.001, description: 'Adam learning rate.' },
-        optimizer: { type: 'string', enum: ['adam'], default: 'adam' },
+        epochs: { type: 'integer', minimum: 1, maximum: 100000, default: SPEC_DEFAULTS.training.epochs },
+        batchSize: { type: 'integer', minimum: 1, maximum: 65536, default: SPEC_DEFAULTS.training.batchSize },
+        learningRate: { type: 'number', exclusiveMinimum: 0, maximum: 10, default: SPEC_DEFAULTS.training.learningRate, description: 'Adam learning rate.' },
+        optimizer: { type: 'string', enum: ['adam'], default: SPEC_DEFAULTS.training.optimizer },
         schedule: {
           type: 'string',
           enum: ['constant', 'cosine'],
-          default: 'constant',
+          default: SPEC_DEFAULTS.training.schedule,
           description:
             '`constant` learning rate, or `cosine` decay to 1% of it by the last epoch. With a constant rate Adam hovers around a stationary point; a decaying one settles into it, which is where ELBO = entropy sum.',
         },
-        seed: { type: 'integer', minimum: 0, default: 0, description: 'Seed for initialisation, shuffling and sampling.' },
+        seed: { type: 'integer', minimum: 0, default: SPEC_DEFAULTS.training.seed, description: 'Seed for initialisation, shuffling and sampling.' },
         checkpointEvery: {
           type: 'integer',
           minimum: 1,
-          default: 1,
+          default: SPEC_DEFAULTS.training.checkpointEvery,
           description: 'Write a checkpoint every this many epochs (the last one is always written).',
         },
         backend: {
           type: 'string',
           enum: BACKENDS,
-          default: 'auto',
+          default: SPEC_DEFAULTS.training.backend,
           description: 'tfjs engine: `auto` tries tensorflow (tfjs-node), then wasm, then cpu.',
         },
       },
@@ -219,21 +222,21 @@ export const SPEC_SCHEMA: JsonSchema = {
       additionalProperties: false,
       description: 'The entropy diagnostics pass.',
       properties: {
-        every: { type: 'integer', minimum: 1, default: 1, description: 'Run the diagnostics pass every this many epochs.' },
-        mcSamples: { type: 'integer', minimum: 1, maximum: 1024, default: 2, description: 'Monte-Carlo samples z ~ q(z|x) per point (2 or more, so the ELBO has a standard error).' },
+        every: { type: 'integer', minimum: 1, default: SPEC_DEFAULTS.diagnostics.every, description: 'Run the diagnostics pass every this many epochs.' },
+        mcSamples: { type: 'integer', minimum: 1, maximum: 1024, default: SPEC_DEFAULTS.diagnostics.mcSamples, description: 'Monte-Carlo samples z ~ q(z|x) per point (2 or more, so the ELBO has a standard error).' },
         subset: {
           type: 'integer',
           minimum: 1,
-          description: 'Evaluate on this fixed, seeded subset of the training set (default: all of it up to 4096 points).',
+          description: `Evaluate on this fixed, seeded subset of the training set (default: all of it up to ${DEFAULT_DIAGNOSTIC_SUBSET} points).`,
         },
         tolerance: {
           type: 'number',
           exclusiveMinimum: 0,
           maximum: 1,
-          default: 0.01,
+          default: SPEC_DEFAULTS.diagnostics.tolerance,
           description: 'Converged when gapRel is below this (beyond Monte-Carlo error) and the ELBO has stopped moving.',
         },
-        window: { type: 'integer', minimum: 1, maximum: 1000, default: 5, description: 'Passes over which the ELBO must be stable.' },
+        window: { type: 'integer', minimum: 1, maximum: 1000, default: SPEC_DEFAULTS.diagnostics.window, description: 'Passes over which the ELBO must be stable.' },
       },
     },
     output: {

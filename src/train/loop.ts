@@ -7,6 +7,7 @@
 import { existsSync } from 'node:fs';
 import type { Optimizer, Tensor1D, Tensor2D, Variable } from '@tensorflow/tfjs-core';
 import { judgeConvergence, type ConvergencePoint } from '../core/convergence';
+import { MODEL_TYPE_INFO } from '../core/modelTypes';
 import { Rng } from '../core/random';
 import type { ImagesEvent, ProgressEvent } from '../core/protocol';
 import type { MetricsRecord } from '../core/runFormat';
@@ -74,7 +75,8 @@ export class TrainingLoop {
     const subset = diagnosticSubset(train, spec);
     this.diagValues = subset.values;
     this.diagN = subset.n;
-    const usesOptimal = spec.model.varianceUpdate === 'optimal' && this.vae.params.logS2 && spec.model.type !== 'VAE-0';
+    const usesOptimal =
+      spec.model.varianceUpdate === 'optimal' && this.vae.params.logS2 && MODEL_TYPE_INFO[spec.model.type].decoderVariance === 'global';
     if (usesOptimal) this.varianceEma = { sum: new Float32Array(this.vae.params.logS2!.size), weight: 0 };
   }
 
@@ -191,7 +193,7 @@ export class TrainingLoop {
     const verdict = judgeConvergence(this.history, {
       tolerance: spec.diagnostics.tolerance,
       window: spec.diagnostics.window,
-      theoremApplies: spec.model.type !== 'VAE-0',
+      theoremApplies: MODEL_TYPE_INFO[spec.model.type].theoremHolds,
     });
     const { collapsedLatents, ...rest } = d;
     const record: MetricsRecord = {

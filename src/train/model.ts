@@ -9,12 +9,14 @@
  * Variances are parametrised by their logarithms.
  */
 import type { Scalar, Tensor, Tensor1D, Tensor2D, Variable } from '@tensorflow/tfjs-core';
+import { LOG_2PI } from '../core/constants';
+import { MODEL_TYPE_INFO } from '../core/modelTypes';
 import { Rng } from '../core/random';
 import type { ModelSpec } from '../core/spec';
 import type { Tf } from './backend';
 import { activate, initDense, makeDataDense, makeDense, type DenseFn, type DenseParams } from './layers';
 
-export const LOG_2PI = Math.log(2 * Math.PI);
+export { LOG_2PI };
 
 export interface VaeParams {
   encoderHidden: DenseParams[];
@@ -74,20 +76,21 @@ export class Vae {
     };
     const enc = stack(spec.encoder.hidden, dim, 'enc');
     const dec = stack(spec.decoder.hidden, H, 'dec');
-    const learnedVariance = spec.type !== 'VAE-0' && spec.type !== 'VAE-3' && spec.varianceUpdate === 'gradient';
-    const varianceShape = spec.decoderVariance === 'per-dimension' && spec.type !== 'VAE-0' ? [dim] : [1];
+    const info = MODEL_TYPE_INFO[spec.type];
+    const perPoint = info.decoderVariance === 'per-point';
+    const learnedVariance = info.decoderVariance === 'global' && spec.varianceUpdate === 'gradient';
+    const varianceShape = spec.decoderVariance === 'per-dimension' && info.decoderVariance === 'global' ? [dim] : [1];
     this.params = {
       encoderHidden: enc.layers,
       encoderMean: initDense(tf, rng, enc.out, H, `${this.prefix}enc_mean`),
       encoderLogVar: initDense(tf, rng, enc.out, H, `${this.prefix}enc_logvar`),
       decoderHidden: dec.layers,
       decoderMean: initDense(tf, rng, dec.out, dim, `${this.prefix}dec_mean`),
-      decoderLogVar: spec.type === 'VAE-3' ? initDense(tf, rng, dec.out, dim, `${this.prefix}dec_logvar`) : undefined,
-      logS2:
-        spec.type === 'VAE-3'
+      decoderLogVar: perPoint ? initDense(tf, rng, dec.out, dim, `${this.prefix}dec_logvar`) : undefined,
+      logS2: perPoint
           ? undefined
           : tf.variable(tf.fill(varianceShape, Math.log(initialVariance)), learnedVariance, `${this.prefix}log_s2`),
-      logA2: spec.type === 'VAE-2' ? tf.variable(tf.zeros([H]), true, `${this.prefix}log_a2`) : undefined,
+      logA2: info.learnsPriorVariance ? tf.variable(tf.zeros([H]), true, `${this.prefix}log_a2`) : undefined,
     };
     // Variance heads start flat: q(z|x) = N(nu(x), I) for every x, and VAE-3's decoder at one variance
     // for every z. With random weights there log t^2 swings with x from the first step, and on the

@@ -4,6 +4,7 @@
  * tfjs's allocator (or die there with an engine error) instead of being a user error.
  */
 import { UserError } from '../core/errors';
+import { MODEL_TYPE_INFO } from '../core/modelTypes';
 import type { ModelSpec } from '../core/spec';
 
 /** Weights + biases of a dense stack from `input` through `hidden` widths. */
@@ -22,8 +23,11 @@ export function parameterCount(model: ModelSpec, dim: number): number {
   const H = model.latentDim;
   const enc = stackParameters(dim, model.encoder.hidden);
   const dec = stackParameters(H, model.decoder.hidden);
-  const heads = 2 * (enc.out + 1) * H + (dec.out + 1) * dim * (model.type === 'VAE-3' ? 2 : 1);
-  const variances = (model.decoderVariance === 'per-dimension' ? dim : 1) + (model.type === 'VAE-2' ? H : 0);
+  const info = MODEL_TYPE_INFO[model.type];
+  const perPoint = info.decoderVariance === 'per-point';
+  const heads = 2 * (enc.out + 1) * H + (dec.out + 1) * dim * (perPoint ? 2 : 1);
+  const globalVariance = perPoint ? 0 : model.decoderVariance === 'per-dimension' && info.decoderVariance === 'global' ? dim : 1;
+  const variances = globalVariance + (info.learnsPriorVariance ? H : 0);
   return enc.count + dec.count + heads + variances;
 }
 
