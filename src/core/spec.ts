@@ -16,6 +16,7 @@ import {
   type SYNTHETIC_KINDS,
 } from './specSchema';
 import { DEFAULT_DIAGNOSTIC_SUBSET, SPEC_DEFAULTS } from './defaults';
+import { layerFieldProblems, type LayerSpec } from './layers';
 import { MODEL_TYPE_INFO, type ModelType } from './modelTypes';
 
 export type { ModelType };
@@ -29,6 +30,8 @@ export type BackendChoice = (typeof BACKENDS)[number];
 
 interface CommonData {
   scale?: Scaling;
+  /** One example's image shape, stated in the spec (IDX and NPY know theirs). */
+  shape?: number[];
   limit?: number;
   validation: number;
 }
@@ -52,6 +55,8 @@ export type DataSpec = FileDataSpec | SyntheticDataSpec;
 export interface NetworkSpec {
   hidden: number[];
   activation: Activation;
+  /** Explicit layers, instead of `hidden` (core/layers.ts). */
+  layers?: LayerSpec[];
 }
 
 export interface ModelSpec {
@@ -149,7 +154,7 @@ export function parseSpec(original: string, file = 'spec.vae.json'): ParsedSpec 
 
   const raw = nodeValue(root) as RawSpec;
   const spec = withDefaults(raw, file);
-  const semantic = semanticProblems(spec);
+  const semantic = semanticProblems(spec, raw);
   if (semantic.length > 0) {
     const errs = semantic.map((p) => ({ message: p.message, location: locate(findNode(root, p.field), p.field) }));
     throw new UserError(errs[0]!.message, errs[0]!.location, errs.slice(1));
@@ -367,6 +372,7 @@ function withDefaults(raw: RawSpec, file: string): VaeSpec {
   const common = {
     scale: d.scale as Scaling | undefined,
     limit: d.limit as number | undefined,
+    ...(Array.isArray(d.shape) ? { shape: d.shape as number[] } : {}),
     validation: (d.validation as number | undefined) ?? SPEC_DEFAULTS.data.validation,
   };
   const data: DataSpec =
@@ -385,6 +391,7 @@ function withDefaults(raw: RawSpec, file: string): VaeSpec {
   const net = (n: Partial<NetworkSpec> | undefined): NetworkSpec => ({
     hidden: n?.hidden ?? [...SPEC_DEFAULTS.model.hidden],
     activation: n?.activation ?? SPEC_DEFAULTS.model.activation,
+    ...(n?.layers ? { layers: n.layers } : {}),
   });
   const m = raw.model;
   const t = raw.training ?? {};
@@ -427,7 +434,7 @@ function withDefaults(raw: RawSpec, file: string): VaeSpec {
 }
 
 /** Problems the schema alone cannot express. */
-function semanticProblems(spec: VaeSpec): { message: string; field: string }[] {
+function semanticProblems(spec: VaeSpec, raw: RawSpec): { message: string; field: string }[] {
   const out: { message: string; field: string }[] = [];
   const d = spec.data;
   if (d.kind === 'synthetic') {
@@ -435,6 +442,12 @@ function semanticProblems(spec: VaeSpec): { message: string; field: string }[] {
       out.push({ message: `data.dim is required for the "${d.synthetic}" set (the observed dimension D)`, field: 'data.synthetic' });
     if (d.synthetic === 'manifold' && d.intrinsicDim !== undefined && d.dim !== undefined && d.intrinsicDim >= d.dim)
       out.push({ message: `data.intrinsicDim (${d.intrinsicDim}) must be smaller than data.dim (${d.dim})`, field: 'data.intrinsicDim' });
+  }
+  for (const part of ['encoder', 'decoder'] as const) {
+    const net = spec.model[part];
+    if (net.layers && raw.model[part]?.hidden !== undefined)
+      out.push({ message: `model.${part}: give either "hidden" or "layers", not both`, field: `model.${part}.hidden` });
+    if (net.layers) out.push(...layerFieldProblems(net.layers, `model.${part}.layers`));
   }
   if (MODEL_TYPE_INFO[spec.model.type].decoderVariance === 'per-point' && spec.model.varianceUpdate === 'optimal')
     out.push({
@@ -452,7 +465,7 @@ export function theoremWarnings(spec: VaeSpec): { message: string; field: string
   if (info.theoremNote) out.push({ message: info.theoremNote, field: 'model.type' });
   if (info.decoderVariance === 'fixed' && m.varianceUpdate === 'optimal')
     out.push({ message: `varianceUpdate has no effect for ${m.type} (its variance is fixed)`, field: 'model.varianceUpdate' });
-  if (m.decoder.hidden.length > 0 && m.decoder.activation === 'linear')
+  if (!m.decoder.layers && m.decoder.hidden.length > 0 && m.decoder.activation === 'linear')
     out.push({ message: 'linear activations make the hidden layers collapse to one linear map; use "hidden": [] for a linear decoder', field: 'model.decoder.activation' });
   if (spec.diagnostics.mcSamples === 1)
     out.push({ message: 'with one Monte-Carlo sample the ELBO standard error cannot be estimated; use 2 or more', field: 'diagnostics.mcSamples' });

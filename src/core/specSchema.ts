@@ -6,6 +6,7 @@
  */
 
 import { DEFAULT_DIAGNOSTIC_SUBSET, SPEC_DEFAULTS } from './defaults';
+import { LAYER_FIELDS, LAYER_TYPES, PADDINGS } from './layers';
 import { MODEL_TYPES, modelTypesDescription } from './modelTypes';
 
 export { MODEL_TYPES };
@@ -45,28 +46,69 @@ export const SYNTHETIC_KINDS = [
   'ring',
 ] as const;
 
-export const ACTIVATIONS = ['relu', 'tanh', 'sigmoid', 'elu', 'softplus', 'leaky_relu', 'linear'] as const;
+export const ACTIVATIONS = ['relu', 'leakyRelu', 'elu', 'gelu', 'swish', 'silu', 'tanh', 'sigmoid', 'softplus', 'linear', 'leaky_relu'] as const;
 export const DATA_FORMATS = ['csv', 'npy', 'idx', 'json'] as const;
 export const SCALINGS = ['none', 'standardize', 'center', 'unit', 'minmax'] as const;
 export const BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
 
+const layer: JsonSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['type'],
+  description: 'One layer. Which fields a type takes: ' + LAYER_TYPES.map((t) => `\`${t}\`: ${LAYER_FIELDS[t].description}`).join('; ') + '.',
+  properties: {
+    type: { type: 'string', enum: LAYER_TYPES, description: LAYER_TYPES.map((t) => `\`${t}\`: ${LAYER_FIELDS[t].description}`).join('; ') },
+    units: { type: 'integer', minimum: 1, maximum: 65536, description: '`dense`: number of outputs.' },
+    filters: { type: 'integer', minimum: 1, maximum: 4096, description: '`conv2d`, `conv2dTranspose`: output channels.' },
+    kernel: { type: 'integer', minimum: 1, maximum: 64, description: '`conv2d`, `conv2dTranspose`: window size (square).' },
+    stride: { type: 'integer', minimum: 1, maximum: 64, description: '`conv2d`, `conv2dTranspose`: step (default 1).' },
+    padding: {
+      type: 'string',
+      enum: PADDINGS,
+      description: '`same` (default): conv2d gives ⌈in/stride⌉, conv2dTranspose in·stride; `valid`: no padding.',
+    },
+    activation: {
+      type: 'string',
+      enum: ACTIVATIONS,
+      description: "After this layer. Default: the network's `activation`; the decoder's output layer (its last with weights) is linear unless stated.",
+    },
+    size: { type: 'integer', minimum: 1, maximum: 64, description: '`upsample2d`: factor (default 2).' },
+    shape: {
+      type: 'array',
+      items: { type: 'integer', minimum: 1, maximum: 65536 },
+      minItems: 1,
+      maxItems: 3,
+      description: '`reshape`: the new shape per example, e.g. [7, 7, 64] (height, width, channels).',
+    },
+  },
+};
+
 const network = (what: string): JsonSchema => ({
   type: 'object',
-  description: `The ${what} network: hidden layer sizes and their activation.`,
+  description: `The ${what} network: \`hidden\` layer widths with one \`activation\` (an MLP), or a list of \`layers\` (dense, convolutional...).`,
   additionalProperties: false,
   properties: {
+    layers: {
+      type: 'array',
+      items: layer,
+      maxItems: 64,
+      description:
+        what === 'encoder'
+          ? 'The encoder as a list of layers from the data (images: height×width×channels). Its output is flattened into the two dense heads: latent mean and log-variance. Instead of `hidden`.'
+          : "The decoder as a list of layers from the latent vector. Its last layer with weights is the output layer (linear unless stated), and the list must end in the data's shape; VAE-3 adds a twin of the output layer for log s²(z). Instead of `hidden`.",
+    },
     hidden: {
       type: 'array',
       items: { type: 'integer', minimum: 1, maximum: 65536 },
       maxItems: 16,
       default: SPEC_DEFAULTS.model.hidden,
-      description: 'Hidden layer widths. `[]` makes the map linear (probabilistic PCA when both are linear).',
+      description: 'Hidden layer widths of an MLP. `[]` makes the map linear (probabilistic PCA when both are linear).',
     },
     activation: {
       type: 'string',
       enum: ACTIVATIONS,
       default: SPEC_DEFAULTS.model.activation,
-      description: 'Activation after each hidden layer. Output layers are always linear.',
+      description: 'Activation after each hidden layer (and the default of `layers`). Output layers are linear.',
     },
   },
 });
@@ -79,6 +121,14 @@ const commonDataProps: Record<string, JsonSchema> = {
       'Scaling before training: `none`; `standardize` (zero mean, unit variance per column); `center` (zero mean); `unit` (divide by 255, for 8-bit images); `minmax` (each column to [0, 1]). Default: `unit` for uint8 files, `none` otherwise.',
   },
   limit: { type: 'integer', minimum: 1, description: 'Use only the first `limit` rows.' },
+  shape: {
+    type: 'array',
+    items: { type: 'integer', minimum: 1, maximum: 65536 },
+    minItems: 2,
+    maxItems: 3,
+    description:
+      'Shape of one example when the rows are images: [height, width] or [height, width, channels], e.g. [28, 28, 1] for 784 columns. IDX and NPY files know it; for CSV and JSON, state it to use convolutional layers.',
+  },
   validation: {
     type: 'number',
     minimum: 0,

@@ -134,7 +134,8 @@ function checkLayout(header: NpyHeader, available: number, file: string, opts: L
 function finish(values: Float32Array, header: NpyHeader, layout: NpyLayout, file: string): Dataset {
   if (header.type.kind === 'float') assertAllFinite(values, layout.dim, file, 'array');
   const ds: Dataset = { values, n: layout.n, dim: layout.dim, sourceType: sourceTypeOf(header.type), source: file };
-  if (header.shape.length === 3) ds.imageShape = [header.shape[1]!, header.shape[2]!];
+  // (N, h, w) and (N, h, w, c): images; a last axis of 1 to 4 is taken for channels.
+  if (header.shape.length === 3 || (header.shape.length === 4 && header.shape[3]! <= 4)) ds.imageShape = header.shape.slice(1);
   return ds;
 }
 

@@ -69,7 +69,7 @@ export class TrainingLoop {
   constructor(private readonly o: LoopOptions) {
     const { tf } = o.engine;
     const { spec, train } = o;
-    this.vae = new Vae(tf, spec.model, train.dim, spec.training.seed, initialDecoderVariance(spec.model, meanColumnVariance(train)));
+    this.vae = new Vae(tf, spec.model, train.dim, spec.training.seed, initialDecoderVariance(spec.model, meanColumnVariance(train)), train.imageShape);
     this.optimizer = createAdam(tf, spec.training.learningRate, o.engine.kernels);
     this.trainable = this.vae.trainableVariables();
     const subset = diagnosticSubset(train, spec);

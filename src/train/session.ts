@@ -62,7 +62,7 @@ export async function runSession(req: StartRequest, emit: EventSink, control: Se
     emit({ type: 'log', level: 'info', message: `engine: ${engine.name} (${engine.detail})` });
 
     const data = await loadData(spec.data, specPath, { workspaceRoots: req.workspaceRoots, allowOutsideWorkspace: req.allowOutsideWorkspace });
-    checkModelFits(spec.model, data.train.dim, specPath);
+    checkModelFits(spec.model, data.train.dim, specPath, data.train.imageShape, Math.min(spec.training.batchSize, data.train.n));
     // Refuse a resume the checkpoint cannot serve before run.json and summary.json are rewritten.
     if (resumeDir) checkResumable(resumeDir, spec, data.train.dim, specPath);
     const epochs = req.epochs ?? spec.training.epochs;
