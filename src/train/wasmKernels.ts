@@ -23,8 +23,10 @@ import { installConvKernels } from './wasmConvKernels';
 export interface KernelExports {
   sgemm(m: number, n: number, k: number, a: number, transA: boolean, b: number, transB: boolean, c: number, scratch: number): void;
   sgemmScratchBytes(m: number, n: number): number;
-  im2col(x: number, n: number, h: number, w: number, c: number, kh: number, kw: number, sh: number, sw: number, padTop: number, padLeft: number, oh: number, ow: number, cols: number): void;
-  col2im(cols: number, n: number, h: number, w: number, c: number, kh: number, kw: number, sh: number, sw: number, padTop: number, padLeft: number, oh: number, ow: number, dx: number): void;
+  /** Rows [row0, row0 + rows) of an NHWC image batch's column matrix (src/train/kernels/im2col.ts), and its adjoint. */
+  im2col(x: number, h: number, w: number, c: number, kh: number, kw: number, sh: number, sw: number, padTop: number, padLeft: number, oh: number, ow: number, row0: number, rows: number, cols: number): void;
+  addInto(dst: number, src: number, n: number): void;
+  col2im(cols: number, h: number, w: number, c: number, kh: number, kw: number, sh: number, sw: number, padTop: number, padLeft: number, oh: number, ow: number, row0: number, rows: number, dx: number): void;
   adamUpdate(
     n: number, param: number, grad: number, firstMoment: number, secondMoment: number,
     beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number,
