@@ -194,10 +194,14 @@ export class Vae {
         return activate(tf, this.channelBias(y, l.b as Tensor1D), activation ?? layer.activation);
       }
       case 'upsample2d': {
-        // Nearest neighbour as a broadcast: every pixel repeated size x size times.
+        // Nearest neighbour as two broadcast products with ones, each pixel repeated `size` times
+        // along the width, then each row along the height: rank 3 throughout, where tfjs has
+        // every gradient (broadcastTo's is a tile, whose gradient stops at rank 4).
         const [ih, iw, c] = l.planned.input as [number, number, number];
         const s = layer.size;
-        return tf.reshape(tf.broadcastTo(tf.reshape(h, [N, ih, 1, iw, 1, c]), [N, ih, s, iw, s, c]), [N, ih * s, iw * s, c]);
+        const ones = tf.ones([1, s, 1]);
+        const wide = tf.mul(tf.reshape(h, [N * ih * iw, 1, c]), ones);
+        return tf.reshape(tf.mul(tf.reshape(wide, [N * ih, 1, iw * s * c]), ones), [N, ih * s, iw * s, c]);
       }
       case 'flatten':
       case 'reshape':
