@@ -472,6 +472,19 @@ export function theoremWarnings(spec: VaeSpec): { message: string; field: string
   return out;
 }
 
+/**
+ * Where a field of a spec is in its text (line, column, offset), for problems found after
+ * parsing (a layer that does not fit the data): the location as given when it is not there.
+ */
+export function locateInSpec(text: string, location: SourceLocation): SourceLocation {
+  if (location.field === undefined || location.line !== undefined) return location;
+  const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  const root = parseTree(body, [], { allowTrailingComma: true, disallowComments: false });
+  const node = root && findNode(root, location.field);
+  if (!node) return location;
+  return { ...location, ...lineIndex(body)(node.offset), offset: node.offset, length: node.length };
+}
+
 /** The starting decoder variance: the spec's, else 5% of the data's mean per-dimension variance. */
 export function initialDecoderVariance(model: ModelSpec, meanDataVariance: number): number {
   if (model.initialVariance !== undefined) return model.initialVariance;

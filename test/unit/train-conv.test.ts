@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Tensor, Tensor2D } from '@tensorflow/tfjs-core';
+import type { Tensor2D } from '@tensorflow/tfjs-core';
 import { MODEL_TYPES, type ModelType } from '../../src/core/modelTypes';
 import { Rng } from '../../src/core/random';
 import { parseSpec, type ModelSpec } from '../../src/core/spec';
@@ -74,14 +74,16 @@ for (const type of MODEL_TYPES) {
 function lossAndGrads(tf: Tf, spec: ModelSpec): { loss: number; grads: Map<string, Float32Array> } {
   const vae = new Vae(tf, spec, 64, 11, 0.3, [8, 8]);
   try {
-    return tf.tidy(() => {
+    const out = { loss: NaN, grads: new Map<string, Float32Array>() };
+    tf.tidy(() => {
       const x = tf.tensor2d(DATA.subarray(0, 16 * 64), [16, 64]);
       const eps = tf.tensor2d(images(16, 9).subarray(0, 16 * 3), [16, 3]);
       const names = new Map([...vae.namedVariables()].map(([n, v]) => [v.name, n]));
       const g = tf.variableGrads(() => vae.objective(x, eps).loss, vae.trainableVariables());
-      const grads = new Map(Object.entries(g.grads).map(([k, t]) => [names.get(k)!, t.dataSync() as Float32Array]));
-      return { loss: g.value.dataSync()[0]!, grads };
+      for (const [k, t] of Object.entries(g.grads)) out.grads.set(names.get(k)!, t.dataSync() as Float32Array);
+      out.loss = g.value.dataSync()[0]!;
     });
+    return out;
   } finally {
     vae.dispose();
   }
@@ -109,5 +111,4 @@ test('a conv VAE-3\'s loss and gradients on the wasm engine match the cpu engine
     for (let i = 0; i < g.length; i++) worst = Math.max(worst, Math.abs(w[i]! - g[i]!));
     assert.ok(worst <= 1e-4 * scale, `${name}: gradients differ by ${worst} (largest ${scale})`);
   }
-  tf.dispose([] as Tensor[]);
 });
