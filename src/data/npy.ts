@@ -104,9 +104,9 @@ export function parseNpy(data: Buffer, file: string, opts?: NpyOptions): Dataset
 function checkLayout(header: NpyHeader, available: number, file: string, opts: LoaderOptions | undefined): NpyLayout {
   const { type, shape, dataStart } = header;
   const typeName = describeElementType(type);
-  if (shape.length === 0 || shape.length > 3) {
+  if (shape.length === 0 || shape.length > 4 || (shape.length === 4 && shape[3]! > 4)) {
     throw new UserError(
-      `the array has shape (${shape.join(', ')}); VAE Lens reads 1-D (N,), 2-D (N, D) or image (N, H, W) arrays: reshape it before saving`,
+      `the array has shape (${shape.join(', ')}); VAE Lens reads 1-D (N,), 2-D (N, D) or image (N, H, W) and (N, H, W, C) arrays (C at most 4): reshape it before saving`,
       { file, offset: 8 },
     );
   }
@@ -137,6 +137,15 @@ function finish(values: Float32Array, header: NpyHeader, layout: NpyLayout, file
   // (N, h, w) and (N, h, w, c): images; a last axis of 1 to 4 is taken for channels.
   if (header.shape.length === 3 || (header.shape.length === 4 && header.shape[3]! <= 4)) ds.imageShape = header.shape.slice(1);
   return ds;
+}
+
+/** One example's shape from the start of an .npy file (the header alone), for the editor. */
+export function npyExampleShape(prefix: Buffer, file: string): number[] | undefined {
+  try {
+    return readHeader(prefix, file).shape.slice(1);
+  } catch {
+    return undefined;
+  }
 }
 
 function readHeader(data: Buffer, file: string): NpyHeader {

@@ -11,6 +11,7 @@ import { readRunOverview } from '../core/runReader';
 import { RunCommands } from './runCommands';
 import { RunIndex } from './runIndex';
 import { RunsViewProvider, type RunsViewNode } from './runsView';
+import { registerLayerHover } from './layerHover';
 import { SpecDiagnostics } from './specDiagnostics';
 import { isSpecDocument } from './specFiles';
 import { StatusBar } from './statusBar';
@@ -68,6 +69,7 @@ export function activate(context: vscode.ExtensionContext): void {
     runsView,
     tree,
     vscode.languages.registerCodeLensProvider({ scheme: 'file', pattern: '**/*.vae.json' }, codeLenses),
+    registerLayerHover(),
   );
 
   const rc = runCommands;
