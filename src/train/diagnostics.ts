@@ -141,7 +141,9 @@ export function priorVariance(vae: Vae): Float64Array {
 
 export function diagnose(tf: Tf, vae: Vae, input: PassInput): Decomposition {
   const st = gatherStatistics(tf, vae, input);
-  return decompose(st, decoderVariance(vae), priorVariance(vae));
+  const d = decompose(st, decoderVariance(vae), priorVariance(vae));
+  // Only where one s^2 serves every point can it be moved to its optimum (the table says which).
+  return MODEL_TYPE_INFO[vae.spec.type].diagnostics.includes('elboAtOptVariance') ? d : { ...d, elboAtOptVariance: null };
 }
 
 function addInto(acc: Float64Array, v: ArrayLike<number>): void {

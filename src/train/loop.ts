@@ -205,7 +205,10 @@ export class TrainingLoop {
       wallSeconds: (performance.now() - this.wallStart) / 1000,
       trainLoss,
       validationElbo,
-      priorVariance: this.vae.params.logA2 ? Array.from(this.vae.params.logA2.dataSync(), Math.exp) : undefined,
+      priorVariance:
+        MODEL_TYPE_INFO[spec.model.type].diagnostics.includes('priorVariance') && this.vae.params.logA2
+          ? Array.from(this.vae.params.logA2.dataSync(), Math.exp)
+          : undefined,
       convergence: verdict.state,
       convergenceReason: verdict.reason,
       diagnosticsSeconds: (performance.now() - t0) / 1000,
