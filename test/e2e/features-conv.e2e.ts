@@ -31,13 +31,16 @@ const LAST_LAYER = '{ "type": "conv2dTranspose", "filters": 1, "kernel": 4, "str
 describe('the convolutional example: layer diagnostics while typing, and training', { timeout: 600_000 }, () => {
   let wb: Workbench | undefined;
   let source = '';
+  /** The spec as written into the workspace: the lines typed at are counted in this text. */
+  let specText = '';
   const workbench = (): Workbench => {
     if (!wb) throw new Error('the workbench did not start (see the before hook)');
     return wb;
   };
 
   before(async () => {
-    source = makeWorkspace({ [SPEC]: convSpec() });
+    specText = convSpec();
+    source = makeWorkspace({ [SPEC]: specText });
     // The example reads Debian's Fashion-MNIST, outside the workspace.
     mkdirSync(join(source, '.vscode'));
     writeFileSync(join(source, '.vscode', 'settings.json'), JSON.stringify({ 'vaeLens.allowDataOutsideWorkspace': true }));
@@ -56,7 +59,7 @@ describe('the convolutional example: layer diagnostics while typing, and trainin
       const page = (workbench() as unknown as { page?: Page }).page;
       assert.ok(page, 'typing needs the browser page (code-server target)');
       await workbench().openFile(SPEC);
-      const line = convSpec().split('\n').findIndex((l) => l.includes(LAST_LAYER)) + 1;
+      const line = specText.split('\n').findIndex((l) => l.includes(LAST_LAYER)) + 1;
       // Go to the line, to the end of the layer's "stride": 2, and type over the 2.
       await page.keyboard.press('Control+G');
       await page.keyboard.type(String(line));
