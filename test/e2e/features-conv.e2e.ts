@@ -58,23 +58,26 @@ describe('the convolutional example: layer diagnostics while typing, and trainin
     withFailureScreenshot(wb, 'typing', async () => {
       const page = (workbench() as unknown as { page?: Page }).page;
       assert.ok(page, 'typing needs the browser page (code-server target)');
-      await workbench().openFile(SPEC);
       const line = specText.split('\n').findIndex((l) => l.includes(LAST_LAYER)) + 1;
-      // Go to the line, to the end of the layer's "stride": 2, and type over the 2.
-      await page.keyboard.press('Control+G');
-      await page.keyboard.type(String(line));
-      await page.keyboard.press('Enter');
-      await page.keyboard.press('End');
-      for (let i = 0; i < 2; i++) await page.keyboard.press('ArrowLeft');
-      await page.keyboard.press('Backspace');
-      await page.keyboard.type('1');
+      /** Focus the editor (reading the Problems panel takes the focus), go to the layer, type over its stride. */
+      const typeStride = async (stride: string) => {
+        await workbench().openFile(SPEC);
+        await page.keyboard.press('Control+G');
+        await page.keyboard.type(String(line));
+        await page.keyboard.press('Enter');
+        await page.keyboard.press('End');
+        for (let i = 0; i < 2; i++) await page.keyboard.press('ArrowLeft');
+        await page.keyboard.press('Backspace');
+        await page.keyboard.type(stride);
+      };
+      await typeStride('1');
       const problems = await workbench().waitForProblems((ps) => ps.some(isShape), 60_000);
       await workbench().screenshot('conv-shape-error');
       const shape = problems.find(isShape)!;
       assert.equal(shape.line, line, `the error is on the layer's line: ${JSON.stringify(shape)}`);
-      await page.keyboard.press('Backspace');
-      await page.keyboard.type('2');
+      await typeStride('2');
       await workbench().waitForProblems((ps) => !ps.some((p) => p.severity === 'error' && p.file === SPEC), 60_000);
+      await workbench().openFile(SPEC);
       await page.keyboard.press('Control+S');
     }));
 
