@@ -15,6 +15,8 @@ import { seriesOf, waitForPanel } from './vaeLensPanel';
 import type { Problem, Workbench } from './workbench';
 
 const SPEC = 'conv.vae.json';
+/** The same spec in a file of its own for training, so the typing test cannot leave it broken. */
+const TRAIN_SPEC = 'conv-train.vae.json';
 const EPOCHS = 2;
 /** The shipped example, on 512 images for 2 epochs, so the e2e run takes seconds. */
 function convSpec(): string {
@@ -40,7 +42,7 @@ describe('the convolutional example: layer diagnostics while typing, and trainin
 
   before(async () => {
     specText = convSpec();
-    source = makeWorkspace({ [SPEC]: specText });
+    source = makeWorkspace({ [SPEC]: specText, [TRAIN_SPEC]: specText.replace('"name": "conv-fashion-mnist"', '"name": "conv-train"') });
     // The example reads Debian's Fashion-MNIST, outside the workspace.
     mkdirSync(join(source, '.vscode'));
     writeFileSync(join(source, '.vscode', 'settings.json'), JSON.stringify({ 'vaeLens.allowDataOutsideWorkspace': true }));
@@ -83,7 +85,7 @@ describe('the convolutional example: layer diagnostics while typing, and trainin
 
   it('Train VAE on the example charts its points', () =>
     withFailureScreenshot(wb, 'train', async () => {
-      await workbench().openFile(SPEC);
+      await workbench().openFile(TRAIN_SPEC);
       await workbench().runCommand('VAE Lens: Train VAE');
       const run = await waitForRun(workbench().workspaceDir, (r) => r.summary?.status === 'completed', 300_000, 'completed');
       assert.equal(run.records.length, EPOCHS + 1);
