@@ -104,9 +104,9 @@ export function parseNpy(data: Buffer, file: string, opts?: NpyOptions): Dataset
 function checkLayout(header: NpyHeader, available: number, file: string, opts: LoaderOptions | undefined): NpyLayout {
   const { type, shape, dataStart } = header;
   const typeName = describeElementType(type);
-  if (shape.length === 0 || shape.length > 4 || (shape.length === 4 && shape[3]! > 4)) {
+  if (shape.length === 0 || shape.length > 3) {
     throw new UserError(
-      `the array has shape (${shape.join(', ')}); VAE Lens reads 1-D (N,), 2-D (N, D) or image (N, H, W) and (N, H, W, C) arrays (C at most 4): reshape it before saving`,
+      `the array has shape (${shape.join(', ')}); VAE Lens reads 1-D (N,), 2-D (N, D) or image (N, H, W) arrays: reshape it before saving`,
       { file, offset: 8 },
     );
   }
@@ -134,8 +134,7 @@ function checkLayout(header: NpyHeader, available: number, file: string, opts: L
 function finish(values: Float32Array, header: NpyHeader, layout: NpyLayout, file: string): Dataset {
   if (header.type.kind === 'float') assertAllFinite(values, layout.dim, file, 'array');
   const ds: Dataset = { values, n: layout.n, dim: layout.dim, sourceType: sourceTypeOf(header.type), source: file };
-  // (N, h, w) and (N, h, w, c): images; a last axis of 1 to 4 is taken for channels.
-  if (header.shape.length === 3 || (header.shape.length === 4 && header.shape[3]! <= 4)) ds.imageShape = header.shape.slice(1);
+  if (header.shape.length === 3) ds.imageShape = [header.shape[1]!, header.shape[2]!];
   return ds;
 }
 
