@@ -47,10 +47,15 @@ export function renderConv(res) {
   const mlpWall = sps(res.fmnist?.wasm) / sps(res.fmnist?.pytorch);
   const convWall = sps(c.wasm) / sps(c.pytorch);
   const cpu = (w) => (w?.pytorch && !w.pytorch.error && w.wasm && !w.wasm.error ? w.pytorch.stepCpu.medianMs / w.wasm.stepCpu.medianMs : NaN);
+  // With other processes on the cores the wall-clock ratios swing with whoever ran beside each
+  // child; CPU time is then the measure to judge by.
+  const loaded = Math.max(res.loadAverage.before[0], res.loadAverage.after[0]) > res.machine.cores;
+  const [conv, mlp, by] = loaded ? [cpu(c), cpu(res.fmnist), 'CPU time'] : [convWall, mlpWall, 'wall clock'];
   out.push('');
   out.push(
-    `Against the MLP in the same run: conv ${f(convWall, 3)} x PyTorch's samples/s (CPU time ${f(cpu(c), 3)} x), MLP ${f(mlpWall, 3)} x (CPU time ${f(cpu(res.fmnist), 3)} x): ` +
-      (convWall >= mlpWall ? '**at least the MLP\'s ratio** (target met).' : '**below the MLP\'s ratio** (target not met).'),
+    `Against the MLP VAE in the same run: conv ${f(convWall, 3)} x PyTorch's samples/s (CPU time ${f(cpu(c), 3)} x), MLP ${f(mlpWall, 3)} x (CPU time ${f(cpu(res.fmnist), 3)} x). ` +
+      `Judged by ${by}: ${f(conv, 3)} against ${f(mlp, 3)}, ` +
+      (conv >= mlp ? "**at least the MLP's ratio** (target met)." : `**${f(100 * (1 - conv / mlp), 0)} % below the MLP's ratio** (target not met).`),
   );
   return out.join('\n');
 }

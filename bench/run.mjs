@@ -198,6 +198,7 @@ function bestGemm(results) {
 
 async function main() {
   // --render: only re-render the last run's measurements (bench/results/latest.json).
+  if (flag('--render') && option('--only') === 'conv') return writeRegion(CONV_START, CONV_END, renderConv(JSON.parse(readFileSync(join(root, 'bench/results/conv-latest.json'), 'utf8'))));
   if (flag('--render')) return writeSection(JSON.parse(readFileSync(join(root, 'bench/results/latest.json'), 'utf8')));
   if (flag('--cross-check')) return crossCheck();
   const started = new Date();
