@@ -112,3 +112,15 @@ test('a conv VAE-3\'s loss and gradients on the wasm engine match the cpu engine
     assert.ok(worst <= 1e-4 * scale, `${name}: gradients differ by ${worst} (largest ${scale})`);
   }
 });
+
+test("the trainer's ReLU has tfjs's own gradient (dy where the input is positive, else 0)", async () => {
+  const { tf } = await chooseEngine('wasm');
+  const { activate } = await import('../../src/train/layers');
+  const x = tf.tensor1d([-2, -0.5, 0, 0.25, 3, -1e-7, 1e-7]);
+  const w = tf.tensor1d([1, 2, 3, 4, 5, 6, 7]);
+  const ours = tf.grad((t) => tf.sum(tf.mul(activate(tf, t, 'relu'), w)))(x);
+  const theirs = tf.grad((t) => tf.sum(tf.mul(tf.relu(t), w)))(x);
+  assert.deepEqual(Array.from(ours.dataSync()), Array.from(theirs.dataSync()));
+  assert.deepEqual(Array.from(ours.dataSync()), [0, 0, 0, 4, 5, 0, 7]);
+  tf.dispose([x, w, ours, theirs]);
+});
