@@ -137,7 +137,14 @@ function resolveLayer(l: LayerSpec, activation: Activation): Layer {
       return { type: 'dense', units: l.units!, activation: l.activation ?? activation };
     case 'conv2d':
     case 'conv2dTranspose':
-      return { type: l.type, filters: l.filters!, kernel: l.kernel!, stride: l.stride ?? 1, padding: l.padding ?? 'same', activation: l.activation ?? activation };
+      return {
+        type: l.type,
+        filters: l.filters!,
+        kernel: l.kernel!,
+        stride: l.stride ?? 1,
+        padding: l.padding ?? 'same',
+        activation: l.activation ?? activation,
+      };
     case 'upsample2d':
       return { type: 'upsample2d', size: l.size ?? 2 };
     case 'flatten':
@@ -159,7 +166,9 @@ export function layerOutput(l: Layer, input: readonly number[]): { output: numbe
     case 'conv2d':
     case 'conv2dTranspose': {
       if (input.length !== 3)
-        return { problem: `${l.type} needs an image input (height×width×channels), and its input is ${formatShape(input)}; add a reshape before it (or state data.shape)` };
+        return {
+          problem: `${l.type} needs an image input (height×width×channels), and its input is ${formatShape(input)}; add a reshape before it (or state data.shape)`,
+        };
       const [h, w, c] = input as [number, number, number];
       const out = (s: number): number => {
         if (l.type === 'conv2d') return l.padding === 'same' ? Math.ceil(s / l.stride) : Math.floor((s - l.kernel) / l.stride) + 1;
@@ -211,7 +220,13 @@ const lastWeighted = (layers: readonly Layer[]): number => {
   return -1;
 };
 
-function planPart(layers: Layer[], fields: string[], names: string[], input: number[], problems: LayerProblem[]): { planned: PlannedLayer[]; output: number[] | undefined } {
+function planPart(
+  layers: Layer[],
+  fields: string[],
+  names: string[],
+  input: number[],
+  problems: LayerProblem[],
+): { planned: PlannedLayer[]; output: number[] | undefined } {
   const planned: PlannedLayer[] = [];
   let shape = input;
   for (let i = 0; i < layers.length; i++) {
@@ -250,7 +265,11 @@ export function planNetworks(
   const e = planPart(enc.layers, enc.fields, enc.names, encoderInput, problems);
   const d = planPart(dec.layers, dec.fields, dec.names, [H], problems);
   const output = lastWeighted(dec.layers);
-  if (output < 0) problems.push({ message: 'model.decoder.layers: the decoder needs a dense, conv2d or conv2dTranspose layer (its last one is the output layer)', field: 'model.decoder.layers' });
+  if (output < 0)
+    problems.push({
+      message: 'model.decoder.layers: the decoder needs a dense, conv2d or conv2dTranspose layer (its last one is the output layer)',
+      field: 'model.decoder.layers',
+    });
   if (d.output && output >= 0 && !sameData(d.output, dataShape)) {
     const last = dec.fields[dec.fields.length - 1]!;
     problems.push({ message: `${last}: output ${formatShape(d.output)}, the data is ${formatShape(dataShape)}`, field: last });
@@ -290,6 +309,8 @@ export function describePlan(plan: NetworkPlan): string[] {
     ...plan.encoder.map(row),
     `encoder heads (mean, log-variance)  dense  ${plan.heads.input} → 2×${plan.heads.latentDim}  ${plan.heads.params.toLocaleString('en-US')}`,
     ...plan.decoder.map(row),
-    ...(plan.varianceTwinParams > 0 ? [`decoder variance head (VAE-3)  ${plan.decoder[plan.output]!.layer.type}  ${plan.varianceTwinParams.toLocaleString('en-US')}`] : []),
+    ...(plan.varianceTwinParams > 0
+      ? [`decoder variance head (VAE-3)  ${plan.decoder[plan.output]!.layer.type}  ${plan.varianceTwinParams.toLocaleString('en-US')}`]
+      : []),
   ];
 }

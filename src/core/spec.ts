@@ -6,15 +6,7 @@
 import * as path from 'node:path';
 import { createScanner, parseTree, printParseErrorCode, type Node, type ParseError } from 'jsonc-parser';
 import { didYouMean, lineStarts, positionIn, UserError, type SourceLocation } from './errors';
-import {
-  SPEC_SCHEMA,
-  type JsonSchema,
-  type ACTIVATIONS,
-  type BACKENDS,
-  type DATA_FORMATS,
-  type SCALINGS,
-  type SYNTHETIC_KINDS,
-} from './specSchema';
+import { SPEC_SCHEMA, type JsonSchema, type ACTIVATIONS, type BACKENDS, type DATA_FORMATS, type SCALINGS, type SYNTHETIC_KINDS } from './specSchema';
 import { DEFAULT_DIAGNOSTIC_SUBSET, SPEC_DEFAULTS } from './defaults';
 import { layerFieldProblems, type LayerSpec } from './layers';
 import { MODEL_TYPE_INFO, type ModelType } from './modelTypes';
@@ -250,7 +242,8 @@ function validateNode(node: Node, schema: JsonSchema, field: string, out: Proble
   if (node.type === 'array') {
     const items = node.children ?? [];
     if (schema.minItems !== undefined && items.length < schema.minItems) out.push({ message: `${at} needs at least ${schema.minItems} entries`, node, field });
-    if (schema.maxItems !== undefined && items.length > schema.maxItems) out.push({ message: `${at} may have at most ${schema.maxItems} entries`, node, field });
+    if (schema.maxItems !== undefined && items.length > schema.maxItems)
+      out.push({ message: `${at} may have at most ${schema.maxItems} entries`, node, field });
     if (schema.items) items.forEach((child, i) => validateNode(child, schema.items!, `${field}[${i}]`, out));
   }
   if (node.type === 'object') validateObject(node, schema, field, out);
@@ -285,7 +278,11 @@ function validateObject(node: Node, schema: JsonSchema, field: string, out: Prob
   for (const req of schema.required ?? []) {
     if (!seen.has(req)) {
       const desc = props[req]?.description;
-      out.push({ message: `${field || 'the spec'} is missing the required field ${JSON.stringify(req)}${desc ? ` (${desc})` : ''}`, node, field: field ? `${field}.${req}` : req });
+      out.push({
+        message: `${field || 'the spec'} is missing the required field ${JSON.stringify(req)}${desc ? ` (${desc})` : ''}`,
+        node,
+        field: field ? `${field}.${req}` : req,
+      });
     }
   }
 }
@@ -315,14 +312,15 @@ function validateOneOf(node: Node, schema: JsonSchema, field: string, out: Probl
       return keyNode && key !== undefined && guess ? [{ keyNode, key, guess }] : [];
     });
     for (const m of misspelt)
-      out.push({ message: `unknown field ${JSON.stringify(m.key)} in ${field} (did you mean ${JSON.stringify(m.guess)}?)`, node: m.keyNode, field: `${field}.${m.key}` });
+      out.push({
+        message: `unknown field ${JSON.stringify(m.key)} in ${field} (did you mean ${JSON.stringify(m.guess)}?)`,
+        node: m.keyNode,
+        field: `${field}.${m.key}`,
+      });
     if (misspelt.length > 0) return;
   }
   out.push({
-    message:
-      matching.length === 0
-        ? `${field} needs exactly one of ${ids.join(' or ')}`
-        : `${field} has both ${ids.join(' and ')}; give only one`,
+    message: matching.length === 0 ? `${field} needs exactly one of ${ids.join(' or ')}` : `${field} has both ${ids.join(' and ')}; give only one`,
     node,
     field,
   });
@@ -399,7 +397,11 @@ function withDefaults(raw: RawSpec, file: string): VaeSpec {
   const type = m.type ?? SPEC_DEFAULTS.model.type;
   const TD = SPEC_DEFAULTS.training;
   const GD = SPEC_DEFAULTS.diagnostics;
-  const baseName = file.replace(/\\/g, '/').split('/').pop()!.replace(/\.vae\.json$|\.json$/, '');
+  const baseName = file
+    .replace(/\\/g, '/')
+    .split('/')
+    .pop()!
+    .replace(/\.vae\.json$|\.json$/, '');
   return {
     name: raw.name ?? baseName,
     data,
@@ -466,7 +468,10 @@ export function theoremWarnings(spec: VaeSpec): { message: string; field: string
   if (info.decoderVariance === 'fixed' && m.varianceUpdate === 'optimal')
     out.push({ message: `varianceUpdate has no effect for ${m.type} (its variance is fixed)`, field: 'model.varianceUpdate' });
   if (!m.decoder.layers && m.decoder.hidden.length > 0 && m.decoder.activation === 'linear')
-    out.push({ message: 'linear activations make the hidden layers collapse to one linear map; use "hidden": [] for a linear decoder', field: 'model.decoder.activation' });
+    out.push({
+      message: 'linear activations make the hidden layers collapse to one linear map; use "hidden": [] for a linear decoder',
+      field: 'model.decoder.activation',
+    });
   if (spec.diagnostics.mcSamples === 1)
     out.push({ message: 'with one Monte-Carlo sample the ELBO standard error cannot be estimated; use 2 or more', field: 'diagnostics.mcSamples' });
   return out;

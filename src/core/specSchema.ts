@@ -34,17 +34,7 @@ export interface JsonSchema {
   title?: string;
 }
 
-export const SYNTHETIC_KINDS = [
-  'circle',
-  'eight_gaussians',
-  'cosine',
-  'lemniscate',
-  'swiss_roll',
-  'spiral3d',
-  'manifold',
-  'ppca',
-  'ring',
-] as const;
+export const SYNTHETIC_KINDS = ['circle', 'eight_gaussians', 'cosine', 'lemniscate', 'swiss_roll', 'spiral3d', 'manifold', 'ppca', 'ring'] as const;
 
 export const ACTIVATIONS = ['relu', 'leakyRelu', 'elu', 'gelu', 'swish', 'silu', 'tanh', 'sigmoid', 'softplus', 'linear', 'leaky_relu'] as const;
 export const DATA_FORMATS = ['csv', 'npy', 'idx', 'json'] as const;
@@ -232,7 +222,7 @@ export const SPEC_SCHEMA: JsonSchema = {
           type: 'number',
           exclusiveMinimum: 0,
           description:
-            'Starting decoder variance. Default: 5% of the data\'s mean per-dimension variance, so the decoder starts sharper than the data and the latents are not switched off at the start (posterior collapse). VAE-0 keeps its variance fixed at this value (default 1).',
+            "Starting decoder variance. Default: 5% of the data's mean per-dimension variance, so the decoder starts sharper than the data and the latents are not switched off at the start (posterior collapse). VAE-0 keeps its variance fixed at this value (default 1).",
         },
       },
     },
@@ -273,7 +263,13 @@ export const SPEC_SCHEMA: JsonSchema = {
       description: 'The entropy diagnostics pass.',
       properties: {
         every: { type: 'integer', minimum: 1, default: SPEC_DEFAULTS.diagnostics.every, description: 'Run the diagnostics pass every this many epochs.' },
-        mcSamples: { type: 'integer', minimum: 1, maximum: 1024, default: SPEC_DEFAULTS.diagnostics.mcSamples, description: 'Monte-Carlo samples z ~ q(z|x) per point (2 or more, so the ELBO has a standard error).' },
+        mcSamples: {
+          type: 'integer',
+          minimum: 1,
+          maximum: 1024,
+          default: SPEC_DEFAULTS.diagnostics.mcSamples,
+          description: 'Monte-Carlo samples z ~ q(z|x) per point (2 or more, so the ELBO has a standard error).',
+        },
         subset: {
           type: 'integer',
           minimum: 1,
@@ -286,7 +282,13 @@ export const SPEC_SCHEMA: JsonSchema = {
           default: SPEC_DEFAULTS.diagnostics.tolerance,
           description: 'Converged when gapRel is below this (beyond Monte-Carlo error) and the ELBO has stopped moving.',
         },
-        window: { type: 'integer', minimum: 1, maximum: 1000, default: SPEC_DEFAULTS.diagnostics.window, description: 'Passes over which the ELBO must be stable.' },
+        window: {
+          type: 'integer',
+          minimum: 1,
+          maximum: 1000,
+          default: SPEC_DEFAULTS.diagnostics.window,
+          description: 'Passes over which the ELBO must be stable.',
+        },
       },
     },
     output: {

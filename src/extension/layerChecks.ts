@@ -67,7 +67,9 @@ export function layerHover(text: string, offset: number, planned: SpecPlan): str
   if (path[0] !== 'model') return undefined;
   const part = path[1];
   if (!planned.plan) {
-    return planned.problems.length > 0 && (part === 'encoder' || part === 'decoder') ? `**Shapes**: ${planned.problems.map((p) => p.message).join('; ')}` : undefined;
+    return planned.problems.length > 0 && (part === 'encoder' || part === 'decoder')
+      ? `**Shapes**: ${planned.problems.map((p) => p.message).join('; ')}`
+      : undefined;
   }
   const plan = planned.plan;
   if ((part === 'encoder' || part === 'decoder') && path[2] === 'layers' && typeof path[3] === 'number') {

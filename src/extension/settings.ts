@@ -18,7 +18,6 @@ export interface VaeLensSettings {
   trainerPriority: TrainerPriority;
 }
 
-
 const BACKENDS: readonly BackendChoice[] = ['auto', 'tensorflow', 'wasm', 'cpu'];
 
 export function readSettings(scope?: vscode.Uri): VaeLensSettings {

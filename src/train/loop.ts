@@ -75,8 +75,7 @@ export class TrainingLoop {
     const subset = diagnosticSubset(train, spec);
     this.diagValues = subset.values;
     this.diagN = subset.n;
-    const usesOptimal =
-      spec.model.varianceUpdate === 'optimal' && this.vae.params.logS2 && MODEL_TYPE_INFO[spec.model.type].decoderVariance === 'global';
+    const usesOptimal = spec.model.varianceUpdate === 'optimal' && this.vae.params.logS2 && MODEL_TYPE_INFO[spec.model.type].decoderVariance === 'global';
     if (usesOptimal) this.varianceEma = { sum: new Float32Array(this.vae.params.logS2!.size), weight: 0 };
   }
 
@@ -187,7 +186,12 @@ export class TrainingLoop {
     let validationElbo: number | undefined;
     if (validation && validation.n > 0) {
       const vn = Math.min(validation.n, spec.diagnostics.subset ?? DEFAULT_DIAGNOSTIC_SUBSET);
-      validationElbo = diagnose(engine.tf, this.vae, { values: validation.values.subarray(0, vn * validation.dim), n: vn, samples: spec.diagnostics.mcSamples, seed: seed + 1 }).elbo;
+      validationElbo = diagnose(engine.tf, this.vae, {
+        values: validation.values.subarray(0, vn * validation.dim),
+        n: vn,
+        samples: spec.diagnostics.mcSamples,
+        seed: seed + 1,
+      }).elbo;
     }
     this.history.push(d);
     const verdict = judgeConvergence(this.history, {

@@ -83,7 +83,12 @@ export class Vae {
     const info = MODEL_TYPE_INFO[spec.type];
     const perPoint = info.decoderVariance === 'per-point';
     const { plan, problems } = planNetworks(spec, networkDataShape(dim, imageShape), perPoint);
-    if (!plan) throw new UserError(problems[0]!.message, { field: problems[0]!.field }, problems.slice(1).map((p) => ({ message: p.message, location: { field: p.field } })));
+    if (!plan)
+      throw new UserError(
+        problems[0]!.message,
+        { field: problems[0]!.field },
+        problems.slice(1).map((p) => ({ message: p.message, location: { field: p.field } })),
+      );
     this.plan = plan;
     const rng = new Rng(seed ^ 0x5eed);
     const H = spec.latentDim;
@@ -168,9 +173,7 @@ export class Vae {
       return (y.rank === 2 ? y : tf.reshape(y, [N, this.dim])) as Tensor2D;
     };
     const mu = rest(this.apply(p.decoderLayers[out]!, beforeOutput, false));
-    const logS2 = p.decoderLogVar
-      ? rest(this.apply(p.decoderLogVar, beforeOutput, false, 'linear'))
-      : (tf.reshape(p.logS2!, [1, -1]) as Tensor2D);
+    const logS2 = p.decoderLogVar ? rest(this.apply(p.decoderLogVar, beforeOutput, false, 'linear')) : (tf.reshape(p.logS2!, [1, -1]) as Tensor2D);
     return { mu, logS2 };
   }
 

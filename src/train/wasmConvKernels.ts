@@ -32,13 +32,7 @@ const BLOCK_FLOATS = 1 << 16;
 
 const dilated = (d: ConvAttrs['dilations']) => d !== undefined && (Array.isArray(d) ? d[0] !== 1 || d[1] !== 1 : d !== 1);
 
-export function installConvKernels(
-  tf: Tf,
-  backend: WasmBackendInternals,
-  k: KernelExports,
-  gemm: Gemm,
-  address: (t: { dataId: object }) => number,
-): void {
+export function installConvKernels(tf: Tf, backend: WasmBackendInternals, k: KernelExports, gemm: Gemm, address: (t: { dataId: object }) => number): void {
   const info = (xShape: number[], filterShape: number[], a: ConvAttrs): Conv2DInfo =>
     tf.backend_util.computeConv2DInfo(
       xShape as [number, number, number, number],
@@ -62,9 +56,41 @@ export function installConvKernels(
     }
   };
   const im2col = (x: number, c: Conv2DInfo, row0: number, rows: number, cols: number) =>
-    k.im2col(x, c.inHeight, c.inWidth, c.inChannels, c.filterHeight, c.filterWidth, c.strideHeight, c.strideWidth, c.padInfo.top, c.padInfo.left, c.outHeight, c.outWidth, row0, rows, cols);
+    k.im2col(
+      x,
+      c.inHeight,
+      c.inWidth,
+      c.inChannels,
+      c.filterHeight,
+      c.filterWidth,
+      c.strideHeight,
+      c.strideWidth,
+      c.padInfo.top,
+      c.padInfo.left,
+      c.outHeight,
+      c.outWidth,
+      row0,
+      rows,
+      cols,
+    );
   const col2im = (cols: number, c: Conv2DInfo, row0: number, rows: number, dx: number) =>
-    k.col2im(cols, c.inHeight, c.inWidth, c.inChannels, c.filterHeight, c.filterWidth, c.strideHeight, c.strideWidth, c.padInfo.top, c.padInfo.left, c.outHeight, c.outWidth, row0, rows, dx);
+    k.col2im(
+      cols,
+      c.inHeight,
+      c.inWidth,
+      c.inChannels,
+      c.filterHeight,
+      c.filterWidth,
+      c.strideHeight,
+      c.strideWidth,
+      c.padInfo.top,
+      c.padInfo.left,
+      c.outHeight,
+      c.outWidth,
+      row0,
+      rows,
+      dx,
+    );
   const rowsOf = (c: Conv2DInfo) => c.batchSize * c.outHeight * c.outWidth;
   const depthOf = (c: Conv2DInfo) => c.filterHeight * c.filterWidth * c.inChannels;
   /**
@@ -148,7 +174,11 @@ export function installConvKernels(
       const c = info(a.inputShape, filter.shape, a);
       const out = backend.makeOutput(a.inputShape, 'float32');
       const [dyAt, wAt, outAt] = [address(dy), address(filter), address(out)];
-      new Float32Array(backend.wasm.asm.memory.buffer, outAt, a.inputShape.reduce((p, q) => p * q, 1)).fill(0);
+      new Float32Array(
+        backend.wasm.asm.memory.buffer,
+        outAt,
+        a.inputShape.reduce((p, q) => p * q, 1),
+      ).fill(0);
       forBlocks(c, (row0, rows, cols) => {
         gemm(rows, depthOf(c), c.outChannels, dyAt + row0 * c.outChannels * 4, false, wAt, true, cols);
         col2im(cols, c, row0, rows, outAt);

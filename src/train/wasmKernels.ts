@@ -24,13 +24,55 @@ export interface KernelExports {
   sgemm(m: number, n: number, k: number, a: number, transA: boolean, b: number, transB: boolean, c: number, scratch: number): void;
   sgemmScratchBytes(m: number, n: number): number;
   /** Rows [row0, row0 + rows) of an NHWC image batch's column matrix (src/train/kernels/im2col.ts), and its adjoint. */
-  im2col(x: number, h: number, w: number, c: number, kh: number, kw: number, sh: number, sw: number, padTop: number, padLeft: number, oh: number, ow: number, row0: number, rows: number, cols: number): void;
+  im2col(
+    x: number,
+    h: number,
+    w: number,
+    c: number,
+    kh: number,
+    kw: number,
+    sh: number,
+    sw: number,
+    padTop: number,
+    padLeft: number,
+    oh: number,
+    ow: number,
+    row0: number,
+    rows: number,
+    cols: number,
+  ): void;
   addInto(dst: number, src: number, n: number): void;
-  col2im(cols: number, h: number, w: number, c: number, kh: number, kw: number, sh: number, sw: number, padTop: number, padLeft: number, oh: number, ow: number, row0: number, rows: number, dx: number): void;
+  col2im(
+    cols: number,
+    h: number,
+    w: number,
+    c: number,
+    kh: number,
+    kw: number,
+    sh: number,
+    sw: number,
+    padTop: number,
+    padLeft: number,
+    oh: number,
+    ow: number,
+    row0: number,
+    rows: number,
+    dx: number,
+  ): void;
   adamUpdate(
-    n: number, param: number, grad: number, firstMoment: number, secondMoment: number,
-    beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number,
-    oneMinusAccBeta1: number, oneMinusAccBeta2: number, epsilon: number, minusLearningRate: number,
+    n: number,
+    param: number,
+    grad: number,
+    firstMoment: number,
+    secondMoment: number,
+    beta1: number,
+    oneMinusBeta1: number,
+    beta2: number,
+    oneMinusBeta2: number,
+    oneMinusAccBeta1: number,
+    oneMinusAccBeta2: number,
+    epsilon: number,
+    minusLearningRate: number,
   ): void;
 }
 
@@ -161,8 +203,19 @@ export async function installWasmKernels(tf: Tf): Promise<WasmKernels> {
       if (gradient.dtype !== 'float32' || gradient.size !== value.size) throw new Error(`Adam: gradient of ${value.name} has the wrong size`);
       const g = gradient.dataId === value.dataId ? tf.mul(gradient, 1) : gradient;
       k.adamUpdate(
-        value.size, ownedAddress(value), address(g), ownedAddress(firstMoment), ownedAddress(secondMoment),
-        c.beta1, 1 - c.beta1, c.beta2, 1 - c.beta2, c.oneMinusAccBeta1, c.oneMinusAccBeta2, c.epsilon, -c.learningRate,
+        value.size,
+        ownedAddress(value),
+        address(g),
+        ownedAddress(firstMoment),
+        ownedAddress(secondMoment),
+        c.beta1,
+        1 - c.beta1,
+        c.beta2,
+        1 - c.beta2,
+        c.oneMinusAccBeta1,
+        c.oneMinusAccBeta2,
+        c.epsilon,
+        -c.learningRate,
       );
       if (g !== gradient) g.dispose();
     },

@@ -91,7 +91,10 @@ describe('the convolutional example: layer diagnostics while typing, and trainin
       assert.equal(run.records.length, EPOCHS + 1);
       const panel = await waitForPanel(workbench(), (p) => (p.charts['chart-elbo']?.find((d) => d.label === 'ELBO')?.data.length ?? 0) >= EPOCHS + 1, 60_000);
       const elbo = seriesOf(panel, 'chart-elbo', 'ELBO');
-      assert.deepEqual(elbo.map((pt) => pt.x), run.records.map((r) => r.epoch));
+      assert.deepEqual(
+        elbo.map((pt) => pt.x),
+        run.records.map((r) => r.epoch),
+      );
       for (const [i, pt] of elbo.entries()) {
         const want = run.records[i]!.elbo ?? NaN;
         assert.ok(Math.abs(pt.y - want) <= 1e-6 * Math.abs(want), `epoch ${pt.x}: chart ${pt.y}, metrics ${want}`);

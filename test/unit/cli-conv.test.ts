@@ -26,7 +26,8 @@ for (let i = 0; i < 96; i++) {
   const x0 = (i * 5) % 6;
   const y0 = (i * 3) % 6;
   const px: number[] = [];
-  for (let y = 0; y < 8; y++) for (let x = 0; x < 8; x++) px.push(x >= x0 && x < x0 + 3 && y >= y0 && y < y0 + 3 ? 200 + (i % 50) : (i * 7 + x * 13 + y * 17) % 40);
+  for (let y = 0; y < 8; y++)
+    for (let x = 0; x < 8; x++) px.push(x >= x0 && x < x0 + 3 && y >= y0 && y < y0 + 3 ? 200 + (i % 50) : (i * 7 + x * 13 + y * 17) % 40);
   rows.push(px.join(','));
 }
 fs.writeFileSync(path.join(tmp, 'squares.csv'), rows.join('\n') + '\n');
@@ -50,7 +51,7 @@ const spec = (lastKernelStride: string) => `{
 }
 `;
 
-test('a decoder that misses the data\'s shape: exit 2, the located message, no run folder', () => {
+test("a decoder that misses the data's shape: exit 2, the located message, no run folder", () => {
   const file = path.join(tmp, 'bad.vae.json');
   fs.writeFileSync(file, spec('"stride": 1'));
   const out = path.join(tmp, 'bad-runs');
@@ -67,10 +68,16 @@ test('a small conv VAE trains; eval, report and resume work on its run', () => {
   fs.writeFileSync(file, spec('"stride": 2'));
   const r = cli(['train', file, '--out', path.join(tmp, 'runs'), '--json']);
   assert.equal(r.code, 0, r.err);
-  const started = r.out.split('\n').map((l) => (l ? (JSON.parse(l) as { type: string; runDir?: string }) : undefined)).find((e) => e?.type === 'started');
+  const started = r.out
+    .split('\n')
+    .map((l) => (l ? (JSON.parse(l) as { type: string; runDir?: string }) : undefined))
+    .find((e) => e?.type === 'started');
   const runDir = started!.runDir!;
   const records = parseMetricsJsonl(fs.readFileSync(path.join(runDir, 'metrics.jsonl'), 'utf8')).records;
-  assert.deepEqual(records.map((x) => x.epoch), [0, 1, 2]);
+  assert.deepEqual(
+    records.map((x) => x.epoch),
+    [0, 1, 2],
+  );
   for (const rec of records) assert.ok(Math.abs(rec.gap - (rec.rDec + rec.rPrior)) < 1e-4 * (1 + Math.abs(rec.elbo)), `epoch ${rec.epoch}`);
   const meta = JSON.parse(fs.readFileSync(path.join(runDir, 'run.json'), 'utf8')) as { dataset: { imageShape?: number[] } };
   assert.deepEqual(meta.dataset.imageShape, [8, 8, 1]);
@@ -86,5 +93,8 @@ test('a small conv VAE trains; eval, report and resume work on its run', () => {
 
   const res = cli(['train', file, '--resume', runDir, '--epochs', '3', '--json']);
   assert.equal(res.code, 0, res.err);
-  assert.deepEqual(parseMetricsJsonl(fs.readFileSync(path.join(runDir, 'metrics.jsonl'), 'utf8')).records.map((x) => x.epoch), [0, 1, 2, 3]);
+  assert.deepEqual(
+    parseMetricsJsonl(fs.readFileSync(path.join(runDir, 'metrics.jsonl'), 'utf8')).records.map((x) => x.epoch),
+    [0, 1, 2, 3],
+  );
 });

@@ -34,7 +34,11 @@ test('every default the schema states is the value the parser fills in', () => {
   assert.ok(defaults.size >= 20, `only ${defaults.size} defaults found in the schema`);
   const { spec } = parseSpec(MINIMAL.synthetic, 'm.vae.json');
   for (const [field, value] of defaults) {
-    assert.deepEqual(valueAt(spec, field), value, `${field}: the schema says ${JSON.stringify(value)}, the parser gives ${JSON.stringify(valueAt(spec, field))}`);
+    assert.deepEqual(
+      valueAt(spec, field),
+      value,
+      `${field}: the schema says ${JSON.stringify(value)}, the parser gives ${JSON.stringify(valueAt(spec, field))}`,
+    );
   }
   assert.equal(parseSpec(MINIMAL.file, 'm.vae.json').spec.data.validation, SPEC_DEFAULTS.data.validation);
 });
@@ -46,7 +50,7 @@ test('every entry of the defaults table is stated in the schema', () => {
     for (const key of Object.keys(entries)) assert.ok(stated.includes(key), `${section}.${key} has no default in the schema`);
 });
 
-test('the model types of the schema are the table\'s, and each states its summary', () => {
+test("the model types of the schema are the table's, and each states its summary", () => {
   const type = SPEC_SCHEMA.properties!.model!.properties!.type!;
   assert.deepEqual(type.enum, MODEL_TYPES);
   for (const t of MODEL_TYPES) assert.ok(type.description!.includes(MODEL_TYPE_INFO[t].summary), t);

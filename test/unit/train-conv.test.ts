@@ -89,7 +89,7 @@ function lossAndGrads(tf: Tf, spec: ModelSpec): { loss: number; grads: Map<strin
   }
 }
 
-test('a conv VAE-3\'s loss and gradients on the wasm engine match the cpu engine\'s', async () => {
+test("a conv VAE-3's loss and gradients on the wasm engine match the cpu engine's", async () => {
   const { tf } = await chooseEngine('wasm');
   await import('@tensorflow/tfjs-backend-cpu');
   const spec = convModel('VAE-3');

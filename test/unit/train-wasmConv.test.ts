@@ -41,9 +41,14 @@ function run(tf: Awaited<ReturnType<typeof chooseEngine>>['tf'], c: Case, seed: 
   return tf.tidy(() => {
     const [n, h, w, cin] = c.input;
     const x = tf.tensor4d(randomValues(n * h * w * cin, seed), c.input);
-    const filterShape: [number, number, number, number] =
-      c.op === 'conv2d' ? [c.kernel, c.kernel, cin, c.filters] : [c.kernel, c.kernel, c.filters, cin];
-    const f = tf.tensor4d(randomValues(filterShape.reduce((a, b) => a * b), seed + 1), filterShape);
+    const filterShape: [number, number, number, number] = c.op === 'conv2d' ? [c.kernel, c.kernel, cin, c.filters] : [c.kernel, c.kernel, c.filters, cin];
+    const f = tf.tensor4d(
+      randomValues(
+        filterShape.reduce((a, b) => a * b),
+        seed + 1,
+      ),
+      filterShape,
+    );
     const outSize = (s: number) => (c.pad === 'same' ? s * c.stride : (s - 1) * c.stride + c.kernel);
     const apply = (xi: Tensor, fi: Tensor): Tensor =>
       c.op === 'conv2d'
