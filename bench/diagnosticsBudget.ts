@@ -29,7 +29,7 @@ async function main(): Promise<void> {
   const { spec } = readSpecFile(path.join(runDir, RUN_FILES.spec));
   const engine = await chooseEngine('wasm');
   const data = await loadData(spec.data, meta.specPath);
-  const vae = new Vae(engine.tf, spec.model, data.train.dim, spec.training.seed);
+  const vae = new Vae(engine.tf, spec.model, data.train.dim, spec.training.seed, 1, data.train.imageShape);
   const cp = readCheckpoint(path.join(runDir, RUN_FILES.checkpoints, 'latest.json'));
   await restoreCheckpoint(engine.tf, cp, vae, undefined, runDir);
   const dim = data.train.dim;

@@ -13,7 +13,7 @@ import { chooseEngine, type Tf } from '../src/train/backend';
 import { enableWasmThreads } from './wasmThreads';
 import { TrainingLoop } from '../src/train/loop';
 import type { MetricsRecord } from '../src/core/runFormat';
-import { workload, type WorkloadName } from './workloads';
+import { workload, WORKLOADS, type WorkloadName } from './workloads';
 import { perStep, summarize, tailLoss, type EngineResult } from './resultTypes';
 import { watchSteps } from './stepHook';
 
@@ -37,10 +37,10 @@ function parseArgs(argv: string[]): Args {
     return i >= 0 ? argv[i + 1] : undefined;
   };
   const wl = get('--workload') ?? 'fmnist';
-  if (wl !== 'fmnist' && wl !== 'manifold') throw new Error(`--workload must be fmnist or manifold, not ${wl}`);
+  if (!(WORKLOADS as readonly string[]).includes(wl)) throw new Error(`--workload must be one of ${WORKLOADS.join(', ')}, not ${wl}`);
   return {
     engine: get('--engine') ?? 'wasm',
-    workload: wl,
+    workload: wl as WorkloadName,
     steps: Number(get('--steps') ?? 200),
     warmup: Number(get('--warmup') ?? 10),
     exportPath: get('--export'),

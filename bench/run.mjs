@@ -1,6 +1,7 @@
 // `npm run bench`: VAE Lens's trainer against PyTorch on this machine, in one run, and the
 // results section of BENCHMARKS.md rewritten from what was measured (never typed by hand).
 //   node bench/run.mjs [--rounds 2] [--quick] [--no-write] [--render]
+//   node bench/run.mjs --only conv [--rounds 2]   (the conv VAE, with the MLP pair for its ratio)
 //   node bench/run.mjs --cross-check [--steps 100] [--seed 1]   (same steps in the trainer and PyTorch)
 // Every engine and workload runs in its own child process (peak memory is per run); the
 // rounds interleave PyTorch and tfjs so both see the same machine load, and each reports
@@ -12,6 +13,7 @@ import { cpus, totalmem, loadavg, release } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { renderResults, RESULTS_START, RESULTS_END } from './report.mjs';
+import { CONV_END, CONV_START, renderConv } from './convReport.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
@@ -32,6 +34,8 @@ mkdirSync(work, { recursive: true });
 const FMNIST_STEPS = quick ? 120 : 469;
 const MANIFOLD_STEPS = quick ? 100 : 304;
 const CPU_ENGINE_STEPS = quick ? 8 : 20;
+// The conv VAE's step is ~10x the MLP's: fewer steps give the same measuring time.
+const CONV_STEPS = quick ? 30 : 100;
 
 const log = (msg) => process.stderr.write(`[bench] ${msg}\n`);
 
@@ -124,16 +128,52 @@ function machine() {
 
 /** Rewrite BENCHMARKS.md's results section from the measurements in `results`. */
 function writeSection(results) {
-  const section = renderResults(results);
+  writeRegion(RESULTS_START, RESULTS_END, renderResults(results));
+  if (results.conv) writeRegion(CONV_START, CONV_END, renderConv(results));
+}
+
+/** Replace what stands between `start` and `end` in BENCHMARKS.md. */
+function writeRegion(start, end, section) {
   process.stdout.write(section + '\n');
   if (flag('--no-write')) return;
   const file = join(root, 'BENCHMARKS.md');
   const text = readFileSync(file, 'utf8');
-  const a = text.indexOf(RESULTS_START);
-  const b = text.indexOf(RESULTS_END);
-  if (a < 0 || b < a) throw new Error(`BENCHMARKS.md has no ${RESULTS_START} ... ${RESULTS_END} section to fill`);
-  writeFileSync(file, text.slice(0, a + RESULTS_START.length) + '\n' + section + '\n' + text.slice(b));
-  log('BENCHMARKS.md results section rewritten');
+  const a = text.indexOf(start);
+  const b = text.indexOf(end);
+  if (a < 0 || b < a) throw new Error(`BENCHMARKS.md has no ${start} ... ${end} section to fill`);
+  writeFileSync(file, text.slice(0, a + start.length) + '\n' + section + '\n' + text.slice(b));
+  log(`BENCHMARKS.md section ${start.slice(5, 25)}... rewritten`);
+}
+
+/**
+ * `--only conv`: the conv VAE against PyTorch, with the MLP pair for its ratio, interleaved in
+ * rounds; only the conv section of BENCHMARKS.md is rewritten.
+ */
+async function convOnly(child) {
+  const started = new Date();
+  const loadBefore = loadavg();
+  const runs = { torchConv: [], wasmConv: [], torchFmnist: [], wasmFmnist: [] };
+  for (let r = 1; r <= rounds; r++) {
+    log(`round ${r} of ${rounds}`);
+    runs.torchConv.push(torchRun('conv', CONV_STEPS));
+    runs.wasmConv.push(tfjsRun(child, 'wasm', 'conv', CONV_STEPS));
+    runs.torchFmnist.push(torchRun('fmnist', 120));
+    runs.wasmFmnist.push(tfjsRun(child, 'wasm', 'fmnist', 120));
+  }
+  const results = {
+    command: `npm run bench -- ${args.join(' ')}`,
+    started: started.toISOString(),
+    seconds: (Date.now() - started.getTime()) / 1000,
+    rounds,
+    loadAverage: { before: loadBefore, after: loadavg() },
+    machine: machine(),
+    conv: { pytorch: best(runs.torchConv), wasm: best(runs.wasmConv) },
+    fmnist: { pytorch: best(runs.torchFmnist), wasm: best(runs.wasmFmnist) },
+    allRounds: runs,
+  };
+  mkdirSync(join(root, 'bench/results'), { recursive: true });
+  writeFileSync(join(root, 'bench/results/conv-latest.json'), JSON.stringify(results, null, 2) + '\n');
+  writeRegion(CONV_START, CONV_END, renderConv(results));
 }
 
 /**
@@ -170,11 +210,13 @@ function bestGemm(results) {
 
 async function main() {
   // --render: only re-render the last run's measurements (bench/results/latest.json).
+  if (flag('--render') && option('--only') === 'conv') return writeRegion(CONV_START, CONV_END, renderConv(JSON.parse(readFileSync(join(root, 'bench/results/conv-latest.json'), 'utf8'))));
   if (flag('--render')) return writeSection(JSON.parse(readFileSync(join(root, 'bench/results/latest.json'), 'utf8')));
   if (flag('--cross-check')) return crossCheck();
   const started = new Date();
   const loadBefore = loadavg();
   const child = await buildChild();
+  if (option('--only') === 'conv') return convOnly(child);
   const exported = runChild('manifold data export', process.execPath, [child, '--workload', 'manifold', '--export', join(work, 'manifold.f32')], process.env, 'BENCH_EXPORT');
   if (exported.error) throw new Error(`could not export the manifold data: ${exported.error}`);
   const manifoldArgs = ['--data', join(work, 'manifold.f32'), '--n', String(exported.n), '--dim', String(exported.dim)];
@@ -187,7 +229,7 @@ async function main() {
   // faster here, ENVIRONMENT.md), and one PyTorch thread with multi-threaded BLAS. The faster is
   // the all-cores anchor; both at once oversubscribe.
   const allCores = [['--threads', String(cores)], ['--threads', '1', '--blas-threads', String(cores)]];
-  const runs = { sgemm: [], gemm: [], torchFmnist: [], torchFmnistAllCores: [], wasmFmnist: [], torchManifold: [], wasmManifold: [] };
+  const runs = { sgemm: [], gemm: [], torchFmnist: [], torchFmnistAllCores: [], wasmFmnist: [], torchManifold: [], wasmManifold: [], torchConv: [], wasmConv: [] };
   for (let r = 1; r <= rounds; r++) {
     log(`round ${r} of ${rounds}`);
     runs.sgemm.push(runChild('sgemm peak', PYTHON, [join(root, 'bench/sgemm_peak.py')], blasEnv(), 'SGEMM_RESULT'));
@@ -197,6 +239,8 @@ async function main() {
     runs.wasmFmnist.push(tfjsRun(child, 'wasm', 'fmnist', FMNIST_STEPS));
     runs.torchManifold.push(torchRun('manifold', MANIFOLD_STEPS, manifoldArgs));
     runs.wasmManifold.push(tfjsRun(child, 'wasm', 'manifold', MANIFOLD_STEPS));
+    runs.torchConv.push(torchRun('conv', CONV_STEPS));
+    runs.wasmConv.push(tfjsRun(child, 'wasm', 'conv', CONV_STEPS));
   }
   // The diagnostics pass with 4 samples per point, the default before it became 2.
   const wasmSamples4 = tfjsRun(child, 'wasm', 'fmnist', FMNIST_STEPS, ['--diagnostics-samples', '4']);
@@ -234,6 +278,7 @@ async function main() {
       tensorflow: tensorflowFmnist,
     },
     manifold: { pytorch: best(runs.torchManifold), wasm: best(runs.wasmManifold), cpu: cpuManifold },
+    conv: { pytorch: best(runs.torchConv), wasm: best(runs.wasmConv) },
     allRounds: runs,
   };
   mkdirSync(join(root, 'bench/results'), { recursive: true });

@@ -110,6 +110,43 @@ class Vae(torch.nn.Module):
         return (kl - log_lik).mean()
 
 
+def glorot_conv(conv: torch.nn.Module) -> torch.nn.Module:
+    torch.nn.init.xavier_uniform_(conv.weight)
+    torch.nn.init.zeros_(conv.bias)
+    return conv
+
+
+class ConvVae(torch.nn.Module):
+    """The convolutional VAE of examples/conv-fashion-mnist and bench/workloads.ts (CONV_MODEL):
+    conv 32 and 64 channels, kernel 4, stride 2 (28 -> 14 -> 7; VAE Lens's "same" padding is
+    padding=1 here), flatten into the two heads; dense to 7x7x64, transposed convs back to
+    28x28x1 (the last one linear). NCHW here, NHWC in VAE Lens: the same arithmetic."""
+
+    def __init__(self, latent: int, initial_variance: float):
+        super().__init__()
+        conv = lambda i, o: glorot_conv(torch.nn.Conv2d(i, o, 4, 2, padding=1))
+        deconv = lambda i, o: glorot_conv(torch.nn.ConvTranspose2d(i, o, 4, 2, padding=1))
+        self.encoder = torch.nn.Sequential(conv(1, 32), torch.nn.ReLU(), conv(32, 64), torch.nn.ReLU(), torch.nn.Flatten())
+        self.mean = glorot(3136, latent)
+        self.logvar = glorot(3136, latent)
+        torch.nn.init.zeros_(self.logvar.weight)
+        self.decoder = torch.nn.Sequential(
+            glorot(latent, 3136), torch.nn.ReLU(), torch.nn.Unflatten(1, (64, 7, 7)),
+            deconv(64, 32), torch.nn.ReLU(), deconv(32, 1), torch.nn.Flatten(),
+        )
+        self.log_s2 = torch.nn.Parameter(torch.full((1,), math.log(initial_variance)))
+        self.dim = 784
+
+    def loss(self, x: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
+        h = self.encoder(x.view(-1, 1, 28, 28))
+        nu, log_t2 = self.mean(h), self.logvar(h)
+        z = nu + torch.exp(0.5 * log_t2) * eps
+        mu = self.decoder(z)
+        log_lik = -0.5 * ((self.log_s2 + (x - mu) ** 2 * torch.exp(-self.log_s2)).sum(1) + self.dim * LOG_2PI)
+        kl = 0.5 * (-log_t2 + torch.exp(log_t2) + nu ** 2 - 1).sum(1)
+        return (kl - log_lik).mean()
+
+
 def load_checkpoint(model: Vae, file: str) -> None:
     """Set the model's weights from a VAE Lens checkpoint (src/train/checkpoint.ts: base64
     little-endian float32; dense weights stored [in, out], torch's Linear keeps [out, in])."""
@@ -185,7 +222,7 @@ def mean_column_variance(x: np.ndarray) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--workload", choices=["fmnist", "manifold"], default="fmnist")
+    ap.add_argument("--workload", choices=["fmnist", "manifold", "conv"], default="fmnist")
     ap.add_argument("--data", help="raw float32 rows (manifold), as exported by engineBench --export")
     ap.add_argument("--n", type=int)
     ap.add_argument("--dim", type=int)
@@ -217,7 +254,7 @@ def main() -> None:
     if args.replay:
         return replay(args.replay, [512] if args.workload == "fmnist" else [64, 64])
     t_load = time.perf_counter()
-    if args.workload == "fmnist":
+    if args.workload in ("fmnist", "conv"):
         values = load_fmnist()
         hidden, latent = [512], 20
     else:
@@ -228,7 +265,8 @@ def main() -> None:
     n, dim = values.shape
     data = torch.from_numpy(values)
 
-    model = Vae(dim, hidden, latent, 0.05 * mean_column_variance(values))
+    initial_variance = 0.05 * mean_column_variance(values)
+    model = ConvVae(latent, initial_variance) if args.workload == "conv" else Vae(dim, hidden, latent, initial_variance)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
     steps_per_epoch = math.ceil(n / args.batch)
 

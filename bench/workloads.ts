@@ -4,7 +4,8 @@
  */
 export const FMNIST_DIR = '/usr/share/datasets/fashion-mnist';
 
-export type WorkloadName = 'fmnist' | 'manifold';
+export type WorkloadName = 'fmnist' | 'manifold' | 'conv';
+export const WORKLOADS: readonly WorkloadName[] = ['fmnist', 'manifold', 'conv'];
 
 export interface Workload {
   name: WorkloadName;
@@ -13,7 +14,41 @@ export interface Workload {
   specText: string;
 }
 
+/** The convolutional VAE of examples/conv-fashion-mnist, as bench/torch_vae.py's ConvVae builds it too. */
+export const CONV_MODEL = {
+  type: 'VAE-1',
+  latentDim: 20,
+  encoder: {
+    layers: [
+      { type: 'conv2d', filters: 32, kernel: 4, stride: 2 },
+      { type: 'conv2d', filters: 64, kernel: 4, stride: 2 },
+    ],
+  },
+  decoder: {
+    layers: [
+      { type: 'dense', units: 3136 },
+      { type: 'reshape', shape: [7, 7, 64] },
+      { type: 'conv2dTranspose', filters: 32, kernel: 4, stride: 2 },
+      { type: 'conv2dTranspose', filters: 1, kernel: 4, stride: 2 },
+    ],
+  },
+};
+
 export function workload(name: WorkloadName, backend: string): Workload {
+  if (name === 'conv') {
+    return {
+      name,
+      title: 'conv VAE on Fashion-MNIST 28×28×1: conv 32-64 k4 s2, 20 latents, dense + transposed convs back; batch 128, Adam 1e-3',
+      specText: JSON.stringify({
+        name: 'bench-conv',
+        data: { path: `${FMNIST_DIR}/train-images-idx3-ubyte.gz` },
+        model: CONV_MODEL,
+        training: { epochs: 1, batchSize: 128, learningRate: 0.001, seed: 0, backend },
+        // The pass is not what this row measures; a smaller subset keeps the run short.
+        diagnostics: { subset: 1024 },
+      }),
+    };
+  }
   if (name === 'fmnist') {
     return {
       name,

@@ -11,4 +11,5 @@ export const EXPERIMENTS = [
   { id: 'oversized-latent', title: 'VAE-1 with 6 latents on the ring', spec: 'examples/oversized-latent/oversized-latent.vae.json' },
   { id: 'learned-variance-default-init', title: 'the same, s² learned by Adam from the default start', spec: 'examples/learned-variance-lag/default-init.vae.json', simulateVariance: true },
   { id: 'learned-variance-near-optimum-init', title: 'the same, s² learned by Adam from 0.01', spec: 'examples/learned-variance-lag/near-optimum-init.vae.json', simulateVariance: true },
+  { id: 'conv-fashion-mnist', title: 'Convolutional VAE-1 on Fashion-MNIST', spec: 'examples/conv-fashion-mnist/conv-fashion-mnist.vae.json' },
 ];

@@ -16,8 +16,9 @@
  * and the right-hand side from separate statistics, so the identity is a real check.
  */
 
-const LOG_2PI = Math.log(2 * Math.PI);
-const LOG_2PIE = LOG_2PI + 1;
+import { COLLAPSE_KL_NATS, LOG_2PI, LOG_2PIE } from './constants';
+
+export { COLLAPSE_KL_NATS };
 
 /** Sufficient statistics of one diagnostics pass, gathered by the trainer. */
 export interface PassStatistics {
@@ -83,8 +84,6 @@ export interface Decomposition {
   /** Indices h with KL_h below COLLAPSE_KL_NATS: the latent carries (almost) no information. */
   collapsedLatents: number[];
 }
-
-export const COLLAPSE_KL_NATS = 0.01;
 
 export function decompose(st: PassStatistics, variance: DecoderVariance, priorVariance: Float64Array): Decomposition {
   const { n: N, samples: S, dim: D, latentDim: H } = st;

@@ -12,6 +12,8 @@ import type { ImagesEvent } from './protocol';
 import { checkMetricsRecord, parseMetricsJsonl, RUN_FILES, type MetricsRecord, type RunMeta, type RunStatus, type RunSummary } from './runFormat';
 import { readRegularFile } from './safeRead';
 import { parseSpecDocument } from './spec';
+import { SPEC_DEFAULTS } from './defaults';
+import { MODEL_TYPE_INFO, MODEL_TYPES, type ModelType } from './modelTypes';
 
 export type RunImages = Omit<ImagesEvent, 'type'>;
 
@@ -246,15 +248,24 @@ export function theoremNoteOf(meta: RunMeta | undefined, last: MetricsRecord | u
   return last?.theoremNote ?? meta?.theoremNote ?? 'the entropy theorem does not apply to this model or objective';
 }
 
+/** A type this version does not know (a newer run): judged as if the theorem held. */
+function theoremHoldsFor(modelType: string | undefined): boolean {
+  return (MODEL_TYPES as readonly string[]).includes(modelType ?? '') ? MODEL_TYPE_INFO[modelType as ModelType].theoremHolds : true;
+}
+
 /** Convergence settings from the run's spec snapshot, or the defaults. */
 export function specSettingsOf(specText: string | undefined, modelType: string | undefined): SpecSettings {
-  const fallback = { tolerance: 0.01, window: 5, theoremApplies: modelType !== 'VAE-0' };
+  const fallback = {
+    tolerance: SPEC_DEFAULTS.diagnostics.tolerance,
+    window: SPEC_DEFAULTS.diagnostics.window,
+    theoremApplies: theoremHoldsFor(modelType),
+  };
   if (specText === undefined) return fallback;
   try {
     const doc = parseSpecDocument(specText);
     const { diagnostics } = doc.parsed.spec;
     // A script's model is not in its spec: whether the theorem applies is the run's own say (runSettingsOf).
-    const theoremApplies = doc.kind === 'model' ? doc.parsed.spec.model.type !== 'VAE-0' : fallback.theoremApplies;
+    const theoremApplies = doc.kind === 'model' ? MODEL_TYPE_INFO[doc.parsed.spec.model.type].theoremHolds : fallback.theoremApplies;
     return { tolerance: diagnostics.tolerance, window: diagnostics.window, theoremApplies };
   } catch {
     return fallback;

@@ -6,27 +6,25 @@
 import * as path from 'node:path';
 import { createScanner, parseTree, printParseErrorCode, type Node, type ParseError } from 'jsonc-parser';
 import { didYouMean, lineStarts, positionIn, UserError, type SourceLocation } from './errors';
-import {
-  SPEC_SCHEMA,
-  type JsonSchema,
-  type ACTIVATIONS,
-  type BACKENDS,
-  type DATA_FORMATS,
-  type MODEL_TYPES,
-  type SCALINGS,
-  type SYNTHETIC_KINDS,
-} from './specSchema';
+import { SPEC_SCHEMA, type JsonSchema, type ACTIVATIONS, type BACKENDS, type DATA_FORMATS, type SCALINGS, type SYNTHETIC_KINDS } from './specSchema';
+import { DEFAULT_DIAGNOSTIC_SUBSET, SPEC_DEFAULTS } from './defaults';
+import { layerFieldProblems, type LayerSpec } from './layers';
+import { MODEL_TYPE_INFO, type ModelType } from './modelTypes';
 import { scriptSpecProblems, scriptSpecWithDefaults, type ParsedScriptSpec, type RawScriptSpec } from './scriptSpec';
+
+export type { ModelType };
+export { DEFAULT_DIAGNOSTIC_SUBSET };
 
 export type SyntheticKind = (typeof SYNTHETIC_KINDS)[number];
 export type Activation = (typeof ACTIVATIONS)[number];
-export type ModelType = (typeof MODEL_TYPES)[number];
 export type DataFormat = (typeof DATA_FORMATS)[number];
 export type Scaling = (typeof SCALINGS)[number];
 export type BackendChoice = (typeof BACKENDS)[number];
 
 interface CommonData {
   scale?: Scaling;
+  /** One example's image shape, stated in the spec (IDX and NPY know theirs). */
+  shape?: number[];
   limit?: number;
   validation: number;
 }
@@ -50,6 +48,8 @@ export type DataSpec = FileDataSpec | SyntheticDataSpec;
 export interface NetworkSpec {
   hidden: number[];
   activation: Activation;
+  /** Explicit layers, instead of `hidden` (core/layers.ts). */
+  layers?: LayerSpec[];
 }
 
 export interface ModelSpec {
@@ -92,8 +92,6 @@ export interface VaeSpec {
   diagnostics: DiagnosticsSpec;
   output: { runsDir?: string };
 }
-
-export const DEFAULT_DIAGNOSTIC_SUBSET = 4096;
 
 export interface SpecWarning {
   message: string;
@@ -170,7 +168,7 @@ export function parseSpecDocument(original: string, file = 'spec.vae.json'): Spe
     return { kind: 'script', parsed: { spec: scriptSpecWithDefaults(rawScript, file), warnings: [], text: original, trainerLocation } };
   }
   const spec = withDefaults(raw, file);
-  const semantic = semanticProblems(spec);
+  const semantic = semanticProblems(spec, raw);
   if (semantic.length > 0) {
     const errs = semantic.map((p) => ({ message: p.message, location: locate(findNode(root, p.field), p.field) }));
     throw new UserError(errs[0]!.message, errs[0]!.location, errs.slice(1));
@@ -406,7 +404,8 @@ function withDefaults(raw: RawSpec, file: string): VaeSpec {
   const common = {
     scale: d.scale as Scaling | undefined,
     limit: d.limit as number | undefined,
-    validation: (d.validation as number | undefined) ?? 0,
+    ...(Array.isArray(d.shape) ? { shape: d.shape as number[] } : {}),
+    validation: (d.validation as number | undefined) ?? SPEC_DEFAULTS.data.validation,
   };
   const data: DataSpec =
     typeof d.path === 'string'
@@ -414,17 +413,24 @@ function withDefaults(raw: RawSpec, file: string): VaeSpec {
       : {
           kind: 'synthetic',
           synthetic: d.synthetic as SyntheticKind,
-          n: (d.n as number | undefined) ?? 2000,
-          noise: (d.noise as number | undefined) ?? 0.05,
-          seed: (d.seed as number | undefined) ?? 0,
+          n: (d.n as number | undefined) ?? SPEC_DEFAULTS.data.n,
+          noise: (d.noise as number | undefined) ?? SPEC_DEFAULTS.data.noise,
+          seed: (d.seed as number | undefined) ?? SPEC_DEFAULTS.data.seed,
           dim: d.dim as number | undefined,
           intrinsicDim: d.intrinsicDim as number | undefined,
           ...common,
         };
-  const net = (n: Partial<NetworkSpec> | undefined): NetworkSpec => ({ hidden: n?.hidden ?? [64, 64], activation: n?.activation ?? 'relu' });
+  const net = (n: Partial<NetworkSpec> | undefined): NetworkSpec => ({
+    hidden: n?.hidden ?? [...SPEC_DEFAULTS.model.hidden],
+    activation: n?.activation ?? SPEC_DEFAULTS.model.activation,
+    ...(n?.layers ? { layers: n.layers } : {}),
+  });
   const m = raw.model;
   const t = raw.training ?? {};
   const g = raw.diagnostics ?? {};
+  const type = m.type ?? SPEC_DEFAULTS.model.type;
+  const TD = SPEC_DEFAULTS.training;
+  const GD = SPEC_DEFAULTS.diagnostics;
   const baseName = file
     .replace(/\\/g, '/')
     .split('/')
@@ -434,40 +440,37 @@ function withDefaults(raw: RawSpec, file: string): VaeSpec {
     name: raw.name ?? baseName,
     data,
     model: {
-      type: m.type ?? 'VAE-1',
+      type,
       latentDim: m.latentDim,
       encoder: net(m.encoder),
       decoder: net(m.decoder),
-      decoderVariance: m.decoderVariance ?? 'scalar',
-      varianceUpdate: m.varianceUpdate ?? 'gradient',
-      initialVariance: m.initialVariance ?? (m.type === 'VAE-0' ? 1 : undefined),
+      decoderVariance: m.decoderVariance ?? SPEC_DEFAULTS.model.decoderVariance,
+      varianceUpdate: m.varianceUpdate ?? SPEC_DEFAULTS.model.varianceUpdate,
+      initialVariance: m.initialVariance ?? MODEL_TYPE_INFO[type].defaultInitialVariance,
     },
     training: {
-      epochs: t.epochs ?? 50,
-      batchSize: t.batchSize ?? 128,
-      learningRate: t.learningRate ?? 0.001,
-      optimizer: 'adam',
-      schedule: t.schedule ?? 'constant',
-      seed: t.seed ?? 0,
-      checkpointEvery: t.checkpointEvery ?? 1,
-      backend: t.backend ?? 'auto',
+      epochs: t.epochs ?? TD.epochs,
+      batchSize: t.batchSize ?? TD.batchSize,
+      learningRate: t.learningRate ?? TD.learningRate,
+      optimizer: TD.optimizer,
+      schedule: t.schedule ?? TD.schedule,
+      seed: t.seed ?? TD.seed,
+      checkpointEvery: t.checkpointEvery ?? TD.checkpointEvery,
+      backend: t.backend ?? TD.backend,
     },
     diagnostics: {
-      every: g.every ?? 1,
-      // Two samples per point: on the fixed subset only the Monte-Carlo noise varies between
-      // passes, and it depends on points x samples; halving it from 4 raised the ELBO's s.e. on
-      // Fashion-MNIST from 0.05 to 0.07 nats (of 642) and halved the pass (BENCHMARKS.md).
-      mcSamples: g.mcSamples ?? 2,
+      every: g.every ?? GD.every,
+      mcSamples: g.mcSamples ?? GD.mcSamples,
       subset: g.subset,
-      tolerance: g.tolerance ?? 0.01,
-      window: g.window ?? 5,
+      tolerance: g.tolerance ?? GD.tolerance,
+      window: g.window ?? GD.window,
     },
     output: { runsDir: raw.output?.runsDir },
   };
 }
 
 /** Problems the schema alone cannot express. */
-function semanticProblems(spec: VaeSpec): { message: string; field: string }[] {
+function semanticProblems(spec: VaeSpec, raw: RawSpec): { message: string; field: string }[] {
   const out: { message: string; field: string }[] = [];
   const d = spec.data;
   if (d.kind === 'synthetic') {
@@ -476,9 +479,15 @@ function semanticProblems(spec: VaeSpec): { message: string; field: string }[] {
     if (d.synthetic === 'manifold' && d.intrinsicDim !== undefined && d.dim !== undefined && d.intrinsicDim >= d.dim)
       out.push({ message: `data.intrinsicDim (${d.intrinsicDim}) must be smaller than data.dim (${d.dim})`, field: 'data.intrinsicDim' });
   }
-  if (spec.model.type === 'VAE-3' && spec.model.varianceUpdate === 'optimal')
+  for (const part of ['encoder', 'decoder'] as const) {
+    const net = spec.model[part];
+    if (net.layers && raw.model[part]?.hidden !== undefined)
+      out.push({ message: `model.${part}: give either "hidden" or "layers", not both`, field: `model.${part}.hidden` });
+    if (net.layers) out.push(...layerFieldProblems(net.layers, `model.${part}.layers`));
+  }
+  if (MODEL_TYPE_INFO[spec.model.type].decoderVariance === 'per-point' && spec.model.varianceUpdate === 'optimal')
     out.push({
-      message: 'model.varianceUpdate "optimal" has no closed form for VAE-3 (the variance depends on z); use "gradient"',
+      message: `model.varianceUpdate "optimal" has no closed form for ${spec.model.type} (the variance depends on z); use "gradient"`,
       field: 'model.varianceUpdate',
     });
   return out;
@@ -488,15 +497,11 @@ function semanticProblems(spec: VaeSpec): { message: string; field: string }[] {
 export function theoremWarnings(spec: VaeSpec): { message: string; field: string }[] {
   const out: { message: string; field: string }[] = [];
   const m = spec.model;
-  if (m.type === 'VAE-0')
-    out.push({
-      message:
-        'VAE-0 fixes the decoder variance, so the ELBO does not converge to the entropy sum: the gap will settle at R_dec = D/2 (1 - s*^2/s^2), not at zero.',
-      field: 'model.type',
-    });
-  if (m.type === 'VAE-0' && m.varianceUpdate === 'optimal')
-    out.push({ message: 'varianceUpdate has no effect for VAE-0 (its variance is fixed)', field: 'model.varianceUpdate' });
-  if (m.decoder.hidden.length > 0 && m.decoder.activation === 'linear')
+  const info = MODEL_TYPE_INFO[m.type];
+  if (info.theoremNote) out.push({ message: info.theoremNote, field: 'model.type' });
+  if (info.decoderVariance === 'fixed' && m.varianceUpdate === 'optimal')
+    out.push({ message: `varianceUpdate has no effect for ${m.type} (its variance is fixed)`, field: 'model.varianceUpdate' });
+  if (!m.decoder.layers && m.decoder.hidden.length > 0 && m.decoder.activation === 'linear')
     out.push({
       message: 'linear activations make the hidden layers collapse to one linear map; use "hidden": [] for a linear decoder',
       field: 'model.decoder.activation',
@@ -504,6 +509,19 @@ export function theoremWarnings(spec: VaeSpec): { message: string; field: string
   if (spec.diagnostics.mcSamples === 1)
     out.push({ message: 'with one Monte-Carlo sample the ELBO standard error cannot be estimated; use 2 or more', field: 'diagnostics.mcSamples' });
   return out;
+}
+
+/**
+ * Where a field of a spec is in its text (line, column, offset), for problems found after
+ * parsing (a layer that does not fit the data): the location as given when it is not there.
+ */
+export function locateInSpec(text: string, location: SourceLocation): SourceLocation {
+  if (location.field === undefined || location.line !== undefined) return location;
+  const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  const root = parseTree(body, [], { allowTrailingComma: true, disallowComments: false });
+  const node = root && findNode(root, location.field);
+  if (!node) return location;
+  return { ...location, ...lineIndex(body)(node.offset), offset: node.offset, length: node.length };
 }
 
 /** The starting decoder variance: the spec's, else 5% of the data's mean per-dimension variance. */

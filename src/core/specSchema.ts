@@ -5,6 +5,12 @@
  * give located messages. Only the JSON Schema keywords used here are interpreted.
  */
 
+import { DEFAULT_DIAGNOSTIC_SUBSET, SPEC_DEFAULTS } from './defaults';
+import { LAYER_FIELDS, LAYER_TYPES, PADDINGS } from './layers';
+import { MODEL_TYPES, modelTypesDescription } from './modelTypes';
+
+export { MODEL_TYPES };
+
 export interface JsonSchema {
   type?: 'object' | 'array' | 'string' | 'number' | 'integer' | 'boolean';
   description?: string;
@@ -32,29 +38,69 @@ export interface JsonSchema {
 
 export const SYNTHETIC_KINDS = ['circle', 'eight_gaussians', 'cosine', 'lemniscate', 'swiss_roll', 'spiral3d', 'manifold', 'ppca', 'ring'] as const;
 
-export const ACTIVATIONS = ['relu', 'tanh', 'sigmoid', 'elu', 'softplus', 'leaky_relu', 'linear'] as const;
-export const MODEL_TYPES = ['VAE-0', 'VAE-1', 'VAE-2', 'VAE-3'] as const;
+export const ACTIVATIONS = ['relu', 'leakyRelu', 'elu', 'gelu', 'swish', 'silu', 'tanh', 'sigmoid', 'softplus', 'linear', 'leaky_relu'] as const;
 export const DATA_FORMATS = ['csv', 'npy', 'idx', 'json'] as const;
 export const SCALINGS = ['none', 'standardize', 'center', 'unit', 'minmax'] as const;
 export const BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
 
-const network = (what: string): JsonSchema => ({
+const layer: JsonSchema = {
   type: 'object',
-  description: `The ${what} network: hidden layer sizes and their activation.`,
   additionalProperties: false,
+  required: ['type'],
+  description: 'One layer. Which fields a type takes: ' + LAYER_TYPES.map((t) => `\`${t}\`: ${LAYER_FIELDS[t].description}`).join('; ') + '.',
   properties: {
-    hidden: {
-      type: 'array',
-      items: { type: 'integer', minimum: 1, maximum: 65536 },
-      maxItems: 16,
-      default: [64, 64],
-      description: 'Hidden layer widths. `[]` makes the map linear (probabilistic PCA when both are linear).',
+    type: { type: 'string', enum: LAYER_TYPES, description: LAYER_TYPES.map((t) => `\`${t}\`: ${LAYER_FIELDS[t].description}`).join('; ') },
+    units: { type: 'integer', minimum: 1, maximum: 65536, description: '`dense`: number of outputs.' },
+    filters: { type: 'integer', minimum: 1, maximum: 4096, description: '`conv2d`, `conv2dTranspose`: output channels.' },
+    kernel: { type: 'integer', minimum: 1, maximum: 64, description: '`conv2d`, `conv2dTranspose`: window size (square).' },
+    stride: { type: 'integer', minimum: 1, maximum: 64, description: '`conv2d`, `conv2dTranspose`: step (default 1).' },
+    padding: {
+      type: 'string',
+      enum: PADDINGS,
+      description: '`same` (default): conv2d gives ⌈in/stride⌉, conv2dTranspose in·stride; `valid`: no padding.',
     },
     activation: {
       type: 'string',
       enum: ACTIVATIONS,
-      default: 'relu',
-      description: 'Activation after each hidden layer. Output layers are always linear.',
+      description: "After this layer. Default: the network's `activation`; the decoder's output layer (its last with weights) is linear unless stated.",
+    },
+    size: { type: 'integer', minimum: 1, maximum: 64, description: '`upsample2d`: factor (default 2).' },
+    shape: {
+      type: 'array',
+      items: { type: 'integer', minimum: 1, maximum: 65536 },
+      minItems: 1,
+      maxItems: 3,
+      description: '`reshape`: the new shape per example, e.g. [7, 7, 64] (height, width, channels).',
+    },
+  },
+};
+
+const network = (what: string): JsonSchema => ({
+  type: 'object',
+  description: `The ${what} network: \`hidden\` layer widths with one \`activation\` (an MLP), or a list of \`layers\` (dense, convolutional...).`,
+  additionalProperties: false,
+  properties: {
+    layers: {
+      type: 'array',
+      items: layer,
+      maxItems: 64,
+      description:
+        what === 'encoder'
+          ? 'The encoder as a list of layers from the data (images: height×width×channels). Its output is flattened into the two dense heads: latent mean and log-variance. Instead of `hidden`.'
+          : "The decoder as a list of layers from the latent vector. Its last layer with weights is the output layer (linear unless stated), and the list must end in the data's shape; VAE-3 adds a twin of the output layer for log s²(z). Instead of `hidden`.",
+    },
+    hidden: {
+      type: 'array',
+      items: { type: 'integer', minimum: 1, maximum: 65536 },
+      maxItems: 16,
+      default: SPEC_DEFAULTS.model.hidden,
+      description: 'Hidden layer widths of an MLP. `[]` makes the map linear (probabilistic PCA when both are linear).',
+    },
+    activation: {
+      type: 'string',
+      enum: ACTIVATIONS,
+      default: SPEC_DEFAULTS.model.activation,
+      description: 'Activation after each hidden layer (and the default of `layers`). Output layers are linear.',
     },
   },
 });
@@ -67,11 +113,19 @@ const commonDataProps: Record<string, JsonSchema> = {
       'Scaling before training: `none`; `standardize` (zero mean, unit variance per column); `center` (zero mean); `unit` (divide by 255, for 8-bit images); `minmax` (each column to [0, 1]). Default: `unit` for uint8 files, `none` otherwise.',
   },
   limit: { type: 'integer', minimum: 1, description: 'Use only the first `limit` rows.' },
+  shape: {
+    type: 'array',
+    items: { type: 'integer', minimum: 1, maximum: 65536 },
+    minItems: 2,
+    maxItems: 3,
+    description:
+      'Shape of one example when the rows are images: [height, width] or [height, width, channels], e.g. [28, 28, 1] for 784 columns. IDX and NPY files know it; for CSV and JSON, state it to use convolutional layers.',
+  },
   validation: {
     type: 'number',
     minimum: 0,
     maximum: 0.9,
-    default: 0,
+    default: SPEC_DEFAULTS.data.validation,
     description: 'Fraction of rows held out (seeded) for a validation ELBO.',
   },
 };
@@ -143,9 +197,9 @@ export const SPEC_SCHEMA: JsonSchema = {
               description:
                 "A seeded synthetic set: the paper's manifolds (`circle`, `eight_gaussians`, `cosine`, `lemniscate`, `swiss_roll`, `spiral3d`, `manifold`) with Gaussian noise, `ppca` data with a known covariance, or `ring` (the unit circle in a random plane of D dimensions: a ring-shaped PCA set).",
             },
-            n: { type: 'integer', minimum: 2, maximum: 10000000, default: 2000, description: 'Number of points.' },
-            noise: { type: 'number', minimum: 0, default: 0.05, description: 'Standard deviation of the added Gaussian noise.' },
-            seed: { type: 'integer', minimum: 0, default: 0, description: 'Random seed.' },
+            n: { type: 'integer', minimum: 2, maximum: 10000000, default: SPEC_DEFAULTS.data.n, description: 'Number of points.' },
+            noise: { type: 'number', minimum: 0, default: SPEC_DEFAULTS.data.noise, description: 'Standard deviation of the added Gaussian noise.' },
+            seed: { type: 'integer', minimum: 0, default: SPEC_DEFAULTS.data.seed, description: 'Random seed.' },
             dim: {
               type: 'integer',
               minimum: 1,
@@ -172,9 +226,8 @@ export const SPEC_SCHEMA: JsonSchema = {
         type: {
           type: 'string',
           enum: MODEL_TYPES,
-          default: 'VAE-1',
-          description:
-            "The paper's variants. VAE-0: decoder variance fixed at 1 (the entropy result does not hold). VAE-1: learnable decoder variance. VAE-2: VAE-1 plus learnable prior variances. VAE-3: decoder outputs a latent-dependent diagonal variance.",
+          default: SPEC_DEFAULTS.model.type,
+          description: modelTypesDescription(),
         },
         latentDim: { type: 'integer', minimum: 1, maximum: 4096, description: 'Latent dimension H.' },
         encoder: network('encoder'),
@@ -182,13 +235,13 @@ export const SPEC_SCHEMA: JsonSchema = {
         decoderVariance: {
           type: 'string',
           enum: ['scalar', 'per-dimension'],
-          default: 'scalar',
+          default: SPEC_DEFAULTS.model.decoderVariance,
           description: 'VAE-1/VAE-2: one variance for all dimensions, or one per dimension.',
         },
         varianceUpdate: {
           type: 'string',
           enum: ['gradient', 'optimal'],
-          default: 'gradient',
+          default: SPEC_DEFAULTS.model.varianceUpdate,
           description:
             '`gradient`: learn the decoder variance with Adam (it can lag its optimum for many epochs; `elboAtOptVariance` shows the cost). `optimal`: hold it at its closed-form optimum s*^2 = E[(x - mu(z))^2], estimated after every step as a running mean over the last ~20 batches (thousands of points).',
         },
@@ -205,28 +258,28 @@ export const SPEC_SCHEMA: JsonSchema = {
       additionalProperties: false,
       description: 'Optimisation.',
       properties: {
-        epochs: { type: 'integer', minimum: 1, maximum: 100000, default: 50 },
-        batchSize: { type: 'integer', minimum: 1, maximum: 65536, default: 128 },
-        learningRate: { type: 'number', exclusiveMinimum: 0, maximum: 10, default: 0.001, description: 'Adam learning rate.' },
-        optimizer: { type: 'string', enum: ['adam'], default: 'adam' },
+        epochs: { type: 'integer', minimum: 1, maximum: 100000, default: SPEC_DEFAULTS.training.epochs },
+        batchSize: { type: 'integer', minimum: 1, maximum: 65536, default: SPEC_DEFAULTS.training.batchSize },
+        learningRate: { type: 'number', exclusiveMinimum: 0, maximum: 10, default: SPEC_DEFAULTS.training.learningRate, description: 'Adam learning rate.' },
+        optimizer: { type: 'string', enum: ['adam'], default: SPEC_DEFAULTS.training.optimizer },
         schedule: {
           type: 'string',
           enum: ['constant', 'cosine'],
-          default: 'constant',
+          default: SPEC_DEFAULTS.training.schedule,
           description:
             '`constant` learning rate, or `cosine` decay to 1% of it by the last epoch. With a constant rate Adam hovers around a stationary point; a decaying one settles into it, which is where ELBO = entropy sum.',
         },
-        seed: { type: 'integer', minimum: 0, default: 0, description: 'Seed for initialisation, shuffling and sampling.' },
+        seed: { type: 'integer', minimum: 0, default: SPEC_DEFAULTS.training.seed, description: 'Seed for initialisation, shuffling and sampling.' },
         checkpointEvery: {
           type: 'integer',
           minimum: 1,
-          default: 1,
+          default: SPEC_DEFAULTS.training.checkpointEvery,
           description: 'Write a checkpoint every this many epochs (the last one is always written).',
         },
         backend: {
           type: 'string',
           enum: BACKENDS,
-          default: 'auto',
+          default: SPEC_DEFAULTS.training.backend,
           description: 'tfjs engine: `auto` tries tensorflow (tfjs-node), then wasm, then cpu.',
         },
       },
@@ -236,27 +289,33 @@ export const SPEC_SCHEMA: JsonSchema = {
       additionalProperties: false,
       description: 'The entropy diagnostics pass.',
       properties: {
-        every: { type: 'integer', minimum: 1, default: 1, description: 'Run the diagnostics pass every this many epochs.' },
+        every: { type: 'integer', minimum: 1, default: SPEC_DEFAULTS.diagnostics.every, description: 'Run the diagnostics pass every this many epochs.' },
         mcSamples: {
           type: 'integer',
           minimum: 1,
           maximum: 1024,
-          default: 2,
+          default: SPEC_DEFAULTS.diagnostics.mcSamples,
           description: 'Monte-Carlo samples z ~ q(z|x) per point (2 or more, so the ELBO has a standard error).',
         },
         subset: {
           type: 'integer',
           minimum: 1,
-          description: 'Evaluate on this fixed, seeded subset of the training set (default: all of it up to 4096 points).',
+          description: `Evaluate on this fixed, seeded subset of the training set (default: all of it up to ${DEFAULT_DIAGNOSTIC_SUBSET} points).`,
         },
         tolerance: {
           type: 'number',
           exclusiveMinimum: 0,
           maximum: 1,
-          default: 0.01,
+          default: SPEC_DEFAULTS.diagnostics.tolerance,
           description: 'Converged when gapRel is below this (beyond Monte-Carlo error) and the ELBO has stopped moving.',
         },
-        window: { type: 'integer', minimum: 1, maximum: 1000, default: 5, description: 'Passes over which the ELBO must be stable.' },
+        window: {
+          type: 'integer',
+          minimum: 1,
+          maximum: 1000,
+          default: SPEC_DEFAULTS.diagnostics.window,
+          description: 'Passes over which the ELBO must be stable.',
+        },
       },
     },
     output: {

@@ -45,6 +45,12 @@ export async function loadData(spec: DataSpec, specPath: string, opts: LoadDataO
     ds = loadFile(spec, specPath, opts);
     splitSeed = FILE_SPLIT_SEED;
   }
+  if (spec.shape) {
+    const values = spec.shape.reduce((a, b) => a * b, 1);
+    if (values !== ds.dim)
+      throw new UserError(`data.shape ${spec.shape.join('×')} has ${values} values, but the rows of ${ds.source} have ${ds.dim}`, specAt('data.shape'));
+    ds = { ...ds, imageShape: [...spec.shape] };
+  }
   if (spec.limit !== undefined && spec.limit < ds.n) {
     ds = { ...ds, values: ds.values.subarray(0, spec.limit * ds.dim), n: spec.limit };
   }

@@ -140,6 +140,15 @@ function finish(values: Float32Array, header: NpyHeader, layout: NpyLayout, file
   return ds;
 }
 
+/** One example's shape from the start of an .npy file (the header alone), for the editor. */
+export function npyExampleShape(prefix: Buffer, file: string): number[] | undefined {
+  try {
+    return readHeader(prefix, file).shape.slice(1);
+  } catch {
+    return undefined;
+  }
+}
+
 function readHeader(data: Buffer, file: string): NpyHeader {
   if (data.length < 10 || MAGIC.some((b, i) => data[i] !== b)) {
     throw new UserError('not an .npy file: it does not start with the NPY magic bytes "\\x93NUMPY"; check data.path and data.format', {

@@ -19,6 +19,7 @@ import { StatusBar } from './status/statusBar';
 import { TrainerClient } from './trainer/trainerClient';
 import { Training } from './training/trainCommands';
 import { workspaceRoots } from './settings';
+import { registerLayerHover } from './specs/layerHover';
 
 /** How long deactivate waits for trainers to write their summaries before killing them. */
 const DEACTIVATE_STOP_MS = 4000;
@@ -86,6 +87,7 @@ export function activate(context: vscode.ExtensionContext): void {
     runsView,
     tree,
     vscode.languages.registerCodeLensProvider({ scheme: 'file', pattern: '**/*.vae.json' }, codeLenses),
+    registerLayerHover(),
   );
 
   const rc = runCommands;

@@ -6,6 +6,8 @@
  * ELBO - Hsum = R_dec + R_prior checks the implementation rather than restating it.
  */
 import type { Tensor, Tensor2D } from '@tensorflow/tfjs-core';
+import { LOG_2PIE } from '../core/constants';
+import { MODEL_TYPE_INFO } from '../core/modelTypes';
 import { decompose, type Decomposition, type DecoderVariance, type PassStatistics } from '../core/entropy';
 import { DEFAULT_DIAGNOSTIC_SUBSET, type VaeSpec } from '../core/spec';
 import type { Dataset } from '../data/dataset';
@@ -54,7 +56,7 @@ export function gatherStatistics(tf: Tf, vae: Vae, input: PassInput): PassStatis
   const { n: N, samples: S } = input;
   const D = vae.dim;
   const H = vae.spec.latentDim;
-  const latentVar = vae.spec.type === 'VAE-3';
+  const latentVar = MODEL_TYPE_INFO[vae.spec.type].decoderVariance === 'per-point';
   const st: PassStatistics = {
     n: N,
     samples: S,
@@ -70,7 +72,6 @@ export function gatherStatistics(tf: Tf, vae: Vae, input: PassInput): PassStatis
   };
   const pointsPerChunk = Math.max(1, Math.floor(ROWS_PER_DRAW / S));
   const pointsPerBlock = Math.max(1, Math.floor(ROWS_PER_BLOCK / S));
-  const LOG_2PIE = Math.log(2 * Math.PI) + 1;
   const read = (t: Tensor): Float32Array => t.dataSync() as Float32Array;
 
   for (let start = 0, chunk = 0; start < N; start += pointsPerChunk, chunk++) {
@@ -126,7 +127,7 @@ export function decoderVariance(vae: Vae): DecoderVariance {
   if (!p.logS2) return { kind: 'latent' };
   const logs = p.logS2.dataSync();
   const values = Float64Array.from(logs, (v) => Math.exp(v));
-  const kind = vae.spec.type === 'VAE-0' ? 'fixed' : values.length > 1 ? 'per-dimension' : 'scalar';
+  const kind = MODEL_TYPE_INFO[vae.spec.type].decoderVariance === 'fixed' ? 'fixed' : values.length > 1 ? 'per-dimension' : 'scalar';
   return { kind, values };
 }
 
@@ -138,7 +139,9 @@ export function priorVariance(vae: Vae): Float64Array {
 
 export function diagnose(tf: Tf, vae: Vae, input: PassInput): Decomposition {
   const st = gatherStatistics(tf, vae, input);
-  return decompose(st, decoderVariance(vae), priorVariance(vae));
+  const d = decompose(st, decoderVariance(vae), priorVariance(vae));
+  // Only where one s^2 serves every point can it be moved to its optimum (the table says which).
+  return MODEL_TYPE_INFO[vae.spec.type].diagnostics.includes('elboAtOptVariance') ? d : { ...d, elboAtOptVariance: null };
 }
 
 function addInto(acc: Float64Array, v: ArrayLike<number>): void {

@@ -47,7 +47,7 @@ export async function evaluateRun(runDir: string, opts: { samples?: number; poin
   const engine = await chooseEngine(opts.backend ?? 'auto');
   // The data are found relative to the spec the run was started from.
   const data = await loadData(spec.data, meta.specPath);
-  const vae = new Vae(engine.tf, spec.model, data.train.dim, spec.training.seed);
+  const vae = new Vae(engine.tf, spec.model, data.train.dim, spec.training.seed, 1, data.train.imageShape);
   try {
     const cp = readCheckpoint(cpPath);
     await restoreCheckpoint(engine.tf, cp, vae, undefined, cpPath);

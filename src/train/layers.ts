@@ -4,7 +4,8 @@
  * (src/train/wasmKernels.ts) reads a transposed operand while packing it, and tfjs-node and
  * the cpu engine take the flags natively.
  */
-import type { Tensor, Tensor1D, Tensor2D, Variable } from '@tensorflow/tfjs-core';
+import type { Tensor, Tensor1D, Tensor2D, Tensor4D, Variable } from '@tensorflow/tfjs-core';
+import type { PlannedLayer } from '../core/layers';
 import type { Rng } from '../core/random';
 import type { Activation } from '../core/spec';
 import type { Tf } from './backend';
@@ -82,10 +83,77 @@ export function initDense(tf: Tf, rng: Rng, fanIn: number, fanOut: number, name:
   };
 }
 
-export function activate(tf: Tf, x: Tensor2D, a: Activation): Tensor2D {
+/** √(2/π), in GELU's tanh form. */
+const GELU_C = Math.sqrt(2 / Math.PI);
+
+/**
+ * Weights of a planned layer: Glorot-uniform with fan-in k·k·in and fan-out k·k·out for
+ * convolutions (as Keras and PyTorch's xavier_uniform count them), zero biases.
+ */
+export function initLayer(tf: Tf, rng: Rng, l: PlannedLayer, name: string): { w?: Variable; b?: Variable } {
+  const layer = l.layer;
+  switch (layer.type) {
+    case 'dense':
+      return initDense(tf, rng, l.input[0]!, layer.units, name);
+    case 'conv2d':
+    case 'conv2dTranspose': {
+      const k = layer.kernel;
+      const inC = l.input[2]!;
+      const outC = layer.filters;
+      const limit = Math.sqrt(6 / (k * k * (inC + outC)));
+      // conv2d filters are [k, k, in, out]; conv2dTranspose's are [k, k, out, in].
+      const shape: [number, number, number, number] = layer.type === 'conv2d' ? [k, k, inC, outC] : [k, k, outC, inC];
+      const w = new Float32Array(k * k * inC * outC);
+      for (let i = 0; i < w.length; i++) w[i] = (rng.uniform() * 2 - 1) * limit;
+      return { w: tf.variable(tf.tensor4d(w, shape), true, `${name}/w`), b: tf.variable(tf.zeros([outC]), true, `${name}/b`) };
+    }
+    case 'upsample2d':
+    case 'flatten':
+    case 'reshape':
+      return {};
+  }
+}
+
+/**
+ * y + b over the channels of an NHWC batch. Its bias gradient is the column sums of dy as
+ * [rows, C], taken as ones·dy (see biasGradient): tfjs's own sums over the three leading
+ * axes by transposing dy first on the wasm engine.
+ */
+export function makeChannelBias(tf: Tf): (y: Tensor4D, b: Tensor1D) => Tensor4D {
+  const op = tf.customGrad((...args) => {
+    const [y, b, save] = args as [Tensor4D, Tensor1D, (ts: Tensor[]) => void];
+    save([]);
+    return {
+      value: tf.add(y, b) as Tensor4D,
+      gradFunc: (dy: Tensor) => [dy, biasGradient(tf, tf.reshape(dy, [-1, b.shape[0]]) as Tensor2D)],
+    };
+  });
+  return (y, b) => op(y, b) as Tensor4D;
+}
+
+/**
+ * ReLU whose gradient is dy · step(y), one product: tfjs's own is dy · cast(step(x)), which on
+ * the conv VAE's 128x14x14x32 activations cost a third pass over them for the cast.
+ */
+const reluOps = new WeakMap<Tf, (x: Tensor) => Tensor>();
+function relu<T extends Tensor>(tf: Tf, x: T): T {
+  let op = reluOps.get(tf);
+  if (!op) {
+    op = tf.customGrad((...args) => {
+      const [xi, save] = args as [Tensor, (ts: Tensor[]) => void];
+      const y = tf.relu(xi);
+      save([y]);
+      return { value: y, gradFunc: (dy: Tensor, saved: Tensor[]) => tf.mul(dy, tf.step(saved[0]!)) };
+    }) as (x: Tensor) => Tensor;
+    reluOps.set(tf, op);
+  }
+  return op(x) as T;
+}
+
+export function activate<T extends Tensor>(tf: Tf, x: T, a: Activation): T {
   switch (a) {
     case 'relu':
-      return tf.relu(x);
+      return relu(tf, x);
     case 'tanh':
       return tf.tanh(x);
     case 'sigmoid':
@@ -95,7 +163,14 @@ export function activate(tf: Tf, x: Tensor2D, a: Activation): Tensor2D {
     case 'softplus':
       return tf.softplus(x);
     case 'leaky_relu':
+    case 'leakyRelu':
       return tf.leakyRelu(x, 0.2);
+    case 'gelu':
+      // 0.5 x (1 + tanh(√(2/π) (x + 0.044715 x³))): the form PyTorch's approximate="tanh" and most VAEs use.
+      return tf.mul(tf.mul(x, 0.5), tf.add(tf.tanh(tf.mul(tf.add(x, tf.mul(tf.pow(x, 3), 0.044715)), GELU_C)), 1));
+    case 'swish':
+    case 'silu':
+      return tf.mul(x, tf.sigmoid(x));
     case 'linear':
       return x;
   }

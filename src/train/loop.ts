@@ -7,6 +7,7 @@
 import { existsSync } from 'node:fs';
 import type { Optimizer, Tensor1D, Tensor2D, Variable } from '@tensorflow/tfjs-core';
 import { judgeConvergence, type ConvergencePoint } from '../core/convergence';
+import { MODEL_TYPE_INFO } from '../core/modelTypes';
 import { Rng } from '../core/random';
 import type { ImagesEvent, ProgressEvent } from '../core/protocol';
 import type { MetricsRecord } from '../core/runFormat';
@@ -71,13 +72,13 @@ export class TrainingLoop {
   constructor(private readonly o: LoopOptions) {
     const { tf } = o.engine;
     const { spec, train } = o;
-    this.vae = new Vae(tf, spec.model, train.dim, spec.training.seed, initialDecoderVariance(spec.model, meanColumnVariance(train)));
+    this.vae = new Vae(tf, spec.model, train.dim, spec.training.seed, initialDecoderVariance(spec.model, meanColumnVariance(train)), train.imageShape);
     this.optimizer = createAdam(tf, spec.training.learningRate, o.engine.kernels);
     this.trainable = this.vae.trainableVariables();
     const subset = diagnosticSubset(train, spec);
     this.diagValues = subset.values;
     this.diagN = subset.n;
-    const usesOptimal = spec.model.varianceUpdate === 'optimal' && this.vae.params.logS2 && spec.model.type !== 'VAE-0';
+    const usesOptimal = spec.model.varianceUpdate === 'optimal' && this.vae.params.logS2 && MODEL_TYPE_INFO[spec.model.type].decoderVariance === 'global';
     if (usesOptimal) this.varianceEma = { sum: new Float32Array(this.vae.params.logS2!.size), weight: 0 };
     // Average over about the steps between two passes, so each pass sees the average of its own interval.
     const stepsPerPass = Math.ceil(train.n / Math.min(spec.training.batchSize, train.n)) * spec.diagnostics.every;
@@ -211,7 +212,7 @@ export class TrainingLoop {
     const verdict = judgeConvergence(this.history, {
       tolerance: spec.diagnostics.tolerance,
       window: spec.diagnostics.window,
-      theoremApplies: spec.model.type !== 'VAE-0',
+      theoremApplies: MODEL_TYPE_INFO[spec.model.type].theoremHolds,
       learningRate: spec.training.learningRate,
       schedule: spec.training.schedule,
     });
@@ -230,7 +231,10 @@ export class TrainingLoop {
       wallSeconds: (performance.now() - this.wallStart) / 1000,
       trainLoss,
       validationElbo,
-      priorVariance: this.vae.params.logA2 ? Array.from(this.vae.params.logA2.dataSync(), Math.exp) : undefined,
+      priorVariance:
+        MODEL_TYPE_INFO[spec.model.type].diagnostics.includes('priorVariance') && this.vae.params.logA2
+          ? Array.from(this.vae.params.logA2.dataSync(), Math.exp)
+          : undefined,
       convergence: verdict.state,
       convergenceReason: verdict.reason,
       diagnosticsSeconds: (performance.now() - t0) / 1000,

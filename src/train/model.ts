@@ -1,33 +1,46 @@
 /**
  * The Gaussian VAE of the paper, in its variants:
- *   encoder  q(z|x) = N(nu(x), diag(t^2(x)))         MLP with two linear heads (nu, log t^2)
- *   decoder  p(x|z) = N(mu(z), diag(s^2))            MLP with a linear head mu
+ *   encoder  q(z|x) = N(nu(x), diag(t^2(x)))         layers, then two linear heads (nu, log t^2)
+ *   decoder  p(x|z) = N(mu(z), diag(s^2))            layers ending in a linear output layer mu
+ * (the layers are an MLP from `hidden`, or dense/convolutional `layers`: core/layers.ts).
  *   VAE-0  s^2 fixed (initialVariance, 1 by default)
  *   VAE-1  s^2 learned: one scalar, or one per dimension (decoderVariance)
  *   VAE-2  VAE-1 and learned prior variances a_h^2 (p(z) = N(0, diag(a^2)))
  *   VAE-3  s^2(z) from a second linear decoder head (log s^2)
  * Variances are parametrised by their logarithms.
  */
-import type { Scalar, Tensor, Tensor1D, Tensor2D, Variable } from '@tensorflow/tfjs-core';
+import type { Scalar, Tensor, Tensor1D, Tensor2D, Tensor4D, Variable } from '@tensorflow/tfjs-core';
+import { UserError } from '../core/errors';
+import { networkDataShape, planNetworks, type NetworkPlan, type PlannedLayer } from '../core/layers';
+import { LOG_2PI } from '../core/constants';
+import { MODEL_TYPE_INFO } from '../core/modelTypes';
 import { Rng } from '../core/random';
-import type { ModelSpec } from '../core/spec';
+import type { Activation, ModelSpec } from '../core/spec';
 import type { Tf } from './backend';
-import { activate, initDense, makeDataDense, makeDense, type DenseFn, type DenseParams } from './layers';
+import { activate, initDense, initLayer, makeChannelBias, makeDataDense, makeDense, type DenseFn, type DenseParams } from './layers';
 
-export const LOG_2PI = Math.log(2 * Math.PI);
+export { LOG_2PI };
 
 export interface VaeParams {
-  encoderHidden: DenseParams[];
+  /** The encoder's layers (weights where they have them), as planned by core/layers.ts. */
+  encoderLayers: LayerParams[];
   encoderMean: DenseParams;
   encoderLogVar: DenseParams;
-  decoderHidden: DenseParams[];
-  decoderMean: DenseParams;
-  /** VAE-3 only. */
-  decoderLogVar?: DenseParams;
-  /** log s^2: shape [1] or [D]; not trainable for VAE-0 or when held at its optimum. */
+  /** The decoder's layers; the one at `plan.output` is the output layer (the mean). */
+  decoderLayers: LayerParams[];
+  /** Per-point variance only (VAE-3): a twin of the decoder's output layer, for log s^2(z). */
+  decoderLogVar?: LayerParams;
+  /** log s^2: shape [1] or [D]; not trainable for a fixed variance or when held at its optimum. */
   logS2?: Variable;
-  /** log a_h^2, VAE-2 only. */
+  /** log a_h^2, learned prior variances only. */
   logA2?: Variable;
+}
+
+export interface LayerParams {
+  planned: PlannedLayer;
+  /** Dense [in, out]; conv2d [k, k, in, out]; conv2dTranspose [k, k, out, in]. Absent for layers without weights. */
+  w?: Variable;
+  b?: Variable;
 }
 
 export interface Encoded {
@@ -37,7 +50,7 @@ export interface Encoded {
 
 export interface Decoded {
   mu: Tensor2D;
-  /** [N, D] for VAE-3, [1, 1] or [1, D] (broadcasting) otherwise. */
+  /** [N, D] for a per-point variance, [1, 1] or [1, D] (broadcasting) otherwise. */
   logS2: Tensor2D;
 }
 
@@ -45,11 +58,14 @@ let instances = 0;
 
 export class Vae {
   readonly params: VaeParams;
+  /** Every layer's shapes and parameter count, from the spec and the data's shape. */
+  readonly plan: NetworkPlan;
   /** tfjs needs globally unique variable names; checkpoints use the names without this prefix. */
   private readonly prefix = `vae${++instances}/`;
   private readonly dense: DenseFn;
   /** For layers fed by the data itself, whose input gradient nothing needs. */
   private readonly dataDense: DenseFn;
+  private readonly channelBias: (y: Tensor4D, b: Tensor1D) => Tensor4D;
 
   constructor(
     private readonly tf: Tf,
@@ -58,39 +74,48 @@ export class Vae {
     seed: number,
     /** Starting decoder variance s^2 (resolved from the data when the spec leaves it open). */
     initialVariance = 1,
+    /** One example's image shape ([h, w] or [h, w, c]) where the data are images. */
+    imageShape?: readonly number[],
   ) {
     this.dense = makeDense(tf);
     this.dataDense = makeDataDense(tf);
+    this.channelBias = makeChannelBias(tf);
+    const info = MODEL_TYPE_INFO[spec.type];
+    const perPoint = info.decoderVariance === 'per-point';
+    const { plan, problems } = planNetworks(spec, networkDataShape(dim, imageShape), perPoint);
+    if (!plan)
+      throw new UserError(
+        problems[0]!.message,
+        { field: problems[0]!.field },
+        problems.slice(1).map((p) => ({ message: p.message, location: { field: p.field } })),
+      );
+    this.plan = plan;
     const rng = new Rng(seed ^ 0x5eed);
     const H = spec.latentDim;
-    const stack = (sizes: number[], from: number, name: string) => {
-      const layers: DenseParams[] = [];
-      let fanIn = from;
-      sizes.forEach((width, i) => {
-        layers.push(initDense(tf, rng, fanIn, width, `${this.prefix}${name}${i}`));
-        fanIn = width;
-      });
-      return { layers, out: fanIn };
-    };
-    const enc = stack(spec.encoder.hidden, dim, 'enc');
-    const dec = stack(spec.decoder.hidden, H, 'dec');
-    const learnedVariance = spec.type !== 'VAE-0' && spec.type !== 'VAE-3' && spec.varianceUpdate === 'gradient';
-    const varianceShape = spec.decoderVariance === 'per-dimension' && spec.type !== 'VAE-0' ? [dim] : [1];
+    const init = (l: PlannedLayer, name = l.name): LayerParams => ({ planned: l, ...initLayer(tf, rng, l, `${this.prefix}${name}`) });
+    // Drawn in the order the MLP-only versions drew them, so their seeds give the same networks.
+    const encoderLayers = plan.encoder.map((l) => init(l));
+    const decoderLayers: LayerParams[] = plan.decoder.map((l) => ({ planned: l }));
+    for (let i = 0; i < plan.output; i++) decoderLayers[i] = init(plan.decoder[i]!);
+    const learnedVariance = info.decoderVariance === 'global' && spec.varianceUpdate === 'gradient';
+    const varianceShape = spec.decoderVariance === 'per-dimension' && info.decoderVariance === 'global' ? [dim] : [1];
+    const encoderMean = initDense(tf, rng, plan.heads.input, H, `${this.prefix}enc_mean`);
+    const encoderLogVar = initDense(tf, rng, plan.heads.input, H, `${this.prefix}enc_logvar`);
+    decoderLayers[plan.output] = init(plan.decoder[plan.output]!);
     this.params = {
-      encoderHidden: enc.layers,
-      encoderMean: initDense(tf, rng, enc.out, H, `${this.prefix}enc_mean`),
-      encoderLogVar: initDense(tf, rng, enc.out, H, `${this.prefix}enc_logvar`),
-      decoderHidden: dec.layers,
-      decoderMean: initDense(tf, rng, dec.out, dim, `${this.prefix}dec_mean`),
-      decoderLogVar: spec.type === 'VAE-3' ? initDense(tf, rng, dec.out, dim, `${this.prefix}dec_logvar`) : undefined,
-      logS2: spec.type === 'VAE-3' ? undefined : tf.variable(tf.fill(varianceShape, Math.log(initialVariance)), learnedVariance, `${this.prefix}log_s2`),
-      logA2: spec.type === 'VAE-2' ? tf.variable(tf.zeros([H]), true, `${this.prefix}log_a2`) : undefined,
+      encoderLayers,
+      encoderMean,
+      encoderLogVar,
+      decoderLayers,
+      decoderLogVar: perPoint ? init(plan.decoder[plan.output]!, 'dec_logvar') : undefined,
+      logS2: perPoint ? undefined : tf.variable(tf.fill(varianceShape, Math.log(initialVariance)), learnedVariance, `${this.prefix}log_s2`),
+      logA2: info.learnsPriorVariance ? tf.variable(tf.zeros([H]), true, `${this.prefix}log_a2`) : undefined,
     };
     // Variance heads start flat: q(z|x) = N(nu(x), I) for every x, and VAE-3's decoder at one variance
     // for every z. With random weights there log t^2 swings with x from the first step, and on the
     // linear pPCA example minibatch Adam never recovered from it (R_prior stuck near -0.6).
     this.startFlat(this.params.encoderLogVar, 0);
-    if (this.params.decoderLogVar) this.startFlat(this.params.decoderLogVar, Math.log(initialVariance));
+    if (this.params.decoderLogVar) this.startFlat(this.params.decoderLogVar as DenseParams, Math.log(initialVariance));
   }
 
   private startFlat(head: DenseParams, bias: number): void {
@@ -106,16 +131,14 @@ export class Vae {
     const p = this.params;
     const m = new Map<string, Variable>();
     const set = (v: Variable) => m.set(v.name.slice(this.prefix.length), v);
-    const add = (d: DenseParams | undefined) => {
-      if (!d) return;
-      set(d.w);
-      set(d.b);
+    const add = (d: { w?: Variable; b?: Variable } | undefined) => {
+      if (d?.w) set(d.w);
+      if (d?.b) set(d.b);
     };
-    p.encoderHidden.forEach(add);
+    p.encoderLayers.forEach(add);
     add(p.encoderMean);
     add(p.encoderLogVar);
-    p.decoderHidden.forEach(add);
-    add(p.decoderMean);
+    p.decoderLayers.forEach(add);
     add(p.decoderLogVar);
     if (p.logS2) set(p.logS2);
     if (p.logA2) set(p.logA2);
@@ -127,20 +150,66 @@ export class Vae {
   }
 
   encode(x: Tensor2D): Encoded {
-    const { tf, params: p, spec } = this;
-    const layer = (h: Tensor2D, l: DenseParams) => (h === x ? this.dataDense : this.dense)(h, l.w as Tensor2D, l.b as Tensor1D);
-    let h = x;
-    for (const l of p.encoderHidden) h = activate(tf, layer(h, l), spec.encoder.activation);
-    return { nu: layer(h, p.encoderMean), logT2: layer(h, p.encoderLogVar) };
+    const { tf, params: p } = this;
+    const N = x.shape[0];
+    const input = this.plan.encoder[0]?.input ?? [this.dim];
+    let h: Tensor = input.length > 1 ? tf.reshape(x, [N, ...input]) : x;
+    for (const l of p.encoderLayers) h = this.apply(l, h, h === x);
+    const flat = h.rank === 2 ? (h as Tensor2D) : (tf.reshape(h, [N, -1]) as Tensor2D);
+    const head = (d: DenseParams) => (flat === x ? this.dataDense : this.dense)(flat, d.w as Tensor2D, d.b as Tensor1D);
+    return { nu: head(p.encoderMean), logT2: head(p.encoderLogVar) };
   }
 
   decode(z: Tensor2D): Decoded {
-    const { tf, params: p, spec } = this;
-    let h = z;
-    for (const l of p.decoderHidden) h = activate(tf, this.dense(h, l.w as Tensor2D, l.b as Tensor1D), spec.decoder.activation);
-    const mu = this.dense(h, p.decoderMean.w as Tensor2D, p.decoderMean.b as Tensor1D);
-    const logS2 = p.decoderLogVar ? this.dense(h, p.decoderLogVar.w as Tensor2D, p.decoderLogVar.b as Tensor1D) : (tf.reshape(p.logS2!, [1, -1]) as Tensor2D);
+    const { tf, params: p } = this;
+    const N = z.shape[0];
+    const out = this.plan.output;
+    let h: Tensor = z;
+    for (let i = 0; i < out; i++) h = this.apply(p.decoderLayers[i]!, h, false);
+    const beforeOutput = h;
+    const rest = (t: Tensor): Tensor2D => {
+      let y = t;
+      for (let i = out + 1; i < p.decoderLayers.length; i++) y = this.apply(p.decoderLayers[i]!, y, false);
+      return (y.rank === 2 ? y : tf.reshape(y, [N, this.dim])) as Tensor2D;
+    };
+    const mu = rest(this.apply(p.decoderLayers[out]!, beforeOutput, false));
+    const logS2 = p.decoderLogVar ? rest(this.apply(p.decoderLogVar, beforeOutput, false, 'linear')) : (tf.reshape(p.logS2!, [1, -1]) as Tensor2D);
     return { mu, logS2 };
+  }
+
+  /** One layer on a batch; `fromData` when its input is the data (no input gradient needed). */
+  private apply(l: LayerParams, h: Tensor, fromData: boolean, activation?: Activation): Tensor {
+    const tf = this.tf;
+    const layer = l.planned.layer;
+    const N = h.shape[0]!;
+    switch (layer.type) {
+      case 'dense': {
+        const y = (fromData ? this.dataDense : this.dense)(h as Tensor2D, l.w as Tensor2D, l.b as Tensor1D);
+        return activate(tf, y, activation ?? layer.activation);
+      }
+      case 'conv2d':
+      case 'conv2dTranspose': {
+        const [oh, ow, oc] = l.planned.output as [number, number, number];
+        const y =
+          layer.type === 'conv2d'
+            ? tf.conv2d(h as Tensor4D, l.w as Tensor4D, layer.stride, layer.padding)
+            : tf.conv2dTranspose(h as Tensor4D, l.w as Tensor4D, [N, oh, ow, oc], layer.stride, layer.padding);
+        return activate(tf, this.channelBias(y, l.b as Tensor1D), activation ?? layer.activation);
+      }
+      case 'upsample2d': {
+        // Nearest neighbour as two broadcast products with ones, each pixel repeated `size` times
+        // along the width, then each row along the height: rank 3 throughout, where tfjs has
+        // every gradient (broadcastTo's is a tile, whose gradient stops at rank 4).
+        const [ih, iw, c] = l.planned.input as [number, number, number];
+        const s = layer.size;
+        const ones = tf.ones([1, s, 1]);
+        const wide = tf.mul(tf.reshape(h, [N * ih * iw, 1, c]), ones);
+        return tf.reshape(tf.mul(tf.reshape(wide, [N * ih, 1, iw * s * c]), ones), [N, ih * s, iw * s, c]);
+      }
+      case 'flatten':
+      case 'reshape':
+        return tf.reshape(h, [N, ...l.planned.output]);
+    }
   }
 
   /** log a^2 as [1, H] (zeros unless VAE-2). */

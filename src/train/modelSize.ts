@@ -1,31 +1,35 @@
 /**
- * How much memory a spec's network needs, checked before anything is allocated: a layer
- * of 65536 x 65536 weights asks for 16 GiB and would otherwise hang the machine in
- * tfjs's allocator (or die there with an engine error) instead of being a user error.
+ * Whether a spec's networks fit their data and the machine, checked before anything is
+ * allocated: a decoder that does not end in the data's shape is a located error on the layer
+ * that breaks it, and a layer of 65536 x 65536 weights (16 GiB) a user error with its size
+ * rather than a hang in tfjs's allocator.
  */
 import { MAX_STRING_CHARS } from '../core/allocation';
 import { UserError } from '../core/errors';
+import { networkDataShape, networkParameters, planNetworks, type NetworkPlan } from '../core/layers';
+import { MODEL_TYPE_INFO } from '../core/modelTypes';
 import type { ModelSpec } from '../core/spec';
 
-/** Weights + biases of a dense stack from `input` through `hidden` widths. */
-function stackParameters(input: number, hidden: readonly number[]): { count: number; out: number } {
-  let count = 0;
-  let width = input;
-  for (const h of hidden) {
-    count += (width + 1) * h;
-    width = h;
-  }
-  return { count, out: width };
+/** The networks' plan on this data, or a UserError naming the spec file and the layer. */
+export function planModel(model: ModelSpec, dim: number, imageShape: readonly number[] | undefined, specPath: string): NetworkPlan {
+  const perPoint = MODEL_TYPE_INFO[model.type].decoderVariance === 'per-point';
+  const { plan, problems } = planNetworks(model, networkDataShape(dim, imageShape), perPoint);
+  if (plan) return plan;
+  const [first, ...more] = problems;
+  throw new UserError(
+    first!.message,
+    { file: specPath, field: first!.field },
+    more.map((p) => ({ message: p.message, location: { file: specPath, field: p.field } })),
+  );
 }
 
-/** Trainable numbers of the VAE of `model` on data of dimension `dim` (as model.ts builds it). */
-export function parameterCount(model: ModelSpec, dim: number): number {
+/** Trainable numbers of the VAE of `model` (as model.ts builds it). */
+export function parameterCount(model: ModelSpec, dim: number, imageShape?: readonly number[], specPath = 'spec'): number {
+  const info = MODEL_TYPE_INFO[model.type];
   const H = model.latentDim;
-  const enc = stackParameters(dim, model.encoder.hidden);
-  const dec = stackParameters(H, model.decoder.hidden);
-  const heads = 2 * (enc.out + 1) * H + (dec.out + 1) * dim * (model.type === 'VAE-3' ? 2 : 1);
-  const variances = (model.decoderVariance === 'per-dimension' ? dim : 1) + (model.type === 'VAE-2' ? H : 0);
-  return enc.count + dec.count + heads + variances;
+  const networks = networkParameters(planModel(model, dim, imageShape, specPath));
+  const globalVariance = info.decoderVariance === 'per-point' ? 0 : model.decoderVariance === 'per-dimension' && info.decoderVariance === 'global' ? dim : 1;
+  return networks + globalVariance + (info.learnsPriorVariance ? H : 0);
 }
 
 /** Weights, their gradients and Adam's two moments, as float32. */
@@ -45,20 +49,42 @@ const CHECKPOINT_OVERHEAD_CHARS = 1 << 20;
 /** The most parameters whose checkpoint can still be written. */
 export const MAX_CHECKPOINT_PARAMETERS = Math.floor((MAX_STRING_CHARS - CHECKPOINT_OVERHEAD_CHARS) / CHECKPOINT_CHARS_PER_PARAMETER);
 
-export function checkModelFits(model: ModelSpec, dim: number, specPath: string): void {
-  const count = parameterCount(model, dim);
-  const bytes = count * BYTES_PER_PARAMETER;
-  if (bytes <= MAX_MODEL_BYTES && count > MAX_CHECKPOINT_PARAMETERS)
+/**
+ * Bytes one training step holds besides the weights: every layer's output and its gradient for
+ * a batch, plus the largest im2col matrix a convolution builds (k·k·in values per output pixel).
+ */
+export function activationBytes(plan: NetworkPlan, batch: number): number {
+  const layers = [...plan.encoder, ...plan.decoder];
+  const values = layers.reduce((a, l) => a + l.output.reduce((x, y) => x * y, 1), 0);
+  const columns = Math.max(
+    0,
+    ...layers.map((l) => {
+      const t = l.layer;
+      if (t.type === 'conv2d') return l.output[0]! * l.output[1]! * t.kernel * t.kernel * l.input[2]!;
+      if (t.type === 'conv2dTranspose') return l.input[0]! * l.input[1]! * t.kernel * t.kernel * l.output[2]!;
+      return 0;
+    }),
+  );
+  return batch * (2 * values + columns) * 4;
+}
+
+export function checkModelFits(model: ModelSpec, dim: number, specPath: string, imageShape?: readonly number[], batch = 1): void {
+  const count = parameterCount(model, dim, imageShape, specPath);
+  const weights = count * BYTES_PER_PARAMETER;
+  const activations = activationBytes(planModel(model, dim, imageShape, specPath), batch);
+  if (weights + activations <= MAX_MODEL_BYTES && count > MAX_CHECKPOINT_PARAMETERS)
     throw new UserError(
       `the model has ${count.toExponential(2)} parameters on data of dimension ${dim}: its checkpoint (weights and Adam state, one JSON text of about ` +
         `${Math.round((count * CHECKPOINT_CHARS_PER_PARAMETER) / 2 ** 20)} M characters) would be longer than the ${Math.floor(MAX_STRING_CHARS / 2 ** 20)} M characters ` +
-        `JavaScript can hold, so it could never be saved; at most ${MAX_CHECKPOINT_PARAMETERS.toExponential(2)} parameters can be. Use narrower hidden layers (model.encoder.hidden, model.decoder.hidden) or fewer latents.`,
+        `JavaScript can hold, so it could never be saved; at most ${MAX_CHECKPOINT_PARAMETERS.toExponential(2)} parameters can be. Use narrower layers (model.encoder, model.decoder) or fewer latents.`,
       { file: specPath, field: 'model' },
     );
-  if (bytes <= MAX_MODEL_BYTES) return;
+  if (weights + activations <= MAX_MODEL_BYTES) return;
+  const gib = (b: number) => (b / 2 ** 30).toFixed(1);
   throw new UserError(
-    `the model has ${count.toExponential(2)} parameters on data of dimension ${dim}: training needs about ${(bytes / 2 ** 30).toFixed(1)} GiB, ` +
-      `more than the ${MAX_MODEL_BYTES / 2 ** 30} GiB the trainer allows. Use narrower hidden layers (model.encoder.hidden, model.decoder.hidden) or fewer latents.`,
+    `the model has ${count.toExponential(2)} parameters on data of dimension ${dim}: training needs about ${gib(weights)} GiB for the weights ` +
+      `and ${gib(activations)} GiB for a batch of ${batch}, ${gib(weights + activations)} GiB, more than the ${MAX_MODEL_BYTES / 2 ** 30} GiB the trainer allows. ` +
+      'Use narrower hidden layers (model.encoder, model.decoder: fewer units or filters), fewer latents, or a smaller training.batchSize.',
     { file: specPath, field: 'model' },
   );
 }

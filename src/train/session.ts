@@ -5,12 +5,12 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { isUserError, UserError } from '../core/errors';
+import { isUserError, UserError, type SourceLocation } from '../core/errors';
 import { readRegularFileSync } from '../core/safeRead';
 import { PROTOCOL_VERSION, type FromTrainer, type StartRequest } from '../core/protocol';
 import { parseMetricsJsonl, RUN_FILES, RUN_FORMAT_VERSION, type MetricsRecord, type RunMeta, type RunStatus, type RunSummary } from '../core/runFormat';
 import { READ_LIMITS } from '../core/runReader';
-import { parseSpec, parseSpecDocument, runsDirFor, type ParsedSpec, type SpecDocument, type VaeSpec } from '../core/spec';
+import { locateInSpec, parseSpec, parseSpecDocument, runsDirFor, type ParsedSpec, type SpecDocument, type VaeSpec } from '../core/spec';
 import { loadData } from '../data/load';
 import { chooseEngine } from './backend';
 import { readCheckpoint } from './checkpoint';
@@ -84,7 +84,18 @@ export async function runSession(req: StartRequest, emit: EventSink, control: Se
     emit({ type: 'log', level: 'info', message: `engine: ${engine.name} (${engine.detail})` });
 
     const data = await loadData(spec.data, specPath, { workspaceRoots: req.workspaceRoots, allowOutsideWorkspace: req.allowOutsideWorkspace });
-    checkModelFits(spec.model, data.train.dim, specPath);
+    try {
+      checkModelFits(spec.model, data.train.dim, specPath, data.train.imageShape, Math.min(spec.training.batchSize, data.train.n));
+    } catch (e) {
+      // A layer that does not fit the data: say where it is in the spec, as for schema errors.
+      if (!isUserError(e)) throw e;
+      const at = (l: SourceLocation) => locateInSpec(parsed.text, l);
+      throw new UserError(
+        e.message,
+        at(e.location),
+        e.more.map((m) => ({ message: m.message, location: at(m.location) })),
+      );
+    }
     // Refuse a resume the checkpoint cannot serve before run.json and summary.json are rewritten.
     if (resumeDir) checkResumable(resumeDir, spec, data.train.dim, specPath);
     const epochs = req.epochs ?? spec.training.epochs;

@@ -17,11 +17,48 @@ import * as path from 'node:path';
 import * as v8 from 'node:v8';
 import type { KernelConfig, NamedAttrMap, Tensor, TensorInfo, Variable } from '@tensorflow/tfjs-core';
 import type { Tf } from './backend';
+import { installConvKernels } from './wasmConvKernels';
 
 /** The kernel module's exports (src/train/kernels/index.ts); pointers are byte addresses. */
 export interface KernelExports {
   sgemm(m: number, n: number, k: number, a: number, transA: boolean, b: number, transB: boolean, c: number, scratch: number): void;
   sgemmScratchBytes(m: number, n: number): number;
+  /** Rows [row0, row0 + rows) of an NHWC image batch's column matrix (src/train/kernels/im2col.ts), and its adjoint. */
+  im2col(
+    x: number,
+    h: number,
+    w: number,
+    c: number,
+    kh: number,
+    kw: number,
+    sh: number,
+    sw: number,
+    padTop: number,
+    padLeft: number,
+    oh: number,
+    ow: number,
+    row0: number,
+    rows: number,
+    cols: number,
+  ): void;
+  addInto(dst: number, src: number, n: number): void;
+  col2im(
+    cols: number,
+    h: number,
+    w: number,
+    c: number,
+    kh: number,
+    kw: number,
+    sh: number,
+    sw: number,
+    padTop: number,
+    padLeft: number,
+    oh: number,
+    ow: number,
+    row0: number,
+    rows: number,
+    dx: number,
+  ): void;
   adamUpdate(
     n: number,
     param: number,
@@ -40,7 +77,7 @@ export interface KernelExports {
 }
 
 /** What the kernels need of tfjs's wasm backend (tfjs-backend-wasm 4.x, public at run time). */
-interface WasmBackendInternals {
+export interface WasmBackendInternals {
   wasm: { asm: { memory: WebAssembly.Memory }; _malloc(bytes: number): number; _free(address: number): void };
   dataIdMap: { get(dataId: object): { memoryOffset: number; refCount: number } | undefined };
   makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
@@ -77,6 +114,9 @@ function relaxedSimdAvailable(): boolean {
 }
 
 export type KernelBuild = 'relaxed' | 'simd';
+
+/** C (m x n) = op(A)·op(B) with op(A) m x depth, on byte addresses in the engine's memory. */
+export type Gemm = (m: number, n: number, depth: number, a: number, transA: boolean, b: number, transB: boolean, c: number) => void;
 
 function kernelFile(variant: KernelBuild): string {
   const name = `vae-lens-kernels-${variant}.wasm`;
@@ -116,6 +156,16 @@ export async function installWasmKernels(tf: Tf): Promise<WasmKernels> {
     return entry.memoryOffset;
   };
 
+  /** C = op(A)·op(B) on addresses in the engine's memory: every product of the trainer goes through here. */
+  const gemm: Gemm = (m, n, depth, a, transA, b, transB, c) => {
+    const scratch = backend.wasm._malloc(k.sgemmScratchBytes(m, n));
+    try {
+      k.sgemm(m, n, depth, a, transA, b, transB, c, scratch);
+    } finally {
+      backend.wasm._free(scratch);
+    }
+  };
+
   const original = tf.getKernel(tf.BatchMatMul, 'wasm');
   if (!original) throw new Error('the wasm engine has no BatchMatMul kernel');
   const batchMatMul: KernelConfig = {
@@ -129,17 +179,13 @@ export async function installWasmKernels(tf: Tf): Promise<WasmKernels> {
       const [k2, n] = transposeB ? [b.shape[1]!, b.shape[0]!] : [b.shape[0]!, b.shape[1]!];
       if (k1 !== k2) throw new Error(`matMul: inner dimensions ${k1} and ${k2} of shapes [${a.shape}] and [${b.shape}] differ`);
       const out = backend.makeOutput([m, n], 'float32');
-      const scratch = backend.wasm._malloc(k.sgemmScratchBytes(m, n));
-      try {
-        k.sgemm(m, n, k1, address(a), transposeA, address(b), transposeB, address(out), scratch);
-      } finally {
-        backend.wasm._free(scratch);
-      }
+      gemm(m, n, k1, address(a), transposeA, address(b), transposeB, address(out));
       return out;
     },
   };
   tf.unregisterKernel(tf.BatchMatMul, 'wasm');
   tf.registerKernel(batchMatMul);
+  installConvKernels(tf, backend, k, gemm, address);
 
   /** The variable's memory, made its own first if another tensor shares it (an update in place must not leak). */
   const ownedAddress = (v: Variable): number => {

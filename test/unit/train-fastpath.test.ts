@@ -12,7 +12,7 @@ import { parseSpec, type ModelSpec } from '../../src/core/spec';
 import { generateSynthetic } from '../../src/data/synthetic';
 import { chooseEngine, type Tf } from '../../src/train/backend';
 import { gatherStatistics } from '../../src/train/diagnostics';
-import { activate, type DenseParams } from '../../src/train/layers';
+import { activate } from '../../src/train/layers';
 import { Vae, type Decoded, type Encoded } from '../../src/train/model';
 
 function model(json: string): ModelSpec {
@@ -22,14 +22,15 @@ function model(json: string): ModelSpec {
 /** The objective with plain tf.matMul layers: tfjs's own gradients, nothing hand-arranged. */
 function plainObjective(tf: Tf, vae: Vae, x: Tensor2D, eps: Tensor2D): Scalar {
   const p = vae.params;
-  const dense = (h: Tensor2D, l: DenseParams) => tf.add(tf.matMul(h, l.w as Tensor2D), l.b) as Tensor2D;
+  const dense = (h: Tensor2D, l: { w?: Tensor; b?: Tensor }) => tf.add(tf.matMul(h, l.w as Tensor2D), l.b!) as Tensor2D;
   let h = x;
-  for (const l of p.encoderHidden) h = activate(tf, dense(h, l), vae.spec.encoder.activation);
+  for (const l of p.encoderLayers) h = activate(tf, dense(h, l), vae.spec.encoder.activation);
   const e: Encoded = { nu: dense(h, p.encoderMean), logT2: dense(h, p.encoderLogVar) };
   let g = vae.sample(e, eps);
-  for (const l of p.decoderHidden) g = activate(tf, dense(g, l), vae.spec.decoder.activation);
+  const hidden = p.decoderLayers.slice(0, -1);
+  for (const l of hidden) g = activate(tf, dense(g, l), vae.spec.decoder.activation);
   const d: Decoded = {
-    mu: dense(g, p.decoderMean),
+    mu: dense(g, p.decoderLayers[p.decoderLayers.length - 1]!),
     logS2: p.decoderLogVar ? dense(g, p.decoderLogVar) : (tf.reshape(p.logS2!, [1, -1]) as Tensor2D),
   };
   const kl = tf.sum(vae.klPerLatent(e, vae.priorLogVar()), 1);

@@ -7,8 +7,9 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { findNodeAtLocation, parseTree, type JSONPath } from 'jsonc-parser';
 import { isUserError, type SourceLocation } from '../../core/errors';
-import { parseSpecDocument, type FileDataSpec } from '../../core/spec';
+import { parseSpecDocument, type FileDataSpec, type VaeSpec } from '../../core/spec';
 import { detectFormat, resolveDataPath } from '../../data/load';
+import { planSpec } from './layerChecks';
 import { lineStarts, locationToRange, type Range0 } from './locationRange';
 
 export interface SpecProblem {
@@ -39,6 +40,7 @@ export function checkSpecText(text: string, specPath: string, opts: SpecCheckOpt
   const problems: SpecProblem[] = parsed.warnings.map((w) => ({ severity: 'warning', message: w.message, range: at(w.location) }));
   const data = parsed.spec.data;
   if (data.kind === 'file') problems.push(...checkDataFile(data, text, specPath, opts, at));
+  problems.push(...layerProblems(parsed.spec, text, specPath, opts, at));
   return problems;
 }
 
@@ -48,6 +50,13 @@ function scriptNotes(text: string, opts: SpecCheckOptions, at: (loc: SourceLocat
   const node = findNodeAtLocation(parseTree(text, [], { allowTrailingComma: true })!, ['trainer', 'command']);
   const range = at(node ? { offset: node.offset, length: node.length } : {});
   return [{ severity: 'information', message: 'Restricted Mode: this training script is not run until you trust this workspace.', range }];
+}
+
+/** Networks that do not fit the data's shape, on the layer that breaks the chain. */
+function layerProblems(spec: VaeSpec, text: string, specPath: string, opts: SpecCheckOptions, at: (loc: SourceLocation) => Range0): SpecProblem[] {
+  const planned = planSpec(spec, specPath, opts);
+  if (!planned) return [];
+  return planned.problems.map((p) => ({ severity: 'error', message: p.message, range: at(locateField(text, p.field) ?? {}) }));
 }
 
 function checkDataFile(data: FileDataSpec, text: string, specPath: string, opts: SpecCheckOptions, at: (loc: SourceLocation) => Range0): SpecProblem[] {

@@ -28,6 +28,12 @@ export const SPEC_TEMPLATES: readonly SpecTemplate[] = [
     detail: '28x28 images from an IDX file; reconstructions and samples in the panel.',
     file: 'fashion-mnist-vae1.vae.json',
   },
+  {
+    id: 'conv-fashion-mnist',
+    label: 'Fashion-MNIST, convolutional VAE-1',
+    detail: 'Strided conv2d encoder, transposed-conv decoder; shapes and parameters on hover.',
+    file: 'conv-fashion-mnist-vae1.vae.json',
+  },
   { id: 'ring-vae3', label: 'Ring, VAE-3', detail: 'The decoder outputs a latent-dependent variance.', file: 'ring-vae3.vae.json' },
   { id: 'vae0-demo', label: 'VAE-0 demo (fixed variance)', detail: 'The theorem does not apply: the gap stays open at R_dec.', file: 'vae0-demo.vae.json' },
 ];

@@ -24,6 +24,25 @@ const KC: i32 = 256;
   return base + (<usize>index << 2);
 }
 
+/**
+ * Four rows of four floats at src, src + stride, ... stored transposed at dst, dst + dstStride, ...:
+ * dst gets column 0 of the four rows, dst + dstStride column 1, and so on (two shuffle rounds).
+ */
+@inline function transpose4(src: usize, stride: usize, dst: usize, dstStride: usize): void {
+  const r0 = v128.load(src);
+  const r1 = v128.load(src + stride);
+  const r2 = v128.load(src + 2 * stride);
+  const r3 = v128.load(src + 3 * stride);
+  const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5);
+  const t1 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5);
+  const t2 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
+  const t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
+  v128.store(dst, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5));
+  v128.store(dst + dstStride, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7));
+  v128.store(dst + 2 * dstStride, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5));
+  v128.store(dst + 3 * dstStride, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7));
+}
+
 /** Rows [0, m) and columns [k0, k0 + kc) of op(A), as MR-row panels stored k-major. */
 function packA(m: i32, k: i32, a: usize, transA: bool, k0: i32, kc: i32, dst: usize): void {
   for (let i0 = 0; i0 < m; i0 += MR) {
@@ -34,7 +53,13 @@ function packA(m: i32, k: i32, a: usize, transA: bool, k0: i32, kc: i32, dst: us
       for (let kk = 0; kk < kc; kk++) v128.store(at(panel, kk * MR), v128.load(at(a, (k0 + kk) * m + i0)));
       continue;
     }
-    for (let kk = 0; kk < kc; kk++) {
+    let kk = 0;
+    if (!transA && rows == MR) {
+      // A is stored m x k: four rows of four k at a time, transposed in registers (a scalar
+      // gather here cost as much as the product itself for narrow results, e.g. n = 64).
+      for (; kk + 4 <= kc; kk += 4) transpose4(at(a, i0 * k + k0 + kk), <usize>k << 2, at(panel, kk * MR), MR << 2);
+    }
+    for (; kk < kc; kk++) {
       for (let r = 0; r < MR; r++) {
         let value: f32 = 0;
         if (r < rows) value = transA ? load<f32>(at(a, (k0 + kk) * m + i0 + r)) : load<f32>(at(a, (i0 + r) * k + k0 + kk));
@@ -58,7 +83,15 @@ function packB(n: i32, k: i32, b: usize, transB: bool, k0: i32, kc: i32, dst: us
       }
       continue;
     }
-    for (let kk = 0; kk < kc; kk++) {
+    let kk = 0;
+    if (transB && cols == NR) {
+      // B is stored n x k: columns j0..j0+3 and j0+4..j0+7, four k at a time, as in packA.
+      for (; kk + 4 <= kc; kk += 4) {
+        transpose4(at(b, j0 * k + k0 + kk), <usize>k << 2, at(panel, kk * NR), NR << 2);
+        transpose4(at(b, (j0 + 4) * k + k0 + kk), <usize>k << 2, at(panel, kk * NR + 4), NR << 2);
+      }
+    }
+    for (; kk < kc; kk++) {
       for (let c = 0; c < NR; c++) {
         let value: f32 = 0;
         if (c < cols) value = transB ? load<f32>(at(b, (j0 + c) * k + k0 + kk)) : load<f32>(at(b, (k0 + kk) * n + j0 + c));

@@ -1,0 +1,32 @@
+/**
+ * Hover on a spec's layers: each layer's input and output shape and parameter count, and on
+ * `model`, `encoder` or `decoder` the whole table with the total (src/extension/layerChecks.ts).
+ */
+import * as vscode from 'vscode';
+import { parseSpec } from '../../core/spec';
+import { layerHover, planSpec } from './layerChecks';
+import { readSettings, workspaceRoots } from '../settings';
+
+export function registerLayerHover(): vscode.Disposable {
+  return vscode.languages.registerHoverProvider(
+    { pattern: '**/*.vae.json' },
+    {
+      provideHover(doc, position) {
+        const text = doc.getText();
+        let spec;
+        try {
+          spec = parseSpec(text, doc.uri.fsPath).spec;
+        } catch {
+          return undefined;
+        }
+        const planned = planSpec(spec, doc.uri.fsPath, {
+          trusted: vscode.workspace.isTrusted,
+          workspaceRoots: workspaceRoots(),
+          allowOutsideWorkspace: readSettings(doc.uri).allowDataOutsideWorkspace,
+        });
+        const md = planned && layerHover(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text, doc.offsetAt(position), planned);
+        return md ? new vscode.Hover(new vscode.MarkdownString(md)) : undefined;
+      },
+    },
+  );
+}

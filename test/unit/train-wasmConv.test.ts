@@ -1,0 +1,88 @@
+/**
+ * The wasm engine's convolutions (src/train/wasmConvKernels.ts: im2col + the trainer's GEMM)
+ * against tfjs's own cpu engine: conv2d and conv2dTranspose, their values and the gradients
+ * with respect to input and filter, for strides 1 and 2, "same" and "valid" padding, windows
+ * that do and do not leave the image, and channel counts that are and are not multiples of 4.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { Tensor, Tensor4D } from '@tensorflow/tfjs-core';
+import { Rng } from '../../src/core/random';
+import { chooseEngine } from '../../src/train/backend';
+
+function randomValues(n: number, seed: number): Float32Array {
+  const rng = new Rng(seed);
+  return Float32Array.from({ length: n }, () => rng.uniform() * 2 - 1);
+}
+
+interface Case {
+  op: 'conv2d' | 'conv2dTranspose';
+  input: [number, number, number, number];
+  kernel: number;
+  filters: number;
+  stride: number;
+  pad: 'same' | 'valid';
+}
+
+const CASES: Case[] = [
+  { op: 'conv2d', input: [2, 7, 6, 1], kernel: 3, filters: 5, stride: 1, pad: 'same' },
+  { op: 'conv2d', input: [3, 28, 28, 1], kernel: 4, filters: 8, stride: 2, pad: 'same' },
+  { op: 'conv2d', input: [2, 14, 14, 6], kernel: 4, filters: 4, stride: 2, pad: 'same' },
+  { op: 'conv2d', input: [2, 9, 11, 3], kernel: 5, filters: 7, stride: 2, pad: 'valid' },
+  { op: 'conv2d', input: [1, 5, 5, 8], kernel: 1, filters: 3, stride: 1, pad: 'valid' },
+  { op: 'conv2dTranspose', input: [2, 7, 7, 6], kernel: 4, filters: 4, stride: 2, pad: 'same' },
+  { op: 'conv2dTranspose', input: [3, 14, 14, 4], kernel: 4, filters: 1, stride: 2, pad: 'same' },
+  { op: 'conv2dTranspose', input: [2, 4, 5, 3], kernel: 3, filters: 5, stride: 2, pad: 'valid' },
+  { op: 'conv2dTranspose', input: [2, 6, 6, 5], kernel: 3, filters: 2, stride: 1, pad: 'same' },
+];
+
+/** Output and the gradients of sum(output · weights) with respect to input and filter. */
+function run(tf: Awaited<ReturnType<typeof chooseEngine>>['tf'], c: Case, seed: number): Float32Array[] {
+  return tf.tidy(() => {
+    const [n, h, w, cin] = c.input;
+    const x = tf.tensor4d(randomValues(n * h * w * cin, seed), c.input);
+    const filterShape: [number, number, number, number] = c.op === 'conv2d' ? [c.kernel, c.kernel, cin, c.filters] : [c.kernel, c.kernel, c.filters, cin];
+    const f = tf.tensor4d(
+      randomValues(
+        filterShape.reduce((a, b) => a * b),
+        seed + 1,
+      ),
+      filterShape,
+    );
+    const outSize = (s: number) => (c.pad === 'same' ? s * c.stride : (s - 1) * c.stride + c.kernel);
+    const apply = (xi: Tensor, fi: Tensor): Tensor =>
+      c.op === 'conv2d'
+        ? tf.conv2d(xi as Tensor4D, fi as Tensor4D, c.stride, c.pad)
+        : tf.conv2dTranspose(xi as Tensor4D, fi as Tensor4D, [n, outSize(h), outSize(w), c.filters], c.stride, c.pad);
+    const y = apply(x, f);
+    const weights = tf.tensor(randomValues(y.size, seed + 2), y.shape);
+    const [dx, df] = tf.grads((xi: Tensor, fi: Tensor) => tf.sum(tf.mul(apply(xi, fi), weights)))([x, f]);
+    return [y, dx!, df!].map((t) => t.dataSync() as Float32Array);
+  });
+}
+
+test('wasm convolutions match the cpu engine: values and both gradients', async () => {
+  const { tf, name } = await chooseEngine('wasm');
+  assert.equal(name, 'wasm');
+  await import('@tensorflow/tfjs-backend-cpu');
+  for (const [i, c] of CASES.entries()) {
+    const got = run(tf, c, 10 * i);
+    await tf.setBackend('cpu');
+    let want: Float32Array[];
+    try {
+      want = run(tf, c, 10 * i);
+    } finally {
+      await tf.setBackend('wasm');
+    }
+    ['output', 'input gradient', 'filter gradient'].forEach((what, j) => {
+      const g = got[j]!;
+      const r = want[j]!;
+      assert.equal(g.length, r.length, `${c.op} ${JSON.stringify(c)}: ${what} size`);
+      const scale = Math.max(...Array.from(r, Math.abs));
+      let worst = 0;
+      for (let q = 0; q < r.length; q++) worst = Math.max(worst, Math.abs(g[q]! - r[q]!));
+      assert.ok(scale > 0, `${what} is all zeros: the test would prove nothing`);
+      assert.ok(worst <= 1e-5 * scale * Math.sqrt(r.length), `${c.op} ${JSON.stringify(c)}: ${what} differs by ${worst} (scale ${scale})`);
+    });
+  }
+});
