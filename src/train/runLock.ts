@@ -11,7 +11,6 @@ import { isProcessAlive } from '../core/runReader';
 
 export const LOCK_FILE = 'run.lock';
 const NOFOLLOW = fs.constants.O_NOFOLLOW ?? 0;
-const EXCLUSIVE = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | NOFOLLOW;
 
 export class RunLock {
   private constructor(readonly file: string) {}
@@ -39,21 +38,30 @@ export class RunLock {
   }
 }
 
+/**
+ * Create the lock with its content in one step: the pid is written to a file of our own, which is
+ * then hard-linked as run.lock (a link, like O_EXCL, fails when the name exists). An exclusively
+ * created empty file would be visible before its pid is written, and a racing trainer would read
+ * it as a stale lock and take it over while its creator also believed it held it.
+ */
 function tryCreate(file: string): boolean {
-  let fd: number;
-  try {
-    fd = fs.openSync(file, EXCLUSIVE, 0o644);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw e;
-  }
+  const own = `${file}.${process.pid}.new`;
+  const fd = fs.openSync(own, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC | NOFOLLOW, 0o644);
   try {
     fs.writeSync(fd, `${process.pid}\n`);
     fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);
   }
-  return true;
+  try {
+    fs.linkSync(own, file);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw e;
+  } finally {
+    fs.rmSync(own, { force: true });
+  }
 }
 
 /** The pid in a lock file; undefined when it is unreadable or not a pid (then it is stale too). */
