@@ -34,6 +34,8 @@ export const SPEC_DEFAULTS = {
     tolerance: 0.01,
     window: 5,
   },
+  /** A script spec's trainer (scriptSpec.ts): seconds between Stop's SIGINT and the kill. */
+  trainer: { stopGraceSeconds: 10 },
 } as const;
 
 /** Diagnostics passes evaluate all training points up to this many (diagnostics.subset). */

@@ -8,6 +8,7 @@
  * `vae_lens` writes it). The schema is SPEC_SCHEMA's `trainer`; validation and locations are
  * spec.ts's, so a script spec gets the same located errors as any other.
  */
+import { SPEC_DEFAULTS } from './defaults';
 import type { SourceLocation } from './errors';
 import type { DiagnosticsSpec, SpecWarning } from './spec';
 
@@ -19,7 +20,7 @@ export const SPEC_ENV = 'VAE_LENS_SPEC';
 export const SAMPLES_ENV = 'VAE_LENS_SAMPLES';
 export const POINTS_ENV = 'VAE_LENS_POINTS';
 
-export const DEFAULT_STOP_GRACE_SECONDS = 10;
+export const DEFAULT_STOP_GRACE_SECONDS = SPEC_DEFAULTS.trainer.stopGraceSeconds;
 
 export interface TrainerCommandSpec {
   /** Program and arguments, run without a shell. */

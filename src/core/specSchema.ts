@@ -160,7 +160,7 @@ export const SPEC_SCHEMA: JsonSchema = {
           type: 'number',
           minimum: 0,
           maximum: 600,
-          default: 10,
+          default: SPEC_DEFAULTS.trainer.stopGraceSeconds,
           description: 'Stop sends SIGINT (KeyboardInterrupt in Python); the script is killed if it has not exited this many seconds later.',
         },
       },

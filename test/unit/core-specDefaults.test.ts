@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { SPEC_DEFAULTS } from '../../src/core/defaults';
 import { MODEL_TYPE_INFO, MODEL_TYPES } from '../../src/core/modelTypes';
-import { parseSpec, theoremWarnings } from '../../src/core/spec';
+import { parseSpec, parseSpecDocument, theoremWarnings } from '../../src/core/spec';
 import { SPEC_SCHEMA, type JsonSchema } from '../../src/core/specSchema';
 
 /** Every schema property with a `default`, by its path in the parsed spec. */
@@ -27,15 +27,20 @@ function valueAt(o: unknown, dotted: string): unknown {
 const MINIMAL = {
   synthetic: '{ "data": { "synthetic": "circle" }, "model": { "latentDim": 2, "encoder": {}, "decoder": {} } }',
   file: '{ "data": { "path": "x.csv" }, "model": { "latentDim": 2 } }',
+  script: '{ "trainer": { "command": ["python3", "train.py"] } }',
 };
 
 test('every default the schema states is the value the parser fills in', () => {
   const defaults = schemaDefaults(SPEC_SCHEMA);
   assert.ok(defaults.size >= 20, `only ${defaults.size} defaults found in the schema`);
   const { spec } = parseSpec(MINIMAL.synthetic, 'm.vae.json');
+  const script = parseSpecDocument(MINIMAL.script, 'm.vae.json');
+  assert.equal(script.kind, 'script');
   for (const [field, value] of defaults) {
+    // trainer.* belongs to script specs (trainer.command instead of a model).
+    const parsed: unknown = field.startsWith('trainer.') ? script.parsed.spec : spec;
     assert.deepEqual(
-      valueAt(spec, field),
+      valueAt(parsed, field),
       value,
       `${field}: the schema says ${JSON.stringify(value)}, the parser gives ${JSON.stringify(valueAt(spec, field))}`,
     );

@@ -151,6 +151,7 @@ export function statusBarText(s: RunStateInput): string {
     case 'failed':
       return `${icon} VAE ${s.status === 'diverged' ? 'diverged' : 'failed'}`;
     default:
+      if (s.convergence === 'stationary' && theoremSuffix(s)) return `${icon} VAE stationary${theoremSuffix(s)}`;
       return `${icon} VAE ${verdictLabel(s.convergence ?? 'not-converged')}${theoremSuffix(s)}`;
   }
 }
