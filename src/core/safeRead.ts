@@ -19,22 +19,32 @@ function kindOf(st: fs.Stats): string {
   return 'not a regular file';
 }
 
+function openFailure(e: unknown): SafeRead {
+  const code = (e as NodeJS.ErrnoException).code;
+  return code === 'ENOENT'
+    ? { ok: false, reason: 'missing', detail: 'it does not exist' }
+    : { ok: false, reason: 'unreadable', detail: code ?? (e as Error).message };
+}
+
+/** Why an opened file is not read: not a regular file, or over the limit. */
+function statRefusal(st: fs.Stats, maxBytes: number): SafeRead | undefined {
+  if (!st.isFile()) return { ok: false, reason: 'not-a-file', detail: `it is ${kindOf(st)}, not a regular file` };
+  if (st.size > maxBytes) return { ok: false, reason: 'too-large', detail: `it is ${formatBytes(st.size)}, more than the ${formatBytes(maxBytes)} read limit` };
+  return undefined;
+}
+
 /** Read a regular file as UTF-8, at most `maxBytes`; never blocks on a pipe or device. */
 export function readRegularFileSync(file: string, maxBytes: number): SafeRead {
   let fd: number;
   try {
     fd = fs.openSync(file, fs.constants.O_RDONLY | NONBLOCK);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    return code === 'ENOENT'
-      ? { ok: false, reason: 'missing', detail: 'it does not exist' }
-      : { ok: false, reason: 'unreadable', detail: code ?? (e as Error).message };
+    return openFailure(e);
   }
   try {
     const st = fs.fstatSync(fd);
-    if (!st.isFile()) return { ok: false, reason: 'not-a-file', detail: `it is ${kindOf(st)}, not a regular file` };
-    if (st.size > maxBytes)
-      return { ok: false, reason: 'too-large', detail: `it is ${formatBytes(st.size)}, more than the ${formatBytes(maxBytes)} read limit` };
+    const refused = statRefusal(st, maxBytes);
+    if (refused) return refused;
     const buf = Buffer.alloc(st.size);
     let done = 0;
     while (done < buf.length) {
@@ -56,16 +66,12 @@ export async function readRegularFile(file: string, maxBytes: number): Promise<S
   try {
     handle = await fs.promises.open(file, fs.constants.O_RDONLY | NONBLOCK);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    return code === 'ENOENT'
-      ? { ok: false, reason: 'missing', detail: 'it does not exist' }
-      : { ok: false, reason: 'unreadable', detail: code ?? (e as Error).message };
+    return openFailure(e);
   }
   try {
     const st = await handle.stat();
-    if (!st.isFile()) return { ok: false, reason: 'not-a-file', detail: `it is ${kindOf(st)}, not a regular file` };
-    if (st.size > maxBytes)
-      return { ok: false, reason: 'too-large', detail: `it is ${formatBytes(st.size)}, more than the ${formatBytes(maxBytes)} read limit` };
+    const refused = statRefusal(st, maxBytes);
+    if (refused) return refused;
     const buf = Buffer.alloc(st.size);
     let done = 0;
     while (done < buf.length) {

@@ -196,21 +196,11 @@ class RunFollower {
     if (isRunMeta(m)) this.meta = m;
     const scriptWrote = this.meta.trainer !== 'script';
     const records = await this.tail.readNew();
-    if (!this.announced && (scriptWrote || announce || records.length > 0)) {
+    const first = !this.announced && (scriptWrote || announce || records.length > 0);
+    // Once announced, a run.json that now says what the script trains is announced again (the progress shows epoch k of N).
+    const changed = this.announced && ((this.meta.epochs !== this.shownEpochs && this.meta.epochs > 0) || this.meta.backend !== this.shownBackend);
+    if (first || changed) {
       this.announced = true;
-      this.shownEpochs = this.meta.epochs;
-      this.shownBackend = this.meta.backend;
-      this.emit({
-        type: 'started',
-        protocolVersion: PROTOCOL_VERSION,
-        runDir: this.dir,
-        backend: this.meta.backend,
-        dataset: this.meta.dataset,
-        epochs: this.meta.epochs,
-        stepsPerEpoch: 0,
-      });
-    } else if (this.announced && ((this.meta.epochs !== this.shownEpochs && this.meta.epochs > 0) || this.meta.backend !== this.shownBackend)) {
-      // The script said what it trains: tell the viewers (the progress shows epoch k of N).
       this.shownEpochs = this.meta.epochs;
       this.shownBackend = this.meta.backend;
       this.emit({
