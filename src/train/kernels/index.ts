@@ -1,3 +1,3 @@
 // Entry point of the kernel module (AssemblyScript): see gemm.ts and adam.ts.
-export { sgemm, sgemmScratchBytes } from './gemm';
+export { sgemm, sgemmStrided, sgemmScratchBytes } from './gemm';
 export { adamUpdate } from './adam';

@@ -1,0 +1,72 @@
+/**
+ * A kernel thread (dist/kernel-thread.js, started by threadPool.ts with worker_threads): the
+ * trainer's kernel module instantiated on the wasm engine's shared memory, running the jobs the
+ * main thread writes into its slot of the control block (threadProtocol.ts), until told to quit.
+ *
+ * Fault injection for the tests: VAE_LENS_FAULT_KERNEL_THREAD=throw:N or exit:N makes thread 1
+ * throw in, or exit the thread at, its Nth job.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import type { KernelExports } from './wasmKernels';
+import { controlViews, FAILED, GENERATION, PENDING, QUIT, recordFailure, runSlot } from './threadProtocol';
+
+export interface KernelThreadData {
+  module: WebAssembly.Module;
+  memory: WebAssembly.Memory;
+  control: SharedArrayBuffer;
+  /** The pool's thread count, the main thread included. */
+  threads: number;
+  /** This thread's slot, 1..threads-1 (the main thread runs slot 0). */
+  index: number;
+}
+
+function parseFault(spec: string | undefined): { kind: 'throw' | 'exit'; at: number } | undefined {
+  const m = /^(throw|exit):(\d+)$/.exec(spec ?? '');
+  return m ? { kind: m[1] as 'throw' | 'exit', at: Number(m[2]) } : undefined;
+}
+
+function main(data: KernelThreadData): void {
+  const abort = (): never => {
+    throw new Error('VAE Lens wasm kernel aborted');
+  };
+  const instance = new WebAssembly.Instance(data.module, { env: { memory: data.memory, abort } });
+  const k = instance.exports as unknown as KernelExports;
+  const v = controlViews(data.control, data.threads);
+  const fault = data.index === 1 ? parseFault(process.env.VAE_LENS_FAULT_KERNEL_THREAD) : undefined;
+
+  let working = false;
+  // A thread that leaves in the middle of a job still counts itself out, so the pool never waits for it.
+  process.on('exit', () => {
+    if (Atomics.load(v.words, QUIT) !== 0) return;
+    recordFailure(v, data.index, `kernel thread ${data.index} exited`);
+    if (working) {
+      Atomics.sub(v.words, PENDING, 1);
+      Atomics.notify(v.words, PENDING);
+    }
+  });
+  // The generation before the first job, read before the pool can dispatch one.
+  let seen = Atomics.load(v.words, GENERATION);
+  parentPort?.postMessage('ready');
+  let jobs = 0;
+  for (;;) {
+    Atomics.wait(v.words, GENERATION, seen);
+    seen = Atomics.load(v.words, GENERATION);
+    if (Atomics.load(v.words, QUIT) !== 0) return;
+    working = true;
+    jobs++;
+    try {
+      if (fault && jobs === fault.at) {
+        if (fault.kind === 'exit') process.exit(3);
+        throw new Error(`injected fault (VAE_LENS_FAULT_KERNEL_THREAD) at job ${jobs}`);
+      }
+      if (Atomics.load(v.words, FAILED) === 0) runSlot(k, v, data.index);
+    } catch (e) {
+      recordFailure(v, data.index, `kernel thread ${data.index}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    working = false;
+    Atomics.sub(v.words, PENDING, 1);
+    Atomics.notify(v.words, PENDING);
+  }
+}
+
+main(workerData as KernelThreadData);
