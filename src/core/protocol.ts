@@ -25,6 +25,10 @@ export interface StartRequest {
   /** Allow data files outside `workspaceRoots` (setting). */
   allowOutsideWorkspace?: boolean;
   workspaceRoots?: string[];
+  /** Threads for the wasm engine's kernels, overriding the spec's training.threads. */
+  threads?: number;
+  /** Cores to leave free when neither this request nor the spec sets the thread count (the editor leaves one). */
+  reserveCores?: number;
 }
 export interface StopRequest {
   type: 'stop';
@@ -97,6 +101,8 @@ export function isToTrainer(v: unknown): v is ToTrainer {
     optStr(v.runsDir) &&
     optStr(v.backend) &&
     (v.epochs === undefined || isNum(v.epochs)) &&
+    (v.threads === undefined || isNum(v.threads)) &&
+    (v.reserveCores === undefined || isNum(v.reserveCores)) &&
     optStr(v.resume) &&
     (v.workspaceRoots === undefined || (Array.isArray(v.workspaceRoots) && v.workspaceRoots.every(isStr))) &&
     (v.tfjsNodeSearchPaths === undefined || (Array.isArray(v.tfjsNodeSearchPaths) && v.tfjsNodeSearchPaths.every(isStr)))

@@ -85,6 +85,8 @@ export interface RunMeta {
   dataset: DatasetInfo;
   resumedFrom?: string;
   pid?: number;
+  /** Threads the wasm engine's kernels ran on (absent for other engines and older runs). */
+  threads?: number;
 }
 
 export interface RunSummary {

@@ -71,6 +71,8 @@ export interface TrainingSpec {
   seed: number;
   checkpointEvery: number;
   backend: BackendChoice;
+  /** Threads for the wasm engine's products and updates; undefined: the machine's cores (src/train/threads.ts). */
+  threads?: number;
 }
 
 export interface DiagnosticsSpec {
@@ -407,6 +409,7 @@ function withDefaults(raw: RawSpec, file: string): VaeSpec {
       seed: t.seed ?? 0,
       checkpointEvery: t.checkpointEvery ?? 1,
       backend: t.backend ?? 'auto',
+      threads: t.threads,
     },
     diagnostics: {
       every: g.every ?? 1,

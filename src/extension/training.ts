@@ -92,6 +92,9 @@ export class Training implements vscode.Disposable {
       runsDir: settings.runsDirectory,
       backend: settings.backend === 'auto' ? undefined : settings.backend,
       allowOutsideWorkspace: settings.allowDataOutsideWorkspace,
+      threads: settings.threads,
+      // The editor keeps a core for itself (its window, the panel) unless the user says otherwise.
+      reserveCores: 1,
       // The native engine is not in the .vsix: use the user's own install where there is one.
       tfjsNodeSearchPaths: [...(settings.tfjsNodePath ? [settings.tfjsNodePath] : []), ...workspaceRoots()],
       // No folder open (a lone spec file): no workspace to confine data to. An empty list would refuse every file.

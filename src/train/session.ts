@@ -15,6 +15,8 @@ import { readCheckpoint } from './checkpoint';
 import { TrainingLoop } from './loop';
 import { checkModelFits } from './modelSize';
 import { RunWriter } from './runWriter';
+import { ThreadFailure } from './threadPool';
+import { threadCount } from './threads';
 
 export type EventSink = (event: FromTrainer) => void;
 
@@ -59,7 +61,9 @@ export async function runSession(req: StartRequest, emit: EventSink, control: Se
     for (const w of parsed.warnings) emit({ type: 'log', level: 'warn', message: `${w.location.field ?? ''}: ${w.message}` });
 
     const engine = await chooseEngine(req.backend ?? spec.training.backend, req.tfjsNodeSearchPaths ?? [process.cwd()]);
-    emit({ type: 'log', level: 'info', message: `engine: ${engine.name} (${engine.detail})` });
+    const threads = engine.kernels ? threadCount(req.threads, spec.training.threads, req.reserveCores) : undefined;
+    if (engine.kernels && threads !== undefined) await engine.kernels.setThreads(threads);
+    emit({ type: 'log', level: 'info', message: `engine: ${engine.name} (${engine.detail}${threads ? `, ${threads} thread${threads > 1 ? 's' : ''}` : ''})` });
 
     const data = await loadData(spec.data, specPath, { workspaceRoots: req.workspaceRoots, allowOutsideWorkspace: req.allowOutsideWorkspace });
     checkModelFits(spec.model, data.train.dim, specPath);
@@ -86,6 +90,7 @@ export async function runSession(req: StartRequest, emit: EventSink, control: Se
       },
       resumedFrom: resumeDir,
       pid: process.pid,
+      threads,
     };
     writer.writeMeta(meta);
     writer.writeSummary(summary);
@@ -129,7 +134,8 @@ export async function runSession(req: StartRequest, emit: EventSink, control: Se
     }
   } catch (e) {
     const user = isUserError(e);
-    const message = user ? e.message : `internal error: ${(e as Error).stack ?? String(e)}`;
+    // A kernel thread's failure is the machine's, not a bug to debug from a stack: say what happened.
+    const message = user ? e.message : e instanceof ThreadFailure ? `training failed: ${e.message}` : `internal error: ${(e as Error).stack ?? String(e)}`;
     finish('failed', message);
     emit({ type: 'error', message, location: user ? (e as UserError).location : undefined, userError: user, runDir: writer?.dir });
     if (user && (e as UserError).more.length > 0)
