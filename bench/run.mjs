@@ -33,6 +33,9 @@ const FMNIST_STEPS = quick ? 120 : 469;
 const MANIFOLD_STEPS = quick ? 100 : 304;
 const CPU_ENGINE_STEPS = quick ? 8 : 20;
 
+// Every core: the trainer's kernel threads and PyTorch's threads, beside their one-thread rows.
+const CORES = cpus().length;
+
 const log = (msg) => process.stderr.write(`[bench] ${msg}\n`);
 
 async function buildChild(name = 'engineBench') {
@@ -79,7 +82,7 @@ const tfjsRun = (child, engine, workload, steps, extra = []) =>
   runChild(`${engine} ${workload}`, process.execPath, [child, '--engine', engine, '--workload', workload, '--steps', String(steps), ...extra], process.env, 'BENCH_RESULT');
 
 const torchRun = (workload, steps, extra = []) =>
-  runChild(`pytorch ${workload}`, PYTHON, [join(root, 'bench/torch_vae.py'), '--workload', workload, '--steps', String(steps), ...extra], blasEnv(), 'BENCH_RESULT');
+  runChild(`pytorch ${workload}${extra.length ? ` ${extra.join(' ')}` : ''}`, PYTHON, [join(root, 'bench/torch_vae.py'), '--workload', workload, '--steps', String(steps), ...extra], blasEnv(), 'BENCH_RESULT');
 
 /** Keep the round with the fastest median step. */
 function best(results) {
@@ -147,9 +150,11 @@ function bestGemm(results) {
   if (!ok.length) return results[0];
   return {
     kernels: ok[0].kernels,
+    threads: ok[0].threads,
     products: ok[0].products.map((p, i) => ({
       ...p,
       oursMs: Math.min(...ok.map((r) => r.products[i].oursMs)),
+      oursThreadedMs: Math.min(...ok.map((r) => r.products[i].oursThreadedMs ?? Infinity)),
       stockFlagsMs: Math.min(...ok.map((r) => r.products[i].stockFlagsMs)),
       stockArrangedMs: Math.min(...ok.map((r) => r.products[i].stockArrangedMs)),
     })),
@@ -168,13 +173,19 @@ async function main() {
   const manifoldArgs = ['--data', join(work, 'manifold.f32'), '--n', String(exported.n), '--dim', String(exported.dim)];
 
   const gemmChild = await buildChild('gemmBench');
-  const runs = { sgemm: [], gemm: [], torchFmnist: [], wasmFmnist: [], torchManifold: [], wasmManifold: [] };
+  const runs = { sgemm: [], gemm: [], torchFmnist: [], wasmFmnist: [], torchManifold: [], wasmManifold: [], torchFmnistAll: [], torchFmnistAllBlas: [], wasmFmnistAll: [] };
   for (let r = 1; r <= rounds; r++) {
     log(`round ${r} of ${rounds}`);
     runs.sgemm.push(runChild('sgemm peak', PYTHON, [join(root, 'bench/sgemm_peak.py')], blasEnv(), 'SGEMM_RESULT'));
-    runs.gemm.push(runChild('matrix products: trainer GEMM vs stock wasm kernel', process.execPath, [gemmChild], process.env, 'GEMM_RESULT'));
+    runs.gemm.push(runChild('matrix products: trainer GEMM vs stock wasm kernel', process.execPath, [gemmChild, '--threads', String(CORES)], process.env, 'GEMM_RESULT'));
     runs.torchFmnist.push(torchRun('fmnist', FMNIST_STEPS));
-    runs.wasmFmnist.push(tfjsRun(child, 'wasm', 'fmnist', FMNIST_STEPS));
+    runs.wasmFmnist.push(tfjsRun(child, 'wasm', 'fmnist', FMNIST_STEPS, ['--threads', '1']));
+    if (CORES > 1) {
+      // PyTorch on every core two ways (its own threads; OpenBLAS's threads), the faster one counts.
+      runs.torchFmnistAll.push(torchRun('fmnist', FMNIST_STEPS, ['--threads', String(CORES)]));
+      runs.torchFmnistAllBlas.push(torchRun('fmnist', FMNIST_STEPS, ['--blas-threads', String(CORES)]));
+      runs.wasmFmnistAll.push(tfjsRun(child, 'wasm', 'fmnist', FMNIST_STEPS, ['--threads', String(CORES)]));
+    }
     runs.torchManifold.push(torchRun('manifold', MANIFOLD_STEPS, manifoldArgs));
     runs.wasmManifold.push(tfjsRun(child, 'wasm', 'manifold', MANIFOLD_STEPS));
   }
@@ -209,6 +220,7 @@ async function main() {
       tensorflow: tensorflowFmnist,
     },
     manifold: { pytorch: best(runs.torchManifold), wasm: best(runs.wasmManifold), cpu: cpuManifold },
+    allCores: CORES > 1 ? { cores: CORES, pytorch: best([...runs.torchFmnistAll, ...runs.torchFmnistAllBlas]), pytorchIntraOp: best(runs.torchFmnistAll), pytorchBlas: best(runs.torchFmnistAllBlas), wasm: best(runs.wasmFmnistAll) } : undefined,
     allRounds: runs,
   };
   mkdirSync(join(root, 'bench/results'), { recursive: true });

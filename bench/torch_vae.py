@@ -179,6 +179,18 @@ def main() -> None:
     ap.add_argument("--warmup", type=int, default=10)
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="PyTorch's intra-op threads (torch.set_num_threads); OpenBLAS itself stays on one thread, as two pools would oversubscribe",
+    )
+    ap.add_argument(
+        "--blas-threads",
+        type=int,
+        default=1,
+        help="OpenBLAS's own threads (threadpoolctl); with --threads 1 this puts the cores inside each product instead",
+    )
     ap.add_argument("--replay", help="a folder written by bench/crossCheck.ts: repeat its steps and compare the losses")
     ap.add_argument(
         "--malloc",
@@ -190,7 +202,7 @@ def main() -> None:
     if args.malloc == "keep":
         keep_freed_memory()
 
-    torch.set_num_threads(1)
+    torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     if args.replay:
         return replay(args.replay, [512] if args.workload == "fmnist" else [64, 64])
@@ -211,7 +223,7 @@ def main() -> None:
     steps_per_epoch = math.ceil(n / args.batch)
 
     times, cpu_times, losses, step = [], [], [], 0
-    with threadpoolctl.threadpool_limits(1):
+    with threadpoolctl.threadpool_limits(args.blas_threads):
         blas = [
             {k: lib.get(k) for k in ("internal_api", "architecture", "version", "num_threads")}
             for lib in threadpoolctl.threadpool_info()
@@ -245,8 +257,12 @@ def main() -> None:
     result = {
         "kind": "pytorch",
         "engine": "pytorch",
-        "engineDetail": f"PyTorch {torch.__version__}, 1 thread; BLAS: "
+        "engineDetail": f"PyTorch {torch.__version__}, {torch.get_num_threads()} thread{'s' if torch.get_num_threads() > 1 else ''}"
+        + (f" (OpenBLAS on {args.blas_threads})" if args.blas_threads > 1 else "")
+        + "; BLAS: "
         + ", ".join(f"{b['internal_api']} {b['version']} ({b['architecture']})" for b in blas),
+        "threads": max(torch.get_num_threads(), args.blas_threads),
+        "blasThreads": args.blas_threads,
         "workload": args.workload,
         "n": n,
         "dim": dim,

@@ -118,6 +118,7 @@ export async function installWasmKernels(tf: Tf): Promise<WasmKernels> {
   if (done) return done;
   const relaxed = relaxedSimdAvailable();
   const memory = backend.wasm.asm.memory;
+  if (!(memory.buffer instanceof SharedArrayBuffer)) throw new Error('the wasm engine is not on a shared memory: start it with withSharedEngineMemory (src/train/sharedMemory.ts)');
   const module = await compileKernels(relaxed ? 'relaxed' : 'simd');
   const k = await instantiateKernels(module, memory);
   let pool: KernelThreadPool | undefined;
