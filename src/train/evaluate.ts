@@ -14,6 +14,7 @@ import { readCheckpoint, restoreCheckpoint } from './checkpoint';
 import { diagnose, diagnosticSubset } from './diagnostics';
 import { Vae } from './model';
 import { readSpecFile } from './session';
+import { threadCount } from './threads';
 
 export interface Evaluation {
   spec: VaeSpec;
@@ -33,6 +34,8 @@ export async function evaluateRun(runDir: string, opts: { samples?: number; poin
   const cpPath = path.join(runDir, RUN_FILES.checkpoints, 'latest.json');
   if (!fs.existsSync(cpPath)) throw new UserError(`${runDir} has no checkpoint yet (${cpPath})`, { file: cpPath });
   const engine = await chooseEngine(opts.backend ?? 'auto');
+  // The pass's products on every core (or the spec's count), as in training: the same bits either way.
+  await engine.kernels?.setThreads(threadCount(undefined, spec.training.threads));
   // The data are found relative to the spec the run was started from.
   const data = await loadData(spec.data, meta.specPath);
   const vae = new Vae(engine.tf, spec.model, data.train.dim, spec.training.seed);
