@@ -89,7 +89,7 @@ export function renderAllCores(res) {
   out.push(`| trainer step 1 → ${n} threads >= 1.7 x | ${f(scaling, 2)} x | ${verdict(scaling >= 1.7)} |`);
   if (Math.max(res.loadAverage.before[0], res.loadAverage.after[0]) > n)
     out.push(
-      `\n**Caution:** the load average was above the ${n} cores: the ${n}-thread rows competed with other processes for the second core, so their speed-ups understate what a quiet machine gives (compare the CPU-time column, which counts all threads).`,
+      `\n**Caution:** the load average was above the ${n} cores, so these rows shared the cores with other processes. That distorts the thread rows both ways: a process with more threads also gets a larger share of a contended machine (flattering the speed-ups), and a thread that is descheduled holds up the product it is part of (hurting them). The CPU-time column (all threads) is the less disturbed comparison; re-run on a quiet machine before relying on the ratios.`,
     );
   return out.join('\n');
 }

@@ -72,7 +72,7 @@ function sections(bytes: Uint8Array): Section[] {
 }
 
 export interface SharedModule {
-  binary: Uint8Array;
+  binary: Uint8Array<ArrayBuffer>;
   /** The memory to pass as env.memory: shared, with the module's initial size. */
   memory: WebAssembly.Memory;
 }

@@ -1,6 +1,6 @@
 /**
  * Training on several threads (src/train/threadPool.ts, sharedMemory.ts, kernelThread.ts):
- * - the wasm engine runs on a shared memory;
+ * - the wasm engine runs on a shared memory (its module rewritten to import one);
  * - a product is split into blocks that cover C exactly once, on whole tiles;
  * - products in all four orientations, ragged sizes included, and Adam updates give the same
  *   bits on 1, 2 and 3 threads;
@@ -23,6 +23,7 @@ import type { MetricsRecord, RunMeta, RunSummary } from '../../src/core/runForma
 import { loadData } from '../../src/data/load';
 import { createAdam } from '../../src/train/adam';
 import { TrainingLoop } from '../../src/train/loop';
+import { shareModuleMemory } from '../../src/train/sharedMemory';
 import { planAdam, planGemm, type GemmArgs } from '../../src/train/threadPool';
 import { threadCount } from '../../src/train/threads';
 import { watchSteps } from '../../bench/stepHook';
@@ -54,6 +55,23 @@ test('the wasm engine runs on a shared memory', async () => {
   assert.ok((memory.buffer as ArrayBufferLike).byteLength > before);
   assert.equal(big.dataSync()[before / 4], 0);
   big.dispose();
+});
+
+test('a module that defines its memory is rewritten to import a shared one', () => {
+  const memoryName = [...Buffer.from('memory')];
+  // (module (memory (export "memory") 1 2)): no import section of its own.
+  const own = Uint8Array.from([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 5, 4, 1, 1, 1, 2, 7, 10, 1, 6, ...memoryName, 2, 0]);
+  const { binary, memory } = shareModuleMemory(own);
+  const instance = new WebAssembly.Instance(new WebAssembly.Module(binary), { env: { memory } });
+  const exported = instance.exports.memory as WebAssembly.Memory;
+  assert.equal(exported, memory, 'the module now uses (and still exports) the shared memory');
+  const buffer: ArrayBufferLike = exported.buffer;
+  assert.ok(buffer instanceof SharedArrayBuffer);
+  assert.equal(memory.buffer.byteLength, 65536);
+  memory.grow(1);
+  assert.throws(() => memory.grow(1), 'the module\'s maximum (2 pages) is kept');
+  assert.throws(() => shareModuleMemory(Uint8Array.from([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0])), /defines no memory/);
+  assert.throws(() => shareModuleMemory(Uint8Array.from([1, 2, 3])), /not a WebAssembly module/);
 });
 
 test('a product is split into blocks of whole tiles that cover C exactly once', () => {
