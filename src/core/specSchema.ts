@@ -217,7 +217,7 @@ export const SPEC_SCHEMA: JsonSchema = {
           minimum: 1,
           maximum: 256,
           description:
-            'Threads the wasm engine splits each matrix product and Adam update over; results are the same for any count. Default: every core of the machine (one fewer when trained from the editor). The vaeLens.threads setting and the CLI\'s --threads override it.',
+            'Threads the wasm engine splits each matrix product and Adam update over; results are the same for any count. At most the machine\'s cores are used. Default: every core (one fewer when trained from the editor). The vaeLens.threads setting and the CLI\'s --threads override it.',
         },
       },
     },

@@ -7,7 +7,8 @@
  * - 100 training steps (losses) and the diagnostics passes between them are identical on 1 and 2 threads;
  * - a kernel thread that throws, or exits, ends a CLI run as failed (exit 1, a plain message,
  *   a readable run folder), promptly, instead of hanging;
- * - the thread count's precedence: request, then spec, then the cores less those kept free.
+ * - the thread count's precedence: request, then spec (capped at the cores), then the cores less those kept free;
+ * - a spec's thread count is checked like any field.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -217,14 +218,14 @@ fs.writeFileSync(
   FAULT_SPEC,
   `{ "name": "fault", "data": { "synthetic": "manifold", "intrinsicDim": 4, "dim": 64, "n": 1280 },
      "model": { "latentDim": 8, "encoder": { "hidden": [512] }, "decoder": { "hidden": [512] } },
-     "training": { "epochs": 20, "threads": 2 }, "diagnostics": { "subset": 256 } }`,
+     "training": { "epochs": 20 }, "diagnostics": { "subset": 256 } }`,
 );
 
 for (const fault of ['throw', 'exit']) {
   test(`a kernel thread that ${fault === 'throw' ? 'throws' : 'exits'} ends the run as failed, with its run folder readable`, () => {
     const out = path.join(tmp, fault);
     const started = performance.now();
-    const r = spawnSync(process.execPath, [path.join(root, 'bin', 'vae-lens.js'), 'train', FAULT_SPEC, '--out', out], {
+    const r = spawnSync(process.execPath, [path.join(root, 'bin', 'vae-lens.js'), 'train', FAULT_SPEC, '--out', out, '--threads', '2'], {
       encoding: 'utf8',
       timeout: 120_000,
       env: { ...process.env, VAE_LENS_FAULT_KERNEL_THREAD: `${fault}:40` },
@@ -246,9 +247,18 @@ for (const fault of ['throw', 'exit']) {
   });
 }
 
+test('training.threads must be a whole number from 1', () => {
+  assert.equal(parseSpec('{ "data": { "synthetic": "circle" }, "model": { "latentDim": 2 }, "training": { "threads": 3 } }', 't.vae.json').spec.training.threads, 3);
+  assert.equal(parseSpec('{ "data": { "synthetic": "circle" }, "model": { "latentDim": 2 } }', 't.vae.json').spec.training.threads, undefined);
+  for (const bad of ['0', '1.5', '"all"'])
+    assert.throws(() => parseSpec(`{ "data": { "synthetic": "circle" }, "model": { "latentDim": 2 }, "training": { "threads": ${bad} } }`, 't.vae.json'), /training\.threads/);
+});
+
 test('thread count: the request, else the spec, else the cores less those kept free', () => {
   assert.equal(threadCount(3, 2, 1, 8), 3);
   assert.equal(threadCount(undefined, 2, 1, 8), 2);
+  assert.equal(threadCount(undefined, 16, 1, 8), 8, 'a spec asks for at most the cores there are');
+  assert.equal(threadCount(16, undefined, 1, 8), 16, 'an explicit request is honoured');
   assert.equal(threadCount(undefined, undefined, 1, 8), 7);
   assert.equal(threadCount(undefined, undefined, 0, 8), 8);
   assert.equal(threadCount(undefined, undefined, 1, 1), 1, 'never fewer than one');
