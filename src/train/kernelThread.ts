@@ -3,8 +3,8 @@
  * trainer's kernel module instantiated on the wasm engine's shared memory, running the jobs the
  * main thread writes into its slot of the control block (threadProtocol.ts), until told to quit.
  *
- * Fault injection for the tests: VAE_LENS_FAULT_KERNEL_THREAD=throw:N or exit:N makes thread 1
- * throw in, or exit the thread at, its Nth job.
+ * Fault injection for the tests: VAE_LENS_FAULT_KERNEL_THREAD=throw:N, exit:N or hang:N makes
+ * thread 1 throw in, exit the thread at, or never finish its Nth job.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { KernelExports } from './wasmKernels';
@@ -20,9 +20,11 @@ export interface KernelThreadData {
   index: number;
 }
 
-function parseFault(spec: string | undefined): { kind: 'throw' | 'exit'; at: number } | undefined {
-  const m = /^(throw|exit):(\d+)$/.exec(spec ?? '');
-  return m ? { kind: m[1] as 'throw' | 'exit', at: Number(m[2]) } : undefined;
+type Fault = 'throw' | 'exit' | 'hang';
+
+function parseFault(spec: string | undefined): { kind: Fault; at: number } | undefined {
+  const m = /^(throw|exit|hang):(\d+)$/.exec(spec ?? '');
+  return m ? { kind: m[1] as Fault, at: Number(m[2]) } : undefined;
 }
 
 function main(data: KernelThreadData): void {
@@ -57,6 +59,8 @@ function main(data: KernelThreadData): void {
     try {
       if (fault && jobs === fault.at) {
         if (fault.kind === 'exit') process.exit(3);
+        // A thread stuck in a loop: it cannot report anything; the pool's timeout must end the run.
+        if (fault.kind === 'hang') for (;;);
         throw new Error(`injected fault (VAE_LENS_FAULT_KERNEL_THREAD) at job ${jobs}`);
       }
       if (Atomics.load(v.words, FAILED) === 0) runSlot(k, v, data.index);

@@ -5,7 +5,7 @@
  * - products in all four orientations, ragged sizes included, and Adam updates give the same
  *   bits on 1, 2 and 3 threads;
  * - 100 training steps (losses) and the diagnostics passes between them are identical on 1 and 2 threads;
- * - a kernel thread that throws, or exits, ends a CLI run as failed (exit 1, a plain message,
+ * - a kernel thread that throws, exits or hangs ends a CLI run as failed (exit 1, a plain message,
  *   a readable run folder), promptly, instead of hanging;
  * - the thread count's precedence: request, then spec (capped at the cores), then the cores less those kept free;
  * - a spec's thread count is checked like any field.
@@ -221,24 +221,30 @@ fs.writeFileSync(
      "training": { "epochs": 20 }, "diagnostics": { "subset": 256 } }`,
 );
 
-for (const fault of ['throw', 'exit']) {
-  test(`a kernel thread that ${fault === 'throw' ? 'throws' : 'exits'} ends the run as failed, with its run folder readable`, () => {
+const FAULTS: Record<string, { does: string; message: RegExp }> = {
+  throw: { does: 'throws', message: /training failed: kernel thread 1: injected fault/ },
+  exit: { does: 'exits', message: /training failed: kernel thread 1 exited/ },
+  hang: { does: 'never finishes its part', message: /training failed: a kernel thread did not finish its part of a product or update in 2 s/ },
+};
+
+for (const [fault, { does, message }] of Object.entries(FAULTS)) {
+  test(`a kernel thread that ${does} ends the run as failed, with its run folder readable`, () => {
     const out = path.join(tmp, fault);
     const started = performance.now();
     const r = spawnSync(process.execPath, [path.join(root, 'bin', 'vae-lens.js'), 'train', FAULT_SPEC, '--out', out, '--threads', '2'], {
       encoding: 'utf8',
       timeout: 120_000,
-      env: { ...process.env, VAE_LENS_FAULT_KERNEL_THREAD: `${fault}:40` },
+      env: { ...process.env, VAE_LENS_FAULT_KERNEL_THREAD: `${fault}:40`, VAE_LENS_KERNEL_THREAD_TIMEOUT_MS: '2000' },
     });
     assert.notEqual(r.signal, 'SIGTERM', 'the run hung');
     assert.equal(r.status, 1, r.stderr);
-    assert.match(r.stderr, fault === 'throw' ? /training failed: kernel thread 1: injected fault/ : /training failed: kernel thread 1 exited/);
+    assert.match(r.stderr, message);
     assert.doesNotMatch(r.stderr, /\n\s+at .+:\d+:\d+/, 'no stack trace');
     const [runDir] = fs.readdirSync(out).map((d) => path.join(out, d));
     const summary = JSON.parse(fs.readFileSync(path.join(runDir!, 'summary.json'), 'utf8')) as RunSummary;
     const meta = JSON.parse(fs.readFileSync(path.join(runDir!, 'run.json'), 'utf8')) as RunMeta;
     assert.equal(summary.status, 'failed');
-    assert.match(summary.message ?? '', /kernel thread 1/);
+    assert.match(summary.message ?? '', /kernel thread/);
     assert.equal(meta.threads, 2);
     // The pass before training was written, and its checkpoint: the run can be inspected and resumed.
     assert.ok(fs.readFileSync(path.join(runDir!, 'metrics.jsonl'), 'utf8').trim().length > 0);
