@@ -63,6 +63,8 @@ export async function runSession(req: StartRequest, emit: EventSink, control: Se
     const engine = await chooseEngine(req.backend ?? spec.training.backend, req.tfjsNodeSearchPaths ?? [process.cwd()]);
     const threads = engine.kernels ? threadCount(req.threads, spec.training.threads, req.reserveCores) : undefined;
     if (engine.kernels && threads !== undefined) await engine.kernels.setThreads(threads);
+    else if ((req.threads ?? spec.training.threads) !== undefined)
+      emit({ type: 'log', level: 'warn', message: `the thread count (training.threads, --threads, vaeLens.threads) applies to the wasm engine only: ignored on the ${engine.name} engine` });
     emit({ type: 'log', level: 'info', message: `engine: ${engine.name} (${engine.detail}${threads ? `, ${threads} thread${threads > 1 ? 's' : ''}` : ''})` });
 
     const data = await loadData(spec.data, specPath, { workspaceRoots: req.workspaceRoots, allowOutsideWorkspace: req.allowOutsideWorkspace });
