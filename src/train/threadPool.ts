@@ -19,7 +19,18 @@ import { Worker } from 'node:worker_threads';
 import type { KernelThreadData } from './kernelThread';
 import type { KernelExports } from './wasmKernels';
 import {
-  controlBytes, controlViews, failureMessage, FAILED, GENERATION, OP_ADAM, OP_GEMM, OP_NONE, PENDING, QUIT, runSlot, slotOffset,
+  controlBytes,
+  controlViews,
+  failureMessage,
+  FAILED,
+  GENERATION,
+  OP_ADAM,
+  OP_GEMM,
+  OP_NONE,
+  PENDING,
+  QUIT,
+  runSlot,
+  slotOffset,
   type ControlViews,
 } from './threadProtocol';
 

@@ -55,10 +55,37 @@ export function runSlot(k: KernelExports, v: ControlViews, thread: number): void
   const f = v.floats;
   switch (w[s]) {
     case OP_GEMM:
-      k.sgemmStrided(w[s + 1]!, w[s + 2]!, w[s + 3]!, w[s + 4]!, w[s + 5]!, w[s + 6] === 1, w[s + 7]!, w[s + 8]!, w[s + 9] === 1, w[s + 10]!, w[s + 11]!, w[s + 12]!);
+      k.sgemmStrided(
+        w[s + 1]!,
+        w[s + 2]!,
+        w[s + 3]!,
+        w[s + 4]!,
+        w[s + 5]!,
+        w[s + 6] === 1,
+        w[s + 7]!,
+        w[s + 8]!,
+        w[s + 9] === 1,
+        w[s + 10]!,
+        w[s + 11]!,
+        w[s + 12]!,
+      );
       return;
     case OP_ADAM:
-      k.adamUpdate(w[s + 1]!, w[s + 2]!, w[s + 3]!, w[s + 4]!, w[s + 5]!, f[s + 6]!, f[s + 7]!, f[s + 8]!, f[s + 9]!, f[s + 10]!, f[s + 11]!, f[s + 12]!, f[s + 13]!);
+      k.adamUpdate(
+        w[s + 1]!,
+        w[s + 2]!,
+        w[s + 3]!,
+        w[s + 4]!,
+        w[s + 5]!,
+        f[s + 6]!,
+        f[s + 7]!,
+        f[s + 8]!,
+        f[s + 9]!,
+        f[s + 10]!,
+        f[s + 11]!,
+        f[s + 12]!,
+        f[s + 13]!,
+      );
       return;
     default:
       return;

@@ -63,7 +63,12 @@ describe('Train VAE on every core', { timeout: 900_000 }, () => {
       await workbench().waitForStatusBar(/^VAE\b/, 120_000);
       const load = loadavg()[0];
       await workbench().runCommand('VAE Lens: Train VAE');
-      const run = await waitForRun(workbench().workspaceDir, (r) => r.summary?.status === 'completed' || r.summary?.status === 'failed', 600_000, 'that finished');
+      const run = await waitForRun(
+        workbench().workspaceDir,
+        (r) => r.summary?.status === 'completed' || r.summary?.status === 'failed',
+        600_000,
+        'that finished',
+      );
       assert.equal(run.summary?.status, 'completed', `the run ended ${JSON.stringify(run.summary)}`);
       assert.equal(run.meta?.threads, THREADS, 'run.json records the thread count from the setting');
       const timings = await waitForTimings(workbench(), 30_000);

@@ -70,7 +70,7 @@ test('a module that defines its memory is rewritten to import a shared one', () 
   assert.ok(buffer instanceof SharedArrayBuffer);
   assert.equal(memory.buffer.byteLength, 65536);
   memory.grow(1);
-  assert.throws(() => memory.grow(1), 'the module\'s maximum (2 pages) is kept');
+  assert.throws(() => memory.grow(1), "the module's maximum (2 pages) is kept");
   assert.throws(() => shareModuleMemory(Uint8Array.from([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0])), /defines no memory/);
   assert.throws(() => shareModuleMemory(Uint8Array.from([1, 2, 3])), /not a WebAssembly module/);
 });
@@ -98,7 +98,10 @@ test('a product is split into blocks of whole tiles that cover C exactly once', 
         assert.equal(b.b, g.b + 4 * (g.transB ? j0 * g.k : j0));
         for (let i = i0; i < i0 + b.m; i++) for (let j = j0; j < j0 + b.n; j++) covered[i * g.n + j]!++;
       }
-      assert.ok(covered.every((x) => x === 1), `${g.m}x${g.n} on ${threads} threads: every element once`);
+      assert.ok(
+        covered.every((x) => x === 1),
+        `${g.m}x${g.n} on ${threads} threads: every element once`,
+      );
     }
   assert.equal(planGemm({ m: 4, n: 8, k: 16, a: 0, transA: false, b: 0, transB: false, c: 0 }, 4).length, 1, 'a small product stays on one thread');
   const ranges = planAdam(100_003, 3);
@@ -254,10 +257,16 @@ for (const [fault, { does, message }] of Object.entries(FAULTS)) {
 }
 
 test('training.threads must be a whole number from 1', () => {
-  assert.equal(parseSpec('{ "data": { "synthetic": "circle" }, "model": { "latentDim": 2 }, "training": { "threads": 3 } }', 't.vae.json').spec.training.threads, 3);
+  assert.equal(
+    parseSpec('{ "data": { "synthetic": "circle" }, "model": { "latentDim": 2 }, "training": { "threads": 3 } }', 't.vae.json').spec.training.threads,
+    3,
+  );
   assert.equal(parseSpec('{ "data": { "synthetic": "circle" }, "model": { "latentDim": 2 } }', 't.vae.json').spec.training.threads, undefined);
   for (const bad of ['0', '1.5', '"all"'])
-    assert.throws(() => parseSpec(`{ "data": { "synthetic": "circle" }, "model": { "latentDim": 2 }, "training": { "threads": ${bad} } }`, 't.vae.json'), /training\.threads/);
+    assert.throws(
+      () => parseSpec(`{ "data": { "synthetic": "circle" }, "model": { "latentDim": 2 }, "training": { "threads": ${bad} } }`, 't.vae.json'),
+      /training\.threads/,
+    );
 });
 
 test('thread count: the request, else the spec, else the cores less those kept free', () => {
