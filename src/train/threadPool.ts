@@ -19,6 +19,7 @@ import { Worker } from 'node:worker_threads';
 import type { KernelThreadData } from './kernelThread';
 import type { KernelExports } from './wasmKernels';
 import {
+  claimBlock,
   controlBytes,
   controlViews,
   failureMessage,
@@ -26,8 +27,10 @@ import {
   GENERATION,
   OP_ADAM,
   OP_GEMM,
-  OP_NONE,
-  PENDING,
+  DONE,
+  JOB,
+  packJob,
+  recordFailure,
   QUIT,
   runSlot,
   slotOffset,
@@ -37,7 +40,7 @@ import {
 /** The kernels' tile (gemm.ts): blocks of C start on tile boundaries so no tile is split. */
 const MR = 4;
 const NR = 8;
-/** Below this many multiply-adds (~20 µs of one core) a product is not worth waking threads for. */
+/** Below this many multiply-adds (~90 µs of one core) a product is not worth waking threads for. */
 const MIN_GEMM_MACS = 1 << 19;
 /** Below this many parameters, the same for Adam. */
 const MIN_ADAM_ELEMENTS = 1 << 15;
@@ -209,42 +212,52 @@ export class KernelThreadPool {
     });
   }
 
-  /** Fill `jobs` slots (the rest idle), run slot 0 here and the others on the threads, wait for all. */
+  /**
+   * Fill `jobs` slots with the job's blocks and run them: this thread claims blocks alongside
+   * the kernel threads, so a block whose thread has not woken yet is run here instead of waited
+   * for. Returns when every block is done.
+   */
   private run(jobs: number, fill: (words: Int32Array, slot: number, index: number) => void): void {
     if (this.failure) throw this.failure;
     if (this.disposed) throw new ThreadFailure('the kernel thread pool was shut down');
     const w = this.v.words;
-    for (let i = 0; i < this.threads; i++) {
-      const s = slotOffset(i);
-      if (i < jobs) fill(w, s, i);
-      else w[s] = OP_NONE;
-    }
+    for (let i = 0; i < jobs; i++) fill(w, slotOffset(i), i);
     if (jobs <= 1) {
       runSlot(this.main, this.v, 0);
       return;
     }
-    Atomics.store(w, PENDING, this.threads - 1);
-    Atomics.add(w, GENERATION, 1);
+    const generation = Atomics.load(w, GENERATION) + 1;
+    Atomics.store(w, DONE, 0);
+    Atomics.store(w, JOB, packJob(generation, jobs));
+    Atomics.store(w, GENERATION, generation);
     Atomics.notify(w, GENERATION);
-    try {
-      runSlot(this.main, this.v, 0);
-    } finally {
-      this.waitForThreads();
+    let error: unknown;
+    for (let block = claimBlock(this.v, generation); block >= 0; block = claimBlock(this.v, generation)) {
+      try {
+        if (error === undefined && Atomics.load(w, FAILED) === 0) runSlot(this.main, this.v, block);
+      } catch (e) {
+        // The threads skip their blocks once a failure is recorded; wait for those they are in.
+        error = e;
+        recordFailure(this.v, 0, `the main thread's block: ${e instanceof Error ? e.message : String(e)}`);
+      }
+      Atomics.add(w, DONE, 1);
     }
+    this.waitForBlocks(jobs);
+    if (error !== undefined) throw error;
     if (Atomics.load(w, FAILED) !== 0) this.fail(failureMessage(this.v));
   }
 
-  private waitForThreads(): void {
+  private waitForBlocks(jobs: number): void {
     const w = this.v.words;
-    for (let i = 0; i < SPIN_ITERATIONS; i++) if (Atomics.load(w, PENDING) === 0) return;
+    for (let i = 0; i < SPIN_ITERATIONS; i++) if (Atomics.load(w, DONE) === jobs) return;
     const timeout = jobTimeoutMs();
     const deadline = performance.now() + timeout;
     for (;;) {
-      const pending = Atomics.load(w, PENDING);
-      if (pending === 0) return;
+      const done = Atomics.load(w, DONE);
+      if (done === jobs) return;
       const left = deadline - performance.now();
       if (left <= 0) this.fail(`a kernel thread did not finish its part of a product or update in ${timeout / 1000} s`);
-      Atomics.wait(w, PENDING, pending, Math.min(left, 1000));
+      Atomics.wait(w, DONE, done, Math.min(left, 1000));
     }
   }
 
