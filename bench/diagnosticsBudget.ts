@@ -50,7 +50,17 @@ async function main(): Promise<void> {
       elboSe += d.elboStdErr / SEEDS.length;
       gapSe += d.gapStdErr / SEEDS.length;
     }
-    rows.push({ points: n, samples, seconds, elboMean: mean(elbo), elboSpread: sd(elbo), elboStdErr: elboSe, gapMean: mean(gap), gapSpread: sd(gap), gapStdErr: gapSe });
+    rows.push({
+      points: n,
+      samples,
+      seconds,
+      elboMean: mean(elbo),
+      elboSpread: sd(elbo),
+      elboStdErr: elboSe,
+      gapMean: mean(gap),
+      gapSpread: sd(gap),
+      gapStdErr: gapSe,
+    });
   }
   process.stdout.write(`BUDGET_RESULT ${JSON.stringify({ runDir, epoch: cp.epoch, tolerance: spec.diagnostics.tolerance, rows })}\n`);
 }

@@ -34,7 +34,10 @@ export async function enableWasmThreads(tf: Tf, threads: number): Promise<void> 
     const file = path.join(dir, `blob${++count}.js`);
     let text = obj.text_;
     // The worker imports the main script from a Blob it cannot read in Node: point it at the file.
-    text = text.replace(/var objectUrl=URL\.createObjectURL\(e\.data\.urlOrBlob\);importScripts\(objectUrl\);URL\.revokeObjectURL\(objectUrl\)/, `importScripts(${JSON.stringify(mainScript)})`);
+    text = text.replace(
+      /var objectUrl=URL\.createObjectURL\(e\.data\.urlOrBlob\);importScripts\(objectUrl\);URL\.revokeObjectURL\(objectUrl\)/,
+      `importScripts(${JSON.stringify(mainScript)})`,
+    );
     fs.writeFileSync(file, text);
     return file;
   };

@@ -10,7 +10,9 @@ export const num = (x: number | null | undefined, digits = 4): string => {
 };
 
 /** The table of the paper (ELBO estimate ± standard error beside the entropy sum and its terms), plus the split. */
-export function decompositionTable(d: Pick<Decomposition, keyof Decomposition & keyof MetricsRecord> & { gapStdErr?: number; elboAtOptVariance?: number | null }): string {
+export function decompositionTable(
+  d: Pick<Decomposition, keyof Decomposition & keyof MetricsRecord> & { gapStdErr?: number; elboAtOptVariance?: number | null },
+): string {
   const rows: [string, string, string][] = [
     ['ELBO (sampled)', num(d.elbo), `± ${num(d.elboStdErr)}`],
     ['entropy sum', num(d.entropySum), 'H_enc - H_prior - H_dec'],
@@ -54,5 +56,9 @@ export function progressBar(fraction: number, width: number, label: string): str
 export function duration(seconds: number): string {
   if (!Number.isFinite(seconds)) return '?';
   const s = Math.round(seconds);
-  return s >= 3600 ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m` : s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
+  return s >= 3600
+    ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`
+    : s >= 60
+      ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`
+      : `${s}s`;
 }

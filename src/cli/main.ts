@@ -109,7 +109,9 @@ async function train(args: Args): Promise<number> {
     switch (ev.type) {
       case 'started':
         epochs = ev.epochs;
-        console.log(`run ${ev.runDir}\ndata ${ev.dataset.source}: ${ev.dataset.n} x ${ev.dataset.dim}; engine ${ev.backend}; ${ev.epochs} epochs of ${ev.stepsPerEpoch} steps`);
+        console.log(
+          `run ${ev.runDir}\ndata ${ev.dataset.source}: ${ev.dataset.n} x ${ev.dataset.dim}; engine ${ev.backend}; ${ev.epochs} epochs of ${ev.stepsPerEpoch} steps`,
+        );
         break;
       case 'progress':
         if (tty) {
@@ -145,7 +147,15 @@ async function train(args: Args): Promise<number> {
     }
   };
   const status = await runSession(
-    { type: 'start', specPath, runsDir: args.flags.get('out') as string | undefined, backend: backendFlag(args), epochs: intFlag(args, 'epochs', 1), threads: intFlag(args, 'threads', 1), resume: args.flags.get('resume') as string | undefined },
+    {
+      type: 'start',
+      specPath,
+      runsDir: args.flags.get('out') as string | undefined,
+      backend: backendFlag(args),
+      epochs: intFlag(args, 'epochs', 1),
+      threads: intFlag(args, 'threads', 1),
+      resume: args.flags.get('resume') as string | undefined,
+    },
     emit,
     control,
   );

@@ -49,7 +49,20 @@ function renderPng(htmlFile: string): string {
   if (!chromium) throw new UserError('--png needs Chromium (apt-get install chromium)');
   execFileSync(
     chromium,
-    ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--hide-scrollbars', '--virtual-time-budget=4000', `--screenshot=${png}`, '--window-size=1400,1800', `file://${htmlFile}`],
+    [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--hide-scrollbars',
+      '--virtual-time-budget=4000',
+      `--screenshot=${png}`,
+      '--window-size=1400,1800',
+      `file://${htmlFile}`,
+    ],
     { stdio: 'ignore', timeout: 60_000 },
   );
   return png;

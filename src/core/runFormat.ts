@@ -103,8 +103,22 @@ export interface RunSummary {
 }
 
 const REQUIRED_NUMBERS = [
-  'epoch', 'step', 'elbo', 'elboStdErr', 'hEnc', 'hPrior', 'hDec', 'entropySum', 'gap', 'gapRel',
-  'rDec', 'rPrior', 'sigma2', 'sigma2Opt', 'samplesPerSec', 'wallSeconds',
+  'epoch',
+  'step',
+  'elbo',
+  'elboStdErr',
+  'hEnc',
+  'hPrior',
+  'hDec',
+  'entropySum',
+  'gap',
+  'gapRel',
+  'rDec',
+  'rPrior',
+  'sigma2',
+  'sigma2Opt',
+  'samplesPerSec',
+  'wallSeconds',
 ] as const;
 
 /** Check one parsed line against the contract; returns a message or undefined. */

@@ -8,15 +8,7 @@ import * as path from 'node:path';
 import { judgeConvergence, type ConvergenceState } from './convergence';
 import type { PanelRun } from './panelProtocol';
 import type { ImagesEvent } from './protocol';
-import {
-  checkMetricsRecord,
-  parseMetricsJsonl,
-  RUN_FILES,
-  type MetricsRecord,
-  type RunMeta,
-  type RunStatus,
-  type RunSummary,
-} from './runFormat';
+import { checkMetricsRecord, parseMetricsJsonl, RUN_FILES, type MetricsRecord, type RunMeta, type RunStatus, type RunSummary } from './runFormat';
 import { parseSpec } from './spec';
 
 export type RunImages = Omit<ImagesEvent, 'type'>;
@@ -223,10 +215,7 @@ export async function readRunOverview(runDir: string, alive: (pid: number | unde
 /** Everything the panel shows for one run. */
 export async function readRunContents(runDir: string, alive: (pid: number | undefined) => boolean = isProcessAlive): Promise<RunContents> {
   const overview = await readRunOverview(runDir, alive);
-  const [metricsText, imagesRaw] = await Promise.all([
-    readText(path.join(runDir, RUN_FILES.metrics)),
-    readJson(path.join(runDir, RUN_FILES.images)),
-  ]);
+  const [metricsText, imagesRaw] = await Promise.all([readText(path.join(runDir, RUN_FILES.metrics)), readJson(path.join(runDir, RUN_FILES.images))]);
   const parsed = parseMetricsJsonl(metricsText ?? '');
   const settings = specSettingsOf(overview.specText, overview.meta?.modelType);
   let { convergence, convergenceReason } = overview;
@@ -285,7 +274,10 @@ export function samePath(a: string, b: string): boolean {
 /** Runs of one spec, newest first. Several specs may share a runs folder; run.json says whose a run is. */
 export function runsOfSpec(runs: readonly RunOverview[], specPath: string): RunOverview[] {
   return runs
-    .filter((r) => r.meta !== undefined && samePath(path.isAbsolute(r.meta.specPath) ? r.meta.specPath : path.resolve(path.dirname(specPath), r.meta.specPath), specPath))
+    .filter(
+      (r) =>
+        r.meta !== undefined && samePath(path.isAbsolute(r.meta.specPath) ? r.meta.specPath : path.resolve(path.dirname(specPath), r.meta.specPath), specPath),
+    )
     .sort(newestFirst);
 }
 

@@ -246,7 +246,8 @@ function validateNode(node: Node, schema: JsonSchema, field: string, out: Proble
   if (node.type === 'array') {
     const items = node.children ?? [];
     if (schema.minItems !== undefined && items.length < schema.minItems) out.push({ message: `${at} needs at least ${schema.minItems} entries`, node, field });
-    if (schema.maxItems !== undefined && items.length > schema.maxItems) out.push({ message: `${at} may have at most ${schema.maxItems} entries`, node, field });
+    if (schema.maxItems !== undefined && items.length > schema.maxItems)
+      out.push({ message: `${at} may have at most ${schema.maxItems} entries`, node, field });
     if (schema.items) items.forEach((child, i) => validateNode(child, schema.items!, `${field}[${i}]`, out));
   }
   if (node.type === 'object') validateObject(node, schema, field, out);
@@ -281,7 +282,11 @@ function validateObject(node: Node, schema: JsonSchema, field: string, out: Prob
   for (const req of schema.required ?? []) {
     if (!seen.has(req)) {
       const desc = props[req]?.description;
-      out.push({ message: `${field || 'the spec'} is missing the required field ${JSON.stringify(req)}${desc ? ` (${desc})` : ''}`, node, field: field ? `${field}.${req}` : req });
+      out.push({
+        message: `${field || 'the spec'} is missing the required field ${JSON.stringify(req)}${desc ? ` (${desc})` : ''}`,
+        node,
+        field: field ? `${field}.${req}` : req,
+      });
     }
   }
 }
@@ -311,14 +316,15 @@ function validateOneOf(node: Node, schema: JsonSchema, field: string, out: Probl
       return keyNode && key !== undefined && guess ? [{ keyNode, key, guess }] : [];
     });
     for (const m of misspelt)
-      out.push({ message: `unknown field ${JSON.stringify(m.key)} in ${field} (did you mean ${JSON.stringify(m.guess)}?)`, node: m.keyNode, field: `${field}.${m.key}` });
+      out.push({
+        message: `unknown field ${JSON.stringify(m.key)} in ${field} (did you mean ${JSON.stringify(m.guess)}?)`,
+        node: m.keyNode,
+        field: `${field}.${m.key}`,
+      });
     if (misspelt.length > 0) return;
   }
   out.push({
-    message:
-      matching.length === 0
-        ? `${field} needs exactly one of ${ids.join(' or ')}`
-        : `${field} has both ${ids.join(' and ')}; give only one`,
+    message: matching.length === 0 ? `${field} needs exactly one of ${ids.join(' or ')}` : `${field} has both ${ids.join(' and ')}; give only one`,
     node,
     field,
   });
@@ -387,7 +393,11 @@ function withDefaults(raw: RawSpec, file: string): VaeSpec {
   const m = raw.model;
   const t = raw.training ?? {};
   const g = raw.diagnostics ?? {};
-  const baseName = file.replace(/\\/g, '/').split('/').pop()!.replace(/\.vae\.json$|\.json$/, '');
+  const baseName = file
+    .replace(/\\/g, '/')
+    .split('/')
+    .pop()!
+    .replace(/\.vae\.json$|\.json$/, '');
   return {
     name: raw.name ?? baseName,
     data,
@@ -436,7 +446,10 @@ function semanticProblems(spec: VaeSpec): { message: string; field: string }[] {
       out.push({ message: `data.intrinsicDim (${d.intrinsicDim}) must be smaller than data.dim (${d.dim})`, field: 'data.intrinsicDim' });
   }
   if (spec.model.type === 'VAE-3' && spec.model.varianceUpdate === 'optimal')
-    out.push({ message: 'model.varianceUpdate "optimal" has no closed form for VAE-3 (the variance depends on z); use "gradient"', field: 'model.varianceUpdate' });
+    out.push({
+      message: 'model.varianceUpdate "optimal" has no closed form for VAE-3 (the variance depends on z); use "gradient"',
+      field: 'model.varianceUpdate',
+    });
   return out;
 }
 
@@ -453,7 +466,10 @@ export function theoremWarnings(spec: VaeSpec): { message: string; field: string
   if (m.type === 'VAE-0' && m.varianceUpdate === 'optimal')
     out.push({ message: 'varianceUpdate has no effect for VAE-0 (its variance is fixed)', field: 'model.varianceUpdate' });
   if (m.decoder.hidden.length > 0 && m.decoder.activation === 'linear')
-    out.push({ message: 'linear activations make the hidden layers collapse to one linear map; use "hidden": [] for a linear decoder', field: 'model.decoder.activation' });
+    out.push({
+      message: 'linear activations make the hidden layers collapse to one linear map; use "hidden": [] for a linear decoder',
+      field: 'model.decoder.activation',
+    });
   if (spec.diagnostics.mcSamples === 1)
     out.push({ message: 'with one Monte-Carlo sample the ELBO standard error cannot be estimated; use 2 or more', field: 'diagnostics.mcSamples' });
   return out;

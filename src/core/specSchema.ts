@@ -28,17 +28,7 @@ export interface JsonSchema {
   title?: string;
 }
 
-export const SYNTHETIC_KINDS = [
-  'circle',
-  'eight_gaussians',
-  'cosine',
-  'lemniscate',
-  'swiss_roll',
-  'spiral3d',
-  'manifold',
-  'ppca',
-  'ring',
-] as const;
+export const SYNTHETIC_KINDS = ['circle', 'eight_gaussians', 'cosine', 'lemniscate', 'swiss_roll', 'spiral3d', 'manifold', 'ppca', 'ring'] as const;
 
 export const ACTIVATIONS = ['relu', 'tanh', 'sigmoid', 'elu', 'softplus', 'leaky_relu', 'linear'] as const;
 export const MODEL_TYPES = ['VAE-0', 'VAE-1', 'VAE-2', 'VAE-3'] as const;
@@ -179,7 +169,7 @@ export const SPEC_SCHEMA: JsonSchema = {
           type: 'number',
           exclusiveMinimum: 0,
           description:
-            'Starting decoder variance. Default: 5% of the data\'s mean per-dimension variance, so the decoder starts sharper than the data and the latents are not switched off at the start (posterior collapse). VAE-0 keeps its variance fixed at this value (default 1).',
+            "Starting decoder variance. Default: 5% of the data's mean per-dimension variance, so the decoder starts sharper than the data and the latents are not switched off at the start (posterior collapse). VAE-0 keeps its variance fixed at this value (default 1).",
         },
       },
     },
@@ -217,7 +207,7 @@ export const SPEC_SCHEMA: JsonSchema = {
           minimum: 1,
           maximum: 256,
           description:
-            'Threads the wasm engine splits each matrix product and Adam update over; results are the same for any count. At most the machine\'s cores are used. Default: every core (one fewer when trained from the editor). The vaeLens.threads setting and the CLI\'s --threads override it.',
+            "Threads the wasm engine splits each matrix product and Adam update over; results are the same for any count. At most the machine's cores are used. Default: every core (one fewer when trained from the editor). The vaeLens.threads setting and the CLI's --threads override it.",
         },
       },
     },
@@ -227,7 +217,13 @@ export const SPEC_SCHEMA: JsonSchema = {
       description: 'The entropy diagnostics pass.',
       properties: {
         every: { type: 'integer', minimum: 1, default: 1, description: 'Run the diagnostics pass every this many epochs.' },
-        mcSamples: { type: 'integer', minimum: 1, maximum: 1024, default: 2, description: 'Monte-Carlo samples z ~ q(z|x) per point (2 or more, so the ELBO has a standard error).' },
+        mcSamples: {
+          type: 'integer',
+          minimum: 1,
+          maximum: 1024,
+          default: 2,
+          description: 'Monte-Carlo samples z ~ q(z|x) per point (2 or more, so the ELBO has a standard error).',
+        },
         subset: {
           type: 'integer',
           minimum: 1,

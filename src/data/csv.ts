@@ -142,22 +142,21 @@ interface Layout {
 
 /** Delimiter, header, shape, from the first pass. */
 function detectLayout(first: FirstPass, file: string, opts: CsvOptions | undefined): Layout {
-  if (first.sample.length === 0)
-    throw new UserError('the file has no data rows (it is empty or holds only blank and # comment lines)', { file, line: 1 });
+  if (first.sample.length === 0) throw new UserError('the file has no data rows (it is empty or holds only blank and # comment lines)', { file, line: 1 });
   const delimiter = guessDelimiter(first.sample);
   const top = first.sample[0]!;
   const topCells = splitQuoted(top.text, delimiter);
   const hasHeader = opts?.header ?? !looksLikeData(topCells);
   const dataLines = first.contentLines - (hasHeader ? 1 : 0);
   const dataStart = hasHeader ? first.sample[1] : top;
-  if (dataLines <= 0 || !dataStart)
-    throw new UserError('the file holds a header line but no data rows below it', { file, line: top.line });
+  if (dataLines <= 0 || !dataStart) throw new UserError('the file holds a header line but no data rows below it', { file, line: top.line });
   const dim = splitQuoted(dataStart.text, delimiter).length;
   if (hasHeader && topCells.length !== dim) {
-    throw new UserError(
-      `the header has ${topCells.length} names but the first data row (line ${dataStart.line}) has ${dim} values; give one name per column`,
-      { file, line: top.line, column: 1 },
-    );
+    throw new UserError(`the header has ${topCells.length} names but the first data row (line ${dataStart.line}) has ${dim} values; give one name per column`, {
+      file,
+      line: top.line,
+      column: 1,
+    });
   }
   return { delimiter, hasHeader, n: rowsToRead(dataLines, opts), dim, firstDataLine: dataStart.line };
 }

@@ -86,10 +86,7 @@ export function resolveDataPath(spec: FileDataSpec, specPath: string, opts: Load
     });
     if (!inside) {
       const via = real !== resolved ? ` (it is a link to ${real})` : '';
-      throw new UserError(
-        `data file ${resolved}${via} is outside the workspace; move it into the workspace or allow data outside it in the settings`,
-        at,
-      );
+      throw new UserError(`data file ${resolved}${via} is outside the workspace; move it into the workspace or allow data outside it in the settings`, at);
     }
   }
   const maxBytes = opts.maxBytes ?? DEFAULT_MAX_BYTES;
@@ -111,10 +108,10 @@ export function detectFormat(spec: FileDataSpec, specPath: string): DataFormat {
   if (inner.endsWith('.npy')) return 'npy';
   if (inner.endsWith('.json')) return 'json';
   if (/\.idx$|-ubyte$|\.idx\d-ubyte$/.test(inner) || name.endsWith('.gz')) return 'idx';
-  throw new UserError(
-    `cannot tell the format of ${JSON.stringify(spec.path)} from its name; set data.format to "csv", "npy", "idx" or "json"`,
-    { file: specPath, field: 'data.path' },
-  );
+  throw new UserError(`cannot tell the format of ${JSON.stringify(spec.path)} from its name; set data.format to "csv", "npy", "idx" or "json"`, {
+    file: specPath,
+    field: 'data.path',
+  });
 }
 
 function loadFile(spec: FileDataSpec, specPath: string, opts: LoadDataOptions): Dataset {

@@ -98,10 +98,10 @@ export function assertAllFinite(values: Float32Array, dim: number, file: string,
       const row = Math.floor(i / dim) + 1;
       const column = (i % dim) + 1;
       const kind = Number.isNaN(v) ? 'NaN' : 'an infinite value (or one beyond the float32 range)';
-      throw new UserError(
-        `${what} row ${row}, column ${column} is ${kind}; VAE Lens needs finite numbers: remove or impute missing values first`,
-        { file, row },
-      );
+      throw new UserError(`${what} row ${row}, column ${column} is ${kind}; VAE Lens needs finite numbers: remove or impute missing values first`, {
+        file,
+        row,
+      });
     }
   }
 }

@@ -105,10 +105,10 @@ function checkLayout(header: NpyHeader, available: number, file: string, opts: L
   const { type, shape, dataStart } = header;
   const typeName = describeElementType(type);
   if (shape.length === 0 || shape.length > 3) {
-    throw new UserError(
-      `the array has shape (${shape.join(', ')}); VAE Lens reads 1-D (N,), 2-D (N, D) or image (N, H, W) arrays: reshape it before saving`,
-      { file, offset: 8 },
-    );
+    throw new UserError(`the array has shape (${shape.join(', ')}); VAE Lens reads 1-D (N,), 2-D (N, D) or image (N, H, W) arrays: reshape it before saving`, {
+      file,
+      offset: 8,
+    });
   }
   const total = shape.reduce((a, b) => a * b, 1);
   const expected = total * type.bytes;
@@ -187,10 +187,7 @@ function readHeader(data: Buffer, file: string): NpyHeader {
     );
   }
   if (fortran === true) {
-    throw new UserError(
-      'the array is stored in Fortran (column-major) order; VAE Lens reads C order: save np.ascontiguousarray(a) instead',
-      at,
-    );
+    throw new UserError('the array is stored in Fortran (column-major) order; VAE Lens reads C order: save np.ascontiguousarray(a) instead', at);
   }
   if (fortran !== false) throw new UserError("the NPY header's 'fortran_order' must be True or False", at);
   if (!Array.isArray(shape) || !shape.every((s) => typeof s === 'number' && Number.isSafeInteger(s) && s >= 0)) {

@@ -109,7 +109,6 @@ export function describeBadCell(text: string, delimiter: string | undefined): st
   if (delimiter !== ',' && /^[+-]?\d+,\d+$/.test(unquoted))
     return `is ${JSON.stringify(unquoted)}, which looks like a decimal comma; write decimals with a point (0.5, not 0,5)`;
   // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u0008\u000e-\u001f]/.test(unquoted))
-    return 'holds binary bytes: this file does not look like text; check data.path and data.format';
+  if (/[\u0000-\u0008\u000e-\u001f]/.test(unquoted)) return 'holds binary bytes: this file does not look like text; check data.path and data.format';
   return `is ${JSON.stringify(unquoted)}, not a number; every cell must be a decimal number like 0.25, -3 or 1e-4`;
 }

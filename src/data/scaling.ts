@@ -156,10 +156,7 @@ export function splitValidation<T extends Dataset>(ds: T, fraction: number, seed
   const { n, dim } = ds;
   const held = Math.max(1, Math.round(n * fraction));
   if (held >= n) {
-    throw new UserError(
-      `data.validation = ${fraction} would hold out all ${n} rows; use a smaller fraction or more data`,
-      { field: 'data.validation' },
-    );
+    throw new UserError(`data.validation = ${fraction} would hold out all ${n} rows; use a smaller fraction or more data`, { field: 'data.validation' });
   }
   const values = opts?.inPlace ? ds.values : ds.values.slice();
   const rng = new Rng(seed);
@@ -186,7 +183,10 @@ export function subsetIndices(n: number, k: number, seed: number): Uint32Array {
   const all = new Uint32Array(n);
   for (let i = 0; i < n; i++) all[i] = i;
   if (k >= n) return all;
-  return new Rng(seed).shuffle(all).subarray(0, Math.max(0, Math.floor(k))).sort();
+  return new Rng(seed)
+    .shuffle(all)
+    .subarray(0, Math.max(0, Math.floor(k)))
+    .sort();
 }
 
 /** Rows `idx[from..to)` of a row-major n x dim matrix, copied into `out`. */

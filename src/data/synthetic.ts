@@ -111,8 +111,7 @@ function checkParams(p: SyntheticParams, where: SourceLocation): void {
   const bad = (field: string, message: string): never => {
     throw new UserError(message, { ...where, field: `data.${field}` });
   };
-  if (!Object.hasOwn(CURVES, p.synthetic) && !NEEDS_DIM.has(p.synthetic))
-    bad('synthetic', `unknown synthetic set ${JSON.stringify(p.synthetic)}`);
+  if (!Object.hasOwn(CURVES, p.synthetic) && !NEEDS_DIM.has(p.synthetic)) bad('synthetic', `unknown synthetic set ${JSON.stringify(p.synthetic)}`);
   if (!Number.isInteger(p.n) || p.n < 1) bad('n', `data.n must be a positive integer (got ${p.n})`);
   if (!(p.noise >= 0) || !Number.isFinite(p.noise)) bad('noise', `data.noise must be a finite number >= 0 (got ${p.noise})`);
   if (!Number.isInteger(p.seed) || p.seed < 0) bad('seed', `data.seed must be a non-negative integer (got ${p.seed})`);

@@ -42,9 +42,23 @@ export class SpecCodeLensProvider implements vscode.CodeLensProvider, vscode.Dis
     if (token.isCancellationRequested) return [];
     const lenses: vscode.CodeLens[] = [];
     if (state.live) {
-      lenses.push(new vscode.CodeLens(top, { title: '■ Stop Training', command: 'vaeLens.stop', arguments: [doc.uri], tooltip: 'Stop after the current step; everything is written' }));
+      lenses.push(
+        new vscode.CodeLens(top, {
+          title: '■ Stop Training',
+          command: 'vaeLens.stop',
+          arguments: [doc.uri],
+          tooltip: 'Stop after the current step; everything is written',
+        }),
+      );
     } else {
-      lenses.push(new vscode.CodeLens(top, { title: '▶ Train VAE', command: 'vaeLens.train', arguments: [doc.uri], tooltip: 'Train this model and watch the ELBO approach the entropy sum' }));
+      lenses.push(
+        new vscode.CodeLens(top, {
+          title: '▶ Train VAE',
+          command: 'vaeLens.train',
+          arguments: [doc.uri],
+          tooltip: 'Train this model and watch the ELBO approach the entropy sum',
+        }),
+      );
     }
     const result = codeLensResult(state);
     if (result) {

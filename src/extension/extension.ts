@@ -93,7 +93,11 @@ export function activate(context: vscode.ExtensionContext): void {
   const updateContext = () => {
     const active = vscode.window.activeTextEditor?.document;
     void vscode.commands.executeCommand('setContext', 'vaeLens.training', trainers.isTraining);
-    void vscode.commands.executeCommand('setContext', 'vaeLens.activeSpecTraining', !!(active && isSpecDocument(active) && trainers.forSpec(active.uri.fsPath)));
+    void vscode.commands.executeCommand(
+      'setContext',
+      'vaeLens.activeSpecTraining',
+      !!(active && isSpecDocument(active) && trainers.forSpec(active.uri.fsPath)),
+    );
   };
   updateContext();
   context.subscriptions.push(trainers.onDidChangeTrainers(updateContext), vscode.window.onDidChangeActiveTextEditor(updateContext));
@@ -104,7 +108,9 @@ export function activate(context: vscode.ExtensionContext): void {
       index.invalidate();
     }),
   );
-  log(`activated in ${(performance.now() - activationStart).toFixed(1)} ms (workspace ${vscode.workspace.isTrusted ? 'trusted' : 'in Restricted Mode: training is off'})`);
+  log(
+    `activated in ${(performance.now() - activationStart).toFixed(1)} ms (workspace ${vscode.workspace.isTrusted ? 'trusted' : 'in Restricted Mode: training is off'})`,
+  );
 }
 
 export async function deactivate(): Promise<void> {

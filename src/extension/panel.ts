@@ -154,9 +154,7 @@ export class DiagnosticsPanel implements vscode.Disposable {
     const unique = [...new Set(runDirs)];
     const present = await Promise.all(unique.map((d) => fileExists(d)));
     const isLive = (runDir: string) => this.deps.client.forRun(runDir) !== undefined;
-    const contents = await Promise.all(
-      unique.filter((_, i) => present[i]).map((d) => readRunContents(d, (pid) => isLive(d) || isProcessAlive(pid))),
-    );
+    const contents = await Promise.all(unique.filter((_, i) => present[i]).map((d) => readRunContents(d, (pid) => isLive(d) || isProcessAlive(pid))));
     if (token !== this.loadToken) return;
     this.runs = contents.map((c) => toPanelRun(c, isLive(c.runDir)));
     this.external.clear();

@@ -34,7 +34,13 @@ export function applyTrainerEvent(run: PanelRun, event: FromTrainer): PanelUpdat
       return {
         kind: 'status',
         status: 'training',
-        progress: { epoch: event.epoch, epochs: run.epochs, epochFraction: event.epochFraction, samplesPerSec: event.samplesPerSec, etaSeconds: event.etaSeconds },
+        progress: {
+          epoch: event.epoch,
+          epochs: run.epochs,
+          epochFraction: event.epochFraction,
+          samplesPerSec: event.samplesPerSec,
+          etaSeconds: event.etaSeconds,
+        },
       };
     case 'diagnostics':
       if (!isNewRecord(run, event.record)) return { kind: 'none' };

@@ -37,7 +37,9 @@ export class RunCommands implements Pick<PanelActions, 'exportCsv' | 'exportPng'
   private runItem(r: RunOverview) {
     const started = r.meta ? new Date(r.meta.startedAt).toLocaleString() : '';
     const live = this.deps.client.forRun(r.runDir) !== undefined;
-    const verdict = live ? 'training' : (codeLensResult({ hasRun: true, specChanged: false, status: r.status, convergence: r.convergence, last: r.last }) ?? r.status);
+    const verdict = live
+      ? 'training'
+      : (codeLensResult({ hasRun: true, specChanged: false, status: r.status, convergence: r.convergence, last: r.last }) ?? r.status);
     return {
       label: r.meta?.name ?? path.basename(r.runDir),
       description: `${started} · ${verdict}`,
@@ -52,7 +54,10 @@ export class RunCommands implements Pick<PanelActions, 'exportCsv' | 'exportPng'
       void vscode.window.showInformationMessage('VAE Lens: no runs yet. Open a *.vae.json spec and run "Train VAE".');
       return undefined;
     }
-    const picked = await vscode.window.showQuickPick(runs.map((r) => this.runItem(r)), { placeHolder, matchOnDescription: true, matchOnDetail: true });
+    const picked = await vscode.window.showQuickPick(
+      runs.map((r) => this.runItem(r)),
+      { placeHolder, matchOnDescription: true, matchOnDetail: true },
+    );
     return picked?.runDir;
   }
 
@@ -89,7 +94,11 @@ export class RunCommands implements Pick<PanelActions, 'exportCsv' | 'exportPng'
       }
       const first = runDirFromArg(arg);
       const items = runs.map((r) => ({ ...this.runItem(r), picked: r.runDir === first }));
-      const picked = await vscode.window.showQuickPick(items, { canPickMany: true, placeHolder: 'Pick the runs to compare (two or more)', matchOnDescription: true });
+      const picked = await vscode.window.showQuickPick(items, {
+        canPickMany: true,
+        placeHolder: 'Pick the runs to compare (two or more)',
+        matchOnDescription: true,
+      });
       if (!picked) return;
       dirs = picked.map((p) => p.runDir);
       if (dirs.length < 2) {
@@ -154,7 +163,10 @@ export class RunCommands implements Pick<PanelActions, 'exportCsv' | 'exportPng'
     const fileName = (chart: string) => `${base}-${chart.replace(/[^A-Za-z0-9_-]+/g, '-').replace(/^-+|-+$/g, '') || 'chart'}.png`;
     let files: vscode.Uri[];
     if (charts.length === 1) {
-      const target = await vscode.window.showSaveDialog({ defaultUri: vscode.Uri.file(path.join(runDir, fileName(charts[0]!.chart))), filters: { PNG: ['png'] } });
+      const target = await vscode.window.showSaveDialog({
+        defaultUri: vscode.Uri.file(path.join(runDir, fileName(charts[0]!.chart))),
+        filters: { PNG: ['png'] },
+      });
       if (!target) return;
       files = [target];
     } else {
@@ -190,9 +202,9 @@ export class RunCommands implements Pick<PanelActions, 'exportCsv' | 'exportPng'
       del,
     );
     if (choice !== del) return;
-    await vscode.workspace.fs.delete(vscode.Uri.file(runDir), { recursive: true, useTrash: true }).then(undefined, () =>
-      vscode.workspace.fs.delete(vscode.Uri.file(runDir), { recursive: true, useTrash: false }),
-    );
+    await vscode.workspace.fs
+      .delete(vscode.Uri.file(runDir), { recursive: true, useTrash: true })
+      .then(undefined, () => vscode.workspace.fs.delete(vscode.Uri.file(runDir), { recursive: true, useTrash: false }));
     this.deps.log(`deleted run folder ${runDir}`);
     this.deps.index.invalidate(runDir);
     const panel = DiagnosticsPanel.active;

@@ -5,15 +5,7 @@
 import type { ConvergenceState } from '../core/convergence';
 import type { MetricsRecord, RunStatus } from '../core/runFormat';
 
-export type RunStateKind =
-  | 'none'
-  | 'training'
-  | 'converged'
-  | 'not-converged'
-  | 'stationary'
-  | 'too-early'
-  | 'stale'
-  | 'failed';
+export type RunStateKind = 'none' | 'training' | 'converged' | 'not-converged' | 'stationary' | 'too-early' | 'stale' | 'failed';
 
 export interface LiveProgress {
   epoch: number;

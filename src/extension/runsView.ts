@@ -76,7 +76,10 @@ export class RunsViewProvider implements vscode.TreeDataProvider<RunsViewNode>, 
 
   private async specItem(node: SpecNode): Promise<vscode.TreeItem> {
     const state = await specRunState(node.uri, this.index, this.client);
-    const item = new vscode.TreeItem(path.basename(node.uri.fsPath), state.hasRun ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
+    const item = new vscode.TreeItem(
+      path.basename(node.uri.fsPath),
+      state.hasRun ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None,
+    );
     item.id = `spec:${node.uri.toString()}`;
     item.resourceUri = node.uri;
     item.description = codeLensResult(state) ?? 'no runs yet';

@@ -20,7 +20,6 @@ export interface VaeLensSettings {
   threads: number | undefined;
 }
 
-
 const BACKENDS: readonly BackendChoice[] = ['auto', 'tensorflow', 'wasm', 'cpu'];
 
 export function readSettings(scope?: vscode.Uri): VaeLensSettings {

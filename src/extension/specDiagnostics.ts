@@ -79,7 +79,13 @@ export class SpecDiagnostics implements vscode.Disposable {
       });
     } catch (e) {
       // A bug in a checker must not take the other diagnostics down with it.
-      problems = [{ severity: 'error', message: `VAE Lens could not check this spec: ${(e as Error).message}`, range: { start: { line: 0, character: 0 }, end: { line: 0, character: 1 } } }];
+      problems = [
+        {
+          severity: 'error',
+          message: `VAE Lens could not check this spec: ${(e as Error).message}`,
+          range: { start: { line: 0, character: 0 }, end: { line: 0, character: 1 } },
+        },
+      ];
     }
     this.specProblems.set(
       doc.uri,

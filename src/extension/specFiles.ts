@@ -31,7 +31,12 @@ export function activeSpecUri(): vscode.Uri | undefined {
 
 /** A spec passed to a command: a Uri (editor title, explorer) or a runs-view node ({ uri }). */
 export function specUriFromArg(arg: unknown): vscode.Uri | undefined {
-  const uri = arg instanceof vscode.Uri ? arg : typeof arg === 'object' && arg !== null && (arg as { uri?: unknown }).uri instanceof vscode.Uri ? (arg as { uri: vscode.Uri }).uri : undefined;
+  const uri =
+    arg instanceof vscode.Uri
+      ? arg
+      : typeof arg === 'object' && arg !== null && (arg as { uri?: unknown }).uri instanceof vscode.Uri
+        ? (arg as { uri: vscode.Uri }).uri
+        : undefined;
   return uri && uri.scheme === 'file' && isSpecPath(uri.fsPath) ? uri : undefined;
 }
 

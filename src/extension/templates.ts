@@ -10,9 +10,24 @@ export interface SpecTemplate {
 }
 
 export const SPEC_TEMPLATES: readonly SpecTemplate[] = [
-  { id: 'swiss-roll', label: 'Swiss roll, VAE-1', detail: 'A 2-D manifold with noise; one learned decoder variance. The gap closes.', file: 'swiss-roll-vae1.vae.json' },
-  { id: 'linear-ppca', label: 'Linear VAE on pPCA data', detail: 'No hidden layers: the optimum is probabilistic PCA, a closed-form check.', file: 'linear-ppca.vae.json' },
-  { id: 'fashion-mnist', label: 'Fashion-MNIST, VAE-1', detail: '28x28 images from an IDX file; reconstructions and samples in the panel.', file: 'fashion-mnist-vae1.vae.json' },
+  {
+    id: 'swiss-roll',
+    label: 'Swiss roll, VAE-1',
+    detail: 'A 2-D manifold with noise; one learned decoder variance. The gap closes.',
+    file: 'swiss-roll-vae1.vae.json',
+  },
+  {
+    id: 'linear-ppca',
+    label: 'Linear VAE on pPCA data',
+    detail: 'No hidden layers: the optimum is probabilistic PCA, a closed-form check.',
+    file: 'linear-ppca.vae.json',
+  },
+  {
+    id: 'fashion-mnist',
+    label: 'Fashion-MNIST, VAE-1',
+    detail: '28x28 images from an IDX file; reconstructions and samples in the panel.',
+    file: 'fashion-mnist-vae1.vae.json',
+  },
   { id: 'ring-vae3', label: 'Ring, VAE-3', detail: 'The decoder outputs a latent-dependent variance.', file: 'ring-vae3.vae.json' },
   { id: 'vae0-demo', label: 'VAE-0 demo (fixed variance)', detail: 'The theorem does not apply: the gap stays open at R_dec.', file: 'vae0-demo.vae.json' },
 ];
@@ -25,7 +40,10 @@ export function withSpecName(templateText: string, name: string): string {
 
 /** "my model" -> "my-model.vae.json"; keeps a given .vae.json suffix. */
 export function specFileName(input: string): string {
-  const trimmed = input.trim().replace(/\.vae\.json$/i, '').replace(/\.json$/i, '');
+  const trimmed = input
+    .trim()
+    .replace(/\.vae\.json$/i, '')
+    .replace(/\.json$/i, '');
   return `${trimmed.replace(/\s+/g, '-')}.vae.json`;
 }
 
@@ -41,5 +59,8 @@ export function specFileNameProblem(input: string): string | undefined {
 
 /** The run name a file name suggests: "models/swiss roll.vae.json" -> "swiss-roll". */
 export function nameFromFile(fileName: string): string {
-  return specFileName(fileName).split(/[\\/]/).pop()!.replace(/\.vae\.json$/, '');
+  return specFileName(fileName)
+    .split(/[\\/]/)
+    .pop()!
+    .replace(/\.vae\.json$/, '');
 }

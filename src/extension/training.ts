@@ -48,7 +48,9 @@ export class Training implements vscode.Disposable {
     const timings = new TrainingTimings();
     const trainerPath = vscode.Uri.joinPath(this.deps.extensionUri, 'dist', 'trainer.js').fsPath;
     if (!fs.existsSync(trainerPath)) {
-      void vscode.window.showErrorMessage(`VAE Lens: the trainer is missing (${trainerPath}). Reinstall the extension, or run the build if you are developing it.`);
+      void vscode.window.showErrorMessage(
+        `VAE Lens: the trainer is missing (${trainerPath}). Reinstall the extension, or run the build if you are developing it.`,
+      );
       return undefined;
     }
     const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
@@ -69,7 +71,10 @@ export class Training implements vscode.Disposable {
       const count = errors.length;
       const show = 'Show Problems';
       void vscode.window
-        .showErrorMessage(`VAE Lens: ${path.basename(uri.fsPath)} has ${count} problem${count > 1 ? 's' : ''}; fix ${count > 1 ? 'them' : 'it'} before training. First: ${errors[0]!.message}`, show)
+        .showErrorMessage(
+          `VAE Lens: ${path.basename(uri.fsPath)} has ${count} problem${count > 1 ? 's' : ''}; fix ${count > 1 ? 'them' : 'it'} before training. First: ${errors[0]!.message}`,
+          show,
+        )
         .then((c) => c === show && vscode.commands.executeCommand('workbench.actions.view.problems'));
       return undefined;
     }
@@ -178,9 +183,8 @@ export class Training implements vscode.Disposable {
       target = picked?.trainer;
     }
     if (!target) return;
-    await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Window, title: `VAE Lens: stopping ${path.basename(target.specPath)}` },
-      () => target.stop(),
+    await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: `VAE Lens: stopping ${path.basename(target.specPath)}` }, () =>
+      target.stop(),
     );
   }
 

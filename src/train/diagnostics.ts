@@ -66,9 +66,7 @@ export function gatherStatistics(tf: Tf, vae: Vae, input: PassInput): PassStatis
     klPerLatentSum: new Float64Array(H),
     secondMomentSum: new Float64Array(H),
     sqErrSum: new Float64Array(D),
-    latentVariance: latentVar
-      ? { hDecPerSample: new Float64Array(N * S), normSqErrPerSample: new Float64Array(N * S), varianceSum: 0 }
-      : undefined,
+    latentVariance: latentVar ? { hDecPerSample: new Float64Array(N * S), normSqErrPerSample: new Float64Array(N * S), varianceSum: 0 } : undefined,
   };
   const pointsPerChunk = Math.max(1, Math.floor(ROWS_PER_DRAW / S));
   const pointsPerBlock = Math.max(1, Math.floor(ROWS_PER_BLOCK / S));

@@ -185,7 +185,12 @@ export class TrainingLoop {
     let validationElbo: number | undefined;
     if (validation && validation.n > 0) {
       const vn = Math.min(validation.n, spec.diagnostics.subset ?? DEFAULT_DIAGNOSTIC_SUBSET);
-      validationElbo = diagnose(engine.tf, this.vae, { values: validation.values.subarray(0, vn * validation.dim), n: vn, samples: spec.diagnostics.mcSamples, seed: seed + 1 }).elbo;
+      validationElbo = diagnose(engine.tf, this.vae, {
+        values: validation.values.subarray(0, vn * validation.dim),
+        n: vn,
+        samples: spec.diagnostics.mcSamples,
+        seed: seed + 1,
+      }).elbo;
     }
     this.history.push(d);
     const verdict = judgeConvergence(this.history, {

@@ -83,10 +83,7 @@ export class Vae {
       decoderHidden: dec.layers,
       decoderMean: initDense(tf, rng, dec.out, dim, `${this.prefix}dec_mean`),
       decoderLogVar: spec.type === 'VAE-3' ? initDense(tf, rng, dec.out, dim, `${this.prefix}dec_logvar`) : undefined,
-      logS2:
-        spec.type === 'VAE-3'
-          ? undefined
-          : tf.variable(tf.fill(varianceShape, Math.log(initialVariance)), learnedVariance, `${this.prefix}log_s2`),
+      logS2: spec.type === 'VAE-3' ? undefined : tf.variable(tf.fill(varianceShape, Math.log(initialVariance)), learnedVariance, `${this.prefix}log_s2`),
       logA2: spec.type === 'VAE-2' ? tf.variable(tf.zeros([H]), true, `${this.prefix}log_a2`) : undefined,
     };
     // Variance heads start flat: q(z|x) = N(nu(x), I) for every x, and VAE-3's decoder at one variance
@@ -142,9 +139,7 @@ export class Vae {
     let h = z;
     for (const l of p.decoderHidden) h = activate(tf, this.dense(h, l.w as Tensor2D, l.b as Tensor1D), spec.decoder.activation);
     const mu = this.dense(h, p.decoderMean.w as Tensor2D, p.decoderMean.b as Tensor1D);
-    const logS2 = p.decoderLogVar
-      ? this.dense(h, p.decoderLogVar.w as Tensor2D, p.decoderLogVar.b as Tensor1D)
-      : (tf.reshape(p.logS2!, [1, -1]) as Tensor2D);
+    const logS2 = p.decoderLogVar ? this.dense(h, p.decoderLogVar.w as Tensor2D, p.decoderLogVar.b as Tensor1D) : (tf.reshape(p.logS2!, [1, -1]) as Tensor2D);
     return { mu, logS2 };
   }
 

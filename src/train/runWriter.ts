@@ -24,9 +24,12 @@ export class RunWriter {
       fs.mkdirSync(path.join(dir, RUN_FILES.checkpoints), { recursive: true });
       fs.writeFileSync(path.join(dir, RUN_FILES.spec), specText);
     } catch (e) {
-      throw new UserError(`cannot write the run folder ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}. Choose a writable folder with output.runsDir or --out.`, {
-        field: 'output.runsDir',
-      });
+      throw new UserError(
+        `cannot write the run folder ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}. Choose a writable folder with output.runsDir or --out.`,
+        {
+          field: 'output.runsDir',
+        },
+      );
     }
     return new RunWriter(dir);
   }
@@ -114,7 +117,10 @@ const WRITE_PROBLEMS: Record<string, string> = {
 function writeFailure(e: unknown, file: string): Error {
   const problem = WRITE_PROBLEMS[(e as NodeJS.ErrnoException).code ?? ''];
   if (!problem) return e as Error;
-  return new UserError(`cannot write ${file}: ${problem}. Everything the run wrote before is kept; make room, then continue it with vae-lens train SPEC --resume ${path.dirname(file)}.`, { file });
+  return new UserError(
+    `cannot write ${file}: ${problem}. Everything the run wrote before is kept; make room, then continue it with vae-lens train SPEC --resume ${path.dirname(file)}.`,
+    { file },
+  );
 }
 
 /**
@@ -147,7 +153,8 @@ export function dropTornTail(file: string): void {
     // A record is a few kilobytes; a longer tail cannot be one.
     const tail = Buffer.alloc(Math.min(size - end, 1 << 24));
     fs.readSync(fd, tail, 0, tail.length, end);
-    if (tail.length === size - end && isJson(tail.toString('utf8'))) fs.writeSync(fd, '\n', size); // whole record, only its newline missing: keep it
+    if (tail.length === size - end && isJson(tail.toString('utf8')))
+      fs.writeSync(fd, '\n', size); // whole record, only its newline missing: keep it
     else fs.ftruncateSync(fd, end);
     fs.fsyncSync(fd);
   } finally {

@@ -32,12 +32,16 @@ export function readSpecFile(specPath: string): ParsedSpec {
   try {
     const size = fs.statSync(specPath).size;
     if (size > MAX_SPEC_BYTES)
-      throw new UserError(`${specPath} is ${(size / 2 ** 20).toFixed(1)} MiB; a spec is a small JSON file (at most 1 MiB). Is it the right file?`, { file: specPath });
+      throw new UserError(`${specPath} is ${(size / 2 ** 20).toFixed(1)} MiB; a spec is a small JSON file (at most 1 MiB). Is it the right file?`, {
+        file: specPath,
+      });
     text = fs.readFileSync(specPath, 'utf8');
   } catch (e) {
     if (isUserError(e)) throw e;
     const code = (e as NodeJS.ErrnoException).code;
-    throw new UserError(code === 'ENOENT' ? `spec file not found: ${specPath}` : `cannot read the spec ${specPath}: ${code ?? (e as Error).message}`, { file: specPath });
+    throw new UserError(code === 'ENOENT' ? `spec file not found: ${specPath}` : `cannot read the spec ${specPath}: ${code ?? (e as Error).message}`, {
+      file: specPath,
+    });
   }
   return parseSpec(text, specPath);
 }
@@ -64,7 +68,11 @@ export async function runSession(req: StartRequest, emit: EventSink, control: Se
     const threads = engine.kernels ? threadCount(req.threads, spec.training.threads, req.reserveCores) : undefined;
     if (engine.kernels && threads !== undefined) await engine.kernels.setThreads(threads);
     else if ((req.threads ?? spec.training.threads) !== undefined)
-      emit({ type: 'log', level: 'warn', message: `the thread count (training.threads, --threads, vaeLens.threads) applies to the wasm engine only: ignored on the ${engine.name} engine` });
+      emit({
+        type: 'log',
+        level: 'warn',
+        message: `the thread count (training.threads, --threads, vaeLens.threads) applies to the wasm engine only: ignored on the ${engine.name} engine`,
+      });
     emit({ type: 'log', level: 'info', message: `engine: ${engine.name} (${engine.detail}${threads ? `, ${threads} thread${threads > 1 ? 's' : ''}` : ''})` });
 
     const data = await loadData(spec.data, specPath, { workspaceRoots: req.workspaceRoots, allowOutsideWorkspace: req.allowOutsideWorkspace });
@@ -97,7 +105,14 @@ export async function runSession(req: StartRequest, emit: EventSink, control: Se
     writer.writeMeta(meta);
     writer.writeSummary(summary);
     const w = writer;
-    emit({ type: 'started', runDir: w.dir, backend: engine.name, dataset: meta.dataset, epochs, stepsPerEpoch: Math.ceil(data.train.n / spec.training.batchSize) });
+    emit({
+      type: 'started',
+      runDir: w.dir,
+      backend: engine.name,
+      dataset: meta.dataset,
+      epochs,
+      stepsPerEpoch: Math.ceil(data.train.n / spec.training.batchSize),
+    });
 
     const loop = new TrainingLoop({
       spec,
@@ -113,7 +128,14 @@ export async function runSession(req: StartRequest, emit: EventSink, control: Se
         progress: (p) => emit({ type: 'progress', ...p }),
         diagnostics: (record: MetricsRecord) => {
           w.appendMetrics(record);
-          summary = { ...summary, last: record, epochsDone: record.epoch, steps: record.step, convergence: record.convergence, convergenceReason: record.convergenceReason };
+          summary = {
+            ...summary,
+            last: record,
+            epochsDone: record.epoch,
+            steps: record.step,
+            convergence: record.convergence,
+            convergenceReason: record.convergenceReason,
+          };
           emit({ type: 'diagnostics', record });
         },
         images: (images) => {

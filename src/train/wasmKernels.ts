@@ -27,13 +27,34 @@ import { KernelThreadPool, planGemm } from './threadPool';
 export interface KernelExports {
   sgemm(m: number, n: number, k: number, a: number, transA: boolean, b: number, transB: boolean, c: number, scratch: number): void;
   sgemmStrided(
-    m: number, n: number, k: number, a: number, lda: number, transA: boolean, b: number, ldb: number, transB: boolean, c: number, ldc: number, scratch: number,
+    m: number,
+    n: number,
+    k: number,
+    a: number,
+    lda: number,
+    transA: boolean,
+    b: number,
+    ldb: number,
+    transB: boolean,
+    c: number,
+    ldc: number,
+    scratch: number,
   ): void;
   sgemmScratchBytes(m: number, n: number): number;
   adamUpdate(
-    n: number, param: number, grad: number, firstMoment: number, secondMoment: number,
-    beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number,
-    oneMinusAccBeta1: number, oneMinusAccBeta2: number, epsilon: number, minusLearningRate: number,
+    n: number,
+    param: number,
+    grad: number,
+    firstMoment: number,
+    secondMoment: number,
+    beta1: number,
+    oneMinusBeta1: number,
+    beta2: number,
+    oneMinusBeta2: number,
+    oneMinusAccBeta1: number,
+    oneMinusAccBeta2: number,
+    epsilon: number,
+    minusLearningRate: number,
   ): void;
 }
 
@@ -118,7 +139,8 @@ export async function installWasmKernels(tf: Tf): Promise<WasmKernels> {
   if (done) return done;
   const relaxed = relaxedSimdAvailable();
   const memory = backend.wasm.asm.memory;
-  if (!(memory.buffer instanceof SharedArrayBuffer)) throw new Error('the wasm engine is not on a shared memory: start it with withSharedEngineMemory (src/train/sharedMemory.ts)');
+  if (!(memory.buffer instanceof SharedArrayBuffer))
+    throw new Error('the wasm engine is not on a shared memory: start it with withSharedEngineMemory (src/train/sharedMemory.ts)');
   const module = await compileKernels(relaxed ? 'relaxed' : 'simd');
   const k = await instantiateKernels(module, memory);
   let pool: KernelThreadPool | undefined;
@@ -180,7 +202,13 @@ export async function installWasmKernels(tf: Tf): Promise<WasmKernels> {
       if (gradient.dtype !== 'float32' || gradient.size !== value.size) throw new Error(`Adam: gradient of ${value.name} has the wrong size`);
       const g = gradient.dataId === value.dataId ? tf.mul(gradient, 1) : gradient;
       const constants = [c.beta1, 1 - c.beta1, c.beta2, 1 - c.beta2, c.oneMinusAccBeta1, c.oneMinusAccBeta2, c.epsilon, -c.learningRate] as const;
-      const args = { n: value.size, param: ownedAddress(value), grad: address(g), firstMoment: ownedAddress(firstMoment), secondMoment: ownedAddress(secondMoment) };
+      const args = {
+        n: value.size,
+        param: ownedAddress(value),
+        grad: address(g),
+        firstMoment: ownedAddress(firstMoment),
+        secondMoment: ownedAddress(secondMoment),
+      };
       if (pool) pool.adam({ ...args, constants });
       else k.adamUpdate(args.n, args.param, args.grad, args.firstMoment, args.secondMoment, ...constants);
       if (g !== gradient) g.dispose();

@@ -149,7 +149,14 @@ export function gapChart(views: readonly RunView[], p: Palette): ChartModel<'lin
   const ds: LineDataset[] = [];
   for (const v of views) {
     const tolPct = `${+(v.run.tolerance * 100).toPrecision(3)} %`;
-    ds.push(...band(labelFor(`tolerance ±${tolPct}`, v, compare), v.series.tolUpper, v.series.tolLower, withAlpha(compare ? v.colour : p.green, compare ? 0.07 : 0.13)));
+    ds.push(
+      ...band(
+        labelFor(`tolerance ±${tolPct}`, v, compare),
+        v.series.tolUpper,
+        v.series.tolLower,
+        withAlpha(compare ? v.colour : p.green, compare ? 0.07 : 0.13),
+      ),
+    );
   }
   for (const v of views) {
     ds.push(line(labelFor('gap', v, compare), v.series.gap, compare ? v.colour : p.foreground, { borderWidth: 2 }));
@@ -199,26 +206,72 @@ export function latentsChart(views: readonly RunView[], p: Palette): LatentChart
     refreshers.push(() => {
       const rec = last(v);
       const stats = rec ? latentStats(rec) : [];
-      replaceAll(kl, stats.filter((s) => Number.isFinite(s.kl)).map((s) => ({ x: s.index, y: s.kl })));
-      replaceAll(klColours, stats.filter((s) => Number.isFinite(s.kl)).map((s) => (s.collapsed ? greyed : klColour)));
-      replaceAll(mh, stats.filter((s) => Number.isFinite(s.secondMoment)).map((s) => ({ x: s.index, y: s.secondMoment })));
-      replaceAll(mhColours, stats.filter((s) => Number.isFinite(s.secondMoment)).map((s) => (s.collapsed ? greyed : mhColour)));
-      replaceAll(target, stats.map((s) => ({ x: s.index, y: s.priorVariance })));
+      replaceAll(
+        kl,
+        stats.filter((s) => Number.isFinite(s.kl)).map((s) => ({ x: s.index, y: s.kl })),
+      );
+      replaceAll(
+        klColours,
+        stats.filter((s) => Number.isFinite(s.kl)).map((s) => (s.collapsed ? greyed : klColour)),
+      );
+      replaceAll(
+        mh,
+        stats.filter((s) => Number.isFinite(s.secondMoment)).map((s) => ({ x: s.index, y: s.secondMoment })),
+      );
+      replaceAll(
+        mhColours,
+        stats.filter((s) => Number.isFinite(s.secondMoment)).map((s) => (s.collapsed ? greyed : mhColour)),
+      );
+      replaceAll(
+        target,
+        stats.map((s) => ({ x: s.index, y: s.priorVariance })),
+      );
       for (const s of stats) (s.collapsed ? collapsedEverywhere : activeSomewhere).add(s.index);
-      if (v === views[0]) replaceAll(collapsedOfFirst, stats.filter((s) => s.collapsed).map((s) => s.index));
+      if (v === views[0])
+        replaceAll(
+          collapsedOfFirst,
+          stats.filter((s) => s.collapsed).map((s) => s.index),
+        );
     });
     if (compare) {
-      ds.push({ type: 'bar', label: labelFor('KL_h', v, true), data: kl, backgroundColor: klColours, borderWidth: 0, yAxisID: 'kl', order: 2, pointStyle: 'rect' });
       ds.push({
-        type: 'line', label: labelFor('m_h', v, true), data: mh, borderColor: v.colour, backgroundColor: v.colour, showLine: false,
-        pointRadius: 3.5, pointStyle: 'rectRot', yAxisID: 'y', order: 1,
+        type: 'bar',
+        label: labelFor('KL_h', v, true),
+        data: kl,
+        backgroundColor: klColours,
+        borderWidth: 0,
+        yAxisID: 'kl',
+        order: 2,
+        pointStyle: 'rect',
+      });
+      ds.push({
+        type: 'line',
+        label: labelFor('m_h', v, true),
+        data: mh,
+        borderColor: v.colour,
+        backgroundColor: v.colour,
+        showLine: false,
+        pointRadius: 3.5,
+        pointStyle: 'rectRot',
+        yAxisID: 'y',
+        order: 1,
       });
     } else {
       ds.push({ type: 'bar', label: 'm_h (second moment)', data: mh, backgroundColor: mhColours, borderWidth: 0, yAxisID: 'y', order: 2, pointStyle: 'rect' });
       ds.push({ type: 'bar', label: 'KL_h (nats)', data: kl, backgroundColor: klColours, borderWidth: 0, yAxisID: 'kl', order: 2, pointStyle: 'rect' });
       ds.push({
-        type: 'line', label: 'a²_h (target of m_h)', data: target, borderColor: p.foreground, backgroundColor: p.foreground,
-        borderDash: DASHED, borderWidth: 1.25, pointRadius: 0, pointStyle: 'line', stepped: 'middle', yAxisID: 'y', order: 1,
+        type: 'line',
+        label: 'a²_h (target of m_h)',
+        data: target,
+        borderColor: p.foreground,
+        backgroundColor: p.foreground,
+        borderDash: DASHED,
+        borderWidth: 1.25,
+        pointRadius: 0,
+        pointStyle: 'line',
+        stepped: 'middle',
+        yAxisID: 'y',
+        order: 1,
       });
     }
   }
@@ -232,7 +285,10 @@ export function latentsChart(views: readonly RunView[], p: Palette): LatentChart
     const H = views.reduce((m, v) => Math.max(m, last(v)?.latentSecondMoment.length ?? 0, last(v)?.klPerLatent.length ?? 0), 0);
     // Many latents: bare indices (the axis title says what they are) and red ticks mark the collapsed.
     const name = (h: number) => (H > 16 ? String(h) : `z${h}`);
-    replaceAll(labels, Array.from({ length: H }, (_, h) => (collapsedEverywhere.has(h) && H <= 16 ? [name(h), 'collapsed'] : name(h))));
+    replaceAll(
+      labels,
+      Array.from({ length: H }, (_, h) => (collapsedEverywhere.has(h) && H <= 16 ? [name(h), 'collapsed'] : name(h))),
+    );
   };
   refresh();
 
@@ -254,7 +310,12 @@ export function latentsChart(views: readonly RunView[], p: Palette): LatentChart
       },
       y: { type: 'linear', position: 'left', beginAtZero: true, ...axis, ticks: { color: p.muted }, title: { display: true, text: 'm_h', color: p.muted } },
       kl: {
-        type: 'linear', position: 'right', beginAtZero: true, ...axis, grid: { display: false }, ticks: { color: p.muted },
+        type: 'linear',
+        position: 'right',
+        beginAtZero: true,
+        ...axis,
+        grid: { display: false },
+        ticks: { color: p.muted },
         title: { display: true, text: 'KL_h (nats)', color: p.muted },
       },
     },

@@ -4,12 +4,34 @@
  * runs or the theme change.
  */
 import {
-  BarController, BarElement, CategoryScale, Chart, Decimation, Filler, Legend, LinearScale, LineController,
-  LineElement, PointElement, Tooltip, type ChartConfiguration, type ChartType, type Plugin,
+  BarController,
+  BarElement,
+  CategoryScale,
+  Chart,
+  Decimation,
+  Filler,
+  Legend,
+  LinearScale,
+  LineController,
+  LineElement,
+  PointElement,
+  Tooltip,
+  type ChartConfiguration,
+  type ChartType,
+  type Plugin,
 } from 'chart.js';
 import {
-  CHART_IDS, elboChart, entropiesChart, gapChart, latentsChart, pointRadiusFor, type ChartId, type ChartModel, type LatentChartModel,
-  type RunView, type TrackedDataset,
+  CHART_IDS,
+  elboChart,
+  entropiesChart,
+  gapChart,
+  latentsChart,
+  pointRadiusFor,
+  type ChartId,
+  type ChartModel,
+  type LatentChartModel,
+  type RunView,
+  type TrackedDataset,
 } from './chartConfigs';
 import { h } from './dom';
 import { COLLAPSE_KL_THRESHOLD, epochRange } from './series';
@@ -79,7 +101,12 @@ export class ChartBoard {
       const card = h(
         'section',
         { className: 'vl-card vl-chart-card', attrs: { 'data-chart': model.id } },
-        h('header', { className: 'vl-card-head' }, h('h2', { text: CARDS[model.id].title }), h('p', { className: 'vl-card-sub', text: CARDS[model.id].subtitle })),
+        h(
+          'header',
+          { className: 'vl-card-head' },
+          h('h2', { text: CARDS[model.id].title }),
+          h('p', { className: 'vl-card-sub', text: CARDS[model.id].subtitle }),
+        ),
         h('div', { className: 'vl-canvas-box' }, canvas, h('div', { className: 'vl-empty', text: 'Waiting for the first diagnostics pass…' })),
         caption,
       );
@@ -135,7 +162,10 @@ export class ChartBoard {
 
   /** Fit the epoch axes to the data (or the chosen tail of it); redraw now only when asked and something changed. */
   private applyTail(redraw: boolean): void {
-    const range = epochRange(this.views.map((v) => v.series), this.tail);
+    const range = epochRange(
+      this.views.map((v) => v.series),
+      this.tail,
+    );
     for (const [id, { chart }] of this.live) {
       if (id === CHART_IDS.latents) continue;
       const x = chart.options.scales?.x;
@@ -152,7 +182,9 @@ export class ChartBoard {
       card.classList.toggle('vl-is-empty', empty);
       if (id === CHART_IDS.latents && empty) {
         const anyRecords = this.views.some((v) => v.run.records.length > 0);
-        card.querySelector('.vl-empty')!.textContent = anyRecords ? 'The trainer reported no per-latent statistics.' : 'Waiting for the first diagnostics pass…';
+        card.querySelector('.vl-empty')!.textContent = anyRecords
+          ? 'The trainer reported no per-latent statistics.'
+          : 'Waiting for the first diagnostics pass…';
       }
     }
     if (this.latents && this.latentsCaption) {

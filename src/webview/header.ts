@@ -27,11 +27,20 @@ function progressBlock(run: PanelRun, progress: TrainingProgress | undefined): H
   const fraction = progress ? progressFraction(progress) : 0;
   const bar = h('div', { className: 'vl-progress-fill' });
   bar.style.width = `${(fraction * 100).toFixed(1)}%`;
-  const track = h('div', {
-    className: progress ? 'vl-progress' : 'vl-progress vl-progress-waiting',
-    attrs: { role: 'progressbar', 'aria-valuemin': '0', 'aria-valuemax': '100', 'aria-valuenow': (fraction * 100).toFixed(0) },
-  }, bar);
-  return h('div', { className: 'vl-progress-block' }, track, h('span', { className: 'vl-progress-text', text: progress ? progressText(progress) : 'starting…' }));
+  const track = h(
+    'div',
+    {
+      className: progress ? 'vl-progress' : 'vl-progress vl-progress-waiting',
+      attrs: { role: 'progressbar', 'aria-valuemin': '0', 'aria-valuemax': '100', 'aria-valuenow': (fraction * 100).toFixed(0) },
+    },
+    bar,
+  );
+  return h(
+    'div',
+    { className: 'vl-progress-block' },
+    track,
+    h('span', { className: 'vl-progress-text', text: progress ? progressText(progress) : 'starting…' }),
+  );
 }
 
 /** The latest pass at a glance: what the theorem is about. */
@@ -39,7 +48,12 @@ function keyNumbers(run: PanelRun): HTMLElement {
   const r = run.records[run.records.length - 1];
   if (!r) return h('div', { className: 'vl-keys vl-muted', text: 'no diagnostics yet' });
   const item = (label: string, value: string, tone?: string) =>
-    h('span', { className: tone ? `vl-key vl-tone-${tone}` : 'vl-key' }, h('span', { className: 'vl-key-label', text: label }), h('span', { className: 'vl-key-value', text: value }));
+    h(
+      'span',
+      { className: tone ? `vl-key vl-tone-${tone}` : 'vl-key' },
+      h('span', { className: 'vl-key-label', text: label }),
+      h('span', { className: 'vl-key-value', text: value }),
+    );
   return h(
     'div',
     { className: 'vl-keys' },

@@ -57,12 +57,7 @@ function neutraliseClosingTags(text: string, tag: 'script' | 'style'): string {
 
 /** The CSP of the editor panel: only our bundled script (by nonce) and stylesheet, images from data: URLs. */
 export function panelCsp(cspSource: string, nonce: string): string {
-  return [
-    "default-src 'none'",
-    `img-src ${cspSource} data:`,
-    `style-src ${cspSource}`,
-    `script-src 'nonce-${nonce}'`,
-  ].join('; ');
+  return ["default-src 'none'", `img-src ${cspSource} data:`, `style-src ${cspSource}`, `script-src 'nonce-${nonce}'`].join('; ');
 }
 
 export function renderPanelHtml(o: PanelHtmlOptions): string {
@@ -93,12 +88,7 @@ const sha256Base64 = (text: string) => createHash('sha256').update(text, 'utf8')
 export function renderReportHtml(o: ReportHtmlOptions): string {
   const script = neutraliseClosingTags(o.script, 'script');
   const css = neutraliseClosingTags(o.css, 'style');
-  const csp = [
-    "default-src 'none'",
-    'img-src data:',
-    `style-src 'sha256-${sha256Base64(css)}'`,
-    `script-src 'sha256-${sha256Base64(script)}'`,
-  ].join('; ');
+  const csp = ["default-src 'none'", 'img-src data:', `style-src 'sha256-${sha256Base64(css)}'`, `script-src 'sha256-${sha256Base64(script)}'`].join('; ');
   return `<!DOCTYPE html>
 <html lang="en">
 <head>

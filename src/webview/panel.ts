@@ -53,13 +53,7 @@ export class Panel {
   ) {
     this.palette = readPalette();
     this.board = new ChartBoard(this.grid);
-    root.replaceChildren(
-      this.headers,
-      this.emptyNotice,
-      this.toolbar,
-      this.grid,
-      this.lower,
-    );
+    root.replaceChildren(this.headers, this.emptyNotice, this.toolbar, this.grid, this.lower);
     this.renderToolbar();
     this.setEmpty(true);
   }
@@ -232,15 +226,28 @@ export class Panel {
     const views = this.views();
     const legend =
       views.length > 1
-        ? h('div', { className: 'vl-compare-legend' }, h('span', { className: 'vl-muted', text: `Comparing ${views.length} runs:` }), ...views.map((v) => h('span', { className: 'vl-compare-item' }, swatch(v.colour), v.run.name)))
-        : h('div', { className: 'vl-muted vl-toolbar-note', text: views[0] ? `${views[0].run.records.length ? `${views[0].run.records.length} diagnostics passes` : ''}` : '' });
+        ? h(
+            'div',
+            { className: 'vl-compare-legend' },
+            h('span', { className: 'vl-muted', text: `Comparing ${views.length} runs:` }),
+            ...views.map((v) => h('span', { className: 'vl-compare-item' }, swatch(v.colour), v.run.name)),
+          )
+        : h('div', {
+            className: 'vl-muted vl-toolbar-note',
+            text: views[0] ? `${views[0].run.records.length ? `${views[0].run.records.length} diagnostics passes` : ''}` : '',
+          });
     this.toolbar.replaceChildren(h('span', { className: 'vl-toolbar-label', text: 'Epochs' }), group, legend);
   }
 
   private renderTable(): void {
     if (this.runs.length === 0) return this.summary.replaceChildren();
     this.summary.replaceChildren(
-      h('header', { className: 'vl-card-head' }, h('h2', { text: 'Summary' }), h('p', { className: 'vl-card-sub', text: 'Latest diagnostics pass; nats per data point.' })),
+      h(
+        'header',
+        { className: 'vl-card-head' },
+        h('h2', { text: 'Summary' }),
+        h('p', { className: 'vl-card-sub', text: 'Latest diagnostics pass; nats per data point.' }),
+      ),
       h('div', { className: 'vl-table-scroll' }, renderSummaryTable(this.views())),
     );
   }
@@ -251,7 +258,12 @@ export class Panel {
     if (views.length === 0) return this.imagesCard.replaceChildren();
     const compare = this.runs.length > 1;
     this.imagesCard.replaceChildren(
-      h('header', { className: 'vl-card-head' }, h('h2', { text: 'Images' }), h('p', { className: 'vl-card-sub', text: 'Training examples, their reconstructions (decoder means), and samples from the prior.' })),
+      h(
+        'header',
+        { className: 'vl-card-head' },
+        h('h2', { text: 'Images' }),
+        h('p', { className: 'vl-card-sub', text: 'Training examples, their reconstructions (decoder means), and samples from the prior.' }),
+      ),
       ...views.map((v) => h('div', { className: 'vl-images-run' }, compare ? h('h3', {}, swatch(v.colour), v.run.name) : null, renderImages(v.run.images))),
     );
   }

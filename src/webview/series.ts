@@ -33,8 +33,19 @@ export interface RunSeries {
 export type SeriesKey = keyof RunSeries;
 
 export const SERIES_KEYS: readonly SeriesKey[] = [
-  'elbo', 'elboUpper', 'elboLower', 'elboOptVar', 'entropySum', 'hEnc', 'negHPrior', 'negHDec',
-  'gap', 'rDec', 'rPrior', 'tolUpper', 'tolLower',
+  'elbo',
+  'elboUpper',
+  'elboLower',
+  'elboOptVar',
+  'entropySum',
+  'hEnc',
+  'negHPrior',
+  'negHDec',
+  'gap',
+  'rDec',
+  'rPrior',
+  'tolUpper',
+  'tolLower',
 ];
 
 export function emptySeries(): RunSeries {

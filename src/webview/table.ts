@@ -28,7 +28,12 @@ export function renderSummaryTable(views: readonly RunView[]): HTMLTableElement 
       {},
       h('th', { text: row.label, title: row.help, attrs: { scope: 'row' } }),
       ...row.cells.map((c) =>
-        h('td', { className: c.tone ? `vl-tone-${c.tone}` : undefined, title: c.detail }, h('span', { text: c.text }), c.detail && c.tone ? h('span', { className: 'vl-cell-detail', text: c.detail }) : null),
+        h(
+          'td',
+          { className: c.tone ? `vl-tone-${c.tone}` : undefined, title: c.detail },
+          h('span', { text: c.text }),
+          c.detail && c.tone ? h('span', { className: 'vl-cell-detail', text: c.detail }) : null,
+        ),
       ),
     ),
   );

@@ -25,15 +25,32 @@ export interface Palette {
 
 /** Used when a variable is missing entirely (should not happen with panel.css loaded). */
 const LIGHT_DEFAULTS: Omit<Palette, 'kind' | 'fontFamily' | 'fontSize'> = {
-  foreground: '#1f2328', muted: '#656d76', background: '#ffffff', card: '#f6f8fa', border: '#d0d7de',
-  grid: 'rgba(31, 35, 40, 0.08)', blue: '#1a85ff', red: '#e51400', green: '#388a34', orange: '#d18616',
-  purple: '#652d90', yellow: '#bf8803',
+  foreground: '#1f2328',
+  muted: '#656d76',
+  background: '#ffffff',
+  card: '#f6f8fa',
+  border: '#d0d7de',
+  grid: 'rgba(31, 35, 40, 0.08)',
+  blue: '#1a85ff',
+  red: '#e51400',
+  green: '#388a34',
+  orange: '#d18616',
+  purple: '#652d90',
+  yellow: '#bf8803',
 };
 
 const VARIABLES: Record<Exclude<keyof typeof LIGHT_DEFAULTS, 'grid'>, string> = {
-  foreground: '--vl-fg', muted: '--vl-muted', background: '--vl-bg', card: '--vl-card', border: '--vl-border',
-  blue: '--vl-blue', red: '--vl-red', green: '--vl-green', orange: '--vl-orange',
-  purple: '--vl-purple', yellow: '--vl-yellow',
+  foreground: '--vl-fg',
+  muted: '--vl-muted',
+  background: '--vl-bg',
+  card: '--vl-card',
+  border: '--vl-border',
+  blue: '--vl-blue',
+  red: '--vl-red',
+  green: '--vl-green',
+  orange: '--vl-orange',
+  purple: '--vl-purple',
+  yellow: '--vl-yellow',
 };
 
 export function themeKind(body: { classList: { contains(c: string): boolean } }): Palette['kind'] {

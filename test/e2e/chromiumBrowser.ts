@@ -5,14 +5,7 @@ import { existsSync } from 'node:fs';
 import { CHROMIUM_PATH } from './paths';
 
 // Flags from ENVIRONMENT.md: root needs --no-sandbox, and nothing may reach outside the machine.
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
+const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 
 export interface RunningBrowser {
   browser: Browser;

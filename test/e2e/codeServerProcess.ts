@@ -42,11 +42,7 @@ function serverEnv(install: CodeServerInstall): NodeJS.ProcessEnv {
 }
 
 function commonArgs(dirs: CodeServerDirs): string[] {
-  return [
-    '--config', join(dirs.configDir, 'config.yaml'),
-    '--user-data-dir', dirs.userDataDir,
-    '--extensions-dir', dirs.extensionsDir,
-  ];
+  return ['--config', join(dirs.configDir, 'config.yaml'), '--user-data-dir', dirs.userDataDir, '--extensions-dir', dirs.extensionsDir];
 }
 
 export function logTail(logFile: string, lines = 30): string {
@@ -118,8 +114,10 @@ export async function startCodeServer(launch: CodeServerLaunch): Promise<Running
   const args = [
     install.codeServer,
     ...commonArgs(dirs),
-    '--auth', 'none',
-    '--bind-addr', `127.0.0.1:${port}`,
+    '--auth',
+    'none',
+    '--bind-addr',
+    `127.0.0.1:${port}`,
     '--disable-telemetry',
     '--disable-update-check',
     '--disable-getting-started-override',

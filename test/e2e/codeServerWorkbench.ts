@@ -29,8 +29,7 @@ const COMMAND_PICK_TIMEOUT_MS = 15_000;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-const matches = (text: string, matcher: RegExp | string): boolean =>
-  typeof matcher === 'string' ? text.includes(matcher) : matcher.test(text);
+const matches = (text: string, matcher: RegExp | string): boolean => (typeof matcher === 'string' ? text.includes(matcher) : matcher.test(text));
 
 export class CodeServerWorkbench implements Workbench {
   readonly timings: WorkbenchTimings;
@@ -83,9 +82,9 @@ export class CodeServerWorkbench implements Workbench {
   }
 
   async statusBarItems(): Promise<string[]> {
-    const texts = await this.page.locator('.statusbar-item').evaluateAll((items) =>
-      items.map((item) => ((item as HTMLElement).innerText || item.getAttribute('aria-label') || '').trim()),
-    );
+    const texts = await this.page
+      .locator('.statusbar-item')
+      .evaluateAll((items) => items.map((item) => ((item as HTMLElement).innerText || item.getAttribute('aria-label') || '').trim()));
     return texts.filter((t) => t.length > 0);
   }
 
@@ -138,9 +137,7 @@ export class CodeServerWorkbench implements Workbench {
   }
 
   async notifications(): Promise<string[]> {
-    const texts = await this.page
-      .locator('.notification-list-item-message')
-      .evaluateAll((els) => els.map((el) => (el as HTMLElement).innerText.trim()));
+    const texts = await this.page.locator('.notification-list-item-message').evaluateAll((els) => els.map((el) => (el as HTMLElement).innerText.trim()));
     return texts.filter((t) => t.length > 0);
   }
 
@@ -170,7 +167,9 @@ export class CodeServerWorkbench implements Workbench {
         els.map((el) => ({
           ariaLabel: el.getAttribute('aria-label') ?? '',
           text: (el as HTMLElement).innerText,
-          iconClasses: Array.from(el.querySelectorAll('.codicon, [class*="codicon-"]')).map((i) => i.className).join(' '),
+          iconClasses: Array.from(el.querySelectorAll('.codicon, [class*="codicon-"]'))
+            .map((i) => i.className)
+            .join(' '),
         })),
       );
       return parseProblemRows(rows);
@@ -222,7 +221,10 @@ export class CodeServerWorkbench implements Workbench {
       await page.keyboard.press('Escape');
       await widget.waitFor({ state: 'hidden', timeout: 5_000 });
     }
-    await page.locator('.monaco-workbench').focus().catch(() => undefined);
+    await page
+      .locator('.monaco-workbench')
+      .focus()
+      .catch(() => undefined);
     await page.keyboard.press(key);
     const input = widget.locator('.quick-input-box input');
     await input.waitFor({ state: 'visible', timeout: DEFAULT_TIMEOUT_MS });
@@ -234,9 +236,9 @@ export class CodeServerWorkbench implements Workbench {
     try {
       await row.waitFor({ state: 'visible', timeout: timeoutMs });
     } catch {
-      const offered = await widget.locator('.quick-input-list .monaco-list-row').evaluateAll((els) =>
-        els.slice(0, 10).map((el) => el.getAttribute('aria-label') ?? ''),
-      );
+      const offered = await widget
+        .locator('.quick-input-list .monaco-list-row')
+        .evaluateAll((els) => els.slice(0, 10).map((el) => el.getAttribute('aria-label') ?? ''));
       throw new Error(`nothing labelled ${label} after typing ${JSON.stringify(query)}; offered: ${JSON.stringify(offered)}`);
     }
     return row;

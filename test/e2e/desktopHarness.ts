@@ -70,15 +70,18 @@ export async function launchDesktopWorkbench(options: LaunchOptions): Promise<Co
       cpSync(source, workspaceDir, { recursive: true, filter: (src) => !src.includes('/.vae-lens') });
     }
     let installMs = 0;
-    for (const vsix of typeof options.vsix === 'string' ? [options.vsix] : options.vsix) installMs += installVsix(exe, userDataDir, extensionsDir, resolve(vsix), log);
+    for (const vsix of typeof options.vsix === 'string' ? [options.vsix] : options.vsix)
+      installMs += installVsix(exe, userDataDir, extensionsDir, resolve(vsix), log);
 
     const started = Date.now();
     app = await _electron.launch({
       executablePath: exe,
       args: [
         workspaceDir,
-        '--user-data-dir', userDataDir,
-        '--extensions-dir', extensionsDir,
+        '--user-data-dir',
+        userDataDir,
+        '--extensions-dir',
+        extensionsDir,
         '--skip-welcome',
         '--skip-release-notes',
         '--disable-telemetry',

@@ -39,7 +39,12 @@ describe('Stop Training, and a broken spec', { timeout: 600_000 }, () => {
       assert.equal(await workbench().waitForStatusBar(/^VAE\b/, 120_000), 'VAE: no runs');
       await workbench().runCommand('VAE Lens: Train VAE');
       await workbench().waitForStatusBar(new RegExp(`^VAE epoch \\d+/${LONG_EPOCHS} `), 120_000);
-      const running = await waitForRun(workbench().workspaceDir, (r) => r.meta?.pid !== undefined && r.records.length >= 2, 120_000, 'with a trainer pid and two records');
+      const running = await waitForRun(
+        workbench().workspaceDir,
+        (r) => r.meta?.pid !== undefined && r.records.length >= 2,
+        120_000,
+        'with a trainer pid and two records',
+      );
       const pid = running.meta!.pid!;
       assert.ok(isProcessAlive(pid), `trainer ${pid} is not running while the status bar says training`);
       await workbench().screenshot('before-stop');
@@ -51,7 +56,12 @@ describe('Stop Training, and a broken spec', { timeout: 600_000 }, () => {
       await workbench().screenshot('after-stop');
       assert.doesNotMatch(after, TRAINING);
 
-      const stopped = await waitForRun(workbench().workspaceDir, (r) => r.dir === running.dir && r.summary !== undefined && r.summary.status !== 'running', 30_000, 'with a final summary');
+      const stopped = await waitForRun(
+        workbench().workspaceDir,
+        (r) => r.dir === running.dir && r.summary !== undefined && r.summary.status !== 'running',
+        30_000,
+        'with a final summary',
+      );
       assert.equal(stopped.summary?.status, 'stopped', `summary.json: ${JSON.stringify(stopped.summary)}`);
       assert.ok((stopped.summary?.epochsDone ?? LONG_EPOCHS) < LONG_EPOCHS, 'the run went on to the end');
       const deadline = Date.now() + 15_000;
@@ -62,7 +72,9 @@ describe('Stop Training, and a broken spec', { timeout: 600_000 }, () => {
       // Nothing restarts it: a moment later the status bar still is not training.
       await sleep(2_000);
       assert.doesNotMatch((await workbench().statusBarText(/^VAE\b/)) ?? '', TRAINING);
-      recordMeasurements({ stop: { ...measuredNow(e2eTarget()), statusLeftTrainingSeconds: Number(leftTrainingSeconds.toFixed(2)), summaryStatus: stopped.summary!.status } });
+      recordMeasurements({
+        stop: { ...measuredNow(e2eTarget()), statusLeftTrainingSeconds: Number(leftTrainingSeconds.toFixed(2)), summaryStatus: stopped.summary!.status },
+      });
     }));
 
   const isLaten = (p: Problem) => p.severity === 'error' && p.file === 'broken.vae.json' && /did you mean "latentDim"/.test(p.message);
@@ -80,7 +92,10 @@ describe('Stop Training, and a broken spec', { timeout: 600_000 }, () => {
       assert.match(epochs.message, /not "sixty"/);
       assert.deepEqual([epochs.line, epochs.column], [7, 27], JSON.stringify(epochs));
       // The long spec is fine: every error is in the broken one.
-      assert.deepEqual(problems.filter((p) => p.severity === 'error' && p.file !== 'broken.vae.json'), []);
+      assert.deepEqual(
+        problems.filter((p) => p.severity === 'error' && p.file !== 'broken.vae.json'),
+        [],
+      );
     }));
 
   it('Train VAE refuses the broken spec and says why', () =>

@@ -29,7 +29,11 @@ const FIRST_RUN = "1st run (also loads the session's first webview)";
 /** The chart's points must be the run's records: same epochs, same values (JSON round-trips exactly; 1e-9 leaves room). */
 function assertSeriesMatches(points: ChartPoint[], records: MetricsLine[], field: 'elbo' | 'entropySum' | 'gap', what: string): void {
   const expected = records.filter((r) => typeof r[field] === 'number').map((r) => ({ x: r.epoch, y: r[field] as number }));
-  assert.deepEqual(points.map((p) => p.x), expected.map((p) => p.x), `${what}: the chart's epochs differ from metrics.jsonl`);
+  assert.deepEqual(
+    points.map((p) => p.x),
+    expected.map((p) => p.x),
+    `${what}: the chart's epochs differ from metrics.jsonl`,
+  );
   for (let i = 0; i < expected.length; i++) {
     assert.ok(Math.abs(points[i].y - expected[i].y) <= 1e-9, `${what} at epoch ${expected[i].x}: chart ${points[i].y}, metrics.jsonl ${expected[i].y}`);
   }
@@ -45,7 +49,8 @@ async function waitForTimings(wb: Workbench, count: number, timeoutMs: number): 
     const log = readOutputChannel(wb.logsDir, 'VAE Lens');
     const lines = parseTrainingTimings(log).filter((t) => t.spec === SPEC_NAME);
     if (lines.length >= count) return { log, lines };
-    if (Date.now() > deadline) throw new Error(`e2e: ${lines.length} of ${count} timings lines for ${SPEC_NAME} in the VAE Lens output channel after ${timeoutMs} ms:\n${log}`);
+    if (Date.now() > deadline)
+      throw new Error(`e2e: ${lines.length} of ${count} timings lines for ${SPEC_NAME} in the VAE Lens output channel after ${timeoutMs} ms:\n${log}`);
     await sleep(500);
   }
 }
@@ -101,7 +106,9 @@ describe('Train VAE on the swiss-roll example', { timeout: 900_000 }, () => {
     withFailureScreenshot(wb, 'first-point', async () => {
       recorder = new StatusBarRecorder(workbench(), VAE_ITEM);
       firstTiming = await trainUntilFirstPoint(workbench(), [], 180_000);
-      t.diagnostic(`first point ${firstTiming.fromCommandSeconds.toFixed(2)} s after the command (${firstTiming.inPageClock ? 'webview clock' : 'driver polling'}; the driver saw it at ${firstTiming.seenByDriverSeconds.toFixed(2)} s); webview ${JSON.stringify(firstTiming.webview)}; panel reads: ${firstTiming.trace.join(' | ')}`);
+      t.diagnostic(
+        `first point ${firstTiming.fromCommandSeconds.toFixed(2)} s after the command (${firstTiming.inPageClock ? 'webview clock' : 'driver polling'}; the driver saw it at ${firstTiming.seenByDriverSeconds.toFixed(2)} s); webview ${JSON.stringify(firstTiming.webview)}; panel reads: ${firstTiming.trace.join(' | ')}`,
+      );
       await workbench().screenshot('first-point');
       assert.equal(firstTiming.panel.runDirs.length, 1, `the panel shows ${JSON.stringify(firstTiming.panel.runDirs)}`);
       assert.deepEqual(firstTiming.panel.chartIds.slice().sort(), ['chart-elbo', 'chart-entropies', 'chart-gap', 'chart-latents']);
@@ -114,10 +121,17 @@ describe('Train VAE on the swiss-roll example', { timeout: 900_000 }, () => {
       const texts = (await recorder!.stop()).map((c) => c.text);
       assert.equal(verdict, 'VAE converged', `the example should converge in 60 epochs; the status bar went ${JSON.stringify(texts)}`);
       const training = texts.filter((t) => TRAINING.test(t));
-      assert.ok(training.some((t) => EPOCH_PROGRESS.test(t)), `never saw epoch progress; the status bar went ${JSON.stringify(texts)}`);
+      assert.ok(
+        training.some((t) => EPOCH_PROGRESS.test(t)),
+        `never saw epoch progress; the status bar went ${JSON.stringify(texts)}`,
+      );
       // Progress only moves forward, and "converged" comes after the last training text.
       const epochs = training.map((t) => Number(EPOCH_PROGRESS.exec(t)?.[1] ?? 0));
-      assert.deepEqual(epochs, epochs.slice().sort((a, b) => a - b), `epoch progress went backwards: ${JSON.stringify(texts)}`);
+      assert.deepEqual(
+        epochs,
+        epochs.slice().sort((a, b) => a - b),
+        `epoch progress went backwards: ${JSON.stringify(texts)}`,
+      );
       const lastTraining = texts.reduce((last, t, i) => (TRAINING.test(t) ? i : last), -1);
       assert.ok(texts.indexOf('VAE converged') > lastTraining, `converged before training ended: ${JSON.stringify(texts)}`);
     }));
@@ -128,7 +142,10 @@ describe('Train VAE on the swiss-roll example', { timeout: 900_000 }, () => {
       assert.equal(runDirs(workbench().workspaceDir).length, 1);
       const records = firstRun.records;
       // One pass before training (epoch 0) and one after every epoch: diagnostics.every is 1.
-      assert.deepEqual(records.map((r) => r.epoch), Array.from({ length: 61 }, (_, i) => i));
+      assert.deepEqual(
+        records.map((r) => r.epoch),
+        Array.from({ length: 61 }, (_, i) => i),
+      );
       assert.equal(firstRun.summary?.convergence, 'converged');
       const panel = await waitForPanel(workbench(), (p) => elboPoints(p) >= records.length, 30_000);
       assert.deepEqual(panel.runDirs, [firstRun.dir]);
@@ -179,8 +196,15 @@ describe('Train VAE on the swiss-roll example', { timeout: 900_000 }, () => {
       await workbench().openFile(EXAMPLE_SPEC);
       await workbench().waitForStatusBar(/^VAE converged$/, 120_000);
       const timing = await trainUntilFirstPoint(workbench(), [firstRun.dir], 180_000);
-      t.diagnostic(`first point ${timing.fromCommandSeconds.toFixed(2)} s after the command (${timing.inPageClock ? 'webview clock' : 'driver polling'}; the driver saw it at ${timing.seenByDriverSeconds.toFixed(2)} s); webview ${JSON.stringify(timing.webview)}; panel reads: ${timing.trace.join(' | ')}`);
-      const run = await waitForRun(workbench().workspaceDir, (r) => r.dir !== firstRun!.dir && r.summary?.status === 'completed', 300_000, 'for the second run');
+      t.diagnostic(
+        `first point ${timing.fromCommandSeconds.toFixed(2)} s after the command (${timing.inPageClock ? 'webview clock' : 'driver polling'}; the driver saw it at ${timing.seenByDriverSeconds.toFixed(2)} s); webview ${JSON.stringify(timing.webview)}; panel reads: ${timing.trace.join(' | ')}`,
+      );
+      const run = await waitForRun(
+        workbench().workspaceDir,
+        (r) => r.dir !== firstRun!.dir && r.summary?.status === 'completed',
+        300_000,
+        'for the second run',
+      );
       const { log, lines } = await waitForTimings(workbench(), 2, 30_000);
       await workbench().screenshot('second-run');
       const measured = [runMeasurement(FIRST_RUN, firstTiming!, lines[0], firstRun)];

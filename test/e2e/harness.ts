@@ -52,7 +52,12 @@ export const QUIET_SETTINGS: Readonly<Record<string, unknown>> = {
 class Resources {
   server?: RunningCodeServer;
   browser?: RunningBrowser;
-  constructor(readonly tempRoot: string, readonly userDataDir: string, readonly results: string, readonly label: string) {}
+  constructor(
+    readonly tempRoot: string,
+    readonly userDataDir: string,
+    readonly results: string,
+    readonly label: string,
+  ) {}
 
   async release(): Promise<void> {
     await this.browser?.stop();
@@ -107,7 +112,12 @@ export async function launchWorkbench(options: LaunchOptions): Promise<CodeServe
     const readyTimeoutMs = options.readyTimeoutMs ?? 90_000;
     const started = Date.now();
     resources.server = await startCodeServer({
-      install, dirs, workspaceDir, logFile: serverLog, trustWorkspace: options.trustWorkspace !== false, readyTimeoutMs,
+      install,
+      dirs,
+      workspaceDir,
+      logFile: serverLog,
+      trustWorkspace: options.trustWorkspace !== false,
+      readyTimeoutMs,
     });
     resources.browser = await launchChromium();
     const context = await resources.browser.browser.newContext({ viewport: options.viewport ?? { width: 1400, height: 900 } });

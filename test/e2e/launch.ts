@@ -10,7 +10,8 @@ export type E2eTarget = 'code-server' | 'desktop';
 
 export function e2eTarget(): E2eTarget {
   const target = process.env.VAE_LENS_E2E_TARGET ?? 'code-server';
-  if (target !== 'code-server' && target !== 'desktop') throw new Error(`e2e: VAE_LENS_E2E_TARGET must be code-server or desktop, not ${JSON.stringify(target)}`);
+  if (target !== 'code-server' && target !== 'desktop')
+    throw new Error(`e2e: VAE_LENS_E2E_TARGET must be code-server or desktop, not ${JSON.stringify(target)}`);
   return target;
 }
 

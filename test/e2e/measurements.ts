@@ -47,7 +47,14 @@ export interface E2eMeasurements {
   activation?: MeasuredAt & { ms: number[] };
   trainRuns?: TrainRunMeasurement[];
   /** The MLP VAE trained from the editor with vaeLens.threads at every core (features-threads.e2e.ts). */
-  allCoresRun?: MeasuredAt & { spec: string; threads: number; eventLoop: { p50Ms: number; p99Ms: number; maxMs: number }; wallSeconds: number; steps: number; status: string };
+  allCoresRun?: MeasuredAt & {
+    spec: string;
+    threads: number;
+    eventLoop: { p50Ms: number; p99Ms: number; maxMs: number };
+    wallSeconds: number;
+    steps: number;
+    status: string;
+  };
   /** Stop Training until the status bar no longer says training. */
   stop?: MeasuredAt & { statusLeftTrainingSeconds: number; summaryStatus: string };
   /** Written by scripts/run-e2e.mjs after the test runner exits (compiling and packaging not included). */

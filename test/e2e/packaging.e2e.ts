@@ -43,6 +43,9 @@ describe('the packaged extension', { timeout: 420_000 }, () => {
 
   it('writes the run folder into the workspace', () => {
     const files = readdirSync(join(workbench().workspaceDir, '.vae-lens'), { recursive: true }).map(String);
-    assert.ok(files.some((f) => f.endsWith('metrics.jsonl')), `no metrics.jsonl in ${JSON.stringify(files)}`);
+    assert.ok(
+      files.some((f) => f.endsWith('metrics.jsonl')),
+      `no metrics.jsonl in ${JSON.stringify(files)}`,
+    );
   });
 });

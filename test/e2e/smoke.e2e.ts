@@ -72,7 +72,11 @@ describe('e2e harness on the probe extension', { timeout: 300_000 }, () => {
     const frame = await workbench().findWebviewFrame('#probe-title', 60_000);
     assert.equal(await frame.textContent('#probe-count'), '1');
     await workbench().runCommand('Probe: Count Up');
-    const count = await eventually(() => frame.textContent('#probe-count'), (c) => c === '2', 10_000);
+    const count = await eventually(
+      () => frame.textContent('#probe-count'),
+      (c) => c === '2',
+      10_000,
+    );
     assert.equal(count, '2');
     const shot = await workbench().screenshot('probe-panel');
     assert.ok(statSync(shot).size > 10_000, `${shot} looks empty`);

@@ -51,7 +51,14 @@ async function webviewTimes(wb: Workbench, commandWallMs: number): Promise<{ loa
     });
     const start = (read.timeOrigin - commandWallMs) / 1000;
     const after = (ms: number | undefined) => (ms === undefined || ms <= 0 ? undefined : Number((start + ms / 1000).toFixed(2)));
-    return { load: { documentStartSeconds: Number(start.toFixed(2)), scriptLoadedSeconds: after(read.scriptEnd), domContentLoadedSeconds: after(read.domContentLoaded) }, mark };
+    return {
+      load: {
+        documentStartSeconds: Number(start.toFixed(2)),
+        scriptLoadedSeconds: after(read.scriptEnd),
+        domContentLoadedSeconds: after(read.domContentLoaded),
+      },
+      mark,
+    };
   } catch {
     return {}; // The driver's own timing still stands.
   }
@@ -99,10 +106,16 @@ export async function trainUntilFirstPoint(wb: Workbench, previousRunDirs: reado
   const commandWallMs = Date.now();
   const trace: string[] = [];
   const isNewRun = (p: PanelSnapshot) => p.runDirs.length > 0 && !previousRunDirs.includes(p.runDirs[0]);
-  const panel = await waitForPanel(wb, (p) => isNewRun(p) && elboPoints(p) > 0, timeoutMs, 100, (p, error) => {
-    const what = p ? `${isNewRun(p) ? 'new run' : 'old run'}, ${elboPoints(p)} ELBO points` : (error ?? '?');
-    if (trace.at(-1)?.endsWith(what) !== true) trace.push(`${((performance.now() - commandPicked) / 1000).toFixed(2)} s: ${what}`);
-  });
+  const panel = await waitForPanel(
+    wb,
+    (p) => isNewRun(p) && elboPoints(p) > 0,
+    timeoutMs,
+    100,
+    (p, error) => {
+      const what = p ? `${isNewRun(p) ? 'new run' : 'old run'}, ${elboPoints(p)} ELBO points` : (error ?? '?');
+      if (trace.at(-1)?.endsWith(what) !== true) trace.push(`${((performance.now() - commandPicked) / 1000).toFixed(2)} s: ${what}`);
+    },
+  );
   const arrived = performance.now();
   const seenByDriverSeconds = (arrived - commandPicked) / 1000;
   const { load, mark } = await webviewTimes(wb, commandWallMs);
@@ -118,5 +131,14 @@ export async function trainUntilFirstPoint(wb: Workbench, previousRunDirs: reado
       webview: load,
     };
   }
-  return { fromPaletteSeconds: (arrived - paletteOpened) / 1000, fromCommandSeconds: seenByDriverSeconds, seenByDriverSeconds, inPageClock: false, loadAverageAtStart, panel, trace, webview: load };
+  return {
+    fromPaletteSeconds: (arrived - paletteOpened) / 1000,
+    fromCommandSeconds: seenByDriverSeconds,
+    seenByDriverSeconds,
+    inPageClock: false,
+    loadAverageAtStart,
+    panel,
+    trace,
+    webview: load,
+  };
 }

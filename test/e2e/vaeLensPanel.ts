@@ -79,8 +79,14 @@ export async function waitForPanel(
     }
     if (Date.now() > deadline) {
       const shot = await wb.screenshot('panel-wait-timeout').catch(() => '(no screenshot)');
-      const counts = last ? Object.entries(last.charts).map(([id, ds]) => `${id}: ${ds.map((d) => `${d.label}=${d.data.length}`).join(' ')}`).join('; ') : '(never read)';
-      throw new Error(`e2e: the panel did not get there within ${timeoutMs} ms; last read ${counts}; last error: ${lastError || 'none'}\n  screenshot: ${shot}`);
+      const counts = last
+        ? Object.entries(last.charts)
+            .map(([id, ds]) => `${id}: ${ds.map((d) => `${d.label}=${d.data.length}`).join(' ')}`)
+            .join('; ')
+        : '(never read)';
+      throw new Error(
+        `e2e: the panel did not get there within ${timeoutMs} ms; last read ${counts}; last error: ${lastError || 'none'}\n  screenshot: ${shot}`,
+      );
     }
     await sleep(pollMs);
   }

@@ -14,11 +14,11 @@ export function vaeLensVsix(): string {
 /** Packs an extension folder with vsce into `out` and returns it. */
 export function packVsix(extensionDir: string, out: string): string {
   const vsce = join(repoRoot(), 'node_modules', '@vscode', 'vsce', 'vsce');
-  const result = spawnSync(
-    process.execPath,
-    [vsce, 'package', '--no-dependencies', '--allow-missing-repository', '--skip-license', '-o', out],
-    { cwd: extensionDir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  const result = spawnSync(process.execPath, [vsce, 'package', '--no-dependencies', '--allow-missing-repository', '--skip-license', '-o', out], {
+    cwd: extensionDir,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   if (result.status !== 0) throw new Error(`e2e: vsce could not pack ${extensionDir}:\n${result.stdout}\n${result.stderr}`);
   return out;
 }

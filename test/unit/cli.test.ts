@@ -62,13 +62,19 @@ test('unknown options and commands are refused with the usage', () => {
 test('train --json emits protocol events and leaves a complete run folder; eval and resume use it', () => {
   const r = cli(['train', path.join(tmp, 'tiny.vae.json'), '--out', path.join(tmp, 'runs'), '--json', '--backend', 'wasm']);
   assert.equal(r.code, 0, r.err);
-  const events = r.out.trim().split('\n').map((l) => JSON.parse(l) as unknown);
+  const events = r.out
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as unknown);
   assert.ok(events.every(isFromTrainer), 'every line is a protocol event');
   const typed = events as FromTrainer[];
   const started = typed.find((e) => e.type === 'started');
   assert.ok(started && started.type === 'started');
   assert.equal(started.backend, 'wasm');
-  assert.deepEqual(typed.filter((e) => e.type === 'diagnostics').map((e) => e.type === 'diagnostics' && e.record.epoch), [0, 1, 2, 3]);
+  assert.deepEqual(
+    typed.filter((e) => e.type === 'diagnostics').map((e) => e.type === 'diagnostics' && e.record.epoch),
+    [0, 1, 2, 3],
+  );
   const done = typed[typed.length - 1]!;
   assert.equal(done.type, 'done');
 
@@ -93,7 +99,10 @@ test('train --json emits protocol events and leaves a complete run folder; eval 
   const res = cli(['train', path.join(tmp, 'tiny.vae.json'), '--resume', runDir, '--epochs', '5', '--json']);
   assert.equal(res.code, 0, res.err);
   const after = parseMetricsJsonl(fs.readFileSync(path.join(runDir, 'metrics.jsonl'), 'utf8'));
-  assert.deepEqual(after.records.map((x) => x.epoch), [0, 1, 2, 3, 4, 5]);
+  assert.deepEqual(
+    after.records.map((x) => x.epoch),
+    [0, 1, 2, 3, 4, 5],
+  );
   assert.ok(after.records[5]!.step > after.records[3]!.step);
   // The convergence rule keeps judging the whole run: epoch 4 sees the four passes made before the resume.
   assert.match(after.records[4]!.convergenceReason ?? '', /\(has 5\)/);

@@ -12,16 +12,31 @@ const close = (a: number, b: number, tol = 1e-12, what = '') => assert.ok(Math.a
  * definitions and compares with decompose(), which only sees the statistics.
  */
 function handCase(s2: number[], a2: number) {
-  const x = [[0.5, -1.0], [2.0, 0.3]];
+  const x = [
+    [0.5, -1.0],
+    [2.0, 0.3],
+  ];
   const nu = [0.2, -0.7];
   const t2 = [0.5, 0.25];
   const mu = [
-    [[0.4, -0.8], [0.7, -1.3]],
-    [[1.5, 0.1], [2.6, 0.2]],
+    [
+      [0.4, -0.8],
+      [0.7, -1.3],
+    ],
+    [
+      [1.5, 0.1],
+      [2.6, 0.2],
+    ],
   ];
-  const N = 2, S = 2, D = 2, H = 1;
+  const N = 2,
+    S = 2,
+    D = 2,
+    H = 1;
   const st: PassStatistics = {
-    n: N, samples: S, dim: D, latentDim: H,
+    n: N,
+    samples: S,
+    dim: D,
+    latentDim: H,
     logLikPerSample: new Float64Array(N * S),
     klPerPoint: new Float64Array(N),
     sumLogT2PerPoint: new Float64Array(N),
@@ -52,7 +67,7 @@ test('hand-computed case: every term matches its definition, scalar variance', (
   const r = decompose(st, { kind: 'scalar', values: Float64Array.of(s2) }, Float64Array.of(1));
   close(r.elbo, elbo, 1e-12, 'elbo');
   const log2pie = Math.log(2 * Math.PI * Math.E);
-  close(r.hEnc, 0.5 * (log2pie + Math.log(t2[0]!)) / 2 + 0.5 * (log2pie + Math.log(t2[1]!)) / 2, 1e-12, 'hEnc');
+  close(r.hEnc, (0.5 * (log2pie + Math.log(t2[0]!))) / 2 + (0.5 * (log2pie + Math.log(t2[1]!))) / 2, 1e-12, 'hEnc');
   close(r.hPrior, 0.5 * log2pie, 1e-12, 'hPrior');
   close(r.hDec, 2 * 0.5 * Math.log(2 * Math.PI * Math.E * s2), 1e-12, 'hDec');
   // s*^2 per dimension by hand from the squared errors above.
@@ -82,18 +97,29 @@ test('per-dimension variance and a learned prior variance (VAE-2) keep the ident
 
 test('VAE-3 (latent-dependent variance): identity holds on random statistics', () => {
   const rng = new Rng(3);
-  const N = 50, S = 3, D = 4, H = 2;
+  const N = 50,
+    S = 3,
+    D = 4,
+    H = 2;
   const x = Array.from({ length: N * D }, () => rng.normal());
   const st: PassStatistics = {
-    n: N, samples: S, dim: D, latentDim: H,
-    logLikPerSample: new Float64Array(N * S), klPerPoint: new Float64Array(N), sumLogT2PerPoint: new Float64Array(N),
-    klPerLatentSum: new Float64Array(H), secondMomentSum: new Float64Array(H), sqErrSum: new Float64Array(D),
+    n: N,
+    samples: S,
+    dim: D,
+    latentDim: H,
+    logLikPerSample: new Float64Array(N * S),
+    klPerPoint: new Float64Array(N),
+    sumLogT2PerPoint: new Float64Array(N),
+    klPerLatentSum: new Float64Array(H),
+    secondMomentSum: new Float64Array(H),
+    sqErrSum: new Float64Array(D),
     latentVariance: { hDecPerSample: new Float64Array(N * S), normSqErrPerSample: new Float64Array(N * S), varianceSum: 0 },
   };
   for (let n = 0; n < N; n++) {
     let kl = 0;
     for (let h = 0; h < H; h++) {
-      const nu = rng.normal(), t2 = Math.exp(rng.normal() - 1);
+      const nu = rng.normal(),
+        t2 = Math.exp(rng.normal() - 1);
       const k = gaussianKl(nu, t2);
       kl += k;
       st.klPerLatentSum[h]! += k;
@@ -106,7 +132,8 @@ test('VAE-3 (latent-dependent variance): identity holds on random statistics', (
       const v = Array.from({ length: D }, () => Math.exp(rng.normal()));
       const xs = x.slice(n * D, (n + 1) * D);
       st.logLikPerSample[n * S + s] = gaussianLogLik(xs, mu, v);
-      let hd = 0, ns = 0;
+      let hd = 0,
+        ns = 0;
       for (let d = 0; d < D; d++) {
         hd += 0.5 * Math.log(2 * Math.PI * Math.E * v[d]!);
         ns += (xs[d]! - mu[d]!) ** 2 / v[d]!;
@@ -132,7 +159,7 @@ test('collapsed latents are flagged by their KL', () => {
 
 test('Monte-Carlo standard error follows its formula; with one sample it falls back to the spread over points', () => {
   const v = Float64Array.from([1, 3, 10, 14]); // N=2, S=2: within-point variances 2 and 8
-  close(monteCarloStdErr(v, 2, 2), Math.sqrt((2 / 2 + 8 / 2)) / 2, 1e-12, 'mc');
+  close(monteCarloStdErr(v, 2, 2), Math.sqrt(2 / 2 + 8 / 2) / 2, 1e-12, 'mc');
   close(dataStdErr(v, 2, 2), Math.sqrt(((2 - 7) ** 2 + (12 - 7) ** 2) / 1 / 2), 1e-12, 'data');
   close(monteCarloStdErr(Float64Array.from([1, 3]), 2, 1), dataStdErr(Float64Array.from([1, 3]), 2, 1), 1e-12);
 });
@@ -146,7 +173,17 @@ test('pPCA log-likelihood: the closed form equals the Gaussian density with C = 
 });
 
 test('convergence: needs a closed gap and a stable ELBO; VAE-0 can only become stationary', () => {
-  const p = (elbo: number, gap: number, rDec = gap / 2): ConvergencePoint => ({ elbo, elboStdErr: 0.001, gap, gapStdErr: 0.001, rDec, rPrior: gap - rDec, hEnc: 1, hPrior: 2, hDec: 1 });
+  const p = (elbo: number, gap: number, rDec = gap / 2): ConvergencePoint => ({
+    elbo,
+    elboStdErr: 0.001,
+    gap,
+    gapStdErr: 0.001,
+    rDec,
+    rPrior: gap - rDec,
+    hEnc: 1,
+    hPrior: 2,
+    hDec: 1,
+  });
   const opts = { tolerance: 0.01, window: 2, theoremApplies: true };
   assert.equal(judgeConvergence([], opts).state, 'too-early');
   assert.equal(judgeConvergence([p(-3, 0.5)], opts).state, 'not-converged');

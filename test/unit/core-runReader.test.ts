@@ -4,28 +4,44 @@ import { mkdtempSync, mkdirSync, writeFileSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseMetricsJsonl, toJsonLine, type MetricsRecord, type RunMeta, type RunSummary } from '../../src/core/runFormat';
-import {
-  effectiveStatus,
-  lastMetricsRecord,
-  listRunDirs,
-  MetricsTail,
-  readRunContents,
-  readRunOverview,
-  runsOfSpec,
-} from '../../src/core/runReader';
+import { effectiveStatus, lastMetricsRecord, listRunDirs, MetricsTail, readRunContents, readRunOverview, runsOfSpec } from '../../src/core/runReader';
 
 const rec = (epoch: number, over: Partial<MetricsRecord> = {}): MetricsRecord => ({
-  epoch, step: epoch * 10, elbo: -3 + epoch * 0.1, elboStdErr: 0.01, hEnc: -3, hPrior: 1.4, hDec: -1.9, entropySum: -2.5,
-  gap: 0.2 / epoch, gapRel: 0.03 / epoch, rDec: 0.1 / epoch, rPrior: 0.1 / epoch, sigma2: 0.1, sigma2Opt: 0.1,
-  latentSecondMoment: [1, 1], klPerLatent: [1, 0], samplesPerSec: 1000, wallSeconds: epoch, ...over,
+  epoch,
+  step: epoch * 10,
+  elbo: -3 + epoch * 0.1,
+  elboStdErr: 0.01,
+  hEnc: -3,
+  hPrior: 1.4,
+  hDec: -1.9,
+  entropySum: -2.5,
+  gap: 0.2 / epoch,
+  gapRel: 0.03 / epoch,
+  rDec: 0.1 / epoch,
+  rPrior: 0.1 / epoch,
+  sigma2: 0.1,
+  sigma2Opt: 0.1,
+  latentSecondMoment: [1, 1],
+  klPerLatent: [1, 0],
+  samplesPerSec: 1000,
+  wallSeconds: epoch,
+  ...over,
 });
 
 function makeRun(root: string, name: string, meta: Partial<RunMeta>, summary?: RunSummary, records: MetricsRecord[] = []): string {
   const dir = join(root, name);
   mkdirSync(dir, { recursive: true });
   const full: RunMeta = {
-    formatVersion: 1, name, specPath: join(root, 'a.vae.json'), startedAt: '2026-01-01T00:00:00Z', backend: 'cpu',
-    modelType: 'VAE-1', latentDim: 2, epochs: 10, dataset: { n: 100, dim: 2, source: 'synthetic' }, ...meta,
+    formatVersion: 1,
+    name,
+    specPath: join(root, 'a.vae.json'),
+    startedAt: '2026-01-01T00:00:00Z',
+    backend: 'cpu',
+    modelType: 'VAE-1',
+    latentDim: 2,
+    epochs: 10,
+    dataset: { n: 100, dim: 2, source: 'synthetic' },
+    ...meta,
   };
   writeFileSync(join(dir, 'run.json'), JSON.stringify(full));
   writeFileSync(join(dir, 'spec.vae.json'), '{ "data": {"synthetic": "circle"}, "model": {"latentDim": 2}, "diagnostics": {"tolerance": 0.05, "window": 2} }');
@@ -40,7 +56,10 @@ test('a resumed run: records of redone epochs replace the ones written before th
   const text = [rec(0), rec(1), rec(2), rec(3), rec(2, { elbo: -9 }), rec(3, { elbo: -8 }), rec(4)].map(toJsonLine).join('');
   const { records, bad } = parseMetricsJsonl(text);
   assert.deepEqual(bad, []);
-  assert.deepEqual(records.map((r) => r.epoch), [0, 1, 2, 3, 4]);
+  assert.deepEqual(
+    records.map((r) => r.epoch),
+    [0, 1, 2, 3, 4],
+  );
   assert.deepEqual(records.map((r) => r.elbo).slice(2, 4), [-9, -8]);
 });
 
@@ -49,13 +68,19 @@ test('MetricsTail returns only new complete records and holds back a half-writte
   const file = join(dir, 'metrics.jsonl');
   writeFileSync(file, toJsonLine(rec(1)));
   const tail = new MetricsTail(file);
-  assert.deepEqual((await tail.readNew()).map((r) => r.epoch), [1]);
+  assert.deepEqual(
+    (await tail.readNew()).map((r) => r.epoch),
+    [1],
+  );
   assert.deepEqual(await tail.readNew(), []);
   const line = toJsonLine(rec(2));
   appendFileSync(file, line.slice(0, 20));
   assert.deepEqual(await tail.readNew(), []);
   appendFileSync(file, line.slice(20) + toJsonLine(rec(3)));
-  assert.deepEqual((await tail.readNew()).map((r) => r.epoch), [2, 3]);
+  assert.deepEqual(
+    (await tail.readNew()).map((r) => r.epoch),
+    [2, 3],
+  );
 });
 
 test('MetricsTail on a missing file yields nothing, then picks the file up once it appears', async () => {
@@ -101,14 +126,22 @@ test('overview and contents: last record, convergence judged from the snapshot s
 test('runs are listed per spec, newest first, even when specs share a runs folder', async () => {
   const root = tmp();
   const runs = join(root, 'runs');
-  makeRun(runs, 'old', { specPath: join(root, 'a.vae.json'), startedAt: '2026-01-01T00:00:00Z' }, { status: 'completed', epochsDone: 1, steps: 1, wallSeconds: 1 });
+  makeRun(
+    runs,
+    'old',
+    { specPath: join(root, 'a.vae.json'), startedAt: '2026-01-01T00:00:00Z' },
+    { status: 'completed', epochsDone: 1, steps: 1, wallSeconds: 1 },
+  );
   makeRun(runs, 'new', { specPath: join(root, 'a.vae.json'), startedAt: '2026-02-01T00:00:00Z' });
   makeRun(runs, 'other', { specPath: join(root, 'b.vae.json'), startedAt: '2026-03-01T00:00:00Z' });
   mkdirSync(join(runs, 'not-a-run'));
   const dirs = await listRunDirs(runs);
   assert.equal(dirs.length, 3);
   const overviews = await Promise.all(dirs.map((d) => readRunOverview(d, () => false)));
-  assert.deepEqual(runsOfSpec(overviews, join(root, 'a.vae.json')).map((r) => r.meta?.name), ['new', 'old']);
+  assert.deepEqual(
+    runsOfSpec(overviews, join(root, 'a.vae.json')).map((r) => r.meta?.name),
+    ['new', 'old'],
+  );
   assert.deepEqual(await listRunDirs(join(root, 'missing')), []);
 });
 

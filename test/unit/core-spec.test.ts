@@ -27,7 +27,18 @@ function errorOf(text: string, file = 'm.vae.json'): UserError {
 test('the swiss-roll spec of the issue is accepted as written, with defaults filled in', () => {
   const { spec, warnings } = parseSpec(SWISS_ROLL, 'swiss.vae.json');
   assert.equal(spec.name, 'swiss-roll');
-  assert.deepEqual(spec.data, { kind: 'synthetic', synthetic: 'swiss_roll', n: 2000, noise: 0.05, seed: 1, dim: undefined, intrinsicDim: undefined, scale: undefined, limit: undefined, validation: 0 });
+  assert.deepEqual(spec.data, {
+    kind: 'synthetic',
+    synthetic: 'swiss_roll',
+    n: 2000,
+    noise: 0.05,
+    seed: 1,
+    dim: undefined,
+    intrinsicDim: undefined,
+    scale: undefined,
+    limit: undefined,
+    validation: 0,
+  });
   assert.equal(spec.model.type, 'VAE-1');
   assert.deepEqual(spec.model.encoder, { hidden: [64, 64], activation: 'relu' });
   assert.equal(spec.model.varianceUpdate, 'gradient');
@@ -72,9 +83,18 @@ test('an unknown field is located and gets a "did you mean"', () => {
 test('wrong types, out-of-range values and bad enums each name their field; all are reported together', () => {
   const e = errorOf('{ "data": { "synthetic": "swissroll" }, "model": { "latentDim": "two", "type": "VAE-1" }, "training": { "batchSize": 0 } }');
   const all = [e, ...e.more].map((p) => `${p.location.field}: ${p.message}`);
-  assert.ok(all.some((m) => m.startsWith('data.synthetic:') && /did you mean "swiss_roll"/.test(m)), all.join('\n'));
-  assert.ok(all.some((m) => m.startsWith('model.latentDim:') && /must be an integer, not "two"/.test(m)), all.join('\n'));
-  assert.ok(all.some((m) => m.startsWith('training.batchSize:') && /at least 1/.test(m)), all.join('\n'));
+  assert.ok(
+    all.some((m) => m.startsWith('data.synthetic:') && /did you mean "swiss_roll"/.test(m)),
+    all.join('\n'),
+  );
+  assert.ok(
+    all.some((m) => m.startsWith('model.latentDim:') && /must be an integer, not "two"/.test(m)),
+    all.join('\n'),
+  );
+  assert.ok(
+    all.some((m) => m.startsWith('training.batchSize:') && /at least 1/.test(m)),
+    all.join('\n'),
+  );
 });
 
 test('missing required fields and ambiguous data sources are explained', () => {
@@ -93,7 +113,10 @@ test('invalid JSON gives line and column', () => {
 });
 
 test('VAE-0 and one Monte-Carlo sample are warned about, with locations', () => {
-  const { warnings } = parseSpec('{ "data": { "synthetic": "circle" }, "model": { "type": "VAE-0", "latentDim": 2 }, "diagnostics": { "mcSamples": 1 } }', 'w.vae.json');
+  const { warnings } = parseSpec(
+    '{ "data": { "synthetic": "circle" }, "model": { "type": "VAE-0", "latentDim": 2 }, "diagnostics": { "mcSamples": 1 } }',
+    'w.vae.json',
+  );
   assert.equal(warnings.length, 2);
   assert.equal(warnings[0]!.location.field, 'model.type');
   assert.match(warnings[0]!.message, /does not converge to the entropy sum/);

@@ -61,9 +61,7 @@ class Tally {
     return outcome;
   }
   report(): void {
-    console.log(
-      `fuzz: ${this.name} ${this.inputs} inputs, ${this.crashes} crashes (${this.datasets} datasets, ${this.userErrors} user errors, seed ${SEED})`,
-    );
+    console.log(`fuzz: ${this.name} ${this.inputs} inputs, ${this.crashes} crashes (${this.datasets} datasets, ${this.userErrors} user errors, seed ${SEED})`);
   }
 }
 
@@ -105,8 +103,7 @@ const matrixArb = fc
 const randomBytes = fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b));
 
 /** A valid file of some kind, then zero to four mutations. */
-const mutated = (valid: fc.Arbitrary<Buffer>) =>
-  fc.tuple(valid, fc.array(mutationArb, { maxLength: 4 })).map(([bytes, ms]) => mutate(bytes, ms));
+const mutated = (valid: fc.Arbitrary<Buffer>) => fc.tuple(valid, fc.array(mutationArb, { maxLength: 4 })).map(([bytes, ms]) => mutate(bytes, ms));
 
 const csvTextArb = fc
   .record({
@@ -121,9 +118,7 @@ const csvTextArb = fc
     return Buffer.from(lines.join(crlf ? '\r\n' : '\n') + '\n');
   });
 
-const csvCharsArb = fc
-  .string({ unit: fc.constantFrom(...'0123456789.,;\t -+eE\n\r"#aNIfn\u00e9'.split('')), maxLength: 160 })
-  .map((s) => Buffer.from(s));
+const csvCharsArb = fc.string({ unit: fc.constantFrom(...'0123456789.,;\t -+eE\n\r"#aNIfn\u00e9'.split('')), maxLength: 160 }).map((s) => Buffer.from(s));
 
 const NPY_DESCRS = [
   ['<f4', 4],
@@ -138,7 +133,13 @@ const NPY_DESCRS = [
 const shapeArb = fc.array(fc.integer({ min: 0, max: 5 }), { minLength: 1, maxLength: 3 });
 
 const npyArb = fc
-  .record({ descr: fc.constantFrom(...NPY_DESCRS), shape: shapeArb, version: fc.constantFrom(1, 2, 3) as fc.Arbitrary<1 | 2 | 3>, fortran: fc.integer({ min: 0, max: 7 }).map((x) => x === 0), seedBytes: fc.uint8Array({ minLength: 1, maxLength: 8 }) })
+  .record({
+    descr: fc.constantFrom(...NPY_DESCRS),
+    shape: shapeArb,
+    version: fc.constantFrom(1, 2, 3) as fc.Arbitrary<1 | 2 | 3>,
+    fortran: fc.integer({ min: 0, max: 7 }).map((x) => x === 0),
+    seedBytes: fc.uint8Array({ minLength: 1, maxLength: 8 }),
+  })
   .map(({ descr, shape, version, fortran, seedBytes }) => {
     const size = shape.reduce((a, b) => a * b, 1) * descr[1];
     const payload = new Uint8Array(size).map((_, i) => seedBytes[i % seedBytes.length]! ^ (i * 31));
@@ -154,13 +155,11 @@ const IDX_TYPES = [
   [0x0e, 8],
 ] as const;
 
-const idxArb = fc
-  .record({ type: fc.constantFrom(...IDX_TYPES), shape: shapeArb, gzip: fc.boolean(), fill: fc.nat(255) })
-  .map(({ type, shape, gzip, fill }) => {
-    const size = shape.reduce((a, b) => a * b, 1) * type[1];
-    const bytes = idxBytes(type[0], shape, new Uint8Array(size).fill(fill));
-    return gzip ? gzipSync(bytes) : bytes;
-  });
+const idxArb = fc.record({ type: fc.constantFrom(...IDX_TYPES), shape: shapeArb, gzip: fc.boolean(), fill: fc.nat(255) }).map(({ type, shape, gzip, fill }) => {
+  const size = shape.reduce((a, b) => a * b, 1) * type[1];
+  const bytes = idxBytes(type[0], shape, new Uint8Array(size).fill(fill));
+  return gzip ? gzipSync(bytes) : bytes;
+});
 
 const jsonArb = fc.oneof(
   matrixArb.map((m) => Buffer.from(JSON.stringify(m))),
@@ -194,7 +193,12 @@ test('fuzz: csv', { timeout: TEST_TIMEOUT_MS }, () => {
 });
 
 /** The streaming file reader must give exactly what the in-memory parser gives (values or error). */
-function differential(name: string, inputs: fc.Arbitrary<Buffer>, fromBuffer: (b: Buffer, path: string) => Dataset, fromFile: (path: string, chunkBytes: number) => Dataset): void {
+function differential(
+  name: string,
+  inputs: fc.Arbitrary<Buffer>,
+  fromBuffer: (b: Buffer, path: string) => Dataset,
+  fromFile: (path: string, chunkBytes: number) => Dataset,
+): void {
   const dir = tempDir();
   const tally = new Tally(name);
   let index = 0;
@@ -222,13 +226,21 @@ function differential(name: string, inputs: fc.Arbitrary<Buffer>, fromBuffer: (b
 }
 
 test('fuzz: csv file reader agrees with the buffer parser at any chunk size', { timeout: TEST_TIMEOUT_MS }, () => {
-  differential('csv-file-vs-buffer', fc.oneof(csvCharsArb, csvTextArb, mutated(csvTextArb)), (b, path) => parseCsv(b, path), (path, chunkBytes) =>
-    readCsvFile(path, { chunkBytes }),
+  differential(
+    'csv-file-vs-buffer',
+    fc.oneof(csvCharsArb, csvTextArb, mutated(csvTextArb)),
+    (b, path) => parseCsv(b, path),
+    (path, chunkBytes) => readCsvFile(path, { chunkBytes }),
   );
 });
 
 test('fuzz: npy streamed file reader agrees with the buffer parser', { timeout: TEST_TIMEOUT_MS }, () => {
-  differential('npy-file-vs-buffer', fc.oneof(npyArb, mutated(npyArb)), (b, path) => parseNpy(b, path), (path) => readNpyFile(path));
+  differential(
+    'npy-file-vs-buffer',
+    fc.oneof(npyArb, mutated(npyArb)),
+    (b, path) => parseNpy(b, path),
+    (path) => readNpyFile(path),
+  );
 });
 
 test('fuzz: npy', { timeout: TEST_TIMEOUT_MS }, () => {
@@ -240,20 +252,20 @@ test('fuzz: idx', { timeout: TEST_TIMEOUT_MS }, () => {
 });
 
 test('fuzz: json', { timeout: TEST_TIMEOUT_MS }, () => {
-  fuzz('json', 3000, fc.oneof(randomBytes, jsonCharsArb, jsonArb, mutated(jsonArb)), (b) => parseJsonData(b, 'f.json', { maxRows: b.length % 5 === 0 ? 2 : undefined }));
+  fuzz('json', 3000, fc.oneof(randomBytes, jsonCharsArb, jsonArb, mutated(jsonArb)), (b) =>
+    parseJsonData(b, 'f.json', { maxRows: b.length % 5 === 0 ? 2 : undefined }),
+  );
 });
 
 // ---- exact round trips ------------------------------------------------------
 // Crashes are not the only failure: a valid file must also give back exactly its numbers.
 
-const finiteMatrixArb = fc
-  .tuple(fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 5 }))
-  .chain(([n, d]) =>
-    fc.array(fc.array(fc.oneof(fc.integer({ min: -100000, max: 100000 }), fc.double({ min: -1e30, max: 1e30, noNaN: true })), { minLength: d, maxLength: d }), {
-      minLength: n,
-      maxLength: n,
-    }),
-  );
+const finiteMatrixArb = fc.tuple(fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 5 })).chain(([n, d]) =>
+  fc.array(fc.array(fc.oneof(fc.integer({ min: -100000, max: 100000 }), fc.double({ min: -1e30, max: 1e30, noNaN: true })), { minLength: d, maxLength: d }), {
+    minLength: n,
+    maxLength: n,
+  }),
+);
 
 test('fuzz: valid files round-trip exactly', { timeout: TEST_TIMEOUT_MS }, () => {
   let checked = 0;
@@ -266,7 +278,10 @@ test('fuzz: valid files round-trip exactly', { timeout: TEST_TIMEOUT_MS }, () =>
       assert.deepEqual(Array.from(csv.values), flat.map(asText));
       assert.equal(csv.dim, dim);
       const json = parseJsonData(Buffer.from(JSON.stringify(m)), 'r.json');
-      assert.deepEqual(Array.from(json.values), flat.map((v) => Math.fround(Number(JSON.stringify(v)))));
+      assert.deepEqual(
+        Array.from(json.values),
+        flat.map((v) => Math.fround(Number(JSON.stringify(v)))),
+      );
       for (const [descr, kind, endian] of [
         ['<f4', 'f4', 'le'],
         ['>f4', 'f4', 'be'],

@@ -18,7 +18,10 @@ test('json: array of rows from a file', () => {
   assertWellFormed(ds);
   assert.equal(ds.n, 2);
   assert.equal(ds.dim, 3);
-  assert.deepEqual(rows(ds), data.map((r) => r.map(Math.fround)));
+  assert.deepEqual(
+    rows(ds),
+    data.map((r) => r.map(Math.fround)),
+  );
   assert.equal(ds.source, path);
 });
 

@@ -31,11 +31,15 @@ test('loadData: each format through the spec, path relative to the spec folder',
   const w = workspace();
   for (const name of ['a.csv', 'a.npy', 'a.json']) {
     const { train, validation } = await loadData(fileSpec(`../data/${name}`), w.specPath);
-    assert.deepEqual(rows(train), [
-      [1, 2],
-      [3, 4],
-      [5, 6],
-    ], name);
+    assert.deepEqual(
+      rows(train),
+      [
+        [1, 2],
+        [3, 4],
+        [5, 6],
+      ],
+      name,
+    );
     assert.equal(train.scaling.kind, 'none');
     assert.equal(validation, undefined);
     assert.equal(train.source, join(w.dataDir, name));

@@ -93,7 +93,10 @@ test('npy: unsupported dtypes, shapes and headers', () => {
   expectUserError(() => parse(npyBytes('<f4', [1, 1, 1, 1], encode('f4', [1]))), /shape \(1, 1, 1, 1\).*1-D \(N,\), 2-D/);
   expectUserError(() => parse(npyBytes('<f4', [], encode('f4', [1]))), /shape \(\)/);
   expectUserError(() => parse(npyBytes('<f4', [0, 3], new Uint8Array(0))), /no rows/);
-  expectUserError(() => parse(npyBytes('<f4', [2], encode('f4', [1, 2]), { headerText: "{'descr': '<f4', 'shape': (2,) 'x'}" })), /not a valid Python dict literal/);
+  expectUserError(
+    () => parse(npyBytes('<f4', [2], encode('f4', [1, 2]), { headerText: "{'descr': '<f4', 'shape': (2,) 'x'}" })),
+    /not a valid Python dict literal/,
+  );
   expectUserError(() => parse(npyBytes('<f4', [2], encode('f4', [1, 2]), { headerText: "{'descr': '<f4', 'shape': (2,)}" })), /fortran_order/);
 });
 

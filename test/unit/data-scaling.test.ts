@@ -1,15 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Dataset } from '../../src/data/dataset';
-import {
-  applyScaling,
-  defaultScaling,
-  fitScaling,
-  scaleDataset,
-  splitValidation,
-  subsetIndices,
-  unscaleValues,
-} from '../../src/data/scaling';
+import { applyScaling, defaultScaling, fitScaling, scaleDataset, splitValidation, subsetIndices, unscaleValues } from '../../src/data/scaling';
 import { expectUserError, rows } from './data-testkit';
 
 const make = (data: number[][], sourceType: Dataset['sourceType'] = 'float32'): Dataset => ({

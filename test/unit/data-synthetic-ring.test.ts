@@ -20,8 +20,7 @@ function moments(values: Float32Array, n: number, D: number): { mean: Float64Arr
   const cov = new Float64Array(D * D);
   for (let i = 0; i < n; i++)
     for (let a = 0; a < D; a++)
-      for (let b = 0; b < D; b++)
-        cov[a * D + b] = cov[a * D + b]! + ((values[i * D + a]! - mean[a]!) * (values[i * D + b]! - mean[b]!)) / n;
+      for (let b = 0; b < D; b++) cov[a * D + b] = cov[a * D + b]! + ((values[i * D + a]! - mean[a]!) * (values[i * D + b]! - mean[b]!)) / n;
   return { mean, cov };
 }
 

@@ -114,9 +114,13 @@ export async function expectUserErrorAsync(fn: () => Promise<unknown>, message: 
   } catch (e) {
     caught = e;
   }
-  return expectUserError(() => {
-    if (caught !== undefined) throw caught;
-  }, message, location);
+  return expectUserError(
+    () => {
+      if (caught !== undefined) throw caught;
+    },
+    message,
+    location,
+  );
 }
 
 /** The invariants every loaded Dataset must satisfy. */
@@ -126,7 +130,11 @@ export function assertWellFormed(ds: Dataset): void {
   assert.equal(ds.values.length, ds.n * ds.dim);
   const bad = ds.values.findIndex((v) => !Number.isFinite(v));
   assert.equal(bad, -1, `value ${bad} is ${ds.values[bad]}`);
-  if (ds.imageShape) assert.equal(ds.imageShape.reduce((a, b) => a * b, 1), ds.dim);
+  if (ds.imageShape)
+    assert.equal(
+      ds.imageShape.reduce((a, b) => a * b, 1),
+      ds.dim,
+    );
 }
 
 export function rows(ds: Dataset): number[][] {

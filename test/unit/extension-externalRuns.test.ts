@@ -7,8 +7,24 @@ import { toJsonLine, type MetricsRecord } from '../../src/core/runFormat';
 import { ExternalRunFollower } from '../../src/extension/externalRuns';
 
 const rec = (epoch: number): MetricsRecord => ({
-  epoch, step: epoch, elbo: -1, elboStdErr: 0, hEnc: 0, hPrior: 0, hDec: 0, entropySum: -1, gap: 0, gapRel: 0, rDec: 0, rPrior: 0,
-  sigma2: 1, sigma2Opt: 1, latentSecondMoment: [], klPerLatent: [], samplesPerSec: 0, wallSeconds: 0,
+  epoch,
+  step: epoch,
+  elbo: -1,
+  elboStdErr: 0,
+  hEnc: 0,
+  hPrior: 0,
+  hDec: 0,
+  entropySum: -1,
+  gap: 0,
+  gapRel: 0,
+  rDec: 0,
+  rPrior: 0,
+  sigma2: 1,
+  sigma2Opt: 1,
+  latentSecondMoment: [],
+  klPerLatent: [],
+  samplesPerSec: 0,
+  wallSeconds: 0,
 });
 const until = async (cond: () => boolean, ms = 3000) => {
   const t0 = Date.now();
@@ -25,12 +41,12 @@ test('a run written by another process is followed until its summary says it end
   writeFileSync(join(dir, 'metrics.jsonl'), toJsonLine(rec(0)) + toJsonLine(rec(1)));
   const seen: number[] = [];
   let finished: string | undefined;
-  const follower = new ExternalRunFollower(
-    { records: (_d, rs) => seen.push(...rs.map((r) => r.epoch)), finished: (_d, status) => (finished = status) },
-    20,
-  );
+  const follower = new ExternalRunFollower({ records: (_d, rs) => seen.push(...rs.map((r) => r.epoch)), finished: (_d, status) => (finished = status) }, 20);
   try {
-    assert.deepEqual((await follower.follow(dir)).map((r) => r.epoch), [0, 1]);
+    assert.deepEqual(
+      (await follower.follow(dir)).map((r) => r.epoch),
+      [0, 1],
+    );
     appendFileSync(join(dir, 'metrics.jsonl'), toJsonLine(rec(2)));
     await until(() => seen.length === 1);
     assert.deepEqual(seen, [2]);

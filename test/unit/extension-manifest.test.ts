@@ -47,7 +47,8 @@ test('schema, language mapping, view, settings, trust and icon are wired to file
   assert.ok(v && existsSync(join(root, v.url)), 'jsonValidation url must exist');
   assert.ok(pkg.contributes.languages.some((l) => l.id === 'jsonc' && l.filenamePatterns.includes('*.vae.json')));
   assert.ok(pkg.contributes.views.explorer.some((x) => x.id === 'vaeLens.runs'));
-  for (const key of ['vaeLens.retrainOnSave', 'vaeLens.backend', 'vaeLens.allowDataOutsideWorkspace', 'vaeLens.runsDirectory', 'vaeLens.trainerPriority']) assert.ok(key in pkg.contributes.configuration.properties, key);
+  for (const key of ['vaeLens.retrainOnSave', 'vaeLens.backend', 'vaeLens.allowDataOutsideWorkspace', 'vaeLens.runsDirectory', 'vaeLens.trainerPriority'])
+    assert.ok(key in pkg.contributes.configuration.properties, key);
   assert.equal(pkg.capabilities.untrustedWorkspaces.supported, 'limited');
   assert.ok(existsSync(join(root, pkg.icon)));
 });

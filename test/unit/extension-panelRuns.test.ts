@@ -5,10 +5,35 @@ import type { MetricsRecord } from '../../src/core/runFormat';
 import { applyTrainerEvent, isNewRecord, panelTitle } from '../../src/extension/panelRuns';
 
 const rec = (epoch: number, step: number): MetricsRecord => ({
-  epoch, step, elbo: -1, elboStdErr: 0, hEnc: 0, hPrior: 0, hDec: 0, entropySum: -1, gap: 0, gapRel: 0, rDec: 0, rPrior: 0,
-  sigma2: 1, sigma2Opt: 1, latentSecondMoment: [], klPerLatent: [], samplesPerSec: 0, wallSeconds: 0,
+  epoch,
+  step,
+  elbo: -1,
+  elboStdErr: 0,
+  hEnc: 0,
+  hPrior: 0,
+  hDec: 0,
+  entropySum: -1,
+  gap: 0,
+  gapRel: 0,
+  rDec: 0,
+  rPrior: 0,
+  sigma2: 1,
+  sigma2Opt: 1,
+  latentSecondMoment: [],
+  klPerLatent: [],
+  samplesPerSec: 0,
+  wallSeconds: 0,
 });
-const run = (): PanelRun => ({ runDir: '/r', name: 'r', modelType: 'VAE-1', backend: 'wasm', status: 'training', tolerance: 0.01, epochs: 10, records: [rec(0, 0), rec(1, 10)] });
+const run = (): PanelRun => ({
+  runDir: '/r',
+  name: 'r',
+  modelType: 'VAE-1',
+  backend: 'wasm',
+  status: 'training',
+  tolerance: 0.01,
+  epochs: 10,
+  records: [rec(0, 0), rec(1, 10)],
+});
 
 test('a record already read from disk is not appended twice when the trainer reports it', () => {
   const r = run();
@@ -16,7 +41,10 @@ test('a record already read from disk is not appended twice when the trainer rep
   assert.deepEqual(applyTrainerEvent(r, { type: 'diagnostics', record: rec(1, 10) }), { kind: 'none' });
   const u = applyTrainerEvent(r, { type: 'diagnostics', record: rec(2, 20) });
   assert.equal(u.kind, 'append');
-  assert.deepEqual(r.records.map((x) => x.epoch), [0, 1, 2]);
+  assert.deepEqual(
+    r.records.map((x) => x.epoch),
+    [0, 1, 2],
+  );
 });
 
 test('progress carries the run epochs; done ends training with the trainer message', () => {

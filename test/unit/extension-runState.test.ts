@@ -14,9 +14,25 @@ import {
 } from '../../src/extension/runState';
 
 const record = (over: Partial<MetricsRecord> = {}): MetricsRecord => ({
-  epoch: 20, step: 400, elbo: -2.5, elboStdErr: 0.01, hEnc: -3, hPrior: 1.4, hDec: -1.9, entropySum: -2.51,
-  gap: 0.01, gapRel: 0.003, rDec: 0.006, rPrior: 0.004, sigma2: 0.02, sigma2Opt: 0.0201,
-  latentSecondMoment: [1, 0.9], klPerLatent: [2, 0.01], samplesPerSec: 9000, wallSeconds: 12, ...over,
+  epoch: 20,
+  step: 400,
+  elbo: -2.5,
+  elboStdErr: 0.01,
+  hEnc: -3,
+  hPrior: 1.4,
+  hDec: -1.9,
+  entropySum: -2.51,
+  gap: 0.01,
+  gapRel: 0.003,
+  rDec: 0.006,
+  rPrior: 0.004,
+  sigma2: 0.02,
+  sigma2Opt: 0.0201,
+  latentSecondMoment: [1, 0.9],
+  klPerLatent: [2, 0.01],
+  samplesPerSec: 9000,
+  wallSeconds: 12,
+  ...over,
 });
 const base: RunStateInput = { hasRun: true, specChanged: false, last: record(), convergence: 'converged', status: 'completed' };
 
@@ -70,7 +86,10 @@ test('the tooltip lists gap, residuals, ELBO ± se, entropy sum, backend and run
 });
 
 test('progress message: epoch, rounded rate with separators, time left; no NaNs leak', () => {
-  assert.equal(progressMessage({ epoch: 3, epochs: 50, epochFraction: 0.2, samplesPerSec: 12345.6, etaSeconds: 80 }), 'epoch 3/50 · 12,346 samples/s · 1m 20s left');
+  assert.equal(
+    progressMessage({ epoch: 3, epochs: 50, epochFraction: 0.2, samplesPerSec: 12345.6, etaSeconds: 80 }),
+    'epoch 3/50 · 12,346 samples/s · 1m 20s left',
+  );
   assert.equal(progressMessage({ epoch: 1, epochs: 2, epochFraction: 0, samplesPerSec: Number.NaN, etaSeconds: Infinity }), 'epoch 1/2');
   assert.equal(formatDuration(3 * 3600 + 65), '3h 01m');
 });

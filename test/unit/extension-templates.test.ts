@@ -9,7 +9,9 @@ import { nameFromFile, SPEC_TEMPLATES, specFileName, specFileNameProblem, withSp
 const dir = join(process.cwd(), 'examples', 'templates');
 
 test('every template file is listed, and every listed template is a valid, commented spec', () => {
-  const files = readdirSync(dir).filter((f) => f.endsWith('.vae.json')).sort();
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith('.vae.json'))
+    .sort();
   assert.deepEqual(SPEC_TEMPLATES.map((t) => t.file).sort(), files);
   for (const t of SPEC_TEMPLATES) {
     const text = readFileSync(join(dir, t.file), 'utf8');

@@ -57,8 +57,14 @@ test('start, progress, stop: exactly one done, logs captured, the trainer is rel
   assert.equal(client.forRun(t.runDir!), t);
   await client.stop(specPath);
   assert.equal(t.state, 'exited');
-  assert.deepEqual(events.filter((e) => e.type === 'done').map((e) => e.type === 'done' && e.status), ['stopped']);
-  assert.ok(lines.some((l) => l.includes('hello from stdout')), lines.join('\n'));
+  assert.deepEqual(
+    events.filter((e) => e.type === 'done').map((e) => e.type === 'done' && e.status),
+    ['stopped'],
+  );
+  assert.ok(
+    lines.some((l) => l.includes('hello from stdout')),
+    lines.join('\n'),
+  );
   assert.equal(client.forSpec(specPath), undefined);
   assert.equal(client.isTraining, false);
 });

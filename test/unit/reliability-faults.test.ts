@@ -54,7 +54,10 @@ test('a run that diverges in its first epoch stops with a clear message, keeps i
   const { parsed } = readMetrics(runDir);
   assert.deepEqual(parsed.bad, []);
   assert.equal(parsed.truncatedTail, false);
-  assert.deepEqual(parsed.records.map((x) => x.epoch), [0]);
+  assert.deepEqual(
+    parsed.records.map((x) => x.epoch),
+    [0],
+  );
   const summary = readSummary(runDir);
   assert.equal(summary.status, 'diverged');
   assert.ok(summary.lastCheckpoint && fs.existsSync(summary.lastCheckpoint), 'the summary names a checkpoint that exists');
@@ -108,7 +111,7 @@ test('kill -9 at seeded random moments: metrics parse to the last line, nothing 
   for (let k = 0; k < KILLS; k++) {
     // Kill after a random diagnostics pass, a random few milliseconds into the next epoch (or its checkpoint write).
     const before = runDir ? readMetrics(runDir).text : '';
-    const alreadyAt = runDir ? readMetrics(runDir).parsed.records.at(-1)?.epoch ?? 0 : 0;
+    const alreadyAt = runDir ? (readMetrics(runDir).parsed.records.at(-1)?.epoch ?? 0) : 0;
     const killAfterEpoch = Math.min(epochs - 2, alreadyAt + 1 + Math.floor(rng.uniform() * 3));
     const delayMs = Math.floor(rng.uniform() * 60);
     const args = runDir ? ['train', spec, '--resume', runDir, '--json'] : ['train', spec, '--out', path.join(tmp, 'runs'), '--json'];
@@ -152,13 +155,25 @@ test('kill -9 at seeded random moments: metrics parse to the last line, nothing 
   const epochsSeen = new Set(end.parsed.records.map((x) => x.epoch));
   for (let e = 0; e <= epochs; e++) assert.ok(epochsSeen.has(e), `no record of epoch ${e}:\n${history.join('\n')}`);
   // Epochs redone after a resume replace the records of the attempt that was killed.
-  assert.deepEqual(end.parsed.records.map((x) => x.epoch), Array.from({ length: epochs + 1 }, (_, e) => e));
+  assert.deepEqual(
+    end.parsed.records.map((x) => x.epoch),
+    Array.from({ length: epochs + 1 }, (_, e) => e),
+  );
   assert.equal(readSummary(runDir!).status, 'completed');
   assert.equal(readSummary(runDir!).epochsDone, epochs);
   assert.equal(lost, 0);
-  console.log(`faults: kill -9 ${survived} of ${KILLS} survived, ${tornTails} torn lines repaired, ${checked} records checked, ${lost} lost (seed ${SEED})\n${history.join('\n')}`);
+  console.log(
+    `faults: kill -9 ${survived} of ${KILLS} survived, ${tornTails} torn lines repaired, ${checked} records checked, ${lost} lost (seed ${SEED})\n${history.join('\n')}`,
+  );
   reportFigure({ kind: 'fault', name: 'kill -9 mid-epoch, then --resume', injected: KILLS, survived, recordsLost: lost, recordsChecked: checked, seed: SEED });
-  reportFigure({ kind: 'fault', name: 'torn last metrics line, then --resume', injected: tornTails, survived: tornTails, recordsLost: lost, recordsChecked: tornChecked });
+  reportFigure({
+    kind: 'fault',
+    name: 'torn last metrics line, then --resume',
+    injected: tornTails,
+    survived: tornTails,
+    recordsLost: lost,
+    recordsChecked: tornChecked,
+  });
 });
 
 test('SIGTERM stops the CLI like Ctrl-C: stopped, summary written, checkpoint resumes', { timeout: TIMEOUT_MS }, async () => {
@@ -217,7 +232,10 @@ test("the editor's StopRequest and the editor going away (window reload) both en
     assert.equal(recordsLost(before, after.text), 0);
     assertFiniteCheckpoint(runDir);
     if (c.name.startsWith('StopRequest')) {
-      assert.ok(t.events.some((e) => e.type === 'log' && /ignored a malformed message/.test(e.message)), 'the malformed start was refused');
+      assert.ok(
+        t.events.some((e) => e.type === 'log' && /ignored a malformed message/.test(e.message)),
+        'the malformed start was refused',
+      );
       assert.ok(t.events.some((e) => e.type === 'done' && e.status === 'stopped'));
     }
     const resumed = await runCli(['train', specPath, '--resume', runDir, '--epochs', String(summary.epochsDone + 1), '--json']);

@@ -44,7 +44,8 @@ interface BadInput {
   expect: RegExp;
 }
 
-const onFile = (file: string, extra = '') => `{ "data": { "path": "${file}"${extra} }, "model": { "latentDim": 2, "encoder": { "hidden": [8] }, "decoder": { "hidden": [8] } }, "training": { "epochs": 1, "backend": "wasm" } }`;
+const onFile = (file: string, extra = '') =>
+  `{ "data": { "path": "${file}"${extra} }, "model": { "latentDim": 2, "encoder": { "hidden": [8] }, "decoder": { "hidden": [8] } }, "training": { "epochs": 1, "backend": "wasm" } }`;
 const f4 = (values: number[]) => Buffer.from(new Float32Array(values).buffer);
 const goodNpy = npy('<f4', [50, 3], f4(Array.from({ length: 150 }, (_, i) => Math.sin(i))));
 
@@ -53,26 +54,67 @@ const CASES: BadInput[] = [
   { name: 'CSV with only a header', file: ['header.csv', 'a,b\n'], expect: /header\.csv:1: the file holds a header line but no data rows/ },
   { name: 'NaN cell', file: ['nan.csv', '1,2\n3,nan\n5,6\n'], expect: /nan\.csv:2:3: row 2, field 2 is "nan"; VAE Lens needs finite numbers/ },
   { name: 'infinite cell', file: ['inf.csv', '1,2\n3,-inf\n'], expect: /inf\.csv:2:3: .*"-inf".*finite numbers/ },
-  { name: 'ragged CSV row', file: ['ragged.csv', '1,2\n3,4,5\n6,7\n'], expect: /ragged\.csv:2:1: line 2 has 3 .*values but line 1 has 2; every row needs the same number of columns/ },
+  {
+    name: 'ragged CSV row',
+    file: ['ragged.csv', '1,2\n3,4,5\n6,7\n'],
+    expect: /ragged\.csv:2:1: line 2 has 3 .*values but line 1 has 2; every row needs the same number of columns/,
+  },
   { name: 'ragged JSON row', file: ['ragged.json', '[[1, 2],\n [3]]'], expect: /ragged\.json:2:2: row 2 has 1 values but row 1/ },
   { name: 'JSON null', file: ['null.json', '[[1, null]]'], expect: /null\.json:1:\d+: row 1, value 2 should be a number but is null/ },
-  { name: 'NPY cut short in its data', file: ['cut.npy', goodNpy.subarray(0, goodNpy.length - 7)], expect: /cut\.npy: the file is truncated: shape \(50, 3\) of float32 needs 600 bytes .*only 593/ },
-  { name: 'NPY cut short in its header', file: ['head.npy', goodNpy.subarray(0, 40)], expect: /head\.npy: the file is truncated: the header says it is \d+ bytes long/ },
+  {
+    name: 'NPY cut short in its data',
+    file: ['cut.npy', goodNpy.subarray(0, goodNpy.length - 7)],
+    expect: /cut\.npy: the file is truncated: shape \(50, 3\) of float32 needs 600 bytes .*only 593/,
+  },
+  {
+    name: 'NPY cut short in its header',
+    file: ['head.npy', goodNpy.subarray(0, 40)],
+    expect: /head\.npy: the file is truncated: the header says it is \d+ bytes long/,
+  },
   { name: 'text mislabelled as NPY', file: ['text.npy', '1,2\n3,4\n'], expect: /text\.npy: not an \.npy file: .*check data\.path and data\.format/ },
   { name: 'NPY of strings', file: ['str.npy', npy('<U1', [2], Buffer.from('a\0\0\0b\0\0\0'))], expect: /str\.npy: dtype "<U1" is not supported; use one of/ },
-  { name: 'NPY of 4 dimensions', file: ['4d.npy', npy('<f4', [2, 2, 2, 2], f4(new Array(16).fill(1)))], expect: /4d\.npy: the array has shape \(2, 2, 2, 2\).*reshape it/ },
-  { name: 'IDX label file', file: ['train-labels-idx1-ubyte', idx(0x08, [50], Buffer.alloc(50, 3))], expect: /train-labels-idx1-ubyte: this is an IDX label file .*point data\.path at the matching images file/ },
-  { name: 'IDX cut short', file: ['cut-idx3-ubyte', idx(0x08, [50, 4, 4], Buffer.alloc(100))], expect: /cut-idx3-ubyte: the file is truncated: shape 50 x 4 x 4 of uint8 needs 800 bytes/ },
-  { name: 'corrupt gzip', file: ['bad-idx3-ubyte.gz', gzipSync(idx(0x08, [4, 2, 2], Buffer.alloc(16))).subarray(0, 20)], expect: /bad-idx3-ubyte\.gz: .*(truncated|corrupt)/ },
+  {
+    name: 'NPY of 4 dimensions',
+    file: ['4d.npy', npy('<f4', [2, 2, 2, 2], f4(new Array(16).fill(1)))],
+    expect: /4d\.npy: the array has shape \(2, 2, 2, 2\).*reshape it/,
+  },
+  {
+    name: 'IDX label file',
+    file: ['train-labels-idx1-ubyte', idx(0x08, [50], Buffer.alloc(50, 3))],
+    expect: /train-labels-idx1-ubyte: this is an IDX label file .*point data\.path at the matching images file/,
+  },
+  {
+    name: 'IDX cut short',
+    file: ['cut-idx3-ubyte', idx(0x08, [50, 4, 4], Buffer.alloc(100))],
+    expect: /cut-idx3-ubyte: the file is truncated: shape 50 x 4 x 4 of uint8 needs 800 bytes/,
+  },
+  {
+    name: 'corrupt gzip',
+    file: ['bad-idx3-ubyte.gz', gzipSync(idx(0x08, [4, 2, 2], Buffer.alloc(16))).subarray(0, 20)],
+    expect: /bad-idx3-ubyte\.gz: .*(truncated|corrupt)/,
+  },
   { name: 'unknown format', file: ['data.bin', 'xyz'], expect: /cannot tell the format of "data\.bin" from its name; set data\.format/ },
-  { name: 'missing data file', spec: onFile('missing.csv'), expect: /data\.path: data file not found: "missing\.csv" resolves to .*relative to the spec's folder/ },
-  { name: 'data path is a folder', file: ['folder.csv/inner.csv', '1,2\n'], spec: onFile('folder.csv'), expect: /data\.path must name a file, but .*folder\.csv is not a regular file/ },
+  {
+    name: 'missing data file',
+    spec: onFile('missing.csv'),
+    expect: /data\.path: data file not found: "missing\.csv" resolves to .*relative to the spec's folder/,
+  },
+  {
+    name: 'data path is a folder',
+    file: ['folder.csv/inner.csv', '1,2\n'],
+    spec: onFile('folder.csv'),
+    expect: /data\.path must name a file, but .*folder\.csv is not a regular file/,
+  },
   {
     name: 'model too large for memory',
     spec: '{ "data": { "synthetic": "circle", "n": 100 }, "model": { "latentDim": 2, "encoder": { "hidden": [65536, 65536] } }, "training": { "epochs": 1 } }',
     expect: /model: the model has .* parameters .* GiB, more than the 2 GiB the trainer allows\. Use narrower hidden layers/,
   },
-  { name: 'spec that is not JSON', spec: '{ "data": { "synthetic": "circle" }\n  "model": {} }', expect: /\.vae\.json:2:3: invalid JSON: expected "," between entries/ },
+  {
+    name: 'spec that is not JSON',
+    spec: '{ "data": { "synthetic": "circle" }\n  "model": {} }',
+    expect: /\.vae\.json:2:3: invalid JSON: expected "," between entries/,
+  },
   { name: 'spec nested 100000 deep', spec: '['.repeat(100_000), expect: /\.vae\.json:1:65: invalid spec: nested more than 64 levels deep/ },
   { name: 'spec of 2 MiB', spec: `{ "name": "${'x'.repeat(2 << 20)}" }`, expect: /\.vae\.json is 2\.0 MiB; a spec is a small JSON file/ },
 ];
@@ -123,7 +165,12 @@ test('bad data and bad specs through the CLI: exit 2, file and place, what would
       failures.push(`${c.name}: ${(e as Error).message}`);
     }
   });
-  reportFigure({ kind: 'check', name: 'bad data and specs through the CLI (exit 2, located, no stack)', cases: cases.length, passed: cases.length - failures.length });
+  reportFigure({
+    kind: 'check',
+    name: 'bad data and specs through the CLI (exit 2, located, no stack)',
+    cases: cases.length,
+    passed: cases.length - failures.length,
+  });
   assert.deepEqual(failures, []);
 });
 
@@ -143,7 +190,11 @@ test('a resume whose data no longer fits the model is refused before the run fol
   assert.equal(r.code, 2, r.err);
   assert.match(r.err, /model\.vae\.json: data: cannot resume .* on data of dimension 2 .* but the data now has dimension 3 .*start a new run/);
   noStack(r.err);
-  assert.deepEqual([RUN_FILES.meta, RUN_FILES.summary, RUN_FILES.metrics].map((f) => fs.readFileSync(path.join(runDir, f), 'utf8')), keep, 'the finished run was rewritten');
+  assert.deepEqual(
+    [RUN_FILES.meta, RUN_FILES.summary, RUN_FILES.metrics].map((f) => fs.readFileSync(path.join(runDir, f), 'utf8')),
+    keep,
+    'the finished run was rewritten',
+  );
   reportFigure({ kind: 'check', name: 'resume onto data of another dimension (refused, run untouched)', cases: 1, passed: 1 });
 });
 
@@ -185,5 +236,10 @@ test('the trainer reads no data outside the workspace folders, links that escape
   const done = await t.waitFor((e) => e.type === 'done', 'the allowed run to finish');
   assert.ok(done.type === 'done' && done.status === 'completed', JSON.stringify(done));
   await t.exited;
-  reportFigure({ kind: 'check', name: 'data outside the workspace refused (links included); allowed by the setting', cases: cases.length + 1, passed: passed + 1 });
+  reportFigure({
+    kind: 'check',
+    name: 'data outside the workspace refused (links included); allowed by the setting',
+    cases: cases.length + 1,
+    passed: passed + 1,
+  });
 });

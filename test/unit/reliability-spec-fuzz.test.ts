@@ -103,8 +103,19 @@ class Tally {
   }
 
   report(name: string): void {
-    console.log(`fuzz: ${name} ${this.inputs} inputs, ${this.crashes} crashes (${this.accepted} specs, ${this.userErrors} user errors, slowest ${this.slowestMs.toFixed(1)} ms, seed ${SEED})`);
-    reportFigure({ kind: 'parser', name, inputs: this.inputs, accepted: this.accepted, userErrors: this.userErrors, crashes: this.crashes, slowest: Math.round(this.slowestMs * 10) / 10, seed: SEED });
+    console.log(
+      `fuzz: ${name} ${this.inputs} inputs, ${this.crashes} crashes (${this.accepted} specs, ${this.userErrors} user errors, slowest ${this.slowestMs.toFixed(1)} ms, seed ${SEED})`,
+    );
+    reportFigure({
+      kind: 'parser',
+      name,
+      inputs: this.inputs,
+      accepted: this.accepted,
+      userErrors: this.userErrors,
+      crashes: this.crashes,
+      slowest: Math.round(this.slowestMs * 10) / 10,
+      seed: SEED,
+    });
   }
 }
 
@@ -161,11 +172,39 @@ type Edit =
   | { op: 'duplicate'; at: number; length: number }
   | { op: 'swap'; at: number; other: number };
 
-const JUNK = ['{', '}', '[', ']', ',', ':', '"', '\\', '/*', '*/', '//', '\n', '0', '-', '1e999', 'null', 'true', '"x"', '\u0000', '\uFEFF', '\uD800', '\u2028', '🙂'];
+const JUNK = [
+  '{',
+  '}',
+  '[',
+  ']',
+  ',',
+  ':',
+  '"',
+  '\\',
+  '/*',
+  '*/',
+  '//',
+  '\n',
+  '0',
+  '-',
+  '1e999',
+  'null',
+  'true',
+  '"x"',
+  '\u0000',
+  '\uFEFF',
+  '\uD800',
+  '\u2028',
+  '🙂',
+];
 
 const editArb: fc.Arbitrary<Edit> = fc.oneof(
   fc.record({ op: fc.constant('delete' as const), at: fc.nat(4000), length: fc.integer({ min: 1, max: 12 }) }),
-  fc.record({ op: fc.constant('insert' as const), at: fc.nat(4000), text: fc.oneof(fc.constantFrom(...JUNK), fc.string({ maxLength: 6 }), fc.string({ unit: 'binary', maxLength: 4 })) }),
+  fc.record({
+    op: fc.constant('insert' as const),
+    at: fc.nat(4000),
+    text: fc.oneof(fc.constantFrom(...JUNK), fc.string({ maxLength: 6 }), fc.string({ unit: 'binary', maxLength: 4 })),
+  }),
   fc.record({ op: fc.constant('truncate' as const), at: fc.nat(4000) }),
   fc.record({ op: fc.constant('duplicate' as const), at: fc.nat(4000), length: fc.integer({ min: 1, max: 40 }) }),
   fc.record({ op: fc.constant('swap' as const), at: fc.nat(4000), other: fc.nat(4000) }),
@@ -268,7 +307,9 @@ const results: { name: string; tally: Tally }[] = [];
 test('fuzz: random JSON values, random text and random bytes', { timeout: 120_000 }, () => {
   const arb = fc.oneof(
     fc.jsonValue({ maxDepth: 6 }).map((v) => JSON.stringify(v)),
-    fc.record({ data: fc.jsonValue({ maxDepth: 3 }), model: fc.jsonValue({ maxDepth: 3 }), training: fc.jsonValue({ maxDepth: 2 }) }, { requiredKeys: [] }).map((v) => JSON.stringify(v)),
+    fc
+      .record({ data: fc.jsonValue({ maxDepth: 3 }), model: fc.jsonValue({ maxDepth: 3 }), training: fc.jsonValue({ maxDepth: 2 }) }, { requiredKeys: [] })
+      .map((v) => JSON.stringify(v)),
     fc.string({ maxLength: 200 }),
     fc.string({ unit: fc.constantFrom(...'{}[]":,/*\n 0123456789.eE-+truefalsnl\\'.split('')), maxLength: 200 }),
     fc.uint8Array({ maxLength: 400 }).map((b) => Buffer.from(b).toString('utf8')),
@@ -323,29 +364,49 @@ test('fuzz: a misspelt field name is reported at the key, with "did you mean" th
 });
 
 test('fuzz: huge numbers, deep nesting, BOMs, comments and long inputs end quickly', { timeout: 120_000 }, () => {
-  const hugeNumber = fc.constantFrom('1e400', '-1e400', '123456789012345678901234567890', '0.0000000000000000000000001', '1e-400', '9007199254740993', '-0', '1E+308', '00012');
+  const hugeNumber = fc.constantFrom(
+    '1e400',
+    '-1e400',
+    '123456789012345678901234567890',
+    '0.0000000000000000000000001',
+    '1e-400',
+    '9007199254740993',
+    '-0',
+    '1E+308',
+    '00012',
+  );
   const numberSwapped = fc.tuple(fc.constantFrom(...BASE_TEXTS), hugeNumber, fc.nat()).map(([text, num, k]) => {
     const numbers = [...text.matchAll(/-?\d+(\.\d+)?([eE][-+]?\d+)?/g)];
     if (numbers.length === 0) return text;
     const m = numbers[k % numbers.length]!;
     return text.slice(0, m.index) + num + text.slice(m.index! + m[0].length);
   });
-  const deep = fc.tuple(fc.integer({ min: 1, max: 200_000 }), fc.constantFrom('[', '{"a":', '{"data":[', '[{"model":'), fc.boolean()).map(([depth, open, closed]) => {
-    const text = open.repeat(depth);
-    return closed ? text + (open.startsWith('[') ? ']' : '}').repeat(depth) : text;
-  });
-  const commented = fc.tuple(fc.constantFrom(...BASE_TEXTS), fc.array(fc.tuple(fc.nat(), fc.constantFrom('// note\n', '/* note */', '/* unterminated', '//', '/*/'))), fc.boolean()).map(([text, comments, bom]) => {
-    let out = text;
-    for (const [at, c] of comments) {
-      // Only between tokens: after a comma, colon or brace, where a comment is legal.
-      const gaps = [...out.matchAll(/[,:{[]/g)];
-      if (gaps.length === 0) break;
-      const g = gaps[at % gaps.length]!;
-      out = out.slice(0, g.index! + 1) + c + out.slice(g.index! + 1);
-    }
-    return bom ? '\uFEFF' + out : out;
-  });
-  const long = fc.tuple(fc.constantFrom(...BASE_TEXTS), fc.integer({ min: 1, max: 20_000 })).map(([text, n]) => text.replace('"model"', `"padding": [${'0,'.repeat(n)}0], "model"`));
+  const deep = fc
+    .tuple(fc.integer({ min: 1, max: 200_000 }), fc.constantFrom('[', '{"a":', '{"data":[', '[{"model":'), fc.boolean())
+    .map(([depth, open, closed]) => {
+      const text = open.repeat(depth);
+      return closed ? text + (open.startsWith('[') ? ']' : '}').repeat(depth) : text;
+    });
+  const commented = fc
+    .tuple(
+      fc.constantFrom(...BASE_TEXTS),
+      fc.array(fc.tuple(fc.nat(), fc.constantFrom('// note\n', '/* note */', '/* unterminated', '//', '/*/'))),
+      fc.boolean(),
+    )
+    .map(([text, comments, bom]) => {
+      let out = text;
+      for (const [at, c] of comments) {
+        // Only between tokens: after a comma, colon or brace, where a comment is legal.
+        const gaps = [...out.matchAll(/[,:{[]/g)];
+        if (gaps.length === 0) break;
+        const g = gaps[at % gaps.length]!;
+        out = out.slice(0, g.index! + 1) + c + out.slice(g.index! + 1);
+      }
+      return bom ? '\uFEFF' + out : out;
+    });
+  const long = fc
+    .tuple(fc.constantFrom(...BASE_TEXTS), fc.integer({ min: 1, max: 20_000 }))
+    .map(([text, n]) => text.replace('"model"', `"padding": [${'0,'.repeat(n)}0], "model"`));
   const arb = fc.oneof(numberSwapped, deep, commented, long);
   results.push({ name: 'spec-extremes', tally: fuzz('spec-extremes', 1000, arb, (text, tally) => void tally.parse(text)) });
 });
@@ -356,7 +417,10 @@ test('a byte order mark is accepted and kept; nesting past 64 levels is refused 
   assert.equal(parsed.text, '\uFEFF' + valid, 'the snapshot keeps the bytes as read');
   const retyped = JSON.stringify({ ...BASE_OBJECTS[3], model: { latentDim: 'two' } }, null, 2);
   const e = errorOf('\uFEFF' + retyped);
-  assert.deepEqual([e.location.line, e.location.column], [lineColumnAt(retyped, retyped.indexOf('"two"')).line, lineColumnAt(retyped, retyped.indexOf('"two"')).column]);
+  assert.deepEqual(
+    [e.location.line, e.location.column],
+    [lineColumnAt(retyped, retyped.indexOf('"two"')).line, lineColumnAt(retyped, retyped.indexOf('"two"')).column],
+  );
   const deep = `{ "data": ${'['.repeat(100_000)}`;
   const d = errorOf(deep);
   assert.match(d.message, /nested more than 64 levels/);

@@ -62,14 +62,37 @@ test('fuzz: message guards answer true or false for anything, and what they acce
     }),
     { numRuns: 4000 * RUNS, seed: SEED },
   );
-  for (const m of VALID_MESSAGES) assert.ok(Object.values(GUARDS).some((g) => g(m)), `a valid message was refused: ${JSON.stringify(m)}`);
+  for (const m of VALID_MESSAGES)
+    assert.ok(
+      Object.values(GUARDS).some((g) => g(m)),
+      `a valid message was refused: ${JSON.stringify(m)}`,
+    );
   console.log(`fuzz: message-guards ${inputs} inputs x ${Object.keys(GUARDS).length} guards, 0 crashes (${accepted} accepted by a guard)`);
-  reportFigure({ kind: 'parser', name: 'message guards (panel, trainer)', inputs, accepted, userErrors: inputs - accepted, crashes: 0, slowest: null, seed: SEED });
+  reportFigure({
+    kind: 'parser',
+    name: 'message guards (panel, trainer)',
+    inputs,
+    accepted,
+    userErrors: inputs - accepted,
+    crashes: 0,
+    slowest: null,
+    seed: SEED,
+  });
 });
 
 const hostile = fc.oneof(
   fc.string({ unit: 'grapheme', maxLength: 40 }),
-  fc.constantFrom('</script><script>alert(1)</script>', '<img src=x onerror=alert(1)>', '"><svg onload=alert(1)>', "'; alert(1); '", '<!--', ']]>', '\u2028\u2029', '&lt;', '</style>'),
+  fc.constantFrom(
+    '</script><script>alert(1)</script>',
+    '<img src=x onerror=alert(1)>',
+    '"><svg onload=alert(1)>',
+    "'; alert(1); '",
+    '<!--',
+    ']]>',
+    '\u2028\u2029',
+    '&lt;',
+    '</style>',
+  ),
   fc.array(fc.constantFrom('<', '>', '&', '"', "'", '/', 'script', '!--', '\u2028', 'x'), { maxLength: 12 }).map((a) => a.join('')),
 );
 
@@ -80,7 +103,15 @@ test('fuzz: spec names, file names and titles are never markup in the panel or t
       cases++;
       const escaped = escapeHtml(name);
       assert.doesNotMatch(escaped, /[<>"']/);
-      assert.equal(escaped.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&amp;/g, '&'), name);
+      assert.equal(
+        escaped
+          .replace(/&lt;/g, '<')
+          .replace(/&gt;/g, '>')
+          .replace(/&quot;/g, '"')
+          .replace(/&#39;/g, "'")
+          .replace(/&amp;/g, '&'),
+        name,
+      );
       const island = jsonForScriptElement({ name });
       assert.doesNotMatch(island, /[<>&\u2028\u2029]/);
       assert.deepEqual(JSON.parse(island), { name });
@@ -92,7 +123,13 @@ test('fuzz: spec names, file names and titles are never markup in the panel or t
       assert.equal(report.match(/<style/gi)?.length, 1);
       assert.doesNotMatch(report, /<(img|svg|iframe)\b/i);
 
-      const panel = renderPanelHtml({ scriptUri: `vscode-resource:/${name}`, styleUri: `vscode-resource:/${title}`, cspSource: 'vscode-resource:', nonce: 'abcdefgh12345678', title });
+      const panel = renderPanelHtml({
+        scriptUri: `vscode-resource:/${name}`,
+        styleUri: `vscode-resource:/${title}`,
+        cspSource: 'vscode-resource:',
+        nonce: 'abcdefgh12345678',
+        title,
+      });
       assert.equal(panel.match(/<script/gi)?.length, 1);
       assert.doesNotMatch(panel, /<(img|svg|iframe)\b/i);
     }),
@@ -112,8 +149,12 @@ test('the CSPs are strict and the webview code cannot inject HTML or load remote
     checks++;
   }
   const root = process.cwd();
-  const sources = readdirSync(join(root, 'src', 'webview')).filter((f) => f.endsWith('.ts')).map((f) => join(root, 'src', 'webview', f));
-  const media = readdirSync(join(root, 'media')).filter((f) => /\.(css|js|html)$/.test(f)).map((f) => join(root, 'media', f));
+  const sources = readdirSync(join(root, 'src', 'webview'))
+    .filter((f) => f.endsWith('.ts'))
+    .map((f) => join(root, 'src', 'webview', f));
+  const media = readdirSync(join(root, 'media'))
+    .filter((f) => /\.(css|js|html)$/.test(f))
+    .map((f) => join(root, 'media', f));
   for (const file of [...sources, ...media]) {
     const text = readFileSync(file, 'utf8');
     assert.doesNotMatch(text, /\.innerHTML\s*=|outerHTML|insertAdjacentHTML|document\.write|\beval\(|new Function\(/, `${file} could inject markup or code`);
@@ -125,5 +166,10 @@ test('the CSPs are strict and the webview code cannot inject HTML or load remote
   assert.match(readFileSync(join(root, 'src', 'extension', 'panel.ts'), 'utf8'), /if \(!isFromPanel\(m\)\)/);
   assert.match(readFileSync(join(root, 'src', 'train', 'worker.ts'), 'utf8'), /if \(!isToTrainer\(msg\)\)/);
   checks += 3;
-  reportFigure({ kind: 'check', name: 'strict CSP, no HTML injection or remote loads in webview code, guarded message handlers', cases: checks, passed: checks });
+  reportFigure({
+    kind: 'check',
+    name: 'strict CSP, no HTML injection or remote loads in webview code, guarded message handlers',
+    cases: checks,
+    passed: checks,
+  });
 });

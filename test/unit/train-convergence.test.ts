@@ -56,12 +56,14 @@ function symmetricEigenvalues(a: number[][]): number[] {
         const c = 1 / Math.sqrt(t * t + 1);
         const s = t * c;
         for (let k = 0; k < n; k++) {
-          const kp = m[k]![p]!, kq = m[k]![q]!;
+          const kp = m[k]![p]!,
+            kq = m[k]![q]!;
           m[k]![p] = c * kp - s * kq;
           m[k]![q] = s * kp + c * kq;
         }
         for (let k = 0; k < n; k++) {
-          const pk = m[p]![k]!, qk = m[q]![k]!;
+          const pk = m[p]![k]!,
+            qk = m[q]![k]!;
           m[p]![k] = c * pk - s * qk;
           m[q]![k] = s * pk + c * qk;
         }
@@ -85,8 +87,13 @@ function sampleCovariance(values: Float32Array, n: number, dim: number): number[
 
 test('Jacobi eigenvalues are right on a matrix with known spectrum', () => {
   // Q diag(5, 2, 1) Q^T with a rotation Q.
-  const c = Math.cos(0.7), s = Math.sin(0.7);
-  const q = [[c, -s, 0], [s, c, 0], [0, 0, 1]];
+  const c = Math.cos(0.7),
+    s = Math.sin(0.7);
+  const q = [
+    [c, -s, 0],
+    [s, c, 0],
+    [0, 0, 1],
+  ];
   const l = [5, 2, 1];
   const a = q.map((_, i) => q.map((__, j) => q[i]!.reduce((acc, _x, k) => acc + q[i]![k]! * l[k]! * q[j]![k]!, 0)));
   symmetricEigenvalues(a).forEach((v, i) => assert.ok(Math.abs(v - l[i]!) < 1e-9));
@@ -98,7 +105,9 @@ test('linear VAE on pPCA data: final ELBO and entropy sum within 1% of the exact
   const last = records[records.length - 1]!;
   const relElbo = Math.abs(last.elbo - exact) / Math.abs(exact);
   const relSum = Math.abs(last.entropySum - exact) / Math.abs(exact);
-  console.log(`pPCA: exact ${exact.toFixed(4)}, ELBO ${last.elbo.toFixed(4)} (${(relElbo * 100).toFixed(2)}%), entropy sum ${last.entropySum.toFixed(4)} (${(relSum * 100).toFixed(2)}%)`);
+  console.log(
+    `pPCA: exact ${exact.toFixed(4)}, ELBO ${last.elbo.toFixed(4)} (${(relElbo * 100).toFixed(2)}%), entropy sum ${last.entropySum.toFixed(4)} (${(relSum * 100).toFixed(2)}%)`,
+  );
   assert.ok(relElbo < 0.01, `ELBO ${last.elbo} vs exact ${exact}`);
   assert.ok(relSum < 0.01, `entropy sum ${last.entropySum} vs exact ${exact}`);
   // The ELBO is a lower bound on the log-likelihood, up to Monte-Carlo error.

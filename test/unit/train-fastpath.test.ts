@@ -46,10 +46,14 @@ function maxRelativeDifference(a: Float32Array, b: Float32Array): number {
 
 const GRADIENT_CASES: Record<string, { model: string; batch: number }> = {
   // Batch 8: every weight matrix is larger than its dy.
-  'VAE-1, wide layers on a small batch': { model: '{ "type": "VAE-1", "latentDim": 3, "encoder": { "hidden": [40] }, "decoder": { "hidden": [40, 24] } }', batch: 8 },
+  'VAE-1, wide layers on a small batch': {
+    model: '{ "type": "VAE-1", "latentDim": 3, "encoder": { "hidden": [40] }, "decoder": { "hidden": [40, 24] } }',
+    batch: 8,
+  },
   // Batch 200: dy is the larger one.
   'VAE-1 per-dimension, large batch, tanh': {
-    model: '{ "type": "VAE-1", "latentDim": 4, "decoderVariance": "per-dimension", "encoder": { "hidden": [16], "activation": "tanh" }, "decoder": { "hidden": [16] } }',
+    model:
+      '{ "type": "VAE-1", "latentDim": 4, "decoderVariance": "per-dimension", "encoder": { "hidden": [16], "activation": "tanh" }, "decoder": { "hidden": [16] } }',
     batch: 200,
   },
   // No encoder hidden layer: both heads read the data directly.
@@ -101,7 +105,9 @@ function plainStatistics(tf: Tf, vae: Vae, values: Float32Array, n: number, S: n
       const dec = vae.decode(vae.sample({ nu: rep(e.nu), logT2: rep(e.logT2) }, eps));
       logLik.push(...vae.logLikelihood(xr, dec).dataSync());
       const sq = tf.square(tf.sub(xr, dec.mu));
-      tf.sum(sq, 0).dataSync().forEach((v, d) => (sqErrSum[d] = sqErrSum[d]! + v));
+      tf.sum(sq, 0)
+        .dataSync()
+        .forEach((v, d) => (sqErrSum[d] = sqErrSum[d]! + v));
       if (vae.spec.type === 'VAE-3') normSqErr.push(...(tf.sum(tf.mul(sq, tf.exp(tf.neg(dec.logS2))), 1) as Tensor1D).dataSync());
     });
   }

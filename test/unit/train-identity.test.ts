@@ -18,7 +18,8 @@ function specFor(model: string): VaeSpec {
 
 const VARIANTS: Record<string, string> = {
   'VAE-0': '{ "type": "VAE-0", "latentDim": 2, "encoder": { "hidden": [16] }, "decoder": { "hidden": [16] } }',
-  'VAE-1 scalar': '{ "type": "VAE-1", "latentDim": 2, "encoder": { "hidden": [16] }, "decoder": { "hidden": [16], "activation": "tanh" }, "initialVariance": 0.3 }',
+  'VAE-1 scalar':
+    '{ "type": "VAE-1", "latentDim": 2, "encoder": { "hidden": [16] }, "decoder": { "hidden": [16], "activation": "tanh" }, "initialVariance": 0.3 }',
   'VAE-1 per-dimension': '{ "type": "VAE-1", "latentDim": 3, "decoderVariance": "per-dimension", "encoder": { "hidden": [] }, "decoder": { "hidden": [8] } }',
   'VAE-2': '{ "type": "VAE-2", "latentDim": 2, "encoder": { "hidden": [16] }, "decoder": { "hidden": [16] } }',
   'VAE-3': '{ "type": "VAE-3", "latentDim": 2, "encoder": { "hidden": [16] }, "decoder": { "hidden": [16] } }',
@@ -74,7 +75,7 @@ test('the ELBO estimate agrees with a direct single-pass computation by the mode
     const reps = 50;
     for (let i = 0; i < reps; i++) {
       const eps = tf.randomNormal([data.n, 2], 0, 1, 'float32', 100 + i);
-      sum += -(vae.objective(x, eps as never).loss.dataSync()[0]!);
+      sum += -vae.objective(x, eps as never).loss.dataSync()[0]!;
       eps.dispose();
     }
     x.dispose();

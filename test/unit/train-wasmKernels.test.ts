@@ -85,7 +85,8 @@ for (const build of ['relaxed', 'simd'] as KernelBuild[]) {
           k.sgemm(m, n, depth, a, ta, b, tb, c, scratch);
           const got = new Float32Array(memory.buffer, c, m * n);
           const want = reference(av, bv, m, n, depth, ta, tb);
-          for (let i = 0; i < want.length; i++) assert.ok(Math.abs(got[i]! - want[i]!) <= 4e-7 * depth + 1e-7, `${build} ${m}x${n}x${depth} ta=${ta} tb=${tb} at ${i}`);
+          for (let i = 0; i < want.length; i++)
+            assert.ok(Math.abs(got[i]! - want[i]!) <= 4e-7 * depth + 1e-7, `${build} ${m}x${n}x${depth} ta=${ta} tb=${tb} at ${i}`);
         }
   });
 }

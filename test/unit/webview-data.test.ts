@@ -19,7 +19,10 @@ test('normalizeRun fills what a run lacks and drops records that break the contr
   const raw = { runDir: '/w/runs/swiss-roll-3', records: [record(1), { epoch: 2 }, record(3)], tolerance: -1 } as unknown as PanelRun;
   const { run, dropped } = normalizeRun(raw);
   assert.equal(dropped, 1);
-  assert.deepEqual(run.records.map((r) => r.epoch), [1, 3]);
+  assert.deepEqual(
+    run.records.map((r) => r.epoch),
+    [1, 3],
+  );
   assert.equal(run.name, 'swiss-roll-3');
   assert.equal(run.tolerance, DEFAULT_TOLERANCE);
   assert.equal(run.images, undefined);

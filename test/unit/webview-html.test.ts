@@ -5,7 +5,13 @@ import { escapeHtml, jsonForScriptElement, renderPanelHtml, renderReportHtml } f
 import { panelRun, record } from './webview-testkit';
 
 const HOSTILE = '<img src=x onerror=alert(1)>';
-const panelOpts = { scriptUri: 'https://file+.vscode-resource/ext/dist/webview.js', styleUri: 'https://file+.vscode-resource/ext/media/panel.css', cspSource: 'https://file+.vscode-resource', nonce: 'AbC123xyz_-QQ', title: 'VAE Lens' };
+const panelOpts = {
+  scriptUri: 'https://file+.vscode-resource/ext/dist/webview.js',
+  styleUri: 'https://file+.vscode-resource/ext/media/panel.css',
+  cspSource: 'https://file+.vscode-resource',
+  nonce: 'AbC123xyz_-QQ',
+  title: 'VAE Lens',
+};
 
 const cspOf = (html: string) => {
   const m = /<meta http-equiv="Content-Security-Policy" content="([^"]*)">/.exec(html);

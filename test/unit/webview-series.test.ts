@@ -51,7 +51,7 @@ test('appending 20 000 records one by one stays fast (linear, no rebuilds)', () 
   assert.ok(ms < 4000, `took ${ms.toFixed(1)} ms`);
 });
 
-test('collapsed latents: the trainer\'s list wins; otherwise KL_h below 0.01 (0.01 itself is not collapsed)', () => {
+test("collapsed latents: the trainer's list wins; otherwise KL_h below 0.01 (0.01 itself is not collapsed)", () => {
   assert.deepEqual([...collapsedLatents({ klPerLatent: [0.001, 0.5], collapsedLatents: [1] })], [1]);
   assert.deepEqual([...collapsedLatents({ klPerLatent: [0.009, 0.01, 2, null as unknown as number] })], [0]);
   assert.deepEqual([...collapsedLatents({ klPerLatent: [0.5], collapsedLatents: [] })], []);
@@ -60,13 +60,19 @@ test('collapsed latents: the trainer\'s list wins; otherwise KL_h below 0.01 (0.
 test('latentStats pairs m_h with its target a²_h (1 unless VAE-2) and marks collapse', () => {
   const r: MetricsRecord = record(1, { latentSecondMoment: [0.9, 1.0, 0.7], klPerLatent: [1.2, 0.004, 0.8], priorVariance: [2, 1, 0.5] });
   const stats = latentStats(r);
-  assert.deepEqual(stats.map((s) => [s.index, s.secondMoment, s.kl, s.priorVariance, s.collapsed]), [
-    [0, 0.9, 1.2, 2, false],
-    [1, 1.0, 0.004, 1, true],
-    [2, 0.7, 0.8, 0.5, false],
-  ]);
+  assert.deepEqual(
+    stats.map((s) => [s.index, s.secondMoment, s.kl, s.priorVariance, s.collapsed]),
+    [
+      [0, 0.9, 1.2, 2, false],
+      [1, 1.0, 0.004, 1, true],
+      [2, 0.7, 0.8, 0.5, false],
+    ],
+  );
   const plain = latentStats(record(1, { latentSecondMoment: [0.5, null as unknown as number], klPerLatent: [0.3, 0.2] }));
-  assert.deepEqual(plain.map((s) => s.priorVariance), [1, 1]);
+  assert.deepEqual(
+    plain.map((s) => s.priorVariance),
+    [1, 1],
+  );
   assert.ok(Number.isNaN(plain[1].secondMoment));
 });
 

@@ -7,11 +7,25 @@ import { panelRun, record } from './webview-testkit';
 
 const cell = (rows: ReturnType<typeof summaryRows>, label: string, i = 0) => rows.find((r) => r.label === label)!.cells[i];
 
-test('summary: one column per run from its latest record, with the paper\'s quantities', () => {
-  const a = panelRun('a', [record(1), record(2, { elbo: -97.123456, elboStdErr: 0.0412, gapRel: 0.0042, sigma2: 0.0201, sigma2Opt: 0.0195, convergence: 'converged', convergenceReason: 'gap closed' })]);
+test("summary: one column per run from its latest record, with the paper's quantities", () => {
+  const a = panelRun('a', [
+    record(1),
+    record(2, {
+      elbo: -97.123456,
+      elboStdErr: 0.0412,
+      gapRel: 0.0042,
+      sigma2: 0.0201,
+      sigma2Opt: 0.0195,
+      convergence: 'converged',
+      convergenceReason: 'gap closed',
+    }),
+  ]);
   const b = panelRun('b', [], { backend: 'cpu' });
   const rows = summaryRows([a, b]);
-  assert.deepEqual(rows.map((r) => r.label), ['ELBO', 'Entropy sum', 'H_enc', 'H_prior', 'H_dec', 'Gap', 'Gap (relative)', 'R_dec', 'R_prior', 'σ² / σ²*', 'Convergence', 'Backend', 'Samples/s']);
+  assert.deepEqual(
+    rows.map((r) => r.label),
+    ['ELBO', 'Entropy sum', 'H_enc', 'H_prior', 'H_dec', 'Gap', 'Gap (relative)', 'R_dec', 'R_prior', 'σ² / σ²*', 'Convergence', 'Backend', 'Samples/s'],
+  );
   assert.equal(cell(rows, 'ELBO').text, '-97.123 ± 0.041');
   assert.equal(cell(rows, 'Gap (relative)').text, '0.42 %');
   assert.equal(cell(rows, 'Gap (relative)').tone, 'good');
@@ -45,7 +59,11 @@ test('status: training, convergence verdicts and failures read differently', () 
   assert.equal(statusView(conv('converged')).label, 'Converged');
   assert.equal(statusView(conv('not-converged')).tone, 'warn');
   assert.equal(statusView(conv('stationary')).label, 'Stationary, gap open');
-  assert.deepEqual(statusView(panelRun('a', [], { status: 'failed', message: 'data file missing' })), { label: 'Failed', tone: 'bad', detail: 'data file missing' });
+  assert.deepEqual(statusView(panelRun('a', [], { status: 'failed', message: 'data file missing' })), {
+    label: 'Failed',
+    tone: 'bad',
+    detail: 'data file missing',
+  });
   assert.equal(statusView(panelRun('a', [], { status: 'stopped' })).label, 'Stopped');
 });
 
