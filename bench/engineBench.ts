@@ -3,7 +3,7 @@
  * load the data through loadData, train with the real TrainingLoop for a fixed number of
  * steps, and print one JSON line `BENCH_RESULT {...}` for bench/run.mjs.
  *
- *   node out/bench/engineBench.js --engine wasm --workload fmnist --steps 469 [--threads N]
+ *   node out/bench/engineBench.js --engine wasm --workload fmnist --steps 469 [--threads N] [--xnnpack-threads N]
  *   node out/bench/engineBench.js --workload manifold --export file.f32   (data for PyTorch)
  */
 import * as fs from 'node:fs';
@@ -27,8 +27,10 @@ interface Args {
   diagnosticsSubset?: number;
   /** Overrides diagnostics.mcSamples (to put a non-default pass beside the default one). */
   diagnosticsSamples?: number;
-  /** Experimental: run the wasm engine's multithreaded build with this many threads. */
-  threads?: number;
+  /** The trainer's kernel threads (src/train/threadPool.ts) on the wasm engine; default 1. */
+  threads: number;
+  /** Experimental: run the wasm engine's multithreaded build with this many threads (bench/wasmThreads.ts). */
+  xnnpackThreads?: number;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -44,7 +46,8 @@ function parseArgs(argv: string[]): Args {
     steps: Number(get('--steps') ?? 200),
     warmup: Number(get('--warmup') ?? 10),
     exportPath: get('--export'),
-    threads: get('--threads') === undefined ? undefined : Number(get('--threads')),
+    threads: Number(get('--threads') ?? 1),
+    xnnpackThreads: get('--xnnpack-threads') === undefined ? undefined : Number(get('--xnnpack-threads')),
     diagnosticsSubset: get('--diagnostics-subset') === undefined ? undefined : Number(get('--diagnostics-subset')),
     diagnosticsSamples: get('--diagnostics-samples') === undefined ? undefined : Number(get('--diagnostics-samples')),
   };
@@ -70,9 +73,11 @@ async function main(): Promise<void> {
     return;
   }
 
-  if (args.threads !== undefined) await enableWasmThreads((await import('@tensorflow/tfjs-core')) as Tf, args.threads);
+  if (args.xnnpackThreads !== undefined) await enableWasmThreads((await import('@tensorflow/tfjs-core')) as Tf, args.xnnpackThreads);
   const engine = await chooseEngine(spec.training.backend);
-  const threads = engine.name === 'wasm' ? ((await import('@tensorflow/tfjs-backend-wasm')).getThreadsCount?.() ?? 1) : undefined;
+  await engine.kernels?.setThreads(args.threads);
+  const xnnpackThreads = engine.name === 'wasm' ? ((await import('@tensorflow/tfjs-backend-wasm')).getThreadsCount?.() ?? 1) : undefined;
+  const threads = engine.kernels?.threads ?? 1;
   const stepsPerEpoch = Math.ceil(train.n / spec.training.batchSize);
   const epochs = Math.max(1, Math.ceil(args.steps / stepsPerEpoch));
 
@@ -137,7 +142,8 @@ async function main(): Promise<void> {
   const result: EngineResult = {
     kind: 'tfjs',
     engine: engine.name,
-    engineDetail: threads !== undefined && threads > 1 ? `${engine.detail}, ${threads} threads` : engine.detail,
+    engineDetail: `${engine.detail}, ${threads} thread${threads > 1 ? 's' : ''}${xnnpackThreads !== undefined && xnnpackThreads > 1 ? `, XNNPACK on ${xnnpackThreads} threads` : ''}`,
+    threads,
     workload: wl.name,
     n: train.n,
     dim: train.dim,

@@ -8,11 +8,13 @@
  * before its own kernels (explicit transposes, plain products). In training the weights change
  * every step, and XNNPACK repacks a changed right operand, so every call gets a fresh copy of B
  * (made before the clock starts); the trainer's GEMM packs on every call anyway.
- *   node out/bench-run/gemmBench.js   (built by npm run bench)
+ * With --threads N, the trainer's GEMM is also timed split over N threads (src/train/threadPool.ts).
+ *   node out/bench-run/gemmBench.js [--threads N]   (built by npm run bench)
  */
 import * as path from 'node:path';
 import type { NamedAttrMap, Tensor, Tensor2D, TensorInfo } from '@tensorflow/tfjs-core';
 import { installWasmKernels } from '../src/train/wasmKernels';
+import { withSharedEngineMemory } from '../src/train/sharedMemory';
 import type { Tf } from '../src/train/backend';
 import type { GemmProduct, GemmResult } from './resultTypes';
 
@@ -39,11 +41,13 @@ function minimumMs(run: (i: number) => void, calls: number): number {
 }
 
 async function main(): Promise<void> {
+  const at = process.argv.indexOf('--threads');
+  const threads = at >= 0 ? Number(process.argv[at + 1]) : 1;
   const tf = (await import('@tensorflow/tfjs-core')) as Tf;
   const wasm = await import('@tensorflow/tfjs-backend-wasm');
   // The engine's binaries as the build copies them to dist/ (this file runs from out/bench-run/).
   wasm.setWasmPaths(`${path.join(__dirname, '..', '..', 'dist')}${path.sep}`);
-  await tf.setBackend('wasm');
+  await withSharedEngineMemory(() => tf.setBackend('wasm'));
   await tf.ready();
   const stock = tf.getKernel(tf.BatchMatMul, 'wasm')!;
   const kernels = await installWasmKernels(tf);
@@ -61,6 +65,13 @@ async function main(): Promise<void> {
     // Warm-up: lets V8 tier the kernels up from its baseline compiler.
     for (let i = 0; i < 30; i++) tf.dispose(tf.matMul(a, b, p.transposeA, p.transposeB));
     const ours = minimumMs(() => tf.dispose(tf.matMul(a, b, p.transposeA, p.transposeB)), CALLS);
+    let oursThreadedMs: number | undefined;
+    if (threads > 1) {
+      await kernels.setThreads(threads);
+      for (let i = 0; i < 30; i++) tf.dispose(tf.matMul(a, b, p.transposeA, p.transposeB));
+      oursThreadedMs = minimumMs(() => tf.dispose(tf.matMul(a, b, p.transposeA, p.transposeB)), CALLS);
+      await kernels.setThreads(1);
+    }
     // Separate copies for each way of timing: XNNPACK keeps what it packed for a tensor.
     const copies = () => Array.from({ length: CALLS + 2 }, () => tf.mul(b, 1));
     const forFlags = copies();
@@ -79,9 +90,9 @@ async function main(): Promise<void> {
     arranged(CALLS + 1);
     const stockArranged = minimumMs(arranged, CALLS);
     tf.dispose([a, b, ...forFlags, ...forArranged]);
-    rows.push({ ...p, gflop: flops / 1e9, oursMs: ours, stockFlagsMs: stockFlags, stockArrangedMs: stockArranged });
+    rows.push({ ...p, gflop: flops / 1e9, oursMs: ours, oursThreadedMs, stockFlagsMs: stockFlags, stockArrangedMs: stockArranged });
   }
-  const result: GemmResult = { kernels: kernels.variant, products: rows };
+  const result: GemmResult = { kernels: kernels.variant, threads, products: rows };
   process.stdout.write(`GEMM_RESULT ${JSON.stringify(result)}\n`);
 }
 

@@ -1,4 +1,5 @@
 // The results section of BENCHMARKS.md, rendered from bench/run.mjs's measurements.
+import { renderAllCores } from './threadsReport.mjs';
 
 export const RESULTS_START = '<!-- bench:results:start (written by `npm run bench`; do not edit by hand) -->';
 export const RESULTS_END = '<!-- bench:results:end -->';
@@ -141,6 +142,9 @@ export function renderResults(res) {
     out.push(`- Budget: 2 x data as float32 (${mb(wasm.dataFloat32Bytes)}) + model (${wasm.modelParams} parameters, ${mb(4 * wasm.modelParams)}) = ${mb(budget)}`);
   }
   out.push('');
+
+  const allCores = renderAllCores(res);
+  if (allCores) out.push(allCores, '');
 
   out.push('### Manifold VAE 2-64-64-2 on the swiss roll (2000 points), batch 128, Adam');
   out.push('');

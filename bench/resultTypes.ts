@@ -12,6 +12,8 @@ export interface EngineResult {
   kind: 'tfjs' | 'pytorch';
   engine: string;
   engineDetail: string;
+  /** Threads the step ran on (the trainer's kernel threads; PyTorch's intra-op threads). */
+  threads?: number;
   workload: string;
   n: number;
   dim: number;
@@ -91,10 +93,14 @@ export interface GemmProduct {
 export interface GemmResult {
   /** Which build of the trainer's kernels ran ("relaxed SIMD" or "SIMD"). */
   kernels: string;
+  /** Threads the trainer's GEMM was also timed on (oursThreadedMs); 1: not timed threaded. */
+  threads?: number;
   products: (GemmProduct & {
     gflop: number;
     /** The trainer's GEMM, transposes read while packing. */
     oursMs: number;
+    /** The trainer's GEMM split over `threads` threads. */
+    oursThreadedMs?: number;
     /** The engine's stock kernel asked for the same orientation. */
     stockFlagsMs: number;
     /** The stock kernel after explicit transposes (the trainer's arrangement before its own kernels). */

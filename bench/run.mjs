@@ -37,6 +37,9 @@ const CPU_ENGINE_STEPS = quick ? 8 : 20;
 // The conv VAE's step is ~10x the MLP's: fewer steps give the same measuring time.
 const CONV_STEPS = quick ? 30 : 100;
 
+// Every core: the trainer's kernel threads and PyTorch's threads, beside their one-thread rows.
+const CORES = cpus().length;
+
 const log = (msg) => process.stderr.write(`[bench] ${msg}\n`);
 
 async function buildChild(name = 'engineBench') {
@@ -199,9 +202,11 @@ function bestGemm(results) {
   if (!ok.length) return results[0];
   return {
     kernels: ok[0].kernels,
+    threads: ok[0].threads,
     products: ok[0].products.map((p, i) => ({
       ...p,
       oursMs: Math.min(...ok.map((r) => r.products[i].oursMs)),
+      oursThreadedMs: Math.min(...ok.map((r) => r.products[i].oursThreadedMs ?? Infinity)),
       stockFlagsMs: Math.min(...ok.map((r) => r.products[i].stockFlagsMs)),
       stockArrangedMs: Math.min(...ok.map((r) => r.products[i].stockArrangedMs)),
     })),
@@ -229,14 +234,15 @@ async function main() {
   // faster here, ENVIRONMENT.md), and one PyTorch thread with multi-threaded BLAS. The faster is
   // the all-cores anchor; both at once oversubscribe.
   const allCores = [['--threads', String(cores)], ['--threads', '1', '--blas-threads', String(cores)]];
-  const runs = { sgemm: [], gemm: [], torchFmnist: [], torchFmnistAllCores: [], wasmFmnist: [], torchManifold: [], wasmManifold: [], torchConv: [], wasmConv: [] };
+  const runs = { sgemm: [], gemm: [], torchFmnist: [], torchFmnistAllCores: [], wasmFmnist: [], torchManifold: [], wasmManifold: [], torchConv: [], wasmConv: [], wasmFmnistAll: [] };
   for (let r = 1; r <= rounds; r++) {
     log(`round ${r} of ${rounds}`);
     runs.sgemm.push(runChild('sgemm peak', PYTHON, [join(root, 'bench/sgemm_peak.py')], blasEnv(), 'SGEMM_RESULT'));
-    runs.gemm.push(runChild('matrix products: trainer GEMM vs stock wasm kernel', process.execPath, [gemmChild], process.env, 'GEMM_RESULT'));
+    runs.gemm.push(runChild('matrix products: trainer GEMM vs stock wasm kernel', process.execPath, [gemmChild, '--threads', String(CORES)], process.env, 'GEMM_RESULT'));
     runs.torchFmnist.push(torchRun('fmnist', FMNIST_STEPS));
     if (cores > 1) for (const threads of allCores) runs.torchFmnistAllCores.push(torchRun('fmnist', FMNIST_STEPS, threads));
-    runs.wasmFmnist.push(tfjsRun(child, 'wasm', 'fmnist', FMNIST_STEPS));
+    runs.wasmFmnist.push(tfjsRun(child, 'wasm', 'fmnist', FMNIST_STEPS, ['--threads', '1']));
+    if (cores > 1) runs.wasmFmnistAll.push(tfjsRun(child, 'wasm', 'fmnist', FMNIST_STEPS, ['--threads', String(cores)]));
     runs.torchManifold.push(torchRun('manifold', MANIFOLD_STEPS, manifoldArgs));
     runs.wasmManifold.push(tfjsRun(child, 'wasm', 'manifold', MANIFOLD_STEPS));
     runs.torchConv.push(torchRun('conv', CONV_STEPS));
@@ -279,6 +285,7 @@ async function main() {
     },
     manifold: { pytorch: best(runs.torchManifold), wasm: best(runs.wasmManifold), cpu: cpuManifold },
     conv: { pytorch: best(runs.torchConv), wasm: best(runs.wasmConv) },
+    allCores: cores > 1 ? { cores, pytorch: best(runs.torchFmnistAllCores), wasm: best(runs.wasmFmnistAll) } : undefined,
     allRounds: runs,
   };
   mkdirSync(join(root, 'bench/results'), { recursive: true });

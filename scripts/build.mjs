@@ -67,6 +67,8 @@ const builds = [];
 if (existsSync(join(root, 'src/extension/extension.ts'))) builds.push(nodeBuild('src/extension/extension.ts', 'dist/extension.js'));
 if (existsSync(join(root, 'src/train/worker.ts'))) builds.push(nodeBuild('src/train/worker.ts', 'dist/trainer.js'));
 if (existsSync(join(root, 'src/cli/main.ts'))) builds.push(nodeBuild('src/cli/main.ts', 'dist/cli.js'));
+// The kernel threads' script: the trainer and the CLI start it with worker_threads.
+if (existsSync(join(root, 'src/train/kernelThread.ts'))) builds.push(nodeBuild('src/train/kernelThread.ts', 'dist/kernel-thread.js'));
 if (existsSync(join(root, 'src/webview/main.ts')))
   builds.push({ ...common, entryPoints: [join(root, 'src/webview/main.ts')], outfile: join(root, 'dist/webview.js'), platform: 'browser', format: 'iife', target: 'es2022' });
 
@@ -79,13 +81,15 @@ for (const f of ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-
 
 // The trainer's kernels (src/train/kernels, AssemblyScript), in two builds of one source:
 // with relaxed SIMD (fused multiply-add) and with plain SIMD for runtimes without it.
-// They import the wasm engine's memory, so they must not bring data segments of their own.
+// They import the wasm engine's memory, so they must not bring data segments of their own; that
+// memory is shared (src/train/sharedMemory.ts), so that worker threads can run them on it too.
 const { default: asc } = await import('assemblyscript/asc');
 for (const [variant, features] of [['relaxed', ['--enable', 'relaxed-simd']], ['simd', []]]) {
   const outFile = join(root, 'dist', `vae-lens-kernels-${variant}.wasm`);
   const { error, stderr } = await asc.main([
     join(root, 'src/train/kernels/index.ts'), '-O3', '--runtime', 'stub', '--importMemory', '--noAssert',
-    '--enable', 'simd', ...features, '--outFile', outFile,
+    '--sharedMemory', '--maximumMemory', '65536',
+    '--enable', 'simd', '--enable', 'threads', ...features, '--outFile', outFile,
   ]);
   if (error) {
     console.error(stderr.toString());

@@ -1,6 +1,6 @@
 /**
  * vae-lens: the command-line front end.
- *   vae-lens train SPEC [--epochs N] [--out DIR] [--backend B] [--json] [--resume RUN]
+ *   vae-lens train SPEC [--epochs N] [--out DIR] [--backend B] [--threads N] [--json] [--resume RUN]
  *   vae-lens eval RUN [--samples S] [--points N] [--backend B] [--json]
  *   vae-lens report RUN... [--out FILE.html] [--png]
  * Exit codes: 0 success, 1 training failed or diverged, 2 bad input (a one-paragraph message, no stack).
@@ -14,7 +14,7 @@ import { decompositionTable, duration, evidenceTable, passLine, perLatentTable, 
 import type { MetricsRecord } from '../core/runFormat';
 
 const USAGE = `usage:
-  vae-lens train SPEC [--epochs N] [--out DIR] [--backend auto|tensorflow|wasm|cpu] [--json] [--resume RUN_DIR]
+  vae-lens train SPEC [--epochs N] [--out DIR] [--backend auto|tensorflow|wasm|cpu] [--threads N] [--json] [--resume RUN_DIR]
   vae-lens eval RUN_DIR [--samples S] [--points N] [--backend B] [--json]
   vae-lens report RUN_DIR... [--out FILE.html] [--png]`;
 
@@ -28,6 +28,7 @@ const FLAGS: Record<string, { value: boolean; commands: string[] }> = {
   epochs: { value: true, commands: ['train'] },
   out: { value: true, commands: ['train', 'report'] },
   backend: { value: true, commands: ['train', 'eval'] },
+  threads: { value: true, commands: ['train'] },
   json: { value: false, commands: ['train', 'eval'] },
   resume: { value: true, commands: ['train'] },
   samples: { value: true, commands: ['eval'] },
@@ -99,10 +100,13 @@ async function train(args: Args): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   let failed = false;
+  // Bad input exits 2; a run that failed for another reason (a kernel thread died...) exits 1.
+  let badInput = false;
   const emit = (ev: FromTrainer) => {
     if (json) {
       process.stdout.write(JSON.stringify(ev) + '\n');
       if (ev.type === 'error') failed = true;
+      if (ev.type === 'error' && ev.userError) badInput = true;
       return;
     }
     switch (ev.type) {
@@ -141,6 +145,7 @@ async function train(args: Args): Promise<number> {
       case 'error':
         clearBar();
         failed = true;
+        if (ev.userError) badInput = true;
         console.error(ev.userError ? `${ev.location ? formatUserError(new UserError(ev.message, ev.location)) : ev.message}` : ev.message);
         break;
       case 'images':
@@ -153,6 +158,7 @@ async function train(args: Args): Promise<number> {
       runsDir: args.flags.get('out') as string | undefined,
       backend: backendFlag(args),
       epochs: intFlag(args, 'epochs', 1),
+      threads: intFlag(args, 'threads', 1),
       resume: args.flags.get('resume') as string | undefined,
     }),
     emit,
@@ -160,7 +166,7 @@ async function train(args: Args): Promise<number> {
   );
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
-  if (status === 'failed' && failed) return 2;
+  if (status === 'failed' && failed && badInput) return 2;
   return status === 'completed' || status === 'stopped' ? 0 : 1;
 }
 

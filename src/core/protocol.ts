@@ -30,6 +30,10 @@ const startRequestSchema = object({
   /** Allow data files outside `workspaceRoots` (setting). */
   allowOutsideWorkspace: optional(boolean),
   workspaceRoots: optional(array(string)),
+  /** Threads for the wasm engine's kernels, overriding the spec's training.threads. */
+  threads: optional(number),
+  /** Cores to leave free when neither this request nor the spec sets the thread count (the editor leaves one). */
+  reserveCores: optional(number),
 });
 const stopRequest = object({ type: literal('stop') });
 

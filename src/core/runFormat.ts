@@ -149,6 +149,8 @@ export interface RunMeta {
   /** The convergence rule's settings when the run has no model spec to read them from. */
   tolerance?: number;
   window?: number;
+  /** Threads the wasm engine's kernels ran on (absent for other engines and older runs). */
+  threads?: number;
 }
 
 export interface RunSummary {

@@ -72,6 +72,8 @@ export interface TrainingSpec {
   seed: number;
   checkpointEvery: number;
   backend: BackendChoice;
+  /** Threads for the wasm engine's products and updates; undefined: the machine's cores (src/train/threads.ts). */
+  threads?: number;
 }
 
 export interface DiagnosticsSpec {
@@ -457,6 +459,7 @@ function withDefaults(raw: RawSpec, file: string): VaeSpec {
       seed: t.seed ?? TD.seed,
       checkpointEvery: t.checkpointEvery ?? TD.checkpointEvery,
       backend: t.backend ?? TD.backend,
+      threads: t.threads,
     },
     diagnostics: {
       every: g.every ?? GD.every,

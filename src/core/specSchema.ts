@@ -282,6 +282,13 @@ export const SPEC_SCHEMA: JsonSchema = {
           default: SPEC_DEFAULTS.training.backend,
           description: 'tfjs engine: `auto` tries tensorflow (tfjs-node), then wasm, then cpu.',
         },
+        threads: {
+          type: 'integer',
+          minimum: 1,
+          maximum: 256,
+          description:
+            "Threads the wasm engine splits each matrix product and Adam update over; results are the same for any count. At most the machine's cores are used. Default: every core (one fewer when trained from the editor). The vaeLens.threads setting and the CLI's --threads override it.",
+        },
       },
     },
     diagnostics: {

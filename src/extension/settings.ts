@@ -16,6 +16,8 @@ export interface VaeLensSettings {
   /** A folder with node_modules/@tensorflow/tfjs-node in it (e.g. a global npm prefix), or undefined. */
   tfjsNodePath: string | undefined;
   trainerPriority: TrainerPriority;
+  /** Threads for the trainer's kernels; undefined: the spec's training.threads, else all cores but one. */
+  threads: number | undefined;
 }
 
 const BACKENDS: readonly BackendChoice[] = ['auto', 'tensorflow', 'wasm', 'cpu'];
@@ -32,7 +34,13 @@ export function readSettings(scope?: vscode.Uri): VaeLensSettings {
     runsDirectory: runsDirectory ? resolveAgainstWorkspace(runsDirectory, scope) : undefined,
     tfjsNodePath: tfjsNodePath ? resolveAgainstWorkspace(tfjsNodePath, scope) : undefined,
     trainerPriority: c.get<string>('trainerPriority', 'below-normal') === 'normal' ? 'normal' : 'below-normal',
+    threads: positiveInteger(c.get<number>('threads', 0)),
   };
+}
+
+/** 0 (the setting's "automatic") and anything not a whole number >= 1 mean: not set. */
+function positiveInteger(v: unknown): number | undefined {
+  return typeof v === 'number' && Number.isInteger(v) && v >= 1 ? v : undefined;
 }
 
 /** A relative setting value is relative to the workspace folder of `scope` (or the first one). */

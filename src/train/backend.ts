@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import * as fs from 'node:fs';
 import { UserError } from '../core/errors';
 import type { BackendChoice } from '../core/spec';
+import { withSharedEngineMemory } from './sharedMemory';
 import { installWasmKernels, type WasmKernels } from './wasmKernels';
 
 export type Tf = typeof import('@tensorflow/tfjs-core');
@@ -86,7 +87,9 @@ export async function chooseEngine(choice: BackendChoice = 'auto', tfjsNodeSearc
     try {
       const wasm = await import('@tensorflow/tfjs-backend-wasm');
       wasm.setWasmPaths(wasmBinariesDir());
-      if (!(await tf.setBackend('wasm'))) throw new Error('wasm backend failed to initialise');
+      // On a shared memory, so that the trainer's kernel threads can work on its tensors.
+      const { result: ready } = await withSharedEngineMemory(() => tf.setBackend('wasm'));
+      if (!ready) throw new Error('wasm backend failed to initialise');
       await tf.ready();
       const kernels = await installWasmKernels(tf);
       return (current = { tf, name: 'wasm', kernels, detail: [...tried, `WebAssembly engine, ${kernels.variant} kernels`].join('; ') });

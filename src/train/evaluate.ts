@@ -21,6 +21,7 @@ import { diagnose, diagnosticSubset } from './diagnostics';
 import { encoderEvidence } from './evidence';
 import { Vae } from './model';
 import { readSpecFile } from './session';
+import { threadCount } from './threads';
 
 export interface Evaluation {
   spec: VaeSpec;
@@ -45,6 +46,8 @@ export async function evaluateRun(runDir: string, opts: { samples?: number; poin
   if (!fs.existsSync(cpPath)) throw new UserError(`${runDir} has no checkpoint yet (${cpPath})`, { file: cpPath });
   if (opts.samples !== undefined) checkEvalSamples(opts.samples, meta.dataset.dim, spec.model.latentDim);
   const engine = await chooseEngine(opts.backend ?? 'auto');
+  // The pass's products on every core (or the spec's count), as in training: the same bits either way.
+  await engine.kernels?.setThreads(threadCount(undefined, spec.training.threads));
   // The data are found relative to the spec the run was started from.
   const data = await loadData(spec.data, meta.specPath);
   const vae = new Vae(engine.tf, spec.model, data.train.dim, spec.training.seed, 1, data.train.imageShape);

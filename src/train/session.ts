@@ -18,6 +18,8 @@ import { TrainingLoop } from './loop';
 import { checkModelFits } from './modelSize';
 import { RunWriter } from './runWriter';
 import { runScriptSession } from './scriptSession';
+import { ThreadFailure } from './threadPool';
+import { threadCount } from './threads';
 
 export type EventSink = (event: FromTrainer) => void;
 
@@ -81,7 +83,15 @@ export async function runSession(req: StartRequest, emit: EventSink, control: Se
     for (const w of parsed.warnings) emit({ type: 'log', level: 'warn', message: `${w.location.field ?? ''}: ${w.message}` });
 
     const engine = await chooseEngine(req.backend ?? spec.training.backend, req.tfjsNodeSearchPaths ?? [process.cwd()]);
-    emit({ type: 'log', level: 'info', message: `engine: ${engine.name} (${engine.detail})` });
+    const threads = engine.kernels ? threadCount(req.threads, spec.training.threads, req.reserveCores) : undefined;
+    if (engine.kernels && threads !== undefined) await engine.kernels.setThreads(threads);
+    else if ((req.threads ?? spec.training.threads) !== undefined)
+      emit({
+        type: 'log',
+        level: 'warn',
+        message: `the thread count (training.threads, --threads, vaeLens.threads) applies to the wasm engine only: ignored on the ${engine.name} engine`,
+      });
+    emit({ type: 'log', level: 'info', message: `engine: ${engine.name} (${engine.detail}${threads ? `, ${threads} thread${threads > 1 ? 's' : ''}` : ''})` });
 
     const data = await loadData(spec.data, specPath, { workspaceRoots: req.workspaceRoots, allowOutsideWorkspace: req.allowOutsideWorkspace });
     try {
@@ -120,6 +130,7 @@ export async function runSession(req: StartRequest, emit: EventSink, control: Se
       },
       resumedFrom: resumeDir,
       pid: process.pid,
+      threads,
     };
     writer.writeMeta(meta);
     writer.writeSummary(summary);
@@ -178,7 +189,8 @@ export async function runSession(req: StartRequest, emit: EventSink, control: Se
     }
   } catch (e) {
     const user = isUserError(e);
-    const message = user ? e.message : `internal error: ${(e as Error).stack ?? String(e)}`;
+    // A kernel thread's failure is the machine's, not a bug to debug from a stack: say what happened.
+    const message = user ? e.message : e instanceof ThreadFailure ? `training failed: ${e.message}` : `internal error: ${(e as Error).stack ?? String(e)}`;
     finish('failed', message);
     emit({ type: 'error', message, location: user ? (e as UserError).location : undefined, userError: user, runDir: writer?.dir });
     if (user && (e as UserError).more.length > 0)

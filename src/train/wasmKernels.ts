@@ -8,6 +8,10 @@
  * BatchMatMul for 2-D products, so the model, its gradients and the diagnostics pass all use
  * it; everything else stays tfjs's.
  *
+ * The engine's memory is shared (sharedMemory.ts), so the GEMM and Adam can also run split over
+ * kernel threads (threadPool.ts), each with its own instance of the module on that memory:
+ * `setThreads` starts them. A product gives the same bits whatever the thread count.
+ *
  * Relaxed SIMD (a fused multiply-add) is on by default from V8 11.4 (Node 22, VS Code's
  * Electron); Node 20 has it behind a V8 flag, which is set here before the module is compiled.
  * Where it cannot be had, the plain-SIMD build of the same source is used.
@@ -17,11 +21,26 @@ import * as path from 'node:path';
 import * as v8 from 'node:v8';
 import type { KernelConfig, NamedAttrMap, Tensor, TensorInfo, Variable } from '@tensorflow/tfjs-core';
 import type { Tf } from './backend';
+import { KernelThreadPool, planGemm } from './threadPool';
 import { installConvKernels } from './wasmConvKernels';
 
 /** The kernel module's exports (src/train/kernels/index.ts); pointers are byte addresses. */
 export interface KernelExports {
   sgemm(m: number, n: number, k: number, a: number, transA: boolean, b: number, transB: boolean, c: number, scratch: number): void;
+  sgemmStrided(
+    m: number,
+    n: number,
+    k: number,
+    a: number,
+    lda: number,
+    transA: boolean,
+    b: number,
+    ldb: number,
+    transB: boolean,
+    c: number,
+    ldc: number,
+    scratch: number,
+  ): void;
   sgemmScratchBytes(m: number, n: number): number;
   /** Rows [row0, row0 + rows) of an NHWC image batch's column matrix (src/train/kernels/im2col.ts), and its adjoint. */
   im2col(
@@ -98,6 +117,10 @@ export interface WasmKernels {
   readonly variant: string;
   /** Adam's update of `value` with `gradient`, in place on the variables' memory. */
   adamUpdate(value: Variable, gradient: Tensor, firstMoment: Variable, secondMoment: Variable, c: AdamConstants): void;
+  /** Threads the products and updates run on, the calling thread included (1 until setThreads). */
+  readonly threads: number;
+  /** Run on `threads` threads from now on (the kernel threads are started or replaced). */
+  setThreads(threads: number): Promise<void>;
 }
 
 // (func (param v128) (result v128) (f32x4.relaxed_madd (local.get 0) (local.get 0) (local.get 0))):
@@ -115,9 +138,6 @@ function relaxedSimdAvailable(): boolean {
 
 export type KernelBuild = 'relaxed' | 'simd';
 
-/** C (m x n) = op(A)·op(B) with op(A) m x depth, on byte addresses in the engine's memory. */
-export type Gemm = (m: number, n: number, depth: number, a: number, transA: boolean, b: number, transB: boolean, c: number) => void;
-
 function kernelFile(variant: KernelBuild): string {
   const name = `vae-lens-kernels-${variant}.wasm`;
   // Next to the bundle (dist/trainer.js, dist/cli.js), or in dist/ when run from compiled tests.
@@ -127,17 +147,26 @@ function kernelFile(variant: KernelBuild): string {
   }
 }
 
-/** One build of the kernel module, working on `memory`. */
-export async function instantiateKernels(build: KernelBuild, memory: WebAssembly.Memory): Promise<KernelExports> {
+/** One build of the kernel module, compiled (kernel threads instantiate the same module). */
+export async function compileKernels(build: KernelBuild): Promise<WebAssembly.Module> {
   if (build === 'relaxed' && !relaxedSimdAvailable()) throw new Error('this runtime has no relaxed SIMD');
+  return WebAssembly.compile(fs.readFileSync(kernelFile(build)));
+}
+
+/** The kernel module on `memory`, which must be a shared memory (the module imports it as one). */
+export async function instantiateKernels(source: KernelBuild | WebAssembly.Module, memory: WebAssembly.Memory): Promise<KernelExports> {
+  const module = source instanceof WebAssembly.Module ? source : await compileKernels(source);
   const abort = (): never => {
     throw new Error('VAE Lens wasm kernel aborted');
   };
-  const { instance } = await WebAssembly.instantiate(fs.readFileSync(kernelFile(build)), { env: { memory, abort } });
+  const instance = await WebAssembly.instantiate(module, { env: { memory, abort } });
   return instance.exports as unknown as KernelExports;
 }
 
 /** Per backend instance: installing twice would take the trainer's own GEMM for the stock one. */
+/** C (m x n) = op(A)·op(B) with op(A) m x depth, on byte addresses in the engine's memory. */
+export type Gemm = (m: number, n: number, depth: number, a: number, transA: boolean, b: number, transB: boolean, c: number) => void;
+
 const installed = new WeakMap<object, WasmKernels>();
 
 /**
@@ -149,18 +178,36 @@ export async function installWasmKernels(tf: Tf): Promise<WasmKernels> {
   const done = installed.get(backend);
   if (done) return done;
   const relaxed = relaxedSimdAvailable();
-  const k = await instantiateKernels(relaxed ? 'relaxed' : 'simd', backend.wasm.asm.memory);
+  const memory = backend.wasm.asm.memory;
+  if (!(memory.buffer instanceof SharedArrayBuffer))
+    throw new Error('the wasm engine is not on a shared memory: start it with withSharedEngineMemory (src/train/sharedMemory.ts)');
+  const module = await compileKernels(relaxed ? 'relaxed' : 'simd');
+  const k = await instantiateKernels(module, memory);
+  let pool: KernelThreadPool | undefined;
   const address = (t: { dataId: object }): number => {
     const entry = backend.dataIdMap.get(t.dataId);
     if (!entry) throw new Error('tensor has no data on the wasm engine');
     return entry.memoryOffset;
   };
 
-  /** C = op(A)·op(B) on addresses in the engine's memory: every product of the trainer goes through here. */
+  /**
+   * C = op(A)·op(B) on addresses in the engine's memory: every product of the trainer (its layers'
+   * and the convolutions' im2col products) goes through here, split over the kernel threads.
+   */
   const gemm: Gemm = (m, n, depth, a, transA, b, transB, c) => {
-    const scratch = backend.wasm._malloc(k.sgemmScratchBytes(m, n));
+    const blocks = planGemm({ m, n, k: depth, a, transA, b, transB, c }, pool?.threads ?? 1);
+    // One allocation for every block's scratch, each block's part 16-byte aligned.
+    const sizes = blocks.map((block) => Math.ceil(k.sgemmScratchBytes(block.m, block.n) / 16) * 16);
+    const scratch = backend.wasm._malloc(sizes.reduce((x, y) => x + y, 0) + 16);
     try {
-      k.sgemm(m, n, depth, a, transA, b, transB, c, scratch);
+      const base = Math.ceil(scratch / 16) * 16;
+      if (blocks.length === 1) {
+        const g = blocks[0]!;
+        k.sgemmStrided(g.m, g.n, g.k, g.a, g.lda, g.transA, g.b, g.ldb, g.transB, g.c, g.ldc, base);
+      } else {
+        const starts = sizes.map((_, i) => base + sizes.slice(0, i).reduce((x, y) => x + y, 0));
+        pool!.gemm(blocks, starts);
+      }
     } finally {
       backend.wasm._free(scratch);
     }
@@ -202,22 +249,26 @@ export async function installWasmKernels(tf: Tf): Promise<WasmKernels> {
     adamUpdate(value, gradient, firstMoment, secondMoment, c) {
       if (gradient.dtype !== 'float32' || gradient.size !== value.size) throw new Error(`Adam: gradient of ${value.name} has the wrong size`);
       const g = gradient.dataId === value.dataId ? tf.mul(gradient, 1) : gradient;
-      k.adamUpdate(
-        value.size,
-        ownedAddress(value),
-        address(g),
-        ownedAddress(firstMoment),
-        ownedAddress(secondMoment),
-        c.beta1,
-        1 - c.beta1,
-        c.beta2,
-        1 - c.beta2,
-        c.oneMinusAccBeta1,
-        c.oneMinusAccBeta2,
-        c.epsilon,
-        -c.learningRate,
-      );
+      const constants = [c.beta1, 1 - c.beta1, c.beta2, 1 - c.beta2, c.oneMinusAccBeta1, c.oneMinusAccBeta2, c.epsilon, -c.learningRate] as const;
+      const args = {
+        n: value.size,
+        param: ownedAddress(value),
+        grad: address(g),
+        firstMoment: ownedAddress(firstMoment),
+        secondMoment: ownedAddress(secondMoment),
+      };
+      if (pool) pool.adam({ ...args, constants });
+      else k.adamUpdate(args.n, args.param, args.grad, args.firstMoment, args.secondMoment, ...constants);
       if (g !== gradient) g.dispose();
+    },
+    get threads() {
+      return pool?.threads ?? 1;
+    },
+    async setThreads(threads) {
+      if (threads === (pool?.threads ?? 1) && !pool?.failed) return;
+      pool?.dispose();
+      pool = undefined;
+      if (threads > 1) pool = await KernelThreadPool.start(threads, module, memory, k);
     },
   };
   installed.set(backend, kernels);

@@ -46,6 +46,15 @@ export interface E2eMeasurements {
   /** The extension's own "activated in X ms" lines, one per activation seen (start, reload). */
   activation?: MeasuredAt & { ms: number[] };
   trainRuns?: TrainRunMeasurement[];
+  /** The MLP VAE trained from the editor with vaeLens.threads at every core (features-threads.e2e.ts). */
+  allCoresRun?: MeasuredAt & {
+    spec: string;
+    threads: number;
+    eventLoop: { p50Ms: number; p99Ms: number; maxMs: number };
+    wallSeconds: number;
+    steps: number;
+    status: string;
+  };
   /** Stop Training until the status bar no longer says training. */
   stop?: MeasuredAt & { statusLeftTrainingSeconds: number; summaryStatus: string };
   /** Written by scripts/run-e2e.mjs after the test runner exits (compiling and packaging not included). */

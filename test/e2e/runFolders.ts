@@ -13,8 +13,8 @@ export interface MetricsLine {
 
 export interface RunFolder {
   dir: string;
-  meta?: { name: string; epochs: number; pid?: number; backend: string };
-  summary?: { status: string; convergence?: string; convergenceReason?: string; epochsDone: number; wallSeconds: number };
+  meta?: { name: string; epochs: number; pid?: number; backend: string; threads?: number };
+  summary?: { status: string; convergence?: string; convergenceReason?: string; epochsDone: number; wallSeconds: number; steps?: number };
   records: MetricsLine[];
 }
 

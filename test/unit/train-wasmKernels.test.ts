@@ -65,7 +65,7 @@ test('wasm GEMM: every orientation matches a float64 product to float32 accuracy
 
 for (const build of ['relaxed', 'simd'] as KernelBuild[]) {
   test(`kernel module, ${build} build: GEMM in every orientation, on its own memory`, async () => {
-    const memory = new WebAssembly.Memory({ initial: 64 }); // 4 MiB
+    const memory = new WebAssembly.Memory({ initial: 64, maximum: 64, shared: true }); // 4 MiB, shared as the engine's is
     const k = await instantiateKernels(build, memory);
     for (const [m, n, depth] of SHAPES)
       for (const ta of [false, true])

@@ -99,6 +99,9 @@ export class Training implements vscode.Disposable {
       runsDir: settings.runsDirectory,
       backend: settings.backend === 'auto' ? undefined : settings.backend,
       allowOutsideWorkspace: settings.allowDataOutsideWorkspace,
+      threads: settings.threads,
+      // The editor keeps a core for itself (its window, the panel) unless the user says otherwise.
+      reserveCores: 1,
       // The native engine is not in the .vsix: use the user's own install where there is one,
       // or the one "Install Native TensorFlow" made.
       tfjsNodeSearchPaths: this.deps.storageDir

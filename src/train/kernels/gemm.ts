@@ -43,40 +43,43 @@ const KC: i32 = 256;
   v128.store(dst + 3 * dstStride, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7));
 }
 
-/** Rows [0, m) and columns [k0, k0 + kc) of op(A), as MR-row panels stored k-major. */
-function packA(m: i32, k: i32, a: usize, transA: bool, k0: i32, kc: i32, dst: usize): void {
+/**
+ * Rows [0, m) and columns [k0, k0 + kc) of op(A), as MR-row panels stored k-major. lda is the
+ * row stride of A as stored (k for A, m for a transposed A, larger for a block of a bigger one).
+ */
+function packA(m: i32, lda: i32, a: usize, transA: bool, k0: i32, kc: i32, dst: usize): void {
   for (let i0 = 0; i0 < m; i0 += MR) {
     const panel = at(dst, i0 * kc);
     const rows = min(MR, m - i0);
     if (transA && rows == MR) {
       // A is stored k x m: the MR values of one k are contiguous.
-      for (let kk = 0; kk < kc; kk++) v128.store(at(panel, kk * MR), v128.load(at(a, (k0 + kk) * m + i0)));
+      for (let kk = 0; kk < kc; kk++) v128.store(at(panel, kk * MR), v128.load(at(a, (k0 + kk) * lda + i0)));
       continue;
     }
     let kk = 0;
     if (!transA && rows == MR) {
       // A is stored m x k: four rows of four k at a time, transposed in registers (a scalar
       // gather here cost as much as the product itself for narrow results, e.g. n = 64).
-      for (; kk + 4 <= kc; kk += 4) transpose4(at(a, i0 * k + k0 + kk), <usize>k << 2, at(panel, kk * MR), MR << 2);
+      for (; kk + 4 <= kc; kk += 4) transpose4(at(a, i0 * lda + k0 + kk), <usize>lda << 2, at(panel, kk * MR), MR << 2);
     }
     for (; kk < kc; kk++) {
       for (let r = 0; r < MR; r++) {
         let value: f32 = 0;
-        if (r < rows) value = transA ? load<f32>(at(a, (k0 + kk) * m + i0 + r)) : load<f32>(at(a, (i0 + r) * k + k0 + kk));
+        if (r < rows) value = transA ? load<f32>(at(a, (k0 + kk) * lda + i0 + r)) : load<f32>(at(a, (i0 + r) * lda + k0 + kk));
         store<f32>(at(panel, kk * MR + r), value);
       }
     }
   }
 }
 
-/** Rows [k0, k0 + kc) and columns [0, n) of op(B), as NR-column panels. */
-function packB(n: i32, k: i32, b: usize, transB: bool, k0: i32, kc: i32, dst: usize): void {
+/** Rows [k0, k0 + kc) and columns [0, n) of op(B), as NR-column panels; ldb is B's row stride. */
+function packB(n: i32, ldb: i32, b: usize, transB: bool, k0: i32, kc: i32, dst: usize): void {
   for (let j0 = 0; j0 < n; j0 += NR) {
     const panel = at(dst, j0 * kc);
     const cols = min(NR, n - j0);
     if (!transB && cols == NR) {
       for (let kk = 0; kk < kc; kk++) {
-        const src = at(b, (k0 + kk) * n + j0);
+        const src = at(b, (k0 + kk) * ldb + j0);
         const d = at(panel, kk * NR);
         v128.store(d, v128.load(src));
         v128.store(d, v128.load(src, 16), 16);
@@ -87,14 +90,14 @@ function packB(n: i32, k: i32, b: usize, transB: bool, k0: i32, kc: i32, dst: us
     if (transB && cols == NR) {
       // B is stored n x k: columns j0..j0+3 and j0+4..j0+7, four k at a time, as in packA.
       for (; kk + 4 <= kc; kk += 4) {
-        transpose4(at(b, j0 * k + k0 + kk), <usize>k << 2, at(panel, kk * NR), NR << 2);
-        transpose4(at(b, (j0 + 4) * k + k0 + kk), <usize>k << 2, at(panel, kk * NR + 4), NR << 2);
+        transpose4(at(b, j0 * ldb + k0 + kk), <usize>ldb << 2, at(panel, kk * NR), NR << 2);
+        transpose4(at(b, (j0 + 4) * ldb + k0 + kk), <usize>ldb << 2, at(panel, kk * NR + 4), NR << 2);
       }
     }
     for (; kk < kc; kk++) {
       for (let c = 0; c < NR; c++) {
         let value: f32 = 0;
-        if (c < cols) value = transB ? load<f32>(at(b, (j0 + c) * k + k0 + kk)) : load<f32>(at(b, (k0 + kk) * n + j0 + c));
+        if (c < cols) value = transB ? load<f32>(at(b, (j0 + c) * ldb + k0 + kk)) : load<f32>(at(b, (k0 + kk) * ldb + j0 + c));
         store<f32>(at(panel, kk * NR + c), value);
       }
     }
@@ -156,8 +159,20 @@ export function sgemmScratchBytes(m: i32, n: i32): i32 {
  * k x m A. op(B) is k x n: B, or the transpose of an n x k B.
  */
 export function sgemm(m: i32, n: i32, k: i32, a: usize, transA: bool, b: usize, transB: bool, c: usize, scratch: usize): void {
+  sgemmStrided(m, n, k, a, transA ? m : k, transA, b, transB ? k : n, transB, c, n, scratch);
+}
+
+/**
+ * sgemm on blocks of larger matrices: lda, ldb and ldc are the row strides (in floats) of A, B
+ * and C as stored. The worker threads each compute a block of rows or columns of C this way.
+ * Every element of C is summed in the same order whatever block it falls in (KC-deep slices,
+ * k ascending within each), so a product split over threads has the same bits as one that is not.
+ */
+export function sgemmStrided(
+  m: i32, n: i32, k: i32, a: usize, lda: i32, transA: bool, b: usize, ldb: i32, transB: bool, c: usize, ldc: i32, scratch: usize,
+): void {
   if (k == 0) {
-    memory.fill(c, 0, <usize>(m * n) << 2);
+    for (let r = 0; r < m; r++) memory.fill(at(c, r * ldc), 0, <usize>n << 2);
     return;
   }
   const packedA = scratch;
@@ -166,8 +181,8 @@ export function sgemm(m: i32, n: i32, k: i32, a: usize, transA: bool, b: usize, 
   for (let k0 = 0; k0 < k; k0 += KC) {
     const kc = min(KC, k - k0);
     const accumulate = k0 > 0;
-    packA(m, k, a, transA, k0, kc, packedA);
-    packB(n, k, b, transB, k0, kc, packedB);
+    packA(m, lda, a, transA, k0, kc, packedA);
+    packB(n, ldb, b, transB, k0, kc, packedB);
     for (let j0 = 0; j0 < n; j0 += NR) {
       const pb = at(packedB, j0 * kc);
       const cols = min(NR, n - j0);
@@ -175,14 +190,14 @@ export function sgemm(m: i32, n: i32, k: i32, a: usize, transA: bool, b: usize, 
         const pa = at(packedA, i0 * kc);
         const rows = min(MR, m - i0);
         if (rows == MR && cols == NR) {
-          tile(kc, pa, pb, at(c, i0 * n + j0), n, accumulate);
+          tile(kc, pa, pb, at(c, i0 * ldc + j0), ldc, accumulate);
           continue;
         }
         // A partial tile at the bottom or right edge: compute it whole, keep what exists.
         tile(kc, pa, pb, edge, NR, false);
         for (let r = 0; r < rows; r++) {
           for (let q = 0; q < cols; q++) {
-            const dst = at(c, (i0 + r) * n + j0 + q);
+            const dst = at(c, (i0 + r) * ldc + j0 + q);
             const value = load<f32>(at(edge, r * NR + q));
             store<f32>(dst, accumulate ? load<f32>(dst) + value : value);
           }
