@@ -86,3 +86,25 @@ test('wasm convolutions match the cpu engine: values and both gradients', async 
     });
   }
 });
+
+/** Large enough that every im2col product is split over the threads (threadPool.ts splits from 2^19 multiply-adds). */
+const THREAD_CASES: Case[] = [
+  { op: 'conv2d', input: [4, 28, 28, 8], kernel: 4, filters: 32, stride: 2, pad: 'same' },
+  { op: 'conv2dTranspose', input: [4, 14, 14, 32], kernel: 4, filters: 8, stride: 2, pad: 'same' },
+];
+
+test('convolutions and their gradients give the same bits on 1 and 2 kernel threads', async () => {
+  const { tf, kernels } = await chooseEngine('wasm');
+  assert.ok(kernels, 'the wasm engine has the trainer kernels');
+  try {
+    for (const [i, c] of THREAD_CASES.entries()) {
+      await kernels.setThreads(1);
+      const one = run(tf, c, 100 + 10 * i);
+      await kernels.setThreads(2);
+      const two = run(tf, c, 100 + 10 * i);
+      ['output', 'input gradient', 'filter gradient'].forEach((what, j) => assert.deepEqual(two[j], one[j], `${c.op} ${JSON.stringify(c)}: ${what}`));
+    }
+  } finally {
+    await kernels.setThreads(1);
+  }
+});
