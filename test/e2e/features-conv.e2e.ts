@@ -64,9 +64,13 @@ describe('the convolutional example: layer diagnostics while typing, and trainin
       /** Focus the editor (reading the Problems panel takes the focus), go to the layer, type over its stride. */
       const typeStride = async (stride: string) => {
         await workbench().openFile(SPEC);
+        // Go to Line opens a quick input; keys typed before it shows go to the editor instead (seen
+        // under load), so wait for it to open, and to close on Enter, before typing on.
         await page.keyboard.press('Control+G');
+        await page.locator('.quick-input-widget').waitFor({ state: 'visible', timeout: 15_000 });
         await page.keyboard.type(String(line));
         await page.keyboard.press('Enter');
+        await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 15_000 });
         await page.keyboard.press('End');
         for (let i = 0; i < 2; i++) await page.keyboard.press('ArrowLeft');
         await page.keyboard.press('Backspace');
