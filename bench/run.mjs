@@ -234,7 +234,7 @@ async function main() {
   // faster here, ENVIRONMENT.md), and one PyTorch thread with multi-threaded BLAS. The faster is
   // the all-cores anchor; both at once oversubscribe.
   const allCores = [['--threads', String(cores)], ['--threads', '1', '--blas-threads', String(cores)]];
-  const runs = { sgemm: [], gemm: [], torchFmnist: [], torchFmnistAllCores: [], wasmFmnist: [], torchManifold: [], wasmManifold: [], torchConv: [], wasmConv: [], wasmFmnistAll: [] };
+  const runs = { sgemm: [], gemm: [], torchFmnist: [], torchFmnistAllCores: [], wasmFmnist: [], torchManifold: [], wasmManifold: [], torchConv: [], wasmConv: [], wasmFmnistAll: [], torchConvAllCores: [], wasmConvAll: [] };
   for (let r = 1; r <= rounds; r++) {
     log(`round ${r} of ${rounds}`);
     runs.sgemm.push(runChild('sgemm peak', PYTHON, [join(root, 'bench/sgemm_peak.py')], blasEnv(), 'SGEMM_RESULT'));
@@ -246,7 +246,11 @@ async function main() {
     runs.torchManifold.push(torchRun('manifold', MANIFOLD_STEPS, manifoldArgs));
     runs.wasmManifold.push(tfjsRun(child, 'wasm', 'manifold', MANIFOLD_STEPS));
     runs.torchConv.push(torchRun('conv', CONV_STEPS));
-    runs.wasmConv.push(tfjsRun(child, 'wasm', 'conv', CONV_STEPS));
+    runs.wasmConv.push(tfjsRun(child, 'wasm', 'conv', CONV_STEPS, ['--threads', '1']));
+    if (cores > 1) {
+      for (const threads of allCores) runs.torchConvAllCores.push(torchRun('conv', CONV_STEPS, threads));
+      runs.wasmConvAll.push(tfjsRun(child, 'wasm', 'conv', CONV_STEPS, ['--threads', String(cores)]));
+    }
   }
   // The diagnostics pass with 4 samples per point, the default before it became 2.
   const wasmSamples4 = tfjsRun(child, 'wasm', 'fmnist', FMNIST_STEPS, ['--diagnostics-samples', '4']);
@@ -285,7 +289,15 @@ async function main() {
     },
     manifold: { pytorch: best(runs.torchManifold), wasm: best(runs.wasmManifold), cpu: cpuManifold },
     conv: { pytorch: best(runs.torchConv), wasm: best(runs.wasmConv) },
-    allCores: cores > 1 ? { cores, pytorch: best(runs.torchFmnistAllCores), wasm: best(runs.wasmFmnistAll) } : undefined,
+    allCores:
+      cores > 1
+        ? {
+            cores,
+            pytorch: best(runs.torchFmnistAllCores),
+            wasm: best(runs.wasmFmnistAll),
+            conv: { pytorch: best(runs.torchConvAllCores), wasm: best(runs.wasmConvAll) },
+          }
+        : undefined,
     allRounds: runs,
   };
   mkdirSync(join(root, 'bench/results'), { recursive: true });

@@ -46,6 +46,28 @@ export function renderAllCores(res) {
       `| ${label} | ${threads} | ${f(r.step.medianMs, 2)} | ${f(samplesPerSec(r), 0)} | ${ok(peer) ? f(samplesPerSec(r) / samplesPerSec(peer), 3) : 'n/a'} | ${ok(one) ? f(one.step.medianMs / r.step.medianMs, 2) : 'n/a'} | ${f(r.stepCpu.medianMs, 2)} | ${f(gflops, 1)} | ${pct(gflops / (threads * peak))} |`,
     );
   }
+  if (all.conv) {
+    out.push('');
+    out.push(`The convolutional VAE (28x28, conv 32-64 k4 s2, 20 latents, transposed convs back; batch 128), same run:`);
+    out.push('');
+    out.push('| engine | threads | ms/step (wall, median) | samples/s | x PyTorch, same threads | x its own 1-thread speed | ms/step (CPU time, all threads) |');
+    out.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+    const conv = res.conv ?? {};
+    for (const [label, threads, r, peer, one] of [
+      ['PyTorch', 1, conv.pytorch, conv.pytorch, conv.pytorch],
+      ['PyTorch, every core (faster of intra-op and OpenBLAS threads)', n, all.conv.pytorch, all.conv.pytorch, conv.pytorch],
+      ['VAE Lens (wasm)', 1, conv.wasm, conv.pytorch, conv.wasm],
+      ['VAE Lens (wasm), kernel threads', n, all.conv.wasm, all.conv.pytorch, conv.wasm],
+    ]) {
+      if (!ok(r)) {
+        out.push(`| ${label} | ${threads} | not available: ${(r?.error ?? 'not run').replace(/\|/g, '/')} | | | | |`);
+        continue;
+      }
+      out.push(
+        `| ${label} | ${threads} | ${f(r.step.medianMs, 2)} | ${f(samplesPerSec(r), 0)} | ${ok(peer) ? f(samplesPerSec(r) / samplesPerSec(peer), 3) : 'n/a'} | ${ok(one) ? f(one.step.medianMs / r.step.medianMs, 2) : 'n/a'} | ${f(r.stepCpu.medianMs, 2)} |`,
+      );
+    }
+  }
   if (ok(all.pytorchIntraOp) && ok(all.pytorchBlas))
     out.push(
       `\nPyTorch on ${n} cores was run both ways and the faster counts: torch.set_num_threads(${n}) with OpenBLAS on one thread ${f(all.pytorchIntraOp.step.medianMs, 2)} ms/step; one PyTorch thread with OpenBLAS on ${n} ${f(all.pytorchBlas.step.medianMs, 2)} ms/step.`,
