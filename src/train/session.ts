@@ -9,7 +9,7 @@ import { isUserError, UserError, type SourceLocation } from '../core/errors';
 import { readRegularFileSync } from '../core/safeRead';
 import { PROTOCOL_VERSION, type FromTrainer, type StartRequest } from '../core/protocol';
 import { parseMetricsJsonl, RUN_FILES, RUN_FORMAT_VERSION, type MetricsRecord, type RunMeta, type RunStatus, type RunSummary } from '../core/runFormat';
-import { READ_LIMITS } from '../core/runReader';
+import { READ_LIMITS } from '../core/run/files';
 import { locateInSpec, parseSpec, parseSpecDocument, runsDirFor, type ParsedSpec, type SpecDocument, type VaeSpec } from '../core/spec';
 import { loadData } from '../data/load';
 import { chooseEngine } from './backend';

@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { isUserError } from '../../src/core/errors';
 import { startRequest, type FromTrainer } from '../../src/core/protocol';
-import { readRunOverview } from '../../src/core/runReader';
+import { readRunOverview } from '../../src/core/run/read';
 import { parseSpec, parseSpecDocument } from '../../src/core/spec';
 import { runSession } from '../../src/train/session';
 import { checkSpecText } from '../../src/extension/specs/specChecks';

@@ -2,7 +2,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { parseSpecDocument, runsDirFor } from '../../core/spec';
-import { isRunSnapshot } from '../../core/runReader';
+import { isRunSnapshot } from '../../core/run/files';
 import { isInsideRoots } from '../../core/confinement';
 import { readSettings, workspaceRoots } from '../settings';
 

@@ -32,7 +32,7 @@ export interface RunStateInput {
   backend?: string;
   runDir?: string;
   modelType?: string;
-  /** Set when the entropy theorem does not apply to the run (see runReader.theoremNoteOf). */
+  /** Set when the entropy theorem does not apply to the run (see core/run/settings.theoremNoteOf). */
   theoremNote?: string;
 }
 
