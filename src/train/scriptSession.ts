@@ -15,7 +15,7 @@ import { isRunImages, isRunMeta, isRunSummary } from '../core/run/files';
 import { judgeRecords, runSettingsOf } from '../core/run/settings';
 import { MetricsTail } from '../core/run/tail';
 import { POINTS_ENV, RUN_DIR_ENV, SAMPLES_ENV, SPEC_ENV, type ParsedScriptSpec } from '../core/scriptSpec';
-import { runsDirFor } from '../core/spec';
+import { runsDirFor } from '../core/specParts/outputPaths';
 import { RunWriter } from './runWriter';
 import type { EventSink, SessionControl } from './session';
 

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { SPEC_DEFAULTS } from '../../src/core/defaults';
 import { MODEL_TYPE_INFO, MODEL_TYPES } from '../../src/core/modelTypes';
-import { parseSpec, theoremWarnings } from '../../src/core/spec';
+import { parseSpec } from '../../src/core/spec';
+import { theoremWarnings } from '../../src/core/specParts/theoremWarnings';
 import { SPEC_SCHEMA, type JsonSchema } from '../../src/core/specSchema';
 
 /** Every schema property with a `default`, by its path in the parsed spec. */
