@@ -37,13 +37,13 @@ export function parseSpecDocument(original: string, file = 'spec.vae.json'): Spe
   const text = withoutBom(original);
   const locate = locator(text, file);
   const root = parseJsoncTree(text, locate);
-  const problems = schemaProblems(root, SPEC_SCHEMA);
+  const raw = nodeValue(root) as RawSpec;
+  const problems = schemaProblems(root, raw, SPEC_SCHEMA);
   if (problems.length > 0) {
     const errs = problems.map((p) => ({ message: p.message, location: locate(p.node, p.field) }));
     throw new UserError(errs[0]!.message, errs[0]!.location, errs.slice(1));
   }
 
-  const raw = nodeValue(root) as RawSpec;
   if ((raw as Partial<RawScriptSpec>).trainer !== undefined) {
     const rawScript = raw as unknown as RawScriptSpec & Record<string, unknown>;
     const bad = scriptSpecProblems(rawScript).map((p) => ({ message: p.message, location: locate(findNode(root, p.field), p.field) }));
