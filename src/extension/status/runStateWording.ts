@@ -42,6 +42,12 @@ function theoremSuffix(s: RunStateInput): string {
   return s.theoremNote && s.modelType !== 'VAE-0' ? ' (theorem does not apply)' : '';
 }
 
+/** The verdict's label; plain "stationary" for a run outside the theorem other than VAE-0 (the shared label names VAE-0). */
+function stateVerdictLabel(s: RunStateInput): string {
+  const state = s.convergence ?? 'not-converged';
+  return state === 'stationary' && theoremSuffix(s) ? 'stationary' : verdictLabel(state);
+}
+
 export function runStateKind(s: RunStateInput): RunStateKind {
   if (s.live) return 'training';
   if (!s.hasRun) return 'none';
@@ -121,7 +127,7 @@ export function statusBarText(s: RunStateInput): string {
     case 'failed':
       return `${icon} VAE ${RUN_STATUS_LABEL[s.status === 'diverged' ? 'diverged' : 'failed']}`;
     default:
-      return `${icon} VAE ${verdictLabel(s.convergence ?? 'not-converged')}${theoremSuffix(s)}`;
+      return `${icon} VAE ${stateVerdictLabel(s)}${theoremSuffix(s)}`;
   }
 }
 
