@@ -3,6 +3,7 @@ import type { Decomposition } from '../core/entropy';
 import { ACTIVE_UNIT_THRESHOLD, type LatentEvidence } from '../core/evidence';
 import type { MetricsRecord } from '../core/runFormat';
 import { verdictLabel } from '../core/verdictText';
+import { formatGapPercent } from '../core/wording';
 
 export const num = (x: number | null | undefined, digits = 4): string => {
   if (x === null || x === undefined || Number.isNaN(x)) return '—';
@@ -70,7 +71,7 @@ export function evidenceTable(ev: LatentEvidence, H: number, validationElbo: num
 export function passLine(r: MetricsRecord, epochs: number): string {
   return (
     `epoch ${String(r.epoch).padStart(String(epochs).length)}/${epochs}  ELBO ${num(r.elbo)} ± ${num(r.elboStdErr, 3)}  ` +
-    `sum ${num(r.entropySum)}  gap ${num(r.gap)} (${num(r.gapRel * 100, 2)}%)  R_dec ${num(r.rDec)}  R_prior ${num(r.rPrior)}  ` +
+    `sum ${num(r.entropySum)}  gap ${num(r.gap)} (${formatGapPercent(r.gapRel)})  R_dec ${num(r.rDec)}  R_prior ${num(r.rPrior)}  ` +
     `${r.samplesPerSec > 0 && Number.isFinite(r.samplesPerSec) ? `${Math.round(r.samplesPerSec)} samples/s  ` : ''}${r.convergence ? verdictLabel(r.convergence) : ''}`
   );
 }
@@ -80,14 +81,4 @@ export function progressBar(fraction: number, width: number, label: string): str
   const f = Math.min(1, Math.max(0, fraction));
   const filled = Math.round(f * width);
   return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${label}`;
-}
-
-export function duration(seconds: number): string {
-  if (!Number.isFinite(seconds)) return '?';
-  const s = Math.round(seconds);
-  return s >= 3600
-    ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`
-    : s >= 60
-      ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`
-      : `${s}s`;
 }

@@ -10,7 +10,8 @@ import { formatUserError, isUserError, UserError } from '../core/errors';
 import { startRequest, type FromTrainer } from '../core/protocol';
 import { BACKENDS } from '../core/specSchema';
 import type { BackendChoice } from '../core/spec';
-import { decompositionTable, duration, evidenceTable, passLine, perLatentTable, progressBar } from './format';
+import { formatDuration } from '../core/wording';
+import { decompositionTable, evidenceTable, passLine, perLatentTable, progressBar } from './format';
 import type { MetricsRecord } from '../core/runFormat';
 
 const USAGE = `usage:
@@ -120,7 +121,7 @@ async function train(args: Args): Promise<number> {
       case 'progress':
         if (tty) {
           const width = Math.max(10, Math.min(40, (process.stderr.columns ?? 80) - 60));
-          const label = `epoch ${ev.epoch}/${epochs}  loss ${ev.loss.toFixed(3)}  ${Math.round(ev.samplesPerSec)} samples/s  eta ${duration(ev.etaSeconds)}`;
+          const label = `epoch ${ev.epoch}/${epochs}  loss ${ev.loss.toFixed(3)}  ${Math.round(ev.samplesPerSec)} samples/s  eta ${formatDuration(ev.etaSeconds)}`;
           process.stderr.write('\r\x1b[2K' + progressBar((ev.epoch - 1 + ev.epochFraction) / epochs, width, label));
           barShown = true;
         }

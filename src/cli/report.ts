@@ -10,7 +10,8 @@ import { UserError } from '../core/errors';
 import { RUN_FILES } from '../core/runFormat';
 import { describeWriteError, replaceFileAtomic } from '../core/safeWrite';
 import type { PanelRun } from '../core/panelProtocol';
-import { readRunContents, runFolderNotes, toPanelRun } from '../core/runReader';
+import { readRunContents, runFolderNotes } from '../core/run/read';
+import { toPanelRun } from '../core/panelRun';
 import { renderReportHtml } from '../pages/html';
 
 /** dist/ when bundled (dist/cli.js), else the repo's dist/ beside src/. */

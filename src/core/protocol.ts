@@ -12,13 +12,19 @@ import { array, boolean, is, literal, number, object, optional, string, tagged, 
 import { datasetInfo, imageSetShape, metricsRecord, runStatus } from './runFormat';
 import { BACKENDS } from './specSchema';
 
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 // ---- editor → trainer ----
 const startRequestSchema = object({
   type: literal('start'),
   protocolVersion: number,
   specPath: string,
+  /**
+   * The spec's text exactly as the editor checked it: the trainer parses this rather than reading
+   * `specPath` again, so it cannot train a different spec than the one the editor accepted (a save
+   * in between). Left out by the CLI, whose trainer reads the file.
+   */
+  specText: optional(string),
   /** Parent folder for the new run folder; default from the spec. */
   runsDir: optional(string),
   backend: optional(literal(...BACKENDS)),

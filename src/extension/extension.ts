@@ -9,7 +9,7 @@ import { newModel } from './specs/newModel';
 import { DiagnosticsPanel, DiagnosticsPanelSerializer, type PanelDeps } from './panel/diagnosticsPanel';
 import { installNativeEngine } from './engine/nativeEngine';
 import { retrainProblem } from '../core/confinement';
-import { readRunOverview } from '../core/runReader';
+import { readRunOverview } from '../core/run/read';
 import { RunCommands } from './runs/runCommands';
 import { RunIndex } from './runs/runIndex';
 import { RunsViewProvider, type RunsViewNode } from './runs/runsTreeView';

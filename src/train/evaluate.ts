@@ -9,7 +9,7 @@ import type { Decomposition } from '../core/entropy';
 import { checkAllocation, MAX_ARRAY_BYTES } from '../core/allocation';
 import { UserError } from '../core/errors';
 import { RUN_FILES, type RunMeta } from '../core/runFormat';
-import { isRunMeta, READ_LIMITS } from '../core/runReader';
+import { isRunMeta, READ_LIMITS } from '../core/run/files';
 import { readRegularFileSync } from '../core/safeRead';
 import type { LatentEvidence } from '../core/evidence';
 import { parseMetricsJsonl } from '../core/runFormat';

@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../core/errors';
-import { isProcessAlive } from '../core/runReader';
+import { isProcessAlive } from '../core/run/liveness';
 
 export const LOCK_FILE = 'run.lock';
 const NOFOLLOW = fs.constants.O_NOFOLLOW ?? 0;

@@ -11,9 +11,11 @@ import * as path from 'node:path';
 import { UserError } from '../core/errors';
 import { PROTOCOL_VERSION, type StartRequest } from '../core/protocol';
 import { addRecord, RUN_FILES, RUN_FORMAT_VERSION, type MetricsRecord, type RunMeta, type RunStatus, type RunSummary } from '../core/runFormat';
-import { isRunImages, isRunMeta, isRunSummary, judgeRecords, MetricsTail, runSettingsOf } from '../core/runReader';
+import { isRunImages, isRunMeta, isRunSummary } from '../core/run/files';
+import { judgeRecords, runSettingsOf } from '../core/run/settings';
+import { MetricsTail } from '../core/run/tail';
 import { POINTS_ENV, RUN_DIR_ENV, SAMPLES_ENV, SPEC_ENV, type ParsedScriptSpec } from '../core/scriptSpec';
-import { runsDirFor } from '../core/spec';
+import { runsDirFor } from '../core/specParts/outputPaths';
 import { RunWriter } from './runWriter';
 import type { EventSink, SessionControl } from './session';
 

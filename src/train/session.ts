@@ -9,8 +9,10 @@ import { isUserError, UserError, type SourceLocation } from '../core/errors';
 import { readRegularFileSync } from '../core/safeRead';
 import { PROTOCOL_VERSION, type FromTrainer, type StartRequest } from '../core/protocol';
 import { parseMetricsJsonl, RUN_FILES, RUN_FORMAT_VERSION, type MetricsRecord, type RunMeta, type RunStatus, type RunSummary } from '../core/runFormat';
-import { READ_LIMITS } from '../core/runReader';
-import { locateInSpec, parseSpec, parseSpecDocument, runsDirFor, type ParsedSpec, type SpecDocument, type VaeSpec } from '../core/spec';
+import { READ_LIMITS } from '../core/run/files';
+import { parseSpec, parseSpecDocument, type ParsedSpec, type SpecDocument, type VaeSpec } from '../core/spec';
+import { locateInSpec } from '../core/specParts/jsonc';
+import { runsDirFor } from '../core/specParts/outputPaths';
 import { loadData } from '../data/load';
 import { chooseEngine } from './backend';
 import { readCheckpoint } from './checkpoint';
@@ -37,6 +39,13 @@ export function readSpecFile(specPath: string): ParsedSpec {
 /** A model spec or a script spec (trainer.command). */
 export function readSpecDocumentFile(specPath: string): SpecDocument {
   return parseSpecDocument(readSpecText(specPath), specPath);
+}
+
+/** The editor's text of the spec, held to the same size limit as a spec read from disk. */
+function checkedSpecSize(text: string, specPath: string): string {
+  if (Buffer.byteLength(text, 'utf8') > MAX_SPEC_BYTES)
+    throw new UserError(`${specPath} is over 1 MiB; a spec is a small JSON file (at most 1 MiB). Is it the right file?`, { file: specPath });
+  return text;
 }
 
 function readSpecText(specPath: string): string {
@@ -72,13 +81,16 @@ export async function runSession(req: StartRequest, emit: EventSink, control: Se
   try {
     const specPath = path.resolve(req.specPath);
     const resumeDir = req.resume ? path.resolve(req.resume) : undefined;
-    if (!resumeDir) {
-      // A spec that names trainer.command runs the user's script (train/scriptSession.ts).
-      const doc = readSpecDocumentFile(specPath);
-      if (doc.kind === 'script') return await runScriptSession(req, doc.parsed, emit, control);
-    }
-    // A resumed run continues with the spec it was started with.
-    const parsed = readSpecFile(resumeDir ? path.join(resumeDir, RUN_FILES.spec) : specPath);
+    // Parsed once: the editor's checked text when it sent one, else the file. A resumed run continues
+    // with the spec it was started with (its snapshot).
+    const doc = resumeDir
+      ? ({ kind: 'model', parsed: readSpecFile(path.join(resumeDir, RUN_FILES.spec)) } as const)
+      : req.specText !== undefined
+        ? parseSpecDocument(checkedSpecSize(req.specText, specPath), specPath)
+        : readSpecDocumentFile(specPath);
+    // A spec that names trainer.command runs the user's script (train/scriptSession.ts).
+    if (doc.kind === 'script') return await runScriptSession(req, doc.parsed, emit, control);
+    const parsed = doc.parsed;
     const { spec } = parsed;
     for (const w of parsed.warnings) emit({ type: 'log', level: 'warn', message: `${w.location.field ?? ''}: ${w.message}` });
 

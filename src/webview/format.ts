@@ -1,4 +1,5 @@
 /** Number and time formatting for the panel: compact, aligned, and honest about missing values. */
+import { formatDuration } from '../core/wording';
 
 export const MISSING = '—';
 
@@ -40,16 +41,8 @@ export function fmtRate(v: number | null | undefined): string {
   return v.toFixed(v >= 100 ? 0 : 1);
 }
 
-/** 3725 -> "1h 02m", 95 -> "1m 35s", 7 -> "7s" */
-export function fmtDuration(seconds: number | null | undefined): string {
-  if (!isNum(seconds) || seconds < 0) return MISSING;
-  const s = Math.round(seconds);
-  if (s < 60) return `${s}s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m ${String(s % 60).padStart(2, '0')}s`;
-  const h = Math.floor(m / 60);
-  return `${h}h ${String(m % 60).padStart(2, '0')}m`;
-}
+/** 3725 -> "1h 02m", 95 -> "1m 35s", 7 -> "7s" (core/wording.ts), a dash when unknown. */
+export const fmtDuration = (seconds: number | null | undefined): string => formatDuration(seconds, MISSING);
 
 /** Epochs may be fractional when diagnostics run mid-epoch. */
 export function fmtEpoch(v: number): string {

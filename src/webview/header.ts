@@ -2,7 +2,8 @@
 import type { FromPanel, PanelRun, TrainingProgress } from '../core/panelProtocol';
 import { h, swatch } from './dom';
 import { fmtEpoch, fmtNats, fmtPercent } from './format';
-import { progressFraction, progressText, statusView } from './status';
+import { progressFraction } from '../core/wording';
+import { progressText, statusView } from './status';
 
 export interface HeaderActions {
   post(message: FromPanel): void;

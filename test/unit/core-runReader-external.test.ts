@@ -8,7 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { judgeConvergence } from '../../src/core/convergence';
 import { toJsonLine, type MetricsRecord, type RunMeta } from '../../src/core/runFormat';
-import { readRunContents, readRunOverview, runSettingsOf, toPanelRun } from '../../src/core/runReader';
+import { readRunContents, readRunOverview } from '../../src/core/run/read';
+import { runSettingsOf } from '../../src/core/run/settings';
+import { toPanelRun } from '../../src/core/panelRun';
 import { statusBarText, statusTooltipMarkdown, type RunStateInput } from '../../src/extension/status/runStateWording';
 
 const rec = (epoch: number, over: Partial<MetricsRecord> = {}): MetricsRecord => ({

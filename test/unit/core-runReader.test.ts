@@ -4,7 +4,11 @@ import { mkdtempSync, mkdirSync, writeFileSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseMetricsJsonl, toJsonLine, type MetricsRecord, type RunMeta, type RunSummary } from '../../src/core/runFormat';
-import { effectiveStatus, lastMetricsRecord, listRunDirs, MetricsTail, readRunContents, readRunOverview, runsOfSpec } from '../../src/core/runReader';
+import { effectiveStatus } from '../../src/core/run/liveness';
+import { lastMetricsRecord, MetricsTail } from '../../src/core/run/tail';
+import { listRunDirs } from '../../src/core/run/files';
+import { readRunContents, readRunOverview } from '../../src/core/run/read';
+import { runsOfSpec } from '../../src/core/run/paths';
 
 const rec = (epoch: number, over: Partial<MetricsRecord> = {}): MetricsRecord => ({
   epoch,

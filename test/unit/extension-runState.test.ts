@@ -3,15 +3,13 @@ import assert from 'node:assert/strict';
 import type { MetricsRecord } from '../../src/core/runFormat';
 import {
   codeLensResult,
-  formatDuration,
   progressMessage,
-  formatGapPercent,
-  overallFraction,
   runStateKind,
   statusBarText,
   statusTooltipMarkdown,
   type RunStateInput,
 } from '../../src/extension/status/runStateWording';
+import { formatDuration, formatGapPercent, progressFraction } from '../../src/core/wording';
 
 const record = (over: Partial<MetricsRecord> = {}): MetricsRecord => ({
   epoch: 20,
@@ -94,10 +92,10 @@ test('the status bar tooltip carries the state, its whole reason and the evidenc
 });
 
 test('overall progress treats epochs as 1-based and clamps', () => {
-  assert.equal(overallFraction({ epoch: 1, epochs: 4, epochFraction: 0 }), 0);
-  assert.equal(overallFraction({ epoch: 4, epochs: 4, epochFraction: 1 }), 1);
-  assert.equal(overallFraction({ epoch: 9, epochs: 4, epochFraction: 1 }), 1);
-  assert.equal(overallFraction({ epoch: 2, epochs: 0, epochFraction: 1 }), 0);
+  assert.equal(progressFraction({ epoch: 1, epochs: 4, epochFraction: 0 }), 0);
+  assert.equal(progressFraction({ epoch: 4, epochs: 4, epochFraction: 1 }), 1);
+  assert.equal(progressFraction({ epoch: 9, epochs: 4, epochFraction: 1 }), 1);
+  assert.equal(progressFraction({ epoch: 2, epochs: 0, epochFraction: 1 }), 0);
 });
 
 test('gap percentages keep a significant digit near zero and survive null', () => {

@@ -13,7 +13,7 @@ import { after, test } from 'node:test';
 import { Rng } from '../../src/core/random';
 import { PROTOCOL_VERSION, startRequest } from '../../src/core/protocol';
 import { RUN_FILES } from '../../src/core/runFormat';
-import { readRunContents } from '../../src/core/runReader';
+import { readRunContents } from '../../src/core/run/read';
 import { readCheckpoint } from '../../src/train/checkpoint';
 import { reportFigure } from './reliability-figures';
 import { completeLines, forkTrainer, noStack, readMetrics, readSummary, recordsLost, runCli, startedDir, tempDir, tinySpec } from './reliability-processes';

@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { after, test } from 'node:test';
 import fc from 'fast-check';
 import { isUserError, type UserError } from '../../src/core/errors';
-import { isRunImages } from '../../src/core/runReader';
+import { isRunImages } from '../../src/core/run/files';
 import { parseSpec } from '../../src/core/spec';
 import { loadData } from '../../src/data/load';
 import { checkModelFits, MAX_CHECKPOINT_PARAMETERS, MAX_MODEL_BYTES, parameterCount } from '../../src/train/modelSize';

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { fmtDuration, fmtNats, fmtPercent, fmtRate, MISSING } from '../../src/webview/format';
-import { progressFraction, statusView } from '../../src/webview/status';
+import { progressFraction } from '../../src/core/wording';
+import { statusView } from '../../src/webview/status';
 import { summaryRows } from '../../src/webview/summary';
 import { panelRun, record } from './webview-testkit';
 import type { ConvergenceState } from '../../src/core/convergence';
@@ -121,8 +122,8 @@ test('status: training, convergence verdicts and failures read differently', () 
 });
 
 test('progress fraction counts the epoch in progress and clamps', () => {
-  assert.equal(progressFraction({ epoch: 1, epochs: 10, epochFraction: 0.5, samplesPerSec: 1, etaSeconds: 1 }), 0.05);
-  assert.equal(progressFraction({ epoch: 10, epochs: 10, epochFraction: 1, samplesPerSec: 1, etaSeconds: 0 }), 1);
-  assert.equal(progressFraction({ epoch: 12, epochs: 10, epochFraction: 0.5, samplesPerSec: 1, etaSeconds: 0 }), 1);
-  assert.equal(progressFraction({ epoch: 0, epochs: 0, epochFraction: 0, samplesPerSec: 1, etaSeconds: 0 }), 0);
+  assert.equal(progressFraction({ epoch: 1, epochs: 10, epochFraction: 0.5 }), 0.05);
+  assert.equal(progressFraction({ epoch: 10, epochs: 10, epochFraction: 1 }), 1);
+  assert.equal(progressFraction({ epoch: 12, epochs: 10, epochFraction: 0.5 }), 1);
+  assert.equal(progressFraction({ epoch: 0, epochs: 0, epochFraction: 0 }), 0);
 });

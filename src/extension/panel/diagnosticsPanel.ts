@@ -15,7 +15,10 @@ import type { MetricsRecord } from '../../core/runFormat';
 import { renderPanelHtml } from '../../pages/html';
 import { ExternalRunFollower } from './runFollower';
 import { applyTrainerEvent, isNewRecord, panelTitle } from './panelRunModel';
-import { fileExists, isProcessAlive, readRunContents, runFolderNotes, toPanelRun } from '../../core/runReader';
+import { fileExists } from '../../core/run/files';
+import { isProcessAlive } from '../../core/run/liveness';
+import { readRunContents, runFolderNotes } from '../../core/run/read';
+import { toPanelRun } from '../../core/panelRun';
 import type { TrainerClient, TrainerEvent } from '../trainer/trainerClient';
 
 /** What the panel's buttons do; an action that fails is logged, never an unhandled rejection. */

@@ -5,7 +5,8 @@
  */
 import * as path from 'node:path';
 import type { MetricsRecord, RunStatus } from '../../core/runFormat';
-import { MetricsTail, readRunOverview } from '../../core/runReader';
+import { MetricsTail } from '../../core/run/tail';
+import { readRunOverview } from '../../core/run/read';
 
 export interface ExternalRunCallbacks {
   records(runDir: string, records: MetricsRecord[]): void;

@@ -5,7 +5,10 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { isProcessAlive, listRunDirs, readRunOverview, runsOfSpec, newestFirst, type RunOverview } from '../../core/runReader';
+import { isProcessAlive } from '../../core/run/liveness';
+import { listRunDirs } from '../../core/run/files';
+import { readRunOverview, type RunOverview } from '../../core/run/read';
+import { runsOfSpec, newestFirst } from '../../core/run/paths';
 import { readSettings } from '../settings';
 import { RUN_META_GLOB, runsDirsForSpec, specText } from '../specs/specFiles';
 import type { TrainerClient } from '../trainer/trainerClient';

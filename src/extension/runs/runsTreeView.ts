@@ -4,7 +4,7 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { RunOverview } from '../../core/runReader';
+import type { RunOverview } from '../../core/run/read';
 import type { RunIndex } from './runIndex';
 import { codeLensResult, runStateKind, type RunStateKind, type RunStateInput } from '../status/runStateWording';
 import { findSpecs } from '../specs/specFiles';

@@ -7,7 +7,7 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { findNodeAtLocation, parseTree, type JSONPath } from 'jsonc-parser';
 import { isUserError, type SourceLocation } from '../../core/errors';
-import { parseSpecDocument, type FileDataSpec, type VaeSpec } from '../../core/spec';
+import { parseSpecDocument, type FileDataSpec, type SpecDocument, type VaeSpec } from '../../core/spec';
 import { detectFormat, resolveDataPath } from '../../data/load';
 import { planSpec } from './layerChecks';
 import { lineStarts, locationToRange, type Range0 } from './locationRange';
@@ -26,22 +26,32 @@ export interface SpecCheckOptions {
 }
 
 export function checkSpecText(text: string, specPath: string, opts: SpecCheckOptions): SpecProblem[] {
+  return checkSpec(text, specPath, opts).problems;
+}
+
+/** The problems, and the parsed spec when it parses (Train VAE hands it on rather than parsing again). */
+export function checkSpec(text: string, specPath: string, opts: SpecCheckOptions): { problems: SpecProblem[]; doc?: SpecDocument } {
   const starts = lineStarts(text);
   const at = (loc: SourceLocation) => locationToRange(loc, text, starts);
-  let doc;
+  let doc: SpecDocument;
   try {
     doc = parseSpecDocument(text, specPath);
   } catch (e) {
     if (!isUserError(e)) throw e;
-    return [{ message: e.message, location: e.location }, ...e.more].map((p) => ({ severity: 'error', message: p.message, range: at(p.location) }));
+    const problems = [{ message: e.message, location: e.location }, ...e.more].map((p) => ({
+      severity: 'error' as const,
+      message: p.message,
+      range: at(p.location),
+    }));
+    return { problems };
   }
-  if (doc.kind === 'script') return scriptNotes(text, opts, at);
+  if (doc.kind === 'script') return { problems: scriptNotes(text, opts, at), doc };
   const parsed = doc.parsed;
   const problems: SpecProblem[] = parsed.warnings.map((w) => ({ severity: 'warning', message: w.message, range: at(w.location) }));
   const data = parsed.spec.data;
   if (data.kind === 'file') problems.push(...checkDataFile(data, text, specPath, opts, at));
   problems.push(...layerProblems(parsed.spec, text, specPath, opts, at));
-  return problems;
+  return { problems, doc };
 }
 
 /** A script spec: in Restricted Mode, say that the command will not run (as VS Code does for tasks). */

@@ -11,7 +11,7 @@ import { locationToRange, type Range0 } from './locationRange';
 import { readSettings, workspaceRoots } from '../settings';
 import { checkSpecText, locateField, type SpecProblem } from './specChecks';
 import { isSpecDocument } from './specFiles';
-import { samePath } from '../../core/runReader';
+import { samePath } from '../../core/run/paths';
 
 const DEBOUNCE_MS = 300;
 const SOURCE = 'VAE Lens';

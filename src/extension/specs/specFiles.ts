@@ -1,8 +1,9 @@
 /** Finding and picking *.vae.json specs (never the snapshots inside run folders). */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { parseSpecDocument, runsDirFor } from '../../core/spec';
-import { isRunSnapshot } from '../../core/runReader';
+import { parseSpecDocument } from '../../core/spec';
+import { runsDirFor } from '../../core/specParts/outputPaths';
+import { isRunSnapshot } from '../../core/run/files';
 import { isInsideRoots } from '../../core/confinement';
 import { readSettings, workspaceRoots } from '../settings';
 

@@ -5,6 +5,7 @@
 import type { ConvergenceState } from '../../core/convergence';
 import type { MetricsRecord, RunStatus } from '../../core/runFormat';
 import { shortReason, verdictLabel, verdictLine } from '../../core/verdictText';
+import { formatDuration, formatGapPercent, formatNumber, progressFraction, RUN_STATUS_LABEL } from '../../core/wording';
 
 export type RunStateKind =
   'none' | 'training' | 'converged' | 'not-converged' | 'improving' | 'noise-limited' | 'collapsed' | 'stationary' | 'too-early' | 'stale' | 'failed';
@@ -32,13 +33,19 @@ export interface RunStateInput {
   backend?: string;
   runDir?: string;
   modelType?: string;
-  /** Set when the entropy theorem does not apply to the run (see runReader.theoremNoteOf). */
+  /** Set when the entropy theorem does not apply to the run (see core/run/settings.theoremNoteOf). */
   theoremNote?: string;
 }
 
 /** " (theorem does not apply)" after a verdict on a run outside the theorem, other than plain VAE-0. */
 function theoremSuffix(s: RunStateInput): string {
   return s.theoremNote && s.modelType !== 'VAE-0' ? ' (theorem does not apply)' : '';
+}
+
+/** The verdict's label; plain "stationary" for a run outside the theorem other than VAE-0 (the shared label names VAE-0). */
+function stateVerdictLabel(s: RunStateInput): string {
+  const state = s.convergence ?? 'not-converged';
+  return state === 'stationary' && theoremSuffix(s) ? 'stationary' : verdictLabel(state);
 }
 
 export function runStateKind(s: RunStateInput): RunStateKind {
@@ -59,37 +66,6 @@ export function runStateKind(s: RunStateInput): RunStateKind {
   }
 }
 
-/** 1-based epoch progress as a 0..1 fraction of the whole run. */
-export function overallFraction(p: LiveProgress): number {
-  if (p.epochs <= 0) return 0;
-  const done = Math.max(0, p.epoch - 1 + Math.max(0, Math.min(1, p.epochFraction)));
-  return Math.max(0, Math.min(1, done / p.epochs));
-}
-
-/** gapRel as a percentage, with enough digits to be useful near zero. */
-export function formatGapPercent(gapRel: number | null | undefined): string {
-  if (gapRel === null || gapRel === undefined || !Number.isFinite(gapRel)) return 'n/a';
-  const pct = Math.abs(gapRel) * 100;
-  if (pct >= 10) return `${pct.toFixed(0)}%`;
-  if (pct >= 0.1 || pct === 0) return `${pct.toFixed(1)}%`;
-  return `${pct.toPrecision(1)}%`;
-}
-
-export function formatNumber(x: number | null | undefined, digits = 4): string {
-  if (x === null || x === undefined || !Number.isFinite(x)) return 'n/a';
-  if (x !== 0 && (Math.abs(x) >= 1e5 || Math.abs(x) < 1e-3)) return x.toExponential(2);
-  return Number(x.toPrecision(digits)).toString();
-}
-
-export function formatDuration(seconds: number): string {
-  if (!Number.isFinite(seconds) || seconds < 0) return '?';
-  const s = Math.round(seconds);
-  if (s < 60) return `${s}s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m ${String(s % 60).padStart(2, '0')}s`;
-  return `${Math.floor(m / 60)}h ${String(m % 60).padStart(2, '0')}m`;
-}
-
 /** The progress notification's line: "epoch 3/50 · 12,300 samples/s · 1m 20s left". */
 export function progressMessage(p: LiveProgress): string {
   const parts = [`epoch ${p.epoch}/${p.epochs}`];
@@ -108,7 +84,7 @@ export function codeLensResult(s: RunStateInput, withReason = true): string | un
     case 'training':
       return s.live!.epochs > 0 ? `training: epoch ${s.live!.epoch}/${s.live!.epochs}` : 'starting';
     case 'failed':
-      return s.status === 'diverged' ? 'diverged' : 'last run failed';
+      return s.status === 'diverged' ? RUN_STATUS_LABEL.diverged : `last run ${RUN_STATUS_LABEL.failed}`;
     case 'stale':
       return 'stale: spec changed since last run';
     default: {
@@ -144,15 +120,14 @@ export function statusBarText(s: RunStateInput): string {
     case 'training': {
       const p = s.live!;
       if (p.epochs <= 0) return `${icon} VAE starting`;
-      return `${icon} VAE epoch ${p.epoch}/${p.epochs} (${Math.round(overallFraction(p) * 100)}%)`;
+      return `${icon} VAE epoch ${p.epoch}/${p.epochs} (${Math.round(progressFraction(p) * 100)}%)`;
     }
     case 'stale':
       return `${icon} VAE stale`;
     case 'failed':
-      return `${icon} VAE ${s.status === 'diverged' ? 'diverged' : 'failed'}`;
+      return `${icon} VAE ${RUN_STATUS_LABEL[s.status === 'diverged' ? 'diverged' : 'failed']}`;
     default:
-      if (s.convergence === 'stationary' && theoremSuffix(s)) return `${icon} VAE stationary${theoremSuffix(s)}`;
-      return `${icon} VAE ${verdictLabel(s.convergence ?? 'not-converged')}${theoremSuffix(s)}`;
+      return `${icon} VAE ${stateVerdictLabel(s)}${theoremSuffix(s)}`;
   }
 }
 

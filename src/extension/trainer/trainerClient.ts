@@ -6,7 +6,7 @@
  */
 import type { FromTrainer, StartRequest } from '../../core/protocol';
 import { Emitter, type Subscription } from '../emitter';
-import { samePath } from '../../core/runReader';
+import { samePath } from '../../core/run/paths';
 import { TrainerProcess, type TrainerPriority } from './trainerProcess';
 
 export interface TrainerEvent {

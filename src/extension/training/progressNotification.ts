@@ -1,6 +1,7 @@
 /** The cancellable progress notification of one training run; cancelling stops the trainer. */
 import * as vscode from 'vscode';
-import { overallFraction, progressMessage, type LiveProgress } from '../status/runStateWording';
+import { progressFraction } from '../../core/wording';
+import { progressMessage, type LiveProgress } from '../status/runStateWording';
 import type { TrainerProcess } from '../trainer/trainerProcess';
 
 const REPORT_INTERVAL_MS = 250;
@@ -13,7 +14,7 @@ export function showTrainingProgress(trainer: TrainerProcess, specName: string):
         let reportedPercent = 0;
         let lastReport = 0;
         const report = (message: string, p?: LiveProgress) => {
-          const percent = p ? overallFraction(p) * 100 : reportedPercent;
+          const percent = p ? progressFraction(p) * 100 : reportedPercent;
           const increment = Math.max(0, percent - reportedPercent);
           reportedPercent += increment;
           progress.report({ message, increment });

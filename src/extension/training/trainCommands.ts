@@ -7,11 +7,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { startRequest } from '../../core/protocol';
-import { parseSpecDocument } from '../../core/spec';
 import { DiagnosticsPanel, type PanelDeps } from '../panel/diagnosticsPanel';
 import { codeLensResult } from '../status/runStateWording';
 import { readSettings, workspaceRoots } from '../settings';
-import { checkSpecText } from '../specs/specChecks';
+import { checkSpec } from '../specs/specChecks';
 import type { SpecDiagnostics } from '../specs/specDiagnostics';
 import { runDirFromArg } from '../runs/runCommands';
 import { isSpecDocument, resolveSpec, specText, specUriFromArg } from '../specs/specFiles';
@@ -46,7 +45,12 @@ export class Training implements vscode.Disposable {
     return this.trainSpec(uri, { ask: true });
   }
 
-  async trainSpec(uri: vscode.Uri, opts: { ask: boolean }): Promise<TrainerProcess | undefined> {
+  /**
+   * Check the spec and start its trainer. The text is read and parsed once here (the checks' parse);
+   * the trainer gets that same text, so it trains exactly what was checked. `quietIfUnparsable`: a
+   * spec that does not parse starts nothing and says nothing (retrain on save; the editor underlines it).
+   */
+  async trainSpec(uri: vscode.Uri, opts: { ask: boolean; quietIfUnparsable?: boolean }): Promise<TrainerProcess | undefined> {
     if (!requireTrust('Training')) return undefined;
     const timings = new TrainingTimings();
     const trainerPath = vscode.Uri.joinPath(this.deps.extensionUri, 'dist', 'trainer.js').fsPath;
@@ -65,12 +69,14 @@ export class Training implements vscode.Disposable {
     }
     // The same checks as the editor's diagnostics (schema, data file, workspace): refuse before forking.
     const settings = readSettings(uri);
-    const errors = checkSpecText(text, uri.fsPath, {
+    const checked = checkSpec(text, uri.fsPath, {
       trusted: true,
       workspaceRoots: workspaceRoots(),
       allowOutsideWorkspace: settings.allowDataOutsideWorkspace,
-    }).filter((p) => p.severity === 'error');
-    if (errors.length > 0) {
+    });
+    if (!checked.doc && opts.quietIfUnparsable) return undefined;
+    const errors = checked.problems.filter((p) => p.severity === 'error');
+    if (errors.length > 0 || !checked.doc) {
       const count = errors.length;
       const show = 'Show Problems';
       void vscode.window
@@ -81,7 +87,7 @@ export class Training implements vscode.Disposable {
         .then((c) => c === show && vscode.commands.executeCommand('workbench.actions.view.problems'));
       return undefined;
     }
-    const name = parseSpecDocument(text, uri.fsPath).parsed.spec.name;
+    const name = checked.doc.parsed.spec.name;
 
     const running = this.deps.client.forSpec(uri.fsPath);
     if (running) {
@@ -96,6 +102,7 @@ export class Training implements vscode.Disposable {
 
     const request = startRequest({
       specPath: uri.fsPath,
+      specText: text,
       runsDir: settings.runsDirectory,
       backend: settings.backend === 'auto' ? undefined : settings.backend,
       allowOutsideWorkspace: settings.allowDataOutsideWorkspace,
@@ -213,12 +220,8 @@ export class Training implements vscode.Disposable {
 
   private async onSave(doc: vscode.TextDocument): Promise<void> {
     if (!isSpecDocument(doc) || !readSettings(doc.uri).retrainOnSave || !vscode.workspace.isTrusted) return;
-    try {
-      parseSpecDocument(doc.getText(), doc.uri.fsPath);
-    } catch {
-      return; // The diagnostics already say what is wrong; do not start a run that will fail.
-    }
-    await this.trainSpec(doc.uri, { ask: false });
+    // A spec that does not parse: the diagnostics already say what is wrong; start nothing.
+    await this.trainSpec(doc.uri, { ask: false, quietIfUnparsable: true });
   }
 
   dispose(): void {

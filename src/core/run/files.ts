@@ -1,0 +1,104 @@
+/**
+ * Reading a run folder's files (see runFormat.ts) safely: never blocking on a FIFO, never past a size
+ * limit, and shape checks for what was read. Node only, no vscode import.
+ */
+import { constants as fsConstants, promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { MAX_IMAGE_PIXELS } from '../allocation';
+import type { ImagesEvent } from '../protocol';
+import { RUN_FILES, type RunMeta, type RunSummary } from '../runFormat';
+import { readRegularFile } from '../safeRead';
+
+export type RunImages = Omit<ImagesEvent, 'type'>;
+
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Read limits: run.json, summary.json and the spec are small; images and metrics grow with the run. */
+export const READ_LIMITS = {
+  small: 1 << 20,
+  images: 64 << 20,
+  metrics: 512 << 20,
+} as const;
+
+export type Problems = { file: string; message: string }[];
+
+/**
+ * A run file's text, or undefined (a missing file is normal; anything else is noted in
+ * `problems` when given). Never blocks on a FIFO, never reads past `limit`.
+ */
+export async function readText(file: string, limit: number = READ_LIMITS.small, problems?: Problems): Promise<string | undefined> {
+  const r = await readRegularFile(file, limit);
+  if (r.ok) return r.text;
+  if (r.reason !== 'missing') problems?.push({ file, message: `${path.basename(file)} was not read: ${r.detail}` });
+  return undefined;
+}
+
+export async function readJson(file: string, limit?: number, problems?: Problems): Promise<unknown> {
+  const text = await readText(file, limit, problems);
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    problems?.push({ file, message: `${path.basename(file)} is not valid JSON` });
+    return undefined;
+  }
+}
+
+export function isRunMeta(v: unknown): v is RunMeta {
+  return isObj(v) && typeof v.name === 'string' && typeof v.specPath === 'string' && typeof v.startedAt === 'string';
+}
+
+export function isRunSummary(v: unknown): v is RunSummary {
+  return isObj(v) && typeof v.status === 'string' && typeof v.epochsDone === 'number';
+}
+
+/** Images the panel can draw: a sane shape (at most MAX_IMAGE_PIXELS), and every image of that many numbers. */
+export function isRunImages(v: unknown): v is RunImages {
+  if (!isObj(v) || !Array.isArray(v.shape) || v.shape.length < 1 || v.shape.length > 3) return false;
+  if (!v.shape.every((n) => Number.isInteger(n) && (n as number) > 0)) return false;
+  const pixels = (v.shape as number[]).reduce((a, b) => a * b, 1);
+  if (pixels > MAX_IMAGE_PIXELS) return false;
+  const grid = (g: unknown) =>
+    Array.isArray(g) &&
+    g.length <= MAX_IMAGES_PER_GRID &&
+    g.every((img) => Array.isArray(img) && img.length === pixels && img.every((x) => typeof x === 'number'));
+  return grid(v.originals) && grid(v.reconstructions) && grid(v.samples);
+}
+
+/** The trainer writes 16 of each; a few more are tolerated, thousands are not images to show. */
+export const MAX_IMAGES_PER_GRID = 64;
+
+/** Open for reading without blocking (a FIFO would wait for a writer forever); undefined unless a regular file. */
+export async function openRegular(file: string): Promise<fsp.FileHandle | undefined> {
+  const handle = await fsp.open(file, fsConstants.O_RDONLY | (fsConstants.O_NONBLOCK ?? 0));
+  if ((await handle.stat()).isFile()) return handle;
+  await handle.close();
+  return undefined;
+}
+
+/** Run folders (those with a run.json) directly inside `runsDir`. */
+export async function listRunDirs(runsDir: string): Promise<string[]> {
+  let entries: import('node:fs').Dirent[];
+  try {
+    entries = await fsp.readdir(runsDir, { withFileTypes: true });
+  } catch {
+    return [];
+  }
+  const dirs = entries.filter((e) => e.isDirectory()).map((e) => path.join(runsDir, e.name));
+  const checks = await Promise.all(dirs.map(async (d) => ((await fileExists(path.join(d, RUN_FILES.meta))) ? d : undefined)));
+  return checks.filter((d): d is string => d !== undefined);
+}
+
+export async function fileExists(file: string): Promise<boolean> {
+  try {
+    await fsp.access(file);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A run folder's copy of the spec, not a spec of the user's. */
+export async function isRunSnapshot(specPath: string): Promise<boolean> {
+  return path.basename(specPath) === RUN_FILES.spec && (await fileExists(path.join(path.dirname(specPath), RUN_FILES.meta)));
+}

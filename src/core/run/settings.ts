@@ -1,0 +1,81 @@
+/**
+ * A run's convergence settings (tolerance, window, whether the theorem applies) and the verdict for runs
+ * whose writer left it to the reader. Pure: no file or process access.
+ */
+import { SPEC_DEFAULTS } from '../defaults';
+import { judgeConvergence, type ConvergenceState } from '../convergence';
+import { MODEL_TYPE_INFO, MODEL_TYPES, type ModelType } from '../modelTypes';
+import type { MetricsRecord, RunMeta } from '../runFormat';
+import { parseSpecDocument } from '../spec';
+
+export interface SpecSettings {
+  tolerance: number;
+  window: number;
+  theoremApplies: boolean;
+}
+
+/**
+ * Convergence settings for a run: run.json's own (a script's run has no model spec), else the spec
+ * snapshot's, else the defaults. Whether the theorem applies is the latest record's say when it has
+ * one (an annealed beta reaches 1 mid-run), else run.json's, else the model type's.
+ */
+export function runSettingsOf(meta: RunMeta | undefined, specText: string | undefined, last?: MetricsRecord): SpecSettings {
+  const fromSpec = specSettingsOf(specText, meta?.modelType);
+  return {
+    tolerance: positive(meta?.tolerance) ?? fromSpec.tolerance,
+    window: positive(meta?.window) ?? fromSpec.window,
+    theoremApplies: last?.theoremApplies ?? meta?.theoremApplies ?? fromSpec.theoremApplies,
+  };
+}
+
+const positive = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : undefined);
+
+/** The one convergence rule (core/convergence.ts) on a run's records: for runs whose writer left the verdict to the reader. */
+export function judgeRecords(records: readonly MetricsRecord[], settings: SpecSettings): { state: ConvergenceState; reason: string } {
+  // A decoder outside the theorem has no decoder entropy or gap (null): the scale is then |H_enc| + |H_prior|
+  // and the gap terms are unknown (NaN), so only the ELBO's trend can be judged.
+  const num = (v: number | null | undefined, missing: number) => (typeof v === 'number' ? v : missing);
+  const verdict = judgeConvergence(
+    records.map((r) => ({
+      ...r,
+      gapStdErr: num(r.gapStdErr, 0),
+      hDec: num(r.hDec, 0),
+      gap: num(r.gap, NaN),
+      rDec: num(r.rDec, NaN),
+      rPrior: num(r.rPrior, NaN),
+    })),
+    settings,
+  );
+  return { state: verdict.state, reason: verdict.reason };
+}
+
+/** Why the theorem does not hold for this run, when it does not (for the panel and the status bar). */
+export function theoremNoteOf(meta: RunMeta | undefined, last: MetricsRecord | undefined): string | undefined {
+  const applies = last?.theoremApplies ?? meta?.theoremApplies;
+  if (applies !== false) return undefined;
+  return last?.theoremNote ?? meta?.theoremNote ?? 'the entropy theorem does not apply to this model or objective';
+}
+
+/** A type this version does not know (a newer run): judged as if the theorem held. */
+function theoremHoldsFor(modelType: string | undefined): boolean {
+  return (MODEL_TYPES as readonly string[]).includes(modelType ?? '') ? MODEL_TYPE_INFO[modelType as ModelType].theoremHolds : true;
+}
+
+/** Convergence settings from the run's spec snapshot, or the defaults. */
+export function specSettingsOf(specText: string | undefined, modelType: string | undefined): SpecSettings {
+  const fallback = {
+    tolerance: SPEC_DEFAULTS.diagnostics.tolerance,
+    window: SPEC_DEFAULTS.diagnostics.window,
+    theoremApplies: theoremHoldsFor(modelType),
+  };
+  if (specText === undefined) return fallback;
+  try {
+    const doc = parseSpecDocument(specText);
+    const { diagnostics } = doc.parsed.spec;
+    // A script's model is not in its spec: whether the theorem applies is the run's own say (runSettingsOf).
+    const theoremApplies = doc.kind === 'model' ? MODEL_TYPE_INFO[doc.parsed.spec.model.type].theoremHolds : fallback.theoremApplies;
+    return { tolerance: diagnostics.tolerance, window: diagnostics.window, theoremApplies };
+  } catch {
+    return fallback;
+  }
+}

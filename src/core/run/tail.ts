@@ -1,0 +1,84 @@
+/** Following a metrics.jsonl: its last record, and the records appended since the last look. Node only. */
+import { promises as fsp } from 'node:fs';
+import { checkMetricsRecord, parseMetricsJsonl, type MetricsRecord } from '../runFormat';
+import { openRegular, READ_LIMITS } from './files';
+
+/** The last complete record of a metrics.jsonl, reading only its tail. */
+export async function lastMetricsRecord(file: string, tailBytes = 256 * 1024): Promise<MetricsRecord | undefined> {
+  let handle: fsp.FileHandle | undefined;
+  try {
+    handle = await openRegular(file);
+    if (!handle) return undefined;
+    const { size } = await handle.stat();
+    const start = Math.max(0, size - tailBytes);
+    const buf = Buffer.alloc(size - start);
+    await handle.read(buf, 0, buf.length, start);
+    const lines = buf.toString('utf8').split('\n');
+    for (let i = lines.length - 1; i >= 0; i--) {
+      const line = lines[i]!.trim();
+      if (!line) continue;
+      try {
+        const v: unknown = JSON.parse(line);
+        if (!checkMetricsRecord(v)) return v as MetricsRecord;
+      } catch {
+        // A cut-short last line (writer mid-write) or a partial first line of the tail window.
+      }
+    }
+    return undefined;
+  } catch {
+    return undefined;
+  } finally {
+    await handle?.close();
+  }
+}
+
+const MAX_PENDING_CHARS = 16 << 20;
+
+/**
+ * Reads a growing metrics.jsonl incrementally: each call returns only the records
+ * appended since the last call, holding back a line that is not finished yet.
+ */
+export class MetricsTail {
+  private offset = 0;
+  private pending = '';
+
+  constructor(readonly file: string) {}
+
+  private queue: Promise<unknown> = Promise.resolve();
+
+  /** Calls are serialised: two overlapping reads would return the same records twice. */
+  readNew(): Promise<MetricsRecord[]> {
+    const next = this.queue.then(() => this.read());
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private async read(): Promise<MetricsRecord[]> {
+    let handle: fsp.FileHandle | undefined;
+    try {
+      handle = await openRegular(this.file);
+      if (!handle) return [];
+      const { size } = await handle.stat();
+      if (size < this.offset) {
+        // Truncated or replaced: start over.
+        this.offset = 0;
+        this.pending = '';
+      }
+      if (size === this.offset) return [];
+      // At most the read limit per call: a file that grew by gigabytes is read in steps, not at once.
+      const buf = Buffer.alloc(Math.min(size - this.offset, READ_LIMITS.metrics));
+      const { bytesRead } = await handle.read(buf, 0, buf.length, this.offset);
+      this.offset += bytesRead;
+      const text = this.pending + buf.subarray(0, bytesRead).toString('utf8');
+      const cut = text.lastIndexOf('\n');
+      this.pending = cut < 0 ? text : text.slice(cut + 1);
+      // A record is kilobytes: a "line" of megabytes without its newline is not one; do not hold it.
+      if (this.pending.length > MAX_PENDING_CHARS) this.pending = '';
+      return cut < 0 ? [] : parseMetricsJsonl(text.slice(0, cut + 1)).records;
+    } catch {
+      return [];
+    } finally {
+      await handle?.close();
+    }
+  }
+}

@@ -1,0 +1,21 @@
+/** Warnings for specs where the entropy theorem will not hold or the diagnostics will mislead (not errors). */
+import { MODEL_TYPE_INFO } from '../modelTypes';
+import type { VaeSpec } from './types';
+
+/** Where the entropy result will not hold, or the diagnostics will mislead. */
+export function theoremWarnings(spec: VaeSpec): { message: string; field: string }[] {
+  const out: { message: string; field: string }[] = [];
+  const m = spec.model;
+  const info = MODEL_TYPE_INFO[m.type];
+  if (info.theoremNote) out.push({ message: info.theoremNote, field: 'model.type' });
+  if (info.decoderVariance === 'fixed' && m.varianceUpdate === 'optimal')
+    out.push({ message: `varianceUpdate has no effect for ${m.type} (its variance is fixed)`, field: 'model.varianceUpdate' });
+  if (!m.decoder.layers && m.decoder.hidden.length > 0 && m.decoder.activation === 'linear')
+    out.push({
+      message: 'linear activations make the hidden layers collapse to one linear map; use "hidden": [] for a linear decoder',
+      field: 'model.decoder.activation',
+    });
+  if (spec.diagnostics.mcSamples === 1)
+    out.push({ message: 'with one Monte-Carlo sample the ELBO standard error cannot be estimated; use 2 or more', field: 'diagnostics.mcSamples' });
+  return out;
+}
