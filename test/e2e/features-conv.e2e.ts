@@ -69,6 +69,11 @@ describe('the convolutional example: layer diagnostics while typing, and trainin
         await page.keyboard.press('Control+G');
         await page.locator('.quick-input-widget').waitFor({ state: 'visible', timeout: 15_000 });
         await page.keyboard.type(String(line));
+        // Enter before the picker has read the number does nothing: wait for its "go to line" row.
+        await page
+          .locator('.quick-input-list .monaco-list-row', { hasText: `line ${line}` })
+          .first()
+          .waitFor({ timeout: 15_000 });
         await page.keyboard.press('Enter');
         await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 15_000 });
         await page.keyboard.press('End');

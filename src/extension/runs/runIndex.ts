@@ -12,6 +12,7 @@ import { runsOfSpec, newestFirst } from '../../core/run/paths';
 import { readSettings } from '../settings';
 import { RUN_META_GLOB, runsDirsForSpec, specText } from '../specs/specFiles';
 import type { TrainerClient } from '../trainer/trainerClient';
+import { Throttle } from '../throttle';
 
 export class RunIndex implements vscode.Disposable {
   private readonly cache = new Map<string, Promise<RunOverview>>();
@@ -19,7 +20,7 @@ export class RunIndex implements vscode.Disposable {
   private readonly listings = new Map<string, Promise<string[]>>();
   private readonly changed = new vscode.EventEmitter<void>();
   private readonly disposables: vscode.Disposable[] = [this.changed];
-  private debounce: NodeJS.Timeout | undefined;
+  private readonly notify = new Throttle(150, () => this.changed.fire());
   readonly onDidChange = this.changed.event;
 
   constructor(private readonly client: TrainerClient) {
@@ -39,13 +40,12 @@ export class RunIndex implements vscode.Disposable {
     );
   }
 
-  /** Forget one run (or all) and tell listeners, debounced so a burst of writes is one refresh. */
+  /** Forget one run (or all) and tell listeners, throttled so a burst of writes is one refresh per 150 ms. */
   invalidate(runDir?: string): void {
     if (runDir) this.cache.delete(runDir);
     else this.cache.clear();
     this.listings.clear();
-    clearTimeout(this.debounce);
-    this.debounce = setTimeout(() => this.changed.fire(), 150);
+    this.notify.schedule();
   }
 
   overview(runDir: string): Promise<RunOverview> {
@@ -88,7 +88,7 @@ export class RunIndex implements vscode.Disposable {
   }
 
   dispose(): void {
-    clearTimeout(this.debounce);
+    this.notify.dispose();
     for (const d of this.disposables) d.dispose();
   }
 }

@@ -10,6 +10,7 @@ import { codeLensResult, runStateKind, type RunStateKind, type RunStateInput } f
 import { findSpecs } from '../specs/specFiles';
 import { specRunState } from '../status/specRunState';
 import type { TrainerClient } from '../trainer/trainerClient';
+import { Throttle } from '../throttle';
 
 export interface SpecNode {
   kind: 'spec';
@@ -44,7 +45,7 @@ const icon = (kind: RunStateKind) => {
 export class RunsViewProvider implements vscode.TreeDataProvider<RunsViewNode>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<RunsViewNode | undefined>();
   private readonly disposables: vscode.Disposable[] = [this.changed];
-  private timer: NodeJS.Timeout | undefined;
+  private readonly refreshes = new Throttle(250, () => this.changed.fire(undefined));
   readonly onDidChangeTreeData = this.changed.event;
 
   constructor(
@@ -62,8 +63,7 @@ export class RunsViewProvider implements vscode.TreeDataProvider<RunsViewNode>, 
   }
 
   refresh(): void {
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.changed.fire(undefined), 250);
+    this.refreshes.schedule();
   }
 
   async getChildren(node?: RunsViewNode): Promise<RunsViewNode[]> {
@@ -115,7 +115,7 @@ export class RunsViewProvider implements vscode.TreeDataProvider<RunsViewNode>, 
   }
 
   dispose(): void {
-    clearTimeout(this.timer);
+    this.refreshes.dispose();
     for (const d of this.disposables) d.dispose();
   }
 }

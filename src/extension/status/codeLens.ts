@@ -5,23 +5,21 @@ import { codeLensResult } from './runStateWording';
 import { isSpecDocument } from '../specs/specFiles';
 import { specRunState } from './specRunState';
 import type { TrainerClient } from '../trainer/trainerClient';
+import { Throttle } from '../throttle';
 
-const REFRESH_DEBOUNCE_MS = 400;
+const REFRESH_INTERVAL_MS = 400;
 
 export class SpecCodeLensProvider implements vscode.CodeLensProvider, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<void>();
   private readonly disposables: vscode.Disposable[] = [this.changed];
-  private timer: NodeJS.Timeout | undefined;
+  private readonly refreshes = new Throttle(REFRESH_INTERVAL_MS, () => this.changed.fire());
   readonly onDidChangeCodeLenses = this.changed.event;
 
   constructor(
     private readonly index: RunIndex,
     private readonly client: TrainerClient,
   ) {
-    const refresh = () => {
-      clearTimeout(this.timer);
-      this.timer = setTimeout(() => this.changed.fire(), REFRESH_DEBOUNCE_MS);
-    };
+    const refresh = () => this.refreshes.schedule();
     this.disposables.push(
       index.onDidChange(refresh),
       client.onDidChangeTrainers(refresh),
@@ -75,7 +73,7 @@ export class SpecCodeLensProvider implements vscode.CodeLensProvider, vscode.Dis
   }
 
   dispose(): void {
-    clearTimeout(this.timer);
+    this.refreshes.dispose();
     for (const d of this.disposables) d.dispose();
   }
 }

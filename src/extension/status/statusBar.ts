@@ -9,14 +9,15 @@ import { runStateKind, statusBarText, statusTooltipMarkdown } from './runStateWo
 import { isSpecDocument } from '../specs/specFiles';
 import { specRunState } from './specRunState';
 import type { TrainerClient } from '../trainer/trainerClient';
+import { Throttle } from '../throttle';
 
-const UPDATE_DEBOUNCE_MS = 200;
+const UPDATE_INTERVAL_MS = 200;
 
 export class StatusBar implements vscode.Disposable {
   private readonly item = vscode.window.createStatusBarItem('vaeLens.status', vscode.StatusBarAlignment.Left, 50);
   private readonly disposables: vscode.Disposable[] = [this.item];
   private target: vscode.Uri | undefined;
-  private timer: NodeJS.Timeout | undefined;
+  private readonly updates = new Throttle(UPDATE_INTERVAL_MS, () => void this.update());
   private generation = 0;
 
   constructor(
@@ -49,8 +50,7 @@ export class StatusBar implements vscode.Disposable {
   }
 
   private schedule(): void {
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.update(), UPDATE_DEBOUNCE_MS);
+    this.updates.schedule();
   }
 
   private async update(): Promise<void> {
@@ -73,7 +73,7 @@ export class StatusBar implements vscode.Disposable {
   }
 
   dispose(): void {
-    clearTimeout(this.timer);
+    this.updates.dispose();
     for (const d of this.disposables) d.dispose();
   }
 }
