@@ -56,5 +56,7 @@ export type HostileClass = keyof typeof HOSTILE_CLASSES;
 export type Figure = (ParserFigure | FaultFigure | CheckFigure) & { group?: HostileClass };
 
 export function reportFigure(figure: Figure): void {
-  console.log(`${FIGURE_MARKER} ${JSON.stringify(figure)}`);
+  // The class's title travels with the figure: scripts/reliability-report.mjs tabulates by it.
+  const withTitle = figure.group ? { ...figure, groupTitle: HOSTILE_CLASSES[figure.group] } : figure;
+  console.log(`${FIGURE_MARKER} ${JSON.stringify(withTitle)}`);
 }
