@@ -102,19 +102,21 @@ export function replaceFileAtomic(file: string, data: string | Uint8Array): void
   syncDirectory(path.dirname(file));
 }
 
+/** Whether `file` is itself a symbolic link (false when it does not exist). */
+export function isSymbolicLink(file: string): boolean {
+  try {
+    return fs.lstatSync(file).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+
 /** rename() replaces a link rather than writing through it, but a planted link is a sign of mischief: say so. */
 function refuseLink(file: string): void {
-  let st: fs.Stats;
-  try {
-    st = fs.lstatSync(file);
-  } catch {
-    return;
-  }
-  if (st.isSymbolicLink()) {
-    const e: NodeJS.ErrnoException = new Error(`${file} is a symbolic link`);
-    e.code = 'ELOOP';
-    throw e;
-  }
+  if (!isSymbolicLink(file)) return;
+  const e: NodeJS.ErrnoException = new Error(`${file} is a symbolic link`);
+  e.code = 'ELOOP';
+  throw e;
 }
 
 /**

@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isUserError, UserError } from '../core/errors';
-import { appendAllSync, describeWriteError, openNoFollow, replaceFileAtomic, writeProblem } from '../core/safeWrite';
+import { appendAllSync, describeWriteError, isSymbolicLink, openNoFollow, replaceFileAtomic, writeProblem } from '../core/safeWrite';
 import { RUN_FILES, toJsonLine, toRunJson, type MetricsRecord, type RunMeta, type RunSummary } from '../core/runFormat';
 import { RunLock } from './runLock';
 
@@ -112,13 +112,7 @@ function makeFolder(dir: string): boolean {
 
 /** A run file replaced by a symbolic link would have the resume write wherever it points. */
 function refuseLinked(file: string): void {
-  let st: fs.Stats;
-  try {
-    st = fs.lstatSync(file);
-  } catch {
-    return;
-  }
-  if (st.isSymbolicLink())
+  if (isSymbolicLink(file))
     throw new UserError(
       `${file} is a symbolic link; a run folder's files are written in place, never through links. Remove the link (or copy the run folder) to resume it.`,
       { file },
