@@ -29,21 +29,11 @@
  * Every field beyond the original record's is optional: runs from other trainers are judged too.
  */
 import { ACTIVE_UNIT_THRESHOLD, fitTrend } from './evidence';
+import type { ConvergenceState } from './runFormat';
 import { shortReason, verdictLabel } from './verdictText';
 
-/** The states a verdict can take, from the least to the most settled (VAE-0's "stationary" apart). */
-export const CONVERGENCE_STATES = [
-  'too-early',
-  'improving',
-  /** The gap is open (or the ELBO falls): not at a stationary point. Also the old rule's "no". */
-  'not-converged',
-  'noise-limited',
-  'converged',
-  'collapsed',
-  /** VAE-0: the ELBO is stationary; the gap need not close. */
-  'stationary',
-] as const;
-export type ConvergenceState = (typeof CONVERGENCE_STATES)[number];
+// The states are part of the run format (records and summaries carry them); the rule produces them.
+export type { ConvergenceState };
 
 export interface ConvergencePoint {
   elbo: number;

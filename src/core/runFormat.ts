@@ -9,7 +9,6 @@
  *   <run>/checkpoints/      latest.json (+ epoch-NNNN.json), see train/checkpoint.ts
  *   <run>/images.json       originals, reconstructions and samples, for image data
  */
-import { CONVERGENCE_STATES, type ConvergenceState } from './convergence';
 import { array, boolean, jsonNumber, literal, nullable, number, object, optional, string, type Infer } from './guard';
 
 export const RUN_FILES = {
@@ -22,6 +21,20 @@ export const RUN_FILES = {
 } as const;
 
 export const RUN_FORMAT_VERSION = 1;
+
+/** The states a convergence verdict (core/convergence.ts) can take, from the least to the most settled (VAE-0's "stationary" apart). */
+export const CONVERGENCE_STATES = [
+  'too-early',
+  'improving',
+  /** The gap is open (or the ELBO falls): not at a stationary point. Also the old rule's "no". */
+  'not-converged',
+  'noise-limited',
+  'converged',
+  'collapsed',
+  /** VAE-0: the ELBO is stationary; the gap need not close. */
+  'stationary',
+] as const;
+export type ConvergenceState = (typeof CONVERGENCE_STATES)[number];
 
 const convergenceStates = literal(...CONVERGENCE_STATES);
 const numbers = array(jsonNumber);

@@ -13,7 +13,7 @@ import { isProcessAlive, waitForRun } from './runFolders';
 import { makeWorkspace } from './specFixtures';
 import { seriesOf, waitForPanel } from './vaeLensPanel';
 import type { Workbench } from './workbench';
-import { CONVERGENCE_STATES } from '../../src/core/convergence';
+import { CONVERGENCE_STATES } from '../../src/core/runFormat';
 import { verdictLabel } from '../../src/core/verdictText';
 
 const PYTHON = '/usr/bin/python3';
