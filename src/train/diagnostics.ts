@@ -38,6 +38,12 @@ export interface PassInput {
   seed: number;
 }
 
+/** Each point's encoder mean nu and log-variance log t^2, n x latentDim: the evidence beside the gap reads them. */
+export interface Encodings {
+  nu: Float32Array;
+  logT2: Float32Array;
+}
+
 /**
  * The points a run's diagnostics passes evaluate: a fixed, seeded subset of the training data
  * (`diagnostics.subset`, default all up to DEFAULT_DIAGNOSTIC_SUBSET). With `points`, that many
@@ -52,7 +58,7 @@ export function diagnosticSubset(train: Dataset, spec: VaeSpec, points?: number)
   return { values: gatherRows(train.values, train.dim, rows, 0, rows.length, new Float32Array(rows.length * train.dim)), n: rows.length };
 }
 
-export function gatherStatistics(tf: Tf, vae: Vae, input: PassInput): PassStatistics {
+export function gatherStatistics(tf: Tf, vae: Vae, input: PassInput, encodings?: Encodings): PassStatistics {
   const { n: N, samples: S } = input;
   const D = vae.dim;
   const H = vae.spec.latentDim;
@@ -101,8 +107,14 @@ export function gatherStatistics(tf: Tf, vae: Vae, input: PassInput): PassStatis
           hDec: latentVar ? tf.mul(tf.add(tf.sum(dec.logS2, 1), D * LOG_2PIE), 0.5) : undefined,
           normSqErr: latentVar ? tf.reshape(tf.sum(tf.mul(sq, tf.exp(tf.neg(tf.reshape(dec.logS2, [P, S, D])))), -1), [P * S]) : undefined,
           varianceSum: latentVar ? tf.sum(tf.exp(dec.logS2)) : undefined,
+          nu: encodings ? e.nu : undefined,
+          logT2: encodings ? e.logT2 : undefined,
         };
       });
+      if (encodings) {
+        encodings.nu.set(read(out.nu!), first * H);
+        encodings.logT2.set(read(out.logT2!), first * H);
+      }
       st.klPerPoint.set(read(out.kl), first);
       st.sumLogT2PerPoint.set(read(out.sumLogT2), first);
       addInto(st.klPerLatentSum, read(out.klLatentSum));
@@ -137,8 +149,12 @@ export function priorVariance(vae: Vae): Float64Array {
   return Float64Array.from(vae.params.logA2.dataSync(), (v) => Math.exp(v));
 }
 
-export function diagnose(tf: Tf, vae: Vae, input: PassInput): Decomposition {
-  const st = gatherStatistics(tf, vae, input);
+/**
+ * The decomposition of one pass; with `encodings` (n x latentDim each), the pass also keeps every
+ * point's encoder output there, so the evidence beside the gap needs no second encoder pass.
+ */
+export function diagnose(tf: Tf, vae: Vae, input: PassInput, encodings?: Encodings): Decomposition {
+  const st = gatherStatistics(tf, vae, input, encodings);
   const d = decompose(st, decoderVariance(vae), priorVariance(vae));
   // Only where one s^2 serves every point can it be moved to its optimum (the table says which).
   return MODEL_TYPE_INFO[vae.spec.type].diagnostics.includes('elboAtOptVariance') ? d : { ...d, elboAtOptVariance: null };

@@ -57,8 +57,10 @@ export async function evaluateRun(runDir: string, opts: { samples?: number; poin
     // The run's own diagnostics subset, so the table and the run's last record describe the same points.
     const { values, n } = diagnosticSubset(data.train, spec, opts.points);
     const samples = opts.samples ?? Math.max(16, spec.diagnostics.mcSamples);
-    const result = diagnose(engine.tf, vae, { values, n, samples, seed: 12345 });
-    const latents = encoderEvidence(engine.tf, vae, values, n, 12346);
+    const H = spec.model.latentDim;
+    const encodings = { nu: new Float32Array(n * H), logT2: new Float32Array(n * H) };
+    const result = diagnose(engine.tf, vae, { values, n, samples, seed: 12345 }, encodings);
+    const latents = encoderEvidence(encodings, n, H, 12346);
     const val = data.validation;
     const vn = val ? Math.min(val.n, n) : 0;
     const validationElbo =

@@ -1,7 +1,7 @@
 /**
  * The trainer's side of the evidence beside the gap (core/evidence.ts has the math):
- *  - one encoder pass over the diagnostics points for active units, per-latent entropies and the
- *    mutual information;
+ *  - active units, per-latent entropies and the mutual information, from the encodings the
+ *    diagnostics pass keeps;
  *  - a running average of recent weights, evaluated in the diagnostics pass: when the averaged
  *    model's ELBO beats the current one, the learning rate's noise is what holds the ELBO down,
  *    and the difference is what a smaller step would gain (Polyak-Ruppert averaging: the average of
@@ -11,32 +11,17 @@ import type { Tensor, Variable } from '@tensorflow/tfjs-core';
 import { latentEvidence, type LatentEvidence } from '../core/evidence';
 import { Rng } from '../core/random';
 import type { Tf } from './backend';
-import type { Vae } from './model';
+import type { Encodings } from './diagnostics';
 
-const ENCODE_ROWS = 1024;
 /** Points of the mutual-information estimate: its cost grows with their square. */
 export const MI_POINTS = 512;
 
-export function encoderEvidence(tf: Tf, vae: Vae, values: Float32Array, n: number, seed: number): LatentEvidence {
-  const D = vae.dim;
-  const H = vae.spec.latentDim;
-  const nu = new Float32Array(n * H);
-  const logT2 = new Float32Array(n * H);
-  for (let start = 0; start < n; start += ENCODE_ROWS) {
-    const rows = Math.min(ENCODE_ROWS, n - start);
-    const [a, b] = tf.tidy(() => {
-      const e = vae.encode(tf.tensor2d(values.subarray(start * D, (start + rows) * D), [rows, D]));
-      return [e.nu, e.logT2];
-    });
-    nu.set(a.dataSync() as Float32Array, start * H);
-    logT2.set(b.dataSync() as Float32Array, start * H);
-    a.dispose();
-    b.dispose();
-  }
+/** Active units, per-latent entropies and I(x; z) from the diagnostics pass's encodings (diagnostics.ts). */
+export function encoderEvidence(encodings: Encodings, n: number, latentDim: number, seed: number): LatentEvidence {
   const M = Math.min(n, MI_POINTS);
   const rng = new Rng(seed);
-  const eps = Float64Array.from({ length: M * H }, () => rng.normal());
-  return latentEvidence(nu, logT2, n, H, eps);
+  const eps = Float64Array.from({ length: M * latentDim }, () => rng.normal());
+  return latentEvidence(encodings.nu, encodings.logT2, n, latentDim, eps);
 }
 
 /**

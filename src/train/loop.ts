@@ -208,7 +208,9 @@ export class TrainingLoop {
     const { spec, events, engine, validation } = this.o;
     const t0 = performance.now();
     const seed = spec.training.seed * 7919 + epoch * 104729 + 17;
-    const d = diagnose(engine.tf, this.vae, { values: this.diagValues, n: this.diagN, samples: spec.diagnostics.mcSamples, seed });
+    const H = spec.model.latentDim;
+    const encodings = { nu: new Float32Array(this.diagN * H), logT2: new Float32Array(this.diagN * H) };
+    const d = diagnose(engine.tf, this.vae, { values: this.diagValues, n: this.diagN, samples: spec.diagnostics.mcSamples, seed }, encodings);
     let validationElbo: number | undefined;
     if (validation && validation.n > 0) {
       const vn = Math.min(validation.n, spec.diagnostics.subset ?? DEFAULT_DIAGNOSTIC_SUBSET);
@@ -219,7 +221,7 @@ export class TrainingLoop {
         seed: seed + 1,
       }).elbo;
     }
-    const latents = encoderEvidence(engine.tf, this.vae, this.diagValues, this.diagN, seed + 2);
+    const latents = encoderEvidence(encodings, this.diagN, H, seed + 2);
     const averagedElbo = epoch > 0 ? this.averagedWeightsElbo(d.elbo, seed) : undefined;
     this.history.push({ ...d, epoch, averagedElbo, latentMeanVariance: latents.latentMeanVariance });
     const verdict = judgeConvergence(this.history, {
