@@ -40,7 +40,15 @@ export interface RunContents extends RunOverview {
 }
 
 /** run.json, summary.json, the snapshot and the last record: enough for the status bar and the lists. */
-export async function readRunOverview(runDir: string, alive: (pid: number | undefined) => boolean = isProcessAlive): Promise<RunOverview> {
+export function readRunOverview(runDir: string, alive: (pid: number | undefined) => boolean = isProcessAlive): Promise<RunOverview> {
+  return overviewOf(runDir, alive, true);
+}
+
+/**
+ * The overview; with `judgeUnjudged`, a run whose writer left the verdict to the reader is judged
+ * from its metrics here. readRunContents reads and judges those records itself, once.
+ */
+async function overviewOf(runDir: string, alive: (pid: number | undefined) => boolean, judgeUnjudged: boolean): Promise<RunOverview> {
   const [metaRaw, summaryRaw, specText] = await Promise.all([
     readJson(path.join(runDir, RUN_FILES.meta)),
     readJson(path.join(runDir, RUN_FILES.summary)),
@@ -53,7 +61,7 @@ export async function readRunOverview(runDir: string, alive: (pid: number | unde
   const startedMs = meta ? Date.parse(meta.startedAt) : NaN;
   let convergence = summary?.convergence ?? last?.convergence;
   let convergenceReason = summary?.convergenceReason ?? last?.convergenceReason;
-  if (convergence === undefined && last !== undefined) {
+  if (judgeUnjudged && convergence === undefined && last !== undefined) {
     // A writer that leaves the verdict to the reader (the Python companion): judge its records here.
     const { records } = parseMetricsJsonl((await readText(path.join(runDir, RUN_FILES.metrics), READ_LIMITS.metrics)) ?? '');
     if (records.length > 0) {
@@ -79,7 +87,7 @@ export async function readRunOverview(runDir: string, alive: (pid: number | unde
 
 /** Everything the panel shows for one run. */
 export async function readRunContents(runDir: string, alive: (pid: number | undefined) => boolean = isProcessAlive): Promise<RunContents> {
-  const overview = await readRunOverview(runDir, alive);
+  const overview = await overviewOf(runDir, alive, false);
   const problems: Problems = [];
   const [metricsText, imagesRaw] = await Promise.all([
     readText(path.join(runDir, RUN_FILES.metrics), READ_LIMITS.metrics, problems),
