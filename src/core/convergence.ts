@@ -8,7 +8,9 @@
  *  1. the trend (a noise-aware plateau test): the slope of the ELBO over the last 2w passes (Theil-Sen,
  *     so one wild pass cannot tilt it) against its standard error. Rising by more than 2 s.e. and by more than m/2 over those
  *     passes is `improving` (also, after step 3, a rise of 2m that the noise cannot rule out); falling alike is
- *     `not-converged` (the ELBO is getting worse).
+ *     `not-converged` (the ELBO is getting worse). A rise counts only while the slope of the last w + 1
+ *     passes is not flat beyond doubt (its upper bound over the same span under m/2): after a steep
+ *     start the long window leans up for w passes after the ELBO has levelled off.
  *  2. the gap, closed for the right reason: R_dec and R_prior, each averaged (with sign, without
  *     the largest and smallest value) over the last w passes, satisfy |R_dec| + |R_prior| <= m + 2 s.e.(gap); otherwise `not-converged`,
  *     naming the residual that is off. Not asked of VAE-0, whose gap settles at R_dec.
@@ -210,9 +212,17 @@ function classify(
     evidence,
   });
 
-  const rising = fit.n >= 3 && fit.slope > tNeeded * fit.slopeStdErr && rise > riseNeeded;
+  // The slope now: the last w + 1 passes. When it is flat beyond doubt (its upper bound, over the
+  // long window's width, is below what matters), a rise that ended earlier in the window does not count.
+  const now = history.slice(-(w + 1));
+  const nowFit = fitTrend(
+    now.map((p, i) => p.epoch ?? n - now.length + i),
+    now.map((p) => p.elbo),
+  );
+  const flatNow = nowFit.n >= w + 1 && (nowFit.slope + 2 * nowFit.slopeStdErr) * width < riseNeeded;
+  const rising = fit.n >= 3 && fit.slope > tNeeded * fit.slopeStdErr && rise > riseNeeded && !flatNow;
   // Too noisy to rule out a rise that matters (checked after the step's noise, which explains scatter).
-  const unclear = fit.n >= 3 && rise + 2 * riseSe > 4 * riseNeeded;
+  const unclear = fit.n >= 3 && rise + 2 * riseSe > 4 * riseNeeded && !flatNow;
   const falling = fit.n >= 3 && fit.slope < -tNeeded * fit.slopeStdErr && -rise > riseNeeded;
   const want = force ?? decide();
   return explain(want);

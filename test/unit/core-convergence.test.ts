@@ -73,6 +73,24 @@ test('improving: a rise beyond its standard error and beyond what matters', () =
   assert.equal(stateOf(history(20, { elbo: (i, rng) => -5 + 0.0005 * i + 0.0001 * rng.normal(), elboStdErr: 0.0001, gain: smallGain })), 'converged');
 });
 
+test('a rise that ended early in the window does not hold the verdict once the last w + 1 passes are flat beyond doubt', () => {
+  // Four passes of steep rise, then flat: the 2w-pass slope still leans up for a while.
+  const riseThenFlat = (i: number, rng: Rng) => (i < 4 ? -5 - 0.5 * (4 - i) : -5) + 0.005 * rng.normal();
+  const h = history(20, { elbo: riseThenFlat, gain: smallGain });
+  const states = judgeEveryPass(h, opts).map((v) => v.state);
+  const first = states.indexOf('converged');
+  // Flat from pass 4: the last w + 1 = 6 passes are all flat at pass 9, the first pass the verdict may speak.
+  assert.ok(first >= 9 && first <= 10, states.join(' '));
+  const whole = fitTrend(
+    h.slice(0, 10).map((p) => p.epoch!),
+    h.slice(0, 10).map((p) => p.elbo),
+  );
+  assert.ok(whole.slope * 90 > opts.tolerance * 8, 'the 2w-pass slope alone would still call it rising');
+  // A rise that continues in the last passes still counts.
+  const slow = history(20, { elbo: (i, rng) => -6 + 0.02 * i + 0.005 * rng.normal(), gain: smallGain });
+  assert.equal(stateOf(slow), 'improving');
+});
+
 test('converged: flat ELBO, both residuals near zero, averaging gains nothing, every latent in use', () => {
   const v = judgeConvergence(history(20, { elbo: flat, gain: smallGain, kl: [1.2, 0.8], activity: [0.9, 0.5] }), opts);
   assert.equal(v.state, 'converged', v.reason);
