@@ -1,0 +1,137 @@
+/**
+ * Where a training step's time goes, kernel by kernel: every kernel registered for the wasm
+ * engine is wrapped with a wall-clock timer, the real TrainingLoop runs the MLP workload, and the
+ * step's median is split into kernels (by name) and what lies between them (autodiff's tape,
+ * tidy, gathering the batch, reading the loss back).
+ *
+ *   node out/bench/stepProfile.js [--workload fmnist] [--threads N] [--steps 200]
+ */
+import type { KernelConfig, NamedAttrMap, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs-core';
+import { parseSpec } from '../src/core/spec';
+import { loadData } from '../src/data/load';
+import { chooseEngine } from '../src/train/backend';
+import { TrainingLoop } from '../src/train/loop';
+import { workload, WORKLOADS, type WorkloadName } from './workloads';
+
+export interface StepProfile {
+  threads: number;
+  steps: number;
+  stepMs: number;
+  kernels: { name: string; calls: number; ms: number }[];
+}
+
+function arg(argv: string[], flag: string, fallback: string): string {
+  const i = argv.indexOf(flag);
+  return i >= 0 ? argv[i + 1]! : fallback;
+}
+
+/** Products by shape (they differ by orders of magnitude); other kernels by name. */
+function kernelKey(name: string, inputs: NamedTensorInfoMap, attrs: NamedAttrMap | undefined): string {
+  if (name !== 'BatchMatMul') return name;
+  const { a, b } = inputs as { a: TensorInfo; b: TensorInfo };
+  const { transposeA, transposeB } = (attrs ?? {}) as { transposeA?: boolean; transposeB?: boolean };
+  return `MatMul ${a.shape.join('x')}${transposeA ? 'ᵀ' : ''}·${b.shape.join('x')}${transposeB ? 'ᵀ' : ''}`;
+}
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  const name = arg(argv, '--workload', 'fmnist');
+  if (!(WORKLOADS as readonly string[]).includes(name)) throw new Error(`--workload must be one of ${WORKLOADS.join(', ')}`);
+  const steps = Number(arg(argv, '--steps', '200'));
+  const warmup = 20;
+  const wl = workload(name as WorkloadName, 'wasm');
+  const { spec } = parseSpec(wl.specText, `bench/${wl.name}.vae.json`);
+  const data = await loadData(spec.data, `${process.cwd()}/bench/${wl.name}.vae.json`);
+  const engine = await chooseEngine('wasm');
+  await engine.kernels?.setThreads(Number(arg(argv, '--threads', '1')));
+
+  const spent = new Map<string, { calls: number; ms: number }>();
+  let counting = false;
+  const count = (key: string, ms: number) => {
+    const s = spent.get(key) ?? { calls: 0, ms: 0 };
+    s.calls++;
+    s.ms += ms;
+    spent.set(key, s);
+  };
+  const kernels = engine.kernels;
+  if (kernels) {
+    const adam = kernels.adamUpdate.bind(kernels);
+    kernels.adamUpdate = (...a) => {
+      const t0 = performance.now();
+      adam(...a);
+      if (counting) count(`Adam (trainer's kernel), ${a[0].size < 32768 ? 'small' : 'large'}`, performance.now() - t0);
+    };
+  }
+  for (const config of engine.tf.getKernelsForBackend('wasm') as KernelConfig[]) {
+    const inner = config.kernelFunc;
+    config.kernelFunc = (args) => {
+      if (!counting) return inner(args);
+      const t0 = performance.now();
+      const out = inner(args);
+      count(kernelKey(config.kernelName, args.inputs, args.attrs), performance.now() - t0);
+      return out;
+    };
+  }
+
+  const times: number[] = [];
+  const phases = new Map<string, number>();
+  const timed =
+    <A extends unknown[], R>(name: string, f: (...a: A) => R) =>
+    (...a: A): R => {
+      const t0 = performance.now();
+      try {
+        return f(...a);
+      } finally {
+        if (counting) phases.set(name, (phases.get(name) ?? 0) + performance.now() - t0);
+      }
+    };
+  let last = 0;
+  let seen = 0;
+  const loop = new TrainingLoop({
+    spec,
+    engine,
+    train: data.train,
+    epochs: 1,
+    events: { progress: () => undefined, diagnostics: () => undefined, images: () => undefined, log: () => undefined },
+    shouldStop: () => {
+      const now = performance.now();
+      seen++;
+      if (seen === warmup) counting = true;
+      if (seen > warmup) times.push(now - last);
+      last = now;
+      return seen > warmup + steps;
+    },
+  });
+  const vae = loop.vae as unknown as { objective: (...a: unknown[]) => unknown };
+  vae.objective = timed('forward (objective)', vae.objective.bind(vae));
+  const opt = loop.optimizer as unknown as { computeGradients: (...a: unknown[]) => unknown; applyGradients: (...a: unknown[]) => unknown };
+  opt.computeGradients = timed('forward + backward', opt.computeGradients.bind(opt));
+  opt.applyGradients = timed('Adam', opt.applyGradients.bind(opt));
+  const hook = loop as unknown as { trainStep: (...a: unknown[]) => number };
+  hook.trainStep = timed('trainStep', hook.trainStep.bind(loop));
+  await loop.run();
+  counting = false;
+  loop.dispose();
+  times.sort((a, b) => a - b);
+  const total = times.reduce((a, b) => a + b, 0);
+  const perStep = total / times.length;
+  const profile: StepProfile = {
+    threads: engine.kernels?.threads ?? 1,
+    steps: times.length,
+    stepMs: times[times.length >> 1]!,
+    kernels: [...spent.entries()].map(([k, s]) => ({ name: k, calls: s.calls / times.length, ms: s.ms / times.length })).sort((a, b) => b.ms - a.ms),
+  };
+  const inKernels = profile.kernels.reduce((a, k) => a + k.ms, 0);
+  process.stdout.write(`STEP_PROFILE ${JSON.stringify(profile)}\n`);
+  process.stderr.write(
+    `${profile.threads} thread(s): step median ${profile.stepMs.toFixed(2)} ms, mean ${perStep.toFixed(2)} ms; kernels ${inKernels.toFixed(2)} ms, between them ${(perStep - inKernels).toFixed(2)} ms\n`,
+  );
+  for (const [k, ms] of phases) process.stderr.write(`  phase ${k.padEnd(24)} ${(ms / times.length).toFixed(3).padStart(8)} ms\n`);
+  for (const k of profile.kernels) process.stderr.write(`  ${k.name.padEnd(24)} ${k.calls.toFixed(1).padStart(5)} calls ${k.ms.toFixed(3).padStart(8)} ms\n`);
+  process.exit(0);
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  process.exit(1);
+});
