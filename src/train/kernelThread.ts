@@ -22,6 +22,9 @@ export interface KernelThreadData {
 
 type Fault = 'throw' | 'exit' | 'hang';
 
+/** How long an idle kernel thread polls for the next job before it sleeps. */
+const SPIN_MS = 1;
+
 function parseFault(spec: string | undefined): { kind: Fault; at: number } | undefined {
   const m = /^(throw|exit|hang):(\d+)$/.exec(spec ?? '');
   return m ? { kind: m[1] as Fault, at: Number(m[2]) } : undefined;
@@ -52,6 +55,11 @@ function main(data: KernelThreadData): void {
 
   let blocks = 0;
   for (;;) {
+    // Poll a little before sleeping: within a training step the next product comes within a
+    // millisecond or so, and a thread woken from Atomics.wait on a virtual machine can take longer
+    // than half a product to start (the main thread then runs its block, or waits for it).
+    const until = performance.now() + SPIN_MS;
+    while (Atomics.load(v.words, GENERATION) === seen && performance.now() < until);
     Atomics.wait(v.words, GENERATION, seen);
     seen = Atomics.load(v.words, GENERATION);
     if (Atomics.load(v.words, QUIT) !== 0) return;
