@@ -17,6 +17,7 @@ import { MODEL_TYPE_INFO } from '../core/modelTypes';
 import { Rng } from '../core/random';
 import type { Activation, ModelSpec } from '../core/spec';
 import type { Tf } from './backend';
+import { weightedSquaredError } from './gaussianLoss';
 import { activate, initDense, initLayer, makeChannelBias, makeDataDense, makeDense, type DenseFn, type DenseParams } from './layers';
 
 export { LOG_2PI };
@@ -156,7 +157,7 @@ export class Vae {
     let h: Tensor = input.length > 1 ? tf.reshape(x, [N, ...input]) : x;
     for (const l of p.encoderLayers) h = this.apply(l, h, h === x);
     const flat = h.rank === 2 ? (h as Tensor2D) : (tf.reshape(h, [N, -1]) as Tensor2D);
-    const head = (d: DenseParams) => (flat === x ? this.dataDense : this.dense)(flat, d.w as Tensor2D, d.b as Tensor1D);
+    const head = (d: DenseParams) => (flat === x ? this.dataDense : this.dense)(flat, d.w as Tensor2D, d.b as Tensor1D, 'linear');
     return { nu: head(p.encoderMean), logT2: head(p.encoderLogVar) };
   }
 
@@ -184,8 +185,7 @@ export class Vae {
     const N = h.shape[0]!;
     switch (layer.type) {
       case 'dense': {
-        const y = (fromData ? this.dataDense : this.dense)(h as Tensor2D, l.w as Tensor2D, l.b as Tensor1D);
-        return activate(tf, y, activation ?? layer.activation);
+        return (fromData ? this.dataDense : this.dense)(h as Tensor2D, l.w as Tensor2D, l.b as Tensor1D, activation ?? layer.activation);
       }
       case 'conv2d':
       case 'conv2dTranspose': {
@@ -259,6 +259,11 @@ export class Vae {
 
   private logLikelihoodOverLastAxis(x: Tensor, mu: Tensor, logS2: Tensor): Tensor {
     const tf = this.tf;
+    if (x.rank === 2 && mu.rank === 2 && logS2.shape[0] === 1) {
+      const e = weightedSquaredError(tf, x as Tensor2D, mu as Tensor2D, tf.exp(tf.neg(logS2)) as Tensor2D);
+      // Σ_d log s_d²: a scalar log s² counts once per dimension.
+      if (e) return tf.mul(tf.add(e, tf.add(tf.mul(tf.sum(logS2), this.dim / logS2.size), this.dim * LOG_2PI)), -0.5);
+    }
     const sq = tf.square(tf.sub(x, mu));
     // Full shape by broadcasting, so a scalar log s^2 is counted once per dimension.
     const perDim = tf.add(logS2, tf.mul(sq, tf.exp(tf.neg(logS2))));

@@ -25,8 +25,11 @@ import {
   failureMessage,
   FAILED,
   GENERATION,
+  OP_ACTIVATION_GRAD,
   OP_ADAM,
   OP_GEMM,
+  OP_WSE_GRAD,
+  OP_WSE_ROWS,
   DONE,
   JOB,
   packJob,
@@ -44,6 +47,11 @@ const NR = 8;
 const MIN_GEMM_MACS = 1 << 19;
 /** Below this many parameters, the same for Adam. */
 const MIN_ADAM_ELEMENTS = 1 << 15;
+/**
+ * And below this many elements for the element-wise kernels: a 128x784 batch (0.05 ms on one core)
+ * ran no faster split in two, the second thread's start costing what it saved.
+ */
+const MIN_ELEMENTWISE = 1 << 18;
 /** The longest a job may take before the pool gives up on a silent thread (a product takes milliseconds). */
 const JOB_TIMEOUT_MS = 60_000;
 
@@ -67,6 +75,9 @@ export interface GemmArgs {
   b: number;
   transB: boolean;
   c: number;
+  /** A dense layer's bias, added to every row of C (0: none), and whether ReLU follows. */
+  bias?: number;
+  relu?: boolean;
 }
 
 /** One thread's block of C = op(A)·op(B): its own addresses and the row strides of the whole matrices. */
@@ -82,6 +93,9 @@ export interface GemmBlock {
   transB: boolean;
   c: number;
   ldc: number;
+  /** The bias of this block's columns (0: none), and ReLU. */
+  bias: number;
+  relu: boolean;
 }
 
 /**
@@ -92,7 +106,8 @@ export function planGemm(g: GemmArgs, threads: number): GemmBlock[] {
   const { m, n, k } = g;
   const lda = g.transA ? m : k;
   const ldb = g.transB ? k : n;
-  const whole: GemmBlock = { m, n, k, a: g.a, lda, transA: g.transA, b: g.b, ldb, transB: g.transB, c: g.c, ldc: n };
+  const bias = g.bias ?? 0;
+  const whole: GemmBlock = { m, n, k, a: g.a, lda, transA: g.transA, b: g.b, ldb, transB: g.transB, c: g.c, ldc: n, bias, relu: g.relu ?? false };
   if (threads <= 1 || m * n * k < MIN_GEMM_MACS) return [whole];
   const blocks: GemmBlock[] = [];
   if (n >= m) {
@@ -101,7 +116,7 @@ export function planGemm(g: GemmArgs, threads: number): GemmBlock[] {
     for (let j0 = 0; j0 < n; j0 += per) {
       const cols = Math.min(per, n - j0);
       const b = g.b + 4 * (g.transB ? j0 * k : j0);
-      blocks.push({ ...whole, n: cols, b, c: g.c + 4 * j0 });
+      blocks.push({ ...whole, n: cols, b, c: g.c + 4 * j0, bias: bias && bias + 4 * j0 });
     }
   } else {
     const tiles = Math.ceil(m / MR);
@@ -117,11 +132,26 @@ export function planGemm(g: GemmArgs, threads: number): GemmBlock[] {
 
 /** Element ranges [start, end) of an n-element Adam update, whole vectors of 4 each. */
 export function planAdam(n: number, threads: number): [number, number][] {
-  if (threads <= 1 || n < MIN_ADAM_ELEMENTS) return [[0, n]];
-  const per = Math.ceil(n / threads / 4) * 4;
+  return planRanges(n, threads, 4, MIN_ADAM_ELEMENTS);
+}
+
+/** [start, end) ranges of n items in at most `threads` parts of whole groups of `unit`, or one part below `minimum`. */
+export function planRanges(n: number, threads: number, unit: number, minimum: number): [number, number][] {
+  if (threads <= 1 || n < minimum) return [[0, n]];
+  const per = Math.ceil(n / threads / unit) * unit;
   const ranges: [number, number][] = [];
   for (let start = 0; start < n; start += per) ranges.push([start, Math.min(n, start + per)]);
   return ranges;
+}
+
+/** The Gaussian log-likelihood's data term (kernels/gaussian.ts): x and μ are N×D, iv one value or D. */
+export interface SquaredErrorArgs {
+  n: number;
+  d: number;
+  x: number;
+  mu: number;
+  iv: number;
+  ivPerDim: boolean;
 }
 
 export interface AdamArgs {
@@ -198,7 +228,7 @@ export class KernelThreadPool {
     this.run(blocks.length, (w, s, i) => {
       const b = blocks[i]!;
       w[s] = OP_GEMM;
-      w.set([b.m, b.n, b.k, b.a, b.lda, b.transA ? 1 : 0, b.b, b.ldb, b.transB ? 1 : 0, b.c, b.ldc, scratch[i]!], s + 1);
+      w.set([b.m, b.n, b.k, b.a, b.lda, b.transA ? 1 : 0, b.b, b.ldb, b.transB ? 1 : 0, b.c, b.ldc, scratch[i]!, b.bias, b.relu ? 1 : 0], s + 1);
     });
   }
 
@@ -209,6 +239,36 @@ export class KernelThreadPool {
       w[s] = OP_ADAM;
       w.set([end - start, a.param + 4 * start, a.grad + 4 * start, a.firstMoment + 4 * start, a.secondMoment + 4 * start], s + 1);
       this.v.floats.set(a.constants, s + 6);
+    });
+  }
+
+  /** e[n] = Σ_d (x - μ)²·iv, split by rows. */
+  weightedSquaredError(a: SquaredErrorArgs, out: number): void {
+    const ranges = planRanges(a.n, this.threads, 1, Math.ceil(MIN_ELEMENTWISE / a.d));
+    this.run(ranges.length, (w, s, i) => {
+      const [start, end] = ranges[i]!;
+      w[s] = OP_WSE_ROWS;
+      w.set([start, end - start, a.d, a.x, a.mu, a.iv, a.ivPerDim ? 1 : 0, out], s + 1);
+    });
+  }
+
+  /** Its gradient, split by columns (whole vectors of 4). */
+  weightedSquaredErrorGrad(a: SquaredErrorArgs, dy: number, dmu: number, colSums: number): void {
+    const ranges = planRanges(a.d, this.threads, 4, Math.ceil(MIN_ELEMENTWISE / a.n));
+    this.run(ranges.length, (w, s, i) => {
+      const [start, end] = ranges[i]!;
+      w[s] = OP_WSE_GRAD;
+      w.set([a.n, a.d, start, end - start, a.x, a.mu, a.iv, a.ivPerDim ? 1 : 0, dy, dmu, colSums], s + 1);
+    });
+  }
+
+  /** A dense layer's ReLU mask and bias gradient (kernels/dense.ts), split by columns. */
+  activationGrad(m: number, n: number, y: number, dy: number, relu: boolean, dpre: number, colSums: number): void {
+    const ranges = planRanges(n, this.threads, 4, Math.ceil(MIN_ELEMENTWISE / m));
+    this.run(ranges.length, (w, s, i) => {
+      const [start, end] = ranges[i]!;
+      w[s] = OP_ACTIVATION_GRAD;
+      w.set([m, n, start, end - start, y, dy, relu ? 1 : 0, dpre, colSums], s + 1);
     });
   }
 

@@ -31,6 +31,9 @@ export const SLOT_WORDS = 16;
 export const OP_NONE = 0;
 export const OP_GEMM = 1;
 export const OP_ADAM = 2;
+export const OP_WSE_ROWS = 3;
+export const OP_WSE_GRAD = 4;
+export const OP_ACTIVATION_GRAD = 5;
 
 const MESSAGE_CAPACITY = 1024;
 
@@ -93,6 +96,8 @@ export function runSlot(k: KernelExports, v: ControlViews, thread: number): void
         w[s + 11]!,
         w[s + 12]!,
       );
+      // A dense layer's bias (and ReLU) on the block just computed: address 0 is none.
+      if (w[s + 13] !== 0) k.biasActivation(w[s + 1]!, w[s + 2]!, w[s + 10]!, w[s + 11]!, w[s + 13]!, w[s + 14] === 1);
       return;
     case OP_ADAM:
       k.adamUpdate(
@@ -110,6 +115,27 @@ export function runSlot(k: KernelExports, v: ControlViews, thread: number): void
         f[s + 12]!,
         f[s + 13]!,
       );
+      return;
+    case OP_WSE_ROWS:
+      k.weightedSquaredErrorRows(w[s + 1]!, w[s + 2]!, w[s + 3]!, w[s + 4]!, w[s + 5]!, w[s + 6]!, w[s + 7] === 1, w[s + 8]!);
+      return;
+    case OP_WSE_GRAD:
+      k.weightedSquaredErrorGradColumns(
+        w[s + 1]!,
+        w[s + 2]!,
+        w[s + 3]!,
+        w[s + 4]!,
+        w[s + 5]!,
+        w[s + 6]!,
+        w[s + 7]!,
+        w[s + 8] === 1,
+        w[s + 9]!,
+        w[s + 10]!,
+        w[s + 11]!,
+      );
+      return;
+    case OP_ACTIVATION_GRAD:
+      k.activationGradColumns(w[s + 1]!, w[s + 2]!, w[s + 3]!, w[s + 4]!, w[s + 5]!, w[s + 6]!, w[s + 7] === 1, w[s + 8]!, w[s + 9]!);
       return;
     default:
       return;

@@ -21,7 +21,9 @@ import * as path from 'node:path';
 import * as v8 from 'node:v8';
 import type { KernelConfig, NamedAttrMap, Tensor, TensorInfo, Variable } from '@tensorflow/tfjs-core';
 import type { Tf } from './backend';
-import { KernelThreadPool, planGemm } from './threadPool';
+import { SQUARED_ERROR_GRAD_KERNEL, SQUARED_ERROR_KERNEL } from './gaussianLoss';
+import { ACTIVATION_GRAD_KERNEL, DENSE_KERNEL } from './layers';
+import { KernelThreadPool, planGemm, type SquaredErrorArgs } from './threadPool';
 import { installConvKernels } from './wasmConvKernels';
 
 /** The kernel module's exports (src/train/kernels/index.ts); pointers are byte addresses. */
@@ -78,6 +80,24 @@ export interface KernelExports {
     rows: number,
     dx: number,
   ): void;
+  /** A dense layer's bias and ReLU on a block of its product, and its backward pass's mask and bias gradient (kernels/dense.ts). */
+  biasActivation(m: number, n: number, c: number, ldc: number, bias: number, relu: boolean): void;
+  activationGradColumns(m: number, n: number, col0: number, cols: number, y: number, dy: number, relu: boolean, dpre: number, colSums: number): void;
+  /** The Gaussian log-likelihood's data term and its gradient (src/train/kernels/gaussian.ts). */
+  weightedSquaredErrorRows(row0: number, rows: number, d: number, x: number, mu: number, iv: number, ivPerDim: boolean, out: number): void;
+  weightedSquaredErrorGradColumns(
+    n: number,
+    d: number,
+    col0: number,
+    cols: number,
+    x: number,
+    mu: number,
+    iv: number,
+    ivPerDim: boolean,
+    dy: number,
+    dmu: number,
+    colSums: number,
+  ): void;
   adamUpdate(
     n: number,
     param: number,
@@ -100,6 +120,7 @@ export interface WasmBackendInternals {
   wasm: { asm: { memory: WebAssembly.Memory }; _malloc(bytes: number): number; _free(address: number): void };
   dataIdMap: { get(dataId: object): { memoryOffset: number; refCount: number } | undefined };
   makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
+  incRef(dataId: object): void;
 }
 
 export interface AdamConstants {
@@ -163,9 +184,44 @@ export async function instantiateKernels(source: KernelBuild | WebAssembly.Modul
   return instance.exports as unknown as KernelExports;
 }
 
+/**
+ * Identity without a copy. The engine clones every tensor it saves for a gradient, and the stock
+ * kernel copies each one (about 50 tensors and 4 MB per step of the 784-512-20 VAE). Sharing the
+ * memory is safe because nothing writes into a tensor's memory in place except the trainer's Adam,
+ * which makes a variable's memory its own first (ownedAddress below).
+ */
+function shareIdentity(tf: Tf, backend: WasmBackendInternals): void {
+  const original = tf.getKernel(tf.Identity, 'wasm');
+  if (!original) throw new Error('the wasm engine has no Identity kernel');
+  tf.unregisterKernel(tf.Identity, 'wasm');
+  tf.registerKernel({
+    kernelName: tf.Identity,
+    backendName: 'wasm',
+    kernelFunc: (args) => {
+      const { x } = args.inputs as { x: TensorInfo };
+      if (x.dtype === 'string') return original.kernelFunc(args);
+      backend.incRef(x.dataId);
+      return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+    },
+  });
+}
+
 /** Per backend instance: installing twice would take the trainer's own GEMM for the stock one. */
-/** C (m x n) = op(A)·op(B) with op(A) m x depth, on byte addresses in the engine's memory. */
-export type Gemm = (m: number, n: number, depth: number, a: number, transA: boolean, b: number, transB: boolean, c: number) => void;
+/**
+ * C (m x n) = op(A)·op(B) with op(A) m x depth, on byte addresses in the engine's memory; with an
+ * epilogue, C = act(op(A)·op(B) + bias) (a dense layer).
+ */
+export type Gemm = (
+  m: number,
+  n: number,
+  depth: number,
+  a: number,
+  transA: boolean,
+  b: number,
+  transB: boolean,
+  c: number,
+  epilogue?: { bias: number; relu: boolean },
+) => void;
 
 const installed = new WeakMap<object, WasmKernels>();
 
@@ -194,8 +250,8 @@ export async function installWasmKernels(tf: Tf): Promise<WasmKernels> {
    * C = op(A)·op(B) on addresses in the engine's memory: every product of the trainer (its layers'
    * and the convolutions' im2col products) goes through here, split over the kernel threads.
    */
-  const gemm: Gemm = (m, n, depth, a, transA, b, transB, c) => {
-    const blocks = planGemm({ m, n, k: depth, a, transA, b, transB, c }, pool?.threads ?? 1);
+  const gemm: Gemm = (m, n, depth, a, transA, b, transB, c, epilogue) => {
+    const blocks = planGemm({ m, n, k: depth, a, transA, b, transB, c, ...epilogue }, pool?.threads ?? 1);
     // One allocation for every block's scratch, each block's part 16-byte aligned.
     const sizes = blocks.map((block) => Math.ceil(k.sgemmScratchBytes(block.m, block.n) / 16) * 16);
     const scratch = backend.wasm._malloc(sizes.reduce((x, y) => x + y, 0) + 16);
@@ -204,6 +260,7 @@ export async function installWasmKernels(tf: Tf): Promise<WasmKernels> {
       if (blocks.length === 1) {
         const g = blocks[0]!;
         k.sgemmStrided(g.m, g.n, g.k, g.a, g.lda, g.transA, g.b, g.ldb, g.transB, g.c, g.ldc, base);
+        if (g.bias !== 0) k.biasActivation(g.m, g.n, g.c, g.ldc, g.bias, g.relu);
       } else {
         const starts = sizes.map((_, i) => base + sizes.slice(0, i).reduce((x, y) => x + y, 0));
         pool!.gemm(blocks, starts);
@@ -232,6 +289,72 @@ export async function installWasmKernels(tf: Tf): Promise<WasmKernels> {
   };
   tf.unregisterKernel(tf.BatchMatMul, 'wasm');
   tf.registerKernel(batchMatMul);
+  shareIdentity(tf, backend);
+
+  // Dense layers with their bias and activation fused (layers.ts).
+  tf.registerKernel({
+    kernelName: DENSE_KERNEL,
+    backendName: 'wasm',
+    kernelFunc: (args) => {
+      const { x, w, b } = args.inputs as { x: TensorInfo; w: TensorInfo; b: TensorInfo };
+      const { relu } = args.attrs as NamedAttrMap & { relu: boolean };
+      const [m, depth] = x.shape as [number, number];
+      const n = w.shape[1]!;
+      if (w.shape[0] !== depth || b.shape[0] !== n) throw new Error(`dense: shapes [${x.shape}], [${w.shape}] and [${b.shape}] do not fit`);
+      const out = backend.makeOutput([m, n], 'float32');
+      gemm(m, n, depth, address(x), false, address(w), false, address(out), { bias: address(b), relu });
+      return out;
+    },
+  });
+  tf.registerKernel({
+    kernelName: ACTIVATION_GRAD_KERNEL,
+    backendName: 'wasm',
+    kernelFunc: (args) => {
+      const { y, dy } = args.inputs as { y: TensorInfo; dy: TensorInfo };
+      const { relu } = args.attrs as NamedAttrMap & { relu: boolean };
+      const [m, n] = dy.shape as [number, number];
+      const dpre = relu ? backend.makeOutput([m, n], 'float32') : undefined;
+      const colSums = backend.makeOutput([n], 'float32');
+      const [yAt, dyAt, dpreAt, sumsAt] = [address(y), address(dy), dpre ? address(dpre) : 0, address(colSums)];
+      if (pool) pool.activationGrad(m, n, yAt, dyAt, relu, dpreAt, sumsAt);
+      else k.activationGradColumns(m, n, 0, n, yAt, dyAt, relu, dpreAt, sumsAt);
+      return dpre ? [dpre, colSums] : [colSums];
+    },
+  });
+
+  // The fused Gaussian log-likelihood term (gaussianLoss.ts), on the kernel threads when there are some.
+  const squaredErrorArgs = (x: TensorInfo, mu: TensorInfo, iv: TensorInfo): SquaredErrorArgs => {
+    const [n, d] = x.shape as [number, number];
+    const ivSize = iv.shape.reduce((a, b) => a * b, 1);
+    if (mu.shape[0] !== n || mu.shape[1] !== d || (ivSize !== 1 && ivSize !== d))
+      throw new Error(`squared error: shapes [${x.shape}], [${mu.shape}] and [${iv.shape}] do not fit`);
+    return { n, d, x: address(x), mu: address(mu), iv: address(iv), ivPerDim: ivSize !== 1 };
+  };
+  tf.registerKernel({
+    kernelName: SQUARED_ERROR_KERNEL,
+    backendName: 'wasm',
+    kernelFunc: (args) => {
+      const { x, mu, iv } = args.inputs as { x: TensorInfo; mu: TensorInfo; iv: TensorInfo };
+      const a = squaredErrorArgs(x, mu, iv);
+      const out = backend.makeOutput([a.n], 'float32');
+      if (pool) pool.weightedSquaredError(a, address(out));
+      else k.weightedSquaredErrorRows(0, a.n, a.d, a.x, a.mu, a.iv, a.ivPerDim, address(out));
+      return out;
+    },
+  });
+  tf.registerKernel({
+    kernelName: SQUARED_ERROR_GRAD_KERNEL,
+    backendName: 'wasm',
+    kernelFunc: (args) => {
+      const { x, mu, iv, dy } = args.inputs as { x: TensorInfo; mu: TensorInfo; iv: TensorInfo; dy: TensorInfo };
+      const a = squaredErrorArgs(x, mu, iv);
+      const dmu = backend.makeOutput([a.n, a.d], 'float32');
+      const colSums = backend.makeOutput([a.d], 'float32');
+      if (pool) pool.weightedSquaredErrorGrad(a, address(dy), address(dmu), address(colSums));
+      else k.weightedSquaredErrorGradColumns(a.n, a.d, 0, a.d, a.x, a.mu, a.iv, a.ivPerDim, address(dy), address(dmu), address(colSums));
+      return [dmu, colSums];
+    },
+  });
   installConvKernels(tf, backend, k, gemm, address);
 
   /** The variable's memory, made its own first if another tensor shares it (an update in place must not leak). */
