@@ -18,6 +18,7 @@ import { gatherRows, meanColumnVariance, unscaleValues } from '../data/scaling';
 import type { Engine, Tf } from './backend';
 import { createAdam } from './adam';
 import { readCheckpoint, restoreCheckpoint, saveCheckpoint } from './checkpoint';
+import { DenseStep } from './denseStep';
 import { diagnose, diagnosticSubset } from './diagnostics';
 import { encoderEvidence, WeightAverage } from './evidence';
 import { Vae } from './model';
@@ -71,6 +72,8 @@ export class TrainingLoop {
   private readonly wallStart = performance.now();
   /** Recent weights averaged: what a smaller step would reach (see train/evidence.ts). */
   private readonly average: WeightAverage;
+  /** The step written out on the kernels, for the models it does (denseStep.ts). */
+  private readonly denseStep: DenseStep | undefined;
 
   constructor(private readonly o: LoopOptions) {
     const { tf } = o.engine;
@@ -86,6 +89,9 @@ export class TrainingLoop {
     // Average over about the steps between two passes, so each pass sees the average of its own interval.
     const stepsPerPass = Math.ceil(train.n / Math.min(spec.training.batchSize, train.n)) * spec.diagnostics.every;
     this.average = new WeightAverage(tf, this.trainable, Math.min(2000, Math.max(32, stepsPerPass)));
+    this.denseStep = usesOptimal
+      ? undefined
+      : DenseStep.for(tf, this.vae, o.engine.kernels?.onMemory, this.trainable, Math.min(spec.training.batchSize, train.n));
   }
 
   async run(): Promise<LoopOutcome> {
@@ -152,6 +158,13 @@ export class TrainingLoop {
     const { tf } = this.o.engine;
     const H = this.o.spec.model.latentDim;
     const ema = this.varianceEma;
+    if (this.denseStep) {
+      const eps = stepNoise(tf, n, H, seed);
+      const { loss, grads } = this.denseStep.gradients(rows, n, eps.dataSync() as Float32Array);
+      eps.dispose();
+      this.optimizer.applyGradients(grads);
+      return loss;
+    }
     let sqErr: Tensor1D | undefined;
     const lossTensor = tf.tidy(() => {
       const x = tf.tensor2d(rows, [n, this.o.train.dim]);
@@ -319,6 +332,7 @@ export class TrainingLoop {
     this.vae.dispose();
     this.optimizer.dispose();
     this.average.dispose();
+    this.denseStep?.dispose();
   }
 }
 

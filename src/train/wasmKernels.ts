@@ -133,9 +133,28 @@ export interface AdamConstants {
   oneMinusAccBeta2: number;
 }
 
+/**
+ * The kernels on byte addresses of the engine's memory, split over the kernel threads as the
+ * tensor kernels are: for a caller that keeps its own buffers (denseStep.ts).
+ */
+export interface MemoryKernels {
+  /** The engine's memory as floats (a fresh view: the memory may have grown). */
+  floats(): Float32Array;
+  address(t: { dataId: object }): number;
+  gemm: Gemm;
+  /** The ReLU mask (into dpre, which may be dy itself) and the bias gradient of an m x n layer output (kernels/dense.ts). */
+  activationGrad(m: number, n: number, y: number, dy: number, relu: boolean, dpre: number, colSums: number): void;
+  /** e[n] = Σ_d (x - μ)²·iv and its gradient (kernels/gaussian.ts). */
+  squaredError(a: SquaredErrorArgs, out: number): void;
+  squaredErrorGrad(a: SquaredErrorArgs, dy: number, dmu: number, colSums: number): void;
+  /** dst += src over n floats. */
+  addInto(dst: number, src: number, n: number): void;
+}
+
 export interface WasmKernels {
   /** "relaxed SIMD" or "SIMD": which build of the kernels runs. */
   readonly variant: string;
+  readonly onMemory: MemoryKernels;
   /** Adam's update of `value` with `gradient`, in place on the variables' memory. */
   adamUpdate(value: Variable, gradient: Tensor, firstMoment: Variable, secondMoment: Variable, c: AdamConstants): void;
   /** Threads the products and updates run on, the calling thread included (1 until setThreads). */
@@ -291,6 +310,25 @@ export async function installWasmKernels(tf: Tf): Promise<WasmKernels> {
   tf.registerKernel(batchMatMul);
   shareIdentity(tf, backend);
 
+  const onMemory: MemoryKernels = {
+    floats: () => new Float32Array(memory.buffer),
+    address,
+    gemm,
+    activationGrad(m, n, y, dy, relu, dpre, colSums) {
+      if (pool) pool.activationGrad(m, n, y, dy, relu, dpre, colSums);
+      else k.activationGradColumns(m, n, 0, n, y, dy, relu, dpre, colSums);
+    },
+    squaredError(a, out) {
+      if (pool) pool.weightedSquaredError(a, out);
+      else k.weightedSquaredErrorRows(0, a.n, a.d, a.x, a.mu, a.iv, a.ivPerDim, out);
+    },
+    squaredErrorGrad(a, dy, dmu, colSums) {
+      if (pool) pool.weightedSquaredErrorGrad(a, dy, dmu, colSums);
+      else k.weightedSquaredErrorGradColumns(a.n, a.d, 0, a.d, a.x, a.mu, a.iv, a.ivPerDim, dy, dmu, colSums);
+    },
+    addInto: (dst, src, n) => k.addInto(dst, src, n),
+  };
+
   // Dense layers with their bias and activation fused (layers.ts).
   tf.registerKernel({
     kernelName: DENSE_KERNEL,
@@ -315,14 +353,12 @@ export async function installWasmKernels(tf: Tf): Promise<WasmKernels> {
       const [m, n] = dy.shape as [number, number];
       const dpre = relu ? backend.makeOutput([m, n], 'float32') : undefined;
       const colSums = backend.makeOutput([n], 'float32');
-      const [yAt, dyAt, dpreAt, sumsAt] = [address(y), address(dy), dpre ? address(dpre) : 0, address(colSums)];
-      if (pool) pool.activationGrad(m, n, yAt, dyAt, relu, dpreAt, sumsAt);
-      else k.activationGradColumns(m, n, 0, n, yAt, dyAt, relu, dpreAt, sumsAt);
+      onMemory.activationGrad(m, n, address(y), address(dy), relu, dpre ? address(dpre) : 0, address(colSums));
       return dpre ? [dpre, colSums] : [colSums];
     },
   });
 
-  // The fused Gaussian log-likelihood term (gaussianLoss.ts), on the kernel threads when there are some.
+  // The fused Gaussian log-likelihood term (gaussianLoss.ts).
   const squaredErrorArgs = (x: TensorInfo, mu: TensorInfo, iv: TensorInfo): SquaredErrorArgs => {
     const [n, d] = x.shape as [number, number];
     const ivSize = iv.shape.reduce((a, b) => a * b, 1);
@@ -337,8 +373,7 @@ export async function installWasmKernels(tf: Tf): Promise<WasmKernels> {
       const { x, mu, iv } = args.inputs as { x: TensorInfo; mu: TensorInfo; iv: TensorInfo };
       const a = squaredErrorArgs(x, mu, iv);
       const out = backend.makeOutput([a.n], 'float32');
-      if (pool) pool.weightedSquaredError(a, address(out));
-      else k.weightedSquaredErrorRows(0, a.n, a.d, a.x, a.mu, a.iv, a.ivPerDim, address(out));
+      onMemory.squaredError(a, address(out));
       return out;
     },
   });
@@ -350,8 +385,7 @@ export async function installWasmKernels(tf: Tf): Promise<WasmKernels> {
       const a = squaredErrorArgs(x, mu, iv);
       const dmu = backend.makeOutput([a.n, a.d], 'float32');
       const colSums = backend.makeOutput([a.d], 'float32');
-      if (pool) pool.weightedSquaredErrorGrad(a, address(dy), address(dmu), address(colSums));
-      else k.weightedSquaredErrorGradColumns(a.n, a.d, 0, a.d, a.x, a.mu, a.iv, a.ivPerDim, address(dy), address(dmu), address(colSums));
+      onMemory.squaredErrorGrad(a, address(dy), address(dmu), address(colSums));
       return [dmu, colSums];
     },
   });
@@ -369,6 +403,7 @@ export async function installWasmKernels(tf: Tf): Promise<WasmKernels> {
 
   const kernels: WasmKernels = {
     variant: relaxed ? 'relaxed SIMD' : 'SIMD',
+    onMemory,
     adamUpdate(value, gradient, firstMoment, secondMoment, c) {
       if (gradient.dtype !== 'float32' || gradient.size !== value.size) throw new Error(`Adam: gradient of ${value.name} has the wrong size`);
       const g = gradient.dataId === value.dataId ? tf.mul(gradient, 1) : gradient;
