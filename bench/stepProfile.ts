@@ -1,10 +1,14 @@
 /**
  * Where a training step's time goes, kernel by kernel: every kernel registered for the wasm
- * engine is wrapped with a wall-clock timer, the real TrainingLoop runs the MLP workload, and the
- * step's median is split into kernels (by name) and what lies between them (autodiff's tape,
- * tidy, gathering the batch, reading the loss back).
+ * engine is wrapped with a wall-clock timer, the real TrainingLoop runs a workload, and the step's
+ * median is split into kernels (products by shape, the rest by name), the phases of the step, and
+ * what lies between the kernels (autodiff's tape, tidy, gathering the batch). A dense model trains
+ * through the hand-written step (src/train/denseStep.ts), which calls the kernels directly: only
+ * Adam and the phases show there; the convolutional workload shows every kernel.
  *
- *   node out/bench/stepProfile.js [--workload fmnist] [--threads N] [--steps 200]
+ *   npx esbuild bench/stepProfile.ts --bundle --platform=node --main-fields=module,main \
+ *     --external:@tensorflow/tfjs-node --outfile=out/bench-run/stepProfile.js
+ *   node out/bench-run/stepProfile.js [--workload fmnist|conv|manifold] [--threads N] [--steps 200]
  */
 import type { KernelConfig, NamedAttrMap, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs-core';
 import { parseSpec } from '../src/core/spec';
@@ -87,19 +91,40 @@ async function main(): Promise<void> {
     };
   let last = 0;
   let seen = 0;
+  let passed = false;
+  /** The kernel totals as they were at the end of the last step. */
+  let stepKernels = new Map<string, { calls: number; ms: number }>();
+  let stepPhases = new Map<string, number>();
   const loop = new TrainingLoop({
     spec,
     engine,
     train: data.train,
-    epochs: 1,
-    events: { progress: () => undefined, diagnostics: () => undefined, images: () => undefined, log: () => undefined },
+    // Enough epochs for the warm-up and the measured steps (diagnostics passes fall between epochs, outside the steps).
+    epochs: Math.ceil((warmup + steps + 1) / Math.ceil(data.train.n / Math.min(spec.training.batchSize, data.train.n))),
+    events: {
+      progress: () => undefined,
+      diagnostics: () => {
+        passed = true;
+      },
+      images: () => undefined,
+      log: () => undefined,
+    },
     shouldStop: () => {
       const now = performance.now();
       seen++;
       if (seen === warmup) counting = true;
-      if (seen > warmup) times.push(now - last);
+      // An interval with a diagnostics pass in it is not a step (its kernels are dropped with it).
+      if (passed) {
+        passed = false;
+        spent.clear();
+        for (const [k, v] of stepKernels) spent.set(k, { ...v });
+        phases.clear();
+        for (const [k, v] of stepPhases) phases.set(k, v);
+      } else if (seen > warmup) times.push(now - last);
+      stepKernels = new Map([...spent].map(([k, v]) => [k, { ...v }]));
+      stepPhases = new Map(phases);
       last = now;
-      return seen > warmup + steps;
+      return times.length >= steps;
     },
   });
   const vae = loop.vae as unknown as { objective: (...a: unknown[]) => unknown };

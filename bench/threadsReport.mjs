@@ -34,7 +34,9 @@ export function renderAllCores(res) {
       `"x PyTorch" compares with PyTorch on the same number of threads; the sgemm share is against ${n} x the single-core peak for the ${n}-thread rows.`,
   );
   out.push('');
-  out.push('| engine | threads | ms/step (wall, median) | samples/s | x PyTorch, same threads | x its own 1-thread speed | ms/step (CPU time, all threads) | GFLOP/s | share of sgemm peak |');
+  out.push(
+    '| engine | threads | ms/step (wall, median) | samples/s | x PyTorch, same threads | x its own 1-thread speed | ms/step (CPU time, all threads) | GFLOP/s | share of sgemm peak |',
+  );
   out.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const { label, threads, r, peer, one } of rows) {
     if (!ok(r)) {
@@ -50,7 +52,9 @@ export function renderAllCores(res) {
     out.push('');
     out.push(`The convolutional VAE (28x28, conv 32-64 k4 s2, 20 latents, transposed convs back; batch 128), same run:`);
     out.push('');
-    out.push('| engine | threads | ms/step (wall, median) | samples/s | x PyTorch, same threads | x its own 1-thread speed | ms/step (CPU time, all threads) |');
+    out.push(
+      '| engine | threads | ms/step (wall, median) | samples/s | x PyTorch, same threads | x its own 1-thread speed | ms/step (CPU time, all threads) |',
+    );
     out.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
     const conv = res.conv ?? {};
     for (const [label, threads, r, peer, one] of [
@@ -80,19 +84,26 @@ export function renderAllCores(res) {
   if (products.length && threaded) {
     out.push(`#### Where a step's time goes (wasm engine)`);
     out.push('');
-    out.push(`The five large products of a step, best of repeated calls (bench/gemmBench.ts, same run), against the median step; the rest is tfjs's element-wise kernels (activations, the loss, bias gradients), Adam, gathering the batch and reading the loss back.`);
+    out.push(
+      `The five large products of a step, best of repeated calls (bench/gemmBench.ts, same run), against the median step; the rest is Adam, the smaller products (the latent heads, the decoder's first layer), the fused passes (ReLU masks and bias gradients, the Gaussian term), the latent side's loop, and gathering the batch (bench/stepProfile.ts times a step by kernel and phase).`,
+    );
     out.push('');
     out.push(`| product | m x k x n | 1 thread GFLOP/s | ${n} threads GFLOP/s | speed-up |`);
     out.push('| --- | --- | ---: | ---: | ---: |');
     for (const p of products) {
       const rate = (ms) => (p.gflop / ms) * 1000;
-      out.push(`| ${p.label} | ${p.m} x ${p.k} x ${p.n} | ${f(rate(p.oursMs), 1)} | ${f(rate(p.oursThreadedMs), 1)} | ${f(p.oursMs / p.oursThreadedMs, 2)} x |`);
+      out.push(
+        `| ${p.label} | ${p.m} x ${p.k} x ${p.n} | ${f(rate(p.oursMs), 1)} | ${f(rate(p.oursThreadedMs), 1)} | ${f(p.oursMs / p.oursThreadedMs, 2)} x |`,
+      );
     }
     out.push('');
     out.push('| threads | step (median) | five large products | everything else |');
     out.push('| ---: | ---: | ---: | ---: |');
     const sum = (key) => products.reduce((s, p) => s + p[key], 0);
-    for (const [threads, r, key] of [[1, res.fmnist.wasm, 'oursMs'], [n, all.wasm, 'oursThreadedMs']]) {
+    for (const [threads, r, key] of [
+      [1, res.fmnist.wasm, 'oursMs'],
+      [n, all.wasm, 'oursThreadedMs'],
+    ]) {
       if (!ok(r)) continue;
       const prod = sum(key);
       out.push(`| ${threads} | ${f(r.step.medianMs, 2)} ms | ${f(prod, 2)} ms (${pct(prod / r.step.medianMs)}) | ${f(r.step.medianMs - prod, 2)} ms |`);
