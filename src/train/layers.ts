@@ -51,6 +51,7 @@ function biasGradient(tf: Tf, dy: Tensor2D): Tensor1D {
  */
 export const DENSE_KERNEL = 'VaeLensDense';
 export const ACTIVATION_GRAD_KERNEL = 'VaeLensActivationGrad';
+export const BIAS_ACTIVATION_KERNEL = 'VaeLensBiasActivation';
 
 type Fused = 'relu' | 'linear';
 
@@ -191,11 +192,13 @@ export function initLayer(tf: Tf, rng: Rng, l: PlannedLayer, name: string): { w?
 }
 
 /**
- * y + b over the channels of an NHWC batch. Its bias gradient is the column sums of dy as
- * [rows, C], taken as ones·dy (see biasGradient): tfjs's own sums over the three leading
- * axes by transposing dy first on the wasm engine.
+ * act(y + b) over the channels of an NHWC batch (a convolution's bias and activation). Where the
+ * engine has the fused kernels, one pass forward and one back (the ReLU mask and the bias
+ * gradient, the column sums of dy as [rows, C]); elsewhere y + b, whose bias gradient is taken as
+ * ones·dy (see biasGradient: tfjs sums over the three leading axes by transposing dy first on the
+ * wasm engine), then the activation.
  */
-export function makeChannelBias(tf: Tf): (y: Tensor4D, b: Tensor1D) => Tensor4D {
+export function makeChannelBias(tf: Tf): (y: Tensor4D, b: Tensor1D, activation: Activation) => Tensor4D {
   const op = tf.customGrad((...args) => {
     const [y, b, save] = args as [Tensor4D, Tensor1D, (ts: Tensor[]) => void];
     save([]);
@@ -204,7 +207,32 @@ export function makeChannelBias(tf: Tf): (y: Tensor4D, b: Tensor1D) => Tensor4D 
       gradFunc: (dy: Tensor) => [dy, biasGradient(tf, tf.reshape(dy, [-1, b.shape[0]]) as Tensor2D)],
     };
   });
-  return (y, b) => op(y, b) as Tensor4D;
+  const fused = new Map<Fused, (y: Tensor4D, b: Tensor1D) => Tensor>();
+  const fusedOp = (act: Fused) => {
+    let f = fused.get(act);
+    if (!f) {
+      f = tf.customGrad((...args) => {
+        const [y, b, save] = args as [Tensor4D, Tensor1D, (ts: Tensor[]) => void];
+        const value = tf.engine().runKernel(BIAS_ACTIVATION_KERNEL, { x: y, b }, { relu: act === 'relu' }) as Tensor4D;
+        save([value]);
+        return {
+          value,
+          gradFunc: (dy: Tensor, saved: Tensor[]) => {
+            const C = b.shape[0];
+            const [dpre, db] = fusedBackward(tf, tf.reshape(saved[0]!, [-1, C]) as Tensor2D, tf.reshape(dy, [-1, C]) as Tensor2D, act);
+            return [tf.reshape(dpre, y.shape), db];
+          },
+        };
+      }) as (y: Tensor4D, b: Tensor1D) => Tensor;
+      fused.set(act, f);
+    }
+    return f;
+  };
+  return (y, b, activation) => {
+    const act = fusedActivation(tf, activation);
+    if (act) return fusedOp(act)(y, b) as Tensor4D;
+    return activate(tf, op(y, b) as Tensor4D, activation);
+  };
 }
 
 /**

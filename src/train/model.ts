@@ -18,7 +18,7 @@ import { Rng } from '../core/random';
 import type { Activation, ModelSpec } from '../core/spec';
 import type { Tf } from './backend';
 import { weightedSquaredError } from './gaussianLoss';
-import { activate, initDense, initLayer, makeChannelBias, makeDataDense, makeDense, type DenseFn, type DenseParams } from './layers';
+import { initDense, initLayer, makeChannelBias, makeDataDense, makeDense, type DenseFn, type DenseParams } from './layers';
 
 export { LOG_2PI };
 
@@ -66,7 +66,7 @@ export class Vae {
   private readonly dense: DenseFn;
   /** For layers fed by the data itself, whose input gradient nothing needs. */
   private readonly dataDense: DenseFn;
-  private readonly channelBias: (y: Tensor4D, b: Tensor1D) => Tensor4D;
+  private readonly channelBias: (y: Tensor4D, b: Tensor1D, activation: Activation) => Tensor4D;
 
   constructor(
     private readonly tf: Tf,
@@ -194,7 +194,7 @@ export class Vae {
           layer.type === 'conv2d'
             ? tf.conv2d(h as Tensor4D, l.w as Tensor4D, layer.stride, layer.padding)
             : tf.conv2dTranspose(h as Tensor4D, l.w as Tensor4D, [N, oh, ow, oc], layer.stride, layer.padding);
-        return activate(tf, this.channelBias(y, l.b as Tensor1D), activation ?? layer.activation);
+        return this.channelBias(y, l.b as Tensor1D, activation ?? layer.activation);
       }
       case 'upsample2d': {
         // Nearest neighbour as two broadcast products with ones, each pixel repeated `size` times

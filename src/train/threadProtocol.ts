@@ -97,7 +97,7 @@ export function runSlot(k: KernelExports, v: ControlViews, thread: number): void
         w[s + 12]!,
       );
       // A dense layer's bias (and ReLU) on the block just computed: address 0 is none.
-      if (w[s + 13] !== 0) k.biasActivation(w[s + 1]!, w[s + 2]!, w[s + 10]!, w[s + 11]!, w[s + 13]!, w[s + 14] === 1);
+      if (w[s + 13] !== 0) k.biasActivation(w[s + 1]!, w[s + 2]!, w[s + 10]!, w[s + 10]!, w[s + 11]!, w[s + 13]!, w[s + 14] === 1);
       return;
     case OP_ADAM:
       k.adamUpdate(

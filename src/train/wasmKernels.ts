@@ -22,7 +22,7 @@ import * as v8 from 'node:v8';
 import type { KernelConfig, NamedAttrMap, Tensor, TensorInfo, Variable } from '@tensorflow/tfjs-core';
 import type { Tf } from './backend';
 import { SQUARED_ERROR_GRAD_KERNEL, SQUARED_ERROR_KERNEL } from './gaussianLoss';
-import { ACTIVATION_GRAD_KERNEL, DENSE_KERNEL } from './layers';
+import { ACTIVATION_GRAD_KERNEL, BIAS_ACTIVATION_KERNEL, DENSE_KERNEL } from './layers';
 import { KernelThreadPool, planGemm, type SquaredErrorArgs } from './threadPool';
 import { installConvKernels } from './wasmConvKernels';
 
@@ -81,7 +81,7 @@ export interface KernelExports {
     dx: number,
   ): void;
   /** A dense layer's bias and ReLU on a block of its product, and its backward pass's mask and bias gradient (kernels/dense.ts). */
-  biasActivation(m: number, n: number, c: number, ldc: number, bias: number, relu: boolean): void;
+  biasActivation(m: number, n: number, src: number, dst: number, ld: number, bias: number, relu: boolean): void;
   activationGradColumns(m: number, n: number, col0: number, cols: number, y: number, dy: number, relu: boolean, dpre: number, colSums: number): void;
   /** The Gaussian log-likelihood's data term and its gradient (src/train/kernels/gaussian.ts). */
   weightedSquaredErrorRows(row0: number, rows: number, d: number, x: number, mu: number, iv: number, ivPerDim: boolean, out: number): void;
@@ -279,7 +279,7 @@ export async function installWasmKernels(tf: Tf): Promise<WasmKernels> {
       if (blocks.length === 1) {
         const g = blocks[0]!;
         k.sgemmStrided(g.m, g.n, g.k, g.a, g.lda, g.transA, g.b, g.ldb, g.transB, g.c, g.ldc, base);
-        if (g.bias !== 0) k.biasActivation(g.m, g.n, g.c, g.ldc, g.bias, g.relu);
+        if (g.bias !== 0) k.biasActivation(g.m, g.n, g.c, g.c, g.ldc, g.bias, g.relu);
       } else {
         const starts = sizes.map((_, i) => base + sizes.slice(0, i).reduce((x, y) => x + y, 0));
         pool!.gemm(blocks, starts);
@@ -355,6 +355,22 @@ export async function installWasmKernels(tf: Tf): Promise<WasmKernels> {
       const colSums = backend.makeOutput([n], 'float32');
       onMemory.activationGrad(m, n, address(y), address(dy), relu, dpre ? address(dpre) : 0, address(colSums));
       return dpre ? [dpre, colSums] : [colSums];
+    },
+  });
+
+  // A convolution's bias and activation over its channels (layers.ts), into a new tensor.
+  tf.registerKernel({
+    kernelName: BIAS_ACTIVATION_KERNEL,
+    backendName: 'wasm',
+    kernelFunc: (args) => {
+      const { x, b } = args.inputs as { x: TensorInfo; b: TensorInfo };
+      const { relu } = args.attrs as NamedAttrMap & { relu: boolean };
+      const channels = b.shape[0]!;
+      const rows = x.shape.reduce((a, d) => a * d, 1) / channels;
+      if (x.shape[x.shape.length - 1] !== channels) throw new Error(`bias: shapes [${x.shape}] and [${b.shape}] do not fit`);
+      const out = backend.makeOutput(x.shape, 'float32');
+      k.biasActivation(rows, channels, address(x), address(out), channels, address(b), relu);
+      return out;
     },
   });
 

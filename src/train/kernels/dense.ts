@@ -1,25 +1,31 @@
 /**
- * A dense layer's bias and activation around the trainer's GEMM (src/train/layers.ts): the bias
- * and ReLU are applied to each block of the product where it was just computed, and the backward
- * pass's ReLU mask and bias gradient are one pass over dy.
+ * A layer's bias and activation around the trainer's GEMM (src/train/layers.ts): a dense layer's
+ * bias and ReLU are applied to each block of the product where it was just computed (a
+ * convolution's to its output, channels last), and the backward pass's ReLU mask and bias
+ * gradient are one pass over dy.
  */
 
-/** c[i, j] = act(c[i, j] + bias[j]) on an m×n block of row stride ldc; act is ReLU or the identity. */
-export function biasActivation(m: i32, n: i32, c: usize, ldc: i32, bias: usize, relu: bool): void {
+/**
+ * dst[i, j] = act(src[i, j] + bias[j]) on an m×n block of row stride ld (src may be dst: a product's
+ * block, in place); act is ReLU or the identity.
+ */
+export function biasActivation(m: i32, n: i32, src: usize, dst: usize, ld: i32, bias: usize, relu: bool): void {
   const vectorEnd = n & ~3;
   const zero = f32x4.splat(0);
   for (let i = 0; i < m; i++) {
-    const row = c + (<usize>(i * ldc) << 2);
+    const offset = <usize>(i * ld) << 2;
+    const from = src + offset;
+    const to = dst + offset;
     let j = 0;
     for (; j < vectorEnd; j += 4) {
       const o = <usize>j << 2;
-      const v = f32x4.add(v128.load(row + o), v128.load(bias + o));
-      v128.store(row + o, relu ? f32x4.max(v, zero) : v);
+      const v = f32x4.add(v128.load(from + o), v128.load(bias + o));
+      v128.store(to + o, relu ? f32x4.max(v, zero) : v);
     }
     for (; j < n; j++) {
       const o = <usize>j << 2;
-      const v = load<f32>(row + o) + load<f32>(bias + o);
-      store<f32>(row + o, relu ? max<f32>(v, 0) : v);
+      const v = load<f32>(from + o) + load<f32>(bias + o);
+      store<f32>(to + o, relu ? max<f32>(v, 0) : v);
     }
   }
 }
