@@ -9,7 +9,7 @@
  */
 import type { AdamOptimizer, NamedTensorMap, Tensor, Variable } from '@tensorflow/tfjs-core';
 import type { Tf } from './backend';
-import type { WasmKernels } from './wasmKernels';
+import type { AdamUpdate, WasmKernels } from './wasmKernels';
 
 interface Moment {
   originalName: string;
@@ -36,7 +36,8 @@ function done<T extends Tensor>(result: T, ...used: Tensor[]): T {
 
 /**
  * tf.train.adam(learningRate) with tfjs's defaults (beta1 0.9, beta2 0.999, the engine's epsilon).
- * With the wasm engine's kernels, each variable's update is one fused pass over its memory
+ * With the wasm engine's kernels, a step's updates are one job for the kernel threads (all
+ * variables end to end), and each variable's update is one fused pass over its memory
  * instead of fourteen tensor operations, with the same float32 operations in the same order.
  */
 export function createAdam(tf: Tf, learningRate: number, kernels?: WasmKernels): AdamOptimizer {
@@ -67,14 +68,15 @@ export function createAdam(tf: Tf, learningRate: number, kernels?: WasmKernels):
         originalName: name,
         variable: tf.tidy(() => tf.zerosLike(value).variable(false)),
       });
+      const updates: AdamUpdate[] = [];
       names.forEach((name, i) => {
         const value = tf.engine().registeredVariables[name]!;
         s.accumulatedFirstMoment[i] ??= zeroMoment(`${name}/m`, value);
         s.accumulatedSecondMoment[i] ??= zeroMoment(`${name}/v`, value);
         const gradient = Array.isArray(variableGradients) ? variableGradients[i]!.tensor : variableGradients[name];
         if (gradient == null) return;
-        if (kernels && fused) {
-          kernels.adamUpdate(value, gradient, s.accumulatedFirstMoment[i]!.variable, s.accumulatedSecondMoment[i]!.variable, fused);
+        if (kernels) {
+          updates.push({ value, gradient, firstMoment: s.accumulatedFirstMoment[i]!.variable, secondMoment: s.accumulatedSecondMoment[i]!.variable });
           return;
         }
         // Each temporary is freed as soon as the next operation has used it, so only a few
@@ -101,6 +103,8 @@ export function createAdam(tf: Tf, learningRate: number, kernels?: WasmKernels):
           value.assign(done(tf.add(step, value), step));
         });
       });
+      // Every variable's update as one job: one pass of the kernel threads, not one per variable.
+      if (kernels && fused && updates.length > 0) kernels.adamUpdate(updates, fused);
       tf.tidy(() => {
         s.accBeta1.assign(tf.mul(s.accBeta1, c.beta1));
         s.accBeta2.assign(tf.mul(s.accBeta2, c.beta2));

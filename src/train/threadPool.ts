@@ -26,7 +26,7 @@ import {
   FAILED,
   GENERATION,
   OP_ACTIVATION_GRAD,
-  OP_ADAM,
+  OP_ADAM_TABLE,
   OP_GEMM,
   OP_WSE_GRAD,
   OP_WSE_ROWS,
@@ -154,16 +154,6 @@ export interface SquaredErrorArgs {
   ivPerDim: boolean;
 }
 
-export interface AdamArgs {
-  n: number;
-  param: number;
-  grad: number;
-  firstMoment: number;
-  secondMoment: number;
-  /** β1, 1-β1, β2, 1-β2, 1-β1ᵗ, 1-β2ᵗ, ε, -lr: the kernel's float arguments in its order. */
-  constants: readonly number[];
-}
-
 function kernelThreadScript(): string {
   // Next to the bundle (dist/trainer.js, dist/cli.js), or in dist/ when run from compiled tests.
   for (let dir = __dirname; ; dir = path.dirname(dir)) {
@@ -232,13 +222,14 @@ export class KernelThreadPool {
     });
   }
 
-  adam(a: AdamArgs): void {
-    const ranges = planAdam(a.n, this.threads);
+  /** Adam on `total` elements of the tensors described in `table` (kernels/adam.ts), split end to end. */
+  adamTable(table: number, count: number, total: number, constants: readonly number[]): void {
+    const ranges = planAdam(total, this.threads);
     this.run(ranges.length, (w, s, i) => {
       const [start, end] = ranges[i]!;
-      w[s] = OP_ADAM;
-      w.set([end - start, a.param + 4 * start, a.grad + 4 * start, a.firstMoment + 4 * start, a.secondMoment + 4 * start], s + 1);
-      this.v.floats.set(a.constants, s + 6);
+      w[s] = OP_ADAM_TABLE;
+      w.set([table, count, start, end], s + 1);
+      this.v.floats.set(constants, s + 5);
     });
   }
 

@@ -30,10 +30,11 @@ const HEADER_WORDS = 8;
 export const SLOT_WORDS = 16;
 export const OP_NONE = 0;
 export const OP_GEMM = 1;
-export const OP_ADAM = 2;
+/** 2 was one tensor's Adam update, before the updates of a step became one job (OP_ADAM_TABLE). */
 export const OP_WSE_ROWS = 3;
 export const OP_WSE_GRAD = 4;
 export const OP_ACTIVATION_GRAD = 5;
+export const OP_ADAM_TABLE = 6;
 
 const MESSAGE_CAPACITY = 1024;
 
@@ -99,23 +100,6 @@ export function runSlot(k: KernelExports, v: ControlViews, thread: number): void
       // A dense layer's bias (and ReLU) on the block just computed: address 0 is none.
       if (w[s + 13] !== 0) k.biasActivation(w[s + 1]!, w[s + 2]!, w[s + 10]!, w[s + 10]!, w[s + 11]!, w[s + 13]!, w[s + 14] === 1);
       return;
-    case OP_ADAM:
-      k.adamUpdate(
-        w[s + 1]!,
-        w[s + 2]!,
-        w[s + 3]!,
-        w[s + 4]!,
-        w[s + 5]!,
-        f[s + 6]!,
-        f[s + 7]!,
-        f[s + 8]!,
-        f[s + 9]!,
-        f[s + 10]!,
-        f[s + 11]!,
-        f[s + 12]!,
-        f[s + 13]!,
-      );
-      return;
     case OP_WSE_ROWS:
       k.weightedSquaredErrorRows(w[s + 1]!, w[s + 2]!, w[s + 3]!, w[s + 4]!, w[s + 5]!, w[s + 6]!, w[s + 7] === 1, w[s + 8]!);
       return;
@@ -133,6 +117,9 @@ export function runSlot(k: KernelExports, v: ControlViews, thread: number): void
         w[s + 10]!,
         w[s + 11]!,
       );
+      return;
+    case OP_ADAM_TABLE:
+      k.adamUpdateTable(w[s + 1]!, w[s + 2]!, w[s + 3]!, w[s + 4]!, f[s + 5]!, f[s + 6]!, f[s + 7]!, f[s + 8]!, f[s + 9]!, f[s + 10]!, f[s + 11]!, f[s + 12]!);
       return;
     case OP_ACTIVATION_GRAD:
       k.activationGradColumns(w[s + 1]!, w[s + 2]!, w[s + 3]!, w[s + 4]!, w[s + 5]!, w[s + 6]!, w[s + 7] === 1, w[s + 8]!, w[s + 9]!);

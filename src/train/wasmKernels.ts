@@ -98,12 +98,11 @@ export interface KernelExports {
     dmu: number,
     colSums: number,
   ): void;
-  adamUpdate(
-    n: number,
-    param: number,
-    grad: number,
-    firstMoment: number,
-    secondMoment: number,
+  adamUpdateTable(
+    table: number,
+    count: number,
+    start: number,
+    end: number,
     beta1: number,
     oneMinusBeta1: number,
     beta2: number,
@@ -121,6 +120,13 @@ export interface WasmBackendInternals {
   dataIdMap: { get(dataId: object): { memoryOffset: number; refCount: number } | undefined };
   makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
   incRef(dataId: object): void;
+}
+
+export interface AdamUpdate {
+  value: Variable;
+  gradient: Tensor;
+  firstMoment: Variable;
+  secondMoment: Variable;
 }
 
 export interface AdamConstants {
@@ -155,8 +161,8 @@ export interface WasmKernels {
   /** "relaxed SIMD" or "SIMD": which build of the kernels runs. */
   readonly variant: string;
   readonly onMemory: MemoryKernels;
-  /** Adam's update of `value` with `gradient`, in place on the variables' memory. */
-  adamUpdate(value: Variable, gradient: Tensor, firstMoment: Variable, secondMoment: Variable, c: AdamConstants): void;
+  /** Adam's update of each `value` with its `gradient`, in place on the variables' memory, as one job over all of them. */
+  adamUpdate(updates: readonly AdamUpdate[], c: AdamConstants): void;
   /** Threads the products and updates run on, the calling thread included (1 until setThreads). */
   readonly threads: number;
   /** Run on `threads` threads from now on (the kernel threads are started or replaced). */
@@ -420,20 +426,26 @@ export async function installWasmKernels(tf: Tf): Promise<WasmKernels> {
   const kernels: WasmKernels = {
     variant: relaxed ? 'relaxed SIMD' : 'SIMD',
     onMemory,
-    adamUpdate(value, gradient, firstMoment, secondMoment, c) {
-      if (gradient.dtype !== 'float32' || gradient.size !== value.size) throw new Error(`Adam: gradient of ${value.name} has the wrong size`);
-      const g = gradient.dataId === value.dataId ? tf.mul(gradient, 1) : gradient;
-      const constants = [c.beta1, 1 - c.beta1, c.beta2, 1 - c.beta2, c.oneMinusAccBeta1, c.oneMinusAccBeta2, c.epsilon, -c.learningRate] as const;
-      const args = {
-        n: value.size,
-        param: ownedAddress(value),
-        grad: address(g),
-        firstMoment: ownedAddress(firstMoment),
-        secondMoment: ownedAddress(secondMoment),
-      };
-      if (pool) pool.adam({ ...args, constants });
-      else k.adamUpdate(args.n, args.param, args.grad, args.firstMoment, args.secondMoment, ...constants);
-      if (g !== gradient) g.dispose();
+    adamUpdate(updates, c) {
+      const copies: Tensor[] = [];
+      const table = backend.wasm._malloc(updates.length * 20);
+      try {
+        const words = new Int32Array(memory.buffer, table, updates.length * 5);
+        let total = 0;
+        updates.forEach(({ value, gradient, firstMoment, secondMoment }, i) => {
+          if (gradient.dtype !== 'float32' || gradient.size !== value.size) throw new Error(`Adam: gradient of ${value.name} has the wrong size`);
+          const g = gradient.dataId === value.dataId ? tf.mul(gradient, 1) : gradient;
+          if (g !== gradient) copies.push(g);
+          words.set([value.size, ownedAddress(value), address(g), ownedAddress(firstMoment), ownedAddress(secondMoment)], i * 5);
+          total += value.size;
+        });
+        const constants = [c.beta1, 1 - c.beta1, c.beta2, 1 - c.beta2, c.oneMinusAccBeta1, c.oneMinusAccBeta2, c.epsilon, -c.learningRate] as const;
+        if (pool) pool.adamTable(table, updates.length, total, constants);
+        else k.adamUpdateTable(table, updates.length, 0, total, ...constants);
+      } finally {
+        backend.wasm._free(table);
+        tf.dispose(copies);
+      }
     },
     get threads() {
       return pool?.threads ?? 1;

@@ -37,3 +37,30 @@ export function adamUpdate(
     store<f32>(param + o, step + load<f32>(param + o));
   }
 }
+
+/**
+ * Adam on the elements [start, end) of several parameter tensors taken end to end, each described
+ * in `table` by five int32 words: its length and the byte addresses of its parameter, gradient
+ * and both moments. The update is element-wise, so any cut gives the same bits.
+ */
+export function adamUpdateTable(
+  table: usize, count: i32, start: i32, end: i32,
+  beta1: f32, oneMinusBeta1: f32, beta2: f32, oneMinusBeta2: f32,
+  oneMinusAccBeta1: f32, oneMinusAccBeta2: f32, epsilon: f32, minusLearningRate: f32,
+): void {
+  let offset = 0;
+  for (let i = 0; i < count && offset < end; i++) {
+    const entry = table + (<usize>(i * 5) << 2);
+    const n = load<i32>(entry);
+    const from = max(start, offset);
+    const to = min(end, offset + n);
+    if (from < to) {
+      const skip = <usize>(from - offset) << 2;
+      adamUpdate(
+        to - from, load<u32>(entry, 4) + skip, load<u32>(entry, 8) + skip, load<u32>(entry, 12) + skip, load<u32>(entry, 16) + skip,
+        beta1, oneMinusBeta1, beta2, oneMinusBeta2, oneMinusAccBeta1, oneMinusAccBeta2, epsilon, minusLearningRate,
+      );
+    }
+    offset += n;
+  }
+}
