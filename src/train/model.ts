@@ -18,7 +18,7 @@ import { Rng } from '../core/random';
 import type { Activation, ModelSpec } from '../core/spec';
 import type { Tf } from './backend';
 import { weightedSquaredError } from './gaussianLoss';
-import { initDense, initLayer, makeChannelBias, makeDataDense, makeDense, type DenseFn, type DenseParams } from './layers';
+import { DENSE_KERNEL, initDense, initLayer, makeChannelBias, makeDataDense, makeDense, type DenseFn, type DenseParams } from './layers';
 
 export { LOG_2PI };
 
@@ -157,8 +157,18 @@ export class Vae {
     let h: Tensor = input.length > 1 ? tf.reshape(x, [N, ...input]) : x;
     for (const l of p.encoderLayers) h = this.apply(l, h, h === x);
     const flat = h.rank === 2 ? (h as Tensor2D) : (tf.reshape(h, [N, -1]) as Tensor2D);
-    const head = (d: DenseParams) => (flat === x ? this.dataDense : this.dense)(flat, d.w as Tensor2D, d.b as Tensor1D, 'linear');
-    return { nu: head(p.encoderMean), logT2: head(p.encoderLogVar) };
+    const dense = flat === x ? this.dataDense : this.dense;
+    if (!tf.getKernel(DENSE_KERNEL, tf.getBackend())) {
+      const head = (d: DenseParams) => dense(flat, d.w as Tensor2D, d.b as Tensor1D, 'linear');
+      return { nu: head(p.encoderMean), logT2: head(p.encoderLogVar) };
+    }
+    // Both heads as one product with the trainer's kernels: the wide input (a convolutional
+    // encoder's 3136 features) is packed once, not twice, in each of the three products.
+    const H = this.spec.latentDim;
+    const w = tf.concat([p.encoderMean.w, p.encoderLogVar.w], 1) as Tensor2D;
+    const b = tf.concat([p.encoderMean.b, p.encoderLogVar.b]) as Tensor1D;
+    const both = dense(flat, w, b, 'linear');
+    return { nu: tf.slice(both, [0, 0], [N, H]), logT2: tf.slice(both, [0, H], [N, H]) };
   }
 
   decode(z: Tensor2D): Decoded {
