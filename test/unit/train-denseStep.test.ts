@@ -17,7 +17,7 @@ function modelOf(json: string) {
   return parseSpec(`{ "data": { "synthetic": "spiral3d", "n": 300 }, "model": ${json} }`, 't.vae.json').spec.model;
 }
 
-const CASES: Record<string, { model: string; batch: number; rows: number }> = {
+const CASES: Record<string, { model: string; batch: number; rows: number; dim?: number }> = {
   'VAE-1, two decoder layers, a batch smaller than the buffers': {
     model: '{ "type": "VAE-1", "latentDim": 3, "encoder": { "hidden": [40] }, "decoder": { "hidden": [40, 24] } }',
     batch: 16,
@@ -35,6 +35,13 @@ const CASES: Record<string, { model: string; batch: number; rows: number }> = {
     rows: 64,
   },
   'VAE-2, heads on the data': { model: '{ "type": "VAE-2", "latentDim": 2, "encoder": { "hidden": [] }, "decoder": { "hidden": [32] } }', batch: 64, rows: 50 },
+  // 2H = 8 latent outputs against 3 data dimensions and no hidden layer: the narrowest buffers.
+  'linear VAE-1, more heads than data dimensions': {
+    model: '{ "type": "VAE-1", "latentDim": 4, "encoder": { "hidden": [] }, "decoder": { "hidden": [] } }',
+    batch: 32,
+    rows: 32,
+    dim: 3,
+  },
 };
 
 function maxRelativeDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -51,7 +58,7 @@ for (const threads of [1, 2]) {
       const engine = await chooseEngine('wasm');
       const { tf } = engine;
       await engine.kernels!.setThreads(threads);
-      const data = generateSynthetic({ synthetic: 'manifold', n: c.rows, noise: 0.1, seed: 2, dim: 50, intrinsicDim: 3 });
+      const data = generateSynthetic({ synthetic: 'manifold', n: c.rows, noise: 0.1, seed: 2, dim: c.dim ?? 50, intrinsicDim: Math.min(3, (c.dim ?? 50) - 1) });
       const spec = modelOf(c.model);
       const vae = new Vae(tf, spec, data.dim, 5, 0.4);
       const vars = vae.trainableVariables();
