@@ -47,23 +47,18 @@ export function createAdam(tf: Tf, learningRate: number, kernels?: WasmKernels):
       const names = Array.isArray(variableGradients) ? variableGradients.map((v) => v.name) : Object.keys(variableGradients);
       const oneMinusAccBeta1 = tf.sub(1, s.accBeta1);
       const oneMinusAccBeta2 = tf.sub(1, s.accBeta2);
-      // The numbers tfjs would turn into a scalar tensor at every use, made once per step.
-      const c = {
-        beta1: tf.scalar(s.beta1),
-        oneMinusBeta1: tf.scalar(1 - s.beta1),
-        beta2: tf.scalar(s.beta2),
-        oneMinusBeta2: tf.scalar(1 - s.beta2),
-        epsilon: tf.scalar(s.epsilon),
-        minusLearningRate: tf.scalar(-s.learningRate),
-      };
-      const fused = kernels && {
-        beta1: s.beta1,
-        beta2: s.beta2,
-        epsilon: s.epsilon,
-        learningRate: s.learningRate,
-        oneMinusAccBeta1: oneMinusAccBeta1.dataSync()[0]!,
-        oneMinusAccBeta2: oneMinusAccBeta2.dataSync()[0]!,
-      };
+      // The numbers tfjs would turn into a scalar tensor at every use, made once per step, and
+      // only where the tensor operations below need them (the fused update takes them as numbers).
+      let c: Record<'beta1' | 'oneMinusBeta1' | 'beta2' | 'oneMinusBeta2' | 'epsilon' | 'minusLearningRate', Tensor> | undefined;
+      const scalars = () =>
+        (c ??= {
+          beta1: tf.scalar(s.beta1),
+          oneMinusBeta1: tf.scalar(1 - s.beta1),
+          beta2: tf.scalar(s.beta2),
+          oneMinusBeta2: tf.scalar(1 - s.beta2),
+          epsilon: tf.scalar(s.epsilon),
+          minusLearningRate: tf.scalar(-s.learningRate),
+        });
       const zeroMoment = (name: string, value: Tensor): Moment => ({
         originalName: name,
         variable: tf.tidy(() => tf.zerosLike(value).variable(false)),
@@ -82,6 +77,7 @@ export function createAdam(tf: Tf, learningRate: number, kernels?: WasmKernels):
         // Each temporary is freed as soon as the next operation has used it, so only a few
         // variable-sized tensors exist at once; the tidy releases the handles of the new
         // moments and value (the variables keep their data).
+        const c = scalars();
         tf.tidy(() => {
           const firstMoment = s.accumulatedFirstMoment[i]!.variable;
           const secondMoment = s.accumulatedSecondMoment[i]!.variable;
@@ -104,12 +100,20 @@ export function createAdam(tf: Tf, learningRate: number, kernels?: WasmKernels):
         });
       });
       // Every variable's update as one job: one pass of the kernel threads, not one per variable.
-      if (kernels && fused && updates.length > 0) kernels.adamUpdate(updates, fused);
+      if (kernels && updates.length > 0)
+        kernels.adamUpdate(updates, {
+          beta1: s.beta1,
+          beta2: s.beta2,
+          epsilon: s.epsilon,
+          learningRate: s.learningRate,
+          oneMinusAccBeta1: oneMinusAccBeta1.dataSync()[0]!,
+          oneMinusAccBeta2: oneMinusAccBeta2.dataSync()[0]!,
+        });
       tf.tidy(() => {
-        s.accBeta1.assign(tf.mul(s.accBeta1, c.beta1));
-        s.accBeta2.assign(tf.mul(s.accBeta2, c.beta2));
+        s.accBeta1.assign(tf.mul(s.accBeta1, s.beta1));
+        s.accBeta2.assign(tf.mul(s.accBeta2, s.beta2));
       });
-      tf.dispose([oneMinusAccBeta1, oneMinusAccBeta2, ...Object.values(c)]);
+      tf.dispose([oneMinusAccBeta1, oneMinusAccBeta2, ...Object.values(c ?? {})]);
       this.incrementIterations();
     }
   }
