@@ -50,6 +50,25 @@ export interface PassStatistics {
   };
 }
 
+/** Zeroed statistics for N points, S samples, D dimensions and H latents (with the VAE-3 part when asked). */
+export function emptyPassStatistics(n: number, samples: number, dim: number, latentDim: number, latentVariance = false): PassStatistics {
+  return {
+    n,
+    samples,
+    dim,
+    latentDim,
+    logLikPerSample: new Float64Array(n * samples),
+    klPerPoint: new Float64Array(n),
+    sumLogT2PerPoint: new Float64Array(n),
+    klPerLatentSum: new Float64Array(latentDim),
+    secondMomentSum: new Float64Array(latentDim),
+    sqErrSum: new Float64Array(dim),
+    latentVariance: latentVariance
+      ? { hDecPerSample: new Float64Array(n * samples), normSqErrPerSample: new Float64Array(n * samples), varianceSum: 0 }
+      : undefined,
+  };
+}
+
 export type DecoderVariance =
   /** Homoscedastic: one value (scalar s^2) or D values (s_d^2). */
   | { kind: 'fixed' | 'scalar' | 'per-dimension'; values: Float64Array }

@@ -8,7 +8,7 @@
 import type { Tensor, Tensor2D } from '@tensorflow/tfjs-core';
 import { LOG_2PIE } from '../core/constants';
 import { MODEL_TYPE_INFO } from '../core/modelTypes';
-import { decompose, type Decomposition, type DecoderVariance, type PassStatistics } from '../core/entropy';
+import { decompose, emptyPassStatistics, type Decomposition, type DecoderVariance, type PassStatistics } from '../core/entropy';
 import { DEFAULT_DIAGNOSTIC_SUBSET, type VaeSpec } from '../core/spec';
 import type { Dataset } from '../data/dataset';
 import { gatherRows, subsetIndices } from '../data/scaling';
@@ -63,19 +63,7 @@ export function gatherStatistics(tf: Tf, vae: Vae, input: PassInput, encodings?:
   const D = vae.dim;
   const H = vae.spec.latentDim;
   const latentVar = MODEL_TYPE_INFO[vae.spec.type].decoderVariance === 'per-point';
-  const st: PassStatistics = {
-    n: N,
-    samples: S,
-    dim: D,
-    latentDim: H,
-    logLikPerSample: new Float64Array(N * S),
-    klPerPoint: new Float64Array(N),
-    sumLogT2PerPoint: new Float64Array(N),
-    klPerLatentSum: new Float64Array(H),
-    secondMomentSum: new Float64Array(H),
-    sqErrSum: new Float64Array(D),
-    latentVariance: latentVar ? { hDecPerSample: new Float64Array(N * S), normSqErrPerSample: new Float64Array(N * S), varianceSum: 0 } : undefined,
-  };
+  const st = emptyPassStatistics(N, S, D, H, latentVar);
   const pointsPerChunk = Math.max(1, Math.floor(ROWS_PER_DRAW / S));
   const pointsPerBlock = Math.max(1, Math.floor(ROWS_PER_BLOCK / S));
   const read = (t: Tensor): Float32Array => t.dataSync() as Float32Array;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { dataStdErr, decompose, gaussianKl, gaussianLogLik, monteCarloStdErr, ppcaLogLikelihood, type PassStatistics } from '../../src/core/entropy';
+import { dataStdErr, decompose, emptyPassStatistics, gaussianKl, gaussianLogLik, monteCarloStdErr, ppcaLogLikelihood } from '../../src/core/entropy';
 import { Rng } from '../../src/core/random';
 
 const close = (a: number, b: number, tol = 1e-12, what = '') => assert.ok(Math.abs(a - b) <= tol * Math.max(1, Math.abs(b)), `${what} ${a} != ${b}`);
@@ -31,18 +31,7 @@ function handCase(s2: number[], a2: number) {
     S = 2,
     D = 2,
     H = 1;
-  const st: PassStatistics = {
-    n: N,
-    samples: S,
-    dim: D,
-    latentDim: H,
-    logLikPerSample: new Float64Array(N * S),
-    klPerPoint: new Float64Array(N),
-    sumLogT2PerPoint: new Float64Array(N),
-    klPerLatentSum: new Float64Array(H),
-    secondMomentSum: new Float64Array(H),
-    sqErrSum: new Float64Array(D),
-  };
+  const st = emptyPassStatistics(N, S, D, H);
   let elbo = 0;
   for (let n = 0; n < N; n++) {
     const kl = gaussianKl(nu[n]!, t2[n]!, a2);
@@ -101,19 +90,7 @@ test('VAE-3 (latent-dependent variance): identity holds on random statistics', (
     D = 4,
     H = 2;
   const x = Array.from({ length: N * D }, () => rng.normal());
-  const st: PassStatistics = {
-    n: N,
-    samples: S,
-    dim: D,
-    latentDim: H,
-    logLikPerSample: new Float64Array(N * S),
-    klPerPoint: new Float64Array(N),
-    sumLogT2PerPoint: new Float64Array(N),
-    klPerLatentSum: new Float64Array(H),
-    secondMomentSum: new Float64Array(H),
-    sqErrSum: new Float64Array(D),
-    latentVariance: { hDecPerSample: new Float64Array(N * S), normSqErrPerSample: new Float64Array(N * S), varianceSum: 0 },
-  };
+  const st = emptyPassStatistics(N, S, D, H, true);
   for (let n = 0; n < N; n++) {
     let kl = 0;
     for (let h = 0; h < H; h++) {
