@@ -72,7 +72,6 @@ function fusedBackward(tf: Tf, y: Tensor2D, dy: Tensor2D, act: Fused): [Tensor2D
 
 /** y = act(x·W + b). */
 export function makeDense(tf: Tf): DenseFn {
-  const fused = new Map<Fused, (x: Tensor2D, w: Tensor2D, b: Tensor1D) => Tensor>();
   const op = tf.customGrad((...args) => {
     const [x, w, b, save] = args as [Tensor2D, Tensor2D, Tensor1D, (ts: Tensor[]) => void];
     save([x, w]);
@@ -86,29 +85,24 @@ export function makeDense(tf: Tf): DenseFn {
       },
     };
   });
-  const fusedOp = (act: Fused) => {
-    let f = fused.get(act);
-    if (!f) {
-      f = tf.customGrad((...args) => {
-        const [x, w, b, save] = args as [Tensor2D, Tensor2D, Tensor1D, (ts: Tensor[]) => void];
-        const value = fusedForward(tf, x, w, b, act);
-        save([x, w, value]);
-        return {
-          value,
-          gradFunc: (dy: Tensor, saved: Tensor[]) => {
-            const [xs, ws, ys] = saved as [Tensor2D, Tensor2D, Tensor2D];
-            const [dpre, db] = fusedBackward(tf, ys, dy as Tensor2D, act);
-            return [inputGradient(tf, dpre, ws), weightGradient(tf, dpre, xs), db];
-          },
-        };
-      }) as (x: Tensor2D, w: Tensor2D, b: Tensor1D) => Tensor;
-      fused.set(act, f);
-    }
-    return f;
-  };
+  const fusedOf = (act: Fused) =>
+    tf.customGrad((...args) => {
+      const [x, w, b, save] = args as [Tensor2D, Tensor2D, Tensor1D, (ts: Tensor[]) => void];
+      const value = fusedForward(tf, x, w, b, act);
+      save([x, w, value]);
+      return {
+        value,
+        gradFunc: (dy: Tensor, saved: Tensor[]) => {
+          const [xs, ws, ys] = saved as [Tensor2D, Tensor2D, Tensor2D];
+          const [dpre, db] = fusedBackward(tf, ys, dy as Tensor2D, act);
+          return [inputGradient(tf, dpre, ws), weightGradient(tf, dpre, xs), db];
+        },
+      };
+    }) as (x: Tensor2D, w: Tensor2D, b: Tensor1D) => Tensor;
+  const fused: Record<Fused, (x: Tensor2D, w: Tensor2D, b: Tensor1D) => Tensor> = { relu: fusedOf('relu'), linear: fusedOf('linear') };
   return (x, w, b, activation) => {
     const act = fusedActivation(tf, activation);
-    if (act) return fusedOp(act)(x, w, b) as Tensor2D;
+    if (act) return fused[act](x, w, b) as Tensor2D;
     return activate(tf, op(x, w, b) as Tensor2D, activation);
   };
 }
@@ -207,30 +201,24 @@ export function makeChannelBias(tf: Tf): (y: Tensor4D, b: Tensor1D, activation: 
       gradFunc: (dy: Tensor) => [dy, biasGradient(tf, tf.reshape(dy, [-1, b.shape[0]]) as Tensor2D)],
     };
   });
-  const fused = new Map<Fused, (y: Tensor4D, b: Tensor1D) => Tensor>();
-  const fusedOp = (act: Fused) => {
-    let f = fused.get(act);
-    if (!f) {
-      f = tf.customGrad((...args) => {
-        const [y, b, save] = args as [Tensor4D, Tensor1D, (ts: Tensor[]) => void];
-        const value = tf.engine().runKernel(BIAS_ACTIVATION_KERNEL, { x: y, b }, { relu: act === 'relu' }) as Tensor4D;
-        save([value]);
-        return {
-          value,
-          gradFunc: (dy: Tensor, saved: Tensor[]) => {
-            const C = b.shape[0];
-            const [dpre, db] = fusedBackward(tf, tf.reshape(saved[0]!, [-1, C]) as Tensor2D, tf.reshape(dy, [-1, C]) as Tensor2D, act);
-            return [tf.reshape(dpre, y.shape), db];
-          },
-        };
-      }) as (y: Tensor4D, b: Tensor1D) => Tensor;
-      fused.set(act, f);
-    }
-    return f;
-  };
+  const fusedOf = (act: Fused) =>
+    tf.customGrad((...args) => {
+      const [y, b, save] = args as [Tensor4D, Tensor1D, (ts: Tensor[]) => void];
+      const value = tf.engine().runKernel(BIAS_ACTIVATION_KERNEL, { x: y, b }, { relu: act === 'relu' }) as Tensor4D;
+      save([value]);
+      return {
+        value,
+        gradFunc: (dy: Tensor, saved: Tensor[]) => {
+          const C = b.shape[0];
+          const [dpre, db] = fusedBackward(tf, tf.reshape(saved[0]!, [-1, C]) as Tensor2D, tf.reshape(dy, [-1, C]) as Tensor2D, act);
+          return [tf.reshape(dpre, y.shape), db];
+        },
+      };
+    }) as (y: Tensor4D, b: Tensor1D) => Tensor;
+  const fused: Record<Fused, (y: Tensor4D, b: Tensor1D) => Tensor> = { relu: fusedOf('relu'), linear: fusedOf('linear') };
   return (y, b, activation) => {
     const act = fusedActivation(tf, activation);
-    if (act) return fusedOp(act)(y, b) as Tensor4D;
+    if (act) return fused[act](y, b) as Tensor4D;
     return activate(tf, op(y, b) as Tensor4D, activation);
   };
 }
