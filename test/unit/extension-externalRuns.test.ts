@@ -4,28 +4,10 @@ import { appendFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { toJsonLine, type MetricsRecord } from '../../src/core/runFormat';
+import { placeholderRecord } from './protocol-samples';
 import { ExternalRunFollower } from '../../src/extension/panel/runFollower';
 
-const rec = (epoch: number): MetricsRecord => ({
-  epoch,
-  step: epoch,
-  elbo: -1,
-  elboStdErr: 0,
-  hEnc: 0,
-  hPrior: 0,
-  hDec: 0,
-  entropySum: -1,
-  gap: 0,
-  gapRel: 0,
-  rDec: 0,
-  rPrior: 0,
-  sigma2: 1,
-  sigma2Opt: 1,
-  latentSecondMoment: [],
-  klPerLatent: [],
-  samplesPerSec: 0,
-  wallSeconds: 0,
-});
+const rec = (epoch: number): MetricsRecord => placeholderRecord(epoch);
 const until = async (cond: () => boolean, ms = 3000) => {
   const t0 = Date.now();
   while (!cond()) {

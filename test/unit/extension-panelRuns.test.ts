@@ -2,28 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { PanelRun } from '../../src/core/panelProtocol';
 import type { MetricsRecord } from '../../src/core/runFormat';
+import { placeholderRecord } from './protocol-samples';
 import { applyTrainerEvent, isNewRecord, panelTitle } from '../../src/extension/panel/panelRunModel';
 
-const rec = (epoch: number, step: number): MetricsRecord => ({
-  epoch,
-  step,
-  elbo: -1,
-  elboStdErr: 0,
-  hEnc: 0,
-  hPrior: 0,
-  hDec: 0,
-  entropySum: -1,
-  gap: 0,
-  gapRel: 0,
-  rDec: 0,
-  rPrior: 0,
-  sigma2: 1,
-  sigma2Opt: 1,
-  latentSecondMoment: [],
-  klPerLatent: [],
-  samplesPerSec: 0,
-  wallSeconds: 0,
-});
+const rec = (epoch: number, step: number): MetricsRecord => placeholderRecord(epoch, step);
 const run = (): PanelRun => ({
   runDir: '/r',
   name: 'r',

@@ -22,6 +22,30 @@ export const RECORD: MetricsRecord = {
   samplesPerSec: 1000,
   wallSeconds: 3,
 };
+/** A record with nothing in it but its place in the run: for tests of how records are followed and merged. */
+export function placeholderRecord(epoch: number, step = epoch): MetricsRecord {
+  return {
+    epoch,
+    step,
+    elbo: -1,
+    elboStdErr: 0,
+    hEnc: 0,
+    hPrior: 0,
+    hDec: 0,
+    entropySum: -1,
+    gap: 0,
+    gapRel: 0,
+    rDec: 0,
+    rPrior: 0,
+    sigma2: 1,
+    sigma2Opt: 1,
+    latentSecondMoment: [],
+    klPerLatent: [],
+    samplesPerSec: 0,
+    wallSeconds: 0,
+  };
+}
+
 const IMAGES = { shape: [2, 2], originals: [[0, 1, 0, 1]], reconstructions: [[0, 1, 0, 1]], samples: [[0.5, 0.5, 0.5, 0.5]] };
 const RUN = {
   runDir: '/w/runs/a',
