@@ -23,7 +23,7 @@ def test_three_lines_write_a_run_folder(tmp_path, data, monkeypatch) -> None:
     m = TinyVae()
     d = Diagnostics(m.encode, m.decode, data, runs_dir=str(tmp_path), name="tiny", epochs=3, train_batch_size=50)
     for epoch in range(4):
-        d.diagnose(epoch, epoch * 4, train_loss=1.5)
+        d.diagnose(epoch, epoch * 4, train_loss=1.5, learning_rate=0.01 / (1 + epoch))
     d.close("completed")
     run = d.run_dir
     assert os.path.basename(run).startswith("tiny-")
@@ -38,6 +38,7 @@ def test_three_lines_write_a_run_folder(tmp_path, data, monkeypatch) -> None:
         assert all(k in r for k in required)
         assert "convergence" not in r, "the verdict is the TypeScript reader's"
     assert recs[1]["samplesPerSec"] > 0 and recs[1]["trainLoss"] == 1.5
+    assert [r["learningRate"] for r in recs] == [0.01, 0.005, 0.01 / 3, 0.0025]
     summary = json.load(open(os.path.join(run, "summary.json")))
     assert summary["status"] == "completed" and summary["epochsDone"] == 3 and summary["last"]["epoch"] == 3
     assert not [f for f in os.listdir(run) if ".tmp" in f]

@@ -169,7 +169,7 @@ class Diagnostics:
     # -- the public loop API ---------------------------------------------------------------
 
     def diagnose(self, epoch: int, step: int, *, samples: Optional[int] = None, train_loss: Optional[float] = None,
-                 beta: Optional[float] = None) -> Dict[str, Any]:
+                 beta: Optional[float] = None, learning_rate: Optional[float] = None) -> Dict[str, Any]:
         """Evaluate the model now and append one record; returns the record (on every rank).
 
         Args:
@@ -178,6 +178,8 @@ class Diagnostics:
             samples: examples trained on since the last call, for ``samplesPerSec``.
             train_loss: the epoch's mean training loss, charted beside the ELBO.
             beta: the KL weight of the objective now, overriding the constructor's ``beta``.
+            learning_rate: the optimizer's step now (``optimizer.param_groups[0]["lr"]``); with a
+                decaying schedule the verdict expects the step's noise to fade with it.
         """
         if self._closed:
             raise VaeLensInputError("diagnose() called after close()")
@@ -192,6 +194,8 @@ class Diagnostics:
         record["wallSeconds"] = time.monotonic() - self._started
         if train_loss is not None:
             record["trainLoss"] = float(train_loss)
+        if learning_rate is not None:
+            record["learningRate"] = float(learning_rate)
         self.records.append(record)
         if self.run is not None:
             if self._pass_count == 0:

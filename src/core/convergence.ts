@@ -25,8 +25,9 @@
  *
  * Hysteresis: the thresholds to leave a settled state are wider than to enter it (a rise must
  * exceed 3 s.e. and m, the gap 1.5 times its allowance, the averaging gain must fall below m/4 to
- * leave `noise-limited`), and the reported state changes only when two passes in a row call for
- * the same new state. So the verdict does not flip on one noisy pass.
+ * leave `noise-limited` under a steady step; below m/2 where the recorded learning rate fell by more
+ * than a fifth over the last 2w passes, since a decaying step takes the gain down with it), and the reported state changes only when two passes in a row call for the same
+ * new state. So the verdict does not flip on one noisy pass.
  *
  * Every field beyond the original record's is optional: runs from other trainers are judged too.
  */
@@ -54,6 +55,8 @@ export interface ConvergencePoint {
   latentMeanVariance?: readonly (number | null)[];
   /** ELBO of the weights averaged over the recent steps, on the pass's points and noise. */
   averagedElbo?: number | null;
+  /** The learning rate at this pass, where the trainer records it. */
+  learningRate?: number | null;
   validationElbo?: number | null;
 }
 
@@ -185,7 +188,11 @@ function classify(
   const gains = averaged.map((p) => (p.averagedElbo as number) - p.elbo);
   const averagingGain = averaged.length === recent.length && gains.length > 0 ? gains.reduce((a, b) => a + b, 0) / gains.length : undefined;
   const mcError = span.reduce((a, p) => a + (p.elboStdErr || 0), 0) / span.length;
-  const gainNeeded = current === 'noise-limited' ? m / 4 : m / 2;
+  // Under a steady step the gain hovers, so leaving `noise-limited` takes a fall to m/4. A step that
+  // fell by more than a fifth over the window takes the gain down with it: there, falling below the
+  // threshold to enter is enough.
+  const stepFalling = stepRatio(span) < 0.8;
+  const gainNeeded = current === 'noise-limited' && !stepFalling ? m / 4 : m / 2;
   const noiseLimited = averagingGain !== undefined ? averagingGain > gainNeeded : fit.n >= 3 && fit.residualSd > 3 * mcError && fit.residualSd > gainNeeded;
   const noiseText =
     averagingGain !== undefined
@@ -305,6 +312,13 @@ function trimmedMean(v: readonly number[]): number {
   const s = [...v].sort((a, b) => a - b);
   const kept = s.length >= 4 ? s.slice(1, -1) : s;
   return kept.reduce((a, b) => a + b, 0) / kept.length;
+}
+
+/** The learning rate at the last pass over the one at the first, where both are recorded (else 1: a steady step). */
+function stepRatio(span: readonly ConvergencePoint[]): number {
+  const first = span[0]?.learningRate;
+  const last = span[span.length - 1]?.learningRate;
+  return typeof first === 'number' && typeof last === 'number' && first > 0 ? last / first : 1;
 }
 
 /** Latents without information at this pass: KL_h below 0.01 nats, or posterior means that do not vary. */

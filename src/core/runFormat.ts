@@ -92,6 +92,8 @@ export const metricsRecord = object(
     /** ELBO of the weights averaged over the last ~averagingSteps steps, same points and noise. */
     averagedElbo: optional(jsonNumber),
     averagingSteps: optional(jsonNumber),
+    /** The learning rate of the last step before this pass (a decaying schedule takes the step's noise down with it). */
+    learningRate: optional(jsonNumber),
     /** The plateau test: ELBO slope per epoch over the verdict's window, and its standard error. */
     elboSlope: optional(jsonNumber),
     elboSlopeStdErr: optional(jsonNumber),

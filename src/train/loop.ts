@@ -236,7 +236,8 @@ export class TrainingLoop {
     }
     const latents = encoderEvidence(encodings, this.diagN, H, seed + 2);
     const averagedElbo = epoch > 0 ? this.averagedWeightsElbo(d.elbo, seed) : undefined;
-    this.history.push({ ...d, epoch, averagedElbo, latentMeanVariance: latents.latentMeanVariance });
+    const learningRate = learningRateAt(spec, Math.max(epoch, 1), this.o.epochs);
+    this.history.push({ ...d, epoch, averagedElbo, learningRate, latentMeanVariance: latents.latentMeanVariance });
     const verdict = judgeConvergence(this.history, {
       tolerance: spec.diagnostics.tolerance,
       window: spec.diagnostics.window,
@@ -253,6 +254,7 @@ export class TrainingLoop {
       ...latents,
       averagedElbo,
       averagingSteps: averagedElbo === undefined ? undefined : this.average.horizonSteps,
+      learningRate,
       elboSlope: verdict.evidence?.slopePerEpoch,
       elboSlopeStdErr: verdict.evidence?.slopeStdErrPerEpoch,
       samplesPerSec,

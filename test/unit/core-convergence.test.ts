@@ -216,6 +216,18 @@ test('hysteresis: a long stationary run with noisy evidence barely changes its v
   assert.ok(crossings > 3 * Math.max(1, changes), `raw crossings ${crossings}`);
 });
 
+test('hysteresis: under a decaying step the verdict leaves noise-limited once the gain is below m/2', () => {
+  // The averaging gain falls steadily from 0.081 towards 0, as the step's noise fades; the ELBO is flat.
+  const passes = history(45, { elbo: flat, gain: (i) => 0.081 - 0.002 * i });
+  const firstConverged = (h: ConvergencePoint[]) => judgeEveryPass(h, opts).findIndex((v) => v.state === 'converged');
+  // The mean gain of the last 5 passes is 0.085 - 0.002 i: below m/2 = 0.04 from pass 23, below m/4 = 0.02 from pass 33;
+  // the verdict follows a pass later, when the next pass agrees.
+  assert.equal(firstConverged(passes), 34);
+  assert.equal(firstConverged(passes.map((p) => ({ ...p, learningRate: 0.01 }))), 34, 'a steady recorded step is a steady step');
+  assert.equal(firstConverged(passes.map((p, i) => ({ ...p, learningRate: 0.01 * 0.97 ** i }))), 24, 'the step falls by a quarter over 2w passes');
+  assert.equal(judgeEveryPass(passes, opts)[20]!.state, 'noise-limited');
+});
+
 test('one wording for every surface: labels, tones, the short reason', () => {
   const states: ConvergenceState[] = ['too-early', 'improving', 'not-converged', 'noise-limited', 'converged', 'collapsed', 'stationary'];
   assert.equal(new Set(states.map(verdictLabel)).size, states.length);

@@ -12,6 +12,8 @@ export interface SpecSettings {
   tolerance: number;
   window: number;
   theoremApplies: boolean;
+  /** The learning-rate schedule, where the spec names one (a script's run does not). */
+  schedule?: string;
 }
 
 /**
@@ -25,6 +27,7 @@ export function runSettingsOf(meta: RunMeta | undefined, specText: string | unde
     tolerance: positive(meta?.tolerance) ?? fromSpec.tolerance,
     window: positive(meta?.window) ?? fromSpec.window,
     theoremApplies: last?.theoremApplies ?? meta?.theoremApplies ?? fromSpec.theoremApplies,
+    ...(fromSpec.schedule === undefined ? {} : { schedule: fromSpec.schedule }),
   };
 }
 
@@ -74,7 +77,12 @@ export function specSettingsOf(specText: string | undefined, modelType: string |
     const { diagnostics } = doc.parsed.spec;
     // A script's model is not in its spec: whether the theorem applies is the run's own say (runSettingsOf).
     const theoremApplies = doc.kind === 'model' ? MODEL_TYPE_INFO[doc.parsed.spec.model.type].theoremHolds : fallback.theoremApplies;
-    return { tolerance: diagnostics.tolerance, window: diagnostics.window, theoremApplies };
+    return {
+      tolerance: diagnostics.tolerance,
+      window: diagnostics.window,
+      theoremApplies,
+      ...(doc.kind === 'model' ? { schedule: doc.parsed.spec.training.schedule } : {}),
+    };
   } catch {
     return fallback;
   }
