@@ -2,8 +2,10 @@
 // CLI, labels every diagnostics pass from ground truth, replays the verdict after every pass with the
 // current rule (src/core/convergence.ts) and the old one (src/core/convergenceLegacy.ts) on the same
 // records, and writes the table between the convergence-benchmark markers of docs/verification.md.
-//   node scripts/build.mjs && node scripts/convergence-benchmark.mjs [--reuse] [--only id,id] [--no-write]
-// --reuse keeps runs (and reference runs) whose spec is unchanged.
+//   node scripts/build.mjs && node scripts/convergence-benchmark.mjs [--reuse] [--only id,id] [--seeds 0,1,2,3] [--no-write]
+// Each configuration trains once per training seed (initialisation, batches and noise; the data stay
+// the same), so that a figure is not one seed's luck. --reuse keeps runs whose spec is unchanged;
+// reference runs (ground truth only) are always kept while their spec is unchanged.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -28,11 +30,12 @@ const WITHIN = 0.01;
 const DONE = new Set(['converged', 'collapsed', 'stationary']);
 
 function parseOptions(argv) {
-  const o = { reuse: false, only: undefined, write: true };
+  const o = { reuse: false, only: undefined, write: true, seeds: [0, 1, 2, 3] };
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--reuse') o.reuse = true;
     else if (argv[i] === '--only') o.only = new Set(argv[++i].split(','));
     else if (argv[i] === '--no-write') o.write = false;
+    else if (argv[i] === '--seeds') o.seeds = argv[++i].split(',').map(Number);
     else fail(`unknown option ${argv[i]}`, 2);
   }
   return o;
@@ -95,15 +98,16 @@ function bestSmoothed(records) {
   return best;
 }
 
-async function groundTruth(cfg, spec, records, modules, dir, reuse) {
+async function groundTruth(cfg, spec, records, modules, dir) {
   if (cfg.truth === 'exact') {
     const { spec: parsed } = modules.parseSpec(JSON.stringify(spec), join(dir, 'spec.vae.json'));
     const data = await modules.loadData(parsed.data, join(dir, 'spec.vae.json'));
     const exact = exactLinearLogLikelihoods(data, parsed, modules.ppcaLogLikelihood);
     return { optimum: exact.fixed ? exact.fixed.logLik : exact.maximum, source: exact.fixed ? 'exact (fixed variance)' : 'exact pPCA' };
   }
-  const refSpec = { ...spec, name: `${spec.name}-reference`, training: { ...spec.training, epochs: cfg.referenceEpochs, schedule: 'cosine' } };
-  const ref = trainRun(join(dir, 'reference'), refSpec, reuse);
+  // One reference per configuration (its own seed), shared by every seed's run.
+  const refSpec = { ...cfg.spec, name: `${cfg.id}-reference`, training: { ...cfg.spec.training, epochs: cfg.referenceEpochs, schedule: 'cosine' } };
+  const ref = trainRun(join(resultsDir, cfg.id, 'reference'), refSpec, true);
   return { optimum: Math.max(bestSmoothed(ref.records), bestSmoothed(records)), source: `best of ${cfg.referenceEpochs} epochs, cosine` };
 }
 
@@ -161,37 +165,59 @@ function delayText(d) {
 }
 
 function render(results, seconds) {
-  const rows = results.map((r) => {
-    const cell = (s) => `${s.calls ? `${s.good}/${s.calls} = ${pct(s.precision)}` : '0 calls'} | ${s.flips} | ${delayText(s.delay)} | ${s.final}`;
-    return `| ${r.cfg.id} | ${r.passes} | ${(100 * r.lastGap).toFixed(2)} % | ${r.cfg.expect} | ${cell(r.before)} | ${cell(r.now)} |`;
+  const configs = [...new Set(results.map((r) => r.cfg))];
+  const rows = configs.map((cfg) => {
+    const runs = results.filter((r) => r.cfg === cfg);
+    const cell = (k) => {
+      const calls = runs.reduce((a, r) => a + r[k].calls, 0);
+      const good = runs.reduce((a, r) => a + r[k].good, 0);
+      const delays = runs.map((r) => delayCell(r[k].delay)).join(' · ');
+      const right = runs.filter((r) => expected(cfg, r[k].final)).length;
+      return `${calls ? `${good}/${calls} = ${pct(good / calls)}` : '0 calls'} | ${Math.max(...runs.map((r) => r[k].flips))} | ${delays} | ${right}/${runs.length}`;
+    };
+    const below = runs.map((r) => `${(100 * r.lastGap).toFixed(2)}`).join(' · ');
+    return `| ${cfg.id} | ${runs.map((r) => r.seed).join(', ')} | ${runs[0].passes} | ${below} % | ${[cfg.expect].flat().join(' / ')} | ${cell('before')} | ${cell('now')} |`;
   });
-  const sum = (k, f) => results.reduce((a, r) => a + f(r[k]), 0);
   const total = (k) => {
-    const calls = sum(k, (s) => s.calls);
-    const good = sum(k, (s) => s.good);
-    const noisy = sum(k, (s) => s.goodUpToNoise);
+    const calls = results.reduce((a, r) => a + r[k].calls, 0);
+    const good = results.reduce((a, r) => a + r[k].good, 0);
+    const noisy = results.reduce((a, r) => a + r[k].goodUpToNoise, 0);
     const flips = Math.max(...results.map((r) => r[k].flips));
-    const right = results.filter((r) => r[k].final === r.cfg.expect).length;
-    const late = results.filter((r) => r[k].delay && (r[k].delay.epochs === undefined || r[k].delay.epochs > r[k].delay.allowed)).map((r) => r.cfg.id);
+    const right = results.filter((r) => expected(r.cfg, r[k].final)).length;
+    const timed = results.filter((r) => r[k].delay);
+    const inTime = timed.filter((r) => r[k].delay.epochs !== undefined && r[k].delay.epochs <= r[k].delay.allowed).length;
     return (
       `"converged" calls at the optimum ${calls ? `${good}/${calls} = ${pct(good / calls)}` : 'n/a'} (${calls ? pct(noisy / calls) : 'n/a'} allowing each pass 2 s.e. of Monte-Carlo error), ` +
-      `at most ${flips} flips in a run, verdict later than 10 % of the epochs after the plateau in ${late.length ? late.join(', ') : 'no run'}, final state as expected in ${right} of ${results.length} runs`
+      `at most ${flips} flips in a run, the verdict within 10 % of the epochs after the plateau in ${inTime} of the ${timed.length} runs that reach one, final state as expected in ${right} of ${results.length} runs`
     );
   };
+  const seeds = [...new Set(results.map((r) => r.seed))];
   return [
-    `Written by \`node scripts/convergence-benchmark.mjs\` (${results.length} runs and their references: ${runSeconds.toFixed(0)} s of training as their summaries recorded it, on this 2-core machine shared with other jobs; ${(seconds - trainedSeconds).toFixed(1)} s of labelling and replay). Old rule: the one before issue 13 (\`src/core/convergenceLegacy.ts\`); new rule: \`src/core/convergence.ts\`, replayed on the same records.`,
+    `Written by \`node scripts/convergence-benchmark.mjs\` (${configs.length} configurations × training seeds ${seeds.join(', ')} = ${results.length} runs, and one reference run per configuration where the optimum is not exact: ${runSeconds.toFixed(0)} s of training as their summaries recorded it, on this 2-core machine shared with other jobs; ${(seconds - trainedSeconds).toFixed(1)} s of labelling and replay). Old rule: the one before issue 13 (\`src/core/convergenceLegacy.ts\`); new rule: \`src/core/convergence.ts\`, replayed on the same records. Per-seed figures are listed in seed order, separated by ·; a verdict's delay reads "epochs late / allowed", "–" where the run has no plateau, "never" where it has one but no call follows.`,
     '',
-    '| run | passes | last pass below optimum | expected at end | old: "converged" calls at the optimum | old: flips | old: verdict after the plateau | old: final | new: "converged" calls at the optimum | new: flips | new: verdict after the plateau | new: final |',
-    '| --- | ---: | ---: | --- | --- | ---: | --- | --- | --- | ---: | --- | --- |',
+    '| run | seeds | passes | last pass below optimum | expected at end | old: "converged" calls at the optimum | old: most flips | old: verdict after the plateau | old: final as expected | new: "converged" calls at the optimum | new: most flips | new: verdict after the plateau | new: final as expected |',
+    '| --- | --- | ---: | ---: | --- | --- | ---: | --- | ---: | --- | ---: | --- | ---: |',
     ...rows,
     '',
     `- old rule: ${total('before')}`,
     `- new rule: ${total('now')}`,
     '',
-    'Ground truth per run (the optimum the passes are measured against):',
+    `Ground truth per configuration (the optimum the passes are measured against), and the new rule's final reason on seed ${seeds[0]}:`,
     '',
-    ...results.map((r) => `- ${r.cfg.id} (${r.cfg.what}): optimum ${r.truth.optimum.toFixed(4)} (${r.truth.source}); 1 % of ${r.magnitude.toFixed(3)} nats. Final reason: “${r.finalReason}”`),
+    ...configs.map((cfg) => {
+      const r = results.find((x) => x.cfg === cfg);
+      return `- ${cfg.id} (${cfg.what}): optimum ${r.truth.optimum.toFixed(4)} (${r.truth.source}); 1 % of ${r.magnitude.toFixed(3)} nats. Final reason: “${r.finalReason}”`;
+    }),
   ].join('\n');
+}
+
+/** Whether a final state is the one (or one of those) the configuration expects. */
+const expected = (cfg, state) => [cfg.expect].flat().includes(state);
+
+function delayCell(d) {
+  if (!d) return '–';
+  if (d.epochs === undefined) return 'never';
+  return `${d.epochs}/${d.allowed.toFixed(0)}${d.epochs > d.allowed ? ' ✗' : ''}`;
 }
 
 const opts = parseOptions(process.argv.slice(2));
@@ -205,14 +231,18 @@ for (const cfg of CONFIGS) {
     console.warn(`${cfg.id}: skipped, ${cfg.needsFile} is missing`);
     continue;
   }
-  console.log(`${cfg.id}: ${cfg.what}`);
-  const dir = join(resultsDir, cfg.id);
-  const spec = { name: cfg.id, ...cfg.spec };
-  const { records } = trainRun(dir, spec, opts.reuse);
-  const truth = await groundTruth(cfg, spec, records, modules, dir, opts.reuse);
-  const r = evaluate(cfg, spec, records, truth, modules);
-  console.log(`  old: ${r.before.good}/${r.before.calls} at the optimum, ${r.before.flips} flips, final ${r.before.final}; new: ${r.now.good}/${r.now.calls}, ${r.now.flips} flips, ${delayText(r.now.delay)}, final ${r.now.final}`);
-  results.push(r);
+  for (const seed of opts.seeds) {
+    // The configuration's own seed keeps its folder; the others get one each.
+    const id = seed === cfg.spec.training.seed ? cfg.id : `${cfg.id}-seed${seed}`;
+    console.log(`${id}: ${cfg.what}`);
+    const dir = join(resultsDir, id);
+    const spec = { name: id, ...cfg.spec, training: { ...cfg.spec.training, seed } };
+    const { records } = trainRun(dir, spec, opts.reuse);
+    const truth = await groundTruth(cfg, spec, records, modules, dir);
+    const r = { ...evaluate(cfg, spec, records, truth, modules), seed };
+    console.log(`  old: ${r.before.good}/${r.before.calls} at the optimum, ${r.before.flips} flips, final ${r.before.final}; new: ${r.now.good}/${r.now.calls}, ${r.now.flips} flips, ${delayText(r.now.delay)}, final ${r.now.final}`);
+    results.push(r);
+  }
 }
 const table = render(results, (Date.now() - t0) / 1000);
 if (opts.write && !opts.only) {

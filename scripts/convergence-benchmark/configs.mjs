@@ -4,7 +4,8 @@
 //                      data's sample covariance (VAE-0: the fixed-variance optimum), scripts/verify/exactPpca.mjs;
 //   truth 'reference': the best ELBO that a run `referenceEpochs` long with a cosine-decaying step
 //                      reaches (the mean of three consecutive passes, so one lucky pass does not set it).
-// `expect` is the state a careful practitioner would give the run at its end.
+// `expect` is the state a careful practitioner would give the run at its end (a list where several
+// say the same: not done).
 // Sizes are small on purpose: the whole set trains in a few minutes on two shared cores. The pPCA
 // runs evaluate 8 Monte-Carlo samples per point, so that a pass's label (within 1 % or not) is not
 // decided by its own sampling error (2 samples give about a quarter of the 1 % band).
@@ -79,8 +80,9 @@ export const CONFIGS = [
     what: 'VAE-1 64-64 on the swiss roll, Adam 0.001 constant',
     truth: 'reference',
     referenceEpochs: 300,
-    // The decoder variance, learned by Adam at this small step, still lags its optimum at the end.
-    expect: 'not-converged',
+    // 150 epochs end 4-10 % below what longer training reaches: not done, whether the verdict names
+    // the decoder variance that still lags its optimum, the rise, or the step's noise.
+    expect: ['not-converged', 'improving', 'noise-limited'],
     spec: {
       data: { synthetic: 'swiss_roll', n: 2000, noise: 0.05, seed: 1 },
       model: { type: 'VAE-1', latentDim: 2, encoder: { hidden: [64, 64], activation: 'relu' }, decoder: { hidden: [64, 64], activation: 'relu' } },
@@ -94,7 +96,8 @@ export const CONFIGS = [
     truth: 'reference',
     referenceEpochs: 240,
     // 80 epochs are not enough on this subset: a run three times longer climbs well past 1 %.
-    expect: 'improving',
+    // Not done: still rising, or the latents' second moments still off the prior's.
+    expect: ['improving', 'not-converged'],
     needsFile: '/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz',
     spec: {
       data: { path: '/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz', scale: 'unit', limit: 2000 },
