@@ -26,8 +26,9 @@
  * Hysteresis: the thresholds to leave a settled state are wider than to enter it (a rise must
  * exceed 3 s.e. and m, the gap 1.5 times its allowance, the averaging gain must fall below m/4 to
  * leave `noise-limited` under a steady step; below m/2 where the recorded learning rate fell by more
- * than a fifth over the last 2w passes, since a decaying step takes the gain down with it), and the reported state changes only when two passes in a row call for the same
- * new state. So the verdict does not flip on one noisy pass.
+ * than a fifth over the last 2w passes, since a decaying step takes the gain down with it), and the
+ * reported state changes only when two passes in a row call for the same new state. So the verdict
+ * does not flip on one noisy pass.
  *
  * Every field beyond the original record's is optional: runs from other trainers are judged too.
  */

@@ -121,3 +121,11 @@ test('an annealed run: the latest record decides whether the theorem applies', (
   assert.equal(runSettingsOf(meta, undefined, rec(9, { beta: 1, theoremApplies: true })).theoremApplies, true);
   assert.equal(runSettingsOf({ modelType: 'VAE-0' } as RunMeta, undefined).theoremApplies, false);
 });
+
+test("a run's settings carry its spec's schedule (the verdict's advice names it); a script's run has none", () => {
+  const spec = (schedule: string) =>
+    JSON.stringify({ data: { synthetic: 'swiss_roll', n: 100 }, model: { type: 'VAE-1', latentDim: 2 }, training: { epochs: 5, schedule } });
+  assert.equal(runSettingsOf(undefined, spec('cosine')).schedule, 'cosine');
+  assert.equal(runSettingsOf(undefined, spec('constant')).schedule, 'constant');
+  assert.equal(runSettingsOf({ modelType: 'VAE-1' } as RunMeta, undefined).schedule, undefined);
+});
