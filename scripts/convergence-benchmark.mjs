@@ -2,7 +2,7 @@
 // CLI, labels every diagnostics pass from ground truth, replays the verdict after every pass with the
 // current rule (src/core/convergence.ts) and the old one (src/core/convergenceLegacy.ts) on the same
 // records, and writes the table between the convergence-benchmark markers of docs/verification.md.
-//   node scripts/build.mjs && node scripts/convergence-benchmark.mjs [--reuse] [--only id,id] [--seeds 0,1,2,3] [--no-write]
+//   node scripts/build.mjs && node scripts/convergence-benchmark.mjs [--reuse] [--only id,id] [--seeds 0,1,2,3,4,5,6,7] [--no-write]
 // Each configuration trains once per training seed (initialisation, batches and noise; the data stay
 // the same), so that a figure is not one seed's luck. --reuse keeps runs whose spec is unchanged;
 // reference runs (ground truth only) are always kept while their spec is unchanged.
@@ -30,7 +30,7 @@ const WITHIN = 0.01;
 const DONE = new Set(['converged', 'collapsed', 'stationary']);
 
 function parseOptions(argv) {
-  const o = { reuse: false, only: undefined, write: true, seeds: [0, 1, 2, 3] };
+  const o = { reuse: false, only: undefined, write: true, seeds: [0, 1, 2, 3, 4, 5, 6, 7] };
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--reuse') o.reuse = true;
     else if (argv[i] === '--only') o.only = new Set(argv[++i].split(','));
