@@ -34,7 +34,7 @@ def main():
     loader = torch.utils.data.DataLoader(images, batch_size=args.batch_size, shuffle=True, drop_last=True)
 
     # VAE Lens, line 1 of 3: what to evaluate (a fixed subset of 4096 images, 2 samples each).
-    with vae_lens.Diagnostics(model.encode, model.decode, images, epochs=args.epochs, name="pytorch-fashion-mnist") as lens:
+    with vae_lens.Diagnostics(model.encode, model.decode, images, epochs=args.epochs, optimizer=optimizer, name="pytorch-fashion-mnist") as lens:
         lens.diagnose(epoch=0, step=0)  # line 2 of 3, before training too
         step = 0
         for epoch in range(1, args.epochs + 1):

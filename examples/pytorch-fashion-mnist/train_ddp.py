@@ -38,7 +38,8 @@ def train(rank, world_size, args):
     sampler = DistributedSampler(images, num_replicas=world_size, rank=rank, shuffle=True, seed=args.seed, drop_last=True)
     loader = DataLoader(images, batch_size=args.batch_size, sampler=sampler, drop_last=True)
     try:
-        with vae_lens.Diagnostics(model.encode, model.decode, images, epochs=args.epochs, name="pytorch-fashion-mnist-ddp") as lens:
+        with vae_lens.Diagnostics(model.encode, model.decode, images, epochs=args.epochs, optimizer=optimizer,
+                                  name="pytorch-fashion-mnist-ddp") as lens:
             lens.diagnose(epoch=0, step=0)
             step = 0
             for epoch in range(1, args.epochs + 1):

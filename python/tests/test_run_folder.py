@@ -44,6 +44,23 @@ def test_three_lines_write_a_run_folder(tmp_path, data, monkeypatch) -> None:
     assert not [f for f in os.listdir(run) if ".tmp" in f]
 
 
+def test_the_optimizers_step_is_recorded_and_left_alone(tmp_path, data, monkeypatch) -> None:
+    monkeypatch.delenv("VAE_LENS_RUN_DIR", raising=False)
+    m = TinyVae()
+    opt = torch.optim.Adam(m.parameters(), lr=0.01)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=3)
+    d = Diagnostics(m.encode, m.decode, data, runs_dir=str(tmp_path), name="lr", optimizer=opt)
+    seen = []
+    for epoch in range(4):
+        seen.append(opt.param_groups[0]["lr"])
+        d.diagnose(epoch, epoch)
+        opt.step()
+        sched.step()
+    d.close("completed")
+    assert [r["learningRate"] for r in read_records(d.run_dir)] == seen
+    assert seen[0] == 0.01 and seen[-1] < 1e-9 and opt.param_groups[0]["lr"] > 0
+
+
 def test_run_dir_from_the_environment_keeps_what_the_editor_wrote(tmp_path, data, monkeypatch) -> None:
     run = tmp_path / "given"
     run.mkdir()

@@ -82,6 +82,9 @@ class Diagnostics:
         tolerance, window: the convergence rule's settings, written to run.json (defaults 0.01, 5).
         device, dtype: where and in what the networks run (default: those of the modules' parameters).
         group: the torch.distributed process group (default: the world, when initialised).
+        optimizer: the training optimizer, read (never changed) for its step at each pass, which the
+            records carry as ``learningRate``: under a decaying schedule the verdict expects the
+            step's noise to fade with the step.
     """
 
     def __init__(
@@ -109,6 +112,7 @@ class Diagnostics:
         device: Optional[Union[str, torch.device]] = None,
         dtype: Optional[torch.dtype] = None,
         group: Optional[object] = None,
+        optimizer: Optional[torch.optim.Optimizer] = None,
         write: bool = True,
     ) -> None:
         points = points if points is not None else _env_int(POINTS_ENV, DEFAULT_POINTS)
@@ -136,6 +140,7 @@ class Diagnostics:
         self._modules = list(modules) if modules is not None else _bound_modules(encode, decode)
         self.device, self.dtype = _device_and_dtype(self._modules, device, dtype)
         self.group = group
+        self.optimizer = optimizer
         self.rank, self.world = distributed.rank_and_world(group)
 
         full_n, subset = fixed_subset(data, points, seed)
@@ -178,8 +183,8 @@ class Diagnostics:
             samples: examples trained on since the last call, for ``samplesPerSec``.
             train_loss: the epoch's mean training loss, charted beside the ELBO.
             beta: the KL weight of the objective now, overriding the constructor's ``beta``.
-            learning_rate: the optimizer's step now (``optimizer.param_groups[0]["lr"]``); with a
-                decaying schedule the verdict expects the step's noise to fade with it.
+            learning_rate: the optimizer's step now, where no ``optimizer`` was given (with one, its
+                first parameter group's ``lr`` is read).
         """
         if self._closed:
             raise VaeLensInputError("diagnose() called after close()")
@@ -194,6 +199,10 @@ class Diagnostics:
         record["wallSeconds"] = time.monotonic() - self._started
         if train_loss is not None:
             record["trainLoss"] = float(train_loss)
+        if learning_rate is None and self.optimizer is not None:
+            learning_rate = self.optimizer.param_groups[0].get("lr")
+        if isinstance(learning_rate, torch.Tensor):
+            learning_rate = learning_rate.item()
         if learning_rate is not None:
             record["learningRate"] = float(learning_rate)
         self.records.append(record)
