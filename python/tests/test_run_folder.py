@@ -137,6 +137,17 @@ def test_beta_and_annealing_are_recorded(data) -> None:
 
 # -- bad input: a clear error naming the callable and the shape; nothing written is lost ------------
 
+# Prior variances of the wrong kind: each is named, none is a TypeError from inside the pass.
+PRIOR_CASES = {
+    "prior-scalar": torch.tensor(2.0),
+    "prior-matrix": torch.ones(2, 2),
+    "prior-wrong-length": torch.ones(3),
+    "prior-callable-none": lambda: None,
+    "prior-strings": ["a", "b"],
+    "prior-zero": [1.0, 0.0],
+}
+
+
 def bad_case(kind: str):
     m = TinyVae()
     if kind == "encode-shape":
@@ -151,12 +162,14 @@ def bad_case(kind: str):
         return m.encode, (lambda z: (m.decode(z)[0] * float("nan"), m.log_s2)), {}, r"decode .*mean of shape .* non-finite"
     if kind == "negative-prior":
         return m.encode, m.decode, {"prior_variance": torch.tensor([1.0, -0.5])}, r"prior_variance .*positive"
+    if kind in PRIOR_CASES:
+        return m.encode, m.decode, {"prior_variance": PRIOR_CASES[kind]}, r"^prior_variance (must be H positive|has 3 entries but encode returns H=2)"
     if kind == "logits":
         return m.encode, (lambda z: m.decode(z)[0]), {}, r"decode .*not Gaussian.*likelihood='bernoulli'"
     raise AssertionError(kind)
 
 
-@pytest.mark.parametrize("kind", ["encode-shape", "encode-one", "decode-shape", "decode-variance", "nan", "negative-prior", "logits"])
+@pytest.mark.parametrize("kind", ["encode-shape", "encode-one", "decode-shape", "decode-variance", "nan", "negative-prior", "logits", *PRIOR_CASES])
 def test_bad_input_is_named_and_loses_nothing(kind, tmp_path, data, monkeypatch) -> None:
     monkeypatch.delenv("VAE_LENS_RUN_DIR", raising=False)
     good = TinyVae()

@@ -248,9 +248,12 @@ class Diagnostics:
         if pv is None:
             return None
         v = pv() if callable(pv) else pv
-        t = torch.as_tensor(v.detach() if isinstance(v, torch.Tensor) else np.asarray(v, dtype=np.float64)).to(torch.float64)
+        try:
+            t = torch.as_tensor(v.detach() if isinstance(v, torch.Tensor) else np.asarray(v, dtype=np.float64)).to(torch.float64)
+        except (TypeError, ValueError, RuntimeError):
+            raise VaeLensInputError(f"prior_variance must be H positive, finite variances a_h^2 (a tensor, or a callable returning one); got {type(v).__name__} {v!r:.60}") from None
         if t.dim() != 1 or not bool(torch.isfinite(t).all()) or bool((t <= 0).any()):
-            raise VaeLensInputError(f"prior_variance must be H positive, finite variances a_h^2; got shape {tuple(t.shape)} with values {t.tolist()[:8]}")
+            raise VaeLensInputError(f"prior_variance must be H positive, finite variances a_h^2; got shape {tuple(t.shape)} with values {t.reshape(-1).tolist()[:8]}")
         return t
 
     def _setup(self) -> PassSetup:
