@@ -45,6 +45,7 @@ def main():
                 optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()
+                lens.step()  # optional: the next pass also evaluates the weights averaged over these steps
                 step += 1
                 total += loss.item()
             seconds = time.perf_counter() - start

@@ -51,6 +51,7 @@ def train(rank, world_size, args):
                     optimizer.zero_grad()
                     loss.backward()
                     optimizer.step()
+                    lens.step()  # optional: the weights averaged over the epoch's steps, evaluated at the next pass
                     step += 1
                     total += loss.item()
                 # Examples trained by all ranks together, for samplesPerSec.

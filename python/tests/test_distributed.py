@@ -1,5 +1,5 @@
-"""Two ranks (torch.multiprocessing.spawn, gloo on 127.0.0.1) give the one-process record, up to
-float rounding, and only rank 0 writes the run folder."""
+"""Two ranks (torch.multiprocessing.spawn, gloo on 127.0.0.1) give the one-process record, the
+averaged weights' ELBO included, up to float rounding, and only rank 0 writes the run folder."""
 from __future__ import annotations
 
 import json
@@ -15,7 +15,7 @@ from conftest import TinyVae
 from vae_lens import Diagnostics
 
 KEYS = ["elbo", "elboStdErr", "elboStdErrData", "hEnc", "hPrior", "hDec", "gap", "gapStdErr", "rDec", "rPrior", "sigma2",
-        "sigma2Opt", "latentSecondMoment", "klPerLatent", "points"]
+        "sigma2Opt", "latentSecondMoment", "klPerLatent", "points", "averagedElbo", "averagingSteps"]
 
 
 def free_port() -> int:
@@ -35,12 +35,24 @@ def make(variance: str, runs: str, write: bool) -> Diagnostics:
                        prior_variance=m.prior_variance)
 
 
+def diagnose_after_steps(d: Diagnostics) -> dict:
+    """Three "optimizer steps" (the same on every rank, as DDP keeps them), each added to the average, then a pass."""
+    g = torch.Generator().manual_seed(7)
+    for _ in range(3):
+        with torch.no_grad():
+            for m in d._modules:
+                for p in m.parameters():
+                    p.add_(0.05 * torch.randn(p.shape, generator=g))
+        d.step()
+    return d.diagnose(2, 20)
+
+
 def worker(rank: int, world: int, port: int, variance: str, runs: str, out: str) -> None:
     torch.set_num_threads(1)
     dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world)
     try:
         d = make(variance, runs, write=True)
-        r = d.diagnose(2, 20)
+        r = diagnose_after_steps(d)
         d.close()
         with open(f"{out}.{rank}", "w") as f:
             json.dump({"record": r, "run_dir": d.run_dir}, f)
@@ -51,7 +63,7 @@ def worker(rank: int, world: int, port: int, variance: str, runs: str, out: str)
 @pytest.mark.parametrize("variance", ["scalar", "latent"])
 def test_two_ranks_equal_one_process(variance: str, tmp_path) -> None:
     os.environ.pop("VAE_LENS_RUN_DIR", None)
-    one = make(variance, str(tmp_path / "single"), write=False).diagnose(2, 20)
+    one = diagnose_after_steps(make(variance, str(tmp_path / "single"), write=False))
     out = str(tmp_path / "result")
     mp.spawn(worker, args=(2, free_port(), variance, str(tmp_path / "runs"), out), nprocs=2, join=True)
     results = [json.load(open(f"{out}.{r}")) for r in range(2)]

@@ -17,12 +17,14 @@ from __future__ import annotations
 import os
 import sys
 import time
+from dataclasses import replace
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
 
 from . import distributed
+from ._average import WeightAverage, parameters_of
 from ._data import fixed_subset, image_shape_of
 from ._guards import ExitHook, quiet_evaluation
 from ._pass import LIKELIHOODS, PassResult, PassSetup, decoder_means, run_pass
@@ -41,6 +43,8 @@ POINTS_ENV = "VAE_LENS_POINTS"
 SAMPLES_ENV = "VAE_LENS_SAMPLES"
 #: Decoder rows per block: points per block = BLOCK_ROWS // samples.
 DEFAULT_BLOCK_ROWS = 1024
+#: Points on which the averaged weights are evaluated beside the current ones (as the TypeScript trainer).
+AVERAGE_POINTS = 1024
 #: Images shown in the panel (originals with their reconstructions, and samples from the prior).
 IMAGES = 8
 
@@ -152,6 +156,7 @@ class Diagnostics:
         self._last_step = 0
         self._closed = False
         self._pass_count = 0
+        self._average: Optional[WeightAverage] = None
 
         self.run: Optional[RunFolder] = None
         run_dir: Optional[str] = None
@@ -192,6 +197,10 @@ class Diagnostics:
         t0 = time.monotonic()
         result = self._run_pass(epoch)
         record = self._record(result, epoch, step, beta)
+        if self._average is not None and self._average.count > 0:
+            record["averagedElbo"] = record["elbo"] + self._averaging_gain(epoch)
+            record["averagingSteps"] = self._average.count
+            self._average.reset()
         record["diagnosticsSeconds"] = time.monotonic() - t0
         trained = samples if samples is not None else (
             (step - self._last_step) * self.train_batch_size if self.train_batch_size else None)
@@ -217,6 +226,18 @@ class Diagnostics:
         self._last_step = step
         self._since = time.monotonic()
         return record
+
+    def step(self) -> None:
+        """Optional, after each ``optimizer.step()``: adds the weights to the average of this pass interval.
+
+        The next pass then also evaluates the averaged weights on the same points and noise
+        (``averagedElbo``; the first 1024 points): when they beat the current ones, the step's noise
+        holds the model down and a smaller step would gain the difference. The average is a copy
+        of the trainable parameters of ``modules``, in their dtype and on their device.
+        """
+        if self._average is None:
+            self._average = WeightAverage(parameters_of(self._modules))
+        self._average.add()
 
     def close(self, status: str = "completed", message: Optional[str] = None) -> None:
         """End the run: ``completed``, ``stopped``, ``failed`` or ``diverged`` (with a message)."""
@@ -263,8 +284,8 @@ class Diagnostics:
             prior_variance=self._prior_variance_now(), device=self.device, dtype=self.dtype,
         )
 
-    def _run_pass(self, epoch: int) -> PassResult:
-        setup = self._setup()
+    def _run_pass(self, epoch: int, setup: Optional[PassSetup] = None) -> PassResult:
+        setup = setup or self._setup()
         with quiet_evaluation(self._modules, self.device):
             local = run_pass(setup, epoch, self.rank, self.world)
         if self.world > 1:
@@ -273,16 +294,22 @@ class Diagnostics:
             local.sums = PassSums.from_vector(total, s.latent_dim, s.dim, s.samples)
         return local
 
+    def _averaging_gain(self, epoch: int) -> float:
+        """ELBO of the averaged weights minus the current weights', on the first points with this pass's noise."""
+        assert self._average is not None
+        now = _stats(self._run_pass(epoch, replace(self._setup(), points=self.points[:AVERAGE_POINTS])))["elbo"]
+        with self._average.swapped_in():
+            # Set up inside the swap: a learned prior variance is averaged too.
+            averaged = _stats(self._run_pass(epoch, replace(self._setup(), points=self.points[:AVERAGE_POINTS])))["elbo"]
+        return float(averaged - now)
+
     def _beta_at(self, epoch: int, override: Optional[float]) -> float:
         if override is not None:
             return float(override)
         return float(self.beta(epoch)) if callable(self.beta) else float(self.beta)
 
     def _record(self, r: PassResult, epoch: int, step: int, beta_now: Optional[float]) -> Dict[str, Any]:
-        if r.variance_kind == "none":
-            stats = elbo_only_record(r.sums, r.prior_variance)
-        else:
-            stats = finish_record(r.sums, r.variance_kind, r.decoder_variance, r.prior_variance)
+        stats = _stats(r)
         beta = self._beta_at(epoch, beta_now)
         applies, note = theorem_status(self.likelihood, r.variance_kind, beta)
         record: Dict[str, Any] = {"epoch": epoch, "step": step, **stats}
@@ -380,6 +407,13 @@ class Diagnostics:
         if message:
             out["message"] = message
         return out
+
+
+def _stats(r: PassResult) -> Dict[str, Any]:
+    """A pass's record fields, from its sums."""
+    if r.variance_kind == "none":
+        return elbo_only_record(r.sums, r.prior_variance)
+    return finish_record(r.sums, r.variance_kind, r.decoder_variance, r.prior_variance)
 
 
 def theorem_status(likelihood: str, variance_kind: str, beta: float) -> Tuple[bool, Optional[str]]:

@@ -1,0 +1,61 @@
+"""The mean of the model's weights over the optimizer steps of one pass interval.
+
+A pass evaluates these averaged weights beside the current ones on the same points and noise: when
+the average is better, the step's noise holds the model down and a smaller step would gain the
+difference (the verdict's `noise-limited`). The mean is kept in each parameter's own dtype and on
+its own device; the parameters themselves are only ever swapped for the block that evaluates the
+average, and restored bit for bit.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Iterator, List, Optional, Sequence
+
+import torch
+
+
+class WeightAverage:
+    def __init__(self, params: Sequence[torch.nn.Parameter]) -> None:
+        self.params: List[torch.nn.Parameter] = list(params)
+        self.mean: Optional[List[torch.Tensor]] = None
+        #: Steps added since the last reset.
+        self.count = 0
+
+    @torch.no_grad()
+    def add(self) -> None:
+        """Add the parameters as they are now (call after each optimizer step)."""
+        self.count += 1
+        if self.mean is None:
+            self.mean = [p.detach().clone() for p in self.params]
+            return
+        for m, p in zip(self.mean, self.params):
+            m.add_(p.detach() - m, alpha=1.0 / self.count)
+
+    def reset(self) -> None:
+        self.mean, self.count = None, 0
+
+    @contextmanager
+    def swapped_in(self) -> Iterator[None]:
+        """Inside the block the parameters hold the average; afterwards their own values, exactly."""
+        assert self.mean is not None, "nothing averaged yet"
+        with torch.no_grad():
+            saved = [p.detach().clone() for p in self.params]
+            for p, m in zip(self.params, self.mean):
+                p.copy_(m)
+        try:
+            yield
+        finally:
+            with torch.no_grad():
+                for p, s in zip(self.params, saved):
+                    p.copy_(s)
+
+
+def parameters_of(modules: Sequence[torch.nn.Module]) -> List[torch.nn.Parameter]:
+    """The trainable parameters of the modules, each once."""
+    seen, out = set(), []
+    for module in modules:
+        for p in module.parameters():
+            if p.requires_grad and id(p) not in seen:
+                seen.add(id(p))
+                out.append(p)
+    return out
