@@ -197,7 +197,10 @@ function classify(
   const noiseLimited = averagingGain !== undefined ? averagingGain > gainNeeded : fit.n >= 3 && fit.residualSd > 3 * mcError && fit.residualSd > gainNeeded;
   const noiseText =
     averagingGain !== undefined
-      ? `Averaging the weights of the last pass interval ${averagingGain >= 0 ? 'gains' : 'loses'} ${fmt(Math.abs(averagingGain))} nats${averagingGain > gainNeeded ? ': a smaller step would gain about that much' : ''}.`
+      ? `Averaging the weights of the last pass interval ${averagingGain >= 0 ? 'gains' : 'loses'} ${fmt(Math.abs(averagingGain))} nats${averagingGain > gainNeeded ? ': a smaller step would gain about that much' : ''}.` +
+        (stepFalling && averagingGain > m / 4 && averagingGain <= gainNeeded
+          ? ` The learning rate fell to ${Math.round(100 * stepRatio(span))} % of its value ${span.length} passes ago, and that gain falls with it.`
+          : '')
       : `The ELBO scatters ${fmt(fit.residualSd)} between passes, ${fmt(fit.residualSd / Math.max(mcError, 1e-12))} times its Monte-Carlo error.`;
 
   // 4. Collapsed latents at the last pass.

@@ -226,6 +226,13 @@ test('hysteresis: under a decaying step the verdict leaves noise-limited once th
   assert.equal(firstConverged(passes.map((p) => ({ ...p, learningRate: 0.01 }))), 34, 'a steady recorded step is a steady step');
   assert.equal(firstConverged(passes.map((p, i) => ({ ...p, learningRate: 0.01 * 0.97 ** i }))), 24, 'the step falls by a quarter over 2w passes');
   assert.equal(judgeEveryPass(passes, opts)[20]!.state, 'noise-limited');
+  // The converged verdict says why the remaining gain does not hold it.
+  const decaying = judgeEveryPass(
+    passes.map((p, i) => ({ ...p, learningRate: 0.01 * 0.97 ** i })),
+    opts,
+  );
+  assert.match(decaying[26]!.reason, /The learning rate fell to 76 % of its value 10 passes ago, and that gain falls with it\.$/);
+  assert.doesNotMatch(decaying[44]!.reason, /learning rate fell/, 'not once the gain is below m/4 anyway');
 });
 
 test('one wording for every surface: labels, tones, the short reason', () => {
