@@ -186,6 +186,28 @@ def test_bad_input_is_named_and_loses_nothing(kind, tmp_path, data, monkeypatch)
     d.close("failed", "bad input")
 
 
+BAD_DIAGNOSE_ARGUMENTS = [
+    ("epoch", "1"), ("epoch", -1), ("epoch", 1.5), ("epoch", None), ("step", [3]), ("step", -2),
+    ("samples", "many"), ("samples", -10), ("train_loss", "low"), ("train_loss", [1.0, 2.0]),
+    ("beta", -0.5), ("beta", "one"), ("learning_rate", "1e-3"), ("learning_rate", -1e-3), ("learning_rate", float("nan")),
+]
+
+
+@pytest.mark.parametrize("name,value", BAD_DIAGNOSE_ARGUMENTS)
+def test_bad_diagnose_arguments_are_named_before_the_pass(name, value, tmp_path, data, monkeypatch) -> None:
+    monkeypatch.delenv("VAE_LENS_RUN_DIR", raising=False)
+    m = TinyVae()
+    d = Diagnostics(m.encode, m.decode, data, runs_dir=str(tmp_path))
+    d.diagnose(0, 0)
+    before = open(os.path.join(d.run_dir, "metrics.jsonl")).read()
+    args = {"epoch": 1, "step": 1, name: value}
+    with pytest.raises(VaeLensInputError, match=rf"^diagnose\(\): {name} must be"):
+        d.diagnose(**args)
+    assert open(os.path.join(d.run_dir, "metrics.jsonl")).read() == before
+    d.diagnose(1, 1, train_loss=torch.tensor(0.5), learning_rate=0.0)  # a one-value tensor and a zero step are fine
+    d.close()
+
+
 def test_bad_arguments(data) -> None:
     m = TinyVae()
     with pytest.raises(VaeLensInputError, match="likelihood"):

@@ -193,6 +193,7 @@ class Diagnostics:
         """
         if self._closed:
             raise VaeLensInputError("diagnose() called after close()")
+        _check_arguments(epoch=epoch, step=step, samples=samples, train_loss=train_loss, beta=beta, learning_rate=learning_rate)
         train_seconds = time.monotonic() - self._since
         t0 = time.monotonic()
         result = self._run_pass(epoch)
@@ -407,6 +408,21 @@ class Diagnostics:
         if message:
             out["message"] = message
         return out
+
+
+def _check_arguments(**values: Any) -> None:
+    """diagnose()'s arguments, checked before the pass: a wrong one is named, and nothing is written."""
+    for name, v in values.items():
+        if v is None and name not in ("epoch", "step"):
+            continue
+        if isinstance(v, torch.Tensor) and v.numel() == 1:
+            v = v.item()
+        if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
+            raise VaeLensInputError(f"diagnose(): {name} must be a number, got {type(v).__name__} {v!r:.40}")
+        if name in ("epoch", "step") and (int(v) != v or v < 0):
+            raise VaeLensInputError(f"diagnose(): {name} must be a whole number, 0 or more; got {v!r}")
+        if name in ("samples", "beta", "learning_rate") and not v >= 0:
+            raise VaeLensInputError(f"diagnose(): {name} must be 0 or more, got {v!r}")
 
 
 def _stats(r: PassResult) -> Dict[str, Any]:
