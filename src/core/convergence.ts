@@ -10,7 +10,10 @@
  *     passes is `improving` (also, after step 3, a rise of 2m that the noise cannot rule out); falling alike is
  *     `not-converged` (the ELBO is getting worse). A rise counts only while the slope of the last w + 1
  *     passes is not flat beyond doubt (its upper bound over the same span under m/2): after a steep
- *     start the long window leans up for w passes after the ELBO has levelled off.
+ *     start the long window leans up for w passes after the ELBO has levelled off. Where the records
+ *     carry the learning rate, the trend is read per unit of step until the verdict has settled (an
+ *     epoch at a tenth of the window's first step counts a tenth): a rise that slowed only because a
+ *     decaying schedule shrank the step has not ended.
  *  2. the gap, closed for the right reason: R_dec and R_prior, each averaged (with sign, without
  *     the largest and smallest value) over the last w passes, satisfy |R_dec| + |R_prior| <= m + 2 s.e.(gap); otherwise `not-converged`,
  *     naming the residual that is off. Not asked of VAE-0, whose gap settles at R_dec.
@@ -159,19 +162,27 @@ function classify(
 
   // 1. Trend over the last 2w passes.
   const span = history;
-  const xs = span.map((p, i) => p.epoch ?? n - span.length + i);
-  const fit = fitTrend(
-    xs,
-    span.map((p) => p.elbo),
-  );
-  const width = xs.length > 1 ? xs[xs.length - 1]! - xs[0]! : 0;
+  const epochs = span.map((p, i) => p.epoch ?? n - span.length + i);
+  // Until the verdict has settled, the trend is read per unit of step (atFirstStep): a rise that
+  // slowed only because a decaying step shrank has not ended. Leaving a settled state takes a plain rise.
+  const elbos = span.map((p) => p.elbo);
+  const shown = fitTrend(epochs, elbos);
+  const xs = settled ? epochs : atFirstStep(span, epochs);
+  const fit = xs === epochs ? shown : fitTrend(xs, elbos);
+  const width = epochs.length > 1 ? epochs[epochs.length - 1]! - epochs[0]! : 0;
+  const moved = shown.slope * width;
   const rise = fit.slope * width;
   const riseSe = fit.slopeStdErr * width;
+  const perUnit = last.epoch === undefined ? 'pass' : 'epoch';
+  const stepText =
+    rise > 1.25 * moved && moved > 0
+      ? ` The learning rate fell to ${Math.round(100 * stepRatio(span))} % over them, so the rise slowed with the step, not because it ended: at the step of ${span.length} passes ago it would be ${signed(rise)}.`
+      : '';
   const tNeeded = settled ? 3 : 2;
   const riseNeeded = settled ? m : m / 2;
   const trendText =
     fit.n >= 3
-      ? `The ELBO moved ${signed(rise)} over the last ${span.length} passes (slope ${signed(fit.slope)} ± ${fmt(fit.slopeStdErr)} per ${last.epoch === undefined ? 'pass' : 'epoch'}; a change of ${fmt(m)} matters).`
+      ? `The ELBO moved ${signed(moved)} over the last ${span.length} passes (slope ${signed(shown.slope)} ± ${fmt(shown.slopeStdErr)} per ${perUnit}; a change of ${fmt(m)} matters).`
       : `The ELBO's trend needs 3 passes (has ${n}).`;
 
   // 2. The gap, from the residuals averaged over the last w passes.
@@ -194,14 +205,15 @@ function classify(
   // threshold to enter is enough.
   const stepFalling = stepRatio(span) < 0.8;
   const gainNeeded = current === 'noise-limited' && !stepFalling ? m / 4 : m / 2;
-  const noiseLimited = averagingGain !== undefined ? averagingGain > gainNeeded : fit.n >= 3 && fit.residualSd > 3 * mcError && fit.residualSd > gainNeeded;
+  const noiseLimited =
+    averagingGain !== undefined ? averagingGain > gainNeeded : shown.n >= 3 && shown.residualSd > 3 * mcError && shown.residualSd > gainNeeded;
   const noiseText =
     averagingGain !== undefined
       ? `Averaging the weights of the last pass interval ${averagingGain >= 0 ? 'gains' : 'loses'} ${fmt(Math.abs(averagingGain))} nats${averagingGain > gainNeeded ? ': a smaller step would gain about that much' : ''}.` +
         (stepFalling && averagingGain > m / 4 && averagingGain <= gainNeeded
           ? ` The learning rate fell to ${Math.round(100 * stepRatio(span))} % of its value ${span.length} passes ago, and that gain falls with it.`
           : '')
-      : `The ELBO scatters ${fmt(fit.residualSd)} between passes, ${fmt(fit.residualSd / Math.max(mcError, 1e-12))} times its Monte-Carlo error.`;
+      : `The ELBO scatters ${fmt(shown.residualSd)} between passes, ${fmt(shown.residualSd / Math.max(mcError, 1e-12))} times its Monte-Carlo error.`;
 
   // 4. Collapsed latents at the last pass.
   const collapsed = inactiveLatents(last);
@@ -213,7 +225,7 @@ function classify(
         ? ` All ${H} latents are inactive (KL_h < ${COLLAPSE_KL_NATS} nats or Var_x(E_q[z_h]) <= ${ACTIVE_UNIT_THRESHOLD}): the posterior has collapsed and the decoder ignores z.`
         : ` ${collapsed.length} of ${H} latents are inactive (z${collapsed.join(', z')}): the model uses ${H - collapsed.length}; fewer latents would fit the same, or a KL warm-up may revive them.`;
 
-  const evidence: VerdictEvidence = { slopePerEpoch: fit.slope, slopeStdErrPerEpoch: fit.slopeStdErr, averagingGain, collapsed, materiality: m };
+  const evidence: VerdictEvidence = { slopePerEpoch: shown.slope, slopeStdErrPerEpoch: shown.slopeStdErr, averagingGain, collapsed, materiality: m };
   const validationText = validationTrend(span);
   const make = (state: ConvergenceState, elboStable: boolean, ...parts: string[]): ConvergenceVerdict => ({
     state,
@@ -227,7 +239,7 @@ function classify(
   // long window's width, is below what matters), a rise that ended earlier in the window does not count.
   const now = history.slice(-(w + 1));
   const nowFit = fitTrend(
-    now.map((p, i) => p.epoch ?? n - now.length + i),
+    xs.slice(-now.length),
     now.map((p) => p.elbo),
   );
   const flatNow = nowFit.n >= w + 1 && (nowFit.slope + 2 * nowFit.slopeStdErr) * width < riseNeeded;
@@ -260,7 +272,7 @@ function classify(
       case 'improving': {
         const head = !rising
           ? `The noise cannot rule out a rise of ${fmt(rise + 2 * riseSe)} over ${span.length} passes; more Monte-Carlo samples (diagnostics.mcSamples) would tell.`
-          : `The ELBO still rises: ${signed(rise)} over the last ${span.length} passes (slope ${signed(fit.slope)} ± ${fmt(fit.slopeStdErr)} per ${last.epoch === undefined ? 'pass' : 'epoch'}).`;
+          : `The ELBO still rises: ${signed(moved)} over the last ${span.length} passes (slope ${signed(shown.slope)} ± ${fmt(shown.slopeStdErr)} per ${perUnit}).${stepText}`;
         return make(state, false, head, rising ? '' : trendText, gapText);
       }
       case 'not-converged':
@@ -268,7 +280,7 @@ function classify(
           return make(
             state,
             false,
-            `The ELBO is falling: ${signed(rise)} over the last ${span.length} passes.`,
+            `The ELBO is falling: ${signed(moved)} over the last ${span.length} passes.`,
             trendText,
             'A smaller learning rate may help (or, with a validation split, look for over-fitting).',
             gapText,
@@ -286,7 +298,7 @@ function classify(
           true,
           averagingGain !== undefined
             ? `A smaller step would gain about ${fmt(averagingGain)} nats: the averaged recent weights beat the current ones.`
-            : `The ELBO scatters ${fmt(fit.residualSd / Math.max(mcError, 1e-12))} times its Monte-Carlo error between passes: the weights jitter with the step.`,
+            : `The ELBO scatters ${fmt(shown.residualSd / Math.max(mcError, 1e-12))} times its Monte-Carlo error between passes: the weights jitter with the step.`,
           `The ELBO is stationary in distribution but the learning rate's noise holds it down. ${advice(opts)}`,
           trendText,
           gapText + collapseText,
@@ -316,6 +328,19 @@ function trimmedMean(v: readonly number[]): number {
   const s = [...v].sort((a, b) => a - b);
   const kept = s.length >= 4 ? s.slice(1, -1) : s;
   return kept.reduce((a, b) => a + b, 0) / kept.length;
+}
+
+/**
+ * The passes' positions in epochs at the first pass's learning rate: an epoch at a tenth of the step
+ * counts a tenth (trapezoids between passes). Plain epochs where a pass has no learning rate.
+ */
+function atFirstStep(span: readonly ConvergencePoint[], epochs: readonly number[]): readonly number[] {
+  const lr = span.map((p) => p.learningRate);
+  const ref = lr[0];
+  if (typeof ref !== 'number' || !(ref > 0) || lr.some((v) => typeof v !== 'number' || !(v > 0)) || lr.every((v) => v === ref)) return epochs;
+  const out = [epochs[0]!];
+  for (let i = 1; i < span.length; i++) out.push(out[i - 1]! + ((epochs[i]! - epochs[i - 1]!) * ((lr[i - 1] as number) + (lr[i] as number))) / 2 / ref);
+  return out;
 }
 
 /** The learning rate at the last pass over the one at the first, where both are recorded (else 1: a steady step). */

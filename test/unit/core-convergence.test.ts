@@ -235,6 +235,28 @@ test('hysteresis: under a decaying step the verdict leaves noise-limited once th
   assert.doesNotMatch(decaying[44]!.reason, /learning rate fell/, 'not once the gain is below m/4 anyway');
 });
 
+test('a rise that slows only because a decaying step shrank is still a rise', () => {
+  // The ELBO gains the same per unit of step all along (as a model far from its optimum does), under a
+  // cosine step from 1e-3 to 1e-5 over 40 epochs: per epoch the rise fades with the step.
+  const lrAt = (e: number) => 1e-5 + 0.5 * (1e-3 - 1e-5) * (1 + Math.cos((Math.PI * (Math.max(e, 1) - 1)) / 39));
+  const rng = new Rng(3);
+  let progress = 0;
+  const passes: ConvergencePoint[] = Array.from({ length: 41 }, (_, e) => {
+    if (e > 0) progress += (60 * (lrAt(e - 1) + lrAt(e))) / 2;
+    const elbo = -5 + progress + 0.001 * rng.normal();
+    return { elbo, elboStdErr: 0.01, gap: 0, gapStdErr: 0.01, rDec: 0, rPrior: 0, hEnc: -1, hPrior: 4, hDec: 3, epoch: e, learningRate: lrAt(e) };
+  });
+  const withStep = judgeEveryPass(passes, opts);
+  assert.deepEqual([...new Set(withStep.slice(10).map((v) => v.state))], ['improving'], withStep.map((v) => v.state).join(' '));
+  assert.match(withStep[40]!.reason, /The learning rate fell to \d+ % over them, so the rise slowed with the step, not because it ended/);
+  // Without the recorded step the same history looks like a plateau at the end.
+  const plain = judgeEveryPass(
+    passes.map(({ learningRate: _lr, ...p }) => p),
+    opts,
+  );
+  assert.equal(plain[40]!.state, 'converged');
+});
+
 test('one wording for every surface: labels, tones, the short reason', () => {
   const states: ConvergenceState[] = ['too-early', 'improving', 'not-converged', 'noise-limited', 'converged', 'collapsed', 'stationary'];
   assert.equal(new Set(states.map(verdictLabel)).size, states.length);
