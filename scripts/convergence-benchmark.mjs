@@ -192,8 +192,10 @@ function render(results, seconds) {
     );
   };
   const seeds = [...new Set(results.map((r) => r.seed))];
+  const runsOf = (cfg) => results.filter((r) => r.cfg === cfg).map((r) => r.seed);
+  const fewer = configs.filter((c) => runsOf(c).length < seeds.length);
   return [
-    `Written by \`node scripts/convergence-benchmark.mjs\` (${configs.length} configurations × training seeds ${seeds.join(', ')} = ${results.length} runs, and one reference run per configuration where the optimum is not exact: ${runSeconds.toFixed(0)} s of training as their summaries recorded it, on this 2-core machine shared with other jobs; ${(seconds - trainedSeconds).toFixed(1)} s of labelling and replay). Old rule: the one before issue 13 (\`src/core/convergenceLegacy.ts\`); new rule: \`src/core/convergence.ts\`, replayed on the same records. Per-seed figures are listed in seed order, separated by ·; a verdict's delay reads "epochs late / allowed", "–" where the run has no plateau, "never" where it has one but no call follows.`,
+    `Written by \`node scripts/convergence-benchmark.mjs\` (${configs.length} configurations under training seeds ${seeds.join(', ')}${fewer.length ? ` (${fewer.map((c) => `${c.id}: ${runsOf(c).join(', ')}`).join('; ')})` : ''}: ${results.length} runs, and one reference run per configuration where the optimum is not exact: ${runSeconds.toFixed(0)} s of training as their summaries recorded it, on this 2-core machine shared with other jobs; ${(seconds - trainedSeconds).toFixed(1)} s of labelling and replay). Old rule: the one before issue 13 (\`src/core/convergenceLegacy.ts\`); new rule: \`src/core/convergence.ts\`, replayed on the same records. Per-seed figures are listed in seed order, separated by ·; a verdict's delay reads "epochs late / allowed", "–" where the run has no plateau, "never" where it has one but no call follows.`,
     '',
     '| run | seeds | passes | last pass below optimum | expected at end | old: "converged" calls at the optimum | old: most flips | old: verdict after the plateau | old: final as expected | new: "converged" calls at the optimum | new: most flips | new: verdict after the plateau | new: final as expected |',
     '| --- | --- | ---: | ---: | --- | --- | ---: | --- | ---: | --- | ---: | --- | ---: |',
@@ -231,7 +233,8 @@ for (const cfg of CONFIGS) {
     console.warn(`${cfg.id}: skipped, ${cfg.needsFile} is missing`);
     continue;
   }
-  for (const seed of opts.seeds) {
+  // A configuration may name its own seeds (the costly ones run fewer); --seeds still bounds them.
+  for (const seed of cfg.seeds ? cfg.seeds.filter((s) => opts.seeds.includes(s)) : opts.seeds) {
     // The configuration's own seed keeps its folder; the others get one each.
     const id = seed === cfg.spec.training.seed ? cfg.id : `${cfg.id}-seed${seed}`;
     console.log(`${id}: ${cfg.what}`);
