@@ -29,7 +29,7 @@ class WeightAverage:
             self.mean = [p.detach().clone() for p in self.params]
             return
         for m, p in zip(self.mean, self.params):
-            m.add_(p.detach() - m, alpha=1.0 / self.count)
+            m.lerp_(p.detach(), 1.0 / self.count)  # in place: no temporary per parameter and step
 
     def reset(self) -> None:
         self.mean, self.count = None, 0

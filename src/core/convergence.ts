@@ -174,9 +174,11 @@ function classify(
   const rise = fit.slope * width;
   const riseSe = fit.slopeStdErr * width;
   const perUnit = last.epoch === undefined ? 'pass' : 'epoch';
+  // The share of the window's first learning rate left at its last pass (1 without recorded rates).
+  const stepLeft = stepRatio(span);
   const stepText =
     rise > 1.25 * moved && moved > 0
-      ? ` The learning rate fell to ${Math.round(100 * stepRatio(span))} % over them, so the rise slowed with the step, not because it ended: at the step of ${span.length} passes ago it would be ${signed(rise)}.`
+      ? ` The learning rate fell to ${Math.round(100 * stepLeft)} % over them, so the rise slowed with the step, not because it ended: at the step of ${span.length} passes ago it would be ${signed(rise)}.`
       : '';
   const tNeeded = settled ? 3 : 2;
   const riseNeeded = settled ? m : m / 2;
@@ -203,7 +205,7 @@ function classify(
   // Under a steady step the gain hovers, so leaving `noise-limited` takes a fall to m/4. A step that
   // fell by more than a fifth over the window takes the gain down with it: there, falling below the
   // threshold to enter is enough.
-  const stepFalling = stepRatio(span) < 0.8;
+  const stepFalling = stepLeft < 0.8;
   const gainNeeded = current === 'noise-limited' && !stepFalling ? m / 4 : m / 2;
   const noiseLimited =
     averagingGain !== undefined ? averagingGain > gainNeeded : shown.n >= 3 && shown.residualSd > 3 * mcError && shown.residualSd > gainNeeded;
@@ -211,7 +213,7 @@ function classify(
     averagingGain !== undefined
       ? `Averaging the weights of the last pass interval ${averagingGain >= 0 ? 'gains' : 'loses'} ${fmt(Math.abs(averagingGain))} nats${averagingGain > gainNeeded ? ': a smaller step would gain about that much' : ''}.` +
         (stepFalling && averagingGain > m / 4 && averagingGain <= gainNeeded
-          ? ` The learning rate fell to ${Math.round(100 * stepRatio(span))} % of its value ${span.length} passes ago, and that gain falls with it.`
+          ? ` The learning rate fell to ${Math.round(100 * stepLeft)} % of its value ${span.length} passes ago, and that gain falls with it.`
           : '')
       : `The ELBO scatters ${fmt(shown.residualSd)} between passes, ${fmt(shown.residualSd / Math.max(mcError, 1e-12))} times its Monte-Carlo error.`;
 
