@@ -140,8 +140,12 @@ function score(records, states, atOptimum, nearOptimum) {
   return { calls, good, goodUpToNoise, precision: calls ? good / calls : undefined, flips, delay, final: states[n - 1] };
 }
 
+/** The default window (SPEC_DEFAULTS.diagnostics.window) and the others the sweep replays. */
+const WINDOW = 5;
+const SWEEP_WINDOWS = [3, 4, 5, 6, 8];
+
 function evaluate(cfg, spec, records, truth, modules) {
-  const opts = { tolerance: 0.01, window: 5, theoremApplies: spec.model.type !== 'VAE-0', learningRate: spec.training.learningRate, schedule: spec.training.schedule };
+  const opts = { tolerance: 0.01, window: WINDOW, theoremApplies: spec.model.type !== 'VAE-0', learningRate: spec.training.learningRate, schedule: spec.training.schedule };
   // Relative to the optimum's magnitude, or, where the optimum is near zero (below a tenth of the
   // entropy terms' scale), to the run's total improvement since its first trained pass.
   const last = records.at(-1);
@@ -151,10 +155,24 @@ function evaluate(cfg, spec, records, truth, modules) {
   const atOptimum = records.map((r) => truth.optimum - r.elbo <= WITHIN * magnitude);
   const nearOptimum = records.map((r) => truth.optimum - r.elbo <= WITHIN * magnitude + 2 * r.elboStdErr);
   const points = records.map((r) => ({ ...r, gapStdErr: r.gapStdErr ?? 0 }));
-  const now = modules.judgeEveryPass(points, opts).map((v) => v.state);
+  const verdicts = modules.judgeEveryPass(points, opts);
   const before = points.map((_, i) => modules.judgeConvergenceLegacy(points.slice(0, i + 1), opts).state);
+  // The same rule under other windows (diagnostics.window), on the same records: what the knob trades.
+  const sweep = Object.fromEntries(
+    SWEEP_WINDOWS.map((w) => [w, score(records, modules.judgeEveryPass(points, { ...opts, window: w }).map((v) => v.state), atOptimum, nearOptimum)]),
+  );
   const lastGap = (truth.optimum - records.at(-1).elbo) / magnitude;
-  return { cfg, truth, magnitude, passes: records.length, lastGap, before: score(records, before, atOptimum, nearOptimum), now: score(records, now, atOptimum, nearOptimum), finalReason: modules.judgeEveryPass(points, opts).at(-1).reason };
+  return {
+    cfg,
+    truth,
+    magnitude,
+    passes: records.length,
+    lastGap,
+    before: score(records, before, atOptimum, nearOptimum),
+    now: score(records, verdicts.map((v) => v.state), atOptimum, nearOptimum),
+    sweep,
+    finalReason: verdicts.at(-1).reason,
+  };
 }
 
 const pct = (x) => (x === undefined ? 'n/a' : `${(100 * x).toFixed(0)} %`);
@@ -179,18 +197,18 @@ function render(results, seconds) {
     return `| ${cfg.id} | ${runs.map((r) => r.seed).join(', ')} | ${runs[0].passes} | ${below} % | ${[cfg.expect].flat().join(' / ')} | ${cell('before')} | ${cell('now')} |`;
   });
   const total = (k) => {
-    const calls = results.reduce((a, r) => a + r[k].calls, 0);
-    const good = results.reduce((a, r) => a + r[k].good, 0);
-    const noisy = results.reduce((a, r) => a + r[k].goodUpToNoise, 0);
-    const flips = Math.max(...results.map((r) => r[k].flips));
-    const right = results.filter((r) => expected(r.cfg, r[k].final)).length;
-    const timed = results.filter((r) => r[k].delay);
-    const inTime = timed.filter((r) => r[k].delay.epochs !== undefined && r[k].delay.epochs <= r[k].delay.allowed).length;
+    const { calls, good, noisy, flips, right, timed, inTime } = totals(results, (r) => r[k]);
     return (
       `"converged" calls at the optimum ${calls ? `${good}/${calls} = ${pct(good / calls)}` : 'n/a'} (${calls ? pct(noisy / calls) : 'n/a'} allowing each pass 2 s.e. of Monte-Carlo error), ` +
-      `at most ${flips} flips in a run, the verdict within 10 % of the epochs after the plateau in ${inTime} of the ${timed.length} runs that reach one, final state as expected in ${right} of ${results.length} runs`
+      `at most ${flips} flips in a run, the verdict within 10 % of the epochs after the plateau in ${inTime} of the ${timed} runs that reach one, final state as expected in ${right} of ${results.length} runs`
     );
   };
+  const sweepRows = SWEEP_WINDOWS.map((w) => {
+    const t = totals(results, (r) => r.sweep[w]);
+    const late = results.map((r) => r.sweep[w].delay).filter((d) => d && d.passes !== undefined).map((d) => d.passes).sort((a, b) => a - b);
+    const median = late.length ? late[Math.floor((late.length - 1) / 2)] : 'n/a';
+    return `| ${w}${w === WINDOW ? ' (default)' : ''} | ${t.calls ? `${t.good}/${t.calls} = ${pct(t.good / t.calls)}` : '0 calls'} | ${t.calls ? pct(t.noisy / t.calls) : 'n/a'} | ${t.flips} | ${t.inTime} of ${t.timed} | ${median} | ${t.right} of ${results.length} |`;
+  });
   const seeds = [...new Set(results.map((r) => r.seed))];
   const runsOf = (cfg) => results.filter((r) => r.cfg === cfg).map((r) => r.seed);
   const fewer = configs.filter((c) => runsOf(c).length < seeds.length);
@@ -204,6 +222,12 @@ function render(results, seconds) {
     `- old rule: ${total('before')}`,
     `- new rule: ${total('now')}`,
     '',
+    `The new rule under other windows w (\`diagnostics.window\`: the trend reads the last 2w passes, the gap and the averaging gain the last w), replayed on the same ${results.length} runs: a shorter window calls sooner and less surely.`,
+    '',
+    '| window | "converged" calls at the optimum | allowing 2 s.e. | most flips in a run | verdict in time | median passes from plateau to verdict | final as expected |',
+    '| --- | --- | ---: | ---: | --- | ---: | --- |',
+    ...sweepRows,
+    '',
     `Ground truth per configuration (the optimum the passes are measured against), and the new rule's final reason on seed ${seeds[0]}:`,
     '',
     ...configs.map((cfg) => {
@@ -211,6 +235,21 @@ function render(results, seconds) {
       return `- ${cfg.id} (${cfg.what}): optimum ${r.truth.optimum.toFixed(4)} (${r.truth.source}); 1 % of ${r.magnitude.toFixed(3)} nats. Final reason: “${r.finalReason}”`;
     }),
   ].join('\n');
+}
+
+/** A rule's figures summed over runs (`of` picks that rule's score from a run's result). */
+function totals(results, of) {
+  const scores = results.map(of);
+  const timed = results.filter((r) => of(r).delay);
+  return {
+    calls: scores.reduce((a, s) => a + s.calls, 0),
+    good: scores.reduce((a, s) => a + s.good, 0),
+    noisy: scores.reduce((a, s) => a + s.goodUpToNoise, 0),
+    flips: Math.max(...scores.map((s) => s.flips)),
+    right: results.filter((r) => expected(r.cfg, of(r).final)).length,
+    timed: timed.length,
+    inTime: timed.filter((r) => of(r).delay.epochs !== undefined && of(r).delay.epochs <= of(r).delay.allowed).length,
+  };
 }
 
 /** Whether a final state is the one (or one of those) the configuration expects. */
