@@ -29,8 +29,12 @@ function arg(argv: string[], flag: string, fallback: string): string {
   return i >= 0 ? argv[i + 1]! : fallback;
 }
 
-/** Products by shape (they differ by orders of magnitude); other kernels by name. */
+/** Products and convolutions by shape (they differ by orders of magnitude); other kernels by name. */
 function kernelKey(name: string, inputs: NamedTensorInfoMap, attrs: NamedAttrMap | undefined): string {
+  if (name.startsWith('Conv2D'))
+    return `${name} ${Object.values(inputs)
+      .flatMap((t) => (t ? [t.shape.join('x')] : []))
+      .join(', ')}`;
   if (name !== 'BatchMatMul') return name;
   const { a, b } = inputs as { a: TensorInfo; b: TensorInfo };
   const { transposeA, transposeB } = (attrs ?? {}) as { transposeA?: boolean; transposeB?: boolean };
