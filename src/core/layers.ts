@@ -11,8 +11,8 @@
  * upsampling) must bring it to the data's shape. VAE-3 gets a twin of that output layer (the
  * same layers after it) for log s²(z).
  */
-import type { Activation } from './spec';
-
+export const ACTIVATIONS = ['relu', 'leakyRelu', 'elu', 'gelu', 'swish', 'silu', 'tanh', 'sigmoid', 'softplus', 'linear', 'leaky_relu'] as const;
+export type Activation = (typeof ACTIVATIONS)[number];
 export const LAYER_TYPES = ['dense', 'conv2d', 'conv2dTranspose', 'upsample2d', 'flatten', 'reshape'] as const;
 export type LayerType = (typeof LAYER_TYPES)[number];
 export const PADDINGS = ['same', 'valid'] as const;

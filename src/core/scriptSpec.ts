@@ -10,7 +10,7 @@
  */
 import { SPEC_DEFAULTS } from './defaults';
 import type { SourceLocation } from './errors';
-import type { DiagnosticsSpec, SpecWarning } from './spec';
+import type { DiagnosticsSpec, SpecWarning } from './specParts/types';
 
 /** The environment variable that names the run folder for the script. */
 export const RUN_DIR_ENV = 'VAE_LENS_RUN_DIR';

@@ -7,16 +7,19 @@ import * as path from 'node:path';
 import { UserError } from './errors';
 import { SPEC_SCHEMA } from './specSchema';
 import { DEFAULT_DIAGNOSTIC_SUBSET } from './defaults';
-import { scriptSpecProblems, scriptSpecWithDefaults, type RawScriptSpec } from './scriptSpec';
+import { scriptSpecProblems, scriptSpecWithDefaults, type ParsedScriptSpec, type RawScriptSpec } from './scriptSpec';
 import { findNode, locator, nodeValue, parseJsoncTree, withoutBom } from './specParts/jsonc';
 import { schemaProblems } from './specParts/schemaCheck';
 import { semanticProblems } from './specParts/semanticChecks';
 import { theoremWarnings } from './specParts/theoremWarnings';
-import type { ParsedSpec, SpecDocument } from './specParts/types';
+import type { ParsedSpec } from './specParts/types';
 import { withDefaults, type RawSpec } from './specParts/withDefaults';
 
 export type * from './specParts/types';
 export { DEFAULT_DIAGNOSTIC_SUBSET };
+
+/** A spec file: a model for VAE Lens's trainer, or a training script to run (core/scriptSpec.ts). */
+export type SpecDocument = { kind: 'model'; parsed: ParsedSpec } | { kind: 'script'; parsed: ParsedScriptSpec };
 
 /**
  * Parse and validate a model spec. Throws a UserError listing every problem found

@@ -6,7 +6,7 @@
  */
 
 import { DEFAULT_DIAGNOSTIC_SUBSET, SPEC_DEFAULTS } from './defaults';
-import { LAYER_FIELDS, LAYER_TYPES, PADDINGS } from './layers';
+import { ACTIVATIONS, LAYER_FIELDS, LAYER_TYPES, PADDINGS } from './layers';
 import { MODEL_TYPES, modelTypesDescription } from './modelTypes';
 
 export { MODEL_TYPES };
@@ -38,7 +38,6 @@ export interface JsonSchema {
 
 export const SYNTHETIC_KINDS = ['circle', 'eight_gaussians', 'cosine', 'lemniscate', 'swiss_roll', 'spiral3d', 'manifold', 'ppca', 'ring'] as const;
 
-export const ACTIVATIONS = ['relu', 'leakyRelu', 'elu', 'gelu', 'swish', 'silu', 'tanh', 'sigmoid', 'softplus', 'linear', 'leaky_relu'] as const;
 export const DATA_FORMATS = ['csv', 'npy', 'idx', 'json'] as const;
 export const SCALINGS = ['none', 'standardize', 'center', 'unit', 'minmax'] as const;
 export const BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;

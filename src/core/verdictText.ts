@@ -2,7 +2,7 @@
  * How a convergence state reads: one wording for the status bar, its tooltip, the CodeLens, the
  * panel and the CLI, so they never disagree.
  */
-import type { ConvergenceState } from './convergence';
+import type { ConvergenceState } from './runFormat';
 
 const LABELS: Record<ConvergenceState, string> = {
   'too-early': 'too early to judge',

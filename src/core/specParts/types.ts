@@ -1,14 +1,13 @@
 /** The shapes of a parsed model spec: what the trainer reads once every default is filled in. Types only. */
 import type { SourceLocation } from '../errors';
-import type { LayerSpec } from '../layers';
+import type { Activation, LayerSpec } from '../layers';
 import type { ModelType } from '../modelTypes';
-import type { ParsedScriptSpec } from '../scriptSpec';
-import type { ACTIVATIONS, BACKENDS, DATA_FORMATS, SCALINGS, SYNTHETIC_KINDS } from '../specSchema';
+import type { BACKENDS, DATA_FORMATS, SCALINGS, SYNTHETIC_KINDS } from '../specSchema';
 
 export type { ModelType };
 
 export type SyntheticKind = (typeof SYNTHETIC_KINDS)[number];
-export type Activation = (typeof ACTIVATIONS)[number];
+export type { Activation };
 export type DataFormat = (typeof DATA_FORMATS)[number];
 export type Scaling = (typeof SCALINGS)[number];
 export type BackendChoice = (typeof BACKENDS)[number];
@@ -98,6 +97,3 @@ export interface ParsedSpec {
   /** The text as read, kept for the run folder's snapshot. */
   text: string;
 }
-
-/** A spec file: a model for VAE Lens's trainer, or a training script to run (core/scriptSpec.ts). */
-export type SpecDocument = { kind: 'model'; parsed: ParsedSpec } | { kind: 'script'; parsed: ParsedScriptSpec };

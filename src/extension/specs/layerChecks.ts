@@ -11,7 +11,14 @@ import type { VaeSpec } from '../../core/spec';
 import { detectFormat, resolveDataPath } from '../../data/load';
 import { peekExampleShape } from '../../data/peekShape';
 import { generateSynthetic } from '../../data/synthetic';
-import type { SpecCheckOptions } from './specChecks';
+
+/** What the checks may read: a data file's first bytes, only where the workspace is trusted. */
+export interface SpecCheckOptions {
+  /** Restricted Mode: do not touch data files at all. */
+  trusted: boolean;
+  workspaceRoots: string[];
+  allowOutsideWorkspace: boolean;
+}
 
 /** One example's shape, or undefined when it cannot be known without loading the data. */
 export function specDataShape(spec: VaeSpec, specPath: string, opts: SpecCheckOptions): number[] | undefined {

@@ -9,20 +9,15 @@ import { findNodeAtLocation, parseTree, type JSONPath } from 'jsonc-parser';
 import { isUserError, type SourceLocation } from '../../core/errors';
 import { parseSpecDocument, type FileDataSpec, type SpecDocument, type VaeSpec } from '../../core/spec';
 import { detectFormat, resolveDataPath } from '../../data/load';
-import { planSpec } from './layerChecks';
+import { planSpec, type SpecCheckOptions } from './layerChecks';
 import { lineStarts, locationToRange, type Range0 } from './locationRange';
+
+export type { SpecCheckOptions };
 
 export interface SpecProblem {
   severity: 'error' | 'warning' | 'information';
   message: string;
   range: Range0;
-}
-
-export interface SpecCheckOptions {
-  /** Restricted Mode: do not touch data files at all. */
-  trusted: boolean;
-  workspaceRoots: string[];
-  allowOutsideWorkspace: boolean;
 }
 
 export function checkSpecText(text: string, specPath: string, opts: SpecCheckOptions): SpecProblem[] {
