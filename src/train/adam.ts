@@ -8,7 +8,7 @@
  * getWeights and read with setWeights are unchanged.
  */
 import type { AdamOptimizer, NamedTensorMap, Tensor, Variable } from '@tensorflow/tfjs-core';
-import type { Tf } from './backend';
+import type { Tf } from './tf';
 import type { AdamUpdate, WasmKernels } from './wasmKernels';
 
 interface Moment {

@@ -11,9 +11,11 @@ import * as fs from 'node:fs';
 import { UserError } from '../core/errors';
 import type { BackendChoice } from '../core/spec';
 import { withSharedEngineMemory } from './sharedMemory';
+import type { Tf } from './tf';
 import { installWasmKernels, type WasmKernels } from './wasmKernels';
 
-export type Tf = typeof import('@tensorflow/tfjs-core');
+// Callers that choose an engine get its API type from the same place.
+export type { Tf };
 
 export interface Engine {
   tf: Tf;

@@ -7,7 +7,7 @@ import type { Optimizer } from '@tensorflow/tfjs-core';
 import { MAX_STRING_CHARS } from '../core/allocation';
 import { UserError } from '../core/errors';
 import { readRegularFileSync } from '../core/safeRead';
-import type { Tf } from './backend';
+import type { Tf } from './tf';
 import type { Vae } from './model';
 import { writeJsonAtomic } from './runWriter';
 

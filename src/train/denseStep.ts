@@ -18,7 +18,7 @@
  */
 import type { NamedTensorMap, Tensor, Variable } from '@tensorflow/tfjs-core';
 import { LOG_2PI } from '../core/constants';
-import type { Tf } from './backend';
+import type { Tf } from './tf';
 import type { LayerParams, Vae } from './model';
 import type { MemoryKernels } from './wasmKernels';
 

@@ -12,7 +12,7 @@ import { decompose, emptyPassStatistics, type Decomposition, type DecoderVarianc
 import { DEFAULT_DIAGNOSTIC_SUBSET, type VaeSpec } from '../core/spec';
 import type { Dataset } from '../data/dataset';
 import { gatherRows, subsetIndices } from '../data/scaling';
-import type { Tf } from './backend';
+import type { Tf } from './tf';
 import type { Vae } from './model';
 
 /**

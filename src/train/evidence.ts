@@ -10,7 +10,7 @@
 import type { Tensor, Variable } from '@tensorflow/tfjs-core';
 import { latentEvidence, type LatentEvidence } from '../core/evidence';
 import { Rng } from '../core/random';
-import type { Tf } from './backend';
+import type { Tf } from './tf';
 import type { Encodings } from './diagnostics';
 
 /** Points of the mutual-information estimate: its cost grows with their square. */

@@ -9,7 +9,7 @@
  * x is data, so it gets no gradient.
  */
 import type { Tensor, Tensor1D, Tensor2D } from '@tensorflow/tfjs-core';
-import type { Tf } from './backend';
+import type { Tf } from './tf';
 
 export const SQUARED_ERROR_KERNEL = 'VaeLensWeightedSquaredError';
 export const SQUARED_ERROR_GRAD_KERNEL = 'VaeLensWeightedSquaredErrorGrad';

@@ -7,7 +7,7 @@
  * thread 1 throw in, exit the thread at, or never finish the Nth block it runs.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import type { KernelExports } from './wasmKernels';
+import type { KernelExports } from './wasmTypes';
 import { claimBlock, controlViews, DONE, FAILED, GENERATION, QUIT, recordFailure, runSlot } from './threadProtocol';
 
 export interface KernelThreadData {

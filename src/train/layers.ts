@@ -8,7 +8,7 @@ import type { Tensor, Tensor1D, Tensor2D, Tensor4D, Variable } from '@tensorflow
 import type { PlannedLayer } from '../core/layers';
 import type { Rng } from '../core/random';
 import type { Activation } from '../core/spec';
-import type { Tf } from './backend';
+import type { Tf } from './tf';
 
 export interface DenseParams {
   w: Variable; // in x out

@@ -16,7 +16,7 @@ import { LOG_2PI } from '../core/constants';
 import { MODEL_TYPE_INFO } from '../core/modelTypes';
 import { Rng } from '../core/random';
 import type { Activation, ModelSpec } from '../core/spec';
-import type { Tf } from './backend';
+import type { Tf } from './tf';
 import { weightedSquaredError } from './gaussianLoss';
 import { DENSE_KERNEL, initDense, initLayer, makeChannelBias, makeDataDense, makeDense, type DenseFn, type DenseParams } from './layers';
 

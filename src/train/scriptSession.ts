@@ -17,7 +17,7 @@ import { MetricsTail } from '../core/run/tail';
 import { POINTS_ENV, RUN_DIR_ENV, SAMPLES_ENV, SPEC_ENV, type ParsedScriptSpec } from '../core/scriptSpec';
 import { runsDirFor } from '../core/specParts/outputPaths';
 import { RunWriter } from './runWriter';
-import type { EventSink, SessionControl } from './session';
+import type { EventSink, SessionControl } from './sessionHost';
 
 const POLL_MS = 300;
 /** `started` waits for the script's own run.json (model, data, epochs), at most this long. */

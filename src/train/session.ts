@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isUserError, UserError, type SourceLocation } from '../core/errors';
 import { readRegularFileSync } from '../core/safeRead';
-import { PROTOCOL_VERSION, type FromTrainer, type StartRequest } from '../core/protocol';
+import { PROTOCOL_VERSION, type StartRequest } from '../core/protocol';
 import { parseMetricsJsonl, RUN_FILES, RUN_FORMAT_VERSION, type MetricsRecord, type RunMeta, type RunStatus, type RunSummary } from '../core/runFormat';
 import { READ_LIMITS } from '../core/run/files';
 import { parseSpec, parseSpecDocument, type ParsedSpec, type SpecDocument, type VaeSpec } from '../core/spec';
@@ -22,12 +22,7 @@ import { RunWriter } from './runWriter';
 import { runScriptSession } from './scriptSession';
 import { ThreadFailure } from './threadPool';
 import { threadCount } from './threads';
-
-export type EventSink = (event: FromTrainer) => void;
-
-export interface SessionControl {
-  stopRequested: boolean;
-}
+import type { EventSink, SessionControl } from './sessionHost';
 
 /** Specs are a few kilobytes; a bigger file is something else named *.vae.json, not worth reading whole. */
 const MAX_SPEC_BYTES = 1 << 20;

@@ -17,7 +17,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { KernelThreadData } from './kernelThread';
-import type { KernelExports } from './wasmKernels';
+import type { KernelExports } from './wasmTypes';
 import {
   claimBlock,
   controlBytes,

@@ -7,7 +7,7 @@
  * that wakes late (the machine is busy) finds its block taken by another and goes back to
  * sleep: no one ever waits for a thread that has not started.
  */
-import type { KernelExports } from './wasmKernels';
+import type { KernelExports } from './wasmTypes';
 
 /** Words of the header. */
 export const GENERATION = 0;

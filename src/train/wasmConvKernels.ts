@@ -12,8 +12,8 @@
  * for the filter gradient, which the engine lacks).
  */
 import type { KernelConfig, TensorInfo, backend_util } from '@tensorflow/tfjs-core';
-import type { Tf } from './backend';
-import type { Gemm, KernelExports, WasmBackendInternals } from './wasmKernels';
+import type { Tf } from './tf';
+import type { Gemm, KernelExports, WasmBackendInternals } from './wasmTypes';
 
 type Conv2DInfo = backend_util.Conv2DInfo;
 

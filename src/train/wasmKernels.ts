@@ -20,107 +20,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as v8 from 'node:v8';
 import type { KernelConfig, NamedAttrMap, Tensor, TensorInfo, Variable } from '@tensorflow/tfjs-core';
-import type { Tf } from './backend';
+import type { Gemm, KernelExports, WasmBackendInternals } from './wasmTypes';
+import type { Tf } from './tf';
 import { SQUARED_ERROR_GRAD_KERNEL, SQUARED_ERROR_KERNEL } from './gaussianLoss';
 import { ACTIVATION_GRAD_KERNEL, BIAS_ACTIVATION_KERNEL, DENSE_KERNEL } from './layers';
 import { KernelThreadPool, planGemm, type SquaredErrorArgs } from './threadPool';
 import { installConvKernels } from './wasmConvKernels';
-
-/** The kernel module's exports (src/train/kernels/index.ts); pointers are byte addresses. */
-export interface KernelExports {
-  sgemm(m: number, n: number, k: number, a: number, transA: boolean, b: number, transB: boolean, c: number, scratch: number): void;
-  sgemmStrided(
-    m: number,
-    n: number,
-    k: number,
-    a: number,
-    lda: number,
-    transA: boolean,
-    b: number,
-    ldb: number,
-    transB: boolean,
-    c: number,
-    ldc: number,
-    scratch: number,
-  ): void;
-  sgemmScratchBytes(m: number, n: number): number;
-  /** Rows [row0, row0 + rows) of an NHWC image batch's column matrix (src/train/kernels/im2col.ts), and its adjoint. */
-  im2col(
-    x: number,
-    h: number,
-    w: number,
-    c: number,
-    kh: number,
-    kw: number,
-    sh: number,
-    sw: number,
-    padTop: number,
-    padLeft: number,
-    oh: number,
-    ow: number,
-    row0: number,
-    rows: number,
-    cols: number,
-  ): void;
-  addInto(dst: number, src: number, n: number): void;
-  col2im(
-    cols: number,
-    h: number,
-    w: number,
-    c: number,
-    kh: number,
-    kw: number,
-    sh: number,
-    sw: number,
-    padTop: number,
-    padLeft: number,
-    oh: number,
-    ow: number,
-    row0: number,
-    rows: number,
-    dx: number,
-  ): void;
-  /** A dense layer's bias and ReLU on a block of its product, and its backward pass's mask and bias gradient (kernels/dense.ts). */
-  biasActivation(m: number, n: number, src: number, dst: number, ld: number, bias: number, relu: boolean): void;
-  activationGradColumns(m: number, n: number, col0: number, cols: number, y: number, dy: number, relu: boolean, dpre: number, colSums: number): void;
-  /** The Gaussian log-likelihood's data term and its gradient (src/train/kernels/gaussian.ts). */
-  weightedSquaredErrorRows(row0: number, rows: number, d: number, x: number, mu: number, iv: number, ivPerDim: boolean, out: number): void;
-  weightedSquaredErrorGradColumns(
-    n: number,
-    d: number,
-    col0: number,
-    cols: number,
-    x: number,
-    mu: number,
-    iv: number,
-    ivPerDim: boolean,
-    dy: number,
-    dmu: number,
-    colSums: number,
-  ): void;
-  adamUpdateTable(
-    table: number,
-    count: number,
-    start: number,
-    end: number,
-    beta1: number,
-    oneMinusBeta1: number,
-    beta2: number,
-    oneMinusBeta2: number,
-    oneMinusAccBeta1: number,
-    oneMinusAccBeta2: number,
-    epsilon: number,
-    minusLearningRate: number,
-  ): void;
-}
-
-/** What the kernels need of tfjs's wasm backend (tfjs-backend-wasm 4.x, public at run time). */
-export interface WasmBackendInternals {
-  wasm: { asm: { memory: WebAssembly.Memory }; _malloc(bytes: number): number; _free(address: number): void };
-  dataIdMap: { get(dataId: object): { memoryOffset: number; refCount: number } | undefined };
-  makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
-  incRef(dataId: object): void;
-}
 
 export interface AdamUpdate {
   value: Variable;
@@ -232,22 +137,6 @@ function shareIdentity(tf: Tf, backend: WasmBackendInternals): void {
 }
 
 /** Per backend instance: installing twice would take the trainer's own GEMM for the stock one. */
-/**
- * C (m x n) = op(A)·op(B) with op(A) m x depth, on byte addresses in the engine's memory; with an
- * epilogue, C = act(op(A)·op(B) + bias) (a dense layer).
- */
-export type Gemm = (
-  m: number,
-  n: number,
-  depth: number,
-  a: number,
-  transA: boolean,
-  b: number,
-  transB: boolean,
-  c: number,
-  epilogue?: { bias: number; relu: boolean },
-) => void;
-
 const installed = new WeakMap<object, WasmKernels>();
 
 /**

@@ -4,7 +4,8 @@
  * training after the current step, with everything written.
  */
 import { isToTrainer, PROTOCOL_VERSION, toTrainerProblem, type FromTrainer } from '../core/protocol';
-import { runSession, type SessionControl } from './session';
+import { runSession } from './session';
+import type { SessionControl } from './sessionHost';
 
 const control: SessionControl = { stopRequested: false };
 let started = false;

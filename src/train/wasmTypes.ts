@@ -1,0 +1,117 @@
+/**
+ * The types at the wasm boundary: the kernel module's exports, what the kernels need of tfjs's
+ * wasm backend, and the GEMM the layers and convolutions call (wasmKernels.ts implements it).
+ */
+import type { TensorInfo } from '@tensorflow/tfjs-core';
+
+/** The kernel module's exports (src/train/kernels/index.ts); pointers are byte addresses. */
+export interface KernelExports {
+  sgemm(m: number, n: number, k: number, a: number, transA: boolean, b: number, transB: boolean, c: number, scratch: number): void;
+  sgemmStrided(
+    m: number,
+    n: number,
+    k: number,
+    a: number,
+    lda: number,
+    transA: boolean,
+    b: number,
+    ldb: number,
+    transB: boolean,
+    c: number,
+    ldc: number,
+    scratch: number,
+  ): void;
+  sgemmScratchBytes(m: number, n: number): number;
+  /** Rows [row0, row0 + rows) of an NHWC image batch's column matrix (src/train/kernels/im2col.ts), and its adjoint. */
+  im2col(
+    x: number,
+    h: number,
+    w: number,
+    c: number,
+    kh: number,
+    kw: number,
+    sh: number,
+    sw: number,
+    padTop: number,
+    padLeft: number,
+    oh: number,
+    ow: number,
+    row0: number,
+    rows: number,
+    cols: number,
+  ): void;
+  addInto(dst: number, src: number, n: number): void;
+  col2im(
+    cols: number,
+    h: number,
+    w: number,
+    c: number,
+    kh: number,
+    kw: number,
+    sh: number,
+    sw: number,
+    padTop: number,
+    padLeft: number,
+    oh: number,
+    ow: number,
+    row0: number,
+    rows: number,
+    dx: number,
+  ): void;
+  /** A dense layer's bias and ReLU on a block of its product, and its backward pass's mask and bias gradient (kernels/dense.ts). */
+  biasActivation(m: number, n: number, src: number, dst: number, ld: number, bias: number, relu: boolean): void;
+  activationGradColumns(m: number, n: number, col0: number, cols: number, y: number, dy: number, relu: boolean, dpre: number, colSums: number): void;
+  /** The Gaussian log-likelihood's data term and its gradient (src/train/kernels/gaussian.ts). */
+  weightedSquaredErrorRows(row0: number, rows: number, d: number, x: number, mu: number, iv: number, ivPerDim: boolean, out: number): void;
+  weightedSquaredErrorGradColumns(
+    n: number,
+    d: number,
+    col0: number,
+    cols: number,
+    x: number,
+    mu: number,
+    iv: number,
+    ivPerDim: boolean,
+    dy: number,
+    dmu: number,
+    colSums: number,
+  ): void;
+  adamUpdateTable(
+    table: number,
+    count: number,
+    start: number,
+    end: number,
+    beta1: number,
+    oneMinusBeta1: number,
+    beta2: number,
+    oneMinusBeta2: number,
+    oneMinusAccBeta1: number,
+    oneMinusAccBeta2: number,
+    epsilon: number,
+    minusLearningRate: number,
+  ): void;
+}
+
+/** What the kernels need of tfjs's wasm backend (tfjs-backend-wasm 4.x, public at run time). */
+export interface WasmBackendInternals {
+  wasm: { asm: { memory: WebAssembly.Memory }; _malloc(bytes: number): number; _free(address: number): void };
+  dataIdMap: { get(dataId: object): { memoryOffset: number; refCount: number } | undefined };
+  makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
+  incRef(dataId: object): void;
+}
+
+/**
+ * C (m x n) = op(A)·op(B) with op(A) m x depth, on byte addresses in the engine's memory; with an
+ * epilogue, C = act(op(A)·op(B) + bias) (a dense layer).
+ */
+export type Gemm = (
+  m: number,
+  n: number,
+  depth: number,
+  a: number,
+  transA: boolean,
+  b: number,
+  transB: boolean,
+  c: number,
+  epilogue?: { bias: number; relu: boolean },
+) => void;
