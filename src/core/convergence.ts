@@ -244,6 +244,13 @@ function classify(
     xs.slice(-now.length),
     now.map((p) => p.elbo),
   );
+  const nowShown =
+    xs === epochs
+      ? nowFit
+      : fitTrend(
+          epochs.slice(-now.length),
+          now.map((p) => p.elbo),
+        );
   const flatNow = nowFit.n >= w + 1 && (nowFit.slope + 2 * nowFit.slopeStdErr) * width < riseNeeded;
   const rising = fit.n >= 3 && fit.slope > tNeeded * fit.slopeStdErr && rise > riseNeeded && !flatNow;
   // Too noisy to rule out a rise that matters (checked after the step's noise, which explains scatter).
@@ -272,9 +279,12 @@ function classify(
       case 'too-early':
         return make(state, false, `Needs ${2 * w} passes to judge, has ${n}.`, trendText, gapText);
       case 'improving': {
-        const head = !rising
-          ? `The noise cannot rule out a rise of ${fmt(rise + 2 * riseSe)} over ${span.length} passes; more Monte-Carlo samples (diagnostics.mcSamples) would tell.`
-          : `The ELBO still rises: ${signed(moved)} over the last ${span.length} passes (slope ${signed(shown.slope)} ± ${fmt(shown.slopeStdErr)} per ${perUnit}).${stepText}`;
+        // Held here while a flat stretch is being confirmed, the verdict says that, not what it was entered for.
+        const head = rising
+          ? `The ELBO still rises: ${signed(moved)} over the last ${span.length} passes (slope ${signed(shown.slope)} ± ${fmt(shown.slopeStdErr)} per ${perUnit}).${stepText}`
+          : unclear
+            ? `The noise cannot rule out a rise of ${fmt(rise + 2 * riseSe)} over ${span.length} passes; more Monte-Carlo samples (diagnostics.mcSamples) would tell.`
+            : `The rise has ended: the ELBO's slope over its last ${now.length} passes is ${signed(nowShown.slope)} ± ${fmt(nowShown.slopeStdErr)} per ${perUnit}.`;
         return make(state, false, head, rising ? '' : trendText, gapText);
       }
       case 'not-converged':

@@ -91,6 +91,18 @@ test('a rise that ended early in the window does not hold the verdict once the l
   assert.equal(stateOf(slow), 'improving');
 });
 
+test('a verdict held at improving while a flat stretch is confirmed says the rise has ended, not that noise hides one', () => {
+  // Rising for 12 passes, then flat: the verdict is improving, then one pass points to converged and holds.
+  const h = history(24, { elbo: (i, rng) => (i < 12 ? -5 - 0.1 * (12 - i) : -5) + 0.005 * rng.normal(), gain: smallGain });
+  const verdicts = judgeEveryPass(h, opts);
+  const first = verdicts.findIndex((v) => v.state === 'converged');
+  assert.ok(first > 0 && verdicts[first - 1]!.state === 'improving', verdicts.map((v) => v.state).join(' '));
+  const held = verdicts[first - 1]!.reason;
+  assert.match(held, /^The rise has ended: the ELBO's slope over its last 6 passes is [-+]\S+ ± \S+ per epoch\./);
+  assert.match(held, /This pass points to "converged"/);
+  assert.doesNotMatch(held, /cannot rule out/);
+});
+
 test('converged: flat ELBO, both residuals near zero, averaging gains nothing, every latent in use', () => {
   const v = judgeConvergence(history(20, { elbo: flat, gain: smallGain, kl: [1.2, 0.8], activity: [0.9, 0.5] }), opts);
   assert.equal(v.state, 'converged', v.reason);
