@@ -284,7 +284,7 @@ function classify(
           ? `The ELBO still rises: ${signed(moved)} over the last ${span.length} passes (slope ${signed(shown.slope)} ± ${fmt(shown.slopeStdErr)} per ${perUnit}).${stepText}`
           : unclear
             ? `The noise cannot rule out a rise of ${fmt(rise + 2 * riseSe)} over ${span.length} passes; more Monte-Carlo samples (diagnostics.mcSamples) would tell.`
-            : `The rise has ended: the ELBO's slope over its last ${now.length} passes is ${signed(nowShown.slope)} ± ${fmt(nowShown.slopeStdErr)} per ${perUnit}.`;
+            : `The ELBO no longer rises by what matters: its slope over the last ${now.length} passes is ${signed(nowShown.slope)} ± ${fmt(nowShown.slopeStdErr)} per ${perUnit}.`;
         return make(state, false, head, rising ? '' : trendText, gapText);
       }
       case 'not-converged':
@@ -297,10 +297,12 @@ function classify(
             'A smaller learning rate may help (or, with a validation split, look for over-fitting).',
             gapText,
           );
+        // Held here, a pass may find the gap closed or the ELBO rising again: the head says what this pass shows.
+        if (gapClosed) return make(state, !rising, 'On this pass the ELBO is not falling and the gap is closed.', trendText, gapText);
         return make(
           state,
-          true,
-          `${gapText.split(':')[0]}: ${Math.abs(rDec) >= Math.abs(rPrior) ? 'the decoder variance is off its optimum' : "the latents' second moments are off the prior's"}, though ${flatText}.`,
+          !rising,
+          `The gap is open: ${Math.abs(rDec) >= Math.abs(rPrior) ? 'the decoder variance is off its optimum' : "the latents' second moments are off the prior's"}, ${rising ? 'and the ELBO still rises' : `though ${flatText}`}.`,
           trendText,
           gapText,
         );

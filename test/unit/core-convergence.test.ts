@@ -91,16 +91,30 @@ test('a rise that ended early in the window does not hold the verdict once the l
   assert.equal(stateOf(slow), 'improving');
 });
 
-test('a verdict held at improving while a flat stretch is confirmed says the rise has ended, not that noise hides one', () => {
+test('a verdict held at improving while a flat stretch is confirmed says the rise no longer counts, not that noise hides one', () => {
   // Rising for 12 passes, then flat: the verdict is improving, then one pass points to converged and holds.
   const h = history(24, { elbo: (i, rng) => (i < 12 ? -5 - 0.1 * (12 - i) : -5) + 0.005 * rng.normal(), gain: smallGain });
   const verdicts = judgeEveryPass(h, opts);
   const first = verdicts.findIndex((v) => v.state === 'converged');
   assert.ok(first > 0 && verdicts[first - 1]!.state === 'improving', verdicts.map((v) => v.state).join(' '));
   const held = verdicts[first - 1]!.reason;
-  assert.match(held, /^The rise has ended: the ELBO's slope over its last 6 passes is [-+]\S+ ± \S+ per epoch\./);
+  assert.match(held, /^The ELBO no longer rises by what matters: its slope over the last 6 passes is [-+]\S+ ± \S+ per epoch\./);
   assert.match(held, /This pass points to "converged"/);
   assert.doesNotMatch(held, /cannot rule out/);
+});
+
+test('a verdict held at not-converged while a closed gap is confirmed says what this pass shows', () => {
+  // The decoder variance lags for 14 passes, then sits at its optimum: not converged, then one held pass.
+  const h = history(24, { elbo: flat, gain: smallGain }).map((p, i) => (i < 14 ? { ...p, rDec: p.rDec + 0.5, gap: p.gap + 0.5 } : p));
+  const verdicts = judgeEveryPass(h, opts);
+  const first = verdicts.findIndex((v) => v.state === 'converged');
+  assert.ok(first > 0 && verdicts[first - 1]!.state === 'not-converged', verdicts.map((v) => v.state).join(' '));
+  const held = verdicts[first - 1]!.reason;
+  assert.match(held, /^On this pass the ELBO is not falling and the gap is closed\. /);
+  assert.match(held, /This pass points to "converged"/);
+  assert.doesNotMatch(held, /off its optimum/);
+  // While the gap is open the head names the residual, and whether the ELBO still rises.
+  assert.match(verdicts[12]!.reason, /^The gap is open: the decoder variance is off its optimum, though the ELBO is flat\./);
 });
 
 test('converged: flat ELBO, both residuals near zero, averaging gains nothing, every latent in use', () => {
