@@ -274,7 +274,9 @@ function classify(
   function explain(state: ConvergenceState): ConvergenceVerdict {
     const vae0 = opts.theoremApplies ? '' : ' The decoder variance is fixed (VAE-0), so the gap need not close: stationary is all this model can show.';
     const gainText = averagingGain !== undefined ? noiseText : '';
-    const flatText = 'the ELBO is flat';
+    // A settled state held while this pass points elsewhere says what held until now, not what this pass shows.
+    const stillNow = !rising && !falling && (gapClosed || !opts.theoremApplies);
+    const flatText = rising || falling ? 'the ELBO was flat until this pass' : 'the ELBO is flat';
     switch (state) {
       case 'too-early':
         return make(state, false, `Needs ${2 * w} passes to judge, has ${n}.`, trendText, gapText);
@@ -309,27 +311,41 @@ function classify(
       case 'noise-limited':
         return make(
           state,
-          true,
+          !rising && !falling,
           averagingGain !== undefined
             ? `A smaller step would gain about ${fmt(averagingGain)} nats: the averaged recent weights beat the current ones.`
             : `The ELBO scatters ${fmt(shown.residualSd / Math.max(mcError, 1e-12))} times its Monte-Carlo error between passes: the weights jitter with the step.`,
-          `The ELBO is stationary in distribution but the learning rate's noise holds it down. ${advice(opts)}`,
+          `${rising || falling ? 'Until this pass the ELBO was' : 'The ELBO is'} stationary in distribution but the learning rate's noise holds it down. ${advice(opts)}`,
           trendText,
           gapText + collapseText,
         );
       case 'stationary':
         return make(
           state,
-          true,
+          stillNow,
           `Stationary: ${flatText}; with a fixed decoder variance (VAE-0) the gap need not close.`,
           trendText,
           gapText + vae0 + collapseText,
           gainText,
         );
       case 'collapsed':
-        return make(state, true, `At a stationary point with ${collapsed.length} of ${H} latents inactive.`, trendText, gapText + collapseText, gainText);
+        return make(
+          state,
+          stillNow,
+          `${stillNow ? 'At' : 'Until this pass, at'} a stationary point with ${collapsed.length} of ${H} latents inactive.`,
+          trendText,
+          gapText + collapseText,
+          gainText,
+        );
       case 'converged':
-        return make(state, true, `The gap is closed and ${flatText}.`, trendText, gapText, gainText);
+        return make(
+          state,
+          stillNow,
+          `${gapClosed ? 'The gap is closed' : 'The gap was closed until this pass'} and ${flatText}.`,
+          trendText,
+          gapText,
+          gainText,
+        );
     }
   }
 }

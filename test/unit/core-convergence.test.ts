@@ -117,6 +117,54 @@ test('a verdict held at not-converged while a closed gap is confirmed says what 
   assert.match(verdicts[12]!.reason, /^The gap is open: the decoder variance is off its optimum, though the ELBO is flat\./);
 });
 
+test('generated runs: a held verdict never contradicts what its own pass shows', () => {
+  // Piecewise runs: rises, plateaus and falls, a gap that opens and closes, a step's noise that comes
+  // and goes, each segment a few passes long, so that verdicts are held on every kind of pass.
+  const rng = new Rng(7);
+  let held = 0;
+  for (let run = 0; run < 150; run++) {
+    const h: ConvergencePoint[] = [];
+    let elbo = -5;
+    let slope = 0;
+    let gapLevel = 0;
+    let gainLevel = 0.003;
+    for (let i = 0; i < 40; i++) {
+      if (i === 0 || rng.uniform() < 0.15) {
+        slope = [0, 0, 0.03, 0.2, -0.05][Math.floor(rng.uniform() * 5)]!;
+        gapLevel = rng.uniform() < 0.3 ? 0.5 : 0;
+        gainLevel = rng.uniform() < 0.3 ? 0.1 : 0.003;
+      }
+      elbo += slope;
+      const rDec = gapLevel + 0.01 * rng.normal();
+      const rPrior = 0.01 * rng.normal();
+      const e = elbo + 0.01 * rng.normal();
+      h.push({
+        elbo: e,
+        elboStdErr: 0.01,
+        gap: rDec + rPrior,
+        gapStdErr: 0.01,
+        rDec,
+        rPrior,
+        hEnc: -1,
+        hPrior: 4,
+        hDec: 3,
+        epoch: 10 * i,
+        averagedElbo: e + gainLevel,
+      });
+    }
+    for (const v of judgeEveryPass(h, opts)) {
+      const [head, pointed] = v.reason.split(' (This pass points to ');
+      if (/still rises/.test(head!)) assert.equal(v.elboStable, false, v.reason);
+      assert.ok(!(/residuals are small/.test(head!) && /off its optimum|off the prior/.test(head!.split('. ')[0]!)), v.reason);
+      if (pointed === undefined) continue;
+      held++;
+      const moving = /^"[^"]+": The ELBO (still rises|is falling)/.test(pointed);
+      if (moving) assert.doesNotMatch(head!, /the ELBO is flat|The ELBO is stationary|^At a stationary point/, v.reason);
+    }
+  }
+  assert.ok(held > 100, `only ${held} held verdicts were generated`);
+});
+
 test('converged: flat ELBO, both residuals near zero, averaging gains nothing, every latent in use', () => {
   const v = judgeConvergence(history(20, { elbo: flat, gain: smallGain, kl: [1.2, 0.8], activity: [0.9, 0.5] }), opts);
   assert.equal(v.state, 'converged', v.reason);
