@@ -3,9 +3,11 @@ load_checkpoint and evaluated by the package, agrees with `vae-lens eval --json`
 the deterministic terms to 1e-5 relative, the sampled ones (ELBO, R_dec) within 4 standard errors."""
 from __future__ import annotations
 
+import base64
 import json
 import math
 import os
+import re
 import shutil
 import subprocess
 
@@ -94,3 +96,44 @@ def test_load_checkpoint_explains_a_folder_that_is_not_a_run(tmp_path) -> None:
 
     with pytest.raises(VaeLensInputError, match="checkpoints"):
         load_checkpoint(str(tmp_path))
+
+
+def _wrapped(data: str) -> str:
+    """The same base64 with line breaks every 76 characters, as base64.encodebytes writes it."""
+    return "\n".join(data[i:i + 76] for i in range(0, len(data), 76))
+
+
+@pytest.fixture(scope="module")
+def trained_run(dataset) -> str:
+    return train(dataset[0], "damage", VARIANTS["vae1"])
+
+
+@pytest.mark.parametrize("damage", ["bad-character", "cut-by-one-byte", "cut-by-one-number", "padding-inside", "wrapped-lines", "bom"])
+def test_load_checkpoint_names_a_damaged_tensor_and_reads_a_wrapped_one(damage: str, trained_run: str, tmp_path) -> None:
+    from vae_lens import VaeLensInputError
+
+    run = tmp_path / "run"
+    shutil.copytree(trained_run, run)
+    cp_path = run / "checkpoints" / "latest.json"
+    cp = json.loads(cp_path.read_text())
+    name = sorted(cp["variables"])[0]
+    data = cp["variables"][name]["data"]
+    raw = base64.b64decode(data)
+    if damage == "bad-character":
+        cp["variables"][name]["data"] = "!" + data[1:]
+    elif damage == "cut-by-one-byte":
+        cp["variables"][name]["data"] = base64.b64encode(raw[:-1]).decode()
+    elif damage == "cut-by-one-number":
+        cp["variables"][name]["data"] = base64.b64encode(raw[:-4]).decode()
+    elif damage == "padding-inside":
+        cp["variables"][name]["data"] = data[:8] + "=" + data[9:]
+    elif damage == "wrapped-lines":
+        cp["variables"][name]["data"] = _wrapped(data)
+    text = json.dumps(cp)
+    cp_path.write_text(("\ufeff" + text) if damage == "bom" else text, encoding="utf-8")
+    if damage in ("wrapped-lines", "bom"):
+        loaded = load_checkpoint(str(run))
+        assert loaded.epoch == cp["epoch"]
+        return
+    with pytest.raises(VaeLensInputError, match=re.escape(name)):
+        load_checkpoint(str(run))

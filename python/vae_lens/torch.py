@@ -134,10 +134,14 @@ class LoadedRun:
 
 def _decode_tensor(stored: Mapping[str, Any], name: str) -> torch.Tensor:
     try:
-        raw = base64.b64decode(stored["data"])
+        # Line breaks are fine (base64.encodebytes writes them); any other character outside the
+        # alphabet is damage, which b64decode would otherwise skip without a word.
+        raw = base64.b64decode("".join(str(stored["data"]).split()), validate=True)
         shape = [int(s) for s in stored["shape"]]
     except (KeyError, TypeError, ValueError) as e:
         raise VaeLensInputError(f"checkpoint variable {name!r} is malformed: {e}") from None
+    if len(raw) % 4:
+        raise VaeLensInputError(f"checkpoint variable {name!r} holds {len(raw)} bytes, not whole float32 numbers: the file is damaged")
     values = np.frombuffer(raw, dtype="<f4")
     if values.size != int(np.prod(shape)):
         raise VaeLensInputError(f"checkpoint variable {name!r} has {values.size} values for shape {shape}")
@@ -152,9 +156,9 @@ def load_checkpoint(run_dir: str, checkpoint: str = "latest.json") -> LoadedRun:
         if not os.path.exists(p):
             raise VaeLensInputError(f"{run_dir} is not a run of VAE Lens's trainer with a checkpoint: {p} is missing")
     try:
-        with open(cp_path, encoding="utf-8") as f:
+        with open(cp_path, encoding="utf-8-sig") as f:
             cp = json.load(f)
-        with open(spec_path, encoding="utf-8") as f:
+        with open(spec_path, encoding="utf-8-sig") as f:
             spec = load_jsonc(f.read())
     except ValueError as e:
         raise VaeLensInputError(f"cannot read {cp_path} or {spec_path}: {e}") from None
@@ -168,7 +172,7 @@ def load_checkpoint(run_dir: str, checkpoint: str = "latest.json") -> LoadedRun:
     meta_path = os.path.join(run_dir, "run.json")
     meta: Dict[str, Any] = {}
     if os.path.exists(meta_path):
-        with open(meta_path, encoding="utf-8") as f:
+        with open(meta_path, encoding="utf-8-sig") as f:
             meta = json.load(f)
     return LoadedRun(model=model.eval(), spec=spec, meta=meta, epoch=int(cp.get("epoch", 0)), step=int(cp.get("step", 0)),
                      run_dir=run_dir)

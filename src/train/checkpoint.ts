@@ -33,8 +33,16 @@ export interface Checkpoint {
 }
 
 const encode = (a: Float32Array): string => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
+/** Line breaks and spaces are allowed (Python's base64.encodebytes writes them); nothing else outside the alphabet. */
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+const compact = (s: string): string => s.replace(/\s+/g, '');
+/** Bytes the base64 text holds, or undefined when it is not base64 (Buffer would skip the bad characters). */
+function base64Bytes(s: string): number | undefined {
+  const c = compact(s);
+  return BASE64.test(c) ? (c.length / 4) * 3 - (c.endsWith('==') ? 2 : c.endsWith('=') ? 1 : 0) : undefined;
+}
 function decode(s: string): Float32Array {
-  const b = Buffer.from(s, 'base64');
+  const b = Buffer.from(compact(s), 'base64');
   const copy = new Uint8Array(b); // aligned copy
   return new Float32Array(copy.buffer, 0, copy.byteLength / 4);
 }
@@ -83,8 +91,10 @@ function tensorProblem(t: unknown, name: string): string | undefined {
   if (!isObj(t) || !Array.isArray(t.shape) || typeof t.data !== 'string') return `${name} needs "shape" (an array) and "data" (base64)`;
   if (!t.shape.every((n) => Number.isInteger(n) && (n as number) >= 0)) return `${name} has the shape ${JSON.stringify(t.shape)}; dimensions are whole numbers`;
   const count = (t.shape as number[]).reduce((a, b) => a * b, 1);
-  const stored = Math.floor(Buffer.byteLength(t.data, 'base64') / 4);
-  if (stored !== count) return `${name} has shape [${(t.shape as number[]).join(', ')}] (${count} numbers) but its data holds ${stored}: the file is damaged`;
+  const bytes = base64Bytes(t.data);
+  if (bytes === undefined) return `${name}: its "data" is not base64 (a character outside A-Z, a-z, 0-9, +, / and = padding): the file is damaged`;
+  if (bytes !== 4 * count)
+    return `${name} has shape [${(t.shape as number[]).join(', ')}] (${count} numbers) but its data holds ${bytes % 4 === 0 ? bytes / 4 : `${bytes} bytes, not whole float32 numbers`}: the file is damaged`;
   return undefined;
 }
 
@@ -115,11 +125,47 @@ export async function restoreCheckpoint(tf: Tf, cp: Checkpoint, vae: Vae, optimi
   for (const [name, v] of vae.namedVariables()) {
     const s = Object.hasOwn(cp.variables, name) ? cp.variables[name] : undefined;
     if (!s || s.shape.join('x') !== v.shape.join('x'))
-      throw new UserError(`${file} has no variable ${name} of shape [${v.shape.join(', ')}]: the network changed since it was written`, { file });
-    v.assign(tf.tensor(decode(s.data), s.shape));
+      throw new UserError(
+        `${file} has no variable ${name} of shape [${v.shape.join(', ')}]${s ? ` (it has [${s.shape.join(', ')}])` : ''}: the network changed since it was written`,
+        { file },
+      );
+    v.assign(tf.tensor(finite(decode(s.data), `variable ${name}`, file), s.shape));
   }
   if (optimizer) {
-    const weights = cp.optimizer.map((s) => ({ name: s.name, tensor: tf.tensor(decode(s.data), s.shape) }));
+    const problem = optimizerStateProblem(cp.optimizer, vae.trainableVariables());
+    if (problem)
+      throw new UserError(`${file}: its optimizer state does not fit the model (${problem}); the file is damaged or was written for another network`, { file });
+    const weights = cp.optimizer.map((s, i) => ({ name: s.name, tensor: tf.tensor(finite(decode(s.data), `optimizer entry ${i}`, file), s.shape) }));
     if (weights.length > 0) await optimizer.setWeights(weights);
   }
+}
+
+/** Weights with a NaN or an infinity would give dashes for every figure of eval, or a run that diverges at once: refuse them by name. */
+function finite(values: Float32Array, what: string, file: string): Float32Array {
+  const at = values.findIndex((v) => !Number.isFinite(v));
+  if (at >= 0)
+    throw new UserError(
+      `${file}: ${what} holds ${values[at]} at position ${at}; these weights cannot be evaluated or trained on (the file is damaged, or the run diverged in the steps before it was written)`,
+      { file },
+    );
+  return values;
+}
+
+/**
+ * Adam's state is the step count, then a first and a second moment for each trainable variable in
+ * the order the step updates them (none before the first step). tfjs takes any list, and a wrong
+ * one fails later inside the engine, so it is checked here.
+ */
+function optimizerStateProblem(entries: Checkpoint['optimizer'], trainable: readonly { shape: readonly number[] }[]): string | undefined {
+  if (entries.length === 0) return undefined;
+  const K = trainable.length;
+  if (entries.length !== 1 + 2 * K) return `${entries.length} entries, where ${K} variables take ${1 + 2 * K}: the step count and two moments each`;
+  if (entries[0]!.shape.length !== 0) return `entry 0 has shape [${entries[0]!.shape.join(', ')}], where the step count is a scalar`;
+  for (let i = 0; i < 2 * K; i++) {
+    const want = trainable[i % K]!.shape;
+    const got = entries[1 + i]!.shape;
+    if (got.join('x') !== want.join('x'))
+      return `entry ${1 + i} (${i < K ? 'first' : 'second'} moment of variable ${i % K}) has shape [${got.join(', ')}], where its variable has [${want.join(', ')}]`;
+  }
+  return undefined;
 }

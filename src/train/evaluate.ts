@@ -40,11 +40,15 @@ export interface Evaluation {
 }
 
 export async function evaluateRun(runDir: string, opts: { samples?: number; points?: number; backend?: BackendChoice }): Promise<Evaluation> {
+  if (!fs.statSync(runDir, { throwIfNoEntry: false })?.isDirectory())
+    throw new UserError(`${runDir} is not a folder: eval takes a run folder (the one holding run.json and checkpoints/)`, { file: runDir });
   const meta = readRunMeta(runDir);
   const { spec } = readSpecFile(path.join(runDir, RUN_FILES.spec));
   const cpPath = path.join(runDir, RUN_FILES.checkpoints, 'latest.json');
   if (!fs.existsSync(cpPath)) throw new UserError(`${runDir} has no checkpoint yet (${cpPath})`, { file: cpPath });
-  if (opts.samples !== undefined) checkEvalSamples(opts.samples, meta.dataset.dim, spec.model.latentDim);
+  // The checkpoint's own sizes, not run.json's, decide what the samples cost: the weights are what is evaluated.
+  const cp = readCheckpoint(cpPath);
+  if (opts.samples !== undefined) checkEvalSamples(opts.samples, cp.dim, cp.latentDim);
   const engine = await chooseEngine(opts.backend ?? 'auto');
   // The pass's products on every core (or the spec's count), as in training: the same bits either way.
   await engine.kernels?.setThreads(threadCount(undefined, spec.training.threads));
@@ -52,7 +56,6 @@ export async function evaluateRun(runDir: string, opts: { samples?: number; poin
   const data = await loadData(spec.data, meta.specPath);
   const vae = new Vae(engine.tf, spec.model, data.train.dim, spec.training.seed, 1, data.train.imageShape);
   try {
-    const cp = readCheckpoint(cpPath);
     await restoreCheckpoint(engine.tf, cp, vae, undefined, cpPath);
     // The run's own diagnostics subset, so the table and the run's last record describe the same points.
     const { values, n } = diagnosticSubset(data.train, spec, opts.points);

@@ -75,6 +75,7 @@ export class TrainingLoop {
   private readonly average: WeightAverage;
   /** The step written out on the kernels, for the models it does (denseStep.ts). */
   private readonly denseStep: DenseStep | undefined;
+  private restored = false;
 
   constructor(private readonly o: LoopOptions) {
     const { tf } = o.engine;
@@ -99,7 +100,7 @@ export class TrainingLoop {
     const { spec, train, events } = this.o;
     const B = Math.min(spec.training.batchSize, train.n);
     const stepsPerEpoch = Math.ceil(train.n / B);
-    if (this.o.resumeFrom) await this.resume(this.o.resumeFrom);
+    await this.restore();
 
     let last: MetricsRecord | undefined;
     if (this.startEpoch === 0 && !this.resumed) {
@@ -310,7 +311,15 @@ export class TrainingLoop {
     });
   }
 
-  private async resume(file: string): Promise<void> {
+  /**
+   * A resumed run's weights, optimizer state and history, from its checkpoint (once; run() calls
+   * it too). The session calls it before it rewrites run.json and summary.json, so a checkpoint
+   * that does not fit the model is refused with the run folder as it was.
+   */
+  async restore(): Promise<void> {
+    const file = this.o.resumeFrom;
+    if (file === undefined || this.restored) return;
+    this.restored = true;
     if (!existsSync(file)) {
       // Killed before its first checkpoint: the seeded initial model is the one it started from.
       this.o.events.log('info', `no checkpoint in the run yet (${file}); starting again from epoch 0`);

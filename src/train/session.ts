@@ -60,12 +60,14 @@ function readSpecText(specPath: string): string {
 /** Run training to the end (or a stop); never throws: every outcome is reported through `emit`. */
 export async function runSession(req: StartRequest, emit: EventSink, control: SessionControl): Promise<RunStatus> {
   let writer: RunWriter | undefined;
+  /** Whether this session has written run.json: before that, a resumed run's files are as they were and stay so. */
+  let wroteMeta = false;
   let summary: RunSummary = { status: 'running', epochsDone: 0, steps: 0, wallSeconds: 0 };
   const t0 = performance.now();
   const finish = (status: RunStatus, message?: string) => {
     summary = { ...summary, status, message, endedAt: new Date().toISOString(), wallSeconds: (performance.now() - t0) / 1000 };
     try {
-      writer?.writeSummary(summary);
+      if (wroteMeta) writer?.writeSummary(summary);
     } catch (e) {
       // A full disk can refuse the summary too: the old one stays whole, and the outcome is still reported.
       emit({ type: 'log', level: 'warn', message: `the run's summary was not updated: ${(e as Error).message}` });
@@ -113,9 +115,9 @@ export async function runSession(req: StartRequest, emit: EventSink, control: Se
         e.more.map((m) => ({ message: m.message, location: at(m.location) })),
       );
     }
-    // Refuse a resume the checkpoint cannot serve before run.json and summary.json are rewritten.
-    if (resumeDir) checkResumable(resumeDir, spec, data.train.dim, specPath);
     const epochs = req.epochs ?? spec.training.epochs;
+    // Refuse a resume the checkpoint cannot serve before run.json and summary.json are rewritten.
+    if (resumeDir) checkResumable(resumeDir, spec, data.train.dim, { epochs, fromFlag: req.epochs !== undefined }, specPath);
     const runsDir = req.runsDir ? path.resolve(req.runsDir) : runsDirFor(spec, specPath);
     writer = resumeDir ? RunWriter.reopen(resumeDir) : RunWriter.create(runsDir, spec.name, parsed.text);
     const meta: RunMeta = {
@@ -139,19 +141,23 @@ export async function runSession(req: StartRequest, emit: EventSink, control: Se
       pid: process.pid,
       threads,
     };
-    writer.writeMeta(meta);
-    writer.writeSummary(summary);
     const w = writer;
-    emit({
-      type: 'started',
-      protocolVersion: PROTOCOL_VERSION,
-      runDir: w.dir,
-      backend: engine.name,
-      dataset: meta.dataset,
-      epochs,
-      stepsPerEpoch: Math.ceil(data.train.n / spec.training.batchSize),
-    });
-
+    const start = () => {
+      w.writeMeta(meta);
+      wroteMeta = true;
+      w.writeSummary(summary);
+      emit({
+        type: 'started',
+        protocolVersion: PROTOCOL_VERSION,
+        runDir: w.dir,
+        backend: engine.name,
+        dataset: meta.dataset,
+        epochs,
+        stepsPerEpoch: Math.ceil(data.train.n / spec.training.batchSize),
+      });
+    };
+    // A new folder has nothing to lose; a resumed one is rewritten only once its checkpoint is restored.
+    if (!resumeDir) start();
     const loop = new TrainingLoop({
       spec,
       engine,
@@ -184,6 +190,10 @@ export async function runSession(req: StartRequest, emit: EventSink, control: Se
       },
     });
     try {
+      if (resumeDir) {
+        await loop.restore();
+        start();
+      }
       const outcome = await loop.run();
       const lastCheckpoint = fs.existsSync(w.checkpointPath()) ? w.checkpointPath() : undefined;
       summary = { ...summary, epochsDone: outcome.epochsDone, steps: outcome.steps, lastCheckpoint };
@@ -211,12 +221,32 @@ function readPreviousRecords(runDir: string): MetricsRecord[] {
   return r.ok ? parseMetricsJsonl(r.text).records : [];
 }
 
-/** The run's checkpoint (when it has one yet) must fit the model and data of this resume. */
-function checkResumable(runDir: string, spec: VaeSpec, dim: number, specPath: string): void {
+/**
+ * The run's checkpoint (when it has one yet) must fit the model and data of this resume, and leave
+ * epochs to train. A run that has passes after epoch 0 but no checkpoint has lost its weights:
+ * starting it again from epoch 0 would bury its history under a new one.
+ */
+function checkResumable(runDir: string, spec: VaeSpec, dim: number, asked: { epochs: number; fromFlag: boolean }, specPath: string): void {
   if (!fs.existsSync(path.join(runDir, RUN_FILES.meta))) throw new UserError(`${runDir} is not a run folder (it has no ${RUN_FILES.meta})`, { file: runDir });
   const file = path.join(runDir, RUN_FILES.checkpoints, 'latest.json');
-  if (!fs.existsSync(file)) return;
+  if (!fs.existsSync(file)) {
+    const trained = readPreviousRecords(runDir).reduce((a, r) => Math.max(a, r.epoch), 0);
+    if (trained > 0)
+      throw new UserError(
+        `cannot resume ${runDir}: it has passes up to epoch ${trained} but no checkpoint (${path.relative(runDir, file)} is missing), so its weights are lost. ` +
+          'Its records are kept as they are; start a new run to train again.',
+        { file },
+      );
+    return;
+  }
   const cp = readCheckpoint(file);
+  if (asked.epochs <= cp.epoch)
+    throw new UserError(
+      `cannot resume ${runDir}: its checkpoint is at epoch ${cp.epoch} and the run is asked for ${asked.epochs} epochs${asked.fromFlag ? ' (--epochs)' : ''}, so there is nothing left to train. ` +
+        `Give more epochs (--epochs, above ${cp.epoch}) to continue it.`,
+      // Without the flag the number is the run's own spec snapshot's.
+      asked.fromFlag ? { file: runDir } : { file: path.join(runDir, RUN_FILES.spec), field: 'training.epochs' },
+    );
   if (cp.dim !== dim || cp.latentDim !== spec.model.latentDim || cp.modelType !== spec.model.type)
     throw new UserError(
       `cannot resume ${runDir}: it was trained as ${cp.modelType} on data of dimension ${cp.dim} with ${cp.latentDim} latents, ` +
