@@ -40,7 +40,7 @@ def write_json_atomic(path: str, value: Any) -> None:
 
 def read_json(path: str) -> Optional[Dict[str, Any]]:
     try:
-        with open(path, encoding="utf-8") as f:
+        with open(path, encoding="utf-8-sig") as f:
             v = json.load(f)
         return v if isinstance(v, dict) else None
     except (OSError, ValueError):

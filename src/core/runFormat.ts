@@ -230,7 +230,8 @@ export function addRecord(records: MetricsRecord[], record: MetricsRecord): bool
 }
 
 export function parseMetricsJsonl(text: string): ParsedMetrics {
-  const lines = text.split('\n');
+  // A byte-order mark before the first record (an editor's save) is not part of it.
+  const lines = (text.charCodeAt(0) === 0xfeff ? text.slice(1) : text).split('\n');
   const records: MetricsRecord[] = [];
   const bad: { line: number; message: string }[] = [];
   let truncatedTail = false;

@@ -52,7 +52,7 @@ export function readRegularFileSync(file: string, maxBytes: number): SafeRead {
       if (n <= 0) break; // shrank while reading: what is there
       done += n;
     }
-    return { ok: true, text: buf.toString('utf8', 0, done) };
+    return { ok: true, text: utf8Text(buf, done) };
   } catch (e) {
     return { ok: false, reason: 'unreadable', detail: (e as NodeJS.ErrnoException).code ?? (e as Error).message };
   } finally {
@@ -79,10 +79,16 @@ export async function readRegularFile(file: string, maxBytes: number): Promise<S
       if (bytesRead <= 0) break;
       done += bytesRead;
     }
-    return { ok: true, text: buf.toString('utf8', 0, done) };
+    return { ok: true, text: utf8Text(buf, done) };
   } catch (e) {
     return { ok: false, reason: 'unreadable', detail: (e as NodeJS.ErrnoException).code ?? (e as Error).message };
   } finally {
     await handle.close();
   }
+}
+
+/** The bytes as text, without the byte-order mark some editors put first (JSON readers refuse it). */
+function utf8Text(buf: Buffer, length: number): string {
+  const text = buf.toString('utf8', 0, length);
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }

@@ -15,7 +15,7 @@ export async function lastMetricsRecord(file: string, tailBytes = 256 * 1024): P
     await handle.read(buf, 0, buf.length, start);
     const lines = buf.toString('utf8').split('\n');
     for (let i = lines.length - 1; i >= 0; i--) {
-      const line = lines[i]!.trim();
+      const line = lines[i]!.replace(/^\uFEFF/, '').trim();
       if (!line) continue;
       try {
         const v: unknown = JSON.parse(line);
