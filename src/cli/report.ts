@@ -91,6 +91,36 @@ function checkReportTarget(out: string, given: boolean): void {
     });
   if (!st.isFile())
     throw new UserError(`${where}: ${out} is a folder or another non-file; give the name of an .html file`, { file: out, field: given ? '--out' : undefined });
+  // Replacing an earlier report is the point of the command; replacing anything else (a run's own
+  // metrics.jsonl, a spec, a script) would lose it.
+  if (!looksLikeHtml(out))
+    throw new UserError(`${where}: ${out} exists and is not an HTML page; a report replaces only an earlier report. Choose another file, or remove it first`, {
+      file: out,
+      field: given ? '--out' : undefined,
+    });
+}
+
+/** Whether the file starts as an HTML page does (an empty file counts: nothing to lose). */
+function looksLikeHtml(file: string): boolean {
+  const head = Buffer.alloc(256);
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(file, 'r');
+    const n = fs.readSync(fd, head, 0, head.length, 0);
+    return (
+      n === 0 ||
+      /^\s*<(!doctype html|html)/i.test(
+        head
+          .subarray(0, n)
+          .toString('utf8')
+          .replace(/^\uFEFF/, ''),
+      )
+    );
+  } catch {
+    return false;
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
 }
 
 /** Chromium gets this long to render the page; a page it cannot render within it is reported, not waited for. */
