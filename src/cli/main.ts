@@ -8,7 +8,7 @@
 import { verdictLine } from '../core/verdictText';
 import { formatUserError, isUserError, UserError } from '../core/errors';
 import { startRequest, type FromTrainer } from '../core/protocol';
-import { BACKENDS } from '../core/specSchema';
+import { BACKENDS, integerFieldBounds } from '../core/specSchema';
 import type { BackendChoice } from '../core/spec';
 import { formatDuration } from '../core/wording';
 import { decompositionTable, evidenceTable, passLine, perLatentTable, progressBar } from './format';
@@ -40,7 +40,7 @@ const FLAGS: Record<string, { value: boolean; commands: string[] }> = {
 
 export function parseArgs(argv: string[]): Args {
   const [command, ...rest] = argv;
-  if (!command || command === '--help' || command === '-h') throw new UserError(USAGE);
+  if (!command) throw new UserError(USAGE);
   if (!['train', 'eval', 'report'].includes(command)) throw new UserError(`unknown command "${command}"\n${USAGE}`);
   const positional: string[] = [];
   const flags = new Map<string, string | true>();
@@ -63,12 +63,29 @@ export function parseArgs(argv: string[]): Args {
   return { command, positional, flags };
 }
 
-function intFlag(args: Args, name: string, min: number): number | undefined {
+/** The spec fields the numeric flags stand in for: a flag is held to the same bounds. */
+const FLAG_BOUNDS = {
+  epochs: { ...integerFieldBounds('training', 'epochs'), field: 'training.epochs' },
+  threads: { ...integerFieldBounds('training', 'threads'), field: 'training.threads' },
+  samples: { ...integerFieldBounds('diagnostics', 'mcSamples'), field: 'diagnostics.mcSamples' },
+  points: { minimum: 1, maximum: Number.MAX_SAFE_INTEGER, field: undefined },
+} as const;
+
+function intFlag(args: Args, name: keyof typeof FLAG_BOUNDS): number | undefined {
   const v = args.flags.get(name);
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (v === true || !Number.isInteger(n) || n < min) throw new UserError(`--${name} must be a whole number of at least ${min}, not "${String(v)}"`);
+  const { minimum, maximum, field } = FLAG_BOUNDS[name];
+  if (v === true || !Number.isInteger(n) || n < minimum) throw new UserError(`--${name} must be a whole number of at least ${minimum}, not "${String(v)}"`);
+  if (n > maximum) throw new UserError(`--${name} ${v} is more than ${maximum}, the most ${field ? `a spec's ${field} may ask for` : 'allowed'}`);
   return n;
+}
+
+function resumeFlag(args: Args): string | undefined {
+  const v = args.flags.get('resume');
+  // An empty name would read as "no resume" further on and start a new run instead.
+  if (v === '') throw new UserError('--resume needs the run folder to continue, not an empty name');
+  return v === undefined ? undefined : String(v);
 }
 
 function backendFlag(args: Args): BackendChoice | undefined {
@@ -158,9 +175,9 @@ async function train(args: Args): Promise<number> {
       specPath,
       runsDir: args.flags.get('out') as string | undefined,
       backend: backendFlag(args),
-      epochs: intFlag(args, 'epochs', 1),
-      threads: intFlag(args, 'threads', 1),
-      resume: args.flags.get('resume') as string | undefined,
+      epochs: intFlag(args, 'epochs'),
+      threads: intFlag(args, 'threads'),
+      resume: resumeFlag(args),
     }),
     emit,
     control,
@@ -175,7 +192,7 @@ async function evaluate(args: Args): Promise<number> {
   const runDir = args.positional[0];
   if (!runDir || args.positional.length > 1) throw new UserError(`eval takes one run folder\n${USAGE}`);
   const { evaluateRun } = await import('../train/evaluate');
-  const ev = await evaluateRun(runDir, { samples: intFlag(args, 'samples', 1), points: intFlag(args, 'points', 1), backend: backendFlag(args) });
+  const ev = await evaluateRun(runDir, { samples: intFlag(args, 'samples'), points: intFlag(args, 'points'), backend: backendFlag(args) });
   if (args.flags.has('json')) {
     process.stdout.write(
       JSON.stringify({
@@ -216,6 +233,11 @@ async function report(args: Args): Promise<number> {
 
 export async function main(argv: string[]): Promise<number> {
   try {
+    // Asked for, the usage is an answer (stdout, exit 0); without a command it is a complaint (exit 2).
+    if (argv[0] === '--help' || argv[0] === '-h') {
+      console.log(USAGE);
+      return 0;
+    }
     const args = parseArgs(argv);
     if (args.flags.has('help')) {
       console.log(USAGE);

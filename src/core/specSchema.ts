@@ -333,3 +333,10 @@ export const SPEC_SCHEMA: JsonSchema = {
     },
   },
 };
+
+/** The bounds of an integer spec field, for the flags and settings that stand in for it (a flag may not ask for what a spec may not). */
+export function integerFieldBounds(section: 'training' | 'diagnostics', field: string): { minimum: number; maximum: number } {
+  const f = SPEC_SCHEMA.properties?.[section]?.properties?.[field];
+  if (f?.type !== 'integer' || f.minimum === undefined || f.maximum === undefined) throw new Error(`spec schema: ${section}.${field} is not a bounded integer`);
+  return { minimum: f.minimum, maximum: f.maximum };
+}
