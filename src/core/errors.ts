@@ -55,8 +55,12 @@ export function formatLocation(loc: SourceLocation): string {
 
 export function formatUserError(e: UserError): string {
   const lines = [e, ...e.more].map((p) => {
-    // Messages often start with the field already ("model.latentDim is -1..."): do not say it twice.
-    const loc = p.location.field && p.message.startsWith(p.location.field) ? { ...p.location, field: undefined } : p.location;
+    // Messages often name the file ("/runs/x/run.json is not ...") or start with the field
+    // ("model.latentDim is -1 ..."), or both: do not say either twice.
+    const { file, field, line } = p.location;
+    const namesFile = file !== undefined && line === undefined && p.message.includes(file);
+    const rest = namesFile && p.message.startsWith(`${file}: `) ? p.message.slice(file.length + 2) : p.message;
+    const loc = { ...p.location, file: namesFile ? undefined : file, field: field && rest.startsWith(field) ? undefined : field };
     const where = formatLocation(loc);
     return where ? `${where}: ${p.message}` : p.message;
   });

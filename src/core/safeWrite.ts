@@ -41,9 +41,20 @@ const WRITE_PROBLEMS: ReadonlyMap<string, string> = new Map([
   ['EISDIR', 'it is a folder'],
   ['ENOTDIR', 'a part of its path is not a folder'],
   ['ENOENT', 'its folder does not exist'],
+  ['EEXIST', 'a file of that name is in the way of a folder on its path'],
   [NOT_REGULAR, 'it is not a regular file (a folder, a named pipe or a device)'],
   ['EFBIG', 'the file would be larger than the file system allows'],
 ]);
+
+/** Causes a user fixes by freeing space; the others by fixing permissions or what stands where a file should be. */
+const OUT_OF_SPACE: ReadonlySet<string> = new Set(['ENOSPC', 'EDQUOT', 'EFBIG']);
+const NOT_PERMITTED: ReadonlySet<string> = new Set(['EACCES', 'EPERM', 'EROFS']);
+
+/** What to do about a failed write before trying again: make room, fix permissions, or put the file back. */
+export function writeRemedy(e: unknown): 'make room' | 'fix its permissions' | 'put a plain file back in its place' {
+  const code = (e as NodeJS.ErrnoException).code ?? '';
+  return OUT_OF_SPACE.has(code) ? 'make room' : NOT_PERMITTED.has(code) ? 'fix its permissions' : 'put a plain file back in its place';
+}
 
 /** What a failed write's system error means for the user ("the disk is full"), or undefined for a bug. */
 export function writeProblem(e: unknown): string | undefined {

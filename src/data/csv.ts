@@ -143,8 +143,14 @@ interface Layout {
 /** Delimiter, header, shape, from the first pass. */
 function detectLayout(first: FirstPass, file: string, opts: CsvOptions | undefined): Layout {
   if (first.sample.length === 0) throw new UserError('the file has no data rows (it is empty or holds only blank and # comment lines)', { file, line: 1 });
-  const delimiter = guessDelimiter(first.sample);
   const top = first.sample[0]!;
+  // Lines ended by a lone carriage return (classic Mac OS) read as one long line.
+  if (top.text.includes('\r'))
+    throw new UserError(
+      "the file's lines end with a carriage return alone (classic Mac OS line ends); VAE Lens reads \\n or \\r\\n: convert them, e.g. tr '\\r' '\\n'",
+      { file, line: top.line },
+    );
+  const delimiter = guessDelimiter(first.sample);
   const topCells = splitQuoted(top.text, delimiter);
   const hasHeader = opts?.header ?? !looksLikeData(topCells);
   const dataLines = first.contentLines - (hasHeader ? 1 : 0);

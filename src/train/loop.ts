@@ -126,7 +126,7 @@ export class TrainingLoop {
         this.step++;
         this.average.update(this.step);
         if (!Number.isFinite(loss)) {
-          const message = `training diverged at epoch ${epoch}, step ${this.step}: the loss became ${loss}. Every metric written so far and the last good checkpoint are kept. Try a smaller training.learningRate (now ${spec.training.learningRate}) or a larger model.initialVariance.`;
+          const message = `training diverged at epoch ${epoch}, step ${this.step}: the loss became ${loss}. Every metric written so far and the last good checkpoint are kept. ${divergenceAdvice(spec, train)}`;
           events.log('error', message);
           return { status: 'diverged', epochsDone: epoch - 1, steps: this.step, last, message };
         }
@@ -378,4 +378,16 @@ function displayPixels(v: Float32Array, ds: ScaledDataset): number[] {
   const lo = Math.min(...raw);
   const hi = Math.max(...raw);
   return raw.map((x) => (hi > lo ? (x - lo) / (hi - lo) : 0.5));
+}
+
+/** Data far from unit scale make the first steps overflow whatever the step size: say so before the step size. */
+const LARGE_DATA_VALUE = 1e4;
+
+function divergenceAdvice(spec: VaeSpec, train: ScaledDataset): string {
+  let largest = 0;
+  for (const v of train.values) largest = Math.max(largest, Math.abs(v));
+  const step = `Try a smaller training.learningRate (now ${spec.training.learningRate}) or a larger model.initialVariance.`;
+  if (!(largest > LARGE_DATA_VALUE)) return step;
+  // train.values are after data.scale: this large, they were not scaled.
+  return `The data reach ${largest.toPrecision(3)} in absolute value: scale them to about unit size (data.scale "standardize"), then train again. ${step}`;
 }

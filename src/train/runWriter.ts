@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isUserError, UserError } from '../core/errors';
-import { appendAllSync, describeWriteError, isSymbolicLink, openNoFollow, replaceFileAtomic, writeProblem } from '../core/safeWrite';
+import { appendAllSync, describeWriteError, isSymbolicLink, openNoFollow, replaceFileAtomic, writeProblem, writeRemedy } from '../core/safeWrite';
 import { RUN_FILES, toJsonLine, toRunJson, type MetricsRecord, type RunMeta, type RunSummary } from '../core/runFormat';
 import { RunLock } from './runLock';
 
@@ -145,7 +145,7 @@ function writeFailure(e: unknown, file: string): Error {
   return describeWriteError(
     e,
     file,
-    `Everything the run wrote before is kept; make room, then continue it with vae-lens train SPEC --resume ${runFolderOf(file)}.`,
+    `Everything the run wrote before is kept; ${writeRemedy(e)}, then continue it with vae-lens train SPEC --resume ${runFolderOf(file)}.`,
   );
 }
 

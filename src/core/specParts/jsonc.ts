@@ -80,8 +80,12 @@ function describeParseError(code: string): string {
     UnexpectedEndOfString: 'unterminated string',
     UnexpectedEndOfComment: 'unterminated comment',
     UnexpectedEndOfNumber: 'unterminated number',
+    InvalidCommentToken: 'malformed comment',
+    InvalidUnicode: 'a \\u escape needs four hexadecimal digits',
+    InvalidEscapeCharacter: 'a backslash before a character JSON does not escape (use \\\\ for a backslash)',
+    InvalidCharacter: 'a control character inside a string (write a line break as \\n, a tab as \\t)',
   };
-  return map[code] ?? code;
+  return map[code] ?? `malformed JSON (${code})`;
 }
 
 export function nodeValue(node: Node): unknown {
