@@ -59,6 +59,47 @@ test('unknown options and commands are refused with the usage', () => {
   assert.match(cli(['train', 'x', '--epochs', 'many']).err, /--epochs must be a whole number/);
 });
 
+test('a numeric flag is held to the bounds of the spec field it stands in for', () => {
+  // Each flag just past its field's maximum, and far past it: refused before any work, with the bound.
+  const cases: [string[], RegExp][] = [
+    [['train', 'x.vae.json', '--epochs', '100001'], /--epochs 100001 is more than 100000, the most a spec's training\.epochs may ask for/],
+    [['train', 'x.vae.json', '--epochs', '1e308'], /--epochs 1e308 is more than 100000/],
+    [['train', 'x.vae.json', '--threads', '257'], /--threads 257 is more than 256, the most a spec's training\.threads may ask for/],
+    [['train', 'x.vae.json', '--threads', '5000'], /--threads 5000 is more than 256/],
+    [['eval', 'run', '--samples', '1025'], /--samples 1025 is more than 1024, the most a spec's diagnostics\.mcSamples may ask for/],
+    [['eval', 'run', '--samples', '1000000'], /--samples 1000000 is more than 1024/],
+    [['train', 'x.vae.json', '--resume', ''], /--resume needs the run folder to continue, not an empty name/],
+  ];
+  for (const [args, expect] of cases) {
+    const r = cli(args);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.err}`);
+    assert.match(r.err, expect);
+    noStack(r.err);
+  }
+});
+
+test('--help asked for is an answer (stdout, exit 0); no command at all is a mistake (exit 2)', () => {
+  for (const args of [['--help'], ['-h'], ['train', '--help']]) {
+    const r = cli(args);
+    assert.equal(r.code, 0, `${args.join(' ')}: ${r.err}`);
+    assert.match(r.out, /^usage:\n {2}vae-lens train SPEC/);
+  }
+  const none = cli([]);
+  assert.equal(none.code, 2);
+  assert.match(none.err, /usage:/);
+});
+
+test('a message that names its file or field is not prefixed with them again', () => {
+  const dir = path.join(tmp, 'not-json-run');
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'run.json'), '{"name": "x", "specPath": "s", "startedAt": "t", "dataset": {}}');
+  const r = cli(['eval', dir]);
+  assert.equal(r.code, 2);
+  const file = path.join(dir, 'run.json');
+  assert.equal(r.err.split(file).length - 1, 1, `the file is named more than once:\n${r.err}`);
+  assert.equal(r.err.split('dataset.dim').length - 1, 1, `the field is named more than once:\n${r.err}`);
+});
+
 test('train --json emits protocol events and leaves a complete run folder; eval and resume use it', () => {
   const r = cli(['train', path.join(tmp, 'tiny.vae.json'), '--out', path.join(tmp, 'runs'), '--json', '--backend', 'wasm']);
   assert.equal(r.code, 0, r.err);
@@ -131,4 +172,40 @@ test('an unwritable run folder is refused before training starts', () => {
   assert.equal(run.status, 2, run.stderr);
   assert.match(run.stderr, /cannot write the run folder/);
   noStack(run.stderr);
+});
+
+test('messages for inputs made elsewhere say what is wrong in words, not in error codes', () => {
+  const at = (name: string) => path.join(tmp, name);
+  // A spec with a raw control character in a string, and one with a backslash JSON does not know.
+  fs.writeFileSync(at('ctl.vae.json'), '{ "name": "a\u0001b", "data": { "synthetic": "circle" }, "model": { "latentDim": 2 } }');
+  fs.writeFileSync(at('esc.vae.json'), '{ "name": "a\\qb", "data": { "synthetic": "circle" }, "model": { "latentDim": 2 } }');
+  // Lines ended by a lone carriage return; data of huge magnitude with no scaling.
+  fs.writeFileSync(at('cr.csv'), 'a,b\r1,2\r3,4\r5,6\r');
+  fs.writeFileSync(at('cr.vae.json'), '{ "data": { "path": "cr.csv" }, "model": { "latentDim": 1 } }');
+  fs.writeFileSync(at('huge.csv'), Array.from({ length: 64 }, (_, i) => `${1e30 * (1 + (i % 7))},${-1e30 * (1 + (i % 5))}`).join('\n') + '\n');
+  fs.writeFileSync(
+    at('huge.vae.json'),
+    '{ "data": { "path": "huge.csv", "header": false }, "model": { "latentDim": 1 }, "training": { "epochs": 2, "batchSize": 16 } }',
+  );
+  // --out through a file where a folder should be.
+  fs.writeFileSync(at('plain-file'), 'x');
+  const cases: [string[], RegExp, number][] = [
+    [['train', at('ctl.vae.json')], /ctl\.vae\.json:1:\d+: invalid JSON: a control character inside a string/, 2],
+    [['train', at('esc.vae.json')], /esc\.vae\.json:1:\d+: invalid JSON: a backslash before a character JSON does not escape/, 2],
+    [['train', at('cr.vae.json')], /cr\.csv:1: the file's lines end with a carriage return alone/, 2],
+    [
+      ['train', at('huge.vae.json'), '--out', at('runs')],
+      /training diverged .* The data reach 7\.00e\+30 in absolute value: scale them to about unit size \(data\.scale "standardize"\)/,
+      1,
+    ],
+    [['train', path.join(tmp, 'tiny.vae.json'), '--out', at('plain-file')], /a file of that name is in the way of a folder on its path \(EEXIST\)/, 2],
+    [['eval', at('plain-file')], /plain-file is not a folder: eval takes a run folder/, 2],
+  ];
+  for (const [args, expect, code] of cases) {
+    const r = cli(args);
+    assert.equal(r.code, code, `${args.join(' ')}: ${r.err}`);
+    assert.match(r.err, expect);
+    assert.doesNotMatch(r.err, /\b(InvalidCharacter|InvalidEscapeCharacter|ENOTDIR)\b/);
+    noStack(r.err);
+  }
 });

@@ -274,3 +274,141 @@ test(
     reportFigure({ group: 'confinement', kind: 'check', name: 'report --png with a hash sign, a percent sign and spaces in the path', cases: 1, passed: 1 });
   },
 );
+
+/** Every file of a run folder, path → bytes, to tell that a refused command wrote nothing. */
+function snapshot(dir: string): Map<string, Buffer> {
+  const out = new Map<string, Buffer>();
+  for (const e of fs.readdirSync(dir, { recursive: true, withFileTypes: true }))
+    if (e.isFile()) out.set(path.relative(dir, path.join(e.parentPath, e.name)), fs.readFileSync(path.join(e.parentPath, e.name)));
+  return out;
+}
+
+type StoredCheckpoint = {
+  epoch: number;
+  variables: Record<string, { shape: number[]; data: string }>;
+  optimizer: { name: string; shape: number[]; data: string }[];
+};
+
+test('a resume its checkpoint cannot serve is refused before anything is written: the run folder stays byte for byte', { timeout: TIMEOUT_MS }, () => {
+  // Generated damage of every kind a checkpoint can carry, and runs with nothing to continue.
+  const damages: [string, (cp: StoredCheckpoint, dir: string, k: number) => StoredCheckpoint | undefined, RegExp][] = [
+    [
+      'a character outside base64',
+      (cp, _d, k) => edit(cp, k, (v) => ({ ...v, data: `${v.data.slice(0, k % 8)}!${v.data.slice((k % 8) + 1)}` })),
+      /is not base64/,
+    ],
+    ['padding in the middle', (cp, _d, k) => edit(cp, k, (v) => ({ ...v, data: `${v.data.slice(0, 4)}=${v.data.slice(5)}` })), /is not base64/],
+    [
+      'fewer optimizer entries',
+      (cp, _d, k) => ({ ...cp, optimizer: cp.optimizer.slice(0, 1 + (k % (cp.optimizer.length - 1))) }),
+      /optimizer state does not fit/,
+    ],
+    ['optimizer entries reversed', (cp) => ({ ...cp, optimizer: [...cp.optimizer].reverse() }), /optimizer state does not fit/],
+    [
+      'a moment of another shape',
+      (cp, _d, k) => ({ ...cp, optimizer: cp.optimizer.map((e, i) => (i === 1 + (k % (cp.optimizer.length - 1)) ? reshaped(e) : e)) }),
+      /optimizer state does not fit/,
+    ],
+    ['a variable of another shape', (cp, _d, k) => edit(cp, k, reshaped), /the network changed since it was written/],
+    ['no variables', (cp) => ({ ...cp, variables: {} }), /has no variable/],
+    [
+      'a NaN weight',
+      (cp, _d, k) => edit(cp, k, (v) => ({ ...v, data: withNaN(v.data, k) })),
+      /holds NaN at position \d+; these weights cannot be evaluated or trained on/,
+    ],
+    [
+      'no checkpoint after trained epochs',
+      (_cp, dir) => (fs.rmSync(path.join(dir, RUN_FILES.checkpoints), { recursive: true }), undefined),
+      /its weights are lost/,
+    ],
+  ];
+  let cases = 0;
+  for (const k of fc.sample(fc.integer({ min: 0, max: 1000 }), { seed: SEED, numRuns: 2 }))
+    for (const [what, damage, expect] of damages) {
+      const dir = copyRun();
+      const file = path.join(dir, RUN_FILES.checkpoints, 'latest.json');
+      const cp = damage(JSON.parse(fs.readFileSync(file, 'utf8')) as StoredCheckpoint, dir, k);
+      if (cp) fs.writeFileSync(file, JSON.stringify(cp));
+      const before = snapshot(dir);
+      const r = cli(['train', spec, '--resume', dir, '--epochs', '5']);
+      noStack(r.err);
+      assert.equal(r.code, 2, `${what}: ${r.err}`);
+      assert.match(r.err, expect, what);
+      assert.deepEqual(snapshot(dir), before, `${what}: the run folder changed`);
+      cases++;
+    }
+  // Asked for no more epochs than the checkpoint holds: nothing to train, nothing rewritten.
+  const dir = copyRun();
+  const before = snapshot(dir);
+  const r = cli(['train', spec, '--resume', dir, '--epochs', '3']);
+  assert.equal(r.code, 2, r.err);
+  assert.match(r.err, /its checkpoint is at epoch 3 and the run is asked for 3 epochs \(--epochs\), so there is nothing left to train/);
+  assert.deepEqual(snapshot(dir), before);
+  cases++;
+  reportFigure({
+    group: 'runFolder',
+    kind: 'check',
+    name: 'resumes a damaged checkpoint cannot serve (exit 2, named, folder unchanged)',
+    cases,
+    passed: cases,
+  });
+
+  function edit(cp: StoredCheckpoint, k: number, f: (v: { shape: number[]; data: string }) => { shape: number[]; data: string }): StoredCheckpoint {
+    const names = Object.keys(cp.variables);
+    const name = names[k % names.length]!;
+    return { ...cp, variables: { ...cp.variables, [name]: f(cp.variables[name]!) } };
+  }
+  function withNaN(data: string, k: number): string {
+    const f = new Float32Array(new Uint8Array(Buffer.from(data, 'base64')).buffer); // a copy: aligned
+    f[k % f.length] = NaN;
+    return Buffer.from(f.buffer).toString('base64');
+  }
+  /** The same numbers under another shape, so that only the shape check can tell. */
+  function reshaped<T extends { shape: number[] }>(v: T): T {
+    const s = v.shape;
+    const other = s.length === 0 ? [1] : s.length === 1 ? [1, s[0]!] : s.join() === [...s].reverse().join() ? [s.reduce((a, b) => a * b, 1)] : [...s].reverse();
+    return { ...v, shape: other };
+  }
+});
+
+test('a checkpoint, run.json and metrics.jsonl as other tools write them (wrapped base64, a byte-order mark) are read', { timeout: TIMEOUT_MS }, () => {
+  const dir = copyRun();
+  const file = path.join(dir, RUN_FILES.checkpoints, 'latest.json');
+  const cp = JSON.parse(fs.readFileSync(file, 'utf8')) as StoredCheckpoint;
+  // Python's base64.encodebytes: a line break every 76 characters.
+  for (const v of Object.values(cp.variables)) v.data = v.data.replace(/.{76}/g, '$&\n');
+  fs.writeFileSync(file, JSON.stringify(cp));
+  for (const name of [RUN_FILES.meta, RUN_FILES.metrics, RUN_FILES.summary])
+    fs.writeFileSync(path.join(dir, name), `\uFEFF${fs.readFileSync(path.join(dir, name), 'utf8')}`);
+  const r = cli(['eval', dir, '--json']);
+  assert.equal(r.code, 0, r.err);
+  const report = cli(['report', dir]);
+  assert.equal(report.code, 0, report.err);
+  assert.doesNotMatch(report.err, /not valid JSON|skipped/, report.err);
+  reportFigure({ group: 'runFolder', kind: 'check', name: 'wrapped base64 and byte-order marks read (eval, report)', cases: 2, passed: 2 });
+});
+
+test('report --out onto a file that is not a report (a run file, a script) is refused and the file kept', { timeout: TIMEOUT_MS }, () => {
+  const dir = copyRun();
+  const script = path.join(tmp, 'train.py');
+  fs.writeFileSync(script, 'print("mine")\n');
+  const targets = [...[RUN_FILES.metrics, RUN_FILES.meta, RUN_FILES.summary, RUN_FILES.spec].map((f) => path.join(dir, f)), script];
+  for (const target of targets) {
+    const before = fs.readFileSync(target);
+    const r = cli(['report', dir, '--out', target]);
+    noStack(r.err);
+    assert.equal(r.code, 2, `${target}: ${r.err}`);
+    assert.match(r.err, /exists and is not an HTML page; a report replaces only an earlier report/);
+    assert.deepEqual(fs.readFileSync(target), before);
+  }
+  // An earlier report is replaced, as before.
+  assert.equal(cli(['report', dir]).code, 0);
+  assert.equal(cli(['report', dir]).code, 0);
+  reportFigure({
+    group: 'runFolder',
+    kind: 'check',
+    name: 'report --out onto non-report files refused, files kept',
+    cases: targets.length,
+    passed: targets.length,
+  });
+});
