@@ -14,7 +14,8 @@ const opts: ConvergenceOptions = { tolerance: 0.01, window: 5, theoremApplies: t
 
 interface Shape {
   elbo: (i: number, rng: Rng) => number;
-  rDec?: number;
+  /** A level, or one per pass. */
+  rDec?: number | ((i: number) => number);
   rPrior?: number;
   elboStdErr?: number;
   gain?: (i: number, rng: Rng) => number | undefined;
@@ -28,7 +29,7 @@ function history(passes: number, s: Shape, seed = 1): ConvergencePoint[] {
   return Array.from({ length: passes }, (_, i) => {
     const elbo = s.elbo(i, rng);
     // Residuals jitter around their level, as minibatch noise makes them.
-    const rDec = (s.rDec ?? 0) + 0.01 * rng.normal();
+    const rDec = (typeof s.rDec === 'function' ? s.rDec(i) : (s.rDec ?? 0)) + 0.01 * rng.normal();
     const rPrior = (s.rPrior ?? 0) + 0.01 * rng.normal();
     const gain = s.gain?.(i, rng);
     return {
@@ -123,35 +124,20 @@ test('generated runs: a held verdict never contradicts what its own pass shows',
   const rng = new Rng(7);
   let held = 0;
   for (let run = 0; run < 150; run++) {
-    const h: ConvergencePoint[] = [];
-    let elbo = -5;
-    let slope = 0;
-    let gapLevel = 0;
-    let gainLevel = 0.003;
-    for (let i = 0; i < 40; i++) {
+    const elbos: number[] = [];
+    const gaps: number[] = [];
+    const gains: number[] = [];
+    for (let i = 0, slope = 0, gap = 0, gain = 0; i < 40; i++) {
       if (i === 0 || rng.uniform() < 0.15) {
         slope = [0, 0, 0.03, 0.2, -0.05][Math.floor(rng.uniform() * 5)]!;
-        gapLevel = rng.uniform() < 0.3 ? 0.5 : 0;
-        gainLevel = rng.uniform() < 0.3 ? 0.1 : 0.003;
+        gap = rng.uniform() < 0.3 ? 0.5 : 0;
+        gain = rng.uniform() < 0.3 ? 0.1 : 0.003;
       }
-      elbo += slope;
-      const rDec = gapLevel + 0.01 * rng.normal();
-      const rPrior = 0.01 * rng.normal();
-      const e = elbo + 0.01 * rng.normal();
-      h.push({
-        elbo: e,
-        elboStdErr: 0.01,
-        gap: rDec + rPrior,
-        gapStdErr: 0.01,
-        rDec,
-        rPrior,
-        hEnc: -1,
-        hPrior: 4,
-        hDec: 3,
-        epoch: 10 * i,
-        averagedElbo: e + gainLevel,
-      });
+      elbos.push((elbos.at(-1) ?? -5) + slope);
+      gaps.push(gap);
+      gains.push(gain);
     }
+    const h = history(40, { elbo: (i, r) => elbos[i]! + 0.01 * r.normal(), rDec: (i) => gaps[i]!, gain: (i) => gains[i] }, run + 1);
     for (const v of judgeEveryPass(h, opts)) {
       const [head, pointed] = v.reason.split(' (This pass points to ');
       if (/still rises/.test(head!)) assert.equal(v.elboStable, false, v.reason);
