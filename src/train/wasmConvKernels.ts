@@ -49,6 +49,8 @@ export function installConvKernels(tf: Tf, backend: WasmBackendInternals, k: Ker
   /** `bytes` of scratch memory, handed to `body` and freed after it. */
   const withScratch = (bytes: number, body: (at: number) => void) => {
     const at = backend.wasm._malloc(bytes);
+    // 0 when the heap cannot grow: the kernels would write over the engine's own memory.
+    if (!at) throw new Error(`the wasm engine is out of memory: ${bytes} bytes of a convolution's scratch could not be had`);
     try {
       body(at);
     } finally {

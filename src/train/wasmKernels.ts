@@ -166,9 +166,13 @@ export async function installWasmKernels(tf: Tf): Promise<WasmKernels> {
    */
   const gemm: Gemm = (m, n, depth, a, transA, b, transB, c, epilogue) => {
     const blocks = planGemm({ m, n, k: depth, a, transA, b, transB, c, ...epilogue }, pool?.threads ?? 1);
-    // One allocation for every block's scratch, each block's part 16-byte aligned.
+    // One allocation for every block's scratch, each block's part 16-byte aligned. The kernel packs
+    // its operands in blocks, so this is a few MiB per thread whatever the product's size.
     const sizes = blocks.map((block) => Math.ceil(k.sgemmScratchBytes(block.m, block.n) / 16) * 16);
-    const scratch = backend.wasm._malloc(sizes.reduce((x, y) => x + y, 0) + 16);
+    const bytes = sizes.reduce((x, y) => x + y, 0) + 16;
+    const scratch = backend.wasm._malloc(bytes);
+    // malloc answers 0 when the heap cannot grow: the kernel would write over the engine's own memory.
+    if (!scratch) throw new Error(`the wasm engine is out of memory: ${bytes} bytes for a ${m} x ${n} x ${depth} product could not be had`);
     try {
       const base = Math.ceil(scratch / 16) * 16;
       if (blocks.length === 1) {
@@ -318,6 +322,7 @@ export async function installWasmKernels(tf: Tf): Promise<WasmKernels> {
     adamUpdate(updates, c) {
       const copies: Tensor[] = [];
       const table = backend.wasm._malloc(updates.length * 20);
+      if (!table) throw new Error(`the wasm engine is out of memory: ${updates.length * 20} bytes for Adam's table of tensors could not be had`);
       try {
         const words = new Int32Array(memory.buffer, table, updates.length * 5);
         let total = 0;

@@ -10,10 +10,20 @@
  * and a 6x8 tile spilled). Packing also absorbs transposes, which is why the trainer can ask
  * for Aᵀ·B and A·Bᵀ directly. With relaxed SIMD the multiply-add is fused where the
  * processor has FMA; without it the module is built from the same source with mul then add.
+ *
+ * The packed operands are blocks of at most MC rows of op(A) and NC columns of op(B), so the
+ * scratch memory a product needs is bounded (about 5 MiB) whatever its size: packing all of a
+ * wide operand took (m + n) · KC · 4 bytes, a gigabyte of the engine's heap (2 GiB at most) for a
+ * million columns, and the engine ran out of memory. A product no larger than MC x NC (the MLP's,
+ * a convolution's blocks) is one block, computed as before the blocking.
  */
 const MR: i32 = 4;
 const NR: i32 = 8;
 const KC: i32 = 256;
+/** Rows of op(A) packed at a time (a multiple of MR): 1 MiB at KC deep. */
+const MC: i32 = 1024;
+/** Columns of op(B) packed at a time (a multiple of NR): 4 MiB at KC deep. */
+const NC: i32 = 4096;
 
 @inline function madd(a: v128, b: v128, c: v128): v128 {
   if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
@@ -147,11 +157,22 @@ function tile(kc: i32, pa: usize, pb: usize, c: usize, ldc: i32, accumulate: boo
   v128.store(c + 3 * row, c31, 16);
 }
 
-/** Bytes of scratch memory sgemm needs for an m x n result. */
+/** Rows of op(A) in its largest packed block: m rounded up to whole panels, at most MC. */
+@inline function blockRows(m: i32): i32 {
+  return (min(max(m, 0), MC) + MR - 1) / MR * MR;
+}
+
+/** Columns of op(B) in its largest packed block: n rounded up to whole panels, at most NC. */
+@inline function blockCols(n: i32): i32 {
+  return (min(max(n, 0), NC) + NR - 1) / NR * NR;
+}
+
+/**
+ * Bytes of scratch memory sgemm needs for an m x n result: packed blocks of op(A) and op(B)
+ * and one edge tile, at most ((MC + NC) · KC + MR · NR) · 4 whatever m and n are.
+ */
 export function sgemmScratchBytes(m: i32, n: i32): i32 {
-  const paddedRows = (m + MR - 1) / MR * MR;
-  const paddedCols = (n + NR - 1) / NR * NR;
-  return ((paddedRows + paddedCols) * KC + MR * NR) * 4;
+  return ((blockRows(m) + blockCols(n)) * KC + MR * NR) * 4;
 }
 
 /**
@@ -163,45 +184,67 @@ export function sgemm(m: i32, n: i32, k: i32, a: usize, transA: bool, b: usize, 
 }
 
 /**
+ * The mc x nc block of C at c (row stride ldc) set to, or added to, packed A · packed B over one
+ * kc-deep slice: column panels outside, so one panel of B stays in cache over all of A's panels.
+ */
+function block(mc: i32, nc: i32, kc: i32, packedA: usize, packedB: usize, c: usize, ldc: i32, accumulate: bool, edge: usize): void {
+  for (let j0 = 0; j0 < nc; j0 += NR) {
+    const pb = at(packedB, j0 * kc);
+    const cols = min(NR, nc - j0);
+    for (let i0 = 0; i0 < mc; i0 += MR) {
+      const pa = at(packedA, i0 * kc);
+      const rows = min(MR, mc - i0);
+      if (rows == MR && cols == NR) {
+        tile(kc, pa, pb, at(c, i0 * ldc + j0), ldc, accumulate);
+        continue;
+      }
+      // A partial tile at the bottom or right edge: compute it whole, keep what exists.
+      tile(kc, pa, pb, edge, NR, false);
+      for (let r = 0; r < rows; r++) {
+        for (let q = 0; q < cols; q++) {
+          const dst = at(c, (i0 + r) * ldc + j0 + q);
+          const value = load<f32>(at(edge, r * NR + q));
+          store<f32>(dst, accumulate ? load<f32>(dst) + value : value);
+        }
+      }
+    }
+  }
+}
+
+/**
  * sgemm on blocks of larger matrices: lda, ldb and ldc are the row strides (in floats) of A, B
  * and C as stored. The worker threads each compute a block of rows or columns of C this way.
- * Every element of C is summed in the same order whatever block it falls in (KC-deep slices,
- * k ascending within each), so a product split over threads has the same bits as one that is not.
+ * Every element of C is summed in the same order whatever block it falls in, here or in a
+ * thread's part (KC-deep slices in ascending order, each summed from zero with k ascending and
+ * then added to C), so a product split over threads has the same bits as one that is not.
+ * Blocks of NC columns of op(B) are outermost, each packed once per slice; blocks of MC rows of
+ * op(A) innermost, so a product no larger than one block runs as if unblocked.
  */
 export function sgemmStrided(
   m: i32, n: i32, k: i32, a: usize, lda: i32, transA: bool, b: usize, ldb: i32, transB: bool, c: usize, ldc: i32, scratch: usize,
 ): void {
-  if (k == 0) {
+  if (m <= 0 || n <= 0) return;
+  if (k <= 0) {
     for (let r = 0; r < m; r++) memory.fill(at(c, r * ldc), 0, <usize>n << 2);
     return;
   }
   const packedA = scratch;
-  const packedB = at(packedA, (m + MR - 1) / MR * MR * KC);
-  const edge = at(packedB, (n + NR - 1) / NR * NR * KC);
-  for (let k0 = 0; k0 < k; k0 += KC) {
-    const kc = min(KC, k - k0);
-    const accumulate = k0 > 0;
-    packA(m, lda, a, transA, k0, kc, packedA);
-    packB(n, ldb, b, transB, k0, kc, packedB);
-    for (let j0 = 0; j0 < n; j0 += NR) {
-      const pb = at(packedB, j0 * kc);
-      const cols = min(NR, n - j0);
-      for (let i0 = 0; i0 < m; i0 += MR) {
-        const pa = at(packedA, i0 * kc);
-        const rows = min(MR, m - i0);
-        if (rows == MR && cols == NR) {
-          tile(kc, pa, pb, at(c, i0 * ldc + j0), ldc, accumulate);
-          continue;
-        }
-        // A partial tile at the bottom or right edge: compute it whole, keep what exists.
-        tile(kc, pa, pb, edge, NR, false);
-        for (let r = 0; r < rows; r++) {
-          for (let q = 0; q < cols; q++) {
-            const dst = at(c, (i0 + r) * ldc + j0 + q);
-            const value = load<f32>(at(edge, r * NR + q));
-            store<f32>(dst, accumulate ? load<f32>(dst) + value : value);
-          }
-        }
+  const packedB = at(packedA, blockRows(m) * KC);
+  const edge = at(packedB, blockCols(n) * KC);
+  for (let j0 = 0; j0 < n; j0 += NC) {
+    const nc = min(NC, n - j0);
+    // Column j0 of op(B): column j0 of B, or row j0 of a transposed B.
+    const bj = transB ? b + (<usize>j0 * <usize>ldb << 2) : at(b, j0);
+    for (let k0 = 0; k0 < k; k0 += KC) {
+      const kc = min(KC, k - k0);
+      const accumulate = k0 > 0;
+      packB(nc, ldb, bj, transB, k0, kc, packedB);
+      for (let i0 = 0; i0 < m; i0 += MC) {
+        const mc = min(MC, m - i0);
+        // Row i0 of op(A): row i0 of A, or column i0 of a transposed A.
+        const ai = transA ? at(a, i0) : a + (<usize>i0 * <usize>lda << 2);
+        packA(mc, lda, ai, transA, k0, kc, packedA);
+        block(mc, nc, kc, packedA, packedB, c + ((<usize>i0 * <usize>ldc + <usize>j0) << 2), ldc, accumulate, edge);
       }
     }
   }
