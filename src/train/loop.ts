@@ -340,11 +340,36 @@ export class TrainingLoop {
     this.o.events.log('info', `resumed from ${file} at epoch ${cp.epoch} (step ${cp.step})`);
   }
 
+  /**
+   * Free the model, the optimizer's state, the weight average and the step's buffers, each on its
+   * own. It never throws: the session calls it in a `finally`, where a throw would take the place
+   * of the error that ended the run, and after a failure in the engine (its memory exhausted, a
+   * kernel that trapped) freeing can fail as well. What could not be freed is logged, as one line.
+   */
   dispose(): void {
-    this.vae.dispose();
-    this.optimizer.dispose();
-    this.average.dispose();
-    this.denseStep?.dispose();
+    const parts: [string, () => void][] = [
+      ['the model', () => this.vae.dispose()],
+      ["the optimizer's state", () => this.optimizer.dispose()],
+      ['the weight average', () => this.average.dispose()],
+      ["the training step's buffers", () => this.denseStep?.dispose()],
+    ];
+    const failed: string[] = [];
+    let first: unknown;
+    for (const [what, free] of parts) {
+      try {
+        free();
+      } catch (e) {
+        failed.push(what);
+        first ??= e;
+      }
+    }
+    if (failed.length === 0) return;
+    const reason = first instanceof Error ? `${first.name}: ${first.message}` : String(first);
+    try {
+      this.o.events.log('warn', `could not free ${failed.join(', ')} on the ${this.o.engine.name} engine after the run (${reason})`);
+    } catch {
+      // Nowhere to say it: the run's own outcome has been reported already, or is being.
+    }
   }
 }
 
