@@ -14,26 +14,7 @@ import type { Tensor, Variable } from '@tensorflow/tfjs-core';
 import { createAdam } from '../../src/train/adam';
 import { chooseEngine } from '../../src/train/backend';
 import { installWasmKernels, instantiateKernels, type KernelBuild } from '../../src/train/wasmKernels';
-import { Rng } from '../../src/core/random';
-
-function randomValues(n: number, seed: number): Float32Array {
-  const rng = new Rng(seed);
-  const v = new Float32Array(n);
-  for (let i = 0; i < n; i++) v[i] = rng.uniform() * 2 - 1;
-  return v;
-}
-
-/** op(A)·op(B) in float64, from row-major storage. */
-function reference(a: Float32Array, b: Float32Array, m: number, n: number, k: number, ta: boolean, tb: boolean): Float64Array {
-  const c = new Float64Array(m * n);
-  for (let i = 0; i < m; i++)
-    for (let j = 0; j < n; j++) {
-      let s = 0;
-      for (let p = 0; p < k; p++) s += (ta ? a[p * m + i]! : a[i * k + p]!) * (tb ? b[j * k + p]! : b[p * n + j]!);
-      c[i * n + j] = s;
-    }
-  return c;
-}
+import { randomValues, reference } from './gemm-testkit';
 
 const SHAPES: [number, number, number][] = [
   [1, 1, 1],

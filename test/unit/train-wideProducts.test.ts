@@ -16,31 +16,13 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { Rng } from '../../src/core/random';
 import { startRequest, type FromTrainer } from '../../src/core/protocol';
 import { chooseEngine } from '../../src/train/backend';
 import { TrainingLoop } from '../../src/train/loop';
 import { Vae } from '../../src/train/model';
 import { runSession } from '../../src/train/session';
 import { instantiateKernels, type KernelBuild } from '../../src/train/wasmKernels';
-
-function randomValues(n: number, seed: number): Float32Array {
-  const rng = new Rng(seed);
-  const v = new Float32Array(n);
-  for (let i = 0; i < n; i++) v[i] = rng.uniform() * 2 - 1;
-  return v;
-}
-
-/** op(A)·op(B) in float64, from row-major storage. */
-function reference(a: Float32Array, b: Float32Array, m: number, n: number, k: number, ta: boolean, tb: boolean): Float64Array {
-  const c = new Float64Array(m * n);
-  for (let i = 0; i < m; i++)
-    for (let p = 0; p < k; p++) {
-      const x = ta ? a[p * m + i]! : a[i * k + p]!;
-      for (let j = 0; j < n; j++) c[i * n + j]! += x * (tb ? b[j * k + p]! : b[p * n + j]!);
-    }
-  return c;
-}
+import { randomValues, reference } from './gemm-testkit';
 
 /** Each term is below 1 in size: the float32 sum of k of them is within k·2⁻²³ or so. */
 function assertClose(got: Float32Array, want: Float64Array, k: number, label: string): void {
