@@ -137,3 +137,30 @@ def test_load_checkpoint_names_a_damaged_tensor_and_reads_a_wrapped_one(damage: 
         return
     with pytest.raises(VaeLensInputError, match=re.escape(name)):
         load_checkpoint(str(run))
+
+
+@pytest.mark.parametrize("change,match", [
+    (lambda spec, cp: spec["model"]["encoder"].update(hidden=[]), "does not have"),
+    (lambda spec, cp: spec.update(model=None), "not as VAE Lens writes them"),
+    (lambda spec, cp: spec["model"].update(encoder=None), "not as VAE Lens writes them"),
+    (lambda spec, cp: cp.update(epoch="abc"), "not as VAE Lens writes them"),
+    (lambda spec, cp: cp["variables"][sorted(cp["variables"])[0]].update(shape=[-1, -1]), "not as VAE Lens writes them|malformed|values for shape"),
+])
+def test_load_checkpoint_names_a_spec_and_checkpoint_that_disagree(change, match: str, trained_run: str, tmp_path) -> None:
+    from vae_lens import VaeLensInputError
+
+    run = tmp_path / "run"
+    shutil.copytree(trained_run, run)
+    spec = json.loads((run / "spec.vae.json").read_text())
+    cp = json.loads((run / "checkpoints" / "latest.json").read_text())
+    change(spec, cp)
+    (run / "spec.vae.json").write_text(json.dumps(spec))
+    (run / "checkpoints" / "latest.json").write_text(json.dumps(cp))
+    with pytest.raises(VaeLensInputError, match=match):
+        load_checkpoint(str(run))
+
+
+def test_load_checkpoint_leaves_the_global_generator_as_it_was(trained_run: str) -> None:
+    before = torch.random.get_rng_state()
+    load_checkpoint(trained_run)
+    assert torch.equal(before, torch.random.get_rng_state())

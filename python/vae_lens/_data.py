@@ -9,17 +9,51 @@ import torch
 from .errors import VaeLensInputError
 
 
+def _numeric(a: np.ndarray, what: str) -> torch.Tensor:
+    """A numeric array as a tensor: native byte order, positive strides, a dtype torch holds."""
+    if a.dtype.kind not in "biuf":
+        raise VaeLensInputError(f"{what} holds {a.dtype} values; VAE Lens needs numbers (an int or float array)")
+    if a.dtype.kind == "u" and a.dtype.itemsize > 1:
+        a = a.astype(np.int64)  # torch has no uint16/uint32/uint64 arithmetic
+    return torch.from_numpy(np.ascontiguousarray(a, dtype=a.dtype.newbyteorder("=")))
+
+
 def _as_tensor(data: Any) -> Optional[torch.Tensor]:
     if isinstance(data, torch.Tensor):
+        if data.is_meta:
+            raise VaeLensInputError("data is a tensor on the 'meta' device: it has no values to evaluate")
         return data
     if isinstance(data, np.ndarray):
-        return torch.from_numpy(data)
+        return _numeric(data, "data")
+    # A plain list or tuple of rows is the data itself, not (x, label) pairs of a dataset.
+    if isinstance(data, (list, tuple)):
+        try:
+            return _numeric(np.asarray(data), "data")
+        except ValueError:
+            raise VaeLensInputError("data is a list whose rows differ in length or are not numbers; give a tensor or an array") from None
     return None
+
+
+def _item_tensor(item: Any, i: int) -> torch.Tensor:
+    """One dataset item as a tensor: the item, or the first element of an (x, label) pair."""
+    x = item[0] if isinstance(item, tuple) or (isinstance(item, list) and len(item) == 2 and not np.isscalar(item[0])) else item
+    if isinstance(x, torch.Tensor):
+        return x
+    try:
+        return _numeric(np.asarray(x), f"data[{i}]")
+    except ValueError:
+        raise VaeLensInputError(f"data[{i}] is {type(x).__name__}, not numbers; a dataset item must be x or (x, label) with x a tensor or an array") from None
 
 
 def fixed_subset(data: Any, points: int, seed: int) -> Tuple[int, torch.Tensor]:
     """The pass's points: all of them in order when there are no more than `points`, else a seeded
     draw without replacement (the same on every rank and every pass)."""
+    if isinstance(data, torch.utils.data.DataLoader):
+        raise VaeLensInputError("data is a DataLoader; give its dataset (loader.dataset): the pass draws its own fixed points")
+    if isinstance(data, torch.utils.data.IterableDataset):
+        raise VaeLensInputError("data is an IterableDataset; the pass needs fixed points it can index: give a map-style dataset, a tensor or an array")
+    if isinstance(data, dict):
+        raise VaeLensInputError(f"data is a dict (keys {sorted(map(str, data))[:5]}); give the tensor or array of points itself")
     try:
         n = len(data)
     except TypeError:
@@ -31,12 +65,13 @@ def fixed_subset(data: Any, points: int, seed: int) -> Tuple[int, torch.Tensor]:
     if t is not None:
         out = t[torch.from_numpy(idx)] if points < n else t
     else:
-        items = []
-        for i in idx:
-            item = data[int(i)]
-            x = item[0] if isinstance(item, (tuple, list)) else item
-            items.append(torch.as_tensor(np.asarray(x)) if not isinstance(x, torch.Tensor) else x)
+        items = [_item_tensor(data[int(i)], int(i)) for i in idx]
+        shapes = {tuple(x.shape) for x in items}
+        if len(shapes) > 1:
+            raise VaeLensInputError(f"data items differ in shape ({', '.join(map(str, sorted(shapes)[:3]))}); every point must have the same shape")
         out = torch.stack(items)
+    if out.is_meta:
+        raise VaeLensInputError("data is on the 'meta' device: it has no values to evaluate")
     if out.dim() == 1:
         out = out.reshape(-1, 1)
     out = out.detach().cpu()

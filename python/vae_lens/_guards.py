@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import atexit
+import random
 import sys
 from typing import List, Optional, Sequence
 
+import numpy as np
 import torch
 
 try:
@@ -17,8 +19,27 @@ class Closable(Protocol):
     def close(self, status: str = ..., message: Optional[str] = ...) -> None: ...
 
 
+class forked_rngs:
+    """The global random generators of torch (CPU, and the given CUDA devices), numpy and Python's
+    `random` as they were before, whatever the user's code inside draws from them."""
+
+    def __init__(self, cuda_devices: Sequence[int] = ()) -> None:
+        self.cuda_devices = list(cuda_devices)
+
+    def __enter__(self) -> None:
+        self.torch_rng = torch.random.fork_rng(devices=self.cuda_devices)
+        self.torch_rng.__enter__()
+        self.numpy_state = np.random.get_state()
+        self.python_state = random.getstate()
+
+    def __exit__(self, *exc: object) -> None:
+        random.setstate(self.python_state)
+        np.random.set_state(self.numpy_state)
+        self.torch_rng.__exit__(*exc)
+
+
 class quiet_evaluation:
-    """inference mode (no autograd), eval mode (restored per module), and the global RNGs forked around the user's code."""
+    """inference mode (no autograd), eval mode (restored per module), and the global RNGs (torch, numpy, random) forked around the user's code."""
 
     def __init__(self, modules: Sequence[torch.nn.Module], device: torch.device) -> None:
         self.modules = modules
@@ -28,8 +49,7 @@ class quiet_evaluation:
         self.modes = [(m, m.training) for root in self.modules for m in root.modules()]
         for root in self.modules:
             root.eval()
-        devices = [self.device.index or 0] if self.device.type == "cuda" else []
-        self.rng = torch.random.fork_rng(devices=devices)
+        self.rng = forked_rngs([self.device.index or 0] if self.device.type == "cuda" else [])
         self.rng.__enter__()
         self.grad = torch.inference_mode()
         self.grad.__enter__()

@@ -149,13 +149,22 @@ def _describe(out: object) -> str:
     return f"a {type(out).__name__} of shape {shape_of(out)}" if isinstance(out, torch.Tensor) else type(out).__name__
 
 
-def _variance_kind(log_var: torch.Tensor, rows: int, dim: int, fixed: bool, name: str, x_shape: str) -> str:
-    """Scalar (one value), per dimension (D values) or per point (one row per decoded z: VAE-3)."""
+def _variance_kind(log_var: torch.Tensor, rows: int, dim: int, fixed: bool, name: str, x_shape: str,
+                   known: Optional[str] = None) -> str:
+    """Scalar (one value), per dimension (D values) or per point (one row per decoded z: VAE-3).
+
+    The shape alone can be ambiguous: a block of one row gives [1, D] either way, and a flat [D]
+    has as many values as a block of D rows of one value. A flat tensor of D values is per
+    dimension, a row per latent row is per point, and where one row is both, the kind the pass's
+    earlier blocks showed decides (per dimension if there were none).
+    """
     if log_var.numel() == 1:
         return "fixed" if fixed else "scalar"
-    if log_var.numel() == dim and (log_var.dim() == 0 or log_var.shape[0] != rows or rows == 1):
+    per_row = log_var.dim() >= 2 and log_var.shape[0] == rows and log_var.numel() == rows * dim
+    per_dim = log_var.numel() == dim and (log_var.dim() <= 1 or log_var.shape[0] == 1)
+    if per_dim and not (per_row and known == "latent"):
         return "fixed" if fixed else "per-dimension"
-    if log_var.numel() == rows * dim and log_var.shape[0] == rows:
+    if per_row:
         if fixed:
             raise VaeLensInputError(
                 f"decode ({name}) returned a log_variance per point, shape {shape_of(log_var)}, but fixed_variance=True "
@@ -211,7 +220,14 @@ def _block(setup: PassSetup, pass_id: int, block: int, lo: int, hi: int, acc: Op
             )
         _check_finite(mu, f"decode ({name}): mean")
         _check_finite(log_s2, f"decode ({name}): log_variance")
-        kind = _variance_kind(log_s2, P * S, D, setup.fixed_variance, name, str(tuple(x.shape[1:])))
+        known = acc.kind if acc is not None else None
+        if known is None and P * S == 1 and log_s2.dim() >= 2 and log_s2.numel() == D:
+            # A first block of one latent row gives [1, D] for a per-point and a per-dimension variance
+            # alike: ask the decoder about two rows.
+            probe = setup.decode(torch.cat([z, z]).to(setup.dtype))
+            rows2 = isinstance(probe, (tuple, list)) and len(probe) == 2 and isinstance(probe[1], torch.Tensor) and probe[1].numel() == 2 * D
+            known = "latent" if rows2 else "per-dimension"
+        kind = _variance_kind(log_s2, P * S, D, setup.fixed_variance, name, str(tuple(x.shape[1:])), known)
         # [P, S, D] arithmetic in the model's dtype (it dominates the pass); sums over d in float64.
         diff = x.reshape(P, 1, D) - mu.detach().reshape(P, S, D)
         sq = diff * diff

@@ -14,9 +14,12 @@ forked around the user's callables).
 """
 from __future__ import annotations
 
+import functools
+import math
 import os
 import sys
 import time
+import warnings
 from dataclasses import replace
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
@@ -26,7 +29,7 @@ import torch
 from . import distributed
 from ._average import WeightAverage, parameters_of
 from ._data import fixed_subset, image_shape_of
-from ._guards import ExitHook, quiet_evaluation
+from ._guards import ExitHook, forked_rngs, quiet_evaluation
 from ._pass import LIKELIHOODS, PassResult, PassSetup, decoder_means, run_pass
 from ._record import PassSums, elbo_only_record, finish_record
 from ._runfolder import FORMAT_VERSION, RUN_DIR_ENV, SPEC_ENV, RunFolder, new_run_dir, now_iso
@@ -125,9 +128,12 @@ class Diagnostics:
             raise VaeLensInputError("encode and decode must be callables: encode(x) -> (mean, log_variance), decode(z) -> ...")
         if likelihood not in LIKELIHOODS:
             raise VaeLensInputError(f"likelihood must be one of {LIKELIHOODS}, got {likelihood!r}")
-        for arg, v in (("points", points), ("samples", samples), ("block_rows", block_rows), ("window", window)):
-            if not isinstance(v, int) or v < 1:
-                raise VaeLensInputError(f"{arg} must be a positive integer, got {v!r}")
+        points, samples, block_rows, window, seed = (
+            _whole(arg, v, least) for arg, v, least in
+            (("points", points, 1), ("samples", samples, 1), ("block_rows", block_rows, 1), ("window", window, 1), ("seed", seed, 0)))
+        if optimizer is not None and not isinstance(getattr(optimizer, "param_groups", None), list):
+            raise VaeLensInputError(f"optimizer must be a torch.optim.Optimizer (its param_groups give the step); got {type(optimizer).__name__}"
+                                    + (": give the scheduler's optimizer" if hasattr(optimizer, "optimizer") else ""))
         if not (isinstance(tolerance, (int, float)) and 0 < tolerance <= 1):
             raise VaeLensInputError(f"tolerance must be in (0, 1], got {tolerance!r}")
         if not callable(beta) and not (isinstance(beta, (int, float)) and beta >= 0):
@@ -141,13 +147,26 @@ class Diagnostics:
         self.train_batch_size = train_batch_size
         self.tolerance, self.window = float(tolerance), window
         self._prior_variance = prior_variance
+        if isinstance(modules, torch.nn.Module):
+            modules = [modules]
+        if modules is not None and not all(isinstance(m, torch.nn.Module) for m in modules):
+            raise VaeLensInputError(f"modules must be nn.Modules; got {[type(m).__name__ for m in modules]}")
         self._modules = list(modules) if modules is not None else _bound_modules(encode, decode)
+        if modules is None and not self._modules:
+            warnings.warn(
+                "VAE Lens found no nn.Module behind encode and decode (lambdas or plain functions): pass modules=[model] "
+                "so that each pass runs it in eval mode (dropout off, batch-norm statistics untouched) and lens.step() "
+                "can average its weights",
+                stacklevel=2,
+            )
         self.device, self.dtype = _device_and_dtype(self._modules, device, dtype)
         self.group = group
         self.optimizer = optimizer
         self.rank, self.world = distributed.rank_and_world(group)
 
-        full_n, subset = fixed_subset(data, points, seed)
+        # A dataset's __getitem__ may draw random augmentations: not from the user's generators.
+        with forked_rngs():
+            full_n, subset = fixed_subset(data, points, seed)
         self.points = subset
         self.image_shape = image_shape_of(subset, image_shape)
         self.records: List[Dict[str, Any]] = []
@@ -193,7 +212,9 @@ class Diagnostics:
         """
         if self._closed:
             raise VaeLensInputError("diagnose() called after close()")
-        _check_arguments(epoch=epoch, step=step, samples=samples, train_loss=train_loss, beta=beta, learning_rate=learning_rate)
+        checked = _check_arguments(epoch=epoch, step=step, samples=samples, train_loss=train_loss, beta=beta, learning_rate=learning_rate)
+        epoch, step, samples = checked["epoch"], checked["step"], checked["samples"]
+        train_loss, beta, learning_rate = checked["train_loss"], checked["beta"], checked["learning_rate"]
         train_seconds = time.monotonic() - self._since
         t0 = time.monotonic()
         result = self._run_pass(epoch)
@@ -222,7 +243,12 @@ class Diagnostics:
             self.run.append_record(record)
             self.run.write_summary(self._summary("running"))
             if self.image_shape is not None:
-                self._write_images(epoch)
+                # The images are extra: a decoder they cannot be drawn from must not fail a pass already written.
+                try:
+                    self._write_images(epoch)
+                except VaeLensInputError as e:
+                    warnings.warn(f"VAE Lens shows no images for this run: {e}", stacklevel=2)
+                    self.image_shape = None
         self._pass_count += 1
         self._last_step = step
         self._since = time.monotonic()
@@ -237,7 +263,11 @@ class Diagnostics:
         of the trainable parameters of ``modules``, in their dtype and on their device.
         """
         if self._average is None:
-            self._average = WeightAverage(parameters_of(self._modules))
+            params = parameters_of(self._modules)
+            if not params:
+                warnings.warn("lens.step(): no trainable parameters were found behind encode and decode; pass "
+                              "modules=[model] to Diagnostics so that their weights can be averaged", stacklevel=2)
+            self._average = WeightAverage(params)
         self._average.add()
 
     def close(self, status: str = "completed", message: Optional[str] = None) -> None:
@@ -246,10 +276,13 @@ class Diagnostics:
             return
         if status not in ("completed", "stopped", "failed", "diverged"):
             raise VaeLensInputError(f"close(status) must be completed, stopped, failed or diverged, got {status!r}")
-        self._closed = True
+        if message is not None and not isinstance(message, str):
+            # close("failed", err) with the exception itself: its text is what the summary says.
+            message = f"{type(message).__name__}: {message}" if isinstance(message, BaseException) else str(message)
         if self.run is not None:
             self.run.write_summary(self._summary(status, message, ended=True))
             self.run.close()
+        self._closed = True
         ExitHook.unregister(self)
 
     def __enter__(self) -> "Diagnostics":
@@ -269,7 +302,11 @@ class Diagnostics:
         pv = self._prior_variance
         if pv is None:
             return None
-        v = pv() if callable(pv) else pv
+        if callable(pv):
+            with forked_rngs():
+                v = pv()
+        else:
+            v = pv
         try:
             t = torch.as_tensor(v.detach() if isinstance(v, torch.Tensor) else np.asarray(v, dtype=np.float64)).to(torch.float64)
         except (TypeError, ValueError, RuntimeError):
@@ -410,19 +447,36 @@ class Diagnostics:
         return out
 
 
-def _check_arguments(**values: Any) -> None:
-    """diagnose()'s arguments, checked before the pass: a wrong one is named, and nothing is written."""
+def _whole(name: str, v: Any, least: int) -> int:
+    """A whole-number argument (an int or a numpy integer, not a bool) of at least `least`."""
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < least:
+        raise VaeLensInputError(f"{name} must be a whole number of at least {least}, got {type(v).__name__} {v!r:.40}")
+    return int(v)
+
+
+_WHOLE = ("epoch", "step", "samples")
+
+
+def _check_arguments(**values: Any) -> Dict[str, Any]:
+    """diagnose()'s arguments, checked before the pass (a wrong one is named, and nothing is written),
+    and returned as plain Python numbers: a numpy scalar, a one-element tensor or 2.0 for an epoch
+    would otherwise reach the noise's seed arithmetic and the JSON writer as they are."""
+    out: Dict[str, Any] = {}
     for name, v in values.items():
         if v is None and name not in ("epoch", "step"):
+            out[name] = None
             continue
         if isinstance(v, torch.Tensor) and v.numel() == 1:
             v = v.item()
         if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
             raise VaeLensInputError(f"diagnose(): {name} must be a number, got {type(v).__name__} {v!r:.40}")
-        if name in ("epoch", "step") and (int(v) != v or v < 0):
+        v = float(v) if isinstance(v, (float, np.floating)) else int(v)
+        if name in _WHOLE and (not math.isfinite(v) or int(v) != v or v < 0):
             raise VaeLensInputError(f"diagnose(): {name} must be a whole number, 0 or more; got {v!r}")
         if name in ("samples", "beta", "learning_rate") and not v >= 0:
             raise VaeLensInputError(f"diagnose(): {name} must be 0 or more, got {v!r}")
+        out[name] = int(v) if name in _WHOLE else float(v)
+    return out
 
 
 def _stats(r: PassResult) -> Dict[str, Any]:
@@ -458,9 +512,12 @@ def _env_int(name: str, default: int) -> int:
     if not text:
         return default
     try:
-        return int(text)
+        value = int(text)
     except ValueError:
-        raise VaeLensInputError(f"the environment variable {name} must be a whole number, not {text!r}") from None
+        value = 0
+    if value < 1:
+        raise VaeLensInputError(f"the environment variable {name} must be a whole number of at least 1, not {text!r}")
+    return value
 
 
 def _script_name() -> str:
@@ -469,11 +526,31 @@ def _script_name() -> str:
 
 
 def _bound_modules(*fns: object) -> List[torch.nn.Module]:
+    """The modules behind encode and decode: a module itself, a bound method's owner, or (through a
+    functools.partial or a closure) the modules those hold."""
     out: List[torch.nn.Module] = []
-    for fn in fns:
+    seen: List[object] = []
+
+    def visit(fn: object, depth: int) -> None:
+        if depth > 3 or any(fn is s for s in seen):
+            return
+        seen.append(fn)
         owner = fn if isinstance(fn, torch.nn.Module) else getattr(fn, "__self__", None)
-        if isinstance(owner, torch.nn.Module) and all(owner is not m for m in out):
-            out.append(owner)
+        if isinstance(owner, torch.nn.Module):
+            if all(owner is not m for m in out):
+                out.append(owner)
+            return
+        if isinstance(fn, functools.partial):
+            for inner in (fn.func, *fn.args, *fn.keywords.values()):
+                visit(inner, depth + 1)
+        for cell in getattr(fn, "__closure__", None) or ():
+            try:
+                visit(cell.cell_contents, depth + 1)
+            except ValueError:  # an empty cell
+                pass
+
+    for fn in fns:
+        visit(fn, 0)
     return out
 
 

@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from ._jsonc import loads as load_jsonc
+from ._guards import forked_rngs
 from .errors import VaeLensInputError
 
 #: The spec's activations (src/core/specSchema.ts ACTIVATIONS) and what tfjs computes for each.
@@ -148,8 +149,37 @@ def _decode_tensor(stored: Mapping[str, Any], name: str) -> torch.Tensor:
     return torch.from_numpy(values.reshape(shape).astype(np.float32))
 
 
+class _UsedVariables(Dict[str, torch.Tensor]):
+    """The checkpoint's variables, remembering which ones the network built from the spec took."""
+
+    def __init__(self, values: Mapping[str, torch.Tensor]) -> None:
+        super().__init__(values)
+        self.used: set = set()
+
+    def __getitem__(self, name: str) -> torch.Tensor:
+        self.used.add(name)
+        return super().__getitem__(name)
+
+
 def load_checkpoint(run_dir: str, checkpoint: str = "latest.json") -> LoadedRun:
-    """Rebuild a run of VAE Lens's own trainer (its spec snapshot and checkpoint) as a PyTorch module."""
+    """Rebuild a run of VAE Lens's own trainer (its spec snapshot and checkpoint) as a PyTorch module.
+
+    Raises VaeLensInputError, naming the file, when the run folder is not one VAE Lens wrote or
+    its files disagree; the global random generators are left as they were.
+    """
+    if not isinstance(run_dir, (str, os.PathLike)):
+        raise VaeLensInputError(f"load_checkpoint(run_dir) takes the path of a run folder, got {type(run_dir).__name__}")
+    run_dir = os.fspath(run_dir)
+    try:
+        return _load_checkpoint(run_dir, checkpoint)
+    except VaeLensInputError:
+        raise
+    except (OSError, ValueError, TypeError, AttributeError, KeyError) as e:
+        # Files made elsewhere: a list where an object belongs, a folder where a file does, a null field.
+        raise VaeLensInputError(f"cannot load the run {run_dir}: its files are not as VAE Lens writes them ({type(e).__name__}: {e})") from None
+
+
+def _load_checkpoint(run_dir: str, checkpoint: str) -> LoadedRun:
     cp_path = os.path.join(run_dir, "checkpoints", checkpoint)
     spec_path = os.path.join(run_dir, "spec.vae.json")
     for p in (cp_path, spec_path):
@@ -164,11 +194,17 @@ def load_checkpoint(run_dir: str, checkpoint: str = "latest.json") -> LoadedRun:
         raise VaeLensInputError(f"cannot read {cp_path} or {spec_path}: {e}") from None
     if cp.get("version") != 1 or not isinstance(cp.get("variables"), dict):
         raise VaeLensInputError(f"{cp_path} is not a VAE Lens checkpoint (version 1)")
-    variables = {name: _decode_tensor(v, name) for name, v in cp["variables"].items()}
+    variables = _UsedVariables({name: _decode_tensor(v, name) for name, v in cp["variables"].items()})
     model_spec = dict(spec.get("model", {}))
     if model_spec.get("type", "VAE-1") != cp.get("modelType"):
         raise VaeLensInputError(f"{spec_path} says {model_spec.get('type', 'VAE-1')} but the checkpoint holds {cp.get('modelType')}")
-    model = LensVae(model_spec, variables)
+    # Building the layers draws their initial weights (then replaced): not from the user's generators.
+    with forked_rngs():
+        model = LensVae(model_spec, variables)
+    unused = sorted(set(variables) - variables.used)
+    if unused:
+        raise VaeLensInputError(f"{cp_path} holds variables that the network of {spec_path} does not have ({', '.join(unused[:6])}): "
+                                "the spec snapshot and the checkpoint disagree")
     meta_path = os.path.join(run_dir, "run.json")
     meta: Dict[str, Any] = {}
     if os.path.exists(meta_path):

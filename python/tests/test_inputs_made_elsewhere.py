@@ -1,0 +1,201 @@
+"""Models, data and arguments as other people's code gives them: each either works or is named."""
+from __future__ import annotations
+
+import functools
+import json
+import os
+import random
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import TinyVae
+from vae_lens import Diagnostics, VaeLensInputError
+
+
+@pytest.mark.parametrize("points", [5, 7, 9])
+def test_a_per_point_variance_is_summed_alike_whatever_the_blocks(points: int) -> None:
+    # Blocks of one latent row used to be read as a per-dimension variance and their decoder terms lost.
+    # One row of log-variances per latent row, the same row whatever z: the decoder entropy is then
+    # exact, and equal for any blocking (the Monte-Carlo noise differs between blockings).
+    m = TinyVae(dim=4, variance="latent")
+    log_var = torch.tensor([-0.5, 0.1, 0.3, -1.2])
+
+    def decode(z: torch.Tensor) -> tuple:
+        return m.decode(z)[0], log_var.expand(z.shape[0], 4)
+
+    x = torch.randn(points, 4, generator=torch.Generator().manual_seed(points))
+    exact = 0.5 * float(log_var.sum() + 4 * np.log(2 * np.pi * np.e))
+    for b in (1, 2, points - 1, points):
+        r = Diagnostics(m.encode, decode, x, write=False, samples=1, block_rows=b, modules=m).diagnose(1, 1)
+        assert r["hDec"] == pytest.approx(exact, rel=1e-6), b
+
+
+@pytest.mark.parametrize("dim,samples,block_rows", [(8, 2, 8), (8, 1, 8), (6, 3, 6), (784, 2, 1024)])
+def test_a_flat_per_dimension_variance_is_taken_when_a_block_has_as_many_rows(dim: int, samples: int, block_rows: int) -> None:
+    m = TinyVae(dim=dim, variance="per-dimension")
+    x = torch.randn(40, dim)
+    r = Diagnostics(m.encode, m.decode, x, write=False, samples=samples, block_rows=block_rows).diagnose(1, 1)
+    assert np.isfinite(r["gap"])
+
+
+def test_modules_are_found_behind_partials_and_closures_and_missed_ones_are_said() -> None:
+    m = TinyVae()
+    x = torch.randn(30, 5)
+    encode = functools.partial(TinyVae.encode, m)
+    decode = lambda z: m.decode(z)  # noqa: E731  (m is a closure cell here)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        lens = Diagnostics(encode, decode, x, write=False)
+    assert lens._modules == [m]
+    m.train()
+    lens.diagnose(1, 1)
+    assert m.training, "the user's mode is restored"
+    glob = globals()
+    glob["_MODEL"] = m
+    with pytest.warns(UserWarning, match="modules=\\[model\\]"):
+        Diagnostics(lambda v: glob["_MODEL"].encode(v), lambda z: glob["_MODEL"].decode(z), x, write=False)
+
+
+@pytest.mark.parametrize("container", ["list", "tuple-of-lists", "dataset-of-lists", "uint16", "big-endian", "reversed", "columns-reversed"])
+def test_data_in_other_containers_are_the_same_points(container: str) -> None:
+    base = np.arange(60, dtype=np.float32).reshape(12, 5) / 60
+    data = {
+        "list": base.tolist(),
+        "tuple-of-lists": tuple(base.tolist()),
+        "dataset-of-lists": _ListDataset(base.tolist()),
+        "uint16": (base * 60).astype(np.uint16),
+        "big-endian": base.astype(">f4"),
+        "reversed": base[::-1],
+        "columns-reversed": base[:, ::-1],
+    }[container]
+    m = TinyVae()
+    lens = Diagnostics(m.encode, m.decode, data, write=False)
+    assert tuple(lens.points.shape) == (12, 5)
+    assert np.isfinite(lens.diagnose(1, 1)["elbo"])
+
+
+class _ListDataset(torch.utils.data.Dataset):
+    def __init__(self, rows: list) -> None:
+        self.rows = rows
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, i: int) -> list:
+        return self.rows[i]
+
+
+class _Stream(torch.utils.data.IterableDataset):
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter([])
+
+    def __len__(self) -> int:
+        return 3
+
+
+@pytest.mark.parametrize("data,match", [
+    (torch.utils.data.DataLoader(torch.randn(10, 5), batch_size=4), "DataLoader; give its dataset"),
+    (_Stream(), "IterableDataset"),
+    ({"x": torch.randn(10, 5)}, "is a dict"),
+    ([[1.0, 2.0], [3.0]], "rows differ in length"),
+    (np.array(["a", "b"], dtype=object), "holds object values"),
+    (torch.empty(4, 5, device="meta"), "'meta' device"),
+    (_ListDataset([{"x": 1}, {"x": 2}]), r"data\[\d\] is dict"),
+])
+def test_data_that_are_not_points_are_named(data: object, match: str) -> None:
+    m = TinyVae()
+    with pytest.raises(VaeLensInputError, match=match):
+        Diagnostics(m.encode, m.decode, data, write=False)
+
+
+@pytest.mark.parametrize("epoch,step", [(2.0, 10), (np.float64(2), 10), (np.int64(2), np.int64(10)), (torch.tensor(2), torch.tensor(10))])
+def test_numeric_epochs_and_steps_of_any_kind_are_written_as_integers(epoch: object, step: object, tmp_path, monkeypatch) -> None:
+    monkeypatch.delenv("VAE_LENS_RUN_DIR", raising=False)
+    m = TinyVae()
+    lens = Diagnostics(m.encode, m.decode, torch.randn(20, 5), runs_dir=str(tmp_path))
+    r = lens.diagnose(epoch, step)
+    assert (r["epoch"], r["step"]) == (2, 10) and type(r["epoch"]) is int and type(r["step"]) is int
+    lens.close("failed", ValueError("boom"))
+    (run,) = os.listdir(tmp_path)
+    with open(tmp_path / run / "summary.json") as f:
+        summary = json.load(f)
+    assert summary["status"] == "failed" and summary["message"] == "ValueError: boom"
+
+
+def test_the_global_generators_of_torch_numpy_and_random_are_left_as_they_were() -> None:
+    class Noisy(TinyVae):
+        def encode(self, x):  # type: ignore[no-untyped-def]
+            np.random.rand()
+            random.random()
+            torch.rand(1)
+            return super().encode(x)
+
+    class Augmented(_ListDataset):
+        def __getitem__(self, i: int) -> list:
+            np.random.rand()
+            random.random()
+            torch.rand(1)
+            return self.rows[i]
+
+    m = Noisy()
+    rows = torch.randn(16, 5).tolist()
+    before = (torch.random.get_rng_state(), np.random.get_state()[1].copy(), random.getstate())
+    lens = Diagnostics(m.encode, m.decode, Augmented(rows), write=False,
+                       prior_variance=lambda: torch.ones(2) + 0 * torch.rand(2))
+    lens.diagnose(1, 1)
+    after = (torch.random.get_rng_state(), np.random.get_state()[1], random.getstate())
+    assert torch.equal(before[0], after[0])
+    assert np.array_equal(before[1], after[1])
+    assert before[2] == after[2]
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    ({"seed": -1}, "seed must be a whole number of at least 0"),
+    ({"seed": 0.5}, "seed must be a whole number"),
+    ({"seed": None}, "seed must be a whole number"),
+    ({"points": True}, "points must be a whole number"),
+    ({"modules": [1]}, "modules must be nn.Modules"),
+])
+def test_constructor_arguments_of_the_wrong_kind_are_named(kwargs: dict, match: str) -> None:
+    m = TinyVae()
+    with pytest.raises(VaeLensInputError, match=match):
+        Diagnostics(m.encode, m.decode, torch.randn(10, 5), write=False, **kwargs)
+
+
+def test_an_optimizer_that_is_not_one_is_named_at_once() -> None:
+    m = TinyVae()
+    opt = torch.optim.SGD(m.parameters(), lr=0.1)
+    sched = torch.optim.lr_scheduler.StepLR(opt, 1)
+    with pytest.raises(VaeLensInputError, match="give the scheduler's optimizer"):
+        Diagnostics(m.encode, m.decode, torch.randn(10, 5), write=False, optimizer=sched)
+    assert np.isfinite(Diagnostics(m.encode, m.decode, torch.randn(10, 5), write=False, modules=m).diagnose(1, 1)["elbo"])
+
+
+def test_images_that_cannot_be_drawn_do_not_fail_a_pass_already_written(tmp_path, monkeypatch) -> None:
+    monkeypatch.delenv("VAE_LENS_RUN_DIR", raising=False)
+
+    class Categorical(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.enc = torch.nn.Linear(36, 4)
+            self.dec = torch.nn.Linear(2, 36 * 3)
+
+        def encode(self, x):  # type: ignore[no-untyped-def]
+            return self.enc(x.flatten(1).float()).chunk(2, -1)
+
+        def decode(self, z):  # type: ignore[no-untyped-def]
+            return self.dec(z).reshape(-1, 36, 3)
+
+    m = Categorical()
+    x = torch.randint(0, 3, (20, 6, 6))
+    lens = Diagnostics(m.encode, m.decode, x, runs_dir=str(tmp_path), likelihood="categorical")
+    with pytest.warns(UserWarning, match="no images"):
+        lens.diagnose(1, 1)
+    lens.diagnose(2, 2)
+    lens.close()
+    (run,) = os.listdir(tmp_path)
+    with open(tmp_path / run / "metrics.jsonl") as f:
+        assert [json.loads(line)["epoch"] for line in f] == [1, 2]
