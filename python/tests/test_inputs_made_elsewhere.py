@@ -199,3 +199,22 @@ def test_images_that_cannot_be_drawn_do_not_fail_a_pass_already_written(tmp_path
     (run,) = os.listdir(tmp_path)
     with open(tmp_path / run / "metrics.jsonl") as f:
         assert [json.loads(line)["epoch"] for line in f] == [1, 2]
+
+
+@pytest.mark.parametrize("beta", [lambda e: "x", lambda e: None, lambda e: -1.0, lambda e: float("nan")])
+def test_a_beta_schedule_of_the_wrong_kind_is_named_before_the_pass(beta, tmp_path, monkeypatch) -> None:
+    monkeypatch.delenv("VAE_LENS_RUN_DIR", raising=False)
+    m = TinyVae()
+    # Named when run.json is first written (beta(0)), else at the first pass: never after a record.
+    with pytest.raises(VaeLensInputError, match=r"beta\(\d\) returned"):
+        Diagnostics(m.encode, m.decode, torch.randn(10, 5), runs_dir=str(tmp_path), beta=beta).diagnose(1, 1)
+    for run in os.listdir(tmp_path):
+        metrics = tmp_path / run / "metrics.jsonl"
+        assert not metrics.exists() or metrics.read_text() == ""
+
+
+@pytest.mark.parametrize("kwargs", [{"epochs": "x"}, {"epochs": -5}, {"beta": float("inf")}, {"beta": True}])
+def test_planned_epochs_and_a_constant_beta_of_the_wrong_kind_are_named(kwargs: dict) -> None:
+    m = TinyVae()
+    with pytest.raises(VaeLensInputError, match="epochs|beta"):
+        Diagnostics(m.encode, m.decode, torch.randn(10, 5), write=False, **kwargs)

@@ -136,7 +136,9 @@ class Diagnostics:
                                     + (": give the scheduler's optimizer" if hasattr(optimizer, "optimizer") else ""))
         if not (isinstance(tolerance, (int, float)) and 0 < tolerance <= 1):
             raise VaeLensInputError(f"tolerance must be in (0, 1], got {tolerance!r}")
-        if not callable(beta) and not (isinstance(beta, (int, float)) and beta >= 0):
+        if epochs is not None:
+            epochs = _whole("epochs", epochs, 1)
+        if not callable(beta) and not (isinstance(beta, (int, float)) and not isinstance(beta, bool) and math.isfinite(beta) and beta >= 0):
             raise VaeLensInputError(f"beta must be a non-negative number or a function of the epoch, got {beta!r}")
 
         self.encode, self.decode = encode, decode
@@ -214,7 +216,8 @@ class Diagnostics:
             raise VaeLensInputError("diagnose() called after close()")
         checked = _check_arguments(epoch=epoch, step=step, samples=samples, train_loss=train_loss, beta=beta, learning_rate=learning_rate)
         epoch, step, samples = checked["epoch"], checked["step"], checked["samples"]
-        train_loss, beta, learning_rate = checked["train_loss"], checked["beta"], checked["learning_rate"]
+        train_loss, learning_rate = checked["train_loss"], checked["learning_rate"]
+        beta = self._beta_at(epoch, checked["beta"])  # a beta(epoch) of the wrong kind is named before the pass
         train_seconds = time.monotonic() - self._since
         t0 = time.monotonic()
         result = self._run_pass(epoch)
@@ -344,7 +347,14 @@ class Diagnostics:
     def _beta_at(self, epoch: int, override: Optional[float]) -> float:
         if override is not None:
             return float(override)
-        return float(self.beta(epoch)) if callable(self.beta) else float(self.beta)
+        if not callable(self.beta):
+            return float(self.beta)
+        v = self.beta(epoch)
+        if isinstance(v, torch.Tensor) and v.numel() == 1:
+            v = v.item()
+        if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or not (math.isfinite(v) and v >= 0):
+            raise VaeLensInputError(f"beta({epoch}) returned {type(v).__name__} {v!r:.40}; the KL weight must be a finite number, 0 or more")
+        return float(v)
 
     def _record(self, r: PassResult, epoch: int, step: int, beta_now: Optional[float]) -> Dict[str, Any]:
         stats = _stats(r)
