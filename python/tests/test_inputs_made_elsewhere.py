@@ -218,3 +218,19 @@ def test_planned_epochs_and_a_constant_beta_of_the_wrong_kind_are_named(kwargs: 
     m = TinyVae()
     with pytest.raises(VaeLensInputError, match="epochs|beta"):
         Diagnostics(m.encode, m.decode, torch.randn(10, 5), write=False, **kwargs)
+
+
+@pytest.mark.parametrize("blocker", ["run.json", "summary.json"])
+def test_a_folder_where_a_run_file_belongs_is_named(blocker: str, tmp_path, monkeypatch) -> None:
+    run = tmp_path / "run"
+    (run / blocker).mkdir(parents=True)
+    monkeypatch.setenv("VAE_LENS_RUN_DIR", str(run))
+    m = TinyVae()
+    with pytest.raises(VaeLensInputError, match=f"{blocker}: a folder of that name is in the way"):
+        Diagnostics(m.encode, m.decode, torch.randn(10, 5)).diagnose(1, 1)
+
+
+def test_a_batch_size_below_one_is_named() -> None:
+    m = TinyVae()
+    with pytest.raises(VaeLensInputError, match="train_batch_size must be a whole number of at least 1"):
+        Diagnostics(m.encode, m.decode, torch.randn(10, 5), write=False, train_batch_size=-1)

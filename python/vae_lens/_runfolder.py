@@ -11,6 +11,7 @@ import re
 from typing import Any, Dict, Mapping, Optional
 
 from ._record import json_safe
+from .errors import VaeLensInputError
 
 FORMAT_VERSION = 1
 #: The environment variable through which the editor and `vae-lens train` hand a script its run folder.
@@ -30,12 +31,22 @@ def _dumps(value: Any) -> str:
 
 
 def write_json_atomic(path: str, value: Any) -> None:
+    """Replace `path` whole (a temporary file, fsync'ed, renamed over it); what stands in its way is named."""
+    if os.path.isdir(path) and not os.path.islink(path):
+        raise VaeLensInputError(f"cannot write {path}: a folder of that name is in the way; remove it, or give the run another folder")
     tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(_dumps(value))
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(_dumps(value))
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as e:
+        try:
+            os.remove(tmp)
+        except OSError:
+            pass
+        raise VaeLensInputError(f"cannot write {path}: {e.strerror or e}") from None
 
 
 def read_json(path: str) -> Optional[Dict[str, Any]]:

@@ -138,6 +138,8 @@ class Diagnostics:
             raise VaeLensInputError(f"tolerance must be in (0, 1], got {tolerance!r}")
         if epochs is not None:
             epochs = _whole("epochs", epochs, 1)
+        if train_batch_size is not None:
+            train_batch_size = _whole("train_batch_size", train_batch_size, 1)
         if not callable(beta) and not (isinstance(beta, (int, float)) and not isinstance(beta, bool) and math.isfinite(beta) and beta >= 0):
             raise VaeLensInputError(f"beta must be a non-negative number or a function of the epoch, got {beta!r}")
 
