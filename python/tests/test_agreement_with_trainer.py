@@ -143,7 +143,9 @@ def test_load_checkpoint_names_a_damaged_tensor_and_reads_a_wrapped_one(damage: 
     (lambda spec, cp: spec["model"]["encoder"].update(hidden=[]), "does not have"),
     (lambda spec, cp: spec.update(model=None), "not as VAE Lens writes them"),
     (lambda spec, cp: spec["model"].update(encoder=None), "not as VAE Lens writes them"),
-    (lambda spec, cp: cp.update(epoch="abc"), "not as VAE Lens writes them"),
+    (lambda spec, cp: cp.update(epoch="abc"), "epoch and step must be whole numbers"),
+    (lambda spec, cp: cp.update(epoch=3.7), "epoch and step must be whole numbers"),
+    (lambda spec, cp: cp["variables"][sorted(cp["variables"])[0]].update(shape="1"), "must be whole numbers"),
     (lambda spec, cp: cp["variables"][sorted(cp["variables"])[0]].update(shape=[-1, -1]), "not as VAE Lens writes them|malformed|values for shape"),
 ])
 def test_load_checkpoint_names_a_spec_and_checkpoint_that_disagree(change, match: str, trained_run: str, tmp_path) -> None:

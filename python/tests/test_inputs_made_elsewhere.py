@@ -234,3 +234,17 @@ def test_a_batch_size_below_one_is_named() -> None:
     m = TinyVae()
     with pytest.raises(VaeLensInputError, match="train_batch_size must be a whole number of at least 1"):
         Diagnostics(m.encode, m.decode, torch.randn(10, 5), write=False, train_batch_size=-1)
+
+
+@pytest.mark.parametrize("kind", ["complex", "meta"])
+def test_encoder_outputs_that_are_not_real_numbers_are_named(kind: str) -> None:
+    m = TinyVae()
+
+    def encode(x: torch.Tensor) -> tuple:
+        mean, log_var = m.encode(x)
+        if kind == "complex":
+            return mean.to(torch.complex64), log_var
+        return mean.to("meta"), log_var
+
+    with pytest.raises(VaeLensInputError, match="complex64|'meta' device"):
+        Diagnostics(encode, m.decode, torch.randn(10, 5), write=False, modules=m).diagnose(1, 1)

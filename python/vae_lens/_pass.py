@@ -118,6 +118,10 @@ class _Accumulator:
 
 
 def _check_finite(t: torch.Tensor, what: str) -> None:
+    if t.is_complex() or not (t.is_floating_point() or t.dtype in (torch.int32, torch.int64)):
+        raise VaeLensInputError(f"{what} is a tensor of {t.dtype}; the pass needs real numbers (a floating-point tensor)")
+    if t.is_meta:
+        raise VaeLensInputError(f"{what} is on the 'meta' device: it has no values")
     if not bool(torch.isfinite(t).all()):
         bad = int((~torch.isfinite(t)).sum())
         raise VaeLensInputError(f"{what} of shape {shape_of(t)} has {bad} non-finite values (NaN or infinity)")

@@ -133,12 +133,19 @@ class LoadedRun:
         return out
 
 
+def _whole_numbers(values: Any, what: str) -> List[int]:
+    """A JSON list of whole numbers, 0 or more (3.7, "1" or -1 are damage, not something to round)."""
+    if not isinstance(values, list) or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in values):
+        raise VaeLensInputError(f"{what} must be whole numbers, 0 or more; got {values!r:.60}")
+    return [int(v) for v in values]
+
+
 def _decode_tensor(stored: Mapping[str, Any], name: str) -> torch.Tensor:
     try:
         # Line breaks are fine (base64.encodebytes writes them); any other character outside the
         # alphabet is damage, which b64decode would otherwise skip without a word.
         raw = base64.b64decode("".join(str(stored["data"]).split()), validate=True)
-        shape = [int(s) for s in stored["shape"]]
+        shape = _whole_numbers(stored["shape"], f"the shape of checkpoint variable {name!r}")
     except (KeyError, TypeError, ValueError) as e:
         raise VaeLensInputError(f"checkpoint variable {name!r} is malformed: {e}") from None
     if len(raw) % 4:
@@ -210,7 +217,8 @@ def _load_checkpoint(run_dir: str, checkpoint: str) -> LoadedRun:
     if os.path.exists(meta_path):
         with open(meta_path, encoding="utf-8-sig") as f:
             meta = json.load(f)
-    return LoadedRun(model=model.eval(), spec=spec, meta=meta, epoch=int(cp.get("epoch", 0)), step=int(cp.get("step", 0)),
+    epoch, step = _whole_numbers([cp.get("epoch", 0), cp.get("step", 0)], f"{cp_path}: epoch and step")
+    return LoadedRun(model=model.eval(), spec=spec, meta=meta, epoch=epoch, step=step,
                      run_dir=run_dir)
 
 
