@@ -107,15 +107,8 @@ function looksLikeHtml(file: string): boolean {
   try {
     fd = fs.openSync(file, 'r');
     const n = fs.readSync(fd, head, 0, head.length, 0);
-    return (
-      n === 0 ||
-      /^\s*<(!doctype html|html)/i.test(
-        head
-          .subarray(0, n)
-          .toString('utf8')
-          .replace(/^\uFEFF/, ''),
-      )
-    );
+    // \s also matches a byte-order mark.
+    return n === 0 || /^\s*<(!doctype html|html)/i.test(head.toString('utf8', 0, n));
   } catch {
     return false;
   } finally {

@@ -10,6 +10,7 @@
  *   <run>/images.json       originals, reconstructions and samples, for image data
  */
 import { array, boolean, jsonNumber, literal, nullable, number, object, optional, string, type Infer } from './guard';
+import { withoutBom } from './text';
 
 export const RUN_FILES = {
   spec: 'spec.vae.json',
@@ -231,7 +232,7 @@ export function addRecord(records: MetricsRecord[], record: MetricsRecord): bool
 
 export function parseMetricsJsonl(text: string): ParsedMetrics {
   // A byte-order mark before the first record (an editor's save) is not part of it.
-  const lines = (text.charCodeAt(0) === 0xfeff ? text.slice(1) : text).split('\n');
+  const lines = withoutBom(text).split('\n');
   const records: MetricsRecord[] = [];
   const bad: { line: number; message: string }[] = [];
   let truncatedTail = false;

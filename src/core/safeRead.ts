@@ -5,6 +5,7 @@
  */
 import * as fs from 'node:fs';
 import { formatBytes } from './allocation';
+import { withoutBom } from './text';
 
 export type SafeRead = { ok: true; text: string } | { ok: false; reason: 'missing' | 'not-a-file' | 'too-large' | 'unreadable'; detail: string };
 
@@ -52,7 +53,7 @@ export function readRegularFileSync(file: string, maxBytes: number): SafeRead {
       if (n <= 0) break; // shrank while reading: what is there
       done += n;
     }
-    return { ok: true, text: utf8Text(buf, done) };
+    return { ok: true, text: withoutBom(buf.toString('utf8', 0, done)) };
   } catch (e) {
     return { ok: false, reason: 'unreadable', detail: (e as NodeJS.ErrnoException).code ?? (e as Error).message };
   } finally {
@@ -79,16 +80,10 @@ export async function readRegularFile(file: string, maxBytes: number): Promise<S
       if (bytesRead <= 0) break;
       done += bytesRead;
     }
-    return { ok: true, text: utf8Text(buf, done) };
+    return { ok: true, text: withoutBom(buf.toString('utf8', 0, done)) };
   } catch (e) {
     return { ok: false, reason: 'unreadable', detail: (e as NodeJS.ErrnoException).code ?? (e as Error).message };
   } finally {
     await handle.close();
   }
-}
-
-/** The bytes as text, without the byte-order mark some editors put first (JSON readers refuse it). */
-function utf8Text(buf: Buffer, length: number): string {
-  const text = buf.toString('utf8', 0, length);
-  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }

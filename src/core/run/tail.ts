@@ -2,6 +2,7 @@
 import { promises as fsp } from 'node:fs';
 import { checkMetricsRecord, parseMetricsJsonl, type MetricsRecord } from '../runFormat';
 import { openRegular, READ_LIMITS } from './files';
+import { withoutBom } from '../text';
 
 /** The last complete record of a metrics.jsonl, reading only its tail. */
 export async function lastMetricsRecord(file: string, tailBytes = 256 * 1024): Promise<MetricsRecord | undefined> {
@@ -15,7 +16,7 @@ export async function lastMetricsRecord(file: string, tailBytes = 256 * 1024): P
     await handle.read(buf, 0, buf.length, start);
     const lines = buf.toString('utf8').split('\n');
     for (let i = lines.length - 1; i >= 0; i--) {
-      const line = lines[i]!.replace(/^\uFEFF/, '').trim();
+      const line = withoutBom(lines[i]!).trim();
       if (!line) continue;
       try {
         const v: unknown = JSON.parse(line);

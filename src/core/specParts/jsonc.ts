@@ -4,9 +4,9 @@
  */
 import { createScanner, parseTree, printParseErrorCode, type Node, type ParseError } from 'jsonc-parser';
 import { lineStarts, positionIn, UserError, type SourceLocation } from '../errors';
+import { withoutBom } from '../text';
 
 /** Editors that save a UTF-8 byte order mark hide it; locations are counted as they show the text. */
-export const withoutBom = (text: string): string => (text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
 
 /** A located SourceLocation for a node (or an offset) of `text` in `file`. */
 export type Locate = (node: Node | undefined, field: string, offset?: number, length?: number) => SourceLocation;
@@ -122,7 +122,7 @@ export function findNode(root: Node, field: string): Node | undefined {
  */
 export function locateInSpec(text: string, location: SourceLocation): SourceLocation {
   if (location.field === undefined || location.line !== undefined) return location;
-  const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  const body = withoutBom(text);
   const root = parseTree(body, [], { allowTrailingComma: true, disallowComments: false });
   const node = root && findNode(root, location.field);
   if (!node) return location;

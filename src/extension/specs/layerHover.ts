@@ -4,6 +4,7 @@
  */
 import * as vscode from 'vscode';
 import { parseSpec } from '../../core/spec';
+import { withoutBom } from '../../core/text';
 import { layerHover, planSpec } from './layerChecks';
 import { readSettings, workspaceRoots } from '../settings';
 
@@ -24,7 +25,7 @@ export function registerLayerHover(): vscode.Disposable {
           workspaceRoots: workspaceRoots(),
           allowOutsideWorkspace: readSettings(doc.uri).allowDataOutsideWorkspace,
         });
-        const md = planned && layerHover(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text, doc.offsetAt(position), planned);
+        const md = planned && layerHover(withoutBom(text), doc.offsetAt(position), planned);
         return md ? new vscode.Hover(new vscode.MarkdownString(md)) : undefined;
       },
     },
