@@ -244,13 +244,6 @@ function classify(
     xs.slice(-now.length),
     now.map((p) => p.elbo),
   );
-  const nowShown =
-    xs === epochs
-      ? nowFit
-      : fitTrend(
-          epochs.slice(-now.length),
-          now.map((p) => p.elbo),
-        );
   const flatNow = nowFit.n >= w + 1 && (nowFit.slope + 2 * nowFit.slopeStdErr) * width < riseNeeded;
   const rising = fit.n >= 3 && fit.slope > tNeeded * fit.slopeStdErr && rise > riseNeeded && !flatNow;
   // Too noisy to rule out a rise that matters (checked after the step's noise, which explains scatter).
@@ -270,6 +263,18 @@ function classify(
     return collapsed.length > 0 ? 'collapsed' : 'converged';
   }
 
+  /** The held `improving` head: the last w + 1 passes' slope in plain epochs (fitted here only, as few verdicts say it). */
+  function noLongerRising(): string {
+    const plain =
+      xs === epochs
+        ? nowFit
+        : fitTrend(
+            epochs.slice(-now.length),
+            now.map((p) => p.elbo),
+          );
+    return `The ELBO no longer rises by what matters: its slope over the last ${now.length} passes is ${signed(plain.slope)} ± ${fmt(plain.slopeStdErr)} per ${perUnit}.`;
+  }
+
   // Each reason opens with one short sentence (the CodeLens shows it alone), then the numbers.
   function explain(state: ConvergenceState): ConvergenceVerdict {
     const vae0 = opts.theoremApplies ? '' : ' The decoder variance is fixed (VAE-0), so the gap need not close: stationary is all this model can show.';
@@ -286,7 +291,7 @@ function classify(
           ? `The ELBO still rises: ${signed(moved)} over the last ${span.length} passes (slope ${signed(shown.slope)} ± ${fmt(shown.slopeStdErr)} per ${perUnit}).${stepText}`
           : unclear
             ? `The noise cannot rule out a rise of ${fmt(rise + 2 * riseSe)} over ${span.length} passes; more Monte-Carlo samples (diagnostics.mcSamples) would tell.`
-            : `The ELBO no longer rises by what matters: its slope over the last ${now.length} passes is ${signed(nowShown.slope)} ± ${fmt(nowShown.slopeStdErr)} per ${perUnit}.`;
+            : noLongerRising();
         return make(state, false, head, rising ? '' : trendText, gapText);
       }
       case 'not-converged':

@@ -18,7 +18,7 @@ import { gatherRows, meanColumnVariance, unscaleValues } from '../data/scaling';
 import type { Engine } from './backend';
 import type { Tf } from './tf';
 import { createAdam } from './adam';
-import { readCheckpoint, restoreCheckpoint, saveCheckpoint } from './checkpoint';
+import { readCheckpoint, restoreCheckpoint, saveCheckpoint, type Checkpoint } from './checkpoint';
 import { DenseStep } from './denseStep';
 import { diagnose, diagnosticSubset } from './diagnostics';
 import { encoderEvidence, WeightAverage } from './evidence';
@@ -45,6 +45,8 @@ export interface LoopOptions {
   checkpointPath?: string;
   /** Resume from this checkpoint file. */
   resumeFrom?: string;
+  /** Its contents, where the caller has read and checked them already (else restore() reads the file). */
+  resumeCheckpoint?: Checkpoint;
   /** The resumed run's records so far: the convergence rule judges the whole history, not just the new passes. */
   previousRecords?: readonly MetricsRecord[];
 }
@@ -325,7 +327,7 @@ export class TrainingLoop {
       this.o.events.log('info', `no checkpoint in the run yet (${file}); starting again from epoch 0`);
       return;
     }
-    const cp = readCheckpoint(file);
+    const cp = this.o.resumeCheckpoint ?? readCheckpoint(file);
     await restoreCheckpoint(this.o.engine.tf, cp, this.vae, this.optimizer, file);
     this.resumed = true;
     this.average.reset();

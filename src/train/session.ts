@@ -15,7 +15,7 @@ import { locateInSpec } from '../core/specParts/jsonc';
 import { runsDirFor } from '../core/specParts/outputPaths';
 import { loadData } from '../data/load';
 import { chooseEngine } from './backend';
-import { readCheckpoint } from './checkpoint';
+import { readCheckpoint, type Checkpoint } from './checkpoint';
 import { TrainingLoop } from './loop';
 import { checkModelFits } from './modelSize';
 import { RunWriter } from './runWriter';
@@ -117,7 +117,7 @@ export async function runSession(req: StartRequest, emit: EventSink, control: Se
     }
     const epochs = req.epochs ?? spec.training.epochs;
     // Refuse a resume the checkpoint cannot serve before run.json and summary.json are rewritten.
-    if (resumeDir) checkResumable(resumeDir, spec, data.train.dim, { epochs, fromFlag: req.epochs !== undefined }, specPath);
+    const resumeCheckpoint = resumeDir ? checkResumable(resumeDir, spec, data.train.dim, { epochs, fromFlag: req.epochs !== undefined }, specPath) : undefined;
     const runsDir = req.runsDir ? path.resolve(req.runsDir) : runsDirFor(spec, specPath);
     writer = resumeDir ? RunWriter.reopen(resumeDir) : RunWriter.create(runsDir, spec.name, parsed.text);
     const meta: RunMeta = {
@@ -167,6 +167,7 @@ export async function runSession(req: StartRequest, emit: EventSink, control: Se
       shouldStop: () => control.stopRequested,
       checkpointPath: w.checkpointPath(),
       resumeFrom: resumeDir ? w.checkpointPath() : undefined,
+      resumeCheckpoint,
       previousRecords: resumeDir ? readPreviousRecords(resumeDir) : undefined,
       events: {
         progress: (p) => emit({ type: 'progress', ...p }),
@@ -226,7 +227,7 @@ function readPreviousRecords(runDir: string): MetricsRecord[] {
  * epochs to train. A run that has passes after epoch 0 but no checkpoint has lost its weights:
  * starting it again from epoch 0 would bury its history under a new one.
  */
-function checkResumable(runDir: string, spec: VaeSpec, dim: number, asked: { epochs: number; fromFlag: boolean }, specPath: string): void {
+function checkResumable(runDir: string, spec: VaeSpec, dim: number, asked: { epochs: number; fromFlag: boolean }, specPath: string): Checkpoint | undefined {
   if (!fs.existsSync(path.join(runDir, RUN_FILES.meta))) throw new UserError(`${runDir} is not a run folder (it has no ${RUN_FILES.meta})`, { file: runDir });
   const file = path.join(runDir, RUN_FILES.checkpoints, 'latest.json');
   if (!fs.existsSync(file)) {
@@ -237,7 +238,7 @@ function checkResumable(runDir: string, spec: VaeSpec, dim: number, asked: { epo
           'Its records are kept as they are; start a new run to train again.',
         { file },
       );
-    return;
+    return undefined;
   }
   const cp = readCheckpoint(file);
   if (asked.epochs <= cp.epoch)
@@ -253,4 +254,5 @@ function checkResumable(runDir: string, spec: VaeSpec, dim: number, asked: { epo
         `but the data now has dimension ${dim} (${spec.model.type}, ${spec.model.latentDim} latents). Resume with the data it was trained on, or start a new run.`,
       { file: specPath, field: 'data' },
     );
+  return cp;
 }
