@@ -10,7 +10,11 @@
  *     passes is `improving` (also, after step 3, a rise of 2m that the noise cannot rule out); falling alike is
  *     `not-converged` (the ELBO is getting worse). A rise counts only while the slope of the last w + 1
  *     passes is not flat beyond doubt (its upper bound over the same span under m/2): after a steep
- *     start the long window leans up for w passes after the ELBO has levelled off. Where the records
+ *     start the long window leans up for w passes after the ELBO has levelled off. Nor does a rise
+ *     that is levelling off: where the slope of the last w + 1 passes (at most: plus 2 s.e.) is
+ *     below that of the window's first w + 1 (at least: minus 2 s.e.), an exponential approach with
+ *     that rate of slowing has little left to gain (`riseLeft`), and under m/2 the rise no longer
+ *     matters. Where the records
  *     carry the learning rate, the trend is read per unit of step until the verdict has settled (an
  *     epoch at a tenth of the window's first step counts a tenth): a rise that slowed only because a
  *     decaying schedule shrank the step has not ended.
@@ -24,7 +28,8 @@
  *     scatter between passes: more than 3 times its Monte-Carlo error and more than m/2.
  *  4. collapsed latents (KL_h < 0.01 nats, or Var_x(E_q[z_h]) <= 0.01 where recorded) at such a
  *     point: `collapsed`; otherwise `converged` (VAE-0: `stationary`).
- * Before 2w passes the verdict is `too-early` (or `improving` when the rise is already plain).
+ * Before 2w passes the verdict is `too-early` (or `improving` when the rise is already plain), unless
+ * from w + 2 passes on the rise has ended or is levelling off as above: then the other tests judge.
  *
  * Hysteresis: the thresholds to leave a settled state are wider than to enter it (a rise must
  * exceed 3 s.e. and m, the gap 1.5 times its allowance, the averaging gain must fall below m/4 to
@@ -35,7 +40,7 @@
  *
  * Every field beyond the original record's is optional: runs from other trainers are judged too.
  */
-import { ACTIVE_UNIT_THRESHOLD, fitTrend } from './evidence';
+import { ACTIVE_UNIT_THRESHOLD, fitTrend, type TrendFit } from './evidence';
 import type { ConvergenceState } from './runFormat';
 import { shortReason, verdictLabel } from './verdictText';
 
@@ -182,7 +187,7 @@ function classify(
       : '';
   const tNeeded = settled ? 3 : 2;
   const riseNeeded = settled ? m : m / 2;
-  const trendText =
+  const trendLine =
     fit.n >= 3
       ? `The ELBO moved ${signed(moved)} over the last ${span.length} passes (slope ${signed(shown.slope)} ± ${fmt(shown.slopeStdErr)} per ${perUnit}; a change of ${fmt(m)} matters).`
       : `The ELBO's trend needs 3 passes (has ${n}).`;
@@ -245,15 +250,25 @@ function classify(
     now.map((p) => p.elbo),
   );
   const flatNow = nowFit.n >= w + 1 && (nowFit.slope + 2 * nowFit.slopeStdErr) * width < riseNeeded;
-  const rising = fit.n >= 3 && fit.slope > tNeeded * fit.slopeStdErr && rise > riseNeeded && !flatNow;
+  // What is left of a rise that is levelling off (not asked once settled: leaving takes a plain rise).
+  const left = settled ? undefined : riseLeft(xs, elbos, nowFit, w);
+  const levelling = left !== undefined && left.gain < riseNeeded;
+  const ended = flatNow || levelling;
+  const risesBy = fit.n >= 3 && fit.slope > tNeeded * fit.slopeStdErr && rise > riseNeeded;
+  const rising = risesBy && !ended;
   // Too noisy to rule out a rise that matters (checked after the step's noise, which explains scatter).
-  const unclear = fit.n >= 3 && rise + 2 * riseSe > 4 * riseNeeded && !flatNow;
+  const unclear = fit.n >= 3 && rise + 2 * riseSe > 4 * riseNeeded && !ended;
+  const levellingText =
+    risesBy && !flatNow && levelling
+      ? ` Its rise is levelling off: the slope of the last ${now.length} passes is at most ${pctOf(left.ratio)} of the first ${now.length}'s, and slowing at that pace the ELBO would gain about ${fmt(left.gain)} more.`
+      : '';
   const falling = fit.n >= 3 && fit.slope < -tNeeded * fit.slopeStdErr && -rise > riseNeeded;
+  const trendText = trendLine + levellingText;
   const want = force ?? decide();
   return explain(want);
 
   function decide(): ConvergenceState {
-    if (n < 2 * w) return rising ? 'improving' : 'too-early';
+    if (n < 2 * w && !(ended && n >= w + 2)) return rising ? 'improving' : 'too-early';
     if (rising) return 'improving';
     if (falling) return 'not-converged';
     if (opts.theoremApplies && !gapClosed) return 'not-converged';
@@ -281,7 +296,7 @@ function classify(
     const gainText = averagingGain !== undefined ? noiseText : '';
     // A settled state held while this pass points elsewhere says what held until now, not what this pass shows.
     const stillNow = !rising && !falling && (gapClosed || !opts.theoremApplies);
-    const flatText = rising || falling ? 'the ELBO was flat until this pass' : 'the ELBO is flat';
+    const flatText = rising || falling ? 'the ELBO was flat until this pass' : levellingText ? 'the ELBO levels off' : 'the ELBO is flat';
     switch (state) {
       case 'too-early':
         return make(state, false, `Needs ${2 * w} passes to judge, has ${n}.`, trendText, gapText);
@@ -378,6 +393,28 @@ function atFirstStep(span: readonly ConvergencePoint[], epochs: readonly number[
   return out;
 }
 
+/**
+ * What a rise that is slowing would still gain: the slope of the last w + 1 passes at most (plus 2
+ * s.e.) against that of the first w + 1 at least (minus 2 s.e.). Where it fell, an exponential
+ * approach y = A - B exp(-x / tau) with the rate of that fall, tau = dx / ln(first / last) with dx
+ * between the two stretches' centres, has slope_last * tau * exp(-(x_now - centre_last) / tau)
+ * left to gain after the last pass.
+ * Undefined where the window is too short or shows no fall (a steady rise has no end in sight).
+ */
+function riseLeft(xs: readonly number[], elbos: readonly number[], last: TrendFit, w: number): { gain: number; ratio: number } | undefined {
+  if (xs.length < w + 3 || last.n < w + 1) return undefined;
+  const first = fitTrend(xs.slice(0, w + 1), elbos.slice(0, w + 1));
+  const slopeFirst = first.slope - 2 * first.slopeStdErr;
+  const slopeLast = last.slope + 2 * last.slopeStdErr;
+  const centre = (v: readonly number[]) => (v[0]! + v[v.length - 1]!) / 2;
+  const dx = centre(xs.slice(-(w + 1))) - centre(xs.slice(0, w + 1));
+  if (!(slopeLast > 0 && slopeFirst > slopeLast && dx > 0)) return undefined;
+  const ratio = slopeLast / slopeFirst;
+  const tau = dx / -Math.log(ratio);
+  const since = xs[xs.length - 1]! - centre(xs.slice(-(w + 1)));
+  return { gain: slopeLast * tau * Math.exp(-since / tau), ratio };
+}
+
 /** The learning rate at the last pass over the one at the first, where both are recorded (else 1: a steady step). */
 function stepRatio(span: readonly ConvergencePoint[]): number {
   const first = span[0]?.learningRate;
@@ -423,4 +460,5 @@ function validationTrend(span: readonly ConvergencePoint[]): string {
 }
 
 const fmt = (x: number) => (!Number.isFinite(x) ? String(x) : Math.abs(x) >= 100 ? x.toFixed(1) : Math.abs(x) >= 1 ? x.toFixed(3) : x.toPrecision(3));
+const pctOf = (x: number) => `${x < 0.01 ? x.toPrecision(1) : Math.round(100 * x)} %`;
 const signed = (x: number) => (x >= 0 ? '+' : '') + fmt(x);

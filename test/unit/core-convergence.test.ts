@@ -92,6 +92,56 @@ test('a rise that ended early in the window does not hold the verdict once the l
   assert.equal(stateOf(slow), 'improving');
 });
 
+test('a rise that levels off is judged by what it has left: an exponential approach is called while it still rises, a steady rise is not', () => {
+  // y = -5 - 1.5 rho^i: every pass still rises, by less each time. m/2 = 0.04.
+  const m = 0.08;
+  for (const rho of [0.6, 0.7]) {
+    const firsts: number[] = [];
+    let named = 0;
+    for (let seed = 1; seed <= 3; seed++) {
+      const h = history(30, { elbo: (i, rng) => -5 - 1.5 * rho ** i + 0.005 * rng.normal(), elboStdErr: 0.005, gain: smallGain }, seed);
+      const verdicts = judgeEveryPass(h, opts);
+      const first = verdicts.findIndex((v) => v.state === 'converged');
+      const left = 1.5 * rho ** first;
+      assert.ok(first > 0 && left < m / 2, `rho ${rho} seed ${seed}: called at pass ${first} with ${left} left`);
+      firsts.push(first);
+      for (const [i, v] of verdicts.entries()) {
+        const said = /would gain about (\S+) more/.exec(v.reason);
+        if (said) assert.ok(Number(said[1]) >= 1.5 * rho ** i, `pass ${i} says ${said[1]} is left, ${1.5 * rho ** i} is`);
+      }
+      named += verdicts.some((v) =>
+        /^The gap is closed and the ELBO levels off\. .*Its rise is levelling off: the slope of the last 6 passes is at most \d+ %/.test(v.reason),
+      )
+        ? 1
+        : 0;
+    }
+    assert.ok(named >= 2, `the reason names the levelling in ${named} of 3 runs`);
+    // Waiting for the last w + 1 passes to be flat beyond doubt called these at passes 16-17 (rho 0.6) and 17-21 (0.7).
+    assert.ok(
+      Math.max(...firsts) <= (rho === 0.6 ? 12 : 17) && firsts.reduce((a, b) => a + b) / 3 <= (rho === 0.6 ? 12 : 15),
+      `rho ${rho}: called at passes ${firsts.join(', ')}`,
+    );
+  }
+  // A steady rise shows no slowing, so nothing says how much is left: improving on every pass.
+  const steady = judgeEveryPass(history(30, { elbo: (i, rng) => -6 + 0.01 * i + 0.005 * rng.normal(), elboStdErr: 0.005, gain: smallGain }), opts);
+  assert.deepEqual(new Set(steady.slice(10).map((v) => v.state)), new Set(['improving']));
+  assert.ok(steady.every((v) => !/levelling/.test(v.reason)));
+});
+
+test('a plateau reached in the first passes is judged from w + 2 passes on, before the 2w the trend window holds', () => {
+  // Two passes of steep rise, flat from pass 2: the last w + 1 = 6 passes are flat at pass 7.
+  const h = history(14, { elbo: (i, rng) => (i < 2 ? -9 + 2 * i : -5) + 0.005 * rng.normal(), gain: smallGain });
+  const states = judgeEveryPass(h, opts).map((v) => v.state);
+  assert.equal(states.indexOf('converged'), 7, states.join(' '));
+  assert.ok(
+    states.slice(0, 7).every((s) => s === 'too-early' || s === 'improving'),
+    states.join(' '),
+  );
+  // Still rising at pass 7: no verdict before 2w passes.
+  const rising = judgeEveryPass(history(9, { elbo: (i, rng) => -9 + 0.3 * i + 0.005 * rng.normal(), gain: smallGain }), opts);
+  assert.ok(rising.every((v) => v.state === 'too-early' || v.state === 'improving'));
+});
+
 test('a verdict held at improving while a flat stretch is confirmed says the rise no longer counts, not that noise hides one', () => {
   // Rising for 12 passes, then flat: the verdict is improving, then one pass points to converged and holds.
   const h = history(24, { elbo: (i, rng) => (i < 12 ? -5 - 0.1 * (12 - i) : -5) + 0.005 * rng.normal(), gain: smallGain });
