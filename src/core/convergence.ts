@@ -5,16 +5,17 @@
  * So the verdict reads, pass by pass, with w = window, tol = tolerance, scale = |H_enc| + |H_prior|
  * + |H_dec| and the unit of what matters m = tol * scale:
  *
- *  1. the trend (a noise-aware plateau test): the slope of the ELBO over the last 2w passes (Theil-Sen,
- *     so one wild pass cannot tilt it) against its standard error. Rising by more than 2 s.e. and by more than m/2 over those
- *     passes is `improving` (also, after step 3, a rise of 2m that the noise cannot rule out); falling alike is
- *     `not-converged` (the ELBO is getting worse). A rise counts only while the slope of the last w + 1
- *     passes is not flat beyond doubt (its upper bound over the same span under m/2): after a steep
- *     start the long window leans up for w passes after the ELBO has levelled off. Nor does a rise
- *     that is levelling off: where the slope of the last w + 1 passes (at most: plus 2 s.e.) is
- *     below that of the window's first w + 1 (at least: minus 2 s.e.), an exponential approach with
- *     that rate of slowing has little left to gain (`riseLeft`), and under m/2 the rise no longer
- *     matters. Where the records
+ *  1. the trend (a noise-aware plateau test): the slope of the ELBO over the last 2w passes
+ *     (Theil-Sen, so one wild pass cannot tilt it) against its standard error, which is never
+ *     taken below what the passes' Monte-Carlo error allows. Rising by more than 2 s.e. and by more
+ *     than m/2 over those passes is `improving` (also, after step 3, a rise of 2m that the noise
+ *     cannot rule out); falling alike is `not-converged` (the ELBO is getting worse). A rise ends
+ *     where the window shows it slowing: the slope of its first w + 1 passes (minus 2 s.e.) above
+ *     that of its last w + 1 (plus 2 s.e.). Then it no longer counts when the last w + 1 passes are
+ *     flat beyond doubt (their upper bound over the 2w-pass span under m/2: after a steep start the
+ *     long window leans up for w passes after the ELBO has levelled off), nor when an exponential
+ *     approach slowing at that rate has less than m/2 left to gain (`riseLeft`); once the verdict
+ *     has settled, a flat last stretch is enough. Where the records
  *     carry the learning rate, the trend is read per unit of step until the verdict has settled (an
  *     epoch at a tenth of the window's first step counts a tenth): a rise that slowed only because a
  *     decaying schedule shrank the step has not ended.
@@ -171,9 +172,11 @@ function classify(
   // Until the verdict has settled, the trend is read per unit of step (atFirstStep): a rise that
   // slowed only because a decaying step shrank has not ended. Leaving a settled state takes a plain rise.
   const elbos = span.map((p) => p.elbo);
-  const shown = fitTrend(epochs, elbos);
+  // No trend is surer than the passes' own Monte-Carlo error allows (fitTrend's noise floor).
+  const mcError = span.reduce((a, p) => a + (p.elboStdErr || 0), 0) / span.length;
+  const shown = fitTrend(epochs, elbos, mcError);
   const xs = settled ? epochs : atFirstStep(span, epochs);
-  const fit = xs === epochs ? shown : fitTrend(xs, elbos);
+  const fit = xs === epochs ? shown : fitTrend(xs, elbos, mcError);
   const width = epochs.length > 1 ? epochs[epochs.length - 1]! - epochs[0]! : 0;
   const moved = shown.slope * width;
   const rise = fit.slope * width;
@@ -206,7 +209,6 @@ function classify(
   const averaged = recent.filter((p) => typeof p.averagedElbo === 'number' && Number.isFinite(p.averagedElbo));
   const gains = averaged.map((p) => (p.averagedElbo as number) - p.elbo);
   const averagingGain = averaged.length === recent.length && gains.length > 0 ? gains.reduce((a, b) => a + b, 0) / gains.length : undefined;
-  const mcError = span.reduce((a, p) => a + (p.elboStdErr || 0), 0) / span.length;
   // Under a steady step the gain hovers, so leaving `noise-limited` takes a fall to m/4. A step that
   // fell by more than a fifth over the window takes the gain down with it: there, falling below the
   // threshold to enter is enough.
@@ -248,13 +250,19 @@ function classify(
   const nowFit = fitTrend(
     xs.slice(-now.length),
     now.map((p) => p.elbo),
+    mcError,
   );
-  const flatNow = nowFit.n >= w + 1 && (nowFit.slope + 2 * nowFit.slopeStdErr) * width < riseNeeded;
+  // Over the full 2w-pass reach even before 2w passes exist: a steady rise under m/2 over six passes
+  // may not be under it over ten, and once settled, leaving would take a rise of m.
+  const reach = span.length >= 2 * w || span.length < 2 ? width : (width * (2 * w - 1)) / (span.length - 1);
+  const flatNow = nowFit.n >= w + 1 && (nowFit.slope + 2 * nowFit.slopeStdErr) * reach < riseNeeded;
   // What is left of a rise that is levelling off (not asked once settled: leaving takes a plain rise).
-  const left = settled ? undefined : riseLeft(xs, elbos, nowFit, w);
-  const levelling = left !== undefined && left.gain < riseNeeded;
-  const ended = flatNow || levelling;
   const risesBy = fit.n >= 3 && fit.slope > tNeeded * fit.slopeStdErr && rise > riseNeeded;
+  const left = settled ? undefined : riseLeft(xs, elbos, nowFit, w, mcError);
+  const levelling = left !== undefined && left.gain < riseNeeded;
+  // A flat last stretch ends a rise only where the window shows the slowing too (riseLeft): six
+  // passes of a steady rise come out flat by chance now and then, and a settled verdict is sticky.
+  const ended = levelling || (flatNow && (settled || !risesBy || left !== undefined));
   const rising = risesBy && !ended;
   // Too noisy to rule out a rise that matters (checked after the step's noise, which explains scatter).
   const unclear = fit.n >= 3 && rise + 2 * riseSe > 4 * riseNeeded && !ended;
@@ -286,6 +294,7 @@ function classify(
         : fitTrend(
             epochs.slice(-now.length),
             now.map((p) => p.elbo),
+            mcError,
           );
     return `The ELBO no longer rises by what matters: its slope over the last ${now.length} passes is ${signed(plain.slope)} ± ${fmt(plain.slopeStdErr)} per ${perUnit}.`;
   }
@@ -399,16 +408,18 @@ function atFirstStep(span: readonly ConvergencePoint[], epochs: readonly number[
  * approach y = A - B exp(-x / tau) with the rate of that fall, tau = dx / ln(first / last) with dx
  * between the two stretches' centres, has slope_last * tau * exp(-(x_now - centre_last) / tau)
  * left to gain after the last pass.
- * Undefined where the window is too short or shows no fall (a steady rise has no end in sight).
+ * Nothing is left where the last stretch's upper bound is not above zero. Undefined where the window
+ * is too short or shows no fall (a steady rise has no end in sight).
  */
-function riseLeft(xs: readonly number[], elbos: readonly number[], last: TrendFit, w: number): { gain: number; ratio: number } | undefined {
+function riseLeft(xs: readonly number[], elbos: readonly number[], last: TrendFit, w: number, noiseFloor: number): { gain: number; ratio: number } | undefined {
   if (xs.length < w + 3 || last.n < w + 1) return undefined;
-  const first = fitTrend(xs.slice(0, w + 1), elbos.slice(0, w + 1));
+  const first = fitTrend(xs.slice(0, w + 1), elbos.slice(0, w + 1), noiseFloor);
   const slopeFirst = first.slope - 2 * first.slopeStdErr;
   const slopeLast = last.slope + 2 * last.slopeStdErr;
   const centre = (v: readonly number[]) => (v[0]! + v[v.length - 1]!) / 2;
   const dx = centre(xs.slice(-(w + 1))) - centre(xs.slice(0, w + 1));
-  if (!(slopeLast > 0 && slopeFirst > slopeLast && dx > 0)) return undefined;
+  if (!(slopeFirst > Math.max(slopeLast, 0) && dx > 0)) return undefined;
+  if (slopeLast <= 0) return { gain: 0, ratio: 0 };
   const ratio = slopeLast / slopeFirst;
   const tau = dx / -Math.log(ratio);
   const since = xs[xs.length - 1]! - centre(xs.slice(-(w + 1)));

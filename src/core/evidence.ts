@@ -99,7 +99,9 @@ export function mutualInformation(nu: ArrayLike<number>, logT2: ArrayLike<number
  * A line through (x_i, y_i) that one wild pass cannot tilt: the Theil-Sen slope (the median of the
  * pairwise slopes), the spread of the residuals as 1.4826 x their median absolute deviation (the
  * standard deviation for Gaussian noise), and the slope's standard error as least squares would
- * give it with that spread.
+ * give it with that spread. The spread is kept at or above `noiseFloor`, the points' own standard
+ * error where it is known: the median of a few residuals can come out near zero by chance, and a
+ * slope would then look sure that is not.
  */
 export interface TrendFit {
   slope: number;
@@ -109,7 +111,7 @@ export interface TrendFit {
   n: number;
 }
 
-export function fitTrend(x: readonly number[], y: readonly number[]): TrendFit {
+export function fitTrend(x: readonly number[], y: readonly number[], noiseFloor = 0): TrendFit {
   const n = Math.min(x.length, y.length);
   if (n < 3) return { slope: 0, slopeStdErr: Infinity, residualSd: NaN, n };
   const slopes: number[] = [];
@@ -117,7 +119,7 @@ export function fitTrend(x: readonly number[], y: readonly number[]): TrendFit {
   if (slopes.length === 0) return { slope: 0, slopeStdErr: Infinity, residualSd: NaN, n };
   const slope = median(slopes);
   const intercept = median(Array.from({ length: n }, (_, i) => y[i]! - slope * x[i]!));
-  const residualSd = 1.4826 * median(Array.from({ length: n }, (_, i) => Math.abs(y[i]! - intercept - slope * x[i]!)));
+  const residualSd = Math.max(noiseFloor, 1.4826 * median(Array.from({ length: n }, (_, i) => Math.abs(y[i]! - intercept - slope * x[i]!))));
   let mx = 0;
   for (let i = 0; i < n; i++) mx += x[i]! / n;
   let sxx = 0;

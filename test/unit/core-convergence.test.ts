@@ -118,7 +118,7 @@ test('a rise that levels off is judged by what it has left: an exponential appro
     assert.ok(named >= 2, `the reason names the levelling in ${named} of 3 runs`);
     // Waiting for the last w + 1 passes to be flat beyond doubt called these at passes 16-17 (rho 0.6) and 17-21 (0.7).
     assert.ok(
-      Math.max(...firsts) <= (rho === 0.6 ? 12 : 17) && firsts.reduce((a, b) => a + b) / 3 <= (rho === 0.6 ? 12 : 15),
+      Math.max(...firsts) <= (rho === 0.6 ? 12 : 17) && firsts.reduce((a, b) => a + b) / 3 <= (rho === 0.6 ? 12 : 16),
       `rho ${rho}: called at passes ${firsts.join(', ')}`,
     );
   }
@@ -128,11 +128,63 @@ test('a rise that levels off is judged by what it has left: an exponential appro
   assert.ok(steady.every((v) => !/levelling/.test(v.reason)));
 });
 
+test('generated rises: an exponential approach is called with less than m left, a steady rise of m per 2w passes never', () => {
+  const rng = new Rng(11);
+  const m = 0.08;
+  const run = (elbo: (i: number) => number, noise: number) =>
+    judgeEveryPass(
+      Array.from({ length: 40 }, (_, i) => {
+        const y = elbo(i) + noise * rng.normal();
+        const rDec = 0.01 * rng.normal();
+        const rPrior = 0.01 * rng.normal();
+        return {
+          elbo: y,
+          elboStdErr: noise,
+          gap: rDec + rPrior,
+          gapStdErr: 0.01,
+          rDec,
+          rPrior,
+          hEnc: -1,
+          hPrior: 4,
+          hDec: 3,
+          epoch: 10 * i,
+          averagedElbo: y + 0.003,
+        };
+      }),
+      opts,
+    ).map((v) => v.state);
+  let calls = 0;
+  const late: string[] = [];
+  for (let k = 0; k < 400; k++) {
+    const amp = 0.2 + 3 * rng.uniform();
+    const rho = 0.5 + 0.45 * rng.uniform();
+    const noise = [0.002, 0.005, 0.01, 0.02][Math.floor(4 * rng.uniform())]!;
+    run((i) => -5 - amp * rho ** i, noise).forEach((s, i) => {
+      if (s !== 'converged') return;
+      calls++;
+      const left = amp * rho ** i;
+      assert.ok(left < 2 * m, `amplitude ${amp}, rate ${rho}, noise ${noise}: called at pass ${i} with ${left} left`);
+      if (left > m) late.push(`${amp.toFixed(2)}/${rho.toFixed(2)}/${noise}@${i}`);
+    });
+  }
+  assert.ok(calls > 5000, `${calls} calls`);
+  assert.ok(late.length <= 0.002 * calls, `${late.length} of ${calls} calls with more than m left: ${late.join(' ')}`);
+  // Steady rises of m to m + 0.5 over 2w passes, with noise up to an eighth of m per pass.
+  for (let k = 0; k < 300; k++) {
+    const per2w = m + 0.5 * rng.uniform();
+    const noise = [0.002, 0.005, 0.01][Math.floor(3 * rng.uniform())]!;
+    const start = -6 - 5 * rng.uniform();
+    const states = run((i) => start + (per2w / 10) * i, noise);
+    assert.ok(!states.includes('converged'), `a rise of ${per2w} per 10 passes, noise ${noise}: ${states.join(' ')}`);
+  }
+});
+
 test('a plateau reached in the first passes is judged from w + 2 passes on, before the 2w the trend window holds', () => {
-  // Two passes of steep rise, flat from pass 2: the last w + 1 = 6 passes are flat at pass 7.
-  const h = history(14, { elbo: (i, rng) => (i < 2 ? -9 + 2 * i : -5) + 0.005 * rng.normal(), gain: smallGain });
+  // Two passes of steep rise, flat from pass 2: the last w + 1 = 6 passes are flat at pass 7, and the
+  // next pass confirms, before the 2w = 10 passes the trend window holds.
+  const h = history(14, { elbo: (i, rng) => (i < 2 ? -9 + 2 * i : -5) + 0.005 * rng.normal(), elboStdErr: 0.005, gain: smallGain });
   const states = judgeEveryPass(h, opts).map((v) => v.state);
-  assert.equal(states.indexOf('converged'), 7, states.join(' '));
+  assert.ok([7, 8].includes(states.indexOf('converged')), states.join(' '));
   assert.ok(
     states.slice(0, 7).every((s) => s === 'too-early' || s === 'improving'),
     states.join(' '),
