@@ -168,6 +168,7 @@ function evaluate(cfg, spec, records, truth, modules) {
     magnitude,
     passes: records.length,
     lastGap,
+    endsOutside: !atOptimum.at(-1),
     before: score(records, before, atOptimum, nearOptimum),
     now: score(records, verdicts.map((v) => v.state), atOptimum, nearOptimum),
     sweep,
@@ -221,6 +222,7 @@ function render(results, seconds) {
     '',
     `- old rule: ${total('before')}`,
     `- new rule: ${total('now')}`,
+    `- ${conflicted(results)}`,
     '',
     `The new rule under other windows w (\`diagnostics.window\`: the trend reads the last 2w passes, the gap and the averaging gain the last w), replayed on the same ${results.length} runs: a shorter window calls sooner and less surely.`,
     '',
@@ -250,6 +252,23 @@ function totals(results, of) {
     timed: timed.length,
     inTime: timed.filter((r) => of(r).delay.epochs !== undefined && of(r).delay.epochs <= of(r).delay.allowed).length,
   };
+}
+
+/**
+ * The runs on which precision and the expected final state ask for opposite answers: the last pass
+ * is outside 1 % while a done state is expected there.
+ */
+function conflicted(results) {
+  const wrong = (r) => r.now.calls - r.now.good;
+  const runs = results.filter((r) => r.endsOutside && [r.cfg.expect].flat().some((s) => DONE.has(s)));
+  const sum = (list, f) => list.reduce((a, r) => a + f(r), 0);
+  const others = results.filter((r) => !runs.includes(r));
+  const good = sum(others, (r) => r.now.good);
+  const calls = sum(others, (r) => r.now.calls);
+  return (
+    `of the new rule's ${sum(results, wrong)} calls outside 1 %, ${sum(runs, wrong)} are in the ${runs.length} runs whose last pass is itself outside 1 % while a done state is expected at the end ` +
+    `(${runs.map((r) => `${r.cfg.id} seed ${r.seed}`).join(', ')}): there precision asks for no call and the final state for one. On the other runs, ${good}/${calls} = ${pct(good / calls)} of the calls are at the optimum`
+  );
 }
 
 /** Whether a final state is the one (or one of those) the configuration expects. */
