@@ -168,7 +168,10 @@ function classify(
 
   // 1. Trend over the last 2w passes.
   const span = history;
-  const epochs = span.map((p, i) => p.epoch ?? n - span.length + i);
+  // Per epoch where the span's epochs advance pass by pass; per pass otherwise (a trainer that
+  // records several passes under one epoch number, or none).
+  const byEpoch = span.every((p, i) => typeof p.epoch === 'number' && Number.isFinite(p.epoch) && (i === 0 || p.epoch > span[i - 1]!.epoch!));
+  const epochs = span.map((p, i) => (byEpoch ? p.epoch! : n - span.length + i));
   // Until the verdict has settled, the trend is read per unit of step (atFirstStep): a rise that
   // slowed only because a decaying step shrank has not ended. Leaving a settled state takes a plain rise.
   const elbos = span.map((p) => p.elbo);
@@ -181,7 +184,7 @@ function classify(
   const moved = shown.slope * width;
   const rise = fit.slope * width;
   const riseSe = fit.slopeStdErr * width;
-  const perUnit = last.epoch === undefined ? 'pass' : 'epoch';
+  const perUnit = byEpoch ? 'epoch' : 'pass';
   // The share of the window's first learning rate left at its last pass (1 without recorded rates).
   const stepLeft = stepRatio(span);
   const stepText =

@@ -179,6 +179,21 @@ test('generated rises: an exponential approach is called with less than m left, 
   }
 });
 
+test('passes that share an epoch number, or go back, are read per pass: a rise is not hidden by a zero-width window', () => {
+  // A script that diagnoses several times an epoch and records the whole epoch number.
+  const rising = history(20, { elbo: (i, rng) => -6 + 0.03 * i + 0.005 * rng.normal(), gain: smallGain }).map((p, i) => ({ ...p, epoch: Math.floor(i / 4) }));
+  const v = judgeConvergence(rising, opts);
+  assert.equal(v.state, 'improving', v.reason);
+  assert.match(v.reason, /per pass\)/);
+  assert.doesNotMatch(v.reason, /Infinity|NaN/);
+  // All at one epoch: before, the slope was 0 ± Infinity and the run was called converged.
+  assert.equal(stateOf(rising.map((p) => ({ ...p, epoch: 3 }))), 'improving');
+  const flatRun = history(20, { elbo: flat, gain: smallGain }).map((p) => ({ ...p, epoch: 3 }));
+  assert.equal(stateOf(flatRun), 'converged');
+  // Epochs that go back (a resumed run appended to the same records): also per pass.
+  assert.equal(stateOf(rising.map((p, i) => ({ ...p, epoch: i % 7 }))), 'improving');
+});
+
 test('a plateau reached in the first passes is judged from w + 2 passes on, before the 2w the trend window holds', () => {
   // Two passes of steep rise, flat from pass 2: the last w + 1 = 6 passes are flat at pass 7, and the
   // next pass confirms, before the 2w = 10 passes the trend window holds.
