@@ -131,28 +131,9 @@ test('a rise that levels off is judged by what it has left: an exponential appro
 test('generated rises: an exponential approach is called with less than m left, a steady rise of m per 2w passes never', () => {
   const rng = new Rng(11);
   const m = 0.08;
+  let seed = 100;
   const run = (elbo: (i: number) => number, noise: number) =>
-    judgeEveryPass(
-      Array.from({ length: 40 }, (_, i) => {
-        const y = elbo(i) + noise * rng.normal();
-        const rDec = 0.01 * rng.normal();
-        const rPrior = 0.01 * rng.normal();
-        return {
-          elbo: y,
-          elboStdErr: noise,
-          gap: rDec + rPrior,
-          gapStdErr: 0.01,
-          rDec,
-          rPrior,
-          hEnc: -1,
-          hPrior: 4,
-          hDec: 3,
-          epoch: 10 * i,
-          averagedElbo: y + 0.003,
-        };
-      }),
-      opts,
-    ).map((v) => v.state);
+    judgeEveryPass(history(40, { elbo: (i, r) => elbo(i) + noise * r.normal(), elboStdErr: noise, gain: () => 0.003 }, seed++), opts).map((v) => v.state);
   let calls = 0;
   const late: string[] = [];
   for (let k = 0; k < 400; k++) {
