@@ -115,36 +115,48 @@ export function judgeConvergence(history: readonly ConvergencePoint[], opts: Con
 
 /** The verdict as it was after each pass. */
 export function judgeEveryPass(history: readonly ConvergencePoint[], opts: ConvergenceOptions): ConvergenceVerdict[] {
-  const out: ConvergenceVerdict[] = [];
-  let current: ConvergenceVerdict | undefined;
-  let pending: ConvergenceState | undefined;
-  let pendingCount = 0;
-  for (let i = 1; i <= history.length; i++) {
-    const candidate = classify(history, i, opts, current?.state);
-    if (!current || current.state === 'too-early' || candidate.state === current.state) {
-      current = candidate;
-      pending = undefined;
-      pendingCount = 0;
-    } else {
-      pendingCount = pending === candidate.state ? pendingCount + 1 : 1;
-      pending = candidate.state;
-      if (pendingCount >= CONFIRM_PASSES) {
-        current = candidate;
-        pending = undefined;
-        pendingCount = 0;
-      } else {
+  const judge = new ConvergenceJudge(opts);
+  return history.map((p) => judge.push(p));
+}
+
+/**
+ * The verdict pass by pass, for a run that is still being written: each pass costs one judgement,
+ * where replaying the history would cost one per pass so far. Its memory is the state, and the new
+ * state the last passes have called for and how many in a row.
+ */
+export class ConvergenceJudge {
+  private readonly history: ConvergencePoint[] = [];
+  private current: ConvergenceVerdict | undefined;
+  private pending: ConvergenceState | undefined;
+  private pendingCount = 0;
+
+  constructor(private readonly opts: ConvergenceOptions) {}
+
+  /** The verdict after one more pass. */
+  push(point: ConvergencePoint): ConvergenceVerdict {
+    const { history, opts, current } = this;
+    history.push(point);
+    const n = history.length;
+    const candidate = classify(history, n, opts, current?.state);
+    if (current && current.state !== 'too-early' && candidate.state !== current.state) {
+      this.pendingCount = this.pending === candidate.state ? this.pendingCount + 1 : 1;
+      this.pending = candidate.state;
+      if (this.pendingCount < CONFIRM_PASSES) {
         // Hold the state; re-judge it on this pass's numbers so the reason stays current.
-        const held = classify(history, i, opts, current.state, current.state);
-        current = {
+        const held = classify(history, n, opts, current.state, current.state);
+        this.current = {
           ...held,
           state: current.state,
           reason: `${held.reason} (This pass points to "${verdictLabel(candidate.state)}": ${shortReason(candidate.reason)} The verdict changes when ${CONFIRM_PASSES} passes in a row agree.)`,
         };
+        return this.current;
       }
     }
-    out.push(current);
+    this.current = candidate;
+    this.pending = undefined;
+    this.pendingCount = 0;
+    return candidate;
   }
-  return out;
 }
 
 /**

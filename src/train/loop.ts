@@ -6,7 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import type { Optimizer, Tensor1D, Tensor2D, Variable } from '@tensorflow/tfjs-core';
-import { judgeConvergence, type ConvergencePoint } from '../core/convergence';
+import { ConvergenceJudge } from '../core/convergence';
 import { MODEL_TYPE_INFO } from '../core/modelTypes';
 import { Rng } from '../core/random';
 import type { ImagesEvent, ProgressEvent } from '../core/protocol';
@@ -63,7 +63,8 @@ export class TrainingLoop {
   readonly vae: Vae;
   readonly optimizer: Optimizer;
   private readonly trainable: Variable[];
-  private readonly history: ConvergencePoint[] = [];
+  /** The verdict's memory: judged pass by pass, a resumed run's earlier passes first. */
+  private readonly judge: ConvergenceJudge;
   private readonly diagValues: Float32Array;
   private readonly diagN: number;
   private step = 0;
@@ -85,6 +86,13 @@ export class TrainingLoop {
     this.vae = new Vae(tf, spec.model, train.dim, spec.training.seed, initialDecoderVariance(spec.model, meanColumnVariance(train)), train.imageShape);
     this.optimizer = createAdam(tf, spec.training.learningRate, o.engine.kernels);
     this.trainable = this.vae.trainableVariables();
+    this.judge = new ConvergenceJudge({
+      tolerance: spec.diagnostics.tolerance,
+      window: spec.diagnostics.window,
+      theoremApplies: MODEL_TYPE_INFO[spec.model.type].theoremHolds,
+      learningRate: spec.training.learningRate,
+      schedule: spec.training.schedule,
+    });
     const subset = diagnosticSubset(train, spec);
     this.diagValues = subset.values;
     this.diagN = subset.n;
@@ -241,14 +249,7 @@ export class TrainingLoop {
     const latents = encoderEvidence(encodings, this.diagN, H, seed + 2);
     const averagedElbo = epoch > 0 ? this.averagedWeightsElbo(d.elbo, seed) : undefined;
     const learningRate = learningRateAt(spec, Math.max(epoch, 1), this.o.epochs);
-    this.history.push({ ...d, epoch, averagedElbo, learningRate, latentMeanVariance: latents.latentMeanVariance });
-    const verdict = judgeConvergence(this.history, {
-      tolerance: spec.diagnostics.tolerance,
-      window: spec.diagnostics.window,
-      theoremApplies: MODEL_TYPE_INFO[spec.model.type].theoremHolds,
-      learningRate: spec.training.learningRate,
-      schedule: spec.training.schedule,
-    });
+    const verdict = this.judge.push({ ...d, epoch, averagedElbo, learningRate, latentMeanVariance: latents.latentMeanVariance });
     const { collapsedLatents, ...rest } = d;
     const record: MetricsRecord = {
       epoch,
@@ -334,7 +335,7 @@ export class TrainingLoop {
     this.startEpoch = cp.epoch;
     this.step = cp.step;
     // Passes after the checkpoint will be made again; the ones before it stay part of the trend.
-    this.history.push(...(this.o.previousRecords ?? []).filter((r) => r.epoch <= cp.epoch).map((r) => ({ ...r, gapStdErr: r.gapStdErr ?? 0 })));
+    for (const r of this.o.previousRecords ?? []) if (r.epoch <= cp.epoch) this.judge.push({ ...r, gapStdErr: r.gapStdErr ?? 0 });
     if (this.varianceEma && cp.varianceEstimate) {
       const [weight, ...sum] = cp.varianceEstimate;
       this.varianceEma = { weight: weight!, sum: Float32Array.from(sum) };
