@@ -27,6 +27,7 @@ import {
   GENERATION,
   OP_ACTIVATION_GRAD,
   OP_ADAM_TABLE,
+  OP_CONV,
   OP_GEMM,
   OP_WSE_GRAD,
   OP_WSE_ROWS,
@@ -44,7 +45,7 @@ import {
 const MR = 4;
 const NR = 8;
 /** Below this many multiply-adds (~90 µs of one core) a product is not worth waking threads for. */
-const MIN_GEMM_MACS = 1 << 19;
+export const MIN_GEMM_MACS = 1 << 19;
 /** Below this many parameters, the same for Adam. */
 const MIN_ADAM_ELEMENTS = 1 << 15;
 /**
@@ -78,6 +79,18 @@ export interface GemmArgs {
   /** A dense layer's bias, added to every row of C (0: none), and whether ReLU follows. */
   bias?: number;
   relu?: boolean;
+}
+
+/** One thread's part of a convolution (kernels/conv.ts): its kind, operands, part [start, end) and scratch. */
+export interface ConvPart {
+  kind: number;
+  geom: number;
+  a: number;
+  b: number;
+  out: number;
+  start: number;
+  end: number;
+  scratch: number;
 }
 
 /** One thread's block of C = op(A)·op(B): its own addresses and the row strides of the whole matrices. */
@@ -219,6 +232,15 @@ export class KernelThreadPool {
       const b = blocks[i]!;
       w[s] = OP_GEMM;
       w.set([b.m, b.n, b.k, b.a, b.lda, b.transA ? 1 : 0, b.b, b.ldb, b.transB ? 1 : 0, b.c, b.ldc, scratch[i]!, b.bias, b.relu ? 1 : 0], s + 1);
+    });
+  }
+
+  /** A convolution, a part per thread (wasmConvKernels.ts plans them). */
+  conv(parts: readonly ConvPart[]): void {
+    this.run(parts.length, (w, s, i) => {
+      const p = parts[i]!;
+      w[s] = OP_CONV;
+      w.set([p.kind, p.geom, p.a, p.b, p.out, p.start, p.end, p.scratch], s + 1);
     });
   }
 

@@ -35,6 +35,7 @@ export const OP_WSE_ROWS = 3;
 export const OP_WSE_GRAD = 4;
 export const OP_ACTIVATION_GRAD = 5;
 export const OP_ADAM_TABLE = 6;
+export const OP_CONV = 7;
 
 const MESSAGE_CAPACITY = 1024;
 
@@ -120,6 +121,9 @@ export function runSlot(k: KernelExports, v: ControlViews, thread: number): void
       return;
     case OP_ADAM_TABLE:
       k.adamUpdateTable(w[s + 1]!, w[s + 2]!, w[s + 3]!, w[s + 4]!, f[s + 5]!, f[s + 6]!, f[s + 7]!, f[s + 8]!, f[s + 9]!, f[s + 10]!, f[s + 11]!, f[s + 12]!);
+      return;
+    case OP_CONV:
+      k.conv(w[s + 1]!, w[s + 2]!, w[s + 3]!, w[s + 4]!, w[s + 5]!, w[s + 6]!, w[s + 7]!, w[s + 8]!);
       return;
     case OP_ACTIVATION_GRAD:
       k.activationGradColumns(w[s + 1]!, w[s + 2]!, w[s + 3]!, w[s + 4]!, w[s + 5]!, w[s + 6]!, w[s + 7] === 1, w[s + 8]!, w[s + 9]!);

@@ -8,12 +8,16 @@
  *   filter grad   dW = im2col(x)ᵀ · dy               [K, M]·[M, Cout]
  *   input grad    dx = col2im(dy · Wᵀ)               [M, Cout]·[Cout, K]
  * W is the filter [kh, kw, cin, cout] read as a K x Cout matrix, which it already is in memory.
+ * Each runs in the kernel module (kernels/conv.ts) as one call per thread, each thread on its own
+ * part (rows of y, window rows of dW, images of dx) with its own block of columns: im2col and
+ * col2im run on every thread, and the blocks cost no trip back to JavaScript.
  * Only NHWC, float32, dilation 1: anything else goes to the engine's own kernel (or is refused,
  * for the filter gradient, which the engine lacks).
  */
 import type { KernelConfig, TensorInfo, backend_util } from '@tensorflow/tfjs-core';
 import type { Tf } from './tf';
-import type { Gemm, KernelExports, WasmBackendInternals } from './wasmTypes';
+import { MIN_GEMM_MACS, type ConvPart } from './threadPool';
+import type { KernelExports, WasmBackendInternals } from './wasmTypes';
 
 type Conv2DInfo = backend_util.Conv2DInfo;
 
@@ -25,14 +29,44 @@ interface ConvAttrs {
   dimRoundingMode?: 'floor' | 'round' | 'ceil';
 }
 
-/** The GEMM's row tile: blocks of whole tiles. */
+/** Runs a convolution's parts: on the kernel threads where there are several (wasmKernels.ts). */
+export interface ConvRunner {
+  readonly threads: number;
+  run(parts: readonly ConvPart[]): void;
+}
+
+/** The GEMM's tile (kernels/gemm.ts): blocks of whole tiles. */
 const MR = 4;
+const NR = 8;
+/** And the depth of its packed slices. */
+const KC = 256;
 /** Floats of one block of the column matrix: 256 KiB. */
 const BLOCK_FLOATS = 1 << 16;
+/** The kinds of part (kernels/conv.ts). */
+const FORWARD = 0;
+const FILTER_GRAD = 1;
+const INPUT_GRAD = 2;
+/** Words of the geometry the kernel reads (kernels/conv.ts). */
+const GEOMETRY_WORDS = 21;
 
 const dilated = (d: ConvAttrs['dilations']) => d !== undefined && (Array.isArray(d) ? d[0] !== 1 || d[1] !== 1 : d !== 1);
+const align16 = (n: number) => Math.ceil(n / 16) * 16;
 
-export function installConvKernels(tf: Tf, backend: WasmBackendInternals, k: KernelExports, gemm: Gemm, address: (t: { dataId: object }) => number): void {
+/** [start, end) of `parts` near-equal parts of [0, n), each a multiple of `unit` long but the last. */
+function split(n: number, parts: number, unit: number): [number, number][] {
+  const per = Math.ceil(n / parts / unit) * unit;
+  const out: [number, number][] = [];
+  for (let start = 0; start < n; start += per) out.push([start, Math.min(n, start + per)]);
+  return out;
+}
+
+export function installConvKernels(
+  tf: Tf,
+  backend: WasmBackendInternals,
+  k: KernelExports,
+  address: (t: { dataId: object }) => number,
+  runner: ConvRunner,
+): void {
   const info = (xShape: number[], filterShape: number[], a: ConvAttrs): Conv2DInfo =>
     tf.backend_util.computeConv2DInfo(
       xShape as [number, number, number, number],
@@ -46,69 +80,95 @@ export function installConvKernels(tf: Tf, backend: WasmBackendInternals, k: Ker
     );
   const usable = (a: ConvAttrs, ...ts: TensorInfo[]) => a.dataFormat !== 'NCHW' && !dilated(a.dilations) && ts.every((t) => t.dtype === 'float32');
 
-  /** `bytes` of scratch memory, handed to `body` and freed after it. */
-  const withScratch = (bytes: number, body: (at: number) => void) => {
-    const at = backend.wasm._malloc(bytes);
-    // 0 when the heap cannot grow: the kernels would write over the engine's own memory.
-    if (!at) throw new Error(`the wasm engine is out of memory: ${bytes} bytes of a convolution's scratch could not be had`);
-    try {
-      body(at);
-    } finally {
-      backend.wasm._free(at);
-    }
-  };
-  const im2col = (x: number, c: Conv2DInfo, row0: number, rows: number, cols: number) =>
-    k.im2col(
-      x,
-      c.inHeight,
-      c.inWidth,
-      c.inChannels,
-      c.filterHeight,
-      c.filterWidth,
-      c.strideHeight,
-      c.strideWidth,
-      c.padInfo.top,
-      c.padInfo.left,
-      c.outHeight,
-      c.outWidth,
-      row0,
-      rows,
-      cols,
-    );
-  const col2im = (cols: number, c: Conv2DInfo, row0: number, rows: number, dx: number) =>
-    k.col2im(
-      cols,
-      c.inHeight,
-      c.inWidth,
-      c.inChannels,
-      c.filterHeight,
-      c.filterWidth,
-      c.strideHeight,
-      c.strideWidth,
-      c.padInfo.top,
-      c.padInfo.left,
-      c.outHeight,
-      c.outWidth,
-      row0,
-      rows,
-      dx,
-    );
   const rowsOf = (c: Conv2DInfo) => c.batchSize * c.outHeight * c.outWidth;
   const depthOf = (c: Conv2DInfo) => c.filterHeight * c.filterWidth * c.inChannels;
   /**
    * Output pixels per block: a block of the column matrix (rows x depth floats) stays in the
    * core's cache between its im2col and its product. Made whole, for the 128x14x14x32 layer
    * that matrix is 12.8 MB, and the product that read it back ran at ~27 instead of ~45 GFLOP/s.
+   * The same for every part, so that a filter gradient's blocks (summed in order) do not depend
+   * on the thread count.
    */
   const blockRows = (c: Conv2DInfo) => Math.min(rowsOf(c), Math.max(MR, Math.floor(BLOCK_FLOATS / depthOf(c) / MR) * MR));
-  /** Row blocks [row0, rows) of the column matrix. */
-  const forBlocks = (c: Conv2DInfo, body: (row0: number, rows: number, cols: number) => void) => {
-    const total = rowsOf(c);
+
+  /**
+   * The convolution `kind` on a, b into out, in parts [start, end) of what `ranges` splits: the
+   * geometry and every part's scratch in one allocation, laid out here (kernels/conv.ts reads the
+   * layout from the geometry).
+   */
+  const convolve = (kind: number, c: Conv2DInfo, a: number, b: number, out: number, ranges: [number, number][]) => {
     const block = blockRows(c);
-    withScratch(block * depthOf(c) * 4, (cols) => {
-      for (let row0 = 0; row0 < total; row0 += block) body(row0, Math.min(block, total - row0), cols);
-    });
+    const depth = depthOf(c);
+    const cout = c.outChannels;
+    const run = c.filterWidth * c.inChannels;
+    // The filter, packed once per part for all of its blocks (the filter gradient has no fixed operand).
+    const filter = kind === FORWARD ? k.packedBBytes(cout, depth) : kind === INPUT_GRAD ? k.packedBBytes(depth, cout) : 0;
+    // Columns written straight into the GEMM's packed layout: for the forward pass when the
+    // filter is packed whole, for the filter gradient when a window row is whole vectors of 4.
+    const packed = (kind === FORWARD && filter > 0) || (kind === FILTER_GRAD && run % 4 === 0);
+    const regions = packed
+      ? {
+          // Packed A: a block's rows (whole panels) by at most KC columns, or all columns by at most KC rows.
+          cols: kind === FORWARD ? Math.ceil(block / MR) * MR * Math.min(depth, KC) * 4 : depth * Math.min(block, KC) * 4,
+          packing: 0,
+          filter,
+          dy: kind === FILTER_GRAD ? Math.ceil(cout / NR) * NR * KC * 4 : 0,
+          edge: MR * NR * 4,
+          // Four window rows, one of zeros, and where each row of a block reads x.
+          tmp: 5 * run * 4 + 16 * (kind === FORWARD ? block : Math.min(block, KC)),
+        }
+      : {
+          cols: block * depth * 4,
+          packing: kind === FILTER_GRAD ? k.sgemmScratchBytes(depth, cout) : k.sgemmScratchBytes(block, kind === FORWARD ? cout : depth),
+          filter,
+          dy: 0,
+          edge: 0,
+          tmp: 0,
+        };
+    const offsets: number[] = [];
+    let perPart = 0;
+    for (const size of [regions.cols, regions.packing, regions.filter, regions.dy, regions.edge, regions.tmp]) {
+      offsets.push(perPart);
+      perPart += align16(size);
+    }
+    const bytes = 16 + GEOMETRY_WORDS * 4 + ranges.length * perPart + 16;
+    const at = backend.wasm._malloc(bytes);
+    // 0 when the heap cannot grow: the kernels would write over the engine's own memory.
+    if (!at) throw new Error(`the wasm engine is out of memory: ${bytes} bytes of a convolution's scratch could not be had`);
+    try {
+      const geom = align16(at);
+      const first = align16(geom + GEOMETRY_WORDS * 4);
+      new Int32Array(backend.wasm.asm.memory.buffer, geom, GEOMETRY_WORDS).set([
+        c.inHeight,
+        c.inWidth,
+        c.inChannels,
+        c.filterHeight,
+        c.filterWidth,
+        c.strideHeight,
+        c.strideWidth,
+        c.padInfo.top,
+        c.padInfo.left,
+        c.outHeight,
+        c.outWidth,
+        cout,
+        c.batchSize,
+        block,
+        packed ? 1 : 0,
+        offsets[0]!,
+        offsets[1]!,
+        filter > 0 ? offsets[2]! : 0,
+        offsets[3]!,
+        offsets[4]!,
+        offsets[5]!,
+      ]);
+      runner.run(ranges.map(([start, end], i) => ({ kind, geom, a, b, out, start, end, scratch: first + i * perPart })));
+    } finally {
+      backend.wasm._free(at);
+    }
   };
+  /** Parts for the thread count: one where the product is too small to be worth splitting. */
+  const partsFor = (c: Conv2DInfo, n: number, unit: number) =>
+    split(n, runner.threads > 1 && rowsOf(c) * depthOf(c) * c.outChannels >= MIN_GEMM_MACS ? Math.min(runner.threads, Math.ceil(n / unit)) : 1, unit);
 
   const replace = (name: string, kernelFunc: KernelConfig['kernelFunc'], keepOriginal: boolean): void => {
     const original = tf.getKernel(name, 'wasm');
@@ -134,11 +194,8 @@ export function installConvKernels(tf: Tf, backend: WasmBackendInternals, k: Ker
       if (!usable(a, x, filter)) return null as unknown as TensorInfo;
       const c = info(x.shape, filter.shape, a);
       const out = backend.makeOutput(c.outShape, 'float32');
-      const [xAt, wAt, outAt] = [address(x), address(filter), address(out)];
-      forBlocks(c, (row0, rows, cols) => {
-        im2col(xAt, c, row0, rows, cols);
-        gemm(rows, c.outChannels, depthOf(c), cols, false, wAt, false, outAt + row0 * c.outChannels * 4);
-      });
+      // Rows of y in whole tiles of the GEMM.
+      convolve(FORWARD, c, address(x), address(filter), address(out), partsFor(c, rowsOf(c), MR));
       return out;
     },
     true,
@@ -152,16 +209,9 @@ export function installConvKernels(tf: Tf, backend: WasmBackendInternals, k: Ker
       if (!usable(a, x, dy)) return null as unknown as TensorInfo;
       const c = info(x.shape, a.filterShape, a);
       const out = backend.makeOutput(a.filterShape, 'float32');
-      // dW = Σ over blocks of output pixels of colsᵀ·dy, each block's product added in.
-      const [xAt, dyAt, outAt] = [address(x), address(dy), address(out)];
-      const size = depthOf(c) * c.outChannels;
-      withScratch(size * 4, (partial) => {
-        forBlocks(c, (row0, rows, cols) => {
-          im2col(xAt, c, row0, rows, cols);
-          gemm(depthOf(c), c.outChannels, rows, cols, true, dyAt + row0 * c.outChannels * 4, false, row0 === 0 ? outAt : partial);
-          if (row0 > 0) k.addInto(outAt, partial, size);
-        });
-      });
+      // dW = Σ over blocks of output pixels of colsᵀ·dy, each block's product added in; a part is
+      // a range of the window's rows (those rows of dW, and only those columns of cols).
+      convolve(FILTER_GRAD, c, address(x), address(dy), address(out), partsFor(c, c.filterHeight, 1));
       return out;
     },
     false,
@@ -175,16 +225,8 @@ export function installConvKernels(tf: Tf, backend: WasmBackendInternals, k: Ker
       if (!usable(a, dy, filter)) return null as unknown as TensorInfo;
       const c = info(a.inputShape, filter.shape, a);
       const out = backend.makeOutput(a.inputShape, 'float32');
-      const [dyAt, wAt, outAt] = [address(dy), address(filter), address(out)];
-      new Float32Array(
-        backend.wasm.asm.memory.buffer,
-        outAt,
-        a.inputShape.reduce((p, q) => p * q, 1),
-      ).fill(0);
-      forBlocks(c, (row0, rows, cols) => {
-        gemm(rows, depthOf(c), c.outChannels, dyAt + row0 * c.outChannels * 4, false, wAt, true, cols);
-        col2im(cols, c, row0, rows, outAt);
-      });
+      // Whole images: col2im adds into pixels of the image a row comes from, and no other.
+      convolve(INPUT_GRAD, c, address(dy), address(filter), address(out), partsFor(c, c.batchSize, 1));
       return out;
     },
     true,

@@ -24,7 +24,7 @@ import type { Gemm, KernelExports, WasmBackendInternals } from './wasmTypes';
 import type { Tf } from './tf';
 import { SQUARED_ERROR_GRAD_KERNEL, SQUARED_ERROR_KERNEL } from './gaussianLoss';
 import { ACTIVATION_GRAD_KERNEL, BIAS_ACTIVATION_KERNEL, DENSE_KERNEL } from './layers';
-import { KernelThreadPool, planGemm, type SquaredErrorArgs } from './threadPool';
+import { KernelThreadPool, planGemm, type ConvPart, type SquaredErrorArgs } from './threadPool';
 import { installConvKernels } from './wasmConvKernels';
 
 export interface AdamUpdate {
@@ -304,7 +304,15 @@ export async function installWasmKernels(tf: Tf): Promise<WasmKernels> {
       return [dmu, colSums];
     },
   });
-  installConvKernels(tf, backend, k, gemm, address);
+  installConvKernels(tf, backend, k, address, {
+    get threads() {
+      return pool?.threads ?? 1;
+    },
+    run(parts: readonly ConvPart[]) {
+      if (pool && parts.length > 1) pool.conv(parts);
+      else for (const p of parts) k.conv(p.kind, p.geom, p.a, p.b, p.out, p.start, p.end, p.scratch);
+    },
+  });
 
   /** The variable's memory, made its own first if another tensor shares it (an update in place must not leak). */
   const ownedAddress = (v: Variable): number => {

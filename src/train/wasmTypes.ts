@@ -4,29 +4,6 @@
  */
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 
-/**
- * im2col and col2im share their arguments: the source and destination addresses (image and column
- * matrix, one way or the other), the image's h×w×c, the window kh×kw, its strides and top-left
- * padding, the output's oh×ow, and the rows [row0, row0 + rows) of the column matrix.
- */
-type ColumnRows = (
-  src: number,
-  h: number,
-  w: number,
-  c: number,
-  kh: number,
-  kw: number,
-  sh: number,
-  sw: number,
-  padTop: number,
-  padLeft: number,
-  oh: number,
-  ow: number,
-  row0: number,
-  rows: number,
-  dst: number,
-) => void;
-
 /** The kernel module's exports (src/train/kernels/index.ts); pointers are byte addresses. */
 export interface KernelExports {
   sgemm(m: number, n: number, k: number, a: number, transA: boolean, b: number, transB: boolean, c: number, scratch: number): void;
@@ -45,11 +22,16 @@ export interface KernelExports {
     scratch: number,
   ): void;
   sgemmScratchBytes(m: number, n: number): number;
-  /** Rows [row0, row0 + rows) of an NHWC image batch's column matrix (src/train/kernels/im2col.ts): image → columns. */
-  im2col: ColumnRows;
-  /** Its adjoint: the columns of those rows added into the image (src → dst, dst not cleared). */
-  col2im: ColumnRows;
+  /** Bytes of a k x n op(B) packed whole (gemm.ts packBWhole), 0 when it is too wide to be. */
+  packedBBytes(n: number, k: number): number;
   addInto(dst: number, src: number, n: number): void;
+  /**
+   * One thread's part of a convolution (src/train/kernels/conv.ts): kind 0 forward (a = x, b =
+   * filter, part = output rows), 1 filter gradient (a = x, b = dy, part = window rows), 2 input
+   * gradient (a = dy, b = filter, part = images); geom is the geometry's words in the memory,
+   * and scratch the part's scratch as they lay it out (wasmConvKernels.ts).
+   */
+  conv(kind: number, geom: number, a: number, b: number, out: number, start: number, end: number, scratch: number): void;
   /** A dense layer's bias and ReLU on a block of its product, and its backward pass's mask and bias gradient (kernels/dense.ts). */
   biasActivation(m: number, n: number, src: number, dst: number, ld: number, bias: number, relu: boolean): void;
   activationGradColumns(m: number, n: number, col0: number, cols: number, y: number, dy: number, relu: boolean, dpre: number, colSums: number): void;

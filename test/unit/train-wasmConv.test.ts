@@ -108,3 +108,68 @@ test('convolutions and their gradients give the same bits on 1 and 2 kernel thre
     await kernels.setThreads(1);
   }
 });
+
+/** Random shapes, both ops: every path of kernels/conv.ts (columns packed straight or through sgemm). */
+function generatedCases(count: number, seed: number, big: boolean): Case[] {
+  const rng = new Rng(seed);
+  const int = (lo: number, hi: number) => lo + Math.floor(rng.uniform() * (hi - lo + 1));
+  return Array.from({ length: count }, () => {
+    const kernel = int(1, 5);
+    const pad: Case['pad'] = rng.uniform() < 0.5 ? 'same' : 'valid';
+    const side = () => (big ? int(10, 18) : int(Math.max(3, kernel), 12));
+    return {
+      op: rng.uniform() < 0.5 ? 'conv2d' : 'conv2dTranspose',
+      input: [big ? int(2, 5) : int(1, 3), side(), side(), big ? int(8, 24) : int(1, 9)],
+      kernel,
+      filters: big ? int(9, 40) : int(1, 12),
+      stride: int(1, 2),
+      pad,
+    };
+  });
+}
+
+test('generated shapes, and filters wider than the GEMM packs whole: wasm convolutions match the cpu engine', async () => {
+  const { tf } = await chooseEngine('wasm');
+  await import('@tensorflow/tfjs-backend-cpu');
+  const wide: Case[] = [
+    // 4100 output channels: the forward filter is too wide to pack whole (sgemm's path).
+    { op: 'conv2d', input: [1, 3, 4, 2], kernel: 1, filters: 4100, stride: 1, pad: 'same' },
+    // A 3x3x460 window (depth 4140): the input gradient's filter is too wide to pack whole.
+    { op: 'conv2d', input: [1, 4, 4, 460], kernel: 3, filters: 3, stride: 1, pad: 'same' },
+  ];
+  for (const [i, c] of [...generatedCases(16, 3, false), ...wide].entries()) {
+    const got = run(tf, c, 500 + 10 * i);
+    await tf.setBackend('cpu');
+    let want: Float32Array[];
+    try {
+      want = run(tf, c, 500 + 10 * i);
+    } finally {
+      await tf.setBackend('wasm');
+    }
+    ['output', 'input gradient', 'filter gradient'].forEach((what, j) => {
+      const g = got[j]!;
+      const r = want[j]!;
+      const scale = Math.max(...Array.from(r, Math.abs));
+      let worst = 0;
+      for (let q = 0; q < r.length; q++) worst = Math.max(worst, Math.abs(g[q]! - r[q]!));
+      assert.equal(g.length, r.length, `${JSON.stringify(c)}: ${what} size`);
+      assert.ok(worst <= 1e-5 * Math.max(scale, 1e-6) * Math.sqrt(r.length), `${JSON.stringify(c)}: ${what} differs by ${worst} (scale ${scale})`);
+    });
+  }
+});
+
+test('generated shapes split unevenly over 2 threads give the bits of 1 thread', async () => {
+  const { tf, kernels } = await chooseEngine('wasm');
+  assert.ok(kernels);
+  try {
+    for (const [i, c] of generatedCases(8, 4, true).entries()) {
+      await kernels.setThreads(1);
+      const one = run(tf, c, 900 + 10 * i);
+      await kernels.setThreads(2);
+      const two = run(tf, c, 900 + 10 * i);
+      ['output', 'input gradient', 'filter gradient'].forEach((what, j) => assert.deepEqual(two[j], one[j], `${JSON.stringify(c)}: ${what}`));
+    }
+  } finally {
+    await kernels.setThreads(1);
+  }
+});

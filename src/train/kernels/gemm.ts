@@ -19,11 +19,11 @@
  */
 const MR: i32 = 4;
 const NR: i32 = 8;
-const KC: i32 = 256;
+export const KC: i32 = 256;
 /** Rows of op(A) packed at a time (a multiple of MR): 1 MiB at KC deep. */
 const MC: i32 = 1024;
 /** Columns of op(B) packed at a time (a multiple of NR): 4 MiB at KC deep. */
-const NC: i32 = 4096;
+export const NC: i32 = 4096;
 
 @inline function madd(a: v128, b: v128, c: v128): v128 {
   if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
@@ -58,14 +58,36 @@ const NC: i32 = 4096;
  * row stride of A as stored (k for A, m for a transposed A, larger for a block of a bigger one).
  */
 function packA(m: i32, lda: i32, a: usize, transA: bool, k0: i32, kc: i32, dst: usize): void {
-  for (let i0 = 0; i0 < m; i0 += MR) {
+  let first = 0;
+  if (transA) {
+    // A is stored k x m, so a panel's MR values of one k are contiguous; but going down one
+    // panel reads 16 bytes per row of A, and at a power-of-two stride (lda = 512 for a
+    // convolution's columns) those rows share a few sets of the L1 cache and the loads missed
+    // it. Four k at a time across all whole panels instead: four rows of A read in order, and
+    // 64 contiguous bytes written to each panel.
+    const whole = m / MR * MR;
+    const stride = <usize>lda << 2;
+    let kk = 0;
+    for (; kk + 4 <= kc; kk += 4) {
+      const src = at(a, (k0 + kk) * lda);
+      for (let i0 = 0; i0 < whole; i0 += MR) {
+        const s = at(src, i0);
+        const d = at(dst, i0 * kc + kk * MR);
+        v128.store(d, v128.load(s));
+        v128.store(d, v128.load(s + stride), 16);
+        v128.store(d, v128.load(s + 2 * stride), 32);
+        v128.store(d, v128.load(s + 3 * stride), 48);
+      }
+    }
+    for (; kk < kc; kk++) {
+      const src = at(a, (k0 + kk) * lda);
+      for (let i0 = 0; i0 < whole; i0 += MR) v128.store(at(dst, i0 * kc + kk * MR), v128.load(at(src, i0)));
+    }
+    first = whole;
+  }
+  for (let i0 = first; i0 < m; i0 += MR) {
     const panel = at(dst, i0 * kc);
     const rows = min(MR, m - i0);
-    if (transA && rows == MR) {
-      // A is stored k x m: the MR values of one k are contiguous.
-      for (let kk = 0; kk < kc; kk++) v128.store(at(panel, kk * MR), v128.load(at(a, (k0 + kk) * lda + i0)));
-      continue;
-    }
     let kk = 0;
     if (!transA && rows == MR) {
       // A is stored m x k: four rows of four k at a time, transposed in registers (a scalar
@@ -83,7 +105,7 @@ function packA(m: i32, lda: i32, a: usize, transA: bool, k0: i32, kc: i32, dst: 
 }
 
 /** Rows [k0, k0 + kc) and columns [0, n) of op(B), as NR-column panels; ldb is B's row stride. */
-function packB(n: i32, ldb: i32, b: usize, transB: bool, k0: i32, kc: i32, dst: usize): void {
+export function packB(n: i32, ldb: i32, b: usize, transB: bool, k0: i32, kc: i32, dst: usize): void {
   for (let j0 = 0; j0 < n; j0 += NR) {
     const panel = at(dst, j0 * kc);
     const cols = min(NR, n - j0);
@@ -163,7 +185,7 @@ function tile(kc: i32, pa: usize, pb: usize, c: usize, ldc: i32, accumulate: boo
 }
 
 /** Columns of op(B) in its largest packed block: n rounded up to whole panels, at most NC. */
-@inline function blockCols(n: i32): i32 {
+@inline export function blockCols(n: i32): i32 {
   return (min(max(n, 0), NC) + NR - 1) / NR * NR;
 }
 
@@ -187,7 +209,7 @@ export function sgemm(m: i32, n: i32, k: i32, a: usize, transA: bool, b: usize, 
  * The mc x nc block of C at c (row stride ldc) set to, or added to, packed A · packed B over one
  * kc-deep slice: column panels outside, so one panel of B stays in cache over all of A's panels.
  */
-function block(mc: i32, nc: i32, kc: i32, packedA: usize, packedB: usize, c: usize, ldc: i32, accumulate: bool, edge: usize): void {
+export function block(mc: i32, nc: i32, kc: i32, packedA: usize, packedB: usize, c: usize, ldc: i32, accumulate: bool, edge: usize): void {
   for (let j0 = 0; j0 < nc; j0 += NR) {
     const pb = at(packedB, j0 * kc);
     const cols = min(NR, nc - j0);
@@ -223,28 +245,56 @@ function block(mc: i32, nc: i32, kc: i32, packedA: usize, packedB: usize, c: usi
 export function sgemmStrided(
   m: i32, n: i32, k: i32, a: usize, lda: i32, transA: bool, b: usize, ldb: i32, transB: bool, c: usize, ldc: i32, scratch: usize,
 ): void {
+  sgemmInto(m, n, k, a, lda, transA, b, ldb, transB, c, ldc, scratch, false, 0);
+}
+
+/**
+ * Bytes of op(B) (k x n) packed whole, every KC slice of it, for a caller that multiplies many
+ * blocks by the same B (a convolution's filter): 0 when n is wider than one packed block (NC).
+ */
+export function packedBBytes(n: i32, k: i32): i32 {
+  return n > NC ? 0 : blockCols(n) * max(k, 0) * 4;
+}
+
+/** op(B) packed whole into dst (packedBBytes(n, k) bytes): slice k0 at blockCols(n) · k0 floats. */
+export function packBWhole(n: i32, k: i32, b: usize, ldb: i32, transB: bool, dst: usize): void {
+  for (let k0 = 0; k0 < k; k0 += KC) packB(n, ldb, b, transB, k0, min(KC, k - k0), at(dst, blockCols(n) * k0));
+}
+
+/**
+ * sgemmStrided, or with addToC C += op(A)·op(B): the product is summed as sgemmStrided sums it
+ * and then added to C, as if into a separate block that was then added in. With packedB (not 0),
+ * op(B) is already packed there by packBWhole (n at most NC) and b is not read.
+ */
+export function sgemmInto(
+  m: i32, n: i32, k: i32, a: usize, lda: i32, transA: bool, b: usize, ldb: i32, transB: bool, c: usize, ldc: i32, scratch: usize,
+  addToC: bool, packedB: usize,
+): void {
   if (m <= 0 || n <= 0) return;
   if (k <= 0) {
+    if (addToC) return;
     for (let r = 0; r < m; r++) memory.fill(at(c, r * ldc), 0, <usize>n << 2);
     return;
   }
   const packedA = scratch;
-  const packedB = at(packedA, blockRows(m) * KC);
-  const edge = at(packedB, blockCols(n) * KC);
+  const packedBlock = at(packedA, blockRows(m) * KC);
+  const edge = at(packedBlock, blockCols(n) * KC);
   for (let j0 = 0; j0 < n; j0 += NC) {
     const nc = min(NC, n - j0);
     // Column j0 of op(B): column j0 of B, or row j0 of a transposed B.
     const bj = transB ? b + (<usize>j0 * <usize>ldb << 2) : at(b, j0);
     for (let k0 = 0; k0 < k; k0 += KC) {
       const kc = min(KC, k - k0);
-      const accumulate = k0 > 0;
-      packB(nc, ldb, bj, transB, k0, kc, packedB);
+      const accumulate = addToC || k0 > 0;
+      let pb = at(packedBlock, 0);
+      if (packedB != 0) pb = at(packedB, blockCols(n) * k0);
+      else packB(nc, ldb, bj, transB, k0, kc, packedBlock);
       for (let i0 = 0; i0 < m; i0 += MC) {
         const mc = min(MC, m - i0);
         // Row i0 of op(A): row i0 of A, or column i0 of a transposed A.
         const ai = transA ? at(a, i0) : a + (<usize>i0 * <usize>lda << 2);
         packA(mc, lda, ai, transA, k0, kc, packedA);
-        block(mc, nc, kc, packedA, packedB, c + ((<usize>i0 * <usize>ldc + <usize>j0) << 2), ldc, accumulate, edge);
+        block(mc, nc, kc, packedA, pb, c + ((<usize>i0 * <usize>ldc + <usize>j0) << 2), ldc, accumulate, edge);
       }
     }
   }

@@ -7,6 +7,23 @@
  * image each run is one contiguous stretch of x, copied whole.
  */
 
+/**
+ * A run of floats copied or cleared inline: runs are short (kw·c floats, or c for an edge pixel;
+ * 4 and 1 for a one-channel image), and memory.copy and memory.fill are calls whose cost, for 16
+ * bytes, was most of im2col's time on a one-channel layer.
+ */
+@inline function copyRun(dst: usize, src: usize, bytes: usize): void {
+  let o: usize = 0;
+  for (; o + 16 <= bytes; o += 16) v128.store(dst + o, v128.load(src + o));
+  for (; o < bytes; o += 4) store<f32>(dst + o, load<f32>(src + o));
+}
+
+@inline function zeroRun(dst: usize, bytes: usize): void {
+  let o: usize = 0;
+  for (; o + 16 <= bytes; o += 16) v128.store(dst + o, f32x4.splat(0));
+  for (; o < bytes; o += 4) store<f32>(dst + o, 0);
+}
+
 @inline function addRun(dst: usize, src: usize, floats: i32): void {
   let i: i32 = 0;
   for (; i + 4 <= floats; i += 4) {
@@ -20,12 +37,13 @@
 }
 
 /**
- * Rows [row0, row0 + rows) of the column matrix of x (n×h×w×c), into cols (rows × kh·kw·c).
- * n is implied by the rows asked for.
+ * Rows [row0, row0 + rows) of the column matrix of x (n×h×w×c), into cols: the columns of window
+ * rows [ky0, ky1) (all of them for 0, kh), so rows × (ky1 - ky0)·kw·c floats; a thread's part of
+ * a filter gradient is some of the window's rows (conv.ts). n is implied by the rows asked for.
  */
 export function im2col(
   x: usize, h: i32, w: i32, c: i32, kh: i32, kw: i32, sh: i32, sw: i32, padTop: i32, padLeft: i32, oh: i32, ow: i32,
-  row0: i32, rows: i32, cols: usize,
+  row0: i32, rows: i32, ky0: i32, ky1: i32, cols: usize,
 ): void {
   const pixelBytes = <usize>c << 2;
   const runBytes = <usize>(kw * c) << 2;
@@ -36,19 +54,19 @@ export function im2col(
   for (let r = 0; r < rows; r++) {
     const ix0 = ox * sw - padLeft;
     const inside = ix0 >= 0 && ix0 + kw <= w;
-    for (let ky = 0; ky < kh; ky++) {
+    for (let ky = ky0; ky < ky1; ky++) {
       const iy = oy * sh - padTop + ky;
       if (iy < 0 || iy >= h) {
-        memory.fill(d, 0, runBytes);
+        zeroRun(d, runBytes);
       } else {
         const rowStart = x + (<usize>((b * h + iy) * w) << 2) * c;
-        if (inside) memory.copy(d, rowStart + <usize>ix0 * pixelBytes, runBytes);
+        if (inside) copyRun(d, rowStart + <usize>ix0 * pixelBytes, runBytes);
         else {
           for (let kx = 0; kx < kw; kx++) {
             const ix = ix0 + kx;
             const dk = d + <usize>kx * pixelBytes;
-            if (ix < 0 || ix >= w) memory.fill(dk, 0, pixelBytes);
-            else memory.copy(dk, rowStart + <usize>ix * pixelBytes, pixelBytes);
+            if (ix < 0 || ix >= w) zeroRun(dk, pixelBytes);
+            else copyRun(dk, rowStart + <usize>ix * pixelBytes, pixelBytes);
           }
         }
       }
@@ -100,6 +118,152 @@ export function col2im(
       if (++oy == oh) {
         oy = 0;
         b++;
+      }
+    }
+  }
+}
+
+/**
+ * Where each of rows [row0, row0 + rows) of the column matrix reads x, 16 bytes a row at info:
+ * its image's address, and the top and left of its window (oy·sh - padTop, ox·sw - padLeft).
+ * Computed once for a block of rows, so that packing them (im2colPanels, im2colPanelsT) does not
+ * divide for every row and window row.
+ */
+export function windowRows(x: usize, h: i32, w: i32, c: i32, sh: i32, sw: i32, padTop: i32, padLeft: i32, oh: i32, ow: i32, row0: i32, rows: i32, info: usize): void {
+  const image = <usize>(h * w * c) << 2;
+  let b = row0 / (oh * ow);
+  let oy = (row0 / ow) % oh;
+  let ox = row0 % ow;
+  for (let r = 0; r < rows; r++) {
+    const at = info + (<usize>r << 4);
+    store<u32>(at, <u32>(x + <usize>b * image));
+    store<i32>(at, oy * sh - padTop, 4);
+    store<i32>(at, ox * sw - padLeft, 8);
+    if (++ox == ow) {
+      ox = 0;
+      if (++oy == oh) {
+        oy = 0;
+        b++;
+      }
+    }
+  }
+}
+
+/**
+ * Where row `row` (of those windowRows described at info) has window row ky: its kw·c floats,
+ * contiguous in x where the window is inside the image; zeros where it is above or below it;
+ * otherwise a copy in tmp with zeros outside the image.
+ */
+@inline function windowRun(info: usize, row: i32, ky: i32, h: i32, w: i32, c: i32, kw: i32, tmp: usize, zeros: usize): usize {
+  const at = info + (<usize>row << 4);
+  const iy = load<i32>(at, 4) + ky;
+  if (iy < 0 || iy >= h) return zeros;
+  const ix0 = load<i32>(at, 8);
+  const pixelBytes = <usize>c << 2;
+  const rowStart = <usize>load<u32>(at) + <usize>(iy * w) * pixelBytes;
+  if (ix0 >= 0 && ix0 + kw <= w) return rowStart + <usize>ix0 * pixelBytes;
+  for (let kx = 0; kx < kw; kx++) {
+    const ix = ix0 + kx;
+    const dk = tmp + <usize>kx * pixelBytes;
+    if (ix < 0 || ix >= w) zeroRun(dk, pixelBytes);
+    else copyRun(dk, rowStart + <usize>ix * pixelBytes, pixelBytes);
+  }
+  return tmp;
+}
+
+/**
+ * Rows [0, rows) of those described at info (windowRows) and columns [k0, k0 + kc) of the column
+ * matrix, written straight into the GEMM's packed layout of A (gemm.ts packA): panels of 4 rows,
+ * k-major, the last panel padded with zeros. So a convolution's forward product reads x once,
+ * without the column matrix being written out and packed again. tmp holds 4 · kw·c floats, and
+ * zeros kw·c zeros.
+ */
+export function im2colPanels(
+  info: usize, h: i32, w: i32, c: i32, kw: i32, rows: i32, k0: i32, kc: i32, dst: usize, tmp: usize, zeros: usize,
+): void {
+  const run = kw * c;
+  const runBytes = <usize>run << 2;
+  for (let i0 = 0; i0 < rows; i0 += 4) {
+    const panel = dst + (<usize>(i0 * kc) << 2);
+    const n = min(4, rows - i0);
+    for (let col = k0; col < k0 + kc; ) {
+      const ky = col / run;
+      const off = <usize>(col - ky * run) << 2;
+      const len = min(run - (col - ky * run), k0 + kc - col);
+      // The four rows' sources; a row past the end reads zeros.
+      const p0 = windowRun(info, i0, ky, h, w, c, kw, tmp, zeros) + off;
+      const p1 = (n > 1 ? windowRun(info, i0 + 1, ky, h, w, c, kw, tmp + runBytes, zeros) : zeros) + off;
+      const p2 = (n > 2 ? windowRun(info, i0 + 2, ky, h, w, c, kw, tmp + 2 * runBytes, zeros) : zeros) + off;
+      const p3 = (n > 3 ? windowRun(info, i0 + 3, ky, h, w, c, kw, tmp + 3 * runBytes, zeros) : zeros) + off;
+      let d = panel + (<usize>(col - k0) << 4);
+      let j = 0;
+      for (; j + 4 <= len; j += 4) {
+        const o = <usize>j << 2;
+        const r0 = v128.load(p0 + o);
+        const r1 = v128.load(p1 + o);
+        const r2 = v128.load(p2 + o);
+        const r3 = v128.load(p3 + o);
+        const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5);
+        const t1 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5);
+        const t2 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
+        const t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
+        v128.store(d, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5));
+        v128.store(d, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7), 16);
+        v128.store(d, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5), 32);
+        v128.store(d, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7), 48);
+        d += 64;
+      }
+      for (; j < len; j++) {
+        const o = <usize>j << 2;
+        store<f32>(d, load<f32>(p0 + o));
+        store<f32>(d, load<f32>(p1 + o), 4);
+        store<f32>(d, load<f32>(p2 + o), 8);
+        store<f32>(d, load<f32>(p3 + o), 12);
+        d += 16;
+      }
+      col += len;
+    }
+  }
+}
+
+/**
+ * Rows [0, kc) of those described at info (windowRows) and the columns of window rows [ky0, ky1)
+ * of the column matrix, written straight into the GEMM's packed layout of its transpose (gemm.ts
+ * packA with transA): panel p holds columns 4p..4p+3 of every row, so 4 rows' 4 columns are 64
+ * contiguous bytes. For a filter gradient; kw·c must be a multiple of 4. tmp holds 4 · kw·c
+ * floats, and zeros kw·c zeros.
+ */
+export function im2colPanelsT(
+  info: usize, h: i32, w: i32, c: i32, kw: i32, kc: i32, ky0: i32, ky1: i32, dst: usize, tmp: usize, zeros: usize,
+): void {
+  const run = kw * c;
+  const runBytes = <usize>run << 2;
+  // Bytes from one panel to the next.
+  const panelBytes = <usize>kc << 4;
+  let kk = 0;
+  for (; kk + 4 <= kc; kk += 4) {
+    for (let ky = ky0; ky < ky1; ky++) {
+      const p0 = windowRun(info, kk, ky, h, w, c, kw, tmp, zeros);
+      const p1 = windowRun(info, kk + 1, ky, h, w, c, kw, tmp + runBytes, zeros);
+      const p2 = windowRun(info, kk + 2, ky, h, w, c, kw, tmp + 2 * runBytes, zeros);
+      const p3 = windowRun(info, kk + 3, ky, h, w, c, kw, tmp + 3 * runBytes, zeros);
+      let d = dst + <usize>((ky - ky0) * run / 4) * panelBytes + (<usize>kk << 4);
+      for (let o: usize = 0; o < runBytes; o += 16) {
+        v128.store(d, v128.load(p0 + o));
+        v128.store(d, v128.load(p1 + o), 16);
+        v128.store(d, v128.load(p2 + o), 32);
+        v128.store(d, v128.load(p3 + o), 48);
+        d += panelBytes;
+      }
+    }
+  }
+  for (; kk < kc; kk++) {
+    for (let ky = ky0; ky < ky1; ky++) {
+      const p = windowRun(info, kk, ky, h, w, c, kw, tmp, zeros);
+      let d = dst + <usize>((ky - ky0) * run / 4) * panelBytes + (<usize>kk << 4);
+      for (let o: usize = 0; o < runBytes; o += 16) {
+        v128.store(d, v128.load(p + o));
+        d += panelBytes;
       }
     }
   }

@@ -1,0 +1,113 @@
+/**
+ * A convolution and its two gradients (src/train/wasmConvKernels.ts), each as one call per
+ * thread over that thread's part, going through the column matrix a block of rows at a time
+ * without returning to JavaScript between blocks:
+ *   forward       y  = im2col(x) · W          a thread's part: rows of y (output pixels)
+ *   filter grad   dW = Σ_blocks colsᵀ · dy    a thread's part: the window rows ky0..ky1 of dW,
+ *                                              i.e. rows ky0·kw·c .. ky1·kw·c of the K x Cout matrix
+ *   input grad    dx = col2im(dy · Wᵀ)        a thread's part: whole images of dx
+ * Where it can, the forward pass and the filter gradient write the columns straight into the
+ * GEMM's packed layout of A (im2colPanels, im2colPanelsT) and run its blocks on them, so the
+ * column matrix is never written out and packed again; otherwise, and for the input gradient,
+ * a block of columns goes through sgemm. The forward pass and the input gradient multiply every
+ * block by the same filter, packed once.
+ *
+ * Each output element is summed in the same order whatever the parts, and the same as sgemm would
+ * sum it (KC-deep slices in ascending order, each summed from zero and added in): the blocks of
+ * the filter gradient are the same blocks of output pixels, added into dW in ascending order, and
+ * an input gradient's pixel only receives from its own image, in ascending row order. So a
+ * convolution split over threads has the same bits as one that is not.
+ *
+ * The geometry is 21 int32 words at `geom` (wasmConvKernels.ts): h, w, c (input), kh, kw, sh, sw, padTop,
+ * padLeft, oh, ow, cout, the batch size n, the rows of a block, whether the packed path is taken,
+ * then where in a part's scratch its regions start (bytes; the caller lays them out): the block of
+ * columns (or of packed A), sgemm's scratch, the filter packed whole (0: none), a packed block of
+ * dy, an edge tile, and room for five window rows and 16 bytes for each row of a block.
+ */
+import { block as multiplyBlock, blockCols, KC, packB, packBWhole, sgemmInto } from './gemm';
+import { col2im, im2col, im2colPanels, im2colPanelsT, windowRows } from './im2col';
+
+export const CONV_FORWARD = 0;
+export const CONV_FILTER_GRAD = 1;
+export const CONV_INPUT_GRAD = 2;
+
+@inline function word(geom: usize, i: i32): i32 {
+  return load<i32>(geom + (<usize>i << 2));
+}
+
+/**
+ * One thread's part of a convolution: kind CONV_FORWARD (a = x, b = filter, out = y, part = output
+ * rows [start, end)), CONV_FILTER_GRAD (a = x, b = dy, out = dW, part = window rows [start, end))
+ * or CONV_INPUT_GRAD (a = dy, b = filter, out = dx, part = images [start, end), which it clears
+ * first). scratch is 16-aligned and laid out as the geometry says.
+ */
+export function conv(kind: i32, geom: usize, a: usize, b: usize, out: usize, start: i32, end: i32, scratch: usize): void {
+  const h = word(geom, 0), w = word(geom, 1), c = word(geom, 2);
+  const kh = word(geom, 3), kw = word(geom, 4), sh = word(geom, 5), sw = word(geom, 6);
+  const padTop = word(geom, 7), padLeft = word(geom, 8), oh = word(geom, 9), ow = word(geom, 10);
+  const cout = word(geom, 11), n = word(geom, 12), block = word(geom, 13);
+  const packed = word(geom, 14) != 0;
+  const cols = scratch + <usize>word(geom, 15);
+  const packing = scratch + <usize>word(geom, 16);
+  const filterAt = word(geom, 17);
+  const filter = filterAt != 0 ? scratch + <usize>filterAt : 0;
+  const packedDy = scratch + <usize>word(geom, 18);
+  const edge = scratch + <usize>word(geom, 19);
+  const tmp = scratch + <usize>word(geom, 20);
+  const depth = kh * kw * c;
+  // After tmp's four window rows: one of zeros, then where each row of a block reads x (windowRows).
+  const runBytes = <usize>(kw * c) << 2;
+  const zeros = tmp + 4 * runBytes;
+  const info = zeros + runBytes;
+  if (packed) memory.fill(zeros, 0, runBytes);
+  if (kind == CONV_FORWARD) {
+    if (filter != 0) packBWhole(cout, depth, b, cout, false, filter);
+    for (let r = start; r < end; r += block) {
+      const rows = min(block, end - r);
+      const y = out + (<usize>r * <usize>cout << 2);
+      if (packed) {
+        // As sgemmInto with the filter packed whole (cout is at most NC): slices of KC columns.
+        windowRows(a, h, w, c, sh, sw, padTop, padLeft, oh, ow, r, rows, info);
+        for (let k0 = 0; k0 < depth; k0 += KC) {
+          const kc = min(KC, depth - k0);
+          im2colPanels(info, h, w, c, kw, rows, k0, kc, cols, tmp, zeros);
+          multiplyBlock(rows, cout, kc, cols, filter + (<usize>(blockCols(cout) * k0) << 2), y, cout, k0 > 0, edge);
+        }
+      } else {
+        im2col(a, h, w, c, kh, kw, sh, sw, padTop, padLeft, oh, ow, r, rows, 0, kh, cols);
+        sgemmInto(rows, cout, depth, cols, depth, false, b, cout, false, y, cout, packing, false, filter);
+      }
+    }
+  } else if (kind == CONV_FILTER_GRAD) {
+    const part = (end - start) * kw * c;
+    const total = n * oh * ow;
+    const dw = out + (<usize>(start * kw * c) * <usize>cout << 2);
+    for (let r = 0; r < total; r += block) {
+      const rows = min(block, total - r);
+      const dy = b + (<usize>r * <usize>cout << 2);
+      if (packed) {
+        // As sgemmInto(part, cout, rows, colsᵀ, dy) into dW: slices of KC rows (the product's depth).
+        for (let k0 = 0; k0 < rows; k0 += KC) {
+          const kc = min(KC, rows - k0);
+          windowRows(a, h, w, c, sh, sw, padTop, padLeft, oh, ow, r + k0, kc, info);
+          im2colPanelsT(info, h, w, c, kw, kc, start, end, cols, tmp, zeros);
+          packB(cout, cout, dy, false, k0, kc, packedDy);
+          multiplyBlock(part, cout, kc, cols, packedDy, dw, cout, r > 0 || k0 > 0, edge);
+        }
+      } else {
+        im2col(a, h, w, c, kh, kw, sh, sw, padTop, padLeft, oh, ow, r, rows, start, end, cols);
+        sgemmInto(part, cout, rows, cols, part, true, dy, cout, false, dw, cout, packing, r > 0, 0);
+      }
+    }
+  } else {
+    const image = <usize>(h * w * c) << 2;
+    memory.fill(out + <usize>start * image, 0, <usize>(end - start) * image);
+    const last = end * oh * ow;
+    if (filter != 0) packBWhole(depth, cout, b, cout, true, filter);
+    for (let r = start * oh * ow; r < last; r += block) {
+      const rows = min(block, last - r);
+      sgemmInto(rows, depth, cout, a + (<usize>r * <usize>cout << 2), cout, false, b, cout, true, cols, depth, packing, false, filter);
+      col2im(cols, h, w, c, kh, kw, sh, sw, padTop, padLeft, oh, ow, r, rows, out);
+    }
+  }
+}
