@@ -35,14 +35,10 @@ export const NC: i32 = 4096;
 }
 
 /**
- * Four rows of four floats at src, src + stride, ... stored transposed at dst, dst + dstStride, ...:
- * dst gets column 0 of the four rows, dst + dstStride column 1, and so on (two shuffle rounds).
+ * Four rows of four floats, r0..r3, stored transposed at dst, dst + dstStride, ...: dst gets
+ * column 0 of the four rows, dst + dstStride column 1, and so on (two shuffle rounds).
  */
-@inline function transpose4(src: usize, stride: usize, dst: usize, dstStride: usize): void {
-  const r0 = v128.load(src);
-  const r1 = v128.load(src + stride);
-  const r2 = v128.load(src + 2 * stride);
-  const r3 = v128.load(src + 3 * stride);
+@inline export function storeTransposed4(r0: v128, r1: v128, r2: v128, r3: v128, dst: usize, dstStride: usize): void {
   const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5);
   const t1 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5);
   const t2 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
@@ -51,6 +47,11 @@ export const NC: i32 = 4096;
   v128.store(dst + dstStride, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7));
   v128.store(dst + 2 * dstStride, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5));
   v128.store(dst + 3 * dstStride, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7));
+}
+
+/** Four rows of four floats at src, src + stride, ... stored transposed (storeTransposed4). */
+@inline function transpose4(src: usize, stride: usize, dst: usize, dstStride: usize): void {
+  storeTransposed4(v128.load(src), v128.load(src + stride), v128.load(src + 2 * stride), v128.load(src + 3 * stride), dst, dstStride);
 }
 
 /**

@@ -6,6 +6,7 @@
  * blocks that stay in cache. A row is kh runs of kw·c floats; where the window lies inside the
  * image each run is one contiguous stretch of x, copied whole.
  */
+import { storeTransposed4 } from './gemm';
 
 /**
  * A run of floats copied or cleared inline: runs are short (kw·c floats, or c for an edge pixel;
@@ -199,18 +200,7 @@ export function im2colPanels(
       let j = 0;
       for (; j + 4 <= len; j += 4) {
         const o = <usize>j << 2;
-        const r0 = v128.load(p0 + o);
-        const r1 = v128.load(p1 + o);
-        const r2 = v128.load(p2 + o);
-        const r3 = v128.load(p3 + o);
-        const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5);
-        const t1 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5);
-        const t2 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
-        const t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
-        v128.store(d, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5));
-        v128.store(d, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7), 16);
-        v128.store(d, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5), 32);
-        v128.store(d, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7), 48);
+        storeTransposed4(v128.load(p0 + o), v128.load(p1 + o), v128.load(p2 + o), v128.load(p3 + o), d, 16);
         d += 64;
       }
       for (; j < len; j++) {
