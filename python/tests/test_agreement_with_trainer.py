@@ -89,6 +89,10 @@ def test_package_agrees_with_vae_lens_eval(variant: str, dataset) -> None:
         # VAE-3's decoder entropy and variance are averages over the samples too.
         assert close(py["hDec"], ts["hDec"], 2e-2) and close(py["sigma2"], ts["sigma2"], 5e-2)
     assert py["theoremApplies"] is (variant != "vae0")
+    # The same central differences of the same float32 decoder on the same first points.
+    assert py["meanFieldPoints"] == ts["meanFieldPoints"]
+    assert py["decoderLinear"] is ts["decoderLinear"] is (variant == "vae2")
+    assert close(py["meanFieldGap"], ts["meanFieldGap"], 1e-3), ("meanFieldGap", py["meanFieldGap"], ts["meanFieldGap"])
 
 
 def test_load_checkpoint_explains_a_folder_that_is_not_a_run(tmp_path) -> None:

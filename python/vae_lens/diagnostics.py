@@ -30,6 +30,7 @@ from . import distributed
 from ._average import WeightAverage, parameters_of
 from ._data import fixed_subset, image_shape_of
 from ._guards import ExitHook, forked_rngs, quiet_evaluation
+from ._meanfield import mean_field_gap
 from ._pass import LIKELIHOODS, PassResult, PassSetup, decoder_means, run_pass
 from ._record import PassSums, elbo_only_record, finish_record
 from ._runfolder import FORMAT_VERSION, RUN_DIR_ENV, SPEC_ENV, RunFolder, new_run_dir, now_iso
@@ -224,6 +225,11 @@ class Diagnostics:
         t0 = time.monotonic()
         result = self._run_pass(epoch)
         record = self._record(result, epoch, step, beta)
+        if self.likelihood == "gaussian":
+            with quiet_evaluation(self._modules, self.device):
+                gap, used, linear = mean_field_gap(self._setup(), result.variance_kind)
+            if math.isfinite(gap):
+                record.update(meanFieldGap=gap, meanFieldPoints=used, decoderLinear=linear)
         if self._average is not None and self._average.count > 0:
             record["averagedElbo"] = record["elbo"] + self._averaging_gain(epoch)
             record["averagingSteps"] = self._average.count

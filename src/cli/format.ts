@@ -1,6 +1,6 @@
 /** Text output of the CLI: the paper-style table, one-line progress, and the progress bar. */
 import type { Decomposition } from '../core/entropy';
-import { ACTIVE_UNIT_THRESHOLD, type LatentEvidence } from '../core/evidence';
+import { ACTIVE_UNIT_THRESHOLD, type LatentEvidence, type MeanFieldEvidence } from '../core/evidence';
 import type { MetricsRecord } from '../core/runFormat';
 import { verdictLabel } from '../core/verdictText';
 import { formatGapPercent } from '../core/wording';
@@ -52,7 +52,7 @@ export function perLatentTable(
 }
 
 /** Active units, the mutual information and the validation ELBO, as eval prints them. */
-export function evidenceTable(ev: LatentEvidence, H: number, validationElbo: number | undefined, elbo: number): string {
+export function evidenceTable(ev: LatentEvidence & Partial<MeanFieldEvidence>, H: number, validationElbo: number | undefined, elbo: number): string {
   const rows: [string, string, string][] = [
     ['active units', `${ev.activeUnits} of ${H}`, `Var_x(E_q[z_h]) > ${ACTIVE_UNIT_THRESHOLD} (Burda et al. 2016)`],
     [
@@ -61,6 +61,12 @@ export function evidenceTable(ev: LatentEvidence, H: number, validationElbo: num
       `nats, aggregate-posterior estimator on ${ev.miPoints} points (at most log ${ev.miPoints} = ${num(Math.log(ev.miPoints), 2)})`,
     ],
   ];
+  if (ev.meanFieldGap !== undefined)
+    rows.push([
+      'mean-field gap',
+      num(ev.meanFieldGap),
+      `nats the diagonal encoder loses to the decoder's posterior correlations (${ev.meanFieldPoints} points)`,
+    ]);
   if (validationElbo !== undefined) rows.push(['validation ELBO', num(validationElbo), `held-out split; training ELBO ${num(elbo)}`]);
   const w0 = Math.max(...rows.map((r) => r[0].length));
   const w1 = Math.max(...rows.map((r) => r[1].length));

@@ -9,6 +9,8 @@
  *      I = 1/M sum_n [ log q(z_n|x_n) - log( 1/M sum_m q(z_n|x_m) ) ],  z_n ~ q(z|x_n),
  *    on M points, one sample each. It is bounded by log M (it cannot see more information than M
  *    points hold), which is why the record also carries M;
+ *  - the mean-field gap: what the diagonal encoder loses to the correlations of the decoder's local
+ *    posterior (see meanFieldGap);
  *  - a noise-aware plateau test: the (robust) slope of the ELBO over the last passes against its
  *    standard error.
  */
@@ -93,6 +95,61 @@ export function mutualInformation(nu: ArrayLike<number>, logT2: ArrayLike<number
     total += logq[n]! - logAggregate;
   }
   return total / M;
+}
+
+/**
+ * The mean-field gap: what a factorised (diagonal) encoder must lose to the correlations of the
+ * decoder's local posterior. With the decoder linearised at the encoder mean, p(z|x) is Gaussian
+ * with precision Λ = diag(1/a^2) + Jᵀ diag(1/s^2) J (J = ∂mu/∂z, a^2 the prior's variances), the
+ * best diagonal q has precision diag(Λ), and
+ *   KL(q || p(z|x)) = 1/2 (sum_h log Λ_hh - log det Λ) >= 0,
+ * zero exactly where the decoder's Jacobian has orthogonal columns in the metric 1/s^2. For a
+ * linear decoder this is exact, and a rotation of the latents, which leaves log p(x) unchanged
+ * under an isotropic prior, takes it to zero: the ELBO can still gain at least this much (Lucas et
+ * al. 2019). Nonlinear decoders are pushed towards such Jacobians by the same term (Rolinek et al.
+ * 2019), but need not reach zero.
+ * `precisions` holds P row-major H x H matrices Λ; the result is their mean gap in nats.
+ */
+export interface MeanFieldEvidence {
+  /** Nats per point, the mean over `meanFieldPoints` points. */
+  meanFieldGap: number;
+  meanFieldPoints: number;
+  /**
+   * The decoder's Jacobian is the same at every point: a linear decoder, whose best ELBO has no
+   * mean-field gap (a rotation of the latents removes it), so a gap shows the optimum is not reached.
+   */
+  decoderLinear: boolean;
+}
+
+export function meanFieldGap(precisions: ArrayLike<number>, P: number, H: number): number {
+  if (P === 0) return 0;
+  const L = new Float64Array(H * H);
+  let total = 0;
+  for (let p = 0; p < P; p++) {
+    const base = p * H * H;
+    let logDiag = 0;
+    for (let h = 0; h < H; h++) logDiag += Math.log(precisions[base + h * H + h]!);
+    total += 0.5 * (logDiag - choleskyLogDet(precisions, base, H, L));
+  }
+  return Math.max(0, total / P);
+}
+
+/** log det of the symmetric positive-definite H x H matrix at `m[base..]`, by Cholesky into `L`. */
+function choleskyLogDet(m: ArrayLike<number>, base: number, H: number, L: Float64Array): number {
+  let logDet = 0;
+  for (let i = 0; i < H; i++) {
+    for (let j = 0; j <= i; j++) {
+      let s = m[base + i * H + j]!;
+      for (let k = 0; k < j; k++) s -= L[i * H + k]! * L[j * H + k]!;
+      if (i === j) {
+        // Λ >= diag(1/a^2) > 0 in exact arithmetic; rounding cannot make a pivot negative by more than it.
+        const pivot = Math.sqrt(Math.max(s, Number.MIN_VALUE));
+        L[i * H + i] = pivot;
+        logDet += 2 * Math.log(pivot);
+      } else L[i * H + j] = s / L[j * H + j]!;
+    }
+  }
+  return logDet;
 }
 
 /**

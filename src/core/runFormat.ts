@@ -90,6 +90,11 @@ export const metricsRecord = object(
     /** I(x; z), aggregate-posterior estimator on miPoints points (at most log miPoints). */
     mutualInformation: optional(jsonNumber),
     miPoints: optional(jsonNumber),
+    /** What a diagonal encoder loses to the decoder's local posterior correlations, nats per point, on meanFieldPoints points. */
+    meanFieldGap: optional(jsonNumber),
+    meanFieldPoints: optional(jsonNumber),
+    /** The decoder's Jacobian is the same at every point (a linear decoder): its optimum has no mean-field gap. */
+    decoderLinear: optional(boolean),
     /** ELBO of the weights averaged over the last ~averagingSteps steps, same points and noise. */
     averagedElbo: optional(jsonNumber),
     averagingSteps: optional(jsonNumber),

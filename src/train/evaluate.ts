@@ -11,14 +11,14 @@ import { UserError } from '../core/errors';
 import { RUN_FILES, type RunMeta } from '../core/runFormat';
 import { isRunMeta, READ_LIMITS } from '../core/run/files';
 import { readRegularFileSync } from '../core/safeRead';
-import type { LatentEvidence } from '../core/evidence';
+import type { LatentEvidence, MeanFieldEvidence } from '../core/evidence';
 import { parseMetricsJsonl } from '../core/runFormat';
 import type { BackendChoice, VaeSpec } from '../core/spec';
 import { loadData } from '../data/load';
 import { chooseEngine } from './backend';
 import { readCheckpoint, restoreCheckpoint } from './checkpoint';
 import { diagnose, diagnosticSubset } from './diagnostics';
-import { encoderEvidence } from './evidence';
+import { encoderEvidence, meanFieldEvidence } from './evidence';
 import { Vae } from './model';
 import { readSpecFile } from './session';
 import { threadCount } from './threads';
@@ -32,7 +32,7 @@ export interface Evaluation {
   samples: number;
   result: Decomposition;
   /** Active units, per-latent entropies and I(x; z) on the same points. */
-  latents: LatentEvidence;
+  latents: LatentEvidence & Partial<MeanFieldEvidence>;
   /** ELBO on the held-out split (up to as many points), when the spec has one. */
   validationElbo?: number;
   /** The run's verdict from its recorded passes (the rule of core/convergence.ts). */
@@ -63,7 +63,7 @@ export async function evaluateRun(runDir: string, opts: { samples?: number; poin
     const H = spec.model.latentDim;
     const encodings = { nu: new Float32Array(n * H), logT2: new Float32Array(n * H) };
     const result = diagnose(engine.tf, vae, { values, n, samples, seed: 12345 }, encodings);
-    const latents = encoderEvidence(encodings, n, H, 12346);
+    const latents = { ...encoderEvidence(encodings, n, H, 12346), ...meanFieldEvidence(engine.tf, vae, values, n) };
     const val = data.validation;
     const vn = val ? Math.min(val.n, n) : 0;
     const validationElbo =

@@ -5,13 +5,15 @@
  *  - a running average of recent weights, evaluated in the diagnostics pass: when the averaged
  *    model's ELBO beats the current one, the learning rate's noise is what holds the ELBO down,
  *    and the difference is what a smaller step would gain (Polyak-Ruppert averaging: the average of
- *    iterates that jitter around an optimum sits closer to it than any one iterate).
+ *    iterates that jitter around an optimum sits closer to it than any one iterate);
+ *  - the mean-field gap, from the decoder's Jacobian at the encoder means of a few points.
  */
-import type { Tensor, Variable } from '@tensorflow/tfjs-core';
-import { latentEvidence, type LatentEvidence } from '../core/evidence';
+import type { Tensor, Tensor2D, Variable } from '@tensorflow/tfjs-core';
+import { latentEvidence, meanFieldGap, type LatentEvidence, type MeanFieldEvidence } from '../core/evidence';
 import { Rng } from '../core/random';
 import type { Tf } from './tf';
-import type { Encodings } from './diagnostics';
+import { priorVariance, type Encodings } from './diagnostics';
+import type { Vae } from './model';
 
 /** Points of the mutual-information estimate: its cost grows with their square. */
 export const MI_POINTS = 512;
@@ -22,6 +24,81 @@ export function encoderEvidence(encodings: Encodings, n: number, latentDim: numb
   const rng = new Rng(seed);
   const eps = Float64Array.from({ length: M * latentDim }, () => rng.normal());
   return latentEvidence(encodings.nu, encodings.logT2, n, latentDim, eps);
+}
+
+/**
+ * Points of the mean-field gap. Each costs 2 x latentDim decoder evaluations; the points are the
+ * same at every pass (the front of the diagnostics subset), so the gap has no sampling noise from
+ * pass to pass and its trend shows the smallest change.
+ */
+export const MEAN_FIELD_POINTS = 128;
+/**
+ * Central-difference step in latent units: far below a posterior's width, far above float32's
+ * rounding of the decoder's output (a ReLU decoder is piecewise linear, so only a kink within
+ * the step makes the difference inexact).
+ */
+const JACOBIAN_STEP = 1e-2;
+/** Jacobians that differ between points by less than this share of their largest entry are one (a linear decoder). */
+const LINEAR_TOLERANCE = 1e-3;
+
+/**
+ * The mean-field gap (core/evidence.ts) of the first points of `values`: the decoder's Jacobian at
+ * each point's encoder mean by central differences, one latent at a time, then
+ * Λ = diag(1/a^2) + Jᵀ diag(1/s^2) J per point. Undefined where the weights give no finite gap.
+ */
+export function meanFieldEvidence(tf: Tf, vae: Vae, values: Float32Array, n: number): MeanFieldEvidence | undefined {
+  const P = Math.min(n, MEAN_FIELD_POINTS);
+  const D = vae.dim;
+  const H = vae.spec.latentDim;
+  const { nu, invS2 } = tf.tidy(() => {
+    const e = vae.encode(tf.tensor2d(values.subarray(0, P * D), [P, D]));
+    const logS2 = vae.decode(e.nu).logS2;
+    return { nu: tf.keep(e.nu), invS2: tf.keep(tf.exp(tf.neg(tf.broadcastTo(logS2, [P, D])))) };
+  });
+  const w = invS2.dataSync() as Float32Array;
+  const columns: Float32Array[] = [];
+  for (let h = 0; h < H; h++) {
+    const column = tf.tidy(() => {
+      const step = new Float32Array(P * H);
+      for (let p = 0; p < P; p++) step[p * H + h] = JACOBIAN_STEP;
+      const shift = tf.tensor2d(step, [P, H]);
+      const up = vae.decode(tf.add(nu, shift) as Tensor2D).mu;
+      const down = vae.decode(tf.sub(nu, shift) as Tensor2D).mu;
+      return tf.div(tf.sub(up, down), 2 * JACOBIAN_STEP);
+    });
+    columns.push(column.dataSync() as Float32Array);
+    column.dispose();
+  }
+  nu.dispose();
+  invS2.dispose();
+  // A linear decoder has one Jacobian for every point (up to the differences' rounding).
+  let spread = 0;
+  let size = 0;
+  for (const c of columns)
+    for (let p = 0; p < P; p++)
+      for (let d = 0; d < D; d++) {
+        size = Math.max(size, Math.abs(c[d]!));
+        spread = Math.max(spread, Math.abs(c[p * D + d]! - c[d]!));
+      }
+  const a2 = priorVariance(vae);
+  const precisions = new Float64Array(P * H * H);
+  for (let p = 0; p < P; p++) {
+    const row = p * D;
+    for (let i = 0; i < H; i++) {
+      for (let j = 0; j <= i; j++) {
+        const ci = columns[i]!;
+        const cj = columns[j]!;
+        let s = 0;
+        for (let d = 0; d < D; d++) s += ci[row + d]! * w[row + d]! * cj[row + d]!;
+        precisions[(p * H + i) * H + j] = s + (i === j ? 1 / a2[i]! : 0);
+        precisions[(p * H + j) * H + i] = precisions[(p * H + i) * H + j]!;
+      }
+    }
+  }
+  const gap = meanFieldGap(precisions, P, H);
+  // Weights that have diverged give no gap to speak of (the pass's own checks say what went wrong).
+  if (!Number.isFinite(gap)) return undefined;
+  return { meanFieldGap: gap, meanFieldPoints: P, decoderLinear: P > 1 && spread <= LINEAR_TOLERANCE * size };
 }
 
 /**

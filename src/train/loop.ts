@@ -21,7 +21,7 @@ import { createAdam } from './adam';
 import { readCheckpoint, restoreCheckpoint, saveCheckpoint, type Checkpoint } from './checkpoint';
 import { DenseStep } from './denseStep';
 import { diagnose, diagnosticSubset } from './diagnostics';
-import { encoderEvidence, WeightAverage } from './evidence';
+import { encoderEvidence, meanFieldEvidence, WeightAverage } from './evidence';
 import { Vae } from './model';
 
 export interface LoopEvents {
@@ -247,9 +247,17 @@ export class TrainingLoop {
       }).elbo;
     }
     const latents = encoderEvidence(encodings, this.diagN, H, seed + 2);
+    const meanField = meanFieldEvidence(engine.tf, this.vae, this.diagValues, this.diagN);
     const averagedElbo = epoch > 0 ? this.averagedWeightsElbo(d.elbo, seed) : undefined;
     const learningRate = learningRateAt(spec, Math.max(epoch, 1), this.o.epochs);
-    const verdict = this.judge.push({ ...d, epoch, averagedElbo, learningRate, latentMeanVariance: latents.latentMeanVariance });
+    const verdict = this.judge.push({
+      ...d,
+      epoch,
+      averagedElbo,
+      learningRate,
+      latentMeanVariance: latents.latentMeanVariance,
+      ...meanField,
+    });
     const { collapsedLatents, ...rest } = d;
     const record: MetricsRecord = {
       epoch,
@@ -257,6 +265,7 @@ export class TrainingLoop {
       ...rest,
       collapsedLatents,
       ...latents,
+      ...meanField,
       averagedElbo,
       averagingSteps: averagedElbo === undefined ? undefined : this.average.horizonSteps,
       learningRate,

@@ -87,6 +87,12 @@ const ROWS: { label: string; help: string; cell: Rower }[] = [
     cell: (r) => plain(typeof r?.mutualInformation === 'number' ? `${fmtNats(r.mutualInformation)} (${r.miPoints ?? '?'} points)` : MISSING),
   },
   {
+    label: 'Mean-field gap',
+    help: "What the diagonal encoder loses to the correlations of the decoder's local posterior, ½ (Σ_h log Λ_hh − log det Λ) with Λ = I/a² + Jᵀ J / s²; a linear decoder's optimum has none",
+    cell: (r) =>
+      plain(typeof r?.meanFieldGap === 'number' ? `${fmtNats(r.meanFieldGap)}${r.decoderLinear ? ' (linear decoder: none at its optimum)' : ''}` : MISSING),
+  },
+  {
     label: 'H_enc per latent',
     help: "Encoder entropy per latent, 1/N Σ_n ½ log(2πe t²_nh), against the prior's ½ log(2πe a²_h) = 1.419 for a standard normal",
     cell: (r) => plain(r?.hEncPerLatent ? r.hEncPerLatent.map((v) => fmtSig(v, 3)).join(' ') : MISSING),

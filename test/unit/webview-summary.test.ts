@@ -42,6 +42,7 @@ test("summary: one column per run from its latest record, with the paper's quant
       'Averaged-weights gain',
       'Active units',
       'I(x; z)',
+      'Mean-field gap',
       'H_enc per latent',
       'Validation ELBO',
       'Backend',

@@ -182,6 +182,7 @@ function evidenceRows(r: MetricsRecord): string[] {
   const H = r.klPerLatent.length;
   if (r.activeUnits !== undefined) rows.push(`| active units | ${r.activeUnits} of ${H} |`);
   if (r.mutualInformation !== undefined) rows.push(`| I(x; z) | ${formatNumber(r.mutualInformation)} nats |`);
+  if (r.meanFieldGap !== undefined) rows.push(`| mean-field gap | ${formatNumber(r.meanFieldGap)} nats${r.decoderLinear ? ' (linear decoder)' : ''} |`);
   if (r.averagedElbo !== undefined) rows.push(`| averaged weights gain | ${formatNumber(r.averagedElbo - r.elbo)} nats |`);
   if (r.elboSlope !== undefined && r.elboSlopeStdErr !== undefined)
     rows.push(`| ELBO slope | ${formatNumber(r.elboSlope)} ± ${formatNumber(r.elboSlopeStdErr, 2)} per epoch |`);

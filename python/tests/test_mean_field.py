@@ -1,0 +1,87 @@
+"""The mean-field gap of a Gaussian decoder: exact on linear decoders, zero where W's columns are orthogonal,
+and the user's modules and random state untouched by computing it."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from vae_lens import Diagnostics
+
+
+def exact_gap(w: torch.Tensor, s2: torch.Tensor, a2: torch.Tensor) -> float:
+    lam = w.T @ torch.diag(1.0 / s2) @ w + torch.diag(1.0 / a2)
+    return float(0.5 * (torch.log(torch.diagonal(lam)).sum() - torch.logdet(lam)))
+
+
+class Linear(torch.nn.Module):
+    def __init__(self, w: torch.Tensor, log_s2: torch.Tensor) -> None:
+        super().__init__()
+        D, H = w.shape
+        self.enc = torch.nn.Linear(D, 2 * H).double()
+        self.w = torch.nn.Parameter(w)
+        self.log_s2 = torch.nn.Parameter(log_s2)
+        self.H = H
+
+    def encode(self, x: torch.Tensor):
+        out = self.enc(x)
+        return out[:, : self.H], out[:, self.H:]
+
+    def decode(self, z: torch.Tensor):
+        return z @ self.w.T, self.log_s2
+
+
+@pytest.mark.parametrize("variance", ["scalar", "per-dimension"])
+@pytest.mark.parametrize("prior", [None, torch.tensor([0.5, 1.0, 2.0], dtype=torch.float64)])
+def test_linear_decoder_gap_is_exact(variance: str, prior) -> None:
+    g = torch.Generator().manual_seed(1)
+    D, H = 6, 3
+    w = torch.randn(D, H, generator=g, dtype=torch.float64)
+    log_s2 = torch.log(torch.full((1,) if variance == "scalar" else (D,), 0.2, dtype=torch.float64))
+    if variance == "per-dimension":
+        log_s2 = log_s2 + 0.3 * torch.randn(D, generator=g, dtype=torch.float64)
+    model = Linear(w, log_s2)
+    x = torch.randn(300, D, generator=g, dtype=torch.float64)
+    r = Diagnostics(model.encode, model.decode, x, samples=2, write=False, prior_variance=prior).diagnose(0, 0)
+    s2 = torch.exp(log_s2).expand(D)
+    expected = exact_gap(w, s2, prior if prior is not None else torch.ones(H, dtype=torch.float64))
+    assert expected > 0.05
+    assert r["meanFieldGap"] == pytest.approx(expected, rel=1e-6)
+    assert r["meanFieldPoints"] == 128
+    assert r["decoderLinear"] is True
+
+
+def test_orthogonal_columns_leave_no_gap_and_the_users_state_is_kept() -> None:
+    D, H = 6, 3
+    w = torch.zeros(D, H, dtype=torch.float64)
+    for h in range(H):
+        w[h, h] = 1.0 + h
+    model = Linear(w, torch.tensor([0.0], dtype=torch.float64))
+    model.train()
+    x = torch.randn(50, D, dtype=torch.float64)
+    torch.manual_seed(5)
+    before = torch.get_rng_state()
+    r = Diagnostics(model.encode, model.decode, x, samples=2, write=False).diagnose(0, 0)
+    assert r["meanFieldGap"] == pytest.approx(0.0, abs=1e-10)
+    assert r["meanFieldPoints"] == 50
+    assert model.training, "train mode restored"
+    assert torch.equal(torch.get_rng_state(), before), "the global generator is not advanced"
+
+
+def test_a_nonlinear_decoder_is_not_called_linear() -> None:
+    g = torch.Generator().manual_seed(2)
+    enc = torch.nn.Linear(5, 4).double()
+    dec = torch.nn.Sequential(torch.nn.Linear(2, 16), torch.nn.Tanh(), torch.nn.Linear(16, 5)).double()
+    x = torch.randn(80, 5, generator=g, dtype=torch.float64)
+    r = Diagnostics(lambda v: tuple(enc(v).chunk(2, 1)), lambda z: (dec(z), torch.zeros(1, dtype=torch.float64)), x, samples=2, write=False).diagnose(0, 0)
+    assert r["decoderLinear"] is False
+    assert r["meanFieldGap"] >= 0
+
+
+def test_non_gaussian_decoders_have_no_gap() -> None:
+    enc = torch.nn.Linear(4, 4)
+    dec = torch.nn.Linear(2, 4)
+    x = (torch.rand(40, 4) > 0.5).float()
+    r = Diagnostics(lambda v: tuple(enc(v).chunk(2, 1)), dec, x, samples=2, write=False, likelihood="bernoulli").diagnose(0, 0)
+    assert "meanFieldGap" not in r
+    assert np.isfinite(r["elbo"])

@@ -1,0 +1,61 @@
+"""The mean-field gap: what a diagonal encoder loses to the correlations of the decoder's local posterior.
+
+With the decoder linearised at the encoder mean nu(x), p(z|x) is Gaussian with precision
+Λ = diag(1/a^2) + Jᵀ diag(1/s^2) J, J = ∂mu/∂z at nu(x). The best diagonal q has precision diag(Λ), and
+KL(q || p(z|x)) = 1/2 (sum_h log Λ_hh - log det Λ). For a linear decoder this is exact and a rotation of the
+latents removes it, so the ELBO can still gain at least this much. The same quantity as the editor's trainer
+records (src/core/evidence.ts, meanFieldGap).
+"""
+from __future__ import annotations
+
+from typing import Tuple
+
+import numpy as np
+import torch
+
+from ._pass import PassSetup, _encode
+
+#: Points of the estimate: the front of the fixed subset, the same every pass (no noise between passes).
+MEAN_FIELD_POINTS = 128
+#: Central-difference step in latent units: far below a posterior's width, far above rounding.
+JACOBIAN_STEP = 1e-2
+#: Jacobians that differ between points by less than this share of their largest entry are one (a linear decoder).
+LINEAR_TOLERANCE = 1e-3
+
+
+def mean_field_gap(setup: PassSetup, variance_kind: str, points: int = MEAN_FIELD_POINTS) -> Tuple[float, int, bool]:
+    """(gap in nats per point, points used, whether the decoder is linear) for a Gaussian decoder whose
+    variance kind the pass found. A linear decoder has one Jacobian at every point; its best ELBO has no gap."""
+    f64 = torch.float64
+    x = setup.points[:points].to(device=setup.device, dtype=setup.dtype)
+    P = x.shape[0]
+    D = int(np.prod(x.shape[1:])) if x.dim() > 1 else 1
+    nu, _ = _encode(setup, x)
+    H = nu.shape[1]
+    shift = torch.eye(H, dtype=f64, device=setup.device) * JACOBIAN_STEP
+    # Rows (sign, h, p): nu_p + sign * step * e_h.
+    z = torch.cat([nu[None] + shift[:, None, :], nu[None] - shift[:, None, :]]).reshape(2 * H * P, H)
+    means = []
+    for lo in range(0, z.shape[0], setup.block_rows):
+        mu = setup.decode(z[lo:lo + setup.block_rows].to(setup.dtype))[0]
+        means.append(mu.detach().reshape(-1, D).to(f64))
+    mu = torch.cat(means).reshape(2, H, P, D)
+    jac = (mu[0] - mu[1]) / (2 * JACOBIAN_STEP)
+    linear = P > 1 and float((jac - jac[:, :1]).abs().max()) <= LINEAR_TOLERANCE * float(jac[:, 0].abs().max())
+    log_s2 = setup.decode(nu.to(setup.dtype))[1].detach().to(f64)
+    if variance_kind == "latent":
+        log_s2 = log_s2.reshape(P, D)
+    else:
+        log_s2 = log_s2.reshape(1, -1).expand(P, D)
+    precision = torch.einsum("hpd,pd,kpd->phk", jac, torch.exp(-log_s2), jac)
+    a2 = torch.ones(H, dtype=f64, device=setup.device) if setup.prior_variance is None else setup.prior_variance.to(setup.device, f64)
+    precision = precision + torch.diag(1.0 / a2)
+    log_diag = torch.log(torch.diagonal(precision, dim1=1, dim2=2)).sum(1)
+    _, log_det = torch.linalg.slogdet(precision)
+    gap = 0.5 * (log_diag - log_det)
+    if not bool(torch.isfinite(gap).all()):
+        return float("nan"), P, linear
+    return max(0.0, float(gap.mean())), P, linear
+
+
+__all__ = ["MEAN_FIELD_POINTS", "mean_field_gap"]

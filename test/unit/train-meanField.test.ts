@@ -1,0 +1,125 @@
+/**
+ * The mean-field gap (core/evidence.ts): the closed form on hand-made precisions, and the trainer's
+ * finite-difference Jacobians against the exact value of linear decoders, where
+ * Λ = diag(1/a^2) + Wᵀ W / s^2 for every point and a rotation to orthogonal columns removes the gap.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { meanFieldGap } from '../../src/core/evidence';
+import { Rng } from '../../src/core/random';
+import { parseSpec } from '../../src/core/spec';
+import { chooseEngine, type Tf } from '../../src/train/backend';
+import { meanFieldEvidence, MEAN_FIELD_POINTS } from '../../src/train/evidence';
+import { Vae } from '../../src/train/model';
+
+test('mean-field gap: 1/2 log(ac / (ac - b^2)) for a 2x2 precision, zero for a diagonal one, averaged over points', () => {
+  const [a, b, c] = [3, 1.2, 2];
+  const expected = 0.5 * Math.log((a * c) / (a * c - b * b));
+  assert.ok(Math.abs(meanFieldGap([a, b, b, c], 1, 2) - expected) < 1e-12);
+  assert.equal(meanFieldGap([5, 0, 0, 0.5], 1, 2), 0);
+  // Two points: the mean of their gaps.
+  assert.ok(Math.abs(meanFieldGap([a, b, b, c, 5, 0, 0, 0.5], 2, 2) - expected / 2) < 1e-12);
+});
+
+test('mean-field gap of random SPD matrices: 1/2 (sum log diag - log det), the determinant by cofactors', () => {
+  const rng = new Rng(4);
+  for (let trial = 0; trial < 200; trial++) {
+    const g = Array.from({ length: 9 }, () => rng.normal());
+    // Λ = I + Gᵀ G, 3x3.
+    const m = Array.from({ length: 9 }, (_, k) => {
+      const [i, j] = [Math.floor(k / 3), k % 3];
+      let s = i === j ? 1 : 0;
+      for (let r = 0; r < 3; r++) s += g[r * 3 + i]! * g[r * 3 + j]!;
+      return s;
+    });
+    const det = m[0]! * (m[4]! * m[8]! - m[5]! * m[7]!) - m[1]! * (m[3]! * m[8]! - m[5]! * m[6]!) + m[2]! * (m[3]! * m[7]! - m[4]! * m[6]!);
+    const expected = 0.5 * (Math.log(m[0]!) + Math.log(m[4]!) + Math.log(m[8]!) - Math.log(det));
+    const got = meanFieldGap(m, 1, 3);
+    assert.ok(got >= 0 && Math.abs(got - expected) < 1e-9 * Math.max(1, expected), `trial ${trial}: ${got} vs ${expected}`);
+  }
+});
+
+function linearVae(tf: Tf, type: 'VAE-1' | 'VAE-2', D: number, H: number): Vae {
+  const text = `{ "data": { "synthetic": "ppca", "dim": ${D}, "intrinsicDim": ${H} }, "model": { "type": "${type}", "latentDim": ${H}, "encoder": { "hidden": [] }, "decoder": { "hidden": [] } } }`;
+  return new Vae(tf, parseSpec(text, 't.vae.json').spec.model, D, 3, 0.3);
+}
+
+/** The exact gap of a linear decoder W (H x D, row-major as the layer stores it). */
+function exactGap(w: Float32Array, D: number, H: number, s2: number, a2: number[]): number {
+  const lambda = new Float64Array(H * H);
+  for (let i = 0; i < H; i++)
+    for (let j = 0; j < H; j++) {
+      let s = 0;
+      for (let d = 0; d < D; d++) s += w[i * D + d]! * w[j * D + d]!;
+      lambda[i * H + j] = s / s2 + (i === j ? 1 / a2[i]! : 0);
+    }
+  return meanFieldGap(lambda, 1, H);
+}
+
+test('the trainer reads the exact gap of a linear decoder, and none once its columns are orthogonal', async () => {
+  const { tf } = await chooseEngine('wasm');
+  const [D, H, n] = [7, 3, 200];
+  const rng = new Rng(9);
+  const data = Float32Array.from({ length: n * D }, () => rng.normal());
+  for (const type of ['VAE-1', 'VAE-2'] as const) {
+    const vae = linearVae(tf, type, D, H);
+    try {
+      const layer = vae.params.decoderLayers.at(-1)!;
+      const w = Float32Array.from({ length: H * D }, () => rng.normal());
+      layer.w!.assign(tf.tensor2d(w, [H, D]));
+      vae.params.logS2!.assign(tf.tensor1d([Math.log(0.2)]));
+      const a2 = type === 'VAE-2' ? [0.5, 1, 2] : [1, 1, 1];
+      if (vae.params.logA2) vae.params.logA2.assign(tf.tensor1d(a2.map(Math.log)));
+      const got = meanFieldEvidence(tf, vae, data, n)!;
+      assert.equal(got.meanFieldPoints, Math.min(n, MEAN_FIELD_POINTS));
+      assert.equal(got.decoderLinear, true);
+      const expected = exactGap(w, D, H, 0.2, a2);
+      assert.ok(expected > 0.05, `a random W correlates the posterior (${expected})`);
+      assert.ok(Math.abs(got.meanFieldGap - expected) < 2e-3 * expected, `${type}: ${got.meanFieldGap} vs exact ${expected}`);
+
+      // Orthogonal rows of the [H, D] weight (columns of W = ∂mu/∂z) with distinct lengths: no correlation left.
+      const q = new Float32Array(H * D);
+      for (let h = 0; h < H; h++) q[h * D + h] = 1 + h;
+      layer.w!.assign(tf.tensor2d(q, [H, D]));
+      assert.ok(meanFieldEvidence(tf, vae, data, n)!.meanFieldGap < 1e-5, `${type}: orthogonal columns leave no gap`);
+    } finally {
+      vae.dispose();
+    }
+  }
+});
+
+test('one latent has nothing to correlate with: a gap of zero, and weights that diverged give none', async () => {
+  const { tf } = await chooseEngine('wasm');
+  const text =
+    '{ "data": { "synthetic": "spiral3d" }, "model": { "type": "VAE-1", "latentDim": 1, "encoder": { "hidden": [8] }, "decoder": { "hidden": [8] } } }';
+  const vae = new Vae(tf, parseSpec(text, 't.vae.json').spec.model, 3, 5, 0.3);
+  try {
+    const data = Float32Array.from({ length: 30 }, (_, i) => Math.sin(i));
+    assert.equal(meanFieldEvidence(tf, vae, data, 10)?.meanFieldGap, 0);
+    const out = vae.params.decoderLayers.at(-1)!;
+    out.w!.assign(tf.fill(out.w!.shape, NaN));
+    assert.equal(meanFieldEvidence(tf, vae, data, 10), undefined);
+  } finally {
+    vae.dispose();
+  }
+});
+
+test('a nonlinear decoder is not taken for a linear one, and its gap is the mean over points', async () => {
+  const { tf } = await chooseEngine('wasm');
+  const text =
+    '{ "data": { "synthetic": "spiral3d" }, "model": { "type": "VAE-1", "latentDim": 2, "encoder": { "hidden": [8] }, "decoder": { "hidden": [16], "activation": "tanh" } } }';
+  const vae = new Vae(tf, parseSpec(text, 't.vae.json').spec.model, 3, 5, 0.3);
+  try {
+    const rng = new Rng(2);
+    const data = Float32Array.from({ length: 60 * 3 }, () => rng.normal());
+    const all = meanFieldEvidence(tf, vae, data, 60)!;
+    assert.equal(all.decoderLinear, false);
+    assert.ok(all.meanFieldGap > 0 && Number.isFinite(all.meanFieldGap));
+    // Point by point: the mean of one-point gaps (each from the front of its own slice).
+    let sum = 0;
+    for (let p = 0; p < 60; p++) sum += meanFieldEvidence(tf, vae, data.subarray(p * 3), 1)!.meanFieldGap;
+    assert.ok(Math.abs(sum / 60 - all.meanFieldGap) < 1e-9 * Math.max(1, all.meanFieldGap));
+  } finally {
+    vae.dispose();
+  }
+});
