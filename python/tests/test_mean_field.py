@@ -78,6 +78,12 @@ def test_a_nonlinear_decoder_is_not_called_linear() -> None:
     assert r["meanFieldGap"] >= 0
 
 
+def test_many_latents_read_fewer_points_by_the_trainers_rule() -> None:
+    from vae_lens._meanfield import mean_field_points
+
+    assert [mean_field_points(3000, 3), mean_field_points(60, 3), mean_field_points(4096, 20), mean_field_points(4096, 200)] == [128, 60, 51, 16]
+
+
 def test_non_gaussian_decoders_have_no_gap() -> None:
     enc = torch.nn.Linear(4, 4)
     dec = torch.nn.Linear(2, 4)

@@ -15,23 +15,31 @@ import torch
 
 from ._pass import PassSetup, _encode
 
-#: Points of the estimate: the front of the fixed subset, the same every pass (no noise between passes).
+#: Points of the estimate: the front of the fixed subset, the same every pass (no noise between passes),
+#: at most MEAN_FIELD_ROWS decoder rows (2H per point) and never fewer than 16 points: the trainer's rule.
 MEAN_FIELD_POINTS = 128
+MEAN_FIELD_ROWS = 2048
+MIN_MEAN_FIELD_POINTS = 16
 #: Central-difference step in latent units: far below a posterior's width, far above rounding.
 JACOBIAN_STEP = 1e-2
 #: Jacobians that differ between points by less than this share of their largest entry are one (a linear decoder).
 LINEAR_TOLERANCE = 1e-3
 
 
-def mean_field_gap(setup: PassSetup, variance_kind: str, points: int = MEAN_FIELD_POINTS) -> Tuple[float, int, bool]:
+def mean_field_points(n: int, latent_dim: int) -> int:
+    return min(n, MEAN_FIELD_POINTS, max(MIN_MEAN_FIELD_POINTS, MEAN_FIELD_ROWS // (2 * latent_dim)))
+
+
+def mean_field_gap(setup: PassSetup, variance_kind: str) -> Tuple[float, int, bool]:
     """(gap in nats per point, points used, whether the decoder is linear) for a Gaussian decoder whose
     variance kind the pass found. A linear decoder has one Jacobian at every point; its best ELBO has no gap."""
     f64 = torch.float64
-    x = setup.points[:points].to(device=setup.device, dtype=setup.dtype)
-    P = x.shape[0]
+    x = setup.points[:MEAN_FIELD_POINTS].to(device=setup.device, dtype=setup.dtype)
     D = int(np.prod(x.shape[1:])) if x.dim() > 1 else 1
     nu, _ = _encode(setup, x)
     H = nu.shape[1]
+    P = mean_field_points(x.shape[0], H)
+    nu = nu[:P]
     shift = torch.eye(H, dtype=f64, device=setup.device) * JACOBIAN_STEP
     # Rows (sign, h, p): nu_p + sign * step * e_h.
     z = torch.cat([nu[None] + shift[:, None, :], nu[None] - shift[:, None, :]]).reshape(2 * H * P, H)
@@ -58,4 +66,4 @@ def mean_field_gap(setup: PassSetup, variance_kind: str, points: int = MEAN_FIEL
     return max(0.0, float(gap.mean())), P, linear
 
 
-__all__ = ["MEAN_FIELD_POINTS", "mean_field_gap"]
+__all__ = ["MEAN_FIELD_POINTS", "mean_field_gap", "mean_field_points"]

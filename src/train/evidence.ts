@@ -27,11 +27,16 @@ export function encoderEvidence(encodings: Encodings, n: number, latentDim: numb
 }
 
 /**
- * Points of the mean-field gap. Each costs 2 x latentDim decoder evaluations; the points are the
- * same at every pass (the front of the diagnostics subset), so the gap has no sampling noise from
- * pass to pass and its trend shows the smallest change.
+ * Points of the mean-field gap: the front of the diagnostics subset, the same at every pass, so the
+ * gap has no sampling noise from pass to pass and its trend shows the smallest change. Each point
+ * costs 2 x latentDim decoder rows; a pass spends at most MEAN_FIELD_ROWS on them (a conv decoder
+ * with 20 latents: 51 points, about a third of its pass), and never fewer than 16 points.
  */
 export const MEAN_FIELD_POINTS = 128;
+const MEAN_FIELD_ROWS = 2048;
+const MIN_MEAN_FIELD_POINTS = 16;
+/** Decoder rows evaluated at once (whole points: a point's 2H shifted copies stay together). */
+const ROWS_PER_BLOCK = 512;
 /**
  * Central-difference step in latent units: far below a posterior's width, far above float32's
  * rounding of the decoder's output (a ReLU decoder is piecewise linear, so only a kink within
@@ -41,60 +46,72 @@ const JACOBIAN_STEP = 1e-2;
 /** Jacobians that differ between points by less than this share of their largest entry are one (a linear decoder). */
 const LINEAR_TOLERANCE = 1e-3;
 
+/** How many of `n` points the mean-field gap reads for `latentDim` latents (the Python companion's rule too). */
+export function meanFieldPoints(n: number, latentDim: number): number {
+  const affordable = Math.max(MIN_MEAN_FIELD_POINTS, Math.floor(MEAN_FIELD_ROWS / (2 * latentDim)));
+  return Math.min(n, MEAN_FIELD_POINTS, affordable);
+}
+
 /**
- * The mean-field gap (core/evidence.ts) of the first points of `values`: the decoder's Jacobian at
- * each point's encoder mean by central differences, one latent at a time, then
- * Λ = diag(1/a^2) + Jᵀ diag(1/s^2) J per point. Undefined where the weights give no finite gap.
+ * The mean-field gap (core/evidence.ts) of the first points of `values`: the decoder's Jacobian J at
+ * each point's encoder mean by central differences, then Λ = diag(1/a^2) + Jᵀ diag(1/s^2) J per
+ * point. Undefined where the weights give no finite gap.
  */
 export function meanFieldEvidence(tf: Tf, vae: Vae, values: Float32Array, n: number): MeanFieldEvidence | undefined {
-  const P = Math.min(n, MEAN_FIELD_POINTS);
   const D = vae.dim;
   const H = vae.spec.latentDim;
+  const P = meanFieldPoints(n, H);
   const { nu, invS2 } = tf.tidy(() => {
     const e = vae.encode(tf.tensor2d(values.subarray(0, P * D), [P, D]));
     const logS2 = vae.decode(e.nu).logS2;
     return { nu: tf.keep(e.nu), invS2: tf.keep(tf.exp(tf.neg(tf.broadcastTo(logS2, [P, D])))) };
   });
   const w = invS2.dataSync() as Float32Array;
-  const columns: Float32Array[] = [];
-  for (let h = 0; h < H; h++) {
-    const column = tf.tidy(() => {
-      const step = new Float32Array(P * H);
-      for (let p = 0; p < P; p++) step[p * H + h] = JACOBIAN_STEP;
-      const shift = tf.tensor2d(step, [P, H]);
-      const up = vae.decode(tf.add(nu, shift) as Tensor2D).mu;
-      const down = vae.decode(tf.sub(nu, shift) as Tensor2D).mu;
-      return tf.div(tf.sub(up, down), 2 * JACOBIAN_STEP);
-    });
-    columns.push(column.dataSync() as Float32Array);
-    column.dispose();
-  }
-  nu.dispose();
   invS2.dispose();
-  // A linear decoder has one Jacobian for every point (up to the differences' rounding).
-  let spread = 0;
-  let size = 0;
-  for (const c of columns)
-    for (let p = 0; p < P; p++)
-      for (let d = 0; d < D; d++) {
-        size = Math.max(size, Math.abs(c[d]!));
-        spread = Math.max(spread, Math.abs(c[p * D + d]! - c[d]!));
-      }
+  // Rows (p, sign, h): nu_p + sign * step * e_h, for the points of one block.
+  const pointsPerBlock = Math.max(1, Math.floor(ROWS_PER_BLOCK / (2 * H)));
+  const shift = new Float32Array(2 * H * H);
+  for (let h = 0; h < H; h++) {
+    shift[h * H + h] = JACOBIAN_STEP;
+    shift[(H + h) * H + h] = -JACOBIAN_STEP;
+  }
   const a2 = priorVariance(vae);
   const precisions = new Float64Array(P * H * H);
-  for (let p = 0; p < P; p++) {
-    const row = p * D;
-    for (let i = 0; i < H; i++) {
-      for (let j = 0; j <= i; j++) {
-        const ci = columns[i]!;
-        const cj = columns[j]!;
-        let s = 0;
-        for (let d = 0; d < D; d++) s += ci[row + d]! * w[row + d]! * cj[row + d]!;
-        precisions[(p * H + i) * H + j] = s + (i === j ? 1 / a2[i]! : 0);
-        precisions[(p * H + j) * H + i] = precisions[(p * H + i) * H + j]!;
+  const jacobian = new Float64Array(H * D);
+  const first = new Float64Array(H * D);
+  let spread = 0;
+  let size = 0;
+  for (let p0 = 0; p0 < P; p0 += pointsPerBlock) {
+    const B = Math.min(pointsPerBlock, P - p0);
+    const mu = tf.tidy(() => {
+      const centres = tf.reshape(tf.tile(tf.slice(nu, [p0, 0], [B, H]), [1, 2 * H]), [B * 2 * H, H]);
+      const offsets = tf.tile(tf.tensor2d(shift, [2 * H, H]), [B, 1]);
+      return vae.decode(tf.add(centres, offsets) as Tensor2D).mu;
+    });
+    const out = mu.dataSync() as Float32Array;
+    mu.dispose();
+    for (let b = 0; b < B; b++) {
+      const p = p0 + b;
+      const base = b * 2 * H * D;
+      for (let h = 0; h < H; h++)
+        for (let d = 0; d < D; d++) jacobian[h * D + d] = (out[base + h * D + d]! - out[base + (H + h) * D + d]!) / (2 * JACOBIAN_STEP);
+      // A linear decoder has one Jacobian for every point (up to the differences' rounding).
+      if (p === 0) first.set(jacobian);
+      for (let k = 0; k < H * D; k++) {
+        size = Math.max(size, Math.abs(first[k]!));
+        spread = Math.max(spread, Math.abs(jacobian[k]! - first[k]!));
       }
+      for (let i = 0; i < H; i++)
+        for (let j = 0; j <= i; j++) {
+          let s = 0;
+          for (let d = 0; d < D; d++) s += jacobian[i * D + d]! * w[p * D + d]! * jacobian[j * D + d]!;
+          const v = s + (i === j ? 1 / a2[i]! : 0);
+          precisions[(p * H + i) * H + j] = v;
+          precisions[(p * H + j) * H + i] = v;
+        }
     }
   }
+  nu.dispose();
   const gap = meanFieldGap(precisions, P, H);
   // Weights that have diverged give no gap to speak of (the pass's own checks say what went wrong).
   if (!Number.isFinite(gap)) return undefined;

@@ -9,7 +9,7 @@ import { meanFieldGap } from '../../src/core/evidence';
 import { Rng } from '../../src/core/random';
 import { parseSpec } from '../../src/core/spec';
 import { chooseEngine, type Tf } from '../../src/train/backend';
-import { meanFieldEvidence, MEAN_FIELD_POINTS } from '../../src/train/evidence';
+import { meanFieldEvidence, meanFieldPoints } from '../../src/train/evidence';
 import { Vae } from '../../src/train/model';
 
 test('mean-field gap: 1/2 log(ac / (ac - b^2)) for a 2x2 precision, zero for a diagonal one, averaged over points', () => {
@@ -71,7 +71,7 @@ test('the trainer reads the exact gap of a linear decoder, and none once its col
       const a2 = type === 'VAE-2' ? [0.5, 1, 2] : [1, 1, 1];
       if (vae.params.logA2) vae.params.logA2.assign(tf.tensor1d(a2.map(Math.log)));
       const got = meanFieldEvidence(tf, vae, data, n)!;
-      assert.equal(got.meanFieldPoints, Math.min(n, MEAN_FIELD_POINTS));
+      assert.equal(got.meanFieldPoints, Math.min(n, 128));
       assert.equal(got.decoderLinear, true);
       const expected = exactGap(w, D, H, 0.2, a2);
       assert.ok(expected > 0.05, `a random W correlates the posterior (${expected})`);
@@ -86,6 +86,14 @@ test('the trainer reads the exact gap of a linear decoder, and none once its col
       vae.dispose();
     }
   }
+});
+
+test('the points the gap reads: 128 at most, 2048 decoder rows at most, 16 at least', () => {
+  assert.equal(meanFieldPoints(3000, 3), 128);
+  assert.equal(meanFieldPoints(60, 3), 60);
+  assert.equal(meanFieldPoints(4096, 20), 51);
+  assert.equal(meanFieldPoints(4096, 200), 16);
+  assert.equal(meanFieldPoints(10, 200), 10);
 });
 
 test('one latent has nothing to correlate with: a gap of zero, and weights that diverged give none', async () => {
