@@ -27,13 +27,20 @@
  *     the ELBO is stationary in distribution but the learning rate holds it down (`noise-limited`,
  *     with what a smaller step would gain). Records without that field fall back on the ELBO's
  *     scatter between passes: more than 3 times its Monte-Carlo error and more than m/2.
- *  4. collapsed latents (KL_h < 0.01 nats, or Var_x(E_q[z_h]) <= 0.01 where recorded) at such a
+ *  4. the posterior's correlations, where the records carry the mean-field gap G (what a diagonal
+ *     encoder loses to the decoder's local posterior, core/evidence.ts): a linear decoder's optimum
+ *     has none (a rotation of the latents removes it without changing log p(x)), so there a G of
+ *     m/4 or more is gain still to come, at least G (in the benchmark's linear runs the decoder's
+ *     likelihood lagged about as much again): `improving` while G shrinks, `not-converged` where it
+ *     stopped. A nonlinear decoder's optimum may keep some, so there G counts only while it falls by
+ *     m/4 or more over the last 2w passes (`improving`: the optimizer is still removing it).
+ *  5. collapsed latents (KL_h < 0.01 nats, or Var_x(E_q[z_h]) <= 0.01 where recorded) at such a
  *     point: `collapsed`; otherwise `converged` (VAE-0: `stationary`).
  * Before 2w passes the verdict is `too-early` (or `improving` when the rise is already plain), unless
  * from w + 2 passes on the rise has ended or is levelling off as above: then the other tests judge.
  *
  * Hysteresis: the thresholds to leave a settled state are wider than to enter it (a rise must
- * exceed 3 s.e. and m, the gap 1.5 times its allowance, the averaging gain must fall below m/4 to
+ * exceed 3 s.e. and m, the gap 1.5 times its allowance, the mean-field gap m/2, the averaging gain must fall below m/4 to
  * leave `noise-limited` under a steady step; below m/2 where the recorded learning rate fell by more
  * than a fifth over the last 2w passes, since a decaying step takes the gain down with it), and the
  * reported state changes only when two passes in a row call for the same new state. So the verdict
@@ -67,6 +74,10 @@ export interface ConvergencePoint {
   averagedElbo?: number | null;
   /** The learning rate at this pass, where the trainer records it. */
   learningRate?: number | null;
+  /** What the diagonal encoder loses to the decoder's local posterior correlations (core/evidence.ts). */
+  meanFieldGap?: number | null;
+  /** The decoder is linear, so its optimum has no mean-field gap. */
+  decoderLinear?: boolean | null;
   validationElbo?: number | null;
 }
 
@@ -88,6 +99,8 @@ export interface VerdictEvidence {
   averagingGain?: number;
   /** Latents inactive at the last pass. */
   collapsed: number[];
+  /** The last pass's mean-field gap, where recorded. */
+  meanFieldGap?: number;
   /** m = tol * scale: the size of a change that matters. */
   materiality: number;
 }
@@ -249,7 +262,24 @@ function classify(
         ? ` All ${H} latents are inactive (KL_h < ${COLLAPSE_KL_NATS} nats or Var_x(E_q[z_h]) <= ${ACTIVE_UNIT_THRESHOLD}): the posterior has collapsed and the decoder ignores z.`
         : ` ${collapsed.length} of ${H} latents are inactive (z${collapsed.join(', z')}): the model uses ${H - collapsed.length}; fewer latents would fit the same, or a KL warm-up may revive them.`;
 
-  const evidence: VerdictEvidence = { slopePerEpoch: shown.slope, slopeStdErrPerEpoch: shown.slopeStdErr, averagingGain, collapsed, materiality: m };
+  // 4. The posterior's correlations.
+  const meanField = meanFieldPending(span, xs, settled ? m / 2 : m / 4);
+  const meanFieldText = meanField
+    ? meanField.linear
+      ? `The latents' posterior is correlated: a diagonal encoder loses ${fmt(meanField.gap)} nats a point to it (the mean-field gap), and a linear decoder's optimum loses none, so the ELBO can still gain at least that much${meanField.fall !== undefined ? `; the gap shrank ${fmt(meanField.fall)} over the last ${span.length} passes` : ''}.`
+      : `The mean-field gap is still shrinking: ${fmt(meanField.fall!)} over the last ${span.length} passes, to ${fmt(meanField.gap)} nats a point: the decoder is still turning the latents towards independent axes, and the ELBO gains what the posterior's correlations stop costing.`
+    : '';
+  const lastGap = typeof last.meanFieldGap === 'number' && Number.isFinite(last.meanFieldGap) ? last.meanFieldGap : undefined;
+  const factorisedText = lastGap !== undefined && !meanField ? ` The posterior is close to factorised: the mean-field gap is ${fmt(lastGap)} nats.` : '';
+
+  const evidence: VerdictEvidence = {
+    slopePerEpoch: shown.slope,
+    slopeStdErrPerEpoch: shown.slopeStdErr,
+    averagingGain,
+    collapsed,
+    materiality: m,
+    meanFieldGap: lastGap,
+  };
   const validationText = validationTrend(span);
   const make = (state: ConvergenceState, elboStable: boolean, ...parts: string[]): ConvergenceVerdict => ({
     state,
@@ -296,6 +326,7 @@ function classify(
     if (falling) return 'not-converged';
     if (opts.theoremApplies && !gapClosed) return 'not-converged';
     if (noiseLimited) return 'noise-limited';
+    if (meanField) return meanField.fall !== undefined ? 'improving' : 'not-converged';
     if (unclear) return 'improving';
     if (!opts.theoremApplies) return 'stationary';
     return collapsed.length > 0 ? 'collapsed' : 'converged';
@@ -328,9 +359,11 @@ function classify(
         // Held here while a flat stretch is being confirmed, the verdict says that, not what it was entered for.
         const head = rising
           ? `The ELBO still rises: ${signed(moved)} over the last ${span.length} passes (slope ${signed(shown.slope)} ± ${fmt(shown.slopeStdErr)} per ${perUnit}).${stepText}`
-          : unclear
-            ? `The noise cannot rule out a rise of ${fmt(rise + 2 * riseSe)} over ${span.length} passes; more Monte-Carlo samples (diagnostics.mcSamples) would tell.`
-            : noLongerRising();
+          : meanField
+            ? meanFieldText
+            : unclear
+              ? `The noise cannot rule out a rise of ${fmt(rise + 2 * riseSe)} over ${span.length} passes; more Monte-Carlo samples (diagnostics.mcSamples) would tell.`
+              : noLongerRising();
         return make(state, false, head, rising ? '' : trendText, gapText);
       }
       case 'not-converged':
@@ -341,6 +374,15 @@ function classify(
             `The ELBO is falling: ${signed(moved)} over the last ${span.length} passes.`,
             trendText,
             'A smaller learning rate may help (or, with a validation split, look for over-fitting).',
+            gapText,
+          );
+        if (gapClosed && meanField)
+          return make(
+            state,
+            !rising,
+            meanFieldText,
+            'More epochs at a step that still moves the weights would turn the latents to independent axes.',
+            trendText,
             gapText,
           );
         // Held here, a pass may find the gap closed or the ELBO rising again: the head says what this pass shows.
@@ -369,7 +411,7 @@ function classify(
           stillNow,
           `Stationary: ${flatText}; with a fixed decoder variance (VAE-0) the gap need not close.`,
           trendText,
-          gapText + vae0 + collapseText,
+          gapText + vae0 + collapseText + factorisedText,
           gainText,
         );
       case 'collapsed':
@@ -378,7 +420,7 @@ function classify(
           stillNow,
           `${stillNow ? 'At' : 'Until this pass, at'} a stationary point with ${collapsed.length} of ${H} latents inactive.`,
           trendText,
-          gapText + collapseText,
+          gapText + collapseText + factorisedText,
           gainText,
         );
       case 'converged':
@@ -387,7 +429,7 @@ function classify(
           stillNow,
           `${gapClosed ? 'The gap is closed' : 'The gap was closed until this pass'} and ${flatText}.`,
           trendText,
-          gapText,
+          gapText + factorisedText,
           gainText,
         );
     }
@@ -439,6 +481,31 @@ function riseLeft(xs: readonly number[], elbos: readonly number[], last: TrendFi
   const tau = dx / -Math.log(ratio);
   const since = xs[xs.length - 1]! - centre(xs.slice(-(w + 1)));
   return { gain: slopeLast * tau * Math.exp(-since / tau), ratio };
+}
+
+/**
+ * The mean-field gap as gain still to come, or undefined where it says nothing: for a linear
+ * decoder (whose optimum has no gap) a last gap of `needed` or more, with its fall over the window
+ * where it falls beyond 2 s.e.; for any other decoder a fall of `needed` or more over the window
+ * (beyond 2 s.e.). The fall is read along `xs`, the positions the ELBO's trend uses.
+ */
+function meanFieldPending(
+  span: readonly ConvergencePoint[],
+  xs: readonly number[],
+  needed: number,
+): { gap: number; fall?: number; linear: boolean } | undefined {
+  const gaps = span.map((p) => p.meanFieldGap);
+  const gap = gaps[gaps.length - 1];
+  if (typeof gap !== 'number' || !Number.isFinite(gap)) return undefined;
+  const linear = span[span.length - 1]!.decoderLinear === true;
+  let fall: number | undefined;
+  if (span.length >= 3 && gaps.every((g) => typeof g === 'number' && Number.isFinite(g))) {
+    const fit = fitTrend(xs, gaps as number[]);
+    const width = xs[xs.length - 1]! - xs[0]!;
+    if (fit.slope + 2 * fit.slopeStdErr < 0) fall = -fit.slope * width;
+  }
+  if (linear) return gap >= needed ? { gap, fall, linear } : undefined;
+  return fall !== undefined && fall >= needed ? { gap, fall, linear } : undefined;
 }
 
 /** The learning rate at the last pass over the one at the first, where both are recorded (else 1: a steady step). */

@@ -22,6 +22,9 @@ interface Shape {
   kl?: number[];
   activity?: number[];
   epochs?: boolean;
+  /** The mean-field gap per pass, and whether the decoder is linear. */
+  meanField?: (i: number) => number;
+  linear?: boolean;
 }
 
 function history(passes: number, s: Shape, seed = 1): ConvergencePoint[] {
@@ -46,6 +49,7 @@ function history(passes: number, s: Shape, seed = 1): ConvergencePoint[] {
       ...(gain === undefined ? {} : { averagedElbo: elbo + gain }),
       ...(s.kl ? { klPerLatent: s.kl } : {}),
       ...(s.activity ? { latentMeanVariance: s.activity } : {}),
+      ...(s.meanField ? { meanFieldGap: s.meanField(i), decoderLinear: s.linear ?? false } : {}),
     };
   });
 }
@@ -293,6 +297,30 @@ test('not converged: flat but the gap is open, and the reason names the residual
   assert.match(judgeConvergence(history(20, { elbo: flat, rPrior: -0.3 }), opts).reason, /second moments are off the prior's/);
   // R_dec and R_prior that cancel leave a small gap, but not a closed one.
   assert.equal(stateOf(history(20, { elbo: flat, rDec: 0.5, rPrior: -0.5, gain: smallGain })), 'not-converged');
+});
+
+test('the mean-field gap: a linear decoder with m/4 or more of it is not done; a nonlinear one only while the gap shrinks by that much', () => {
+  // m = 0.08: m/4 = 0.02.
+  const base = { elbo: flat, gain: smallGain };
+  const shrinking = judgeConvergence(history(30, { ...base, meanField: (i) => 0.06 - 0.0005 * i, linear: true }), opts);
+  assert.equal(shrinking.state, 'improving');
+  assert.match(shrinking.reason, /^The latents' posterior is correlated: a diagonal encoder loses 0\.04\d+ nats a point to it .* the gap shrank/);
+  const stuck = judgeConvergence(history(30, { ...base, meanField: () => 0.03, linear: true }), opts);
+  assert.equal(stuck.state, 'not-converged');
+  assert.match(stuck.reason, /loses 0\.0300 nats .* More epochs at a step that still moves the weights/);
+  const small = judgeConvergence(history(30, { ...base, meanField: () => 0.01, linear: true }), opts);
+  assert.equal(small.state, 'converged');
+  assert.match(small.reason, /The posterior is close to factorised: the mean-field gap is 0\.0100 nats\./);
+  // A nonlinear decoder may keep a large gap at its optimum: a steady one says nothing, a shrinking one is gain to come.
+  assert.equal(stateOf(history(30, { ...base, meanField: () => 2, linear: false })), 'converged');
+  assert.equal(stateOf(history(30, { ...base, meanField: (i) => 2 - 0.001 * i, linear: false })), 'converged', '0.009 over the window is too little');
+  const turning = judgeConvergence(history(30, { ...base, meanField: (i) => 2 - 0.004 * i, linear: false }), opts);
+  assert.equal(turning.state, 'improving');
+  assert.match(turning.reason, /^The mean-field gap is still shrinking: 0\.036\d* over the last 10 passes/);
+  // Jitter without a trend is no fall.
+  const rng = new Rng(3);
+  const jitter = Array.from({ length: 30 }, () => 1 + 0.05 * rng.normal());
+  assert.equal(stateOf(history(30, { ...base, meanField: (i) => jitter[i]!, linear: false })), 'converged');
 });
 
 test('not converged: a falling ELBO', () => {
