@@ -14,8 +14,10 @@
  *     that of its last w + 1 (plus 2 s.e.). Then it no longer counts when the last w + 1 passes are
  *     flat beyond doubt (their upper bound over the 2w-pass span under m/2: after a steep start the
  *     long window leans up for w passes after the ELBO has levelled off), nor when an exponential
- *     approach slowing at that rate has less than m/2 left to gain (`riseLeft`); once the verdict
- *     has settled, a flat last stretch is enough. Where the records
+ *     approach slowing at that rate has less than m/2 left to gain (`riseLeft`), nor, for a linear
+ *     decoder whose mean-field gap G (step 4) shrinks while the ELBO rises by at most 4 times G's
+ *     fall, when 2G is under m/2 (that rise is the posterior decorrelating, and gives back about
+ *     twice what G loses); once the verdict has settled, a flat last stretch is enough. Where the records
  *     carry the learning rate, the trend is read per unit of step until the verdict has settled (an
  *     epoch at a tenth of the window's first step counts a tenth): a rise that slowed only because a
  *     decaying schedule shrank the step has not ended.
@@ -263,7 +265,9 @@ function classify(
         : ` ${collapsed.length} of ${H} latents are inactive (z${collapsed.join(', z')}): the model uses ${H - collapsed.length}; fewer latents would fit the same, or a KL warm-up may revive them.`;
 
   // 4. The posterior's correlations.
-  const meanField = meanFieldPending(span, xs, settled ? m / 2 : m / 4);
+  const gapTrend = meanFieldTrend(span, xs);
+  const meanFieldNeeded = settled ? m / 2 : m / 4;
+  const meanField = gapTrend && (gapTrend.linear ? gapTrend.gap >= meanFieldNeeded : (gapTrend.fall ?? 0) >= meanFieldNeeded) ? gapTrend : undefined;
   const meanFieldText = meanField
     ? meanField.linear
       ? `The latents' posterior is correlated: a diagonal encoder loses ${fmt(meanField.gap)} nats a point to it (the mean-field gap), and a linear decoder's optimum loses none, so the ELBO can still gain at least that much${meanField.fall !== undefined ? `; the gap shrank ${fmt(meanField.fall)} over the last ${span.length} passes` : ''}.`
@@ -304,7 +308,10 @@ function classify(
   // What is left of a rise that is levelling off (not asked once settled: leaving takes a plain rise).
   const risesBy = fit.n >= 3 && fit.slope > tNeeded * fit.slopeStdErr && rise > riseNeeded;
   const left = settled ? undefined : riseLeft(xs, elbos, nowFit, w, mcError);
-  const levelling = left !== undefined && left.gain < riseNeeded;
+  // A linear decoder's rise that goes with its mean-field gap shrinking (at most twice the 2x the
+  // gap's fall gives back) is the posterior decorrelating: about twice the gap is left of it.
+  const decorrelating = !settled && !meanField && gapTrend?.linear === true && gapTrend.fall !== undefined && rise > 0 && rise <= 4 * gapTrend.fall;
+  const levelling = (left !== undefined && left.gain < riseNeeded) || (decorrelating && 2 * gapTrend.gap < riseNeeded);
   // A flat last stretch ends a rise only where the window shows the slowing too (riseLeft): six
   // passes of a steady rise come out flat by chance now and then, and a settled verdict is sticky.
   const ended = levelling || (flatNow && (settled || !risesBy || left !== undefined));
@@ -313,7 +320,9 @@ function classify(
   const unclear = fit.n >= 3 && rise + 2 * riseSe > 4 * riseNeeded && !ended;
   const levellingText =
     risesBy && !flatNow && levelling
-      ? ` Its rise is levelling off: the slope of the last ${now.length} passes is at most ${pctOf(left.ratio)} of the first ${now.length}'s, and slowing at that pace the ELBO would gain about ${fmt(left.gain)} more.`
+      ? left !== undefined && left.gain < riseNeeded
+        ? ` Its rise is levelling off: the slope of the last ${now.length} passes is at most ${pctOf(left.ratio)} of the first ${now.length}'s, and slowing at that pace the ELBO would gain about ${fmt(left.gain)} more.`
+        : ` Its rise is the latents' posterior decorrelating: the mean-field gap fell ${fmt(gapTrend!.fall!)} over the last ${span.length} passes to ${fmt(gapTrend!.gap)}, and with a linear decoder about twice that is left to gain.`
       : '';
   const falling = fit.n >= 3 && fit.slope < -tNeeded * fit.slopeStdErr && -rise > riseNeeded;
   const trendText = trendLine + levellingText;
@@ -484,16 +493,11 @@ function riseLeft(xs: readonly number[], elbos: readonly number[], last: TrendFi
 }
 
 /**
- * The mean-field gap as gain still to come, or undefined where it says nothing: for a linear
- * decoder (whose optimum has no gap) a last gap of `needed` or more, with its fall over the window
- * where it falls beyond 2 s.e.; for any other decoder a fall of `needed` or more over the window
- * (beyond 2 s.e.). The fall is read along `xs`, the positions the ELBO's trend uses.
+ * The last pass's mean-field gap, whether the decoder is linear, and the gap's fall over the window
+ * where it falls beyond 2 s.e. (read along `xs`, the positions the ELBO's trend uses). Undefined
+ * where the last pass has no gap.
  */
-function meanFieldPending(
-  span: readonly ConvergencePoint[],
-  xs: readonly number[],
-  needed: number,
-): { gap: number; fall?: number; linear: boolean } | undefined {
+function meanFieldTrend(span: readonly ConvergencePoint[], xs: readonly number[]): { gap: number; fall?: number; linear: boolean } | undefined {
   const gaps = span.map((p) => p.meanFieldGap);
   const gap = gaps[gaps.length - 1];
   if (typeof gap !== 'number' || !Number.isFinite(gap)) return undefined;
@@ -504,8 +508,7 @@ function meanFieldPending(
     const width = xs[xs.length - 1]! - xs[0]!;
     if (fit.slope + 2 * fit.slopeStdErr < 0) fall = -fit.slope * width;
   }
-  if (linear) return gap >= needed ? { gap, fall, linear } : undefined;
-  return fall !== undefined && fall >= needed ? { gap, fall, linear } : undefined;
+  return { gap, fall, linear };
 }
 
 /** The learning rate at the last pass over the one at the first, where both are recorded (else 1: a steady step). */

@@ -323,6 +323,63 @@ test('the mean-field gap: a linear decoder with m/4 or more of it is not done; a
   assert.equal(stateOf(history(30, { ...base, meanField: (i) => jitter[i]!, linear: false })), 'converged');
 });
 
+test('a linear decoder whose ELBO still rises as its mean-field gap shrinks is called once about twice the gap is under m/2', () => {
+  // The ELBO gives back about twice what the gap loses: 2 x 0.08 exp(-i/12) below its optimum -5.
+  const gap = (i: number) => 0.08 * Math.exp(-i / 12);
+  const shape = { elbo: (i: number, rng: Rng) => -5 - 2 * gap(i) + 0.005 * rng.normal(), gain: smallGain, meanField: gap, linear: true };
+  const verdicts = judgeEveryPass(history(40, shape), opts);
+  const first = verdicts.findIndex((v) => v.state === 'converged');
+  assert.ok(first > 0, verdicts.map((v) => v.state).join(' '));
+  assert.ok(2 * gap(first) < 0.04 + 1e-9, `called with ${2 * gap(first)} left`);
+  assert.ok(
+    verdicts.slice(0, first + 1).some((v) => /Its rise is the latents' posterior decorrelating: the mean-field gap fell/.test(v.reason)),
+    'the reason names the decorrelation',
+  );
+  // Without the gap the same ELBO is called later: its own trend has to see the rise end.
+  const without = judgeEveryPass(history(40, { ...shape, meanField: undefined }), opts).findIndex((v) => v.state === 'converged');
+  assert.ok(without > first, `${without} vs ${first}`);
+  // A steady rise that the gap's slow fall does not explain stays a rise.
+  const steady = {
+    elbo: (i: number, rng: Rng) => -6 + 0.03 * i + 0.005 * rng.normal(),
+    gain: smallGain,
+    meanField: (i: number) => 0.015 - 0.0002 * i,
+    linear: true,
+  };
+  assert.equal(stateOf(history(40, steady)), 'improving');
+});
+
+test('generated decorrelations: a call never leaves more than m to gain, and a rise the gap does not explain is never called', () => {
+  const rng = new Rng(21);
+  let calls = 0;
+  for (let run = 0; run < 200; run++) {
+    const size = 0.03 + 0.27 * rng.uniform();
+    const tau = 5 + 25 * rng.uniform();
+    // Up to an eighth of m per pass, and recorded as the passes' error (as in the generated rises above).
+    const noise = 0.002 + 0.008 * rng.uniform();
+    const gap = (i: number) => size * Math.exp(-i / tau);
+    const verdicts = judgeEveryPass(
+      history(60, { elbo: (i, r) => -5 - 2 * gap(i) + noise * r.normal(), elboStdErr: noise, gain: smallGain, meanField: gap, linear: true }, run + 1),
+      opts,
+    );
+    verdicts.forEach((v, i) => {
+      if (v.state !== 'converged') return;
+      calls++;
+      assert.ok(2 * gap(i) <= 0.08, `run ${run} (size ${size}, tau ${tau}, noise ${noise}): called at pass ${i} with ${2 * gap(i)} left`);
+    });
+    // A steady rise of 1.5 m per 2w passes beside a gap under m/4 that shrinks a little.
+    const steady = judgeEveryPass(
+      history(
+        60,
+        { elbo: (i, r) => -6 + 0.012 * i + noise * r.normal(), elboStdErr: noise, gain: smallGain, meanField: (i) => 0.019 * (1 - i / 120), linear: true },
+        run + 1,
+      ),
+      opts,
+    );
+    assert.ok(!steady.some((v) => v.state === 'converged'), `run ${run}: a steady rise called converged`);
+  }
+  assert.ok(calls > 2000, `the approaches are called (${calls} calls)`);
+});
+
 test('not converged: a falling ELBO', () => {
   const v = judgeConvergence(history(20, { elbo: (i, rng) => -5 - 0.03 * i + 0.01 * rng.normal(), gain: smallGain }), opts);
   assert.equal(v.state, 'not-converged');
