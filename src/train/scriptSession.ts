@@ -12,7 +12,7 @@ import { UserError } from '../core/errors';
 import { PROTOCOL_VERSION, type StartRequest } from '../core/protocol';
 import { addRecord, RUN_FILES, RUN_FORMAT_VERSION, type MetricsRecord, type RunMeta, type RunStatus, type RunSummary } from '../core/runFormat';
 import { isRunImages, isRunMeta, isRunSummary } from '../core/run/files';
-import { judgeRecords, runSettingsOf } from '../core/run/settings';
+import { RunJudge, runSettingsOf } from '../core/run/settings';
 import { MetricsTail } from '../core/run/tail';
 import { POINTS_ENV, RUN_DIR_ENV, SAMPLES_ENV, SPEC_ENV, type ParsedScriptSpec } from '../core/scriptSpec';
 import { runsDirFor } from '../core/specParts/outputPaths';
@@ -177,6 +177,7 @@ class RunFollower {
   private announced = false;
   /** Every record so far, for the convergence rule. */
   private readonly history: MetricsRecord[] = [];
+  private readonly judge = new RunJudge();
   private shownEpochs: number;
   private shownBackend: string;
   records = 0;
@@ -218,8 +219,8 @@ class RunFollower {
     for (const written of records) {
       this.records++;
       // The script writes no verdict: judge with the one rule (core/convergence.ts), as the viewers do.
-      addRecord(this.history, written);
-      const verdict = written.convergence === undefined ? judgeRecords(this.history, runSettingsOf(this.meta, undefined, written)) : undefined;
+      const replaced = addRecord(this.history, written);
+      const verdict = written.convergence === undefined ? this.judge.next(this.history, runSettingsOf(this.meta, undefined, written), replaced) : undefined;
       const record: MetricsRecord = verdict ? { ...written, convergence: verdict.state, convergenceReason: verdict.reason } : written;
       this.last = record;
       this.emit({ type: 'diagnostics', record });

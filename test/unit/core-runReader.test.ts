@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, mkdirSync, writeFileSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseMetricsJsonl, toJsonLine, type MetricsRecord, type RunMeta, type RunSummary } from '../../src/core/runFormat';
+import { addRecord, parseMetricsJsonl, toJsonLine, type MetricsRecord, type RunMeta, type RunSummary } from '../../src/core/runFormat';
+import { Rng } from '../../src/core/random';
+import { judgeRecords, RunJudge } from '../../src/core/run/settings';
 import { effectiveStatus } from '../../src/core/run/liveness';
 import { lastMetricsRecord, MetricsTail } from '../../src/core/run/tail';
 import { listRunDirs } from '../../src/core/run/files';
@@ -159,4 +161,29 @@ test('overlapping MetricsTail reads never return a record twice', async () => {
   const tail = new MetricsTail(file);
   const [a, b] = await Promise.all([tail.readNew(), tail.readNew()]);
   assert.equal(a.length + b.length, 2);
+});
+
+test('the judge of a run being written gives the verdicts of a full replay, through settings that change and records that replace others', () => {
+  const rng = new Rng(12);
+  const judge = new RunJudge();
+  const history: MetricsRecord[] = [];
+  const base = { tolerance: 0.01, window: 3, theoremApplies: true };
+  let replays = 0;
+  for (let i = 1; i <= 400; i++) {
+    // Mostly forward; now and then a resume that goes back a few epochs.
+    const epoch = rng.uniform() < 0.03 && history.length > 5 ? history[history.length - 4]!.epoch : (history.at(-1)?.epoch ?? 0) + 1;
+    const record = rec(epoch, {
+      elbo: -3 + 2 * (1 - Math.exp(-epoch / 40)) + 0.01 * rng.normal(),
+      rDec: 0.05 * rng.normal(),
+      rPrior: 0.05 * rng.normal(),
+      gap: 0,
+      ...(rng.uniform() < 0.5 ? { meanFieldGap: 0.01 + 0.01 * rng.uniform(), decoderLinear: true } : {}),
+    });
+    const replaced = addRecord(history, record);
+    // run.json rewritten now and then: another window, or the theorem's say.
+    const settings = i % 97 === 0 ? { ...base, window: 4 } : i % 131 === 0 ? { ...base, theoremApplies: false } : base;
+    if (replaced || i % 97 === 0 || i % 131 === 0) replays++;
+    assert.deepEqual(judge.next(history, settings, replaced), judgeRecords(history, settings), `record ${i}`);
+  }
+  assert.ok(replays > 5, `the replays were exercised (${replays})`);
 });

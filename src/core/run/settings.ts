@@ -3,7 +3,7 @@
  * whose writer left it to the reader. Pure: no file or process access.
  */
 import { SPEC_DEFAULTS } from '../defaults';
-import { judgeConvergence, type ConvergenceState } from '../convergence';
+import { ConvergenceJudge, judgeConvergence, type ConvergencePoint, type ConvergenceState, type ConvergenceVerdict } from '../convergence';
 import { MODEL_TYPE_INFO, MODEL_TYPES, type ModelType } from '../modelTypes';
 import type { MetricsRecord, RunMeta } from '../runFormat';
 import { parseSpecDocument } from '../spec';
@@ -35,21 +35,43 @@ const positive = (v: unknown): number | undefined => (typeof v === 'number' && N
 
 /** The one convergence rule (core/convergence.ts) on a run's records: for runs whose writer left the verdict to the reader. */
 export function judgeRecords(records: readonly MetricsRecord[], settings: SpecSettings): { state: ConvergenceState; reason: string } {
-  // A decoder outside the theorem has no decoder entropy or gap (null): the scale is then |H_enc| + |H_prior|
-  // and the gap terms are unknown (NaN), so only the ELBO's trend can be judged.
-  const num = (v: number | null | undefined, missing: number) => (typeof v === 'number' ? v : missing);
-  const verdict = judgeConvergence(
-    records.map((r) => ({
-      ...r,
-      gapStdErr: num(r.gapStdErr, 0),
-      hDec: num(r.hDec, 0),
-      gap: num(r.gap, NaN),
-      rDec: num(r.rDec, NaN),
-      rPrior: num(r.rPrior, NaN),
-    })),
-    settings,
-  );
+  const verdict = judgeConvergence(records.map(pointOf), settings);
   return { state: verdict.state, reason: verdict.reason };
+}
+
+/**
+ * judgeRecords for a run that is still being written: each new record costs one judgement. The
+ * history is replayed only when the settings change (run.json rewritten, or a record's say on the
+ * theorem) or the new record replaced earlier ones (a resumed run), so the verdicts are those of
+ * judgeRecords on the same history.
+ */
+export class RunJudge {
+  private judge: ConvergenceJudge | undefined;
+  private settingsKey = '';
+  private judged = 0;
+
+  /** The verdict after the last of `history`, which is the history of the last call plus one record unless `replaced`. */
+  next(history: readonly MetricsRecord[], settings: SpecSettings, replaced: boolean): { state: ConvergenceState; reason: string } {
+    const key = JSON.stringify(settings);
+    if (this.judge === undefined || key !== this.settingsKey || replaced || history.length !== this.judged + 1) {
+      this.judge = new ConvergenceJudge(settings);
+      this.settingsKey = key;
+      this.judged = 0;
+    }
+    let verdict: ConvergenceVerdict | undefined;
+    for (; this.judged < history.length; this.judged++) verdict = this.judge.push(pointOf(history[this.judged]!));
+    return verdict ? { state: verdict.state, reason: verdict.reason } : judgeRecords(history, settings);
+  }
+}
+
+/**
+ * A record as the rule reads it. A decoder outside the theorem has no decoder entropy or gap (null):
+ * the scale is then |H_enc| + |H_prior| and the gap terms are unknown (NaN), so only the ELBO's trend
+ * can be judged.
+ */
+function pointOf(r: MetricsRecord): ConvergencePoint {
+  const num = (v: number | null | undefined, missing: number) => (typeof v === 'number' ? v : missing);
+  return { ...r, gapStdErr: num(r.gapStdErr, 0), hDec: num(r.hDec, 0), gap: num(r.gap, NaN), rDec: num(r.rDec, NaN), rPrior: num(r.rPrior, NaN) };
 }
 
 /** Why the theorem does not hold for this run, when it does not (for the panel and the status bar). */
