@@ -221,13 +221,15 @@ export interface ParsedMetrics {
 
 /** Parse metrics.jsonl, tolerating a partial last line. */
 /**
- * Add a record to a run's list. A record whose epoch is not after the last one's starts the
- * history over from that epoch (a resumed run redoes the epochs after its checkpoint), so the
- * records it replaces are dropped. Returns whether any were.
+ * Add a record to a run's list. A record that is not after the last one starts the history over
+ * from there (a resumed run redoes the epochs after its checkpoint), so the records it replaces are
+ * dropped; returns whether any were. "After" is a later epoch, or the same epoch at a later step: a
+ * script may diagnose several times an epoch under one epoch number, and those passes all count.
  */
 export function addRecord(records: MetricsRecord[], record: MetricsRecord): boolean {
   let replaced = false;
-  while (records.length > 0 && records[records.length - 1]!.epoch >= record.epoch) {
+  const notBefore = (r: MetricsRecord) => r.epoch > record.epoch || (r.epoch === record.epoch && !(r.step < record.step));
+  while (records.length > 0 && notBefore(records[records.length - 1]!)) {
     records.pop();
     replaced = true;
   }

@@ -187,3 +187,56 @@ test('the judge of a run being written gives the verdicts of a full replay, thro
   }
   assert.ok(replays > 5, `the replays were exercised (${replays})`);
 });
+
+test('several passes an epoch are all kept; a resume (a pass not after the last one) replaces what it redoes', () => {
+  const kept = (passes: [number, number][]) => {
+    const records: MetricsRecord[] = [];
+    const replaced = passes.map(([epoch, step]) => addRecord(records, rec(epoch, { step })));
+    return { at: records.map((r) => `${r.epoch}@${r.step}`), replaced };
+  };
+  // A script that diagnoses three times an epoch under one epoch number.
+  assert.deepEqual(
+    kept([
+      [1, 10],
+      [1, 20],
+      [1, 30],
+      [2, 40],
+      [2, 50],
+    ]).at,
+    ['1@10', '1@20', '1@30', '2@40', '2@50'],
+  );
+  // Resumed from the checkpoint of epoch 1 (step 20): epoch 2 is redone.
+  const resumed = kept([
+    [1, 10],
+    [1, 20],
+    [2, 30],
+    [2, 40],
+    [3, 50],
+    [2, 30],
+    [2, 40],
+  ]);
+  assert.deepEqual(resumed.at, ['1@10', '1@20', '2@30', '2@40']);
+  assert.deepEqual(resumed.replaced, [false, false, false, false, false, true, false]);
+  // A writer that records no steps: a repeated epoch is a redo, as before.
+  assert.deepEqual(
+    kept([
+      [1, 0],
+      [1, 0],
+      [2, 0],
+    ]).at,
+    ['1@0', '2@0'],
+  );
+  // The same through the file reader.
+  const text = [
+    [1, 10],
+    [1, 20],
+    [2, 30],
+    [1, 20],
+  ]
+    .map(([e, s]) => toJsonLine(rec(e!, { step: s! })))
+    .join('');
+  assert.deepEqual(
+    parseMetricsJsonl(text).records.map((r) => `${r.epoch}@${r.step}`),
+    ['1@10', '1@20'],
+  );
+});
