@@ -17,10 +17,10 @@
  *     approach slowing at that rate has less than m/2 left to gain (`riseLeft`), nor, for a linear
  *     decoder whose mean-field gap G (step 4) shrinks while the ELBO rises by at most 4 times G's
  *     fall, when 2G is under m/2 (that rise is the posterior decorrelating, and gives back about
- *     twice what G loses); once the verdict has settled, a flat last stretch is enough. Where the records
- *     carry the learning rate, the trend is read per unit of step until the verdict has settled (an
- *     epoch at a tenth of the window's first step counts a tenth): a rise that slowed only because a
- *     decaying schedule shrank the step has not ended.
+ *     twice what G loses); once the verdict has settled, a flat last stretch is enough. Where the
+ *     records carry the learning rate, the trend is read per unit of step until the verdict has
+ *     settled (an epoch at a tenth of the window's first step counts a tenth): a rise that slowed
+ *     only because a decaying schedule shrank the step has not ended.
  *  2. the gap, closed for the right reason: R_dec and R_prior, each averaged (with sign, without
  *     the largest and smallest value) over the last w passes, satisfy |R_dec| + |R_prior| <= m + 2 s.e.(gap); otherwise `not-converged`,
  *     naming the residual that is off. Not asked of VAE-0, whose gap settles at R_dec.
@@ -42,10 +42,11 @@
  * from w + 2 passes on the rise has ended or is levelling off as above: then the other tests judge.
  *
  * Hysteresis: the thresholds to leave a settled state are wider than to enter it (a rise must
- * exceed 3 s.e. and m, the gap 1.5 times its allowance, the mean-field gap m/2, the averaging gain must fall below m/4 to
- * leave `noise-limited` under a steady step; below m/2 where the recorded learning rate fell by more
- * than a fifth over the last 2w passes, since a decaying step takes the gain down with it), and the
- * reported state changes only when two passes in a row call for the same new state. So the verdict
+ * exceed 3 s.e. and m, the gap 1.5 times its allowance, the mean-field gap (or its fall) m/2, the
+ * averaging gain must fall below m/4 to leave `noise-limited` under a steady step; below m/2 where
+ * the recorded learning rate fell by more than a fifth over the last 2w passes, since a decaying
+ * step takes the gain down with it), and the reported state changes only when two passes in a row
+ * call for the same new state. So the verdict
  * does not flip on one noisy pass.
  *
  * Every field beyond the original record's is optional: runs from other trainers are judged too.
@@ -308,8 +309,9 @@ function classify(
   // What is left of a rise that is levelling off (not asked once settled: leaving takes a plain rise).
   const risesBy = fit.n >= 3 && fit.slope > tNeeded * fit.slopeStdErr && rise > riseNeeded;
   const left = settled ? undefined : riseLeft(xs, elbos, nowFit, w, mcError);
-  // A linear decoder's rise that goes with its mean-field gap shrinking (at most twice the 2x the
-  // gap's fall gives back) is the posterior decorrelating: about twice the gap is left of it.
+  // A linear decoder's rise that goes with its mean-field gap shrinking is the posterior
+  // decorrelating, which gives back about twice what the gap loses: where the ELBO rose by at most
+  // twice that (4 x the gap's fall), about twice the gap is what is left of the rise.
   const decorrelating = !settled && !meanField && gapTrend?.linear === true && gapTrend.fall !== undefined && rise > 0 && rise <= 4 * gapTrend.fall;
   const levelling = (left !== undefined && left.gain < riseNeeded) || (decorrelating && 2 * gapTrend.gap < riseNeeded);
   // A flat last stretch ends a rise only where the window shows the slowing too (riseLeft): six
@@ -385,7 +387,7 @@ function classify(
             'A smaller learning rate may help (or, with a validation split, look for over-fitting).',
             gapText,
           );
-        if (gapClosed && meanField)
+        if (meanField && (gapClosed || !opts.theoremApplies))
           return make(
             state,
             !rising,
