@@ -49,6 +49,9 @@ def test_linear_decoder_gap_is_exact(variance: str, prior) -> None:
     assert r["meanFieldGap"] == pytest.approx(expected, rel=1e-6)
     assert r["meanFieldPoints"] == 128
     assert r["decoderLinear"] is True
+    # Blocks of one point (2H rows) give the same gap as the default blocks.
+    small = Diagnostics(model.encode, model.decode, x, samples=2, write=False, prior_variance=prior, block_rows=2 * 3).diagnose(0, 0)
+    assert small["meanFieldGap"] == pytest.approx(r["meanFieldGap"], rel=1e-12)
 
 
 def test_orthogonal_columns_leave_no_gap_and_the_users_state_is_kept() -> None:

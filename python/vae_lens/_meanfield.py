@@ -8,7 +8,7 @@ records (src/core/evidence.ts, meanFieldGap).
 """
 from __future__ import annotations
 
-from typing import Tuple
+from typing import Optional, Tuple
 
 import numpy as np
 import torch
@@ -32,35 +32,36 @@ def mean_field_points(n: int, latent_dim: int) -> int:
 
 def mean_field_gap(setup: PassSetup, variance_kind: str) -> Tuple[float, int, bool]:
     """(gap in nats per point, points used, whether the decoder is linear) for a Gaussian decoder whose
-    variance kind the pass found. A linear decoder has one Jacobian at every point; its best ELBO has no gap."""
+    variance kind the pass found. A linear decoder has one Jacobian at every point; its best ELBO has no gap.
+    The decoder sees whole points at a time, at most ``block_rows`` rows."""
     f64 = torch.float64
     x = setup.points[:MEAN_FIELD_POINTS].to(device=setup.device, dtype=setup.dtype)
     D = int(np.prod(x.shape[1:])) if x.dim() > 1 else 1
     nu, _ = _encode(setup, x)
     H = nu.shape[1]
     P = mean_field_points(x.shape[0], H)
-    nu = nu[:P]
-    shift = torch.eye(H, dtype=f64, device=setup.device) * JACOBIAN_STEP
-    # Rows (sign, h, p): nu_p + sign * step * e_h.
-    z = torch.cat([nu[None] + shift[:, None, :], nu[None] - shift[:, None, :]]).reshape(2 * H * P, H)
-    means = []
-    for lo in range(0, z.shape[0], setup.block_rows):
-        mu = setup.decode(z[lo:lo + setup.block_rows].to(setup.dtype))[0]
-        means.append(mu.detach().reshape(-1, D).to(f64))
-    mu = torch.cat(means).reshape(2, H, P, D)
-    jac = (mu[0] - mu[1]) / (2 * JACOBIAN_STEP)
-    linear = P > 1 and float((jac - jac[:, :1]).abs().max()) <= LINEAR_TOLERANCE * float(jac[:, 0].abs().max())
-    log_s2 = setup.decode(nu.to(setup.dtype))[1].detach().to(f64)
-    if variance_kind == "latent":
-        log_s2 = log_s2.reshape(P, D)
-    else:
-        log_s2 = log_s2.reshape(1, -1).expand(P, D)
-    precision = torch.einsum("hpd,pd,kpd->phk", jac, torch.exp(-log_s2), jac)
+    eye = torch.eye(H, dtype=f64, device=setup.device)
+    shift = torch.cat([eye, -eye]) * JACOBIAN_STEP  # rows (sign, h)
     a2 = torch.ones(H, dtype=f64, device=setup.device) if setup.prior_variance is None else setup.prior_variance.to(setup.device, f64)
-    precision = precision + torch.diag(1.0 / a2)
-    log_diag = torch.log(torch.diagonal(precision, dim1=1, dim2=2)).sum(1)
-    _, log_det = torch.linalg.slogdet(precision)
-    gap = 0.5 * (log_diag - log_det)
+    gaps = []
+    first: Optional[torch.Tensor] = None
+    linear = P > 1
+    per_block = max(1, setup.block_rows // (2 * H))
+    for lo in range(0, P, per_block):
+        centres = nu[lo:lo + per_block]
+        B = centres.shape[0]
+        mu = setup.decode((centres[:, None, :] + shift[None]).reshape(B * 2 * H, H).to(setup.dtype))[0]
+        mu = mu.detach().reshape(B, 2, H, D).to(f64)
+        jac = (mu[:, 0] - mu[:, 1]) / (2 * JACOBIAN_STEP)  # [B, H, D]
+        if first is None:
+            first = jac[0]
+        linear = linear and float((jac - first).abs().max()) <= LINEAR_TOLERANCE * float(first.abs().max())
+        log_s2 = setup.decode(centres.to(setup.dtype))[1].detach().to(f64)
+        log_s2 = log_s2.reshape(B, D) if variance_kind == "latent" else log_s2.reshape(1, -1).expand(B, D)
+        precision = torch.einsum("bhd,bd,bkd->bhk", jac, torch.exp(-log_s2), jac) + torch.diag(1.0 / a2)
+        log_diag = torch.log(torch.diagonal(precision, dim1=1, dim2=2)).sum(1)
+        gaps.append(0.5 * (log_diag - torch.linalg.slogdet(precision)[1]))
+    gap = torch.cat(gaps)
     if not bool(torch.isfinite(gap).all()):
         return float("nan"), P, linear
     return max(0.0, float(gap.mean())), P, linear
