@@ -174,6 +174,8 @@ describe('Train VAE on the swiss-roll example', { timeout: 900_000 }, () => {
       assert.match(flat, /"schedule": "cosine"/);
       assert.match(flat, /active units 2 of 2/);
       assert.match(flat, /averaged weights gain/);
+      assert.equal(typeof firstRun.records.at(-1)?.meanFieldGap, 'number', 'the record carries the mean-field gap');
+      assert.match(flat, /mean-field gap \d/);
       // The CodeLens: the state, the gap, and the reason's first sentence.
       const lens = await workbench().waitForCodeLens(/^stalled on the step's noise, gap /, 30_000);
       assert.ok(lens.endsWith(`— ${firstSentence}`), `CodeLens: ${lens}`);
@@ -181,6 +183,9 @@ describe('Train VAE on the swiss-roll example', { timeout: 900_000 }, () => {
       const frame = await workbench().findWebviewFrame('.vl-run-detail', 30_000);
       assert.equal((await frame.locator('.vl-badge').first().innerText()).trim(), "Stalled on the step's noise");
       assert.equal((await frame.locator('.vl-run-detail').first().innerText()).trim(), reason);
+      // The summary's evidence beside the gap, the mean-field gap among it.
+      const row = frame.locator('table.vl-summary tr', { hasText: 'Mean-field gap' }).first();
+      assert.match((await row.innerText()).replace(/\s+/g, ' '), /^Mean-field gap \d+\.\d+/);
       await workbench().screenshot('verdict-reason');
     }));
 

@@ -9,6 +9,8 @@ export interface MetricsLine {
   elbo: number | null;
   entropySum: number | null;
   gap: number | null;
+  /** The evidence beside the gap that the tests look for in the tooltip and the summary. */
+  meanFieldGap?: number | null;
 }
 
 export interface RunFolder {
