@@ -87,6 +87,17 @@ def test_many_latents_read_fewer_points_by_the_trainers_rule() -> None:
     assert [mean_field_points(3000, 3), mean_field_points(60, 3), mean_field_points(4096, 20), mean_field_points(4096, 200)] == [128, 60, 51, 16]
 
 
+def test_a_variance_that_varies_with_z_is_not_a_linear_gaussian_decoder() -> None:
+    g = torch.Generator().manual_seed(3)
+    D, H = 5, 2
+    w = torch.randn(D, H, generator=g, dtype=torch.float64)
+    v = torch.randn(D, H, generator=g, dtype=torch.float64)
+    enc = torch.nn.Linear(D, 2 * H).double()
+    x = torch.randn(60, D, generator=g, dtype=torch.float64)
+    r = Diagnostics(lambda t: tuple(enc(t).chunk(2, 1)), lambda z: (z @ w.T, 0.3 * z @ v.T - 1.0), x, samples=2, write=False).diagnose(0, 0)
+    assert r["decoderLinear"] is False
+
+
 def test_non_gaussian_decoders_have_no_gap() -> None:
     enc = torch.nn.Linear(4, 4)
     dec = torch.nn.Linear(2, 4)

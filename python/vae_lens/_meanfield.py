@@ -32,7 +32,8 @@ def mean_field_points(n: int, latent_dim: int) -> int:
 
 def mean_field_gap(setup: PassSetup, variance_kind: str) -> Tuple[float, int, bool]:
     """(gap in nats per point, points used, whether the decoder is linear) for a Gaussian decoder whose
-    variance kind the pass found. A linear decoder has one Jacobian at every point; its best ELBO has no gap.
+    variance kind the pass found. A linear decoder has one Jacobian and one variance at every point; its best
+    ELBO has no gap.
     The decoder sees whole points at a time, at most ``block_rows`` rows."""
     f64 = torch.float64
     x = setup.points[:MEAN_FIELD_POINTS].to(device=setup.device, dtype=setup.dtype)
@@ -45,6 +46,7 @@ def mean_field_gap(setup: PassSetup, variance_kind: str) -> Tuple[float, int, bo
     a2 = torch.ones(H, dtype=f64, device=setup.device) if setup.prior_variance is None else setup.prior_variance.to(setup.device, f64)
     gaps = []
     first: Optional[torch.Tensor] = None
+    first_log_s2: Optional[torch.Tensor] = None
     linear = P > 1
     per_block = max(1, setup.block_rows // (2 * H))
     for lo in range(0, P, per_block):
@@ -58,6 +60,10 @@ def mean_field_gap(setup: PassSetup, variance_kind: str) -> Tuple[float, int, bo
         linear = linear and float((jac - first).abs().max()) <= LINEAR_TOLERANCE * float(first.abs().max())
         log_s2 = setup.decode(centres.to(setup.dtype))[1].detach().to(f64)
         log_s2 = log_s2.reshape(B, D) if variance_kind == "latent" else log_s2.reshape(1, -1).expand(B, D)
+        # The rotation argument needs one decoder variance for all points too (a VAE-3's varies with z).
+        if first_log_s2 is None:
+            first_log_s2 = log_s2[0]
+        linear = linear and float((log_s2 - first_log_s2).abs().max()) <= LINEAR_TOLERANCE
         precision = torch.einsum("bhd,bd,bkd->bhk", jac, torch.exp(-log_s2), jac) + torch.diag(1.0 / a2)
         log_diag = torch.log(torch.diagonal(precision, dim1=1, dim2=2)).sum(1)
         gaps.append(0.5 * (log_diag - torch.linalg.slogdet(precision)[1]))

@@ -115,8 +115,9 @@ export interface MeanFieldEvidence {
   meanFieldGap: number;
   meanFieldPoints: number;
   /**
-   * The decoder's Jacobian is the same at every point: a linear decoder, whose best ELBO has no
-   * mean-field gap (a rotation of the latents removes it), so a gap shows the optimum is not reached.
+   * The decoder's Jacobian and variance are the same at every point: a linear Gaussian decoder,
+   * whose best ELBO has no mean-field gap (a rotation of the latents removes it), so a gap shows the
+   * optimum is not reached.
    */
   decoderLinear: boolean;
 }

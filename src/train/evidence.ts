@@ -115,7 +115,10 @@ export function meanFieldEvidence(tf: Tf, vae: Vae, values: Float32Array, n: num
   const gap = meanFieldGap(precisions, P, H);
   // Weights that have diverged give no gap to speak of (the pass's own checks say what went wrong).
   if (!Number.isFinite(gap)) return undefined;
-  return { meanFieldGap: gap, meanFieldPoints: P, decoderLinear: P > 1 && spread <= LINEAR_TOLERANCE * size };
+  // The rotation argument needs one decoder variance for all points too (a VAE-3's varies with z).
+  let varies = false;
+  for (let k = D; k < P * D && !varies; k++) varies = Math.abs(w[k]! - w[k % D]!) > LINEAR_TOLERANCE * Math.abs(w[k % D]!);
+  return { meanFieldGap: gap, meanFieldPoints: P, decoderLinear: P > 1 && spread <= LINEAR_TOLERANCE * size && !varies };
 }
 
 /**

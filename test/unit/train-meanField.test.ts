@@ -96,6 +96,29 @@ test('the points the gap reads: 128 at most, 2048 decoder rows at most, 16 at le
   assert.equal(meanFieldPoints(10, 200), 10);
 });
 
+test('a linear mean with a variance that varies with z (VAE-3) is not a linear Gaussian decoder', async () => {
+  const { tf } = await chooseEngine('wasm');
+  const text =
+    '{ "data": { "synthetic": "ppca", "dim": 5 }, "model": { "type": "VAE-3", "latentDim": 2, "encoder": { "hidden": [] }, "decoder": { "hidden": [] } } }';
+  const vae = new Vae(tf, parseSpec(text, 't.vae.json').spec.model, 5, 3, 0.3);
+  try {
+    const rng = new Rng(6);
+    const data = Float32Array.from({ length: 40 * 5 }, () => rng.normal());
+    // The variance head starts flat (one variance for every z): then the decoder is linear Gaussian.
+    assert.equal(meanFieldEvidence(tf, vae, data, 40)!.decoderLinear, true);
+    const head = vae.params.decoderLogVar!;
+    head.w!.assign(
+      tf.tensor2d(
+        Float32Array.from({ length: 2 * 5 }, () => 0.5 * rng.normal()),
+        [2, 5],
+      ),
+    );
+    assert.equal(meanFieldEvidence(tf, vae, data, 40)!.decoderLinear, false);
+  } finally {
+    vae.dispose();
+  }
+});
+
 test('one latent has nothing to correlate with: a gap of zero, and weights that diverged give none', async () => {
   const { tf } = await chooseEngine('wasm');
   const text =
