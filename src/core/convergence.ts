@@ -274,7 +274,7 @@ function classify(
       ? `The latents' posterior is correlated: a diagonal encoder loses ${fmt(meanField.gap)} nats a point to it (the mean-field gap), and a linear decoder's optimum loses none, so the ELBO can still gain at least that much${meanField.fall !== undefined ? `; the gap shrank ${fmt(meanField.fall)} over the last ${span.length} passes` : ''}.`
       : `The mean-field gap is still shrinking: ${fmt(meanField.fall!)} over the last ${span.length} passes, to ${fmt(meanField.gap)} nats a point: the decoder is still turning the latents towards independent axes, and the ELBO gains what the posterior's correlations stop costing.`
     : '';
-  const lastGap = typeof last.meanFieldGap === 'number' && Number.isFinite(last.meanFieldGap) ? last.meanFieldGap : undefined;
+  const lastGap = gapTrend?.gap;
   const factorisedText = lastGap !== undefined && !meanField ? ` The posterior is close to factorised: the mean-field gap is ${fmt(lastGap)} nats.` : '';
 
   const evidence: VerdictEvidence = {
@@ -494,6 +494,9 @@ function riseLeft(xs: readonly number[], elbos: readonly number[], last: TrendFi
   return { gain: slopeLast * tau * Math.exp(-since / tau), ratio };
 }
 
+/** A recorded mean-field gap: a KL, so finite and not negative (another writer's odd value counts as none). */
+const isGap = (g: number | null | undefined): g is number => typeof g === 'number' && Number.isFinite(g) && g >= 0;
+
 /**
  * The last pass's mean-field gap, whether the decoder is linear, and the gap's fall over the window
  * where it falls beyond 2 s.e. (read along `xs`, the positions the ELBO's trend uses). Undefined
@@ -502,10 +505,10 @@ function riseLeft(xs: readonly number[], elbos: readonly number[], last: TrendFi
 function meanFieldTrend(span: readonly ConvergencePoint[], xs: readonly number[]): { gap: number; fall?: number; linear: boolean } | undefined {
   const gaps = span.map((p) => p.meanFieldGap);
   const gap = gaps[gaps.length - 1];
-  if (typeof gap !== 'number' || !Number.isFinite(gap)) return undefined;
+  if (!isGap(gap)) return undefined;
   const linear = span[span.length - 1]!.decoderLinear === true;
   let fall: number | undefined;
-  if (span.length >= 3 && gaps.every((g) => typeof g === 'number' && Number.isFinite(g))) {
+  if (span.length >= 3 && gaps.every(isGap)) {
     const fit = fitTrend(xs, gaps as number[]);
     const width = xs[xs.length - 1]! - xs[0]!;
     if (fit.slope + 2 * fit.slopeStdErr < 0) fall = -fit.slope * width;

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { judgeConvergence, judgeEveryPass, type ConvergenceOptions, type ConvergencePoint, type ConvergenceState } from '../../src/core/convergence';
 import { fitTrend, latentEvidence, mutualInformation } from '../../src/core/evidence';
+import { CONVERGENCE_STATES } from '../../src/core/runFormat';
 import { Rng } from '../../src/core/random';
 import { shortReason, verdictHeadline, verdictLabel, verdictLine, verdictTone } from '../../src/core/verdictText';
 
@@ -382,6 +383,24 @@ test('generated decorrelations: a call never leaves more than m to gain, and a r
     assert.ok(!steady.some((v) => v.state === 'converged'), `run ${run}: a steady rise called converged`);
   }
   assert.ok(calls > 2000, `the approaches are called (${calls} calls)`);
+});
+
+test('histories from other trainers with odd mean-field fields: a state and a reason in words, never NaN or a throw', () => {
+  const rng = new Rng(33);
+  const odd = [undefined, null, Number.NaN, -0.5, 0, 1e-12, 0.03, 7, 1e9];
+  for (let run = 0; run < 300; run++) {
+    const n = 1 + Math.floor(40 * rng.uniform());
+    const h = history(n, { elbo: (i, r) => -5 + (run % 3 === 0 ? 0.02 * i : 0) + 0.01 * r.normal(), gain: smallGain }, run).map((p) => ({
+      ...p,
+      meanFieldGap: odd[Math.floor(odd.length * rng.uniform())],
+      decoderLinear: [true, false, null, undefined][Math.floor(4 * rng.uniform())],
+    }));
+    const verdicts = judgeEveryPass(h, opts);
+    for (const v of verdicts) {
+      assert.ok(CONVERGENCE_STATES.includes(v.state), v.state);
+      assert.doesNotMatch(v.reason, /NaN|undefined|Infinity|gap is -/, `run ${run}: ${v.reason}`);
+    }
+  }
 });
 
 test('not converged: a falling ELBO', () => {
