@@ -51,7 +51,7 @@ export function perLatentTable(
   return lines.join('\n');
 }
 
-/** Active units, the mutual information and the validation ELBO, as eval prints them. */
+/** Active units, the mutual information, the mean-field gap and the validation ELBO, as eval prints them. */
 export function evidenceTable(ev: LatentEvidence & Partial<MeanFieldEvidence>, H: number, validationElbo: number | undefined, elbo: number): string {
   const rows: [string, string, string][] = [
     ['active units', `${ev.activeUnits} of ${H}`, `Var_x(E_q[z_h]) > ${ACTIVE_UNIT_THRESHOLD} (Burda et al. 2016)`],

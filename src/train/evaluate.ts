@@ -31,7 +31,7 @@ export interface Evaluation {
   points: number;
   samples: number;
   result: Decomposition;
-  /** Active units, per-latent entropies and I(x; z) on the same points. */
+  /** Active units, per-latent entropies, I(x; z) and the mean-field gap on the same points. */
   latents: LatentEvidence & Partial<MeanFieldEvidence>;
   /** ELBO on the held-out split (up to as many points), when the spec has one. */
   validationElbo?: number;
