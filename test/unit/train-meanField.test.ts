@@ -44,6 +44,17 @@ function linearVae(tf: Tf, type: 'VAE-1' | 'VAE-2', D: number, H: number): Vae {
   return new Vae(tf, parseSpec(text, 't.vae.json').spec.model, D, 3, 0.3);
 }
 
+/** A model of `model` (the spec's JSON) on `dim`-dimensional data, disposed after `fn`. */
+async function withModel(model: string, dim: number, fn: (tf: Tf, vae: Vae) => void): Promise<void> {
+  const { tf } = await chooseEngine('wasm');
+  const vae = new Vae(tf, parseSpec(`{ "data": { "synthetic": "spiral3d" }, "model": ${model} }`, 't.vae.json').spec.model, dim, 5, 0.3);
+  try {
+    fn(tf, vae);
+  } finally {
+    vae.dispose();
+  }
+}
+
 /** The exact gap of a linear decoder W (H x D, row-major as the layer stores it). */
 function exactGap(w: Float32Array, D: number, H: number, s2: number, a2: number[]): number {
   const lambda = new Float64Array(H * H);
@@ -96,12 +107,8 @@ test('the points the gap reads: 128 at most, 2048 decoder rows at most, 16 at le
   assert.equal(meanFieldPoints(10, 200), 10);
 });
 
-test('a linear mean with a variance that varies with z (VAE-3) is not a linear Gaussian decoder', async () => {
-  const { tf } = await chooseEngine('wasm');
-  const text =
-    '{ "data": { "synthetic": "ppca", "dim": 5 }, "model": { "type": "VAE-3", "latentDim": 2, "encoder": { "hidden": [] }, "decoder": { "hidden": [] } } }';
-  const vae = new Vae(tf, parseSpec(text, 't.vae.json').spec.model, 5, 3, 0.3);
-  try {
+test('a linear mean with a variance that varies with z (VAE-3) is not a linear Gaussian decoder', () =>
+  withModel('{ "type": "VAE-3", "latentDim": 2, "encoder": { "hidden": [] }, "decoder": { "hidden": [] } }', 5, (tf, vae) => {
     const rng = new Rng(6);
     const data = Float32Array.from({ length: 40 * 5 }, () => rng.normal());
     // The variance head starts flat (one variance for every z): then the decoder is linear Gaussian.
@@ -114,33 +121,19 @@ test('a linear mean with a variance that varies with z (VAE-3) is not a linear G
       ),
     );
     assert.equal(meanFieldEvidence(tf, vae, data, 40)!.decoderLinear, false);
-  } finally {
-    vae.dispose();
-  }
-});
+  }));
 
-test('one latent has nothing to correlate with: a gap of zero, and weights that diverged give none', async () => {
-  const { tf } = await chooseEngine('wasm');
-  const text =
-    '{ "data": { "synthetic": "spiral3d" }, "model": { "type": "VAE-1", "latentDim": 1, "encoder": { "hidden": [8] }, "decoder": { "hidden": [8] } } }';
-  const vae = new Vae(tf, parseSpec(text, 't.vae.json').spec.model, 3, 5, 0.3);
-  try {
+test('one latent has nothing to correlate with: a gap of zero, and weights that diverged give none', () =>
+  withModel('{ "type": "VAE-1", "latentDim": 1, "encoder": { "hidden": [8] }, "decoder": { "hidden": [8] } }', 3, (tf, vae) => {
     const data = Float32Array.from({ length: 30 }, (_, i) => Math.sin(i));
     assert.equal(meanFieldEvidence(tf, vae, data, 10)?.meanFieldGap, 0);
     const out = vae.params.decoderLayers.at(-1)!;
     out.w!.assign(tf.fill(out.w!.shape, NaN));
     assert.equal(meanFieldEvidence(tf, vae, data, 10), undefined);
-  } finally {
-    vae.dispose();
-  }
-});
+  }));
 
-test('a nonlinear decoder is not taken for a linear one, and its gap is the mean over points', async () => {
-  const { tf } = await chooseEngine('wasm');
-  const text =
-    '{ "data": { "synthetic": "spiral3d" }, "model": { "type": "VAE-1", "latentDim": 2, "encoder": { "hidden": [8] }, "decoder": { "hidden": [16], "activation": "tanh" } } }';
-  const vae = new Vae(tf, parseSpec(text, 't.vae.json').spec.model, 3, 5, 0.3);
-  try {
+test('a nonlinear decoder is not taken for a linear one, and its gap is the mean over points', () =>
+  withModel('{ "type": "VAE-1", "latentDim": 2, "encoder": { "hidden": [8] }, "decoder": { "hidden": [16], "activation": "tanh" } }', 3, (tf, vae) => {
     const rng = new Rng(2);
     const data = Float32Array.from({ length: 60 * 3 }, () => rng.normal());
     const all = meanFieldEvidence(tf, vae, data, 60)!;
@@ -150,7 +143,4 @@ test('a nonlinear decoder is not taken for a linear one, and its gap is the mean
     let sum = 0;
     for (let p = 0; p < 60; p++) sum += meanFieldEvidence(tf, vae, data.subarray(p * 3), 1)!.meanFieldGap;
     assert.ok(Math.abs(sum / 60 - all.meanFieldGap) < 1e-9 * Math.max(1, all.meanFieldGap));
-  } finally {
-    vae.dispose();
-  }
-});
+  }));
