@@ -182,9 +182,17 @@ test('image grids whose shape claims more pixels than can be drawn are not image
       fc.pre(pixels > 2048 * 2048);
       cases++;
       const images = { shape, originals: [[0.5]], reconstructions: [[0.5]], samples: [[0.5]] };
-      const t0 = performance.now();
       assert.equal(isRunImages(images), false);
-      assert.ok(performance.now() - t0 < 5);
+      // Refused from the shape alone, without touching pixels: the fastest of three calls (one can
+      // meet a garbage collection on this shared machine) stays far below what drawing would take.
+      const fastest = Math.min(
+        ...[0, 1, 2].map(() => {
+          const t0 = performance.now();
+          isRunImages(images);
+          return performance.now() - t0;
+        }),
+      );
+      assert.ok(fastest < 5, `${fastest} ms`);
     }),
     { seed: SEED, numRuns: 300 },
   );
