@@ -24,19 +24,25 @@ export class StatusBarRecorder {
 
   private async poll(): Promise<void> {
     while (this.running) {
-      const text = await this.wb.statusBarText(this.item).catch(() => undefined);
-      if (text !== undefined && text !== this.changes.at(-1)?.text) this.changes.push({ text, atMs: Date.now() - this.started });
+      await this.sample();
       await new Promise((r) => setTimeout(r, this.pollMs));
     }
+  }
+
+  private async sample(): Promise<void> {
+    const text = await this.wb.statusBarText(this.item).catch(() => undefined);
+    if (text !== undefined && text !== this.changes.at(-1)?.text) this.changes.push({ text, atMs: Date.now() - this.started });
   }
 
   texts(): string[] {
     return this.changes.map((c) => c.text);
   }
 
+  /** Stops polling; one last sample, so a text the caller has just seen is among the changes. */
   async stop(): Promise<StatusChange[]> {
     this.running = false;
     await this.loop;
+    await this.sample();
     return this.changes;
   }
 }
