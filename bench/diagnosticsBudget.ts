@@ -4,16 +4,9 @@
  * same data, each repeated over noise seeds, with the wall time of each pass.
  *   node out/bench-run/diagnosticsBudget.js RUN_DIR   (built by npm run bench)
  */
-import * as path from 'node:path';
-import { RUN_FILES } from '../src/core/runFormat';
-import { loadData } from '../src/data/load';
 import { chooseEngine } from '../src/train/backend';
-import { readCheckpoint, restoreCheckpoint } from '../src/train/checkpoint';
 import { diagnose } from '../src/train/diagnostics';
-import { Vae } from '../src/train/model';
-import { readSpecFile } from '../src/train/session';
-import * as fs from 'node:fs';
-import type { RunMeta } from '../src/core/runFormat';
+import { loadTrainedRun } from './trainedRun';
 
 const SETTINGS: [number, number][] = [
   [4096, 4],
@@ -25,13 +18,8 @@ const SEEDS = [1, 2, 3, 4, 5];
 async function main(): Promise<void> {
   const runDir = process.argv[2];
   if (!runDir) throw new Error('usage: diagnosticsBudget RUN_DIR');
-  const meta = JSON.parse(fs.readFileSync(path.join(runDir, RUN_FILES.meta), 'utf8')) as RunMeta;
-  const { spec } = readSpecFile(path.join(runDir, RUN_FILES.spec));
   const engine = await chooseEngine('wasm');
-  const data = await loadData(spec.data, meta.specPath);
-  const vae = new Vae(engine.tf, spec.model, data.train.dim, spec.training.seed, 1, data.train.imageShape);
-  const cp = readCheckpoint(path.join(runDir, RUN_FILES.checkpoints, 'latest.json'));
-  await restoreCheckpoint(engine.tf, cp, vae, undefined, runDir);
+  const { spec, data, vae, epoch } = await loadTrainedRun(engine.tf, runDir);
   const dim = data.train.dim;
   const rows = [];
   diagnose(engine.tf, vae, { values: data.train.values.subarray(0, 512 * dim), n: 512, samples: 4, seed: 0 }); // warm-up
@@ -62,7 +50,7 @@ async function main(): Promise<void> {
       gapStdErr: gapSe,
     });
   }
-  process.stdout.write(`BUDGET_RESULT ${JSON.stringify({ runDir, epoch: cp.epoch, tolerance: spec.diagnostics.tolerance, rows })}\n`);
+  process.stdout.write(`BUDGET_RESULT ${JSON.stringify({ runDir, epoch, tolerance: spec.diagnostics.tolerance, rows })}\n`);
 }
 
 const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;

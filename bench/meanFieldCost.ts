@@ -6,16 +6,10 @@
  *     --external:@tensorflow/tfjs-node --outfile=out/bench-run/meanFieldCost.js
  *   node out/bench-run/meanFieldCost.js [--threads N] [--reps 7] RUN_DIR...
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { RUN_FILES, type RunMeta } from '../src/core/runFormat';
-import { loadData } from '../src/data/load';
 import { chooseEngine } from '../src/train/backend';
-import { readCheckpoint, restoreCheckpoint } from '../src/train/checkpoint';
 import { diagnose, diagnosticSubset } from '../src/train/diagnostics';
 import { meanFieldEvidence } from '../src/train/evidence';
-import { Vae } from '../src/train/model';
-import { readSpecFile } from '../src/train/session';
+import { loadTrainedRun } from './trainedRun';
 
 function flag(argv: string[], name: string, fallback: number): number {
   const i = argv.indexOf(name);
@@ -37,12 +31,7 @@ async function main(): Promise<void> {
   console.log(`| run | latents | points x samples | pass | mean-field points | mean-field gap | ratio |`);
   console.log(`| --- | ---: | ---: | ---: | ---: | ---: | ---: |`);
   for (const runDir of argv) {
-    const meta = JSON.parse(fs.readFileSync(path.join(runDir, RUN_FILES.meta), 'utf8')) as RunMeta;
-    const { spec } = readSpecFile(path.join(runDir, RUN_FILES.spec));
-    const data = await loadData(spec.data, meta.specPath);
-    const vae = new Vae(engine.tf, spec.model, data.train.dim, spec.training.seed, 1, data.train.imageShape);
-    const cpPath = path.join(runDir, RUN_FILES.checkpoints, 'latest.json');
-    await restoreCheckpoint(engine.tf, readCheckpoint(cpPath), vae, undefined, cpPath);
+    const { meta, spec, data, vae } = await loadTrainedRun(engine.tf, runDir);
     const { values, n } = diagnosticSubset(data.train, spec);
     const samples = spec.diagnostics.mcSamples;
     const pass: number[] = [];
