@@ -97,6 +97,18 @@ export function mutualInformation(nu: ArrayLike<number>, logT2: ArrayLike<number
   return total / M;
 }
 
+export interface MeanFieldEvidence {
+  /** Nats per point, the mean over `meanFieldPoints` points. */
+  meanFieldGap: number;
+  meanFieldPoints: number;
+  /**
+   * The decoder's Jacobian and variance are the same at every point: a linear Gaussian decoder,
+   * whose best ELBO has no mean-field gap (a rotation of the latents removes it), so a gap shows the
+   * optimum is not reached.
+   */
+  decoderLinear: boolean;
+}
+
 /**
  * The mean-field gap: what a factorised (diagonal) encoder must lose to the correlations of the
  * decoder's local posterior. With the decoder linearised at the encoder mean, p(z|x) is Gaussian
@@ -110,18 +122,6 @@ export function mutualInformation(nu: ArrayLike<number>, logT2: ArrayLike<number
  * 2019), but need not reach zero.
  * `precisions` holds P row-major H x H matrices Λ; the result is their mean gap in nats.
  */
-export interface MeanFieldEvidence {
-  /** Nats per point, the mean over `meanFieldPoints` points. */
-  meanFieldGap: number;
-  meanFieldPoints: number;
-  /**
-   * The decoder's Jacobian and variance are the same at every point: a linear Gaussian decoder,
-   * whose best ELBO has no mean-field gap (a rotation of the latents removes it), so a gap shows the
-   * optimum is not reached.
-   */
-  decoderLinear: boolean;
-}
-
 export function meanFieldGap(precisions: ArrayLike<number>, P: number, H: number): number {
   if (P === 0) return 0;
   const L = new Float64Array(H * H);

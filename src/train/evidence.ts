@@ -96,11 +96,11 @@ export function meanFieldEvidence(tf: Tf, vae: Vae, values: Float32Array, n: num
       for (let h = 0; h < H; h++)
         for (let d = 0; d < D; d++) jacobian[h * D + d] = (out[base + h * D + d]! - out[base + (H + h) * D + d]!) / (2 * JACOBIAN_STEP);
       // A linear decoder has one Jacobian for every point (up to the differences' rounding).
-      if (p === 0) first.set(jacobian);
-      for (let k = 0; k < H * D; k++) {
-        size = Math.max(size, Math.abs(first[k]!));
-        spread = Math.max(spread, Math.abs(jacobian[k]! - first[k]!));
+      if (p === 0) {
+        first.set(jacobian);
+        for (let k = 0; k < H * D; k++) size = Math.max(size, Math.abs(first[k]!));
       }
+      for (let k = 0; k < H * D; k++) spread = Math.max(spread, Math.abs(jacobian[k]! - first[k]!));
       for (let i = 0; i < H; i++)
         for (let j = 0; j <= i; j++) {
           let s = 0;
