@@ -56,7 +56,7 @@ async function loadProjectModules() {
         "export { parseSpec } from './src/core/spec';",
         "export { loadData } from './src/data/load';",
         "export { ppcaLogLikelihood } from './src/core/entropy';",
-        "export { judgeEveryPass } from './src/core/convergence';",
+        "export { judgeEveryPass, DECAYING_STEP_GAIN_FACTOR } from './src/core/convergence';",
         "export { judgeConvergenceLegacy } from './src/core/convergenceLegacy';",
       ].join('\n'),
       resolveDir: root,
@@ -181,6 +181,7 @@ function evaluate(cfg, spec, records, truth, modules) {
     now: score(records, verdicts.map((v) => v.state), atOptimum, nearOptimum, endsOutside),
     sweep,
     finalReason: verdicts.at(-1).reason,
+    decayGainRatios: [cfg.expect].flat().some((st) => DONE.has(st)) ? decayGainRatios(records, endElbo) : [],
   };
 }
 
@@ -231,6 +232,7 @@ function render(results, seconds) {
     `- old rule: ${total('before')}`,
     `- new rule: ${total('now')}`,
     `- ${shortOfOptimum(results)}`,
+    `- ${decayGainLine(results, modules.DECAYING_STEP_GAIN_FACTOR)}`,
     '',
     `The new rule under other windows w (\`diagnostics.window\`: the trend reads the last 2w passes, the gap and the averaging gain the last w), replayed on the same ${results.length} runs: a shorter window calls sooner and less surely.`,
     '',
@@ -260,6 +262,42 @@ function totals(results, of) {
     timed: timed.length,
     inTime: timed.filter((r) => of(r).delay.epochs !== undefined && of(r).delay.epochs <= of(r).delay.allowed).length,
   };
+}
+
+/**
+ * What a decaying step still gave, against the averaging gain that predicted it (the rule's
+ * DECAYING_STEP_GAIN_FACTOR): (the run's final ELBO - the mean of the last w passes) / their mean
+ * gain, at every pass where the rule weighs the gain on a falling step (the recorded learning rate
+ * fell by a fifth over the last 2w passes, the gain between m/4 and m/2), at least 2w passes
+ * before the end.
+ */
+function decayGainRatios(records, endElbo) {
+  const ratios = [];
+  for (let i = 2 * WINDOW - 1; i < records.length - 2 * WINDOW; i++) {
+    const recent = records.slice(i - WINDOW + 1, i + 1);
+    if (!recent.every((r) => Number.isFinite(r.averagedElbo))) continue;
+    const first = records[i - 2 * WINDOW + 1].learningRate;
+    const lr = records[i].learningRate;
+    if (!(lr > 0 && first > 0 && lr < 0.8 * first)) continue;
+    const r = records[i];
+    const m = 0.01 * (Math.abs(r.hEnc) + Math.abs(r.hPrior) + Math.abs(r.hDec));
+    const gain = recent.reduce((a, p) => a + p.averagedElbo - p.elbo, 0) / WINDOW;
+    if (gain < m / 4 || gain > m / 2) continue;
+    ratios.push((endElbo - recent.reduce((a, p) => a + p.elbo, 0) / WINDOW) / gain);
+  }
+  return ratios;
+}
+
+function decayGainLine(results, factor) {
+  const byConfig = new Map();
+  for (const r of results) if (r.decayGainRatios.length) byConfig.set(r.cfg.id, [...(byConfig.get(r.cfg.id) ?? []), ...r.decayGainRatios]);
+  const all = [...byConfig.values()].flat();
+  if (all.length === 0) return 'no pass of a run expected to end done weighs an averaging gain on a falling step';
+  const q = (xs, f) => [...xs].sort((a, b) => a - b)[Math.floor(f * (xs.length - 1))].toFixed(2);
+  return (
+    `On a falling step the ELBO went on to gain ${q(all, 0.5)} times the averaging gain (median; quartiles ${q(all, 0.25)}-${q(all, 0.75)}) over the ${all.length} passes of runs expected to end done where the rule weighs that gain ` +
+    `(${[...byConfig].map(([id, xs]) => `${id} ${q(xs, 0.5)} over ${xs.length}`).join(', ')}); the rule takes ${factor} (DECAYING_STEP_GAIN_FACTOR in src/core/convergence.ts)`
+  );
 }
 
 /**
