@@ -85,6 +85,10 @@ export interface ConvergencePoint {
   /** The decoder is linear, so its optimum has no mean-field gap. */
   decoderLinear?: boolean | null;
   validationElbo?: number | null;
+  /** The decoder variance (its mean over dimensions), the one its error asks for, and the ELBO there. */
+  sigma2?: number | null;
+  sigma2Opt?: number | null;
+  elboAtOptVariance?: number | null;
 }
 
 export interface ConvergenceOptions {
@@ -418,6 +422,7 @@ function classify(
           `The gap is open: ${Math.abs(rDec) >= Math.abs(rPrior) ? 'the decoder variance is off its optimum' : "the latents' second moments are off the prior's"}, ${rising ? 'and the ELBO still rises' : `though ${flatText}`}.`,
           trendText,
           gapText,
+          Math.abs(rDec) >= Math.abs(rPrior) ? laggingVariance(last, opts) : '',
         );
       case 'noise-limited':
         return make(
@@ -554,6 +559,28 @@ function advice(opts: ConvergenceOptions): string {
   if (opts.schedule === 'cosine')
     return `The cosine schedule has not brought the step down far enough yet: train for more epochs${lr ? ` or start lower than learningRate ${lr}` : ''}.`;
   return `Use "schedule": "cosine" (the step decays to 1% of its start)${lr ? `, or a learningRate of ${Number((lr / 10).toPrecision(3))} instead of ${lr}` : ', or a smaller learningRate'}.`;
+}
+
+/**
+ * What an open R_dec says about the variance, where the record carries it. R_dec is first order in
+ * s^2 / s*^2 - 1 and the ELBO's loss to it second order, so the residual measures how far the decoder
+ * is from a stationary point, not what setting the variance would gain: a variance above s*^2 trails
+ * an error that fell faster than it could follow.
+ */
+function laggingVariance(p: ConvergencePoint, opts: ConvergenceOptions): string {
+  const { sigma2: s2, sigma2Opt: opt } = p;
+  if (typeof s2 !== 'number' || typeof opt !== 'number' || !(s2 > 0) || !(opt > 0) || !Number.isFinite(s2 / opt)) return '';
+  const off = s2 / opt - 1;
+  // Per-dimension variances can be off while their means agree: then the mean says nothing.
+  if (Math.abs(off) < 0.01) return '';
+  const cost = typeof p.elboAtOptVariance === 'number' && Number.isFinite(p.elboAtOptVariance) ? p.elboAtOptVariance - p.elbo : undefined;
+  const costText =
+    cost !== undefined && cost >= 0
+      ? ` Setting it to s*² alone would gain ${fmt(cost)} nats: the residual says the decoder is not at a stationary point, not that this is what is left.`
+      : '';
+  return off > 0
+    ? `The decoder variance is ${pctOf(off)} above the s*² its error asks for: the error fell faster than the variance could follow, so the decoder was still improving.${costText} Train longer${opts.schedule === 'cosine' ? ' (more epochs, so the cosine schedule ends later)' : ''}.`
+    : `The decoder variance is ${pctOf(-off)} below the s*² its error asks for: the error grew past it.${costText}`;
 }
 
 /** A note when a validation split exists and its ELBO moves against the training ELBO. */

@@ -300,6 +300,32 @@ test('not converged: flat but the gap is open, and the reason names the residual
   assert.equal(stateOf(history(20, { elbo: flat, rDec: 0.5, rPrior: -0.5, gain: smallGain })), 'not-converged');
 });
 
+test('an open R_dec: the reason reads the variance against the one its error asks for, and its own cost', () => {
+  const withVariance = (sigma2: unknown, sigma2Opt: unknown, elboAtOptVariance?: unknown) =>
+    history(20, { elbo: flat, rDec: 0.3, gain: smallGain }).map(
+      (p) => ({ ...p, sigma2, sigma2Opt, elboAtOptVariance: elboAtOptVariance ?? null }) as ConvergencePoint,
+    );
+  const above = judgeConvergence(withVariance(0.0115, 0.01, -4.99), { ...opts, schedule: 'cosine' }).reason;
+  assert.match(above, /The decoder variance is 15 % above the s\*² its error asks for: the error fell faster than the variance could follow/);
+  assert.match(above, /Setting it to s\*² alone would gain 0\.0\d+ nats/);
+  assert.match(above, /Train longer \(more epochs, so the cosine schedule ends later\)\.$/);
+  assert.match(
+    judgeConvergence(withVariance(0.008, 0.01), opts).reason,
+    /The decoder variance is 20 % below the s\*² its error asks for: the error grew past it\.$/,
+  );
+  // Nothing to read: fields missing, odd, or variances that agree on average (per-dimension ones can still be off).
+  for (const [s2, opt] of [
+    [undefined, undefined],
+    [null, 0.01],
+    [0.01, 0],
+    [-1, 0.01],
+    ['0.01', 0.01],
+    [Number.NaN, 0.01],
+    [0.01, 0.01002],
+  ])
+    assert.doesNotMatch(judgeConvergence(withVariance(s2, opt), opts).reason, /s\*²/, `${s2} ${opt}`);
+});
+
 test('the mean-field gap: a linear decoder with m/4 or more of it is not done; a nonlinear one only while the gap shrinks by that much', () => {
   // m = 0.08: m/4 = 0.02.
   const base = { elbo: flat, gain: smallGain };

@@ -171,6 +171,13 @@ test('a flat ELBO whose decoder variance lags its optimum: not converged, and th
   // What the residual says, seen directly: the variance is above the one the decoder's error asks for.
   assert.ok(last.sigma2! > 1.05 * last.sigma2Opt!, `s2 ${last.sigma2} against its optimum ${last.sigma2Opt}`);
   assert.ok(last.rDec > 0.05, `R_dec ${last.rDec}`);
+  // The reason says so, and that the variance alone is not what is left: its cost is second order.
+  const above = Number(/The decoder variance is (\d+) % above the s\*² its error asks for/.exec(last.convergenceReason ?? '')?.[1]);
+  assert.equal(above, Math.round(100 * (last.sigma2! / last.sigma2Opt! - 1)));
+  const alone = Number(/Setting it to s\*² alone would gain ([\d.e-]+) nats/.exec(last.convergenceReason ?? '')?.[1]);
+  assert.ok(Math.abs(alone - (last.elboAtOptVariance! - last.elbo)) < 1e-3 * Math.max(1, alone), `${alone}`);
+  assert.ok(alone < last.rDec / 4, `the variance's own cost ${alone} against R_dec ${last.rDec}`);
+  assert.match(last.convergenceReason ?? '', /Train longer \(more epochs, so the cosine schedule ends later\)\.$/);
 });
 
 test('VAE-1 on the swiss roll closes the gap (gapRel < 1%), and its constant step is named as what holds it', async () => {
