@@ -151,7 +151,7 @@ const WINDOW = 5;
 const SWEEP_WINDOWS = [3, 4, 5, 6, 8];
 
 function evaluate(cfg, spec, records, truth, modules) {
-  const opts = { tolerance: TOLERANCE, window: WINDOW, theoremApplies: spec.model.type !== 'VAE-0', learningRate: spec.training.learningRate, schedule: spec.training.schedule };
+  const opts = { tolerance: TOLERANCE, window: WINDOW, theoremApplies: spec.model.type !== 'VAE-0', learningRate: spec.training.learningRate, schedule: spec.training.schedule, epochs: spec.training.epochs };
   // Relative to the optimum's magnitude, or, where the optimum is near zero (below a tenth of the
   // entropy terms' scale), to the run's total improvement since its first trained pass.
   const last = records.at(-1);

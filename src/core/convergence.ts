@@ -98,6 +98,8 @@ export interface ConvergenceOptions {
   /** For the advice of `noise-limited`. */
   learningRate?: number;
   schedule?: string;
+  /** The epochs the run is planned for: before the last, "train longer" is not yet the advice. */
+  epochs?: number;
 }
 
 /** The numbers behind a verdict (for the record, the panel and eval). */
@@ -261,6 +263,7 @@ function classify(
   // threshold to enter is enough, and what the step's noise still costs is the gain times
   // DECAYING_STEP_GAIN_FACTOR (a settled verdict leaves only on the gain itself).
   const stepFalling = stepLeft < 0.8;
+  const epochsLeft = remainingEpochs(opts, last);
   const gainNeeded = current === 'noise-limited' && !stepFalling ? m / 4 : m / 2;
   const stepCost =
     averagingGain !== undefined && stepFalling && !(settled && current !== 'noise-limited') ? DECAYING_STEP_GAIN_FACTOR * averagingGain : averagingGain;
@@ -422,7 +425,7 @@ function classify(
           `The gap is open: ${Math.abs(rDec) >= Math.abs(rPrior) ? 'the decoder variance is off its optimum' : "the latents' second moments are off the prior's"}, ${rising ? 'and the ELBO still rises' : `though ${flatText}`}.`,
           trendText,
           gapText,
-          Math.abs(rDec) >= Math.abs(rPrior) ? laggingVariance(last, opts) : '',
+          Math.abs(rDec) >= Math.abs(rPrior) ? laggingVariance(last, opts, epochsLeft) : '',
         );
       case 'noise-limited':
         return make(
@@ -431,7 +434,7 @@ function classify(
           stepCost !== undefined
             ? `A smaller step would gain about ${fmt(stepCost)} nats: the averaged recent weights beat the current ones.`
             : `The ELBO scatters ${fmt(shown.residualSd / Math.max(mcError, 1e-12))} times its Monte-Carlo error between passes: the weights jitter with the step.`,
-          `${rising || falling ? 'Until this pass the ELBO was' : 'The ELBO is'} stationary in distribution but the learning rate's noise holds it down. ${advice(opts)}`,
+          `${rising || falling ? 'Until this pass the ELBO was' : 'The ELBO is'} stationary in distribution but the learning rate's noise holds it down. ${advice(opts, epochsLeft, stepFalling)}`,
           trendText,
           gapText + collapseText,
         );
@@ -554,8 +557,22 @@ function inactiveLatents(p: ConvergencePoint): number[] {
   return out;
 }
 
-function advice(opts: ConvergenceOptions): string {
+/** Epochs the run still has to go where it records its epoch and knows its length. */
+function remainingEpochs(opts: ConvergenceOptions, last: ConvergencePoint): number | undefined {
+  const left = (opts.epochs ?? NaN) - (last.epoch ?? NaN);
+  return left > 0 && Number.isFinite(left) ? left : undefined;
+}
+
+const toGo = (left: number, opts: ConvergenceOptions) => `${left} of ${opts.epochs} epochs are still to go`;
+
+/**
+ * What to do about the step's noise. Mid-run on a decaying step the rest of the schedule is the
+ * smaller step, so the advice to change it waits for the run's end.
+ */
+function advice(opts: ConvergenceOptions, left: number | undefined, stepFalling: boolean): string {
   const lr = opts.learningRate;
+  if (left !== undefined && (opts.schedule === 'cosine' || stepFalling))
+    return `The ${opts.schedule === 'cosine' ? 'cosine schedule' : 'falling learning rate'} is still lowering the step and ${toGo(left, opts)}: that is the smaller step, so let the run finish.`;
   if (opts.schedule === 'cosine')
     return `The cosine schedule has not brought the step down far enough yet: train for more epochs${lr ? ` or start lower than learningRate ${lr}` : ''}.`;
   return `Use "schedule": "cosine" (the step decays to 1% of its start)${lr ? `, or a learningRate of ${Number((lr / 10).toPrecision(3))} instead of ${lr}` : ', or a smaller learningRate'}.`;
@@ -567,7 +584,7 @@ function advice(opts: ConvergenceOptions): string {
  * is from a stationary point, not what setting the variance would gain: a variance above s*^2 trails
  * an error that fell faster than it could follow.
  */
-function laggingVariance(p: ConvergencePoint, opts: ConvergenceOptions): string {
+function laggingVariance(p: ConvergencePoint, opts: ConvergenceOptions, left: number | undefined): string {
   const { sigma2: s2, sigma2Opt: opt } = p;
   if (typeof s2 !== 'number' || typeof opt !== 'number' || !(s2 > 0) || !(opt > 0) || !Number.isFinite(s2 / opt)) return '';
   const off = s2 / opt - 1;
@@ -579,7 +596,7 @@ function laggingVariance(p: ConvergencePoint, opts: ConvergenceOptions): string 
       ? ` Setting it to s*² alone would gain ${fmt(cost)} nats: the residual says the decoder is not at a stationary point, not that this is what is left.`
       : '';
   return off > 0
-    ? `The decoder variance is ${pctOf(off)} above the s*² its error asks for: the error fell faster than the variance could follow, so the decoder was still improving.${costText} Train longer${opts.schedule === 'cosine' ? ' (more epochs, so the cosine schedule ends later)' : ''}.`
+    ? `The decoder variance is ${pctOf(off)} above the s*² its error asks for: the error fell faster than the variance could follow, so the decoder was still improving.${costText} ${left !== undefined ? `${toGo(left, opts)}.` : `Train longer${opts.schedule === 'cosine' ? ' (more epochs, so the cosine schedule ends later)' : ''}.`}`
     : `The decoder variance is ${pctOf(-off)} below the s*² its error asks for: the error grew past it.${costText}`;
 }
 

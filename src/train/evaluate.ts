@@ -125,6 +125,7 @@ function runVerdict(runDir: string, spec: VaeSpec): { state: ConvergenceState; r
       theoremApplies: spec.model.type !== 'VAE-0',
       learningRate: spec.training.learningRate,
       schedule: spec.training.schedule,
+      epochs: spec.training.epochs,
     },
   );
   return { state: v.state, reason: v.reason };

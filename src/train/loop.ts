@@ -92,6 +92,7 @@ export class TrainingLoop {
       theoremApplies: MODEL_TYPE_INFO[spec.model.type].theoremHolds,
       learningRate: spec.training.learningRate,
       schedule: spec.training.schedule,
+      epochs: spec.training.epochs,
     });
     const subset = diagnosticSubset(train, spec);
     this.diagValues = subset.values;

@@ -271,6 +271,28 @@ test('noise-limited: the averaged recent weights beat the current ones by more t
   assert.match(judgeConvergence(history(20, { elbo: flat, gain: () => 0.12 }), { ...opts, schedule: 'cosine' }).reason, /train for more epochs/);
 });
 
+test('noise-limited mid-run on a decaying step: the rest of the schedule is the smaller step', () => {
+  // 20 passes, 10 epochs apart: the last is at epoch 190.
+  const noisy = history(20, { elbo: flat, gain: () => 0.12 });
+  const reasonAt = (h: ConvergencePoint[], o: ConvergenceOptions) => {
+    const v = judgeConvergence(h, o);
+    assert.equal(v.state, 'noise-limited', v.reason);
+    return v.reason;
+  };
+  assert.match(
+    reasonAt(noisy, { ...opts, schedule: 'cosine', epochs: 600 }),
+    /The cosine schedule is still lowering the step and 410 of 600 epochs are still to go: that is the smaller step, so let the run finish\./,
+  );
+  // At the planned end, or without a plan, the advice is the schedule's.
+  assert.match(reasonAt(noisy, { ...opts, schedule: 'cosine', epochs: 190 }), /train for more epochs/);
+  assert.match(reasonAt(noisy, { ...opts, schedule: 'cosine', epochs: Number.NaN }), /train for more epochs/);
+  // A script's run names no schedule, but its recorded step falls.
+  const falling = noisy.map((p, i) => ({ ...p, learningRate: 0.01 * 0.97 ** i }));
+  assert.match(reasonAt(falling, { ...opts, epochs: 400 }), /The falling learning rate is still lowering the step and 210 of 400 epochs are still to go/);
+  // A steady step with epochs left: the step itself is what to change.
+  assert.match(reasonAt(noisy, { ...opts, epochs: 400 }), /"schedule": "cosine"/);
+});
+
 test('noise-limited without averaged weights: the ELBO scatters far beyond its Monte-Carlo error', () => {
   const h = history(20, { elbo: (_i, rng) => -5 + 0.1 * rng.normal(), elboStdErr: 0.005 });
   const v = judgeConvergence(h, opts);
@@ -309,6 +331,11 @@ test('an open R_dec: the reason reads the variance against the one its error ask
   assert.match(above, /The decoder variance is 15 % above the s\*² its error asks for: the error fell faster than the variance could follow/);
   assert.match(above, /Setting it to s\*² alone would gain 0\.0\d+ nats/);
   assert.match(above, /Train longer \(more epochs, so the cosine schedule ends later\)\.$/);
+  // Mid-run the epochs still to go are the longer training.
+  assert.match(
+    judgeConvergence(withVariance(0.0115, 0.01, -4.99), { ...opts, schedule: 'cosine', epochs: 250 }).reason,
+    /the decoder was still improving\..* 60 of 250 epochs are still to go\.$/,
+  );
   assert.match(
     judgeConvergence(withVariance(0.008, 0.01), opts).reason,
     /The decoder variance is 20 % below the s\*² its error asks for: the error grew past it\.$/,

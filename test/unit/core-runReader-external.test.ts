@@ -129,3 +129,11 @@ test("a run's settings carry its spec's schedule (the verdict's advice names it)
   assert.equal(runSettingsOf(undefined, spec('constant')).schedule, 'constant');
   assert.equal(runSettingsOf({ modelType: 'VAE-1' } as RunMeta, undefined).schedule, undefined);
 });
+
+test("a run's settings carry its planned epochs: run.json's, else its spec's; a script that does not know them says 0", () => {
+  const spec = JSON.stringify({ data: { synthetic: 'swiss_roll', n: 100 }, model: { type: 'VAE-1', latentDim: 2 }, training: { epochs: 5 } });
+  assert.equal(runSettingsOf(undefined, spec).epochs, 5);
+  assert.equal(runSettingsOf({ modelType: 'VAE-1', epochs: 40 } as RunMeta, spec).epochs, 40);
+  assert.equal(runSettingsOf({ modelType: 'VAE-1', epochs: 0 } as RunMeta, undefined).epochs, undefined);
+  assert.equal('epochs' in runSettingsOf({ modelType: 'VAE-1' } as RunMeta, undefined), false);
+});

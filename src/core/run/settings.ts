@@ -14,6 +14,8 @@ export interface SpecSettings {
   theoremApplies: boolean;
   /** The learning-rate schedule, where the spec names one (a script's run does not). */
   schedule?: string;
+  /** The epochs the run is planned for, where known. */
+  epochs?: number;
 }
 
 /**
@@ -28,8 +30,11 @@ export function runSettingsOf(meta: RunMeta | undefined, specText: string | unde
     window: positive(meta?.window) ?? fromSpec.window,
     theoremApplies: last?.theoremApplies ?? meta?.theoremApplies ?? fromSpec.theoremApplies,
     ...(fromSpec.schedule === undefined ? {} : { schedule: fromSpec.schedule }),
+    ...optionalEpochs(positive(meta?.epochs) ?? fromSpec.epochs),
   };
 }
+
+const optionalEpochs = (epochs: number | undefined) => (epochs === undefined ? {} : { epochs });
 
 const positive = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : undefined);
 
@@ -103,7 +108,7 @@ export function specSettingsOf(specText: string | undefined, modelType: string |
       tolerance: diagnostics.tolerance,
       window: diagnostics.window,
       theoremApplies,
-      ...(doc.kind === 'model' ? { schedule: doc.parsed.spec.training.schedule } : {}),
+      ...(doc.kind === 'model' ? { schedule: doc.parsed.spec.training.schedule, epochs: doc.parsed.spec.training.epochs } : {}),
     };
   } catch {
     return fallback;
