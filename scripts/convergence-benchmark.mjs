@@ -30,6 +30,8 @@ const WITHIN = 0.01;
 const TOLERANCE = 0.01;
 /** States that tell the user training is over. */
 const DONE = new Set(['converged', 'collapsed', 'stationary']);
+/** States that say the ELBO has stopped rising: done, or held down by the step's noise. */
+const FLAT = new Set([...DONE, 'noise-limited']);
 /** What a run that ends short of its optimum should be told instead. */
 const NOT_DONE = ['not-converged', 'improving', 'noise-limited'];
 
@@ -134,16 +136,17 @@ function score(records, states, atOptimum, nearOptimum, endsOutside) {
   const first = doneCalls.indexOf(true);
   let flips = 0;
   for (let i = Math.max(first, 0) + 1; first >= 0 && i < n; i++) if (doneCalls[i] !== doneCalls[i - 1]) flips++;
-  let delay;
-  if (plateau < n) {
-    const firstAfter = doneCalls.findIndex((d, i) => d && i >= plateau);
+  // How long after the plateau the first call of one of `kinds` comes.
+  const delayOf = (kinds) => {
+    if (plateau >= n) return undefined;
+    const firstAfter = states.findIndex((s, i) => kinds.has(s) && i >= plateau);
     const e0 = records[plateau].epoch;
-    const eEnd = records[n - 1].epoch;
-    delay = firstAfter < 0
-      ? { passes: undefined, epochs: undefined, allowed: 0.1 * (eEnd - e0), plateauEpoch: e0 }
-      : { passes: firstAfter - plateau, epochs: records[firstAfter].epoch - e0, allowed: 0.1 * (eEnd - e0), plateauEpoch: e0 };
-  }
-  return { calls, good, goodUpToNoise, precision: calls ? good / calls : undefined, flips, delay, final: states[n - 1] };
+    const allowed = 0.1 * (records[n - 1].epoch - e0);
+    return firstAfter < 0
+      ? { passes: undefined, epochs: undefined, allowed, plateauEpoch: e0 }
+      : { passes: firstAfter - plateau, epochs: records[firstAfter].epoch - e0, allowed, plateauEpoch: e0 };
+  };
+  return { calls, good, goodUpToNoise, precision: calls ? good / calls : undefined, flips, delay: delayOf(DONE), flatDelay: delayOf(FLAT), final: states[n - 1] };
 }
 
 /** The default window (SPEC_DEFAULTS.diagnostics.window) and the others the sweep replays. */
@@ -210,9 +213,14 @@ function render(results, seconds) {
   });
   const total = (k) => {
     const { calls, good, noisy, flips, right, timed, inTime } = totals(results, (r) => r[k]);
+    const flatInTime = results.filter((r) => inTimeOf(r[k].flatDelay)).length;
+    const flatText =
+      flatInTime === inTime
+        ? ''
+        : ` (${flatInTime} of ${timed} counting \`noise-limited\` too: the plateau seen, the ELBO flat under the step's noise, "converged" held back while the decay still gives more than \`m/2\`)`;
     return (
       `"converged" calls at the optimum ${calls ? `${good}/${calls} = ${pct(good / calls)}` : 'n/a'} (${calls ? pct(noisy / calls) : 'n/a'} allowing each pass 2 s.e. of Monte-Carlo error), ` +
-      `at most ${flips} flips in a run, the verdict within 10 % of the epochs after the plateau in ${inTime} of the ${timed} runs that reach one, final state as expected in ${right} of ${results.length} runs`
+      `at most ${flips} flips in a run, the verdict within 10 % of the epochs after the plateau in ${inTime} of the ${timed} runs that reach one${flatText}, final state as expected in ${right} of ${results.length} runs`
     );
   };
   const sweepRows = SWEEP_WINDOWS.map((w) => {
@@ -262,9 +270,11 @@ function totals(results, of) {
     flips: Math.max(...scores.map((s) => s.flips)),
     right: results.filter((r) => expected(r, of(r).final)).length,
     timed: timed.length,
-    inTime: timed.filter((r) => of(r).delay.epochs !== undefined && of(r).delay.epochs <= of(r).delay.allowed).length,
+    inTime: timed.filter((r) => inTimeOf(of(r).delay)).length,
   };
 }
+
+const inTimeOf = (d) => d !== undefined && d.epochs !== undefined && d.epochs <= d.allowed;
 
 /**
  * What a decaying step still gave, against the averaging gain that predicted it (the rule's
@@ -350,7 +360,7 @@ for (const cfg of CONFIGS) {
     const { records } = trainRun(dir, spec, opts.reuse);
     const truth = await groundTruth(cfg, spec, records, modules, dir);
     const r = { ...evaluate(cfg, spec, records, truth, modules), seed };
-    console.log(`  old: ${r.before.good}/${r.before.calls} at the optimum, ${r.before.flips} flips, final ${r.before.final}; new: ${r.now.good}/${r.now.calls}, ${r.now.flips} flips, ${delayText(r.now.delay)}, final ${r.now.final}`);
+    console.log(`  old: ${r.before.good}/${r.before.calls} at the optimum, ${r.before.flips} flips, final ${r.before.final}; new: ${r.now.good}/${r.now.calls}, ${r.now.flips} flips, ${delayText(r.now.delay)} (flat verdict: ${delayText(r.now.flatDelay)}), final ${r.now.final}`);
     results.push(r);
   }
 }
