@@ -4,7 +4,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { judgeConvergence, type ConvergenceState } from '../core/convergence';
+import type { ConvergenceState } from '../core/convergence';
+import { judgeRecords, settingsOfSpec } from '../core/run/settings';
 import type { Decomposition } from '../core/entropy';
 import { checkAllocation, MAX_ARRAY_BYTES } from '../core/allocation';
 import { UserError } from '../core/errors';
@@ -117,16 +118,5 @@ function runVerdict(runDir: string, spec: VaeSpec): { state: ConvergenceState; r
   if (!read.ok) return undefined;
   const { records } = parseMetricsJsonl(read.text);
   if (records.length === 0) return undefined;
-  const v = judgeConvergence(
-    records.map((r) => ({ ...r, gapStdErr: r.gapStdErr ?? 0 })),
-    {
-      tolerance: spec.diagnostics.tolerance,
-      window: spec.diagnostics.window,
-      theoremApplies: spec.model.type !== 'VAE-0',
-      learningRate: spec.training.learningRate,
-      schedule: spec.training.schedule,
-      epochs: spec.training.epochs,
-    },
-  );
-  return { state: v.state, reason: v.reason };
+  return judgeRecords(records, settingsOfSpec(spec));
 }

@@ -7,6 +7,7 @@
 import { existsSync } from 'node:fs';
 import type { Optimizer, Tensor1D, Tensor2D, Variable } from '@tensorflow/tfjs-core';
 import { ConvergenceJudge } from '../core/convergence';
+import { settingsOfSpec } from '../core/run/settings';
 import { MODEL_TYPE_INFO } from '../core/modelTypes';
 import { Rng } from '../core/random';
 import type { ImagesEvent, ProgressEvent } from '../core/protocol';
@@ -86,14 +87,7 @@ export class TrainingLoop {
     this.vae = new Vae(tf, spec.model, train.dim, spec.training.seed, initialDecoderVariance(spec.model, meanColumnVariance(train)), train.imageShape);
     this.optimizer = createAdam(tf, spec.training.learningRate, o.engine.kernels);
     this.trainable = this.vae.trainableVariables();
-    this.judge = new ConvergenceJudge({
-      tolerance: spec.diagnostics.tolerance,
-      window: spec.diagnostics.window,
-      theoremApplies: MODEL_TYPE_INFO[spec.model.type].theoremHolds,
-      learningRate: spec.training.learningRate,
-      schedule: spec.training.schedule,
-      epochs: spec.training.epochs,
-    });
+    this.judge = new ConvergenceJudge(settingsOfSpec(spec));
     const subset = diagnosticSubset(train, spec);
     this.diagValues = subset.values;
     this.diagN = subset.n;

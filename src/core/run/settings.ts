@@ -3,19 +3,31 @@
  * whose writer left it to the reader. Pure: no file or process access.
  */
 import { SPEC_DEFAULTS } from '../defaults';
-import { ConvergenceJudge, judgeConvergence, type ConvergencePoint, type ConvergenceState, type ConvergenceVerdict } from '../convergence';
+import {
+  ConvergenceJudge,
+  judgeConvergence,
+  type ConvergenceOptions,
+  type ConvergencePoint,
+  type ConvergenceState,
+  type ConvergenceVerdict,
+} from '../convergence';
 import { MODEL_TYPE_INFO, MODEL_TYPES, type ModelType } from '../modelTypes';
 import type { MetricsRecord, RunMeta } from '../runFormat';
-import { parseSpecDocument } from '../spec';
+import { parseSpecDocument, type VaeSpec } from '../spec';
 
-export interface SpecSettings {
-  tolerance: number;
-  window: number;
-  theoremApplies: boolean;
-  /** The learning-rate schedule, where the spec names one (a script's run does not). */
-  schedule?: string;
-  /** The epochs the run is planned for, where known. */
-  epochs?: number;
+/** The rule's settings; a script's run has no spec to name its step, schedule or (maybe) epochs. */
+export type SpecSettings = ConvergenceOptions;
+
+/** The rule's settings for a model spec: the one place a trainer, eval and the run reader take them from. */
+export function settingsOfSpec(spec: VaeSpec): SpecSettings {
+  return {
+    tolerance: spec.diagnostics.tolerance,
+    window: spec.diagnostics.window,
+    theoremApplies: MODEL_TYPE_INFO[spec.model.type].theoremHolds,
+    learningRate: spec.training.learningRate,
+    schedule: spec.training.schedule,
+    epochs: spec.training.epochs,
+  };
 }
 
 /**
@@ -29,6 +41,7 @@ export function runSettingsOf(meta: RunMeta | undefined, specText: string | unde
     tolerance: positive(meta?.tolerance) ?? fromSpec.tolerance,
     window: positive(meta?.window) ?? fromSpec.window,
     theoremApplies: last?.theoremApplies ?? meta?.theoremApplies ?? fromSpec.theoremApplies,
+    ...(fromSpec.learningRate === undefined ? {} : { learningRate: fromSpec.learningRate }),
     ...(fromSpec.schedule === undefined ? {} : { schedule: fromSpec.schedule }),
     ...optionalEpochs(positive(meta?.epochs) ?? fromSpec.epochs),
   };
@@ -101,15 +114,10 @@ export function specSettingsOf(specText: string | undefined, modelType: string |
   if (specText === undefined) return fallback;
   try {
     const doc = parseSpecDocument(specText);
-    const { diagnostics } = doc.parsed.spec;
+    if (doc.kind === 'model') return settingsOfSpec(doc.parsed.spec);
     // A script's model is not in its spec: whether the theorem applies is the run's own say (runSettingsOf).
-    const theoremApplies = doc.kind === 'model' ? MODEL_TYPE_INFO[doc.parsed.spec.model.type].theoremHolds : fallback.theoremApplies;
-    return {
-      tolerance: diagnostics.tolerance,
-      window: diagnostics.window,
-      theoremApplies,
-      ...(doc.kind === 'model' ? { schedule: doc.parsed.spec.training.schedule, epochs: doc.parsed.spec.training.epochs } : {}),
-    };
+    const { diagnostics } = doc.parsed.spec;
+    return { tolerance: diagnostics.tolerance, window: diagnostics.window, theoremApplies: fallback.theoremApplies };
   } catch {
     return fallback;
   }
