@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { judgeConvergence } from '../../src/core/convergence';
 import { toJsonLine, type MetricsRecord, type RunMeta } from '../../src/core/runFormat';
 import { readRunContents, readRunOverview } from '../../src/core/run/read';
+import { SPEC_DEFAULTS } from '../../src/core/defaults';
 import { runSettingsOf } from '../../src/core/run/settings';
 import { toPanelRun } from '../../src/core/panelRun';
 import { statusBarText, statusTooltipMarkdown, type RunStateInput } from '../../src/extension/status/runStateWording';
@@ -127,6 +128,8 @@ test("a run's settings carry its spec's schedule (the verdict's advice names it)
     JSON.stringify({ data: { synthetic: 'swiss_roll', n: 100 }, model: { type: 'VAE-1', latentDim: 2 }, training: { epochs: 5, schedule } });
   assert.equal(runSettingsOf(undefined, spec('cosine')).schedule, 'cosine');
   assert.equal(runSettingsOf(undefined, spec('constant')).schedule, 'constant');
+  // And its step, which the advice of `noise-limited` scales (a tenth of it).
+  assert.equal(runSettingsOf(undefined, spec('constant')).learningRate, SPEC_DEFAULTS.training.learningRate);
   assert.equal(runSettingsOf({ modelType: 'VAE-1' } as RunMeta, undefined).schedule, undefined);
 });
 
