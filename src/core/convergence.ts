@@ -45,8 +45,9 @@
  * from w + 2 passes on the rise has ended or is levelling off as above: then the other tests judge.
  *
  * Hysteresis: the thresholds to leave a settled state are wider than to enter it (a rise must
- * exceed 3 s.e. and m, the gap 1.5 times its allowance, the mean-field gap (or its fall) m/2, the
- * averaging gain must fall below m/4 to leave `noise-limited` under a steady step; under a step
+ * exceed 3 s.e. and m; to leave a done state, the gap 1.5 times its allowance and the mean-field
+ * gap (or its fall) m/2, while from `noise-limited`, flat but not done, a done state is entered on
+ * the thresholds to enter one; the averaging gain must fall below m/4 to leave `noise-limited` under a steady step; under a step
  * that fell by more than a fifth over the last 2w passes, which takes the gain down with it, 1.25
  * times the gain below m/2 is enough, and a settled verdict leaves only for a gain above m/2),
  * and the reported state changes only when two passes in a row call for the same new state. So
@@ -139,8 +140,10 @@ const COLLAPSE_KL_NATS = 0.01;
  */
 export const DECAYING_STEP_GAIN_FACTOR = 1.25;
 
-/** States in which the ELBO has been judged flat: leaving them takes stronger evidence. */
-const SETTLED: ReadonlySet<ConvergenceState> = new Set(['converged', 'collapsed', 'stationary', 'noise-limited']);
+/** States that say training is done: leaving them for an open gap or a correlated posterior takes stronger evidence. */
+const DONE: ReadonlySet<ConvergenceState> = new Set(['converged', 'collapsed', 'stationary']);
+/** States in which the ELBO has been judged flat: leaving them for a rise or a fall takes stronger evidence. */
+const SETTLED: ReadonlySet<ConvergenceState> = new Set([...DONE, 'noise-limited']);
 
 /** The verdict after the last record of `history` (the whole history is replayed: the verdict has memory). */
 export function judgeConvergence(history: readonly ConvergencePoint[], opts: ConvergenceOptions): ConvergenceVerdict {
@@ -211,6 +214,8 @@ function classify(
   const scale = Math.abs(last.hEnc) + Math.abs(last.hPrior) + Math.abs(last.hDec);
   const m = opts.tolerance * scale;
   const settled = current !== undefined && SETTLED.has(current);
+  // `noise-limited` is flat but not done: from it, a done state is entered on the thresholds to enter one.
+  const done = current !== undefined && DONE.has(current);
 
   // 1. Trend over the last 2w passes.
   const span = history;
@@ -248,7 +253,7 @@ function classify(
   const recent = history.slice(-w);
   const rDec = trimmedMean(recent.map((p) => p.rDec));
   const rPrior = trimmedMean(recent.map((p) => p.rPrior));
-  const gapAllowed = (m + 2 * (last.gapStdErr || 0)) * (settled ? 1.5 : 1);
+  const gapAllowed = (m + 2 * (last.gapStdErr || 0)) * (done ? 1.5 : 1);
   const gapClosed = Math.abs(rDec) + Math.abs(rPrior) <= gapAllowed;
   const gapText = gapClosed
     ? `Both residuals are small: |R_dec| + |R_prior| over the last ${recent.length} passes is ${fmt(Math.abs(rDec) + Math.abs(rPrior))} (allowed ${fmt(gapAllowed)}).`
@@ -288,7 +293,7 @@ function classify(
 
   // 4. The posterior's correlations.
   const gapTrend = meanFieldTrend(span, xs);
-  const meanFieldNeeded = settled ? m / 2 : m / 4;
+  const meanFieldNeeded = done ? m / 2 : m / 4;
   const meanField = gapTrend && (gapTrend.linear ? gapTrend.gap >= meanFieldNeeded : (gapTrend.fall ?? 0) >= meanFieldNeeded) ? gapTrend : undefined;
   const meanFieldText = meanField
     ? meanField.linear

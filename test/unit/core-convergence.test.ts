@@ -557,6 +557,24 @@ test('hysteresis: under a decaying step the verdict leaves noise-limited once wh
   assert.doesNotMatch(decaying[44]!.reason, /learning rate fell/, 'not once the gain is below m/4 anyway');
 });
 
+test('hysteresis: from noise-limited, flat but not done, a done state is entered on the thresholds to enter one', () => {
+  // Twenty passes held down by the step's noise (a gain of 0.06 > m/2), then twenty where it is gone.
+  const gain = (i: number) => (i < 20 ? 0.06 : 0.003);
+  const states = (h: ConvergencePoint[]) => judgeEveryPass(h, opts).map((v) => v.state);
+  // A linear decoder's mean-field gap of 0.03: under the m/2 = 0.04 that holds a done verdict, over the m/4 that enters one.
+  const correlated = states(history(40, { elbo: flat, gain, meanField: () => 0.03, linear: true }));
+  assert.equal(correlated[19], 'noise-limited');
+  assert.ok(!correlated.includes('converged'), correlated.join(' '));
+  assert.equal(correlated[39], 'not-converged');
+  // An R_dec that opens to 0.12 once the noise is gone: over the m + 2 s.e. = 0.1 that enters a done state.
+  const opened = states(history(40, { elbo: flat, gain, rDec: (i) => (i < 20 ? 0.02 : 0.12) }));
+  assert.equal(opened[19], 'noise-limited');
+  assert.ok(!opened.includes('converged'), opened.join(' '));
+  assert.equal(opened[39], 'not-converged');
+  // Both under their thresholds to enter: converged.
+  assert.equal(states(history(40, { elbo: flat, gain, meanField: () => 0.015, linear: true, rDec: 0.02 }))[39], 'converged');
+});
+
 test('a rise that slows only because a decaying step shrank is still a rise', () => {
   // The ELBO gains the same per unit of step all along (as a model far from its optimum does), under a
   // cosine step from 1e-3 to 1e-5 over 40 epochs: per epoch the rise fades with the step.
