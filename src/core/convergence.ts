@@ -14,7 +14,7 @@
  *     that of its last w + 1 (plus 2 s.e.). Then it no longer counts when the last w + 1 passes are
  *     flat beyond doubt (their upper bound over the 2w-pass span under m/2: after a steep start the
  *     long window leans up for w passes after the ELBO has levelled off), nor when an exponential
- *     approach slowing at that rate has less than m/2 left to gain (`riseLeft`), nor, for a linear
+ *     approach slowing at that rate has less than m/2 (m once settled) left to gain (`riseLeft`), nor, for a linear
  *     decoder whose mean-field gap G (step 4) shrinks while the ELBO rises by at most 4 times G's
  *     fall, when 2G is under m/2 (that rise is the posterior decorrelating, and gives back about
  *     twice what G loses); once the verdict has settled, a flat last stretch is enough. Where the
@@ -332,9 +332,11 @@ function classify(
   // may not be under it over ten, and once settled, leaving would take a rise of m.
   const reach = span.length >= 2 * w || span.length < 2 ? width : (width * (2 * w - 1)) / (span.length - 1);
   const flatNow = nowFit.n >= w + 1 && (nowFit.slope + 2 * nowFit.slopeStdErr) * reach < riseNeeded;
-  // What is left of a rise that is levelling off (not asked once settled: leaving takes a plain rise).
+  // What is left of a rise that is levelling off: under what matters (m once settled), the rise does
+  // not count. Still asked once settled: a call can come from w + 2 passes on, and the rise's steep
+  // start stays in the 2w-pass window for a while after.
   const risesBy = fit.n >= 3 && fit.slope > tNeeded * fit.slopeStdErr && rise > riseNeeded;
-  const left = settled ? undefined : riseLeft(xs, elbos, nowFit, w, mcError);
+  const left = riseLeft(xs, elbos, nowFit, w, mcError);
   // A linear decoder's rise that goes with its mean-field gap shrinking is the posterior
   // decorrelating, which gives back about twice what the gap loses: where the ELBO rose by at most
   // twice that (4 x the gap's fall), about twice the gap is what is left of the rise.
