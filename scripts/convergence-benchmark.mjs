@@ -202,7 +202,7 @@ function delayText(d) {
   return `${d.epochs} ep (${d.passes} passes; ≤ ${d.allowed.toFixed(0)} allowed)`;
 }
 
-function render(results, seconds) {
+function render(results, heldOutRuns, seconds) {
   const configs = [...new Set(results.map((r) => r.cfg))];
   const rows = configs.map((cfg) => {
     const runs = results.filter((r) => r.cfg === cfg);
@@ -238,7 +238,7 @@ function render(results, seconds) {
   const runsOf = (cfg) => results.filter((r) => r.cfg === cfg).map((r) => r.seed);
   const fewer = configs.filter((c) => runsOf(c).length < seeds.length);
   return [
-    `Written by \`node scripts/convergence-benchmark.mjs\` (${configs.length} configurations under training seeds ${seeds.join(', ')}${fewer.length ? ` (${fewer.map((c) => `${c.id}: ${runsOf(c).join(', ')}`).join('; ')})` : ''}: ${results.length} runs, and one reference run per configuration where the optimum is not exact: ${runSeconds.toFixed(0)} s of training as their summaries recorded it, on this 2-core machine shared with other jobs; ${(seconds - trainedSeconds).toFixed(1)} s of labelling and replay). Old rule: the one before issue 13 (\`src/core/convergenceLegacy.ts\`); new rule: \`src/core/convergence.ts\`, replayed on the same records. Per-seed figures are listed in seed order, separated by ·; a verdict's delay reads "epochs late / allowed", "–" where the run has no plateau, "never" where it has one but no call follows.`,
+    `Written by \`node scripts/convergence-benchmark.mjs\` (${configs.length} configurations under training seeds ${seeds.join(', ')}${fewer.length ? ` (${fewer.map((c) => `${c.id}: ${runsOf(c).join(', ')}`).join('; ')})` : ''}: ${results.length} runs${heldOutRuns ? ` (and ${heldOutRuns} held out, below)` : ''}, and one reference run per configuration where the optimum is not exact: ${runSeconds.toFixed(0)} s of training as their summaries recorded it, on this 2-core machine shared with other jobs; ${(seconds - trainedSeconds).toFixed(1)} s of labelling and replay). Old rule: the one before issue 13 (\`src/core/convergenceLegacy.ts\`); new rule: \`src/core/convergence.ts\`, replayed on the same records. Per-seed figures are listed in seed order, separated by ·; a verdict's delay reads "epochs late / allowed", "–" where the run has no plateau, "never" where it has one but no call follows.`,
     '',
     '| run | seeds | passes | last pass below optimum | expected at end | old: "converged" calls at the optimum | old: most flips | old: verdict after the plateau | old: final as expected | new: "converged" calls at the optimum | new: most flips | new: verdict after the plateau | new: final as expected |',
     '| --- | --- | ---: | ---: | --- | --- | ---: | --- | ---: | --- | ---: | --- | ---: |',
@@ -401,7 +401,7 @@ for (const cfg of CONFIGS) {
   results.push(...(await runConfig(cfg, cfg.seeds ? cfg.seeds.filter((s) => opts.seeds.includes(s)) : opts.seeds)));
   if (whole && expectsDone(cfg) && !cfg.seeds) heldOut.push(...(await runConfig(cfg, HELD_OUT_SEEDS)));
 }
-const table = render(results, (Date.now() - t0) / 1000) + (heldOut.length ? `\n\n${renderHeldOut(heldOut)}` : '');
+const table = render(results, heldOut.length, (Date.now() - t0) / 1000) + (heldOut.length ? `\n\n${renderHeldOut(heldOut)}` : '');
 if (whole) {
   const doc = readFileSync(docPath, 'utf8');
   const re = /(<!-- convergence-benchmark:begin -->\n)[\s\S]*?(<!-- convergence-benchmark:end -->)/;
