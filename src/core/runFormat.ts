@@ -42,13 +42,14 @@ const numbers = array(jsonNumber);
 
 /**
  * One diagnostics pass. The first block of fields is the public contract (docs/run-format.md);
- * keep them. Numbers may be null in the file (JSON has no NaN or infinity). Records are open:
- * another trainer may add fields of its own.
+ * keep them. Numbers may be null in the file (JSON has no NaN or infinity), except the pass's
+ * place in the run, `epoch` and `step`. Records are open: another trainer may add fields of its own.
  */
 export const metricsRecord = object(
   {
-    epoch: jsonNumber,
-    step: jsonNumber,
+    // A null here would compare as 0, and the reader would take the pass for a restart (addRecord).
+    epoch: number,
+    step: number,
     elbo: jsonNumber,
     elboStdErr: jsonNumber,
     hEnc: jsonNumber,
