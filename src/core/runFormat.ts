@@ -9,7 +9,7 @@
  *   <run>/checkpoints/      latest.json (+ epoch-NNNN.json), see train/checkpoint.ts
  *   <run>/images.json       originals, reconstructions and samples, for image data
  */
-import { array, boolean, jsonNumber, literal, nullable, number, object, optional, string, type Infer } from './guard';
+import { array, boolean, jsonNumber, literal, nullable, number, object, optional, string, type Guard, type Infer } from './guard';
 import { withoutBom } from './text';
 
 export const RUN_FILES = {
@@ -41,84 +41,89 @@ const convergenceStates = literal(...CONVERGENCE_STATES);
 const numbers = array(jsonNumber);
 
 /**
- * One diagnostics pass. The first block of fields is the public contract (docs/run-format.md);
- * keep them. Numbers may be null in the file (JSON has no NaN or infinity), except the pass's
- * place in the run, `epoch` and `step`. Records are open: another trainer may add fields of its own.
+ * One diagnostics pass. The required fields are the public contract (docs/run-format.md); keep
+ * them. Numbers may be null in the file (JSON has no NaN or infinity), except the pass's place in
+ * the run, `epoch` and `step`. Records are open: another trainer may add fields of its own.
  */
-export const metricsRecord = object(
-  {
-    // A null here would compare as 0, and the reader would take the pass for a restart (addRecord).
-    epoch: number,
-    step: number,
-    elbo: jsonNumber,
-    elboStdErr: jsonNumber,
-    hEnc: jsonNumber,
-    hPrior: jsonNumber,
-    hDec: jsonNumber,
-    entropySum: jsonNumber,
-    gap: jsonNumber,
-    gapRel: jsonNumber,
-    rDec: jsonNumber,
-    rPrior: jsonNumber,
-    sigma2: jsonNumber,
-    sigma2Opt: jsonNumber,
-    latentSecondMoment: numbers,
-    klPerLatent: numbers,
-    samplesPerSec: jsonNumber,
-    wallSeconds: jsonNumber,
+const requiredFields = {
+  // A null here would compare as 0, and the reader would take the pass for a restart (addRecord).
+  epoch: number,
+  step: number,
+  elbo: jsonNumber,
+  elboStdErr: jsonNumber,
+  hEnc: jsonNumber,
+  hPrior: jsonNumber,
+  hDec: jsonNumber,
+  entropySum: jsonNumber,
+  gap: jsonNumber,
+  gapRel: jsonNumber,
+  rDec: jsonNumber,
+  rPrior: jsonNumber,
+  sigma2: jsonNumber,
+  sigma2Opt: jsonNumber,
+  latentSecondMoment: numbers,
+  klPerLatent: numbers,
+  samplesPerSec: jsonNumber,
+  wallSeconds: jsonNumber,
+};
 
-    // Optional extras (a record from another trainer may omit them).
-    gapStdErr: optional(jsonNumber),
-    elboStdErrData: optional(jsonNumber),
-    /** Null for VAE-3, where no single optimal variance exists. */
-    elboAtOptVariance: optional(nullable(jsonNumber)),
-    logLik: optional(jsonNumber),
-    kl: optional(jsonNumber),
-    collapsedLatents: optional(numbers),
-    /** Mean training loss (negative minibatch ELBO) over the epoch. */
-    trainLoss: optional(jsonNumber),
-    validationElbo: optional(jsonNumber),
-    /** Prior variances a_h^2 (VAE-2). */
-    priorVariance: optional(numbers),
-    convergence: optional(convergenceStates),
-    convergenceReason: optional(string),
-    // Evidence beside the gap (core/evidence.ts).
-    /** Var_n(nu_nh) per latent; a latent is active when it exceeds 0.01 (Burda et al. 2016). */
-    latentMeanVariance: optional(numbers),
-    activeUnits: optional(jsonNumber),
-    /** Per-latent encoder entropy 1/N sum_n 1/2 log(2 pi e t_nh^2), beside the prior's. */
-    hEncPerLatent: optional(numbers),
-    /** I(x; z), aggregate-posterior estimator on miPoints points (at most log miPoints). */
-    mutualInformation: optional(jsonNumber),
-    miPoints: optional(jsonNumber),
-    /** What a diagonal encoder loses to the decoder's local posterior correlations, nats per point, on meanFieldPoints points. */
-    meanFieldGap: optional(jsonNumber),
-    meanFieldPoints: optional(jsonNumber),
-    /** The decoder's Jacobian is the same at every point (a linear decoder): its optimum has no mean-field gap. */
-    decoderLinear: optional(boolean),
-    /** ELBO of the weights averaged over the last ~averagingSteps steps, same points and noise. */
-    averagedElbo: optional(jsonNumber),
-    averagingSteps: optional(jsonNumber),
-    /** The learning rate of the last step before this pass (a decaying schedule takes the step's noise down with it). */
-    learningRate: optional(jsonNumber),
-    /** The plateau test: ELBO slope per epoch over the verdict's window, and its standard error. */
-    elboSlope: optional(jsonNumber),
-    elboSlopeStdErr: optional(jsonNumber),
-    // Written by trainers whose model or objective may fall outside the theorem (the Python companion).
-    /** The decoder's likelihood: `gaussian` (the theorem's case), `bernoulli` or `categorical`. */
-    likelihood: optional(string),
-    /** Weight of the KL term in the training objective at this pass (1: the ELBO itself). */
-    beta: optional(jsonNumber),
-    /** False when ELBO = entropy sum need not hold at stationary points (non-Gaussian decoder, VAE-0, beta != 1). */
-    theoremApplies: optional(boolean),
-    /** One line saying why the theorem does not apply. */
-    theoremNote: optional(string),
-    diagnosticsSeconds: optional(jsonNumber),
-    points: optional(jsonNumber),
-    mcSamples: optional(jsonNumber),
-  },
-  { open: true },
-);
+/**
+ * Fields a record may carry. One this reader cannot use (a newer version's convergence state, a
+ * value of another kind) is left out of the record, not the record out of the run (readMetricsRecord).
+ */
+const optionalFields = {
+  gapStdErr: optional(jsonNumber),
+  elboStdErrData: optional(jsonNumber),
+  /** Null for VAE-3, where no single optimal variance exists. */
+  elboAtOptVariance: optional(nullable(jsonNumber)),
+  logLik: optional(jsonNumber),
+  kl: optional(jsonNumber),
+  collapsedLatents: optional(numbers),
+  /** Mean training loss (negative minibatch ELBO) over the epoch. */
+  trainLoss: optional(jsonNumber),
+  validationElbo: optional(jsonNumber),
+  /** Prior variances a_h^2 (VAE-2). */
+  priorVariance: optional(numbers),
+  convergence: optional(convergenceStates),
+  convergenceReason: optional(string),
+  // Evidence beside the gap (core/evidence.ts).
+  /** Var_n(nu_nh) per latent; a latent is active when it exceeds 0.01 (Burda et al. 2016). */
+  latentMeanVariance: optional(numbers),
+  activeUnits: optional(jsonNumber),
+  /** Per-latent encoder entropy 1/N sum_n 1/2 log(2 pi e t_nh^2), beside the prior's. */
+  hEncPerLatent: optional(numbers),
+  /** I(x; z), aggregate-posterior estimator on miPoints points (at most log miPoints). */
+  mutualInformation: optional(jsonNumber),
+  miPoints: optional(jsonNumber),
+  /** What a diagonal encoder loses to the decoder's local posterior correlations, nats per point, on meanFieldPoints points. */
+  meanFieldGap: optional(jsonNumber),
+  meanFieldPoints: optional(jsonNumber),
+  /** The decoder's Jacobian is the same at every point (a linear decoder): its optimum has no mean-field gap. */
+  decoderLinear: optional(boolean),
+  /** ELBO of the weights averaged over the last ~averagingSteps steps, same points and noise. */
+  averagedElbo: optional(jsonNumber),
+  averagingSteps: optional(jsonNumber),
+  /** The learning rate of the last step before this pass (a decaying schedule takes the step's noise down with it). */
+  learningRate: optional(jsonNumber),
+  /** The plateau test: ELBO slope per epoch over the verdict's window, and its standard error. */
+  elboSlope: optional(jsonNumber),
+  elboSlopeStdErr: optional(jsonNumber),
+  // Written by trainers whose model or objective may fall outside the theorem (the Python companion).
+  /** The decoder's likelihood: `gaussian` (the theorem's case), `bernoulli` or `categorical`. */
+  likelihood: optional(string),
+  /** Weight of the KL term in the training objective at this pass (1: the ELBO itself). */
+  beta: optional(jsonNumber),
+  /** False when ELBO = entropy sum need not hold at stationary points (non-Gaussian decoder, VAE-0, beta != 1). */
+  theoremApplies: optional(boolean),
+  /** One line saying why the theorem does not apply. */
+  theoremNote: optional(string),
+  diagnosticsSeconds: optional(jsonNumber),
+  points: optional(jsonNumber),
+  mcSamples: optional(jsonNumber),
+};
+
+export const metricsRecord = object({ ...requiredFields, ...optionalFields }, { open: true });
+const requiredPart = object(requiredFields, { open: true });
 export type MetricsRecord = Infer<typeof metricsRecord>;
 
 /** images.json: originals, reconstructions and samples of image data. */
@@ -212,15 +217,36 @@ export function checkMetricsRecord(v: unknown): string | undefined {
   return metricsRecord.problem(v, '');
 }
 
+/**
+ * One parsed line as a record: its required fields must meet the contract, and an optional field
+ * that does not (another writer's value of another kind, a newer version's convergence state) is
+ * left out and named in `ignored`, so the pass still counts.
+ */
+export function readMetricsRecord(v: unknown): { record: MetricsRecord; ignored: string[] } | { problem: string } {
+  const problem = requiredPart.problem(v, '');
+  if (problem !== undefined) return { problem };
+  const record = { ...(v as Record<string, unknown>) };
+  const ignored: string[] = [];
+  for (const [key, guard] of Object.entries(optionalFields)) {
+    if (!Object.prototype.hasOwnProperty.call(record, key)) continue;
+    const p = (guard as Guard<unknown>).problem(record[key], key);
+    if (p === undefined) continue;
+    ignored.push(p);
+    delete record[key];
+  }
+  return { record: record as MetricsRecord, ignored };
+}
+
 export interface ParsedMetrics {
   records: MetricsRecord[];
   /** Lines that did not parse or broke the contract (1-based line numbers). */
   bad: { line: number; message: string }[];
+  /** Optional fields left out of records that otherwise met the contract: each problem's first line, and on how many lines it was. */
+  ignored: { line: number; message: string; lines: number }[];
   /** True when the last line was cut short (a writer killed mid-write); it is ignored. */
   truncatedTail: boolean;
 }
 
-/** Parse metrics.jsonl, tolerating a partial last line. */
 /**
  * Add a record to a run's list. A record that is not after the last one starts the history over
  * from there (a resumed run redoes the epochs after its checkpoint), so the records it replaces are
@@ -238,11 +264,13 @@ export function addRecord(records: MetricsRecord[], record: MetricsRecord): bool
   return replaced;
 }
 
+/** Parse metrics.jsonl, tolerating a partial last line. */
 export function parseMetricsJsonl(text: string): ParsedMetrics {
   // A byte-order mark before the first record (an editor's save) is not part of it.
   const lines = withoutBom(text).split('\n');
   const records: MetricsRecord[] = [];
   const bad: { line: number; message: string }[] = [];
+  const ignored = new Map<string, { line: number; message: string; lines: number }>();
   let truncatedTail = false;
   lines.forEach((line, i) => {
     if (line.trim() === '') return;
@@ -255,11 +283,19 @@ export function parseMetricsJsonl(text: string): ParsedMetrics {
       else bad.push({ line: i + 1, message: 'not valid JSON' });
       return;
     }
-    const problem = checkMetricsRecord(v);
-    if (problem) bad.push({ line: i + 1, message: problem });
-    else addRecord(records, v as MetricsRecord);
+    const read = readMetricsRecord(v);
+    if ('problem' in read) {
+      bad.push({ line: i + 1, message: read.problem });
+      return;
+    }
+    for (const message of read.ignored) {
+      const seen = ignored.get(message);
+      if (seen) seen.lines++;
+      else ignored.set(message, { line: i + 1, message, lines: 1 });
+    }
+    addRecord(records, read.record);
   });
-  return { records, bad, truncatedTail };
+  return { records, bad, ignored: [...ignored.values()], truncatedTail };
 }
 
 /** JSON.stringify that writes non-finite numbers as null (JSON has no NaN), as the format says. */

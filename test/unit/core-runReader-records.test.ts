@@ -3,7 +3,12 @@
 // what was left out is said with the file, line and field.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseMetricsJsonl, toJsonLine, type MetricsRecord } from '../../src/core/runFormat';
+import { readRunContents, readRunOverview, runFolderNotes } from '../../src/core/run/read';
+import { lastMetricsRecord, MetricsTail } from '../../src/core/run/tail';
 
 const rec = (epoch: number, over: Record<string, unknown> = {}): MetricsRecord =>
   ({
@@ -31,6 +36,15 @@ const rec = (epoch: number, over: Record<string, unknown> = {}): MetricsRecord =
 const history = (n: number, over: (epoch: number) => Record<string, unknown> = () => ({})) => Array.from({ length: n }, (_, i) => rec(i + 1, over(i + 1)));
 const text = (records: readonly object[]) => records.map(toJsonLine).join('');
 
+function runFolder(metrics: string): string {
+  const dir = join(mkdtempSync(join(tmpdir(), 'vae-lens-records-')), 'run');
+  mkdirSync(dir);
+  const meta = { formatVersion: 1, name: 'other', specPath: join(dir, 'train.py'), startedAt: '2026-01-01T00:00:00Z', backend: 'b', modelType: 'VAE-1' };
+  writeFileSync(join(dir, 'run.json'), JSON.stringify({ ...meta, latentDim: 2, epochs: 10, dataset: { n: 10, dim: 2, source: 's' }, window: 3 }));
+  writeFileSync(join(dir, 'metrics.jsonl'), metrics);
+  return dir;
+}
+
 test('a null epoch or step is a bad line, not a restart that drops the passes before it', () => {
   for (const field of ['epoch', 'step'] as const) {
     const parsed = parseMetricsJsonl(text(history(10, (e) => (e === 6 ? { [field]: null } : {}))));
@@ -41,4 +55,50 @@ test('a null epoch or step is a bad line, not a restart that drops the passes be
     );
     assert.deepEqual(parsed.bad, [{ line: 6, message: `${field}: expected a number` }]);
   }
+});
+
+// Every optional field, given a value of a kind the reader cannot use: the record stays, the field goes.
+const unusable: Record<string, unknown> = {
+  convergence: 'plateau', // a state of a newer version
+  convergenceReason: 42,
+  gapStdErr: 'small',
+  elboAtOptVariance: [1],
+  collapsedLatents: 'none',
+  latentMeanVariance: [1, 'x'],
+  decoderLinear: 'yes',
+  theoremApplies: 1,
+  theoremNote: false,
+  likelihood: { kind: 'gaussian' },
+  learningRate: '1e-3',
+  mcSamples: true,
+};
+
+test('an optional field this version cannot use is left out of its record, and the record kept', async () => {
+  for (const [field, value] of Object.entries(unusable)) {
+    const parsed = parseMetricsJsonl(text(history(10, (e) => (e >= 4 ? { [field]: value } : {}))));
+    assert.equal(parsed.records.length, 10, field);
+    assert.deepEqual(parsed.bad, [], field);
+    assert.ok(
+      parsed.records.every((r) => !(field in r)),
+      field,
+    );
+    assert.equal(parsed.ignored.length, 1, field);
+    assert.equal(parsed.ignored[0]!.line, 4, field);
+    assert.equal(parsed.ignored[0]!.lines, 7, field);
+    assert.match(parsed.ignored[0]!.message, new RegExp(`^${field}(\\[\\d+\\])?: expected`), field);
+  }
+  // Through the folder reader: the run is judged (a newer version's state is not trusted) and the note located.
+  const dir = runFolder(text(history(10, () => ({ convergence: 'plateau' }))));
+  const contents = await readRunContents(dir, () => false);
+  assert.equal(contents.records.length, 10);
+  assert.equal(contents.convergence, 'converged');
+  const notes = runFolderNotes(contents);
+  assert.equal(notes.length, 1);
+  assert.match(notes[0]!, /metrics\.jsonl:1: convergence: expected .* \(field ignored, the record kept; the same on 9 more lines\)$/);
+  const overview = await readRunOverview(dir, () => false);
+  assert.equal(overview.last?.epoch, 10);
+  assert.equal(overview.convergence, 'converged');
+  assert.equal((await lastMetricsRecord(join(dir, 'metrics.jsonl')))?.epoch, 10);
+  const tail = new MetricsTail(join(dir, 'metrics.jsonl'));
+  assert.equal((await tail.readNew()).length, 10);
 });

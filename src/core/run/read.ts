@@ -33,6 +33,8 @@ export interface RunContents extends RunOverview {
   records: MetricsRecord[];
   images?: RunImages;
   badLines: { line: number; message: string }[];
+  /** Optional fields of metrics.jsonl left out of their records (parseMetricsJsonl's `ignored`). */
+  ignoredFields: { line: number; message: string; lines: number }[];
   /** Files of the run that could not be used (not regular files, over the read limit, malformed), with why. */
   problems: { file: string; message: string }[];
   tolerance: number;
@@ -117,18 +119,21 @@ export async function readRunContents(runDir: string, alive: (pid: number | unde
     records: parsed.records,
     images: isRunImages(imagesRaw) ? imagesRaw : undefined,
     badLines: parsed.bad,
+    ignoredFields: parsed.ignored,
     problems,
     tolerance: settings.tolerance,
     window: settings.window,
   };
 }
 
-/** Located notes on what a reader left out of a run folder: bad metrics lines by number (the first 20), unread files. */
-export function runFolderNotes(c: Pick<RunContents, 'runDir' | 'badLines' | 'problems'>, maxLines = 20): string[] {
+/** Located notes on what a reader left out of a run folder: bad metrics lines by number (the first 20), fields it could not use, unread files. */
+export function runFolderNotes(c: Pick<RunContents, 'runDir' | 'badLines' | 'ignoredFields' | 'problems'>, maxLines = 20): string[] {
   const metrics = path.join(c.runDir, RUN_FILES.metrics);
+  const also = (lines: number) => (lines > 1 ? `; the same on ${lines - 1} more line${lines > 2 ? 's' : ''}` : '');
   return [
     ...c.badLines.slice(0, maxLines).map((b) => `${metrics}:${b.line}: ${b.message} (line skipped)`),
     ...(c.badLines.length > maxLines ? [`${metrics}: ${c.badLines.length - maxLines} more bad lines skipped`] : []),
+    ...c.ignoredFields.map((f) => `${metrics}:${f.line}: ${f.message} (field ignored, the record kept${also(f.lines)})`),
     ...c.problems.map((p) => `${p.file}: ${p.message}`),
   ];
 }

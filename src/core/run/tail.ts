@@ -1,6 +1,6 @@
 /** Following a metrics.jsonl: its last record, and the records appended since the last look. Node only. */
 import { promises as fsp } from 'node:fs';
-import { checkMetricsRecord, parseMetricsJsonl, type MetricsRecord } from '../runFormat';
+import { parseMetricsJsonl, readMetricsRecord, type MetricsRecord } from '../runFormat';
 import { openRegular, READ_LIMITS } from './files';
 import { withoutBom } from '../text';
 
@@ -19,8 +19,8 @@ export async function lastMetricsRecord(file: string, tailBytes = 256 * 1024): P
       const line = withoutBom(lines[i]!).trim();
       if (!line) continue;
       try {
-        const v: unknown = JSON.parse(line);
-        if (!checkMetricsRecord(v)) return v as MetricsRecord;
+        const read = readMetricsRecord(JSON.parse(line));
+        if ('record' in read) return read.record;
       } catch {
         // A cut-short last line (writer mid-write) or a partial first line of the tail window.
       }
