@@ -237,6 +237,26 @@ export function readMetricsRecord(v: unknown): { record: MetricsRecord; ignored:
   return { record: record as MetricsRecord, ignored };
 }
 
+/**
+ * A line of metrics.jsonl as JSON. Python's `json` module writes non-finite floats as the bare
+ * words NaN, Infinity and -Infinity unless told not to; they are read as null, which is how the
+ * format writes a non-finite number. Undefined when the line is not JSON even so.
+ */
+export function parseJsonLine(line: string): unknown {
+  try {
+    return JSON.parse(line) as unknown;
+  } catch {
+    if (!/NaN|Infinity/.test(line)) return undefined;
+  }
+  // Strings are matched whole, so the words inside them stay as they are.
+  const nulled = line.replace(/"(?:[^"\\]|\\.)*"|-?\b(?:NaN|Infinity)\b/g, (m) => (m.startsWith('"') ? m : 'null'));
+  try {
+    return JSON.parse(nulled) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
 export interface ParsedMetrics {
   records: MetricsRecord[];
   /** Lines that did not parse or broke the contract (1-based line numbers). */
@@ -275,10 +295,8 @@ export function parseMetricsJsonl(text: string): ParsedMetrics {
   lines.forEach((line, i) => {
     if (line.trim() === '') return;
     const isLast = i === lines.length - 1; // no newline after it: possibly cut short
-    let v: unknown;
-    try {
-      v = JSON.parse(line);
-    } catch {
+    const v = parseJsonLine(line);
+    if (v === undefined) {
       if (isLast) truncatedTail = true;
       else bad.push({ line: i + 1, message: 'not valid JSON' });
       return;

@@ -1,6 +1,6 @@
 /** Following a metrics.jsonl: its last record, and the records appended since the last look. Node only. */
 import { promises as fsp } from 'node:fs';
-import { parseMetricsJsonl, readMetricsRecord, type MetricsRecord } from '../runFormat';
+import { parseJsonLine, parseMetricsJsonl, readMetricsRecord, type MetricsRecord } from '../runFormat';
 import { openRegular, READ_LIMITS } from './files';
 import { withoutBom } from '../text';
 
@@ -18,12 +18,9 @@ export async function lastMetricsRecord(file: string, tailBytes = 256 * 1024): P
     for (let i = lines.length - 1; i >= 0; i--) {
       const line = withoutBom(lines[i]!).trim();
       if (!line) continue;
-      try {
-        const read = readMetricsRecord(JSON.parse(line));
-        if ('record' in read) return read.record;
-      } catch {
-        // A cut-short last line (writer mid-write) or a partial first line of the tail window.
-      }
+      // A line that does not read is a cut-short last line (writer mid-write) or a partial first line of the tail window.
+      const read = readMetricsRecord(parseJsonLine(line));
+      if ('record' in read) return read.record;
     }
     return undefined;
   } catch {
