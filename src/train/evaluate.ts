@@ -118,5 +118,6 @@ function runVerdict(runDir: string, spec: VaeSpec): { state: ConvergenceState; r
   if (!read.ok) return undefined;
   const { records } = parseMetricsJsonl(read.text);
   if (records.length === 0) return undefined;
+  // The readers' rule on the readers' terms (a pass without a finite ELBO is not read as 0 nats).
   return judgeRecords(records, settingsOfSpec(spec));
 }

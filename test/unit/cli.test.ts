@@ -151,6 +151,15 @@ test('train --json emits protocol events and leaves a complete run folder; eval 
   assert.ok(after.records[5]!.step > after.records[3]!.step);
   // The convergence rule keeps judging the whole run: epoch 4 sees the four passes made before the resume.
   assert.match(after.records[4]!.convergenceReason ?? '', /(over the last 5 passes|has 5\.)/);
+
+  // A last pass whose ELBO went non-finite (null, as the format writes it) is not read as 0 nats by eval's verdict.
+  const { convergence: _c, convergenceReason: _r, ...plain } = after.records[5]!;
+  fs.appendFileSync(path.join(runDir, 'metrics.jsonl'), JSON.stringify({ ...plain, epoch: 6, step: plain.step + 1, elbo: null }) + '\n');
+  const diverged = cli(['eval', runDir, '--samples', '2', '--json']);
+  assert.equal(diverged.code, 0, diverged.err);
+  const verdict = JSON.parse(diverged.out) as { convergence?: string; convergenceReason?: string };
+  assert.equal(verdict.convergence, 'not-converged');
+  assert.match(verdict.convergenceReason ?? '', /^The last pass \(epoch 6\) has no finite elbo/);
 });
 
 test('an unwritable run folder is refused before training starts', () => {

@@ -8,7 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseJsonLine, parseMetricsJsonl, toJsonLine, type MetricsRecord } from '../../src/core/runFormat';
 import { readRunContents, readRunOverview, runFolderNotes } from '../../src/core/run/read';
+import { judgeRecords, RunJudge } from '../../src/core/run/settings';
 import { lastMetricsRecord, MetricsTail } from '../../src/core/run/tail';
+import { judgeConvergence } from '../../src/core/convergence';
 
 const rec = (epoch: number, over: Record<string, unknown> = {}): MetricsRecord =>
   ({
@@ -114,4 +116,47 @@ test("Python's NaN, Infinity and -Infinity are read as null (a non-finite number
   assert.deepEqual(parsed.bad, []);
   assert.equal(parsed.records.length, 10);
   assert.equal(parsed.records[9]!.rDec, null);
+});
+
+// Each field the rule needs a number in, null at the last pass or at one pass in the middle.
+const verdictFields = ['elbo', 'hEnc', 'hPrior'] as const;
+const settings = { tolerance: 0.01, window: 3, theoremApplies: true };
+
+test('a last pass without a finite ELBO or entropies is not converged, whatever the passes before it say', async () => {
+  for (const field of verdictFields) {
+    const records = history(10, (e) => (e === 10 ? { [field]: null } : {}));
+    const verdict = judgeRecords(records, settings);
+    assert.equal(verdict.state, 'not-converged', field);
+    assert.match(verdict.reason, new RegExp(`^The last pass \\(epoch 10\\) has no finite ${field} \\(null in metrics\\.jsonl\\)`), field);
+    // The same through the folder reader, from Python's own spelling of the number.
+    const python = text(records.slice(0, 9)) + JSON.stringify(rec(10)).replace(new RegExp(`"${field}":[^,]+`), `"${field}":NaN`) + '\n';
+    assert.equal((await readRunContents(runFolder(python), () => false)).convergence, 'not-converged', field);
+    assert.equal((await readRunOverview(runFolder(python), () => false)).convergence, 'not-converged', field);
+  }
+});
+
+test('a pass in the middle without a finite ELBO is left out of the verdict, not read as 0 nats', () => {
+  for (const field of verdictFields) {
+    for (const at of [2, 5, 9]) {
+      // A falling ELBO; a null read as 0 would look like a jump up.
+      const records = history(12, (e) => ({ elbo: -3 - 0.5 * e, ...(e === at ? { [field]: null } : {}) }));
+      const without = records.filter((r) => r.epoch !== at);
+      const verdict = judgeRecords(records, settings);
+      const expected = judgeConvergence(
+        without.map((r) => ({ ...r, gapStdErr: 0 })),
+        settings,
+      );
+      assert.equal(verdict.state, expected.state, `${field} at ${at}`);
+      assert.equal(verdict.reason, `${expected.reason} 1 earlier pass without a finite ELBO or encoder and prior entropies is left out of the verdict.`);
+      // A run being written is judged the same, pass by pass.
+      const judge = new RunJudge();
+      const live: MetricsRecord[] = [];
+      let last: { state: string; reason: string } | undefined;
+      for (const r of records) {
+        live.push(r);
+        last = judge.next(live, settings, false);
+        assert.deepEqual(last, judgeRecords(live, settings), `${field} at ${at}, pass ${r.epoch}`);
+      }
+    }
+  }
 });

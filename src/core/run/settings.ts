@@ -51,10 +51,13 @@ const optionalEpochs = (epochs: number | undefined) => (epochs === undefined ? {
 
 const positive = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : undefined);
 
-/** The one convergence rule (core/convergence.ts) on a run's records: for runs whose writer left the verdict to the reader. */
-export function judgeRecords(records: readonly MetricsRecord[], settings: SpecSettings): { state: ConvergenceState; reason: string } {
-  const verdict = judgeConvergence(records.map(pointOf), settings);
-  return { state: verdict.state, reason: verdict.reason };
+/**
+ * The one convergence rule (core/convergence.ts) on a run's records: for runs whose writer left the
+ * verdict to the reader, and for eval. Passes without a finite ELBO are not judged (readablePass).
+ */
+export function judgeRecords(records: readonly MetricsRecord[], opts: ConvergenceOptions): { state: ConvergenceState; reason: string } {
+  const readable = records.filter(readablePass);
+  return verdictAfter(records, judgeConvergence(readable.map(pointOf), opts), records.length - readable.length);
 }
 
 /**
@@ -67,6 +70,8 @@ export class RunJudge {
   private judge: ConvergenceJudge | undefined;
   private settingsKey = '';
   private judged = 0;
+  private verdict: ConvergenceVerdict | undefined;
+  private leftOut = 0;
 
   /** The verdict after the last of `history`, which is the history of the last call plus one record unless `replaced`. */
   next(history: readonly MetricsRecord[], settings: SpecSettings, replaced: boolean): { state: ConvergenceState; reason: string } {
@@ -75,11 +80,42 @@ export class RunJudge {
       this.judge = new ConvergenceJudge(settings);
       this.settingsKey = key;
       this.judged = 0;
+      this.verdict = undefined;
+      this.leftOut = 0;
     }
-    let verdict: ConvergenceVerdict | undefined;
-    for (; this.judged < history.length; this.judged++) verdict = this.judge.push(pointOf(history[this.judged]!));
-    return verdict ? { state: verdict.state, reason: verdict.reason } : judgeRecords(history, settings);
+    for (; this.judged < history.length; this.judged++) {
+      const r = history[this.judged]!;
+      if (readablePass(r)) this.verdict = this.judge.push(pointOf(r));
+      else this.leftOut++;
+    }
+    return verdictAfter(history, this.verdict ?? judgeConvergence([], settings), this.leftOut);
   }
+}
+
+/**
+ * A pass the rule can read: its ELBO, and the entropies that set the scale of what matters, are
+ * numbers. A null there (written for a NaN or an infinity) would count as 0 nats, a jump that is
+ * no measurement: a run going non-finite would read as rising, or as converged on the passes before.
+ */
+function readablePass(r: MetricsRecord): boolean {
+  return [r.elbo, r.hEnc, r.hPrior].every((v) => typeof v === 'number' && Number.isFinite(v));
+}
+
+/** The verdict on the readable passes, unless the last pass is not readable: then the run is not at a stationary point. */
+function verdictAfter(records: readonly MetricsRecord[], verdict: ConvergenceVerdict, leftOut: number): { state: ConvergenceState; reason: string } {
+  const last = records[records.length - 1];
+  if (last !== undefined && !readablePass(last)) {
+    const fields = (['elbo', 'hEnc', 'hPrior'] as const).filter((k) => !(typeof last[k] === 'number' && Number.isFinite(last[k])));
+    return {
+      state: 'not-converged',
+      reason: `The last pass (epoch ${last.epoch}) has no finite ${fields.join(', ')} (null in metrics.jsonl): the model diverged or its evaluation overflowed, so it is not at a stationary point.`,
+    };
+  }
+  const note =
+    leftOut > 0
+      ? ` ${leftOut} earlier pass${leftOut > 1 ? 'es' : ''} without a finite ELBO or encoder and prior entropies ${leftOut > 1 ? 'are' : 'is'} left out of the verdict.`
+      : '';
+  return { state: verdict.state, reason: verdict.reason + note };
 }
 
 /**
