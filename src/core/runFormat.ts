@@ -137,7 +137,8 @@ export const imageSetShape = {
 export const imageSet = object(imageSetShape);
 export type ImageSet = Infer<typeof imageSet>;
 
-export const runStatus = literal('running', 'completed', 'stopped', 'failed', 'diverged');
+export const RUN_STATUSES = ['running', 'completed', 'stopped', 'failed', 'diverged'] as const;
+export const runStatus = literal(...RUN_STATUSES);
 export type RunStatus = Infer<typeof runStatus>;
 
 export const datasetInfo = object(
@@ -220,16 +221,16 @@ export function checkMetricsRecord(v: unknown): string | undefined {
 /**
  * One parsed line as a record: its required fields must meet the contract, and an optional field
  * that does not (another writer's value of another kind, a newer version's convergence state) is
- * left out and named in `ignored`, so the pass still counts.
+ * left out and named in `ignored`, so the pass still counts. `path` prefixes the fields named.
  */
-export function readMetricsRecord(v: unknown): { record: MetricsRecord; ignored: string[] } | { problem: string } {
-  const problem = requiredPart.problem(v, '');
+export function readMetricsRecord(v: unknown, path = ''): { record: MetricsRecord; ignored: string[] } | { problem: string } {
+  const problem = requiredPart.problem(v, path);
   if (problem !== undefined) return { problem };
   const record = { ...(v as Record<string, unknown>) };
   const ignored: string[] = [];
   for (const [key, guard] of Object.entries(optionalFields)) {
     if (!Object.prototype.hasOwnProperty.call(record, key)) continue;
-    const p = (guard as Guard<unknown>).problem(record[key], key);
+    const p = (guard as Guard<unknown>).problem(record[key], path ? `${path}.${key}` : key);
     if (p === undefined) continue;
     ignored.push(p);
     delete record[key];

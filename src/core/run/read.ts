@@ -6,7 +6,17 @@
 import * as path from 'node:path';
 import { MAX_IMAGE_PIXELS } from '../allocation';
 import type { ConvergenceState } from '../convergence';
-import { parseMetricsJsonl, RUN_FILES, type MetricsRecord, type RunMeta, type RunStatus, type RunSummary } from '../runFormat';
+import {
+  CONVERGENCE_STATES,
+  parseMetricsJsonl,
+  readMetricsRecord,
+  RUN_FILES,
+  RUN_STATUSES,
+  type MetricsRecord,
+  type RunMeta,
+  type RunStatus,
+  type RunSummary,
+} from '../runFormat';
 import { isRunImages, isRunMeta, isRunSummary, MAX_IMAGES_PER_GRID, readJson, readText, READ_LIMITS, type Problems, type RunImages } from './files';
 import { effectiveStatus, isProcessAlive } from './liveness';
 import { judgeRecords, runSettingsOf, theoremNoteOf } from './settings';
@@ -48,16 +58,21 @@ export function readRunOverview(runDir: string, alive: (pid: number | undefined)
 
 /**
  * The overview; with `judgeUnjudged`, a run whose writer left the verdict to the reader is judged
- * from its metrics here. readRunContents reads and judges those records itself, once.
+ * from its metrics here. readRunContents reads and judges those records itself, once, and passes
+ * `problems` to hear what in run.json and summary.json could not be used.
  */
-async function overviewOf(runDir: string, alive: (pid: number | undefined) => boolean, judgeUnjudged: boolean): Promise<RunOverview> {
+async function overviewOf(runDir: string, alive: (pid: number | undefined) => boolean, judgeUnjudged: boolean, problems?: Problems): Promise<RunOverview> {
+  const metaFile = path.join(runDir, RUN_FILES.meta);
+  const summaryFile = path.join(runDir, RUN_FILES.summary);
   const [metaRaw, summaryRaw, specText] = await Promise.all([
-    readJson(path.join(runDir, RUN_FILES.meta)),
-    readJson(path.join(runDir, RUN_FILES.summary)),
+    readJson(metaFile, undefined, problems),
+    readJson(summaryFile, undefined, problems),
     readText(path.join(runDir, RUN_FILES.spec)),
   ]);
   const meta = isRunMeta(metaRaw) ? metaRaw : undefined;
-  const summary = isRunSummary(summaryRaw) ? summaryRaw : undefined;
+  if (metaRaw !== undefined && !meta)
+    problems?.push({ file: metaFile, message: `${RUN_FILES.meta} was not used: it needs "name", "specPath" and "startedAt" as strings` });
+  const summary = summaryOf(summaryRaw, summaryFile, problems);
   const last = summary?.last ?? (await lastMetricsRecord(path.join(runDir, RUN_FILES.metrics)));
   const { status, message } = effectiveStatus(meta, summary, alive);
   const startedMs = meta ? Date.parse(meta.startedAt) : NaN;
@@ -87,10 +102,46 @@ async function overviewOf(runDir: string, alive: (pid: number | undefined) => bo
   };
 }
 
+/**
+ * summary.json as far as this version can use it. Its status is kept even when other fields are
+ * not what it reads: a convergence state it does not know is left for the reader to judge, a `last`
+ * that is not a record gives way to metrics.jsonl's, and a status it does not know reads as stopped,
+ * saying so. What was left out is noted in `problems`.
+ */
+function summaryOf(raw: unknown, file: string, problems?: Problems): RunSummary | undefined {
+  if (raw === undefined) return undefined;
+  const note = (message: string) => problems?.push({ file, message: `${RUN_FILES.summary}: ${message}` });
+  if (!isRunSummary(raw)) {
+    note('not used: it needs "status" as a string and "epochsDone" as a number');
+    return undefined;
+  }
+  const summary: RunSummary = { ...raw };
+  if (!(RUN_STATUSES as readonly string[]).includes(summary.status)) {
+    note(`status "${summary.status}" is not one this version knows (${RUN_STATUSES.join(', ')}); the run is shown as stopped`);
+    summary.message = `the run's summary says "${summary.status}", a status this version of VAE Lens does not know${summary.message ? `: ${summary.message}` : ''}`;
+    summary.status = 'stopped';
+  }
+  if (summary.convergence !== undefined && !(CONVERGENCE_STATES as readonly string[]).includes(summary.convergence)) {
+    note(`convergence ${JSON.stringify(summary.convergence)} is not a state this version knows; the run is judged from its records`);
+    delete summary.convergence;
+    delete summary.convergenceReason;
+  }
+  if (summary.convergenceReason !== undefined && typeof summary.convergenceReason !== 'string') delete summary.convergenceReason;
+  if (summary.message !== undefined && typeof summary.message !== 'string') delete summary.message;
+  if (summary.last !== undefined) {
+    const read = readMetricsRecord(summary.last, 'last');
+    if ('problem' in read) {
+      note(`last was not used (${read.problem}); the last record of ${RUN_FILES.metrics} is shown`);
+      delete summary.last;
+    } else summary.last = read.record;
+  }
+  return summary;
+}
+
 /** Everything the panel shows for one run. */
 export async function readRunContents(runDir: string, alive: (pid: number | undefined) => boolean = isProcessAlive): Promise<RunContents> {
-  const overview = await overviewOf(runDir, alive, false);
   const problems: Problems = [];
+  const overview = await overviewOf(runDir, alive, false, problems);
   const [metricsText, imagesRaw] = await Promise.all([
     readText(path.join(runDir, RUN_FILES.metrics), READ_LIMITS.metrics, problems),
     readJson(path.join(runDir, RUN_FILES.images), READ_LIMITS.images, problems),

@@ -1,0 +1,107 @@
+// run.json and summary.json as other writers (or other versions) leave them: what this version can
+// use is used, the rest is named with its file, and nothing downstream trips on what was left out.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { toJsonLine, type MetricsRecord } from '../../src/core/runFormat';
+import { readRunContents, readRunOverview, runFolderNotes } from '../../src/core/run/read';
+import { toPanelRun } from '../../src/core/panelRun';
+import { isToPanel } from '../../src/core/panelProtocol';
+import { codeLensResult, statusBarText, statusTooltipMarkdown, type RunStateInput } from '../../src/extension/status/runStateWording';
+
+const rec = (epoch: number): MetricsRecord => ({
+  epoch,
+  step: epoch * 10,
+  elbo: -3,
+  elboStdErr: 0.01,
+  hEnc: -3,
+  hPrior: 1.4,
+  hDec: -1.9,
+  entropySum: -2.5,
+  gap: 0.001,
+  gapRel: 0.0002,
+  rDec: 0.0005,
+  rPrior: 0.0005,
+  sigma2: 0.1,
+  sigma2Opt: 0.1,
+  latentSecondMoment: [1, 1],
+  klPerLatent: [1, 0.5],
+  samplesPerSec: 1000,
+  wallSeconds: epoch,
+});
+
+const META = {
+  formatVersion: 1,
+  name: 'other',
+  specPath: '/elsewhere/train.py',
+  startedAt: '2026-01-01T00:00:00Z',
+  backend: 'b',
+  modelType: 'VAE-1',
+  latentDim: 2,
+  epochs: 10,
+  dataset: { n: 10, dim: 2, source: 's' },
+  window: 3,
+};
+
+function runFolder(summary: string | object | undefined, meta: string | object = META): string {
+  const dir = join(mkdtempSync(join(tmpdir(), 'vae-lens-summary-')), 'run');
+  mkdirSync(dir);
+  writeFileSync(join(dir, 'run.json'), typeof meta === 'string' ? meta : JSON.stringify(meta));
+  if (summary !== undefined) writeFileSync(join(dir, 'summary.json'), typeof summary === 'string' ? summary : JSON.stringify(summary));
+  writeFileSync(join(dir, 'metrics.jsonl'), Array.from({ length: 10 }, (_, i) => toJsonLine(rec(i + 1))).join(''));
+  return dir;
+}
+
+const done = { status: 'completed', epochsDone: 10, steps: 100, wallSeconds: 1 };
+
+/** Everything the editor and the report build from a run: none of it may throw. */
+async function shown(dir: string) {
+  const overview = await readRunOverview(dir, () => false);
+  const contents = await readRunContents(dir, () => false);
+  const state: RunStateInput = { hasRun: true, specChanged: false, status: overview.status, convergence: overview.convergence, last: overview.last };
+  const texts = [statusBarText(state), statusTooltipMarkdown(state), codeLensResult(state) ?? ''];
+  assert.ok(isToPanel({ type: 'show', runs: [toPanelRun(contents, false)] }), 'the panel accepts the run');
+  return { overview, contents, texts, notes: runFolderNotes(contents).join('\n') };
+}
+
+test("a summary's last that is not a record gives way to metrics.jsonl's, and is named", async () => {
+  for (const last of [{ epoch: 'x' }, { ...rec(10), klPerLatent: undefined }, 'epoch 10', [1, 2], { ...rec(10), elbo: '-3' }]) {
+    const { overview, contents, texts, notes } = await shown(runFolder({ ...done, last }));
+    assert.equal(overview.last?.epoch, 10, JSON.stringify(last));
+    assert.deepEqual(overview.last, rec(10));
+    assert.equal(overview.convergence, 'converged');
+    assert.match(texts[1]!, /\| epoch \| 10 \|/);
+    assert.equal(contents.status, 'completed');
+    assert.match(notes, /summary\.json: summary\.json: last was not used \(last(\.\w+)?: expected .*\); the last record of metrics\.jsonl is shown/);
+  }
+});
+
+test('a convergence state this version does not know is not shown; the run is judged from its records', async () => {
+  const { overview, contents, texts, notes } = await shown(runFolder({ ...done, convergence: 'plateau', convergenceReason: 'a newer rule' }));
+  assert.equal(overview.convergence, 'converged');
+  assert.doesNotMatch(overview.convergenceReason ?? '', /newer rule/);
+  assert.equal(contents.convergence, 'converged');
+  assert.match(texts[0]!, /converged/);
+  assert.match(notes, /summary\.json: convergence "plateau" is not a state this version knows; the run is judged from its records/);
+});
+
+test('a status this version does not know reads as stopped, and says what the summary said', async () => {
+  const { overview, texts, notes } = await shown(runFolder({ ...done, status: 'paused' }));
+  assert.equal(overview.status, 'stopped');
+  assert.match(overview.message ?? '', /the run's summary says "paused", a status this version of VAE Lens does not know/);
+  assert.ok(texts.every((t) => !t.includes('undefined')));
+  assert.match(notes, /summary\.json: status "paused" is not one this version knows/);
+});
+
+test('an unreadable run.json or summary.json is named, not silently passed over', async () => {
+  const garbled = await shown(runFolder('{"status": "compl'));
+  assert.match(garbled.notes, /summary\.json: summary\.json is not valid JSON/);
+  const notSummary = await shown(runFolder({ state: 'completed' }));
+  assert.match(notSummary.notes, /summary\.json: summary\.json: not used: it needs "status" as a string and "epochsDone" as a number/);
+  const badMeta = await readRunContents(runFolder(done, '{"name": "x",'), () => false);
+  assert.match(runFolderNotes(badMeta).join('\n'), /run\.json: run\.json is not valid JSON/);
+  const notMeta = await readRunContents(runFolder(done, { name: 'x' }), () => false);
+  assert.match(runFolderNotes(notMeta).join('\n'), /run\.json: run\.json was not used: it needs "name", "specPath" and "startedAt" as strings/);
+});
