@@ -105,3 +105,53 @@ test('an unreadable run.json or summary.json is named, not silently passed over'
   const notMeta = await readRunContents(runFolder(done, { name: 'x' }), () => false);
   assert.match(runFolderNotes(notMeta).join('\n'), /run\.json: run\.json was not used: it needs "name", "specPath" and "startedAt" as strings/);
 });
+
+// Each run.json field beside the required three, of a kind this version cannot use.
+const wrongKind: Record<string, unknown> = {
+  formatVersion: '1',
+  backend: 3,
+  engineDetail: ['x'],
+  modelType: { type: 'VAE-1' },
+  latentDim: '2',
+  epochs: '10',
+  dataset: 'mnist',
+  resumedFrom: 7,
+  pid: 'self',
+  trainer: false,
+  likelihood: 1,
+  theoremApplies: 'no',
+  theoremNote: 0,
+  tolerance: '0.01',
+  window: [3],
+  threads: 'all',
+};
+
+test('a run.json field of another kind is left out and named; the panel, the status bar and the runs view still show the run', async () => {
+  for (const [field, value] of Object.entries(wrongKind)) {
+    const dir = runFolder(done, { ...META, [field]: value });
+    const { overview, contents, notes } = await shown(dir);
+    assert.equal(overview.meta?.name, 'other', field);
+    assert.ok(!(field in (overview.meta ?? {})), field);
+    const state: RunStateInput = {
+      hasRun: true,
+      specChanged: false,
+      status: overview.status,
+      convergence: overview.convergence,
+      last: overview.last,
+      backend: overview.meta?.backend,
+      modelType: overview.meta?.modelType,
+      runDir: dir,
+    };
+    assert.doesNotThrow(() => statusTooltipMarkdown(state), field);
+    assert.equal(contents.records.length, 10, field);
+    assert.match(notes, new RegExp(`run\\.json: run\\.json: ${field}: expected .*; the field is not used`), field);
+  }
+  // A dataset lacking what the panel draws from is left out too.
+  assert.match((await shown(runFolder(done, { ...META, dataset: { n: 10 } }))).notes, /run\.json: dataset\.dim: expected a number; the field is not used/);
+});
+
+test('a newer formatVersion is read as far as it goes, and said', async () => {
+  const { overview, notes } = await shown(runFolder(done, { ...META, formatVersion: 2 }));
+  assert.equal(overview.convergence, 'converged');
+  assert.match(notes, /run\.json: formatVersion 2 is newer than the 1 this version of VAE Lens reads; what it can read is shown/);
+});

@@ -11,7 +11,9 @@ import {
   parseMetricsJsonl,
   readMetricsRecord,
   RUN_FILES,
+  RUN_FORMAT_VERSION,
   RUN_STATUSES,
+  datasetInfo,
   type MetricsRecord,
   type RunMeta,
   type RunStatus,
@@ -19,6 +21,7 @@ import {
 } from '../runFormat';
 import { isRunImages, isRunMeta, isRunSummary, MAX_IMAGES_PER_GRID, readJson, readText, READ_LIMITS, type Problems, type RunImages } from './files';
 import { effectiveStatus, isProcessAlive } from './liveness';
+import { boolean, number, string, type Guard } from '../guard';
 import { judgeRecords, runSettingsOf, theoremNoteOf } from './settings';
 import { lastMetricsRecord } from './tail';
 
@@ -69,9 +72,7 @@ async function overviewOf(runDir: string, alive: (pid: number | undefined) => bo
     readJson(summaryFile, undefined, problems),
     readText(path.join(runDir, RUN_FILES.spec)),
   ]);
-  const meta = isRunMeta(metaRaw) ? metaRaw : undefined;
-  if (metaRaw !== undefined && !meta)
-    problems?.push({ file: metaFile, message: `${RUN_FILES.meta} was not used: it needs "name", "specPath" and "startedAt" as strings` });
+  const meta = metaOf(metaRaw, metaFile, problems);
   const summary = summaryOf(summaryRaw, summaryFile, problems);
   const last = summary?.last ?? (await lastMetricsRecord(path.join(runDir, RUN_FILES.metrics)));
   const { status, message } = effectiveStatus(meta, summary, alive);
@@ -100,6 +101,52 @@ async function overviewOf(runDir: string, alive: (pid: number | undefined) => bo
     theoremNote: theoremNoteOf(meta, last),
     startedMs: Number.isFinite(startedMs) ? startedMs : 0,
   };
+}
+
+/** run.json's fields beside the three it must have, and what each must be to be used. */
+const META_FIELDS: Record<string, Guard<unknown>> = {
+  formatVersion: number,
+  backend: string,
+  engineDetail: string,
+  modelType: string,
+  latentDim: number,
+  epochs: number,
+  dataset: datasetInfo,
+  resumedFrom: string,
+  pid: number,
+  trainer: string,
+  likelihood: string,
+  theoremApplies: boolean,
+  theoremNote: string,
+  tolerance: number,
+  window: number,
+  threads: number,
+};
+
+/**
+ * run.json as far as this version can use it: it must have "name", "specPath" and "startedAt";
+ * another field of another kind (another writer's `epochs: "10"` or `dataset: "mnist"`) is left out
+ * rather than passed on to the status bar and the panel, which would refuse the whole run, and a
+ * newer format is read as far as it goes. What was left out is noted in `problems`.
+ */
+function metaOf(raw: unknown, file: string, problems?: Problems): RunMeta | undefined {
+  if (raw === undefined) return undefined;
+  const note = (message: string) => problems?.push({ file, message: `${RUN_FILES.meta}: ${message}` });
+  if (!isRunMeta(raw)) {
+    problems?.push({ file, message: `${RUN_FILES.meta} was not used: it needs "name", "specPath" and "startedAt" as strings` });
+    return undefined;
+  }
+  const meta: Record<string, unknown> = { ...raw };
+  for (const [key, guard] of Object.entries(META_FIELDS)) {
+    if (meta[key] === undefined) continue;
+    const problem = guard.problem(meta[key], key);
+    if (problem === undefined) continue;
+    note(`${problem}; the field is not used`);
+    delete meta[key];
+  }
+  if (typeof meta.formatVersion === 'number' && meta.formatVersion > RUN_FORMAT_VERSION)
+    note(`formatVersion ${meta.formatVersion} is newer than the ${RUN_FORMAT_VERSION} this version of VAE Lens reads; what it can read is shown`);
+  return meta as unknown as RunMeta;
 }
 
 /**
