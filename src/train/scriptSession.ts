@@ -11,7 +11,8 @@ import * as path from 'node:path';
 import { UserError } from '../core/errors';
 import { PROTOCOL_VERSION, type StartRequest } from '../core/protocol';
 import { addRecord, RUN_FILES, RUN_FORMAT_VERSION, type MetricsRecord, type RunMeta, type RunStatus, type RunSummary } from '../core/runFormat';
-import { isRunImages, isRunMeta, isRunSummary } from '../core/run/files';
+import { isRunImages, isRunMeta, isRunSummary, READ_LIMITS } from '../core/run/files';
+import { readRegularFileSync } from '../core/safeRead';
 import { RunJudge, runSettingsOf } from '../core/run/settings';
 import { MetricsTail } from '../core/run/tail';
 import { POINTS_ENV, RUN_DIR_ENV, SAMPLES_ENV, SPEC_ENV, type ParsedScriptSpec } from '../core/scriptSpec';
@@ -248,7 +249,7 @@ class RunFollower {
       return;
     }
     if (mtime === this.imagesMtime) return;
-    const images = readJson(file);
+    const images = readJson(file, READ_LIMITS.images);
     if (!isRunImages(images)) return;
     this.imagesMtime = mtime;
     this.emit({ type: 'images', ...images });
@@ -300,9 +301,15 @@ class OutputTail {
   }
 }
 
-function readJson(file: string): unknown {
+/**
+ * A JSON file of the script's run folder, read as the viewers read it (readRegularFileSync): a
+ * byte-order mark before it is not part of it, and a FIFO or an oversized file is not waited on.
+ */
+function readJson(file: string, limit: number = READ_LIMITS.small): unknown {
+  const r = readRegularFileSync(file, limit);
+  if (!r.ok) return undefined;
   try {
-    return JSON.parse(fs.readFileSync(file, 'utf8')) as unknown;
+    return JSON.parse(r.text) as unknown;
   } catch {
     return undefined;
   }

@@ -18,7 +18,9 @@ const fs = require('fs'), path = require('path');
 const dir = process.env.VAE_LENS_RUN_DIR;
 const mode = process.argv[2];
 const before = JSON.parse(fs.readFileSync(path.join(dir, 'run.json'), 'utf8'));
-fs.writeFileSync(path.join(dir, 'run.json'), JSON.stringify({ ...before, backend: 'fake', modelType: 'VAE-1', latentDim: 2, epochs: 4, pid: process.pid, trainer: 'fake', env: process.env.EXTRA }));
+// A writer that puts a byte-order mark before its JSON (Python's utf-8-sig, Windows PowerShell).
+const bom = mode === 'diverged-bom' ? '\ufeff' : '';
+fs.writeFileSync(path.join(dir, 'run.json'), bom + JSON.stringify({ ...before, backend: 'fake', modelType: 'VAE-1', latentDim: 2, epochs: 4, pid: process.pid, trainer: 'fake', env: process.env.EXTRA }));
 const rec = (e) => ({ epoch: e, step: e, elbo: -1, elboStdErr: 0.01, hEnc: 1, hPrior: 2.8, hDec: -0.8, entropySum: -1, gap: 0, gapRel: 0, rDec: 0, rPrior: 0, sigma2: 0.1, sigma2Opt: 0.1, latentSecondMoment: [1, 1], klPerLatent: [1, 1], samplesPerSec: 100, wallSeconds: e });
 console.log('hello from the script, env ' + process.env.EXTRA);
 if (mode === 'silent') process.exit(0);
@@ -30,6 +32,7 @@ if (mode === 'hang' || mode === 'stubborn') {
 } else {
   for (let e = 1; e <= 4; e++) write(e);
   if (mode === 'crash') { console.error('Traceback: something broke'); process.exit(3); }
+  if (mode === 'diverged-bom') fs.writeFileSync(path.join(dir, 'summary.json'), bom + JSON.stringify({ status: 'diverged', epochsDone: 4, steps: 4, wallSeconds: 1, message: 'the loss became NaN' }));
 }
 `;
 
@@ -119,6 +122,16 @@ test('a script that exits non-zero fails with its last output lines', async () =
   const overview = await readRunOverview(done(events).runDir);
   assert.equal(overview.status, 'failed');
   assert.match(overview.message ?? '', /something broke/);
+});
+
+test("a script's run.json and summary.json are read with a byte-order mark before them: its diverged run reads diverged", async () => {
+  const { status, events } = await run(scriptSpec('diverged-bom'));
+  assert.equal(status, 'diverged');
+  const started = events.filter((e) => e.type === 'started').at(-1);
+  assert.ok(started && started.type === 'started' && started.backend === 'fake' && started.epochs === 4, JSON.stringify(started));
+  const overview = await readRunOverview(done(events).runDir);
+  assert.equal(overview.status, 'diverged');
+  assert.match(overview.message ?? '', /the loss became NaN/);
 });
 
 test('a script that writes no record fails and says so', async () => {
