@@ -75,6 +75,35 @@ def test_run_dir_from_the_environment_keeps_what_the_editor_wrote(tmp_path, data
     assert json.load(open(run / "summary.json"))["status"] == "completed"
 
 
+@pytest.mark.parametrize("second_starts", ["after the first closed", "while the first is open"])
+def test_a_second_run_under_the_same_run_dir_loses_nothing_of_the_first(second_starts: str, tmp_path, data, monkeypatch) -> None:
+    run = tmp_path / "given"
+    run.mkdir()
+    # What the editor writes before it starts a script.
+    (run / "run.json").write_text(json.dumps({"name": "from-spec", "specPath": "/x/a.vae.json", "startedAt": "2026-01-01T00:00:00Z", "trainer": "script"}))
+    monkeypatch.setenv("VAE_LENS_RUN_DIR", str(run))
+    a, b = TinyVae(seed=0), TinyVae(seed=1)
+    first = Diagnostics(a.encode, a.decode, data, points=32, name="first")
+    for epoch in range(3):
+        first.diagnose(epoch, epoch)
+    if second_starts == "after the first closed":
+        first.close("completed")
+    with pytest.warns(UserWarning, match="already holds another Diagnostics' run"):
+        second = Diagnostics(b.encode, b.decode, data, points=32, name="second")
+    second.diagnose(0, 0)
+    second.close("completed")
+    first.close("completed")
+    assert first.run_dir == str(run) and second.run_dir != str(run)
+    assert os.path.dirname(second.run_dir) == str(tmp_path)
+    # The first run's folder holds its records, its run.json and its summary, nothing of the second.
+    assert [r["epoch"] for r in read_records(str(run))] == [0, 1, 2]
+    assert [r["elbo"] for r in read_records(str(run))] == [r["elbo"] for r in first.records]
+    assert json.load(open(run / "run.json"))["name"] == "from-spec"
+    summary = json.load(open(run / "summary.json"))
+    assert summary["status"] == "completed" and summary["epochsDone"] == 2
+    assert [r["elbo"] for r in read_records(second.run_dir)] == [r["elbo"] for r in second.records]
+
+
 def test_training_is_not_disturbed(data) -> None:
     m = TinyVae().train()
     m.enc.eval()  # a mixed state must come back as it was

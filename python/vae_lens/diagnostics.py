@@ -33,7 +33,7 @@ from ._guards import ExitHook, forked_rngs, quiet_evaluation
 from ._meanfield import mean_field_gap
 from ._pass import LIKELIHOODS, PassResult, PassSetup, decoder_means, run_pass
 from ._record import PassSums, elbo_only_record, finish_record
-from ._runfolder import FORMAT_VERSION, RUN_DIR_ENV, SPEC_ENV, RunFolder, new_run_dir, now_iso
+from ._runfolder import FORMAT_VERSION, RUN_DIR_ENV, SPEC_ENV, RunFolder, new_run_dir, now_iso, read_json
 from .errors import VaeLensInputError
 
 PriorVariance = Union[None, torch.Tensor, np.ndarray, Sequence[float], Callable[[], Any]]
@@ -66,7 +66,8 @@ class Diagnostics:
             ``x`` or ``(x, label)``. A fixed, seeded subset of ``points`` of it is evaluated every pass.
         runs_dir: where to make the run folder ``<name>-<YYYYMMDD-HHMMSS>`` (default ``.vae-lens/runs``).
             Ignored when the environment variable VAE_LENS_RUN_DIR names a folder (the editor's Train VAE
-            and ``vae-lens train`` set it).
+            and ``vae-lens train`` set it), unless another Diagnostics already writes there: then a new
+            folder beside it, with a warning.
         name: the run's name (default: the script's file name).
         points: how many points to evaluate (all of them in order if the data have no more); default
             4096, or the starting spec's ``diagnostics.subset`` (environment variable VAE_LENS_POINTS).
@@ -188,6 +189,14 @@ class Diagnostics:
             parent = runs_dir or os.path.join(".vae-lens", "runs")
             try:
                 run_dir = os.environ.get(RUN_DIR_ENV) or new_run_dir(parent, name or _script_name())
+                if os.environ.get(RUN_DIR_ENV) and _holds_a_run(run_dir):
+                    # A second Diagnostics under one editor-made folder (two models in one script, a sweep):
+                    # appending there would read as a restart of the first run and hide its records.
+                    taken = run_dir
+                    run_dir = new_run_dir(os.path.dirname(os.path.abspath(taken)), name or _script_name())
+                    warnings.warn(f"VAE Lens: {taken} (from {RUN_DIR_ENV}) already holds another Diagnostics' run; this one is "
+                                  f"written to {run_dir} beside it, which the editor does not follow (vae-lens report shows it)",
+                                  stacklevel=2)
                 self.run = RunFolder(run_dir)
             except OSError as e:
                 where = os.environ.get(RUN_DIR_ENV) or parent
@@ -463,6 +472,19 @@ class Diagnostics:
         if message:
             out["message"] = message
         return out
+
+
+def _holds_a_run(path: str) -> bool:
+    """Whether a run folder already has a writer's records, or a run.json a trainer (not the editor's
+    placeholder for a script, whose `trainer` is "script") has claimed."""
+    try:
+        if os.path.getsize(os.path.join(path, "metrics.jsonl")) > 0:
+            return True
+    except OSError:
+        pass
+    meta = read_json(os.path.join(path, "run.json")) or {}
+    trainer = meta.get("trainer")
+    return isinstance(trainer, str) and trainer != "script"
 
 
 def _whole(name: str, v: Any, least: int) -> int:
