@@ -40,7 +40,7 @@ export const string = primitive<string>('a string', (v) => typeof v === 'string'
 export const number = primitive<number>('a number', (v) => typeof v === 'number');
 export const boolean = primitive<boolean>('true or false', (v) => typeof v === 'boolean');
 /** A number as run files store it: JSON has no NaN or infinity, so writers put null there. */
-export const jsonNumber = primitive<number>('a number (or null for a non-finite one)', (v) => typeof v === 'number' || v === null);
+export const jsonNumber = primitive<number | null>('a number (or null for a non-finite one)', (v) => typeof v === 'number' || v === null);
 /** Anything; for payloads whose content is checked elsewhere. */
 export const unknownValue: Guard<unknown> = { problem: () => undefined };
 

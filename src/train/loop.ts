@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import type { Optimizer, Tensor1D, Tensor2D, Variable } from '@tensorflow/tfjs-core';
 import { ConvergenceJudge } from '../core/convergence';
-import { settingsOfSpec } from '../core/run/settings';
+import { convergencePointOf, settingsOfSpec } from '../core/run/settings';
 import { MODEL_TYPE_INFO } from '../core/modelTypes';
 import { Rng } from '../core/random';
 import type { ImagesEvent, ProgressEvent } from '../core/protocol';
@@ -339,7 +339,10 @@ export class TrainingLoop {
     this.startEpoch = cp.epoch;
     this.step = cp.step;
     // Passes after the checkpoint will be made again; the ones before it stay part of the trend.
-    for (const r of this.o.previousRecords ?? []) if (r.epoch <= cp.epoch) this.judge.push({ ...r, gapStdErr: r.gapStdErr ?? 0 });
+    for (const r of this.o.previousRecords ?? []) {
+      const point = r.epoch <= cp.epoch ? convergencePointOf(r) : undefined;
+      if (point) this.judge.push(point);
+    }
     if (this.varianceEma && cp.varianceEstimate) {
       const [weight, ...sum] = cp.varianceEstimate;
       this.varianceEma = { weight: weight!, sum: Float32Array.from(sum) };

@@ -226,7 +226,7 @@ class RunFollower {
       this.last = record;
       this.emit({ type: 'diagnostics', record });
       const epochs = this.meta.epochs;
-      const perEpoch = record.epoch > 0 ? record.wallSeconds / record.epoch : 0;
+      const perEpoch = record.epoch > 0 ? finite(record.wallSeconds) / record.epoch : 0;
       this.emit({
         type: 'progress',
         epoch: epochs > 0 ? Math.min(record.epoch + 1, epochs) : record.epoch + 1,

@@ -61,7 +61,7 @@ function keyNumbers(run: PanelRun): HTMLElement {
     item('epoch', fmtEpoch(r.epoch)),
     item('ELBO', fmtNats(r.elbo)),
     item('entropy sum', fmtNats(r.entropySum)),
-    item('gap', fmtPercent(r.gapRel), r.gapRel <= run.tolerance ? 'good' : 'bad'),
+    item('gap', fmtPercent(r.gapRel), r.gapRel === null ? undefined : r.gapRel <= run.tolerance ? 'good' : 'bad'),
   );
 }
 

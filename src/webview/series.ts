@@ -63,7 +63,8 @@ function push(target: XY[], x: number, y: number | null | undefined): void {
 
 /** The scale the tolerance multiplies: |H_enc| + |H_prior| + |H_dec|. */
 export function entropyScale(r: Pick<MetricsRecord, 'hEnc' | 'hPrior' | 'hDec'>): number {
-  return Math.abs(r.hEnc) + Math.abs(r.hPrior) + Math.abs(r.hDec);
+  // A decoder outside the theorem has no entropy (null): the scale is the other two.
+  return Math.abs(r.hEnc ?? 0) + Math.abs(r.hPrior ?? 0) + Math.abs(r.hDec ?? 0);
 }
 
 /** Add records (in epoch order) to a run's series, in place. */
@@ -116,7 +117,7 @@ export interface LatentStat {
 
 /** The collapsed latents of a record: the trainer's list when it gives one, else KL_h below the threshold. */
 export function collapsedLatents(r: Pick<MetricsRecord, 'klPerLatent' | 'collapsedLatents'>): Set<number> {
-  if (Array.isArray(r.collapsedLatents)) return new Set(r.collapsedLatents.filter((h) => Number.isInteger(h)));
+  if (Array.isArray(r.collapsedLatents)) return new Set(r.collapsedLatents.filter((h): h is number => Number.isInteger(h)));
   const out = new Set<number>();
   r.klPerLatent.forEach((kl, h) => {
     if (finite(kl) && kl < COLLAPSE_KL_THRESHOLD) out.add(h);

@@ -74,7 +74,7 @@ const ROWS: { label: string; help: string; cell: Rower }[] = [
   {
     label: 'Averaged-weights gain',
     help: 'ELBO of the weights averaged over the last pass interval minus the current ELBO: what a smaller step would gain',
-    cell: (r) => plain(typeof r?.averagedElbo === 'number' ? fmtNats(r.averagedElbo - r.elbo) : MISSING),
+    cell: (r) => plain(typeof r?.averagedElbo === 'number' && typeof r.elbo === 'number' ? fmtNats(r.averagedElbo - r.elbo) : MISSING),
   },
   {
     label: 'Active units',

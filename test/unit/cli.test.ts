@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import { parseMetricsJsonl, type RunSummary } from '../../src/core/runFormat';
 import { isFromTrainer, type FromTrainer } from '../../src/core/protocol';
+import { finiteRecord } from './record-testkit';
 
 const root = path.join(__dirname, '..', '..', '..');
 const bin = path.join(root, 'bin', 'vae-lens.js');
@@ -123,7 +124,7 @@ test('train --json emits protocol events and leaves a complete run folder; eval 
   const metrics = parseMetricsJsonl(fs.readFileSync(path.join(runDir, 'metrics.jsonl'), 'utf8'));
   assert.equal(metrics.records.length, 4);
   assert.equal(metrics.bad.length, 0);
-  for (const rec of metrics.records) assert.ok(Math.abs(rec.gap - (rec.rDec + rec.rPrior)) < 1e-4 * (1 + Math.abs(rec.elbo)));
+  for (const rec of metrics.records.map(finiteRecord)) assert.ok(Math.abs(rec.gap - (rec.rDec + rec.rPrior)) < 1e-4 * (1 + Math.abs(rec.elbo)));
   const summary = JSON.parse(fs.readFileSync(path.join(runDir, 'summary.json'), 'utf8')) as RunSummary;
   assert.equal(summary.status, 'completed');
   assert.equal(summary.epochsDone, 3);

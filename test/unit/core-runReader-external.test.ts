@@ -13,6 +13,7 @@ import { SPEC_DEFAULTS } from '../../src/core/defaults';
 import { runSettingsOf } from '../../src/core/run/settings';
 import { toPanelRun } from '../../src/core/panelRun';
 import { statusBarText, statusTooltipMarkdown, type RunStateInput } from '../../src/extension/status/runStateWording';
+import { finiteRecord } from './record-testkit';
 
 const rec = (epoch: number, over: Partial<MetricsRecord> = {}): MetricsRecord => ({
   epoch,
@@ -69,7 +70,7 @@ test('a Python run without convergence fields gets the verdict of judgeConvergen
   const records = history(8);
   const dir = pythonRun({}, records);
   const expected = judgeConvergence(
-    records.map((r) => ({ ...r, gapStdErr: 0 })),
+    records.map((r) => ({ ...finiteRecord(r), gapStdErr: 0 })),
     { tolerance: 0.01, window: 3, theoremApplies: true },
   );
   assert.equal(expected.state, 'converged');

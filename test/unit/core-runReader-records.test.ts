@@ -11,6 +11,7 @@ import { readRunContents, readRunOverview, runFolderNotes } from '../../src/core
 import { judgeRecords, RunJudge } from '../../src/core/run/settings';
 import { lastMetricsRecord, MetricsTail } from '../../src/core/run/tail';
 import { judgeConvergence } from '../../src/core/convergence';
+import { finiteRecord } from './record-testkit';
 
 const rec = (epoch: number, over: Record<string, unknown> = {}): MetricsRecord =>
   ({
@@ -143,7 +144,7 @@ test('a pass in the middle without a finite ELBO is left out of the verdict, not
       const without = records.filter((r) => r.epoch !== at);
       const verdict = judgeRecords(records, settings);
       const expected = judgeConvergence(
-        without.map((r) => ({ ...r, gapStdErr: 0 })),
+        without.map((r) => ({ ...finiteRecord(r), gapStdErr: 0 })),
         settings,
       );
       assert.equal(verdict.state, expected.state, `${field} at ${at}`);

@@ -28,6 +28,7 @@ import { shareModuleMemory } from '../../src/train/sharedMemory';
 import { planAdam, planGemm, type GemmArgs } from '../../src/train/threadPool';
 import { threadCount } from '../../src/train/threads';
 import { watchSteps } from '../../bench/stepHook';
+import { finiteRecord } from './record-testkit';
 
 const root = path.join(__dirname, '..', '..', '..');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vae-lens-threads-'));
@@ -196,7 +197,7 @@ test('100 training steps and their diagnostics passes are identical on 1 and 2 t
         train,
         epochs: spec.training.epochs,
         shouldStop: () => false,
-        events: { progress: () => undefined, diagnostics: (r: MetricsRecord) => elbos.push(r.elbo), log: () => undefined },
+        events: { progress: () => undefined, diagnostics: (r: MetricsRecord) => elbos.push(finiteRecord(r).elbo), log: () => undefined },
       });
       watchSteps(loop, (s) => losses.push(s.loss));
       try {

@@ -97,9 +97,11 @@ export class RunJudge {
  * numbers. A null there (written for a NaN or an infinity) would count as 0 nats, a jump that is
  * no measurement: a run going non-finite would read as rising, or as converged on the passes before.
  */
-function readablePass(r: MetricsRecord): boolean {
+function readablePass(r: MetricsRecord): r is ReadableRecord {
   return [r.elbo, r.hEnc, r.hPrior].every((v) => typeof v === 'number' && Number.isFinite(v));
 }
+
+type ReadableRecord = MetricsRecord & { elbo: number; hEnc: number; hPrior: number };
 
 /** The verdict on the readable passes, unless the last pass is not readable: then the run is not at a stationary point. */
 function verdictAfter(records: readonly MetricsRecord[], verdict: ConvergenceVerdict, leftOut: number): { state: ConvergenceState; reason: string } {
@@ -123,9 +125,22 @@ function verdictAfter(records: readonly MetricsRecord[], verdict: ConvergenceVer
  * the scale is then |H_enc| + |H_prior| and the gap terms are unknown (NaN), so only the ELBO's trend
  * can be judged.
  */
-function pointOf(r: MetricsRecord): ConvergencePoint {
+function pointOf(r: ReadableRecord): ConvergencePoint {
   const num = (v: number | null | undefined, missing: number) => (typeof v === 'number' ? v : missing);
-  return { ...r, gapStdErr: num(r.gapStdErr, 0), hDec: num(r.hDec, 0), gap: num(r.gap, NaN), rDec: num(r.rDec, NaN), rPrior: num(r.rPrior, NaN) };
+  return {
+    ...r,
+    elboStdErr: num(r.elboStdErr, 0),
+    gapStdErr: num(r.gapStdErr, 0),
+    hDec: num(r.hDec, 0),
+    gap: num(r.gap, NaN),
+    rDec: num(r.rDec, NaN),
+    rPrior: num(r.rPrior, NaN),
+  };
+}
+
+/** A record as the rule reads it, or undefined for a pass without a finite ELBO (a trainer resuming from its own records). */
+export function convergencePointOf(r: MetricsRecord): ConvergencePoint | undefined {
+  return readablePass(r) ? pointOf(r) : undefined;
 }
 
 /** Why the theorem does not hold for this run, when it does not (for the panel and the status bar). */
