@@ -108,11 +108,31 @@ function guessDelimiter(sample: FirstPass['sample']): Delimiter {
   return sample.length > 0 && /\S[ \t]+\S/.test(sample[0]!.text) ? ' ' : undefined;
 }
 
+const unquote = (cell: string) => cell.replace(/^"(.*)"$/, '$1').trim();
+
 function looksLikeData(cells: string[]): boolean {
   return cells.every((c) => {
-    const t = c.replace(/^"(.*)"$/, '$1').trim();
+    const t = unquote(c);
     return t === '' || /^[+-]?(nan|inf|infinity)$/i.test(t) || !Number.isNaN(Number(t));
   });
+}
+
+/**
+ * pandas names unnamed columns 0, 1, 2, … and writes those names as the header: a numeric first
+ * line that is not data. Three or more, so a short data row such as "0,1" stays data.
+ */
+function isColumnNumbers(cells: string[]): boolean {
+  const names = unquote(cells[0]!) === '' ? cells.slice(1) : cells;
+  return names.length >= 3 && names.every((c, i) => unquote(c) === String(i));
+}
+
+/**
+ * A header whose first name is empty over a column of whole numbers: the row index pandas' to_csv
+ * and R's write.csv write by default. It numbers the rows; it is not a feature.
+ */
+function hasIndexColumn(topCells: string[], dataRows: FirstPass['sample'], delimiter: Delimiter): boolean {
+  if (topCells.length < 2 || unquote(topCells[0]!) !== '' || topCells.slice(1).some((c) => unquote(c) === '')) return false;
+  return dataRows.length > 0 && dataRows.every((r) => /^[+-]?\d+$/.test(unquote(splitQuoted(r.text, delimiter)[0]!)));
 }
 
 function delimiterName(d: Delimiter): string {
@@ -133,11 +153,15 @@ function delimiterName(d: Delimiter): string {
 interface Layout {
   delimiter: Delimiter;
   hasHeader: boolean;
+  /** The first column is a row index (see hasIndexColumn), skipped. */
+  skipFirst: boolean;
   /** Rows to read (after the limit) and values per row. */
   n: number;
   dim: number;
   /** Line of the first data row, for messages about rows that differ from it. */
   firstDataLine: number;
+  /** What was guessed about the file's layout, for the user. */
+  notes: string[];
 }
 
 /** Delimiter, header, shape, from the first pass. */
@@ -152,19 +176,32 @@ function detectLayout(first: FirstPass, file: string, opts: CsvOptions | undefin
     );
   const delimiter = guessDelimiter(first.sample);
   const topCells = splitQuoted(top.text, delimiter);
-  const hasHeader = opts?.header ?? !looksLikeData(topCells);
+  const skipFirst = opts?.header !== false && hasIndexColumn(topCells, first.sample.slice(1), delimiter);
+  const columnNumbers = !skipFirst && looksLikeData(topCells) && isColumnNumbers(topCells);
+  const hasHeader = opts?.header ?? (skipFirst || columnNumbers || !looksLikeData(topCells));
   const dataLines = first.contentLines - (hasHeader ? 1 : 0);
   const dataStart = hasHeader ? first.sample[1] : top;
   if (dataLines <= 0 || !dataStart) throw new UserError('the file holds a header line but no data rows below it', { file, line: top.line });
-  const dim = splitQuoted(dataStart.text, delimiter).length;
-  if (hasHeader && topCells.length !== dim) {
-    throw new UserError(`the header has ${topCells.length} names but the first data row (line ${dataStart.line}) has ${dim} values; give one name per column`, {
-      file,
-      line: top.line,
-      column: 1,
-    });
+  const cells = splitQuoted(dataStart.text, delimiter).length;
+  if (hasHeader && topCells.length !== cells) {
+    throw new UserError(
+      `the header has ${topCells.length} names but the first data row (line ${dataStart.line}) has ${cells} values; give one name per column`,
+      {
+        file,
+        line: top.line,
+        column: 1,
+      },
+    );
   }
-  return { delimiter, hasHeader, n: rowsToRead(dataLines, opts), dim, firstDataLine: dataStart.line };
+  const dim = cells - (skipFirst ? 1 : 0);
+  const notes: string[] = [];
+  if (skipFirst)
+    notes.push(
+      `column 1 has no name in the header and holds whole numbers: read as a row index (as pandas' to_csv and R's write.csv write one) and skipped; the data are the other ${dim} columns`,
+    );
+  else if (columnNumbers && opts?.header === undefined)
+    notes.push(`line ${top.line} (0, 1, 2, …) read as a header of column numbers, as pandas writes one; set data.header to false if it is a row of data`);
+  return { delimiter, hasHeader, skipFirst, n: rowsToRead(dataLines, opts), dim, firstDataLine: dataStart.line, notes };
 }
 
 /** Calls visit(start, end) for each cell of the line bytes[start, end). */
@@ -210,10 +247,15 @@ function readDelimited(input: TextInput, file: string, opts: CsvOptions | undefi
       sawHeader = true;
       return true;
     }
-    const ragged = () => raggedError(bytes, start, end, { file, line, offset, row: row + 1 }, delimiter, dim, layout.firstDataLine);
+    const ragged = () => raggedError(bytes, start, end, { file, line, offset, row: row + 1 }, delimiter, dim, layout);
     const base = row * dim;
     let field = 0;
+    let skip = layout.skipFirst;
     forEachCell(bytes, start, end, delimiter, (s, e) => {
+      if (skip) {
+        skip = false;
+        return;
+      }
       if (field >= dim) throw ragged();
       const v = Math.fround(parseDecimal(bytes, s, e));
       if (v - v !== 0) {
@@ -221,7 +263,7 @@ function readDelimited(input: TextInput, file: string, opts: CsvOptions | undefi
         const why = Number.isNaN(raw)
           ? describeBadCell(cellText(bytes, s, e, 1000), delimiter) + (row === 0 ? headerHint : '')
           : `is ${cellText(bytes, s, e)}, which is beyond the float32 range (about ±3.4e38)`;
-        throw new UserError(`row ${row + 1}, field ${field + 1} ${why}`, {
+        throw new UserError(`row ${row + 1}, field ${field + 1 + (layout.skipFirst ? 1 : 0)} ${why}`, {
           file,
           line,
           column: s - start + 1,
@@ -241,7 +283,7 @@ function readDelimited(input: TextInput, file: string, opts: CsvOptions | undefi
     // The file changed between the two passes.
     throw new UserError(`the file changed while it was being read (expected ${n} rows, read ${row}); try again`, { file });
   }
-  return { values, n, dim, sourceType: 'text', source: file };
+  return { values, n, dim, sourceType: 'text', source: file, ...(layout.notes.length > 0 ? { notes: layout.notes } : {}) };
 }
 
 function raggedError(
@@ -251,13 +293,13 @@ function raggedError(
   at: { file: string; line: number; offset: number; row: number },
   delimiter: Delimiter,
   dim: number,
-  firstDataLine: number,
+  layout: Layout,
 ): UserError {
   const count = splitQuoted(bytes.toString('utf8', start, end), delimiter).length;
   const quote = bytes.indexOf(CH_QUOTE, start);
   const quoted = quote >= 0 && quote < end;
   return new UserError(
-    `line ${at.line} has ${count} ${delimiterName(delimiter)}-separated values but line ${firstDataLine} has ${dim}; every row needs the same number of columns` +
+    `line ${at.line} has ${count} ${delimiterName(delimiter)}-separated values but line ${layout.firstDataLine} has ${dim + (layout.skipFirst ? 1 : 0)}; every row needs the same number of columns` +
       (quoted ? ' (quoted cells may not contain the delimiter in data rows)' : ''),
     { ...at, column: 1, length: Math.max(1, end - start) },
   );

@@ -15,6 +15,8 @@ export interface Dataset {
   sourceType: 'float32' | 'float64' | 'uint8' | 'int' | 'text';
   /** Human-readable origin: a file path or "synthetic swiss_roll (n=2000, noise=0.05, seed=1)". */
   source: string;
+  /** What a loader guessed about the file's layout (a header, a skipped index column), said to the user. */
+  notes?: string[];
   /** Ground truth a synthetic set knows: the data covariance for ppca (D x D, row-major). */
   truth?: { covariance: Float64Array };
 }

@@ -29,6 +29,8 @@ export interface LoadDataOptions {
 export interface LoadedData {
   train: ScaledDataset;
   validation?: ScaledDataset;
+  /** What the loader guessed about the file (Dataset.notes), for the user. */
+  notes?: string[];
 }
 
 /** The seed of the validation split when the spec has no seed of its own (file data). */
@@ -65,7 +67,8 @@ export async function loadData(spec: DataSpec, specPath: string, opts: LoadDataO
   const params = fitScaling(split.train, spec.scale ?? defaultScaling(ds));
   const train = applyScaling(split.train, params, { inPlace: true });
   const validation = split.validation ? applyScaling(split.validation, params, { inPlace: true }) : undefined;
-  return validation ? { train, validation } : { train };
+  const notes = ds.notes ? { notes: ds.notes } : {};
+  return validation ? { train, validation, ...notes } : { train, ...notes };
 }
 
 /** Resolve `data.path` against the spec's folder and check it may and can be read. */

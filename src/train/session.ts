@@ -103,6 +103,7 @@ export async function runSession(req: StartRequest, emit: EventSink, control: Se
     emit({ type: 'log', level: 'info', message: `engine: ${engine.name} (${engine.detail}${threads ? `, ${threads} thread${threads > 1 ? 's' : ''}` : ''})` });
 
     const data = await loadData(spec.data, specPath, { workspaceRoots: req.workspaceRoots, allowOutsideWorkspace: req.allowOutsideWorkspace });
+    for (const note of data.notes ?? []) emit({ type: 'log', level: 'info', message: `${data.train.source}: ${note}` });
     try {
       checkModelFits(spec.model, data.train.dim, specPath, data.train.imageShape, Math.min(spec.training.batchSize, data.train.n));
     } catch (e) {

@@ -151,3 +151,45 @@ test('csv: scikit-learn digits.csv.gz from Debian (64 pixels + label per row)', 
   assert.equal(pixels, 561718);
   assert.equal(labels, 8070);
 });
+
+test('csv: the layouts pandas and R write by default are read as their data, with a note', () => {
+  // df.to_csv() (index and column labels), df.to_csv(index=False), R's write.csv (quoted, row names "1", "2", ...).
+  const matrix = (n: number, d: number) => Array.from({ length: n }, (_, i) => Array.from({ length: d }, (_, j) => (i * d + j) / 8 - 1));
+  for (const d of [1, 2, 3, 5])
+    for (const delim of [',', ';', '\t'])
+      for (const names of ['numbers', 'words'] as const)
+        for (const writer of ['pandas', 'pandas-no-index', 'R'] as const) {
+          const m = matrix(4, d);
+          const labels = m[0]!.map((_, j) => (names === 'numbers' ? String(j) : `x${j}`));
+          const q = (c: string) => (writer === 'R' ? `"${c}"` : c);
+          const index = writer !== 'pandas-no-index';
+          const header = [...(index ? [q('')] : []), ...labels.map(q)].join(delim);
+          const body = m.map((r, i) => [...(index ? [q(String(writer === 'R' ? i + 1 : i * 3))] : []), ...r.map(String)].join(delim));
+          const text = [header, ...body].join('\n') + '\n';
+          const what = `${writer}, ${names}, d=${d}, ${JSON.stringify(delim)}`;
+          // Without an index, "0,1" (d < 3) is as likely a row of data as a header: it stays data.
+          if (writer === 'pandas-no-index' && names === 'numbers' && d < 3) {
+            assert.equal(csv(text).n, 5, what);
+            continue;
+          }
+          const ds = csv(text);
+          assert.equal(ds.dim, d, what);
+          assert.deepEqual(rows(ds), m, what);
+          const guessed = index || names === 'numbers';
+          assert.equal(ds.notes?.length ?? 0, guessed ? 1 : 0, what);
+          if (index) assert.match(ds.notes![0]!, /column 1 .* row index .* skipped/, what);
+        }
+});
+
+test('csv: a first column without a name that is not whole numbers is data, and an empty first cell of data is still an error', () => {
+  assert.deepEqual(rows(csv(',x\n0.5,1\n1.5,2\n')), [
+    [0.5, 1],
+    [1.5, 2],
+  ]);
+  expectUserError(() => csv('1,2,3\n,4,5\n'), /row 2, field 1 is empty/, { line: 2 });
+  // A stated header:false keeps every column.
+  expectUserError(() => csv(',a,b\n0,1,2\n', { header: false }), /row 1, field 1 is empty/, { line: 1 });
+  // Messages count the file's fields, the index among them.
+  expectUserError(() => csv(',a,b\n0,1,x\n'), /row 1, field 3 is "x"/, { line: 2, column: 5 });
+  expectUserError(() => csv(',a,b\n0,1,2\n1,2\n'), /line 3 has 2 comma-separated values but line 2 has 3/, { line: 3 });
+});
