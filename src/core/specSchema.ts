@@ -178,7 +178,7 @@ export const SPEC_SCHEMA: JsonSchema = {
               type: 'string',
               minLength: 1,
               description:
-                'Data file, relative to the spec. CSV (header optional), NPY (float32/float64/uint8, C order), IDX or IDX.gz (MNIST family), or a JSON array of rows.',
+                'Data file, relative to the spec. CSV (header optional), NPY (float32/float64/uint8; (N, D) rows or (N, H, W), (N, H, W, C), (N, C, H, W) images), IDX or IDX.gz (MNIST family), or a JSON array of rows.',
             },
             format: { type: 'string', enum: DATA_FORMATS, description: 'Override the format guessed from the file name.' },
             header: { type: 'boolean', description: 'CSV: whether the first line is a header (guessed if omitted).' },

@@ -1,6 +1,8 @@
 /**
  * NumPy .npy files (format versions 1, 2 and 3) into a Dataset.
- * Shapes: (N,) is N x 1, (N, D) is N x D, (N, H, W) are N images of H x W.
+ * Shapes: (N,) is N x 1, (N, D) is N x D, (N, H, W) are N images of H x W, (N, H, W, C) images
+ * with channels, and (N, C, H, W) with C <= 4 < W channels-first images (PyTorch's layout), read
+ * as H x W x C. Fortran order (np.save of a transposed array writes it) is read too.
  */
 import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { UserError } from '../core/errors';
@@ -38,7 +40,19 @@ export function readNpyFile(path: string, opts?: NpyOptions): Dataset {
     const layout = checkLayout(header, size - header.dataStart, path, opts);
     const values = new Float32Array(layout.n * layout.dim);
     const { type, dataStart } = header;
-    if (isHostFloat32(type)) {
+    if (layout.order) {
+      // Reordered elements: every element of the file is read (a row is spread over all of it).
+      const total = layout.rows * layout.dim;
+      const perChunk = Math.max(1, Math.floor(READ_CHUNK_BYTES / Math.max(4, type.bytes)));
+      const chunk = Buffer.allocUnsafe(Math.min(perChunk, total) * type.bytes);
+      const decoded = new Float32Array(Math.min(perChunk, total));
+      for (let done = 0; done < total; done += perChunk) {
+        const count = Math.min(perChunk, total - done);
+        readFully(fd, chunk.subarray(0, count * type.bytes), dataStart + done * type.bytes, path);
+        decodeInto(decoded, 0, chunk, 0, count, type);
+        scatter(values, decoded, done, count, layout, layout.order);
+      }
+    } else if (isHostFloat32(type)) {
       readFully(fd, new Uint8Array(values.buffer), dataStart, path);
     } else {
       const perChunk = Math.max(1, Math.floor(READ_CHUNK_BYTES / type.bytes));
@@ -82,6 +96,7 @@ function npyDataStart(prefix: Buffer): number | undefined {
 interface NpyHeader {
   type: ElementType;
   shape: number[];
+  fortran: boolean;
   dataStart: number;
 }
 
@@ -90,11 +105,80 @@ interface NpyLayout {
   n: number;
   rows: number;
   dim: number;
+  /** Where the file's elements go when they are not in our row-major order already (see elementOrder). */
+  order?: ElementOrder;
+}
+
+/**
+ * The file's order of elements against ours (rows one after the other, each row's values in H, W, C
+ * order): element k of the file is row k % rows (Fortran order) or k / dim (C order), and its
+ * place in the file's row goes to column `column[place]` of ours.
+ */
+interface ElementOrder {
+  fortran: boolean;
+  column: Int32Array;
+}
+
+/** How (N, C, H, W) channels-first images are told from (N, H, W, C): few channels before a wider image. */
+const MAX_CHANNELS = 4;
+
+function channelsFirst(shape: readonly number[]): boolean {
+  return shape.length === 4 && shape[1]! <= MAX_CHANNELS && shape[3]! > MAX_CHANNELS;
+}
+
+/** One example's shape as the data set keeps it (channels last), from the file's shape. */
+function exampleShape(shape: readonly number[]): number[] {
+  const row = shape.slice(1);
+  return channelsFirst(shape) ? [row[1]!, row[2]!, row[0]!] : row;
+}
+
+/** The order of a file's elements when it differs from ours; undefined when the bytes are in our order. */
+function elementOrder(header: NpyHeader): ElementOrder | undefined {
+  const fileRow = header.shape.slice(1);
+  const permuted = channelsFirst(header.shape) && fileRow[0]! > 1;
+  if (!permuted && (!header.fortran || fileRow.length === 0)) return undefined;
+  // Our row's axes in the file's row: channels-first files hold (C, H, W), ours is (H, W, C).
+  const axes = permuted ? [1, 2, 0] : fileRow.map((_, a) => a);
+  const ours = axes.map((a) => fileRow[a]!);
+  // The file's strides within a row: the first axis varies fastest in Fortran order, the last in C order.
+  const strides = new Array<number>(fileRow.length);
+  let stride = 1;
+  for (let k = 0; k < fileRow.length; k++) {
+    const a = header.fortran ? k : fileRow.length - 1 - k;
+    strides[a] = stride;
+    stride *= fileRow[a]!;
+  }
+  const column = new Int32Array(stride);
+  const index = new Array<number>(ours.length).fill(0);
+  for (let j = 0; j < column.length; j++) {
+    let place = 0;
+    for (let t = 0; t < ours.length; t++) place += index[t]! * strides[axes[t]!]!;
+    column[place] = j;
+    for (let t = ours.length - 1; t >= 0 && ++index[t]! === ours[t]!; t--) index[t] = 0;
+  }
+  return { fortran: header.fortran, column };
+}
+
+/** Put `count` decoded elements, the file's elements from `first` on, in their places in `values`. */
+function scatter(values: Float32Array, decoded: Float32Array, first: number, count: number, layout: NpyLayout, order: ElementOrder): void {
+  const { n, rows, dim } = layout;
+  for (let t = 0; t < count; t++) {
+    const k = first + t;
+    const row = order.fortran ? k % rows : Math.floor(k / dim);
+    const place = order.fortran ? Math.floor(k / rows) : k % dim;
+    if (row < n) values[row * dim + order.column[place]!] = decoded[t]!;
+  }
 }
 
 export function parseNpy(data: Buffer, file: string, opts?: NpyOptions): Dataset {
   const header = readHeader(data, file);
   const layout = checkLayout(header, data.length - header.dataStart, file, opts);
+  if (layout.order) {
+    const all = decodeElements(data, header.dataStart, layout.rows * layout.dim, header.type);
+    const values = new Float32Array(layout.n * layout.dim);
+    scatter(values, all, 0, all.length, layout, layout.order);
+    return finish(values, header, layout, file);
+  }
   const count = layout.n * layout.dim;
   const values = decodeElements(data, header.dataStart, count, header.type, (opts?.shareBuffer ?? false) && layout.n === layout.rows);
   return finish(values, header, layout, file);
@@ -104,11 +188,14 @@ export function parseNpy(data: Buffer, file: string, opts?: NpyOptions): Dataset
 function checkLayout(header: NpyHeader, available: number, file: string, opts: LoaderOptions | undefined): NpyLayout {
   const { type, shape, dataStart } = header;
   const typeName = describeElementType(type);
-  if (shape.length === 0 || shape.length > 3) {
-    throw new UserError(`the array has shape (${shape.join(', ')}); VAE Lens reads 1-D (N,), 2-D (N, D) or image (N, H, W) arrays: reshape it before saving`, {
-      file,
-      offset: 8,
-    });
+  if (shape.length === 0 || shape.length > 4) {
+    throw new UserError(
+      `the array has shape (${shape.join(', ')}); VAE Lens reads 1-D (N,), 2-D (N, D) or image (N, H, W) and (N, H, W, C) arrays: reshape it before saving`,
+      {
+        file,
+        offset: 8,
+      },
+    );
   }
   const total = shape.reduce((a, b) => a * b, 1);
   const expected = total * type.bytes;
@@ -130,20 +217,21 @@ function checkLayout(header: NpyHeader, available: number, file: string, opts: L
   if (dim === 0) throw new UserError(`the array has shape (${shape.join(', ')}): its rows are empty`, { file, offset: 8 });
   const n = rowsToRead(rows, opts);
   checkMatrixFits(n, dim, { file, offset: 8 });
-  return { n, rows, dim };
+  const order = elementOrder(header);
+  return order ? { n, rows, dim, order } : { n, rows, dim };
 }
 
 function finish(values: Float32Array, header: NpyHeader, layout: NpyLayout, file: string): Dataset {
   if (header.type.kind === 'float') assertAllFinite(values, layout.dim, file, 'array');
   const ds: Dataset = { values, n: layout.n, dim: layout.dim, sourceType: sourceTypeOf(header.type), source: file };
-  if (header.shape.length === 3) ds.imageShape = [header.shape[1]!, header.shape[2]!];
+  if (header.shape.length >= 3) ds.imageShape = exampleShape(header.shape);
   return ds;
 }
 
 /** One example's shape from the start of an .npy file (the header alone), for the editor. */
 export function npyExampleShape(prefix: Buffer, file: string): number[] | undefined {
   try {
-    return readHeader(prefix, file).shape.slice(1);
+    return exampleShape(readHeader(prefix, file).shape);
   } catch {
     return undefined;
   }
@@ -197,14 +285,11 @@ function readHeader(data: Buffer, file: string): NpyHeader {
       at,
     );
   }
-  if (fortran === true) {
-    throw new UserError('the array is stored in Fortran (column-major) order; VAE Lens reads C order: save np.ascontiguousarray(a) instead', at);
-  }
-  if (fortran !== false) throw new UserError("the NPY header's 'fortran_order' must be True or False", at);
+  if (fortran !== true && fortran !== false) throw new UserError("the NPY header's 'fortran_order' must be True or False", at);
   if (!Array.isArray(shape) || !shape.every((s) => typeof s === 'number' && Number.isSafeInteger(s) && s >= 0)) {
     throw new UserError("the NPY header's 'shape' must be a tuple of non-negative integers", at);
   }
-  return { type: parseDescr(descr, file, at), shape: shape as number[], dataStart };
+  return { type: parseDescr(descr, file, at), shape: shape as number[], fortran, dataStart };
 }
 
 function parseDescr(descr: string, file: string, at: { offset: number; length: number }): ElementType {

@@ -60,10 +60,66 @@ test('npy: a shared (zero-copy) read equals a copied read, and maxRows cuts rows
   assert.deepEqual(Array.from(parseNpy(buf, 'a.npy', { maxRows: 2 }).values), [1, 2, 3, 4]);
 });
 
-test('npy: fortran order is refused with a fix', () => {
-  expectUserError(() => parse(npyBytes('<f4', [2, 2], encode('f4', [1, 2, 3, 4]), { fortran: true })), /Fortran.*np\.ascontiguousarray/, {
-    file: 'a.npy',
-  });
+/** Every multi-index of `shape`, the last axis fastest (C order) or the first (Fortran order). */
+function indices(shape: readonly number[], fortran: boolean): number[][] {
+  const out: number[][] = [];
+  const at = shape.map(() => 0);
+  const total = shape.reduce((a, b) => a * b, 1);
+  const axes = shape.map((_, a) => (fortran ? a : shape.length - 1 - a));
+  for (let k = 0; k < total; k++) {
+    out.push([...at]);
+    for (const a of axes) {
+      if (++at[a]! < shape[a]!) break;
+      at[a] = 0;
+    }
+  }
+  return out;
+}
+
+test('npy: Fortran order, (N, H, W, C) and channels-first (N, C, H, W) arrays are read as rows of H, W, C values', () => {
+  // np.save(a.T) writes Fortran order; Keras keeps images as (N, H, W, C), PyTorch as (N, C, H, W).
+  const value = (ix: readonly number[]) => ix.reduce((a, v, k) => a + v * [37, 11, 5, 1][k]!, 0) % 251;
+  const shapes = [[5], [3, 2], [4, 3, 2], [2, 5, 6, 3], [3, 3, 4, 6], [2, 1, 3, 5], [1, 4], [5, 1], [2, 2, 7, 5]];
+  const dtypes = [
+    ['<f4', 'f4', 'le'],
+    ['>f8', 'f8', 'be'],
+    ['|u1', 'u1', 'le'],
+    ['>i2', 'i2', 'be'],
+  ] as const;
+  const dir = tempDir();
+  for (const shape of shapes)
+    for (const [descr, kind, endian] of dtypes)
+      for (const fortran of [false, true])
+        for (const maxRows of [undefined, 2]) {
+          const what = `(${shape.join(', ')}) ${descr} ${fortran ? 'F' : 'C'} maxRows=${maxRows}`;
+          const channelsFirst = shape.length === 4 && shape[1]! <= 4 && shape[3]! > 4;
+          const row = shape.slice(1);
+          const ours = channelsFirst ? [row[1]!, row[2]!, row[0]!] : row;
+          const n = Math.min(shape[0]!, maxRows ?? Infinity);
+          const expected: number[] = [];
+          for (let i = 0; i < n; i++) for (const ix of indices(ours, false)) expected.push(value([i, ...(channelsFirst ? [ix[2]!, ix[0]!, ix[1]!] : ix)]));
+          const bytes = npyBytes(descr, shape, encode(kind, indices(shape, fortran).map(value), endian), { fortran });
+          const path = join(dir, 'a.npy');
+          writeFileSync(path, bytes);
+          for (const ds of [parseNpy(bytes, 'a.npy', { maxRows }), readNpyFile(path, { maxRows })]) {
+            assertWellFormed(ds);
+            assert.equal(ds.n, n, what);
+            assert.equal(
+              ds.dim,
+              Math.max(
+                1,
+                ours.reduce((a, b) => a * b, 1),
+              ),
+              what,
+            );
+            assert.deepEqual(Array.from(ds.values), expected, what);
+            assert.deepEqual(ds.imageShape, shape.length >= 3 ? ours : undefined, what);
+          }
+        }
+});
+
+test('npy: five dimensions are refused with the shapes that are read', () => {
+  expectUserError(() => parse(npyBytes('<f4', [1, 1, 1, 1, 2], encode('f4', [1, 2]))), /shape \(1, 1, 1, 1, 2\).*\(N, H, W, C\)/, { file: 'a.npy' });
 });
 
 test('npy: truncated data, extra data (mislabelled shape), bad magic, bad version', () => {
@@ -90,7 +146,7 @@ test('npy: unsupported dtypes, shapes and headers', () => {
     () => parse(npyBytes('', [1], new Uint8Array(8), { headerText: "{'descr': [('a', '<f4'), ('b', '<f4')], 'fortran_order': False, 'shape': (1,), }" })),
     /structured/,
   );
-  expectUserError(() => parse(npyBytes('<f4', [1, 1, 1, 1], encode('f4', [1]))), /shape \(1, 1, 1, 1\).*1-D \(N,\), 2-D/);
+  expectUserError(() => parse(npyBytes('<f4', [1, 1, 1, 1, 1], encode('f4', [1]))), /shape \(1, 1, 1, 1, 1\).*1-D \(N,\), 2-D/);
   expectUserError(() => parse(npyBytes('<f4', [], encode('f4', [1]))), /shape \(\)/);
   expectUserError(() => parse(npyBytes('<f4', [0, 3], new Uint8Array(0))), /no rows/);
   expectUserError(
