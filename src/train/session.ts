@@ -64,6 +64,8 @@ export async function runSession(req: StartRequest, emit: EventSink, control: Se
   let wroteMeta = false;
   let summary: RunSummary = { status: 'running', epochsDone: 0, steps: 0, wallSeconds: 0 };
   const t0 = performance.now();
+  /** The spec as parsed, to place problems found after parsing (a data file, a layer) at their field. */
+  let specText: { file: string; text: string } | undefined;
   const finish = (status: RunStatus, message?: string) => {
     summary = { ...summary, status, message, endedAt: new Date().toISOString(), wallSeconds: (performance.now() - t0) / 1000 };
     try {
@@ -89,6 +91,8 @@ export async function runSession(req: StartRequest, emit: EventSink, control: Se
     if (doc.kind === 'script') return await runScriptSession(req, doc.parsed, emit, control);
     const parsed = doc.parsed;
     const { spec } = parsed;
+    // A resumed run's text is its snapshot, whose lines need not be the spec file's now.
+    if (!resumeDir) specText = { file: specPath, text: parsed.text };
     for (const w of parsed.warnings) emit({ type: 'log', level: 'warn', message: `${w.location.field ?? ''}: ${w.message}` });
 
     const engine = await chooseEngine(req.backend ?? spec.training.backend, req.tfjsNodeSearchPaths ?? [process.cwd()]);
@@ -104,18 +108,7 @@ export async function runSession(req: StartRequest, emit: EventSink, control: Se
 
     const data = await loadData(spec.data, specPath, { workspaceRoots: req.workspaceRoots, allowOutsideWorkspace: req.allowOutsideWorkspace });
     for (const note of data.notes ?? []) emit({ type: 'log', level: 'info', message: `${data.train.source}: ${note}` });
-    try {
-      checkModelFits(spec.model, data.train.dim, specPath, data.train.imageShape, Math.min(spec.training.batchSize, data.train.n));
-    } catch (e) {
-      // A layer that does not fit the data: say where it is in the spec, as for schema errors.
-      if (!isUserError(e)) throw e;
-      const at = (l: SourceLocation) => locateInSpec(parsed.text, l);
-      throw new UserError(
-        e.message,
-        at(e.location),
-        e.more.map((m) => ({ message: m.message, location: at(m.location) })),
-      );
-    }
+    checkModelFits(spec.model, data.train.dim, specPath, data.train.imageShape, Math.min(spec.training.batchSize, data.train.n));
     const epochs = req.epochs ?? spec.training.epochs;
     // Refuse a resume the checkpoint cannot serve before run.json and summary.json are rewritten.
     const resumeCheckpoint = resumeDir ? checkResumable(resumeDir, spec, data.train.dim, { epochs, fromFlag: req.epochs !== undefined }, specPath) : undefined;
@@ -206,7 +199,8 @@ export async function runSession(req: StartRequest, emit: EventSink, control: Se
     } finally {
       loop.dispose();
     }
-  } catch (e) {
+  } catch (caught) {
+    const e = specText && isUserError(caught) ? locatedInSpec(caught, specText) : caught;
     const user = isUserError(e);
     // A kernel thread's failure is the machine's, not a bug to debug from a stack: say what happened.
     const message = user ? e.message : e instanceof ThreadFailure ? `training failed: ${e.message}` : `internal error: ${(e as Error).stack ?? String(e)}`;
@@ -216,6 +210,16 @@ export async function runSession(req: StartRequest, emit: EventSink, control: Se
       for (const m of (e as UserError).more) emit({ type: 'error', message: m.message, location: m.location, userError: true, runDir: writer?.dir });
     return 'failed';
   }
+}
+
+/** The error with its locations in the spec (a data.path not found, a layer that does not fit) given a line and column. */
+function locatedInSpec(e: UserError, spec: { file: string; text: string }): UserError {
+  const at = (l: SourceLocation) => (l.file === spec.file ? locateInSpec(spec.text, l) : l);
+  return new UserError(
+    e.message,
+    at(e.location),
+    e.more.map((m) => ({ message: m.message, location: at(m.location) })),
+  );
 }
 
 function readPreviousRecords(runDir: string): MetricsRecord[] {
