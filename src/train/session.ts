@@ -83,7 +83,7 @@ export async function runSession(req: StartRequest, emit: EventSink, control: Se
     // Parsed once: the editor's checked text when it sent one, else the file. A resumed run continues
     // with the spec it was started with (its snapshot).
     const doc = resumeDir
-      ? ({ kind: 'model', parsed: readSpecFile(path.join(resumeDir, RUN_FILES.spec)) } as const)
+      ? ({ kind: 'model', parsed: readSpecFile(path.join(checkRunFolder(resumeDir), RUN_FILES.spec)) } as const)
       : req.specText !== undefined
         ? parseSpecDocument(checkedSpecSize(req.specText, specPath), specPath)
         : readSpecDocumentFile(specPath);
@@ -227,13 +227,28 @@ function readPreviousRecords(runDir: string): MetricsRecord[] {
   return r.ok ? parseMetricsJsonl(r.text).records : [];
 }
 
+/** The folder to resume, once it is known to be a run folder: what it is instead, before its snapshot is read. */
+function checkRunFolder(runDir: string): string {
+  const refuse = (why: string, file = runDir) => new UserError(`cannot resume ${runDir}: ${why}`, { file });
+  let stat;
+  try {
+    stat = fs.statSync(runDir);
+  } catch {
+    throw refuse('there is no such folder');
+  }
+  if (!stat.isDirectory()) throw refuse('it is a file; --resume takes a run folder (the one holding run.json and checkpoints/)');
+  if (!fs.existsSync(path.join(runDir, RUN_FILES.meta))) throw refuse(`it is not a run folder (it has no ${RUN_FILES.meta})`);
+  if (!fs.existsSync(path.join(runDir, RUN_FILES.spec)))
+    throw refuse(`its spec snapshot ${RUN_FILES.spec} is missing, so what it trained is not known; start a new run`, path.join(runDir, RUN_FILES.spec));
+  return runDir;
+}
+
 /**
  * The run's checkpoint (when it has one yet) must fit the model and data of this resume, and leave
  * epochs to train. A run that has passes after epoch 0 but no checkpoint has lost its weights:
  * starting it again from epoch 0 would bury its history under a new one.
  */
 function checkResumable(runDir: string, spec: VaeSpec, dim: number, asked: { epochs: number; fromFlag: boolean }, specPath: string): Checkpoint | undefined {
-  if (!fs.existsSync(path.join(runDir, RUN_FILES.meta))) throw new UserError(`${runDir} is not a run folder (it has no ${RUN_FILES.meta})`, { file: runDir });
   const file = path.join(runDir, RUN_FILES.checkpoints, 'latest.json');
   if (!fs.existsSync(file)) {
     const trained = readPreviousRecords(runDir).reduce((a, r) => Math.max(a, r.epoch), 0);

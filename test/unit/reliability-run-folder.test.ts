@@ -412,3 +412,25 @@ test('report --out onto a file that is not a report (a run file, a script) is re
     passed: targets.length,
   });
 });
+
+test('--resume of what is not a run folder says what it is instead, and writes nothing', { timeout: TIMEOUT_MS }, () => {
+  const empty = path.join(tmp, 'not-a-run');
+  fs.mkdirSync(empty);
+  fs.writeFileSync(path.join(empty, 'notes.txt'), 'a folder of something else');
+  const noSnapshot = copyRun();
+  fs.rmSync(path.join(noSnapshot, RUN_FILES.spec));
+  const cases: [string, string, RegExp][] = [
+    ['a folder that is not there', path.join(tmp, 'no-such-run'), /cannot resume .*no-such-run: there is no such folder/],
+    ['a file (the spec)', spec, /cannot resume .*good\.vae\.json: it is a file; --resume takes a run folder/],
+    ['a folder without run.json', empty, /cannot resume .*not-a-run: it is not a run folder \(it has no run\.json\)/],
+    ['a run folder without its spec snapshot', noSnapshot, /cannot resume .*: its spec snapshot spec\.vae\.json is missing/],
+  ];
+  for (const [what, dir, expect] of cases) {
+    const before = fs.existsSync(dir) && fs.statSync(dir).isDirectory() ? snapshot(dir) : undefined;
+    const r = cli(['train', spec, '--resume', dir, '--epochs', '5']);
+    noStack(r.err);
+    assert.equal(r.code, 2, `${what}: ${r.err}`);
+    assert.match(r.err, expect, what);
+    if (before) assert.deepEqual(snapshot(dir), before, `${what}: the folder is unchanged`);
+  }
+});
