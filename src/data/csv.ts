@@ -96,9 +96,12 @@ function guessDelimiter(sample: FirstPass['sample']): Delimiter {
   for (const d of [',', ';', '\t'] as const) {
     const counts = sample.map((s) => splitQuoted(s.text, d).length - 1);
     if (counts[0]! === 0) continue;
-    // Prefer a delimiter that splits every sampled line the same way, then the most fields.
+    // Prefer a delimiter that splits every sampled line the same way, then one that splits the lines
+    // below the first into numbers ("0,5;1,5" is two decimal-comma numbers, not "0", "5;1", "5"),
+    // then the most fields.
     const consistent = counts.every((c) => c === counts[0]);
-    const score = (consistent ? 1_000_000 : 0) + counts[0]!;
+    const numeric = sample.length > 1 && sample.slice(1).every((s) => looksLikeData(splitQuoted(s.text, d), d));
+    const score = (consistent ? 1_000_000 : 0) + (numeric ? 100_000 : 0) + counts[0]!;
     if (score > bestScore) {
       bestScore = score;
       best = d;
@@ -110,11 +113,32 @@ function guessDelimiter(sample: FirstPass['sample']): Delimiter {
 
 const unquote = (cell: string) => cell.replace(/^"(.*)"$/, '$1').trim();
 
-function looksLikeData(cells: string[]): boolean {
+function looksLikeData(cells: string[], delimiter: Delimiter): boolean {
   return cells.every((c) => {
     const t = unquote(c);
-    return t === '' || /^[+-]?(nan|inf|infinity)$/i.test(t) || !Number.isNaN(Number(t));
+    return t === '' || /^[+-]?(nan|inf|infinity)$/i.test(t) || !Number.isNaN(Number(t)) || (delimiter === ';' && DECIMAL_COMMA.test(t));
   });
+}
+
+/**
+ * A number written with a decimal comma, as spreadsheets in most of Europe write it; they separate
+ * cells with ";" then, so with that delimiter the comma can only be the decimal mark.
+ */
+const DECIMAL_COMMA = /^[+-]?\d*,\d+(?:[eE][+-]?\d+)?$/;
+const CH_COMMA = 44;
+const CH_DOT = 46;
+const MAX_NUMBER_BYTES = 64;
+const commaCell = new Uint8Array(MAX_NUMBER_BYTES);
+
+/** The value of a cell written with a decimal comma ("0,5"), NaN for anything else. */
+function parseDecimalComma(bytes: Buffer, s: number, e: number): number {
+  const comma = bytes.indexOf(CH_COMMA, s);
+  if (comma < 0 || comma >= e || e - s > MAX_NUMBER_BYTES) return Number.NaN;
+  const cell = commaCell.subarray(0, e - s);
+  cell.set(bytes.subarray(s, e));
+  if (cell.indexOf(CH_DOT) >= 0) return Number.NaN;
+  cell[comma - s] = CH_DOT;
+  return cell.indexOf(CH_COMMA) < 0 ? parseDecimal(cell, 0, cell.length) : Number.NaN;
 }
 
 /**
@@ -177,8 +201,8 @@ function detectLayout(first: FirstPass, file: string, opts: CsvOptions | undefin
   const delimiter = guessDelimiter(first.sample);
   const topCells = splitQuoted(top.text, delimiter);
   const skipFirst = opts?.header !== false && hasIndexColumn(topCells, first.sample.slice(1), delimiter);
-  const columnNumbers = !skipFirst && looksLikeData(topCells) && isColumnNumbers(topCells);
-  const hasHeader = opts?.header ?? (skipFirst || columnNumbers || !looksLikeData(topCells));
+  const columnNumbers = !skipFirst && looksLikeData(topCells, delimiter) && isColumnNumbers(topCells);
+  const hasHeader = opts?.header ?? (skipFirst || columnNumbers || !looksLikeData(topCells, delimiter));
   const dataLines = first.contentLines - (hasHeader ? 1 : 0);
   const dataStart = hasHeader ? first.sample[1] : top;
   if (dataLines <= 0 || !dataStart) throw new UserError('the file holds a header line but no data rows below it', { file, line: top.line });
@@ -257,9 +281,10 @@ function readDelimited(input: TextInput, file: string, opts: CsvOptions | undefi
         return;
       }
       if (field >= dim) throw ragged();
-      const v = Math.fround(parseDecimal(bytes, s, e));
+      let raw = parseDecimal(bytes, s, e);
+      if (Number.isNaN(raw) && delimiter === ';') raw = parseDecimalComma(bytes, s, e);
+      const v = Math.fround(raw);
       if (v - v !== 0) {
-        const raw = parseDecimal(bytes, s, e);
         const why = Number.isNaN(raw)
           ? describeBadCell(cellText(bytes, s, e, 1000), delimiter) + (row === 0 ? headerHint : '')
           : `is ${cellText(bytes, s, e)}, which is beyond the float32 range (about ±3.4e38)`;

@@ -82,7 +82,41 @@ test('csv: bad cells name line, column, and what would be right', () => {
   expectUserError(() => csv('1,2\n-inf,2\n'), /"-inf".*finite/, { line: 2, column: 1 });
   expectUserError(() => csv('1,,2\n'), /field 2 is empty/, { line: 1, column: 3 });
   expectUserError(() => csv('1,2\n1e39,2\n'), /beyond the float32 range/, { line: 2, column: 1 });
-  expectUserError(() => csv('a;b\n1,5;2\n'), /decimal comma/, { line: 2 });
+  // With tabs a comma may be a thousands separator: "1,5" is not guessed at.
+  expectUserError(() => csv('a\tb\n1,5\t2\n'), /decimal comma/, { line: 2 });
+  expectUserError(() => csv('a;b\n1,5,5;2\n'), /row 1, field 1 is "1,5,5", not a number/, { line: 2 });
+  expectUserError(() => csv('a;b\n1.5,5;2\n'), /row 1, field 1 is "1.5,5", not a number/, { line: 2 });
+  expectUserError(() => csv('a;b\n1,0e39;2\n'), /beyond the float32 range/, { line: 2 });
+});
+
+test('csv: semicolon files with decimal commas, as spreadsheets in most of Europe save them, are read', () => {
+  const m = [
+    [0.5, -1.25, 3],
+    [1e-3, 2.5e4, -0.75],
+    [12, 0, 1.5],
+  ];
+  const comma = (v: number, k: number) => {
+    const t = [String(v), v.toExponential(), v.toFixed(3)][k % 3]!;
+    return t.includes('.') ? t.replace('.', ',') : t;
+  };
+  for (const header of [false, true])
+    for (const quoted of [false, true])
+      for (const eol of ['\n', '\r\n'])
+        for (const bom of ['', '\ufeff'])
+          for (let k = 0; k < 3; k++) {
+            const q = (c: string) => (quoted ? `"${c}"` : c);
+            const lines = m.map((r, i) => r.map((v, j) => q(comma(v, k + i + j))).join(';'));
+            if (header) lines.unshift(['Höhe', 'Breite', 'Tiefe'].map(q).join(';'));
+            const text = bom + lines.join(eol) + eol;
+            const ds = csv(text);
+            const what = JSON.stringify(text);
+            assert.equal(ds.dim, 3, what);
+            assert.deepEqual(
+              rows(ds),
+              m.map((r) => r.map(Math.fround)),
+              what,
+            );
+          }
 });
 
 test('csv: header:false with a header line hints at the option', () => {
