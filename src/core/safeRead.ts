@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import { formatBytes } from './allocation';
-import { withoutBom } from './text';
+import { decodeText } from './text';
 
 export type SafeRead = { ok: true; text: string } | { ok: false; reason: 'missing' | 'not-a-file' | 'too-large' | 'unreadable'; detail: string };
 
@@ -34,7 +34,7 @@ function statRefusal(st: fs.Stats, maxBytes: number): SafeRead | undefined {
   return undefined;
 }
 
-/** Read a regular file as UTF-8, at most `maxBytes`; never blocks on a pipe or device. */
+/** Read a regular file as UTF-8 (or UTF-16 with its byte-order mark), at most `maxBytes`; never blocks on a pipe or device. */
 export function readRegularFileSync(file: string, maxBytes: number): SafeRead {
   let fd: number;
   try {
@@ -53,7 +53,7 @@ export function readRegularFileSync(file: string, maxBytes: number): SafeRead {
       if (n <= 0) break; // shrank while reading: what is there
       done += n;
     }
-    return { ok: true, text: withoutBom(buf.toString('utf8', 0, done)) };
+    return { ok: true, text: decodeText(buf.subarray(0, done)) };
   } catch (e) {
     return { ok: false, reason: 'unreadable', detail: (e as NodeJS.ErrnoException).code ?? (e as Error).message };
   } finally {
@@ -80,7 +80,7 @@ export async function readRegularFile(file: string, maxBytes: number): Promise<S
       if (bytesRead <= 0) break;
       done += bytesRead;
     }
-    return { ok: true, text: withoutBom(buf.toString('utf8', 0, done)) };
+    return { ok: true, text: decodeText(buf.subarray(0, done)) };
   } catch (e) {
     return { ok: false, reason: 'unreadable', detail: (e as NodeJS.ErrnoException).code ?? (e as Error).message };
   } finally {

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { UserError } from '../core/errors';
 import type { Dataset } from './dataset';
-import { checkMatrixFits, fileStartsWithGzip, gunzipIfNeeded, rowsToRead, type LoaderOptions } from './loaderCommon';
+import { checkMatrixFits, fileStartsWithGzip, fileStartsWithUtf16, gunzipIfNeeded, rowsToRead, utf16AsUtf8, type LoaderOptions } from './loaderCommon';
 import { forEachLine, type TextInput } from './lines';
 import { cellText, describeBadCell, parseDecimal } from './numberText';
 
@@ -28,13 +28,13 @@ const CH_HASH = 35;
 const CH_QUOTE = 34;
 
 export function parseCsv(data: Buffer, file: string, opts?: CsvOptions): Dataset {
-  return readDelimited({ kind: 'buffer', data }, file, opts);
+  return readDelimited({ kind: 'buffer', data: utf16AsUtf8(data) }, file, opts);
 }
 
-/** Reads in chunks; a gzipped file (e.g. digits.csv.gz) is decompressed in memory first. */
+/** Reads in chunks; a gzipped file (e.g. digits.csv.gz) is decompressed, and a UTF-16 one made UTF-8, in memory first. */
 export function readCsvFile(path: string, opts?: CsvOptions): Dataset {
-  if (fileStartsWithGzip(path)) {
-    return readDelimited({ kind: 'buffer', data: gunzipIfNeeded(readFileSync(path), path, opts?.maxBytes) }, path, opts);
+  if (fileStartsWithGzip(path) || fileStartsWithUtf16(path)) {
+    return parseCsv(gunzipIfNeeded(readFileSync(path), path, opts?.maxBytes), path, opts);
   }
   return readDelimited({ kind: 'file', path, chunkBytes: opts?.chunkBytes }, path, opts);
 }

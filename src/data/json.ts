@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { UserError } from '../core/errors';
 import type { Dataset } from './dataset';
 import { checkAllocation } from '../core/allocation';
-import { gunzipIfNeeded, type LoaderOptions } from './loaderCommon';
+import { gunzipIfNeeded, utf16AsUtf8, type LoaderOptions } from './loaderCommon';
 import { parseDecimal } from './numberText';
 
 export function readJsonFile(path: string, opts?: LoaderOptions): Dataset {
@@ -59,7 +59,8 @@ class FloatBuilder {
   }
 }
 
-export function parseJsonData(bytes: Buffer, file: string, opts?: LoaderOptions): Dataset {
+export function parseJsonData(data: Buffer, file: string, opts?: LoaderOptions): Dataset {
+  const bytes = utf16AsUtf8(data);
   const maxRows = opts?.maxRows ?? Infinity;
   let pos = bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
   const fail = (message: string, at: number, row?: number): never => {

@@ -6,6 +6,7 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { checkAllocation, formatBytes } from '../core/allocation';
 import { UserError, type SourceLocation } from '../core/errors';
+import { decodeText, isUtf16 } from '../core/text';
 
 export interface LoaderOptions {
   /** Read at most this many rows (the spec's `limit`); later rows are not converted. */
@@ -26,13 +27,27 @@ export function isGzip(buf: Uint8Array): boolean {
 export { formatBytes };
 
 export function fileStartsWithGzip(path: string): boolean {
+  return isGzip(fileStart(path));
+}
+
+/** Whether a text file is UTF-16 (its byte-order mark): the line readers work on UTF-8 bytes. */
+export function fileStartsWithUtf16(path: string): boolean {
+  return isUtf16(fileStart(path));
+}
+
+function fileStart(path: string): Buffer {
   const fd = openSync(path, 'r');
   try {
     const head = Buffer.alloc(2);
-    return readSync(fd, head, 0, 2, 0) === 2 && isGzip(head);
+    return head.subarray(0, readSync(fd, head, 0, 2, 0));
   } finally {
     closeSync(fd);
   }
+}
+
+/** UTF-16 text (with its byte-order mark) as UTF-8 bytes; other bytes as they are. */
+export function utf16AsUtf8(buf: Buffer): Buffer {
+  return isUtf16(buf) ? Buffer.from(decodeText(buf), 'utf8') : buf;
 }
 
 /** deflate cannot expand data by more than about 1032:1. */

@@ -5,6 +5,7 @@ import { parseSpecDocument } from '../../core/spec';
 import { runsDirFor } from '../../core/specParts/outputPaths';
 import { isRunSnapshot } from '../../core/run/files';
 import { isInsideRoots } from '../../core/confinement';
+import { decodeText } from '../../core/text';
 import { readSettings, workspaceRoots } from '../settings';
 
 export const SPEC_GLOB = '**/*.vae.json';
@@ -68,7 +69,7 @@ export async function specText(uri: vscode.Uri): Promise<string | undefined> {
   const open = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
   if (open) return open.getText();
   try {
-    return new TextDecoder().decode(await vscode.workspace.fs.readFile(uri));
+    return decodeText(await vscode.workspace.fs.readFile(uri));
   } catch {
     return undefined;
   }
