@@ -38,6 +38,9 @@ export interface JsonSchema {
 
 export const SYNTHETIC_KINDS = ['circle', 'eight_gaussians', 'cosine', 'lemniscate', 'swiss_roll', 'spiral3d', 'manifold', 'ppca', 'ring'] as const;
 
+/** Seeds are taken as 32-bit words by the generators: a larger one would silently share another's streams. */
+const MAX_SEED = 2 ** 32 - 1;
+
 export const DATA_FORMATS = ['csv', 'npy', 'idx', 'json'] as const;
 export const SCALINGS = ['none', 'standardize', 'center', 'unit', 'minmax'] as const;
 export const BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
@@ -198,7 +201,7 @@ export const SPEC_SCHEMA: JsonSchema = {
             },
             n: { type: 'integer', minimum: 2, maximum: 10000000, default: SPEC_DEFAULTS.data.n, description: 'Number of points.' },
             noise: { type: 'number', minimum: 0, default: SPEC_DEFAULTS.data.noise, description: 'Standard deviation of the added Gaussian noise.' },
-            seed: { type: 'integer', minimum: 0, default: SPEC_DEFAULTS.data.seed, description: 'Random seed.' },
+            seed: { type: 'integer', minimum: 0, maximum: MAX_SEED, default: SPEC_DEFAULTS.data.seed, description: 'Random seed.' },
             dim: {
               type: 'integer',
               minimum: 1,
@@ -268,7 +271,13 @@ export const SPEC_SCHEMA: JsonSchema = {
           description:
             '`constant` learning rate, or `cosine` decay to 1% of it by the last epoch. With a constant rate Adam hovers around a stationary point; a decaying one settles into it, which is where ELBO = entropy sum.',
         },
-        seed: { type: 'integer', minimum: 0, default: SPEC_DEFAULTS.training.seed, description: 'Seed for initialisation, shuffling and sampling.' },
+        seed: {
+          type: 'integer',
+          minimum: 0,
+          maximum: MAX_SEED,
+          default: SPEC_DEFAULTS.training.seed,
+          description: 'Seed for initialisation, shuffling and sampling.',
+        },
         checkpointEvery: {
           type: 'integer',
           minimum: 1,

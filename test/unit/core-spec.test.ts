@@ -128,3 +128,31 @@ test('the published schema file is the one generated from the source', () => {
   const file = path.join(__dirname, '..', '..', '..', 'schemas', 'vae-spec.schema.json');
   assert.deepEqual(JSON.parse(fs.readFileSync(file, 'utf8')), JSON.parse(JSON.stringify(SPEC_SCHEMA)));
 });
+
+test('a seed is a 32-bit word: larger ones, which would share the streams of a smaller one, are refused at their field', () => {
+  for (const [section, extra] of [
+    ['training', '"data": { "path": "d.csv" }'],
+    ['data', ''],
+  ] as const)
+    for (const [seed, ok] of [
+      ['0', true],
+      ['4294967295', true],
+      ['4294967296', false],
+      ['4294967297', false],
+      ['1e20', false],
+    ] as const) {
+      const data = section === 'data' ? `"data": { "synthetic": "circle", "seed": ${seed} }` : extra;
+      const training = section === 'training' ? `, "training": { "seed": ${seed} }` : '';
+      const text = `{ ${data}, "model": { "latentDim": 1 }${training} }`;
+      if (ok) {
+        const spec = parseSpec(text).spec;
+        assert.equal(section === 'training' ? spec.training.seed : spec.data.kind === 'synthetic' && spec.data.seed, Number(seed), text);
+        continue;
+      }
+      assert.throws(
+        () => parseSpec(text),
+        (e: unknown) => isUserError(e) && e.location.field === `${section}.seed` && /seed is [\d.e+]+; it must be at most 4294967295/.test(e.message),
+        text,
+      );
+    }
+});
