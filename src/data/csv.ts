@@ -254,6 +254,31 @@ function forEachCell(bytes: Buffer, start: number, end: number, delimiter: Delim
   }
 }
 
+interface CellAt {
+  row: number;
+  field: number;
+  text: string;
+  line: number;
+  column: number;
+  offset: number;
+  length: number;
+}
+
+const hasByte = (bytes: Buffer, byte: number, s: number, e: number): boolean => {
+  const i = bytes.indexOf(byte, s);
+  return i >= 0 && i < e;
+};
+
+/** The later of two cells that write the decimal mark differently, named with the earlier. */
+function mixedDecimalMarks(comma: CellAt, point: CellAt, file: string): UserError {
+  const later = comma.row > point.row || (comma.row === point.row && comma.field > point.field) ? comma : point;
+  return new UserError(
+    `row ${point.row}, field ${point.field} is ${JSON.stringify(point.text)} with a decimal point, but row ${comma.row}, field ${comma.field} is ${JSON.stringify(comma.text)} with a decimal comma: ` +
+      'a file with ";" between cells should write decimals one way (a point beside decimal commas may be a thousands separator, as in 1.234,5); save it again with one decimal mark',
+    { file, line: later.line, column: later.column, offset: later.offset, length: Math.max(1, later.length), row: later.row },
+  );
+}
+
 function readDelimited(input: TextInput, file: string, opts: CsvOptions | undefined): Dataset {
   const maxRows = opts?.maxRows;
   // +1 for a possible header line; stop counting once the limit is reached.
@@ -265,6 +290,8 @@ function readDelimited(input: TextInput, file: string, opts: CsvOptions | undefi
   const headerHint = opts?.header === false ? ' (data.header is false: is the first line a header?)' : '';
   let row = 0;
   let sawHeader = !layout.hasHeader;
+  // With ";", a file writes decimals one way: a point beside decimal commas may be a thousands separator.
+  const marks: { comma?: CellAt; point?: CellAt } = {};
   forEachLine(input, (bytes, start, end, line, offset) => {
     if (isSkippable(bytes, start, end)) return true;
     if (!sawHeader) {
@@ -282,7 +309,22 @@ function readDelimited(input: TextInput, file: string, opts: CsvOptions | undefi
       }
       if (field >= dim) throw ragged();
       let raw = parseDecimal(bytes, s, e);
-      if (Number.isNaN(raw) && delimiter === ';') raw = parseDecimalComma(bytes, s, e);
+      if (delimiter === ';') {
+        const at = (): CellAt => ({
+          row: row + 1,
+          field: field + 1 + (layout.skipFirst ? 1 : 0),
+          text: cellText(bytes, s, e),
+          line,
+          column: s - start + 1,
+          offset: offset + (s - start),
+          length: e - s,
+        });
+        if (Number.isNaN(raw)) {
+          raw = parseDecimalComma(bytes, s, e);
+          if (!Number.isNaN(raw)) marks.comma ??= at();
+        } else if (!marks.point && hasByte(bytes, CH_DOT, s, e)) marks.point = at();
+        if (marks.comma && marks.point) throw mixedDecimalMarks(marks.comma, marks.point, file);
+      }
       const v = Math.fround(raw);
       if (v - v !== 0) {
         const why = Number.isNaN(raw)

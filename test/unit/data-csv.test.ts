@@ -119,6 +119,35 @@ test('csv: semicolon files with decimal commas, as spreadsheets in most of Europ
           }
 });
 
+test('csv: a semicolon file that writes decimals both ways is refused at the later cell, naming both', () => {
+  // Rows of "i,5;0,25" with one cell written with a point somewhere: a point beside decimal commas
+  // may be a thousands separator ("1.234" for 1234), so neither reading is safe.
+  for (const at of [0, 1, 4, 9])
+    for (const field of [0, 1]) {
+      const lines = Array.from({ length: 10 }, (_, i) => [`${i},5`, '0,25']);
+      lines[at]![field] = '1.234';
+      // The first decimal comma is row 1, field 1, unless the point took that cell.
+      const comma = at === 0 && field === 0 ? { row: 1, field: 2 } : { row: 1, field: 1 };
+      const later = at === 0 && field === 0 ? { line: 2, column: 7 } : { line: at + 2, column: field === 0 ? 1 : lines[at]![0]!.length + 2 };
+      expectUserError(
+        () => csv(`x;y\n${lines.map((l) => l.join(';')).join('\n')}\n`),
+        new RegExp(
+          `row ${at + 1}, field ${field + 1} is "1\\.234" with a decimal point, but row ${comma.row}, field ${comma.field} is "[^"]+" with a decimal comma`,
+        ),
+        later,
+      );
+    }
+  // One mark throughout reads either way.
+  assert.deepEqual(rows(csv('x;y\n1.5;2.25\n3;4\n')), [
+    [1.5, 2.25],
+    [3, 4],
+  ]);
+  assert.deepEqual(rows(csv('x;y\n1,5;2,25\n3;4\n')), [
+    [1.5, 2.25],
+    [3, 4],
+  ]);
+});
+
 test('csv: header:false with a header line hints at the option', () => {
   expectUserError(() => csv('x,y\n1,2\n', { header: false }), /data\.header is false/, { line: 1, column: 1 });
 });
