@@ -13,29 +13,9 @@ import { SPEC_DEFAULTS } from '../../src/core/defaults';
 import { runSettingsOf } from '../../src/core/run/settings';
 import { toPanelRun } from '../../src/core/panelRun';
 import { statusBarText, statusTooltipMarkdown, type RunStateInput } from '../../src/extension/status/runStateWording';
-import { finiteRecord } from './record-testkit';
+import { finiteRecord, sampleRecord } from './record-testkit';
 
-const rec = (epoch: number, over: Partial<MetricsRecord> = {}): MetricsRecord => ({
-  epoch,
-  step: epoch * 10,
-  elbo: -3,
-  elboStdErr: 0.01,
-  hEnc: -3,
-  hPrior: 1.4,
-  hDec: -1.9,
-  entropySum: -2.5,
-  gap: 0.001,
-  gapRel: 0.0002,
-  rDec: 0.0005,
-  rPrior: 0.0005,
-  sigma2: 0.1,
-  sigma2Opt: 0.1,
-  latentSecondMoment: [1, 1],
-  klPerLatent: [1, 0.5],
-  samplesPerSec: 1000,
-  wallSeconds: epoch,
-  ...over,
-});
+const rec = sampleRecord;
 
 function pythonRun(meta: Partial<RunMeta>, records: MetricsRecord[], summaryStatus = 'completed'): string {
   const dir = join(mkdtempSync(join(tmpdir(), 'vae-lens-py-')), 'run');

@@ -11,30 +11,10 @@ import { readRunContents, readRunOverview, runFolderNotes } from '../../src/core
 import { judgeRecords, RunJudge } from '../../src/core/run/settings';
 import { lastMetricsRecord, MetricsTail } from '../../src/core/run/tail';
 import { judgeConvergence } from '../../src/core/convergence';
-import { finiteRecord } from './record-testkit';
+import { finiteRecord, sampleRecord } from './record-testkit';
 
-const rec = (epoch: number, over: Record<string, unknown> = {}): MetricsRecord =>
-  ({
-    epoch,
-    step: epoch * 10,
-    elbo: -3,
-    elboStdErr: 0.01,
-    hEnc: -3,
-    hPrior: 1.4,
-    hDec: -1.9,
-    entropySum: -2.5,
-    gap: 0.001,
-    gapRel: 0.0002,
-    rDec: 0.0005,
-    rPrior: 0.0005,
-    sigma2: 0.1,
-    sigma2Opt: 0.1,
-    latentSecondMoment: [1, 1],
-    klPerLatent: [1, 0.5],
-    samplesPerSec: 1000,
-    wallSeconds: epoch,
-    ...over,
-  }) as MetricsRecord;
+// Fields of any kind, as other writers leave them.
+const rec = (epoch: number, over: Record<string, unknown> = {}): MetricsRecord => ({ ...sampleRecord(epoch), ...over }) as MetricsRecord;
 
 const history = (n: number, over: (epoch: number) => Record<string, unknown> = () => ({})) => Array.from({ length: n }, (_, i) => rec(i + 1, over(i + 1)));
 const text = (records: readonly object[]) => records.map(toJsonLine).join('');

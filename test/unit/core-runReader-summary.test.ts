@@ -10,27 +10,9 @@ import { readRunContents, readRunOverview, runFolderNotes } from '../../src/core
 import { toPanelRun } from '../../src/core/panelRun';
 import { isToPanel } from '../../src/core/panelProtocol';
 import { codeLensResult, statusBarText, statusTooltipMarkdown, type RunStateInput } from '../../src/extension/status/runStateWording';
+import { sampleRecord } from './record-testkit';
 
-const rec = (epoch: number): MetricsRecord => ({
-  epoch,
-  step: epoch * 10,
-  elbo: -3,
-  elboStdErr: 0.01,
-  hEnc: -3,
-  hPrior: 1.4,
-  hDec: -1.9,
-  entropySum: -2.5,
-  gap: 0.001,
-  gapRel: 0.0002,
-  rDec: 0.0005,
-  rPrior: 0.0005,
-  sigma2: 0.1,
-  sigma2Opt: 0.1,
-  latentSecondMoment: [1, 1],
-  klPerLatent: [1, 0.5],
-  samplesPerSec: 1000,
-  wallSeconds: epoch,
-});
+const rec = (epoch: number): MetricsRecord => sampleRecord(epoch);
 
 const META = {
   formatVersion: 1,

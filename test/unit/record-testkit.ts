@@ -11,3 +11,26 @@ export function finiteRecord(r: MetricsRecord): FiniteRecord {
   for (const k of CORE) assert.equal(typeof r[k], 'number', `epoch ${r.epoch}: ${k} is ${String(r[k])}`);
   return r as FiniteRecord;
 }
+
+/** A pass at a stationary point (gap near 0), as a run folder's metrics.jsonl holds it, with `over` on top. */
+export const sampleRecord = (epoch: number, over: Partial<MetricsRecord> = {}): MetricsRecord => ({
+  epoch,
+  step: epoch * 10,
+  elbo: -3,
+  elboStdErr: 0.01,
+  hEnc: -3,
+  hPrior: 1.4,
+  hDec: -1.9,
+  entropySum: -2.5,
+  gap: 0.001,
+  gapRel: 0.0002,
+  rDec: 0.0005,
+  rPrior: 0.0005,
+  sigma2: 0.1,
+  sigma2Opt: 0.1,
+  latentSecondMoment: [1, 1],
+  klPerLatent: [1, 0.5],
+  samplesPerSec: 1000,
+  wallSeconds: epoch,
+  ...over,
+});
