@@ -6,24 +6,25 @@
  * + |H_dec| and the unit of what matters m = tol * scale:
  *
  *  1. the trend (a noise-aware plateau test): the slope of the ELBO over the last 2w passes
- *     (Theil-Sen, so one wild pass cannot tilt it) against its standard error, which is never
- *     taken below what the passes' Monte-Carlo error allows. Rising by more than 2 s.e. and by more
- *     than m/2 over those passes is `improving` (also, after step 3, a rise of 2m that the noise
- *     cannot rule out); falling alike is `not-converged` (the ELBO is getting worse). A rise ends
- *     where the window shows it slowing: the slope of its first w + 1 passes (minus 2 s.e.) above
- *     that of its last w + 1 (plus 2 s.e.). Then it no longer counts when the last w + 1 passes are
- *     flat beyond doubt (their upper bound over the 2w-pass span under m/2: after a steep start the
- *     long window leans up for w passes after the ELBO has levelled off), nor when an exponential
- *     approach slowing at that rate has less than m/2 (m once settled) left to gain (`riseLeft`), nor, for a linear
- *     decoder whose mean-field gap G (step 4) shrinks while the ELBO rises by at most 4 times G's
- *     fall, when 2G is under m/2 (that rise is the posterior decorrelating, and gives back about
- *     twice what G loses); once the verdict has settled, a flat last stretch is enough. Where the
- *     records carry the learning rate, the trend is read per unit of step until the verdict has
- *     settled (an epoch at a tenth of the window's first step counts a tenth): a rise that slowed
- *     only because a decaying schedule shrank the step has not ended.
+ *     (Theil-Sen, so one wild pass cannot tilt it) against its standard error, which is never taken
+ *     below what the passes' Monte-Carlo error allows. Rising by more than 2 s.e. and by more than
+ *     m/2 over those passes is `improving` (also, after step 3, a rise of 2m that the noise cannot
+ *     rule out); falling alike is `not-converged` (the ELBO is getting worse). A rise ends where
+ *     the window shows it slowing: the slope of its first w + 1 passes (minus 2 s.e.) above that of
+ *     its last w + 1 (plus 2 s.e.). Then it no longer counts when the last w + 1 passes are flat
+ *     beyond doubt (their upper bound over the 2w-pass span under m/2: after a steep start the long
+ *     window leans up for w passes after the ELBO has levelled off), nor when an exponential
+ *     approach slowing at that rate has less than m/2 (m once settled) left to gain (`riseLeft`),
+ *     nor, for a linear decoder whose mean-field gap G (step 4) shrinks while the ELBO rises by at
+ *     most 4 times G's fall, when 2G is under m/2 (that rise is the posterior decorrelating, and
+ *     gives back about twice what G loses); once the verdict has settled, a flat last stretch is
+ *     enough. Where the records carry the learning rate, the trend is read per unit of step until
+ *     the verdict has settled (an epoch at a tenth of the window's first step counts a tenth): a
+ *     rise that slowed only because a decaying schedule shrank the step has not ended.
  *  2. the gap, closed for the right reason: R_dec and R_prior, each averaged (with sign, without
- *     the largest and smallest value) over the last w passes, satisfy |R_dec| + |R_prior| <= m + 2 s.e.(gap); otherwise `not-converged`,
- *     naming the residual that is off. Not asked of VAE-0, whose gap settles at R_dec.
+ *     the largest and smallest value) over the last w passes, satisfy |R_dec| + |R_prior| <=
+ *     m + 2 s.e.(gap); otherwise `not-converged`, naming the residual that is off. Not asked of
+ *     VAE-0, whose gap settles at R_dec.
  *  3. the step's noise: the ELBO of the weights averaged over the last pass interval (the record's
  *     `averagedElbo`) beats the current weights' by more than m/2 on average over the last w passes:
  *     the ELBO is stationary in distribution but the learning rate holds it down (`noise-limited`,
@@ -47,11 +48,11 @@
  * Hysteresis: the thresholds to leave a settled state are wider than to enter it (a rise must
  * exceed 3 s.e. and m; to leave a done state, the gap 1.5 times its allowance and the mean-field
  * gap (or its fall) m/2, while from `noise-limited`, flat but not done, a done state is entered on
- * the thresholds to enter one; the averaging gain must fall below m/4 to leave `noise-limited` under a steady step; under a step
- * that fell by more than a fifth over the last 2w passes, which takes the gain down with it, 1.25
- * times the gain below m/2 is enough, and a settled verdict leaves only for a gain above m/2),
- * and the reported state changes only when two passes in a row call for the same new state. So
- * the verdict does not flip on one noisy pass.
+ * the thresholds to enter one; the averaging gain must fall below m/4 to leave `noise-limited`
+ * under a steady step; under a step that fell by more than a fifth over the last 2w passes, which
+ * takes the gain down with it, 1.25 times the gain below m/2 is enough, and a settled verdict
+ * leaves only for a gain above m/2), and the reported state changes only when two passes in a row
+ * call for the same new state. So the verdict does not flip on one noisy pass.
  *
  * Every field beyond the original record's is optional: runs from other trainers are judged too.
  */
