@@ -113,6 +113,23 @@ function guessDelimiter(sample: FirstPass['sample']): Delimiter {
 
 const unquote = (cell: string) => cell.replace(/^"(.*)"$/, '$1').trim();
 
+/** Whether the line's last cell is an empty one after a delimiter (",", ";" or tab; spaces after it allowed). */
+function endsWithDelimiter(text: string, delimiter: Delimiter): boolean {
+  if (delimiter === undefined || delimiter === ' ') return false;
+  return text.replace(/ +$/, '').endsWith(delimiter);
+}
+
+function withoutTrailingDelimiter(text: string): string {
+  return text.replace(/ +$/, '').slice(0, -1);
+}
+
+/** The end of the line bytes[start, end) without the delimiter that closes it, if it ends with one. */
+function endBeforeTrailingDelimiter(bytes: Buffer, start: number, end: number, delimiter: Delimiter): number {
+  let e = end;
+  while (e > start && bytes[e - 1] === 32) e--;
+  return delimiter !== undefined && e > start && bytes[e - 1] === delimiter.charCodeAt(0) ? e - 1 : end;
+}
+
 function looksLikeData(cells: string[], delimiter: Delimiter): boolean {
   return cells.every((c) => {
     const t = unquote(c);
@@ -176,6 +193,8 @@ function delimiterName(d: Delimiter): string {
 
 interface Layout {
   delimiter: Delimiter;
+  /** Every line ends with the delimiter (some exporters write one after the last cell): that empty field is no column. */
+  trailing: boolean;
   hasHeader: boolean;
   /** The first column is a row index (see hasIndexColumn), skipped. */
   skipFirst: boolean;
@@ -191,25 +210,33 @@ interface Layout {
 /** Delimiter, header, shape, from the first pass. */
 function detectLayout(first: FirstPass, file: string, opts: CsvOptions | undefined): Layout {
   if (first.sample.length === 0) throw new UserError('the file has no data rows (it is empty or holds only blank and # comment lines)', { file, line: 1 });
-  const top = first.sample[0]!;
+  const firstLine = first.sample[0]!;
   // Lines ended by a lone carriage return (classic Mac OS) read as one long line.
-  if (top.text.includes('\r'))
+  if (firstLine.text.includes('\r'))
     throw new UserError(
       "the file's lines end with a carriage return alone (classic Mac OS line ends); VAE Lens reads \\n or \\r\\n: convert them, e.g. tr '\\r' '\\n'",
-      { file, line: top.line },
+      { file, line: firstLine.line },
     );
   const delimiter = guessDelimiter(first.sample);
+  const trailing = first.sample.every((s) => endsWithDelimiter(s.text, delimiter));
+  const sample = trailing ? first.sample.map((s) => ({ ...s, text: withoutTrailingDelimiter(s.text) })) : first.sample;
+  const top = sample[0]!;
   const topCells = splitQuoted(top.text, delimiter);
-  const skipFirst = opts?.header !== false && hasIndexColumn(topCells, first.sample.slice(1), delimiter);
+  const skipFirst = opts?.header !== false && hasIndexColumn(topCells, sample.slice(1), delimiter);
   const columnNumbers = !skipFirst && looksLikeData(topCells, delimiter) && isColumnNumbers(topCells);
   const hasHeader = opts?.header ?? (skipFirst || columnNumbers || !looksLikeData(topCells, delimiter));
   const dataLines = first.contentLines - (hasHeader ? 1 : 0);
-  const dataStart = hasHeader ? first.sample[1] : top;
+  const dataStart = hasHeader ? sample[1] : top;
   if (dataLines <= 0 || !dataStart) throw new UserError('the file holds a header line but no data rows below it', { file, line: top.line });
   const cells = splitQuoted(dataStart.text, delimiter).length;
   if (hasHeader && topCells.length !== cells) {
+    // Data rows that all end with the delimiter under a header that does not: the empty last field is not a missing name.
+    const dataTrailing = cells === topCells.length + 1 && sample.slice(1).every((s) => endsWithDelimiter(s.text, delimiter));
     throw new UserError(
-      `the header has ${topCells.length} names but the first data row (line ${dataStart.line}) has ${cells} values; give one name per column`,
+      dataTrailing
+        ? `every data row ends with a ${delimiterName(delimiter)} (line ${dataStart.line} has ${topCells.length} values and an empty field after them) but the header does not: ` +
+            `remove the ${delimiterName(delimiter)} at the end of the data rows, or add one to the header line too`
+        : `the header has ${topCells.length} names but the first data row (line ${dataStart.line}) has ${cells} values; give one name per column`,
       {
         file,
         line: top.line,
@@ -219,13 +246,14 @@ function detectLayout(first: FirstPass, file: string, opts: CsvOptions | undefin
   }
   const dim = cells - (skipFirst ? 1 : 0);
   const notes: string[] = [];
+  if (trailing) notes.push(`every line ends with a ${delimiterName(delimiter)}: the empty field after it is not read as a column`);
   if (skipFirst)
     notes.push(
       `column 1 has no name in the header and holds whole numbers: read as a row index (as pandas' to_csv and R's write.csv write one) and skipped; the data are the other ${dim} columns`,
     );
   else if (columnNumbers && opts?.header === undefined)
     notes.push(`line ${top.line} (0, 1, 2, …) read as a header of column numbers, as pandas writes one; set data.header to false if it is a row of data`);
-  return { delimiter, hasHeader, skipFirst, n: rowsToRead(dataLines, opts), dim, firstDataLine: dataStart.line, notes };
+  return { delimiter, trailing, hasHeader, skipFirst, n: rowsToRead(dataLines, opts), dim, firstDataLine: dataStart.line, notes };
 }
 
 /** Calls visit(start, end) for each cell of the line bytes[start, end). */
@@ -292,12 +320,13 @@ function readDelimited(input: TextInput, file: string, opts: CsvOptions | undefi
   let sawHeader = !layout.hasHeader;
   // With ";", a file writes decimals one way: a point beside decimal commas may be a thousands separator.
   const marks: { comma?: CellAt; point?: CellAt } = {};
-  forEachLine(input, (bytes, start, end, line, offset) => {
-    if (isSkippable(bytes, start, end)) return true;
+  forEachLine(input, (bytes, start, lineEnd, line, offset) => {
+    if (isSkippable(bytes, start, lineEnd)) return true;
     if (!sawHeader) {
       sawHeader = true;
       return true;
     }
+    const end = layout.trailing ? endBeforeTrailingDelimiter(bytes, start, lineEnd, delimiter) : lineEnd;
     const ragged = () => raggedError(bytes, start, end, { file, line, offset, row: row + 1 }, delimiter, dim, layout);
     const base = row * dim;
     let field = 0;
@@ -366,7 +395,8 @@ function raggedError(
   const quote = bytes.indexOf(CH_QUOTE, start);
   const quoted = quote >= 0 && quote < end;
   return new UserError(
-    `line ${at.line} has ${count} ${delimiterName(delimiter)}-separated values but line ${layout.firstDataLine} has ${dim + (layout.skipFirst ? 1 : 0)}; every row needs the same number of columns` +
+    `line ${at.line} has ${count} ${delimiterName(delimiter)}-separated values but line ${layout.firstDataLine} has ${dim + (layout.skipFirst ? 1 : 0)}` +
+      `${layout.trailing ? ` (not counting the empty field after the ${delimiterName(delimiter)} that ends the lines)` : ''}; every row needs the same number of columns` +
       (quoted ? ' (quoted cells may not contain the delimiter in data rows)' : ''),
     { ...at, column: 1, length: Math.max(1, end - start) },
   );

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { parseCsv, readCsvFile } from '../../src/data/csv';
 import { parseDecimal } from '../../src/data/numberText';
+import fc from 'fast-check';
 import { assertWellFormed, expectUserError, rows, tempDir } from './data-testkit';
 import { SKLEARN_DIGITS, requireMachineFile } from './machineFiles';
 
@@ -255,4 +256,50 @@ test('csv: a first column without a name that is not whole numbers is data, and 
   // Messages count the file's fields, the index among them.
   expectUserError(() => csv(',a,b\n0,1,x\n'), /row 1, field 3 is "x"/, { line: 2, column: 5 });
   expectUserError(() => csv(',a,b\n0,1,2\n1,2\n'), /line 3 has 2 comma-separated values but line 2 has 3/, { line: 3 });
+});
+
+test('csv: a delimiter at the end of every line, header included, is no column (generated files, read in chunks too)', () => {
+  const dir = tempDir();
+  fc.assert(
+    fc.property(
+      fc.constantFrom(',', ';', '\t'),
+      fc.integer({ min: 1, max: 5 }),
+      fc.array(fc.array(fc.integer({ min: -999, max: 999 }), { minLength: 5, maxLength: 5 }), { minLength: 1, maxLength: 14 }),
+      fc.boolean(),
+      fc.constantFrom('\n', '\r\n'),
+      fc.constantFrom('', ' '),
+      (d, dim, table, header, eol, pad) => {
+        const data = table.map((r) => r.slice(0, dim).map((v) => v / 4));
+        const names = Array.from({ length: dim }, (_, j) => `c${j}`);
+        const lines = [...(header ? [names] : []), ...data.map((r) => r.map(String))];
+        const plain = lines.map((cells) => cells.join(d)).join(eol) + eol;
+        const text = lines.map((cells) => cells.join(d) + d + pad).join(eol) + eol;
+        const want = rows(csv(plain));
+        const ds = csv(text);
+        assertWellFormed(ds);
+        assert.deepEqual(rows(ds), want);
+        assert.ok(
+          ds.notes?.some((n) => /every line ends with a .* not read as a column/.test(n)),
+          String(ds.notes),
+        );
+        const file = join(dir, 'trailing.csv');
+        writeFileSync(file, text);
+        assert.deepEqual(rows(readCsvFile(file, { chunkBytes: 7 })), want);
+      },
+    ),
+    { seed: 20261201, numRuns: 200 },
+  );
+});
+
+test('csv: data rows that end with the delimiter under a header that does not say so', () => {
+  for (const d of [',', ';', '\t']) {
+    expectUserError(
+      () => csv(['x', 'y', 'z'].join(d) + '\n' + ['1', '2', '3', ''].join(d) + '\n' + ['4', '5', '6', ''].join(d) + '\n'),
+      /every data row ends with a (comma|semicolon|tab) \(line 2 has 3 values and an empty field after them\) but the header does not/,
+      { line: 1 },
+    );
+  }
+  // A row below the sampled top with a value where the others have the trailing empty field is a ragged row, said so.
+  const top = 'x,y,\n' + '1,2,\n'.repeat(12);
+  expectUserError(() => csv(top + '3,4,5\n'), /line 14 has 3 comma-separated values but line 2 has 2 \(not counting the empty field/, { line: 14 });
 });
