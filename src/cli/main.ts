@@ -173,6 +173,7 @@ async function train(args: Args): Promise<number> {
   const status = await runSession(
     startRequest({
       specPath,
+      requestedBy: 'cli',
       runsDir: args.flags.get('out') as string | undefined,
       backend: backendFlag(args),
       epochs: intFlag(args, 'epochs'),

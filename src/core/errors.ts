@@ -33,6 +33,15 @@ export class UserError extends Error {
   }
 }
 
+/**
+ * Where a value the user chose came from (a spec field, a command-line flag, an editor setting), so that
+ * a problem with it names what to change: `name` as the user knows it, `location` to place it.
+ */
+export interface ValueSource {
+  name: string;
+  location: SourceLocation;
+}
+
 export function isUserError(e: unknown): e is UserError {
   return e instanceof UserError || (e instanceof Error && e.name === 'UserError');
 }

@@ -25,6 +25,8 @@ const startRequestSchema = object({
    * in between). Left out by the CLI, whose trainer reads the file.
    */
   specText: optional(string),
+  /** Who asked: its options are then the command line's flags or the editor's settings, and messages name them so. */
+  requestedBy: optional(literal('cli', 'editor')),
   /** Parent folder for the new run folder; default from the spec. */
   runsDir: optional(string),
   backend: optional(literal(...BACKENDS)),
@@ -105,6 +107,17 @@ export const startRequest = (fields: Omit<StartRequest, 'type' | 'protocolVersio
   protocolVersion: PROTOCOL_VERSION,
   ...fields,
 });
+
+/** The request's options that stand in for spec fields, by the names their sender gives them. */
+const OPTION_NAMES = {
+  cli: { runsDir: '--out', backend: '--backend', epochs: '--epochs', threads: '--threads' },
+  editor: { runsDir: 'vaeLens.runsDirectory', backend: 'vaeLens.backend', epochs: 'epochs', threads: 'vaeLens.threads' },
+} as const;
+
+/** What the user knows an option of this request by: the flag, the setting, or the request's own name for it. */
+export function requestOptionName(req: Pick<StartRequest, 'requestedBy'>, option: keyof (typeof OPTION_NAMES)['cli']): string {
+  return req.requestedBy ? OPTION_NAMES[req.requestedBy][option] : option;
+}
 
 export const isToTrainer = (v: unknown): v is ToTrainer => is(toTrainer, v);
 export const isFromTrainer = (v: unknown): v is FromTrainer => is(fromTrainer, v);

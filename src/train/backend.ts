@@ -8,7 +8,7 @@
  */
 import * as path from 'node:path';
 import * as fs from 'node:fs';
-import { UserError } from '../core/errors';
+import { UserError, type ValueSource } from '../core/errors';
 import type { BackendChoice } from '../core/spec';
 import { withSharedEngineMemory } from './sharedMemory';
 import type { Tf } from './tf';
@@ -61,7 +61,14 @@ function wasmBinariesDir(): string {
 
 let current: Engine | undefined;
 
-export async function chooseEngine(choice: BackendChoice = 'auto', tfjsNodeSearchPaths: readonly string[] = []): Promise<Engine> {
+const SPEC_BACKEND: ValueSource = { name: 'training.backend', location: { field: 'training.backend' } };
+
+/** `from` is what chose the engine (the spec's training.backend, a flag, a setting), for messages. */
+export async function chooseEngine(
+  choice: BackendChoice = 'auto',
+  tfjsNodeSearchPaths: readonly string[] = [],
+  from: ValueSource = SPEC_BACKEND,
+): Promise<Engine> {
   if (current && (choice === 'auto' || choice === current.name)) return current;
   const tried: string[] = [];
 
@@ -74,8 +81,8 @@ export async function chooseEngine(choice: BackendChoice = 'auto', tfjsNodeSearc
     } catch (e) {
       if (choice === 'tensorflow')
         throw new UserError(
-          `the "tensorflow" engine (@tensorflow/tfjs-node) is not available here: ${firstLine(e)}. Install it with npm, or choose "wasm" or "auto".`,
-          { field: 'training.backend' },
+          `the "tensorflow" engine (@tensorflow/tfjs-node) is not available here: ${firstLine(e)}. Install it with npm, or choose "wasm" or "auto" with ${from.name}.`,
+          from.location,
         );
       tried.push('tfjs-node not installed');
     }
@@ -96,7 +103,7 @@ export async function chooseEngine(choice: BackendChoice = 'auto', tfjsNodeSearc
       const kernels = await installWasmKernels(tf);
       return (current = { tf, name: 'wasm', kernels, detail: [...tried, `WebAssembly engine, ${kernels.variant} kernels`].join('; ') });
     } catch (e) {
-      if (choice === 'wasm') throw new UserError(`the "wasm" engine could not start: ${firstLine(e)}`, { field: 'training.backend' });
+      if (choice === 'wasm') throw new UserError(`the "wasm" engine could not start: ${firstLine(e)}; choose another with ${from.name}`, from.location);
       tried.push(`wasm failed (${firstLine(e)})`);
     }
   }

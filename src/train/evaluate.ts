@@ -50,7 +50,7 @@ export async function evaluateRun(runDir: string, opts: { samples?: number; poin
   // The checkpoint's own sizes, not run.json's, decide what the samples cost: the weights are what is evaluated.
   const cp = readCheckpoint(cpPath);
   if (opts.samples !== undefined) checkEvalSamples(opts.samples, cp.dim, cp.latentDim);
-  const engine = await chooseEngine(opts.backend ?? 'auto');
+  const engine = await chooseEngine(opts.backend ?? 'auto', [], { name: '--backend', location: { field: '--backend' } });
   // The pass's products on every core (or the spec's count), as in training: the same bits either way.
   await engine.kernels?.setThreads(threadCount(undefined, spec.training.threads));
   // The data are found relative to the spec the run was started from.

@@ -6,10 +6,12 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { isUserError, UserError } from '../core/errors';
+import { isUserError, UserError, type ValueSource } from '../core/errors';
 import { appendAllSync, describeWriteError, isSymbolicLink, openNoFollow, replaceFileAtomic, writeProblem, writeRemedy } from '../core/safeWrite';
 import { RUN_FILES, toJsonLine, toRunJson, type MetricsRecord, type RunMeta, type RunSummary } from '../core/runFormat';
 import { RunLock } from './runLock';
+
+const SPEC_RUNS_DIR: ValueSource = { name: 'output.runsDir or --out', location: { field: 'output.runsDir' } };
 
 export class RunWriter {
   private metricsFd: number | undefined;
@@ -22,9 +24,10 @@ export class RunWriter {
   /**
    * Create `<runsDir>/<name>-<timestamp>` (or `-2`, `-3`... when taken: mkdir without `recursive`
    * fails on an existing folder, so two trainers starting together never share one) and lock it.
-   * Fails early and clearly when it cannot be written.
+   * Fails early and clearly when it cannot be written, naming `from`, what chose the runs folder.
    */
-  static create(runsDir: string, name: string, specText: string, now = new Date()): RunWriter {
+  static create(runsDir: string, name: string, specText: string, now = new Date(), from: ValueSource = SPEC_RUNS_DIR): RunWriter {
+    RunWriter.checkRunsDir(runsDir, from);
     const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
     const safe = name.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 60) || 'run';
     let dir = path.join(runsDir, `${safe}-${stamp}`);
@@ -44,9 +47,25 @@ export class RunWriter {
       const code = (e as NodeJS.ErrnoException).code;
       const problem = writeProblem(e);
       const why = problem ? `${problem} (${code})` : (code ?? (e as Error).message);
-      throw new UserError(`cannot write the run folder ${dir}: ${why}. Choose a writable folder with output.runsDir or --out.`, {
-        field: 'output.runsDir',
-      });
+      throw new UserError(`cannot write the run folder ${dir}: ${why}. Choose a writable folder with ${from.name}.`, from.location);
+    }
+  }
+
+  /** A runs folder that is a file cannot hold run folders: said as that, not as the error of a folder made inside it. */
+  static checkRunsDir(runsDir: string, from: ValueSource = SPEC_RUNS_DIR): void {
+    // The runs folder itself, or the first folder on its path that exists, is what stands there.
+    for (let at = path.resolve(runsDir); ; at = path.dirname(at)) {
+      let stat;
+      try {
+        stat = fs.statSync(at, { throwIfNoEntry: false });
+      } catch {
+        stat = undefined; // ENOTDIR: a file further up; EACCES and the like: left to the write to say
+      }
+      if (stat?.isDirectory() === false) {
+        const what = at === path.resolve(runsDir) ? `the runs folder ${runsDir} is a file` : `the runs folder ${runsDir} cannot be made: ${at} is a file`;
+        throw new UserError(`${what}, not a folder; choose a folder with ${from.name}`, from.location);
+      }
+      if (stat || path.dirname(at) === at) return;
     }
   }
 

@@ -16,7 +16,7 @@ import { readRegularFileSync } from '../core/safeRead';
 import { RunJudge, runSettingsOf } from '../core/run/settings';
 import { MetricsTail } from '../core/run/tail';
 import { POINTS_ENV, RUN_DIR_ENV, SAMPLES_ENV, SPEC_ENV, type ParsedScriptSpec } from '../core/scriptSpec';
-import { runsDirFor } from '../core/specParts/outputPaths';
+import { requestRunsDir } from '../core/specParts/outputPaths';
 import { RunWriter } from './runWriter';
 import type { EventSink, SessionControl } from './sessionHost';
 
@@ -46,8 +46,8 @@ export async function runScriptSession(req: StartRequest, parsed: ParsedScriptSp
   const cwd = spec.trainer.cwd ? path.resolve(path.dirname(specPath), spec.trainer.cwd) : path.dirname(specPath);
   if (!fs.existsSync(cwd) || !fs.statSync(cwd).isDirectory())
     throw new UserError(`trainer.cwd: ${cwd} is not a folder`, { file: specPath, field: 'trainer.cwd' });
-  const runsDir = req.runsDir ? path.resolve(req.runsDir) : runsDirFor(spec, specPath);
-  const writer = RunWriter.create(runsDir, spec.name, parsed.text);
+  const runs = requestRunsDir(req, spec, specPath);
+  const writer = RunWriter.create(runs.dir, spec.name, parsed.text, new Date(), runs.from);
   const [program, ...args] = spec.trainer.command as [string, ...string[]];
   const t0 = Date.now();
   let meta: RunMeta = {

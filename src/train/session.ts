@@ -7,12 +7,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isUserError, UserError, type SourceLocation } from '../core/errors';
 import { readRegularFileSync } from '../core/safeRead';
-import { PROTOCOL_VERSION, type StartRequest } from '../core/protocol';
+import { PROTOCOL_VERSION, requestOptionName, type StartRequest } from '../core/protocol';
 import { parseMetricsJsonl, RUN_FILES, RUN_FORMAT_VERSION, type MetricsRecord, type RunMeta, type RunStatus, type RunSummary } from '../core/runFormat';
 import { READ_LIMITS } from '../core/run/files';
 import { parseSpec, parseSpecDocument, type ParsedSpec, type SpecDocument, type VaeSpec } from '../core/spec';
 import { locateInSpec } from '../core/specParts/jsonc';
-import { runsDirFor } from '../core/specParts/outputPaths';
+import { requestRunsDir } from '../core/specParts/outputPaths';
 import { loadData } from '../data/load';
 import { chooseEngine } from './backend';
 import { readCheckpoint, type Checkpoint } from './checkpoint';
@@ -95,7 +95,17 @@ export async function runSession(req: StartRequest, emit: EventSink, control: Se
     if (!resumeDir) specText = { file: specPath, text: parsed.text };
     for (const w of parsed.warnings) emit({ type: 'log', level: 'warn', message: `${w.location.field ?? ''}: ${w.message}` });
 
-    const engine = await chooseEngine(req.backend ?? spec.training.backend, req.tfjsNodeSearchPaths ?? [process.cwd()]);
+    const runs = requestRunsDir(req, spec, specPath);
+    // A runs folder that cannot be one is said before the engine and the data take their time.
+    if (!resumeDir) RunWriter.checkRunsDir(runs.dir, runs.from);
+    const backendOption = requestOptionName(req, 'backend');
+    const engine = await chooseEngine(
+      req.backend ?? spec.training.backend,
+      req.tfjsNodeSearchPaths ?? [process.cwd()],
+      req.backend !== undefined
+        ? { name: backendOption, location: { field: backendOption } }
+        : { name: 'training.backend', location: { file: specPath, field: 'training.backend' } },
+    );
     const threads = engine.kernels ? threadCount(req.threads, spec.training.threads, req.reserveCores) : undefined;
     if (engine.kernels && threads !== undefined) await engine.kernels.setThreads(threads);
     else if ((req.threads ?? spec.training.threads) !== undefined)
@@ -112,8 +122,7 @@ export async function runSession(req: StartRequest, emit: EventSink, control: Se
     const epochs = req.epochs ?? spec.training.epochs;
     // Refuse a resume the checkpoint cannot serve before run.json and summary.json are rewritten.
     const resumeCheckpoint = resumeDir ? checkResumable(resumeDir, spec, data.train.dim, { epochs, fromFlag: req.epochs !== undefined }, specPath) : undefined;
-    const runsDir = req.runsDir ? path.resolve(req.runsDir) : runsDirFor(spec, specPath);
-    writer = resumeDir ? RunWriter.reopen(resumeDir) : RunWriter.create(runsDir, spec.name, parsed.text);
+    writer = resumeDir ? RunWriter.reopen(resumeDir) : RunWriter.create(runs.dir, spec.name, parsed.text, new Date(), runs.from);
     const meta: RunMeta = {
       formatVersion: RUN_FORMAT_VERSION,
       name: spec.name,

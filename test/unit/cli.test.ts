@@ -208,7 +208,11 @@ test('messages for inputs made elsewhere say what is wrong in words, not in erro
       /training diverged .* The data reach 7\.00e\+30 in absolute value: scale them to about unit size \(data\.scale "standardize"\)/,
       1,
     ],
-    [['train', path.join(tmp, 'tiny.vae.json'), '--out', at('plain-file')], /a file of that name is in the way of a folder on its path \(EEXIST\)/, 2],
+    [
+      ['train', path.join(tmp, 'tiny.vae.json'), '--out', at('plain-file')],
+      /--out: the runs folder .*plain-file is a file, not a folder; choose a folder with --out/,
+      2,
+    ],
     [['eval', at('plain-file')], /plain-file is not a folder: eval takes a run folder/, 2],
   ];
   for (const [args, expect, code] of cases) {

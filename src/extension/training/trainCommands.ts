@@ -103,6 +103,7 @@ export class Training implements vscode.Disposable {
     const request = startRequest({
       specPath: uri.fsPath,
       specText: text,
+      requestedBy: 'editor',
       runsDir: settings.runsDirectory,
       backend: settings.backend === 'auto' ? undefined : settings.backend,
       allowOutsideWorkspace: settings.allowDataOutsideWorkspace,
