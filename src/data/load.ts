@@ -8,6 +8,7 @@ import { closeSync, constants as fsConstants, existsSync, fstatSync, openSync, r
 import { basename, dirname, resolve } from 'node:path';
 import { isWithin } from '../core/confinement';
 import { UserError, type SourceLocation } from '../core/errors';
+import { pathSpellingHint } from '../core/pathHints';
 import type { DataFormat, DataSpec, FileDataSpec } from '../core/spec';
 import type { Dataset, ScaledDataset } from './dataset';
 import { readCsvFile } from './csv';
@@ -79,7 +80,10 @@ export function resolveDataPath(spec: FileDataSpec, specPath: string, opts: Load
   try {
     stat = statSync(resolved);
   } catch {
-    throw new UserError(`data file not found: ${JSON.stringify(spec.path)} resolves to ${resolved} (paths are relative to the spec's folder)`, at);
+    throw new UserError(
+      `data file not found: ${JSON.stringify(spec.path)} resolves to ${resolved} (paths are relative to the spec's folder)${pathSpellingHint(spec.path, dirname(specPath))}`,
+      at,
+    );
   }
   if (!stat.isFile()) throw new UserError(`data.path must name a file, but ${resolved} is not a regular file`, at);
   if (opts.workspaceRoots && !opts.allowOutsideWorkspace) {

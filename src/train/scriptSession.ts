@@ -16,6 +16,7 @@ import { readRegularFileSync } from '../core/safeRead';
 import { RunJudge, runSettingsOf } from '../core/run/settings';
 import { MetricsTail } from '../core/run/tail';
 import { POINTS_ENV, RUN_DIR_ENV, SAMPLES_ENV, SPEC_ENV, type ParsedScriptSpec } from '../core/scriptSpec';
+import { pathSpellingHint } from '../core/pathHints';
 import { requestRunsDir } from '../core/specParts/outputPaths';
 import { RunWriter } from './runWriter';
 import type { EventSink, SessionControl } from './sessionHost';
@@ -45,7 +46,10 @@ export async function runScriptSession(req: StartRequest, parsed: ParsedScriptSp
   const specPath = path.resolve(req.specPath);
   const cwd = spec.trainer.cwd ? path.resolve(path.dirname(specPath), spec.trainer.cwd) : path.dirname(specPath);
   if (!fs.existsSync(cwd) || !fs.statSync(cwd).isDirectory())
-    throw new UserError(`trainer.cwd: ${cwd} is not a folder`, { file: specPath, field: 'trainer.cwd' });
+    throw new UserError(`trainer.cwd: ${cwd} is not a folder${spec.trainer.cwd ? pathSpellingHint(spec.trainer.cwd, path.dirname(specPath)) : ''}`, {
+      file: specPath,
+      field: 'trainer.cwd',
+    });
   const runs = requestRunsDir(req, spec, specPath);
   const writer = RunWriter.create(runs.dir, spec.name, parsed.text, new Date(), runs.from);
   const [program, ...args] = spec.trainer.command as [string, ...string[]];

@@ -160,3 +160,47 @@ test('detectFormat: from the name, gzip-aware, overridable', () => {
   assert.equal(guess('x.gz'), 'idx');
   assert.equal(detectFormat(fileSpec('x.bin', { format: 'npy' }), 's'), 'npy');
 });
+
+test('loadData: a path written for Windows or for a shell says so when it is not found (generated paths)', async () => {
+  const w = workspace();
+  const shown = (p: string) =>
+    JSON.stringify(p)
+      .slice(1, -1)
+      .replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  for (const parts of [
+    ['..', 'data', 'a.csv'],
+    ['..', 'data', 'nope.csv'],
+    ['sub', 'd.csv'],
+    ['..', 'data', 'a.npy'],
+  ]) {
+    const forward = parts.join('/');
+    const found = parts.at(-1) !== 'nope.csv' && parts[0] === '..';
+    for (const sep of ['\\', '\\\\']) {
+      const written = parts.join(sep);
+      const err = await expectUserErrorAsync(() => loadData(fileSpec(written), w.specPath), /not found/, { file: w.specPath, field: 'data.path' });
+      assert.match(
+        err.message,
+        new RegExp(
+          `contains "\\\\", which separates folders on Windows only: write it with forward slashes \\("${shown(forward.replace(/\/+/g, '/'))}"${found ? ', which exists' : ''}\\)`,
+        ),
+      );
+    }
+    // Mixed separators, as a path pasted from two places ends up.
+    if (parts.length > 2) {
+      const mixed = `${parts[0]}/${parts.slice(1).join('\\')}`;
+      await expectUserErrorAsync(() => loadData(fileSpec(mixed), w.specPath), /separates folders on Windows only/, { field: 'data.path' });
+    }
+  }
+  for (const written of ['~/data/a.csv', '~', '~\\data\\a.csv', '~other/a.csv']) {
+    const err = await expectUserErrorAsync(() => loadData(fileSpec(written), w.specPath), /not found/, { field: 'data.path' });
+    assert.match(err.message, /starts with "~", which only a shell expands to a home folder.*relative to the spec's folder/);
+    assert.equal(/in full \(".*"\)/.test(err.message), written !== '~other/a.csv', err.message);
+  }
+  for (const written of ['C:\\data\\a.csv', 'd:/data/a.csv']) {
+    const err = await expectUserErrorAsync(() => loadData(fileSpec(written), w.specPath), /not found/, { field: 'data.path' });
+    assert.match(err.message, /is a Windows path \(drive [A-Za-z]:\)/);
+  }
+  // A plain missing path gets no such hint.
+  const plain = await expectUserErrorAsync(() => loadData(fileSpec('../data/nope.csv'), w.specPath), /not found/);
+  assert.doesNotMatch(plain.message, /Windows|shell/);
+});

@@ -205,3 +205,17 @@ test('the editor underlines nothing in a good script spec, and says in Restricte
   assert.match(restricted[0]!.message, /Restricted Mode: this training script is not run/);
   assert.equal(text.slice(restricted[0]!.range.start.character, restricted[0]!.range.end.character), '["python3", "train.py"]');
 });
+
+test('script spec: a trainer.cwd written for Windows or a shell says so', async () => {
+  for (const [cwd, hint] of [
+    ['sub\\dir', /forward slashes \("sub\/dir"\)/],
+    ['~/work', /starts with "~", which only a shell expands/],
+  ] as const) {
+    const { status, events } = await run(scriptSpec('silent', { cwd }));
+    assert.equal(status, 'failed');
+    const error = events.find((e) => e.type === 'error') as Extract<FromTrainer, { type: 'error' }> | undefined;
+    assert.ok(error?.userError, JSON.stringify(events));
+    assert.equal(error.location?.field, 'trainer.cwd');
+    assert.match(error.message, hint);
+  }
+});

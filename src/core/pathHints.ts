@@ -1,0 +1,28 @@
+/** Paths written in a spec that are not found because of how they are written, not where they point. */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+/**
+ * Why `written`, a path relative to `baseDir`, may not have been found: a leading "~" (only a shell
+ * expands it), backslashes or a drive letter (Windows only). A sentence to append, or ''.
+ */
+export function pathSpellingHint(written: string, baseDir: string, platform: NodeJS.Platform = process.platform): string {
+  if (written.startsWith('~')) {
+    const own = written === '~' || /^~[/\\]/.test(written);
+    const full = own ? path.join(os.homedir(), written.slice(2).replace(/\\/g, '/')) : undefined;
+    return (
+      `; it starts with "~", which only a shell expands to a home folder, so here it names a folder called "~": ` +
+      `write the path relative to the spec's folder${full ? `, or in full (${JSON.stringify(full)})` : ''}`
+    );
+  }
+  if (platform === 'win32') return '';
+  if (/^[A-Za-z]:[\\/]/.test(written))
+    return `; it is a Windows path (drive ${written.slice(0, 2)}): write it relative to the spec's folder, with forward slashes`;
+  if (written.includes('\\')) {
+    const forward = written.replace(/\\+/g, '/');
+    const found = fs.existsSync(path.resolve(baseDir, forward)) ? ', which exists' : '';
+    return `; it contains "\\", which separates folders on Windows only: write it with forward slashes (${JSON.stringify(forward)}${found}), relative to the spec's folder`;
+  }
+  return '';
+}
