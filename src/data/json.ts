@@ -59,10 +59,19 @@ class FloatBuilder {
   }
 }
 
+/** Rows nested deeper than an image's height, width and channels are not a table. */
+const MAX_ROW_DEPTH = 3;
+
+/**
+ * The rows are the elements of one top-level array, or (JSON Lines: a `.jsonl`/`.ndjson` name, or a
+ * second array after the first) the arrays of the file, one to a line. A row is a number, an array
+ * of numbers, or an image: arrays of H arrays of W numbers (or of W arrays of C), the shape of row 1.
+ */
 export function parseJsonData(data: Buffer, file: string, opts?: LoaderOptions): Dataset {
   const bytes = utf16AsUtf8(data);
   const maxRows = opts?.maxRows ?? Infinity;
-  let pos = bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
+  const bom = bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
+  let pos = bom;
   const fail = (message: string, at: number, row?: number): never => {
     throw new UserError(message, { file, ...lineColumn(bytes, at), offset: at, length: 1, row });
   };
@@ -74,6 +83,7 @@ export function parseJsonData(data: Buffer, file: string, opts?: LoaderOptions):
     if (c === undefined) return 'the end of the file';
     if (c === CH.quote) return 'a string';
     if (c === CH.brace) return 'an object';
+    if (c === CH.open) return 'an array';
     const word = bytes.toString('utf8', at, Math.min(bytes.length, at + 12)).match(/^[A-Za-z]+/)?.[0];
     if (word === 'null') return 'null (a missing value: remove or impute it first)';
     if (word === 'NaN' || word === 'Infinity') return `${word} (not valid JSON, and VAE Lens needs finite numbers)`;
@@ -100,67 +110,151 @@ export function parseJsonData(data: Buffer, file: string, opts?: LoaderOptions):
 
   skip();
   if (bytes[pos] !== CH.open) {
-    fail(`expected a JSON array of rows like [[0.1, 2], [3, 4]] or of numbers like [1, 2, 3], found ${describe(pos)}`, pos);
+    fail(`expected a JSON array of rows like [[0.1, 2], [3, 4]] or of numbers like [1, 2, 3], or JSON Lines (one array per line), found ${describe(pos)}`, pos);
   }
-  const arrayStart = pos;
-  pos++;
-  skip();
+  const lines = /\.(jsonl|ndjson)(\.gz)?$/i.test(file) || secondArrayFollows(bytes, pos);
   const out = new FloatBuilder(file);
-  let n = 0;
-  let dim = -1;
-  let nested = false;
-  let firstRowAt = 0;
-  while (bytes[pos] !== CH.close) {
-    if (n > 0) {
-      if (bytes[pos] !== CH.comma) fail(`expected ',' or ']' after row ${n}, found ${describe(pos)}`, pos, n);
-      pos++;
-      skip();
-    }
-    const row = n + 1;
-    const rowAt = pos;
-    if (n === 0) {
-      nested = bytes[pos] === CH.open;
-      firstRowAt = pos;
-    }
-    if (nested) {
-      if (bytes[pos] !== CH.open) fail(`row ${row} should be an array of numbers like row 1, but is ${describe(pos)}`, pos, row);
-      pos++;
-      skip();
-      let count = 0;
-      while (bytes[pos] !== CH.close) {
-        if (count > 0) {
-          if (bytes[pos] !== CH.comma) fail(`row ${row}: expected ',' or ']' after value ${count}, found ${describe(pos)}`, pos, row);
-          pos++;
-          skip();
-        }
-        const v = number(row, `row ${row}, value ${count + 1}`);
-        if (row <= maxRows) out.push(v);
-        count++;
-        skip();
-      }
-      pos++;
-      if (count === 0) fail(`row ${row} is empty; every row needs at least one number`, rowAt, row);
-      if (dim < 0) dim = count;
-      else if (count !== dim) {
-        const where = lineColumn(bytes, firstRowAt);
-        fail(`row ${row} has ${count} values but row 1 (line ${where.line}) has ${dim}; every row needs the same length`, rowAt, row);
-      }
-    } else {
-      if (bytes[pos] === CH.open) fail(`row ${row} is an array, but row 1 is a single number; use one form for all rows`, pos, row);
-      const v = number(row, `element ${row}`);
+  /** Row 1's shape below the row ([] for numbers, [D] for vectors, [H, W] or [H, W, C] for images), found as row 1 is read. */
+  const shape: Array<number | undefined> = [];
+  let depth = 0;
+  let firstRowLine = 0;
+  const shapeText = () => {
+    const s = shape as number[];
+    if (depth === 0) return 'a single number';
+    return depth === 1 ? `an array of ${s[0]} number${s[0] === 1 ? '' : 's'}` : `a ${s.join(' x ')} array of numbers`;
+  };
+  const where = (row: number, index: readonly number[]) =>
+    index.length === 0 ? `row ${row}` : depth === 1 ? `row ${row}, value ${index[0]! + 1}` : `row ${row}, element [${index.join('][')}]`;
+
+  /** One value of row `row` at `level` (index: its place in the row); row 1 sets the shape as it goes. */
+  const readValue = (row: number, level: number, index: number[]): void => {
+    if (level === depth) {
+      if (bytes[pos] === CH.open) fail(`${where(row, index)} is an array, but row 1 is ${shapeText()}; use one form for all rows`, pos, row);
+      // A top-level array of numbers names its elements so, as there are no rows to speak of.
+      const v = number(row, level === 0 && !lines ? `element ${row}` : where(row, index));
       if (row <= maxRows) out.push(v);
-      dim = 1;
+      return;
     }
-    n++;
+    if (bytes[pos] !== CH.open) {
+      const what = level === 0 ? `an array like row 1 (${shapeText()})` : `an array, as in row 1 (${shapeText()})`;
+      fail(`${where(row, index)} should be ${what}, but is ${describe(pos)}`, pos, row);
+    }
+    const open = pos;
+    pos++;
     skip();
-    if (pos >= bytes.length) fail(`the array that starts here is not closed: expected ',' or ']' after row ${n}`, arrayStart);
+    let count = 0;
+    while (bytes[pos] !== CH.close) {
+      if (count > 0) {
+        if (bytes[pos] !== CH.comma) fail(`${where(row, index)}: expected ',' or ']' after value ${count}, found ${describe(pos)}`, pos, row);
+        const comma = pos;
+        pos++;
+        skip();
+        if (bytes[pos] === CH.close) fail(`${where(row, index)} has a comma after its last value, which JSON does not allow: remove it`, comma, row);
+      }
+      readValue(row, level + 1, [...index, count]);
+      count++;
+      skip();
+      if (pos >= bytes.length) fail(`${where(row, index)} is not closed: expected ',' or ']' after value ${count}`, open, row);
+    }
+    pos++;
+    if (count === 0) fail(`${where(row, index)} is empty; every row needs at least one number`, open, row);
+    const want = shape[level];
+    if (want === undefined) shape[level] = count;
+    else if (count !== want) {
+      const what =
+        level === 0
+          ? `${where(row, index)} has ${count} values but row 1 (line ${firstRowLine}) has ${want}`
+          : `${where(row, index)} has ${count} values but the arrays at this depth of row 1 (line ${firstRowLine}, ${shapeText()}) have ${want}`;
+      fail(`${what}; every row needs the same shape`, open, row);
+    }
+  };
+
+  const readRow = (row: number): void => {
+    if (row === 1) {
+      firstRowLine = lineColumn(bytes, pos).line;
+      // Row 1's depth: the brackets it opens before its first number.
+      for (let i = pos; i < bytes.length && (bytes[i] === CH.open || isSpace(bytes[i])); i++) {
+        if (bytes[i] === CH.open && ++depth > MAX_ROW_DEPTH)
+          fail(
+            `row 1 is arrays nested more than ${MAX_ROW_DEPTH} deep; VAE Lens reads rows of numbers, or images as H x W or H x W x C arrays of numbers`,
+            pos,
+            1,
+          );
+      }
+    }
+    readValue(row, 0, []);
+  };
+
+  let n = 0;
+  if (lines) {
+    for (;;) {
+      skip();
+      if (pos >= bytes.length) break;
+      if (bytes[pos] === CH.comma)
+        fail(
+          `a comma after row ${n}: in JSON Lines each line is one row with nothing between them; remove the commas, or wrap all the rows in [ and ] to make one JSON array`,
+          pos,
+          n,
+        );
+      if (n > 0 && !newlineBetween(bytes, pos)) fail(`row ${n + 1} starts on the line of row ${n}; JSON Lines put one row on each line`, pos, n + 1);
+      readRow(n + 1);
+      n++;
+    }
+  } else {
+    const arrayStart = pos;
+    pos++;
+    skip();
+    while (bytes[pos] !== CH.close) {
+      if (n > 0) {
+        if (bytes[pos] !== CH.comma) fail(`expected ',' or ']' after row ${n}, found ${describe(pos)}`, pos, n);
+        const comma = pos;
+        pos++;
+        skip();
+        if (bytes[pos] === CH.close) fail(`a comma after the last row (row ${n}), which JSON does not allow: remove it`, comma, n);
+      }
+      readRow(n + 1);
+      n++;
+      skip();
+      if (pos >= bytes.length) fail(`the array that starts here is not closed: expected ',' or ']' after row ${n}`, arrayStart);
+    }
+    pos++;
+    skip();
+    if (bytes[pos] === CH.comma)
+      fail(
+        `a comma after the top-level array: the file holds several arrays one after the other; wrap them all in [ and ] to make one array of rows, or write one row per line without commas (JSON Lines)`,
+        pos,
+      );
+    if (bytes[pos] === CH.open)
+      fail('a second array follows the top-level array on the same line; wrap all rows in one array, or write one row per line (JSON Lines)', pos);
+    if (pos < bytes.length) fail(`unexpected ${describe(pos)} after the end of the top-level array`, pos);
+    if (n === 0) fail('the array is empty; it needs at least one row', arrayStart);
   }
-  pos++;
-  skip();
-  if (pos < bytes.length) fail(`unexpected ${describe(pos)} after the end of the top-level array`, pos);
-  if (n === 0) fail('the array is empty; it needs at least one row', arrayStart);
+  const rowShape = shape as number[];
+  const dim = rowShape.reduce((a, b) => a * b, 1);
   const kept = Math.min(n, maxRows);
-  return { values: out.finish(), n: kept, dim, sourceType: 'text', source: file };
+  const ds: Dataset = { values: out.finish(), n: kept, dim, sourceType: 'text', source: file };
+  if (depth >= 2) ds.imageShape = [...rowShape];
+  return ds;
+}
+
+/** Whether another top-level array follows the one that starts at `at` (then the file is JSON Lines). */
+function secondArrayFollows(bytes: Uint8Array, at: number): boolean {
+  let depth = 0;
+  let i = at;
+  for (; i < bytes.length; i++) {
+    const c = bytes[i];
+    if (c === CH.quote) return false; // not numeric rows: left to the parser to say what it is
+    if (c === CH.open) depth++;
+    else if (c === CH.close && --depth === 0) break;
+  }
+  for (i++; i < bytes.length && isSpace(bytes[i]); i++);
+  return bytes[i] === CH.open && newlineBetween(bytes, i);
+}
+
+/** Whether a line break comes between the value before `at` (spaces skipped) and `at`. */
+function newlineBetween(bytes: Uint8Array, at: number): boolean {
+  for (let i = at - 1; i >= 0 && isSpace(bytes[i]); i--) if (bytes[i] === CH.newline) return true;
+  return false;
 }
 
 function lineColumn(bytes: Uint8Array, offset: number): { line: number; column: number } {

@@ -110,7 +110,7 @@ export function detectFormat(spec: FileDataSpec, specPath: string): DataFormat {
   const inner = name.endsWith('.gz') ? name.slice(0, -3) : name;
   if (/\.(csv|tsv|txt)$/.test(inner)) return 'csv';
   if (inner.endsWith('.npy')) return 'npy';
-  if (inner.endsWith('.json')) return 'json';
+  if (/\.(json|jsonl|ndjson)$/.test(inner)) return 'json';
   if (/\.idx$|-ubyte$|\.idx\d-ubyte$/.test(inner) || name.endsWith('.gz')) return 'idx';
   throw new UserError(`cannot tell the format of ${JSON.stringify(spec.path)} from its name; set data.format to "csv", "npy", "idx" or "json"`, {
     file: specPath,

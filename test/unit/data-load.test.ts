@@ -153,6 +153,7 @@ test('detectFormat: from the name, gzip-aware, overridable', () => {
   assert.equal(guess('x.txt'), 'csv');
   assert.equal(guess('digits.csv.gz'), 'csv');
   assert.equal(guess('x.npy'), 'npy');
+  for (const name of ['x.jsonl', 'x.ndjson', 'x.jsonl.gz']) assert.equal(guess(name), 'json', name);
   assert.equal(guess('x.json'), 'json');
   assert.equal(guess('train-images-idx3-ubyte'), 'idx');
   assert.equal(guess('train-images-idx3-ubyte.gz'), 'idx');
