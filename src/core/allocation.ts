@@ -18,8 +18,13 @@ export const MAX_STRING_CHARS = bufferConstants.MAX_STRING_LENGTH;
 /** Pixels of one displayed image (a 2048 x 2048 picture); the panel draws every one of them. */
 export const MAX_IMAGE_PIXELS = 2048 * 2048;
 
+/** A size exactly, with its rounded form beside it when that differs: "480 bytes", "1.5 KiB (1536 bytes)". */
+export function exactBytes(n: number): string {
+  return n < 1024 ? formatBytes(n) : `${formatBytes(n)} (${n} bytes)`;
+}
+
 export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} bytes`;
+  if (n < 1024) return n === 1 ? '1 byte' : `${n} bytes`;
   if (n < 1024 ** 2) return `${(n / 1024).toFixed(1)} KiB`;
   if (n < 1024 ** 3) return `${(n / 1024 ** 2).toFixed(1)} MiB`;
   if (n < 1024 ** 4) return `${(n / 1024 ** 3).toFixed(2)} GiB`;

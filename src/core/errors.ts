@@ -66,10 +66,16 @@ export function formatUserError(e: UserError): string {
   const lines = [e, ...e.more].map((p) => {
     // Messages often name the file ("/runs/x/run.json is not ...") or start with the field
     // ("model.latentDim is -1 ..."), or both: do not say either twice.
-    const { file, field, line } = p.location;
+    const { file, field, line, row } = p.location;
     const namesFile = file !== undefined && line === undefined && p.message.includes(file);
     const rest = namesFile && p.message.startsWith(`${file}: `) ? p.message.slice(file.length + 2) : p.message;
-    const loc = { ...p.location, file: namesFile ? undefined : file, field: field && rest.startsWith(field) ? undefined : field };
+    const namesRow = row !== undefined && new RegExp(`\\brow ${row}\\b`).test(p.message);
+    const loc = {
+      ...p.location,
+      file: namesFile ? undefined : file,
+      field: field && rest.startsWith(field) ? undefined : field,
+      row: namesRow ? undefined : row,
+    };
     const where = formatLocation(loc);
     return where ? `${where}: ${p.message}` : p.message;
   });

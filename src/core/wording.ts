@@ -5,6 +5,11 @@
  */
 import type { RunStatus } from './runFormat';
 
+/** "1 row", "3 rows": a count and its noun, singular for one (plural: the noun's plural when not noun + "s"). */
+export function counted(n: number, noun: string, plural = `${noun}s`): string {
+  return `${n} ${n === 1 ? noun : plural}`;
+}
+
 /** 3725 -> "1h 02m", 95 -> "1m 35s", 7 -> "7s"; `missing` for an unknown or negative duration. */
 export function formatDuration(seconds: number | null | undefined, missing = '?'): string {
   if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds < 0) return missing;

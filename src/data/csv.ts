@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { UserError } from '../core/errors';
+import { counted } from '../core/wording';
 import type { Dataset } from './dataset';
 import { checkMatrixFits, fileStartsWithGzip, fileStartsWithUtf16, gunzipIfNeeded, rowsToRead, utf16AsUtf8, type LoaderOptions } from './loaderCommon';
 import { forEachLine, type TextInput } from './lines';
@@ -234,9 +235,9 @@ function detectLayout(first: FirstPass, file: string, opts: CsvOptions | undefin
     const dataTrailing = cells === topCells.length + 1 && sample.slice(1).every((s) => endsWithDelimiter(s.text, delimiter));
     throw new UserError(
       dataTrailing
-        ? `every data row ends with a ${delimiterName(delimiter)} (line ${dataStart.line} has ${topCells.length} values and an empty field after them) but the header does not: ` +
+        ? `every data row ends with a ${delimiterName(delimiter)} (line ${dataStart.line} has ${counted(topCells.length, 'value')} and an empty field after them) but the header does not: ` +
             `remove the ${delimiterName(delimiter)} at the end of the data rows, or add one to the header line too`
-        : `the header has ${topCells.length} names but the first data row (line ${dataStart.line}) has ${cells} values; give one name per column`,
+        : `the header has ${counted(topCells.length, 'name')} but the first data row (line ${dataStart.line}) has ${counted(cells, 'value')}; give one name per column`,
       {
         file,
         line: top.line,
@@ -249,7 +250,7 @@ function detectLayout(first: FirstPass, file: string, opts: CsvOptions | undefin
   if (trailing) notes.push(`every line ends with a ${delimiterName(delimiter)}: the empty field after it is not read as a column`);
   if (skipFirst)
     notes.push(
-      `column 1 has no name in the header and holds whole numbers: read as a row index (as pandas' to_csv and R's write.csv write one) and skipped; the data are the other ${dim} columns`,
+      `column 1 has no name in the header and holds whole numbers: read as a row index (as pandas' to_csv and R's write.csv write one) and skipped; the data are the other ${counted(dim, 'column')}`,
     );
   else if (columnNumbers && opts?.header === undefined)
     notes.push(`line ${top.line} (0, 1, 2, …) read as a header of column numbers, as pandas writes one; set data.header to false if it is a row of data`);
@@ -377,7 +378,7 @@ function readDelimited(input: TextInput, file: string, opts: CsvOptions | undefi
   });
   if (row !== n) {
     // The file changed between the two passes.
-    throw new UserError(`the file changed while it was being read (expected ${n} rows, read ${row}); try again`, { file });
+    throw new UserError(`the file changed while it was being read (expected ${counted(n, 'row')}, read ${row}); try again`, { file });
   }
   return { values, n, dim, sourceType: 'text', source: file, ...(layout.notes.length > 0 ? { notes: layout.notes } : {}) };
 }
@@ -395,7 +396,7 @@ function raggedError(
   const quote = bytes.indexOf(CH_QUOTE, start);
   const quoted = quote >= 0 && quote < end;
   return new UserError(
-    `line ${at.line} has ${count} ${delimiterName(delimiter)}-separated values but line ${layout.firstDataLine} has ${dim + (layout.skipFirst ? 1 : 0)}` +
+    `line ${at.line} has ${counted(count, `${delimiterName(delimiter)}-separated value`)} but line ${layout.firstDataLine} has ${dim + (layout.skipFirst ? 1 : 0)}` +
       `${layout.trailing ? ` (not counting the empty field after the ${delimiterName(delimiter)} that ends the lines)` : ''}; every row needs the same number of columns` +
       (quoted ? ' (quoted cells may not contain the delimiter in data rows)' : ''),
     { ...at, column: 1, length: Math.max(1, end - start) },

@@ -6,9 +6,10 @@
  */
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { UserError } from '../core/errors';
+import { counted } from '../core/wording';
 import type { Dataset } from './dataset';
 import { decodeElements, describeElementType, sourceTypeOf, type ElementType } from './binaryElements';
-import { assertAllFinite, checkMatrixFits, gunzipIfNeeded, isGzip, rowsToRead, type LoaderOptions } from './loaderCommon';
+import { assertAllFinite, checkMatrixFits, exactBytes, gunzipIfNeeded, isGzip, rowsToRead, type LoaderOptions } from './loaderCommon';
 
 const TYPE_CODES: Record<number, ElementType> = {
   0x08: { kind: 'uint', bytes: 1, littleEndian: false },
@@ -51,6 +52,7 @@ export function parseIdx(raw: Buffer, file: string, opts?: LoaderOptions): Datas
   // Byte offsets only point into the file when it was not compressed.
   const locate = (offset: number) => (wasGzip ? { file } : { file, offset });
   const inflated = wasGzip ? ' (after decompression)' : '';
+  if (data.length === 0) throw new UserError(`the file is empty${wasGzip ? ' after decompression' : ' (0 bytes)'}; check data.path`, locate(0));
   if (data.length < 4 || data[0] !== 0 || data[1] !== 0) {
     throw new UserError(
       `not an IDX file: it must start with two zero bytes, a type code and a dimension count${inflated}; check data.path and data.format`,
@@ -72,7 +74,7 @@ export function parseIdx(raw: Buffer, file: string, opts?: LoaderOptions): Datas
     );
   }
   if (ndims === 0 || ndims > 3) {
-    throw new UserError(`the IDX file has ${ndims} dimensions; VAE Lens reads 2 (N x D) or 3 (N x H x W images)`, locate(3));
+    throw new UserError(`the IDX file has ${counted(ndims, 'dimension')}; VAE Lens reads 2 (N x D) or 3 (N x H x W images)`, locate(3));
   }
   const headerBytes = 4 + 4 * ndims;
   if (data.length < headerBytes) throw new UserError(`the file is truncated inside the IDX header${inflated}`, locate(4));
@@ -84,8 +86,8 @@ export function parseIdx(raw: Buffer, file: string, opts?: LoaderOptions): Datas
   if (available !== expected) {
     const problem =
       available < expected
-        ? `the file is truncated: shape ${shape.join(' x ')} of ${typeName} needs ${expected} bytes after the header, but only ${available} follow${inflated}`
-        : `the header does not match the data: shape ${shape.join(' x ')} of ${typeName} is ${expected} bytes, but ${available} follow the header${inflated} (mislabelled header?)`;
+        ? `the file is truncated: shape ${shape.join(' x ')} of ${typeName} needs ${exactBytes(expected)} after the header, but the file holds only ${counted(available, 'byte')} after it${inflated}`
+        : `the header does not match the data: shape ${shape.join(' x ')} of ${typeName} is ${exactBytes(expected)}, but the file holds ${exactBytes(available)} after the header${inflated} (mislabelled header?)`;
     throw new UserError(problem, locate(4));
   }
   const rows = shape[0]!;
@@ -94,7 +96,7 @@ export function parseIdx(raw: Buffer, file: string, opts?: LoaderOptions): Datas
   const n = rowsToRead(rows, opts);
   checkMatrixFits(n, dim, locate(4));
   const values = decodeElements(data, headerBytes, n * dim, type);
-  if (type.kind === 'float') assertAllFinite(values, dim, file, 'IDX');
+  if (type.kind === 'float') assertAllFinite(values, dim, file, 'IDX data');
   const ds: Dataset = { values, n, dim, sourceType: sourceTypeOf(type), source: file };
   if (ndims === 3) ds.imageShape = [shape[1]!, shape[2]!];
   return ds;

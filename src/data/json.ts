@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { UserError } from '../core/errors';
+import { counted } from '../core/wording';
 import type { Dataset } from './dataset';
 import { checkAllocation } from '../core/allocation';
 import { gunzipIfNeeded, utf16AsUtf8, type LoaderOptions } from './loaderCommon';
@@ -109,6 +110,7 @@ export function parseJsonData(data: Buffer, file: string, opts?: LoaderOptions):
   };
 
   skip();
+  if (pos >= bytes.length) fail(bytes.length === 0 ? 'the file is empty (0 bytes); check data.path' : 'the file holds only white space, no data', 0);
   if (bytes[pos] !== CH.open) {
     fail(`expected a JSON array of rows like [[0.1, 2], [3, 4]] or of numbers like [1, 2, 3], or JSON Lines (one array per line), found ${describe(pos)}`, pos);
   }
@@ -121,7 +123,7 @@ export function parseJsonData(data: Buffer, file: string, opts?: LoaderOptions):
   const shapeText = () => {
     const s = shape as number[];
     if (depth === 0) return 'a single number';
-    return depth === 1 ? `an array of ${s[0]} number${s[0] === 1 ? '' : 's'}` : `a ${s.join(' x ')} array of numbers`;
+    return depth === 1 ? `an array of ${counted(s[0]!, 'number')}` : `a ${s.join(' x ')} array of numbers`;
   };
   const where = (row: number, index: readonly number[]) =>
     index.length === 0 ? `row ${row}` : depth === 1 ? `row ${row}, value ${index[0]! + 1}` : `row ${row}, element [${index.join('][')}]`;
@@ -163,8 +165,8 @@ export function parseJsonData(data: Buffer, file: string, opts?: LoaderOptions):
     else if (count !== want) {
       const what =
         level === 0
-          ? `${where(row, index)} has ${count} values but row 1 (line ${firstRowLine}) has ${want}`
-          : `${where(row, index)} has ${count} values but the arrays at this depth of row 1 (line ${firstRowLine}, ${shapeText()}) have ${want}`;
+          ? `${where(row, index)} has ${counted(count, 'value')} but row 1 (line ${firstRowLine}) has ${want}`
+          : `${where(row, index)} has ${counted(count, 'value')} but the arrays at this depth of row 1 (line ${firstRowLine}, ${shapeText()}) have ${want}`;
       fail(`${what}; every row needs the same shape`, open, row);
     }
   };

@@ -8,6 +8,7 @@ import { closeSync, constants as fsConstants, existsSync, fstatSync, openSync, r
 import { basename, dirname, resolve } from 'node:path';
 import { isWithin } from '../core/confinement';
 import { UserError, type SourceLocation } from '../core/errors';
+import { counted } from '../core/wording';
 import { pathSpellingHint } from '../core/pathHints';
 import type { DataFormat, DataSpec, FileDataSpec } from '../core/spec';
 import type { Dataset, ScaledDataset } from './dataset';
@@ -51,7 +52,10 @@ export async function loadData(spec: DataSpec, specPath: string, opts: LoadDataO
   if (spec.shape) {
     const values = spec.shape.reduce((a, b) => a * b, 1);
     if (values !== ds.dim)
-      throw new UserError(`data.shape ${spec.shape.join('×')} has ${values} values, but the rows of ${ds.source} have ${ds.dim}`, specAt('data.shape'));
+      throw new UserError(
+        `data.shape ${spec.shape.join('×')} has ${counted(values, 'value')}, but the rows of ${ds.source} have ${ds.dim}`,
+        specAt('data.shape'),
+      );
     ds = { ...ds, imageShape: [...spec.shape] };
   }
   if (spec.limit !== undefined && spec.limit < ds.n) {

@@ -4,7 +4,8 @@
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
-import { checkAllocation, formatBytes } from '../core/allocation';
+import { checkAllocation, exactBytes, formatBytes } from '../core/allocation';
+import { counted } from '../core/wording';
 import { UserError, type SourceLocation } from '../core/errors';
 import { decodeText, isUtf16 } from '../core/text';
 
@@ -24,7 +25,7 @@ export function isGzip(buf: Uint8Array): boolean {
   return buf.length >= 2 && buf[0] === GZIP_MAGIC_0 && buf[1] === GZIP_MAGIC_1;
 }
 
-export { formatBytes };
+export { exactBytes, formatBytes };
 
 export function fileStartsWithGzip(path: string): boolean {
   return isGzip(fileStart(path));
@@ -109,7 +110,7 @@ export function assertAllFinite(values: Float32Array, dim: number, file: string,
       const row = Math.floor(i / dim) + 1;
       const column = (i % dim) + 1;
       const kind = Number.isNaN(v) ? 'NaN' : 'an infinite value (or one beyond the float32 range)';
-      throw new UserError(`${what} row ${row}, column ${column} is ${kind}; VAE Lens needs finite numbers: remove or impute missing values first`, {
+      throw new UserError(`row ${row}, column ${column} of the ${what} is ${kind}; VAE Lens needs finite numbers: remove or impute missing values first`, {
         file,
         row,
       });
@@ -123,7 +124,7 @@ export function assertAllFinite(values: Float32Array, dim: number, file: string,
  */
 export function checkMatrixFits(n: number, dim: number, at: SourceLocation): void {
   checkAllocation({
-    what: `the data as float32 (${n} rows x ${dim} values)`,
+    what: `the data as float32 (${counted(n, 'row')} x ${counted(dim, 'value')})`,
     elements: n * dim,
     bytesPerElement: 4,
     at,

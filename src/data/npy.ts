@@ -6,9 +6,10 @@
  */
 import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { UserError } from '../core/errors';
+import { counted } from '../core/wording';
 import type { Dataset } from './dataset';
 import { decodeElements, decodeInto, describeElementType, isHostFloat32, sourceTypeOf, type ElementType } from './binaryElements';
-import { assertAllFinite, checkMatrixFits, fileStartsWithGzip, formatBytes, gunzipIfNeeded, rowsToRead, type LoaderOptions } from './loaderCommon';
+import { assertAllFinite, checkMatrixFits, exactBytes, fileStartsWithGzip, gunzipIfNeeded, rowsToRead, type LoaderOptions } from './loaderCommon';
 import { parsePyLiteral, PyLiteralError, type PyValue } from './pyLiteral';
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
@@ -201,13 +202,13 @@ function checkLayout(header: NpyHeader, available: number, file: string, opts: L
   const expected = total * type.bytes;
   if (available < expected) {
     throw new UserError(
-      `the file is truncated: shape (${shape.join(', ')}) of ${typeName} needs ${formatBytes(expected)} (${expected} bytes) after the header, but only ${available} bytes follow`,
+      `the file is truncated: shape (${shape.join(', ')}) of ${typeName} needs ${exactBytes(expected)} after the header, but the file holds only ${counted(available, 'byte')} after it`,
       { file, offset: dataStart },
     );
   }
   if (available > expected) {
     throw new UserError(
-      `the header does not match the data: shape (${shape.join(', ')}) of ${typeName} is ${expected} bytes, but ${available} bytes follow the header (mislabelled shape or dtype?)`,
+      `the header does not match the data: shape (${shape.join(', ')}) of ${typeName} is ${exactBytes(expected)}, but the file holds ${exactBytes(available)} after the header (mislabelled shape or dtype?)`,
       { file, offset: dataStart + expected },
     );
   }
@@ -238,6 +239,7 @@ export function npyExampleShape(prefix: Buffer, file: string): number[] | undefi
 }
 
 function readHeader(data: Buffer, file: string): NpyHeader {
+  if (data.length === 0) throw new UserError('the file is empty (0 bytes); check data.path', { file, offset: 0 });
   if (data.length < 10 || MAGIC.some((b, i) => data[i] !== b)) {
     throw new UserError('not an .npy file: it does not start with the NPY magic bytes "\\x93NUMPY"; check data.path and data.format', {
       file,
@@ -253,7 +255,7 @@ function readHeader(data: Buffer, file: string): NpyHeader {
   if (data.length < 8 + lengthBytes) throw new UserError('the file is truncated inside the NPY header', { file, offset: 8 });
   const headerLength = major === 1 ? data.readUInt16LE(8) : data.readUInt32LE(8);
   if (headerLength > MAX_HEADER_BYTES) {
-    throw new UserError(`the NPY header claims to be ${headerLength} bytes long; real headers are a few hundred bytes, so the file is corrupt`, {
+    throw new UserError(`the NPY header claims to be ${counted(headerLength, 'byte')} long; real headers are a few hundred bytes, so the file is corrupt`, {
       file,
       offset: 8,
     });
@@ -261,7 +263,7 @@ function readHeader(data: Buffer, file: string): NpyHeader {
   const headerStart = 8 + lengthBytes;
   const dataStart = headerStart + headerLength;
   if (dataStart > data.length) {
-    throw new UserError(`the file is truncated: the header says it is ${headerLength} bytes long but the file ends first`, {
+    throw new UserError(`the file is truncated: the header says it is ${counted(headerLength, 'byte')} long but the file ends first`, {
       file,
       offset: 8,
     });

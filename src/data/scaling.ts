@@ -156,7 +156,10 @@ export function splitValidation<T extends Dataset>(ds: T, fraction: number, seed
   const { n, dim } = ds;
   const held = Math.max(1, Math.round(n * fraction));
   if (held >= n) {
-    throw new UserError(`data.validation = ${fraction} would hold out all ${n} rows; use a smaller fraction or more data`, { field: 'data.validation' });
+    throw new UserError(
+      `data.validation = ${fraction} would hold out ${n === 1 ? 'the only row' : `all ${n} rows`} and leave none to train on; use a smaller fraction or more data`,
+      { field: 'data.validation' },
+    );
   }
   const values = opts?.inPlace ? ds.values : ds.values.slice();
   const rng = new Rng(seed);

@@ -53,7 +53,10 @@ test('idx: truncated, mislabelled, bad magic, unknown type, corrupt gzip', () =>
   const good = idxBytes(0x08, [2, 2, 2], encode('u1', [1, 2, 3, 4, 5, 6, 7, 8]));
   expectUserError(() => parseIdx(good.subarray(0, good.length - 3), 'a'), /truncated.*needs 8 bytes.*only 5/, { offset: 4 });
   expectUserError(() => parseIdx(good.subarray(0, 10), 'a'), /truncated inside the IDX header/);
-  expectUserError(() => parseIdx(idxBytes(0x08, [2, 2], encode('u1', [1, 2, 3, 4, 5])), 'a'), /does not match the data.*4 bytes, but 5/);
+  expectUserError(
+    () => parseIdx(idxBytes(0x08, [2, 2], encode('u1', [1, 2, 3, 4, 5])), 'a'),
+    /does not match the data.*is 4 bytes, but the file holds 5 bytes after the header/,
+  );
   const badMagic = Buffer.from(good);
   badMagic[0] = 7;
   expectUserError(() => parseIdx(badMagic, 'a'), /not an IDX file/, { offset: 0 });

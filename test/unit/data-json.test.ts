@@ -43,7 +43,7 @@ test('json: many rows grow the buffer correctly', () => {
 });
 
 test('json: ragged rows and bad values are located by row and line', () => {
-  expectUserError(() => json('[[1,2],\n [3]]'), /row 2 has 1 values but row 1 \(line 1\) has 2/, { file: 'd.json', row: 2, line: 2, column: 2 });
+  expectUserError(() => json('[[1,2],\n [3]]'), /row 2 has 1 value but row 1 \(line 1\) has 2/, { file: 'd.json', row: 2, line: 2, column: 2 });
   expectUserError(() => json('[[1,2],\n[3,null]]'), /row 2, value 2 should be a number but is null/, { row: 2, line: 2, column: 4 });
   expectUserError(() => json('[[1,"2"]]'), /row 1, value 2 should be a number but is a string/, { row: 1, column: 5 });
   expectUserError(() => json('[1, NaN]'), /element 2 should be a number but is NaN.*finite/, { row: 2 });
@@ -56,7 +56,8 @@ test('json: ragged rows and bad values are located by row and line', () => {
 
 test('json: wrong top level, empty, unclosed, trailing garbage', () => {
   expectUserError(() => json('{"data": [[1]]}'), /expected a JSON array of rows.*found an object/, { line: 1, column: 1 });
-  expectUserError(() => json(''), /found the end of the file/);
+  expectUserError(() => json(''), /the file is empty \(0 bytes\)/);
+  expectUserError(() => json(' \n\t'), /only white space/);
   expectUserError(() => json('[]'), /array is empty/);
   expectUserError(() => json('[[1,2],[3,4]'), /not closed/, { offset: 0 });
   expectUserError(() => json('[[1,2] [3,4]]'), /expected ',' or '\]' after row 1/, { column: 8 });
@@ -93,7 +94,7 @@ test('json: rows that are images (H x W or H x W x C arrays) are read with their
   );
   expectUserError(
     () => json('[[[1,2],[3,4]], [[5,6],[7]]]'),
-    /row 2, element \[1\] has 1 values but the arrays at this depth of row 1 \(line 1, a 2 x 2 array of numbers\) have 2/,
+    /row 2, element \[1\] has 1 value but the arrays at this depth of row 1 \(line 1, a 2 x 2 array of numbers\) have 2/,
     { row: 2 },
   );
   expectUserError(() => json('[[[1,2],[3,4]], [5,6]]'), /row 2, element \[0\] should be an array, as in row 1 \(a 2 x 2 array of numbers\), but is "5"/, {

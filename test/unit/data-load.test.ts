@@ -84,7 +84,7 @@ test('loadData: synthetic specs, with a seeded split', async () => {
     file: '/x/s.vae.json',
     field: 'data.dim',
   });
-  await expectUserErrorAsync(() => loadData({ ...spec, n: 1, validation: 0.5 }, '/x/s.vae.json'), /hold out all/, {
+  await expectUserErrorAsync(() => loadData({ ...spec, n: 1, validation: 0.5 }, '/x/s.vae.json'), /hold out the only row and leave none to train on/, {
     file: '/x/s.vae.json',
     field: 'data.validation',
   });

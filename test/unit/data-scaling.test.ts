@@ -109,7 +109,7 @@ test('split: in place shares one buffer; too few rows is a UserError on data.val
   const s = splitValidation(ds, 0.5, 1, { inPlace: true });
   assert.equal(s.train.values.buffer, ds.values.buffer);
   assert.equal(s.validation!.values.buffer, ds.values.buffer);
-  expectUserError(() => splitValidation(make([[1]]), 0.5, 1), /hold out all 1 rows/, { field: 'data.validation' });
+  expectUserError(() => splitValidation(make([[1]]), 0.5, 1), /would hold out the only row and leave none to train on/, { field: 'data.validation' });
   expectUserError(() => splitValidation(ds, 1.5, 1), /\[0, 1\)/, { field: 'data.validation' });
 });
 

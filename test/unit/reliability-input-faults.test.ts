@@ -60,7 +60,7 @@ const CASES: BadInput[] = [
     file: ['ragged.csv', '1,2\n3,4,5\n6,7\n'],
     expect: /ragged\.csv:2:1: line 2 has 3 .*values but line 1 has 2; every row needs the same number of columns/,
   },
-  { name: 'ragged JSON row', file: ['ragged.json', '[[1, 2],\n [3]]'], expect: /ragged\.json:2:2: row 2 has 1 values but row 1/ },
+  { name: 'ragged JSON row', file: ['ragged.json', '[[1, 2],\n [3]]'], expect: /ragged\.json:2:2: row 2 has 1 value but row 1/ },
   { name: 'JSON null', file: ['null.json', '[[1, null]]'], expect: /null\.json:1:\d+: row 1, value 2 should be a number but is null/ },
   {
     name: 'NPY cut short in its data',

@@ -70,7 +70,7 @@ test('a script spec parses with defaults; a model spec still needs data and mode
 test('script spec errors are located: model beside trainer, empty command, env that is not text, misspelt field', () => {
   const cases: [string, RegExp, number][] = [
     ['{\n "trainer": {"command": ["x"]},\n "model": {"latentDim": 2}\n}', /model is not used when trainer.command runs a script/, 3],
-    ['{\n "trainer": {"command": []}\n}', /trainer.command needs at least 1 entries/, 2],
+    ['{\n "trainer": {"command": []}\n}', /trainer.command needs at least 1 entry\b/, 2],
     ['{\n "trainer": {"command": ["x"], "env": {"A": 1}}\n}', /trainer.env.A must be a string/, 2],
     ['{\n "trainer": {"comand": ["x"]}\n}', /did you mean "command"/, 2],
   ];

@@ -11,6 +11,7 @@
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import type { Node } from 'jsonc-parser';
 import { didYouMean } from '../errors';
+import { counted } from '../wording';
 import type { JsonSchema } from '../specSchema';
 import { nodeValue } from './jsonc';
 
@@ -174,10 +175,10 @@ function describe(root: Node, schema: JsonSchema, settled: readonly Settled[], b
         out.push(placed(`${at} must not be empty`));
         break;
       case 'minItems':
-        out.push(placed(`${at} needs at least ${String(p.limit)} entries`));
+        out.push(placed(`${at} needs at least ${counted(Number(p.limit), 'entry', 'entries')}`));
         break;
       case 'maxItems':
-        out.push(placed(`${at} may have at most ${String(p.limit)} entries`));
+        out.push(placed(`${at} may have at most ${counted(Number(p.limit), 'entry', 'entries')}`));
         break;
       case 'additionalProperties': {
         const key = String(p.additionalProperty);
