@@ -136,8 +136,11 @@ class Diagnostics:
         if optimizer is not None and not isinstance(getattr(optimizer, "param_groups", None), list):
             raise VaeLensInputError(f"optimizer must be a torch.optim.Optimizer (its param_groups give the step); got {type(optimizer).__name__}"
                                     + (": give the scheduler's optimizer" if hasattr(optimizer, "optimizer") else ""))
-        if not (isinstance(tolerance, (int, float)) and 0 < tolerance <= 1):
-            raise VaeLensInputError(f"tolerance must be in (0, 1], got {tolerance!r}")
+        # The bounds of a spec's diagnostics.tolerance and .window: readers take no other run.json settings.
+        if not (isinstance(tolerance, (int, float)) and 1e-6 <= tolerance <= 1):
+            raise VaeLensInputError(f"tolerance must be in [1e-6, 1], got {tolerance!r}")
+        if window > 1000:
+            raise VaeLensInputError(f"window must be at most 1000 passes, got {window!r}")
         if epochs is not None:
             epochs = _whole("epochs", epochs, 1)
         if train_batch_size is not None:

@@ -319,7 +319,8 @@ export const SPEC_SCHEMA: JsonSchema = {
         },
         tolerance: {
           type: 'number',
-          exclusiveMinimum: 0,
+          // Below this the gap is asked to be smaller than float32 sums of the entropies can resolve.
+          minimum: 1e-6,
           maximum: 1,
           default: SPEC_DEFAULTS.diagnostics.tolerance,
           description: 'Converged when gapRel is below this (beyond Monte-Carlo error) and the ELBO has stopped moving.',
@@ -342,6 +343,14 @@ export const SPEC_SCHEMA: JsonSchema = {
     },
   },
 };
+
+/** The bounds of a number spec field (a lower bound that excludes itself is given as exclusive). */
+export function numberFieldBounds(section: 'training' | 'diagnostics', field: string): { minimum: number; maximum: number; exclusive: boolean } {
+  const f = SPEC_SCHEMA.properties?.[section]?.properties?.[field];
+  const minimum = f?.minimum ?? f?.exclusiveMinimum;
+  if (f === undefined || minimum === undefined || f.maximum === undefined) throw new Error(`spec schema: ${section}.${field} is not a bounded number`);
+  return { minimum, maximum: f.maximum, exclusive: f.minimum === undefined };
+}
 
 /** The bounds of an integer spec field, for the flags and settings that stand in for it (a flag may not ask for what a spec may not). */
 export function integerFieldBounds(section: 'training' | 'diagnostics', field: string): { minimum: number; maximum: number } {

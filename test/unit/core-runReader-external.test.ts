@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { judgeConvergence } from '../../src/core/convergence';
 import { toJsonLine, type MetricsRecord, type RunMeta } from '../../src/core/runFormat';
-import { readRunContents, readRunOverview } from '../../src/core/run/read';
+import { readRunContents, readRunOverview, runFolderNotes } from '../../src/core/run/read';
 import { SPEC_DEFAULTS } from '../../src/core/defaults';
 import { runSettingsOf } from '../../src/core/run/settings';
 import { toPanelRun } from '../../src/core/panelRun';
@@ -120,4 +120,45 @@ test("a run's settings carry its planned epochs: run.json's, else its spec's; a 
   assert.equal(runSettingsOf({ modelType: 'VAE-1', epochs: 40 } as RunMeta, spec).epochs, 40);
   assert.equal(runSettingsOf({ modelType: 'VAE-1', epochs: 0 } as RunMeta, undefined).epochs, undefined);
   assert.equal('epochs' in runSettingsOf({ modelType: 'VAE-1' } as RunMeta, undefined), false);
+});
+
+test("run.json's tolerance and window beyond a spec's ranges are not used: the spec's or the defaults are, with a note (generated)", async () => {
+  const specText = JSON.stringify({ data: { synthetic: 'circle' }, model: { latentDim: 2 }, diagnostics: { tolerance: 0.05, window: 2 } });
+  const badWindows = [0, -1, 1001, 1e9, 2.5, Number.MAX_SAFE_INTEGER];
+  const badTolerances = [0, -0.01, 1e-300, 1e-7, 1.5, 1e9];
+  const cases: { tolerance?: number; window?: number }[] = [
+    ...badWindows.map((window) => ({ window })),
+    ...badTolerances.map((tolerance) => ({ tolerance })),
+    ...badWindows.map((window, i) => ({ window, tolerance: badTolerances[i] })),
+  ];
+  for (const bad of cases) {
+    for (const withSpec of [false, true]) {
+      const dir = pythonRun(bad, history(8));
+      if (withSpec) writeFileSync(join(dir, 'spec.vae.json'), specText);
+      const contents = await readRunContents(dir);
+      const what = `${JSON.stringify(bad)}${withSpec ? ' with a spec' : ''}`;
+      // The field that is fine is still run.json's own.
+      const want = {
+        tolerance: 'tolerance' in bad ? (withSpec ? 0.05 : SPEC_DEFAULTS.diagnostics.tolerance) : 0.01,
+        window: 'window' in bad ? (withSpec ? 2 : SPEC_DEFAULTS.diagnostics.window) : 3,
+      };
+      assert.deepEqual({ tolerance: contents.tolerance, window: contents.window }, want, what);
+      const notes = runFolderNotes(contents).join('\n');
+      for (const field of ['tolerance', 'window'] as const) {
+        const noted = new RegExp(`run\\.json: ${field} .* the range of a spec's diagnostics\\.${field}; the spec snapshot's \\(or the default\\) is used`);
+        if (field in bad) assert.match(notes, noted, what);
+        else assert.doesNotMatch(notes, noted, what);
+      }
+      assert.doesNotMatch(contents.convergenceReason ?? '', /Needs \d{4,} passes/, what);
+      const meta = { ...(contents.meta as RunMeta), ...bad };
+      assert.deepEqual(
+        { tolerance: runSettingsOf(meta, withSpec ? specText : undefined).tolerance, window: runSettingsOf(meta, withSpec ? specText : undefined).window },
+        want,
+        what,
+      );
+    }
+  }
+  // The ends of the ranges are settings like any other.
+  const edge = await readRunContents(pythonRun({ tolerance: 1e-6, window: 1000 }, history(8)));
+  assert.deepEqual({ tolerance: edge.tolerance, window: edge.window }, { tolerance: 1e-6, window: 1000 });
 });

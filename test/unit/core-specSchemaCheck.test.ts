@@ -41,3 +41,10 @@ test('a prototype-named key in an object open to any key (trainer.env) is still 
   const got = problems('{\n "trainer": {"command": ["x"], "env": {"constructor": "1"}}\n}');
   assert.deepEqual(got, ['2:40 trainer.env.constructor unknown field "constructor" in trainer.env; known fields: ']);
 });
+
+test('diagnostics.tolerance has a floor a float32 gap can resolve, and window a ceiling: run.json is read to the same ranges', () => {
+  const spec = (diagnostics: string) => `{ "data": {"synthetic": "circle"}, "model": {"latentDim": 2}, "diagnostics": ${diagnostics} }`;
+  assert.match(problems(spec('{"tolerance": 1e-300}')).join('\n'), /diagnostics\.tolerance is 1e-300; it must be at least 0\.000001/);
+  assert.match(problems(spec('{"window": 1000000000}')).join('\n'), /diagnostics\.window .* at most 1000/);
+  assert.deepEqual(problems(spec('{"tolerance": 0.000001, "window": 1000}')), []);
+});

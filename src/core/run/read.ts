@@ -22,7 +22,7 @@ import {
 import { isRunImages, isRunMeta, isRunSummary, MAX_IMAGES_PER_GRID, readJson, readText, READ_LIMITS, type Problems, type RunImages } from './files';
 import { effectiveStatus, isProcessAlive } from './liveness';
 import { boolean, number, string, type Guard } from '../guard';
-import { judgeRecords, runSettingsOf, theoremNoteOf } from './settings';
+import { judgeRecords, runJsonSettingProblem, runSettingsOf, theoremNoteOf } from './settings';
 import { lastMetricsRecord } from './tail';
 
 export interface RunOverview {
@@ -142,6 +142,12 @@ function metaOf(raw: unknown, file: string, problems?: Problems): RunMeta | unde
     const problem = guard.problem(meta[key], key);
     if (problem === undefined) continue;
     note(`${problem}; the field is not used`);
+    delete meta[key];
+  }
+  for (const key of ['tolerance', 'window'] as const) {
+    const problem = meta[key] === undefined ? undefined : runJsonSettingProblem(key, meta[key]);
+    if (problem === undefined) continue;
+    note(`${problem}; the spec snapshot's (or the default) is used`);
     delete meta[key];
   }
   if (typeof meta.formatVersion === 'number' && meta.formatVersion > RUN_FORMAT_VERSION)

@@ -14,6 +14,7 @@ import {
 import { MODEL_TYPE_INFO, MODEL_TYPES, type ModelType } from '../modelTypes';
 import type { MetricsRecord, RunMeta } from '../runFormat';
 import { parseSpecDocument, type VaeSpec } from '../spec';
+import { integerFieldBounds, numberFieldBounds } from '../specSchema';
 
 /** The rule's settings; a script's run has no spec to name its step, schedule or (maybe) epochs. */
 export type SpecSettings = ConvergenceOptions;
@@ -38,14 +39,35 @@ export function settingsOfSpec(spec: VaeSpec): SpecSettings {
 export function runSettingsOf(meta: RunMeta | undefined, specText: string | undefined, last?: MetricsRecord): SpecSettings {
   const fromSpec = specSettingsOf(specText, meta?.modelType);
   return {
-    tolerance: positive(meta?.tolerance) ?? fromSpec.tolerance,
-    window: positive(meta?.window) ?? fromSpec.window,
+    tolerance: usable('tolerance', meta?.tolerance) ?? fromSpec.tolerance,
+    window: usable('window', meta?.window) ?? fromSpec.window,
     theoremApplies: last?.theoremApplies ?? meta?.theoremApplies ?? fromSpec.theoremApplies,
     ...(fromSpec.learningRate === undefined ? {} : { learningRate: fromSpec.learningRate }),
     ...(fromSpec.schedule === undefined ? {} : { schedule: fromSpec.schedule }),
     ...optionalEpochs(positive(meta?.epochs) ?? fromSpec.epochs),
   };
 }
+
+const BOUNDS = {
+  tolerance: { ...numberFieldBounds('diagnostics', 'tolerance'), whole: false },
+  window: { ...integerFieldBounds('diagnostics', 'window'), exclusive: false, whole: true },
+};
+
+/**
+ * Why run.json's tolerance or window is not a setting the rule can take: beyond what a spec's
+ * diagnostics.tolerance or .window may be (a window of 1e9 would ask for 2e9 passes), or not a
+ * number; undefined when it can.
+ */
+export function runJsonSettingProblem(field: keyof typeof BOUNDS, v: unknown): string | undefined {
+  const b = BOUNDS[field];
+  const inRange = typeof v === 'number' && Number.isFinite(v) && (b.exclusive ? v > b.minimum : v >= b.minimum) && v <= b.maximum;
+  if (inRange && (!b.whole || Number.isInteger(v))) return undefined;
+  return `${field} ${JSON.stringify(v)} is not ${b.whole ? 'a whole number' : 'a number'} from ${b.minimum} to ${b.maximum}, the range of a spec's diagnostics.${field}`;
+}
+
+/** run.json's setting when the rule can take it. */
+const usable = (field: keyof typeof BOUNDS, v: unknown): number | undefined =>
+  typeof v === 'number' && runJsonSettingProblem(field, v) === undefined ? v : undefined;
 
 const optionalEpochs = (epochs: number | undefined) => (epochs === undefined ? {} : { epochs });
 
