@@ -26,3 +26,16 @@ export function pathSpellingHint(written: string, baseDir: string, platform: Nod
   }
   return '';
 }
+
+/**
+ * output.runsDir is made, not looked for, so a "~" or backslashes in it would not fail: they would
+ * name a folder "~" (or "a\\b") beside the spec. Said as a warning; undefined when it is fine.
+ */
+export function runsDirSpellingWarning(written: string | undefined, platform: NodeJS.Platform = process.platform): string | undefined {
+  if (written === undefined) return undefined;
+  if (written.startsWith('~'))
+    return `the path starts with "~", which only a shell expands to a home folder: the runs go to a folder named "~" beside the spec; write the path relative to the spec's folder, or in full`;
+  if (platform !== 'win32' && written.includes('\\'))
+    return `the path contains "\\", which separates folders on Windows only: here it is part of a folder's name; write it with forward slashes (${JSON.stringify(written.replace(/\\+/g, '/'))})`;
+  return undefined;
+}

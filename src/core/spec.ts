@@ -5,6 +5,7 @@
  */
 import * as path from 'node:path';
 import { UserError } from './errors';
+import { runsDirSpellingWarning } from './pathHints';
 import { SPEC_SCHEMA } from './specSchema';
 import { DEFAULT_DIAGNOSTIC_SUBSET } from './defaults';
 import { scriptSpecProblems, scriptSpecWithDefaults, type ParsedScriptSpec, type RawScriptSpec } from './scriptSpec';
@@ -13,7 +14,7 @@ import { withoutBom } from './text';
 import { schemaProblems } from './specParts/schemaCheck';
 import { semanticProblems } from './specParts/semanticChecks';
 import { theoremWarnings } from './specParts/theoremWarnings';
-import type { ParsedSpec } from './specParts/types';
+import type { ParsedSpec, SpecWarning } from './specParts/types';
 import { withDefaults, type RawSpec } from './specParts/withDefaults';
 
 export type * from './specParts/types';
@@ -41,6 +42,10 @@ export function parseSpecDocument(original: string, file = 'spec.vae.json'): Spe
   const text = withoutBom(original);
   const locate = locator(text, file);
   const root = parseJsoncTree(text, locate);
+  const outputWarnings = (runsDir: string | undefined): SpecWarning[] => {
+    const message = runsDirSpellingWarning(runsDir);
+    return message === undefined ? [] : [{ message, location: locate(findNode(root, 'output.runsDir'), 'output.runsDir') }];
+  };
   const raw = nodeValue(root) as RawSpec;
   const problems = schemaProblems(root, raw, SPEC_SCHEMA);
   if (problems.length > 0) {
@@ -53,7 +58,8 @@ export function parseSpecDocument(original: string, file = 'spec.vae.json'): Spe
     const bad = scriptSpecProblems(rawScript).map((p) => ({ message: p.message, location: locate(findNode(root, p.field), p.field) }));
     if (bad.length > 0) throw new UserError(bad[0]!.message, bad[0]!.location, bad.slice(1));
     const trainerLocation = locate(findNode(root, 'trainer'), 'trainer');
-    return { kind: 'script', parsed: { spec: scriptSpecWithDefaults(rawScript, file), warnings: [], text: original, trainerLocation } };
+    const spec = scriptSpecWithDefaults(rawScript, file);
+    return { kind: 'script', parsed: { spec, warnings: outputWarnings(spec.output.runsDir), text: original, trainerLocation } };
   }
   const spec = withDefaults(raw, file);
   const semantic = semanticProblems(spec, raw);
@@ -61,6 +67,9 @@ export function parseSpecDocument(original: string, file = 'spec.vae.json'): Spe
     const errs = semantic.map((p) => ({ message: p.message, location: locate(findNode(root, p.field), p.field) }));
     throw new UserError(errs[0]!.message, errs[0]!.location, errs.slice(1));
   }
-  const warnings = theoremWarnings(spec).map((w) => ({ message: w.message, location: locate(findNode(root, w.field), w.field) }));
+  const warnings = [
+    ...theoremWarnings(spec).map((w) => ({ message: w.message, location: locate(findNode(root, w.field), w.field) })),
+    ...outputWarnings(spec.output.runsDir),
+  ];
   return { kind: 'model', parsed: { spec, warnings, text: original } };
 }

@@ -44,6 +44,7 @@ function bundledPythonPath(): string | undefined {
 export async function runScriptSession(req: StartRequest, parsed: ParsedScriptSpec, emit: EventSink, control: SessionControl): Promise<RunStatus> {
   const spec = parsed.spec;
   const specPath = path.resolve(req.specPath);
+  for (const w of parsed.warnings) emit({ type: 'log', level: 'warn', message: `${w.location.field ?? ''}: ${w.message}` });
   const cwd = spec.trainer.cwd ? path.resolve(path.dirname(specPath), spec.trainer.cwd) : path.dirname(specPath);
   if (!fs.existsSync(cwd) || !fs.statSync(cwd).isDirectory())
     throw new UserError(`trainer.cwd: ${cwd} is not a folder${spec.trainer.cwd ? pathSpellingHint(spec.trainer.cwd, path.dirname(specPath)) : ''}`, {

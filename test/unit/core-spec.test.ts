@@ -156,3 +156,30 @@ test('a seed is a 32-bit word: larger ones, which would share the streams of a s
       );
     }
 });
+
+test('an output.runsDir written for a shell or for Windows is warned about at its field, in model and script specs', () => {
+  const kinds = [
+    (o: string) => `{ "data": {"synthetic": "circle"}, "model": {"latentDim": 2}, "output": {"runsDir": ${o}} }`,
+    (o: string) => `{ "trainer": {"command": ["python3", "t.py"]}, "output": {"runsDir": ${o}} }`,
+  ];
+  const cases: [string, RegExp | undefined][] = [
+    ['~/runs', /starts with "~", which only a shell expands/],
+    ['~', /starts with "~"/],
+    ['runs\\a', /contains "\\", which separates folders on Windows only: .*\("runs\/a"\)/],
+    ['..\\\\runs\\b', /forward slashes \("\.\.\/runs\/b"\)/],
+    ['runs/a', undefined],
+    ['/abs/runs', undefined],
+  ];
+  for (const make of kinds) {
+    for (const [runsDir, expect] of cases) {
+      const doc = parseSpecDocument(make(JSON.stringify(runsDir)), '/w/s.vae.json');
+      const w = doc.parsed.warnings.filter((x) => x.location.field === 'output.runsDir');
+      if (expect === undefined) assert.equal(w.length, 0, runsDir);
+      else {
+        assert.equal(w.length, 1, runsDir);
+        assert.match(w[0]!.message, expect);
+        assert.equal(w[0]!.location.line, 1);
+      }
+    }
+  }
+});

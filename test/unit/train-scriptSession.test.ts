@@ -219,3 +219,12 @@ test('script spec: a trainer.cwd written for Windows or a shell says so', async 
     assert.match(error.message, hint);
   }
 });
+
+test('the editor underlines an output.runsDir written for a shell in a script spec too', () => {
+  const text = '{ "trainer": { "command": ["python3", "train.py"] }, "output": { "runsDir": "~/runs" } }';
+  const problems = checkSpecText(text, '/w/a.vae.json', { workspaceRoots: ['/w'], allowOutsideWorkspace: false, trusted: true });
+  assert.equal(problems.length, 1);
+  assert.equal(problems[0]!.severity, 'warning');
+  assert.match(problems[0]!.message, /starts with "~"/);
+  assert.equal(text.slice(problems[0]!.range.start.character, problems[0]!.range.end.character), '"~/runs"');
+});

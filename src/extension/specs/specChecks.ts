@@ -40,9 +40,10 @@ export function checkSpec(text: string, specPath: string, opts: SpecCheckOptions
     }));
     return { problems };
   }
-  if (doc.kind === 'script') return { problems: scriptNotes(text, opts, at), doc };
+  const warnings: SpecProblem[] = doc.parsed.warnings.map((w) => ({ severity: 'warning', message: w.message, range: at(w.location) }));
+  if (doc.kind === 'script') return { problems: [...warnings, ...scriptNotes(text, opts, at)], doc };
   const parsed = doc.parsed;
-  const problems: SpecProblem[] = parsed.warnings.map((w) => ({ severity: 'warning', message: w.message, range: at(w.location) }));
+  const problems = warnings;
   const data = parsed.spec.data;
   if (data.kind === 'file') problems.push(...checkDataFile(data, text, specPath, opts, at));
   problems.push(...layerProblems(parsed.spec, text, specPath, opts, at));
