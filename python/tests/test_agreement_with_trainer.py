@@ -95,6 +95,69 @@ def test_package_agrees_with_vae_lens_eval(variant: str, dataset) -> None:
     assert close(py["meanFieldGap"], ts["meanFieldGap"], 1e-3), ("meanFieldGap", py["meanFieldGap"], ts["meanFieldGap"])
 
 
+#: Networks given as layers on images of an odd, non-square shape with two channels (7x5x2): "same"
+#: padding with an even kernel and with a stride, "valid" transposed convolutions, upsampling after
+#: the output layer, VAE-3's variance twin, and the activations beyond the MLP's.
+LAYER_VARIANTS = {
+    "conv-same": {"type": "VAE-1", "encoder": {"activation": "gelu", "layers": [
+        {"type": "conv2d", "filters": 3, "kernel": 3, "stride": 2}, {"type": "conv2d", "filters": 2, "kernel": 2, "padding": "valid"}]},
+        "decoder": {"activation": "swish", "layers": [
+            {"type": "dense", "units": 70}, {"type": "reshape", "shape": [7, 5, 2]}, {"type": "conv2d", "filters": 2, "kernel": 4}]}},
+    "conv-transpose-vae3": {"type": "VAE-3", "encoder": {"activation": "leakyRelu", "layers": [
+        {"type": "conv2d", "filters": 2, "kernel": 4, "stride": 3}, {"type": "flatten"}, {"type": "dense", "units": 6}]},
+        "decoder": {"activation": "elu", "layers": [
+            {"type": "dense", "units": 18}, {"type": "reshape", "shape": [3, 2, 3]},
+            {"type": "conv2dTranspose", "filters": 2, "kernel": 3, "stride": 2, "padding": "valid"}]}},
+    "conv-transpose-same-upsample": {"type": "VAE-2", "encoder": {"activation": "silu", "layers": [
+        {"type": "conv2d", "filters": 2, "kernel": 5, "stride": 2}]},
+        "decoder": {"activation": "tanh", "layers": [
+            {"type": "dense", "units": 70}, {"type": "reshape", "shape": [7, 5, 2]},
+            {"type": "conv2dTranspose", "filters": 2, "kernel": 2}, {"type": "conv2dTranspose", "filters": 2, "kernel": 1, "stride": 2},
+            {"type": "conv2d", "filters": 2, "kernel": 3, "stride": 2, "activation": "linear"}]}},
+    "mlp-gelu-swish-leaky": {"type": "VAE-1", "decoderVariance": "per-dimension",
+                             "encoder": {"layers": [{"type": "flatten"}, {"type": "dense", "units": 8, "activation": "gelu"}]},
+                             "decoder": {"activation": "leakyRelu", "layers": [
+                                 {"type": "dense", "units": 8, "activation": "swish"}, {"type": "dense", "units": 70},
+                                 {"type": "reshape", "shape": [7, 5, 2]}]}},
+}
+
+
+@pytest.fixture(scope="module")
+def images(tmp_path_factory) -> tuple:
+    """300 images 7x5x2, saved channels-first as PyTorch keeps them; the trainer reads them as 7x5x2."""
+    root = tmp_path_factory.mktemp("agreement-images")
+    rng = np.random.default_rng(1)
+    z = rng.normal(size=(300, 2))
+    x = (np.tanh(z @ rng.normal(size=(2, 70))) + 0.1 * rng.normal(size=(300, 70))).astype(np.float32).reshape(300, 7, 5, 2)
+    np.save(root / "images.npy", np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
+    return root, torch.from_numpy(x)
+
+
+@pytest.mark.parametrize("variant", sorted(LAYER_VARIANTS))
+def test_load_checkpoint_rebuilds_layer_networks_as_the_trainer_runs_them(variant: str, images) -> None:
+    root, x = images
+    spec = {"name": variant, "data": {"path": "images.npy", "scale": "none"}, "model": {"latentDim": 2, **LAYER_VARIANTS[variant]},
+            "training": {"epochs": 2, "batchSize": 32, "learningRate": 0.01, "seed": 3},
+            "diagnostics": {"mcSamples": 2}, "output": {"runsDir": "runs"}}
+    (root / f"{variant}.vae.json").write_text(json.dumps(spec))
+    res = subprocess.run([NODE, CLI, "train", str(root / f"{variant}.vae.json")], capture_output=True, text=True, timeout=300, cwd=root)
+    assert res.returncode == 0, res.stdout + res.stderr
+    (run,) = [str(root / "runs" / d) for d in os.listdir(root / "runs") if d.startswith(variant + "-")]
+    res = subprocess.run([NODE, CLI, "eval", run, "--json", "--samples", str(SAMPLES)], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    ts = json.loads(res.stdout)
+    loaded = load_checkpoint(run)
+    m = loaded.model
+    py = Diagnostics(m.encode, m.decode, x, samples=SAMPLES, write=False, **loaded.diagnostics_kwargs()).diagnose(loaded.epoch, loaded.step)
+    # float32 convolutions summed in another order: 1e-4 relative.
+    assert close(py["hEnc"], ts["hEnc"], 1e-4) and close(py["hPrior"], ts["hPrior"], 1e-4)
+    for h in range(2):
+        assert close(py["klPerLatent"][h], ts["klPerLatent"][h], 1e-4), ("KL_h", h, py["klPerLatent"][h], ts["klPerLatent"][h])
+    assert close(py["meanFieldGap"], ts["meanFieldGap"], 1e-3), ("meanFieldGap", py["meanFieldGap"], ts["meanFieldGap"])
+    allowed = 4 * math.hypot(py["elboStdErr"], ts["elboStdErr"])
+    assert abs(py["elbo"] - ts["elbo"]) <= allowed, (py["elbo"], ts["elbo"], allowed)
+
+
 def test_load_checkpoint_explains_a_folder_that_is_not_a_run(tmp_path) -> None:
     from vae_lens import VaeLensInputError
 
@@ -144,7 +207,7 @@ def test_load_checkpoint_names_a_damaged_tensor_and_reads_a_wrapped_one(damage: 
 
 
 @pytest.mark.parametrize("change,match", [
-    (lambda spec, cp: spec["model"]["encoder"].update(hidden=[]), "does not have"),
+    (lambda spec, cp: spec["model"]["encoder"].update(hidden=[]), "disagree"),
     (lambda spec, cp: spec.update(model=None), "not as VAE Lens writes them"),
     (lambda spec, cp: spec["model"].update(encoder=None), "not as VAE Lens writes them"),
     (lambda spec, cp: cp.update(epoch="abc"), "epoch and step must be whole numbers"),
