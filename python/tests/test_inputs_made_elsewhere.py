@@ -5,6 +5,7 @@ import functools
 import json
 import os
 import random
+import re
 import warnings
 
 import numpy as np
@@ -248,3 +249,52 @@ def test_encoder_outputs_that_are_not_real_numbers_are_named(kind: str) -> None:
 
     with pytest.raises(VaeLensInputError, match="complex64|'meta' device"):
         Diagnostics(encode, m.decode, torch.randn(10, 5), write=False, modules=m).diagnose(1, 1)
+
+
+class _LayoutVae(torch.nn.Module):
+    """Images [N, C, H, W]; the decoder returns its mean (and a per-point log-variance, or Bernoulli
+    logits) in `layout`: a permutation of the point's axes, flat, or with an extra axis of one."""
+
+    def __init__(self, point: tuple, layout: str, per_point: bool, likelihood: str = "gaussian") -> None:
+        super().__init__()
+        self.point, self.layout, self.per_point, self.likelihood = point, layout, per_point, likelihood
+        D = int(np.prod(point))
+        self.enc = torch.nn.Linear(D, 4)
+        self.dec = torch.nn.Linear(2, 2 * D)
+
+    def encode(self, x: torch.Tensor):
+        h = self.enc(x.flatten(1))
+        return h[:, :2], h[:, 2:]
+
+    def shaped(self, t: torch.Tensor) -> torch.Tensor:
+        n = t.shape[0]
+        if self.layout == "flat":
+            return t
+        if self.layout == "same":
+            return t.reshape(n, *self.point)
+        if self.layout == "extra-axis":
+            return t.reshape(n, 1, *self.point)
+        # channels last: the same values, each axis in another place
+        c, h, w = self.point
+        return t.reshape(n, h, w, c)
+
+    def decode(self, z: torch.Tensor):
+        mu, lv = self.dec(z).chunk(2, 1)
+        if self.likelihood == "bernoulli":
+            return self.shaped(mu)
+        return self.shaped(mu), (self.shaped(lv) if self.per_point else torch.zeros(()))
+
+
+@pytest.mark.parametrize("likelihood,per_point", [("gaussian", False), ("gaussian", True), ("bernoulli", False)])
+@pytest.mark.parametrize("point", [(3, 4, 5), (2, 6, 6), (3, 5, 4)])
+@pytest.mark.parametrize("layout", ["same", "flat", "extra-axis", "channels-last"])
+def test_a_decoder_output_in_another_layout_than_the_data_is_refused(layout: str, point: tuple, per_point: bool, likelihood: str) -> None:
+    torch.manual_seed(0)
+    model = _LayoutVae(point, layout, per_point, likelihood)
+    x = torch.rand(16, *point)
+    lens = Diagnostics(model.encode, model.decode, x, write=False, likelihood=likelihood)
+    if layout != "channels-last":
+        assert np.isfinite(lens.diagnose(0, 0)["elbo"])
+        return
+    with pytest.raises(VaeLensInputError, match=r"another layout.*" + re.escape(f"[32, {', '.join(map(str, point))}]")):
+        lens.diagnose(0, 0)

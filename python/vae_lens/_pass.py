@@ -153,6 +153,23 @@ def _describe(out: object) -> str:
     return f"a {type(out).__name__} of shape {shape_of(out)}" if isinstance(out, torch.Tensor) else type(out).__name__
 
 
+def _check_layout(t: torch.Tensor, x: torch.Tensor, what: str) -> None:
+    """A decoder output with D values per row is compared with the data value by value in memory
+    order: a flat row, or the data point's own shape (up to axes of length 1), lines them up. The
+    same values in another layout, such as channels last for channels-first data, would pair each
+    mean with another pixel and give a finite, wrong ELBO."""
+    def core(shape: Tuple[int, ...]) -> Tuple[int, ...]:
+        return tuple(n for n in shape if n != 1)
+
+    row, point = core(tuple(t.shape[1:])), core(tuple(x.shape[1:]))
+    if len(row) > 1 and len(point) > 1 and row != point:
+        raise VaeLensInputError(
+            f"{what} has shape {shape_of(t)}, and the data points have shape {tuple(x.shape[1:])}: the same number of values "
+            f"in another layout would be compared with the wrong data values (channels last against channels first?). "
+            f"Return [{t.shape[0]}, {', '.join(map(str, x.shape[1:]))}] or flat rows [{t.shape[0]}, {int(np.prod(x.shape[1:]))}]"
+        )
+
+
 def _variance_kind(log_var: torch.Tensor, rows: int, dim: int, fixed: bool, name: str, x_shape: str,
                    known: Optional[str] = None) -> str:
     """Scalar (one value), per dimension (D values) or per point (one row per decoded z: VAE-3).
@@ -224,6 +241,7 @@ def _block(setup: PassSetup, pass_id: int, block: int, lo: int, hi: int, acc: Op
             )
         _check_finite(mu, f"decode ({name}): mean")
         _check_finite(log_s2, f"decode ({name}): log_variance")
+        _check_layout(mu, x, f"decode ({name}): mean")
         known = acc.kind if acc is not None else None
         if known is None and P * S == 1 and log_s2.dim() >= 2 and log_s2.numel() == D:
             # A first block of one latent row gives [1, D] for a per-point and a per-dimension variance
@@ -236,6 +254,7 @@ def _block(setup: PassSetup, pass_id: int, block: int, lo: int, hi: int, acc: Op
         diff = x.reshape(P, 1, D) - mu.detach().reshape(P, S, D)
         sq = diff * diff
         if kind == "latent":
+            _check_layout(log_s2, x, f"decode ({name}): log_variance")
             lv = log_s2.detach().reshape(P, S, D)
             norm = (sq * torch.exp(-lv)).sum(-1, dtype=f64)
             lv_sum = lv.sum(-1, dtype=f64)
@@ -265,6 +284,8 @@ def _block(setup: PassSetup, pass_id: int, block: int, lo: int, hi: int, acc: Op
                 f"for latents of shape {shape_of(z)} it returned {_describe(dec)}"
             )
         _check_finite(dec, f"decode ({name}): logits")
+        if setup.likelihood == "bernoulli":
+            _check_layout(dec, x, f"decode ({name}): logits")
         log_lik = _discrete_log_lik(setup.likelihood, dec, x, P, S, D, name)
         h_dec_ns = torch.zeros(P, S, dtype=torch.float64, device=setup.device)
 
