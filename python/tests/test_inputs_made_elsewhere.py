@@ -298,3 +298,16 @@ def test_a_decoder_output_in_another_layout_than_the_data_is_refused(layout: str
         return
     with pytest.raises(VaeLensInputError, match=r"another layout.*" + re.escape(f"[32, {', '.join(map(str, point))}]")):
         lens.diagnose(0, 0)
+
+
+@pytest.mark.parametrize("container", ["tensor", "array", "dataset"])
+def test_eight_bit_images_evaluated_unscaled_are_warned_about(container: str) -> None:
+    model = TinyVae(dim=6)
+    images = (torch.rand(20, 6) * 255).to(torch.uint8)
+    data = {"tensor": images, "array": images.numpy(), "dataset": torch.utils.data.TensorDataset(images, torch.zeros(20))}[container]
+    with pytest.warns(UserWarning, match=r"8-bit integers up to \d+ .*x / 255"):
+        Diagnostics(model.encode, model.decode, data, write=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        Diagnostics(model.encode, model.decode, images.float() / 255, write=False)
+        Diagnostics(model.encode, model.decode, (images > 127).to(torch.uint8), write=False)

@@ -177,6 +177,14 @@ class Diagnostics:
         with forked_rngs():
             full_n, subset = fixed_subset(data, points, seed)
         self.points = subset
+        if subset.dtype == torch.uint8 and likelihood == "gaussian" and int(subset.max()) > 1:
+            # torchvision's dataset.data and many image arrays are 0..255, while the training loop divides
+            # by 255: the pass would compare the decoder's means with numbers 255 times larger.
+            warnings.warn(
+                f"VAE Lens: the data are 8-bit integers up to {int(subset.max())} and each pass evaluates them as they are; "
+                "if your training loop scales them (x / 255), pass the scaled data",
+                stacklevel=2,
+            )
         self.image_shape = image_shape_of(subset, image_shape)
         self.records: List[Dict[str, Any]] = []
         self._started = time.monotonic()
