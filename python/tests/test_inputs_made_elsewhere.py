@@ -311,3 +311,37 @@ def test_eight_bit_images_evaluated_unscaled_are_warned_about(container: str) ->
         warnings.simplefilter("error")
         Diagnostics(model.encode, model.decode, images.float() / 255, write=False)
         Diagnostics(model.encode, model.decode, (images > 127).to(torch.uint8), write=False)
+
+
+class _PerImageVariance(torch.nn.Module):
+    """A decoder with one log-variance per decoded z (as a per-image sigma), returned as [rows, 1, ...]
+    or, for comparison, expanded by hand to every pixel."""
+
+    def __init__(self, shape: str) -> None:
+        super().__init__()
+        torch.manual_seed(1)
+        self.enc = torch.nn.Linear(12, 4)
+        self.dec = torch.nn.Linear(2, 13)
+        self.shape = shape
+
+    def encode(self, x: torch.Tensor):
+        h = self.enc(x.flatten(1))
+        return h[:, :2], h[:, 2:]
+
+    def decode(self, z: torch.Tensor):
+        h = self.dec(z)
+        mu, lv = h[:, :12].reshape(-1, 1, 3, 4), h[:, 12:]
+        if self.shape == "expanded":
+            return mu, lv.reshape(-1, 1, 1, 1).expand(-1, 1, 3, 4)
+        return mu, (lv if self.shape == "rows-1" else lv.reshape(-1, 1, 1, 1))
+
+
+@pytest.mark.parametrize("points,samples,block_rows", [(20, 2, 1024), (20, 1, 1), (1, 1, 1), (7, 3, 4)])
+@pytest.mark.parametrize("shape", ["rows-1", "rows-1-1-1"])
+def test_one_decoder_variance_per_latent_row_stands_for_every_pixel(shape: str, points: int, samples: int, block_rows: int) -> None:
+    x = torch.rand(points, 1, 3, 4)
+    kw = dict(samples=samples, block_rows=block_rows, write=False)
+    want = Diagnostics(*(lambda m: (m.encode, m.decode))(_PerImageVariance("expanded")), x, **kw).diagnose(0, 0)
+    got = Diagnostics(*(lambda m: (m.encode, m.decode))(_PerImageVariance(shape)), x, **kw).diagnose(0, 0)
+    for k in ("elbo", "gap", "hDec", "sigma2", "rDec", "meanFieldGap"):
+        assert got[k] == pytest.approx(want[k], rel=1e-12, abs=1e-12), k

@@ -170,6 +170,15 @@ def _check_layout(t: torch.Tensor, x: torch.Tensor, what: str) -> None:
         )
 
 
+def one_variance_per_row(log_var: torch.Tensor, rows: int, dim: int, known: Optional[str] = None) -> torch.Tensor:
+    """A decoder's log-variance of one value per latent row, [rows, 1] (an isotropic variance that
+    depends on z, as a per-image sigma), as the [rows, D] it stands for; anything else as it is. A
+    single row is one value per row only where the pass already knows the variance is per point."""
+    if log_var.dim() >= 2 and log_var.shape[0] == rows and log_var.numel() == rows and (rows > 1 or known == "latent"):
+        return log_var.reshape(rows, 1).expand(rows, dim)
+    return log_var
+
+
 def _variance_kind(log_var: torch.Tensor, rows: int, dim: int, fixed: bool, name: str, x_shape: str,
                    known: Optional[str] = None) -> str:
     """Scalar (one value), per dimension (D values) or per point (one row per decoded z: VAE-3).
@@ -194,7 +203,7 @@ def _variance_kind(log_var: torch.Tensor, rows: int, dim: int, fixed: bool, name
         return "latent"
     raise VaeLensInputError(
         f"decode ({name}) returned log_variance of shape {shape_of(log_var)} for {rows} latent rows and data points of "
-        f"shape {x_shape} (D={dim}): it must be one value, D values, or one row of D per latent row"
+        f"shape {x_shape} (D={dim}): it must be one value, D values, or one row of D (or of 1) per latent row"
     )
 
 
@@ -243,12 +252,14 @@ def _block(setup: PassSetup, pass_id: int, block: int, lo: int, hi: int, acc: Op
         _check_finite(log_s2, f"decode ({name}): log_variance")
         _check_layout(mu, x, f"decode ({name}): mean")
         known = acc.kind if acc is not None else None
-        if known is None and P * S == 1 and log_s2.dim() >= 2 and log_s2.numel() == D:
+        if known is None and P * S == 1 and log_s2.dim() >= 2 and log_s2.numel() in (1, D):
             # A first block of one latent row gives [1, D] for a per-point and a per-dimension variance
-            # alike: ask the decoder about two rows.
+            # alike, and [1, 1] for one variance per point and one in all: ask the decoder about two rows.
             probe = setup.decode(torch.cat([z, z]).to(setup.dtype))
-            rows2 = isinstance(probe, (tuple, list)) and len(probe) == 2 and isinstance(probe[1], torch.Tensor) and probe[1].numel() == 2 * D
-            known = "latent" if rows2 else "per-dimension"
+            rows2 = isinstance(probe, (tuple, list)) and len(probe) == 2 and isinstance(probe[1], torch.Tensor) \
+                and probe[1].numel() == 2 * log_s2.numel()
+            known = "latent" if rows2 else ("per-dimension" if log_s2.numel() == D else None)
+        log_s2 = one_variance_per_row(log_s2, P * S, D, known)
         kind = _variance_kind(log_s2, P * S, D, setup.fixed_variance, name, str(tuple(x.shape[1:])), known)
         # [P, S, D] arithmetic in the model's dtype (it dominates the pass); sums over d in float64.
         diff = x.reshape(P, 1, D) - mu.detach().reshape(P, S, D)

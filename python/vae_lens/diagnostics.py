@@ -60,7 +60,8 @@ class Diagnostics:
         encode: ``encode(x) -> (mean, log_variance)``, each ``[batch, H]``: the encoder q(z|x).
         decode: ``decode(z) -> (mean, log_variance)`` for a Gaussian decoder: ``mean`` has the data's
             shape per row; ``log_variance`` is one value (scalar s^2), one per data dimension, or one
-            row per latent row (latent-dependent variance, VAE-3). With ``likelihood='bernoulli'`` or
+            row per latent row (latent-dependent variance, VAE-3; ``[rows, 1]`` is one variance for
+            every dimension of the row). With ``likelihood='bernoulli'`` or
             ``'categorical'`` it returns logits instead.
         data: the training data, a tensor or array ``[N, ...]`` or a map-style dataset whose items are
             ``x`` or ``(x, label)``. A fixed, seeded subset of ``points`` of it is evaluated every pass.
