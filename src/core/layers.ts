@@ -289,10 +289,14 @@ export function planNetworks(
   };
 }
 
-/** The decoder's output fits the data: the same image shape, or as many values flat. */
+/**
+ * The decoder's output fits the data: the same image shape, or as many values flat. A grey image
+ * may end in height×width, as `data.shape` [h, w] states it: the values of h×w×1, in their order.
+ */
 function sameData(out: readonly number[], data: readonly number[]): boolean {
   if (size(out) !== size(data)) return false;
-  return out.length === 1 || data.length === 1 || out.join('x') === data.join('x');
+  const grey = (s: readonly number[]) => (s.length === 3 && s[2] === 1 ? s.slice(0, 2) : s).join('x');
+  return out.length === 1 || data.length === 1 || grey(out) === grey(data);
 }
 
 /** Weights of both networks (heads and the VAE-3 twin included). */

@@ -157,6 +157,36 @@ test("a decoder that does not end in the data's shape is reported on its last la
   assert.deepEqual(problems, [{ message: 'model.decoder.layers[2]: output 14×14×32, the data is 28×28×1', field: 'model.decoder.layers[2]' }]);
 });
 
+test('a grey image may end in height×width, as data.shape [h, w] says it; another arrangement of its values may not', () => {
+  const ending = (shape: number[]): LayerSpec[] => [
+    { type: 'dense', units: 784 },
+    { type: 'reshape', shape },
+  ];
+  const plan = (shape: number[], data: number[]) => planNetworks({ latentDim: 2, encoder: net(ENCODER), decoder: net(ending(shape)) }, data, false);
+  for (const [shape, data] of [
+    [
+      [28, 28],
+      [28, 28, 1],
+    ],
+    [
+      [28, 28, 1],
+      [28, 28, 1],
+    ],
+    [[784], [28, 28, 1]],
+  ] as const)
+    assert.deepEqual(plan([...shape], [...data]).problems, [], `${shape.join('x')} on ${data.join('x')}`);
+  for (const [shape, message] of [
+    [[28, 28, 1, 1], 'output 28×28×1×1'],
+    [[14, 56], 'output 14×56'],
+    [[1, 28, 28], 'output 1×28×28'],
+  ] as const)
+    assert.deepEqual(plan([...shape], [28, 28, 1]).problems, [
+      { message: `model.decoder.layers[1]: ${message}, the data is 28×28×1`, field: 'model.decoder.layers[1]' },
+    ]);
+  // Colour images keep their channels.
+  assert.equal(plan([28, 28], [28, 14, 2]).problems.length, 1);
+});
+
 test('a break in the middle of a chain is reported on that layer, not at the end', () => {
   const bad: LayerSpec[] = [DECODER[0]!, { type: 'reshape', shape: [7, 7, 32] }, ...DECODER.slice(2)];
   const { problems } = planNetworks({ latentDim: 20, encoder: net(ENCODER), decoder: net(bad) }, [28, 28, 1], false);
