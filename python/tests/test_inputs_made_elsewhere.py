@@ -345,3 +345,39 @@ def test_one_decoder_variance_per_latent_row_stands_for_every_pixel(shape: str, 
     got = Diagnostics(*(lambda m: (m.encode, m.decode))(_PerImageVariance(shape)), x, **kw).diagnose(0, 0)
     for k in ("elbo", "gap", "hDec", "sigma2", "rDec", "meanFieldGap"):
         assert got[k] == pytest.approx(want[k], rel=1e-12, abs=1e-12), k
+
+
+@pytest.mark.parametrize("wrap", ["normal", "independent"])
+def test_an_encoder_returning_a_normal_is_its_mean_and_log_variance(wrap: str) -> None:
+    model = TinyVae(dim=4)
+    x = torch.rand(30, 4)
+
+    def as_distribution(x: torch.Tensor):
+        mean, log_var = model.encode(x)
+        q = torch.distributions.Normal(mean, (0.5 * log_var).exp())
+        return torch.distributions.Independent(q, 1) if wrap == "independent" else q
+
+    want = Diagnostics(model.encode, model.decode, x, write=False).diagnose(0, 0)
+    got = Diagnostics(as_distribution, model.decode, x, write=False, modules=[model]).diagnose(0, 0)
+    for k in ("elbo", "gap", "hEnc", "kl"):
+        assert got[k] == pytest.approx(want[k], rel=1e-6), k
+
+
+def test_a_decoder_returning_a_normal_is_told_what_to_return() -> None:
+    model = TinyVae(dim=4)
+    decode = lambda z: torch.distributions.Normal(model.decode(z)[0], 1.0)  # noqa: E731
+    with pytest.raises(VaeLensInputError, match=r"returned a torch.distributions.Normal; return \(p.loc, log_variance\)"):
+        Diagnostics(model.encode, decode, torch.rand(30, 4), write=False, modules=[model]).diagnose(0, 0)
+
+
+def test_an_encoder_returning_a_normal_gets_its_images_drawn(tmp_path) -> None:
+    model = TinyVae(dim=36)
+    encode = lambda x: torch.distributions.Normal(model.encode(x.flatten(1))[0], 1.0)  # noqa: E731
+    decode = lambda z: (model.decode(z)[0].reshape(-1, 1, 6, 6), model.decode(z)[1])  # noqa: E731
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with Diagnostics(encode, decode, torch.rand(30, 1, 6, 6), runs_dir=str(tmp_path), modules=[model]) as lens:
+            lens.diagnose(0, 0)
+    (run,) = os.listdir(tmp_path)
+    images = json.loads((tmp_path / run / "images.json").read_text())
+    assert images["shape"] == [6, 6] and len(images["reconstructions"]) == len(images["originals"]) > 0

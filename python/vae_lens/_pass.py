@@ -127,9 +127,20 @@ def _check_finite(t: torch.Tensor, what: str) -> None:
         raise VaeLensInputError(f"{what} of shape {shape_of(t)} has {bad} non-finite values (NaN or infinity)")
 
 
+def _normal(out: object) -> Optional[torch.distributions.Normal]:
+    """A torch.distributions.Normal, or the Normal inside an Independent (as reinterpreted batch dims)."""
+    while isinstance(out, torch.distributions.Independent):
+        out = out.base_dist
+    return out if isinstance(out, torch.distributions.Normal) else None
+
+
 def _encode(setup: PassSetup, x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
     name = callable_name(setup.encode)
     out = setup.encode(x)
+    q = _normal(out)
+    if q is not None:
+        # q(z|x) as a distribution: its mean and log-variance, which its shape alone does not mix up.
+        out = (q.loc, 2.0 * q.scale.log())
     P = x.shape[0]
     if not (isinstance(out, (tuple, list)) and len(out) == 2 and all(isinstance(t, torch.Tensor) for t in out)):
         raise VaeLensInputError(
@@ -236,6 +247,12 @@ def _block(setup: PassSetup, pass_id: int, block: int, lo: int, hi: int, acc: Op
 
     h_dec_ns: torch.Tensor
     if setup.likelihood == "gaussian":
+        if _normal(dec) is not None:
+            raise VaeLensInputError(
+                f"decode ({name}) returned a torch.distributions.Normal; return (p.loc, log_variance) instead, with the "
+                "log-variance as the model holds it (one value, D values, or one row per latent row): a Normal broadcasts "
+                "its scale to the mean's shape, so one decoder variance could not be told from one per point"
+            )
         if not (isinstance(dec, (tuple, list)) and len(dec) == 2 and all(isinstance(t, torch.Tensor) for t in dec)):
             raise VaeLensInputError(
                 f"decode ({name}) must return (mean, log_variance) for a Gaussian decoder; for latents of shape "

@@ -31,7 +31,7 @@ from ._average import WeightAverage, parameters_of
 from ._data import fixed_subset, image_shape_of
 from ._guards import ExitHook, forked_rngs, quiet_evaluation
 from ._meanfield import mean_field_gap
-from ._pass import LIKELIHOODS, PassResult, PassSetup, decoder_means, run_pass
+from ._pass import LIKELIHOODS, PassResult, PassSetup, _encode, decoder_means, run_pass
 from ._record import PassSums, elbo_only_record, finish_record
 from ._runfolder import FORMAT_VERSION, RUN_DIR_ENV, SPEC_ENV, RunFolder, new_run_dir, now_iso, read_json
 from .errors import VaeLensInputError
@@ -57,7 +57,8 @@ class Diagnostics:
     """Convergence diagnostics of a Gaussian VAE (Damm et al., AISTATS 2023), logged to a run folder.
 
     Args:
-        encode: ``encode(x) -> (mean, log_variance)``, each ``[batch, H]``: the encoder q(z|x).
+        encode: ``encode(x) -> (mean, log_variance)``, each ``[batch, H]``, or a ``torch.distributions.Normal``
+            (or an ``Independent`` of one): the encoder q(z|x).
         decode: ``decode(z) -> (mean, log_variance)`` for a Gaussian decoder: ``mean`` has the data's
             shape per row; ``log_variance`` is one value (scalar s^2), one per data dimension, or one
             row per latent row (latent-dependent variance, VAE-3; ``[rows, 1]`` is one variance for
@@ -406,8 +407,8 @@ class Diagnostics:
         k = min(IMAGES, self.points.shape[0])
         with quiet_evaluation(self._modules, self.device):
             x = self.points[:k].to(self.device, self.dtype)
-            mean, _ = self.encode(x)
-            recon = decoder_means(setup, mean.detach())
+            mean, _ = _encode(setup, x)
+            recon = decoder_means(setup, mean)
             g = torch.Generator(device="cpu")
             g.manual_seed(self.seed * 7919 + epoch)
             H = mean.shape[1]
