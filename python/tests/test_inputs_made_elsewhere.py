@@ -381,3 +381,28 @@ def test_an_encoder_returning_a_normal_gets_its_images_drawn(tmp_path) -> None:
     (run,) = os.listdir(tmp_path)
     images = json.loads((tmp_path / run / "images.json").read_text())
     assert images["shape"] == [6, 6] and len(images["reconstructions"]) == len(images["originals"]) > 0
+
+
+@pytest.mark.parametrize("container", ["list-of-tensors", "tuple-of-tensors", "list-of-image-tensors", "zip-with-labels",
+                                       "zip-with-tensor-labels", "arrays-with-labels"])
+def test_lists_of_tensors_and_of_labelled_points_are_the_points(container: str) -> None:
+    x = torch.rand(12, 1, 2, 3)
+    data = {
+        "list-of-tensors": list(x.flatten(1)),
+        "tuple-of-tensors": tuple(x.flatten(1)),
+        "list-of-image-tensors": list(x),
+        "zip-with-labels": list(zip(x, range(12))),
+        "zip-with-tensor-labels": [(p, torch.tensor(1)) for p in x],
+        "arrays-with-labels": [[p.numpy(), "label"] for p in x],
+    }[container]
+    m = TinyVae(dim=6)
+    flat = lambda v: m.encode(v.flatten(1))  # noqa: E731
+    want = Diagnostics(flat, m.decode, x, write=False, modules=[m]).diagnose(0, 0)
+    got = Diagnostics(flat, m.decode, data, write=False, modules=[m]).diagnose(0, 0)
+    assert got["points"] == 12 and got["elbo"] == pytest.approx(want["elbo"], rel=1e-12)
+
+
+def test_points_and_labels_passed_together_are_named() -> None:
+    m = TinyVae()
+    with pytest.raises(VaeLensInputError, match=r"tuple of tensors of shapes \(10,\), \(10, 5\).*give the points alone"):
+        Diagnostics(m.encode, m.decode, (torch.rand(10, 5), torch.zeros(10)), write=False)

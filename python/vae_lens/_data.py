@@ -25,13 +25,29 @@ def _as_tensor(data: Any) -> Optional[torch.Tensor]:
         return data
     if isinstance(data, np.ndarray):
         return _numeric(data, "data")
-    # A plain list or tuple of rows is the data itself, not (x, label) pairs of a dataset.
+    # A plain list or tuple of rows is the data itself; of (x, label) pairs, a dataset.
     if isinstance(data, (list, tuple)):
+        kind = type(data).__name__
+        if len(data) > 0 and all(isinstance(r, torch.Tensor) for r in data):
+            shapes = sorted({tuple(r.shape) for r in data})
+            if len(shapes) > 1:
+                raise VaeLensInputError(
+                    f"data is a {kind} of tensors of shapes {', '.join(map(str, shapes[:3]))}; its rows must have one shape"
+                    + (" (for (points, labels), give the points alone)" if len(data) == 2 else "")
+                )
+            return torch.stack(list(data))
+        if len(data) > 0 and all(_is_pair(r) for r in data):
+            return None
         try:
             return _numeric(np.asarray(data), "data")
         except ValueError:
-            raise VaeLensInputError("data is a list whose rows differ in length or are not numbers; give a tensor or an array") from None
+            raise VaeLensInputError(f"data is a {kind} whose rows differ in length or are not numbers; give a tensor or an array") from None
     return None
+
+
+def _is_pair(item: Any) -> bool:
+    """(x, label) with x a tensor or an array of at least one axis: a dataset's item, not a row of numbers."""
+    return isinstance(item, (tuple, list)) and len(item) == 2 and isinstance(item[0], (torch.Tensor, np.ndarray)) and item[0].ndim >= 1
 
 
 def _item_tensor(item: Any, i: int) -> torch.Tensor:
