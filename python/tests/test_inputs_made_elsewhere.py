@@ -406,3 +406,21 @@ def test_points_and_labels_passed_together_are_named() -> None:
     m = TinyVae()
     with pytest.raises(VaeLensInputError, match=r"tuple of tensors of shapes \(10,\), \(10, 5\).*give the points alone"):
         Diagnostics(m.encode, m.decode, (torch.rand(10, 5), torch.zeros(10)), write=False)
+
+
+@pytest.mark.parametrize("number", [0, -1.5])
+def test_a_fixed_log_variance_written_as_a_number_is_one_value(number: float) -> None:
+    m = TinyVae(dim=4, variance="fixed")
+    x = torch.rand(30, 4)
+    as_tensor = lambda z: (m.decode(z)[0], torch.tensor(float(number)))  # noqa: E731
+    as_number = lambda z: (m.decode(z)[0], number)  # noqa: E731
+    want = Diagnostics(m.encode, as_tensor, x, write=False, modules=[m]).diagnose(0, 0)
+    got = Diagnostics(m.encode, as_number, x, write=False, modules=[m]).diagnose(0, 0)
+    for k in ("elbo", "gap", "hDec", "sigma2", "meanFieldGap"):
+        assert got[k] == pytest.approx(want[k], rel=1e-12), k
+
+
+def test_a_decoder_returning_its_mean_alone_is_told_how_to_add_the_variance() -> None:
+    m = TinyVae(dim=4)
+    with pytest.raises(VaeLensInputError, match=r"returns the mean alone .*lambda z: \(model.decode\(z\), model.log_var\).*likelihood='bernoulli'"):
+        Diagnostics(m.encode, lambda z: m.decode(z)[0], torch.rand(30, 4), write=False, modules=[m]).diagnose(0, 0)

@@ -58,7 +58,9 @@ def mean_field_gap(setup: PassSetup, variance_kind: str) -> Tuple[float, int, bo
         if first is None:
             first = jac[0]
         linear = linear and float((jac - first).abs().max()) <= LINEAR_TOLERANCE * float(first.abs().max())
-        log_s2 = setup.decode(centres.to(setup.dtype))[1].detach().to(f64)
+        lv = setup.decode(centres.to(setup.dtype))[1]
+        # A fixed log-variance may be a number (the pass takes it as one value).
+        log_s2 = (lv.detach() if isinstance(lv, torch.Tensor) else torch.tensor(float(lv))).to(setup.device, f64)
         # One value per point ([B, 1], an isotropic variance that depends on z) stands for D.
         log_s2 = log_s2.reshape(B, -1).expand(B, D) if variance_kind == "latent" else log_s2.reshape(1, -1).expand(B, D)
         # The rotation argument needs one decoder variance for all points too (a VAE-3's varies with z).

@@ -253,11 +253,17 @@ def _block(setup: PassSetup, pass_id: int, block: int, lo: int, hi: int, acc: Op
                 "log-variance as the model holds it (one value, D values, or one row per latent row): a Normal broadcasts "
                 "its scale to the mean's shape, so one decoder variance could not be told from one per point"
             )
+        if isinstance(dec, (tuple, list)) and len(dec) == 2 and isinstance(dec[0], torch.Tensor) \
+                and isinstance(dec[1], (int, float)) and not isinstance(dec[1], bool):
+            # A fixed log-variance written as a number: one value.
+            dec = (dec[0], torch.tensor(float(dec[1]), dtype=torch.float64, device=setup.device))
         if not (isinstance(dec, (tuple, list)) and len(dec) == 2 and all(isinstance(t, torch.Tensor) for t in dec)):
             raise VaeLensInputError(
                 f"decode ({name}) must return (mean, log_variance) for a Gaussian decoder; for latents of shape "
-                f"{shape_of(z)} it returned {_describe(dec)}. A decoder that returns logits is not Gaussian: "
-                "pass likelihood='bernoulli' or 'categorical'"
+                f"{shape_of(z)} it returned {_describe(dec)}. "
+                + ("If it returns the mean alone and the log-variance is a parameter of the model, give both: "
+                   "decode=lambda z: (model.decode(z), model.log_var). " if isinstance(dec, torch.Tensor) else "")
+                + "A decoder that returns logits is not Gaussian: pass likelihood='bernoulli' or 'categorical'"
             )
         mu, log_s2 = dec
         if mu.numel() != P * S * D or mu.shape[0] != P * S:
