@@ -10,6 +10,7 @@ import os
 import re
 import shutil
 import subprocess
+from typing import Any, Dict, Tuple
 
 import numpy as np
 import pytest
@@ -62,16 +63,21 @@ def close(a: float, b: float, rel: float) -> bool:
     return abs(a - b) <= rel * max(abs(a), abs(b), 1e-3)
 
 
+def both_evaluations(run: str, x) -> Tuple[Dict[str, Any], Dict[str, Any]]:
+    """The run's last checkpoint evaluated by `vae-lens eval` and by this package's loaded twin of it."""
+    res = subprocess.run([NODE, CLI, "eval", run, "--json", "--samples", str(SAMPLES)], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    loaded = load_checkpoint(run)
+    m = loaded.model
+    py = Diagnostics(m.encode, m.decode, x, samples=SAMPLES, write=False, **loaded.diagnostics_kwargs()).diagnose(loaded.epoch, loaded.step)
+    return json.loads(res.stdout), py
+
+
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
 def test_package_agrees_with_vae_lens_eval(variant: str, dataset) -> None:
     root, x = dataset
     run = train(root, variant, VARIANTS[variant])
-    res = subprocess.run([NODE, CLI, "eval", run, "--json", "--samples", str(SAMPLES)], capture_output=True, text=True, timeout=300)
-    assert res.returncode == 0, res.stderr
-    ts = json.loads(res.stdout)
-    loaded = load_checkpoint(run)
-    m = loaded.model
-    py = Diagnostics(m.encode, m.decode, x, samples=SAMPLES, write=False, **loaded.diagnostics_kwargs()).diagnose(loaded.epoch, loaded.step)
+    ts, py = both_evaluations(run, x)
     assert ts["points"] == py["points"] == 300
 
     latent = variant == "vae3"
@@ -143,12 +149,7 @@ def test_load_checkpoint_rebuilds_layer_networks_as_the_trainer_runs_them(varian
     res = subprocess.run([NODE, CLI, "train", str(root / f"{variant}.vae.json")], capture_output=True, text=True, timeout=300, cwd=root)
     assert res.returncode == 0, res.stdout + res.stderr
     (run,) = [str(root / "runs" / d) for d in os.listdir(root / "runs") if d.startswith(variant + "-")]
-    res = subprocess.run([NODE, CLI, "eval", run, "--json", "--samples", str(SAMPLES)], capture_output=True, text=True, timeout=300)
-    assert res.returncode == 0, res.stderr
-    ts = json.loads(res.stdout)
-    loaded = load_checkpoint(run)
-    m = loaded.model
-    py = Diagnostics(m.encode, m.decode, x, samples=SAMPLES, write=False, **loaded.diagnostics_kwargs()).diagnose(loaded.epoch, loaded.step)
+    ts, py = both_evaluations(run, x)
     # float32 convolutions summed in another order: 1e-4 relative.
     assert close(py["hEnc"], ts["hEnc"], 1e-4) and close(py["hPrior"], ts["hPrior"], 1e-4)
     for h in range(2):
