@@ -150,8 +150,8 @@ const commaCell = new Uint8Array(MAX_NUMBER_BYTES);
 
 /** The value of a cell written with a decimal comma ("0,5"), NaN for anything else. */
 function parseDecimalComma(bytes: Buffer, s: number, e: number): number {
+  if (e - s > MAX_NUMBER_BYTES || !hasByte(bytes, CH_COMMA, s, e)) return Number.NaN;
   const comma = bytes.indexOf(CH_COMMA, s);
-  if (comma < 0 || comma >= e || e - s > MAX_NUMBER_BYTES) return Number.NaN;
   const cell = commaCell.subarray(0, e - s);
   cell.set(bytes.subarray(s, e));
   if (cell.indexOf(CH_DOT) >= 0) return Number.NaN;
@@ -293,10 +293,15 @@ interface CellAt {
   length: number;
 }
 
-const hasByte = (bytes: Buffer, byte: number, s: number, e: number): boolean => {
-  const i = bytes.indexOf(byte, s);
-  return i >= 0 && i < e;
-};
+function cellAt(bytes: Buffer, s: number, e: number, lineStart: number, line: number, offset: number, row: number, field: number): CellAt {
+  return { row, field, text: cellText(bytes, s, e), line, column: s - lineStart + 1, offset: offset + (s - lineStart), length: e - s };
+}
+
+/** Whether bytes[s, e) holds `byte`: a bounded scan (Buffer.indexOf would search on to the chunk's end). */
+function hasByte(bytes: Buffer, byte: number, s: number, e: number): boolean {
+  for (let i = s; i < e; i++) if (bytes[i] === byte) return true;
+  return false;
+}
 
 /** The later of two cells that write the decimal mark differently, named with the earlier. */
 function mixedDecimalMarks(comma: CellAt, point: CellAt, file: string): UserError {
@@ -340,19 +345,11 @@ function readDelimited(input: TextInput, file: string, opts: CsvOptions | undefi
       if (field >= dim) throw ragged();
       let raw = parseDecimal(bytes, s, e);
       if (delimiter === ';') {
-        const at = (): CellAt => ({
-          row: row + 1,
-          field: field + 1 + (layout.skipFirst ? 1 : 0),
-          text: cellText(bytes, s, e),
-          line,
-          column: s - start + 1,
-          offset: offset + (s - start),
-          length: e - s,
-        });
         if (Number.isNaN(raw)) {
           raw = parseDecimalComma(bytes, s, e);
-          if (!Number.isNaN(raw)) marks.comma ??= at();
-        } else if (!marks.point && hasByte(bytes, CH_DOT, s, e)) marks.point = at();
+          if (!Number.isNaN(raw)) marks.comma ??= cellAt(bytes, s, e, start, line, offset, row + 1, field + 1 + (layout.skipFirst ? 1 : 0));
+        } else if (!marks.point && hasByte(bytes, CH_DOT, s, e))
+          marks.point = cellAt(bytes, s, e, start, line, offset, row + 1, field + 1 + (layout.skipFirst ? 1 : 0));
         if (marks.comma && marks.point) throw mixedDecimalMarks(marks.comma, marks.point, file);
       }
       const v = Math.fround(raw);
