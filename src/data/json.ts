@@ -153,7 +153,10 @@ export function parseJsonData(data: Buffer, file: string, opts?: LoaderOptions):
         skip();
         if (bytes[pos] === CH.close) fail(`${where(row, index)} has a comma after its last value, which JSON does not allow: remove it`, comma, row);
       }
-      readValue(row, level + 1, [...index, count]);
+      // One path for the whole row, pushed and popped: messages read it only when they fail.
+      index.push(count);
+      readValue(row, level + 1, index);
+      index.pop();
       count++;
       skip();
       if (pos >= bytes.length) fail(`${where(row, index)} is not closed: expected ',' or ']' after value ${count}`, open, row);
