@@ -11,28 +11,11 @@ import { lastMetricsRecord, MetricsTail } from '../../src/core/run/tail';
 import { listRunDirs } from '../../src/core/run/files';
 import { readRunContents, readRunOverview } from '../../src/core/run/read';
 import { runsOfSpec } from '../../src/core/run/paths';
+import { sampleRecord } from './record-testkit';
 
-const rec = (epoch: number, over: Partial<MetricsRecord> = {}): MetricsRecord => ({
-  epoch,
-  step: epoch * 10,
-  elbo: -3 + epoch * 0.1,
-  elboStdErr: 0.01,
-  hEnc: -3,
-  hPrior: 1.4,
-  hDec: -1.9,
-  entropySum: -2.5,
-  gap: 0.2 / epoch,
-  gapRel: 0.03 / epoch,
-  rDec: 0.1 / epoch,
-  rPrior: 0.1 / epoch,
-  sigma2: 0.1,
-  sigma2Opt: 0.1,
-  latentSecondMoment: [1, 1],
-  klPerLatent: [1, 0],
-  samplesPerSec: 1000,
-  wallSeconds: epoch,
-  ...over,
-});
+// A run still closing its gap: the ELBO rises and the residuals shrink with the epoch.
+const rec = (epoch: number, over: Partial<MetricsRecord> = {}): MetricsRecord =>
+  sampleRecord(epoch, { elbo: -3 + epoch * 0.1, gap: 0.2 / epoch, gapRel: 0.03 / epoch, rDec: 0.1 / epoch, rPrior: 0.1 / epoch, klPerLatent: [1, 0], ...over });
 
 function makeRun(root: string, name: string, meta: Partial<RunMeta>, summary?: RunSummary, records: MetricsRecord[] = []): string {
   const dir = join(root, name);
