@@ -154,9 +154,10 @@ function score(records, states, atOptimum, nearOptimum, endsOutside) {
   return { calls, good, goodUpToNoise, precision: calls ? good / calls : undefined, flips, delay: delayOf(DONE), flatDelay: delayOf(FLAT), final: states[n - 1] };
 }
 
-/** The default window (SPEC_DEFAULTS.diagnostics.window) and the others the sweep replays. */
+/** The default window (SPEC_DEFAULTS.diagnostics.window); the windows and tolerances the sweeps replay. */
 const WINDOW = 5;
-const SWEEP_WINDOWS = [3, 4, 5, 6, 8];
+const SWEEPS = { window: [3, 4, 5, 6, 8], tolerance: [0.005, 0.007, 0.01, 0.011, 0.012, 0.014, 0.02] };
+const DEFAULTS = { window: WINDOW, tolerance: TOLERANCE };
 
 function evaluate(cfg, spec, records, truth, modules) {
   const opts = { tolerance: TOLERANCE, window: WINDOW, theoremApplies: spec.model.type !== 'VAE-0', learningRate: spec.training.learningRate, schedule: spec.training.schedule, epochs: spec.training.epochs };
@@ -175,10 +176,9 @@ function evaluate(cfg, spec, records, truth, modules) {
   const points = records.map((r) => ({ ...r, gapStdErr: r.gapStdErr ?? 0 }));
   const verdicts = modules.judgeEveryPass(points, opts);
   const before = points.map((_, i) => modules.judgeConvergenceLegacy(points.slice(0, i + 1), opts).state);
-  // The same rule under other windows (diagnostics.window), on the same records: what the knob trades.
-  const sweep = Object.fromEntries(
-    SWEEP_WINDOWS.map((w) => [w, score(records, modules.judgeEveryPass(points, { ...opts, window: w }).map((v) => v.state), atOptimum, nearOptimum, endsOutside)]),
-  );
+  // The same rule under other settings (diagnostics.window, diagnostics.tolerance), on the same records: what each knob trades.
+  const replay = (setting) => score(records, modules.judgeEveryPass(points, { ...opts, ...setting }).map((v) => v.state), atOptimum, nearOptimum, endsOutside);
+  const sweep = Object.fromEntries(Object.entries(SWEEPS).map(([knob, values]) => [knob, Object.fromEntries(values.map((v) => [v, replay({ [knob]: v })]))]));
   return {
     cfg,
     truth,
@@ -228,12 +228,16 @@ function render(results, heldOutRuns, seconds) {
       `at most ${flips} flips in a run, the verdict within 10 % of the epochs after the plateau in ${inTime} of the ${timed} runs that reach one${flatText}, final state as expected in ${right} of ${results.length} runs`
     );
   };
-  const sweepRows = SWEEP_WINDOWS.map((w) => {
-    const t = totals(results, (r) => r.sweep[w]);
-    const late = results.map((r) => r.sweep[w].delay).filter((d) => d && d.passes !== undefined).map((d) => d.passes).sort((a, b) => a - b);
-    const median = late.length ? late[Math.floor((late.length - 1) / 2)] : 'n/a';
-    return `| ${w}${w === WINDOW ? ' (default)' : ''} | ${t.calls ? `${t.good}/${t.calls} = ${pct(t.good / t.calls)}` : '0 calls'} | ${t.calls ? pct(t.noisy / t.calls) : 'n/a'} | ${t.flips} | ${t.inTime} of ${t.timed} | ${median} | ${t.right} of ${results.length} |`;
-  });
+  const sweepTable = (knob) => [
+    `| ${knob} | "converged" calls at the optimum | allowing 2 s.e. | most flips in a run | verdict in time | median passes from plateau to verdict | final as expected |`,
+    '| --- | --- | ---: | ---: | --- | ---: | --- |',
+    ...SWEEPS[knob].map((v) => {
+      const t = totals(results, (r) => r.sweep[knob][v]);
+      const late = results.map((r) => r.sweep[knob][v].delay).filter((d) => d && d.passes !== undefined).map((d) => d.passes).sort((a, b) => a - b);
+      const median = late.length ? late[Math.floor((late.length - 1) / 2)] : 'n/a';
+      return `| ${v}${v === DEFAULTS[knob] ? ' (default)' : ''} | ${t.calls ? `${t.good}/${t.calls} = ${pct(t.good / t.calls)}` : '0 calls'} | ${t.calls ? pct(t.noisy / t.calls) : 'n/a'} | ${t.flips} | ${t.inTime} of ${t.timed} | ${median} | ${t.right} of ${results.length} |`;
+    }),
+  ];
   const seeds = [...new Set(results.map((r) => r.seed))];
   const runsOf = (cfg) => results.filter((r) => r.cfg === cfg).map((r) => r.seed);
   const fewer = configs.filter((c) => runsOf(c).length < seeds.length);
@@ -251,9 +255,11 @@ function render(results, heldOutRuns, seconds) {
     '',
     `The new rule under other windows w (\`diagnostics.window\`: the trend reads the last 2w passes, the gap and the averaging gain the last w), replayed on the same ${results.length} runs: a shorter window calls sooner and less surely.`,
     '',
-    '| window | "converged" calls at the optimum | allowing 2 s.e. | most flips in a run | verdict in time | median passes from plateau to verdict | final as expected |',
-    '| --- | --- | ---: | ---: | --- | ---: | --- |',
-    ...sweepRows,
+    ...sweepTable('window'),
+    '',
+    `And under other tolerances (\`diagnostics.tolerance\`: every threshold of the rule is a multiple of m = tolerance x |H_enc| + |H_prior| + |H_dec|), on the same runs. ${toleranceFinding(results)}`,
+    '',
+    ...sweepTable('tolerance'),
     '',
     `Ground truth per configuration (the optimum the passes are measured against), and the new rule's final reason on seed ${seeds[0]}:`,
     '',
@@ -298,6 +304,24 @@ function totals(results, of) {
     timed: timed.length,
     inTime: timed.filter((r) => inTimeOf(of(r).delay)).length,
   };
+}
+
+/** What the tolerance sweep says of the issue's three targets together, from its own figures. */
+function toleranceFinding(results) {
+  const rows = SWEEPS.tolerance.map((tol) => ({ tol, ...totals(results, (r) => r.sweep.tolerance[tol]) }));
+  const precise = (t) => t.calls > 0 && t.good / t.calls >= 0.95;
+  const all = rows.filter((t) => precise(t) && t.flips <= 2 && t.inTime === t.timed);
+  if (all.length) return `Tolerance ${all.map((t) => t.tol).join(', ')} meets the three targets at once.`;
+  const kept = rows.filter(precise);
+  const best = kept.reduce((a, t) => (a === undefined || t.inTime > a.inTime ? t : a), undefined);
+  const sooner = rows.filter((t) => !best || t.inTime > best.inTime);
+  const text = (t) => `${t.tol}: ${t.inTime} of ${t.timed} in time, ${pct(t.good / t.calls)}`;
+  return (
+    'No tolerance meets the three targets at once' +
+    (best ? `: the one with most runs in time among those that keep 95 % of their calls at the optimum is ${text(best)}` : '') +
+    (sooner.length ? `; every tolerance that calls more runs in time makes fewer of its calls at the optimum (${sooner.map(text).join('; ')})` : '') +
+    '.'
+  );
 }
 
 const inTimeOf = (d) => d !== undefined && d.epochs !== undefined && d.epochs <= d.allowed;
