@@ -83,3 +83,87 @@ def test_a_failing_decoder_during_the_averaged_evaluation_leaves_the_weights_as_
         lens.diagnose(1, 1)
     assert calls["n"] > 0
     assert all(torch.equal(before[k], v) for k, v in m.state_dict().items())
+
+
+class _ImageVae(TinyVae):
+    """TinyVae on [N, 1, 4, 4] images, so that a pass also draws the panel's images."""
+
+    def __init__(self, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(dim=16, **kwargs)
+
+    def encode(self, x: torch.Tensor):  # type: ignore[no-untyped-def]
+        return super().encode(x.flatten(1))
+
+
+class _NormedVae(TinyVae):
+    """TinyVae with a batch norm in the encoder: buffers that a training forward updates in place."""
+
+    def __init__(self, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(**kwargs)
+        self.norm = torch.nn.BatchNorm1d(5)
+
+    def encode(self, x: torch.Tensor):  # type: ignore[no-untyped-def]
+        return super().encode(self.norm(x))
+
+
+def _loss(m: TinyVae, x: torch.Tensor) -> torch.Tensor:
+    """A training step's negative ELBO, with the reparameterised sample from the global generator."""
+    mean, log_var = m.encode(x)
+    z = mean + (0.5 * log_var).exp() * torch.randn_like(mean)
+    mu, log_s2 = m.decode(z)
+    nll = 0.5 * ((x.flatten(1) - mu) ** 2 / log_s2.exp() + log_s2).sum()
+    prior = m.log_a2 if m.log_a2 is not None else torch.zeros(())
+    kl = 0.5 * ((log_var.exp() + mean ** 2) / prior.exp() - 1 - log_var + prior).sum()
+    return nll + kl
+
+
+@pytest.mark.parametrize("kind", ["scalar", "per-dimension", "latent", "learned-prior", "float64", "images", "batch-norm"])
+def test_a_pass_between_forward_and_backward_leaves_that_backward_as_it_was(kind: str, tmp_path, monkeypatch) -> None:
+    # lens.diagnose() after `loss = ...` and before `loss.backward()` (a loop that logs mid-step), with
+    # averaged weights to evaluate: swapping them in with copy_() bumped every parameter's version
+    # counter, and the backward then refused to run.
+    monkeypatch.delenv("VAE_LENS_RUN_DIR", raising=False)
+    variance = kind if kind in ("per-dimension", "latent") else "scalar"
+    model = {"images": _ImageVae, "batch-norm": _NormedVae}.get(kind, TinyVae)
+    m = model(variance=variance, learned_prior=kind == "learned-prior")
+    x = torch.randn(64, 5, generator=torch.Generator().manual_seed(2))
+    if kind == "images":
+        x = torch.rand(64, 1, 4, 4, generator=torch.Generator().manual_seed(2))
+    if kind == "float64":
+        m, x = m.double(), x.double()
+    opt = torch.optim.Adam(m.parameters(), lr=0.01)
+    lens = Diagnostics(m.encode, m.decode, x, runs_dir=str(tmp_path), samples=2, modules=m,
+                       prior_variance=m.prior_variance if m.log_a2 is not None else None)
+    m.train()
+    for _ in range(2):  # optimizer state and an average to evaluate
+        opt.zero_grad()
+        _loss(m, x).backward()
+        opt.step()
+        lens.step()
+
+    def step(diagnose: bool) -> list:
+        opt.zero_grad()
+        torch.manual_seed(11)  # dropout and the sample
+        loss = _loss(m, x)
+        if diagnose:
+            before = (snapshot(m), [p._version for p in m.parameters()], copy.deepcopy(opt.state_dict()),
+                      torch.get_rng_state())
+            record = lens.diagnose(1, 2)
+            assert "averagedElbo" in record, "the averaged weights were evaluated"
+        loss.backward()
+        if diagnose:
+            assert all(torch.equal(before[0][k], v) for k, v in m.state_dict().items()), "parameters and buffers"
+            assert [p._version for p in m.parameters()] == before[1], "no parameter was written in place"
+            after = opt.state_dict()
+            assert after["param_groups"] == before[2]["param_groups"]
+            assert all(torch.equal(t, after["state"][i][k]) for i, s in before[2]["state"].items() for k, t in s.items())
+            assert torch.equal(torch.get_rng_state(), before[3])
+            assert m.training, "train mode restored"
+        return [None if p.grad is None else p.grad.clone() for p in m.parameters()]
+
+    want = step(diagnose=False)
+    got = step(diagnose=True)
+    assert [g is None for g in got] == [g is None for g in want]
+    assert all(a is None or torch.equal(a, b) for a, b in zip(got, want)), "the same gradients as without the pass"
+    opt.step()
+    lens.close()

@@ -5,6 +5,11 @@ the average is better, the step's noise holds the model down and a smaller step 
 difference (the verdict's `noise-limited`). The mean is kept in each parameter's own dtype and on
 its own device; the parameters themselves are only ever swapped for the block that evaluates the
 average, and restored bit for bit.
+
+The swap exchanges each parameter's tensor (``p.data``), as ``nn.Module._apply`` does, and never
+writes into it: a forward pass of the user's whose backward is still to come keeps its saved
+tensors and their autograd version counters, so a pass between ``loss = ...`` and
+``loss.backward()`` does not break that backward or change its gradients.
 """
 from __future__ import annotations
 
@@ -36,18 +41,22 @@ class WeightAverage:
 
     @contextmanager
     def swapped_in(self) -> Iterator[None]:
-        """Inside the block the parameters hold the average; afterwards their own values, exactly."""
+        """Inside the block the parameters hold the average; afterwards their own tensors again.
+
+        Not ``p.copy_(mean)``: an in-place write bumps the parameter's version counter, and autograd
+        then refuses a backward through any graph that saved the parameter before the swap.
+        """
         assert self.mean is not None, "nothing averaged yet"
-        with torch.no_grad():
-            saved = [p.detach().clone() for p in self.params]
-            for p, m in zip(self.params, self.mean):
-                p.copy_(m)
+        own = [p.data for p in self.params]
         try:
+            with torch.no_grad():
+                for p, m in zip(self.params, self.mean):
+                    p.data = m
             yield
         finally:
             with torch.no_grad():
-                for p, s in zip(self.params, saved):
-                    p.copy_(s)
+                for p, t in zip(self.params, own):
+                    p.data = t
 
 
 def parameters_of(modules: Sequence[torch.nn.Module]) -> List[torch.nn.Parameter]:
