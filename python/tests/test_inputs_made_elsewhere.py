@@ -424,3 +424,49 @@ def test_a_decoder_returning_its_mean_alone_is_told_how_to_add_the_variance() ->
     m = TinyVae(dim=4)
     with pytest.raises(VaeLensInputError, match=r"returns the mean alone .*lambda z: \(model.decode\(z\), model.log_var\).*likelihood='bernoulli'"):
         Diagnostics(m.encode, lambda z: m.decode(z)[0], torch.rand(30, 4), write=False, modules=[m]).diagnose(0, 0)
+
+
+class _MadeOnFirstCall(torch.nn.Module):
+    """Modules that make tensors the first time they run: a lazy layer's weights, or a cached scale
+    that training later multiplies with its activations (as a positional table or a mask)."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__()
+        self.kind = kind
+        self.enc = torch.nn.LazyLinear(4) if kind == "lazy-linear" else torch.nn.Linear(5, 4)
+        self.dec = torch.nn.Linear(2, 5)
+        self.log_s2 = torch.nn.Parameter(torch.zeros(1))
+        self.cache: "torch.Tensor | None" = None
+
+    def encode(self, x: torch.Tensor):
+        h = self.enc(x)
+        if self.kind == "cached-scale":
+            if self.cache is None:
+                self.cache = torch.linspace(0.5, 1.5, h.shape[1])
+            h = h * self.cache
+        return h.chunk(2, -1)
+
+    def decode(self, z: torch.Tensor):
+        return self.dec(z), self.log_s2
+
+
+@pytest.mark.filterwarnings("ignore:Lazy modules are a new feature")
+@pytest.mark.parametrize("kind", ["lazy-linear", "cached-scale"])
+@pytest.mark.parametrize("first_pass", ["before training", "between forward and backward"])
+def test_tensors_a_module_makes_during_a_pass_can_be_trained_through(kind: str, first_pass: str) -> None:
+    # Under inference mode a lazy layer's weights became inference tensors, which silently got no
+    # gradient, and a cached tensor could not be saved for a later backward.
+    m = _MadeOnFirstCall(kind)
+    x = torch.randn(40, 5, generator=torch.Generator().manual_seed(0))
+    lens = Diagnostics(m.encode, m.decode, x, write=False, modules=m)
+    if first_pass == "before training":
+        lens.diagnose(0, 0)
+        mean, log_var = m.encode(x)
+    else:
+        mean, log_var = m.encode(x)
+        lens.diagnose(0, 0)
+    loss = (m.decode(mean)[0] - x).pow(2).sum() + (log_var.exp() + mean * mean - log_var).sum()
+    loss.backward()
+    assert not any(p.is_inference() for p in m.parameters())
+    assert all(p.grad is not None and bool(p.grad.abs().sum() > 0) for p in (*m.enc.parameters(), *m.dec.parameters()))
+    torch.optim.SGD(m.parameters(), lr=0.1).step()

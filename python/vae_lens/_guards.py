@@ -39,7 +39,12 @@ class forked_rngs:
 
 
 class quiet_evaluation:
-    """inference mode (no autograd), eval mode (restored per module), and the global RNGs (torch, numpy, random) forked around the user's code."""
+    """no_grad (no autograd), eval mode (restored per module), and the global RNGs (torch, numpy, random) forked around the user's code.
+
+    Not inference mode: the tensors a module makes while a pass runs it (a lazy layer's weights, a
+    cached table) would be inference tensors, which training can neither save for backward nor
+    give a gradient.
+    """
 
     def __init__(self, modules: Sequence[torch.nn.Module], device: torch.device) -> None:
         self.modules = modules
@@ -51,7 +56,7 @@ class quiet_evaluation:
             root.eval()
         self.rng = forked_rngs([self.device.index or 0] if self.device.type == "cuda" else [])
         self.rng.__enter__()
-        self.grad = torch.inference_mode()
+        self.grad = torch.no_grad()
         self.grad.__enter__()
 
     def __exit__(self, *exc: object) -> None:
