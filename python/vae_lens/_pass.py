@@ -22,6 +22,10 @@ Encode = Callable[[torch.Tensor], Tuple[torch.Tensor, torch.Tensor]]
 Decode = Callable[[torch.Tensor], object]
 
 LIKELIHOODS = ("gaussian", "bernoulli", "categorical")
+#: What the second of an encoder's (mean, ...) outputs may be: Diagnostics' ``encoder_scale``.
+ENCODER_SCALES = ("log_variance", "variance", "std", "log_std")
+#: Points an encoder's outputs must cover before they are said to look like a scale.
+SCALE_CHECK_POINTS = 16
 
 
 def callable_name(fn: object) -> str:
@@ -49,6 +53,8 @@ class PassSetup:
     prior_variance: Optional[torch.Tensor]
     device: torch.device
     dtype: torch.dtype
+    #: What the encoder's second output is (one of ENCODER_SCALES).
+    encoder_scale: str = "log_variance"
 
 
 @dataclass
@@ -59,6 +65,8 @@ class PassResult:
     #: s^2 of a homoscedastic decoder (1 or D values), else None.
     decoder_variance: Optional[np.ndarray]
     prior_variance: np.ndarray
+    #: The encoder's second output, read as a log-variance, looks like a standard deviation or a variance.
+    scale_like: bool = False
 
 
 def points_per_block(setup: PassSetup) -> int:
@@ -100,6 +108,7 @@ class _Accumulator:
         self.kind = kind
         self.decoder_variance = decoder_variance
         self.prior_variance = prior_variance
+        self.scale_like = False
         z = lambda *shape: torch.zeros(*shape, dtype=torch.float64, device=device)  # noqa: E731
         self.scalars = z(len(PassSums.SCALARS))
         self.kl_per_latent = z(latent_dim)
@@ -114,7 +123,7 @@ class _Accumulator:
         v = torch.cat([self.scalars, self.kl_per_latent, self.second_moment, self.sq_err]).cpu().numpy()
         sums = PassSums.from_vector(v, self.latent_dim, self.dim, self.samples)
         dv = None if self.decoder_variance is None else self.decoder_variance.detach().cpu().numpy().astype(np.float64)
-        return PassResult(sums, self.kind, dv, self.prior_variance.detach().cpu().numpy().astype(np.float64))
+        return PassResult(sums, self.kind, dv, self.prior_variance.detach().cpu().numpy().astype(np.float64), self.scale_like)
 
 
 def _check_finite(t: torch.Tensor, what: str) -> None:
@@ -135,27 +144,72 @@ def _normal(out: object) -> Optional[torch.distributions.Normal]:
 
 
 def _encode(setup: PassSetup, x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+    """The encoder's mean and log-variance log t^2 for a batch, in float64."""
+    mean, log_var, _ = _encoder_outputs(setup, x)
+    return mean, log_var
+
+
+def _encoder_outputs(setup: PassSetup, x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor, bool]:
+    """The encoder's mean and log-variance, and whether they came as a tuple read as ``encoder_scale`` says
+    (not as a distribution, whose scale is unambiguous)."""
     name = callable_name(setup.encode)
     out = setup.encode(x)
     q = _normal(out)
+    scale = setup.encoder_scale
     if q is not None:
-        # q(z|x) as a distribution: its mean and log-variance, which its shape alone does not mix up.
-        out = (q.loc, 2.0 * q.scale.log())
+        # q(z|x) as a distribution: its mean and log-variance, which its shape alone does not mix up
+        # (whatever encoder_scale says of a tuple).
+        out, scale = (q.loc, 2.0 * q.scale.log()), "log_variance"
     P = x.shape[0]
     if not (isinstance(out, (tuple, list)) and len(out) == 2 and all(isinstance(t, torch.Tensor) for t in out)):
         raise VaeLensInputError(
-            f"encode ({name}) must return (mean, log_variance), two tensors of shape [batch, H]; "
+            f"encode ({name}) must return (mean, {scale}), two tensors of shape [batch, H]; "
             f"for a batch of shape {shape_of(x)} it returned {_describe(out)}"
         )
-    mean, log_var = out
-    if mean.dim() != 2 or mean.shape[0] != P or tuple(log_var.shape) != tuple(mean.shape):
+    mean, second = out
+    if mean.dim() != 2 or mean.shape[0] != P or tuple(second.shape) != tuple(mean.shape):
         raise VaeLensInputError(
-            f"encode ({name}) returned mean of shape {shape_of(mean)} and log_variance of shape {shape_of(log_var)} "
+            f"encode ({name}) returned mean of shape {shape_of(mean)} and {scale} of shape {shape_of(second)} "
             f"for a batch of shape {shape_of(x)}: both must be [{P}, H]"
         )
     _check_finite(mean, f"encode ({name}): mean")
-    _check_finite(log_var, f"encode ({name}): log_variance")
-    return mean.detach().to(torch.float64), log_var.detach().to(torch.float64)
+    _check_finite(second, f"encode ({name}): {scale}")
+    return mean.detach().to(torch.float64), log_variance_of(second, scale, f"encode ({name}): {scale}"), q is None
+
+
+def log_variance_of(second: torch.Tensor, scale: str, what: str) -> torch.Tensor:
+    """An encoder's second output, read as ``scale`` says, as the log-variance it stands for (float64)."""
+    v = second.detach().to(torch.float64)
+    if scale == "log_variance":
+        return v
+    if scale == "log_std":
+        return 2.0 * v
+    if not bool((v > 0).all()):
+        kind = "standard deviation" if scale == "std" else "variance"
+        raise VaeLensInputError(
+            f"{what} of shape {shape_of(second)} has {int((v <= 0).sum())} values of 0 or less (the smallest "
+            f"{float(v.min()):.4g}), but encoder_scale={scale!r} says it is a {kind}, which is positive; if the "
+            "encoder returns a log-variance, pass encoder_scale='log_variance' (or 'log_std' for log sigma)"
+        )
+    return v.log() if scale == "variance" else 2.0 * v.log()
+
+
+def looks_like_a_scale(nu: torch.Tensor, log_t2: torch.Tensor, a2: torch.Tensor) -> bool:
+    """Whether an encoder's second output, read as a log-variance, is more likely a standard deviation
+    or a variance: positive for every point and latent, and, in some latent whose means spread over
+    at least half the prior's variance, a posterior wider than the prior at every point.
+
+    A log-variance encoder's KL term works against exactly that: a latent that carries information
+    (its means spread) gets posteriors narrower than the prior, and a collapsed one (posteriors equal
+    to the prior: positive log-variances under a learned prior wider than one) means that do not
+    spread. A positive scale read as a log-variance gives variances above one. The check is one-sided:
+    it does not find every scale, and says nothing where it is unsure.
+    """
+    if nu.shape[0] < SCALE_CHECK_POINTS or not bool((log_t2 > 0).all()):
+        return False
+    wider = (log_t2 > a2.log()).all(0)
+    spread = nu.var(0) >= 0.5 * a2
+    return bool((wider & spread).any())
 
 
 def _describe(out: object) -> str:
@@ -228,7 +282,7 @@ def _block(setup: PassSetup, pass_id: int, block: int, lo: int, hi: int, acc: Op
     D = int(np.prod(x.shape[1:])) if x.dim() > 1 else 1
     f64 = torch.float64
 
-    nu, log_t2 = _encode(setup, x)
+    nu, log_t2, as_said = _encoder_outputs(setup, x)
     H = nu.shape[1]
     if setup.prior_variance is None:
         a2 = torch.ones(H, dtype=torch.float64, device=setup.device)
@@ -325,6 +379,8 @@ def _block(setup: PassSetup, pass_id: int, block: int, lo: int, hi: int, acc: Op
 
     if acc is None:
         acc = _Accumulator(H, D, S, setup.device, kind, s2_now, a2)
+        # Judged on this rank's first block of points: enough to see, and nothing to all-reduce.
+        acc.scale_like = as_said and setup.encoder_scale == "log_variance" and looks_like_a_scale(nu, log_t2, a2)
     if shapes_only:
         return acc
 

@@ -31,7 +31,7 @@ from ._average import WeightAverage, parameters_of
 from ._data import fixed_subset, image_shape_of
 from ._guards import ExitHook, forked_rngs, quiet_evaluation
 from ._meanfield import mean_field_gap
-from ._pass import LIKELIHOODS, PassResult, PassSetup, _encode, decoder_means, run_pass
+from ._pass import ENCODER_SCALES, LIKELIHOODS, PassResult, PassSetup, _encode, callable_name, decoder_means, run_pass
 from ._record import PassSums, elbo_only_record, finish_record
 from ._runfolder import FORMAT_VERSION, RUN_DIR_ENV, SPEC_ENV, RunFolder, new_run_dir, now_iso, read_json
 from .errors import VaeLensInputError
@@ -58,7 +58,8 @@ class Diagnostics:
 
     Args:
         encode: ``encode(x) -> (mean, log_variance)``, each ``[batch, H]``, or a ``torch.distributions.Normal``
-            (or an ``Independent`` of one): the encoder q(z|x).
+            (or an ``Independent`` of one): the encoder q(z|x). An encoder whose second output is not the
+            log-variance says what it is with ``encoder_scale``.
         decode: ``decode(z) -> (mean, log_variance)`` for a Gaussian decoder: ``mean`` has the data's
             shape per row; ``log_variance`` is one value (scalar s^2), one per data dimension, or one
             row per latent row (latent-dependent variance, VAE-3; ``[rows, 1]`` is one variance for
@@ -66,6 +67,9 @@ class Diagnostics:
             ``'categorical'`` it returns logits instead.
         data: the training data, a tensor or array ``[N, ...]`` or a map-style dataset whose items are
             ``x`` or ``(x, label)``. A fixed, seeded subset of ``points`` of it is evaluated every pass.
+        encoder_scale: what the second of ``encode``'s outputs is: ``'log_variance'`` (the default),
+            ``'variance'``, ``'std'`` (the standard deviation) or ``'log_std'``. Its shape cannot tell
+            them apart. Where it is not given and the outputs look like a scale, a pass warns once.
         runs_dir: where to make the run folder ``<name>-<YYYYMMDD-HHMMSS>`` (default ``.vae-lens/runs``).
             Ignored when the environment variable VAE_LENS_RUN_DIR names a folder (the editor's Train VAE
             and ``vae-lens train`` set it), unless another Diagnostics already writes there: then a new
@@ -104,6 +108,7 @@ class Diagnostics:
         decode: Callable[[torch.Tensor], Any],
         data: Any,
         *,
+        encoder_scale: Optional[str] = None,
         runs_dir: Optional[str] = None,
         name: Optional[str] = None,
         points: Optional[int] = None,
@@ -132,6 +137,11 @@ class Diagnostics:
             raise VaeLensInputError("encode and decode must be callables: encode(x) -> (mean, log_variance), decode(z) -> ...")
         if likelihood not in LIKELIHOODS:
             raise VaeLensInputError(f"likelihood must be one of {LIKELIHOODS}, got {likelihood!r}")
+        if encoder_scale is not None and encoder_scale not in ENCODER_SCALES:
+            raise VaeLensInputError(
+                f"encoder_scale says what the second of encode's outputs is: one of {', '.join(map(repr, ENCODER_SCALES))}; "
+                f"got {encoder_scale!r}"
+            )
         points, samples, block_rows, window, seed = (
             _whole(arg, v, least) for arg, v, least in
             (("points", points, 1), ("samples", samples, 1), ("block_rows", block_rows, 1), ("window", window, 1), ("seed", seed, 0)))
@@ -151,6 +161,9 @@ class Diagnostics:
             raise VaeLensInputError(f"beta must be a non-negative number or a function of the epoch, got {beta!r}")
 
         self.encode, self.decode = encode, decode
+        self.encoder_scale: str = encoder_scale or "log_variance"
+        #: Whether to warn (once) when a log-variance reading of the encoder looks like a scale.
+        self._scale_unsaid = encoder_scale is None
         self.likelihood = likelihood
         self.fixed_variance = fixed_variance
         self.beta = beta
@@ -246,6 +259,15 @@ class Diagnostics:
         train_seconds = time.monotonic() - self._since
         t0 = time.monotonic()
         result = self._run_pass(epoch)
+        if result.scale_like and self._scale_unsaid:
+            self._scale_unsaid = False
+            warnings.warn(
+                f"VAE Lens: encode ({callable_name(self.encode)}) returns a second output that is positive everywhere and, "
+                "read as a log-variance, makes q(z|x) wider than the prior at every point in a latent whose means spread: "
+                "it looks like a standard deviation or a variance. Pass encoder_scale='std' or 'variance' to Diagnostics "
+                "if it is one (encoder_scale='log_variance' if it is not, which also silences this warning)",
+                stacklevel=2,
+            )
         record = self._record(result, epoch, step, beta)
         if self.likelihood == "gaussian":
             with quiet_evaluation(self._modules, self.device):
@@ -353,6 +375,7 @@ class Diagnostics:
             encode=self.encode, decode=self.decode, points=self.points, samples=self.samples, seed=self.seed,
             block_rows=self.block_rows, likelihood=self.likelihood, fixed_variance=self.fixed_variance,
             prior_variance=self._prior_variance_now(), device=self.device, dtype=self.dtype,
+            encoder_scale=self.encoder_scale,
         )
 
     def _run_pass(self, epoch: int, setup: Optional[PassSetup] = None) -> PassResult:
