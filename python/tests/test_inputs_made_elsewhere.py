@@ -104,7 +104,8 @@ class _Stream(torch.utils.data.IterableDataset):
     ([[1.0, 2.0], [3.0]], "rows differ in length"),
     (np.array(["a", "b"], dtype=object), "holds object values"),
     (torch.empty(4, 5, device="meta"), "'meta' device"),
-    (_ListDataset([{"x": 1}, {"x": 2}]), r"data\[\d\] is dict"),
+    (_ListDataset([{"a": 1.0, "b": 2.0}, {"a": 3.0, "b": 4.0}]), r"data\[0\] is a dict with keys 'a' \(float\), 'b' \(float\)"),
+    (_ListDataset([{"x": "one"}, {"x": "two"}]), r"data\[\d\]\['x'\] is str, not numbers"),
 ])
 def test_data_that_are_not_points_are_named(data: object, match: str) -> None:
     m = TinyVae()
@@ -470,3 +471,86 @@ def test_tensors_a_module_makes_during_a_pass_can_be_trained_through(kind: str, 
     assert not any(p.is_inference() for p in m.parameters())
     assert all(p.grad is not None and bool(p.grad.abs().sum() > 0) for p in (*m.enc.parameters(), *m.dec.parameters()))
     torch.optim.SGD(m.parameters(), lr=0.1).step()
+
+
+class _DictDataset(torch.utils.data.Dataset):
+    """A Dataset whose items are dicts, as Hugging Face datasets and many training scripts give them."""
+
+    def __init__(self, items: list) -> None:
+        self.items = items
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, i: int) -> dict:
+        return self.items[i]
+
+
+#: Dict items of a point p (a float tensor [1, 2, 3]) and its index i, and the input_key they need (None: found).
+DICT_ITEMS = {
+    "image-and-label": (lambda p, i: {"image": p, "label": i % 3}, None),
+    "pixel-values-and-mask": (lambda p, i: {"pixel_values": p, "attention_mask": torch.ones(6, dtype=torch.long)}, None),
+    "hugging-face-lists": (lambda p, i: {"pixel_values": p.tolist(), "label": i % 3}, None),
+    "numpy-and-id": (lambda p, i: {"id": f"img-{i}", "features": p.numpy()}, None),
+    "x-and-target": (lambda p, i: {"x": p, "y": 2 * p}, None),
+    "float-label": (lambda p, i: {"inputs": p, "score": torch.tensor(0.5)}, None),
+    "named": (lambda p, i: {"view1": p, "view2": p + 1, "label": i}, "view1"),
+}
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("container", ["list", "dataset", "loader-dataset"])
+@pytest.mark.parametrize("item", sorted(DICT_ITEMS))
+def test_dict_items_are_their_points(item: str, container: str, dtype: torch.dtype) -> None:
+    x = torch.rand(12, 1, 2, 3, generator=torch.Generator().manual_seed(3)).to(dtype)
+    make, key = DICT_ITEMS[item]
+    items = [make(p, i) for i, p in enumerate(x)]
+    data: object = items
+    if container != "list":
+        data = _DictDataset(items)
+    if container == "loader-dataset":
+        loader = torch.utils.data.DataLoader(data, batch_size=4)
+        assert isinstance(next(iter(loader)), dict), "the loader yields dict batches"
+        with pytest.raises(VaeLensInputError, match=r"DataLoader; give its dataset \(loader.dataset\).*dicts.*input_key"):
+            Diagnostics(TinyVae().encode, TinyVae().decode, loader, write=False)
+        data = loader.dataset
+    m = TinyVae(dim=6).to(dtype)
+    flat = lambda v: m.encode(v.flatten(1))  # noqa: E731
+    want = Diagnostics(flat, m.decode, x, write=False, modules=[m]).diagnose(0, 0)
+    lens = Diagnostics(flat, m.decode, data, write=False, modules=[m], input_key=key)
+    assert torch.equal(lens.points, x.to(lens.points.dtype)) and lens.image_shape == (2, 3)
+    got = lens.diagnose(0, 0)
+    assert got["points"] == 12 and got["elbo"] == pytest.approx(want["elbo"], rel=1e-12)
+
+
+@pytest.mark.parametrize("item,match", [
+    ({"a": torch.rand(3), "b": torch.rand(3), "label": 1}, r"'a' \(float32 \(3,\)\), 'b' \(float32 \(3,\)\), 'label' \(int\)"),
+    ({"image": torch.zeros(3, dtype=torch.uint8), "mask": torch.rand(3)}, r"'image' \(uint8 \(3,\)\), 'mask' \(float32 \(3,\)\)"),
+    ({"image": torch.rand(3), "pixel_values": torch.rand(3)}, r"'image' \(float32 \(3,\)\), 'pixel_values' \(float32 \(3,\)\)"),
+    ({"label": 1, "path": "a.png"}, r"'label' \(int\), 'path' \(str\)"),
+])
+@pytest.mark.parametrize("container", ["list", "dataset"])
+def test_dict_items_whose_point_is_not_plain_are_named_with_their_keys(item: dict, match: str, container: str) -> None:
+    data = [dict(item) for _ in range(5)]
+    m = TinyVae(dim=3)
+    with pytest.raises(VaeLensInputError, match=r"data\[0\] is a dict with keys " + match + r": say which holds the data point "
+                                                 r"with Diagnostics\(\.\.\., input_key=\.\.\.\)"):
+        Diagnostics(m.encode, m.decode, data if container == "list" else _DictDataset(data), write=False)
+    key = next(iter(item))
+    if isinstance(item[key], torch.Tensor):
+        assert Diagnostics(m.encode, m.decode, data, write=False, input_key=key).points.shape == (5, 3)
+
+
+@pytest.mark.parametrize("data,key,match", [
+    ([{"image": torch.rand(5), "label": 0}] * 4, "img", r"input_key='img' is not a key of data\[0\], whose keys are 'image', 'label'"),
+    ([{"image": torch.rand(5)}] * 3 + [{"picture": torch.rand(5)}], None,
+     r"data\[3\] has no key 'image', under which the first item holds its data point; it has the keys 'picture'"),
+    ([{"image": torch.rand(5)}, torch.rand(5)], "image", r"data\[1\] has no key 'image'.*no keys, being a Tensor"),
+    (torch.rand(4, 5), "image", r"input_key='image' names a key of dict items, but data is a Tensor of points; leave input_key out"),
+    ([(torch.rand(5), 0)] * 4, "image", r"input_key='image' names a key of dict items, but data\[0\] is a tuple; leave input_key out"),
+    ([{"image": torch.rand(5)}] * 4, 3, r"input_key must be the key \(a string, such as 'pixel_values'\).*got int 3"),
+])
+def test_a_wrong_input_key_is_named(data: object, key: object, match: str) -> None:
+    m = TinyVae()
+    with pytest.raises(VaeLensInputError, match=match):
+        Diagnostics(m.encode, m.decode, data, write=False, input_key=key)  # type: ignore[arg-type]

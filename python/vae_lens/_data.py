@@ -1,12 +1,16 @@
 """The pass's fixed points: a seeded subset of the user's data, and whether they are images."""
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence, Tuple
+from collections.abc import Mapping
+from typing import Any, Hashable, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
 
 from .errors import VaeLensInputError
+
+#: Keys under which dict items (Hugging Face datasets, a Dataset returning dicts) commonly hold the data point.
+INPUT_KEYS = ("pixel_values", "image", "images", "x", "input", "inputs", "data")
 
 
 def _numeric(a: np.ndarray, what: str) -> torch.Tensor:
@@ -25,7 +29,7 @@ def _as_tensor(data: Any) -> Optional[torch.Tensor]:
         return data
     if isinstance(data, np.ndarray):
         return _numeric(data, "data")
-    # A plain list or tuple of rows is the data itself; of (x, label) pairs, a dataset.
+    # A plain list or tuple of rows is the data itself; of (x, label) pairs or of dicts, a dataset.
     if isinstance(data, (list, tuple)):
         kind = type(data).__name__
         if len(data) > 0 and all(isinstance(r, torch.Tensor) for r in data):
@@ -36,7 +40,7 @@ def _as_tensor(data: Any) -> Optional[torch.Tensor]:
                     + (" (for (points, labels), give the points alone)" if len(data) == 2 else "")
                 )
             return torch.stack(list(data))
-        if len(data) > 0 and all(_is_pair(r) for r in data):
+        if len(data) > 0 and (all(_is_pair(r) for r in data) or any(isinstance(r, Mapping) for r in data)):
             return None
         try:
             return _numeric(np.asarray(data), "data")
@@ -50,22 +54,84 @@ def _is_pair(item: Any) -> bool:
     return isinstance(item, (tuple, list)) and len(item) == 2 and isinstance(item[0], (torch.Tensor, np.ndarray)) and item[0].ndim >= 1
 
 
-def _item_tensor(item: Any, i: int) -> torch.Tensor:
-    """One dataset item as a tensor: the item, or the first element of an (x, label) pair."""
-    x = item[0] if isinstance(item, tuple) or (isinstance(item, list) and len(item) == 2 and not np.isscalar(item[0])) else item
+def _item_tensor(item: Any, i: int, key: Optional[Hashable] = None) -> torch.Tensor:
+    """One dataset item as a tensor: the item, the first element of an (x, label) pair, or a dict item's
+    value at `key`."""
+    where = f"data[{i}]"
+    if key is not None:
+        if not isinstance(item, Mapping) or key not in item:
+            has = f"the keys {_keys(item)}" if isinstance(item, Mapping) else f"no keys, being a {type(item).__name__}"
+            raise VaeLensInputError(f"{where} has no key {key!r}, under which the first item holds its data point; it has {has}")
+        x, where = item[key], f"{where}[{key!r}]"
+    else:
+        x = item[0] if isinstance(item, tuple) or (isinstance(item, list) and len(item) == 2 and not np.isscalar(item[0])) else item
     if isinstance(x, torch.Tensor):
         return x
     try:
-        return _numeric(np.asarray(x), f"data[{i}]")
+        return _numeric(np.asarray(x), where)
     except ValueError:
-        raise VaeLensInputError(f"data[{i}] is {type(x).__name__}, not numbers; a dataset item must be x or (x, label) with x a tensor or an array") from None
+        raise VaeLensInputError(
+            f"{where} is {type(x).__name__}, not numbers; a dataset item must be x, (x, label) or a dict holding x, "
+            "with x a tensor or an array"
+        ) from None
 
 
-def fixed_subset(data: Any, points: int, seed: int) -> Tuple[int, torch.Tensor]:
+def _keys(item: Mapping) -> str:
+    return ", ".join(repr(k) for k in list(item)[:12]) + (", ..." if len(item) > 12 else "")
+
+
+def _value_kind(v: Any) -> str:
+    if isinstance(v, (torch.Tensor, np.ndarray)):
+        return f"{str(v.dtype).replace('torch.', '')} {tuple(v.shape)}"
+    return type(v).__name__
+
+
+def _looks_like_a_point(v: Any) -> bool:
+    """A floating-point tensor, array or list of numbers with more than one value: the shape of a data
+    point, not of a label or an id."""
+    if isinstance(v, (list, tuple)):
+        try:
+            v = np.asarray(v)
+        except ValueError:
+            return False
+    if isinstance(v, torch.Tensor):
+        return v.is_floating_point() and v.dim() >= 1 and v.numel() > 1
+    return isinstance(v, np.ndarray) and v.dtype.kind == "f" and v.ndim >= 1 and v.size > 1
+
+
+def input_key_of(item: Mapping, key: Optional[str], where: str) -> Hashable:
+    """The key of a dict item that holds the data point: ``key`` when given, else the one value that looks
+    like a point, or the one key of INPUT_KEYS, where these do not disagree."""
+    if key is not None:
+        if key not in item:
+            raise VaeLensInputError(f"input_key={key!r} is not a key of {where}, whose keys are {_keys(item)}")
+        return key
+    floating = [k for k in item if _looks_like_a_point(item[k])]
+    named = [k for k in item if isinstance(k, str) and k in INPUT_KEYS]
+    by_value = floating[0] if len(floating) == 1 else None
+    by_name = named[0] if len(named) == 1 else None
+    if by_value is not None and by_name is not None and by_value != by_name:
+        by_value = by_name = None
+    if by_value is not None:
+        return by_value
+    if by_name is not None:
+        return by_name
+    described = ", ".join(f"{k!r} ({_value_kind(item[k])})" for k in list(item)[:12])
+    raise VaeLensInputError(
+        f"{where} is a dict with keys {described}{', ...' if len(item) > 12 else ''}: say which holds the data point "
+        f"with Diagnostics(..., input_key=...)"
+    )
+
+
+def fixed_subset(data: Any, points: int, seed: int, input_key: Optional[str] = None) -> Tuple[int, torch.Tensor]:
     """The pass's points: all of them in order when there are no more than `points`, else a seeded
-    draw without replacement (the same on every rank and every pass)."""
+    draw without replacement (the same on every rank and every pass). Dict items give their value
+    at `input_key` (by default the key that plainly holds the point)."""
     if isinstance(data, torch.utils.data.DataLoader):
-        raise VaeLensInputError("data is a DataLoader; give its dataset (loader.dataset): the pass draws its own fixed points")
+        raise VaeLensInputError(
+            "data is a DataLoader; give its dataset (loader.dataset), whose items may be x, (x, label) or dicts "
+            "holding x (input_key names its key): the pass draws its own fixed points"
+        )
     if isinstance(data, torch.utils.data.IterableDataset):
         raise VaeLensInputError("data is an IterableDataset; the pass needs fixed points it can index: give a map-style dataset, a tensor or an array")
     if isinstance(data, dict):
@@ -79,9 +145,17 @@ def fixed_subset(data: Any, points: int, seed: int) -> Tuple[int, torch.Tensor]:
     idx = np.arange(n) if points >= n else np.random.default_rng(seed).choice(n, size=points, replace=False)
     t = _as_tensor(data)
     if t is not None:
+        if input_key is not None:
+            raise VaeLensInputError(f"input_key={input_key!r} names a key of dict items, but data is a {type(data).__name__} "
+                                    "of points; leave input_key out")
         out = t[torch.from_numpy(idx)] if points < n else t
     else:
-        items = [_item_tensor(data[int(i)], int(i)) for i in idx]
+        raw: List[Any] = [data[int(i)] for i in idx]
+        key = input_key_of(raw[0], input_key, f"data[{int(idx[0])}]") if isinstance(raw[0], Mapping) else None
+        if key is None and input_key is not None:
+            raise VaeLensInputError(f"input_key={input_key!r} names a key of dict items, but data[{int(idx[0])}] is a "
+                                    f"{type(raw[0]).__name__}; leave input_key out")
+        items = [_item_tensor(item, int(i), key) for item, i in zip(raw, idx)]
         shapes = {tuple(x.shape) for x in items}
         if len(shapes) > 1:
             raise VaeLensInputError(f"data items differ in shape ({', '.join(map(str, sorted(shapes)[:3]))}); every point must have the same shape")

@@ -65,8 +65,12 @@ class Diagnostics:
             row per latent row (latent-dependent variance, VAE-3; ``[rows, 1]`` is one variance for
             every dimension of the row). With ``likelihood='bernoulli'`` or
             ``'categorical'`` it returns logits instead.
-        data: the training data, a tensor or array ``[N, ...]`` or a map-style dataset whose items are
-            ``x`` or ``(x, label)``. A fixed, seeded subset of ``points`` of it is evaluated every pass.
+        data: the training data, a tensor or array ``[N, ...]`` or a map-style dataset (or a list) whose
+            items are ``x``, ``(x, label)`` or dicts holding ``x``. A fixed, seeded subset of ``points``
+            of it is evaluated every pass.
+        input_key: the key of ``x`` in dict items (``{"pixel_values": x, "label": 3}``). Needed only where
+            it is not plain: by default the one value that is a floating-point tensor or array of more than
+            one value, or the one key among "pixel_values", "image", "images", "x", "input", "inputs", "data".
         encoder_scale: what the second of ``encode``'s outputs is: ``'log_variance'`` (the default),
             ``'variance'``, ``'std'`` (the standard deviation) or ``'log_std'``. Its shape cannot tell
             them apart. Where it is not given and the outputs look like a scale, a pass warns once.
@@ -108,6 +112,7 @@ class Diagnostics:
         decode: Callable[[torch.Tensor], Any],
         data: Any,
         *,
+        input_key: Optional[str] = None,
         encoder_scale: Optional[str] = None,
         runs_dir: Optional[str] = None,
         name: Optional[str] = None,
@@ -137,6 +142,9 @@ class Diagnostics:
             raise VaeLensInputError("encode and decode must be callables: encode(x) -> (mean, log_variance), decode(z) -> ...")
         if likelihood not in LIKELIHOODS:
             raise VaeLensInputError(f"likelihood must be one of {LIKELIHOODS}, got {likelihood!r}")
+        if input_key is not None and not isinstance(input_key, str):
+            raise VaeLensInputError(f"input_key must be the key (a string, such as 'pixel_values') under which dict items hold "
+                                    f"the data point; got {type(input_key).__name__} {input_key!r:.40}")
         if encoder_scale is not None and encoder_scale not in ENCODER_SCALES:
             raise VaeLensInputError(
                 f"encoder_scale says what the second of encode's outputs is: one of {', '.join(map(repr, ENCODER_SCALES))}; "
@@ -190,7 +198,7 @@ class Diagnostics:
 
         # A dataset's __getitem__ may draw random augmentations: not from the user's generators.
         with forked_rngs():
-            full_n, subset = fixed_subset(data, points, seed)
+            full_n, subset = fixed_subset(data, points, seed, input_key)
         self.points = subset
         if subset.dtype == torch.uint8 and likelihood == "gaussian" and int(subset.max()) > 1:
             # torchvision's dataset.data and many image arrays are 0..255, while the training loop divides
