@@ -25,6 +25,7 @@ export interface KernelExports {
   /** Bytes of a k x n op(B) packed whole (gemm.ts packBWhole), 0 when it is too wide to be. */
   packedBBytes(n: number, k: number): number;
   addInto(dst: number, src: number, n: number): void;
+  copyRows(rows: number, rowBytes: number, src: number, srcStride: number, dst: number, dstStride: number): void;
   /**
    * One thread's part of a convolution (src/train/kernels/conv.ts): kind 0 forward (a = x, b =
    * filter, part = output rows), 1 filter gradient (a = x, b = dy, part = window rows), 2 input

@@ -6,7 +6,9 @@
  *   what runs where the runtime has it) and plain SIMD (the fallback where it does not);
  * - batched products still go to tfjs's kernel;
  * - the fused Adam update gives the same bits as tfjs's operations, and never writes through
- *   memory another tensor shares.
+ *   memory another tensor shares;
+ * - Concat and SplitV, replaced by strided row copies, give the cpu engine's values for generated
+ *   shapes, every axis, empty parts and odd widths (and their gradients, each other's).
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -14,6 +16,7 @@ import type { Tensor, Variable } from '@tensorflow/tfjs-core';
 import { createAdam } from '../../src/train/adam';
 import { chooseEngine } from '../../src/train/backend';
 import { installWasmKernels, instantiateKernels, type KernelBuild } from '../../src/train/wasmKernels';
+import { Rng } from '../../src/core/random';
 import { randomValues, reference } from './gemm-testkit';
 
 const SHAPES: [number, number, number][] = [
@@ -112,4 +115,48 @@ test('fused Adam gives the same bits as tfjs operations, and leaves shared memor
   assert.deepEqual(await moments(fusedAdam), await moments(plainAdam));
   assert.deepEqual(alias.dataSync(), start[0]);
   tf.dispose([...plain, ...fused, alias]);
+});
+
+test('Concat and SplitV on the wasm engine match the cpu engine: generated shapes, every axis, empty parts', async () => {
+  const { tf } = await chooseEngine('wasm');
+  await import('@tensorflow/tfjs-backend-cpu');
+  const rng = new Rng(41);
+  const int = (lo: number, hi: number) => lo + Math.floor(rng.uniform() * (hi - lo + 1));
+  const cases = Array.from({ length: 40 }, (_, i) => {
+    const rank = int(1, 4);
+    const shape = Array.from({ length: rank }, () => int(1, 7));
+    const axis = int(0, rank - 1);
+    // Parts along the axis, one of them sometimes empty; widths 1..9 (not multiples of 4 mostly).
+    const parts = Array.from({ length: int(2, 4) }, () => (rng.uniform() < 0.15 ? 0 : int(1, 9)));
+    return { shape, axis, parts, seed: 7000 + 10 * i, negativeAxis: rng.uniform() < 0.3 };
+  });
+  // The latent heads of the conv VAE, as model.ts joins them.
+  cases.push({ shape: [3136, 1], axis: 1, parts: [20, 20], seed: 9000, negativeAxis: false });
+  const run = (c: (typeof cases)[number]) =>
+    tf.tidy(() => {
+      const tensors = c.parts.map((p, j) => {
+        const shape = c.shape.slice();
+        shape[c.axis] = p;
+        const n = shape.reduce((a, d) => a * d, 1);
+        return tf.tensor(randomValues(n, c.seed + j), shape);
+      });
+      const axis = c.negativeAxis ? c.axis - c.shape.length : c.axis;
+      const joined = tf.concat(tensors, axis);
+      const weights = tf.tensor(randomValues(joined.size, c.seed + 99), joined.shape);
+      // Concat's gradient is a SplitV of the incoming gradient.
+      const grads = tf.grads((...ts: Tensor[]) => tf.sum(tf.mul(tf.concat(ts, axis), weights)))(tensors);
+      const split = tf.split(joined, c.parts, axis);
+      return [joined, ...grads, ...split].map((t) => ({ shape: t.shape, values: Array.from(t.dataSync()) }));
+    });
+  for (const c of cases) {
+    const got = run(c);
+    await tf.setBackend('cpu');
+    let want: ReturnType<typeof run>;
+    try {
+      want = run(c);
+    } finally {
+      await tf.setBackend('wasm');
+    }
+    assert.deepEqual(got, want, JSON.stringify(c));
+  }
 });

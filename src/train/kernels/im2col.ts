@@ -263,3 +263,12 @@ export function im2colPanelsT(
 export function addInto(dst: usize, src: usize, n: i32): void {
   addRun(dst, src, n);
 }
+
+/**
+ * rows runs of rowBytes bytes (a multiple of 4) from src to dst, the runs srcStride and dstStride
+ * bytes apart: a concatenation along an inner axis, or one part of a split, as one call where
+ * the engine's own kernels copy row by row from JavaScript.
+ */
+export function copyRows(rows: i32, rowBytes: i32, src: usize, srcStride: i32, dst: usize, dstStride: i32): void {
+  for (let r = 0; r < rows; r++) copyRun(dst + <usize>r * <usize>dstStride, src + <usize>r * <usize>srcStride, <usize>rowBytes);
+}

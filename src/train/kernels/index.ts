@@ -1,7 +1,7 @@
 // Entry point of the kernel module (AssemblyScript): see gemm.ts, adam.ts, im2col.ts, conv.ts, gaussian.ts and dense.ts.
 export { sgemm, sgemmStrided, sgemmScratchBytes, packedBBytes } from './gemm';
 export { adamUpdate, adamUpdateTable } from './adam';
-export { addInto } from './im2col';
+export { addInto, copyRows } from './im2col';
 export { conv } from './conv';
 export { weightedSquaredErrorRows, weightedSquaredErrorGradColumns } from './gaussian';
 export { biasActivation, activationGradColumns } from './dense';
