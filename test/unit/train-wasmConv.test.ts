@@ -173,3 +173,53 @@ test('generated shapes split unevenly over 2 threads give the bits of 1 thread',
     await kernels.setThreads(1);
   }
 });
+
+/**
+ * The packed column paths read a window straight from x when all four windows of a panel lie in
+ * the image, and window row by window row otherwise (kernels/im2col.ts): shapes where panels of
+ * both kinds and ragged last panels meet, with even kernels, strides above the kernel, "same" and
+ * "valid", and channel counts that make a window row whole vectors (the filter gradient's packed
+ * path) or not.
+ */
+test('generated shapes with windows inside and across the border in one panel: wasm convolutions match the cpu engine', async () => {
+  const { tf } = await chooseEngine('wasm');
+  await import('@tensorflow/tfjs-backend-cpu');
+  const rng = new Rng(77);
+  const int = (lo: number, hi: number) => lo + Math.floor(rng.uniform() * (hi - lo + 1));
+  const cases: Case[] = [
+    { op: 'conv2d', input: [2, 28, 28, 1], kernel: 4, filters: 5, stride: 2, pad: 'same' },
+    { op: 'conv2d', input: [3, 9, 10, 4], kernel: 2, filters: 6, stride: 3, pad: 'same' },
+    { op: 'conv2d', input: [2, 11, 7, 2], kernel: 2, filters: 3, stride: 3, pad: 'valid' },
+    { op: 'conv2dTranspose', input: [2, 5, 6, 8], kernel: 4, filters: 1, stride: 2, pad: 'same' },
+    ...Array.from({ length: 14 }, (): Case => {
+      const kernel = int(1, 5);
+      return {
+        op: rng.uniform() < 0.5 ? 'conv2d' : 'conv2dTranspose',
+        input: [int(1, 3), int(Math.max(3, kernel), 15), int(Math.max(3, kernel), 15), [1, 2, 3, 4, 8][int(0, 4)]!],
+        kernel,
+        filters: int(1, 9),
+        stride: int(1, 3),
+        pad: rng.uniform() < 0.5 ? 'same' : 'valid',
+      };
+    }),
+  ];
+  for (const [i, c] of cases.entries()) {
+    const got = run(tf, c, 1300 + 10 * i);
+    await tf.setBackend('cpu');
+    let want: Float32Array[];
+    try {
+      want = run(tf, c, 1300 + 10 * i);
+    } finally {
+      await tf.setBackend('wasm');
+    }
+    ['output', 'input gradient', 'filter gradient'].forEach((what, j) => {
+      const g = got[j]!;
+      const r = want[j]!;
+      const scale = Math.max(...Array.from(r, Math.abs));
+      let worst = 0;
+      for (let q = 0; q < r.length; q++) worst = Math.max(worst, Math.abs(g[q]! - r[q]!));
+      assert.equal(g.length, r.length, `${JSON.stringify(c)}: ${what} size`);
+      assert.ok(worst <= 1e-5 * Math.max(scale, 1e-6) * Math.sqrt(r.length), `${JSON.stringify(c)}: ${what} differs by ${worst} (scale ${scale})`);
+    });
+  }
+});

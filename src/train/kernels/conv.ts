@@ -70,7 +70,7 @@ export function conv(kind: i32, geom: usize, a: usize, b: usize, out: usize, sta
         windowRows(a, h, w, c, sh, sw, padTop, padLeft, oh, ow, r, rows, info);
         for (let k0 = 0; k0 < depth; k0 += KC) {
           const kc = min(KC, depth - k0);
-          im2colPanels(info, h, w, c, kw, rows, k0, kc, cols, tmp, zeros);
+          im2colPanels(info, h, w, c, kh, kw, rows, k0, kc, cols, tmp, zeros);
           multiplyBlock(rows, cout, kc, cols, filter + (<usize>(blockCols(cout) * k0) << 2), y, cout, k0 > 0, edge);
         }
       } else {
@@ -90,7 +90,7 @@ export function conv(kind: i32, geom: usize, a: usize, b: usize, out: usize, sta
         for (let k0 = 0; k0 < rows; k0 += KC) {
           const kc = min(KC, rows - k0);
           windowRows(a, h, w, c, sh, sw, padTop, padLeft, oh, ow, r + k0, kc, info);
-          im2colPanelsT(info, h, w, c, kw, kc, start, end, cols, tmp, zeros);
+          im2colPanelsT(info, h, w, c, kh, kw, kc, start, end, cols, tmp, zeros);
           packB(cout, cout, dy, false, k0, kc, packedDy);
           multiplyBlock(part, cout, kc, cols, packedDy, dw, cout, r > 0 || k0 > 0, edge);
         }
