@@ -13,7 +13,7 @@ from typing import Optional, Tuple
 import numpy as np
 import torch
 
-from ._pass import PassSetup, _encode
+from ._pass import PassSetup, _encode, callable_name, decoder_log_variance
 
 #: Points of the estimate: the front of the fixed subset, the same every pass (no noise between passes),
 #: at most MEAN_FIELD_ROWS decoder rows (2H per point) and never fewer than 16 points: the trainer's rule.
@@ -49,6 +49,7 @@ def mean_field_gap(setup: PassSetup, variance_kind: str) -> Tuple[float, int, bo
     first_log_s2: Optional[torch.Tensor] = None
     linear = P > 1
     per_block = max(1, setup.block_rows // (2 * H))
+    name = callable_name(setup.decode)
     for lo in range(0, P, per_block):
         centres = nu[lo:lo + per_block]
         B = centres.shape[0]
@@ -58,9 +59,8 @@ def mean_field_gap(setup: PassSetup, variance_kind: str) -> Tuple[float, int, bo
         if first is None:
             first = jac[0]
         linear = linear and float((jac - first).abs().max()) <= LINEAR_TOLERANCE * float(first.abs().max())
-        lv = setup.decode(centres.to(setup.dtype))[1]
-        # A fixed log-variance may be a number (the pass takes it as one value).
-        log_s2 = (lv.detach() if isinstance(lv, torch.Tensor) else torch.tensor(float(lv))).to(setup.device, f64)
+        # Read as the pass reads it: a number is one value, and decoder_scale says what the output is.
+        log_s2 = decoder_log_variance(setup, setup.decode(centres.to(setup.dtype))[1], name).detach().to(setup.device, f64)
         # One value per point ([B, 1], an isotropic variance that depends on z) stands for D.
         log_s2 = log_s2.reshape(B, -1).expand(B, D) if variance_kind == "latent" else log_s2.reshape(1, -1).expand(B, D)
         # The rotation argument needs one decoder variance for all points too (a VAE-3's varies with z).

@@ -24,6 +24,8 @@ Decode = Callable[[torch.Tensor], object]
 LIKELIHOODS = ("gaussian", "bernoulli", "categorical")
 #: What the second of an encoder's (mean, ...) outputs may be: Diagnostics' ``encoder_scale``.
 ENCODER_SCALES = ("log_variance", "variance", "std", "log_std")
+#: The same choices for a Gaussian decoder's (mean, ...): Diagnostics' ``decoder_scale``.
+DECODER_SCALES = ENCODER_SCALES
 #: Points an encoder's outputs must cover before they are said to look like a scale.
 SCALE_CHECK_POINTS = 16
 
@@ -55,6 +57,8 @@ class PassSetup:
     dtype: torch.dtype
     #: What the encoder's second output is (one of ENCODER_SCALES).
     encoder_scale: str = "log_variance"
+    #: What a Gaussian decoder's second output is (one of DECODER_SCALES).
+    decoder_scale: str = "log_variance"
 
 
 @dataclass
@@ -177,8 +181,9 @@ def _encoder_outputs(setup: PassSetup, x: torch.Tensor) -> Tuple[torch.Tensor, t
     return mean.detach().to(torch.float64), log_variance_of(second, scale, f"encode ({name}): {scale}"), q is None
 
 
-def log_variance_of(second: torch.Tensor, scale: str, what: str) -> torch.Tensor:
-    """An encoder's second output, read as ``scale`` says, as the log-variance it stands for (float64)."""
+def log_variance_of(second: torch.Tensor, scale: str, what: str, keyword: str = "encoder_scale") -> torch.Tensor:
+    """An encoder's or decoder's second output, read as ``scale`` (the argument ``keyword``) says, as the
+    log-variance it stands for (float64)."""
     v = second.detach().to(torch.float64)
     if scale == "log_variance":
         return v
@@ -186,12 +191,30 @@ def log_variance_of(second: torch.Tensor, scale: str, what: str) -> torch.Tensor
         return 2.0 * v
     if not bool((v > 0).all()):
         kind = "standard deviation" if scale == "std" else "variance"
+        network = keyword.split("_")[0]
         raise VaeLensInputError(
             f"{what} of shape {shape_of(second)} has {int((v <= 0).sum())} values of 0 or less (the smallest "
-            f"{float(v.min()):.4g}), but encoder_scale={scale!r} says it is a {kind}, which is positive; if the "
-            "encoder returns a log-variance, pass encoder_scale='log_variance' (or 'log_std' for log sigma)"
+            f"{float(v.min()):.4g}), but {keyword}={scale!r} says it is a {kind}, which is positive; if the "
+            f"{network} returns a log-variance, pass {keyword}='log_variance' (or 'log_std' for log sigma)"
         )
     return v.log() if scale == "variance" else 2.0 * v.log()
+
+
+def decoder_log_variance(setup: PassSetup, second: object, name: str) -> torch.Tensor:
+    """A Gaussian decoder's second output (a tensor, or a number for a fixed variance), checked and read as
+    ``decoder_scale`` says, as the log-variance it stands for: in the output's floating-point dtype, so that
+    the per-value arithmetic stays in the model's dtype (float64 for a number or an integer tensor)."""
+    scale = setup.decoder_scale
+    if isinstance(second, (int, float)) and not isinstance(second, bool):
+        # A fixed variance written as a number: one value.
+        second = torch.tensor(float(second), dtype=torch.float64, device=setup.device)
+    assert isinstance(second, torch.Tensor)
+    what = f"decode ({name}): {scale}"
+    _check_finite(second, what)
+    if scale == "log_variance":
+        return second
+    dtype = second.dtype if second.is_floating_point() else torch.float64
+    return log_variance_of(second, scale, what, "decoder_scale").to(dtype)
 
 
 def looks_like_a_scale(nu: torch.Tensor, log_t2: torch.Tensor, a2: torch.Tensor) -> bool:
@@ -210,6 +233,10 @@ def looks_like_a_scale(nu: torch.Tensor, log_t2: torch.Tensor, a2: torch.Tensor)
     wider = (log_t2 > a2.log()).all(0)
     spread = nu.var(0) >= 0.5 * a2
     return bool((wider & spread).any())
+
+
+def _is_number(v: object) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
 def _describe(out: object) -> str:
@@ -245,7 +272,7 @@ def one_variance_per_row(log_var: torch.Tensor, rows: int, dim: int, known: Opti
 
 
 def _variance_kind(log_var: torch.Tensor, rows: int, dim: int, fixed: bool, name: str, x_shape: str,
-                   known: Optional[str] = None) -> str:
+                   known: Optional[str] = None, scale: str = "log_variance") -> str:
     """Scalar (one value), per dimension (D values) or per point (one row per decoded z: VAE-3).
 
     The shape alone can be ambiguous: a block of one row gives [1, D] either way, and a flat [D]
@@ -262,12 +289,12 @@ def _variance_kind(log_var: torch.Tensor, rows: int, dim: int, fixed: bool, name
     if per_row:
         if fixed:
             raise VaeLensInputError(
-                f"decode ({name}) returned a log_variance per point, shape {shape_of(log_var)}, but fixed_variance=True "
+                f"decode ({name}) returned a {scale} per point, shape {shape_of(log_var)}, but fixed_variance=True "
                 "says the decoder variance is fixed"
             )
         return "latent"
     raise VaeLensInputError(
-        f"decode ({name}) returned log_variance of shape {shape_of(log_var)} for {rows} latent rows and data points of "
+        f"decode ({name}) returned {scale} of shape {shape_of(log_var)} for {rows} latent rows and data points of "
         f"shape {x_shape} (D={dim}): it must be one value, D values, or one row of D (or of 1) per latent row"
     )
 
@@ -304,29 +331,28 @@ def _block(setup: PassSetup, pass_id: int, block: int, lo: int, hi: int, acc: Op
         if _normal(dec) is not None:
             raise VaeLensInputError(
                 f"decode ({name}) returned a torch.distributions.Normal; return (p.loc, log_variance) instead, with the "
-                "log-variance as the model holds it (one value, D values, or one row per latent row): a Normal broadcasts "
-                "its scale to the mean's shape, so one decoder variance could not be told from one per point"
+                "log-variance as the model holds it (one value, D values, or one row per latent row; a standard deviation, "
+                "a variance or a log-std said with decoder_scale): a Normal broadcasts its scale to the mean's shape, so "
+                "one decoder variance could not be told from one per point"
             )
-        if isinstance(dec, (tuple, list)) and len(dec) == 2 and isinstance(dec[0], torch.Tensor) \
-                and isinstance(dec[1], (int, float)) and not isinstance(dec[1], bool):
-            # A fixed log-variance written as a number: one value.
-            dec = (dec[0], torch.tensor(float(dec[1]), dtype=torch.float64, device=setup.device))
-        if not (isinstance(dec, (tuple, list)) and len(dec) == 2 and all(isinstance(t, torch.Tensor) for t in dec)):
+        scale = setup.decoder_scale
+        if not (isinstance(dec, (tuple, list)) and len(dec) == 2 and isinstance(dec[0], torch.Tensor)
+                and (isinstance(dec[1], torch.Tensor) or _is_number(dec[1]))):
             raise VaeLensInputError(
-                f"decode ({name}) must return (mean, log_variance) for a Gaussian decoder; for latents of shape "
+                f"decode ({name}) must return (mean, {scale}) for a Gaussian decoder; for latents of shape "
                 f"{shape_of(z)} it returned {_describe(dec)}. "
-                + ("If it returns the mean alone and the log-variance is a parameter of the model, give both: "
+                + (f"If it returns the mean alone and the {scale} is a parameter of the model, give both: "
                    "decode=lambda z: (model.decode(z), model.log_var). " if isinstance(dec, torch.Tensor) else "")
                 + "A decoder that returns logits is not Gaussian: pass likelihood='bernoulli' or 'categorical'"
             )
-        mu, log_s2 = dec
+        mu, second = dec
         if mu.numel() != P * S * D or mu.shape[0] != P * S:
             raise VaeLensInputError(
                 f"decode ({name}) returned mean of shape {shape_of(mu)} for latents of shape {shape_of(z)}; "
                 f"the data points have shape {tuple(x.shape[1:])}, so it must be [{P * S}, ...] with {D} values per row"
             )
         _check_finite(mu, f"decode ({name}): mean")
-        _check_finite(log_s2, f"decode ({name}): log_variance")
+        log_s2 = decoder_log_variance(setup, second, name)
         _check_layout(mu, x, f"decode ({name}): mean")
         known = acc.kind if acc is not None else None
         if known is None and P * S == 1 and log_s2.dim() >= 2 and log_s2.numel() in (1, D):
@@ -337,12 +363,12 @@ def _block(setup: PassSetup, pass_id: int, block: int, lo: int, hi: int, acc: Op
                 and probe[1].numel() == 2 * log_s2.numel()
             known = "latent" if rows2 else ("per-dimension" if log_s2.numel() == D else None)
         log_s2 = one_variance_per_row(log_s2, P * S, D, known)
-        kind = _variance_kind(log_s2, P * S, D, setup.fixed_variance, name, str(tuple(x.shape[1:])), known)
+        kind = _variance_kind(log_s2, P * S, D, setup.fixed_variance, name, str(tuple(x.shape[1:])), known, scale)
         # [P, S, D] arithmetic in the model's dtype (it dominates the pass); sums over d in float64.
         diff = x.reshape(P, 1, D) - mu.detach().reshape(P, S, D)
         sq = diff * diff
         if kind == "latent":
-            _check_layout(log_s2, x, f"decode ({name}): log_variance")
+            _check_layout(log_s2, x, f"decode ({name}): {scale}")
             lv = log_s2.detach().reshape(P, S, D)
             norm = (sq * torch.exp(-lv)).sum(-1, dtype=f64)
             lv_sum = lv.sum(-1, dtype=f64)

@@ -31,7 +31,7 @@ from ._average import WeightAverage, parameters_of
 from ._data import fixed_subset, image_shape_of
 from ._guards import ExitHook, forked_rngs, quiet_evaluation
 from ._meanfield import mean_field_gap
-from ._pass import ENCODER_SCALES, LIKELIHOODS, PassResult, PassSetup, _encode, callable_name, decoder_means, run_pass
+from ._pass import DECODER_SCALES, ENCODER_SCALES, LIKELIHOODS, PassResult, PassSetup, _encode, callable_name, decoder_means, run_pass
 from ._record import PassSums, elbo_only_record, finish_record
 from ._runfolder import FORMAT_VERSION, RUN_DIR_ENV, SPEC_ENV, RunFolder, new_run_dir, now_iso, read_json
 from .errors import VaeLensInputError
@@ -63,7 +63,8 @@ class Diagnostics:
         decode: ``decode(z) -> (mean, log_variance)`` for a Gaussian decoder: ``mean`` has the data's
             shape per row; ``log_variance`` is one value (scalar s^2), one per data dimension, or one
             row per latent row (latent-dependent variance, VAE-3; ``[rows, 1]`` is one variance for
-            every dimension of the row). With ``likelihood='bernoulli'`` or
+            every dimension of the row; a fixed one may be a number). A decoder whose second output is not
+            the log-variance says what it is with ``decoder_scale``. With ``likelihood='bernoulli'`` or
             ``'categorical'`` it returns logits instead.
         data: the training data, a tensor or array ``[N, ...]`` or a map-style dataset (or a list) whose
             items are ``x``, ``(x, label)`` or dicts holding ``x``. A fixed, seeded subset of ``points``
@@ -74,6 +75,10 @@ class Diagnostics:
         encoder_scale: what the second of ``encode``'s outputs is: ``'log_variance'`` (the default),
             ``'variance'``, ``'std'`` (the standard deviation) or ``'log_std'``. Its shape cannot tell
             them apart. Where it is not given and the outputs look like a scale, a pass warns once.
+        decoder_scale: the same for the second of a Gaussian ``decode``'s outputs (a tensor of any of the
+            variance kinds, or a number): ``'log_variance'`` (the default), ``'variance'``, ``'std'`` or
+            ``'log_std'``. No warning guesses it: a decoder's scale has no sign that gives it away. Refused
+            with ``likelihood='bernoulli'`` or ``'categorical'``, whose decoder returns logits alone.
         runs_dir: where to make the run folder ``<name>-<YYYYMMDD-HHMMSS>`` (default ``.vae-lens/runs``).
             Ignored when the environment variable VAE_LENS_RUN_DIR names a folder (the editor's Train VAE
             and ``vae-lens train`` set it), unless another Diagnostics already writes there: then a new
@@ -114,6 +119,7 @@ class Diagnostics:
         *,
         input_key: Optional[str] = None,
         encoder_scale: Optional[str] = None,
+        decoder_scale: Optional[str] = None,
         runs_dir: Optional[str] = None,
         name: Optional[str] = None,
         points: Optional[int] = None,
@@ -150,6 +156,16 @@ class Diagnostics:
                 f"encoder_scale says what the second of encode's outputs is: one of {', '.join(map(repr, ENCODER_SCALES))}; "
                 f"got {encoder_scale!r}"
             )
+        if decoder_scale is not None and likelihood != "gaussian":
+            raise VaeLensInputError(
+                f"decoder_scale says what the second of a Gaussian decoder's (mean, ...) outputs is; with "
+                f"likelihood={likelihood!r} decode returns logits alone, which have no scale: leave decoder_scale out"
+            )
+        if decoder_scale is not None and decoder_scale not in DECODER_SCALES:
+            raise VaeLensInputError(
+                f"decoder_scale says what the second of decode's outputs is: one of {', '.join(map(repr, DECODER_SCALES))}; "
+                f"got {decoder_scale!r}"
+            )
         points, samples, block_rows, window, seed = (
             _whole(arg, v, least) for arg, v, least in
             (("points", points, 1), ("samples", samples, 1), ("block_rows", block_rows, 1), ("window", window, 1), ("seed", seed, 0)))
@@ -170,6 +186,7 @@ class Diagnostics:
 
         self.encode, self.decode = encode, decode
         self.encoder_scale: str = encoder_scale or "log_variance"
+        self.decoder_scale: str = decoder_scale or "log_variance"
         #: Whether to warn (once) when a log-variance reading of the encoder looks like a scale.
         self._scale_unsaid = encoder_scale is None
         self.likelihood = likelihood
@@ -383,7 +400,7 @@ class Diagnostics:
             encode=self.encode, decode=self.decode, points=self.points, samples=self.samples, seed=self.seed,
             block_rows=self.block_rows, likelihood=self.likelihood, fixed_variance=self.fixed_variance,
             prior_variance=self._prior_variance_now(), device=self.device, dtype=self.dtype,
-            encoder_scale=self.encoder_scale,
+            encoder_scale=self.encoder_scale, decoder_scale=self.decoder_scale,
         )
 
     def _run_pass(self, epoch: int, setup: Optional[PassSetup] = None) -> PassResult:
