@@ -7,6 +7,8 @@ import os
 import random
 import re
 import warnings
+from collections import UserDict
+from collections.abc import Mapping
 
 import numpy as np
 import pytest
@@ -100,7 +102,7 @@ class _Stream(torch.utils.data.IterableDataset):
 @pytest.mark.parametrize("data,match", [
     (torch.utils.data.DataLoader(torch.randn(10, 5), batch_size=4), "DataLoader; give its dataset"),
     (_Stream(), "IterableDataset"),
-    ({"x": torch.randn(10, 5)}, "is a dict"),
+    ({"x": torch.randn(10, 5), "y": torch.randn(9)}, r"dict of columns of different lengths \('x': 10, 'y': 9\)"),
     ([[1.0, 2.0], [3.0]], "rows differ in length"),
     (np.array(["a", "b"], dtype=object), "holds object values"),
     (torch.empty(4, 5, device="meta"), "'meta' device"),
@@ -554,3 +556,78 @@ def test_a_wrong_input_key_is_named(data: object, key: object, match: str) -> No
     m = TinyVae()
     with pytest.raises(VaeLensInputError, match=match):
         Diagnostics(m.encode, m.decode, data, write=False, input_key=key)  # type: ignore[arg-type]
+
+
+class _BatchFeature(UserDict):
+    """A dict-like batch, as a Hugging Face processor returns it (BatchFeature is a UserDict)."""
+
+
+class _Columns(Mapping):
+    """Columns behind a read-only Mapping interface (not a dict)."""
+
+    def __init__(self, columns: dict) -> None:
+        self._columns = columns
+
+    def __getitem__(self, key: str) -> object:
+        return self._columns[key]
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self._columns)
+
+    def __len__(self) -> int:
+        return len(self._columns)
+
+
+#: Columns of points p (a float tensor [N, 1, 2, 3]), and the input_key they need (None: found).
+DICT_COLUMNS = {
+    "pixel-values-and-labels": (lambda p: {"pixel_values": p, "label": torch.arange(len(p)) % 3}, None),
+    "numpy-and-ids": (lambda p: {"id": [f"img-{i}" for i in range(len(p))], "features": p.numpy()}, None),
+    "hugging-face-lists": (lambda p: {"pixel_values": p.tolist(), "label": [i % 3 for i in range(len(p))]}, None),
+    "image-and-mask": (lambda p: {"image": p, "mask": torch.ones(len(p), 6, dtype=torch.long)}, None),
+    "x-and-target": (lambda p: {"x": p, "y": 2 * p}, None),
+    "named": (lambda p: {"view1": p, "view2": p + 1, "label": torch.arange(len(p))}, "view1"),
+    "dict-items": (lambda p: {"pixel_values": [{"pixel_values": q} for q in p], "label": list(range(len(p)))}, None),
+}
+
+
+@pytest.mark.parametrize("points", [5, 100])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("container", ["dict", "user-dict", "mapping"])
+@pytest.mark.parametrize("columns", sorted(DICT_COLUMNS))
+def test_a_dict_of_columns_is_its_column_of_points(columns: str, container: str, dtype: torch.dtype, points: int) -> None:
+    x = torch.rand(12, 1, 2, 3, generator=torch.Generator().manual_seed(4)).to(dtype)
+    make, key = DICT_COLUMNS[columns]
+    data = {"dict": dict, "user-dict": _BatchFeature, "mapping": _Columns}[container](make(x))
+    m = TinyVae(dim=6).to(dtype)
+    flat = lambda v: m.encode(v.flatten(1))  # noqa: E731
+    want_lens = Diagnostics(flat, m.decode, x, write=False, modules=[m], points=points)
+    lens = Diagnostics(flat, m.decode, data, write=False, modules=[m], input_key=key, points=points)
+    assert torch.equal(lens.points, want_lens.points.to(lens.points.dtype)) and lens.image_shape == (2, 3)
+    got, want = lens.diagnose(0, 0), want_lens.diagnose(0, 0)
+    assert got["points"] == min(points, 12) and got["elbo"] == pytest.approx(want["elbo"], rel=1e-12)
+
+
+@pytest.mark.parametrize("data,key,match", [
+    ({"a": torch.rand(6, 3), "b": torch.rand(6, 3), "label": torch.arange(6)}, None,
+     r"^data is a dict of columns 'a' \(float32 \(6, 3\)\), 'b' \(float32 \(6, 3\)\), 'label' \(int64 \(6,\)\): say which holds "
+     r"the data points with Diagnostics\(\.\.\., input_key=\.\.\.\)"),
+    ({"image": torch.rand(6, 3), "pixel_values": torch.rand(6, 3)}, None, r"^data is a dict of columns 'image' .*'pixel_values' .*input_key"),
+    ({"path": ["a.png"] * 6, "label": [1] * 6}, None, r"^data is a dict of columns 'path' \(list of 6\), 'label' \(list of 6\)"),
+    ({"image": torch.rand(6, 3), "label": torch.arange(5)}, None,
+     r"^data is a dict of columns of different lengths \('image': 6, 'label': 5\); each column must hold one value per point"),
+    ({"image": torch.rand(6, 3), "label": torch.arange(6), "ids": list(range(7))}, "image", r"different lengths .*'ids': 7"),
+    ({"pixel_values": torch.rand(3, 4, 4), "label": 3}, None,
+     r"^data\['label'\] is int, not a column: a dict given as data holds columns of one value per point.*for a single item, give a list"),
+    ({"pixel_values": torch.rand(6, 3), "split": "train"}, None, r"^data\['split'\] is str, not a column"),
+    ({"pixel_values": torch.rand(6, 3), "n": torch.tensor(6)}, None, r"^data\['n'\] is int64 \(\), not a column"),
+    ({"image": torch.rand(6, 3), "label": torch.arange(6)}, "img",
+     r"^input_key='img' is not a key of data, a dict of columns whose keys are 'image', 'label'"),
+    ({}, None, r"^data is a dict with no columns"),
+    ({"image": torch.rand(0, 3), "label": torch.arange(0)}, None, r"^data is empty"),
+    ({"image": torch.rand(6, 3), "label": torch.arange(6)}, 3, r"^input_key must be the key \(a string"),
+])
+def test_a_dict_of_columns_that_is_not_plain_is_named(data: dict, key: object, match: str) -> None:
+    m = TinyVae(dim=3)
+    for container in (dict, _Columns):
+        with pytest.raises(VaeLensInputError, match=match):
+            Diagnostics(m.encode, m.decode, container(data), write=False, input_key=key)  # type: ignore[arg-type]

@@ -99,6 +99,17 @@ def _looks_like_a_point(v: Any) -> bool:
     return isinstance(v, np.ndarray) and v.dtype.kind == "f" and v.ndim >= 1 and v.size > 1
 
 
+def _plain_key(values: Mapping) -> Optional[Hashable]:
+    """The one value that looks like a point, or the one key of INPUT_KEYS, where these do not disagree."""
+    floating = [k for k in values if _looks_like_a_point(values[k])]
+    named = [k for k in values if isinstance(k, str) and k in INPUT_KEYS]
+    by_value = floating[0] if len(floating) == 1 else None
+    by_name = named[0] if len(named) == 1 else None
+    if by_value is not None and by_name is not None and by_value != by_name:
+        return None
+    return by_value if by_value is not None else by_name
+
+
 def input_key_of(item: Mapping, key: Optional[str], where: str) -> Hashable:
     """The key of a dict item that holds the data point: ``key`` when given, else the one value that looks
     like a point, or the one key of INPUT_KEYS, where these do not disagree."""
@@ -106,16 +117,9 @@ def input_key_of(item: Mapping, key: Optional[str], where: str) -> Hashable:
         if key not in item:
             raise VaeLensInputError(f"input_key={key!r} is not a key of {where}, whose keys are {_keys(item)}")
         return key
-    floating = [k for k in item if _looks_like_a_point(item[k])]
-    named = [k for k in item if isinstance(k, str) and k in INPUT_KEYS]
-    by_value = floating[0] if len(floating) == 1 else None
-    by_name = named[0] if len(named) == 1 else None
-    if by_value is not None and by_name is not None and by_value != by_name:
-        by_value = by_name = None
-    if by_value is not None:
-        return by_value
-    if by_name is not None:
-        return by_name
+    found = _plain_key(item)
+    if found is not None:
+        return found
     described = ", ".join(f"{k!r} ({_value_kind(item[k])})" for k in list(item)[:12])
     raise VaeLensInputError(
         f"{where} is a dict with keys {described}{', ...' if len(item) > 12 else ''}: say which holds the data point "
@@ -123,10 +127,62 @@ def input_key_of(item: Mapping, key: Optional[str], where: str) -> Hashable:
     )
 
 
+def _column_length(column: Any) -> Optional[int]:
+    """The number of values in a column of a dict given as data, or None where it is not a column."""
+    if isinstance(column, (torch.Tensor, np.ndarray)):
+        return int(column.shape[0]) if column.ndim >= 1 else None
+    if isinstance(column, (str, bytes, Mapping)) or not (hasattr(column, "__len__") and hasattr(column, "__getitem__")):
+        return None
+    return len(column)
+
+
+def _column_kind(column: Any) -> str:
+    return _value_kind(column) if isinstance(column, (torch.Tensor, np.ndarray)) else f"{type(column).__name__} of {len(column)}"
+
+
+def column_of(data: Mapping, key: Optional[str]) -> Any:
+    """The column of points of a dict given as data, whose values are columns of one value per point
+    (``{"pixel_values": tensor [N, ...], "label": tensor [N]}``, as a Hugging Face processor or
+    ``dataset[:]`` gives them): the column at ``key`` when given, else the one found as in dict items,
+    from each column's first value."""
+    if len(data) == 0:
+        raise VaeLensInputError("data is a dict with no columns")
+    lengths = {}
+    for k, column in data.items():
+        n = _column_length(column)
+        if n is None:
+            raise VaeLensInputError(
+                f"data[{k!r}] is {_value_kind(column)}, not a column: a dict given as data holds columns of one value per "
+                "point, such as {'pixel_values': tensor [N, ...], 'label': tensor [N]} (for a single item, give a list of items)"
+            )
+        lengths[k] = n
+    if len(set(lengths.values())) > 1:
+        described = ", ".join(f"{k!r}: {n}" for k, n in list(lengths.items())[:12])
+        raise VaeLensInputError(
+            f"data is a dict of columns of different lengths ({described}{', ...' if len(lengths) > 12 else ''}); "
+            "each column must hold one value per point"
+        )
+    if next(iter(lengths.values())) == 0:
+        raise VaeLensInputError("data is empty (a dict of columns of no values)")
+    if key is not None:
+        if key not in data:
+            raise VaeLensInputError(f"input_key={key!r} is not a key of data, a dict of columns whose keys are {_keys(data)}")
+        return data[key]
+    found = _plain_key({k: column[0] for k, column in data.items()})
+    if found is not None:
+        return data[found]
+    described = ", ".join(f"{k!r} ({_column_kind(data[k])})" for k in list(data)[:12])
+    raise VaeLensInputError(
+        f"data is a dict of columns {described}{', ...' if len(data) > 12 else ''}: say which holds the data points "
+        "with Diagnostics(..., input_key=...)"
+    )
+
+
 def fixed_subset(data: Any, points: int, seed: int, input_key: Optional[str] = None) -> Tuple[int, torch.Tensor]:
     """The pass's points: all of them in order when there are no more than `points`, else a seeded
     draw without replacement (the same on every rank and every pass). Dict items give their value
-    at `input_key` (by default the key that plainly holds the point)."""
+    at `input_key` (by default the key that plainly holds the point), and a dict of columns its column
+    at `input_key` (found by the same rule)."""
     if isinstance(data, torch.utils.data.DataLoader):
         raise VaeLensInputError(
             "data is a DataLoader; give its dataset (loader.dataset), whose items may be x, (x, label) or dicts "
@@ -134,8 +190,9 @@ def fixed_subset(data: Any, points: int, seed: int, input_key: Optional[str] = N
         )
     if isinstance(data, torch.utils.data.IterableDataset):
         raise VaeLensInputError("data is an IterableDataset; the pass needs fixed points it can index: give a map-style dataset, a tensor or an array")
-    if isinstance(data, dict):
-        raise VaeLensInputError(f"data is a dict (keys {sorted(map(str, data))[:5]}); give the tensor or array of points itself")
+    if isinstance(data, Mapping):
+        # Columns: the one of points is the data, read as any other (its rows may be items too).
+        data, input_key = column_of(data, input_key), None
     try:
         n = len(data)
     except TypeError:

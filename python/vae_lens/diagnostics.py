@@ -66,12 +66,14 @@ class Diagnostics:
             every dimension of the row; a fixed one may be a number). A decoder whose second output is not
             the log-variance says what it is with ``decoder_scale``. With ``likelihood='bernoulli'`` or
             ``'categorical'`` it returns logits instead.
-        data: the training data, a tensor or array ``[N, ...]`` or a map-style dataset (or a list) whose
-            items are ``x``, ``(x, label)`` or dicts holding ``x``. A fixed, seeded subset of ``points``
-            of it is evaluated every pass.
-        input_key: the key of ``x`` in dict items (``{"pixel_values": x, "label": 3}``). Needed only where
-            it is not plain: by default the one value that is a floating-point tensor or array of more than
-            one value, or the one key among "pixel_values", "image", "images", "x", "input", "inputs", "data".
+        data: the training data, a tensor or array ``[N, ...]``, a map-style dataset (or a list) whose
+            items are ``x``, ``(x, label)`` or dicts holding ``x``, or a dict (any Mapping) of columns of
+            one value per point (``{"pixel_values": tensor [N, ...], "label": tensor [N]}``). A fixed,
+            seeded subset of ``points`` of it is evaluated every pass.
+        input_key: the key of ``x`` in dict items (``{"pixel_values": x, "label": 3}``), or of the column of
+            points in a dict of columns. Needed only where it is not plain: by default the one value (of a
+            column: its first value) that is a floating-point tensor or array of more than one value, or the
+            one key among "pixel_values", "image", "images", "x", "input", "inputs", "data".
         encoder_scale: what the second of ``encode``'s outputs is: ``'log_variance'`` (the default),
             ``'variance'``, ``'std'`` (the standard deviation) or ``'log_std'``. Its shape cannot tell
             them apart. Where it is not given and the outputs look like a scale, a pass warns once.
