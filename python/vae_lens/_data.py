@@ -222,9 +222,24 @@ def fixed_subset(data: Any, points: int, seed: int, input_key: Optional[str] = N
     if out.dim() == 1:
         out = out.reshape(-1, 1)
     out = out.detach().cpu()
+    if t is not None and points >= n and _shares_memory(out, t, data):
+        # All of a tensor or array within `points` is read without a copy: the points would be a view of
+        # the user's data, and an in-place change to them (x -= x.mean(0), x /= 255) would change every
+        # later pass. The points are the package's own (no more than `points` rows).
+        out = out.clone(memory_format=torch.contiguous_format)
     if out.dtype.is_floating_point and not bool(torch.isfinite(out).all()):
         raise VaeLensInputError(f"data of shape {tuple(out.shape)} has non-finite values among the diagnostics points")
     return n, out
+
+
+def _shares_memory(points: torch.Tensor, t: torch.Tensor, data: Any) -> bool:
+    """Whether the points, read from the tensor `t` of `data` without indexing, may be a view of the user's
+    tensor or array `data` (a list of rows was stacked into new memory)."""
+    if isinstance(data, torch.Tensor):
+        return points.data_ptr() == t.data_ptr()
+    if isinstance(data, np.ndarray):
+        return bool(np.may_share_memory(points.numpy(), data))
+    return False
 
 
 def image_shape_of(points: torch.Tensor, given: Optional[Sequence[int]]) -> Optional[Tuple[int, ...]]:

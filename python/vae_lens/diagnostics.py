@@ -91,8 +91,10 @@ class Diagnostics:
         samples: Monte-Carlo samples z ~ q(z|x) per point (2 or more gives the ELBO a standard error);
             default 2, or the spec's ``diagnostics.mcSamples`` (VAE_LENS_SAMPLES).
         seed: seed of the subset and of the noise. The noise of a point depends on the point and the pass.
-        prior_variance: a_h^2 of a learned prior N(0, diag(a^2)) (VAE-2): a tensor of H values or a
-            callable returning them now (e.g. ``lambda: model.log_a2.exp()``). Default: the unit prior.
+        prior_variance: a_h^2 of a learned prior N(0, diag(a^2)) (VAE-2): a callable returning them now
+            (e.g. ``lambda: model.log_a2.exp()``), read at every pass, as is a tensor being trained (an
+            ``nn.Parameter`` holding a_h^2); or H values (a tensor, an array, a list), copied here, so
+            that a later in-place change to them does not change the passes. Default: the unit prior.
         likelihood: ``'gaussian'`` (the theorem's case), ``'bernoulli'`` or ``'categorical'``.
         fixed_variance: the Gaussian decoder's variance is held fixed, not learned (VAE-0).
         beta: the weight of the KL term in the training objective, a number or ``beta(epoch)`` for
@@ -197,7 +199,7 @@ class Diagnostics:
         self.samples, self.seed, self.block_rows = samples, seed, block_rows
         self.train_batch_size = train_batch_size
         self.tolerance, self.window = float(tolerance), window
-        self._prior_variance = prior_variance
+        self._prior_variance = _held_prior_variance(prior_variance)
         if isinstance(modules, torch.nn.Module):
             modules = [modules]
         if modules is not None and not all(isinstance(m, torch.nn.Module) for m in modules):
@@ -389,13 +391,7 @@ class Diagnostics:
                 v = pv()
         else:
             v = pv
-        try:
-            t = torch.as_tensor(v.detach() if isinstance(v, torch.Tensor) else np.asarray(v, dtype=np.float64)).to(torch.float64)
-        except (TypeError, ValueError, RuntimeError):
-            raise VaeLensInputError(f"prior_variance must be H positive, finite variances a_h^2 (a tensor, or a callable returning one); got {type(v).__name__} {v!r:.60}") from None
-        if t.dim() != 1 or not bool(torch.isfinite(t).all()) or bool((t <= 0).any()):
-            raise VaeLensInputError(f"prior_variance must be H positive, finite variances a_h^2; got shape {tuple(t.shape)} with values {t.reshape(-1).tolist()[:8]}")
-        return t
+        return _prior_variance_tensor(v)
 
     def _setup(self) -> PassSetup:
         return PassSetup(
@@ -535,6 +531,27 @@ class Diagnostics:
         if message:
             out["message"] = message
         return out
+
+
+def _prior_variance_tensor(v: Any) -> torch.Tensor:
+    """A prior variance a_h^2 as the pass reads it: H positive, finite values in float64."""
+    try:
+        t = torch.as_tensor(v.detach() if isinstance(v, torch.Tensor) else np.asarray(v, dtype=np.float64)).to(torch.float64)
+    except (TypeError, ValueError, RuntimeError):
+        raise VaeLensInputError(f"prior_variance must be H positive, finite variances a_h^2 (a tensor, or a callable returning one); got {type(v).__name__} {v!r:.60}") from None
+    if t.dim() != 1 or not bool(torch.isfinite(t).all()) or bool((t <= 0).any()):
+        raise VaeLensInputError(f"prior_variance must be H positive, finite variances a_h^2; got shape {tuple(t.shape)} with values {t.reshape(-1).tolist()[:8]}")
+    return t
+
+
+def _held_prior_variance(pv: PriorVariance) -> PriorVariance:
+    """prior_variance as Diagnostics keeps it. A callable, or a tensor being trained (``requires_grad``, such
+    as an ``nn.Parameter`` holding a_h^2), is read at every pass, as the weights are. Other values (a tensor,
+    an array or a list of H numbers) are checked and copied now: held by reference, an in-place change to
+    them made for the user's own ends would change every later pass without a word."""
+    if pv is None or callable(pv) or (isinstance(pv, torch.Tensor) and pv.requires_grad):
+        return pv
+    return _prior_variance_tensor(pv).clone(memory_format=torch.contiguous_format)
 
 
 def _holds_a_run(path: str) -> bool:

@@ -1,0 +1,90 @@
+"""What Diagnostics keeps of the user's tensors: its own copies, so that a later in-place change to them
+(data normalised in place, a prior tensor reused) does not change the next pass; a trained prior is followed."""
+from __future__ import annotations
+
+from typing import Any, Callable, Dict
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import TinyVae
+from vae_lens import Diagnostics
+
+#: The same points as the user may hold them, and the in-place change of each to make after construction.
+HOLDERS: Dict[str, Callable[[torch.Tensor], Any]] = {
+    "tensor": lambda x: x.clone(),
+    "parameter": lambda x: torch.nn.Parameter(x.clone()),
+    "strided-view": lambda x: torch.cat([x, x], 1)[:, ::2],
+    "numpy": lambda x: x.numpy().copy(),
+    "numpy-fortran": lambda x: np.asfortranarray(x.numpy()),
+    "numpy-memmap-like-view": lambda x: np.concatenate([x.numpy(), x.numpy()])[: len(x)],
+    "dict-column": lambda x: {"pixel_values": x.clone(), "label": torch.arange(len(x))},
+    "list-of-tensors": lambda x: list(x.clone()),
+}
+
+
+def _change_in_place(held: Any) -> None:
+    """Normalise in place, as a training script does after making its data."""
+    if isinstance(held, dict):
+        held = held["pixel_values"]
+    if isinstance(held, list):
+        for row in held:
+            row.mul_(3.0).add_(1.0)
+        return
+    if isinstance(held, torch.Tensor):
+        with torch.no_grad():
+            held.mul_(3.0).add_(1.0)
+        return
+    held *= 3.0
+    held += 1.0
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("points", [50, 64, 4096])
+@pytest.mark.parametrize("holder", sorted(HOLDERS))
+def test_an_in_place_change_to_the_data_after_construction_does_not_change_the_passes(holder: str, points: int, dtype: torch.dtype) -> None:
+    x = torch.randn(64, 5, generator=torch.Generator().manual_seed(7)).to(dtype)
+    held = HOLDERS[holder](x)
+    m = TinyVae().to(dtype)
+    lens = Diagnostics(m.encode, m.decode, held, write=False, points=points)
+    before = lens.points.clone()
+    first = lens.diagnose(1, 1)
+    _change_in_place(held)
+    assert torch.equal(lens.points, before)
+    again = lens.diagnose(1, 1)  # the same epoch: the same noise
+    for k in ("elbo", "gap", "entropySum", "rDec", "rPrior", "sigma2", "meanFieldGap"):
+        assert again[k] == first[k], k
+
+
+def test_the_points_are_not_a_view_of_the_data() -> None:
+    x = torch.randn(30, 5)
+    lens = Diagnostics(TinyVae().encode, TinyVae().decode, x, write=False)
+    assert lens.points.data_ptr() != x.data_ptr() and torch.equal(lens.points, x)
+    a = np.random.default_rng(0).standard_normal((30, 5))
+    assert not np.shares_memory(Diagnostics(TinyVae().encode, TinyVae().decode, a, write=False).points.numpy(), a)
+
+
+@pytest.mark.parametrize("given", ["tensor", "float32-tensor", "numpy", "list"])
+def test_an_in_place_change_to_a_prior_variance_given_as_values_does_not_change_the_passes(data, given: str) -> None:
+    values = [0.5, 2.0]
+    prior: Any = {"tensor": torch.tensor(values, dtype=torch.float64), "float32-tensor": torch.tensor(values),
+                  "numpy": np.array(values), "list": list(values)}[given]
+    m = TinyVae()
+    lens = Diagnostics(m.encode, m.decode, data, write=False, prior_variance=prior)
+    first = lens.diagnose(1, 1)
+    prior[0] *= 4.0
+    again = lens.diagnose(1, 1)
+    assert again["priorVariance"] == first["priorVariance"] == values
+    assert again["elbo"] == first["elbo"] and again["rPrior"] == first["rPrior"]
+
+
+@pytest.mark.parametrize("given", ["parameter", "callable"])
+def test_a_trained_prior_variance_is_read_at_every_pass(data, given: str) -> None:
+    a2 = torch.nn.Parameter(torch.tensor([0.5, 2.0], dtype=torch.float64))
+    m = TinyVae()
+    lens = Diagnostics(m.encode, m.decode, data, write=False, prior_variance=a2 if given == "parameter" else (lambda: a2.detach()))
+    assert lens.diagnose(1, 1)["priorVariance"] == [0.5, 2.0]
+    with torch.no_grad():
+        a2.mul_(2.0)  # an optimizer's step
+    assert lens.diagnose(2, 2)["priorVariance"] == [1.0, 4.0]
