@@ -144,3 +144,26 @@ def test_a_decoder_output_of_the_wrong_shape_is_named_by_its_scale(data, form: s
         Diagnostics(m.encode, lambda z: (m.decode(z)[0], torch.ones(3)), data, write=False, modules=m, decoder_scale=form).diagnose(1, 1)
     with pytest.raises(VaeLensInputError, match=rf"decode \(.*\) must return \(mean, {form}\) for a Gaussian decoder"):
         Diagnostics(m.encode, lambda z: m.decode(z)[0], data, write=False, modules=m, decoder_scale=form).diagnose(1, 1)
+
+
+@pytest.mark.parametrize("form", ["std", "log_variance"])
+def test_a_decoder_variance_not_finite_at_the_encoder_means_only_leaves_the_mean_field_gap_out(data, form: str) -> None:
+    # The pass checks the variance at its samples; the mean-field gap reads it at the encoder means, where a
+    # value that is not finite leaves the gap out of the record rather than failing a pass already made.
+    m = DecoderScaleVae(form, "per-element")
+    means = set()
+
+    def decode(z: torch.Tensor):  # type: ignore[no-untyped-def]
+        mean, second = m.decode(z)
+        if any(tuple(row.tolist()) in means for row in z):
+            second = second.clone()
+            second[0, 0] = float("nan")
+        return mean, second
+
+    def encode(x: torch.Tensor):  # type: ignore[no-untyped-def]
+        mean, log_var = m.encode(x)
+        means.update(tuple(row.tolist()) for row in mean.double())
+        return mean, log_var
+
+    record = Diagnostics(encode, decode, data, write=False, modules=m, decoder_scale=form).diagnose(1, 1)
+    assert "meanFieldGap" not in record and record["elbo"] == record["elbo"]

@@ -59,8 +59,10 @@ def mean_field_gap(setup: PassSetup, variance_kind: str) -> Tuple[float, int, bo
         if first is None:
             first = jac[0]
         linear = linear and float((jac - first).abs().max()) <= LINEAR_TOLERANCE * float(first.abs().max())
-        # Read as the pass reads it: a number is one value, and decoder_scale says what the output is.
-        log_s2 = decoder_log_variance(setup, setup.decode(centres.to(setup.dtype))[1], name).detach().to(setup.device, f64)
+        # Read as the pass reads it: a number is one value, and decoder_scale says what the output is. A
+        # value that is not finite here (the pass checked its own) leaves the gap out, as it did.
+        lv = setup.decode(centres.to(setup.dtype))[1]
+        log_s2 = decoder_log_variance(setup, lv, name, finite=False).detach().to(setup.device, f64)
         # One value per point ([B, 1], an isotropic variance that depends on z) stands for D.
         log_s2 = log_s2.reshape(B, -1).expand(B, D) if variance_kind == "latent" else log_s2.reshape(1, -1).expand(B, D)
         # The rotation argument needs one decoder variance for all points too (a VAE-3's varies with z).

@@ -189,7 +189,7 @@ def log_variance_of(second: torch.Tensor, scale: str, what: str, keyword: str = 
         return v
     if scale == "log_std":
         return 2.0 * v
-    if not bool((v > 0).all()):
+    if bool((v <= 0).any()):
         kind = "standard deviation" if scale == "std" else "variance"
         network = keyword.split("_")[0]
         raise VaeLensInputError(
@@ -200,17 +200,19 @@ def log_variance_of(second: torch.Tensor, scale: str, what: str, keyword: str = 
     return v.log() if scale == "variance" else 2.0 * v.log()
 
 
-def decoder_log_variance(setup: PassSetup, second: object, name: str) -> torch.Tensor:
-    """A Gaussian decoder's second output (a tensor, or a number for a fixed variance), checked and read as
-    ``decoder_scale`` says, as the log-variance it stands for: in the output's floating-point dtype, so that
-    the per-value arithmetic stays in the model's dtype (float64 for a number or an integer tensor)."""
+def decoder_log_variance(setup: PassSetup, second: object, name: str, finite: bool = True) -> torch.Tensor:
+    """A Gaussian decoder's second output (a tensor, or a number for a fixed variance), checked (for
+    finite values too, unless ``finite`` is False) and read as ``decoder_scale`` says, as the log-variance
+    it stands for: in the output's floating-point dtype, so that the per-value arithmetic stays in the
+    model's dtype (float64 for a number or an integer tensor)."""
     scale = setup.decoder_scale
     if isinstance(second, (int, float)) and not isinstance(second, bool):
         # A fixed variance written as a number: one value.
         second = torch.tensor(float(second), dtype=torch.float64, device=setup.device)
     assert isinstance(second, torch.Tensor)
     what = f"decode ({name}): {scale}"
-    _check_finite(second, what)
+    if finite:
+        _check_finite(second, what)
     if scale == "log_variance":
         return second
     dtype = second.dtype if second.is_floating_point() else torch.float64
