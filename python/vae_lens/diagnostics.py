@@ -92,9 +92,9 @@ class Diagnostics:
             default 2, or the spec's ``diagnostics.mcSamples`` (VAE_LENS_SAMPLES).
         seed: seed of the subset and of the noise. The noise of a point depends on the point and the pass.
         prior_variance: a_h^2 of a learned prior N(0, diag(a^2)) (VAE-2): a callable returning them now
-            (e.g. ``lambda: model.log_a2.exp()``), read at every pass, as is a tensor being trained (an
-            ``nn.Parameter`` holding a_h^2); or H values (a tensor, an array, a list), copied here, so
-            that a later in-place change to them does not change the passes. Default: the unit prior.
+            (e.g. ``lambda: model.log_a2.exp()``), read at every pass, as is a tensor (an ``nn.Parameter``
+            holding a_h^2, or a buffer updated in place); or H fixed values (an array, a list), copied
+            here. Default: the unit prior.
         likelihood: ``'gaussian'`` (the theorem's case), ``'bernoulli'`` or ``'categorical'``.
         fixed_variance: the Gaussian decoder's variance is held fixed, not learned (VAE-0).
         beta: the weight of the KL term in the training objective, a number or ``beta(epoch)`` for
@@ -545,13 +545,16 @@ def _prior_variance_tensor(v: Any) -> torch.Tensor:
 
 
 def _held_prior_variance(pv: PriorVariance) -> PriorVariance:
-    """prior_variance as Diagnostics keeps it. A callable, or a tensor being trained (``requires_grad``, such
-    as an ``nn.Parameter`` holding a_h^2), is read at every pass, as the weights are. Other values (a tensor,
-    an array or a list of H numbers) are checked and copied now: held by reference, an in-place change to
-    them made for the user's own ends would change every later pass without a word."""
-    if pv is None or callable(pv) or (isinstance(pv, torch.Tensor) and pv.requires_grad):
+    """prior_variance as Diagnostics keeps it. A callable, or a tensor (the model's: an ``nn.Parameter`` an
+    optimizer steps, or a buffer a closed-form update writes in place), is checked now and read at every
+    pass, as the weights are. An array or a list of H numbers is checked and copied now: it is the user's
+    statement of a fixed prior, not the model's state."""
+    if pv is None or callable(pv):
         return pv
-    return _prior_variance_tensor(pv).clone(memory_format=torch.contiguous_format)
+    if isinstance(pv, torch.Tensor):
+        _prior_variance_tensor(pv)
+        return pv
+    return _prior_variance_tensor(pv).clone(memory_format=torch.contiguous_format)  # never a view of an array
 
 
 def _holds_a_run(path: str) -> bool:
