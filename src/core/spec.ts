@@ -5,6 +5,7 @@
  */
 import * as path from 'node:path';
 import { UserError } from './errors';
+import { shapeLayoutWarning } from './imageLayout';
 import { runsDirSpellingWarning } from './pathHints';
 import { SPEC_SCHEMA } from './specSchema';
 import { DEFAULT_DIAGNOSTIC_SUBSET } from './defaults';
@@ -70,6 +71,9 @@ export function parseSpecDocument(original: string, file = 'spec.vae.json'): Spe
   const warnings = [
     ...theoremWarnings(spec).map((w) => ({ message: w.message, location: locate(findNode(root, w.field), w.field) })),
     ...outputWarnings(spec.output.runsDir),
+    ...[shapeLayoutWarning(spec.data.shape, spec.data.layout)].flatMap((message) =>
+      message === undefined ? [] : [{ message, location: locate(findNode(root, 'data.shape'), 'data.shape') }],
+    ),
   ];
   return { kind: 'model', parsed: { spec, warnings, text: original } };
 }

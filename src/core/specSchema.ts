@@ -6,6 +6,7 @@
  */
 
 import { DEFAULT_DIAGNOSTIC_SUBSET, SPEC_DEFAULTS } from './defaults';
+import { DATA_LAYOUTS } from './imageLayout';
 import { ACTIVATIONS, LAYER_FIELDS, LAYER_TYPES, PADDINGS } from './layers';
 import { MODEL_TYPES, modelTypesDescription } from './modelTypes';
 
@@ -121,7 +122,13 @@ const commonDataProps: Record<string, JsonSchema> = {
     minItems: 2,
     maxItems: 3,
     description:
-      'Shape of one example when the rows are images: [height, width] or [height, width, channels], e.g. [28, 28, 1] for 784 columns. IDX and NPY files know it; for CSV and JSON, state it to use convolutional layers.',
+      'Shape of one example when the rows are images: [height, width] or [height, width, channels], e.g. [28, 28, 1] for 784 columns ([channels, height, width] with `layout` `channels-first`). IDX and NPY files know it; for CSV and JSON, state it to use convolutional layers.',
+  },
+  layout: {
+    type: 'string',
+    enum: DATA_LAYOUTS,
+    description:
+      "Where the images' channels are: `channels-last` (height, width, channels; the default) or `channels-first` (channels, height, width: PyTorch's order, as its tensors flatten and save). For rows given a `shape`, for JSON images and for 4-D NPY files, which without it are read as channels-first when they have at most 4 channels and a width above 4.",
   },
   validation: {
     type: 'number',

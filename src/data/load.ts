@@ -8,6 +8,7 @@ import { closeSync, constants as fsConstants, existsSync, fstatSync, openSync, r
 import { basename, dirname, resolve } from 'node:path';
 import { isWithin } from '../core/confinement';
 import { UserError, type SourceLocation } from '../core/errors';
+import { channelsLast, rowsToChannelsLast, sameImageShape } from '../core/imageLayout';
 import { counted } from '../core/wording';
 import { pathSpellingHint } from '../core/pathHints';
 import type { DataFormat, DataSpec, FileDataSpec } from '../core/spec';
@@ -49,15 +50,7 @@ export async function loadData(spec: DataSpec, specPath: string, opts: LoadDataO
     ds = loadFile(spec, specPath, opts);
     splitSeed = FILE_SPLIT_SEED;
   }
-  if (spec.shape) {
-    const values = spec.shape.reduce((a, b) => a * b, 1);
-    if (values !== ds.dim)
-      throw new UserError(
-        `data.shape ${spec.shape.join('×')} has ${counted(values, 'value')}, but the rows of ${ds.source} have ${ds.dim}`,
-        specAt('data.shape'),
-      );
-    ds = { ...ds, imageShape: [...spec.shape] };
-  }
+  ds = withImageShape(ds, spec, spec.kind === 'file' && detectFormat(spec, specPath) === 'npy', specAt);
   if (spec.limit !== undefined && spec.limit < ds.n) {
     ds = { ...ds, values: ds.values.subarray(0, spec.limit * ds.dim), n: spec.limit };
   }
@@ -74,6 +67,48 @@ export async function loadData(spec: DataSpec, specPath: string, opts: LoadDataO
   const validation = split.validation ? applyScaling(split.validation, params, { inPlace: true }) : undefined;
   const notes = ds.notes ? { notes: ds.notes } : {};
   return validation ? { train, validation, ...notes } : { train, ...notes };
+}
+
+/**
+ * The example shape the spec states (`data.shape`, in `data.layout`'s order) put on what the loader
+ * read, and rows that hold their images channels first reordered to channels last. The loader of
+ * a 4-D NPY file (`npy`) has read it in its layout already.
+ */
+function withImageShape(ds: Dataset, spec: DataSpec, npy: boolean, specAt: (field: string) => SourceLocation): Dataset {
+  const { shape: stated, layout } = spec;
+  const laidOut = npy && ds.imageShape?.length === 3;
+  const first = layout === 'channels-first' ? ' (channels first)' : '';
+  if (stated) {
+    const values = stated.reduce((a, b) => a * b, 1);
+    if (values !== ds.dim)
+      throw new UserError(
+        `data.shape ${stated.join('×')}${first} has ${counted(values, 'value')}, but the rows of ${ds.source} have ${ds.dim}`,
+        specAt('data.shape'),
+      );
+  }
+  // One example's shape in the file's order, where the rows are still in it.
+  const inFileOrder = stated ?? (laidOut ? undefined : ds.imageShape);
+  const fileShape = ds.imageShape && (laidOut ? ds.imageShape : channelsLast(ds.imageShape, layout));
+  const shape = stated ? channelsLast(stated, layout) : fileShape;
+  if (stated && fileShape && !sameImageShape(shape!, fileShape))
+    throw new UserError(
+      `data.shape ${stated.join('×')}${first} is one example of ${describeImage(shape!)}, but ${ds.source} holds images of ${describeImage(fileShape)}; leave data.shape out (the file knows its shape)${layout ? '' : ', or set data.layout'}`,
+      specAt('data.shape'),
+    );
+  if (layout === 'channels-first' && !laidOut) {
+    if (!inFileOrder)
+      throw new UserError(
+        `data.layout "channels-first" needs the images' shape: ${ds.source} holds rows of ${counted(ds.dim, 'value')}; give data.shape as [channels, height, width]`,
+        specAt('data.layout'),
+      );
+    if (inFileOrder.length === 3) rowsToChannelsLast(ds.values, ds.n, inFileOrder);
+  }
+  return shape ? { ...ds, imageShape: shape } : ds;
+}
+
+function describeImage(shape: readonly number[]): string {
+  const [h, w, c = 1] = shape;
+  return `${h}×${w} pixels with ${counted(c, 'channel')}`;
 }
 
 /** Resolve `data.path` against the spec's folder and check it may and can be read. */
@@ -180,7 +215,7 @@ function loadFile(spec: FileDataSpec, specPath: string, opts: LoadDataOptions): 
   const loaderOpts: LoaderOptions = { maxRows: spec.limit, maxBytes: opts.maxBytes ?? DEFAULT_MAX_BYTES };
   const { fd, readPath } = openPinned(path, specPath, opts);
   try {
-    const ds = readFormat(format, readPath, loaderOpts, spec.header);
+    const ds = readFormat(format, readPath, loaderOpts, spec);
     return ds.source === readPath ? { ...ds, source: path } : ds;
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
@@ -193,12 +228,12 @@ function loadFile(spec: FileDataSpec, specPath: string, opts: LoadDataOptions): 
   }
 }
 
-function readFormat(format: DataFormat, path: string, loaderOpts: LoaderOptions, header: boolean | undefined): Dataset {
+function readFormat(format: DataFormat, path: string, loaderOpts: LoaderOptions, { header, layout }: FileDataSpec): Dataset {
   switch (format) {
     case 'csv':
       return readCsvFile(path, { ...loaderOpts, header });
     case 'npy':
-      return readNpyFile(path, loaderOpts);
+      return readNpyFile(path, { ...loaderOpts, layout });
     case 'idx':
       return readIdxFile(path, loaderOpts);
     case 'json':

@@ -1,11 +1,13 @@
 /**
  * NumPy .npy files (format versions 1, 2 and 3) into a Dataset.
  * Shapes: (N,) is N x 1, (N, D) is N x D, (N, H, W) are N images of H x W, (N, H, W, C) images
- * with channels, and (N, C, H, W) with C <= 4 < W channels-first images (PyTorch's layout), read
- * as H x W x C. Fortran order (np.save of a transposed array writes it) is read too.
+ * with channels, and (N, C, H, W) channels-first images (PyTorch's layout), read as H x W x C:
+ * as `data.layout` says, or without it where C <= 4 < W. Fortran order (np.save of a transposed
+ * array writes it) is read too.
  */
 import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { UserError } from '../core/errors';
+import { looksChannelsFirst, type DataLayout } from '../core/imageLayout';
 import { counted } from '../core/wording';
 import type { Dataset } from './dataset';
 import { decodeElements, decodeInto, describeElementType, isHostFloat32, sourceTypeOf, type ElementType } from './binaryElements';
@@ -18,6 +20,8 @@ const SUPPORTED = '<f4, <f8, |u1, |i1, <i2, <u2, <i4, <u4, <i8, <u8 (and big-end
 export interface NpyOptions extends LoaderOptions {
   /** Let the result view `data` instead of copying float32 bytes (only when the caller owns `data`). */
   shareBuffer?: boolean;
+  /** How a 4-D file holds its images (`data.layout`); without it, told by the shape. */
+  layout?: DataLayout;
 }
 
 /**
@@ -65,7 +69,7 @@ export function readNpyFile(path: string, opts?: NpyOptions): Dataset {
         decodeInto(values, done, part, 0, count, type);
       }
     }
-    return finish(values, header, layout, path);
+    return finish(values, header, layout, path, opts?.layout);
   } finally {
     closeSync(fd);
   }
@@ -120,23 +124,21 @@ interface ElementOrder {
   column: Int32Array;
 }
 
-/** How (N, C, H, W) channels-first images are told from (N, H, W, C): few channels before a wider image. */
-const MAX_CHANNELS = 4;
-
-function channelsFirst(shape: readonly number[]): boolean {
-  return shape.length === 4 && shape[1]! <= MAX_CHANNELS && shape[3]! > MAX_CHANNELS;
+/** Whether a file of this shape holds (N, C, H, W) images: as `layout` says, else when it looks so. */
+function channelsFirst(shape: readonly number[], layout: DataLayout | undefined): boolean {
+  return shape.length === 4 && (layout ? layout === 'channels-first' : looksChannelsFirst(shape.slice(1)));
 }
 
 /** One example's shape as the data set keeps it (channels last), from the file's shape. */
-function exampleShape(shape: readonly number[]): number[] {
+function exampleShape(shape: readonly number[], layout: DataLayout | undefined): number[] {
   const row = shape.slice(1);
-  return channelsFirst(shape) ? [row[1]!, row[2]!, row[0]!] : row;
+  return channelsFirst(shape, layout) ? [row[1]!, row[2]!, row[0]!] : row;
 }
 
 /** The order of a file's elements when it differs from ours; undefined when the bytes are in our order. */
-function elementOrder(header: NpyHeader): ElementOrder | undefined {
+function elementOrder(header: NpyHeader, layout: DataLayout | undefined): ElementOrder | undefined {
   const fileRow = header.shape.slice(1);
-  const permuted = channelsFirst(header.shape) && fileRow[0]! > 1;
+  const permuted = channelsFirst(header.shape, layout) && fileRow[0]! > 1;
   if (!permuted && (!header.fortran || fileRow.length === 0)) return undefined;
   // Our row's axes in the file's row: channels-first files hold (C, H, W), ours is (H, W, C).
   const axes = permuted ? [1, 2, 0] : fileRow.map((_, a) => a);
@@ -178,15 +180,15 @@ export function parseNpy(data: Buffer, file: string, opts?: NpyOptions): Dataset
     const all = decodeElements(data, header.dataStart, layout.rows * layout.dim, header.type);
     const values = new Float32Array(layout.n * layout.dim);
     scatter(values, all, 0, all.length, layout, layout.order);
-    return finish(values, header, layout, file);
+    return finish(values, header, layout, file, opts?.layout);
   }
   const count = layout.n * layout.dim;
   const values = decodeElements(data, header.dataStart, count, header.type, (opts?.shareBuffer ?? false) && layout.n === layout.rows);
-  return finish(values, header, layout, file);
+  return finish(values, header, layout, file, opts?.layout);
 }
 
 /** Shape and data length must agree before anything is allocated. */
-function checkLayout(header: NpyHeader, available: number, file: string, opts: LoaderOptions | undefined): NpyLayout {
+function checkLayout(header: NpyHeader, available: number, file: string, opts: NpyOptions | undefined): NpyLayout {
   const { type, shape, dataStart } = header;
   const typeName = describeElementType(type);
   if (shape.length === 0 || shape.length > 4) {
@@ -218,21 +220,21 @@ function checkLayout(header: NpyHeader, available: number, file: string, opts: L
   if (dim === 0) throw new UserError(`the array has shape (${shape.join(', ')}): its rows are empty`, { file, offset: 8 });
   const n = rowsToRead(rows, opts);
   checkMatrixFits(n, dim, { file, offset: 8 });
-  const order = elementOrder(header);
+  const order = elementOrder(header, opts?.layout);
   return order ? { n, rows, dim, order } : { n, rows, dim };
 }
 
-function finish(values: Float32Array, header: NpyHeader, layout: NpyLayout, file: string): Dataset {
+function finish(values: Float32Array, header: NpyHeader, layout: NpyLayout, file: string, imageLayout: DataLayout | undefined): Dataset {
   if (header.type.kind === 'float') assertAllFinite(values, layout.dim, file, 'array');
   const ds: Dataset = { values, n: layout.n, dim: layout.dim, sourceType: sourceTypeOf(header.type), source: file };
-  if (header.shape.length >= 3) ds.imageShape = exampleShape(header.shape);
+  if (header.shape.length >= 3) ds.imageShape = exampleShape(header.shape, imageLayout);
   return ds;
 }
 
 /** One example's shape from the start of an .npy file (the header alone), for the editor. */
-export function npyExampleShape(prefix: Buffer, file: string): number[] | undefined {
+export function npyExampleShape(prefix: Buffer, file: string, layout?: DataLayout): number[] | undefined {
   try {
-    return exampleShape(readHeader(prefix, file).shape);
+    return exampleShape(readHeader(prefix, file).shape, layout);
   } catch {
     return undefined;
   }

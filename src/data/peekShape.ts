@@ -5,6 +5,7 @@
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 import { constants, gunzipSync } from 'node:zlib';
+import type { DataLayout } from '../core/imageLayout';
 import type { DataFormat } from '../core/spec';
 import { isGzip } from './loaderCommon';
 import { npyExampleShape } from './npy';
@@ -25,7 +26,7 @@ function readStart(file: string): Buffer | undefined {
 }
 
 /** [h, w] or [h, w, c] for images, [D] for flat rows, undefined when the header does not say. */
-export function peekExampleShape(file: string, format: DataFormat): number[] | undefined {
+export function peekExampleShape(file: string, format: DataFormat, layout?: DataLayout): number[] | undefined {
   let head = readStart(file);
   if (!head) return undefined;
   if (isGzip(head)) {
@@ -36,7 +37,7 @@ export function peekExampleShape(file: string, format: DataFormat): number[] | u
       return undefined;
     }
   }
-  if (format === 'npy') return npyExampleShape(head, file);
+  if (format === 'npy') return npyExampleShape(head, file, layout);
   if (format === 'idx') {
     if (head.length < 4 || head[0] !== 0 || head[1] !== 0) return undefined;
     const ndims = head[3]!;

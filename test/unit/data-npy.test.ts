@@ -76,10 +76,10 @@ function indices(shape: readonly number[], fortran: boolean): number[][] {
   return out;
 }
 
-test('npy: Fortran order, (N, H, W, C) and channels-first (N, C, H, W) arrays are read as rows of H, W, C values', () => {
+test('npy: Fortran order, (N, H, W, C) and channels-first (N, C, H, W) arrays, as data.layout says or as their shape tells, are read as rows of H, W, C values', () => {
   // np.save(a.T) writes Fortran order; Keras keeps images as (N, H, W, C), PyTorch as (N, C, H, W).
   const value = (ix: readonly number[]) => ix.reduce((a, v, k) => a + v * [37, 11, 5, 1][k]!, 0) % 251;
-  const shapes = [[5], [3, 2], [4, 3, 2], [2, 5, 6, 3], [3, 3, 4, 6], [2, 1, 3, 5], [1, 4], [5, 1], [2, 2, 7, 5]];
+  const shapes = [[5], [3, 2], [4, 3, 2], [2, 5, 6, 3], [3, 3, 4, 6], [2, 1, 3, 5], [1, 4], [5, 1], [2, 2, 7, 5], [2, 3, 4, 4]];
   const dtypes = [
     ['<f4', 'f4', 'le'],
     ['>f8', 'f8', 'be'],
@@ -90,9 +90,14 @@ test('npy: Fortran order, (N, H, W, C) and channels-first (N, C, H, W) arrays ar
   for (const shape of shapes)
     for (const [descr, kind, endian] of dtypes)
       for (const fortran of [false, true])
-        for (const maxRows of [undefined, 2]) {
-          const what = `(${shape.join(', ')}) ${descr} ${fortran ? 'F' : 'C'} maxRows=${maxRows}`;
-          const channelsFirst = shape.length === 4 && shape[1]! <= 4 && shape[3]! > 4;
+        for (const [maxRows, layout] of [
+          [undefined, undefined],
+          [2, undefined],
+          [undefined, 'channels-first'],
+          [2, 'channels-last'],
+        ] as const) {
+          const what = `(${shape.join(', ')}) ${descr} ${fortran ? 'F' : 'C'} maxRows=${maxRows} layout=${layout}`;
+          const channelsFirst = shape.length === 4 && (layout ? layout === 'channels-first' : shape[1]! <= 4 && shape[3]! > 4);
           const row = shape.slice(1);
           const ours = channelsFirst ? [row[1]!, row[2]!, row[0]!] : row;
           const n = Math.min(shape[0]!, maxRows ?? Infinity);
@@ -101,7 +106,7 @@ test('npy: Fortran order, (N, H, W, C) and channels-first (N, C, H, W) arrays ar
           const bytes = npyBytes(descr, shape, encode(kind, indices(shape, fortran).map(value), endian), { fortran });
           const path = join(dir, 'a.npy');
           writeFileSync(path, bytes);
-          for (const ds of [parseNpy(bytes, 'a.npy', { maxRows }), readNpyFile(path, { maxRows })]) {
+          for (const ds of [parseNpy(bytes, 'a.npy', { maxRows, layout }), readNpyFile(path, { maxRows, layout })]) {
             assertWellFormed(ds);
             assert.equal(ds.n, n, what);
             assert.equal(

@@ -1,5 +1,6 @@
 /** The shapes of a parsed model spec: what the trainer reads once every default is filled in. Types only. */
 import type { SourceLocation } from '../errors';
+import type { DataLayout } from '../imageLayout';
 import type { Activation, LayerSpec } from '../layers';
 import type { ModelType } from '../modelTypes';
 import type { BACKENDS, DATA_FORMATS, SCALINGS, SYNTHETIC_KINDS } from '../specSchema';
@@ -14,8 +15,10 @@ export type BackendChoice = (typeof BACKENDS)[number];
 
 interface CommonData {
   scale?: Scaling;
-  /** One example's image shape, stated in the spec (IDX and NPY know theirs). */
+  /** One example's image shape, stated in the spec (IDX and NPY know theirs), in `layout`'s order. */
   shape?: number[];
+  /** Where the channels of the file's images are; channels last unless stated (4-D NPY files: told by their shape). */
+  layout?: DataLayout;
   limit?: number;
   validation: number;
 }

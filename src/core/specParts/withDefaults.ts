@@ -1,6 +1,7 @@
 /** A validated spec's raw values with every default filled in (defaults from core/defaults.ts). */
 import { SPEC_DEFAULTS } from '../defaults';
 import { MODEL_TYPE_INFO } from '../modelTypes';
+import type { DataLayout } from '../imageLayout';
 import type { DataFormat, DataSpec, DiagnosticsSpec, ModelSpec, NetworkSpec, Scaling, SyntheticKind, TrainingSpec, VaeSpec } from './types';
 
 /** Shapes as they come out of validation: the schema guarantees the types. */
@@ -19,6 +20,7 @@ export function withDefaults(raw: RawSpec, file: string): VaeSpec {
     scale: d.scale as Scaling | undefined,
     limit: d.limit as number | undefined,
     ...(Array.isArray(d.shape) ? { shape: d.shape as number[] } : {}),
+    ...(typeof d.layout === 'string' ? { layout: d.layout as DataLayout } : {}),
     validation: (d.validation as number | undefined) ?? SPEC_DEFAULTS.data.validation,
   };
   const data: DataSpec =

@@ -9,6 +9,7 @@ import { describePlan, formatShape, networkDataShape, networkParameters, planNet
 import { MODEL_TYPE_INFO } from '../../core/modelTypes';
 import type { VaeSpec } from '../../core/spec';
 import { detectFormat, resolveDataPath } from '../../data/load';
+import { channelsLast } from '../../core/imageLayout';
 import { peekExampleShape } from '../../data/peekShape';
 import { generateSynthetic } from '../../data/synthetic';
 
@@ -23,7 +24,7 @@ export interface SpecCheckOptions {
 /** One example's shape, or undefined when it cannot be known without loading the data. */
 export function specDataShape(spec: VaeSpec, specPath: string, opts: SpecCheckOptions): number[] | undefined {
   const d = spec.data;
-  if (d.shape) return [...d.shape];
+  if (d.shape) return channelsLast(d.shape, d.layout);
   if (d.kind === 'synthetic') {
     try {
       return [generateSynthetic({ ...d, n: 2 }).dim];
@@ -37,7 +38,7 @@ export function specDataShape(spec: VaeSpec, specPath: string, opts: SpecCheckOp
       workspaceRoots: opts.workspaceRoots.length > 0 ? opts.workspaceRoots : undefined,
       allowOutsideWorkspace: opts.allowOutsideWorkspace,
     });
-    return peekExampleShape(file, detectFormat(d, specPath));
+    return peekExampleShape(file, detectFormat(d, specPath), d.layout);
   } catch {
     return undefined;
   }
