@@ -15,8 +15,8 @@ export const MAX_ARRAY_BYTES = 2 * 1024 ** 3;
 /** The longest string V8 can build (about 512 M characters in 64-bit Node); a JSON file is written as one. */
 export const MAX_STRING_CHARS = bufferConstants.MAX_STRING_LENGTH;
 
-/** Pixels of one displayed image (a 2048 x 2048 picture); the panel draws every one of them. */
-export const MAX_IMAGE_PIXELS = 2048 * 2048;
+/** Pixels of one displayed image; declared with the image geometry, which the panel shares (no Node API there). */
+export { MAX_IMAGE_PIXELS } from './imageGeometry';
 
 /** A size exactly, with its rounded form beside it when that differs: "480 bytes", "1.5 KiB (1536 bytes)". */
 export function exactBytes(n: number): string {

@@ -10,6 +10,7 @@
  *   <run>/images.json       originals, reconstructions and samples, for image data
  */
 import { array, boolean, jsonNumber, literal, nullable, number, object, optional, string, type Guard, type Infer } from './guard';
+import { IMAGE_LAYOUTS } from './imageGeometry';
 import { withoutBom } from './text';
 
 export const RUN_FILES = {
@@ -128,8 +129,10 @@ export type MetricsRecord = Infer<typeof metricsRecord>;
 
 /** images.json: originals, reconstructions and samples of image data. */
 export const imageSetShape = {
-  /** Each image is `shape[0] x shape[1]`; pixel values in [0, 1], row-major. */
+  /** [h, w], [h, w, c] or [c, h, w] (c 1, 3 or 4); pixel values in [0, 1], row-major (imageGeometry.ts reads it). */
   shape: array(number),
+  /** The order of a three-number shape ("hwc" or "chw"); without it, channels first only when the first size alone is a channel count. */
+  layout: optional(literal(...IMAGE_LAYOUTS)),
   originals: array(array(number)),
   reconstructions: array(array(number)),
   samples: array(array(number)),

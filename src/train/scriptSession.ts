@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { UserError } from '../core/errors';
 import { PROTOCOL_VERSION, type StartRequest } from '../core/protocol';
 import { addRecord, RUN_FILES, RUN_FORMAT_VERSION, type MetricsRecord, type RunMeta, type RunStatus, type RunSummary } from '../core/runFormat';
-import { isRunImages, isRunMeta, isRunSummary, READ_LIMITS } from '../core/run/files';
+import { isRunMeta, isRunSummary, READ_LIMITS, runImagesOf } from '../core/run/files';
 import { readRegularFileSync } from '../core/safeRead';
 import { RunJudge, runSettingsOf } from '../core/run/settings';
 import { MetricsTail } from '../core/run/tail';
@@ -254,8 +254,8 @@ class RunFollower {
       return;
     }
     if (mtime === this.imagesMtime) return;
-    const images = readJson(file, READ_LIMITS.images);
-    if (!isRunImages(images)) return;
+    const { images } = runImagesOf(readJson(file, READ_LIMITS.images));
+    if (!images) return;
     this.imagesMtime = mtime;
     this.emit({ type: 'images', ...images });
   }

@@ -1,4 +1,5 @@
 /** Originals, reconstructions and samples drawn to small canvases through ImageData (no image URLs). */
+import { imageGeometry, type ImageGeometry } from '../core/imageGeometry';
 import type { PanelRun } from '../core/panelProtocol';
 import { h } from './dom';
 
@@ -8,47 +9,44 @@ type Images = NonNullable<PanelRun['images']>;
 const MAX_PER_ROW = 10;
 
 /**
- * RGBA bytes for one image of values in [0, 1], row-major, `channels` 1 (grey) or 3 (RGB) per pixel.
- * Non-finite values are drawn as 0.
+ * RGBA bytes for one image of values in [0, 1] laid out as `g` says: grey (1 channel), RGB (3) or
+ * RGBA (4, its alpha kept, so a transparent pixel shows the panel behind it), channels last or
+ * first. Non-finite values are drawn as 0.
  */
-export function toRgba(values: readonly number[], width: number, height: number, channels: 1 | 3): Uint8ClampedArray<ArrayBuffer> {
-  const out = new Uint8ClampedArray(new ArrayBuffer(width * height * 4));
+export function toRgba(values: readonly number[], g: ImageGeometry): Uint8ClampedArray<ArrayBuffer> {
+  const pixels = g.width * g.height;
+  const out = new Uint8ClampedArray(new ArrayBuffer(pixels * 4));
   const byte = (v: number | undefined) => (typeof v === 'number' && Number.isFinite(v) ? Math.round(Math.min(Math.max(v, 0), 1) * 255) : 0);
-  for (let i = 0; i < width * height; i++) {
+  // Channel c of pixel i is at i * pixelStep + c * channelStep.
+  const [pixelStep, channelStep] = g.layout === 'chw' ? [1, pixels] : [g.channels, 1];
+  for (let i = 0; i < pixels; i++) {
     const o = i * 4;
-    if (channels === 3) {
-      out[o] = byte(values[i * 3]);
-      out[o + 1] = byte(values[i * 3 + 1]);
-      out[o + 2] = byte(values[i * 3 + 2]);
+    const at = i * pixelStep;
+    if (g.channels === 1) {
+      const v = byte(values[at]);
+      out[o] = v;
+      out[o + 1] = v;
+      out[o + 2] = v;
     } else {
-      const g = byte(values[i]);
-      out[o] = g;
-      out[o + 1] = g;
-      out[o + 2] = g;
+      out[o] = byte(values[at]);
+      out[o + 1] = byte(values[at + channelStep]);
+      out[o + 2] = byte(values[at + 2 * channelStep]);
     }
-    out[o + 3] = 255;
+    out[o + 3] = g.channels === 4 ? byte(values[at + 3 * channelStep]) : 255;
   }
   return out;
 }
 
-/** [h, w] or [h, w, c]; undefined when the shape cannot be drawn. */
-export function imageGeometry(shape: readonly number[]): { width: number; height: number; channels: 1 | 3 } | undefined {
-  const [height, width, c = 1] = shape;
-  if (!Number.isInteger(height) || !Number.isInteger(width) || height <= 0 || width <= 0) return undefined;
-  if (c !== 1 && c !== 3) return undefined;
-  return { width, height, channels: c };
-}
-
-function thumb(values: readonly number[], g: { width: number; height: number; channels: 1 | 3 }): HTMLCanvasElement {
+function thumb(values: readonly number[], g: ImageGeometry): HTMLCanvasElement {
   const canvas = h('canvas', { className: 'vl-thumb' });
   canvas.width = g.width;
   canvas.height = g.height;
   const ctx = canvas.getContext('2d');
-  if (ctx) ctx.putImageData(new ImageData(toRgba(values, g.width, g.height, g.channels), g.width, g.height), 0, 0);
+  if (ctx) ctx.putImageData(new ImageData(toRgba(values, g), g.width, g.height), 0, 0);
   return canvas;
 }
 
-function strip(label: string, images: readonly number[][], g: { width: number; height: number; channels: 1 | 3 }): HTMLElement {
+function strip(label: string, images: readonly number[][], g: ImageGeometry): HTMLElement {
   return h(
     'div',
     { className: 'vl-image-row' },
@@ -57,11 +55,14 @@ function strip(label: string, images: readonly number[][], g: { width: number; h
   );
 }
 
-/** The image block of one run, or null when it has none (or an undrawable shape). */
+/** What the panel says instead of images it cannot draw. */
+export const undrawableText = (problem: string): string => `These images cannot be drawn: ${problem}.`;
+
+/** The image block of one run, or null when it has none (a note instead when they cannot be drawn). */
 export function renderImages(images: Images | undefined): HTMLElement | null {
   if (!images) return null;
-  const g = imageGeometry(images.shape);
-  if (!g) return h('p', { className: 'vl-muted', text: `Images of shape [${images.shape.join(', ')}] cannot be drawn.` });
+  const { geometry: g, problem } = imageGeometry(images.shape, images.layout);
+  if (!g) return h('p', { className: 'vl-muted', text: undrawableText(problem) });
   return h(
     'div',
     { className: 'vl-images' },

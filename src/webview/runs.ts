@@ -2,6 +2,7 @@
  * isToPanel checks a message's outline only; this fills in what a run may lack and drops records
  * that break the run-format contract, so the renderers can trust what they get. Pure.
  */
+import { isImageLayout } from '../core/imageGeometry';
 import type { PanelRun } from '../core/panelProtocol';
 import { checkMetricsRecord, type MetricsRecord } from '../core/runFormat';
 
@@ -28,7 +29,8 @@ export function validImages(v: unknown): PanelRun['images'] {
   const numbers = (a: unknown): a is number[] => Array.isArray(a) && a.every((x) => typeof x === 'number' || x === null);
   const lists = (a: unknown): a is number[][] => Array.isArray(a) && a.every(numbers);
   if (!numbers(v.shape) || !lists(v.originals) || !lists(v.reconstructions) || !lists(v.samples)) return undefined;
-  return { shape: v.shape, originals: v.originals, reconstructions: v.reconstructions, samples: v.samples };
+  const layout = isImageLayout(v.layout) ? { layout: v.layout } : {};
+  return { shape: v.shape, ...layout, originals: v.originals, reconstructions: v.reconstructions, samples: v.samples };
 }
 
 export function normalizeRun(raw: PanelRun): { run: PanelRun; dropped: number } {

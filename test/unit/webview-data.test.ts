@@ -1,18 +1,20 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { PanelRun } from '../../src/core/panelProtocol';
-import { imageGeometry, toRgba } from '../../src/webview/images';
+import { imageGeometry } from '../../src/core/imageGeometry';
+import { toRgba } from '../../src/webview/images';
 import { DEFAULT_TOLERANCE, normalizeRun } from '../../src/webview/runs';
 import { withAlpha } from '../../src/webview/theme';
 import { record } from './webview-testkit';
 
 test('images: grey and RGB values in [0,1] become opaque RGBA bytes; out-of-range clamps, NaN is black', () => {
-  assert.deepEqual([...toRgba([0, 0.5, 2, NaN], 2, 2, 1)], [0, 0, 0, 255, 128, 128, 128, 255, 255, 255, 255, 255, 0, 0, 0, 255]);
-  assert.deepEqual([...toRgba([1, 0, 0.2], 1, 1, 3)], [255, 0, 51, 255]);
-  assert.deepEqual(imageGeometry([28, 28]), { width: 28, height: 28, channels: 1 });
-  assert.deepEqual(imageGeometry([8, 6, 3]), { width: 6, height: 8, channels: 3 });
-  assert.equal(imageGeometry([28]), undefined);
-  assert.equal(imageGeometry([4, 4, 2]), undefined);
+  assert.deepEqual([...toRgba([0, 0.5, 2, NaN], imageGeometry([2, 2]).geometry!)], [0, 0, 0, 255, 128, 128, 128, 255, 255, 255, 255, 255, 0, 0, 0, 255]);
+  assert.deepEqual([...toRgba([1, 0, 0.2], imageGeometry([1, 1, 3]).geometry!)], [255, 0, 51, 255]);
+  assert.deepEqual([...toRgba([1, 0, 0.2, NaN], imageGeometry([1, 1, 4]).geometry!)], [255, 0, 51, 0], 'a NaN alpha is transparent');
+  assert.deepEqual(imageGeometry([28, 28]).geometry, { width: 28, height: 28, channels: 1, layout: 'hwc', values: 784 });
+  assert.deepEqual(imageGeometry([8, 6, 3]).geometry, { width: 6, height: 8, channels: 3, layout: 'hwc', values: 144 });
+  assert.equal(imageGeometry([28]).geometry, undefined);
+  assert.equal(imageGeometry([5, 5, 2]).geometry, undefined);
 });
 
 test('normalizeRun fills what a run lacks and drops records that break the contract', () => {

@@ -4,7 +4,7 @@
  */
 import { constants as fsConstants, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { MAX_IMAGE_PIXELS } from '../allocation';
+import { imageGeometry } from '../imageGeometry';
 import type { ImagesEvent } from '../protocol';
 import { RUN_FILES, type RunMeta, type RunSummary } from '../runFormat';
 import { readRegularFile } from '../safeRead';
@@ -52,18 +52,32 @@ export function isRunSummary(v: unknown): v is RunSummary {
   return isObj(v) && typeof v.status === 'string' && typeof v.epochsDone === 'number';
 }
 
-/** Images the panel can draw: a sane shape (at most MAX_IMAGE_PIXELS), and every image of that many numbers. */
-export function isRunImages(v: unknown): v is RunImages {
-  if (!isObj(v) || !Array.isArray(v.shape) || v.shape.length < 1 || v.shape.length > 3) return false;
-  if (!v.shape.every((n) => Number.isInteger(n) && (n as number) > 0)) return false;
-  const pixels = (v.shape as number[]).reduce((a, b) => a * b, 1);
-  if (pixels > MAX_IMAGE_PIXELS) return false;
-  const grid = (g: unknown) =>
-    Array.isArray(g) &&
-    g.length <= MAX_IMAGES_PER_GRID &&
-    g.every((img) => Array.isArray(img) && img.length === pixels && img.every((x) => typeof x === 'number'));
-  return grid(v.originals) && grid(v.reconstructions) && grid(v.samples);
+/** images.json as the panel draws it (its known fields only), or why it is not shown. */
+export function runImagesOf(v: unknown): { images: RunImages; problem?: undefined } | { images?: undefined; problem: string } {
+  if (!isObj(v)) return { problem: 'it is not a JSON object' };
+  // The geometry first: a shape claiming too many pixels is refused without a look at the numbers.
+  const { geometry, problem } = imageGeometry(v.shape, v.layout);
+  if (!geometry) return { problem };
+  for (const name of IMAGE_GRIDS) {
+    const grid = v[name];
+    if (!Array.isArray(grid)) return { problem: `"${name}" is not a list of images` };
+    if (grid.length > MAX_IMAGES_PER_GRID) return { problem: `"${name}" holds ${grid.length} images, more than the ${MAX_IMAGES_PER_GRID} shown` };
+    const bad = grid.findIndex((img) => !Array.isArray(img) || img.length !== geometry.values || !img.every((x) => typeof x === 'number'));
+    if (bad >= 0) {
+      const img: unknown = grid[bad];
+      const what =
+        Array.isArray(img) && img.length === geometry.values ? 'has a value that is not a number' : `is not the ${geometry.values} numbers of one image`;
+      return { problem: `${name}[${bad}] ${what} (shape [${(v.shape as number[]).join(', ')}])` };
+    }
+  }
+  const { shape, layout, originals, reconstructions, samples } = v as RunImages;
+  return { images: { shape, ...(layout === undefined ? {} : { layout }), originals, reconstructions, samples } };
 }
+
+const IMAGE_GRIDS = ['originals', 'reconstructions', 'samples'] as const;
+
+/** Images the panel can draw: a shape it can draw (at most MAX_IMAGE_PIXELS pixels), and every image of that many numbers. */
+export const isRunImages = (v: unknown): v is RunImages => runImagesOf(v).images !== undefined;
 
 /** The trainer writes 16 of each; a few more are tolerated, thousands are not images to show. */
 export const MAX_IMAGES_PER_GRID = 64;

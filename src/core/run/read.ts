@@ -4,7 +4,6 @@
  * kept apart from the full read the panel needs.
  */
 import * as path from 'node:path';
-import { MAX_IMAGE_PIXELS } from '../allocation';
 import type { ConvergenceState } from '../convergence';
 import {
   CONVERGENCE_STATES,
@@ -19,7 +18,7 @@ import {
   type RunStatus,
   type RunSummary,
 } from '../runFormat';
-import { isRunImages, isRunMeta, isRunSummary, MAX_IMAGES_PER_GRID, readJson, readText, READ_LIMITS, type Problems, type RunImages } from './files';
+import { isRunMeta, isRunSummary, readJson, runImagesOf, readText, READ_LIMITS, type Problems, type RunImages } from './files';
 import { effectiveStatus, isProcessAlive } from './liveness';
 import { boolean, number, string, type Guard } from '../guard';
 import { judgeRecords, runJsonSettingProblem, runSettingsOf, theoremNoteOf } from './settings';
@@ -199,12 +198,9 @@ export async function readRunContents(runDir: string, alive: (pid: number | unde
     readText(path.join(runDir, RUN_FILES.metrics), READ_LIMITS.metrics, problems),
     readJson(path.join(runDir, RUN_FILES.images), READ_LIMITS.images, problems),
   ]);
-  const imagesFile = path.join(runDir, RUN_FILES.images);
-  if (imagesRaw !== undefined && !isRunImages(imagesRaw))
-    problems.push({
-      file: imagesFile,
-      message: `${RUN_FILES.images} was not shown: its shape or image sizes are not those of up to ${MAX_IMAGES_PER_GRID} images of at most ${MAX_IMAGE_PIXELS} pixels`,
-    });
+  const images = imagesRaw === undefined ? undefined : runImagesOf(imagesRaw);
+  if (images?.problem !== undefined)
+    problems.push({ file: path.join(runDir, RUN_FILES.images), message: `${RUN_FILES.images} was not shown: ${images.problem}` });
   const parsed = parseMetricsJsonl(metricsText ?? '');
   const lastRecord = parsed.records[parsed.records.length - 1];
   const settings = runSettingsOf(overview.meta, overview.specText, lastRecord);
@@ -221,7 +217,7 @@ export async function readRunContents(runDir: string, alive: (pid: number | unde
     convergence,
     convergenceReason,
     records: parsed.records,
-    images: isRunImages(imagesRaw) ? imagesRaw : undefined,
+    images: images?.images,
     badLines: parsed.bad,
     ignoredFields: parsed.ignored,
     problems,

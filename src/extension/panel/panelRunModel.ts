@@ -47,7 +47,13 @@ export function applyTrainerEvent(run: PanelRun, event: FromTrainer): PanelUpdat
       run.records.push(event.record);
       return { kind: 'append', records: [event.record] };
     case 'images':
-      run.images = { shape: event.shape, originals: event.originals, reconstructions: event.reconstructions, samples: event.samples };
+      run.images = {
+        shape: event.shape,
+        ...(event.layout === undefined ? {} : { layout: event.layout }),
+        originals: event.originals,
+        reconstructions: event.reconstructions,
+        samples: event.samples,
+      };
       return { kind: 'images' };
     case 'error':
       run.message = event.message.split('\n')[0];
