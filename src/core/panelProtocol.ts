@@ -25,6 +25,8 @@ const panelRun = object({
   epochs: number,
   records: array(metricsRecord),
   images: optional(imageSet),
+  /** Why the run's images are not shown (its images.json cannot be drawn), when they are not. */
+  imagesProblem: optional(string),
   message: optional(string),
   /** Why the entropy theorem does not apply to this run, when it does not. */
   theoremNote: optional(string),

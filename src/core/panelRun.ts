@@ -22,6 +22,7 @@ export function toPanelRun(c: RunContents, live: boolean): PanelRun {
     epochs: c.meta?.epochs ?? c.summary?.epochsDone ?? 0,
     records,
     images: c.images,
+    imagesProblem: c.imagesProblem,
     message: live ? undefined : c.message,
     theoremNote: c.theoremNote,
   };

@@ -58,11 +58,12 @@ function strip(label: string, images: readonly number[][], g: ImageGeometry): HT
 /** What the panel says instead of images it cannot draw. */
 export const undrawableText = (problem: string): string => `These images cannot be drawn: ${problem}.`;
 
-/** The image block of one run, or null when it has none (a note instead when they cannot be drawn). */
-export function renderImages(images: Images | undefined): HTMLElement | null {
-  if (!images) return null;
+/** The image block of one run, or null when it has none (a note instead when they cannot be drawn, or the run reader said why it left them out). */
+export function renderImages(images: Images | undefined, readProblem?: string): HTMLElement | null {
+  const note = (problem: string) => h('p', { className: 'vl-muted', text: undrawableText(problem) });
+  if (!images) return readProblem === undefined ? null : note(readProblem);
   const { geometry: g, problem } = imageGeometry(images.shape, images.layout);
-  if (!g) return h('p', { className: 'vl-muted', text: undrawableText(problem) });
+  if (!g) return note(problem);
   return h(
     'div',
     { className: 'vl-images' },

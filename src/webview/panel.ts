@@ -83,6 +83,7 @@ export class Panel {
         const state = this.find(message.runDir);
         if (!state) return;
         state.run.images = validImages(message.images);
+        state.run.imagesProblem = undefined;
         return this.renderImages();
       }
       case 'exportPngs':
@@ -253,7 +254,7 @@ export class Panel {
   }
 
   private renderImages(): void {
-    const views = this.views().filter((v) => v.run.images);
+    const views = this.views().filter((v) => v.run.images || v.run.imagesProblem);
     this.imagesCard.classList.toggle('vl-hidden', views.length === 0);
     if (views.length === 0) return this.imagesCard.replaceChildren();
     const compare = this.runs.length > 1;
@@ -264,7 +265,9 @@ export class Panel {
         h('h2', { text: 'Images' }),
         h('p', { className: 'vl-card-sub', text: 'Training examples, their reconstructions (decoder means), and samples from the prior.' }),
       ),
-      ...views.map((v) => h('div', { className: 'vl-images-run' }, compare ? h('h3', {}, swatch(v.colour), v.run.name) : null, renderImages(v.run.images))),
+      ...views.map((v) =>
+        h('div', { className: 'vl-images-run' }, compare ? h('h3', {}, swatch(v.colour), v.run.name) : null, renderImages(v.run.images, v.run.imagesProblem)),
+      ),
     );
   }
 }

@@ -48,6 +48,7 @@ export function normalizeRun(raw: PanelRun): { run: PanelRun; dropped: number } 
     epochs: typeof r.epochs === 'number' ? r.epochs : 0,
     records,
     images: validImages(r.images),
+    imagesProblem: typeof r.imagesProblem === 'string' ? r.imagesProblem : undefined,
     message: typeof r.message === 'string' ? r.message : undefined,
     theoremNote: typeof r.theoremNote === 'string' ? r.theoremNote : undefined,
   };

@@ -10,13 +10,13 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { IMAGE_CHANNELS, imageGeometry, MAX_IMAGE_PIXELS, type ImageGeometry, type ImageLayout } from '../../src/core/imageGeometry';
-import { isToPanel } from '../../src/core/panelProtocol';
+import { isToPanel, type PanelRun } from '../../src/core/panelProtocol';
 import { toPanelRun } from '../../src/core/panelRun';
 import { runImagesOf } from '../../src/core/run/files';
 import { readRunContents } from '../../src/core/run/read';
 import { RUN_FILES } from '../../src/core/runFormat';
 import { toRgba, undrawableText } from '../../src/webview/images';
-import { validImages } from '../../src/webview/runs';
+import { normalizeRun, validImages } from '../../src/webview/runs';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20260311);
 const CHANNEL_COUNT = new Set<number>(IMAGE_CHANNELS);
@@ -197,7 +197,7 @@ test('a run from another trainer: channels-first colour images are shown, with f
   assert.ok(isToPanel({ type: 'show', runs: [toPanelRun(contents, false)] }));
   assert.ok(isToPanel({ type: 'images', runDir: contents.runDir, images: { ...contents.images!, layout: 'chw' } }));
 
-  // One that cannot be drawn: the reason is in the notes.
+  // One that cannot be drawn: the reason is in the notes, and the panel is told it to show in place of the images.
   const refused = await readRunContents(runWithImages({ shape: [5, 5, 2], originals: [], reconstructions: [], samples: [] }));
   const why = 'shape [5, 5, 2] read as height x width x channels has 2 channels; only 1 (grey), 3 (RGB) or 4 (RGBA) can be drawn';
   assert.equal(refused.images, undefined);
@@ -205,4 +205,8 @@ test('a run from another trainer: channels-first colour images are shown, with f
     refused.problems.map((p) => p.message),
     [`images.json was not shown: ${why}`],
   );
+  const panel = toPanelRun(refused, false);
+  assert.equal(panel.imagesProblem, why);
+  assert.ok(isToPanel({ type: 'show', runs: [panel] }));
+  assert.equal(normalizeRun(JSON.parse(JSON.stringify(panel)) as PanelRun).run.imagesProblem, why);
 });

@@ -44,6 +44,8 @@ export interface RunOverview {
 export interface RunContents extends RunOverview {
   records: MetricsRecord[];
   images?: RunImages;
+  /** Why images.json is not shown, when it is there but cannot be drawn (also among `problems`). */
+  imagesProblem?: string;
   badLines: { line: number; message: string }[];
   /** Optional fields of metrics.jsonl left out of their records (parseMetricsJsonl's `ignored`). */
   ignoredFields: { line: number; message: string; lines: number }[];
@@ -218,6 +220,7 @@ export async function readRunContents(runDir: string, alive: (pid: number | unde
     convergenceReason,
     records: parsed.records,
     images: images?.images,
+    imagesProblem: images?.problem,
     badLines: parsed.bad,
     ignoredFields: parsed.ignored,
     problems,

@@ -54,6 +54,7 @@ export function applyTrainerEvent(run: PanelRun, event: FromTrainer): PanelUpdat
         reconstructions: event.reconstructions,
         samples: event.samples,
       };
+      run.imagesProblem = undefined;
       return { kind: 'images' };
     case 'error':
       run.message = event.message.split('\n')[0];
