@@ -299,6 +299,8 @@ export class TrainingLoop {
     const toDisplay = (flat: Float32Array) => Array.from({ length: k }, (_, i) => displayPixels(flat.subarray(i * ds.dim, (i + 1) * ds.dim), ds));
     const out = {
       shape: ds.imageShape ?? [ds.dim],
+      // The data sets hold images channels last (NPY files made channels first are reordered on reading).
+      layout: 'hwc' as const,
       originals: toDisplay(this.diagValues),
       reconstructions: toDisplay(rec.dataSync() as Float32Array),
       samples: toDisplay(smp.dataSync() as Float32Array),

@@ -10,7 +10,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { parseMetricsJsonl } from '../../src/core/runFormat';
+import { runImagesOf } from '../../src/core/run/files';
+import { parseMetricsJsonl, RUN_FILES } from '../../src/core/runFormat';
 import { finiteRecord } from './record-testkit';
 
 const root = path.join(__dirname, '..', '..', '..');
@@ -82,6 +83,10 @@ test('a small conv VAE trains; eval, report and resume work on its run', () => {
   for (const rec of records.map(finiteRecord)) assert.ok(Math.abs(rec.gap - (rec.rDec + rec.rPrior)) < 1e-4 * (1 + Math.abs(rec.elbo)), `epoch ${rec.epoch}`);
   const meta = JSON.parse(fs.readFileSync(path.join(runDir, 'run.json'), 'utf8')) as { dataset: { imageShape?: number[] } };
   assert.deepEqual(meta.dataset.imageShape, [8, 8, 1]);
+  // Its images say their order, and the reader takes them as they were written.
+  const written = JSON.parse(fs.readFileSync(path.join(runDir, RUN_FILES.images), 'utf8')) as { shape: number[]; layout?: string };
+  assert.deepEqual([written.shape, written.layout], [[8, 8, 1], 'hwc']);
+  assert.equal(runImagesOf(written).problem, undefined);
 
   const ev = cli(['eval', runDir, '--samples', '4']);
   assert.equal(ev.code, 0, ev.err);

@@ -46,7 +46,7 @@ export function placeholderRecord(epoch: number, step = epoch): MetricsRecord {
   };
 }
 
-const IMAGES = { shape: [2, 2], originals: [[0, 1, 0, 1]], reconstructions: [[0, 1, 0, 1]], samples: [[0.5, 0.5, 0.5, 0.5]] };
+const IMAGES = { shape: [2, 2], layout: 'hwc', originals: [[0, 1, 0, 1]], reconstructions: [[0, 1, 0, 1]], samples: [[0.5, 0.5, 0.5, 0.5]] };
 const RUN = {
   runDir: '/w/runs/a',
   name: 'a',
