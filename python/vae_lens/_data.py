@@ -242,16 +242,42 @@ def _shares_memory(points: torch.Tensor, t: torch.Tensor, data: Any) -> bool:
     return False
 
 
+#: Channels an image can be drawn with: grey, RGB and RGBA.
+IMAGE_CHANNELS = (1, 3, 4)
+
+
 def image_shape_of(points: torch.Tensor, given: Optional[Sequence[int]]) -> Optional[Tuple[int, ...]]:
+    """A point's image shape as PyTorch holds it: ``(h, w)``, or ``(c, h, w)`` for colour (3 or 4
+    channels, first); a single channel is ``(h, w)``. None when the points are not images."""
     if given is not None:
         shape = tuple(int(v) for v in given)
         per = int(np.prod(points.shape[1:]))
-        if len(shape) != 2 or shape[0] * shape[1] != per:
+        if len(shape) not in (2, 3) or min(shape) < 1 or int(np.prod(shape)) != per:
             raise VaeLensInputError(f"image_shape {shape} does not hold the {per} values of a data point of shape {tuple(points.shape[1:])}")
-        return shape
-    s = tuple(points.shape[1:])
-    if len(s) == 3 and s[0] == 1:
-        return s[1:]
-    if len(s) == 2 and min(s) >= 4:
-        return s
-    return None
+        if len(shape) == 3 and shape[0] not in IMAGE_CHANNELS:
+            raise VaeLensInputError(
+                f"image_shape {shape}: give (height, width), or (channels, height, width) with 1, 3 or 4 channels first, as PyTorch holds images"
+            )
+    else:
+        shape = tuple(int(v) for v in points.shape[1:])
+        if not ((len(shape) == 3 and shape[0] in IMAGE_CHANNELS) or (len(shape) == 2 and min(shape) >= 4)):
+            return None
+    return shape[1:] if len(shape) == 3 and shape[0] == 1 else shape
+
+
+def channels_last_shape(shape: Sequence[int]) -> List[int]:
+    """``image_shape_of``'s shape as run files give it: ``[h, w]`` or ``[h, w, c]``."""
+    return [int(shape[1]), int(shape[2]), int(shape[0])] if len(shape) == 3 else [int(v) for v in shape]
+
+
+def channels_last(t: torch.Tensor, k: int, shape: Sequence[int]) -> torch.Tensor:
+    """``k`` images as rows of numbers, channels last (images.json's layout "hwc") from
+    ``image_shape_of``'s channels-first ``shape``."""
+    rows = t.reshape(k, -1)
+    want = int(np.prod(shape))
+    if rows.shape[1] != want:
+        raise VaeLensInputError(f"an image of shape {tuple(shape)} has {want} values, but these rows have {rows.shape[1]}")
+    if len(shape) == 3:
+        c, h, w = shape
+        rows = rows.reshape(k, c, h, w).permute(0, 2, 3, 1).reshape(k, -1)
+    return rows

@@ -28,7 +28,7 @@ import torch
 
 from . import distributed
 from ._average import WeightAverage, parameters_of
-from ._data import fixed_subset, image_shape_of
+from ._data import channels_last, channels_last_shape, fixed_subset, image_shape_of
 from ._guards import ExitHook, forked_rngs, quiet_evaluation
 from ._meanfield import mean_field_gap
 from ._pass import DECODER_SCALES, ENCODER_SCALES, LIKELIHOODS, PassResult, PassSetup, _encode, callable_name, decoder_means, run_pass
@@ -104,8 +104,10 @@ class Diagnostics:
         epochs: the planned number of epochs, for the progress shown by the viewers.
         train_batch_size: examples per optimizer step, for ``samplesPerSec`` when ``diagnose`` is not
             told how many examples the epoch trained on.
-        image_shape: ``(height, width)`` when the data are images (inferred from ``[N, 1, h, w]`` or
-            ``[N, h, w]`` data); the panel then shows originals, reconstructions and samples.
+        image_shape: ``(height, width)``, or ``(channels, height, width)`` for colour (3 or 4 channels,
+            first as PyTorch holds them), when the data are images (inferred from ``[N, c, h, w]``
+            data with c 1, 3 or 4, or ``[N, h, w]``); the panel then shows originals,
+            reconstructions and samples.
         block_rows: decoder rows evaluated at once (memory against speed).
         tolerance, window: the convergence rule's settings, written to run.json (defaults 0.01, 5).
         device, dtype: where and in what the networks run (default: those of the modules' parameters).
@@ -461,13 +463,16 @@ class Diagnostics:
             a2 = setup.prior_variance if setup.prior_variance is not None else torch.ones(H, dtype=torch.float64)
             z = torch.randn(k, H, generator=g, dtype=torch.float64) * a2.sqrt().cpu()
             samples = decoder_means(setup, z.to(self.device))
+        shape = self.image_shape
         orig = x.reshape(k, -1).double().cpu()
         lo, hi = float(orig.min()), float(orig.max())
         # Pixels in [0, 1] as the format asks: data already there are clipped, others rescaled by the originals' range.
         scale = (lambda t: t.clamp(0, 1)) if lo >= 0 and hi <= 1 else (lambda t: ((t - lo) / max(hi - lo, 1e-12)).clamp(0, 1))
-        rows = lambda t: [[round(float(v), 4) for v in row] for row in scale(t.reshape(k, -1).double().cpu())]  # noqa: E731
+        # Channels last, as VAE Lens's own trainer writes them, and said so (docs/run-format.md, "images.json").
+        rows = lambda t: [[round(float(v), 4) for v in row] for row in scale(channels_last(t, k, shape).double().cpu())]  # noqa: E731
         self.run.write_images({
-            "shape": list(self.image_shape), "originals": rows(orig), "reconstructions": rows(recon), "samples": rows(samples),
+            "shape": channels_last_shape(shape), "layout": "hwc",
+            "originals": rows(orig), "reconstructions": rows(recon), "samples": rows(samples),
         })
 
     # -- run.json and summary.json ---------------------------------------------------------
@@ -479,7 +484,7 @@ class Diagnostics:
         D = int(np.prod(self.points.shape[1:])) if self.points.dim() > 1 else 1
         dataset: Dict[str, Any] = {"n": full_n, "dim": D, "source": type(data).__name__ + " (PyTorch script)"}
         if self.image_shape is not None:
-            dataset["imageShape"] = list(self.image_shape)
+            dataset["imageShape"] = channels_last_shape(self.image_shape)
         backend = f"pytorch {self.device}" + (f" x{self.world} ranks" if self.world > 1 else "")
         meta: Dict[str, Any] = {
             "formatVersion": FORMAT_VERSION,
