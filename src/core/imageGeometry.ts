@@ -2,7 +2,7 @@
  * The one place that reads an `images.json` shape (docs/run-format.md, "images.json"): an image's
  * height, width, channels and the order of its numbers, or why it cannot be drawn. The run reader
  * checks a file with it and the panel draws with it, so what is read is what is drawn. No Node or
- * DOM API here: the webview imports it.
+ * DOM API here: the webview imports it. (Training data have their own layout rule, imageLayout.ts.)
  */
 
 /** Pixels of one displayed image (a 2048 x 2048 picture); the panel draws every one of them. */

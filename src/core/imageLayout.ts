@@ -3,7 +3,9 @@
  * channels: tfjs's convolutions, the panel's pictures); PyTorch keeps them channels first, and so
  * do the rows it flattens and the arrays it saves. `data.layout` says which a file holds where its
  * shape cannot: rows given a shape by `data.shape`, and 4-D NPY files whose width is too small to
- * tell the layouts apart (looksChannelsFirst).
+ * tell the layouts apart (looksChannelsFirst). The run format's `images.json`, which is drawn and
+ * not trained on, has its own rule (imageGeometry.ts): any channel count can be trained on, while
+ * only 1, 3 or 4 can be drawn, so each guess is made from what its reader can take.
  */
 export const DATA_LAYOUTS = ['channels-last', 'channels-first'] as const;
 export type DataLayout = (typeof DATA_LAYOUTS)[number];

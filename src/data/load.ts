@@ -8,7 +8,7 @@ import { closeSync, constants as fsConstants, existsSync, fstatSync, openSync, r
 import { basename, dirname, resolve } from 'node:path';
 import { isWithin } from '../core/confinement';
 import { UserError, type SourceLocation } from '../core/errors';
-import { channelsLast, rowsToChannelsLast, sameImageShape } from '../core/imageLayout';
+import { channelsLast, looksChannelsFirst, rowsToChannelsLast, sameImageShape } from '../core/imageLayout';
 import { counted } from '../core/wording';
 import { pathSpellingHint } from '../core/pathHints';
 import type { DataFormat, DataSpec, FileDataSpec } from '../core/spec';
@@ -103,7 +103,15 @@ function withImageShape(ds: Dataset, spec: DataSpec, npy: boolean, specAt: (fiel
       );
     if (inFileOrder.length === 3) rowsToChannelsLast(ds.values, ds.n, inFileOrder);
   }
-  return shape ? { ...ds, imageShape: shape } : ds;
+  // Images a JSON file nests as (3, 32, 32), read as they stand: 3 rows of 32 pixels with 32 channels.
+  const unsure = !stated && !layout && !laidOut && ds.imageShape !== undefined && looksChannelsFirst(ds.imageShape);
+  const notes = unsure
+    ? [
+        ...(ds.notes ?? []),
+        `its images of [${ds.imageShape!.join(', ')}] are read as height, width, channels; if they hold their channels first, set data.layout to "channels-first"`,
+      ]
+    : ds.notes;
+  return shape ? { ...ds, imageShape: shape, ...(notes ? { notes } : {}) } : ds;
 }
 
 function describeImage(shape: readonly number[]): string {

@@ -150,3 +150,17 @@ test('imageLayout: channelsLast, sameImageShape and rowsToChannelsLast agree wit
     assert.deepEqual(Array.from(values), hwc, `(${c}, ${h}, ${w})`);
   }
 });
+
+test('data.layout: JSON images that look channels first, read without a layout, come with a note naming the field', async () => {
+  const dir = tempDir();
+  const specPath = join(dir, 'm.vae.json');
+  const nested = (c: number, h: number, w: number) =>
+    JSON.stringify([Array.from({ length: c }, () => Array.from({ length: h }, () => Array.from({ length: w }, () => 0.5)))]);
+  writeFileSync(join(dir, 'chw.json'), nested(3, 4, 6));
+  const read = await loadData(fileSpec('chw.json'), specPath);
+  assert.deepEqual(read.train.imageShape, [3, 4, 6]);
+  assert.match(read.notes?.join(' ') ?? '', /\[3, 4, 6\] are read as height, width, channels; .*data\.layout to "channels-first"/);
+  assert.equal((await loadData(fileSpec('chw.json', { layout: 'channels-last' }), specPath)).notes, undefined);
+  writeFileSync(join(dir, 'hwc.json'), nested(6, 4, 3));
+  assert.equal((await loadData(fileSpec('hwc.json'), specPath)).notes, undefined);
+});
