@@ -7,6 +7,8 @@
 
 /** Pixels of one displayed image (a 2048 x 2048 picture); the panel draws every one of them. */
 export const MAX_IMAGE_PIXELS = 2048 * 2048;
+/** The longest side of a canvas that browsers draw (Chromium's limit is 32767; a narrow strip may not be longer). */
+export const MAX_IMAGE_SIDE = 16384;
 
 /**
  * The order of one image's numbers: `hwc`, channels last (row-major pixels, a pixel's channels
@@ -72,5 +74,7 @@ export function imageGeometry(shape: unknown, layout?: unknown): ImageGeometryRe
   }
   if (height * width > MAX_IMAGE_PIXELS)
     return { problem: `shape ${text} is ${height} x ${width} pixels, more than the 2048 x 2048 (${MAX_IMAGE_PIXELS}) that are drawn` };
+  if (Math.max(height, width) > MAX_IMAGE_SIDE)
+    return { problem: `shape ${text} is ${height} x ${width} pixels, a side longer than the ${MAX_IMAGE_SIDE} a canvas is drawn with` };
   return { geometry: { width, height, channels, layout: order, values: height * width * channels } };
 }

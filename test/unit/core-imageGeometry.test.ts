@@ -167,10 +167,19 @@ test('the reader keeps images of every layout, refuses wrong sizes by name, and 
     { seed: SEED, numRuns: 300 },
   );
   const img = [0, 1, 0, 1];
+  // A null is a value that was not finite (the format's rule, and Python's NaN): drawn as 0.
+  assert.deepEqual(runImagesOf({ shape: [2, 2], originals: [[0, 1, null, 1]], reconstructions: [img], samples: [] }).images, {
+    shape: [2, 2],
+    originals: [[0, 1, 0, 1]],
+    reconstructions: [img],
+    samples: [],
+  });
   assert.match(
-    runImagesOf({ shape: [2, 2], originals: [[0, 1, null, 1]], reconstructions: [], samples: [] }).problem ?? '',
+    runImagesOf({ shape: [2, 2], originals: [[0, 1, '0.5', 1]], reconstructions: [], samples: [] }).problem ?? '',
     /^originals\[0\] has a value that is not a number/,
   );
+  assert.match(imageGeometry([1, 20000]).problem ?? '', /a side longer than the 16384 a canvas is drawn with/);
+  assert.ok(imageGeometry([2, 16384]).geometry);
   assert.match(runImagesOf({ shape: [2, 2], originals: img, reconstructions: [], samples: [] }).problem ?? '', /^originals\[0\] is not the 4 numbers/);
   assert.equal(runImagesOf({ shape: [2, 2], originals: [], reconstructions: {}, samples: [] }).problem, '"reconstructions" is not a list of images');
   assert.match(

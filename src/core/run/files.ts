@@ -62,7 +62,7 @@ export function runImagesOf(v: unknown): { images: RunImages; problem?: undefine
     const grid = v[name];
     if (!Array.isArray(grid)) return { problem: `"${name}" is not a list of images` };
     if (grid.length > MAX_IMAGES_PER_GRID) return { problem: `"${name}" holds ${grid.length} images, more than the ${MAX_IMAGES_PER_GRID} shown` };
-    const bad = grid.findIndex((img) => !Array.isArray(img) || img.length !== geometry.values || !img.every((x) => typeof x === 'number'));
+    const bad = grid.findIndex((img) => !Array.isArray(img) || img.length !== geometry.values || !img.every((x) => typeof x === 'number' || x === null));
     if (bad >= 0) {
       const img: unknown = grid[bad];
       const what =
@@ -70,8 +70,21 @@ export function runImagesOf(v: unknown): { images: RunImages; problem?: undefine
       return { problem: `${name}[${bad}] ${what} (shape [${(v.shape as number[]).join(', ')}])` };
     }
   }
-  const { shape, layout, originals, reconstructions, samples } = v as RunImages;
-  return { images: { shape, ...(layout === undefined ? {} : { layout }), originals, reconstructions, samples } };
+  const { shape, layout } = v as RunImages;
+  // A null stands for a value that was not finite (JSON has no NaN): drawn as 0, as toRgba draws one.
+  const grid = (name: (typeof IMAGE_GRIDS)[number]) => {
+    const images = v[name] as (number | null)[][];
+    return images.some((img) => img.includes(null)) ? images.map((img) => img.map((x) => x ?? 0)) : (images as number[][]);
+  };
+  return {
+    images: {
+      shape,
+      ...(layout === undefined ? {} : { layout }),
+      originals: grid('originals'),
+      reconstructions: grid('reconstructions'),
+      samples: grid('samples'),
+    },
+  };
 }
 
 const IMAGE_GRIDS = ['originals', 'reconstructions', 'samples'] as const;
@@ -79,7 +92,7 @@ const IMAGE_GRIDS = ['originals', 'reconstructions', 'samples'] as const;
 /** Images the panel can draw: a shape it can draw (at most MAX_IMAGE_PIXELS pixels), and every image of that many numbers. */
 export const isRunImages = (v: unknown): v is RunImages => runImagesOf(v).images !== undefined;
 
-/** The trainer writes 16 of each; a few more are tolerated, thousands are not images to show. */
+/** Both writers write 8 of each; a few more are tolerated, thousands are not images to show. */
 export const MAX_IMAGES_PER_GRID = 64;
 
 /** Open for reading without blocking (a FIFO would wait for a writer forever); undefined unless a regular file. */
