@@ -254,10 +254,13 @@ class RunFollower {
       return;
     }
     if (mtime === this.imagesMtime) return;
-    const { images } = runImagesOf(readJson(file, READ_LIMITS.images));
-    if (!images) return;
+    const raw = readJson(file, READ_LIMITS.images);
+    // Not JSON (yet): a writer that does not replace the file whole may be halfway through it.
+    if (raw === undefined) return;
     this.imagesMtime = mtime;
-    this.emit({ type: 'images', ...images });
+    const { images, problem } = runImagesOf(raw);
+    if (images) this.emit({ type: 'images', ...images });
+    else this.emit({ type: 'log', level: 'warn', message: `${RUN_FILES.images} was not shown: ${problem}` });
   }
 
   scriptStatus(): RunStatus | undefined {

@@ -30,6 +30,10 @@ if (mode === 'hang' || mode === 'stubborn') {
   if (mode === 'stubborn') process.on('SIGINT', () => console.log('ignoring SIGINT'));
   setInterval(() => {}, 1000);
 } else {
+  // Images another writer made: channels-first RGB, or two channels, which cannot be drawn.
+  const image = (shape) => ({ shape, originals: [new Array(shape.reduce((a, b) => a * b, 1)).fill(0.5)], reconstructions: [], samples: [] });
+  if (mode === 'images') fs.writeFileSync(path.join(dir, 'images.json'), JSON.stringify(image([3, 2, 5])));
+  if (mode === 'bad-images') fs.writeFileSync(path.join(dir, 'images.json'), JSON.stringify(image([5, 5, 2])));
   for (let e = 1; e <= 4; e++) write(e);
   if (mode === 'crash') { console.error('Traceback: something broke'); process.exit(3); }
   if (mode === 'diverged-bom') fs.writeFileSync(path.join(dir, 'summary.json'), bom + JSON.stringify({ status: 'diverged', epochsDone: 4, steps: 4, wallSeconds: 1, message: 'the loss became NaN' }));
@@ -109,6 +113,17 @@ test('the session runs the script, streams its output, relays its records and co
   assert.equal(overview.summary?.convergence, 'converged', 'the final summary carries the verdict');
   assert.equal(overview.meta?.specPath.endsWith('fake.vae.json'), true);
   assert.ok(fs.existsSync(path.join(runDir, 'spec.vae.json')));
+});
+
+test("a script's images are relayed to the panel, and images that cannot be drawn are named in the log", async () => {
+  const shown = await run(scriptSpec('images'));
+  const images = shown.events.find((e) => e.type === 'images') as Extract<FromTrainer, { type: 'images' }> | undefined;
+  assert.deepEqual(images?.shape, [3, 2, 5]);
+  const refused = await run(scriptSpec('bad-images'));
+  assert.equal(refused.events.filter((e) => e.type === 'images').length, 0);
+  const warned = refused.events.filter((e) => e.type === 'log' && e.level === 'warn' && e.message.startsWith('images.json was not shown'));
+  assert.equal(warned.length, 1, JSON.stringify(refused.events.filter((e) => e.type === 'log')));
+  assert.match((warned[0] as Extract<FromTrainer, { type: 'log' }>).message, /shape \[5, 5, 2\] read as height x width x channels has 2 channels/);
 });
 
 test('a script that exits non-zero fails with its last output lines', async () => {
