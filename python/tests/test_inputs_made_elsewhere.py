@@ -625,6 +625,10 @@ def test_a_dict_of_columns_is_its_column_of_points(columns: str, container: str,
     ({}, None, r"^data is a dict with no columns"),
     ({"image": torch.rand(0, 3), "label": torch.arange(0)}, None, r"^data is empty"),
     ({"image": torch.rand(6, 3), "label": torch.arange(6)}, 3, r"^input_key must be the key \(a string"),
+    # A dict of splits, as a Hugging Face DatasetDict is, of datasets or of tensors.
+    ({"train": [torch.rand(3)] * 6, "test": [torch.rand(3)] * 2}, None,
+     r"^data is a dict of splits \('train', 'test'\), as a Hugging Face DatasetDict is: give the split to diagnose, such as data\['train'\]"),
+    ({"Train": torch.rand(6, 3), "validation": torch.rand(6, 3)}, None, r"^data is a dict of splits .*data\['Train'\]"),
 ])
 def test_a_dict_of_columns_that_is_not_plain_is_named(data: dict, key: object, match: str) -> None:
     m = TinyVae(dim=3)

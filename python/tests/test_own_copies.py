@@ -2,6 +2,7 @@
 (data normalised in place, a prior tensor reused) does not change the next pass; a trained prior is followed."""
 from __future__ import annotations
 
+import warnings
 from typing import Any, Callable, Dict
 
 import numpy as np
@@ -93,3 +94,16 @@ def test_a_prior_variance_tensor_is_read_at_every_pass(data, given: str) -> None
     with torch.no_grad():
         a2.mul_(2.0)  # an optimizer's step
     assert lens.diagnose(2, 2)["priorVariance"] == [1.0, 4.0]
+
+
+def test_a_prior_variance_computed_once_from_the_model_is_warned_of(data) -> None:
+    log_a2 = torch.nn.Parameter(torch.zeros(2, dtype=torch.float64))
+    a2 = torch.nn.Parameter(torch.ones(4, dtype=torch.float64))
+    m = TinyVae()
+    with pytest.warns(UserWarning, match=r"prior_variance is a tensor computed once from the model \(ExpBackward0?\).*lambda: model\.log_a2\.exp\(\)"):
+        Diagnostics(m.encode, m.decode, data, write=False, prior_variance=log_a2.exp())
+    # Followed as they are: a parameter, a view of one, a callable, fixed values.
+    for followed in (a2[:2], a2[2:], lambda: log_a2.exp(), [1.0, 2.0]):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            Diagnostics(m.encode, m.decode, data, write=False, prior_variance=followed)

@@ -9,6 +9,8 @@ import torch
 
 from .errors import VaeLensInputError
 
+#: Keys of a dict of splits (a Hugging Face DatasetDict), not of columns.
+SPLIT_KEYS = ("train", "test", "validation", "valid", "val", "eval", "dev")
 #: Keys under which dict items (Hugging Face datasets, a Dataset returning dicts) commonly hold the data point.
 INPUT_KEYS = ("pixel_values", "image", "images", "x", "input", "inputs", "data")
 
@@ -147,6 +149,12 @@ def column_of(data: Mapping, key: Optional[str]) -> Any:
     from each column's first value."""
     if len(data) == 0:
         raise VaeLensInputError("data is a dict with no columns")
+    if all(isinstance(k, str) and k.lower() in SPLIT_KEYS for k in data):
+        first = next(iter(data))
+        raise VaeLensInputError(
+            f"data is a dict of splits ({_keys(data)}), as a Hugging Face DatasetDict is: give the split to diagnose, "
+            f"such as data[{first!r}]"
+        )
     lengths = {}
     for k, column in data.items():
         n = _column_length(column)

@@ -202,6 +202,15 @@ class Diagnostics:
         self.train_batch_size = train_batch_size
         self.tolerance, self.window = float(tolerance), window
         self._prior_variance = _held_prior_variance(prior_variance)
+        if isinstance(prior_variance, torch.Tensor) and prior_variance.grad_fn is not None and prior_variance._base is None:
+            # Computed from the model once (model.log_a2.exp()): its own memory, which training never writes.
+            # A view of a parameter (model.a2[:3]) has a grad_fn too, but shares the parameter's memory.
+            warnings.warn(
+                f"VAE Lens: prior_variance is a tensor computed once from the model ({type(prior_variance.grad_fn).__name__}), "
+                "so every pass would read the values it has now; pass a callable that computes it, such as "
+                "prior_variance=lambda: model.log_a2.exp()",
+                stacklevel=2,
+            )
         if isinstance(modules, torch.nn.Module):
             modules = [modules]
         if modules is not None and not all(isinstance(m, torch.nn.Module) for m in modules):
