@@ -8,6 +8,7 @@ on the point and the pass, never on which rank evaluates it or how many ranks th
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Callable, List, Optional, Tuple
 
@@ -28,6 +29,12 @@ ENCODER_SCALES = ("log_variance", "variance", "std", "log_std")
 DECODER_SCALES = ENCODER_SCALES
 #: Points an encoder's outputs must cover before they are said to look like a scale.
 SCALE_CHECK_POINTS = 16
+#: What a Bernoulli or categorical decoder returns: Diagnostics' ``decoder_output``. Log-probabilities of
+#: categories (a log_softmax at the end) are logits: softmax(log p) = p.
+DECODER_OUTPUTS = ("logits", "probabilities")
+#: Probabilities are read with their logarithms floored at -100, as torch's binary_cross_entropy (the loss
+#: a decoder ending in a sigmoid trains with) floors them: 0 and 1 give a finite log-likelihood.
+PROBABILITY_FLOOR = math.exp(-100.0)
 
 
 def callable_name(fn: object) -> str:
@@ -59,6 +66,8 @@ class PassSetup:
     encoder_scale: str = "log_variance"
     #: What a Gaussian decoder's second output is (one of DECODER_SCALES).
     decoder_scale: str = "log_variance"
+    #: What a Bernoulli or categorical decoder returns (one of DECODER_OUTPUTS).
+    decoder_output: str = "logits"
 
 
 @dataclass
@@ -394,15 +403,16 @@ def _block(setup: PassSetup, pass_id: int, block: int, lo: int, hi: int, acc: Op
         kind = "none"
         s2_now = None
         sq = None
+        said = setup.decoder_output
         if not isinstance(dec, torch.Tensor):
             raise VaeLensInputError(
-                f"decode ({name}) must return one tensor of logits for likelihood={setup.likelihood!r}; "
+                f"decode ({name}) must return one tensor of {said} for likelihood={setup.likelihood!r}; "
                 f"for latents of shape {shape_of(z)} it returned {_describe(dec)}"
             )
-        _check_finite(dec, f"decode ({name}): logits")
+        _check_finite(dec, f"decode ({name}): {said}")
         if setup.likelihood == "bernoulli":
-            _check_layout(dec, x, f"decode ({name}): logits")
-        log_lik = _discrete_log_lik(setup.likelihood, dec, x, P, S, D, name)
+            _check_layout(dec, x, f"decode ({name}): {said}")
+        log_lik = _discrete_log_lik(setup.likelihood, dec, x, P, S, D, name, said)
         h_dec_ns = torch.zeros(P, S, dtype=torch.float64, device=setup.device)
 
     if acc is None:
@@ -437,32 +447,68 @@ def _block(setup: PassSetup, pass_id: int, block: int, lo: int, hi: int, acc: Op
     return acc
 
 
-def _discrete_log_lik(likelihood: str, logits: torch.Tensor, x: torch.Tensor, P: int, S: int, D: int, name: str) -> torch.Tensor:
+def _discrete_log_lik(likelihood: str, out: torch.Tensor, x: torch.Tensor, P: int, S: int, D: int, name: str,
+                      output: str = "logits") -> torch.Tensor:
+    """log p(x|z) of a Bernoulli or categorical decoder, [P, S] in float64, from its logits or (``output`` is
+    "probabilities") its probabilities: these are read in float64, their logarithms floored at -100."""
+    f64 = torch.float64
     if likelihood == "bernoulli":
-        if logits.numel() != P * S * D:
+        if out.numel() != P * S * D:
             raise VaeLensInputError(
-                f"decode ({name}) returned logits of shape {shape_of(logits)}; Bernoulli data of shape "
-                f"{tuple(x.shape[1:])} need {D} logits per latent row ({P * S} rows)"
+                f"decode ({name}) returned {output} of shape {shape_of(out)}; Bernoulli data of shape "
+                f"{tuple(x.shape[1:])} need {D} {output} per latent row ({P * S} rows)"
             )
         xf = x.reshape(P, 1, D)
         if bool(((xf < 0) | (xf > 1)).any()):
             raise VaeLensInputError("likelihood='bernoulli' needs data in [0, 1]; the diagnostics points have values outside it")
-        lg = logits.detach().reshape(P, S, D)
-        return -F.binary_cross_entropy_with_logits(lg, xf.expand(P, S, D).to(lg.dtype), reduction="none").sum(-1, dtype=torch.float64)
-    # categorical: logits [rows, D, K] (any shape with rows first, D * K values per row), x holds class indices.
+        if output == "probabilities":
+            p = out.detach().reshape(P, S, D).to(f64)
+            outside = (p < 0) | (p > 1)
+            if bool(outside.any()):
+                raise VaeLensInputError(
+                    f"decode ({name}) returned probabilities of shape {shape_of(out)} with {int(outside.sum())} values outside "
+                    f"[0, 1] (from {float(p.min()):.4g} to {float(p.max()):.4g}), but decoder_output='probabilities' says they "
+                    "are probabilities; if the decoder returns logits (no sigmoid at its end), pass decoder_output='logits'"
+                )
+            xd = xf.to(f64)
+            # log p and log(1 - p), each floored: 1 - p is formed first, since 1 - (a floor below 1e-16) is 1 in float64.
+            return (xd * p.clamp_min(PROBABILITY_FLOOR).log() + (1.0 - xd) * (1.0 - p).clamp_min(PROBABILITY_FLOOR).log()).sum(-1)
+        lg = out.detach().reshape(P, S, D)
+        return -F.binary_cross_entropy_with_logits(lg, xf.expand(P, S, D).to(lg.dtype), reduction="none").sum(-1, dtype=f64)
+    # categorical: [rows, D, K] (any shape with rows first, D * K values per row, the K categories of a value last
+    # in memory), x holds class indices.
     if x.dtype.is_floating_point and not bool((x == x.round()).all()):
         raise VaeLensInputError("likelihood='categorical' needs integer class indices as data")
-    if logits.shape[0] != P * S or logits.numel() % (P * S * D) != 0:
+    if out.shape[0] != P * S or out.numel() % (P * S * D) != 0:
         raise VaeLensInputError(
-            f"decode ({name}) returned logits of shape {shape_of(logits)}; categorical data of shape "
-            f"{tuple(x.shape[1:])} need [{P * S}, {D}, K] logits"
+            f"decode ({name}) returned {output} of shape {shape_of(out)}; categorical data of shape "
+            f"{tuple(x.shape[1:])} need [{P * S}, {D}, K] {output}"
         )
-    K = logits.numel() // (P * S * D)
+    K = out.numel() // (P * S * D)
     idx = x.reshape(P, 1, D, 1).long()
     if bool(((idx < 0) | (idx >= K)).any()):
         raise VaeLensInputError(f"categorical data hold class indices outside 0..{K - 1} (decode returns K={K} classes)")
-    lp = torch.log_softmax(logits.detach().reshape(P, S, D, K), -1)
-    return lp.gather(-1, idx.expand(P, S, D, 1)).squeeze(-1).sum(-1, dtype=torch.float64)
+    if output == "probabilities":
+        pr = out.detach().reshape(P, S, D, K)
+        low = float(pr.min())
+        sums = pr.sum(-1, dtype=f64)
+        off = float((sums - 1.0).abs().max())
+        # A softmax in the model's dtype sums to 1 within rounding of each of its K terms.
+        tolerance = 1e-3 + K * torch.finfo(out.dtype).eps if out.is_floating_point() else 1e-3
+        if low < 0 or off > tolerance:
+            raise VaeLensInputError(
+                f"decode ({name}) returned probabilities of shape {shape_of(out)} "
+                + (f"with values below 0 (the smallest {low:.4g})" if low < 0 else
+                   f"whose {K} categories (the last axis) do not sum to 1 (off by up to {off:.4g})")
+                + ", but decoder_output='probabilities' says they are probabilities; if the decoder returns logits "
+                "(no softmax at its end), pass decoder_output='logits'"
+                + ("" if low < 0 else "; if its categories are on another axis ([rows, K, ...], as F.cross_entropy takes "
+                   "them), move them last (.movedim(1, -1))")
+            )
+        picked = pr.gather(-1, idx.expand(P, S, D, 1)).squeeze(-1).to(f64)
+        return picked.clamp_min(PROBABILITY_FLOOR).log().sum(-1)
+    lp = torch.log_softmax(out.detach().reshape(P, S, D, K), -1)
+    return lp.gather(-1, idx.expand(P, S, D, 1)).squeeze(-1).sum(-1, dtype=f64)
 
 
 def decoder_means(setup: PassSetup, z: torch.Tensor) -> torch.Tensor:
@@ -471,6 +517,6 @@ def decoder_means(setup: PassSetup, z: torch.Tensor) -> torch.Tensor:
     if setup.likelihood == "gaussian" and isinstance(dec, (tuple, list)):
         return dec[0].detach()
     if setup.likelihood == "bernoulli" and isinstance(dec, torch.Tensor):
-        return torch.sigmoid(dec.detach())
+        return dec.detach() if setup.decoder_output == "probabilities" else torch.sigmoid(dec.detach())
     raise VaeLensInputError(f"decode ({callable_name(setup.decode)}) returned {_describe(dec)}; no image to show")
 

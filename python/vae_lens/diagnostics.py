@@ -31,7 +31,7 @@ from ._average import WeightAverage, parameters_of
 from ._data import channels_last, channels_last_shape, fixed_subset, image_shape_of
 from ._guards import ExitHook, forked_rngs, quiet_evaluation
 from ._meanfield import mean_field_gap
-from ._pass import DECODER_SCALES, ENCODER_SCALES, LIKELIHOODS, PassResult, PassSetup, _encode, callable_name, decoder_means, run_pass
+from ._pass import DECODER_OUTPUTS, DECODER_SCALES, ENCODER_SCALES, LIKELIHOODS, PassResult, PassSetup, _encode, callable_name, decoder_means, run_pass
 from ._record import PassSums, elbo_only_record, finish_record
 from ._runfolder import FORMAT_VERSION, RUN_DIR_ENV, SPEC_ENV, RunFolder, new_run_dir, now_iso, read_json
 from .errors import VaeLensInputError
@@ -65,7 +65,7 @@ class Diagnostics:
             row per latent row (latent-dependent variance, VAE-3; ``[rows, 1]`` is one variance for
             every dimension of the row; a fixed one may be a number). A decoder whose second output is not
             the log-variance says what it is with ``decoder_scale``. With ``likelihood='bernoulli'`` or
-            ``'categorical'`` it returns logits instead.
+            ``'categorical'`` it returns logits instead, or probabilities said with ``decoder_output``.
         data: the training data, a tensor or array ``[N, ...]``, a map-style dataset (or a list) whose
             items are ``x``, ``(x, label)`` or dicts holding ``x``, or a dict (any Mapping) of columns of
             one value per point (``{"pixel_values": tensor [N, ...], "label": tensor [N]}``). A fixed,
@@ -81,6 +81,11 @@ class Diagnostics:
             variance kinds, or a number): ``'log_variance'`` (the default), ``'variance'``, ``'std'`` or
             ``'log_std'``. No warning guesses it: a decoder's scale has no sign that gives it away. Refused
             with ``likelihood='bernoulli'`` or ``'categorical'``, whose decoder returns logits alone.
+        decoder_output: what a Bernoulli or categorical ``decode`` returns: ``'logits'`` (the default) or
+            ``'probabilities'`` (a decoder ending in a sigmoid, as PyTorch's VAE example, or a softmax), read
+            in float64 with their logarithms floored at -100 as torch's ``binary_cross_entropy`` floors them.
+            Log-probabilities of categories (a ``log_softmax`` at the end) are logits. Refused with ``likelihood='gaussian'``,
+            whose mean is read as it is (``decoder_scale`` says what its second output is).
         runs_dir: where to make the run folder ``<name>-<YYYYMMDD-HHMMSS>`` (default ``.vae-lens/runs``).
             Ignored when the environment variable VAE_LENS_RUN_DIR names a folder (the editor's Train VAE
             and ``vae-lens train`` set it), unless another Diagnostics already writes there: then a new
@@ -126,6 +131,7 @@ class Diagnostics:
         input_key: Optional[str] = None,
         encoder_scale: Optional[str] = None,
         decoder_scale: Optional[str] = None,
+        decoder_output: Optional[str] = None,
         runs_dir: Optional[str] = None,
         name: Optional[str] = None,
         points: Optional[int] = None,
@@ -172,6 +178,20 @@ class Diagnostics:
                 f"decoder_scale says what the second of decode's outputs is: one of {', '.join(map(repr, DECODER_SCALES))}; "
                 f"got {decoder_scale!r}"
             )
+        if decoder_output is not None and likelihood == "gaussian":
+            raise VaeLensInputError(
+                "decoder_output says what a Bernoulli or categorical decoder returns, logits or probabilities; with "
+                "likelihood='gaussian' decode returns (mean, log_variance), whose mean is read as it is (a sigmoid at its "
+                "end changes nothing) and whose second output decoder_scale says: leave decoder_output out, or pass "
+                "likelihood='bernoulli' if the decoder's outputs are Bernoulli probabilities"
+            )
+        if decoder_output is not None and decoder_output not in DECODER_OUTPUTS:
+            raise VaeLensInputError(
+                f"decoder_output says what a Bernoulli or categorical decode returns: one of {', '.join(map(repr, DECODER_OUTPUTS))}; "
+                f"got {decoder_output!r}"
+                + ("; log-probabilities of categories (a log_softmax at the end) are logits: pass 'logits'"
+                   if isinstance(decoder_output, str) and "log" in decoder_output.lower() else "")
+            )
         points, samples, block_rows, window, seed = (
             _whole(arg, v, least) for arg, v, least in
             (("points", points, 1), ("samples", samples, 1), ("block_rows", block_rows, 1), ("window", window, 1), ("seed", seed, 0)))
@@ -193,6 +213,7 @@ class Diagnostics:
         self.encode, self.decode = encode, decode
         self.encoder_scale: str = encoder_scale or "log_variance"
         self.decoder_scale: str = decoder_scale or "log_variance"
+        self.decoder_output: str = decoder_output or "logits"
         #: Whether to warn (once) when a log-variance reading of the encoder looks like a scale.
         self._scale_unsaid = encoder_scale is None
         self.likelihood = likelihood
@@ -409,7 +430,7 @@ class Diagnostics:
             encode=self.encode, decode=self.decode, points=self.points, samples=self.samples, seed=self.seed,
             block_rows=self.block_rows, likelihood=self.likelihood, fixed_variance=self.fixed_variance,
             prior_variance=self._prior_variance_now(), device=self.device, dtype=self.dtype,
-            encoder_scale=self.encoder_scale, decoder_scale=self.decoder_scale,
+            encoder_scale=self.encoder_scale, decoder_scale=self.decoder_scale, decoder_output=self.decoder_output,
         )
 
     def _run_pass(self, epoch: int, setup: Optional[PassSetup] = None) -> PassResult:
