@@ -1,5 +1,5 @@
 """Bernoulli and categorical decoders that return probabilities (a sigmoid or a softmax at their end), said with
-`decoder_output`."""
+`decoder_output`, or warned about."""
 from __future__ import annotations
 
 import gzip
@@ -18,6 +18,8 @@ from vae_lens import Diagnostics, VaeLensInputError
 from vae_lens._pass import block_noise
 
 DIM, CLASSES = 12, 4
+#: The warning's words, as the tests look for them.
+WARNED = r"look like probabilities.*Pass decoder_output='probabilities'"
 
 
 class DiscreteVae(torch.nn.Module):
@@ -112,6 +114,45 @@ def test_the_images_of_a_sigmoid_decoder_are_those_of_its_logits_twin(tmp_path, 
             shown.append((record["elbo"], json.load(f)))
     assert shown[1][0] == pytest.approx(shown[0][0], rel=1e-5)
     assert shown[1][1] == shown[0][1]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("likelihood,kind", CASES)
+def test_probabilities_read_as_logits_are_warned_about_once(likelihood: str, kind: str, seed: int) -> None:
+    x = _data(kind)
+    m = DiscreteVae(likelihood, probabilities=True, seed=seed)
+    lens = Diagnostics(m.encode, m.decode, x, write=False, likelihood=likelihood)
+    with pytest.warns(UserWarning, match=rf"decode \(.*\) returns values .*{WARNED} to Diagnostics if they are"):
+        lens.diagnose(1, 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        lens.diagnose(2, 2)  # once
+        for said in ("probabilities", "logits"):  # said, even wrongly: not warned
+            Diagnostics(m.encode, m.decode, x, write=False, likelihood=likelihood, decoder_output=said).diagnose(1, 1)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("hidden,latent", [(16, 2), (64, 8), (128, 20)])
+@pytest.mark.parametrize("likelihood,kind", [("bernoulli", "binary"), ("bernoulli", "grey"), ("categorical", "classes")])
+def test_logits_decoders_are_never_warned_about(likelihood: str, kind: str, hidden: int, latent: int, seed: int) -> None:
+    # PyTorch's default initialisation (logits near 0, the hardest case for the [0, 1] test), then through training.
+    x = _data(kind, n=300, dim=24, seed=seed)
+    m = DiscreteVae(likelihood, seed=seed, dim=24, latent=latent, hidden=hidden, init="default")
+    opt = torch.optim.Adam(m.parameters(), lr=3e-3)
+    lens = Diagnostics(m.encode, m.decode, x, write=False, likelihood=likelihood, modules=m)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for epoch in range(4):
+            lens.diagnose(epoch, epoch * 10)
+            for _ in range(10):
+                mean, log_var = m.encode(x)
+                z = mean + (0.5 * log_var).exp() * torch.randn_like(mean)
+                lg = m.logits(z)
+                nll = (F.binary_cross_entropy_with_logits(lg, x, reduction="sum") if likelihood == "bernoulli" else
+                       F.cross_entropy(lg.reshape(-1, CLASSES), x.reshape(-1), reduction="sum"))
+                opt.zero_grad()
+                (nll + 0.5 * (mean ** 2 + log_var.exp() - 1 - log_var).sum()).backward()
+                opt.step()
 
 
 @pytest.mark.parametrize("given", ["logit", "probs", "Probabilities", "probability", "", 1, "sigmoid"])
@@ -308,3 +349,12 @@ def test_the_elbo_of_pytorchs_vae_example_is_minus_its_own_loss_up_to_the_monte_
 def _example_loss(model: ExampleVae, x: torch.Tensor) -> float:
     recon_batch, mu, logvar = model(x)
     return loss_function(recon_batch, x, mu, logvar).item()
+
+
+@pytest.mark.parametrize("steps", [0, 20])
+def test_pytorchs_vae_example_without_the_keyword_is_warned_about(steps: int) -> None:
+    # Before training (PyTorch's initialisation) and after: its sigmoid outputs read as logits are named.
+    model = _trained_example(steps)
+    x = _images(256)
+    with pytest.warns(UserWarning, match=rf"values all in \[0, 1\] \(a sigmoid at its end\?\).*{WARNED}"):
+        _example_lens(model, x, 2, decoder_output=None).diagnose(1, steps)

@@ -35,6 +35,10 @@ DECODER_OUTPUTS = ("logits", "probabilities")
 #: Probabilities are read with their logarithms floored at -100, as torch's binary_cross_entropy (the loss
 #: a decoder ending in a sigmoid trains with) floors them: 0 and 1 give a finite log-likelihood.
 PROBABILITY_FLOOR = math.exp(-100.0)
+#: Values a first block of decoder outputs must hold before they are said to look like probabilities.
+PROBABILITY_CHECK_VALUES = 256
+#: How far from 1 a row's categorical outputs may sum and still look like probabilities.
+PROBABILITY_SUM_TOLERANCE = 1e-4
 
 
 def callable_name(fn: object) -> str:
@@ -80,6 +84,8 @@ class PassResult:
     prior_variance: np.ndarray
     #: The encoder's second output, read as a log-variance, looks like a standard deviation or a variance.
     scale_like: bool = False
+    #: A Bernoulli or categorical decoder's outputs, read as logits, look like probabilities.
+    probability_like: bool = False
 
 
 def points_per_block(setup: PassSetup) -> int:
@@ -122,6 +128,7 @@ class _Accumulator:
         self.decoder_variance = decoder_variance
         self.prior_variance = prior_variance
         self.scale_like = False
+        self.probability_like = False
         z = lambda *shape: torch.zeros(*shape, dtype=torch.float64, device=device)  # noqa: E731
         self.scalars = z(len(PassSums.SCALARS))
         self.kl_per_latent = z(latent_dim)
@@ -136,7 +143,8 @@ class _Accumulator:
         v = torch.cat([self.scalars, self.kl_per_latent, self.second_moment, self.sq_err]).cpu().numpy()
         sums = PassSums.from_vector(v, self.latent_dim, self.dim, self.samples)
         dv = None if self.decoder_variance is None else self.decoder_variance.detach().cpu().numpy().astype(np.float64)
-        return PassResult(sums, self.kind, dv, self.prior_variance.detach().cpu().numpy().astype(np.float64), self.scale_like)
+        return PassResult(sums, self.kind, dv, self.prior_variance.detach().cpu().numpy().astype(np.float64), self.scale_like,
+                          self.probability_like)
 
 
 def _check_finite(t: torch.Tensor, what: str) -> None:
@@ -419,6 +427,8 @@ def _block(setup: PassSetup, pass_id: int, block: int, lo: int, hi: int, acc: Op
         acc = _Accumulator(H, D, S, setup.device, kind, s2_now, a2)
         # Judged on this rank's first block of points: enough to see, and nothing to all-reduce.
         acc.scale_like = as_said and setup.encoder_scale == "log_variance" and looks_like_a_scale(nu, log_t2, a2)
+        acc.probability_like = kind == "none" and setup.decoder_output == "logits" and \
+            looks_like_probabilities(setup.likelihood, dec, P * S, D)
     if shapes_only:
         return acc
 
@@ -509,6 +519,28 @@ def _discrete_log_lik(likelihood: str, out: torch.Tensor, x: torch.Tensor, P: in
         return picked.clamp_min(PROBABILITY_FLOOR).log().sum(-1)
     lp = torch.log_softmax(out.detach().reshape(P, S, D, K), -1)
     return lp.gather(-1, idx.expand(P, S, D, 1)).squeeze(-1).sum(-1, dtype=f64)
+
+
+def looks_like_probabilities(likelihood: str, out: torch.Tensor, rows: int, dim: int) -> bool:
+    """Whether a Bernoulli or categorical decoder's outputs, read as logits, are more likely probabilities
+    (a sigmoid or a softmax at the decoder's end): for Bernoulli, every value in [0, 1]; for categorical,
+    every value 0 or more and each value's K categories (the last axis) summing to 1 within
+    PROBABILITY_SUM_TOLERANCE.
+
+    Logits have no bounds and no sum: a decoder's thousands of logits, at its initialisation or after
+    training, fall below 0 somewhere (or above 1: a pixel that is surely on). The check is one-sided: it
+    needs PROBABILITY_CHECK_VALUES values, and says nothing where it is unsure.
+    """
+    if out.numel() < PROBABILITY_CHECK_VALUES:
+        return False
+    v = out.detach()
+    if likelihood == "bernoulli":
+        return bool(((v >= 0) & (v <= 1)).all())
+    K = v.numel() // (rows * dim)
+    if K < 2 or bool((v < 0).any()):
+        return False
+    sums = v.reshape(rows * dim, K).sum(-1, dtype=torch.float64)
+    return bool(((sums - 1.0).abs() <= PROBABILITY_SUM_TOLERANCE).all())
 
 
 def decoder_means(setup: PassSetup, z: torch.Tensor) -> torch.Tensor:

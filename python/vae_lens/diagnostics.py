@@ -84,7 +84,8 @@ class Diagnostics:
         decoder_output: what a Bernoulli or categorical ``decode`` returns: ``'logits'`` (the default) or
             ``'probabilities'`` (a decoder ending in a sigmoid, as PyTorch's VAE example, or a softmax), read
             in float64 with their logarithms floored at -100 as torch's ``binary_cross_entropy`` floors them.
-            Log-probabilities of categories (a ``log_softmax`` at the end) are logits. Refused with ``likelihood='gaussian'``,
+            Log-probabilities of categories (a ``log_softmax`` at the end) are logits. Where it is not given
+            and the outputs look like probabilities, a pass warns once. Refused with ``likelihood='gaussian'``,
             whose mean is read as it is (``decoder_scale`` says what its second output is).
         runs_dir: where to make the run folder ``<name>-<YYYYMMDD-HHMMSS>`` (default ``.vae-lens/runs``).
             Ignored when the environment variable VAE_LENS_RUN_DIR names a folder (the editor's Train VAE
@@ -216,6 +217,8 @@ class Diagnostics:
         self.decoder_output: str = decoder_output or "logits"
         #: Whether to warn (once) when a log-variance reading of the encoder looks like a scale.
         self._scale_unsaid = encoder_scale is None
+        #: Whether to warn (once) when a logits reading of a Bernoulli or categorical decoder looks like probabilities.
+        self._output_unsaid = decoder_output is None
         self.likelihood = likelihood
         self.fixed_variance = fixed_variance
         self.beta = beta
@@ -327,6 +330,17 @@ class Diagnostics:
                 "read as a log-variance, makes q(z|x) wider than the prior at every point in a latent whose means spread: "
                 "it looks like a standard deviation or a variance. Pass encoder_scale='std' or 'variance' to Diagnostics "
                 "if it is one (encoder_scale='log_variance' if it is not, which also silences this warning)",
+                stacklevel=2,
+            )
+        if result.probability_like and self._output_unsaid:
+            self._output_unsaid = False
+            what = ("values all in [0, 1] (a sigmoid at its end?)" if self.likelihood == "bernoulli" else
+                    "values of 0 or more whose categories sum to 1 (a softmax at its end?)")
+            warnings.warn(
+                f"VAE Lens: decode ({callable_name(self.decode)}) returns {what}: they look like probabilities, and "
+                f"likelihood={self.likelihood!r} reads them as logits, which gives a wrong ELBO. Pass "
+                "decoder_output='probabilities' to Diagnostics if they are (decoder_output='logits' if they are not, "
+                "which also silences this warning)",
                 stacklevel=2,
             )
         record = self._record(result, epoch, step, beta)
