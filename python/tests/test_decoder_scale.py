@@ -122,7 +122,7 @@ def test_a_decoder_scale_that_is_not_one_lists_the_choices(given: object) -> Non
 def test_a_decoder_scale_for_logits_is_refused(likelihood: str, given: str) -> None:
     m = TinyVae()
     with pytest.raises(VaeLensInputError, match=rf"^decoder_scale says .* Gaussian decoder.*likelihood='{likelihood}' decode returns "
-                                                r"logits alone.*leave decoder_scale out"):
+                                                r"one tensor of logits or probabilities.*leave decoder_scale out"):
         Diagnostics(m.encode, lambda z: m.decode(z)[0], torch.rand(10, 5).round(), write=False, likelihood=likelihood,
                     decoder_scale=given)
 

@@ -80,7 +80,7 @@ class Diagnostics:
         decoder_scale: the same for the second of a Gaussian ``decode``'s outputs (a tensor of any of the
             variance kinds, or a number): ``'log_variance'`` (the default), ``'variance'``, ``'std'`` or
             ``'log_std'``. No warning guesses it: a decoder's scale has no sign that gives it away. Refused
-            with ``likelihood='bernoulli'`` or ``'categorical'``, whose decoder returns logits alone.
+            with ``likelihood='bernoulli'`` or ``'categorical'``, whose decoder returns one tensor of logits or probabilities (``decoder_output`` says which).
         decoder_output: what a Bernoulli or categorical ``decode`` returns: ``'logits'`` (the default) or
             ``'probabilities'`` (a decoder ending in a sigmoid, as PyTorch's VAE example, or a softmax), read
             in float64 with their logarithms floored at -100 as torch's ``binary_cross_entropy`` floors them.
@@ -172,7 +172,8 @@ class Diagnostics:
         if decoder_scale is not None and likelihood != "gaussian":
             raise VaeLensInputError(
                 f"decoder_scale says what the second of a Gaussian decoder's (mean, ...) outputs is; with "
-                f"likelihood={likelihood!r} decode returns logits alone, which have no scale: leave decoder_scale out"
+                f"likelihood={likelihood!r} decode returns one tensor of logits or probabilities, which has no scale: leave decoder_scale out "
+                f"(decoder_output says which of the two it is)"
             )
         if decoder_scale is not None and decoder_scale not in DECODER_SCALES:
             raise VaeLensInputError(
