@@ -204,12 +204,15 @@ def test_logits_said_to_be_probabilities_are_named(likelihood: str, kind: str) -
 def test_categorical_probabilities_must_sum_to_one_over_the_last_axis() -> None:
     m = DiscreteVae("categorical", probabilities=True)
     x = _data("classes")
-    for decode in (lambda z: torch.sigmoid(m.logits(z)),  # one sigmoid per category: not a distribution
-                   lambda z: torch.softmax(m.logits(z).transpose(1, 2), 1)):  # [rows, K, D], categories on axis 1
-        with pytest.raises(VaeLensInputError, match=r"whose 4 categories \(the last axis\) do not sum to 1 \(off by up to .*\).*"
-                                                    r"decoder_output='logits'.*move them last \(\.movedim\(1, -1\)\)"):
-            Diagnostics(m.encode, decode, x, write=False, modules=m, likelihood="categorical",
-                        decoder_output="probabilities").diagnose(1, 1)
+    # One sigmoid per category: not a distribution.
+    with pytest.raises(VaeLensInputError, match=r"whose 4 categories \(the last axis\) do not sum to 1 \(off by up to .*\).*"
+                                                r"decoder_output='logits'.*move them last \(\.movedim\(1, -1\)\)"):
+        Diagnostics(m.encode, lambda z: torch.sigmoid(m.logits(z)), x, write=False, modules=m, likelihood="categorical",
+                    decoder_output="probabilities").diagnose(1, 1)
+    # [rows, K, D], categories on axis 1 as F.cross_entropy takes them: named by the shape, before the sums.
+    with pytest.raises(VaeLensInputError, match=r"4 categories are on axis 1, as F\.cross_entropy takes them.*\.movedim\(1, -1\)"):
+        Diagnostics(m.encode, lambda z: torch.softmax(m.logits(z).transpose(1, 2), 1), x, write=False, modules=m,
+                    likelihood="categorical", decoder_output="probabilities").diagnose(1, 1)
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])

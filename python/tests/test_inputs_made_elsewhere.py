@@ -635,3 +635,28 @@ def test_a_dict_of_columns_that_is_not_plain_is_named(data: dict, key: object, m
     for container in (dict, _Columns):
         with pytest.raises(VaeLensInputError, match=match):
             Diagnostics(m.encode, m.decode, container(data), write=False, input_key=key)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("point,K", [((4,), 3), ((2, 3), 5), ((6, 6), 3), ((3,), 4)])
+def test_a_categorical_decoder_with_its_classes_on_axis_1_is_named(point: Tuple[int, ...], K: int) -> None:
+    D = int(np.prod(point))
+
+    class Categorical(torch.nn.Module):
+        def __init__(self, classes_first: bool) -> None:
+            super().__init__()
+            self.enc, self.dec, self.classes_first = torch.nn.Linear(D, 4), torch.nn.Linear(2, D * K), classes_first
+
+        def encode(self, x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+            mean, log_var = self.enc(x.flatten(1).float()).chunk(2, -1)
+            return mean, log_var
+
+        def decode(self, z: torch.Tensor) -> torch.Tensor:
+            logits = self.dec(z).reshape(-1, *point, K)
+            return logits.movedim(-1, 1) if self.classes_first else logits
+
+    x = torch.randint(0, K, (20, *point))
+    lens = Diagnostics(Categorical(False).encode, Categorical(False).decode, x, write=False, likelihood="categorical")
+    assert np.isfinite(lens.diagnose(0, 0)["elbo"])
+    m = Categorical(True)
+    with pytest.raises(VaeLensInputError, match=rf"categories are on axis 1, as F\.cross_entropy takes them.*\.movedim\(1, -1\)"):
+        Diagnostics(m.encode, m.decode, x, write=False, likelihood="categorical").diagnose(0, 0)

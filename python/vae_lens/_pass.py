@@ -495,6 +495,15 @@ def _discrete_log_lik(likelihood: str, out: torch.Tensor, x: torch.Tensor, P: in
             f"{tuple(x.shape[1:])} need [{P * S}, {D}, K] {output}"
         )
     K = out.numel() // (P * S * D)
+    point = tuple(x.shape[1:])
+    classes_first, classes_last = (P * S, K, *point), (P * S, *point, K)
+    if tuple(out.shape) == classes_first and classes_first != classes_last:
+        # F.cross_entropy's layout: read as [rows, ..., K] it would pair each value with another's categories.
+        raise VaeLensInputError(
+            f"decode ({name}) returned {output} of shape {shape_of(out)}: its {K} categories are on axis 1, as "
+            f"F.cross_entropy takes them, and VAE Lens reads them on the last axis ({list(classes_last)}); return "
+            f"them with .movedim(1, -1)"
+        )
     idx = x.reshape(P, 1, D, 1).long()
     if bool(((idx < 0) | (idx >= K)).any()):
         raise VaeLensInputError(f"categorical data hold class indices outside 0..{K - 1} (decode returns K={K} classes)")
