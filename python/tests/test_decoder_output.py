@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from vae_lens import Diagnostics, VaeLensInputError
-from vae_lens._pass import block_noise
+from vae_lens._pass import _discrete_log_lik, block_noise
 
 DIM, CLASSES = 12, 4
 #: The warning's words, as the tests look for them.
@@ -159,16 +159,33 @@ def test_logits_decoders_are_never_warned_about(likelihood: str, kind: str, hidd
 def test_a_decoder_output_that_is_not_one_lists_the_choices(given: object) -> None:
     m = DiscreteVae("bernoulli")
     with pytest.raises(VaeLensInputError, match=r"^decoder_output says what a Bernoulli or categorical decode returns: "
-                                                r"one of 'logits', 'probabilities'; got "):
+                                                r"one of 'logits', 'probabilities', 'log_probabilities'; got "):
         Diagnostics(m.encode, m.decode, _data("binary"), write=False, likelihood="bernoulli", decoder_output=given)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("given", ["log_probabilities", "log_probs"])
-def test_log_probabilities_are_said_to_be_logits(given: str) -> None:
-    m = DiscreteVae("categorical")
-    with pytest.raises(VaeLensInputError, match=rf"got '{given}'; log-probabilities of categories \(a log_softmax at the end\) "
-                                                r"are logits: pass 'logits'"):
-        Diagnostics(m.encode, m.decode, _data("classes"), write=False, likelihood="categorical", decoder_output=given)
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("likelihood,kind", CASES)
+def test_log_probabilities_said_give_the_records_of_the_same_weights_logits(likelihood: str, kind: str, dtype: torch.dtype) -> None:
+    # A logsigmoid (log_softmax) at the end; a sigmoid of log p would not be p, so Bernoulli ones need the keyword.
+    x = _data(kind)
+    x = x.to(dtype) if x.is_floating_point() else x
+    m = DiscreteVae(likelihood).to(dtype)
+    log_p = (lambda z: torch.log_softmax(m.logits(z), -1)) if likelihood == "categorical" else (lambda z: F.logsigmoid(m.logits(z)))
+    want = Diagnostics(m.encode, m.decode, x, write=False, samples=3, modules=m, likelihood=likelihood).diagnose(1, 1)
+    got = Diagnostics(m.encode, log_p, x, write=False, samples=3, modules=m, likelihood=likelihood,
+                      decoder_output="log_probabilities").diagnose(1, 1)
+    _same_records(got, want, 1e-5 if dtype == torch.float32 else 1e-10)
+
+
+def test_bernoulli_log_probabilities_near_0_and_above_it() -> None:
+    # log p of pixels that are surely on (logits of 40: 1 - p is 4e-18, lost if formed from p) stays exact.
+    lg = torch.tensor([[40.0, -40.0, 0.5, -3.0]], dtype=torch.float64)
+    x = torch.tensor([[0.0, 1.0, 1.0, 0.0]], dtype=torch.float64)
+    got = _discrete_log_lik("bernoulli", F.logsigmoid(lg), x, 1, 1, 4, "decode", "log_probabilities")
+    want = -F.binary_cross_entropy_with_logits(lg, x, reduction="sum")
+    assert float(got) == pytest.approx(float(want), rel=1e-12)
+    with pytest.raises(VaeLensInputError, match=r"log-probabilities of shape .* with values above 0 .*pass decoder_output='logits'"):
+        _discrete_log_lik("bernoulli", lg, x, 1, 1, 4, "decode", "log_probabilities")
 
 
 def test_a_log_softmax_decoder_is_read_as_logits() -> None:

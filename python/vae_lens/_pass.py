@@ -30,8 +30,9 @@ DECODER_SCALES = ENCODER_SCALES
 #: Points an encoder's outputs must cover before they are said to look like a scale.
 SCALE_CHECK_POINTS = 16
 #: What a Bernoulli or categorical decoder returns: Diagnostics' ``decoder_output``. Log-probabilities of
-#: categories (a log_softmax at the end) are logits: softmax(log p) = p.
-DECODER_OUTPUTS = ("logits", "probabilities")
+#: categories (a log_softmax at the end) read as logits do, since softmax(log p) = p; a Bernoulli's
+#: (a logsigmoid at the end) do not, since sigmoid(log p) is not p.
+DECODER_OUTPUTS = ("logits", "probabilities", "log_probabilities")
 #: Probabilities are read with their logarithms floored at -100, as torch's binary_cross_entropy (the loss
 #: a decoder ending in a sigmoid trains with) floors them: 0 and 1 give a finite log-likelihood.
 PROBABILITY_FLOOR = math.exp(-100.0)
@@ -483,6 +484,18 @@ def _discrete_log_lik(likelihood: str, out: torch.Tensor, x: torch.Tensor, P: in
             xd = xf.to(f64)
             # log p and log(1 - p), each floored: 1 - p is formed first, since 1 - (a floor below 1e-16) is 1 in float64.
             return (xd * p.clamp_min(PROBABILITY_FLOOR).log() + (1.0 - xd) * (1.0 - p).clamp_min(PROBABILITY_FLOOR).log()).sum(-1)
+        if output == "log_probabilities":
+            lp = out.detach().reshape(P, S, D).to(f64)
+            if bool((lp > 0).any()):
+                raise VaeLensInputError(
+                    f"decode ({name}) returned log-probabilities of shape {shape_of(out)} with values above 0 (the largest "
+                    f"{float(lp.max()):.4g}), but decoder_output='log_probabilities' says they are log p; if the decoder "
+                    "returns logits (no logsigmoid at its end), pass decoder_output='logits'"
+                )
+            xd = xf.to(f64)
+            # log(1 - p) from log p without forming 1 - p where p is near 1: log(-expm1(log p)).
+            log_q = torch.where(lp > -math.log(2.0), torch.log(-torch.expm1(lp)), torch.log1p(-torch.exp(lp)))
+            return (xd * lp.clamp_min(-100.0) + (1.0 - xd) * log_q.clamp_min(-100.0)).sum(-1)
         lg = out.detach().reshape(P, S, D)
         return -F.binary_cross_entropy_with_logits(lg, xf.expand(P, S, D).to(lg.dtype), reduction="none").sum(-1, dtype=f64)
     # categorical: [rows, D, K] (any shape with rows first, D * K values per row, the K categories of a value last
@@ -558,6 +571,7 @@ def decoder_means(setup: PassSetup, z: torch.Tensor) -> torch.Tensor:
     if setup.likelihood == "gaussian" and isinstance(dec, (tuple, list)):
         return dec[0].detach()
     if setup.likelihood == "bernoulli" and isinstance(dec, torch.Tensor):
-        return dec.detach() if setup.decoder_output == "probabilities" else torch.sigmoid(dec.detach())
+        said = setup.decoder_output
+        return dec.detach() if said == "probabilities" else dec.detach().exp() if said == "log_probabilities" else torch.sigmoid(dec.detach())
     raise VaeLensInputError(f"decode ({callable_name(setup.decode)}) returned {_describe(dec)}; no image to show")
 

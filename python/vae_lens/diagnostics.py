@@ -84,7 +84,8 @@ class Diagnostics:
         decoder_output: what a Bernoulli or categorical ``decode`` returns: ``'logits'`` (the default) or
             ``'probabilities'`` (a decoder ending in a sigmoid, as PyTorch's VAE example, or a softmax), read
             in float64 with their logarithms floored at -100 as torch's ``binary_cross_entropy`` floors them.
-            Log-probabilities of categories (a ``log_softmax`` at the end) are logits. Where it is not given
+            ``'log_probabilities'`` (a ``logsigmoid`` or ``log_softmax`` at the end; for categories these read as
+            logits do). Where it is not given
             and the outputs look like probabilities, a pass warns once. Refused with ``likelihood='gaussian'``,
             whose mean is read as it is (``decoder_scale`` says what its second output is).
         runs_dir: where to make the run folder ``<name>-<YYYYMMDD-HHMMSS>`` (default ``.vae-lens/runs``).
@@ -191,8 +192,6 @@ class Diagnostics:
             raise VaeLensInputError(
                 f"decoder_output says what a Bernoulli or categorical decode returns: one of {', '.join(map(repr, DECODER_OUTPUTS))}; "
                 f"got {decoder_output!r}"
-                + ("; log-probabilities of categories (a log_softmax at the end) are logits: pass 'logits'"
-                   if isinstance(decoder_output, str) and "log" in decoder_output.lower() else "")
             )
         points, samples, block_rows, window, seed = (
             _whole(arg, v, least) for arg, v, least in
