@@ -128,7 +128,7 @@ const commonDataProps: Record<string, JsonSchema> = {
     type: 'string',
     enum: DATA_LAYOUTS,
     description:
-      "Where the images' channels are: `channels-last` (height, width, channels; the default) or `channels-first` (channels, height, width: PyTorch's order, as its tensors flatten and save). For rows given a `shape`, for JSON images and for 4-D NPY files, which without it are read as channels-first when they have at most 4 channels and a width above 4.",
+      "Where the images' channels are: `channels-last` (height, width, channels; the default) or `channels-first` (channels, height, width: PyTorch's order, as its tensors flatten and save). It applies to rows given a `shape`, to JSON images and to 4-D NPY files; without it, a 4-D NPY file is read as channels-first when it has at most 4 channels and a width above 4.",
   },
   validation: {
     type: 'number',
