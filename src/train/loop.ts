@@ -7,6 +7,7 @@
 import { existsSync } from 'node:fs';
 import type { Optimizer, Tensor1D, Tensor2D, Variable } from '@tensorflow/tfjs-core';
 import { ConvergenceJudge } from '../core/convergence';
+import { imageGeometry } from '../core/imageGeometry';
 import { convergencePointOf, settingsOfSpec } from '../core/run/settings';
 import { MODEL_TYPE_INFO } from '../core/modelTypes';
 import { Rng } from '../core/random';
@@ -80,6 +81,8 @@ export class TrainingLoop {
   /** The step written out on the kernels, for the models it does (denseStep.ts). */
   private readonly denseStep: DenseStep | undefined;
   private restored = false;
+  /** The data's images can be drawn (1, 3 or 4 channels, within the size limits): only then are they written. */
+  private readonly drawable: boolean;
 
   constructor(private readonly o: LoopOptions) {
     const { tf } = o.engine;
@@ -91,6 +94,10 @@ export class TrainingLoop {
     const subset = diagnosticSubset(train, spec);
     this.diagValues = subset.values;
     this.diagN = subset.n;
+    const shape = train.imageShape;
+    const { problem } = shape ? imageGeometry(shape, 'hwc') : { problem: undefined };
+    this.drawable = shape !== undefined && problem === undefined;
+    if (problem) o.events.log('info', `no images in the panel for these data: ${problem}`);
     const usesOptimal = spec.model.varianceUpdate === 'optimal' && this.vae.params.logS2 && MODEL_TYPE_INFO[spec.model.type].decoderVariance === 'global';
     if (usesOptimal) this.varianceEma = { sum: new Float32Array(this.vae.params.logS2!.size), weight: 0 };
     // Average over about the steps between two passes, so each pass sees the average of its own interval.
@@ -281,7 +288,7 @@ export class TrainingLoop {
       mcSamples: spec.diagnostics.mcSamples,
     };
     events.diagnostics(record);
-    if (this.o.train.imageShape && events.images) events.images(this.images());
+    if (this.drawable && events.images) events.images(this.images());
     return record;
   }
 

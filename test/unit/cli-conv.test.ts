@@ -104,3 +104,24 @@ test('a small conv VAE trains; eval, report and resume work on its run', () => {
     [0, 1, 2, 3],
   );
 });
+
+test('images the panel cannot draw (two channels) are not written, and the log says why', () => {
+  const file = path.join(tmp, 'two-channels.vae.json');
+  fs.writeFileSync(
+    file,
+    JSON.stringify({
+      name: 'two-channels',
+      data: { path: 'squares.csv', shape: [8, 4, 2], scale: 'unit' },
+      model: { type: 'VAE-1', latentDim: 2, encoder: { hidden: [8] }, decoder: { hidden: [8] } },
+      training: { epochs: 1, batchSize: 32 },
+      diagnostics: { mcSamples: 2 },
+    }),
+  );
+  const out = path.join(tmp, 'runs-two');
+  const r = cli(['train', file, '--out', out]);
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out + r.err, /no images in the panel for these data: shape \[8, 4, 2\] with layout "hwc" \(height x width x channels\) has 2 channels/);
+  const [runDir] = fs.readdirSync(out);
+  assert.ok(runDir);
+  assert.ok(!fs.existsSync(path.join(out, runDir, RUN_FILES.images)));
+});
