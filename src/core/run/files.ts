@@ -89,9 +89,6 @@ export function runImagesOf(v: unknown): { images: RunImages; problem?: undefine
 
 const IMAGE_GRIDS = ['originals', 'reconstructions', 'samples'] as const;
 
-/** Images the panel can draw: a shape it can draw (at most MAX_IMAGE_PIXELS pixels), and every image of that many numbers. */
-export const isRunImages = (v: unknown): v is RunImages => runImagesOf(v).images !== undefined;
-
 /** Both writers write 8 of each; a few more are tolerated, thousands are not images to show. */
 export const MAX_IMAGES_PER_GRID = 64;
 
