@@ -43,9 +43,17 @@ export function sameImageShape(a: readonly number[], b: readonly number[]): bool
   return x.length === y.length && x.every((d, i) => d === y[i]);
 }
 
-/** A warning where `data.shape` reads as channels last but looks channels first, and no `data.layout` says which. */
+/**
+ * A warning where `data.shape` reads as channels last but looks channels first and no `data.layout`
+ * says which, or where `data.layout` says channels first of a shape that looks channels last.
+ */
 export function shapeLayoutWarning(shape: readonly number[] | undefined, layout: DataLayout | undefined): string | undefined {
-  if (!shape || layout || !looksChannelsFirst(shape)) return undefined;
+  if (!shape || shape.length !== 3) return undefined;
+  if (layout === 'channels-first')
+    return looksChannelsFirst([shape[2]!, shape[0]!, shape[1]!]) && !looksChannelsFirst(shape)
+      ? `data.shape [${shape.join(', ')}] with "layout": "channels-first" reads as ${shape[0]} channels of ${shape[1]} x ${shape[2]} pixels; a shape written as (height, width, channels) needs "layout": "channels-last", or no layout`
+      : undefined;
+  if (layout || !looksChannelsFirst(shape)) return undefined;
   const [h, w, c] = shape;
   return `data.shape [${shape.join(', ')}] reads as images ${h} pixels high and ${w} wide with ${c} channels (height, width, channels); if the rows hold their channels first (channels, height, width: as PyTorch flattens and saves images), add "layout": "channels-first"`;
 }

@@ -136,6 +136,20 @@ test('data.shape that reads as channels last but looks channels first is warned 
   ])
     assert.deepEqual(parseSpec(spec(data), 'm.vae.json').warnings, [], JSON.stringify(data));
   assert.equal(shapeLayoutWarning([1, 28, 28], undefined)?.includes('1 pixels high'), true);
+  // The mirror case: channels first said of a shape written channels last.
+  const mirrored = parseSpec(spec({ shape: [28, 28, 1], layout: 'channels-first' }), 'm.vae.json').warnings;
+  assert.equal(mirrored.length, 1);
+  assert.match(
+    mirrored[0]!.message,
+    /data\.shape \[28, 28, 1\] with "layout": "channels-first" reads as 28 channels of 28 x 1 pixels.*"layout": "channels-last"/,
+  );
+  for (const shape of [
+    [3, 32, 32],
+    [1, 28, 28],
+    [3, 3, 3],
+    [4, 4, 3],
+  ])
+    assert.equal(shapeLayoutWarning(shape, 'channels-first'), undefined, JSON.stringify(shape));
 });
 
 test('imageLayout: channelsLast, sameImageShape and rowsToChannelsLast agree with a direct permutation', () => {
