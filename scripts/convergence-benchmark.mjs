@@ -315,10 +315,10 @@ function toleranceFinding(results) {
   const kept = rows.filter(precise);
   const best = kept.reduce((a, t) => (a === undefined || t.inTime > a.inTime ? t : a), undefined);
   const sooner = rows.filter((t) => !best || t.inTime > best.inTime);
-  const text = (t) => `${t.tol}: ${t.inTime} of ${t.timed} in time, ${pct(t.good / t.calls)}`;
+  const text = (t) => `${t.tol}: ${t.inTime} of ${t.timed} in time, ${t.calls ? pct(t.good / t.calls) : 'no calls'}`;
+  if (!best) return `No tolerance meets the three targets at once, and none keeps 95 % of its calls at the optimum (${rows.map(text).join('; ')}).`;
   return (
-    'No tolerance meets the three targets at once' +
-    (best ? `: the one with most runs in time among those that keep 95 % of their calls at the optimum is ${text(best)}` : '') +
+    `No tolerance meets the three targets at once: the one with most runs in time among those that keep 95 % of their calls at the optimum is ${text(best)}` +
     (sooner.length ? `; every tolerance that calls more runs in time makes fewer of its calls at the optimum (${sooner.map(text).join('; ')})` : '') +
     '.'
   );
