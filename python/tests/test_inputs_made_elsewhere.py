@@ -660,3 +660,53 @@ def test_a_categorical_decoder_with_its_classes_on_axis_1_is_named(point: Tuple[
     m = Categorical(True)
     with pytest.raises(VaeLensInputError, match=rf"categories are on axis 1, as F\.cross_entropy takes them.*\.movedim\(1, -1\)"):
         Diagnostics(m.encode, m.decode, x, write=False, likelihood="categorical").diagnose(0, 0)
+
+
+@pytest.mark.parametrize("K", [3, 5])
+@pytest.mark.parametrize("point", [(1, 8, 8), (8, 8), (1, 4), (3, 1, 5)])
+def test_classes_on_axis_1_are_named_with_or_without_the_points_axes_of_length_1(point: Tuple[int, ...], K: int) -> None:
+    # PyTorch images keep a channel of 1 ([N, 1, 8, 8]) while F.cross_entropy takes logits [rows, K, 8, 8] with
+    # targets [N, 8, 8]: the categories are on axis 1 whether or not the decoder keeps the point's axes of length 1.
+    D = int(np.prod(point))
+    squeezed = tuple(v for v in point if v != 1)
+    enc, dec = torch.nn.Linear(D, 4), torch.nn.Linear(2, D * K)
+
+    def encode(x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        mean, log_var = enc(x.flatten(1).float()).chunk(2, -1)
+        return mean, log_var
+
+    def decoder(layout: Tuple[int, ...], classes_first: bool):  # type: ignore[no-untyped-def]
+        def decode(z: torch.Tensor) -> torch.Tensor:
+            logits = dec(z).reshape(-1, *layout, K)
+            return logits.movedim(-1, 1) if classes_first else logits
+        return decode
+
+    x = torch.randint(0, K, (20, *point))
+    elbo = {}
+    for layout in (point, squeezed, (D,)):
+        lens = Diagnostics(encode, decoder(layout, False), x, write=False, modules=[enc, dec], likelihood="categorical")
+        elbo[layout] = lens.diagnose(0, 0)["elbo"]
+    assert np.isfinite(elbo[point]) and elbo[squeezed] == elbo[point] == elbo[(D,)]
+    for layout in {point, squeezed}:
+        lens = Diagnostics(encode, decoder(layout, True), x, write=False, modules=[enc, dec], likelihood="categorical")
+        last = re.escape(str([*layout, K])[1:])
+        with pytest.raises(VaeLensInputError, match=rf"of shape \(\d+, {K}, .*{K} categories are on axis 1, as F\.cross_entropy "
+                                                    rf"takes them, and VAE Lens reads them on the last axis \(\[\d+, {last}\).*\.movedim\(1, -1\)"):
+            lens.diagnose(0, 0)
+
+
+@pytest.mark.parametrize("shape,point,K,on_axis_1", [
+    ((6, 4, 4), (1, 4), 4, False),       # [rows, 4, 4] is also classes last without the axis of length 1
+    ((6, 4, 4, 4), (4, 4), 4, False),    # as many classes as values per side: the same shape either way
+    ((6, 3), (1,), 3, False),            # one value per point: [rows, K] is classes last
+    ((6, 64, 3), (8, 8), 3, False),      # [rows, D, K]
+    ((6, 3, 8, 8), (1, 8, 8), 3, True),
+    ((6, 3, 1, 8, 8), (1, 8, 8), 3, True),
+    ((6, 3, 8, 1, 8), (8, 1, 8), 3, True),
+    ((6, 3, 8, 8), (8, 1, 8), 3, True),
+    ((6, 3, 3, 5), (3, 1, 5), 3, True),
+])
+def test_which_shapes_have_their_classes_on_axis_1(shape: Tuple[int, ...], point: Tuple[int, ...], K: int, on_axis_1: bool) -> None:
+    from vae_lens._pass import _classes_on_axis_1
+
+    assert _classes_on_axis_1(shape, point, K) is on_axis_1

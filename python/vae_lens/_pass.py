@@ -508,13 +508,12 @@ def _discrete_log_lik(likelihood: str, out: torch.Tensor, x: torch.Tensor, P: in
             f"{tuple(x.shape[1:])} need [{P * S}, {D}, K] {output}"
         )
     K = out.numel() // (P * S * D)
-    point = tuple(x.shape[1:])
-    classes_first, classes_last = (P * S, K, *point), (P * S, *point, K)
-    if tuple(out.shape) == classes_first and classes_first != classes_last:
+    if _classes_on_axis_1(tuple(out.shape), tuple(x.shape[1:]), K):
         # F.cross_entropy's layout: read as [rows, ..., K] it would pair each value with another's categories.
+        last = [out.shape[0], *out.shape[2:], K]
         raise VaeLensInputError(
             f"decode ({name}) returned {output} of shape {shape_of(out)}: its {K} categories are on axis 1, as "
-            f"F.cross_entropy takes them, and VAE Lens reads them on the last axis ({list(classes_last)}); return "
+            f"F.cross_entropy takes them, and VAE Lens reads them on the last axis ({last}); return "
             f"them with .movedim(1, -1)"
         )
     idx = x.reshape(P, 1, D, 1).long()
@@ -541,6 +540,17 @@ def _discrete_log_lik(likelihood: str, out: torch.Tensor, x: torch.Tensor, P: in
         return picked.clamp_min(PROBABILITY_FLOOR).log().sum(-1)
     lp = torch.log_softmax(out.detach().reshape(P, S, D, K), -1)
     return lp.gather(-1, idx.expand(P, S, D, 1)).squeeze(-1).sum(-1, dtype=f64)
+
+
+def _classes_on_axis_1(shape: Tuple[int, ...], point: Tuple[int, ...], K: int) -> bool:
+    """Whether a categorical decoder's output of ``shape`` has its K categories on axis 1, as F.cross_entropy
+    takes them: [rows, K, *point], where the point's axes of length 1 may be left out (a channel of 1, which
+    the decoder's output need not keep), and not also [rows, *point, K] (with or without those axes)."""
+    squeezed = tuple(v for v in point if v != 1)
+    rows = shape[:1]
+    if len(shape) < 2 or shape[1] != K or shape[2:] not in (point, squeezed):
+        return False
+    return shape not in (rows + point + (K,), rows + squeezed + (K,))
 
 
 def looks_like_probabilities(likelihood: str, out: torch.Tensor, rows: int, dim: int) -> bool:
