@@ -167,3 +167,52 @@ def test_a_pass_between_forward_and_backward_leaves_that_backward_as_it_was(kind
     assert all(a is None or torch.equal(a, b) for a, b in zip(got, want)), "the same gradients as without the pass"
     opt.step()
     lens.close()
+
+
+def test_the_averaged_weights_are_written_into_the_parameters_own_memory() -> None:
+    # Whatever holds a parameter's address (a tied weight, cuDNN's flat RNN weights, a captured graph) must
+    # see the average inside the block and the parameter's own values after it, in the same memory.
+    from vae_lens._average import WeightAverage
+
+    g = torch.Generator().manual_seed(3)
+    weight = torch.nn.Parameter(torch.randn(4, 3, generator=g))
+    tied = torch.nn.Parameter(weight.data[1:3])  # a second parameter on the same storage
+    bias = torch.nn.Parameter(torch.randn(3, generator=g))
+    params = [weight, tied, bias]
+    avg = WeightAverage(params)
+    avg.add()
+    with torch.no_grad():
+        for p in (weight, bias):
+            p.add_(torch.randn(p.shape, generator=g))
+    avg.add()
+    assert avg.mean is not None
+    means = [m.clone() for m in avg.mean]
+    ptrs = [p.data_ptr() for p in params]
+    own = [p.detach().clone() for p in params]
+    versions = [p._version for p in params]
+    with avg.swapped_in():
+        assert [p.data_ptr() for p in params] == ptrs
+        assert all(torch.equal(p, m) for p, m in zip(params, means))
+        assert torch.equal(tied, weight[1:3])
+        with torch.no_grad():
+            weight.data[1, 0] = 7.0  # the tie holds inside the block
+        assert float(tied[0, 0]) == 7.0
+    assert [p.data_ptr() for p in params] == ptrs
+    assert all(torch.equal(p, o) for p, o in zip(params, own))
+    assert tied.data_ptr() == weight.data_ptr() + 3 * weight.element_size()
+    assert [p._version for p in params] == versions
+
+
+def test_a_failure_inside_the_block_restores_the_weights_in_their_own_memory() -> None:
+    from vae_lens._average import WeightAverage
+
+    lin = torch.nn.Linear(3, 2)
+    avg = WeightAverage(list(lin.parameters()))
+    avg.add()
+    with torch.no_grad():
+        lin.weight.mul_(2.0)
+    own, ptr = lin.weight.detach().clone(), lin.weight.data_ptr()
+    with pytest.raises(RuntimeError, match="inside"):
+        with avg.swapped_in():
+            raise RuntimeError("inside")
+    assert torch.equal(lin.weight, own) and lin.weight.data_ptr() == ptr

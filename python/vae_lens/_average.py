@@ -6,9 +6,12 @@ difference (the verdict's `noise-limited`). The mean is kept in each parameter's
 its own device; the parameters themselves are only ever swapped for the block that evaluates the
 average, and restored bit for bit.
 
-The swap exchanges each parameter's tensor (``p.data``), as ``nn.Module._apply`` does, and never
-writes into it: a forward pass of the user's whose backward is still to come keeps its saved
-tensors and their autograd version counters, so a pass between ``loss = ...`` and
+The swap writes the average into each parameter's own memory through ``p.data`` and writes the
+parameter's values back afterwards: the parameter keeps its storage, its address and any storage it
+shares (tied weights, cuDNN's flat RNN weights, FSDP's flat parameters, the static inputs of a CUDA
+graph or of torch.compile), and a write through ``p.data`` does not bump the parameter's autograd
+version counter. A forward pass of the user's whose backward is still to come therefore finds its
+saved tensors as they were, version and values, so a pass between ``loss = ...`` and
 ``loss.backward()`` does not break that backward or change its gradients.
 """
 from __future__ import annotations
@@ -41,22 +44,27 @@ class WeightAverage:
 
     @contextmanager
     def swapped_in(self) -> Iterator[None]:
-        """Inside the block the parameters hold the average; afterwards their own tensors again.
+        """Inside the block the parameters hold the average; afterwards their own values again, bit for
+        bit, in the same memory.
 
-        Not ``p.copy_(mean)``: an in-place write bumps the parameter's version counter, and autograd
-        then refuses a backward through any graph that saved the parameter before the swap.
+        Not ``p.copy_(mean)``: an in-place write to the parameter bumps its version counter, and
+        autograd then refuses a backward through any graph that saved the parameter before the swap;
+        ``p.data`` is the same memory under a version counter of its own. Not ``p.data = mean``
+        either: that gives the parameter other memory, which whatever holds its address (tied
+        weights, flat weights, captured graphs) would not see.
         """
         assert self.mean is not None, "nothing averaged yet"
-        own = [p.data for p in self.params]
+        with torch.no_grad():
+            own = [p.data.clone() for p in self.params]
         try:
             with torch.no_grad():
                 for p, m in zip(self.params, self.mean):
-                    p.data = m
+                    p.data.copy_(m)
             yield
         finally:
             with torch.no_grad():
                 for p, t in zip(self.params, own):
-                    p.data = t
+                    p.data.copy_(t)
 
 
 def parameters_of(modules: Sequence[torch.nn.Module]) -> List[torch.nn.Parameter]:
