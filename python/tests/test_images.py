@@ -58,13 +58,51 @@ def test_channels_first_images_are_written_channels_last_with_their_layout(tmp_p
 
 def test_image_shapes_that_cannot_be_drawn_are_refused_with_the_order_expected() -> None:
     m = TinyVae(dim=H * W * 2)
-    for bad, why in [((2, H, W), "1, 3 or 4 channels first"), ((H, W, 2), "1, 3 or 4 channels first"), ((H * W * 2,), "does not hold"),
+    for bad, why in [((2, H, W), "1, 3 or 4 channels first"), ((H, W, 2), "(height, width, channels) for data held channels last"),
+                     ((H * W * 2,), "does not hold"),
                      ((0, 70), "does not hold")]:
         with pytest.raises(VaeLensInputError, match=re.escape(why)):
             Diagnostics(m.encode, m.decode, torch.rand(10, H * W * 2), write=False, image_shape=bad)
     # Two channels, or channels last, are not taken for images: no images, and no error.
     for x in (torch.rand(10, 2, H, W), torch.rand(10, H, W, 3)):
         assert Diagnostics(lambda v: m.encode(v.flatten(1)), m.decode, x, write=False).image_shape is None
+
+
+COLOURS = {"red": 0, "green": 1, "blue": 2}
+
+
+def _single_colours(n: int, held_last: bool) -> torch.Tensor:
+    """Point i wholly red, green or blue (i % 3), held [N, 3, H, W] or [N, H, W, 3]."""
+    x = torch.zeros(n, 3, H, W)
+    for i in range(n):
+        x[i, i % 3] = 1.0
+    return x.permute(0, 2, 3, 1).contiguous() if held_last else x
+
+
+@pytest.mark.parametrize("layout", ["chw", "hwc", "hwc rows"])
+def test_single_colour_images_are_drawn_in_their_colour_whichever_order_holds_them(tmp_path, layout: str) -> None:
+    # Channels-last data said (H, W, 3) were refused, and the advice given, (3, H, W), read their memory as
+    # channels first: a red image became stripes of red, green and blue.
+    x = _single_colours(12, held_last=layout != "chw")
+    if layout == "hwc rows":
+        x = x.flatten(1)  # rows of numbers held channels last, as the editor's trainer holds them
+    run = _images_run(tmp_path, x, (3, H, W) if layout == "chw" else (H, W, 3))
+    images = json.loads((run / "images.json").read_text())
+    assert images["shape"] == [H, W, 3] and images["layout"] == "hwc"
+    assert json.loads((run / "run.json").read_text())["dataset"]["imageShape"] == [H, W, 3]
+    for i, img in enumerate(images["originals"]):
+        colour = [1.0 if k == i % 3 else 0.0 for k in range(3)]
+        assert [img[p * 3:p * 3 + 3] for p in range(H * W)] == [colour] * (H * W), (i, list(COLOURS)[i % 3])
+
+
+@pytest.mark.parametrize("held_last", [False, True])
+def test_an_image_shape_in_another_order_than_the_points_is_refused_with_their_own(held_last: bool) -> None:
+    x = _single_colours(12, held_last)
+    own, other = ((H, W, 3), (3, H, W)) if held_last else ((3, H, W), (H, W, 3))
+    m = TinyVae(dim=3 * H * W)
+    with pytest.raises(VaeLensInputError, match=re.escape(f"image_shape {other} is not the order the data points hold their values "
+                                                          f"in: they have shape {own}; give their own order, image_shape={own}")):
+        Diagnostics(lambda v: m.encode(v.flatten(1)), m.decode, x, write=False, image_shape=other)
 
 
 def _report_data(html: str) -> Any:

@@ -254,38 +254,57 @@ def _shares_memory(points: torch.Tensor, t: torch.Tensor, data: Any) -> bool:
 IMAGE_CHANNELS = (1, 3, 4)
 
 
-def image_shape_of(points: torch.Tensor, given: Optional[Sequence[int]]) -> Optional[Tuple[int, ...]]:
-    """A point's image shape as PyTorch holds it: ``(h, w)``, or ``(c, h, w)`` for colour (3 or 4
-    channels, first); a single channel is ``(h, w)``. None when the points are not images."""
+def image_shape_of(points: torch.Tensor, given: Optional[Sequence[int]]) -> Tuple[Optional[Tuple[int, ...]], bool]:
+    """A point's image shape in the order its values are held, and whether that order is channels last:
+    ``(h, w)``; ``(c, h, w)`` for colour (3 or 4 channels) held first, as PyTorch holds images; or
+    ``(h, w, c)`` held last, where the data say so (points of that shape, or ``given`` so). A single
+    channel is ``(h, w)``. (None, False) when the points are not images.
+
+    A 3-D ``given`` for 3-D points must be their own shape: the order of the values in memory is the
+    points', and another order of the same sides would draw channels as rows (stripes)."""
+    own = tuple(int(v) for v in points.shape[1:])
     if given is not None:
         shape = tuple(int(v) for v in given)
-        per = int(np.prod(points.shape[1:]))
+        per = int(np.prod(own))
         if len(shape) not in (2, 3) or min(shape) < 1 or int(np.prod(shape)) != per:
-            raise VaeLensInputError(f"image_shape {shape} does not hold the {per} values of a data point of shape {tuple(points.shape[1:])}")
-        if len(shape) == 3 and shape[0] not in IMAGE_CHANNELS:
+            raise VaeLensInputError(f"image_shape {shape} does not hold the {per} values of a data point of shape {own}")
+        if len(shape) == 3 and len(own) == 3 and shape != own:
             raise VaeLensInputError(
-                f"image_shape {shape}: give (height, width), or (channels, height, width) with 1, 3 or 4 channels first, as PyTorch holds images"
+                f"image_shape {shape} is not the order the data points hold their values in: they have shape {own}; "
+                f"give their own order, image_shape={own}"
+                + (" (channels last, as they are held)" if own[2] in IMAGE_CHANNELS and own[0] not in IMAGE_CHANNELS else "")
+            )
+        if len(shape) == 3 and shape[0] not in IMAGE_CHANNELS and shape[2] not in IMAGE_CHANNELS:
+            raise VaeLensInputError(
+                f"image_shape {shape}: give (height, width), (channels, height, width) with 1, 3 or 4 channels first, as "
+                "PyTorch holds images, or (height, width, channels) for data held channels last"
             )
     else:
-        shape = tuple(int(v) for v in points.shape[1:])
+        shape = own
         if not ((len(shape) == 3 and shape[0] in IMAGE_CHANNELS) or (len(shape) == 2 and min(shape) >= 4)):
-            return None
-    return shape[1:] if len(shape) == 3 and shape[0] == 1 else shape
+            return None, False
+    if len(shape) != 3:
+        return shape, False
+    last = shape[0] not in IMAGE_CHANNELS
+    c = shape[2] if last else shape[0]
+    return (shape[:2] if last else shape[1:]) if c == 1 else shape, last
 
 
-def channels_last_shape(shape: Sequence[int]) -> List[int]:
+def channels_last_shape(shape: Sequence[int], held_last: bool = False) -> List[int]:
     """``image_shape_of``'s shape as run files give it: ``[h, w]`` or ``[h, w, c]``."""
-    return [int(shape[1]), int(shape[2]), int(shape[0])] if len(shape) == 3 else [int(v) for v in shape]
+    if len(shape) == 3 and not held_last:
+        return [int(shape[1]), int(shape[2]), int(shape[0])]
+    return [int(v) for v in shape]
 
 
-def channels_last(t: torch.Tensor, k: int, shape: Sequence[int]) -> torch.Tensor:
-    """``k`` images as rows of numbers, channels last (images.json's layout "hwc") from
-    ``image_shape_of``'s channels-first ``shape``."""
+def channels_last(t: torch.Tensor, k: int, shape: Sequence[int], held_last: bool = False) -> torch.Tensor:
+    """``k`` images as rows of numbers, channels last (images.json's layout "hwc"), from
+    ``image_shape_of``'s ``shape``: channels first unless ``held_last``, where the rows are already so."""
     rows = t.reshape(k, -1)
     want = int(np.prod(shape))
     if rows.shape[1] != want:
         raise VaeLensInputError(f"an image of shape {tuple(shape)} has {want} values, but these rows have {rows.shape[1]}")
-    if len(shape) == 3:
+    if len(shape) == 3 and not held_last:
         c, h, w = shape
         rows = rows.reshape(k, c, h, w).permute(0, 2, 3, 1).reshape(k, -1)
     return rows

@@ -112,9 +112,10 @@ class Diagnostics:
         train_batch_size: examples per optimizer step, for ``samplesPerSec`` when ``diagnose`` is not
             told how many examples the epoch trained on.
         image_shape: ``(height, width)``, or ``(channels, height, width)`` for colour (3 or 4 channels,
-            first as PyTorch holds them), when the data are images (inferred from ``[N, c, h, w]``
-            data with c 1, 3 or 4, or ``[N, h, w]``); the panel then shows originals,
-            reconstructions and samples.
+            first as PyTorch holds them), or ``(height, width, channels)`` for data held channels last,
+            when the data are images (inferred from ``[N, c, h, w]`` data with c 1, 3 or 4, or
+            ``[N, h, w]``); for points of three axes it is their own shape, the order their values
+            are held in. The panel then shows originals, reconstructions and samples.
         block_rows: decoder rows evaluated at once (memory against speed).
         tolerance, window: the convergence rule's settings, written to run.json (defaults 0.01, 5).
         device, dtype: where and in what the networks run (default: those of the modules' parameters).
@@ -264,7 +265,7 @@ class Diagnostics:
                 "if your training loop scales them (x / 255), pass the scaled data",
                 stacklevel=2,
             )
-        self.image_shape = image_shape_of(subset, image_shape)
+        self.image_shape, self._image_held_last = image_shape_of(subset, image_shape)
         self.records: List[Dict[str, Any]] = []
         self._started = time.monotonic()
         self._since = self._started
@@ -507,15 +508,15 @@ class Diagnostics:
             a2 = setup.prior_variance if setup.prior_variance is not None else torch.ones(H, dtype=torch.float64)
             z = torch.randn(k, H, generator=g, dtype=torch.float64) * a2.sqrt().cpu()
             samples = decoder_means(setup, z.to(self.device))
-        shape = self.image_shape
+        shape, held_last = self.image_shape, self._image_held_last
         orig = x.reshape(k, -1).double().cpu()
         lo, hi = float(orig.min()), float(orig.max())
         # Pixels in [0, 1] as the format asks: data already there are clipped, others rescaled by the originals' range.
         scale = (lambda t: t.clamp(0, 1)) if lo >= 0 and hi <= 1 else (lambda t: ((t - lo) / max(hi - lo, 1e-12)).clamp(0, 1))
         # Channels last, as VAE Lens's own trainer writes them, and said so (docs/run-format.md, "images.json").
-        rows = lambda t: [[round(float(v), 4) for v in row] for row in scale(channels_last(t, k, shape).double().cpu())]  # noqa: E731
+        rows = lambda t: [[round(float(v), 4) for v in row] for row in scale(channels_last(t, k, shape, held_last).double().cpu())]  # noqa: E731
         self.run.write_images({
-            "shape": channels_last_shape(shape), "layout": "hwc",
+            "shape": channels_last_shape(shape, held_last), "layout": "hwc",
             "originals": rows(orig), "reconstructions": rows(recon), "samples": rows(samples),
         })
 
@@ -528,7 +529,7 @@ class Diagnostics:
         D = int(np.prod(self.points.shape[1:])) if self.points.dim() > 1 else 1
         dataset: Dict[str, Any] = {"n": full_n, "dim": D, "source": type(data).__name__ + " (PyTorch script)"}
         if self.image_shape is not None:
-            dataset["imageShape"] = channels_last_shape(self.image_shape)
+            dataset["imageShape"] = channels_last_shape(self.image_shape, self._image_held_last)
         backend = f"pytorch {self.device}" + (f" x{self.world} ranks" if self.world > 1 else "")
         meta: Dict[str, Any] = {
             "formatVersion": FORMAT_VERSION,
