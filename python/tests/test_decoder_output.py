@@ -177,6 +177,40 @@ def test_log_probabilities_said_give_the_records_of_the_same_weights_logits(like
     _same_records(got, want, 1e-5 if dtype == torch.float32 else 1e-10)
 
 
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float32, torch.float64])  # CPU has no float16 log_softmax
+@pytest.mark.parametrize("K", [2, 4, 50])
+def test_categorical_log_probabilities_are_checked_to_be_log_probabilities(dtype: torch.dtype, K: int) -> None:
+    # A log_softmax in any dtype passes; a softmax, logits, or logits shifted below 0 are named: decoder_output said
+    # log-probabilities and they are not.
+    g = torch.Generator().manual_seed(K)
+    lg = (torch.randn(6, 5, K, generator=g, dtype=torch.float64) * 4.0).to(dtype)
+    x = torch.randint(0, K, (3, 5), generator=g)
+    read = lambda out: _discrete_log_lik("categorical", out, x, 3, 2, 5, "decode", "log_probabilities")  # noqa: E731
+    want = _discrete_log_lik("categorical", lg, x, 3, 2, 5, "decode", "logits")
+    assert torch.allclose(read(torch.log_softmax(lg, -1)), want, rtol=1e-2)
+    above = r"log-probabilities of shape \(6, 5, %d\) with values above 0 \(the largest .*\), but decoder_output='log_probabilities' " \
+            r"says they are log p; if the decoder returns logits \(no log_softmax at its end\), pass decoder_output='logits'" % K
+    with pytest.raises(VaeLensInputError, match=above + r"; if it returns probabilities \(a softmax at its end\), pass "
+                                                        r"decoder_output='probabilities'$"):
+        read(torch.softmax(lg, -1))
+    with pytest.raises(VaeLensInputError, match=above + "$"):
+        read(lg)  # logits, above 0 somewhere and below it elsewhere
+    with pytest.raises(VaeLensInputError, match=r"whose %d categories \(the last axis\) do not sum to 1 \(logsumexp off 0 by up to "
+                                                r".*\), but decoder_output='log_probabilities'.*decoder_output='logits'.*"
+                                                r"move them last \(\.movedim\(1, -1\)\)$" % K):
+        read(lg - lg.max() - 1.0)  # logits shifted below 0: not normalised
+    # Categories on another axis: each row's log_softmax over the wrong values does not sum to 1 on the last.
+    with pytest.raises(VaeLensInputError, match=r"do not sum to 1"):
+        read(torch.log_softmax(lg.reshape(6, K, 5).double(), 1).reshape(6, 5, K).to(dtype))
+
+
+def test_a_softmax_decoder_said_to_give_log_probabilities_is_named() -> None:
+    m = DiscreteVae("categorical", probabilities=True)
+    with pytest.raises(VaeLensInputError, match=r"returned log-probabilities .* with values above 0 .*pass decoder_output='probabilities'"):
+        Diagnostics(m.encode, m.decode, _data("classes"), write=False, modules=m, likelihood="categorical",
+                    decoder_output="log_probabilities").diagnose(1, 1)
+
+
 def test_bernoulli_log_probabilities_near_0_and_above_it() -> None:
     # log p of pixels that are surely on (logits of 40: 1 - p is 4e-18, lost if formed from p) stays exact.
     lg = torch.tensor([[40.0, -40.0, 0.5, -3.0]], dtype=torch.float64)

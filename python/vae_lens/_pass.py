@@ -460,8 +460,10 @@ def _block(setup: PassSetup, pass_id: int, block: int, lo: int, hi: int, acc: Op
 
 def _discrete_log_lik(likelihood: str, out: torch.Tensor, x: torch.Tensor, P: int, S: int, D: int, name: str,
                       output: str = "logits") -> torch.Tensor:
-    """log p(x|z) of a Bernoulli or categorical decoder, [P, S] in float64, from its logits or (``output`` is
-    "probabilities") its probabilities: these are read in float64, their logarithms floored at -100."""
+    """log p(x|z) of a Bernoulli or categorical decoder, [P, S] in float64, from its logits, its probabilities
+    (``output`` is "probabilities": read in float64, their logarithms floored at -100) or its
+    log-probabilities (``output`` is "log_probabilities": a logsigmoid's, floored at -100 with log(1 - p)
+    formed from log p, or a log_softmax's, checked to be log-probabilities and then read as logits)."""
     f64 = torch.float64
     if likelihood == "bernoulli":
         if out.numel() != P * S * D:
@@ -519,13 +521,30 @@ def _discrete_log_lik(likelihood: str, out: torch.Tensor, x: torch.Tensor, P: in
     idx = x.reshape(P, 1, D, 1).long()
     if bool(((idx < 0) | (idx >= K)).any()):
         raise VaeLensInputError(f"categorical data hold class indices outside 0..{K - 1} (decode returns K={K} classes)")
+    # A softmax in the model's dtype sums to 1 within rounding of each of its K terms; a log_softmax's
+    # exponentials as well.
+    tolerance = 1e-3 + K * torch.finfo(out.dtype).eps if out.is_floating_point() else 1e-3
+    if output == "log_probabilities":
+        lp = out.detach().reshape(P, S, D, K).to(f64)
+        high = float(lp.max())
+        off = float(torch.logsumexp(lp, -1).abs().max())
+        if high > tolerance or off > tolerance:
+            raise VaeLensInputError(
+                f"decode ({name}) returned log-probabilities of shape {shape_of(out)} "
+                + (f"with values above 0 (the largest {high:.4g})" if high > tolerance else
+                   f"whose {K} categories (the last axis) do not sum to 1 (logsumexp off 0 by up to {off:.4g})")
+                + ", but decoder_output='log_probabilities' says they are log p; if the decoder returns logits "
+                "(no log_softmax at its end), pass decoder_output='logits'"
+                + ("; if it returns probabilities (a softmax at its end), pass decoder_output='probabilities'"
+                   if high > tolerance and float(lp.min()) >= 0 else "")
+                + ("" if high > tolerance else "; if its categories are on another axis ([rows, K, ...], as "
+                   "F.cross_entropy takes them), move them last (.movedim(1, -1))")
+            )
     if output == "probabilities":
         pr = out.detach().reshape(P, S, D, K)
         low = float(pr.min())
         sums = pr.sum(-1, dtype=f64)
         off = float((sums - 1.0).abs().max())
-        # A softmax in the model's dtype sums to 1 within rounding of each of its K terms.
-        tolerance = 1e-3 + K * torch.finfo(out.dtype).eps if out.is_floating_point() else 1e-3
         if low < 0 or off > tolerance:
             raise VaeLensInputError(
                 f"decode ({name}) returned probabilities of shape {shape_of(out)} "
