@@ -146,10 +146,12 @@ def test_a_decoder_output_of_the_wrong_shape_is_named_by_its_scale(data, form: s
         Diagnostics(m.encode, lambda z: m.decode(z)[0], data, write=False, modules=m, decoder_scale=form).diagnose(1, 1)
 
 
-@pytest.mark.parametrize("form", ["std", "log_variance"])
-def test_a_decoder_variance_not_finite_at_the_encoder_means_only_leaves_the_mean_field_gap_out(data, form: str) -> None:
+@pytest.mark.parametrize("form,bad", [("std", float("nan")), ("log_variance", float("nan")), ("log_std", float("nan")),
+                                      ("std", 0.0), ("std", -0.5), ("variance", 0.0), ("variance", -2.0)])
+def test_a_decoder_variance_not_finite_at_the_encoder_means_only_leaves_the_mean_field_gap_out(data, form: str, bad: float) -> None:
     # The pass checks the variance at its samples; the mean-field gap reads it at the encoder means, where a
-    # value that is not finite leaves the gap out of the record rather than failing a pass already made.
+    # value that is not finite, or a std or variance of 0 or less (no log-variance), leaves the gap out of the
+    # record rather than failing a pass already made.
     m = DecoderScaleVae(form, "per-element")
     means = set()
 
@@ -157,7 +159,7 @@ def test_a_decoder_variance_not_finite_at_the_encoder_means_only_leaves_the_mean
         mean, second = m.decode(z)
         if any(tuple(row.tolist()) in means for row in z):
             second = second.clone()
-            second[0, 0] = float("nan")
+            second[0, 0] = bad
         return mean, second
 
     def encode(x: torch.Tensor):  # type: ignore[no-untyped-def]

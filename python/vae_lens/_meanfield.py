@@ -60,7 +60,8 @@ def mean_field_gap(setup: PassSetup, variance_kind: str) -> Tuple[float, int, bo
             first = jac[0]
         linear = linear and float((jac - first).abs().max()) <= LINEAR_TOLERANCE * float(first.abs().max())
         # Read as the pass reads it: a number is one value, and decoder_scale says what the output is. A
-        # value that is not finite here (the pass checked its own) leaves the gap out, as it did.
+        # value that is not finite here, or a std or variance of 0 or less (the pass checked its own), leaves
+        # the gap out.
         lv = setup.decode(centres.to(setup.dtype))[1]
         log_s2 = decoder_log_variance(setup, lv, name, finite=False).detach().to(setup.device, f64)
         # One value per point ([B, 1], an isotropic variance that depends on z) stands for D.

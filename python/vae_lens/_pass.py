@@ -199,15 +199,17 @@ def _encoder_outputs(setup: PassSetup, x: torch.Tensor) -> Tuple[torch.Tensor, t
     return mean.detach().to(torch.float64), log_variance_of(second, scale, f"encode ({name}): {scale}"), q is None
 
 
-def log_variance_of(second: torch.Tensor, scale: str, what: str, keyword: str = "encoder_scale") -> torch.Tensor:
+def log_variance_of(second: torch.Tensor, scale: str, what: str, keyword: str = "encoder_scale",
+                    positive: bool = True) -> torch.Tensor:
     """An encoder's or decoder's second output, read as ``scale`` (the argument ``keyword``) says, as the
-    log-variance it stands for (float64)."""
+    log-variance it stands for (float64). A standard deviation or a variance of 0 or less is refused,
+    unless ``positive`` is False: it then stands for -inf (0) or NaN (below 0), which its reader leaves out."""
     v = second.detach().to(torch.float64)
     if scale == "log_variance":
         return v
     if scale == "log_std":
         return 2.0 * v
-    if bool((v <= 0).any()):
+    if positive and bool((v <= 0).any()):
         kind = "standard deviation" if scale == "std" else "variance"
         network = keyword.split("_")[0]
         raise VaeLensInputError(
@@ -220,7 +222,8 @@ def log_variance_of(second: torch.Tensor, scale: str, what: str, keyword: str = 
 
 def decoder_log_variance(setup: PassSetup, second: object, name: str, finite: bool = True) -> torch.Tensor:
     """A Gaussian decoder's second output (a tensor, or a number for a fixed variance), checked (for
-    finite values too, unless ``finite`` is False) and read as ``decoder_scale`` says, as the log-variance
+    finite values, and a standard deviation or a variance for positive ones, unless ``finite`` is False:
+    these then give a log-variance that is not finite) and read as ``decoder_scale`` says, as the log-variance
     it stands for: in the output's floating-point dtype, so that the per-value arithmetic stays in the
     model's dtype (float64 for a number or an integer tensor)."""
     scale = setup.decoder_scale
@@ -234,7 +237,7 @@ def decoder_log_variance(setup: PassSetup, second: object, name: str, finite: bo
     if scale == "log_variance":
         return second
     dtype = second.dtype if second.is_floating_point() else torch.float64
-    return log_variance_of(second, scale, what, "decoder_scale").to(dtype)
+    return log_variance_of(second, scale, what, "decoder_scale", positive=finite).to(dtype)
 
 
 def looks_like_a_scale(nu: torch.Tensor, log_t2: torch.Tensor, a2: torch.Tensor) -> bool:
