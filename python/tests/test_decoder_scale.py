@@ -169,3 +169,24 @@ def test_a_decoder_variance_not_finite_at_the_encoder_means_only_leaves_the_mean
 
     record = Diagnostics(encode, decode, data, write=False, modules=m, decoder_scale=form).diagnose(1, 1)
     assert "meanFieldGap" not in record and record["elbo"] == record["elbo"]
+
+
+@pytest.mark.parametrize("form", ["std", "variance", "log_std"])
+@pytest.mark.parametrize("per_dimension", [False, True])
+def test_a_bfloat16_scale_gives_the_records_of_its_log_variance_to_float64_precision(data, form: str, per_dimension: bool) -> None:
+    # The conversion to a log-variance runs in float64; rounding it back to bfloat16 moved a std of 0.3 to a
+    # recorded variance of 0.09015 instead of 0.09047.
+    m = TinyVae(variance="per-dimension" if per_dimension else "scalar").to(torch.bfloat16)
+    std = (torch.linspace(0.3, 0.9, 5) if per_dimension else torch.tensor([0.3])).to(torch.bfloat16)
+    second = {"std": std, "variance": std * std, "log_std": std.log()}[form]
+    said = {"std": std.double(), "variance": (std * std).double(), "log_std": std.log().double()}[form]
+    want_log_var = {"std": 2.0 * said.log(), "variance": said.log(), "log_std": 2.0 * said}[form]
+    x = data.to(torch.bfloat16)
+    got = Diagnostics(m.encode, lambda z: (m.decode(z)[0], second), x, write=False, modules=m, decoder_scale=form).diagnose(1, 1)
+    givens = [want_log_var] + ([] if per_dimension else [float(want_log_var)])
+    for given in givens:
+        want = Diagnostics(m.encode, lambda z: (m.decode(z)[0], given), x, write=False, modules=m).diagnose(1, 1)
+        _records_agree(got, want, 1e-12)
+    assert got["sigma2"] == pytest.approx(float(want_log_var.exp().mean()), rel=1e-12)
+    if form == "std" and not per_dimension:
+        assert got["sigma2"] == pytest.approx(0.30078125 ** 2, rel=1e-12)  # bfloat16's 0.3, squared

@@ -224,8 +224,9 @@ def decoder_log_variance(setup: PassSetup, second: object, name: str, finite: bo
     """A Gaussian decoder's second output (a tensor, or a number for a fixed variance), checked (for
     finite values, and a standard deviation or a variance for positive ones, unless ``finite`` is False:
     these then give a log-variance that is not finite) and read as ``decoder_scale`` says, as the log-variance
-    it stands for: in the output's floating-point dtype, so that the per-value arithmetic stays in the
-    model's dtype (float64 for a number or an integer tensor)."""
+    it stands for: a log-variance as it is, any other scale converted in float64 and kept so (rounding it
+    back to a bfloat16 would move the variance the records hold); the per-element branch of the pass casts
+    it to the output's own dtype, where its arithmetic runs."""
     scale = setup.decoder_scale
     if isinstance(second, (int, float)) and not isinstance(second, bool):
         # A fixed variance written as a number: one value.
@@ -236,8 +237,7 @@ def decoder_log_variance(setup: PassSetup, second: object, name: str, finite: bo
         _check_finite(second, what)
     if scale == "log_variance":
         return second
-    dtype = second.dtype if second.is_floating_point() else torch.float64
-    return log_variance_of(second, scale, what, "decoder_scale", positive=finite).to(dtype)
+    return log_variance_of(second, scale, what, "decoder_scale", positive=finite)
 
 
 def looks_like_a_scale(nu: torch.Tensor, log_t2: torch.Tensor, a2: torch.Tensor) -> bool:
@@ -393,6 +393,9 @@ def _block(setup: PassSetup, pass_id: int, block: int, lo: int, hi: int, acc: Op
         if kind == "latent":
             _check_layout(log_s2, x, f"decode ({name}): {scale}")
             lv = log_s2.detach().reshape(P, S, D)
+            if isinstance(second, torch.Tensor) and second.is_floating_point():
+                # [P, S, D] arithmetic in the decoder output's dtype, as a log-variance it returned would be.
+                lv = lv.to(second.dtype)
             norm = (sq * torch.exp(-lv)).sum(-1, dtype=f64)
             lv_sum = lv.sum(-1, dtype=f64)
             log_lik = -0.5 * (D * LOG_2PI + lv_sum + norm)
