@@ -2,7 +2,9 @@
 (data normalised in place, a prior tensor reused) does not change the next pass; a trained prior is followed."""
 from __future__ import annotations
 
+import gc
 import warnings
+import weakref
 from typing import Any, Callable, Dict
 
 import numpy as np
@@ -107,3 +109,37 @@ def test_a_prior_variance_computed_once_from_the_model_is_warned_of(data) -> Non
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             Diagnostics(m.encode, m.decode, data, write=False, prior_variance=followed)
+
+
+@pytest.mark.parametrize("view", ["whole", "slice", "slice of a slice", "reshape"])
+def test_a_view_of_a_prior_variance_computed_once_is_warned_of_too(data, view: str) -> None:
+    log_a2 = torch.nn.Parameter(torch.zeros(4, dtype=torch.float64))
+    computed = log_a2.exp()
+    given = {"whole": computed, "slice": computed[:2], "slice of a slice": computed[1:][:2],
+             "reshape": computed.reshape(2, 2)[0]}[view]
+    m = TinyVae()
+    with pytest.warns(UserWarning, match=r"prior_variance is a tensor computed once from the model \(ExpBackward0?\)"):
+        Diagnostics(m.encode, m.decode, data, write=False, prior_variance=given)
+
+
+def test_a_prior_variance_tensor_is_kept_without_its_graph_and_still_followed(data) -> None:
+    a2 = torch.nn.Parameter(torch.tensor([0.5, 2.0, 1.0], dtype=torch.float64))
+    m = TinyVae()
+    for given in (a2, a2[:2]):
+        lens = Diagnostics(m.encode, m.decode, data, write=False, prior_variance=given)
+        held = lens._prior_variance
+        assert isinstance(held, torch.Tensor) and held.grad_fn is None and not held.requires_grad
+        assert held.data_ptr() == given.data_ptr()
+    with torch.no_grad():
+        a2.mul_(2.0)
+    assert lens.diagnose(1, 1)["priorVariance"] == [1.0, 4.0]
+    # A computed tensor's graph (and what it saved) is not kept alive by Diagnostics.
+    log_a2 = torch.nn.Parameter(torch.zeros(2, dtype=torch.float64))
+    weights = torch.ones(2, dtype=torch.float64)  # saved by the product's backward
+    saved = weakref.ref(weights)
+    computed = (log_a2 * weights).exp()
+    with pytest.warns(UserWarning, match="computed once"):
+        lens = Diagnostics(m.encode, m.decode, data, write=False, prior_variance=computed)
+    del computed, weights
+    gc.collect()
+    assert saved() is None and lens.diagnose(1, 1)["priorVariance"] == [1.0, 1.0]

@@ -227,11 +227,13 @@ class Diagnostics:
         self.train_batch_size = train_batch_size
         self.tolerance, self.window = float(tolerance), window
         self._prior_variance = _held_prior_variance(prior_variance)
-        if isinstance(prior_variance, torch.Tensor) and prior_variance.grad_fn is not None and prior_variance._base is None:
-            # Computed from the model once (model.log_a2.exp()): its own memory, which training never writes.
-            # A view of a parameter (model.a2[:3]) has a grad_fn too, but shares the parameter's memory.
+        computed = _computed_root(prior_variance) if isinstance(prior_variance, torch.Tensor) else None
+        if computed is not None:
+            # Computed from the model once (model.log_a2.exp(), or a view of that, model.log_a2.exp()[:3]): its own
+            # memory, which training never writes. A view of a parameter (model.a2[:3]) has a grad_fn too, but
+            # shares the parameter's memory.
             warnings.warn(
-                f"VAE Lens: prior_variance is a tensor computed once from the model ({type(prior_variance.grad_fn).__name__}), "
+                f"VAE Lens: prior_variance is a tensor computed once from the model ({type(computed.grad_fn).__name__}), "
                 "so every pass would read the values it has now; pass a callable that computes it, such as "
                 "prior_variance=lambda: model.log_a2.exp()",
                 stacklevel=2,
@@ -603,8 +605,20 @@ def _held_prior_variance(pv: PriorVariance) -> PriorVariance:
         return pv
     if isinstance(pv, torch.Tensor):
         _prior_variance_tensor(pv)
-        return pv
+        # Detached: the same memory, so in-place updates are still followed, without its autograd graph (a
+        # tensor computed from the model would keep that graph, and what it saved, alive with Diagnostics).
+        return pv.detach()
     return _prior_variance_tensor(pv).clone(memory_format=torch.contiguous_format)  # never a view of an array
+
+
+def _computed_root(t: torch.Tensor) -> Optional[torch.Tensor]:
+    """The tensor whose memory ``t`` is, or is a view of, where that was computed by autograd (has a
+    grad_fn): its values are fixed when computed, not the model's state. None for a leaf (a parameter,
+    a buffer, plain values) or a view of one."""
+    root = t
+    while root._base is not None:
+        root = root._base
+    return root if root.grad_fn is not None else None
 
 
 def _holds_a_run(path: str) -> bool:
