@@ -190,3 +190,11 @@ def test_a_bfloat16_scale_gives_the_records_of_its_log_variance_to_float64_preci
     assert got["sigma2"] == pytest.approx(float(want_log_var.exp().mean()), rel=1e-12)
     if form == "std" and not per_dimension:
         assert got["sigma2"] == pytest.approx(0.30078125 ** 2, rel=1e-12)  # bfloat16's 0.3, squared
+
+
+@pytest.mark.parametrize("form,attribute", [("log_variance", "log_var"), ("variance", "var"), ("std", "std"), ("log_std", "log_std")])
+def test_a_gaussian_decoder_returning_its_mean_alone_is_shown_the_scale_it_said(data, form: str, attribute: str) -> None:
+    m = TinyVae()
+    with pytest.raises(VaeLensInputError, match=rf"If it returns the mean alone and the {form} is a parameter of the model, give "
+                                                rf"both: decode=lambda z: \(model\.decode\(z\), model\.{attribute}\)\. "):
+        Diagnostics(m.encode, lambda z: m.decode(z)[0], data, write=False, modules=m, decoder_scale=form).diagnose(1, 1)

@@ -27,6 +27,8 @@ LIKELIHOODS = ("gaussian", "bernoulli", "categorical")
 ENCODER_SCALES = ("log_variance", "variance", "std", "log_std")
 #: The same choices for a Gaussian decoder's (mean, ...): Diagnostics' ``decoder_scale``.
 DECODER_SCALES = ENCODER_SCALES
+#: A model attribute each scale might be held in, for the examples the errors give.
+SCALE_ATTRIBUTES = {"log_variance": "log_var", "variance": "var", "std": "std", "log_std": "log_std"}
 #: Points an encoder's outputs must cover before they are said to look like a scale.
 SCALE_CHECK_POINTS = 16
 #: What a Bernoulli or categorical decoder returns: Diagnostics' ``decoder_output``. Log-probabilities of
@@ -365,7 +367,7 @@ def _block(setup: PassSetup, pass_id: int, block: int, lo: int, hi: int, acc: Op
                 f"decode ({name}) must return (mean, {scale}) for a Gaussian decoder; for latents of shape "
                 f"{shape_of(z)} it returned {_describe(dec)}. "
                 + (f"If it returns the mean alone and the {scale} is a parameter of the model, give both: "
-                   "decode=lambda z: (model.decode(z), model.log_var). " if isinstance(dec, torch.Tensor) else "")
+                   f"decode=lambda z: (model.decode(z), model.{SCALE_ATTRIBUTES[scale]}). " if isinstance(dec, torch.Tensor) else "")
                 + "A decoder that returns logits is not Gaussian: pass likelihood='bernoulli' or 'categorical'"
             )
         mu, second = dec
