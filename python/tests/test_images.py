@@ -105,6 +105,18 @@ def test_an_image_shape_in_another_order_than_the_points_is_refused_with_their_o
         Diagnostics(lambda v: m.encode(v.flatten(1)), m.decode, x, write=False, image_shape=other)
 
 
+@pytest.mark.parametrize("point,image", [((3, 1, 1), False), ((1, 2, 5), False), ((4, 3, 8), False), ((3, 8, 2), False),
+                                         ((2, 9), False), ((1, 4, 4), True), ((3, 4, 9), True), ((4, 6, 6), True), ((4, 5), True)])
+def test_points_are_taken_for_images_only_with_sides_of_at_least_4(point: tuple, image: bool) -> None:
+    # [N, 3, 1, 1] are three features (a 1x1 convolution's output), as [N, 2, 9] are rows of 2 x 9 numbers.
+    x = torch.rand(10, *point)
+    m = TinyVae(dim=int(x[0].numel()))
+    lens = Diagnostics(lambda v: m.encode(v.flatten(1)), m.decode, x, write=False)
+    assert (lens.image_shape is not None) is image
+    # Said, any side is drawn.
+    assert Diagnostics(lambda v: m.encode(v.flatten(1)), m.decode, x, write=False, image_shape=(int(x[0].numel()), 1)).image_shape
+
+
 def _report_data(html: str) -> Any:
     island = re.search(r'<script type="application/json" id="vae-lens-data">(.*?)</script>', html, re.S)
     assert island is not None

@@ -252,6 +252,9 @@ def _shares_memory(points: torch.Tensor, t: torch.Tensor, data: Any) -> bool:
 
 #: Channels an image can be drawn with: grey, RGB and RGBA.
 IMAGE_CHANNELS = (1, 3, 4)
+#: The shortest side of points taken for images without image_shape, with channels or without: [N, 3, 1, 1]
+#: are three features (a 1x1 convolution's output), not images.
+MIN_IMAGE_SIDE = 4
 
 
 def image_shape_of(points: torch.Tensor, given: Optional[Sequence[int]]) -> Tuple[Optional[Tuple[int, ...]], bool]:
@@ -281,7 +284,8 @@ def image_shape_of(points: torch.Tensor, given: Optional[Sequence[int]]) -> Tupl
             )
     else:
         shape = own
-        if not ((len(shape) == 3 and shape[0] in IMAGE_CHANNELS) or (len(shape) == 2 and min(shape) >= 4)):
+        if not ((len(shape) == 3 and shape[0] in IMAGE_CHANNELS and min(shape[1:]) >= MIN_IMAGE_SIDE)
+                or (len(shape) == 2 and min(shape) >= MIN_IMAGE_SIDE)):
             return None, False
     if len(shape) != 3:
         return shape, False

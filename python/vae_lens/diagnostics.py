@@ -114,7 +114,7 @@ class Diagnostics:
         image_shape: ``(height, width)``, or ``(channels, height, width)`` for colour (3 or 4 channels,
             first as PyTorch holds them), or ``(height, width, channels)`` for data held channels last,
             when the data are images (inferred from ``[N, c, h, w]`` data with c 1, 3 or 4, or
-            ``[N, h, w]``); for points of three axes it is their own shape, the order their values
+            ``[N, h, w]``, with h and w at least 4); for points of three axes it is their own shape, the order their values
             are held in. The panel then shows originals, reconstructions and samples.
         block_rows: decoder rows evaluated at once (memory against speed).
         tolerance, window: the convergence rule's settings, written to run.json (defaults 0.01, 5).
