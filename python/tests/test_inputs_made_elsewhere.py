@@ -637,6 +637,34 @@ def test_a_dict_of_columns_that_is_not_plain_is_named(data: dict, key: object, m
             Diagnostics(m.encode, m.decode, container(data), write=False, input_key=key)  # type: ignore[arg-type]
 
 
+#: Columns of points whose values are wrong in one way each: what a message about them must say, after the
+#: path that names the column (and the item, where one item is at fault).
+BAD_COLUMNS = {
+    "strings": (lambda k: {k: [["a", "b"]] * 6, "label": [0] * 6}, r" is a list whose rows differ in length or are not numbers"),
+    "ragged-rows": (lambda k: {k: [[1.0, 2.0], [1.0]] * 3, "label": [0] * 6}, r" is a list whose rows differ in length"),
+    "tensors-of-two-shapes": (lambda k: {k: [torch.rand(3), torch.rand(2)] * 3, "label": [0] * 6}, r" is a list of tensors of shapes"),
+    "item-of-words": (lambda k: {k: [{"pixel_values": "a.png"}] * 6, "label": [0] * 6}, r"\[\d+\]\['pixel_values'\] is str, not numbers"),
+    "item-without-the-key": (lambda k: [{"pixel_values": torch.rand(3)}] * 5 + [{"image": torch.rand(3)}], None),
+    "items-of-two-shapes": (lambda k: {k: [(torch.rand(3), 0), (torch.rand(2), 1)] * 3, "label": [0] * 6}, r" differ in shape"),
+    "non-finite": (lambda k: {k: torch.tensor([[1.0, float("nan")]] * 6), "label": [0] * 6}, r" of shape \(6, 2\) has non-finite values"),
+    "meta": (lambda k: {k: torch.empty(6, 3, device="meta"), "label": [0] * 6}, r" is a tensor on the 'meta' device"),
+}
+
+
+@pytest.mark.parametrize("key", ["pixel_values", "image"])
+@pytest.mark.parametrize("bad", sorted(BAD_COLUMNS))
+def test_an_error_in_a_column_of_points_names_the_column(bad: str, key: str) -> None:
+    # A dict of columns is read as its column of points: what is wrong in it is named at data['<column>'],
+    # where the user finds it, not at data, which is the dict.
+    make, after = BAD_COLUMNS[bad]
+    data = make(key)
+    if after is None:  # a column of dict items, one of which lacks the first item's key
+        data, after = {key: data, "label": [0] * 6}, r"\[5\] has no key 'pixel_values'"
+    m = TinyVae(dim=3)
+    with pytest.raises(VaeLensInputError, match=rf"data\[{key!r}\]{after}"):
+        Diagnostics(m.encode, m.decode, data, write=False)
+
+
 @pytest.mark.parametrize("point,K", [((4,), 3), ((2, 3), 5), ((6, 6), 3), ((3,), 4)])
 def test_a_categorical_decoder_with_its_classes_on_axis_1_is_named(point: Tuple[int, ...], K: int) -> None:
     D = int(np.prod(point))

@@ -24,13 +24,15 @@ def _numeric(a: np.ndarray, what: str) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(a, dtype=a.dtype.newbyteorder("=")))
 
 
-def _as_tensor(data: Any) -> Optional[torch.Tensor]:
+def _as_tensor(data: Any, name: str = "data") -> Optional[torch.Tensor]:
+    """`data` as one tensor where it is one (a tensor, an array, rows of numbers), None where it is a
+    dataset of items. `name` is what messages call it (a dict's column is `data['pixel_values']`)."""
     if isinstance(data, torch.Tensor):
         if data.is_meta:
-            raise VaeLensInputError("data is a tensor on the 'meta' device: it has no values to evaluate")
+            raise VaeLensInputError(f"{name} is a tensor on the 'meta' device: it has no values to evaluate")
         return data
     if isinstance(data, np.ndarray):
-        return _numeric(data, "data")
+        return _numeric(data, name)
     # A plain list or tuple of rows is the data itself; of (x, label) pairs or of dicts, a dataset.
     if isinstance(data, (list, tuple)):
         kind = type(data).__name__
@@ -38,16 +40,16 @@ def _as_tensor(data: Any) -> Optional[torch.Tensor]:
             shapes = sorted({tuple(r.shape) for r in data})
             if len(shapes) > 1:
                 raise VaeLensInputError(
-                    f"data is a {kind} of tensors of shapes {', '.join(map(str, shapes[:3]))}; its rows must have one shape"
+                    f"{name} is a {kind} of tensors of shapes {', '.join(map(str, shapes[:3]))}; its rows must have one shape"
                     + (" (for (points, labels), give the points alone)" if len(data) == 2 else "")
                 )
             return torch.stack(list(data))
         if len(data) > 0 and (all(_is_pair(r) for r in data) or any(isinstance(r, Mapping) for r in data)):
             return None
         try:
-            return _numeric(np.asarray(data), "data")
+            return _numeric(np.asarray(data), name)
         except ValueError:
-            raise VaeLensInputError(f"data is a {kind} whose rows differ in length or are not numbers; give a tensor or an array") from None
+            raise VaeLensInputError(f"{name} is a {kind} whose rows differ in length or are not numbers; give a tensor or an array") from None
     return None
 
 
@@ -56,10 +58,10 @@ def _is_pair(item: Any) -> bool:
     return isinstance(item, (tuple, list)) and len(item) == 2 and isinstance(item[0], (torch.Tensor, np.ndarray)) and item[0].ndim >= 1
 
 
-def _item_tensor(item: Any, i: int, key: Optional[Hashable] = None) -> torch.Tensor:
+def _item_tensor(item: Any, i: int, key: Optional[Hashable] = None, name: str = "data") -> torch.Tensor:
     """One dataset item as a tensor: the item, the first element of an (x, label) pair, or a dict item's
     value at `key`."""
-    where = f"data[{i}]"
+    where = f"{name}[{i}]"
     if key is not None:
         if not isinstance(item, Mapping) or key not in item:
             has = f"the keys {_keys(item)}" if isinstance(item, Mapping) else f"no keys, being a {type(item).__name__}"
@@ -92,6 +94,9 @@ def _looks_like_a_point(v: Any) -> bool:
     """A floating-point tensor, array or list of numbers with more than one value: the shape of a data
     point, not of a label or an id."""
     if isinstance(v, (list, tuple)):
+        # A list of numbers (or of lists of them); one holding a tensor is an (x, label) item, not a point.
+        if any(isinstance(e, (torch.Tensor, np.ndarray)) for e in v):
+            return False
         try:
             v = np.asarray(v)
         except ValueError:
@@ -142,11 +147,11 @@ def _column_kind(column: Any) -> str:
     return _value_kind(column) if isinstance(column, (torch.Tensor, np.ndarray)) else f"{type(column).__name__} of {len(column)}"
 
 
-def column_of(data: Mapping, key: Optional[str]) -> Any:
+def column_of(data: Mapping, key: Optional[str]) -> Tuple[Hashable, Any]:
     """The column of points of a dict given as data, whose values are columns of one value per point
     (``{"pixel_values": tensor [N, ...], "label": tensor [N]}``, as a Hugging Face processor or
     ``dataset[:]`` gives them): the column at ``key`` when given, else the one found as in dict items,
-    from each column's first value."""
+    from each column's first value. Returns the column's key and the column."""
     if len(data) == 0:
         raise VaeLensInputError("data is a dict with no columns")
     if all(isinstance(k, str) and k.lower() in SPLIT_KEYS for k in data):
@@ -175,10 +180,10 @@ def column_of(data: Mapping, key: Optional[str]) -> Any:
     if key is not None:
         if key not in data:
             raise VaeLensInputError(f"input_key={key!r} is not a key of data, a dict of columns whose keys are {_keys(data)}")
-        return data[key]
+        return key, data[key]
     found = _plain_key({k: column[0] for k, column in data.items()})
     if found is not None:
-        return data[found]
+        return found, data[found]
     described = ", ".join(f"{k!r} ({_column_kind(data[k])})" for k in list(data)[:12])
     raise VaeLensInputError(
         f"data is a dict of columns {described}{', ...' if len(data) > 12 else ''}: say which holds the data points "
@@ -198,17 +203,19 @@ def fixed_subset(data: Any, points: int, seed: int, input_key: Optional[str] = N
         )
     if isinstance(data, torch.utils.data.IterableDataset):
         raise VaeLensInputError("data is an IterableDataset; the pass needs fixed points it can index: give a map-style dataset, a tensor or an array")
+    name = "data"
     if isinstance(data, Mapping):
         # Columns: the one of points is the data, read as any other (its rows may be items too).
-        data, input_key = column_of(data, input_key), None
+        column, data = column_of(data, input_key)
+        name, input_key = f"data[{column!r}]", None
     try:
         n = len(data)
     except TypeError:
-        raise VaeLensInputError(f"data must be a tensor, an array or a map-style dataset with len(); got {type(data).__name__}") from None
+        raise VaeLensInputError(f"{name} must be a tensor, an array or a map-style dataset with len(); got {type(data).__name__}") from None
     if n == 0:
-        raise VaeLensInputError("data is empty")
+        raise VaeLensInputError(f"{name} is empty")
     idx = np.arange(n) if points >= n else np.random.default_rng(seed).choice(n, size=points, replace=False)
-    t = _as_tensor(data)
+    t = _as_tensor(data, name)
     if t is not None:
         if input_key is not None:
             raise VaeLensInputError(f"input_key={input_key!r} names a key of dict items, but data is a {type(data).__name__} "
@@ -216,17 +223,17 @@ def fixed_subset(data: Any, points: int, seed: int, input_key: Optional[str] = N
         out = t[torch.from_numpy(idx)] if points < n else t
     else:
         raw: List[Any] = [data[int(i)] for i in idx]
-        key = input_key_of(raw[0], input_key, f"data[{int(idx[0])}]") if isinstance(raw[0], Mapping) else None
+        key = input_key_of(raw[0], input_key, f"{name}[{int(idx[0])}]") if isinstance(raw[0], Mapping) else None
         if key is None and input_key is not None:
             raise VaeLensInputError(f"input_key={input_key!r} names a key of dict items, but data[{int(idx[0])}] is a "
                                     f"{type(raw[0]).__name__}; leave input_key out")
-        items = [_item_tensor(item, int(i), key) for item, i in zip(raw, idx)]
+        items = [_item_tensor(item, int(i), key, name) for item, i in zip(raw, idx)]
         shapes = {tuple(x.shape) for x in items}
         if len(shapes) > 1:
-            raise VaeLensInputError(f"data items differ in shape ({', '.join(map(str, sorted(shapes)[:3]))}); every point must have the same shape")
+            raise VaeLensInputError(f"the items of {name} differ in shape ({', '.join(map(str, sorted(shapes)[:3]))}); every point must have the same shape")
         out = torch.stack(items)
     if out.is_meta:
-        raise VaeLensInputError("data is on the 'meta' device: it has no values to evaluate")
+        raise VaeLensInputError(f"{name} is on the 'meta' device: it has no values to evaluate")
     if out.dim() == 1:
         out = out.reshape(-1, 1)
     out = out.detach().cpu()
@@ -236,7 +243,7 @@ def fixed_subset(data: Any, points: int, seed: int, input_key: Optional[str] = N
         # later pass. The points are the package's own (no more than `points` rows).
         out = out.clone(memory_format=torch.contiguous_format)
     if out.dtype.is_floating_point and not bool(torch.isfinite(out).all()):
-        raise VaeLensInputError(f"data of shape {tuple(out.shape)} has non-finite values among the diagnostics points")
+        raise VaeLensInputError(f"{name} of shape {tuple(out.shape)} has non-finite values among the diagnostics points")
     return n, out
 
 
