@@ -303,7 +303,9 @@ export class TrainingLoop {
       const z = tf.mul(tf.randomNormal([k, this.o.spec.model.latentDim], 0, 1, 'float32', this.step + 3), tf.exp(tf.mul(this.vae.priorLogVar(), 0.5)));
       return [recon, this.vae.decode(z as Tensor2D).mu];
     });
-    const toDisplay = (flat: Float32Array) => Array.from({ length: k }, (_, i) => displayPixels(flat.subarray(i * ds.dim, (i + 1) * ds.dim), ds));
+    const toUnit = displayScale(unscaleValues(this.diagValues.slice(0, k * ds.dim), ds.dim, ds.scaling), ds);
+    const toDisplay = (flat: Float32Array) =>
+      Array.from({ length: k }, (_, i) => Array.from(unscaleValues(flat.slice(i * ds.dim, (i + 1) * ds.dim), ds.dim, ds.scaling), toUnit));
     const out = {
       shape: ds.imageShape ?? [ds.dim],
       // The data sets hold images channels last (NPY files made channels first are reordered on reading).
@@ -415,13 +417,23 @@ function setLearningRate(optimizer: Optimizer, lr: number): void {
   Reflect.set(optimizer, 'learningRate', lr);
 }
 
-/** Undo the scaling and map to [0, 1] for display (8-bit sources by /255, others by their range). */
-function displayPixels(v: Float32Array, ds: ScaledDataset): number[] {
-  const raw = Array.from(unscaleValues(Float32Array.from(v), ds.dim, ds.scaling));
-  if (ds.sourceType === 'uint8') return raw.map((x) => Math.min(1, Math.max(0, x / 255)));
-  const lo = Math.min(...raw);
-  const hi = Math.max(...raw);
-  return raw.map((x) => (hi > lo ? (x - lo) / (hi - lo) : 0.5));
+/**
+ * Data values to the [0, 1] of images.json, one map for every image of a pass (as the Python
+ * companion draws them): 8-bit sources by /255, data already in [0, 1] as they are, others by the
+ * shown originals' range. A map per image would stretch a reconstruction that barely varies, as a
+ * collapsed posterior's does, to full contrast.
+ */
+function displayScale(originals: Float32Array, ds: ScaledDataset): (x: number) => number {
+  const clamp = (x: number) => Math.min(1, Math.max(0, x));
+  if (ds.sourceType === 'uint8') return (x) => clamp(x / 255);
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const x of originals) {
+    lo = Math.min(lo, x);
+    hi = Math.max(hi, x);
+  }
+  if (lo >= 0 && hi <= 1) return clamp;
+  return hi > lo ? (x) => clamp((x - lo) / (hi - lo)) : () => 0.5;
 }
 
 /** Data far from unit scale make the first steps overflow whatever the step size: say so before the step size. */

@@ -67,7 +67,7 @@ export class Panel {
         if (!state) return;
         const { records, dropped } = validRecords(message.records);
         if (dropped) console.warn(`VAE Lens panel: dropped ${dropped} record(s) that break the run format`);
-        state.run.records.push(...records);
+        for (const r of records) state.run.records.push(r); // not push(...records): a long catch-up would overflow the call stack
         appendRecords(state.series, records, state.run.tolerance);
         return this.schedule({ charts: true, headers: true, table: true });
       }
