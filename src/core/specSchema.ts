@@ -330,14 +330,16 @@ export const SPEC_SCHEMA: JsonSchema = {
           minimum: 1e-6,
           maximum: 1,
           default: SPEC_DEFAULTS.diagnostics.tolerance,
-          description: 'Converged when gapRel is below this (beyond Monte-Carlo error) and the ELBO has stopped moving.',
+          description:
+            'The convergence rule\'s unit of what matters: m = tolerance x (|H_enc| + |H_prior| + |H_dec|). The gap is closed when |R_dec| + |R_prior| over the last window passes is at most m (plus 2 standard errors); a rise, the step\'s noise and the mean-field gap count when they reach m/2 or m/4 (README, "The convergence verdict").',
         },
         window: {
           type: 'integer',
-          minimum: 1,
+          // The trend reads 2w passes and needs at least 3 (and the slowing of a rise, w + 1 at either end).
+          minimum: 2,
           maximum: 1000,
           default: SPEC_DEFAULTS.diagnostics.window,
-          description: 'Passes over which the ELBO must be stable.',
+          description: "The verdict's window w: the ELBO's trend is read over the last 2w passes, the gap and the step's noise over the last w.",
         },
       },
     },

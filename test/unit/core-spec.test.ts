@@ -183,3 +183,11 @@ test('an output.runsDir written for a shell or for Windows is warned about at it
     }
   }
 });
+
+test('a window of 1, which the rule cannot read (its trend needs 2w >= 4 passes), is refused at its field', () => {
+  const e = errorOf('{ "data": { "synthetic": "circle" }, "model": { "latentDim": 1 }, "diagnostics": { "window": 1 } }');
+  assert.equal(e.location.field, 'diagnostics.window');
+  assert.match(e.message, /at least 2/);
+  const { spec } = parseSpec('{ "data": { "synthetic": "circle" }, "model": { "latentDim": 1 }, "diagnostics": { "window": 2 } }', 'm.vae.json');
+  assert.equal(spec.diagnostics.window, 2);
+});

@@ -43,7 +43,7 @@ if (mode === 'hang' || mode === 'stubborn') {
 function scriptSpec(mode: string, extra: Record<string, unknown> = {}): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vae-lens-script-'));
   fs.writeFileSync(path.join(dir, 'fake.js'), FAKE_SCRIPT);
-  const spec = { name: `fake-${mode}`, trainer: { command: [process.execPath, 'fake.js', mode], env: { EXTRA: 'x1' }, ...extra }, diagnostics: { window: 1 } };
+  const spec = { name: `fake-${mode}`, trainer: { command: [process.execPath, 'fake.js', mode], env: { EXTRA: 'x1' }, ...extra }, diagnostics: { window: 2 } };
   const file = path.join(dir, 'fake.vae.json');
   fs.writeFileSync(file, JSON.stringify(spec));
   return file;
