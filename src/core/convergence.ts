@@ -56,6 +56,7 @@
  *
  * Every field beyond the original record's is optional: runs from other trainers are judged too.
  */
+import { COLLAPSE_KL_NATS } from './constants';
 import { ACTIVE_UNIT_THRESHOLD, fitTrend, type TrendFit } from './evidence';
 import type { ConvergenceState } from './runFormat';
 import { shortReason, verdictLabel } from './verdictText';
@@ -130,7 +131,6 @@ export interface ConvergenceVerdict {
 
 /** Passes in a row that must call for a new state before the verdict changes. */
 export const CONFIRM_PASSES = 2;
-const COLLAPSE_KL_NATS = 0.01;
 /**
  * On a decaying step the ELBO still gains about this many times the averaging gain before the
  * schedule ends: averaging one pass interval's weights removes only part of a small step's slow

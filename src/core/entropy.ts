@@ -18,8 +18,6 @@
 
 import { COLLAPSE_KL_NATS, LOG_2PI, LOG_2PIE } from './constants';
 
-export { COLLAPSE_KL_NATS };
-
 /** Sufficient statistics of one diagnostics pass, gathered by the trainer. */
 export interface PassStatistics {
   /** Points N, samples per point S, data dimension D, latent dimension H. */

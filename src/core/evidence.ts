@@ -14,9 +14,9 @@
  *  - a noise-aware plateau test: the (robust) slope of the ELBO over the last passes against its
  *    standard error.
  */
+import { LOG_2PI } from './constants';
 
 export const ACTIVE_UNIT_THRESHOLD = 0.01;
-const LOG_2PI = Math.log(2 * Math.PI);
 
 /** What one encoder pass over the diagnostics points says about the latents. */
 export interface LatentEvidence {

@@ -28,7 +28,7 @@ interface ColumnStats {
   max: Float64Array;
 }
 
-function columnStats(ds: Dataset): ColumnStats {
+function columnStats(ds: Pick<Dataset, 'values' | 'n' | 'dim'>): ColumnStats {
   const { values, n, dim } = ds;
   const mean = new Float64Array(dim);
   const min = new Float64Array(dim).fill(Infinity);
@@ -109,21 +109,14 @@ export function scaleDataset(ds: Dataset, kind?: Scaling, opts?: InPlaceOption):
   return applyScaling(ds, fitScaling(ds, kind ?? defaultScaling(ds)), opts);
 }
 
-/** Mean over columns of each column's variance (one pass, in float64). */
-export function meanColumnVariance(ds: { values: Float32Array; n: number; dim: number }): number {
-  const { values, n, dim } = ds;
+/** Mean over columns of each column's sample variance (n - 1 in the denominator). */
+export function meanColumnVariance(ds: Pick<Dataset, 'values' | 'n' | 'dim'>): number {
+  const { n, dim } = ds;
   if (n < 2) return NaN;
-  const sum = new Float64Array(dim);
-  const sumSq = new Float64Array(dim);
-  for (let i = 0; i < n; i++)
-    for (let d = 0; d < dim; d++) {
-      const v = values[i * dim + d]!;
-      sum[d] = sum[d]! + v;
-      sumSq[d] = sumSq[d]! + v * v;
-    }
+  const { std } = columnStats(ds);
   let acc = 0;
-  for (let d = 0; d < dim; d++) acc += (sumSq[d]! - (sum[d]! * sum[d]!) / n) / (n - 1);
-  return acc / dim;
+  for (let d = 0; d < dim; d++) acc += std[d]! * std[d]!;
+  return (acc / dim) * (n / (n - 1));
 }
 
 /** Back to the data's own units (for showing reconstructions and samples), in place. */

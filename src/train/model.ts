@@ -20,8 +20,6 @@ import type { Tf } from './tf';
 import { weightedSquaredError } from './gaussianLoss';
 import { DENSE_KERNEL, initDense, initLayer, makeChannelBias, makeDataDense, makeDense, type DenseFn, type DenseParams } from './layers';
 
-export { LOG_2PI };
-
 export interface VaeParams {
   /** The encoder's layers (weights where they have them), as planned by core/layers.ts. */
   encoderLayers: LayerParams[];

@@ -1,7 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Dataset } from '../../src/data/dataset';
-import { applyScaling, defaultScaling, fitScaling, scaleDataset, splitValidation, subsetIndices, unscaleValues } from '../../src/data/scaling';
+import {
+  applyScaling,
+  defaultScaling,
+  fitScaling,
+  meanColumnVariance,
+  scaleDataset,
+  splitValidation,
+  subsetIndices,
+  unscaleValues,
+} from '../../src/data/scaling';
 import { expectUserError, rows } from './data-testkit';
 
 const make = (data: number[][], sourceType: Dataset['sourceType'] = 'float32'): Dataset => ({
@@ -130,4 +139,20 @@ test('subsetIndices: fewer points are a subset of more, and not simply the first
   const large = new Set(subsetIndices(1000, 400, 9));
   assert.ok(small.every((i) => large.has(i)));
   assert.ok(small[small.length - 1]! >= 50, 'spread over the data, not rows 0..49');
+});
+
+test('meanColumnVariance is exact for data far from zero (two passes, no sum-of-squares cancellation)', () => {
+  const n = 1000;
+  const dim = 3;
+  const values = new Float32Array(n * dim);
+  for (let i = 0; i < n; i++) for (let d = 0; d < dim; d++) values[i * dim + d] = 1e6 * (d + 1) + ((i * 7 + d * 13) % 17) / 4;
+  let want = 0;
+  for (let d = 0; d < dim; d++) {
+    const col = Array.from({ length: n }, (_, i) => values[i * dim + d]!);
+    const mean = col.reduce((a, b) => a + b, 0) / n;
+    want += col.reduce((a, v) => a + (v - mean) ** 2, 0) / (n - 1);
+  }
+  want /= dim;
+  const got = meanColumnVariance({ values, n, dim });
+  assert.ok(Math.abs(got - want) <= 1e-9 * want, `${got} against ${want}`);
 });
