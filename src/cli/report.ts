@@ -46,6 +46,7 @@ export async function writeReport(runDirs: string[], opts: { out?: string; png?:
   const runs = read.map((r) => r.run);
   const out = path.resolve(opts.out ?? path.join(runDirs[0]!, 'report.html'));
   checkReportTarget(out, opts.out !== undefined);
+  if (opts.png) checkPngTarget(pngPathOf(out), opts.out !== undefined);
   const title = runs.length === 1 ? `VAE Lens report: ${runs[0]!.name}` : `VAE Lens report: ${runs.map((r) => r.name).join(', ')}`;
   const html = renderReportHtml({
     runs,
@@ -100,15 +101,44 @@ function checkReportTarget(out: string, given: boolean): void {
     });
 }
 
+/**
+ * The PNG beside the report (Chromium writes it, following links): like the report, it replaces only
+ * an earlier PNG, never a link, a folder or another file of that name.
+ */
+function checkPngTarget(png: string, given: boolean): void {
+  const where = given ? '--png (beside --out)' : '--png';
+  const at = { file: png, field: given ? '--out' : undefined };
+  let st: fs.Stats;
+  try {
+    st = fs.lstatSync(png);
+  } catch {
+    return; // a new file
+  }
+  if (st.isSymbolicLink())
+    throw new UserError(`${where}: ${png} is a symbolic link; VAE Lens does not write through links. Remove it or choose another --out`, at);
+  if (!st.isFile()) throw new UserError(`${where}: ${png} is a folder or another non-file; remove it or choose another --out`, at);
+  if (!startsWith(png, (head) => head.length === 0 || PNG_SIGNATURE.equals(head.subarray(0, PNG_SIGNATURE.length))))
+    throw new UserError(
+      `${where}: ${png} exists and is not a PNG image; the figure replaces only an earlier one. Choose another --out, or remove it first`,
+      at,
+    );
+}
+
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+
 /** Whether the file starts as an HTML page does (an empty file counts: nothing to lose). */
 function looksLikeHtml(file: string): boolean {
+  // \s also matches a byte-order mark.
+  return startsWith(file, (head) => head.length === 0 || /^\s*<(!doctype html|html)/i.test(head.toString('utf8')));
+}
+
+/** `test` on the file's first 256 bytes; false where it cannot be read. */
+function startsWith(file: string, test: (head: Buffer) => boolean): boolean {
   const head = Buffer.alloc(256);
   let fd: number | undefined;
   try {
     fd = fs.openSync(file, 'r');
-    const n = fs.readSync(fd, head, 0, head.length, 0);
-    // \s also matches a byte-order mark.
-    return n === 0 || /^\s*<(!doctype html|html)/i.test(head.toString('utf8', 0, n));
+    return test(head.subarray(0, fs.readSync(fd, head, 0, head.length, 0)));
   } catch {
     return false;
   } finally {
@@ -116,12 +146,15 @@ function looksLikeHtml(file: string): boolean {
   }
 }
 
+/** The PNG figure's file: the report's name with .png for .html. */
+const pngPathOf = (htmlFile: string) => htmlFile.replace(/\.html?$/i, '') + '.png';
+
 /** Chromium gets this long to render the page; a page it cannot render within it is reported, not waited for. */
 const PNG_TIMEOUT_MS = 60_000;
 
 /** Screenshot the report with Debian's Chromium (no network: the page is self-contained). */
 function renderPng(htmlFile: string): string {
-  const png = htmlFile.replace(/\.html?$/i, '') + '.png';
+  const png = pngPathOf(htmlFile);
   const chromium = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find((p) => fs.existsSync(p));
   if (!chromium) throw new UserError('--png needs Chromium (apt-get install chromium)');
   try {

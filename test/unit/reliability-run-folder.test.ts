@@ -413,6 +413,28 @@ test('report --out onto a file that is not a report (a run file, a script) is re
   });
 });
 
+test('report --png onto a file, a link or a folder that is not a PNG is refused before anything is written', { timeout: TIMEOUT_MS }, () => {
+  const dir = copyRun();
+  const notes = path.join(tmp, 'png-target-notes.txt');
+  fs.writeFileSync(notes, 'mine');
+  const cases: [string, (png: string) => void, RegExp][] = [
+    ['a text file', (png) => fs.writeFileSync(png, 'my notes'), /exists and is not a PNG image; the figure replaces only an earlier one/],
+    ['a link', (png) => fs.symlinkSync(notes, png), /is a symbolic link; VAE Lens does not write through links/],
+    ['a folder', (png) => fs.mkdirSync(png), /is a folder or another non-file/],
+  ];
+  for (const [what, make, expect] of cases) {
+    const out = path.join(tmp, `png-target-${cases.findIndex((c) => c[0] === what)}.html`);
+    const png = out.replace(/\.html$/, '.png');
+    make(png);
+    const r = cli(['report', dir, '--out', out, '--png']);
+    noStack(r.err);
+    assert.equal(r.code, 2, `${what}: ${r.err}`);
+    assert.match(r.err, expect, what);
+    assert.equal(fs.existsSync(out), false, `${what}: no report written before the refusal`);
+  }
+  assert.equal(fs.readFileSync(notes, 'utf8'), 'mine');
+});
+
 test('--resume of what is not a run folder says what it is instead, and writes nothing', { timeout: TIMEOUT_MS }, () => {
   const empty = path.join(tmp, 'not-a-run');
   fs.mkdirSync(empty);
