@@ -563,11 +563,13 @@ test('hysteresis: under a decaying step the verdict leaves noise-limited once wh
   const passes = history(45, { elbo: flat, gain: (i) => 0.081 - 0.002 * i });
   const firstConverged = (h: ConvergencePoint[]) => judgeEveryPass(h, opts).findIndex((v) => v.state === 'converged');
   // The mean gain of the last 5 passes is 0.085 - 0.002 i: below m/4 = 0.02 from pass 33, which a steady step asks.
-  // A decaying step gives about 1.25 times the gain still, below m/2 = 0.04 from pass 27 (gain 0.031).
-  // The verdict follows a pass later, when the next pass agrees.
+  // A decaying step gives about 1.25 times the gain at the last pass's step still: the mean gain times
+  // the last pass's rate over the window's mean rate (0.94 for a step that falls 3 % a pass), below
+  // m/2 = 0.04 from pass 26 (a mean gain of 0.033, 0.031 at the last pass's step). The verdict
+  // follows a pass later, when the next pass agrees.
   assert.equal(firstConverged(passes), 34);
   assert.equal(firstConverged(passes.map((p) => ({ ...p, learningRate: 0.01 }))), 34, 'a steady recorded step is a steady step');
-  assert.equal(firstConverged(passes.map((p, i) => ({ ...p, learningRate: 0.01 * 0.97 ** i }))), 28, 'the step falls by a quarter over 2w passes');
+  assert.equal(firstConverged(passes.map((p, i) => ({ ...p, learningRate: 0.01 * 0.97 ** i }))), 27, 'the step falls by a quarter over 2w passes');
   assert.equal(judgeEveryPass(passes, opts)[20]!.state, 'noise-limited');
   // The converged verdict says why the remaining gain does not hold it.
   const decaying = judgeEveryPass(
@@ -575,9 +577,33 @@ test('hysteresis: under a decaying step the verdict leaves noise-limited once wh
     opts,
   );
   assert.equal(decaying[26]!.state, 'noise-limited');
-  assert.match(decaying[26]!.reason, /A smaller step would gain about 0\.0413 nats/, 'a gain of 0.033, and the quarter more the decay gives');
+  assert.match(
+    decaying[26]!.reason,
+    /A smaller step would gain about 0\.0388 nats/,
+    'a gain of 0.031 at the step of pass 26, and the quarter more the decay gives',
+  );
   assert.match(decaying[29]!.reason, /The learning rate fell to 76 % of its value 10 passes ago, and that gain falls with it\.$/);
   assert.doesNotMatch(decaying[44]!.reason, /learning rate fell/, 'not once the gain is below m/4 anyway');
+});
+
+test("a decaying step: the averaging gain is read at the last pass's step, and never below that pass's own", () => {
+  // The gain goes with the step (0.06 at the first pass, 3 % less a pass), the ELBO is flat.
+  const lr = (i: number) => 0.01 * 0.97 ** i;
+  const run = (gain: (i: number) => number) =>
+    judgeEveryPass(
+      history(40, { elbo: flat, gain }).map((p, i) => ({ ...p, learningRate: lr(i) })),
+      opts,
+    ).map((v) => v.state);
+  const withStep = (i: number) => 6 * lr(i);
+  // The mean gain of the last 5 passes is that of their middle pass, 6 % above the last one's; scaled
+  // to the last pass's step it is that pass's gain, and 1.25 times it is below m/2 = 0.04 from pass
+  // 21 (0.0317); the mean alone would hold the verdict until pass 23 (1.25 x 0.0315).
+  assert.equal(run(withStep).indexOf('converged'), 22);
+  // A last pass whose weights sit further below their average than the window's (a gain of 0.036,
+  // 1.25 times it over m/2, where the window's mean at its step stays under) holds the call back.
+  const states = run((i) => (i === 22 ? 0.036 : withStep(i)));
+  assert.equal(states[22], 'noise-limited');
+  assert.equal(states.indexOf('converged'), 24);
 });
 
 test('hysteresis: from noise-limited, flat but not done, a done state is entered on the thresholds to enter one', () => {
