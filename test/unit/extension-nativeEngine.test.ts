@@ -15,7 +15,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { installTfjsNode, locateTfjsNode, nativeEngineFolder } from '../../src/extension/engine/nativeEngineInstall';
+import { installTfjsNode, locateTfjsNode, nativeEngineFolder, npmCommand } from '../../src/extension/engine/nativeEngineInstall';
 
 const root = path.join(__dirname, '..', '..', '..');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vae-lens-native-'));
@@ -70,6 +70,9 @@ if (mode === 'ok') fs.copyFileSync(${JSON.stringify(standIn)}, path.join(pkg, 'i
   return [process.execPath, file];
 }
 
+/** A fake npm that installs a package and exits 0: whether it loads is up to the Node that checks it. */
+const fakeNpmThatInstalls = () => fakeNpm('does-not-load');
+
 const storage = (name: string) => path.join(tmp, name);
 /** Nothing of an install is left where the trainer would look, and no staging folder either. */
 function assertNothingInstalled(dir: string) {
@@ -120,6 +123,43 @@ test('cancelling stops npm and leaves nothing; a missing npm is named', async ()
   assert.equal(none.ok, false);
   if (!none.ok) assert.match(none.message, /npm was not found .*set vaeLens\.tfjsNodePath/);
   assertNothingInstalled(storage('no-npm'));
+});
+
+test('the load check runs beside the extension host, not in it: the event loop keeps turning, and a hang times out', async () => {
+  const dir = storage('slow-load');
+  const slowNode = path.join(tmp, 'slow-node.sh');
+  fs.writeFileSync(slowNode, '#!/bin/sh\nsleep 1\nexit 0\n', { mode: 0o755 });
+  let ticks = 0;
+  const timer = setInterval(() => ticks++, 50);
+  const r = await installTfjsNode({ storageDir: dir, npm: fakeNpmThatInstalls(), node: slowNode });
+  clearInterval(timer);
+  assert.equal(r.ok, true, JSON.stringify(r));
+  assert.ok(ticks >= 10, `the event loop turned ${ticks} times during a 1 s load check`);
+
+  const hangingNode = path.join(tmp, 'hanging-node.sh');
+  fs.writeFileSync(hangingNode, '#!/bin/sh\nexec sleep 30\n', { mode: 0o755 });
+  const t0 = Date.now();
+  const hung = await installTfjsNode({ storageDir: storage('hung-load'), npm: fakeNpmThatInstalls(), node: hangingNode, loadTimeoutMs: 500 });
+  assert.equal(hung.ok, false);
+  if (!hung.ok) assert.match(hung.message, /installed but does not load here: it did not load within 0\.5 s/);
+  assert.ok(Date.now() - t0 < 10_000, 'the hung check was ended at its timeout');
+  assertNothingInstalled(storage('hung-load'));
+});
+
+test('a storage folder that cannot be made is a failed install with its reason, not an exception', async () => {
+  const file = path.join(tmp, 'storage-is-a-file');
+  fs.writeFileSync(file, 'x');
+  for (const storageDir of [file, path.join(file, 'below')]) {
+    const r = await installTfjsNode({ storageDir, npm: fakeNpm('download-fails') });
+    assert.equal(r.ok, false);
+    if (!r.ok) assert.match(r.message, /could not install @tensorflow\/tfjs-node in .*storage-is-a-file.*: E(EXIST|NOTDIR)/);
+  }
+  assert.equal(fs.readFileSync(file, 'utf8'), 'x');
+});
+
+test('npm is started as npm.cmd through the shell on Windows, which runs a .cmd only so, and directly elsewhere', () => {
+  assert.deepEqual(npmCommand('win32'), { command: 'npm.cmd', shell: true });
+  for (const platform of ['linux', 'darwin'] as const) assert.deepEqual(npmCommand(platform), { command: 'npm', shell: false });
 });
 
 test('a leftover staging folder from a killed install is removed by the next install', async () => {

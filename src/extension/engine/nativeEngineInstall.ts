@@ -8,7 +8,7 @@
  * tfjs-node's install script downloads the TensorFlow C library from its own host, which is where
  * installs usually fail (offline, a proxy): the message then says so, and the wasm engine stays.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
@@ -43,69 +43,101 @@ export interface InstallOptions {
   /** Each line npm and the package's install script print, for a progress notification and a log. */
   onLine?: (line: string) => void;
   signal?: AbortSignal;
+  /** How long the installed package gets to load before it counts as not loading (default 120 s). */
+  loadTimeoutMs?: number;
 }
 
 export type InstallResult = { ok: true; folder: string; seconds: number } | { ok: false; cancelled: boolean; message: string; logFile: string };
 
-/** Install tfjs-node into the storage folder; never throws, never leaves a partial install. */
+const LOAD_CHECK_MS = 120_000;
+
+/**
+ * How to start npm on this platform. On Windows `npm` is `npm.cmd`, which Node runs only through a
+ * shell (since the fix for CVE-2024-27980 it refuses a .cmd without one); the arguments are this
+ * module's own flags, so the shell sees nothing a user wrote.
+ */
+export function npmCommand(platform: NodeJS.Platform = process.platform): { command: string; shell: boolean } {
+  return platform === 'win32' ? { command: 'npm.cmd', shell: true } : { command: 'npm', shell: false };
+}
+
+/**
+ * Install tfjs-node into the storage folder; never throws (a folder it cannot write is a failed
+ * install with its reason), never leaves a partial install, and never blocks the extension host.
+ */
 export async function installTfjsNode(o: InstallOptions): Promise<InstallResult> {
   const t0 = performance.now();
-  fs.mkdirSync(o.storageDir, { recursive: true });
-  removeLeftovers(o.storageDir);
-  const staging = fs.mkdtempSync(path.join(o.storageDir, STAGING_PREFIX));
   const logFile = path.join(o.storageDir, 'native-engine-install.log');
-  const log = fs.openSync(logFile, 'w');
+  let staging: string | undefined;
+  let log: number | undefined;
   const lines: string[] = [];
   const line = (text: string) => {
-    fs.writeSync(log, `${text}\n`);
+    if (log !== undefined) fs.writeSync(log, `${text}\n`);
     lines.push(text);
     o.onLine?.(text);
   };
-  const fail = (message: string, cancelled = false): InstallResult => {
-    fs.rmSync(staging, { recursive: true, force: true });
-    fs.closeSync(log);
-    return { ok: false, cancelled, message, logFile };
-  };
+  const fail = (message: string, cancelled = false): InstallResult => ({ ok: false, cancelled, message, logFile });
+  try {
+    fs.mkdirSync(o.storageDir, { recursive: true });
+    removeLeftovers(o.storageDir);
+    staging = fs.mkdtempSync(path.join(o.storageDir, STAGING_PREFIX));
+    log = fs.openSync(logFile, 'w');
 
-  // npm 11 runs a dependency's install script only when the project allows it (allowScripts);
-  // tfjs-node's script is what fetches the native library.
-  const manifest = { name: 'vae-lens-native-engine', private: true, dependencies: { [TFJS_NODE]: TFJS_NODE_VERSION }, allowScripts: { [TFJS_NODE]: true } };
-  fs.writeFileSync(path.join(staging, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-  const [npm, ...npmArgs] = o.npm ?? ['npm'];
-  line(`$ ${[npm, ...npmArgs, 'install'].join(' ')}  (in ${staging})`);
-  const code = await run(npm!, [...npmArgs, 'install', '--no-audit', '--no-fund', '--foreground-scripts'], {
-    cwd: staging,
-    env: o.env,
-    onLine: line,
-    signal: o.signal,
-  });
-  if (o.signal?.aborted) return fail('the install was cancelled; nothing was installed', true);
-  if (code === 'ENOENT')
-    return fail(`npm was not found (${npm}): install Node.js, which brings npm, or install ${TFJS_NODE} yourself and set vaeLens.tfjsNodePath to its folder`);
-  if (code !== 0) return fail(`npm could not install ${TFJS_NODE}@${TFJS_NODE_VERSION} (exit ${code}): ${why(lines)}`);
-
-  // Installed is not enough: the native library must load in a Node like the trainer's.
-  const check = spawnSync(
-    o.node ?? process.execPath,
-    ['-e', `require(${JSON.stringify(TFJS_NODE)}).setBackend('tensorflow').then((ok) => process.exit(ok ? 0 : 3))`],
-    {
+    // npm 11 runs a dependency's install script only when the project allows it (allowScripts);
+    // tfjs-node's script is what fetches the native library.
+    const manifest = { name: 'vae-lens-native-engine', private: true, dependencies: { [TFJS_NODE]: TFJS_NODE_VERSION }, allowScripts: { [TFJS_NODE]: true } };
+    fs.writeFileSync(path.join(staging, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+    const platformNpm = npmCommand();
+    const [npm, ...npmArgs] = o.npm ?? [platformNpm.command];
+    line(`$ ${[npm, ...npmArgs, 'install'].join(' ')}  (in ${staging})`);
+    const code = await run(npm!, [...npmArgs, 'install', '--no-audit', '--no-fund', '--foreground-scripts'], {
       cwd: staging,
-      env: { ...(o.env ?? process.env), ELECTRON_RUN_AS_NODE: '1' },
-      encoding: 'utf8',
-      timeout: 120_000,
-    },
-  );
-  if (check.status !== 0) {
-    const err = (check.stderr || check.error?.message || `exit ${check.status}`).split('\n').find((l) => /error/i.test(l)) ?? `exit ${check.status}`;
-    line(check.stderr ?? '');
-    return fail(`${TFJS_NODE} installed but does not load here: ${err.trim()}`);
+      env: o.env,
+      shell: o.npm === undefined && platformNpm.shell,
+      onLine: line,
+      signal: o.signal,
+    });
+    if (o.signal?.aborted) return fail('the install was cancelled; nothing was installed', true);
+    if (code === 'ENOENT')
+      return fail(`npm was not found (${npm}): install Node.js, which brings npm, or install ${TFJS_NODE} yourself and set vaeLens.tfjsNodePath to its folder`);
+    if (code !== 0) return fail(`npm could not install ${TFJS_NODE}@${TFJS_NODE_VERSION} (exit ${code}): ${why(lines)}`);
+
+    // Installed is not enough: the native library must load in a Node like the trainer's.
+    const checkLines: string[] = [];
+    const loaded = await run(
+      o.node ?? process.execPath,
+      ['-e', `require(${JSON.stringify(TFJS_NODE)}).setBackend('tensorflow').then((ok) => process.exit(ok ? 0 : 3))`],
+      {
+        cwd: staging,
+        env: { ...(o.env ?? process.env), ELECTRON_RUN_AS_NODE: '1' },
+        onLine: (l) => {
+          checkLines.push(l);
+          line(l);
+        },
+        signal: o.signal,
+        timeoutMs: o.loadTimeoutMs ?? LOAD_CHECK_MS,
+      },
+    );
+    if (o.signal?.aborted) return fail('the install was cancelled; nothing was installed', true);
+    if (loaded !== 0) {
+      const err =
+        loaded === 'timeout'
+          ? `it did not load within ${(o.loadTimeoutMs ?? LOAD_CHECK_MS) / 1000} s`
+          : (checkLines.find((l) => /error/i.test(l)) ?? (loaded === 'ENOENT' ? `${o.node ?? process.execPath} was not found` : `exit ${loaded}`));
+      return fail(`${TFJS_NODE} installed but does not load here: ${err.trim()}`);
+    }
+    const folder = nativeEngineFolder(o.storageDir);
+    fs.rmSync(folder, { recursive: true, force: true });
+    fs.renameSync(staging, folder);
+    staging = undefined;
+    line(`installed in ${folder}`);
+    return { ok: true, folder, seconds: (performance.now() - t0) / 1000 };
+  } catch (e) {
+    // A storage folder that cannot be written, or an old install held open (EBUSY on Windows).
+    return fail(`could not install ${TFJS_NODE} in ${o.storageDir}: ${(e as Error).message}`);
+  } finally {
+    if (staging !== undefined) fs.rmSync(staging, { recursive: true, force: true });
+    if (log !== undefined) fs.closeSync(log);
   }
-  const folder = nativeEngineFolder(o.storageDir);
-  fs.rmSync(folder, { recursive: true, force: true });
-  fs.renameSync(staging, folder);
-  line(`installed in ${folder}`);
-  fs.closeSync(log);
-  return { ok: true, folder, seconds: (performance.now() - t0) / 1000 };
 }
 
 /** Staging folders of an install that was killed with the editor. */
@@ -131,15 +163,23 @@ function why(lines: readonly string[]): string {
 function run(
   command: string,
   args: string[],
-  o: { cwd: string; env?: NodeJS.ProcessEnv; onLine: (l: string) => void; signal?: AbortSignal },
-): Promise<number | 'ENOENT'> {
+  o: { cwd: string; env?: NodeJS.ProcessEnv; shell?: boolean; onLine: (l: string) => void; signal?: AbortSignal; timeoutMs?: number },
+): Promise<number | 'ENOENT' | 'timeout'> {
   return new Promise((resolve) => {
-    const child = spawn(command, args, { cwd: o.cwd, env: o.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'], signal: o.signal });
+    const child = spawn(command, args, { cwd: o.cwd, env: o.env ?? process.env, shell: o.shell ?? false, stdio: ['ignore', 'pipe', 'pipe'], signal: o.signal });
     let settled = false;
-    const done = (v: number | 'ENOENT') => {
+    const done = (v: number | 'ENOENT' | 'timeout') => {
       if (!settled) resolve(v);
       settled = true;
+      clearTimeout(timer);
     };
+    const timer =
+      o.timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            child.kill('SIGKILL');
+            done('timeout');
+          }, o.timeoutMs);
     for (const stream of [child.stdout, child.stderr]) {
       let rest = '';
       stream.setEncoding('utf8');
