@@ -54,6 +54,8 @@ export async function loadData(spec: DataSpec, specPath: string, opts: LoadDataO
   if (spec.limit !== undefined && spec.limit < ds.n) {
     ds = { ...ds, values: ds.values.subarray(0, spec.limit * ds.dim), n: spec.limit };
   }
+  // Read before the data are scaled in place.
+  const pixelNote = spec.scale === undefined ? unscaledPixelsNote(ds) : [];
   let split;
   try {
     // The loader's matrix is ours alone: split and scale it in place (no second copy).
@@ -65,8 +67,26 @@ export async function loadData(spec: DataSpec, specPath: string, opts: LoadDataO
   const params = fitScaling(split.train, spec.scale ?? defaultScaling(ds));
   const train = applyScaling(split.train, params, { inPlace: true });
   const validation = split.validation ? applyScaling(split.validation, params, { inPlace: true }) : undefined;
-  const notes = ds.notes ? { notes: ds.notes } : {};
+  const allNotes = [...(ds.notes ?? []), ...pixelNote];
+  const notes = allNotes.length > 0 ? { notes: allNotes } : {};
   return validation ? { train, validation, ...notes } : { train, ...notes };
+}
+
+/**
+ * A text file (CSV, JSON) of whole numbers from 0 to 255 is most likely 8-bit pixels, as Kaggle's
+ * Fashion-MNIST CSV holds them; only binary uint8 files are divided by 255 by default, so say how.
+ */
+function unscaledPixelsNote(ds: Dataset): string[] {
+  if (ds.sourceType === 'uint8') return [];
+  let max = 0;
+  for (const v of ds.values) {
+    if (!(v >= 0 && v <= 255 && Number.isInteger(v))) return [];
+    if (v > max) max = v;
+  }
+  if (max <= 1) return [];
+  return [
+    `the values are whole numbers from 0 to ${max}, as 8-bit pixels are, and are trained as they are (data.scale is "none" for text files): if they are pixels, set data.scale to "unit" to divide them by 255`,
+  ];
 }
 
 /**
@@ -137,7 +157,10 @@ export function resolveDataPath(spec: FileDataSpec, specPath: string, opts: Load
     const real = realpathSync(resolved);
     if (!insideWorkspace(real, opts.workspaceRoots)) {
       const via = real !== resolved ? ` (it is a link to ${real})` : '';
-      throw new UserError(`data file ${resolved}${via} is outside the workspace; move it into the workspace or allow data outside it in the settings`, at);
+      throw new UserError(
+        `data file ${resolved}${via} is outside the workspace; move it into the workspace or allow data outside it with the setting vaeLens.allowDataOutsideWorkspace`,
+        at,
+      );
     }
   }
   const maxBytes = opts.maxBytes ?? DEFAULT_MAX_BYTES;
@@ -195,7 +218,7 @@ function openPinned(file: string, specPath: string, opts: LoadDataOptions): { fd
     const real = readlinkSync(viaFd);
     if (opts.workspaceRoots && !opts.allowOutsideWorkspace && !insideWorkspace(real, opts.workspaceRoots))
       throw new UserError(
-        `data file ${file} is outside the workspace (it was opened as ${real}); move it into the workspace or allow data outside it in the settings`,
+        `data file ${file} is outside the workspace (it was opened as ${real}); move it into the workspace or allow data outside it with the setting vaeLens.allowDataOutsideWorkspace`,
         at,
       );
     return { fd, readPath: viaFd };

@@ -205,3 +205,28 @@ test('loadData: a path written for Windows or for a shell says so when it is not
   const plain = await expectUserErrorAsync(() => loadData(fileSpec('../data/nope.csv'), w.specPath), /not found/);
   assert.doesNotMatch(plain.message, /Windows|shell/);
 });
+
+test('a text file of whole numbers up to 255 without data.scale gets a note to divide by 255; other data do not', async () => {
+  const root = tempDir();
+  const specPath = join(root, 'm.vae.json');
+  const pixels = 'p0,p1,p2,p3\n0,17,255,4\n3,0,128,9\n';
+  const cases: [string, string, Partial<FileDataSpec>, boolean][] = [
+    ['pixels.csv', pixels, {}, true],
+    ['pixels.json', '[[0, 17, 255, 4], [3, 0, 128, 9]]', {}, true],
+    ['scaled.csv', pixels, { scale: 'unit' }, false],
+    ['said-none.csv', pixels, { scale: 'none' }, false],
+    ['binary.csv', 'a,b\n0,1\n1,0\n', {}, false],
+    ['fractions.csv', 'a,b\n0.5,17\n3,200\n', {}, false],
+    ['negative.csv', 'a,b\n-1,17\n3,200\n', {}, false],
+    ['large.csv', 'a,b\n1,17\n3,256\n', {}, false],
+  ];
+  for (const [name, text, extra, noted] of cases) {
+    writeFileSync(join(root, name), text);
+    const { notes } = await loadData(fileSpec(name, extra), specPath);
+    const said = (notes ?? []).some((n) => /as 8-bit pixels are.*set data\.scale to "unit" to divide them by 255/.test(n));
+    assert.equal(said, noted, `${name}: ${JSON.stringify(notes)}`);
+  }
+  const idx = idxBytes(0x08, [2, 2, 2], encode('u1', [0, 255, 51, 102, 1, 2, 3, 4]));
+  writeFileSync(join(root, 'img.idx'), idx);
+  assert.equal((await loadData(fileSpec('img.idx'), specPath)).notes, undefined, 'uint8 files are divided by 255 already');
+});

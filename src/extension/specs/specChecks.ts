@@ -79,8 +79,7 @@ function checkDataFile(data: FileDataSpec, text: string, specPath: string, opts:
     });
   } catch (e) {
     if (!isUserError(e)) throw e;
-    const hint = /outside the workspace/.test(e.message) ? ' (setting: vaeLens.allowDataOutsideWorkspace)' : '';
-    return [{ severity: 'error', message: e.message + hint, range }];
+    return [{ severity: 'error', message: e.message, range }];
   }
   const mismatch = headerMismatch(resolved, detectFormat(data, specPath));
   return mismatch ? [{ severity: 'warning', message: mismatch, range }] : [];
