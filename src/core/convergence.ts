@@ -450,7 +450,7 @@ function classify(
           state,
           !rising && !falling,
           stepCost !== undefined
-            ? `A smaller step would gain about ${fmt(stepCost)} nats: the averaged recent weights beat the current ones.`
+            ? `A smaller step would gain about ${fmt(stepCost)} nats: over the last ${recent.length} passes the averaged recent weights beat the current ones.`
             : `The ELBO scatters ${fmt(shown.residualSd / Math.max(mcError, 1e-12))} times its Monte-Carlo error between passes: the weights jitter with the step.`,
           `${rising || falling ? 'Until this pass the ELBO was' : 'The ELBO is'} stationary in distribution but the learning rate's noise holds it down. ${advice(opts, epochsLeft, stepFalling)}`,
           trendText,

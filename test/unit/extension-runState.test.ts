@@ -130,7 +130,7 @@ test('a trainer that has not reported its epochs yet reads as starting', () => {
 
 test('the tooltip reads a null (a non-finite value in the file) as n/a, not as 0 nats', () => {
   const tip = (over: Partial<MetricsRecord>) => statusTooltipMarkdown({ ...base, last: record({ averagedElbo: -2.4, ...over }) });
-  assert.match(tip({}), /\| averaged weights gain \| 0\.1 nats \|/);
-  assert.match(tip({ averagedElbo: null }), /\| averaged weights gain \| n\/a nats \|/);
-  assert.match(tip({ elbo: null }), /\| averaged weights gain \| n\/a nats \|/);
+  assert.match(tip({}), /\| averaged weights gain \(this pass\) \| 0\.1 nats \|/);
+  assert.match(tip({ averagedElbo: null }), /\| averaged weights gain \(this pass\) \| n\/a nats \|/);
+  assert.match(tip({ elbo: null }), /\| averaged weights gain \(this pass\) \| n\/a nats \|/);
 });

@@ -185,7 +185,7 @@ function evidenceRows(r: MetricsRecord): string[] {
   if (r.meanFieldGap !== undefined) rows.push(`| mean-field gap | ${formatNumber(r.meanFieldGap)} nats${r.decoderLinear ? ' (linear decoder)' : ''} |`);
   // null (a non-finite value) is n/a, not 0 nats.
   if (r.averagedElbo !== undefined)
-    rows.push(`| averaged weights gain | ${formatNumber(r.averagedElbo !== null && r.elbo !== null ? r.averagedElbo - r.elbo : null)} nats |`);
+    rows.push(`| averaged weights gain (this pass) | ${formatNumber(r.averagedElbo !== null && r.elbo !== null ? r.averagedElbo - r.elbo : null)} nats |`);
   if (r.elboSlope !== undefined && r.elboSlopeStdErr !== undefined)
     rows.push(`| ELBO slope | ${formatNumber(r.elboSlope)} ± ${formatNumber(r.elboSlopeStdErr, 2)} per epoch |`);
   if (r.validationElbo !== undefined) rows.push(`| validation ELBO | ${formatNumber(r.validationElbo)} |`);
