@@ -224,7 +224,11 @@ test('the trainer reads no data outside the workspace folders, links that escape
     assert.ok(err.type === 'error' && err.userError, c.name);
     assert.equal(err.location?.field, 'data.path', c.name);
     assert.equal(err.location?.file, spec, c.name);
-    assert.match(err.message, /outside the workspace; move it into the workspace or allow data outside it with the setting vaeLens\.allowDataOutsideWorkspace/, c.name);
+    assert.match(
+      err.message,
+      /outside the workspace; move it into the workspace or allow data outside it with the setting vaeLens\.allowDataOutsideWorkspace/,
+      c.name,
+    );
     assert.match(err.message, c.via, c.name);
     assert.ok(!t.events.some((e) => e.type === 'started'), `${c.name}: training started`);
     await t.exited;
