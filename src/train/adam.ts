@@ -7,7 +7,7 @@
  * on the first step. Here a temporary is freed as soon as it is used. The state (moments, iterations) is tfjs's own, so checkpoints written with
  * getWeights and read with setWeights are unchanged.
  */
-import type { AdamOptimizer, NamedTensorMap, Tensor, Variable } from '@tensorflow/tfjs-core';
+import type { AdamOptimizer, NamedTensorMap, Optimizer, Tensor, Variable } from '@tensorflow/tfjs-core';
 import type { Tf } from './tf';
 import type { AdamUpdate, WasmKernels } from './wasmKernels';
 
@@ -118,4 +118,25 @@ export function createAdam(tf: Tf, learningRate: number, kernels?: WasmKernels):
     }
   }
   return new PerVariableTidyAdam(learningRate, 0.9, 0.999);
+}
+
+/**
+ * After setWeights, put beta1^(t+1) and beta2^(t+1) (the bias corrections' powers after t steps)
+ * as t steps multiply them up, one float32 product a step. setWeights computes them with pow,
+ * which rounds differently, and a resumed run's steps would differ in the last bits from those of
+ * a run never stopped. The products reach 0 within about 10^5 steps, after which nothing changes.
+ */
+export function restoreAdamProducts(tf: Tf, optimizer: Optimizer, steps: number): void {
+  const s = optimizer as unknown as Partial<AdamFields>;
+  if (!s.accBeta1 || !s.accBeta2 || s.beta1 === undefined || s.beta2 === undefined) return;
+  const product = (beta: number) => {
+    const b = Math.fround(beta);
+    let p = b;
+    for (let t = 0; t < steps && p !== 0; t++) p = Math.fround(p * b);
+    return p;
+  };
+  const [a1, a2] = [tf.scalar(product(s.beta1)), tf.scalar(product(s.beta2))];
+  s.accBeta1.assign(a1);
+  s.accBeta2.assign(a2);
+  tf.dispose([a1, a2]);
 }

@@ -7,6 +7,7 @@ import type { Optimizer } from '@tensorflow/tfjs-core';
 import { MAX_STRING_CHARS } from '../core/allocation';
 import { UserError } from '../core/errors';
 import { readRegularFileSync } from '../core/safeRead';
+import { restoreAdamProducts } from './adam';
 import type { Tf } from './tf';
 import type { Vae } from './model';
 import { writeJsonAtomic } from './runWriter';
@@ -55,7 +56,12 @@ export async function saveCheckpoint(
 ): Promise<void> {
   const variables: Record<string, StoredTensor> = {};
   for (const [name, v] of vae.namedVariables()) variables[name] = { shape: v.shape, data: encode(v.dataSync() as Float32Array) };
-  const opt = (await optimizer.getWeights()).map((w) => ({ name: w.name, shape: w.tensor.shape, data: encode(w.tensor.dataSync() as Float32Array) }));
+  // tfjs hands out the step count as int32: stored as float32, like every entry.
+  const opt = (await optimizer.getWeights()).map((w, i) => ({
+    name: w.name,
+    shape: w.tensor.shape,
+    data: encode(i === 0 && w.name === ITERATIONS ? Float32Array.from(w.tensor.dataSync()) : (w.tensor.dataSync() as Float32Array)),
+  }));
   const cp: Checkpoint = {
     version: CHECKPOINT_VERSION,
     epoch: at.epoch,
@@ -135,9 +141,32 @@ export async function restoreCheckpoint(tf: Tf, cp: Checkpoint, vae: Vae, optimi
     const problem = optimizerStateProblem(cp.optimizer, vae.trainableVariables());
     if (problem)
       throw new UserError(`${file}: its optimizer state does not fit the model (${problem}); the file is damaged or was written for another network`, { file });
-    const weights = cp.optimizer.map((s, i) => ({ name: s.name, tensor: tf.tensor(finite(decode(s.data), `optimizer entry ${i}`, file), s.shape) }));
-    if (weights.length > 0) await optimizer.setWeights(weights);
+    if (cp.optimizer.length === 0) return;
+    const steps = stepCount(finite(decode(cp.optimizer[0]!.data), 'optimizer entry 0', file), file);
+    const weights = cp.optimizer.map((s, i) => ({
+      name: s.name,
+      tensor: i === 0 ? tf.scalar(steps) : tf.tensor(finite(decode(s.data), `optimizer entry ${i}`, file), s.shape),
+    }));
+    await optimizer.setWeights(weights);
+    restoreAdamProducts(tf, optimizer, steps);
   }
+}
+
+/** The name tfjs gives Adam's step count, the optimizer state's first entry. */
+const ITERATIONS = 'iter';
+
+/**
+ * Adam's step count from the first optimizer entry: a float32 whole number, as every tensor of a
+ * checkpoint is float32. Earlier versions wrote the int32 tfjs hands out as it was, whose bits
+ * read as float32 are a tiny fraction (a count of 28 reads 3.9e-44, which restored Adam's bias
+ * correction as at its first step): those are read as the int32 they are.
+ */
+function stepCount(entry: Float32Array, file: string): number {
+  const f = entry[0]!;
+  if (Number.isInteger(f) && f >= 0) return f;
+  const i = new Int32Array(entry.buffer, entry.byteOffset, 1)[0]!;
+  if (f > 0 && f < 1 && i > 0) return i;
+  throw new UserError(`${file}: optimizer entry 0 holds ${f}, where Adam's step count is a whole number, 0 or more: the file is damaged`, { file });
 }
 
 /** Weights with a NaN or an infinity would give dashes for every figure of eval, or a run that diverges at once: refuse them by name. */
