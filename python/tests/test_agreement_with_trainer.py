@@ -211,8 +211,9 @@ def test_load_checkpoint_names_a_damaged_tensor_and_reads_a_wrapped_one(damage: 
     (lambda spec, cp: spec["model"]["encoder"].update(hidden=[]), "disagree"),
     (lambda spec, cp: spec.update(model=None), "not as VAE Lens writes them"),
     (lambda spec, cp: spec["model"].update(encoder=None), "not as VAE Lens writes them"),
-    (lambda spec, cp: cp.update(epoch="abc"), "epoch and step must be whole numbers"),
-    (lambda spec, cp: cp.update(epoch=3.7), "epoch and step must be whole numbers"),
+    (lambda spec, cp: cp.update(epoch="abc"), "epoch, step and batchesDone must be whole numbers"),
+    (lambda spec, cp: cp.update(epoch=3.7), "epoch, step and batchesDone must be whole numbers"),
+    (lambda spec, cp: cp.update(batchesDone=-1), "epoch, step and batchesDone must be whole numbers"),
     (lambda spec, cp: cp["variables"][sorted(cp["variables"])[0]].update(shape="1"), "must be whole numbers"),
     (lambda spec, cp: cp["variables"][sorted(cp["variables"])[0]].update(shape=[-1, -1]), "not as VAE Lens writes them|malformed|values for shape"),
 ])
@@ -228,6 +229,18 @@ def test_load_checkpoint_names_a_spec_and_checkpoint_that_disagree(change, match
     (run / "checkpoints" / "latest.json").write_text(json.dumps(cp))
     with pytest.raises(VaeLensInputError, match=match):
         load_checkpoint(str(run))
+
+
+def test_load_checkpoint_says_how_far_into_an_epoch_a_stopped_run_was(trained_run: str, tmp_path) -> None:
+    assert load_checkpoint(trained_run).batches_done == 0
+    run = tmp_path / "run"
+    shutil.copytree(trained_run, run)
+    cp_path = run / "checkpoints" / "latest.json"
+    cp = json.loads(cp_path.read_text())
+    cp.update(epoch=2, batchesDone=5, lossSum=12.5)
+    cp_path.write_text(json.dumps(cp))
+    loaded = load_checkpoint(str(run))
+    assert (loaded.epoch, loaded.batches_done, loaded.step) == (2, 5, cp["step"])
 
 
 def test_load_checkpoint_leaves_the_global_generator_as_it_was(trained_run: str) -> None:

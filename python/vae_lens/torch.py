@@ -299,9 +299,13 @@ class LoadedRun:
     #: The spec snapshot, parsed (comments allowed).
     spec: Dict[str, Any]
     meta: Dict[str, Any]
+    #: Whole epochs the weights were trained.
     epoch: int
+    #: Optimizer steps in all, those of ``batches_done`` included.
     step: int
     run_dir: str
+    #: Batches of epoch ``epoch + 1`` trained as well: a run stopped within an epoch (0 for a whole one).
+    batches_done: int = 0
 
     @property
     def fixed_variance(self) -> bool:
@@ -404,9 +408,10 @@ def _load_checkpoint(run_dir: str, checkpoint: str) -> LoadedRun:
     if unused:
         raise VaeLensInputError(f"{cp_path} holds variables that the network of {spec_path} does not have ({', '.join(unused[:6])}): "
                                 "the spec snapshot and the checkpoint disagree")
-    epoch, step = _whole_numbers([cp.get("epoch", 0), cp.get("step", 0)], f"{cp_path}: epoch and step")
+    epoch, step, batches_done = _whole_numbers([cp.get("epoch", 0), cp.get("step", 0), cp.get("batchesDone", 0)],
+                                               f"{cp_path}: epoch, step and batchesDone")
     return LoadedRun(model=model.eval(), spec=spec, meta=meta, epoch=epoch, step=step,
-                     run_dir=run_dir)
+                     run_dir=run_dir, batches_done=batches_done)
 
 
 __all__ = ["ACTIVATIONS", "LAYER_BUILDERS", "LensVae", "LoadedRun", "load_checkpoint"]

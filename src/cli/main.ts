@@ -199,6 +199,7 @@ async function evaluate(args: Args): Promise<number> {
       JSON.stringify({
         runDir,
         epoch: ev.epoch,
+        batchesDone: ev.batchesDone,
         backend: ev.backend,
         points: ev.points,
         samples: ev.samples,
@@ -212,7 +213,9 @@ async function evaluate(args: Args): Promise<number> {
     return 0;
   }
   const r = ev.result;
-  console.log(`${ev.spec.name}: ${ev.spec.model.type}, H=${ev.spec.model.latentDim}, D=${ev.meta.dataset.dim}; checkpoint of epoch ${ev.epoch}`);
+  // A run stopped within an epoch has weights past its last whole one: say how far.
+  const within = ev.batchesDone ? ` + ${ev.batchesDone} batch${ev.batchesDone === 1 ? '' : 'es'} of epoch ${ev.epoch + 1}` : '';
+  console.log(`${ev.spec.name}: ${ev.spec.model.type}, H=${ev.spec.model.latentDim}, D=${ev.meta.dataset.dim}; checkpoint of epoch ${ev.epoch}${within}`);
   console.log(`${ev.points} points x ${ev.samples} Monte-Carlo samples, engine ${ev.backend}\n`);
   console.log(decompositionTable(r));
   console.log('');

@@ -1,7 +1,8 @@
 /**
  * Checkpoints: every variable and the Adam state, as little-endian float32 in base64,
- * with the epoch and step they were taken at. Written atomically (runWriter.writeJsonAtomic),
- * so `latest.json` is always a whole, good checkpoint.
+ * with the epoch and step they were taken at, and for a run stopped within an epoch how far into
+ * the next epoch it was. Written atomically (runWriter.writeJsonAtomic), so `latest.json` is
+ * always a whole, good checkpoint.
  */
 import type { Optimizer } from '@tensorflow/tfjs-core';
 import { MAX_STRING_CHARS } from '../core/allocation';
@@ -21,8 +22,17 @@ interface StoredTensor {
 
 export interface Checkpoint {
   version: number;
+  /** Whole epochs trained. */
   epoch: number;
+  /** Optimizer steps taken, those of `batchesDone` included. */
   step: number;
+  /**
+   * Batches of epoch `epoch + 1` trained too (a run stopped within it), in that epoch's seeded
+   * order; absent (older checkpoints, and any taken at the end of an epoch) means none.
+   */
+  batchesDone?: number;
+  /** The loss summed over those batches' points, for that epoch's trainLoss; with batchesDone. */
+  lossSum?: number;
   modelType: string;
   dim: number;
   latentDim: number;
@@ -52,7 +62,7 @@ export async function saveCheckpoint(
   file: string,
   vae: Vae,
   optimizer: Optimizer,
-  at: { epoch: number; step: number; varianceEstimate?: number[] },
+  at: { epoch: number; step: number; within?: { batchesDone: number; lossSum: number }; varianceEstimate?: number[] },
 ): Promise<void> {
   const variables: Record<string, StoredTensor> = {};
   for (const [name, v] of vae.namedVariables()) variables[name] = { shape: v.shape, data: encode(v.dataSync() as Float32Array) };
@@ -62,10 +72,12 @@ export async function saveCheckpoint(
     shape: w.tensor.shape,
     data: encode(i === 0 && w.name === ITERATIONS ? Float32Array.from(w.tensor.dataSync()) : (w.tensor.dataSync() as Float32Array)),
   }));
+  const within = at.within && at.within.batchesDone > 0 ? at.within : undefined;
   const cp: Checkpoint = {
     version: CHECKPOINT_VERSION,
     epoch: at.epoch,
     step: at.step,
+    ...(within ? { batchesDone: within.batchesDone, lossSum: within.lossSum } : {}),
     modelType: vae.spec.type,
     dim: vae.dim,
     latentDim: vae.spec.latentDim,
@@ -107,6 +119,10 @@ function tensorProblem(t: unknown, name: string): string | undefined {
 function checkpointProblem(cp: unknown): string | undefined {
   if (!isObj(cp) || cp.version !== CHECKPOINT_VERSION) return `its version is not ${CHECKPOINT_VERSION}`;
   for (const k of ['epoch', 'step', 'dim', 'latentDim'] as const) if (!Number.isInteger(cp[k])) return `"${k}" must be a whole number`;
+  if (cp.batchesDone !== undefined && !(Number.isInteger(cp.batchesDone) && (cp.batchesDone as number) >= 0))
+    return `"batchesDone" must be a whole number of batches, 0 or more, not ${JSON.stringify(cp.batchesDone)}`;
+  if ((cp.batchesDone as number | undefined) && !Number.isFinite(cp.lossSum))
+    return `"lossSum" must be a finite number where "batchesDone" is given, not ${JSON.stringify(cp.lossSum)}`;
   if (typeof cp.modelType !== 'string') return '"modelType" must be a string';
   if (!isObj(cp.variables)) return '"variables" must be an object';
   for (const [name, t] of Object.entries(cp.variables)) {

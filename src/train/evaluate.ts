@@ -27,7 +27,10 @@ import { threadCount } from './threads';
 export interface Evaluation {
   spec: VaeSpec;
   meta: RunMeta;
+  /** Whole epochs the checkpoint's weights were trained. */
   epoch: number;
+  /** Batches of the next epoch trained too (a run stopped within it); absent for a whole epoch. */
+  batchesDone?: number;
   backend: string;
   points: number;
   samples: number;
@@ -69,7 +72,20 @@ export async function evaluateRun(runDir: string, opts: { samples?: number; poin
     const vn = val ? Math.min(val.n, n) : 0;
     const validationElbo =
       val && vn > 0 ? diagnose(engine.tf, vae, { values: val.values.subarray(0, vn * val.dim), n: vn, samples, seed: 12347 }).elbo : undefined;
-    return { spec, meta, epoch: cp.epoch, backend: engine.name, points: n, samples, result, latents, validationElbo, verdict: runVerdict(runDir, spec) };
+    const batchesDone = cp.batchesDone ? cp.batchesDone : undefined;
+    return {
+      spec,
+      meta,
+      epoch: cp.epoch,
+      batchesDone,
+      backend: engine.name,
+      points: n,
+      samples,
+      result,
+      latents,
+      validationElbo,
+      verdict: runVerdict(runDir, spec),
+    };
   } finally {
     vae.dispose();
   }

@@ -14,6 +14,7 @@ import { Rng } from '../core/random';
 import type { ImagesEvent, ProgressEvent } from '../core/protocol';
 import type { MetricsRecord } from '../core/runFormat';
 import { DEFAULT_DIAGNOSTIC_SUBSET, type VaeSpec } from '../core/spec';
+import { UserError } from '../core/errors';
 import { initialDecoderVariance } from '../core/specParts/withDefaults';
 import type { ScaledDataset } from '../data/dataset';
 import { gatherRows, meanColumnVariance, unscaleValues } from '../data/scaling';
@@ -71,6 +72,11 @@ export class TrainingLoop {
   private readonly diagN: number;
   private step = 0;
   private startEpoch = 0;
+  /**
+   * Where a run stopped within an epoch resumes: the batches of epoch startEpoch + 1 trained before
+   * its checkpoint, and their loss sum (the epoch's trainLoss counts them). See restore().
+   */
+  private startWithin = { batchesDone: 0, lossSum: 0 };
   /** Restored from a checkpoint (whose epoch-0 pass, if any, is already in the run). */
   private resumed = false;
   /** Bias-corrected running mean of squared errors (varianceUpdate "optimal"). */
@@ -128,9 +134,12 @@ export class TrainingLoop {
       setLearningRate(this.optimizer, learningRateAt(spec, epoch, this.o.epochs));
       const order = new Rng(seedBase + epoch).shuffle(Uint32Array.from({ length: train.n }, (_, i) => i));
       const epochStart = performance.now();
-      let lossSum = 0;
+      // A run stopped within this epoch goes on from the batch after the last one it trained.
+      const within = epoch === this.startEpoch + 1 ? this.startWithin : { batchesDone: 0, lossSum: 0 };
+      const skipped = Math.min(train.n, within.batchesDone * B);
+      let lossSum = within.lossSum;
       let lastReport = 0;
-      for (let b = 0; b < stepsPerEpoch; b++) {
+      for (let b = within.batchesDone; b < stepsPerEpoch; b++) {
         const from = b * B;
         const to = Math.min(train.n, from + B);
         const rows = gatherRows(train.values, train.dim, order, from, to, batchBuf);
@@ -147,18 +156,20 @@ export class TrainingLoop {
         if (now - lastReport > 250 || b === stepsPerEpoch - 1) {
           lastReport = now;
           const done = to;
-          const rate = done / ((now - epochStart) / 1000);
+          const rate = (done - skipped) / ((now - epochStart) / 1000);
           const remaining = (this.o.epochs - epoch) * train.n + (train.n - done);
           events.progress({ epoch, epochFraction: done / train.n, step: this.step, samplesPerSec: rate, etaSeconds: remaining / rate, loss });
         }
         await yieldToEventLoop();
         if (this.o.shouldStop()) {
-          await this.checkpoint(epoch - 1);
+          // The weights are b + 1 batches into this epoch (all of them after its last batch, whose
+          // pass is then still to make): the checkpoint says so, and a resume goes on from there.
+          await this.checkpoint(epoch - 1, { batchesDone: b + 1, lossSum });
           return { status: 'stopped', epochsDone: epoch - 1, steps: this.step, last };
         }
       }
       const trainSeconds = (performance.now() - epochStart) / 1000;
-      const samplesPerSec = train.n / trainSeconds;
+      const samplesPerSec = skipped < train.n ? (train.n - skipped) / trainSeconds : NaN;
       if (epoch % spec.diagnostics.every === 0 || epoch === this.o.epochs) {
         last = this.diagnosticsPass(epoch, lossSum / train.n, samplesPerSec);
       }
@@ -319,12 +330,14 @@ export class TrainingLoop {
     return out;
   }
 
-  private async checkpoint(epoch: number): Promise<void> {
+  /** A checkpoint after `epoch` whole epochs and, for a run stopped within the next one, `within` it. */
+  private async checkpoint(epoch: number, within?: { batchesDone: number; lossSum: number }): Promise<void> {
     if (!this.o.checkpointPath) return;
     const ema = this.varianceEma;
     await saveCheckpoint(this.o.checkpointPath, this.vae, this.optimizer, {
       epoch,
       step: this.step,
+      within,
       varianceEstimate: ema ? [ema.weight, ...ema.sum] : undefined,
     });
   }
@@ -333,6 +346,16 @@ export class TrainingLoop {
    * A resumed run's weights, optimizer state and history, from its checkpoint (once; run() calls
    * it too). The session calls it before it rewrites run.json and summary.json, so a checkpoint
    * that does not fit the model is refused with the run folder as it was.
+   *
+   * What the steps carry from one to the next, and so what a resume restores: the weights, Adam's
+   * moments and step count (its bias corrections follow from it), the step count behind each step's
+   * noise seed, the running estimate of s^2 (varianceUpdate "optimal"), and for a run stopped within
+   * an epoch how many of that epoch's batches it trained (the epoch's order is seeded by its number,
+   * so the rest of it is the same batches) and their loss sum. A run stopped and resumed therefore
+   * takes the steps, and makes the passes, of the run never stopped. The weight average starts over
+   * from the restored weights: it only feeds the passes' averagedElbo (and through it the verdict),
+   * never the weights, and keeping it would put another copy of the model in every checkpoint. The
+   * clock (samplesPerSec, wallSeconds) restarts too.
    */
   async restore(): Promise<void> {
     const file = this.o.resumeFrom;
@@ -344,11 +367,20 @@ export class TrainingLoop {
       return;
     }
     const cp = this.o.resumeCheckpoint ?? readCheckpoint(file);
+    const { spec, train } = this.o;
+    const stepsPerEpoch = Math.ceil(train.n / Math.min(spec.training.batchSize, train.n));
+    const batchesDone = cp.batchesDone ?? 0;
+    if (batchesDone > stepsPerEpoch)
+      throw new UserError(
+        `${file} was taken ${batchesDone} batches into epoch ${cp.epoch + 1}, but these data make ${stepsPerEpoch} batches an epoch: the data or the batch size changed since`,
+        { file },
+      );
     await restoreCheckpoint(this.o.engine.tf, cp, this.vae, this.optimizer, file);
     this.resumed = true;
     this.average.reset();
     this.startEpoch = cp.epoch;
     this.step = cp.step;
+    this.startWithin = { batchesDone, lossSum: batchesDone > 0 ? cp.lossSum! : 0 };
     // Passes after the checkpoint will be made again; the ones before it stay part of the trend.
     for (const r of this.o.previousRecords ?? []) {
       const point = r.epoch <= cp.epoch ? convergencePointOf(r) : undefined;
@@ -358,7 +390,8 @@ export class TrainingLoop {
       const [weight, ...sum] = cp.varianceEstimate;
       this.varianceEma = { weight: weight!, sum: Float32Array.from(sum) };
     }
-    this.o.events.log('info', `resumed from ${file} at epoch ${cp.epoch} (step ${cp.step})`);
+    const at = batchesDone > 0 ? `${batchesDone} of ${stepsPerEpoch} batches into epoch ${cp.epoch + 1}` : `epoch ${cp.epoch}`;
+    this.o.events.log('info', `resumed from ${file} at ${at} (step ${cp.step})`);
   }
 
   /**

@@ -161,7 +161,19 @@ test('train --json emits protocol events and leaves a complete run folder; eval 
   const verdict = JSON.parse(diverged.out) as { convergence?: string; convergenceReason?: string };
   assert.equal(verdict.convergence, 'not-converged');
   assert.match(verdict.convergenceReason ?? '', /^The last pass \(epoch 6\) has no finite elbo/);
+
+  // A checkpoint of a run stopped within an epoch says how far into it the weights are.
+  const cpFile = path.join(runDir, 'checkpoints', 'latest.json');
+  const cp = JSON.parse(fs.readFileSync(cpFile, 'utf8')) as Record<string, unknown>;
+  fs.writeFileSync(cpFile, JSON.stringify({ ...cp, epoch: 4, batchesDone: 2, lossSum: 3 }));
+  const within = cli(['eval', runDir, '--samples', '2']);
+  assert.equal(within.code, 0, within.err);
+  assert.match(within.out, /checkpoint of epoch 4 \+ 2 batches of epoch 5\n/);
+  const withinJson = cli(['eval', runDir, '--samples', '2', '--json']);
+  assert.deepEqual(pick(JSON.parse(withinJson.out) as Record<string, unknown>, 'epoch', 'batchesDone'), { epoch: 4, batchesDone: 2 });
 });
+
+const pick = (o: Record<string, unknown>, ...keys: string[]) => Object.fromEntries(keys.map((k) => [k, o[k]]));
 
 test('an unwritable run folder is refused before training starts', () => {
   // Root can write anywhere, so as root (CI) the command runs as the unprivileged "nobody"

@@ -1,7 +1,9 @@
 /**
- * A run resumed from its checkpoint goes on as the run never stopped: the same steps (batches,
- * noise and losses) and the same final weights and Adam state, bit for bit, as a run of the same
- * spec and seed trained straight through (cpu engine).
+ * A run stopped and resumed is the run never stopped: stopped after any step (mid-epoch, after an
+ * epoch's last batch, in the first epoch), its checkpoint says where it is within the epoch, and
+ * the resume trains the rest of that epoch and on to the end with the same weights, Adam state and
+ * records, bit for bit, as a run of the same spec and seed that was never stopped (cpu engine).
+ * Checkpoints written before the position within the epoch was recorded still mean a whole epoch.
  */
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -69,6 +71,23 @@ async function train(
   }
 }
 
+/** A record without what depends on the clock or on the weight average (which a resume starts over). */
+function comparable(r: MetricsRecord): Partial<MetricsRecord> {
+  const {
+    wallSeconds: _w,
+    samplesPerSec: _s,
+    diagnosticsSeconds: _d,
+    averagedElbo: _a,
+    averagingSteps: _as,
+    convergence: _c,
+    convergenceReason: _cr,
+    elboSlope: _e,
+    elboSlopeStdErr: _es,
+    ...rest
+  } = r;
+  return rest;
+}
+
 /** What a checkpoint holds of the training (Adam's entries without their names, which carry the model's instance number). */
 const weightsOf = (cp: Checkpoint) => ({
   variables: cp.variables,
@@ -76,6 +95,15 @@ const weightsOf = (cp: Checkpoint) => ({
   varianceEstimate: cp.varianceEstimate,
   step: cp.step,
 });
+
+const CASES: { name: string; model: string; training?: string; stops: number[] }[] = [
+  // Mid-epoch in the first and a later epoch, after an epoch's last batch, and twice in one run.
+  { name: 'gradient', model: '', stops: [3, 10, 14, 2 * STEPS_PER_EPOCH + 5] },
+  // varianceUpdate "optimal": the running estimate of s^2 is part of what a resume restores.
+  { name: 'optimal', model: ', "varianceUpdate": "optimal"', stops: [11] },
+  // A cosine schedule sets the rate per epoch: the resumed rest of an epoch keeps that epoch's rate.
+  { name: 'cosine', model: '', training: ', "schedule": "cosine", "checkpointEvery": 2', stops: [9] },
+];
 
 test('a run trained for 3 epochs, then resumed for 1 more, ends as the run trained 4 straight: Adam goes on from its step count', async () => {
   const { spec, specPath } = specOf('epochs', '');
@@ -85,9 +113,94 @@ test('a run trained for 3 epochs, then resumed for 1 more, ends as the run train
   // 21 steps: where beta2^22 by pow and by 21 products differ in the last bit.
   const first = await train(spec, specPath, file, { epochs: 3 });
   assert.equal(first.outcome.status, 'completed');
-  assert.equal(first.steps.length, 3 * STEPS_PER_EPOCH);
   const rest = await train(spec, specPath, file, { resume: true });
   assert.equal(rest.outcome.status, 'completed');
   assert.deepEqual([...first.steps, ...rest.steps], straight.steps);
   assert.deepEqual(weightsOf(readCheckpoint(file)), weightsOf(readCheckpoint(whole)));
+});
+
+for (const c of CASES) {
+  test(`a run stopped after ${c.stops.join(' then ')} steps and resumed ends as the run never stopped (${c.name})`, async () => {
+    const { spec, specPath } = specOf(c.name, c.model, c.training);
+    const whole = path.join(tmp, `${c.name}-whole.json`);
+    const straight = await train(spec, specPath, whole);
+    assert.equal(straight.outcome.status, 'completed');
+    assert.equal(straight.outcome.steps, EPOCHS * STEPS_PER_EPOCH);
+
+    const cut = path.join(tmp, `${c.name}-cut.json`);
+    const records: MetricsRecord[] = [];
+    const steps: [number, number][] = [];
+    let resume = false;
+    for (const stop of c.stops) {
+      const part = await train(spec, specPath, cut, { stopAfterSteps: stop, resume });
+      assert.equal(part.outcome.status, 'stopped');
+      assert.equal(part.outcome.steps, stop);
+      // The checkpoint says where the run is: whole epochs, then batches of the next one.
+      const cp = readCheckpoint(cut);
+      assert.equal(cp.step, stop);
+      assert.equal(cp.epoch, Math.floor(stop / STEPS_PER_EPOCH) - (stop % STEPS_PER_EPOCH === 0 ? 1 : 0));
+      assert.equal(cp.epoch * STEPS_PER_EPOCH + (cp.batchesDone ?? 0), stop);
+      assert.equal(part.outcome.epochsDone, cp.epoch);
+      records.push(...part.records);
+      steps.push(...part.steps);
+      resume = true;
+    }
+    const rest = await train(spec, specPath, cut, { resume: true });
+    assert.equal(rest.outcome.status, 'completed');
+    assert.equal(rest.outcome.steps, EPOCHS * STEPS_PER_EPOCH);
+    records.push(...rest.records);
+    steps.push(...rest.steps);
+
+    // Each step once, on the batch and with the noise of the run never stopped: the same losses.
+    assert.deepEqual(steps, straight.steps);
+    assert.deepEqual(weightsOf(readCheckpoint(cut)), weightsOf(readCheckpoint(whole)), 'the final weights and Adam state');
+    // Every pass once, as the run never stopped made it (the stops fall between passes).
+    assert.deepEqual(records.map(comparable), straight.records.map(comparable));
+  });
+}
+
+test('a checkpoint as earlier versions wrote it (no position within the epoch, an int32 step count) resumes at the next epoch, exactly', async () => {
+  const { spec, specPath } = specOf('older', '');
+  const whole = path.join(tmp, 'older-whole.json');
+  const straight = await train(spec, specPath, whole);
+  const file = path.join(tmp, 'older.json');
+  // Stopped after the last batch of epoch 2: now a checkpoint of epoch 1 and 7 batches of epoch 2.
+  await train(spec, specPath, file, { stopAfterSteps: 2 * STEPS_PER_EPOCH });
+  const cp = readCheckpoint(file);
+  assert.deepEqual([cp.epoch, cp.batchesDone], [1, STEPS_PER_EPOCH]);
+  // Written the earlier way, as a whole epoch 2 (its pass left out) with Adam's step count in int32's bits.
+  const older: Partial<Checkpoint> = { ...cp, epoch: 2 };
+  delete older.batchesDone;
+  delete older.lossSum;
+  const iterations = Buffer.from(Int32Array.of(cp.step).buffer).toString('base64');
+  older.optimizer = cp.optimizer.map((e, i) => (i === 0 ? { ...e, data: iterations } : e));
+  fs.writeFileSync(file, JSON.stringify(older));
+  assert.equal(readCheckpoint(file).batchesDone, undefined);
+  const rest = await train(spec, specPath, file, { resume: true });
+  assert.equal(rest.outcome.status, 'completed');
+  assert.deepEqual(
+    rest.records.map((r) => [r.epoch, r.step]),
+    [
+      [3, 3 * STEPS_PER_EPOCH],
+      [4, 4 * STEPS_PER_EPOCH],
+    ],
+  );
+  assert.deepEqual(rest.steps, straight.steps.slice(2 * STEPS_PER_EPOCH));
+  assert.deepEqual(weightsOf(readCheckpoint(file)), weightsOf(readCheckpoint(whole)));
+});
+
+test('a checkpoint whose position within the epoch is not a whole number of batches, or has no loss sum, is refused by name', () => {
+  const file = path.join(tmp, 'bad-position.json');
+  const write = (over: object) =>
+    fs.writeFileSync(file, JSON.stringify({ version: 1, epoch: 1, step: 9, modelType: 'VAE-1', dim: 2, latentDim: 2, variables: {}, optimizer: [], ...over }));
+  for (const bad of [-1, 1.5, '3', null]) {
+    write({ batchesDone: bad, lossSum: 1 });
+    assert.throws(() => readCheckpoint(file), /"batchesDone" must be a whole number/);
+  }
+  for (const bad of [undefined, null, '1']) {
+    write({ batchesDone: 2, lossSum: bad });
+    assert.throws(() => readCheckpoint(file), /"lossSum" must be a finite number/);
+  }
+  write({ batchesDone: 0 });
+  assert.equal(readCheckpoint(file).batchesDone, 0);
 });
