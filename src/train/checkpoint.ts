@@ -66,12 +66,14 @@ export async function saveCheckpoint(
 ): Promise<void> {
   const variables: Record<string, StoredTensor> = {};
   for (const [name, v] of vae.namedVariables()) variables[name] = { shape: v.shape, data: encode(v.dataSync() as Float32Array) };
-  // tfjs hands out the step count as int32: stored as float32, like every entry.
-  const opt = (await optimizer.getWeights()).map((w, i) => ({
+  const weights = await optimizer.getWeights();
+  // tfjs makes the step count a new int32 scalar at every call: stored as float32 like every entry, then freed.
+  const opt = weights.map((w, i) => ({
     name: w.name,
     shape: w.tensor.shape,
     data: encode(i === 0 && w.name === ITERATIONS ? Float32Array.from(w.tensor.dataSync()) : (w.tensor.dataSync() as Float32Array)),
   }));
+  if (weights[0]?.name === ITERATIONS) weights[0].tensor.dispose();
   const within = at.within && at.within.batchesDone > 0 ? at.within : undefined;
   const cp: Checkpoint = {
     version: CHECKPOINT_VERSION,
@@ -151,7 +153,10 @@ export async function restoreCheckpoint(tf: Tf, cp: Checkpoint, vae: Vae, optimi
         `${file} has no variable ${name} of shape [${v.shape.join(', ')}]${s ? ` (it has [${s.shape.join(', ')}])` : ''}: the network changed since it was written`,
         { file },
       );
-    v.assign(tf.tensor(finite(decode(s.data), `variable ${name}`, file), s.shape));
+    const value = tf.tensor(finite(decode(s.data), `variable ${name}`, file), s.shape);
+    // The variable takes a reference of its own to the data, not the tensor: free the tensor.
+    v.assign(value);
+    value.dispose();
   }
   if (optimizer) {
     const problem = optimizerStateProblem(cp.optimizer, vae.trainableVariables());
@@ -163,8 +168,14 @@ export async function restoreCheckpoint(tf: Tf, cp: Checkpoint, vae: Vae, optimi
       name: s.name,
       tensor: i === 0 ? tf.scalar(steps) : tf.tensor(finite(decode(s.data), `optimizer entry ${i}`, file), s.shape),
     }));
-    await optimizer.setWeights(weights);
-    restoreAdamProducts(tf, optimizer, steps);
+    try {
+      await optimizer.setWeights(weights);
+      restoreAdamProducts(tf, optimizer, steps);
+    } finally {
+      // setWeights reads the count from the first and makes the moments variables of the others'
+      // data, which take no ownership of the tensors: free them, the variables keep the data.
+      tf.dispose(weights.map((w) => w.tensor));
+    }
   }
 }
 

@@ -13,6 +13,7 @@ import { latentEvidence, meanFieldGap, type LatentEvidence, type MeanFieldEviden
 import { Rng } from '../core/random';
 import type { Tf } from './tf';
 import { priorVariance, type Encodings } from './diagnostics';
+import { variableOf } from './layers';
 import type { Vae } from './model';
 
 /** Points of the mutual-information estimate: its cost grows with their square. */
@@ -139,7 +140,7 @@ export class WeightAverage {
   ) {
     this.stride = Math.max(1, Math.floor(horizonSteps / 16));
     this.alpha = Math.min(1, this.stride / horizonSteps);
-    this.averages = variables.map((v) => tf.variable(v.clone() as Tensor, false));
+    this.averages = variables.map((v) => variableOf(tf, () => v.clone(), false));
   }
 
   /** Call after every optimizer step (`step` counts them). */

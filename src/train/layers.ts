@@ -143,14 +143,24 @@ export function makeDataDense(tf: Tf): DenseFn {
   };
 }
 
+/**
+ * A variable holding the value `make` returns. tf.variable takes a reference of its own to the
+ * value's data and leaves the tensor to its caller, who must free it, or the tensor keeps the data
+ * alive once the variable is assigned new values (a copy of the weights for the process's life):
+ * made in a tidy, the tensor is freed and the variable keeps the data.
+ */
+export function variableOf(tf: Tf, make: () => Tensor, trainable: boolean, name?: string): Variable {
+  return tf.tidy(() => tf.variable(make(), trainable, name));
+}
+
 /** Glorot-uniform weights drawn from our seeded generator, so every engine starts from the same point. */
 export function initDense(tf: Tf, rng: Rng, fanIn: number, fanOut: number, name: string): DenseParams {
   const limit = Math.sqrt(6 / (fanIn + fanOut));
   const w = new Float32Array(fanIn * fanOut);
   for (let i = 0; i < w.length; i++) w[i] = (rng.uniform() * 2 - 1) * limit;
   return {
-    w: tf.variable(tf.tensor2d(w, [fanIn, fanOut]), true, `${name}/w`),
-    b: tf.variable(tf.zeros([fanOut]), true, `${name}/b`),
+    w: variableOf(tf, () => tf.tensor2d(w, [fanIn, fanOut]), true, `${name}/w`),
+    b: variableOf(tf, () => tf.zeros([fanOut]), true, `${name}/b`),
   };
 }
 
@@ -176,7 +186,7 @@ export function initLayer(tf: Tf, rng: Rng, l: PlannedLayer, name: string): { w?
       const shape: [number, number, number, number] = layer.type === 'conv2d' ? [k, k, inC, outC] : [k, k, outC, inC];
       const w = new Float32Array(k * k * inC * outC);
       for (let i = 0; i < w.length; i++) w[i] = (rng.uniform() * 2 - 1) * limit;
-      return { w: tf.variable(tf.tensor4d(w, shape), true, `${name}/w`), b: tf.variable(tf.zeros([outC]), true, `${name}/b`) };
+      return { w: variableOf(tf, () => tf.tensor4d(w, shape), true, `${name}/w`), b: variableOf(tf, () => tf.zeros([outC]), true, `${name}/b`) };
     }
     case 'upsample2d':
     case 'flatten':

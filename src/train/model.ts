@@ -18,7 +18,7 @@ import { Rng } from '../core/random';
 import type { Activation, ModelSpec } from '../core/spec';
 import type { Tf } from './tf';
 import { weightedSquaredError } from './gaussianLoss';
-import { DENSE_KERNEL, initDense, initLayer, makeChannelBias, makeDataDense, makeDense, type DenseFn, type DenseParams } from './layers';
+import { DENSE_KERNEL, initDense, initLayer, makeChannelBias, makeDataDense, makeDense, variableOf, type DenseFn, type DenseParams } from './layers';
 
 export interface VaeParams {
   /** The encoder's layers (weights where they have them), as planned by core/layers.ts. */
@@ -107,8 +107,8 @@ export class Vae {
       encoderLogVar,
       decoderLayers,
       decoderLogVar: perPoint ? init(plan.decoder[plan.output]!, 'dec_logvar') : undefined,
-      logS2: perPoint ? undefined : tf.variable(tf.fill(varianceShape, Math.log(initialVariance)), learnedVariance, `${this.prefix}log_s2`),
-      logA2: info.learnsPriorVariance ? tf.variable(tf.zeros([H]), true, `${this.prefix}log_a2`) : undefined,
+      logS2: perPoint ? undefined : variableOf(tf, () => tf.fill(varianceShape, Math.log(initialVariance)), learnedVariance, `${this.prefix}log_s2`),
+      logA2: info.learnsPriorVariance ? variableOf(tf, () => tf.zeros([H]), true, `${this.prefix}log_a2`) : undefined,
     };
     // Variance heads start flat: q(z|x) = N(nu(x), I) for every x, and VAE-3's decoder at one variance
     // for every z. With random weights there log t^2 swings with x from the first step, and on the
