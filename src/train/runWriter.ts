@@ -15,6 +15,8 @@ const SPEC_RUNS_DIR: ValueSource = { name: 'output.runsDir or --out', location: 
 
 export class RunWriter {
   private metricsFd: number | undefined;
+  /** Reopened for a resume: a writer killed mid-line may have left a torn last record to cut before appending. */
+  private tornTailPossible = false;
 
   private constructor(
     readonly dir: string,
@@ -76,12 +78,15 @@ export class RunWriter {
     try {
       for (const name of [RUN_FILES.metrics, RUN_FILES.meta, RUN_FILES.summary, RUN_FILES.images, RUN_FILES.checkpoints]) refuseLinked(path.join(dir, name));
       refuseLinked(path.join(dir, RUN_FILES.checkpoints, 'latest.json'));
-      dropTornTail(path.join(dir, RUN_FILES.metrics));
     } catch (e) {
       lock.release();
       throw e;
     }
-    return new RunWriter(dir, lock);
+    // A torn last line is cut before the first append, not here: a resume refused after this (its
+    // checkpoint does not fit the model) leaves the folder as it was.
+    const writer = new RunWriter(dir, lock);
+    writer.tornTailPossible = true;
+    return writer;
   }
 
   writeMeta(meta: RunMeta): void {
@@ -92,6 +97,10 @@ export class RunWriter {
   appendMetrics(record: MetricsRecord): void {
     const file = path.join(this.dir, RUN_FILES.metrics);
     try {
+      if (this.tornTailPossible) {
+        dropTornTail(file);
+        this.tornTailPossible = false;
+      }
       if (this.metricsFd === undefined) this.metricsFd = openNoFollow(file, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT);
       appendAllSync(this.metricsFd, toJsonLine(record), file);
     } catch (e) {

@@ -317,6 +317,11 @@ test('a resume its checkpoint cannot serve is refused before anything is written
       /holds NaN at position \d+; these weights cannot be evaluated or trained on/,
     ],
     [
+      'more batches into the next epoch than the data make',
+      (cp, _d, k) => ({ ...cp, batchesDone: 1000 + k, lossSum: 1 }),
+      /batches into epoch 4, but these data make \d+ batches an epoch/,
+    ],
+    [
       'no checkpoint after trained epochs',
       (_cp, dir) => (fs.rmSync(path.join(dir, RUN_FILES.checkpoints), { recursive: true }), undefined),
       /its weights are lost/,
@@ -329,6 +334,8 @@ test('a resume its checkpoint cannot serve is refused before anything is written
       const file = path.join(dir, RUN_FILES.checkpoints, 'latest.json');
       const cp = damage(JSON.parse(fs.readFileSync(file, 'utf8')) as StoredCheckpoint, dir, k);
       if (cp) fs.writeFileSync(file, JSON.stringify(cp));
+      // A writer killed mid-line left a torn last record: a refused resume must not cut it either.
+      if (k % 2 === 0) fs.appendFileSync(path.join(dir, RUN_FILES.metrics), '{"epoch": 4, "elbo": -1.2');
       const before = snapshot(dir);
       const r = cli(['train', spec, '--resume', dir, '--epochs', '5']);
       noStack(r.err);
