@@ -34,6 +34,8 @@ export function activate(context: vscode.ExtensionContext): void {
 
   client = new TrainerClient({ trainerPath: vscode.Uri.joinPath(context.extensionUri, 'dist', 'trainer.js').fsPath, log });
   const trainers = client;
+  // A backstop only: it asks trainers to stop, never kills them. deactivate owns the shutdown, and VS Code
+  // disposes these subscriptions right after calling it, without waiting for it.
   context.subscriptions.push({ dispose: () => trainers.dispose() });
 
   const index = new RunIndex(trainers);
@@ -134,9 +136,13 @@ export function activate(context: vscode.ExtensionContext): void {
   );
 }
 
+/**
+ * Closing or reloading the window: ask every trainer to stop, give them DEACTIVATE_STOP_MS to finish
+ * their step and write summary.json and a checkpoint, then kill what is left (the extension host gives
+ * deactivate 5 s before it exits). A trainer also stops by itself when its IPC channel closes.
+ */
 export async function deactivate(): Promise<void> {
-  // Give running trainers a moment to finish their step and write the run folder; the
-  // trainer also stops by itself when its IPC channel closes.
-  await client?.stopAll(DEACTIVATE_STOP_MS);
+  const trainers = client;
   client = undefined;
+  await trainers?.stopAll(DEACTIVATE_STOP_MS);
 }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PROTOCOL_VERSION, startRequest, type FromTrainer } from '../../src/core/protocol';
@@ -8,10 +8,16 @@ import { TrainerClient, AlreadyTrainingError } from '../../src/extension/trainer
 
 /**
  * A stand-in trainer speaking the protocol. FAKE_MODE picks its behaviour:
- * "normal" (trains until stopped), "stubborn" (ignores stop), "crash", "garbage".
+ * "normal" (trains until stopped), "stubborn" (ignores stop), "crash", "garbage",
+ * "slow" (takes 300 ms to finish after a stop, then writes FAKE_SUMMARY as the real trainer writes summary.json).
  */
 const FAKE = String.raw`
 const mode = process.env.FAKE_MODE;
+const finish = () => {
+  if (process.env.FAKE_SUMMARY) require('fs').writeFileSync(process.env.FAKE_SUMMARY, 'stopped');
+  process.send({ type: 'done', status: 'stopped', runDir: '/tmp/run-' + process.pid });
+  setTimeout(() => process.exit(0), 10);
+};
 process.on('message', (m) => {
   if (m.type === 'start') {
     if (mode === 'crash') { console.error('boom'); process.exit(3); }
@@ -21,10 +27,8 @@ process.on('message', (m) => {
     console.log('hello from stdout');
     setInterval(() => {}, 1000);
   }
-  if (m.type === 'stop' && mode !== 'stubborn') {
-    process.send({ type: 'done', status: 'stopped', runDir: '/tmp/run-' + process.pid });
-    setTimeout(() => process.exit(0), 10);
-  }
+  if (m.type === 'stop' && mode === 'slow') setTimeout(finish, 300);
+  else if (m.type === 'stop' && mode !== 'stubborn') finish();
 });
 `;
 
@@ -33,10 +37,11 @@ function setup(mode: string, stopGraceMs = 5000) {
   const trainerPath = join(dir, 'trainer.js');
   writeFileSync(trainerPath, FAKE);
   const lines: string[] = [];
-  const client = new TrainerClient({ trainerPath, log: (l) => lines.push(l), stopGraceMs, env: { FAKE_MODE: mode } });
+  const summaryPath = join(dir, 'summary');
+  const client = new TrainerClient({ trainerPath, log: (l) => lines.push(l), stopGraceMs, env: { FAKE_MODE: mode, FAKE_SUMMARY: summaryPath } });
   const events: FromTrainer[] = [];
   client.onEvent((e) => events.push(e.event));
-  return { client, lines, events, specPath: join(dir, 'a.vae.json') };
+  return { client, lines, events, specPath: join(dir, 'a.vae.json'), summaryPath };
 }
 
 const until = async (cond: () => boolean, ms = 5000) => {
@@ -117,4 +122,40 @@ test('the trainer runs at below-normal priority unless the setting says normal',
     assert.equal(getPriority(pid), expected, priority);
     await trainer.stop();
   }
+});
+
+test('window closing: deactivate stops the trainers and waits; disposing the subscriptions right after does not kill them', async () => {
+  const { client, summaryPath, specPath } = setup('slow');
+  const t = client.start(startRequest({ specPath }));
+  await until(() => t.started !== undefined);
+  // What VS Code does: call deactivate() without awaiting it, dispose context.subscriptions at once, then await deactivate.
+  const deactivated = client.stopAll(4000);
+  client.dispose();
+  await deactivated;
+  assert.equal(t.state, 'exited');
+  assert.ok(existsSync(summaryPath), 'the trainer was killed before it wrote its summary');
+  assert.equal(t.done?.status, 'stopped');
+  assert.doesNotMatch(t.done?.message ?? '', /SIGKILL/);
+});
+
+test('disposing the client alone (the subscription backstop) asks trainers to stop and never kills them', async () => {
+  const { client, summaryPath, specPath } = setup('slow');
+  const t = client.start(startRequest({ specPath }));
+  await until(() => t.started !== undefined);
+  const exited = t.whenExited();
+  client.dispose();
+  await exited;
+  assert.ok(existsSync(summaryPath), 'the trainer was killed before it wrote its summary');
+});
+
+test('deactivate kills what is left once its wait is over', async () => {
+  const { client, specPath } = setup('stubborn', 60_000);
+  const t = client.start(startRequest({ specPath }));
+  await until(() => t.started !== undefined);
+  const t0 = Date.now();
+  const deactivated = client.stopAll(300);
+  client.dispose();
+  await deactivated;
+  await t.whenExited();
+  assert.ok(Date.now() - t0 < 5000, 'the stubborn trainer outlived the wait');
 });

@@ -87,7 +87,10 @@ export class TrainerClient {
     await this.forSpec(specPath)?.stop();
   }
 
-  /** Stop every trainer; those that do not finish within `maxWaitMs` are killed. */
+  /**
+   * Stop every trainer; those that do not finish within `maxWaitMs` are killed. The extension's
+   * deactivate: the trainers write their summaries and checkpoints before the extension host exits.
+   */
   async stopAll(maxWaitMs: number): Promise<void> {
     const all = this.all();
     if (all.length === 0) return;
@@ -98,6 +101,7 @@ export class TrainerClient {
     for (const t of all) t.kill();
   }
 
+  /** Release the listeners; trainers still running are asked to stop, never killed (that is stopAll's, after its wait). */
   dispose(): void {
     for (const t of this.trainers.values()) t.dispose();
     this.trainers.clear();

@@ -125,8 +125,13 @@ export class TrainerProcess {
     return new Promise((resolve) => this.exitWaiters.push(resolve));
   }
 
+  /**
+   * Release the listeners and ask the trainer to stop (with the usual grace period): never a kill. The
+   * extension's deactivate owns the shutdown; VS Code disposes the subscriptions right after calling it,
+   * without waiting, so a kill here would cut every trainer off before it wrote its summary and checkpoint.
+   */
   dispose(): void {
-    this.kill();
+    void this.stop();
     this.events.dispose();
   }
 
