@@ -105,9 +105,20 @@ export class DiagnosticsPanel implements vscode.Disposable {
     else await DiagnosticsPanel.createOrShow(deps, [], true);
   }
 
-  /** Restore a panel after a window reload, from the run folders its state names. */
+  /**
+   * Restore a panel after a window reload, from the run folders its state names. VS Code restores a
+   * background tab only when it is first shown, which can be after Train VAE or Show Diagnostics opened
+   * a new panel: that one stays the owner (it may be following a run in progress), and the restored
+   * tab closes in its favour rather than taking it over.
+   */
   static async revive(deps: PanelDeps, panel: vscode.WebviewPanel, state: unknown): Promise<void> {
-    DiagnosticsPanel.current?.dispose();
+    const current = DiagnosticsPanel.current;
+    if (current) {
+      deps.log('panel: a panel restored from before the reload was closed; the open panel is shown instead');
+      panel.dispose();
+      current.panel.reveal(undefined, false);
+      return;
+    }
     const revived = new DiagnosticsPanel(panel, deps);
     await revived.load(isPanelState(state) ? state.runDirs : []);
   }
