@@ -187,17 +187,28 @@ export class Training implements vscode.Disposable {
     }
   }
 
+  /**
+   * Stop Training. With a target (a spec from its CodeLens or editor title, a run or spec from the runs
+   * view) exactly that one is stopped, or nothing: a stale Stop on a spec that has finished must not stop
+   * another. Without one (the palette): the active spec's trainer, the only trainer, or the user's pick.
+   */
   async stop(arg?: unknown): Promise<void> {
     const all = this.deps.client.all();
+    const argSpec = specUriFromArg(arg);
+    const argRun = argSpec ? undefined : runDirFromArg(arg);
+    if (argSpec || argRun) {
+      const target = argSpec ? this.deps.client.forSpec(argSpec.fsPath) : (this.deps.client.forRun(argRun!) ?? this.deps.client.forSpec(argRun!));
+      if (!target) {
+        void vscode.window.showInformationMessage(`VAE Lens: ${path.basename(argSpec ? argSpec.fsPath : argRun!)} is not training.`);
+        return;
+      }
+      return this.stopTrainer(target);
+    }
     if (all.length === 0) {
       void vscode.window.showInformationMessage('VAE Lens: nothing is training.');
       return;
     }
     let target: TrainerProcess | undefined;
-    const argSpec = specUriFromArg(arg);
-    const argRun = runDirFromArg(arg);
-    if (argSpec) target = this.deps.client.forSpec(argSpec.fsPath);
-    else if (argRun) target = this.deps.client.forRun(argRun) ?? this.deps.client.forSpec(argRun);
     const active = vscode.window.activeTextEditor?.document;
     if (!target && active && isSpecDocument(active)) target = this.deps.client.forSpec(active.uri.fsPath);
     if (!target && all.length === 1) target = all[0];
@@ -208,7 +219,10 @@ export class Training implements vscode.Disposable {
       );
       target = picked?.trainer;
     }
-    if (!target) return;
+    if (target) await this.stopTrainer(target);
+  }
+
+  private async stopTrainer(target: TrainerProcess): Promise<void> {
     await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: `VAE Lens: stopping ${path.basename(target.specPath)}` }, () =>
       target.stop(),
     );

@@ -1,0 +1,78 @@
+/**
+ * Commands whose target the user must be told about, run against a stand-in vscode module: Stop
+ * Training with an explicit target stops exactly that one (or says it is not training).
+ */
+import { shown, Uri } from './vscode-stub';
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PROTOCOL_VERSION, startRequest } from '../../src/core/protocol';
+import { TrainerClient } from '../../src/extension/trainer/trainerClient';
+import { Training, type TrainingDeps } from '../../src/extension/training/trainCommands';
+
+/** A trainer that trains until it is asked to stop. */
+const FAKE = String.raw`
+process.on('message', (m) => {
+  if (m.type === 'start') {
+    process.send({ type: 'started', protocolVersion: ${PROTOCOL_VERSION}, runDir: '/tmp/run-' + process.pid, backend: 'cpu', dataset: { n: 10, dim: 2, source: 'fake' }, epochs: 5, stepsPerEpoch: 2 });
+    setInterval(() => {}, 1000);
+  }
+  if (m.type === 'stop') {
+    process.send({ type: 'done', status: 'stopped', runDir: '/tmp/run-' + process.pid });
+    setTimeout(() => process.exit(0), 10);
+  }
+});
+`;
+
+const until = async (cond: () => boolean, ms = 5000) => {
+  const t0 = Date.now();
+  while (!cond()) {
+    if (Date.now() - t0 > ms) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+};
+
+test('Stop Training on a spec or run that is not training says so and stops nothing else', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vae-lens-stop-'));
+  const trainerPath = join(dir, 'trainer.js');
+  writeFileSync(trainerPath, FAKE);
+  const client = new TrainerClient({ trainerPath, log: () => undefined });
+  const training = new Training({ client } as unknown as TrainingDeps);
+  const specA = join(dir, 'a.vae.json');
+  const specB = join(dir, 'b.vae.json');
+  const b = client.start(startRequest({ specPath: specB }));
+  await until(() => b.started !== undefined);
+  try {
+    shown.length = 0;
+    // A stale "■ Stop" CodeLens on A (finished) while only B trains.
+    await training.stop(Uri.file(specA));
+    assert.equal(b.state, 'running', 'stopping A stopped B');
+    assert.deepEqual(shown, [{ level: 'info', message: 'VAE Lens: a.vae.json is not training.' }]);
+    // A run from the runs view that has ended.
+    shown.length = 0;
+    await training.stop({ runDir: join(dir, 'runs', 'a-20260101-000000') });
+    assert.equal(b.state, 'running', 'stopping an ended run stopped B');
+    assert.deepEqual(shown, [{ level: 'info', message: 'VAE Lens: a-20260101-000000 is not training.' }]);
+    // The target itself is stopped.
+    await training.stop(Uri.file(specB));
+    assert.equal(b.state, 'exited');
+  } finally {
+    await client.stopAll(2000);
+    training.dispose();
+  }
+});
+
+test('Stop Training from the palette (no target) still stops the only trainer', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vae-lens-stop-'));
+  const trainerPath = join(dir, 'trainer.js');
+  writeFileSync(trainerPath, FAKE);
+  const client = new TrainerClient({ trainerPath, log: () => undefined });
+  const training = new Training({ client } as unknown as TrainingDeps);
+  const t = client.start(startRequest({ specPath: join(dir, 'only.vae.json') }));
+  await until(() => t.started !== undefined);
+  await training.stop();
+  assert.equal(t.state, 'exited');
+  training.dispose();
+});

@@ -1,0 +1,82 @@
+/**
+ * A stand-in for the `vscode` module, for unit tests of extension code whose logic needs only a few
+ * of its calls (commands that pick a target, save a file, say what happened). Import this before the
+ * module under test: the bundle keeps `vscode` external, and this answers its require. Messages the
+ * code shows are recorded in `shown`; dialogs answer what the test sets in `answers`.
+ */
+import Module from 'node:module';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+export class Uri {
+  private constructor(
+    readonly scheme: string,
+    readonly fsPath: string,
+  ) {}
+  static file(p: string): Uri {
+    return new Uri('file', path.resolve(p));
+  }
+  static joinPath(base: Uri, ...parts: string[]): Uri {
+    return new Uri(base.scheme, path.join(base.fsPath, ...parts));
+  }
+  get path(): string {
+    return this.fsPath;
+  }
+  toString(): string {
+    return `${this.scheme}://${this.fsPath}`;
+  }
+}
+
+export interface Shown {
+  level: 'info' | 'warning' | 'error';
+  message: string;
+}
+
+export const shown: Shown[] = [];
+export const answers: { saveDialog?: Uri; openDialog?: Uri[] } = {};
+
+const disposable = { dispose: () => undefined };
+const show =
+  (level: Shown['level']) =>
+  (message: string): Promise<undefined> => {
+    shown.push({ level, message });
+    return Promise.resolve(undefined);
+  };
+
+const vscode = {
+  Uri,
+  ProgressLocation: { SourceControl: 1, Window: 10, Notification: 15 },
+  ViewColumn: { Active: -1, Beside: -2 },
+  EventEmitter: class {
+    event = () => disposable;
+    fire(): void {}
+    dispose(): void {}
+  },
+  window: {
+    activeTextEditor: undefined,
+    showInformationMessage: show('info'),
+    showWarningMessage: show('warning'),
+    showErrorMessage: show('error'),
+    showQuickPick: () => Promise.resolve(undefined),
+    showSaveDialog: () => Promise.resolve(answers.saveDialog),
+    showOpenDialog: () => Promise.resolve(answers.openDialog),
+    withProgress: <T>(_options: unknown, task: (progress: unknown, token: unknown) => Promise<T>) =>
+      task({ report: () => undefined }, { isCancellationRequested: false, onCancellationRequested: () => disposable }),
+  },
+  workspace: {
+    isTrusted: true,
+    workspaceFolders: undefined,
+    textDocuments: [],
+    onDidSaveTextDocument: () => disposable,
+    getConfiguration: () => ({ get: <T>(_key: string, fallback: T) => fallback }),
+    asRelativePath: (p: string | Uri) => (typeof p === 'string' ? p : p.fsPath),
+    fs: { writeFile: (uri: Uri, bytes: Uint8Array) => fs.promises.writeFile(uri.fsPath, bytes) },
+  },
+  commands: { executeCommand: () => Promise.resolve(undefined) },
+};
+
+const loader = Module as unknown as { _load: (request: string, ...rest: unknown[]) => unknown };
+const load = loader._load;
+loader._load = function (this: unknown, request: string, ...rest: unknown[]) {
+  return request === 'vscode' ? vscode : load.call(this, request, ...rest);
+};
