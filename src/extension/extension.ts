@@ -49,21 +49,22 @@ export function activate(context: vscode.ExtensionContext): void {
     client: trainers,
     log,
     actions: {
-      stop: (runDir) => void trainers.forRun(runDir)?.stop(),
-      retrain: (runDir) =>
-        void readRunOverview(runDir).then(async (r) => {
-          if (!r.meta) return void vscode.window.showErrorMessage('VAE Lens: this run does not say which spec it came from (run.json is missing).');
-          // run.json belongs to the run folder, which anyone may have written: train what it names only when that is this run's spec in the workspace.
-          const specText = await readSpecFileText(vscode.Uri.file(r.meta.specPath));
-          const problem = retrainProblem(r.meta.specPath, runDir, workspaceRoots(), (spec) => runsDirsForSpec(spec, specText));
-          if (problem) {
-            const train = 'Train It Anyway';
-            const choice = await vscode.window.showWarningMessage(`VAE Lens: not retraining this run without asking: ${problem}.`, { modal: true }, train);
-            if (choice !== train || !vscode.workspace.isTrusted) return;
-          }
-          void training?.retrain(r.meta.specPath);
-        }),
-      exportCsv: (runDir) => void runCommands?.exportCsv(runDir),
+      // Each returns its promise: the panel says what failed and why.
+      stop: (runDir) => trainers.forRun(runDir)?.stop(),
+      retrain: async (runDir) => {
+        const r = await readRunOverview(runDir);
+        if (!r.meta) return void vscode.window.showErrorMessage('VAE Lens: this run does not say which spec it came from (run.json is missing).');
+        // run.json belongs to the run folder, which anyone may have written: train what it names only when that is this run's spec in the workspace.
+        const specText = await readSpecFileText(vscode.Uri.file(r.meta.specPath));
+        const problem = retrainProblem(r.meta.specPath, runDir, workspaceRoots(), (spec) => runsDirsForSpec(spec, specText));
+        if (problem) {
+          const train = 'Train It Anyway';
+          const choice = await vscode.window.showWarningMessage(`VAE Lens: not retraining this run without asking: ${problem}.`, { modal: true }, train);
+          if (choice !== train || !vscode.workspace.isTrusted) return;
+        }
+        await training?.retrain(r.meta.specPath);
+      },
+      exportCsv: (runDir) => runCommands?.exportCsv(runDir),
       exportPng: (runDir, chart, dataUrl) => runCommands?.exportPng(runDir, chart, dataUrl),
     },
   });

@@ -1,8 +1,9 @@
 /**
- * Commands whose target the user must be told about, run against a stand-in vscode module: Stop
- * Training with an explicit target stops exactly that one (or says it is not training).
+ * Commands whose target or failure the user must be told about, run against a stand-in vscode module:
+ * Stop Training with an explicit target stops exactly that one (or says it is not training), and an
+ * export that cannot be written says what failed and why instead of failing silently.
  */
-import { shown, Uri } from './vscode-stub';
+import { shown, answers, Uri } from './vscode-stub';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -11,6 +12,8 @@ import { join } from 'node:path';
 import { PROTOCOL_VERSION, startRequest } from '../../src/core/protocol';
 import { TrainerClient } from '../../src/extension/trainer/trainerClient';
 import { Training, type TrainingDeps } from '../../src/extension/training/trainCommands';
+import { RunCommands, type RunCommandDeps } from '../../src/extension/runs/runCommands';
+import { sampleRecord } from './record-testkit';
 
 /** A trainer that trains until it is asked to stop. */
 const FAKE = String.raw`
@@ -75,4 +78,51 @@ test('Stop Training from the palette (no target) still stops the only trainer', 
   await training.stop();
   assert.equal(t.state, 'exited');
   training.dispose();
+});
+
+function runWithRecords(): string {
+  const runDir = mkdtempSync(join(tmpdir(), 'vae-lens-export-'));
+  writeFileSync(join(runDir, 'metrics.jsonl'), [sampleRecord(0), sampleRecord(1)].map((r) => JSON.stringify(r)).join('\n') + '\n');
+  return runDir;
+}
+
+function runCommands(): RunCommands {
+  return new RunCommands({ log: () => undefined } as unknown as RunCommandDeps);
+}
+
+test('an export to CSV that cannot be written says which file and why', async () => {
+  const runDir = runWithRecords();
+  // A "folder" that is a file: the write fails as in a read-only or vanished folder.
+  const notAFolder = join(runDir, 'not-a-folder');
+  writeFileSync(notAFolder, '');
+  answers.saveDialog = Uri.file(join(notAFolder, 'metrics.csv'));
+  shown.length = 0;
+  await assert.doesNotReject(runCommands().exportCsv(runDir));
+  const error = shown.find((s) => s.level === 'error');
+  assert.ok(error, `no error was shown: ${JSON.stringify(shown)}`);
+  assert.match(error.message, /could not write .*not-a-folder\/metrics\.csv: .*ENOTDIR/);
+});
+
+test('charts exported as PNG that cannot be written say which file and why', async () => {
+  const runDir = runWithRecords();
+  const notAFolder = join(runDir, 'not-a-folder');
+  writeFileSync(notAFolder, '');
+  answers.openDialog = [Uri.file(notAFolder)];
+  shown.length = 0;
+  const rejections: unknown[] = [];
+  const onRejection = (e: unknown) => rejections.push(e);
+  process.on('unhandledRejection', onRejection);
+  try {
+    const commands = runCommands();
+    const png = 'data:image/png;base64,iVBORw0KGgo=';
+    commands.exportPng(runDir, 'elbo', png);
+    commands.exportPng(runDir, 'gap', png);
+    await until(() => shown.some((s) => s.level === 'error') || rejections.length > 0, 5000).catch(() => undefined);
+    assert.deepEqual(rejections, [], 'the failure was an unhandled rejection');
+    const error = shown.find((s) => s.level === 'error');
+    assert.ok(error, `no error was shown: ${JSON.stringify(shown)}`);
+    assert.match(error.message, /could not save .*not-a-folder\/.*elbo\.png \(and 1 more chart\): .*ENOTDIR/);
+  } finally {
+    process.off('unhandledRejection', onRejection);
+  }
 });

@@ -20,8 +20,9 @@ import { isProcessAlive } from '../../core/run/liveness';
 import { readRunContents, runFolderNotes } from '../../core/run/read';
 import { toPanelRun } from '../../core/panelRun';
 import type { TrainerClient, TrainerEvent } from '../trainer/trainerClient';
+import { reportFailure } from '../failures';
 
-/** What the panel's buttons do; an action that fails is logged, never an unhandled rejection. */
+/** What the panel's buttons do; an action that fails is said (what and why) and logged, never an unhandled rejection. */
 export interface PanelActions {
   stop(runDir: string): void | Promise<void>;
   retrain(runDir: string): void | Promise<void>;
@@ -233,17 +234,18 @@ export class DiagnosticsPanel implements vscode.Disposable {
       return;
     }
     const { actions } = this.deps;
-    const act = (done: void | Promise<void>) =>
-      void Promise.resolve(done).catch((err: unknown) => this.deps.log(`panel: "${m.type}" failed: ${err instanceof Error ? err.message : String(err)}`));
+    const act = (what: string, done: void | Promise<void>) => {
+      if (done) reportFailure(what, done, (line) => this.deps.log(`panel: ${line}`));
+    };
     switch (m.type) {
       case 'stop':
-        return act(actions.stop(m.runDir));
+        return act('Stop', actions.stop(m.runDir));
       case 'retrain':
-        return act(actions.retrain(m.runDir));
+        return act('Retrain', actions.retrain(m.runDir));
       case 'exportCsv':
-        return act(actions.exportCsv(m.runDir));
+        return act('Export CSV', actions.exportCsv(m.runDir));
       case 'exportPng':
-        return act(actions.exportPng(m.runDir, m.chart, m.dataUrl));
+        return act('Export PNG', actions.exportPng(m.runDir, m.chart, m.dataUrl));
     }
   }
 

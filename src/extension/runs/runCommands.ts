@@ -12,6 +12,7 @@ import type { RunIndex } from './runIndex';
 import { codeLensResult } from '../status/runStateWording';
 import { activeSpecUri, specUriFromArg } from '../specs/specFiles';
 import type { TrainerClient } from '../trainer/trainerClient';
+import { reasonOf, reportFailure } from '../failures';
 
 export interface RunCommandDeps {
   index: RunIndex;
@@ -140,7 +141,12 @@ export class RunCommands implements Pick<PanelActions, 'exportCsv' | 'exportPng'
       title: 'Export metrics as CSV',
     });
     if (!target) return;
-    await vscode.workspace.fs.writeFile(target, new TextEncoder().encode(metricsToCsv(records)));
+    try {
+      await vscode.workspace.fs.writeFile(target, new TextEncoder().encode(metricsToCsv(records)));
+    } catch (e) {
+      void vscode.window.showErrorMessage(`VAE Lens: could not write ${target.fsPath}: ${reasonOf(e)}`);
+      return;
+    }
     void vscode.window.showInformationMessage(`VAE Lens: wrote ${records.length} rows to ${vscode.workspace.asRelativePath(target)}.`);
   }
 
@@ -156,7 +162,8 @@ export class RunCommands implements Pick<PanelActions, 'exportCsv' | 'exportPng'
     this.pngBatch = undefined;
     if (!batch) return;
     clearTimeout(batch.timer);
-    void this.savePngs(batch.runDir, batch.charts);
+    // The panel's messages are answered long before this runs (PNG_BATCH_MS): a failure is said here.
+    reportFailure('Saving the charts as PNG', this.savePngs(batch.runDir, batch.charts), this.deps.log);
   }
 
   private async savePngs(runDir: string, charts: { chart: string; dataUrl: string }[]): Promise<void> {
@@ -180,7 +187,15 @@ export class RunCommands implements Pick<PanelActions, 'exportCsv' | 'exportPng'
       if (!folder?.[0]) return;
       files = charts.map((c) => vscode.Uri.joinPath(folder[0]!, fileName(c.chart)));
     }
-    await Promise.all(charts.map((c, i) => vscode.workspace.fs.writeFile(files[i]!, Buffer.from(c.dataUrl.slice(c.dataUrl.indexOf(',') + 1), 'base64'))));
+    const written = await Promise.allSettled(
+      charts.map((c, i) => vscode.workspace.fs.writeFile(files[i]!, Buffer.from(c.dataUrl.slice(c.dataUrl.indexOf(',') + 1), 'base64'))),
+    );
+    const failed = written.flatMap((r, i) => (r.status === 'rejected' ? [{ file: files[i]!, why: reasonOf(r.reason) }] : []));
+    if (failed.length > 0) {
+      const more = failed.length > 1 ? ` (and ${failed.length - 1} more chart${failed.length > 2 ? 's' : ''})` : '';
+      void vscode.window.showErrorMessage(`VAE Lens: could not save ${failed[0]!.file.fsPath}${more}: ${failed[0]!.why}`);
+      return;
+    }
     void vscode.window.showInformationMessage(`VAE Lens: saved ${charts.length} chart${charts.length > 1 ? 's' : ''} as PNG.`);
   }
 

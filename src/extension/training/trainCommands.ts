@@ -20,6 +20,7 @@ import { TrainingTimings } from './editorTimings';
 import { showTrainingProgress } from './progressNotification';
 import { requireTrust } from '../trust';
 import { tfjsNodeSearchPaths } from '../engine/nativeEngine';
+import { reportFailure } from '../failures';
 
 export interface TrainingDeps {
   extensionUri: vscode.Uri;
@@ -34,8 +35,10 @@ export interface TrainingDeps {
 export class Training implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
 
+  private readonly log = (line: string) => this.deps.output.appendLine(line);
+
   constructor(private readonly deps: TrainingDeps) {
-    this.disposables.push(vscode.workspace.onDidSaveTextDocument((doc) => void this.onSave(doc)));
+    this.disposables.push(vscode.workspace.onDidSaveTextDocument((doc) => reportFailure('Retraining on save', this.onSave(doc), this.log)));
   }
 
   /** Train VAE: the given spec, the active one, or the user's pick. */
@@ -121,7 +124,7 @@ export class Training implements vscode.Disposable {
     let trainer: TrainerProcess;
     try {
       trainer = this.deps.client.start(request, settings.trainerPriority);
-      void DiagnosticsPanel.prepare(this.deps.panelDeps());
+      reportFailure('Opening the diagnostics panel', DiagnosticsPanel.prepare(this.deps.panelDeps()), this.log);
     } catch (e) {
       if (e instanceof AlreadyTrainingError) {
         void vscode.window.showWarningMessage(`VAE Lens: ${name} is already training.`);
@@ -143,7 +146,7 @@ export class Training implements vscode.Disposable {
           timings.pointArrived();
           break;
         case 'started':
-          void DiagnosticsPanel.createOrShow(this.deps.panelDeps(), [e.runDir], true);
+          reportFailure('Showing the new run in the diagnostics panel', DiagnosticsPanel.createOrShow(this.deps.panelDeps(), [e.runDir], true), this.log);
           break;
         case 'error':
           errors.push(e.message.split('\n')[0]!);
