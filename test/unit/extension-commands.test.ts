@@ -1,9 +1,9 @@
 /**
- * Commands whose target or failure the user must be told about, run against a stand-in vscode module:
- * Stop Training with an explicit target stops exactly that one (or says it is not training), and an
- * export that cannot be written says what failed and why instead of failing silently.
+ * Extension code run against a stand-in vscode module: Stop Training with an explicit target stops
+ * exactly that one (or says it is not training), an export that cannot be written says what failed
+ * and why instead of failing silently, and the layer hover is registered for spec files on disk.
  */
-import { shown, answers, Uri } from './vscode-stub';
+import { shown, answers, registeredSelectors, Uri } from './vscode-stub';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -13,6 +13,7 @@ import { PROTOCOL_VERSION, startRequest } from '../../src/core/protocol';
 import { TrainerClient } from '../../src/extension/trainer/trainerClient';
 import { Training, type TrainingDeps } from '../../src/extension/training/trainCommands';
 import { RunCommands, type RunCommandDeps } from '../../src/extension/runs/runCommands';
+import { registerLayerHover } from '../../src/extension/specs/layerHover';
 import { sampleRecord } from './record-testkit';
 
 /** A trainer that trains until it is asked to stop. */
@@ -125,4 +126,10 @@ test('charts exported as PNG that cannot be written say which file and why', asy
   } finally {
     process.off('unhandledRejection', onRejection);
   }
+});
+
+test('the layer hover is offered on spec files on disk only, as the CodeLens is', () => {
+  registeredSelectors.length = 0;
+  registerLayerHover().dispose();
+  assert.deepEqual(registeredSelectors, [{ scheme: 'file', pattern: '**/*.vae.json' }]);
 });

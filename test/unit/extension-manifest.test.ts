@@ -52,3 +52,20 @@ test('schema, language mapping, view, settings, trust and icon are wired to file
   assert.equal(pkg.capabilities.untrustedWorkspaces.supported, 'limited');
   assert.ok(existsSync(join(root, pkg.icon)));
 });
+
+test("the editor title's and explorer's spec buttons never show on a run's spec snapshot, nor on a file that is not on disk", () => {
+  // The code refuses .vae-lens/runs/<run>/spec.vae.json (isSpecPath): a ▶ there would train some other spec.
+  const snapshots = ['/w/.vae-lens/runs/a-20260101-000000/spec.vae.json', 'C:\\w\\.vae-lens\\runs\\a-20260101-000000\\spec.vae.json'];
+  const specs = ['/w/a.vae.json', 'C:\\w\\models\\a.vae.json', '/w/.vae-lensish/a.vae.json'];
+  const items = [...pkg.contributes.menus['editor/title']!, ...pkg.contributes.menus['explorer/context']!];
+  assert.ok(items.length >= 4);
+  for (const item of items) {
+    const when = item.when ?? '';
+    assert.match(when, /(^|&& )resourceScheme == file( &&|$)/, `${item.command}: ${when}`);
+    const negated = /!\(resourcePath =~ \/(.+)\/\)/.exec(when);
+    assert.ok(negated, `${item.command} does not exclude run folders: ${when}`);
+    const inRunFolder = new RegExp(negated[1]!);
+    for (const p of snapshots) assert.ok(inRunFolder.test(p), `${item.command} would show on ${p}`);
+    for (const p of specs) assert.ok(!inRunFolder.test(p), `${item.command} would not show on ${p}`);
+  }
+});

@@ -33,6 +33,8 @@ export interface Shown {
 }
 
 export const shown: Shown[] = [];
+/** The document selectors providers were registered for. */
+export const registeredSelectors: unknown[] = [];
 export const answers: { saveDialog?: Uri; openDialog?: Uri[] } = {};
 
 const disposable = { dispose: () => undefined };
@@ -73,6 +75,12 @@ const vscode = {
     fs: { writeFile: (uri: Uri, bytes: Uint8Array) => fs.promises.writeFile(uri.fsPath, bytes) },
   },
   commands: { executeCommand: () => Promise.resolve(undefined) },
+  languages: {
+    registerHoverProvider: (selector: unknown) => {
+      registeredSelectors.push(selector);
+      return disposable;
+    },
+  },
 };
 
 const loader = Module as unknown as { _load: (request: string, ...rest: unknown[]) => unknown };

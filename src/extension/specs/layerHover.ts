@@ -10,7 +10,8 @@ import { readSettings, workspaceRoots } from '../settings';
 
 export function registerLayerHover(): vscode.Disposable {
   return vscode.languages.registerHoverProvider(
-    { pattern: '**/*.vae.json' },
+    // Files on disk only, like the CodeLens: a spec in a diff or an unsaved buffer has no folder to plan its data from.
+    { scheme: 'file', pattern: '**/*.vae.json' },
     {
       provideHover(doc, position) {
         const text = doc.getText();
