@@ -35,6 +35,38 @@ export interface Shown {
 export const shown: Shown[] = [];
 /** The document selectors providers were registered for. */
 export const registeredSelectors: unknown[] = [];
+/** Every progress.report() of withProgress, and every message posted to a webview, in order. */
+export const progressReports: { message?: string; increment?: number }[] = [];
+export const webviewPosts: unknown[] = [];
+
+/** A webview panel that records what it is sent; `receive` plays a message from its page. */
+export class FakeWebviewPanel {
+  title = '';
+  visible = true;
+  private onMessage: ((m: unknown) => void) | undefined;
+  readonly webview = {
+    options: {},
+    html: '',
+    cspSource: 'vscode-webview:',
+    asWebviewUri: (u: Uri) => u,
+    postMessage: (m: unknown) => {
+      webviewPosts.push(m);
+      return Promise.resolve(true);
+    },
+    onDidReceiveMessage: (listener: (m: unknown) => void) => {
+      this.onMessage = listener;
+      return disposable;
+    },
+  };
+  onDidDispose = () => disposable;
+  onDidChangeViewState = () => disposable;
+  reveal(): void {}
+  dispose(): void {}
+  receive(m: unknown): void {
+    this.onMessage?.(m);
+  }
+}
+export const createdPanels: FakeWebviewPanel[] = [];
 export const answers: { saveDialog?: Uri; openDialog?: Uri[] } = {};
 
 const disposable = { dispose: () => undefined };
@@ -63,7 +95,15 @@ const vscode = {
     showSaveDialog: () => Promise.resolve(answers.saveDialog),
     showOpenDialog: () => Promise.resolve(answers.openDialog),
     withProgress: <T>(_options: unknown, task: (progress: unknown, token: unknown) => Promise<T>) =>
-      task({ report: () => undefined }, { isCancellationRequested: false, onCancellationRequested: () => disposable }),
+      task(
+        { report: (r: { message?: string; increment?: number }) => progressReports.push(r) },
+        { isCancellationRequested: false, onCancellationRequested: () => disposable },
+      ),
+    createWebviewPanel: () => {
+      const panel = new FakeWebviewPanel();
+      createdPanels.push(panel);
+      return panel;
+    },
   },
   workspace: {
     isTrusted: true,

@@ -21,6 +21,7 @@ import { readRunContents, runFolderNotes } from '../../core/run/read';
 import { toPanelRun } from '../../core/panelRun';
 import type { TrainerClient, TrainerEvent } from '../trainer/trainerClient';
 import { reportFailure } from '../failures';
+import { Throttle } from '../throttle';
 
 /** What the panel's buttons do; an action that fails is said (what and why) and logged, never an unhandled rejection. */
 export interface PanelActions {
@@ -50,7 +51,11 @@ export class DiagnosticsPanel implements vscode.Disposable {
   private buffered: TrainerEvent[] | undefined;
   /** A PNG export asked for before the webview was ready to render it. */
   private pendingPngExport: string | undefined;
-  private lastProgressPost = new Map<string, number>();
+  /**
+   * Progress goes to the webview at most every PROGRESS_INTERVAL_MS per run, and the last report of a
+   * burst is deferred, not dropped: the panel never stays on a stale epoch.
+   */
+  private readonly progressPosts = new Map<string, { throttle: Throttle; latest?: ToPanel }>();
   /** Runs written by another process (the CLI): followed by polling their files. */
   private readonly external = new ExternalRunFollower({
     records: (runDir, records) => {
@@ -175,6 +180,7 @@ export class DiagnosticsPanel implements vscode.Disposable {
     // What the panel leaves out of a run folder is said where the user can find it, by line number.
     for (const c of contents) for (const note of runFolderNotes(c)) this.deps.log(`panel: ${note}`);
     this.runs = contents.map((c) => toPanelRun(c, isLive(c.runDir)));
+    this.clearProgressPosts();
     this.external.clear();
     for (const run of this.runs) {
       if (run.status !== 'running') continue;
@@ -268,12 +274,14 @@ export class DiagnosticsPanel implements vscode.Disposable {
         if (run.images) this.post({ type: 'images', runDir: run.runDir, images: run.images });
         break;
       case 'status': {
-        if (update.progress) {
-          const now = Date.now();
-          if (now - (this.lastProgressPost.get(run.runDir) ?? 0) < PROGRESS_INTERVAL_MS) return;
-          this.lastProgressPost.set(run.runDir, now);
+        const message: ToPanel = { type: 'status', runDir: run.runDir, status: update.status, message: update.message, progress: update.progress };
+        if (update.progress) this.postProgress(run.runDir, message);
+        else {
+          // A status without progress (started, done) goes at once, and a progress report still pending is older than it.
+          this.progressPosts.get(run.runDir)?.throttle.dispose();
+          this.progressPosts.delete(run.runDir);
+          this.post(message);
         }
-        this.post({ type: 'status', runDir: run.runDir, status: update.status, message: update.message, progress: update.progress });
         break;
       }
       case 'none':
@@ -281,8 +289,31 @@ export class DiagnosticsPanel implements vscode.Disposable {
     }
   }
 
+  private postProgress(runDir: string, message: ToPanel): void {
+    let pending = this.progressPosts.get(runDir);
+    if (!pending) {
+      const entry: { throttle: Throttle; latest?: ToPanel } = {
+        throttle: new Throttle(PROGRESS_INTERVAL_MS, () => {
+          const latest = entry.latest;
+          entry.latest = undefined;
+          if (latest && this.shownRun(runDir)) this.post(latest);
+        }),
+      };
+      pending = entry;
+      this.progressPosts.set(runDir, pending);
+    }
+    pending.latest = message;
+    pending.throttle.schedule();
+  }
+
+  private clearProgressPosts(): void {
+    for (const p of this.progressPosts.values()) p.throttle.dispose();
+    this.progressPosts.clear();
+  }
+
   dispose(): void {
     if (DiagnosticsPanel.current === this) DiagnosticsPanel.current = undefined;
+    this.clearProgressPosts();
     this.external.clear();
     this.loadToken++;
     for (const d of this.disposables.splice(0)) d.dispose();

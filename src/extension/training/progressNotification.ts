@@ -3,6 +3,7 @@ import * as vscode from 'vscode';
 import { progressFraction } from '../../core/wording';
 import { progressMessage, type LiveProgress } from '../status/runStateWording';
 import type { TrainerProcess } from '../trainer/trainerProcess';
+import { Throttle } from '../throttle';
 
 const REPORT_INTERVAL_MS = 250;
 
@@ -12,7 +13,6 @@ export function showTrainingProgress(trainer: TrainerProcess, specName: string):
     (progress, token) =>
       new Promise<void>((resolve) => {
         let reportedPercent = 0;
-        let lastReport = 0;
         const report = (message: string, p?: LiveProgress) => {
           const percent = p ? progressFraction(p) * 100 : reportedPercent;
           const increment = Math.max(0, percent - reportedPercent);
@@ -23,19 +23,24 @@ export function showTrainingProgress(trainer: TrainerProcess, specName: string):
           report('stopping after the current step…');
           void trainer.stop();
         });
+        // At most one report per interval, and the last progress of a burst is reported late rather than never.
+        let latest: LiveProgress | undefined;
+        const progressReports = new Throttle(REPORT_INTERVAL_MS, () => {
+          const p = latest;
+          latest = undefined;
+          if (p && trainer.state !== 'stopping' && trainer.state !== 'exited') report(progressMessage(p), p);
+        });
         const sub = trainer.onEvent((e) => {
           if (trainer.state === 'stopping') return;
           if (e.type === 'started') report(`starting · backend ${e.backend} · ${e.dataset.n} points`);
           if (e.type === 'progress') {
-            const now = Date.now();
-            if (now - lastReport < REPORT_INTERVAL_MS) return;
-            lastReport = now;
-            const p: LiveProgress = { ...e, epochs: trainer.started?.epochs ?? 0 };
-            report(progressMessage(p), p);
+            latest = { ...e, epochs: trainer.started?.epochs ?? 0 };
+            progressReports.schedule();
           }
         });
         void trainer.whenExited().then(() => {
           sub.dispose();
+          progressReports.dispose();
           resolve();
         });
       }),
