@@ -50,6 +50,7 @@ function resolveAgainstWorkspace(p: string, scope?: vscode.Uri): string {
   return folder ? path.join(folder.uri.fsPath, p) : path.resolve(p);
 }
 
+/** Whether a configuration change touches a VAE Lens setting. */
 export function affectsSettings(e: vscode.ConfigurationChangeEvent): boolean {
   return e.affectsConfiguration(SECTION);
 }

@@ -5,10 +5,6 @@
  */
 import * as vscode from 'vscode';
 
-export function isTrusted(): boolean {
-  return vscode.workspace.isTrusted;
-}
-
 /** True when trusted; otherwise explains why `action` is refused and offers to manage trust. */
 export function requireTrust(action: string): boolean {
   if (vscode.workspace.isTrusted) return true;

@@ -8,7 +8,7 @@ import * as vscode from 'vscode';
 import { formatLocation } from '../../core/errors';
 import type { ErrorEvent } from '../../core/protocol';
 import { locationToRange, type Range0 } from './locationRange';
-import { readSettings, workspaceRoots } from '../settings';
+import { affectsSettings, readSettings, workspaceRoots } from '../settings';
 import { checkSpecText, locateField, type SpecProblem } from './specChecks';
 import { isSpecDocument } from './specFiles';
 import { samePath } from '../../core/run/paths';
@@ -42,7 +42,7 @@ export class SpecDiagnostics implements vscode.Disposable {
         clearTimeout(this.timers.get(d.uri.toString()));
       }),
       vscode.workspace.onDidChangeConfiguration((e) => {
-        if (e.affectsConfiguration('vaeLens')) this.checkAll();
+        if (affectsSettings(e)) this.checkAll();
       }),
       vscode.workspace.onDidGrantWorkspaceTrust(() => this.checkAll()),
       vscode.workspace.onDidChangeWorkspaceFolders(() => this.checkAll()),

@@ -29,7 +29,7 @@ export interface TrainingDeps {
   panelDeps: () => PanelDeps;
   output: vscode.OutputChannel;
   /** The extension's global storage, where "Install Native TensorFlow" puts tfjs-node. */
-  storageDir?: string;
+  storageDir: string;
 }
 
 export class Training implements vscode.Disposable {
@@ -115,9 +115,7 @@ export class Training implements vscode.Disposable {
       reserveCores: 1,
       // The native engine is not in the .vsix: use the user's own install where there is one,
       // or the one "Install Native TensorFlow" made.
-      tfjsNodeSearchPaths: this.deps.storageDir
-        ? tfjsNodeSearchPaths(this.deps.storageDir, uri)
-        : [...(settings.tfjsNodePath ? [settings.tfjsNodePath] : []), ...workspaceRoots()],
+      tfjsNodeSearchPaths: tfjsNodeSearchPaths(this.deps.storageDir, uri),
       // No folder open (a lone spec file): no workspace to confine data to. An empty list would refuse every file.
       workspaceRoots: workspaceRoots().length > 0 ? workspaceRoots() : undefined,
     });
