@@ -9,10 +9,13 @@ import { TrainerClient, AlreadyTrainingError } from '../../src/extension/trainer
 /**
  * A stand-in trainer speaking the protocol. FAKE_MODE picks its behaviour:
  * "normal" (trains until stopped), "stubborn" (ignores stop), "crash", "garbage",
- * "slow" (takes 300 ms to finish after a stop, then writes FAKE_SUMMARY as the real trainer writes summary.json).
+ * "slow" (takes 300 ms to finish after a stop, then writes FAKE_SUMMARY as the real trainer writes summary.json),
+ * "script" (ignores stop, as a trainer waiting on a user's script does, and on SIGTERM kills that script:
+ * writes FAKE_SUMMARY and exits).
  */
 const FAKE = String.raw`
 const mode = process.env.FAKE_MODE;
+if (mode === 'script') process.on('SIGTERM', () => { require('fs').writeFileSync(process.env.FAKE_SUMMARY, 'script killed'); process.exit(0); });
 const finish = () => {
   if (process.env.FAKE_SUMMARY) require('fs').writeFileSync(process.env.FAKE_SUMMARY, 'stopped');
   process.send({ type: 'done', status: 'stopped', runDir: '/tmp/run-' + process.pid });
@@ -28,7 +31,7 @@ process.on('message', (m) => {
     setInterval(() => {}, 1000);
   }
   if (m.type === 'stop' && mode === 'slow') setTimeout(finish, 300);
-  else if (m.type === 'stop' && mode !== 'stubborn') finish();
+  else if (m.type === 'stop' && mode !== 'stubborn' && mode !== 'script') finish();
 });
 `;
 
@@ -158,4 +161,15 @@ test('deactivate kills what is left once its wait is over', async () => {
   await deactivated;
   await t.whenExited();
   assert.ok(Date.now() - t0 < 5000, 'the stubborn trainer outlived the wait');
+});
+
+test("deactivate sends SIGTERM before SIGKILL: a trainer running a script kills its script's process group", async () => {
+  const { client, specPath, summaryPath } = setup('script', 60_000);
+  const t = client.start(startRequest({ specPath }));
+  await until(() => t.started !== undefined);
+  const deactivated = client.stopAll(300);
+  client.dispose();
+  await deactivated;
+  await t.whenExited();
+  assert.ok(existsSync(summaryPath), 'the trainer was killed without the SIGTERM on which it ends its script');
 });

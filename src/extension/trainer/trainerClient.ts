@@ -27,6 +27,15 @@ export class AlreadyTrainingError extends Error {
   }
 }
 
+/** What stopAll gives a trainer between SIGTERM and SIGKILL (within the 5 s the extension host grants deactivate). */
+const TERM_GRACE_MS = 500;
+
+const delay = (ms: number) =>
+  new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    timer.unref?.();
+  });
+
 export class TrainerClient {
   private readonly trainers = new Map<string, TrainerProcess>();
   private readonly events = new Emitter<TrainerEvent>();
@@ -88,17 +97,22 @@ export class TrainerClient {
   }
 
   /**
-   * Stop every trainer; those that do not finish within `maxWaitMs` are killed. The extension's
-   * deactivate: the trainers write their summaries and checkpoints before the extension host exits.
+   * Stop every trainer; those that do not finish within `maxWaitMs` get SIGTERM and, TERM_GRACE_MS
+   * later, SIGKILL. The extension's deactivate: the trainers write their summaries and checkpoints
+   * before the extension host exits. The SIGTERM is for a trainer running the user's script, which
+   * lives in a process group of its own: on it the trainer kills the script's group (already sent
+   * SIGINT by the stop), which a SIGKILL of the trainer alone would leave running.
    */
   async stopAll(maxWaitMs: number): Promise<void> {
     const all = this.all();
     if (all.length === 0) return;
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, maxWaitMs)));
-    await Promise.race([Promise.all(all.map((t) => t.stop())), deadline]);
-    clearTimeout(timer);
-    for (const t of all) t.kill();
+    const stopped = Promise.all(all.map((t) => t.stop()));
+    await Promise.race([stopped, delay(maxWaitMs)]);
+    const left = all.filter((t) => !t.exited);
+    if (left.length === 0) return;
+    for (const t of left) t.terminate();
+    await Promise.race([Promise.all(left.map((t) => t.whenExited())), delay(TERM_GRACE_MS)]);
+    for (const t of left) t.kill();
   }
 
   /** Release the listeners; trainers still running are asked to stop, never killed (that is stopAll's, after its wait). */

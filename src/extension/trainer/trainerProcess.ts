@@ -115,6 +115,15 @@ export class TrainerProcess {
     return exited;
   }
 
+  get exited(): boolean {
+    return this.state === 'exited';
+  }
+
+  /** SIGTERM: the trainer stops at its next step, and a script it runs is killed with its process group. */
+  terminate(): void {
+    if (this.state !== 'exited') this.child.kill('SIGTERM');
+  }
+
   /** Kill now, without waiting for the trainer to write its summary. */
   kill(): void {
     if (this.state !== 'exited') this.child.kill('SIGKILL');
