@@ -24,7 +24,7 @@ const SPEC = `// The PyTorch example, shortened for the end-to-end test.
 {
   "name": "pytorch-e2e",
   "trainer": { "command": [${JSON.stringify(PYTHON)}, "train.py", "--epochs", "${EPOCHS}", "--limit", "256", "--batch-size", "64"] },
-  "diagnostics": { "window": 1 }
+  "diagnostics": { "window": 2 }
 }
 `;
 const TRAINING = new RegExp(`^VAE (starting|epoch \\d+/${EPOCHS} \\(\\d+%\\))$`);
