@@ -69,3 +69,20 @@ test("the editor title's and explorer's spec buttons never show on a run's spec 
     for (const p of specs) assert.ok(!inRunFolder.test(p), `${item.command} would not show on ${p}`);
   }
 });
+
+test('every setting says its scope: per folder where a spec or run reads it, machine-overridable for a path on this machine', () => {
+  // Without a scope a setting is window-wide: a folder's own value in a multi-root workspace is ignored,
+  // though the extension reads each setting for the spec or run at hand (readSettings(scope)).
+  const scopes = Object.fromEntries(
+    Object.entries(pkg.contributes.configuration.properties as Record<string, { scope?: string }>).map(([key, p]) => [key, p.scope]),
+  );
+  assert.deepEqual(scopes, {
+    'vaeLens.retrainOnSave': 'resource',
+    'vaeLens.backend': 'resource',
+    'vaeLens.trainerPriority': 'resource',
+    'vaeLens.threads': 'resource',
+    'vaeLens.allowDataOutsideWorkspace': 'resource',
+    'vaeLens.runsDirectory': 'resource',
+    'vaeLens.tfjsNodePath': 'machine-overridable',
+  });
+});

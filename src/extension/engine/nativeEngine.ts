@@ -16,7 +16,8 @@ export function tfjsNodeSearchPaths(storageDir: string, scope?: vscode.Uri): str
 }
 
 export async function installNativeEngine(storageDir: string, log: (line: string) => void): Promise<void> {
-  const found = locateTfjsNode(tfjsNodeSearchPaths(storageDir));
+  // The setting of the folder being worked in (it may differ per folder): the active editor's.
+  const found = locateTfjsNode(tfjsNodeSearchPaths(storageDir, vscode.window.activeTextEditor?.document.uri));
   if (found) {
     log(`native TensorFlow: ${TFJS_NODE} found in ${found}`);
     void vscode.window.showInformationMessage(
