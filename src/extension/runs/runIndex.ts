@@ -2,6 +2,8 @@
  * Which runs exist, per spec and overall, with a cache of each run's overview that file
  * watchers and trainer events invalidate. The status bar, CodeLens, runs view and the
  * quick picks all ask here, so run folders are read once per change, not once per view.
+ * Runs are looked for, and watched, in the same folders the runs view reads (runsFolders.ts):
+ * every spec's and each workspace folder's runsDirectory, custom ones included.
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
@@ -9,10 +11,14 @@ import { isProcessAlive } from '../../core/run/liveness';
 import { listRunDirs } from '../../core/run/files';
 import { readRunOverview, type RunOverview } from '../../core/run/read';
 import { runsOfSpec, newestFirst } from '../../core/run/paths';
-import { readSettings } from '../settings';
-import { RUN_META_GLOB, runsDirsForSpec, specText } from '../specs/specFiles';
+import { affectsSettings, readSettings, workspaceRoots } from '../settings';
+import { findSpecs, isSpecPath, RUN_META_GLOB, SPEC_GLOB, runsDirsForSpec, specText } from '../specs/specFiles';
+import { FolderWatchers, foldersOutside, RunsFolders, runOfChangedFile, uniqueFolders } from './runsFolders';
 import type { TrainerClient } from '../trainer/trainerClient';
 import { Throttle } from '../throttle';
+
+/** The files of a run folder that say it started, checkpointed or ended (relative to its runs folder). */
+const RUN_FILES_GLOB = '*/{run.json,summary.json}';
 
 export class RunIndex implements vscode.Disposable {
   private readonly cache = new Map<string, Promise<RunOverview>>();
@@ -22,13 +28,44 @@ export class RunIndex implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [this.changed];
   private readonly notify = new Throttle(150, () => this.changed.fire());
   readonly onDidChange = this.changed.event;
+  private readonly folders = new RunsFolders({
+    specs: async () => (await findSpecs()).map((u) => u.fsPath),
+    runsDirsForSpec: async (specPath) => runsDirsForSpec(specPath, await specText(vscode.Uri.file(specPath))),
+    configuredRunsDirs: () =>
+      (vscode.workspace.workspaceFolders ?? [])
+        .filter((f) => f.uri.scheme === 'file')
+        .map((f) => readSettings(f.uri).runsDirectory)
+        .filter((d): d is string => d !== undefined),
+  });
+  /** Watchers of the runs folders outside the workspace, which the workspace-wide one does not see. */
+  private readonly folderWatchers = new FolderWatchers((folder) => this.watchRunsFolder(new vscode.RelativePattern(vscode.Uri.file(folder), RUN_FILES_GLOB)));
+  /** The runs folders as last computed, to tell a run file of ours from another file of that name. */
+  private knownFolders: string[] = [];
+  private watcherSync = 0;
+  private disposed = false;
 
   constructor(private readonly client: TrainerClient) {
     // Not metrics.jsonl: it grows every epoch. Runs of this window report through trainer
-    // events, and other writers rewrite summary.json at each checkpoint.
-    const watcher = vscode.workspace.createFileSystemWatcher('**/.vae-lens/runs/*/{run.json,summary.json}');
-    const onFile = (uri: vscode.Uri) => this.invalidate(path.dirname(uri.fsPath));
-    this.disposables.push(watcher, watcher.onDidCreate(onFile), watcher.onDidChange(onFile), watcher.onDidDelete(onFile));
+    // events, and other writers rewrite summary.json at each checkpoint. In the workspace, every
+    // run.json and summary.json is heard and those of runs in our runs folders are kept.
+    this.disposables.push(this.watchRunsFolder('**/{run.json,summary.json}', true), this.folderWatchers);
+    // A spec created, deleted or saved (its output.runsDir may have changed) changes the runs folders;
+    // so do the settings (runsDirectory, per folder) and the workspace folders themselves.
+    const specs = vscode.workspace.createFileSystemWatcher(SPEC_GLOB);
+    const onSpec = (uri: vscode.Uri) => {
+      if (isSpecPath(uri.fsPath)) this.foldersChanged();
+    };
+    this.disposables.push(
+      specs,
+      specs.onDidCreate(onSpec),
+      specs.onDidChange(onSpec),
+      specs.onDidDelete(onSpec),
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (affectsSettings(e)) this.invalidate();
+      }),
+      vscode.workspace.onDidChangeWorkspaceFolders(() => this.invalidate()),
+    );
+    void this.syncWatchers();
     this.disposables.push(
       client.onEvent(({ trainer, event }) => {
         // Not on every diagnostics pass: a fast model makes several a second, and each refresh re-reads
@@ -40,12 +77,51 @@ export class RunIndex implements vscode.Disposable {
     );
   }
 
-  /** Forget one run (or all) and tell listeners, throttled so a burst of writes is one refresh per 150 ms. */
+  private watchRunsFolder(pattern: vscode.GlobPattern, filter = false): vscode.Disposable {
+    const watcher = vscode.workspace.createFileSystemWatcher(pattern);
+    const onFile = (uri: vscode.Uri) => {
+      if (uri.scheme !== 'file') return;
+      const runDir = filter ? runOfChangedFile(uri.fsPath, this.knownFolders) : path.dirname(uri.fsPath);
+      if (runDir) this.invalidate(runDir);
+    };
+    return vscode.Disposable.from(watcher, watcher.onDidCreate(onFile), watcher.onDidChange(onFile), watcher.onDidDelete(onFile));
+  }
+
+  /**
+   * Forget one run, or everything (the set of runs folders too: after a settings, workspace folder or
+   * trust change), and tell listeners, throttled so a burst of writes is one refresh per 150 ms.
+   */
   invalidate(runDir?: string): void {
     if (runDir) this.cache.delete(runDir);
-    else this.cache.clear();
+    else {
+      this.cache.clear();
+      this.folders.invalidate();
+      void this.syncWatchers();
+    }
     this.listings.clear();
     this.notify.schedule();
+  }
+
+  /** A spec came, went or was saved: its runs folders may have changed, its runs' overviews have not. */
+  private foldersChanged(): void {
+    this.folders.invalidate();
+    this.listings.clear();
+    this.notify.schedule();
+    void this.syncWatchers();
+  }
+
+  /** Watch the runs folders as they are now; a later call's answer wins over an earlier one still on its way. */
+  private async syncWatchers(): Promise<void> {
+    const sync = ++this.watcherSync;
+    let folders: string[];
+    try {
+      folders = await this.folders.folders();
+    } catch {
+      return;
+    }
+    if (this.disposed || sync !== this.watcherSync) return;
+    this.knownFolders = folders;
+    this.folderWatchers.sync(foldersOutside(folders, workspaceRoots()));
   }
 
   overview(runDir: string): Promise<RunOverview> {
@@ -77,17 +153,21 @@ export class RunIndex implements vscode.Disposable {
     return (await this.runsForSpec(specPath))[0];
   }
 
-  /** Every run in the workspace's default runs folders and the configured one, newest first. */
+  /**
+   * Every run in the runs folders the runs view reads (each spec's, each workspace folder's setting),
+   * and in any default runs folder of the workspace (runs of a spec since deleted), newest first.
+   */
   async allRuns(): Promise<RunOverview[]> {
-    const metas = await vscode.workspace.findFiles(RUN_META_GLOB, '**/node_modules/**');
-    const dirs = new Set(metas.filter((u) => u.scheme === 'file').map((u) => path.dirname(u.fsPath)));
-    const configured = readSettings().runsDirectory;
-    if (configured) for (const d of await this.listing(configured)) dirs.add(d);
-    const overviews = await Promise.all([...dirs].map((d) => this.overview(d)));
+    const [metas, folders] = await Promise.all([vscode.workspace.findFiles(RUN_META_GLOB, '**/node_modules/**'), this.folders.folders()]);
+    const found = metas.filter((u) => u.scheme === 'file').map((u) => path.dirname(u.fsPath));
+    // Each run once, however its path was spelt (a found file's drive letter, a joined setting).
+    const dirs = uniqueFolders([found, ...(await Promise.all(folders.map((f) => this.listing(f))))]);
+    const overviews = await Promise.all(dirs.map((d) => this.overview(d)));
     return overviews.filter((o) => o.meta !== undefined).sort(newestFirst);
   }
 
   dispose(): void {
+    this.disposed = true;
     this.notify.dispose();
     for (const d of this.disposables) d.dispose();
   }
