@@ -17,6 +17,7 @@ import { isSpecDocument, resolveSpec, specText, specUriFromArg } from '../specs/
 import { AlreadyTrainingError, type TrainerClient } from '../trainer/trainerClient';
 import type { TrainerProcess } from '../trainer/trainerProcess';
 import { TrainingTimings } from './editorTimings';
+import { OwnSaves, SpecStarts, type Superseded } from './specStarts';
 import { showTrainingProgress } from './progressNotification';
 import { requireTrust } from '../trust';
 import { tfjsNodeSearchPaths } from '../engine/nativeEngine';
@@ -34,6 +35,10 @@ export interface TrainingDeps {
 
 export class Training implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
+  /** One start of a spec at a time; a newer request supersedes a waiting one. */
+  private readonly starts = new SpecStarts();
+  /** The saves trainSpec makes itself, which retrain on save must not answer with a second start. */
+  private readonly ownSaves = new OwnSaves();
 
   private readonly log = (line: string) => this.deps.output.appendLine(line);
 
@@ -52,10 +57,22 @@ export class Training implements vscode.Disposable {
    * Check the spec and start its trainer. The text is read and parsed once here (the checks' parse);
    * the trainer gets that same text, so it trains exactly what was checked. `quietIfUnparsable`: a
    * spec that does not parse starts nothing and says nothing (retrain on save; the editor underlines it).
+   * Starts of one spec run one at a time, and one that a newer start of the same spec has overtaken
+   * while it waited (to save, for the user, for the old run to stop) gives way to it and returns undefined.
    */
   async trainSpec(uri: vscode.Uri, opts: { ask: boolean; quietIfUnparsable?: boolean }): Promise<TrainerProcess | undefined> {
     if (!requireTrust('Training')) return undefined;
     const timings = new TrainingTimings();
+    const outcome = await this.starts.run(uri.toString(), (superseded) => this.startSpec(uri, opts, timings, superseded));
+    return outcome.superseded ? undefined : outcome.value;
+  }
+
+  private async startSpec(
+    uri: vscode.Uri,
+    opts: { ask: boolean; quietIfUnparsable?: boolean },
+    timings: TrainingTimings,
+    superseded: Superseded,
+  ): Promise<TrainerProcess | undefined> {
     const trainerPath = vscode.Uri.joinPath(this.deps.extensionUri, 'dist', 'trainer.js').fsPath;
     if (!fs.existsSync(trainerPath)) {
       void vscode.window.showErrorMessage(
@@ -64,7 +81,15 @@ export class Training implements vscode.Disposable {
       return undefined;
     }
     const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
-    if (doc?.isDirty && !(await doc.save())) return undefined;
+    if (doc?.isDirty) {
+      // This save is part of this start: retrain on save must not start the spec for it as well.
+      this.ownSaves.begin(uri.toString(), doc.version);
+      const saved = await doc.save();
+      this.ownSaves.end(uri.toString(), saved);
+      if (!saved) return undefined;
+    }
+    // A newer start came while saving: it reads the text (its own save's, or later) and starts.
+    if (superseded()) return undefined;
     const text = await specText(uri);
     if (text === undefined) {
       void vscode.window.showErrorMessage(`VAE Lens: cannot read ${uri.fsPath}.`);
@@ -98,9 +123,11 @@ export class Training implements vscode.Disposable {
         const restart = 'Stop and Restart';
         const choice = await vscode.window.showWarningMessage(`VAE Lens: ${name} is already training.`, restart, 'Show Diagnostics');
         if (choice === 'Show Diagnostics' && running.runDir) await DiagnosticsPanel.createOrShow(this.deps.panelDeps(), [running.runDir]);
-        if (choice !== restart) return undefined;
+        if (choice !== restart || superseded()) return undefined;
       }
       await running.stop();
+      // Saved again while the old run stopped (retrain on save): the newer start trains the newer text.
+      if (superseded()) return undefined;
     }
 
     const request = startRequest({
@@ -235,7 +262,10 @@ export class Training implements vscode.Disposable {
   }
 
   private async onSave(doc: vscode.TextDocument): Promise<void> {
-    if (!isSpecDocument(doc) || !readSettings(doc.uri).retrainOnSave || !vscode.workspace.isTrusted) return;
+    if (!isSpecDocument(doc)) return;
+    // Train VAE saved an unsaved spec to train it: that start is under way, not a reason for another.
+    if (this.ownSaves.take(doc.uri.toString(), doc.version)) return;
+    if (!readSettings(doc.uri).retrainOnSave || !vscode.workspace.isTrusted) return;
     // A spec that does not parse: the diagnostics already say what is wrong; start nothing.
     await this.trainSpec(doc.uri, { ask: false, quietIfUnparsable: true });
   }
