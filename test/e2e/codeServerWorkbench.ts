@@ -64,7 +64,19 @@ export class CodeServerWorkbench implements Workbench {
     await this.act(`running command "${title}"`, async () => {
       const row = await this.pickFromQuickInput('F1', `>${title}`, new RegExp(`^${escapeRegExp(title)}$`), COMMAND_PICK_TIMEOUT_MS);
       await row.click();
-      await this.page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: DEFAULT_TIMEOUT_MS });
+      // The palette closes; a command may open a quick pick of its own in the same widget (Open Run...).
+      const widget = this.page.locator('.quick-input-widget');
+      const deadline = Date.now() + DEFAULT_TIMEOUT_MS;
+      while (
+        (await widget.isVisible()) &&
+        (await widget
+          .locator('.quick-input-box input')
+          .inputValue()
+          .catch(() => '')) === `>${title}`
+      ) {
+        if (Date.now() > deadline) throw new Error(`the command palette stayed open for ${DEFAULT_TIMEOUT_MS} ms`);
+        await sleep(100);
+      }
     });
   }
 
@@ -78,6 +90,27 @@ export class CodeServerWorkbench implements Workbench {
         .locator(`.tabs-container .tab[aria-label^=${JSON.stringify(name)}]`)
         .first()
         .waitFor({ state: 'visible', timeout: DEFAULT_TIMEOUT_MS });
+    });
+  }
+
+  async readQuickPick(accept: (rows: string[]) => boolean = (rows) => rows.length > 0, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<string[]> {
+    return this.act('reading the quick pick', async () => {
+      const widget = this.page.locator('.quick-input-widget');
+      const deadline = Date.now() + timeoutMs;
+      let rows: string[] = [];
+      for (;;) {
+        if (await widget.isVisible()) {
+          rows = await widget
+            .locator('.quick-input-list .monaco-list-row')
+            .evaluateAll((els) => els.map((el) => (el as HTMLElement).innerText.replace(/\s+/g, ' ').trim()));
+          if (rows.length > 0 && accept(rows)) break;
+        }
+        if (Date.now() > deadline) throw new Error(`no quick pick as expected within ${timeoutMs} ms; rows: ${JSON.stringify(rows)}`);
+        await sleep(250);
+      }
+      await this.page.keyboard.press('Escape');
+      await widget.waitFor({ state: 'hidden', timeout: 5_000 });
+      return rows;
     });
   }
 

@@ -49,6 +49,11 @@ export interface Workbench {
   codeLensTitles(): Promise<string[]>;
   /** Waits until a CodeLens title matches; returns it. */
   waitForCodeLens(pattern: RegExp | string, timeoutMs?: number): Promise<string>;
+  /**
+   * Waits until a quick pick (one a command opened) shows rows and `accept` holds for their labels,
+   * then closes it (Escape) and returns the labels: what a user would choose from.
+   */
+  readQuickPick(accept?: (rows: string[]) => boolean, timeoutMs?: number): Promise<string[]>;
   /** Waits until some webview's document holds `selector`; returns that webview's frame. */
   findWebviewFrame(selector: string, timeoutMs?: number): Promise<Frame>;
   /**
