@@ -8,7 +8,7 @@ import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { withFailureScreenshot } from './failureScreenshot';
 import { launchVaeLens } from './launch';
-import { isProcessAlive, waitForRun, type RunFolder } from './runFolders';
+import { isProcessAlive, trainUntilRunning, waitForRun, type RunFolder } from './runFolders';
 import { makeWorkspace, swissRollVariant } from './specFixtures';
 import { elboPoints } from './trainTiming';
 import { waitForPanel } from './vaeLensPanel';
@@ -41,16 +41,7 @@ describe('Reload Window while training, and the panel tab it restores', { timeou
     withFailureScreenshot(wb, 'reload-while-training', async () => {
       await workbench().openFile('long.vae.json');
       assert.equal(await workbench().waitForStatusBar(/^VAE\b/, 120_000), 'VAE: no runs');
-      await workbench().runCommand('VAE Lens: Train VAE');
-      await workbench().waitForStatusBar(TRAINING_EPOCH, 120_000);
-      const running = await waitForRun(
-        workbench().workspaceDir,
-        (r) => r.meta?.pid !== undefined && r.records.length >= 2,
-        120_000,
-        'with a trainer pid and two records',
-      );
-      const pid = running.meta!.pid!;
-      assert.ok(isProcessAlive(pid), `trainer ${pid} is not running`);
+      const { running, pid } = await trainUntilRunning(workbench(), LONG_EPOCHS);
       // Cover the panel with another editor in its group, so that after the reload its tab is in the background.
       await waitForPanel(workbench(), (p) => p.runDirs.includes(running.dir), 60_000);
       await workbench().runCommand('View: Focus Right Editor Group');

@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { withFailureScreenshot } from './failureScreenshot';
 import { e2eTarget, launchVaeLens } from './launch';
 import { measuredNow, recordMeasurements } from './measurements';
-import { isProcessAlive, runDirs, waitForRun } from './runFolders';
+import { isProcessAlive, runDirs, trainUntilRunning, waitForRun } from './runFolders';
 import { BROKEN_SPEC, makeWorkspace, swissRollVariant } from './specFixtures';
 import type { Problem, Workbench } from './workbench';
 
@@ -37,16 +37,7 @@ describe('Stop Training, and a broken spec', { timeout: 600_000 }, () => {
     withFailureScreenshot(wb, 'stop', async () => {
       await workbench().openFile('long.vae.json');
       assert.equal(await workbench().waitForStatusBar(/^VAE\b/, 120_000), 'VAE: no runs');
-      await workbench().runCommand('VAE Lens: Train VAE');
-      await workbench().waitForStatusBar(new RegExp(`^VAE epoch \\d+/${LONG_EPOCHS} `), 120_000);
-      const running = await waitForRun(
-        workbench().workspaceDir,
-        (r) => r.meta?.pid !== undefined && r.records.length >= 2,
-        120_000,
-        'with a trainer pid and two records',
-      );
-      const pid = running.meta!.pid!;
-      assert.ok(isProcessAlive(pid), `trainer ${pid} is not running while the status bar says training`);
+      const { running, pid } = await trainUntilRunning(workbench(), LONG_EPOCHS);
       await workbench().screenshot('before-stop');
 
       const stopAt = performance.now();

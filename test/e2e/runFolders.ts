@@ -2,6 +2,7 @@
 // independently of the product's own reader, so a bug there cannot hide from these tests.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Workbench } from './workbench';
 
 /** The metrics fields the e2e tests compare with the charts (null where the writer stored NaN). */
 export interface MetricsLine {
@@ -84,4 +85,18 @@ export function isProcessAlive(pid: number): boolean {
     // EPERM: alive but not ours (never the case for our own trainer).
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/**
+ * Train VAE on the open spec of `epochs` epochs, as a user starts it from the palette, and wait until
+ * the status bar counts its epochs and its run folder has a trainer pid and two records; returns the
+ * run and that pid (checked alive).
+ */
+export async function trainUntilRunning(wb: Workbench, epochs: number): Promise<{ running: RunFolder; pid: number }> {
+  await wb.runCommand('VAE Lens: Train VAE');
+  await wb.waitForStatusBar(new RegExp(`^VAE epoch \\d+/${epochs} `), 120_000);
+  const running = await waitForRun(wb.workspaceDir, (r) => r.meta?.pid !== undefined && r.records.length >= 2, 120_000, 'with a trainer pid and two records');
+  const pid = running.meta!.pid!;
+  if (!isProcessAlive(pid)) throw new Error(`trainer ${pid} is not running while the status bar says training`);
+  return { running, pid };
 }
