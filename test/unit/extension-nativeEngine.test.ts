@@ -146,6 +146,33 @@ test('the load check runs beside the extension host, not in it: the event loop k
   assertNothingInstalled(storage('hung-load'));
 });
 
+test('a cancelled install waits for npm to close: nothing it or its children print later reaches another file', async () => {
+  // An npm whose child keeps printing after npm is killed (the pipe stays open in the child).
+  const file = path.join(tmp, 'npm-chatty.js');
+  fs.writeFileSync(
+    file,
+    `const { spawn } = require('child_process');
+spawn(process.execPath, ['-e', "let k = 0; const t = setInterval(() => { console.log('late line ' + k++); if (k > 8) { clearInterval(t); } }, 100);"], { stdio: ['ignore', 'inherit', 'inherit'] });
+setInterval(() => {}, 1000);
+`,
+  );
+  const dir = storage('chatty');
+  const abort = new AbortController();
+  setTimeout(() => abort.abort(), 200);
+  const lines: string[] = [];
+  const r = await installTfjsNode({ storageDir: dir, npm: [process.execPath, file], signal: abort.signal, onLine: (l) => lines.push(l) });
+  assert.equal(r.ok, false);
+  if (!r.ok) assert.equal(r.cancelled, true);
+  const seen = lines.length;
+  const other = path.join(tmp, 'another-file.txt');
+  const fd = fs.openSync(other, 'w');
+  await new Promise((resolve) => setTimeout(resolve, 1200));
+  fs.closeSync(fd);
+  assert.equal(fs.readFileSync(other, 'utf8'), '', 'a line of the cancelled install was written into a file opened after it');
+  assert.equal(lines.length, seen, 'lines reached the caller after the install had returned');
+  assertNothingInstalled(dir);
+});
+
 test('a storage folder that cannot be made is a failed install with its reason, not an exception', async () => {
   const file = path.join(tmp, 'storage-is-a-file');
   fs.writeFileSync(file, 'x');

@@ -8,7 +8,7 @@
  * tfjs-node's install script downloads the TensorFlow C library from its own host, which is where
  * installs usually fail (offline, a proxy): the message then says so, and the wasm engine stays.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
@@ -135,8 +135,20 @@ export async function installTfjsNode(o: InstallOptions): Promise<InstallResult>
     // A storage folder that cannot be written, or an old install held open (EBUSY on Windows).
     return fail(`could not install ${TFJS_NODE} in ${o.storageDir}: ${(e as Error).message}`);
   } finally {
-    if (staging !== undefined) fs.rmSync(staging, { recursive: true, force: true });
-    if (log !== undefined) fs.closeSync(log);
+    // A staging folder that cannot be removed now (a file still held open on Windows) is removed by
+    // the next install (removeLeftovers): this function returns its result, never throws.
+    if (staging !== undefined) ignoreErrors(() => fs.rmSync(staging!, { recursive: true, force: true }));
+    if (log !== undefined) ignoreErrors(() => fs.closeSync(log!));
+    // Output that arrives after this (it should not: run() waits for its process to close) goes nowhere.
+    log = undefined;
+  }
+}
+
+function ignoreErrors(f: () => void): void {
+  try {
+    f();
+  } catch {
+    // See the caller.
   }
 }
 
@@ -166,31 +178,58 @@ function run(
   o: { cwd: string; env?: NodeJS.ProcessEnv; shell?: boolean; onLine: (l: string) => void; signal?: AbortSignal; timeoutMs?: number },
 ): Promise<number | 'ENOENT' | 'timeout'> {
   return new Promise((resolve) => {
-    const child = spawn(command, args, { cwd: o.cwd, env: o.env ?? process.env, shell: o.shell ?? false, stdio: ['ignore', 'pipe', 'pipe'], signal: o.signal });
+    const child = spawn(command, args, { cwd: o.cwd, env: o.env ?? process.env, shell: o.shell ?? false, stdio: ['ignore', 'pipe', 'pipe'] });
+    let outcome: number | 'ENOENT' | 'timeout' | undefined;
     let settled = false;
-    const done = (v: number | 'ENOENT' | 'timeout') => {
-      if (!settled) resolve(v);
+    const settle = () => {
+      if (settled) return;
       settled = true;
       clearTimeout(timer);
+      clearTimeout(closeTimer);
+      o.signal?.removeEventListener('abort', onAbort);
+      resolve(outcome ?? 1);
     };
-    const timer =
-      o.timeoutMs === undefined
-        ? undefined
-        : setTimeout(() => {
-            child.kill('SIGKILL');
-            done('timeout');
-          }, o.timeoutMs);
+    // A cancel or a timeout kills the process (its whole tree) and waits for it to close, so nothing it
+    // still prints, and no file it still holds in the staging folder, outlives the install; at most CLOSE_WAIT_MS.
+    let closeTimer: NodeJS.Timeout | undefined;
+    const end = (why: number | 'timeout') => {
+      outcome ??= why;
+      killTree(child);
+      closeTimer ??= setTimeout(settle, CLOSE_WAIT_MS);
+    };
+    const onAbort = () => end(1);
+    if (o.signal?.aborted) onAbort();
+    else o.signal?.addEventListener('abort', onAbort);
+    const timer = o.timeoutMs === undefined ? undefined : setTimeout(() => end('timeout'), o.timeoutMs);
     for (const stream of [child.stdout, child.stderr]) {
       let rest = '';
       stream.setEncoding('utf8');
       stream.on('data', (chunk: string) => {
+        if (settled) return;
         const parts = (rest + chunk).split(/\r?\n|\r/);
         rest = parts.pop() ?? '';
         for (const p of parts) if (p.trim()) o.onLine(p.trimEnd());
       });
-      stream.on('end', () => rest.trim() && o.onLine(rest.trimEnd()));
+      stream.on('end', () => !settled && rest.trim() && o.onLine(rest.trimEnd()));
     }
-    child.on('error', (e: NodeJS.ErrnoException) => done(e.code === 'ENOENT' ? 'ENOENT' : 1));
-    child.on('close', (code) => done(code ?? 1));
+    child.on('error', (e: NodeJS.ErrnoException) => {
+      outcome ??= e.code === 'ENOENT' ? 'ENOENT' : 1;
+      // Never started: no close to wait for.
+      if (child.pid === undefined) settle();
+    });
+    child.on('close', (code) => {
+      outcome ??= code ?? 1;
+      settle();
+    });
   });
+}
+
+/** How long a killed install step gets to close before the install gives up on it. */
+const CLOSE_WAIT_MS = 3000;
+
+/** Kill a process and, on Windows, the processes it started (npm under the shell that runs npm.cmd). */
+function killTree(child: ChildProcess): void {
+  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+  if (process.platform === 'win32') spawn('taskkill', ['/pid', String(child.pid), '/T', '/F'], { stdio: 'ignore' }).on('error', () => child.kill());
+  else child.kill('SIGKILL');
 }
