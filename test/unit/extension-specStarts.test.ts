@@ -125,3 +125,24 @@ test('the save a start makes is its own: retrain on save does not start the spec
   assert.equal(own.take('spec', 12), false, 'a save that did not happen leaves nothing behind');
   assert.equal(own.take('other', 12), false);
 });
+
+test('a start waiting on an unanswered question gives way to a newer request, which then runs', async () => {
+  // "Already training: Stop and Restart?" hides into the notification centre unanswered: its promise
+  // never settles. A newer start of the spec (retrain on save) must not queue behind it for ever.
+  const starts = new SpecStarts();
+  const never = new Promise<string>(() => {});
+  const asked = starts.run('a', async (superseded) => {
+    const answer = await Promise.race([never, superseded.overtaken.then(() => undefined)]);
+    return answer ?? 'gave way';
+  });
+  await tick();
+  let ran = false;
+  const newer = starts.run('a', async () => {
+    ran = true;
+    return 'trained';
+  });
+  assert.deepEqual(await asked, { superseded: false, value: 'gave way' });
+  assert.deepEqual(await newer, { superseded: false, value: 'trained' });
+  assert.equal(ran, true);
+  assert.equal(starts.busy('a'), false, 'the spec is free again');
+});

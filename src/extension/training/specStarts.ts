@@ -8,11 +8,18 @@
 
 export type StartOutcome<T> = { superseded: true } | { superseded: false; value: T };
 
-/** Asked by a running start at each point where it could go on with something out of date. */
-export type Superseded = () => boolean;
+/**
+ * Asked by a running start at each point where it could go on with something out of date; its
+ * `overtaken` settles when a newer request comes, for a start that waits on the user (a question left
+ * unanswered would otherwise hold every later start of the spec).
+ */
+export interface Superseded {
+  (): boolean;
+  readonly overtaken: Promise<void>;
+}
 
 export class SpecStarts {
-  private readonly specs = new Map<string, { latest: number; tail: Promise<unknown> }>();
+  private readonly specs = new Map<string, { latest: number; tail: Promise<unknown>; overtake: (() => void)[] }>();
 
   /**
    * Runs `start` once every earlier request for `key` has finished, unless a newer request came
@@ -21,10 +28,14 @@ export class SpecStarts {
    */
   run<T>(key: string, start: (superseded: Superseded) => Promise<T>): Promise<StartOutcome<T>> {
     const waiting = this.specs.get(key);
-    const e = waiting ?? { latest: 0, tail: Promise.resolve() };
+    const e = waiting ?? { latest: 0, tail: Promise.resolve(), overtake: [] };
     this.specs.set(key, e);
     const me = ++e.latest;
-    const superseded = () => e.latest !== me;
+    for (const overtake of e.overtake.splice(0)) overtake();
+    let overtake!: () => void;
+    const overtaken = new Promise<void>((resolve) => (overtake = resolve));
+    e.overtake.push(overtake);
+    const superseded = Object.assign(() => e.latest !== me, { overtaken });
     const begin = async (): Promise<StartOutcome<T>> => (superseded() ? { superseded: true } : { superseded: false, value: await start(superseded) });
     // With nothing before it, a request starts at once (it is not pending, so nothing can supersede it before it begins).
     const result = waiting ? e.tail.then(begin) : begin();

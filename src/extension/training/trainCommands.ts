@@ -121,7 +121,11 @@ export class Training implements vscode.Disposable {
     if (running) {
       if (opts.ask) {
         const restart = 'Stop and Restart';
-        const choice = await vscode.window.showWarningMessage(`VAE Lens: ${name} is already training.`, restart, 'Show Diagnostics');
+        // A newer start of this spec (a save, another click) answers for the user: the question is dropped.
+        const choice = await Promise.race([
+          vscode.window.showWarningMessage(`VAE Lens: ${name} is already training.`, restart, 'Show Diagnostics'),
+          superseded.overtaken.then(() => undefined),
+        ]);
         if (choice === 'Show Diagnostics' && running.runDir) await DiagnosticsPanel.createOrShow(this.deps.panelDeps(), [running.runDir]);
         if (choice !== restart || superseded()) return undefined;
       }
