@@ -162,7 +162,7 @@ def test_the_global_generators_of_torch_numpy_and_random_are_left_as_they_were()
     ({"seed": None}, "seed must be a whole number"),
     ({"points": True}, "points must be a whole number"),
     ({"modules": [1]}, "modules must be nn.Modules"),
-    ({"window": 1}, "window must be a whole number of at least 2"),
+    ({"window": 0}, "window must be a whole number of at least 1"),
     ({"window": 1001}, "window must be at most 1000"),
 ])
 def test_constructor_arguments_of_the_wrong_kind_are_named(kwargs: dict, match: str) -> None:

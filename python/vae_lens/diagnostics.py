@@ -196,7 +196,7 @@ class Diagnostics:
             )
         points, samples, block_rows, window, seed = (
             _whole(arg, v, least) for arg, v, least in
-            (("points", points, 1), ("samples", samples, 1), ("block_rows", block_rows, 1), ("window", window, 2), ("seed", seed, 0)))
+            (("points", points, 1), ("samples", samples, 1), ("block_rows", block_rows, 1), ("window", window, 1), ("seed", seed, 0)))
         if optimizer is not None and not isinstance(getattr(optimizer, "param_groups", None), list):
             raise VaeLensInputError(f"optimizer must be a torch.optim.Optimizer (its param_groups give the step); got {type(optimizer).__name__}"
                                     + (": give the scheduler's optimizer" if hasattr(optimizer, "optimizer") else ""))

@@ -14,7 +14,7 @@ import { findNode, locator, nodeValue, parseJsoncTree } from './specParts/jsonc'
 import { withoutBom } from './text';
 import { schemaProblems } from './specParts/schemaCheck';
 import { semanticProblems } from './specParts/semanticChecks';
-import { theoremWarnings } from './specParts/theoremWarnings';
+import { theoremWarnings, windowWarnings } from './specParts/theoremWarnings';
 import type { ParsedSpec, SpecWarning } from './specParts/types';
 import { withDefaults, type RawSpec } from './specParts/withDefaults';
 
@@ -60,7 +60,11 @@ export function parseSpecDocument(original: string, file = 'spec.vae.json'): Spe
     if (bad.length > 0) throw new UserError(bad[0]!.message, bad[0]!.location, bad.slice(1));
     const trainerLocation = locate(findNode(root, 'trainer'), 'trainer');
     const spec = scriptSpecWithDefaults(rawScript, file);
-    return { kind: 'script', parsed: { spec, warnings: outputWarnings(spec.output.runsDir), text: original, trainerLocation } };
+    const warnings = [
+      ...windowWarnings(spec.diagnostics.window).map((w) => ({ message: w.message, location: locate(findNode(root, w.field), w.field) })),
+      ...outputWarnings(spec.output.runsDir),
+    ];
+    return { kind: 'script', parsed: { spec, warnings, text: original, trainerLocation } };
   }
   const spec = withDefaults(raw, file);
   const semantic = semanticProblems(spec, raw);

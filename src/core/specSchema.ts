@@ -335,8 +335,9 @@ export const SPEC_SCHEMA: JsonSchema = {
         },
         window: {
           type: 'integer',
-          // The trend reads 2w passes and needs at least 3 (and the slowing of a rise, w + 1 at either end).
-          minimum: 2,
+          // 1 is read as 2 (warned of): the trend reads 2w passes and needs at least 3. Still accepted, since
+          // runs that asked for it keep it in their spec snapshot, which a resume and eval read.
+          minimum: 1,
           maximum: 1000,
           default: SPEC_DEFAULTS.diagnostics.window,
           description: "The verdict's window w: the ELBO's trend is read over the last 2w passes, the gap and the step's noise over the last w.",

@@ -17,5 +17,11 @@ export function theoremWarnings(spec: VaeSpec): { message: string; field: string
     });
   if (spec.diagnostics.mcSamples === 1)
     out.push({ message: 'with one Monte-Carlo sample the ELBO standard error cannot be estimated; use 2 or more', field: 'diagnostics.mcSamples' });
+  out.push(...windowWarnings(spec.diagnostics.window));
   return out;
+}
+
+/** A window the rule reads otherwise than written (model and script specs alike). */
+export function windowWarnings(window: number): { message: string; field: string }[] {
+  return window === 1 ? [{ message: "a window of 1 is read as 2: the ELBO's trend needs 2w passes, at least 4; write 2", field: 'diagnostics.window' }] : [];
 }
