@@ -219,6 +219,8 @@ test('a text file of whole numbers up to 255 without data.scale gets a note to d
     ['fractions.csv', 'a,b\n0.5,17\n3,200\n', {}, false],
     ['negative.csv', 'a,b\n-1,17\n3,200\n', {}, false],
     ['large.csv', 'a,b\n1,17\n3,256\n', {}, false],
+    ['counts.csv', 'a,b\n0,3\n2,1\n', {}, false],
+    ['small-counts.json', '[[0, 17], [3, 120]]', {}, false],
   ];
   for (const [name, text, extra, noted] of cases) {
     writeFileSync(join(root, name), text);
