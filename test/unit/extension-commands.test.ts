@@ -6,7 +6,7 @@
 import { shown, answers, registeredSelectors, Uri } from './vscode-stub';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PROTOCOL_VERSION, startRequest } from '../../src/core/protocol';
@@ -132,4 +132,32 @@ test('the layer hover is offered on spec files on disk only, as the CodeLens is'
   registeredSelectors.length = 0;
   registerLayerHover().dispose();
   assert.deepEqual(registeredSelectors, [{ scheme: 'file', pattern: '**/*.vae.json' }]);
+});
+
+test("a run's spec snapshot is not a spec, in .vae-lens or in a custom runs folder; a spec.vae.json of the user's is", async () => {
+  const { isSpecPath, resolveSpec } = await import('../../src/extension/specs/specFiles');
+  const root = mkdtempSync(join(tmpdir(), 'vae-lens-snapshots-'));
+  const custom = join(root, 'custom-runs', 'a-20260101-000000');
+  const mine = join(root, 'models');
+  for (const [dir, files] of [
+    [custom, ['spec.vae.json', 'run.json']],
+    [mine, ['spec.vae.json', 'a.vae.json']],
+  ] as const) {
+    mkdirSync(dir, { recursive: true });
+    for (const f of files) writeFileSync(join(dir, f), '{}');
+  }
+  assert.equal(isSpecPath(join(custom, 'spec.vae.json')), false, 'a snapshot beside its run.json');
+  assert.equal(isSpecPath(join(root, '.vae-lens', 'runs', 'r', 'spec.vae.json')), false);
+  assert.equal(isSpecPath(join(mine, 'spec.vae.json')), true, 'a spec of the user named spec.vae.json');
+  assert.equal(isSpecPath(join(mine, 'a.vae.json')), true);
+  // The ▶ button pressed on a snapshot: nothing is trained in its place, and the user is told why.
+  const before = shown.length;
+  assert.equal(await resolveSpec(Uri.file(join(custom, 'spec.vae.json')), 'pick'), undefined);
+  assert.match(
+    shown
+      .slice(before)
+      .map((m) => m.message)
+      .join('\n'),
+    /is a run's copy of its spec, not a spec to train/,
+  );
 });

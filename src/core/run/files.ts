@@ -2,7 +2,7 @@
  * Reading a run folder's files (see runFormat.ts) safely: never blocking on a FIFO, never past a size
  * limit, and shape checks for what was read. Node only, no vscode import.
  */
-import { constants as fsConstants, promises as fsp } from 'node:fs';
+import { constants as fsConstants, existsSync, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { imageGeometry } from '../imageGeometry';
 import type { ImagesEvent } from '../protocol';
@@ -122,7 +122,10 @@ export async function fileExists(file: string): Promise<boolean> {
   }
 }
 
-/** A run folder's copy of the spec, not a spec of the user's. */
-export async function isRunSnapshot(specPath: string): Promise<boolean> {
-  return path.basename(specPath) === RUN_FILES.spec && (await fileExists(path.join(path.dirname(specPath), RUN_FILES.meta)));
+/**
+ * A run folder's copy of the spec, not a spec of the user's: one stat, and only for a file named as a
+ * snapshot is (a command's argument or an open document needs the answer at once).
+ */
+export function isRunSnapshot(specPath: string): boolean {
+  return path.basename(specPath) === RUN_FILES.spec && existsSync(path.join(path.dirname(specPath), RUN_FILES.meta));
 }

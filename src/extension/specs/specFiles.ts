@@ -12,8 +12,12 @@ export const SPEC_GLOB = '**/*.vae.json';
 export const SPEC_EXCLUDE = '{**/node_modules/**,**/.vae-lens/**}';
 export const RUN_META_GLOB = '**/.vae-lens/runs/*/run.json';
 
+/**
+ * A spec of the user's: a *.vae.json file, not a run's snapshot of one (in .vae-lens, or a spec.vae.json
+ * beside a run.json in a custom runs folder).
+ */
 export function isSpecPath(p: string): boolean {
-  return p.endsWith('.vae.json') && !p.replace(/\\/g, '/').includes('/.vae-lens/');
+  return p.endsWith('.vae.json') && !p.replace(/\\/g, '/').includes('/.vae-lens/') && !isRunSnapshot(p);
 }
 
 export function isSpecDocument(doc: vscode.TextDocument): boolean {
@@ -21,10 +25,9 @@ export function isSpecDocument(doc: vscode.TextDocument): boolean {
 }
 
 export async function findSpecs(): Promise<vscode.Uri[]> {
+  // isSpecPath leaves out the spec.vae.json snapshots of runs kept in a custom folder (output.runsDir) too.
   const uris = (await vscode.workspace.findFiles(SPEC_GLOB, SPEC_EXCLUDE)).filter((u) => u.scheme === 'file' && isSpecPath(u.fsPath));
-  // Runs kept in a custom folder (output.runsDir) carry spec.vae.json snapshots: not the user's specs.
-  const snapshot = await Promise.all(uris.map((u) => isRunSnapshot(u.fsPath)));
-  return uris.filter((_, i) => !snapshot[i]).sort((a, b) => a.fsPath.localeCompare(b.fsPath));
+  return uris.sort((a, b) => a.fsPath.localeCompare(b.fsPath));
 }
 
 export function activeSpecUri(): vscode.Uri | undefined {
@@ -47,6 +50,14 @@ export function specUriFromArg(arg: unknown): vscode.Uri | undefined {
 export async function resolveSpec(arg: unknown, placeHolder: string): Promise<vscode.Uri | undefined> {
   const given = specUriFromArg(arg);
   if (given) return given;
+  // A button pressed on a run's snapshot of its spec: training it (or another spec picked instead) is not what was asked.
+  const argUri = arg instanceof vscode.Uri ? arg : undefined;
+  if (argUri?.scheme === 'file' && argUri.fsPath.endsWith('.vae.json')) {
+    void vscode.window.showInformationMessage(
+      `VAE Lens: ${argUri.fsPath} is a run's copy of its spec, not a spec to train; open the spec it names in run.json.`,
+    );
+    return undefined;
+  }
   const active = activeSpecUri();
   if (active) return active;
   const specs = await findSpecs();
