@@ -18,7 +18,7 @@ import { isSpecDocument, runsDirsForSpec, specText as readSpecFileText } from '.
 import { StatusBar } from './status/statusBar';
 import { TrainerClient } from './trainer/trainerClient';
 import { Training } from './training/trainCommands';
-import { affectsSettings, workspaceRoots } from './settings';
+import { workspaceRoots } from './settings';
 import { registerLayerHover } from './specs/layerHover';
 
 /** How long deactivate waits for trainers to write their summaries before killing them. */
@@ -127,10 +127,6 @@ export function activate(context: vscode.ExtensionContext): void {
   context.subscriptions.push(trainers.onDidChangeTrainers(updateContext), vscode.window.onDidChangeActiveTextEditor(updateContext));
 
   context.subscriptions.push(
-    // vaeLens.runsDirectory moves where runs are listed from: the status bar, CodeLens and runs view read them again.
-    vscode.workspace.onDidChangeConfiguration((e) => {
-      if (affectsSettings(e)) index.invalidate();
-    }),
     vscode.workspace.onDidGrantWorkspaceTrust(() => {
       log('workspace trusted: training and data checks are enabled');
       index.invalidate();
