@@ -375,12 +375,19 @@ class Diagnostics:
                 self._complete_meta(result)
             self.run.append_record(record)
             self.run.write_summary(self._summary("running"))
+            if self.image_shape is not None and self.likelihood == "categorical":
+                # Class indices are not pixel values, and a categorical decoder has no mean image to draw.
+                warnings.warn("VAE Lens shows no images for this run: likelihood='categorical' decodes class "
+                              "probabilities, not pixel values to draw", stacklevel=2)
+                self.image_shape = None
             if self.image_shape is not None:
-                # The images are extra: a decoder they cannot be drawn from must not fail a pass already written.
+                # The images are extra: whatever fails in them (a decoder they cannot be drawn from, a model that
+                # refuses the batch) must not fail a pass already written, nor reach the training loop.
                 try:
                     self._write_images(epoch)
-                except VaeLensInputError as e:
-                    warnings.warn(f"VAE Lens shows no images for this run: {e}", stacklevel=2)
+                except Exception as e:  # noqa: BLE001 - any error of the extra; the record stands
+                    cause = str(e) if isinstance(e, VaeLensInputError) else f"{type(e).__name__}: {e}"
+                    warnings.warn(f"VAE Lens shows no images for this run: {cause}", stacklevel=2)
                     self.image_shape = None
         self._pass_count += 1
         self._last_step = step

@@ -1,0 +1,87 @@
+"""What a run does around the user's loop: images that cannot be drawn never reach it, the modules behind
+lambdas over a script's global model are found, sys.exit(0) ends a run as completed, an unclosed run does
+not keep its model alive, and the package names what it documents."""
+from __future__ import annotations
+
+import gc
+import json
+import os
+import sys
+import warnings
+import weakref
+from pathlib import Path
+
+import pytest
+import torch
+
+import vae_lens
+from conftest import TinyVae
+from vae_lens import Diagnostics, VaeLensInputError
+
+K = 4
+
+
+class CategoricalImages(torch.nn.Module):
+    """8x8 images of K class indices: the encoder embeds them, so it needs integer indices."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        g = torch.Generator().manual_seed(0)
+        self.emb = torch.nn.Embedding(K, 2)
+        self.enc = torch.nn.Linear(8 * 8 * 2, 4)
+        self.dec = torch.nn.Linear(2, 8 * 8 * K)
+        with torch.no_grad():
+            for p in self.parameters():
+                p.copy_(torch.randn(p.shape, generator=g) * 0.3)
+
+    def encode(self, x: torch.Tensor):
+        h = self.enc(self.emb(x).flatten(1))
+        return h[:, :2], h[:, 2:]
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        return self.dec(z).view(-1, 8 * 8, K)
+
+
+def _status(runs: Path) -> dict:
+    (run,) = os.listdir(runs)
+    return json.load(open(runs / run / "summary.json"))
+
+
+def test_categorical_images_are_skipped_once_and_the_loop_goes_on(tmp_path) -> None:
+    m = CategoricalImages()
+    data = torch.randint(0, K, (64, 8, 8), generator=torch.Generator().manual_seed(1))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with Diagnostics(m.encode, m.decode, data, likelihood="categorical", runs_dir=str(tmp_path)) as lens:
+            for epoch in (1, 2):
+                lens.diagnose(epoch, epoch)
+    assert len(lens.records) == 2
+    said = [w for w in caught if "no images" in str(w.message)]
+    assert len(said) == 1 and "categorical" in str(said[0].message)
+    (run,) = os.listdir(tmp_path)
+    assert not (tmp_path / run / "images.json").exists()
+    assert len(open(tmp_path / run / "metrics.jsonl").read().splitlines()) == 2
+
+
+def test_any_error_of_the_images_is_a_warning_and_the_record_stays(tmp_path) -> None:
+    m = TinyVae(dim=16)
+
+    def encode(x: torch.Tensor):
+        if x.shape[0] == 8:  # the images' batch, and no other the run makes
+            raise RuntimeError("this model takes no batch of 8")
+        return m.encode(x.flatten(1))
+
+    data = torch.rand(40, 4, 4, generator=torch.Generator().manual_seed(2))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        lens = Diagnostics(encode, m.decode, data, runs_dir=str(tmp_path), modules=[m])
+        lens.diagnose(1, 1)
+        lens.diagnose(2, 2)
+        lens.close()
+    said = [str(w.message) for w in caught if "no images" in str(w.message)]
+    assert len(said) == 1 and "RuntimeError: this model takes no batch of 8" in said[0]
+    (run,) = os.listdir(tmp_path)
+    assert len(open(tmp_path / run / "metrics.jsonl").read().splitlines()) == 2
+    assert _status(tmp_path)["status"] == "completed"
+
+
