@@ -85,3 +85,23 @@ def test_any_error_of_the_images_is_a_warning_and_the_record_stays(tmp_path) -> 
     assert _status(tmp_path)["status"] == "completed"
 
 
+# A model made at the top of a script, and lambdas over it: their code names the model as a global.
+GLOBAL_MODEL = TinyVae()
+GLOBAL_MODEL.enc.insert(1, torch.nn.BatchNorm1d(16))
+
+
+def test_lambdas_over_a_global_model_find_it_and_leave_batch_norm_alone(data) -> None:
+    encode = lambda x: GLOBAL_MODEL.encode(x)  # noqa: E731
+    decode = lambda z: [t for t in GLOBAL_MODEL.decode(z)]  # noqa: E731 - the name in nested (comprehension) code
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        lens = Diagnostics(encode, lambda z: tuple(decode(z)), data, write=False)
+    assert lens._modules == [GLOBAL_MODEL]
+    bn = GLOBAL_MODEL.enc[1]
+    GLOBAL_MODEL.train()
+    mean, count = bn.running_mean.clone(), int(bn.num_batches_tracked)
+    lens.diagnose(1, 1)
+    assert torch.equal(bn.running_mean, mean) and int(bn.num_batches_tracked) == count
+    assert GLOBAL_MODEL.training and bn.training
+
+

@@ -19,6 +19,7 @@ import math
 import os
 import sys
 import time
+import types
 import warnings
 from dataclasses import replace
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
@@ -721,7 +722,8 @@ def _script_name() -> str:
 
 def _bound_modules(*fns: object) -> List[torch.nn.Module]:
     """The modules behind encode and decode: a module itself, a bound method's owner, or (through a
-    functools.partial or a closure) the modules those hold."""
+    functools.partial, a closure, or the global names a function's code reads, as a lambda over a
+    model made at the top of a script) the modules those hold."""
     out: List[torch.nn.Module] = []
     seen: List[object] = []
 
@@ -742,10 +744,27 @@ def _bound_modules(*fns: object) -> List[torch.nn.Module]:
                 visit(cell.cell_contents, depth + 1)
             except ValueError:  # an empty cell
                 pass
+        code, names = getattr(fn, "__code__", None), getattr(fn, "__globals__", None)
+        if isinstance(code, types.CodeType) and isinstance(names, dict):
+            # Only modules: a global function or object the code names is not followed (it may hold any model).
+            for name in _global_names(code):
+                value = names.get(name)
+                if isinstance(value, torch.nn.Module):
+                    visit(value, depth + 1)
 
     for fn in fns:
         visit(fn, 0)
     return out
+
+
+def _global_names(code: types.CodeType, depth: int = 0) -> List[str]:
+    """The names a code object and the code nested in it (a comprehension, an inner lambda) read, in order."""
+    names = list(code.co_names)
+    if depth < 3:
+        for const in code.co_consts:
+            if isinstance(const, types.CodeType):
+                names += [n for n in _global_names(const, depth + 1) if n not in names]
+    return names
 
 
 def _device_and_dtype(modules: Sequence[torch.nn.Module], device: Optional[Union[str, torch.device]],
