@@ -105,3 +105,16 @@ def test_lambdas_over_a_global_model_find_it_and_leave_batch_norm_alone(data) ->
     assert GLOBAL_MODEL.training and bn.training
 
 
+@pytest.mark.parametrize("code,status", [(None, "completed"), (0, "completed"), (3, "failed"), ("bad", "failed")])
+def test_sys_exit_in_the_with_block(code, status, tmp_path, data) -> None:
+    m = TinyVae()
+    with pytest.raises(SystemExit):
+        with Diagnostics(m.encode, m.decode, data, runs_dir=str(tmp_path)) as lens:
+            lens.diagnose(1, 1)
+            sys.exit(code)
+    summary = _status(tmp_path)
+    assert summary["status"] == status
+    if status == "failed":
+        assert summary["message"].startswith("SystemExit")
+
+

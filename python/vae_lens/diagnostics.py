@@ -432,6 +432,9 @@ class Diagnostics:
     def __exit__(self, kind: Optional[type], exc: Optional[BaseException], tb: object) -> None:
         if kind is None:
             self.close("completed")
+        elif issubclass(kind, SystemExit) and (exc is None or getattr(exc, "code", None) in (None, 0)):
+            # sys.exit() or sys.exit(0) inside the block (early stopping, say) is a clean end, not a failure.
+            self.close("completed")
         elif issubclass(kind, KeyboardInterrupt):
             self.close("stopped", "interrupted (SIGINT)")
         else:
