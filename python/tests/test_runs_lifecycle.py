@@ -118,3 +118,26 @@ def test_sys_exit_in_the_with_block(code, status, tmp_path, data) -> None:
         assert summary["message"].startswith("SystemExit")
 
 
+def test_an_unclosed_run_does_not_keep_its_model_alive(tmp_path, data) -> None:
+    def trial(i: int) -> "weakref.ref[TinyVae]":
+        m = TinyVae()
+        lens = Diagnostics(m.encode, m.decode, data, runs_dir=str(tmp_path / str(i)))
+        lens.diagnose(1, 1)  # and never closed
+        return weakref.ref(m)
+
+    refs = [trial(i) for i in range(2)]
+    gc.collect()
+    assert [r() for r in refs] == [None, None]
+
+
+def test_an_open_run_is_still_closed_at_exit(tmp_path, data) -> None:
+    from vae_lens._guards import ExitHook
+
+    m = TinyVae()
+    lens = Diagnostics(m.encode, m.decode, data, runs_dir=str(tmp_path))
+    lens.diagnose(1, 1)
+    assert lens in set(ExitHook.open_runs)
+    ExitHook.close_all()
+    assert _status(tmp_path)["status"] == "stopped" and lens not in set(ExitHook.open_runs)
+
+

@@ -4,15 +4,11 @@ from __future__ import annotations
 import atexit
 import random
 import sys
-from typing import List, Optional, Sequence
+import weakref
+from typing import Optional, Protocol, Sequence
 
 import numpy as np
 import torch
-
-try:
-    from typing import Protocol
-except ImportError:  # pragma: no cover - Python < 3.8
-    Protocol = object  # type: ignore[assignment,misc]
 
 
 class Closable(Protocol):
@@ -68,15 +64,19 @@ class quiet_evaluation:
 
 class ExitHook:
     """A run left open when the interpreter exits is closed for the user: `failed` after an uncaught
-    exception, `stopped` after Ctrl-C or when close() was never called."""
+    exception, `stopped` after Ctrl-C or when close() was never called.
 
-    open_runs: List["Closable"] = []
+    The open runs are held weakly: an unclosed Diagnostics that the user's code drops (a sweep's
+    trial, a notebook cell run again) is collected with the model its encode and decode hold,
+    instead of pinning both until the interpreter exits."""
+
+    open_runs: "weakref.WeakSet[Closable]" = weakref.WeakSet()
     installed = False
     last_exception: Optional[BaseException] = None
 
     @classmethod
     def register(cls, d: "Closable") -> None:
-        cls.open_runs.append(d)
+        cls.open_runs.add(d)
         if not cls.installed:
             cls.installed = True
             previous = sys.excepthook
@@ -90,7 +90,7 @@ class ExitHook:
 
     @classmethod
     def unregister(cls, d: "Closable") -> None:
-        cls.open_runs = [r for r in cls.open_runs if r is not d]
+        cls.open_runs.discard(d)
 
     @classmethod
     def close_all(cls) -> None:
