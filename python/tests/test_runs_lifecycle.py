@@ -141,3 +141,10 @@ def test_an_open_run_is_still_closed_at_exit(tmp_path, data) -> None:
     assert _status(tmp_path)["status"] == "stopped" and lens not in set(ExitHook.open_runs)
 
 
+def test_all_names_what_is_documented() -> None:
+    assert "theorem_status" in vae_lens.__all__ and "RunLogger" not in vae_lens.__all__
+    for name in vae_lens.__all__:
+        assert getattr(vae_lens, name) is not None
+    assert vae_lens.RunLogger is vae_lens.Diagnostics  # the first name, still importable
+
+
