@@ -148,3 +148,20 @@ def test_all_names_what_is_documented() -> None:
     assert vae_lens.RunLogger is vae_lens.Diagnostics  # the first name, still importable
 
 
+def test_a_spatial_latent_is_told_how_to_wrap_the_model(data) -> None:
+    class SpatialLatent(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.e = torch.nn.Conv2d(1, 8, 4, 4)
+            self.d = torch.nn.ConvTranspose2d(4, 1, 4, 4)
+
+        def encode(self, x):
+            h = self.e(x)
+            return h[:, :4], h[:, 4:]
+
+        def decode(self, z):
+            return self.d(z), torch.zeros(())
+
+    m = SpatialLatent()
+    with pytest.raises(VaeLensInputError, match=r"flatten.*encode=lambda x: tuple\(t\.flatten\(1\).*unflatten\(1, \(4, 2, 2\)\)"):
+        Diagnostics(m.encode, m.decode, torch.rand(16, 1, 8, 8), write=False).diagnose(1, 1)

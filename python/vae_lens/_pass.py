@@ -195,6 +195,10 @@ def _encoder_outputs(setup: PassSetup, x: torch.Tensor) -> Tuple[torch.Tensor, t
         raise VaeLensInputError(
             f"encode ({name}) returned mean of shape {shape_of(mean)} and {scale} of shape {shape_of(second)} "
             f"for a batch of shape {shape_of(x)}: both must be [{P}, H]"
+            + (f"; for latents with more axes (a spatial [batch, c, h, w] latent) flatten them in encode and undo it in decode: "
+               f"encode=lambda x: tuple(t.flatten(1) for t in model.encode(x)), "
+               f"decode=lambda z: model.decode(z.unflatten(1, {tuple(mean.shape[1:])}))"
+               if mean.dim() > 2 and mean.shape[0] == P and tuple(second.shape) == tuple(mean.shape) else "")
         )
     _check_finite(mean, f"encode ({name}): mean")
     _check_finite(second, f"encode ({name}): {scale}")
