@@ -2,9 +2,11 @@
 averaged weights' ELBO included, up to float rounding, and only rank 0 writes the run folder."""
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import socket
+import time
 
 import pytest
 import torch
@@ -76,3 +78,139 @@ def test_two_ranks_equal_one_process(variance: str, tmp_path) -> None:
             assert rec[k] == pytest.approx(one[k], rel=1e-12, abs=1e-12), k
     meta = json.load(open(os.path.join(results[0]["run_dir"], "run.json")))
     assert meta["worldSize"] == 2 and "x2 ranks" in meta["backend"]
+
+
+class Diverging(torch.nn.Module):
+    """Returns NaN means for the points whose first value is huge (one outlying point)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.e = torch.nn.Linear(5, 4)
+        self.d = torch.nn.Linear(2, 5)
+        self.calls = {"encode": 0, "decode": 0}
+
+    def encode(self, x: torch.Tensor):
+        self.calls["encode"] += 1
+        h = self.e(x)
+        mean = h[:, :2].clone()
+        mean[x[:, 0] > 1e3] = float("nan")
+        return mean, h[:, 2:]
+
+    def decode(self, z: torch.Tensor):
+        self.calls["decode"] += 1
+        return self.d(z), torch.zeros(())
+
+
+def diverging_data() -> torch.Tensor:
+    x = data()
+    x[35, 0] = 1e4  # block 3 (points 30..39 with block_rows 30 and 3 samples): rank 1's of 2
+    return x
+
+
+def failing_worker(rank: int, world: int, port: int, out: str) -> None:
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world,
+                            timeout=datetime.timedelta(seconds=20))
+    try:
+        torch.manual_seed(0)
+        m = Diverging()
+        d = Diagnostics(m.encode, m.decode, diverging_data(), samples=3, block_rows=30, write=False)
+        t0 = time.monotonic()
+        try:
+            d.diagnose(1, 1)
+            result = {"error": None}
+        except Exception as e:  # noqa: BLE001 - the test reads what each rank met
+            result = {"error": type(e).__name__, "message": str(e)}
+        result["seconds"] = time.monotonic() - t0
+        with open(f"{out}.{rank}.tmp", "w") as f:
+            json.dump(result, f)
+        os.replace(f"{out}.{rank}.tmp", f"{out}.{rank}")
+        # A rank that raised goes on (a user's loop may catch it, or take its time to exit): the process group
+        # stays up until every rank has its answer, so that a rank left waiting is not freed by the group closing.
+        deadline = time.monotonic() + 30
+        while not all(os.path.exists(f"{out}.{r}") for r in range(world)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        dist.destroy_process_group()
+
+
+def test_an_error_on_one_rank_is_raised_on_every_rank_at_once(tmp_path) -> None:
+    out = str(tmp_path / "result")
+    mp.spawn(failing_worker, args=(2, free_port(), out), nprocs=2, join=True)
+    results = [json.load(open(f"{out}.{r}")) for r in range(2)]
+    for r in results:
+        assert r["error"] == "VaeLensInputError", r
+        assert "rank 1: encode" in r["message"] and "non-finite" in r["message"] and "rank 0:" not in r["message"]
+        assert r["seconds"] < 10, "not after the process group's timeout"
+    assert results[0]["message"] == results[1]["message"]
+
+
+@pytest.mark.parametrize("world", [2, 3, 4, 30])
+def test_every_rank_calls_the_model_as_often(world: int) -> None:
+    from vae_lens._pass import PassSetup, run_pass
+
+    counts = []
+    for rank in range(world):
+        m = Diverging()
+        setup = PassSetup(m.encode, m.decode, data(), 3, 0, 30, "gaussian", False, None, torch.device("cpu"), torch.float32)
+        with torch.no_grad():
+            run_pass(setup, 1, rank, world)
+        counts.append(dict(m.calls))
+    assert all(c == counts[0] for c in counts), counts
+
+
+def test_a_rank_whose_block_fails_still_calls_the_model_as_often_then_raises() -> None:
+    from vae_lens._pass import PassSetup, run_pass
+    from vae_lens import VaeLensInputError
+
+    counts = []
+    for rank in range(2):
+        m = Diverging()
+        setup = PassSetup(m.encode, m.decode, diverging_data(), 3, 0, 30, "gaussian", False, None, torch.device("cpu"),
+                          torch.float32)
+        with torch.no_grad():
+            if rank == 1:
+                with pytest.raises(VaeLensInputError, match="non-finite"):
+                    run_pass(setup, 1, rank, 2)
+            else:
+                run_pass(setup, 1, rank, 2)
+        counts.append(m.calls["encode"])
+    assert counts[0] == counts[1], counts
+
+
+def counting_worker(rank: int, world: int, port: int, runs: str, out: str) -> None:
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world,
+                            timeout=datetime.timedelta(seconds=20))
+    try:
+        m = TinyVae(dim=16)
+        calls = {"encode": 0, "decode": 0}
+
+        def encode(x: torch.Tensor):
+            calls["encode"] += 1
+            return m.encode(x.flatten(1))
+
+        def decode(z: torch.Tensor):
+            calls["decode"] += 1
+            return m.decode(z)
+
+        images = torch.rand(203, 4, 4, generator=torch.Generator().manual_seed(3))  # drawn as 4x4 images
+        d = Diagnostics(encode, decode, images, samples=3, block_rows=30, runs_dir=runs, modules=[m])
+        d.step()
+        d.diagnose(1, 1)
+        d.close()
+        with open(f"{out}.{rank}", "w") as f:
+            json.dump(calls, f)
+    finally:
+        dist.destroy_process_group()
+
+
+def test_every_rank_calls_the_model_as_often_in_a_whole_diagnose(tmp_path) -> None:
+    """Blocks, the averaged weights' pass and the images alike: a model sharded across ranks (FSDP, ZeRO-3)
+    gathers its weights in every forward call, which all ranks must make together."""
+    out = str(tmp_path / "calls")
+    mp.spawn(counting_worker, args=(2, free_port(), str(tmp_path / "runs"), out), nprocs=2, join=True)
+    counts = [json.load(open(f"{out}.{r}")) for r in range(2)]
+    assert counts[0] == counts[1], counts
+    (run,) = os.listdir(tmp_path / "runs")
+    assert os.path.exists(tmp_path / "runs" / run / "images.json")

@@ -108,16 +108,33 @@ def block_noise(seed: int, pass_id: int, block: int, rows: int, latent_dim: int)
 
 
 def run_pass(setup: PassSetup, pass_id: int, rank: int = 0, world: int = 1) -> PassResult:
-    """This rank's share of the pass: blocks rank, rank + world, ..."""
+    """This rank's share of the pass: blocks rank, rank + world, ...
+
+    Every rank evaluates as many blocks (a model sharded across ranks, FSDP or ZeRO-3, gathers its weights
+    inside each forward call, collectively): a rank with fewer blocks of its own evaluates point 0 for the
+    rest and discards the sums, as does a rank whose block failed, which raises that error once the others'
+    count is reached."""
     n = setup.points.shape[0]
     per = points_per_block(setup)
-    mine = [(c, span) for c, span in enumerate(blocks(n, per)) if c % world == rank]
+    all_blocks = blocks(n, per)
+    mine = [(c, span) for c, span in enumerate(all_blocks) if c % world == rank]
     acc: Optional[_Accumulator] = None
-    for c, (lo, hi) in mine:
-        acc = _block(setup, pass_id, c, lo, hi, acc)
-    if acc is None:
-        # More ranks than blocks: this rank only learns the shapes (from point 0) and adds zeros.
-        acc = _block(setup, pass_id, 0, 0, 1, None, shapes_only=True)
+    error: Optional[Exception] = None
+    for i in range(-(-len(all_blocks) // world)):
+        try:
+            if i < len(mine) and error is None:
+                c, (lo, hi) = mine[i]
+                acc = _block(setup, pass_id, c, lo, hi, acc)
+            else:
+                # Padding (or more ranks than blocks): the shapes (from point 0) and zeros.
+                acc = _block(setup, pass_id, 0, 0, 1, acc, shapes_only=True)
+        except Exception as e:
+            if world == 1:
+                raise
+            error = error or e
+    if error is not None:
+        raise error
+    assert acc is not None
     return acc.result(setup)
 
 

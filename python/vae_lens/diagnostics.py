@@ -376,6 +376,8 @@ class Diagnostics:
                 self._complete_meta(result)
             self.run.append_record(record)
             self.run.write_summary(self._summary("running"))
+        # Rank 0 writes the images, but every rank draws them (a sharded model's forward calls are collective).
+        if self.run_dir is not None:
             if self.image_shape is not None and self.likelihood == "categorical":
                 # Class indices are not pixel values, and a categorical decoder has no mean image to draw.
                 warnings.warn("VAE Lens shows no images for this run: likelihood='categorical' decodes class "
@@ -463,9 +465,21 @@ class Diagnostics:
 
     def _run_pass(self, epoch: int, setup: Optional[PassSetup] = None) -> PassResult:
         setup = setup or self._setup()
+        error: Optional[Exception] = None
         with quiet_evaluation(self._modules, self.device):
-            local = run_pass(setup, epoch, self.rank, self.world)
+            try:
+                local = run_pass(setup, epoch, self.rank, self.world)
+            except Exception as e:
+                if self.world == 1:
+                    raise
+                error = e
         if self.world > 1:
+            # A rank that failed says so before the sums' all-reduce, where the others would wait for it.
+            failed = distributed.failures(None if error is None else (
+                str(error) if isinstance(error, VaeLensInputError) else f"{type(error).__name__}: {error}"), self.group)
+            if failed:
+                raise VaeLensInputError(f"the pass failed on {len(failed)} of {self.world} ranks: "
+                                        + "; ".join(f"rank {r}: {m}" for r, m in failed)) from error
             s = local.sums
             total = distributed.all_reduce_sum(s.to_vector(), self.group)
             local.sums = PassSums.from_vector(total, s.latent_dim, s.dim, s.samples)
@@ -508,7 +522,7 @@ class Diagnostics:
         return record
 
     def _write_images(self, epoch: int) -> None:
-        assert self.run is not None and self.image_shape is not None
+        assert self.image_shape is not None
         setup = self._setup()
         k = min(IMAGES, self.points.shape[0])
         with quiet_evaluation(self._modules, self.device):
@@ -528,10 +542,11 @@ class Diagnostics:
         scale = (lambda t: t.clamp(0, 1)) if lo >= 0 and hi <= 1 else (lambda t: ((t - lo) / max(hi - lo, 1e-12)).clamp(0, 1))
         # Channels last, as VAE Lens's own trainer writes them, and said so (docs/run-format.md, "images.json").
         rows = lambda t: [[round(float(v), 4) for v in row] for row in scale(channels_last(t, k, shape, held_last).double().cpu())]  # noqa: E731
-        self.run.write_images({
-            "shape": channels_last_shape(shape, held_last), "layout": "hwc",
-            "originals": rows(orig), "reconstructions": rows(recon), "samples": rows(samples),
-        })
+        if self.run is not None:
+            self.run.write_images({
+                "shape": channels_last_shape(shape, held_last), "layout": "hwc",
+                "originals": rows(orig), "reconstructions": rows(recon), "samples": rows(samples),
+            })
 
     # -- run.json and summary.json ---------------------------------------------------------
 

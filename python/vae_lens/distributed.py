@@ -2,7 +2,7 @@
 the all-reduce of a pass's sums. Without an initialised process group everything is one rank."""
 from __future__ import annotations
 
-from typing import Optional, Tuple
+from typing import List, Optional, Tuple
 
 import numpy as np
 import torch
@@ -36,3 +36,19 @@ def broadcast_object(value: object, group: Optional[object] = None) -> object:
     box = [value]
     dist.broadcast_object_list(box, src=0, group=group)  # type: ignore[arg-type]
     return box[0]
+
+
+def failures(error: Optional[str], group: Optional[object] = None) -> List[Tuple[int, str]]:
+    """(rank, error) of every rank whose part of a pass failed, on every rank: a flag is all-reduced first
+    (one small collective every pass), and the messages are gathered only where some rank failed. Every rank
+    must call it, failed or not, so that none is left waiting in the sums' all-reduce."""
+    rank, world = rank_and_world(group)
+    if world == 1:
+        return [] if error is None else [(0, error)]
+    flags = np.zeros(world)
+    flags[rank] = 0.0 if error is None else 1.0
+    if not all_reduce_sum(flags, group).any():
+        return []
+    messages: List[Optional[str]] = [None] * world
+    dist.all_gather_object(messages, error, group=group)  # type: ignore[arg-type]
+    return [(r, m) for r, m in enumerate(messages) if m is not None]
