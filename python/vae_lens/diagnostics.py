@@ -108,7 +108,7 @@ class Diagnostics:
         beta: the weight of the KL term in the training objective, a number or ``beta(epoch)`` for
             annealing. The record always holds the true ELBO (beta = 1).
         modules: the ``nn.Module`` s to put in eval mode during a pass (default: those ``encode`` and
-            ``decode`` are bound to). Their modes are restored afterwards.
+            ``decode`` are bound to, hold, or name as globals). Their modes are restored afterwards.
         epochs: the planned number of epochs, for the progress shown by the viewers.
         train_batch_size: examples per optimizer step, for ``samplesPerSec`` when ``diagnose`` is not
             told how many examples the epoch trained on.
