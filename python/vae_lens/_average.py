@@ -2,8 +2,10 @@
 
 A pass evaluates these averaged weights beside the current ones on the same points and noise: when
 the average is better, the step's noise holds the model down and a smaller step would gain the
-difference (the verdict's `noise-limited`). The mean is kept in each parameter's own dtype and on
-its own device; the parameters themselves are only ever swapped for the block that evaluates the
+difference (the verdict's `noise-limited`). The mean is kept on each parameter's own device, in its
+own dtype, or in float32 for a float16 or bfloat16 parameter: there a running mean's increments
+(1/count of a weight's change) round to nothing after a few hundred steps, and lerp has no float16
+kernel on the CPU. It is rounded back to the parameter's dtype when swapped in. The parameters themselves are only ever swapped for the block that evaluates the
 average, and restored bit for bit.
 
 The swap writes the average into each parameter's own memory through ``p.data`` and writes the
@@ -21,6 +23,9 @@ from typing import Iterator, List, Optional, Sequence
 
 import torch
 
+#: Parameter dtypes whose running mean is kept in float32.
+LOW_PRECISION = (torch.float16, torch.bfloat16)
+
 
 class WeightAverage:
     def __init__(self, params: Sequence[torch.nn.Parameter]) -> None:
@@ -34,10 +39,11 @@ class WeightAverage:
         """Add the parameters as they are now (call after each optimizer step)."""
         self.count += 1
         if self.mean is None:
-            self.mean = [p.detach().clone() for p in self.params]
+            self.mean = [p.detach().to(torch.float32) if p.dtype in LOW_PRECISION else p.detach().clone() for p in self.params]
             return
         for m, p in zip(self.mean, self.params):
-            m.lerp_(p.detach(), 1.0 / self.count)  # in place: no temporary per parameter and step
+            # In place: no temporary per parameter and step (but the float32 copy of a low-precision one).
+            m.lerp_(p.detach().to(m.dtype), 1.0 / self.count)
 
     def reset(self) -> None:
         self.mean, self.count = None, 0
