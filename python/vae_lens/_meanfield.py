@@ -13,15 +13,20 @@ from typing import Optional, Tuple
 import numpy as np
 import torch
 
-from ._pass import PassSetup, _encode, callable_name, decoder_log_variance
+from ._pass import (LOW_PRECISION, PassSetup, _encode, accumulation_device, callable_name, decoder_log_variance,
+                    is_out_of_memory, model_input, out_of_memory_error)
 
 #: Points of the estimate: the front of the fixed subset, the same every pass (no noise between passes),
 #: at most MEAN_FIELD_ROWS decoder rows (2H per point) and never fewer than 16 points: the trainer's rule.
 MEAN_FIELD_POINTS = 128
 MEAN_FIELD_ROWS = 2048
 MIN_MEAN_FIELD_POINTS = 16
-#: Central-difference step in latent units: far below a posterior's width, far above rounding.
+#: Central-difference step in latent units: far below a posterior's width, far above rounding. A float16 or
+#: bfloat16 decoder (8 or 11 significant bits) takes a longer one, and any step is at least
+#: STEP_ULPS of the latent's own rounding; the difference is divided by the step the decoder was given.
 JACOBIAN_STEP = 1e-2
+LOW_PRECISION_JACOBIAN_STEP = 1e-1
+STEP_ULPS = 4
 #: Jacobians that differ between points by less than this share of their largest entry are one (a linear decoder).
 LINEAR_TOLERANCE = 1e-3
 
@@ -35,15 +40,27 @@ def mean_field_gap(setup: PassSetup, variance_kind: str) -> Tuple[float, int, bo
     variance kind the pass found. A linear decoder has one Jacobian and one variance at every point; its best
     ELBO has no gap.
     The decoder sees whole points at a time, at most ``block_rows`` rows."""
+    try:
+        return _mean_field_gap(setup, variance_kind)
+    except RuntimeError as e:
+        if is_out_of_memory(e):
+            raise out_of_memory_error(setup, "The mean-field gap") from e
+        raise
+
+
+def _mean_field_gap(setup: PassSetup, variance_kind: str) -> Tuple[float, int, bool]:
     f64 = torch.float64
-    x = setup.points[:MEAN_FIELD_POINTS].to(device=setup.device, dtype=setup.dtype)
+    here = accumulation_device(setup.device)
+    x = setup.points[:MEAN_FIELD_POINTS].to(setup.dtype).to(setup.device)
     D = int(np.prod(x.shape[1:])) if x.dim() > 1 else 1
     nu, _ = _encode(setup, x)
     H = nu.shape[1]
     P = mean_field_points(x.shape[0], H)
-    eye = torch.eye(H, dtype=f64, device=setup.device)
-    shift = torch.cat([eye, -eye]) * JACOBIAN_STEP  # rows (sign, h)
-    a2 = torch.ones(H, dtype=f64, device=setup.device) if setup.prior_variance is None else setup.prior_variance.to(setup.device, f64)
+    eye = torch.eye(H, dtype=f64, device=here)
+    low = setup.dtype in LOW_PRECISION
+    nominal = LOW_PRECISION_JACOBIAN_STEP if low else JACOBIAN_STEP
+    ulp = torch.finfo(setup.dtype).eps if setup.dtype.is_floating_point else 0.0
+    a2 = torch.ones(H, dtype=f64, device=here) if setup.prior_variance is None else setup.prior_variance.detach().to(here).to(f64)
     gaps = []
     first: Optional[torch.Tensor] = None
     first_log_s2: Optional[torch.Tensor] = None
@@ -53,17 +70,27 @@ def mean_field_gap(setup: PassSetup, variance_kind: str) -> Tuple[float, int, bo
     for lo in range(0, P, per_block):
         centres = nu[lo:lo + per_block]
         B = centres.shape[0]
-        mu = setup.decode((centres[:, None, :] + shift[None]).reshape(B * 2 * H, H).to(setup.dtype))[0]
-        mu = mu.detach().reshape(B, 2, H, D).to(f64)
-        jac = (mu[:, 0] - mu[:, 1]) / (2 * JACOBIAN_STEP)  # [B, H, D]
+        # z ± h per latent, rows (point, sign, h); h at least STEP_ULPS of the latent's rounding in the model's dtype.
+        h = torch.clamp(STEP_ULPS * ulp * centres.abs(), min=nominal)  # [B, H]
+        shift = torch.stack([torch.diag_embed(h), -torch.diag_embed(h)], 1)  # [B, 2, H, H]
+        zs = (centres[:, None, None, :] + shift).reshape(B * 2 * H, H).to(setup.dtype)
+        # The step the decoder was given: z ± h as rounded to the model's dtype.
+        given = zs.to(f64).reshape(B, 2, H, H).diagonal(dim1=2, dim2=3)  # [B, 2, H]
+        step = given[:, 0] - given[:, 1]
+        mu = setup.decode(model_input(setup, zs))[0]
+        mu_dtype = mu.dtype
+        mu = mu.detach().to(here).reshape(B, 2, H, D).to(f64)
+        jac = (mu[:, 0] - mu[:, 1]) / step[:, :, None]  # [B, H, D]
         if first is None:
             first = jac[0]
-        linear = linear and float((jac - first).abs().max()) <= LINEAR_TOLERANCE * float(first.abs().max())
+        # Rounding of a float16 or bfloat16 output moves each difference by up to one of its ulps, at both points.
+        slack = 2.0 * torch.finfo(mu_dtype).eps * float(mu.abs().max()) / float(step.min()) if mu_dtype in LOW_PRECISION else 0.0
+        linear = linear and float((jac - first).abs().max()) <= LINEAR_TOLERANCE * float(first.abs().max()) + slack
         # Read as the pass reads it: a number is one value, and decoder_scale says what the output is. A
         # value that is not finite here, or a std or variance of 0 or less (the pass checked its own), leaves
         # the gap out.
-        lv = setup.decode(centres.to(setup.dtype))[1]
-        log_s2 = decoder_log_variance(setup, lv, name, finite=False).detach().to(setup.device, f64)
+        lv = setup.decode(model_input(setup, centres))[1]
+        log_s2 = decoder_log_variance(setup, lv, name, finite=False).detach().to(f64)
         # One value per point ([B, 1], an isotropic variance that depends on z) stands for D.
         log_s2 = log_s2.reshape(B, -1).expand(B, D) if variance_kind == "latent" else log_s2.reshape(1, -1).expand(B, D)
         # The rotation argument needs one decoder variance for all points too (a VAE-3's varies with z).

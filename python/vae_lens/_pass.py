@@ -1,8 +1,12 @@
 """One diagnostics pass in PyTorch: encode each fixed point once, decode S samples per point,
-and add up the sums of _record.PassSums, block by block, on the model's device.
+and add up the sums of _record.PassSums, block by block.
 
-The networks and the per-pixel arithmetic run in the model's dtype; every sum is accumulated in
-float64, and the per-point (latent-sized) terms are computed in float64. The noise
+The networks run in the model's dtype on the model's device. Everything after them runs on the
+pass's own device, ``accumulation_device``: the model's, or the CPU where the model's device holds
+no float64 (Apple's MPS); every encoder and decoder output is moved there, wherever the model
+put it. The per-pixel arithmetic runs in the decoder output's dtype, float32 for a float16 or
+bfloat16 output (whose squares underflow and whose exp(-log s^2) overflows); every sum is
+accumulated in float64, and the per-point (latent-sized) terms are computed in float64. The noise
 of block c in pass p comes from a generator seeded with (seed, p, c), so a point's samples depend
 on the point and the pass, never on which rank evaluates it or how many ranks there are.
 """
@@ -42,6 +46,54 @@ PROBABILITY_FLOOR = math.exp(-100.0)
 PROBABILITY_CHECK_VALUES = 256
 #: How far from 1 a row's categorical outputs may sum and still look like probabilities.
 PROBABILITY_SUM_TOLERANCE = 1e-4
+#: Device types that hold no float64: the pass's float64 arithmetic runs on the CPU for them.
+NO_FLOAT64_DEVICES = ("mps",)
+#: Output dtypes whose per-element arithmetic runs in float32.
+LOW_PRECISION = (torch.float16, torch.bfloat16)
+#: The default block's budget: bytes of float32 per data value a block of decoder rows may hold at once
+#: (the decoder's output and its last activations, the difference, its square, a per-point variance and its
+#: weights), and the bytes all of them may take.
+BLOCK_VALUE_BYTES = 4 * 8
+BLOCK_BYTES = 128 * 2 ** 20
+MIN_BLOCK_ROWS, MAX_BLOCK_ROWS = 16, 1024
+#: Rows of [rows, D] converted to float64 at once to weight a per-dimension variance.
+WEIGHT_CHUNK_BYTES = 8 * 2 ** 20
+
+
+def accumulation_device(device: torch.device) -> torch.device:
+    """Where a pass on a model on ``device`` keeps its float64 sums and does its arithmetic after the
+    networks: that device, or the CPU where it holds no float64."""
+    return torch.device("cpu") if device.type in NO_FLOAT64_DEVICES else device
+
+
+def working_dtype(dtype: torch.dtype) -> torch.dtype:
+    """The dtype of the per-element arithmetic on outputs of ``dtype``: float32 for float16 and bfloat16."""
+    return torch.float32 if dtype in LOW_PRECISION else dtype
+
+
+def default_block_rows(dim: int) -> int:
+    """Decoder rows per block for data points of ``dim`` values: BLOCK_BYTES at BLOCK_VALUE_BYTES per value,
+    between MIN_BLOCK_ROWS and MAX_BLOCK_ROWS."""
+    return int(min(MAX_BLOCK_ROWS, max(MIN_BLOCK_ROWS, BLOCK_BYTES // (max(1, dim) * BLOCK_VALUE_BYTES))))
+
+
+def is_out_of_memory(e: BaseException) -> bool:
+    """A torch allocation failure (CUDA's, MPS's or the CPU allocator's)."""
+    text = str(e).lower()
+    return isinstance(e, RuntimeError) and ("out of memory" in text or "can't allocate memory" in text)
+
+
+def out_of_memory_error(setup: "PassSetup", what: str) -> VaeLensInputError:
+    return VaeLensInputError(
+        f"{what} ran out of memory on {setup.device} with block_rows={setup.block_rows} (decoder rows evaluated at once): "
+        f"pass a smaller block_rows to Diagnostics"
+    )
+
+
+def model_input(setup: "PassSetup", z: torch.Tensor) -> torch.Tensor:
+    """Latents as the decoder takes them: cast to the model's dtype where they are, then moved to its device
+    (a device without float64 never sees them in float64)."""
+    return z.to(setup.dtype).to(setup.device)
 
 
 def callable_name(fn: object) -> str:
@@ -129,8 +181,10 @@ def run_pass(setup: PassSetup, pass_id: int, rank: int = 0, world: int = 1) -> P
                 # Padding (or more ranks than blocks): the shapes (from point 0) and zeros.
                 acc = _block(setup, pass_id, 0, 0, 1, acc, shapes_only=True)
         except Exception as e:
+            if isinstance(e, RuntimeError) and is_out_of_memory(e):
+                e = out_of_memory_error(setup, "The diagnostics pass")
             if world == 1:
-                raise
+                raise e
             error = error or e
     if error is not None:
         raise error
@@ -139,7 +193,7 @@ def run_pass(setup: PassSetup, pass_id: int, rank: int = 0, world: int = 1) -> P
 
 
 class _Accumulator:
-    """Float64 running sums on the device; read back to the host once per pass."""
+    """Float64 running sums on the pass's device; read back to the host once per pass."""
 
     def __init__(self, latent_dim: int, dim: int, samples: int, device: torch.device, kind: str,
                  decoder_variance: Optional[torch.Tensor], prior_variance: torch.Tensor) -> None:
@@ -219,7 +273,9 @@ def _encoder_outputs(setup: PassSetup, x: torch.Tensor) -> Tuple[torch.Tensor, t
         )
     _check_finite(mean, f"encode ({name}): mean")
     _check_finite(second, f"encode ({name}): {scale}")
-    return mean.detach().to(torch.float64), log_variance_of(second, scale, f"encode ({name}): {scale}"), q is None
+    here = accumulation_device(setup.device)
+    return (mean.detach().to(here).to(torch.float64),
+            log_variance_of(second.detach().to(here), scale, f"encode ({name}): {scale}"), q is None)
 
 
 def log_variance_of(second: torch.Tensor, scale: str, what: str, keyword: str = "encoder_scale",
@@ -247,14 +303,17 @@ def decoder_log_variance(setup: PassSetup, second: object, name: str, finite: bo
     """A Gaussian decoder's second output (a tensor, or a number for a fixed variance), checked (for
     finite values, and a standard deviation or a variance for positive ones, unless ``finite`` is False:
     these then give a log-variance that is not finite) and read as ``decoder_scale`` says, as the log-variance
-    it stands for: a log-variance as it is, any other scale converted in float64 and kept so (rounding it
-    back to a bfloat16 would move the variance the records hold); the per-element branch of the pass casts
-    it to the output's own dtype, where its arithmetic runs."""
+    it stands for, on the pass's device: a log-variance as it is, any other scale converted in float64 and kept
+    so (rounding it back to a bfloat16 would move the variance the records hold); the per-element branch of the
+    pass casts it to the output's own working dtype, where its arithmetic runs."""
     scale = setup.decoder_scale
+    here = accumulation_device(setup.device)
     if isinstance(second, (int, float)) and not isinstance(second, bool):
         # A fixed variance written as a number: one value.
-        second = torch.tensor(float(second), dtype=torch.float64, device=setup.device)
+        second = torch.tensor(float(second), dtype=torch.float64, device=here)
     assert isinstance(second, torch.Tensor)
+    # Wherever the model keeps it (a parameter on another device than the mean's, a model split over devices).
+    second = second.detach().to(here)
     what = f"decode ({name}): {scale}"
     if finite:
         _check_finite(second, what)
@@ -348,28 +407,35 @@ def _variance_kind(log_var: torch.Tensor, rows: int, dim: int, fixed: bool, name
 def _block(setup: PassSetup, pass_id: int, block: int, lo: int, hi: int, acc: Optional[_Accumulator],
            shapes_only: bool = False) -> _Accumulator:
     S = setup.samples
-    x = setup.points[lo:hi].to(setup.device)
-    if setup.likelihood != "categorical":
-        x = x.to(setup.dtype)
+    here = accumulation_device(setup.device)
+    points = setup.points[lo:hi]
+    # The model's input: cast where the points are, then moved (a device without float64 never sees float64).
+    if setup.likelihood != "categorical" or (here != setup.device and points.dtype == torch.float64):
+        x_in = points.to(setup.dtype).to(setup.device)
+    else:
+        x_in = points.to(setup.device)
+    # The data as the likelihood reads them, on the pass's device: in the model's dtype, or float32 for a
+    # float16 or bfloat16 model (class indices as they are).
+    x = points.to(here) if setup.likelihood == "categorical" else points.to(working_dtype(setup.dtype)).to(here)
     P = x.shape[0]
     D = int(np.prod(x.shape[1:])) if x.dim() > 1 else 1
     f64 = torch.float64
 
-    nu, log_t2, as_said = _encoder_outputs(setup, x)
+    nu, log_t2, as_said = _encoder_outputs(setup, x_in)
     H = nu.shape[1]
     if setup.prior_variance is None:
-        a2 = torch.ones(H, dtype=torch.float64, device=setup.device)
+        a2 = torch.ones(H, dtype=torch.float64, device=here)
     else:
-        a2 = setup.prior_variance.detach().to(device=setup.device, dtype=torch.float64).reshape(-1)
+        a2 = setup.prior_variance.detach().to(here).to(torch.float64).reshape(-1)
         if a2.shape[0] != H:
             raise VaeLensInputError(f"prior_variance has {a2.shape[0]} entries but encode returns H={H} latents")
     t2 = log_t2.exp()
     kl_lat = 0.5 * (a2.log() - log_t2 + (t2 + nu * nu) / a2 - 1.0)
     kl_n = kl_lat.sum(1)
 
-    eps = block_noise(setup.seed, pass_id, block, P * S, H).to(setup.device).view(P, S, H)
+    eps = block_noise(setup.seed, pass_id, block, P * S, H).to(here).view(P, S, H)
     z = (nu[:, None, :] + (0.5 * log_t2).exp()[:, None, :] * eps).reshape(P * S, H)
-    dec = setup.decode(z.to(setup.dtype))
+    dec = setup.decode(model_input(setup, z))
     name = callable_name(setup.decode)
 
     h_dec_ns: torch.Tensor
@@ -392,33 +458,36 @@ def _block(setup: PassSetup, pass_id: int, block: int, lo: int, hi: int, acc: Op
                 + "A decoder that returns logits is not Gaussian: pass likelihood='bernoulli' or 'categorical'"
             )
         mu, second = dec
+        second_dtype = second.dtype if isinstance(second, torch.Tensor) and second.is_floating_point() else None
         if mu.numel() != P * S * D or mu.shape[0] != P * S:
             raise VaeLensInputError(
                 f"decode ({name}) returned mean of shape {shape_of(mu)} for latents of shape {shape_of(z)}; "
                 f"the data points have shape {tuple(x.shape[1:])}, so it must be [{P * S}, ...] with {D} values per row"
             )
         _check_finite(mu, f"decode ({name}): mean")
+        mu = mu.detach().to(here)
+        mu = mu.to(working_dtype(mu.dtype))
         log_s2 = decoder_log_variance(setup, second, name)
         _check_layout(mu, x, f"decode ({name}): mean")
         known = acc.kind if acc is not None else None
         if known is None and P * S == 1 and log_s2.dim() >= 2 and log_s2.numel() in (1, D):
             # A first block of one latent row gives [1, D] for a per-point and a per-dimension variance
             # alike, and [1, 1] for one variance per point and one in all: ask the decoder about two rows.
-            probe = setup.decode(torch.cat([z, z]).to(setup.dtype))
+            probe = setup.decode(model_input(setup, torch.cat([z, z])))
             rows2 = isinstance(probe, (tuple, list)) and len(probe) == 2 and isinstance(probe[1], torch.Tensor) \
                 and probe[1].numel() == 2 * log_s2.numel()
             known = "latent" if rows2 else ("per-dimension" if log_s2.numel() == D else None)
         log_s2 = one_variance_per_row(log_s2, P * S, D, known)
         kind = _variance_kind(log_s2, P * S, D, setup.fixed_variance, name, str(tuple(x.shape[1:])), known, scale)
-        # [P, S, D] arithmetic in the model's dtype (it dominates the pass); sums over d in float64.
-        diff = x.reshape(P, 1, D) - mu.detach().reshape(P, S, D)
+        # [P, S, D] arithmetic in the decoder output's working dtype (it dominates the pass); sums over d in float64.
+        diff = x.reshape(P, 1, D) - mu.reshape(P, S, D)
         sq = diff * diff
         if kind == "latent":
             _check_layout(log_s2, x, f"decode ({name}): {scale}")
             lv = log_s2.detach().reshape(P, S, D)
-            if isinstance(second, torch.Tensor) and second.is_floating_point():
-                # [P, S, D] arithmetic in the decoder output's dtype, as a log-variance it returned would be.
-                lv = lv.to(second.dtype)
+            if second_dtype is not None:
+                # [P, S, D] arithmetic in the decoder output's working dtype, as a log-variance it returned would be.
+                lv = lv.to(working_dtype(second_dtype))
             norm = (sq * torch.exp(-lv)).sum(-1, dtype=f64)
             lv_sum = lv.sum(-1, dtype=f64)
             log_lik = -0.5 * (D * LOG_2PI + lv_sum + norm)
@@ -431,11 +500,14 @@ def _block(setup: PassSetup, pass_id: int, block: int, lo: int, hi: int, acc: Op
                 norm = sq.sum(-1, dtype=f64) * torch.exp(-lv[0])
                 log_det = D * lv[0]
             else:
-                # Weighted in float64, so ELBO - sum = R_dec + R_prior stays exact to float64 rounding.
-                norm = sq.reshape(P * S, D).to(f64).matmul(torch.exp(-lv)).reshape(P, S)
+                # Weighted in float64, so ELBO - sum = R_dec + R_prior stays exact to float64 rounding, a chunk of
+                # rows at a time: a float64 copy of the whole block would double the pass's memory.
+                w, flat = torch.exp(-lv), sq.reshape(P * S, D)
+                chunk = max(1, WEIGHT_CHUNK_BYTES // (8 * D))
+                norm = torch.cat([flat[i:i + chunk].to(f64).matmul(w) for i in range(0, P * S, chunk)]).reshape(P, S)
                 log_det = lv.sum()
             log_lik = -0.5 * (D * LOG_2PI + log_det + norm)
-            h_dec_ns = torch.full((P, S), float(0.5 * (D * LOG_2PIE + log_det)), dtype=f64, device=setup.device)
+            h_dec_ns = torch.full((P, S), float(0.5 * (D * LOG_2PIE + log_det)), dtype=f64, device=here)
             s2_now = lv.exp()
     else:
         kind = "none"
@@ -448,13 +520,14 @@ def _block(setup: PassSetup, pass_id: int, block: int, lo: int, hi: int, acc: Op
                 f"for latents of shape {shape_of(z)} it returned {_describe(dec)}"
             )
         _check_finite(dec, f"decode ({name}): {said}")
+        dec = dec.detach().to(here)
         if setup.likelihood == "bernoulli":
             _check_layout(dec, x, f"decode ({name}): {said}")
         log_lik = _discrete_log_lik(setup.likelihood, dec, x, P, S, D, name, said)
-        h_dec_ns = torch.zeros(P, S, dtype=torch.float64, device=setup.device)
+        h_dec_ns = torch.zeros(P, S, dtype=torch.float64, device=here)
 
     if acc is None:
-        acc = _Accumulator(H, D, S, setup.device, kind, s2_now, a2)
+        acc = _Accumulator(H, D, S, here, kind, s2_now, a2)
         # Judged on this rank's first block of points: enough to see, and nothing to all-reduce.
         acc.scale_like = as_said and setup.encoder_scale == "log_variance" and looks_like_a_scale(nu, log_t2, a2)
         acc.probability_like = kind == "none" and setup.decoder_output == "logits" and \
@@ -466,7 +539,7 @@ def _block(setup: PassSetup, pass_id: int, block: int, lo: int, hi: int, acc: Op
     h_enc_n = 0.5 * (H * LOG_2PIE + log_t2.sum(1))
     h_prior = 0.5 * (H * LOG_2PIE + a2.log().sum())
     gap_ns = elbo_ns - (h_enc_n[:, None] - h_prior - h_dec_ns)
-    acc.add("n", torch.tensor(float(P), dtype=torch.float64, device=setup.device))
+    acc.add("n", torch.tensor(float(P), dtype=torch.float64, device=here))
     acc.add("log_lik", log_lik.sum())
     acc.add("kl", kl_n.sum())
     acc.add("log_t2", log_t2.sum())
@@ -528,6 +601,7 @@ def _discrete_log_lik(likelihood: str, out: torch.Tensor, x: torch.Tensor, P: in
             log_q = torch.where(lp > -math.log(2.0), torch.log(-torch.expm1(lp)), torch.log1p(-torch.exp(lp)))
             return (xd * lp.clamp_min(-100.0) + (1.0 - xd) * log_q.clamp_min(-100.0)).sum(-1)
         lg = out.detach().reshape(P, S, D)
+        lg = lg.to(working_dtype(lg.dtype))
         return -F.binary_cross_entropy_with_logits(lg, xf.expand(P, S, D).to(lg.dtype), reduction="none").sum(-1, dtype=f64)
     # categorical: [rows, D, K] (any shape with rows first, D * K values per row, the K categories of a value last
     # in memory), x holds class indices.
@@ -586,7 +660,8 @@ def _discrete_log_lik(likelihood: str, out: torch.Tensor, x: torch.Tensor, P: in
             )
         picked = pr.gather(-1, idx.expand(P, S, D, 1)).squeeze(-1).to(f64)
         return picked.clamp_min(PROBABILITY_FLOOR).log().sum(-1)
-    lp = torch.log_softmax(out.detach().reshape(P, S, D, K), -1)
+    logits = out.detach().reshape(P, S, D, K)
+    lp = torch.log_softmax(logits.to(working_dtype(logits.dtype)), -1)
     return lp.gather(-1, idx.expand(P, S, D, 1)).squeeze(-1).sum(-1, dtype=f64)
 
 
@@ -625,11 +700,13 @@ def looks_like_probabilities(likelihood: str, out: torch.Tensor, rows: int, dim:
 
 def decoder_means(setup: PassSetup, z: torch.Tensor) -> torch.Tensor:
     """The decoder's mean (Gaussian) or success probability (Bernoulli) per row, for images."""
-    dec = setup.decode(z.to(setup.dtype))
+    dec = setup.decode(model_input(setup, z))
+    here = accumulation_device(setup.device)
     if setup.likelihood == "gaussian" and isinstance(dec, (tuple, list)):
-        return dec[0].detach()
+        return dec[0].detach().to(here)
     if setup.likelihood == "bernoulli" and isinstance(dec, torch.Tensor):
         said = setup.decoder_output
+        dec = dec.detach().to(here)
         return dec.detach() if said == "probabilities" else dec.detach().exp() if said == "log_probabilities" else torch.sigmoid(dec.detach())
     raise VaeLensInputError(f"decode ({callable_name(setup.decode)}) returned {_describe(dec)}; no image to show")
 

@@ -32,7 +32,8 @@ from ._average import WeightAverage, parameters_of
 from ._data import channels_last, channels_last_shape, fixed_subset, image_shape_of
 from ._guards import ExitHook, forked_rngs, quiet_evaluation
 from ._meanfield import mean_field_gap
-from ._pass import DECODER_OUTPUTS, DECODER_SCALES, ENCODER_SCALES, LIKELIHOODS, PassResult, PassSetup, _encode, callable_name, decoder_means, run_pass
+from ._pass import (DECODER_OUTPUTS, DECODER_SCALES, ENCODER_SCALES, LIKELIHOODS, PassResult, PassSetup, _encode, callable_name,
+                    decoder_means, default_block_rows, run_pass)
 from ._record import PassSums, elbo_only_record, finish_record
 from ._runfolder import FORMAT_VERSION, RUN_DIR_ENV, SPEC_ENV, RunFolder, new_run_dir, now_iso, read_json
 from .errors import VaeLensInputError
@@ -46,8 +47,9 @@ DEFAULT_SAMPLES = 2
 #: Set by the editor / `vae-lens train` from the spec's diagnostics section (defaults for points and samples).
 POINTS_ENV = "VAE_LENS_POINTS"
 SAMPLES_ENV = "VAE_LENS_SAMPLES"
-#: Decoder rows per block: points per block = BLOCK_ROWS // samples.
-DEFAULT_BLOCK_ROWS = 1024
+#: Decoder rows per block: points per block = block_rows // samples. None: sized from the data points'
+#: values (_pass.default_block_rows: 128 MB of float32 at 8 values per data value, 16 to 1024 rows).
+DEFAULT_BLOCK_ROWS: Optional[int] = None
 #: Points on which the averaged weights are evaluated beside the current ones (as the TypeScript trainer).
 AVERAGE_POINTS = 1024
 #: Images shown in the panel (originals with their reconstructions, and samples from the prior).
@@ -117,9 +119,11 @@ class Diagnostics:
             when the data are images (inferred from ``[N, c, h, w]`` data with c 1, 3 or 4, or
             ``[N, h, w]``, with h and w at least 4); for points of three axes it is their own shape, the order their values
             are held in. The panel then shows originals, reconstructions and samples.
-        block_rows: decoder rows evaluated at once (memory against speed).
+        block_rows: decoder rows evaluated at once (memory against speed). Default: as many as 128 MB
+            hold at 8 float32 values per data value, between 16 and 1024 (1024 up to 4096 values a point).
         tolerance, window: the convergence rule's settings, written to run.json (defaults 0.01, 5).
-        device, dtype: where and in what the networks run (default: those of the modules' parameters).
+        device, dtype: where and in what the networks run (default: those of the modules' parameters,
+            read at every pass, so a model moved or cast after this is followed).
         group: the torch.distributed process group (default: the world, when initialised).
         optimizer: the training optimizer, read (never changed) for its step at each pass, which the
             records carry as ``learningRate``: under a decaying schedule the verdict expects the
@@ -149,7 +153,7 @@ class Diagnostics:
         epochs: Optional[int] = None,
         train_batch_size: Optional[int] = None,
         image_shape: Optional[Sequence[int]] = None,
-        block_rows: int = DEFAULT_BLOCK_ROWS,
+        block_rows: Optional[int] = DEFAULT_BLOCK_ROWS,
         tolerance: float = 0.01,
         window: int = 5,
         device: Optional[Union[str, torch.device]] = None,
@@ -195,9 +199,11 @@ class Diagnostics:
                 f"decoder_output says what a Bernoulli or categorical decode returns: one of {', '.join(map(repr, DECODER_OUTPUTS))}; "
                 f"got {decoder_output!r}"
             )
-        points, samples, block_rows, window, seed = (
+        if block_rows is not None:
+            block_rows = _whole("block_rows", block_rows, 1)
+        points, samples, window, seed = (
             _whole(arg, v, least) for arg, v, least in
-            (("points", points, 1), ("samples", samples, 1), ("block_rows", block_rows, 1), ("window", window, 1), ("seed", seed, 0)))
+            (("points", points, 1), ("samples", samples, 1), ("window", window, 1), ("seed", seed, 0)))
         if optimizer is not None and not isinstance(getattr(optimizer, "param_groups", None), list):
             raise VaeLensInputError(f"optimizer must be a torch.optim.Optimizer (its param_groups give the step); got {type(optimizer).__name__}"
                                     + (": give the scheduler's optimizer" if hasattr(optimizer, "optimizer") else ""))
@@ -251,7 +257,9 @@ class Diagnostics:
                 "can average its weights",
                 stacklevel=2,
             )
-        self.device, self.dtype = _device_and_dtype(self._modules, device, dtype)
+        # Those given are kept; the others are read from the modules at every pass (a model moved or cast later).
+        self._given_device = torch.device(device) if device is not None else None
+        self._given_dtype = dtype
         self.group = group
         self.optimizer = optimizer
         self.rank, self.world = distributed.rank_and_world(group)
@@ -260,6 +268,8 @@ class Diagnostics:
         with forked_rngs():
             full_n, subset = fixed_subset(data, points, seed, input_key)
         self.points = subset
+        if self.block_rows is None:
+            self.block_rows = default_block_rows(int(np.prod(subset.shape[1:])))
         if subset.dtype == torch.uint8 and likelihood == "gaussian" and int(subset.max()) > 1:
             # torchvision's dataset.data and many image arrays are 0..255, while the training loop divides
             # by 255: the pass would compare the decoder's means with numbers 255 times larger.
@@ -442,6 +452,16 @@ class Diagnostics:
         else:
             self.close("failed", f"{kind.__name__}: {exc}")
 
+    @property
+    def device(self) -> torch.device:
+        """Where the networks run: the one given, or that of the modules' parameters now."""
+        return _device_and_dtype(self._modules, self._given_device, self._given_dtype)[0]
+
+    @property
+    def dtype(self) -> torch.dtype:
+        """What the networks run in: the one given, or that of the modules' parameters now."""
+        return _device_and_dtype(self._modules, self._given_device, self._given_dtype)[1]
+
     # -- the pass --------------------------------------------------------------------------
 
     def _prior_variance_now(self) -> Optional[torch.Tensor]:
@@ -456,10 +476,11 @@ class Diagnostics:
         return _prior_variance_tensor(v)
 
     def _setup(self) -> PassSetup:
+        device, dtype = _device_and_dtype(self._modules, self._given_device, self._given_dtype)
         return PassSetup(
             encode=self.encode, decode=self.decode, points=self.points, samples=self.samples, seed=self.seed,
             block_rows=self.block_rows, likelihood=self.likelihood, fixed_variance=self.fixed_variance,
-            prior_variance=self._prior_variance_now(), device=self.device, dtype=self.dtype,
+            prior_variance=self._prior_variance_now(), device=device, dtype=dtype,
             encoder_scale=self.encoder_scale, decoder_scale=self.decoder_scale, decoder_output=self.decoder_output,
         )
 
@@ -526,7 +547,7 @@ class Diagnostics:
         setup = self._setup()
         k = min(IMAGES, self.points.shape[0])
         with quiet_evaluation(self._modules, self.device):
-            x = self.points[:k].to(self.device, self.dtype)
+            x = self.points[:k].to(setup.dtype).to(setup.device)
             mean, _ = _encode(setup, x)
             recon = decoder_means(setup, mean)
             g = torch.Generator(device="cpu")
@@ -534,9 +555,9 @@ class Diagnostics:
             H = mean.shape[1]
             a2 = setup.prior_variance if setup.prior_variance is not None else torch.ones(H, dtype=torch.float64)
             z = torch.randn(k, H, generator=g, dtype=torch.float64) * a2.sqrt().cpu()
-            samples = decoder_means(setup, z.to(self.device))
+            samples = decoder_means(setup, z)
         shape, held_last = self.image_shape, self._image_held_last
-        orig = x.reshape(k, -1).double().cpu()
+        orig = x.reshape(k, -1).cpu().double()
         lo, hi = float(orig.min()), float(orig.max())
         # Pixels in [0, 1] as the format asks: data already there are clipped, others rescaled by the originals' range.
         scale = (lambda t: t.clamp(0, 1)) if lo >= 0 and hi <= 1 else (lambda t: ((t - lo) / max(hi - lo, 1e-12)).clamp(0, 1))
@@ -614,7 +635,8 @@ class Diagnostics:
 def _prior_variance_tensor(v: Any) -> torch.Tensor:
     """A prior variance a_h^2 as the pass reads it: H positive, finite values in float64."""
     try:
-        t = torch.as_tensor(v.detach() if isinstance(v, torch.Tensor) else np.asarray(v, dtype=np.float64)).to(torch.float64)
+        # On the CPU: a device may hold no float64 (Apple's MPS); the pass moves it where it adds up.
+        t = torch.as_tensor(v.detach().cpu() if isinstance(v, torch.Tensor) else np.asarray(v, dtype=np.float64)).to(torch.float64)
     except (TypeError, ValueError, RuntimeError):
         raise VaeLensInputError(f"prior_variance must be H positive, finite variances a_h^2 (a tensor, or a callable returning one); got {type(v).__name__} {v!r:.60}") from None
     if t.dim() != 1 or not bool(torch.isfinite(t).all()) or bool((t <= 0).any()):

@@ -1,0 +1,185 @@
+"""Where and in what a pass runs: devices without float64, models moved or cast after the lens is made,
+decoder outputs in other dtypes, low-precision models, the block size, and per-pixel variances."""
+from __future__ import annotations
+
+import warnings
+from typing import Any, Dict
+
+import pytest
+import torch
+
+from conftest import TinyVae
+from vae_lens import Diagnostics, VaeLensInputError
+from vae_lens import _pass
+
+#: Keys of a record that depend on the clock or on where the pass ran, not on what it computed.
+UNTIMED = ("diagnosticsSeconds", "wallSeconds", "samplesPerSec")
+
+
+def computed(record: Dict[str, Any]) -> Dict[str, Any]:
+    return {k: v for k, v in record.items() if k not in UNTIMED}
+
+
+def test_the_float64_arithmetic_runs_on_the_cpu_for_a_device_without_float64() -> None:
+    assert _pass.accumulation_device(torch.device("mps")) == torch.device("cpu")
+    assert _pass.accumulation_device(torch.device("cpu")) == torch.device("cpu")
+    assert _pass.accumulation_device(torch.device("cuda", 1)) == torch.device("cuda", 1)
+
+
+@pytest.mark.parametrize("variance", ["scalar", "per-dimension", "latent"])
+def test_a_model_on_a_device_without_float64_gives_the_record_of_the_cpu(data, monkeypatch, variance) -> None:
+    # No MPS here: "mps" stands for a device that refuses float64. Nothing can be made on it (torch has no
+    # MPS kernels in this build), and a tensor moved to it stays on the CPU unless it is float64, which MPS
+    # refuses with this TypeError.
+    m = TinyVae(variance=variance, learned_prior=True)
+    cpu = Diagnostics(m.encode, m.decode, data, write=False, samples=3, prior_variance=m.prior_variance).diagnose(1, 1)
+    real_to = torch.Tensor.to
+
+    def to(self: torch.Tensor, *args: Any, **kwargs: Any) -> torch.Tensor:
+        device, dtype, rest = kwargs.pop("device", None), kwargs.pop("dtype", None), []
+        for a in args:
+            if isinstance(a, (str, torch.device)):
+                device = torch.device(a)
+            elif isinstance(a, torch.dtype):
+                dtype = a
+            else:
+                rest.append(a)
+        if device is not None and torch.device(device).type == "mps":
+            if (dtype or self.dtype) == torch.float64:
+                raise TypeError("Cannot convert a MPS Tensor to float64 dtype as the MPS framework doesn't support float64")
+            device = torch.device("cpu")
+        if device is None and dtype is None and not rest:
+            return self
+        return real_to(self, *rest, device=device, dtype=dtype, **kwargs)
+
+    monkeypatch.setattr(torch.Tensor, "to", to)
+    mps = Diagnostics(m.encode, m.decode, data, write=False, samples=3, prior_variance=m.prior_variance, device="mps")
+    assert computed(mps.diagnose(1, 1)) == computed(cpu)
+
+
+def test_a_model_cast_after_the_lens_is_made_is_run_in_its_new_dtype(data) -> None:
+    m = TinyVae()
+    lens = Diagnostics(m.encode, m.decode, data, write=False, samples=2)
+    m.double()
+    assert lens.dtype == torch.float64
+    after = Diagnostics(m.encode, m.decode, data, write=False, samples=2)
+    assert computed(lens.diagnose(1, 1)) == computed(after.diagnose(1, 1))
+
+
+def test_a_dtype_given_is_kept_when_the_model_is_cast(data) -> None:
+    m = TinyVae()
+    lens = Diagnostics(m.encode, m.decode, data, write=False, dtype=torch.float32)
+    m.double()
+    assert lens.dtype == torch.float32
+
+
+class HalfOutputs(torch.nn.Module):
+    """A float32 network whose decoder hands back float16 outputs, run by a lens told the model is float16:
+    the squares of small residuals underflow in float16, and exp(-log s^2) of a small variance overflows."""
+
+    def __init__(self, variance: str, lens_dtype: torch.dtype) -> None:
+        super().__init__()
+        self.inner = TinyVae(variance=variance)
+        self.lens_dtype = lens_dtype
+        with torch.no_grad():
+            self.inner.log_s2.fill_(-12.0)
+
+    def encode(self, x: torch.Tensor) -> Any:
+        return self.inner.encode(x.half().float())
+
+    def decode(self, z: torch.Tensor) -> Any:
+        mean, log_var = self.inner.decode(z.half().float())
+        if self.inner.variance == "latent":
+            log_var = log_var - 12.0
+        out = mean.half(), log_var.half()
+        return out if self.lens_dtype == torch.float16 else (out[0].float(), out[1].float())
+
+
+@pytest.mark.parametrize("variance", ["scalar", "latent"])
+def test_float16_outputs_are_read_in_float32(variance) -> None:
+    torch.manual_seed(0)
+    half = HalfOutputs(variance, torch.float16)
+    with torch.no_grad():
+        x = half.inner.decode(torch.randn(64, 2))[0].float() + 3e-4 * torch.randn(64, 5)
+    reference = HalfOutputs(variance, torch.float32)
+    reference.load_state_dict(half.state_dict())
+    got = Diagnostics(half.encode, half.decode, x, write=False, samples=2, dtype=torch.float16, modules=[half]).diagnose(1, 1)
+    want = Diagnostics(reference.encode, reference.decode, x, write=False, samples=2, modules=[reference]).diagnose(1, 1)
+    assert got["elbo"] == pytest.approx(want["elbo"], rel=1e-9)
+    assert got["rDec"] == pytest.approx(want["rDec"], rel=1e-9)
+
+
+def test_a_bfloat16_decoders_mean_field_gap_is_that_of_float64() -> None:
+    torch.manual_seed(0)
+    H, D = 4, 16
+
+    class Linear(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.enc = torch.nn.Linear(D, 2 * H)
+            self.dec = torch.nn.Linear(H, D)
+            self.log_var = torch.nn.Parameter(torch.tensor(-3.0))
+            with torch.no_grad():
+                self.dec.weight.copy_(torch.randn(D, H))  # correlated columns: a mean-field gap
+
+        def encode(self, x: torch.Tensor) -> Any:
+            h = self.enc(x)
+            return h[:, :H], h[:, H:] - 3
+
+        def decode(self, z: torch.Tensor) -> Any:
+            return self.dec(z), self.log_var
+
+    base = Linear()
+    x = torch.randn(512, H) @ base.dec.weight.t().detach() + 0.2 * torch.randn(512, D)
+    gaps = {}
+    for dt in (torch.float64, torch.bfloat16):
+        m = Linear()
+        m.load_state_dict(base.state_dict())
+        m.to(dt)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            gaps[dt] = Diagnostics(m.encode, m.decode, x, write=False).diagnose(1, 1)
+    assert gaps[torch.bfloat16]["decoderLinear"] is True
+    assert gaps[torch.bfloat16]["meanFieldGap"] == pytest.approx(gaps[torch.float64]["meanFieldGap"], rel=0.02)
+
+
+def test_the_default_block_is_sized_from_the_data_points_values() -> None:
+    assert _pass.default_block_rows(5) == 1024
+    assert _pass.default_block_rows(784) == 1024
+    big = _pass.default_block_rows(3 * 128 * 128)
+    assert 16 <= big <= 128
+    assert big * 3 * 128 * 128 * 4 <= 32 * 2 ** 20, "a float32 block of decoder rows of 3x128x128 takes at most 32 MB"
+    assert _pass.default_block_rows(10 ** 9) == 16
+    m = TinyVae(dim=3 * 64 * 64)
+    x = torch.rand(8, 3, 64, 64)
+    lens = Diagnostics(lambda v: m.encode(v.flatten(1)), lambda z: m.decode(z), x, write=False, modules=[m])
+    assert lens.block_rows == _pass.default_block_rows(3 * 64 * 64) < 1024
+
+
+def test_the_default_block_gives_the_record_of_the_same_block_rows_given(data) -> None:
+    m = TinyVae(dim=20000)
+    x = torch.randn(70, 20000)
+    default = Diagnostics(m.encode, m.decode, x, write=False, samples=4)
+    assert default.block_rows < 70 * 4
+    given = Diagnostics(m.encode, m.decode, x, write=False, samples=4, block_rows=default.block_rows)
+    assert computed(default.diagnose(1, 1)) == computed(given.diagnose(1, 1))
+
+
+def test_a_per_dimension_variance_is_weighted_the_same_in_chunks(data, monkeypatch) -> None:
+    m = TinyVae(variance="per-dimension")
+    whole = Diagnostics(m.encode, m.decode, data, write=False, samples=3).diagnose(1, 1)
+    monkeypatch.setattr(_pass, "WEIGHT_CHUNK_BYTES", 8 * 5 * 7)  # 7 rows a chunk
+    chunked = Diagnostics(m.encode, m.decode, data, write=False, samples=3).diagnose(1, 1)
+    assert computed(chunked) == computed(whole)
+
+
+def test_running_out_of_memory_names_block_rows(data) -> None:
+    m = TinyVae()
+
+    def decode(z: torch.Tensor) -> Any:
+        raise RuntimeError("CUDA out of memory. Tried to allocate 1.50 GiB (GPU 0; 7.79 GiB total capacity)")
+
+    lens = Diagnostics(m.encode, decode, data, write=False, modules=[m])
+    with pytest.raises(VaeLensInputError, match="block_rows"):
+        lens.diagnose(1, 1)
+
