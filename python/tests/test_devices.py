@@ -183,3 +183,45 @@ def test_running_out_of_memory_names_block_rows(data) -> None:
     with pytest.raises(VaeLensInputError, match="block_rows"):
         lens.diagnose(1, 1)
 
+
+C, S = 3, 8
+
+
+def per_pixel(shape: Any, channels_last: bool = False) -> Any:
+    torch.manual_seed(0)
+    D = C * S * S
+    enc, dec = torch.nn.Linear(D, 8), torch.nn.Linear(4, D)
+    lv = torch.linspace(-4, 1, D).view(C, S, S)
+    held = lv.permute(1, 2, 0) if channels_last else lv
+
+    def encode(x: torch.Tensor) -> Any:
+        h = enc(x.flatten(1))
+        return h[:, :4], h[:, 4:]
+
+    def decode(z: torch.Tensor) -> Any:
+        return dec(z).view(-1, C, S, S), held.reshape(shape)
+    return encode, decode, [enc, dec]
+
+
+def test_a_per_pixel_variance_in_the_data_points_shape_is_one_per_dimension() -> None:
+    x = torch.rand(64, C, S, S)
+    records = []
+    for shape in [(1, C, S, S), (C, S, S), (C * S * S,)]:
+        encode, decode, modules = per_pixel(shape)
+        records.append(computed(Diagnostics(encode, decode, x, write=False, modules=modules).diagnose(1, 1)))
+    assert records[1] == records[0] and records[2] == records[0]
+
+
+def test_a_per_pixel_variance_held_channels_last_is_refused_for_channels_first_data() -> None:
+    x = torch.rand(64, C, S, S)
+    encode, decode, modules = per_pixel((1, S, S, C), channels_last=True)
+    with pytest.raises(VaeLensInputError, match="another layout"):
+        Diagnostics(encode, decode, x, write=False, modules=modules).diagnose(1, 1)
+
+
+def test_a_variance_of_the_wrong_size_is_told_the_rule() -> None:
+    x = torch.rand(64, C, S, S)
+    encode, decode, modules = per_pixel((C, S, S))
+    bad = lambda z: (decode(z)[0], torch.zeros(C, S))  # noqa: E731
+    with pytest.raises(VaeLensInputError, match="data point's shape"):
+        Diagnostics(encode, bad, x, write=False, modules=modules).diagnose(1, 1)

@@ -400,7 +400,9 @@ def _variance_kind(log_var: torch.Tensor, rows: int, dim: int, fixed: bool, name
         return "latent"
     raise VaeLensInputError(
         f"decode ({name}) returned {scale} of shape {shape_of(log_var)} for {rows} latent rows and data points of "
-        f"shape {x_shape} (D={dim}): it must be one value, D values, or one row of D (or of 1) per latent row"
+        f"shape {x_shape} (D={dim}): it must be one value; D values, flat ([{dim}] or [1, {dim}]) or in the data "
+        f"point's shape, with or without a leading 1 ([1, *{x_shape}]); or one row of D values (or of 1) per latent row, "
+        f"[{rows}, ...]"
     )
 
 
@@ -468,6 +470,9 @@ def _block(setup: PassSetup, pass_id: int, block: int, lo: int, hi: int, acc: Op
         mu = mu.detach().to(here)
         mu = mu.to(working_dtype(mu.dtype))
         log_s2 = decoder_log_variance(setup, second, name)
+        if log_s2.dim() >= 2 and tuple(log_s2.shape) == tuple(x.shape[1:]):
+            # D values in the data point's own shape ([C, H, W]): one row of them.
+            log_s2 = log_s2.reshape(1, *log_s2.shape)
         _check_layout(mu, x, f"decode ({name}): mean")
         known = acc.kind if acc is not None else None
         if known is None and P * S == 1 and log_s2.dim() >= 2 and log_s2.numel() in (1, D):
@@ -495,6 +500,9 @@ def _block(setup: PassSetup, pass_id: int, block: int, lo: int, hi: int, acc: Op
             variance_sum = torch.exp(lv).sum(dtype=f64)
             s2_now: Optional[torch.Tensor] = None
         else:
+            if log_s2.numel() == D and log_s2.dim() >= 2:
+                # Compared value by value with the data, as the mean is: channels last against channels first is not.
+                _check_layout(log_s2, x, f"decode ({name}): {scale}")
             lv = log_s2.detach().to(f64).reshape(-1)
             if lv.numel() == 1:
                 norm = sq.sum(-1, dtype=f64) * torch.exp(-lv[0])
