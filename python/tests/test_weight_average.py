@@ -235,3 +235,19 @@ def test_the_mean_of_low_precision_weights_is_kept_in_float32(dtype) -> None:
     with avg.swapped_in():
         assert p.dtype == dtype and abs(float(p[0]) - 1.25) < 1e-2
     assert torch.equal(p.detach(), own), "restored bit for bit"
+
+
+def test_the_mean_follows_a_model_cast_between_steps() -> None:
+    from vae_lens._average import WeightAverage
+    m = torch.nn.Linear(2, 2)
+    avg = WeightAverage(list(m.parameters()))
+    avg.add()
+    first = [p.detach().double().clone() for p in m.parameters()]
+    m.double()
+    with torch.no_grad():
+        for p in m.parameters():
+            p.add_(1.0)
+    avg.add()
+    assert avg.mean is not None and all(t.dtype == torch.float64 for t in avg.mean)
+    for t, f, p in zip(avg.mean, first, m.parameters()):
+        assert torch.allclose(t, (f + p.detach()) / 2)

@@ -39,9 +39,12 @@ class WeightAverage:
         """Add the parameters as they are now (call after each optimizer step)."""
         self.count += 1
         if self.mean is None:
-            self.mean = [p.detach().to(torch.float32) if p.dtype in LOW_PRECISION else p.detach().clone() for p in self.params]
+            self.mean = [p.detach().to(_mean_dtype(p.dtype)) if p.dtype in LOW_PRECISION else p.detach().clone() for p in self.params]
             return
-        for m, p in zip(self.mean, self.params):
+        for i, (m, p) in enumerate(zip(self.mean, self.params)):
+            if m.device != p.device or m.dtype != _mean_dtype(p.dtype):
+                # The model was moved or cast since the mean began: the mean follows it.
+                self.mean[i] = m = m.to(device=p.device, dtype=_mean_dtype(p.dtype))
             # In place: no temporary per parameter and step (but the float32 copy of a low-precision one).
             m.lerp_(p.detach().to(m.dtype), 1.0 / self.count)
 
@@ -71,6 +74,10 @@ class WeightAverage:
             with torch.no_grad():
                 for p, t in zip(self.params, own):
                     p.data.copy_(t)
+
+
+def _mean_dtype(dtype: torch.dtype) -> torch.dtype:
+    return torch.float32 if dtype in LOW_PRECISION else dtype
 
 
 def parameters_of(modules: Sequence[torch.nn.Module]) -> List[torch.nn.Parameter]:
