@@ -20,6 +20,9 @@ import { Throttle } from '../throttle';
 /** The files of a run folder that say it started, checkpointed or ended (relative to its runs folder). */
 const RUN_FILES_GLOB = '*/{run.json,summary.json}';
 
+/** How often the runs folders in use are listed again, beside the file watchers. */
+const LISTING_POLL_MS = 5000;
+
 export class RunIndex implements vscode.Disposable {
   private readonly cache = new Map<string, Promise<RunOverview>>();
   /** Run folders per runs folder; cleared on any change, so listing costs one readdir per change. */
@@ -27,6 +30,18 @@ export class RunIndex implements vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<void>();
   private readonly disposables: vscode.Disposable[] = [this.changed];
   private readonly notify = new Throttle(150, () => this.changed.fire());
+  /**
+   * A run file heard in no runs folder we know: the folders may be out of date (at activation the
+   * workspace's file search can still come back empty, so a spec's output.runsDir is not known yet);
+   * look again, at most once a second.
+   */
+  private readonly unknownRunFile = new Throttle(1000, () => this.foldersChanged());
+  /**
+   * File watchers can be deaf for a while (a remote editor's watcher still starting when a terminal
+   * writes a run) or miss a folder made after them: the runs folders in use are listed again every
+   * LISTING_POLL_MS, one readdir each, and a run that came or went is a refresh.
+   */
+  private readonly poll = setInterval(() => void this.pollListings(), LISTING_POLL_MS);
   readonly onDidChange = this.changed.event;
   private readonly folders = new RunsFolders({
     specs: async () => (await findSpecs()).map((u) => u.fsPath),
@@ -83,6 +98,7 @@ export class RunIndex implements vscode.Disposable {
       if (uri.scheme !== 'file') return;
       const runDir = filter ? runOfChangedFile(uri.fsPath, this.knownFolders) : path.dirname(uri.fsPath);
       if (runDir) this.invalidate(runDir);
+      else this.unknownRunFile.schedule();
     };
     return vscode.Disposable.from(watcher, watcher.onDidCreate(onFile), watcher.onDidChange(onFile), watcher.onDidDelete(onFile));
   }
@@ -166,9 +182,23 @@ export class RunIndex implements vscode.Disposable {
     return overviews.filter((o) => o.meta !== undefined).sort(newestFirst);
   }
 
+  private async pollListings(): Promise<void> {
+    for (const [runsDir, cached] of [...this.listings]) {
+      const [before, now] = await Promise.all([cached, listRunDirs(runsDir)]);
+      if (this.listings.get(runsDir) !== cached) continue; // refreshed meanwhile
+      const seen = new Set(before);
+      if (now.length !== before.length || now.some((d) => !seen.has(d))) {
+        this.listings.delete(runsDir);
+        this.notify.schedule();
+      }
+    }
+  }
+
   dispose(): void {
+    clearInterval(this.poll);
     this.disposed = true;
     this.notify.dispose();
+    this.unknownRunFile.dispose();
     for (const d of this.disposables) d.dispose();
   }
 }
