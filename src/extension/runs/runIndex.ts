@@ -5,12 +5,14 @@
  * Runs are looked for, and watched, in the same folders the runs view reads (runsFolders.ts):
  * every spec's and each workspace folder's runsDirectory, custom ones included.
  */
+import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { isProcessAlive } from '../../core/run/liveness';
 import { listRunDirs } from '../../core/run/files';
 import { readRunOverview, type RunOverview } from '../../core/run/read';
 import { runsOfSpec, newestFirst } from '../../core/run/paths';
+import { RUN_FILES } from '../../core/runFormat';
 import { affectsSettings, readSettings, workspaceRoots } from '../settings';
 import { findSpecs, isSpecPath, RUN_META_GLOB, SPEC_GLOB, runsDirsForSpec, specText } from '../specs/specFiles';
 import { FolderWatchers, foldersOutside, RunsFolders, runOfChangedFile, uniqueFolders } from './runsFolders';
@@ -23,8 +25,23 @@ const RUN_FILES_GLOB = '*/{run.json,summary.json}';
 /** How often the runs folders in use are listed again, beside the file watchers. */
 const LISTING_POLL_MS = 5000;
 
+/** The modification times of a run's run.json and summary.json, as one string ("" for a file not there). */
+async function runFilesStamp(runDir: string): Promise<string> {
+  const times = await Promise.all(
+    [RUN_FILES.meta, RUN_FILES.summary].map((f) =>
+      fsp.stat(path.join(runDir, f)).then(
+        (s) => String(s.mtimeMs),
+        () => '',
+      ),
+    ),
+  );
+  return times.join('/');
+}
+
 export class RunIndex implements vscode.Disposable {
   private readonly cache = new Map<string, Promise<RunOverview>>();
+  /** When each cached overview's run.json and summary.json were last written, as the poll compares them. */
+  private readonly stamps = new Map<string, Promise<string>>();
   /** Run folders per runs folder; cleared on any change, so listing costs one readdir per change. */
   private readonly listings = new Map<string, Promise<string[]>>();
   private readonly changed = new vscode.EventEmitter<void>();
@@ -108,9 +125,12 @@ export class RunIndex implements vscode.Disposable {
    * trust change), and tell listeners, throttled so a burst of writes is one refresh per 150 ms.
    */
   invalidate(runDir?: string): void {
-    if (runDir) this.cache.delete(runDir);
-    else {
+    if (runDir) {
+      this.cache.delete(runDir);
+      this.stamps.delete(runDir);
+    } else {
       this.cache.clear();
+      this.stamps.clear();
       this.folders.invalidate();
       void this.syncWatchers();
     }
@@ -143,8 +163,11 @@ export class RunIndex implements vscode.Disposable {
   overview(runDir: string): Promise<RunOverview> {
     let p = this.cache.get(runDir);
     if (!p) {
-      p = readRunOverview(runDir, (pid) => this.client.forRun(runDir) !== undefined || isProcessAlive(pid));
+      // The files' times first: a write after the read is then a change the poll sees.
+      const stamp = runFilesStamp(runDir);
+      p = stamp.then(() => readRunOverview(runDir, (pid) => this.client.forRun(runDir) !== undefined || isProcessAlive(pid)));
       this.cache.set(runDir, p);
+      this.stamps.set(runDir, stamp);
     }
     return p;
   }
@@ -183,6 +206,11 @@ export class RunIndex implements vscode.Disposable {
   }
 
   private async pollListings(): Promise<void> {
+    // A run whose run.json or summary.json changed since its overview was read (another writer's checkpoint, its end).
+    for (const [runDir, stamp] of [...this.stamps]) {
+      const [before, now] = await Promise.all([stamp, runFilesStamp(runDir)]);
+      if (this.stamps.get(runDir) === stamp && before !== now) this.invalidate(runDir);
+    }
     for (const [runsDir, cached] of [...this.listings]) {
       const [before, now] = await Promise.all([cached, listRunDirs(runsDir)]);
       if (this.listings.get(runsDir) !== cached) continue; // refreshed meanwhile
