@@ -25,3 +25,31 @@ export class Throttle {
     this.timer = undefined;
   }
 }
+
+/**
+ * A Throttle that carries the newest of the values offered in a burst to `deliver`: at most one
+ * delivery per interval, and the last value of a burst is delivered late, never dropped.
+ */
+export class LatestThrottle<T> {
+  private latest: { value: T } | undefined;
+  private readonly throttle: Throttle;
+
+  constructor(intervalMs: number, deliver: (value: T) => void) {
+    this.throttle = new Throttle(intervalMs, () => {
+      const offered = this.latest;
+      this.latest = undefined;
+      if (offered) deliver(offered.value);
+    });
+  }
+
+  offer(value: T): void {
+    this.latest = { value };
+    this.throttle.schedule();
+  }
+
+  /** Drops a value not yet delivered. */
+  dispose(): void {
+    this.latest = undefined;
+    this.throttle.dispose();
+  }
+}

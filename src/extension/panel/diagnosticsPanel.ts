@@ -21,7 +21,7 @@ import { readRunContents, runFolderNotes } from '../../core/run/read';
 import { toPanelRun } from '../../core/panelRun';
 import type { TrainerClient, TrainerEvent } from '../trainer/trainerClient';
 import { reportFailure } from '../failures';
-import { Throttle } from '../throttle';
+import { LatestThrottle } from '../throttle';
 
 /** What the panel's buttons do; an action that fails is said (what and why) and logged, never an unhandled rejection. */
 export interface PanelActions {
@@ -55,7 +55,7 @@ export class DiagnosticsPanel implements vscode.Disposable {
    * Progress goes to the webview at most every PROGRESS_INTERVAL_MS per run, and the last report of a
    * burst is deferred, not dropped: the panel never stays on a stale epoch.
    */
-  private readonly progressPosts = new Map<string, { throttle: Throttle; latest?: ToPanel }>();
+  private readonly progressPosts = new Map<string, LatestThrottle<ToPanel>>();
   /** Runs written by another process (the CLI): followed by polling their files. */
   private readonly external = new ExternalRunFollower({
     records: (runDir, records) => {
@@ -278,7 +278,7 @@ export class DiagnosticsPanel implements vscode.Disposable {
         if (update.progress) this.postProgress(run.runDir, message);
         else {
           // A status without progress (started, done) goes at once, and a progress report still pending is older than it.
-          this.progressPosts.get(run.runDir)?.throttle.dispose();
+          this.progressPosts.get(run.runDir)?.dispose();
           this.progressPosts.delete(run.runDir);
           this.post(message);
         }
@@ -292,22 +292,16 @@ export class DiagnosticsPanel implements vscode.Disposable {
   private postProgress(runDir: string, message: ToPanel): void {
     let pending = this.progressPosts.get(runDir);
     if (!pending) {
-      const entry: { throttle: Throttle; latest?: ToPanel } = {
-        throttle: new Throttle(PROGRESS_INTERVAL_MS, () => {
-          const latest = entry.latest;
-          entry.latest = undefined;
-          if (latest && this.shownRun(runDir)) this.post(latest);
-        }),
-      };
-      pending = entry;
+      pending = new LatestThrottle<ToPanel>(PROGRESS_INTERVAL_MS, (latest) => {
+        if (this.shownRun(runDir)) this.post(latest);
+      });
       this.progressPosts.set(runDir, pending);
     }
-    pending.latest = message;
-    pending.throttle.schedule();
+    pending.offer(message);
   }
 
   private clearProgressPosts(): void {
-    for (const p of this.progressPosts.values()) p.throttle.dispose();
+    for (const p of this.progressPosts.values()) p.dispose();
     this.progressPosts.clear();
   }
 

@@ -3,7 +3,7 @@ import * as vscode from 'vscode';
 import { progressFraction } from '../../core/wording';
 import { progressMessage, type LiveProgress } from '../status/runStateWording';
 import type { TrainerProcess } from '../trainer/trainerProcess';
-import { Throttle } from '../throttle';
+import { LatestThrottle } from '../throttle';
 
 const REPORT_INTERVAL_MS = 250;
 
@@ -24,18 +24,14 @@ export function showTrainingProgress(trainer: TrainerProcess, specName: string):
           void trainer.stop();
         });
         // At most one report per interval, and the last progress of a burst is reported late rather than never.
-        let latest: LiveProgress | undefined;
-        const progressReports = new Throttle(REPORT_INTERVAL_MS, () => {
-          const p = latest;
-          latest = undefined;
-          if (p && trainer.state !== 'stopping' && trainer.state !== 'exited') report(progressMessage(p), p);
+        const progressReports = new LatestThrottle<LiveProgress>(REPORT_INTERVAL_MS, (p) => {
+          if (trainer.state !== 'stopping' && trainer.state !== 'exited') report(progressMessage(p), p);
         });
         const sub = trainer.onEvent((e) => {
           if (trainer.state === 'stopping') return;
           if (e.type === 'started') report(`starting · backend ${e.backend} · ${e.dataset.n} points`);
           if (e.type === 'progress') {
-            latest = { ...e, epochs: trainer.started?.epochs ?? 0 };
-            progressReports.schedule();
+            progressReports.offer({ ...e, epochs: trainer.started?.epochs ?? 0 });
           }
         });
         void trainer.whenExited().then(() => {
