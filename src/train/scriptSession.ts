@@ -17,11 +17,14 @@ import { RunJudge, runSettingsOf } from '../core/run/settings';
 import { MetricsTail } from '../core/run/tail';
 import { POINTS_ENV, RUN_DIR_ENV, SAMPLES_ENV, SPEC_ENV, type ParsedScriptSpec } from '../core/scriptSpec';
 import { pathSpellingHint } from '../core/pathHints';
+import { killProcessTree, signalQuietly } from '../core/processTree';
 import { requestRunsDir } from '../core/specParts/outputPaths';
 import { RunWriter } from './runWriter';
 import type { EventSink, SessionControl } from './sessionHost';
 
 const POLL_MS = 300;
+/** How long the script's output is still read after it exited, for processes it left holding it open. */
+const OUTPUT_DRAIN_MS = 1000;
 /** `started` waits for the script's own run.json (model, data, epochs), at most this long. */
 const ANNOUNCE_AFTER_MS = 8000;
 /** Output lines kept for the message of a failed run. */
@@ -89,9 +92,11 @@ export async function runScriptSession(req: StartRequest, parsed: ParsedScriptSp
   const child = spawn(program, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: process.platform !== 'win32' });
   const exited = new Promise<Exit>((resolve) => {
     child.on('error', (e: NodeJS.ErrnoException) => resolve({ code: null, signal: null, spawnError: e }));
-    child.on('close', (code, signal) => resolve({ code, signal }));
+    // 'exit', not 'close': a process the script started may hold its output open long after it ended.
+    child.on('exit', (code, signal) => resolve({ code, signal }));
   });
-  const killOnExit = () => child.exitCode === null && child.kill('SIGKILL');
+  const outputClosed = new Promise<void>((resolve) => child.on('close', () => resolve()));
+  const killOnExit = () => killScript(child, { wait: true });
   process.on('exit', killOnExit);
   const output = new OutputTail(emit);
   output.pipe(child.stdout);
@@ -105,7 +110,7 @@ export async function runScriptSession(req: StartRequest, parsed: ParsedScriptSp
   let result: Exit | undefined;
   // A SIGTERM after Stop (the editor's trainer process escalating, or a second signal in a terminal) must not
   // leave the script running in its own process group: kill it now, so the run folder still gets its summary.
-  const onTerm = () => stopSentAt !== undefined && signal(child, 'SIGKILL');
+  const onTerm = () => stopSentAt !== undefined && killScript(child);
   process.on('SIGTERM', onTerm);
   try {
     while (!result) {
@@ -113,12 +118,16 @@ export async function runScriptSession(req: StartRequest, parsed: ParsedScriptSp
       await follower.poll(Date.now() - t0 > ANNOUNCE_AFTER_MS || result !== undefined);
       if (control.stopRequested && stopSentAt === undefined && !result) {
         stopSentAt = Date.now();
-        emit({ type: 'log', level: 'info', message: `stopping: SIGINT sent to the script (pid ${child.pid}); killed after ${spec.trainer.stopGraceSeconds}s` });
-        signal(child, 'SIGINT');
+        const how =
+          process.platform === 'win32'
+            ? 'ending the script and what it started (Windows has no SIGINT to send)'
+            : `SIGINT sent to the script (pid ${child.pid}); killed after ${spec.trainer.stopGraceSeconds}s`;
+        emit({ type: 'log', level: 'info', message: `stopping: ${how}` });
+        interrupt(child);
       }
       if (stopSentAt !== undefined && !result && Date.now() - stopSentAt > spec.trainer.stopGraceSeconds * 1000) {
         emit({ type: 'log', level: 'warn', message: `the script did not exit within ${spec.trainer.stopGraceSeconds}s of SIGINT; killing it` });
-        signal(child, 'SIGKILL');
+        killScript(child);
         stopSentAt = Infinity; // once
       }
     }
@@ -126,6 +135,12 @@ export async function runScriptSession(req: StartRequest, parsed: ParsedScriptSp
     process.off('exit', killOnExit);
     process.off('SIGTERM', onTerm);
   }
+  // After Stop nothing the script started may outlive the run. Otherwise what it left running is its
+  // own business, but its output is read only for a moment longer, or the run would wait for it.
+  if (stopSentAt !== undefined) killScript(child);
+  await Promise.race([outputClosed, sleep(OUTPUT_DRAIN_MS)]);
+  child.stdout.destroy();
+  child.stderr.destroy();
   await follower.poll(true);
 
   if (result.spawnError) {
@@ -168,12 +183,16 @@ function outcome(exit: Exit, stopSent: boolean, follower: RunFollower, output: O
   return { status: 'completed' };
 }
 
-function signal(child: ChildProcess, sig: NodeJS.Signals): void {
-  try {
-    child.kill(sig);
-  } catch {
-    // Already gone.
-  }
+/** Stop's first word to the script: SIGINT, as a Ctrl-C would send, to the script alone (torchrun passes it on to its ranks). */
+function interrupt(child: ChildProcess): void {
+  // Windows has no SIGINT to send: Node would end the script abruptly and leave its workers running.
+  if (process.platform === 'win32') killScript(child);
+  else if (child.pid !== undefined) signalQuietly(child.pid, 'SIGINT');
+}
+
+/** The script and every process it started: it leads its own process group (spawned detached). */
+function killScript(child: ChildProcess, how: { wait?: boolean } = {}): void {
+  if (child.pid !== undefined) killProcessTree(child.pid, { group: true, ...how });
 }
 
 /** Follows the run folder the script writes: records, images, and the script's own run.json. */

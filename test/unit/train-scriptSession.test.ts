@@ -25,9 +25,16 @@ const rec = (e) => ({ epoch: e, step: e, elbo: -1, elboStdErr: 0.01, hEnc: 1, hP
 console.log('hello from the script, env ' + process.env.EXTRA);
 if (mode === 'silent') process.exit(0);
 const write = (e) => fs.appendFileSync(path.join(dir, 'metrics.jsonl'), JSON.stringify(rec(e)) + '\n');
-if (mode === 'hang' || mode === 'stubborn') {
+if (mode === 'hang' || mode === 'stubborn' || mode.startsWith('family-')) {
   write(1);
-  if (mode === 'stubborn') process.on('SIGINT', () => console.log('ignoring SIGINT'));
+  if (mode.startsWith('family-')) {
+    // A process the script started that outlives it and holds its output (a data-loader worker, a rank
+    // under torchrun): it ignores SIGINT, as a worker that only its parent's end would stop.
+    const worker = require('child_process').spawn(process.execPath, ['-e', "process.on('SIGINT', () => {}); setInterval(() => {}, 1000)"], { stdio: 'inherit' });
+    fs.writeFileSync(path.join(dir, 'worker.pid'), String(worker.pid));
+  }
+  if (mode === 'stubborn' || mode === 'family-stubborn') process.on('SIGINT', () => console.log('ignoring SIGINT'));
+  if (mode === 'family-exits') process.on('SIGINT', () => process.exit(0));
   setInterval(() => {}, 1000);
 } else {
   // Images another writer made: channels-first RGB, or two channels, which cannot be drawn.
@@ -35,6 +42,11 @@ if (mode === 'hang' || mode === 'stubborn') {
   if (mode === 'images') fs.writeFileSync(path.join(dir, 'images.json'), JSON.stringify(image([3, 2, 5])));
   if (mode === 'bad-images') fs.writeFileSync(path.join(dir, 'images.json'), JSON.stringify(image([5, 5, 2])));
   for (let e = 1; e <= 4; e++) write(e);
+  if (mode === 'leaves-worker') {
+    const worker = require('child_process').spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'inherit' });
+    fs.writeFileSync(path.join(dir, 'worker.pid'), String(worker.pid));
+    process.exit(0);
+  }
   if (mode === 'crash') { console.error('Traceback: something broke'); process.exit(3); }
   if (mode === 'diverged-bom') fs.writeFileSync(path.join(dir, 'summary.json'), bom + JSON.stringify({ status: 'diverged', epochsDone: 4, steps: 4, wallSeconds: 1, message: 'the loss became NaN' }));
 }
@@ -169,6 +181,47 @@ test('a script that ignores SIGINT is killed after the grace period', async () =
   assert.match(done(events).message ?? '', /SIGKILL/);
   assert.ok(events.some((e) => e.type === 'log' && e.message === 'ignoring SIGINT'));
   assert.ok(Date.now() - t0 < 8000);
+});
+
+/** Whether a process is still there (signal 0 only checks). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function waitGone(pid: number, ms: number): Promise<boolean> {
+  for (const t0 = Date.now(); Date.now() - t0 < ms; await new Promise((r) => setTimeout(r, 50))) if (!alive(pid)) return true;
+  return false;
+}
+
+for (const [mode, how] of [
+  ['family-stubborn', 'ignores SIGINT and is killed'],
+  ['family-exits', 'exits on SIGINT'],
+] as const)
+  test(`Stop ends the processes a script started, holding its output, when the script ${how}`, async () => {
+    const t0 = Date.now();
+    const { status, events } = await run(scriptSpec(mode, { stopGraceSeconds: 0.5 }), 1500);
+    assert.equal(status, 'stopped');
+    assert.ok(Date.now() - t0 < 10000, `the session ended ${Date.now() - t0} ms after it started`);
+    const worker = Number(fs.readFileSync(path.join(done(events).runDir, 'worker.pid'), 'utf8'));
+    const gone = await waitGone(worker, 3000);
+    if (!gone) process.kill(worker, 'SIGKILL');
+    assert.ok(gone, `the script's worker (pid ${worker}) outlived the stopped run`);
+  });
+
+test('a script that ends leaving a process that holds its output open completes, without waiting for that process', async () => {
+  const t0 = Date.now();
+  const { status, events } = await run(scriptSpec('leaves-worker'));
+  const worker = Number(fs.readFileSync(path.join(done(events).runDir, 'worker.pid'), 'utf8'));
+  const alsoAlive = alive(worker);
+  process.kill(worker, 'SIGKILL');
+  assert.equal(status, 'completed');
+  assert.ok(Date.now() - t0 < 8000, `the session ended ${Date.now() - t0} ms after it started`);
+  assert.ok(alsoAlive, 'without Stop, what the script leaves running is its own');
 });
 
 test('a command that does not exist is a located user error', async () => {

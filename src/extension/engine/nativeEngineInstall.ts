@@ -11,6 +11,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { killProcessTree } from '../../core/processTree';
 
 export const TFJS_NODE = '@tensorflow/tfjs-node';
 /** The version matching the bundled tfjs-core: the trainer's model code is written against it. */
@@ -230,6 +231,5 @@ const CLOSE_WAIT_MS = 3000;
 /** Kill a process and, on Windows, the processes it started (npm under the shell that runs npm.cmd). */
 function killTree(child: ChildProcess): void {
   if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
-  if (process.platform === 'win32') spawn('taskkill', ['/pid', String(child.pid), '/T', '/F'], { stdio: 'ignore' }).on('error', () => child.kill());
-  else child.kill('SIGKILL');
+  killProcessTree(child.pid, { group: false });
 }

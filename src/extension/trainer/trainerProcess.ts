@@ -15,6 +15,7 @@ import {
   type StartedEvent,
   type StartRequest,
 } from '../../core/protocol';
+import { killProcessTree } from '../../core/processTree';
 import type { MetricsRecord } from '../../core/runFormat';
 import { Emitter } from '../emitter';
 import { BoundedLines } from './boundedLines';
@@ -108,8 +109,8 @@ export class TrainerProcess {
     this.killTimers.push(
       setTimeout(() => {
         this.opts.log(`trainer (pid ${this.pid}) did not stop within ${Math.round(grace / 1000)}s; terminating it`);
-        this.child.kill('SIGTERM');
-        this.killTimers.push(setTimeout(() => this.child.kill('SIGKILL'), KILL_ESCALATION_MS));
+        this.terminate();
+        this.killTimers.push(setTimeout(() => this.kill(), KILL_ESCALATION_MS));
       }, grace),
     );
     return exited;
@@ -119,14 +120,21 @@ export class TrainerProcess {
     return this.state === 'exited';
   }
 
-  /** SIGTERM: the trainer stops at its next step, and a script it runs is killed with its process group. */
+  /**
+   * SIGTERM: the trainer stops at its next step, and a script it runs is killed with its process group.
+   * Windows has no SIGTERM a process can catch, so there the trainer is ended with every process it started.
+   */
   terminate(): void {
-    if (this.state !== 'exited') this.child.kill('SIGTERM');
+    if (this.state === 'exited') return;
+    if (process.platform === 'win32' && this.pid !== undefined) killProcessTree(this.pid, { group: false });
+    else this.child.kill('SIGTERM');
   }
 
   /** Kill now, without waiting for the trainer to write its summary. */
   kill(): void {
-    if (this.state !== 'exited') this.child.kill('SIGKILL');
+    if (this.state === 'exited') return;
+    if (process.platform === 'win32' && this.pid !== undefined) killProcessTree(this.pid, { group: false });
+    else this.child.kill('SIGKILL');
   }
 
   whenExited(): Promise<void> {
