@@ -12,6 +12,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { startRequest } from '../../src/core/protocol';
+import { signalQuietly } from '../../src/core/processTree';
 import { RUN_FILES } from '../../src/core/runFormat';
 import { TrainerClient } from '../../src/extension/trainer/trainerClient';
 import type { TrainerProcess } from '../../src/extension/trainer/trainerProcess';
@@ -20,14 +21,7 @@ import { readSummary, tempDir, tinySpec, TRAINER } from './reliability-processes
 const TIMEOUT_MS = 120_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+const isAlive = (pid: number) => signalQuietly(pid, 0);
 
 async function until<T>(read: () => T | undefined, what: string, ms = 60_000): Promise<T> {
   const deadline = Date.now() + ms;

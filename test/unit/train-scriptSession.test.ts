@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { isUserError } from '../../src/core/errors';
+import { signalQuietly } from '../../src/core/processTree';
 import { startRequest, type FromTrainer } from '../../src/core/protocol';
 import { readRunOverview } from '../../src/core/run/read';
 import { parseSpec, parseSpecDocument } from '../../src/core/spec';
@@ -183,15 +184,7 @@ test('a script that ignores SIGINT is killed after the grace period', async () =
   assert.ok(Date.now() - t0 < 8000);
 });
 
-/** Whether a process is still there (signal 0 only checks). */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+const alive = (pid: number) => signalQuietly(pid, 0);
 
 async function waitGone(pid: number, ms: number): Promise<boolean> {
   for (const t0 = Date.now(); Date.now() - t0 < ms; await new Promise((r) => setTimeout(r, 50))) if (!alive(pid)) return true;
