@@ -117,6 +117,14 @@ async function train(args: Args): Promise<number> {
   // SIGTERM (kill, timeout, a CI job cancelled) stops as gracefully as Ctrl-C: summary and checkpoint written.
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // So does SIGHUP (the terminal closed, the ssh connection dropped), whose default would end the process
+  // with no summary and leave a script it runs training on in its own process group. The terminal is
+  // gone, so what is still printed may fail to reach it: those errors must not end the stop.
+  const onHangUp = () => {
+    for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
+    onSignal();
+  };
+  process.on('SIGHUP', onHangUp);
   let failed = false;
   // Bad input exits 2; a run that failed for another reason (a kernel thread died...) exits 1.
   let badInput = false;
@@ -185,6 +193,7 @@ async function train(args: Args): Promise<number> {
   );
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
+  process.off('SIGHUP', onHangUp);
   if (status === 'failed' && failed && badInput) return 2;
   return status === 'completed' || status === 'stopped' ? 0 : 1;
 }

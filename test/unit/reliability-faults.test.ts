@@ -177,33 +177,35 @@ test('kill -9 at seeded random moments: metrics parse to the last line, nothing 
   });
 });
 
-test('SIGTERM stops the CLI like Ctrl-C: stopped, summary written, checkpoint resumes', { timeout: TIMEOUT_MS }, async () => {
-  const spec = writeSpec('sigterm', tinySpec('sigterm', { epochs: 200 }));
-  let before = '';
-  let runDir = '';
-  const r = await runCli(['train', spec, '--out', path.join(tmp, 'runs'), '--json'], (ev, child) => {
-    if (ev.type === 'started') runDir = ev.runDir;
-    if (ev.type === 'diagnostics' && ev.record.epoch === 2) {
-      before = readMetrics(runDir).text;
-      child.kill('SIGTERM');
-    }
+// SIGHUP: the terminal closed or the ssh connection dropped, which must not leave a run without its summary.
+for (const sig of ['SIGTERM', 'SIGHUP'] as const)
+  test(`${sig} stops the CLI like Ctrl-C: stopped, summary written, checkpoint resumes`, { timeout: TIMEOUT_MS }, async () => {
+    const spec = writeSpec(sig, tinySpec(sig, { epochs: 200 }));
+    let before = '';
+    let runDir = '';
+    const r = await runCli(['train', spec, '--out', path.join(tmp, 'runs'), '--json'], (ev, child) => {
+      if (ev.type === 'started') runDir = ev.runDir;
+      if (ev.type === 'diagnostics' && ev.record.epoch === 2) {
+        before = readMetrics(runDir).text;
+        child.kill(sig);
+      }
+    });
+    assert.equal(r.code, 0, r.err);
+    noStack(r.err);
+    const done = r.events.find((e) => e.type === 'done');
+    assert.ok(done && done.type === 'done' && done.status === 'stopped', JSON.stringify(done));
+    const summary = readSummary(runDir);
+    assert.equal(summary.status, 'stopped');
+    assert.ok(summary.endedAt);
+    const cp = assertFiniteCheckpoint(runDir);
+    assert.ok(cp.epoch >= 2, `checkpoint of epoch ${cp.epoch}`);
+    const after = readMetrics(runDir).text;
+    assert.equal(recordsLost(before, after), 0);
+    const resumed = await runCli(['train', spec, '--resume', runDir, '--epochs', String(cp.epoch + 2), '--json']);
+    assert.equal(resumed.code, 0, resumed.err);
+    assert.equal(readSummary(runDir).status, 'completed');
+    reportFigure({ kind: 'fault', name: `${sig} to the CLI`, injected: 1, survived: 1, recordsLost: 0, recordsChecked: completeLines(before).length });
   });
-  assert.equal(r.code, 0, r.err);
-  noStack(r.err);
-  const done = r.events.find((e) => e.type === 'done');
-  assert.ok(done && done.type === 'done' && done.status === 'stopped', JSON.stringify(done));
-  const summary = readSummary(runDir);
-  assert.equal(summary.status, 'stopped');
-  assert.ok(summary.endedAt);
-  const cp = assertFiniteCheckpoint(runDir);
-  assert.ok(cp.epoch >= 2, `checkpoint of epoch ${cp.epoch}`);
-  const after = readMetrics(runDir).text;
-  assert.equal(recordsLost(before, after), 0);
-  const resumed = await runCli(['train', spec, '--resume', runDir, '--epochs', String(cp.epoch + 2), '--json']);
-  assert.equal(resumed.code, 0, resumed.err);
-  assert.equal(readSummary(runDir).status, 'completed');
-  reportFigure({ kind: 'fault', name: 'SIGTERM to the CLI', injected: 1, survived: 1, recordsLost: 0, recordsChecked: completeLines(before).length });
-});
 
 test("the editor's StopRequest and the editor going away (window reload) both end the run cleanly", { timeout: TIMEOUT_MS }, async () => {
   const specPath = writeSpec('editor', tinySpec('editor', { epochs: 200 }));
