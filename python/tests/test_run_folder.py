@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import socket
 
 import numpy as np
 import pytest
@@ -30,6 +31,7 @@ def test_three_lines_write_a_run_folder(tmp_path, data, monkeypatch) -> None:
     meta = json.load(open(os.path.join(run, "run.json")))
     assert meta["formatVersion"] == 1 and meta["modelType"] == "VAE-1" and meta["latentDim"] == 2
     assert meta["dataset"]["n"] == 200 and meta["dataset"]["dim"] == 5 and meta["pid"] == os.getpid()
+    assert meta["host"] == socket.gethostname()
     recs = read_records(run)
     assert [r["epoch"] for r in recs] == [0, 1, 2, 3]
     required = ["epoch", "step", "elbo", "elboStdErr", "hEnc", "hPrior", "hDec", "entropySum", "gap", "gapRel", "rDec",

@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import math
 import os
+import socket
 import sys
 import time
 import types
@@ -590,7 +591,10 @@ class Diagnostics:
             "latentDim": 0,
             "epochs": epochs if epochs is not None else before.get("epochs", 0),
             "dataset": {**before.get("dataset", {}), **dataset} if isinstance(before.get("dataset"), dict) else dataset,
+            # The pid means something only on its machine: a reader on another (a cluster's shared file
+            # system) takes the run at its summary's word.
             "pid": os.getpid(),
+            "host": socket.gethostname(),
             "trainer": "vae_lens (Python)",
             "likelihood": self.likelihood,
             # A spec that started the script (trainer.command) set the rule's settings; they win.

@@ -170,7 +170,9 @@ export interface RunMeta {
   epochs: number;
   dataset: DatasetInfo;
   resumedFrom?: string;
+  /** The writer's process id, on `host` (absent in older runs: then this machine). */
   pid?: number;
+  host?: string;
   // Optional, from trainers other than VAE Lens's own (whose spec snapshot says these).
   /** Who wrote the run, e.g. `vae_lens (Python)`. */
   trainer?: string;

@@ -1,13 +1,14 @@
 /**
- * One writer per run folder. `run.lock` is created exclusively and holds the writer's process id;
- * a second trainer (a resume of a run still training, two windows on one folder) is refused while
- * that process lives. A lock whose process is gone (kill -9, a crash) is stale and taken over, so
- * an interrupted run stays resumable.
+ * One writer per run folder. `run.lock` is created exclusively and holds the writer's process id
+ * and machine; a second trainer (a resume of a run still training, two windows on one folder) is
+ * refused while that process lives. A lock whose process is gone (kill -9, a crash) is stale and
+ * taken over, so an interrupted run stays resumable. A lock taken on another machine (a shared file
+ * system) cannot be checked from here and is never taken over: its message says how to free it.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../core/errors';
-import { isProcessAlive } from '../core/run/liveness';
+import { isOtherHost, isProcessAlive, thisHost } from '../core/run/liveness';
 
 export const LOCK_FILE = 'run.lock';
 const NOFOLLOW = fs.constants.O_NOFOLLOW ?? 0;
@@ -22,19 +23,25 @@ export class RunLock {
     for (let round = 0; round < 2; round++) {
       if (tryCreate(file)) return new RunLock(file);
       const holder = readHolder(file);
-      if (holder !== undefined && holder !== process.pid && alive(holder))
+      if (isOtherHost(holder?.host))
         throw new UserError(
-          `${runDir} is being written by another trainer (process ${holder}, see ${LOCK_FILE}). Stop that run first, or wait for it to end, then resume it (if no trainer runs it, the process id was reused: delete ${LOCK_FILE}).`,
+          `${runDir} is being written by a trainer on ${holder.host} (process ${holder.pid}, see ${LOCK_FILE}), which cannot be checked from this machine. Stop that run first, or wait for it to end, then resume it (if no trainer runs it any more, delete ${LOCK_FILE}).`,
           { file: path.join(runDir, LOCK_FILE) },
         );
-      clearStale(file, holder, alive);
+      if (holder !== undefined && holder.pid !== process.pid && alive(holder.pid))
+        throw new UserError(
+          `${runDir} is being written by another trainer (process ${holder.pid}, see ${LOCK_FILE}). Stop that run first, or wait for it to end, then resume it (if no trainer runs it, the process id was reused: delete ${LOCK_FILE}).`,
+          { file: path.join(runDir, LOCK_FILE) },
+        );
+      clearStale(file, holder?.pid, alive);
     }
     throw new UserError(`cannot take the lock ${file}: another trainer is starting on this run folder at the same moment. Try again.`, { file });
   }
 
   release(): void {
     // Only our own lock: a stale-lock takeover by another process must not be undone.
-    if (readHolder(this.file) === process.pid) fs.rmSync(this.file, { force: true });
+    const holder = readHolder(this.file);
+    if (holder?.pid === process.pid && !isOtherHost(holder.host)) fs.rmSync(this.file, { force: true });
   }
 }
 
@@ -48,7 +55,7 @@ function tryCreate(file: string): boolean {
   const own = `${file}.${process.pid}.new`;
   const fd = fs.openSync(own, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC | NOFOLLOW, 0o644);
   try {
-    fs.writeSync(fd, `${process.pid}\n`);
+    fs.writeSync(fd, `${process.pid}\n${thisHost()}\n`);
     fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);
@@ -64,13 +71,18 @@ function tryCreate(file: string): boolean {
   }
 }
 
-/** The pid in a lock file; undefined when it is unreadable or not a pid (then it is stale too). */
-function readHolder(file: string): number | undefined {
+/**
+ * The pid in a lock file and the machine it runs on (absent in locks of older versions: this one);
+ * undefined when it is unreadable or not a pid (then it is stale too).
+ */
+function readHolder(file: string): { pid: number; host?: string } | undefined {
   try {
     const st = fs.lstatSync(file);
-    if (!st.isFile() || st.size > 64) return undefined;
-    const pid = Number(fs.readFileSync(file, 'utf8').trim());
-    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+    if (!st.isFile() || st.size > 512) return undefined;
+    const [pidLine = '', host] = fs.readFileSync(file, 'utf8').split('\n');
+    const pid = Number(pidLine.trim());
+    if (!Number.isInteger(pid) || pid <= 0) return undefined;
+    return host?.trim() ? { pid, host: host.trim() } : { pid };
   } catch {
     return undefined;
   }
@@ -89,7 +101,7 @@ function clearStale(file: string, stalePid: number | undefined, alive: (pid: num
     return; // gone already: someone else cleared it
   }
   const moved = readHolder(aside);
-  if (moved !== stalePid && moved !== undefined && alive(moved)) {
+  if (moved !== undefined && moved.pid !== stalePid && (isOtherHost(moved.host) || alive(moved.pid))) {
     try {
       fs.linkSync(aside, file);
     } catch {

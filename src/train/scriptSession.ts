@@ -13,6 +13,7 @@ import { PROTOCOL_VERSION, type StartRequest } from '../core/protocol';
 import { addRecord, RUN_FILES, RUN_FORMAT_VERSION, type MetricsRecord, type RunMeta, type RunStatus, type RunSummary } from '../core/runFormat';
 import { isRunMeta, isRunSummary, READ_LIMITS, runImagesOf } from '../core/run/files';
 import { readRegularFileSync } from '../core/safeRead';
+import { thisHost } from '../core/run/liveness';
 import { RunJudge, runSettingsOf } from '../core/run/settings';
 import { MetricsTail } from '../core/run/tail';
 import { POINTS_ENV, RUN_DIR_ENV, SAMPLES_ENV, SPEC_ENV, type ParsedScriptSpec } from '../core/scriptSpec';
@@ -102,7 +103,7 @@ export async function runScriptSession(req: StartRequest, parsed: ParsedScriptSp
   output.pipe(child.stdout);
   output.pipe(child.stderr);
   if (child.pid !== undefined) {
-    meta = { ...meta, pid: child.pid };
+    meta = { ...meta, pid: child.pid, host: thisHost() };
     writer.writeMeta(meta);
   }
   const follower = new RunFollower(writer.dir, meta, emit);

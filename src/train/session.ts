@@ -10,6 +10,7 @@ import { readRegularFileSync } from '../core/safeRead';
 import { PROTOCOL_VERSION, requestOptionName, type StartRequest } from '../core/protocol';
 import { parseMetricsJsonl, RUN_FILES, RUN_FORMAT_VERSION, type MetricsRecord, type RunMeta, type RunStatus, type RunSummary } from '../core/runFormat';
 import { READ_LIMITS } from '../core/run/files';
+import { thisHost } from '../core/run/liveness';
 import { parseSpec, parseSpecDocument, type ParsedSpec, type SpecDocument, type VaeSpec } from '../core/spec';
 import { locateInSpec } from '../core/specParts/jsonc';
 import { requestRunsDir } from '../core/specParts/outputPaths';
@@ -142,6 +143,7 @@ export async function runSession(req: StartRequest, emit: EventSink, control: Se
       },
       resumedFrom: resumeDir,
       pid: process.pid,
+      host: thisHost(),
       threads,
     };
     const w = writer;

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, mkdirSync, writeFileSync, appendFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { addRecord, parseMetricsJsonl, toJsonLine, type MetricsRecord, type RunMeta, type RunSummary } from '../../src/core/runFormat';
 import { Rng } from '../../src/core/random';
@@ -96,6 +96,19 @@ test('a summary stuck at "running" with no live writer reads as an interrupted (
   assert.equal(dead.status, 'stopped');
   assert.match(dead.message ?? '', /interrupted/);
   assert.equal(effectiveStatus(meta, { ...running, status: 'completed' }, () => false).status, 'completed');
+  // Written on this machine: its pid is looked up, as in runs of older versions, which name no host.
+  assert.equal(effectiveStatus({ ...meta, host: hostname() }, running, () => false).status, 'stopped');
+});
+
+test("a run written on another machine (a cluster's shared file system) is taken at its summary's word", () => {
+  const meta = { pid: 123, host: 'gpu-node-3' } as RunMeta;
+  const running: RunSummary = { status: 'running', epochsDone: 2, steps: 20, wallSeconds: 3 };
+  for (const localAnswer of [true, false]) {
+    const seen = effectiveStatus(meta, running, () => localAnswer);
+    assert.equal(seen.status, 'running', 'a pid of this machine says nothing of a process on another');
+    assert.match(seen.message ?? '', /gpu-node-3/);
+  }
+  assert.equal(effectiveStatus(meta, { ...running, status: 'failed' }, () => true).status, 'failed');
 });
 
 test('overview and contents: last record, convergence judged from the snapshot settings when not stored', async () => {

@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { fork, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, test } from 'node:test';
 import fc from 'fast-check';
@@ -103,7 +104,7 @@ if (CHILD) {
       const alive = (pid: number) => pid === 1;
       if (Number(text.trim()) === 1) continue;
       const lock = RunLock.acquire(dir, alive);
-      assert.equal(fs.readFileSync(path.join(dir, LOCK_FILE), 'utf8').trim(), String(process.pid));
+      assert.equal(fs.readFileSync(path.join(dir, LOCK_FILE), 'utf8'), `${process.pid}\n${os.hostname()}\n`);
       lock.release();
       assert.equal(fs.existsSync(path.join(dir, LOCK_FILE)), false);
       cases++;
@@ -117,6 +118,26 @@ if (CHILD) {
     );
     assert.equal(fs.readFileSync(path.join(live, LOCK_FILE), 'utf8'), '1\n', 'a live lock is left alone');
     cases++;
-    reportFigure({ group: 'twoWriters', kind: 'check', name: 'stale locks (dead pid, garbage) taken over; a live one refused', cases, passed: cases });
+    // A lock taken on another machine of a shared file system: its pid means nothing here, dead or not.
+    for (const [i, pid] of [deadPid, 1, process.pid].entries()) {
+      const remote = path.join(tmp, `remote-${i}`);
+      fs.mkdirSync(remote);
+      const text = `${pid}\nnode-17.cluster\n`;
+      fs.writeFileSync(path.join(remote, LOCK_FILE), text);
+      assert.throws(
+        () => RunLock.acquire(remote, () => false),
+        (e: unknown) =>
+          isUserError(e) && /a trainer on node-17\.cluster \(process \d+, see run\.lock\), which cannot be checked from this machine/.test(e.message),
+      );
+      assert.equal(fs.readFileSync(path.join(remote, LOCK_FILE), 'utf8'), text, "another machine's lock is left alone");
+      cases++;
+    }
+    reportFigure({
+      group: 'twoWriters',
+      kind: 'check',
+      name: 'stale locks (dead pid, garbage) taken over; a live one, or one of another machine, refused',
+      cases,
+      passed: cases,
+    });
   });
 }

@@ -115,6 +115,7 @@ const META_FIELDS: Record<string, Guard<unknown>> = {
   dataset: datasetInfo,
   resumedFrom: string,
   pid: number,
+  host: string,
   trainer: string,
   likelihood: string,
   theoremApplies: boolean,
