@@ -737,6 +737,34 @@ def test_classes_on_axis_1_are_named_with_or_without_the_points_axes_of_length_1
     ((6, 3, 3, 5), (3, 1, 5), 3, True),
 ])
 def test_which_shapes_have_their_classes_on_axis_1(shape: Tuple[int, ...], point: Tuple[int, ...], K: int, on_axis_1: bool) -> None:
-    from vae_lens._pass import _classes_on_axis_1
+    from vae_lens._pass import classes_axis
 
-    assert _classes_on_axis_1(shape, point, K) is on_axis_1
+    assert classes_axis(shape, point, K) == (1 if on_axis_1 else None)
+
+
+@pytest.mark.parametrize("point,K", [((3, 4, 4), 5), ((2, 6), 3), ((1, 4, 6), 3), ((3, 1, 5), 4)])
+def test_a_categorical_decoder_with_its_classes_on_any_axis_but_the_last_is_named(point: Tuple[int, ...], K: int) -> None:
+    # [rows, C, K, H, W] (categories per channel, then the pixels) read as [rows, C·K·H·W / K, K] pairs each value
+    # with other values' logits: a finite, wrong ELBO. Every axis the categories can sit on but the last is named,
+    # with the move that puts them last; after that move the ELBO is that of the decoder giving them last.
+    D = int(np.prod(point))
+    enc, dec = torch.nn.Linear(D, 4), torch.nn.Linear(2, D * K)
+
+    def encode(x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        mean, log_var = enc(x.flatten(1).float()).chunk(2, -1)
+        return mean, log_var
+
+    def decoder(axis: int, moved_back: bool = False):  # type: ignore[no-untyped-def]
+        def decode(z: torch.Tensor) -> torch.Tensor:
+            logits = dec(z).reshape(-1, *point, K).movedim(-1, axis)
+            return logits.movedim(axis, -1) if moved_back else logits
+        return decode
+
+    x = torch.randint(0, K, (20, *point))
+    last = Diagnostics(encode, decoder(-1), x, write=False, modules=[enc, dec], likelihood="categorical").diagnose(0, 0)["elbo"]
+    for axis in range(1, len(point) + 1):
+        lens = Diagnostics(encode, decoder(axis), x, write=False, modules=[enc, dec], likelihood="categorical")
+        with pytest.raises(VaeLensInputError, match=rf"its {K} categories are on axis {axis}\b.*\.movedim\({axis}, -1\)"):
+            lens.diagnose(0, 0)
+        moved = Diagnostics(encode, decoder(axis, True), x, write=False, modules=[enc, dec], likelihood="categorical")
+        assert moved.diagnose(0, 0)["elbo"] == last

@@ -621,13 +621,14 @@ def _discrete_log_lik(likelihood: str, out: torch.Tensor, x: torch.Tensor, P: in
             f"{tuple(x.shape[1:])} need [{P * S}, {D}, K] {output}"
         )
     K = out.numel() // (P * S * D)
-    if _classes_on_axis_1(tuple(out.shape), tuple(x.shape[1:]), K):
-        # F.cross_entropy's layout: read as [rows, ..., K] it would pair each value with another's categories.
-        last = [out.shape[0], *out.shape[2:], K]
+    axis = classes_axis(tuple(out.shape), tuple(x.shape[1:]), K)
+    if axis is not None:
+        # Read as [rows, ..., K] it would pair each value with other values' categories: a finite, wrong ELBO.
+        last = [*out.shape[:axis], *out.shape[axis + 1:], K]
         raise VaeLensInputError(
-            f"decode ({name}) returned {output} of shape {shape_of(out)}: its {K} categories are on axis 1, as "
-            f"F.cross_entropy takes them, and VAE Lens reads them on the last axis ({last}); return "
-            f"them with .movedim(1, -1)"
+            f"decode ({name}) returned {output} of shape {shape_of(out)}: its {K} categories are on axis {axis}"
+            + (", as F.cross_entropy takes them," if axis == 1 else ",")
+            + f" and VAE Lens reads them on the last axis ({last}); return them with .movedim({axis}, -1)"
         )
     idx = x.reshape(P, 1, D, 1).long()
     if bool(((idx < 0) | (idx >= K)).any()):
@@ -673,15 +674,19 @@ def _discrete_log_lik(likelihood: str, out: torch.Tensor, x: torch.Tensor, P: in
     return lp.gather(-1, idx.expand(P, S, D, 1)).squeeze(-1).sum(-1, dtype=f64)
 
 
-def _classes_on_axis_1(shape: Tuple[int, ...], point: Tuple[int, ...], K: int) -> bool:
-    """Whether a categorical decoder's output of ``shape`` has its K categories on axis 1, as F.cross_entropy
-    takes them: [rows, K, *point], where the point's axes of length 1 may be left out (a channel of 1, which
-    the decoder's output need not keep), and not also [rows, *point, K] (with or without those axes)."""
+def classes_axis(shape: Tuple[int, ...], point: Tuple[int, ...], K: int) -> Optional[int]:
+    """The axis of a categorical decoder's output of ``shape`` that holds its K categories, where that is not the
+    last: [rows, K, *point] as F.cross_entropy takes them, or K inside the point's axes ([rows, C, K, H, W]),
+    where the point's axes of length 1 may be left out (a channel of 1, which the decoder's output need not
+    keep). None where the shape is also [rows, *point, K] (with or without those axes), or has no such axis."""
     squeezed = tuple(v for v in point if v != 1)
     rows = shape[:1]
-    if len(shape) < 2 or shape[1] != K or shape[2:] not in (point, squeezed):
-        return False
-    return shape not in (rows + point + (K,), rows + squeezed + (K,))
+    if shape in (rows + point + (K,), rows + squeezed + (K,)):
+        return None
+    for axis in range(1, len(shape) - 1):
+        if shape[axis] == K and shape[1:axis] + shape[axis + 1:] in (point, squeezed):
+            return axis
+    return None
 
 
 def looks_like_probabilities(likelihood: str, out: torch.Tensor, rows: int, dim: int) -> bool:
