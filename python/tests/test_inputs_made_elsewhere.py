@@ -768,3 +768,36 @@ def test_a_categorical_decoder_with_its_classes_on_any_axis_but_the_last_is_name
             lens.diagnose(0, 0)
         moved = Diagnostics(encode, decoder(axis, True), x, write=False, modules=[enc, dec], likelihood="categorical")
         assert moved.diagnose(0, 0)["elbo"] == last
+
+
+ITEMS_WITH_MORE = {
+    "(x,)": lambda p, i: (p,),
+    "[x]": lambda p, i: [p],
+    "(x, y, index)": lambda p, i: (p, i % 3, i),
+    "[x, y, index]": lambda p, i: [p, i % 3, i],
+    "[x, y, path]": lambda p, i: [p, torch.tensor(i % 3), f"images/{i}.png"],
+    "(x, mask, y)": lambda p, i: (p, torch.ones(3), i % 3),
+}
+
+
+@pytest.mark.parametrize("array", [False, True])
+@pytest.mark.parametrize("holder", ["dataset", "list"])
+@pytest.mark.parametrize("item", sorted(ITEMS_WITH_MORE))
+def test_items_of_one_or_more_than_two_values_are_their_first(item: str, holder: str, array: bool) -> None:
+    # A dataset's (x,), as list(TensorDataset(x)) gives, or its (x, y, index) or [x, y, path], as in a map-style
+    # Dataset or collected into a list, is x as (x, y) is.
+    x = torch.rand(12, 6)
+    make = ITEMS_WITH_MORE[item]
+    items = [make(p.numpy() if array else p, i) for i, p in enumerate(x)]
+
+    class Items(torch.utils.data.Dataset):
+        def __len__(self) -> int:
+            return len(items)
+
+        def __getitem__(self, i: int) -> object:
+            return items[i]
+
+    m = TinyVae(dim=6)
+    want = Diagnostics(m.encode, m.decode, x, write=False).diagnose(0, 0)
+    got = Diagnostics(m.encode, m.decode, Items() if holder == "dataset" else items, write=False).diagnose(0, 0)
+    assert got["points"] == 12 and got["elbo"] == want["elbo"]

@@ -33,7 +33,7 @@ def _as_tensor(data: Any, name: str = "data") -> Optional[torch.Tensor]:
         return data
     if isinstance(data, np.ndarray):
         return _numeric(data, name)
-    # A plain list or tuple of rows is the data itself; of (x, label) pairs or of dicts, a dataset.
+    # A plain list or tuple of rows is the data itself; of (x, ...) items or of dicts, a dataset.
     if isinstance(data, (list, tuple)):
         kind = type(data).__name__
         if len(data) > 0 and all(isinstance(r, torch.Tensor) for r in data):
@@ -44,7 +44,7 @@ def _as_tensor(data: Any, name: str = "data") -> Optional[torch.Tensor]:
                     + (" (for (points, labels), give the points alone)" if len(data) == 2 else "")
                 )
             return torch.stack(list(data))
-        if len(data) > 0 and (all(_is_pair(r) for r in data) or any(isinstance(r, Mapping) for r in data)):
+        if len(data) > 0 and (all(_is_item(r) for r in data) or any(isinstance(r, Mapping) for r in data)):
             return None
         try:
             return _numeric(np.asarray(data), name)
@@ -53,13 +53,15 @@ def _as_tensor(data: Any, name: str = "data") -> Optional[torch.Tensor]:
     return None
 
 
-def _is_pair(item: Any) -> bool:
-    """(x, label) with x a tensor or an array of at least one axis: a dataset's item, not a row of numbers."""
-    return isinstance(item, (tuple, list)) and len(item) == 2 and isinstance(item[0], (torch.Tensor, np.ndarray)) and item[0].ndim >= 1
+def _is_item(item: Any) -> bool:
+    """(x, ...) with x a tensor or an array of at least one axis: a dataset's item ((x,), (x, label), [x, label,
+    path]), not a row of numbers."""
+    return isinstance(item, (tuple, list)) and len(item) >= 1 and isinstance(item[0], (torch.Tensor, np.ndarray)) \
+        and item[0].ndim >= 1
 
 
 def _item_tensor(item: Any, i: int, key: Optional[Hashable] = None, name: str = "data") -> torch.Tensor:
-    """One dataset item as a tensor: the item, the first element of an (x, label) pair, or a dict item's
+    """One dataset item as a tensor: the item, the first element of an (x, ...) item, or a dict item's
     value at `key`."""
     where = f"{name}[{i}]"
     if key is not None:
@@ -68,14 +70,14 @@ def _item_tensor(item: Any, i: int, key: Optional[Hashable] = None, name: str = 
             raise VaeLensInputError(f"{where} has no key {key!r}, under which the first item holds its data point; it has {has}")
         x, where = item[key], f"{where}[{key!r}]"
     else:
-        x = item[0] if isinstance(item, tuple) or (isinstance(item, list) and len(item) == 2 and not np.isscalar(item[0])) else item
+        x = item[0] if isinstance(item, tuple) or _is_item(item) or (isinstance(item, list) and len(item) == 2 and not np.isscalar(item[0])) else item
     if isinstance(x, torch.Tensor):
         return x
     try:
         return _numeric(np.asarray(x), where)
     except ValueError:
         raise VaeLensInputError(
-            f"{where} is {type(x).__name__}, not numbers; a dataset item must be x, (x, label) or a dict holding x, "
+            f"{where} is {type(x).__name__}, not numbers; a dataset item must be x, (x, label) (x first) or a dict holding x, "
             "with x a tensor or an array"
         ) from None
 

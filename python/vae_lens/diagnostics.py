@@ -71,7 +71,7 @@ class Diagnostics:
             the log-variance says what it is with ``decoder_scale``. With ``likelihood='bernoulli'`` or
             ``'categorical'`` it returns logits instead, or probabilities said with ``decoder_output``.
         data: the training data, a tensor or array ``[N, ...]``, a map-style dataset (or a list) whose
-            items are ``x``, ``(x, label)`` or dicts holding ``x``, or a dict (any Mapping) of columns of
+            items are ``x``, ``(x, label)`` (x first, as in ``(x, label, index)``) or dicts holding ``x``, or a dict (any Mapping) of columns of
             one value per point (``{"pixel_values": tensor [N, ...], "label": tensor [N]}``). A fixed,
             seeded subset of ``points`` of it is evaluated every pass.
         input_key: the key of ``x`` in dict items (``{"pixel_values": x, "label": 3}``), or of the column of
