@@ -6,11 +6,13 @@ from __future__ import annotations
 import gc
 import json
 import os
+import re
 import sys
 import warnings
 import weakref
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -165,3 +167,35 @@ def test_a_spatial_latent_is_told_how_to_wrap_the_model(data) -> None:
     m = SpatialLatent()
     with pytest.raises(VaeLensInputError, match=r"flatten.*encode=lambda x: tuple\(t\.flatten\(1\).*unflatten\(1, \(4, 2, 2\)\)"):
         Diagnostics(m.encode, m.decode, torch.rand(16, 1, 8, 8), write=False).diagnose(1, 1)
+
+
+@pytest.mark.parametrize("returns", ["tuple", "normal", "independent"])
+def test_the_wrapping_a_spatial_latent_is_told_works_as_written(returns: str) -> None:
+    # The advice is code: run as written, over the user's model, it must give a pass, whatever form q(z|x) takes.
+    class SpatialLatent(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.e = torch.nn.Conv2d(1, 8, 4, 4)
+            self.d = torch.nn.ConvTranspose2d(4, 1, 4, 4)
+
+        def encode(self, x):
+            h = self.e(x)
+            mean, log_var = h[:, :4], h[:, 4:]
+            if returns == "tuple":
+                return mean, log_var
+            q = torch.distributions.Normal(mean, (0.5 * log_var).exp())
+            return q if returns == "normal" else torch.distributions.Independent(q, 3)
+
+        def decode(self, z):
+            return self.d(z), torch.zeros(())
+
+    model = SpatialLatent()
+    x = torch.rand(16, 1, 8, 8)
+    with pytest.raises(VaeLensInputError) as told:
+        Diagnostics(model.encode, model.decode, x, write=False).diagnose(1, 1)
+    advice = re.search(r"(encode=lambda x: .*), (decode=lambda z: .*)$", str(told.value))
+    assert advice is not None, str(told.value)
+    wrapped = {name: eval(code.split("=", 1)[1], {"model": model, "torch": torch}) for name, code in
+               (("encode", advice.group(1)), ("decode", advice.group(2)))}
+    record = Diagnostics(wrapped["encode"], wrapped["decode"], x, write=False, modules=[model]).diagnose(1, 1)
+    assert np.isfinite(record["elbo"]) and len(record["klPerLatent"]) == 16

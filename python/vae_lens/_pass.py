@@ -238,6 +238,12 @@ def _normal(out: object) -> Optional[torch.distributions.Normal]:
     return out if isinstance(out, torch.distributions.Normal) else None
 
 
+#: How an encoder of a spatial latent is flattened, in the advice its error gives: a tuple's tensors, or a
+#: distribution's mean and log-variance (a Normal or an Independent cannot be iterated).
+SPATIAL_TUPLE_ENCODE = "tuple(t.flatten(1) for t in model.encode(x))"
+SPATIAL_DISTRIBUTION_ENCODE = "(lambda q: (q.mean.flatten(1), q.variance.log().flatten(1)))(model.encode(x))"
+
+
 def _encode(setup: PassSetup, x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
     """The encoder's mean and log-variance log t^2 for a batch, in float64."""
     mean, log_var, _ = _encoder_outputs(setup, x)
@@ -267,7 +273,7 @@ def _encoder_outputs(setup: PassSetup, x: torch.Tensor) -> Tuple[torch.Tensor, t
             f"encode ({name}) returned mean of shape {shape_of(mean)} and {scale} of shape {shape_of(second)} "
             f"for a batch of shape {shape_of(x)}: both must be [{P}, H]"
             + (f"; for latents with more axes (a spatial [batch, c, h, w] latent) flatten them in encode and undo it in decode: "
-               f"encode=lambda x: tuple(t.flatten(1) for t in model.encode(x)), "
+               f"encode=lambda x: {SPATIAL_DISTRIBUTION_ENCODE if q is not None else SPATIAL_TUPLE_ENCODE}, "
                f"decode=lambda z: model.decode(z.unflatten(1, {tuple(mean.shape[1:])}))"
                if mean.dim() > 2 and mean.shape[0] == P and tuple(second.shape) == tuple(mean.shape) else "")
         )
