@@ -251,3 +251,28 @@ def test_the_mean_follows_a_model_cast_between_steps() -> None:
     assert avg.mean is not None and all(t.dtype == torch.float64 for t in avg.mean)
     for t, f, p in zip(avg.mean, first, m.parameters()):
         assert torch.allclose(t, (f + p.detach()) / 2)
+
+
+@pytest.mark.parametrize("inference", ["first step", "later steps", "every step", "the pass", "none"])
+def test_steps_and_passes_inside_inference_mode_average_as_outside(data, inference: str) -> None:
+    # A loop run under torch.inference_mode() (an evaluation helper, a step wrapped by a framework) must neither
+    # leave the running mean as inference tensors, which a later step outside cannot update in place, nor
+    # average otherwise.
+    def run(inside: str) -> dict:
+        m = TinyVae()
+        lens = lens_for(m, data)
+        g = torch.Generator().manual_seed(5)
+        for i in range(3):
+            with torch.no_grad():
+                for p in m.parameters():
+                    p.add_(0.05 * torch.randn(p.shape, generator=g))
+            under = inside == "every step" or (inside == "first step" and i == 0) or (inside == "later steps" and i > 0)
+            with torch.inference_mode(under):
+                lens.step()
+        with torch.inference_mode(inside == "the pass"):
+            record = lens.diagnose(1, 3)
+        # The training goes on through the weights the pass swapped out and back.
+        m.decode(m.encode(data)[0])[0].sum().backward()
+        return record
+
+    assert run(inference)["averagedElbo"] == run("none")["averagedElbo"]

@@ -34,6 +34,9 @@ class WeightAverage:
         #: Steps added since the last reset.
         self.count = 0
 
+    # Outside inference mode even when called in it: the mean must stay a normal tensor, which a later step
+    # outside can update in place.
+    @torch.inference_mode(False)
     @torch.no_grad()
     def add(self) -> None:
         """Add the parameters as they are now (call after each optimizer step)."""
