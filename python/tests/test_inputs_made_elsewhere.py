@@ -801,3 +801,48 @@ def test_items_of_one_or_more_than_two_values_are_their_first(item: str, holder:
     want = Diagnostics(m.encode, m.decode, x, write=False).diagnose(0, 0)
     got = Diagnostics(m.encode, m.decode, Items() if holder == "dataset" else items, write=False).diagnose(0, 0)
     assert got["points"] == 12 and got["elbo"] == want["elbo"]
+
+
+@pytest.mark.parametrize("points,samples,block_rows", [(8, 2, 16), (64, 2, 16), (16, 1, 1024), (32, 1, 16)])
+def test_a_flat_variance_of_one_value_per_latent_row_is_named_when_a_block_has_d_rows(points: int, samples: int,
+                                                                                       block_rows: int) -> None:
+    # logvar.squeeze(1), one per latent row, flat: a block of as many rows as the point has values gives [D],
+    # which was read as one variance per dimension (a finite, wrong record), and the mean-field gap, which asks
+    # about fewer rows, then failed with a RuntimeError of expand.
+    D = 16
+    enc, dec = torch.nn.Linear(D, 4), torch.nn.Linear(2, D + 1)
+
+    def encode(x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        mean, log_var = enc(x).chunk(2, 1)
+        return mean, log_var
+
+    def decode(z: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        out = dec(z)
+        return out[:, :D], out[:, D]
+
+    x = torch.randn(points, D, generator=torch.Generator().manual_seed(0))
+    lens = Diagnostics(encode, decode, x, write=False, samples=samples, block_rows=block_rows, modules=[enc, dec])
+    with pytest.raises(VaeLensInputError, match=r"decode \(.*decode\) returned log_variance of shape \(\d+,\).*one value per "
+                                                r"latent row.*\[rows, 1\]"):
+        lens.diagnose(0, 0)
+
+
+@pytest.mark.parametrize("shape", ["scalar", "per-dimension"])
+def test_a_variance_read_as_the_same_for_every_z_that_changes_between_blocks_is_named(shape: str) -> None:
+    # A decoder computing one variance from the rows it is given (a batch statistic) is not homoscedastic: the
+    # record's decoder entropy would be that of the first block and its ELBO that of every block's own variance.
+    D = 4
+    m = TinyVae(dim=D)
+
+    def decode(z: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        mean = m.decode(z)[0]
+        spread = mean.var(0).log()
+        return mean, spread.mean().reshape(1) if shape == "scalar" else spread
+
+    x = torch.randn(40, D, generator=torch.Generator().manual_seed(0))
+    lens = Diagnostics(m.encode, decode, x, write=False, block_rows=16, modules=[m])
+    with pytest.raises(VaeLensInputError, match=r"returned log_variance of shape \(\d*,?\).*differ between blocks of latent rows.*"
+                                                r"\[rows, D\] or \[rows, 1\]"):
+        lens.diagnose(0, 0)
+    # One block: nothing to compare, and the record is that of its one variance.
+    assert np.isfinite(Diagnostics(m.encode, decode, x, write=False, block_rows=1024, modules=[m]).diagnose(0, 0)["elbo"])

@@ -488,6 +488,17 @@ def _block(setup: PassSetup, pass_id: int, block: int, lo: int, hi: int, acc: Op
             rows2 = isinstance(probe, (tuple, list)) and len(probe) == 2 and isinstance(probe[1], torch.Tensor) \
                 and probe[1].numel() == 2 * log_s2.numel()
             known = "latent" if rows2 else ("per-dimension" if log_s2.numel() == D else None)
+        if known is None and P * S == D > 1 and log_s2.dim() == 1 and log_s2.numel() == D:
+            # A first block of D latent rows gives a flat [D] for one variance per dimension and for a flat one per
+            # latent row alike: ask the decoder about one row.
+            probe = setup.decode(model_input(setup, z[:1]))
+            if isinstance(probe, (tuple, list)) and len(probe) == 2 and isinstance(probe[1], torch.Tensor) and probe[1].numel() != D:
+                raise VaeLensInputError(
+                    f"decode ({name}) returned {scale} of shape {shape_of(second)} for {P * S} latent rows and "
+                    f"{tuple(probe[1].shape)} for 1: one value per latent row, given flat, which reads as one value per "
+                    f"dimension where a block has as many rows as the data point has values (D={D}); return it as [rows, 1] "
+                    f"(.unsqueeze(1))"
+                )
         log_s2 = one_variance_per_row(log_s2, P * S, D, known)
         kind = _variance_kind(log_s2, P * S, D, setup.fixed_variance, name, str(tuple(x.shape[1:])), known, scale)
         # [P, S, D] arithmetic in the decoder output's working dtype (it dominates the pass); sums over d in float64.
@@ -523,6 +534,14 @@ def _block(setup: PassSetup, pass_id: int, block: int, lo: int, hi: int, acc: Op
             log_lik = -0.5 * (D * LOG_2PI + log_det + norm)
             h_dec_ns = torch.full((P, S), float(0.5 * (D * LOG_2PIE + log_det)), dtype=f64, device=here)
             s2_now = lv.exp()
+            if acc is not None and acc.decoder_variance is not None and not torch.equal(s2_now, acc.decoder_variance):
+                # The record's decoder entropy is the first block's variance, each block's ELBO its own.
+                raise VaeLensInputError(
+                    f"decode ({name}) returned {scale} of shape {shape_of(second)}, read as {kind} (one variance for every "
+                    f"z), but its values differ between blocks of latent rows (block {block}, points {lo}..{hi - 1}): a "
+                    f"variance that depends on z (or on the rows decoded together) must come as one row per latent row, "
+                    f"[rows, D] or [rows, 1]"
+                )
     else:
         kind = "none"
         s2_now = None
