@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gc
+import json
+import os
 import warnings
 import weakref
 from typing import Any, Callable, Dict
@@ -143,3 +145,64 @@ def test_a_prior_variance_tensor_is_kept_without_its_graph_and_still_followed(da
     del computed, weights
     gc.collect()
     assert saved() is None and lens.diagnose(1, 1)["priorVariance"] == [1.0, 1.0]
+
+
+@pytest.mark.parametrize("likelihood", ["gaussian", "bernoulli", "categorical"])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_an_encoder_changing_its_input_in_place_changes_neither_the_points_nor_the_records(likelihood: str,
+                                                                                        dtype: torch.dtype) -> None:
+    # A model whose first line works on its input in place (x.mul_(0.5), x.clamp_(...)) is handed a batch of the
+    # pass's own points: that batch must be the model's, or the likelihood of this pass reads the changed values
+    # and every later pass (images and mean-field gap too) starts from them.
+    K = 3
+    m = TinyVae(dim=6 * (K if likelihood == "categorical" else 1)).to(dtype)
+    if likelihood == "categorical":
+        x = torch.randint(0, K, (40, 1, 2, 3), generator=torch.Generator().manual_seed(2))
+    else:
+        x = torch.rand(40, 1, 2, 3, generator=torch.Generator().manual_seed(2)).to(dtype)
+        x = x.round() if likelihood == "bernoulli" else x
+
+    def encode_in_place(v: torch.Tensor) -> Any:
+        v = v.flatten(1)
+        if likelihood == "categorical":
+            v.clamp_(max=1)  # class indices, changed in place
+            return m.encode(torch.nn.functional.one_hot(v, K).flatten(1).to(dtype))
+        v.mul_(0.5)
+        return m.encode(torch.cat([v] * (K if likelihood == "categorical" else 1), 1))
+
+    def encode_copy(v: torch.Tensor) -> Any:
+        v = v.flatten(1)
+        if likelihood == "categorical":
+            return m.encode(torch.nn.functional.one_hot(v.clamp(max=1), K).flatten(1).to(dtype))
+        return m.encode(v * 0.5)
+
+    if likelihood == "gaussian":
+        decode = lambda z: (m.decode(z)[0].reshape(-1, 1, 2, 3), m.decode(z)[1])  # noqa: E731
+    elif likelihood == "bernoulli":
+        decode = lambda z: m.decode(z)[0]  # noqa: E731
+    else:
+        decode = lambda z: m.decode(z)[0].reshape(-1, 6, K)  # noqa: E731
+    records = {}
+    for name, encode in (("in place", encode_in_place), ("copy", encode_copy)):
+        lens = Diagnostics(encode, decode, x, write=False, modules=[m], likelihood=likelihood)
+        points = lens.points.clone()
+        records[name] = [lens.diagnose(1, 1) for _ in range(2)]
+        assert torch.equal(lens.points, points), name
+    for k in ("elbo", "gap", "meanFieldGap"):
+        assert [r.get(k) for r in records["in place"]] == [r.get(k) for r in records["copy"]], k
+
+
+def test_the_images_of_an_encoder_changing_its_input_in_place_show_the_points(tmp_path) -> None:
+    m = TinyVae(dim=16)
+    x = torch.rand(20, 1, 4, 4, generator=torch.Generator().manual_seed(3))
+
+    def encode(v: torch.Tensor) -> Any:
+        return m.encode(v.flatten(1).mul_(0.5))
+
+    decode = lambda z: (m.decode(z)[0].reshape(-1, 1, 4, 4), m.decode(z)[1])  # noqa: E731
+    with Diagnostics(encode, decode, x, runs_dir=str(tmp_path), modules=[m]) as lens:
+        lens.diagnose(0, 0)
+        lens.diagnose(1, 1)
+    (run,) = os.listdir(tmp_path)
+    images = json.loads((tmp_path / run / "images.json").read_text())
+    assert np.allclose(images["originals"], x[:len(images["originals"])].flatten(1).numpy(), atol=1e-4)

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from ._pass import (LOW_PRECISION, PassSetup, _encode, accumulation_device, callable_name, decoder_log_variance,
-                    is_out_of_memory, model_input, out_of_memory_error)
+                    is_out_of_memory, model_input, model_points, out_of_memory_error)
 
 #: Points of the estimate: the front of the fixed subset, the same every pass (no noise between passes),
 #: at most MEAN_FIELD_ROWS decoder rows (2H per point) and never fewer than 16 points: the trainer's rule.
@@ -51,7 +51,7 @@ def mean_field_gap(setup: PassSetup, variance_kind: str) -> Tuple[float, int, bo
 def _mean_field_gap(setup: PassSetup, variance_kind: str) -> Tuple[float, int, bool]:
     f64 = torch.float64
     here = accumulation_device(setup.device)
-    x = setup.points[:MEAN_FIELD_POINTS].to(setup.dtype).to(setup.device)
+    x = model_points(setup.points[:MEAN_FIELD_POINTS], setup.dtype, setup.device)
     D = int(np.prod(x.shape[1:])) if x.dim() > 1 else 1
     nu, _ = _encode(setup, x)
     H = nu.shape[1]

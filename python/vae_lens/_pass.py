@@ -96,6 +96,17 @@ def model_input(setup: "PassSetup", z: torch.Tensor) -> torch.Tensor:
     return z.to(setup.dtype).to(setup.device)
 
 
+def model_points(points: torch.Tensor, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """Points as the encoder takes them: cast where they are, then moved (a device without float64 never sees
+    float64), and always a tensor of the encoder's own. Where the cast and the move change nothing, ``.to`` gives
+    back the pass's own points, which an encoder working on its input in place (``x.mul_(0.5)``) would change
+    for the likelihood that reads them and for every later pass."""
+    out = points.to(dtype).to(device)
+    if out.device == points.device and out.data_ptr() == points.data_ptr():
+        out = out.clone(memory_format=torch.contiguous_format)
+    return out
+
+
 def callable_name(fn: object) -> str:
     name = getattr(fn, "__qualname__", None) or getattr(type(fn), "__qualname__", None) or repr(fn)
     return str(name)
@@ -417,11 +428,10 @@ def _block(setup: PassSetup, pass_id: int, block: int, lo: int, hi: int, acc: Op
     S = setup.samples
     here = accumulation_device(setup.device)
     points = setup.points[lo:hi]
-    # The model's input: cast where the points are, then moved (a device without float64 never sees float64).
     if setup.likelihood != "categorical" or (here != setup.device and points.dtype == torch.float64):
-        x_in = points.to(setup.dtype).to(setup.device)
+        x_in = model_points(points, setup.dtype, setup.device)
     else:
-        x_in = points.to(setup.device)
+        x_in = model_points(points, points.dtype, setup.device)
     # The data as the likelihood reads them, on the pass's device: in the model's dtype, or float32 for a
     # float16 or bfloat16 model (class indices as they are).
     x = points.to(here) if setup.likelihood == "categorical" else points.to(working_dtype(setup.dtype)).to(here)

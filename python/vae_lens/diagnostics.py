@@ -34,7 +34,7 @@ from ._data import channels_last, channels_last_shape, fixed_subset, image_shape
 from ._guards import ExitHook, forked_rngs, quiet_evaluation
 from ._meanfield import mean_field_gap
 from ._pass import (DECODER_OUTPUTS, DECODER_SCALES, ENCODER_SCALES, LIKELIHOODS, PassResult, PassSetup, _encode, callable_name,
-                    decoder_means, default_block_rows, run_pass)
+                    decoder_means, default_block_rows, model_points, run_pass)
 from ._record import PassSums, elbo_only_record, finish_record
 from ._runfolder import FORMAT_VERSION, RUN_DIR_ENV, SPEC_ENV, RunFolder, new_run_dir, now_iso, read_json
 from .errors import VaeLensInputError
@@ -548,7 +548,7 @@ class Diagnostics:
         setup = self._setup()
         k = min(IMAGES, self.points.shape[0])
         with quiet_evaluation(self._modules, self.device):
-            x = self.points[:k].to(setup.dtype).to(setup.device)
+            x = model_points(self.points[:k], setup.dtype, setup.device)
             mean, _ = _encode(setup, x)
             recon = decoder_means(setup, mean)
             g = torch.Generator(device="cpu")
@@ -558,7 +558,7 @@ class Diagnostics:
             z = torch.randn(k, H, generator=g, dtype=torch.float64) * a2.sqrt().cpu()
             samples = decoder_means(setup, z)
         shape, held_last = self.image_shape, self._image_held_last
-        orig = x.reshape(k, -1).cpu().double()
+        orig = self.points[:k].to(setup.dtype).reshape(k, -1).double()
         lo, hi = float(orig.min()), float(orig.max())
         # Pixels in [0, 1] as the format asks: data already there are clipped, others rescaled by the originals' range.
         scale = (lambda t: t.clamp(0, 1)) if lo >= 0 and hi <= 1 else (lambda t: ((t - lo) / max(hi - lo, 1e-12)).clamp(0, 1))
