@@ -1,6 +1,7 @@
 """Models, data and arguments as other people's code gives them: each either works or is named."""
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import os
@@ -846,3 +847,48 @@ def test_a_variance_read_as_the_same_for_every_z_that_changes_between_blocks_is_
         lens.diagnose(0, 0)
     # One block: nothing to compare, and the record is that of its one variance.
     assert np.isfinite(Diagnostics(m.encode, decode, x, write=False, block_rows=1024, modules=[m]).diagnose(0, 0)["elbo"])
+
+
+class _OutputDict(dict):
+    """A Hugging Face ModelOutput-like container: a dict whose values are also attributes."""
+
+    def __getattr__(self, name: str) -> object:
+        return self[name]
+
+
+@dataclasses.dataclass
+class _EncoderOutput:
+    mu: torch.Tensor
+    logvar: torch.Tensor
+    label: str = "q"
+
+
+class _DiagonalGaussian:
+    """As diffusers' DiagonalGaussianDistribution holds its tensors: attributes, not a torch distribution."""
+
+    def __init__(self, mu: torch.Tensor, logvar: torch.Tensor) -> None:
+        self.mean, self.logvar, self.deterministic = mu, logvar, False
+
+
+CONTAINERS = {
+    "dict": lambda mu, lv: {"mu": mu, "logvar": lv},
+    "model output": lambda mu, lv: _OutputDict(mu=mu, logvar=lv),
+    "dataclass": lambda mu, lv: _EncoderOutput(mu, lv),
+    "object": lambda mu, lv: _DiagonalGaussian(mu, lv),
+}
+
+
+@pytest.mark.parametrize("network", ["encode", "decode"])
+@pytest.mark.parametrize("container", sorted(CONTAINERS))
+def test_an_output_in_a_container_is_named_with_the_tensors_it_holds(container: str, network: str) -> None:
+    # A dict, a Hugging Face ModelOutput, a dataclass or an object holding the tensors: the error shows what it holds,
+    # so that the user sees which two to pick in a lambda.
+    m = TinyVae(dim=5)
+    wrap = CONTAINERS[container]
+    encode = (lambda x: wrap(*m.encode(x))) if network == "encode" else m.encode
+    decode = (lambda z: wrap(*m.decode(z))) if network == "decode" else m.decode
+    key = "mean" if container == "object" else "mu"
+    first, second = ((30, 2), (30, 2)) if network == "encode" else ((60, 5), (1,))
+    with pytest.raises(VaeLensInputError, match=rf"{network} \(.*\).*returned {type(wrap(None, None)).__name__} holding "
+                                                rf"{key} {re.escape(str(first))}, logvar {re.escape(str(second))}.*pick"):
+        Diagnostics(encode, decode, torch.rand(30, 5), write=False, modules=[m]).diagnose(0, 0)

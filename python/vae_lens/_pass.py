@@ -12,9 +12,11 @@ on the point and the pass, never on which rank evaluates it or how many ranks th
 """
 from __future__ import annotations
 
+import dataclasses
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Callable, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 import torch
@@ -276,7 +278,7 @@ def _encoder_outputs(setup: PassSetup, x: torch.Tensor) -> Tuple[torch.Tensor, t
     if not (isinstance(out, (tuple, list)) and len(out) == 2 and all(isinstance(t, torch.Tensor) for t in out)):
         raise VaeLensInputError(
             f"encode ({name}) must return (mean, {scale}), two tensors of shape [batch, H]; "
-            f"for a batch of shape {shape_of(x)} it returned {_describe(out)}"
+            f"for a batch of shape {shape_of(x)} it returned {_describe(out)}" + _pick_advice(out, "encode", "x", scale)
         )
     mean, second = out
     if mean.dim() != 2 or mean.shape[0] != P or tuple(second.shape) != tuple(mean.shape):
@@ -361,10 +363,39 @@ def _is_number(v: object) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
+def _held_values(out: object) -> Optional[Dict[str, object]]:
+    """What a container a network returned holds, by name: a dict's (a Hugging Face ModelOutput's) items, a
+    dataclass's fields, or an object's attributes (diffusers' DiagonalGaussianDistribution); None for others."""
+    if isinstance(out, Mapping):
+        return {str(k): v for k, v in out.items()}
+    if dataclasses.is_dataclass(out) and not isinstance(out, type):
+        return {f.name: getattr(out, f.name) for f in dataclasses.fields(out)}
+    held = getattr(out, "__dict__", None)
+    if isinstance(held, dict) and any(isinstance(v, torch.Tensor) for v in held.values()):
+        return {str(k): v for k, v in held.items() if not str(k).startswith("_")}
+    return None
+
+
 def _describe(out: object) -> str:
     if isinstance(out, (tuple, list)):
         return f"a {type(out).__name__} of {len(out)}: " + ", ".join(shape_of(t) for t in out)
-    return f"a {type(out).__name__} of shape {shape_of(out)}" if isinstance(out, torch.Tensor) else type(out).__name__
+    if isinstance(out, torch.Tensor):
+        return f"a {type(out).__name__} of shape {shape_of(out)}"
+    held = _held_values(out)
+    if held is None:
+        return type(out).__name__
+    return f"{type(out).__name__} holding " + ", ".join(f"{k} {shape_of(v)}" for k, v in list(held.items())[:12])
+
+
+def _pick_advice(out: object, network: str, argument: str, scale: str) -> str:
+    """For a container holding two tensors or more, the lambda that picks two of them, as the pass takes them."""
+    held = _held_values(out)
+    names = [k for k, v in (held or {}).items() if isinstance(v, torch.Tensor)]
+    if len(names) < 2:
+        return ""
+    pick = (lambda k: f"o[{k!r}]") if isinstance(out, Mapping) else (lambda k: f"o.{k}")  # noqa: E731
+    return (f"; pick its mean and its {scale}, in that order, with a lambda, such as {network}=lambda {argument}: "
+            f"(lambda o: ({pick(names[0])}, {pick(names[1])}))(model.{network}({argument}))")
 
 
 def _check_layout(t: torch.Tensor, x: torch.Tensor, what: str) -> None:
@@ -470,7 +501,7 @@ def _block(setup: PassSetup, pass_id: int, block: int, lo: int, hi: int, acc: Op
                 and (isinstance(dec[1], torch.Tensor) or _is_number(dec[1]))):
             raise VaeLensInputError(
                 f"decode ({name}) must return (mean, {scale}) for a Gaussian decoder; for latents of shape "
-                f"{shape_of(z)} it returned {_describe(dec)}. "
+                f"{shape_of(z)} it returned {_describe(dec)}{_pick_advice(dec, 'decode', 'z', scale)}. "
                 + (f"If it returns the mean alone and the {scale} is a parameter of the model, give both: "
                    f"decode=lambda z: (model.decode(z), model.{SCALE_ATTRIBUTES[scale]}). " if isinstance(dec, torch.Tensor) else "")
                 + "A decoder that returns logits is not Gaussian: pass likelihood='bernoulli' or 'categorical'"
