@@ -3,8 +3,9 @@ decoder outputs in other dtypes, low-precision models, the block size, and per-p
 from __future__ import annotations
 
 import warnings
-from typing import Any, Dict
+from typing import Any, Dict, List, Tuple
 
+import numpy as np
 import pytest
 import torch
 
@@ -225,3 +226,30 @@ def test_a_variance_of_the_wrong_size_is_told_the_rule() -> None:
     bad = lambda z: (decode(z)[0], torch.zeros(C, S))  # noqa: E731
     with pytest.raises(VaeLensInputError, match="data point's shape"):
         Diagnostics(encode, bad, x, write=False, modules=modules).diagnose(1, 1)
+
+
+@pytest.mark.parametrize("point,K", [((50,), 10000), ((3, 16, 16), 256)])
+def test_the_default_block_of_a_categorical_decoder_is_sized_from_its_logits(point: Tuple[int, ...], K: int) -> None:
+    # A decoder of K categories per value gives D·K logits a row: a block sized from the D data values alone held
+    # K times the memory the default means to spend (a sentence VAE of 10000 words: 2 GB of logits a block, with as
+    # much again for their log-softmax, where its training batches take a few MB).
+    D = int(np.prod(point))
+    enc, dec = torch.nn.Linear(D, 4), torch.nn.Linear(2, D * K)
+    rows_decoded: List[int] = []
+
+    def encode(x: torch.Tensor) -> Any:
+        return enc(x.flatten(1).float() / K).chunk(2, 1)
+
+    def decode(z: torch.Tensor) -> torch.Tensor:
+        rows_decoded.append(z.shape[0])
+        return dec(z).reshape(-1, *point, K)
+
+    x = torch.randint(0, K, (40, *point), generator=torch.Generator().manual_seed(0))
+    lens = Diagnostics(encode, decode, x, write=False, modules=[enc, dec], likelihood="categorical")
+    record = lens.diagnose(1, 1)
+    assert max(rows_decoded) * D * K * 4 <= 32 * 2 ** 20, "a float32 block of a categorical decoder's logits takes at most 32 MB"
+    assert lens.block_rows == _pass.default_block_rows(D * K)
+    given = Diagnostics(encode, decode, x, write=False, modules=[enc, dec], likelihood="categorical", block_rows=lens.block_rows)
+    assert given.diagnose(1, 1)["elbo"] == record["elbo"]
+    # A block_rows given is the user's: kept whatever the logits.
+    assert Diagnostics(encode, decode, x, write=False, modules=[enc, dec], likelihood="categorical", block_rows=64).block_rows == 64

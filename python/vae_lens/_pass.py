@@ -109,6 +109,15 @@ def model_points(points: torch.Tensor, dtype: torch.dtype, device: torch.device)
     return out
 
 
+def encoder_input(setup: "PassSetup", points: torch.Tensor) -> torch.Tensor:
+    """Points as the pass hands them to the encoder: in the model's dtype, or as they are for a categorical
+    decoder's class indices (but float64 indices for a device without float64)."""
+    here = accumulation_device(setup.device)
+    if setup.likelihood != "categorical" or (here != setup.device and points.dtype == torch.float64):
+        return model_points(points, setup.dtype, setup.device)
+    return model_points(points, points.dtype, setup.device)
+
+
 def callable_name(fn: object) -> str:
     name = getattr(fn, "__qualname__", None) or getattr(type(fn), "__qualname__", None) or repr(fn)
     return str(name)
@@ -459,10 +468,7 @@ def _block(setup: PassSetup, pass_id: int, block: int, lo: int, hi: int, acc: Op
     S = setup.samples
     here = accumulation_device(setup.device)
     points = setup.points[lo:hi]
-    if setup.likelihood != "categorical" or (here != setup.device and points.dtype == torch.float64):
-        x_in = model_points(points, setup.dtype, setup.device)
-    else:
-        x_in = model_points(points, points.dtype, setup.device)
+    x_in = encoder_input(setup, points)
     # The data as the likelihood reads them, on the pass's device: in the model's dtype, or float32 for a
     # float16 or bfloat16 model (class indices as they are).
     x = points.to(here) if setup.likelihood == "categorical" else points.to(working_dtype(setup.dtype)).to(here)

@@ -34,7 +34,7 @@ from ._data import channels_last, channels_last_shape, fixed_subset, image_shape
 from ._guards import ExitHook, forked_rngs, quiet_evaluation
 from ._meanfield import mean_field_gap
 from ._pass import (DECODER_OUTPUTS, DECODER_SCALES, ENCODER_SCALES, LIKELIHOODS, PassResult, PassSetup, _encode, callable_name,
-                    decoder_means, default_block_rows, model_points, run_pass)
+                    decoder_means, default_block_rows, encoder_input, model_input, model_points, run_pass)
 from ._record import PassSums, elbo_only_record, finish_record
 from ._runfolder import FORMAT_VERSION, RUN_DIR_ENV, SPEC_ENV, RunFolder, new_run_dir, now_iso, read_json
 from .errors import VaeLensInputError
@@ -121,7 +121,8 @@ class Diagnostics:
             ``[N, h, w]``, with h and w at least 4); for points of three axes it is their own shape, the order their values
             are held in. The panel then shows originals, reconstructions and samples.
         block_rows: decoder rows evaluated at once (memory against speed). Default: as many as 128 MB
-            hold at 8 float32 values per data value, between 16 and 1024 (1024 up to 4096 values a point).
+            hold at 8 float32 values per data value, between 16 and 1024 (1024 up to 4096 values a point); for a
+            categorical decoder, per logit (D x K a row, which the first pass reads off one point's decoding).
         tolerance, window: the convergence rule's settings, written to run.json (defaults 0.01, 5).
         device, dtype: where and in what the networks run (default: those of the modules' parameters,
             read at every pass, so a model moved or cast after this is followed).
@@ -269,6 +270,8 @@ class Diagnostics:
         with forked_rngs():
             full_n, subset = fixed_subset(data, points, seed, input_key)
         self.points = subset
+        #: Whether block_rows is the data's default, which a categorical decoder's logits may shrink at the first pass.
+        self._block_rows_default = self.block_rows is None
         if self.block_rows is None:
             self.block_rows = default_block_rows(int(np.prod(subset.shape[1:])))
         if subset.dtype == torch.uint8 and likelihood == "gaussian" and int(subset.max()) > 1:
@@ -337,6 +340,7 @@ class Diagnostics:
         beta = self._beta_at(epoch, checked["beta"])  # a beta(epoch) of the wrong kind is named before the pass
         train_seconds = time.monotonic() - self._since
         t0 = time.monotonic()
+        self._fit_blocks_to_categories()
         result = self._run_pass(epoch)
         if result.scale_like and self._scale_unsaid:
             self._scale_unsaid = False
@@ -475,6 +479,21 @@ class Diagnostics:
         else:
             v = pv
         return _prior_variance_tensor(v)
+
+    def _fit_blocks_to_categories(self) -> None:
+        """Once, before the first pass: a categorical decoder returns K logits per data value, so the default block
+        (sized from the data's D values a row) is sized again from the logits of one row, which one point's
+        decoding shows. Every rank asks alike (a sharded model's forward calls are collective)."""
+        if not self._block_rows_default or self.likelihood != "categorical":
+            return
+        self._block_rows_default = False
+        setup = self._setup()
+        with quiet_evaluation(self._modules, self.device):
+            mean, _ = _encode(setup, encoder_input(setup, self.points[:1]))
+            out = setup.decode(model_input(setup, mean))
+        # Anything else the pass names, as it names it.
+        if isinstance(out, torch.Tensor) and out.numel() > 0:
+            self.block_rows = min(self.block_rows, default_block_rows(out.numel()))
 
     def _setup(self) -> PassSetup:
         device, dtype = _device_and_dtype(self._modules, self._given_device, self._given_dtype)
