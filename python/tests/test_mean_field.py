@@ -105,3 +105,24 @@ def test_non_gaussian_decoders_have_no_gap() -> None:
     r = Diagnostics(lambda v: tuple(enc(v).chunk(2, 1)), dec, x, samples=2, write=False, likelihood="bernoulli").diagnose(0, 0)
     assert "meanFieldGap" not in r
     assert np.isfinite(r["elbo"])
+
+
+@pytest.mark.parametrize("block_rows", [1, 5, 16])
+def test_the_decoder_is_never_asked_for_more_rows_than_block_rows(block_rows: int) -> None:
+    # The gap's finite differences take 2H decoder rows a point: with many latents, more than block_rows, the
+    # user's bound on what the decoder may run at once (a convolutional decoder's activations). Asked in pieces,
+    # the gap is the same.
+    g = torch.Generator().manual_seed(1)
+    D, H = 6, 8
+    model = Linear(torch.randn(D, H, generator=g, dtype=torch.float64), torch.zeros(1, dtype=torch.float64))
+    asked = []
+
+    def decode(z: torch.Tensor):
+        asked.append(z.shape[0])
+        return model.decode(z)
+
+    x = torch.randn(40, D, generator=g, dtype=torch.float64)
+    whole = Diagnostics(model.encode, model.decode, x, samples=1, write=False).diagnose(0, 0)
+    r = Diagnostics(model.encode, decode, x, samples=1, write=False, modules=[model], block_rows=block_rows).diagnose(0, 0)
+    assert max(asked) <= block_rows
+    assert r["meanFieldGap"] == pytest.approx(whole["meanFieldGap"], rel=1e-9) and r["decoderLinear"] is True

@@ -39,7 +39,7 @@ def mean_field_gap(setup: PassSetup, variance_kind: str) -> Tuple[float, int, bo
     """(gap in nats per point, points used, whether the decoder is linear) for a Gaussian decoder whose
     variance kind the pass found. A linear decoder has one Jacobian and one variance at every point; its best
     ELBO has no gap.
-    The decoder sees whole points at a time, at most ``block_rows`` rows."""
+    The decoder sees at most ``block_rows`` rows at a time."""
     try:
         return _mean_field_gap(setup, variance_kind)
     except RuntimeError as e:
@@ -77,9 +77,10 @@ def _mean_field_gap(setup: PassSetup, variance_kind: str) -> Tuple[float, int, b
         # The step the decoder was given: z ± h as rounded to the model's dtype.
         given = zs.to(f64).reshape(B, 2, H, H).diagonal(dim1=2, dim2=3)  # [B, 2, H]
         step = given[:, 0] - given[:, 1]
-        mu = setup.decode(model_input(setup, zs))[0]
-        mu_dtype = mu.dtype
-        mu = mu.detach().to(here).reshape(B, 2, H, D).to(f64)
+        # At most block_rows rows a call: a point's 2H rows may be more.
+        pieces = [setup.decode(model_input(setup, zs[i:i + setup.block_rows]))[0] for i in range(0, B * 2 * H, setup.block_rows)]
+        mu_dtype = pieces[0].dtype
+        mu = torch.cat([m.detach().to(here).reshape(-1, D).to(f64) for m in pieces]).reshape(B, 2, H, D)
         jac = (mu[:, 0] - mu[:, 1]) / step[:, :, None]  # [B, H, D]
         if first is None:
             first = jac[0]
