@@ -892,3 +892,34 @@ def test_an_output_in_a_container_is_named_with_the_tensors_it_holds(container: 
     with pytest.raises(VaeLensInputError, match=rf"{network} \(.*\).*returned {type(wrap(None, None)).__name__} holding "
                                                 rf"{key} {re.escape(str(first))}, logvar {re.escape(str(second))}.*pick"):
         Diagnostics(encode, decode, torch.rand(30, 5), write=False, modules=[m]).diagnose(0, 0)
+
+
+class _Frame:
+    """A table as pandas holds one: len() counts rows, [] takes a column by its name, np.asarray gives the rows."""
+
+    def __init__(self, values: np.ndarray) -> None:
+        self.values, self.columns = values, [f"feature_{j}" for j in range(values.shape[1])]
+
+    def __len__(self) -> int:
+        return self.values.shape[0]
+
+    def __getitem__(self, column: str) -> np.ndarray:
+        if column not in self.columns:
+            raise KeyError(column)
+        return self.values[:, self.columns.index(column)]
+
+    def __array__(self, dtype: object = None) -> np.ndarray:
+        return self.values if dtype is None else self.values.astype(dtype)
+
+
+@pytest.mark.parametrize("points", [5, 12])
+def test_a_table_that_converts_to_an_array_is_its_rows(points: int) -> None:
+    # A pandas DataFrame (or any array-like) indexes columns, not rows: read as a dataset its data[0] was a KeyError.
+    base = np.random.default_rng(0).standard_normal((12, 5)).astype(np.float32)
+    m = TinyVae()
+    want = Diagnostics(m.encode, m.decode, base, write=False, points=points).diagnose(0, 0)
+    got = Diagnostics(m.encode, m.decode, _Frame(base), write=False, points=points).diagnose(0, 0)
+    assert got["points"] == points and got["elbo"] == want["elbo"]
+    mixed = _Frame(np.array([["a", 1.0]] * 12, dtype=object))
+    with pytest.raises(VaeLensInputError, match=r"data holds object values; VAE Lens needs numbers"):
+        Diagnostics(m.encode, m.decode, mixed, write=False)

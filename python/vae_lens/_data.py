@@ -50,6 +50,9 @@ def _as_tensor(data: Any, name: str = "data") -> Optional[torch.Tensor]:
             return _numeric(np.asarray(data), name)
         except ValueError:
             raise VaeLensInputError(f"{name} is a {kind} whose rows differ in length or are not numbers; give a tensor or an array") from None
+    if hasattr(data, "__array__") and not isinstance(data, torch.utils.data.Dataset):
+        # An array-like (a pandas DataFrame, an xarray DataArray): its [] may index columns, not rows.
+        return _numeric(np.asarray(data), name)
     return None
 
 
