@@ -163,6 +163,7 @@ def test_the_global_generators_of_torch_numpy_and_random_are_left_as_they_were()
     ({"seed": None}, "seed must be a whole number"),
     ({"points": True}, "points must be a whole number"),
     ({"modules": [1]}, "modules must be nn.Modules"),
+    ({"modules": 1}, "modules must be nn.Modules"),
     ({"window": 0}, "window must be a whole number of at least 1"),
     ({"window": 1001}, "window must be at most 1000"),
 ])

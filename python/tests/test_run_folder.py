@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 import random
 import socket
 
@@ -269,3 +270,29 @@ def test_an_unwritable_runs_dir_is_a_clear_error(tmp_path, data, monkeypatch) ->
     m = TinyVae()
     with pytest.raises(VaeLensInputError, match="cannot write the run folder in .*a-file"):
         Diagnostics(m.encode, m.decode, data, runs_dir=str(blocker / "runs"))
+
+
+@pytest.mark.parametrize("given", ["list", "children", "modules", "generator", "map"])
+def test_modules_given_as_any_iterable_are_all_put_in_eval_mode(data, given: str) -> None:
+    # modules=model.children() or a generator: its modules were consumed by the check that they are modules,
+    # leaving none to put in eval mode, so dropout ran in every pass.
+    enc = torch.nn.Sequential(torch.nn.Dropout(0.5), torch.nn.Linear(5, 4))
+    dec = torch.nn.Linear(2, 5)
+    model = torch.nn.ModuleDict({"enc": enc, "dec": dec}).train()
+    encode = lambda x: enc(x).chunk(2, 1)  # noqa: E731
+    decode = lambda z: (dec(z), torch.zeros(1))  # noqa: E731
+    modules = {
+        "list": lambda: [model],
+        "children": lambda: model.children(),
+        "modules": lambda: model.modules(),
+        "generator": lambda: (m for m in [enc, dec]),
+        "map": lambda: map(lambda name: model[name], ["enc", "dec"]),
+    }[given]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        lens = Diagnostics(encode, decode, data, write=False, modules=modules())
+    record = lens.diagnose(1, 1)
+    assert all(m.training for m in model.modules()), "the modes are restored"
+    enc.eval()
+    off = Diagnostics(encode, decode, data, write=False, modules=[]).diagnose(1, 1)
+    assert record["elbo"] == off["elbo"], "the pass ran with dropout off"

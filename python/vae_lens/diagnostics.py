@@ -249,6 +249,12 @@ class Diagnostics:
             )
         if isinstance(modules, torch.nn.Module):
             modules = [modules]
+        if modules is not None:
+            # Held as a list: model.children() or a generator would be spent by the check below.
+            try:
+                modules = list(modules)
+            except TypeError:
+                raise VaeLensInputError(f"modules must be nn.Modules (a list of them); got {type(modules).__name__} {modules!r:.40}") from None
         if modules is not None and not all(isinstance(m, torch.nn.Module) for m in modules):
             raise VaeLensInputError(f"modules must be nn.Modules; got {[type(m).__name__ for m in modules]}")
         self._modules = list(modules) if modules is not None else _bound_modules(encode, decode)
