@@ -924,3 +924,31 @@ def test_a_table_that_converts_to_an_array_is_its_rows(points: int) -> None:
     mixed = _Frame(np.array([["a", 1.0]] * 12, dtype=object))
     with pytest.raises(VaeLensInputError, match=r"data holds object values; VAE Lens needs numbers"):
         Diagnostics(m.encode, m.decode, mixed, write=False)
+
+
+SPARSE = {
+    "torch coo": lambda d: torch.from_numpy(d).to_sparse(),
+    "torch csr": lambda d: torch.from_numpy(d).to_sparse_csr(),
+    "scipy csr": lambda d: pytest.importorskip("scipy.sparse").csr_matrix(d),
+    "scipy coo": lambda d: pytest.importorskip("scipy.sparse").coo_matrix(d),
+}
+
+
+@pytest.mark.parametrize("points", [20, 50])
+@pytest.mark.parametrize("holder", sorted(SPARSE))
+def test_sparse_data_are_their_dense_rows(holder: str, points: int) -> None:
+    # Bag-of-words or user-item data are held sparse (a recommender VAE's clicks in a SciPy CSR matrix): the pass's
+    # points are their dense rows, where a torch sparse tensor failed with "Cannot access data pointer" or
+    # "Could not run 'aten::index.Tensor' with arguments from the 'SparseCPU' backend".
+    rng = np.random.default_rng(0)
+    dense = ((rng.random((50, 30)) < 0.1) * rng.integers(1, 5, (50, 30))).astype(np.float32)
+    enc, dec = torch.nn.Linear(30, 4), torch.nn.Linear(2, 30)
+    encode = lambda x: enc(x).chunk(2, 1)  # noqa: E731
+    decode = lambda z: (dec(z), torch.zeros(1))  # noqa: E731
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch's "sparse CSR support is in beta"
+        data = SPARSE[holder](dense)
+        lens = Diagnostics(encode, decode, data, write=False, modules=[enc, dec], points=points)
+    want = Diagnostics(encode, decode, dense, write=False, modules=[enc, dec], points=points)
+    assert torch.equal(lens.points, want.points) and lens.points.layout == torch.strided
+    assert lens.diagnose(0, 0)["elbo"] == want.diagnose(0, 0)["elbo"]

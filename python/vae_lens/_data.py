@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Hashable, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Hashable, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -53,6 +53,18 @@ def _as_tensor(data: Any, name: str = "data") -> Optional[torch.Tensor]:
     if hasattr(data, "__array__") and not isinstance(data, torch.utils.data.Dataset):
         # An array-like (a pandas DataFrame, an xarray DataArray): its [] may index columns, not rows.
         return _numeric(np.asarray(data), name)
+    return None
+
+
+def _sparse_rows(data: Any, name: str) -> Optional[Tuple[int, Callable[[np.ndarray], torch.Tensor]]]:
+    """For sparse data (a torch sparse tensor, COO or CSR; a SciPy sparse matrix or array, as bag-of-words and
+    user-item data are held): their number of rows and a reader of rows by index, dense. None for other data."""
+    if isinstance(data, torch.Tensor) and data.layout != torch.strided:
+        coo = data if data.layout == torch.sparse_coo else data.to_sparse_coo()
+        return int(coo.shape[0]), lambda idx: coo.index_select(0, torch.from_numpy(idx)).to_dense()
+    if all(hasattr(data, a) for a in ("tocsr", "toarray", "shape")):
+        csr = data.tocsr()
+        return int(csr.shape[0]), lambda idx: _numeric(csr[idx].toarray(), name)
     return None
 
 
@@ -213,15 +225,24 @@ def fixed_subset(data: Any, points: int, seed: int, input_key: Optional[str] = N
         # Columns: the one of points is the data, read as any other (its rows may be items too).
         column, data = column_of(data, input_key)
         name, input_key = f"data[{column!r}]", None
-    try:
-        n = len(data)
-    except TypeError:
-        raise VaeLensInputError(f"{name} must be a tensor, an array or a map-style dataset with len(); got {type(data).__name__}") from None
+    sparse = _sparse_rows(data, name)
+    if sparse is not None:
+        n, dense_rows = sparse
+    else:
+        try:
+            n = len(data)
+        except TypeError:
+            raise VaeLensInputError(f"{name} must be a tensor, an array or a map-style dataset with len(); got {type(data).__name__}") from None
     if n == 0:
         raise VaeLensInputError(f"{name} is empty")
     idx = np.arange(n) if points >= n else np.random.default_rng(seed).choice(n, size=points, replace=False)
-    t = _as_tensor(data, name)
-    if t is not None:
+    t = _as_tensor(data, name) if sparse is None else None
+    if sparse is not None:
+        if input_key is not None:
+            raise VaeLensInputError(f"input_key={input_key!r} names a key of dict items, but {name} is a sparse matrix of points; "
+                                    "leave input_key out")
+        out = dense_rows(idx)
+    elif t is not None:
         if input_key is not None:
             raise VaeLensInputError(f"input_key={input_key!r} names a key of dict items, but data is a {type(data).__name__} "
                                     "of points; leave input_key out")
