@@ -47,8 +47,15 @@ export async function evaluateRun(runDir: string, opts: { samples?: number; poin
   if (!fs.statSync(runDir, { throwIfNoEntry: false })?.isDirectory())
     throw new UserError(`${runDir} is not a folder: eval takes a run folder (the one holding run.json and checkpoints/)`, { file: runDir });
   const meta = readRunMeta(runDir);
-  const { spec } = readSpecFile(path.join(runDir, RUN_FILES.spec));
   const cpPath = path.join(runDir, RUN_FILES.checkpoints, 'latest.json');
+  // Another trainer's run (the Python companion's) has records but none of this trainer's weights to evaluate.
+  if (typeof meta.trainer === 'string' && !fs.existsSync(cpPath))
+    throw new UserError(
+      `${runDir} was written by ${meta.trainer}, which keeps no checkpoint of VAE Lens's trainer: eval re-evaluates those; ` +
+        `vae-lens report ${runDir} shows this run's records`,
+      { file: runDir },
+    );
+  const { spec } = readSpecFile(path.join(runDir, RUN_FILES.spec));
   if (!fs.existsSync(cpPath)) throw new UserError(`${runDir} has no checkpoint yet (${cpPath})`, { file: cpPath });
   // The checkpoint's own sizes, not run.json's, decide what the samples cost: the weights are what is evaluated.
   const cp = readCheckpoint(cpPath);
