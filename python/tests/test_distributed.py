@@ -214,3 +214,31 @@ def test_every_rank_calls_the_model_as_often_in_a_whole_diagnose(tmp_path) -> No
     assert counts[0] == counts[1], counts
     (run,) = os.listdir(tmp_path / "runs")
     assert os.path.exists(tmp_path / "runs" / run / "images.json")
+
+
+@pytest.mark.parametrize("world", [2, 3, 4])
+def test_every_rank_calls_the_model_as_often_when_a_block_has_as_many_rows_as_values(world: int) -> None:
+    # A block of D rows asks the decoder about one row more (is a flat [D] variance per dimension or per row?): every
+    # rank asks, whether or not its own first block is a full one, or a sharded model's forward calls would hang.
+    from vae_lens._pass import PassSetup, run_pass
+
+    D = 6
+    counts = []
+    for rank in range(world):
+        m = TinyVae(dim=D, variance="per-dimension")
+        calls = {"encode": 0, "decode": 0}
+
+        def encode(x: torch.Tensor):  # type: ignore[no-untyped-def]
+            calls["encode"] += 1
+            return m.encode(x)
+
+        def decode(z: torch.Tensor):  # type: ignore[no-untyped-def]
+            calls["decode"] += 1
+            return m.decode(z)
+
+        x = torch.randn(7, D, generator=torch.Generator().manual_seed(0))  # blocks of 3, 3 and 1 points
+        setup = PassSetup(encode, decode, x, 2, 0, D, "gaussian", False, None, torch.device("cpu"), torch.float32)
+        with torch.no_grad():
+            run_pass(setup, 1, rank, world)
+        counts.append(dict(calls))
+    assert all(c == counts[0] for c in counts), counts

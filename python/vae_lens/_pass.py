@@ -535,11 +535,13 @@ def _block(setup: PassSetup, pass_id: int, block: int, lo: int, hi: int, acc: Op
             rows2 = isinstance(probe, (tuple, list)) and len(probe) == 2 and isinstance(probe[1], torch.Tensor) \
                 and probe[1].numel() == 2 * log_s2.numel()
             known = "latent" if rows2 else ("per-dimension" if log_s2.numel() == D else None)
-        if known is None and P * S == D > 1 and log_s2.dim() == 1 and log_s2.numel() == D:
-            # A first block of D latent rows gives a flat [D] for one variance per dimension and for a flat one per
-            # latent row alike: ask the decoder about one row.
+        if acc is None and min(points_per_block(setup), setup.points.shape[0]) * S == D > 1:
+            # A block of D latent rows gives a flat [D] for one variance per dimension and for a flat one per latent
+            # row alike: ask the decoder about one row. Every rank asks at its first block, whatever that block's
+            # size (a sharded model's forward calls are collective).
             probe = setup.decode(model_input(setup, z[:1]))
-            if isinstance(probe, (tuple, list)) and len(probe) == 2 and isinstance(probe[1], torch.Tensor) and probe[1].numel() != D:
+            if P * S == D and log_s2.dim() == 1 and log_s2.numel() == D and isinstance(probe, (tuple, list)) \
+                    and len(probe) == 2 and isinstance(probe[1], torch.Tensor) and probe[1].numel() != D:
                 raise VaeLensInputError(
                     f"decode ({name}) returned {scale} of shape {shape_of(second)} for {P * S} latent rows and "
                     f"{tuple(probe[1].shape)} for 1: one value per latent row, given flat, which reads as one value per "
