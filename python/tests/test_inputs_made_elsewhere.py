@@ -952,3 +952,32 @@ def test_sparse_data_are_their_dense_rows(holder: str, points: int) -> None:
     want = Diagnostics(encode, decode, dense, write=False, modules=[enc, dec], points=points)
     assert torch.equal(lens.points, want.points) and lens.points.layout == torch.strided
     assert lens.diagnose(0, 0)["elbo"] == want.diagnose(0, 0)["elbo"]
+
+
+OTHER_DISTRIBUTIONS = {
+    "MultivariateNormal": lambda mu, lv: torch.distributions.MultivariateNormal(mu, scale_tril=torch.diag_embed((0.5 * lv).exp())),
+    "LowRankMultivariateNormal": lambda mu, lv: torch.distributions.LowRankMultivariateNormal(mu, torch.zeros(*mu.shape, 1), lv.exp()),
+    "Laplace": lambda mu, lv: torch.distributions.Laplace(mu, (0.5 * lv).exp()),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(OTHER_DISTRIBUTIONS))
+def test_an_encoder_returning_another_distribution_is_named_by_its_kind_and_shapes(kind: str) -> None:
+    # Its tensors (loc, scale_tril, cov_factor...) are not a mean and a log-variance to pick: no lambda is offered
+    # that would read a Cholesky factor as a log-variance.
+    m = TinyVae(dim=5)
+    make = OTHER_DISTRIBUTIONS[kind]
+    with pytest.raises(VaeLensInputError, match=rf"it returned a {kind} of batch shape \(30,?.*\) and event shape \(.*\).*"
+                                                r"a torch\.distributions\.Normal \(or an Independent of one\)") as told:
+        Diagnostics(lambda x: make(*m.encode(x)), m.decode, torch.rand(30, 5), write=False, modules=[m]).diagnose(0, 0)
+    assert "pick" not in str(told.value)
+
+
+@pytest.mark.parametrize("said", ["logits", "probabilities"])
+def test_a_bernoulli_decoder_returning_a_distribution_is_told_which_tensor_to_return(said: str) -> None:
+    enc, dec = torch.nn.Linear(5, 4), torch.nn.Linear(2, 5)
+    decode = lambda z: torch.distributions.Bernoulli(logits=dec(z))  # noqa: E731
+    with pytest.raises(VaeLensInputError, match=rf"returned a Bernoulli of batch shape \(\d+, 5\) and event shape \(\); return its "
+                                                rf"{said} \(p\.{'logits' if said == 'logits' else 'probs'}\)$"):
+        Diagnostics(lambda x: enc(x).chunk(2, 1), decode, (torch.rand(30, 5) > 0.5).float(), likelihood="bernoulli",
+                    decoder_output=said, write=False, modules=[enc, dec]).diagnose(0, 0)

@@ -37,6 +37,8 @@ DECODER_SCALES = ENCODER_SCALES
 SCALE_ATTRIBUTES = {"log_variance": "log_var", "variance": "var", "std": "std", "log_std": "log_std"}
 #: Points an encoder's outputs must cover before they are said to look like a scale.
 SCALE_CHECK_POINTS = 16
+#: Where a torch.distributions.Bernoulli or Categorical holds what ``decoder_output`` names.
+DISTRIBUTION_ATTRIBUTES = {"logits": "p.logits", "probabilities": "p.probs"}
 #: What a Bernoulli or categorical decoder returns: Diagnostics' ``decoder_output``. Log-probabilities of
 #: categories (a log_softmax at the end) read as logits do, since softmax(log p) = p; a Bernoulli's
 #: (a logsigmoid at the end) do not, since sigmoid(log p) is not p.
@@ -288,6 +290,8 @@ def _encoder_outputs(setup: PassSetup, x: torch.Tensor) -> Tuple[torch.Tensor, t
         raise VaeLensInputError(
             f"encode ({name}) must return (mean, {scale}), two tensors of shape [batch, H]; "
             f"for a batch of shape {shape_of(x)} it returned {_describe(out)}" + _pick_advice(out, "encode", "x", scale)
+            + ("; q(z|x) is read as a diagonal Gaussian: a torch.distributions.Normal (or an Independent of one)"
+               if isinstance(out, torch.distributions.Distribution) else "")
         )
     mean, second = out
     if mean.dim() != 2 or mean.shape[0] != P or tuple(second.shape) != tuple(mean.shape):
@@ -375,6 +379,9 @@ def _is_number(v: object) -> bool:
 def _held_values(out: object) -> Optional[Dict[str, object]]:
     """What a container a network returned holds, by name: a dict's (a Hugging Face ModelOutput's) items, a
     dataclass's fields, or an object's attributes (diffusers' DiagonalGaussianDistribution); None for others."""
+    if isinstance(out, torch.distributions.Distribution):
+        # Its tensors (a loc, a Cholesky factor) are not a mean and a log-variance to pick.
+        return None
     if isinstance(out, Mapping):
         return {str(k): v for k, v in out.items()}
     if dataclasses.is_dataclass(out) and not isinstance(out, type):
@@ -390,6 +397,8 @@ def _describe(out: object) -> str:
         return f"a {type(out).__name__} of {len(out)}: " + ", ".join(shape_of(t) for t in out)
     if isinstance(out, torch.Tensor):
         return f"a {type(out).__name__} of shape {shape_of(out)}"
+    if isinstance(out, torch.distributions.Distribution):
+        return f"a {type(out).__name__} of batch shape {tuple(out.batch_shape)} and event shape {tuple(out.event_shape)}"
     held = _held_values(out)
     if held is None:
         return type(out).__name__
@@ -600,6 +609,8 @@ def _block(setup: PassSetup, pass_id: int, block: int, lo: int, hi: int, acc: Op
             raise VaeLensInputError(
                 f"decode ({name}) must return one tensor of {said} for likelihood={setup.likelihood!r}; "
                 f"for latents of shape {shape_of(z)} it returned {_describe(dec)}"
+                + (f"; return its {said} ({DISTRIBUTION_ATTRIBUTES[said]})"
+                   if isinstance(dec, torch.distributions.Distribution) and said in DISTRIBUTION_ATTRIBUTES else "")
             )
         _check_finite(dec, f"decode ({name}): {said}")
         dec = dec.detach().to(here)
