@@ -242,3 +242,36 @@ def test_every_rank_calls_the_model_as_often_when_a_block_has_as_many_rows_as_va
             run_pass(setup, 1, rank, world)
         counts.append(dict(calls))
     assert all(c == counts[0] for c in counts), counts
+
+
+@pytest.mark.parametrize("variance_shape", ["[1, D]", "[1, 1]", "[D]"])
+@pytest.mark.parametrize("points,block_rows", [(5, 4), (9, 6), (7, 6)])
+def test_every_rank_calls_the_model_as_often_when_one_ranks_first_block_is_short(points: int, block_rows: int,
+                                                                               variance_shape: str) -> None:
+    # The questions put to the decoder where a block's shape is ambiguous (one row: per point or per dimension? D
+    # rows: a flat [D] per dimension or per row?) are asked by every rank at its first block when any rank's first
+    # block needs them: a short last block may be some rank's first.
+    from vae_lens._pass import PassSetup, run_pass
+
+    D = 6
+    for world in (2, 3):
+        counts = []
+        for rank in range(world):
+            m = TinyVae(dim=D, variance="per-dimension")
+            calls = {"encode": 0, "decode": 0}
+
+            def encode(x: torch.Tensor):  # type: ignore[no-untyped-def]
+                calls["encode"] += 1
+                return m.encode(x)
+
+            def decode(z: torch.Tensor):  # type: ignore[no-untyped-def]
+                calls["decode"] += 1
+                mean, log_var = m.decode(z)
+                return mean, {"[1, D]": log_var.reshape(1, D), "[1, 1]": log_var[:1].reshape(1, 1), "[D]": log_var}[variance_shape]
+
+            x = torch.randn(points, D, generator=torch.Generator().manual_seed(0))
+            setup = PassSetup(encode, decode, x, 1, 0, block_rows, "gaussian", False, None, torch.device("cpu"), torch.float32)
+            with torch.no_grad():
+                run_pass(setup, 1, rank, world)
+            counts.append(dict(calls))
+        assert all(c == counts[0] for c in counts), (world, counts)

@@ -16,7 +16,7 @@ import dataclasses
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, FrozenSet, List, Optional, Tuple
 
 import numpy as np
 import torch
@@ -194,16 +194,21 @@ def run_pass(setup: PassSetup, pass_id: int, rank: int = 0, world: int = 1) -> P
     per = points_per_block(setup)
     all_blocks = blocks(n, per)
     mine = [(c, span) for c, span in enumerate(all_blocks) if c % world == rank]
+    # The rows of each rank's first block: block `rank`, or padding of one point where there are fewer blocks.
+    first_rows = {(hi - lo) * setup.samples for lo, hi in (all_blocks[r] if r < len(all_blocks) else (0, 1) for r in range(world))}
+    D = int(np.prod(setup.points.shape[1:])) if setup.points.dim() > 1 else 1
+    # One process asks only where its own block needs it.
+    ambiguous_rows = frozenset(first_rows & {1, D}) if world > 1 else frozenset()
     acc: Optional[_Accumulator] = None
     error: Optional[Exception] = None
     for i in range(-(-len(all_blocks) // world)):
         try:
             if i < len(mine) and error is None:
                 c, (lo, hi) = mine[i]
-                acc = _block(setup, pass_id, c, lo, hi, acc)
+                acc = _block(setup, pass_id, c, lo, hi, acc, ambiguous_rows=ambiguous_rows)
             else:
                 # Padding (or more ranks than blocks): the shapes (from point 0) and zeros.
-                acc = _block(setup, pass_id, 0, 0, 1, acc, shapes_only=True)
+                acc = _block(setup, pass_id, 0, 0, 1, acc, shapes_only=True, ambiguous_rows=ambiguous_rows)
         except Exception as e:
             if isinstance(e, RuntimeError) and is_out_of_memory(e):
                 e = out_of_memory_error(setup, "The diagnostics pass")
@@ -473,7 +478,10 @@ def _variance_kind(log_var: torch.Tensor, rows: int, dim: int, fixed: bool, name
 
 
 def _block(setup: PassSetup, pass_id: int, block: int, lo: int, hi: int, acc: Optional[_Accumulator],
-           shapes_only: bool = False) -> _Accumulator:
+           shapes_only: bool = False, ambiguous_rows: FrozenSet[int] = frozenset()) -> _Accumulator:
+    """One block's sums added to ``acc`` (a new accumulator for the first). ``ambiguous_rows``: the row counts of
+    the ranks' first blocks (1, or the point's D values) whose decoder variance every rank asks the decoder about
+    at its first block, whether its own block needs the answer or not."""
     S = setup.samples
     here = accumulation_device(setup.device)
     points = setup.points[lo:hi]
@@ -537,20 +545,25 @@ def _block(setup: PassSetup, pass_id: int, block: int, lo: int, hi: int, acc: Op
             log_s2 = log_s2.reshape(1, *log_s2.shape)
         _check_layout(mu, x, f"decode ({name}): mean")
         known = acc.kind if acc is not None else None
-        if known is None and P * S == 1 and log_s2.dim() >= 2 and log_s2.numel() in (1, D):
-            # A first block of one latent row gives [1, D] for a per-point and a per-dimension variance
-            # alike, and [1, 1] for one variance per point and one in all: ask the decoder about two rows.
-            probe = setup.decode(model_input(setup, torch.cat([z, z])))
-            rows2 = isinstance(probe, (tuple, list)) and len(probe) == 2 and isinstance(probe[1], torch.Tensor) \
-                and probe[1].numel() == 2 * log_s2.numel()
-            known = "latent" if rows2 else ("per-dimension" if log_s2.numel() == D else None)
-        if acc is None and min(points_per_block(setup), setup.points.shape[0]) * S == D > 1:
+        # Where some rank's first block has a shape that does not tell the kind of variance, every rank puts the
+        # question to the decoder at its first block, whatever its own block's size: a sharded model's forward
+        # calls are collective.
+        one_row = P * S == 1 and log_s2.dim() >= 2 and log_s2.numel() in (1, D)
+        if acc is None and (one_row or 1 in ambiguous_rows):
+            # A block of one latent row gives [1, D] for a per-point and a per-dimension variance alike, and [1, 1]
+            # for one variance per point and one in all: ask the decoder about two rows.
+            probe = setup.decode(model_input(setup, torch.cat([z[:1], z[:1]])))
+            if one_row:
+                rows2 = isinstance(probe, (tuple, list)) and len(probe) == 2 and isinstance(probe[1], torch.Tensor) \
+                    and probe[1].numel() == 2 * log_s2.numel()
+                known = "latent" if rows2 else ("per-dimension" if log_s2.numel() == D else None)
+        d_rows = P * S == D > 1 and log_s2.dim() == 1 and log_s2.numel() == D
+        if acc is None and (d_rows or (D > 1 and D in ambiguous_rows)):
             # A block of D latent rows gives a flat [D] for one variance per dimension and for a flat one per latent
-            # row alike: ask the decoder about one row. Every rank asks at its first block, whatever that block's
-            # size (a sharded model's forward calls are collective).
+            # row alike: ask the decoder about one row.
             probe = setup.decode(model_input(setup, z[:1]))
-            if P * S == D and log_s2.dim() == 1 and log_s2.numel() == D and isinstance(probe, (tuple, list)) \
-                    and len(probe) == 2 and isinstance(probe[1], torch.Tensor) and probe[1].numel() != D:
+            if d_rows and isinstance(probe, (tuple, list)) and len(probe) == 2 and isinstance(probe[1], torch.Tensor) \
+                    and probe[1].numel() != D:
                 raise VaeLensInputError(
                     f"decode ({name}) returned {scale} of shape {shape_of(second)} for {P * S} latent rows and "
                     f"{tuple(probe[1].shape)} for 1: one value per latent row, given flat, which reads as one value per "
