@@ -85,7 +85,8 @@ def _item_tensor(item: Any, i: int, key: Optional[Hashable] = None, name: str = 
             raise VaeLensInputError(f"{where} has no key {key!r}, under which the first item holds its data point; it has {has}")
         x, where = item[key], f"{where}[{key!r}]"
     else:
-        x = item[0] if isinstance(item, tuple) or _is_item(item) or (isinstance(item, list) and len(item) == 2 and not np.isscalar(item[0])) else item
+        labelled_list = isinstance(item, list) and len(item) == 2 and not np.isscalar(item[0])
+        x = item[0] if isinstance(item, tuple) or _is_item(item) or labelled_list else item
     if isinstance(x, torch.Tensor):
         return x
     try:
