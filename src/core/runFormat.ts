@@ -244,18 +244,19 @@ export function readMetricsRecord(v: unknown, path = ''): { record: MetricsRecor
 }
 
 /**
- * A line of metrics.jsonl as JSON. Python's `json` module writes non-finite floats as the bare
- * words NaN, Infinity and -Infinity unless told not to; they are read as null, which is how the
- * format writes a non-finite number. Undefined when the line is not JSON even so.
+ * A run file's text (run.json, summary.json, a line of metrics.jsonl) as JSON. Python's `json` module
+ * writes non-finite floats as the bare words NaN, Infinity and -Infinity unless told not to; they are
+ * read as null, which is how the format writes a non-finite number. Undefined when the text is not
+ * JSON even so.
  */
-export function parseJsonLine(line: string): unknown {
+export function parseRunJson(text: string): unknown {
   try {
-    return JSON.parse(line) as unknown;
+    return JSON.parse(text) as unknown;
   } catch {
-    if (!/NaN|Infinity/.test(line)) return undefined;
+    if (!/NaN|Infinity/.test(text)) return undefined;
   }
   // Strings are matched whole, so the words inside them stay as they are.
-  const nulled = line.replace(/"(?:[^"\\]|\\.)*"|-?\b(?:NaN|Infinity)\b/g, (m) => (m.startsWith('"') ? m : 'null'));
+  const nulled = text.replace(/"(?:[^"\\]|\\.)*"|-?\b(?:NaN|Infinity)\b/g, (m) => (m.startsWith('"') ? m : 'null'));
   try {
     return JSON.parse(nulled) as unknown;
   } catch {
@@ -301,7 +302,7 @@ export function parseMetricsJsonl(text: string): ParsedMetrics {
   lines.forEach((line, i) => {
     if (line.trim() === '') return;
     const isLast = i === lines.length - 1; // no newline after it: possibly cut short
-    const v = parseJsonLine(line);
+    const v = parseRunJson(line);
     if (v === undefined) {
       if (isLast) truncatedTail = true;
       else bad.push({ line: i + 1, message: 'not valid JSON' });

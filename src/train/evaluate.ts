@@ -10,7 +10,7 @@ import type { Decomposition } from '../core/entropy';
 import { checkAllocation, MAX_ARRAY_BYTES } from '../core/allocation';
 import { UserError } from '../core/errors';
 import { RUN_FILES, type RunMeta } from '../core/runFormat';
-import { isRunMeta, READ_LIMITS } from '../core/run/files';
+import { isRunMeta, readRunJson, READ_LIMITS } from '../core/run/files';
 import { readRegularFileSync } from '../core/safeRead';
 import type { LatentEvidence, MeanFieldEvidence } from '../core/evidence';
 import { parseMetricsJsonl } from '../core/runFormat';
@@ -106,12 +106,9 @@ function readRunMeta(runDir: string): RunMeta {
     if (r.reason === 'missing') throw new UserError(`${runDir} is not a run folder: it has no ${RUN_FILES.meta}`, { file: runDir });
     throw new UserError(`cannot read ${file}: ${r.detail}`, { file });
   }
-  let v: unknown;
-  try {
-    v = JSON.parse(r.text);
-  } catch (e) {
-    throw new UserError(`${file} is not valid JSON (${(e as Error).message}); it is not a run folder VAE Lens wrote, or it was damaged`, { file });
-  }
+  const read = readRunJson(r.text);
+  if ('problem' in read) throw new UserError(`${file} is not valid JSON (${read.problem}); it is not a run folder VAE Lens wrote, or it was damaged`, { file });
+  const v = read.value;
   if (!isRunMeta(v)) throw new UserError(`${file} is not a VAE Lens run.json: it needs "name", "specPath" and "startedAt" as strings`, { file });
   const dim = (v as { dataset?: { dim?: unknown } }).dataset?.dim;
   if (!Number.isInteger(dim) || (dim as number) < 1)

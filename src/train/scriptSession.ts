@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../core/errors';
 import { PROTOCOL_VERSION, type StartRequest } from '../core/protocol';
-import { addRecord, RUN_FILES, RUN_FORMAT_VERSION, type MetricsRecord, type RunMeta, type RunStatus, type RunSummary } from '../core/runFormat';
+import { addRecord, parseRunJson, RUN_FILES, RUN_FORMAT_VERSION, type MetricsRecord, type RunMeta, type RunStatus, type RunSummary } from '../core/runFormat';
 import { isRunMeta, isRunSummary, READ_LIMITS, runImagesOf } from '../core/run/files';
 import { readRegularFileSync } from '../core/safeRead';
 import { thisHost } from '../core/run/liveness';
@@ -331,16 +331,13 @@ class OutputTail {
 
 /**
  * A JSON file of the script's run folder, read as the viewers read it (readRegularFileSync): a
- * byte-order mark before it is not part of it, and a FIFO or an oversized file is not waited on.
+ * byte-order mark before it is not part of it, Python's bare NaN is a null, and a FIFO or an oversized
+ * file is not waited on.
  */
 function readJson(file: string, limit: number = READ_LIMITS.small): unknown {
   const r = readRegularFileSync(file, limit);
   if (!r.ok) return undefined;
-  try {
-    return JSON.parse(r.text) as unknown;
-  } catch {
-    return undefined;
-  }
+  return parseRunJson(r.text);
 }
 
 const finite = (v: number | null | undefined) => (typeof v === 'number' && Number.isFinite(v) ? v : 0);

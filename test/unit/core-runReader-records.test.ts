@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseJsonLine, parseMetricsJsonl, toJsonLine, type MetricsRecord } from '../../src/core/runFormat';
+import { parseRunJson, parseMetricsJsonl, toJsonLine, type MetricsRecord } from '../../src/core/runFormat';
 import { readRunContents, readRunOverview, runFolderNotes } from '../../src/core/run/read';
 import { judgeRecords, RunJudge } from '../../src/core/run/settings';
 import { lastMetricsRecord, MetricsTail } from '../../src/core/run/tail';
@@ -88,9 +88,9 @@ test('an optional field this version cannot use is left out of its record, and t
 
 test("Python's NaN, Infinity and -Infinity are read as null (a non-finite number), also beside strings that hold the words", () => {
   const line = '{"epoch": 3, "note": "NaN \\" Infinity", "elbo": NaN, "gap": -Infinity, "kl": Infinity, "xs": [NaN, 1.5]}';
-  assert.deepEqual(parseJsonLine(line), { epoch: 3, note: 'NaN " Infinity', elbo: null, gap: null, kl: null, xs: [null, 1.5] });
-  assert.equal(parseJsonLine('{"elbo": NaNx}'), undefined);
-  assert.equal(parseJsonLine('{"elbo": -3'), undefined);
+  assert.deepEqual(parseRunJson(line), { epoch: 3, note: 'NaN " Infinity', elbo: null, gap: null, kl: null, xs: [null, 1.5] });
+  assert.equal(parseRunJson('{"elbo": NaNx}'), undefined);
+  assert.equal(parseRunJson('{"elbo": -3'), undefined);
   const records = history(10);
   const python = records.map((r, i) => JSON.stringify(r).replace(/"rDec":[^,]+/, i >= 8 ? '"rDec": NaN' : '$&') + '\n').join('');
   const parsed = parseMetricsJsonl(python);

@@ -137,3 +137,27 @@ test('a newer formatVersion is read as far as it goes, and said', async () => {
   assert.equal(overview.convergence, 'converged');
   assert.match(notes, /run\.json: formatVersion 2 is newer than the 1 this version of VAE Lens reads; what it can read is shown/);
 });
+
+// Python's json.dump writes a non-finite float as a bare word; a diverged run's summary holds one in `last`.
+const NON_FINITE_WORDS = ['NaN', 'Infinity', '-Infinity'];
+
+test("a run.json or summary.json with Python's bare NaN or Infinity is read, its non-finite numbers as null: a diverged run reads diverged", async () => {
+  for (const word of NON_FINITE_WORDS) {
+    const diverged = { status: 'diverged', epochsDone: 10, steps: 100, wallSeconds: 1, message: 'the loss became NaN', last: rec(10) };
+    const summary = JSON.stringify(diverged).replace(/"elbo":[^,]+/, `"elbo": ${word}`);
+    const meta = JSON.stringify({ ...META, lossScale: 1 }).replace(/"lossScale":1/, `"lossScale": ${word}`);
+    const { overview, contents, notes } = await shown(runFolder(summary, meta));
+    assert.equal(overview.status, 'diverged', word);
+    assert.equal(overview.message, 'the loss became NaN', word);
+    assert.equal(overview.summary?.last?.elbo, null, word);
+    assert.equal(contents.meta?.name, 'other', word);
+    assert.doesNotMatch(notes, /not valid JSON/, word);
+  }
+});
+
+test('a run.json or summary.json that is not JSON is named with the line and column where it stops being JSON', async () => {
+  const badSummary = await shown(runFolder('{\n  "status": "completed",\n  "epochsDone": 10,\n}\n'));
+  assert.match(badSummary.notes, /summary\.json: summary\.json is not valid JSON \(line 4, column 1: [^)]+\)/);
+  const badMeta = await readRunContents(runFolder(done, '{"name": "x",\n "specPath": NaNa}'), () => false);
+  assert.match(runFolderNotes(badMeta).join('\n'), /run\.json: run\.json is not valid JSON \(line 2, column 14: [^)]+\)/);
+});

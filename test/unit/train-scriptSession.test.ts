@@ -50,6 +50,8 @@ if (mode === 'hang' || mode === 'stubborn' || mode.startsWith('family-')) {
   }
   if (mode === 'crash') { console.error('Traceback: something broke'); process.exit(3); }
   if (mode === 'diverged-bom') fs.writeFileSync(path.join(dir, 'summary.json'), bom + JSON.stringify({ status: 'diverged', epochsDone: 4, steps: 4, wallSeconds: 1, message: 'the loss became NaN' }));
+  // Python's json.dump of a diverged run's summary: the last record's ELBO as the bare word NaN.
+  if (mode === 'diverged-nan') fs.writeFileSync(path.join(dir, 'summary.json'), JSON.stringify({ status: 'diverged', epochsDone: 4, steps: 4, wallSeconds: 1, message: 'the loss became NaN', last: rec(4) }).replace(/"elbo":-1/, '"elbo": NaN'));
 }
 `;
 
@@ -157,6 +159,14 @@ test("a script's run.json and summary.json are read with a byte-order mark befor
   assert.equal(status, 'diverged');
   const started = events.filter((e) => e.type === 'started').at(-1);
   assert.ok(started && started.type === 'started' && started.backend === 'fake' && started.epochs === 4, JSON.stringify(started));
+  const overview = await readRunOverview(done(events).runDir);
+  assert.equal(overview.status, 'diverged');
+  assert.match(overview.message ?? '', /the loss became NaN/);
+});
+
+test("a script's summary.json with Python's bare NaN is read: its diverged run reads diverged, with its message", async () => {
+  const { status, events } = await run(scriptSpec('diverged-nan'));
+  assert.equal(status, 'diverged');
   const overview = await readRunOverview(done(events).runDir);
   assert.equal(overview.status, 'diverged');
   assert.match(overview.message ?? '', /the loss became NaN/);

@@ -6,7 +6,8 @@ import { constants as fsConstants, existsSync, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { imageGeometry } from '../imageGeometry';
 import type { ImagesEvent } from '../protocol';
-import { RUN_FILES, type RunMeta, type RunSummary } from '../runFormat';
+import { parseRunJson, RUN_FILES, type RunMeta, type RunSummary } from '../runFormat';
+import { jsonSyntaxProblem } from '../specParts/jsonc';
 import { readRegularFile } from '../safeRead';
 
 export type RunImages = Omit<ImagesEvent, 'type'>;
@@ -36,12 +37,17 @@ export async function readText(file: string, limit: number = READ_LIMITS.small, 
 export async function readJson(file: string, limit?: number, problems?: Problems): Promise<unknown> {
   const text = await readText(file, limit, problems);
   if (text === undefined) return undefined;
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    problems?.push({ file, message: `${path.basename(file)} is not valid JSON` });
-    return undefined;
-  }
+  const read = readRunJson(text);
+  if ('value' in read) return read.value;
+  problems?.push({ file, message: `${path.basename(file)} is not valid JSON (${read.problem})` });
+  return undefined;
+}
+
+/** A run's JSON file as readers take it (parseRunJson), or where it stops being JSON. */
+export function readRunJson(text: string): { value: unknown } | { problem: string } {
+  const value = parseRunJson(text);
+  if (value !== undefined) return { value };
+  return { problem: jsonSyntaxProblem(text) ?? 'not JSON' };
 }
 
 export function isRunMeta(v: unknown): v is RunMeta {

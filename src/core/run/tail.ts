@@ -1,6 +1,6 @@
 /** Following a metrics.jsonl: its last record, and the records appended since the last look. Node only. */
 import { promises as fsp } from 'node:fs';
-import { parseJsonLine, parseMetricsJsonl, readMetricsRecord, type MetricsRecord } from '../runFormat';
+import { parseRunJson, parseMetricsJsonl, readMetricsRecord, type MetricsRecord } from '../runFormat';
 import { openRegular, READ_LIMITS } from './files';
 import { withoutBom } from '../text';
 
@@ -19,7 +19,7 @@ export async function lastMetricsRecord(file: string, tailBytes = 256 * 1024): P
       const line = withoutBom(lines[i]!).trim();
       if (!line) continue;
       // A line that does not read is a cut-short last line (writer mid-write) or a partial first line of the tail window.
-      const read = readMetricsRecord(parseJsonLine(line));
+      const read = readMetricsRecord(parseRunJson(line));
       if ('record' in read) return read.record;
     }
     return undefined;

@@ -38,6 +38,26 @@ export function parseJsoncTree(text: string, locate: Locate): Node {
   return root;
 }
 
+/**
+ * Where strict JSON (no comments, no trailing commas) first goes wrong in `text`, as "line L, column C:
+ * what", for a file that JSON.parse refused; undefined when no place can be named.
+ */
+export function jsonSyntaxProblem(text: string): string | undefined {
+  if (text.trim() === '') return 'the file is empty';
+  const tooDeep = offsetBeyondDepth(text, MAX_NESTING);
+  const errors: ParseError[] = [];
+  if (tooDeep === undefined) parseTree(text, errors, { allowTrailingComma: false, disallowComments: true });
+  const [offset, what] =
+    tooDeep !== undefined
+      ? [tooDeep, `nested more than ${MAX_NESTING} levels deep`]
+      : errors[0]
+        ? [errors[0].offset, describeParseError(printParseErrorCode(errors[0].error))]
+        : [];
+  if (offset === undefined) return undefined;
+  const { line, column } = lineIndex(text)(offset);
+  return `line ${line}, column ${column}: ${what}`;
+}
+
 /** 1-based line and column for many offsets in one text (a file with thousands of problems stays O(n log n)). */
 function lineIndex(text: string): (offset: number) => { line: number; column: number } {
   const starts = lineStarts(text);
