@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, writeFileSync, appendFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, writeFileSync, appendFileSync, symlinkSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { addRecord, parseMetricsJsonl, toJsonLine, type MetricsRecord, type RunMeta, type RunSummary } from '../../src/core/runFormat';
 import { Rng } from '../../src/core/random';
 import { judgeRecords, RunJudge } from '../../src/core/run/settings';
@@ -148,6 +148,25 @@ test('runs are listed per spec, newest first, even when specs share a runs folde
     ['new', 'old'],
   );
   assert.deepEqual(await listRunDirs(join(root, 'missing')), []);
+});
+
+test('a run folder linked into the runs folder (a run kept on another disk) is listed; links to nothing or to a file are not', async () => {
+  const root = tmp();
+  const runs = join(root, 'runs');
+  const specPath = join(root, 'a.vae.json');
+  makeRun(runs, 'here', { specPath, startedAt: '2026-01-01T00:00:00Z' });
+  const elsewhere = makeRun(join(root, 'other disk'), 'kept there', { specPath, startedAt: '2026-02-01T00:00:00Z' });
+  symlinkSync(elsewhere, join(runs, 'kept there'), 'dir');
+  symlinkSync(join(root, 'gone'), join(runs, 'dangling'), 'dir');
+  symlinkSync(join(elsewhere, 'run.json'), join(runs, 'a file'));
+  symlinkSync(join(runs, 'loop'), join(runs, 'loop'));
+  const dirs = await listRunDirs(runs);
+  assert.deepEqual(dirs.map((d) => basename(d)).sort(), ['here', 'kept there']);
+  const overviews = await Promise.all(dirs.map((d) => readRunOverview(d, () => false)));
+  assert.deepEqual(
+    runsOfSpec(overviews, specPath).map((r) => r.meta?.name),
+    ['kept there', 'here'],
+  );
 });
 
 test('overlapping MetricsTail reads never return a record twice', async () => {

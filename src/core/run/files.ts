@@ -106,7 +106,10 @@ export async function openRegular(file: string): Promise<fsp.FileHandle | undefi
   return undefined;
 }
 
-/** Run folders (those with a run.json) directly inside `runsDir`. */
+/**
+ * Run folders (those with a run.json) directly inside `runsDir`, also where the entry is a link to
+ * a folder (a run kept on another disk); the files in it are read as any run's are.
+ */
 export async function listRunDirs(runsDir: string): Promise<string[]> {
   let entries: import('node:fs').Dirent[];
   try {
@@ -114,8 +117,19 @@ export async function listRunDirs(runsDir: string): Promise<string[]> {
   } catch {
     return [];
   }
-  const dirs = entries.filter((e) => e.isDirectory()).map((e) => path.join(runsDir, e.name));
-  const checks = await Promise.all(dirs.map(async (d) => ((await fileExists(path.join(d, RUN_FILES.meta))) ? d : undefined)));
+  const isFolder = async (e: import('node:fs').Dirent) =>
+    e.isDirectory() ||
+    (e.isSymbolicLink() &&
+      (await fsp.stat(path.join(runsDir, e.name)).then(
+        (s) => s.isDirectory(),
+        () => false,
+      )));
+  const checks = await Promise.all(
+    entries.map(async (e) => {
+      const dir = path.join(runsDir, e.name);
+      return (await isFolder(e)) && (await fileExists(path.join(dir, RUN_FILES.meta))) ? dir : undefined;
+    }),
+  );
   return checks.filter((d): d is string => d !== undefined);
 }
 
