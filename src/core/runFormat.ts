@@ -223,15 +223,48 @@ export function checkMetricsRecord(v: unknown): string | undefined {
   return metricsRecord.problem(v, '');
 }
 
+/** A non-finite number as other writers spell it in text: Python's and numpy's str() ("nan", "inf"), JavaScript's String() ("NaN", "Infinity"). */
+const NON_FINITE_STRING = /^[+-]?(?:nan|inf|infinity)$/i;
+
+const allFields: Record<string, Guard<unknown>> = { ...requiredFields, ...optionalFields };
+/** The fields that hold a number or null (a non-finite one), or a list of them. */
+const NULLABLE_NUMBER_FIELDS = Object.keys(allFields).filter(
+  (k) => allFields[k]!.problem(null, '') === undefined && allFields[k]!.problem(0, '') === undefined,
+);
+const NULLABLE_NUMBER_LIST_FIELDS = Object.keys(allFields).filter((k) => allFields[k]!.problem([null, 0], '') === undefined);
+
+const isNonFiniteString = (x: unknown): boolean => typeof x === 'string' && NON_FINITE_STRING.test(x);
+
+/**
+ * The record with a non-finite number written as a string read as null, as JSON's null and Python's
+ * bare NaN are: a diverged pass is then kept (and judged not converged) rather than skipped. Only in
+ * fields that hold numbers: a note that says "NaN" stays text, and `epoch` and `step` are never null.
+ */
+function withNonFiniteStringsAsNull(v: unknown): unknown {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return v;
+  const fields = v as Record<string, unknown>;
+  const own = (key: string) => (Object.prototype.hasOwnProperty.call(fields, key) ? fields[key] : undefined);
+  let copy: Record<string, unknown> | undefined;
+  for (const key of NULLABLE_NUMBER_FIELDS) {
+    if (isNonFiniteString(own(key))) (copy ??= { ...fields })[key] = null;
+  }
+  for (const key of NULLABLE_NUMBER_LIST_FIELDS) {
+    const list = own(key);
+    if (Array.isArray(list) && list.some(isNonFiniteString)) (copy ??= { ...fields })[key] = list.map((x: unknown) => (isNonFiniteString(x) ? null : x));
+  }
+  return copy ?? v;
+}
+
 /**
  * One parsed line as a record: its required fields must meet the contract, and an optional field
  * that does not (another writer's value of another kind, a newer version's convergence state) is
  * left out and named in `ignored`, so the pass still counts. `path` prefixes the fields named.
  */
 export function readMetricsRecord(v: unknown, path = ''): { record: MetricsRecord; ignored: string[] } | { problem: string } {
-  const problem = requiredPart.problem(v, path);
+  const read = withNonFiniteStringsAsNull(v);
+  const problem = requiredPart.problem(read, path);
   if (problem !== undefined) return { problem };
-  const record = { ...(v as Record<string, unknown>) };
+  const record = { ...(read as Record<string, unknown>) };
   const ignored: string[] = [];
   for (const [key, guard] of Object.entries(optionalFields)) {
     if (!Object.prototype.hasOwnProperty.call(record, key)) continue;

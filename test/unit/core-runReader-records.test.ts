@@ -141,3 +141,53 @@ test('a pass in the middle without a finite ELBO is left out of the verdict, not
     }
   }
 });
+
+// How writers other than JSON's spell a non-finite number as text: Python's str(), numpy's, JavaScript's String().
+const NON_FINITE_STRINGS = ['NaN', 'nan', 'Infinity', '-Infinity', 'inf', '-inf', '+inf', 'INF'];
+const NUMBER_FIELDS = [
+  'elbo',
+  'elboStdErr',
+  'hEnc',
+  'hPrior',
+  'hDec',
+  'entropySum',
+  'gap',
+  'gapRel',
+  'rDec',
+  'rPrior',
+  'sigma2',
+  'sigma2Opt',
+  'samplesPerSec',
+  'wallSeconds',
+  'gapStdErr',
+  'trainLoss',
+  'learningRate',
+  'averagedElbo',
+];
+const NUMBER_LIST_FIELDS = ['latentSecondMoment', 'klPerLatent', 'latentMeanVariance', 'hEncPerLatent', 'priorVariance'];
+
+test('a non-finite number written as a string ("NaN", "inf") is read as null, as the bare word is: the pass is kept, and a diverged last pass reads not converged', async () => {
+  for (const spelling of NON_FINITE_STRINGS) {
+    for (const field of NUMBER_FIELDS) {
+      const parsed = parseMetricsJsonl(text(history(10, (e) => (e === 10 ? { [field]: spelling } : {}))));
+      assert.deepEqual(parsed.bad, [], `${field}: ${spelling}`);
+      assert.deepEqual(parsed.ignored, [], `${field}: ${spelling}`);
+      assert.equal(parsed.records.length, 10, `${field}: ${spelling}`);
+      assert.equal((parsed.records[9] as unknown as Record<string, unknown>)[field], null, `${field}: ${spelling}`);
+    }
+    for (const field of NUMBER_LIST_FIELDS) {
+      const parsed = parseMetricsJsonl(text(history(3, () => ({ [field]: [0.5, spelling] }))));
+      assert.deepEqual([parsed.bad, parsed.ignored], [[], []], `${field}: ${spelling}`);
+      assert.deepEqual((parsed.records[2] as unknown as Record<string, unknown>)[field], [0.5, null], `${field}: ${spelling}`);
+    }
+    const diverged = text(history(10, (e) => (e === 10 ? { elbo: spelling } : {})));
+    assert.equal((await readRunContents(runFolder(diverged), () => false)).convergence, 'not-converged', spelling);
+    assert.equal((await readRunOverview(runFolder(diverged), () => false)).convergence, 'not-converged', spelling);
+    assert.equal((await lastMetricsRecord(join(runFolder(diverged), 'metrics.jsonl')))?.elbo, null, spelling);
+    // The pass's place in the run is never a non-finite number: still a bad line.
+    assert.deepEqual(parseMetricsJsonl(text(history(3, (e) => (e === 2 ? { epoch: spelling } : {})))).bad, [{ line: 2, message: 'epoch: expected a number' }]);
+  }
+  // Text that only looks like a number is not taken for one; nor is a word in a field of text.
+  assert.match(parseMetricsJsonl(text(history(2, (e) => (e === 2 ? { elbo: 'nanny' } : {})))).bad[0]?.message ?? '', /^elbo: expected a number/);
+  assert.equal(parseMetricsJsonl(text(history(2, () => ({ theoremNote: 'NaN' })))).records[1]?.theoremNote, 'NaN');
+});
