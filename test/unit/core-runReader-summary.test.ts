@@ -161,3 +161,29 @@ test('a run.json or summary.json that is not JSON is named with the line and col
   const badMeta = await readRunContents(runFolder(done, '{"name": "x",\n "specPath": NaNa}'), () => false);
   assert.match(runFolderNotes(badMeta).join('\n'), /run\.json: run\.json is not valid JSON \(line 2, column 14: [^)]+\)/);
 });
+
+test("a summary whose last pass is not metrics.jsonl's last (written less often than the records) does not give the verdict: the records do, and it is named", async () => {
+  for (const stale of [rec(4), { ...rec(4), step: 39 }, rec(12)]) {
+    const what = `summary's last at epoch ${stale.epoch}, step ${stale.step}`;
+    const summary = { ...done, epochsDone: stale.epoch, last: stale, convergence: 'improving', convergenceReason: 'the summary says so' };
+    const { overview, contents, texts, notes } = await shown(runFolder(summary));
+    assert.equal(overview.last?.epoch, 10, what);
+    assert.equal(overview.convergence, 'converged', what);
+    assert.doesNotMatch(overview.convergenceReason ?? '', /the summary says so/, what);
+    assert.equal(contents.convergence, 'converged', what);
+    assert.equal(contents.status, 'completed', what);
+    assert.match(texts[1]!, /\| epoch \| 10 \|/, what);
+    assert.match(
+      notes,
+      new RegExp(
+        `summary\\.json: summary\\.json: its last pass \\(epoch ${stale.epoch}, step ${stale.step}\\) is not the last record of metrics\\.jsonl \\(epoch 10, step 100\\); the records are shown`,
+      ),
+      what,
+    );
+  }
+  // The summary of the records' last pass is the run's own say, as before.
+  const current = await shown(runFolder({ ...done, last: rec(10), convergence: 'improving', convergenceReason: 'the summary says so' }));
+  assert.equal(current.overview.convergence, 'improving');
+  assert.equal(current.contents.convergence, 'improving');
+  assert.doesNotMatch(current.notes, /is not the last record/);
+});

@@ -75,11 +75,21 @@ async function overviewOf(runDir: string, alive: (pid: number | undefined) => bo
   ]);
   const meta = metaOf(metaRaw, metaFile, problems);
   const summary = summaryOf(summaryRaw, summaryFile, problems);
-  const last = summary?.last ?? (await lastMetricsRecord(path.join(runDir, RUN_FILES.metrics)));
+  const lastRecord = await lastMetricsRecord(path.join(runDir, RUN_FILES.metrics));
+  // A summary written less often than the records (another writer's, at its checkpoints) speaks of an
+  // earlier pass: its verdict is not the run's, which the records give.
+  const summaryIsCurrent = summary?.last === undefined || lastRecord === undefined || samePass(summary.last, lastRecord);
+  if (!summaryIsCurrent && summary?.last !== undefined && lastRecord !== undefined && summary.status !== 'running')
+    problems?.push({
+      file: summaryFile,
+      message: `${RUN_FILES.summary}: its last pass (${passName(summary.last)}) is not the last record of ${RUN_FILES.metrics} (${passName(lastRecord)}); the records are shown`,
+    });
+  const last = summaryIsCurrent ? (summary?.last ?? lastRecord) : lastRecord;
   const { status, message } = effectiveStatus(meta, summary, alive);
   const startedMs = meta ? Date.parse(meta.startedAt) : NaN;
-  let convergence = summary?.convergence ?? last?.convergence;
-  let convergenceReason = summary?.convergenceReason ?? last?.convergenceReason;
+  const summaryVerdict = summaryIsCurrent ? summary : undefined;
+  let convergence = summaryVerdict?.convergence ?? last?.convergence;
+  let convergenceReason = summaryVerdict?.convergence !== undefined ? summaryVerdict.convergenceReason : last?.convergenceReason;
   if (judgeUnjudged && convergence === undefined && last !== undefined) {
     // A writer that leaves the verdict to the reader (the Python companion): judge its records here.
     const { records } = parseMetricsJsonl((await readText(path.join(runDir, RUN_FILES.metrics), READ_LIMITS.metrics)) ?? '');
@@ -103,6 +113,9 @@ async function overviewOf(runDir: string, alive: (pid: number | undefined) => bo
     startedMs: Number.isFinite(startedMs) ? startedMs : 0,
   };
 }
+
+const samePass = (a: MetricsRecord, b: MetricsRecord) => a.epoch === b.epoch && a.step === b.step;
+const passName = (r: MetricsRecord) => `epoch ${r.epoch}, step ${r.step}`;
 
 /** run.json's fields beside the three it must have, and what each must be to be used. */
 const META_FIELDS: Record<string, Guard<unknown>> = {
@@ -208,7 +221,7 @@ export async function readRunContents(runDir: string, alive: (pid: number | unde
   const lastRecord = parsed.records[parsed.records.length - 1];
   const settings = runSettingsOf(overview.meta, overview.specText, lastRecord);
   let { convergence, convergenceReason } = overview;
-  if (overview.summary?.convergence === undefined && overview.last?.convergence === undefined && parsed.records.length > 0) {
+  if (overview.convergence === undefined && parsed.records.length > 0) {
     const verdict = judgeRecords(parsed.records, settings);
     convergence = verdict.state;
     convergenceReason = verdict.reason;
