@@ -21,7 +21,7 @@ import { readCheckpoint, restoreCheckpoint } from './checkpoint';
 import { diagnose, diagnosticSubset } from './diagnostics';
 import { encoderEvidence, meanFieldEvidence } from './evidence';
 import { Vae } from './model';
-import { readSpecFile } from './session';
+import { readSpecDocumentFile } from './session';
 import { threadCount } from './threads';
 
 export interface Evaluation {
@@ -47,15 +47,8 @@ export async function evaluateRun(runDir: string, opts: { samples?: number; poin
   if (!fs.statSync(runDir, { throwIfNoEntry: false })?.isDirectory())
     throw new UserError(`${runDir} is not a folder: eval takes a run folder (the one holding run.json and checkpoints/)`, { file: runDir });
   const meta = readRunMeta(runDir);
+  const spec = ownTrainersSpec(runDir, meta);
   const cpPath = path.join(runDir, RUN_FILES.checkpoints, 'latest.json');
-  // Another trainer's run (the Python companion's) has records but none of this trainer's weights to evaluate.
-  if (typeof meta.trainer === 'string' && !fs.existsSync(cpPath))
-    throw new UserError(
-      `${runDir} was written by ${meta.trainer}, which keeps no checkpoint of VAE Lens's trainer: eval re-evaluates those; ` +
-        `vae-lens report ${runDir} shows this run's records`,
-      { file: runDir },
-    );
-  const { spec } = readSpecFile(path.join(runDir, RUN_FILES.spec));
   if (!fs.existsSync(cpPath)) throw new UserError(`${runDir} has no checkpoint yet (${cpPath})`, { file: cpPath });
   // The checkpoint's own sizes, not run.json's, decide what the samples cost: the weights are what is evaluated.
   const cp = readCheckpoint(cpPath);
@@ -97,6 +90,32 @@ export async function evaluateRun(runDir: string, opts: { samples?: number; poin
     vae.dispose();
   }
 }
+
+/**
+ * The spec snapshot a run of VAE Lens's own trainer starts with. A run another trainer wrote (the
+ * Python companion, a training script) has no model spec and no checkpoint to re-evaluate: that is
+ * said in so many words, with where its records can be seen, rather than as a missing spec file.
+ */
+function ownTrainersSpec(runDir: string, meta: RunMeta): VaeSpec {
+  const specFile = path.join(runDir, RUN_FILES.spec);
+  const document = fs.existsSync(specFile) ? readSpecDocumentFile(specFile) : undefined;
+  if (document?.kind === 'model') return document.parsed.spec;
+  const writer = typeof meta.trainer === 'string' && meta.trainer !== 'script' ? meta.trainer : undefined;
+  const what = document === undefined ? `no ${RUN_FILES.spec}` : `a ${RUN_FILES.spec} that runs a training script (trainer.command)`;
+  const report = `\`vae-lens report ${shellWord(runDir)}\` charts its records`;
+  if (writer === undefined && document === undefined)
+    throw new UserError(
+      `${runDir} has no ${RUN_FILES.spec}, the spec the run started from: eval re-evaluates a run of VAE Lens's own trainer from that spec and its checkpoint. A run another trainer wrote has none; ${report}`,
+      { file: runDir },
+    );
+  throw new UserError(
+    `${runDir} was written by ${writer ?? 'a training script'}, not by VAE Lens's own trainer: eval re-evaluates the checkpoint that trainer keeps, with the spec the run started from, and this run has ${what}. ${report}`,
+    { file: runDir },
+  );
+}
+
+/** A path as one word of a shell command, quoted where it needs to be. */
+const shellWord = (p: string) => (/^[\w@%+=:,./-]+$/.test(p) ? p : `'${p.replace(/'/g, `'\\''`)}'`);
 
 /** run.json as eval needs it: JSON, a spec path that is a string, the data's dimension. */
 function readRunMeta(runDir: string): RunMeta {

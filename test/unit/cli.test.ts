@@ -236,22 +236,34 @@ test('messages for inputs made elsewhere say what is wrong in words, not in erro
   }
 });
 
-test('eval on a run another trainer wrote (the Python companion) says it has no checkpoint to evaluate and what shows it', () => {
-  // Such runs have records and a run.json naming their writer, but no spec snapshot or checkpoint of this trainer:
-  // eval said "spec file not found" (or, with a snapshot from trainer.command, "no checkpoint yet", as if one were coming).
-  for (const [name, withSpec] of [
-    ['python-run', false],
-    ['script-run', true],
-  ] as const) {
-    const run = path.join(tmp, name);
-    fs.mkdirSync(run, { recursive: true });
-    const meta = { formatVersion: 1, name, specPath: path.join(run, 'train.py'), startedAt: new Date().toISOString(), trainer: 'vae_lens (Python)' };
-    fs.writeFileSync(path.join(run, 'run.json'), JSON.stringify({ ...meta, dataset: { n: 10, dim: 3 }, latentDim: 2 }));
-    fs.writeFileSync(path.join(run, 'metrics.jsonl'), JSON.stringify({ epoch: 1, step: 10, elbo: -3.5 }) + '\n');
-    if (withSpec) fs.writeFileSync(path.join(run, 'spec.vae.json'), '{ "data": { "synthetic": "circle" }, "model": { "latentDim": 2 } }');
-    const r = cli(['eval', run]);
+test("eval of a run another trainer wrote says that eval re-evaluates VAE Lens's own checkpoints, and points to report", () => {
+  const made = (name: string, spec?: string) => {
+    const dir = path.join(tmp, 'elsewhere', name);
+    fs.mkdirSync(dir, { recursive: true });
+    // Python's json.dump writes a NaN where the run had none to give.
+    const meta = {
+      formatVersion: 1,
+      name,
+      specPath: path.join(tmp, 'train.py'),
+      startedAt: '2026-01-01T00:00:00Z',
+      trainer: 'vae_lens (Python)',
+      dataset: { n: 10, dim: 2, source: 's' },
+    };
+    fs.writeFileSync(path.join(dir, 'run.json'), JSON.stringify({ ...meta, lossScale: 0 }).replace('"lossScale":0', '"lossScale": NaN'));
+    if (spec !== undefined) fs.writeFileSync(path.join(dir, 'spec.vae.json'), spec);
+    return dir;
+  };
+  const cases = [made('python'), made('script', '{ "name": "s", "trainer": { "command": ["python", "train.py"] } }')];
+  for (const dir of cases) {
+    const r = cli(['eval', dir]);
     assert.equal(r.code, 2, r.err);
-    assert.match(r.err, /was written by vae_lens \(Python\), which keeps no checkpoint of VAE Lens's trainer.*vae-lens report/);
+    assert.match(
+      r.err,
+      new RegExp(
+        `${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} was written by vae_lens \\(Python\\), not by VAE Lens's own trainer: eval re-evaluates the checkpoint`,
+      ),
+    );
+    assert.match(r.err, /vae-lens report/);
     noStack(r.err);
   }
 });
