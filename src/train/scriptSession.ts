@@ -11,7 +11,8 @@ import * as path from 'node:path';
 import { UserError } from '../core/errors';
 import { PROTOCOL_VERSION, type StartRequest } from '../core/protocol';
 import { addRecord, parseRunJson, RUN_FILES, RUN_FORMAT_VERSION, type MetricsRecord, type RunMeta, type RunStatus, type RunSummary } from '../core/runFormat';
-import { isRunMeta, isRunSummary, READ_LIMITS, runImagesOf } from '../core/run/files';
+import { isRunSummary, READ_LIMITS, runImagesOf } from '../core/run/files';
+import { runMetaOf } from '../core/run/read';
 import { readRegularFileSync } from '../core/safeRead';
 import { thisHost } from '../core/run/liveness';
 import { RunJudge, runSettingsOf } from '../core/run/settings';
@@ -221,8 +222,10 @@ class RunFollower {
 
   /** `announce`: say `started` now even if the script has not written its run.json yet. */
   async poll(announce = false): Promise<void> {
-    const m = readJson(path.join(this.dir, RUN_FILES.meta));
-    if (isRunMeta(m)) this.meta = m;
+    // As the viewers read it: a field the script left out, or wrote as another kind, keeps the session's value.
+    const file = path.join(this.dir, RUN_FILES.meta);
+    const m = runMetaOf(readJson(file), file);
+    if (m) this.meta = { ...this.meta, ...m };
     const scriptWrote = this.meta.trainer !== 'script';
     const records = await this.tail.readNew();
     const first = !this.announced && (scriptWrote || announce || records.length > 0);

@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { isUserError } from '../../src/core/errors';
 import { signalQuietly } from '../../src/core/processTree';
-import { startRequest, type FromTrainer } from '../../src/core/protocol';
+import { isFromTrainer, startRequest, type FromTrainer } from '../../src/core/protocol';
 import { readRunOverview } from '../../src/core/run/read';
 import { parseSpec, parseSpecDocument } from '../../src/core/spec';
 import { runSession } from '../../src/train/session';
@@ -21,7 +21,11 @@ const mode = process.argv[2];
 const before = JSON.parse(fs.readFileSync(path.join(dir, 'run.json'), 'utf8'));
 // A writer that puts a byte-order mark before its JSON (Python's utf-8-sig, Windows PowerShell).
 const bom = mode === 'diverged-bom' ? '\ufeff' : '';
-fs.writeFileSync(path.join(dir, 'run.json'), bom + JSON.stringify({ ...before, backend: 'fake', modelType: 'VAE-1', latentDim: 2, epochs: 4, pid: process.pid, trainer: 'fake', env: process.env.EXTRA }));
+const own = { ...before, backend: 'fake', modelType: 'VAE-1', latentDim: 2, epochs: 4, pid: process.pid, trainer: 'fake', env: process.env.EXTRA };
+// A writer that keeps only the three fields the format requires, or writes others of another kind.
+const minimal = { name: before.name, specPath: before.specPath, startedAt: before.startedAt };
+const wrongKinds = { ...own, epochs: '4', backend: 7, dataset: 'mnist', latentDim: 'two', pid: 'me' };
+fs.writeFileSync(path.join(dir, 'run.json'), bom + JSON.stringify(mode === 'minimal-meta' ? minimal : mode === 'wrong-kinds-meta' ? wrongKinds : own));
 const rec = (e) => ({ epoch: e, step: e, elbo: -1, elboStdErr: 0.01, hEnc: 1, hPrior: 2.8, hDec: -0.8, entropySum: -1, gap: 0, gapRel: 0, rDec: 0, rPrior: 0, sigma2: 0.1, sigma2Opt: 0.1, latentSecondMoment: [1, 1], klPerLatent: [1, 1], samplesPerSec: 100, wallSeconds: e });
 console.log('hello from the script, env ' + process.env.EXTRA);
 if (mode === 'silent') process.exit(0);
@@ -170,6 +174,25 @@ test("a script's summary.json with Python's bare NaN is read: its diverged run r
   const overview = await readRunOverview(done(events).runDir);
   assert.equal(overview.status, 'diverged');
   assert.match(overview.message ?? '', /the loss became NaN/);
+});
+
+test("a script's run.json with only the required fields, or others of another kind, is read as the viewers read it: the run completes", async () => {
+  for (const mode of ['minimal-meta', 'wrong-kinds-meta']) {
+    const { status, events } = await run(scriptSpec(mode));
+    assert.equal(status, 'completed', `${mode}: ${JSON.stringify(events.filter((e) => e.type === 'error'))}`);
+    for (const e of events) assert.ok(isFromTrainer(e), `${mode}: ${JSON.stringify(e)}`);
+    const started = events.filter((e) => e.type === 'started').at(-1);
+    assert.ok(
+      started?.type === 'started' && started.backend === 'script (node)' && started.dataset.source.endsWith(`fake.js ${mode}`),
+      JSON.stringify(started),
+    );
+    assert.deepEqual(
+      events.flatMap((e) => (e.type === 'diagnostics' ? [e.record.epoch] : [])),
+      [1, 2, 3, 4],
+      mode,
+    );
+    assert.equal((await readRunOverview(done(events).runDir)).status, 'completed', mode);
+  }
 });
 
 test('a script that writes no record fails and says so', async () => {

@@ -73,7 +73,7 @@ async function overviewOf(runDir: string, alive: (pid: number | undefined) => bo
     readJson(summaryFile, undefined, problems),
     readText(path.join(runDir, RUN_FILES.spec)),
   ]);
-  const meta = metaOf(metaRaw, metaFile, problems);
+  const meta = runMetaOf(metaRaw, metaFile, problems);
   const summary = summaryOf(summaryRaw, summaryFile, problems);
   const lastRecord = await lastMetricsRecord(path.join(runDir, RUN_FILES.metrics));
   // A summary written less often than the records (another writer's, at its checkpoints) speaks of an
@@ -144,7 +144,7 @@ const META_FIELDS: Record<string, Guard<unknown>> = {
  * rather than passed on to the status bar and the panel, which would refuse the whole run, and a
  * newer format is read as far as it goes. What was left out is noted in `problems`.
  */
-function metaOf(raw: unknown, file: string, problems?: Problems): RunMeta | undefined {
+export function runMetaOf(raw: unknown, file: string, problems?: Problems): RunMeta | undefined {
   if (raw === undefined) return undefined;
   const note = (message: string) => problems?.push({ file, message: `${RUN_FILES.meta}: ${message}` });
   if (!isRunMeta(raw)) {
