@@ -6,11 +6,15 @@ import type { PanelRun, TrainingProgress } from '../../core/panelProtocol';
 import type { FromTrainer } from '../../core/protocol';
 import type { MetricsRecord } from '../../core/runFormat';
 
-/** A record the run does not have yet (trainer events may repeat what was already read from disk). */
+/**
+ * A record the run does not have yet (trainer events may repeat what was already read from disk): one
+ * after its last by the rule the run readers keep passes by (addRecord), a later epoch at any step or
+ * the same epoch at a later step, so the live panel shows the passes a reread would.
+ */
 export function isNewRecord(run: PanelRun, record: MetricsRecord): boolean {
   const last = run.records[run.records.length - 1];
   if (!last) return true;
-  return record.step > last.step || (record.step === last.step && record.epoch > last.epoch);
+  return record.epoch > last.epoch || (record.epoch === last.epoch && record.step > last.step);
 }
 
 /** What a trainer event changes in a shown run, as the message(s) to send the webview. */
