@@ -88,6 +88,21 @@ test('lastMetricsRecord skips a cut-short final line', async () => {
   assert.equal(await lastMetricsRecord(join(dir, 'nope.jsonl')), undefined);
 });
 
+test('the last record of a model with thousands of latents (a record longer than the tail first read) is found, in the overview too', async () => {
+  for (const latents of [10, 20_000, 60_000]) {
+    const wide = (epoch: number) =>
+      rec(epoch, { latentSecondMoment: Array.from({ length: latents }, (_, h) => 1 + h / 3), klPerLatent: Array.from({ length: latents }, (_, h) => h / 7) });
+    const root = tmp();
+    const dir = makeRun(root, 'wide', { latentDim: latents }, undefined, [wide(1), wide(2), wide(3)]);
+    appendFileSync(join(dir, 'metrics.jsonl'), '{"epoch": 4, "elb');
+    assert.equal((await lastMetricsRecord(join(dir, 'metrics.jsonl')))?.epoch, 3, `${latents} latents`);
+    const overview = await readRunOverview(dir, () => false);
+    assert.equal(overview.last?.epoch, 3, `${latents} latents`);
+    assert.equal(overview.last?.klPerLatent.length, latents);
+    assert.notEqual(overview.convergence, undefined, `${latents} latents`);
+  }
+});
+
 test('a summary stuck at "running" with no live writer reads as an interrupted (stopped) run', () => {
   const meta = { pid: 123 } as RunMeta;
   const running: RunSummary = { status: 'running', epochsDone: 2, steps: 20, wallSeconds: 3 };

@@ -4,25 +4,37 @@ import { parseRunJson, parseMetricsJsonl, readMetricsRecord, type MetricsRecord 
 import { openRegular, READ_LIMITS } from './files';
 import { withoutBom } from '../text';
 
-/** The last complete record of a metrics.jsonl, reading only its tail. */
+const MAX_TAIL_BYTES = 64 << 20;
+
+/**
+ * The last complete record of a metrics.jsonl, reading only its tail: a window of `tailBytes`, made
+ * larger while it holds no whole record (a model with thousands of latents writes records of
+ * megabytes), up to MAX_TAIL_BYTES: a file with no whole record in its last 64 MiB is damaged, not
+ * to be read whole for a status bar.
+ */
 export async function lastMetricsRecord(file: string, tailBytes = 256 * 1024): Promise<MetricsRecord | undefined> {
   let handle: fsp.FileHandle | undefined;
   try {
     handle = await openRegular(file);
     if (!handle) return undefined;
     const { size } = await handle.stat();
-    const start = Math.max(0, size - tailBytes);
-    const buf = Buffer.alloc(size - start);
-    await handle.read(buf, 0, buf.length, start);
-    const lines = buf.toString('utf8').split('\n');
-    for (let i = lines.length - 1; i >= 0; i--) {
-      const line = withoutBom(lines[i]!).trim();
-      if (!line) continue;
-      // A line that does not read is a cut-short last line (writer mid-write) or a partial first line of the tail window.
-      const read = readMetricsRecord(parseRunJson(line));
-      if ('record' in read) return read.record;
+    const limit = Math.min(size, MAX_TAIL_BYTES);
+    for (let window = Math.min(tailBytes, limit); ; window = Math.min(window * 4, limit)) {
+      const start = size - window;
+      const buf = Buffer.alloc(window);
+      await handle.read(buf, 0, buf.length, start);
+      const lines = buf.toString('utf8').split('\n');
+      // The first line of a window that starts mid-file may be the end of a record: not one to read.
+      const first = start === 0 ? 0 : 1;
+      for (let i = lines.length - 1; i >= first; i--) {
+        const line = withoutBom(lines[i]!).trim();
+        if (!line) continue;
+        // A line that does not read is a cut-short last line (a writer mid-write) or a damaged one.
+        const read = readMetricsRecord(parseRunJson(line));
+        if ('record' in read) return read.record;
+      }
+      if (window >= limit) return undefined;
     }
-    return undefined;
   } catch {
     return undefined;
   } finally {
