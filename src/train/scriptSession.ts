@@ -10,9 +10,19 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../core/errors';
 import { PROTOCOL_VERSION, type StartRequest } from '../core/protocol';
-import { addRecord, parseRunJson, RUN_FILES, RUN_FORMAT_VERSION, type MetricsRecord, type RunMeta, type RunStatus, type RunSummary } from '../core/runFormat';
-import { isRunSummary, READ_LIMITS, runImagesOf } from '../core/run/files';
-import { runMetaOf } from '../core/run/read';
+import {
+  addRecord,
+  parseRunJson,
+  RUN_FILES,
+  RUN_FORMAT_VERSION,
+  RUN_STATUSES,
+  type MetricsRecord,
+  type RunMeta,
+  type RunStatus,
+  type RunSummary,
+} from '../core/runFormat';
+import { hasRunStatus, READ_LIMITS, runImagesOf } from '../core/run/files';
+import { runMetaOf, runSummaryOf } from '../core/run/read';
 import { readRegularFileSync } from '../core/safeRead';
 import { thisHost } from '../core/run/liveness';
 import { RunJudge, runSettingsOf } from '../core/run/settings';
@@ -151,8 +161,7 @@ export async function runScriptSession(req: StartRequest, parsed: ParsedScriptSp
     throw new UserError(`cannot start the training script: ${why}`, { file: specPath, field: 'trainer.command' });
   }
   const { status, message } = outcome(result, stopSentAt !== undefined, follower, output);
-  const scriptSummary = readJson(path.join(writer.dir, RUN_FILES.summary));
-  const base: RunSummary = isRunSummary(scriptSummary) ? scriptSummary : { status: 'running', epochsDone: 0, steps: 0, wallSeconds: 0 };
+  const base: RunSummary = follower.scriptSummary() ?? { status: 'running', epochsDone: 0, steps: 0, wallSeconds: 0 };
   const last = follower.last ?? base.last;
   writer.writeSummary({
     ...base,
@@ -286,14 +295,20 @@ class RunFollower {
     else this.emit({ type: 'log', level: 'warn', message: `${RUN_FILES.images} was not shown: ${problem}` });
   }
 
+  /** The script's own summary.json, as the viewers read it (a count it left out is the records'). */
+  scriptSummary(): RunSummary | undefined {
+    const file = path.join(this.dir, RUN_FILES.summary);
+    return runSummaryOf(readJson(file), file, undefined, this.last);
+  }
+
+  /** The status the script's summary.json gives, when it is one this version knows. */
   scriptStatus(): RunStatus | undefined {
-    const s = readJson(path.join(this.dir, RUN_FILES.summary));
-    return isRunSummary(s) ? s.status : undefined;
+    const raw = readJson(path.join(this.dir, RUN_FILES.summary));
+    return hasRunStatus(raw) && (RUN_STATUSES as readonly string[]).includes(raw.status) ? (raw.status as RunStatus) : undefined;
   }
 
   scriptMessage(): string | undefined {
-    const s = readJson(path.join(this.dir, RUN_FILES.summary));
-    return isRunSummary(s) ? s.message : undefined;
+    return this.scriptSummary()?.message;
   }
 }
 

@@ -81,7 +81,7 @@ test('an unreadable run.json or summary.json is named, not silently passed over'
   const garbled = await shown(runFolder('{"status": "compl'));
   assert.match(garbled.notes, /summary\.json: summary\.json is not valid JSON/);
   const notSummary = await shown(runFolder({ state: 'completed' }));
-  assert.match(notSummary.notes, /summary\.json: summary\.json: not used: it needs "status" as a string and "epochsDone" as a number/);
+  assert.match(notSummary.notes, /summary\.json: summary\.json: not used: it needs "status" as a string/);
   const badMeta = await readRunContents(runFolder(done, '{"name": "x",'), () => false);
   assert.match(runFolderNotes(badMeta).join('\n'), /run\.json: run\.json is not valid JSON/);
   const notMeta = await readRunContents(runFolder(done, { name: 'x' }), () => false);
@@ -186,4 +186,25 @@ test("a summary whose last pass is not metrics.jsonl's last (written less often 
   assert.equal(current.overview.convergence, 'improving');
   assert.equal(current.contents.convergence, 'improving');
   assert.doesNotMatch(current.notes, /is not the last record/);
+});
+
+test('a summary with its status but without the counts, or with counts of another kind, keeps its status; a count of another kind is named', async () => {
+  for (const summary of [
+    { status: 'diverged', message: 'the loss became NaN' },
+    { status: 'diverged', message: 'the loss became NaN', epochsDone: null, steps: '100', wallSeconds: 'long' },
+  ]) {
+    const what = JSON.stringify(summary);
+    const { overview, contents, texts, notes } = await shown(runFolder(summary));
+    assert.equal(overview.status, 'diverged', what);
+    assert.equal(overview.message, 'the loss became NaN', what);
+    assert.equal(contents.status, 'diverged', what);
+    assert.equal(overview.summary?.epochsDone, 10, `${what}: the records' last epoch`);
+    assert.ok(
+      texts.every((t) => !/undefined|NaN/.test(t)),
+      `${what}: ${texts.join(' | ')}`,
+    );
+    assert.doesNotMatch(notes, /not used: it needs/, what);
+    if ('steps' in summary) assert.match(notes, /summary\.json: summary\.json: steps: expected a number; the field is not used/, what);
+  }
+  assert.match((await shown(runFolder({ epochsDone: 3 }))).notes, /summary\.json: summary\.json: not used: it needs "status" as a string/);
 });

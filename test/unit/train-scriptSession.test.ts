@@ -54,6 +54,8 @@ if (mode === 'hang' || mode === 'stubborn' || mode.startsWith('family-')) {
   }
   if (mode === 'crash') { console.error('Traceback: something broke'); process.exit(3); }
   if (mode === 'diverged-bom') fs.writeFileSync(path.join(dir, 'summary.json'), bom + JSON.stringify({ status: 'diverged', epochsDone: 4, steps: 4, wallSeconds: 1, message: 'the loss became NaN' }));
+  // A writer that says only how the run ended.
+  if (mode === 'diverged-status-only') fs.writeFileSync(path.join(dir, 'summary.json'), JSON.stringify({ status: 'diverged', message: 'the loss became NaN' }));
   // Python's json.dump of a diverged run's summary: the last record's ELBO as the bare word NaN.
   if (mode === 'diverged-nan') fs.writeFileSync(path.join(dir, 'summary.json'), JSON.stringify({ status: 'diverged', epochsDone: 4, steps: 4, wallSeconds: 1, message: 'the loss became NaN', last: rec(4) }).replace(/"elbo":-1/, '"elbo": NaN'));
 }
@@ -168,12 +170,15 @@ test("a script's run.json and summary.json are read with a byte-order mark befor
   assert.match(overview.message ?? '', /the loss became NaN/);
 });
 
-test("a script's summary.json with Python's bare NaN is read: its diverged run reads diverged, with its message", async () => {
-  const { status, events } = await run(scriptSpec('diverged-nan'));
-  assert.equal(status, 'diverged');
-  const overview = await readRunOverview(done(events).runDir);
-  assert.equal(overview.status, 'diverged');
-  assert.match(overview.message ?? '', /the loss became NaN/);
+test("a script's summary.json with Python's bare NaN, or with its status alone, is read: its diverged run reads diverged, with its message", async () => {
+  for (const mode of ['diverged-nan', 'diverged-status-only']) {
+    const { status, events } = await run(scriptSpec(mode));
+    assert.equal(status, 'diverged', mode);
+    const overview = await readRunOverview(done(events).runDir);
+    assert.equal(overview.status, 'diverged', mode);
+    assert.match(overview.message ?? '', /the loss became NaN/, mode);
+    assert.equal(overview.summary?.epochsDone, 4, mode);
+  }
 });
 
 test("a script's run.json with only the required fields, or others of another kind, is read as the viewers read it: the run completes", async () => {

@@ -6,7 +6,7 @@ import { constants as fsConstants, existsSync, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { imageGeometry } from '../imageGeometry';
 import type { ImagesEvent } from '../protocol';
-import { parseRunJson, RUN_FILES, type RunMeta, type RunSummary } from '../runFormat';
+import { parseRunJson, RUN_FILES, type RunMeta } from '../runFormat';
 import { jsonSyntaxProblem } from '../specParts/jsonc';
 import { readRegularFile } from '../safeRead';
 
@@ -54,8 +54,9 @@ export function isRunMeta(v: unknown): v is RunMeta {
   return isObj(v) && typeof v.name === 'string' && typeof v.specPath === 'string' && typeof v.startedAt === 'string';
 }
 
-export function isRunSummary(v: unknown): v is RunSummary {
-  return isObj(v) && typeof v.status === 'string' && typeof v.epochsDone === 'number';
+/** A summary.json this version can use: the status is what a reader must have (runSummaryOf reads the rest). */
+export function hasRunStatus(v: unknown): v is Record<string, unknown> & { status: string } {
+  return isObj(v) && typeof v.status === 'string';
 }
 
 /** images.json as the panel draws it (its known fields only), or why it is not shown. */

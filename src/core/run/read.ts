@@ -18,7 +18,7 @@ import {
   type RunStatus,
   type RunSummary,
 } from '../runFormat';
-import { isRunMeta, isRunSummary, readJson, runImagesOf, readText, READ_LIMITS, type Problems, type RunImages } from './files';
+import { hasRunStatus, isRunMeta, readJson, runImagesOf, readText, READ_LIMITS, type Problems, type RunImages } from './files';
 import { effectiveStatus, isProcessAlive } from './liveness';
 import { boolean, number, string, type Guard } from '../guard';
 import { judgeRecords, runJsonSettingProblem, runSettingsOf, theoremNoteOf } from './settings';
@@ -74,8 +74,8 @@ async function overviewOf(runDir: string, alive: (pid: number | undefined) => bo
     readText(path.join(runDir, RUN_FILES.spec)),
   ]);
   const meta = runMetaOf(metaRaw, metaFile, problems);
-  const summary = summaryOf(summaryRaw, summaryFile, problems);
   const lastRecord = await lastMetricsRecord(path.join(runDir, RUN_FILES.metrics));
+  const summary = runSummaryOf(summaryRaw, summaryFile, problems, lastRecord);
   // A summary written less often than the records (another writer's, at its checkpoints) speaks of an
   // earlier pass: its verdict is not the run's, which the records give.
   const summaryIsCurrent = summary?.last === undefined || lastRecord === undefined || samePass(summary.last, lastRecord);
@@ -176,14 +176,21 @@ export function runMetaOf(raw: unknown, file: string, problems?: Problems): RunM
  * that is not a record gives way to metrics.jsonl's, and a status it does not know reads as stopped,
  * saying so. What was left out is noted in `problems`.
  */
-function summaryOf(raw: unknown, file: string, problems?: Problems): RunSummary | undefined {
+export function runSummaryOf(raw: unknown, file: string, problems?: Problems, lastRecord?: MetricsRecord): RunSummary | undefined {
   if (raw === undefined) return undefined;
   const note = (message: string) => problems?.push({ file, message: `${RUN_FILES.summary}: ${message}` });
-  if (!isRunSummary(raw)) {
-    note('not used: it needs "status" as a string and "epochsDone" as a number');
+  if (!hasRunStatus(raw)) {
+    note('not used: it needs "status" as a string');
     return undefined;
   }
-  const summary: RunSummary = { ...raw };
+  const fields: Record<string, unknown> = { ...raw };
+  // The counts say how far the run got, which its records say too: one missing or of another kind is taken from them.
+  const counted = { epochsDone: lastRecord?.epoch, steps: lastRecord?.step, wallSeconds: lastRecord?.wallSeconds };
+  for (const [key, fromRecords] of Object.entries(counted)) {
+    if (fields[key] !== undefined && typeof fields[key] !== 'number') note(`${key}: expected a number; the field is not used`);
+    if (typeof fields[key] !== 'number') fields[key] = typeof fromRecords === 'number' ? fromRecords : 0;
+  }
+  const summary = fields as unknown as RunSummary;
   if (!(RUN_STATUSES as readonly string[]).includes(summary.status)) {
     note(`status "${summary.status}" is not one this version knows (${RUN_STATUSES.join(', ')}); the run is shown as stopped`);
     summary.message = `the run's summary says "${summary.status}", a status this version of VAE Lens does not know${summary.message ? `: ${summary.message}` : ''}`;
