@@ -72,6 +72,27 @@ test('MetricsTail returns only new complete records and holds back a half-writte
   );
 });
 
+test('MetricsTail keeps text whole when a line is written in two parts split inside a character (the reason\'s "±", a run name in another script)', async () => {
+  const reason = 'ELBO slope +0.002 ± 0.001 per epoch; run «Läufe 実験»';
+  const line = Buffer.from(toJsonLine(rec(2, { convergence: 'converged', convergenceReason: reason })), 'utf8');
+  const splits = [...line.keys()].filter((i) => i > 0 && (line[i]! & 0xc0) === 0x80); // every place inside a character
+  assert.ok(splits.length >= 8);
+  for (const at of splits) {
+    const file = join(tmp(), 'metrics.jsonl');
+    writeFileSync(file, toJsonLine(rec(1)));
+    const tail = new MetricsTail(file);
+    await tail.readNew();
+    appendFileSync(file, line.subarray(0, at));
+    assert.deepEqual(await tail.readNew(), [], `split at byte ${at}`);
+    appendFileSync(file, line.subarray(at));
+    assert.deepEqual(
+      (await tail.readNew()).map((r) => r.convergenceReason),
+      [reason],
+      `split at byte ${at}`,
+    );
+  }
+});
+
 test('MetricsTail on a missing file yields nothing, then picks the file up once it appears', async () => {
   const dir = tmp();
   const tail = new MetricsTail(join(dir, 'metrics.jsonl'));

@@ -1,5 +1,6 @@
 /** Following a metrics.jsonl: its last record, and the records appended since the last look. Node only. */
 import { promises as fsp } from 'node:fs';
+import { StringDecoder } from 'node:string_decoder';
 import { parseRunJson, parseMetricsJsonl, readMetricsRecord, type MetricsRecord } from '../runFormat';
 import { openRegular, READ_LIMITS } from './files';
 import { withoutBom } from '../text';
@@ -51,6 +52,8 @@ const MAX_PENDING_CHARS = 16 << 20;
 export class MetricsTail {
   private offset = 0;
   private pending = '';
+  /** Holds back the bytes of a character cut by the end of a read, for the next one. */
+  private decoder = new StringDecoder('utf8');
 
   constructor(readonly file: string) {}
 
@@ -73,13 +76,14 @@ export class MetricsTail {
         // Truncated or replaced: start over.
         this.offset = 0;
         this.pending = '';
+        this.decoder = new StringDecoder('utf8');
       }
       if (size === this.offset) return [];
       // At most the read limit per call: a file that grew by gigabytes is read in steps, not at once.
       const buf = Buffer.alloc(Math.min(size - this.offset, READ_LIMITS.metrics));
       const { bytesRead } = await handle.read(buf, 0, buf.length, this.offset);
       this.offset += bytesRead;
-      const text = this.pending + buf.subarray(0, bytesRead).toString('utf8');
+      const text = this.pending + this.decoder.write(buf.subarray(0, bytesRead));
       const cut = text.lastIndexOf('\n');
       this.pending = cut < 0 ? text : text.slice(cut + 1);
       // A record is kilobytes: a "line" of megabytes without its newline is not one; do not hold it.
