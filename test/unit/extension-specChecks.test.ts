@@ -75,3 +75,17 @@ test('a field-only location (as the trainer reports) is found in the text', () =
   assert.equal(at('model.encoder.hidden[1]'), '16');
   assert.equal(at('training.epochs'), undefined);
 });
+
+test('a data file whose name does not tell its format is an error on the path value, not a failed check', () => {
+  for (const name of ['points.dat', 'points.bin', 'points', 'points.data', 'points.npz', 'points.parquet']) {
+    writeFileSync(join(workspace, 'data', name), '1,2\n3,4\n');
+    const text = spec(`data/${name}`);
+    const problems = checkSpecText(text, specPath, trusted);
+    assert.equal(problems.length, 1, name);
+    assert.equal(problems[0]!.severity, 'error', name);
+    assert.match(problems[0]!.message, /data\.format/, name);
+    assert.equal(underlined(text, problems[0]!.range), JSON.stringify(`data/${name}`), name);
+    const stated = text.replace('"path"', '"format": "csv", "path"');
+    assert.deepEqual(checkSpecText(stated, specPath, trusted), [], name);
+  }
+});

@@ -72,16 +72,18 @@ function checkDataFile(data: FileDataSpec, text: string, specPath: string, opts:
     return [{ severity: 'information', message: 'Restricted Mode: the data file is not checked or read until you trust this workspace.', range }];
   }
   let resolved: string;
+  let format: string;
   try {
     resolved = resolveDataPath(data, specPath, {
       workspaceRoots: opts.workspaceRoots.length > 0 ? opts.workspaceRoots : undefined,
       allowOutsideWorkspace: opts.allowOutsideWorkspace,
     });
+    format = detectFormat(data, specPath);
   } catch (e) {
     if (!isUserError(e)) throw e;
     return [{ severity: 'error', message: e.message, range }];
   }
-  const mismatch = headerMismatch(resolved, detectFormat(data, specPath));
+  const mismatch = headerMismatch(resolved, format);
   return mismatch ? [{ severity: 'warning', message: mismatch, range }] : [];
 }
 
