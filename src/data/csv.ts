@@ -247,6 +247,7 @@ function detectLayout(first: FirstPass, file: string, opts: CsvOptions | undefin
   }
   const dim = cells - (skipFirst ? 1 : 0);
   const notes: string[] = [];
+  if (hasHeader) notes.push(...labelColumnNotes(topCells, skipFirst));
   if (trailing) notes.push(`every line ends with a ${delimiterName(delimiter)}: the empty field after it is not read as a column`);
   if (skipFirst)
     notes.push(
@@ -255,6 +256,20 @@ function detectLayout(first: FirstPass, file: string, opts: CsvOptions | undefin
   else if (columnNumbers && opts?.header === undefined)
     notes.push(`line ${top.line} (0, 1, 2, …) read as a header of column numbers, as pandas writes one; set data.header to false if it is a row of data`);
   return { delimiter, trailing, hasHeader, skipFirst, n: rowsToRead(dataLines, opts), dim, firstDataLine: dataStart.line, notes };
+}
+
+/** Header names of a column of class labels, as Kaggle's Fashion-MNIST CSV starts with "label". */
+const LABEL_NAMES = /^(labels?|class|target)$/i;
+
+/** Every column is a feature: a column named as labels are is trained on too, which the user should know. */
+function labelColumnNotes(topCells: string[], skipFirst: boolean): string[] {
+  return topCells.flatMap((cell, i) => {
+    const name = unquote(cell);
+    if ((skipFirst && i === 0) || !LABEL_NAMES.test(name)) return [];
+    return [
+      `column ${i + 1} is named ${JSON.stringify(name)}: VAE Lens trains on every column, so it is read as a feature like the others; if it holds class labels, write the file without that column`,
+    ];
+  });
 }
 
 /** Calls visit(start, end) for each cell of the line bytes[start, end). */

@@ -303,3 +303,22 @@ test('csv: data rows that end with the delimiter under a header that does not sa
   const top = 'x,y,\n' + '1,2,\n'.repeat(12);
   expectUserError(() => csv(top + '3,4,5\n'), /line 14 has 3 comma-separated values but line 2 has 2 \(not counting the empty field/, { line: 14 });
 });
+
+test('csv: a column named as labels are (Kaggle Fashion-MNIST: label,pixel1,…) is read, with a note that it is trained as a feature', () => {
+  const pixels = 'pixel1,pixel2,pixel3';
+  for (const name of ['label', 'Label', '"label"', 'LABELS', 'class', 'target']) {
+    for (const last of [false, true]) {
+      const header = last ? `${pixels},${name}` : `${name},${pixels}`;
+      const ds = csv(`${header}\n2,0,0,255\n9,0,128,0\n`);
+      assert.equal(ds.dim, 4, header);
+      const column = last ? 4 : 1;
+      const note = (ds.notes ?? []).find((n) => n.includes('feature'));
+      assert.ok(note, `${header}: ${JSON.stringify(ds.notes)}`);
+      assert.match(note, new RegExp(`column ${column} is named ${JSON.stringify(name.replace(/"/g, ''))}`), header);
+    }
+  }
+  // Coordinates named x, y; names that only contain such a word; files without a header: no such note.
+  for (const text of ['x,y\n1,2\n', 'labelled,x\n1,2\n', 'xy,classes_seen\n1,2\n', '1,2\n3,4\n']) {
+    assert.ok(!(csv(text).notes ?? []).some((n) => n.includes('feature')), text);
+  }
+});
