@@ -369,15 +369,19 @@ function readDelimited(input: TextInput, file: string, opts: CsvOptions | undefi
       }
       const v = Math.fround(raw);
       if (v - v !== 0) {
-        const why = Number.isNaN(raw)
-          ? describeBadCell(cellText(bytes, s, e, 1000), delimiter) + (row === 0 ? headerHint : '')
-          : `is ${cellText(bytes, s, e)}, which is beyond the float32 range (about ±3.4e38)`;
+        const quotedEnd = Number.isNaN(raw) ? endOfQuotedDelimiter(bytes, s, e, end) : undefined;
+        const why =
+          quotedEnd !== undefined
+            ? quotedDelimiterProblem(bytes.toString('utf8', s, quotedEnd).trim(), delimiter)
+            : Number.isNaN(raw)
+              ? describeBadCell(cellText(bytes, s, e, 1000), delimiter) + (row === 0 ? headerHint : '')
+              : `is ${cellText(bytes, s, e)}, which is beyond the float32 range (about ±3.4e38)`;
         throw new UserError(`row ${row + 1}, field ${field + 1 + (layout.skipFirst ? 1 : 0)} ${why}`, {
           file,
           line,
           column: s - start + 1,
           offset: offset + (s - start),
-          length: Math.max(1, e - s),
+          length: Math.max(1, (quotedEnd ?? e) - s),
           row: row + 1,
         });
       }
@@ -393,6 +397,27 @@ function readDelimited(input: TextInput, file: string, opts: CsvOptions | undefi
     throw new UserError(`the file changed while it was being read (expected ${counted(n, 'row')}, read ${row}); try again`, { file });
   }
   return { values, n, dim, sourceType: 'text', source: file, ...(layout.notes.length > 0 ? { notes: layout.notes } : {}) };
+}
+
+/**
+ * Where a quoted cell ends when the delimiter split it: bytes[s, e) opens a quote it does not close
+ * (`"1` of `"1,234",2`), and the line closes it later. Undefined for any other cell.
+ */
+function endOfQuotedDelimiter(bytes: Buffer, s: number, e: number, lineEnd: number): number | undefined {
+  let open = s;
+  while (open < e && (bytes[open] === 32 || bytes[open] === 9)) open++;
+  if (open >= e || bytes[open] !== CH_QUOTE || hasByte(bytes, CH_QUOTE, open + 1, e)) return undefined;
+  const close = bytes.indexOf(CH_QUOTE, e);
+  return close >= 0 && close < lineEnd ? close + 1 : undefined;
+}
+
+/** A quoted data cell with the delimiter inside: spreadsheets write thousands separators so ("1,234"). */
+function quotedDelimiterProblem(quoted: string, delimiter: Delimiter): string {
+  const text = quoted.replace(/^"(.*)"$/s, '$1');
+  return (
+    `is ${JSON.stringify(text)}, quoted with a ${delimiterName(delimiter)} inside, as spreadsheets write a thousands separator: ` +
+    'VAE Lens reads one plain number per cell; save the cells as plain numbers, without thousands separators'
+  );
 }
 
 function raggedError(

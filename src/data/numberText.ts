@@ -92,20 +92,37 @@ export function parseDecimal(bytes: Uint8Array, start: number, end: number): num
   return Number(Buffer.from(bytes.buffer, bytes.byteOffset + s, e - s).toString('latin1'));
 }
 
+/**
+ * Without the spaces and tabs a parser skips: String.trim would also drop a non-breaking space,
+ * the very character a message about "1 234,5" must show.
+ */
+const trimAscii = (text: string) => text.replace(/^[ \t\r\n]+|[ \t\r\n]+$/g, '');
+
 /** The cell's text as the user wrote it (trimmed), shortened for messages. */
 export function cellText(bytes: Uint8Array, start: number, end: number, max = 24): string {
-  const text = Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start)
-    .toString('utf8')
-    .trim();
+  const text = trimAscii(Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start).toString('utf8'));
   return text.length > max ? `${text.slice(0, max)}…` : text;
 }
 
+/** What R (NA), Excel (#N/A), pandas, databases (NULL) and surveys (-, ?) write for a missing value. */
+const MISSING_MARKERS = /^(na|n\/a|#n\/a|nan|null|none|nil|missing|-|\?)$/i;
+/** Spaces that spreadsheets put between thousands (French, Swiss, SI); invisible in a message. */
+const WIDE_SPACES = /[\u00a0\u2007\u2009\u202f]/;
+
 /** Why a cell is not usable, in words a user can act on. */
 export function describeBadCell(text: string, delimiter: string | undefined): string {
-  const unquoted = text.replace(/^"(.*)"$/, '$1').trim();
+  const unquoted = trimAscii(text.replace(/^"(.*)"$/, '$1'));
   if (unquoted === '') return 'is empty; fill in or remove missing values';
   if (/^[+-]?(nan|inf|infinity)$/i.test(unquoted))
     return `is ${JSON.stringify(unquoted)}; VAE Lens needs finite numbers: remove or impute missing values first`;
+  if (MISSING_MARKERS.test(unquoted))
+    return `is ${JSON.stringify(unquoted)}, a missing value; VAE Lens needs a number in every cell: remove or impute missing values first`;
+  const space = WIDE_SPACES.exec(unquoted)?.[0];
+  if (space !== undefined)
+    return (
+      `is ${JSON.stringify(unquoted)}, with a non-breaking space (U+${space.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}) in it, which is no part of a number ` +
+      '(spreadsheets write one as a thousands separator): save the cells as plain numbers'
+    );
   if (delimiter !== ',' && /^[+-]?\d+,\d+$/.test(unquoted))
     return `is ${JSON.stringify(unquoted)}, which looks like a decimal comma; write decimals with a point (0.5, not 0,5)`;
   // eslint-disable-next-line no-control-regex

@@ -322,3 +322,50 @@ test('csv: a column named as labels are (Kaggle Fashion-MNIST: label,pixel1,…)
     assert.ok(!(csv(text).notes ?? []).some((n) => n.includes('feature')), text);
   }
 });
+
+test('csv: a quoted cell holding the delimiter (Excel\'s "1,234") is named whole, as a thousands separator, on its cell', () => {
+  for (const [delimiter, cell] of [
+    [',', '"1,234"'],
+    [',', '"12,345.5"'],
+    [',', ' "1,234,567" '],
+    [';', '"1;5"'],
+    ['\t', '"1\t5"'],
+  ] as const) {
+    for (const at of [0, 1]) {
+      const cells = at === 0 ? [cell, '2'] : ['2', cell];
+      const text = `a${delimiter}b\n3${delimiter}4\n${cells.join(delimiter)}\n`;
+      const err = expectUserError(() => csv(text), /quoted/, { line: 3, row: 2 });
+      assert.ok(err.message.includes(`field ${at + 1} is ${JSON.stringify(cell.trim().slice(1, -1))}`), `${JSON.stringify(text)}: ${err.message}`);
+      assert.match(err.message, /thousands separator/);
+      assert.equal(
+        text
+          .split('\n')[2]!
+          .slice(err.location.column! - 1)
+          .trimStart()[0],
+        '"',
+        err.message,
+      );
+    }
+  }
+});
+
+test('csv: missing-value markers that R, Excel and databases write are called missing values', () => {
+  for (const marker of ['NA', 'N/A', '#N/A', 'null', 'NULL', 'None', '-', '?', '"NA"']) {
+    for (const delimiter of [',', ';', '\t']) {
+      expectUserError(() => csv(`a${delimiter}b\n1${delimiter}${marker}\n3${delimiter}4\n`), /missing value/, { line: 2, row: 1 });
+    }
+  }
+});
+
+test('csv: a non-breaking space in a cell (a thousands separator in French) is named, not hidden by trimming', () => {
+  for (const space of ['\u00a0', '\u202f', '\u2009']) {
+    for (const [text, shown] of [
+      [`a;b\n1${space}234,5;2\n3;4\n`, `1${space}234,5`],
+      [`a,b\n1.5,2\n3,4${space}\n`, `4${space}`],
+    ] as const) {
+      const err = expectUserError(() => csv(text), /space/);
+      assert.ok(err.message.includes(JSON.stringify(shown).slice(1, -1)), `${JSON.stringify(text)}: ${err.message}`);
+      assert.match(err.message, /U\+[0-9A-F]{4}/);
+    }
+  }
+});
