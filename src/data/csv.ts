@@ -43,6 +43,23 @@ export function readCsvFile(path: string, opts?: CsvOptions): Dataset {
 interface FirstPass {
   sample: Array<{ text: string; line: number }>;
   contentLines: number;
+  /** Excel's `sep=;` first line: the delimiter it names, and its line (no header, no data). */
+  separatorLine?: { delimiter: Delimiter; line: number };
+}
+
+/** Excel reads (and some exporters write) a first line `sep=;` naming the delimiter; quoted when saved by Excel again. */
+const SEPARATOR_LINE = /^"?sep=(.)"?$/i;
+
+function separatorDirective(text: string, line: number, file: string): FirstPass['separatorLine'] {
+  // Spaces around it only: the tab of `sep=<tab>` is the delimiter itself.
+  const directive = text.replace(/^ +| +$/g, '');
+  const named = SEPARATOR_LINE.exec(directive)?.[1] ?? (/^"?sep=\\t"?$/i.test(directive) ? '\t' : undefined);
+  if (named === undefined) return undefined;
+  if (named === ',' || named === ';' || named === '\t' || named === ' ') return { delimiter: named, line };
+  throw new UserError(
+    `line ${line} (${JSON.stringify(directive)}) says the cells are separated by ${JSON.stringify(named)}; VAE Lens reads commas, semicolons, tabs or spaces between cells: save the file with one of those`,
+    { file, line, column: 1 },
+  );
 }
 
 function isSkippable(bytes: Buffer, start: number, end: number): boolean {
@@ -54,6 +71,7 @@ function isSkippable(bytes: Buffer, start: number, end: number): boolean {
 function firstPass(input: TextInput, file: string, stopAfter: number): FirstPass {
   const sample: FirstPass['sample'] = [];
   let contentLines = 0;
+  let separatorLine: FirstPass['separatorLine'];
   forEachLine(input, (bytes, start, end, line, offset) => {
     if (end - start > MAX_LINE_BYTES) {
       throw new UserError(`line ${line} is longer than ${MAX_LINE_BYTES >> 20} MiB; this does not look like a delimited text file (check data.format)`, {
@@ -64,11 +82,15 @@ function firstPass(input: TextInput, file: string, stopAfter: number): FirstPass
       });
     }
     if (isSkippable(bytes, start, end)) return true;
+    if (contentLines === 0 && separatorLine === undefined) {
+      separatorLine = separatorDirective(bytes.toString('utf8', start, end), line, file);
+      if (separatorLine) return true;
+    }
     if (sample.length < SAMPLE_LINES) sample.push({ text: bytes.toString('utf8', start, end), line });
     contentLines++;
     return contentLines < stopAfter;
   });
-  return { sample, contentLines };
+  return separatorLine ? { sample, contentLines, separatorLine } : { sample, contentLines };
 }
 
 /** Split one line outside double quotes (header names may quote a delimiter). */
@@ -206,6 +228,8 @@ interface Layout {
   firstDataLine: number;
   /** What was guessed about the file's layout, for the user. */
   notes: string[];
+  /** The line of Excel's `sep=` directive, skipped. */
+  separatorLine?: number;
 }
 
 /** Delimiter, header, shape, from the first pass. */
@@ -218,7 +242,7 @@ function detectLayout(first: FirstPass, file: string, opts: CsvOptions | undefin
       "the file's lines end with a carriage return alone (classic Mac OS line ends); VAE Lens reads \\n or \\r\\n: convert them, e.g. tr '\\r' '\\n'",
       { file, line: firstLine.line },
     );
-  const delimiter = guessDelimiter(first.sample);
+  const delimiter = first.separatorLine ? first.separatorLine.delimiter : guessDelimiter(first.sample);
   const trailing = first.sample.every((s) => endsWithDelimiter(s.text, delimiter));
   const sample = trailing ? first.sample.map((s) => ({ ...s, text: withoutTrailingDelimiter(s.text) })) : first.sample;
   const top = sample[0]!;
@@ -255,7 +279,8 @@ function detectLayout(first: FirstPass, file: string, opts: CsvOptions | undefin
     );
   else if (columnNumbers && opts?.header === undefined)
     notes.push(`line ${top.line} (0, 1, 2, …) read as a header of column numbers, as pandas writes one; set data.header to false if it is a row of data`);
-  return { delimiter, trailing, hasHeader, skipFirst, n: rowsToRead(dataLines, opts), dim, firstDataLine: dataStart.line, notes };
+  const separatorLine = first.separatorLine ? { separatorLine: first.separatorLine.line } : {};
+  return { delimiter, trailing, hasHeader, skipFirst, n: rowsToRead(dataLines, opts), dim, firstDataLine: dataStart.line, notes, ...separatorLine };
 }
 
 /** Header names of a column of class labels, as Kaggle's Fashion-MNIST CSV starts with "label". */
@@ -342,7 +367,7 @@ function readDelimited(input: TextInput, file: string, opts: CsvOptions | undefi
   // With ";", a file writes decimals one way: a point beside decimal commas may be a thousands separator.
   const marks: { comma?: CellAt; point?: CellAt } = {};
   forEachLine(input, (bytes, start, lineEnd, line, offset) => {
-    if (isSkippable(bytes, start, lineEnd)) return true;
+    if (isSkippable(bytes, start, lineEnd) || line === layout.separatorLine) return true;
     if (!sawHeader) {
       sawHeader = true;
       return true;

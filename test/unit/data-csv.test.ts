@@ -369,3 +369,32 @@ test('csv: a non-breaking space in a cell (a thousands separator in French) is n
     }
   }
 });
+
+test('csv: an Excel "sep=" first line sets the delimiter and is no header or data', () => {
+  for (const [delimiter, body] of [
+    [';', 'a;b\r\n1,5;2\r\n3;4\r\n'],
+    [',', 'a,b\n1.5,2\n3,4\n'],
+    ['\t', 'a\tb\n1.5\t2\n3\t4\n'],
+    [',', '1.5,2\n3,4\n'],
+  ] as const) {
+    for (const [bom, hint] of [
+      ['', `sep=${delimiter}`],
+      ['\ufeff', `"sep=${delimiter}"`],
+      ['', `SEP=${delimiter}`],
+    ]) {
+      const text = `${bom}${hint}${body.includes('\r') ? '\r\n' : '\n'}${body}`;
+      assert.deepEqual(
+        rows(csv(text)),
+        [
+          [1.5, 2],
+          [3, 4],
+        ],
+        JSON.stringify(text),
+      );
+    }
+  }
+});
+
+test('csv: a "sep=" line naming a delimiter VAE Lens does not read says so on its line', () => {
+  expectUserError(() => csv('x\nsep=|\na|b\n1|2\n'.slice(2)), /separated by "\|".*commas, semicolons, tabs or spaces/, { line: 1 });
+});
