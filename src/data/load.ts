@@ -183,10 +183,21 @@ export function detectFormat(spec: FileDataSpec, specPath: string): DataFormat {
   if (inner.endsWith('.npy')) return 'npy';
   if (/\.(json|jsonl|ndjson)$/.test(inner)) return 'json';
   if (/\.idx$|-ubyte$|\.idx\d-ubyte$/.test(inner) || name.endsWith('.gz')) return 'idx';
+  const archive = arrayArchiveProblem(inner);
+  if (archive) throw new UserError(`${JSON.stringify(spec.path)} ${archive}`, { file: specPath, field: 'data.path' });
   throw new UserError(`cannot tell the format of ${JSON.stringify(spec.path)} from its name; set data.format to "csv", "npy", "idx" or "json"`, {
     file: specPath,
     field: 'data.path',
   });
+}
+
+/** What is wrong with a file of arrays that is no NPY, told by its name (undefined for other names). */
+function arrayArchiveProblem(name: string): string | undefined {
+  if (name.endsWith('.npz'))
+    return `is an .npz archive (np.savez), which holds named arrays; VAE Lens reads one array from an .npy file: write it with np.save("data.npy", archive["name"]) and point data.path at that`;
+  if (/\.(pt|pth)$/.test(name))
+    return 'is a PyTorch file (torch.save); VAE Lens reads NumPy .npy files: write the tensor with np.save("data.npy", tensor.numpy()) and point data.path at that';
+  return undefined;
 }
 
 /** Is the real path `real` inside one of the workspace folders (their links resolved too)? */

@@ -15,6 +15,8 @@ import { assertAllFinite, checkMatrixFits, exactBytes, fileStartsWithGzip, gunzi
 import { parsePyLiteral, PyLiteralError, type PyValue } from './pyLiteral';
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
+/** "PK\x03\x04": how np.savez's .npz and torch.save's files start. */
+const ZIP_LOCAL_HEADER = 0x04034b50;
 const SUPPORTED = '<f4, <f8, |u1, |i1, <i2, <u2, <i4, <u4, <i8, <u8 (and big-endian ">" forms)';
 
 export interface NpyOptions extends LoaderOptions {
@@ -242,6 +244,12 @@ export function npyExampleShape(prefix: Buffer, file: string, layout?: DataLayou
 
 function readHeader(data: Buffer, file: string): NpyHeader {
   if (data.length === 0) throw new UserError('the file is empty (0 bytes); check data.path', { file, offset: 0 });
+  if (data.length >= 4 && data.readUInt32LE(0) === ZIP_LOCAL_HEADER) {
+    throw new UserError(
+      'not an .npy file but a zip archive: an .npz of several arrays (np.savez) or a torch.save file; write the one array with np.save("data.npy", array) and point data.path at that',
+      { file, offset: 0, length: 4 },
+    );
+  }
   if (data.length < 10 || MAGIC.some((b, i) => data[i] !== b)) {
     throw new UserError('not an .npy file: it does not start with the NPY magic bytes "\\x93NUMPY"; check data.path and data.format', {
       file,

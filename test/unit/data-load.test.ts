@@ -232,3 +232,22 @@ test('a text file of whole numbers up to 255 without data.scale gets a note to d
   writeFileSync(join(root, 'img.idx'), idx);
   assert.equal((await loadData(fileSpec('img.idx'), specPath)).notes, undefined, 'uint8 files are divided by 255 already');
 });
+
+test('loadData: archives of arrays (np.savez, torch.save) are named as such, with the np.save to write instead', async () => {
+  const w = workspace();
+  // Both are zip archives: a local file header first.
+  const zip = Buffer.concat([Buffer.from('PK\x03\x04', 'latin1'), Buffer.alloc(60)]);
+  for (const [name, maker] of [
+    ['arrays.npz', /np\.savez/],
+    ['ARRAYS.NPZ', /np\.savez/],
+    ['tensor.pt', /torch\.save/],
+    ['model.pth', /torch\.save/],
+  ] as const) {
+    writeFileSync(join(w.dataDir, name), zip);
+    const err = await expectUserErrorAsync(() => loadData(fileSpec(`../data/${name}`), w.specPath), maker, { file: w.specPath, field: 'data.path' });
+    assert.match(err.message, /np\.save\(/, name);
+    // Told to read it as NPY anyway, the loader says what the file is rather than only what it is not.
+    const forced = await expectUserErrorAsync(() => loadData(fileSpec(`../data/${name}`, { format: 'npy' }), w.specPath), /zip archive/);
+    assert.match(forced.message, /np\.save\(/, name);
+  }
+});
