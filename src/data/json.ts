@@ -60,6 +60,8 @@ class FloatBuilder {
   }
 }
 
+const OBJECT_HINT = '; VAE Lens reads rows as arrays of numbers: write the values alone, e.g. df.to_json("data.json", orient="values") in pandas';
+
 /** Rows nested deeper than an image's height, width and channels are not a table. */
 const MAX_ROW_DEPTH = 3;
 
@@ -74,7 +76,9 @@ export function parseJsonData(data: Buffer, file: string, opts?: LoaderOptions):
   const bom = bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
   let pos = bom;
   const fail = (message: string, at: number, row?: number): never => {
-    throw new UserError(message, { file, ...lineColumn(bytes, at), offset: at, length: 1, row });
+    // pandas' to_json writes objects unless told orient="values": say how to write what is read.
+    const hint = bytes[at] === CH.brace ? OBJECT_HINT : '';
+    throw new UserError(message + hint, { file, ...lineColumn(bytes, at), offset: at, length: 1, row });
   };
   const skip = (): void => {
     while (isSpace(bytes[pos])) pos++;
@@ -83,7 +87,7 @@ export function parseJsonData(data: Buffer, file: string, opts?: LoaderOptions):
     const c = bytes[at];
     if (c === undefined) return 'the end of the file';
     if (c === CH.quote) return 'a string';
-    if (c === CH.brace) return 'an object';
+    if (c === CH.brace) return 'an object with named fields';
     if (c === CH.open) return 'an array';
     const word = bytes.toString('utf8', at, Math.min(bytes.length, at + 12)).match(/^[A-Za-z]+/)?.[0];
     if (word === 'null') return 'null (a missing value: remove or impute it first)';
@@ -175,6 +179,7 @@ export function parseJsonData(data: Buffer, file: string, opts?: LoaderOptions):
   };
 
   const readRow = (row: number): void => {
+    if (row === 1 && bytes[pos] === CH.brace) fail(`row 1 is ${describe(pos)}`, pos, 1);
     if (row === 1) {
       firstRowLine = lineColumn(bytes, pos).line;
       // Row 1's depth: the brackets it opens before its first number.

@@ -142,3 +142,27 @@ test('json: JSON Lines of numeric rows are read as rows (generated)', () => {
   expectUserError(() => parseJsonData(Buffer.from('[1,2]\n[3,4] [5,6]\n'), 'd.jsonl'), /row 3 starts on the line of row 2/, { line: 2 });
   expectUserError(() => json('[[1]] [[2]]'), /a second array follows the top-level array on the same line/);
 });
+
+test('json: rows with named fields (pandas to_json orients other than "values") are named so, with the orient that is read', () => {
+  const records = [
+    { a: 1, b: 2 },
+    { a: 3, b: 4 },
+  ];
+  const cases: Array<{ name: string; text: string; line: number; column: number }> = [
+    { name: 'd.json', text: JSON.stringify(records), line: 1, column: 2 },
+    { name: 'd.json', text: JSON.stringify(records, null, 2), line: 2, column: 3 },
+    { name: 'd.json', text: `[1, 2, ${JSON.stringify(records[0])}]`, line: 1, column: 8 },
+    { name: 'd.jsonl', text: records.map((r) => JSON.stringify(r)).join('\n'), line: 1, column: 1 },
+    { name: 'd.json', text: records.map((r) => JSON.stringify(r)).join('\n'), line: 1, column: 1 },
+    { name: 'd.json', text: JSON.stringify({ a: { 0: 1, 1: 3 }, b: { 0: 2, 1: 4 } }), line: 1, column: 1 },
+    { name: 'd.json', text: JSON.stringify({ columns: ['a', 'b'], index: [0, 1], data: [[1, 2]] }), line: 1, column: 1 },
+    { name: 'd.json', text: `\n  ${JSON.stringify({ 0: records[0] })}`, line: 2, column: 3 },
+  ];
+  for (const c of cases) {
+    const err = expectUserError(() => parseJsonData(Buffer.from(c.text), c.name), /(row 1|element 3|found an object) (is |with )?.*named fields/, {
+      line: c.line,
+      column: c.column,
+    });
+    assert.match(err.message, /orient="values"/, c.text);
+  }
+});
