@@ -2,10 +2,11 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /**
  * Why `written`, a path relative to `baseDir`, may not have been found: a leading "~" (only a shell
- * expands it), backslashes or a drive letter (Windows only). A sentence to append, or ''.
+ * expands it), a file URI, backslashes or a drive letter (Windows only). A sentence to append, or ''.
  */
 export function pathSpellingHint(written: string, baseDir: string, platform: NodeJS.Platform = process.platform): string {
   if (written.startsWith('~')) {
@@ -15,6 +16,11 @@ export function pathSpellingHint(written: string, baseDir: string, platform: Nod
       `; it starts with "~", which only a shell expands to a home folder, so here it names a folder called "~": ` +
       `write the path relative to the spec's folder${full ? `, or in full (${JSON.stringify(full)})` : ''}`
     );
+  }
+  if (/^file:\/\//i.test(written)) {
+    const meant = filePathOfUri(written);
+    const found = meant !== undefined && fs.existsSync(meant) ? ', which exists' : '';
+    return `; it is a file URI, not a path: write the path itself${meant !== undefined ? ` (${JSON.stringify(meant)}${found})` : ''}`;
   }
   if (platform === 'win32') return '';
   if (/^[A-Za-z]:[\\/]/.test(written))
@@ -27,12 +33,25 @@ export function pathSpellingHint(written: string, baseDir: string, platform: Nod
   return '';
 }
 
+/** The path a file URI names (%20 decoded), or undefined when it is no valid one. */
+function filePathOfUri(uri: string): string | undefined {
+  try {
+    return fileURLToPath(new URL(uri));
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * output.runsDir is made, not looked for, so a "~" or backslashes in it would not fail: they would
  * name a folder "~" (or "a\\b") beside the spec. Said as a warning; undefined when it is fine.
  */
 export function runsDirSpellingWarning(written: string | undefined, platform: NodeJS.Platform = process.platform): string | undefined {
   if (written === undefined) return undefined;
+  if (/^file:\/\//i.test(written)) {
+    const meant = filePathOfUri(written);
+    return `the path is a file URI: the runs go to a folder named "file:" beside the spec; write the path itself${meant !== undefined ? ` (${JSON.stringify(meant)})` : ''}`;
+  }
   if (written.startsWith('~'))
     return `the path starts with "~", which only a shell expands to a home folder: the runs go to a folder named "~" beside the spec; write the path relative to the spec's folder, or in full`;
   if (platform !== 'win32' && written.includes('\\'))

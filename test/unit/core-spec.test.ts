@@ -167,6 +167,7 @@ test('an output.runsDir written for a shell or for Windows is warned about at it
     ['~', /starts with "~"/],
     ['runs\\a', /contains "\\", which separates folders on Windows only: .*\("runs\/a"\)/],
     ['..\\\\runs\\b', /forward slashes \("\.\.\/runs\/b"\)/],
+    ['file:///abs/my%20runs', /is a file URI: .*write the path itself .*\("\/abs\/my runs"\)/],
     ['runs/a', undefined],
     ['/abs/runs', undefined],
   ];

@@ -251,3 +251,17 @@ test('loadData: archives of arrays (np.savez, torch.save) are named as such, wit
     assert.match(forced.message, /np\.save\(/, name);
   }
 });
+
+test('loadData: a file URI (file:///…, as browsers and notebooks copy paths) is named, with the path it stands for', async () => {
+  const w = workspace();
+  writeFileSync(join(w.dataDir, 'my data ü.csv'), 'x,y\n1,2\n');
+  for (const [uri, path, exists] of [
+    [`file://${join(w.dataDir, 'a.csv')}`, join(w.dataDir, 'a.csv'), true],
+    [`file://${encodeURI(join(w.dataDir, 'my data ü.csv'))}`, join(w.dataDir, 'my data ü.csv'), true],
+    [`FILE://localhost${join(w.dataDir, 'a.csv')}`, join(w.dataDir, 'a.csv'), true],
+    [`file://${join(w.dataDir, 'nope.csv')}`, join(w.dataDir, 'nope.csv'), false],
+  ] as const) {
+    const err = await expectUserErrorAsync(() => loadData(fileSpec(uri), w.specPath), /not found/, { field: 'data.path' });
+    assert.ok(err.message.includes(`is a file URI, not a path: write the path itself (${JSON.stringify(path)}${exists ? ', which exists' : ''})`), err.message);
+  }
+});
