@@ -10,7 +10,7 @@ import { counted } from '../core/wording';
 import type { Dataset } from './dataset';
 import { checkMatrixFits, fileStartsWithGzip, fileStartsWithUtf16, gunzipIfNeeded, rowsToRead, utf16AsUtf8, type LoaderOptions } from './loaderCommon';
 import { forEachLine, type TextInput } from './lines';
-import { cellText, describeBadCell, parseDecimal } from './numberText';
+import { cellText, describeBadCell, isMissingMarker, parseDecimal } from './numberText';
 
 export interface CsvOptions extends LoaderOptions {
   /** Whether the first non-comment line is a header; guessed when undefined. */
@@ -62,10 +62,18 @@ function separatorDirective(text: string, line: number, file: string): FirstPass
   );
 }
 
+/**
+ * The error values a spreadsheet writes into a cell that failed (#N/A, #DIV/0!, …), then the end of
+ * the cell. They start with "#" like a comment, but a row starting with one is data with a bad cell.
+ */
+const SPREADSHEET_ERROR = /^#(N\/A|VALUE!|DIV\/0!|REF!|NAME\?|NUM!|NULL!|SPILL!|CALC!)(?:[ \t,;]|$)/i;
+const LONGEST_SPREADSHEET_ERROR = '#DIV/0!,'.length;
+
 function isSkippable(bytes: Buffer, start: number, end: number): boolean {
   let i = start;
   while (i < end && (bytes[i] === 32 || bytes[i] === 9)) i++;
-  return i === end || bytes[i] === CH_HASH;
+  if (i === end) return true;
+  return bytes[i] === CH_HASH && !SPREADSHEET_ERROR.test(bytes.toString('latin1', i, Math.min(end, i + LONGEST_SPREADSHEET_ERROR)));
 }
 
 function firstPass(input: TextInput, file: string, stopAfter: number): FirstPass {
@@ -161,6 +169,18 @@ function looksLikeData(cells: string[], delimiter: Delimiter): boolean {
 }
 
 /**
+ * A first line of numbers with a missing value among them ("1,NA,3") is data with a hole in it, not
+ * a header: taken for one, the row would be dropped without a word while the same NA lower down is refused.
+ */
+function looksLikeDataRow(cells: string[], delimiter: Delimiter): boolean {
+  const missing = (c: string) => isMissingMarker(unquote(c));
+  const present = cells.filter((c) => !missing(c));
+  return present.length > 0 && present.length < cells.length
+    ? looksLikeData(present, delimiter) && present.some((c) => unquote(c) !== '')
+    : looksLikeData(cells, delimiter);
+}
+
+/**
  * A number written with a decimal comma, as spreadsheets in most of Europe write it; they separate
  * cells with ";" then, so with that delimiter the comma can only be the decimal mark.
  */
@@ -249,7 +269,7 @@ function detectLayout(first: FirstPass, file: string, opts: CsvOptions | undefin
   const topCells = splitQuoted(top.text, delimiter);
   const skipFirst = opts?.header !== false && hasIndexColumn(topCells, sample.slice(1), delimiter);
   const columnNumbers = !skipFirst && looksLikeData(topCells, delimiter) && isColumnNumbers(topCells);
-  const hasHeader = opts?.header ?? (skipFirst || columnNumbers || !looksLikeData(topCells, delimiter));
+  const hasHeader = opts?.header ?? (skipFirst || columnNumbers || !looksLikeDataRow(topCells, delimiter));
   const dataLines = first.contentLines - (hasHeader ? 1 : 0);
   const dataStart = hasHeader ? sample[1] : top;
   if (dataLines <= 0 || !dataStart) throw new UserError('the file holds a header line but no data rows below it', { file, line: top.line });

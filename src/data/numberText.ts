@@ -106,6 +106,12 @@ export function cellText(bytes: Uint8Array, start: number, end: number, max = 24
 
 /** What R (NA), Excel (#N/A), pandas, databases (NULL) and surveys (-, ?) write for a missing value. */
 const MISSING_MARKERS = /^(na|n\/a|#n\/a|nan|null|none|nil|missing|-|\?)$/i;
+/** What a spreadsheet writes in a cell whose formula failed (#N/A is a missing value, above). */
+const SPREADSHEET_ERRORS = /^#(VALUE!|DIV\/0!|REF!|NAME\?|NUM!|NULL!|SPILL!|CALC!)$/i;
+
+/** Whether a cell's text (unquoted) is one of the markers of a missing value. */
+export const isMissingMarker = (text: string): boolean => MISSING_MARKERS.test(text);
+
 /** Spaces that spreadsheets put between thousands (French, Swiss, SI); invisible in a message. */
 const WIDE_SPACES = /[\u00a0\u2007\u2009\u202f]/;
 
@@ -117,6 +123,8 @@ export function describeBadCell(text: string, delimiter: string | undefined): st
     return `is ${JSON.stringify(unquoted)}; VAE Lens needs finite numbers: remove or impute missing values first`;
   if (MISSING_MARKERS.test(unquoted))
     return `is ${JSON.stringify(unquoted)}, a missing value; VAE Lens needs a number in every cell: remove or impute missing values first`;
+  if (SPREADSHEET_ERRORS.test(unquoted))
+    return `is ${JSON.stringify(unquoted)}, an error value a spreadsheet formula gave; fix the formula, or remove or impute the cell`;
   const space = WIDE_SPACES.exec(unquoted)?.[0];
   if (space !== undefined)
     return (

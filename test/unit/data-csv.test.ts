@@ -398,3 +398,40 @@ test('csv: an Excel "sep=" first line sets the delimiter and is no header or dat
 test('csv: a "sep=" line naming a delimiter VAE Lens does not read says so on its line', () => {
   expectUserError(() => csv('x\nsep=|\na|b\n1|2\n'.slice(2)), /separated by "\|".*commas, semicolons, tabs or spaces/, { line: 1 });
 });
+
+test('csv: a first line of numbers with a missing value (NA, empty, ?) is a data row with a missing value, not a header dropped', () => {
+  for (const marker of ['NA', 'N/A', '#N/A', 'null', 'None', '?', '-', '"NA"', 'nan', '']) {
+    for (const delimiter of [',', ';', '\t']) {
+      for (const at of [0, 1, 2]) {
+        // An empty first name over whole numbers is pandas' index column (noted when read so).
+        if (marker === '' && at === 0) continue;
+        const first = ['1', '2', '3'];
+        first[at] = marker;
+        const text = `${first.join(delimiter)}\n4${delimiter}5${delimiter}6\n7${delimiter}8${delimiter}9\n`;
+        expectUserError(() => csv(text), /missing value|is "nan"/, { line: 1, row: 1 });
+      }
+    }
+  }
+  // Names stay a header.
+  assert.equal(csv('x,y,z\n1,2,3\n').n, 1);
+  assert.equal(csv('NA,y,z\n1,2,3\n').n, 1);
+});
+
+test('csv: a row starting with a spreadsheet error value (#N/A, #DIV/0!) is a row with a bad cell, not a # comment skipped', () => {
+  for (const error of ['#N/A', '#DIV/0!', '#VALUE!', '#REF!', '#NAME?', '#NUM!', '#NULL!', '"#N/A"']) {
+    for (const delimiter of [',', ';', '\t']) {
+      for (const line of [1, 2, 3]) {
+        const lines = [`1${delimiter}2`, `3${delimiter}4`, `5${delimiter}6`];
+        lines[line - 1] = `${error}${delimiter}9`;
+        const text = `${lines.join('\n')}\n`;
+        const err = expectUserError(() => csv(text, { header: false }), new RegExp(JSON.stringify(error.replace(/"/g, '')).replace(/[?!/]/g, '\\$&')), {
+          line,
+          row: line,
+        });
+        assert.match(err.message, /missing value|error value/, text);
+      }
+    }
+  }
+  // Comments stay comments.
+  assert.equal(csv('# x, y\n#NA of rows: 2\n1,2\n3,4\n').n, 2);
+});
