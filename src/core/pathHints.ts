@@ -22,7 +22,15 @@ export function pathSpellingHint(written: string, baseDir: string, platform: Nod
     const found = meant !== undefined && fs.existsSync(meant) ? ', which exists' : '';
     return `; it is a file URI, not a path: write the path itself${meant !== undefined ? ` (${JSON.stringify(meant)}${found})` : ''}`;
   }
+  const trimmed = written.trim();
+  if (trimmed !== written) {
+    const found = trimmed !== '' && fs.existsSync(path.resolve(baseDir, trimmed)) ? ', which exists' : '';
+    return `; it has white space before or after it, which is part of a file's name: remove it (${JSON.stringify(trimmed)}${found})`;
+  }
   if (platform === 'win32') return '';
+  const otherCase = sameNameInOtherCase(path.resolve(baseDir, written));
+  if (otherCase !== undefined)
+    return `; names are case-sensitive here: the folder holds ${JSON.stringify(otherCase)}, which differs only in the case of its letters (a name from a Windows or macOS disk?)`;
   if (/^[A-Za-z]:[\\/]/.test(written))
     return `; it is a Windows path (drive ${written.slice(0, 2)}): write it relative to the spec's folder, with forward slashes`;
   if (written.includes('\\')) {
@@ -31,6 +39,16 @@ export function pathSpellingHint(written: string, baseDir: string, platform: Nod
     return `; it contains "\\", which separates folders on Windows only: write it with forward slashes (${JSON.stringify(forward)}${found}), relative to the spec's folder`;
   }
   return '';
+}
+
+/** The name of a file beside `file` that differs from its name only in case, if there is one. */
+function sameNameInOtherCase(file: string): string | undefined {
+  const name = path.basename(file).toLowerCase();
+  try {
+    return fs.readdirSync(path.dirname(file)).find((entry) => entry.toLowerCase() === name);
+  } catch {
+    return undefined;
+  }
 }
 
 /** The path a file URI names (%20 decoded), or undefined when it is no valid one. */

@@ -265,3 +265,19 @@ test('loadData: a file URI (file:///…, as browsers and notebooks copy paths) i
     assert.ok(err.message.includes(`is a file URI, not a path: write the path itself (${JSON.stringify(path)}${exists ? ', which exists' : ''})`), err.message);
   }
 });
+
+test('loadData: a path not found for white space around it, or for the case of its letters, says so (generated)', async () => {
+  const w = workspace();
+  for (const name of ['a.csv', 'a.npy', 'img-idx3-ubyte.gz']) {
+    for (const written of [`../data/${name} `, ` ../data/${name}`, `../data/${name}\n`, `\t../data/${name}`]) {
+      const err = await expectUserErrorAsync(() => loadData(fileSpec(written), w.specPath), /not found/, { field: 'data.path' });
+      assert.ok(err.message.includes(`white space`) && err.message.includes(`("../data/${name}", which exists)`), err.message);
+    }
+    for (const written of [`../data/${name.toUpperCase()}`, `../data/${name[0]!.toUpperCase()}${name.slice(1)}`]) {
+      const err = await expectUserErrorAsync(() => loadData(fileSpec(written), w.specPath), /not found/, { field: 'data.path' });
+      assert.ok(err.message.includes(`names are case-sensitive here: the folder holds ${JSON.stringify(name)}`), err.message);
+    }
+  }
+  const plain = await expectUserErrorAsync(() => loadData(fileSpec('../data/b.csv'), w.specPath), /not found/);
+  assert.doesNotMatch(plain.message, /white space|case-sensitive/);
+});
