@@ -95,17 +95,18 @@ export function parseJsonData(data: Buffer, file: string, opts?: LoaderOptions):
     if (word) return JSON.stringify(word);
     return JSON.stringify(String.fromCharCode(c));
   };
-  const number = (row: number, what: string): number => {
+  /** `what` names the value for a message: called only on failure (a string per value would cost more than the parse). */
+  const number = (row: number, what: () => string): number => {
     const start = pos;
     while (isNumberChar(bytes[pos])) pos++;
     const v = start === pos ? Number.NaN : Math.fround(parseDecimal(bytes, start, pos));
     if (v - v !== 0) {
-      if (start === pos) fail(`${what} should be a number but is ${describe(start)}`, start, row);
+      if (start === pos) fail(`${what()} should be a number but is ${describe(start)}`, start, row);
       const text = bytes.toString('latin1', start, pos);
       fail(
         Number.isNaN(parseDecimal(bytes, start, pos))
-          ? `${what} is ${JSON.stringify(text)}, not a valid number`
-          : `${what} is ${text}, which is beyond the float32 range (about ±3.4e38)`,
+          ? `${what()} is ${JSON.stringify(text)}, not a valid number`
+          : `${what()} is ${text}, which is beyond the float32 range (about ±3.4e38)`,
         start,
         row,
       );
@@ -137,7 +138,7 @@ export function parseJsonData(data: Buffer, file: string, opts?: LoaderOptions):
     if (level === depth) {
       if (bytes[pos] === CH.open) fail(`${where(row, index)} is an array, but row 1 is ${shapeText()}; use one form for all rows`, pos, row);
       // A top-level array of numbers names its elements so, as there are no rows to speak of.
-      const v = number(row, level === 0 && !lines ? `element ${row}` : where(row, index));
+      const v = number(row, () => (level === 0 && !lines ? `element ${row}` : where(row, index)));
       if (row <= maxRows) out.push(v);
       return;
     }
@@ -249,6 +250,13 @@ export function parseJsonData(data: Buffer, file: string, opts?: LoaderOptions):
 
 /** Whether another top-level array follows the one that starts at `at` (then the file is JSON Lines). */
 function secondArrayFollows(bytes: Uint8Array, at: number): boolean {
+  // Nothing but white space after the first line (a one-line array, as json.dumps and pandas write
+  // one): no second array, told without walking every bracket of a large file.
+  const firstLineEnd = bytes.indexOf(CH.newline, at);
+  if (firstLineEnd < 0) return false;
+  let rest = firstLineEnd;
+  while (rest < bytes.length && isSpace(bytes[rest])) rest++;
+  if (rest === bytes.length) return false;
   let depth = 0;
   let i = at;
   for (; i < bytes.length; i++) {

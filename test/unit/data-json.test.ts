@@ -166,3 +166,19 @@ test('json: rows with named fields (pandas to_json orients other than "values") 
     assert.match(err.message, /orient="values"/, c.text);
   }
 });
+
+test('json: a one-line array followed only by white space is one array; a second array on a later line makes JSON Lines', () => {
+  for (const tail of ['', '\n', '\r\n', '\n\n  \t\n', ' \n ']) {
+    assert.deepEqual(rows(json(`[[1,2],[3,4]]${tail}`)), [
+      [1, 2],
+      [3, 4],
+    ]);
+    assert.deepEqual(rows(json(`[1,2]${tail}`)), [[1], [2]]);
+    for (const gap of ['\n', '\r\n', '\n\n  \n']) {
+      assert.deepEqual(rows(json(`[1,2]${gap}[3,4]${tail}`)), [
+        [1, 2],
+        [3, 4],
+      ]);
+    }
+  }
+});
