@@ -73,20 +73,22 @@ export async function loadData(spec: DataSpec, specPath: string, opts: LoadDataO
 }
 
 /**
- * A text file (CSV, JSON) of whole numbers from 0 to 255 reaching above 127 is most likely 8-bit
- * pixels, as Kaggle's Fashion-MNIST CSV holds them; binary uint8 files are divided by 255 by
- * default, text files are not, so say how. (Small counts, 0 to 20 say, are not taken for pixels.)
+ * Data of whole numbers from 0 to 255 reaching above 127 are most likely 8-bit pixels, as Kaggle's
+ * Fashion-MNIST CSV holds them, or images saved by pandas (int64) or after astype(float32). Only
+ * uint8 files are divided by 255 by default; other sources are trained as they are, so say how.
+ * (Small counts, 0 to 20 say, are not taken for pixels.)
  */
 function unscaledPixelsNote(ds: Dataset): string[] {
-  if (ds.sourceType !== 'text') return [];
+  if (ds.sourceType === 'uint8') return [];
   let max = 0;
   for (const v of ds.values) {
     if (!(v >= 0 && v <= 255 && Number.isInteger(v))) return [];
     if (v > max) max = v;
   }
   if (max <= 127) return [];
+  const source = ds.sourceType === 'text' ? 'text files' : ds.sourceType === 'int' ? 'integer files' : `${ds.sourceType} files`;
   return [
-    `the values are whole numbers from 0 to ${max}, as 8-bit pixels are, and are trained as they are (data.scale is "none" for text files): if they are pixels, set data.scale to "unit" to divide them by 255`,
+    `the values are whole numbers from 0 to ${max}, as 8-bit pixels are, and are trained as they are (data.scale is "none" for ${source}): if they are pixels, set data.scale to "unit" to divide them by 255`,
   ];
 }
 

@@ -281,3 +281,31 @@ test('loadData: a path not found for white space around it, or for the case of i
   const plain = await expectUserErrorAsync(() => loadData(fileSpec('../data/b.csv'), w.specPath), /not found/);
   assert.doesNotMatch(plain.message, /white space|case-sensitive/);
 });
+
+test('NPY and IDX files of whole numbers up to 255 in a type other than uint8 (pandas int64, astype float32) get the note to divide by 255', async () => {
+  const root = tempDir();
+  const specPath = join(root, 'm.vae.json');
+  const pixels = [0, 17, 255, 4, 3, 0, 128, 9];
+  for (const [descr, kind] of [
+    ['<i8', 'i8'],
+    ['<i4', 'i4'],
+    ['<i2', 'i2'],
+    ['<f4', 'f4'],
+    ['<f8', 'f8'],
+    ['>f8', 'f8'],
+  ] as const) {
+    const name = `pixels-${descr.replace(/[<>]/, '')}-${descr[0] === '>' ? 'be' : 'le'}.npy`;
+    writeFileSync(join(root, name), npyBytes(descr, [2, 4], encode(kind, pixels, descr[0] === '>' ? 'be' : 'le')));
+    const { notes } = await loadData(fileSpec(name), specPath);
+    assert.ok(
+      (notes ?? []).some((n) => /as 8-bit pixels are.*set data\.scale to "unit" to divide them by 255/.test(n)),
+      `${name}: ${JSON.stringify(notes)}`,
+    );
+    const scaled = await loadData(fileSpec(name, { scale: 'unit' }), specPath);
+    assert.equal(scaled.notes, undefined, name);
+  }
+  writeFileSync(join(root, 'img16.idx'), idxBytes(0x0b, [2, 2, 2], encode('i2', [0, 255, 51, 102, 1, 2, 3, 4], 'be')));
+  assert.ok((await loadData(fileSpec('img16.idx'), specPath)).notes?.some((n) => /8-bit pixels/.test(n)));
+  writeFileSync(join(root, 'unit.npy'), npyBytes('<f4', [2, 2], encode('f4', [0, 0.5, 1, 0.25])));
+  assert.equal((await loadData(fileSpec('unit.npy'), specPath)).notes, undefined);
+});
