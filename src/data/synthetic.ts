@@ -93,6 +93,22 @@ export function describeSynthetic(p: SyntheticParams): string {
 export function generateSynthetic(p: SyntheticParams, where: SourceLocation = {}): Dataset {
   checkParams(p, where);
   checkSize(p, where);
+  const ds = drawSynthetic(p);
+  // Only the noise is unbounded: a point beyond float32 would train as Infinity, then NaN.
+  if (!allFinite(ds.values))
+    throw new UserError(
+      `data.noise is ${p.noise}: points drawn with it are beyond the float32 range VAE Lens computes in (about ±3.4e38); use a smaller noise`,
+      { ...where, field: 'data.noise' },
+    );
+  return ds;
+}
+
+function allFinite(values: Float32Array): boolean {
+  for (let i = 0; i < values.length; i++) if (values[i]! - values[i]! !== 0) return false;
+  return true;
+}
+
+function drawSynthetic(p: SyntheticParams): Dataset {
   const rng = new Rng(p.seed);
   const source = describeSynthetic(p);
   if (p.synthetic === 'manifold') return manifold(p, rng, source);

@@ -133,3 +133,16 @@ test('synthetic: bad parameters name the spec field', () => {
   expectUserError(() => generateSynthetic(base('circle', { noise: -1 })), /data\.noise/, { field: 'data.noise' });
   expectUserError(() => generateSynthetic(base('toString' as SyntheticParams['synthetic'])), /unknown synthetic set/);
 });
+
+test('synthetic: a noise so large that points overflow float32 is refused at data.noise, for every set', () => {
+  for (const kind of SYNTHETIC_KINDS) {
+    for (const noise of [1e39, 1e300, Number.MAX_VALUE]) {
+      expectUserError(() => generateSynthetic(base(kind, { noise, n: 50 }), { file: 's.vae.json' }), /data\.noise.*float32/, {
+        file: 's.vae.json',
+        field: 'data.noise',
+      });
+    }
+    // Large but representable noise is drawn as asked.
+    assertWellFormed(generateSynthetic(base(kind, { noise: 1e30, n: 50 })));
+  }
+});
