@@ -13,7 +13,7 @@ import { scriptSpecProblems, scriptSpecWithDefaults, type ParsedScriptSpec, type
 import { findNode, locator, nodeValue, parseJsoncTree } from './specParts/jsonc';
 import { withoutBom } from './text';
 import { schemaProblems } from './specParts/schemaCheck';
-import { semanticProblems } from './specParts/semanticChecks';
+import { semanticProblems, unusedDataFieldWarnings } from './specParts/semanticChecks';
 import { theoremWarnings, windowWarnings } from './specParts/theoremWarnings';
 import type { ParsedSpec, SpecWarning } from './specParts/types';
 import { withDefaults, type RawSpec } from './specParts/withDefaults';
@@ -73,7 +73,7 @@ export function parseSpecDocument(original: string, file = 'spec.vae.json'): Spe
     throw new UserError(errs[0]!.message, errs[0]!.location, errs.slice(1));
   }
   const warnings = [
-    ...theoremWarnings(spec).map((w) => ({ message: w.message, location: locate(findNode(root, w.field), w.field) })),
+    ...[...theoremWarnings(spec), ...unusedDataFieldWarnings(spec)].map((w) => ({ message: w.message, location: locate(findNode(root, w.field), w.field) })),
     ...outputWarnings(spec.output.runsDir),
     ...[shapeLayoutWarning(spec.data.shape, spec.data.layout)].flatMap((message) =>
       message === undefined ? [] : [{ message, location: locate(findNode(root, 'data.shape'), 'data.shape') }],

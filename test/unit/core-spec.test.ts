@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import { isUserError, UserError } from '../../src/core/errors';
 import { parseSpec, parseSpecDocument } from '../../src/core/spec';
-import { SPEC_SCHEMA } from '../../src/core/specSchema';
+import { SPEC_SCHEMA, SYNTHETIC_KINDS } from '../../src/core/specSchema';
 
 const SWISS_ROLL = `{ "name": "swiss-roll",
   "data": { "synthetic": "swiss_roll", "n": 2000, "noise": 0.05, "seed": 1 },
@@ -200,4 +200,28 @@ test('a window of 1, which the rule reads as 2 (its trend needs 2w >= 4 passes),
 test('a script spec with a window of 1 is warned of too', () => {
   const parsed = parseSpecDocument('{ "name": "s", "trainer": { "command": ["python3", "train.py"] }, "diagnostics": { "window": 1 } }', 's.vae.json');
   assert.ok(parsed.parsed.warnings.some((w) => w.location.field === 'diagnostics.window' && /read as 2/.test(w.message)));
+});
+
+test('data.dim and data.intrinsicDim given to a synthetic set that does not read them are warned about at their field', () => {
+  const readsDim = new Set(['manifold', 'ppca', 'ring']);
+  const readsIntrinsic = new Set(['manifold', 'ppca']);
+  for (const kind of SYNTHETIC_KINDS) {
+    for (const given of [{ dim: 6 }, { dim: 6, intrinsicDim: 2 }, { intrinsicDim: 2 }]) {
+      if (readsDim.has(kind) && given.dim === undefined) continue;
+      const text = `{\n  "data": ${JSON.stringify({ synthetic: kind, ...given })},\n  "model": { "latentDim": 2 }\n}`;
+      const { warnings } = parseSpec(text, 's.vae.json');
+      for (const [field, reads] of [
+        ['dim', readsDim],
+        ['intrinsicDim', readsIntrinsic],
+      ] as const) {
+        const warned = warnings.filter((w) => w.location.field === `data.${field}`);
+        const expected = field in given && !reads.has(kind);
+        assert.equal(warned.length, expected ? 1 : 0, `${kind} ${JSON.stringify(given)} ${field}: ${JSON.stringify(warnings)}`);
+        if (expected) {
+          assert.match(warned[0]!.message, new RegExp(`data\\.${field} is not read by "${kind}"`));
+          assert.equal(warned[0]!.location.line, 2);
+        }
+      }
+    }
+  }
 });

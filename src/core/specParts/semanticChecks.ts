@@ -27,3 +27,25 @@ export function semanticProblems(spec: VaeSpec, raw: RawSpec): { message: string
     });
   return out;
 }
+
+/** The synthetic sets that read data.dim, and data.intrinsicDim (see data/synthetic.ts). */
+const READS_DIM: ReadonlySet<string> = new Set(['manifold', 'ppca', 'ring']);
+const READS_INTRINSIC_DIM: ReadonlySet<string> = new Set(['manifold', 'ppca']);
+
+/** Fields given to a synthetic set that does not read them: the user would believe they shaped the data. */
+export function unusedDataFieldWarnings(spec: VaeSpec): { message: string; field: string }[] {
+  const d = spec.data;
+  if (d.kind !== 'synthetic') return [];
+  const out: { message: string; field: string }[] = [];
+  if (d.dim !== undefined && !READS_DIM.has(d.synthetic))
+    out.push({
+      message: `data.dim is not read by "${d.synthetic}", a set of fixed dimension; only "manifold", "ppca" and "ring" take one: remove it`,
+      field: 'data.dim',
+    });
+  if (d.intrinsicDim !== undefined && !READS_INTRINSIC_DIM.has(d.synthetic))
+    out.push({
+      message: `data.intrinsicDim is not read by "${d.synthetic}"; only "manifold" and "ppca" take one: remove it`,
+      field: 'data.intrinsicDim',
+    });
+  return out;
+}
