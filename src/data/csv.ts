@@ -456,14 +456,19 @@ function endOfQuotedDelimiter(bytes: Buffer, s: number, e: number, lineEnd: numb
   return close >= 0 && close < lineEnd ? close + 1 : undefined;
 }
 
-/** A quoted data cell with the delimiter inside: spreadsheets write thousands separators so ("1,234"). */
+/** A quoted data cell with the delimiter inside: spreadsheets write thousands separators ("1,234") or decimal commas ("0,5") so. */
 function quotedDelimiterProblem(quoted: string, delimiter: Delimiter): string {
   const text = quoted.replace(/^"(.*)"$/s, '$1');
+  if (delimiter === ',' && !THOUSANDS_GROUPS.test(text) && DECIMAL_COMMA.test(text))
+    return `is ${JSON.stringify(text)}, quoted with a decimal comma; write decimals with a point (0.5, not 0,5), or save the file with ";" between cells`;
   return (
     `is ${JSON.stringify(text)}, quoted with a ${delimiterName(delimiter)} inside, as spreadsheets write a thousands separator: ` +
     'VAE Lens reads one plain number per cell; save the cells as plain numbers, without thousands separators'
   );
 }
+
+/** Digits in groups of three after the first: 1,234 or 12,345,678.5 */
+const THOUSANDS_GROUPS = /^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$/;
 
 function raggedError(
   bytes: Buffer,

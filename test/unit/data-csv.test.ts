@@ -435,3 +435,10 @@ test('csv: a row starting with a spreadsheet error value (#N/A, #DIV/0!) is a ro
   // Comments stay comments.
   assert.equal(csv('# x, y\n#NA of rows: 2\n1,2\n3,4\n').n, 2);
 });
+
+test('csv: a quoted decimal comma in a comma-separated file ("0,5", as LibreOffice quotes it) is called a decimal comma', () => {
+  for (const cell of ['"0,5"', '"-1,25"', '"12,5e3"', '",5"']) {
+    const err = expectUserError(() => csv(`a,b\n${cell},2\n3,4\n`), /decimal comma/, { line: 2, row: 1 });
+    assert.doesNotMatch(err.message, /thousands/, cell);
+  }
+});
