@@ -4,7 +4,7 @@
  * dimension) followed by the elements.
  * (N, D) is N x D; (N, H, W) are N images of H x W; 1-D files hold labels, not data.
  */
-import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { UserError } from '../core/errors';
 import { counted } from '../core/wording';
 import type { Dataset } from './dataset';
@@ -33,14 +33,19 @@ function precheckSize(path: string, opts: LoaderOptions | undefined): void {
   const head = Buffer.alloc(16);
   const fd = openSync(path, 'r');
   let got: number;
+  let size: number;
   try {
     got = readSync(fd, head, 0, head.length, 0);
+    size = fstatSync(fd).size;
   } finally {
     closeSync(fd);
   }
   const ndims = head[3]!;
-  if (got < 4 + 4 * ndims || isGzip(head) || head[0] !== 0 || head[1] !== 0 || ndims < 2 || ndims > 3) return;
+  const type = TYPE_CODES[head[2]!];
+  if (got < 4 + 4 * ndims || isGzip(head) || head[0] !== 0 || head[1] !== 0 || !type || ndims < 2 || ndims > 3) return;
   const shape = Array.from({ length: ndims }, (_, i) => head.readUInt32BE(4 + 4 * i));
+  // A header the file's size contradicts is described by parseIdx, not sized here.
+  if (shape.reduce((a, b) => a * b, 1) * type.bytes !== size - 4 - 4 * ndims) return;
   const dim = shape.slice(1).reduce((a, b) => a * b, 1);
   checkMatrixFits(rowsToRead(shape[0]!, opts), dim, { file: path, offset: 4 });
 }
@@ -84,6 +89,13 @@ export function parseIdx(raw: Buffer, file: string, opts?: LoaderOptions): Datas
   const expected = shape.reduce((a, b) => a * b, 1) * type.bytes;
   const available = data.length - headerBytes;
   if (available !== expected) {
+    const swapped = shape.map((_, i) => data.readUInt32LE(4 + 4 * i));
+    if (swapped.reduce((a, b) => a * b, 1) * type.bytes === available)
+      throw new UserError(
+        `the header's dimensions are written little-endian: read as IDX has them (most significant byte first) they are ${shape.join(' x ')}, which the data do not fill; ` +
+          `read the other way they are ${swapped.join(' x ')}, which they do: write each dimension big-endian, e.g. struct.pack(">I", n) in Python`,
+        locate(4),
+      );
     const problem =
       available < expected
         ? `the file is truncated: shape ${shape.join(' x ')} of ${typeName} needs ${exactBytes(expected)} after the header, but the file holds only ${counted(available, 'byte')} after it${inflated}`
@@ -95,9 +107,44 @@ export function parseIdx(raw: Buffer, file: string, opts?: LoaderOptions): Datas
   if (rows === 0 || dim === 0) throw new UserError(`the IDX file holds no data (shape ${shape.join(' x ')})`, locate(4));
   const n = rowsToRead(rows, opts);
   checkMatrixFits(n, dim, locate(4));
+  if (type.kind === 'float' && floatsLookLittleEndian(data, headerBytes, rows * dim, type.bytes))
+    throw new UserError(
+      `the ${typeName} values are stored little-endian (as numpy's tobytes writes them on a PC): IDX stores them big-endian, and read so they are tiny or huge nonsense; ` +
+        'write them with the bytes swapped, e.g. array.astype(">f4").tobytes(), or save an .npy file with np.save instead',
+      locate(headerBytes),
+    );
   const values = decodeElements(data, headerBytes, n * dim, type);
   if (type.kind === 'float') assertAllFinite(values, dim, file, 'IDX data');
   const ds: Dataset = { values, n, dim, sourceType: sourceTypeOf(type), source: file };
   if (ndims === 3) ds.imageShape = [shape[1]!, shape[2]!];
   return ds;
+}
+
+const SAMPLED_FLOATS = 4096;
+
+/**
+ * Zero, or a magnitude that data hold. Floats read in the wrong byte order take their exponent from
+ * mantissa bytes, spread over the whole range: most fall outside (or are subnormal, huge, NaN).
+ */
+const plausible = (v: number) => v === 0 || (Math.abs(v) >= 1e-10 && Math.abs(v) <= 1e10);
+
+/**
+ * Whether float elements were written little-endian: read big-endian (as IDX has them), most of a
+ * sample is subnormal, huge or not a number, and read little-endian nearly all of it is ordinary.
+ */
+function floatsLookLittleEndian(data: Buffer, start: number, count: number, bytes: number): boolean {
+  const view = new DataView(data.buffer, data.byteOffset + start, count * bytes);
+  const step = Math.max(1, Math.floor(count / SAMPLED_FLOATS));
+  let sampled = 0;
+  let asStored = 0;
+  let swapped = 0;
+  for (let i = 0; i < count; i += step) {
+    const o = i * bytes;
+    const big = bytes === 8 ? view.getFloat64(o, false) : view.getFloat32(o, false);
+    const little = bytes === 8 ? view.getFloat64(o, true) : view.getFloat32(o, true);
+    sampled++;
+    if (plausible(big)) asStored++;
+    if (plausible(little)) swapped++;
+  }
+  return asStored < 0.5 * sampled && swapped >= 0.9 * sampled;
 }

@@ -134,3 +134,57 @@ test('idx: Fashion-MNIST label file is refused', () => {
   requireMachineFile(join(FASHION, 't10k-labels-idx1-ubyte.gz'), 'dataset-fashion-mnist');
   expectUserError(() => readIdxFile(join(FASHION, 't10k-labels-idx1-ubyte.gz')), /label file/);
 });
+
+/** An IDX file whose header dimensions were written little-endian, as a writer using struct.pack('<I') makes. */
+function littleEndianDims(typeCode: number, shape: number[], payload: Uint8Array): Buffer {
+  const dims = Buffer.alloc(4 * shape.length);
+  shape.forEach((s, i) => dims.writeUInt32LE(s, 4 * i));
+  return Buffer.concat([Buffer.from([0, 0, typeCode, shape.length]), dims, payload]);
+}
+
+test('idx: dimensions written little-endian are named so, with the shape they mean, plain and gzipped, file and buffer', () => {
+  const dir = tempDir();
+  for (const [typeCode, kind, shape] of [
+    [0x08, 'u1', [2, 3, 4]],
+    [0x08, 'u1', [5, 7]],
+    [0x0d, 'f4', [3, 2, 2]],
+    [0x0b, 'i2', [60000, 1]],
+  ] as const) {
+    const count = shape.reduce((a: number, b: number) => a * b, 1);
+    const bytes = littleEndianDims(
+      typeCode,
+      [...shape],
+      encode(
+        kind,
+        Array.from({ length: count }, (_, i) => i % 100),
+        'be',
+      ),
+    );
+    for (const [name, content] of [
+      ['le-idx-ubyte', bytes],
+      ['le-idx-ubyte.gz', gzipSync(bytes)],
+    ] as const) {
+      const path = join(dir, name);
+      writeFileSync(path, content);
+      for (const read of [() => readIdxFile(path), () => parseIdx(readFileSync(path), path)]) {
+        const err = expectUserError(read, /little-endian/);
+        assert.ok(err.message.includes(shape.join(' x ')), err.message);
+        assert.doesNotMatch(err.message, /data\.limit/);
+      }
+    }
+  }
+});
+
+test('idx: floats stored little-endian (numpy tobytes on a PC) are refused, not read as tiny or huge numbers', () => {
+  for (const [typeCode, kind] of [
+    [0x0d, 'f4'],
+    [0x0e, 'f8'],
+  ] as const) {
+    const values = Array.from({ length: 24 }, (_, i) => (i % 7) * 0.37 + (i % 3) * 12.5 - 3);
+    expectUserError(() => parseIdx(idxBytes(typeCode, [4, 6], encode(kind, values, 'le')), 'x.idx'), /little-endian/);
+    // The same values big-endian, as IDX has them, are read; zeros and a few small values are no sign.
+    const ds = parseIdx(idxBytes(typeCode, [4, 6], encode(kind, values, 'be')), 'x.idx');
+    assert.deepEqual(Array.from(ds.values), values.map(Math.fround));
+    parseIdx(idxBytes(typeCode, [4, 6], encode(kind, [...new Array<number>(23).fill(0), 1e-40], 'be')), 'x.idx');
+  }
+});
