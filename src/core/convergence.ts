@@ -19,8 +19,9 @@
  *     most 4 times G's fall, when 2G is under m/2 (that rise is the posterior decorrelating, and
  *     gives back about twice what G loses); once the verdict has settled, a flat last stretch is
  *     enough. Where the records carry the learning rate, the trend is read per unit of step until
- *     the verdict has settled (an epoch at a tenth of the window's first step counts a tenth): a
- *     rise that slowed only because a decaying schedule shrank the step has not ended.
+ *     the verdict has settled (an epoch at a tenth of the window's first step counts a tenth), where
+ *     the step did not rise over the window: a rise that slowed only because a decaying schedule
+ *     shrank the step has not ended.
  *  2. the gap, closed for the right reason: R_dec and R_prior, each averaged (with sign, without
  *     the largest and smallest value) over the last w passes, satisfy |R_dec| + |R_prior| <=
  *     m + 2 s.e.(gap); otherwise `not-converged`, naming the residual that is off. Not asked of
@@ -505,14 +506,18 @@ function trimmedMean(v: readonly number[]): number {
 
 /**
  * The passes' positions in epochs at the first pass's learning rate: an epoch at a tenth of the step
- * counts a tenth (trapezoids between passes). Plain epochs where a pass has no learning rate.
+ * counts a tenth (trapezoids between passes). Only for a step that never rises over the window (a
+ * decaying schedule, a plateau's cuts): under a warm-up or a cyclic one a linear rise would read as
+ * one slowing per unit of step, and be called ended while the ELBO still climbs. Plain epochs there,
+ * and where a pass has no learning rate.
  */
 function atFirstStep(span: readonly ConvergencePoint[], epochs: readonly number[]): readonly number[] {
   const lr = span.map((p) => p.learningRate);
-  const ref = lr[0];
-  if (typeof ref !== 'number' || !(ref > 0) || lr.some((v) => typeof v !== 'number' || !(v > 0)) || lr.every((v) => v === ref)) return epochs;
+  if (!lr.every((v): v is number => typeof v === 'number' && Number.isFinite(v) && v > 0)) return epochs;
+  const ref = lr[0]!;
+  if (lr.every((v) => v === ref) || lr.some((v, i) => i > 0 && v > lr[i - 1]!)) return epochs;
   const out = [epochs[0]!];
-  for (let i = 1; i < span.length; i++) out.push(out[i - 1]! + ((epochs[i]! - epochs[i - 1]!) * ((lr[i - 1] as number) + (lr[i] as number))) / 2 / ref);
+  for (let i = 1; i < span.length; i++) out.push(out[i - 1]! + ((epochs[i]! - epochs[i - 1]!) * (lr[i - 1]! + lr[i]!)) / 2 / ref);
   return out;
 }
 
