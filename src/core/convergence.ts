@@ -25,7 +25,8 @@
  *  2. the gap, closed for the right reason: R_dec and R_prior, each averaged (with sign, without
  *     the largest and smallest value) over the last w passes, satisfy |R_dec| + |R_prior| <=
  *     m + 2 s.e.(gap); otherwise `not-converged`, naming the residual that is off. Not asked of
- *     VAE-0, whose gap settles at R_dec.
+ *     VAE-0, whose gap settles at R_dec. A pass whose record leaves a residual null is left out of
+ *     its average; where no pass of the w records it, the gap cannot be tested (`stationary`).
  *  3. the step's noise: the ELBO of the weights averaged over the last pass interval (the record's
  *     `averagedElbo`) beats the current weights' by more than m/2 on average over the last w passes:
  *     the ELBO is stationary in distribution but the learning rate holds it down (`noise-limited`,
@@ -263,13 +264,25 @@ function classify(
 
   // 2. The gap, from the residuals averaged over the last w passes.
   const recent = history.slice(-w);
-  const rDec = trimmedMean(recent.map((p) => p.rDec));
-  const rPrior = trimmedMean(recent.map((p) => p.rPrior));
+  // Another writer may leave a residual null (read as NaN): the passes that record it judge the gap,
+  // and without any there is no gap to test (neither closed nor open).
+  const rDecs = recent.map((p) => p.rDec).filter(Number.isFinite);
+  const rPriors = recent.map((p) => p.rPrior).filter(Number.isFinite);
+  const unrecorded = [rDecs.length === 0 ? 'R_dec' : '', rPriors.length === 0 ? 'R_prior' : ''].filter((s) => s !== '');
+  const gapKnown = unrecorded.length === 0;
+  const rDec = gapKnown ? trimmedMean(rDecs) : NaN;
+  const rPrior = gapKnown ? trimmedMean(rPriors) : NaN;
   const gapAllowed = (m + 2 * (last.gapStdErr || 0)) * (done ? 1.5 : 1);
-  const gapClosed = Math.abs(rDec) + Math.abs(rPrior) <= gapAllowed;
-  const gapText = gapClosed
-    ? `Both residuals are small: |R_dec| + |R_prior| over the last ${recent.length} passes is ${fmt(Math.abs(rDec) + Math.abs(rPrior))} (allowed ${fmt(gapAllowed)}).`
-    : `The gap is open: R_dec ${signed(rDec)}, R_prior ${signed(rPrior)} over the last ${recent.length} passes (allowed ${fmt(gapAllowed)} for both); ${Math.abs(rDec) >= Math.abs(rPrior) ? 'the decoder variance is off its optimum' : "the latents' second moments are off the prior's"}.`;
+  const gapClosed = gapKnown && Math.abs(rDec) + Math.abs(rPrior) <= gapAllowed;
+  const partly = [rDecs.length < recent.length ? `R_dec in ${rDecs.length}` : '', rPriors.length < recent.length ? `R_prior in ${rPriors.length}` : ''].filter(
+    (s) => s !== '',
+  );
+  const over = `over the last ${recent.length} passes${partly.length > 0 ? ` (recorded: ${partly.join(', ')} of them)` : ''}`;
+  const gapText = !gapKnown
+    ? `The gap cannot be judged: ${unrecorded.join(' and ')} ${unrecorded.length > 1 ? 'are' : 'is'} not recorded (null) in the last ${recent.length} passes.`
+    : gapClosed
+      ? `Both residuals are small: |R_dec| + |R_prior| ${over} is ${fmt(Math.abs(rDec) + Math.abs(rPrior))} (allowed ${fmt(gapAllowed)}).`
+      : `The gap is open: R_dec ${signed(rDec)}, R_prior ${signed(rPrior)} ${over} (allowed ${fmt(gapAllowed)} for both); ${Math.abs(rDec) >= Math.abs(rPrior) ? 'the decoder variance is off its optimum' : "the latents' second moments are off the prior's"}.`;
 
   // 3. The step's noise.
   const averaged = recent.filter((p) => typeof p.averagedElbo === 'number' && Number.isFinite(p.averagedElbo));
@@ -377,11 +390,11 @@ function classify(
     if (n < 2 * w && !(ended && n >= w + 2)) return rising ? 'improving' : 'too-early';
     if (rising) return 'improving';
     if (falling) return 'not-converged';
-    if (opts.theoremApplies && !gapClosed) return 'not-converged';
+    if (opts.theoremApplies && gapKnown && !gapClosed) return 'not-converged';
     if (noiseLimited) return 'noise-limited';
     if (meanField) return meanField.fall !== undefined ? 'improving' : 'not-converged';
     if (unclear) return 'improving';
-    if (!opts.theoremApplies) return 'stationary';
+    if (!opts.theoremApplies || !gapKnown) return 'stationary';
     return collapsed.length > 0 ? 'collapsed' : 'converged';
   }
 
@@ -400,10 +413,14 @@ function classify(
 
   // Each reason opens with one short sentence (the CodeLens shows it alone), then the numbers.
   function explain(state: ConvergenceState): ConvergenceVerdict {
-    const vae0 = opts.theoremApplies ? '' : ' The decoder variance is fixed (VAE-0), so the gap need not close: stationary is all this model can show.';
+    const untested = !opts.theoremApplies
+      ? ' The decoder variance is fixed (VAE-0), so the gap need not close: stationary is all this model can show.'
+      : gapKnown
+        ? ''
+        : ' Without both residuals the gap cannot be tested: stationary is all these records can show.';
     const gainText = averagingGain !== undefined ? noiseText : '';
     // A settled state held while this pass points elsewhere says what held until now, not what this pass shows.
-    const stillNow = !rising && !falling && (gapClosed || !opts.theoremApplies);
+    const stillNow = !rising && !falling && (gapClosed || !opts.theoremApplies || !gapKnown);
     const flatText = rising || falling ? 'the ELBO was flat until this pass' : levellingText ? 'the ELBO levels off' : 'the ELBO is flat';
     switch (state) {
       case 'too-early':
@@ -429,7 +446,7 @@ function classify(
             'A smaller learning rate may help (or, with a validation split, look for over-fitting).',
             gapText,
           );
-        if (meanField && (gapClosed || !opts.theoremApplies))
+        if (meanField && (gapClosed || !opts.theoremApplies || !gapKnown))
           return make(
             state,
             !rising,
@@ -439,7 +456,8 @@ function classify(
             gapText,
           );
         // Held here, a pass may find the gap closed or the ELBO rising again: the head says what this pass shows.
-        if (gapClosed) return make(state, !rising, 'On this pass the ELBO is not falling and the gap is closed.', trendText, gapText);
+        if (gapClosed || !gapKnown)
+          return make(state, !rising, `On this pass the ELBO is not falling and the gap ${gapClosed ? 'is closed' : 'cannot be judged'}.`, trendText, gapText);
         return make(
           state,
           !rising,
@@ -467,9 +485,9 @@ function classify(
         return make(
           state,
           stillNow,
-          `Stationary: ${flatText}; with a fixed decoder variance (VAE-0) the gap need not close.`,
+          `Stationary: ${flatText}; ${opts.theoremApplies ? 'without its residuals the gap cannot be judged' : 'with a fixed decoder variance (VAE-0) the gap need not close'}.`,
           trendText,
-          gapText + vae0 + collapseText + factorisedText,
+          gapText + untested + collapseText + factorisedText,
           gainText,
         );
       case 'collapsed':

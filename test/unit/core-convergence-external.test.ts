@@ -46,3 +46,40 @@ test('a rise under a warm-up or a cyclic step is still a rise: the trend is read
   }
   assert.ok(m > 0);
 });
+
+test('residuals a writer left null: the passes that have them judge the gap, and a window without them says the gap cannot be judged', () => {
+  const flat = (i: number) => -3 + 0 * i;
+  const residuals = ['rDec', 'rPrior'] as const;
+  for (const field of residuals) {
+    // One pass's residual null (an overflow in one evaluation) among closed ones: still converged, in numbers.
+    for (const at of [15, 17, 19]) {
+      const records = run(20, flat).map((r, i) => (i === at ? { ...r, [field]: null, gap: null } : r));
+      const v = judgeRecords(records, settings);
+      assert.equal(v.state, 'converged', `${field} null at pass ${at}: ${v.reason}`);
+      assert.doesNotMatch(v.reason, /NaN|undefined/, v.reason);
+    }
+    // Null in every pass: no gap to test, so neither converged nor "open".
+    for (const theoremApplies of [true, false]) {
+      const records = run(20, flat).map((r) => ({ ...r, [field]: null, gap: null }));
+      const v = judgeRecords(records, { ...settings, theoremApplies });
+      assert.equal(v.state, 'stationary', `${field} always null: ${v.reason}`);
+      assert.doesNotMatch(v.reason, /NaN|undefined|gap is open|off the prior|off its optimum/, v.reason);
+      assert.match(v.reason, new RegExp(`${field === 'rDec' ? 'R_dec' : 'R_prior'} is not recorded`), v.reason);
+    }
+  }
+  // A rise is still a rise, and a fall a fall, without the residuals.
+  const none = (r: MetricsRecord) => ({ ...r, rDec: null, rPrior: null, gap: null });
+  assert.equal(judgeRecords(run(20, (i) => -3 + 0.02 * i).map(none), settings).state, 'improving');
+  assert.equal(judgeRecords(run(20, (i) => -3 - 0.02 * i).map(none), settings).state, 'not-converged');
+  // Generated: residuals null at random passes never put NaN in a reason.
+  const rng = new Rng(7);
+  for (let k = 0; k < 200; k++) {
+    const records = run(1 + Math.floor(30 * rng.uniform()), (i) => -3 + (k % 3) * 0.01 * i, undefined, 0.0005, k).map((r) => ({
+      ...r,
+      ...(rng.uniform() < 0.3 ? { rDec: null } : {}),
+      ...(rng.uniform() < 0.3 ? { rPrior: null } : {}),
+    }));
+    const v = judgeRecords(records, settings);
+    assert.doesNotMatch(v.reason, /NaN|undefined/, `run ${k}: ${v.reason}`);
+  }
+});
