@@ -78,7 +78,7 @@ export function passLine(r: MetricsRecord, epochs: number): string {
   return (
     `epoch ${String(r.epoch).padStart(String(epochs).length)}/${epochs}  ELBO ${num(r.elbo)} ± ${num(r.elboStdErr, 3)}  ` +
     `sum ${num(r.entropySum)}  gap ${num(r.gap)} (${formatGapPercent(r.gapRel)})  R_dec ${num(r.rDec)}  R_prior ${num(r.rPrior)}  ` +
-    `${r.samplesPerSec !== null && r.samplesPerSec > 0 && Number.isFinite(r.samplesPerSec) ? `${Math.round(r.samplesPerSec)} samples/s  ` : ''}${r.convergence ? verdictLabel(r.convergence) : ''}`
+    `${r.samplesPerSec !== null && r.samplesPerSec > 0 && Number.isFinite(r.samplesPerSec) ? `${Math.round(r.samplesPerSec)} samples/s  ` : ''}${r.convergence ? verdictLabel(r.convergence, r) : ''}`
   );
 }
 

@@ -163,7 +163,7 @@ async function train(args: Args): Promise<number> {
         break;
       case 'done': {
         clearBar();
-        if (lastRecord?.convergenceReason) console.log(`verdict: ${verdictLine(lastRecord.convergence, lastRecord.convergenceReason)}`);
+        if (lastRecord?.convergenceReason) console.log(`verdict: ${verdictLine(lastRecord.convergence, lastRecord.convergenceReason, lastRecord)}`);
         console.log(`${ev.status}${ev.message ? `: ${ev.message}` : ''}\nrun folder: ${ev.runDir}`);
         if (ev.status === 'diverged') failed = true;
         break;

@@ -103,6 +103,11 @@ export interface ConvergenceOptions {
   tolerance: number;
   window: number;
   theoremApplies: boolean;
+  /**
+   * Why the theorem does not apply, where the run says (a non-Gaussian decoder, beta != 1, a fixed
+   * variance); without it, a run outside the theorem is taken for a VAE-0, the spec's only such model.
+   */
+  theoremNote?: string;
   /** For the advice of `noise-limited`. */
   learningRate?: number;
   schedule?: string;
@@ -278,8 +283,11 @@ function classify(
     (s) => s !== '',
   );
   const over = `over the last ${recent.length} passes${partly.length > 0 ? ` (recorded: ${partly.join(', ')} of them)` : ''}`;
+  // A model outside the theorem (a Bernoulli decoder) has no residuals to speak of.
   const gapText = !gapKnown
-    ? `The gap cannot be judged: ${unrecorded.join(' and ')} ${unrecorded.length > 1 ? 'are' : 'is'} not recorded (null) in the last ${recent.length} passes.`
+    ? opts.theoremApplies
+      ? `The gap cannot be judged: ${unrecorded.join(' and ')} ${unrecorded.length > 1 ? 'are' : 'is'} not recorded (null) in the last ${recent.length} passes.`
+      : ''
     : gapClosed
       ? `Both residuals are small: |R_dec| + |R_prior| ${over} is ${fmt(Math.abs(rDec) + Math.abs(rPrior))} (allowed ${fmt(gapAllowed)}).`
       : `The gap is open: R_dec ${signed(rDec)}, R_prior ${signed(rPrior)} ${over} (allowed ${fmt(gapAllowed)} for both); ${Math.abs(rDec) >= Math.abs(rPrior) ? 'the decoder variance is off its optimum' : "the latents' second moments are off the prior's"}.`;
@@ -343,7 +351,12 @@ function classify(
     state,
     gapClosed,
     elboStable,
-    reason: parts.filter((s) => s !== '').join(' ') + validationText,
+    // Parts may open with the space that joins them to the text before (gapText + collapseText).
+    reason:
+      parts
+        .map((s) => s.trim())
+        .filter((s) => s !== '')
+        .join(' ') + validationText,
     evidence,
   });
 
@@ -413,8 +426,11 @@ function classify(
 
   // Each reason opens with one short sentence (the CodeLens shows it alone), then the numbers.
   function explain(state: ConvergenceState): ConvergenceVerdict {
+    const note = opts.theoremNote;
     const untested = !opts.theoremApplies
-      ? ' The decoder variance is fixed (VAE-0), so the gap need not close: stationary is all this model can show.'
+      ? note !== undefined
+        ? ` The entropy theorem does not apply (${note}): stationary is all this run can show.`
+        : ' The decoder variance is fixed (VAE-0), so the gap need not close: stationary is all this model can show.'
       : gapKnown
         ? ''
         : ' Without both residuals the gap cannot be tested: stationary is all these records can show.';
@@ -485,7 +501,7 @@ function classify(
         return make(
           state,
           stillNow,
-          `Stationary: ${flatText}; ${opts.theoremApplies ? 'without its residuals the gap cannot be judged' : 'with a fixed decoder variance (VAE-0) the gap need not close'}.`,
+          `Stationary: ${flatText}; ${opts.theoremApplies ? 'without its residuals the gap cannot be judged' : note !== undefined ? 'the gap need not close for this model or objective' : 'with a fixed decoder variance (VAE-0) the gap need not close'}.`,
           trendText,
           gapText + untested + collapseText + factorisedText,
           gainText,

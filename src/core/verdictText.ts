@@ -16,9 +16,22 @@ const LABELS: Record<ConvergenceState, string> = {
 
 export type VerdictTone = 'good' | 'warn' | 'neutral';
 
-/** A few words for the state ("still improving"). */
-export function verdictLabel(state: ConvergenceState | undefined): string {
-  return state === undefined ? 'not judged' : (LABELS[state] ?? String(state));
+/** What a run says of the theorem, where a surface knows it: a label should not name VAE-0 for another model. */
+export interface TheoremContext {
+  /** Why the theorem does not apply, where it does not (core/run/settings.theoremNoteOf). */
+  theoremNote?: string;
+  modelType?: string;
+}
+
+/**
+ * A few words for the state ("still improving"). `stationary` names VAE-0, the one model of a spec
+ * outside the theorem; a run outside it for another reason (a Bernoulli decoder, beta != 1) reads
+ * plain "stationary", its note saying why.
+ */
+export function verdictLabel(state: ConvergenceState | undefined, run?: TheoremContext): string {
+  if (state === undefined) return 'not judged';
+  if (state === 'stationary' && run?.theoremNote && run.modelType !== 'VAE-0') return 'stationary';
+  return LABELS[state] ?? String(state);
 }
 
 /** good: done; warn: done but not as hoped, or not at a stationary point; neutral: wait. */
@@ -45,15 +58,15 @@ export function shortReason(reason: string | undefined): string | undefined {
 }
 
 /** "still improving: The ELBO still rises: +0.3 over the last 10 passes." with the reason's first sentence. */
-export function verdictHeadline(state: ConvergenceState | undefined, reason: string | undefined): string {
+export function verdictHeadline(state: ConvergenceState | undefined, reason: string | undefined, run?: TheoremContext): string {
   const short = shortReason(reason);
-  if (!short) return verdictLabel(state);
+  if (!short) return verdictLabel(state, run);
   // "The ELBO still rises" reads "the ELBO still rises" after a colon; "R_dec ..." keeps its case.
   const lower = /^[A-Z][a-z]/.test(short) ? short[0]!.toLowerCase() + short.slice(1) : short;
-  return `${verdictLabel(state)}: ${lower}`;
+  return `${verdictLabel(state, run)}: ${lower}`;
 }
 
 /** The state and its whole reason, for tooltips, the panel and the CLI. */
-export function verdictLine(state: ConvergenceState | undefined, reason: string | undefined): string {
-  return reason ? `${verdictLabel(state)}. ${reason}` : verdictLabel(state);
+export function verdictLine(state: ConvergenceState | undefined, reason: string | undefined, run?: TheoremContext): string {
+  return reason ? `${verdictLabel(state, run)}. ${reason}` : verdictLabel(state, run);
 }

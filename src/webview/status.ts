@@ -19,9 +19,9 @@ export function statusView(run: PanelRun): StatusView {
   switch (run.status) {
     case 'training':
       return {
-        label: `${capitalised(RUN_STATUS_LABEL.training)}${rec?.convergence ? ` · ${verdictLabel(rec.convergence)}` : ''}`,
+        label: `${capitalised(RUN_STATUS_LABEL.training)}${rec?.convergence ? ` · ${verdictLabel(rec.convergence, run)}` : ''}`,
         tone: 'active',
-        detail: run.message ?? (reason && verdictLine(rec?.convergence, reason)),
+        detail: run.message ?? (reason && verdictLine(rec?.convergence, reason, run)),
       };
     case 'running':
       return {
@@ -38,7 +38,7 @@ export function statusView(run: PanelRun): StatusView {
     case 'completed': {
       if (!rec?.convergence) return { label: capitalised(RUN_STATUS_LABEL.completed), tone: 'neutral', detail: reason ?? run.message };
       // The shared wording (core/verdictText.ts), capitalised for a badge.
-      const label = verdictLabel(rec.convergence);
+      const label = verdictLabel(rec.convergence, run);
       return { label: capitalised(label), tone: verdictTone(rec.convergence), detail: reason };
     }
     default:

@@ -59,11 +59,11 @@ const ROWS: { label: string; help: string; cell: Rower }[] = [
   {
     label: 'Convergence',
     help: 'The convergence rule at the latest pass',
-    cell: (r) => {
+    cell: (r, run) => {
       if (!r?.convergence) return plain(MISSING);
       // Red where training has more to give (gap open, or held down by the step); grey for the rest.
       const tone = verdictTone(r.convergence) === 'good' ? 'good' : r.convergence === 'not-converged' || r.convergence === 'noise-limited' ? 'bad' : 'neutral';
-      return { text: verdictLabel(r.convergence), detail: r.convergenceReason, tone };
+      return { text: verdictLabel(r.convergence, run), detail: r.convergenceReason, tone };
     },
   },
   {

@@ -5,9 +5,16 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { judgeRecords } from '../../src/core/run/settings';
+import { judgeRecords, runSettingsOf } from '../../src/core/run/settings';
+import type { RunMeta } from '../../src/core/runFormat';
 import type { MetricsRecord } from '../../src/core/runFormat';
 import { Rng } from '../../src/core/random';
+import type { PanelRun } from '../../src/core/panelProtocol';
+import { verdictLabel, verdictLine } from '../../src/core/verdictText';
+import { passLine } from '../../src/cli/format';
+import { codeLensResult, statusBarText, statusTooltipMarkdown } from '../../src/extension/status/runStateWording';
+import { statusView } from '../../src/webview/status';
+import { summaryRows } from '../../src/webview/summary';
 import { sampleRecord } from './record-testkit';
 
 // sampleRecord's entropies give a scale of 6.3, so with tolerance 0.01 a change of m = 0.063 matters.
@@ -64,7 +71,8 @@ test('residuals a writer left null: the passes that have them judge the gap, and
       const v = judgeRecords(records, { ...settings, theoremApplies });
       assert.equal(v.state, 'stationary', `${field} always null: ${v.reason}`);
       assert.doesNotMatch(v.reason, /NaN|undefined|gap is open|off the prior|off its optimum/, v.reason);
-      assert.match(v.reason, new RegExp(`${field === 'rDec' ? 'R_dec' : 'R_prior'} is not recorded`), v.reason);
+      assert.doesNotMatch(v.reason, / {2}/, v.reason);
+      if (theoremApplies) assert.match(v.reason, new RegExp(`${field === 'rDec' ? 'R_dec' : 'R_prior'} is not recorded`), v.reason);
     }
   }
   // A rise is still a rise, and a fall a fall, without the residuals.
@@ -82,4 +90,89 @@ test('residuals a writer left null: the passes that have them judge the gap, and
     const v = judgeRecords(records, settings);
     assert.doesNotMatch(v.reason, /NaN|undefined/, `run ${k}: ${v.reason}`);
   }
+});
+
+test('a run outside the theorem for another reason than a fixed variance is not told it is VAE-0', () => {
+  // The notes the Python companion writes (diagnostics.theorem_status), in the record and run.json.
+  const notes: Record<string, { note: string; gaussian: boolean }> = {
+    bernoulli: { note: 'bernoulli decoder: the entropy result is for Gaussian decoders, so no gap is charted', gaussian: false },
+    categorical: { note: 'categorical decoder: the entropy result is for Gaussian decoders, so no gap is charted', gaussian: false },
+    beta: { note: 'beta = 0.5: the training objective is not the ELBO, so its stationary points need not close the gap', gaussian: true },
+  };
+  const meta = {
+    formatVersion: 1,
+    name: 'script',
+    specPath: '/x/train.py',
+    startedAt: '2026-01-01T00:00:00Z',
+    backend: 'pytorch cpu',
+    modelType: 'VAE-1',
+    latentDim: 2,
+    epochs: 0,
+  } as unknown as RunMeta;
+  for (const [kind, { note, gaussian }] of Object.entries(notes)) {
+    const records = run(20, () => -90).map((r) => ({
+      ...r,
+      theoremApplies: false,
+      theoremNote: note,
+      ...(gaussian ? { rDec: 0.3 } : { hDec: null, entropySum: null, gap: null, gapRel: null, rDec: null, sigma2: null, sigma2Opt: null }),
+    }));
+    for (const where of ['record', 'run.json'] as const) {
+      const written = where === 'record' ? records : records.map(({ theoremApplies: _a, theoremNote: _n, ...r }) => r);
+      const runMeta = where === 'record' ? meta : { ...meta, theoremApplies: false, theoremNote: note };
+      const v = judgeRecords(written, runSettingsOf(runMeta, undefined, written[written.length - 1]));
+      assert.equal(v.state, 'stationary', `${kind}, said in ${where}: ${v.reason}`);
+      assert.doesNotMatch(v.reason, /VAE-0|fixed decoder variance|decoder variance is fixed|NaN/, `${kind}, said in ${where}: ${v.reason}`);
+      assert.ok(v.reason.includes(note), `${kind}, said in ${where}: the reason gives the run's own note: ${v.reason}`);
+    }
+  }
+  // A VAE-0 is still told so.
+  const vae0 = judgeRecords(
+    run(20, () => -3).map((r) => ({ ...r, rDec: 0.3 })),
+    { ...settings, theoremApplies: false },
+  );
+  assert.match(vae0.reason, /^Stationary: the ELBO is flat; with a fixed decoder variance \(VAE-0\) the gap need not close\./);
+});
+
+test('every surface labels a stationary run outside the theorem alike: VAE-0 only where the model is one', () => {
+  const note = 'bernoulli decoder: the entropy result is for Gaussian decoders, so no gap is charted';
+  const reason = 'Stationary: the ELBO is flat; the gap need not close for this model or objective.';
+  for (const modelType of ['bernoulli decoder', 'VAE-1', 'VAE-0']) {
+    const named = modelType === 'VAE-0';
+    const label = named ? /stationary \(VAE-0\)/i : /^(?!.*VAE-0).*stationary/is;
+    const last: MetricsRecord = { ...sampleRecord(20), convergence: 'stationary', convergenceReason: reason, theoremApplies: false, theoremNote: note };
+    const run: PanelRun = {
+      runDir: '/r',
+      name: 'r',
+      modelType,
+      backend: 'pytorch cpu',
+      status: 'completed',
+      tolerance: 0.01,
+      epochs: 20,
+      records: [last],
+      theoremNote: note,
+    };
+    const state = {
+      hasRun: true,
+      specChanged: false,
+      status: 'completed' as const,
+      convergence: 'stationary' as const,
+      convergenceReason: reason,
+      last,
+      modelType,
+      theoremNote: note,
+    };
+    const surfaces: Record<string, string> = {
+      'shared label': verdictLabel('stationary', { theoremNote: note, modelType }),
+      'shared line': verdictLine('stationary', reason, { theoremNote: note, modelType }),
+      'status bar': statusBarText(state),
+      tooltip: statusTooltipMarkdown(state).replace(/\\(.)/g, '$1'),
+      CodeLens: codeLensResult(state) ?? '',
+      'panel header': statusView(run).label,
+      'panel summary': summaryRows([run]).find((r) => r.label === 'Convergence')!.cells[0]!.text,
+    };
+    for (const [surface, text] of Object.entries(surfaces)) assert.match(text, label, `${modelType}, ${surface}: ${text}`);
+  }
+  // The CLI's pass line knows the record only: its note says the theorem does not apply.
+  assert.doesNotMatch(passLine({ ...sampleRecord(20), convergence: 'stationary', theoremNote: note }, 20), /VAE-0/);
+  assert.match(passLine({ ...sampleRecord(20), convergence: 'stationary' }, 20), /stationary \(VAE-0\)/);
 });

@@ -648,7 +648,7 @@ test('a rise that slows only because a decaying step shrank is still a rise', ()
 
 test('one wording for every surface: labels, tones, the short reason', () => {
   const states: ConvergenceState[] = ['too-early', 'improving', 'not-converged', 'noise-limited', 'converged', 'collapsed', 'stationary'];
-  assert.equal(new Set(states.map(verdictLabel)).size, states.length);
+  assert.equal(new Set(states.map((s) => verdictLabel(s))).size, states.length);
   assert.equal(verdictLabel('noise-limited'), "stalled on the step's noise");
   assert.equal(verdictTone('converged'), 'good');
   assert.equal(verdictTone('collapsed'), 'warn');

@@ -38,10 +38,14 @@ export function settingsOfSpec(spec: VaeSpec): SpecSettings {
  */
 export function runSettingsOf(meta: RunMeta | undefined, specText: string | undefined, last?: MetricsRecord): SpecSettings {
   const fromSpec = specSettingsOf(specText, meta?.modelType);
+  const theoremApplies = last?.theoremApplies ?? meta?.theoremApplies ?? fromSpec.theoremApplies;
+  // The run's own word on why (the Python companion's: a Bernoulli decoder, beta != 1), so the verdict does not say VAE-0.
+  const theoremNote = theoremApplies ? undefined : (last?.theoremNote ?? meta?.theoremNote);
   return {
     tolerance: usable('tolerance', meta?.tolerance) ?? fromSpec.tolerance,
     window: usable('window', meta?.window) ?? fromSpec.window,
-    theoremApplies: last?.theoremApplies ?? meta?.theoremApplies ?? fromSpec.theoremApplies,
+    theoremApplies,
+    ...(theoremNote === undefined ? {} : { theoremNote }),
     ...(fromSpec.learningRate === undefined ? {} : { learningRate: fromSpec.learningRate }),
     ...(fromSpec.schedule === undefined ? {} : { schedule: fromSpec.schedule }),
     ...optionalEpochs(positive(meta?.epochs) ?? fromSpec.epochs),

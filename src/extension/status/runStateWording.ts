@@ -42,10 +42,9 @@ function theoremSuffix(s: RunStateInput): string {
   return s.theoremNote && s.modelType !== 'VAE-0' ? ' (theorem does not apply)' : '';
 }
 
-/** The verdict's label; plain "stationary" for a run outside the theorem other than VAE-0 (the shared label names VAE-0). */
+/** The verdict's label; plain "stationary" for a run outside the theorem other than VAE-0 (the shared rule, core/verdictText.ts). */
 function stateVerdictLabel(s: RunStateInput): string {
-  const state = s.convergence ?? 'not-converged';
-  return state === 'stationary' && theoremSuffix(s) ? 'stationary' : verdictLabel(state);
+  return verdictLabel(s.convergence ?? 'not-converged', s);
 }
 
 export function runStateKind(s: RunStateInput): RunStateKind {
@@ -91,7 +90,7 @@ export function codeLensResult(s: RunStateInput, withReason = true): string | un
       if (s.convergence === 'stationary' && s.theoremNote && s.modelType !== 'VAE-0') return `stationary, theorem does not apply: ${s.theoremNote}`;
       // The state in the shared wording, the gap, and the reason's first sentence.
       const why = withReason ? shortReason(s.convergenceReason) : undefined;
-      return `${verdictLabel(s.convergence ?? 'not-converged')}${theoremSuffix(s)}, ${gap}${why ? ` — ${why}` : ''}`;
+      return `${verdictLabel(s.convergence ?? 'not-converged', s)}${theoremSuffix(s)}, ${gap}${why ? ` — ${why}` : ''}`;
     }
   }
 }
@@ -166,7 +165,7 @@ export function statusTooltipMarkdown(s: RunStateInput, specName?: string): stri
       ].join('\n'),
     );
   }
-  if (s.convergenceReason) blocks.push(`${kind === 'training' ? 'Latest pass: ' : ''}${md(verdictLine(s.convergence, s.convergenceReason))}`);
+  if (s.convergenceReason) blocks.push(`${kind === 'training' ? 'Latest pass: ' : ''}${md(verdictLine(s.convergence, s.convergenceReason, s))}`);
   const foot: string[] = [];
   if (s.modelType) foot.push(`model ${md(s.modelType)}`);
   if (s.backend) foot.push(`backend ${code(s.backend)}`);
