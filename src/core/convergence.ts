@@ -36,7 +36,8 @@
  *     the last w passes scaled by the last pass's learning rate over their mean one (the gain falls
  *     with the step, and the mean is that of the window's middle), or the last pass's own gain
  *     where that is larger. Records without that field fall back on the ELBO's scatter between
- *     passes: more than 3 times its Monte-Carlo error and more than m/2.
+ *     passes: more than 3 times its Monte-Carlo error and more than m/2 (not without a recorded
+ *     Monte-Carlo error, which alone tells the step's noise from the evaluation's).
  *  4. the posterior's correlations, where the records carry the mean-field gap G (what a diagonal
  *     encoder loses to the decoder's local posterior, core/evidence.ts): a linear decoder's optimum
  *     has none (a rotation of the latents removes it without changing log p(x)), so there a G of
@@ -71,6 +72,7 @@ export type { ConvergenceState };
 
 export interface ConvergencePoint {
   elbo: number;
+  /** NaN where the record has none (so are the gap terms). */
   elboStdErr: number;
   gap: number;
   gapStdErr: number;
@@ -245,7 +247,9 @@ function classify(
   // slowed only because a decaying step shrank has not ended. Leaving a settled state takes a plain rise.
   const elbos = span.map((p) => p.elbo);
   // No trend is surer than the passes' own Monte-Carlo error allows (fitTrend's noise floor).
-  const mcError = span.reduce((a, p) => a + (p.elboStdErr || 0), 0) / span.length;
+  // Over the passes that record it (a writer may leave it null): a pass without it lowers no floor.
+  const errors = span.map((p) => p.elboStdErr).filter(Number.isFinite);
+  const mcError = errors.length > 0 ? errors.reduce((a, b) => a + b, 0) / errors.length : 0;
   const shown = fitTrend(epochs, elbos, mcError);
   const xs = settled ? epochs : atFirstStep(span, epochs);
   const fit = xs === epochs ? shown : fitTrend(xs, elbos, mcError);
@@ -307,10 +311,13 @@ function classify(
     averagingGain !== undefined && stepFalling && !(settled && current !== 'noise-limited')
       ? DECAYING_STEP_GAIN_FACTOR * gainAtStep(recent, gains, averagingGain)
       : averagingGain;
-  const noiseLimited = stepCost !== undefined ? stepCost > gainNeeded : shown.n >= 3 && shown.residualSd > 3 * mcError && shown.residualSd > gainNeeded;
+  const noiseLimited =
+    stepCost !== undefined ? stepCost > gainNeeded : shown.n >= 3 && mcError > 0 && shown.residualSd > 3 * mcError && shown.residualSd > gainNeeded;
   const noiseText =
     averagingGain === undefined || stepCost === undefined
-      ? `The ELBO scatters ${fmt(shown.residualSd)} between passes, ${fmt(shown.residualSd / Math.max(mcError, 1e-12))} times its Monte-Carlo error.`
+      ? mcError > 0
+        ? `The ELBO scatters ${fmt(shown.residualSd)} between passes, ${fmt(shown.residualSd / mcError)} times its Monte-Carlo error.`
+        : `The ELBO scatters ${fmt(shown.residualSd)} between passes; the records give no Monte-Carlo error (elboStdErr) to tell the step's noise from the evaluation's.`
       : `Averaging the weights of the last pass interval ${averagingGain >= 0 ? 'gains' : 'loses'} ${fmt(Math.abs(averagingGain))} nats${noiseLimited ? `: a smaller step would gain about ${stepCost === averagingGain ? 'that much' : fmt(stepCost)}` : ''}.` +
         (stepFalling && stepCost > m / 4 && !noiseLimited
           ? ` The learning rate fell to ${Math.round(100 * stepLeft)} % of its value ${span.length} passes ago, and that gain falls with it.`
@@ -492,7 +499,7 @@ function classify(
                   ? `over the last ${recent.length} passes the averaged recent weights beat the current ones.`
                   : `the averaged recent weights beat the current ones (by ${fmt(averagingGain!)} over the last ${recent.length} passes), and the rest of the falling step's schedule gives about ${DECAYING_STEP_GAIN_FACTOR} times that gain at the current step.`
               }`
-            : `The ELBO scatters ${fmt(shown.residualSd / Math.max(mcError, 1e-12))} times its Monte-Carlo error between passes: the weights jitter with the step.`,
+            : `The ELBO scatters ${fmt(shown.residualSd / mcError)} times its Monte-Carlo error between passes: the weights jitter with the step.`,
           `${rising || falling ? 'Until this pass the ELBO was' : 'The ELBO is'} stationary in distribution but the learning rate's noise holds it down. ${advice(opts, epochsLeft, stepFalling)}`,
           trendText,
           gapText + collapseText,

@@ -176,3 +176,20 @@ test('every surface labels a stationary run outside the theorem alike: VAE-0 onl
   assert.doesNotMatch(passLine({ ...sampleRecord(20), convergence: 'stationary', theoremNote: note }, 20), /VAE-0/);
   assert.match(passLine({ ...sampleRecord(20), convergence: 'stationary' }, 20), /stationary \(VAE-0\)/);
 });
+
+test('records without a Monte-Carlo error: scatter between passes is not blamed on the step, and no ratio to a zero error is stated', () => {
+  const rng = new Rng(11);
+  for (const missing of [null, 0] as const) {
+    for (const scatter of [0.02, 0.05, 0.2]) {
+      const records = run(20, () => -3 + scatter * rng.normal()).map((r) => ({ ...r, elboStdErr: missing }));
+      const v = judgeRecords(records, settings);
+      assert.notEqual(v.state, 'noise-limited', `elboStdErr ${missing}, scatter ${scatter}: ${v.reason}`);
+      assert.doesNotMatch(v.reason, /times its Monte-Carlo error|e\+|\d{7,}/, v.reason);
+    }
+  }
+  // One pass without it does not halve the error the others give: the same scatter, judged alike.
+  const scattered = run(20, () => -3 + 0.05 * rng.normal(), undefined, 0.005);
+  const holed = scattered.map((r, i) => (i === 14 ? { ...r, elboStdErr: null } : r));
+  assert.equal(judgeRecords(holed, settings).state, judgeRecords(scattered, settings).state);
+  assert.equal(judgeRecords(scattered, settings).state, 'noise-limited', 'scatter ten times a known error is the step');
+});

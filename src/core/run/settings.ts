@@ -155,7 +155,8 @@ function pointOf(r: ReadableRecord): ConvergencePoint {
   const num = (v: number | null | undefined, missing: number) => (typeof v === 'number' ? v : missing);
   return {
     ...r,
-    elboStdErr: num(r.elboStdErr, 0),
+    // Unknown, not zero: the rule leaves it out of the Monte-Carlo error it compares the scatter with.
+    elboStdErr: num(r.elboStdErr, NaN),
     gapStdErr: num(r.gapStdErr, 0),
     hDec: num(r.hDec, 0),
     gap: num(r.gap, NaN),
