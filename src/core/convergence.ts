@@ -659,6 +659,11 @@ function advice(opts: ConvergenceOptions, left: number | undefined, stepFalling:
     return `The ${opts.schedule === 'cosine' ? 'cosine schedule' : 'falling learning rate'} is still lowering the step and ${toGo(left, opts)}: that is the smaller step, so let the run finish.`;
   if (opts.schedule === 'cosine')
     return `The cosine schedule has not brought the step down far enough yet: train for more epochs${lr ? ` or start lower than learningRate ${lr}` : ''}.`;
+  // A run without a model spec (a PyTorch script's) has no "schedule" or "learningRate" to set.
+  if (opts.schedule === undefined)
+    return stepFalling
+      ? 'The learning rate is falling: where its schedule goes on lowering it, that is the smaller step; otherwise lower it further.'
+      : "Lower the optimizer's learning rate (a tenth of it), or decay it over the run (a cosine schedule).";
   return `Use "schedule": "cosine" (the step decays to 1% of its start)${lr ? `, or a learningRate of ${Number((lr / 10).toPrecision(3))} instead of ${lr}` : ', or a smaller learningRate'}.`;
 }
 

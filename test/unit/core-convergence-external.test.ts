@@ -193,3 +193,23 @@ test('records without a Monte-Carlo error: scatter between passes is not blamed 
   assert.equal(judgeRecords(holed, settings).state, judgeRecords(scattered, settings).state);
   assert.equal(judgeRecords(scattered, settings).state, 'noise-limited', 'scatter ten times a known error is the step');
 });
+
+test("a run without a model spec is not told to set a spec's schedule or learningRate", () => {
+  // Held down by the step's noise: the averaged recent weights beat the current ones by m.
+  const held = (lr?: (i: number) => number) => run(20, () => -3, lr).map((r) => ({ ...r, averagedElbo: r.elbo! + m }));
+  for (const [name, lr] of [
+    ['no recorded step', undefined],
+    ['a steady step', () => 1e-3],
+    ['a falling step', (i: number) => 1e-3 * 0.9 ** i],
+  ] as const) {
+    for (const epochs of [undefined, 100]) {
+      const v = judgeRecords(held(lr), { ...settings, ...(epochs ? { epochs } : {}) });
+      assert.equal(v.state, 'noise-limited', `${name}: ${v.reason}`);
+      assert.doesNotMatch(v.reason, /"schedule"|learningRate|The cosine schedule/, `${name}, epochs ${epochs}: ${v.reason}`);
+      assert.match(v.reason, /learning rate/, `${name}: ${v.reason}`);
+    }
+  }
+  // A spec's run still is.
+  const spec = judgeRecords(held(), { ...settings, learningRate: 0.001, schedule: 'constant' });
+  assert.match(spec.reason, /Use "schedule": "cosine"/);
+});
