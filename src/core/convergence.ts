@@ -353,7 +353,7 @@ function classify(
     materiality: m,
     meanFieldGap: lastGap,
   };
-  const validationText = validationTrend(span);
+  const validationText = validationTrend(span, epochs);
   const make = (state: ConvergenceState, elboStable: boolean, ...parts: string[]): ConvergenceVerdict => ({
     state,
     gapClosed,
@@ -689,11 +689,13 @@ function laggingVariance(p: ConvergencePoint, opts: ConvergenceOptions, left: nu
     : `The decoder variance is ${pctOf(-off)} below the s*² its error asks for: the error grew past it.${costText}`;
 }
 
-/** A note when a validation split exists and its ELBO moves against the training ELBO. */
-function validationTrend(span: readonly ConvergencePoint[]): string {
+/**
+ * A note when a validation split exists and its ELBO moves against the training ELBO, read at the
+ * trend's positions (`xs`: epochs where they advance pass by pass, else pass positions).
+ */
+function validationTrend(span: readonly ConvergencePoint[], xs: readonly number[]): string {
   const v = span.filter((p) => typeof p.validationElbo === 'number' && Number.isFinite(p.validationElbo));
   if (v.length < 3 || v.length !== span.length) return '';
-  const xs = v.map((p, i) => p.epoch ?? i);
   const fv = fitTrend(
     xs,
     v.map((p) => p.validationElbo as number),

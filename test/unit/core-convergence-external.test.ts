@@ -213,3 +213,16 @@ test("a run without a model spec is not told to set a spec's schedule or learnin
   const spec = judgeRecords(held(), { ...settings, learningRate: 0.001, schedule: 'constant' });
   assert.match(spec.reason, /Use "schedule": "cosine"/);
 });
+
+test('a validation split read on the same positions as the trend: passes that share an epoch still show over-fitting', () => {
+  const overfitting = run(20, () => -3).map((r, i) => ({ ...r, validationElbo: -3.5 - 0.02 * i }));
+  const layouts: Record<string, (i: number) => number> = {
+    'one pass an epoch': (i) => i + 1,
+    'four passes an epoch': (i) => Math.floor(i / 4),
+    'every pass at epoch 0 (a step-based loop)': () => 0,
+  };
+  for (const [name, epochOf] of Object.entries(layouts)) {
+    const records = overfitting.map((r, i) => ({ ...r, epoch: epochOf(i), step: 100 * (i + 1) }));
+    assert.match(judgeRecords(records, settings).reason, /over-fitting/, name);
+  }
+});
