@@ -25,12 +25,13 @@ export interface TheoremContext {
 
 /**
  * A few words for the state ("still improving"). `stationary` names VAE-0, the one model of a spec
- * outside the theorem; a run outside it for another reason (a Bernoulli decoder, beta != 1) reads
- * plain "stationary", its note saying why.
+ * outside the theorem; a run outside it for another reason (a Bernoulli decoder, beta != 1, its note
+ * saying why), or another model whose records leave the gap untested, reads plain "stationary".
  */
 export function verdictLabel(state: ConvergenceState | undefined, run?: TheoremContext): string {
   if (state === undefined) return 'not judged';
-  if (state === 'stationary' && run?.theoremNote && run.modelType !== 'VAE-0') return 'stationary';
+  const otherModel = run?.modelType !== undefined && run.modelType !== 'VAE-0';
+  if (state === 'stationary' && (otherModel || (run?.theoremNote && run.modelType === undefined))) return 'stationary';
   return LABELS[state] ?? String(state);
 }
 

@@ -172,6 +172,20 @@ test('every surface labels a stationary run outside the theorem alike: VAE-0 onl
     };
     for (const [surface, text] of Object.entries(surfaces)) assert.match(text, label, `${modelType}, ${surface}: ${text}`);
   }
+  // A model under the theorem whose records leave the gap untested is no VAE-0 either.
+  const untested: PanelRun = {
+    runDir: '/r',
+    name: 'r',
+    modelType: 'VAE-1',
+    backend: 'x',
+    status: 'completed',
+    tolerance: 0.01,
+    epochs: 20,
+    records: [{ ...sampleRecord(20), convergence: 'stationary' }],
+  };
+  assert.equal(statusView(untested).label, 'Stationary');
+  assert.equal(summaryRows([untested]).find((r) => r.label === 'Convergence')!.cells[0]!.text, 'stationary');
+  assert.match(statusBarText({ hasRun: true, specChanged: false, status: 'completed', convergence: 'stationary', modelType: 'VAE-1' }), /VAE stationary$/);
   // The CLI's pass line knows the record only: its note says the theorem does not apply.
   assert.doesNotMatch(passLine({ ...sampleRecord(20), convergence: 'stationary', theoremNote: note }, 20), /VAE-0/);
   assert.match(passLine({ ...sampleRecord(20), convergence: 'stationary' }, 20), /stationary \(VAE-0\)/);

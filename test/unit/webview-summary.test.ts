@@ -111,7 +111,9 @@ test('status: training, convergence verdicts and failures read differently', () 
   });
   assert.deepEqual(statusView(conv('converged')), { label: 'Converged', tone: 'good', detail: 'Why.' });
   assert.equal(statusView(conv('not-converged')).tone, 'warn');
-  assert.equal(statusView(conv('stationary')).label, 'Stationary (VAE-0)');
+  assert.equal(statusView({ ...conv('stationary'), modelType: 'VAE-0' }).label, 'Stationary (VAE-0)');
+  // Another model is stationary only outside the theorem or with its gap untested: no VAE-0 in its label.
+  assert.equal(statusView(conv('stationary')).label, 'Stationary');
   assert.equal(statusView(conv('noise-limited')).label, "Stalled on the step's noise");
   assert.equal(statusView(conv('collapsed')).tone, 'warn');
   assert.deepEqual(statusView(panelRun('a', [], { status: 'failed', message: 'data file missing' })), {
