@@ -8,7 +8,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { UserError } from '../core/errors';
+import { isUserError, UserError } from '../core/errors';
 import { PROTOCOL_VERSION, type StartRequest } from '../core/protocol';
 import {
   addRecord,
@@ -124,6 +124,9 @@ export async function runScriptSession(req: StartRequest, parsed: ParsedScriptSp
   // leave the script running in its own process group: kill it now, so the run folder still gets its summary.
   const onTerm = () => stopSentAt !== undefined && killScript(child);
   process.on('SIGTERM', onTerm);
+  // Whatever ends this session early (a spawn that failed, an error while following) ends the script
+  // with it and leaves a summary that says failed, not one that says running for ever.
+  let summaryWritten = false;
   try {
     while (!result) {
       result = await Promise.race([exited, sleep(POLL_MS).then(() => undefined)]);
@@ -143,39 +146,64 @@ export async function runScriptSession(req: StartRequest, parsed: ParsedScriptSp
         stopSentAt = Infinity; // once
       }
     }
+    // After Stop nothing the script started may outlive the run. Otherwise what it left running is its
+    // own business, but its output is read only for a moment longer, or the run would wait for it.
+    if (stopSentAt !== undefined) killScript(child);
+    await Promise.race([outputClosed, sleep(OUTPUT_DRAIN_MS)]);
+    child.stdout.destroy();
+    child.stderr.destroy();
+    await follower.poll(true);
+
+    if (result.spawnError) {
+      const e = result.spawnError;
+      const why = e.code === 'ENOENT' ? `${program} was not found (is it installed and on PATH?)` : `${e.code ?? e.message}`;
+      throw new UserError(`cannot start the training script: ${why}`, { file: specPath, field: 'trainer.command' });
+    }
+    const { status, message } = outcome(result, stopSentAt !== undefined, follower, output);
+    const base: RunSummary = follower.scriptSummary() ?? { status: 'running', epochsDone: 0, steps: 0, wallSeconds: 0 };
+    const last = follower.last ?? base.last;
+    writer.writeSummary({
+      ...base,
+      status,
+      message,
+      endedAt: new Date().toISOString(),
+      wallSeconds: Math.max(base.wallSeconds, (Date.now() - t0) / 1000),
+      ...(last ? { last, epochsDone: last.epoch, steps: last.step, convergence: last.convergence, convergenceReason: last.convergenceReason } : {}),
+    });
+    summaryWritten = true;
+    writer.close();
+    // A failure's full text (with the script's last lines) is the error; `done` carries its first line.
+    if (status === 'failed') emit({ type: 'error', message: message ?? 'the training script failed', userError: false, runDir: writer.dir });
+    emit({ type: 'done', status, runDir: writer.dir, message: status === 'failed' ? message?.split('\n')[0] : message });
+    return status;
+  } catch (e) {
+    killScript(child);
+    if (!summaryWritten) writeFailedSummary(writer, t0, follower, e);
+    throw e;
   } finally {
     process.off('exit', killOnExit);
     process.off('SIGTERM', onTerm);
   }
-  // After Stop nothing the script started may outlive the run. Otherwise what it left running is its
-  // own business, but its output is read only for a moment longer, or the run would wait for it.
-  if (stopSentAt !== undefined) killScript(child);
-  await Promise.race([outputClosed, sleep(OUTPUT_DRAIN_MS)]);
-  child.stdout.destroy();
-  child.stderr.destroy();
-  await follower.poll(true);
+}
 
-  if (result.spawnError) {
-    const e = result.spawnError;
-    const why = e.code === 'ENOENT' ? `${program} was not found (is it installed and on PATH?)` : `${e.code ?? e.message}`;
-    throw new UserError(`cannot start the training script: ${why}`, { file: specPath, field: 'trainer.command' });
+/** The summary of a session that ended on an error, before the script's outcome was known; never a second error. */
+function writeFailedSummary(writer: RunWriter, t0: number, follower: RunFollower, e: unknown): void {
+  const last = follower.last;
+  try {
+    writer.writeSummary({
+      status: 'failed',
+      message: isUserError(e) ? e.message : `internal error while following the script: ${(e as Error).message ?? String(e)}`,
+      endedAt: new Date().toISOString(),
+      epochsDone: last?.epoch ?? 0,
+      steps: last?.step ?? 0,
+      wallSeconds: (Date.now() - t0) / 1000,
+      ...(last ? { last } : {}),
+    });
+  } catch {
+    // A full disk: the summary that says running stays, and the error is still reported.
+  } finally {
+    writer.close();
   }
-  const { status, message } = outcome(result, stopSentAt !== undefined, follower, output);
-  const base: RunSummary = follower.scriptSummary() ?? { status: 'running', epochsDone: 0, steps: 0, wallSeconds: 0 };
-  const last = follower.last ?? base.last;
-  writer.writeSummary({
-    ...base,
-    status,
-    message,
-    endedAt: new Date().toISOString(),
-    wallSeconds: Math.max(base.wallSeconds, (Date.now() - t0) / 1000),
-    ...(last ? { last, epochsDone: last.epoch, steps: last.step, convergence: last.convergence, convergenceReason: last.convergenceReason } : {}),
-  });
-  writer.close();
-  // A failure's full text (with the script's last lines) is the error; `done` carries its first line.
-  if (status === 'failed') emit({ type: 'error', message: message ?? 'the training script failed', userError: false, runDir: writer.dir });
-  emit({ type: 'done', status, runDir: writer.dir, message: status === 'failed' ? message?.split('\n')[0] : message });
-  return status;
 }
 
 /** The run's status from how the script ended, what it said in summary.json, and whether it wrote records. */

@@ -267,6 +267,12 @@ test('a command that does not exist is a located user error', async () => {
     error && error.type === 'error' && error.userError && error.location?.field === 'trainer.command' && /not found/.test(error.message),
     JSON.stringify(error),
   );
+  // The run folder made for it says so too, rather than "running" for ever.
+  const started = events.find((e) => e.type === 'started');
+  assert.ok(started && started.type === 'started');
+  const overview = await readRunOverview(started.runDir, () => true);
+  assert.equal(overview.status, 'failed');
+  assert.match(overview.message ?? '', /no-such-program-vae-lens was not found/);
 });
 
 test('mangled script specs give a parsed spec or a located user error, never a crash', () => {
