@@ -7,6 +7,7 @@ import json
 import os
 import random
 import re
+import sys
 import warnings
 from collections import UserDict
 from collections.abc import Mapping
@@ -981,3 +982,16 @@ def test_a_bernoulli_decoder_returning_a_distribution_is_told_which_tensor_to_re
                                                 rf"{said} \(p\.{'logits' if said == 'logits' else 'probs'}\)$"):
         Diagnostics(lambda x: enc(x).chunk(2, 1), decode, (torch.rand(30, 5) > 0.5).float(), likelihood="bernoulli",
                     decoder_output=said, write=False, modules=[enc, dec]).diagnose(0, 0)
+
+
+def test_an_error_in_the_users_model_passes_on_unchanged_and_says_what_the_pass_fed_it() -> None:
+    # An MLP written for flattened images, handed the images as [N, 1, 28, 28].
+    torch.manual_seed(0)
+    enc, dec = torch.nn.Linear(784, 4), torch.nn.Linear(2, 784)
+    images = torch.rand(64, 1, 28, 28)
+    with pytest.raises(RuntimeError) as caught:
+        Diagnostics(lambda x: enc(x).chunk(2, dim=1), dec, images, write=False, modules=[enc, dec]).diagnose(1, 1)
+    assert type(caught.value) is RuntimeError and "shapes cannot be multiplied" in str(caught.value)
+    if sys.version_info >= (3, 11):
+        (note,) = [n for n in getattr(caught.value, "__notes__", []) if n.startswith("VAE Lens")]
+        assert "each of shape (1, 28, 28), as torch.float32 on cpu" in note and "eval mode" in note

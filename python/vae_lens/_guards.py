@@ -5,10 +5,12 @@ import atexit
 import random
 import sys
 import weakref
-from typing import Optional, Protocol, Sequence
+from typing import Callable, Optional, Protocol, Sequence
 
 import numpy as np
 import torch
+
+from .errors import VaeLensInputError
 
 
 class Closable(Protocol):
@@ -40,11 +42,16 @@ class quiet_evaluation:
     Not inference mode: the tensors a module makes while a pass runs it (a lazy layer's weights, a
     cached table) would be inference tensors, which training can neither save for backward nor
     give a gradient.
+
+    An error the user's code raises inside gets ``note()`` added to it (Python 3.11+), so a shape
+    mismatch deep in their model says what the pass fed it; the error itself passes on unchanged.
     """
 
-    def __init__(self, modules: Sequence[torch.nn.Module], device: torch.device) -> None:
+    def __init__(self, modules: Sequence[torch.nn.Module], device: torch.device,
+                 note: Optional[Callable[[], str]] = None) -> None:
         self.modules = modules
         self.device = device
+        self.note = note
 
     def __enter__(self) -> None:
         self.modes = [(m, m.training) for root in self.modules for m in root.modules()]
@@ -60,6 +67,13 @@ class quiet_evaluation:
         self.rng.__exit__(*exc)
         for m, was_training in self.modes:
             m.training = was_training
+        error = exc[1]
+        if (self.note is not None and isinstance(error, Exception) and not isinstance(error, VaeLensInputError)
+                and hasattr(error, "add_note")):
+            try:
+                error.add_note(self.note())
+            except Exception:
+                pass  # the note is help, never a second error in place of the user's
 
 
 class ExitHook:

@@ -370,7 +370,7 @@ class Diagnostics:
             )
         record = self._record(result, epoch, step, beta)
         if self.likelihood == "gaussian":
-            with quiet_evaluation(self._modules, self.device):
+            with quiet_evaluation(self._modules, self.device, self._what_the_pass_feeds):
                 gap, used, linear = mean_field_gap(self._setup(), result.variance_kind)
             if math.isfinite(gap):
                 record.update(meanFieldGap=gap, meanFieldPoints=used, decoderLinear=linear)
@@ -494,12 +494,19 @@ class Diagnostics:
             return
         self._block_rows_default = False
         setup = self._setup()
-        with quiet_evaluation(self._modules, self.device):
+        with quiet_evaluation(self._modules, self.device, self._what_the_pass_feeds):
             mean, _ = _encode(setup, encoder_input(setup, self.points[:1]))
             out = setup.decode(model_input(setup, mean))
         # Anything else the pass names, as it names it.
         if isinstance(out, torch.Tensor) and out.numel() > 0:
             self.block_rows = min(self.block_rows, default_block_rows(out.numel()))
+
+    def _what_the_pass_feeds(self) -> str:
+        """A note for an error the user's encode or decode raised in a pass: what they were called on."""
+        device, dtype = _device_and_dtype(self._modules, self._given_device, self._given_dtype)
+        return (f"VAE Lens: raised in a diagnostics pass, which calls encode ({callable_name(self.encode)}) on batches of "
+                f"the fixed points, each of shape {tuple(self.points.shape[1:])}, as {dtype} on {device}, and decode "
+                f"({callable_name(self.decode)}) on the latents it samples; in eval mode, under torch.no_grad()")
 
     def _setup(self) -> PassSetup:
         device, dtype = _device_and_dtype(self._modules, self._given_device, self._given_dtype)
@@ -513,7 +520,7 @@ class Diagnostics:
     def _run_pass(self, epoch: int, setup: Optional[PassSetup] = None) -> PassResult:
         setup = setup or self._setup()
         error: Optional[Exception] = None
-        with quiet_evaluation(self._modules, self.device):
+        with quiet_evaluation(self._modules, self.device, self._what_the_pass_feeds):
             try:
                 local = run_pass(setup, epoch, self.rank, self.world)
             except Exception as e:
@@ -572,7 +579,7 @@ class Diagnostics:
         assert self.image_shape is not None
         setup = self._setup()
         k = min(IMAGES, self.points.shape[0])
-        with quiet_evaluation(self._modules, self.device):
+        with quiet_evaluation(self._modules, self.device, self._what_the_pass_feeds):
             x = model_points(self.points[:k], setup.dtype, setup.device)
             mean, _ = _encode(setup, x)
             recon = decoder_means(setup, mean)
