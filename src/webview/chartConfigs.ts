@@ -8,7 +8,8 @@ import type { ChartConfiguration, ChartDataset, ChartOptions } from 'chart.js';
 import type { PanelRun } from '../core/panelProtocol';
 import type { MetricsRecord } from '../core/runFormat';
 import { isLowerEdge, legendOptions, LOWER_EDGE_SUFFIX, RUN_SEPARATOR } from './legend';
-import { latentStats, type RunSeries, type XY } from './series';
+import { fmtEpoch } from './format';
+import { latentStats, PASS_AXIS_TEXT, passAt, type PassAxis, type RunSeries, type XY } from './series';
 import { withAlpha, type Palette } from './theme';
 
 export const CHART_IDS = {
@@ -78,7 +79,20 @@ export function pointRadiusFor(tracked: readonly TrackedDataset[]): number {
   return tracked.reduce((m, t) => Math.max(m, t.data.length), 0) <= 40 ? 2 : 0;
 }
 
-function lineOptions(p: Palette, yTitle: string, compare: boolean, tooltipDigits = 4): ChartOptions<'line'> {
+/**
+ * A tooltip's title: the pass's place on the axis, and for one run off the epoch axis, the epoch (and
+ * step) of the pass there too, so a pass is named as the run's writer named it.
+ */
+export function passTitle(views: readonly RunView[], axis: PassAxis, x: number): string {
+  const unit = PASS_AXIS_TEXT[axis].unit;
+  if (axis === 'epoch') return `${unit} ${fmtEpoch(x)}`;
+  const pass = views.length === 1 ? passAt(views[0]!.run.records, axis, x) : undefined;
+  if (!pass) return `${unit} ${x}`;
+  return axis === 'step' ? `${unit} ${x} (epoch ${fmtEpoch(pass.epoch)})` : `${unit} ${x} (epoch ${fmtEpoch(pass.epoch)}, step ${pass.step})`;
+}
+
+function lineOptions(p: Palette, yTitle: string, views: readonly RunView[], passAxis: PassAxis, tooltipDigits = 4): ChartOptions<'line'> {
+  const compare = views.length > 1;
   const axis = {
     grid: { color: p.grid },
     border: { color: p.border },
@@ -93,7 +107,13 @@ function lineOptions(p: Palette, yTitle: string, compare: boolean, tooltipDigits
     interaction: { mode: 'nearest', axis: 'x', intersect: false },
     elements: { point: { radius: 0, hoverRadius: 4, hitRadius: 6 }, line: { tension: 0 } },
     scales: {
-      x: { type: 'linear', bounds: 'data', ...axis, ticks: { ...axis.ticks, precision: 0 }, title: { display: true, text: 'epoch', color: p.muted } },
+      x: {
+        type: 'linear',
+        bounds: 'data',
+        ...axis,
+        ticks: { ...axis.ticks, precision: 0 },
+        title: { display: true, text: PASS_AXIS_TEXT[passAxis].title, color: p.muted },
+      },
       y: { type: 'linear', ...axis, title: { display: true, text: yTitle, color: p.muted } },
     },
     plugins: {
@@ -102,7 +122,7 @@ function lineOptions(p: Palette, yTitle: string, compare: boolean, tooltipDigits
       tooltip: {
         filter: (item) => !isLowerEdge(item.dataset.label),
         callbacks: {
-          title: (items) => (items.length ? `epoch ${items[0].parsed.x}` : ''),
+          title: (items) => (items.length && items[0].parsed.x !== null ? passTitle(views, passAxis, items[0].parsed.x) : ''),
           label: (item) => ` ${item.dataset.label}: ${Number(item.parsed.y).toPrecision(tooltipDigits + 2)}`,
         },
       },
@@ -117,7 +137,7 @@ function model(id: ChartId, datasets: LineDataset[], options: ChartOptions<'line
 }
 
 /** 1. The sampled ELBO (with ±2 s.e.) against the entropy sum: the theorem says they meet. */
-export function elboChart(views: readonly RunView[], p: Palette): ChartModel<'line'> {
+export function elboChart(views: readonly RunView[], p: Palette, axis: PassAxis): ChartModel<'line'> {
   const compare = views.length > 1;
   const ds: LineDataset[] = [];
   for (const v of views) {
@@ -128,11 +148,11 @@ export function elboChart(views: readonly RunView[], p: Palette): ChartModel<'li
     ds.push(line(labelFor('Entropy sum', v, compare), v.series.entropySum, sumColour, { borderWidth: 2, borderDash: compare ? DASHED : undefined }));
     ds.push(line(labelFor('ELBO at σ²*', v, compare), v.series.elboOptVar, elboColour, { borderDash: compare ? DOTTED : DASHED, borderWidth: 1.25 }));
   }
-  return model(CHART_IDS.elbo, ds, lineOptions(p, 'nats per data point', compare));
+  return model(CHART_IDS.elbo, ds, lineOptions(p, 'nats per data point', views, axis));
 }
 
 /** 2. The three entropy terms, signed as they enter H_enc − H_prior − H_dec. */
-export function entropiesChart(views: readonly RunView[], p: Palette): ChartModel<'line'> {
+export function entropiesChart(views: readonly RunView[], p: Palette, axis: PassAxis): ChartModel<'line'> {
   const compare = views.length > 1;
   const ds: LineDataset[] = [];
   for (const v of views) {
@@ -140,11 +160,11 @@ export function entropiesChart(views: readonly RunView[], p: Palette): ChartMode
     ds.push(line(labelFor('−H_prior', v, compare), v.series.negHPrior, compare ? v.colour : p.purple, { borderDash: compare ? DOTTED : undefined }));
     ds.push(line(labelFor('−H_dec', v, compare), v.series.negHDec, compare ? v.colour : p.red, { borderDash: compare ? DASHED : undefined }));
   }
-  return model(CHART_IDS.entropies, ds, lineOptions(p, 'nats', compare));
+  return model(CHART_IDS.entropies, ds, lineOptions(p, 'nats', views, axis));
 }
 
 /** 3. ELBO − entropy sum and its exact split R_dec + R_prior, inside the tolerance band. */
-export function gapChart(views: readonly RunView[], p: Palette): ChartModel<'line'> {
+export function gapChart(views: readonly RunView[], p: Palette, axis: PassAxis): ChartModel<'line'> {
   const compare = views.length > 1;
   const ds: LineDataset[] = [];
   for (const v of views) {
@@ -163,7 +183,7 @@ export function gapChart(views: readonly RunView[], p: Palette): ChartModel<'lin
     ds.push(line(labelFor('R_dec', v, compare), v.series.rDec, compare ? v.colour : p.red, { borderDash: compare ? DASHED : undefined }));
     ds.push(line(labelFor('R_prior', v, compare), v.series.rPrior, compare ? v.colour : p.purple, { borderDash: compare ? DOTTED : undefined }));
   }
-  return model(CHART_IDS.gap, ds, lineOptions(p, 'nats', compare));
+  return model(CHART_IDS.gap, ds, lineOptions(p, 'nats', views, axis));
 }
 
 // ---- per latent ----

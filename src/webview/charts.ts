@@ -34,7 +34,7 @@ import {
   type TrackedDataset,
 } from './chartConfigs';
 import { h } from './dom';
-import { COLLAPSE_KL_THRESHOLD, epochRange } from './series';
+import { COLLAPSE_KL_THRESHOLD, xRange, type PassAxis } from './series';
 import type { Palette } from './theme';
 
 Chart.register(LineController, BarController, LineElement, PointElement, BarElement, LinearScale, CategoryScale, Filler, Legend, Tooltip, Decimation);
@@ -84,8 +84,8 @@ export class ChartBoard {
 
   constructor(private readonly grid: HTMLElement) {}
 
-  /** Build every chart for these runs (on show, and when the theme changes). */
-  render(views: readonly RunView[], palette: Palette): void {
+  /** Build every chart for these runs, their series on `axis` (on show, when the theme or the axis changes). */
+  render(views: readonly RunView[], palette: Palette, axis: PassAxis): void {
     this.destroy();
     this.views = views;
     Chart.defaults.font.family = palette.fontFamily;
@@ -94,7 +94,7 @@ export class ChartBoard {
     Chart.defaults.borderColor = palette.grid;
 
     this.latents = latentsChart(views, palette);
-    const models: ModelShape[] = [elboChart(views, palette), entropiesChart(views, palette), gapChart(views, palette), this.latents];
+    const models: ModelShape[] = [elboChart(views, palette, axis), entropiesChart(views, palette, axis), gapChart(views, palette, axis), this.latents];
     for (const model of models) {
       const canvas = h('canvas', { attrs: { id: model.id, role: 'img', 'aria-label': CARDS[model.id].title } });
       const caption = h('p', { className: 'vl-caption' });
@@ -132,7 +132,7 @@ export class ChartBoard {
     this.refreshDecorations();
   }
 
-  /** Show only the last `fraction` of training on the epoch axes (1 = everything). */
+  /** Show only the last `fraction` of training on the pass axes (1 = everything). */
   setTail(fraction: number): void {
     this.tail = fraction;
     this.applyTail(true);
@@ -160,9 +160,9 @@ export class ChartBoard {
     this.grid.replaceChildren();
   }
 
-  /** Fit the epoch axes to the data (or the chosen tail of it); redraw now only when asked and something changed. */
+  /** Fit the pass axes to the data (or the chosen tail of it); redraw now only when asked and something changed. */
   private applyTail(redraw: boolean): void {
-    const range = epochRange(
+    const range = xRange(
       this.views.map((v) => v.series),
       this.tail,
     );

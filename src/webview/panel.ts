@@ -11,7 +11,7 @@ import { RunHeader, type HeaderActions } from './header';
 import { renderImages } from './images';
 import type { HostBridge } from './messages';
 import { normalizeRun, validImages, validRecords } from './runs';
-import { appendRecords, seriesFromRecords, type RunSeries } from './series';
+import { appendRecords, PASS_AXIS_TEXT, seriesFromRecords, sharedAxis, type PassAxis, type RunSeries } from './series';
 import { renderSummaryTable } from './table';
 import { readPalette, runColours, type Palette } from './theme';
 
@@ -24,10 +24,10 @@ interface RunState {
 /** Charts redraw at most this often: diagnostics are read by people, not at 60 fps, and a redraw costs a few ms per chart. */
 const MIN_REDRAW_INTERVAL_MS = 100;
 
-const TAIL_CHOICES: { label: string; fraction: number; title: string }[] = [
-  { label: 'All', fraction: 1, title: 'Show every epoch' },
-  { label: 'Last 50%', fraction: 0.5, title: 'Zoom the epoch axes to the second half of training' },
-  { label: 'Last 10%', fraction: 0.1, title: 'Zoom the epoch axes to the last tenth of training' },
+const TAIL_CHOICES: { label: string; fraction: number; title: (unit: string) => string }[] = [
+  { label: 'All', fraction: 1, title: (unit) => `Show every ${unit}` },
+  { label: 'Last 50%', fraction: 0.5, title: (unit) => `Zoom the ${unit} axes to the second half of training` },
+  { label: 'Last 10%', fraction: 0.1, title: (unit) => `Zoom the ${unit} axes to the last tenth of training` },
 ];
 
 export class Panel {
@@ -43,6 +43,8 @@ export class Panel {
   private readonly emptyNotice = h('div', { className: 'vl-notice', text: 'Waiting for a run…' });
   private readonly board: ChartBoard;
   private tail = 1;
+  /** What the charts' x axis counts, shared by the shown runs (sharedAxis). */
+  private axis: PassAxis = 'epoch';
   private dirty = { charts: false, headers: false, table: false };
   private frameRequested = false;
   private lastFlush = -Infinity;
@@ -68,7 +70,14 @@ export class Panel {
         const { records, dropped } = validRecords(message.records);
         if (dropped) console.warn(`VAE Lens panel: dropped ${dropped} record(s) that break the run format`);
         for (const r of records) state.run.records.push(r); // not push(...records): a long catch-up would overflow the call stack
-        appendRecords(state.series, records, state.run.tolerance);
+        // A pass under an epoch already charted (or a step counter that restarts) moves every run to another axis.
+        const axis = sharedAxis(this.runs.map((r) => r.run.records));
+        if (axis !== this.axis) {
+          this.axis = axis;
+          for (const r of this.runs) r.series = seriesFromRecords(r.run.records, r.run.tolerance, axis);
+          return this.renderAll();
+        }
+        appendRecords(state.series, records, state.run.tolerance, axis, state.run.records.length - records.length);
         return this.schedule({ charts: true, headers: true, table: true });
       }
       case 'status': {
@@ -118,11 +127,13 @@ export class Panel {
 
   private show(raw: PanelRun[]): void {
     let dropped = 0;
-    this.runs = raw.map((r) => {
+    const runs = raw.map((r) => {
       const n = normalizeRun(r);
       dropped += n.dropped;
-      return { run: n.run, series: seriesFromRecords(n.run.records, n.run.tolerance) };
+      return n.run;
     });
+    this.axis = sharedAxis(runs.map((r) => r.records));
+    this.runs = runs.map((run) => ({ run, series: seriesFromRecords(run.records, run.tolerance, this.axis) }));
     if (dropped) console.warn(`VAE Lens panel: dropped ${dropped} record(s) that break the run format`);
     this.host?.saveState({ runDirs: this.runDirs() });
     this.renderAll();
@@ -150,7 +161,7 @@ export class Panel {
       this.emptyNotice.textContent = 'No run to show.';
       this.board.destroy();
     } else {
-      this.board.render(this.views(), this.palette);
+      this.board.render(this.views(), this.palette, this.axis);
       this.board.setTail(this.tail);
     }
     this.renderHeaders();
@@ -209,12 +220,14 @@ export class Panel {
   }
 
   private renderToolbar(): void {
-    const group = h('div', { className: 'vl-segmented', attrs: { role: 'group', 'aria-label': 'Epochs shown' } });
+    const axisText = PASS_AXIS_TEXT[this.axis];
+    const axisLabel = axisText.plural[0]!.toUpperCase() + axisText.plural.slice(1);
+    const group = h('div', { className: 'vl-segmented', attrs: { role: 'group', 'aria-label': `${axisLabel} shown` } });
     for (const choice of TAIL_CHOICES) {
       const b = h('button', {
         className: choice.fraction === this.tail ? 'vl-seg vl-seg-on' : 'vl-seg',
         text: choice.label,
-        title: choice.title,
+        title: choice.title(axisText.unit),
         attrs: { type: 'button', 'aria-pressed': String(choice.fraction === this.tail) },
       });
       b.addEventListener('click', () => {
@@ -237,7 +250,7 @@ export class Panel {
             className: 'vl-muted vl-toolbar-note',
             text: views[0] ? `${views[0].run.records.length ? `${views[0].run.records.length} diagnostics passes` : ''}` : '',
           });
-    this.toolbar.replaceChildren(h('span', { className: 'vl-toolbar-label', text: 'Epochs' }), group, legend);
+    this.toolbar.replaceChildren(h('span', { className: 'vl-toolbar-label', text: axisLabel }), group, legend);
   }
 
   private renderTable(): void {
@@ -249,7 +262,7 @@ export class Panel {
         h('h2', { text: 'Summary' }),
         h('p', { className: 'vl-card-sub', text: 'Latest diagnostics pass; nats per data point.' }),
       ),
-      h('div', { className: 'vl-table-scroll' }, renderSummaryTable(this.views())),
+      h('div', { className: 'vl-table-scroll' }, renderSummaryTable(this.views(), this.axis)),
     );
   }
 

@@ -67,11 +67,72 @@ export function entropyScale(r: Pick<MetricsRecord, 'hEnc' | 'hPrior' | 'hDec'>)
   return Math.abs(r.hEnc ?? 0) + Math.abs(r.hPrior ?? 0) + Math.abs(r.hDec ?? 0);
 }
 
-/** Add records (in epoch order) to a run's series, in place. */
-export function appendRecords(s: RunSeries, records: readonly MetricsRecord[], tolerance: number): void {
-  for (const r of records) {
-    const x = r.epoch;
-    if (!finite(x)) continue;
+/**
+ * What the x axis of the pass charts counts. Runs made elsewhere do not all advance their epoch from
+ * pass to pass: a script may diagnose every N steps within an epoch, or pass one epoch number for
+ * every pass. Charted against such epochs, passes would stack at one x; so each run is charted against
+ * the first of these that orders its passes.
+ */
+export type PassAxis = 'epoch' | 'step' | 'pass';
+
+/** The axis title, and the word for one unit of it (tooltips, the zoom buttons). */
+export const PASS_AXIS_TEXT: Record<PassAxis, { title: string; unit: string; plural: string }> = {
+  epoch: { title: 'epoch', unit: 'epoch', plural: 'epochs' },
+  step: { title: 'optimizer step', unit: 'step', plural: 'steps' },
+  pass: { title: 'diagnostics pass', unit: 'pass', plural: 'passes' },
+};
+
+/** Whether `field` rises strictly from each pass to the next (true for no or one pass). */
+function advances(records: readonly MetricsRecord[], field: 'epoch' | 'step'): boolean {
+  for (let i = 1; i < records.length; i++) if (!(records[i]![field] > records[i - 1]![field])) return false;
+  return records.every((r) => finite(r[field]));
+}
+
+/** One run's axis: its epochs where they advance pass by pass (every run of our trainer), else its steps where those do, else the pass number. */
+export function runAxis(records: readonly MetricsRecord[]): PassAxis {
+  if (advances(records, 'epoch')) return 'epoch';
+  return advances(records, 'step') ? 'step' : 'pass';
+}
+
+/**
+ * The one axis compared runs share. Epochs where every run's advance: an epoch is the same amount of
+ * data seen in every run. Else steps where every run's advance: a step is not the same amount of data
+ * across batch sizes, but it is the one unit of training all runs count, and a run charted by epoch
+ * can be charted by step as well when its steps advance. Else pass numbers: they line the passes up in
+ * order only, but a run whose step counter restarts orders its passes by nothing else.
+ */
+export function sharedAxis(runs: readonly (readonly MetricsRecord[])[]): PassAxis {
+  if (runs.every((r) => advances(r, 'epoch'))) return 'epoch';
+  return runs.every((r) => advances(r, 'step')) ? 'step' : 'pass';
+}
+
+/** Where a pass goes on the axis; `index` is its place in the run's records (0-based), pass numbers count from 1. */
+export function passX(axis: PassAxis, record: MetricsRecord, index: number): number {
+  return axis === 'epoch' ? record.epoch : axis === 'step' ? record.step : index + 1;
+}
+
+/** The run's pass at `x` on the axis, if one is there (records are in axis order by construction). */
+export function passAt(records: readonly MetricsRecord[], axis: PassAxis, x: number): MetricsRecord | undefined {
+  let lo = 0;
+  let hi = records.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const at = passX(axis, records[mid]!, mid);
+    if (at === x) return records[mid];
+    if (at < x) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return undefined;
+}
+
+/**
+ * Add records to a run's series, in place. `firstIndex` is the place of the first of them in the
+ * run's records (for pass numbers); the records follow each other in the run.
+ */
+export function appendRecords(s: RunSeries, records: readonly MetricsRecord[], tolerance: number, axis: PassAxis, firstIndex: number): void {
+  records.forEach((r, i) => {
+    const x = passX(axis, r, firstIndex + i);
+    if (!finite(x)) return;
     push(s.elbo, x, r.elbo);
     if (finite(r.elbo) && finite(r.elboStdErr)) {
       s.elboUpper.push({ x, y: r.elbo + 2 * r.elboStdErr });
@@ -90,12 +151,13 @@ export function appendRecords(s: RunSeries, records: readonly MetricsRecord[], t
       s.tolUpper.push({ x, y: band });
       s.tolLower.push({ x, y: -band });
     }
-  }
+  });
 }
 
-export function seriesFromRecords(records: readonly MetricsRecord[], tolerance: number): RunSeries {
+/** A run's series on the given axis. */
+export function seriesFromRecords(records: readonly MetricsRecord[], tolerance: number, axis: PassAxis): RunSeries {
   const s = emptySeries();
-  appendRecords(s, records, tolerance);
+  appendRecords(s, records, tolerance, axis, 0);
   return s;
 }
 
@@ -145,10 +207,10 @@ export function latentStats(r: MetricsRecord): LatentStat[] {
 }
 
 /**
- * The epoch range to show: the last `fraction` of training over all runs (1 = all of it). Starts on a
- * whole epoch so ticks stay round, and at 0 when training starts at epoch 0 or 1. Undefined with no data.
+ * The x range to show: the last `fraction` of training over all runs (1 = all of it). Starts on a
+ * whole unit (epoch, step, pass) so ticks stay round, and at 0 when training starts at 0 or 1. Undefined with no data.
  */
-export function epochRange(allSeries: readonly RunSeries[], fraction: number): { min: number; max: number } | undefined {
+export function xRange(allSeries: readonly RunSeries[], fraction: number): { min: number; max: number } | undefined {
   let lo = Infinity;
   let hi = -Infinity;
   for (const s of allSeries) {

@@ -1,10 +1,21 @@
 /** The summary table (rows: quantities, columns: runs), rendered with textContent only. */
+import type { PanelRun } from '../core/panelProtocol';
 import type { RunView } from './chartConfigs';
 import { h, swatch } from './dom';
 import { fmtEpoch } from './format';
+import type { PassAxis } from './series';
 import { lastRecord, summaryRows } from './summary';
 
-export function renderSummaryTable(views: readonly RunView[]): HTMLTableElement {
+/** Where the latest pass is: its epoch, and off the epoch axis also what the charts place it by. */
+export function latestPassText(run: PanelRun, axis: PassAxis): string | undefined {
+  const rec = lastRecord(run);
+  if (!rec) return undefined;
+  const epoch = `epoch ${fmtEpoch(rec.epoch)}`;
+  if (axis === 'epoch') return epoch;
+  return axis === 'step' ? `step ${rec.step} (${epoch})` : `pass ${run.records.length} (${epoch}, step ${rec.step})`;
+}
+
+export function renderSummaryTable(views: readonly RunView[], axis: PassAxis): HTMLTableElement {
   const compare = views.length > 1;
   const runs = views.map((v) => v.run);
   const head = h(
@@ -12,13 +23,13 @@ export function renderSummaryTable(views: readonly RunView[]): HTMLTableElement 
     {},
     h('th', { className: 'vl-th-quantity', text: 'Latest pass', attrs: { scope: 'col' } }),
     ...views.map((v) => {
-      const rec = lastRecord(v.run);
+      const latest = latestPassText(v.run, axis);
       return h(
         'th',
         { attrs: { scope: 'col' }, title: v.run.runDir },
         compare ? swatch(v.colour) : null,
-        h('span', { className: 'vl-th-run', text: compare ? v.run.name : rec ? `epoch ${fmtEpoch(rec.epoch)}` : 'no passes yet' }),
-        compare && rec ? h('span', { className: 'vl-muted', text: ` @ ${fmtEpoch(rec.epoch)}` }) : null,
+        h('span', { className: 'vl-th-run', text: compare ? v.run.name : (latest ?? 'no passes yet') }),
+        compare && latest ? h('span', { className: 'vl-muted', text: ` @ ${latest}` }) : null,
       );
     }),
   );

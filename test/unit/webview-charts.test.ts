@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { CHART_IDS, elboChart, entropiesChart, gapChart, latentsChart, type RunView } from '../../src/webview/chartConfigs';
 import { curveKind } from '../../src/webview/legend';
-import { appendRecords, seriesFromRecords } from '../../src/webview/series';
+import { appendRecords, seriesFromRecords, type PassAxis } from '../../src/webview/series';
+import { latestPassText } from '../../src/webview/table';
 import { PALETTE, panelRun, record } from './webview-testkit';
 
 function view(name: string, n: number, colour = PALETTE.blue, over = {}): RunView {
@@ -10,12 +11,12 @@ function view(name: string, n: number, colour = PALETTE.blue, over = {}): RunVie
     name,
     Array.from({ length: n }, (_, i) => record(i + 1, over)),
   );
-  return { run, series: seriesFromRecords(run.records, run.tolerance), colour };
+  return { run, series: seriesFromRecords(run.records, run.tolerance, 'epoch'), colour };
 }
 
 test('ELBO chart, one run: band edges, ELBO, entropy sum, ELBO at optimal variance; Chart.js set for big data', () => {
   const v = view('a', 5, PALETTE.blue, { elboAtOptVariance: -90 });
-  const m = elboChart([v], PALETTE);
+  const m = elboChart([v], PALETTE, 'epoch');
   assert.equal(m.id, CHART_IDS.elbo);
   assert.deepEqual(
     m.tracked.map((t) => t.label),
@@ -34,8 +35,8 @@ test('ELBO chart, one run: band edges, ELBO, entropy sum, ELBO at optimal varian
 
 test('charts hold the series arrays themselves: a pushed record shows up without rebuilding the config', () => {
   const v = view('a', 3);
-  const charts = [elboChart([v], PALETTE), entropiesChart([v], PALETTE), gapChart([v], PALETTE)];
-  appendRecords(v.series, [record(4, { elbo: 7, hDec: -9, gap: 0.25 })], v.run.tolerance);
+  const charts = [elboChart([v], PALETTE, 'epoch'), entropiesChart([v], PALETTE, 'epoch'), gapChart([v], PALETTE, 'epoch')];
+  appendRecords(v.series, [record(4, { elbo: 7, hDec: -9, gap: 0.25 })], v.run.tolerance, 'epoch', 3);
   const last = (id: string, label: string) =>
     charts
       .find((c) => c.id === id)!
@@ -48,7 +49,7 @@ test('charts hold the series arrays themselves: a pushed record shows up without
 });
 
 test('gap chart: tolerance band first (drawn under), then gap, R_dec, R_prior', () => {
-  const m = gapChart([view('a', 2)], PALETTE);
+  const m = gapChart([view('a', 2)], PALETTE, 'epoch');
   assert.deepEqual(
     m.tracked.map((t) => t.label),
     ['tolerance ±1 %', 'tolerance ±1 % (lower edge)', 'gap', 'R_dec', 'R_prior'],
@@ -58,7 +59,7 @@ test('gap chart: tolerance band first (drawn under), then gap, R_dec, R_prior', 
 test('compare mode: one colour per run, every label names its run, ELBO and entropy sum for each', () => {
   const a = view('run-a', 3, PALETTE.blue);
   const b = view('run-b', 4, PALETTE.orange);
-  const m = elboChart([a, b], PALETTE);
+  const m = elboChart([a, b], PALETTE, 'epoch');
   const labels = m.tracked.map((t) => t.label);
   for (const name of ['run-a', 'run-b']) {
     assert.ok(labels.includes(`ELBO · ${name}`));
@@ -109,4 +110,70 @@ test('per-latent chart refreshes in place from the newest record', () => {
   );
   assert.deepEqual(m.config.data.labels, [['z0', 'collapsed'], 'z1', 'z2', 'z3']);
   assert.deepEqual(m.collapsed(), [0]);
+});
+
+// ---- the pass axis ----
+
+const passesView = (name: string, passes: { epoch: number; step: number }[], axis: PassAxis): RunView => {
+  const run = panelRun(
+    name,
+    passes.map((p) => record(p.epoch, { step: p.step })),
+  );
+  return { run, series: seriesFromRecords(run.records, run.tolerance, axis), colour: PALETTE.blue };
+};
+
+/** The tooltip title the chart shows for a point at `x`. */
+function tooltipTitle(m: ReturnType<typeof elboChart>, x: number): string {
+  const title = m.config.options!.plugins!.tooltip!.callbacks!.title as unknown as (items: { parsed: { x: number } }[]) => string;
+  return title([{ parsed: { x } }]);
+}
+
+test('the x axis and the tooltips name what the passes are charted against', () => {
+  const cases: { axis: PassAxis; passes: { epoch: number; step: number }[]; x: number; axisTitle: string; tooltip: string }[] = [
+    { axis: 'epoch', passes: [0, 1, 2].map((e) => ({ epoch: e, step: e * 10 })), x: 2, axisTitle: 'epoch', tooltip: 'epoch 2' },
+    { axis: 'epoch', passes: [0.1, 0.2, 0.1 + 0.2].map((e) => ({ epoch: e, step: 0 })), x: 0.1 + 0.2, axisTitle: 'epoch', tooltip: 'epoch 0.30' },
+    { axis: 'step', passes: [100, 200, 300].map((step) => ({ epoch: 0, step })), x: 200, axisTitle: 'optimizer step', tooltip: 'step 200 (epoch 0)' },
+    {
+      axis: 'pass',
+      passes: [
+        { epoch: 0, step: 50 },
+        { epoch: 1, step: 50 },
+      ],
+      x: 2,
+      axisTitle: 'diagnostics pass',
+      tooltip: 'pass 2 (epoch 1, step 50)',
+    },
+  ];
+  for (const c of cases) {
+    const v = passesView('a', c.passes, c.axis);
+    for (const chart of [elboChart, entropiesChart, gapChart]) {
+      const m = chart([v], PALETTE, c.axis);
+      assert.equal((m.config.options!.scales!.x as { title: { text: string } }).title.text, c.axisTitle, `${m.id} on ${c.axis}`);
+      assert.equal(tooltipTitle(m, c.x), c.tooltip, `${m.id} on ${c.axis}`);
+    }
+  }
+  // Compared runs share the axis; a step names no single run's epoch.
+  const both = [passesView('a', [{ epoch: 0, step: 100 }], 'step'), passesView('b', [{ epoch: 3, step: 100 }], 'step')];
+  assert.equal(tooltipTitle(elboChart(both, PALETTE, 'step'), 100), 'step 100');
+});
+
+test('the summary table names the latest pass as the charts place it', () => {
+  const run = (passes: { epoch: number; step: number }[]) =>
+    panelRun(
+      'a',
+      passes.map((p) => record(p.epoch, { step: p.step })),
+    );
+  assert.equal(latestPassText(run([{ epoch: 3, step: 30 }]), 'epoch'), 'epoch 3');
+  assert.equal(latestPassText(run([{ epoch: 0, step: 300 }]), 'step'), 'step 300 (epoch 0)');
+  assert.equal(
+    latestPassText(
+      run([
+        { epoch: 0, step: 5 },
+        { epoch: 1, step: 5 },
+      ]),
+      'pass',
+    ),
+    'pass 2 (epoch 1, step 5)',
+  );
+  assert.equal(latestPassText(run([]), 'pass'), undefined);
 });
