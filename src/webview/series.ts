@@ -208,7 +208,9 @@ export function latentStats(r: MetricsRecord): LatentStat[] {
 
 /**
  * The x range to show: the last `fraction` of training over all runs (1 = all of it). Starts on a
- * whole unit (epoch, step, pass) so ticks stay round, and at 0 when training starts at 0 or 1. Undefined with no data.
+ * whole unit (epoch, step, pass) so ticks stay round, or where the fraction spans less than one (a
+ * run of fractional epochs), on a round tenth, hundredth..., so the zoom still zooms. Starts at 0
+ * when training starts at 0 or 1. Undefined with no data.
  */
 export function xRange(allSeries: readonly RunSeries[], fraction: number): { min: number; max: number } | undefined {
   let lo = Infinity;
@@ -220,6 +222,12 @@ export function xRange(allSeries: readonly RunSeries[], fraction: number): { min
     hi = Math.max(hi, pts[pts.length - 1].x);
   }
   if (!Number.isFinite(lo) || !Number.isFinite(hi)) return undefined;
-  if (!(fraction > 0 && fraction < 1) || !(hi > lo)) return { min: lo <= 1 ? Math.min(0, lo) : lo, max: Math.max(hi, lo + 1) };
-  return { min: Math.floor(hi - (hi - lo) * fraction), max: hi };
+  if (!(fraction > 0 && fraction < 1) || !(hi > lo)) return { min: lo <= 1 ? Math.min(0, lo) : lo, max: hi > lo ? hi : lo + 1 };
+  const shown = (hi - lo) * fraction;
+  const start = hi - shown;
+  if (shown >= 1) return { min: Math.floor(start), max: hi };
+  const scale = 10 ** -Math.floor(Math.log10(shown));
+  const rounded = Math.floor(start * scale) / scale;
+  // Where the scaled value loses digits (a tiny span far from 0) rounding may land past the start, or on NaN.
+  return { min: rounded <= start ? rounded : start, max: hi };
 }

@@ -100,6 +100,46 @@ test('xRange: all of training from 0, or the last fraction over all runs from a 
   assert.equal(xRange([emptySeries()], 0.5), undefined);
 });
 
+test('xRange zooms runs of fractional epochs too: the last tenth of one epoch diagnosed 20 times is not all of it', () => {
+  const oneEpoch = seriesFromRecords(
+    Array.from({ length: 20 }, (_, i) => record((i + 1) / 20)),
+    0.01,
+    'epoch',
+  );
+  assert.deepEqual(xRange([oneEpoch], 1), { min: 0, max: 1 }, 'all of it, and no empty epoch after it');
+  const shown = (fraction: number) => {
+    const r = xRange([oneEpoch], fraction)!;
+    return oneEpoch.elbo.filter((p) => p.x >= r.min && p.x <= r.max).length;
+  };
+  assert.equal(shown(0.1), 3);
+  assert.equal(shown(0.5), 11);
+});
+
+test('generated runs: the zoom shows the chosen fraction and at most a round unit more, as before for whole epochs', () => {
+  const xsArb = fc
+    .array(fc.oneof(fc.integer({ min: 0, max: 300 }), fc.double({ min: 0, max: 300, noNaN: true })), { minLength: 2, maxLength: 40 })
+    .map((xs) => [...new Set(xs)].sort((a, b) => a - b))
+    .filter((xs) => xs.length >= 2);
+  fc.assert(
+    fc.property(xsArb, fc.constantFrom(0.5, 0.1), (xs, fraction) => {
+      const s = seriesFromRecords(
+        xs.map((x) => record(x)),
+        0.01,
+        'epoch',
+      );
+      const lo = xs[0]!;
+      const hi = xs.at(-1)!;
+      const want = (hi - lo) * fraction;
+      const r = xRange([s], fraction)!;
+      assert.equal(r.max, hi);
+      assert.ok(r.min <= hi - want, `${JSON.stringify(r)} hides part of the last ${want}`);
+      assert.ok(r.max - r.min <= (want >= 1 ? want + 1 : 2 * want), `${JSON.stringify(r)} shows far more than the last ${want}`);
+      if (want >= 1) assert.equal(r.min, Math.floor(hi - want), 'whole epochs, as before');
+    }),
+    { numRuns: 300 },
+  );
+});
+
 // ---- the pass axis: runs whose epochs do not advance pass by pass ----
 
 /** A run as the readers keep it: passes added in file order by the run format's rule (addRecord). */
