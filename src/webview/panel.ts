@@ -11,7 +11,7 @@ import { RunHeader, type HeaderActions } from './header';
 import { renderImages } from './images';
 import type { HostBridge } from './messages';
 import { normalizeRun, validImages, validRecords } from './runs';
-import { appendRecords, PASS_AXIS_TEXT, seriesFromRecords, sharedAxis, type PassAxis, type RunSeries } from './series';
+import { appendRecords, axisAfterAppend, PASS_AXIS_TEXT, seriesFromRecords, sharedAxis, type PassAxis, type RunSeries } from './series';
 import { renderSummaryTable } from './table';
 import { readPalette, runColours, type Palette } from './theme';
 
@@ -70,14 +70,20 @@ export class Panel {
         const { records, dropped } = validRecords(message.records);
         if (dropped) console.warn(`VAE Lens panel: dropped ${dropped} record(s) that break the run format`);
         for (const r of records) state.run.records.push(r); // not push(...records): a long catch-up would overflow the call stack
+        const from = state.run.records.length - records.length;
         // A pass under an epoch already charted (or a step counter that restarts) moves every run to another axis.
-        const axis = sharedAxis(this.runs.map((r) => r.run.records));
+        const axis = axisAfterAppend(
+          this.axis,
+          this.runs.map((r) => r.run.records),
+          state.run.records,
+          from,
+        );
         if (axis !== this.axis) {
           this.axis = axis;
-          for (const r of this.runs) r.series = seriesFromRecords(r.run.records, r.run.tolerance, axis);
+          for (const r of this.runs) r.series = seriesFromRecords(r.run.records, r.run.tolerance, this.axis);
           return this.renderAll();
         }
-        appendRecords(state.series, records, state.run.tolerance, axis, state.run.records.length - records.length);
+        appendRecords(state.series, records, state.run.tolerance, this.axis, from);
         return this.schedule({ charts: true, headers: true, table: true });
       }
       case 'status': {

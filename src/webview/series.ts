@@ -106,6 +106,23 @@ export function sharedAxis(runs: readonly (readonly MetricsRecord[])[]): PassAxi
   return runs.every((r) => advances(r, 'step')) ? 'step' : 'pass';
 }
 
+/**
+ * Whether a run's passes from `from` on keep to `axis` (a pass number always does).
+ */
+function keepsAxis(axis: PassAxis, records: readonly MetricsRecord[], from: number): boolean {
+  if (axis === 'pass') return true;
+  for (let i = Math.max(from, 1); i < records.length; i++) if (!(records[i]![axis] > records[i - 1]![axis])) return false;
+  return records.slice(from).every((r) => finite(r[axis]));
+}
+
+/**
+ * The shared axis after passes were appended to one run (`appended`, from index `from`): the same
+ * unless they break it, at the cost of the new passes only (a long live run appends one at a time).
+ */
+export function axisAfterAppend(current: PassAxis, runs: readonly (readonly MetricsRecord[])[], appended: readonly MetricsRecord[], from: number): PassAxis {
+  return keepsAxis(current, appended, from) ? current : sharedAxis(runs);
+}
+
 /** Where a pass goes on the axis; `index` is its place in the run's records (0-based), pass numbers count from 1. */
 export function passX(axis: PassAxis, record: MetricsRecord, index: number): number {
   return axis === 'epoch' ? record.epoch : axis === 'step' ? record.step : index + 1;

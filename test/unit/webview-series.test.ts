@@ -5,6 +5,7 @@ import fc from 'fast-check';
 import { addRecord } from '../../src/core/runFormat';
 import {
   appendRecords,
+  axisAfterAppend,
   collapsedLatents,
   emptySeries,
   latentStats,
@@ -242,4 +243,38 @@ test('appending passes one at a time places them as building at once does, on ev
     records.forEach((r, i) => appendRecords(inc, [r], 0.01, axis, i));
     assert.deepEqual(inc, seriesFromRecords(records, 0.01, axis), axis);
   }
+});
+
+test('generated live runs: the axis after each append is the one the whole runs would get', () => {
+  fc.assert(
+    fc.property(fc.array(fc.tuple(passesArb, fc.nat()), { minLength: 1, maxLength: 3 }), fc.array(fc.nat(), { maxLength: 60 }), (runs, order) => {
+      const full = runs.map(([passes]) => readRun(passes));
+      // Each run is shown with a prefix of its passes; the rest arrive one at a time, runs interleaved.
+      const shown = full.map((records, i) => records.slice(0, runs[i]![1] % (records.length + 1)));
+      let axis = sharedAxis(shown);
+      for (const pick of order) {
+        const i = pick % shown.length;
+        const next = full[i]![shown[i]!.length];
+        if (!next) continue;
+        shown[i]!.push(next);
+        axis = axisAfterAppend(axis, shown, shown[i]!, shown[i]!.length - 1);
+        assert.equal(axis, sharedAxis(shown));
+      }
+    }),
+    { numRuns: 300 },
+  );
+});
+
+test('a live run of 20 000 passes appended one at a time keeps its axis at the cost of each new pass', () => {
+  const other = readRun([{ epoch: 0, step: 0 }]);
+  const live: MetricsRecord[] = [];
+  let axis = sharedAxis([other, live]);
+  const t0 = performance.now();
+  for (let i = 0; i < 20000; i++) {
+    live.push(record(0, { step: i + 1 }));
+    axis = axisAfterAppend(axis, [other, live], live, live.length - 1);
+  }
+  const ms = performance.now() - t0;
+  assert.equal(axis, 'step');
+  assert.ok(ms < 1000, `took ${ms.toFixed(1)} ms`);
 });
