@@ -113,8 +113,10 @@ def _conv(transposed: bool) -> LayerBuilder:
         w, b = _variable(variables, f"{name}/w"), _variable(variables, f"{name}/b")
         k, filters = int(layer["kernel"]), int(layer["filters"])
         stride, padding = int(layer.get("stride", 1)), str(layer.get("padding", "same"))
+        if len(shape) != 3:
+            raise VaeLensInputError(f"spec layer {name}: {kind} needs an image input (height x width x channels), and its input is {shape}")
         channels = w.shape[3] if transposed else w.shape[2]
-        if len(shape) != 3 or tuple(w.shape[:2]) != (k, k) or b.shape != (filters,) or channels != shape[2]:
+        if tuple(w.shape[:2]) != (k, k) or b.shape != (filters,) or channels != shape[2]:
             raise VaeLensInputError(f"checkpoint layer {name}: w {tuple(w.shape)} and b {tuple(b.shape)} are not a {kind} "
                                     f"layer of {filters} {k}x{k} filters on an input of shape {shape}: the spec snapshot and the checkpoint disagree")
         out = tuple(_conv_output(transposed, s, k, stride, padding) for s in shape[:2])
@@ -255,7 +257,13 @@ class LensVae(nn.Module):
             dim = int(_variable(variables, "enc0/w" if encoder.get("hidden", [64, 64]) else "enc_mean/w").shape[0])
         self.dim = dim
         self.data_shape = network_data_shape(dim, image_shape) if "layers" in encoder else (dim,)
-        self.encoder, features = _build(_layers(encoder, "enc", False, dim), variables, self.data_shape)
+        try:
+            self.encoder, features = _build(_layers(encoder, "enc", False, dim), variables, self.data_shape)
+        except VaeLensInputError as e:
+            if image_shape is None and len(self.data_shape) == 1:
+                raise VaeLensInputError(f"{e}: the images' shape is not known (load_checkpoint reads it from run.json's "
+                                        "dataset.imageShape, else from the spec's data.shape; LensVae takes it as image_shape)") from None
+            raise
         features = (int(np.prod(features)),)
         self.encoder_mean, _ = _dense({}, "enc_mean", variables, features)
         self.encoder_log_var, _ = _dense({}, "enc_logvar", variables, features)
@@ -354,6 +362,18 @@ class _UsedVariables(Dict[str, torch.Tensor]):
         return super().__getitem__(name)
 
 
+def _stated_image_shape(spec: Mapping[str, Any]) -> Optional[List[int]]:
+    """One example's shape as the spec's data.shape states it, channels last as the trainer keeps it
+    (src/core/imageLayout.ts channelsLast): where run.json, which records it, is missing."""
+    data = spec.get("data")
+    if not isinstance(data, dict) or data.get("shape") is None:
+        return None
+    shape = _whole_numbers(data["shape"], "the spec's data.shape")
+    if data.get("layout") == "channels-first" and len(shape) == 3:
+        return [shape[1], shape[2], shape[0]]
+    return shape
+
+
 def load_checkpoint(run_dir: str, checkpoint: str = "latest.json") -> LoadedRun:
     """Rebuild a run of VAE Lens's own trainer (its spec snapshot and checkpoint) as a PyTorch module.
 
@@ -400,7 +420,7 @@ def _load_checkpoint(run_dir: str, checkpoint: str) -> LoadedRun:
     dim = cp.get("dim")
     dim = _whole_numbers([dim], f"{cp_path}: dim")[0] if dim is not None else None
     image_shape = (meta.get("dataset") or {}).get("imageShape")
-    image_shape = _whole_numbers(image_shape, f"{meta_path}: dataset.imageShape") if image_shape is not None else None
+    image_shape = _whole_numbers(image_shape, f"{meta_path}: dataset.imageShape") if image_shape is not None else _stated_image_shape(spec)
     # Building the layers draws their initial weights (then replaced): not from the user's generators.
     with forked_rngs():
         model = LensVae(model_spec, variables, dim, image_shape)
