@@ -272,7 +272,12 @@ export function planNetworks(
     });
   if (d.output && output >= 0 && !sameData(d.output, dataShape)) {
     const last = dec.fields[dec.fields.length - 1]!;
-    problems.push({ message: `${last}: output ${formatShape(d.output)}, the data is ${formatShape(dataShape)}`, field: last });
+    const chain = [[H], ...d.planned.map((l) => l.output)].map(formatShape).join(' → ');
+    const fit = whatWouldFit(d.planned, d.output, dataShape);
+    problems.push({
+      message: `${last}: output ${formatShape(d.output)}, the data is ${formatShape(dataShape)} (the decoder: ${chain})${fit ? `; ${fit}` : ''}`,
+      field: last,
+    });
   }
   if (problems.length > 0 || !e.output || !d.output) return { problems };
   const F = size(e.output);
@@ -287,6 +292,73 @@ export function planNetworks(
     },
     problems,
   };
+}
+
+/** The input sizes along one axis from which `l` gives `target`, as [lowest, highest], or undefined when none does. */
+function inputsGiving(l: Layer, target: number): [number, number] | undefined {
+  const whole = (n: number): [number, number] | undefined => (Number.isInteger(n) && n >= 1 ? [n, n] : undefined);
+  switch (l.type) {
+    case 'conv2d': {
+      // ceil(in / stride) for "same", floor((in − kernel) / stride) + 1 for "valid".
+      const lowest = (target - 1) * l.stride + (l.padding === 'same' ? 1 : l.kernel);
+      return [lowest, lowest + l.stride - 1];
+    }
+    case 'conv2dTranspose':
+      return whole(l.padding === 'same' ? target / l.stride : (target - l.kernel) / l.stride + 1);
+    case 'upsample2d':
+      return whole(target / l.size);
+    default:
+      return undefined;
+  }
+}
+
+/** A setting of `l` (padding, stride, kernel; an upsampling's size) that gives height×width `h`×`w` from `input`, as the spec would say it. */
+function settingThatFits(l: Layer, input: readonly number[], h: number, w: number): string | undefined {
+  const gives = (candidate: Layer) => {
+    const r = layerOutput(candidate, input);
+    return !('problem' in r) && r.output[0] === h && r.output[1] === w;
+  };
+  if (l.type === 'upsample2d') {
+    for (let size = 1; size <= 64; size++) if (size !== l.size && gives({ ...l, size })) return `"size": ${size}`;
+    return undefined;
+  }
+  if (l.type !== 'conv2d' && l.type !== 'conv2dTranspose') return undefined;
+  const other = l.padding === 'same' ? 'valid' : 'same';
+  if (gives({ ...l, padding: other })) return `"padding": "${other}"`;
+  for (let stride = 1; stride <= 64; stride++) if (stride !== l.stride && gives({ ...l, stride })) return `"stride": ${stride}`;
+  for (let kernel = 1; kernel <= 64; kernel++) if (kernel !== l.kernel && gives({ ...l, kernel })) return `"kernel": ${kernel}`;
+  return undefined;
+}
+
+/**
+ * What would bring an image decoder to the data's height and width: a setting of its last layer
+ * that sizes images (an off-by-one usually shows there), else the input that the last one that
+ * changes the size would need; or the output layer's filters, where only the channels differ.
+ */
+function whatWouldFit(decoder: readonly PlannedLayer[], output: readonly number[], data: readonly number[]): string | undefined {
+  if (output.length !== 3 || data.length !== 3) return undefined;
+  const [h, w, c] = data as [number, number, number];
+  const sameSize = (s: readonly number[]) => s[0] === output[0] && s[1] === output[1];
+  const reversed = [...decoder].reverse();
+  if (sameSize(data)) {
+    const last = reversed.find((l) => l.layer.type === 'conv2d' || l.layer.type === 'conv2dTranspose');
+    return last && last.output[2] !== c ? `${last.field} would give ${c} channels with "filters": ${c}` : undefined;
+  }
+  const sizing = (l: PlannedLayer) => l.input.length === 3 && (hasWeights(l.layer) || l.layer.type === 'upsample2d');
+  const resizes = (l: PlannedLayer) => l.input[0] !== l.output[0] || l.input[1] !== l.output[1];
+  const gives = (l: PlannedLayer) => `${l.field} (${l.layer.type}) gives ${formatShape(l.output.slice(0, 2))} from ${formatShape(l.input.slice(0, 2))}`;
+  const last = reversed.find(sizing);
+  if (!last || !sameSize(last.output)) return undefined;
+  const setting = settingThatFits(last.layer, last.input, h, w);
+  if (setting) return `${gives(last)}; ${setting} would give ${h}×${w}`;
+  const resizing = resizes(last) ? last : reversed.find((l) => sizing(l) && resizes(l));
+  if (!resizing || !sameSize(resizing.output)) return undefined;
+  const [rows, cols] = [inputsGiving(resizing.layer, h), inputsGiving(resizing.layer, w)];
+  const range = ([lo, hi]: [number, number]) => (lo === hi ? `${lo}` : `${lo} to ${hi}`);
+  if (!rows || !cols) return `${gives(resizing)}, and no input gives ${h}×${w} with its settings`;
+  return rows[0] === rows[1] && cols[0] === cols[1]
+    ? `${gives(resizing)}; ${h}×${w} needs an input of ${rows[0]}×${cols[0]}`
+    : `${gives(resizing)}; ${h}×${w} needs an input ${range(rows)} high and ${range(cols)} wide`;
 }
 
 /**

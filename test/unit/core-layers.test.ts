@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import fc from 'fast-check';
 import { describePlan, layerOutput, networkDataShape, networkParameters, planNetworks, type Layer, type LayerSpec } from '../../src/core/layers';
 import { parseSpec } from '../../src/core/spec';
 import { isUserError } from '../../src/core/errors';
@@ -154,7 +155,14 @@ test("a decoder that does not end in the data's shape is reported on its last la
   const short = DECODER.slice(0, 3);
   const { plan, problems } = planNetworks({ latentDim: 20, encoder: net(ENCODER), decoder: net(short) }, [28, 28, 1], false);
   assert.equal(plan, undefined);
-  assert.deepEqual(problems, [{ message: 'model.decoder.layers[2]: output 14×14×32, the data is 28×28×1', field: 'model.decoder.layers[2]' }]);
+  assert.deepEqual(problems, [
+    {
+      message:
+        'model.decoder.layers[2]: output 14×14×32, the data is 28×28×1 (the decoder: 20 → 3136 → 7×7×64 → 14×14×32); ' +
+        'model.decoder.layers[2] (conv2dTranspose) gives 14×14 from 7×7; "stride": 4 would give 28×28',
+      field: 'model.decoder.layers[2]',
+    },
+  ]);
 });
 
 test('a grey image may end in height×width, as data.shape [h, w] says it; another arrangement of its values may not', () => {
@@ -181,7 +189,10 @@ test('a grey image may end in height×width, as data.shape [h, w] says it; anoth
     [[1, 28, 28], 'output 1×28×28'],
   ] as const)
     assert.deepEqual(plan([...shape], [28, 28, 1]).problems, [
-      { message: `model.decoder.layers[1]: ${message}, the data is 28×28×1`, field: 'model.decoder.layers[1]' },
+      {
+        message: `model.decoder.layers[1]: ${message}, the data is 28×28×1 (the decoder: 2 → 784 → ${message.slice('output '.length)})`,
+        field: 'model.decoder.layers[1]',
+      },
     ]);
   // Colour images keep their channels.
   assert.equal(plan([28, 28], [28, 14, 2]).problems.length, 1);
@@ -242,4 +253,95 @@ test('layer types and activations are checked by the schema with suggestions', (
     '{ "data": { "synthetic": "circle" }, "model": { "latentDim": 2, "encoder": { "layers": [ { "type": "dense", "units": 4, "activation": "Gelu" } ] } } }',
   );
   assert.match(a.message, /did you mean "gelu"/);
+});
+
+/** A decoder's last layers as a PyTorch user might write them on data of `data` (height×width×channels). */
+const imageDecoder = fc.record({
+  h: fc.integer({ min: 1, max: 9 }),
+  w: fc.integer({ min: 1, max: 9 }),
+  c: fc.constantFrom(1, 2, 3),
+  layers: fc.array(
+    fc.oneof(
+      fc.record({
+        type: fc.constantFrom('conv2d' as const, 'conv2dTranspose' as const),
+        filters: fc.integer({ min: 1, max: 4 }),
+        kernel: fc.integer({ min: 1, max: 6 }),
+        stride: fc.integer({ min: 1, max: 4 }),
+        padding: fc.constantFrom('same' as const, 'valid' as const),
+      }),
+      fc.record({ type: fc.constant('upsample2d' as const), size: fc.integer({ min: 1, max: 3 }) }),
+    ),
+    { minLength: 1, maxLength: 3 },
+  ),
+  data: fc.tuple(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 40 }), fc.constantFrom(1, 2, 3)),
+});
+
+test("a decoder that misses the data's image shape says what each layer gives and what would fit, and what it says is so", () => {
+  const off = [
+    { type: 'dense', units: 5 * 8 * 8 },
+    { type: 'reshape', shape: [5, 8, 8] },
+    { type: 'conv2dTranspose', filters: 8, kernel: 4, stride: 2 },
+    { type: 'conv2dTranspose', filters: 3, kernel: 4, stride: 2 },
+  ] as LayerSpec[];
+  const { problems } = planNetworks({ latentDim: 4, encoder: net(ENCODER), decoder: net(off) }, [20, 30, 3], false);
+  assert.equal(
+    problems[0]!.message,
+    'model.decoder.layers[3]: output 20×32×3, the data is 20×30×3 (the decoder: 4 → 320 → 5×8×8 → 10×16×8 → 20×32×3); ' +
+      'model.decoder.layers[3] (conv2dTranspose) gives 20×32 from 10×16; 20×30 needs an input of 10×15',
+  );
+  const ending = (last: LayerSpec, data: number[]) =>
+    planNetworks(
+      { latentDim: 4, encoder: net(ENCODER), decoder: net([{ type: 'dense', units: 9 * 15 * 2 }, { type: 'reshape', shape: [9, 15, 2] }, last]) },
+      data,
+      false,
+    ).problems[0]!.message;
+  assert.match(
+    ending({ type: 'conv2dTranspose', filters: 3, kernel: 3, stride: 2 }, [19, 31, 3]),
+    /model\.decoder\.layers\[2\] \(conv2dTranspose\) gives 18×30 from 9×15; "padding": "valid" would give 19×31$/,
+  );
+  assert.match(
+    ending({ type: 'conv2dTranspose', filters: 1, kernel: 3, stride: 2 }, [18, 30, 3]),
+    /; model\.decoder\.layers\[2\] would give 3 channels with "filters": 3$/,
+  );
+  fc.assert(
+    fc.property(imageDecoder, ({ h, w, c, layers, data }) => {
+      const decoder: LayerSpec[] = [{ type: 'dense', units: h * w * c }, { type: 'reshape', shape: [h, w, c] }, ...layers];
+      const { plan, problems } = planNetworks({ latentDim: 2, encoder: net([{ type: 'flatten' }]), decoder: net(decoder) }, data, false);
+      if (plan || problems.length !== 1) return;
+      const message = problems[0]!.message;
+      if (!message.includes(', the data is ')) return;
+      assert.match(message, /\(the decoder: 2 → \d+ → /, message);
+      const said = /model\.decoder\.layers\[(\d+)\] \(\w+\) gives (\d+)×(\d+) from (\d+)×(\d+)/.exec(message);
+      if (!said) return;
+      const index = Number(said[1]);
+      const input = [Number(said[4]), Number(said[5])];
+      const spec = decoder[index]!;
+      const outputOf = (l: LayerSpec, [rows, cols]: number[]) => {
+        const resolved = (l.type === 'upsample2d' ? { type: l.type, size: l.size ?? 2 } : { activation: 'linear', stride: 1, padding: 'same', ...l }) as Layer;
+        const r = layerOutput(resolved, [rows!, cols!, 1]);
+        return 'problem' in r ? undefined : r.output.slice(0, 2);
+      };
+      assert.deepEqual(outputOf(spec, input), [Number(said[2]), Number(said[3])], message);
+      const [dh, dw] = data;
+      const needs = /needs an input of (\d+)×(\d+)$/.exec(message);
+      if (needs) assert.deepEqual(outputOf(spec, [Number(needs[1]), Number(needs[2])]), [dh, dw], message);
+      const range = /needs an input (\d+)(?: to (\d+))? high and (\d+)(?: to (\d+))? wide$/.exec(message);
+      if (range)
+        for (const rows of [Number(range[1]), Number(range[2] ?? range[1])])
+          for (const cols of [Number(range[3]), Number(range[4] ?? range[3])]) assert.deepEqual(outputOf(spec, [rows, cols]), [dh, dw], message);
+      const padding = /"padding": "(\w+)" would give/.exec(message);
+      if (padding) assert.deepEqual(outputOf({ ...spec, padding: padding[1] as 'same' | 'valid' }, input), [dh, dw], message);
+      const stride = /"stride": (\d+) would give/.exec(message);
+      if (stride) assert.deepEqual(outputOf({ ...spec, stride: Number(stride[1]) }, input), [dh, dw], message);
+      const size = /"size": (\d+) would give/.exec(message);
+      if (size) assert.deepEqual(outputOf({ ...spec, size: Number(size[1]) }, input), [dh, dw], message);
+      const kernel = /"kernel": (\d+) would give/.exec(message);
+      if (kernel) assert.deepEqual(outputOf({ ...spec, kernel: Number(kernel[1]) }, input), [dh, dw], message);
+      const none = /no input gives/.test(message);
+      if (none)
+        for (let rows = 1; rows <= 80; rows++)
+          for (let cols = 1; cols <= 80; cols++) assert.notDeepEqual(outputOf(spec, [rows, cols]), [dh, dw], `${message}: ${rows}×${cols} does`);
+    }),
+    { numRuns: 300, seed: 5 },
+  );
 });

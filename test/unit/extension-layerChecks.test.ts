@@ -46,7 +46,11 @@ test("typing a layer that breaks the chain gives an error at that layer, in the 
   assert.notEqual(text, good);
   const errors = checkSpecText(text, example, opts).filter((p) => p.severity === 'error');
   assert.equal(errors.length, 1);
-  assert.equal(errors[0]!.message, 'model.decoder.layers[3]: output 14×14×1, the data is 28×28×1');
+  assert.equal(
+    errors[0]!.message,
+    'model.decoder.layers[3]: output 14×14×1, the data is 28×28×1 (the decoder: 20 → 3136 → 7×7×64 → 14×14×32 → 14×14×1); ' +
+      'model.decoder.layers[3] (conv2dTranspose) gives 14×14 from 14×14; "stride": 2 would give 28×28',
+  );
   const line = text.split('\n').findIndex((l) => l.includes('"filters": 1, "kernel": 4, "stride": 1'));
   assert.equal(errors[0]!.range.start.line, line, 'on the line of the offending layer');
 });
