@@ -6,7 +6,7 @@
  */
 import { MAX_STRING_CHARS } from '../core/allocation';
 import { UserError } from '../core/errors';
-import { networkDataShape, networkParameters, planNetworks, type NetworkPlan } from '../core/layers';
+import { formatShape, networkDataShape, networkParameters, planNetworks, type NetworkPlan, type PlannedLayer } from '../core/layers';
 import { MODEL_TYPE_INFO } from '../core/modelTypes';
 import type { ModelSpec } from '../core/spec';
 
@@ -55,18 +55,39 @@ export const MAX_CHECKPOINT_PARAMETERS = Math.floor((MAX_STRING_CHARS - CHECKPOI
  */
 export function activationBytes(plan: NetworkPlan, batch: number): number {
   const layers = [...plan.encoder, ...plan.decoder];
-  const values = layers.reduce((a, l) => a + l.output.reduce((x, y) => x * y, 1), 0);
-  const columns = Math.max(
-    0,
-    ...layers.map((l) => {
-      const t = l.layer;
-      if (t.type === 'conv2d') return l.output[0]! * l.output[1]! * t.kernel * t.kernel * l.input[2]!;
-      if (t.type === 'conv2dTranspose') return l.input[0]! * l.input[1]! * t.kernel * t.kernel * l.output[2]!;
-      return 0;
-    }),
-  );
-  return batch * (2 * values + columns) * 4;
+  const values = layers.reduce((a, l) => a + outputValues(l), 0);
+  return batch * (2 * values + Math.max(0, ...layers.map(columnValues))) * 4;
 }
+
+const outputValues = (l: PlannedLayer) => l.output.reduce((x, y) => x * y, 1);
+
+/** Values of the im2col matrix a convolution builds for one example (0 for other layers). */
+function columnValues(l: PlannedLayer): number {
+  const t = l.layer;
+  if (t.type === 'conv2d') return l.output[0]! * l.output[1]! * t.kernel * t.kernel * l.input[2]!;
+  if (t.type === 'conv2dTranspose') return l.input[0]! * l.input[1]! * t.kernel * t.kernel * l.output[2]!;
+  return 0;
+}
+
+/** The layer that takes the most memory in training (its weights, and its output and columns for a batch), as a user can find it. */
+function largestLayer(plan: NetworkPlan, batch: number): string | undefined {
+  let largest: PlannedLayer | undefined;
+  let most = 0;
+  for (const l of [...plan.encoder, ...plan.decoder]) {
+    const bytes = l.params * BYTES_PER_PARAMETER + batch * (2 * outputValues(l) + columnValues(l)) * 4;
+    if (bytes > most) [largest, most] = [l, bytes];
+  }
+  if (!largest) return undefined;
+  // An output past a billion values is read better as a count than as its sizes.
+  const output = outputValues(largest) > 1e9 ? `${outputValues(largest).toExponential(2)} values an example` : formatShape(largest.output);
+  return `${largest.field} (${largest.layer.type}, ${output}): ${gib(most)} GiB`;
+}
+
+/** Bytes in GiB: one decimal, or three figures in exponent notation where that would be a long row of digits. */
+const gib = (bytes: number) => {
+  const g = bytes / 2 ** 30;
+  return g < 1e6 ? g.toFixed(1) : g.toExponential(2);
+};
 
 export function checkModelFits(model: ModelSpec, dim: number, specPath: string, imageShape?: readonly number[], batch = 1): void {
   const count = parameterCount(model, dim, imageShape, specPath);
@@ -80,11 +101,11 @@ export function checkModelFits(model: ModelSpec, dim: number, specPath: string, 
       { file: specPath, field: 'model' },
     );
   if (weights + activations <= MAX_MODEL_BYTES) return;
-  const gib = (b: number) => (b / 2 ** 30).toFixed(1);
+  const largest = largestLayer(planModel(model, dim, imageShape, specPath), batch);
   throw new UserError(
     `the model has ${count.toExponential(2)} parameters on data of dimension ${dim}: training needs about ${gib(weights)} GiB for the weights ` +
       `and ${gib(activations)} GiB for a batch of ${batch}, ${gib(weights + activations)} GiB, more than the ${MAX_MODEL_BYTES / 2 ** 30} GiB the trainer allows. ` +
-      'Use narrower hidden layers (model.encoder, model.decoder: fewer units or filters), fewer latents, or a smaller training.batchSize.',
+      `Use narrower hidden layers (model.encoder, model.decoder: fewer units or filters), fewer latents, or a smaller training.batchSize${largest ? `; the largest layer is ${largest}` : ''}.`,
     { file: specPath, field: 'model' },
   );
 }

@@ -203,3 +203,48 @@ test('image grids whose shape claims more pixels than can be drawn are not image
   assert.equal(shown({ shape: [2, 2], originals: [[0, 1, 0]], reconstructions: [], samples: [] }), false, 'an image shorter than its shape');
   reportFigure({ group: 'sizes', kind: 'check', name: 'images.json shapes over 2048 x 2048 pixels refused before drawing', cases, passed: cases });
 });
+
+test('a convolutional model too large for memory names the layer that makes it so, in readable sizes', () => {
+  const conv = (encoder: unknown[]) =>
+    parseSpec(
+      JSON.stringify({
+        data: { path: 'x.npy' },
+        model: {
+          latentDim: 4,
+          encoder: { layers: encoder },
+          decoder: {
+            layers: [
+              { type: 'dense', units: 1800 },
+              { type: 'reshape', shape: [20, 30, 3] },
+            ],
+          },
+        },
+      }),
+    ).spec.model;
+  const cases: [unknown[], RegExp][] = [
+    // Ten upsamplings by 64: about 1e19 values an example, far past anything float notation reads well.
+    [
+      [...Array.from({ length: 10 }, () => ({ type: 'upsample2d', size: 64 })), { type: 'flatten' }, { type: 'dense', units: 4 }],
+      /the largest layer is model\.encoder\.layers\[9\] \(upsample2d, \d\.\d\de\+\d+ values an example\): \d\.\d\de\+\d+ GiB\.$/,
+    ],
+    [[{ type: 'conv2dTranspose', filters: 64, kernel: 3, stride: 64 }], /the largest layer is model\.encoder\.layers\[0\] \(conv2dTranspose, 1280×1920×64\)/],
+    [
+      [
+        { type: 'conv2d', filters: 4096, kernel: 64 },
+        { type: 'conv2d', filters: 4096, kernel: 64 },
+      ],
+      /the largest layer is model\.encoder\.layers\[1\] \(conv2d, 20×30×4096\)/,
+    ],
+  ];
+  for (const [encoder, named] of cases) {
+    assert.throws(
+      () => checkModelFits(conv(encoder), 1800, 'm.vae.json', [20, 30, 3], 32),
+      (e: Error) => {
+        assert.match(e.message, named);
+        // Every size in GiB is a plain number or in exponent notation with three figures.
+        for (const [size] of e.message.matchAll(/\S+(?= GiB)/g)) assert.match(size, /^(\d+(\.\d)?|\d\.\d\de\+\d+)$/, e.message);
+        return true;
+      },
+    );
+  }
+});
