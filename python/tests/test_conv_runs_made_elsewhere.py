@@ -65,3 +65,31 @@ def test_a_conv_run_whose_image_shape_is_nowhere_says_so_not_that_its_files_disa
     assert "disagree" not in message
     assert "conv2d" in message and "enc0" in message and "image" in message
     assert "run.json" in message and "data.shape" in message
+
+
+@pytest.mark.parametrize("encoder", ["layers", "hidden"])
+def test_encode_refuses_images_held_channels_first_instead_of_reading_them_as_channels_last(encoder: str, tmp_path: Path) -> None:
+    """PyTorch keeps images (N, C, H, W); the trainer's networks read (N, H, W, C). The same numbers
+    reshaped would be other images, so a batch in another arrangement than the run's is refused."""
+    run = _run(tmp_path / "run", {"path": "images.npy"}, [7, 5, 2], [7, 5, 2])
+    if encoder == "hidden":
+        spec = json.loads((run / "spec.vae.json").read_text())
+        spec["model"]["encoder"] = {"hidden": []}
+        (run / "spec.vae.json").write_text(json.dumps(spec))
+        checkpoint = json.loads((run / "checkpoints" / "latest.json").read_text())
+        rng = np.random.default_rng(1)
+        del checkpoint["variables"]["enc0/w"], checkpoint["variables"]["enc0/b"]
+        checkpoint["variables"]["enc_mean/w"] = _tensor([70, 2], rng)
+        checkpoint["variables"]["enc_logvar/w"] = _tensor([70, 2], rng)
+        (run / "checkpoints" / "latest.json").write_text(json.dumps(checkpoint))
+    model = load_checkpoint(str(run)).model
+    hwc = torch.randn(3, 7, 5, 2)
+    with torch.no_grad():
+        expected = model.encode(hwc)
+        for accepted in (hwc.reshape(3, 70), hwc):
+            for a, b in zip(model.encode(accepted), expected):
+                assert torch.equal(a, b)
+        with pytest.raises(VaeLensInputError, match=r"\(2, 7, 5\).*channels first.*\(7, 5, 2\).*permute\(0, 2, 3, 1\)"):
+            model.encode(hwc.permute(0, 3, 1, 2))
+        with pytest.raises(VaeLensInputError, match=r"\(5, 7, 2\).*\(7, 5, 2\)"):
+            model.encode(torch.randn(3, 5, 7, 2))

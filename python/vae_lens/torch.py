@@ -239,8 +239,9 @@ def network_data_shape(dim: int, image_shape: Optional[Sequence[int]]) -> Shape:
 class LensVae(nn.Module):
     """The Gaussian VAE of VAE Lens's trainer, in PyTorch: the same parameters, the same maps.
 
-    ``encode(x) -> (nu, log t^2)`` takes rows of D values (any shape with D values per row) in the
-    trainer's order, images height x width x channels; ``decode(z) -> (mu, log s^2)`` gives mu as
+    ``encode(x) -> (nu, log t^2)`` takes rows of D values in the trainer's order, flat or as images
+    height x width x channels (images in another arrangement, such as PyTorch's channels first, are
+    refused: reshaped, they would be other images); ``decode(z) -> (mu, log s^2)`` gives mu as
     [rows, D] in that order and log s^2 per point for VAE-3, else the stored [1] or [D] parameter;
     ``prior_variance() -> a^2`` (ones unless VAE-2).
     """
@@ -257,6 +258,8 @@ class LensVae(nn.Module):
             dim = int(_variable(variables, "enc0/w" if encoder.get("hidden", [64, 64]) else "enc_mean/w").shape[0])
         self.dim = dim
         self.data_shape = network_data_shape(dim, image_shape) if "layers" in encoder else (dim,)
+        #: One example as the trainer held it (images height x width x channels), whatever the encoder reads.
+        self.example_shape = network_data_shape(dim, image_shape)
         try:
             self.encoder, features = _build(_layers(encoder, "enc", False, dim), variables, self.data_shape)
         except VaeLensInputError as e:
@@ -283,7 +286,23 @@ class LensVae(nn.Module):
         self.log_s2 = nn.Parameter(_variable(variables, "log_s2").clone(), requires_grad=learn_s2) if self.model_type != "VAE-3" else None
         self.log_a2 = nn.Parameter(_variable(variables, "log_a2").clone()) if self.model_type == "VAE-2" else None
 
+    def _check_rows(self, x: torch.Tensor) -> None:
+        """Refuses a batch of images in another arrangement than the trainer's: reshaped, its numbers
+        would be other images (PyTorch's (N, C, H, W) read as (N, H, W, C)), not an error."""
+        row = tuple(int(v) for v in x.shape[1:])
+        if len(row) <= 1 or len(self.example_shape) != 3 or row == self.example_shape:
+            return
+        h, w, c = self.example_shape
+        if c == 1 and row == (h, w):
+            return
+        if row == (c, h, w):
+            raise VaeLensInputError(f"LensVae.encode: x holds images of {row}, channels first as PyTorch keeps them; this run's networks read "
+                                    f"{self.example_shape}, channels last as the trainer holds images: pass x.permute(0, 2, 3, 1)")
+        raise VaeLensInputError(f"LensVae.encode: x holds examples of shape {row}; this run's networks read images of {self.example_shape} "
+                                f"(height, width, channels), or rows of {self.dim} values in that order")
+
     def encode(self, x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        self._check_rows(x)
         h = self.encoder(x.reshape(x.shape[0], *self.data_shape)).flatten(1)
         return self.encoder_mean(h), self.encoder_log_var(h)
 
