@@ -120,6 +120,14 @@ LAYER_VARIANTS = {
             {"type": "dense", "units": 70}, {"type": "reshape", "shape": [7, 5, 2]},
             {"type": "conv2dTranspose", "filters": 2, "kernel": 2}, {"type": "conv2dTranspose", "filters": 2, "kernel": 1, "stride": 2},
             {"type": "conv2d", "filters": 2, "kernel": 3, "stride": 2, "activation": "linear"}]}},
+    # A kernel larger than the image ("same" pads past both sides), strides above the kernel, and a
+    # transposed convolution whose output has pixels no window reaches.
+    "conv-kernel-past-image-stride-past-kernel": {"type": "VAE-1", "encoder": {"layers": [
+        {"type": "conv2d", "filters": 2, "kernel": 9}, {"type": "conv2d", "filters": 3, "kernel": 1, "stride": 3}]},
+        "decoder": {"activation": "tanh", "layers": [
+            {"type": "dense", "units": 70}, {"type": "reshape", "shape": [7, 5, 2]},
+            {"type": "conv2dTranspose", "filters": 2, "kernel": 1, "stride": 3},
+            {"type": "conv2d", "filters": 2, "kernel": 9, "stride": 3}]}},
     "mlp-gelu-swish-leaky": {"type": "VAE-1", "decoderVariance": "per-dimension",
                              "encoder": {"layers": [{"type": "flatten"}, {"type": "dense", "units": 8, "activation": "gelu"}]},
                              "decoder": {"activation": "leakyRelu", "layers": [

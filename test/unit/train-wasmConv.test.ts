@@ -197,3 +197,50 @@ test('generated shapes with windows inside and across the border in one panel: w
   ];
   await assertMatchesCpuEngine(tf, cases, 1300);
 });
+
+/**
+ * Geometries users write that the shapes above do not reach: a kernel larger than the image
+ * ("same" pads it all round), one-pixel images and rows, strides above the kernel up to 4 (windows
+ * that skip pixels), and transposed convolutions whose kernel is shorter than their stride (the
+ * output has pixels no window reaches).
+ */
+test('kernels larger than the image, one-pixel images and strides above the kernel: wasm convolutions match the cpu engine', async () => {
+  const { tf, kernels } = await chooseEngine('wasm');
+  assert.ok(kernels);
+  await import('@tensorflow/tfjs-backend-cpu');
+  const rng = new Rng(5);
+  const int = (lo: number, hi: number) => lo + Math.floor(rng.uniform() * (hi - lo + 1));
+  const written: Case[] = [
+    { op: 'conv2d', input: [2, 5, 7, 3], kernel: 9, filters: 2, stride: 1, pad: 'same' },
+    { op: 'conv2d', input: [2, 1, 1, 3], kernel: 3, filters: 2, stride: 2, pad: 'same' },
+    { op: 'conv2d', input: [2, 1, 7, 3], kernel: 4, filters: 2, stride: 3, pad: 'same' },
+    { op: 'conv2dTranspose', input: [2, 1, 1, 3], kernel: 4, filters: 2, stride: 2, pad: 'same' },
+    { op: 'conv2dTranspose', input: [2, 3, 2, 3], kernel: 1, filters: 2, stride: 3, pad: 'same' },
+    { op: 'conv2dTranspose', input: [2, 3, 2, 3], kernel: 2, filters: 2, stride: 3, pad: 'valid' },
+    { op: 'conv2dTranspose', input: [2, 3, 4, 3], kernel: 9, filters: 2, stride: 1, pad: 'same' },
+  ];
+  const cases = [
+    ...written,
+    ...Array.from({ length: 40 }, (): Case => ({
+      op: rng.uniform() < 0.5 ? 'conv2d' : 'conv2dTranspose',
+      input: [int(1, 3), int(1, 9), int(1, 9), int(1, 6)],
+      kernel: int(1, 8),
+      filters: int(1, 6),
+      stride: int(1, 4),
+      pad: rng.uniform() < 0.5 ? 'same' : 'valid',
+    })),
+  ].filter((c) => c.pad === 'same' || c.op === 'conv2dTranspose' || (c.input[1] >= c.kernel && c.input[2] >= c.kernel));
+  await assertMatchesCpuEngine(tf, cases, 2000);
+  try {
+    for (const [i, c] of cases.entries()) {
+      const big: Case = { ...c, input: [32, c.input[1], c.input[2], c.input[3] * 4], filters: c.filters * 8 };
+      await kernels.setThreads(1);
+      const one = run(tf, big, 3000 + 10 * i);
+      await kernels.setThreads(2);
+      const two = run(tf, big, 3000 + 10 * i);
+      ['output', 'input gradient', 'filter gradient'].forEach((what, j) => assert.deepEqual(two[j], one[j], `${JSON.stringify(big)}: ${what}`));
+    }
+  } finally {
+    await kernels.setThreads(1);
+  }
+});
