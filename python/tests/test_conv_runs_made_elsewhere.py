@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from vae_lens import VaeLensInputError
-from vae_lens.torch import load_checkpoint
+from vae_lens.torch import LensVae, load_checkpoint
 
 #: 7x5 images with 2 channels: a strided conv2d encoder, a transposed-conv decoder back to 7x5x2.
 MODEL = {"type": "VAE-1", "latentDim": 2,
@@ -93,3 +93,21 @@ def test_encode_refuses_images_held_channels_first_instead_of_reading_them_as_ch
             model.encode(hwc.permute(0, 3, 1, 2))
         with pytest.raises(VaeLensInputError, match=r"\(5, 7, 2\).*\(7, 5, 2\)"):
             model.encode(torch.randn(3, 5, 7, 2))
+
+
+
+def test_encode_takes_a_grey_batch_with_its_channel_axis_first_or_last_or_none() -> None:
+    """One channel: (N, 1, H, W), as PyTorch holds grey images, has the numbers of (N, H, W, 1) in their order."""
+    torch.manual_seed(0)
+    shapes = {"enc_mean/w": [35, 2], "enc_mean/b": [2], "enc_logvar/w": [35, 2], "enc_logvar/b": [2],
+              "dec_mean/w": [2, 35], "dec_mean/b": [35], "log_s2": [1]}
+    variables = {name: torch.randn(shape) for name, shape in shapes.items()}
+    model = LensVae({"type": "VAE-1", "latentDim": 2, "encoder": {"hidden": []}, "decoder": {"hidden": []}}, variables, 35, [7, 5])
+    x = torch.randn(3, 35)
+    with torch.no_grad():
+        expected = model.encode(x)
+        for shape in ((3, 7, 5), (3, 1, 7, 5), (3, 7, 5, 1)):
+            for a, b in zip(model.encode(x.reshape(shape)), expected):
+                assert torch.equal(a, b)
+        with pytest.raises(VaeLensInputError, match=r"\(5, 7\).*\(7, 5, 1\)"):
+            model.encode(x.reshape(3, 5, 7))

@@ -293,7 +293,8 @@ class LensVae(nn.Module):
         if len(row) <= 1 or len(self.example_shape) != 3 or row == self.example_shape:
             return
         h, w, c = self.example_shape
-        if c == 1 and row == (h, w):
+        # One channel: (H, W), (1, H, W) and (H, W, 1) hold their numbers in the same order.
+        if c == 1 and row in ((h, w), (1, h, w)):
             return
         if row == (c, h, w):
             raise VaeLensInputError(f"LensVae.encode: x holds images of {row}, channels first as PyTorch keeps them; this run's networks read "
