@@ -86,6 +86,8 @@ export interface NetworkPlan {
   output: number;
   /** Parameters of the decoder's variance twin (VAE-3), else 0. */
   varianceTwinParams: number;
+  /** Layers that fit but likely do not do what their writer meant (reshapeWarnings). */
+  warnings: LayerProblem[];
 }
 
 export interface LayerProblem {
@@ -289,9 +291,29 @@ export function planNetworks(
       decoder: d.planned,
       output,
       varianceTwinParams: varianceTwin ? d.planned[output]!.params : 0,
+      warnings: [...e.planned, ...d.planned].flatMap(reshapeWarning),
     },
     problems,
   };
+}
+
+/**
+ * A reshape of images height×width×channels to channels×height×width, as PyTorch holds them:
+ * a reshape keeps the numbers in their order, so it does not move the channels but cuts the
+ * pixels into other images, which the layers after it then learn from.
+ */
+function reshapeWarning(l: PlannedLayer): LayerProblem[] {
+  if (l.layer.type !== 'reshape' || l.input.length !== 3 || l.output.length !== 3) return [];
+  const [h, w, c] = l.input as [number, number, number];
+  if (c === 1 || (c === h && h === w) || l.output[0] !== c || l.output[1] !== h || l.output[2] !== w) return [];
+  return [
+    {
+      message:
+        `${l.field}: reshape to ${formatShape(l.output)} does not put the channels of the ${formatShape(l.input)} images first: it keeps the numbers in ` +
+        `their order and cuts them into other images. The layers here read images as height×width×channels (${formatShape(l.input)}), as the trainer holds them; leave this reshape out`,
+      field: l.field,
+    },
+  ];
 }
 
 /** The input sizes along one axis from which `l` gives `target`, as [lowest, highest], or undefined when none does. */

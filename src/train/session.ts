@@ -18,7 +18,7 @@ import { loadData } from '../data/load';
 import { chooseEngine } from './backend';
 import { readCheckpoint, type Checkpoint } from './checkpoint';
 import { TrainingLoop } from './loop';
-import { checkModelFits } from './modelSize';
+import { checkModelFits, planModel } from './modelSize';
 import { RunWriter } from './runWriter';
 import { runScriptSession } from './scriptSession';
 import { ThreadFailure } from './threadPool';
@@ -120,6 +120,8 @@ export async function runSession(req: StartRequest, emit: EventSink, control: Se
     const data = await loadData(spec.data, specPath, { workspaceRoots: req.workspaceRoots, allowOutsideWorkspace: req.allowOutsideWorkspace });
     for (const note of data.notes ?? []) emit({ type: 'log', level: 'info', message: `${data.train.source}: ${note}` });
     checkModelFits(spec.model, data.train.dim, specPath, data.train.imageShape, Math.min(spec.training.batchSize, data.train.n));
+    for (const w of planModel(spec.model, data.train.dim, data.train.imageShape, specPath).warnings)
+      emit({ type: 'log', level: 'warn', message: `${specPath}: ${w.message}` });
     const epochs = req.epochs ?? spec.training.epochs;
     // Refuse a resume the checkpoint cannot serve before run.json and summary.json are rewritten.
     const resumeCheckpoint = resumeDir ? checkResumable(resumeDir, spec, data.train.dim, { epochs, fromFlag: req.epochs !== undefined }, specPath) : undefined;

@@ -345,3 +345,30 @@ test("a decoder that misses the data's image shape says what each layer gives an
     { numRuns: 300, seed: 5 },
   );
 });
+
+test('a reshape of images to channels×height×width is warned of wherever it is; one that keeps them, or a grey one, is not', () => {
+  fc.assert(
+    fc.property(fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 4 }), fc.boolean(), (h, w, c, inDecoder) => {
+      const toFirst: LayerSpec = { type: 'reshape', shape: [c, h, w] };
+      const layers = (reshape: LayerSpec): { encoder: LayerSpec[]; decoder: LayerSpec[] } => {
+        const back: LayerSpec = { type: 'conv2d', filters: c, kernel: 1 };
+        return inDecoder
+          ? {
+              encoder: [{ type: 'flatten' }],
+              decoder: [{ type: 'dense', units: h * w * c }, { type: 'reshape', shape: [h, w, c] }, reshape, { type: 'reshape', shape: [h, w, c] }, back],
+            }
+          : { encoder: [reshape, { type: 'flatten' }], decoder: [{ type: 'dense', units: h * w * c }, { type: 'reshape', shape: [h, w, c] }, back] };
+      };
+      const plan = (reshape: LayerSpec) => {
+        const { encoder, decoder } = layers(reshape);
+        return planNetworks({ latentDim: 2, encoder: net(encoder), decoder: net(decoder) }, [h, w, c], false).plan!;
+      };
+      const moved = c > 1 && (c !== h || h !== w);
+      const warned = plan(toFirst).warnings;
+      assert.equal(warned.length, moved ? 1 : 0, JSON.stringify({ h, w, c, inDecoder }));
+      if (moved) assert.equal(warned[0]!.field, inDecoder ? 'model.decoder.layers[2]' : 'model.encoder.layers[0]');
+      assert.deepEqual(plan({ type: 'reshape', shape: [h, w, c] }).warnings, []);
+    }),
+    { numRuns: 200, seed: 11 },
+  );
+});

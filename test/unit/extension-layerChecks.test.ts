@@ -74,3 +74,19 @@ test('CSV data with data.shape, and synthetic data, are checked too; an unknown 
     [],
   );
 });
+
+test('a reshape of the images to channels first, as a PyTorch user writes it, is a warning on that layer in the editor', () => {
+  const spec = (shape: number[]) =>
+    `{ "data": { "path": "x.csv", "shape": [20, 30, 3] }, "model": { "latentDim": 2,\n` +
+    `  "encoder": { "layers": [\n    { "type": "reshape", "shape": ${JSON.stringify(shape)} },\n    { "type": "conv2d", "filters": 4, "kernel": 3 } ] },\n` +
+    `  "decoder": { "layers": [ { "type": "dense", "units": 1800 }, { "type": "reshape", "shape": [20, 30, 3] } ] } } }`;
+  const warnings = checkSpecText(spec([3, 20, 30]), '/nowhere/s.vae.json', opts).filter((p) => /reshape/.test(p.message));
+  assert.equal(warnings.length, 1);
+  assert.equal(warnings[0]!.severity, 'warning');
+  assert.match(warnings[0]!.message, /^model\.encoder\.layers\[0\]: reshape to 3×20×30 does not put the channels of the 20×30×3 images first/);
+  assert.equal(warnings[0]!.range.start.line, 2, 'on the line of the reshape');
+  assert.deepEqual(
+    checkSpecText(spec([20, 30, 3]), '/nowhere/s.vae.json', opts).filter((p) => /reshape/.test(p.message)),
+    [],
+  );
+});

@@ -62,7 +62,10 @@ function scriptNotes(text: string, opts: SpecCheckOptions, at: (loc: SourceLocat
 function layerProblems(spec: VaeSpec, text: string, specPath: string, opts: SpecCheckOptions, at: (loc: SourceLocation) => Range0): SpecProblem[] {
   const planned = planSpec(spec, specPath, opts);
   if (!planned) return [];
-  return planned.problems.map((p) => ({ severity: 'error', message: p.message, range: at(locateField(text, p.field) ?? {}) }));
+  return [
+    ...planned.problems.map((p) => ({ severity: 'error' as const, message: p.message, range: at(locateField(text, p.field) ?? {}) })),
+    ...(planned.plan?.warnings ?? []).map((p) => ({ severity: 'warning' as const, message: p.message, range: at(locateField(text, p.field) ?? {}) })),
+  ];
 }
 
 function checkDataFile(data: FileDataSpec, text: string, specPath: string, opts: SpecCheckOptions, at: (loc: SourceLocation) => Range0): SpecProblem[] {
