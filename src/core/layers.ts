@@ -364,7 +364,7 @@ function whatWouldFit(decoder: readonly PlannedLayer[], output: readonly number[
   const reversed = [...decoder].reverse();
   if (sameSize(data)) {
     const last = reversed.find((l) => l.layer.type === 'conv2d' || l.layer.type === 'conv2dTranspose');
-    return last && last.output[2] !== c ? `${last.field} would give ${c} channels with "filters": ${c}` : undefined;
+    return last && last.output[2] !== c ? `${last.field} would give ${c} channel${c === 1 ? '' : 's'} with "filters": ${c}` : undefined;
   }
   const sizing = (l: PlannedLayer) => l.input.length === 3 && (hasWeights(l.layer) || l.layer.type === 'upsample2d');
   const resizes = (l: PlannedLayer) => l.input[0] !== l.output[0] || l.input[1] !== l.output[1];

@@ -303,6 +303,10 @@ test("a decoder that misses the data's image shape says what each layer gives an
     ending({ type: 'conv2dTranspose', filters: 1, kernel: 3, stride: 2 }, [18, 30, 3]),
     /; model\.decoder\.layers\[2\] would give 3 channels with "filters": 3$/,
   );
+  assert.match(
+    ending({ type: 'conv2dTranspose', filters: 3, kernel: 3, stride: 2 }, [18, 30, 1]),
+    /; model\.decoder\.layers\[2\] would give 1 channel with "filters": 1$/,
+  );
   fc.assert(
     fc.property(imageDecoder, ({ h, w, c, layers, data }) => {
       const decoder: LayerSpec[] = [{ type: 'dense', units: h * w * c }, { type: 'reshape', shape: [h, w, c] }, ...layers];
