@@ -333,3 +333,25 @@ test('the editor underlines an output.runsDir written for a shell in a script sp
   assert.match(problems[0]!.message, /starts with "~"/);
   assert.equal(text.slice(problems[0]!.range.start.character, problems[0]!.range.end.character), '"~/runs"');
 });
+
+test('the example script specs leave the epoch count to `vae-lens train --epochs`, which their scripts read', () => {
+  const examples = path.join(__dirname, '..', '..', '..', 'examples');
+  const specs = fs
+    .readdirSync(examples, { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.vae.json'))
+    .map((f) => path.join(examples, f));
+  let checked = 0;
+  for (const file of specs) {
+    const doc = parseSpecDocument(fs.readFileSync(file, 'utf8'), file);
+    if (doc.kind !== 'script') continue;
+    const command = doc.parsed.spec.trainer.command;
+    const script = command.find((arg) => arg.endsWith('.py'));
+    assert.ok(script, `${file}: no script in ${JSON.stringify(command)}`);
+    const source = fs.readFileSync(path.join(path.dirname(file), script), 'utf8');
+    if (!source.includes('VAE_LENS_EPOCHS')) continue;
+    // An --epochs in the command beats the variable's default in the script's argument parser.
+    assert.ok(!command.some((arg) => arg === '--epochs' || arg.startsWith('--epochs=')), `${file}: ${JSON.stringify(command)} overrides --epochs`);
+    checked++;
+  }
+  assert.ok(checked >= 2, `only ${checked} example script specs read VAE_LENS_EPOCHS`);
+});
