@@ -27,8 +27,8 @@ export function killProcessTree(pid: number, how: TreeKill, platform: NodeJS.Pla
   signalQuietly(how.group ? -pid : pid, 'SIGKILL');
 }
 
-/** process.kill without the throw for a process already gone; whether the signal was sent (0 only asks whether the process is there). */
-export function signalQuietly(pid: number, signal: NodeJS.Signals | 0): boolean {
+/** process.kill without the throw for a process already gone; whether the signal was sent. */
+export function signalQuietly(pid: number, signal: NodeJS.Signals): boolean {
   try {
     process.kill(pid, signal);
     return true;

@@ -3,8 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { killProcessTree, signalQuietly } from '../../src/core/processTree';
-
-const alive = (pid: number) => signalQuietly(pid, 0);
+import { isProcessAlive as alive } from '../../src/core/run/liveness';
 
 async function until(ok: () => boolean, ms = 3000): Promise<boolean> {
   for (const t0 = Date.now(); Date.now() - t0 < ms; await new Promise((r) => setTimeout(r, 30))) if (ok()) return true;

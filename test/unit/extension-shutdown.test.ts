@@ -12,7 +12,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { startRequest } from '../../src/core/protocol';
-import { signalQuietly } from '../../src/core/processTree';
+import { isProcessAlive as isAlive } from '../../src/core/run/liveness';
 import { RUN_FILES } from '../../src/core/runFormat';
 import { TrainerClient } from '../../src/extension/trainer/trainerClient';
 import type { TrainerProcess } from '../../src/extension/trainer/trainerProcess';
@@ -20,8 +20,6 @@ import { readSummary, tempDir, tinySpec, TRAINER } from './reliability-processes
 
 const TIMEOUT_MS = 120_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-const isAlive = (pid: number) => signalQuietly(pid, 0);
 
 async function until<T>(read: () => T | undefined, what: string, ms = 60_000): Promise<T> {
   const deadline = Date.now() + ms;

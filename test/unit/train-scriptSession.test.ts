@@ -7,8 +7,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { isUserError } from '../../src/core/errors';
-import { signalQuietly } from '../../src/core/processTree';
 import { isFromTrainer, startRequest, type FromTrainer } from '../../src/core/protocol';
+import { isProcessAlive as alive } from '../../src/core/run/liveness';
 import { readRunOverview } from '../../src/core/run/read';
 import { parseSpec, parseSpecDocument } from '../../src/core/spec';
 import { runSession } from '../../src/train/session';
@@ -221,8 +221,6 @@ test('a script that ignores SIGINT is killed after the grace period', async () =
   assert.ok(events.some((e) => e.type === 'log' && e.message === 'ignoring SIGINT'));
   assert.ok(Date.now() - t0 < 8000);
 });
-
-const alive = (pid: number) => signalQuietly(pid, 0);
 
 async function waitGone(pid: number, ms: number): Promise<boolean> {
   for (const t0 = Date.now(); Date.now() - t0 < ms; await new Promise((r) => setTimeout(r, 50))) if (!alive(pid)) return true;
