@@ -150,20 +150,28 @@ def test_all_names_what_is_documented() -> None:
     assert vae_lens.RunLogger is vae_lens.Diagnostics  # the first name, still importable
 
 
+class SpatialLatent(torch.nn.Module):
+    """A conv VAE whose latent keeps its image form ([B, 4, 2, 2]), returning q(z|x) in one of three forms."""
+
+    def __init__(self, returns: str = "tuple") -> None:
+        super().__init__()
+        self.returns = returns
+        self.e = torch.nn.Conv2d(1, 8, 4, 4)
+        self.d = torch.nn.ConvTranspose2d(4, 1, 4, 4)
+
+    def encode(self, x):
+        h = self.e(x)
+        mean, log_var = h[:, :4], h[:, 4:]
+        if self.returns == "tuple":
+            return mean, log_var
+        q = torch.distributions.Normal(mean, (0.5 * log_var).exp())
+        return q if self.returns == "normal" else torch.distributions.Independent(q, 3)
+
+    def decode(self, z):
+        return self.d(z), torch.zeros(())
+
+
 def test_a_spatial_latent_is_told_how_to_wrap_the_model(data) -> None:
-    class SpatialLatent(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.e = torch.nn.Conv2d(1, 8, 4, 4)
-            self.d = torch.nn.ConvTranspose2d(4, 1, 4, 4)
-
-        def encode(self, x):
-            h = self.e(x)
-            return h[:, :4], h[:, 4:]
-
-        def decode(self, z):
-            return self.d(z), torch.zeros(())
-
     m = SpatialLatent()
     with pytest.raises(VaeLensInputError, match=r"flatten.*encode=lambda x: tuple\(t\.flatten\(1\).*unflatten\(1, \(4, 2, 2\)\)"):
         Diagnostics(m.encode, m.decode, torch.rand(16, 1, 8, 8), write=False).diagnose(1, 1)
@@ -172,24 +180,7 @@ def test_a_spatial_latent_is_told_how_to_wrap_the_model(data) -> None:
 @pytest.mark.parametrize("returns", ["tuple", "normal", "independent"])
 def test_the_wrapping_a_spatial_latent_is_told_works_as_written(returns: str) -> None:
     # The advice is code: run as written, over the user's model, it must give a pass, whatever form q(z|x) takes.
-    class SpatialLatent(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.e = torch.nn.Conv2d(1, 8, 4, 4)
-            self.d = torch.nn.ConvTranspose2d(4, 1, 4, 4)
-
-        def encode(self, x):
-            h = self.e(x)
-            mean, log_var = h[:, :4], h[:, 4:]
-            if returns == "tuple":
-                return mean, log_var
-            q = torch.distributions.Normal(mean, (0.5 * log_var).exp())
-            return q if returns == "normal" else torch.distributions.Independent(q, 3)
-
-        def decode(self, z):
-            return self.d(z), torch.zeros(())
-
-    model = SpatialLatent()
+    model = SpatialLatent(returns)
     x = torch.rand(16, 1, 8, 8)
     with pytest.raises(VaeLensInputError) as told:
         Diagnostics(model.encode, model.decode, x, write=False).diagnose(1, 1)
