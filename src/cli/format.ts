@@ -1,4 +1,5 @@
 /** Text output of the CLI: the paper-style table, one-line progress, and the progress bar. */
+import * as path from 'node:path';
 import type { Decomposition } from '../core/entropy';
 import { ACTIVE_UNIT_THRESHOLD, type LatentEvidence, type MeanFieldEvidence } from '../core/evidence';
 import type { MetricsRecord } from '../core/runFormat';
@@ -87,4 +88,10 @@ export function progressBar(fraction: number, width: number, label: string): str
   const f = Math.min(1, Math.max(0, fraction));
   const filled = Math.round(f * width);
   return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${label}`;
+}
+
+/** A path as a user in `cwd` would type it: relative where it lies below `cwd`, else as given. */
+export function pathForDisplay(p: string, cwd: string = process.cwd()): string {
+  const rel = path.relative(cwd, p);
+  return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : p;
 }

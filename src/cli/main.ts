@@ -11,7 +11,7 @@ import { startRequest, type FromTrainer } from '../core/protocol';
 import { BACKENDS, integerFieldBounds } from '../core/specSchema';
 import type { BackendChoice } from '../core/spec';
 import { formatDuration } from '../core/wording';
-import { decompositionTable, evidenceTable, passLine, perLatentTable, progressBar } from './format';
+import { decompositionTable, evidenceTable, passLine, pathForDisplay, perLatentTable, progressBar } from './format';
 import type { MetricsRecord } from '../core/runFormat';
 
 const USAGE = `usage:
@@ -140,7 +140,7 @@ async function train(args: Args): Promise<number> {
         epochs = ev.epochs;
         // A training script (trainer.command) does not say its steps per epoch.
         console.log(
-          `run ${ev.runDir}\ndata ${ev.dataset.source}: ${ev.dataset.n} x ${ev.dataset.dim}; engine ${ev.backend}; ${ev.epochs} epochs${ev.stepsPerEpoch > 0 ? ` of ${ev.stepsPerEpoch} steps` : ''}`,
+          `run ${pathForDisplay(ev.runDir)}\ndata ${ev.dataset.source}: ${ev.dataset.n} x ${ev.dataset.dim}; engine ${ev.backend}; ${ev.epochs} epochs${ev.stepsPerEpoch > 0 ? ` of ${ev.stepsPerEpoch} steps` : ''}`,
         );
         break;
       case 'progress':
@@ -164,7 +164,7 @@ async function train(args: Args): Promise<number> {
       case 'done': {
         clearBar();
         if (lastRecord?.convergenceReason) console.log(`verdict: ${verdictLine(lastRecord.convergence, lastRecord.convergenceReason, lastRecord)}`);
-        console.log(`${ev.status}${ev.message ? `: ${ev.message}` : ''}\nrun folder: ${ev.runDir}`);
+        console.log(`${ev.status}${ev.message ? `: ${ev.message}` : ''}\nrun folder: ${pathForDisplay(ev.runDir)}`);
         if (ev.status === 'diverged') failed = true;
         break;
       }

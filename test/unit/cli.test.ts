@@ -175,6 +175,19 @@ test('train --json emits protocol events and leaves a complete run folder; eval 
 
 const pick = (o: Record<string, unknown>, ...keys: string[]) => Object.fromEntries(keys.map((k) => [k, o[k]]));
 
+test('the text output names the run folder as a user in that folder would type it', () => {
+  // Below the current folder: relative, as in the README; elsewhere: absolute, so it still resolves.
+  const inside = cli(['train', 'tiny.vae.json', '--out', 'runs-shown', '--epochs', '1'], tmp);
+  assert.equal(inside.code, 0, inside.err);
+  const shown = /^run folder: (.+)$/m.exec(inside.out)?.[1];
+  assert.ok(shown && !path.isAbsolute(shown) && shown.startsWith(path.join('runs-shown', 'tiny-')), inside.out);
+  assert.ok(fs.existsSync(path.join(tmp, shown, 'summary.json')));
+  const outside = cli(['train', path.join(tmp, 'tiny.vae.json'), '--out', path.join(tmp, 'runs-shown'), '--epochs', '1'], root);
+  assert.equal(outside.code, 0, outside.err);
+  const elsewhere = /^run folder: (.+)$/m.exec(outside.out)?.[1];
+  assert.ok(elsewhere && path.isAbsolute(elsewhere) && fs.existsSync(path.join(elsewhere, 'summary.json')), outside.out);
+});
+
 test('an unwritable run folder is refused before training starts', () => {
   // Root can write anywhere, so as root (CI) the command runs as the unprivileged "nobody"
   // (uid 65534), in a folder that user can read but not write.
