@@ -37,7 +37,12 @@ class forked_rngs:
 
 
 class quiet_evaluation:
-    """no_grad (no autograd), eval mode (restored per module), and the global RNGs (torch, numpy, random) forked around the user's code.
+    """no_grad (no autograd), eval mode (restored per module), autocast off, and the global RNGs (torch, numpy,
+    random) forked around the user's code.
+
+    Autocast off: a pass called from inside the user's ``torch.autocast`` (their training step) would otherwise
+    run the networks' matrix products in bfloat16 or float16, and its record would depend on where it was
+    called from, not on the model.
 
     Not inference mode: the tensors a module makes while a pass runs it (a lazy layer's weights, a
     cached table) would be inference tensors, which training can neither save for backward nor
@@ -61,8 +66,15 @@ class quiet_evaluation:
         self.rng.__enter__()
         self.grad = torch.no_grad()
         self.grad.__enter__()
+        # Only where it is on: torch.autocast("cuda", enabled=False) warns on a machine without CUDA.
+        kinds = dict.fromkeys(("cpu", "cuda", self.device.type))
+        self.autocast = [torch.autocast(device_type=kind, enabled=False) for kind in kinds if _autocast_on(kind)]
+        for a in self.autocast:
+            a.__enter__()
 
     def __exit__(self, *exc: object) -> None:
+        for a in reversed(self.autocast):
+            a.__exit__(*exc)
         self.grad.__exit__(*exc)
         self.rng.__exit__(*exc)
         for m, was_training in self.modes:
@@ -74,6 +86,19 @@ class quiet_evaluation:
                 error.add_note(self.note())
             except Exception:
                 pass  # the note is help, never a second error in place of the user's
+
+
+def _autocast_on(kind: str) -> bool:
+    """Whether autocast is on for device type ``kind`` (torch 2.4 takes the type; earlier ones had a function
+    for the CPU and one for CUDA)."""
+    try:
+        return bool(torch.is_autocast_enabled(kind))  # type: ignore[call-arg]
+    except TypeError:
+        if kind == "cpu":
+            return bool(torch.is_autocast_cpu_enabled())
+        return kind == "cuda" and bool(torch.is_autocast_enabled())
+    except RuntimeError:  # a device type autocast does not know
+        return False
 
 
 class ExitHook:

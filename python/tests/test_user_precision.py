@@ -1,0 +1,62 @@
+"""A pass called from inside the user's own precision settings (autocast, grad modes) computes the record the
+model gives outside them, and leaves those settings as it found them."""
+from __future__ import annotations
+
+import contextlib
+from typing import Any, Callable, Dict
+
+import pytest
+import torch
+
+from conftest import TinyVae
+from vae_lens import Diagnostics
+
+#: Keys of a record that depend on the clock, not on what the pass computed.
+UNTIMED = ("diagnosticsSeconds", "wallSeconds", "samplesPerSec")
+
+
+def computed(record: Dict[str, Any]) -> Dict[str, Any]:
+    return {k: v for k, v in record.items() if k not in UNTIMED}
+
+
+def two_passes(m: TinyVae, data: torch.Tensor, around: Callable[[], Any]) -> Dict[str, Any]:
+    """The second record of a lens with weights averaged over two steps, its passes run inside ``around()``."""
+    lens = Diagnostics(m.encode, m.decode, data, write=False, samples=2, modules=[m],
+                       prior_variance=m.prior_variance if m.log_a2 is not None else None)
+    with around():
+        lens.diagnose(1, 1)
+        lens.step()
+        with torch.no_grad():
+            for p in m.parameters():
+                p.mul_(1.01)
+        lens.step()
+        return computed(lens.diagnose(2, 2))
+
+
+#: Where a training step calls a pass from: under the user's autocast (the networks' matrix products in
+#: bfloat16), or under any grad mode.
+CONTEXTS: Dict[str, Callable[[], Any]] = {
+    "autocast bfloat16": lambda: torch.autocast(device_type="cpu", dtype=torch.bfloat16),
+    "no_grad": torch.no_grad,
+    "enable_grad": torch.enable_grad,
+    "inference_mode": torch.inference_mode,
+}
+
+
+@pytest.mark.parametrize("context", list(CONTEXTS))
+@pytest.mark.parametrize("variance", ["scalar", "per-dimension", "latent"])
+def test_a_pass_inside_the_users_precision_context_gives_the_record_of_one_outside(data, variance: str, context: str) -> None:
+    outside = two_passes(TinyVae(variance=variance, learned_prior=True), data, contextlib.nullcontext)
+    inside = two_passes(TinyVae(variance=variance, learned_prior=True), data, CONTEXTS[context])
+    assert inside == outside
+
+
+def test_a_pass_leaves_the_users_autocast_as_it_was(data) -> None:
+    m = TinyVae()
+    lens = Diagnostics(m.encode, m.decode, data, write=False, modules=[m])
+    with torch.autocast(device_type="cpu", dtype=torch.bfloat16):
+        lens.diagnose(1, 1)
+        assert torch.is_autocast_cpu_enabled()
+        assert torch.get_autocast_cpu_dtype() == torch.bfloat16
+        assert m.enc(data[:3]).dtype == torch.bfloat16
+    assert not torch.is_autocast_cpu_enabled()
