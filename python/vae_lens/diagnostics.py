@@ -807,7 +807,7 @@ def _bound_modules(*fns: object) -> List[torch.nn.Module]:
         if depth > 3 or any(fn is s for s in seen):
             return
         seen.append(fn)
-        owner = fn if isinstance(fn, torch.nn.Module) else getattr(fn, "__self__", None)
+        owner = fn if isinstance(fn, torch.nn.Module) else _script_owner(fn, out) or getattr(fn, "__self__", None)
         if isinstance(owner, torch.nn.Module):
             if all(owner is not m for m in out):
                 out.append(owner)
@@ -831,6 +831,17 @@ def _bound_modules(*fns: object) -> List[torch.nn.Module]:
     for fn in fns:
         visit(fn, 0)
     return out
+
+
+def _script_owner(fn: object, found: Sequence[torch.nn.Module]) -> Optional[torch.nn.Module]:
+    """The module of a TorchScript method (a scripted or traced module's ``encode`` or ``forward``), which, unlike a
+    bound method, has no ``__self__``: the one already found for its module, or a module over the same TorchScript
+    module, which shares its parameters and its training flags."""
+    if not isinstance(fn, torch._C.ScriptMethod):
+        return None
+    owner = fn.owner
+    same = [m for m in found if isinstance(m, torch.jit.ScriptModule) and m._c == owner]
+    return same[0] if same else torch.jit._recursive.wrap_cpp_module(owner)
 
 
 def _global_names(code: types.CodeType, depth: int = 0) -> List[str]:

@@ -1,0 +1,130 @@
+"""Models as users wrap them: TorchScript (scripted or traced), nn.DataParallel, parametrized weights. The
+pass must find the modules behind encode and decode (eval mode, weight averaging) whatever the wrapper."""
+from __future__ import annotations
+
+import warnings
+from typing import Any, Callable, Dict, Tuple
+
+import pytest
+import torch
+
+from vae_lens import Diagnostics
+
+UNTIMED = ("diagnosticsSeconds", "wallSeconds", "samplesPerSec")
+
+
+class DropoutVae(torch.nn.Module):
+    """A Gaussian VAE with dropout: a pass that leaves it in training mode gives another ELBO."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        g = torch.Generator().manual_seed(3)
+        self.enc = torch.nn.Sequential(torch.nn.Linear(5, 16), torch.nn.Tanh(), torch.nn.Dropout(0.5), torch.nn.Linear(16, 4))
+        self.dec = torch.nn.Sequential(torch.nn.Linear(2, 16), torch.nn.Tanh(), torch.nn.Dropout(0.5), torch.nn.Linear(16, 5))
+        self.log_s2 = torch.nn.Parameter(torch.tensor([-0.3]))
+        with torch.no_grad():
+            for p in self.parameters():
+                p.copy_(torch.randn(p.shape, generator=g) * 0.5)
+
+    def encode(self, x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        mean, log_var = self.enc(x).chunk(2, -1)
+        return mean, log_var
+
+    def decode(self, z: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        return self.dec(z), self.log_s2
+
+    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        return self.encode(x)
+
+
+class ScriptableVae(DropoutVae):
+    """The same model with encode and decode exported to TorchScript."""
+
+    @torch.jit.export
+    def encode(self, x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        mean, log_var = self.enc(x).chunk(2, -1)
+        return mean, log_var
+
+    @torch.jit.export
+    def decode(self, z: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        return self.dec(z), self.log_s2
+
+
+class Half(torch.nn.Module):
+    """One of the model's networks as a module of its own, whose forward is that network."""
+
+    def __init__(self, model: DropoutVae, decoder: bool) -> None:
+        super().__init__()
+        self.net = model.dec if decoder else model.enc
+        self.log_s2 = model.log_s2
+        self.decoder = decoder
+
+    def forward(self, v: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        if self.decoder:
+            return self.net(v), self.log_s2
+        mean, log_var = self.net(v).chunk(2, -1)
+        return mean, log_var
+
+
+Networks = Tuple[DropoutVae, Callable[..., Any], Callable[..., Any]]
+
+
+def scripted_methods(x: torch.Tensor) -> Networks:
+    m = ScriptableVae()
+    s = torch.jit.script(m)
+    return m, s.encode, s.decode
+
+
+def scripted_forwards(x: torch.Tensor) -> Networks:
+    m = DropoutVae()
+    return m, torch.jit.script(Half(m, False)).forward, torch.jit.script(Half(m, True)).forward
+
+
+# Traced in eval mode, as a trace keeps the dropout of the mode it was traced in.
+def traced_forwards(x: torch.Tensor) -> Networks:
+    m = DropoutVae().eval()
+    encode, decode = torch.jit.trace(Half(m, False), x[:4]), torch.jit.trace(Half(m, True), torch.zeros(4, 2))
+    return m, encode.train().forward, decode.train().forward
+
+
+def traced_methods(x: torch.Tensor) -> Networks:
+    m = DropoutVae().eval()
+    t = torch.jit.trace_module(m, {"encode": x[:4], "decode": torch.zeros(4, 2)}).train()
+    return m, t.encode, t.decode
+
+
+#: How a user hands over the networks of a TorchScript model: its methods, or its modules' forward.
+TORCHSCRIPT = {"scripted methods": scripted_methods, "scripted forwards": scripted_forwards,
+               "traced forwards": traced_forwards, "traced methods": traced_methods}
+
+
+def computed(record: Dict[str, Any]) -> Dict[str, Any]:
+    return {k: v for k, v in record.items() if k not in UNTIMED}
+
+
+def averaged_record(encode: Callable[..., Any], decode: Callable[..., Any], x: torch.Tensor, m: DropoutVae) -> Dict[str, Any]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "found no nn.Module" warning
+        lens = Diagnostics(encode, decode, x, write=False, samples=2)
+        lens.diagnose(1, 1)
+        lens.step()
+        with torch.no_grad():
+            for p in m.parameters():
+                p.mul_(1.01)
+        lens.step()
+        return computed(lens.diagnose(2, 2))
+
+
+@pytest.mark.parametrize("wrap", list(TORCHSCRIPT))
+def test_the_modules_behind_torchscript_methods_are_found(wrap: str) -> None:
+    x = torch.randn(64, 5, generator=torch.Generator().manual_seed(0))
+    plain = DropoutVae()
+    expected = averaged_record(plain.encode, plain.decode, x, plain)
+    m, encode, decode = TORCHSCRIPT[wrap](x)
+    got = averaged_record(encode, decode, x, m)
+    assert got.keys() == expected.keys()
+    for key, value in expected.items():
+        assert got[key] == (pytest.approx(value, rel=1e-6) if isinstance(value, (float, list)) else value), key
+    # Their training mode is given back, module by module.
+    owner = torch.jit._recursive.wrap_cpp_module(encode.owner)
+    assert owner.training and all(sub.training for sub in owner.modules())
