@@ -3,7 +3,7 @@ model gives outside them, and leaves those settings as it found them."""
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Callable, Dict
+from typing import Any, Callable, Dict, Tuple
 
 import pytest
 import torch
@@ -60,3 +60,39 @@ def test_a_pass_leaves_the_users_autocast_as_it_was(data) -> None:
         assert torch.get_autocast_cpu_dtype() == torch.bfloat16
         assert m.enc(data[:3]).dtype == torch.bfloat16
     assert not torch.is_autocast_cpu_enabled()
+
+
+class KeptApart(torch.nn.Module):
+    """Networks in ``dtype``, and the decoder's log-variance kept in ``kept`` (a user keeping one small parameter
+    in float32 for its updates), registered before the networks or after them."""
+
+    def __init__(self, dtype: torch.dtype, kept: torch.dtype, first: bool) -> None:
+        super().__init__()
+        g = torch.Generator().manual_seed(5)
+        if first:
+            self.log_s2 = torch.nn.Parameter(torch.tensor([-0.4], dtype=kept))
+        self.enc = torch.nn.Linear(5, 4).to(dtype)
+        self.dec = torch.nn.Sequential(torch.nn.Linear(2, 8), torch.nn.Tanh(), torch.nn.Linear(8, 5)).to(dtype)
+        if not first:
+            self.log_s2 = torch.nn.Parameter(torch.tensor([-0.4], dtype=kept))
+        with torch.no_grad():
+            for p in [*self.enc.parameters(), *self.dec.parameters()]:
+                p.copy_(torch.randn(p.shape, generator=g) * 0.5)
+
+    def encode(self, x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        mean, log_var = self.enc(x).chunk(2, -1)
+        return mean, log_var
+
+    def decode(self, z: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        return self.dec(z), self.log_s2
+
+
+@pytest.mark.parametrize("first", [True, False])
+@pytest.mark.parametrize("dtype, kept", [(torch.bfloat16, torch.float32), (torch.float64, torch.float32),
+                                         (torch.float32, torch.float64), (torch.float32, torch.bfloat16)])
+def test_the_networks_dtype_is_the_one_most_parameters_hold(data, dtype: torch.dtype, kept: torch.dtype, first: bool) -> None:
+    m = KeptApart(dtype, kept, first)
+    lens = Diagnostics(m.encode, m.decode, data, write=False, modules=[m])
+    assert lens.dtype == dtype
+    told = Diagnostics(m.encode, m.decode, data, write=False, modules=[m], dtype=dtype)
+    assert computed(lens.diagnose(1, 1)) == computed(told.diagnose(1, 1))

@@ -124,8 +124,9 @@ class Diagnostics:
             hold at 8 float32 values per data value, between 16 and 1024 (1024 up to 4096 values a point); for a
             categorical decoder, per logit (D x K a row, which the first pass reads off one point's decoding).
         tolerance, window: the convergence rule's settings, written to run.json (defaults 0.01, 5).
-        device, dtype: where and in what the networks run (default: those of the modules' parameters,
-            read at every pass, so a model moved or cast after this is followed).
+        device, dtype: where and in what the networks run (default: the device of the modules' first parameter
+            and the dtype most of their parameter values are held in, read at every pass, so a model moved or cast
+            after this is followed).
         group: the torch.distributed process group (default: the world, when initialised).
         optimizer: the training optimizer, read (never changed) for its step at each pass, which the
             records carry as ``learningRate``: under a decaying schedule the verdict expects the
@@ -470,7 +471,7 @@ class Diagnostics:
 
     @property
     def dtype(self) -> torch.dtype:
-        """What the networks run in: the one given, or that of the modules' parameters now."""
+        """What the networks run in: the one given, or the one most of the modules' parameter values are held in now."""
         return _device_and_dtype(self._modules, self._given_device, self._given_dtype)[1]
 
     # -- the pass --------------------------------------------------------------------------
@@ -858,8 +859,20 @@ def _device_and_dtype(modules: Sequence[torch.nn.Module], device: Optional[Union
                       dtype: Optional[torch.dtype]) -> Tuple[torch.device, torch.dtype]:
     param = next((p for m in modules for p in m.parameters()), None)
     dev = torch.device(device) if device is not None else (param.device if param is not None else torch.device("cpu"))
-    dt = dtype or (param.dtype if param is not None and param.dtype.is_floating_point else torch.float32)
-    return dev, dt
+    return dev, dtype or _networks_dtype(modules)
+
+
+def _networks_dtype(modules: Sequence[torch.nn.Module]) -> torch.dtype:
+    """The floating-point dtype that holds most of the modules' parameter values (float32 if none does): the
+    networks' weights, not a small parameter kept apart in another dtype (a log-variance in float32 beside
+    bfloat16 networks), which a module lists first as its own, before its submodules'."""
+    values: Dict[torch.dtype, int] = {}
+    seen = set()
+    for p in (p for m in modules for p in m.parameters()):
+        if p.dtype.is_floating_point and id(p) not in seen:
+            seen.add(id(p))
+            values[p.dtype] = values.get(p.dtype, 0) + p.numel()
+    return max(values, key=lambda dt: values[dt]) if values else torch.float32
 
 
 RunLogger = Diagnostics
