@@ -52,7 +52,8 @@ def _dense(layer: Mapping[str, Any], name: str, variables: Variables, shape: Sha
     if w.dim() != 2 or b.shape != (w.shape[1],) or (shape and shape != (w.shape[0],)):
         raise VaeLensInputError(f"checkpoint layer {name}: w {tuple(w.shape)} and b {tuple(b.shape)} are not a dense layer"
                                 + (f" on an input of shape {shape}: the spec snapshot and the checkpoint disagree" if shape else ""))
-    lin = nn.Linear(w.shape[0], w.shape[1])
+    # In the checkpoint's dtype, not torch's default (which a script may have set to float64 or float16).
+    lin = nn.Linear(w.shape[0], w.shape[1], dtype=w.dtype)
     with torch.no_grad():
         lin.weight.copy_(w.t())
         lin.bias.copy_(b)
@@ -317,7 +318,8 @@ class LensVae(nn.Module):
 
     def prior_variance(self) -> torch.Tensor:
         if self.log_a2 is None:
-            return torch.ones(self.encoder_mean.out_features)
+            weight = self.encoder_mean.weight
+            return torch.ones(self.encoder_mean.out_features, dtype=weight.dtype, device=weight.device)
         return self.log_a2.detach().exp()
 
 
