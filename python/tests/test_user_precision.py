@@ -3,6 +3,7 @@ model gives outside them, and leaves those settings as it found them."""
 from __future__ import annotations
 
 import contextlib
+import sys
 from typing import Any, Callable, Dict, Tuple
 
 import pytest
@@ -96,3 +97,15 @@ def test_the_networks_dtype_is_the_one_most_parameters_hold(data, dtype: torch.d
     assert lens.dtype == dtype
     told = Diagnostics(m.encode, m.decode, data, write=False, modules=[m], dtype=dtype)
     assert computed(lens.diagnose(1, 1)) == computed(told.diagnose(1, 1))
+
+
+def test_a_model_that_runs_only_under_autocast_is_told_the_pass_turns_it_off(data) -> None:
+    # One layer cast to bfloat16 by hand: autocast reconciled it with the float32 rest in the user's loop.
+    m = TinyVae()
+    m.enc[0].to(torch.bfloat16)
+    lens = Diagnostics(m.encode, m.decode, data, write=False, modules=[m])
+    with torch.autocast(device_type="cpu", dtype=torch.bfloat16), pytest.raises(RuntimeError) as caught:
+        lens.diagnose(1, 1)
+    if sys.version_info >= (3, 11):
+        (note,) = [n for n in getattr(caught.value, "__notes__", []) if n.startswith("VAE Lens")]
+        assert "as torch.float32 on cpu" in note and "with autocast off" in note

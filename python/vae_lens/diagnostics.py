@@ -507,7 +507,7 @@ class Diagnostics:
         device, dtype = _device_and_dtype(self._modules, self._given_device, self._given_dtype)
         return (f"VAE Lens: raised in a diagnostics pass, which calls encode ({callable_name(self.encode)}) on batches of "
                 f"the fixed points, each of shape {tuple(self.points.shape[1:])}, as {dtype} on {device}, and decode "
-                f"({callable_name(self.decode)}) on the latents it samples; in eval mode, under torch.no_grad()")
+                f"({callable_name(self.decode)}) on the latents it samples; in eval mode, under torch.no_grad(), with autocast off")
 
     def _setup(self) -> PassSetup:
         device, dtype = _device_and_dtype(self._modules, self._given_device, self._given_dtype)
