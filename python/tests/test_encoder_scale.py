@@ -109,3 +109,39 @@ def test_a_scale_said_that_is_not_positive_is_named(data, form: str) -> None:
     with pytest.raises(VaeLensInputError, match=rf"encode \(.*\): {form} of shape \(\d+, 2\) has \d+ values of 0 or less.*"
                                                 rf"encoder_scale='{form}'.*pass encoder_scale='log_variance'"):
         Diagnostics(m.encode, m.decode, data, write=False, encoder_scale=form).diagnose(1, 1)
+
+
+class LowPrecisionScales(torch.nn.Module):
+    """An encoder whose outputs come in ``dtype`` (a bfloat16 or float16 network's), its standard deviations
+    ``scale`` for every point and latent (a posterior width shared by the points: its rounding does not average
+    out over them), as a Normal or as (mean, std)."""
+
+    def __init__(self, dtype: torch.dtype, scale: float, normal: bool) -> None:
+        super().__init__()
+        g = torch.Generator().manual_seed(4)
+        self.enc = torch.nn.Linear(5, 8)
+        self.dec = torch.nn.Linear(8, 5)
+        with torch.no_grad():
+            for p in self.parameters():
+                p.copy_(torch.randn(p.shape, generator=g) * 0.5)
+        self.dtype, self.scale, self.normal = dtype, scale, normal
+
+    def encode(self, x: torch.Tensor):  # type: ignore[no-untyped-def]
+        mean = self.enc(x.float()).to(self.dtype)
+        std = torch.full_like(mean, self.scale)
+        return torch.distributions.Normal(mean, std, validate_args=False) if self.normal else (mean, std)
+
+    def decode(self, z: torch.Tensor):  # type: ignore[no-untyped-def]
+        return self.dec(z.float()).to(self.dtype), torch.zeros(1, dtype=self.dtype)
+
+
+@pytest.mark.parametrize("scale", [0.1, 0.37, 1.3, 2.9])
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+def test_a_low_precision_normal_is_read_as_exactly_as_its_standard_deviations(data, dtype: torch.dtype, scale: float) -> None:
+    # The log of a bfloat16 scale rounded in bfloat16 moves log t^2 by up to 2^-7 per latent, the same for every
+    # point: H_enc, the KL and the gap by a bias that a 1e-3 relative gap would drown in.
+    normal, pair = LowPrecisionScales(dtype, scale, True), LowPrecisionScales(dtype, scale, False)
+    got = Diagnostics(normal.encode, normal.decode, data, write=False, modules=[normal], dtype=dtype).diagnose(1, 1)
+    said = Diagnostics(pair.encode, pair.decode, data, write=False, modules=[pair], dtype=dtype, encoder_scale="std").diagnose(1, 1)
+    for key in ("elbo", "hEnc", "entropySum", "gap", "kl", "rPrior"):
+        assert got[key] == pytest.approx(said[key], rel=1e-12, abs=1e-12), key

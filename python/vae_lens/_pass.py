@@ -286,10 +286,12 @@ def _encoder_outputs(setup: PassSetup, x: torch.Tensor) -> Tuple[torch.Tensor, t
     out = setup.encode(x)
     q = _normal(out)
     scale = setup.encoder_scale
+    here = accumulation_device(setup.device)
     if q is not None:
         # q(z|x) as a distribution: its mean and log-variance, which its shape alone does not mix up
-        # (whatever encoder_scale says of a tuple).
-        out, scale = (q.loc, 2.0 * q.scale.log()), "log_variance"
+        # (whatever encoder_scale says of a tuple). The log in float64, as a (mean, std) said is read: a bfloat16
+        # one rounds log t^2 by up to 2^-7, alike for the points that share a width, and float16 has no CPU log.
+        out, scale = (q.loc, 2.0 * q.scale.detach().to(here).to(torch.float64).log()), "log_variance"
     P = x.shape[0]
     if not (isinstance(out, (tuple, list)) and len(out) == 2 and all(isinstance(t, torch.Tensor) for t in out)):
         raise VaeLensInputError(
@@ -310,7 +312,6 @@ def _encoder_outputs(setup: PassSetup, x: torch.Tensor) -> Tuple[torch.Tensor, t
         )
     _check_finite(mean, f"encode ({name}): mean")
     _check_finite(second, f"encode ({name}): {scale}")
-    here = accumulation_device(setup.device)
     return (mean.detach().to(here).to(torch.float64),
             log_variance_of(second.detach().to(here), scale, f"encode ({name}): {scale}"), q is None)
 
