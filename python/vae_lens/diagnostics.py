@@ -871,7 +871,8 @@ def _networks_dtype(modules: Sequence[torch.nn.Module]) -> torch.dtype:
     for p in (p for m in modules for p in m.parameters()):
         if p.dtype.is_floating_point and id(p) not in seen:
             seen.add(id(p))
-            values[p.dtype] = values.get(p.dtype, 0) + p.numel()
+            # A lazy layer's parameter has no values yet, only the dtype it will have.
+            values[p.dtype] = values.get(p.dtype, 0) + (0 if torch.nn.parameter.is_lazy(p) else p.numel())
     return max(values, key=lambda dt: values[dt]) if values else torch.float32
 
 
