@@ -253,3 +253,40 @@ def test_the_default_block_of_a_categorical_decoder_is_sized_from_its_logits(poi
     assert given.diagnose(1, 1)["elbo"] == record["elbo"]
     # A block_rows given is the user's: kept whatever the logits.
     assert Diagnostics(encode, decode, x, write=False, modules=[enc, dec], likelihood="categorical", block_rows=64).block_rows == 64
+
+
+class LowPrecisionOutputs(torch.nn.Module):
+    """A float32 linear decoder with correlated columns (a mean-field gap) whose means come out in ``out``: a
+    decode that casts its result, or runs its own torch.autocast inside, which a pass does not turn off."""
+
+    def __init__(self, out: torch.dtype, H: int = 4, D: int = 16) -> None:
+        super().__init__()
+        g = torch.Generator().manual_seed(0)
+        self.H, self.out = H, out
+        self.enc = torch.nn.Linear(D, 2 * H)
+        self.dec = torch.nn.Linear(H, D)
+        self.log_var = torch.nn.Parameter(torch.tensor(-3.0))
+        with torch.no_grad():
+            self.dec.weight.copy_(torch.randn(D, H, generator=g))
+
+    def encode(self, x: torch.Tensor) -> Any:
+        h = self.enc(x)
+        return h[:, :self.H], h[:, self.H:] - 3
+
+    def decode(self, z: torch.Tensor) -> Any:
+        return self.dec(z).to(self.out), self.log_var
+
+
+@pytest.mark.parametrize("out", [torch.bfloat16, torch.float16])
+def test_the_mean_field_gap_of_a_float32_decoder_with_low_precision_means_is_that_of_float64(out: torch.dtype) -> None:
+    # The Jacobian's step must be long enough for the means' rounding, whatever dtype the parameters are in.
+    exact, low = LowPrecisionOutputs(torch.float64).double(), LowPrecisionOutputs(out)
+    low.load_state_dict({k: v.float() for k, v in exact.state_dict().items()})
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(512, 4, generator=g) @ low.dec.weight.t().detach() + 0.2 * torch.randn(512, 16, generator=g)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        want = Diagnostics(exact.encode, exact.decode, x, write=False).diagnose(1, 1)
+        got = Diagnostics(low.encode, low.decode, x, write=False).diagnose(1, 1)
+    assert got["decoderLinear"] is True
+    assert got["meanFieldGap"] == pytest.approx(want["meanFieldGap"], rel=0.02)

@@ -22,7 +22,8 @@ MEAN_FIELD_POINTS = 128
 MEAN_FIELD_ROWS = 2048
 MIN_MEAN_FIELD_POINTS = 16
 #: Central-difference step in latent units: far below a posterior's width, far above rounding. A float16 or
-#: bfloat16 decoder (8 or 11 significant bits) takes a longer one, and any step is at least
+#: bfloat16 decoder (8 or 11 significant bits, in its parameters or in the means it returns) takes a longer one,
+#: and any step is at least
 #: STEP_ULPS of the latent's own rounding; the difference is divided by the step the decoder was given.
 JACOBIAN_STEP = 1e-2
 LOW_PRECISION_JACOBIAN_STEP = 1e-1
@@ -57,8 +58,6 @@ def _mean_field_gap(setup: PassSetup, variance_kind: str) -> Tuple[float, int, b
     H = nu.shape[1]
     P = mean_field_points(x.shape[0], H)
     eye = torch.eye(H, dtype=f64, device=here)
-    low = setup.dtype in LOW_PRECISION
-    nominal = LOW_PRECISION_JACOBIAN_STEP if low else JACOBIAN_STEP
     ulp = torch.finfo(setup.dtype).eps if setup.dtype.is_floating_point else 0.0
     a2 = torch.ones(H, dtype=f64, device=here) if setup.prior_variance is None else setup.prior_variance.detach().to(here).to(f64)
     gaps = []
@@ -70,6 +69,11 @@ def _mean_field_gap(setup: PassSetup, variance_kind: str) -> Tuple[float, int, b
     for lo in range(0, P, per_block):
         centres = nu[lo:lo + per_block]
         B = centres.shape[0]
+        # The decoder at the centres first: its variance, and the dtype its means come in, which may be lower than
+        # the parameters' (a decode that casts its result, or runs its own autocast).
+        centre_mu, lv = setup.decode(model_input(setup, centres))
+        low = setup.dtype in LOW_PRECISION or centre_mu.dtype in LOW_PRECISION
+        nominal = LOW_PRECISION_JACOBIAN_STEP if low else JACOBIAN_STEP
         # z ± h per latent, rows (point, sign, h); h at least STEP_ULPS of the latent's rounding in the model's dtype.
         h = torch.clamp(STEP_ULPS * ulp * centres.abs(), min=nominal)  # [B, H]
         shift = torch.stack([torch.diag_embed(h), -torch.diag_embed(h)], 1)  # [B, 2, H, H]
@@ -90,7 +94,6 @@ def _mean_field_gap(setup: PassSetup, variance_kind: str) -> Tuple[float, int, b
         # Read as the pass reads it: a number is one value, and decoder_scale says what the output is. A
         # value that is not finite here, or a std or variance of 0 or less (the pass checked its own), leaves
         # the gap out.
-        lv = setup.decode(model_input(setup, centres))[1]
         log_s2 = decoder_log_variance(setup, lv, name, finite=False).detach().to(f64)
         # One value per point ([B, 1], an isotropic variance that depends on z) stands for D.
         log_s2 = log_s2.reshape(B, -1).expand(B, D) if variance_kind == "latent" else log_s2.reshape(1, -1).expand(B, D)
