@@ -69,3 +69,14 @@ def test_a_loaded_run_is_float32_whatever_the_default_dtype(kind: str, default: 
     assert {n: p.dtype for n, p in got.model.named_parameters()} == {n: torch.float32 for n, _ in got.model.named_parameters()}
     assert got.model.prior_variance().dtype == torch.float32
     assert record(got, x) == expected_record
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16, torch.float32, torch.float64])
+def test_a_cast_runs_learned_prior_variance_is_the_exponential_of_its_log_a2(dtype: torch.dtype, tmp_path: Path) -> None:
+    # exp in bfloat16 rounds a_h^2 by up to 2^-9, the same at every pass and point: H_prior moves by a bias.
+    model = load_checkpoint(str(mlp_run(tmp_path / "run"))).model.to(dtype)
+    assert model.log_a2 is not None
+    exact = model.log_a2.detach().double().exp()
+    got = model.prior_variance()
+    assert got.dtype in (torch.float32, torch.float64) and got.device == model.log_a2.device
+    assert torch.allclose(got.double(), exact, rtol=2 * torch.finfo(got.dtype).eps, atol=0)

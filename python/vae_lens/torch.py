@@ -320,7 +320,9 @@ class LensVae(nn.Module):
         if self.log_a2 is None:
             weight = self.encoder_mean.weight
             return torch.ones(self.encoder_mean.out_features, dtype=weight.dtype, device=weight.device)
-        return self.log_a2.detach().exp()
+        # exp of a float16 or bfloat16 log_a2 in float32: in its own dtype it rounds a_h^2 (and H_prior) by up to 2^-9.
+        log_a2 = self.log_a2.detach()
+        return log_a2.to(torch.float32 if log_a2.dtype in (torch.float16, torch.bfloat16) else log_a2.dtype).exp()
 
 
 @dataclass
