@@ -128,3 +128,58 @@ def test_the_modules_behind_torchscript_methods_are_found(wrap: str) -> None:
     # Their training mode is given back, module by module.
     owner = torch.jit._recursive.wrap_cpp_module(encode.owner)
     assert owner.training and all(sub.training for sub in owner.modules())
+
+
+class CompiledLike(torch.nn.Module):
+    """The shape of torch.compile's OptimizedModule (torch 2; this machine's torch has no compile): the model as
+    its submodule ``_orig_mod``, other attributes read through to it, and ``forward`` a wrapper function that
+    closes over the model's ``__call__``."""
+
+    def __init__(self, mod: torch.nn.Module) -> None:
+        super().__init__()
+        self._orig_mod = mod
+        call = mod.__call__
+
+        def _fn(*args: Any) -> Any:
+            return call(*args)
+
+        self.forward = _fn  # type: ignore[method-assign]
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "_orig_mod":
+            return self._modules["_orig_mod"]
+        return getattr(self._orig_mod, name)
+
+
+def compiled_methods(x: torch.Tensor) -> Networks:
+    m = DropoutVae()
+    c = CompiledLike(m)
+    return m, c.encode, c.decode
+
+
+def compiled_halves(x: torch.Tensor) -> Networks:
+    m = DropoutVae()
+    return m, CompiledLike(Half(m, False)).forward, CompiledLike(Half(m, True))
+
+
+def data_parallel(x: torch.Tensor) -> Networks:
+    m = DropoutVae()
+    dp = torch.nn.DataParallel(m)  # on the CPU: it calls the module itself
+    return m, lambda v: dp.module.encode(v), dp.module.decode
+
+
+#: Wrappers whose modules were found already: held here so that they stay found.
+WRAPPERS = {"compiled methods": compiled_methods, "compiled halves": compiled_halves, "data parallel": data_parallel}
+
+
+@pytest.mark.parametrize("wrap", list(WRAPPERS))
+def test_the_modules_behind_wrapped_models_are_found(wrap: str) -> None:
+    x = torch.randn(64, 5, generator=torch.Generator().manual_seed(0))
+    plain = DropoutVae()
+    expected = averaged_record(plain.encode, plain.decode, x, plain)
+    m, encode, decode = WRAPPERS[wrap](x)
+    got = averaged_record(encode, decode, x, m)
+    assert got.keys() == expected.keys()
+    for key, value in expected.items():
+        assert got[key] == (pytest.approx(value, rel=1e-6) if isinstance(value, (float, list)) else value), key
+    assert all(sub.training for sub in m.modules())
