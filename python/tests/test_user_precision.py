@@ -109,3 +109,69 @@ def test_a_model_that_runs_only_under_autocast_is_told_the_pass_turns_it_off(dat
     if sys.version_info >= (3, 11):
         (note,) = [n for n in getattr(caught.value, "__notes__", []) if n.startswith("VAE Lens")]
         assert "as torch.float32 on cpu" in note and "with autocast off" in note
+
+
+def _state(m: torch.nn.Module) -> Dict[str, Any]:
+    """What a pass must leave as it was: the generators, grad mode, autocast, and the model's modes, parameters
+    (values bit for bit, dtype, device, requires_grad), buffers and hooks."""
+    return {
+        "rng": torch.get_rng_state(),
+        "grad": torch.is_grad_enabled(),
+        "inference": torch.is_inference_mode_enabled(),
+        "autocast": (torch.is_autocast_cpu_enabled(), torch.get_autocast_cpu_dtype()),
+        "modes": [sub.training for sub in m.modules()],
+        "params": [(n, p.detach().clone(), p.dtype, p.device, p.requires_grad) for n, p in m.named_parameters()],
+        "buffers": [(n, b.clone()) for n, b in m.named_buffers()],
+        "hooks": [(len(sub._forward_hooks), len(sub._forward_pre_hooks)) for sub in m.modules()],
+    }
+
+
+def _same(a: Dict[str, Any], b: Dict[str, Any]) -> bool:
+    def eq(x: Any, y: Any) -> bool:
+        if isinstance(x, torch.Tensor):
+            return x.dtype == y.dtype and torch.equal(x, y)
+        if isinstance(x, (list, tuple)):
+            return len(x) == len(y) and all(eq(u, v) for u, v in zip(x, y))
+        return bool(x == y)
+    return all(eq(a[k], b[k]) for k in a)
+
+
+def _weight_normed() -> torch.nn.Module:
+    m = TinyVae()
+    torch.nn.utils.weight_norm(m.enc[0])
+    torch.nn.utils.spectral_norm(m.dec[0])
+    return m
+
+
+def _batch_normed() -> torch.nn.Module:
+    m = TinyVae()
+    m.enc.insert(1, torch.nn.BatchNorm1d(16))
+    return m
+
+
+MODELS: Dict[str, Callable[[], torch.nn.Module]] = {
+    "float32": TinyVae,
+    "bfloat16": lambda: TinyVae().to(torch.bfloat16),
+    "float64": lambda: TinyVae().double(),
+    "log_s2 kept in float32": lambda: KeptApart(torch.bfloat16, torch.float32, True),
+    "weight and spectral norm": _weight_normed,
+    "batch norm": _batch_normed,
+}
+
+
+@pytest.mark.parametrize("context", list(CONTEXTS))
+@pytest.mark.parametrize("model", list(MODELS))
+def test_a_pass_and_a_step_leave_the_users_state_as_it_was(data, model: str, context: str) -> None:
+    m = MODELS[model]()
+    m.train()
+    m.dec.eval()  # modes differ between modules, as when a user freezes a part
+    m.enc.register_forward_hook(lambda *args: None)
+    lens = Diagnostics(m.encode, m.decode, data, write=False, modules=[m])
+    with CONTEXTS[context]():
+        m.decode(torch.zeros(3, 2, dtype=lens.dtype))  # a training forward: spectral norm's vectors settle
+        before = _state(m)
+        lens.diagnose(1, 1)
+        lens.step()
+        lens.step()
+        lens.diagnose(2, 2)
+        assert _same(_state(m), before)
