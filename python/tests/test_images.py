@@ -134,3 +134,47 @@ def test_vae_lens_shows_the_colour_images_the_companion_wrote(tmp_path) -> None:
     (shown,) = _report_data(out.read_text())["runs"]
     assert "imagesProblem" not in shown
     assert shown["images"] == written
+
+
+class HalfBernoulli(torch.nn.Module):
+    """A Bernoulli decoder whose outputs come in float16 (the CPU has no float16 sigmoid or exp in some torch
+    versions), as logits, probabilities or log-probabilities."""
+
+    def __init__(self, output: str) -> None:
+        super().__init__()
+        g = torch.Generator().manual_seed(6)
+        self.enc, self.dec, self.output = torch.nn.Linear(H * W, 4), torch.nn.Linear(2, H * W), output
+        with torch.no_grad():
+            for p in self.parameters():
+                p.copy_(torch.randn(p.shape, generator=g))
+
+    def encode(self, x: torch.Tensor) -> Any:
+        mean, log_var = self.enc(x.float().flatten(1)).chunk(2, -1)
+        return mean.half(), log_var.half()
+
+    def logits(self, z: torch.Tensor) -> torch.Tensor:
+        return self.dec(z.float())
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        lg = self.logits(z)
+        out = {"logits": lg, "probabilities": torch.sigmoid(lg), "log_probabilities": torch.nn.functional.logsigmoid(lg)}
+        return out[self.output].half().reshape(-1, H, W)
+
+
+@pytest.mark.parametrize("output", ["logits", "probabilities", "log_probabilities"])
+def test_a_float16_bernoulli_decoders_images_are_drawn(tmp_path, output: str) -> None:
+    m = HalfBernoulli(output)
+    x = (torch.rand(12, H, W, generator=torch.Generator().manual_seed(7)) > 0.5).float()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with Diagnostics(m.encode, m.decode, x, runs_dir=str(tmp_path), modules=[m], likelihood="bernoulli",
+                         decoder_output=output) as lens:
+            lens.diagnose(0, 0)
+    (run,) = os.listdir(tmp_path)
+    images = json.loads((tmp_path / run / "images.json").read_text())
+    with torch.no_grad():
+        mean, _ = m.encode(x[:8])
+        want = torch.sigmoid(m.logits(mean.float()))
+    got = torch.tensor(images["reconstructions"])
+    assert got.shape == (8, H * W)
+    assert torch.allclose(got, want, atol=2e-3)

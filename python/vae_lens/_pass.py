@@ -818,7 +818,9 @@ def decoder_means(setup: PassSetup, z: torch.Tensor) -> torch.Tensor:
         return dec[0].detach().to(here)
     if setup.likelihood == "bernoulli" and isinstance(dec, torch.Tensor):
         said = setup.decoder_output
+        # In the working dtype: the CPU has no float16 sigmoid or exp in some torch versions.
         dec = dec.detach().to(here)
-        return dec.detach() if said == "probabilities" else dec.detach().exp() if said == "log_probabilities" else torch.sigmoid(dec.detach())
+        dec = dec.to(working_dtype(dec.dtype))
+        return dec if said == "probabilities" else dec.exp() if said == "log_probabilities" else torch.sigmoid(dec)
     raise VaeLensInputError(f"decode ({callable_name(setup.decode)}) returned {_describe(dec)}; no image to show")
 
