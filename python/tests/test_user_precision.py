@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from conftest import TinyVae
-from vae_lens import Diagnostics
+from vae_lens import Diagnostics, VaeLensInputError
 
 #: Keys of a record that depend on the clock, not on what the pass computed.
 UNTIMED = ("diagnosticsSeconds", "wallSeconds", "samplesPerSec")
@@ -175,3 +175,28 @@ def test_a_pass_and_a_step_leave_the_users_state_as_it_was(data, model: str, con
         lens.step()
         lens.diagnose(2, 2)
         assert _same(_state(m), before)
+
+
+@pytest.mark.parametrize("name, dtype", [("bfloat16", torch.bfloat16), ("torch.float64", torch.float64), ("float32", torch.float32),
+                                         ("half", torch.float16)])
+def test_a_dtype_given_by_name_is_that_dtype(data, name: str, dtype: torch.dtype) -> None:
+    # As configuration files and Hugging Face's torch_dtype="bfloat16" give it.
+    m = TinyVae()
+    lens = Diagnostics(m.encode, m.decode, data, write=False, modules=[m], dtype=name)  # type: ignore[arg-type]
+    assert lens.dtype == dtype
+
+
+@pytest.mark.parametrize("dtype", [torch.int64, torch.complex64, torch.bool, "gpu", "int8", float, 32, "torch.cuda"])
+def test_a_dtype_that_is_not_a_floating_point_one_is_refused_when_the_lens_is_made(data, dtype: Any) -> None:
+    # Not at the first pass, after an epoch of training, with torch's "Invalid device string".
+    m = TinyVae()
+    with pytest.raises(VaeLensInputError, match=r"^dtype must be a floating-point torch\.dtype .*; got "):
+        Diagnostics(m.encode, m.decode, data, write=False, modules=[m], dtype=dtype)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+@pytest.mark.parametrize("device", ["cuda", "cuda:0", torch.device("cuda", 1)])
+def test_a_cuda_device_on_a_machine_without_cuda_is_refused_when_the_lens_is_made(data, device: Any) -> None:
+    m = TinyVae()
+    with pytest.raises(VaeLensInputError, match=r"^device .*cuda.* but this PyTorch has no CUDA device"):
+        Diagnostics(m.encode, m.decode, data, write=False, modules=[m], device=device)

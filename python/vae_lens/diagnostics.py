@@ -126,7 +126,8 @@ class Diagnostics:
         tolerance, window: the convergence rule's settings, written to run.json (defaults 0.01, 5).
         device, dtype: where and in what the networks run (default: the device of the modules' first parameter
             and the dtype most of their parameter values are held in, read at every pass, so a model moved or cast
-            after this is followed).
+            after this is followed). ``dtype`` is a floating-point torch.dtype or its name (``"bfloat16"``); both are
+            checked when the lens is made.
         group: the torch.distributed process group (default: the world, when initialised).
         optimizer: the training optimizer, read (never changed) for its step at each pass, which the
             records carry as ``learningRate``: under a decaying schedule the verdict expects the
@@ -267,8 +268,8 @@ class Diagnostics:
                 stacklevel=2,
             )
         # Those given are kept; the others are read from the modules at every pass (a model moved or cast later).
-        self._given_device = torch.device(device) if device is not None else None
-        self._given_dtype = dtype
+        self._given_device = _given_device(device)
+        self._given_dtype = _given_dtype(dtype)
         self.group = group
         self.optimizer = optimizer
         self.rank, self.world = distributed.rank_and_world(group)
@@ -853,6 +854,34 @@ def _global_names(code: types.CodeType, depth: int = 0) -> List[str]:
             if isinstance(const, types.CodeType):
                 names += [n for n in _global_names(const, depth + 1) if n not in names]
     return names
+
+
+def _given_dtype(v: Any) -> Optional[torch.dtype]:
+    """Diagnostics' ``dtype``, checked now rather than at the first pass, after an epoch of training: a floating-point
+    torch.dtype, or its name as a configuration gives it ("bfloat16", "torch.float16", "half")."""
+    if v is None:
+        return None
+    dt = getattr(torch, v[len("torch."):] if v.startswith("torch.") else v, None) if isinstance(v, str) else v
+    if not isinstance(dt, torch.dtype) or not dt.is_floating_point:
+        raise VaeLensInputError(f"dtype must be a floating-point torch.dtype (torch.float32, torch.bfloat16, torch.float16, "
+                                f"torch.float64) or its name, what the networks run in; got {type(v).__name__} {v!r:.40}")
+    return dt
+
+
+def _given_device(v: Any) -> Optional[torch.device]:
+    """Diagnostics' ``device``, checked now: a device torch knows, and a CUDA one only where there is one."""
+    if v is None:
+        return None
+    try:
+        dev = torch.device(v)
+    except (RuntimeError, TypeError):
+        raise VaeLensInputError(f"device must be a torch.device or its name ('cpu', 'cuda:0', 'mps'); got {type(v).__name__} {v!r:.40}") from None
+    if dev.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if (dev.index or 0) >= count:
+            raise VaeLensInputError(f"device {str(dev)!r} names a CUDA device, but this PyTorch has "
+                                    + ("no CUDA device (torch.cuda.is_available() is False)" if count == 0 else f"only {count} (0..{count - 1})"))
+    return dev
 
 
 def _device_and_dtype(modules: Sequence[torch.nn.Module], device: Optional[Union[str, torch.device]],
