@@ -183,3 +183,22 @@ def test_the_modules_behind_wrapped_models_are_found(wrap: str) -> None:
     for key, value in expected.items():
         assert got[key] == (pytest.approx(value, rel=1e-6) if isinstance(value, (float, list)) else value), key
     assert all(sub.training for sub in m.modules())
+
+
+def frozen_forwards(x: torch.Tensor) -> Networks:
+    m = DropoutVae().eval()
+    return m, torch.jit.freeze(torch.jit.script(Half(m, False)).eval()), torch.jit.freeze(torch.jit.script(Half(m, True)).eval())
+
+
+@pytest.mark.parametrize("given", ["found", "modules", "inside a module"])
+def test_a_frozen_torchscript_module_without_a_training_flag_is_evaluated(given: str) -> None:
+    # torch.jit.freeze, as models made for deployment come: its weights are constants, and it has no `training`.
+    x = torch.randn(64, 5, generator=torch.Generator().manual_seed(0))
+    plain = DropoutVae().eval()
+    want = Diagnostics(plain.encode, plain.decode, x, write=False, samples=2).diagnose(1, 1)
+    _, encode, decode = frozen_forwards(x)
+    holder = torch.nn.ModuleDict({"encode": encode, "decode": decode})
+    modules = {"found": None, "modules": [encode, decode], "inside a module": [holder]}[given]
+    got = Diagnostics(encode.forward, decode.forward, x, write=False, samples=2, modules=modules).diagnose(1, 1)
+    assert got["elbo"] == pytest.approx(want["elbo"], rel=1e-6)
+    assert not hasattr(encode, "training") and not hasattr(decode, "training")

@@ -59,7 +59,8 @@ class quiet_evaluation:
         self.note = note
 
     def __enter__(self) -> None:
-        self.modes = [(m, m.training) for root in self.modules for m in root.modules()]
+        # A frozen TorchScript module (torch.jit.freeze) has no training flag: eval() gives it one, taken back after.
+        self.modes = [(m, getattr(m, "training", None)) for root in self.modules for m in root.modules()]
         for root in self.modules:
             root.eval()
         self.rng = forked_rngs([self.device.index or 0] if self.device.type == "cuda" else [])
@@ -78,7 +79,10 @@ class quiet_evaluation:
         self.grad.__exit__(*exc)
         self.rng.__exit__(*exc)
         for m, was_training in self.modes:
-            m.training = was_training
+            if was_training is None:
+                m.__dict__.pop("training", None)
+            else:
+                m.training = was_training
         error = exc[1]
         if (self.note is not None and isinstance(error, Exception) and not isinstance(error, VaeLensInputError)
                 and hasattr(error, "add_note")):
