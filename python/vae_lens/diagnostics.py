@@ -839,11 +839,17 @@ def _script_owner(fn: object, found: Sequence[torch.nn.Module]) -> Optional[torc
     """The module of a TorchScript method (a scripted or traced module's ``encode`` or ``forward``), which, unlike a
     bound method, has no ``__self__``: the one already found for its module, or a module over the same TorchScript
     module, which shares its parameters and its training flags."""
-    if not isinstance(fn, torch._C.ScriptMethod):
+    script_method = getattr(torch._C, "ScriptMethod", None)
+    if script_method is None or not isinstance(fn, script_method):
         return None
     owner = fn.owner
     same = [m for m in found if isinstance(m, torch.jit.ScriptModule) and m._c == owner]
-    return same[0] if same else torch.jit._recursive.wrap_cpp_module(owner)
+    if same:
+        return same[0]
+    try:
+        return torch.jit._recursive.wrap_cpp_module(owner)
+    except (AttributeError, RuntimeError):  # a torch that wraps its modules otherwise: the warning asks for modules
+        return None
 
 
 def _global_names(code: types.CodeType, depth: int = 0) -> List[str]:
