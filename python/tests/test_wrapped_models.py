@@ -2,6 +2,7 @@
 pass must find the modules behind encode and decode (eval mode, weight averaging) whatever the wrapper."""
 from __future__ import annotations
 
+import sys
 import warnings
 from typing import Any, Callable, Dict, Tuple
 
@@ -202,3 +203,18 @@ def test_a_frozen_torchscript_module_without_a_training_flag_is_evaluated(given:
     got = Diagnostics(encode.forward, decode.forward, x, write=False, samples=2, modules=modules).diagnose(1, 1)
     assert got["elbo"] == pytest.approx(want["elbo"], rel=1e-6)
     assert not hasattr(encode, "training") and not hasattr(decode, "training")
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="notes on exceptions are Python 3.11's")
+@pytest.mark.parametrize("block_rows", [None, 6])
+def test_an_error_of_a_model_made_for_one_batch_size_is_told_the_pass_batch_sizes(block_rows: Any) -> None:
+    # A model traced or exported for a fixed batch (a reshape to the batch it was traced with) fails on the
+    # pass's blocks: the note says how many rows the pass hands it at once, and the argument that sets that.
+    m = DropoutVae().eval()
+    x = torch.randn(64, 5, generator=torch.Generator().manual_seed(0))
+    lens = Diagnostics(m.encode, lambda z: (m.dec(z).reshape(4, 5), m.log_s2), x, write=False, samples=2, modules=[m], block_rows=block_rows)
+    with pytest.raises(RuntimeError) as caught:
+        lens.diagnose(1, 1)
+    (note,) = [n for n in getattr(caught.value, "__notes__", []) if n.startswith("VAE Lens")]
+    assert f"in batches of up to {lens.block_rows // 2} of the fixed points" in note
+    assert f"up to {lens.block_rows} latents at a time (block_rows)" in note

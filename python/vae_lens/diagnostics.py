@@ -506,9 +506,10 @@ class Diagnostics:
     def _what_the_pass_feeds(self) -> str:
         """A note for an error the user's encode or decode raised in a pass: what they were called on."""
         device, dtype = _device_and_dtype(self._modules, self._given_device, self._given_dtype)
-        return (f"VAE Lens: raised in a diagnostics pass, which calls encode ({callable_name(self.encode)}) on batches of "
-                f"the fixed points, each of shape {tuple(self.points.shape[1:])}, as {dtype} on {device}, and decode "
-                f"({callable_name(self.decode)}) on the latents it samples; in eval mode, under torch.no_grad(), with autocast off")
+        return (f"VAE Lens: raised in a diagnostics pass, which calls encode ({callable_name(self.encode)}) in batches of "
+                f"up to {max(1, self.block_rows // self.samples)} of the fixed points, each of shape {tuple(self.points.shape[1:])}, "
+                f"as {dtype} on {device}, and decode ({callable_name(self.decode)}) on up to {self.block_rows} latents at a time "
+                f"(block_rows) that it samples; in eval mode, under torch.no_grad(), with autocast off")
 
     def _setup(self) -> PassSetup:
         device, dtype = _device_and_dtype(self._modules, self._given_device, self._given_dtype)
