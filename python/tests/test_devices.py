@@ -290,3 +290,25 @@ def test_the_mean_field_gap_of_a_float32_decoder_with_low_precision_means_is_tha
         got = Diagnostics(low.encode, low.decode, x, write=False).diagnose(1, 1)
     assert got["decoderLinear"] is True
     assert got["meanFieldGap"] == pytest.approx(want["meanFieldGap"], rel=0.02)
+
+
+@pytest.mark.parametrize("block_rows, samples", [(8, 2), (16, 1), (6, 3)])
+def test_a_block_rows_that_fits_in_memory_bounds_every_call_of_a_pass(data, block_rows: int, samples: int) -> None:
+    # A user told "pass a smaller block_rows" must find that it helps: no call of a pass (the mean-field gap's
+    # encoder included) hands the networks more rows than block_rows says.
+    m = TinyVae()
+    seen: Dict[str, int] = {"encode": 0, "decode": 0}
+
+    def limited(name: str, fn: Any, rows: int) -> Any:
+        def call(v: torch.Tensor) -> Any:
+            seen[name] = max(seen[name], v.shape[0])
+            if v.shape[0] > rows:
+                raise RuntimeError(f"CUDA out of memory. Tried to allocate 2.00 GiB for {v.shape[0]} rows")
+            return fn(v)
+        return call
+
+    lens = Diagnostics(limited("encode", m.encode, block_rows // samples), limited("decode", m.decode, block_rows), data,
+                       write=False, modules=[m], block_rows=block_rows, samples=samples)
+    record = lens.diagnose(1, 1)
+    assert record["meanFieldPoints"] > 0
+    assert seen == {"encode": block_rows // samples, "decode": block_rows}

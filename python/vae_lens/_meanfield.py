@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from ._pass import (LOW_PRECISION, PassSetup, _encode, accumulation_device, callable_name, decoder_log_variance,
-                    is_out_of_memory, model_input, model_points, out_of_memory_error)
+                    is_out_of_memory, model_input, model_points, out_of_memory_error, points_per_block)
 
 #: Points of the estimate: the front of the fixed subset, the same every pass (no noise between passes),
 #: at most MEAN_FIELD_ROWS decoder rows (2H per point) and never fewer than 16 points: the trainer's rule.
@@ -54,7 +54,9 @@ def _mean_field_gap(setup: PassSetup, variance_kind: str) -> Tuple[float, int, b
     here = accumulation_device(setup.device)
     x = model_points(setup.points[:MEAN_FIELD_POINTS], setup.dtype, setup.device)
     D = int(np.prod(x.shape[1:])) if x.dim() > 1 else 1
-    nu, _ = _encode(setup, x)
+    # As many points a call as a pass block holds: a block_rows lowered to fit in memory bounds this call too.
+    per = points_per_block(setup)
+    nu = torch.cat([_encode(setup, x[i:i + per])[0] for i in range(0, x.shape[0], per)])
     H = nu.shape[1]
     P = mean_field_points(x.shape[0], H)
     eye = torch.eye(H, dtype=f64, device=here)
