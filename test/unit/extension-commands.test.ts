@@ -47,8 +47,9 @@ test('Stop Training on a spec or run that is not training says so and stops noth
   const specA = join(dir, 'a.vae.json');
   const specB = join(dir, 'b.vae.json');
   const b = client.start(startRequest({ specPath: specB }));
-  await until(() => b.started !== undefined);
   try {
+    // A loaded machine can take seconds to start a node process.
+    await until(() => b.started !== undefined, 30_000);
     shown.length = 0;
     // A stale "■ Stop" CodeLens on A (finished) while only B trains.
     await training.stop(Uri.file(specA));
@@ -75,10 +76,14 @@ test('Stop Training from the palette (no target) still stops the only trainer', 
   const client = new TrainerClient({ trainerPath, log: () => undefined });
   const training = new Training({ client } as unknown as TrainingDeps);
   const t = client.start(startRequest({ specPath: join(dir, 'only.vae.json') }));
-  await until(() => t.started !== undefined);
-  await training.stop();
-  assert.equal(t.state, 'exited');
-  training.dispose();
+  try {
+    await until(() => t.started !== undefined, 30_000);
+    await training.stop();
+    assert.equal(t.state, 'exited');
+  } finally {
+    await client.stopAll(2000);
+    training.dispose();
+  }
 });
 
 function runWithRecords(): string {
