@@ -1,13 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { toJsonLine, type MetricsRecord } from '../../src/core/runFormat';
 import { placeholderRecord } from './protocol-samples';
 import { ExternalRunFollower } from '../../src/extension/panel/runFollower';
 
-const rec = (epoch: number): MetricsRecord => placeholderRecord(epoch);
+const rec = (epoch: number, extra: Partial<MetricsRecord> = {}): MetricsRecord => ({ ...placeholderRecord(epoch), ...extra });
 const until = async (cond: () => boolean, ms = 3000) => {
   const t0 = Date.now();
   while (!cond()) {
@@ -23,7 +23,10 @@ test('a run written by another process is followed until its summary says it end
   writeFileSync(join(dir, 'metrics.jsonl'), toJsonLine(rec(0)) + toJsonLine(rec(1)));
   const seen: number[] = [];
   let finished: string | undefined;
-  const follower = new ExternalRunFollower({ records: (_d, rs) => seen.push(...rs.map((r) => r.epoch)), finished: (_d, status) => (finished = status) }, 20);
+  const follower = new ExternalRunFollower(
+    { records: (_d, rs) => seen.push(...rs.map((r) => r.epoch)), restarted: () => undefined, finished: (_d, status) => (finished = status) },
+    20,
+  );
   try {
     assert.deepEqual(
       (await follower.follow(dir)).map((r) => r.epoch),
@@ -40,3 +43,72 @@ test('a run written by another process is followed until its summary says it end
     follower.clear();
   }
 });
+
+const startRun = (records: string) => {
+  const dir = mkdtempSync(join(tmpdir(), 'vae-lens-ext-'));
+  writeFileSync(join(dir, 'run.json'), JSON.stringify({ name: 'r', specPath: '/x.vae.json', startedAt: new Date().toISOString(), pid: process.pid }));
+  writeFileSync(join(dir, 'summary.json'), JSON.stringify({ status: 'running', epochsDone: 1, steps: 1, wallSeconds: 1 }));
+  writeFileSync(join(dir, 'metrics.jsonl'), records);
+  return dir;
+};
+
+const followed = () => {
+  const seen: number[] = [];
+  const restarts: string[] = [];
+  const ends: { status: string; message?: string }[] = [];
+  const follower = new ExternalRunFollower(
+    {
+      records: (_d, rs) => seen.push(...rs.map((r) => r.epoch)),
+      restarted: (d) => restarts.push(d),
+      finished: (_d, status, message) => ends.push({ status, message }),
+    },
+    20,
+  );
+  return { follower, seen, restarts, ends };
+};
+
+test('the last passes of a followed run are all shown, also one written without a final newline just before its end', async () => {
+  const dir = startRun(toJsonLine(rec(0)));
+  const { follower, seen, ends } = followed();
+  try {
+    await follower.follow(dir);
+    // Written between two polls, as another writer ends its run: the last pass and the summary together.
+    appendFileSync(join(dir, 'metrics.jsonl'), toJsonLine(rec(1)) + toJsonLine(rec(2)).trimEnd());
+    writeFileSync(join(dir, 'summary.json'), JSON.stringify({ status: 'completed', epochsDone: 2, steps: 2, wallSeconds: 2 }));
+    await until(() => ends.length > 0);
+    assert.deepEqual(seen, [1, 2]);
+    assert.equal(ends[0]!.status, 'completed');
+  } finally {
+    follower.clear();
+  }
+});
+
+test('a followed run whose metrics.jsonl is started over (the writer restarted it in the same folder) is reported as restarted', async () => {
+  const dir = startRun(toJsonLine(rec(0)) + toJsonLine(rec(1)) + toJsonLine(rec(2)));
+  const { follower, restarts } = followed();
+  try {
+    await follower.follow(dir);
+    writeFileSync(join(dir, 'metrics.jsonl'), toJsonLine(rec(0, { elbo: -2 })) + toJsonLine(rec(1)) + toJsonLine(rec(2)) + toJsonLine(rec(3)));
+    await until(() => restarts.length > 0);
+    assert.deepEqual(restarts, [dir]);
+  } finally {
+    follower.clear();
+  }
+});
+
+for (const how of ['deleted', 'renamed'] as const) {
+  test(`a followed run folder ${how} while followed ends the following with a message that says the folder is gone`, async () => {
+    const dir = startRun(toJsonLine(rec(0)));
+    const { follower, ends } = followed();
+    try {
+      await follower.follow(dir);
+      if (how === 'deleted') rmSync(dir, { recursive: true });
+      else renameSync(dir, `${dir}-moved`);
+      await until(() => ends.length > 0);
+      assert.equal(ends[0]!.status, 'stopped');
+      assert.match(ends[0]!.message ?? '', new RegExp(`${dir.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&')} is gone \\(deleted, renamed or moved\\)`));
+    } finally {
+      follower.clear();
+    }
+  });
+}

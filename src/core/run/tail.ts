@@ -45,6 +45,19 @@ export async function lastMetricsRecord(file: string, tailBytes = 256 * 1024): P
 
 const MAX_PENDING_CHARS = 16 << 20;
 
+/** How much of the file's beginning is kept to tell a file started over from one appended to. */
+const HEAD_BYTES = 1024;
+
+/** What a look at a followed metrics.jsonl found: the records since the last look, and whether the file was started over. */
+export interface TailRead {
+  records: MetricsRecord[];
+  /**
+   * The file is not the one read before (truncated, rewritten by a writer restarting the run in
+   * the same folder, or another renamed over it): `records` are the new file's, from its start.
+   */
+  restarted: boolean;
+}
+
 /**
  * Reads a growing metrics.jsonl incrementally: each call returns only the records
  * appended since the last call, holding back a line that is not finished yet.
@@ -54,6 +67,8 @@ export class MetricsTail {
   private pending = '';
   /** Holds back the bytes of a character cut by the end of a read, for the next one. */
   private decoder = new StringDecoder('utf8');
+  /** The file read so far: its identity and first bytes, which an append leaves as they were. */
+  private identity: { dev: number; ino: number; head: Buffer } | undefined;
 
   constructor(readonly file: string) {}
 
@@ -61,38 +76,76 @@ export class MetricsTail {
 
   /** Calls are serialised: two overlapping reads would return the same records twice. */
   readNew(): Promise<MetricsRecord[]> {
-    const next = this.queue.then(() => this.read());
+    return this.readChanges().then((r) => r.records);
+  }
+
+  /**
+   * The records since the last look, and whether the file was started over. `final`: the writer
+   * has ended, so a last line it left without a newline is read too when it is a whole record.
+   */
+  readChanges(opts: { final?: boolean } = {}): Promise<TailRead> {
+    const next = this.queue.then(() => this.read(opts.final === true));
     this.queue = next.catch(() => undefined);
     return next;
   }
 
-  private async read(): Promise<MetricsRecord[]> {
+  private async read(final: boolean): Promise<TailRead> {
     let handle: fsp.FileHandle | undefined;
     try {
       handle = await openRegular(this.file);
-      if (!handle) return [];
-      const { size } = await handle.stat();
-      if (size < this.offset) {
-        // Truncated or replaced: start over.
+      if (!handle) return { records: [], restarted: false };
+      const stat = await handle.stat();
+      const { size } = stat;
+      const restarted = this.offset > 0 && (size < this.offset || !(await this.sameFile(handle, stat)));
+      if (restarted) {
         this.offset = 0;
         this.pending = '';
         this.decoder = new StringDecoder('utf8');
+        this.identity = undefined;
       }
-      if (size === this.offset) return [];
-      // At most the read limit per call: a file that grew by gigabytes is read in steps, not at once.
-      const buf = Buffer.alloc(Math.min(size - this.offset, READ_LIMITS.metrics));
-      const { bytesRead } = await handle.read(buf, 0, buf.length, this.offset);
-      this.offset += bytesRead;
-      const text = this.pending + this.decoder.write(buf.subarray(0, bytesRead));
+      if (size > this.offset) {
+        // At most the read limit per call: a file that grew by gigabytes is read in steps, not at once.
+        const buf = Buffer.alloc(Math.min(size - this.offset, READ_LIMITS.metrics));
+        const { bytesRead } = await handle.read(buf, 0, buf.length, this.offset);
+        this.offset += bytesRead;
+        this.pending += this.decoder.write(buf.subarray(0, bytesRead));
+        await this.remember(handle, stat);
+      }
+      const text = this.pending;
       const cut = text.lastIndexOf('\n');
       this.pending = cut < 0 ? text : text.slice(cut + 1);
       // A record is kilobytes: a "line" of megabytes without its newline is not one; do not hold it.
       if (this.pending.length > MAX_PENDING_CHARS) this.pending = '';
-      return cut < 0 ? [] : parseMetricsJsonl(text.slice(0, cut + 1)).records;
+      const records = cut < 0 ? [] : parseMetricsJsonl(text.slice(0, cut + 1)).records;
+      if (final && this.pending.trim() !== '') {
+        const last = readMetricsRecord(parseRunJson(withoutBom(this.pending).trim()));
+        if ('record' in last) {
+          records.push(last.record);
+          this.pending = '';
+        }
+      }
+      return { records, restarted };
     } catch {
-      return [];
+      return { records: [], restarted: false };
     } finally {
       await handle?.close();
     }
+  }
+
+  /** Whether the open file is the one read before: same inode, same first bytes. */
+  private async sameFile(handle: fsp.FileHandle, stat: { dev: number; ino: number }): Promise<boolean> {
+    const known = this.identity;
+    if (known === undefined) return true;
+    if (known.dev !== stat.dev || known.ino !== stat.ino) return false;
+    const head = Buffer.alloc(known.head.length);
+    const { bytesRead } = await handle.read(head, 0, head.length, 0);
+    return bytesRead === head.length && head.equals(known.head);
+  }
+
+  private async remember(handle: fsp.FileHandle, stat: { dev: number; ino: number }): Promise<void> {
+    if (this.identity !== undefined && this.identity.head.length >= HEAD_BYTES) return;
+    const head = Buffer.alloc(Math.min(this.offset, HEAD_BYTES));
+    const { bytesRead } = await handle.read(head, 0, head.length, 0);
+    this.identity = { dev: stat.dev, ino: stat.ino, head: head.subarray(0, bytesRead) };
   }
 }

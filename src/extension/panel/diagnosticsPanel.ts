@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import { isFromPanel, isPanelState, type FromPanel, type PanelRun, type ToPanel } from '../../core/panelProtocol';
 import type { FromTrainer } from '../../core/protocol';
-import type { MetricsRecord } from '../../core/runFormat';
+import { RUN_FILES, type MetricsRecord } from '../../core/runFormat';
 import { renderPanelHtml } from '../../pages/html';
 import { ExternalRunFollower } from './runFollower';
 import { applyTrainerEvent, isNewRecord, panelTitle } from './panelRunModel';
@@ -68,6 +68,12 @@ export class DiagnosticsPanel implements vscode.Disposable {
         fresh.push(r);
       }
       if (fresh.length > 0) this.post({ type: 'append', runDir, records: fresh });
+    },
+    restarted: (runDir) => {
+      if (!this.shownRun(runDir)) return;
+      // Its passes shown so far are another run's: read the folder again rather than mix the two.
+      this.deps.log(`panel: ${runDir}: ${RUN_FILES.metrics} was started over by its writer; the run is read again`);
+      void this.load(this.runDirs);
     },
     finished: (runDir, status, message) => {
       const run = this.shownRun(runDir);

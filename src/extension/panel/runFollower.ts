@@ -4,12 +4,15 @@
  * No vscode import; the panel turns the callbacks into webview messages.
  */
 import * as path from 'node:path';
-import type { MetricsRecord, RunStatus } from '../../core/runFormat';
+import { RUN_FILES, type MetricsRecord, type RunStatus } from '../../core/runFormat';
 import { MetricsTail } from '../../core/run/tail';
 import { readRunOverview } from '../../core/run/read';
+import { fileExists } from '../../core/run/files';
 
 export interface ExternalRunCallbacks {
   records(runDir: string, records: MetricsRecord[]): void;
+  /** metrics.jsonl was started over (a writer restarting the run in the same folder): what was shown is not the run's any more. */
+  restarted(runDir: string): void;
   finished(runDir: string, status: RunStatus, message?: string): void;
 }
 
@@ -27,7 +30,7 @@ export class ExternalRunFollower {
 
   /** Start following; the first call returns every record written so far. */
   async follow(runDir: string): Promise<MetricsRecord[]> {
-    const tail = new MetricsTail(path.join(runDir, 'metrics.jsonl'));
+    const tail = new MetricsTail(path.join(runDir, RUN_FILES.metrics));
     // Read before polling starts, so the first records are returned here and not also reported.
     const first = await tail.readNew();
     this.tails.set(runDir, tail);
@@ -40,11 +43,25 @@ export class ExternalRunFollower {
     this.polling = true;
     try {
       for (const [runDir, tail] of [...this.tails]) {
-        const records = await tail.readNew();
-        if (records.length > 0) this.callbacks.records(runDir, records);
+        const read = await tail.readChanges();
+        if (read.restarted) {
+          this.tails.delete(runDir);
+          this.callbacks.restarted(runDir);
+          continue;
+        }
+        if (read.records.length > 0) this.callbacks.records(runDir, read.records);
+        if (!(await fileExists(path.join(runDir, RUN_FILES.meta)))) {
+          this.tails.delete(runDir);
+          this.callbacks.finished(runDir, 'stopped', `the run folder ${runDir} is gone (deleted, renamed or moved); the passes read before are shown`);
+          continue;
+        }
         const overview = await readRunOverview(runDir);
         if (overview.status !== 'running') {
           this.tails.delete(runDir);
+          // The writer may have written its last passes after the read above, the very last without its newline.
+          const last = await tail.readChanges({ final: true });
+          if (last.restarted) this.callbacks.restarted(runDir);
+          else if (last.records.length > 0) this.callbacks.records(runDir, last.records);
           this.callbacks.finished(runDir, overview.status, overview.message);
         }
       }
