@@ -1,8 +1,9 @@
 /** The extension's settings (contributes.configuration in package.json), read with their types. */
-import * as path from 'node:path';
+import * as os from 'node:os';
 import * as vscode from 'vscode';
 import type { BackendChoice } from '../core/spec';
 import type { TrainerPriority } from './trainer/trainerProcess';
+import { resolveSettingPath } from './settingPaths';
 
 const SECTION = 'vaeLens';
 
@@ -43,11 +44,11 @@ function positiveInteger(v: unknown): number | undefined {
   return typeof v === 'number' && Number.isInteger(v) && v >= 1 ? v : undefined;
 }
 
-/** A relative setting value is relative to the workspace folder of `scope` (or the first one). */
+/** A path setting's folder (resolveSettingPath), relative ones against the workspace folder of `scope` (or the first one). */
 function resolveAgainstWorkspace(p: string, scope?: vscode.Uri): string {
-  if (path.isAbsolute(p)) return p;
-  const folder = (scope && vscode.workspace.getWorkspaceFolder(scope)) ?? vscode.workspace.workspaceFolders?.[0];
-  return folder ? path.join(folder.uri.fsPath, p) : path.resolve(p);
+  const own = scope && vscode.workspace.getWorkspaceFolder(scope);
+  const folders = (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file').map((f) => ({ name: f.name, path: f.uri.fsPath }));
+  return resolveSettingPath(p, { folders, scope: own?.uri.scheme === 'file' ? own.uri.fsPath : undefined, home: os.homedir() });
 }
 
 /** Whether a configuration change touches a VAE Lens setting. */
