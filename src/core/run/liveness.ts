@@ -1,4 +1,5 @@
 /** Whether a run is still being written: process liveness and the status a viewer should show. Node only. */
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import type { RunMeta, RunStatus, RunSummary } from '../runFormat';
 
@@ -40,3 +41,35 @@ export function effectiveStatus(
   if (aliveElsewhere(meta?.pid)) return { status: 'running', message: summary?.message };
   return { status: 'stopped', message: 'interrupted: the trainer is no longer running' };
 }
+
+/** How much later than run.json's last write its writer may seem to have started: coarse file times (1-2 s), a boot time in whole seconds. */
+const START_SLACK_MS = 5000;
+
+/**
+ * Whether the process that wrote run.json (last written at `metaWrittenMs`) lives. A pid is reused once
+ * its process ends: one held now by a process that started after run.json was written is another
+ * program's, and the run's writer is gone. Where a process's start cannot be read, the pid is taken at its word.
+ */
+export function isWriterAlive(pid: number | undefined, metaWrittenMs: number | undefined): boolean {
+  if (!isProcessAlive(pid)) return false;
+  const started = metaWrittenMs === undefined ? undefined : processStartMs(pid!);
+  return started === undefined || started <= metaWrittenMs! + START_SLACK_MS;
+}
+
+/** When a process started, in ms since the epoch, where the system says (Linux's /proc); else undefined. */
+export function processStartMs(pid: number): number | undefined {
+  if (process.platform !== 'linux') return undefined;
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
+    // After the command name in parentheses (which may hold spaces and parentheses), field 3 on; the start is field 22, in ticks since boot.
+    const ticks = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+    const bootSeconds = Number(/^btime (\d+)$/m.exec(fs.readFileSync('/proc/stat', 'latin1'))?.[1]);
+    if (!Number.isFinite(ticks) || !Number.isFinite(bootSeconds)) return undefined;
+    return bootSeconds * 1000 + (ticks * 1000) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return undefined;
+  }
+}
+
+/** USER_HZ, which /proc counts in: 100 on every architecture Linux runs VS Code on. */
+const CLOCK_TICKS_PER_SECOND = 100;

@@ -3,6 +3,7 @@
  * vscode import. Cheap reads for the status bar (run.json, summary.json, the tail of metrics.jsonl) are
  * kept apart from the full read the panel needs.
  */
+import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import type { ConvergenceState } from '../convergence';
 import {
@@ -19,7 +20,7 @@ import {
   type RunSummary,
 } from '../runFormat';
 import { hasRunStatus, isRunMeta, readJson, runImagesOf, readText, READ_LIMITS, type Problems, type RunImages } from './files';
-import { effectiveStatus, isProcessAlive } from './liveness';
+import { effectiveStatus, isWriterAlive } from './liveness';
 import { boolean, number, string, type Guard } from '../guard';
 import { judgeRecords, runJsonSettingProblem, runSettingsOf, theoremNoteOf } from './settings';
 import { lastMetricsRecord } from './tail';
@@ -55,8 +56,14 @@ export interface RunContents extends RunOverview {
   window: number;
 }
 
+/**
+ * Whether the writer a run.json names (its pid, and when run.json was last written) still writes the
+ * run: isWriterAlive, or the editor's own word on a trainer of its window.
+ */
+export type WriterAlive = (pid: number | undefined, metaWrittenMs: number | undefined) => boolean;
+
 /** run.json, summary.json, the snapshot and the last record: enough for the status bar and the lists. */
-export function readRunOverview(runDir: string, alive: (pid: number | undefined) => boolean = isProcessAlive): Promise<RunOverview> {
+export function readRunOverview(runDir: string, alive: WriterAlive = isWriterAlive): Promise<RunOverview> {
   return overviewOf(runDir, alive, true);
 }
 
@@ -65,9 +72,14 @@ export function readRunOverview(runDir: string, alive: (pid: number | undefined)
  * from its metrics here. readRunContents reads and judges those records itself, once, and passes
  * `problems` to hear what in run.json and summary.json could not be used.
  */
-async function overviewOf(runDir: string, alive: (pid: number | undefined) => boolean, judgeUnjudged: boolean, problems?: Problems): Promise<RunOverview> {
+async function overviewOf(runDir: string, alive: WriterAlive, judgeUnjudged: boolean, problems?: Problems): Promise<RunOverview> {
   const metaFile = path.join(runDir, RUN_FILES.meta);
   const summaryFile = path.join(runDir, RUN_FILES.summary);
+  // Its time first: a run.json rewritten after (a resume) is then newer, never older, than this.
+  const metaWrittenMs = await fsp.stat(metaFile).then(
+    (s) => s.mtimeMs,
+    () => undefined,
+  );
   const [metaRaw, summaryRaw, specText] = await Promise.all([
     readJson(metaFile, undefined, problems),
     readJson(summaryFile, undefined, problems),
@@ -85,7 +97,7 @@ async function overviewOf(runDir: string, alive: (pid: number | undefined) => bo
       message: `${RUN_FILES.summary}: its last pass (${passName(summary.last)}) is not the last record of ${RUN_FILES.metrics} (${passName(lastRecord)}); the records are shown`,
     });
   const last = summaryIsCurrent ? (summary?.last ?? lastRecord) : lastRecord;
-  const { status, message } = effectiveStatus(meta, summary, alive);
+  const { status, message } = effectiveStatus(meta, summary, (pid) => alive(pid, metaWrittenMs));
   const startedMs = meta ? Date.parse(meta.startedAt) : NaN;
   const summaryVerdict = summaryIsCurrent ? summary : undefined;
   let convergence = summaryVerdict?.convergence ?? last?.convergence;
@@ -214,7 +226,7 @@ export function runSummaryOf(raw: unknown, file: string, problems?: Problems, la
 }
 
 /** Everything the panel shows for one run. */
-export async function readRunContents(runDir: string, alive: (pid: number | undefined) => boolean = isProcessAlive): Promise<RunContents> {
+export async function readRunContents(runDir: string, alive: WriterAlive = isWriterAlive): Promise<RunContents> {
   const problems: Problems = [];
   const overview = await overviewOf(runDir, alive, false, problems);
   const [metricsText, imagesRaw] = await Promise.all([

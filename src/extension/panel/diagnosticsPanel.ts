@@ -16,7 +16,7 @@ import { renderPanelHtml } from '../../pages/html';
 import { ExternalRunFollower } from './runFollower';
 import { applyTrainerEvent, isNewRecord, panelTitle } from './panelRunModel';
 import { fileExists } from '../../core/run/files';
-import { isProcessAlive } from '../../core/run/liveness';
+import { isWriterAlive } from '../../core/run/liveness';
 import { readRunContents, runFolderNotes } from '../../core/run/read';
 import { toPanelRun } from '../../core/panelRun';
 import type { TrainerClient, TrainerEvent } from '../trainer/trainerClient';
@@ -181,7 +181,9 @@ export class DiagnosticsPanel implements vscode.Disposable {
     const unique = [...new Set(runDirs)];
     const present = await Promise.all(unique.map((d) => fileExists(d)));
     const isLive = (runDir: string) => this.deps.client.forRun(runDir) !== undefined;
-    const contents = await Promise.all(unique.filter((_, i) => present[i]).map((d) => readRunContents(d, (pid) => isLive(d) || isProcessAlive(pid))));
+    const contents = await Promise.all(
+      unique.filter((_, i) => present[i]).map((d) => readRunContents(d, (pid, written) => isLive(d) || isWriterAlive(pid, written))),
+    );
     if (token !== this.loadToken) return;
     // What the panel leaves out of a run folder is said where the user can find it, by line number.
     for (const c of contents) for (const note of runFolderNotes(c)) this.deps.log(`panel: ${note}`);

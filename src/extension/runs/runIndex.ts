@@ -8,7 +8,7 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { isProcessAlive } from '../../core/run/liveness';
+import { isWriterAlive } from '../../core/run/liveness';
 import { listRunDirs } from '../../core/run/files';
 import { readRunOverview, type RunOverview } from '../../core/run/read';
 import { runsOfSpec, newestFirst } from '../../core/run/paths';
@@ -165,7 +165,7 @@ export class RunIndex implements vscode.Disposable {
     if (!p) {
       // The files' times first: a write after the read is then a change the poll sees.
       const stamp = runFilesStamp(runDir);
-      p = stamp.then(() => readRunOverview(runDir, (pid) => this.client.forRun(runDir) !== undefined || isProcessAlive(pid)));
+      p = stamp.then(() => readRunOverview(runDir, (pid, written) => this.client.forRun(runDir) !== undefined || isWriterAlive(pid, written)));
       this.cache.set(runDir, p);
       this.stamps.set(runDir, stamp);
     }
