@@ -134,6 +134,24 @@ export async function listRunDirs(runsDir: string): Promise<string[]> {
   return checks.filter((d): d is string => d !== undefined);
 }
 
+/**
+ * What tells a rewrite of a run's run.json and summary.json, as one string ("" for a file not there):
+ * the modification time, and the size and inode too, for a file system that keeps times in whole
+ * seconds (a summary rewritten in the second the index read it has the same time; both writers
+ * replace these files by renaming a new one over them, which gives another inode).
+ */
+export async function runFilesStamp(runDir: string): Promise<string> {
+  const times = await Promise.all(
+    [RUN_FILES.meta, RUN_FILES.summary].map((f) =>
+      fsp.stat(path.join(runDir, f)).then(
+        (s) => `${s.mtimeMs}:${s.size}:${s.ino}`,
+        () => '',
+      ),
+    ),
+  );
+  return times.join('/');
+}
+
 export async function fileExists(file: string): Promise<boolean> {
   try {
     await fsp.access(file);

@@ -5,14 +5,12 @@
  * Runs are looked for, and watched, in the same folders the runs view reads (runsFolders.ts):
  * every spec's and each workspace folder's runsDirectory, custom ones included.
  */
-import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { isWriterAlive } from '../../core/run/liveness';
-import { listRunDirs } from '../../core/run/files';
+import { listRunDirs, runFilesStamp } from '../../core/run/files';
 import { readRunOverview, type RunOverview } from '../../core/run/read';
 import { runsOfSpec, newestFirst } from '../../core/run/paths';
-import { RUN_FILES } from '../../core/runFormat';
 import { affectsSettings, readSettings, workspaceRoots } from '../settings';
 import { findSpecs, isSpecPath, RUN_META_GLOB, SPEC_GLOB, runsDirsForSpec, specText } from '../specs/specFiles';
 import { FolderWatchers, foldersOutside, RunsFolders, runOfChangedFile, uniqueFolders } from './runsFolders';
@@ -24,19 +22,6 @@ const RUN_FILES_GLOB = '*/{run.json,summary.json}';
 
 /** How often the runs folders in use are listed again, beside the file watchers. */
 const LISTING_POLL_MS = 5000;
-
-/** The modification times of a run's run.json and summary.json, as one string ("" for a file not there). */
-async function runFilesStamp(runDir: string): Promise<string> {
-  const times = await Promise.all(
-    [RUN_FILES.meta, RUN_FILES.summary].map((f) =>
-      fsp.stat(path.join(runDir, f)).then(
-        (s) => String(s.mtimeMs),
-        () => '',
-      ),
-    ),
-  );
-  return times.join('/');
-}
 
 export class RunIndex implements vscode.Disposable {
   private readonly cache = new Map<string, Promise<RunOverview>>();
