@@ -86,6 +86,13 @@ const vscode = {
     fire(): void {}
     dispose(): void {}
   },
+  Disposable: { from: () => disposable },
+  RelativePattern: class {
+    constructor(
+      readonly base: Uri,
+      readonly pattern: string,
+    ) {}
+  },
   window: {
     activeTextEditor: undefined,
     showInformationMessage: show('info'),
@@ -110,6 +117,10 @@ const vscode = {
     workspaceFolders: undefined,
     textDocuments: [],
     onDidSaveTextDocument: () => disposable,
+    onDidChangeConfiguration: () => disposable,
+    onDidChangeWorkspaceFolders: () => disposable,
+    findFiles: () => Promise.resolve([]),
+    createFileSystemWatcher: () => ({ onDidCreate: () => disposable, onDidChange: () => disposable, onDidDelete: () => disposable, dispose: () => undefined }),
     getConfiguration: () => ({ get: <T>(_key: string, fallback: T) => fallback }),
     asRelativePath: (p: string | Uri) => (typeof p === 'string' ? p : p.fsPath),
     fs: { writeFile: (uri: Uri, bytes: Uint8Array) => fs.promises.writeFile(uri.fsPath, bytes) },

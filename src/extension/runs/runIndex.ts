@@ -7,7 +7,7 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { isWriterAlive } from '../../core/run/liveness';
+import { isOtherHost, isWriterAlive } from '../../core/run/liveness';
 import { listRunDirs, runFilesStamp } from '../../core/run/files';
 import { readRunOverview, type RunOverview } from '../../core/run/read';
 import { runsOfSpec, newestFirst } from '../../core/run/paths';
@@ -145,12 +145,17 @@ export class RunIndex implements vscode.Disposable {
     this.folderWatchers.sync(foldersOutside(folders, workspaceRoots()));
   }
 
+  /** Whether the writer of this run lives: a trainer of this window, or the process run.json names. */
+  private writerAlive(runDir: string, pid: number | undefined, metaWrittenMs: number | undefined): boolean {
+    return this.client.forRun(runDir) !== undefined || isWriterAlive(pid, metaWrittenMs);
+  }
+
   overview(runDir: string): Promise<RunOverview> {
     let p = this.cache.get(runDir);
     if (!p) {
       // The files' times first: a write after the read is then a change the poll sees.
       const stamp = runFilesStamp(runDir);
-      p = stamp.then(() => readRunOverview(runDir, (pid, written) => this.client.forRun(runDir) !== undefined || isWriterAlive(pid, written)));
+      p = stamp.then(() => readRunOverview(runDir, (pid, written) => this.writerAlive(runDir, pid, written)));
       this.cache.set(runDir, p);
       this.stamps.set(runDir, stamp);
     }
@@ -195,6 +200,12 @@ export class RunIndex implements vscode.Disposable {
     for (const [runDir, stamp] of [...this.stamps]) {
       const [before, now] = await Promise.all([stamp, runFilesStamp(runDir)]);
       if (this.stamps.get(runDir) === stamp && before !== now) this.invalidate(runDir);
+    }
+    // A run read as written here whose writer has ended since without a word (kill -9, a closed terminal): no file changes.
+    for (const [runDir, cached] of [...this.cache]) {
+      const o = await cached.catch(() => undefined);
+      const writer = o?.status === 'running' && !isOtherHost(o.meta?.host) ? o.meta?.pid : undefined;
+      if (writer !== undefined && this.cache.get(runDir) === cached && !this.writerAlive(runDir, writer, undefined)) this.invalidate(runDir);
     }
     for (const [runsDir, cached] of [...this.listings]) {
       const [before, now] = await Promise.all([cached, listRunDirs(runsDir)]);
