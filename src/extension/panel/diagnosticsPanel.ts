@@ -196,8 +196,13 @@ export class DiagnosticsPanel implements vscode.Disposable {
       run.records = await this.external.follow(run.runDir);
       if (token !== this.loadToken) return;
     }
-    const missed = unique.length - this.runs.length;
-    if (missed > 0) this.deps.log(`panel: ${missed} run folder(s) no longer exist and were left out`);
+    const gone = unique.filter((_, i) => !present[i]);
+    if (gone.length > 0) {
+      // A run listed a moment ago (runs view, quick pick, a panel restored after a reload) may have been deleted or moved since.
+      const what = `${gone.length === 1 ? 'the run folder' : 'these run folders'} ${gone.join(', ')} no longer exist${gone.length === 1 ? 's' : ''} (deleted, renamed or moved)`;
+      this.deps.log(`panel: ${what}; left out`);
+      void vscode.window.showWarningMessage(`VAE Lens: ${what}.`);
+    }
     const replay = this.buffered;
     this.buffered = undefined;
     for (const e of replay) this.applyEvent(e, false);
