@@ -10,7 +10,7 @@ import { counted } from '../core/wording';
 import type { Dataset } from './dataset';
 import { checkMatrixFits, fileStartsWithGzip, fileStartsWithUtf16, gunzipIfNeeded, rowsToRead, utf16AsUtf8, type LoaderOptions } from './loaderCommon';
 import { forEachLine, type TextInput } from './lines';
-import { cellText, describeBadCell, isMissingMarker, parseDecimal } from './numberText';
+import { cellText, describeBadCell, isMissingMarker, isNumberForPeople, parseDecimal } from './numberText';
 
 export interface CsvOptions extends LoaderOptions {
   /** Whether the first non-comment line is a header; guessed when undefined. */
@@ -164,7 +164,7 @@ function endBeforeTrailingDelimiter(bytes: Buffer, start: number, end: number, d
 function looksLikeData(cells: string[], delimiter: Delimiter): boolean {
   return cells.every((c) => {
     const t = unquote(c);
-    return t === '' || /^[+-]?(nan|inf|infinity)$/i.test(t) || !Number.isNaN(Number(t)) || (delimiter === ';' && DECIMAL_COMMA.test(t));
+    return t === '' || /^[+-]?(nan|inf|infinity)$/i.test(t) || !Number.isNaN(Number(t)) || (delimiter === ';' && DECIMAL_COMMA.test(t)) || isNumberForPeople(t);
   });
 }
 

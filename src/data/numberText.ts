@@ -115,6 +115,15 @@ export const isMissingMarker = (text: string): boolean => MISSING_MARKERS.test(t
 /** Spaces that spreadsheets put between thousands (French, Swiss, SI); invisible in a message. */
 const WIDE_SPACES = /[\u00a0\u2007\u2009\u202f]/;
 
+/**
+ * A number as spreadsheets and locales write it for people, which VAE Lens does not read: digits in
+ * groups of three (1.234,5  1 234  1'234.5  -1,234.5) or a decimal comma (0,5). A first line of such
+ * cells is data with cells to refuse, not a header.
+ */
+const NUMBER_FOR_PEOPLE = /^[+-]?(?:\d{1,3}([.,' \u00a0\u2007\u2009\u202f])\d{3}(?:\1\d{3})*(?:[.,]\d+)?|\d+,\d+)$/;
+
+export const isNumberForPeople = (text: string): boolean => NUMBER_FOR_PEOPLE.test(text);
+
 /** Why a cell is not usable, in words a user can act on. */
 export function describeBadCell(text: string, delimiter: string | undefined): string {
   const unquoted = trimAscii(text.replace(/^"(.*)"$/, '$1'));
@@ -130,6 +139,12 @@ export function describeBadCell(text: string, delimiter: string | undefined): st
     return (
       `is ${JSON.stringify(unquoted)}, with a non-breaking space (U+${space.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}) in it, which is no part of a number ` +
       '(spreadsheets write one as a thousands separator): save the cells as plain numbers'
+    );
+  const group = /^[+-]?\d{1,3}([.,' ])\d{3}/.exec(unquoted)?.[1];
+  if (group !== undefined && NUMBER_FOR_PEOPLE.test(unquoted) && !/^[+-]?\d+,\d+$/.test(unquoted))
+    return (
+      `is ${JSON.stringify(unquoted)}, with ${JSON.stringify(group)} as a thousands separator: VAE Lens reads plain numbers ` +
+      '(1234.5, not 1.234,5 or 1,234.5): save the cells without thousands separators'
     );
   if (delimiter !== ',' && /^[+-]?\d+,\d+$/.test(unquoted))
     return `is ${JSON.stringify(unquoted)}, which looks like a decimal comma; write decimals with a point (0.5, not 0,5)`;

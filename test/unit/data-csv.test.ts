@@ -442,3 +442,31 @@ test('csv: a quoted decimal comma in a comma-separated file ("0,5", as LibreOffi
     assert.doesNotMatch(err.message, /thousands/, cell);
   }
 });
+
+test('csv: a first line of numbers written with thousands separators or a decimal comma is data, refused on its cell, never dropped as a header (generated)', () => {
+  // Forms a spreadsheet or locale writes that VAE Lens refuses as cells, with the delimiters they can stand between.
+  const forms: Array<{ cell: string; delimiters: string[] }> = [
+    { cell: '1.234,5', delimiters: [';', '\t'] },
+    { cell: '12.345.678', delimiters: [';', '\t', ','] },
+    { cell: '1 234,5', delimiters: [';', '\t'] },
+    { cell: '1\u00a0234,5', delimiters: [';', '\t', ','] },
+    { cell: '1\u202f234', delimiters: [';', '\t', ','] },
+    { cell: "1'234.5", delimiters: [';', '\t', ','] },
+    { cell: '-1,234.5', delimiters: [';', '\t'] },
+    { cell: '"1,234.5"', delimiters: [','] },
+    { cell: '0,5', delimiters: ['\t'] },
+  ];
+  for (const { cell, delimiters } of forms) {
+    for (const d of delimiters) {
+      for (const at of [0, 1]) {
+        const first = at === 0 ? [cell, '2', '3'] : ['1', cell, '3'];
+        const text = `${first.join(d)}\n4${d}5${d}6\n7${d}8${d}9\n`;
+        const what = `${JSON.stringify(cell)} between ${JSON.stringify(d)}, field ${at + 1}`;
+        const err = expectUserError(() => csv(text), /./, { line: 1, row: 1 });
+        assert.match(err.message, new RegExp(`^row 1, field ${at + 1} `), what);
+        assert.match(err.message, /thousands separator|decimal comma/, what);
+        assert.doesNotMatch(err.message, /not a number; every cell/, what);
+      }
+    }
+  }
+});
