@@ -4,7 +4,7 @@
  * Errors about the spec name the spec file and field; errors inside the data
  * file name the data file (the loaders do that).
  */
-import { closeSync, constants as fsConstants, existsSync, fstatSync, openSync, readlinkSync, realpathSync, statSync } from 'node:fs';
+import { closeSync, constants as fsConstants, existsSync, fstatSync, openSync, readlinkSync, readSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { isWithin } from '../core/confinement';
 import { UserError, type SourceLocation } from '../core/errors';
@@ -16,6 +16,7 @@ import type { Dataset, ScaledDataset } from './dataset';
 import { readCsvFile } from './csv';
 import { readIdxFile } from './idx';
 import { readJsonFile } from './json';
+import { FOREIGN_HEAD_BYTES, foreignFormatByContent, foreignFormatByName } from './foreignFormats';
 import { DEFAULT_MAX_BYTES, formatBytes, type LoaderOptions } from './loaderCommon';
 import { readNpyFile } from './npy';
 import { applyScaling, defaultScaling, fitScaling, splitValidation } from './scaling';
@@ -184,6 +185,8 @@ export function detectFormat(spec: FileDataSpec, specPath: string): DataFormat {
   if (/\.(csv|tsv|txt)$/.test(inner)) return 'csv';
   if (inner.endsWith('.npy')) return 'npy';
   if (/\.(json|jsonl|ndjson)$/.test(inner)) return 'json';
+  const foreign = foreignFormatByName(inner);
+  if (foreign) throw new UserError(`${JSON.stringify(spec.path)} ${foreign}`, { file: specPath, field: 'data.path' });
   if (/\.idx$|-ubyte$|\.idx\d-ubyte$/.test(inner) || name.endsWith('.gz')) return 'idx';
   const archive = arrayArchiveProblem(inner);
   if (archive) throw new UserError(`${JSON.stringify(spec.path)} ${archive}`, { file: specPath, field: 'data.path' });
@@ -260,6 +263,7 @@ function loadFile(spec: FileDataSpec, specPath: string, opts: LoadDataOptions): 
   const loaderOpts: LoaderOptions = { maxRows: spec.limit, maxBytes: opts.maxBytes ?? DEFAULT_MAX_BYTES };
   const { fd, readPath } = openPinned(path, specPath, opts);
   try {
+    refuseForeignContent(fd, path);
     const ds = readFormat(format, readPath, loaderOpts, spec);
     return ds.source === readPath ? { ...ds, source: path } : ds;
   } catch (e) {
@@ -271,6 +275,13 @@ function loadFile(spec: FileDataSpec, specPath: string, opts: LoadDataOptions): 
   } finally {
     closeSync(fd);
   }
+}
+
+/** A Parquet, HDF5, workbook, … file under a name of a format read here (data.csv that is an .xlsx) is named as what it is. */
+function refuseForeignContent(fd: number, file: string): void {
+  const head = Buffer.alloc(FOREIGN_HEAD_BYTES);
+  const problem = foreignFormatByContent(head.subarray(0, readSync(fd, head, 0, head.length, 0)));
+  if (problem) throw new UserError(`data file ${file} ${problem}`, { file, offset: 0 });
 }
 
 function readFormat(format: DataFormat, path: string, loaderOpts: LoaderOptions, { header, layout }: FileDataSpec): Dataset {

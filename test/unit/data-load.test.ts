@@ -309,3 +309,66 @@ test('NPY and IDX files of whole numbers up to 255 in a type other than uint8 (p
   writeFileSync(join(root, 'unit.npy'), npyBytes('<f4', [2, 2], encode('f4', [0, 0.5, 1, 0.25])));
   assert.equal((await loadData(fileSpec('unit.npy'), specPath)).notes, undefined);
 });
+
+test('loadData: Parquet, HDF5, Feather, workbooks, pickles and MATLAB files are named, with what to write instead, by name or by content (generated)', async () => {
+  const w = workspace();
+  /** A zip's local file header with its first entry's name, as workbooks start. */
+  const zipEntry = (name: string, after = '') => {
+    const head = Buffer.alloc(30);
+    head.writeUInt32LE(0x04034b50, 0);
+    head.writeUInt16LE(name.length, 26);
+    return Buffer.concat([head, Buffer.from(name + after, 'latin1'), Buffer.alloc(40)]);
+  };
+  const formats: Array<{ what: RegExp; convert: RegExp; extensions: string[]; bytes: Buffer[] }> = [
+    { what: /Parquet/, convert: /read_parquet/, extensions: ['.parquet', '.pq'], bytes: [Buffer.from('PAR1\x15\x04\x15\x00', 'latin1')] },
+    { what: /HDF5/, convert: /h5py/, extensions: ['.h5', '.hdf5', '.HDF', '.he5'], bytes: [Buffer.from('\x89HDF\r\n\x1a\n\x00\x00\x00\x00', 'latin1')] },
+    {
+      what: /Feather/,
+      convert: /read_feather/,
+      extensions: ['.feather', '.arrow'],
+      bytes: [Buffer.from('ARROW1\x00\x00\xff\xff', 'latin1'), Buffer.from('FEA1\x00\x00', 'latin1')],
+    },
+    {
+      what: /workbook/,
+      convert: /CSV/,
+      extensions: ['.xlsx', '.xls', '.xlsm', '.ods'],
+      bytes: [
+        zipEntry('[Content_Types].xml'),
+        zipEntry('xl/workbook.xml'),
+        zipEntry('docProps/app.xml'),
+        zipEntry('mimetype', 'application/vnd.oasis.opendocument.spreadsheet'),
+        Buffer.from([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1, 0, 0]),
+      ],
+    },
+    {
+      what: /pickle/,
+      convert: /np\.save\(/,
+      extensions: ['.pkl', '.pickle', '.joblib'],
+      bytes: [2, 3, 4, 5].map((p) => Buffer.from([0x80, p, 0x95, 0x1c, 0, 0])),
+    },
+    { what: /MATLAB/, convert: /loadmat/, extensions: ['.mat'], bytes: [Buffer.from('MATLAB 5.0 MAT-file, Platform: GLNXA64', 'latin1')] },
+  ];
+  for (const { what, convert, extensions, bytes } of formats) {
+    for (const ext of extensions) {
+      const name = `table${ext}`;
+      writeFileSync(join(w.dataDir, name), bytes[0]!);
+      const err = await expectUserErrorAsync(() => loadData(fileSpec(`../data/${name}`), w.specPath), what, { file: w.specPath, field: 'data.path' });
+      assert.match(err.message, convert, name);
+    }
+    // The same bytes under the name of a format VAE Lens reads, or with data.format set.
+    for (const [k, content] of bytes.entries()) {
+      for (const name of ['table.csv', 'table.txt', 'table.tsv', 'table.json', 'table.npy', 'train-images-idx3-ubyte', 'table.dat']) {
+        const file = join(w.dataDir, `${k}-${name}`);
+        writeFileSync(file, content);
+        const format = name === 'table.dat' ? { format: 'csv' as const } : {};
+        const err = await expectUserErrorAsync(() => loadData(fileSpec(`../data/${k}-${name}`, format), w.specPath), what, { file, offset: 0 });
+        assert.match(err.message, convert, `${k}-${name}`);
+      }
+    }
+  }
+  // A zip that is no workbook (np.savez) is still told apart as before, and CSV, NPY, IDX and JSON still load.
+  writeFileSync(join(w.dataDir, 'z.npy'), zipEntry('x.npy'));
+  await expectUserErrorAsync(() => loadData(fileSpec('../data/z.npy'), w.specPath), /zip archive.*np\.save\(/);
+  for (const name of ['a.csv', 'a.tsv', 'a.npy', 'a.json', 'img-idx3-ubyte.gz', 'img.idx'])
+    assert.ok((await loadData(fileSpec(`../data/${name}`), w.specPath)).train.n > 0);
+});
