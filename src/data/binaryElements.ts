@@ -4,8 +4,9 @@
 import type { Dataset } from './dataset';
 
 export interface ElementType {
-  kind: 'float' | 'int' | 'uint';
-  /** Bytes per element: 1, 2, 4 or 8. */
+  /** 'bool' is NumPy's: one byte, nonzero is true (read as 1). */
+  kind: 'float' | 'int' | 'uint' | 'bool';
+  /** Bytes per element: 1, 2, 4 or 8 (floats 2, 4 or 8). */
   bytes: 1 | 2 | 4 | 8;
   littleEndian: boolean;
 }
@@ -13,12 +14,14 @@ export interface ElementType {
 const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 export function sourceTypeOf(t: ElementType): Dataset['sourceType'] {
+  // float16 is read as float32 would be; bool is 0 and 1, which no default scaling should divide by 255.
   if (t.kind === 'float') return t.bytes === 8 ? 'float64' : 'float32';
   return t.kind === 'uint' && t.bytes === 1 ? 'uint8' : 'int';
 }
 
 export function describeElementType(t: ElementType): string {
   if (t.kind === 'float') return `float${t.bytes * 8}`;
+  if (t.kind === 'bool') return 'bool';
   return `${t.kind}${t.bytes * 8}`;
 }
 
@@ -48,6 +51,10 @@ export function decodeInto(out: Float32Array, outOffset: number, src: Uint8Array
     return;
   }
   const target = out.subarray(outOffset, outOffset + count);
+  if (t.kind === 'bool') {
+    for (let i = 0; i < count; i++) target[i] = src[start + i] === 0 ? 0 : 1;
+    return;
+  }
   if (t.bytes === 1) {
     // TypedArray.set converts element types natively.
     target.set(t.kind === 'int' ? new Int8Array(src.buffer, at, count) : src.subarray(start, start + count));
@@ -63,6 +70,7 @@ function elementReader(view: DataView, t: ElementType): (offset: number, le: boo
   if (t.kind === 'float') {
     if (t.bytes === 8) return (o, le) => view.getFloat64(o, le);
     if (t.bytes === 4) return (o, le) => view.getFloat32(o, le);
+    return (o, le) => halfToNumber(view.getUint16(o, le));
   }
   switch (t.bytes) {
     case 2:
@@ -77,4 +85,14 @@ function elementReader(view: DataView, t: ElementType): (offset: number, le: boo
         return hi * 4294967296 + lo;
       };
   }
+}
+
+/** An IEEE half-precision float (NumPy's float16) from its 16 bits; every one is exact in float32. */
+function halfToNumber(bits: number): number {
+  const sign = bits & 0x8000 ? -1 : 1;
+  const exponent = (bits >> 10) & 0x1f;
+  const fraction = bits & 0x3ff;
+  if (exponent === 0) return sign * fraction * 2 ** -24;
+  if (exponent === 0x1f) return fraction === 0 ? sign * Infinity : Number.NaN;
+  return sign * (0x400 + fraction) * 2 ** (exponent - 25);
 }

@@ -17,7 +17,7 @@ import { parsePyLiteral, PyLiteralError, type PyValue } from './pyLiteral';
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 /** "PK\x03\x04": how np.savez's .npz and torch.save's files start. */
 const ZIP_LOCAL_HEADER = 0x04034b50;
-const SUPPORTED = '<f4, <f8, |u1, |i1, <i2, <u2, <i4, <u4, <i8, <u8 (and big-endian ">" forms)';
+const SUPPORTED = '<f2, <f4, <f8, |b1, |u1, |i1, <i2, <u2, <i4, <u4, <i8, <u8 (and big-endian ">" forms)';
 
 export interface NpyOptions extends LoaderOptions {
   /** Let the result view `data` instead of copying float32 bytes (only when the caller owns `data`). */
@@ -305,15 +305,34 @@ function readHeader(data: Buffer, file: string): NpyHeader {
 }
 
 function parseDescr(descr: string, file: string, at: { offset: number; length: number }): ElementType {
-  const m = /^([<>|=])([fiu])(\d+)$/.exec(descr);
+  const m = /^([<>|=])([fiub])(\d+)$/.exec(descr);
   const unsupported = (): never => {
-    throw new UserError(`dtype ${JSON.stringify(descr)} is not supported; use one of ${SUPPORTED}`, { file, ...at });
+    throw new UserError(`dtype ${JSON.stringify(descr)}${unreadDtypeKind(descr)} is not supported; use one of ${SUPPORTED}`, { file, ...at });
   };
   if (!m) return unsupported();
-  const kind = m[2] === 'f' ? 'float' : m[2] === 'i' ? 'int' : 'uint';
+  const kind = m[2] === 'f' ? 'float' : m[2] === 'i' ? 'int' : m[2] === 'u' ? 'uint' : 'bool';
   const bytes = Number(m[3]);
-  const fits = kind === 'float' ? bytes === 4 || bytes === 8 : bytes === 1 || bytes === 2 || bytes === 4 || bytes === 8;
+  const fits =
+    kind === 'float' ? bytes === 2 || bytes === 4 || bytes === 8 : kind === 'bool' ? bytes === 1 : bytes === 1 || bytes === 2 || bytes === 4 || bytes === 8;
   if (!fits) return unsupported();
   // '=' is native order; NumPy writes it only on the machine that made the file, nearly always little-endian.
   return { kind, bytes: bytes as ElementType['bytes'], littleEndian: m[1] !== '>' };
+}
+
+/** What a dtype that is not read holds, and how to make it numbers, for the message (empty when plain). */
+function unreadDtypeKind(descr: string): string {
+  switch (/^[<>|=]?([A-Za-z])/.exec(descr)?.[1]) {
+    case 'O':
+      return ' (Python objects, stored pickled, which VAE Lens never unpickles: save np.asarray(array, dtype=np.float32) instead)';
+    case 'U':
+    case 'S':
+      return ' (text: convert it to numbers first, e.g. array.astype(np.float32))';
+    case 'c':
+      return ' (complex numbers: save their real and imaginary parts as columns, e.g. np.concatenate([a.real, a.imag], axis=1))';
+    case 'M':
+    case 'm':
+      return ' (dates or time spans: convert them to numbers first, e.g. array.astype("int64"))';
+    default:
+      return '';
+  }
 }

@@ -145,7 +145,7 @@ test('npy: truncated data, extra data (mislabelled shape), bad magic, bad versio
 });
 
 test('npy: unsupported dtypes, shapes and headers', () => {
-  expectUserError(() => parse(npyBytes('<f2', [2], new Uint8Array(4))), /dtype "<f2" is not supported; use one of <f4/);
+  expectUserError(() => parse(npyBytes('<f16', [2], new Uint8Array(32))), /dtype "<f16" is not supported; use one of <f2, <f4/);
   expectUserError(() => parse(npyBytes('<c16', [1], new Uint8Array(16))), /not supported/);
   expectUserError(
     () => parse(npyBytes('', [1], new Uint8Array(8), { headerText: "{'descr': [('a', '<f4'), ('b', '<f4')], 'fortran_order': False, 'shape': (1,), }" })),
@@ -208,4 +208,78 @@ test('npy: streamed file reads report the same located errors as buffers', () =>
   const huge = Buffer.from(npyBytes('<f4', [1], encode('f4', [1]), { version: 2 }));
   huge.writeUInt32LE(0xfffffff0, 8);
   expectUserError(() => parse(huge), /claims to be 4294967280 bytes/, { offset: 8 });
+});
+
+/** A half float's value built from its bits as a float32 (sign, rebased exponent, fraction shifted up): independent of the loader's arithmetic. */
+function halfAsFloat32(bits: number): number {
+  const sign = (bits & 0x8000) << 16;
+  const exponent = (bits >> 10) & 0x1f;
+  const fraction = bits & 0x3ff;
+  if (exponent === 0) return (sign ? -1 : 1) * fraction * 2 ** -24;
+  const view = new DataView(new ArrayBuffer(4));
+  view.setUint32(0, (sign | ((exponent - 15 + 127) << 23) | (fraction << 13)) >>> 0);
+  return view.getFloat32(0);
+}
+
+test('npy: float16 (every finite bit pattern) and bool arrays are read, little- and big-endian, C and Fortran order, from bytes and streamed (generated)', () => {
+  const finite = Array.from({ length: 0x10000 }, (_, b) => b).filter((b) => ((b >> 10) & 0x1f) !== 0x1f);
+  const dim = 8;
+  const n = finite.length / dim;
+  const expected = finite.map(halfAsFloat32);
+  const dir = tempDir();
+  for (const endian of ['<', '>'] as const) {
+    for (const fortran of [false, true]) {
+      // Element k of the file: row-major in C order, column-major in Fortran order.
+      const order = Array.from({ length: finite.length }, (_, k) => (fortran ? (k % n) * dim + Math.floor(k / n) : k));
+      const payload = Buffer.alloc(finite.length * 2);
+      order.forEach((i, k) => (endian === '<' ? payload.writeUInt16LE(finite[i]!, 2 * k) : payload.writeUInt16BE(finite[i]!, 2 * k)));
+      const file = npyBytes(`${endian}f2`, [n, dim], payload, { fortran });
+      const path = join(dir, `h${endian === '<' ? 'le' : 'be'}${fortran ? 'F' : 'C'}.npy`);
+      writeFileSync(path, file);
+      for (const ds of [parse(file), readNpyFile(path)]) {
+        assert.equal(ds.n, n);
+        assert.equal(ds.dim, dim);
+        const bad = expected.findIndex((v, i) => !Object.is(ds.values[i], v));
+        assert.equal(
+          bad,
+          -1,
+          `${endian} fortran=${fortran}: element ${bad} (bits 0x${finite[bad]?.toString(16)}) read as ${ds.values[bad]}, not ${expected[bad]}`,
+        );
+      }
+    }
+  }
+  // Infinities and NaN, which float16 overflows to, are located as in other float files.
+  const inf = Buffer.alloc(8);
+  [0x3c00, 0x4000, 0x7c00, 0x4200].forEach((b, i) => inf.writeUInt16LE(b, 2 * i));
+  expectUserError(() => parse(npyBytes('<f2', [2, 2], inf)), /^row 2, column 1 of the array is an infinite value/, { row: 2 });
+  const nan = Buffer.alloc(4);
+  nan.writeUInt16LE(0x7e00, 2);
+  expectUserError(() => parse(npyBytes('<f2', [2], nan)), /^row 2, column 1 of the array is NaN/, { row: 2 });
+
+  // bool: one byte each, read as 0 and 1, in every shape.
+  for (const shape of [[6], [3, 2], [2, 3, 1], [1, 2, 3, 1]]) {
+    const total = shape.reduce((a, b) => a * b, 1);
+    const bytes = Array.from({ length: total }, (_, i) => ((i * 7) % 3 === 0 ? 1 : 0));
+    const ds = parse(npyBytes('|b1', shape, Uint8Array.from(bytes)));
+    assert.deepEqual(Array.from(ds.values), bytes, shape.join('x'));
+    assert.equal(ds.sourceType, 'int', 'bool is not scaled as 8-bit pixels by default');
+  }
+});
+
+test('npy: dtypes that hold no numbers say what they hold, and object arrays are refused without being unpickled', () => {
+  const cases: Array<[string, RegExp]> = [
+    ['|O', /Python objects, stored pickled, which VAE Lens never unpickles/],
+    ['<U3', /text/],
+    ['|S4', /text/],
+    ['<c8', /complex/],
+    ['<M8[D]', /dates/],
+    ['<m8[s]', /time spans/],
+  ];
+  for (const [descr, holds] of cases) {
+    // Bytes that would run code if unpickled: a pickle calling os.system.
+    const pickle = Buffer.from('\x80\x02cos\nsystem\nq\x00X\x04\x00\x00\x00exitq\x01\x85q\x02Rq\x03.', 'latin1');
+    const err = expectUserError(() => parse(npyBytes(descr, [1], pickle)), /is not supported/, { file: 'a.npy', offset: 10 });
+    assert.match(err.message, holds, descr);
+    assert.match(err.message, new RegExp(`dtype ${JSON.stringify(descr).replace(/[[\]|]/g, '\\$&')}`), descr);
+  }
 });
