@@ -299,8 +299,23 @@ function detectLayout(first: FirstPass, file: string, opts: CsvOptions | undefin
     );
   else if (columnNumbers && opts?.header === undefined)
     notes.push(`line ${top.line} (0, 1, 2, …) read as a header of column numbers, as pandas writes one; set data.header to false if it is a row of data`);
+  else if (hasHeader && opts?.header === undefined) notes.push(...numericNameNotes(topCells, top.line, delimiter));
   const separatorLine = first.separatorLine ? { separatorLine: first.separatorLine.line } : {};
   return { delimiter, trailing, hasHeader, skipFirst, n: rowsToRead(dataLines, opts), dim, firstDataLine: dataStart.line, notes, ...separatorLine };
+}
+
+/**
+ * A guessed header with numbers among its names may be a row of data with one bad cell: it is not
+ * read, so say so rather than lose the row unseen.
+ */
+function numericNameNotes(topCells: string[], line: number, delimiter: Delimiter): string[] {
+  const numbers = topCells.filter((c) => unquote(c) !== '' && looksLikeData([c], delimiter));
+  if (numbers.length === 0) return [];
+  const shown = numbers.slice(0, 3).map((c) => unquote(c));
+  return [
+    `line ${line} is read as a header, though ${numbers.length === 1 ? 'its cell' : 'cells such as'} ${shown.join(', ')} ${numbers.length === 1 ? 'is a number' : 'are numbers'}; ` +
+      'set data.header to false if it is a row of data',
+  ];
 }
 
 /** Header names of a column of class labels, as Kaggle's Fashion-MNIST CSV starts with "label". */

@@ -122,7 +122,13 @@ const WIDE_SPACES = /[\u00a0\u2007\u2009\u202f]/;
  */
 const NUMBER_FOR_PEOPLE = /^[+-]?(?:\d{1,3}([.,' \u00a0\u2007\u2009\u202f])\d{3}(?:\1\d{3})*(?:[.,]\d+)?|\d+,\d+)$/;
 
-export const isNumberForPeople = (text: string): boolean => NUMBER_FOR_PEOPLE.test(text);
+/** Dashes that word processors, web pages and some spreadsheets write for a minus sign (U+2212 is the typographic one). */
+const TYPOGRAPHIC_MINUS = /^[\u2012\u2013\u2212\ufe63\uff0d]/;
+
+export function isNumberForPeople(text: string): boolean {
+  const ascii = text.replace(TYPOGRAPHIC_MINUS, '-');
+  return NUMBER_FOR_PEOPLE.test(ascii) || (ascii !== text && ascii.length > 1 && !Number.isNaN(Number(ascii)));
+}
 
 /** Why a cell is not usable, in words a user can act on. */
 export function describeBadCell(text: string, delimiter: string | undefined): string {
@@ -139,6 +145,12 @@ export function describeBadCell(text: string, delimiter: string | undefined): st
     return (
       `is ${JSON.stringify(unquoted)}, with a non-breaking space (U+${space.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}) in it, which is no part of a number ` +
       '(spreadsheets write one as a thousands separator): save the cells as plain numbers'
+    );
+  const minus = TYPOGRAPHIC_MINUS.exec(unquoted)?.[0];
+  if (minus !== undefined && isNumberForPeople(unquoted))
+    return (
+      `is ${JSON.stringify(unquoted)}, whose minus sign is the character U+${minus.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}, ` +
+      'not the hyphen-minus "-" numbers are written with: replace it (find and replace in an editor does)'
     );
   const group = /^[+-]?\d{1,3}([.,' ])\d{3}/.exec(unquoted)?.[1];
   if (group !== undefined && NUMBER_FOR_PEOPLE.test(unquoted) && !/^[+-]?\d+,\d+$/.test(unquoted))

@@ -470,3 +470,28 @@ test('csv: a first line of numbers written with thousands separators or a decima
     }
   }
 });
+
+test('csv: a first line of numbers with a typographic minus (U+2212, dashes) is data refused on its cell, never dropped as a header (generated)', () => {
+  for (const minus of ['\u2212', '\u2012', '\u2013', '\ufe63', '\uff0d']) {
+    for (const d of [',', ';', '\t', ' ']) {
+      for (const field of [1, 2]) {
+        const cells = ['1', '2'];
+        cells[field - 1] = `${minus}${field}.5`;
+        const err = expectUserError(() => csv(`${cells.join(d)}\n3${d}4\n`), /./, { line: 1, row: 1 });
+        assert.match(err.message, new RegExp(`^row 1, field ${field} .*minus sign`), `${JSON.stringify(minus)} ${JSON.stringify(d)}`);
+      }
+    }
+  }
+});
+
+test('csv: a guessed header that holds numbers among its names is said to be read as one (a row of data with one bad cell is not lost unseen)', () => {
+  const ds = csv('1,2,x\n3,4,5\n');
+  assert.equal(ds.n, 1);
+  assert.ok(
+    ds.notes?.some((n) => /line 1 .*read as a header.*data\.header/.test(n)),
+    JSON.stringify(ds.notes),
+  );
+  // Headers of names only get no such note.
+  assert.equal(csv('x,y\n1,2\n').notes, undefined);
+  assert.equal(csv('x,y\n1,2\n', { header: true }).notes, undefined);
+});
