@@ -31,24 +31,52 @@ export function fileStartsWithGzip(path: string): boolean {
   return isGzip(fileStart(path));
 }
 
-/** Whether a text file is UTF-16 (its byte-order mark): the line readers work on UTF-8 bytes. */
+/** Whether a text file is UTF-16 (its byte-order mark, or text without one): the line readers work on UTF-8 bytes. */
 export function fileStartsWithUtf16(path: string): boolean {
-  return isUtf16(fileStart(path));
+  const head = fileStart(path, UTF16_SNIFF_BYTES);
+  return isUtf16(head) || utf16WithoutBom(head) !== undefined;
 }
 
-function fileStart(path: string): Buffer {
+function fileStart(path: string, bytes = 2): Buffer {
   const fd = openSync(path, 'r');
   try {
-    const head = Buffer.alloc(2);
-    return head.subarray(0, readSync(fd, head, 0, 2, 0));
+    const head = Buffer.alloc(bytes);
+    return head.subarray(0, readSync(fd, head, 0, bytes, 0));
   } finally {
     closeSync(fd);
   }
 }
 
-/** UTF-16 text (with its byte-order mark) as UTF-8 bytes; other bytes as they are. */
+/** UTF-16 text (with its byte-order mark or without one) as UTF-8 bytes; other bytes as they are. */
 export function utf16AsUtf8(buf: Buffer): Buffer {
-  return isUtf16(buf) ? Buffer.from(decodeText(buf), 'utf8') : buf;
+  if (isUtf16(buf)) return Buffer.from(decodeText(buf), 'utf8');
+  const order = utf16WithoutBom(buf);
+  if (order === undefined) return buf;
+  const body = Buffer.from(buf.subarray(0, buf.length & ~1));
+  if (order === 'be') body.swap16();
+  return Buffer.from(new TextDecoder('utf-16le').decode(body), 'utf8');
+}
+
+const UTF16_SNIFF_BYTES = 64;
+
+/**
+ * UTF-16 saved without a byte-order mark (Python's "utf-16-le", pandas' to_csv(encoding="utf-16le")):
+ * told by its start, ASCII or Latin-1 characters with a zero byte beside each. UTF-8 text holds no
+ * zero bytes, so it is never taken for this.
+ */
+function utf16WithoutBom(buf: Uint8Array): 'le' | 'be' | undefined {
+  const n = Math.min(buf.length, UTF16_SNIFF_BYTES) & ~1;
+  if (n < 4) return undefined;
+  let evenZero = 0;
+  let oddZero = 0;
+  for (let i = 0; i < n; i += 2) {
+    if (buf[i] === 0) evenZero++;
+    if (buf[i + 1] === 0) oddZero++;
+  }
+  const pairs = n / 2;
+  if (oddZero === pairs && evenZero === 0) return 'le';
+  if (evenZero === pairs && oddZero === 0) return 'be';
+  return undefined;
 }
 
 /** deflate cannot expand data by more than about 1032:1. */

@@ -62,3 +62,27 @@ test('a spec saved as UTF-16 is read as the same spec, its problems at the same 
     );
   }
 });
+
+test('CSV and JSON data in UTF-16 without a byte-order mark (Python\'s "utf-16-le", pandas\' encoding="utf-16le") read as with one', () => {
+  const dir = tempDir();
+  const withoutMark = {
+    le: (t: string) => Buffer.from(t, 'utf16le'),
+    be: (t: string) => Buffer.from(t, 'utf16le').swap16(),
+  };
+  const texts = {
+    'header.csv': ['größe,x,y', ...matrix.map((r) => r.join(','))].join('\r\n') + '\r\n',
+    'bare.tsv': matrix.map((r) => r.join('\t')).join('\n'),
+    'a.json': JSON.stringify(matrix),
+    'rows.jsonl': matrix.map((r) => JSON.stringify(r)).join('\n'),
+  };
+  const expected = matrix.map((r) => r.map(Math.fround));
+  for (const [order, encode] of Object.entries(withoutMark))
+    for (const [name, text] of Object.entries(texts)) {
+      const bytes = encode(text);
+      const path = join(dir, name);
+      writeFileSync(path, bytes);
+      const json = name.includes('json');
+      const read = json ? [parseJsonData(bytes, name), readJsonFile(path)] : [parseCsv(bytes, name), readCsvFile(path)];
+      for (const ds of read) assert.deepEqual(rows(ds), expected, `${order} ${name}`);
+    }
+});
