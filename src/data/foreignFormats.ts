@@ -1,5 +1,6 @@
 /**
- * Files of formats VAE Lens does not read (Parquet, HDF5, Feather, spreadsheets, pickles, MATLAB),
+ * Files of formats VAE Lens does not read (Parquet, HDF5, Feather, spreadsheets, pickles, MATLAB,
+ * archives, compressors other than gzip),
  * told by their name or their first bytes, with what to write instead. Each problem reads after
  * the file's name: `"x.parquet" is a Parquet file; …`.
  */
@@ -47,7 +48,32 @@ const FORMATS: readonly ForeignFormat[] = [
     starts: startsWith('MATLAB '),
     problem: `is a MATLAB .mat file; ${READS}: write the variable with np.save("data.npy", scipy.io.loadmat("data.mat")["name"]) and point data.path at that`,
   },
+  {
+    extensions: ['.zip'],
+    starts: isZip,
+    problem:
+      'is a zip archive (a download of several files, an .npz of arrays from np.savez, a torch.save file); VAE Lens reads one file of data: ' +
+      'unzip the one you want and point data.path at it, or write the array with np.save("data.npy", array)',
+  },
+  {
+    extensions: ['.tar', '.tgz', '.7z', '.rar'],
+    starts: (head) => startsWith('7z\xbc\xaf\x27\x1c')(head) || startsWith('Rar!\x1a\x07')(head) || isTar(head),
+    problem: 'is an archive of files; VAE Lens reads one file of data: extract the one you want (tar -xf, 7z x, unrar x) and point data.path at it',
+  },
+  {
+    extensions: ['.bz2', '.xz', '.lzma', '.zst'],
+    starts: (head) => startsWith('BZh')(head) || startsWith('\xfd7zXZ\x00')(head) || startsWith('\x28\xb5\x2f\xfd')(head),
+    problem:
+      'is compressed with bzip2, xz or zstd; VAE Lens decompresses gzip only: decompress the file (bunzip2, unxz, unzstd) or compress it with gzip instead',
+  },
 ];
+
+function isZip(head: Buffer): boolean {
+  return head.length >= 4 && head.readUInt32LE(0) === 0x04034b50;
+}
+
+/** A POSIX tar archive: "ustar" at byte 257 of its first header block. */
+const isTar = (head: Buffer) => head.length >= 262 && head.toString('latin1', 257, 262) === 'ustar';
 
 /** Old Excel (.xls) and other Microsoft compound documents. */
 function isOle2(head: Buffer): boolean {
@@ -57,15 +83,15 @@ function isOle2(head: Buffer): boolean {
 
 /** A zip whose first entry is a workbook's (.xlsx: [Content_Types].xml, xl/, _rels/, docProps/; .ods: mimetype). */
 function isSpreadsheetZip(head: Buffer): boolean {
-  if (head.length < 30 || head.readUInt32LE(0) !== 0x04034b50) return false;
+  if (head.length < 30 || !isZip(head)) return false;
   const nameLength = head.readUInt16LE(26);
   const name = head.toString('latin1', 30, Math.min(head.length, 30 + nameLength));
   if (name === 'mimetype') return head.includes('opendocument.spreadsheet', 30, 'latin1');
   return /^(\[Content_Types\]\.xml|xl\/|_rels\/|docProps\/)/.test(name);
 }
 
-/** Bytes enough to tell every format above (the .ods mimetype comes after a 38-byte header). */
-export const FOREIGN_HEAD_BYTES = 128;
+/** Bytes enough to tell every format above (a tar archive's mark is at byte 257). */
+export const FOREIGN_HEAD_BYTES = 512;
 
 /** What is wrong with a file of this (lower-case) name, undefined for names of no format above. */
 export function foreignFormatByName(name: string): string | undefined {

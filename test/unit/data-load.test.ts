@@ -310,7 +310,7 @@ test('NPY and IDX files of whole numbers up to 255 in a type other than uint8 (p
   assert.equal((await loadData(fileSpec('unit.npy'), specPath)).notes, undefined);
 });
 
-test('loadData: Parquet, HDF5, Feather, workbooks, pickles and MATLAB files are named, with what to write instead, by name or by content (generated)', async () => {
+test('loadData: Parquet, HDF5, Feather, workbooks, pickles, MATLAB files, archives and bzip2/xz/zstd files are named, with what to write instead, by name or by content (generated)', async () => {
   const w = workspace();
   /** A zip's local file header with its first entry's name, as workbooks start. */
   const zipEntry = (name: string, after = '') => {
@@ -347,6 +347,28 @@ test('loadData: Parquet, HDF5, Feather, workbooks, pickles and MATLAB files are 
       bytes: [2, 3, 4, 5].map((p) => Buffer.from([0x80, p, 0x95, 0x1c, 0, 0])),
     },
     { what: /MATLAB/, convert: /loadmat/, extensions: ['.mat'], bytes: [Buffer.from('MATLAB 5.0 MAT-file, Platform: GLNXA64', 'latin1')] },
+    {
+      what: /zip archive/,
+      convert: /unzip the one you want/,
+      extensions: ['.zip'],
+      bytes: [zipEntry('fashion-mnist_train.csv'), zipEntry('x.npy'), zipEntry('archive/data.pkl')],
+    },
+    {
+      what: /archive of files/,
+      convert: /extract/,
+      extensions: ['.tar', '.tar.gz', '.tgz', '.7z', '.rar'],
+      bytes: [
+        Buffer.concat([Buffer.alloc(257), Buffer.from('ustar\x0000', 'latin1'), Buffer.alloc(100)]),
+        Buffer.from('7z\xbc\xaf\x27\x1c\x00\x04', 'latin1'),
+        Buffer.from('Rar!\x1a\x07\x01\x00', 'latin1'),
+      ],
+    },
+    {
+      what: /compressed with bzip2, xz or zstd/,
+      convert: /gzip/,
+      extensions: ['.csv.bz2', '.npy.xz', '.lzma', '.csv.zst'],
+      bytes: [Buffer.from('BZh91AY&SY', 'latin1'), Buffer.from('\xfd7zXZ\x00\x00\x04', 'latin1'), Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0x24, 0x00])],
+    },
   ];
   for (const { what, convert, extensions, bytes } of formats) {
     for (const ext of extensions) {
