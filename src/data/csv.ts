@@ -139,7 +139,10 @@ function guessDelimiter(sample: FirstPass['sample']): Delimiter {
     }
   }
   if (best !== undefined) return best;
-  return sample.length > 0 && /\S[ \t]+\S/.test(sample[0]!.text) ? ' ' : undefined;
+  // Told by the line below the first, which is data whether or not the first is a header: a header
+  // may hold one name with a space ("my value"), or one name fewer than the rows (R's write.table).
+  const probe = sample[1] ?? sample[0];
+  return probe && /\S[ \t]+\S/.test(probe.text) ? ' ' : undefined;
 }
 
 const unquote = (cell: string) => cell.replace(/^"(.*)"$/, '$1').trim();
@@ -219,6 +222,20 @@ function hasIndexColumn(topCells: string[], dataRows: FirstPass['sample'], delim
   return dataRows.length > 0 && dataRows.every((r) => /^[+-]?\d+$/.test(unquote(splitQuoted(r.text, delimiter)[0]!)));
 }
 
+/**
+ * R's write.table names the columns but not its row names, which come first on every row: a header
+ * one name short over rows whose first cells are row names ("1", "2", … or words), not fractions.
+ */
+function hasRowNameColumn(dataRows: FirstPass['sample'], delimiter: Delimiter): boolean {
+  return (
+    dataRows.length > 0 &&
+    dataRows.every((r) => {
+      const name = unquote(splitQuoted(r.text, delimiter)[0]!);
+      return name !== '' && (/^[+-]?\d+$/.test(name) || !looksLikeData([name], delimiter));
+    })
+  );
+}
+
 function delimiterName(d: Delimiter): string {
   switch (d) {
     case ',':
@@ -267,16 +284,18 @@ function detectLayout(first: FirstPass, file: string, opts: CsvOptions | undefin
   const sample = trailing ? first.sample.map((s) => ({ ...s, text: withoutTrailingDelimiter(s.text) })) : first.sample;
   const top = sample[0]!;
   const topCells = splitQuoted(top.text, delimiter);
-  const skipFirst = opts?.header !== false && hasIndexColumn(topCells, sample.slice(1), delimiter);
-  const columnNumbers = !skipFirst && looksLikeData(topCells, delimiter) && isColumnNumbers(topCells);
-  const hasHeader = opts?.header ?? (skipFirst || columnNumbers || !looksLikeDataRow(topCells, delimiter));
+  const indexColumn = opts?.header !== false && hasIndexColumn(topCells, sample.slice(1), delimiter);
+  const columnNumbers = !indexColumn && looksLikeData(topCells, delimiter) && isColumnNumbers(topCells);
+  const hasHeader = opts?.header ?? (indexColumn || columnNumbers || !looksLikeDataRow(topCells, delimiter));
   const dataLines = first.contentLines - (hasHeader ? 1 : 0);
   const dataStart = hasHeader ? sample[1] : top;
   if (dataLines <= 0 || !dataStart) throw new UserError('the file holds a header line but no data rows below it', { file, line: top.line });
   const cells = splitQuoted(dataStart.text, delimiter).length;
-  if (hasHeader && topCells.length !== cells) {
-    // Data rows that all end with the delimiter under a header that does not: the empty last field is not a missing name.
-    const dataTrailing = cells === topCells.length + 1 && sample.slice(1).every((s) => endsWithDelimiter(s.text, delimiter));
+  // Data rows that all end with the delimiter under a header that does not: the empty last field is not a missing name.
+  const dataTrailing = cells === topCells.length + 1 && sample.slice(1).every((s) => endsWithDelimiter(s.text, delimiter));
+  const rowNames = hasHeader && !indexColumn && !dataTrailing && cells === topCells.length + 1 && hasRowNameColumn(sample.slice(1), delimiter);
+  const skipFirst = indexColumn || rowNames;
+  if (hasHeader && topCells.length !== cells && !rowNames) {
     throw new UserError(
       dataTrailing
         ? `every data row ends with a ${delimiterName(delimiter)} (line ${dataStart.line} has ${counted(topCells.length, 'value')} and an empty field after them) but the header does not: ` +
@@ -293,7 +312,11 @@ function detectLayout(first: FirstPass, file: string, opts: CsvOptions | undefin
   const notes: string[] = [];
   if (hasHeader) notes.push(...labelColumnNotes(topCells, skipFirst));
   if (trailing) notes.push(`every line ends with a ${delimiterName(delimiter)}: the empty field after it is not read as a column`);
-  if (skipFirst)
+  if (rowNames)
+    notes.push(
+      `the header names one column fewer than the rows hold, and column 1 holds row names: read as R's write.table writes them, row names first without a name, and skipped; the data are the other ${counted(dim, 'column')}`,
+    );
+  else if (skipFirst)
     notes.push(
       `column 1 has no name in the header and holds whole numbers: read as a row index (as pandas' to_csv and R's write.csv write one) and skipped; the data are the other ${counted(dim, 'column')}`,
     );

@@ -495,3 +495,39 @@ test('csv: a guessed header that holds numbers among its names is said to be rea
   assert.equal(csv('x,y\n1,2\n').notes, undefined);
   assert.equal(csv('x,y\n1,2\n', { header: true }).notes, undefined);
 });
+
+test("csv: R's write.table (a header one name short, row names first) is read as its data, row names skipped, with a note (generated)", () => {
+  const m = [
+    [0.5, -2, 3],
+    [4, 5.25, -6e-3],
+    [7, 8, 9],
+  ];
+  for (const d of [1, 2, 3])
+    for (const sep of [' ', '\t', ',', ';'])
+      for (const quote of [true, false])
+        for (const names of ['numbers', 'words'] as const) {
+          // One name and no comma on the header line: "x" over "1,5" may as well be one column of decimal commas.
+          if (d === 1 && (sep === ',' || sep === ';')) continue;
+          const q = (c: string) => (quote ? `"${c}"` : c);
+          const header = m[0]!.slice(0, d).map((_, j) => q(`x${j + 1}`));
+          const body = m.map((r, i) => [q(names === 'numbers' ? String(i + 1) : `row${i + 1}`), ...r.slice(0, d).map(String)].join(sep));
+          const text = [header.join(sep), ...body].join('\n') + '\n';
+          const what = `d=${d} sep=${JSON.stringify(sep)} quote=${quote} ${names}`;
+          const ds = csv(text);
+          assert.deepEqual(
+            rows(ds),
+            m.map((r) => r.slice(0, d).map(Math.fround)),
+            what,
+          );
+          assert.ok(
+            ds.notes?.some((n) => /row names.*skipped/.test(n)),
+            `${what}: ${JSON.stringify(ds.notes)}`,
+          );
+        }
+  // One column whose name has a space in it is one column, its name told from the rows below.
+  assert.deepEqual(rows(csv('my value\n1\n2\n')), [[1], [2]]);
+  // A first column of fractions under a header one name short is no column of row names: still refused.
+  expectUserError(() => csv('x y\n0.5 1 2\n1.5 3 4\n'), /the header has 2 names but the first data row \(line 2\) has 3 values/, { line: 1 });
+  // Rows that then differ in length are named as before.
+  expectUserError(() => csv('x y\n1 1 2\n2 3\n'), /line 3 has 2 space-separated values but line 2 has 3/, { line: 3 });
+});
