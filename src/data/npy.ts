@@ -44,7 +44,11 @@ export function readNpyFile(path: string, opts?: NpyOptions): Dataset {
     const head = Buffer.alloc(Math.min(size, headerEnd, 12 + MAX_HEADER_BYTES));
     readFully(fd, head, 0, path);
     const header = readHeader(head, path);
-    const layout = checkLayout(header, size - header.dataStart, path, opts);
+    const peek: Peek = (offset, length) => {
+      const into = Buffer.alloc(length);
+      return into.subarray(0, readSync(fd, into, 0, length, offset));
+    };
+    const layout = checkLayout(header, size - header.dataStart, peek, path, opts);
     const values = new Float32Array(layout.n * layout.dim);
     const { type, dataStart } = header;
     if (layout.order) {
@@ -177,7 +181,7 @@ function scatter(values: Float32Array, decoded: Float32Array, first: number, cou
 
 export function parseNpy(data: Buffer, file: string, opts?: NpyOptions): Dataset {
   const header = readHeader(data, file);
-  const layout = checkLayout(header, data.length - header.dataStart, file, opts);
+  const layout = checkLayout(header, data.length - header.dataStart, (offset, length) => data.subarray(offset, offset + length), file, opts);
   if (layout.order) {
     const all = decodeElements(data, header.dataStart, layout.rows * layout.dim, header.type);
     const values = new Float32Array(layout.n * layout.dim);
@@ -190,7 +194,10 @@ export function parseNpy(data: Buffer, file: string, opts?: NpyOptions): Dataset
 }
 
 /** Shape and data length must agree before anything is allocated. */
-function checkLayout(header: NpyHeader, available: number, file: string, opts: NpyOptions | undefined): NpyLayout {
+/** The file's bytes at an offset (fewer at its end), for a look past the array's data. */
+type Peek = (offset: number, length: number) => Uint8Array;
+
+function checkLayout(header: NpyHeader, available: number, peek: Peek, file: string, opts: NpyOptions | undefined): NpyLayout {
   const { type, shape, dataStart } = header;
   const typeName = describeElementType(type);
   if (shape.length === 0 || shape.length > 4) {
@@ -211,6 +218,12 @@ function checkLayout(header: NpyHeader, available: number, file: string, opts: N
     );
   }
   if (available > expected) {
+    if (MAGIC.every((b, i) => peek(dataStart + expected, MAGIC.length)[i] === b))
+      throw new UserError(
+        `the file holds more than one array: another starts after this one's ${exactBytes(expected)} (np.save called more than once on one open file); ` +
+          'VAE Lens reads one array per file: save the one to train on alone, np.save("data.npy", array)',
+        { file, offset: dataStart + expected, length: MAGIC.length },
+      );
     throw new UserError(
       `the header does not match the data: shape (${shape.join(', ')}) of ${typeName} is ${exactBytes(expected)}, but the file holds ${exactBytes(available)} after the header (mislabelled shape or dtype?)`,
       { file, offset: dataStart + expected },

@@ -283,3 +283,25 @@ test('npy: dtypes that hold no numbers say what they hold, and object arrays are
     assert.match(err.message, new RegExp(`dtype ${JSON.stringify(descr).replace(/[[\]|]/g, '\\$&')}`), descr);
   }
 });
+
+test('npy: a file np.save wrote twice to (one open file, several arrays) is named so, read from bytes or streamed (generated)', () => {
+  const dir = tempDir();
+  const first = npyBytes('<f4', [2, 3], encode('f4', [1, 2, 3, 4, 5, 6]));
+  const seconds = [
+    npyBytes('<i8', [2], encode('i8', [0, 1])),
+    npyBytes('<f4', [2, 3], encode('f4', [0, 0, 0, 0, 0, 0]), { version: 2 }),
+    npyBytes('|u1', [1], encode('u1', [7])),
+  ];
+  for (const [k, second] of seconds.entries()) {
+    const bytes = Buffer.concat([first, second]);
+    const path = join(dir, `two${k}.npy`);
+    writeFileSync(path, bytes);
+    for (const read of [() => parse(bytes), () => readNpyFile(path)])
+      expectUserError(read, /^the file holds more than one array: another starts after this one's 24 bytes \(np\.save called more than once/, {
+        offset: first.length,
+        length: 6,
+      });
+  }
+  // Bytes after the data that are no array are a shape or dtype that does not fit, as before.
+  expectUserError(() => parse(Buffer.concat([first, Buffer.alloc(8)])), /mislabelled shape or dtype/);
+});
