@@ -113,6 +113,12 @@ export function parseIdx(raw: Buffer, file: string, opts?: LoaderOptions): Datas
         'write them with the bytes swapped, e.g. array.astype(">f4").tobytes(), or save an .npy file with np.save instead',
       locate(headerBytes),
     );
+  if (type.kind === 'int' && type.bytes > 1 && intsLookLittleEndian(data, headerBytes, rows * dim, type.bytes))
+    throw new UserError(
+      `the ${typeName} values are stored little-endian (as numpy's tobytes writes them on a PC): IDX stores them big-endian, and read so they are 256 times too large or more; ` +
+        `write them with the bytes swapped, e.g. array.astype(">i${type.bytes}").tobytes(), or save an .npy file with np.save instead`,
+      locate(headerBytes),
+    );
   const values = decodeElements(data, headerBytes, n * dim, type);
   if (type.kind === 'float') assertAllFinite(values, dim, file, 'IDX data');
   const ds: Dataset = { values, n, dim, sourceType: sourceTypeOf(type), source: file };
@@ -120,6 +126,7 @@ export function parseIdx(raw: Buffer, file: string, opts?: LoaderOptions): Datas
   return ds;
 }
 
+/** Elements looked at to tell the byte order of a file's numbers. */
 const SAMPLED_FLOATS = 4096;
 
 /**
@@ -147,4 +154,27 @@ function floatsLookLittleEndian(data: Buffer, start: number, count: number, byte
     if (plausible(little)) swapped++;
   }
   return asStored < 0.5 * sampled && swapped >= 0.9 * sampled;
+}
+
+/** Fewer elements that read smaller the other way round are no sign (a file of zeros and a few values). */
+const MIN_SWAPPED_SMALLER = 4;
+
+/**
+ * Whether integers were written little-endian: small numbers so written read big-endian (as IDX has
+ * them) with their low byte moved up, 256 times too large or more. Read the other way round, every
+ * nonzero element of a sample is then no larger, and several are smaller; big-endian data of any
+ * spread has elements that read larger swapped.
+ */
+function intsLookLittleEndian(data: Buffer, start: number, count: number, bytes: number): boolean {
+  const view = new DataView(data.buffer, data.byteOffset + start, count * bytes);
+  const step = Math.max(1, Math.floor(count / SAMPLED_FLOATS));
+  let smaller = 0;
+  for (let i = 0; i < count; i += step) {
+    const o = i * bytes;
+    const big = Math.abs(bytes === 2 ? view.getInt16(o, false) : view.getInt32(o, false));
+    const little = Math.abs(bytes === 2 ? view.getInt16(o, true) : view.getInt32(o, true));
+    if (little > big) return false;
+    if (little < big) smaller++;
+  }
+  return smaller >= MIN_SWAPPED_SMALLER;
 }

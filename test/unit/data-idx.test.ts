@@ -188,3 +188,29 @@ test('idx: floats stored little-endian (numpy tobytes on a PC) are refused, not 
     parseIdx(idxBytes(typeCode, [4, 6], encode(kind, [...new Array<number>(23).fill(0), 1e-40], 'be')), 'x.idx');
   }
 });
+
+test('idx: int16 and int32 stored little-endian (numpy tobytes on a PC) are refused, not read as multiples of 256 (generated)', () => {
+  for (const [typeCode, kind] of [
+    [0x0b, 'i2'],
+    [0x0c, 'i4'],
+  ] as const) {
+    // Pixel-like counts, signed values, sparse rows: read the wrong way round each is a multiple of 256 or more.
+    const sets = [
+      Array.from({ length: 24 }, (_, i) => (i * 37) % 256),
+      Array.from({ length: 24 }, (_, i) => ((i * 11) % 100) - 50),
+      Array.from({ length: 24 }, (_, i) => (i % 5 === 0 ? i + 1 : 0)),
+    ];
+    for (const values of sets) {
+      const what = `${kind} ${values.slice(0, 6).join(',')}`;
+      const err = expectUserError(() => parseIdx(idxBytes(typeCode, [4, 6], encode(kind, values, 'le')), 'x.idx'), /little-endian/, { offset: 12 });
+      assert.match(err.message, /astype\(">i[24]"\)/, what);
+      // The same values big-endian, as IDX has them, are read.
+      assert.deepEqual(Array.from(parseIdx(idxBytes(typeCode, [4, 6], encode(kind, values, 'be')), 'x.idx').values), values, what);
+    }
+    // Files of zeros or a few values are no sign, nor (int32) big-endian multiples of 256. (int16 multiples of 256
+    // are the very bytes of small numbers written little-endian: no reader can tell them apart.)
+    const unsure = [new Array<number>(24).fill(0), [...new Array<number>(22).fill(0), 1, 2], Array.from({ length: 24 }, (_, i) => i * 257)];
+    if (kind === 'i4') unsure.push(Array.from({ length: 24 }, (_, i) => i * 256));
+    for (const values of unsure) assert.deepEqual(Array.from(parseIdx(idxBytes(typeCode, [4, 6], encode(kind, values, 'be')), 'x.idx').values), values);
+  }
+});
