@@ -318,7 +318,8 @@ function readHeader(data: Buffer, file: string): NpyHeader {
 }
 
 function parseDescr(descr: string, file: string, at: { offset: number; length: number }): ElementType {
-  const m = /^([<>|=])([fiub])(\d+)$/.exec(descr);
+  // No byte-order character ('f4', as some writers other than NumPy put it) is native order, as NumPy reads it.
+  const m = /^([<>|=]?)([fiub])(\d+)$/.exec(descr);
   const unsupported = (): never => {
     throw new UserError(`dtype ${JSON.stringify(descr)}${unreadDtypeKind(descr)} is not supported; use one of ${SUPPORTED}`, { file, ...at });
   };

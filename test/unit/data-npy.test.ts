@@ -305,3 +305,17 @@ test('npy: a file np.save wrote twice to (one open file, several arrays) is name
   // Bytes after the data that are no array are a shape or dtype that does not fit, as before.
   expectUserError(() => parse(Buffer.concat([first, Buffer.alloc(8)])), /mislabelled shape or dtype/);
 });
+
+test('npy: a dtype written without its byte-order character (f4, i2, u1, b1), as NumPy reads it, is native order', () => {
+  const cases: Array<[string, 'f4' | 'f8' | 'u1' | 'i1' | 'i2' | 'i4' | 'i8', number[]]> = [
+    ['f4', 'f4', [1.5, -2]],
+    ['f8', 'f8', [0.25, 3]],
+    ['i2', 'i2', [-7, 300]],
+    ['i4', 'i4', [-70000, 5]],
+    ['i8', 'i8', [-3, 2 ** 40]],
+    ['u1', 'u1', [0, 255]],
+    ['i1', 'i1', [-128, 127]],
+  ];
+  for (const [descr, kind, values] of cases) assert.deepEqual(Array.from(parse(npyBytes(descr, [2], encode(kind, values))).values), values, descr);
+  assert.deepEqual(Array.from(parse(npyBytes('b1', [2], Uint8Array.from([1, 0]))).values), [1, 0]);
+});
