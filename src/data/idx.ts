@@ -86,7 +86,8 @@ export function parseIdx(raw: Buffer, file: string, opts?: LoaderOptions): Datas
   const shape: number[] = [];
   for (let i = 0; i < ndims; i++) shape.push(data.readUInt32BE(4 + 4 * i));
   const typeName = describeElementType(type);
-  const expected = shape.reduce((a, b) => a * b, 1) * type.bytes;
+  const elements = shape.reduce((a, b) => a * b, 1);
+  const expected = elements * type.bytes;
   const available = data.length - headerBytes;
   if (available !== expected) {
     const swapped = shape.map((_, i) => data.readUInt32LE(4 + 4 * i));
@@ -95,6 +96,14 @@ export function parseIdx(raw: Buffer, file: string, opts?: LoaderOptions): Datas
         `the header's dimensions are written little-endian: read as IDX has them (most significant byte first) they are ${shape.join(' x ')}, which the data do not fill; ` +
           `read the other way they are ${swapped.join(' x ')}, which they do: write each dimension big-endian, e.g. struct.pack(">I", n) in Python`,
         locate(4),
+      );
+    const fitting = Object.entries(TYPE_CODES).filter(([, t]) => t.bytes !== type.bytes && elements * t.bytes === available);
+    if (fitting.length > 0)
+      throw new UserError(
+        `the type code in byte 3, 0x${data[2]!.toString(16).padStart(2, '0')} (${typeName}), does not fit the data: shape ${shape.join(' x ')} of ${typeName} needs ${exactBytes(expected)} after the header, ` +
+          `but the file holds ${exactBytes(available)}${inflated}, just what ${fitting.map(([code, t]) => `${describeElementType(t)} (0x${Number(code).toString(16).padStart(2, '0')})`).join(' or ')} elements take: ` +
+          'write the type code of the elements the file holds',
+        locate(2),
       );
     const problem =
       available < expected

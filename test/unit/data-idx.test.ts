@@ -214,3 +214,20 @@ test('idx: int16 and int32 stored little-endian (numpy tobytes on a PC) are refu
     for (const values of unsure) assert.deepEqual(Array.from(parseIdx(idxBytes(typeCode, [4, 6], encode(kind, values, 'be')), 'x.idx').values), values);
   }
 });
+
+test('idx: a type byte that does not fit the data, which another type would fill exactly, is named as such, plain and gzipped (generated)', () => {
+  const codes = [0x08, 0x09, 0x0b, 0x0c, 0x0d, 0x0e];
+  const size: Record<number, number> = { 0x08: 1, 0x09: 1, 0x0b: 2, 0x0c: 4, 0x0d: 4, 0x0e: 8 };
+  for (const stated of codes)
+    for (const real of codes) {
+      if (size[stated] === size[real]) continue;
+      const payload = new Uint8Array(3 * 2 * 2 * size[real]!);
+      for (const gz of [false, true]) {
+        const plain = idxBytes(stated, [3, 2, 2], payload);
+        const err = expectUserError(() => parseIdx(gz ? gzipSync(plain) : plain, 'x.idx'), /type/, gz ? {} : { offset: 2 });
+        assert.match(err.message, new RegExp(`byte 3\\b.*0x${stated.toString(16).padStart(2, '0')}`, 'i'), `${stated} for ${real}`);
+        assert.match(err.message, new RegExp(`${size[real]! * 12} bytes`), `${stated} for ${real}`);
+        assert.doesNotMatch(err.message, /truncated|mislabelled header/, `${stated} for ${real}`);
+      }
+    }
+});
