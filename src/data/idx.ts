@@ -162,8 +162,12 @@ function floatsLookLittleEndian(data: Buffer, start: number, count: number, byte
     if (plausible(big)) asStored++;
     if (plausible(little)) swapped++;
   }
-  return asStored < 0.5 * sampled && swapped >= 0.9 * sampled;
+  // A few values are no sign: one tiny value read swapped is ordinary about one time in four.
+  return sampled >= MIN_SAMPLED_FLOATS && asStored < 0.5 * sampled && swapped >= 0.9 * sampled;
 }
+
+/** Enough that tiny values stored big-endian all read ordinary swapped by chance (about 1 in 4 each) less than once in 10^4. */
+const MIN_SAMPLED_FLOATS = 8;
 
 /** Fewer elements that read smaller the other way round are no sign (a file of zeros and a few values). */
 const MIN_SWAPPED_SMALLER = 4;

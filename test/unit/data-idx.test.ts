@@ -231,3 +231,18 @@ test('idx: a type byte that does not fit the data, which another type would fill
       }
     }
 });
+
+test('idx: small float files of tiny values stored big-endian, as IDX has them, are read, not taken for little-endian (generated)', () => {
+  let seed = 3;
+  const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  for (const [typeCode, kind] of [
+    [0x0d, 'f4'],
+    [0x0e, 'f8'],
+  ] as const)
+    for (let trial = 0; trial < 400; trial++) {
+      const count = 1 + (trial % 7);
+      const values = Array.from({ length: count }, () => Math.fround((random() - 0.5) * 10 ** -(11 + Math.floor(random() * 25))));
+      const ds = parseIdx(idxBytes(typeCode, [count, 1], encode(kind, values, 'be')), 'x.idx');
+      assert.deepEqual(Array.from(ds.values), values, `${kind} ${values.join(', ')}`);
+    }
+});
