@@ -83,8 +83,9 @@ test('a data file whose name does not tell its format is an error on the path va
     const problems = checkSpecText(text, specPath, trusted);
     assert.equal(problems.length, 1, name);
     assert.equal(problems[0]!.severity, 'error', name);
-    // An archive of arrays is named as one; other names ask for data.format.
-    assert.match(problems[0]!.message, name.endsWith('.npz') ? /np\.savez.*np\.save\(/ : /data\.format/, name);
+    // An archive of arrays or a Parquet file is named as one, with what to write instead; other names ask for data.format.
+    const expected = name.endsWith('.npz') ? /np\.savez.*np\.save\(/ : name.endsWith('.parquet') ? /Parquet.*read_parquet/ : /data\.format/;
+    assert.match(problems[0]!.message, expected, name);
     assert.equal(underlined(text, problems[0]!.range), JSON.stringify(`data/${name}`), name);
     const stated = text.replace('"path"', '"format": "csv", "path"');
     assert.deepEqual(checkSpecText(stated, specPath, trusted), [], name);
