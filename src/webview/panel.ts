@@ -152,8 +152,8 @@ export class Panel {
   }
 
   private views(): RunView[] {
-    const colours = runColours(this.palette);
-    return this.runs.map((r, i) => ({ run: r.run, series: r.series, colour: colours[i % colours.length] }));
+    const colours = runColours(this.palette, this.runs.length);
+    return this.runs.map((r, i) => ({ run: r.run, series: r.series, colour: colours[i]! }));
   }
 
   private setEmpty(empty: boolean): void {

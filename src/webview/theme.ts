@@ -116,7 +116,35 @@ export function withAlpha(colour: string, alpha: number): string {
   return c;
 }
 
-/** Colours for runs in compare mode, in order. */
-export function runColours(p: Palette): string[] {
-  return [p.blue, p.orange, p.green, p.purple, p.red, p.yellow];
+/** `#rrggbb` of a hue (degrees) at the given HSL saturation and lightness (0..1). */
+function hslHex(hue: number, s: number, l: number): string {
+  const a = s * Math.min(l, 1 - l);
+  const channel = (n: number) => {
+    const k = (n + hue / 30) % 12;
+    const v = l - a * Math.max(-1, Math.min(k - 3, 9 - k, 1));
+    return Math.round(v * 255)
+      .toString(16)
+      .padStart(2, '0');
+  };
+  return `#${channel(0)}${channel(8)}${channel(4)}`;
+}
+
+/**
+ * One colour per compared run, in order: the theme's chart colours first, then hues spread by the
+ * golden angle, light on dark themes and dark on light ones. Runs differ only by colour in compare
+ * mode, so no two get the same one, however many are compared or however few colours the theme has.
+ */
+export function runColours(p: Palette, count: number): string[] {
+  const key = (c: string) => withAlpha(c, 1).replace(/\s/g, '').toLowerCase();
+  const seen = new Set<string>();
+  const out: string[] = [];
+  const add = (c: string) => {
+    if (out.length >= count || seen.has(key(c))) return;
+    seen.add(key(c));
+    out.push(c);
+  };
+  for (const c of [p.blue, p.orange, p.green, p.purple, p.red, p.yellow]) add(c);
+  const lightness = p.kind === 'light' ? 0.4 : 0.68;
+  for (let i = 0; out.length < count; i++) add(hslHex((40 + i * 137.508) % 360, 0.7, lightness));
+  return out;
 }

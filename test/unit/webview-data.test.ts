@@ -4,8 +4,8 @@ import type { PanelRun } from '../../src/core/panelProtocol';
 import { imageGeometry } from '../../src/core/imageGeometry';
 import { toRgba } from '../../src/webview/images';
 import { DEFAULT_TOLERANCE, normalizeRun } from '../../src/webview/runs';
-import { withAlpha } from '../../src/webview/theme';
-import { record } from './webview-testkit';
+import { runColours, withAlpha, type Palette } from '../../src/webview/theme';
+import { PALETTE, record } from './webview-testkit';
 
 test('images: grey and RGB values in [0,1] become opaque RGBA bytes; out-of-range clamps, NaN is black', () => {
   assert.deepEqual([...toRgba([0, 0.5, 2, NaN], imageGeometry([2, 2]).geometry!)], [0, 0, 0, 255, 128, 128, 128, 255, 255, 255, 255, 255, 0, 0, 0, 255]);
@@ -39,4 +39,43 @@ test('withAlpha understands the colour forms VS Code themes use', () => {
   assert.equal(withAlpha('rgb(1, 2, 3)', 0.3), 'rgba(1, 2, 3, 0.3)');
   assert.equal(withAlpha('rgba(1,2,3,0.9)', 0.3), 'rgba(1, 2, 3, 0.3)');
   assert.equal(withAlpha('red', 0.3), 'red');
+});
+
+/** A colour as comparable RGB, or undefined for a form the bands cannot make translucent. */
+const rgbOf = (c: string) => /^rgba\((\d+), (\d+), (\d+), /.exec(withAlpha(c, 0.5))?.slice(1, 4).join(',');
+
+test('generated comparisons: every compared run gets its own colour, one a band can make translucent, the theme colours first', () => {
+  const light: Palette = {
+    ...PALETTE,
+    kind: 'light',
+    blue: '#1a85ff',
+    red: '#e51400',
+    green: '#388a34',
+    orange: '#d18616',
+    purple: '#652d90',
+    yellow: '#bf8803',
+  };
+  // A theme may give two chart colours one value (high-contrast themes often do).
+  const sameColours: Palette = {
+    ...PALETTE,
+    kind: 'high-contrast',
+    blue: '#ffffff',
+    red: '#ffffff',
+    green: '#ffffff',
+    orange: '#f38518',
+    purple: '#f38518',
+    yellow: '#ffffff',
+  };
+  for (const palette of [PALETTE, light, sameColours])
+    for (let n = 1; n <= 30; n++) {
+      const colours = runColours(palette, n);
+      assert.equal(colours.length, n);
+      const rgb = colours.map(rgbOf);
+      assert.ok(
+        rgb.every((c) => c !== undefined),
+        `${palette.kind}, ${n} runs: ${colours.join(' ')}`,
+      );
+      assert.equal(new Set(rgb).size, n, `${palette.kind}, ${n} runs: two runs share a colour: ${colours.join(' ')}`);
+    }
+  assert.deepEqual(runColours(PALETTE, 6), [PALETTE.blue, PALETTE.orange, PALETTE.green, PALETTE.purple, PALETTE.red, PALETTE.yellow]);
 });
