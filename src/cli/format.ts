@@ -10,7 +10,10 @@ export const num = (x: number | null | undefined, digits = 4): string => {
   if (x === null || x === undefined || Number.isNaN(x)) return '—';
   if (!Number.isFinite(x)) return x > 0 ? '∞' : '-∞';
   const a = Math.abs(x);
-  return a !== 0 && (a >= 1e5 || a < 1e-3) ? x.toExponential(digits - 1) : x.toFixed(digits);
+  if (a !== 0 && a < 1e-3) return x.toExponential(digits - 1);
+  // Image models' ELBOs reach 1e5..1e7 nats: a few significant digits would print an ELBO and its entropy sum alike.
+  if (a >= 1e9) return x.toExponential(6);
+  return a >= 1e5 ? x.toFixed(Math.min(digits, 1)) : x.toFixed(digits);
 };
 
 /** The table of the paper (ELBO estimate ± standard error beside the entropy sum and its terms), plus the split. */

@@ -5,12 +5,17 @@ export const MISSING = '—';
 
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 
-/** A value in nats: enough digits to see a gap of 1e-3 on values around 100. */
+/**
+ * A value in nats: enough digits to see a gap of 1e-3 on values around 100, and on the large values
+ * of image models (1e5..1e7 nats) the gap between an ELBO and its entropy sum, so never 3 digits.
+ */
 export function fmtNats(v: number | null | undefined): string {
   if (!isNum(v)) return MISSING;
   const a = Math.abs(v);
   if (a === 0) return '0';
-  if (a >= 1e5 || a < 1e-3) return v.toExponential(2);
+  if (a < 1e-3) return v.toExponential(2);
+  if (a >= 1e9) return v.toExponential(6);
+  if (a >= 1e5) return v.toFixed(1);
   if (a >= 100) return v.toFixed(2);
   if (a >= 1) return v.toFixed(3);
   return v.toFixed(4);

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { num } from '../../src/cli/format';
 import { fmtDuration, fmtNats, fmtPercent, fmtRate, MISSING } from '../../src/webview/format';
 import { progressFraction } from '../../src/core/wording';
 import { statusView } from '../../src/webview/status';
@@ -99,6 +100,21 @@ test('number formats', () => {
   assert.equal(fmtRate(950), '950');
   assert.equal(fmtDuration(405), '6m 45s');
   assert.equal(fmtDuration(3725), '1h 02m');
+});
+
+test('generated nats values: in the panel and the CLI, two values a gap of 2e-6 of their size apart never read the same, up to 1e12 nats', () => {
+  // ELBO and entropy sum of a model of images can be 1e5..1e7 nats, side by side in the header and the table.
+  let seed = 7;
+  const rnd = () => ((seed = (seed * 16807) % 2147483647) - 1) / 2147483646;
+  for (let i = 0; i < 20000; i++) {
+    const v = (rnd() < 0.5 ? -1 : 1) * 10 ** (2 + rnd() * 10);
+    const d = (rnd() < 0.5 ? -1 : 1) * (2e-6 * Math.abs(v) + 0.02) * (1 + rnd() * 3);
+    assert.notEqual(fmtNats(v), fmtNats(v + d), `${v} and ${v + d}`);
+    assert.notEqual(num(v), num(v + d), `CLI: ${v} and ${v + d}`);
+  }
+  assert.equal(fmtNats(123456.789), '123456.8');
+  assert.equal(fmtNats(-1e7 - 3), '-10000003.0');
+  assert.equal(fmtNats(-1e7), '-10000000.0');
 });
 
 test('status: training, convergence verdicts and failures read differently', () => {
