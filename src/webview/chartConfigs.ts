@@ -325,7 +325,13 @@ export function latentsChart(views: readonly RunView[], p: Palette): LatentChart
         type: 'category',
         ...axis,
         grid: { display: false },
-        ticks: { color: (ctx) => (collapsedEverywhere.has(ctx.index) ? p.red : p.muted), autoSkip: labels.length > 48, maxRotation: 0 },
+        ticks: {
+          // With labels thinned, a tick's `index` is its place among the kept ticks; `tick.value` is its latent.
+          color: (ctx) => (ctx.tick && collapsedEverywhere.has(ctx.tick.value) ? p.red : p.muted),
+          // Thinned only where they would overlap; Chart.js copies the options, so this cannot follow the latent count as passes arrive.
+          autoSkip: true,
+          maxRotation: 0,
+        },
         title: { display: true, text: 'latent h', color: p.muted },
       },
       y: { type: 'linear', position: 'left', beginAtZero: true, ...axis, ticks: { color: p.muted }, title: { display: true, text: 'm_h', color: p.muted } },

@@ -112,6 +112,34 @@ test('per-latent chart refreshes in place from the newest record', () => {
   assert.deepEqual(m.collapsed(), [0]);
 });
 
+/** The x axis of the per-latent chart: its tick colour as Chart.js asks for it, and whether it thins its labels. */
+function latentTicks(m: ReturnType<typeof latentsChart>) {
+  const ticks = m.config.options!.scales!.x!.ticks as unknown as { color: (ctx: { index: number; tick: { value: number } }) => string; autoSkip: boolean };
+  return { colourOf: (index: number, value: number) => ticks.color({ index, tick: { value } }), autoSkip: () => ticks.autoSkip };
+}
+
+test('generated latent counts: a red tick marks a collapsed latent even where Chart.js skips labels', () => {
+  for (const H of [3, 16, 17, 48, 49, 200, 2000, 5000])
+    for (const every of [2, 3, 7, 11]) {
+      const kl = Array.from({ length: H }, (_, h) => (h % every === 1 ? 0.001 : 1));
+      const v = view('a', 1, PALETTE.blue, { latentSecondMoment: kl.map(() => 1), klPerLatent: kl, collapsedLatents: undefined });
+      const ticks = latentTicks(latentsChart([v], PALETTE));
+      // With labels skipped, Chart.js passes the kept tick's place among the kept ticks as `index`, its latent as `tick.value`.
+      const step = H > 48 ? Math.ceil(H / 20) : 1;
+      for (let index = 0; index * step < H; index++) {
+        const h = index * step;
+        assert.equal(ticks.colourOf(index, h), h % every === 1 ? PALETTE.red : PALETTE.muted, `${H} latents, tick ${index} at z${h}`);
+      }
+    }
+});
+
+test('a live run whose first pass brings 2000 latents gets its latent labels thinned, as a run shown whole does', () => {
+  // Chart.js copies the options when it makes the chart: what is set then must suit any latent count.
+  const m = latentsChart([view('a', 0)], PALETTE);
+  assert.equal(m.config.data.labels!.length, 0);
+  assert.equal(latentTicks(m).autoSkip(), true);
+});
+
 // ---- the pass axis ----
 
 const passesView = (name: string, passes: { epoch: number; step: number }[], axis: PassAxis): RunView => {
