@@ -66,6 +66,7 @@ import { COLLAPSE_KL_NATS } from './constants';
 import { ACTIVE_UNIT_THRESHOLD, fitTrend, type TrendFit } from './evidence';
 import type { ConvergenceState } from './runFormat';
 import { shortReason, verdictLabel } from './verdictText';
+import { latentNames } from './wording';
 
 // The states are part of the run format (records and summaries carry them); the rule produces them.
 export type { ConvergenceState };
@@ -331,7 +332,7 @@ function classify(
       ? ''
       : collapsed.length === H
         ? ` All ${H} latents are inactive (KL_h < ${COLLAPSE_KL_NATS} nats or Var_x(E_q[z_h]) <= ${ACTIVE_UNIT_THRESHOLD}): the posterior has collapsed and the decoder ignores z.`
-        : ` ${collapsed.length} of ${H} latents are inactive (z${collapsed.join(', z')}): the model uses ${H - collapsed.length}; fewer latents would fit the same, or a KL warm-up may revive them.`;
+        : ` ${collapsed.length} of ${H} latents are inactive (${latentNames(collapsed)}): the model uses ${H - collapsed.length}; fewer latents would fit the same, or a KL warm-up may revive them.`;
 
   // 4. The posterior's correlations.
   const gapTrend = meanFieldTrend(span, xs);

@@ -10,6 +10,18 @@ export function counted(n: number, noun: string, plural = `${noun}s`): string {
   return `${n} ${n === 1 ? noun : plural}`;
 }
 
+/** Latents named in running text at most: a model of 2000 latents would otherwise fill the page with names. */
+export const LATENTS_NAMED = 10;
+
+/** "z1, z4, z7" — the first LATENTS_NAMED of them, and how many more ("z0, …, z45 and 390 more"). */
+export function latentNames(indices: readonly number[]): string {
+  const named = indices
+    .slice(0, LATENTS_NAMED)
+    .map((h) => `z${h}`)
+    .join(', ');
+  return indices.length > LATENTS_NAMED ? `${named} and ${indices.length - LATENTS_NAMED} more` : named;
+}
+
 /** 3725 -> "1h 02m", 95 -> "1m 35s", 7 -> "7s"; `missing` for an unknown or negative duration. */
 export function formatDuration(seconds: number | null | undefined, missing = '?'): string {
   if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds < 0) return missing;

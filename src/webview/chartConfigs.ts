@@ -9,7 +9,8 @@ import type { PanelRun } from '../core/panelProtocol';
 import type { MetricsRecord } from '../core/runFormat';
 import { isLowerEdge, legendOptions, LOWER_EDGE_SUFFIX, RUN_SEPARATOR } from './legend';
 import { fmtEpoch } from './format';
-import { latentStats, PASS_AXIS_TEXT, passAt, type PassAxis, type RunSeries, type XY } from './series';
+import { latentNames } from '../core/wording';
+import { COLLAPSE_KL_THRESHOLD, latentStats, PASS_AXIS_TEXT, passAt, type PassAxis, type RunSeries, type XY } from './series';
 import { withAlpha, type Palette } from './theme';
 
 export const CHART_IDS = {
@@ -201,6 +202,14 @@ const last = (v: RunView): MetricsRecord | undefined => v.run.records[v.run.reco
 
 function replaceAll<T>(target: T[], items: T[]): void {
   target.splice(0, target.length, ...items);
+}
+
+/** The per-latent chart's caption: the collapsed latents of the first run (`runName` in compare mode), a few by name. */
+export function latentsCaption(collapsed: readonly number[], H: number, runName?: string): string {
+  const who = runName === undefined ? '' : ` in ${runName}`;
+  if (H === 0) return '';
+  if (collapsed.length === 0) return `No collapsed latents${who} (all ${H} have KL_h ≥ ${COLLAPSE_KL_THRESHOLD}).`;
+  return `${collapsed.length} of ${H} latents collapsed${who}: ${latentNames(collapsed)} — KL_h ≈ 0, m_h ≈ a²_h.`;
 }
 
 /** 4. m_h against its target a²_h, and KL_h, per latent; collapsed latents greyed out and labelled. */

@@ -25,6 +25,7 @@ import {
   elboChart,
   entropiesChart,
   gapChart,
+  latentsCaption,
   latentsChart,
   pointRadiusFor,
   type ChartId,
@@ -34,7 +35,7 @@ import {
   type TrackedDataset,
 } from './chartConfigs';
 import { h } from './dom';
-import { COLLAPSE_KL_THRESHOLD, xRange, type PassAxis } from './series';
+import { xRange, type PassAxis } from './series';
 import type { Palette } from './theme';
 
 Chart.register(LineController, BarController, LineElement, PointElement, BarElement, LinearScale, CategoryScale, Filler, Legend, Tooltip, Decimation);
@@ -190,13 +191,7 @@ export class ChartBoard {
     if (this.latents && this.latentsCaption) {
       const collapsed = this.latents.collapsed();
       const H = this.views[0]?.run.records.at(-1)?.klPerLatent.length ?? 0;
-      const who = this.views.length > 1 ? ` in ${this.views[0].run.name}` : '';
-      this.latentsCaption.textContent =
-        H === 0
-          ? ''
-          : collapsed.length === 0
-            ? `No collapsed latents${who} (all ${H} have KL_h ≥ ${COLLAPSE_KL_THRESHOLD}).`
-            : `${collapsed.length} of ${H} latents collapsed${who}: ${collapsed.map((i) => `z${i}`).join(', ')} — KL_h ≈ 0, m_h ≈ a²_h.`;
+      this.latentsCaption.textContent = latentsCaption(collapsed, H, this.views.length > 1 ? this.views[0]!.run.name : undefined);
       this.latentsCaption.classList.toggle('vl-caption-warn', collapsed.length > 0);
     }
   }

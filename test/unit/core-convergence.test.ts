@@ -335,6 +335,20 @@ test('collapsed: a stationary point where a latent carries nothing (KL_h < 0.01 
   assert.match(judgeConvergence(history(20, { elbo: flat, kl: [0.001, 0.002] }), opts).reason, /the posterior has collapsed/);
 });
 
+test('generated latent counts: the reason names a few inactive latents and counts the rest, however many there are', () => {
+  for (const H of [5, 12, 40, 500, 2000])
+    for (const every of [2, 5]) {
+      const kl = Array.from({ length: H }, (_, h) => (h % every === 1 ? 0.001 : 1.2));
+      const inactive = kl.filter((k) => k < 0.01).length;
+      const v = judgeConvergence(history(20, { elbo: flat, gain: smallGain, kl }), opts);
+      assert.equal(v.state, 'collapsed', `${H} latents`);
+      assert.match(v.reason, new RegExp(`${inactive} of ${H} latents are inactive \\(z1[,)]`), `${H} latents`);
+      assert.ok(v.reason.length < 1200, `${H} latents, 1 in ${every} inactive: a reason of ${v.reason.length} characters`);
+      if (inactive > 10) assert.match(v.reason, new RegExp(`and ${inactive - 10} more\\)`), `${H} latents`);
+      else assert.match(v.reason, new RegExp(`z${1 + every * (inactive - 1)}\\)`), `${H} latents: every one named`);
+    }
+});
+
 test('not converged: flat but the gap is open, and the reason names the residual that is off', () => {
   const v = judgeConvergence(history(20, { elbo: flat, rDec: 0.3, gain: smallGain }), opts);
   assert.equal(v.state, 'not-converged');

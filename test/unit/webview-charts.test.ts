@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { CHART_IDS, elboChart, entropiesChart, gapChart, latentsChart, type RunView } from '../../src/webview/chartConfigs';
+import { CHART_IDS, elboChart, entropiesChart, gapChart, latentsCaption, latentsChart, type RunView } from '../../src/webview/chartConfigs';
 import { curveKind } from '../../src/webview/legend';
 import { appendRecords, seriesFromRecords, type PassAxis } from '../../src/webview/series';
 import { latestPassText } from '../../src/webview/table';
@@ -138,6 +138,20 @@ test('a live run whose first pass brings 2000 latents gets its latent labels thi
   const m = latentsChart([view('a', 0)], PALETTE);
   assert.equal(m.config.data.labels!.length, 0);
   assert.equal(latentTicks(m).autoSkip(), true);
+});
+
+test('generated latent counts: the per-latent caption names a few collapsed latents and counts the rest', () => {
+  for (const H of [1, 3, 10, 11, 200, 2000, 5000])
+    for (const every of [1, 2, 7]) {
+      const collapsed = Array.from({ length: H }, (_, h) => h).filter((h) => h % every === 0);
+      const text = latentsCaption(collapsed, H, H > 100 ? 'run-b' : undefined);
+      assert.ok(text.length < 200, `${H} latents, ${collapsed.length} collapsed: ${text.length} characters`);
+      assert.ok(text.startsWith(`${collapsed.length} of ${H} latents collapsed${H > 100 ? ' in run-b' : ''}: z0`), text);
+      assert.equal(text.includes(`and ${collapsed.length - 10} more`), collapsed.length > 10, text);
+    }
+  assert.equal(latentsCaption([1], 3), '1 of 3 latents collapsed: z1 — KL_h ≈ 0, m_h ≈ a²_h.');
+  assert.equal(latentsCaption([], 0), '');
+  assert.match(latentsCaption([], 4), /^No collapsed latents \(all 4/);
 });
 
 // ---- the pass axis ----
