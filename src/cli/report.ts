@@ -11,6 +11,7 @@ import { RUN_FILES } from '../core/runFormat';
 import { describeWriteError, replaceFileAtomic } from '../core/safeWrite';
 import type { PanelRun } from '../core/panelProtocol';
 import { readRunContents, runFolderNotes } from '../core/run/read';
+import { panelRunToSend } from '../core/panelPayload';
 import { toPanelRun } from '../core/panelRun';
 import { renderReportHtml } from '../pages/html';
 
@@ -49,7 +50,7 @@ export async function writeReport(runDirs: string[], opts: { out?: string; png?:
   if (opts.png) checkPngTarget(pngPathOf(out), opts.out !== undefined);
   const title = runs.length === 1 ? `VAE Lens report: ${runs[0]!.name}` : `VAE Lens report: ${runs.map((r) => r.name).join(', ')}`;
   const html = renderReportHtml({
-    runs,
+    runs: runs.map(panelRunToSend),
     title,
     script: fs.readFileSync(assetPath('dist', 'webview.js'), 'utf8'),
     css: fs.readFileSync(assetPath('media', 'panel.css'), 'utf8'),

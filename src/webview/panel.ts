@@ -4,6 +4,7 @@
  * redraw per animation frame, so a burst of records costs one chart update.
  */
 import type { PanelRun, ToPanel, TrainingProgress } from '../core/panelProtocol';
+import { withoutPerLatent } from '../core/panelPayload';
 import type { RunView, TrackedDataset } from './chartConfigs';
 import { ChartBoard } from './charts';
 import { h, swatch } from './dom';
@@ -69,8 +70,11 @@ export class Panel {
         if (!state) return;
         const { records, dropped } = validRecords(message.records);
         if (dropped) console.warn(`VAE Lens panel: dropped ${dropped} record(s) that break the run format`);
-        for (const r of records) state.run.records.push(r); // not push(...records): a long catch-up would overflow the call stack
-        const from = state.run.records.length - records.length;
+        const all = state.run.records;
+        for (const r of records) all.push(r); // not push(...records): a long catch-up would overflow the call stack
+        const from = all.length - records.length;
+        // Only the latest pass's per-latent arrays are drawn; the passes before it let theirs go.
+        for (let i = Math.max(0, from - 1); i < all.length - 1; i++) all[i] = withoutPerLatent(all[i]!);
         // A pass under an epoch already charted (or a step counter that restarts) moves every run to another axis.
         const axis = axisAfterAppend(
           this.axis,

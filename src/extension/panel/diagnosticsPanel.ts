@@ -18,6 +18,7 @@ import { applyTrainerEvent, isNewRecord, panelTitle } from './panelRunModel';
 import { fileExists } from '../../core/run/files';
 import { isWriterAlive } from '../../core/run/liveness';
 import { readRunContents, runFolderNotes } from '../../core/run/read';
+import { panelRunToSend } from '../../core/panelPayload';
 import { toPanelRun } from '../../core/panelRun';
 import type { TrainerClient, TrainerEvent } from '../trainer/trainerClient';
 import { reportFailure } from '../failures';
@@ -223,7 +224,7 @@ export class DiagnosticsPanel implements vscode.Disposable {
   }
 
   private sendShow(): void {
-    this.post({ type: 'show', runs: this.runs });
+    this.post({ type: 'show', runs: this.runs.map(panelRunToSend) });
     this.flushPngRequest();
   }
 
