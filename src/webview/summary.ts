@@ -5,6 +5,7 @@
 import type { PanelRun } from '../core/panelProtocol';
 import type { MetricsRecord } from '../core/runFormat';
 import { verdictLabel, verdictTone } from '../core/verdictText';
+import { LATENTS_NAMED } from '../core/wording';
 import { fmtNats, fmtPercent, fmtRate, fmtSig, MISSING } from './format';
 
 export interface SummaryCell {
@@ -20,6 +21,15 @@ export interface SummaryRow {
   /** What the quantity is, for the row header's tooltip. */
   help: string;
   cells: SummaryCell[];
+}
+
+/** Per-latent values in a cell: all of a few latents, the first LATENTS_NAMED of many (Export CSV has every one). */
+function perLatentText(values: readonly (number | null)[]): string {
+  const shown = values
+    .slice(0, LATENTS_NAMED)
+    .map((v) => fmtSig(v, 3))
+    .join(' ');
+  return values.length > LATENTS_NAMED ? `${shown} … (first ${LATENTS_NAMED} of ${values.length} latents)` : shown;
 }
 
 type Rower = (r: MetricsRecord | undefined, run: PanelRun) => SummaryCell;
@@ -95,7 +105,7 @@ const ROWS: { label: string; help: string; cell: Rower }[] = [
   {
     label: 'H_enc per latent',
     help: "Encoder entropy per latent, 1/N Σ_n ½ log(2πe t²_nh), against the prior's ½ log(2πe a²_h) = 1.419 for a standard normal",
-    cell: (r) => plain(r?.hEncPerLatent ? r.hEncPerLatent.map((v) => fmtSig(v, 3)).join(' ') : MISSING),
+    cell: (r) => plain(r?.hEncPerLatent ? perLatentText(r.hEncPerLatent) : MISSING),
   },
   {
     label: 'Validation ELBO',

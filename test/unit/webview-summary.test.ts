@@ -117,6 +117,16 @@ test('generated nats values: in the panel and the CLI, two values a gap of 2e-6 
   assert.equal(fmtNats(-1e7), '-10000000.0');
 });
 
+test('generated latent counts: the per-latent encoder entropies fit a table cell and say how many latents there are', () => {
+  for (const H of [1, 3, 10, 11, 500, 2000]) {
+    const values = Array.from({ length: H }, (_, h) => 1.4 - h / 1000);
+    const text = cell(summaryRows([panelRun('a', [record(1, { hEncPerLatent: values })])]), 'H_enc per latent').text;
+    assert.ok(text.length < 120, `${H} latents: ${text.length} characters`);
+    assert.ok(text.startsWith('1.4 1.4'.slice(0, H === 1 ? 3 : 7)), text);
+    assert.equal(text.includes(`of ${H} latents`), H > 10, text);
+  }
+});
+
 test('status: training, convergence verdicts and failures read differently', () => {
   const conv = (c: ConvergenceState) => panelRun('a', [record(1, { convergence: c, convergenceReason: 'Why.' })]);
   // While training, the latest pass's verdict and its reason.
