@@ -131,7 +131,7 @@ function hslHex(hue: number, s: number, l: number): string {
 
 /**
  * One colour per compared run, in order: the theme's chart colours first, then hues spread by the
- * golden angle, light on dark themes and dark on light ones. Runs differ only by colour in compare
+ * golden angle from cyan (the hue farthest from the theme's six), light on dark themes and dark on light ones. Runs differ only by colour in compare
  * mode, so no two get the same one, however many are compared or however few colours the theme has.
  */
 export function runColours(p: Palette, count: number): string[] {
@@ -145,6 +145,6 @@ export function runColours(p: Palette, count: number): string[] {
   };
   for (const c of [p.blue, p.orange, p.green, p.purple, p.red, p.yellow]) add(c);
   const lightness = p.kind === 'light' ? 0.4 : 0.68;
-  for (let i = 0; out.length < count; i++) add(hslHex((40 + i * 137.508) % 360, 0.7, lightness));
+  for (let i = 0; out.length < count; i++) add(hslHex((180 + i * 137.508) % 360, 0.7, lightness));
   return out;
 }
