@@ -5,6 +5,7 @@
  */
 import type { PanelRun, ToPanel, TrainingProgress } from '../core/panelProtocol';
 import { withoutPerLatent } from '../core/panelPayload';
+import { counted } from '../core/wording';
 import type { RunView, TrackedDataset } from './chartConfigs';
 import { ChartBoard } from './charts';
 import { h, swatch } from './dom';
@@ -258,7 +259,7 @@ export class Panel {
           )
         : h('div', {
             className: 'vl-muted vl-toolbar-note',
-            text: views[0] ? `${views[0].run.records.length ? `${views[0].run.records.length} diagnostics passes` : ''}` : '',
+            text: views[0]?.run.records.length ? counted(views[0].run.records.length, 'diagnostics pass', 'diagnostics passes') : '',
           });
     this.toolbar.replaceChildren(h('span', { className: 'vl-toolbar-label', text: axisLabel }), group, legend);
   }
