@@ -70,6 +70,51 @@ export const createdPanels: FakeWebviewPanel[] = [];
 export const answers: { saveDialog?: Uri; openDialog?: Uri[] } = {};
 
 const disposable = { dispose: () => undefined };
+
+/** Listeners of the workspace events the code under test subscribes to; `fireWorkspace` plays one. */
+const workspaceListeners = new Map<string, ((e: unknown) => void)[]>();
+const workspaceEvent =
+  (name: string) =>
+  (listener: (e: unknown) => void): typeof disposable => {
+    workspaceListeners.set(name, [...(workspaceListeners.get(name) ?? []), listener]);
+    return disposable;
+  };
+export function fireWorkspace(name: string, e: unknown): void {
+  for (const listener of workspaceListeners.get(name) ?? []) listener(e);
+}
+
+export class Range {
+  constructor(
+    readonly startLine: number,
+    readonly startCharacter: number,
+    readonly endLine: number,
+    readonly endCharacter: number,
+  ) {}
+}
+export class Diagnostic {
+  source?: string;
+  constructor(
+    readonly range: Range,
+    readonly message: string,
+    readonly severity: number,
+  ) {}
+}
+/** A diagnostic collection that keeps what it is given, by the Uri's string; every one made is in `diagnosticCollections`. */
+export class FakeDiagnosticCollection {
+  readonly entries = new Map<string, Diagnostic[]>();
+  constructor(readonly name: string) {}
+  set(uri: Uri, diagnostics: Diagnostic[]): void {
+    this.entries.set(uri.toString(), diagnostics);
+  }
+  get(uri: Uri): Diagnostic[] | undefined {
+    return this.entries.get(uri.toString());
+  }
+  delete(uri: Uri): void {
+    this.entries.delete(uri.toString());
+  }
+  dispose(): void {}
+}
+export const diagnosticCollections: FakeDiagnosticCollection[] = [];
 const show =
   (level: Shown['level']) =>
   (message: string): Promise<undefined> => {
@@ -81,6 +126,9 @@ const vscode = {
   Uri,
   ProgressLocation: { SourceControl: 1, Window: 10, Notification: 15 },
   ViewColumn: { Active: -1, Beside: -2 },
+  Range,
+  Diagnostic,
+  DiagnosticSeverity: { Error: 0, Warning: 1, Information: 2, Hint: 3 },
   EventEmitter: class {
     event = () => disposable;
     fire(): void {}
@@ -116,9 +164,13 @@ const vscode = {
     isTrusted: true,
     workspaceFolders: undefined,
     textDocuments: [],
-    onDidSaveTextDocument: () => disposable,
-    onDidChangeConfiguration: () => disposable,
-    onDidChangeWorkspaceFolders: () => disposable,
+    onDidSaveTextDocument: workspaceEvent('onDidSaveTextDocument'),
+    onDidOpenTextDocument: workspaceEvent('onDidOpenTextDocument'),
+    onDidChangeTextDocument: workspaceEvent('onDidChangeTextDocument'),
+    onDidCloseTextDocument: workspaceEvent('onDidCloseTextDocument'),
+    onDidChangeConfiguration: workspaceEvent('onDidChangeConfiguration'),
+    onDidGrantWorkspaceTrust: workspaceEvent('onDidGrantWorkspaceTrust'),
+    onDidChangeWorkspaceFolders: workspaceEvent('onDidChangeWorkspaceFolders'),
     findFiles: () => Promise.resolve([]),
     createFileSystemWatcher: () => ({ onDidCreate: () => disposable, onDidChange: () => disposable, onDidDelete: () => disposable, dispose: () => undefined }),
     getConfiguration: () => ({ get: <T>(_key: string, fallback: T) => fallback }),
@@ -127,6 +179,11 @@ const vscode = {
   },
   commands: { executeCommand: () => Promise.resolve(undefined) },
   languages: {
+    createDiagnosticCollection: (name: string) => {
+      const collection = new FakeDiagnosticCollection(name);
+      diagnosticCollections.push(collection);
+      return collection;
+    },
     registerHoverProvider: (selector: unknown) => {
       registeredSelectors.push(selector);
       return disposable;

@@ -30,12 +30,17 @@ export class SpecDiagnostics implements vscode.Disposable {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   /** Which files carry a spec's training problems, to clear just those on its next run. */
   private readonly runProblemFiles = new Map<string, vscode.Uri[]>();
+  /** The text each spec's run trained, which its problems in the spec are placed in. */
+  private readonly runTexts = new Map<string, string>();
   private readonly disposables: vscode.Disposable[] = [this.specProblems, this.runProblems];
 
   constructor() {
     this.disposables.push(
       vscode.workspace.onDidOpenTextDocument((d) => this.check(d)),
-      vscode.workspace.onDidChangeTextDocument((e) => this.schedule(e.document)),
+      vscode.workspace.onDidChangeTextDocument((e) => {
+        this.dropOutdatedRunProblems(e.document);
+        this.schedule(e.document);
+      }),
       vscode.workspace.onDidSaveTextDocument((d) => this.check(d)),
       vscode.workspace.onDidCloseTextDocument((d) => {
         this.specProblems.delete(d.uri);
@@ -116,19 +121,35 @@ export class SpecDiagnostics implements vscode.Disposable {
       // A data file without a line (binary formats, a row index): point at data.path and say where.
       const where = formatLocation(loc);
       if (where) message = `${where}: ${message}`;
-      const offset = specText.indexOf('"path"');
-      range = toRange(locationToRange(offset >= 0 ? { offset, length: 6 } : {}, specText));
+      range = toRange(locationToRange(locateField(specText, 'data.path') ?? {}, specText));
     }
     const d = new vscode.Diagnostic(range, message, vscode.DiagnosticSeverity.Error);
     d.source = `${SOURCE} (training)`;
     this.runProblems.set(uri, [...(this.runProblems.get(uri) ?? []), d]);
     const files = this.runProblemFiles.get(specUri.toString()) ?? [];
     this.runProblemFiles.set(specUri.toString(), [...files, uri]);
+    this.runTexts.set(specUri.toString(), specText);
   }
 
   clearTrainerErrors(specUri: vscode.Uri): void {
     for (const uri of this.runProblemFiles.get(specUri.toString()) ?? []) this.runProblems.delete(uri);
     this.runProblemFiles.delete(specUri.toString());
+    this.runTexts.delete(specUri.toString());
+  }
+
+  /**
+   * A spec edited after its run: what the trainer said about the spec was placed in (and was about) the
+   * text it trained, so it goes; what it said about a data file is still true of that file, so it stays.
+   */
+  private dropOutdatedRunProblems(doc: vscode.TextDocument): void {
+    const key = doc.uri.toString();
+    const trained = this.runTexts.get(key);
+    if (trained === undefined || doc.getText() === trained) return;
+    this.runProblems.delete(doc.uri);
+    this.runTexts.delete(key);
+    const others = (this.runProblemFiles.get(key) ?? []).filter((u) => u.toString() !== key);
+    if (others.length > 0) this.runProblemFiles.set(key, others);
+    else this.runProblemFiles.delete(key);
   }
 
   dispose(): void {
