@@ -67,6 +67,8 @@ export class FakeWebviewPanel {
   }
 }
 export const createdPanels: FakeWebviewPanel[] = [];
+/** The documents open in the editor (workspace.textDocuments); a test puts its own here. */
+export const openDocuments: { uri: Uri; getText: () => string }[] = [];
 export const answers: { saveDialog?: Uri; openDialog?: Uri[] } = {};
 
 const disposable = { dispose: () => undefined };
@@ -163,7 +165,7 @@ const vscode = {
   workspace: {
     isTrusted: true,
     workspaceFolders: undefined,
-    textDocuments: [],
+    textDocuments: openDocuments,
     onDidSaveTextDocument: workspaceEvent('onDidSaveTextDocument'),
     onDidOpenTextDocument: workspaceEvent('onDidOpenTextDocument'),
     onDidChangeTextDocument: workspaceEvent('onDidChangeTextDocument'),

@@ -27,7 +27,7 @@ export interface RunStateInput {
   convergence?: ConvergenceState;
   convergenceReason?: string;
   last?: MetricsRecord;
-  /** The spec in the editor differs from the run's snapshot. */
+  /** The spec in the editor differs from the run's snapshot (while training: from the text the run started with). */
   specChanged: boolean;
   message?: string;
   backend?: string;
@@ -80,8 +80,10 @@ export function codeLensResult(s: RunStateInput, withReason = true): string | un
   switch (kind) {
     case 'none':
       return undefined;
-    case 'training':
-      return s.live!.epochs > 0 ? `training: epoch ${s.live!.epoch}/${s.live!.epochs}` : 'starting';
+    case 'training': {
+      const what = s.specChanged ? 'training (spec changed since it started)' : 'training';
+      return s.live!.epochs > 0 ? `${what}: epoch ${s.live!.epoch}/${s.live!.epochs}` : 'starting';
+    }
     case 'failed':
       return s.status === 'diverged' ? RUN_STATUS_LABEL.diverged : `last run ${RUN_STATUS_LABEL.failed}`;
     case 'stale':
@@ -146,6 +148,8 @@ export function statusTooltipMarkdown(s: RunStateInput, specName?: string): stri
     if (extra.length) blocks.push(md(extra.join(', ')));
   }
   if (kind === 'stale') blocks.push('The spec has changed since this run; train again to update the verdict.');
+  if (kind === 'training' && s.specChanged)
+    blocks.push('The spec has changed since this run started: the run trains the text it started with; train again for the edited spec.');
   if (s.message) blocks.push(md(s.message));
   if (s.theoremNote) blocks.push(`Theorem does not apply: ${md(s.theoremNote)}`);
   const r = s.last;

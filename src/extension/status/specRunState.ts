@@ -38,12 +38,22 @@ export async function specRunState(specUri: vscode.Uri, index: RunIndex, client:
     theoremNote: latest?.theoremNote,
   };
   if (!trainer) return { ...base, specName };
+  // Until the index has read the live run's folder, `latest` is the run before it: its verdict, model and text are not this run's.
+  const own = latest !== undefined && latest.runDir === trainer.runDir;
+  const trained = trainer.specText ?? (own ? latest.specText : undefined);
+  const record = trainer.lastRecord ?? (own ? latest.last : undefined);
   return {
-    ...base,
+    hasRun: base.hasRun,
     live: liveProgressOf(trainer),
-    last: trainer.lastRecord ?? (trainer.runDir === latest?.runDir ? latest?.last : undefined),
-    backend: trainer.started?.backend ?? base.backend,
+    specChanged: trained !== undefined && text !== undefined && specChangedSince(text, trained),
+    convergence: record?.convergence ?? (own ? base.convergence : undefined),
+    convergenceReason: record?.convergenceReason ?? (own ? base.convergenceReason : undefined),
+    last: record,
+    message: own ? base.message : undefined,
+    backend: trainer.started?.backend ?? (own ? base.backend : undefined),
     runDir: trainer.runDir ?? base.runDir,
+    modelType: own ? base.modelType : undefined,
+    theoremNote: own ? base.theoremNote : undefined,
     specName,
   };
 }

@@ -93,6 +93,11 @@ export class TrainerProcess {
     return this.started?.runDir;
   }
 
+  /** The spec's text as this run was started with it (undefined: the trainer reads the file). */
+  get specText(): string | undefined {
+    return this.opts.request.specText;
+  }
+
   onEvent(listener: (e: FromTrainer) => void) {
     return this.events.on(listener);
   }
