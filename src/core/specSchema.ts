@@ -28,6 +28,9 @@ export interface JsonSchema {
   maxItems?: number;
   minLength?: number;
   default?: unknown;
+  /** VS Code's own keywords: whether its JSON support accepts comments and trailing commas in the file. */
+  allowComments?: boolean;
+  allowTrailingCommas?: boolean;
   /** Used for `data`: exactly one of these property sets identifies the variant. */
   oneOf?: JsonSchema[];
   /** Used at the top: the first variant whose `required` fields are all present applies (model spec or script spec). */
@@ -144,6 +147,9 @@ export const SPEC_SCHEMA: JsonSchema = {
   $id: 'vae-lens/vae-spec.schema.json',
   title: 'VAE Lens model spec',
   description: 'A Gaussian VAE, its data, training and diagnostics (VAE Lens).',
+  // The spec reader accepts both; without these the editor's JSON support warns on each trailing comma.
+  allowComments: true,
+  allowTrailingCommas: true,
   type: 'object',
   additionalProperties: false,
   // A model spec needs data and model; a script spec needs trainer (core/scriptSpec.ts).

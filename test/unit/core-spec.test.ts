@@ -129,6 +129,16 @@ test('the published schema file is the one generated from the source', () => {
   assert.deepEqual(JSON.parse(fs.readFileSync(file, 'utf8')), JSON.parse(JSON.stringify(SPEC_SCHEMA)));
 });
 
+test("the published schema tells the editor's JSON support what the spec reader accepts: comments and trailing commas", () => {
+  // VS Code's JSON support warns "Trailing comma" in a jsonc file unless its schema allows them.
+  const file = path.join(__dirname, '..', '..', '..', 'schemas', 'vae-spec.schema.json');
+  const published = JSON.parse(fs.readFileSync(file, 'utf8')) as { allowComments?: boolean; allowTrailingCommas?: boolean };
+  const text = '{\n  // notes\n  "data": { "synthetic": "swiss_roll", },\n  "model": { "latentDim": 2, "encoder": { "hidden": [8, 8,], }, },\n}\n';
+  assert.equal(parseSpec(text).spec.model.latentDim, 2);
+  assert.equal(published.allowComments, true);
+  assert.equal(published.allowTrailingCommas, true);
+});
+
 test('a seed is a 32-bit word: larger ones, which would share the streams of a smaller one, are refused at their field', () => {
   for (const [section, extra] of [
     ['training', '"data": { "path": "d.csv" }'],

@@ -27,7 +27,7 @@ interface Placed extends SchemaProblem {
   rank: number;
 }
 
-const ajv = new Ajv({ allErrors: true, strictTypes: false, keywords: ['markdownDescription'] });
+const ajv = new Ajv({ allErrors: true, strictTypes: false, keywords: ['markdownDescription', 'allowComments', 'allowTrailingCommas'] });
 const compiled = new WeakMap<JsonSchema, ValidateFunction>();
 
 function validatorFor(schema: JsonSchema): ValidateFunction {
