@@ -5,6 +5,7 @@
 import { createScanner, parseTree, printParseErrorCode, type Node, type ParseError } from 'jsonc-parser';
 import { lineStarts, positionIn, UserError, type SourceLocation } from '../errors';
 import { withoutBom } from '../text';
+import { readableSyntaxErrors } from './syntaxErrors';
 
 /** Editors that save a UTF-8 byte order mark hide it; locations are counted as they show the text. */
 
@@ -25,14 +26,15 @@ export function parseJsoncTree(text: string, locate: Locate): Node {
   const tooDeep = offsetBeyondDepth(text, MAX_NESTING);
   if (tooDeep !== undefined)
     throw new UserError(`invalid spec: nested more than ${MAX_NESTING} levels deep; a spec needs at most 4`, locate(undefined, '', tooDeep, 1));
+  if (onlyTrivia(text)) throw new UserError(EMPTY_SPEC, locate(undefined, '', 0, 0));
   const parseErrors: ParseError[] = [];
   const root = parseTree(text, parseErrors, { allowTrailingComma: true, disallowComments: false });
   if (parseErrors.length > 0 || !root) {
-    const errs = parseErrors.map((e) => ({
-      message: `invalid JSON: ${describeParseError(printParseErrorCode(e.error))}`,
+    const errs = readableSyntaxErrors(text, parseErrors, describeParseError).map((e) => ({
+      message: e.message,
       location: locate(undefined, '', e.offset, e.length),
     }));
-    if (errs.length === 0) errs.push({ message: 'the file is empty; a spec is a JSON object', location: locate(undefined, '', 0, 0) });
+    if (errs.length === 0) errs.push({ message: EMPTY_SPEC, location: locate(undefined, '', 0, 0) });
     throw new UserError(errs[0]!.message, errs[0]!.location, errs.slice(1));
   }
   return root;
@@ -68,6 +70,15 @@ function lineIndex(text: string): (offset: number) => { line: number; column: nu
 }
 
 const MAX_NESTING = 64;
+
+const EMPTY_SPEC = 'the file is empty; a spec is a JSON object such as { "data": { "synthetic": "swiss_roll" }, "model": { "latentDim": 2 } }';
+
+/** Whether the text holds nothing but whitespace and comments (a new file, or one with its body deleted). */
+function onlyTrivia(text: string): boolean {
+  const EOF = 17;
+  const scanner = createScanner(text, true);
+  return scanner.scan() === EOF;
+}
 
 /** Offset of the first "{" or "[" that opens level `max + 1`, found without recursion (strings and comments skipped). */
 function offsetBeyondDepth(text: string, max: number): number | undefined {

@@ -1,0 +1,84 @@
+/**
+ * JSON syntax errors as a spec's author should read them. Specs are often written with the habits of
+ * another language (NaN and single quotes from JavaScript or JSON5, True and None from Python, 0x10,
+ * +1, .5): the parser sees an unknown symbol and then, on the brackets after it, values and names it
+ * expected. Such a token is named here with what JSON wants instead, and the errors it caused are
+ * left out. Pure.
+ */
+import { parseTree, printParseErrorCode, type ParseError } from 'jsonc-parser';
+
+export interface SyntaxProblem {
+  message: string;
+  offset: number;
+  length: number;
+}
+
+/** What JSON wants instead of a token it does not know; undefined for one not recognised. */
+function foreignTokenMessage(token: string): string | undefined {
+  if (/^-?(NaN|Infinity)$/.test(token)) return `${token} is not a JSON number: JSON has no NaN or Infinity; write a finite number`;
+  const hex = /^-?0[xX]([0-9a-fA-F]+)$/.exec(token);
+  if (hex) return `${token}: JSON numbers are decimal; write ${token.startsWith('-') ? '-' : ''}${parseInt(hex[1]!, 16)}`;
+  if (/^\d+(_\d+)+$/.test(token)) return `${token}: JSON numbers have no digit separators; write ${token.replace(/_/g, '')}`;
+  if (/^\+\d/.test(token)) return `${token}: JSON numbers have no "+" sign; write ${token.slice(1)}`;
+  if (/^-?\.\d/.test(token)) return `${token}: a JSON number starts with a digit; write ${token.replace('.', '0.')}`;
+  if (/^'.*'$/.test(token)) return `${token}: JSON takes double quotes, not single quotes; write ${JSON.stringify(token.slice(1, -1))}`;
+  const python: Record<string, string> = { True: 'true', False: 'false', None: 'null' };
+  if (python[token]) return `${token} is not a JSON value: JSON writes ${python[token]} (in lowercase)`;
+  if (/^[A-Za-z_$][\w$-]*$/.test(token)) return `${token} is not a JSON value: a string takes double quotes; write ${JSON.stringify(token)}`;
+  return undefined;
+}
+
+/**
+ * The whole token an unknown-symbol error is part of: the parser splits "-Infinity" after the sign,
+ * "0x10" after the 0, "1_000" after the 1, and a single-quoted string at its spaces.
+ */
+function tokenAt(text: string, offset: number, length: number): { start: number; end: number } {
+  let start = offset;
+  let end = offset + length;
+  if (text[start - 1] === '0' && /^[xX]/.test(text.slice(start, end)) && !/[\d.]/.test(text[start - 2] ?? '')) start--;
+  else if (text[start] === '_' && /\d/.test(text[start - 1] ?? '')) while (start > 0 && /\d/.test(text[start - 1]!)) start--;
+  if (text.slice(start, end) === '-') end += /^(Infinity|NaN)?/.exec(text.slice(end))![0].length;
+  else if (text[start - 1] === '-' && /^0[xX]/.test(text.slice(start, end))) start--;
+  if (text[start] === "'" && (end - start < 2 || text[end - 1] !== "'")) {
+    const close = text.indexOf("'", start + 1);
+    const lineEnd = text.indexOf('\n', start);
+    if (close >= 0 && (lineEnd < 0 || close < lineEnd)) end = close + 1;
+  }
+  return { start, end };
+}
+
+/** The most foreign tokens named in one text; past that, the parser's own errors are shown. */
+const MAX_FOREIGN = 20;
+
+/**
+ * The parse errors of `text` (`errors`, from parsing it with comments and trailing commas allowed), in
+ * order: each foreign token as one located problem. The errors it caused are found by parsing again
+ * with the token replaced by a valid one of the same length, so the other errors keep their places.
+ */
+export function readableSyntaxErrors(text: string, errors: readonly ParseError[], describe: (code: string) => string): SyntaxProblem[] {
+  const foreign: SyntaxProblem[] = [];
+  let repaired = text;
+  let remaining = errors;
+  for (;;) {
+    const found = foreign.length < MAX_FOREIGN ? firstForeignToken(repaired, remaining) : undefined;
+    if (!found) break;
+    foreign.push(found);
+    const n = found.length;
+    repaired = repaired.slice(0, found.offset) + (n >= 2 ? `"${'x'.repeat(n - 2)}"` : '0') + repaired.slice(found.offset + n);
+    const again: ParseError[] = [];
+    parseTree(repaired, again, { allowTrailingComma: true, disallowComments: false });
+    remaining = again;
+  }
+  const rest = remaining.map((e) => ({ message: `invalid JSON: ${describe(printParseErrorCode(e.error))}`, offset: e.offset, length: e.length }));
+  return [...foreign, ...rest].sort((a, b) => a.offset - b.offset);
+}
+
+function firstForeignToken(text: string, errors: readonly ParseError[]): SyntaxProblem | undefined {
+  for (const e of errors) {
+    if (printParseErrorCode(e.error) !== 'InvalidSymbol') continue;
+    const { start, end } = tokenAt(text, e.offset, e.length);
+    const message = foreignTokenMessage(text.slice(start, end));
+    if (message !== undefined) return { message: `invalid JSON: ${message}`, offset: start, length: end - start };
+  }
+  return undefined;
+}
