@@ -2,10 +2,10 @@
  * The editor's diagnostics for specs, run against a stand-in vscode module: what a trainer reported
  * about a spec is underlined where it is, and goes away once the text it was about is no longer there.
  */
-import { diagnosticCollections, fireWorkspace, Uri, type Diagnostic } from './vscode-stub';
+import { diagnosticCollections, fileWatchers, fireWorkspace, openDocuments, Uri, type Diagnostic } from './vscode-stub';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ErrorEvent } from '../../src/core/protocol';
@@ -76,5 +76,50 @@ test('a data problem without a line is placed on data.path, not on a "path" in a
     assert.match(d!.message, /^points\.csv: row 7: expected 784/);
   } finally {
     diagnostics.dispose();
+  }
+});
+
+const until = async (cond: () => boolean, ms = 3000) => {
+  const t0 = Date.now();
+  while (!cond()) {
+    if (Date.now() - t0 > ms) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+};
+
+test("a data file made, deleted or brought in after the spec was checked: the spec's problems follow it, unedited", async () => {
+  const folder = mkdtempSync(join(tmpdir(), 'vae-lens-diag-data-'));
+  const uri = Uri.file(join(folder, 'later.vae.json'));
+  const data = join(folder, 'later.csv');
+  openDocuments.length = 0;
+  openDocuments.push({ ...doc(uri, '{ "data": { "path": "later.csv" }, "model": { "latentDim": 2 } }'), isClosed: false } as never);
+  const diagnostics = new SpecDiagnostics();
+  const problems = () =>
+    (
+      diagnosticCollections
+        .filter((c) => c.name === 'vae-lens')
+        .at(-1)!
+        .get(uri) ?? []
+    ).map((d) => d.message);
+  const watcher = fileWatchers.at(-1)!;
+  try {
+    assert.match(problems().join(), /not found/);
+    // Downloaded in a terminal, or written by a script: the file system says so, the spec is not touched.
+    writeFileSync(data, 'x,y\n1,2\n');
+    watcher.fire('create', Uri.file(data));
+    await until(() => problems().length === 0);
+    assert.deepEqual(problems(), [], 'the spec still says its data file is not found');
+    rmSync(data);
+    watcher.fire('delete', Uri.file(data));
+    await until(() => problems().length > 0);
+    assert.match(problems().join(), /not found/);
+    // A file outside the workspace is not watched: coming back to the window looks again.
+    writeFileSync(data, 'x,y\n1,2\n');
+    fireWorkspace('onDidChangeWindowState', { focused: true });
+    await until(() => problems().length === 0);
+    assert.deepEqual(problems(), []);
+  } finally {
+    diagnostics.dispose();
+    openDocuments.length = 0;
   }
 });

@@ -73,7 +73,7 @@ export const answers: { saveDialog?: Uri; openDialog?: Uri[] } = {};
 
 const disposable = { dispose: () => undefined };
 
-/** Listeners of the workspace events the code under test subscribes to; `fireWorkspace` plays one. */
+/** Listeners of the workspace (and window) events the code under test subscribes to; `fireWorkspace` plays one. */
 const workspaceListeners = new Map<string, ((e: unknown) => void)[]>();
 const workspaceEvent =
   (name: string) =>
@@ -84,6 +84,24 @@ const workspaceEvent =
 export function fireWorkspace(name: string, e: unknown): void {
   for (const listener of workspaceListeners.get(name) ?? []) listener(e);
 }
+
+/** A file system watcher whose events a test plays with `fire`; every one made is in `fileWatchers`. */
+export class FakeFileSystemWatcher {
+  private readonly listeners = new Map<string, ((uri: Uri) => void)[]>();
+  constructor(readonly glob: unknown) {}
+  private on = (kind: string) => (listener: (uri: Uri) => void) => {
+    this.listeners.set(kind, [...(this.listeners.get(kind) ?? []), listener]);
+    return disposable;
+  };
+  onDidCreate = this.on('create');
+  onDidChange = this.on('change');
+  onDidDelete = this.on('delete');
+  fire(kind: 'create' | 'change' | 'delete', uri: Uri): void {
+    for (const listener of this.listeners.get(kind) ?? []) listener(uri);
+  }
+  dispose(): void {}
+}
+export const fileWatchers: FakeFileSystemWatcher[] = [];
 
 export class Range {
   constructor(
@@ -145,6 +163,7 @@ const vscode = {
   },
   window: {
     activeTextEditor: undefined,
+    onDidChangeWindowState: workspaceEvent('onDidChangeWindowState'),
     showInformationMessage: show('info'),
     showWarningMessage: show('warning'),
     showErrorMessage: show('error'),
@@ -167,6 +186,11 @@ const vscode = {
     workspaceFolders: undefined,
     textDocuments: openDocuments,
     onDidSaveTextDocument: workspaceEvent('onDidSaveTextDocument'),
+    createFileSystemWatcher: (glob: unknown) => {
+      const watcher = new FakeFileSystemWatcher(glob);
+      fileWatchers.push(watcher);
+      return watcher;
+    },
     onDidOpenTextDocument: workspaceEvent('onDidOpenTextDocument'),
     onDidChangeTextDocument: workspaceEvent('onDidChangeTextDocument'),
     onDidCloseTextDocument: workspaceEvent('onDidCloseTextDocument'),

@@ -12,8 +12,11 @@ import { affectsSettings, readSettings, workspaceRoots } from '../settings';
 import { checkSpecText, locateField, type SpecProblem } from './specChecks';
 import { isSpecDocument } from './specFiles';
 import { samePath } from '../../core/run/paths';
+import { Throttle } from '../throttle';
 
 const DEBOUNCE_MS = 300;
+/** How often files appearing and going (a download, a training run's writes) may re-check the open specs. */
+const RECHECK_MS = 1000;
 const SOURCE = 'VAE Lens';
 
 const toRange = (r: Range0) => new vscode.Range(r.start.line, r.start.character, r.end.line, r.end.character);
@@ -33,9 +36,23 @@ export class SpecDiagnostics implements vscode.Disposable {
   /** The text each spec's run trained, which its problems in the spec are placed in. */
   private readonly runTexts = new Map<string, string>();
   private readonly disposables: vscode.Disposable[] = [this.specProblems, this.runProblems];
+  private readonly rechecks = new Throttle(RECHECK_MS, () => this.checkAll());
 
   constructor() {
+    // A spec's data file can appear or go without the spec being touched (downloaded, written by a
+    // script, deleted): "not found" must not outlive it. Outside the workspace nothing is watched, so
+    // coming back to the window looks again.
+    const files = vscode.workspace.createFileSystemWatcher('**/*', false, true, false);
+    const recheck = (uri: vscode.Uri) => {
+      if (!uri.fsPath.replace(/\\/g, '/').includes('/.vae-lens/')) this.rechecks.schedule();
+    };
     this.disposables.push(
+      files,
+      files.onDidCreate(recheck),
+      files.onDidDelete(recheck),
+      vscode.window.onDidChangeWindowState((s) => {
+        if (s.focused) this.rechecks.schedule();
+      }),
       vscode.workspace.onDidOpenTextDocument((d) => this.check(d)),
       vscode.workspace.onDidChangeTextDocument((e) => {
         this.dropOutdatedRunProblems(e.document);
@@ -153,6 +170,7 @@ export class SpecDiagnostics implements vscode.Disposable {
   }
 
   dispose(): void {
+    this.rechecks.dispose();
     for (const t of this.timers.values()) clearTimeout(t);
     for (const d of this.disposables) d.dispose();
   }
