@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import type { RunOverview } from '../../src/core/run/read';
 import type { RunIndex } from '../../src/extension/runs/runIndex';
-import { codeLensResult, statusBarText, statusTooltipMarkdown } from '../../src/extension/status/runStateWording';
+import { codeLensResult, finishedMessage, statusBarText, statusTooltipMarkdown } from '../../src/extension/status/runStateWording';
 import { specRunState } from '../../src/extension/status/specRunState';
 import type { TrainerClient } from '../../src/extension/trainer/trainerClient';
 import type { TrainerProcess } from '../../src/extension/trainer/trainerProcess';
@@ -90,4 +90,14 @@ test("a live run's own latest pass is what the tooltip shows, from the trainer o
   const fromFolder = await stateWhile(spec(5), liveTrainer(spec(5)), ownFolder);
   assert.equal(fromFolder.convergence, 'improving');
   assert.equal(fromFolder.convergenceReason, 'The previous run settled.');
+});
+
+test('the end of a run whose spec was edited meanwhile says the verdict is of the text it started with', () => {
+  const last = sampleRecord(30, { convergence: 'converged' });
+  assert.match(finishedMessage('model', last, false), /^VAE Lens: model finished: converged, gap /);
+  assert.match(
+    finishedMessage('model', last, true),
+    /^VAE Lens: model finished \(the spec as it was when the run started; it has been edited since\): converged, gap /,
+  );
+  assert.equal(finishedMessage('model', undefined, false), 'VAE Lens: model finished.');
 });

@@ -97,6 +97,18 @@ export function codeLensResult(s: RunStateInput, withReason = true): string | un
   }
 }
 
+/**
+ * The notification when a run completes: its verdict, and, when the spec was edited while it trained,
+ * that the verdict is of the text the run started with.
+ */
+export function finishedMessage(name: string, last: MetricsRecord | undefined, specChangedSinceStart: boolean): string {
+  const verdict = last
+    ? codeLensResult({ hasRun: true, specChanged: false, last, convergence: last.convergence, convergenceReason: last.convergenceReason, status: 'completed' })
+    : undefined;
+  const which = specChangedSinceStart ? ' (the spec as it was when the run started; it has been edited since)' : '';
+  return `VAE Lens: ${name} finished${which}${verdict ? `: ${verdict.replace(/\.$/, '')}` : ''}.`;
+}
+
 const ICONS: Record<RunStateKind, string> = {
   none: '$(beaker)',
   training: '$(sync~spin)',

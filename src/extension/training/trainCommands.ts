@@ -8,7 +8,8 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { startRequest } from '../../core/protocol';
 import { DiagnosticsPanel, type PanelDeps } from '../panel/diagnosticsPanel';
-import { codeLensResult } from '../status/runStateWording';
+import { finishedMessage } from '../status/runStateWording';
+import { specChangedSince } from '../status/specChange';
 import { readSettings, workspaceRoots } from '../settings';
 import { checkSpec } from '../specs/specChecks';
 import type { SpecDiagnostics } from '../specs/specDiagnostics';
@@ -188,13 +189,13 @@ export class Training implements vscode.Disposable {
         case 'done':
           sub.dispose();
           this.deps.output.appendLine(`[${name}] ${timings.finish()}`);
-          this.announce(e.status, name, errors, trainer);
+          this.announce(e.status, name, errors, trainer, specUri, text);
           break;
       }
     });
   }
 
-  private announce(status: string, name: string, errors: string[], trainer: TrainerProcess): void {
+  private announce(status: string, name: string, errors: string[], trainer: TrainerProcess, specUri: vscode.Uri, trainedText: string): void {
     const output = 'Show Output';
     const onOutput = (c: string | undefined) => c === output && this.deps.output.show(true);
     if (status === 'failed') {
@@ -204,18 +205,12 @@ export class Training implements vscode.Disposable {
     } else if (status === 'diverged') {
       void vscode.window.showWarningMessage(`VAE Lens: ${name} diverged. ${trainer.done?.message ?? ''}`, output).then(onOutput);
     } else if (status === 'completed') {
-      const last = trainer.lastRecord;
-      const verdict = last
-        ? codeLensResult({
-            hasRun: true,
-            specChanged: false,
-            last,
-            convergence: last.convergence,
-            convergenceReason: last.convergenceReason,
-            status: 'completed',
-          })
-        : undefined;
-      void vscode.window.showInformationMessage(`VAE Lens: ${name} finished${verdict ? `: ${verdict.replace(/\.$/, '')}` : ''}.`);
+      const message = specText(specUri).then((now) => finishedMessage(name, trainer.lastRecord, now !== undefined && specChangedSince(now, trainedText)));
+      reportFailure(
+        'Announcing the end of training',
+        message.then((m) => void vscode.window.showInformationMessage(m)),
+        this.log,
+      );
     }
   }
 
