@@ -38,8 +38,14 @@ export function parseSpec(original: string, file = 'spec.vae.json'): ParsedSpec 
   return doc.parsed;
 }
 
+/** Specs are a few kilobytes; a bigger file is something else named *.vae.json, not worth parsing whole. */
+export const MAX_SPEC_BYTES = 1 << 20;
+
 /** Parse and validate either kind of spec; throws a UserError as parseSpec does. */
 export function parseSpecDocument(original: string, file = 'spec.vae.json'): SpecDocument {
+  // Before any parsing: the editor checks the text on opening it and after each edit.
+  if (original.length > MAX_SPEC_BYTES / 4 && Buffer.byteLength(original, 'utf8') > MAX_SPEC_BYTES)
+    throw new UserError(`${file} is over 1 MiB; a spec is a small JSON file (at most 1 MiB). Is it the right file?`, { file });
   const text = withoutBom(original);
   const locate = locator(text, file);
   const root = parseJsoncTree(text, locate);

@@ -11,7 +11,7 @@ import { PROTOCOL_VERSION, requestOptionName, type StartRequest } from '../core/
 import { parseMetricsJsonl, RUN_FILES, RUN_FORMAT_VERSION, type MetricsRecord, type RunMeta, type RunStatus, type RunSummary } from '../core/runFormat';
 import { READ_LIMITS } from '../core/run/files';
 import { thisHost } from '../core/run/liveness';
-import { parseSpec, parseSpecDocument, type ParsedSpec, type SpecDocument, type VaeSpec } from '../core/spec';
+import { MAX_SPEC_BYTES, parseSpec, parseSpecDocument, type ParsedSpec, type SpecDocument, type VaeSpec } from '../core/spec';
 import { locateInSpec } from '../core/specParts/jsonc';
 import { requestRunsDir } from '../core/specParts/outputPaths';
 import { loadData } from '../data/load';
@@ -25,9 +25,6 @@ import { ThreadFailure } from './threadPool';
 import { threadCount } from './threads';
 import type { EventSink, SessionControl } from './sessionHost';
 
-/** Specs are a few kilobytes; a bigger file is something else named *.vae.json, not worth reading whole. */
-const MAX_SPEC_BYTES = 1 << 20;
-
 export function readSpecFile(specPath: string): ParsedSpec {
   return parseSpec(readSpecText(specPath), specPath);
 }
@@ -35,13 +32,6 @@ export function readSpecFile(specPath: string): ParsedSpec {
 /** A model spec or a script spec (trainer.command). */
 export function readSpecDocumentFile(specPath: string): SpecDocument {
   return parseSpecDocument(readSpecText(specPath), specPath);
-}
-
-/** The editor's text of the spec, held to the same size limit as a spec read from disk. */
-function checkedSpecSize(text: string, specPath: string): string {
-  if (Buffer.byteLength(text, 'utf8') > MAX_SPEC_BYTES)
-    throw new UserError(`${specPath} is over 1 MiB; a spec is a small JSON file (at most 1 MiB). Is it the right file?`, { file: specPath });
-  return text;
 }
 
 function readSpecText(specPath: string): string {
@@ -86,7 +76,7 @@ export async function runSession(req: StartRequest, emit: EventSink, control: Se
     const doc = resumeDir
       ? ({ kind: 'model', parsed: readSpecFile(path.join(checkRunFolder(resumeDir), RUN_FILES.spec)) } as const)
       : req.specText !== undefined
-        ? parseSpecDocument(checkedSpecSize(req.specText, specPath), specPath)
+        ? parseSpecDocument(req.specText, specPath)
         : readSpecDocumentFile(specPath);
     // A spec that names trainer.command runs the user's script (train/scriptSession.ts).
     if (doc.kind === 'script') return await runScriptSession(req, doc.parsed, emit, control);

@@ -1,12 +1,15 @@
 /**
  * Has a spec changed since a run? Compared by meaning, not by bytes: comments,
  * whitespace and key order do not make a run stale; any value that differs does.
- * When either text does not parse, only identical text counts as unchanged.
+ * When either text does not parse, or is too big to be a spec, only identical text counts as unchanged.
  */
 import { parse, type ParseError } from 'jsonc-parser';
+import { MAX_SPEC_BYTES } from '../../core/spec';
 
 export function specChangedSince(currentText: string, snapshotText: string): boolean {
   if (currentText === snapshotText) return false;
+  // Not a spec (the trainer refuses it): not worth parsing on every edit.
+  if (currentText.length > MAX_SPEC_BYTES || snapshotText.length > MAX_SPEC_BYTES) return true;
   const a = parseQuiet(currentText);
   const b = parseQuiet(snapshotText);
   if (a === undefined || b === undefined) return true;
