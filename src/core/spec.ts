@@ -45,7 +45,13 @@ export const MAX_SPEC_BYTES = 1 << 20;
 export function parseSpecDocument(original: string, file = 'spec.vae.json'): SpecDocument {
   // Before any parsing: the editor checks the text on opening it and after each edit.
   if (original.length > MAX_SPEC_BYTES / 4 && Buffer.byteLength(original, 'utf8') > MAX_SPEC_BYTES)
-    throw new UserError(`${file} is over 1 MiB; a spec is a small JSON file (at most 1 MiB). Is it the right file?`, { file });
+    throw new UserError('invalid spec: over 1 MiB; a spec is a small JSON file (at most 1 MiB). Is it the right file?', {
+      file,
+      line: 1,
+      column: 1,
+      offset: 0,
+      length: 1,
+    });
   const text = withoutBom(original);
   const locate = locator(text, file);
   const root = parseJsoncTree(text, locate);
