@@ -198,7 +198,6 @@ const vscode = {
     onDidGrantWorkspaceTrust: workspaceEvent('onDidGrantWorkspaceTrust'),
     onDidChangeWorkspaceFolders: workspaceEvent('onDidChangeWorkspaceFolders'),
     findFiles: () => Promise.resolve([]),
-    createFileSystemWatcher: () => ({ onDidCreate: () => disposable, onDidChange: () => disposable, onDidDelete: () => disposable, dispose: () => undefined }),
     getConfiguration: () => ({ get: <T>(_key: string, fallback: T) => fallback }),
     asRelativePath: (p: string | Uri) => (typeof p === 'string' ? p : p.fsPath),
     fs: { writeFile: (uri: Uri, bytes: Uint8Array) => fs.promises.writeFile(uri.fsPath, bytes) },
