@@ -12,6 +12,7 @@ import { BACKENDS, integerFieldBounds } from '../core/specSchema';
 import type { BackendChoice } from '../core/spec';
 import { formatDuration } from '../core/wording';
 import { decompositionTable, evidenceTable, passLine, pathForDisplay, perLatentTable, progressBar } from './format';
+import { guardOutput, whenOutputLost } from './output';
 import type { MetricsRecord } from '../core/runFormat';
 
 const USAGE = `usage:
@@ -119,12 +120,20 @@ async function train(args: Args): Promise<number> {
   process.on('SIGTERM', onSignal);
   // So does SIGHUP (the terminal closed, the ssh connection dropped), whose default would end the process
   // with no summary and leave a script it runs training on in its own process group. The terminal is
-  // gone, so what is still printed may fail to reach it: those errors must not end the stop.
-  const onHangUp = () => {
-    for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
-    onSignal();
-  };
+  // gone, so what is still printed may fail to reach it: guardOutput keeps those errors from ending the stop.
+  const onHangUp = () => onSignal();
   process.on('SIGHUP', onHangUp);
+  // Output nobody reads any more (`| head`, a quit pager) stops the run as Ctrl-C does; output that
+  // cannot be written (a redirect onto a full disk) stops it too, and the exit says it failed.
+  let outputFailed = false;
+  whenOutputLost((lost) => {
+    if (!lost.readerClosed) outputFailed = true;
+    if (lost.stream === 'stdout' || !lost.readerClosed)
+      (lost.stream === 'stdout' ? process.stderr : process.stdout).write(
+        `vae-lens: ${lost.readerClosed ? `${lost.stream} was closed` : `cannot write to ${lost.stream} (${lost.code})`}; stopping after this step, with the run folder written\n`,
+      );
+    control.stopRequested = true;
+  });
   let failed = false;
   // Bad input exits 2; a run that failed for another reason (a kernel thread died...) exits 1.
   let badInput = false;
@@ -194,7 +203,9 @@ async function train(args: Args): Promise<number> {
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
   process.off('SIGHUP', onHangUp);
+  whenOutputLost(undefined);
   if (status === 'failed' && failed && badInput) return 2;
+  if (outputFailed) return 1;
   return status === 'completed' || status === 'stopped' ? 0 : 1;
 }
 
@@ -245,6 +256,7 @@ async function report(args: Args): Promise<number> {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  guardOutput();
   try {
     // Asked for, the usage is an answer (stdout, exit 0); without a command it is a complaint (exit 2).
     if (argv[0] === '--help' || argv[0] === '-h') {
