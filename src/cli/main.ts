@@ -3,7 +3,8 @@
  *   vae-lens train SPEC [--epochs N] [--out DIR] [--backend B] [--threads N] [--json] [--resume RUN]
  *   vae-lens eval RUN [--samples S] [--points N] [--backend B] [--json]
  *   vae-lens report RUN... [--out FILE.html] [--png]
- * Exit codes: 0 success, 1 training failed or diverged, 2 bad input (a one-paragraph message, no stack).
+ * Exit codes: 0 success (or a run stopped: Ctrl-C, SIGTERM, SIGHUP, stdout closed by its reader), 1 training
+ * failed or diverged or its output could not be written, 2 bad input (a one-paragraph message, no stack).
  */
 import { verdictLine } from '../core/verdictText';
 import { formatUserError, isUserError, UserError } from '../core/errors';
@@ -13,56 +14,8 @@ import type { BackendChoice } from '../core/spec';
 import { formatDuration } from '../core/wording';
 import { decompositionTable, evidenceTable, passLine, pathForDisplay, perLatentTable, progressBar } from './format';
 import { guardOutput, whenOutputLost } from './output';
+import { parseArgs, USAGE, type Args } from './args';
 import type { MetricsRecord } from '../core/runFormat';
-
-const USAGE = `usage:
-  vae-lens train SPEC [--epochs N] [--out DIR] [--backend auto|tensorflow|wasm|cpu] [--threads N] [--json] [--resume RUN_DIR]
-  vae-lens eval RUN_DIR [--samples S] [--points N] [--backend B] [--json]
-  vae-lens report RUN_DIR... [--out FILE.html] [--png]`;
-
-interface Args {
-  command: string;
-  positional: string[];
-  flags: Map<string, string | true>;
-}
-
-const FLAGS: Record<string, { value: boolean; commands: string[] }> = {
-  epochs: { value: true, commands: ['train'] },
-  out: { value: true, commands: ['train', 'report'] },
-  backend: { value: true, commands: ['train', 'eval'] },
-  threads: { value: true, commands: ['train'] },
-  json: { value: false, commands: ['train', 'eval'] },
-  resume: { value: true, commands: ['train'] },
-  samples: { value: true, commands: ['eval'] },
-  points: { value: true, commands: ['eval'] },
-  png: { value: false, commands: ['report'] },
-  help: { value: false, commands: ['train', 'eval', 'report'] },
-};
-
-export function parseArgs(argv: string[]): Args {
-  const [command, ...rest] = argv;
-  if (!command) throw new UserError(USAGE);
-  if (!['train', 'eval', 'report'].includes(command)) throw new UserError(`unknown command "${command}"\n${USAGE}`);
-  const positional: string[] = [];
-  const flags = new Map<string, string | true>();
-  for (let i = 0; i < rest.length; i++) {
-    const a = rest[i]!;
-    if (!a.startsWith('--')) {
-      positional.push(a);
-      continue;
-    }
-    const [name, inline] = a.slice(2).split('=', 2) as [string, string | undefined];
-    const def = Object.hasOwn(FLAGS, name) ? FLAGS[name] : undefined;
-    if (!def || !def.commands.includes(command)) throw new UserError(`"${command}" has no option --${name}\n${USAGE}`);
-    if (!def.value) flags.set(name, true);
-    else {
-      const v = inline ?? rest[++i];
-      if (v === undefined || v.startsWith('--')) throw new UserError(`--${name} needs a value\n${USAGE}`);
-      flags.set(name, v);
-    }
-  }
-  return { command, positional, flags };
-}
 
 /** The spec fields the numeric flags stand in for: a flag is held to the same bounds. */
 const FLAG_BOUNDS = {

@@ -280,3 +280,18 @@ test("eval of a run another trainer wrote says that eval re-evaluates VAE Lens's
     noStack(r.err);
   }
 });
+
+test('-h and --help anywhere after a command are an answer, not a file name', () => {
+  for (const command of ['train', 'eval', 'report'])
+    for (const args of [
+      [command, '-h'],
+      [command, '--help'],
+      [command, 'x.vae.json', '-h'],
+      [command, '-h', 'x.vae.json'],
+    ]) {
+      const r = cli(args);
+      assert.equal(r.code, 0, `${args.join(' ')}: ${r.err}`);
+      assert.match(r.out, /^usage:\n/, args.join(' '));
+      assert.equal(r.err, '', args.join(' '));
+    }
+});

@@ -1,0 +1,72 @@
+/**
+ * The command line's grammar: a command, then options (two dashes; "--name value" or
+ * "--name=value"; -h for help) and file names in any order; "--" ends the options.
+ */
+import { UserError } from '../core/errors';
+
+export const USAGE = `usage:
+  vae-lens train SPEC [--epochs N] [--out DIR] [--backend auto|tensorflow|wasm|cpu] [--threads N] [--json] [--resume RUN_DIR]
+  vae-lens eval RUN_DIR [--samples S] [--points N] [--backend B] [--json]
+  vae-lens report RUN_DIR... [--out FILE.html] [--png]`;
+
+export interface Args {
+  command: string;
+  positional: string[];
+  flags: Map<string, string | true>;
+}
+
+const FLAGS: Record<string, { value: boolean; commands: string[] }> = {
+  epochs: { value: true, commands: ['train'] },
+  out: { value: true, commands: ['train', 'report'] },
+  backend: { value: true, commands: ['train', 'eval'] },
+  threads: { value: true, commands: ['train'] },
+  json: { value: false, commands: ['train', 'eval'] },
+  resume: { value: true, commands: ['train'] },
+  samples: { value: true, commands: ['eval'] },
+  points: { value: true, commands: ['eval'] },
+  png: { value: false, commands: ['report'] },
+  help: { value: false, commands: ['train', 'eval', 'report'] },
+};
+
+export function parseArgs(argv: string[]): Args {
+  const [command, ...rest] = argv;
+  if (!command) throw new UserError(USAGE);
+  if (!['train', 'eval', 'report'].includes(command)) throw new UserError(`unknown command "${command}"\n${USAGE}`);
+  const positional: string[] = [];
+  const flags = new Map<string, string | true>();
+  let options = true;
+  for (let i = 0; i < rest.length; i++) {
+    const a = rest[i]!;
+    // "--" ends the options: a file whose name starts with a dash goes after it.
+    if (options && a === '--') {
+      options = false;
+      continue;
+    }
+    if (!options || a === '-' || !a.startsWith('-')) {
+      positional.push(a);
+      continue;
+    }
+    if (a === '-h') {
+      flags.set('help', true);
+      continue;
+    }
+    if (!a.startsWith('--'))
+      throw new UserError(
+        `"${command}" has no option ${a}; options are spelled with two dashes (--epochs 3), and a file whose name starts with a dash goes after --\n${USAGE}`,
+      );
+    const eq = a.indexOf('=');
+    const name = eq < 0 ? a.slice(2) : a.slice(2, eq);
+    const inline = eq < 0 ? undefined : a.slice(eq + 1);
+    const def = Object.hasOwn(FLAGS, name) ? FLAGS[name] : undefined;
+    if (!def || !def.commands.includes(command)) throw new UserError(`"${command}" has no option --${name}\n${USAGE}`);
+    if (!def.value) {
+      if (inline !== undefined) throw new UserError(`--${name} takes no value, not "${inline}": give --${name} alone, or leave it out`);
+      flags.set(name, true);
+    } else {
+      const v = inline ?? rest[++i];
+      if (v === undefined || v.startsWith('--')) throw new UserError(`--${name} needs a value\n${USAGE}`);
+      flags.set(name, v);
+    }
+  }
+  return { command, positional, flags };
+}

@@ -1,0 +1,60 @@
+/**
+ * The command line's grammar: options are refused or taken exactly as written, never half read
+ * (a single-dash option taken for a file name, a value cut at its second "=", a value given to a switch).
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { parseArgs } from '../../src/cli/args';
+import { isUserError } from '../../src/core/errors';
+
+function refused(argv: string[]): string {
+  try {
+    parseArgs(argv);
+  } catch (e) {
+    assert.ok(isUserError(e), `${argv.join(' ')}: not a user error: ${String(e)}`);
+    return e.message;
+  }
+  assert.fail(`${argv.join(' ')} was accepted`);
+}
+
+const COMMANDS = ['train', 'eval', 'report'] as const;
+
+test('a single-dash option is refused as an option, naming it, not looked for as a file', () => {
+  for (const command of COMMANDS)
+    for (const bad of ['-e', '-epochs', '-o', '-json', '-x', '-5']) {
+      const message = refused([command, 'x', bad, '3']);
+      assert.match(message, new RegExp(`"${command}" has no option ${bad}\\b`), `${command} ${bad}: ${message}`);
+      assert.match(message, /two dashes/);
+    }
+});
+
+test('after "--" every word is a file name, even one that starts with a dash', () => {
+  for (const command of COMMANDS)
+    for (const name of ['-h', '--help', '-run', '--out', '--']) {
+      const args = parseArgs([command, '--', name]);
+      assert.deepEqual(args.positional, [name], `${command} -- ${name}`);
+      assert.equal(args.flags.size, 0);
+    }
+  assert.deepEqual(parseArgs(['train', '--json', '--', 'a']).positional, ['a']);
+  assert.equal(parseArgs(['train', '--json', '--', 'a']).flags.get('json'), true);
+});
+
+test('an option value keeps every "=" after the first', () => {
+  for (const value of ['runs/lr=0.01', 'a=b=c', '=x', 'x=']) {
+    assert.equal(parseArgs(['train', 's', `--out=${value}`]).flags.get('out'), value);
+    assert.equal(parseArgs(['train', 's', '--out', value]).flags.get('out'), value);
+  }
+});
+
+test('a switch given a value is refused, not silently switched on', () => {
+  for (const [command, name] of [
+    ['train', 'json'],
+    ['eval', 'json'],
+    ['report', 'png'],
+    ['train', 'help'],
+  ] as const)
+    for (const value of ['no', 'false', '0', '']) {
+      const message = refused([command, 'x', `--${name}=${value}`]);
+      assert.match(message, new RegExp(`--${name} takes no value`), message);
+    }
+});
