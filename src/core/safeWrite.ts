@@ -44,6 +44,7 @@ const WRITE_PROBLEMS: ReadonlyMap<string, string> = new Map([
   ['EEXIST', 'a file of that name is in the way of a folder on its path'],
   [NOT_REGULAR, 'it is not a regular file (a folder, a named pipe or a device)'],
   ['EFBIG', 'the file would be larger than the file system allows'],
+  ['ENAMETOOLONG', 'its path is longer than the file system allows'],
 ]);
 
 /** Causes a user fixes by freeing space; the others by fixing permissions or what stands where a file should be. */
@@ -51,8 +52,9 @@ const OUT_OF_SPACE: ReadonlySet<string> = new Set(['ENOSPC', 'EDQUOT', 'EFBIG'])
 const NOT_PERMITTED: ReadonlySet<string> = new Set(['EACCES', 'EPERM', 'EROFS']);
 
 /** What to do about a failed write before trying again: make room, fix permissions, or put the file back. */
-export function writeRemedy(e: unknown): 'make room' | 'fix its permissions' | 'put a plain file back in its place' {
+export function writeRemedy(e: unknown): 'make room' | 'fix its permissions' | 'move the run folder to a shorter path' | 'put a plain file back in its place' {
   const code = (e as NodeJS.ErrnoException).code ?? '';
+  if (code === 'ENAMETOOLONG') return 'move the run folder to a shorter path';
   return OUT_OF_SPACE.has(code) ? 'make room' : NOT_PERMITTED.has(code) ? 'fix its permissions' : 'put a plain file back in its place';
 }
 
@@ -107,7 +109,11 @@ export function replaceFileAtomic(file: string, data: string | Uint8Array): void
     refuseLink(file);
     fs.renameSync(tmp, file);
   } catch (e) {
-    fs.rmSync(tmp, { force: true });
+    try {
+      fs.rmSync(tmp, { force: true });
+    } catch {
+      // Where the temporary could not be made (a path too long) it cannot be removed either: the cause is e.
+    }
     throw e;
   }
   syncDirectory(path.dirname(file));

@@ -40,6 +40,7 @@ export class RunWriter {
       made = true;
       const lock = RunLock.acquire(dir);
       fs.mkdirSync(path.join(dir, RUN_FILES.checkpoints));
+      probeLongestPath(dir);
       replaceFileAtomic(path.join(dir, RUN_FILES.spec), specText);
       return new RunWriter(dir, lock);
     } catch (e) {
@@ -136,6 +137,17 @@ function makeFolder(dir: string): boolean {
     if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
     throw e;
   }
+}
+
+/**
+ * The longest path a run writes is its checkpoint's temporary (safeWrite.replaceFileAtomic adds a
+ * pid and a random tag to the name). A runs folder deep enough to leave no room for it would fail
+ * at the first checkpoint, after a pass of training: make and remove a file of that length now.
+ */
+function probeLongestPath(dir: string): void {
+  const probe = path.join(dir, RUN_FILES.checkpoints, `latest.json.tmp-${'0'.repeat(7)}-probe0`);
+  fs.closeSync(fs.openSync(probe, 'wx'));
+  fs.rmSync(probe);
 }
 
 /** A run file replaced by a symbolic link would have the resume write wherever it points. */

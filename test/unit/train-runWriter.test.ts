@@ -67,3 +67,44 @@ test('an atomic JSON write that cannot be done leaves the old file and no tempor
   assert.deepEqual(fs.readdirSync(dir), ['summary.json']);
   fs.rmSync(dir, { recursive: true, force: true });
 });
+
+/** A folder under `base` whose path leaves `room` bytes below Linux's 4096-byte limit on a path. */
+function deepFolder(base: string, room: number): string {
+  let dir = base;
+  while (Buffer.byteLength(dir) + 1 + 200 < 4095 - room) dir = path.join(dir, 'd'.repeat(200));
+  const last = 4095 - room - Buffer.byteLength(dir) - 1;
+  if (last > 0) dir = path.join(dir, 'e'.repeat(last));
+  fs.mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+test(
+  'a runs folder whose path leaves no room for the run files is refused when the run is made, in words, with no folder left',
+  { skip: process.platform !== 'linux' && 'the 4096-byte path limit is Linux' },
+  () => {
+    const base = fs.mkdtempSync(path.join(os.tmpdir(), 'vae-lens-long-'));
+    // Room for the run folder and its spec, not for checkpoints/latest.json's temporary, at several depths.
+    for (const room of [30, 45, 55, 60]) {
+      const runs = deepFolder(path.join(base, String(room)), room);
+      assert.throws(
+        () => RunWriter.create(runs, 'tiny', '{}'),
+        (e: unknown) => {
+          assert.ok(isUserError(e), `room ${room}: not a user error: ${String(e)}`);
+          assert.match(e.message, /longer than the file system allows/);
+          assert.doesNotMatch(e.message, /: ENAMETOOLONG/, 'said in words, not as the code alone');
+          return true;
+        },
+      );
+      assert.deepEqual(fs.readdirSync(runs), [], `room ${room}: no run folder left behind`);
+    }
+    fs.rmSync(base, { recursive: true, force: true });
+  },
+);
+
+test("a write refused for a name too long is the user's to fix, said in words", () => {
+  const e: NodeJS.ErrnoException = new Error('ENAMETOOLONG: name too long');
+  e.code = 'ENAMETOOLONG';
+  const d = describeWriteError(e, '/x/y');
+  assert.ok(isUserError(d), String(d));
+  assert.match(d.message, /cannot write \/x\/y: its path is longer than the file system allows/);
+});
