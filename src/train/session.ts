@@ -9,7 +9,7 @@ import { isUserError, UserError, type SourceLocation } from '../core/errors';
 import { readRegularFileSync } from '../core/safeRead';
 import { PROTOCOL_VERSION, requestOptionName, type StartRequest } from '../core/protocol';
 import { parseMetricsJsonl, RUN_FILES, RUN_FORMAT_VERSION, type MetricsRecord, type RunMeta, type RunStatus, type RunSummary } from '../core/runFormat';
-import { READ_LIMITS } from '../core/run/files';
+import { READ_LIMITS, readRunJson } from '../core/run/files';
 import { thisHost } from '../core/run/liveness';
 import { MAX_SPEC_BYTES, parseSpec, parseSpecDocument, type ParsedSpec, type SpecDocument, type VaeSpec } from '../core/spec';
 import { locateInSpec } from '../core/specParts/jsonc';
@@ -243,7 +243,23 @@ function checkRunFolder(runDir: string): string {
   if (!fs.existsSync(path.join(runDir, RUN_FILES.meta))) throw refuse(`it is not a run folder (it has no ${RUN_FILES.meta})`);
   if (!fs.existsSync(path.join(runDir, RUN_FILES.spec)))
     throw refuse(`its spec snapshot ${RUN_FILES.spec} is missing, so what it trained is not known; start a new run`, path.join(runDir, RUN_FILES.spec));
+  // Resuming rewrites run.json and appends records in this version's format: a newer one's run would be downgraded.
+  const version = runFormatVersion(path.join(runDir, RUN_FILES.meta));
+  if (version !== undefined && version > RUN_FORMAT_VERSION)
+    throw refuse(
+      `it was written in run format ${version} by a newer version of VAE Lens; this one writes format ${RUN_FORMAT_VERSION} and would rewrite it in that. Resume it with the version that started it`,
+      path.join(runDir, RUN_FILES.meta),
+    );
   return runDir;
+}
+
+/** run.json's formatVersion, when it can be read (what else is wrong with the file is for later checks to say). */
+function runFormatVersion(file: string): number | undefined {
+  const r = readRegularFileSync(file, READ_LIMITS.small);
+  if (!r.ok) return undefined;
+  const read = readRunJson(r.text);
+  const v = 'value' in read && typeof read.value === 'object' && read.value !== null ? (read.value as { formatVersion?: unknown }).formatVersion : undefined;
+  return typeof v === 'number' ? v : undefined;
 }
 
 /**

@@ -463,3 +463,22 @@ test('--resume of what is not a run folder says what it is instead, and writes n
     if (before) assert.deepEqual(snapshot(dir), before, `${what}: the folder is unchanged`);
   }
 });
+
+test(
+  '--resume of a run a newer VAE Lens wrote (run.json formatVersion above ours) is refused and the folder kept byte for byte',
+  { timeout: TIMEOUT_MS },
+  () => {
+    for (const version of [2, 7, 99]) {
+      const dir = copyRun();
+      const metaFile = path.join(dir, RUN_FILES.meta);
+      const meta = JSON.parse(fs.readFileSync(metaFile, 'utf8')) as Record<string, unknown>;
+      fs.writeFileSync(metaFile, JSON.stringify({ ...meta, formatVersion: version }));
+      const before = snapshot(dir);
+      const r = cli(['train', spec, '--resume', dir, '--epochs', '50']);
+      noStack(r.err);
+      assert.equal(r.code, 2, `formatVersion ${version}: ${r.err}`);
+      assert.match(r.err, new RegExp(`cannot resume .*: it was written in run format ${version} by a newer version of VAE Lens; this one writes format 1`));
+      assert.deepEqual(snapshot(dir), before, `formatVersion ${version}: the folder is unchanged`);
+    }
+  },
+);
