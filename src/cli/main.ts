@@ -167,6 +167,7 @@ async function evaluate(args: Args): Promise<number> {
   if (!runDir || args.positional.length > 1) throw new UserError(`eval takes one run folder\n${USAGE}`);
   const { evaluateRun } = await import('../train/evaluate');
   const ev = await evaluateRun(runDir, { samples: intFlag(args, 'samples'), points: intFlag(args, 'points'), backend: backendFlag(args) });
+  for (const w of ev.warnings) console.error(`warning: ${w}`);
   if (args.flags.has('json')) {
     process.stdout.write(
       JSON.stringify({

@@ -9,7 +9,7 @@ import { judgeRecords, settingsOfSpec } from '../core/run/settings';
 import type { Decomposition } from '../core/entropy';
 import { checkAllocation, MAX_ARRAY_BYTES } from '../core/allocation';
 import { UserError } from '../core/errors';
-import { RUN_FILES, type RunMeta } from '../core/runFormat';
+import { RUN_FILES, RUN_FORMAT_VERSION, type RunMeta } from '../core/runFormat';
 import { isRunMeta, readRunJson, READ_LIMITS } from '../core/run/files';
 import { readRegularFileSync } from '../core/safeRead';
 import type { LatentEvidence, MeanFieldEvidence } from '../core/evidence';
@@ -41,6 +41,8 @@ export interface Evaluation {
   validationElbo?: number;
   /** The run's verdict from its recorded passes (the rule of core/convergence.ts). */
   verdict?: { state: ConvergenceState; reason: string };
+  /** What the user should know about the run folder (a newer format), for stderr. */
+  warnings: string[];
 }
 
 export async function evaluateRun(runDir: string, opts: { samples?: number; points?: number; backend?: BackendChoice }): Promise<Evaluation> {
@@ -85,6 +87,7 @@ export async function evaluateRun(runDir: string, opts: { samples?: number; poin
       latents,
       validationElbo,
       verdict: runVerdict(runDir, spec),
+      warnings: formatWarnings(runDir, meta),
     };
   } finally {
     vae.dispose();
@@ -133,6 +136,15 @@ function readRunMeta(runDir: string): RunMeta {
   if (!Number.isInteger(dim) || (dim as number) < 1)
     throw new UserError(`${file}: dataset.dim must be a positive whole number, not ${JSON.stringify(dim)}`, { file, field: 'dataset.dim' });
   return v;
+}
+
+/** A run a newer VAE Lens wrote is evaluated as far as this version reads it, with a warning saying so. */
+function formatWarnings(runDir: string, meta: RunMeta): string[] {
+  const v: unknown = meta.formatVersion; // as read from disk
+  if (typeof v !== 'number' || v <= RUN_FORMAT_VERSION) return [];
+  return [
+    `${path.join(runDir, RUN_FILES.meta)}: formatVersion ${v} is newer than the ${RUN_FORMAT_VERSION} this version of VAE Lens reads; what it can read is evaluated`,
+  ];
 }
 
 /** Every point's samples are drawn and decoded at once: they must fit in memory. */

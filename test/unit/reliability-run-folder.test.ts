@@ -482,3 +482,16 @@ test(
     }
   },
 );
+
+test('eval of a run a newer VAE Lens wrote warns that its format is newer, as report does', { timeout: TIMEOUT_MS }, () => {
+  const dir = copyRun();
+  const metaFile = path.join(dir, RUN_FILES.meta);
+  const meta = JSON.parse(fs.readFileSync(metaFile, 'utf8')) as Record<string, unknown>;
+  fs.writeFileSync(metaFile, JSON.stringify({ ...meta, formatVersion: 3 }));
+  for (const json of [false, true]) {
+    const r = cli(['eval', dir, '--points', '64', '--samples', '2', ...(json ? ['--json'] : [])]);
+    noStack(r.err);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.err, /warning: .*run\.json: formatVersion 3 is newer than the 1 this version of VAE Lens reads/);
+  }
+});
