@@ -98,3 +98,19 @@ export function pathForDisplay(p: string, cwd: string = process.cwd()): string {
   const rel = path.relative(cwd, p);
   return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : p;
 }
+
+/**
+ * The progress line for a terminal `columns` wide. It is redrawn in place (carriage return, erase
+ * line), which erases only the last screen line of a wrapped one: it is cut to fit, the last
+ * column left free (some terminals wrap on it).
+ */
+export function progressLine(fraction: number, label: string, columns: number): string {
+  const room = Math.max(1, columns - 1);
+  const line = progressBar(fraction, Math.max(10, Math.min(40, columns - 60)), label);
+  return line.length <= room ? line : line.slice(0, room);
+}
+
+/** Whether to draw the progress line: on a terminal, unless it declares itself unable to erase a line (TERM=dumb). */
+export function showsProgress(isTTY: boolean, env: NodeJS.ProcessEnv): boolean {
+  return isTTY && env.TERM !== 'dumb';
+}

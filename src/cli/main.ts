@@ -12,7 +12,7 @@ import { startRequest, type FromTrainer } from '../core/protocol';
 import { BACKENDS, integerFieldBounds } from '../core/specSchema';
 import type { BackendChoice } from '../core/spec';
 import { formatDuration } from '../core/wording';
-import { decompositionTable, evidenceTable, passLine, pathForDisplay, perLatentTable, progressBar } from './format';
+import { decompositionTable, evidenceTable, passLine, pathForDisplay, perLatentTable, progressLine, showsProgress } from './format';
 import { guardOutput, whenOutputLost } from './output';
 import { parseArgs, USAGE, type Args } from './args';
 import type { MetricsRecord } from '../core/runFormat';
@@ -53,7 +53,7 @@ async function train(args: Args): Promise<number> {
   const specPath = args.positional[0];
   if (!specPath || args.positional.length > 1) throw new UserError(`train takes one spec file\n${USAGE}`);
   const json = args.flags.has('json');
-  const tty = !json && process.stderr.isTTY === true;
+  const tty = !json && showsProgress(process.stderr.isTTY === true, process.env);
   const { runSession } = await import('../train/session');
   let epochs = 0;
   let lastRecord: MetricsRecord | undefined;
@@ -107,9 +107,8 @@ async function train(args: Args): Promise<number> {
         break;
       case 'progress':
         if (tty) {
-          const width = Math.max(10, Math.min(40, (process.stderr.columns ?? 80) - 60));
           const label = `epoch ${ev.epoch}/${epochs}  loss ${ev.loss.toFixed(3)}  ${Math.round(ev.samplesPerSec)} samples/s  eta ${formatDuration(ev.etaSeconds)}`;
-          process.stderr.write('\r\x1b[2K' + progressBar((ev.epoch - 1 + ev.epochFraction) / epochs, width, label));
+          process.stderr.write('\r\x1b[2K' + progressLine((ev.epoch - 1 + ev.epochFraction) / epochs, label, process.stderr.columns ?? 80));
           barShown = true;
         }
         break;
