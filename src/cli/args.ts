@@ -68,5 +68,9 @@ export function parseArgs(argv: string[]): Args {
       flags.set(name, v);
     }
   }
+  const resume = flags.get('resume');
+  // The run folder of a resume is the one resumed: an --out beside it would be silently ignored.
+  if (flags.has('out') && typeof resume === 'string')
+    throw new UserError(`--out cannot go with --resume: a resumed run continues in its own folder (${resume}); leave --out out`);
   return { command, positional, flags };
 }

@@ -58,3 +58,13 @@ test('a switch given a value is refused, not silently switched on', () => {
       assert.match(message, new RegExp(`--${name} takes no value`), message);
     }
 });
+
+test('--out with --resume is refused: a resumed run continues in its own folder, not where --out points', () => {
+  for (const argv of [
+    ['train', 's', '--resume', 'runs/a', '--out', 'elsewhere'],
+    ['train', 's', '--out=elsewhere', '--resume=runs/a'],
+  ])
+    assert.match(refused(argv), /--out cannot go with --resume: a resumed run continues in its own folder \(runs\/a\)/);
+  assert.equal(parseArgs(['train', 's', '--resume', 'runs/a']).flags.get('resume'), 'runs/a');
+  assert.equal(parseArgs(['report', 'r', '--out', 'x.html']).flags.get('out'), 'x.html');
+});
