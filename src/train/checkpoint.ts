@@ -8,6 +8,7 @@ import type { Optimizer } from '@tensorflow/tfjs-core';
 import { MAX_STRING_CHARS } from '../core/allocation';
 import { UserError } from '../core/errors';
 import { readRegularFileSync } from '../core/safeRead';
+import { jsonSyntaxProblem } from '../core/specParts/jsonc';
 import { restoreAdamProducts } from './adam';
 import type { Tf } from './tf';
 import type { Vae } from './model';
@@ -97,7 +98,7 @@ export function readCheckpoint(file: string): Checkpoint {
   try {
     cp = JSON.parse(r.text);
   } catch (e) {
-    throw new UserError(`cannot read the checkpoint ${file}: ${(e as Error).message}`, { file });
+    throw new UserError(`cannot read the checkpoint ${file}: ${jsonSyntaxProblem(r.text) ?? (e as Error).message}`, { file });
   }
   const problem = checkpointProblem(cp);
   if (problem) throw new UserError(`${file} is not a VAE Lens checkpoint: ${problem}`, { file });

@@ -495,3 +495,20 @@ test('eval of a run a newer VAE Lens wrote warns that its format is newer, as re
     assert.match(r.err, /warning: .*run\.json: formatVersion 3 is newer than the 1 this version of VAE Lens reads/);
   }
 });
+
+test('a checkpoint or run.json cut short anywhere: eval exits 2 saying the file was cut short, and where', { timeout: TIMEOUT_MS }, () => {
+  const fractions = fc.sample(fc.double({ min: 0, max: 1, noNaN: true }), { seed: SEED + 7, numRuns: 6 });
+  for (const name of [path.join(RUN_FILES.checkpoints, 'latest.json'), RUN_FILES.meta])
+    for (const f of fractions) {
+      const dir = copyRun();
+      const file = path.join(dir, name);
+      const text = fs.readFileSync(file);
+      const cut = 1 + Math.floor(f * (text.length - 2));
+      fs.writeFileSync(file, text.subarray(0, cut));
+      const r = cli(['eval', dir, '--points', '16', '--samples', '1']);
+      noStack(r.err);
+      assert.equal(r.code, 2, `${name} cut at ${cut}: ${r.err}`);
+      assert.match(r.err, /cut short/, `${name} cut at ${cut}: ${r.err}`);
+      assert.ok(r.err.includes(file), `${name} cut at ${cut}: the file is named: ${r.err}`);
+    }
+});

@@ -53,12 +53,17 @@ export function jsonSyntaxProblem(text: string): string | undefined {
     tooDeep !== undefined
       ? [tooDeep, `nested more than ${MAX_NESTING} levels deep`]
       : errors[0]
-        ? [errors[0].offset, describeParseError(printParseErrorCode(errors[0].error))]
+        ? [errors[0].offset, endsEarly(text, errors[0]) ? CUT_SHORT : describeParseError(printParseErrorCode(errors[0].error))]
         : [];
   if (offset === undefined) return undefined;
   const { line, column } = lineIndex(text)(offset);
   return `line ${line}, column ${column}: ${what}`;
 }
+
+const CUT_SHORT = 'the file ends before its JSON does: it was cut short (an interrupted copy or write)';
+
+/** A first error that reaches the end of the text: what a file cut short anywhere gives. */
+const endsEarly = (text: string, first: ParseError): boolean => first.offset + first.length >= text.trimEnd().length;
 
 /** 1-based line and column for many offsets in one text (a file with thousands of problems stays O(n log n)). */
 function lineIndex(text: string): (offset: number) => { line: number; column: number } {
