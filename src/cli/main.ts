@@ -133,7 +133,7 @@ async function train(args: Args): Promise<number> {
         clearBar();
         failed = true;
         if (ev.userError) badInput = true;
-        console.error(ev.userError ? `${ev.location ? formatUserError(new UserError(ev.message, ev.location)) : ev.message}` : ev.message);
+        console.error(`vae-lens: ${ev.userError && ev.location ? formatUserError(new UserError(ev.message, ev.location)) : ev.message}`);
         break;
       case 'images':
         break;

@@ -295,3 +295,25 @@ test('-h and --help anywhere after a command are an answer, not a file name', ()
       assert.equal(r.err, '', args.join(' '));
     }
 });
+
+test('every refusal of train starts with "vae-lens:", as those of eval and report do', () => {
+  const afile = path.join(tmp, 'a-file');
+  fs.writeFileSync(afile, 'x');
+  const bad = path.join(tmp, 'prefix-bad.vae.json');
+  fs.writeFileSync(bad, '{ "data": { "synthetic": "circle" }, "model": { "latentDim": 0 } }');
+  const cases = [
+    ['train', path.join(tmp, 'no-such.vae.json')],
+    ['train', bad, '--out', tmp],
+    ['train', path.join(tmp, 'tiny.vae.json'), '--out', afile],
+    ['train', path.join(tmp, 'tiny.vae.json'), '--resume', afile],
+    ['train', '--epochs', '0', 'x'],
+    ['eval', afile],
+    ['report', afile],
+  ];
+  for (const args of cases) {
+    const r = cli(args);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.err}`);
+    const last = r.err.trim().split('\n').pop()!;
+    assert.match(last, /^vae-lens: /, `${args.join(' ')}: ${r.err}`);
+  }
+});
