@@ -3,6 +3,7 @@
  * "--name=value"; -h for help) and file names in any order; "--" ends the options.
  */
 import { UserError } from '../core/errors';
+import { integerFieldBounds } from '../core/specSchema';
 
 export const USAGE = `usage:
   vae-lens train SPEC [--epochs N] [--out DIR] [--backend auto|tensorflow|wasm|cpu] [--threads N] [--json] [--resume RUN_DIR]
@@ -65,6 +66,9 @@ export function parseArgs(argv: string[]): Args {
     } else {
       const v = inline ?? rest[++i];
       if (v === undefined || v.startsWith('--')) throw new UserError(`--${name} needs a value\n${USAGE}`);
+      // Which of two values was meant cannot be known: the last one winning would hide a mistake.
+      const earlier = flags.get(name);
+      if (earlier !== undefined) throw new UserError(`--${name} is given twice ("${String(earlier)}" and "${v}"); give it once`);
       flags.set(name, v);
     }
   }
@@ -73,4 +77,27 @@ export function parseArgs(argv: string[]): Args {
   if (flags.has('out') && typeof resume === 'string')
     throw new UserError(`--out cannot go with --resume: a resumed run continues in its own folder (${resume}); leave --out out`);
   return { command, positional, flags };
+}
+
+/** The spec fields the numeric flags stand in for: a flag is held to the same bounds. */
+const FLAG_BOUNDS = {
+  epochs: { ...integerFieldBounds('training', 'epochs'), field: 'training.epochs' },
+  threads: { ...integerFieldBounds('training', 'threads'), field: 'training.threads' },
+  samples: { ...integerFieldBounds('diagnostics', 'mcSamples'), field: 'diagnostics.mcSamples' },
+  points: { minimum: 1, maximum: Number.MAX_SAFE_INTEGER, field: undefined },
+} as const;
+
+const DECIMAL_WHOLE = /^[0-9]+(?:[eE]\+?[0-9]+)?$/;
+
+/** The value of an integer option, held to its bounds; undefined when it is not given. */
+export function intFlag(args: Args, name: keyof typeof FLAG_BOUNDS): number | undefined {
+  const v = args.flags.get(name);
+  if (v === undefined) return undefined;
+  // Number() would also read "0x10", " 3", "+3" and "3.": only decimal digits, with an exponent at most, are a count.
+  const n = typeof v === 'string' && DECIMAL_WHOLE.test(v) ? Number(v) : NaN;
+  const { minimum, maximum, field } = FLAG_BOUNDS[name];
+  if (!Number.isInteger(n) || n < minimum)
+    throw new UserError(`--${name} must be a whole number of at least ${minimum} in decimal digits (like 3, or 1e3), not "${String(v)}"`);
+  if (n > maximum) throw new UserError(`--${name} ${v} is more than ${maximum}, the most ${field ? `a spec's ${field} may ask for` : 'allowed'}`);
+  return n;
 }

@@ -9,31 +9,13 @@
 import { verdictLine } from '../core/verdictText';
 import { formatUserError, isUserError, UserError } from '../core/errors';
 import { startRequest, type FromTrainer } from '../core/protocol';
-import { BACKENDS, integerFieldBounds } from '../core/specSchema';
+import { BACKENDS } from '../core/specSchema';
 import type { BackendChoice } from '../core/spec';
 import { formatDuration } from '../core/wording';
 import { decompositionTable, evidenceTable, passLine, pathForDisplay, perLatentTable, progressLine, showsProgress } from './format';
 import { guardOutput, whenOutputLost } from './output';
-import { parseArgs, USAGE, type Args } from './args';
+import { intFlag, parseArgs, USAGE, type Args } from './args';
 import type { MetricsRecord } from '../core/runFormat';
-
-/** The spec fields the numeric flags stand in for: a flag is held to the same bounds. */
-const FLAG_BOUNDS = {
-  epochs: { ...integerFieldBounds('training', 'epochs'), field: 'training.epochs' },
-  threads: { ...integerFieldBounds('training', 'threads'), field: 'training.threads' },
-  samples: { ...integerFieldBounds('diagnostics', 'mcSamples'), field: 'diagnostics.mcSamples' },
-  points: { minimum: 1, maximum: Number.MAX_SAFE_INTEGER, field: undefined },
-} as const;
-
-function intFlag(args: Args, name: keyof typeof FLAG_BOUNDS): number | undefined {
-  const v = args.flags.get(name);
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  const { minimum, maximum, field } = FLAG_BOUNDS[name];
-  if (v === true || !Number.isInteger(n) || n < minimum) throw new UserError(`--${name} must be a whole number of at least ${minimum}, not "${String(v)}"`);
-  if (n > maximum) throw new UserError(`--${name} ${v} is more than ${maximum}, the most ${field ? `a spec's ${field} may ask for` : 'allowed'}`);
-  return n;
-}
 
 function resumeFlag(args: Args): string | undefined {
   const v = args.flags.get('resume');

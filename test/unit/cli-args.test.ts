@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseArgs } from '../../src/cli/args';
+import { intFlag, parseArgs } from '../../src/cli/args';
 import { isUserError } from '../../src/core/errors';
 
 function refused(argv: string[]): string {
@@ -67,4 +67,57 @@ test('--out with --resume is refused: a resumed run continues in its own folder,
     assert.match(refused(argv), /--out cannot go with --resume: a resumed run continues in its own folder \(runs\/a\)/);
   assert.equal(parseArgs(['train', 's', '--resume', 'runs/a']).flags.get('resume'), 'runs/a');
   assert.equal(parseArgs(['report', 'r', '--out', 'x.html']).flags.get('out'), 'x.html');
+});
+
+test('an option given twice is refused, naming both values, not settled by the last one', () => {
+  const cases: [string, string[]][] = [
+    ['train', ['epochs', 'out', 'backend', 'threads', 'resume']],
+    ['eval', ['samples', 'points', 'backend']],
+    ['report', ['out']],
+  ];
+  for (const [command, names] of cases)
+    for (const name of names)
+      for (const [a, b] of [
+        ['3', '5'],
+        ['x', 'x'],
+        ['', 'y'],
+      ])
+        for (const spell of [
+          [`--${name}`, a, `--${name}`, b],
+          [`--${name}=${a}`, `--${name}`, b],
+          [`--${name}`, a, `--${name}=${b}`],
+        ]) {
+          const message = refused([command, 'x', ...spell]);
+          assert.match(message, new RegExp(`--${name} is given twice \\("${a}" and "${b}"\\)`), `${spell.join(' ')}: ${message}`);
+        }
+  // A switch given twice asks for the same thing twice: no conflict to settle.
+  assert.equal(parseArgs(['train', 's', '--json', '--json']).flags.get('json'), true);
+});
+
+test('an integer option takes plain decimal digits only, not hexadecimal, octal, binary, signs, spaces or fractions', () => {
+  const flags = [
+    ['train', 'epochs'],
+    ['train', 'threads'],
+    ['eval', 'samples'],
+    ['eval', 'points'],
+  ] as const;
+  const bad = ['0x10', '0X1F', '0o17', '0b11', '+3', ' 3', '3 ', '3.5', '3.', '.5', '1_000', '', 'Infinity', '-0', '1e-1', '0x', '٣'];
+  for (const [command, name] of flags) {
+    for (const v of bad) {
+      const args = parseArgs([command, 'x', `--${name}=${v}`]);
+      assert.throws(
+        () => intFlag(args, name),
+        (e: unknown) =>
+          isUserError(e) && new RegExp(`^--${name} must be a whole number of at least \\d+ in decimal digits`).test(e.message) && e.message.includes(`"${v}"`),
+        `--${name}=${v}`,
+      );
+    }
+    for (const [v, n] of [
+      ['3', 3],
+      ['007', 7],
+      ['1e1', 10],
+      ['2E1', 20],
+    ] as const)
+      assert.equal(intFlag(parseArgs([command, 'x', `--${name}`, v]), name), n, `--${name} ${v}`);
+  }
 });
