@@ -42,7 +42,8 @@ export interface ReportOutput {
   warnings: string[];
 }
 
-export async function writeReport(runDirs: string[], opts: { out?: string; png?: boolean }): Promise<ReportOutput> {
+export async function writeReport(given: string[], opts: { out?: string; png?: boolean }): Promise<ReportOutput> {
+  const { runDirs, notes } = distinctRunDirs(given);
   const read = await Promise.all(runDirs.map(readPanelRun));
   const runs = read.map((r) => r.run);
   const out = path.resolve(opts.out ?? path.join(runDirs[0]!, 'report.html'));
@@ -62,7 +63,33 @@ export async function writeReport(runDirs: string[], opts: { out?: string; png?:
   }
   const written = [out];
   if (opts.png) written.push(renderPng(out));
-  return { written, warnings: read.flatMap((r) => r.warnings) };
+  return { written, warnings: [...notes, ...read.flatMap((r) => r.warnings)] };
+}
+
+/**
+ * The run folders named, each once: the same folder spelled twice (a trailing slash, ./R, a
+ * symbolic link to it) would be charted twice, as two runs with one name.
+ */
+function distinctRunDirs(given: string[]): { runDirs: string[]; notes: string[] } {
+  const first = new Map<string, string>();
+  const same = new Map<string, string[]>();
+  for (const dir of given) {
+    const key = canonical(dir);
+    const earlier = first.get(key);
+    if (earlier === undefined) first.set(key, dir);
+    else same.set(earlier, [...(same.get(earlier) ?? []), dir]);
+  }
+  const notes = [...same].map(([dir, others]) => `one run folder is named ${others.length + 1} times (${[dir, ...others].join(', ')}); it is charted once`);
+  return { runDirs: [...first.values()], notes };
+}
+
+/** The folder a name stands for: links resolved where it exists, else its absolute spelling (readPanelRun says it is missing). */
+function canonical(dir: string): string {
+  try {
+    return fs.realpathSync(dir);
+  } catch {
+    return path.resolve(dir);
+  }
 }
 
 /** The report's file: its folder must exist, and it must not be a folder or a link. Checked before any work. */
