@@ -1,14 +1,15 @@
 /**
  * One writer per run folder. `run.lock` is created exclusively and holds the writer's process id
  * and machine; a second trainer (a resume of a run still training, two windows on one folder) is
- * refused while that process lives. A lock whose process is gone (kill -9, a crash) is stale and
- * taken over, so an interrupted run stays resumable. A lock taken on another machine (a shared file
+ * refused while that process lives. A lock whose process is gone (kill -9, a crash), or whose pid
+ * now names a process started after the lock was written, is stale and taken over, so an
+ * interrupted run stays resumable. A lock taken on another machine (a shared file
  * system) cannot be checked from here and is never taken over: its message says how to free it.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../core/errors';
-import { isOtherHost, isProcessAlive, thisHost } from '../core/run/liveness';
+import { isOtherHost, isWriterAlive, thisHost } from '../core/run/liveness';
 
 export const LOCK_FILE = 'run.lock';
 const NOFOLLOW = fs.constants.O_NOFOLLOW ?? 0;
@@ -16,8 +17,12 @@ const NOFOLLOW = fs.constants.O_NOFOLLOW ?? 0;
 export class RunLock {
   private constructor(readonly file: string) {}
 
-  /** Take the run folder's lock, or throw a UserError naming the process that holds it. */
-  static acquire(runDir: string, alive: (pid: number) => boolean = isProcessAlive): RunLock {
+  /**
+   * Take the run folder's lock, or throw a UserError naming the process that holds it. `alive` is
+   * asked about the holder's pid and when the lock was written: a pid held now by a process started
+   * later is another program's, reused after the lock's writer died.
+   */
+  static acquire(runDir: string, alive: (pid: number, writtenMs: number) => boolean = isWriterAlive): RunLock {
     const file = path.join(runDir, LOCK_FILE);
     // Two rounds: the second after clearing a stale lock; a third contender loses to whoever won.
     for (let round = 0; round < 2; round++) {
@@ -28,7 +33,7 @@ export class RunLock {
           `${runDir} is being written by a trainer on ${holder.host} (process ${holder.pid}, see ${LOCK_FILE}), which cannot be checked from this machine. Stop that run first, or wait for it to end, then resume it (if no trainer runs it any more, delete ${LOCK_FILE}).`,
           { file: path.join(runDir, LOCK_FILE) },
         );
-      if (holder !== undefined && holder.pid !== process.pid && alive(holder.pid))
+      if (holder !== undefined && holder.pid !== process.pid && alive(holder.pid, holder.writtenMs))
         throw new UserError(
           `${runDir} is being written by another trainer (process ${holder.pid}, see ${LOCK_FILE}). Stop that run first, or wait for it to end, then resume it (if no trainer runs it, the process id was reused: delete ${LOCK_FILE}).`,
           { file: path.join(runDir, LOCK_FILE) },
@@ -75,14 +80,14 @@ function tryCreate(file: string): boolean {
  * The pid in a lock file and the machine it runs on (absent in locks of older versions: this one);
  * undefined when it is unreadable or not a pid (then it is stale too).
  */
-function readHolder(file: string): { pid: number; host?: string } | undefined {
+function readHolder(file: string): { pid: number; host?: string; writtenMs: number } | undefined {
   try {
     const st = fs.lstatSync(file);
     if (!st.isFile() || st.size > 512) return undefined;
     const [pidLine = '', host] = fs.readFileSync(file, 'utf8').split('\n');
     const pid = Number(pidLine.trim());
     if (!Number.isInteger(pid) || pid <= 0) return undefined;
-    return host?.trim() ? { pid, host: host.trim() } : { pid };
+    return host?.trim() ? { pid, host: host.trim(), writtenMs: st.mtimeMs } : { pid, writtenMs: st.mtimeMs };
   } catch {
     return undefined;
   }
@@ -93,7 +98,7 @@ function readHolder(file: string): { pid: number; host?: string } | undefined {
  * it, one gets it), then check that what we moved is the stale lock and not a fresh one a faster
  * process created meanwhile; a fresh one is put back.
  */
-function clearStale(file: string, stalePid: number | undefined, alive: (pid: number) => boolean): void {
+function clearStale(file: string, stalePid: number | undefined, alive: (pid: number, writtenMs: number) => boolean): void {
   const aside = `${file}.stale-${process.pid}`;
   try {
     fs.renameSync(file, aside);
@@ -101,7 +106,7 @@ function clearStale(file: string, stalePid: number | undefined, alive: (pid: num
     return; // gone already: someone else cleared it
   }
   const moved = readHolder(aside);
-  if (moved !== undefined && moved.pid !== stalePid && (isOtherHost(moved.host) || alive(moved.pid))) {
+  if (moved !== undefined && moved.pid !== stalePid && (isOtherHost(moved.host) || alive(moved.pid, moved.writtenMs))) {
     try {
       fs.linkSync(aside, file);
     } catch {

@@ -5,7 +5,7 @@
  * The racing processes are this file again, forked with VAE_LENS_LOCK_CHILD set.
  */
 import assert from 'node:assert/strict';
-import { fork, spawnSync } from 'node:child_process';
+import { fork, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -141,3 +141,41 @@ if (CHILD) {
     });
   });
 }
+
+if (!CHILD)
+  test(
+    'a lock whose pid now belongs to a process started after the lock was written is stale: the pid was reused',
+    { skip: process.platform !== 'linux' && 'process start times are read from /proc', timeout: 30_000 },
+    () => {
+      const base = tempDir('vae-lens-lock-reuse-');
+      // A live process that is not the lock's writer: it started after each lock below was written.
+      const other = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
+      try {
+        const now = Date.now() / 1000;
+        let cases = 0;
+        for (const ageSeconds of [60, 600, 3600, 86_400 * 30]) {
+          const dir = path.join(base, `reused-${ageSeconds}`);
+          fs.mkdirSync(dir);
+          const file = path.join(dir, LOCK_FILE);
+          fs.writeFileSync(file, `${other.pid}\n${os.hostname()}\n`);
+          fs.utimesSync(file, now - ageSeconds, now - ageSeconds);
+          const lock = RunLock.acquire(dir);
+          assert.equal(fs.readFileSync(file, 'utf8'), `${process.pid}\n${os.hostname()}\n`, `lock written ${ageSeconds} s ago`);
+          lock.release();
+          cases++;
+        }
+        // Written after the process started: that process may well be its writer, so the lock holds.
+        const held = path.join(base, 'held');
+        fs.mkdirSync(held);
+        fs.writeFileSync(path.join(held, LOCK_FILE), `${other.pid}\n${os.hostname()}\n`);
+        assert.throws(
+          () => RunLock.acquire(held),
+          (e: unknown) => isUserError(e) && new RegExp(`another trainer \\(process ${other.pid}, see run\\.lock\\)`).test(e.message),
+        );
+        assert.ok(cases > 0);
+      } finally {
+        other.kill();
+        fs.rmSync(base, { recursive: true, force: true });
+      }
+    },
+  );
