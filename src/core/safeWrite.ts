@@ -119,6 +119,15 @@ export function replaceFileAtomic(file: string, data: string | Uint8Array): void
   syncDirectory(path.dirname(file));
 }
 
+/**
+ * The process id in the name of a temporary left by replaceFileAtomic (`NAME.tmp-PID-TAG`) or by the
+ * Python companion (`NAME.tmp-PID`); undefined for any other name.
+ */
+export function temporaryWriter(name: string): number | undefined {
+  const m = /.\.tmp-([0-9]+)(?:-[0-9a-z]{1,6})?$/.exec(name);
+  return m ? Number(m[1]) : undefined;
+}
+
 /** Whether `file` is itself a symbolic link (false when it does not exist). */
 export function isSymbolicLink(file: string): boolean {
   try {

@@ -50,6 +50,12 @@ export class RunLock {
   }
 }
 
+/** The process id in the name of a file the lock leaves aside while it is taken (`run.lock.PID.new`, `run.lock.stale-PID`), else undefined. */
+export function lockTemporaryWriter(name: string): number | undefined {
+  const m = /^run\.lock\.(?:([0-9]+)\.new|stale-([0-9]+))$/.exec(name);
+  return m ? Number(m[1] ?? m[2]) : undefined;
+}
+
 /**
  * Create the lock with its content in one step: the pid is written to a file of our own, which is
  * then hard-linked as run.lock (a link, like O_EXCL, fails when the name exists). An exclusively

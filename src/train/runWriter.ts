@@ -7,9 +7,19 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isUserError, UserError, type ValueSource } from '../core/errors';
-import { appendAllSync, describeWriteError, isSymbolicLink, openNoFollow, replaceFileAtomic, writeProblem, writeRemedy } from '../core/safeWrite';
+import {
+  appendAllSync,
+  describeWriteError,
+  isSymbolicLink,
+  openNoFollow,
+  replaceFileAtomic,
+  temporaryWriter,
+  writeProblem,
+  writeRemedy,
+} from '../core/safeWrite';
+import { isWriterAlive } from '../core/run/liveness';
 import { RUN_FILES, toJsonLine, toRunJson, type MetricsRecord, type RunMeta, type RunSummary } from '../core/runFormat';
-import { RunLock } from './runLock';
+import { lockTemporaryWriter, RunLock } from './runLock';
 
 const SPEC_RUNS_DIR: ValueSource = { name: 'output.runsDir or --out', location: { field: 'output.runsDir' } };
 
@@ -83,6 +93,7 @@ export class RunWriter {
       lock.release();
       throw e;
     }
+    removeDeadTemporaries(dir);
     // A torn last line is cut before the first append, not here: a resume refused after this (its
     // checkpoint does not fit the model) leaves the folder as it was.
     const writer = new RunWriter(dir, lock);
@@ -148,6 +159,33 @@ function probeLongestPath(dir: string): void {
   const probe = path.join(dir, RUN_FILES.checkpoints, `latest.json.tmp-${'0'.repeat(7)}-probe0`);
   fs.closeSync(fs.openSync(probe, 'wx'));
   fs.rmSync(probe);
+}
+
+/**
+ * A writer killed between writing a temporary and renaming it (kill -9, a power cut) leaves the
+ * temporary behind. With the lock held, those of processes no longer alive (or whose pid another
+ * process has since) are debris; one of a live process (a report being written here) is left alone.
+ */
+function removeDeadTemporaries(dir: string): void {
+  for (const at of [dir, path.join(dir, RUN_FILES.checkpoints)]) {
+    let names: string[];
+    try {
+      names = fs.readdirSync(at);
+    } catch {
+      continue; // no checkpoints yet
+    }
+    for (const name of names) {
+      const pid = temporaryWriter(name) ?? lockTemporaryWriter(name);
+      if (pid === undefined) continue;
+      const file = path.join(at, name);
+      try {
+        const st = fs.lstatSync(file);
+        if (st.isFile() && !isWriterAlive(pid, st.mtimeMs)) fs.rmSync(file, { force: true });
+      } catch {
+        // Gone meanwhile, or not ours to remove: it stays, as before.
+      }
+    }
+  }
 }
 
 /** A run file replaced by a symbolic link would have the resume write wherever it points. */

@@ -4,13 +4,14 @@
  * leave no temporary file behind when they fail.
  */
 import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { isUserError } from '../../src/core/errors';
 import { appendAllSync, describeWriteError } from '../../src/core/safeWrite';
-import { RUN_FILES, type MetricsRecord } from '../../src/core/runFormat';
+import { RUN_FILES, type MetricsRecord, type RunMeta } from '../../src/core/runFormat';
 import { RunWriter, writeJsonAtomic } from '../../src/train/runWriter';
 
 const record = { epoch: 1, step: 10, elbo: -3 } as MetricsRecord;
@@ -107,4 +108,49 @@ test("a write refused for a name too long is the user's to fix, said in words", 
   const d = describeWriteError(e, '/x/y');
   assert.ok(isUserError(d), String(d));
   assert.match(d.message, /cannot write \/x\/y: its path is longer than the file system allows/);
+});
+
+test('a resume removes the temporaries of writers no longer alive (kill -9 mid-write), and only theirs', { timeout: 30_000 }, () => {
+  const runs = fs.mkdtempSync(path.join(os.tmpdir(), 'vae-lens-leftovers-'));
+  const first = RunWriter.create(runs, 'killed', '{}');
+  first.writeMeta({ name: 'killed' } as RunMeta);
+  first.close();
+  const dir = first.dir;
+  const dead = Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout);
+  const live = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
+  try {
+    const now = Date.now() / 1000;
+    const checkpoints = path.join(dir, RUN_FILES.checkpoints);
+    const places = [dir, checkpoints];
+    const bases = [RUN_FILES.meta, RUN_FILES.summary, RUN_FILES.images, RUN_FILES.spec, 'latest.json', 'report.html'];
+    const gone: string[] = [];
+    const kept: string[] = [];
+    const put = (file: string, ageSeconds = 0) => {
+      fs.writeFileSync(file, '{"half": ');
+      if (ageSeconds) fs.utimesSync(file, now - ageSeconds, now - ageSeconds);
+      return file;
+    };
+    for (const [i, base] of bases.entries()) {
+      const at = places[i % places.length]!;
+      // A writer that died (kill -9 between its write and its rename), in the random tags safeWrite uses, and the Python companion's form.
+      for (const tag of ['-a1b2c3', '-0', '-zz', '']) gone.push(put(path.join(at, `${base}.tmp-${dead}${tag}`)));
+      // A pid reused since: its process started after the file was last written.
+      gone.push(put(path.join(at, `${base}.tmp-${live.pid}-q9w8e7`), 3600));
+      // A writer still at work (a report being written now): its file stays.
+      kept.push(put(path.join(at, `${base}.tmp-${live.pid}-x1y2z3`)));
+      // Names that only look alike, and the user's own files.
+      for (const name of [`${base}.tmp-${dead}-toolongtag`, `${base}.tmp-x${dead}-a1`, `${base}.tmp`, `${base}.bak`, `notes-${i}.txt`])
+        kept.push(put(path.join(at, name)));
+    }
+    gone.push(put(path.join(dir, `run.lock.${dead}.new`)), put(path.join(dir, `run.lock.stale-${dead}`)));
+    kept.push(put(path.join(dir, `run.lock.${live.pid}.new`)));
+    const writer = RunWriter.reopen(dir);
+    writer.close();
+    for (const f of gone) assert.equal(fs.existsSync(f), false, `left behind: ${path.relative(dir, f)}`);
+    for (const f of kept) assert.equal(fs.existsSync(f), true, `removed: ${path.relative(dir, f)}`);
+    assert.ok(fs.existsSync(path.join(dir, RUN_FILES.meta)));
+  } finally {
+    live.kill();
+    fs.rmSync(runs, { recursive: true, force: true });
+  }
 });
