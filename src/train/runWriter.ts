@@ -60,7 +60,7 @@ export class RunWriter {
       const code = (e as NodeJS.ErrnoException).code;
       const problem = writeProblem(e);
       const why = problem ? `${problem} (${code})` : (code ?? (e as Error).message);
-      throw new UserError(`cannot write the run folder ${dir}: ${why}. Choose a writable folder with ${from.name}.`, from.location);
+      throw new UserError(`cannot write the run folder ${dir}: ${why}. ${folderRemedy(e, from.name)}`, from.location);
     }
   }
 
@@ -137,6 +137,14 @@ export class RunWriter {
     this.metricsFd = undefined;
     this.lock.release();
   }
+}
+
+/** What to do about a runs folder the run could not be made in: a folder of a shorter path, on a disk with room, or writable. */
+function folderRemedy(e: unknown, chosenBy: string): string {
+  const remedy = writeRemedy(e);
+  if (remedy === 'move the run folder to a shorter path') return `Choose a runs folder with a shorter path with ${chosenBy}.`;
+  if (remedy === 'make room') return `Make room, or choose a folder on another disk with ${chosenBy}.`;
+  return `Choose a writable folder with ${chosenBy}.`;
 }
 
 /** mkdir that fails on an existing folder: true when this call made it. */

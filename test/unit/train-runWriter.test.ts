@@ -93,6 +93,8 @@ test(
           assert.ok(isUserError(e), `room ${room}: not a user error: ${String(e)}`);
           assert.match(e.message, /longer than the file system allows/);
           assert.doesNotMatch(e.message, /: ENAMETOOLONG/, 'said in words, not as the code alone');
+          assert.match(e.message, /Choose a runs folder with a shorter path with output\.runsDir or --out\./, 'the remedy is a shorter path');
+          assert.doesNotMatch(e.message, /writable/, 'the folder is writable: its path is too long');
           return true;
         },
       );
