@@ -66,6 +66,8 @@ export function parseArgs(argv: string[]): Args {
     } else {
       const v = inline ?? rest[++i];
       if (v === undefined || v.startsWith('--')) throw new UserError(`--${name} needs a value\n${USAGE}`);
+      // An empty value (--out= , a shell variable that is not set) would read as the option left out.
+      if (v === '') throw new UserError(`--${name} needs a value, not an empty one\n${USAGE}`);
       // Which of two values was meant cannot be known: the last one winning would hide a mistake.
       const earlier = flags.get(name);
       if (earlier !== undefined) throw new UserError(`--${name} is given twice ("${String(earlier)}" and "${v}"); give it once`);

@@ -19,8 +19,6 @@ import type { MetricsRecord } from '../core/runFormat';
 
 function resumeFlag(args: Args): string | undefined {
   const v = args.flags.get('resume');
-  // An empty name would read as "no resume" further on and start a new run instead.
-  if (v === '') throw new UserError('--resume needs the run folder to continue, not an empty name');
   return v === undefined ? undefined : String(v);
 }
 

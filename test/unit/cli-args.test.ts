@@ -80,7 +80,7 @@ test('an option given twice is refused, naming both values, not settled by the l
       for (const [a, b] of [
         ['3', '5'],
         ['x', 'x'],
-        ['', 'y'],
+        ['a b', 'y'],
       ])
         for (const spell of [
           [`--${name}`, a, `--${name}`, b],
@@ -101,7 +101,7 @@ test('an integer option takes plain decimal digits only, not hexadecimal, octal,
     ['eval', 'samples'],
     ['eval', 'points'],
   ] as const;
-  const bad = ['0x10', '0X1F', '0o17', '0b11', '+3', ' 3', '3 ', '3.5', '3.', '.5', '1_000', '', 'Infinity', '-0', '1e-1', '0x', '٣'];
+  const bad = ['0x10', '0X1F', '0o17', '0b11', '+3', ' 3', '3 ', '3.5', '3.', '.5', '1_000', 'Infinity', '-0', '1e-1', '0x', '٣'];
   for (const [command, name] of flags) {
     for (const v of bad) {
       const args = parseArgs([command, 'x', `--${name}=${v}`]);
@@ -120,4 +120,18 @@ test('an integer option takes plain decimal digits only, not hexadecimal, octal,
     ] as const)
       assert.equal(intFlag(parseArgs([command, 'x', `--${name}`, v]), name), n, `--${name} ${v}`);
   }
+});
+
+test('an option given an empty value is refused, not read as the option left out', () => {
+  const cases: [string, string[]][] = [
+    ['train', ['epochs', 'out', 'backend', 'threads', 'resume']],
+    ['eval', ['samples', 'points', 'backend']],
+    ['report', ['out']],
+  ];
+  for (const [command, names] of cases)
+    for (const name of names)
+      for (const spell of [[`--${name}=`], [`--${name}`, '']]) {
+        const message = refused([command, 'x', ...spell]);
+        assert.match(message, new RegExp(`^--${name} needs a value, not an empty one`), `${spell.join(' ')}: ${message}`);
+      }
 });

@@ -69,7 +69,7 @@ test('a numeric flag is held to the bounds of the spec field it stands in for', 
     [['train', 'x.vae.json', '--threads', '5000'], /--threads 5000 is more than 256/],
     [['eval', 'run', '--samples', '1025'], /--samples 1025 is more than 1024, the most a spec's diagnostics\.mcSamples may ask for/],
     [['eval', 'run', '--samples', '1000000'], /--samples 1000000 is more than 1024/],
-    [['train', 'x.vae.json', '--resume', ''], /--resume needs the run folder to continue, not an empty name/],
+    [['train', 'x.vae.json', '--resume', ''], /--resume needs a value, not an empty one/],
   ];
   for (const [args, expect] of cases) {
     const r = cli(args);
