@@ -27,6 +27,8 @@ export class RunWriter {
   private metricsFd: number | undefined;
   /** Reopened for a resume: a writer killed mid-line may have left a torn last record to cut before appending. */
   private tornTailPossible = false;
+  /** Reopened for a resume: temporaries of a writer killed mid-write may lie about, removed at the first write. */
+  private debrisPossible = false;
 
   private constructor(
     readonly dir: string,
@@ -93,20 +95,22 @@ export class RunWriter {
       lock.release();
       throw e;
     }
-    removeDeadTemporaries(dir);
     // A torn last line is cut before the first append, not here: a resume refused after this (its
     // checkpoint does not fit the model) leaves the folder as it was.
     const writer = new RunWriter(dir, lock);
     writer.tornTailPossible = true;
+    writer.debrisPossible = true;
     return writer;
   }
 
   writeMeta(meta: RunMeta): void {
+    this.removeDebris();
     writeJsonAtomic(path.join(this.dir, RUN_FILES.meta), meta);
   }
 
   /** One whole line, fsync'ed; a write cut short (full disk) is rolled back, so no torn record stays. */
   appendMetrics(record: MetricsRecord): void {
+    this.removeDebris();
     const file = path.join(this.dir, RUN_FILES.metrics);
     try {
       if (this.tornTailPossible) {
@@ -121,11 +125,20 @@ export class RunWriter {
   }
 
   writeSummary(summary: RunSummary): void {
+    this.removeDebris();
     writeJsonAtomic(path.join(this.dir, RUN_FILES.summary), summary);
   }
 
   writeImages(images: unknown): void {
+    this.removeDebris();
     writeJsonAtomic(path.join(this.dir, RUN_FILES.images), images);
+  }
+
+  /** Not at reopen: a resume refused after it (its checkpoint does not restore) leaves the folder as it was. */
+  private removeDebris(): void {
+    if (!this.debrisPossible) return;
+    this.debrisPossible = false;
+    removeDeadTemporaries(this.dir);
   }
 
   checkpointPath(name = 'latest.json'): string {

@@ -146,7 +146,11 @@ test('a resume removes the temporaries of writers no longer alive (kill -9 mid-w
     }
     gone.push(put(path.join(dir, `run.lock.${dead}.new`)), put(path.join(dir, `run.lock.stale-${dead}`)));
     kept.push(put(path.join(dir, `run.lock.${live.pid}.new`)));
+    // A resume refused once the folder is reopened (its checkpoint does not restore) leaves it as it was.
+    RunWriter.reopen(dir).close();
+    for (const f of [...gone, ...kept]) assert.equal(fs.existsSync(f), true, `removed by a refused resume: ${path.relative(dir, f)}`);
     const writer = RunWriter.reopen(dir);
+    writer.writeMeta({ name: 'killed', pid: process.pid } as RunMeta);
     writer.close();
     for (const f of gone) assert.equal(fs.existsSync(f), false, `left behind: ${path.relative(dir, f)}`);
     for (const f of kept) assert.equal(fs.existsSync(f), true, `removed: ${path.relative(dir, f)}`);
