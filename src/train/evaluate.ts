@@ -87,7 +87,13 @@ export async function evaluateRun(runDir: string, opts: { samples?: number; poin
       latents,
       validationElbo,
       verdict: runVerdict(runDir, spec),
-      warnings: formatWarnings(runDir, meta),
+      warnings: [
+        ...formatWarnings(runDir, meta),
+        // The table's heading shows the count used; a smaller one than asked for is easy to miss.
+        ...(opts.points !== undefined && n < opts.points
+          ? [`--points ${opts.points} is more than the ${n} points of the run's training data: all ${n} are used`]
+          : []),
+      ],
     };
   } finally {
     vae.dispose();
