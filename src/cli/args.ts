@@ -98,7 +98,7 @@ export function intFlag(args: Args, name: keyof typeof FLAG_BOUNDS): number | un
   // Number() would also read "0x10", " 3", "+3" and "3.": only decimal digits, with an exponent at most, are a count.
   const n = typeof v === 'string' && DECIMAL_WHOLE.test(v) ? Number(v) : NaN;
   const { minimum, maximum, field } = FLAG_BOUNDS[name];
-  if (!Number.isInteger(n) || n < minimum)
+  if (!(Number.isInteger(n) || n === Infinity) || n < minimum)
     throw new UserError(`--${name} must be a whole number of at least ${minimum} in decimal digits (like 3, or 1e3), not "${String(v)}"`);
   if (n > maximum) throw new UserError(`--${name} ${v} is more than ${maximum}, the most ${field ? `a spec's ${field} may ask for` : 'allowed'}`);
   return n;

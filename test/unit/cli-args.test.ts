@@ -120,6 +120,13 @@ test('an integer option takes plain decimal digits only, not hexadecimal, octal,
     ] as const)
       assert.equal(intFlag(parseArgs([command, 'x', `--${name}`, v]), name), n, `--${name} ${v}`);
   }
+  // Past what a double holds is past every bound, not "not a whole number".
+  for (const v of ['1e400', '9'.repeat(400)])
+    assert.throws(
+      () => intFlag(parseArgs(['train', 'x', '--epochs', v]), 'epochs'),
+      (e: unknown) => isUserError(e) && e.message.startsWith(`--epochs ${v} is more than 100000`),
+      v,
+    );
 });
 
 test('an option given an empty value is refused, not read as the option left out', () => {
