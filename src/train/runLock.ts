@@ -27,6 +27,7 @@ export class RunLock {
     // Two rounds: the second after clearing a stale lock; a third contender loses to whoever won.
     for (let round = 0; round < 2; round++) {
       if (tryCreate(file)) return new RunLock(file);
+      refuseNonFile(file);
       const holder = readHolder(file);
       if (isOtherHost(holder?.host))
         throw new UserError(
@@ -80,6 +81,24 @@ function tryCreate(file: string): boolean {
   } finally {
     fs.rmSync(own, { force: true });
   }
+}
+
+/**
+ * A folder or a named pipe of that name is not a lock of ours (a lock is a file, or a link left by
+ * a copy): it is the user's, so it is neither read as a stale lock nor moved aside.
+ */
+function refuseNonFile(file: string): void {
+  let st: fs.Stats;
+  try {
+    st = fs.lstatSync(file);
+  } catch {
+    return; // gone meanwhile: the next round takes it
+  }
+  if (!st.isFile() && !st.isSymbolicLink())
+    throw new UserError(
+      `${file} is a folder or another non-file, not a lock VAE Lens wrote (a file holding one trainer's process id). Move it out of the run folder, then resume.`,
+      { file },
+    );
 }
 
 /**

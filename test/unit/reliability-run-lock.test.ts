@@ -179,3 +179,35 @@ if (!CHILD)
       }
     },
   );
+
+if (!CHILD)
+  test('a folder or a named pipe where run.lock belongs is refused by name, and left where it is', () => {
+    const base = tempDir('vae-lens-lock-odd-');
+    try {
+      const kinds: [string, (file: string) => void][] = [
+        ['an empty folder', (f) => fs.mkdirSync(f)],
+        ['a folder with files', (f) => (fs.mkdirSync(f), fs.writeFileSync(path.join(f, 'x'), 'kept'))],
+        ['a folder of folders', (f) => fs.mkdirSync(path.join(f, 'a', 'b'), { recursive: true })],
+      ];
+      if (spawnSync('mkfifo', ['--version']).status === 0) kinds.push(['a named pipe', (f) => spawnSync('mkfifo', [f])]);
+      for (const [i, [kind, make]] of kinds.entries()) {
+        const dir = path.join(base, `odd-${i}`);
+        fs.mkdirSync(dir);
+        fs.writeFileSync(path.join(dir, 'run.json'), '{}');
+        const file = path.join(dir, LOCK_FILE);
+        make(file);
+        const before = fs.lstatSync(file);
+        for (const acquire of [() => RunLock.acquire(dir), () => RunWriter.reopen(dir)]) {
+          assert.throws(acquire, (e: unknown) => {
+            assert.ok(isUserError(e), `${kind}: not a user error: ${String(e)}`);
+            assert.match(e.message, /run\.lock is a folder or another non-file, not a lock VAE Lens wrote/, kind);
+            return true;
+          });
+          assert.equal(fs.lstatSync(file).ino, before.ino, `${kind}: moved`);
+          assert.deepEqual(fs.readdirSync(dir).sort(), ['run.json', LOCK_FILE].sort(), `${kind}: left ${fs.readdirSync(dir).join(', ')}`);
+        }
+      }
+    } finally {
+      fs.rmSync(base, { recursive: true, force: true });
+    }
+  });
