@@ -196,7 +196,8 @@ function removeDeadTemporaries(dir: string): void {
       continue; // no checkpoints yet
     }
     for (const name of names) {
-      const pid = temporaryWriter(name) ?? lockTemporaryWriter(name);
+      // Only temporaries of the files written here (JSON, a report's HTML), not a user's file that looks alike.
+      const pid = /\.(json|html)\.tmp-/.test(name) ? temporaryWriter(name) : lockTemporaryWriter(name);
       if (pid === undefined) continue;
       const file = path.join(at, name);
       try {

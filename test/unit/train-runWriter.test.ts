@@ -141,7 +141,14 @@ test('a resume removes the temporaries of writers no longer alive (kill -9 mid-w
       // A writer still at work (a report being written now): its file stays.
       kept.push(put(path.join(at, `${base}.tmp-${live.pid}-x1y2z3`)));
       // Names that only look alike, and the user's own files.
-      for (const name of [`${base}.tmp-${dead}-toolongtag`, `${base}.tmp-x${dead}-a1`, `${base}.tmp`, `${base}.bak`, `notes-${i}.txt`])
+      for (const name of [
+        `${base}.tmp-${dead}-toolongtag`,
+        `${base}.tmp-x${dead}-a1`,
+        `${base}.tmp`,
+        `${base}.bak`,
+        `notes-${i}.txt`,
+        `notes-${i}.txt.tmp-${dead}-a1b2c3`,
+      ])
         kept.push(put(path.join(at, name)));
     }
     gone.push(put(path.join(dir, `run.lock.${dead}.new`)), put(path.join(dir, `run.lock.stale-${dead}`)));
