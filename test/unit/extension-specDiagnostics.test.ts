@@ -123,3 +123,35 @@ test("a data file made, deleted or brought in after the spec was checked: the sp
     openDocuments.length = 0;
   }
 });
+
+for (const [name, edit] of EDITS) {
+  test(`a trainer's problem reported after the spec was edited (${name}) is not placed on the new text by the old text's offsets`, () => {
+    const diagnostics = new SpecDiagnostics();
+    const training = trainingCollection();
+    const edited = edit(SPEC);
+    openDocuments.length = 0;
+    openDocuments.push(doc(specUri, edited) as never);
+    try {
+      diagnostics.reportTrainerError(specUri as never, SPEC, error('model.latentDim is too large', { offset: SPEC.indexOf('2 }'), length: 1 }));
+      diagnostics.reportTrainerError(specUri as never, SPEC, error('model.latentDim is too large for memory', { field: 'model.latentDim' }));
+      diagnostics.reportTrainerError(specUri as never, SPEC, error('row 3: expected 2 values, got 3', { file: 'points.csv', line: 3, column: 5 }));
+      diagnostics.reportTrainerError(specUri as never, SPEC, error('expected 784 values per image', { file: 'points.csv', row: 7 }));
+      const placed = (training.get(specUri) ?? []).map((d) => d.message);
+      assert.deepEqual(
+        placed.filter((m) => m.includes('latentDim')),
+        [],
+        'a problem about text no longer there is shown',
+      );
+      assert.equal(training.get(dataUri)?.length, 1, "the data file's problem is still true");
+      // A data problem without a line is still true: it points at data.path of the text now there (or its first line).
+      const onPath = (training.get(specUri) ?? []).filter((d) => d.message.includes('784'));
+      const at = edited.indexOf('"points.csv"');
+      const line = at < 0 ? 0 : edited.slice(0, at).split('\n').length - 1;
+      const character = at < 0 ? 0 : at - (edited.lastIndexOf('\n', at - 1) + 1);
+      assert.deepEqual([onPath[0]?.range.startLine, onPath[0]?.range.startCharacter], [line, character]);
+    } finally {
+      diagnostics.dispose();
+      openDocuments.length = 0;
+    }
+  });
+}

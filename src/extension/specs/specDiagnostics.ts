@@ -119,14 +119,21 @@ export class SpecDiagnostics implements vscode.Disposable {
     );
   }
 
-  /** A UserError the trainer hit (a bad data row, a spec problem): shown where it is, until the next run. */
-  reportTrainerError(specUri: vscode.Uri, specText: string, event: ErrorEvent): void {
+  /**
+   * A UserError the trainer hit (a bad data row, a spec problem): shown where it is, until the next run.
+   * `trainedText` is the spec's text the trainer read; the user may have edited it since.
+   */
+  reportTrainerError(specUri: vscode.Uri, trainedText: string, event: ErrorEvent): void {
     const loc = event.location ?? {};
     let uri = specUri;
     let range: vscode.Range;
     let message = event.message;
+    // The text in the editor now: the trainer's word about the spec's text was about the trained one, and
+    // its offsets and lines mean nothing in another (the same as an edit made after it was reported).
+    const specText = vscode.workspace.textDocuments.find((d) => d.uri.toString() === specUri.toString())?.getText() ?? trainedText;
     const inSpec = loc.file === undefined || samePath(path.resolve(path.dirname(specUri.fsPath), loc.file), specUri.fsPath);
     if (inSpec) {
+      if (specText !== trainedText) return;
       const byField = loc.offset === undefined && loc.line === undefined && loc.field ? locateField(specText, loc.field) : undefined;
       range = toRange(locationToRange({ ...loc, ...byField }, specText));
     } else if (loc.line !== undefined) {
