@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import './vscode-stub';
@@ -49,6 +49,51 @@ test('a run whose writer lives is still running after the index looks again', as
     await index.overview(dir);
     await poll(index);
     assert.equal((await index.overview(dir)).status, 'running');
+  } finally {
+    index.dispose();
+  }
+});
+
+/** What the index holds in memory, by run folder. */
+const held = (index: RunIndex) => {
+  const inside = index as unknown as { cache: Map<string, unknown>; stamps: Map<string, unknown> };
+  return [...new Set([...inside.cache.keys(), ...inside.stamps.keys()])];
+};
+
+// A run deleted (by hand, by "Delete Run", by a clean-up script), however its overview came to be read.
+const DELETIONS: [string, (dir: string) => void][] = [
+  ['its folder removed after it was read', (dir) => rmSync(dir, { recursive: true })],
+  ['its folder moved away', (dir) => renameSync(dir, `${dir}-moved`)],
+  ['its run.json and summary.json removed', (dir) => (rmSync(join(dir, 'run.json')), rmSync(join(dir, 'summary.json')))],
+];
+for (const [name, remove] of DELETIONS) {
+  for (const readAgain of [false, true]) {
+    test(`a deleted run's overview is not kept in memory (${name}${readAgain ? ', and asked for once more' : ''})`, async () => {
+      const dir = runOf(process.pid);
+      const index = new RunIndex(noTrainers);
+      try {
+        await index.overview(dir);
+        remove(dir);
+        await poll(index);
+        // A view still showing the run asks for it after the index let it go.
+        if (readAgain) await index.overview(dir);
+        await poll(index);
+        assert.deepEqual(held(index), []);
+      } finally {
+        index.dispose();
+      }
+    });
+  }
+}
+
+test('a run asked for before its files were written, then deleted, is not kept in memory', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vae-lens-index-'));
+  const index = new RunIndex(noTrainers);
+  try {
+    await index.overview(dir);
+    rmSync(dir, { recursive: true });
+    await poll(index);
+    assert.deepEqual(held(index), []);
   } finally {
     index.dispose();
   }

@@ -152,6 +152,11 @@ export async function runFilesStamp(runDir: string): Promise<string> {
   return times.join('/');
 }
 
+/** A stamp of a run folder with neither run.json nor summary.json: deleted, moved, or not written yet. */
+export function isEmptyRunStamp(stamp: string): boolean {
+  return stamp.split('/').every((t) => t === '');
+}
+
 export async function fileExists(file: string): Promise<boolean> {
   try {
     await fsp.access(file);

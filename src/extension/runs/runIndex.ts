@@ -8,7 +8,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { isOtherHost, isWriterAlive } from '../../core/run/liveness';
-import { listRunDirs, runFilesStamp } from '../../core/run/files';
+import { isEmptyRunStamp, listRunDirs, runFilesStamp } from '../../core/run/files';
 import { readRunOverview, type RunOverview } from '../../core/run/read';
 import { runsOfSpec, newestFirst } from '../../core/run/paths';
 import { affectsSettings, readSettings, workspaceRoots } from '../settings';
@@ -110,10 +110,8 @@ export class RunIndex implements vscode.Disposable {
    * trust change), and tell listeners, throttled so a burst of writes is one refresh per 150 ms.
    */
   invalidate(runDir?: string): void {
-    if (runDir) {
-      this.cache.delete(runDir);
-      this.stamps.delete(runDir);
-    } else {
+    if (runDir) this.forget(runDir);
+    else {
       this.cache.clear();
       this.stamps.clear();
       this.folders.invalidate();
@@ -121,6 +119,11 @@ export class RunIndex implements vscode.Disposable {
     }
     this.listings.clear();
     this.notify.schedule();
+  }
+
+  private forget(runDir: string): void {
+    this.cache.delete(runDir);
+    this.stamps.delete(runDir);
   }
 
   /** A spec came, went or was saved: its runs folders may have changed, its runs' overviews have not. */
@@ -199,7 +202,10 @@ export class RunIndex implements vscode.Disposable {
     // A run whose run.json or summary.json changed since its overview was read (another writer's checkpoint, its end).
     for (const [runDir, stamp] of [...this.stamps]) {
       const [before, now] = await Promise.all([stamp, runFilesStamp(runDir)]);
-      if (this.stamps.get(runDir) === stamp && before !== now) this.invalidate(runDir);
+      if (this.stamps.get(runDir) !== stamp) continue;
+      if (before !== now) this.invalidate(runDir);
+      // A run folder gone (or never written) is not kept: a view that still shows it reads it again.
+      else if (isEmptyRunStamp(now)) this.forget(runDir);
     }
     // A run read as written here whose writer has ended since without a word (kill -9, a closed terminal): no file changes.
     for (const [runDir, cached] of [...this.cache]) {
