@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, writeFileSync, appendFileSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, writeFileSync, appendFileSync, symlinkSync, utimesSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { addRecord, parseMetricsJsonl, toJsonLine, type MetricsRecord, type RunMeta, type RunSummary } from '../../src/core/runFormat';
@@ -291,3 +291,26 @@ test('several passes an epoch are all kept; a resume (a pass not after the last 
     ['1@10', '1@20'],
   );
 });
+
+// A writer whose clock runs ahead (another machine, a container with its own clock) stamps startedAt in the
+// future: that run must not stay the spec's latest when runs start after it.
+for (const skewMs of [60_000, 3_600_000, 86_400_000, 10 * 365 * 86_400_000]) {
+  for (const ago of [5_000, 3_600_000]) {
+    test(`a run stamped ${skewMs / 60_000} min ahead, written ${ago / 1000} s ago, is not newer than a run started after it`, async () => {
+      const root = tmp();
+      const runs = join(root, 'runs');
+      const specPath = join(root, 'a.vae.json');
+      const now = Date.now();
+      const written = new Date(now - ago);
+      const skewed = makeRun(runs, 'skewed', { specPath, startedAt: new Date(written.getTime() + skewMs).toISOString() });
+      for (const f of ['run.json', 'spec.vae.json', 'metrics.jsonl']) utimesSync(join(skewed, f), written, written);
+      makeRun(runs, 'before', { specPath, startedAt: new Date(now - ago - 60_000).toISOString() });
+      makeRun(runs, 'after', { specPath, startedAt: new Date(now - ago / 2).toISOString() });
+      const overviews = await Promise.all((await listRunDirs(runs)).map((d) => readRunOverview(d, () => false)));
+      assert.deepEqual(
+        runsOfSpec(overviews, specPath).map((r) => r.meta?.name),
+        ['after', 'skewed', 'before'],
+      );
+    });
+  }
+}

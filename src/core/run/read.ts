@@ -38,7 +38,7 @@ export interface RunOverview {
   message?: string;
   /** Set when the entropy theorem does not apply to the run (non-Gaussian decoder, fixed variance, beta != 1). */
   theoremNote?: string;
-  /** Milliseconds since the epoch; for sorting newest first. */
+  /** Milliseconds since the epoch, never after run.json was written; for sorting newest first. */
   startedMs: number;
 }
 
@@ -98,7 +98,9 @@ async function overviewOf(runDir: string, alive: WriterAlive, judgeUnjudged: boo
     });
   const last = summaryIsCurrent ? (summary?.last ?? lastRecord) : lastRecord;
   const { status, message } = effectiveStatus(meta, summary, (pid) => alive(pid, metaWrittenMs));
-  const startedMs = meta ? Date.parse(meta.startedAt) : NaN;
+  // A run cannot start after its run.json was written: a writer whose clock runs ahead (another machine)
+  // would otherwise stamp a run that stays the newest for ever. This machine's file times win then.
+  const startedMs = meta ? Math.min(Date.parse(meta.startedAt), metaWrittenMs ?? Infinity) : NaN;
   const summaryVerdict = summaryIsCurrent ? summary : undefined;
   let convergence = summaryVerdict?.convergence ?? last?.convergence;
   let convergenceReason = summaryVerdict?.convergence !== undefined ? summaryVerdict.convergenceReason : last?.convergenceReason;
