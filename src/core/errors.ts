@@ -46,11 +46,24 @@ export function isUserError(e: unknown): e is UserError {
   return e instanceof UserError || (e instanceof Error && e.name === 'UserError');
 }
 
+/** Characters a message must not carry raw: a terminal would obey them, cut the line at them, or show nothing. */
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+
+/** A name or path the user wrote, in double quotes, every control character escaped (JSON's escapes, and \uXXXX where JSON has none). */
+export function quoted(s: string): string {
+  return JSON.stringify(s).replace(/[\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** A path for a message: as it is, or quoted() when it holds a control character (a NUL, a newline, an escape). */
+export function shownPath(p: string): string {
+  return CONTROL.test(p) ? quoted(p) : p;
+}
+
 /** `file:line:column: field: message` — the form compilers use, so terminals make it clickable. */
 export function formatLocation(loc: SourceLocation): string {
   const parts: string[] = [];
   if (loc.file) {
-    let p = loc.file;
+    let p = shownPath(loc.file);
     if (loc.line !== undefined) {
       p += `:${loc.line}`;
       if (loc.column !== undefined) p += `:${loc.column}`;
@@ -67,8 +80,9 @@ export function formatUserError(e: UserError): string {
     // Messages often name the file ("/runs/x/run.json is not ...") or start with the field
     // ("model.latentDim is -1 ..."), or both: do not say either twice.
     const { file, field, line, row } = p.location;
-    const namesFile = file !== undefined && line === undefined && p.message.includes(file);
-    const rest = namesFile && p.message.startsWith(`${file}: `) ? p.message.slice(file.length + 2) : p.message;
+    const shown = file === undefined ? undefined : shownPath(file);
+    const namesFile = shown !== undefined && line === undefined && p.message.includes(shown);
+    const rest = namesFile && p.message.startsWith(`${shown}: `) ? p.message.slice(shown.length + 2) : p.message;
     const namesRow = row !== undefined && new RegExp(`\\brow ${row}\\b`).test(p.message);
     const loc = {
       ...p.location,

@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { quoted } from './errors';
 
 /**
  * Why `written`, a path relative to `baseDir`, may not have been found: a leading "~" (only a shell
@@ -14,29 +15,29 @@ export function pathSpellingHint(written: string, baseDir: string, platform: Nod
     const full = own ? path.join(os.homedir(), written.slice(2).replace(/\\/g, '/')) : undefined;
     return (
       `; it starts with "~", which only a shell expands to a home folder, so here it names a folder called "~": ` +
-      `write the path relative to the spec's folder${full ? `, or in full (${JSON.stringify(full)})` : ''}`
+      `write the path relative to the spec's folder${full ? `, or in full (${quoted(full)})` : ''}`
     );
   }
   if (/^file:\/\//i.test(written)) {
     const meant = filePathOfUri(written);
     const found = meant !== undefined && fs.existsSync(meant) ? ', which exists' : '';
-    return `; it is a file URI, not a path: write the path itself${meant !== undefined ? ` (${JSON.stringify(meant)}${found})` : ''}`;
+    return `; it is a file URI, not a path: write the path itself${meant !== undefined ? ` (${quoted(meant)}${found})` : ''}`;
   }
   const trimmed = written.trim();
   if (trimmed !== written) {
     const found = trimmed !== '' && fs.existsSync(path.resolve(baseDir, trimmed)) ? ', which exists' : '';
-    return `; it has white space before or after it, which is part of a file's name: remove it (${JSON.stringify(trimmed)}${found})`;
+    return `; it has white space before or after it, which is part of a file's name: remove it (${quoted(trimmed)}${found})`;
   }
   if (platform === 'win32') return '';
   const otherCase = sameNameInOtherCase(path.resolve(baseDir, written));
   if (otherCase !== undefined)
-    return `; names are case-sensitive here: the folder holds ${JSON.stringify(otherCase)}, which differs only in the case of its letters (a name from a Windows or macOS disk?)`;
+    return `; names are case-sensitive here: the folder holds ${quoted(otherCase)}, which differs only in the case of its letters (a name from a Windows or macOS disk?)`;
   if (/^[A-Za-z]:[\\/]/.test(written))
     return `; it is a Windows path (drive ${written.slice(0, 2)}): write it relative to the spec's folder, with forward slashes`;
   if (written.includes('\\')) {
     const forward = written.replace(/\\+/g, '/');
     const found = fs.existsSync(path.resolve(baseDir, forward)) ? ', which exists' : '';
-    return `; it contains "\\", which separates folders on Windows only: write it with forward slashes (${JSON.stringify(forward)}${found}), relative to the spec's folder`;
+    return `; it contains "\\", which separates folders on Windows only: write it with forward slashes (${quoted(forward)}${found}), relative to the spec's folder`;
   }
   return '';
 }
@@ -68,11 +69,11 @@ export function runsDirSpellingWarning(written: string | undefined, platform: No
   if (written === undefined) return undefined;
   if (/^file:\/\//i.test(written)) {
     const meant = filePathOfUri(written);
-    return `the path is a file URI: the runs go to a folder named "file:" beside the spec; write the path itself${meant !== undefined ? ` (${JSON.stringify(meant)})` : ''}`;
+    return `the path is a file URI: the runs go to a folder named "file:" beside the spec; write the path itself${meant !== undefined ? ` (${quoted(meant)})` : ''}`;
   }
   if (written.startsWith('~'))
     return `the path starts with "~", which only a shell expands to a home folder: the runs go to a folder named "~" beside the spec; write the path relative to the spec's folder, or in full`;
   if (platform !== 'win32' && written.includes('\\'))
-    return `the path contains "\\", which separates folders on Windows only: here it is part of a folder's name; write it with forward slashes (${JSON.stringify(written.replace(/\\+/g, '/'))})`;
+    return `the path contains "\\", which separates folders on Windows only: here it is part of a folder's name; write it with forward slashes (${quoted(written.replace(/\\+/g, '/'))})`;
   return undefined;
 }

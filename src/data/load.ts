@@ -7,7 +7,7 @@
 import { closeSync, constants as fsConstants, existsSync, fstatSync, openSync, readlinkSync, readSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { isWithin } from '../core/confinement';
-import { UserError, type SourceLocation } from '../core/errors';
+import { quoted, shownPath, UserError, type SourceLocation } from '../core/errors';
 import { channelsLast, looksChannelsFirst, rowsToChannelsLast, sameImageShape } from '../core/imageLayout';
 import { counted } from '../core/wording';
 import { pathSpellingHint } from '../core/pathHints';
@@ -152,17 +152,17 @@ export function resolveDataPath(spec: FileDataSpec, specPath: string, opts: Load
     stat = statSync(resolved);
   } catch {
     throw new UserError(
-      `data file not found: ${JSON.stringify(spec.path)} resolves to ${resolved} (paths are relative to the spec's folder)${pathSpellingHint(spec.path, dirname(specPath))}`,
+      `data file not found: ${quoted(spec.path)} resolves to ${shownPath(resolved)} (paths are relative to the spec's folder)${pathSpellingHint(spec.path, dirname(specPath))}`,
       at,
     );
   }
-  if (!stat.isFile()) throw new UserError(`data.path must name a file, but ${resolved} is not a regular file`, at);
+  if (!stat.isFile()) throw new UserError(`data.path must name a file, but ${shownPath(resolved)} is not a regular file`, at);
   if (opts.workspaceRoots && !opts.allowOutsideWorkspace) {
     const real = realpathSync(resolved);
     if (!insideWorkspace(real, opts.workspaceRoots)) {
-      const via = real !== resolved ? ` (it is a link to ${real})` : '';
+      const via = real !== resolved ? ` (it is a link to ${shownPath(real)})` : '';
       throw new UserError(
-        `data file ${resolved}${via} is outside the workspace; move it into the workspace or allow data outside it with the setting vaeLens.allowDataOutsideWorkspace`,
+        `data file ${shownPath(resolved)}${via} is outside the workspace; move it into the workspace or allow data outside it with the setting vaeLens.allowDataOutsideWorkspace`,
         at,
       );
     }
@@ -170,7 +170,7 @@ export function resolveDataPath(spec: FileDataSpec, specPath: string, opts: Load
   const maxBytes = opts.maxBytes ?? DEFAULT_MAX_BYTES;
   if (stat.size > maxBytes) {
     throw new UserError(
-      `data file ${resolved} is ${formatBytes(stat.size)}, more than the ${formatBytes(maxBytes)} limit of what VAE Lens reads into memory; write a smaller file with a subset of the rows and point data.path at it`,
+      `data file ${shownPath(resolved)} is ${formatBytes(stat.size)}, more than the ${formatBytes(maxBytes)} limit of what VAE Lens reads into memory; write a smaller file with a subset of the rows and point data.path at it`,
       at,
     );
   }
@@ -186,11 +186,11 @@ export function detectFormat(spec: FileDataSpec, specPath: string): DataFormat {
   if (inner.endsWith('.npy')) return 'npy';
   if (/\.(json|jsonl|ndjson)$/.test(inner)) return 'json';
   const foreign = foreignFormatByName(inner);
-  if (foreign) throw new UserError(`${JSON.stringify(spec.path)} ${foreign}`, { file: specPath, field: 'data.path' });
+  if (foreign) throw new UserError(`${quoted(spec.path)} ${foreign}`, { file: specPath, field: 'data.path' });
   if (/\.idx$|-ubyte$|\.idx\d-ubyte$/.test(inner) || name.endsWith('.gz')) return 'idx';
   const archive = arrayArchiveProblem(inner);
-  if (archive) throw new UserError(`${JSON.stringify(spec.path)} ${archive}`, { file: specPath, field: 'data.path' });
-  throw new UserError(`cannot tell the format of ${JSON.stringify(spec.path)} from its name; set data.format to "csv", "npy", "idx" or "json"`, {
+  if (archive) throw new UserError(`${quoted(spec.path)} ${archive}`, { file: specPath, field: 'data.path' });
+  throw new UserError(`cannot tell the format of ${quoted(spec.path)} from its name; set data.format to "csv", "npy", "idx" or "json"`, {
     file: specPath,
     field: 'data.path',
   });
@@ -229,13 +229,13 @@ function openPinned(file: string, specPath: string, opts: LoadDataOptions): { fd
   const at = { file: specPath, field: 'data.path' };
   const fd = openSync(file, fsConstants.O_RDONLY | (fsConstants.O_NONBLOCK ?? 0));
   try {
-    if (!fstatSync(fd).isFile()) throw new UserError(`data.path must name a file, but ${file} is not a regular file`, at);
+    if (!fstatSync(fd).isFile()) throw new UserError(`data.path must name a file, but ${shownPath(file)} is not a regular file`, at);
     const viaFd = `${FD_DIR}/${fd}`;
     if (!existsSync(viaFd)) return { fd, readPath: file }; // not Linux: the check by name stands
     const real = readlinkSync(viaFd);
     if (opts.workspaceRoots && !opts.allowOutsideWorkspace && !insideWorkspace(real, opts.workspaceRoots))
       throw new UserError(
-        `data file ${file} is outside the workspace (it was opened as ${real}); move it into the workspace or allow data outside it with the setting vaeLens.allowDataOutsideWorkspace`,
+        `data file ${shownPath(file)} is outside the workspace (it was opened as ${shownPath(real)}); move it into the workspace or allow data outside it with the setting vaeLens.allowDataOutsideWorkspace`,
         at,
       );
     return { fd, readPath: viaFd };
@@ -281,7 +281,7 @@ function loadFile(spec: FileDataSpec, specPath: string, opts: LoadDataOptions): 
 function refuseForeignContent(fd: number, file: string): void {
   const head = Buffer.alloc(FOREIGN_HEAD_BYTES);
   const problem = foreignFormatByContent(head.subarray(0, readSync(fd, head, 0, head.length, 0)));
-  if (problem) throw new UserError(`data file ${file} ${problem}`, { file, offset: 0 });
+  if (problem) throw new UserError(`data file ${shownPath(file)} ${problem}`, { file, offset: 0 });
 }
 
 function readFormat(format: DataFormat, path: string, loaderOpts: LoaderOptions, { header, layout }: FileDataSpec): Dataset {

@@ -6,7 +6,7 @@
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 import { findNodeAtLocation, parseTree, type JSONPath } from 'jsonc-parser';
-import { isUserError, type SourceLocation } from '../../core/errors';
+import { isUserError, shownPath, type SourceLocation } from '../../core/errors';
 import { parseSpecDocument, type FileDataSpec, type SpecDocument, type VaeSpec } from '../../core/spec';
 import { detectFormat, resolveDataPath } from '../../data/load';
 import { planSpec, type SpecCheckOptions } from './layerChecks';
@@ -95,13 +95,13 @@ export function headerMismatch(file: string, format: string): string | undefined
   const head = readHead(file, 16);
   if (!head) return undefined;
   const gz = file.toLowerCase().endsWith('.gz');
-  if (gz) return head[0] === 0x1f && head[1] === 0x8b ? undefined : `${file} ends in .gz but is not gzip-compressed`;
+  if (gz) return head[0] === 0x1f && head[1] === 0x8b ? undefined : `${shownPath(file)} ends in .gz but is not gzip-compressed`;
   if (format === 'npy' && !(head[0] === 0x93 && head.subarray(1, 6).toString('latin1') === 'NUMPY'))
-    return `${file} does not start with the NPY magic bytes; is it really a .npy file? (data.format can override the guess)`;
+    return `${shownPath(file)} does not start with the NPY magic bytes; is it really a .npy file? (data.format can override the guess)`;
   if (format === 'idx' && !(head[0] === 0 && head[1] === 0 && head[2]! >= 0x08 && head[2]! <= 0x0e))
-    return `${file} does not start with an IDX header (two zero bytes and a type code); is it really IDX?`;
+    return `${shownPath(file)} does not start with an IDX header (two zero bytes and a type code); is it really IDX?`;
   if ((format === 'csv' || format === 'json') && head.includes(0))
-    return `${file} contains binary data, but is read as ${format}; set data.format if the guess is wrong`;
+    return `${shownPath(file)} contains binary data, but is read as ${format}; set data.format if the guess is wrong`;
   return undefined;
 }
 
