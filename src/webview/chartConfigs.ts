@@ -8,7 +8,7 @@ import type { ChartConfiguration, ChartDataset, ChartOptions } from 'chart.js';
 import type { PanelRun } from '../core/panelProtocol';
 import type { MetricsRecord } from '../core/runFormat';
 import { isLowerEdge, legendOptions, LOWER_EDGE_SUFFIX, RUN_SEPARATOR } from './legend';
-import { fmtEpoch } from './format';
+import { fmtEpoch, fmtNats } from './format';
 import { latentNames } from '../core/wording';
 import { COLLAPSE_KL_THRESHOLD, latentStats, PASS_AXIS_TEXT, passAt, type PassAxis, type RunSeries, type XY } from './series';
 import { withAlpha, type Palette } from './theme';
@@ -92,7 +92,8 @@ export function passTitle(views: readonly RunView[], axis: PassAxis, x: number):
   return axis === 'step' ? `${unit} ${x} (epoch ${fmtEpoch(pass.epoch)})` : `${unit} ${x} (epoch ${fmtEpoch(pass.epoch)}, step ${pass.step})`;
 }
 
-function lineOptions(p: Palette, yTitle: string, views: readonly RunView[], passAxis: PassAxis, tooltipDigits = 4): ChartOptions<'line'> {
+/** Options of the charts in nats; a tooltip writes its value as the panel's tables do (fmtNats). */
+function lineOptions(p: Palette, yTitle: string, views: readonly RunView[], passAxis: PassAxis): ChartOptions<'line'> {
   const compare = views.length > 1;
   const axis = {
     grid: { color: p.grid },
@@ -124,7 +125,7 @@ function lineOptions(p: Palette, yTitle: string, views: readonly RunView[], pass
         filter: (item) => !isLowerEdge(item.dataset.label),
         callbacks: {
           title: (items) => (items.length && items[0].parsed.x !== null ? passTitle(views, passAxis, items[0].parsed.x) : ''),
-          label: (item) => ` ${item.dataset.label}: ${Number(item.parsed.y).toPrecision(tooltipDigits + 2)}`,
+          label: (item) => ` ${item.dataset.label}: ${fmtNats(Number(item.parsed.y))}`,
         },
       },
     },

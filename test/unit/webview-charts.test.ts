@@ -4,6 +4,7 @@ import { CHART_IDS, elboChart, entropiesChart, gapChart, latentsCaption, latents
 import { curveKind } from '../../src/webview/legend';
 import { appendRecords, seriesFromRecords, type PassAxis } from '../../src/webview/series';
 import { latestPassText } from '../../src/webview/table';
+import { fmtNats } from '../../src/webview/format';
 import { PALETTE, panelRun, record } from './webview-testkit';
 
 function view(name: string, n: number, colour = PALETTE.blue, over = {}): RunView {
@@ -218,4 +219,30 @@ test('the summary table names the latest pass as the charts place it', () => {
     'pass 2 (epoch 1, step 5)',
   );
   assert.equal(latestPassText(run([]), 'pass'), undefined);
+});
+
+/** The tooltip line the chart shows for a value `y` of the curve `label`. */
+function tooltipLabel(m: ReturnType<typeof elboChart>, label: string, y: number): string {
+  const line = m.config.options!.plugins!.tooltip!.callbacks!.label as unknown as (item: { dataset: { label: string }; parsed: { y: number } }) => string;
+  return line({ dataset: { label }, parsed: { y } });
+}
+
+test("a tooltip's value in nats is written as the panel's tables write it, so close values of a large model differ", () => {
+  const v = view('a', 3);
+  // Values of image models (1e5..1e7 nats) a gap apart that six significant digits would make one.
+  const pairs = [
+    [-1e7, -1e7 + 3],
+    [-1234567.8, -1234566.9],
+    [-123456.78, -123455.91],
+    [-98765.4, -98765.1],
+  ];
+  for (const chart of [elboChart, entropiesChart, gapChart]) {
+    const m = chart([v], PALETTE, 'epoch');
+    for (const [a, b] of pairs) {
+      const [ta, tb] = [tooltipLabel(m, 'ELBO', a!), tooltipLabel(m, 'ELBO', b!)];
+      assert.notEqual(ta, tb, `${m.id}: ${a} and ${b} read the same`);
+      assert.equal(ta, ` ELBO: ${fmtNats(a)}`);
+    }
+    for (const y of [0.0123456, 1.5, -250.125, 1e-5, 2e9]) assert.equal(tooltipLabel(m, 'ELBO', y), ` ELBO: ${fmtNats(y)}`);
+  }
 });
