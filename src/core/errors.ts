@@ -47,6 +47,7 @@ export function isUserError(e: unknown): e is UserError {
 }
 
 /** Characters a message must not carry raw: a terminal would obey them, cut the line at them, or show nothing. */
+// eslint-disable-next-line no-control-regex -- control characters are what this looks for
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 
 /** A name or path the user wrote, in double quotes, every control character escaped (JSON's escapes, and \uXXXX where JSON has none). */

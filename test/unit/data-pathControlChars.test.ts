@@ -14,6 +14,7 @@ import { headerMismatch } from '../../src/extension/specs/specChecks';
 import { tempDir } from './data-testkit';
 
 const CONTROLS = ['\u0000', '\u0001', '\u0007', '\b', '\t', '\n', '\v', '\f', '\r', '\u001b', '\u007f', '\u0085', '\u009b', '\u2028', '\u2029'];
+// eslint-disable-next-line no-control-regex -- control characters are what this looks for
 const RAW = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 const fileSpec = (path: string, extra: Partial<FileDataSpec> = {}): FileDataSpec => ({ kind: 'file', path, validation: 0, ...extra });
 const hex = (c: string) => c.charCodeAt(0).toString(16).padStart(4, '0');

@@ -135,6 +135,25 @@ export class FakeDiagnosticCollection {
   dispose(): void {}
 }
 export const diagnosticCollections: FakeDiagnosticCollection[] = [];
+/** A status bar item that keeps what it is set to; every one made is in `statusBarItems`. */
+export class FakeStatusBarItem {
+  text = '';
+  name = '';
+  tooltip: unknown;
+  command: unknown;
+  backgroundColor: unknown;
+  accessibilityInformation: unknown;
+  visible = false;
+  constructor(readonly id: string) {}
+  show(): void {
+    this.visible = true;
+  }
+  hide(): void {
+    this.visible = false;
+  }
+  dispose(): void {}
+}
+export const statusBarItems: FakeStatusBarItem[] = [];
 const show =
   (level: Shown['level']) =>
   (message: string): Promise<undefined> => {
@@ -155,6 +174,16 @@ const vscode = {
     dispose(): void {}
   },
   Disposable: { from: () => disposable },
+  StatusBarAlignment: { Left: 1, Right: 2 },
+  MarkdownString: class {
+    constructor(
+      readonly value = '',
+      readonly supportThemeIcons = false,
+    ) {}
+  },
+  ThemeColor: class {
+    constructor(readonly id: string) {}
+  },
   RelativePattern: class {
     constructor(
       readonly base: Uri,
@@ -164,6 +193,12 @@ const vscode = {
   window: {
     activeTextEditor: undefined,
     onDidChangeWindowState: workspaceEvent('onDidChangeWindowState'),
+    onDidChangeActiveTextEditor: workspaceEvent('onDidChangeActiveTextEditor'),
+    createStatusBarItem: (id: string) => {
+      const item = new FakeStatusBarItem(id);
+      statusBarItems.push(item);
+      return item;
+    },
     showInformationMessage: show('info'),
     showWarningMessage: show('warning'),
     showErrorMessage: show('error'),

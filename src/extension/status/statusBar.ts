@@ -10,6 +10,8 @@ import { isSpecDocument } from '../specs/specFiles';
 import { specRunState } from './specRunState';
 import type { TrainerClient } from '../trainer/trainerClient';
 import { Throttle } from '../throttle';
+import { fileExists } from '../../core/run/files';
+import { isWithin } from '../../core/confinement';
 
 const UPDATE_INTERVAL_MS = 200;
 
@@ -26,12 +28,21 @@ export class StatusBar implements vscode.Disposable {
   ) {
     this.item.name = 'VAE Lens';
     this.item.command = { title: 'Show Diagnostics', command: 'vaeLens.showDiagnostics', arguments: [] };
+    const gone = vscode.workspace.createFileSystemWatcher('**/*', true, true, false);
     this.disposables.push(
       vscode.window.onDidChangeActiveTextEditor((e) => {
         if (e && isSpecDocument(e.document)) this.setTarget(e.document.uri);
       }),
       vscode.workspace.onDidChangeTextDocument((e) => {
         if (this.target && e.document.uri.toString() === this.target.toString()) this.schedule();
+      }),
+      // The spec, or a folder holding it, deleted or moved away: its runs stay, but the item no longer speaks of it.
+      gone,
+      gone.onDidDelete((uri) => {
+        if (this.target && isWithin(uri.fsPath, this.target.fsPath)) this.schedule();
+      }),
+      vscode.window.onDidChangeWindowState((s) => {
+        if (s.focused) this.schedule();
       }),
       index.onDidChange(() => this.schedule()),
       client.onDidChangeTrainers(() => this.schedule()),
@@ -60,8 +71,17 @@ export class StatusBar implements vscode.Disposable {
       return;
     }
     const generation = ++this.generation;
-    const state = await specRunState(target, this.index, this.client);
+    const [state, exists] = await Promise.all([
+      specRunState(target, this.index, this.client),
+      // A trainer may still run a spec deleted under it: its progress is still news.
+      this.client.forSpec(target.fsPath) !== undefined || fileExists(target.fsPath),
+    ]);
     if (generation !== this.generation) return;
+    if (!exists) {
+      // Kept as the target: the spec written again (an undo, a checkout) shows again.
+      this.item.hide();
+      return;
+    }
     this.item.text = statusBarText(state);
     const tooltip = new vscode.MarkdownString(statusTooltipMarkdown(state, state.specName), true);
     this.item.tooltip = tooltip;
