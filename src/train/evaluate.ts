@@ -8,7 +8,7 @@ import type { ConvergenceState } from '../core/convergence';
 import { judgeRecords, settingsOfSpec } from '../core/run/settings';
 import type { Decomposition } from '../core/entropy';
 import { checkAllocation, MAX_ARRAY_BYTES } from '../core/allocation';
-import { UserError } from '../core/errors';
+import { shownPath, UserError } from '../core/errors';
 import { RUN_FILES, RUN_FORMAT_VERSION, type RunMeta } from '../core/runFormat';
 import { isRunMeta, readRunJson, READ_LIMITS } from '../core/run/files';
 import { readRegularFileSync } from '../core/safeRead';
@@ -47,11 +47,11 @@ export interface Evaluation {
 
 export async function evaluateRun(runDir: string, opts: { samples?: number; points?: number; backend?: BackendChoice }): Promise<Evaluation> {
   if (!fs.statSync(runDir, { throwIfNoEntry: false })?.isDirectory())
-    throw new UserError(`${runDir} is not a folder: eval takes a run folder (the one holding run.json and checkpoints/)`, { file: runDir });
+    throw new UserError(`${shownPath(runDir)} is not a folder: eval takes a run folder (the one holding run.json and checkpoints/)`, { file: runDir });
   const meta = readRunMeta(runDir);
   const spec = ownTrainersSpec(runDir, meta);
   const cpPath = path.join(runDir, RUN_FILES.checkpoints, 'latest.json');
-  if (!fs.existsSync(cpPath)) throw new UserError(`${runDir} has no checkpoint yet (${cpPath})`, { file: cpPath });
+  if (!fs.existsSync(cpPath)) throw new UserError(`${shownPath(runDir)} has no checkpoint yet (${shownPath(cpPath)})`, { file: cpPath });
   // The checkpoint's own sizes, not run.json's, decide what the samples cost: the weights are what is evaluated.
   const cp = readCheckpoint(cpPath);
   if (opts.samples !== undefined) checkEvalSamples(opts.samples, cp.dim, cp.latentDim);
@@ -131,16 +131,17 @@ function readRunMeta(runDir: string): RunMeta {
   const file = path.join(runDir, RUN_FILES.meta);
   const r = readRegularFileSync(file, READ_LIMITS.small);
   if (!r.ok) {
-    if (r.reason === 'missing') throw new UserError(`${runDir} is not a run folder: it has no ${RUN_FILES.meta}`, { file: runDir });
-    throw new UserError(`cannot read ${file}: ${r.detail}`, { file });
+    if (r.reason === 'missing') throw new UserError(`${shownPath(runDir)} is not a run folder: it has no ${RUN_FILES.meta}`, { file: runDir });
+    throw new UserError(`cannot read ${shownPath(file)}: ${r.detail}`, { file });
   }
   const read = readRunJson(r.text);
-  if ('problem' in read) throw new UserError(`${file} is not valid JSON (${read.problem}); it is not a run folder VAE Lens wrote, or it was damaged`, { file });
+  if ('problem' in read)
+    throw new UserError(`${shownPath(file)} is not valid JSON (${read.problem}); it is not a run folder VAE Lens wrote, or it was damaged`, { file });
   const v = read.value;
-  if (!isRunMeta(v)) throw new UserError(`${file} is not a VAE Lens run.json: it needs "name", "specPath" and "startedAt" as strings`, { file });
+  if (!isRunMeta(v)) throw new UserError(`${shownPath(file)} is not a VAE Lens run.json: it needs "name", "specPath" and "startedAt" as strings`, { file });
   const dim = (v as { dataset?: { dim?: unknown } }).dataset?.dim;
   if (!Number.isInteger(dim) || (dim as number) < 1)
-    throw new UserError(`${file}: dataset.dim must be a positive whole number, not ${JSON.stringify(dim)}`, { file, field: 'dataset.dim' });
+    throw new UserError(`${shownPath(file)}: dataset.dim must be a positive whole number, not ${JSON.stringify(dim)}`, { file, field: 'dataset.dim' });
   return v;
 }
 

@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { isUserError, UserError, type SourceLocation } from '../core/errors';
+import { isUserError, shownPath, UserError, type SourceLocation } from '../core/errors';
 import { readRegularFileSync } from '../core/safeRead';
 import { PROTOCOL_VERSION, requestOptionName, type StartRequest } from '../core/protocol';
 import { parseMetricsJsonl, RUN_FILES, RUN_FORMAT_VERSION, type MetricsRecord, type RunMeta, type RunStatus, type RunSummary } from '../core/runFormat';
@@ -38,12 +38,12 @@ function readSpecText(specPath: string): string {
   // Not a plain read: a FIFO named *.vae.json would block it forever, a huge file fill memory.
   const r = readRegularFileSync(specPath, MAX_SPEC_BYTES);
   if (!r.ok) {
-    if (r.reason === 'missing') throw new UserError(`spec file not found: ${specPath}`, { file: specPath });
+    if (r.reason === 'missing') throw new UserError(`spec file not found: ${shownPath(specPath)}`, { file: specPath });
     if (r.reason === 'too-large') {
       const size = r.detail.replace(/^it is ([^,]+),.*$/, '$1');
-      throw new UserError(`${specPath} is ${size}; a spec is a small JSON file (at most 1 MiB). Is it the right file?`, { file: specPath });
+      throw new UserError(`${shownPath(specPath)} is ${size}; a spec is a small JSON file (at most 1 MiB). Is it the right file?`, { file: specPath });
     }
-    throw new UserError(`cannot read the spec ${specPath}: ${r.detail}`, { file: specPath });
+    throw new UserError(`cannot read the spec ${shownPath(specPath)}: ${r.detail}`, { file: specPath });
   }
   return r.text;
 }

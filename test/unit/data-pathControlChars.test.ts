@@ -11,6 +11,8 @@ import type { FileDataSpec } from '../../src/core/spec';
 import { formatLocation, formatUserError, isUserError, UserError } from '../../src/core/errors';
 import { detectFormat, loadData, resolveDataPath } from '../../src/data/load';
 import { headerMismatch } from '../../src/extension/specs/specChecks';
+import { readSpecDocumentFile } from '../../src/train/session';
+import { evaluateRun } from '../../src/train/evaluate';
 import { tempDir } from './data-testkit';
 
 const CONTROLS = ['\u0000', '\u0001', '\u0007', '\b', '\t', '\n', '\v', '\f', '\r', '\u001b', '\u007f', '\u0085', '\u009b', '\u2028', '\u2029'];
@@ -53,5 +55,23 @@ for (const c of CONTROLS) {
     writeFileSync(npy, 'not an array at all');
     shows(headerMismatch(npy, 'npy') ?? '', c);
     shows(await messageOf(() => loadData(fileSpec(`bad${c}.npy`), specPath)), c);
+  });
+}
+
+// A command line cannot carry a NUL: the other control characters can (a name pasted with a newline, a tab).
+for (const c of CONTROLS.filter((c) => c !== '\u0000')) {
+  test(`a spec or run folder named on the command line with U+${hex(c)} in it is shown escaped`, async () => {
+    const root = tempDir();
+    shows(await messageOf(() => readSpecDocumentFile(join(root, `missing${c}.vae.json`))), c);
+    shows(await messageOf(() => evaluateRun(join(root, `no run${c}`), {})), c);
+    mkdirSync(join(root, `folder${c}.vae.json`));
+    shows(await messageOf(() => readSpecDocumentFile(join(root, `folder${c}.vae.json`))), c);
+    const run = join(root, `run${c}`);
+    mkdirSync(run);
+    shows(await messageOf(() => evaluateRun(run, {})), c);
+    writeFileSync(join(run, 'run.json'), '{ not json');
+    shows(await messageOf(() => evaluateRun(run, {})), c);
+    writeFileSync(join(run, 'run.json'), '{}');
+    shows(await messageOf(() => evaluateRun(run, {})), c);
   });
 }
