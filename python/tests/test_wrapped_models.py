@@ -116,16 +116,22 @@ def averaged_record(encode: Callable[..., Any], decode: Callable[..., Any], x: t
         return computed(lens.diagnose(2, 2))
 
 
-@pytest.mark.parametrize("wrap", list(TORCHSCRIPT))
-def test_the_modules_behind_torchscript_methods_are_found(wrap: str) -> None:
+def assert_records_of_the_plain_model(make: Callable[[torch.Tensor], Any]) -> Any:
+    """The wrapped model's averaged record equals the plain model's; returns what ``make`` built."""
     x = torch.randn(64, 5, generator=torch.Generator().manual_seed(0))
     plain = DropoutVae()
     expected = averaged_record(plain.encode, plain.decode, x, plain)
-    m, encode, decode = TORCHSCRIPT[wrap](x)
+    m, encode, decode = make(x)
     got = averaged_record(encode, decode, x, m)
     assert got.keys() == expected.keys()
     for key, value in expected.items():
         assert got[key] == (pytest.approx(value, rel=1e-6) if isinstance(value, (float, list)) else value), key
+    return m, encode, decode
+
+
+@pytest.mark.parametrize("wrap", list(TORCHSCRIPT))
+def test_the_modules_behind_torchscript_methods_are_found(wrap: str) -> None:
+    _, encode, _ = assert_records_of_the_plain_model(TORCHSCRIPT[wrap])
     # Their training mode is given back, module by module.
     owner = torch.jit._recursive.wrap_cpp_module(encode.owner)
     assert owner.training and all(sub.training for sub in owner.modules())
@@ -175,14 +181,7 @@ WRAPPERS = {"compiled methods": compiled_methods, "compiled halves": compiled_ha
 
 @pytest.mark.parametrize("wrap", list(WRAPPERS))
 def test_the_modules_behind_wrapped_models_are_found(wrap: str) -> None:
-    x = torch.randn(64, 5, generator=torch.Generator().manual_seed(0))
-    plain = DropoutVae()
-    expected = averaged_record(plain.encode, plain.decode, x, plain)
-    m, encode, decode = WRAPPERS[wrap](x)
-    got = averaged_record(encode, decode, x, m)
-    assert got.keys() == expected.keys()
-    for key, value in expected.items():
-        assert got[key] == (pytest.approx(value, rel=1e-6) if isinstance(value, (float, list)) else value), key
+    m, _, _ = assert_records_of_the_plain_model(WRAPPERS[wrap])
     assert all(sub.training for sub in m.modules())
 
 

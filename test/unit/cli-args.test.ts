@@ -69,13 +69,15 @@ test('--out with --resume is refused: a resumed run continues in its own folder,
   assert.equal(parseArgs(['report', 'r', '--out', 'x.html']).flags.get('out'), 'x.html');
 });
 
+/** Each command's options that take a value. */
+const VALUE_OPTIONS: [string, string[]][] = [
+  ['train', ['epochs', 'out', 'backend', 'threads', 'resume']],
+  ['eval', ['samples', 'points', 'backend']],
+  ['report', ['out']],
+];
+
 test('an option given twice is refused, naming both values, not settled by the last one', () => {
-  const cases: [string, string[]][] = [
-    ['train', ['epochs', 'out', 'backend', 'threads', 'resume']],
-    ['eval', ['samples', 'points', 'backend']],
-    ['report', ['out']],
-  ];
-  for (const [command, names] of cases)
+  for (const [command, names] of VALUE_OPTIONS)
     for (const name of names)
       for (const [a, b] of [
         ['3', '5'],
@@ -130,12 +132,7 @@ test('an integer option takes plain decimal digits only, not hexadecimal, octal,
 });
 
 test('an option given an empty value is refused, not read as the option left out', () => {
-  const cases: [string, string[]][] = [
-    ['train', ['epochs', 'out', 'backend', 'threads', 'resume']],
-    ['eval', ['samples', 'points', 'backend']],
-    ['report', ['out']],
-  ];
-  for (const [command, names] of cases)
+  for (const [command, names] of VALUE_OPTIONS)
     for (const name of names)
       for (const spell of [[`--${name}=`], [`--${name}`, '']]) {
         const message = refused([command, 'x', ...spell]);
