@@ -102,6 +102,14 @@ export interface Decomposition {
   collapsedLatents: number[];
 }
 
+/**
+ * The ELBO of the pass's first `points` points alone. The pass draws its noise by point index, so
+ * this is, to the bit, the ELBO a pass over just those points with the same seed would give.
+ */
+export function elboOfFirstPoints(st: PassStatistics, points: number): number {
+  return mean(st.logLikPerSample.subarray(0, points * st.samples)) - mean(st.klPerPoint.subarray(0, points));
+}
+
 export function decompose(st: PassStatistics, variance: DecoderVariance, priorVariance: Float64Array): Decomposition {
   const { n: N, samples: S, dim: D, latentDim: H } = st;
   if (priorVariance.length !== H) throw new Error(`prior variance has ${priorVariance.length} entries for ${H} latents`);

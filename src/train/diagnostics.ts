@@ -142,7 +142,11 @@ export function priorVariance(vae: Vae): Float64Array {
  * point's encoder output there, so the evidence beside the gap needs no second encoder pass.
  */
 export function diagnose(tf: Tf, vae: Vae, input: PassInput, encodings?: Encodings): Decomposition {
-  const st = gatherStatistics(tf, vae, input, encodings);
+  return decomposeStatistics(vae, gatherStatistics(tf, vae, input, encodings));
+}
+
+/** The decomposition of a pass's statistics, for the model that gave them. */
+export function decomposeStatistics(vae: Vae, st: PassStatistics): Decomposition {
   const d = decompose(st, decoderVariance(vae), priorVariance(vae));
   // Only where one s^2 serves every point can it be moved to its optimum (the table says which).
   return MODEL_TYPE_INFO[vae.spec.type].diagnostics.includes('elboAtOptVariance') ? d : { ...d, elboAtOptVariance: null };

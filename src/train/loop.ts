@@ -7,6 +7,7 @@
 import { existsSync } from 'node:fs';
 import type { Optimizer, Tensor1D, Tensor2D, Variable } from '@tensorflow/tfjs-core';
 import { ConvergenceJudge } from '../core/convergence';
+import { elboOfFirstPoints, type PassStatistics } from '../core/entropy';
 import { imageGeometry } from '../core/imageGeometry';
 import { convergencePointOf, settingsOfSpec } from '../core/run/settings';
 import { MODEL_TYPE_INFO } from '../core/modelTypes';
@@ -23,7 +24,7 @@ import type { Tf } from './tf';
 import { createAdam } from './adam';
 import { readCheckpoint, restoreCheckpoint, saveCheckpoint, type Checkpoint } from './checkpoint';
 import { DenseStep } from './denseStep';
-import { diagnose, diagnosticSubset } from './diagnostics';
+import { decomposeStatistics, diagnose, diagnosticSubset, gatherStatistics } from './diagnostics';
 import { encoderEvidence, meanFieldEvidence, WeightAverage } from './evidence';
 import { Vae } from './model';
 
@@ -230,16 +231,16 @@ export class TrainingLoop {
    * The ELBO the averaged weights would have on the diagnostics points. Only the difference to
    * the current weights matters (what a smaller step would gain), so both are evaluated on the
    * same few points with the same noise, where their Monte-Carlo errors nearly cancel, and the
-   * difference is added to the pass's own ELBO: a quarter of the points, at 4096, cost half a pass
-   * where evaluating the average on all of them cost a whole one.
+   * difference is added to the pass's own ELBO: a quarter of the points, at 4096, cost a quarter
+   * of a pass where evaluating the average on all of them cost a whole one. The current weights'
+   * ELBO on those points is read off the pass itself (`elboOfFirstPoints`).
    */
-  private averagedWeightsElbo(elbo: number, seed: number): number {
+  private averagedWeightsElbo(pass: PassStatistics, elbo: number, seed: number): number {
     const { engine, spec } = this.o;
     const n = Math.min(this.diagN, AVERAGED_ELBO_POINTS);
     const points = { values: this.diagValues.subarray(0, n * this.vae.dim), n, samples: spec.diagnostics.mcSamples, seed };
-    const current = n === this.diagN ? elbo : diagnose(engine.tf, this.vae, points).elbo;
     const averaged = this.average.withAveragedWeights(() => diagnose(engine.tf, this.vae, points).elbo);
-    return elbo + (averaged - current);
+    return elbo + (averaged - elboOfFirstPoints(pass, n));
   }
 
   private diagnosticsPass(epoch: number, trainLoss: number, samplesPerSec: number): MetricsRecord {
@@ -248,7 +249,8 @@ export class TrainingLoop {
     const seed = spec.training.seed * 7919 + epoch * 104729 + 17;
     const H = spec.model.latentDim;
     const encodings = { nu: new Float32Array(this.diagN * H), logT2: new Float32Array(this.diagN * H) };
-    const d = diagnose(engine.tf, this.vae, { values: this.diagValues, n: this.diagN, samples: spec.diagnostics.mcSamples, seed }, encodings);
+    const stats = gatherStatistics(engine.tf, this.vae, { values: this.diagValues, n: this.diagN, samples: spec.diagnostics.mcSamples, seed }, encodings);
+    const d = decomposeStatistics(this.vae, stats);
     let validationElbo: number | undefined;
     if (validation && validation.n > 0) {
       const vn = Math.min(validation.n, spec.diagnostics.subset ?? DEFAULT_DIAGNOSTIC_SUBSET);
@@ -261,7 +263,7 @@ export class TrainingLoop {
     }
     const latents = encoderEvidence(encodings, this.diagN, H, seed + 2);
     const meanField = meanFieldEvidence(engine.tf, this.vae, this.diagValues, this.diagN);
-    const averagedElbo = epoch > 0 ? this.averagedWeightsElbo(d.elbo, seed) : undefined;
+    const averagedElbo = epoch > 0 ? this.averagedWeightsElbo(stats, d.elbo, seed) : undefined;
     const learningRate = learningRateAt(spec, Math.max(epoch, 1), this.o.epochs);
     const verdict = this.judge.push({
       ...d,
