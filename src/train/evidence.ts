@@ -80,6 +80,8 @@ export function meanFieldEvidence(tf: Tf, vae: Vae, values: Float32Array, n: num
   const precisions = new Float64Array(P * H * H);
   const jacobian = new Float64Array(H * D);
   const first = new Float64Array(H * D);
+  /** Row h of the Jacobian times the point's 1/s^2, per d. */
+  const weighted = new Float64Array(H * D);
   let spread = 0;
   let size = 0;
   for (let p0 = 0; p0 < P; p0 += pointsPerBlock) {
@@ -102,10 +104,11 @@ export function meanFieldEvidence(tf: Tf, vae: Vae, values: Float32Array, n: num
         for (let k = 0; k < H * D; k++) size = Math.max(size, Math.abs(first[k]!));
       }
       for (let k = 0; k < H * D; k++) spread = Math.max(spread, Math.abs(jacobian[k]! - first[k]!));
+      for (let k = 0; k < H * D; k++) weighted[k] = jacobian[k]! * w[p * D + (k % D)]!;
       for (let i = 0; i < H; i++)
         for (let j = 0; j <= i; j++) {
           let s = 0;
-          for (let d = 0; d < D; d++) s += jacobian[i * D + d]! * w[p * D + d]! * jacobian[j * D + d]!;
+          for (let d = 0; d < D; d++) s += weighted[i * D + d]! * jacobian[j * D + d]!;
           const v = s + (i === j ? 1 / a2[i]! : 0);
           precisions[(p * H + i) * H + j] = v;
           precisions[(p * H + j) * H + i] = v;
