@@ -2,7 +2,7 @@
  * The command line's grammar: a command, then options (two dashes; "--name value" or
  * "--name=value"; -h for help) and file names in any order; "--" ends the options.
  */
-import { UserError } from '../core/errors';
+import { quoted, UserError } from '../core/errors';
 import { integerFieldBounds } from '../core/specSchema';
 
 export const USAGE = `usage:
@@ -33,6 +33,7 @@ export function parseArgs(argv: string[]): Args {
   const [command, ...rest] = argv;
   if (!command) throw new UserError(USAGE);
   if (!['train', 'eval', 'report'].includes(command)) throw new UserError(`unknown command "${command}"\n${USAGE}`);
+  refuseNul(argv);
   const positional: string[] = [];
   const flags = new Map<string, string | true>();
   let options = true;
@@ -81,6 +82,21 @@ export function parseArgs(argv: string[]): Args {
   return { command, positional, flags };
 }
 
+/**
+ * No file name or value holds a NUL: a shell cannot pass one, but a program that builds the
+ * argument list can, and the file system would answer with an error naming no argument.
+ */
+function refuseNul(argv: readonly string[]): void {
+  const at = argv.findIndex((a) => a.includes('\u0000'));
+  if (at < 0) return;
+  const a = argv[at]!;
+  const inline = /^--([a-z]+)=/.exec(a);
+  const before = at > 0 ? /^--([a-z]+)$/.exec(argv[at - 1]!) : null;
+  const option = inline?.[1] ?? (before && FLAGS[before[1]!]?.value ? before[1] : undefined);
+  const what = option ? `--${option} ${quoted(inline ? a.slice(inline[0].length) : a)}` : `argument ${at + 1} (${quoted(a)})`;
+  throw new UserError(`${what} holds a NUL character (\\u0000), which no file name or value can hold: check the program that built the command line`);
+}
+
 /** The spec fields the numeric flags stand in for: a flag is held to the same bounds. */
 const FLAG_BOUNDS = {
   epochs: { ...integerFieldBounds('training', 'epochs'), field: 'training.epochs' },
@@ -89,17 +105,18 @@ const FLAG_BOUNDS = {
   points: { minimum: 1, maximum: Number.MAX_SAFE_INTEGER, field: undefined },
 } as const;
 
-const DECIMAL_WHOLE = /^[0-9]+(?:[eE]\+?[0-9]+)?$/;
+/** Decimal digits with a fraction and an exponent at most: a count is any of these whose value is whole, as in a spec (1500, 1.5e3, 1500.0). */
+const DECIMAL = /^[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?$/;
 
 /** The value of an integer option, held to its bounds; undefined when it is not given. */
 export function intFlag(args: Args, name: keyof typeof FLAG_BOUNDS): number | undefined {
   const v = args.flags.get(name);
   if (v === undefined) return undefined;
-  // Number() would also read "0x10", " 3", "+3" and "3.": only decimal digits, with an exponent at most, are a count.
-  const n = typeof v === 'string' && DECIMAL_WHOLE.test(v) ? Number(v) : NaN;
+  // Number() would also read "0x10", " 3", "+3" and "3.": only a decimal number as JSON writes one (leading zeros allowed) is a count.
+  const n = typeof v === 'string' && DECIMAL.test(v) ? Number(v) : NaN;
   const { minimum, maximum, field } = FLAG_BOUNDS[name];
   if (!(Number.isInteger(n) || n === Infinity) || n < minimum)
-    throw new UserError(`--${name} must be a whole number of at least ${minimum} in decimal digits (like 3, or 1e3), not "${String(v)}"`);
+    throw new UserError(`--${name} must be a whole number of at least ${minimum} in decimal digits (like 3, 1500 or 1.5e3), not "${String(v)}"`);
   if (n > maximum) throw new UserError(`--${name} ${v} is more than ${maximum}, the most ${field ? `a spec's ${field} may ask for` : 'allowed'}`);
   return n;
 }

@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { intFlag, parseArgs } from '../../src/cli/args';
-import { isUserError } from '../../src/core/errors';
+import { isUserError, quoted } from '../../src/core/errors';
+import { parseSpec } from '../../src/core/spec';
 
 function refused(argv: string[]): string {
   try {
@@ -138,4 +139,58 @@ test('an option given an empty value is refused, not read as the option left out
         const message = refused([command, 'x', ...spell]);
         assert.match(message, new RegExp(`^--${name} needs a value, not an empty one`), `${spell.join(' ')}: ${message}`);
       }
+});
+
+test('an integer option reads every decimal spelling of a whole number the spec reads (1.5e3, 3.0), and no other (generated)', () => {
+  const flags = [
+    ['train', 'epochs', 'training', 'epochs'],
+    ['train', 'threads', 'training', 'threads'],
+    ['eval', 'samples', 'diagnostics', 'mcSamples'],
+  ] as const;
+  const spellings = ['1.5e3', '1.5E3', '1.5e+3', '2.50e1', '3.0', '3.00', '1E+2', '15000e-4', '25e-1', '3.5', '1.25e1', '1e-1'];
+  for (const [command, name, section, field] of flags)
+    for (const v of spellings) {
+      const value = JSON.parse(v) as number;
+      const spec = `{ "data": { "synthetic": "circle" }, "model": { "latentDim": 2 }, "${section}": { "${field}": ${v} } }`;
+      let specReads = true;
+      try {
+        parseSpec(spec, 'm.vae.json');
+      } catch (e) {
+        assert.ok(isUserError(e), String(e));
+        specReads = false;
+      }
+      const args = parseArgs([command, 'x', `--${name}`, v]);
+      if (specReads) assert.equal(intFlag(args, name), value, `--${name} ${v}: the spec reads ${section}.${field}: ${v}`);
+      else
+        assert.throws(
+          () => intFlag(args, name),
+          (e: unknown) =>
+            isUserError(e) &&
+            (Number.isInteger(value)
+              ? e.message.startsWith(`--${name} ${v} is more than`)
+              : e.message.startsWith(`--${name} must be a whole number`) && /1\.5e3/.test(e.message)),
+          `--${name} ${v}: the spec refuses ${section}.${field}: ${v}`,
+        );
+    }
+});
+
+test('an argument holding a NUL character is refused naming it (and its option), never passed on to the file system (generated)', () => {
+  for (const nul of ['run\u0000', '\u0000', 'a\u0000b/run'])
+    for (const [command, words, names] of [
+      ['eval', (p: string) => [p], /argument 2 /],
+      ['report', (p: string) => ['ok', p], /argument 3 /],
+      ['train', (p: string) => [p], /argument 2 /],
+      ['train', (p: string) => ['s.vae.json', '--resume', p], /--resume /],
+      ['train', (p: string) => ['s.vae.json', `--out=${p}`], /--out /],
+      ['report', (p: string) => ['r', '--out', p], /--out /],
+      ['eval', (p: string) => ['r', '--samples', p], /--samples /],
+      ['eval', (p: string) => ['r', `--ba${p}`], /argument 3 /],
+    ] as const) {
+      const argv = [command, ...words(nul)];
+      const message = refused(argv);
+      assert.match(message, names, JSON.stringify(argv));
+      assert.match(message, /NUL/, JSON.stringify(argv));
+      assert.ok(message.includes(quoted(argv.find((a) => a.includes('\u0000'))!.replace(/^--\w+=/, ''))), `${JSON.stringify(argv)}: ${message}`);
+      assert.ok(!message.includes('\u0000'), JSON.stringify(argv));
+    }
 });
