@@ -2,7 +2,7 @@
  * The command line's grammar: a command, then options (two dashes; "--name value" or
  * "--name=value"; -h for help) and file names in any order; "--" ends the options.
  */
-import { quoted, UserError } from '../core/errors';
+import { quoted, shownPath, UserError } from '../core/errors';
 import { integerFieldBounds } from '../core/specSchema';
 
 export const USAGE = `usage:
@@ -78,7 +78,7 @@ export function parseArgs(argv: string[]): Args {
   const resume = flags.get('resume');
   // The run folder of a resume is the one resumed: an --out beside it would be silently ignored.
   if (flags.has('out') && typeof resume === 'string')
-    throw new UserError(`--out cannot go with --resume: a resumed run continues in its own folder (${resume}); leave --out out`);
+    throw new UserError(`--out cannot go with --resume: a resumed run continues in its own folder (${shownPath(resume)}); leave --out out`);
   return { command, positional, flags };
 }
 

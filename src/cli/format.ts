@@ -1,6 +1,7 @@
 /** Text output of the CLI: the paper-style table, one-line progress, and the progress bar. */
 import * as path from 'node:path';
 import type { Decomposition } from '../core/entropy';
+import { shownPath } from '../core/errors';
 import { ACTIVE_UNIT_THRESHOLD, type LatentEvidence, type MeanFieldEvidence } from '../core/evidence';
 import type { MetricsRecord } from '../core/runFormat';
 import { verdictLabel } from '../core/verdictText';
@@ -93,10 +94,10 @@ export function progressBar(fraction: number, width: number, label: string): str
   return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${label}`;
 }
 
-/** A path as a user in `cwd` would type it: relative where it lies below `cwd`, else as given. */
+/** A path as a user in `cwd` would type it: relative where it lies below `cwd`, else as given; escaped as shownPath does. */
 export function pathForDisplay(p: string, cwd: string = process.cwd()): string {
   const rel = path.relative(cwd, p);
-  return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : p;
+  return shownPath(rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : p);
 }
 
 /**

@@ -7,7 +7,7 @@
  * failed or diverged or its output could not be written, 2 bad input (a one-paragraph message, no stack).
  */
 import { verdictLine } from '../core/verdictText';
-import { formatUserError, isUserError, UserError } from '../core/errors';
+import { formatUserError, isUserError, shownPath, UserError } from '../core/errors';
 import { startRequest, type FromTrainer } from '../core/protocol';
 import { BACKENDS } from '../core/specSchema';
 import type { BackendChoice } from '../core/spec';
@@ -82,7 +82,7 @@ async function train(args: Args): Promise<number> {
         epochs = ev.epochs;
         // A training script (trainer.command) does not say its steps per epoch.
         console.log(
-          `run ${pathForDisplay(ev.runDir)}\ndata ${ev.dataset.source}: ${ev.dataset.n} x ${ev.dataset.dim}; engine ${ev.backend}; ${ev.epochs} epochs${ev.stepsPerEpoch > 0 ? ` of ${ev.stepsPerEpoch} steps` : ''}`,
+          `run ${pathForDisplay(ev.runDir)}\ndata ${shownPath(ev.dataset.source)}: ${ev.dataset.n} x ${ev.dataset.dim}; engine ${ev.backend}; ${ev.epochs} epochs${ev.stepsPerEpoch > 0 ? ` of ${ev.stepsPerEpoch} steps` : ''}`,
         );
         break;
       case 'progress':

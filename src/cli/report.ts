@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { UserError } from '../core/errors';
+import { shownPath, UserError } from '../core/errors';
 import { RUN_FILES } from '../core/runFormat';
 import { describeWriteError, replaceFileAtomic } from '../core/safeWrite';
 import type { PanelRun } from '../core/panelProtocol';
@@ -26,11 +26,11 @@ function assetPath(...parts: string[]): string {
 
 /** A run's panel view and what in its folder could not be used (bad metrics lines by number, unread files). */
 async function readPanelRun(runDir: string): Promise<{ run: PanelRun; warnings: string[] }> {
-  if (!fs.existsSync(runDir)) throw new UserError(`run folder not found: ${runDir}`, { file: runDir });
-  if (!fs.statSync(runDir).isDirectory()) throw new UserError(`${runDir} is not a run folder: it is a file, not a folder`, { file: runDir });
+  if (!fs.existsSync(runDir)) throw new UserError(`run folder not found: ${shownPath(runDir)}`, { file: runDir });
+  if (!fs.statSync(runDir).isDirectory()) throw new UserError(`${shownPath(runDir)} is not a run folder: it is a file, not a folder`, { file: runDir });
   const c = await readRunContents(path.resolve(runDir));
   if (!c.meta)
-    throw new UserError(`${runDir} is not a run folder (no readable run.json with "name", "specPath" and "startedAt")`, {
+    throw new UserError(`${shownPath(runDir)} is not a run folder (no readable run.json with "name", "specPath" and "startedAt")`, {
       file: path.join(runDir, RUN_FILES.meta),
     });
   return { run: toPanelRun(c, false), warnings: runFolderNotes(c) };
@@ -79,7 +79,9 @@ function distinctRunDirs(given: string[]): { runDirs: string[]; notes: string[] 
     if (earlier === undefined) first.set(key, dir);
     else same.set(earlier, [...(same.get(earlier) ?? []), dir]);
   }
-  const notes = [...same].map(([dir, others]) => `one run folder is named ${others.length + 1} times (${[dir, ...others].join(', ')}); it is charted once`);
+  const notes = [...same].map(
+    ([dir, others]) => `one run folder is named ${others.length + 1} times (${[dir, ...others].map(shownPath).join(', ')}); it is charted once`,
+  );
   return { runDirs: [...first.values()], notes };
 }
 
@@ -103,7 +105,7 @@ function checkReportTarget(out: string, given: boolean): void {
     dirStat = undefined;
   }
   if (!dirStat?.isDirectory())
-    throw new UserError(`${where}: the folder ${dir} does not exist; create it first or choose another file`, {
+    throw new UserError(`${where}: the folder ${shownPath(dir)} does not exist; create it first or choose another file`, {
       file: out,
       field: given ? '--out' : undefined,
     });
@@ -114,19 +116,25 @@ function checkReportTarget(out: string, given: boolean): void {
     return; // a new file
   }
   if (st.isSymbolicLink())
-    throw new UserError(`${where}: ${out} is a symbolic link; VAE Lens does not write through links. Remove it or choose another file`, {
+    throw new UserError(`${where}: ${shownPath(out)} is a symbolic link; VAE Lens does not write through links. Remove it or choose another file`, {
       file: out,
       field: given ? '--out' : undefined,
     });
   if (!st.isFile())
-    throw new UserError(`${where}: ${out} is a folder or another non-file; give the name of an .html file`, { file: out, field: given ? '--out' : undefined });
-  // Replacing an earlier report is the point of the command; replacing anything else (a run's own
-  // metrics.jsonl, a spec, a script) would lose it.
-  if (!looksLikeHtml(out))
-    throw new UserError(`${where}: ${out} exists and is not an HTML page; a report replaces only an earlier report. Choose another file, or remove it first`, {
+    throw new UserError(`${where}: ${shownPath(out)} is a folder or another non-file; give the name of an .html file`, {
       file: out,
       field: given ? '--out' : undefined,
     });
+  // Replacing an earlier report is the point of the command; replacing anything else (a run's own
+  // metrics.jsonl, a spec, a script) would lose it.
+  if (!looksLikeHtml(out))
+    throw new UserError(
+      `${where}: ${shownPath(out)} exists and is not an HTML page; a report replaces only an earlier report. Choose another file, or remove it first`,
+      {
+        file: out,
+        field: given ? '--out' : undefined,
+      },
+    );
 }
 
 /**
@@ -143,11 +151,11 @@ function checkPngTarget(png: string, given: boolean): void {
     return; // a new file
   }
   if (st.isSymbolicLink())
-    throw new UserError(`${where}: ${png} is a symbolic link; VAE Lens does not write through links. Remove it or choose another --out`, at);
-  if (!st.isFile()) throw new UserError(`${where}: ${png} is a folder or another non-file; remove it or choose another --out`, at);
+    throw new UserError(`${where}: ${shownPath(png)} is a symbolic link; VAE Lens does not write through links. Remove it or choose another --out`, at);
+  if (!st.isFile()) throw new UserError(`${where}: ${shownPath(png)} is a folder or another non-file; remove it or choose another --out`, at);
   if (!startsWith(png, (head) => head.length === 0 || PNG_SIGNATURE.equals(head.subarray(0, PNG_SIGNATURE.length))))
     throw new UserError(
-      `${where}: ${png} exists and is not a PNG image; the figure replaces only an earlier one. Choose another --out, or remove it first`,
+      `${where}: ${shownPath(png)} exists and is not a PNG image; the figure replaces only an earlier one. Choose another --out, or remove it first`,
       at,
     );
 }
@@ -209,11 +217,11 @@ function renderPng(htmlFile: string): string {
     const timedOut = (e as NodeJS.ErrnoException).code === 'ETIMEDOUT' || (e as { signal?: string }).signal === 'SIGTERM';
     throw new UserError(
       timedOut
-        ? `--png: Chromium did not render ${htmlFile} within ${PNG_TIMEOUT_MS / 1000} s; the HTML report is written`
-        : `--png: Chromium failed on ${htmlFile} (${(e as Error).message.split('\n')[0]}); the HTML report is written`,
+        ? `--png: Chromium did not render ${shownPath(htmlFile)} within ${PNG_TIMEOUT_MS / 1000} s; the HTML report is written`
+        : `--png: Chromium failed on ${shownPath(htmlFile)} (${(e as Error).message.split('\n')[0]}); the HTML report is written`,
       { file: htmlFile },
     );
   }
-  if (!fs.existsSync(png)) throw new UserError(`--png: Chromium wrote no screenshot ${png}; the HTML report is written`, { file: png });
+  if (!fs.existsSync(png)) throw new UserError(`--png: Chromium wrote no screenshot ${shownPath(png)}; the HTML report is written`, { file: png });
   return png;
 }

@@ -60,6 +60,22 @@ export function shownPath(p: string): string {
   return CONTROL.test(p) ? quoted(p) : p;
 }
 
+/**
+ * A path as one word to paste into a shell command: as it is when plain, else in single quotes, or as
+ * $'…' (bash, zsh) with control characters escaped, so the command shown runs on the path meant.
+ */
+export function shellWord(p: string): string {
+  if (/^[\w@%+=:,./-]+$/.test(p)) return p;
+  if (!CONTROL.test(p)) return `'${p.replace(/'/g, `'\\''`)}'`;
+  const escaped = [...p].map((c) => {
+    if (c === "'" || c === '\\') return `\\${c}`;
+    if (!CONTROL.test(c)) return c;
+    const code = c.charCodeAt(0);
+    return code < 0x80 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
+  return `$'${escaped.join('')}'`;
+}
+
 /** `file:line:column: field: message` — the form compilers use, so terminals make it clickable. */
 export function formatLocation(loc: SourceLocation): string {
   const parts: string[] = [];

@@ -6,7 +6,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { UserError } from './errors';
+import { shownPath, UserError } from './errors';
 
 /** Not following a link at the last path component; 0 where the platform has no such flag (Windows). */
 const NOFOLLOW = fs.constants.O_NOFOLLOW ?? 0;
@@ -68,7 +68,7 @@ export function writeProblem(e: unknown): string | undefined {
 export function describeWriteError(e: unknown, file: string, advice = ''): Error {
   const problem = writeProblem(e);
   if (!problem) return e as Error;
-  return new UserError(`cannot write ${file}: ${problem}.${advice ? ` ${advice}` : ''}`, { file });
+  return new UserError(`cannot write ${shownPath(file)}: ${problem}.${advice ? ` ${advice}` : ''}`, { file });
 }
 
 /** Open a file of ours for writing, refusing a symbolic link in its place. */

@@ -116,7 +116,7 @@ function withImageShape(ds: Dataset, spec: DataSpec, npy: boolean, specAt: (fiel
   const shape = stated ? channelsLast(stated, layout) : fileShape;
   if (stated && fileShape && !sameImageShape(shape!, fileShape))
     throw new UserError(
-      `data.shape ${stated.join('×')}${first} is one example of ${describeImage(shape!)}, but ${ds.source} holds images of ${describeImage(fileShape)}; leave data.shape out (the file knows its shape)${layout ? '' : ', or set data.layout'}`,
+      `data.shape ${stated.join('×')}${first} is one example of ${describeImage(shape!)}, but ${shownPath(ds.source)} holds images of ${describeImage(fileShape)}; leave data.shape out (the file knows its shape)${layout ? '' : ', or set data.layout'}`,
       specAt('data.shape'),
     );
   if (layout === 'channels-first' && !laidOut) {
@@ -269,7 +269,7 @@ function loadFile(spec: FileDataSpec, specPath: string, opts: LoadDataOptions): 
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (typeof code === 'string' && code.startsWith('E')) {
-      throw new UserError(`cannot read the data file: ${(e as Error).message.split(readPath).join(path)}`, { file: path });
+      throw new UserError(`cannot read the data file: ${(e as Error).message.split(readPath).join(shownPath(path))}`, { file: path });
     }
     throw shownAs(e, readPath, path);
   } finally {

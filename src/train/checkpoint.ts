@@ -6,7 +6,7 @@
  */
 import type { Optimizer } from '@tensorflow/tfjs-core';
 import { MAX_STRING_CHARS } from '../core/allocation';
-import { UserError } from '../core/errors';
+import { shownPath, UserError } from '../core/errors';
 import { readRegularFileSync } from '../core/safeRead';
 import { jsonSyntaxProblem } from '../core/specParts/jsonc';
 import { restoreAdamProducts } from './adam';
@@ -93,15 +93,15 @@ export async function saveCheckpoint(
 
 export function readCheckpoint(file: string): Checkpoint {
   const r = readRegularFileSync(file, MAX_STRING_CHARS);
-  if (!r.ok) throw new UserError(`cannot read the checkpoint ${file}: ${r.detail}`, { file });
+  if (!r.ok) throw new UserError(`cannot read the checkpoint ${shownPath(file)}: ${r.detail}`, { file });
   let cp: unknown;
   try {
     cp = JSON.parse(r.text);
   } catch (e) {
-    throw new UserError(`cannot read the checkpoint ${file}: ${jsonSyntaxProblem(r.text) ?? (e as Error).message}`, { file });
+    throw new UserError(`cannot read the checkpoint ${shownPath(file)}: ${jsonSyntaxProblem(r.text) ?? (e as Error).message}`, { file });
   }
   const problem = checkpointProblem(cp);
-  if (problem) throw new UserError(`${file} is not a VAE Lens checkpoint: ${problem}`, { file });
+  if (problem) throw new UserError(`${shownPath(file)} is not a VAE Lens checkpoint: ${problem}`, { file });
   return cp as Checkpoint;
 }
 
@@ -144,14 +144,14 @@ function checkpointProblem(cp: unknown): string | undefined {
 export async function restoreCheckpoint(tf: Tf, cp: Checkpoint, vae: Vae, optimizer?: Optimizer, file = 'checkpoint'): Promise<void> {
   if (cp.dim !== vae.dim || cp.latentDim !== vae.spec.latentDim || cp.modelType !== vae.spec.type)
     throw new UserError(
-      `${file} was made for ${cp.modelType} with D=${cp.dim}, H=${cp.latentDim}; the spec now asks for ${vae.spec.type} with D=${vae.dim}, H=${vae.spec.latentDim}`,
+      `${shownPath(file)} was made for ${cp.modelType} with D=${cp.dim}, H=${cp.latentDim}; the spec now asks for ${vae.spec.type} with D=${vae.dim}, H=${vae.spec.latentDim}`,
       { file },
     );
   for (const [name, v] of vae.namedVariables()) {
     const s = Object.hasOwn(cp.variables, name) ? cp.variables[name] : undefined;
     if (!s || s.shape.join('x') !== v.shape.join('x'))
       throw new UserError(
-        `${file} has no variable ${name} of shape [${v.shape.join(', ')}]${s ? ` (it has [${s.shape.join(', ')}])` : ''}: the network changed since it was written`,
+        `${shownPath(file)} has no variable ${name} of shape [${v.shape.join(', ')}]${s ? ` (it has [${s.shape.join(', ')}])` : ''}: the network changed since it was written`,
         { file },
       );
     const value = tf.tensor(finite(decode(s.data), `variable ${name}`, file), s.shape);
@@ -162,7 +162,10 @@ export async function restoreCheckpoint(tf: Tf, cp: Checkpoint, vae: Vae, optimi
   if (optimizer) {
     const problem = optimizerStateProblem(cp.optimizer, vae.trainableVariables());
     if (problem)
-      throw new UserError(`${file}: its optimizer state does not fit the model (${problem}); the file is damaged or was written for another network`, { file });
+      throw new UserError(
+        `${shownPath(file)}: its optimizer state does not fit the model (${problem}); the file is damaged or was written for another network`,
+        { file },
+      );
     if (cp.optimizer.length === 0) return;
     const steps = stepCount(finite(decode(cp.optimizer[0]!.data), 'optimizer entry 0', file), file);
     const weights = cp.optimizer.map((s, i) => ({
@@ -194,7 +197,7 @@ function stepCount(entry: Float32Array, file: string): number {
   if (Number.isInteger(f) && f >= 0) return f;
   const i = new Int32Array(entry.buffer, entry.byteOffset, 1)[0]!;
   if (f > 0 && f < 1 && i > 0) return i;
-  throw new UserError(`${file}: optimizer entry 0 holds ${f}, where Adam's step count is a whole number, 0 or more: the file is damaged`, { file });
+  throw new UserError(`${shownPath(file)}: optimizer entry 0 holds ${f}, where Adam's step count is a whole number, 0 or more: the file is damaged`, { file });
 }
 
 /** Weights with a NaN or an infinity would give dashes for every figure of eval, or a run that diverges at once: refuse them by name. */
@@ -202,7 +205,7 @@ function finite(values: Float32Array, what: string, file: string): Float32Array 
   const at = values.findIndex((v) => !Number.isFinite(v));
   if (at >= 0)
     throw new UserError(
-      `${file}: ${what} holds ${values[at]} at position ${at}; these weights cannot be evaluated or trained on (the file is damaged, or the run diverged in the steps before it was written)`,
+      `${shownPath(file)}: ${what} holds ${values[at]} at position ${at}; these weights cannot be evaluated or trained on (the file is damaged, or the run diverged in the steps before it was written)`,
       { file },
     );
   return values;

@@ -8,7 +8,7 @@ import type { ConvergenceState } from '../core/convergence';
 import { judgeRecords, settingsOfSpec } from '../core/run/settings';
 import type { Decomposition } from '../core/entropy';
 import { checkAllocation, MAX_ARRAY_BYTES } from '../core/allocation';
-import { shownPath, UserError } from '../core/errors';
+import { shellWord, shownPath, UserError } from '../core/errors';
 import { RUN_FILES, RUN_FORMAT_VERSION, type RunMeta } from '../core/runFormat';
 import { isRunMeta, readRunJson, READ_LIMITS } from '../core/run/files';
 import { readRegularFileSync } from '../core/safeRead';
@@ -114,17 +114,16 @@ function ownTrainersSpec(runDir: string, meta: RunMeta): VaeSpec {
   const report = `\`vae-lens report ${shellWord(runDir)}\` charts its records`;
   if (writer === undefined && document === undefined)
     throw new UserError(
-      `${runDir} has no ${RUN_FILES.spec}, the spec the run started from: eval re-evaluates a run of VAE Lens's own trainer from that spec and its checkpoint. A run another trainer wrote has none; ${report}`,
+      `${shownPath(runDir)} has no ${RUN_FILES.spec}, the spec the run started from: eval re-evaluates a run of VAE Lens's own trainer from that spec and its checkpoint. A run another trainer wrote has none; ${report}`,
       { file: runDir },
     );
   throw new UserError(
-    `${runDir} was written by ${writer ?? 'a training script'}, not by VAE Lens's own trainer: eval re-evaluates the checkpoint that trainer keeps, with the spec the run started from, and this run has ${what}. ${report}`,
+    `${shownPath(runDir)} was written by ${writer === undefined ? 'a training script' : shownPath(writer)}, not by VAE Lens's own trainer: eval re-evaluates the checkpoint that trainer keeps, with the spec the run started from, and this run has ${what}. ${report}`,
     { file: runDir },
   );
 }
 
 /** A path as one word of a shell command, quoted where it needs to be. */
-const shellWord = (p: string) => (/^[\w@%+=:,./-]+$/.test(p) ? p : `'${p.replace(/'/g, `'\\''`)}'`);
 
 /** run.json as eval needs it: JSON, a spec path that is a string, the data's dimension. */
 function readRunMeta(runDir: string): RunMeta {
@@ -150,7 +149,7 @@ function formatWarnings(runDir: string, meta: RunMeta): string[] {
   const v: unknown = meta.formatVersion; // as read from disk
   if (typeof v !== 'number' || v <= RUN_FORMAT_VERSION) return [];
   return [
-    `${path.join(runDir, RUN_FILES.meta)}: formatVersion ${v} is newer than the ${RUN_FORMAT_VERSION} this version of VAE Lens reads; what it can read is evaluated`,
+    `${shownPath(path.join(runDir, RUN_FILES.meta))}: formatVersion ${v} is newer than the ${RUN_FORMAT_VERSION} this version of VAE Lens reads; what it can read is evaluated`,
   ];
 }
 

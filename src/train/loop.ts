@@ -15,7 +15,7 @@ import { Rng } from '../core/random';
 import type { ImagesEvent, ProgressEvent } from '../core/protocol';
 import type { MetricsRecord } from '../core/runFormat';
 import { DEFAULT_DIAGNOSTIC_SUBSET, type VaeSpec } from '../core/spec';
-import { UserError } from '../core/errors';
+import { shownPath, UserError } from '../core/errors';
 import { initialDecoderVariance } from '../core/specParts/withDefaults';
 import type { ScaledDataset } from '../data/dataset';
 import { gatherRows, meanColumnVariance, unscaleValues } from '../data/scaling';
@@ -365,7 +365,7 @@ export class TrainingLoop {
     this.restored = true;
     if (!existsSync(file)) {
       // Killed before its first checkpoint: the seeded initial model is the one it started from.
-      this.o.events.log('info', `no checkpoint in the run yet (${file}); starting again from epoch 0`);
+      this.o.events.log('info', `no checkpoint in the run yet (${shownPath(file)}); starting again from epoch 0`);
       return;
     }
     const cp = this.o.resumeCheckpoint ?? readCheckpoint(file);
@@ -374,7 +374,7 @@ export class TrainingLoop {
     const batchesDone = cp.batchesDone ?? 0;
     if (batchesDone > stepsPerEpoch)
       throw new UserError(
-        `${file} was taken ${batchesDone} batches into epoch ${cp.epoch + 1}, but these data make ${stepsPerEpoch} batches an epoch: the data or the batch size changed since`,
+        `${shownPath(file)} was taken ${batchesDone} batches into epoch ${cp.epoch + 1}, but these data make ${stepsPerEpoch} batches an epoch: the data or the batch size changed since`,
         { file },
       );
     await restoreCheckpoint(this.o.engine.tf, cp, this.vae, this.optimizer, file);
@@ -393,7 +393,7 @@ export class TrainingLoop {
       this.varianceEma = { weight: weight!, sum: Float32Array.from(sum) };
     }
     const at = batchesDone > 0 ? `${batchesDone} of ${stepsPerEpoch} batches into epoch ${cp.epoch + 1}` : `epoch ${cp.epoch}`;
-    this.o.events.log('info', `resumed from ${file} at ${at} (step ${cp.step})`);
+    this.o.events.log('info', `resumed from ${shownPath(file)} at ${at} (step ${cp.step})`);
   }
 
   /**

@@ -8,7 +8,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { UserError } from '../core/errors';
+import { shownPath, UserError } from '../core/errors';
 import { isOtherHost, isWriterAlive, thisHost } from '../core/run/liveness';
 
 export const LOCK_FILE = 'run.lock';
@@ -31,17 +31,17 @@ export class RunLock {
       const holder = readHolder(file);
       if (isOtherHost(holder?.host))
         throw new UserError(
-          `${runDir} is being written by a trainer on ${holder.host} (process ${holder.pid}, see ${LOCK_FILE}), which cannot be checked from this machine. Stop that run first, or wait for it to end, then resume it (if no trainer runs it any more, delete ${LOCK_FILE}).`,
+          `${shownPath(runDir)} is being written by a trainer on ${shownPath(holder.host)} (process ${holder.pid}, see ${LOCK_FILE}), which cannot be checked from this machine. Stop that run first, or wait for it to end, then resume it (if no trainer runs it any more, delete ${LOCK_FILE}).`,
           { file: path.join(runDir, LOCK_FILE) },
         );
       if (holder !== undefined && holder.pid !== process.pid && alive(holder.pid, holder.writtenMs))
         throw new UserError(
-          `${runDir} is being written by another trainer (process ${holder.pid}, see ${LOCK_FILE}). Stop that run first, or wait for it to end, then resume it (if no trainer runs it, the process id was reused: delete ${LOCK_FILE}).`,
+          `${shownPath(runDir)} is being written by another trainer (process ${holder.pid}, see ${LOCK_FILE}). Stop that run first, or wait for it to end, then resume it (if no trainer runs it, the process id was reused: delete ${LOCK_FILE}).`,
           { file: path.join(runDir, LOCK_FILE) },
         );
       clearStale(file, holder?.pid, alive);
     }
-    throw new UserError(`cannot take the lock ${file}: another trainer is starting on this run folder at the same moment. Try again.`, { file });
+    throw new UserError(`cannot take the lock ${shownPath(file)}: another trainer is starting on this run folder at the same moment. Try again.`, { file });
   }
 
   release(): void {
@@ -96,7 +96,7 @@ function refuseNonFile(file: string): void {
   }
   if (!st.isFile() && !st.isSymbolicLink())
     throw new UserError(
-      `${file} is a folder or another non-file, not a lock VAE Lens wrote (a file holding one trainer's process id). Move it out of the run folder, then resume.`,
+      `${shownPath(file)} is a folder or another non-file, not a lock VAE Lens wrote (a file holding one trainer's process id). Move it out of the run folder, then resume.`,
       { file },
     );
 }

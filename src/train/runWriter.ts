@@ -6,7 +6,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { isUserError, UserError, type ValueSource } from '../core/errors';
+import { isUserError, shellWord, shownPath, UserError, type ValueSource } from '../core/errors';
 import {
   appendAllSync,
   describeWriteError,
@@ -62,7 +62,7 @@ export class RunWriter {
       const code = (e as NodeJS.ErrnoException).code;
       const problem = writeProblem(e);
       const why = problem ? `${problem} (${code})` : (code ?? (e as Error).message);
-      throw new UserError(`cannot write the run folder ${dir}: ${why}. ${folderRemedy(e, from.name)}`, from.location);
+      throw new UserError(`cannot write the run folder ${shownPath(dir)}: ${why}. ${folderRemedy(e, from.name)}`, from.location);
     }
   }
 
@@ -77,7 +77,10 @@ export class RunWriter {
         stat = undefined; // ENOTDIR: a file further up; EACCES and the like: left to the write to say
       }
       if (stat?.isDirectory() === false) {
-        const what = at === path.resolve(runsDir) ? `the runs folder ${runsDir} is a file` : `the runs folder ${runsDir} cannot be made: ${at} is a file`;
+        const what =
+          at === path.resolve(runsDir)
+            ? `the runs folder ${shownPath(runsDir)} is a file`
+            : `the runs folder ${shownPath(runsDir)} cannot be made: ${shownPath(at)} is a file`;
         throw new UserError(`${what}, not a folder; choose a folder with ${from.name}`, from.location);
       }
       if (stat || path.dirname(at) === at) return;
@@ -86,7 +89,7 @@ export class RunWriter {
 
   /** Continue writing an existing run folder (resume); refused while another trainer writes it. */
   static reopen(dir: string): RunWriter {
-    if (!fs.existsSync(path.join(dir, RUN_FILES.meta))) throw new UserError(`${dir} is not a run folder (it has no ${RUN_FILES.meta})`);
+    if (!fs.existsSync(path.join(dir, RUN_FILES.meta))) throw new UserError(`${shownPath(dir)} is not a run folder (it has no ${RUN_FILES.meta})`);
     const lock = RunLock.acquire(dir);
     try {
       for (const name of [RUN_FILES.metrics, RUN_FILES.meta, RUN_FILES.summary, RUN_FILES.images, RUN_FILES.checkpoints]) refuseLinked(path.join(dir, name));
@@ -214,7 +217,7 @@ function removeDeadTemporaries(dir: string): void {
 function refuseLinked(file: string): void {
   if (isSymbolicLink(file))
     throw new UserError(
-      `${file} is a symbolic link; a run folder's files are written in place, never through links. Remove the link (or copy the run folder) to resume it.`,
+      `${shownPath(file)} is a symbolic link; a run folder's files are written in place, never through links. Remove the link (or copy the run folder) to resume it.`,
       { file },
     );
 }
@@ -230,7 +233,9 @@ export function writeJsonAtomic(file: string, value: unknown): void {
   } catch (e) {
     // V8 cannot build a string past its maximum length: the file cannot exist as one JSON text.
     if (e instanceof RangeError)
-      throw new UserError(`cannot write ${file}: its JSON text would be longer than the longest string JavaScript can hold (${e.message})`, { file });
+      throw new UserError(`cannot write ${shownPath(file)}: its JSON text would be longer than the longest string JavaScript can hold (${e.message})`, {
+        file,
+      });
     throw e;
   }
   try {
@@ -245,7 +250,7 @@ function writeFailure(e: unknown, file: string): Error {
   return describeWriteError(
     e,
     file,
-    `Everything the run wrote before is kept; ${writeRemedy(e)}, then continue it with vae-lens train SPEC --resume ${runFolderOf(file)}.`,
+    `Everything the run wrote before is kept; ${writeRemedy(e)}, then continue it with vae-lens train SPEC --resume ${shellWord(runFolderOf(file))}.`,
   );
 }
 

@@ -8,7 +8,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { isUserError, UserError } from '../core/errors';
+import { isUserError, shellWord, shownPath, UserError } from '../core/errors';
 import { PROTOCOL_VERSION, type StartRequest } from '../core/protocol';
 import {
   addRecord,
@@ -62,7 +62,7 @@ export async function runScriptSession(req: StartRequest, parsed: ParsedScriptSp
   for (const w of parsed.warnings) emit({ type: 'log', level: 'warn', message: `${w.location.field ?? ''}: ${w.message}` });
   const cwd = spec.trainer.cwd ? path.resolve(path.dirname(specPath), spec.trainer.cwd) : path.dirname(specPath);
   if (!fs.existsSync(cwd) || !fs.statSync(cwd).isDirectory())
-    throw new UserError(`trainer.cwd: ${cwd} is not a folder${spec.trainer.cwd ? pathSpellingHint(spec.trainer.cwd, path.dirname(specPath)) : ''}`, {
+    throw new UserError(`trainer.cwd: ${shownPath(cwd)} is not a folder${spec.trainer.cwd ? pathSpellingHint(spec.trainer.cwd, path.dirname(specPath)) : ''}`, {
       file: specPath,
       field: 'trainer.cwd',
     });
@@ -99,7 +99,7 @@ export async function runScriptSession(req: StartRequest, parsed: ParsedScriptSp
     ...(spec.diagnostics.mcSamples !== undefined ? { [SAMPLES_ENV]: String(spec.diagnostics.mcSamples) } : {}),
     ...(spec.diagnostics.subset !== undefined ? { [POINTS_ENV]: String(spec.diagnostics.subset) } : {}),
   };
-  emit({ type: 'log', level: 'info', message: `running ${spec.trainer.command.join(' ')} in ${cwd}` });
+  emit({ type: 'log', level: 'info', message: `running ${spec.trainer.command.map(shellWord).join(' ')} in ${shownPath(cwd)}` });
   // Its own process group: a Ctrl-C in the terminal reaches `vae-lens train`, which passes one SIGINT on.
   const child = spawn(program, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: process.platform !== 'win32' });
   const exited = new Promise<Exit>((resolve) => {
@@ -156,7 +156,7 @@ export async function runScriptSession(req: StartRequest, parsed: ParsedScriptSp
 
     if (result.spawnError) {
       const e = result.spawnError;
-      const why = e.code === 'ENOENT' ? `${program} was not found (is it installed and on PATH?)` : `${e.code ?? e.message}`;
+      const why = e.code === 'ENOENT' ? `${shownPath(program)} was not found (is it installed and on PATH?)` : `${e.code ?? e.message}`;
       throw new UserError(`cannot start the training script: ${why}`, { file: specPath, field: 'trainer.command' });
     }
     const { status, message } = outcome(result, stopSentAt !== undefined, follower, output);

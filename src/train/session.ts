@@ -108,10 +108,10 @@ export async function runSession(req: StartRequest, emit: EventSink, control: Se
     emit({ type: 'log', level: 'info', message: `engine: ${engine.name} (${engine.detail}${threads ? `, ${threads} thread${threads > 1 ? 's' : ''}` : ''})` });
 
     const data = await loadData(spec.data, specPath, { workspaceRoots: req.workspaceRoots, allowOutsideWorkspace: req.allowOutsideWorkspace });
-    for (const note of data.notes ?? []) emit({ type: 'log', level: 'info', message: `${data.train.source}: ${note}` });
+    for (const note of data.notes ?? []) emit({ type: 'log', level: 'info', message: `${shownPath(data.train.source)}: ${note}` });
     checkModelFits(spec.model, data.train.dim, specPath, data.train.imageShape, Math.min(spec.training.batchSize, data.train.n));
     for (const w of planModel(spec.model, data.train.dim, data.train.imageShape, specPath).warnings)
-      emit({ type: 'log', level: 'warn', message: `${specPath}: ${w.message}` });
+      emit({ type: 'log', level: 'warn', message: `${shownPath(specPath)}: ${w.message}` });
     const epochs = req.epochs ?? spec.training.epochs;
     // Refuse a resume the checkpoint cannot serve before run.json and summary.json are rewritten.
     const resumeCheckpoint = resumeDir ? checkResumable(resumeDir, spec, data.train.dim, { epochs, fromFlag: req.epochs !== undefined }, specPath) : undefined;
@@ -232,7 +232,7 @@ function readPreviousRecords(runDir: string): MetricsRecord[] {
 
 /** The folder to resume, once it is known to be a run folder: what it is instead, before its snapshot is read. */
 function checkRunFolder(runDir: string): string {
-  const refuse = (why: string, file = runDir) => new UserError(`cannot resume ${runDir}: ${why}`, { file });
+  const refuse = (why: string, file = runDir) => new UserError(`cannot resume ${shownPath(runDir)}: ${why}`, { file });
   let stat;
   try {
     stat = fs.statSync(runDir);
@@ -273,7 +273,7 @@ function checkResumable(runDir: string, spec: VaeSpec, dim: number, asked: { epo
     const trained = readPreviousRecords(runDir).reduce((a, r) => Math.max(a, r.epoch), 0);
     if (trained > 0)
       throw new UserError(
-        `cannot resume ${runDir}: it has passes up to epoch ${trained} but no checkpoint (${path.relative(runDir, file)} is missing), so its weights are lost. ` +
+        `cannot resume ${shownPath(runDir)}: it has passes up to epoch ${trained} but no checkpoint (${path.relative(runDir, file)} is missing), so its weights are lost. ` +
           'Its records are kept as they are; start a new run to train again.',
         { file },
       );
@@ -282,14 +282,14 @@ function checkResumable(runDir: string, spec: VaeSpec, dim: number, asked: { epo
   const cp = readCheckpoint(file);
   if (asked.epochs <= cp.epoch)
     throw new UserError(
-      `cannot resume ${runDir}: its checkpoint is at epoch ${cp.epoch} and the run is asked for ${asked.epochs} epochs${asked.fromFlag ? ' (--epochs)' : ''}, so there is nothing left to train. ` +
+      `cannot resume ${shownPath(runDir)}: its checkpoint is at epoch ${cp.epoch} and the run is asked for ${asked.epochs} epochs${asked.fromFlag ? ' (--epochs)' : ''}, so there is nothing left to train. ` +
         `Give more epochs (--epochs, above ${cp.epoch}) to continue it.`,
       // Without the flag the number is the run's own spec snapshot's.
       asked.fromFlag ? { file: runDir } : { file: path.join(runDir, RUN_FILES.spec), field: 'training.epochs' },
     );
   if (cp.dim !== dim || cp.latentDim !== spec.model.latentDim || cp.modelType !== spec.model.type)
     throw new UserError(
-      `cannot resume ${runDir}: it was trained as ${cp.modelType} on data of dimension ${cp.dim} with ${cp.latentDim} latents, ` +
+      `cannot resume ${shownPath(runDir)}: it was trained as ${cp.modelType} on data of dimension ${cp.dim} with ${cp.latentDim} latents, ` +
         `but the data now has dimension ${dim} (${spec.model.type}, ${spec.model.latentDim} latents). Resume with the data it was trained on, or start a new run.`,
       { file: specPath, field: 'data' },
     );
