@@ -10,7 +10,7 @@ import { counted } from '../core/wording';
 import type { Dataset } from './dataset';
 import { checkMatrixFits, fileStartsWithGzip, fileStartsWithUtf16, gunzipIfNeeded, rowsToRead, utf16AsUtf8, type LoaderOptions } from './loaderCommon';
 import { forEachLine, type TextInput } from './lines';
-import { cellText, describeBadCell, isMissingMarker, isNumberForPeople, parseDecimal } from './numberText';
+import { cellText, describeBadCell, isMissingMarker, isNumberForPeople, parseDecimal, readsAsNumber } from './numberText';
 
 export interface CsvOptions extends LoaderOptions {
   /** Whether the first non-comment line is a header; guessed when undefined. */
@@ -138,11 +138,25 @@ function guessDelimiter(sample: FirstPass['sample']): Delimiter {
       best = d;
     }
   }
+  if (best === ',' && bestScore % 1_000_000 < 100_000 && spacedDecimalCommas(sample)) return ' ';
   if (best !== undefined) return best;
   // Told by the line below the first, which is data whether or not the first is a header: a header
   // may hold one name with a space ("my value"), or one name fewer than the rows (R's write.table).
   const probe = sample[1] ?? sample[0];
   return probe && /\S[ \t]+\S/.test(probe.text) ? ' ' : undefined;
+}
+
+/**
+ * Rows of decimal-comma numbers between spaces ("0,5 1,25"): split at the commas they hold no
+ * numbers, split at the spaces they are all numbers, as many on every line below the first.
+ */
+function spacedDecimalCommas(sample: FirstPass['sample']): boolean {
+  const rows = sample.slice(1).map((s) => splitQuoted(s.text, ' '));
+  return (
+    rows.length > 0 &&
+    rows.every((r) => r.length >= 2 && r.length === rows[0]!.length && looksLikeData(r, ' ')) &&
+    rows.some((r) => r.some((c) => c.includes(',')))
+  );
 }
 
 const unquote = (cell: string) => cell.replace(/^"(.*)"$/, '$1').trim();
@@ -167,7 +181,9 @@ function endBeforeTrailingDelimiter(bytes: Buffer, start: number, end: number, d
 function looksLikeData(cells: string[], delimiter: Delimiter): boolean {
   return cells.every((c) => {
     const t = unquote(c);
-    return t === '' || /^[+-]?(nan|inf|infinity)$/i.test(t) || !Number.isNaN(Number(t)) || (delimiter === ';' && DECIMAL_COMMA.test(t)) || isNumberForPeople(t);
+    return (
+      t === '' || /^[+-]?(nan|inf|infinity)$/i.test(t) || readsAsNumber(t) || (readsDecimalCommas(delimiter) && DECIMAL_COMMA.test(t)) || isNumberForPeople(t)
+    );
   });
 }
 
@@ -185,9 +201,19 @@ function looksLikeDataRow(cells: string[], delimiter: Delimiter): boolean {
 
 /**
  * A number written with a decimal comma, as spreadsheets in most of Europe write it; they separate
- * cells with ";" then, so with that delimiter the comma can only be the decimal mark.
+ * cells with ";" (or tabs, or spaces) then, so between those the comma can only be a decimal mark or
+ * a thousands separator, never a delimiter.
  */
-const DECIMAL_COMMA = /^[+-]?\d*,\d+(?:[eE][+-]?\d+)?$/;
+const DECIMAL_COMMA = /^[+-]?\d*,\d+(?:[eEdD][+-]?\d+)?$/;
+
+/** Whether cells between these delimiters may write decimals with a comma. */
+const readsDecimalCommas = (d: Delimiter): boolean => d === ';' || d === '\t' || d === ' ';
+
+/**
+ * A comma cell that groups thousands as well as it marks decimals (1,234  -12,500). Tab- and
+ * space-separated files are written in every locale: one of only such cells is not guessed at.
+ */
+const GROUPS_OR_DECIMALS = /^"?[+-]?[1-9]\d{0,2},\d{3}"?$/;
 const CH_COMMA = 44;
 const CH_DOT = 46;
 const MAX_NUMBER_BYTES = 64;
@@ -401,12 +427,23 @@ function hasByte(bytes: Buffer, byte: number, s: number, e: number): boolean {
   return false;
 }
 
+/** The first cell of a tab- or space-separated file whose comma cells all may be thousands separators as well as decimal commas. */
+function groupedCommas(cell: CellAt, delimiter: Delimiter, file: string): UserError {
+  const text = cell.text.replace(/^"(.*)"$/, '$1');
+  return new UserError(
+    `row ${cell.row}, field ${cell.field} is ${JSON.stringify(text)}: in a file with ${delimiterName(delimiter)}s between cells, and no other cell to tell, its comma may be a thousands separator ` +
+      `as well as a decimal comma, so it is not guessed at. Save the file with decimals written with a point (0.5) and no thousands separators, or with ";" between cells if the comma is the decimal mark (0,5)`,
+    { file, line: cell.line, column: cell.column, offset: cell.offset, length: Math.max(1, cell.length), row: cell.row },
+  );
+}
+
 /** The later of two cells that write the decimal mark differently, named with the earlier. */
-function mixedDecimalMarks(comma: CellAt, point: CellAt, file: string): UserError {
+function mixedDecimalMarks(comma: CellAt, point: CellAt, delimiter: Delimiter, file: string): UserError {
   const later = comma.row > point.row || (comma.row === point.row && comma.field > point.field) ? comma : point;
   return new UserError(
     `row ${point.row}, field ${point.field} is ${JSON.stringify(point.text)} with a decimal point, but row ${comma.row}, field ${comma.field} is ${JSON.stringify(comma.text)} with a decimal comma: ` +
-      'a file with ";" between cells should write decimals one way (a point beside decimal commas may be a thousands separator, as in 1.234,5); save it again with one decimal mark',
+      `a file with ${delimiterName(delimiter)}s between cells should write decimals one way` +
+      ' (a point beside decimal commas may be a thousands separator, as in 1.234,5); save it again with one decimal mark',
     { file, line: later.line, column: later.column, offset: later.offset, length: Math.max(1, later.length), row: later.row },
   );
 }
@@ -422,8 +459,10 @@ function readDelimited(input: TextInput, file: string, opts: CsvOptions | undefi
   const headerHint = opts?.header === false ? ' (data.header is false: is the first line a header?)' : '';
   let row = 0;
   let sawHeader = !layout.hasHeader;
-  // With ";", a file writes decimals one way: a point beside decimal commas may be a thousands separator.
-  const marks: { comma?: CellAt; point?: CellAt } = {};
+  // A file writes decimals one way: a point beside decimal commas may be a thousands separator.
+  // `decimal` is a comma cell that cannot group thousands (0,5), `grouped` one that may (1,234).
+  const marks: { comma?: CellAt; point?: CellAt; decimal?: CellAt; grouped?: CellAt } = {};
+  const commas = readsDecimalCommas(delimiter);
   forEachLine(input, (bytes, start, lineEnd, line, offset) => {
     if (isSkippable(bytes, start, lineEnd) || line === layout.separatorLine) return true;
     if (!sawHeader) {
@@ -442,13 +481,18 @@ function readDelimited(input: TextInput, file: string, opts: CsvOptions | undefi
       }
       if (field >= dim) throw ragged();
       let raw = parseDecimal(bytes, s, e);
-      if (delimiter === ';') {
+      if (commas) {
         if (Number.isNaN(raw)) {
           raw = parseDecimalComma(bytes, s, e);
-          if (!Number.isNaN(raw)) marks.comma ??= cellAt(bytes, s, e, start, line, offset, row + 1, field + 1 + (layout.skipFirst ? 1 : 0));
+          if (!Number.isNaN(raw) && !(marks.decimal && marks.grouped)) {
+            const at = cellAt(bytes, s, e, start, line, offset, row + 1, field + 1 + (layout.skipFirst ? 1 : 0));
+            marks.comma ??= at;
+            if (GROUPS_OR_DECIMALS.test(at.text)) marks.grouped ??= at;
+            else marks.decimal ??= at;
+          }
         } else if (!marks.point && hasByte(bytes, CH_DOT, s, e))
           marks.point = cellAt(bytes, s, e, start, line, offset, row + 1, field + 1 + (layout.skipFirst ? 1 : 0));
-        if (marks.comma && marks.point) throw mixedDecimalMarks(marks.comma, marks.point, file);
+        if (marks.comma && marks.point) throw mixedDecimalMarks(marks.comma, marks.point, delimiter, file);
       }
       const v = Math.fround(raw);
       if (v - v !== 0) {
@@ -475,6 +519,7 @@ function readDelimited(input: TextInput, file: string, opts: CsvOptions | undefi
     row++;
     return row < n;
   });
+  if (delimiter !== ';' && marks.grouped && !marks.decimal) throw groupedCommas(marks.grouped, delimiter, file);
   if (row !== n) {
     // The file changed between the two passes.
     throw new UserError(`the file changed while it was being read (expected ${counted(n, 'row')}, read ${row}); try again`, { file });

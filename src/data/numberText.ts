@@ -4,7 +4,7 @@
  * path: an integer mantissa below 2^53 times or divided by an exactly
  * representable power of ten is one correctly rounded operation. Anything else
  * that is syntactically a number goes through Number(), so results always equal
- * Number(text).
+ * Number(text), a Fortran exponent (1.5D+03) read as the e it stands for.
  */
 
 const POW10: number[] = [];
@@ -17,6 +17,8 @@ const CH_MINUS = 45;
 const CH_DOT = 46;
 const CH_E = 69;
 const CH_LOWER_E = 101;
+const CH_D = 68;
+const CH_LOWER_D = 100;
 const CH_SPACE = 32;
 const CH_TAB = 9;
 const CH_QUOTE = 34;
@@ -67,7 +69,8 @@ export function parseDecimal(bytes: Uint8Array, start: number, end: number): num
   }
   if (digits === 0) return NOT_A_NUMBER;
   let exponent = 0;
-  if (i < e && (bytes[i] === CH_E || bytes[i] === CH_LOWER_E)) {
+  // Fortran writes D for a double's exponent (1.5D+03); nothing else could be meant by it.
+  if (i < e && (bytes[i] === CH_E || bytes[i] === CH_LOWER_E || bytes[i] === CH_D || bytes[i] === CH_LOWER_D)) {
     i++;
     let expNegative = false;
     if (i < e && (bytes[i] === CH_PLUS || bytes[i] === CH_MINUS)) {
@@ -89,8 +92,16 @@ export function parseDecimal(bytes: Uint8Array, start: number, end: number): num
     const v = k < 0 ? mantissa / POW10[-k]! : mantissa * POW10[k]!;
     return negative ? -v : v;
   }
-  return Number(Buffer.from(bytes.buffer, bytes.byteOffset + s, e - s).toString('latin1'));
+  return Number(fortranAsE(Buffer.from(bytes.buffer, bytes.byteOffset + s, e - s).toString('latin1')));
 }
+
+/** A decimal with a Fortran exponent (1.5D+03, 2d-3). */
+const FORTRAN_EXPONENT = /^([+-]?(?:\d+\.?\d*|\.\d+))[dD]([+-]?\d+)$/;
+
+const fortranAsE = (text: string) => text.replace(FORTRAN_EXPONENT, '$1e$2');
+
+/** Whether a cell's text (unquoted, trimmed) is a number as parseDecimal reads one, or as Number() does. */
+export const readsAsNumber = (text: string): boolean => !Number.isNaN(Number(fortranAsE(text)));
 
 /**
  * Without the spaces and tabs a parser skips: String.trim would also drop a non-breaking space,

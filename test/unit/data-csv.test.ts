@@ -83,8 +83,6 @@ test('csv: bad cells name line, column, and what would be right', () => {
   expectUserError(() => csv('1,2\n-inf,2\n'), /"-inf".*finite/, { line: 2, column: 1 });
   expectUserError(() => csv('1,,2\n'), /field 2 is empty/, { line: 1, column: 3 });
   expectUserError(() => csv('1,2\n1e39,2\n'), /beyond the float32 range/, { line: 2, column: 1 });
-  // With tabs a comma may be a thousands separator: "1,5" is not guessed at.
-  expectUserError(() => csv('a\tb\n1,5\t2\n'), /decimal comma/, { line: 2 });
   expectUserError(() => csv('a;b\n1,5,5;2\n'), /row 1, field 1 is "1,5,5", not a number/, { line: 2 });
   expectUserError(() => csv('a;b\n1.5,5;2\n'), /row 1, field 1 is "1.5,5", not a number/, { line: 2 });
   expectUserError(() => csv('a;b\n1,0e39;2\n'), /beyond the float32 range/, { line: 2 });
@@ -454,7 +452,6 @@ test('csv: a first line of numbers written with thousands separators or a decima
     { cell: "1'234.5", delimiters: [';', '\t', ','] },
     { cell: '-1,234.5', delimiters: [';', '\t'] },
     { cell: '"1,234.5"', delimiters: [','] },
-    { cell: '0,5', delimiters: ['\t'] },
   ];
   for (const { cell, delimiters } of forms) {
     for (const d of delimiters) {
@@ -530,4 +527,97 @@ test("csv: R's write.table (a header one name short, row names first) is read as
   expectUserError(() => csv('x y\n0.5 1 2\n1.5 3 4\n'), /the header has 2 names but the first data row \(line 2\) has 3 values/, { line: 1 });
   // Rows that then differ in length are named as before.
   expectUserError(() => csv('x y\n1 1 2\n2 3\n'), /line 3 has 2 space-separated values but line 2 has 3/, { line: 3 });
+});
+
+/** Cells as a spreadsheet in a decimal-comma locale writes them: 0,5  -1,25  2,5e4  1,000 (three decimals). */
+const commaCell = (v: number, k: number) => {
+  const t = [String(v), v.toExponential(), v.toFixed(3)][k % 3]!;
+  return t.includes('.') ? t.replace('.', ',') : t;
+};
+
+test('csv: tab- and space-separated files with decimal commas (European spreadsheet exports) are read as semicolon files are (generated)', () => {
+  const m = [
+    [0.5, -1.25, 3],
+    [1e-3, 2.5e4, -0.75],
+    [12, 0, 1.5],
+  ];
+  for (const d of ['\t', ' ', '  ', '\t\t'.slice(0, 1) + ' '])
+    for (const header of [false, true])
+      for (const eol of ['\n', '\r\n'])
+        for (let k = 0; k < 3; k++) {
+          const lines = m.map((r, i) => r.map((v, j) => commaCell(v, k + i + j)).join(d));
+          if (header) lines.unshift(['Höhe', 'Breite', 'Tiefe'].join(d));
+          const text = lines.join(eol) + eol;
+          const what = JSON.stringify(text);
+          const ds = csv(text);
+          assert.equal(ds.dim, 3, what);
+          assert.deepEqual(
+            rows(ds),
+            m.map((r) => r.map(Math.fround)),
+            what,
+          );
+        }
+});
+
+test('csv: a tab- or space-separated file that writes decimals both ways, or only commas that may group thousands, is refused on the cell, saying what to do (generated)', () => {
+  for (const d of ['\t', ' ']) {
+    // A point beside decimal commas: the later one named with the earlier.
+    expectUserError(
+      () => csv(`x${d}y\n0,5${d}1,25\n1.234${d}2,5\n`),
+      /row 2, field 1 is "1\.234" with a decimal point, but row 1, field 1 is "0,5" with a decimal comma/,
+      {
+        line: 3,
+        column: 1,
+      },
+    );
+    // Every comma cell of the form 1,234: a thousands separator as likely as a decimal comma.
+    for (const cell of ['1,234', '-12,500', '999,000', '"1,250"'])
+      for (const at of [0, 1]) {
+        const cells = ['7', '8'];
+        cells[at] = cell;
+        const text = `x${d}y\n1${d}2\n${cells.join(d)}\n3${d}4\n`;
+        const err = expectUserError(() => csv(text), /./, { line: 3, column: at === 0 ? 1 : 2 + d.length, row: 2 });
+        assert.match(
+          err.message,
+          new RegExp(`^row 2, field ${at + 1} is "${cell.replace(/"/g, '')}": .*thousands separator.*decimal comma`),
+          JSON.stringify(text),
+        );
+        assert.match(err.message, /0,5|point/, JSON.stringify(text));
+      }
+    // One cell that cannot group thousands (0,125  1,5) tells the comma is the decimal mark.
+    assert.deepEqual(rows(csv(`x${d}y\n1,234${d}0,125\n`)), [[Math.fround(1.234), Math.fround(0.125)]]);
+  }
+});
+
+test('csv: Fortran exponents (1.5D+03, 2d-3) are read in every delimited form, and a first line of them is data, not a header (generated)', () => {
+  const values = [1500, -0.002, 3.25e10, 7, 0.5e-5];
+  const fortran = (v: number, k: number) => {
+    const [mant, exp] = v.toExponential().split('e') as [string, string];
+    const e = k % 2 === 0 ? 'D' : 'd';
+    const sign = k % 3 === 0 ? exp : exp.replace('+', '');
+    return `${mant}${e}${sign}`;
+  };
+  for (const d of [',', ';', '\t', ' '])
+    for (let k = 0; k < 6; k++) {
+      const cells = values.map((v, i) => {
+        const t = fortran(v, k + i);
+        return d === ';' && k % 2 === 1 ? t.replace('.', ',') : t;
+      });
+      const text = `${cells.join(d)}\n${cells.slice().reverse().join(d)}\n`;
+      const ds = csv(text);
+      const what = JSON.stringify(text);
+      assert.equal(ds.n, 2, what);
+      assert.deepEqual(rows(ds), [values.map(Math.fround), values.slice().reverse().map(Math.fround)], what);
+    }
+  for (const [cell, value] of [
+    ['1.5D+03', 1500],
+    ['1.5d-3', 0.0015],
+    ['2D3', 2000],
+    ['-.5D0', -0.5],
+    ['"1.5D+03"', 1500],
+    ['1.23456789012345678D+30', 1.23456789012345678e30],
+  ] as const)
+    assert.deepEqual(rows(csv(`a,b\n${cell},2\n`)), [[Math.fround(value), 2]], cell);
+  // A D that is no exponent stays a bad cell.
+  for (const cell of ['1.5D', 'D3', '1.5D+', '1.5DE3', '0x1D3']) expectUserError(() => csv(`a,b\n${cell},2\n`), /not a number/, { line: 2 });
 });
