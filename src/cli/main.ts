@@ -16,6 +16,7 @@ import { decompositionTable, evidenceTable, passLine, pathForDisplay, perLatentT
 import { guardOutput, whenOutputLost } from './output';
 import { intFlag, parseArgs, USAGE, type Args } from './args';
 import type { MetricsRecord } from '../core/runFormat';
+import type { SessionControl } from '../train/sessionHost';
 
 function resumeFlag(args: Args): string | undefined {
   const v = args.flags.get('resume');
@@ -42,9 +43,19 @@ async function train(args: Args): Promise<number> {
     if (barShown) process.stderr.write('\r\x1b[2K');
     barShown = false;
   };
-  const control = { stopRequested: false };
+  const control: SessionControl = { stopRequested: false };
+  let runDir: string | undefined;
   const onSignal = () => {
-    if (control.stopRequested) process.exit(130);
+    if (control.stopRequested) {
+      // Aborted: the run folder is left stopped and unlocked, never "running", and the user told where it is.
+      const abort = control.abort;
+      control.abort = undefined;
+      abort?.();
+      process.stderr.write(
+        `\naborted${runDir && abort ? `; the run folder ${pathForDisplay(runDir)} is marked stopped (--resume continues a run of the built-in trainer from its last checkpoint)` : ''}\n`,
+      );
+      process.exit(130);
+    }
     control.stopRequested = true;
     process.stderr.write('\nstopping after this step (Ctrl-C again to abort)...\n');
   };
@@ -71,6 +82,7 @@ async function train(args: Args): Promise<number> {
   // Bad input exits 2; a run that failed for another reason (a kernel thread died...) exits 1.
   let badInput = false;
   const emit = (ev: FromTrainer) => {
+    if (ev.type === 'started') runDir = ev.runDir;
     if (json) {
       process.stdout.write(JSON.stringify(ev) + '\n');
       if (ev.type === 'error') failed = true;

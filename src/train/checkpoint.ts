@@ -159,7 +159,9 @@ export async function restoreCheckpoint(tf: Tf, cp: Checkpoint, vae: Vae, optimi
     v.assign(value);
     value.dispose();
   }
-  if (optimizer) {
+  // Adam before its first step holds its step count alone, 0: a checkpoint of then (a run stopped in its
+  // first second) restores as the fresh optimizer it was.
+  if (optimizer && !isUnstartedAdam(cp.optimizer)) {
     const problem = optimizerStateProblem(cp.optimizer, vae.trainableVariables());
     if (problem)
       throw new UserError(
@@ -185,6 +187,10 @@ export async function restoreCheckpoint(tf: Tf, cp: Checkpoint, vae: Vae, optimi
 
 /** The name tfjs gives Adam's step count, the optimizer state's first entry. */
 const ITERATIONS = 'iter';
+
+function isUnstartedAdam(entries: Checkpoint['optimizer']): boolean {
+  return entries.length === 1 && entries[0]!.name === ITERATIONS && entries[0]!.shape.length === 0 && decode(entries[0]!.data)[0] === 0;
+}
 
 /**
  * Adam's step count from the first optimizer entry: a float32 whole number, as every tensor of a

@@ -32,7 +32,7 @@ import { pathSpellingHint } from '../core/pathHints';
 import { killProcessTree, signalQuietly } from '../core/processTree';
 import { requestRunsDir } from '../core/specParts/outputPaths';
 import { RunWriter } from './runWriter';
-import type { EventSink, SessionControl } from './sessionHost';
+import { ABORTED_MESSAGE, type EventSink, type SessionControl } from './sessionHost';
 
 const POLL_MS = 300;
 /** How long the script's output is still read after it exited, for processes it left holding it open. */
@@ -127,6 +127,12 @@ export async function runScriptSession(req: StartRequest, parsed: ParsedScriptSp
   // Whatever ends this session early (a spawn that failed, an error while following) ends the script
   // with it and leaves a summary that says failed, not one that says running for ever.
   let summaryWritten = false;
+  control.abort = () => {
+    control.abort = undefined;
+    killScript(child);
+    summaryWritten = true;
+    writeEndSummary(writer, t0, follower, 'stopped', ABORTED_MESSAGE);
+  };
   try {
     while (!result) {
       result = await Promise.race([exited, sleep(POLL_MS).then(() => undefined)]);
@@ -171,6 +177,7 @@ export async function runScriptSession(req: StartRequest, parsed: ParsedScriptSp
       ...(last ? { last, epochsDone: last.epoch, steps: last.step, convergence: last.convergence, convergenceReason: last.convergenceReason } : {}),
     });
     summaryWritten = true;
+    control.abort = undefined;
     writer.close();
     // A failure's full text (with the script's last lines) is the error; `done` carries its first line.
     if (status === 'failed') emit({ type: 'error', message: message ?? 'the training script failed', userError: false, runDir: writer.dir });
@@ -181,6 +188,7 @@ export async function runScriptSession(req: StartRequest, parsed: ParsedScriptSp
     if (!summaryWritten) writeFailedSummary(writer, t0, follower, e);
     throw e;
   } finally {
+    control.abort = undefined;
     process.off('exit', killOnExit);
     process.off('SIGTERM', onTerm);
   }
@@ -188,11 +196,17 @@ export async function runScriptSession(req: StartRequest, parsed: ParsedScriptSp
 
 /** The summary of a session that ended on an error, before the script's outcome was known; never a second error. */
 function writeFailedSummary(writer: RunWriter, t0: number, follower: RunFollower, e: unknown): void {
+  const message = isUserError(e) ? e.message : `internal error while following the script: ${(e as Error).message ?? String(e)}`;
+  writeEndSummary(writer, t0, follower, 'failed', message);
+}
+
+/** The summary of a session ended before the script's outcome was known, and the folder unlocked; never an error. */
+function writeEndSummary(writer: RunWriter, t0: number, follower: RunFollower, status: RunStatus, message: string): void {
   const last = follower.last;
   try {
     writer.writeSummary({
-      status: 'failed',
-      message: isUserError(e) ? e.message : `internal error while following the script: ${(e as Error).message ?? String(e)}`,
+      status,
+      message,
       endedAt: new Date().toISOString(),
       epochsDone: last?.epoch ?? 0,
       steps: last?.step ?? 0,

@@ -23,7 +23,7 @@ import { RunWriter } from './runWriter';
 import { runScriptSession } from './scriptSession';
 import { ThreadFailure } from './threadPool';
 import { threadCount } from './threads';
-import type { EventSink, SessionControl } from './sessionHost';
+import { ABORTED_MESSAGE, type EventSink, type SessionControl } from './sessionHost';
 
 export function readSpecFile(specPath: string): ParsedSpec {
   return parseSpec(readSpecText(specPath), specPath);
@@ -58,6 +58,7 @@ export async function runSession(req: StartRequest, emit: EventSink, control: Se
   /** The spec as parsed, to place problems found after parsing (a data file, a layer) at their field. */
   let specText: { file: string; text: string } | undefined;
   const finish = (status: RunStatus, message?: string) => {
+    control.abort = undefined;
     summary = { ...summary, status, message, endedAt: new Date().toISOString(), wallSeconds: (performance.now() - t0) / 1000 };
     try {
       if (wroteMeta) writer?.writeSummary(summary);
@@ -139,6 +140,10 @@ export async function runSession(req: StartRequest, emit: EventSink, control: Se
       threads,
     };
     const w = writer;
+    control.abort = () => {
+      summary = { ...summary, lastCheckpoint: fs.existsSync(w.checkpointPath()) ? w.checkpointPath() : undefined };
+      finish('stopped', ABORTED_MESSAGE);
+    };
     const start = () => {
       w.writeMeta(meta);
       wroteMeta = true;
