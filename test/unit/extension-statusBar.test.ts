@@ -2,7 +2,7 @@
  * The status bar item against a stand-in vscode module: it follows the spec last looked at, and says
  * nothing more of one deleted (by the explorer, a terminal, a checkout) while its runs stay on disk.
  */
-import { fileWatchers, statusBarItems, Uri } from './vscode-stub';
+import { fileWatchers, fireWorkspace, statusBarItems, Uri } from './vscode-stub';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -76,3 +76,62 @@ for (const [name, remove] of REMOVALS) {
     });
   }
 }
+
+/** An index whose one run belongs to whichever spec path is asked for last: the item shows the spec it follows. */
+function indexOfAnySpec() {
+  const asked: string[] = [];
+  const index = {
+    onDidChange: () => ({ dispose: () => undefined }),
+    latestForSpec: (specPath: string) => {
+      asked.push(specPath);
+      return Promise.resolve({ runDir: join(specPath, '..', '.vae-lens', 'runs', 'r1'), status: 'completed', convergence: 'converged', startedMs: Date.now() });
+    },
+  } as unknown as RunIndex;
+  return { index, asked };
+}
+
+// Renamed in the explorer, the spec itself or a folder above it, with other files renamed in the same
+// operation: the item follows the new path at once, without waiting for an editor to be activated.
+const RENAMES: [string, (folder: string, spec: string) => { from: string; to: string; follows: string }[]][] = [
+  ['the spec renamed', (folder, spec) => [{ from: spec, to: join(folder, 'renamed.vae.json'), follows: join(folder, 'renamed.vae.json') }]],
+  ['its folder renamed', (folder) => [{ from: folder, to: `${folder}-2`, follows: join(`${folder}-2`, 'model.vae.json') }]],
+  [
+    'the spec renamed with other files',
+    (folder, spec) => [
+      { from: join(folder, 'data.csv'), to: join(folder, 'data2.csv'), follows: '' },
+      { from: spec, to: join(folder, 'b.vae.json'), follows: join(folder, 'b.vae.json') },
+    ],
+  ],
+  [
+    'the spec moved to a subfolder',
+    (folder, spec) => [{ from: spec, to: join(folder, 'sub', 'model.vae.json'), follows: join(folder, 'sub', 'model.vae.json') }],
+  ],
+];
+
+for (const [name, renames] of RENAMES)
+  test(`the status bar follows a spec renamed in the explorer (${name}) without an editor being activated`, async () => {
+    const folder = join(mkdtempSync(join(tmpdir(), 'vae-lens-status-')), 'specs');
+    mkdirSync(join(folder, 'sub'), { recursive: true });
+    const spec = join(folder, 'model.vae.json');
+    writeFileSync(spec, '{}');
+    writeFileSync(join(folder, 'data.csv'), '1,2\n');
+    const { index, asked } = indexOfAnySpec();
+    const bar = new StatusBar(index, noTrainers);
+    const item = statusBarItems.at(-1)!;
+    try {
+      bar.setTarget(Uri.file(spec) as never);
+      await settle();
+      assert.equal(item.visible, true);
+      const moves = renames(folder, spec);
+      for (const m of moves) renameSync(m.from, m.to);
+      fireWorkspace('onDidRenameFiles', { files: moves.map((m) => ({ oldUri: Uri.file(m.from), newUri: Uri.file(m.to) })) });
+      // The watcher hears the old path deleted too.
+      fileWatchers.at(-1)!.fire('delete', Uri.file(moves.at(-1)!.from));
+      await settle();
+      const follows = moves.find((m) => m.follows)!.follows;
+      assert.equal(item.visible, true, `hidden after ${name}`);
+      assert.equal(asked.at(-1), follows);
+    } finally {
+      bar.dispose();
+    }
+  });

@@ -232,6 +232,7 @@ const vscode = {
     onDidChangeConfiguration: workspaceEvent('onDidChangeConfiguration'),
     onDidGrantWorkspaceTrust: workspaceEvent('onDidGrantWorkspaceTrust'),
     onDidChangeWorkspaceFolders: workspaceEvent('onDidChangeWorkspaceFolders'),
+    onDidRenameFiles: workspaceEvent('onDidRenameFiles'),
     findFiles: () => Promise.resolve([]),
     getConfiguration: () => ({ get: <T>(_key: string, fallback: T) => fallback }),
     asRelativePath: (p: string | Uri) => (typeof p === 'string' ? p : p.fsPath),

@@ -4,13 +4,30 @@ import * as vscode from 'vscode';
 import { parseSpecDocument } from '../../core/spec';
 import { runsDirFor } from '../../core/specParts/outputPaths';
 import { isRunSnapshot } from '../../core/run/files';
-import { isInsideRoots } from '../../core/confinement';
+import { isInsideRoots, isWithin } from '../../core/confinement';
 import { decodeText } from '../../core/text';
 import { readSettings, workspaceRoots } from '../settings';
 
 export const SPEC_GLOB = '**/*.vae.json';
 export const SPEC_EXCLUDE = '{**/node_modules/**,**/.vae-lens/**}';
 export const RUN_META_GLOB = '**/.vae-lens/runs/*/run.json';
+
+/**
+ * Where a file is after a rename in the explorer (of the file itself, or of a folder above it); undefined
+ * when none of the renames moved it.
+ */
+export function renamedUri(uri: vscode.Uri, renames: vscode.FileRenameEvent['files']): vscode.Uri | undefined {
+  for (const { oldUri, newUri } of renames)
+    if (oldUri.scheme === uri.scheme && isWithin(oldUri.fsPath, uri.fsPath))
+      return vscode.Uri.joinPath(
+        newUri,
+        ...path
+          .relative(oldUri.fsPath, uri.fsPath)
+          .split(path.sep)
+          .filter((part) => part !== ''),
+      );
+  return undefined;
+}
 
 /**
  * A spec of the user's: a *.vae.json file, not a run's snapshot of one (in .vae-lens, or a spec.vae.json

@@ -6,7 +6,7 @@
 import * as vscode from 'vscode';
 import type { RunIndex } from '../runs/runIndex';
 import { runStateKind, statusBarText, statusTooltipMarkdown } from './runStateWording';
-import { isSpecDocument } from '../specs/specFiles';
+import { isSpecDocument, renamedUri } from '../specs/specFiles';
 import { specRunState } from './specRunState';
 import type { TrainerClient } from '../trainer/trainerClient';
 import { Throttle } from '../throttle';
@@ -37,6 +37,11 @@ export class StatusBar implements vscode.Disposable {
         if (this.target && e.document.uri.toString() === this.target.toString()) this.schedule();
       }),
       // The spec, or a folder holding it, deleted or moved away: its runs stay, but the item no longer speaks of it.
+      // Renamed or moved in the explorer: the item follows it there, as an editor of it does.
+      vscode.workspace.onDidRenameFiles((e) => {
+        const moved = this.target && renamedUri(this.target, e.files);
+        if (moved) this.setTarget(moved);
+      }),
       gone,
       gone.onDidDelete((uri) => {
         if (this.target && isWithin(uri.fsPath, this.target.fsPath)) this.schedule();
