@@ -155,3 +155,40 @@ for (const [name, edit] of EDITS) {
     }
   });
 }
+
+// Renamed in the explorer: the spec, its data file, the folder holding both. Left on the old names, the
+// trainer's problems would point into files that are gone, and the next run of the spec would not clear them.
+const RENAMES: [string, (d: string) => { from: string; to: string }[]][] = [
+  ['the spec renamed', (d) => [{ from: join(d, 'model.vae.json'), to: join(d, 'renamed.vae.json') }]],
+  ['the data file renamed', (d) => [{ from: join(d, 'points.csv'), to: join(d, 'points-2.csv') }]],
+  [
+    'both renamed at once',
+    (d) => [
+      { from: join(d, 'model.vae.json'), to: join(d, 'b.vae.json') },
+      { from: join(d, 'points.csv'), to: join(d, 'p.csv') },
+    ],
+  ],
+  ['their folder renamed', (d) => [{ from: d, to: `${d}-moved` }]],
+];
+
+for (const [name, renames] of RENAMES)
+  test(`the trainer's problems move with their files when renamed in the explorer (${name}), and the spec's next run clears them`, () => {
+    const { diagnostics, training } = setUp();
+    try {
+      const moves = renames(dir);
+      fireWorkspace('onDidRenameFiles', { files: moves.map((m) => ({ oldUri: Uri.file(m.from), newUri: Uri.file(m.to) })) });
+      const where = (uri: Uri) => {
+        const m = moves.find((x) => uri.fsPath === x.from || uri.fsPath.startsWith(`${x.from}/`));
+        return m ? Uri.file(m.to + uri.fsPath.slice(m.from.length)) : uri;
+      };
+      for (const uri of [specUri, dataUri]) {
+        const to = where(uri);
+        if (to.fsPath !== uri.fsPath) assert.deepEqual(training.get(uri) ?? [], [], `a problem is left on ${uri.fsPath}`);
+        assert.equal(training.get(to)?.length, 1, `no problem moved to ${to.fsPath}`);
+      }
+      diagnostics.clearTrainerErrors(where(specUri) as never);
+      assert.deepEqual([...training.entries.values()].flat(), [], 'the next run of the renamed spec clears them');
+    } finally {
+      diagnostics.dispose();
+    }
+  });

@@ -10,7 +10,7 @@ import type { ErrorEvent } from '../../core/protocol';
 import { locationToRange, type Range0 } from './locationRange';
 import { affectsSettings, readSettings, workspaceRoots } from '../settings';
 import { checkSpecText, locateField, type SpecProblem } from './specChecks';
-import { isSpecDocument } from './specFiles';
+import { isSpecDocument, renamedUri } from './specFiles';
 import { samePath } from '../../core/run/paths';
 import { Throttle } from '../throttle';
 
@@ -33,6 +33,8 @@ export class SpecDiagnostics implements vscode.Disposable {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   /** Which files carry a spec's training problems, to clear just those on its next run. */
   private readonly runProblemFiles = new Map<string, vscode.Uri[]>();
+  /** The spec each key of runProblemFiles and runTexts is of. */
+  private readonly runSpecs = new Map<string, vscode.Uri>();
   /** The text each spec's run trained, which its problems in the spec are placed in. */
   private readonly runTexts = new Map<string, string>();
   private readonly disposables: vscode.Disposable[] = [this.specProblems, this.runProblems];
@@ -67,6 +69,7 @@ export class SpecDiagnostics implements vscode.Disposable {
         if (affectsSettings(e)) this.checkAll();
       }),
       vscode.workspace.onDidGrantWorkspaceTrust(() => this.checkAll()),
+      vscode.workspace.onDidRenameFiles((e) => this.followRenames(e.files)),
       vscode.workspace.onDidChangeWorkspaceFolders(() => this.checkAll()),
     );
     this.checkAll();
@@ -153,12 +156,44 @@ export class SpecDiagnostics implements vscode.Disposable {
     const files = this.runProblemFiles.get(specUri.toString()) ?? [];
     this.runProblemFiles.set(specUri.toString(), [...files, uri]);
     this.runTexts.set(specUri.toString(), specText);
+    this.runSpecs.set(specUri.toString(), specUri);
+  }
+
+  /**
+   * A spec, its data file or a folder above them renamed in the explorer: the trainer's problems move with
+   * their files (left behind, they would point into files that are gone), and stay the spec's to clear.
+   */
+  private followRenames(renames: vscode.FileRenameEvent['files']): void {
+    const moves = new Map<string, [vscode.Uri, vscode.Uri]>();
+    const follow = (uri: vscode.Uri) => {
+      const to = renamedUri(uri, renames);
+      if (to) moves.set(uri.toString(), [uri, to]);
+      return to ?? uri;
+    };
+    for (const [key, spec] of [...this.runSpecs]) {
+      const to = follow(spec);
+      const files = (this.runProblemFiles.get(key) ?? []).map(follow);
+      const text = this.runTexts.get(key);
+      this.runSpecs.delete(key);
+      this.runProblemFiles.delete(key);
+      this.runTexts.delete(key);
+      this.runSpecs.set(to.toString(), to);
+      if (files.length > 0) this.runProblemFiles.set(to.toString(), files);
+      if (text !== undefined) this.runTexts.set(to.toString(), text);
+    }
+    for (const [from, to] of moves.values()) {
+      const diagnostics = this.runProblems.get(from);
+      if (!diagnostics) continue;
+      this.runProblems.delete(from);
+      this.runProblems.set(to, [...(this.runProblems.get(to) ?? []), ...diagnostics]);
+    }
   }
 
   clearTrainerErrors(specUri: vscode.Uri): void {
     for (const uri of this.runProblemFiles.get(specUri.toString()) ?? []) this.runProblems.delete(uri);
     this.runProblemFiles.delete(specUri.toString());
     this.runTexts.delete(specUri.toString());
+    this.runSpecs.delete(specUri.toString());
   }
 
   /**
