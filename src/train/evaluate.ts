@@ -123,8 +123,6 @@ function ownTrainersSpec(runDir: string, meta: RunMeta): VaeSpec {
   );
 }
 
-/** A path as one word of a shell command, quoted where it needs to be. */
-
 /** run.json as eval needs it: JSON, a spec path that is a string, the data's dimension. */
 function readRunMeta(runDir: string): RunMeta {
   const file = path.join(runDir, RUN_FILES.meta);
