@@ -209,11 +209,25 @@ def column_of(data: Mapping, key: Optional[str]) -> Tuple[Hashable, Any]:
     )
 
 
+def subset_indices(n: int, points: int, seed: int) -> np.ndarray:
+    """Which of n points a pass evaluates: all of them in order when there are no more than `points`, else a
+    seeded draw without replacement (the same on every rank and every pass)."""
+    return np.arange(n) if points >= n else np.random.default_rng(seed).choice(n, size=points, replace=False)
+
+
 def fixed_subset(data: Any, points: int, seed: int, input_key: Optional[str] = None) -> Tuple[int, torch.Tensor]:
-    """The pass's points: all of them in order when there are no more than `points`, else a seeded
-    draw without replacement (the same on every rank and every pass). Dict items give their value
-    at `input_key` (by default the key that plainly holds the point), and a dict of columns its column
-    at `input_key` (found by the same rule)."""
+    """The pass's points, those of subset_indices. Dict items give their value at `input_key` (by default the
+    key that plainly holds the point), and a dict of columns its column at `input_key` (found by the same rule)."""
+    n, out = rows_of(data, lambda n: subset_indices(n, points, seed), input_key)
+    assert out is not None
+    return n, out
+
+
+def rows_of(data: Any, choose: Callable[[int], np.ndarray], input_key: Optional[str] = None,
+            allow_empty: bool = False) -> Tuple[int, Optional[torch.Tensor]]:
+    """len(data) and the rows `choose(len(data))` picks, checked (None where it picks none: a rank's share of
+    data sharded across ranks may be empty, or hold none of the points drawn). Empty data are refused unless
+    `allow_empty`."""
     if isinstance(data, torch.utils.data.DataLoader):
         raise VaeLensInputError(
             "data is a DataLoader; give its dataset (loader.dataset), whose items may be x, (x, label) or dicts "
@@ -234,9 +248,12 @@ def fixed_subset(data: Any, points: int, seed: int, input_key: Optional[str] = N
             n = len(data)
         except TypeError:
             raise VaeLensInputError(f"{name} must be a tensor, an array or a map-style dataset with len(); got {type(data).__name__}") from None
-    if n == 0:
+    if n == 0 and not allow_empty:
         raise VaeLensInputError(f"{name} is empty")
-    idx = np.arange(n) if points >= n else np.random.default_rng(seed).choice(n, size=points, replace=False)
+    idx = choose(n)
+    if idx.size == 0:
+        return n, None
+    every = idx.size == n and bool((idx == np.arange(n)).all())
     t = _as_tensor(data, name) if sparse is None else None
     if sparse is not None:
         if input_key is not None:
@@ -247,7 +264,7 @@ def fixed_subset(data: Any, points: int, seed: int, input_key: Optional[str] = N
         if input_key is not None:
             raise VaeLensInputError(f"input_key={input_key!r} names a key of dict items, but data is a {type(data).__name__} "
                                     "of points; leave input_key out")
-        out = t[torch.from_numpy(idx)] if points < n else t
+        out = t if every else t[torch.from_numpy(idx)]
     else:
         raw: List[Any] = [data[int(i)] for i in idx]
         key = input_key_of(raw[0], input_key, f"{name}[{int(idx[0])}]") if isinstance(raw[0], Mapping) else None
@@ -264,7 +281,7 @@ def fixed_subset(data: Any, points: int, seed: int, input_key: Optional[str] = N
     if out.dim() == 1:
         out = out.reshape(-1, 1)
     out = out.detach().cpu()
-    if t is not None and points >= n and _shares_memory(out, t, data):
+    if t is not None and every and _shares_memory(out, t, data):
         # All of a tensor or array within `points` is read without a copy: the points would be a view of
         # the user's data, and an in-place change to them (x -= x.mean(0), x /= 255) would change every
         # later pass. The points are the package's own (no more than `points` rows).

@@ -30,7 +30,7 @@ import torch
 
 from . import distributed
 from ._average import WeightAverage, parameters_of
-from ._data import channels_last, channels_last_shape, fixed_subset, image_shape_of
+from ._data import channels_last, channels_last_shape, image_shape_of
 from ._guards import ExitHook, forked_rngs, quiet_evaluation
 from ._meanfield import mean_field_gap
 from ._pass import (DECODER_OUTPUTS, DECODER_SCALES, ENCODER_SCALES, LIKELIHOODS, PassResult, PassSetup, _encode, callable_name,
@@ -276,7 +276,7 @@ class Diagnostics:
 
         # A dataset's __getitem__ may draw random augmentations: not from the user's generators.
         with forked_rngs():
-            full_n, subset = fixed_subset(data, points, seed, input_key)
+            full_n, subset = distributed.shared_points(data, points, seed, input_key, group)
         self.points = subset
         #: Whether block_rows is the data's default, which a categorical decoder's logits may shrink at the first pass.
         self._block_rows_default = self.block_rows is None

@@ -1,12 +1,17 @@
-"""torch.distributed, when it is in use: which share of the points this process diagnoses, and
-the all-reduce of a pass's sums. Without an initialised process group everything is one rank."""
+"""torch.distributed, when it is in use: the points every rank diagnoses (from data each rank holds whole,
+or its own shard of), which share of them this process diagnoses, and the all-reduce of a pass's sums.
+Without an initialised process group everything is one rank."""
 from __future__ import annotations
 
-from typing import List, Optional, Tuple
+import hashlib
+from typing import Any, List, Optional, Tuple
 
 import numpy as np
 import torch
 import torch.distributed as dist
+
+from ._data import fixed_subset, rows_of, subset_indices
+from .errors import VaeLensInputError
 
 
 def rank_and_world(group: Optional[object] = None) -> Tuple[int, int]:
@@ -52,3 +57,80 @@ def failures(error: Optional[str], group: Optional[object] = None) -> List[Tuple
     messages: List[Optional[str]] = [None] * world
     dist.all_gather_object(messages, error, group=group)  # type: ignore[arg-type]
     return [(r, m) for r, m in enumerate(messages) if m is not None]
+
+
+def shared_points(data: Any, points: int, seed: int, input_key: Optional[str] = None,
+                  group: Optional[object] = None) -> Tuple[int, torch.Tensor]:
+    """The whole data's size and the pass's points, the same on every rank. Data every rank holds whole (as a
+    DistributedSampler leaves them) are read as by one process. Data each rank holds a shard of (some maybe
+    empty) are one data set: the points are drawn from all the shards as from one, in an order set by their
+    contents, not by which rank holds which, and gathered to every rank. What fails on one rank is raised on
+    every rank, naming it, rather than leaving the others waiting in a collective."""
+    rank, world = rank_and_world(group)
+    if world == 1:
+        return fixed_subset(data, points, seed, input_key)
+    n, local, error = 0, None, None
+    try:
+        n, local = rows_of(data, lambda n: subset_indices(n, points, seed), input_key, allow_empty=True)
+    except Exception as e:  # noqa: BLE001 - whatever the user's dataset raises, every rank must hear of it
+        error = e
+    seen: List[Tuple[int, Optional[str], Optional[str]]] = _gathered(
+        (n, _fingerprint(local), None if error is None else _message(error)), group)
+    _raise_failures([(r, m) for r, (_, _, m) in enumerate(seen) if m is not None], world, "reading the data", error)
+    sizes = [s[0] for s in seen]
+    if sum(sizes) == 0:
+        raise VaeLensInputError(f"data is empty on every one of the {world} ranks")
+    if len({(s[0], s[1]) for s in seen}) == 1:
+        assert local is not None
+        return n, local
+    # Shards: rank r's rows are those of the whole data at offset[r] + i, the shards laid out by content.
+    order = sorted(range(world), key=lambda r: (seen[r][1] or "", r))
+    offsets = [0] * world
+    at = 0
+    for r in order:
+        offsets[r], at = at, at + sizes[r]
+    chosen = subset_indices(at, points, seed)
+    positions = np.nonzero((chosen >= offsets[rank]) & (chosen < offsets[rank] + n))[0]
+    mine, error = None, None
+    try:
+        _, mine = rows_of(data, lambda _: chosen[positions] - offsets[rank], input_key, allow_empty=True)
+    except Exception as e:  # noqa: BLE001 - as above: the points drawn now are others than the first read's
+        error = e
+    parts: List[Tuple[np.ndarray, Optional[torch.Tensor], Optional[str]]] = _gathered(
+        (positions, mine, None if error is None else _message(error)), group)
+    _raise_failures([(r, m) for r, (_, _, m) in enumerate(parts) if m is not None], world, "reading the data", error)
+    kinds = {r: (tuple(rows.shape[1:]), rows.dtype) for r, (_, rows, _) in enumerate(parts) if rows is not None}
+    if len(set(kinds.values())) > 1:
+        raise VaeLensInputError("the ranks' shards of data hold points of different shapes or dtypes: "
+                                + "; ".join(f"rank {r}: {list(shape)} {dtype}" for r, (shape, dtype) in kinds.items()))
+    shape, dtype = next(iter(kinds.values()))
+    out = torch.empty((len(chosen), *shape), dtype=dtype)
+    for where, rows, _ in parts:
+        if rows is not None:
+            out[torch.from_numpy(where)] = rows
+    return at, out
+
+
+def _gathered(value: Any, group: Optional[object]) -> List[Any]:
+    _, world = rank_and_world(group)
+    out: List[Any] = [None] * world
+    dist.all_gather_object(out, value, group=group)  # type: ignore[arg-type]
+    return out
+
+
+def _fingerprint(rows: Optional[torch.Tensor]) -> Optional[str]:
+    if rows is None:
+        return None
+    h = hashlib.sha256(f"{tuple(rows.shape)} {rows.dtype}".encode())
+    h.update(rows.contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()
+
+
+def _message(error: BaseException) -> str:
+    return str(error) if isinstance(error, VaeLensInputError) else f"{type(error).__name__}: {error}"
+
+
+def _raise_failures(failed: List[Tuple[int, str]], world: int, what: str, own: Optional[BaseException]) -> None:
+    if failed:
+        raise VaeLensInputError(f"{what} failed on {len(failed)} of {world} ranks: "
+                                + "; ".join(f"rank {r}: {m}" for r, m in failed)) from own
