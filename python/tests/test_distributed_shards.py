@@ -104,3 +104,40 @@ def test_what_fails_on_one_ranks_data_is_raised_on_every_rank(tmp_path) -> None:
         assert nan["error"] == "VaeLensInputError" and "rank 1: data of shape" in nan["message"] and "non-finite" in nan["message"], nan
         assert empty["error"] == "VaeLensInputError" and "empty on every one of the 3 ranks" in empty["message"], empty
 
+
+def uneven_worker(rank: int, world: int, port: int, out: str) -> None:
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world,
+                            timeout=datetime.timedelta(seconds=10))
+    try:
+        results = []
+        # Rank 1 skips a pass; then rank 0 alone averages weights.
+        for case in ("skips", "steps"):
+            m = TinyVae()
+            d = Diagnostics(m.encode, m.decode, whole(), samples=2, block_rows=8, write=False)
+            try:
+                for epoch in range(3):
+                    if case == "skips" and rank == 1 and epoch == 1:
+                        continue
+                    if case == "steps" and rank == 0:
+                        d.step()
+                    d.diagnose(epoch, epoch)
+                results.append({"error": None})
+            except Exception as e:  # noqa: BLE001
+                results.append({"error": type(e).__name__, "message": str(e)})
+        with open(f"{out}.{rank}", "w") as f:
+            json.dump(results, f)
+    finally:
+        dist.destroy_process_group()
+
+
+def test_ranks_at_different_passes_are_named_not_added_up(tmp_path) -> None:
+    out = str(tmp_path / "result")
+    mp.spawn(uneven_worker, args=(2, free_port(), out), nprocs=2, join=True)
+    for rank in range(2):
+        skips, steps = json.load(open(f"{out}.{rank}"))
+        assert skips["error"] == "VaeLensInputError", skips
+        assert "rank 0 at diagnose(epoch=1)" in skips["message"] and "rank 1 at diagnose(epoch=2)" in skips["message"], skips
+        assert steps["error"] == "VaeLensInputError", steps
+        assert "rank 0 at diagnose(epoch=0) (its call 1), the pass, with weights averaged" in steps["message"], steps
+        assert "rank 1 at diagnose(epoch=0) (its call 1), the pass, without" in steps["message"], steps

@@ -520,7 +520,8 @@ class Diagnostics:
             encoder_scale=self.encoder_scale, decoder_scale=self.decoder_scale, decoder_output=self.decoder_output,
         )
 
-    def _run_pass(self, epoch: int, setup: Optional[PassSetup] = None) -> PassResult:
+    def _run_pass(self, epoch: int, setup: Optional[PassSetup] = None, which: int = 0) -> PassResult:
+        """One pass, `which` of distributed.PASSES."""
         setup = setup or self._setup()
         error: Optional[Exception] = None
         with quiet_evaluation(self._modules, self.device, self._what_the_pass_feeds):
@@ -532,8 +533,10 @@ class Diagnostics:
                 error = e
         if self.world > 1:
             # A rank that failed says so before the sums' all-reduce, where the others would wait for it.
+            averaging = self._average is not None and self._average.count > 0
             failed = distributed.failures(None if error is None else (
-                str(error) if isinstance(error, VaeLensInputError) else f"{type(error).__name__}: {error}"), self.group)
+                str(error) if isinstance(error, VaeLensInputError) else f"{type(error).__name__}: {error}"),
+                (self._pass_count, epoch, int(averaging), which), self.group)
             if failed:
                 raise VaeLensInputError(f"the pass failed on {len(failed)} of {self.world} ranks: "
                                         + "; ".join(f"rank {r}: {m}" for r, m in failed)) from error
@@ -545,10 +548,10 @@ class Diagnostics:
     def _averaging_gain(self, epoch: int) -> float:
         """ELBO of the averaged weights minus the current weights', on the first points with this pass's noise."""
         assert self._average is not None
-        now = _stats(self._run_pass(epoch, replace(self._setup(), points=self.points[:AVERAGE_POINTS])))["elbo"]
+        now = _stats(self._run_pass(epoch, replace(self._setup(), points=self.points[:AVERAGE_POINTS]), 1))["elbo"]
         with self._average.swapped_in():
             # Set up inside the swap: a learned prior variance is averaged too.
-            averaged = _stats(self._run_pass(epoch, replace(self._setup(), points=self.points[:AVERAGE_POINTS])))["elbo"]
+            averaged = _stats(self._run_pass(epoch, replace(self._setup(), points=self.points[:AVERAGE_POINTS]), 2))["elbo"]
         return float(averaged - now)
 
     def _beta_at(self, epoch: int, override: Optional[float]) -> float:

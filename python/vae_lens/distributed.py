@@ -4,7 +4,7 @@ Without an initialised process group everything is one rank."""
 from __future__ import annotations
 
 import hashlib
-from typing import Any, List, Optional, Tuple
+from typing import Any, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -43,21 +43,41 @@ def broadcast_object(value: object, group: Optional[object] = None) -> object:
     return box[0]
 
 
-def failures(error: Optional[str], group: Optional[object] = None) -> List[Tuple[int, str]]:
-    """(rank, error) of every rank whose part of a pass failed, on every rank: a flag is all-reduced first
-    (one small collective every pass), and the messages are gathered only where some rank failed. Every rank
+def failures(error: Optional[str], position: Sequence[int], group: Optional[object] = None) -> List[Tuple[int, str]]:
+    """(rank, error) of every rank whose part of a pass failed, on every rank: a flag and the rank's position in
+    its loop (which pass of which epoch) are all-reduced first (one small collective every pass), and the messages
+    are gathered only where some rank failed. Ranks at different passes (one called diagnose() or step() more
+    often) would add up the sums of different passes, or wait for each other: that is raised, naming each. Every rank
     must call it, failed or not, so that none is left waiting in the sums' all-reduce."""
     rank, world = rank_and_world(group)
     if world == 1:
         return [] if error is None else [(0, error)]
-    flags = np.zeros(world)
-    flags[rank] = 0.0 if error is None else 1.0
-    if not all_reduce_sum(flags, group).any():
+    k = len(position)
+    vector = np.zeros(world * (1 + k))
+    vector[rank] = 0.0 if error is None else 1.0
+    vector[world + rank * k:world + (rank + 1) * k] = position
+    total = all_reduce_sum(vector, group)
+    positions = [tuple(int(v) for v in total[world + r * k:world + (r + 1) * k]) for r in range(world)]
+    if len(set(positions)) > 1:
+        raise VaeLensInputError("the ranks are at different diagnostics passes ("
+                                + "; ".join(f"rank {r} at {_describe(p)}" for r, p in enumerate(positions))
+                                + "): every rank must call diagnose() with the same epochs, and step() alike, "
+                                "since each pass adds up all the ranks' sums")
+    if not total[:world].any():
         return []
     messages: List[Optional[str]] = [None] * world
     dist.all_gather_object(messages, error, group=group)  # type: ignore[arg-type]
     return [(r, m) for r, m in enumerate(messages) if m is not None]
 
+
+#: What each pass of a diagnose() call is, in a rank's position.
+PASSES = ("the pass", "the current weights' pass beside the averaged ones", "the averaged weights' pass")
+
+
+def _describe(position: Tuple[int, ...]) -> str:
+    count, epoch, averaging, which = position
+    return (f"diagnose(epoch={epoch}) (its call {count + 1}), {PASSES[which]}, "
+            + ("with" if averaging else "without") + " weights averaged by step()")
 
 def shared_points(data: Any, points: int, seed: int, input_key: Optional[str] = None,
                   group: Optional[object] = None) -> Tuple[int, torch.Tensor]:
