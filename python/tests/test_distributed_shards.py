@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 import itertools
 import json
+import os
 from typing import List
 
 import pytest
@@ -141,3 +142,53 @@ def test_ranks_at_different_passes_are_named_not_added_up(tmp_path) -> None:
         assert steps["error"] == "VaeLensInputError", steps
         assert "rank 0 at diagnose(epoch=0) (its call 1), the pass, with weights averaged" in steps["message"], steps
         assert "rank 1 at diagnose(epoch=0) (its call 1), the pass, without" in steps["message"], steps
+
+
+class Gathered(torch.nn.Module):
+    """A layer that all-gathers its weights in every forward call, as FSDP and ZeRO-3 do: a rank that calls it
+    fewer times than the others leaves them waiting. (torch 1.13's FSDP itself does not import on Python 3.11.)"""
+
+    def __init__(self, inner: torch.nn.Linear) -> None:
+        super().__init__()
+        self.inner = inner
+        self.calls = 0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.calls += 1
+        pieces = [torch.empty_like(self.inner.weight) for _ in range(dist.get_world_size())]
+        dist.all_gather(pieces, self.inner.weight.detach().contiguous())
+        return torch.nn.functional.linear(x, pieces[0], self.inner.bias)
+
+
+def sharded_model_worker(rank: int, world: int, port: int, runs: str, out: str, only_rank_0_writes: bool) -> None:
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world,
+                            timeout=datetime.timedelta(seconds=15))
+    try:
+        m = TinyVae(dim=16)
+        m.enc[0], m.dec[2] = Gathered(m.enc[0]), Gathered(m.dec[2])
+        images = torch.rand(60, 4, 4, generator=torch.Generator().manual_seed(3))
+        part = images[:7] if rank == 0 else images[7:]  # unequal shards, drawn as 4x4 images
+        d = Diagnostics(lambda x: m.encode(x.flatten(1)), m.decode, part, samples=2, block_rows=8, runs_dir=runs, modules=[m],
+                        write=rank == 0 or not only_rank_0_writes)
+        for epoch in range(2):
+            d.step()
+            r = d.diagnose(epoch, epoch)
+        d.close()
+        with open(f"{out}.{rank}", "w") as f:
+            json.dump({"calls": [m.enc[0].calls, m.dec[2].calls], "elbo": r["elbo"], "points": r["points"],
+                       "averaged": r.get("averagedElbo"), "run_dir": d.run_dir}, f)
+    finally:
+        dist.destroy_process_group()
+
+
+@pytest.mark.parametrize("only_rank_0_writes", [False, True])
+def test_a_model_whose_forward_calls_are_collective_does_not_hang_on_unequal_shards(tmp_path, only_rank_0_writes: bool) -> None:
+    # write=(rank == 0), the habit of loggers that write on rank 0 alone, is what rank 0 alone does anyway.
+    out = str(tmp_path / "result")
+    mp.spawn(sharded_model_worker, args=(2, free_port(), str(tmp_path / "runs"), out, only_rank_0_writes), nprocs=2, join=True)
+    a, b = (json.load(open(f"{out}.{r}")) for r in range(2))
+    assert a == b and a["points"] == 60 and a["averaged"] is not None, (a, b)
+    (run,) = os.listdir(tmp_path / "runs")
+    assert os.path.exists(tmp_path / "runs" / run / "images.json") and a["run_dir"].endswith(run)
+    assert len(open(tmp_path / "runs" / run / "metrics.jsonl").readlines()) == 2

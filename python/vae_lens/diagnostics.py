@@ -317,7 +317,9 @@ class Diagnostics:
             except OSError as e:
                 where = os.environ.get(RUN_DIR_ENV) or parent
                 raise VaeLensInputError(f"cannot write the run folder in {where}: {e.strerror or e}; choose another runs_dir") from None
-        self.run_dir: Optional[str] = distributed.broadcast_object(run_dir, group) if write else None  # type: ignore[assignment]
+        # Every rank asks, whatever its own `write` (write=(rank == 0) is a common habit): rank 0's decides, and a rank
+        # that skipped the broadcast would pair the next collective with it.
+        self.run_dir: Optional[str] = distributed.broadcast_object(run_dir, group)  # type: ignore[assignment]
         self._meta: Dict[str, Any] = {}
         if self.run is not None:
             self._meta = self._initial_meta(name, epochs, full_n, data)
