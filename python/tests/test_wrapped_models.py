@@ -204,6 +204,20 @@ def test_a_frozen_torchscript_module_without_a_training_flag_is_evaluated(given:
     assert not hasattr(encode, "training") and not hasattr(decode, "training")
 
 
+@pytest.mark.parametrize("given", ["found", "modules"])
+@pytest.mark.parametrize("dtype", [torch.float64, torch.bfloat16])
+def test_a_frozen_torchscript_module_is_fed_in_the_dtype_of_its_frozen_weights(given: str, dtype: torch.dtype) -> None:
+    # Frozen, the weights are constants of the graph and the module has no parameters to read the dtype from.
+    x = torch.randn(64, 5, generator=torch.Generator().manual_seed(0))
+    plain = DropoutVae().eval().to(dtype)
+    want = Diagnostics(plain.encode, plain.decode, x, write=False, samples=2).diagnose(1, 1)
+    encode, decode = (torch.jit.freeze(torch.jit.script(Half(plain, d)).eval()) for d in (False, True))
+    lens = Diagnostics(encode.forward, decode.forward, x, write=False, samples=2,
+                       modules=None if given == "found" else [encode, decode])
+    assert lens.dtype == dtype
+    assert lens.diagnose(1, 1)["elbo"] == pytest.approx(want["elbo"], rel=1e-12)
+
+
 @pytest.mark.skipif(sys.version_info < (3, 11), reason="notes on exceptions are Python 3.11's")
 @pytest.mark.parametrize("block_rows", [None, 6])
 def test_an_error_of_a_model_made_for_one_batch_size_is_told_the_pass_batch_sizes(block_rows: Any) -> None:

@@ -23,7 +23,7 @@ import time
 import types
 import warnings
 from dataclasses import replace
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -125,7 +125,8 @@ class Diagnostics:
             categorical decoder, per logit (D x K a row, which the first pass reads off one point's decoding).
         tolerance, window: the convergence rule's settings, written to run.json (defaults 0.01, 5).
         device, dtype: where and in what the networks run (default: the device of the modules' first parameter
-            and the dtype most of their parameter values are held in, read at every pass, so a model moved or cast
+            and the dtype most of their parameter values are held in (a frozen TorchScript module's: its weights made constants),
+            read at every pass, so a model moved or cast
             after this is followed). ``dtype`` is a floating-point torch.dtype or its name (``"bfloat16"``); both are
             checked when the lens is made.
         group: the torch.distributed process group (default: the world, when initialised).
@@ -898,9 +899,26 @@ def _given_device(v: Any) -> Optional[torch.device]:
 
 def _device_and_dtype(modules: Sequence[torch.nn.Module], device: Optional[Union[str, torch.device]],
                       dtype: Optional[torch.dtype]) -> Tuple[torch.device, torch.dtype]:
-    param = next((p for m in modules for p in m.parameters()), None)
+    param = next((p for m in modules for p in _weights(m)), None)
     dev = torch.device(device) if device is not None else (param.device if param is not None else torch.device("cpu"))
     return dev, dtype or _networks_dtype(modules)
+
+
+def _weights(m: torch.nn.Module) -> Iterator[torch.Tensor]:
+    """A module's parameters; for a frozen TorchScript module (torch.jit.freeze), which has none, the tensors its
+    weights were turned into: constants of its methods' graphs."""
+    yield from m.parameters()
+    if isinstance(m, torch.jit.ScriptModule) and next(m.parameters(), None) is None:
+        for name in m._c._method_names():
+            yield from _constant_tensors(m._c._get_method(name).graph.nodes())
+
+
+def _constant_tensors(nodes: Iterable[Any]) -> Iterator[torch.Tensor]:
+    for n in nodes:
+        if n.kind() == "prim::Constant" and n.output().type().kind() == "TensorType":
+            yield n.t("value")
+        for block in n.blocks():
+            yield from _constant_tensors(block.nodes())
 
 
 def _networks_dtype(modules: Sequence[torch.nn.Module]) -> torch.dtype:
@@ -909,7 +927,7 @@ def _networks_dtype(modules: Sequence[torch.nn.Module]) -> torch.dtype:
     bfloat16 networks), which a module lists first as its own, before its submodules'."""
     values: Dict[torch.dtype, int] = {}
     seen = set()
-    for p in (p for m in modules for p in m.parameters()):
+    for p in (p for m in modules for p in _weights(m)):
         if p.dtype.is_floating_point and id(p) not in seen:
             seen.add(id(p))
             # A lazy layer's parameter has no values yet, only the dtype it will have.
