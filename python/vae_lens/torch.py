@@ -12,7 +12,7 @@ import base64
 import json
 import os
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -21,6 +21,7 @@ from torch import nn
 
 from ._jsonc import loads as load_jsonc
 from ._guards import forked_rngs
+from .diagnostics import _given_device
 from .errors import VaeLensInputError
 
 #: The spec's activations (src/core/layers.ts ACTIVATIONS) and what tfjs computes for each.
@@ -52,8 +53,9 @@ def _dense(layer: Mapping[str, Any], name: str, variables: Variables, shape: Sha
     if w.dim() != 2 or b.shape != (w.shape[1],) or (shape and shape != (w.shape[0],)):
         raise VaeLensInputError(f"checkpoint layer {name}: w {tuple(w.shape)} and b {tuple(b.shape)} are not a dense layer"
                                 + (f" on an input of shape {shape}: the spec snapshot and the checkpoint disagree" if shape else ""))
-    # In the checkpoint's dtype, not torch's default (which a script may have set to float64 or float16).
-    lin = nn.Linear(w.shape[0], w.shape[1], dtype=w.dtype)
+    # In the checkpoint's dtype and on its device, not torch's defaults (which a script may have set to float64 or float16,
+    # or to CUDA tensors), as the layers made from its tensors are.
+    lin = nn.Linear(w.shape[0], w.shape[1], dtype=w.dtype, device=w.device)
     with torch.no_grad():
         lin.weight.copy_(w.t())
         lin.bias.copy_(b)
@@ -398,8 +400,9 @@ def _stated_image_shape(spec: Mapping[str, Any]) -> Optional[List[int]]:
     return shape
 
 
-def load_checkpoint(run_dir: str, checkpoint: str = "latest.json") -> LoadedRun:
-    """Rebuild a run of VAE Lens's own trainer (its spec snapshot and checkpoint) as a PyTorch module.
+def load_checkpoint(run_dir: str, checkpoint: str = "latest.json", device: Optional[Union[str, torch.device]] = None) -> LoadedRun:
+    """Rebuild a run of VAE Lens's own trainer (its spec snapshot and checkpoint) as a PyTorch module, on
+    ``device`` (default the CPU): every layer, the variances and the prior.
 
     Raises VaeLensInputError, naming the file, when the run folder is not one VAE Lens wrote or
     its files disagree; the global random generators are left as they were.
@@ -407,8 +410,9 @@ def load_checkpoint(run_dir: str, checkpoint: str = "latest.json") -> LoadedRun:
     if not isinstance(run_dir, (str, os.PathLike)):
         raise VaeLensInputError(f"load_checkpoint(run_dir) takes the path of a run folder, got {type(run_dir).__name__}")
     run_dir = os.fspath(run_dir)
+    where = _given_device(device) or torch.device("cpu")
     try:
-        return _load_checkpoint(run_dir, checkpoint)
+        return _load_checkpoint(run_dir, checkpoint, where)
     except VaeLensInputError:
         raise
     except (OSError, ValueError, TypeError, AttributeError, KeyError) as e:
@@ -416,7 +420,7 @@ def load_checkpoint(run_dir: str, checkpoint: str = "latest.json") -> LoadedRun:
         raise VaeLensInputError(f"cannot load the run {run_dir}: its files are not as VAE Lens writes them ({type(e).__name__}: {e})") from None
 
 
-def _load_checkpoint(run_dir: str, checkpoint: str) -> LoadedRun:
+def _load_checkpoint(run_dir: str, checkpoint: str, device: torch.device) -> LoadedRun:
     cp_path = os.path.join(run_dir, "checkpoints", checkpoint)
     spec_path = os.path.join(run_dir, "spec.vae.json")
     for p in (cp_path, spec_path):
@@ -431,7 +435,8 @@ def _load_checkpoint(run_dir: str, checkpoint: str) -> LoadedRun:
         raise VaeLensInputError(f"cannot read {cp_path} or {spec_path}: {e}") from None
     if cp.get("version") != 1 or not isinstance(cp.get("variables"), dict):
         raise VaeLensInputError(f"{cp_path} is not a VAE Lens checkpoint (version 1)")
-    variables = _UsedVariables({name: _decode_tensor(v, name) for name, v in cp["variables"].items()})
+    # On the device from the start: every layer is made from these, or beside them.
+    variables = _UsedVariables({name: _decode_tensor(v, name).to(device) for name, v in cp["variables"].items()})
     model_spec = dict(spec.get("model", {}))
     if model_spec.get("type", "VAE-1") != cp.get("modelType"):
         raise VaeLensInputError(f"{spec_path} says {model_spec.get('type', 'VAE-1')} but the checkpoint holds {cp.get('modelType')}")
