@@ -304,9 +304,14 @@ class Diagnostics:
         run_dir: Optional[str] = None
         if write and self.rank == 0:
             parent = runs_dir or os.path.join(".vae-lens", "runs")
+            restart = _elastic_restart()
             try:
-                run_dir = os.environ.get(RUN_DIR_ENV) or new_run_dir(parent, name or _script_name())
-                if os.environ.get(RUN_DIR_ENV) and _holds_a_run(run_dir):
+                run_dir = os.environ.get(RUN_DIR_ENV) or (restart and _elastic_run(parent, restart[0])) or new_run_dir(parent, name or _script_name())
+                if restart and _elastic_run_id(run_dir) == restart[0]:
+                    # The format's resume: the passes redone from the job's checkpoint replace those after it.
+                    warnings.warn(f"VAE Lens: restart {restart[1]} of elastic job {restart[0]!r}: continuing its run in {run_dir}; "
+                                  "the passes redone from the checkpoint replace the later ones", stacklevel=2)
+                elif os.environ.get(RUN_DIR_ENV) and _holds_a_run(run_dir):
                     # A second Diagnostics under one editor-made folder (two models in one script, a sweep):
                     # appending there would read as a restart of the first run and hide its records.
                     taken = run_dir
@@ -644,6 +649,10 @@ class Diagnostics:
             "diagnosticPoints": int(self.points.shape[0]),
             "worldSize": self.world,
         }
+        restart = _elastic_restart()
+        if restart is not None or os.environ.get(ELASTIC_RUN_ID_ENV):
+            meta["elasticRunId"] = os.environ.get(ELASTIC_RUN_ID_ENV)
+            meta["elasticRestarts"] = restart[1] if restart else 0
         applies, note = theorem_status(self.likelihood, "fixed" if self.fixed_variance else "scalar", self._beta_at(0, None))
         meta["theoremApplies"] = applies and not callable(self.beta)
         if callable(self.beta):
@@ -725,6 +734,32 @@ def _holds_a_run(path: str) -> bool:
     meta = read_json(os.path.join(path, "run.json")) or {}
     trainer = meta.get("trainer")
     return isinstance(trainer, str) and trainer != "script"
+
+
+#: What torchrun's elastic agent tells every worker: the job, and how many times it restarted the workers.
+ELASTIC_RUN_ID_ENV = "TORCHELASTIC_RUN_ID"
+ELASTIC_RESTART_ENV = "TORCHELASTIC_RESTART_COUNT"
+
+
+def _elastic_restart() -> Optional[Tuple[str, int]]:
+    """(job id, restart count) where torchrun restarted this job's workers; None at its first start or without torchrun."""
+    run_id, count = os.environ.get(ELASTIC_RUN_ID_ENV), os.environ.get(ELASTIC_RESTART_ENV, "")
+    return (run_id, int(count)) if run_id and count.isdigit() and int(count) > 0 else None
+
+
+def _elastic_run_id(path: str) -> Optional[str]:
+    run_id = (read_json(os.path.join(path, "run.json")) or {}).get("elasticRunId")
+    return run_id if isinstance(run_id, str) else None
+
+
+def _elastic_run(parent: str, run_id: str) -> Optional[str]:
+    """The newest run folder in `parent` that the elastic job `run_id` started."""
+    try:
+        names = os.listdir(parent)
+    except OSError:
+        return None
+    found = [os.path.join(parent, n) for n in names if _elastic_run_id(os.path.join(parent, n)) == run_id]
+    return max(found, key=os.path.getmtime) if found else None
 
 
 def _whole(name: str, v: Any, least: int) -> int:
