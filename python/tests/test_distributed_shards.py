@@ -7,6 +7,7 @@ import datetime
 import itertools
 import json
 import os
+import time
 from typing import List
 
 import pytest
@@ -192,3 +193,36 @@ def test_a_model_whose_forward_calls_are_collective_does_not_hang_on_unequal_sha
     (run,) = os.listdir(tmp_path / "runs")
     assert os.path.exists(tmp_path / "runs" / run / "images.json") and a["run_dir"].endswith(run)
     assert len(open(tmp_path / "runs" / run / "metrics.jsonl").readlines()) == 2
+
+
+def raising_worker(rank: int, world: int, port: int, runs: str) -> None:
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world,
+                            timeout=datetime.timedelta(seconds=20))
+    m = TinyVae()
+    now = {"epoch": 0}
+
+    def encode(x: torch.Tensor):  # type: ignore[no-untyped-def]
+        if rank == 1 and now["epoch"] == 1:
+            raise ValueError("rank 1's encoder broke")
+        return m.encode(x)
+
+    d = Diagnostics(encode, m.decode, whole(), samples=2, block_rows=8, runs_dir=runs, modules=[m])
+    try:
+        for epoch in range(3):
+            now["epoch"] = epoch
+            d.diagnose(epoch, epoch)
+    except Exception:
+        if rank == 1:
+            time.sleep(3)  # spawn ends the other ranks once one has failed: rank 0 ends first here
+        raise
+
+
+def test_a_rank_that_raises_under_spawn_leaves_the_run_failed_naming_it(tmp_path) -> None:
+    # The spawn wrapper catches the exception and exits, so no excepthook sees it: the run says what diagnose() raised.
+    runs = tmp_path / "runs"
+    with pytest.raises(Exception, match="rank 1's encoder broke"):
+        mp.spawn(raising_worker, args=(2, free_port(), str(runs)), nprocs=2, join=True)
+    (run,) = os.listdir(runs)
+    summary = json.load(open(runs / run / "summary.json"))
+    assert summary["status"] == "failed" and "rank 1: ValueError: rank 1's encoder broke" in summary["message"], summary

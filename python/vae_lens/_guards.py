@@ -5,7 +5,7 @@ import atexit
 import random
 import sys
 import weakref
-from typing import Callable, Optional, Protocol, Sequence
+from typing import Callable, Dict, Optional, Protocol, Sequence
 
 import numpy as np
 import torch
@@ -14,6 +14,8 @@ from .errors import VaeLensInputError
 
 
 class Closable(Protocol):
+    failure: Optional[str]
+
     def close(self, status: str = ..., message: Optional[str] = ...) -> None: ...
 
 
@@ -107,13 +109,17 @@ def _autocast_on(kind: str) -> bool:
 
 class ExitHook:
     """A run left open when the interpreter exits is closed for the user: `failed` after an uncaught
-    exception, `stopped` after Ctrl-C or when close() was never called.
+    exception or a diagnose() that raised, `stopped` after Ctrl-C or when close() was never called.
 
     The open runs are held weakly: an unclosed Diagnostics that the user's code drops (a sweep's
     trial, a notebook cell run again) is collected with the model its encode and decode hold,
     instead of pinning both until the interpreter exits."""
 
     open_runs: "weakref.WeakSet[Closable]" = weakref.WeakSet()
+    #: For a run whose last diagnose() raised, by its folder: writing its failed summary, should its Diagnostics be
+    #: collected unclosed before the exit (a torch.multiprocessing.spawn worker's local, freed when the worker
+    #: function raises). Holds the summary and the folder's writer, not the model.
+    failed_runs: Dict[str, Callable[[], None]] = {}
     installed = False
     last_exception: Optional[BaseException] = None
 
@@ -143,5 +149,10 @@ class ExitHook:
                 d.close("stopped", "interrupted (SIGINT)")
             elif exc is not None:
                 d.close("failed", f"{type(exc).__name__}: {exc}")
+            elif d.failure is not None:
+                d.close("failed", f"{d.failure} (then the script ended without calling close())")
             else:
                 d.close("stopped", "the script ended without calling close()")
+        for write in list(cls.failed_runs.values()):
+            write()
+        cls.failed_runs.clear()

@@ -299,6 +299,8 @@ class Diagnostics:
         self._closed = False
         self._pass_count = 0
         self._average: Optional[WeightAverage] = None
+        #: What the last diagnose() raised, if it raised.
+        self.failure: Optional[str] = None
 
         self.run: Optional[RunFolder] = None
         run_dir: Optional[str] = None
@@ -348,6 +350,23 @@ class Diagnostics:
             learning_rate: the optimizer's step now, where no ``optimizer`` was given (with one, its
                 first parameter group's ``lr`` is read).
         """
+        try:
+            record = self._diagnose(epoch, step, samples, train_loss, beta, learning_rate)
+        except Exception as e:
+            # Said by the run if the script then ends without close(): under torch.multiprocessing.spawn no excepthook
+            # sees the exception, which the spawn wrapper catches before the process exits.
+            self.failure = str(e) if isinstance(e, VaeLensInputError) else f"{type(e).__name__}: {e}"
+            if self.run is not None:
+                ExitHook.failed_runs[self.run.path] = functools.partial(self.run.write_summary, self._summary(
+                    "failed", f"{self.failure} (then the script ended without calling close())", ended=True))
+            raise
+        self.failure = None
+        if self.run is not None:
+            ExitHook.failed_runs.pop(self.run.path, None)
+        return record
+
+    def _diagnose(self, epoch: int, step: int, samples: Optional[int], train_loss: Optional[float], beta: Optional[float],
+                  learning_rate: Optional[float]) -> Dict[str, Any]:
         if self._closed:
             raise VaeLensInputError("diagnose() called after close()")
         checked = _check_arguments(epoch=epoch, step=step, samples=samples, train_loss=train_loss, beta=beta, learning_rate=learning_rate)
@@ -456,6 +475,7 @@ class Diagnostics:
         if self.run is not None:
             self.run.write_summary(self._summary(status, message, ended=True))
             self.run.close()
+            ExitHook.failed_runs.pop(self.run.path, None)
         self._closed = True
         ExitHook.unregister(self)
 
