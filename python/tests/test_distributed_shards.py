@@ -226,3 +226,45 @@ def test_a_rank_that_raises_under_spawn_leaves_the_run_failed_naming_it(tmp_path
     (run,) = os.listdir(runs)
     summary = json.load(open(runs / run / "summary.json"))
     assert summary["status"] == "failed" and "rank 1: ValueError: rank 1's encoder broke" in summary["message"], summary
+
+
+KILLED = """
+import datetime, json, os, signal, sys
+import torch, torch.distributed as dist
+sys.path[:0] = [{pkg!r}, {tests!r}]
+from conftest import TinyVae
+from vae_lens import Diagnostics
+rank = int(sys.argv[1])
+dist.init_process_group("gloo", init_method="tcp://127.0.0.1:{port}", rank=rank, world_size=2,
+                        timeout=datetime.timedelta(seconds=20))
+m = TinyVae()
+d = Diagnostics(m.encode, m.decode, torch.randn(30, 5), samples=2, runs_dir={runs!r})
+for epoch in range(3):
+    if rank == 1 and epoch == 1:
+        os.kill(os.getpid(), signal.SIGKILL)
+    d.diagnose(epoch, epoch)
+"""
+
+
+def test_a_rank_killed_mid_run_leaves_the_others_an_error_that_says_so_and_the_run_failed(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    script = tmp_path / "train.py"
+    runs = tmp_path / "runs"
+    script.write_text(KILLED.format(pkg=os.path.join(REPO, "python"), tests=os.path.dirname(__file__), port=free_port(), runs=str(runs)))
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    env.pop("VAE_LENS_RUN_DIR", None)
+    procs = [subprocess.Popen([sys.executable, str(script), str(r)], stderr=subprocess.PIPE, text=True, env=env) for r in range(2)]
+    try:
+        err = procs[0].communicate(timeout=60)[1]
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait()
+    assert "diagnose(epoch=1) on rank 0 lost touch with the other ranks" in err, err[-2000:]
+    (run,) = os.listdir(runs)
+    summary = json.load(open(runs / run / "summary.json"))
+    assert summary["status"] == "failed" and "lost touch with the other ranks" in summary["message"], summary

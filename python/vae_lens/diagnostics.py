@@ -277,7 +277,8 @@ class Diagnostics:
 
         # A dataset's __getitem__ may draw random augmentations: not from the user's generators.
         with forked_rngs():
-            full_n, subset = distributed.shared_points(data, points, seed, input_key, group)
+            with distributed.reaching_every_rank(f"reading the data on rank {self.rank}"):
+                full_n, subset = distributed.shared_points(data, points, seed, input_key, group)
         self.points = subset
         #: Whether block_rows is the data's default, which a categorical decoder's logits may shrink at the first pass.
         self._block_rows_default = self.block_rows is None
@@ -562,14 +563,15 @@ class Diagnostics:
         if self.world > 1:
             # A rank that failed says so before the sums' all-reduce, where the others would wait for it.
             averaging = self._average is not None and self._average.count > 0
-            failed = distributed.failures(None if error is None else (
-                str(error) if isinstance(error, VaeLensInputError) else f"{type(error).__name__}: {error}"),
-                (self._pass_count, epoch, int(averaging), which), self.group)
-            if failed:
-                raise VaeLensInputError(f"the pass failed on {len(failed)} of {self.world} ranks: "
-                                        + "; ".join(f"rank {r}: {m}" for r, m in failed)) from error
-            s = local.sums
-            total = distributed.all_reduce_sum(s.to_vector(), self.group)
+            with distributed.reaching_every_rank(f"the diagnostics pass of diagnose(epoch={epoch}) on rank {self.rank}"):
+                failed = distributed.failures(None if error is None else (
+                    str(error) if isinstance(error, VaeLensInputError) else f"{type(error).__name__}: {error}"),
+                    (self._pass_count, epoch, int(averaging), which), self.group)
+                if failed:
+                    raise VaeLensInputError(f"the pass failed on {len(failed)} of {self.world} ranks: "
+                                            + "; ".join(f"rank {r}: {m}" for r, m in failed)) from error
+                s = local.sums
+                total = distributed.all_reduce_sum(s.to_vector(), self.group)
             local.sums = PassSums.from_vector(total, s.latent_dim, s.dim, s.samples)
         return local
 

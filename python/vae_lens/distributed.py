@@ -3,8 +3,9 @@ or its own shard of), which share of them this process diagnoses, and the all-re
 Without an initialised process group everything is one rank."""
 from __future__ import annotations
 
+import contextlib
 import hashlib
-from typing import Any, List, Optional, Sequence, Tuple
+from typing import Any, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -12,6 +13,18 @@ import torch.distributed as dist
 
 from ._data import fixed_subset, rows_of, subset_indices
 from .errors import VaeLensInputError
+
+
+@contextlib.contextmanager
+def reaching_every_rank(what: str) -> Iterator[None]:
+    """Says what a collective that failed means to the user: torch's message names a peer's address, not its rank,
+    nor the pass."""
+    try:
+        yield
+    except RuntimeError as e:
+        raise RuntimeError(f"VAE Lens: {what} lost touch with the other ranks: a rank has left the process group (killed, "
+                           f"crashed, or its loop ended first) or did not get there within the process group's timeout "
+                           f"({type(e).__name__}: {e})") from e
 
 
 def rank_and_world(group: Optional[object] = None) -> Tuple[int, int]:
