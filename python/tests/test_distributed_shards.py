@@ -268,3 +268,28 @@ def test_a_rank_killed_mid_run_leaves_the_others_an_error_that_says_so_and_the_r
     (run,) = os.listdir(runs)
     summary = json.load(open(runs / run / "summary.json"))
     assert summary["status"] == "failed" and "lost touch with the other ranks" in summary["message"], summary
+
+
+def grouped_worker(rank: int, world: int, port: int, runs: str) -> None:
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world,
+                            timeout=datetime.timedelta(seconds=20))
+    try:
+        groups = [dist.new_group([0, 1]), dist.new_group([2, 3])]  # every rank makes every group, as torch asks
+        m = TinyVae()
+        d = Diagnostics(m.encode, m.decode, whole(), samples=2, block_rows=8, runs_dir=runs, group=groups[rank // 2],
+                        name=f"group{rank // 2}")
+        d.diagnose(1, 1)
+        d.close()
+    finally:
+        dist.destroy_process_group()
+
+
+def test_a_group_without_the_worlds_rank_0_writes_its_own_run(tmp_path) -> None:
+    runs = tmp_path / "runs"
+    mp.spawn(grouped_worker, args=(4, free_port(), str(runs)), nprocs=4, join=True)
+    names = sorted(os.listdir(runs))
+    assert [n.split("-")[0] for n in names] == ["group0", "group1"], names
+    for n in names:
+        assert len(open(runs / n / "metrics.jsonl").readlines()) == 1
+        assert json.load(open(runs / n / "summary.json"))["status"] == "completed"

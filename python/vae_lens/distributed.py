@@ -47,13 +47,23 @@ def all_reduce_sum(vector: np.ndarray, group: Optional[object] = None) -> np.nda
 
 
 def broadcast_object(value: object, group: Optional[object] = None) -> object:
-    """Rank 0's value on every rank (the run folder's path, for instance)."""
+    """The group's rank 0's value on every rank of the group (the run folder's path, for instance)."""
     _, world = rank_and_world(group)
     if world == 1:
         return value
     box = [value]
-    dist.broadcast_object_list(box, src=0, group=group)  # type: ignore[arg-type]
+    dist.broadcast_object_list(box, src=_global_rank_of_first(group), group=group)  # type: ignore[arg-type]
     return box[0]
+
+
+def _global_rank_of_first(group: Optional[object]) -> int:
+    """The world's rank of the group's rank 0, which torch's broadcast takes as its source (a group of ranks 2 and 3
+    has no rank 0 of the world)."""
+    if group is None or group is dist.GroupMember.WORLD:
+        return 0
+    # Public from torch 2.0; torch 1.13 has the private one.
+    get = getattr(dist, "get_global_rank", None) or dist.distributed_c10d._get_global_rank
+    return int(get(group, 0))
 
 
 def failures(error: Optional[str], position: Sequence[int], group: Optional[object] = None) -> List[Tuple[int, str]]:
