@@ -83,12 +83,13 @@ def bad_worker(rank: int, world: int, port: int, out: str) -> None:
                             timeout=datetime.timedelta(seconds=20))
     try:
         results = []
-        for kind in ("nan", "empty"):
+        for kind in ("nan", "empty", "points"):
             x = whole()[:0] if kind == "empty" else whole()[rank * 10:(rank + 1) * 10].clone()
             if kind == "nan" and rank == 1:
                 x[3, 2] = float("nan")
             try:
-                record(x, 4096)
+                # Points sized from each rank's own share, say: other points on each rank.
+                record(whole() if kind == "points" else x, 4096 if kind != "points" or rank == 0 else 20)
                 results.append({"error": None})
             except Exception as e:  # noqa: BLE001
                 results.append({"error": type(e).__name__, "message": str(e)})
@@ -102,9 +103,11 @@ def test_what_fails_on_one_ranks_data_is_raised_on_every_rank(tmp_path) -> None:
     out = str(tmp_path / "result")
     mp.spawn(bad_worker, args=(3, free_port(), out), nprocs=3, join=True)
     for rank in range(3):
-        nan, empty = json.load(open(f"{out}.{rank}"))
+        nan, empty, points = json.load(open(f"{out}.{rank}"))
         assert nan["error"] == "VaeLensInputError" and "rank 1: data of shape" in nan["message"] and "non-finite" in nan["message"], nan
         assert empty["error"] == "VaeLensInputError" and "empty on every one of the 3 ranks" in empty["message"], empty
+        assert points["error"] == "VaeLensInputError", points
+        assert "other settings on other ranks: points: rank 0 4096, rank 1 20, rank 2 20" in points["message"], points
 
 
 def uneven_worker(rank: int, world: int, port: int, out: str) -> None:

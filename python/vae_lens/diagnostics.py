@@ -278,7 +278,9 @@ class Diagnostics:
         # A dataset's __getitem__ may draw random augmentations: not from the user's generators.
         with forked_rngs():
             with distributed.reaching_every_rank(f"reading the data on rank {self.rank}"):
-                full_n, subset = distributed.shared_points(data, points, seed, input_key, group)
+                full_n, subset = distributed.shared_points(data, points, seed, input_key, group, {
+                    "samples": samples, "block_rows": block_rows, "likelihood": likelihood, "encoder_scale": encoder_scale,
+                    "decoder_scale": decoder_scale, "decoder_output": decoder_output, "fixed_variance": fixed_variance})
         self.points = subset
         #: Whether block_rows is the data's default, which a categorical decoder's logits may shrink at the first pass.
         self._block_rows_default = self.block_rows is None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-from typing import Any, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -102,13 +102,14 @@ def _describe(position: Tuple[int, ...]) -> str:
     return (f"diagnose(epoch={epoch}) (its call {count + 1}), {PASSES[which]}, "
             + ("with" if averaging else "without") + " weights averaged by step()")
 
-def shared_points(data: Any, points: int, seed: int, input_key: Optional[str] = None,
-                  group: Optional[object] = None) -> Tuple[int, torch.Tensor]:
+def shared_points(data: Any, points: int, seed: int, input_key: Optional[str] = None, group: Optional[object] = None,
+                  settings: Optional[Dict[str, Any]] = None) -> Tuple[int, torch.Tensor]:
     """The whole data's size and the pass's points, the same on every rank. Data every rank holds whole (as a
     DistributedSampler leaves them) are read as by one process. Data each rank holds a shard of (some maybe
     empty) are one data set: the points are drawn from all the shards as from one, in an order set by their
     contents, not by which rank holds which, and gathered to every rank. What fails on one rank is raised on
-    every rank, naming it, rather than leaving the others waiting in a collective."""
+    every rank, naming it, rather than leaving the others waiting in a collective; so are `settings` (points and
+    seed among them) that differ between ranks, which would pick other points or blocks on each."""
     rank, world = rank_and_world(group)
     if world == 1:
         return fixed_subset(data, points, seed, input_key)
@@ -117,9 +118,15 @@ def shared_points(data: Any, points: int, seed: int, input_key: Optional[str] = 
         n, local = rows_of(data, lambda n: subset_indices(n, points, seed), input_key, allow_empty=True)
     except Exception as e:  # noqa: BLE001 - whatever the user's dataset raises, every rank must hear of it
         error = e
-    seen: List[Tuple[int, Optional[str], Optional[str]]] = _gathered(
-        (n, _fingerprint(local), None if error is None else _message(error)), group)
-    _raise_failures([(r, m) for r, (_, _, m) in enumerate(seen) if m is not None], world, "reading the data", error)
+    asked = {"points": points, "seed": seed, **(settings or {})}
+    seen: List[Tuple[int, Optional[str], Optional[str], Dict[str, Any]]] = _gathered(
+        (n, _fingerprint(local), None if error is None else _message(error), asked), group)
+    differ = sorted(k for k in asked if len({repr(s[3].get(k)) for s in seen}) > 1)
+    if differ:
+        raise VaeLensInputError("Diagnostics was made with other settings on other ranks: "
+                                + "; ".join(f"{k}: " + ", ".join(f"rank {r} {s[3].get(k)!r}" for r, s in enumerate(seen)) for k in differ)
+                                + "; every rank must evaluate the same points in the same blocks")
+    _raise_failures([(r, m) for r, (_, _, m, _) in enumerate(seen) if m is not None], world, "reading the data", error)
     sizes = [s[0] for s in seen]
     if sum(sizes) == 0:
         raise VaeLensInputError(f"data is empty on every one of the {world} ranks")
