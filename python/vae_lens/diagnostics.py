@@ -311,7 +311,8 @@ class Diagnostics:
             parent = runs_dir or os.path.join(".vae-lens", "runs")
             restart = _elastic_restart()
             try:
-                run_dir = os.environ.get(RUN_DIR_ENV) or (restart and _elastic_run(parent, restart[0])) or new_run_dir(parent, name or _script_name())
+                run_dir = (os.environ.get(RUN_DIR_ENV) or (_elastic_run(parent, restart[0]) if restart else None)
+                           or new_run_dir(parent, name or _script_name()))
                 if restart and _elastic_run_id(run_dir) == restart[0]:
                     # The format's resume: the passes redone from the job's checkpoint replace those after it.
                     warnings.warn(f"VAE Lens: restart {restart[1]} of elastic job {restart[0]!r}: continuing its run in {run_dir}; "
