@@ -296,3 +296,16 @@ def test_a_group_without_the_worlds_rank_0_writes_its_own_run(tmp_path) -> None:
     for n in names:
         assert len(open(runs / n / "metrics.jsonl").readlines()) == 1
         assert json.load(open(runs / n / "summary.json"))["status"] == "completed"
+
+
+def test_one_process_passes_on_what_its_dataset_raises_as_it_is() -> None:
+    class Broken(torch.utils.data.Dataset):
+        def __len__(self) -> int:
+            return 10
+
+        def __getitem__(self, i: int) -> torch.Tensor:
+            raise RuntimeError("the file behind item 0 is gone")
+
+    m = TinyVae()
+    with pytest.raises(RuntimeError, match="^the file behind item 0 is gone$"):
+        Diagnostics(m.encode, m.decode, Broken(), write=False)

@@ -277,7 +277,7 @@ class Diagnostics:
 
         # A dataset's __getitem__ may draw random augmentations: not from the user's generators.
         with forked_rngs():
-            with distributed.reaching_every_rank(f"reading the data on rank {self.rank}"):
+            with distributed.reaching_every_rank(f"reading the data on rank {self.rank}", group):
                 full_n, subset = distributed.shared_points(data, points, seed, input_key, group, {
                     "samples": samples, "block_rows": block_rows, "likelihood": likelihood, "encoder_scale": encoder_scale,
                     "decoder_scale": decoder_scale, "decoder_output": decoder_output, "fixed_variance": fixed_variance})
@@ -566,7 +566,7 @@ class Diagnostics:
         if self.world > 1:
             # A rank that failed says so before the sums' all-reduce, where the others would wait for it.
             averaging = self._average is not None and self._average.count > 0
-            with distributed.reaching_every_rank(f"the diagnostics pass of diagnose(epoch={epoch}) on rank {self.rank}"):
+            with distributed.reaching_every_rank(f"the diagnostics pass of diagnose(epoch={epoch}) on rank {self.rank}", self.group):
                 failed = distributed.failures(None if error is None else (
                     str(error) if isinstance(error, VaeLensInputError) else f"{type(error).__name__}: {error}"),
                     (self._pass_count, epoch, int(averaging), which), self.group)

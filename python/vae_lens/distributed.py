@@ -16,12 +16,14 @@ from .errors import VaeLensInputError
 
 
 @contextlib.contextmanager
-def reaching_every_rank(what: str) -> Iterator[None]:
+def reaching_every_rank(what: str, group: Optional[object] = None) -> Iterator[None]:
     """Says what a collective that failed means to the user: torch's message names a peer's address, not its rank,
-    nor the pass."""
+    nor the pass. One process makes no collectives: what it raises is the user's code's, and passes as it is."""
     try:
         yield
     except RuntimeError as e:
+        if rank_and_world(group)[1] == 1:
+            raise
         raise RuntimeError(f"VAE Lens: {what} lost touch with the other ranks: a rank has left the process group (killed, "
                            f"crashed, or its loop ended first) or did not get there within the process group's timeout "
                            f"({type(e).__name__}: {e})") from e
