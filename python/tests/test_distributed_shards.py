@@ -309,3 +309,39 @@ def test_one_process_passes_on_what_its_dataset_raises_as_it_is() -> None:
     m = TinyVae()
     with pytest.raises(RuntimeError, match="^the file behind item 0 is gone$"):
         Diagnostics(m.encode, m.decode, Broken(), write=False)
+
+
+def refused_worker(rank: int, world: int, port: int, runs: str, out: str) -> None:
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world,
+                            timeout=datetime.timedelta(seconds=20))
+    try:
+        m = TinyVae()
+        t0 = time.monotonic()
+        try:
+            Diagnostics(m.encode, m.decode, whole(), runs_dir=runs)
+            result = {"error": None}
+        except Exception as e:  # noqa: BLE001
+            result = {"error": type(e).__name__, "message": str(e)}
+        result["seconds"] = time.monotonic() - t0
+        with open(f"{out}.{rank}.tmp", "w") as f:
+            json.dump(result, f)
+        os.replace(f"{out}.{rank}.tmp", f"{out}.{rank}")
+        # Rank 0 stays (a loop that catches the error, say): the others must not be left waiting for it.
+        deadline = time.monotonic() + 30
+        while not all(os.path.exists(f"{out}.{r}") for r in range(world)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        dist.destroy_process_group()
+
+
+def test_a_run_folder_rank_0_cannot_make_is_raised_on_every_rank(tmp_path) -> None:
+    runs = tmp_path / "a-file"
+    runs.write_text("not a folder")
+    out = str(tmp_path / "result")
+    mp.spawn(refused_worker, args=(2, free_port(), str(runs), out), nprocs=2, join=True)
+    for rank in range(2):
+        r = json.load(open(f"{out}.{rank}"))
+        assert r["error"] == "VaeLensInputError" and "cannot write the run folder in" in r["message"], r
+        assert r["seconds"] < 15, r
+    assert json.load(open(f"{out}.1"))["message"].startswith("rank 0: ")

@@ -307,6 +307,7 @@ class Diagnostics:
 
         self.run: Optional[RunFolder] = None
         run_dir: Optional[str] = None
+        refused: Optional[str] = None
         if write and self.rank == 0:
             parent = runs_dir or os.path.join(".vae-lens", "runs")
             restart = _elastic_restart()
@@ -328,10 +329,15 @@ class Diagnostics:
                 self.run = RunFolder(run_dir)
             except OSError as e:
                 where = os.environ.get(RUN_DIR_ENV) or parent
-                raise VaeLensInputError(f"cannot write the run folder in {where}: {e.strerror or e}; choose another runs_dir") from None
+                refused = f"cannot write the run folder in {where}: {e.strerror or e}; choose another runs_dir"
         # Every rank asks, whatever its own `write` (write=(rank == 0) is a common habit): rank 0's decides, and a rank
-        # that skipped the broadcast would pair the next collective with it.
-        self.run_dir: Optional[str] = distributed.broadcast_object(run_dir, group)  # type: ignore[assignment]
+        # that skipped the broadcast would pair the next collective with it. So does the others' wait: rank 0's refusal
+        # is raised on every rank.
+        shared: Tuple[Optional[str], Optional[str]] = distributed.broadcast_object((run_dir, refused), group)  # type: ignore[assignment]
+        self.run_dir: Optional[str] = shared[0]
+        refused = shared[1]
+        if refused is not None:
+            raise VaeLensInputError(refused if self.rank == 0 else f"rank 0: {refused}")
         self._meta: Dict[str, Any] = {}
         if self.run is not None:
             self._meta = self._initial_meta(name, epochs, full_n, data)
