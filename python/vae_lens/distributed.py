@@ -104,6 +104,7 @@ def _describe(position: Tuple[int, ...]) -> str:
     return (f"diagnose(epoch={epoch}) (its call {count + 1}), {PASSES[which]}, "
             + ("with" if averaging else "without") + " weights averaged by step()")
 
+
 def shared_points(data: Any, points: int, seed: int, input_key: Optional[str] = None, group: Optional[object] = None,
                   settings: Optional[Dict[str, Any]] = None) -> Tuple[int, torch.Tensor]:
     """The whole data's size and the pass's points, the same on every rank. Data every rank holds whole (as a
