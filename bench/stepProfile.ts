@@ -8,7 +8,10 @@
  *
  *   npx esbuild bench/stepProfile.ts --bundle --platform=node --main-fields=module,main \
  *     --external:@tensorflow/tfjs-node --outfile=out/bench-run/stepProfile.js
- *   node out/bench-run/stepProfile.js [--workload fmnist|conv|manifold] [--threads N] [--steps 200]
+ *   node out/bench-run/stepProfile.js [--workload fmnist|conv|manifold] [--threads N] [--steps 200] [--cpu]
+ * With --cpu every time is the process's CPU time instead of wall-clock time: on a machine other
+ * jobs share, wall-clock times stretch with their load and CPU times much less. With kernel
+ * threads, CPU time adds up every thread's, so use it at one thread.
  */
 import type { KernelConfig, NamedAttrMap, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs-core';
 import { parseSpec } from '../src/core/spec';
@@ -43,6 +46,13 @@ function kernelKey(name: string, inputs: NamedTensorInfoMap, attrs: NamedAttrMap
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
+  const cpu = argv.includes('--cpu');
+  const now = cpu
+    ? () => {
+        const u = process.cpuUsage();
+        return (u.user + u.system) / 1000;
+      }
+    : () => performance.now();
   const name = arg(argv, '--workload', 'fmnist');
   if (!(WORKLOADS as readonly string[]).includes(name)) throw new Error(`--workload must be one of ${WORKLOADS.join(', ')}`);
   const steps = Number(arg(argv, '--steps', '200'));
@@ -65,18 +75,18 @@ async function main(): Promise<void> {
   if (kernels) {
     const adam = kernels.adamUpdate.bind(kernels);
     kernels.adamUpdate = (...a) => {
-      const t0 = performance.now();
+      const t0 = now();
       adam(...a);
-      if (counting) count("Adam (trainer's kernel, every variable)", performance.now() - t0);
+      if (counting) count("Adam (trainer's kernel, every variable)", now() - t0);
     };
   }
   for (const config of engine.tf.getKernelsForBackend('wasm') as KernelConfig[]) {
     const inner = config.kernelFunc;
     config.kernelFunc = (args) => {
       if (!counting) return inner(args);
-      const t0 = performance.now();
+      const t0 = now();
       const out = inner(args);
-      count(kernelKey(config.kernelName, args.inputs, args.attrs), performance.now() - t0);
+      count(kernelKey(config.kernelName, args.inputs, args.attrs), now() - t0);
       return out;
     };
   }
@@ -86,11 +96,11 @@ async function main(): Promise<void> {
   const timed =
     <A extends unknown[], R>(name: string, f: (...a: A) => R) =>
     (...a: A): R => {
-      const t0 = performance.now();
+      const t0 = now();
       try {
         return f(...a);
       } finally {
-        if (counting) phases.set(name, (phases.get(name) ?? 0) + performance.now() - t0);
+        if (counting) phases.set(name, (phases.get(name) ?? 0) + now() - t0);
       }
     };
   let last = 0;
@@ -114,7 +124,7 @@ async function main(): Promise<void> {
       log: () => undefined,
     },
     shouldStop: () => {
-      const now = performance.now();
+      const t = now();
       seen++;
       if (seen === warmup) counting = true;
       // An interval with a diagnostics pass in it is not a step (its kernels are dropped with it).
@@ -124,10 +134,10 @@ async function main(): Promise<void> {
         for (const [k, v] of stepKernels) spent.set(k, { ...v });
         phases.clear();
         for (const [k, v] of stepPhases) phases.set(k, v);
-      } else if (seen > warmup) times.push(now - last);
+      } else if (seen > warmup) times.push(t - last);
       stepKernels = new Map([...spent].map(([k, v]) => [k, { ...v }]));
       stepPhases = new Map(phases);
-      last = now;
+      last = t;
       return times.length >= steps;
     },
   });
@@ -155,7 +165,7 @@ async function main(): Promise<void> {
   const inKernels = profile.kernels.reduce((a, k) => a + k.ms, 0);
   process.stdout.write(`STEP_PROFILE ${JSON.stringify(profile)}\n`);
   process.stderr.write(
-    `${profile.threads} thread(s): step median ${profile.stepMs.toFixed(2)} ms, mean ${perStep.toFixed(2)} ms; kernels ${inKernels.toFixed(2)} ms, between them ${(perStep - inKernels).toFixed(2)} ms\n`,
+    `${profile.threads} thread(s), ${cpu ? 'CPU' : 'wall-clock'} time: step median ${profile.stepMs.toFixed(2)} ms, mean ${perStep.toFixed(2)} ms; kernels ${inKernels.toFixed(2)} ms, between them ${(perStep - inKernels).toFixed(2)} ms\n`,
   );
   for (const [k, ms] of phases) process.stderr.write(`  phase ${k.padEnd(24)} ${(ms / times.length).toFixed(3).padStart(8)} ms\n`);
   for (const k of profile.kernels) process.stderr.write(`  ${k.name.padEnd(24)} ${k.calls.toFixed(1).padStart(5)} calls ${k.ms.toFixed(3).padStart(8)} ms\n`);
