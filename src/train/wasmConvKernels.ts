@@ -10,7 +10,8 @@
  * W is the filter [kh, kw, cin, cout] read as a K x Cout matrix, which it already is in memory.
  * Each runs in the kernel module (kernels/conv.ts) as one call per thread, each thread on its own
  * part (rows of y, window rows of dW, images of dx) with its own block of columns: im2col and
- * col2im run on every thread, and the blocks cost no trip back to JavaScript.
+ * col2im run on every thread, and the blocks cost no trip back to JavaScript. Where a window row
+ * is long enough, the forward pass builds no columns at all: the GEMM's tile reads x itself.
  * Only NHWC, float32, dilation 1: anything else goes to the engine's own kernel (or is refused,
  * for the filter gradient, which the engine lacks).
  */
@@ -46,6 +47,8 @@ const BLOCK_FLOATS = 1 << 16;
 const FORWARD = 0;
 const FILTER_GRAD = 1;
 const INPUT_GRAD = 2;
+/** The shortest window row (floats) the forward pass reads in place (kernels/conv.ts). */
+const IN_PLACE_RUN = 16;
 /** Words of the geometry the kernel reads (kernels/conv.ts). */
 const GEOMETRY_WORDS = 21;
 
@@ -103,19 +106,22 @@ export function installConvKernels(
     const run = c.filterWidth * c.inChannels;
     // The filter, packed once per part for all of its blocks (the filter gradient has no fixed operand).
     const filter = kind === FORWARD ? k.packedBBytes(cout, depth) : kind === INPUT_GRAD ? k.packedBBytes(depth, cout) : 0;
-    // Columns written straight into the GEMM's packed layout: for the forward pass when the
-    // filter is packed whole, for the filter gradient when a window row is whole vectors of 4.
+    // No column matrix where the forward pass reads each window in place (the filter packed
+    // whole, window rows of at least IN_PLACE_RUN floats). Else columns written straight into the
+    // GEMM's packed layout: for the forward pass when the filter is packed whole, for the filter
+    // gradient when a window row is whole vectors of 4.
+    const inPlace = kind === FORWARD && filter > 0 && run >= IN_PLACE_RUN;
     const packed = (kind === FORWARD && filter > 0) || (kind === FILTER_GRAD && run % 4 === 0);
     const regions = packed
       ? {
-          // Packed A: a block's rows (whole panels) by at most KC columns, or all columns by at most KC rows.
-          cols: kind === FORWARD ? Math.ceil(block / MR) * MR * Math.min(depth, KC) * 4 : depth * Math.min(block, KC) * 4,
+          // Packed A: none in place; a block's rows (whole panels) by at most KC columns, or all columns by at most KC rows.
+          cols: inPlace ? 0 : kind === FORWARD ? Math.ceil(block / MR) * MR * Math.min(depth, KC) * 4 : depth * Math.min(block, KC) * 4,
           packing: 0,
           filter,
           dy: kind === FILTER_GRAD ? Math.ceil(cout / NR) * NR * KC * 4 : 0,
           edge: MR * NR * 4,
-          // Four window rows, one of zeros, and where each row of a block reads x.
-          tmp: 5 * run * 4 + 16 * (kind === FORWARD ? block : Math.min(block, KC)),
+          // Four windows (copies of those across the border), a window row of zeros, and where each row of a block reads x.
+          tmp: (4 * c.filterHeight + 1) * run * 4 + 16 * (kind === FORWARD ? block : Math.min(block, KC)),
         }
       : {
           cols: block * depth * 4,
@@ -153,10 +159,11 @@ export function installConvKernels(
         cout,
         c.batchSize,
         block,
-        packed ? 1 : 0,
+        inPlace ? 2 : packed ? 1 : 0,
         offsets[0]!,
         offsets[1]!,
-        filter > 0 ? offsets[2]! : 0,
+        // -1: none (0 is a real offset when the regions before it are empty).
+        filter > 0 ? offsets[2]! : -1,
         offsets[3]!,
         offsets[4]!,
         offsets[5]!,

@@ -17,8 +17,8 @@
  * million columns, and the engine ran out of memory. A product no larger than MC x NC (the MLP's,
  * a convolution's blocks) is one block, computed as before the blocking.
  */
-const MR: i32 = 4;
-const NR: i32 = 8;
+export const MR: i32 = 4;
+export const NR: i32 = 8;
 export const KC: i32 = 256;
 /** Rows of op(A) packed at a time (a multiple of MR): 1 MiB at KC deep. */
 const MC: i32 = 1024;
@@ -170,6 +170,52 @@ function tile(kc: i32, pa: usize, pb: usize, c: usize, ldc: i32, accumulate: boo
     c30 = f32x4.add(c30, v128.load(c + 3 * row));
     c31 = f32x4.add(c31, v128.load(c + 3 * row, 16));
   }
+  v128.store(c, c00);
+  v128.store(c, c01, 16);
+  v128.store(c + row, c10);
+  v128.store(c + row, c11, 16);
+  v128.store(c + 2 * row, c20);
+  v128.store(c + 2 * row, c21, 16);
+  v128.store(c + 3 * row, c30);
+  v128.store(c + 3 * row, c31, 16);
+}
+
+/**
+ * The MR x NR tile of C at c (row stride ldc floats) set to A · packed B, with A's four rows read
+ * where they lie instead of packed: row r is `runs` runs of `run` floats, its run j at
+ * a_r + j·s_r bytes (a convolution's window in the image: one run per window row). pb is an
+ * NR-column panel runs·run deep. Each element is summed from zero in one chain, k ascending.
+ */
+export function tileRuns(
+  runs: i32, run: i32, a0: usize, s0: usize, a1: usize, s1: usize, a2: usize, s2: usize, a3: usize, s3: usize, pb: usize, c: usize, ldc: i32,
+): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  const runBytes = <usize>run << 2;
+  for (let j = 0; j < runs; j++) {
+    for (let o: usize = 0; o < runBytes; o += 4) {
+      const b0 = v128.load(pb);
+      const b1 = v128.load(pb, 16);
+      let a = v128.load32_splat(a0 + o);
+      c00 = madd(a, b0, c00);
+      c01 = madd(a, b1, c01);
+      a = v128.load32_splat(a1 + o);
+      c10 = madd(a, b0, c10);
+      c11 = madd(a, b1, c11);
+      a = v128.load32_splat(a2 + o);
+      c20 = madd(a, b0, c20);
+      c21 = madd(a, b1, c21);
+      a = v128.load32_splat(a3 + o);
+      c30 = madd(a, b0, c30);
+      c31 = madd(a, b1, c31);
+      pb += NR * 4;
+    }
+    a0 += s0;
+    a1 += s1;
+    a2 += s2;
+    a3 += s3;
+  }
+  const row = <usize>ldc << 2;
   v128.store(c, c00);
   v128.store(c, c01, 16);
   v128.store(c + row, c10);

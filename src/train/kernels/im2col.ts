@@ -127,8 +127,8 @@ export function col2im(
 /**
  * Where each of rows [row0, row0 + rows) of the column matrix reads x, 16 bytes a row at info:
  * its image's address, and the top and left of its window (oy·sh - padTop, ox·sw - padLeft).
- * Computed once for a block of rows, so that packing them (im2colPanels, im2colPanelsT) does not
- * divide for every row and window row.
+ * Computed once for a block of rows, so that reading their windows (conv.ts, im2colPanels,
+ * im2colPanelsT) does not divide for every row and window row.
  */
 export function windowRows(x: usize, h: i32, w: i32, c: i32, sh: i32, sw: i32, padTop: i32, padLeft: i32, oh: i32, ow: i32, row0: i32, rows: i32, info: usize): void {
   const image = <usize>(h * w * c) << 2;
@@ -176,14 +176,14 @@ export function windowRows(x: usize, h: i32, w: i32, c: i32, sh: i32, sw: i32, p
  * Whether row `row` (of those windowRows described at info) has its whole kh x kw window inside
  * the image: then its window row ky is the kw·c floats at windowStart + ky · w·c floats.
  */
-@inline function windowInside(info: usize, row: i32, h: i32, w: i32, kh: i32, kw: i32): bool {
+@inline export function windowInside(info: usize, row: i32, h: i32, w: i32, kh: i32, kw: i32): bool {
   const at = info + (<usize>row << 4);
   const top = load<i32>(at, 4);
   const left = load<i32>(at, 8);
   return top >= 0 && top + kh <= h && left >= 0 && left + kw <= w;
 }
 
-@inline function windowStart(info: usize, row: i32, w: i32, c: i32): usize {
+@inline export function windowStart(info: usize, row: i32, w: i32, c: i32): usize {
   const at = info + (<usize>row << 4);
   return <usize>load<u32>(at) + (<usize>((load<i32>(at, 4) * w + load<i32>(at, 8)) * c) << 2);
 }
@@ -262,6 +262,26 @@ export function im2colPanels(
       const p3 = (n > 3 ? windowRun(info, i0 + 3, ky, h, w, c, kw, tmp + 3 * runBytes, zeros) : zeros) + off;
       panelColumns(p0, p1, p2, p3, len, panel + (<usize>(col - k0) << 4));
       col += len;
+    }
+  }
+}
+
+/**
+ * Row `row`'s whole kh x kw window (of those windowRows described at info) copied to dst as kh runs
+ * of kw·c floats, with zeros outside the image: a window across the border, made contiguous.
+ */
+export function windowCopy(info: usize, row: i32, h: i32, w: i32, c: i32, kh: i32, kw: i32, dst: usize): void {
+  const at = info + (<usize>row << 4);
+  const top = load<i32>(at, 4);
+  const left = load<i32>(at, 8);
+  const pixelBytes = <usize>c << 2;
+  for (let ky = 0; ky < kh; ky++) {
+    const iy = top + ky;
+    for (let kx = 0; kx < kw; kx++) {
+      const ix = left + kx;
+      const d = dst + <usize>(ky * kw + kx) * pixelBytes;
+      if (iy < 0 || iy >= h || ix < 0 || ix >= w) zeroRun(d, pixelBytes);
+      else copyRun(d, <usize>load<u32>(at) + <usize>(iy * w + ix) * pixelBytes, pixelBytes);
     }
   }
 }
