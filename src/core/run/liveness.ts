@@ -28,7 +28,8 @@ export function isProcessAlive(pid: number | undefined): boolean {
  * A run's status as a viewer should show it. A summary that still says "running"
  * while no process writes the run any more means the run was interrupted. A run written on
  * another machine (a cluster's shared file system) is taken at its word: its process cannot be
- * seen from here, and a pid of this machine's would say nothing about it.
+ * seen from here, and a pid of this machine's would say nothing about it. So is one whose run.json
+ * names no pid (another writer's), which leaves nothing to look up.
  */
 export function effectiveStatus(
   meta: RunMeta | undefined,
@@ -38,6 +39,9 @@ export function effectiveStatus(
   const status = summary?.status ?? 'running';
   if (status !== 'running') return { status, message: summary?.message };
   if (isOtherHost(meta?.host)) return { status: 'running', message: summary?.message ?? `being written on ${meta.host}, as far as its summary says` };
+  // Another writer need not name its process (pid is optional): with none to look up, its summary's word stands.
+  if (meta !== undefined && meta.pid === undefined && summary !== undefined)
+    return { status: 'running', message: summary.message ?? 'being written, as far as its summary says (its run.json names no writer process to check)' };
   if (aliveElsewhere(meta?.pid)) return { status: 'running', message: summary?.message };
   return { status: 'stopped', message: 'interrupted: the trainer is no longer running' };
 }
