@@ -322,3 +322,22 @@ test('a run whose run.json names no writer process (pid is optional) is shown as
     }
   }
 });
+
+test('a run.json whose startedAt is not a time is named, and the run is dated by when run.json was written, not sorted as the oldest', async () => {
+  const written = Date.parse('2026-02-01T10:00:00Z');
+  for (const startedAt of ['1772366400', '20260301-120000', 'yesterday', '', '2026-13-45T99:00:00Z', 'NaN']) {
+    const dir = join(mkdtempSync(join(tmpdir(), 'vae-lens-started-')), 'run');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'run.json'), JSON.stringify({ formatVersion: 1, name: 'r', specPath: '/x/fit.R', startedAt, pid: 999999999 }));
+    utimesSync(join(dir, 'run.json'), new Date(written), new Date(written));
+    writeFileSync(join(dir, 'metrics.jsonl'), goodLine(1) + '\n');
+    const c = await readRunContents(dir, () => false);
+    const notes = runFolderNotes(c);
+    assert.ok(
+      notes.some((n) => n.includes(join(dir, 'run.json')) && n.includes('startedAt') && n.includes(JSON.stringify(startedAt))),
+      `${JSON.stringify(startedAt)}: ${notes.join(' | ')}`,
+    );
+    assert.equal(c.startedMs, written, JSON.stringify(startedAt));
+    assert.equal((await readRunOverview(dir, () => false)).startedMs, written, JSON.stringify(startedAt));
+  }
+});

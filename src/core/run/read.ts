@@ -100,7 +100,9 @@ async function overviewOf(runDir: string, alive: WriterAlive, judgeUnjudged: boo
   const { status, message } = effectiveStatus(meta, summary, (pid) => alive(pid, metaWrittenMs));
   // A run cannot start after its run.json was written: a writer whose clock runs ahead (another machine)
   // would otherwise stamp a run that stays the newest for ever. This machine's file times win then.
-  const startedMs = meta ? Math.min(Date.parse(meta.startedAt), metaWrittenMs ?? Infinity) : NaN;
+  // A startedAt that is not a time (noted by runMetaOf) leaves the file's time to date the run.
+  const declaredMs = meta ? Date.parse(meta.startedAt) : NaN;
+  const startedMs = meta ? Math.min(Number.isNaN(declaredMs) ? Infinity : declaredMs, metaWrittenMs ?? Infinity) : NaN;
   const summaryVerdict = summaryIsCurrent ? summary : undefined;
   let convergence = summaryVerdict?.convergence ?? last?.convergence;
   let convergenceReason = summaryVerdict?.convergence !== undefined ? summaryVerdict.convergenceReason : last?.convergenceReason;
@@ -166,6 +168,10 @@ export function runMetaOf(raw: unknown, file: string, problems?: Problems): RunM
     return undefined;
   }
   const meta: Record<string, unknown> = { ...raw };
+  if (Number.isNaN(Date.parse(raw.startedAt)))
+    note(
+      `startedAt ${JSON.stringify(raw.startedAt)} is not a time (ISO 8601, such as 2026-03-01T12:00:00Z); the run is dated by when ${RUN_FILES.meta} was last written`,
+    );
   for (const [key, guard] of Object.entries(META_FIELDS)) {
     if (meta[key] === undefined) continue;
     const problem = guard.problem(meta[key], key);

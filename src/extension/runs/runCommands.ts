@@ -37,7 +37,7 @@ export class RunCommands implements Pick<PanelActions, 'exportCsv' | 'exportPng'
   constructor(private readonly deps: RunCommandDeps) {}
 
   private runItem(r: RunOverview) {
-    const started = r.meta ? new Date(r.meta.startedAt).toLocaleString() : '';
+    const started = r.meta && r.startedMs > 0 ? new Date(r.startedMs).toLocaleString() : '';
     const live = this.deps.client.forRun(r.runDir) !== undefined;
     const verdict = live
       ? 'training'

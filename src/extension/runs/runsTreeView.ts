@@ -98,7 +98,8 @@ export class RunsViewProvider implements vscode.TreeDataProvider<RunsViewNode>, 
     const live = this.client.forRun(r.runDir);
     const state: RunStateInput = { hasRun: true, specChanged: false, status: r.status, convergence: r.convergence, last: r.last, message: r.message };
     const kind = live ? 'training' : runStateKind(state);
-    const started = r.meta ? new Date(r.meta.startedAt) : undefined;
+    // The reader's date: run.json's startedAt, or its file's time where that is not a time (or is later).
+    const started = r.meta && r.startedMs > 0 ? new Date(r.startedMs) : undefined;
     const item = new vscode.TreeItem(path.basename(r.runDir), vscode.TreeItemCollapsibleState.None);
     item.id = `run:${r.runDir}`;
     item.description = live ? 'training' : codeLensResult(state);
