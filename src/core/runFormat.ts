@@ -223,8 +223,11 @@ export function checkMetricsRecord(v: unknown): string | undefined {
   return metricsRecord.problem(v, '');
 }
 
-/** A non-finite number as other writers spell it in text: Python's and numpy's str() ("nan", "inf"), JavaScript's String() ("NaN", "Infinity"). */
-const NON_FINITE_STRING = /^[+-]?(?:nan|inf|infinity)$/i;
+/**
+ * A non-finite number as other writers spell it in text: Python's and numpy's str() ("nan", "inf"),
+ * JavaScript's String() ("NaN", "Infinity"), R's jsonlite ("Inf", and "NA" for R's missing value).
+ */
+const NON_FINITE_STRING = /^(?:[+-]?(?:nan|inf|infinity)|na)$/i;
 
 const allFields: Record<string, Guard<unknown>> = { ...requiredFields, ...optionalFields };
 /** The fields that hold a number or null (a non-finite one), or a list of them. */

@@ -142,8 +142,9 @@ test('a pass in the middle without a finite ELBO is left out of the verdict, not
   }
 });
 
-// How writers other than JSON's spell a non-finite number as text: Python's str(), numpy's, JavaScript's String().
-const NON_FINITE_STRINGS = ['NaN', 'nan', 'Infinity', '-Infinity', 'inf', '-inf', '+inf', 'INF'];
+// How writers other than JSON's spell a non-finite number as text: Python's and numpy's str(), JavaScript's
+// String(), and R's jsonlite, whose default writes NA (R's missing value), NaN, Inf and -Inf as strings.
+const NON_FINITE_STRINGS = ['NaN', 'nan', 'Infinity', '-Infinity', 'inf', '-inf', '+inf', 'INF', 'NA', 'Inf', '-Inf'];
 const NUMBER_FIELDS = [
   'elbo',
   'elboStdErr',
