@@ -265,19 +265,32 @@ function withNonFiniteStringsAsNull(v: unknown): unknown {
  */
 export function readMetricsRecord(v: unknown, path = ''): { record: MetricsRecord; ignored: string[] } | { problem: string } {
   const read = withNonFiniteStringsAsNull(v);
+  const at = (key: string) => (path ? `${path}.${key}` : key);
   const problem = requiredPart.problem(read, path);
   if (problem !== undefined) return { problem };
   const record = { ...(read as Record<string, unknown>) };
+  // One value per latent in each list: lists of other lengths cannot say which latent a value is of.
+  const latents = (record.latentSecondMoment as unknown[]).length;
+  const perLatent = (key: string, n: number) =>
+    `${at(key)}: ${n} value${n === 1 ? '' : 's'} where latentSecondMoment has ${latents}; each holds one value per latent`;
+  const klCount = (record.klPerLatent as unknown[]).length;
+  if (klCount !== latents) return { problem: perLatent('klPerLatent', klCount) };
   const ignored: string[] = [];
   for (const [key, guard] of Object.entries(optionalFields)) {
     if (!Object.prototype.hasOwnProperty.call(record, key)) continue;
-    const p = (guard as Guard<unknown>).problem(record[key], path ? `${path}.${key}` : key);
+    const value = record[key];
+    const p =
+      (guard as Guard<unknown>).problem(value, at(key)) ??
+      (OPTIONAL_PER_LATENT.includes(key) && Array.isArray(value) && value.length !== latents ? perLatent(key, value.length) : undefined);
     if (p === undefined) continue;
     ignored.push(p);
     delete record[key];
   }
   return { record: record as MetricsRecord, ignored };
 }
+
+/** The optional fields that hold one value per latent, as latentSecondMoment and klPerLatent do. */
+const OPTIONAL_PER_LATENT: readonly string[] = ['priorVariance', 'latentMeanVariance', 'hEncPerLatent'];
 
 /**
  * A run file's text (run.json, summary.json, a line of metrics.jsonl) as JSON. Python's `json` module

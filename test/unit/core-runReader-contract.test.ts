@@ -341,3 +341,78 @@ test('a run.json whose startedAt is not a time is named, and the run is dated by
     assert.equal((await readRunOverview(dir, () => false)).startedMs, written, JSON.stringify(startedAt));
   }
 });
+
+const REQUIRED_FIELDS = Object.keys(sampleRecord(1));
+const OPTIONAL_WRONG: Record<string, unknown> = {
+  gapStdErr: 'small',
+  convergence: 'plateau',
+  decoderLinear: 'yes',
+  activeUnits: [3],
+  collapsedLatents: 'none',
+  theoremApplies: 'false',
+  likelihood: 3,
+  priorVariance: { a: 1 },
+};
+
+/** A metrics.jsonl of `n` good lines with `bad` in place of line `at` (1-based). */
+function runWithLine(n: number, at: number, bad: string): string {
+  const dir = join(mkdtempSync(join(tmpdir(), 'vae-lens-forbidden-')), 'run');
+  mkdirSync(dir);
+  writeFileSync(join(dir, 'run.json'), JSON.stringify({ formatVersion: 1, name: 'r', specPath: '/x/a.py', startedAt: '2026-03-01T12:00:00Z' }));
+  const lines = Array.from({ length: n }, (_, i) => (i + 1 === at ? bad : goodLine(i + 1)));
+  writeFileSync(join(dir, 'metrics.jsonl'), lines.join('\n') + '\n');
+  return dir;
+}
+
+test('what the document forbids in a record is refused with the file, the line and the field named (generated)', async () => {
+  const rng = rngOf(7);
+  for (const field of REQUIRED_FIELDS) {
+    const wrong: unknown[] = [undefined, 'one', true, {}, field === 'latentSecondMoment' || field === 'klPerLatent' ? 3 : [1]];
+    if (field === 'epoch' || field === 'step') wrong.push(null, 'NaN');
+    for (const value of wrong) {
+      const n = 2 + Math.floor(rng() * 5);
+      const at = 1 + Math.floor(rng() * (n - 1)); // not the last line, which may be a cut one
+      const record: Record<string, unknown> = { ...sampleRecord(at), [field]: value };
+      const c = await readRunContents(runWithLine(n, at, JSON.stringify(record)), () => false);
+      const what = `${field} = ${JSON.stringify(value)} on line ${at}`;
+      assert.equal(c.records.length, n - 1, what);
+      assert.ok(
+        runFolderNotes(c).some((note) => note.startsWith(`${join(c.runDir, 'metrics.jsonl')}:${at}: ${field}`)),
+        `${what}: ${runFolderNotes(c).join(' | ')}`,
+      );
+    }
+  }
+  for (const [field, value] of Object.entries(OPTIONAL_WRONG)) {
+    const c = await readRunContents(runWithLine(4, 2, JSON.stringify({ ...sampleRecord(2), [field]: value })), () => false);
+    assert.equal(c.records.length, 4, field);
+    assert.equal((c.records[1] as unknown as Record<string, unknown>)[field], undefined, field);
+    assert.ok(
+      runFolderNotes(c).some((note) => note.startsWith(`${join(c.runDir, 'metrics.jsonl')}:2: ${field}`)),
+      `${field}: ${runFolderNotes(c).join(' | ')}`,
+    );
+  }
+});
+
+test('per-latent lists of another length than latentSecondMoment are named: klPerLatent refuses the line, an optional one is left out (generated)', async () => {
+  const rng = rngOf(11);
+  for (let i = 0; i < 40; i++) {
+    const H = 1 + Math.floor(rng() * 100);
+    const other = pick(
+      rng,
+      [0, H - 1, H + 1, 2 * H].filter((n) => n !== H && n >= 0),
+    );
+    const list = (n: number) => Array.from({ length: n }, () => rng());
+    const base = sampleRecord(2, { latentSecondMoment: list(H), klPerLatent: list(H) });
+    const field = pick(rng, ['klPerLatent', 'priorVariance', 'latentMeanVariance', 'hEncPerLatent']);
+    const c = await readRunContents(runWithLine(3, 2, JSON.stringify({ ...base, [field]: list(other) })), () => false);
+    const what = `${field} of ${other} for ${H} latents`;
+    const note = runFolderNotes(c).find((n) => n.startsWith(`${join(c.runDir, 'metrics.jsonl')}:2: ${field}: ${other} value`));
+    assert.ok(note, `${what}: ${runFolderNotes(c).join(' | ')}`);
+    assert.match(note, new RegExp(`latentSecondMoment has ${H}`), what);
+    if (field === 'klPerLatent') assert.equal(c.records.length, 2, what);
+    else {
+      assert.equal(c.records.length, 3, what);
+      assert.equal((c.records[1] as unknown as Record<string, unknown>)[field], undefined, what);
+    }
+  }
+});
