@@ -49,7 +49,9 @@ export async function evaluateRun(runDir: string, opts: { samples?: number; poin
   if (!fs.statSync(runDir, { throwIfNoEntry: false })?.isDirectory())
     throw new UserError(`${shownPath(runDir)} is not a folder: eval takes a run folder (the one holding run.json and checkpoints/)`, { file: runDir });
   const meta = readRunMeta(runDir);
+  // Whose run it is first: another writer's run.json need not have the fields eval reads (checkMetaForEval).
   const spec = ownTrainersSpec(runDir, meta);
+  checkMetaForEval(runDir, meta);
   const cpPath = path.join(runDir, RUN_FILES.checkpoints, 'latest.json');
   if (!fs.existsSync(cpPath)) throw new UserError(`${shownPath(runDir)} has no checkpoint yet (${shownPath(cpPath)})`, { file: cpPath });
   // The checkpoint's own sizes, not run.json's, decide what the samples cost: the weights are what is evaluated.
@@ -136,10 +138,15 @@ function readRunMeta(runDir: string): RunMeta {
     throw new UserError(`${shownPath(file)} is not valid JSON (${read.problem}); it is not a run folder VAE Lens wrote, or it was damaged`, { file });
   const v = read.value;
   if (!isRunMeta(v)) throw new UserError(`${shownPath(file)} is not a VAE Lens run.json: it needs "name", "specPath" and "startedAt" as strings`, { file });
-  const dim = (v as { dataset?: { dim?: unknown } }).dataset?.dim;
+  return v;
+}
+
+/** What eval needs of a run.json of VAE Lens's own trainer beyond what every reader needs: the data's dimension. */
+function checkMetaForEval(runDir: string, meta: RunMeta): void {
+  const file = path.join(runDir, RUN_FILES.meta);
+  const dim = (meta as { dataset?: { dim?: unknown } }).dataset?.dim;
   if (!Number.isInteger(dim) || (dim as number) < 1)
     throw new UserError(`${shownPath(file)}: dataset.dim must be a positive whole number, not ${JSON.stringify(dim)}`, { file, field: 'dataset.dim' });
-  return v;
 }
 
 /** A run a newer VAE Lens wrote is evaluated as far as this version reads it, with a warning saying so. */

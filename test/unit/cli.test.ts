@@ -94,6 +94,8 @@ test('a message that names its file or field is not prefixed with them again', (
   const dir = path.join(tmp, 'not-json-run');
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, 'run.json'), '{"name": "x", "specPath": "s", "startedAt": "t", "dataset": {}}');
+  // A run of VAE Lens's own trainer (it has its model spec): eval reads its dataset.
+  fs.writeFileSync(path.join(dir, 'spec.vae.json'), SMALL);
   const r = cli(['eval', dir]);
   assert.equal(r.code, 2);
   const file = path.join(dir, 'run.json');
@@ -279,6 +281,26 @@ test("eval of a run another trainer wrote says that eval re-evaluates VAE Lens's
     assert.match(r.err, /vae-lens report/);
     noStack(r.err);
   }
+});
+
+test("eval of a run another program wrote from the run format, with only the fields a reader needs, says so rather than naming run.json's dataset", () => {
+  // The document asks readers for name, specPath and startedAt only; a JAX or R writer may leave out the dataset, or write its own.
+  const datasets: unknown[] = [undefined, {}, { n: 10, source: 'mnist' }, { dim: '784' }, 'mnist', { dim: 0 }];
+  datasets.forEach((dataset, i) => {
+    for (const trainer of [undefined, 'my JAX loop']) {
+      const dir = path.join(tmp, 'hand-written', `${i}-${trainer ?? 'anonymous'}`);
+      fs.mkdirSync(dir, { recursive: true });
+      const meta = { formatVersion: 1, name: 'jax', specPath: path.join(tmp, 'train.py'), startedAt: '2026-01-01T00:00:00Z', trainer, dataset };
+      fs.writeFileSync(path.join(dir, 'run.json'), JSON.stringify(meta));
+      const r = cli(['eval', dir]);
+      const what = `dataset ${JSON.stringify(dataset)}, trainer ${trainer}`;
+      assert.equal(r.code, 2, `${what}: ${r.err}`);
+      assert.doesNotMatch(r.err, /dataset/, what);
+      assert.match(r.err, trainer ? /was written by my JAX loop, not by VAE Lens's own trainer/ : /A run another trainer wrote has none/, what);
+      assert.match(r.err, /vae-lens report/, what);
+      noStack(r.err);
+    }
+  });
 });
 
 test('-h and --help anywhere after a command are an answer, not a file name', () => {

@@ -3,13 +3,15 @@
 // forbids is refused with the file, the line and the field named.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CONVERGENCE_STATES } from '../../src/core/runFormat';
 import { readRunContents, readRunOverview, runFolderNotes } from '../../src/core/run/read';
 import { toPanelRun } from '../../src/core/panelRun';
 import { panelRunToSend } from '../../src/core/panelPayload';
+import type { PanelRun } from '../../src/core/panelProtocol';
 import { runAxis, seriesFromRecords } from '../../src/webview/series';
 import { sampleRecord } from './record-testkit';
 
@@ -414,5 +416,26 @@ test('per-latent lists of another length than latentSecondMoment are named: klPe
       assert.equal(c.records.length, 3, what);
       assert.equal((c.records[1] as unknown as Record<string, unknown>)[field], undefined, what);
     }
+  }
+});
+
+test('`vae-lens report` charts generated run folders, alone and compared, with nothing on stderr', () => {
+  const bin = join(__dirname, '..', '..', '..', 'bin', 'vae-lens.js');
+  const runs = [3, 8, 21, 34, 55].map(genRun);
+  for (const set of [...runs.map((g) => [g]), runs]) {
+    const out = join(mkdtempSync(join(tmpdir(), 'vae-lens-contract-report-')), 'report.html');
+    const r = spawnSync(process.execPath, [bin, 'report', ...set.map((g) => g.dir), '--out', out], { encoding: 'utf8', timeout: 120_000 });
+    const at = set.map((g) => g.describe).join('; ');
+    assert.equal(r.status, 0, `${at}: ${r.stderr}`);
+    assert.equal(r.stderr, '', at);
+    const island = /<script type="application\/json" id="vae-lens-data">(.*?)<\/script>/s.exec(readFileSync(out, 'utf8'));
+    assert.ok(island, at);
+    const shown = (JSON.parse(island[1]!) as { runs: PanelRun[] }).runs;
+    assert.equal(shown.length, set.length, at);
+    set.forEach((g, i) => {
+      assert.equal(shown[i]!.records.length, g.kept.length, g.describe);
+      if (g.kept.length > 0) assert.equal(shown[i]!.records.at(-1)!.klPerLatent.length, g.H, g.describe);
+      assert.equal(shown[i]!.images?.originals.length, g.images?.count, g.describe);
+    });
   }
 });
