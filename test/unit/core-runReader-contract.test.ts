@@ -4,10 +4,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CONVERGENCE_STATES } from '../../src/core/runFormat';
+import { addRecord, CONVERGENCE_STATES, type MetricsRecord } from '../../src/core/runFormat';
+import { MetricsTail } from '../../src/core/run/tail';
 import { readRunContents, readRunOverview, runFolderNotes } from '../../src/core/run/read';
 import { toPanelRun } from '../../src/core/panelRun';
 import { panelRunToSend } from '../../src/core/panelPayload';
@@ -293,7 +294,11 @@ test('run folders written from docs/run-format.md alone are read whole, judged a
     if (g.kept.length > 0) {
       assert.equal(panel.records.at(-1)!.latentSecondMoment.length, g.H, `${at}: the last pass's latents`);
       assert.ok(panel.records.at(-1)!.convergence !== undefined, `${at}: the panel's verdict`);
-      const series = seriesFromRecords(panel.records, panel.tolerance, runAxis(panel.records));
+      // The document's axis: epochs where they rise from every pass to the next, else steps, else pass numbers.
+      const rises = (k: 'epoch' | 'step') => g.kept.every((r, i) => i === 0 || (r[k] as number) > (g.kept[i - 1]![k] as number));
+      const axis = rises('epoch') ? 'epoch' : rises('step') ? 'step' : 'pass';
+      assert.equal(runAxis(panel.records), axis, `${at}: the chart's axis`);
+      const series = seriesFromRecords(panel.records, panel.tolerance, axis);
       assert.equal(series.elbo.length, g.kept.length, `${at}: every pass charted`);
     }
     if (g.images) {
@@ -437,5 +442,36 @@ test('`vae-lens report` charts generated run folders, alone and compared, with n
       if (g.kept.length > 0) assert.equal(shown[i]!.records.at(-1)!.klPerLatent.length, g.H, g.describe);
       assert.equal(shown[i]!.images?.originals.length, g.images?.count, g.describe);
     });
+  }
+});
+
+test('a generated metrics.jsonl followed live, appended in pieces of any size, gives the passes of the whole read', async () => {
+  for (let seed = 200; seed < 240; seed++) {
+    const g = genRun(seed);
+    const file = join(g.dir, 'metrics.jsonl');
+    let whole: Buffer;
+    try {
+      whole = readFileSync(file);
+    } catch {
+      continue; // no metrics.jsonl yet
+    }
+    const rng = rngOf(seed);
+    const followed = join(mkdtempSync(join(tmpdir(), 'vae-lens-follow-')), 'metrics.jsonl');
+    writeFileSync(followed, '');
+    const tail = new MetricsTail(followed);
+    const records: MetricsRecord[] = [];
+    for (let at = 0; at < whole.length;) {
+      const next = Math.min(whole.length, at + 1 + Math.floor(rng() * 600));
+      appendFileSync(followed, whole.subarray(at, next));
+      at = next;
+      for (const r of await tail.readNew()) addRecord(records, r);
+    }
+    for (const r of (await tail.readChanges({ final: true })).records) addRecord(records, r);
+    const read = (await readRunContents(g.dir, () => false)).records;
+    assert.deepEqual(
+      records.map((r) => [r.epoch, r.step]),
+      read.map((r) => [r.epoch, r.step]),
+      g.describe,
+    );
   }
 });
