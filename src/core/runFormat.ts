@@ -348,19 +348,31 @@ export function parseMetricsJsonl(text: string): ParsedMetrics {
   const bad: { line: number; message: string }[] = [];
   const ignored = new Map<string, { line: number; message: string; lines: number }>();
   let truncatedTail = false;
-  lines.forEach((line, i) => {
-    if (line.trim() === '') return;
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    if (line.trim() === '') continue;
     const isLast = i === lines.length - 1; // no newline after it: possibly cut short
     const v = parseRunJson(line);
     if (v === undefined) {
-      if (isLast) truncatedTail = true;
-      else bad.push({ line: i + 1, message: 'not valid JSON' });
-      return;
+      if (isLast) {
+        truncatedTail = true;
+        continue;
+      }
+      const end = spreadRecordEnd(lines, i);
+      if (end === undefined) bad.push({ line: i + 1, message: 'not valid JSON' });
+      else {
+        bad.push({
+          line: i + 1,
+          message: `a record spread over lines ${i + 1}-${end + 1}: ${RUN_FILES.metrics} holds each record on one line (JSON written without indentation)`,
+        });
+        i = end;
+      }
+      continue;
     }
     const read = readMetricsRecord(v);
     if ('problem' in read) {
       bad.push({ line: i + 1, message: read.problem });
-      return;
+      continue;
     }
     for (const message of read.ignored) {
       const seen = ignored.get(message);
@@ -368,8 +380,26 @@ export function parseMetricsJsonl(text: string): ParsedMetrics {
       else ignored.set(message, { line: i + 1, message, lines: 1 });
     }
     addRecord(records, read.record);
-  });
+  }
   return { records, bad, ignored: [...ignored.values()], truncatedTail };
+}
+
+/**
+ * Where an object that starts on line `start` ends, when the lines from there (all ended by a newline)
+ * hold one pretty-printed JSON object (Python's json.dumps with indent): the writer is told that, once,
+ * rather than of each of its lines. Such an object opens and closes in the first column, and only its
+ * inner lines are indented, so each line is looked at once.
+ */
+function spreadRecordEnd(lines: readonly string[], start: number): number | undefined {
+  if (!lines[start]!.startsWith('{')) return undefined;
+  for (let j = start + 1; j < lines.length - 1; j++) {
+    const line = lines[j]!;
+    if (line.startsWith('{')) return undefined;
+    if (!line.startsWith('}')) continue;
+    const v = parseRunJson(lines.slice(start, j + 1).join('\n'));
+    return typeof v === 'object' && v !== null && !Array.isArray(v) ? j : undefined;
+  }
+  return undefined;
 }
 
 /** JSON.stringify that writes non-finite numbers as null (JSON has no NaN), as the format says. */

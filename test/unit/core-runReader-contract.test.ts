@@ -475,3 +475,35 @@ test('a generated metrics.jsonl followed live, appended in pieces of any size, g
     );
   }
 });
+
+test('a record pretty-printed over several lines (json.dumps with indent) is named once, with its lines and what the format asks (generated)', async () => {
+  const rng = rngOf(5);
+  for (let i = 0; i < 30; i++) {
+    const eol = pick(rng, ['\n', '\r\n']);
+    const H = 1 + Math.floor(rng() * 6);
+    const n = 2 + Math.floor(rng() * 5);
+    const pretty = Array.from({ length: n }, () => chance(rng, 0.6));
+    let text = '';
+    let line = 1;
+    const spread: [number, number][] = [];
+    pretty.forEach((p, k) => {
+      const r = sampleRecord(k + 1, { latentSecondMoment: Array(H).fill(1), klPerLatent: Array(H).fill(0.5) });
+      const body = p ? JSON.stringify(r, null, 1 + Math.floor(rng() * 4)) : JSON.stringify(r);
+      const lines = body.split('\n');
+      if (p) spread.push([line, line + lines.length - 1]);
+      text += lines.join(eol) + eol;
+      line += lines.length;
+    });
+    const dir = runWithLine(0, 0, '');
+    writeFileSync(join(dir, 'metrics.jsonl'), text);
+    const c = await readRunContents(dir, () => false);
+    const what = `case ${i}: ${pretty.join(',')}`;
+    assert.equal(c.records.length, pretty.filter((p) => !p).length, what);
+    assert.deepEqual(
+      c.badLines.map((b) => b.line),
+      spread.map(([from]) => from),
+      `${what}: ${c.badLines.map((b) => `${b.line}: ${b.message}`).join(' | ')}`,
+    );
+    c.badLines.forEach((b, k) => assert.match(b.message, new RegExp(`lines ${spread[k]![0]}-${spread[k]![1]}.*one line`), what));
+  }
+});
