@@ -354,19 +354,17 @@ export function parseMetricsJsonl(text: string): ParsedMetrics {
     const isLast = i === lines.length - 1; // no newline after it: possibly cut short
     const v = parseRunJson(line);
     if (v === undefined) {
-      if (isLast) {
-        truncatedTail = true;
-        continue;
-      }
-      const end = spreadRecordEnd(lines, i);
-      if (end === undefined) bad.push({ line: i + 1, message: 'not valid JSON' });
-      else {
-        bad.push({
-          line: i + 1,
-          message: `a record spread over lines ${i + 1}-${end + 1}: ${RUN_FILES.metrics} holds each record on one line (JSON written without indentation)`,
-        });
-        i = end;
-      }
+      const spread = spreadValueEnd(lines, i);
+      if (spread !== undefined) {
+        bad.push({ line: i + 1, message: notARecord(spread.value, `${i + 1}-${spread.end + 1}`)! });
+        i = spread.end;
+      } else if (isLast) truncatedTail = true;
+      else bad.push({ line: i + 1, message: 'not valid JSON' });
+      continue;
+    }
+    const array = notARecord(v);
+    if (array !== undefined) {
+      bad.push({ line: i + 1, message: array });
       continue;
     }
     const read = readMetricsRecord(v);
@@ -385,21 +383,35 @@ export function parseMetricsJsonl(text: string): ParsedMetrics {
 }
 
 /**
- * Where an object that starts on line `start` ends, when the lines from there (all ended by a newline)
- * hold one pretty-printed JSON object (Python's json.dumps with indent): the writer is told that, once,
- * rather than of each of its lines. Such an object opens and closes in the first column, and only its
- * inner lines are indented, so each line is looked at once.
+ * Where a JSON object or array that starts on line `start` ends, when the lines from there hold one
+ * pretty-printed value (Python's json.dumps with indent): the writer is told that, once, rather than of
+ * each of its lines. Such a value opens and closes in the first column, and only its inner lines are
+ * indented, so each line is looked at once.
  */
-function spreadRecordEnd(lines: readonly string[], start: number): number | undefined {
-  if (!lines[start]!.startsWith('{')) return undefined;
-  for (let j = start + 1; j < lines.length - 1; j++) {
+function spreadValueEnd(lines: readonly string[], start: number): { end: number; value: unknown } | undefined {
+  const open = lines[start]![0];
+  if (open !== '{' && open !== '[') return undefined;
+  const close = open === '{' ? '}' : ']';
+  for (let j = start + 1; j < lines.length; j++) {
     const line = lines[j]!;
-    if (line.startsWith('{')) return undefined;
-    if (!line.startsWith('}')) continue;
-    const v = parseRunJson(lines.slice(start, j + 1).join('\n'));
-    return typeof v === 'object' && v !== null && !Array.isArray(v) ? j : undefined;
+    if (line.startsWith('{') || line.startsWith('[')) return undefined;
+    if (!line.startsWith(close)) continue;
+    const value = parseRunJson(lines.slice(start, j + 1).join('\n'));
+    return value === undefined ? undefined : { end: j, value };
   }
   return undefined;
+}
+
+/**
+ * Why JSON on one line, or spread over lines `span`, is not a record, in words a writer can act on;
+ * undefined for an object on one line (readMetricsRecord judges it).
+ */
+function notARecord(v: unknown, span?: string): string | undefined {
+  const one = `${RUN_FILES.metrics} holds each record as a JSON object on one line`;
+  const where = span === undefined ? '' : ` on lines ${span}`;
+  if (Array.isArray(v)) return `a JSON array of ${v.length} value${v.length === 1 ? '' : 's'}${where}: ${one}`;
+  if (span === undefined) return undefined;
+  return typeof v === 'object' && v !== null ? `a record spread over lines ${span}: ${one} (JSON written without indentation)` : 'not valid JSON';
 }
 
 /** JSON.stringify that writes non-finite numbers as null (JSON has no NaN), as the format says. */

@@ -507,3 +507,20 @@ test('a record pretty-printed over several lines (json.dumps with indent) is nam
     c.badLines.forEach((b, k) => assert.match(b.message, new RegExp(`lines ${spread[k]![0]}-${spread[k]![1]}.*one line`), what));
   }
 });
+
+test('records written as one JSON array (json.dump(records, f), with or without indent) are named as an array, once', async () => {
+  for (const indent of [undefined, 2]) {
+    for (const newline of ['', '\n']) {
+      const records = [1, 2, 3].map((e) => sampleRecord(e));
+      const text = JSON.stringify(records, null, indent) + newline;
+      const dir = runWithLine(0, 0, '');
+      writeFileSync(join(dir, 'metrics.jsonl'), text);
+      const c = await readRunContents(dir, () => false);
+      const what = `indent ${indent}, newline ${JSON.stringify(newline)}`;
+      assert.equal(c.records.length, 0, what);
+      assert.equal(c.badLines.length, 1, `${what}: ${c.badLines.map((b) => `${b.line}: ${b.message}`).join(' | ')}`);
+      assert.equal(c.badLines[0]!.line, 1, what);
+      assert.match(c.badLines[0]!.message, /JSON array.*one line/, what);
+    }
+  }
+});
