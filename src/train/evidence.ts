@@ -41,9 +41,13 @@ const ROWS_PER_BLOCK = 512;
 /**
  * Central-difference step in latent units: far below a posterior's width, far above float32's
  * rounding of the decoder's output (a ReLU decoder is piecewise linear, so only a kink within
- * the step makes the difference inexact).
+ * the step makes the difference inexact). Where a latent's mean is large, at least STEP_ULPS of
+ * its float32 rounding (the Python companion's rule), and the difference is divided by the step
+ * the decoder was given: z ± step as rounded to float32.
  */
 const JACOBIAN_STEP = 1e-2;
+const STEP_ULPS = 4;
+const FLOAT32_EPS = 2 ** -23;
 /** Jacobians that differ between points by less than this share of their largest entry are one (a linear decoder). */
 const LINEAR_TOLERANCE = 1e-3;
 
@@ -69,13 +73,10 @@ export function meanFieldEvidence(tf: Tf, vae: Vae, values: Float32Array, n: num
   });
   const w = invS2.dataSync() as Float32Array;
   invS2.dispose();
-  // Rows (p, sign, h): nu_p + sign * step * e_h, for the points of one block.
+  const centres = nu.dataSync() as Float32Array;
+  nu.dispose();
+  // Rows (p, sign, h): nu_p + sign * step_ph * e_h, for the points of one block.
   const pointsPerBlock = Math.max(1, Math.floor(ROWS_PER_BLOCK / (2 * H)));
-  const shift = new Float32Array(2 * H * H);
-  for (let h = 0; h < H; h++) {
-    shift[h * H + h] = JACOBIAN_STEP;
-    shift[(H + h) * H + h] = -JACOBIAN_STEP;
-  }
   const a2 = priorVariance(vae);
   const precisions = new Float64Array(P * H * H);
   const jacobian = new Float64Array(H * D);
@@ -84,20 +85,32 @@ export function meanFieldEvidence(tf: Tf, vae: Vae, values: Float32Array, n: num
   const weighted = new Float64Array(H * D);
   let spread = 0;
   let size = 0;
+  let outputSize = 0;
+  let smallestStep = Infinity;
   for (let p0 = 0; p0 < P; p0 += pointsPerBlock) {
     const B = Math.min(pointsPerBlock, P - p0);
-    const mu = tf.tidy(() => {
-      const centres = tf.reshape(tf.tile(tf.slice(nu, [p0, 0], [B, H]), [1, 2 * H]), [B * 2 * H, H]);
-      const offsets = tf.tile(tf.tensor2d(shift, [2 * H, H]), [B, 1]);
-      return vae.decode(tf.add(centres, offsets) as Tensor2D).mu;
-    });
+    const rows = new Float32Array(B * 2 * H * H);
+    const steps = new Float64Array(B * H);
+    for (let b = 0; b < B; b++)
+      for (let h = 0; h < H; h++) {
+        const c = centres[(p0 + b) * H + h]!;
+        const step = Math.max(JACOBIAN_STEP, STEP_ULPS * FLOAT32_EPS * Math.abs(c));
+        const row = (sign: number) => (b * 2 + sign) * H * H + h * H;
+        rows.set(centres.subarray((p0 + b) * H, (p0 + b + 1) * H), row(0));
+        rows.set(centres.subarray((p0 + b) * H, (p0 + b + 1) * H), row(1));
+        rows[row(0) + h] = c + step;
+        rows[row(1) + h] = c - step;
+        steps[b * H + h] = rows[row(0) + h]! - rows[row(1) + h]!;
+        smallestStep = Math.min(smallestStep, steps[b * H + h]!);
+      }
+    const mu = tf.tidy(() => vae.decode(tf.tensor2d(rows, [B * 2 * H, H])).mu);
     const out = mu.dataSync() as Float32Array;
     mu.dispose();
+    for (let k = 0; k < out.length; k++) outputSize = Math.max(outputSize, Math.abs(out[k]!));
     for (let b = 0; b < B; b++) {
       const p = p0 + b;
       const base = b * 2 * H * D;
-      for (let h = 0; h < H; h++)
-        for (let d = 0; d < D; d++) jacobian[h * D + d] = (out[base + h * D + d]! - out[base + (H + h) * D + d]!) / (2 * JACOBIAN_STEP);
+      for (let h = 0; h < H; h++) for (let d = 0; d < D; d++) jacobian[h * D + d] = (out[base + h * D + d]! - out[base + (H + h) * D + d]!) / steps[b * H + h]!;
       // A linear decoder has one Jacobian for every point (up to the differences' rounding).
       if (p === 0) {
         first.set(jacobian);
@@ -115,14 +128,16 @@ export function meanFieldEvidence(tf: Tf, vae: Vae, values: Float32Array, n: num
         }
     }
   }
-  nu.dispose();
   const gap = meanFieldGap(precisions, P, H);
   // Weights that have diverged give no gap to speak of (the pass's own checks say what went wrong).
   if (!Number.isFinite(gap)) return undefined;
   // The rotation argument needs one decoder variance for all points too (a VAE-3's varies with z).
   let varies = false;
   for (let k = D; k < P * D && !varies; k++) varies = Math.abs(w[k]! - w[k % D]!) > LINEAR_TOLERANCE * Math.abs(w[k % D]!);
-  return { meanFieldGap: gap, meanFieldPoints: P, decoderLinear: P > 1 && spread <= LINEAR_TOLERANCE * size && !varies };
+  // float32 rounds each mean by up to half an ulp of the largest (raw pixels, offsets): a difference of
+  // two Jacobians holds four of them, over the smallest step.
+  const rounding = (2 * FLOAT32_EPS * outputSize) / smallestStep;
+  return { meanFieldGap: gap, meanFieldPoints: P, decoderLinear: P > 1 && spread <= LINEAR_TOLERANCE * size + rounding && !varies };
 }
 
 /**

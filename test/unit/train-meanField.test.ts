@@ -144,3 +144,37 @@ test('a nonlinear decoder is not taken for a linear one, and its gap is the mean
     for (let p = 0; p < 60; p++) sum += meanFieldEvidence(tf, vae, data.subarray(p * 3), 1)!.meanFieldGap;
     assert.ok(Math.abs(sum / 60 - all.meanFieldGap) < 1e-9 * Math.max(1, all.meanFieldGap));
   }));
+
+test('a linear decoder far from the origin (raw pixels, offsets, large latent means, tiny scales) is read as linear, with its exact gap', async () => {
+  const { tf } = await chooseEngine('wasm');
+  const [D, H, n] = [20, 3, 50];
+  let cases = 0;
+  for (const outOffset of [0, 255, 1e4])
+    for (const latentOffset of [0, 1e3, 1e5])
+      for (const spread of [1e-6, 1, 100]) {
+        const rng = new Rng(9);
+        const data = Float32Array.from({ length: n * D }, () => outOffset + spread * rng.normal());
+        const vae = linearVae(tf, 'VAE-1', D, H);
+        try {
+          const layer = vae.params.decoderLayers.at(-1)!;
+          const w = Float32Array.from({ length: H * D }, () => spread * rng.normal());
+          layer.w!.assign(tf.tensor2d(w, [H, D]));
+          layer.b!.assign(tf.fill([D], outOffset));
+          vae.params.encoderMean.b.assign(tf.fill([H], latentOffset));
+          const s2 = 0.2 * spread * spread;
+          vae.params.logS2!.assign(tf.tensor1d([Math.log(s2)]));
+          const got = meanFieldEvidence(tf, vae, data, n)!;
+          const expected = exactGap(w, D, H, s2, [1, 1, 1]);
+          const label = `outputs ${outOffset} + ${spread} z, latent means ${latentOffset}`;
+          assert.equal(got.decoderLinear, true, `${label}: read as nonlinear`);
+          // The outputs' own float32 rounding (an ulp of 1e4 against a slope of 1) bounds what a difference can see.
+          const outputs = outOffset + spread * (1 + H * latentOffset);
+          const tolerance = 2e-3 + (2 ** -23 * outputs) / (spread * 1e-2);
+          assert.ok(Math.abs(got.meanFieldGap - expected) <= tolerance * expected, `${label}: ${got.meanFieldGap} vs exact ${expected}`);
+          cases++;
+        } finally {
+          vae.dispose();
+        }
+      }
+  assert.equal(cases, 27);
+});
