@@ -43,17 +43,18 @@ export function latentEvidence(
   eps: ArrayLike<number>,
 ): LatentEvidence {
   const mean = new Float64Array(H);
-  const sq = new Float64Array(H);
   const logT2Sum = new Float64Array(H);
   for (let n = 0; n < N; n++) {
     for (let h = 0; h < H; h++) {
-      const v = nu[n * H + h]!;
-      mean[h] = mean[h]! + v;
-      sq[h] = sq[h]! + v * v;
+      mean[h] = mean[h]! + nu[n * H + h]!;
       logT2Sum[h] = logT2Sum[h]! + logT2[n * H + h]!;
     }
   }
-  const latentMeanVariance = Array.from(mean, (s, h) => Math.max(0, sq[h]! / N - (s / N) ** 2));
+  for (let h = 0; h < H; h++) mean[h] = mean[h]! / N;
+  // Deviations from the mean, not E[nu^2] - E[nu]^2: means of 1e4 with a spread of 0.1 would lose the variance.
+  const sq = new Float64Array(H);
+  for (let n = 0; n < N; n++) for (let h = 0; h < H; h++) sq[h] = sq[h]! + (nu[n * H + h]! - mean[h]!) ** 2;
+  const latentMeanVariance = Array.from(sq, (s) => s / N);
   const M = Math.min(N, Math.floor(eps.length / Math.max(1, H)));
   return {
     latentMeanVariance,
@@ -67,7 +68,8 @@ export function latentEvidence(
 /** The aggregate-posterior estimator of I(x; z) on the first M points (see the file comment). */
 export function mutualInformation(nu: ArrayLike<number>, logT2: ArrayLike<number>, M: number, H: number, eps: ArrayLike<number>): number {
   if (M < 2) return 0;
-  const invVar = Float64Array.from({ length: M * H }, (_, i) => Math.exp(-logT2[i]!));
+  // 1/t, not 1/t^2: it overflows only for log t^2 below -1418, and a zero distance counts as zero.
+  const invSd = Float64Array.from({ length: M * H }, (_, i) => Math.exp(-0.5 * logT2[i]!));
   // log q(z | x_m) without the -H/2 log 2pi, which cancels between the two terms.
   const logNormConst = Float64Array.from({ length: M }, (_, m) => {
     let s = 0;
@@ -84,15 +86,17 @@ export function mutualInformation(nu: ArrayLike<number>, logT2: ArrayLike<number
       let q = logNormConst[m]!;
       for (let h = 0; h < H; h++) {
         const d = z[h]! - nu[m * H + h]!;
-        q -= 0.5 * d * d * invVar[m * H + h]!;
+        const u = d === 0 ? 0 : d * invSd[m * H + h]!;
+        q -= 0.5 * u * u;
       }
       logq[m] = q;
       if (q > max) max = q;
     }
     let sum = 0;
     for (let m = 0; m < M; m++) sum += Math.exp(logq[m]! - max);
-    const logAggregate = max + Math.log(sum) - Math.log(M);
-    total += logq[n]! - logAggregate;
+    // log q(z_n|x_n) - log(1/M sum_m q(z_n|x_m)), with the larger terms taken out first: the log
+    // normalisers of very narrow posteriors are so large that their difference would round away.
+    total += Math.log(M) - Math.log(sum) - (max - logq[n]!);
   }
   return total / M;
 }
