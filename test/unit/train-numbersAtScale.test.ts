@@ -1,0 +1,211 @@
+/**
+ * The diagnostics pass's numbers on problems bigger and stranger than the examples, against an
+ * independent float64 computation of the same model's outputs (the formulas of DESIGN.md, written
+ * out here): a linear encoder and decoder whose weights the test sets, so every network output can
+ * be recomputed in float64 from the same float32 weights, data and noise.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { Tensor } from '@tensorflow/tfjs-core';
+import { parseSpec } from '../../src/core/spec';
+import { LOG_2PI, LOG_2PIE } from '../../src/core/constants';
+import { Rng } from '../../src/core/random';
+import { chooseEngine, type Tf } from '../../src/train/backend';
+import { diagnose } from '../../src/train/diagnostics';
+import { Vae } from '../../src/train/model';
+
+interface Case {
+  type: 'VAE-0' | 'VAE-1' | 'VAE-2' | 'VAE-3';
+  D: number;
+  H: number;
+  N: number;
+  S: number;
+  /** Data x = offset + spread * u, u uniform in [0, 1). */
+  offset: number;
+  spread: number;
+  /** The decoder variance s^2 and the encoder's log t^2. */
+  s2: number;
+  logT2: number;
+}
+
+interface Reference {
+  elbo: number;
+  hEnc: number;
+  hPrior: number;
+  hDec: number;
+  rDec: number;
+  rPrior: number;
+  sigma2Opt: number;
+}
+
+/** The model: nu = x We + be, log t^2 = const, mu = z Wd + bd, weights drawn from `seed` and scaled to the data. */
+function setUp(tf: Tf, c: Case, seed: number): { vae: Vae; values: Float32Array } {
+  const spec = parseSpec(
+    `{ "data": { "synthetic": "spiral3d" }, "model": { "type": "${c.type}", "latentDim": ${c.H}, "encoder": { "hidden": [] }, "decoder": { "hidden": [] }, "initialVariance": ${c.s2} } }`,
+    't.vae.json',
+  ).spec;
+  const vae = new Vae(tf, spec.model, c.D, seed, c.s2);
+  const rng = new Rng(seed);
+  const values = Float32Array.from({ length: c.N * c.D }, () => c.offset + c.spread * rng.uniform());
+  const p = vae.params;
+  // The encoder reads the data's deviation from its centre; the decoder puts it back.
+  const we = Float32Array.from({ length: c.D * c.H }, () => rng.normal() / (c.spread * Math.sqrt(c.D)));
+  const be = new Float32Array(c.H);
+  for (let h = 0; h < c.H; h++) {
+    let s = 0;
+    for (let d = 0; d < c.D; d++) s += we[d * c.H + h]! * (c.offset + c.spread / 2);
+    be[h] = -s;
+  }
+  const wd = Float32Array.from({ length: c.H * c.D }, () => (rng.normal() * c.spread) / 4);
+  const bd = Float32Array.from({ length: c.D }, () => c.offset + c.spread * (0.4 + 0.2 * rng.uniform()));
+  tf.tidy(() => {
+    p.encoderMean.w.assign(tf.tensor2d(we, [c.D, c.H]));
+    p.encoderMean.b.assign(tf.tensor1d(be));
+    p.encoderLogVar.w.assign(tf.zeros([c.D, c.H]));
+    p.encoderLogVar.b.assign(tf.fill([c.H], c.logT2));
+    const out = p.decoderLayers[vae.plan.output]!;
+    out.w!.assign(tf.tensor2d(wd, [c.H, c.D]));
+    out.b!.assign(tf.tensor1d(bd));
+    if (p.decoderLogVar) {
+      p.decoderLogVar.w!.assign(tf.randomNormal([c.H, c.D], 0, 0.3, 'float32', 17));
+      p.decoderLogVar.b!.assign(tf.fill([c.D], Math.log(c.s2)));
+    }
+    if (p.logA2) p.logA2.assign(tf.tensor1d(Float32Array.from({ length: c.H }, (_, h) => 0.3 * Math.sin(h))));
+  });
+  return { vae, values };
+}
+
+/** The values of the tensors `fn` makes, in float64; everything else it made is freed. */
+function outputs(tf: Tf, fn: () => Tensor[]): Float64Array[] {
+  const ts = tf.tidy(fn);
+  const values = ts.map((t) => Float64Array.from(t.dataSync()));
+  tf.dispose(ts);
+  return values;
+}
+
+/**
+ * DESIGN.md's quantities in float64 from the model's own float32 outputs (nu, log t^2, mu and a
+ * VAE-3's log s^2(z)), with the pass's noise: only the arithmetic after the networks is compared.
+ */
+function reference(tf: Tf, vae: Vae, c: Case, values: Float32Array, seed: number): Reference {
+  const { D, H, N, S } = c;
+  const p = vae.params;
+  const read = (t: { dataSync(): ArrayLike<number> }) => Float64Array.from(t.dataSync());
+  const logA2 = p.logA2 ? read(p.logA2) : new Float64Array(H);
+  const globalLogS2 = p.logS2 ? read(p.logS2) : undefined;
+  // The pass's noise: one draw of [C*S, H] per chunk of floor(16384 / S) points, seed + chunk.
+  const perChunk = Math.max(1, Math.floor(16384 / S));
+  const block = Math.max(1, Math.floor(4096 / S));
+  let logLik = 0;
+  let kl = 0;
+  let sumLogT2 = 0;
+  let hDecSum = 0;
+  let normSum = 0;
+  const sqErr = new Float64Array(D);
+  const moment = new Float64Array(H);
+  for (let start = 0, chunk = 0; start < N; start += perChunk, chunk++) {
+    const C = Math.min(perChunk, N - start);
+    const epsT = tf.randomNormal([C * S, H], 0, 1, 'float32', seed + chunk);
+    const eps = read(epsT);
+    epsT.dispose();
+    for (let i0 = 0; i0 < C; i0 += block) {
+      const B = Math.min(block, C - i0);
+      const first = start + i0;
+      const x = values.subarray(first * D, (first + B) * D);
+      const [nu, lt] = outputs(tf, () => {
+        const e = vae.encode(tf.tensor2d(x, [B, D]));
+        return [e.nu, e.logT2];
+      });
+      const z = new Float32Array(B * S * H);
+      for (let i = 0; i < B; i++)
+        for (let h = 0; h < H; h++) {
+          const a = nu[i * H + h]!;
+          const b = lt[i * H + h]!;
+          kl += 0.5 * (logA2[h]! - b + (Math.exp(b) + a * a) / Math.exp(logA2[h]!) - 1);
+          sumLogT2 += b;
+          moment[h] = moment[h]! + a * a + Math.exp(b);
+          for (let s = 0; s < S; s++) z[(i * S + s) * H + h] = a + Math.exp(0.5 * b) * eps[((i0 + i) * S + s) * H + h]!;
+        }
+      const [mu, logS2] = outputs(tf, () => {
+        const d = vae.decode(tf.tensor2d(z, [B * S, H]));
+        return [d.mu, d.logS2];
+      });
+      for (let k = 0; k < B * S; k++) {
+        const n = Math.floor(k / S);
+        let hDecK = 0;
+        let normK = 0;
+        for (let d = 0; d < D; d++) {
+          const ls2 = globalLogS2 ? globalLogS2[globalLogS2.length === 1 ? 0 : d]! : logS2[k * D + d]!;
+          const r = x[n * D + d]! - mu[k * D + d]!;
+          sqErr[d] = sqErr[d]! + r * r;
+          logLik += -0.5 * (LOG_2PI + ls2 + (r * r) / Math.exp(ls2));
+          hDecK += 0.5 * (LOG_2PIE + ls2);
+          normK += (r * r) / Math.exp(ls2);
+        }
+        hDecSum += hDecK;
+        normSum += normK;
+      }
+    }
+  }
+  let hPrior = 0;
+  let rPrior = 0;
+  for (let h = 0; h < H; h++) {
+    hPrior += 0.5 * (LOG_2PIE + logA2[h]!);
+    rPrior += 0.5 * (1 - moment[h]! / N / Math.exp(logA2[h]!));
+  }
+  let opt = 0;
+  for (let d = 0; d < D; d++) opt += sqErr[d]! / (N * S) / D;
+  let hDec = hDecSum / (N * S);
+  let rDec = 0.5 * D - (0.5 * normSum) / (N * S);
+  if (globalLogS2) {
+    const s2 = (d: number) => Math.exp(globalLogS2[globalLogS2.length === 1 ? 0 : d]!);
+    hDec = 0;
+    rDec = 0;
+    for (let d = 0; d < D; d++) {
+      hDec += 0.5 * (LOG_2PIE + Math.log(s2(d)));
+      rDec += 0.5 * (1 - sqErr[d]! / (N * S) / s2(d));
+    }
+  }
+  return { elbo: logLik / (N * S) - kl / N, hEnc: 0.5 * (H * LOG_2PIE + sumLogT2 / N), hPrior, hDec, rDec, rPrior, sigma2Opt: opt };
+}
+
+const CASES: Case[] = [];
+for (const [D, N, H] of [
+  [3072, 40, 8],
+  [12288, 12, 4],
+] as const)
+  for (const [offset, spread] of [
+    [0, 1],
+    [0, 255],
+    [1e4, 1],
+    [0, 1e-6],
+  ] as const)
+    CASES.push({ type: 'VAE-1', D, H, N, S: 3, offset, spread, s2: (spread * spread) / 50, logT2: -3 });
+// Many points; extreme variances; each variant; 1 and 512 latents; one point; blocks that do not divide N.
+CASES.push({ type: 'VAE-1', D: 16, H: 2, N: 60000, S: 1, offset: 0, spread: 1, s2: 0.02, logT2: -3 });
+for (const type of ['VAE-0', 'VAE-2', 'VAE-3'] as const)
+  for (const s2 of [1e-8, 1e4]) CASES.push({ type, D: 300, H: 5, N: 301, S: 7, offset: 0, spread: 1, s2, logT2: -3 });
+for (const logT2 of [-120, -300]) CASES.push({ type: 'VAE-1', D: 50, H: 3, N: 100, S: 2, offset: 0, spread: 1, s2: 0.02, logT2 });
+CASES.push({ type: 'VAE-1', D: 64, H: 512, N: 33, S: 3, offset: 0, spread: 1, s2: 0.5, logT2: -1 });
+CASES.push({ type: 'VAE-1', D: 64, H: 1, N: 1, S: 1, offset: 0, spread: 1, s2: 0.5, logT2: -1 });
+CASES.push({ type: 'VAE-2', D: 64, H: 3, N: 1, S: 5, offset: 0, spread: 1, s2: 0.5, logT2: -1 });
+
+for (const c of CASES) {
+  test(`diagnostics match a float64 computation: ${c.type} D=${c.D} N=${c.N} H=${c.H} S=${c.S} data ${c.offset}+${c.spread}u s2=${c.s2} log t2=${c.logT2}`, async () => {
+    const { tf } = await chooseEngine('wasm');
+    const seed = 5;
+    const { vae, values } = setUp(tf, c, 3);
+    try {
+      const r = diagnose(tf, vae, { values, n: c.N, samples: c.S, seed });
+      const ref = reference(tf, vae, c, values, seed);
+      const scale = Math.abs(ref.elbo) + Math.abs(ref.hEnc) + Math.abs(ref.hPrior) + Math.abs(ref.hDec);
+      const gapRef = ref.elbo - (ref.hEnc - ref.hPrior - ref.hDec);
+      const show = `ref ${JSON.stringify({ ...ref, gap: gapRef })}\n got ${JSON.stringify({ elbo: r.elbo, hEnc: r.hEnc, hPrior: r.hPrior, hDec: r.hDec, rDec: r.rDec, rPrior: r.rPrior, sigma2Opt: r.sigma2Opt, gap: r.gap })}`;
+      for (const k of ['elbo', 'hEnc', 'hPrior', 'hDec', 'rDec', 'rPrior'] as const) assert.ok(Math.abs(r[k] - ref[k]) <= 1e-5 * scale, `${k}: ${show}`);
+      assert.ok(Math.abs(r.gap - gapRef) <= 1e-5 * scale, `gap: ${show}`);
+      assert.ok(Math.abs(r.sigma2Opt - ref.sigma2Opt) <= 1e-4 * ref.sigma2Opt, `sigma2Opt: ${show}`);
+    } finally {
+      vae.dispose();
+    }
+  });
+}
