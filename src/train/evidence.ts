@@ -8,7 +8,7 @@
  *    iterates that jitter around an optimum sits closer to it than any one iterate);
  *  - the mean-field gap, from the decoder's Jacobian at the encoder means of a few points.
  */
-import type { Tensor, Tensor2D, Variable } from '@tensorflow/tfjs-core';
+import type { Tensor, Variable } from '@tensorflow/tfjs-core';
 import { latentEvidence, meanFieldGap, type LatentEvidence, type MeanFieldEvidence } from '../core/evidence';
 import { Rng } from '../core/random';
 import type { Tf } from './tf';
