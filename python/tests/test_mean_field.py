@@ -2,6 +2,8 @@
 and the user's modules and random state untouched by computing it."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -126,3 +128,27 @@ def test_the_decoder_is_never_asked_for_more_rows_than_block_rows(block_rows: in
     r = Diagnostics(model.encode, decode, x, samples=1, write=False, modules=[model], block_rows=block_rows).diagnose(0, 0)
     assert max(asked) <= block_rows
     assert r["meanFieldGap"] == pytest.approx(whole["meanFieldGap"], rel=1e-9) and r["decoderLinear"] is True
+
+
+@pytest.mark.parametrize("out_offset", [0.0, 255.0, 1e4])
+@pytest.mark.parametrize("latent_offset", [0.0, 1e3, 1e5])
+@pytest.mark.parametrize("spread", [1.0, 100.0])
+def test_a_float32_linear_decoder_far_from_the_origin_is_linear(out_offset: float, latent_offset: float, spread: float) -> None:
+    # Raw pixels, offsets and large latent means: float32 rounds the means the differences are taken of.
+    g = torch.Generator().manual_seed(9)
+    D, H, n = 20, 3, 50
+    w = spread * torch.randn(D, H, generator=g)
+    enc = torch.nn.Linear(D, 2 * H)
+    with torch.no_grad():
+        enc.weight.mul_(0.01)
+        enc.bias[:H] = latent_offset
+        enc.bias[H:] = -3.0
+    s2 = 0.2 * spread * spread
+    x = out_offset + spread * torch.randn(n, D, generator=g)
+    r = Diagnostics(lambda v: tuple(enc(v).chunk(2, 1)), lambda z: (z @ w.T + out_offset, torch.tensor([math.log(s2)])), x,
+                    samples=2, write=False).diagnose(0, 0)
+    assert r["decoderLinear"] is True
+    expected = exact_gap(w.double(), torch.full((D,), s2, dtype=torch.float64), torch.ones(H, dtype=torch.float64))
+    # The outputs' own float32 rounding bounds what a difference over a step of 1e-2 can see.
+    outputs = out_offset + spread * (1 + H * latent_offset)
+    assert r["meanFieldGap"] == pytest.approx(expected, rel=2e-3 + 2 ** -23 * outputs / (spread * 1e-2))

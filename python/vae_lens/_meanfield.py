@@ -90,8 +90,9 @@ def _mean_field_gap(setup: PassSetup, variance_kind: str) -> Tuple[float, int, b
         jac = (mu[:, 0] - mu[:, 1]) / step[:, :, None]  # [B, H, D]
         if first is None:
             first = jac[0]
-        # Rounding of a float16 or bfloat16 output moves each difference by up to one of its ulps, at both points.
-        slack = 2.0 * torch.finfo(mu_dtype).eps * float(mu.abs().max()) / float(step.min()) if mu_dtype in LOW_PRECISION else 0.0
+        # Rounding of the output moves each difference by up to one of its ulps, at both points: in float32 too,
+        # where means at 255 or 1e4 (raw pixels, offsets) would otherwise make a linear decoder look nonlinear.
+        slack = 2.0 * torch.finfo(mu_dtype).eps * float(mu.abs().max()) / float(step.min()) if mu_dtype.is_floating_point else 0.0
         linear = linear and float((jac - first).abs().max()) <= LINEAR_TOLERANCE * float(first.abs().max()) + slack
         # Read as the pass reads it: a number is one value, and decoder_scale says what the output is. A
         # value that is not finite here, or a std or variance of 0 or less (the pass checked its own), leaves
