@@ -94,7 +94,8 @@ export function gatherStatistics(tf: Tf, vae: Vae, input: PassInput, encodings?:
           sqErrSum: columnSums(sq),
           hDec: latentVar ? tf.mul(tf.add(tf.sum(dec.logS2, 1), D * LOG_2PIE), 0.5) : undefined,
           normSqErr: latentVar ? tf.reshape(tf.sum(tf.mul(sq, tf.exp(tf.neg(tf.reshape(dec.logS2, [P, S, D])))), -1), [P * S]) : undefined,
-          varianceSum: latentVar ? tf.sum(tf.exp(dec.logS2)) : undefined,
+          // Per row, added up in float64 below: one float32 sum over a block's rows x D values loses digits.
+          varianceSum: latentVar ? tf.sum(tf.exp(dec.logS2), 1) : undefined,
           nu: encodings ? e.nu : undefined,
           logT2: encodings ? e.logT2 : undefined,
         };
@@ -112,7 +113,7 @@ export function gatherStatistics(tf: Tf, vae: Vae, input: PassInput, encodings?:
       if (st.latentVariance) {
         st.latentVariance.hDecPerSample.set(read(out.hDec!), first * S);
         st.latentVariance.normSqErrPerSample.set(read(out.normSqErr!), first * S);
-        st.latentVariance.varianceSum += read(out.varianceSum!)[0]!;
+        for (const v of read(out.varianceSum!)) st.latentVariance.varianceSum += v;
       }
       for (const t of Object.values(out)) t?.dispose();
     }

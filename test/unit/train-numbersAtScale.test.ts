@@ -36,6 +36,7 @@ interface Reference {
   rDec: number;
   rPrior: number;
   sigma2Opt: number;
+  sigma2: number;
 }
 
 /** The model: nu = x We + be, log t^2 = const, mu = z Wd + bd, weights drawn from `seed` and scaled to the data. */
@@ -101,6 +102,7 @@ function reference(tf: Tf, vae: Vae, c: Case, values: Float32Array, seed: number
   let sumLogT2 = 0;
   let hDecSum = 0;
   let normSum = 0;
+  let varianceSum = 0;
   const sqErr = new Float64Array(D);
   const moment = new Float64Array(H);
   for (let start = 0, chunk = 0; start < N; start += perChunk, chunk++) {
@@ -141,6 +143,7 @@ function reference(tf: Tf, vae: Vae, c: Case, values: Float32Array, seed: number
           logLik += -0.5 * (LOG_2PI + ls2 + (r * r) / Math.exp(ls2));
           hDecK += 0.5 * (LOG_2PIE + ls2);
           normK += (r * r) / Math.exp(ls2);
+          varianceSum += Math.exp(ls2);
         }
         hDecSum += hDecK;
         normSum += normK;
@@ -166,7 +169,16 @@ function reference(tf: Tf, vae: Vae, c: Case, values: Float32Array, seed: number
       rDec += 0.5 * (1 - sqErr[d]! / (N * S) / s2(d));
     }
   }
-  return { elbo: logLik / (N * S) - kl / N, hEnc: 0.5 * (H * LOG_2PIE + sumLogT2 / N), hPrior, hDec, rDec, rPrior, sigma2Opt: opt };
+  return {
+    elbo: logLik / (N * S) - kl / N,
+    hEnc: 0.5 * (H * LOG_2PIE + sumLogT2 / N),
+    hPrior,
+    hDec,
+    rDec,
+    rPrior,
+    sigma2Opt: opt,
+    sigma2: varianceSum / (N * S * D),
+  };
 }
 
 const CASES: Case[] = [];
@@ -183,6 +195,7 @@ for (const [D, N, H] of [
     CASES.push({ type: 'VAE-1', D, H, N, S: 3, offset, spread, s2: (spread * spread) / 50, logT2: -3 });
 // Many points; extreme variances; each variant; 1 and 512 latents; one point; blocks that do not divide N.
 CASES.push({ type: 'VAE-1', D: 16, H: 2, N: 60000, S: 1, offset: 0, spread: 1, s2: 0.02, logT2: -3 });
+CASES.push({ type: 'VAE-3', D: 12288, H: 4, N: 40, S: 3, offset: 0, spread: 255, s2: 1300, logT2: -3 });
 for (const type of ['VAE-0', 'VAE-2', 'VAE-3'] as const)
   for (const s2 of [1e-8, 1e4]) CASES.push({ type, D: 300, H: 5, N: 301, S: 7, offset: 0, spread: 1, s2, logT2: -3 });
 for (const logT2 of [-120, -300]) CASES.push({ type: 'VAE-1', D: 50, H: 3, N: 100, S: 2, offset: 0, spread: 1, s2: 0.02, logT2 });
@@ -200,10 +213,11 @@ for (const c of CASES) {
       const ref = reference(tf, vae, c, values, seed);
       const scale = Math.abs(ref.elbo) + Math.abs(ref.hEnc) + Math.abs(ref.hPrior) + Math.abs(ref.hDec);
       const gapRef = ref.elbo - (ref.hEnc - ref.hPrior - ref.hDec);
-      const show = `ref ${JSON.stringify({ ...ref, gap: gapRef })}\n got ${JSON.stringify({ elbo: r.elbo, hEnc: r.hEnc, hPrior: r.hPrior, hDec: r.hDec, rDec: r.rDec, rPrior: r.rPrior, sigma2Opt: r.sigma2Opt, gap: r.gap })}`;
+      const show = `ref ${JSON.stringify({ ...ref, gap: gapRef })}\n got ${JSON.stringify({ elbo: r.elbo, hEnc: r.hEnc, hPrior: r.hPrior, hDec: r.hDec, rDec: r.rDec, rPrior: r.rPrior, sigma2Opt: r.sigma2Opt, sigma2: r.sigma2, gap: r.gap })}`;
       for (const k of ['elbo', 'hEnc', 'hPrior', 'hDec', 'rDec', 'rPrior'] as const) assert.ok(Math.abs(r[k] - ref[k]) <= 1e-5 * scale, `${k}: ${show}`);
       assert.ok(Math.abs(r.gap - gapRef) <= 1e-5 * scale, `gap: ${show}`);
       assert.ok(Math.abs(r.sigma2Opt - ref.sigma2Opt) <= 1e-4 * ref.sigma2Opt, `sigma2Opt: ${show}`);
+      assert.ok(Math.abs(r.sigma2 - ref.sigma2) <= 1e-5 * ref.sigma2, `sigma2: ${show}`);
     } finally {
       vae.dispose();
     }
