@@ -145,3 +145,20 @@ def test_a_low_precision_normal_is_read_as_exactly_as_its_standard_deviations(da
     said = Diagnostics(pair.encode, pair.decode, data, write=False, modules=[pair], dtype=dtype, encoder_scale="std").diagnose(1, 1)
     for key in ("elbo", "hEnc", "entropySum", "gap", "kl", "rPrior"):
         assert got[key] == pytest.approx(said[key], rel=1e-12, abs=1e-12), key
+
+
+@pytest.mark.parametrize("form", ["std", "variance"])
+@pytest.mark.parametrize("log_var", [-250.0, -1e4])
+def test_a_scale_that_underflowed_to_zero_is_named_as_such(data, form: str, log_var: float) -> None:
+    # A posterior so narrow that its std or variance rounds to 0 in float32: not a log-variance passed by mistake.
+    m = TinyVae()
+
+    def encode(x: torch.Tensor):  # type: ignore[no-untyped-def]
+        mean, lv = m.encode(x)
+        lv = lv.clone()
+        lv[0, 0] = log_var
+        return mean, FORMS[form](lv)
+
+    with pytest.raises(VaeLensInputError, match=rf"encode \(.*\): {form} of shape \(\d+, 2\) has 1 value of exactly 0 \(the first at index \[0, 0\]\) and none below.*"
+                                                r"underflowed.*return its logarithm.*encoder_scale='log_"):
+        Diagnostics(encode, m.decode, data, write=False, encoder_scale=form).diagnose(1, 1)

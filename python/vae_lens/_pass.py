@@ -329,6 +329,15 @@ def log_variance_of(second: torch.Tensor, scale: str, what: str, keyword: str = 
     if positive and bool((v <= 0).any()):
         kind = "standard deviation" if scale == "std" else "variance"
         network = keyword.split("_")[0]
+        zeros = int((v == 0).sum())
+        if not bool((v < 0).any()):
+            # Only zeros: a posterior too narrow for the network's dtype, not a log-variance passed as a scale.
+            raise VaeLensInputError(
+                f"{what} of shape {shape_of(second)} has {zeros} value{'' if zeros == 1 else 's'} of exactly 0 (the first at "
+                f"index {(v == 0).nonzero()[0].tolist()}) and none below: a {kind} that underflowed in {second.dtype} "
+                f"({keyword}={scale!r} is taken as said), whose logarithm is -inf; return its logarithm instead, computed "
+                f"before it is exponentiated, and pass {keyword}='log_std' or 'log_variance'"
+            )
         raise VaeLensInputError(
             f"{what} of shape {shape_of(second)} has {int((v <= 0).sum())} values of 0 or less (the smallest "
             f"{float(v.min()):.4g}), but {keyword}={scale!r} says it is a {kind}, which is positive; if the "
