@@ -237,6 +237,26 @@ def test_the_mean_of_low_precision_weights_is_kept_in_float32(dtype) -> None:
     assert torch.equal(p.detach(), own), "restored bit for bit"
 
 
+@pytest.mark.parametrize("centre, jitter, steps", [(1.0, 1e-4, 20000), (255.0, 1e-2, 20000), (0.1, 1e-5, 5000), (1.0, 1e-3, 2000)])
+def test_the_mean_of_many_float32_steps_keeps_their_small_moves(centre: float, jitter: float, steps: int) -> None:
+    # Weights jittering and drifting by a ten-thousandth of their size: after thousands of steps, a step's share of
+    # the mean, jitter / count, is below half an ulp of the mean, and a plain running mean stops following.
+    from vae_lens._average import WeightAverage
+    g = torch.Generator().manual_seed(0)
+    p = torch.nn.Parameter(torch.full((500,), centre))
+    avg = WeightAverage([p])
+    exact = torch.zeros(500, dtype=torch.float64)
+    for t in range(steps):
+        with torch.no_grad():
+            p.copy_(centre + jitter * (torch.randn(500, generator=g) + 3.0 * t / steps))
+        avg.add()
+        exact += p.detach().double()
+    exact /= steps
+    assert avg.mean is not None
+    err = float((avg.mean[0].double() - exact).abs().max())
+    assert err <= 0.05 * jitter, f"the mean is off by {err / jitter:.3g} of the weights' jitter"
+
+
 def test_the_mean_follows_a_model_cast_between_steps() -> None:
     from vae_lens._average import WeightAverage
     m = torch.nn.Linear(2, 2)

@@ -5,7 +5,11 @@ the average is better, the step's noise holds the model down and a smaller step 
 difference (the verdict's `noise-limited`). The mean is kept on each parameter's own device, in its
 own dtype, or in float32 for a float16 or bfloat16 parameter: there a running mean's increments
 (1/count of a weight's change) round to nothing after a few hundred steps, and lerp has no float16
-kernel on the CPU. It is rounded back to the parameter's dtype when swapped in. The parameters themselves are only ever swapped for the block that evaluates the
+kernel on the CPU. It is rounded back to the parameter's dtype when swapped in.
+
+The running mean covers at most BLOCK steps; each full block is then folded into the mean of the blocks
+before it. A plain running mean over thousands of steps, in float32 too, stops following the weights: a
+step's share of it, its distance from the mean / count, falls below half an ulp of the mean and rounds away. The parameters themselves are only ever swapped for the block that evaluates the
 average, and restored bit for bit.
 
 The swap writes the average into each parameter's own memory through ``p.data`` and writes the
@@ -25,14 +29,26 @@ import torch
 
 #: Parameter dtypes whose running mean is kept in float32.
 LOW_PRECISION = (torch.float16, torch.bfloat16)
+#: Steps in one running mean before it is folded into the mean of the earlier ones.
+BLOCK = 256
 
 
 class WeightAverage:
     def __init__(self, params: Sequence[torch.nn.Parameter]) -> None:
         self.params: List[torch.nn.Parameter] = list(params)
-        self.mean: Optional[List[torch.Tensor]] = None
+        #: The running mean of the current block's steps, and the mean of the full blocks before it.
+        self.block: Optional[List[torch.Tensor]] = None
+        self.folded: Optional[List[torch.Tensor]] = None
+        self.in_block = 0
         #: Steps added since the last reset.
         self.count = 0
+
+    @property
+    def mean(self) -> Optional[List[torch.Tensor]]:
+        """The mean of every step added since the last reset."""
+        if self.block is None or self.folded is None:
+            return self.block
+        return [f.lerp(b, self.in_block / self.count) for f, b in zip(self.folded, self.block)]
 
     # Outside inference mode even when called in it: the mean must stay a normal tensor, which a later step
     # outside can update in place.
@@ -41,18 +57,34 @@ class WeightAverage:
     def add(self) -> None:
         """Add the parameters as they are now (call after each optimizer step)."""
         self.count += 1
-        if self.mean is None:
-            self.mean = [p.detach().to(_mean_dtype(p.dtype)) if p.dtype in LOW_PRECISION else p.detach().clone() for p in self.params]
+        if self.block is None:
+            self.block = [p.detach().to(_mean_dtype(p.dtype)) if p.dtype in LOW_PRECISION else p.detach().clone() for p in self.params]
+            self.in_block = 1
             return
-        for i, (m, p) in enumerate(zip(self.mean, self.params)):
-            if m.device != p.device or m.dtype != _mean_dtype(p.dtype):
+        for i, (b, p) in enumerate(zip(self.block, self.params)):
+            if b.device != p.device or b.dtype != _mean_dtype(p.dtype):
                 # The model was moved or cast since the mean began: the mean follows it.
-                self.mean[i] = m = m.to(device=p.device, dtype=_mean_dtype(p.dtype))
+                self.block[i] = b = b.to(device=p.device, dtype=_mean_dtype(p.dtype))
+                if self.folded is not None:
+                    self.folded[i] = self.folded[i].to(device=p.device, dtype=b.dtype)
+        if self.in_block == BLOCK:
+            full = self.count - 1
+            if self.folded is None:
+                self.folded = [b.clone() for b in self.block]
+            else:
+                for f, b in zip(self.folded, self.block):
+                    f.lerp_(b, BLOCK / full)
+            for b, p in zip(self.block, self.params):
+                b.copy_(p.detach())
+            self.in_block = 1
+            return
+        self.in_block += 1
+        for b, p in zip(self.block, self.params):
             # In place: no temporary per parameter and step (but the float32 copy of a low-precision one).
-            m.lerp_(p.detach().to(m.dtype), 1.0 / self.count)
+            b.lerp_(p.detach().to(b.dtype), 1.0 / self.in_block)
 
     def reset(self) -> None:
-        self.mean, self.count = None, 0
+        self.block, self.folded, self.in_block, self.count = None, None, 0, 0
 
     @contextmanager
     def swapped_in(self) -> Iterator[None]:
