@@ -7,6 +7,8 @@ export interface SettingPathContext {
   /** The workspace folder of the file the setting is read for, if any. */
   scope: string | undefined;
   home: string;
+  /** The folder of the file the setting is read for: the base when no workspace folder is open. */
+  fileDir?: string;
 }
 
 /**
@@ -14,10 +16,11 @@ export interface SettingPathContext {
  * settings as written, and joined to the workspace folder they would name a folder "~" or
  * "${workspaceFolder}" inside it: a leading `~`, `${userHome}`, `${workspaceFolder}` (also
  * `:name`) and `${workspaceFolderBasename}` are expanded here. What stays relative is relative to
- * the scope's workspace folder (or the first one).
+ * the scope's workspace folder (or the first one); with no folder open, to the file's own folder
+ * (not the extension host's working folder, which is wherever the editor was started).
  */
 export function resolveSettingPath(written: string, ctx: SettingPathContext): string {
-  const base = ctx.scope ?? ctx.folders[0]?.path;
+  const base = ctx.scope ?? ctx.folders[0]?.path ?? ctx.fileDir;
   const expanded = written
     .replace(/^~(?=$|[/\\])/, () => ctx.home)
     .replace(/\$\{(userHome|workspaceFolder|workspaceFolderBasename)(?::([^}]*))?\}/g, (whole, name: string, folder: string | undefined) => {

@@ -1,5 +1,6 @@
 /** The extension's settings (contributes.configuration in package.json), read with their types. */
 import * as os from 'node:os';
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { BackendChoice } from '../core/spec';
 import type { TrainerPriority } from './trainer/trainerProcess';
@@ -44,11 +45,12 @@ function positiveInteger(v: unknown): number | undefined {
   return typeof v === 'number' && Number.isInteger(v) && v >= 1 ? v : undefined;
 }
 
-/** A path setting's folder (resolveSettingPath), relative ones against the workspace folder of `scope` (or the first one). */
+/** A path setting's folder (resolveSettingPath), relative ones against the workspace folder of `scope` (or the first one, or with none open `scope`'s folder). */
 function resolveAgainstWorkspace(p: string, scope?: vscode.Uri): string {
   const own = scope && vscode.workspace.getWorkspaceFolder(scope);
   const folders = (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file').map((f) => ({ name: f.name, path: f.uri.fsPath }));
-  return resolveSettingPath(p, { folders, scope: own?.uri.scheme === 'file' ? own.uri.fsPath : undefined, home: os.homedir() });
+  const fileDir = scope?.scheme === 'file' ? path.dirname(scope.fsPath) : undefined;
+  return resolveSettingPath(p, { folders, scope: own?.uri.scheme === 'file' ? own.uri.fsPath : undefined, home: os.homedir(), fileDir });
 }
 
 /** Whether a configuration change touches a VAE Lens setting. */

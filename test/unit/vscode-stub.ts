@@ -71,6 +71,17 @@ export const createdPanels: FakeWebviewPanel[] = [];
 export const openDocuments: { uri: Uri; getText: () => string }[] = [];
 export const answers: { saveDialog?: Uri; openDialog?: Uri[] } = {};
 
+/**
+ * The editor setup a test plays: the workspace folders (undefined: no folder open), the settings
+ * (`vaeLens.<key>` → value, for every scope), the active editor's document, and what findFiles finds.
+ */
+export const setup: {
+  folders: { uri: Uri; name: string; index: number }[] | undefined;
+  settings: Record<string, unknown>;
+  activeDocument: { uri: Uri; isUntitled: boolean; languageId: string; getText: () => string } | undefined;
+  files: Uri[];
+} = { folders: undefined, settings: {}, activeDocument: undefined, files: [] };
+
 const disposable = { dispose: () => undefined };
 
 /** Listeners of the workspace (and window) events the code under test subscribes to; `fireWorkspace` plays one. */
@@ -191,7 +202,9 @@ const vscode = {
     ) {}
   },
   window: {
-    activeTextEditor: undefined,
+    get activeTextEditor() {
+      return setup.activeDocument && { document: setup.activeDocument };
+    },
     onDidChangeWindowState: workspaceEvent('onDidChangeWindowState'),
     onDidChangeActiveTextEditor: workspaceEvent('onDidChangeActiveTextEditor'),
     createStatusBarItem: (id: string) => {
@@ -218,7 +231,10 @@ const vscode = {
   },
   workspace: {
     isTrusted: true,
-    workspaceFolders: undefined,
+    get workspaceFolders() {
+      return setup.folders;
+    },
+    getWorkspaceFolder: (uri: Uri) => setup.folders?.find((f) => uri.fsPath === f.uri.fsPath || uri.fsPath.startsWith(f.uri.fsPath + path.sep)),
     textDocuments: openDocuments,
     onDidSaveTextDocument: workspaceEvent('onDidSaveTextDocument'),
     createFileSystemWatcher: (glob: unknown) => {
@@ -233,8 +249,10 @@ const vscode = {
     onDidGrantWorkspaceTrust: workspaceEvent('onDidGrantWorkspaceTrust'),
     onDidChangeWorkspaceFolders: workspaceEvent('onDidChangeWorkspaceFolders'),
     onDidRenameFiles: workspaceEvent('onDidRenameFiles'),
-    findFiles: () => Promise.resolve([]),
-    getConfiguration: () => ({ get: <T>(_key: string, fallback: T) => fallback }),
+    findFiles: () => Promise.resolve(setup.files),
+    getConfiguration: (section: string) => ({
+      get: <T>(key: string, fallback: T) => (`${section}.${key}` in setup.settings ? (setup.settings[`${section}.${key}`] as T) : fallback),
+    }),
     asRelativePath: (p: string | Uri) => (typeof p === 'string' ? p : p.fsPath),
     fs: { writeFile: (uri: Uri, bytes: Uint8Array) => fs.promises.writeFile(uri.fsPath, bytes) },
   },
