@@ -7,6 +7,7 @@ import { afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { readSettings } from '../../src/extension/settings';
+import { resolveSpec } from '../../src/extension/specs/specFiles';
 
 afterEach(() => {
   setup.folders = undefined;
@@ -35,4 +36,20 @@ for (const [written, expected] of NO_FOLDER_CASES) {
     assert.equal(settings.runsDirectory, expected);
     assert.equal(settings.tfjsNodePath, expected);
   });
+}
+
+for (const languageId of ['jsonc', 'json']) {
+  test(`Train VAE in an untitled ${languageId} editor does not train another spec of the workspace in its place`, async () => {
+    const only = Uri.file(join('/', 'ws', 'only.vae.json'));
+    setup.folders = [{ uri: Uri.file(join('/', 'ws')), name: 'ws', index: 0 }];
+    setup.files = [only];
+    setup.activeDocument = { uri: untitled('Untitled-1'), isUntitled: true, languageId, getText: () => '{ "name": "draft" }' };
+    assert.equal(await resolveSpec(undefined, 'Which spec do you want to train?'), undefined);
+    assert.match(shown.map((s) => s.message).join('\n'), /Untitled-1 is not saved.*\.vae\.json/);
+  });
+}
+
+/** An untitled editor's Uri (scheme "untitled"), built as the stub's Uri.file builds a file's. */
+function untitled(name: string): Uri {
+  return Object.assign(Object.create(Uri.prototype) as Uri, { scheme: 'untitled', fsPath: name });
 }

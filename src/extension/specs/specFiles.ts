@@ -77,6 +77,14 @@ export async function resolveSpec(arg: unknown, placeHolder: string): Promise<vs
   }
   const active = activeSpecUri();
   if (active) return active;
+  // The spec the user is looking at is not on disk: training the workspace's only spec (or offering others) in its place is not what was asked.
+  const unsaved = vscode.window.activeTextEditor?.document;
+  if (unsaved?.isUntitled && (unsaved.languageId === 'jsonc' || unsaved.languageId === 'json')) {
+    void vscode.window.showInformationMessage(
+      `VAE Lens: ${unsaved.uri.fsPath} is not saved to a file; save it as a *.vae.json file (File > Save As...) to train it.`,
+    );
+    return undefined;
+  }
   const specs = await findSpecs();
   if (specs.length === 0) {
     const create = 'New VAE Model...';
