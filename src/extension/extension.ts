@@ -76,6 +76,7 @@ export function activate(context: vscode.ExtensionContext): void {
     panelDeps,
     output,
     storageDir: context.globalStorageUri.fsPath,
+    runsOfSpec: (specPath) => index.runsForSpec(specPath),
   });
   context.subscriptions.push(training, vscode.window.registerWebviewPanelSerializer(DiagnosticsPanel.viewType, new DiagnosticsPanelSerializer(panelDeps())));
   context.subscriptions.push({ dispose: () => DiagnosticsPanel.active?.dispose() });

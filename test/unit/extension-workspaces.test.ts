@@ -2,10 +2,16 @@
  * The extension in setups the examples do not use: no folder open, several folders, an untitled
  * editor. Each test plays its setup on the stand-in vscode module and puts it back.
  */
-import { setup, shown, Uri } from './vscode-stub';
+import { answers, openDocuments, setup, shown, Uri } from './vscode-stub';
 import { afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PROTOCOL_VERSION } from '../../src/core/protocol';
+import type { RunOverview } from '../../src/core/run/read';
+import { TrainerClient } from '../../src/extension/trainer/trainerClient';
+import { Training, type TrainingDeps } from '../../src/extension/training/trainCommands';
 import { readSettings } from '../../src/extension/settings';
 import { resolveSpec } from '../../src/extension/specs/specFiles';
 
@@ -53,3 +59,90 @@ for (const languageId of ['jsonc', 'json']) {
 function untitled(name: string): Uri {
   return Object.assign(Object.create(Uri.prototype) as Uri, { scheme: 'untitled', fsPath: name });
 }
+
+/** A trainer that says it started (in a run folder named after its pid) and trains until stopped. */
+const FAKE_TRAINER = String.raw`
+process.on('message', (m) => {
+  if (m.type === 'start') {
+    process.send({ type: 'started', protocolVersion: ${PROTOCOL_VERSION}, runDir: '/tmp/run-' + process.pid, backend: 'cpu', dataset: { n: 10, dim: 2, source: 'fake' }, epochs: 5, stepsPerEpoch: 2 });
+    setInterval(() => {}, 1000);
+  }
+  if (m.type === 'stop') {
+    process.send({ type: 'done', status: 'stopped', runDir: '/tmp/run-' + process.pid });
+    setTimeout(() => process.exit(0), 10);
+  }
+});
+`;
+
+/** An extension folder with the fake trainer, a spec open in the editor, and a Training wired to them. */
+function trainingSetup(runsOfSpec: (specPath: string) => Promise<RunOverview[]>) {
+  const dir = mkdtempSync(join(tmpdir(), 'vae-lens-two-windows-'));
+  mkdirSync(join(dir, 'ext', 'dist'), { recursive: true });
+  writeFileSync(join(dir, 'ext', 'dist', 'trainer.js'), FAKE_TRAINER);
+  const spec = Uri.file(join(dir, 'ws', 'roll.vae.json'));
+  const text = JSON.stringify({ name: 'roll', data: { synthetic: 'swiss_roll', n: 200, seed: 1 }, model: { type: 'VAE-1', latentDim: 2 } });
+  openDocuments.push({ uri: spec, getText: () => text, isDirty: false } as (typeof openDocuments)[number]);
+  setup.folders = [{ uri: Uri.file(join(dir, 'ws')), name: 'ws', index: 0 }];
+  const client = new TrainerClient({ trainerPath: join(dir, 'ext', 'dist', 'trainer.js'), log: () => undefined });
+  const extensionUri = Uri.file(join(dir, 'ext'));
+  const training = new Training({
+    extensionUri,
+    client,
+    diagnostics: { clearTrainerErrors: () => undefined },
+    panelDeps: () => ({ extensionUri, client, log: () => undefined, actions: {} }),
+    output: { appendLine: () => undefined },
+    storageDir: join(dir, 'storage'),
+    runsOfSpec,
+  } as unknown as TrainingDeps);
+  const done = async () => {
+    await client.stopAll(2000);
+    training.dispose();
+    openDocuments.splice(openDocuments.findIndex((d) => d.uri === spec));
+  };
+  return { spec, client, training, done };
+}
+
+/** The spec's run another window (or a terminal) is training: its run.json names a live process that is not one of this window's trainers. */
+const runElsewhere = (specPath: string, status: RunOverview['status']): RunOverview => ({
+  runDir: join(specPath, '..', '.vae-lens', 'runs', 'roll-20261201-000000'),
+  meta: { name: 'roll', specPath, startedAt: new Date().toISOString(), pid: process.pid } as RunOverview['meta'],
+  status,
+  startedMs: Date.now(),
+});
+
+test('Train VAE on a spec another window is training asks first, and does not start a second run unless told to', async () => {
+  const w = trainingSetup(async (specPath) => [runElsewhere(specPath, 'running')]);
+  try {
+    answers.message = undefined;
+    assert.equal(await w.training.train(w.spec), undefined, 'a second run was started without asking');
+    assert.equal(w.client.all().length, 0);
+    assert.match(
+      shown.map((s) => s.message).join('\n'),
+      new RegExp(`roll is already training in another window or terminal \\(process ${process.pid}, run roll-20261201-000000\\)`),
+    );
+    // Retrain on save does not ask: it starts nothing, and says why.
+    shown.length = 0;
+    assert.equal(await w.training.trainSpec(w.spec as never, { ask: false }), undefined);
+    assert.equal(w.client.all().length, 0);
+    assert.match(shown.map((s) => s.message).join('\n'), /roll is already training in another window or terminal/);
+    // Told to: a second run starts.
+    answers.message = 'Train Anyway';
+    assert.ok(await w.training.train(w.spec), 'the user said "Train Anyway", but nothing started');
+  } finally {
+    answers.message = undefined;
+    await w.done();
+  }
+});
+
+test('Train VAE on a spec whose last run ended elsewhere starts without asking', async () => {
+  const w = trainingSetup(async (specPath) => [runElsewhere(specPath, 'stopped')]);
+  try {
+    assert.ok(await w.training.train(w.spec));
+    assert.deepEqual(
+      shown.filter((s) => s.level !== 'info'),
+      [],
+    );
+  } finally {
+    await w.done();
+  }
+});

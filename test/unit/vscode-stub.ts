@@ -69,7 +69,8 @@ export class FakeWebviewPanel {
 export const createdPanels: FakeWebviewPanel[] = [];
 /** The documents open in the editor (workspace.textDocuments); a test puts its own here. */
 export const openDocuments: { uri: Uri; getText: () => string }[] = [];
-export const answers: { saveDialog?: Uri; openDialog?: Uri[] } = {};
+/** `message`: the button a message answers with (undefined: it is dismissed). */
+export const answers: { saveDialog?: Uri; openDialog?: Uri[]; message?: string } = {};
 
 /**
  * The editor setup a test plays: the workspace folders (undefined: no folder open), the settings
@@ -167,9 +168,9 @@ export class FakeStatusBarItem {
 export const statusBarItems: FakeStatusBarItem[] = [];
 const show =
   (level: Shown['level']) =>
-  (message: string): Promise<undefined> => {
+  (message: string): Promise<string | undefined> => {
     shown.push({ level, message });
-    return Promise.resolve(undefined);
+    return Promise.resolve(answers.message);
   };
 
 const vscode = {

@@ -17,6 +17,7 @@ import { runDirFromArg } from '../runs/runCommands';
 import { isSpecDocument, resolveSpec, specText, specUriFromArg } from '../specs/specFiles';
 import { AlreadyTrainingError, type TrainerClient } from '../trainer/trainerClient';
 import type { TrainerProcess } from '../trainer/trainerProcess';
+import type { RunOverview } from '../../core/run/read';
 import { TrainingTimings } from './editorTimings';
 import { OwnSaves, SpecStarts, type Superseded } from './specStarts';
 import { showTrainingProgress } from './progressNotification';
@@ -32,6 +33,8 @@ export interface TrainingDeps {
   output: vscode.OutputChannel;
   /** The extension's global storage, where "Install Native TensorFlow" puts tfjs-node. */
   storageDir: string;
+  /** The spec's runs as the run index reads them (their status says whether another process still writes them). */
+  runsOfSpec: (specPath: string) => Promise<RunOverview[]>;
 }
 
 export class Training implements vscode.Disposable {
@@ -133,7 +136,7 @@ export class Training implements vscode.Disposable {
       await running.stop();
       // Saved again while the old run stopped (retrain on save): the newer start trains the newer text.
       if (superseded()) return undefined;
-    }
+    } else if (!(await this.confirmBesideOtherWriter(uri, name, opts.ask, superseded))) return undefined;
 
     const request = startRequest({
       specPath: uri.fsPath,
@@ -166,6 +169,30 @@ export class Training implements vscode.Disposable {
     this.follow(trainer, uri, name, text, timings);
     showTrainingProgress(trainer, name);
     return trainer;
+  }
+
+  /**
+   * Another window, a terminal (the CLI) or a script may be training this spec: a run of it says so and
+   * its writer lives. This window cannot stop that run, and a second one beside it halves the speed of
+   * both, so it starts only when the user says so; retrain on save does not ask, and starts nothing.
+   */
+  private async confirmBesideOtherWriter(uri: vscode.Uri, name: string, ask: boolean, superseded: Superseded): Promise<boolean> {
+    const other = (await this.deps.runsOfSpec(uri.fsPath)).find((r) => r.status === 'running' && !this.deps.client.forRun(r.runDir));
+    if (!other) return true;
+    const writer = other.meta?.pid !== undefined ? `process ${other.meta.pid}${other.meta.host ? ` on ${other.meta.host}` : ''}, ` : '';
+    const what = `VAE Lens: ${name} is already training in another window or terminal (${writer}run ${path.basename(other.runDir)})`;
+    if (!ask) {
+      void vscode.window.showWarningMessage(`${what}; not retraining it on save.`);
+      return false;
+    }
+    const anyway = 'Train Anyway';
+    const show = 'Show Diagnostics';
+    const choice = await Promise.race([
+      vscode.window.showWarningMessage(`${what}. Train a second run beside it?`, anyway, show),
+      superseded.overtaken.then(() => undefined),
+    ]);
+    if (choice === show) await DiagnosticsPanel.createOrShow(this.deps.panelDeps(), [other.runDir]);
+    return choice === anyway && !superseded();
   }
 
   private follow(trainer: TrainerProcess, specUri: vscode.Uri, name: string, text: string, timings: TrainingTimings): void {
