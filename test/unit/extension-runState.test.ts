@@ -134,3 +134,16 @@ test('the tooltip reads a null (a non-finite value in the file) as n/a, not as 0
   assert.match(tip({ averagedElbo: null }), /\| averaged weights gain \(this pass\) \| n\/a nats \|/);
   assert.match(tip({ elbo: null }), /\| averaged weights gain \(this pass\) \| n\/a nats \|/);
 });
+
+// A run another window, a terminal or a script is writing (its writer lives; not a trainer of this window): whatever its last pass said, it is training.
+for (const convergence of [undefined, 'converged', 'not-converged', 'improving', 'stationary', 'collapsed'] as const) {
+  for (const last of [undefined, record({ epoch: 7 })]) {
+    test(`a run training elsewhere (last pass ${convergence ?? 'none'}, ${last ? 'with' : 'without'} a record) is shown as training, not as a verdict`, () => {
+      const s: RunStateInput = { hasRun: true, specChanged: false, status: 'running', convergence, last };
+      assert.equal(runStateKind(s), 'training');
+      assert.equal(statusBarText(s), '$(sync~spin) VAE training elsewhere');
+      assert.equal(codeLensResult(s), `training in another window or terminal${last ? ': epoch 7' : ''}`);
+      assert.match(statusTooltipMarkdown(s, 'roll'), /training elsewhere/);
+    });
+  }
+}

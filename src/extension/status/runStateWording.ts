@@ -19,7 +19,7 @@ export interface LiveProgress {
 }
 
 export interface RunStateInput {
-  /** Set while a trainer in this window is running the spec. */
+  /** Set while a trainer in this window is running the spec (without it, status "running" is a writer elsewhere). */
   live?: LiveProgress;
   /** Whether a finished (or interrupted) run exists at all. */
   hasRun: boolean;
@@ -48,7 +48,8 @@ function stateVerdictLabel(s: RunStateInput): string {
 }
 
 export function runStateKind(s: RunStateInput): RunStateKind {
-  if (s.live) return 'training';
+  // Without `live`, status "running" is a run whose writer lives elsewhere (another window, a terminal, a script).
+  if (s.live || s.status === 'running') return 'training';
   if (!s.hasRun) return 'none';
   if (s.status === 'failed' || s.status === 'diverged') return 'failed';
   if (s.specChanged) return 'stale';
@@ -81,8 +82,9 @@ export function codeLensResult(s: RunStateInput, withReason = true): string | un
     case 'none':
       return undefined;
     case 'training': {
+      if (!s.live) return `training in another window or terminal${s.last ? `: epoch ${s.last.epoch}` : ''}`;
       const what = s.specChanged ? 'training (spec changed since it started)' : 'training';
-      return s.live!.epochs > 0 ? `${what}: epoch ${s.live!.epoch}/${s.live!.epochs}` : 'starting';
+      return s.live.epochs > 0 ? `${what}: epoch ${s.live.epoch}/${s.live.epochs}` : 'starting';
     }
     case 'failed':
       return s.status === 'diverged' ? RUN_STATUS_LABEL.diverged : `last run ${RUN_STATUS_LABEL.failed}`;
@@ -131,7 +133,8 @@ export function statusBarText(s: RunStateInput): string {
     case 'none':
       return `${icon} VAE: no runs`;
     case 'training': {
-      const p = s.live!;
+      const p = s.live;
+      if (!p) return `${icon} VAE training elsewhere`;
       if (p.epochs <= 0) return `${icon} VAE starting`;
       return `${icon} VAE epoch ${p.epoch}/${p.epochs} (${Math.round(progressFraction(p) * 100)}%)`;
     }
