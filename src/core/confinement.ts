@@ -47,7 +47,8 @@ export function retrainProblem(
   if (typeof specPath !== 'string' || specPath === '') return 'its run.json names no spec';
   if (!path.isAbsolute(specPath)) return `its run.json names the spec by a relative path (${specPath})`;
   if (!/\.vae\.json$/i.test(specPath)) return `its run.json names ${specPath}, which is not a *.vae.json spec`;
-  if (!isInsideRoots(specPath, roots)) return `its spec ${specPath} is outside the workspace`;
+  // No folder open (a lone spec): there is no workspace to be outside of, as for Train VAE; the checks below still tie the run to its spec.
+  if (roots.length > 0 && !isInsideRoots(specPath, roots)) return `its spec ${specPath} is outside the workspace`;
   let st: fs.Stats;
   try {
     st = fs.statSync(specPath);

@@ -115,6 +115,21 @@ test('a link swapped between an inside and an outside file while data load: neve
   });
 });
 
+test('with no folder open (a lone spec), Retrain trains the spec its run belongs to without calling it outside the workspace', () => {
+  const lone = tempDir('vae-lens-lone-');
+  const spec = path.join(lone, 'lone.vae.json');
+  fs.writeFileSync(spec, '{}');
+  const runDir = path.join(lone, '.vae-lens', 'runs', 'lone-1');
+  fs.mkdirSync(runDir, { recursive: true });
+  const runsOf = (s: string) => [path.join(path.dirname(s), '.vae-lens', 'runs')];
+  const elsewhere = path.join(outside, 'evil.vae.json');
+  fs.writeFileSync(elsewhere, '{}');
+  assert.equal(retrainProblem(spec, runDir, [], runsOf), undefined);
+  // The other checks still hold: a run.json naming another spec is not that spec's run.
+  assert.match(retrainProblem(elsewhere, runDir, [], runsOf) ?? '', /not in the runs folder of/);
+  assert.match(retrainProblem('lone.vae.json', runDir, [], runsOf) ?? '', /relative path/);
+});
+
 test('Retrain trains only the spec a run belongs to in the workspace', () => {
   const spec = path.join(ws, 'real.vae.json');
   fs.writeFileSync(spec, '{}');
