@@ -5,12 +5,13 @@
 import { answers, openDocuments, setup, shown, Uri } from './vscode-stub';
 import { afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PROTOCOL_VERSION } from '../../src/core/protocol';
+import { PROTOCOL_VERSION, startRequest } from '../../src/core/protocol';
+import { runsOfSpec, samePath } from '../../src/core/run/paths';
 import type { RunOverview } from '../../src/core/run/read';
-import { TrainerClient } from '../../src/extension/trainer/trainerClient';
+import { AlreadyTrainingError, TrainerClient } from '../../src/extension/trainer/trainerClient';
 import { Training, type TrainingDeps } from '../../src/extension/training/trainCommands';
 import { readSettings } from '../../src/extension/settings';
 import { resolveSpec } from '../../src/extension/specs/specFiles';
@@ -144,5 +145,55 @@ test('Train VAE on a spec whose last run ended elsewhere starts without asking',
     );
   } finally {
     await w.done();
+  }
+});
+
+/** A project folder and links to it (a symlinked workspace folder, a link to the spec itself, a link inside a link). */
+function linkedProject() {
+  const root = realpathSync(mkdtempSync(join(tmpdir(), 'vae-lens-links-')));
+  const real = join(root, 'real', 'proj');
+  mkdirSync(join(real, 'models'), { recursive: true });
+  writeFileSync(join(real, 'models', 'a.vae.json'), '{}');
+  symlinkSync(real, join(root, 'link'));
+  symlinkSync(join(root, 'link'), join(root, 'link-of-link'));
+  symlinkSync(join(real, 'models', 'a.vae.json'), join(root, 'a-link.vae.json'));
+  const spellings = [
+    join(real, 'models', 'a.vae.json'),
+    join(root, 'link', 'models', 'a.vae.json'),
+    join(root, 'link-of-link', 'models', 'a.vae.json'),
+    join(root, 'link', 'models', '..', 'models', 'a.vae.json'),
+    join(root, 'a-link.vae.json'),
+  ];
+  return { root, real, spellings };
+}
+
+test('a spec reached through a symlinked folder is the same spec as by its real path: its runs, and its one trainer', () => {
+  const { root, real, spellings } = linkedProject();
+  for (const a of spellings) {
+    for (const b of spellings) assert.ok(samePath(a, b), `${a} and ${b} are one file`);
+    // The runs a trainer wrote under one spelling belong to the spec opened under any other.
+    for (const writtenAs of spellings) {
+      const run = { runDir: join(real, 'models', '.vae-lens', 'runs', 'a-1'), meta: { specPath: writtenAs }, status: 'completed', startedMs: 1 };
+      assert.equal(runsOfSpec([run as RunOverview], a).length, 1, `a run of ${writtenAs} is not found for ${a}`);
+    }
+  }
+  // Different files stay different, links or not; so does a file that does not exist yet in a linked folder.
+  writeFileSync(join(real, 'models', 'b.vae.json'), '{}');
+  assert.equal(samePath(join(root, 'link', 'models', 'b.vae.json'), spellings[0]!), false);
+  assert.ok(samePath(join(root, 'link', 'models', 'new.vae.json'), join(real, 'models', 'new.vae.json')));
+  assert.equal(samePath(join(root, 'link', 'models', 'new.vae.json'), join(real, 'models', 'b.vae.json')), false);
+});
+
+test('Train VAE on a spec opened through a link while it trains by its real path does not start it twice', async () => {
+  const { spellings } = linkedProject();
+  const dir = mkdtempSync(join(tmpdir(), 'vae-lens-links-trainer-'));
+  writeFileSync(join(dir, 'trainer.js'), FAKE_TRAINER);
+  const client = new TrainerClient({ trainerPath: join(dir, 'trainer.js'), log: () => undefined });
+  try {
+    const first = client.start(startRequest({ specPath: spellings[0]! }));
+    for (const other of spellings) assert.equal(client.forSpec(other), first, `${other} is not seen as training`);
+    assert.throws(() => client.start(startRequest({ specPath: spellings[1]! })), AlreadyTrainingError);
+  } finally {
+    await client.stopAll(2000);
   }
 });

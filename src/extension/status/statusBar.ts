@@ -12,6 +12,7 @@ import type { TrainerClient } from '../trainer/trainerClient';
 import { Throttle } from '../throttle';
 import { fileExists } from '../../core/run/files';
 import { isWithin } from '../../core/confinement';
+import { samePath } from '../../core/run/paths';
 
 const UPDATE_INTERVAL_MS = 200;
 
@@ -52,7 +53,7 @@ export class StatusBar implements vscode.Disposable {
       index.onDidChange(() => this.schedule()),
       client.onDidChangeTrainers(() => this.schedule()),
       client.onEvent(({ trainer, event }) => {
-        if (this.target && trainer.specPath === this.target.fsPath && (event.type === 'progress' || event.type === 'diagnostics')) this.schedule();
+        if (this.target && (event.type === 'progress' || event.type === 'diagnostics') && samePath(trainer.specPath, this.target.fsPath)) this.schedule();
       }),
     );
     const active = vscode.window.activeTextEditor?.document;
