@@ -5,13 +5,14 @@
 import { answers, openDocuments, setup, shown, Uri } from './vscode-stub';
 import { afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PROTOCOL_VERSION, startRequest } from '../../src/core/protocol';
 import { runsOfSpec, samePath } from '../../src/core/run/paths';
 import type { RunOverview } from '../../src/core/run/read';
 import { AlreadyTrainingError, TrainerClient } from '../../src/extension/trainer/trainerClient';
+import { RunCommands, type RunCommandDeps } from '../../src/extension/runs/runCommands';
 import { Training, type TrainingDeps } from '../../src/extension/training/trainCommands';
 import { readSettings } from '../../src/extension/settings';
 import { resolveSpec } from '../../src/extension/specs/specFiles';
@@ -196,4 +197,27 @@ test('Train VAE on a spec opened through a link while it trains by its real path
   } finally {
     await client.stopAll(2000);
   }
+});
+
+test('Delete Run on a run another window or terminal is still writing refuses, and says who writes it', async () => {
+  const runDir = mkdtempSync(join(tmpdir(), 'vae-lens-live-elsewhere-'));
+  writeFileSync(
+    join(runDir, 'run.json'),
+    JSON.stringify({ name: 'roll', specPath: '/ws/roll.vae.json', startedAt: new Date().toISOString(), pid: process.pid }),
+  );
+  const overview: RunOverview = { runDir, meta: { pid: process.pid } as RunOverview['meta'], status: 'running', startedMs: Date.now() };
+  const client = new TrainerClient({ trainerPath: '/nonexistent', log: () => undefined });
+  const commands = new RunCommands({
+    index: { overview: async () => overview, invalidate: () => undefined },
+    client,
+    log: () => undefined,
+  } as unknown as RunCommandDeps);
+  answers.message = 'Delete';
+  try {
+    await commands.deleteRun(runDir);
+  } finally {
+    answers.message = undefined;
+  }
+  assert.ok(existsSync(join(runDir, 'run.json')), 'the live run folder was deleted');
+  assert.match(shown.map((s) => s.message).join('\n'), new RegExp(`being written by another window or terminal \\(process ${process.pid}\\)`));
 });

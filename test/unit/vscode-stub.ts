@@ -255,7 +255,10 @@ const vscode = {
       get: <T>(key: string, fallback: T) => (`${section}.${key}` in setup.settings ? (setup.settings[`${section}.${key}`] as T) : fallback),
     }),
     asRelativePath: (p: string | Uri) => (typeof p === 'string' ? p : p.fsPath),
-    fs: { writeFile: (uri: Uri, bytes: Uint8Array) => fs.promises.writeFile(uri.fsPath, bytes) },
+    fs: {
+      writeFile: (uri: Uri, bytes: Uint8Array) => fs.promises.writeFile(uri.fsPath, bytes),
+      delete: (uri: Uri, opts: { recursive?: boolean }) => fs.promises.rm(uri.fsPath, { recursive: opts.recursive, force: true }),
+    },
   },
   commands: { executeCommand: () => Promise.resolve(undefined) },
   languages: {

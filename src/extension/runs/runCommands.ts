@@ -211,6 +211,14 @@ export class RunCommands implements Pick<PanelActions, 'exportCsv' | 'exportPng'
       void vscode.window.showErrorMessage(`VAE Lens: ${runDir} is not a run folder (no ${RUN_FILES.meta}); not deleting it.`);
       return;
     }
+    // Written by a live process this window cannot stop (another window, a terminal, a script): deleting it would cut that run off.
+    const overview = await this.deps.index.overview(runDir);
+    if (overview.status === 'running') {
+      const meta = overview.meta;
+      const writer = meta?.pid !== undefined ? ` (process ${meta.pid}${meta.host ? ` on ${meta.host}` : ''})` : '';
+      void vscode.window.showWarningMessage(`VAE Lens: this run is being written by another window or terminal${writer}; stop it there before deleting it.`);
+      return;
+    }
     const del = 'Delete';
     const choice = await vscode.window.showWarningMessage(
       `Delete the run folder ${vscode.workspace.asRelativePath(runDir)}?`,
