@@ -2,7 +2,7 @@
  * The extension in setups the examples do not use: no folder open, several folders, an untitled
  * editor. Each test plays its setup on the stand-in vscode module and puts it back.
  */
-import { answers, openDocuments, setup, shown, Uri } from './vscode-stub';
+import { answers, openDocuments, quickPicks, setup, shown, Uri } from './vscode-stub';
 import { afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -220,4 +220,27 @@ test('Delete Run on a run another window or terminal is still writing refuses, a
   }
   assert.ok(existsSync(join(runDir, 'run.json')), 'the live run folder was deleted');
   assert.match(shown.map((s) => s.message).join('\n'), new RegExp(`being written by another window or terminal \\(process ${process.pid}\\)`));
+});
+
+test('Stop Training with two specs of the same file name training (one per workspace folder) offers them apart', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vae-lens-two-roots-'));
+  writeFileSync(join(dir, 'trainer.js'), FAKE_TRAINER);
+  const roots = ['vision', 'audio'].map((name) => ({ name, path: join(dir, name) }));
+  setup.folders = roots.map((r, index) => ({ uri: Uri.file(r.path), name: r.name, index }));
+  const client = new TrainerClient({ trainerPath: join(dir, 'trainer.js'), log: () => undefined });
+  const training = new Training({ client } as unknown as TrainingDeps);
+  try {
+    for (const r of roots) client.start(startRequest({ specPath: join(r.path, 'model.vae.json') }));
+    quickPicks.length = 0;
+    await training.stop();
+    const items = quickPicks[0] ?? [];
+    assert.equal(items.length, 2);
+    const shownAs = items.map((i) => [i.label, i.description, i.detail].join(' '));
+    assert.notEqual(shownAs[0], shownAs[1], `the two trainers look the same: ${JSON.stringify(shownAs)}`);
+    assert.match(shownAs.join('\n'), /vision/);
+    assert.match(shownAs.join('\n'), /audio/);
+  } finally {
+    await client.stopAll(2000);
+    training.dispose();
+  }
 });

@@ -33,6 +33,8 @@ export interface Shown {
 }
 
 export const shown: Shown[] = [];
+/** The items of every quick pick shown (each is dismissed). */
+export const quickPicks: { label: string; description?: string; detail?: string }[][] = [];
 /** The document selectors providers were registered for. */
 export const registeredSelectors: unknown[] = [];
 /** Every progress.report() of withProgress, and every message posted to a webview, in order. */
@@ -216,7 +218,10 @@ const vscode = {
     showInformationMessage: show('info'),
     showWarningMessage: show('warning'),
     showErrorMessage: show('error'),
-    showQuickPick: () => Promise.resolve(undefined),
+    showQuickPick: (items: { label: string; description?: string; detail?: string }[]) => {
+      quickPicks.push(items);
+      return Promise.resolve(undefined);
+    },
     showSaveDialog: () => Promise.resolve(answers.saveDialog),
     showOpenDialog: () => Promise.resolve(answers.openDialog),
     withProgress: <T>(_options: unknown, task: (progress: unknown, token: unknown) => Promise<T>) =>

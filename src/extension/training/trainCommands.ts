@@ -268,7 +268,13 @@ export class Training implements vscode.Disposable {
     if (!target && all.length === 1) target = all[0];
     if (!target) {
       const picked = await vscode.window.showQuickPick(
-        all.map((t) => ({ label: path.basename(t.specPath), description: t.runDir ? path.basename(t.runDir) : 'starting', trainer: t })),
+        // Two folders of a multi-root workspace may each hold a model.vae.json: the path tells them apart.
+        all.map((t) => ({
+          label: path.basename(t.specPath),
+          description: t.runDir ? path.basename(t.runDir) : 'starting',
+          detail: vscode.workspace.asRelativePath(t.specPath),
+          trainer: t,
+        })),
         { placeHolder: 'Which training do you want to stop?' },
       );
       target = picked?.trainer;
