@@ -5,7 +5,7 @@
 import { answers, openDocuments, quickPicks, setup, shown, Uri } from './vscode-stub';
 import { afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PROTOCOL_VERSION, startRequest } from '../../src/core/protocol';
@@ -13,6 +13,8 @@ import { runsOfSpec, samePath } from '../../src/core/run/paths';
 import type { RunOverview } from '../../src/core/run/read';
 import { AlreadyTrainingError, TrainerClient } from '../../src/extension/trainer/trainerClient';
 import { RunCommands, type RunCommandDeps } from '../../src/extension/runs/runCommands';
+import { newModel } from '../../src/extension/specs/newModel';
+import { ROOT } from './reliability-processes';
 import { Training, type TrainingDeps } from '../../src/extension/training/trainCommands';
 import { readSettings } from '../../src/extension/settings';
 import { resolveSpec } from '../../src/extension/specs/specFiles';
@@ -243,4 +245,36 @@ test('Stop Training with two specs of the same file name training (one per works
     await client.stopAll(2000);
     training.dispose();
   }
+});
+
+// What a user types in New VAE Model's save dialog (no folder open), which the dialog confirmed as a new or replaced file.
+for (const typed of ['model.json', 'model', 'my model.vae.json', 'MODEL.JSON']) {
+  test(`New VAE Model with no folder open, saved as "${typed}", does not silently overwrite the spec it is renamed to`, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vae-lens-new-model-'));
+    const existing = join(dir, typed.startsWith('my') ? 'my-model.vae.json' : `${typed.replace(/\.json$/i, '')}.vae.json`);
+    writeFileSync(existing, '{ "name": "weeks of tuning" }');
+    answers.saveDialog = Uri.file(join(dir, typed));
+    answers.pick = 0;
+    try {
+      await newModel(Uri.file(ROOT) as never);
+    } finally {
+      answers.saveDialog = undefined;
+      answers.pick = undefined;
+    }
+    assert.equal(readFileSync(existing, 'utf8'), '{ "name": "weeks of tuning" }', `${existing} was overwritten`);
+    assert.match(shown.map((s) => s.message).join('\n'), /already exists/);
+  });
+}
+
+test('New VAE Model with no folder open writes the spec under its .vae.json name when that name is free', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vae-lens-new-model-'));
+  answers.saveDialog = Uri.file(join(dir, 'fresh model.json'));
+  answers.pick = 0;
+  try {
+    await newModel(Uri.file(ROOT) as never);
+  } finally {
+    answers.saveDialog = undefined;
+    answers.pick = undefined;
+  }
+  assert.match(readFileSync(join(dir, 'fresh-model.vae.json'), 'utf8'), /"name"/);
 });

@@ -71,8 +71,8 @@ export class FakeWebviewPanel {
 export const createdPanels: FakeWebviewPanel[] = [];
 /** The documents open in the editor (workspace.textDocuments); a test puts its own here. */
 export const openDocuments: { uri: Uri; getText: () => string }[] = [];
-/** `message`: the button a message answers with (undefined: it is dismissed). */
-export const answers: { saveDialog?: Uri; openDialog?: Uri[]; message?: string } = {};
+/** `message`: the button a message answers with (undefined: it is dismissed); `pick`: the index of the quick pick item chosen. */
+export const answers: { saveDialog?: Uri; openDialog?: Uri[]; message?: string; pick?: number } = {};
 
 /**
  * The editor setup a test plays: the workspace folders (undefined: no folder open), the settings
@@ -220,8 +220,9 @@ const vscode = {
     showErrorMessage: show('error'),
     showQuickPick: (items: { label: string; description?: string; detail?: string }[]) => {
       quickPicks.push(items);
-      return Promise.resolve(undefined);
+      return Promise.resolve(answers.pick === undefined ? undefined : items[answers.pick]);
     },
+    showTextDocument: () => Promise.resolve(undefined),
     showSaveDialog: () => Promise.resolve(answers.saveDialog),
     showOpenDialog: () => Promise.resolve(answers.openDialog),
     withProgress: <T>(_options: unknown, task: (progress: unknown, token: unknown) => Promise<T>) =>
@@ -256,12 +257,15 @@ const vscode = {
     onDidChangeWorkspaceFolders: workspaceEvent('onDidChangeWorkspaceFolders'),
     onDidRenameFiles: workspaceEvent('onDidRenameFiles'),
     findFiles: () => Promise.resolve(setup.files),
+    openTextDocument: (uri: Uri) => Promise.resolve({ uri }),
     getConfiguration: (section: string) => ({
       get: <T>(key: string, fallback: T) => (`${section}.${key}` in setup.settings ? (setup.settings[`${section}.${key}`] as T) : fallback),
     }),
     asRelativePath: (p: string | Uri) => (typeof p === 'string' ? p : p.fsPath),
     fs: {
       writeFile: (uri: Uri, bytes: Uint8Array) => fs.promises.writeFile(uri.fsPath, bytes),
+      readFile: (uri: Uri) => fs.promises.readFile(uri.fsPath),
+      createDirectory: (uri: Uri) => fs.promises.mkdir(uri.fsPath, { recursive: true }),
       delete: (uri: Uri, opts: { recursive?: boolean }) => fs.promises.rm(uri.fsPath, { recursive: opts.recursive, force: true }),
     },
   },

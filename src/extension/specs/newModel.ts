@@ -33,8 +33,15 @@ async function askTarget(suggestion: string): Promise<vscode.Uri | undefined> {
   const folder = (active && vscode.workspace.getWorkspaceFolder(active)) ?? vscode.workspace.workspaceFolders?.[0];
   if (!folder || folder.uri.scheme !== 'file') {
     const picked = await vscode.window.showSaveDialog({ filters: { 'VAE spec (*.vae.json)': ['json'] }, title: 'New VAE model', saveLabel: 'Create' });
+    if (!picked) return undefined;
     // The extension recognises specs by their .vae.json suffix.
-    return picked && vscode.Uri.file(path.join(path.dirname(picked.fsPath), specFileName(path.basename(picked.fsPath))));
+    const target = vscode.Uri.file(path.join(path.dirname(picked.fsPath), specFileName(path.basename(picked.fsPath))));
+    // The dialog asked about replacing the name picked, not the one it became: an existing spec of that name is not replaced unasked.
+    if (target.fsPath !== picked.fsPath && fs.existsSync(target.fsPath)) {
+      void vscode.window.showErrorMessage(`VAE Lens: ${target.fsPath} already exists; run New VAE Model again and choose another name.`);
+      return undefined;
+    }
+    return target;
   }
   const baseDir = active?.scheme === 'file' && vscode.workspace.getWorkspaceFolder(active) === folder ? path.dirname(active.fsPath) : folder.uri.fsPath;
   const prefix = path.relative(folder.uri.fsPath, baseDir).split(path.sep).join('/');
