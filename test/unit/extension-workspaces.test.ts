@@ -13,6 +13,8 @@ import { runsOfSpec, samePath } from '../../src/core/run/paths';
 import type { RunOverview } from '../../src/core/run/read';
 import { AlreadyTrainingError, TrainerClient } from '../../src/extension/trainer/trainerClient';
 import { RunCommands, type RunCommandDeps } from '../../src/extension/runs/runCommands';
+import type { RunIndex } from '../../src/extension/runs/runIndex';
+import { RunsViewProvider } from '../../src/extension/runs/runsTreeView';
 import { newModel } from '../../src/extension/specs/newModel';
 import { ROOT } from './reliability-processes';
 import { Training, type TrainingDeps } from '../../src/extension/training/trainCommands';
@@ -277,4 +279,24 @@ test('New VAE Model with no folder open writes the spec under its .vae.json name
     answers.pick = undefined;
   }
   assert.match(readFileSync(join(dir, 'fresh-model.vae.json'), 'utf8'), /"name"/);
+});
+
+test('the runs view tells apart specs of the same file name in two workspace folders, and names no folder for a unique one', async () => {
+  const specs = [join('/', 'ws', 'vision', 'model.vae.json'), join('/', 'ws', 'audio', 'model.vae.json'), join('/', 'ws', 'audio', 'other.vae.json')].map((p) =>
+    Uri.file(p),
+  );
+  setup.files = specs;
+  const index = { onDidChange: () => ({ dispose: () => undefined }), latestForSpec: async () => undefined };
+  const client = new TrainerClient({ trainerPath: '/nonexistent', log: () => undefined });
+  const view = new RunsViewProvider(index as unknown as RunIndex, client);
+  try {
+    const nodes = await view.getChildren();
+    const items = await Promise.all(nodes.map((n) => view.getTreeItem(n)));
+    const shownAs = items.map((i) => `${String(i.label)} ${i.description ?? ''}`);
+    assert.equal(new Set(shownAs).size, 3, `two specs look the same: ${JSON.stringify(shownAs)}`);
+    assert.match(shownAs.find((s) => s.includes('vision')) ?? '', /^model\.vae\.json .*vision/);
+    assert.equal(shownAs.find((s) => s.startsWith('other'))?.includes('audio'), false);
+  } finally {
+    view.dispose();
+  }
 });

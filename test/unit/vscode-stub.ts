@@ -198,6 +198,20 @@ const vscode = {
   ThemeColor: class {
     constructor(readonly id: string) {}
   },
+  ThemeIcon: class {
+    constructor(
+      readonly id: string,
+      readonly color?: unknown,
+    ) {}
+  },
+  TreeItemCollapsibleState: { None: 0, Collapsed: 1, Expanded: 2 },
+  TreeItem: class {
+    description?: string;
+    constructor(
+      readonly label: string,
+      readonly collapsibleState?: number,
+    ) {}
+  },
   RelativePattern: class {
     constructor(
       readonly base: Uri,

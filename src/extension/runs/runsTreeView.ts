@@ -15,6 +15,8 @@ import { Throttle } from '../throttle';
 export interface SpecNode {
   kind: 'spec';
   uri: vscode.Uri;
+  /** Its workspace-relative path, when another spec in the view has the same file name (one per folder of a multi-root workspace). */
+  where?: string;
 }
 export interface RunNode {
   kind: 'run';
@@ -67,7 +69,15 @@ export class RunsViewProvider implements vscode.TreeDataProvider<RunsViewNode>, 
   }
 
   async getChildren(node?: RunsViewNode): Promise<RunsViewNode[]> {
-    if (!node) return (await findSpecs()).map((uri) => ({ kind: 'spec', uri }));
+    if (!node) {
+      const specs = await findSpecs();
+      const name = (uri: vscode.Uri) => path.basename(uri.fsPath).toLowerCase();
+      return specs.map((uri) => ({
+        kind: 'spec',
+        uri,
+        where: specs.some((other) => other !== uri && name(other) === name(uri)) ? vscode.workspace.asRelativePath(uri) : undefined,
+      }));
+    }
     if (node.kind === 'run') return [];
     const runs = await this.index.runsForSpec(node.uri.fsPath);
     return runs.map((overview) => ({ kind: 'run', runDir: overview.runDir, overview }));
@@ -85,7 +95,8 @@ export class RunsViewProvider implements vscode.TreeDataProvider<RunsViewNode>, 
     );
     item.id = `spec:${node.uri.toString()}`;
     item.resourceUri = node.uri;
-    item.description = codeLensResult(state, false) ?? 'no runs yet';
+    const result = codeLensResult(state, false) ?? 'no runs yet';
+    item.description = node.where ? `${node.where} · ${result}` : result;
     item.tooltip = `${vscode.workspace.asRelativePath(node.uri)}\n${codeLensResult(state) ?? 'no runs yet'}`;
     item.iconPath = icon(runStateKind(state));
     item.contextValue = state.live ? 'vaeLens.spec.training' : 'vaeLens.spec';
