@@ -7,6 +7,7 @@ import json
 import os
 import socket
 import time
+from typing import Callable
 
 import pytest
 import torch
@@ -107,6 +108,25 @@ def diverging_data() -> torch.Tensor:
     return x
 
 
+def answer_then_wait(act: Callable[[], object], out: str, rank: int, world: int) -> None:
+    """Writes what `act` met on this rank to out.RANK, then keeps the process group up until every rank has its
+    answer: a rank that raised goes on (a user's loop may catch it, or take its time to exit), and a rank left
+    waiting must not be freed by the group closing."""
+    t0 = time.monotonic()
+    try:
+        act()
+        result = {"error": None}
+    except Exception as e:  # noqa: BLE001 - the test reads what each rank met
+        result = {"error": type(e).__name__, "message": str(e)}
+    result["seconds"] = time.monotonic() - t0
+    with open(f"{out}.{rank}.tmp", "w") as f:
+        json.dump(result, f)
+    os.replace(f"{out}.{rank}.tmp", f"{out}.{rank}")
+    deadline = time.monotonic() + 30
+    while not all(os.path.exists(f"{out}.{r}") for r in range(world)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
 def failing_worker(rank: int, world: int, port: int, out: str) -> None:
     torch.set_num_threads(1)
     dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world,
@@ -115,21 +135,7 @@ def failing_worker(rank: int, world: int, port: int, out: str) -> None:
         torch.manual_seed(0)
         m = Diverging()
         d = Diagnostics(m.encode, m.decode, diverging_data(), samples=3, block_rows=30, write=False)
-        t0 = time.monotonic()
-        try:
-            d.diagnose(1, 1)
-            result = {"error": None}
-        except Exception as e:  # noqa: BLE001 - the test reads what each rank met
-            result = {"error": type(e).__name__, "message": str(e)}
-        result["seconds"] = time.monotonic() - t0
-        with open(f"{out}.{rank}.tmp", "w") as f:
-            json.dump(result, f)
-        os.replace(f"{out}.{rank}.tmp", f"{out}.{rank}")
-        # A rank that raised goes on (a user's loop may catch it, or take its time to exit): the process group
-        # stays up until every rank has its answer, so that a rank left waiting is not freed by the group closing.
-        deadline = time.monotonic() + 30
-        while not all(os.path.exists(f"{out}.{r}") for r in range(world)) and time.monotonic() < deadline:
-            time.sleep(0.05)
+        answer_then_wait(lambda: d.diagnose(1, 1), out, rank, world)
     finally:
         dist.destroy_process_group()
 

@@ -16,7 +16,7 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 
 from conftest import TinyVae
-from test_distributed import KEYS, free_port
+from test_distributed import KEYS, answer_then_wait, free_port
 from vae_lens import Diagnostics
 
 KEYS_HERE = [k for k in KEYS if k not in ("averagedElbo", "averagingSteps")]
@@ -317,20 +317,8 @@ def refused_worker(rank: int, world: int, port: int, runs: str, out: str) -> Non
                             timeout=datetime.timedelta(seconds=20))
     try:
         m = TinyVae()
-        t0 = time.monotonic()
-        try:
-            Diagnostics(m.encode, m.decode, whole(), runs_dir=runs)
-            result = {"error": None}
-        except Exception as e:  # noqa: BLE001
-            result = {"error": type(e).__name__, "message": str(e)}
-        result["seconds"] = time.monotonic() - t0
-        with open(f"{out}.{rank}.tmp", "w") as f:
-            json.dump(result, f)
-        os.replace(f"{out}.{rank}.tmp", f"{out}.{rank}")
         # Rank 0 stays (a loop that catches the error, say): the others must not be left waiting for it.
-        deadline = time.monotonic() + 30
-        while not all(os.path.exists(f"{out}.{r}") for r in range(world)) and time.monotonic() < deadline:
-            time.sleep(0.05)
+        answer_then_wait(lambda: Diagnostics(m.encode, m.decode, whole(), runs_dir=runs), out, rank, world)
     finally:
         dist.destroy_process_group()
 
