@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isUserError, type SourceLocation, type UserError } from '../../src/core/errors';
+import { formatUserError, isUserError, type SourceLocation, type UserError } from '../../src/core/errors';
 import type { Dataset } from '../../src/data/dataset';
 
 const made: string[] = [];
@@ -141,4 +141,19 @@ export function rows(ds: Dataset): number[][] {
   const out: number[][] = [];
   for (let i = 0; i < ds.n; i++) out.push(Array.from(ds.values.subarray(i * ds.dim, (i + 1) * ds.dim)));
   return out;
+}
+
+/** A control character, as a message must never print one raw. */
+// eslint-disable-next-line no-control-regex -- control characters are what this looks for
+export const RAW_CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+
+/** The message of the UserError that `f` throws or rejects with, formatted as the user sees it. */
+export async function userErrorMessage(f: () => unknown): Promise<string> {
+  try {
+    await f();
+  } catch (e) {
+    if (!isUserError(e)) throw e;
+    return formatUserError(e);
+  }
+  assert.fail('no UserError');
 }

@@ -9,26 +9,13 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PROTOCOL_VERSION, startRequest } from '../../src/core/protocol';
+import { startRequest } from '../../src/core/protocol';
 import { TrainerClient } from '../../src/extension/trainer/trainerClient';
 import { Training, type TrainingDeps } from '../../src/extension/training/trainCommands';
 import { RunCommands, type RunCommandDeps } from '../../src/extension/runs/runCommands';
 import { registerLayerHover } from '../../src/extension/specs/layerHover';
 import { sampleRecord } from './record-testkit';
-
-/** A trainer that trains until it is asked to stop. */
-const FAKE = String.raw`
-process.on('message', (m) => {
-  if (m.type === 'start') {
-    process.send({ type: 'started', protocolVersion: ${PROTOCOL_VERSION}, runDir: '/tmp/run-' + process.pid, backend: 'cpu', dataset: { n: 10, dim: 2, source: 'fake' }, epochs: 5, stepsPerEpoch: 2 });
-    setInterval(() => {}, 1000);
-  }
-  if (m.type === 'stop') {
-    process.send({ type: 'done', status: 'stopped', runDir: '/tmp/run-' + process.pid });
-    setTimeout(() => process.exit(0), 10);
-  }
-});
-`;
+import { TRAINER_UNTIL_STOPPED } from './trainer-testkit';
 
 const until = async (cond: () => boolean, ms = 5000) => {
   const t0 = Date.now();
@@ -41,7 +28,7 @@ const until = async (cond: () => boolean, ms = 5000) => {
 test('Stop Training on a spec or run that is not training says so and stops nothing else', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'vae-lens-stop-'));
   const trainerPath = join(dir, 'trainer.js');
-  writeFileSync(trainerPath, FAKE);
+  writeFileSync(trainerPath, TRAINER_UNTIL_STOPPED);
   const client = new TrainerClient({ trainerPath, log: () => undefined });
   const training = new Training({ client } as unknown as TrainingDeps);
   const specA = join(dir, 'a.vae.json');
@@ -72,7 +59,7 @@ test('Stop Training on a spec or run that is not training says so and stops noth
 test('Stop Training from the palette (no target) still stops the only trainer', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'vae-lens-stop-'));
   const trainerPath = join(dir, 'trainer.js');
-  writeFileSync(trainerPath, FAKE);
+  writeFileSync(trainerPath, TRAINER_UNTIL_STOPPED);
   const client = new TrainerClient({ trainerPath, log: () => undefined });
   const training = new Training({ client } as unknown as TrainingDeps);
   const t = client.start(startRequest({ specPath: join(dir, 'only.vae.json') }));

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PROTOCOL_VERSION, startRequest } from '../../src/core/protocol';
+import { startRequest } from '../../src/core/protocol';
 import { runsOfSpec, samePath } from '../../src/core/run/paths';
 import type { RunOverview } from '../../src/core/run/read';
 import { AlreadyTrainingError, TrainerClient } from '../../src/extension/trainer/trainerClient';
@@ -20,6 +20,7 @@ import { ROOT } from './reliability-processes';
 import { Training, type TrainingDeps } from '../../src/extension/training/trainCommands';
 import { readSettings } from '../../src/extension/settings';
 import { resolveSpec } from '../../src/extension/specs/specFiles';
+import { TRAINER_UNTIL_STOPPED } from './trainer-testkit';
 
 afterEach(() => {
   setup.folders = undefined;
@@ -66,25 +67,11 @@ function untitled(name: string): Uri {
   return Object.assign(Object.create(Uri.prototype) as Uri, { scheme: 'untitled', fsPath: name });
 }
 
-/** A trainer that says it started (in a run folder named after its pid) and trains until stopped. */
-const FAKE_TRAINER = String.raw`
-process.on('message', (m) => {
-  if (m.type === 'start') {
-    process.send({ type: 'started', protocolVersion: ${PROTOCOL_VERSION}, runDir: '/tmp/run-' + process.pid, backend: 'cpu', dataset: { n: 10, dim: 2, source: 'fake' }, epochs: 5, stepsPerEpoch: 2 });
-    setInterval(() => {}, 1000);
-  }
-  if (m.type === 'stop') {
-    process.send({ type: 'done', status: 'stopped', runDir: '/tmp/run-' + process.pid });
-    setTimeout(() => process.exit(0), 10);
-  }
-});
-`;
-
 /** An extension folder with the fake trainer, a spec open in the editor, and a Training wired to them. */
 function trainingSetup(runsOfSpec: (specPath: string) => Promise<RunOverview[]>) {
   const dir = mkdtempSync(join(tmpdir(), 'vae-lens-two-windows-'));
   mkdirSync(join(dir, 'ext', 'dist'), { recursive: true });
-  writeFileSync(join(dir, 'ext', 'dist', 'trainer.js'), FAKE_TRAINER);
+  writeFileSync(join(dir, 'ext', 'dist', 'trainer.js'), TRAINER_UNTIL_STOPPED);
   const spec = Uri.file(join(dir, 'ws', 'roll.vae.json'));
   const text = JSON.stringify({ name: 'roll', data: { synthetic: 'swiss_roll', n: 200, seed: 1 }, model: { type: 'VAE-1', latentDim: 2 } });
   openDocuments.push({ uri: spec, getText: () => text, isDirty: false } as (typeof openDocuments)[number]);
@@ -192,7 +179,7 @@ test('a spec reached through a symlinked folder is the same spec as by its real 
 test('Train VAE on a spec opened through a link while it trains by its real path does not start it twice', async () => {
   const { spellings } = linkedProject();
   const dir = mkdtempSync(join(tmpdir(), 'vae-lens-links-trainer-'));
-  writeFileSync(join(dir, 'trainer.js'), FAKE_TRAINER);
+  writeFileSync(join(dir, 'trainer.js'), TRAINER_UNTIL_STOPPED);
   const client = new TrainerClient({ trainerPath: join(dir, 'trainer.js'), log: () => undefined });
   try {
     const first = client.start(startRequest({ specPath: spellings[0]! }));
@@ -228,7 +215,7 @@ test('Delete Run on a run another window or terminal is still writing refuses, a
 
 test('Stop Training with two specs of the same file name training (one per workspace folder) offers them apart', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'vae-lens-two-roots-'));
-  writeFileSync(join(dir, 'trainer.js'), FAKE_TRAINER);
+  writeFileSync(join(dir, 'trainer.js'), TRAINER_UNTIL_STOPPED);
   const roots = ['vision', 'audio'].map((name) => ({ name, path: join(dir, name) }));
   setup.folders = roots.map((r, index) => ({ uri: Uri.file(r.path), name: r.name, index }));
   const client = new TrainerClient({ trainerPath: join(dir, 'trainer.js'), log: () => undefined });

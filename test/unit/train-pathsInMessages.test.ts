@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { formatUserError, isUserError, shellWord, shownPath } from '../../src/core/errors';
+import { shellWord, shownPath } from '../../src/core/errors';
 import { describeWriteError } from '../../src/core/safeWrite';
 import { startRequest, type FromTrainer } from '../../src/core/protocol';
 import { RunLock } from '../../src/train/runLock';
@@ -19,25 +19,13 @@ import { RunWriter } from '../../src/train/runWriter';
 import { runSession } from '../../src/train/session';
 import { writeReport } from '../../src/cli/report';
 import { pathForDisplay } from '../../src/cli/format';
-import { tempDir } from './data-testkit';
+import { RAW_CONTROL, tempDir, userErrorMessage } from './data-testkit';
 
 const NAMES = ['run x', 'run "q" \'s\'', 'run\nx', 'run\tx', 'rün ✓ 実験', 'run\u001b[31mred', 'run\rx', 'run\u2028x', 'run\u0085x', '-run $HOME `x`'];
-// eslint-disable-next-line no-control-regex -- control characters are what this looks for
-const RAW = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
-
-async function messageOf(f: () => unknown): Promise<string> {
-  try {
-    await f();
-  } catch (e) {
-    if (!isUserError(e)) throw e;
-    return formatUserError(e);
-  }
-  assert.fail('no UserError');
-}
 
 /** The message names `p` as shownPath shows it, and carries no raw control character. */
 function names(message: string, p: string, what: string): void {
-  assert.doesNotMatch(message, RAW, `${what}: a raw control character in ${JSON.stringify(message)}`);
+  assert.doesNotMatch(message, RAW_CONTROL, `${what}: a raw control character in ${JSON.stringify(message)}`);
   assert.ok(message.includes(shownPath(p)), `${what}: ${JSON.stringify(message)} does not name ${JSON.stringify(shownPath(p))}`);
 }
 
@@ -48,29 +36,29 @@ for (const name of NAMES) {
     mkdirSync(dir);
     // The lock: held by a live trainer here, by one on another machine (whose name is the file's), a folder in its place.
     writeFileSync(join(dir, 'run.lock'), '2147483\n');
-    names(await messageOf(() => RunLock.acquire(dir, () => true)), dir, 'live lock');
+    names(await userErrorMessage(() => RunLock.acquire(dir, () => true)), dir, 'live lock');
     writeFileSync(join(dir, 'run.lock'), `2147483\nhost${name}\n`);
-    const remote = await messageOf(() => RunLock.acquire(dir, () => true));
+    const remote = await userErrorMessage(() => RunLock.acquire(dir, () => true));
     names(remote, dir, 'remote lock');
     names(remote, `host${name}`.split('\n')[0]!.trim(), 'remote lock host');
     const lockDir = join(root, `${name}-2`);
     mkdirSync(join(lockDir, 'run.lock'), { recursive: true });
-    names(await messageOf(() => RunLock.acquire(lockDir)), join(lockDir, 'run.lock'), 'lock folder');
+    names(await userErrorMessage(() => RunLock.acquire(lockDir)), join(lockDir, 'run.lock'), 'lock folder');
     // Checkpoints: missing, not JSON, not a checkpoint.
     const cp = join(dir, `latest ${name}.json`);
-    names(await messageOf(() => readCheckpoint(cp)), cp, 'missing checkpoint');
+    names(await userErrorMessage(() => readCheckpoint(cp)), cp, 'missing checkpoint');
     writeFileSync(cp, '{');
-    names(await messageOf(() => readCheckpoint(cp)), cp, 'checkpoint not JSON');
+    names(await userErrorMessage(() => readCheckpoint(cp)), cp, 'checkpoint not JSON');
     writeFileSync(cp, '{}');
-    names(await messageOf(() => readCheckpoint(cp)), cp, 'not a checkpoint');
+    names(await userErrorMessage(() => readCheckpoint(cp)), cp, 'not a checkpoint');
     // The run writer: a folder that is no run, a runs folder that is a file, a failed write.
-    names(await messageOf(() => RunWriter.reopen(dir)), dir, 'reopen');
+    names(await userErrorMessage(() => RunWriter.reopen(dir)), dir, 'reopen');
     const file = join(root, `${name}.txt`);
     writeFileSync(file, '');
-    names(await messageOf(() => RunWriter.checkRunsDir(file)), file, 'runs folder a file');
-    names(await messageOf(() => RunWriter.checkRunsDir(join(file, 'runs'))), file, 'runs folder under a file');
+    names(await userErrorMessage(() => RunWriter.checkRunsDir(file)), file, 'runs folder a file');
+    names(await userErrorMessage(() => RunWriter.checkRunsDir(join(file, 'runs'))), file, 'runs folder under a file');
     const full = Object.assign(new Error('no space'), { code: 'ENOSPC' });
-    names(await messageOf(() => Promise.reject(describeWriteError(full, join(dir, 'metrics.jsonl')))), join(dir, 'metrics.jsonl'), 'write failure');
+    names(await userErrorMessage(() => Promise.reject(describeWriteError(full, join(dir, 'metrics.jsonl')))), join(dir, 'metrics.jsonl'), 'write failure');
     // Resume: no such folder, a file, a folder with no run.json.
     const specPath = join(root, 'a.vae.json');
     writeFileSync(specPath, JSON.stringify({ data: { synthetic: 'circle', n: 16 }, model: { latentDim: 1 }, training: { epochs: 1, backend: 'cpu' } }));
@@ -82,7 +70,7 @@ for (const name of NAMES) {
       names(error.message, resume, 'resume');
     }
     // The report: a run folder not found, a file, a folder without run.json.
-    for (const run of [join(root, `${name}-missing`), file, dir]) names(await messageOf(() => writeReport([run], {})), run, 'report');
+    for (const run of [join(root, `${name}-missing`), file, dir]) names(await userErrorMessage(() => writeReport([run], {})), run, 'report');
   });
 }
 
@@ -90,7 +78,7 @@ test('a path shown as a shell word is read back by a shell as that path (generat
   const words = [...NAMES, 'plain/run-1', "it's", '\\back\\slash', 'a\u007fb', 'x\u0000'.slice(0, 1), ''];
   for (const p of words.filter((w) => w !== '')) {
     const word = shellWord(p);
-    assert.doesNotMatch(word, RAW, JSON.stringify(p));
+    assert.doesNotMatch(word, RAW_CONTROL, JSON.stringify(p));
     const r = spawnSync('bash', ['-c', `printf %s ${word}`], { encoding: 'utf8' });
     assert.equal(r.stdout, p, `${JSON.stringify(p)} as ${word}`);
   }
@@ -99,7 +87,7 @@ test('a path shown as a shell word is read back by a shell as that path (generat
 test('the run folder the CLI prints is shown escaped when its name holds a control character', () => {
   for (const name of NAMES) {
     const shown = pathForDisplay(join('/work', name), '/work');
-    assert.doesNotMatch(shown, RAW, JSON.stringify(name));
+    assert.doesNotMatch(shown, RAW_CONTROL, JSON.stringify(name));
     assert.equal(shown, shownPath(name));
   }
 });
