@@ -108,16 +108,21 @@ def diverging_data() -> torch.Tensor:
     return x
 
 
+def outcome(act: Callable[[], object]) -> dict:
+    """What `act` met on this rank, for the test to read: no error, or the error's type and message."""
+    try:
+        act()
+        return {"error": None}
+    except Exception as e:  # noqa: BLE001 - the test reads what each rank met
+        return {"error": type(e).__name__, "message": str(e)}
+
+
 def answer_then_wait(act: Callable[[], object], out: str, rank: int, world: int) -> None:
     """Writes what `act` met on this rank to out.RANK, then keeps the process group up until every rank has its
     answer: a rank that raised goes on (a user's loop may catch it, or take its time to exit), and a rank left
     waiting must not be freed by the group closing."""
     t0 = time.monotonic()
-    try:
-        act()
-        result = {"error": None}
-    except Exception as e:  # noqa: BLE001 - the test reads what each rank met
-        result = {"error": type(e).__name__, "message": str(e)}
+    result = outcome(act)
     result["seconds"] = time.monotonic() - t0
     with open(f"{out}.{rank}.tmp", "w") as f:
         json.dump(result, f)

@@ -16,7 +16,7 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 
 from conftest import TinyVae
-from test_distributed import KEYS, answer_then_wait, free_port
+from test_distributed import KEYS, answer_then_wait, free_port, outcome
 from vae_lens import Diagnostics
 
 KEYS_HERE = [k for k in KEYS if k not in ("averagedElbo", "averagingSteps")]
@@ -87,12 +87,9 @@ def bad_worker(rank: int, world: int, port: int, out: str) -> None:
             x = whole()[:0] if kind == "empty" else whole()[rank * 10:(rank + 1) * 10].clone()
             if kind == "nan" and rank == 1:
                 x[3, 2] = float("nan")
-            try:
-                # Points sized from each rank's own share, say: other points on each rank.
-                record(whole() if kind == "points" else x, 4096 if kind != "points" or rank == 0 else 20)
-                results.append({"error": None})
-            except Exception as e:  # noqa: BLE001
-                results.append({"error": type(e).__name__, "message": str(e)})
+            # Points sized from each rank's own share, say: other points on each rank.
+            points = 4096 if kind != "points" or rank == 0 else 20
+            results.append(outcome(lambda: record(whole() if kind == "points" else x, points)))
         with open(f"{out}.{rank}", "w") as f:
             json.dump(results, f)
     finally:
@@ -120,16 +117,16 @@ def uneven_worker(rank: int, world: int, port: int, out: str) -> None:
         for case in ("skips", "steps"):
             m = TinyVae()
             d = Diagnostics(m.encode, m.decode, whole(), samples=2, block_rows=8, write=False)
-            try:
+
+            def passes() -> None:
                 for epoch in range(3):
                     if case == "skips" and rank == 1 and epoch == 1:
                         continue
                     if case == "steps" and rank == 0:
                         d.step()
                     d.diagnose(epoch, epoch)
-                results.append({"error": None})
-            except Exception as e:  # noqa: BLE001
-                results.append({"error": type(e).__name__, "message": str(e)})
+
+            results.append(outcome(passes))
         with open(f"{out}.{rank}", "w") as f:
             json.dump(results, f)
     finally:

@@ -237,27 +237,9 @@ test('Stop Training with two specs of the same file name training (one per works
 });
 
 // What a user types in New VAE Model's save dialog (no folder open), which the dialog confirmed as a new or replaced file.
-for (const typed of ['model.json', 'model', 'my model.vae.json', 'MODEL.JSON']) {
-  test(`New VAE Model with no folder open, saved as "${typed}", does not silently overwrite the spec it is renamed to`, async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'vae-lens-new-model-'));
-    const existing = join(dir, typed.startsWith('my') ? 'my-model.vae.json' : `${typed.replace(/\.json$/i, '')}.vae.json`);
-    writeFileSync(existing, '{ "name": "weeks of tuning" }');
-    answers.saveDialog = Uri.file(join(dir, typed));
-    answers.pick = 0;
-    try {
-      await newModel(Uri.file(ROOT) as never);
-    } finally {
-      answers.saveDialog = undefined;
-      answers.pick = undefined;
-    }
-    assert.equal(readFileSync(existing, 'utf8'), '{ "name": "weeks of tuning" }', `${existing} was overwritten`);
-    assert.match(shown.map((s) => s.message).join('\n'), /already exists/);
-  });
-}
-
-test('New VAE Model with no folder open writes the spec under its .vae.json name when that name is free', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'vae-lens-new-model-'));
-  answers.saveDialog = Uri.file(join(dir, 'fresh model.json'));
+/** New VAE Model with no folder open, the save dialog answered with `file` and the first template picked. */
+async function newModelSavedAs(file: string): Promise<void> {
+  answers.saveDialog = Uri.file(file);
   answers.pick = 0;
   try {
     await newModel(Uri.file(ROOT) as never);
@@ -265,6 +247,22 @@ test('New VAE Model with no folder open writes the spec under its .vae.json name
     answers.saveDialog = undefined;
     answers.pick = undefined;
   }
+}
+
+for (const typed of ['model.json', 'model', 'my model.vae.json', 'MODEL.JSON']) {
+  test(`New VAE Model with no folder open, saved as "${typed}", does not silently overwrite the spec it is renamed to`, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vae-lens-new-model-'));
+    const existing = join(dir, typed.startsWith('my') ? 'my-model.vae.json' : `${typed.replace(/\.json$/i, '')}.vae.json`);
+    writeFileSync(existing, '{ "name": "weeks of tuning" }');
+    await newModelSavedAs(join(dir, typed));
+    assert.equal(readFileSync(existing, 'utf8'), '{ "name": "weeks of tuning" }', `${existing} was overwritten`);
+    assert.match(shown.map((s) => s.message).join('\n'), /already exists/);
+  });
+}
+
+test('New VAE Model with no folder open writes the spec under its .vae.json name when that name is free', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vae-lens-new-model-'));
+  await newModelSavedAs(join(dir, 'fresh model.json'));
   assert.match(readFileSync(join(dir, 'fresh-model.vae.json'), 'utf8'), /"name"/);
 });
 
