@@ -3,6 +3,7 @@ transcription of src/core/entropy.ts (decompose, monteCarloStdErr, dataStdErr)."
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -11,6 +12,7 @@ import torch
 from conftest import TinyVae
 from vae_lens import Diagnostics
 from vae_lens._pass import block_noise, blocks
+from vae_lens._record import PassSums, finish_record
 
 LOG_2PI = math.log(2 * math.pi)
 LOG_2PIE = LOG_2PI + 1
@@ -129,3 +131,16 @@ def test_one_sample_per_point_uses_the_spread_over_points(data: torch.Tensor) ->
     m = TinyVae()
     r = Diagnostics(m.encode, m.decode, data, samples=1, write=False).diagnose(0, 0)
     assert r["elboStdErr"] == pytest.approx(r["elboStdErrData"], rel=1e-12)
+
+
+@pytest.mark.parametrize("variance_kind", ["scalar", "per-dimension"])
+def test_a_dimension_reconstructed_exactly_gives_no_bounded_gain_and_no_numpy_warning(variance_kind: str) -> None:
+    sums = PassSums(latent_dim=2, dim=3, samples=2, n=4.0, log_lik=-10.0, kl=2.0, log_t2=-3.0, elbo_point=-6.0,
+                    elbo_point_sq=10.0, elbo_mc_var=0.1, gap_point=1.0, gap_point_sq=1.0, gap_mc_var=0.1,
+                    kl_per_latent=np.ones(2), second_moment=np.full(2, 4.0),
+                    sq_err=np.array([0.0, 0.0, 0.0]) if variance_kind == "scalar" else np.array([0.0, 1.0, 2.0]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        record = finish_record(sums, variance_kind, [0.5] if variance_kind == "scalar" else [0.5, 0.5, 0.5], np.ones(2))
+    assert record["elboAtOptVariance"] is None or not math.isfinite(record["elboAtOptVariance"])
+    assert math.isfinite(record["elbo"]) and math.isfinite(record["gap"])

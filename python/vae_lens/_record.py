@@ -157,7 +157,10 @@ def finish_record(
         # Moving s^2 to its optimum gains 1/2 (log(s^2/s*^2) + s*^2/s^2 - 1) per dimension; a scalar
         # variance can only move to the scalar optimum.
         opt = opt_per_dim if variance_kind == "per-dimension" else np.full(D, sigma2_opt)
-        elbo_at_opt = elbo + float(np.sum(0.5 * (np.log(s2 / opt) + opt / s2 - 1.0)))
+        # A dimension reconstructed exactly (s*^2 = 0) has no bounded gain: the value is not finite and is
+        # written as null, as the TypeScript trainer writes it, without numpy's warning reaching the user.
+        with np.errstate(divide="ignore", invalid="ignore"):
+            elbo_at_opt = elbo + float(np.sum(0.5 * (np.log(s2 / opt) + opt / s2 - 1.0)))
 
     m = sums.second_moment / N
     kl_h = sums.kl_per_latent / N
