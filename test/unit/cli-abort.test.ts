@@ -6,29 +6,16 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
+import { CLI_BIN, tinyCircleSpec } from './cli-testkit';
 import { isFromTrainer, type FromTrainer } from '../../src/core/protocol';
 
-const root = path.join(__dirname, '..', '..', '..');
-const bin = path.join(root, 'bin', 'vae-lens.js');
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vae-lens-abort-'));
-const spec = path.join(tmp, 'tiny.vae.json');
-fs.writeFileSync(
-  spec,
-  JSON.stringify({
-    name: 'tiny',
-    data: { synthetic: 'circle', n: 256, noise: 0.05, seed: 2 },
-    model: { latentDim: 2, encoder: { hidden: [16] }, decoder: { hidden: [16] } },
-    training: { epochs: 500, batchSize: 64, learningRate: 0.005, backend: 'cpu' },
-    diagnostics: { mcSamples: 4 },
-  }),
-);
+const { dir: tmp, spec: spec } = tinyCircleSpec('vae-lens-abort-', { epochs: 500, backend: 'cpu' });
 
 /** Runs `train --json`, sends `signals` once `when` sees its event, and returns the exit, the events and stderr. */
 function trainAndAbort(args: string[], when: (ev: FromTrainer) => boolean, signals: NodeJS.Signals[]) {
-  const child = spawn(process.execPath, [bin, 'train', spec, ...args, '--json'], { cwd: tmp });
+  const child = spawn(process.execPath, [CLI_BIN, 'train', spec, ...args, '--json'], { cwd: tmp });
   const events: FromTrainer[] = [];
   let err = '';
   let buffered = '';

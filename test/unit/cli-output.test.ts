@@ -5,31 +5,18 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
+import { CLI_BIN, tinyCircleSpec } from './cli-testkit';
 
-const root = path.join(__dirname, '..', '..', '..');
-const bin = path.join(root, 'bin', 'vae-lens.js');
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vae-lens-cli-output-'));
-const SPEC = path.join(tmp, 'tiny.vae.json');
-fs.writeFileSync(
-  SPEC,
-  JSON.stringify({
-    name: 'tiny',
-    data: { synthetic: 'circle', n: 256, noise: 0.05, seed: 2 },
-    model: { latentDim: 2, encoder: { hidden: [16] }, decoder: { hidden: [16] } },
-    training: { epochs: 3, batchSize: 64, learningRate: 0.005 },
-    diagnostics: { mcSamples: 4 },
-  }),
-);
+const { dir: tmp, spec: SPEC } = tinyCircleSpec('vae-lens-cli-output-', { epochs: 3 });
 
 const noStack = (s: string) => assert.doesNotMatch(s, /\n\s+at .+:\d+:\d+/, `a stack trace was printed:\n${s}`);
 
 /** Run the CLI and close its stdout as `head` does: after `linesRead` lines (0: before reading any). */
 function runClosingStdout(args: string[], linesRead: number): Promise<{ code: number | null; err: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { cwd: tmp, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI_BIN, ...args], { cwd: tmp, stdio: ['ignore', 'pipe', 'pipe'] });
     let err = '';
     let seen = 0;
     child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
