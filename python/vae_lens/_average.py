@@ -9,8 +9,10 @@ kernel on the CPU. It is rounded back to the parameter's dtype when swapped in.
 
 The running mean covers at most BLOCK steps; each full block is then folded into the mean of the blocks
 before it. A plain running mean over thousands of steps, in float32 too, stops following the weights: a
-step's share of it, its distance from the mean / count, falls below half an ulp of the mean and rounds away. The parameters themselves are only ever swapped for the block that evaluates the
-average, and restored bit for bit.
+step's share of it, its distance from the mean / count, falls below half an ulp of the mean and rounds away.
+
+The parameters themselves are only ever swapped in for the pass that evaluates the average, and
+restored bit for bit.
 
 The swap writes the average into each parameter's own memory through ``p.data`` and writes the
 parameter's values back afterwards: the parameter keeps its storage, its address and any storage it
