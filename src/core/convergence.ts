@@ -53,8 +53,8 @@
  * Hysteresis: the thresholds to leave a settled state are wider than to enter it (a rise must
  * exceed 3 s.e. and m; to leave a done state, the gap 1.5 times its allowance and the mean-field
  * gap (or its fall) m/2, while from `noise-limited`, flat but not done, a done state is entered on
- * the thresholds to enter one; the averaging gain must fall below m/4 to leave `noise-limited`
- * under a steady step; under a step that fell by more than a fifth over the last 2w passes, which
+ * the thresholds to enter one; under a steady step the averaging gain must be below m/4 to enter a
+ * done state, from a rise as from `noise-limited`; under a step that fell by more than a fifth over the last 2w passes, which
  * takes the gain down with it, 1.25 times the gain at the last pass's step (as in step 3) below m/2
  * is enough, and a settled verdict
  * leaves only for a gain above m/2), and the reported state changes only when two passes in a row
@@ -301,13 +301,15 @@ function classify(
   const averaged = recent.filter((p) => typeof p.averagedElbo === 'number' && Number.isFinite(p.averagedElbo));
   const gains = averaged.map((p) => (p.averagedElbo as number) - p.elbo);
   const averagingGain = averaged.length === recent.length && gains.length > 0 ? gains.reduce((a, b) => a + b, 0) / gains.length : undefined;
-  // Under a steady step the gain hovers, so leaving `noise-limited` takes a fall to m/4. A step that
-  // fell by more than a fifth over the window takes the gain down with it: there, falling below the
-  // threshold to enter is enough, and what the step's noise still costs is the gain at the last
-  // pass's step times DECAYING_STEP_GAIN_FACTOR (a settled verdict leaves only on the gain itself).
+  // Under a steady step the gain hovers, so a done state is entered only below m/4 (from a rise as
+  // from `noise-limited`) and left only above m/2: the band between belongs to the state the run is
+  // in, and a gain that hovers at m/2 does not flip a done verdict. A step that fell by more than a
+  // fifth over the window takes the gain down with it: there, falling below m/2 is enough, and what
+  // the step's noise still costs is the gain at the last pass's step times
+  // DECAYING_STEP_GAIN_FACTOR (a settled verdict leaves only on the gain itself).
   const stepFalling = stepLeft < 0.8;
   const epochsLeft = remainingEpochs(opts, last);
-  const gainNeeded = current === 'noise-limited' && !stepFalling ? m / 4 : m / 2;
+  const gainNeeded = !stepFalling && !done ? m / 4 : m / 2;
   const stepCost =
     averagingGain !== undefined && stepFalling && !(settled && current !== 'noise-limited')
       ? DECAYING_STEP_GAIN_FACTOR * gainAtStep(recent, gains, averagingGain)

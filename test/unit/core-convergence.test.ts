@@ -718,3 +718,30 @@ test('evidence: active units, per-latent entropy, and the mutual information bet
   const same = mutualInformation(new Float64Array(N), new Float64Array(N), N, 1, eps);
   assert.ok(Math.abs(same) < 1e-9, String(same));
 });
+
+test('generated steady steps: an averaging gain that hovers around m/2 does not flip the verdict in and out of a done state', () => {
+  // A rise that levels off, then a long flat stretch under a steady step whose averaging gain
+  // scatters around m/2 = 0.04, as the README's swiss-roll example does. Coming from a rise, a
+  // done state is entered only below m/4 (as from noise-limited), and left only above m/2: the
+  // band between them belongs to the state the run is in.
+  const rng = new Rng(23);
+  let runs = 0;
+  const worst: string[] = [];
+  for (let k = 0; k < 200; k++) {
+    const amp = 0.3 + 2 * rng.uniform();
+    const rho = 0.5 + 0.4 * rng.uniform();
+    const centre = 0.04 * (0.5 + 0.8 * rng.uniform());
+    // Per pass the gain scatters by 20-60 % of its level (the example's passes: about 60 %).
+    const spread = centre * (0.2 + 0.4 * rng.uniform());
+    const h = history(60, { elbo: (i, r) => -5 - amp * rho ** i + 0.01 * r.normal(), gain: (_i, r) => centre + spread * r.normal() }, 500 + k);
+    const done = judgeEveryPass(h, opts).map((v) => v.state === 'converged' || v.state === 'collapsed');
+    const first = done.indexOf(true);
+    if (first < 0) continue;
+    runs++;
+    let flips = 0;
+    for (let i = first + 1; i < done.length; i++) if (done[i] !== done[i - 1]) flips++;
+    if (flips > 2) worst.push(`gain ${centre.toFixed(3)} ± ${spread.toFixed(3)}: ${flips} flips`);
+  }
+  assert.ok(runs >= 20, `${runs} runs called done`);
+  assert.deepEqual(worst, [], `${worst.length} of ${runs} runs called done flip more than twice`);
+});
