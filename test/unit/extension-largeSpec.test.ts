@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { isUserError } from '../../src/core/errors';
 import { parseSpecDocument } from '../../src/core/spec';
 import { checkSpecText } from '../../src/extension/specs/specChecks';
-import { specChangedSince } from '../../src/extension/status/specChange';
+import { specChangedSince } from '../../src/core/specChange';
 
 const opts = { trusted: true, workspaceRoots: [], allowOutsideWorkspace: false };
 const MiB = 1 << 20;

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { specChangedSince } from '../../src/extension/status/specChange';
+import { specChangedSince } from '../../src/core/specChange';
 
 const snapshot = '{\n  // swiss roll\n  "data": { "synthetic": "swiss_roll" },\n  "model": { "latentDim": 2, "type": "VAE-1" }\n}\n';
 

@@ -169,7 +169,7 @@ export class RunIndex implements vscode.Disposable {
     const text = await specText(vscode.Uri.file(specPath));
     const dirs = (await Promise.all(runsDirsForSpec(specPath, text).map((d) => this.listing(d)))).flat();
     const overviews = await Promise.all(dirs.map((d) => this.overview(d)));
-    return runsOfSpec(overviews, specPath);
+    return runsOfSpec(overviews, specPath, text);
   }
 
   private listing(runsDir: string): Promise<string[]> {

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { RunIndex } from '../runs/runIndex';
 import type { LiveProgress, RunStateInput } from './runStateWording';
-import { specChangedSince } from './specChange';
+import { specChangedSince } from '../../core/specChange';
 import { specText } from '../specs/specFiles';
 import type { TrainerClient } from '../trainer/trainerClient';
 import type { TrainerProcess } from '../trainer/trainerProcess';

@@ -9,7 +9,7 @@ import * as vscode from 'vscode';
 import { startRequest } from '../../core/protocol';
 import { DiagnosticsPanel, type PanelDeps } from '../panel/diagnosticsPanel';
 import { finishedMessage } from '../status/runStateWording';
-import { specChangedSince } from '../status/specChange';
+import { specChangedSince } from '../../core/specChange';
 import { readSettings, workspaceRoots } from '../settings';
 import { checkSpec } from '../specs/specChecks';
 import type { SpecDiagnostics } from '../specs/specDiagnostics';

@@ -4,7 +4,7 @@
  * When either text does not parse, or is too big to be a spec, only identical text counts as unchanged.
  */
 import { parse, type ParseError } from 'jsonc-parser';
-import { MAX_SPEC_BYTES } from '../../core/spec';
+import { MAX_SPEC_BYTES } from './spec';
 
 export function specChangedSince(currentText: string, snapshotText: string): boolean {
   if (currentText === snapshotText) return false;
