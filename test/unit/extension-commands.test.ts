@@ -41,7 +41,8 @@ test('Stop Training on a spec or run that is not training says so and stops noth
     // A stale "■ Stop" CodeLens on A (finished) while only B trains.
     await training.stop(Uri.file(specA));
     assert.equal(b.state, 'running', 'stopping A stopped B');
-    assert.deepEqual(shown, [{ level: 'info', message: 'VAE Lens: a.vae.json is not training.' }]);
+    // No folder open: the spec is named by its whole path.
+    assert.deepEqual(shown, [{ level: 'info', message: `VAE Lens: ${specA} is not training.` }]);
     // A run from the runs view that has ended.
     shown.length = 0;
     await training.stop({ runDir: join(dir, 'runs', 'a-20260101-000000') });

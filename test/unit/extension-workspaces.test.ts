@@ -2,7 +2,7 @@
  * The extension in setups the examples do not use: no folder open, several folders, an untitled
  * editor. Each test plays its setup on the stand-in vscode module and puts it back.
  */
-import { answers, openDocuments, quickPicks, setup, shown, Uri } from './vscode-stub';
+import { answers, openDocuments, progressTitles, quickPicks, setup, shown, Uri } from './vscode-stub';
 import { afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -111,13 +111,13 @@ test('Train VAE on a spec another window is training asks first, and does not st
     assert.equal(w.client.all().length, 0);
     assert.match(
       shown.map((s) => s.message).join('\n'),
-      new RegExp(`roll is already training in another window or terminal \\(process ${process.pid}, run roll-20261201-000000\\)`),
+      new RegExp(`roll\\.vae\\.json is already training in another window or terminal \\(process ${process.pid}, run roll-20261201-000000\\)`),
     );
     // Retrain on save does not ask: it starts nothing, and says why.
     shown.length = 0;
     assert.equal(await w.training.trainSpec(w.spec as never, { ask: false }), undefined);
     assert.equal(w.client.all().length, 0);
-    assert.match(shown.map((s) => s.message).join('\n'), /roll is already training in another window or terminal/);
+    assert.match(shown.map((s) => s.message).join('\n'), /roll\.vae\.json is already training in another window or terminal/);
     // Told to: a second run starts.
     answers.message = 'Train Anyway';
     assert.ok(await w.training.train(w.spec), 'the user said "Train Anyway", but nothing started');
@@ -285,3 +285,82 @@ test('the runs view tells apart specs of the same file name in two workspace fol
     view.dispose();
   }
 });
+
+/** Layouts with two specs of one file name: several folders open (multi-root), or two folders of one. */
+const SAME_NAME_LAYOUTS: { folders: string[]; specs: string[][]; labels: string[] }[] = [
+  {
+    folders: ['alpha', 'beta'],
+    specs: [
+      ['alpha', 'model.vae.json'],
+      ['beta', 'model.vae.json'],
+    ],
+    labels: ['alpha/model.vae.json', 'beta/model.vae.json'],
+  },
+  {
+    folders: ['ws'],
+    specs: [
+      ['ws', 'a', 'model.vae.json'],
+      ['ws', 'b', 'model.vae.json'],
+    ],
+    labels: ['a/model.vae.json', 'b/model.vae.json'],
+  },
+  {
+    folders: ['one', 'two'],
+    specs: [
+      ['one', 'x', 'model.vae.json'],
+      ['two', 'x', 'model.vae.json'],
+    ],
+    labels: ['one/x/model.vae.json', 'two/x/model.vae.json'],
+  },
+];
+
+for (const layout of SAME_NAME_LAYOUTS)
+  test(`two specs named ${layout.labels.join(' and ')} are told apart in progress, warnings and Stop`, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vae-lens-same-name-'));
+    mkdirSync(join(dir, 'ext', 'dist'), { recursive: true });
+    writeFileSync(join(dir, 'ext', 'dist', 'trainer.js'), TRAINER_UNTIL_STOPPED);
+    setup.folders = layout.folders.map((name, index) => ({ uri: Uri.file(join(dir, name)), name, index }));
+    const specs = layout.specs.map((parts) => Uri.file(join(dir, ...parts)));
+    const text = JSON.stringify({ data: { synthetic: 'swiss_roll', n: 200, seed: 1 }, model: { type: 'VAE-1', latentDim: 2 } });
+    for (const spec of specs) openDocuments.push({ uri: spec, getText: () => text, isDirty: false } as (typeof openDocuments)[number]);
+    const client = new TrainerClient({ trainerPath: join(dir, 'ext', 'dist', 'trainer.js'), log: () => undefined });
+    const extensionUri = Uri.file(join(dir, 'ext'));
+    const training = new Training({
+      extensionUri,
+      client,
+      diagnostics: { clearTrainerErrors: () => undefined },
+      panelDeps: () => ({ extensionUri, client, log: () => undefined, actions: {} }),
+      output: { appendLine: () => undefined },
+      storageDir: join(dir, 'storage'),
+      runsOfSpec: async () => [],
+    } as unknown as TrainingDeps);
+    progressTitles.length = 0;
+    quickPicks.length = 0;
+    try {
+      for (const spec of specs) assert.ok(await training.train(spec));
+      assert.deepEqual(
+        progressTitles,
+        layout.labels.map((l) => `VAE Lens: training ${l}`),
+      );
+      // Train again while it trains: the warning names which one.
+      shown.length = 0;
+      await training.train(specs[1]);
+      assert.match(shown.map((s) => s.message).join('\n'), new RegExp(`${layout.labels[1]!.replace(/\./g, '\\.')} is already training`));
+      // Stop from the palette with both training: the pick tells them apart by its labels.
+      await training.stop();
+      assert.deepEqual(
+        quickPicks.at(-1)?.map((i) => i.label),
+        layout.labels,
+      );
+      await training.stop(specs[0]);
+      assert.equal(progressTitles.at(-1), `VAE Lens: stopping ${layout.labels[0]}`);
+    } finally {
+      await client.stopAll(2000);
+      training.dispose();
+      for (const spec of specs)
+        openDocuments.splice(
+          openDocuments.findIndex((d) => d.uri === spec),
+          1,
+        );
+    }
+  });

@@ -39,6 +39,8 @@ export const quickPicks: { label: string; description?: string; detail?: string 
 export const registeredSelectors: unknown[] = [];
 /** Every progress.report() of withProgress, and every message posted to a webview, in order. */
 export const progressReports: { message?: string; increment?: number }[] = [];
+/** The title of every withProgress, in order. */
+export const progressTitles: string[] = [];
 export const webviewPosts: unknown[] = [];
 
 /** A webview panel that records what it is sent; `receive` plays a message from its page. */
@@ -239,11 +241,13 @@ const vscode = {
     showTextDocument: () => Promise.resolve(undefined),
     showSaveDialog: () => Promise.resolve(answers.saveDialog),
     showOpenDialog: () => Promise.resolve(answers.openDialog),
-    withProgress: <T>(_options: unknown, task: (progress: unknown, token: unknown) => Promise<T>) =>
+    withProgress: <T>(options: { title?: string }, task: (progress: unknown, token: unknown) => Promise<T>) => (
+      progressTitles.push(options.title ?? ''),
       task(
         { report: (r: { message?: string; increment?: number }) => progressReports.push(r) },
         { isCancellationRequested: false, onCancellationRequested: () => disposable },
-      ),
+      )
+    ),
     createWebviewPanel: () => {
       const panel = new FakeWebviewPanel();
       createdPanels.push(panel);

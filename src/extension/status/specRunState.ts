@@ -1,10 +1,10 @@
 /** Gathers what is known about one spec's runs into the RunStateInput the wording functions take. */
-import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { RunIndex } from '../runs/runIndex';
 import type { LiveProgress, RunStateInput } from './runStateWording';
 import { specChangedSince } from '../../core/specChange';
 import { specText } from '../specs/specFiles';
+import { specLabel } from '../specs/specLabel';
 import type { TrainerClient } from '../trainer/trainerClient';
 import type { TrainerProcess } from '../trainer/trainerProcess';
 
@@ -23,7 +23,7 @@ export async function specRunState(specUri: vscode.Uri, index: RunIndex, client:
   const specPath = specUri.fsPath;
   const trainer = client.forSpec(specPath);
   const [latest, text] = await Promise.all([index.latestForSpec(specPath), specText(specUri)]);
-  const specName = path.basename(specPath).replace(/\.vae\.json$/, '');
+  const specName = specLabel(specUri);
   const base: RunStateInput = {
     hasRun: latest !== undefined,
     specChanged: latest?.specText !== undefined && text !== undefined && specChangedSince(text, latest.specText),

@@ -53,9 +53,13 @@ export class TrainerClient {
     return this.changes.on(listener);
   }
 
-  start(request: StartRequest, priority: TrainerPriority = 'below-normal'): TrainerProcess {
+  /** `name` is how the trainer's log lines name the spec (its file name unless told). */
+  start(
+    request: StartRequest,
+    priority: TrainerPriority = 'below-normal',
+    name = request.specPath.replace(/\\/g, '/').split('/').pop() ?? request.specPath,
+  ): TrainerProcess {
     if (this.forSpec(request.specPath)) throw new AlreadyTrainingError(request.specPath);
-    const name = request.specPath.replace(/\\/g, '/').split('/').pop() ?? request.specPath;
     const trainer = new TrainerProcess({
       trainerPath: this.opts.trainerPath,
       request,

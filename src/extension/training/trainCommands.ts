@@ -15,6 +15,7 @@ import { checkSpec } from '../specs/specChecks';
 import type { SpecDiagnostics } from '../specs/specDiagnostics';
 import { runDirFromArg } from '../runs/runCommands';
 import { isSpecDocument, resolveSpec, specText, specUriFromArg } from '../specs/specFiles';
+import { specLabel } from '../specs/specLabel';
 import { AlreadyTrainingError, type TrainerClient } from '../trainer/trainerClient';
 import type { TrainerProcess } from '../trainer/trainerProcess';
 import type { RunOverview } from '../../core/run/read';
@@ -113,13 +114,13 @@ export class Training implements vscode.Disposable {
       const show = 'Show Problems';
       void vscode.window
         .showErrorMessage(
-          `VAE Lens: ${path.basename(uri.fsPath)} has ${count} problem${count > 1 ? 's' : ''}; fix ${count > 1 ? 'them' : 'it'} before training. First: ${errors[0]!.message}`,
+          `VAE Lens: ${specLabel(uri)} has ${count} problem${count > 1 ? 's' : ''}; fix ${count > 1 ? 'them' : 'it'} before training. First: ${errors[0]!.message}`,
           show,
         )
         .then((c) => c === show && vscode.commands.executeCommand('workbench.actions.view.problems'));
       return undefined;
     }
-    const name = checked.doc.parsed.spec.name;
+    const name = specLabel(uri, checked.doc.parsed.spec.name);
 
     const running = this.deps.client.forSpec(uri.fsPath);
     if (running) {
@@ -156,7 +157,7 @@ export class Training implements vscode.Disposable {
     });
     let trainer: TrainerProcess;
     try {
-      trainer = this.deps.client.start(request, settings.trainerPriority);
+      trainer = this.deps.client.start(request, settings.trainerPriority, name);
       reportFailure('Opening the diagnostics panel', DiagnosticsPanel.prepare(this.deps.panelDeps()), this.log);
     } catch (e) {
       if (e instanceof AlreadyTrainingError) {
@@ -253,7 +254,7 @@ export class Training implements vscode.Disposable {
     if (argSpec || argRun) {
       const target = argSpec ? this.deps.client.forSpec(argSpec.fsPath) : (this.deps.client.forRun(argRun!) ?? this.deps.client.forSpec(argRun!));
       if (!target) {
-        void vscode.window.showInformationMessage(`VAE Lens: ${path.basename(argSpec ? argSpec.fsPath : argRun!)} is not training.`);
+        void vscode.window.showInformationMessage(`VAE Lens: ${argSpec ? specLabel(argSpec) : path.basename(argRun!)} is not training.`);
         return;
       }
       return this.stopTrainer(target);
@@ -270,9 +271,8 @@ export class Training implements vscode.Disposable {
       const picked = await vscode.window.showQuickPick(
         // Two folders of a multi-root workspace may each hold a model.vae.json: the path tells them apart.
         all.map((t) => ({
-          label: path.basename(t.specPath),
+          label: specLabel(vscode.Uri.file(t.specPath)),
           description: t.runDir ? path.basename(t.runDir) : 'starting',
-          detail: vscode.workspace.asRelativePath(t.specPath),
           trainer: t,
         })),
         { placeHolder: 'Which training do you want to stop?' },
@@ -283,8 +283,9 @@ export class Training implements vscode.Disposable {
   }
 
   private async stopTrainer(target: TrainerProcess): Promise<void> {
-    await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: `VAE Lens: stopping ${path.basename(target.specPath)}` }, () =>
-      target.stop(),
+    await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Window, title: `VAE Lens: stopping ${specLabel(vscode.Uri.file(target.specPath))}` },
+      () => target.stop(),
     );
   }
 
