@@ -39,7 +39,19 @@ test('activation is narrow: spec files, the panel, the view and the commands; ne
   assert.ok(pkg.activationEvents.includes('workspaceContains:**/*.vae.json'));
   assert.ok(pkg.activationEvents.includes('onWebviewPanel:vaeLens.diagnostics'));
   assert.ok(pkg.activationEvents.includes('onView:vaeLens.runs'));
-  assert.ok(!pkg.activationEvents.some((e) => e === '*' || e.startsWith('onLanguage:json') || e === 'onStartupFinished'));
+  assert.ok(!pkg.activationEvents.some((e) => e === '*' || e === 'onLanguage:json' || e === 'onStartupFinished'));
+  // The one language event is that of spec files (below), not another that plain JSON files have.
+  const specLanguages = pkg.contributes.languages.filter((l) => l.filenamePatterns.includes('*.vae.json')).map((l) => `onLanguage:${l.id}`);
+  for (const e of pkg.activationEvents.filter((a) => a.startsWith('onLanguage:'))) assert.ok(specLanguages.includes(e), e);
+});
+
+test('a lone *.vae.json opened with no folder open activates the extension (workspaceContains needs a folder)', () => {
+  // VS Code has no activation by file name: the language spec files are given is what fires when one is opened.
+  const specLanguages = pkg.contributes.languages.filter((l) => l.filenamePatterns.includes('*.vae.json')).map((l) => l.id);
+  assert.ok(
+    specLanguages.some((id) => pkg.activationEvents.includes(`onLanguage:${id}`)),
+    `activationEvents has no onLanguage event for ${specLanguages.join(', ')}`,
+  );
 });
 
 test('schema, language mapping, view, settings, trust and icon are wired to files that exist', () => {
