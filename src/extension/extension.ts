@@ -10,6 +10,7 @@ import { DiagnosticsPanel, DiagnosticsPanelSerializer, type PanelDeps } from './
 import { installNativeEngine } from './engine/nativeEngine';
 import { retrainProblem } from '../core/confinement';
 import { readRunOverview } from '../core/run/read';
+import { specPathOfRun } from '../core/run/paths';
 import { RunCommands } from './runs/runCommands';
 import { RunIndex } from './runs/runIndex';
 import { RunsViewProvider, type RunsViewNode } from './runs/runsTreeView';
@@ -55,14 +56,16 @@ export function activate(context: vscode.ExtensionContext): void {
         const r = await readRunOverview(runDir);
         if (!r.meta) return void vscode.window.showErrorMessage('VAE Lens: this run does not say which spec it came from (run.json is missing).');
         // run.json belongs to the run folder, which anyone may have written: train what it names only when that is this run's spec in the workspace.
-        const specText = await readSpecFileText(vscode.Uri.file(r.meta.specPath));
-        const problem = retrainProblem(r.meta.specPath, runDir, workspaceRoots(), (spec) => runsDirsForSpec(spec, specText));
+        // Where its spec is now: a moved or cloned workspace's run.json names where it was.
+        const specPath = specPathOfRun(r) ?? r.meta.specPath;
+        const specText = await readSpecFileText(vscode.Uri.file(specPath));
+        const problem = retrainProblem(specPath, runDir, workspaceRoots(), (spec) => runsDirsForSpec(spec, specText));
         if (problem) {
           const train = 'Train It Anyway';
           const choice = await vscode.window.showWarningMessage(`VAE Lens: not retraining this run without asking: ${problem}.`, { modal: true }, train);
           if (choice !== train || !vscode.workspace.isTrusted) return;
         }
-        await training?.retrain(r.meta.specPath);
+        await training?.retrain(specPath);
       },
       exportCsv: (runDir) => runCommands?.exportCsv(runDir),
       exportPng: (runDir, chart, dataUrl) => runCommands?.exportPng(runDir, chart, dataUrl),

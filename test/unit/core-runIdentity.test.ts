@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runsOfSpec } from '../../src/core/run/paths';
+import { runsOfSpec, specPathOfRun } from '../../src/core/run/paths';
+import { retrainProblem } from '../../src/core/confinement';
 import type { RunOverview } from '../../src/core/run/read';
 
 const specOf = (runsDir?: string, latent = 2) =>
@@ -100,4 +101,25 @@ test('a spec renamed while the editor was closed keeps its runs when it is the o
     assert.equal(runsOfSpec(list, join(root, 'renamed.vae.json'), text).length, 0, 'a run given to two specs');
     assert.equal(runsOfSpec(list, join(root, 'copy.vae.json'), text).length, 0, 'a run given to two specs');
   }
+});
+
+test('Retrain on a run of a moved or cloned workspace trains the spec where it is now, without a warning', () => {
+  for (const old of OLD_ROOTS)
+    for (const layout of LAYOUTS) {
+      const text = specOf(layout.runsDir);
+      const root = workspace({ [join(...layout.spec)]: text });
+      const runsDir = join(root, ...layout.runs);
+      const r = run(join(runsDir, 'run-1'), old.join(...layout.spec), text);
+      const spec = specPathOfRun(r);
+      assert.equal(spec, join(root, ...layout.spec), `${old.join(...layout.spec)}: Retrain would train ${spec}`);
+      assert.equal(
+        retrainProblem(spec, r.runDir, [root], () => [runsDir]),
+        undefined,
+      );
+    }
+  // A run whose spec is where run.json says: that one; one that names no spec that can be found: what it names.
+  const text = specOf();
+  const root = workspace({ 'a/model.vae.json': text, 'b/model.vae.json': text });
+  assert.equal(specPathOfRun(run(join(root, 'b', '.vae-lens', 'runs', 'r'), join(root, 'a', 'model.vae.json'), text)), join(root, 'a', 'model.vae.json'));
+  assert.equal(specPathOfRun(run(join(root, 'b', '.vae-lens', 'runs', 'r'), '/elsewhere/gone.vae.json', text)), '/elsewhere/gone.vae.json');
 });

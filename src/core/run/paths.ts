@@ -30,13 +30,21 @@ export function samePath(a: string, b: string): boolean {
  * A run whose named spec still exists stays that spec's.
  */
 export function runsOfSpec(runs: readonly RunOverview[], specPath: string, specText?: string): RunOverview[] {
-  // Many runs name the same few specs: each spelling is compared (links resolved) once.
+  // Many runs name the same few specs: each spelling is compared (links resolved), and looked for, once.
   const seen = new Map<string, boolean>();
+  const found = new Map<string, boolean>();
+  const resolved = (named: string) => (path.isAbsolute(named) ? named : path.resolve(path.dirname(specPath), named));
   const isThisSpec = (named: string) => {
-    const p = path.isAbsolute(named) ? named : path.resolve(path.dirname(specPath), named);
+    const p = resolved(named);
     let same = seen.get(p);
     if (same === undefined) seen.set(p, (same = samePath(p, specPath)));
     return same;
+  };
+  const exists = (named: string) => {
+    const p = resolved(named);
+    let is = found.get(p);
+    if (is === undefined) found.set(p, (is = isFile(p)));
+    return is;
   };
   const mine: RunOverview[] = [];
   const orphans = new Map<string, RunOverview[]>();
@@ -46,16 +54,32 @@ export function runsOfSpec(runs: readonly RunOverview[], specPath: string, specT
       mine.push(r);
       continue;
     }
-    if (isFile(r.meta.specPath)) continue;
+    if (exists(r.meta.specPath)) continue;
     const moved = movedSpecPath(r.runDir, r.meta.specPath, r.specText);
     if (moved === undefined) continue;
     if (isThisSpec(moved)) mine.push(r);
-    else if (!isFile(moved)) orphans.set(moved, [...(orphans.get(moved) ?? []), r]);
+    else if (!exists(moved)) {
+      const group = orphans.get(moved);
+      if (group) group.push(r);
+      else orphans.set(moved, [r]);
+    }
   }
   if (specText !== undefined)
     for (const [gone, group] of orphans)
       if (samePath(path.dirname(gone), path.dirname(specPath)) && trainedLastBySpecAlone(group, specPath, specText)) mine.push(...group);
   return mine.sort(newestFirst);
+}
+
+/**
+ * The spec file a run came from, for Retrain: the one its run.json names, or, when that names no file
+ * here (a moved or cloned workspace), the one standing where it would be had it moved with its runs
+ * folder. Undefined when run.json names none.
+ */
+export function specPathOfRun(run: Pick<RunOverview, 'runDir' | 'meta' | 'specText'>): string | undefined {
+  const named = run.meta?.specPath;
+  if (named === undefined || isFile(named)) return named;
+  const moved = movedSpecPath(run.runDir, named, run.specText);
+  return moved !== undefined && isFile(moved) ? moved : named;
 }
 
 /**
