@@ -2,7 +2,7 @@
  * The extension in setups the examples do not use: no folder open, several folders, an untitled
  * editor. Each test plays its setup on the stand-in vscode module and puts it back.
  */
-import { answers, openDocuments, progressTitles, quickPicks, setup, shown, Uri } from './vscode-stub';
+import { answers, fireWorkspace, openDocuments, progressTitles, quickPicks, setup, shown, Uri } from './vscode-stub';
 import { afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -19,7 +19,7 @@ import { newModel } from '../../src/extension/specs/newModel';
 import { ROOT } from './reliability-processes';
 import { Training, type TrainingDeps } from '../../src/extension/training/trainCommands';
 import { readSettings } from '../../src/extension/settings';
-import { resolveSpec } from '../../src/extension/specs/specFiles';
+import { findSpecs, resolveSpec } from '../../src/extension/specs/specFiles';
 import { TRAINER_UNTIL_STOPPED } from './trainer-testkit';
 
 afterEach(() => {
@@ -364,3 +364,42 @@ for (const layout of SAME_NAME_LAYOUTS)
         );
     }
   });
+
+test('with no folder open, a spec open in the editor is in the runs view and Train VAE’s pick, as a workspace’s specs are', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vae-lens-lone-spec-'));
+  const lone = Uri.file(join(dir, 'lone.vae.json'));
+  const text = '{ "data": { "synthetic": "swiss_roll" } }';
+  writeFileSync(lone.fsPath, text);
+  // Not specs: a run's snapshot, and a JSON file of another kind.
+  const others = [Uri.file(join(dir, '.vae-lens', 'runs', 'r', 'spec.vae.json')), Uri.file(join(dir, 'settings.json'))];
+  for (const uri of [lone, ...others]) openDocuments.push({ uri, getText: () => text } as (typeof openDocuments)[number]);
+  const index = { onDidChange: () => ({ dispose: () => undefined }), latestForSpec: async () => undefined };
+  const client = new TrainerClient({ trainerPath: '/nonexistent', log: () => undefined });
+  const view = new RunsViewProvider(index as unknown as RunIndex, client);
+  try {
+    assert.deepEqual(
+      (await view.getChildren()).map((n) => (n.kind === 'spec' ? n.uri.fsPath : n.runDir)),
+      [lone.fsPath],
+    );
+    assert.deepEqual(
+      (await findSpecs()).map((u) => u.fsPath),
+      [lone.fsPath],
+    );
+    // Opened after the view was drawn: the view draws it.
+    let redrawn = 0;
+    view.refresh = () => void redrawn++;
+    for (const uri of [lone, ...others])
+      fireWorkspace(
+        'onDidOpenTextDocument',
+        openDocuments.find((d) => d.uri === uri),
+      );
+    assert.equal(redrawn, 1);
+  } finally {
+    view.dispose();
+    for (const uri of [lone, ...others])
+      openDocuments.splice(
+        openDocuments.findIndex((d) => d.uri === uri),
+        1,
+      );
+  }
+});

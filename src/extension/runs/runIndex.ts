@@ -12,7 +12,7 @@ import { isEmptyRunStamp, listRunDirs, runFilesStamp } from '../../core/run/file
 import { readRunOverview, type RunOverview } from '../../core/run/read';
 import { runsOfSpec, newestFirst } from '../../core/run/paths';
 import { affectsSettings, readSettings, workspaceRoots } from '../settings';
-import { findSpecs, isSpecPath, RUN_META_GLOB, SPEC_GLOB, runsDirsForSpec, specText } from '../specs/specFiles';
+import { findSpecs, isSpecOutsideWorkspace, isSpecPath, RUN_META_GLOB, SPEC_GLOB, runsDirsForSpec, specText } from '../specs/specFiles';
 import { FolderWatchers, foldersOutside, RunsFolders, runOfChangedFile, uniqueFolders } from './runsFolders';
 import type { TrainerClient } from '../trainer/trainerClient';
 import { Throttle } from '../throttle';
@@ -77,6 +77,9 @@ export class RunIndex implements vscode.Disposable {
       specs.onDidCreate(onSpec),
       specs.onDidChange(onSpec),
       specs.onDidDelete(onSpec),
+      // A spec opened from outside the workspace (a lone spec) brings its runs folders, which no watcher above sees.
+      vscode.workspace.onDidOpenTextDocument((d) => isSpecOutsideWorkspace(d) && this.foldersChanged()),
+      vscode.workspace.onDidCloseTextDocument((d) => isSpecOutsideWorkspace(d) && this.foldersChanged()),
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (affectsSettings(e)) this.invalidate();
       }),

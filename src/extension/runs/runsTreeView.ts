@@ -7,7 +7,7 @@ import * as vscode from 'vscode';
 import type { RunOverview } from '../../core/run/read';
 import type { RunIndex } from './runIndex';
 import { codeLensResult, runStateKind, type RunStateKind, type RunStateInput } from '../status/runStateWording';
-import { findSpecs } from '../specs/specFiles';
+import { findSpecs, isSpecOutsideWorkspace } from '../specs/specFiles';
 import { specRunState } from '../status/specRunState';
 import type { TrainerClient } from '../trainer/trainerClient';
 import { Throttle } from '../throttle';
@@ -59,6 +59,9 @@ export class RunsViewProvider implements vscode.TreeDataProvider<RunsViewNode>, 
       specs,
       specs.onDidCreate(() => this.refresh()),
       specs.onDidDelete(() => this.refresh()),
+      // A spec from outside the workspace (a lone spec, no folder open) is listed while it is open.
+      vscode.workspace.onDidOpenTextDocument((d) => isSpecOutsideWorkspace(d) && this.refresh()),
+      vscode.workspace.onDidCloseTextDocument((d) => isSpecOutsideWorkspace(d) && this.refresh()),
       index.onDidChange(() => this.refresh()),
       client.onDidChangeTrainers(() => this.refresh()),
     );

@@ -41,9 +41,17 @@ export function isSpecDocument(doc: vscode.TextDocument): boolean {
   return doc.uri.scheme === 'file' && isSpecPath(doc.uri.fsPath);
 }
 
+/** A spec open in the editor that no workspace folder holds: findSpecs lists it while it is open. */
+export function isSpecOutsideWorkspace(doc: vscode.TextDocument): boolean {
+  return isSpecDocument(doc) && !isInsideRoots(doc.uri.fsPath, workspaceRoots());
+}
+
+/** The workspace's specs, and those open in the editor outside it (a lone spec opened with no folder open). */
 export async function findSpecs(): Promise<vscode.Uri[]> {
   // isSpecPath leaves out the spec.vae.json snapshots of runs kept in a custom folder (output.runsDir) too.
   const uris = (await vscode.workspace.findFiles(SPEC_GLOB, SPEC_EXCLUDE)).filter((u) => u.scheme === 'file' && isSpecPath(u.fsPath));
+  // Those inside the workspace the search has found, or leaves out on purpose (files.exclude).
+  for (const d of vscode.workspace.textDocuments) if (isSpecOutsideWorkspace(d)) uris.push(d.uri);
   return uris.sort((a, b) => a.fsPath.localeCompare(b.fsPath));
 }
 
