@@ -5,10 +5,11 @@ import atexit
 import random
 import sys
 import weakref
-from typing import Callable, Dict, Optional, Protocol, Sequence
+from typing import Callable, Dict, List, Optional, Protocol, Sequence, Tuple
 
 import numpy as np
 import torch
+from torch.nn.modules.batchnorm import _NormBase
 
 from .errors import VaeLensInputError
 
@@ -46,6 +47,13 @@ class quiet_evaluation:
     run the networks' matrix products in bfloat16 or float16, and its record would depend on where it was
     called from, not on the model.
 
+    Eval mode for every module the user's code runs, not only those given or found: a network reached through
+    a plain object (a trainer class holding the decoder) would otherwise run its dropout and update its batch
+    norm's running statistics from the pass's points. A module met in training mode is put in eval mode as it is
+    called and listed in ``unlisted``, its mode restored after. The running statistics of every normalisation
+    layer are written back too: torch's InstanceNorm rewrites its own in eval mode (as the mean of copies, which
+    rounds), so a pass would move them a little each time.
+
     Not inference mode: the tensors a module makes while a pass runs it (a lazy layer's weights, a
     cached table) would be inference tensors, which training can neither save for backward nor
     give a gradient.
@@ -59,12 +67,28 @@ class quiet_evaluation:
         self.modules = modules
         self.device = device
         self.note = note
+        #: Modules the user's code ran in training mode that were neither given nor found, in the order met.
+        self.unlisted: List[torch.nn.Module] = []
 
-    def __enter__(self) -> None:
+    def _keep_statistics(self, module: torch.nn.Module) -> None:
+        self.statistics += [(b, b.clone()) for m in module.modules() if isinstance(m, _NormBase) for b in m.buffers(recurse=False)]
+
+    def _eval_unlisted(self, module: torch.nn.Module, inputs: object) -> None:
+        if getattr(module, "training", False):
+            self.modes += [(m, getattr(m, "training", None)) for m in module.modules()]
+            self._keep_statistics(module)
+            module.eval()
+            self.unlisted.append(module)
+
+    def __enter__(self) -> "quiet_evaluation":
         # A frozen TorchScript module (torch.jit.freeze) has no training flag: eval() gives it one, taken back after.
-        self.modes = [(m, getattr(m, "training", None)) for root in self.modules for m in root.modules()]
+        self.modes: List[Tuple[torch.nn.Module, Optional[bool]]] = [
+            (m, getattr(m, "training", None)) for root in self.modules for m in root.modules()]
+        self.statistics: List[Tuple[torch.Tensor, torch.Tensor]] = []
         for root in self.modules:
+            self._keep_statistics(root)
             root.eval()
+        self.hook = torch.nn.modules.module.register_module_forward_pre_hook(self._eval_unlisted)
         self.rng = forked_rngs([self.device.index or 0] if self.device.type == "cuda" else [])
         self.rng.__enter__()
         self.grad = torch.no_grad()
@@ -74,13 +98,21 @@ class quiet_evaluation:
         self.autocast = [torch.autocast(device_type=kind, enabled=False) for kind in kinds if _autocast_on(kind)]
         for a in self.autocast:
             a.__enter__()
+        return self
 
     def __exit__(self, *exc: object) -> None:
         for a in reversed(self.autocast):
             a.__exit__(*exc)
         self.grad.__exit__(*exc)
         self.rng.__exit__(*exc)
-        for m, was_training in self.modes:
+        self.hook.remove()
+        with torch.no_grad():
+            for held, kept in reversed(self.statistics):
+                # Only where changed: writing bumps the buffer's version, which a backward still to come may check.
+                if not torch.equal(held, kept):
+                    held.copy_(kept)
+        # Backwards: a module met twice (called alone, then inside a module met later) was first listed as it was.
+        for m, was_training in reversed(self.modes):
             if was_training is None:
                 m.__dict__.pop("training", None)
             else:

@@ -264,10 +264,12 @@ class Diagnostics:
         if modules is None and not self._modules:
             warnings.warn(
                 "VAE Lens found no nn.Module behind encode and decode (lambdas or plain functions): pass modules=[model] "
-                "so that each pass runs it in eval mode (dropout off, batch-norm statistics untouched) and lens.step() "
-                "can average its weights",
+                "so that the pass reads the model's device and dtype and lens.step() can average its weights (each pass "
+                "puts the modules it runs in eval mode either way)",
                 stacklevel=2,
             )
+        #: Whether to warn (once) of modules a pass ran that were neither given nor found (unless warned of above).
+        self._unlisted_unsaid = bool(self._modules) or modules is not None
         # Those given are kept; the others are read from the modules at every pass (a model moved or cast later).
         self._given_device = _given_device(device)
         self._given_dtype = _given_dtype(dtype)
@@ -562,13 +564,22 @@ class Diagnostics:
         """One pass, `which` of distributed.PASSES."""
         setup = setup or self._setup()
         error: Optional[Exception] = None
-        with quiet_evaluation(self._modules, self.device, self._what_the_pass_feeds):
+        with quiet_evaluation(self._modules, self.device, self._what_the_pass_feeds) as quiet:
             try:
                 local = run_pass(setup, epoch, self.rank, self.world)
             except Exception as e:
                 if self.world == 1:
                     raise
                 error = e
+        if quiet.unlisted and self._unlisted_unsaid:
+            self._unlisted_unsaid = False
+            names = ", ".join(dict.fromkeys(type(m).__name__ for m in quiet.unlisted))
+            warnings.warn(
+                f"VAE Lens: encode or decode ran modules in training mode that it was not given and did not find ({names}); "
+                "the pass put them in eval mode too, but their weights are not averaged by lens.step() and the device and "
+                "dtype are not read from them: pass modules=[model] to Diagnostics",
+                stacklevel=3,
+            )
         if self.world > 1:
             # A rank that failed says so before the sums' all-reduce, where the others would wait for it.
             averaging = self._average is not None and self._average.count > 0

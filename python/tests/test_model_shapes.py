@@ -1,0 +1,110 @@
+"""Models and data pipelines in the shapes people train them: convolutional VAEs with normalisation and dropout,
+networks reached through plain objects, datasets in their own containers. A pass must evaluate them in eval mode
+and leave them, their gradients and the random generators exactly as it found them."""
+from __future__ import annotations
+
+import random
+import warnings
+from typing import Any, Callable, Dict, List, Tuple
+
+import numpy as np
+import pytest
+import torch
+
+from vae_lens import Diagnostics
+from vae_lens.errors import VaeLensInputError
+
+NORMS: Dict[str, Callable[[int], torch.nn.Module]] = {
+    "batchnorm": torch.nn.BatchNorm2d,
+    "groupnorm": lambda c: torch.nn.GroupNorm(2, c),
+    "layernorm": lambda c: torch.nn.LayerNorm([c, 8, 8]),
+    "instancenorm": lambda c: torch.nn.InstanceNorm2d(c, track_running_stats=True),
+}
+
+
+class ConvEncoder(torch.nn.Module):
+    def __init__(self, norm: str, latent: int = 3) -> None:
+        super().__init__()
+        self.net = torch.nn.Sequential(
+            torch.nn.Conv2d(1, 4, 3, padding=1), NORMS[norm](4), torch.nn.ReLU(), torch.nn.Dropout2d(0.3),
+            torch.nn.Flatten(), torch.nn.Linear(4 * 8 * 8, 2 * latent))
+
+    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        mean, log_var = self.net(x).chunk(2, 1)
+        return mean, log_var
+
+
+class ConvDecoder(torch.nn.Module):
+    def __init__(self, latent: int = 3) -> None:
+        super().__init__()
+        self.net = torch.nn.Sequential(
+            torch.nn.Linear(latent, 64), torch.nn.BatchNorm1d(64), torch.nn.ReLU(), torch.nn.Dropout(0.3),
+            torch.nn.Linear(64, 64))
+        self.log_var = torch.nn.Parameter(torch.tensor([-1.0]))
+
+    def forward(self, z: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        return self.net(z).view(-1, 1, 8, 8), self.log_var
+
+
+class Holder:
+    """A plain object holding a network (a trainer class, a config object): not an nn.Module, so its bound
+    methods lead to no module."""
+
+    def __init__(self, net: torch.nn.Module) -> None:
+        self.net = net
+
+    def __call__(self, t: torch.Tensor) -> Any:
+        return self.net(t)
+
+
+def _state(modules: List[torch.nn.Module]) -> Dict[str, Any]:
+    return {
+        "buffers": [b.clone() for m in modules for b in m.buffers()],
+        "training": [m.training for root in modules for m in root.modules()],
+        "grads": [None if p.grad is None else p.grad.clone() for m in modules for p in m.parameters()],
+        "torch": torch.get_rng_state(), "numpy": np.random.get_state()[1].copy(), "random": random.getstate(),
+    }
+
+
+def _same(a: Dict[str, Any], b: Dict[str, Any]) -> None:
+    assert all(torch.equal(x, y) for x, y in zip(a["buffers"], b["buffers"])), "running statistics changed"
+    assert a["training"] == b["training"], "training flags changed"
+    assert all((x is None and y is None) or (x is not None and y is not None and torch.equal(x, y))
+               for x, y in zip(a["grads"], b["grads"])), "gradients changed"
+    assert torch.equal(a["torch"], b["torch"]) and (a["numpy"] == b["numpy"]).all() and a["random"] == b["random"]
+
+
+def _trained_a_little(enc: torch.nn.Module, dec: torch.nn.Module, x: torch.Tensor) -> None:
+    """One training step, so that running statistics are not their initial values and gradients are held."""
+    enc.train(), dec.train()
+    mean, log_var = enc(x)
+    mu, lv = dec(mean)
+    ((mu - x) ** 2).mean().backward()
+
+
+@pytest.mark.parametrize("norm", sorted(NORMS))
+@pytest.mark.parametrize("reached", ["decoder", "encoder", "both"])
+def test_networks_reached_through_plain_objects_are_evaluated_in_eval_mode_and_left_as_found(norm: str, reached: str) -> None:
+    # encode a module, decode a plain object's method (or the other way round): the modules found behind one of them
+    # hid that the other's were never put in eval mode, so dropout ran in every pass and batch norm updated its running
+    # statistics from the pass's points, without a word.
+    torch.manual_seed(0)
+    enc, dec = ConvEncoder(norm), ConvDecoder()
+    x = torch.rand(64, 1, 8, 8)
+    _trained_a_little(enc, dec, x)
+    encode = Holder(enc).__call__ if reached in ("encoder", "both") else enc
+    decode = Holder(dec).__call__ if reached in ("decoder", "both") else dec
+    before = _state([enc, dec])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        lens = Diagnostics(encode, decode, x, write=False, points=48)
+        got = lens.diagnose(1, 1)
+        lens.diagnose(2, 2)
+    _same(before, _state([enc, dec]))
+    said = [str(w.message) for w in caught if "modules" in str(w.message)]
+    assert len(said) == 1, said
+    if reached != "both":
+        assert ("ConvDecoder" if reached == "decoder" else "ConvEncoder") in said[0] and "modules=[model]" in said[0]
+    enc.eval(), dec.eval()
+    want = Diagnostics(enc, dec, x, write=False, points=48).diagnose(1, 1)
+    assert got["elbo"] == want["elbo"] and got["gap"] == want["gap"]
