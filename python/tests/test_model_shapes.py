@@ -108,3 +108,48 @@ def test_networks_reached_through_plain_objects_are_evaluated_in_eval_mode_and_l
     enc.eval(), dec.eval()
     want = Diagnostics(enc, dec, x, write=False, points=48).diagnose(1, 1)
     assert got["elbo"] == want["elbo"] and got["gap"] == want["gap"]
+
+
+class _IteratedDataset(torch.utils.data.Dataset):
+    """A map-style Dataset subclass written with __iter__ and __len__ but no __getitem__ (torch's base raises)."""
+
+    def __init__(self, x: torch.Tensor) -> None:
+        self.x = x
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self.x)
+
+
+class _SizedIterable:
+    def __init__(self, x: torch.Tensor) -> None:
+        self.x = x
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self.x)
+
+
+SIZED_BUT_NOT_INDEXED: Dict[str, Callable[[torch.Tensor], Any]] = {
+    "a DataLoader's iterator": lambda x: iter(torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x), batch_size=8)),
+    "a Dataset without __getitem__": _IteratedDataset,
+    "a sized iterable": _SizedIterable,
+    "a set of rows": lambda x: set(x.unbind(0)),
+    "a dict's values": lambda x: {i: r for i, r in enumerate(x)}.values(),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(SIZED_BUT_NOT_INDEXED))
+def test_data_with_a_length_but_no_indexing_are_refused_with_what_they_are(kind: str) -> None:
+    # These have len(), so they passed the check for one, and then data[i] raised a TypeError (or torch's
+    # NotImplementedError) from inside the package.
+    x = torch.randn(40, 5)
+    enc, dec = torch.nn.Linear(5, 4), torch.nn.Linear(2, 5)
+    with pytest.raises(VaeLensInputError) as e:
+        Diagnostics(lambda t: enc(t).chunk(2, 1), lambda z: (dec(z), torch.zeros(1)), SIZED_BUT_NOT_INDEXED[kind](x),
+                    write=False, modules=[enc, dec])
+    assert "data[i]" in str(e.value) and ("IterableDataset" in str(e.value) or "map-style" in str(e.value)), str(e.value)

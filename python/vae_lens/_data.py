@@ -266,6 +266,12 @@ def rows_of(data: Any, choose: Callable[[int], np.ndarray], input_key: Optional[
                                     "of points; leave input_key out")
         out = t if every else t[torch.from_numpy(idx)]
     else:
+        if not _indexable(data):
+            raise VaeLensInputError(
+                f"{name} is a {type(data).__name__}, which has len() but no {name}[i] (it can only be iterated); the pass "
+                "takes its fixed points by index, as from a map-style dataset: give a tensor, an array or a dataset with "
+                f"__getitem__ (list({name}) holds its items; an IterableDataset's, list(itertools.islice(dataset, n)))"
+            )
         raw: List[Any] = [data[int(i)] for i in idx]
         key = input_key_of(raw[0], input_key, f"{name}[{int(idx[0])}]") if isinstance(raw[0], Mapping) else None
         if key is None and input_key is not None:
@@ -289,6 +295,12 @@ def rows_of(data: Any, choose: Callable[[int], np.ndarray], input_key: Optional[
     if out.dtype.is_floating_point and not bool(torch.isfinite(out).all()):
         raise VaeLensInputError(f"{name} of shape {tuple(out.shape)} has non-finite values among the diagnostics points")
     return n, out
+
+
+def _indexable(data: Any) -> bool:
+    """Whether items can be read as data[i]: a __getitem__ of its own, not torch's Dataset's, which only raises."""
+    getitem = getattr(type(data), "__getitem__", None)
+    return getitem is not None and getitem is not torch.utils.data.Dataset.__getitem__
 
 
 def _shares_memory(points: torch.Tensor, t: torch.Tensor, data: Any) -> bool:
