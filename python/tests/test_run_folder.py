@@ -162,8 +162,9 @@ def test_bernoulli_decoder_is_named_and_its_gap_not_claimed(tmp_path, monkeypatc
 def test_beta_and_annealing_are_recorded(data) -> None:
     m = TinyVae()
     d = Diagnostics(m.encode, m.decode, data, write=False, beta=lambda epoch: min(1.0, epoch / 2))
-    early, late = d.diagnose(1, 1), d.diagnose(2, 2)
-    assert early["beta"] == 0.5 and early["theoremApplies"] is False and "beta" in early["theoremNote"]
+    start, early, late = d.diagnose(0, 0), d.diagnose(1, 1), d.diagnose(2, 2)
+    assert start["beta"] == 0.0 and start["theoremApplies"] is False and "beta = 0" in start["theoremNote"]
+    assert early["beta"] == 0.5 and early["theoremApplies"] is True
     assert late["beta"] == 1.0 and late["theoremApplies"] is True
 
 

@@ -107,7 +107,7 @@ export interface ConvergenceOptions {
   window: number;
   theoremApplies: boolean;
   /**
-   * Why the theorem does not apply, where the run says (a non-Gaussian decoder, beta != 1, a fixed
+   * Why the theorem does not apply, where the run says (a non-Gaussian decoder, beta = 0, a fixed
    * variance); without it, a run outside the theorem is taken for a VAE-0, the spec's only such model.
    */
   theoremNote?: string;

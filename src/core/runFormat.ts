@@ -114,7 +114,7 @@ const optionalFields = {
   likelihood: optional(string),
   /** Weight of the KL term in the training objective at this pass (1: the ELBO itself). */
   beta: optional(jsonNumber),
-  /** False when ELBO = entropy sum need not hold at stationary points (non-Gaussian decoder, VAE-0, beta != 1). */
+  /** False when ELBO = entropy sum need not hold at stationary points (non-Gaussian decoder, VAE-0, beta = 0). */
   theoremApplies: optional(boolean),
   /** One line saying why the theorem does not apply. */
   theoremNote: optional(string),

@@ -25,7 +25,7 @@ export interface TheoremContext {
 
 /**
  * A few words for the state ("still improving"). `stationary` names VAE-0, the one model of a spec
- * outside the theorem; a run outside it for another reason (a Bernoulli decoder, beta != 1, its note
+ * outside the theorem; a run outside it for another reason (a Bernoulli decoder, beta = 0, its note
  * saying why), or another model whose records leave the gap untested, reads plain "stationary".
  */
 export function verdictLabel(state: ConvergenceState | undefined, run?: TheoremContext): string {

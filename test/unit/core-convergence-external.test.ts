@@ -97,7 +97,7 @@ test('a run outside the theorem for another reason than a fixed variance is not 
   const notes: Record<string, { note: string; gaussian: boolean }> = {
     bernoulli: { note: 'bernoulli decoder: the entropy result is for Gaussian decoders, so no gap is charted', gaussian: false },
     categorical: { note: 'categorical decoder: the entropy result is for Gaussian decoders, so no gap is charted', gaussian: false },
-    beta: { note: 'beta = 0.5: the training objective is not the ELBO, so its stationary points need not close the gap', gaussian: true },
+    beta: { note: "beta = 0: the objective has no KL term, so nothing holds the latents' second moments and the gap need not close", gaussian: true },
   };
   const meta = {
     formatVersion: 1,
