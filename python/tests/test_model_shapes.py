@@ -235,3 +235,24 @@ def test_a_kl_weight_of_zero_is_said_to_leave_the_theorem() -> None:
     m = _LinearVae(5, 2)
     record = Diagnostics(m.encode, m.decode, torch.randn(50, 5, dtype=torch.float64), write=False, beta=0.0).diagnose(1, 1)
     assert record["theoremApplies"] is False and "beta = 0" in record["theoremNote"]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int64", "int32", "int16"])
+@pytest.mark.parametrize("container", ["tensor", "array", "dataset", "flat"])
+def test_eight_bit_pixel_values_held_in_another_dtype_are_warned_about_as_uint8_ones_are(dtype: str, container: str) -> None:
+    # torch.from_numpy(mnist).float() or np.asarray(image, dtype=np.float32): pixel values 0..255 that the training
+    # loop divides by 255, evaluated unscaled without a word; only uint8 data were warned of.
+    enc, dec = torch.nn.Linear(64, 4), torch.nn.Linear(2, 64)
+    images = (torch.rand(20, 1, 8, 8) * 256).floor().to(getattr(torch, dtype))
+    if container == "flat":
+        images = images.reshape(20, 64)
+    data = {"array": images.numpy(), "dataset": torch.utils.data.TensorDataset(images, torch.zeros(20))}.get(container, images)
+    encode = lambda x: enc(x.float().flatten(1)).chunk(2, 1)  # noqa: E731
+    decode = lambda z: (dec(z), torch.zeros(1))  # noqa: E731
+    with pytest.warns(UserWarning, match=r"whole numbers from 0 up to \d+ .*x / 255"):
+        Diagnostics(encode, decode, data, write=False, modules=[enc, dec])
+    quiet = [images.float() / 255, (images > 127).to(images.dtype), images % 6, images.float() - 128.0, images.float() + 0.5]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for x in quiet:
+            Diagnostics(encode, decode, x, write=False, modules=[enc, dec])

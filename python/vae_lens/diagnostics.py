@@ -289,12 +289,15 @@ class Diagnostics:
         self._block_rows_default = self.block_rows is None
         if self.block_rows is None:
             self.block_rows = default_block_rows(int(np.prod(subset.shape[1:])))
-        if subset.dtype == torch.uint8 and likelihood == "gaussian" and int(subset.max()) > 1:
-            # torchvision's dataset.data and many image arrays are 0..255, while the training loop divides
-            # by 255: the pass would compare the decoder's means with numbers 255 times larger.
+        top = _eight_bit_top(subset)
+        if top is not None and likelihood == "gaussian":
+            # torchvision's dataset.data and many image arrays are 0..255 (as uint8, or cast to float or read as int64),
+            # while the training loop divides by 255: the pass would compare the decoder's means with numbers 255 times larger.
+            held = (f"8-bit integers up to {top}" if subset.dtype == torch.uint8 else
+                    f"whole numbers from 0 up to {top} ({str(subset.dtype).replace('torch.', '')}: 8-bit pixel values?)")
             warnings.warn(
-                f"VAE Lens: the data are 8-bit integers up to {int(subset.max())} and each pass evaluates them as they are; "
-                "if your training loop scales them (x / 255), pass the scaled data",
+                f"VAE Lens: the data are {held} and each pass evaluates them as they are; if your training loop scales them "
+                "(x / 255), pass the scaled data",
                 stacklevel=2,
             )
         self.image_shape, self._image_held_last = image_shape_of(subset, image_shape)
@@ -725,6 +728,21 @@ class Diagnostics:
         if message:
             out["message"] = message
         return out
+
+
+def _eight_bit_top(points: torch.Tensor) -> Optional[int]:
+    """The largest value of points that look like unscaled 8-bit pixel values, else None: uint8 above 1, or whole
+    numbers from 0 whose largest is above 127 and at most 255 in any other dtype (small counts stay unwarned)."""
+    if points.dtype == torch.bool or points.numel() == 0:
+        return None
+    top = float(points.max())
+    if points.dtype == torch.uint8:
+        return int(top) if top > 1 else None
+    if not 127 < top <= 255 or float(points.min()) < 0:
+        return None
+    if points.is_floating_point() and not bool((points == points.round()).all()):
+        return None
+    return int(top)
 
 
 def _prior_variance_tensor(v: Any) -> torch.Tensor:
