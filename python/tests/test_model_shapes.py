@@ -256,3 +256,26 @@ def test_eight_bit_pixel_values_held_in_another_dtype_are_warned_about_as_uint8_
         warnings.simplefilter("error")
         for x in quiet:
             Diagnostics(encode, decode, x, write=False, modules=[enc, dec])
+
+
+def test_a_prior_with_a_learned_mean_is_evaluated_through_shifted_latents_as_the_readme_says() -> None:
+    # p(z) = N(m, diag a^2): KL(N(nu, t^2) || N(m, a^2)) = KL(N(nu - m, t^2) || N(0, a^2)), and decoding z + m
+    # gives the same likelihood, so the README's two lambdas give the model's ELBO and entropy sum.
+    torch.manual_seed(0)
+    enc, dec = torch.nn.Linear(5, 4).double(), torch.nn.Linear(2, 5).double()
+    prior_mean, log_a2, log_s2 = torch.tensor([0.7, -1.2], dtype=torch.float64), torch.tensor([0.3, -0.4], dtype=torch.float64), -0.5
+    x = torch.randn(64, 5, dtype=torch.float64)
+    record = Diagnostics(lambda t: (lambda mean, lv: (mean - prior_mean, lv))(*enc(t).chunk(2, 1)),
+                         lambda z: (dec(z + prior_mean), log_s2), x, write=False, samples=400,
+                         prior_variance=log_a2.exp(), modules=[enc, dec]).diagnose(1, 1)
+    with torch.no_grad():
+        nu, log_t2 = enc(x).chunk(2, 1)
+        a2, t2 = log_a2.exp(), log_t2.exp()
+        kl = 0.5 * (log_a2 - log_t2 + (t2 + (nu - prior_mean) ** 2) / a2 - 1).sum(1)
+        # E_q[(x - W z - b)^2] of a linear decoder, in closed form.
+        sq = ((x - dec(nu)) ** 2).sum(1) + (t2 @ dec.weight.t() ** 2).sum(1)
+        log_lik = -0.5 * (5 * (math.log(2 * math.pi) + log_s2) + sq / math.exp(log_s2))
+        entropy_sum = 0.5 * log_t2.sum(1).mean() - 0.5 * log_a2.sum() - 0.5 * 5 * (math.log(2 * math.pi * math.e) + log_s2)
+    assert record["elbo"] == pytest.approx(float((log_lik - kl).mean()), abs=4 * record["elboStdErr"])
+    assert record["entropySum"] == pytest.approx(float(entropy_sum), abs=1e-9)
+    assert record["latentSecondMoment"] == pytest.approx(((nu - prior_mean) ** 2 + t2).mean(0).tolist(), abs=1e-9)
