@@ -279,3 +279,23 @@ def test_a_prior_with_a_learned_mean_is_evaluated_through_shifted_latents_as_the
     assert record["elbo"] == pytest.approx(float((log_lik - kl).mean()), abs=4 * record["elboStdErr"])
     assert record["entropySum"] == pytest.approx(float(entropy_sum), abs=1e-9)
     assert record["latentSecondMoment"] == pytest.approx(((nu - prior_mean) ** 2 + t2).mean(0).tolist(), abs=1e-9)
+
+
+class _Stream(torch.utils.data.IterableDataset):
+    def __init__(self, x: torch.Tensor) -> None:
+        self.x = x
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return ((row, 0) for row in self.x)
+
+
+def test_an_iterable_dataset_is_refused_with_advice_that_works() -> None:
+    x = torch.randn(40, 5)
+    enc, dec = torch.nn.Linear(5, 4), torch.nn.Linear(2, 5)
+    encode, decode = (lambda t: enc(t).chunk(2, 1)), (lambda z: (dec(z), torch.zeros(1)))
+    with pytest.raises(VaeLensInputError, match=r"IterableDataset \(_Stream\).*list\(itertools.islice\(dataset, 4096\)\)"):
+        Diagnostics(encode, decode, _Stream(x), write=False, modules=[enc, dec])
+    import itertools
+
+    streamed = Diagnostics(encode, decode, list(itertools.islice(_Stream(x), 4096)), write=False, modules=[enc, dec])
+    assert torch.equal(streamed.points, x)

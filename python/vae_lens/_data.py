@@ -234,7 +234,10 @@ def rows_of(data: Any, choose: Callable[[int], np.ndarray], input_key: Optional[
             "holding x (input_key names its key): the pass draws its own fixed points"
         )
     if isinstance(data, torch.utils.data.IterableDataset):
-        raise VaeLensInputError("data is an IterableDataset; the pass needs fixed points it can index: give a map-style dataset, a tensor or an array")
+        raise VaeLensInputError(
+            f"data is an IterableDataset ({type(data).__name__}); the pass needs fixed points it can index: give a map-style "
+            "dataset, a tensor or an array, such as the first points it streams, list(itertools.islice(dataset, 4096))"
+        )
     name = "data"
     if isinstance(data, Mapping):
         # Columns: the one of points is the data, read as any other (its rows may be items too).
