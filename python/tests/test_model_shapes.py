@@ -299,3 +299,29 @@ def test_an_iterable_dataset_is_refused_with_advice_that_works() -> None:
 
     streamed = Diagnostics(encode, decode, list(itertools.islice(_Stream(x), 4096)), write=False, modules=[enc, dec])
     assert torch.equal(streamed.points, x)
+
+
+@pytest.mark.parametrize("point,variance", [
+    ((3, 4, 4), (1, 3, 1, 1)),  # one variance per colour channel, channels first
+    ((4, 4, 3), (1, 1, 1, 3)),  # the same, channels last
+    ((1, 4, 4), (1, 1, 4, 1)),  # one per image row
+    ((2, 4, 4), (1, 1, 4, 4)),  # one per pixel, shared by the channels
+    ((12,), (1, 12)),
+])
+@pytest.mark.parametrize("scale", ["log_variance", "std"])
+def test_a_decoder_variance_that_broadcasts_to_the_data_point_is_read_as_the_one_per_dimension_it_stands_for(
+        point: Tuple[int, ...], variance: Tuple[int, ...], scale: str) -> None:
+    # A learned variance per channel, [1, C, 1, 1], as the loss broadcasts it against [batch, C, H, W], was refused for
+    # not having D values: the same model with the variance expanded by hand was taken.
+    torch.manual_seed(0)
+    D = int(np.prod(point))
+    enc, dec = torch.nn.Linear(D, 4), torch.nn.Linear(2, D)
+    second = torch.rand(variance) + 0.5
+    x = torch.randn(30, *point)
+    encode = lambda t: enc(t.flatten(1)).chunk(2, 1)  # noqa: E731
+    kwargs = dict(write=False, modules=[enc, dec], decoder_scale=scale)
+    got = Diagnostics(encode, lambda z: (dec(z).view(-1, *point), second), x, **kwargs).diagnose(1, 1)
+    expanded = second.expand(1, *point).contiguous()
+    want = Diagnostics(encode, lambda z: (dec(z).view(-1, *point), expanded), x, **kwargs).diagnose(1, 1)
+    for key in ("elbo", "entropySum", "hDec", "rDec", "sigma2", "sigma2Opt", "meanFieldGap"):
+        assert got[key] == want[key], key

@@ -448,6 +448,17 @@ def _check_layout(t: torch.Tensor, x: torch.Tensor, what: str) -> None:
         )
 
 
+def broadcast_to_point(log_var: torch.Tensor, point: Tuple[int, ...]) -> torch.Tensor:
+    """A decoder's log-variance of one row, [1, ...] with an axis for each of the data point's, that broadcasts to
+    it (one per channel, [1, C, 1, 1], as a loss broadcasts it against [batch, C, H, W]), as the [1, *point] of D
+    values it stands for; anything else as it is. Only with its leading 1: a [C, 1, 1] could be one per latent row."""
+    if log_var.dim() != len(point) + 1 or log_var.shape[0] != 1 or log_var.numel() in (1, int(np.prod(point))):
+        return log_var
+    if any(n not in (1, p) for n, p in zip(log_var.shape[1:], point)):
+        return log_var
+    return log_var.expand(1, *point)
+
+
 def one_variance_per_row(log_var: torch.Tensor, rows: int, dim: int, known: Optional[str] = None) -> torch.Tensor:
     """A decoder's log-variance of one value per latent row, [rows, 1] (an isotropic variance that
     depends on z, as a per-image sigma), as the [rows, D] it stands for; anything else as it is. A
@@ -482,7 +493,7 @@ def _variance_kind(log_var: torch.Tensor, rows: int, dim: int, fixed: bool, name
     raise VaeLensInputError(
         f"decode ({name}) returned {scale} of shape {shape_of(log_var)} for {rows} latent rows and data points of "
         f"shape {x_shape} (D={dim}): it must be one value; D values, flat ([{dim}] or [1, {dim}]) or in the data "
-        f"point's shape, with or without a leading 1 ([1, *{x_shape}]); or one row of D values (or of 1) per latent row, "
+        f"point's shape, with or without a leading 1 ([1, *{x_shape}]), or [1, ...] broadcasting to it (one per channel); or one row of D values (or of 1) per latent row, "
         f"[{rows}, ...]"
     )
 
@@ -553,6 +564,7 @@ def _block(setup: PassSetup, pass_id: int, block: int, lo: int, hi: int, acc: Op
         if log_s2.dim() >= 2 and tuple(log_s2.shape) == tuple(x.shape[1:]):
             # D values in the data point's own shape ([C, H, W]): one row of them.
             log_s2 = log_s2.reshape(1, *log_s2.shape)
+        log_s2 = broadcast_to_point(log_s2, tuple(x.shape[1:]))
         _check_layout(mu, x, f"decode ({name}): mean")
         known = acc.kind if acc is not None else None
         # Where some rank's first block has a shape that does not tell the kind of variance, every rank puts the
