@@ -3,6 +3,7 @@ networks reached through plain objects, datasets in their own containers. A pass
 and leave them, their gradients and the random generators exactly as it found them."""
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
@@ -295,8 +296,6 @@ def test_an_iterable_dataset_is_refused_with_advice_that_works() -> None:
     encode, decode = (lambda t: enc(t).chunk(2, 1)), (lambda z: (dec(z), torch.zeros(1)))
     with pytest.raises(VaeLensInputError, match=r"IterableDataset \(_Stream\).*list\(itertools.islice\(dataset, 4096\)\)"):
         Diagnostics(encode, decode, _Stream(x), write=False, modules=[enc, dec])
-    import itertools
-
     streamed = Diagnostics(encode, decode, list(itertools.islice(_Stream(x), 4096)), write=False, modules=[enc, dec])
     assert torch.equal(streamed.points, x)
 
