@@ -25,25 +25,93 @@ export function isProcessAlive(pid: number | undefined): boolean {
 }
 
 /**
+ * A writer that cannot be looked up (no pid, or another machine's) is judged by its files instead: silent for
+ * STALE_AFTER_INTERVALS times the longest interval between its passes, and at least STALE_MIN_MS (file times
+ * of a shared file system, a clock a few minutes off), it is taken to have ended without a word. With no pass
+ * yet, how long one takes is unknown (loading data, compiling): STALE_NO_PASS_MS.
+ */
+export const STALE_AFTER_INTERVALS = 10;
+export const STALE_MIN_MS = 30 * 60_000;
+export const STALE_NO_PASS_MS = 6 * 3600_000;
+
+/** What a run's files say of its writer's pace: when any of them was last written, and the longest interval between passes. */
+export interface WriterActivity {
+  lastWriteMs: number;
+  /** Undefined before the first pass. */
+  passIntervalSeconds: number | undefined;
+}
+
+/** When a silent writer of this pace is taken to have ended (ms since the epoch). */
+export function staleAtMs(a: WriterActivity): number {
+  const wait = a.passIntervalSeconds === undefined ? STALE_NO_PASS_MS : Math.max(STALE_MIN_MS, STALE_AFTER_INTERVALS * a.passIntervalSeconds * 1000);
+  return a.lastWriteMs + wait;
+}
+
+/**
+ * The longest interval between passes (seconds) that the records' wallSeconds show, the first pass's
+ * time since the start included; a clock that went back (a resume) or a missing time makes up none.
+ */
+export function longestPassInterval(wallSeconds: readonly (number | null)[]): number | undefined {
+  let longest: number | undefined;
+  let previous = 0;
+  for (const w of wallSeconds) {
+    if (w === null || !Number.isFinite(w)) continue;
+    if (w > previous) longest = Math.max(longest ?? 0, w - previous);
+    previous = w;
+  }
+  return longest ?? (wallSeconds.length > 0 ? 0 : undefined);
+}
+
+/**
  * A run's status as a viewer should show it. A summary that still says "running"
  * while no process writes the run any more means the run was interrupted. A run written on
  * another machine (a cluster's shared file system) is taken at its word: its process cannot be
  * seen from here, and a pid of this machine's would say nothing about it. So is one whose run.json
- * names no pid (another writer's), which leaves nothing to look up.
+ * names no pid (another writer's), which leaves nothing to look up; but given its files' `activity`, either
+ * is called interrupted (with a question mark) once it has been silent far longer than its passes take.
  */
 export function effectiveStatus(
   meta: RunMeta | undefined,
   summary: RunSummary | undefined,
   aliveElsewhere: (pid: number | undefined) => boolean,
+  activity?: WriterActivity,
+  nowMs = Date.now(),
 ): { status: RunStatus; message?: string } {
   const status = summary?.status ?? 'running';
   if (status !== 'running') return { status, message: summary?.message };
+  if (!isCheckable(meta, summary)) {
+    const stale = activity === undefined ? undefined : staleness(activity, nowMs);
+    if (stale !== undefined) return { status: 'stopped', message: stale };
+  }
   if (isOtherHost(meta?.host)) return { status: 'running', message: summary?.message ?? `being written on ${meta.host}, as far as its summary says` };
   // Another writer need not name its process (pid is optional): with none to look up, its summary's word stands.
   if (meta !== undefined && meta.pid === undefined && summary !== undefined)
     return { status: 'running', message: summary.message ?? 'being written, as far as its summary says (its run.json names no writer process to check)' };
   if (aliveElsewhere(meta?.pid)) return { status: 'running', message: summary?.message };
   return { status: 'stopped', message: 'interrupted: the trainer is no longer running' };
+}
+
+/** Whether the writer's process can be looked up here: a pid of this machine's. */
+export function isCheckable(meta: RunMeta | undefined, summary: RunSummary | undefined): boolean {
+  if (isOtherHost(meta?.host)) return false;
+  return !(meta !== undefined && meta.pid === undefined && summary !== undefined);
+}
+
+function staleness(a: WriterActivity, nowMs: number): string | undefined {
+  if (nowMs <= staleAtMs(a)) return undefined;
+  const why =
+    a.passIntervalSeconds === undefined
+      ? `over ${duration(STALE_NO_PASS_MS)} with no record yet`
+      : `over ${STALE_AFTER_INTERVALS} times its longest interval between passes (${duration(a.passIntervalSeconds * 1000)})`;
+  return `interrupted? no record or summary written for ${duration(nowMs - a.lastWriteMs)}, ${why}; its writer's process cannot be checked from here`;
+}
+
+function duration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 120) return `${s} s`;
+  if (s < 7200) return `${Math.round(s / 60)} min`;
+  if (s < 172800) return `${(s / 3600).toFixed(1)} h`;
+  return `${(s / 86400).toFixed(1)} days`;
 }
 
 /** How much later than run.json's last write its writer may seem to have started: coarse file times (1-2 s), a boot time in whole seconds. */

@@ -15,12 +15,13 @@ import {
   RUN_STATUSES,
   datasetInfo,
   type MetricsRecord,
+  type ParsedMetrics,
   type RunMeta,
   type RunStatus,
   type RunSummary,
 } from '../runFormat';
 import { hasRunStatus, isRunMeta, readJson, runImagesOf, readText, READ_LIMITS, type Problems, type RunImages } from './files';
-import { effectiveStatus, isWriterAlive } from './liveness';
+import { effectiveStatus, isCheckable, isWriterAlive, longestPassInterval, staleAtMs, type WriterActivity } from './liveness';
 import { boolean, number, string, type Guard } from '../guard';
 import { judgeRecords, runJsonSettingProblem, runSettingsOf, theoremNoteOf } from './settings';
 import { lastMetricsRecord } from './tail';
@@ -40,6 +41,11 @@ export interface RunOverview {
   theoremNote?: string;
   /** Milliseconds since the epoch, never after run.json was written; for sorting newest first. */
   startedMs: number;
+  /**
+   * For a run whose writer cannot be looked up: when its files were last written, and when, still silent,
+   * it reads as interrupted (a write after `silentSinceMs` makes it running again).
+   */
+  silence?: { silentSinceMs: number; staleAtMs: number };
 }
 
 export interface RunContents extends RunOverview {
@@ -72,7 +78,15 @@ export function readRunOverview(runDir: string, alive: WriterAlive = isWriterAli
  * from its metrics here. readRunContents reads and judges those records itself, once, and passes
  * `problems` to hear what in run.json and summary.json could not be used.
  */
-async function overviewOf(runDir: string, alive: WriterAlive, judgeUnjudged: boolean, problems?: Problems): Promise<RunOverview> {
+async function overviewOf(
+  runDir: string,
+  alive: WriterAlive,
+  judgeUnjudged: boolean,
+  problems?: Problems,
+  metrics: () => Promise<ParsedMetrics> = once(async () =>
+    parseMetricsJsonl((await readText(path.join(runDir, RUN_FILES.metrics), READ_LIMITS.metrics)) ?? ''),
+  ),
+): Promise<RunOverview> {
   const metaFile = path.join(runDir, RUN_FILES.meta);
   const summaryFile = path.join(runDir, RUN_FILES.summary);
   // Its time first: a run.json rewritten after (a resume) is then newer, never older, than this.
@@ -97,7 +111,9 @@ async function overviewOf(runDir: string, alive: WriterAlive, judgeUnjudged: boo
       message: `${RUN_FILES.summary}: its last pass (${passName(summary.last)}) is not the last record of ${RUN_FILES.metrics} (${passName(lastRecord)}); the records are shown`,
     });
   const last = summaryIsCurrent ? (summary?.last ?? lastRecord) : lastRecord;
-  const { status, message } = effectiveStatus(meta, summary, (pid) => alive(pid, metaWrittenMs));
+  // A writer whose process cannot be looked up is judged by how long its files have been silent.
+  const activity = summary?.status === 'running' && !isCheckable(meta, summary) ? await writerActivity(runDir, metrics) : undefined;
+  const { status, message } = effectiveStatus(meta, summary, (pid) => alive(pid, metaWrittenMs), activity);
   // A run cannot start after its run.json was written: a writer whose clock runs ahead (another machine)
   // would otherwise stamp a run that stays the newest for ever. This machine's file times win then.
   // A startedAt that is not a time (noted by runMetaOf) leaves the file's time to date the run.
@@ -108,7 +124,7 @@ async function overviewOf(runDir: string, alive: WriterAlive, judgeUnjudged: boo
   let convergenceReason = summaryVerdict?.convergence !== undefined ? summaryVerdict.convergenceReason : last?.convergenceReason;
   if (judgeUnjudged && convergence === undefined && last !== undefined) {
     // A writer that leaves the verdict to the reader (the Python companion): judge its records here.
-    const { records } = parseMetricsJsonl((await readText(path.join(runDir, RUN_FILES.metrics), READ_LIMITS.metrics)) ?? '');
+    const { records } = await metrics();
     if (records.length > 0) {
       const verdict = judgeRecords(records, runSettingsOf(meta, specText, records[records.length - 1]));
       convergence = verdict.state;
@@ -127,7 +143,29 @@ async function overviewOf(runDir: string, alive: WriterAlive, judgeUnjudged: boo
     convergenceReason,
     theoremNote: theoremNoteOf(meta, last),
     startedMs: Number.isFinite(startedMs) ? startedMs : 0,
+    ...(activity !== undefined ? { silence: { silentSinceMs: activity.lastWriteMs, staleAtMs: staleAtMs(activity) } } : {}),
   };
+}
+
+/** When any of a run's files was last written, and the longest interval between its passes. */
+async function writerActivity(runDir: string, metrics: () => Promise<ParsedMetrics>): Promise<WriterActivity | undefined> {
+  const times = await Promise.all(
+    [RUN_FILES.meta, RUN_FILES.summary, RUN_FILES.metrics].map((f) =>
+      fsp.stat(path.join(runDir, f)).then(
+        (s) => s.mtimeMs,
+        () => -Infinity,
+      ),
+    ),
+  );
+  const lastWriteMs = Math.max(...times);
+  if (!Number.isFinite(lastWriteMs)) return undefined;
+  const { records } = await metrics();
+  return { lastWriteMs, passIntervalSeconds: longestPassInterval(records.map((r) => r.wallSeconds)) };
+}
+
+function once<T>(f: () => Promise<T>): () => Promise<T> {
+  let p: Promise<T> | undefined;
+  return () => (p ??= f());
 }
 
 const samePass = (a: MetricsRecord, b: MetricsRecord) => a.epoch === b.epoch && a.step === b.step;
@@ -236,15 +274,12 @@ export function runSummaryOf(raw: unknown, file: string, problems?: Problems, la
 /** Everything the panel shows for one run. */
 export async function readRunContents(runDir: string, alive: WriterAlive = isWriterAlive): Promise<RunContents> {
   const problems: Problems = [];
-  const overview = await overviewOf(runDir, alive, false, problems);
-  const [metricsText, imagesRaw] = await Promise.all([
-    readText(path.join(runDir, RUN_FILES.metrics), READ_LIMITS.metrics, problems),
-    readJson(path.join(runDir, RUN_FILES.images), READ_LIMITS.images, problems),
-  ]);
+  const metrics = once(async () => parseMetricsJsonl((await readText(path.join(runDir, RUN_FILES.metrics), READ_LIMITS.metrics, problems)) ?? ''));
+  const overview = await overviewOf(runDir, alive, false, problems, metrics);
+  const [parsed, imagesRaw] = await Promise.all([metrics(), readJson(path.join(runDir, RUN_FILES.images), READ_LIMITS.images, problems)]);
   const images = imagesRaw === undefined ? undefined : runImagesOf(imagesRaw);
   if (images?.problem !== undefined)
     problems.push({ file: path.join(runDir, RUN_FILES.images), message: `${RUN_FILES.images} was not shown: ${images.problem}` });
-  const parsed = parseMetricsJsonl(metricsText ?? '');
   const lastRecord = parsed.records[parsed.records.length - 1];
   const settings = runSettingsOf(overview.meta, overview.specText, lastRecord);
   let { convergence, convergenceReason } = overview;

@@ -5,11 +5,13 @@
  * Runs are looked for, and watched, in the same folders the runs view reads (runsFolders.ts):
  * every spec's and each workspace folder's runsDirectory, custom ones included.
  */
+import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { isOtherHost, isWriterAlive } from '../../core/run/liveness';
 import { isEmptyRunStamp, listRunDirs, runFilesStamp } from '../../core/run/files';
 import { readRunOverview, type RunOverview } from '../../core/run/read';
+import { RUN_FILES, type RunStatus } from '../../core/runFormat';
 import { runsOfSpec, newestFirst } from '../../core/run/paths';
 import { affectsSettings, readSettings, workspaceRoots } from '../settings';
 import { findSpecs, isSpecOutsideWorkspace, isSpecPath, RUN_META_GLOB, SPEC_GLOB, runsDirsForSpec, specText } from '../specs/specFiles';
@@ -215,6 +217,8 @@ export class RunIndex implements vscode.Disposable {
       const o = await cached.catch(() => undefined);
       const writer = o?.status === 'running' && !isOtherHost(o.meta?.host) ? o.meta?.pid : undefined;
       if (writer !== undefined && this.cache.get(runDir) === cached && !this.writerAlive(runDir, writer, undefined)) this.invalidate(runDir);
+      // One whose writer cannot be looked up: silent past its time, or heard from again after it was.
+      else if (o?.silence !== undefined && this.cache.get(runDir) === cached && (await silenceChanged(runDir, o.status, o.silence))) this.invalidate(runDir);
     }
     for (const [runsDir, cached] of [...this.listings]) {
       const [before, now] = await Promise.all([cached, listRunDirs(runsDir)]);
@@ -234,4 +238,14 @@ export class RunIndex implements vscode.Disposable {
     this.unknownRunFile.dispose();
     for (const d of this.disposables) d.dispose();
   }
+}
+
+/** Whether a run read as silent has passed its stale time while shown running, or has written its metrics since. */
+async function silenceChanged(runDir: string, status: RunStatus, silence: { silentSinceMs: number; staleAtMs: number }): Promise<boolean> {
+  if (status === 'running') return Date.now() > silence.staleAtMs;
+  const written = await fsp.stat(path.join(runDir, RUN_FILES.metrics)).then(
+    (s) => s.mtimeMs,
+    () => -Infinity,
+  );
+  return written > silence.silentSinceMs;
 }
