@@ -11,7 +11,7 @@
  */
 import { array, boolean, jsonNumber, literal, nullable, number, object, optional, string, type Guard, type Infer } from './guard';
 import { IMAGE_LAYOUTS } from './imageGeometry';
-import { withoutBom } from './text';
+import { splitLines, withoutBom } from './text';
 
 export const RUN_FILES = {
   spec: 'spec.vae.json',
@@ -343,7 +343,7 @@ export function addRecord(records: MetricsRecord[], record: MetricsRecord): bool
 /** Parse metrics.jsonl, tolerating a partial last line. */
 export function parseMetricsJsonl(text: string): ParsedMetrics {
   // A byte-order mark before the first record (an editor's save) is not part of it.
-  const lines = withoutBom(text).split('\n');
+  const lines = splitLines(withoutBom(text));
   const records: MetricsRecord[] = [];
   const bad: { line: number; message: string }[] = [];
   const ignored = new Map<string, { line: number; message: string; lines: number }>();

@@ -3,6 +3,12 @@
 /** The text without the byte-order mark some editors put first (JSON readers refuse it). */
 export const withoutBom = (text: string): string => (text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
 
+/** Lines ended by LF, CR LF or a lone CR (classic Mac OS, some loggers), in any mix; a JSON line holds no raw CR. */
+export const splitLines = (text: string): string[] => text.split(/\r\n|\r|\n/);
+
+/** Where the last line end of the text is (-1 if none): the text after it is a line not finished yet. */
+export const lastLineEnd = (text: string): number => Math.max(text.lastIndexOf('\n'), text.lastIndexOf('\r'));
+
 /**
  * Bytes as text: UTF-8, or UTF-16 when its byte-order mark says so (Windows PowerShell 5 writes
  * files that way with `>` and Out-File); the mark itself left out.

@@ -3,7 +3,7 @@ import { promises as fsp } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import { parseRunJson, parseMetricsJsonl, readMetricsRecord, type MetricsRecord } from '../runFormat';
 import { openRegular, READ_LIMITS } from './files';
-import { withoutBom } from '../text';
+import { lastLineEnd, splitLines, withoutBom } from '../text';
 
 const MAX_TAIL_BYTES = 64 << 20;
 
@@ -24,7 +24,7 @@ export async function lastMetricsRecord(file: string, tailBytes = 256 * 1024): P
       const start = size - window;
       const buf = Buffer.alloc(window);
       await handle.read(buf, 0, buf.length, start);
-      const lines = buf.toString('utf8').split('\n');
+      const lines = splitLines(buf.toString('utf8'));
       // The first line of a window that starts mid-file may be the end of a record: not one to read.
       const first = start === 0 ? 0 : 1;
       for (let i = lines.length - 1; i >= first; i--) {
@@ -112,7 +112,7 @@ export class MetricsTail {
         await this.remember(handle, stat);
       }
       const text = this.pending;
-      const cut = text.lastIndexOf('\n');
+      const cut = lastLineEnd(text);
       this.pending = cut < 0 ? text : text.slice(cut + 1);
       // A record is kilobytes: a "line" of megabytes without its newline is not one; do not hold it.
       if (this.pending.length > MAX_PENDING_CHARS) this.pending = '';
