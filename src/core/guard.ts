@@ -39,6 +39,9 @@ function primitive<T>(expected: string, test: (v: unknown) => boolean): Guard<T>
 export const string = primitive<string>('a string', (v) => typeof v === 'string');
 export const number = primitive<number>('a number', (v) => typeof v === 'number');
 export const boolean = primitive<boolean>('true or false', (v) => typeof v === 'boolean');
+/** A whole number of at least `min`, exactly held by a double (at most 2^53: beyond it, doubles skip whole numbers). */
+export const wholeNumber = (min: number): Guard<number> =>
+  primitive<number>(`a whole number from ${min} (at most 2^53)`, (v) => typeof v === 'number' && Number.isSafeInteger(v) && v >= min);
 /** A number as run files store it: JSON has no NaN or infinity, so writers put null there. */
 export const jsonNumber = primitive<number | null>('a number (or null for a non-finite one)', (v) => typeof v === 'number' || v === null);
 /** Anything; for payloads whose content is checked elsewhere. */

@@ -9,7 +9,7 @@
  *   <run>/checkpoints/      latest.json (+ epoch-NNNN.json), see train/checkpoint.ts
  *   <run>/images.json       originals, reconstructions and samples, for image data
  */
-import { array, boolean, jsonNumber, literal, nullable, number, object, optional, string, type Guard, type Infer } from './guard';
+import { array, boolean, jsonNumber, literal, nullable, number, object, optional, refine, string, wholeNumber, type Guard, type Infer } from './guard';
 import { IMAGE_LAYOUTS } from './imageGeometry';
 import { splitLines, withoutBom } from './text';
 
@@ -46,10 +46,16 @@ const numbers = array(jsonNumber);
  * them. Numbers may be null in the file (JSON has no NaN or infinity), except the pass's place in
  * the run, `epoch` and `step`. Records are open: another trainer may add fields of its own.
  */
+/**
+ * A pass's place in the run. Finite, and within 2^53, where doubles still tell one whole number from
+ * the next: a step of 2^60 and the step after it would read as the same, and the pass as a restart.
+ */
+const passPlace = refine(number, (x) => Number.isFinite(x) && Math.abs(x) <= Number.MAX_SAFE_INTEGER, 'a finite number of at most 2^53 in size');
+
 const requiredFields = {
   // A null here would compare as 0, and the reader would take the pass for a restart (addRecord).
-  epoch: number,
-  step: number,
+  epoch: passPlace,
+  step: passPlace,
   elbo: jsonNumber,
   elboStdErr: jsonNumber,
   hEnc: jsonNumber,
@@ -146,12 +152,12 @@ export type RunStatus = Infer<typeof runStatus>;
 
 export const datasetInfo = object(
   {
-    n: number,
-    dim: number,
+    n: wholeNumber(0),
+    dim: wholeNumber(0),
     /** Shape of one example when the data are images, e.g. [28, 28]. */
-    imageShape: optional(array(number)),
+    imageShape: optional(array(wholeNumber(1))),
     source: string,
-    validationN: optional(number),
+    validationN: optional(wholeNumber(0)),
   },
   { open: true },
 );
@@ -184,6 +190,14 @@ export interface RunMeta {
   window?: number;
   /** Threads the wasm engine's kernels ran on (absent for other engines and older runs). */
   threads?: number;
+  // Written by the Python companion; shown as they are, not used by the reader's rules.
+  /** The decoder variance's kind (`fixed`, `scalar`, `per-dimension`, `latent`, `none`). */
+  decoderVariance?: string;
+  worldSize?: number;
+  diagnosticPoints?: number;
+  /** A torchrun job's id (null where it had none) and its workers' restarts. */
+  elasticRunId?: string | null;
+  elasticRestarts?: number;
 }
 
 export interface RunSummary {
@@ -239,24 +253,37 @@ const NULLABLE_NUMBER_LIST_FIELDS = Object.keys(allFields).filter((k) => allFiel
 const isNonFiniteString = (x: unknown): boolean => typeof x === 'string' && NON_FINITE_STRING.test(x);
 
 /**
- * The record with a non-finite number written as a string read as null, as JSON's null and Python's
- * bare NaN are: a diverged pass is then kept (and judged not converged) rather than skipped. Only in
- * fields that hold numbers: a note that says "NaN" stays text, and `epoch` and `step` are never null.
+ * The record with a non-finite number read as null, as JSON's null and Python's bare NaN are: a diverged
+ * pass is then kept (and judged not converged) rather than skipped. That is a number written as a string
+ * ("nan", "Infinity"), and one too large for a double (1e999, which JSON.parse makes Infinity), which is
+ * named in `overflowed` by its field: a writer that meant a finite number has lost it. Only in fields that
+ * hold numbers: a note that says "NaN" stays text, and `epoch` and `step` are never null.
  */
-function withNonFiniteStringsAsNull(v: unknown): unknown {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) return v;
+function withNonFiniteAsNull(v: unknown, at: (key: string) => string): { value: unknown; overflowed: string[] } {
+  const overflowed: string[] = [];
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return { value: v, overflowed };
   const fields = v as Record<string, unknown>;
   const own = (key: string) => (Object.prototype.hasOwnProperty.call(fields, key) ? fields[key] : undefined);
+  const overflow = (x: unknown, where: string) => {
+    const is = typeof x === 'number' && !Number.isFinite(x);
+    if (is) overflowed.push(`${where}: ${x} (${OVERFLOW}) is read as null, a value that is not finite`);
+    return is;
+  };
   let copy: Record<string, unknown> | undefined;
   for (const key of NULLABLE_NUMBER_FIELDS) {
-    if (isNonFiniteString(own(key))) (copy ??= { ...fields })[key] = null;
+    const x = own(key);
+    if (isNonFiniteString(x) || overflow(x, at(key))) (copy ??= { ...fields })[key] = null;
   }
   for (const key of NULLABLE_NUMBER_LIST_FIELDS) {
     const list = own(key);
-    if (Array.isArray(list) && list.some(isNonFiniteString)) (copy ??= { ...fields })[key] = list.map((x: unknown) => (isNonFiniteString(x) ? null : x));
+    if (!Array.isArray(list)) continue;
+    const nulled = list.map((x: unknown, i) => (isNonFiniteString(x) || overflow(x, `${at(key)}[${i}]`) ? null : x));
+    if (nulled.some((x, i) => x !== list[i])) (copy ??= { ...fields })[key] = nulled;
   }
-  return copy ?? v;
+  return { value: copy ?? v, overflowed };
 }
+
+const OVERFLOW = 'a number too large for a double, as 1e999 is';
 
 /**
  * One parsed line as a record: its required fields must meet the contract, and an optional field
@@ -264,18 +291,20 @@ function withNonFiniteStringsAsNull(v: unknown): unknown {
  * left out and named in `ignored`, so the pass still counts. `path` prefixes the fields named.
  */
 export function readMetricsRecord(v: unknown, path = ''): { record: MetricsRecord; ignored: string[] } | { problem: string } {
-  const read = withNonFiniteStringsAsNull(v);
   const at = (key: string) => (path ? `${path}.${key}` : key);
+  const { value: read, overflowed } = withNonFiniteAsNull(v, at);
   const problem = requiredPart.problem(read, path);
   if (problem !== undefined) return { problem };
   const record = { ...(read as Record<string, unknown>) };
+  // -0 (numpy's -0.0) is the pass before training, as 0 is.
+  for (const key of ['epoch', 'step']) if (Object.is(record[key], -0)) record[key] = 0;
   // One value per latent in each list: lists of other lengths cannot say which latent a value is of.
   const latents = (record.latentSecondMoment as unknown[]).length;
   const perLatent = (key: string, n: number) =>
     `${at(key)}: ${n} value${n === 1 ? '' : 's'} where latentSecondMoment has ${latents}; each holds one value per latent`;
   const klCount = (record.klPerLatent as unknown[]).length;
   if (klCount !== latents) return { problem: perLatent('klPerLatent', klCount) };
-  const ignored: string[] = [];
+  const ignored: string[] = [...overflowed];
   for (const [key, guard] of Object.entries(optionalFields)) {
     if (!Object.prototype.hasOwnProperty.call(record, key)) continue;
     const value = record[key];

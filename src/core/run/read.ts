@@ -22,7 +22,7 @@ import {
 } from '../runFormat';
 import { hasRunStatus, isRunMeta, readJson, runImagesOf, readText, READ_LIMITS, type Problems, type RunImages } from './files';
 import { effectiveStatus, isCheckable, isWriterAlive, longestPassInterval, staleAtMs, type WriterActivity } from './liveness';
-import { boolean, number, string, type Guard } from '../guard';
+import { boolean, nullable, number, string, wholeNumber, type Guard } from '../guard';
 import { judgeRecords, runJsonSettingProblem, runSettingsOf, theoremNoteOf } from './settings';
 import { lastMetricsRecord } from './tail';
 
@@ -173,15 +173,16 @@ const passName = (r: MetricsRecord) => `epoch ${r.epoch}, step ${r.step}`;
 
 /** run.json's fields beside the three it must have, and what each must be to be used. */
 const META_FIELDS: Record<string, Guard<unknown>> = {
-  formatVersion: number,
+  formatVersion: wholeNumber(1),
   backend: string,
   engineDetail: string,
   modelType: string,
-  latentDim: number,
-  epochs: number,
+  // The Python companion writes 0 until its first pass shows the latents.
+  latentDim: wholeNumber(0),
+  epochs: wholeNumber(0),
   dataset: datasetInfo,
   resumedFrom: string,
-  pid: number,
+  pid: wholeNumber(1),
   host: string,
   trainer: string,
   likelihood: string,
@@ -189,7 +190,13 @@ const META_FIELDS: Record<string, Guard<unknown>> = {
   theoremNote: string,
   tolerance: number,
   window: number,
-  threads: number,
+  threads: wholeNumber(1),
+  decoderVariance: string,
+  worldSize: wholeNumber(1),
+  diagnosticPoints: wholeNumber(1),
+  // Null where the job had no id to give.
+  elasticRunId: nullable(string),
+  elasticRestarts: wholeNumber(0),
 };
 
 /**
@@ -214,7 +221,8 @@ export function runMetaOf(raw: unknown, file: string, problems?: Problems): RunM
     if (meta[key] === undefined) continue;
     const problem = guard.problem(meta[key], key);
     if (problem === undefined) continue;
-    note(`${problem}; the field is not used`);
+    // The value where the field itself is wrong; a problem deeper in it (dataset.dim) names its own place.
+    note(`${problem}${problem.startsWith(`${key}: `) ? `, not ${shown(meta[key])}` : ''}; the field is not used`);
     delete meta[key];
   }
   for (const key of ['tolerance', 'window'] as const) {
@@ -226,6 +234,12 @@ export function runMetaOf(raw: unknown, file: string, problems?: Problems): RunM
   if (typeof meta.formatVersion === 'number' && meta.formatVersion > RUN_FORMAT_VERSION)
     note(`formatVersion ${meta.formatVersion} is newer than the ${RUN_FORMAT_VERSION} this version of VAE Lens reads; what it can read is shown`);
   return meta as unknown as RunMeta;
+}
+
+/** A value as a note quotes it: numbers as they read (Infinity, not JSON's null), others as JSON, cut short. */
+function shown(v: unknown): string {
+  const text = typeof v === 'number' ? String(v) : JSON.stringify(v);
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 
 /**
@@ -245,8 +259,9 @@ export function runSummaryOf(raw: unknown, file: string, problems?: Problems, la
   // The counts say how far the run got, which its records say too: one missing or of another kind is taken from them.
   const counted = { epochsDone: lastRecord?.epoch, steps: lastRecord?.step, wallSeconds: lastRecord?.wallSeconds };
   for (const [key, fromRecords] of Object.entries(counted)) {
-    if (fields[key] !== undefined && typeof fields[key] !== 'number') note(`${key}: expected a number; the field is not used`);
-    if (typeof fields[key] !== 'number') fields[key] = typeof fromRecords === 'number' ? fromRecords : 0;
+    const usable = typeof fields[key] === 'number' && Number.isFinite(fields[key]);
+    if (fields[key] !== undefined && !usable) note(`${key}: expected a finite number, not ${shown(fields[key])}; the field is not used`);
+    if (!usable) fields[key] = typeof fromRecords === 'number' ? fromRecords : 0;
   }
   const summary = fields as unknown as RunSummary;
   if (!(RUN_STATUSES as readonly string[]).includes(summary.status)) {

@@ -1,0 +1,136 @@
+// Numbers other writers put in run files that JSON.parse reads as something else: 1e999 (Infinity),
+// -0, integers past 2^53 (an epoch 1e20, a step 2^60, where doubles skip whole numbers), and run.json
+// fields of another kind or out of their range. Each is refused or left out with the file, line
+// and field named; none reaches a chart axis or a sort.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseMetricsJsonl } from '../../src/core/runFormat';
+import { readRunContents, runFolderNotes } from '../../src/core/run/read';
+import { sampleRecord } from './record-testkit';
+
+/** A record's line with `field` spelt as the raw JSON text `raw`. */
+function lineWith(epoch: number, field: string, raw: string): string {
+  return JSON.stringify({ ...sampleRecord(epoch), [field]: '@@' }).replace('"@@"', raw);
+}
+
+const good = (epoch: number) => JSON.stringify(sampleRecord(epoch));
+
+test("a pass's epoch or step that is not finite, or past 2^53, is a bad line naming the field", () => {
+  for (const field of ['epoch', 'step'])
+    for (const raw of ['1e999', '-1e999', '1e20', String(2 ** 60), '9007199254740993', '1.5e308']) {
+      const parsed = parseMetricsJsonl([good(1), lineWith(2, field, raw), good(3)].join('\n') + '\n');
+      assert.deepEqual(
+        parsed.records.map((r) => r.epoch),
+        [1, 3],
+        `${field} ${raw}`,
+      );
+      assert.equal(parsed.bad.length, 1, `${field} ${raw}`);
+      assert.equal(parsed.bad[0]!.line, 2);
+      assert.match(parsed.bad[0]!.message, new RegExp(`^${field}: `), `${field} ${raw}`);
+    }
+});
+
+test('an epoch or step of -0 is read as 0', () => {
+  for (const raw of ['-0', '-0.0', '-0e0']) {
+    const parsed = parseMetricsJsonl([lineWith(0, 'epoch', raw), good(1)].join('\n') + '\n');
+    assert.equal(parsed.records.length, 2, raw);
+    assert.ok(Object.is(parsed.records[0]!.epoch, 0), raw);
+  }
+});
+
+const NUMBER_FIELDS = ['elbo', 'elboStdErr', 'hEnc', 'hPrior', 'hDec', 'entropySum', 'gap', 'gapRel', 'rDec', 'rPrior', 'sigma2', 'sigma2Opt'];
+const OPTIONAL_NUMBER_FIELDS = ['samplesPerSec', 'wallSeconds', 'gapStdErr', 'kl', 'logLik', 'trainLoss', 'points', 'mcSamples', 'miPoints', 'learningRate'];
+
+test('a number that overflows a double (1e999) is read as null, a non-finite value, and named with its line', () => {
+  for (const field of [...NUMBER_FIELDS, ...OPTIONAL_NUMBER_FIELDS])
+    for (const raw of ['1e999', '-1E400']) {
+      const parsed = parseMetricsJsonl([good(1), lineWith(2, field, raw)].join('\n') + '\n');
+      assert.equal(parsed.records.length, 2, `${field} ${raw}`);
+      assert.equal((parsed.records[1] as unknown as Record<string, unknown>)[field], null, `${field} ${raw}`);
+      assert.ok(
+        parsed.ignored.some((i) => i.line === 2 && i.message.startsWith(`${field}: `)),
+        `${field} ${raw}: ${JSON.stringify(parsed.ignored)}`,
+      );
+    }
+  // In a per-latent list too.
+  const parsed = parseMetricsJsonl(lineWith(1, 'klPerLatent', '[1, 1e999]') + '\n');
+  assert.deepEqual(parsed.records[0]?.klPerLatent, [1, null]);
+  assert.ok(
+    parsed.ignored.some((i) => i.message.startsWith('klPerLatent[1]: ')),
+    JSON.stringify(parsed.ignored),
+  );
+});
+
+/** run.json's fields that the reader uses, and values of another kind or out of range for each. */
+const WRONG: Record<string, string[]> = {
+  formatVersion: ['"1"', '0', '-1', '1.5', '1e999', 'true'],
+  backend: ['3', 'null', '[]'],
+  engineDetail: ['3', '{}'],
+  modelType: ['3', 'false'],
+  latentDim: ['"2"', '-2', '1.5', '1e999', '1e20'],
+  epochs: ['"10"', '-1', '2.5', '1e999', '1e20'],
+  dataset: [
+    '"mnist"',
+    '{"n": "5", "dim": 2, "source": "x"}',
+    '{"n": 1e999, "dim": 2, "source": "x"}',
+    '{"n": -1, "dim": 2, "source": "x"}',
+    '{"n": 5, "dim": 2.5, "source": "x"}',
+    '{"n": 5, "dim": 2, "source": "x", "imageShape": [28, -28]}',
+  ],
+  resumedFrom: ['3'],
+  pid: ['"123"', '-5', '0', '1.5', '1e999'],
+  host: ['3', 'true'],
+  trainer: ['3'],
+  likelihood: ['3'],
+  theoremApplies: ['"true"', '1'],
+  theoremNote: ['3'],
+  tolerance: ['"0.01"', '-1', '1e999'],
+  window: ['"5"', '0', '1e999', '2.5'],
+  threads: ['"4"', '0', '1e999', '1.5'],
+  decoderVariance: ['3', 'true', '["scalar"]'],
+  worldSize: ['"2"', '0', '-1', '1.5', '1e999'],
+  diagnosticPoints: ['"512"', '-1', '0.5', '1e999'],
+  elasticRunId: ['3', 'true'],
+  elasticRestarts: ['"1"', '-1', '0.5', '1e999'],
+};
+
+test('every run.json field the reader uses, of another kind or out of range, is left out and named; the run is still read', async () => {
+  for (const [field, values] of Object.entries(WRONG))
+    for (const raw of values) {
+      const dir = join(mkdtempSync(join(tmpdir(), 'vae-lens-meta-')), 'run');
+      mkdirSync(dir);
+      const meta = JSON.stringify({ formatVersion: 1, name: 'r', specPath: '/x/t.py', startedAt: '2026-03-01T12:00:00Z', [field]: '@@' }).replace('"@@"', raw);
+      writeFileSync(join(dir, 'run.json'), meta);
+      writeFileSync(join(dir, 'metrics.jsonl'), good(1) + '\n');
+      const c = await readRunContents(dir, () => false);
+      const at = `${field}: ${raw}`;
+      assert.ok(c.meta !== undefined, at);
+      assert.equal((c.meta as unknown as Record<string, unknown>)[field], undefined, at);
+      const notes = runFolderNotes(c);
+      assert.ok(
+        notes.some((n) => n.includes(join(dir, 'run.json')) && n.includes(field)),
+        `${at}: ${notes.join(' | ')}`,
+      );
+      assert.equal(c.records.length, 1, at);
+    }
+});
+
+test("summary.json counts that overflow (1e999) are not the run's: they are named and taken from the records", async () => {
+  for (const field of ['epochsDone', 'steps', 'wallSeconds']) {
+    const dir = join(mkdtempSync(join(tmpdir(), 'vae-lens-sum-')), 'run');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'run.json'), JSON.stringify({ formatVersion: 1, name: 'r', specPath: '/x/t.py', startedAt: '2026-03-01T12:00:00Z' }));
+    writeFileSync(join(dir, 'metrics.jsonl'), good(1) + '\n' + good(2) + '\n');
+    const summary = JSON.stringify({ status: 'completed', epochsDone: 2, steps: 20, wallSeconds: 2, [field]: '@@' }).replace('"@@"', '1e999');
+    writeFileSync(join(dir, 'summary.json'), summary);
+    const c = await readRunContents(dir, () => false);
+    assert.ok(Number.isFinite((c.summary as unknown as Record<string, number>)[field]), field);
+    assert.ok(
+      runFolderNotes(c).some((n) => n.includes('summary.json') && n.includes(field)),
+      field,
+    );
+  }
+});
