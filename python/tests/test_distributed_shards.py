@@ -330,3 +330,50 @@ def test_a_run_folder_rank_0_cannot_make_is_raised_on_every_rank(tmp_path) -> No
         assert r["error"] == "VaeLensInputError" and "cannot write the run folder in" in r["message"], r
         assert r["seconds"] < 15, r
     assert json.load(open(f"{out}.1"))["message"].startswith("rank 0: ")
+
+
+def shuffled_worker(rank: int, world: int, port: int, points: int, equal_shards: bool, out: str) -> None:
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world,
+                            timeout=datetime.timedelta(seconds=20))
+    try:
+        if equal_shards:
+            held = whole()[rank * 25:(rank + 1) * 25]
+        else:
+            # The whole data on every rank, each in its own order (a copy shuffled with the rank as its seed).
+            held = whole()[torch.randperm(50, generator=torch.Generator().manual_seed(100 + rank))]
+        with open(f"{out}.{rank}", "w") as f:
+            json.dump(outcome(lambda: record(held, points)) | {"record": _safe(lambda: record(held, points))}, f)
+    finally:
+        dist.destroy_process_group()
+
+
+def _safe(act):  # type: ignore[no-untyped-def]
+    try:
+        return act()
+    except Exception:  # noqa: BLE001 - outcome() says what was raised
+        return None
+
+
+@pytest.mark.parametrize("world,points", [(2, 20), (2, 4096), (3, 30)])
+def test_whole_data_held_in_another_order_on_each_rank_is_read_as_whole_not_as_shards(tmp_path, world: int, points: int) -> None:
+    out = str(tmp_path / "result")
+    mp.spawn(shuffled_worker, args=(world, free_port(), points, False, out), nprocs=world, join=True)
+    got = [json.load(open(f"{out}.{r}")) for r in range(world)]
+    for g in got:
+        assert g["error"] is None, g
+        assert g["record"]["points"] == min(points, 50), g["record"]["points"]  # not each point once per rank
+        for k in KEYS_HERE:
+            assert g["record"][k] == got[0]["record"][k], k
+    # The points are rank 0's copy's, as one process holding it would draw them.
+    alone = record(whole()[torch.randperm(50, generator=torch.Generator().manual_seed(100))], points)
+    for k in KEYS_HERE:
+        assert got[0]["record"][k] == pytest.approx(alone[k], rel=1e-12, abs=1e-12), k
+
+
+def test_equal_shards_are_still_read_as_shards(tmp_path) -> None:
+    out = str(tmp_path / "result")
+    mp.spawn(shuffled_worker, args=(2, free_port(), 4096, True, out), nprocs=2, join=True)
+    for r in range(2):
+        g = json.load(open(f"{out}.{r}"))
+        assert g["error"] is None and g["record"]["points"] == 50, g

@@ -136,6 +136,9 @@ def shared_points(data: Any, points: int, seed: int, input_key: Optional[str] = 
     if len({(s[0], s[1]) for s in seen}) == 1:
         assert local is not None
         return n, local
+    if len(set(sizes)) == 1 and _same_rows_in_other_orders(data, input_key, group):
+        # Whole data on every rank, each in its own order (a copy shuffled per rank): rank 0's points, on every rank.
+        return n, broadcast_object(local, group)  # type: ignore[return-value]
     # Shards: rank r's rows are those of the whole data at offset[r] + i, the shards laid out by content.
     order = sorted(range(world), key=lambda r: (seen[r][1] or "", r))
     offsets = [0] * world
@@ -162,6 +165,42 @@ def shared_points(data: Any, points: int, seed: int, input_key: Optional[str] = 
         if rows is not None:
             out[torch.from_numpy(where)] = rows
     return at, out
+
+
+#: Rows read at a time to fingerprint a rank's whole data.
+_DIGEST_ROWS = 4096
+
+
+def _same_rows_in_other_orders(data: Any, input_key: Optional[str], group: Optional[object]) -> bool:
+    """Whether every rank holds the same rows, in whatever order: shards of equal size hold others. Each rank
+    reads its data whole once for this, which only data of the same size on every rank and other points ask."""
+    digest, error = None, None
+    try:
+        digest = _unordered_fingerprint(data, input_key)
+    except Exception as e:  # noqa: BLE001 - as in shared_points: every rank must hear of it
+        error = e
+    seen: List[Tuple[Optional[str], Optional[str]]] = _gathered((digest, None if error is None else _message(error)), group)
+    _raise_failures([(r, m) for r, (_, m) in enumerate(seen) if m is not None], len(seen), "reading the data", error)
+    return len({d for d, _ in seen}) == 1
+
+
+def _unordered_fingerprint(data: Any, input_key: Optional[str]) -> str:
+    """A digest of the rows of data that does not depend on their order."""
+    rows: List[bytes] = []
+    n: Optional[int] = None
+    lo, kind = 0, ""
+    while n is None or lo < n:
+        n, part = rows_of(data, lambda size: np.arange(lo, min(lo + _DIGEST_ROWS, size)), input_key, allow_empty=True)
+        if part is None:
+            break
+        flat = part.contiguous().reshape(len(part), -1)
+        rows.extend(hashlib.sha256(r.view(torch.uint8).numpy().tobytes()).digest() for r in flat)
+        lo += _DIGEST_ROWS
+        kind = f"{tuple(part.shape[1:])} {part.dtype}"
+    h = hashlib.sha256(kind.encode())
+    for r in sorted(rows):
+        h.update(r)
+    return h.hexdigest()
 
 
 def _gathered(value: Any, group: Optional[object]) -> List[Any]:
