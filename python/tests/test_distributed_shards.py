@@ -235,18 +235,19 @@ sys.path[:0] = [{pkg!r}, {tests!r}]
 from conftest import TinyVae
 from vae_lens import Diagnostics
 rank = int(sys.argv[1])
-dist.init_process_group("gloo", init_method="tcp://127.0.0.1:{port}", rank=rank, world_size=2,
+dist.init_process_group("gloo", init_method="tcp://127.0.0.1:{port}", rank=rank, world_size={world},
                         timeout=datetime.timedelta(seconds=20))
 m = TinyVae()
 d = Diagnostics(m.encode, m.decode, torch.randn(30, 5), samples=2, runs_dir={runs!r})
 for epoch in range(3):
-    if rank == 1 and epoch == 1:
+    if rank == {killed} and epoch == 1:
         os.kill(os.getpid(), signal.SIGKILL)
     d.diagnose(epoch, epoch)
 """
 
 
-def test_a_rank_killed_mid_run_leaves_the_others_an_error_that_says_so_and_the_run_failed(tmp_path) -> None:
+@pytest.mark.parametrize("world,killed", [(2, 1), (3, 1), (3, 2)])
+def test_a_rank_killed_mid_run_leaves_the_others_an_error_that_names_it_and_the_run_failed(tmp_path, world: int, killed: int) -> None:
     import subprocess
     import sys
 
@@ -254,20 +255,24 @@ def test_a_rank_killed_mid_run_leaves_the_others_an_error_that_says_so_and_the_r
 
     script = tmp_path / "train.py"
     runs = tmp_path / "runs"
-    script.write_text(KILLED.format(pkg=os.path.join(REPO, "python"), tests=os.path.dirname(__file__), port=free_port(), runs=str(runs)))
+    script.write_text(KILLED.format(pkg=os.path.join(REPO, "python"), tests=os.path.dirname(__file__), port=free_port(), runs=str(runs),
+                                    world=world, killed=killed))
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     env.pop("VAE_LENS_RUN_DIR", None)
-    procs = [subprocess.Popen([sys.executable, str(script), str(r)], stderr=subprocess.PIPE, text=True, env=env) for r in range(2)]
+    procs = [subprocess.Popen([sys.executable, str(script), str(r)], stderr=subprocess.PIPE, text=True, env=env) for r in range(world)]
     try:
-        err = procs[0].communicate(timeout=60)[1]
+        err = procs[0].communicate(timeout=90)[1]
     finally:
         for p in procs:
             p.kill()
             p.wait()
     assert "diagnose(epoch=1) on rank 0 lost touch with the other ranks" in err, err[-2000:]
+    # The rank that is gone, by its rank: torch's own message names only a peer's address.
+    gone = f"rank {killed} did not answer"
+    assert gone in err and all(f"rank {r} did not answer" not in err for r in range(world) if r != killed), err[-2000:]
     (run,) = os.listdir(runs)
     summary = json.load(open(runs / run / "summary.json"))
-    assert summary["status"] == "failed" and "lost touch with the other ranks" in summary["message"], summary
+    assert summary["status"] == "failed" and gone in summary["message"], summary
 
 
 def grouped_worker(rank: int, world: int, port: int, runs: str) -> None:

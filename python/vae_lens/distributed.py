@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
+import socket
+import time
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -22,11 +25,51 @@ def reaching_every_rank(what: str, group: Optional[object] = None) -> Iterator[N
     try:
         yield
     except RuntimeError as e:
-        if rank_and_world(group)[1] == 1:
+        rank, world = rank_and_world(group)
+        if world == 1:
             raise
-        raise RuntimeError(f"VAE Lens: {what} lost touch with the other ranks: a rank has left the process group (killed, "
-                           f"crashed, or its loop ended first) or did not get there within the process group's timeout "
-                           f"({type(e).__name__}: {e})") from e
+        gone = _ranks_gone(group, rank)
+        who = ("; ".join(f"rank {r} did not answer: its process ({pid} on this machine) is gone" for r, pid in gone)
+               + " (killed, crashed, or its loop ended first)") if gone else (
+            "a rank has left the process group (killed, crashed, or its loop ended first) or did not get there within the "
+            "process group's timeout")
+        raise RuntimeError(f"VAE Lens: {what} lost touch with the other ranks: {who} ({type(e).__name__}: {e})") from e
+
+
+#: The process (host name, pid) of each rank of a group, as the group's first gathering heard them: torch names a
+#: lost peer by its address, which does not say which rank it was.
+_PEERS: Dict[object, List[Tuple[str, int]]] = {}
+
+
+def _group_key(group: Optional[object]) -> object:
+    return "world" if group is None else id(group)
+
+
+def _ranks_gone(group: Optional[object], rank: int) -> List[Tuple[int, int]]:
+    """(rank, pid) of the group's ranks on this machine whose process has ended. A peer's connection closes as
+    its process exits, a moment before the process is seen to have ended: that moment is waited for."""
+    here = [(r, pid) for r, (host, pid) in enumerate(_PEERS.get(_group_key(group), [])) if r != rank and host == socket.gethostname()]
+    deadline = time.monotonic() + 2.0
+    while True:
+        gone = [(r, pid) for r, pid in here if _process_gone(pid)]
+        if gone or not here or time.monotonic() > deadline:
+            return gone
+        time.sleep(0.05)
+
+
+def _process_gone(pid: int) -> bool:
+    """Whether a process of this machine has ended (a zombie, not yet waited for by its parent, has too)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat", encoding="latin-1") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False
 
 
 def rank_and_world(group: Optional[object] = None) -> Tuple[int, int]:
@@ -122,14 +165,15 @@ def shared_points(data: Any, points: int, seed: int, input_key: Optional[str] = 
     except Exception as e:  # noqa: BLE001 - whatever the user's dataset raises, every rank must hear of it
         error = e
     asked = {"points": points, "seed": seed, **(settings or {})}
-    seen: List[Tuple[int, Optional[str], Optional[str], Dict[str, Any]]] = _gathered(
-        (n, _fingerprint(local), None if error is None else _message(error), asked), group)
+    seen: List[Tuple[int, Optional[str], Optional[str], Dict[str, Any], Tuple[str, int]]] = _gathered(
+        (n, _fingerprint(local), None if error is None else _message(error), asked, (socket.gethostname(), os.getpid())), group)
+    _PEERS[_group_key(group)] = [s[4] for s in seen]
     differ = sorted(k for k in asked if len({repr(s[3].get(k)) for s in seen}) > 1)
     if differ:
         raise VaeLensInputError("Diagnostics was made with other settings on other ranks: "
                                 + "; ".join(f"{k}: " + ", ".join(f"rank {r} {s[3].get(k)!r}" for r, s in enumerate(seen)) for k in differ)
                                 + "; every rank must evaluate the same points in the same blocks")
-    _raise_failures([(r, m) for r, (_, _, m, _) in enumerate(seen) if m is not None], world, "reading the data", error)
+    _raise_failures([(r, m) for r, (_, _, m, _, _) in enumerate(seen) if m is not None], world, "reading the data", error)
     sizes = [s[0] for s in seen]
     if sum(sizes) == 0:
         raise VaeLensInputError(f"data is empty on every one of the {world} ranks")
