@@ -382,3 +382,42 @@ def test_equal_shards_are_still_read_as_shards(tmp_path) -> None:
     for r in range(2):
         g = json.load(open(f"{out}.{r}"))
         assert g["error"] is None and g["record"]["points"] == 50, g
+
+
+class CountedShard(torch.utils.data.Dataset):
+    """A map-style shard that counts the items read, as one that loads each image from disk would cost."""
+
+    def __init__(self, rows: torch.Tensor, reads: List[int]) -> None:
+        self.rows, self.reads = rows, reads
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, i: int) -> torch.Tensor:
+        self.reads[0] += 1
+        return self.rows[i]
+
+
+def counted_shard_worker(rank: int, world: int, port: int, out: str) -> None:
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world,
+                            timeout=datetime.timedelta(seconds=20))
+    try:
+        rows = torch.randn(600, 5, generator=torch.Generator().manual_seed(7 + rank))
+        reads = [0]
+        m = TinyVae()
+        error = outcome(lambda: Diagnostics(m.encode, m.decode, CountedShard(rows, reads), points=16, samples=2, write=False))
+        with open(f"{out}.{rank}", "w") as f:
+            json.dump(error | {"reads": reads[0]}, f)
+    finally:
+        dist.destroy_process_group()
+
+
+def test_equal_shards_of_a_dataset_are_not_read_whole_to_tell_them_from_reordered_copies(tmp_path) -> None:
+    # A DistributedSampler's shards are of equal size; reading each whole at start-up would cost an epoch of loading.
+    out = str(tmp_path / "result")
+    mp.spawn(counted_shard_worker, args=(2, free_port(), out), nprocs=2, join=True)
+    for r in range(2):
+        g = json.load(open(f"{out}.{r}"))
+        assert g["error"] is None, g
+        assert g["reads"] <= 64, g

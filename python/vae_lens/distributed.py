@@ -8,7 +8,7 @@ import hashlib
 import os
 import socket
 import time
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -165,22 +165,25 @@ def shared_points(data: Any, points: int, seed: int, input_key: Optional[str] = 
     except Exception as e:  # noqa: BLE001 - whatever the user's dataset raises, every rank must hear of it
         error = e
     asked = {"points": points, "seed": seed, **(settings or {})}
-    seen: List[Tuple[int, Optional[str], Optional[str], Dict[str, Any], Tuple[str, int]]] = _gathered(
-        (n, _fingerprint(local), None if error is None else _message(error), asked, (socket.gethostname(), os.getpid())), group)
+    seen: List[Tuple[int, Optional[str], Optional[str], Dict[str, Any], Tuple[str, int], bool]] = _gathered(
+        (n, _fingerprint(local), None if error is None else _message(error), asked, (socket.gethostname(), os.getpid()),
+         _held_in_memory(data)), group)
     _PEERS[_group_key(group)] = [s[4] for s in seen]
     differ = sorted(k for k in asked if len({repr(s[3].get(k)) for s in seen}) > 1)
     if differ:
         raise VaeLensInputError("Diagnostics was made with other settings on other ranks: "
                                 + "; ".join(f"{k}: " + ", ".join(f"rank {r} {s[3].get(k)!r}" for r, s in enumerate(seen)) for k in differ)
                                 + "; every rank must evaluate the same points in the same blocks")
-    _raise_failures([(r, m) for r, (_, _, m, _, _) in enumerate(seen) if m is not None], world, "reading the data", error)
+    _raise_failures([(r, m) for r, (_, _, m, _, _, _) in enumerate(seen) if m is not None], world, "reading the data", error)
     sizes = [s[0] for s in seen]
     if sum(sizes) == 0:
         raise VaeLensInputError(f"data is empty on every one of the {world} ranks")
     if len({(s[0], s[1]) for s in seen}) == 1:
         assert local is not None
         return n, local
-    if len(set(sizes)) == 1 and _same_rows_in_other_orders(data, input_key, group):
+    # Only data held in memory are read whole to tell reordered copies from shards: a dataset's equal shards (as a
+    # DistributedSampler leaves them) would cost an epoch of loading at start-up.
+    if len(set(sizes)) == 1 and all(s[5] for s in seen) and _same_rows_in_other_orders(data, input_key, group):
         # Whole data on every rank, each in its own order (a copy shuffled per rank): rank 0's points, on every rank.
         return n, broadcast_object(local, group)  # type: ignore[return-value]
     # Shards: rank r's rows are those of the whole data at offset[r] + i, the shards laid out by content.
@@ -213,6 +216,15 @@ def shared_points(data: Any, points: int, seed: int, input_key: Optional[str] = 
 
 #: Rows read at a time to fingerprint a rank's whole data.
 _DIGEST_ROWS = 4096
+
+
+def _held_in_memory(data: Any) -> bool:
+    """Whether data are tensors or arrays (or columns of them), which a fingerprint reads at memory speed."""
+    if isinstance(data, Mapping):
+        return all(isinstance(v, (torch.Tensor, np.ndarray)) for v in data.values())
+    if isinstance(data, torch.utils.data.TensorDataset):
+        return True
+    return isinstance(data, (torch.Tensor, np.ndarray))
 
 
 def _same_rows_in_other_orders(data: Any, input_key: Optional[str], group: Optional[object]) -> bool:
