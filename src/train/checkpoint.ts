@@ -42,6 +42,18 @@ export interface Checkpoint {
   optimizer: (StoredTensor & { name: string })[];
   /** Running estimate behind varianceUpdate "optimal". */
   varianceEstimate?: number[];
+  /**
+   * The running average of recent weights behind the passes' averagedElbo (train/evidence.ts): how
+   * many updates it has taken and its value of each trainable variable. Checkpoints of earlier
+   * versions have none; their resume starts the average over.
+   */
+  average?: { updates: number; variables: Record<string, StoredTensor> };
+}
+
+/** The weight average as the loop keeps it: its values in the order of the model's trainable variables. */
+export interface AverageState {
+  updates: number;
+  values: Float32Array[];
 }
 
 const encode = (a: Float32Array): string => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
@@ -63,7 +75,7 @@ export async function saveCheckpoint(
   file: string,
   vae: Vae,
   optimizer: Optimizer,
-  at: { epoch: number; step: number; within?: { batchesDone: number; lossSum: number }; varianceEstimate?: number[] },
+  at: { epoch: number; step: number; within?: { batchesDone: number; lossSum: number }; varianceEstimate?: number[]; average?: AverageState },
 ): Promise<void> {
   const variables: Record<string, StoredTensor> = {};
   for (const [name, v] of vae.namedVariables()) variables[name] = { shape: v.shape, data: encode(v.dataSync() as Float32Array) };
@@ -87,8 +99,33 @@ export async function saveCheckpoint(
     variables,
     optimizer: opt,
     varianceEstimate: at.varianceEstimate,
+    ...(at.average ? { average: storedAverage(vae, at.average) } : {}),
   };
   writeJsonAtomic(file, cp);
+}
+
+const trainableEntries = (vae: Vae) => [...vae.namedVariables()].filter(([, v]) => v.trainable);
+
+function storedAverage(vae: Vae, average: AverageState): NonNullable<Checkpoint['average']> {
+  const variables: Record<string, StoredTensor> = {};
+  trainableEntries(vae).forEach(([name, v], i) => (variables[name] = { shape: v.shape, data: encode(average.values[i]!) }));
+  return { updates: average.updates, variables };
+}
+
+/** The checkpoint's weight average for this model, or undefined when it has none (an earlier version's). */
+export function averageOf(cp: Checkpoint, vae: Vae, file = 'checkpoint'): AverageState | undefined {
+  if (cp.average === undefined) return undefined;
+  const stored = cp.average.variables;
+  const values = trainableEntries(vae).map(([name, v]) => {
+    const s = Object.hasOwn(stored, name) ? stored[name] : undefined;
+    if (!s || s.shape.join('x') !== v.shape.join('x'))
+      throw new UserError(
+        `${shownPath(file)}: its weight average has no variable ${name} of shape [${v.shape.join(', ')}]${s ? ` (it has [${s.shape.join(', ')}])` : ''}: the file is damaged or was written for another network`,
+        { file },
+      );
+    return finite(decode(s.data), `the weight average of ${name}`, file);
+  });
+  return { updates: cp.average.updates, values };
 }
 
 export function readCheckpoint(file: string): Checkpoint {
@@ -131,6 +168,16 @@ function checkpointProblem(cp: unknown): string | undefined {
   for (const [name, t] of Object.entries(cp.variables)) {
     const p = tensorProblem(t, `variable ${name}`);
     if (p) return p;
+  }
+  if (cp.average !== undefined) {
+    const a = cp.average;
+    if (!isObj(a) || !isObj(a.variables)) return '"average" must be an object with "updates" and "variables"';
+    if (!(Number.isInteger(a.updates) && (a.updates as number) >= 0))
+      return `"average.updates" must be a whole number, 0 or more, not ${JSON.stringify(a.updates)}`;
+    for (const [name, t] of Object.entries(a.variables)) {
+      const p = tensorProblem(t, `the weight average's variable ${name}`);
+      if (p) return p;
+    }
   }
   if (!Array.isArray(cp.optimizer)) return '"optimizer" must be an array';
   for (const [i, t] of cp.optimizer.entries()) {

@@ -175,10 +175,21 @@ export class WeightAverage {
     });
   }
 
-  /** Start the average over from the current weights (after a resume). */
+  /** Start the average over from the current weights (a resume from a checkpoint that holds none). */
   reset(): void {
     this.updates = 0;
     this.tf.tidy(() => this.variables.forEach((v, i) => this.averages[i]!.assign(v)));
+  }
+
+  /** What a checkpoint keeps of it: the updates made, and the average of each variable, in their order. */
+  state(): { updates: number; values: Float32Array[] } {
+    return { updates: this.updates, values: this.averages.map((a) => a.dataSync() as Float32Array) };
+  }
+
+  /** Go on from a checkpoint's state (the values in the variables' order, of their shapes). */
+  restore(updates: number, values: readonly Float32Array[]): void {
+    this.updates = updates;
+    this.tf.tidy(() => this.averages.forEach((a, i) => a.assign(this.tf.tensor(values[i]!, a.shape))));
   }
 
   /** Run `fn` with the averaged weights in place of the current ones; they are put back after. */

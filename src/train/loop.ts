@@ -22,7 +22,7 @@ import { gatherRows, meanColumnVariance, unscaleValues } from '../data/scaling';
 import type { Engine } from './backend';
 import type { Tf } from './tf';
 import { createAdam } from './adam';
-import { readCheckpoint, restoreCheckpoint, saveCheckpoint, type Checkpoint } from './checkpoint';
+import { averageOf, readCheckpoint, restoreCheckpoint, saveCheckpoint, type Checkpoint } from './checkpoint';
 import { DenseStep } from './denseStep';
 import { decomposeStatistics, diagnose, diagnosticSubset, gatherStatistics } from './diagnostics';
 import { encoderEvidence, meanFieldEvidence, WeightAverage } from './evidence';
@@ -341,6 +341,7 @@ export class TrainingLoop {
       step: this.step,
       within,
       varianceEstimate: ema ? [ema.weight, ...ema.sum] : undefined,
+      average: this.average.state(),
     });
   }
 
@@ -354,10 +355,9 @@ export class TrainingLoop {
    * noise seed, the running estimate of s^2 (varianceUpdate "optimal"), and for a run stopped within
    * an epoch how many of that epoch's batches it trained (the epoch's order is seeded by its number,
    * so the rest of it is the same batches) and their loss sum. A run stopped and resumed therefore
-   * takes the steps, and makes the passes, of the run never stopped. The weight average starts over
-   * from the restored weights: it only feeds the passes' averagedElbo (and through it the verdict),
-   * never the weights, and keeping it would put another copy of the model in every checkpoint. The
-   * clock (samplesPerSec, wallSeconds) restarts too.
+   * takes the steps, and makes the passes, of the run never stopped. So is the running average of
+   * recent weights behind the passes' averagedElbo, which the verdict reads (a copy of the trainable
+   * variables in the checkpoint). Only the clock (samplesPerSec, wallSeconds) restarts.
    */
   async restore(): Promise<void> {
     const file = this.o.resumeFrom;
@@ -377,9 +377,11 @@ export class TrainingLoop {
         `${shownPath(file)} was taken ${batchesDone} batches into epoch ${cp.epoch + 1}, but these data make ${stepsPerEpoch} batches an epoch: the data or the batch size changed since`,
         { file },
       );
+    const average = averageOf(cp, this.vae, file);
     await restoreCheckpoint(this.o.engine.tf, cp, this.vae, this.optimizer, file);
     this.resumed = true;
-    this.average.reset();
+    if (average) this.average.restore(average.updates, average.values);
+    else this.average.reset();
     this.startEpoch = cp.epoch;
     this.step = cp.step;
     this.startWithin = { batchesDone, lossSum: batchesDone > 0 ? cp.lossSum! : 0 };
@@ -393,7 +395,9 @@ export class TrainingLoop {
       this.varianceEma = { weight: weight!, sum: Float32Array.from(sum) };
     }
     const at = batchesDone > 0 ? `${batchesDone} of ${stepsPerEpoch} batches into epoch ${cp.epoch + 1}` : `epoch ${cp.epoch}`;
-    this.o.events.log('info', `resumed from ${shownPath(file)} at ${at} (step ${cp.step})`);
+    // An earlier version's checkpoint has no weight average: the passes' averagedElbo then averages the steps since the resume only.
+    const restarted = average ? '' : '; its checkpoint holds no weight average (an earlier version wrote it), so averagedElbo starts over';
+    this.o.events.log('info', `resumed from ${shownPath(file)} at ${at} (step ${cp.step})${restarted}`);
   }
 
   /**

@@ -2,7 +2,8 @@
  * A run stopped and resumed is the run never stopped: stopped after any step (mid-epoch, after an
  * epoch's last batch, in the first epoch), its checkpoint says where it is within the epoch, and
  * the resume trains the rest of that epoch and on to the end with the same weights, Adam state and
- * records, bit for bit, as a run of the same spec and seed that was never stopped (cpu engine).
+ * records, bit for bit, as a run of the same spec and seed that was never stopped (cpu engine): the
+ * weight average behind averagedElbo and the verdict's memory of the earlier passes included.
  * Checkpoints written before the position within the epoch was recorded still mean a whole epoch.
  */
 import assert from 'node:assert/strict';
@@ -46,7 +47,7 @@ async function train(
   spec: VaeSpec,
   specPath: string,
   checkpointPath: string,
-  o: { stopAfterSteps?: number; resume?: boolean; epochs?: number } = {},
+  o: { stopAfterSteps?: number; resume?: boolean; epochs?: number; previous?: MetricsRecord[] } = {},
 ): Promise<Trained> {
   const engine = await chooseEngine('cpu');
   const { train: data } = await loadData(spec.data, specPath);
@@ -60,6 +61,8 @@ async function train(
     epochs: o.epochs ?? EPOCHS,
     checkpointPath,
     resumeFrom: o.resume ? checkpointPath : undefined,
+    // As the session reads them back from metrics.jsonl.
+    previousRecords: o.previous?.map((r) => JSON.parse(JSON.stringify(r)) as MetricsRecord),
     shouldStop: () => o.stopAfterSteps !== undefined && before + steps.length >= o.stopAfterSteps,
     events: { progress: () => undefined, diagnostics: (r) => records.push(r), log: () => undefined },
   });
@@ -71,20 +74,9 @@ async function train(
   }
 }
 
-/** A record without what depends on the clock or on the weight average (which a resume starts over). */
+/** A record without what depends on the clock. */
 function comparable(r: MetricsRecord): Partial<MetricsRecord> {
-  const {
-    wallSeconds: _w,
-    samplesPerSec: _s,
-    diagnosticsSeconds: _d,
-    averagedElbo: _a,
-    averagingSteps: _as,
-    convergence: _c,
-    convergenceReason: _cr,
-    elboSlope: _e,
-    elboSlopeStdErr: _es,
-    ...rest
-  } = r;
+  const { wallSeconds: _w, samplesPerSec: _s, diagnosticsSeconds: _d, ...rest } = r;
   return rest;
 }
 
@@ -132,7 +124,7 @@ for (const c of CASES) {
     const steps: [number, number][] = [];
     let resume = false;
     for (const stop of c.stops) {
-      const part = await train(spec, specPath, cut, { stopAfterSteps: stop, resume });
+      const part = await train(spec, specPath, cut, { stopAfterSteps: stop, resume, previous: records });
       assert.equal(part.outcome.status, 'stopped');
       assert.equal(part.outcome.steps, stop);
       // The checkpoint says where the run is: whole epochs, then batches of the next one.
@@ -145,7 +137,7 @@ for (const c of CASES) {
       steps.push(...part.steps);
       resume = true;
     }
-    const rest = await train(spec, specPath, cut, { resume: true });
+    const rest = await train(spec, specPath, cut, { resume: true, previous: records });
     assert.equal(rest.outcome.status, 'completed');
     assert.equal(rest.outcome.steps, EPOCHS * STEPS_PER_EPOCH);
     records.push(...rest.records);
@@ -172,6 +164,7 @@ test('a checkpoint as earlier versions wrote it (no position within the epoch, a
   const older: Partial<Checkpoint> = { ...cp, epoch: 2 };
   delete older.batchesDone;
   delete older.lossSum;
+  delete older.average;
   const iterations = Buffer.from(Int32Array.of(cp.step).buffer).toString('base64');
   older.optimizer = cp.optimizer.map((e, i) => (i === 0 ? { ...e, data: iterations } : e));
   fs.writeFileSync(file, JSON.stringify(older));
@@ -203,4 +196,14 @@ test('a checkpoint whose position within the epoch is not a whole number of batc
   }
   write({ batchesDone: 0 });
   assert.equal(readCheckpoint(file).batchesDone, 0);
+  for (const bad of [-1, 0.5, '2', null]) {
+    write({ average: { updates: bad, variables: {} } });
+    assert.throws(() => readCheckpoint(file), /"average.updates" must be a whole number/);
+  }
+  for (const bad of [null, [], { updates: 1 }]) {
+    write({ average: bad });
+    assert.throws(() => readCheckpoint(file), /"average" must be an object/);
+  }
+  write({ average: { updates: 1, variables: { w: { shape: [2], data: 'AAAA' } } } });
+  assert.throws(() => readCheckpoint(file), /the weight average's variable w has shape \[2\]/);
 });
