@@ -4,12 +4,14 @@
  * the next epoch it was. Written atomically (runWriter.writeJsonAtomic), so `latest.json` is
  * always a whole, good checkpoint.
  */
+import { createHash } from 'node:crypto';
 import type { Optimizer } from '@tensorflow/tfjs-core';
 import { MAX_STRING_CHARS } from '../core/allocation';
 import { shownPath, UserError } from '../core/errors';
 import { readRegularFileSync } from '../core/safeRead';
 import { jsonSyntaxProblem } from '../core/specParts/jsonc';
 import { restoreAdamProducts } from './adam';
+import type { ScaledDataset } from '../data/dataset';
 import type { Tf } from './tf';
 import type { Vae } from './model';
 import { writeJsonAtomic } from './runWriter';
@@ -48,6 +50,25 @@ export interface Checkpoint {
    * versions have none; their resume starts the average over.
    */
   average?: { updates: number; variables: Record<string, StoredTensor> };
+  /** The data it was trained on (absent in checkpoints of earlier versions). */
+  data?: DataFingerprint;
+}
+
+/**
+ * The training data as the model saw them: their size, and a hash of the values after data.scale,
+ * in order, and of the validation split's. A resume checks it, since data of the same dimension
+ * but other values (a file edited, rows added or reordered) would train on as if nothing changed.
+ */
+export interface DataFingerprint {
+  n: number;
+  dim: number;
+  sha256: string;
+}
+
+export function dataFingerprint(train: ScaledDataset, validation?: ScaledDataset): DataFingerprint {
+  const hash = createHash('sha256');
+  for (const d of [train, validation]) if (d) hash.update(new Uint8Array(d.values.buffer, d.values.byteOffset, d.n * d.dim * 4));
+  return { n: train.n, dim: train.dim, sha256: hash.digest('hex') };
 }
 
 /** The weight average as the loop keeps it: its values in the order of the model's trainable variables. */
@@ -75,7 +96,14 @@ export async function saveCheckpoint(
   file: string,
   vae: Vae,
   optimizer: Optimizer,
-  at: { epoch: number; step: number; within?: { batchesDone: number; lossSum: number }; varianceEstimate?: number[]; average?: AverageState },
+  at: {
+    epoch: number;
+    step: number;
+    within?: { batchesDone: number; lossSum: number };
+    varianceEstimate?: number[];
+    average?: AverageState;
+    data?: DataFingerprint;
+  },
 ): Promise<void> {
   const variables: Record<string, StoredTensor> = {};
   for (const [name, v] of vae.namedVariables()) variables[name] = { shape: v.shape, data: encode(v.dataSync() as Float32Array) };
@@ -100,6 +128,7 @@ export async function saveCheckpoint(
     optimizer: opt,
     varianceEstimate: at.varianceEstimate,
     ...(at.average ? { average: storedAverage(vae, at.average) } : {}),
+    ...(at.data ? { data: at.data } : {}),
   };
   writeJsonAtomic(file, cp);
 }
@@ -178,6 +207,11 @@ function checkpointProblem(cp: unknown): string | undefined {
       const p = tensorProblem(t, `the weight average's variable ${name}`);
       if (p) return p;
     }
+  }
+  if (cp.data !== undefined) {
+    const d = cp.data;
+    if (!isObj(d) || !Number.isInteger(d.n) || !Number.isInteger(d.dim) || typeof d.sha256 !== 'string')
+      return '"data" must be an object with "n" and "dim" (whole numbers) and "sha256" (a string)';
   }
   if (!Array.isArray(cp.optimizer)) return '"optimizer" must be an array';
   for (const [i, t] of cp.optimizer.entries()) {

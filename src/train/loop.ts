@@ -22,7 +22,7 @@ import { gatherRows, meanColumnVariance, unscaleValues } from '../data/scaling';
 import type { Engine } from './backend';
 import type { Tf } from './tf';
 import { createAdam } from './adam';
-import { averageOf, readCheckpoint, restoreCheckpoint, saveCheckpoint, type Checkpoint } from './checkpoint';
+import { averageOf, dataFingerprint, readCheckpoint, restoreCheckpoint, saveCheckpoint, type Checkpoint, type DataFingerprint } from './checkpoint';
 import { DenseStep } from './denseStep';
 import { decomposeStatistics, diagnose, diagnosticSubset, gatherStatistics } from './diagnostics';
 import { encoderEvidence, meanFieldEvidence, WeightAverage } from './evidence';
@@ -88,6 +88,8 @@ export class TrainingLoop {
   /** The step written out on the kernels, for the models it does (denseStep.ts). */
   private readonly denseStep: DenseStep | undefined;
   private restored = false;
+  /** What the checkpoints say the run trains on, hashed at the first one. */
+  private data: DataFingerprint | undefined;
   /** The data's images can be drawn (1, 3 or 4 channels, within the size limits): only then are they written. */
   private readonly drawable: boolean;
 
@@ -342,6 +344,7 @@ export class TrainingLoop {
       within,
       varianceEstimate: ema ? [ema.weight, ...ema.sum] : undefined,
       average: this.average.state(),
+      data: (this.data ??= dataFingerprint(this.o.train, this.o.validation)),
     });
   }
 

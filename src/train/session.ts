@@ -14,10 +14,11 @@ import { thisHost } from '../core/run/liveness';
 import { MAX_SPEC_BYTES, parseSpec, parseSpecDocument, type ParsedSpec, type SpecDocument, type VaeSpec } from '../core/spec';
 import { locateInSpec } from '../core/specParts/jsonc';
 import { requestRunsDir } from '../core/specParts/outputPaths';
+import type { ScaledDataset } from '../data/dataset';
 import { loadData } from '../data/load';
 import { chooseEngine } from './backend';
-import { readCheckpoint, type Checkpoint } from './checkpoint';
-import { TrainingLoop } from './loop';
+import { dataFingerprint, readCheckpoint, type Checkpoint } from './checkpoint';
+import { learningRateAt, TrainingLoop } from './loop';
 import { checkModelFits, planModel } from './modelSize';
 import { RunWriter } from './runWriter';
 import { runScriptSession } from './scriptSession';
@@ -115,7 +116,10 @@ export async function runSession(req: StartRequest, emit: EventSink, control: Se
       emit({ type: 'log', level: 'warn', message: `${shownPath(specPath)}: ${w.message}` });
     const epochs = req.epochs ?? spec.training.epochs;
     // Refuse a resume the checkpoint cannot serve before run.json and summary.json are rewritten.
-    const resumeCheckpoint = resumeDir ? checkResumable(resumeDir, spec, data.train.dim, { epochs, fromFlag: req.epochs !== undefined }, specPath) : undefined;
+    const resumeCheckpoint = resumeDir ? checkResumable(resumeDir, spec, data, { epochs, fromFlag: req.epochs !== undefined }, specPath) : undefined;
+    if (resumeDir && resumeCheckpoint)
+      for (const note of resumeNotes(previousMeta(resumeDir), spec, resumeCheckpoint, { epochs, source: data.train.source }))
+        emit({ type: 'log', level: 'warn', message: note });
     writer = resumeDir ? RunWriter.reopen(resumeDir) : RunWriter.create(runs.dir, spec.name, parsed.text, new Date(), runs.from);
     const meta: RunMeta = {
       formatVersion: RUN_FORMAT_VERSION,
@@ -249,7 +253,7 @@ function checkRunFolder(runDir: string): string {
   if (!fs.existsSync(path.join(runDir, RUN_FILES.spec)))
     throw refuse(`its spec snapshot ${RUN_FILES.spec} is missing, so what it trained is not known; start a new run`, path.join(runDir, RUN_FILES.spec));
   // Resuming rewrites run.json and appends records in this version's format: a newer one's run would be downgraded.
-  const version = runFormatVersion(path.join(runDir, RUN_FILES.meta));
+  const version = previousMeta(runDir).formatVersion;
   if (version !== undefined && version > RUN_FORMAT_VERSION)
     throw refuse(
       `it was written in run format ${version} by a newer version of VAE Lens; this one writes format ${RUN_FORMAT_VERSION} and would rewrite it in that. Resume it with the version that started it`,
@@ -258,13 +262,41 @@ function checkRunFolder(runDir: string): string {
   return runDir;
 }
 
-/** run.json's formatVersion, when it can be read (what else is wrong with the file is for later checks to say). */
-function runFormatVersion(file: string): number | undefined {
-  const r = readRegularFileSync(file, READ_LIMITS.small);
-  if (!r.ok) return undefined;
+/** What a resume reads of the run's run.json before rewriting it, each where it can be read (what else is wrong with the file is for later checks to say). */
+function previousMeta(runDir: string): { formatVersion?: number; epochs?: number; source?: string } {
+  const r = readRegularFileSync(path.join(runDir, RUN_FILES.meta), READ_LIMITS.small);
+  if (!r.ok) return {};
   const read = readRunJson(r.text);
-  const v = 'value' in read && typeof read.value === 'object' && read.value !== null ? (read.value as { formatVersion?: unknown }).formatVersion : undefined;
-  return typeof v === 'number' ? v : undefined;
+  const v = 'value' in read && typeof read.value === 'object' && read.value !== null ? (read.value as Partial<Record<keyof RunMeta, unknown>>) : {};
+  const dataset = typeof v.dataset === 'object' && v.dataset !== null ? (v.dataset as { source?: unknown }) : {};
+  return {
+    formatVersion: typeof v.formatVersion === 'number' ? v.formatVersion : undefined,
+    epochs: Number.isInteger(v.epochs) ? (v.epochs as number) : undefined,
+    source: typeof dataset.source === 'string' ? dataset.source : undefined,
+  };
+}
+
+/**
+ * What a resume that is allowed changes, said before it trains: its data read from another place
+ * (their values are checked to be the same), and a cosine schedule spread over more or fewer
+ * epochs than it was, whose rate then jumps where the run goes on.
+ */
+function resumeNotes(before: { epochs?: number; source?: string }, spec: VaeSpec, cp: Checkpoint, now: { epochs: number; source: string }): string[] {
+  const notes: string[] = [];
+  if (before.source !== undefined && before.source !== now.source)
+    notes.push(
+      `the run's data are now read from ${shownPath(now.source)} (it was trained on ${shownPath(before.source)}${cp.data ? ', the same values' : ''})`,
+    );
+  const planned = before.epochs ?? spec.training.epochs;
+  const next = cp.epoch + 1;
+  const rate = (lr: number) => Number(lr.toPrecision(3));
+  const [was, will] = [rate(learningRateAt(spec, Math.min(next, planned), planned)), rate(learningRateAt(spec, next, now.epochs))];
+  if (spec.training.schedule === 'cosine' && planned !== now.epochs && was !== will)
+    notes.push(
+      `training.schedule "cosine" spans the epochs planned, now ${now.epochs} where the run was planned for ${planned}: epoch ${next} trains at the learning rate ${will}, ` +
+        `where the schedule it was trained on gave ${was}${next > planned ? ` (its last epoch's)` : ''}`,
+    );
+  return notes;
 }
 
 /**
@@ -272,7 +304,14 @@ function runFormatVersion(file: string): number | undefined {
  * epochs to train. A run that has passes after epoch 0 but no checkpoint has lost its weights:
  * starting it again from epoch 0 would bury its history under a new one.
  */
-function checkResumable(runDir: string, spec: VaeSpec, dim: number, asked: { epochs: number; fromFlag: boolean }, specPath: string): Checkpoint | undefined {
+function checkResumable(
+  runDir: string,
+  spec: VaeSpec,
+  data: { train: ScaledDataset; validation?: ScaledDataset },
+  asked: { epochs: number; fromFlag: boolean },
+  specPath: string,
+): Checkpoint | undefined {
+  const dim = data.train.dim;
   const file = path.join(runDir, RUN_FILES.checkpoints, 'latest.json');
   if (!fs.existsSync(file)) {
     const trained = readPreviousRecords(runDir).reduce((a, r) => Math.max(a, r.epoch), 0);
@@ -296,6 +335,14 @@ function checkResumable(runDir: string, spec: VaeSpec, dim: number, asked: { epo
     throw new UserError(
       `cannot resume ${shownPath(runDir)}: it was trained as ${cp.modelType} on data of dimension ${cp.dim} with ${cp.latentDim} latents, ` +
         `but the data now has dimension ${dim} (${spec.model.type}, ${spec.model.latentDim} latents). Resume with the data it was trained on, or start a new run.`,
+      { file: specPath, field: 'data' },
+    );
+  const now = cp.data && dataFingerprint(data.train, data.validation);
+  if (cp.data && now && now.sha256 !== cp.data.sha256)
+    throw new UserError(
+      `cannot resume ${shownPath(runDir)}: its data changed since it was trained on ${cp.data.n} rows of dimension ${cp.data.dim}: ` +
+        `${shownPath(data.train.source)} now gives ${now.n === cp.data.n ? `${now.n} rows of other values` : `${now.n} rows`} (after data.scale and the validation split). ` +
+        'Resume with the data it was trained on, or start a new run.',
       { file: specPath, field: 'data' },
     );
   return cp;

@@ -339,3 +339,35 @@ test('every refusal of train starts with "vae-lens:", as those of eval and repor
     assert.match(last, /^vae-lens: /, `${args.join(' ')}: ${r.err}`);
   }
 });
+
+test('a resume with --epochs under a cosine schedule says where the learning rate goes; under a constant one it says nothing', () => {
+  /** The cosine of the spec below over `epochs` epochs, at `epoch`, as the note rounds it. */
+  const cosine = (epoch: number, epochs: number) =>
+    Number((5e-5 + 0.5 * (0.005 - 5e-5) * (1 + Math.cos((Math.PI * (epoch - 1)) / (epochs - 1)))).toPrecision(3));
+  for (const schedule of ['cosine', 'constant']) {
+    const spec = path.join(tmp, `${schedule}.vae.json`);
+    fs.writeFileSync(spec, SMALL.replace('"epochs": 3', `"epochs": 2, "schedule": "${schedule}"`).replace('"tiny"', `"${schedule}"`));
+    const r = cli(['train', spec, '--out', path.join(tmp, `runs-${schedule}`), '--backend', 'wasm']);
+    assert.equal(r.code, 0, r.err);
+    const runDir = path.join(tmp, `runs-${schedule}`, fs.readdirSync(path.join(tmp, `runs-${schedule}`))[0]!);
+    for (const epochs of [3, 4, 6]) {
+      const copy = `${runDir}-to-${epochs}`;
+      fs.cpSync(runDir, copy, { recursive: true });
+      const res = cli(['train', spec, '--resume', copy, '--epochs', String(epochs), '--backend', 'wasm']);
+      assert.equal(res.code, 0, res.err);
+      const note = `warn: training.schedule "cosine" spans the epochs planned, now ${epochs} where the run was planned for 2: epoch 3 trains at the learning rate ${cosine(3, epochs)}, where the schedule it was trained on gave ${cosine(2, 2)} (its last epoch's)`;
+      // Over 3 epochs the third is at the floor, where the 2 planned ended: the rate goes on as it was.
+      if (schedule === 'cosine' && cosine(3, epochs) !== cosine(2, 2)) assert.ok(res.err.includes(note), `--epochs ${epochs}:\n${res.err}`);
+      else assert.doesNotMatch(res.err, /training\.schedule/);
+    }
+  }
+  // Resumed further from its fourth epoch, where both schedules are at their floor: nothing to say.
+  const again = path.join(
+    tmp,
+    'runs-cosine',
+    fs.readdirSync(path.join(tmp, 'runs-cosine')).find((d) => d.endsWith('-to-4'))!,
+  );
+  const res = cli(['train', path.join(tmp, 'cosine.vae.json'), '--resume', again, '--epochs', '5', '--backend', 'wasm']);
+  assert.equal(res.code, 0, res.err);
+  assert.doesNotMatch(res.err, /training\.schedule/);
+});

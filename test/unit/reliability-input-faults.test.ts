@@ -203,6 +203,65 @@ test('a resume whose data no longer fits the model is refused before the run fol
   reportFigure({ kind: 'check', name: 'resume onto data of another dimension (refused, run untouched)', cases: 1, passed: 1 });
 });
 
+/** 40 rows of 2 columns, the i-th a point on a curve. */
+const curveRows = (n = 40) => Array.from({ length: n }, (_, i) => [Math.sin(i), Math.cos(i)]);
+const csvOf = (rows: number[][]) => rows.map((r) => r.join(',')).join('\n');
+
+/** Data files that still fit the model (dimension 2) but are not the ones the run was trained on. */
+const DATA_CHANGES: { name: string; rows: (r: number[][]) => number[][]; now: RegExp }[] = [
+  { name: 'one value edited', rows: (r) => r.map((row, i) => (i === 17 ? [row[0]! + 0.5, row[1]!] : row)), now: /now gives 40 rows of other values/ },
+  { name: 'a row added', rows: (r) => [...r, [0.1, 0.2]], now: /now gives 41 rows/ },
+  { name: 'a row removed', rows: (r) => r.slice(1), now: /now gives 39 rows/ },
+  { name: 'the rows reordered', rows: (r) => [...r].reverse(), now: /now gives 40 rows of other values/ },
+  { name: 'the columns swapped', rows: (r) => r.map(([a, b]) => [b!, a!]), now: /now gives 40 rows of other values/ },
+  { name: 'the values doubled', rows: (r) => r.map((row) => row.map((v) => 2 * v)), now: /now gives 40 rows of other values/ },
+];
+
+test(
+  'a resume onto data that changed since (a value, rows added, removed or reordered) is refused by the data field, the run untouched',
+  { timeout: TIMEOUT_MS },
+  async () => {
+    const dir = path.join(tmp, 'changed-data');
+    fs.mkdirSync(dir);
+    const data = path.join(dir, 'rows.csv');
+    fs.writeFileSync(data, csvOf(curveRows()));
+    const spec = path.join(dir, 'model.vae.json');
+    fs.writeFileSync(spec, onFile('rows.csv'));
+    const first = await runCli(['train', spec, '--out', runsDir, '--json']);
+    assert.equal(first.code, 0, first.err);
+    const runDir = startedDir(first.events);
+    const files = [RUN_FILES.meta, RUN_FILES.summary, RUN_FILES.metrics, path.join(RUN_FILES.checkpoints, 'latest.json')];
+    const keep = files.map((f) => fs.readFileSync(path.join(runDir, f), 'utf8'));
+    for (const change of DATA_CHANGES) {
+      fs.writeFileSync(data, csvOf(change.rows(curveRows())));
+      const r = await runCli(['train', spec, '--resume', runDir, '--epochs', '2']);
+      assert.equal(r.code, 2, `${change.name}: ${r.err}`);
+      assert.match(r.err, /model\.vae\.json: data: cannot resume .*: its data changed since it was trained on 40 rows of dimension 2/, change.name);
+      assert.match(r.err, change.now, change.name);
+      noStack(r.err);
+      assert.deepEqual(
+        files.map((f) => fs.readFileSync(path.join(runDir, f), 'utf8')),
+        keep,
+        `${change.name}: the run was rewritten`,
+      );
+    }
+    // The same data moved, with the spec that finds them: the run goes on, and says where its data are now read from.
+    const moved = path.join(tmp, 'changed-data-moved');
+    fs.mkdirSync(moved);
+    fs.writeFileSync(path.join(moved, 'rows.csv'), csvOf(curveRows()));
+    fs.writeFileSync(path.join(moved, 'model.vae.json'), onFile('rows.csv'));
+    const r = await runCli(['train', path.join(moved, 'model.vae.json'), '--resume', runDir, '--epochs', '2']);
+    assert.equal(r.code, 0, r.err);
+    assert.ok(r.err.includes(`the run's data are now read from ${path.join(moved, 'rows.csv')} (it was trained on ${data}, the same values)`), r.err);
+    reportFigure({
+      kind: 'check',
+      name: 'resume onto changed data (refused, run untouched) or moved data (noted)',
+      cases: DATA_CHANGES.length + 1,
+      passed: DATA_CHANGES.length + 1,
+    });
+  },
+);
+
 test('the trainer reads no data outside the workspace folders, links that escape included, unless the setting allows it', { timeout: TIMEOUT_MS }, async () => {
   const ws = path.join(tmp, 'workspace');
   const outside = path.join(tmp, 'outside');
