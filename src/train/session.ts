@@ -76,7 +76,7 @@ export async function runSession(req: StartRequest, emit: EventSink, control: Se
     // Parsed once: the editor's checked text when it sent one, else the file. A resumed run continues
     // with the spec it was started with (its snapshot).
     const doc = resumeDir
-      ? ({ kind: 'model', parsed: readSpecFile(path.join(checkRunFolder(resumeDir), RUN_FILES.spec)) } as const)
+      ? ({ kind: 'model', parsed: readSnapshot(checkRunFolder(resumeDir)) } as const)
       : req.specText !== undefined
         ? parseSpecDocument(req.specText, specPath)
         : readSpecDocumentFile(specPath);
@@ -250,10 +250,14 @@ function checkRunFolder(runDir: string): string {
   }
   if (!stat.isDirectory()) throw refuse('it is a file; --resume takes a run folder (the one holding run.json and checkpoints/)');
   if (!fs.existsSync(path.join(runDir, RUN_FILES.meta))) throw refuse(`it is not a run folder (it has no ${RUN_FILES.meta})`);
+  const before = previousMeta(runDir);
+  // Other writers (the Python companion, a script of the user's) keep no checkpoint of this trainer's kind.
+  if (before.trainer !== undefined)
+    throw refuse(otherTrainer(`its ${RUN_FILES.meta} says it was written by ${before.trainer}`), path.join(runDir, RUN_FILES.meta));
   if (!fs.existsSync(path.join(runDir, RUN_FILES.spec)))
     throw refuse(`its spec snapshot ${RUN_FILES.spec} is missing, so what it trained is not known; start a new run`, path.join(runDir, RUN_FILES.spec));
   // Resuming rewrites run.json and appends records in this version's format: a newer one's run would be downgraded.
-  const version = previousMeta(runDir).formatVersion;
+  const version = before.formatVersion;
   if (version !== undefined && version > RUN_FORMAT_VERSION)
     throw refuse(
       `it was written in run format ${version} by a newer version of VAE Lens; this one writes format ${RUN_FORMAT_VERSION} and would rewrite it in that. Resume it with the version that started it`,
@@ -262,8 +266,20 @@ function checkRunFolder(runDir: string): string {
   return runDir;
 }
 
+const otherTrainer = (who: string) =>
+  `${who}, not VAE Lens's own trainer, whose checkpoints --resume continues; resume it as its own training script does, or start a new run`;
+
+/** The run's spec snapshot, a model spec: a training script's run is continued by the script, not resumed. */
+function readSnapshot(runDir: string): ParsedSpec {
+  const file = path.join(runDir, RUN_FILES.spec);
+  const doc = readSpecDocumentFile(file);
+  if (doc.kind === 'script')
+    throw new UserError(`cannot resume ${shownPath(runDir)}: ${otherTrainer(`it ran a training script (trainer.command in its ${RUN_FILES.spec})`)}`, { file });
+  return doc.parsed;
+}
+
 /** What a resume reads of the run's run.json before rewriting it, each where it can be read (what else is wrong with the file is for later checks to say). */
-function previousMeta(runDir: string): { formatVersion?: number; epochs?: number; source?: string } {
+function previousMeta(runDir: string): { formatVersion?: number; epochs?: number; source?: string; trainer?: string } {
   const r = readRegularFileSync(path.join(runDir, RUN_FILES.meta), READ_LIMITS.small);
   if (!r.ok) return {};
   const read = readRunJson(r.text);
@@ -273,6 +289,7 @@ function previousMeta(runDir: string): { formatVersion?: number; epochs?: number
     formatVersion: typeof v.formatVersion === 'number' ? v.formatVersion : undefined,
     epochs: Number.isInteger(v.epochs) ? (v.epochs as number) : undefined,
     source: typeof dataset.source === 'string' ? dataset.source : undefined,
+    trainer: typeof v.trainer === 'string' ? v.trainer : undefined,
   };
 }
 

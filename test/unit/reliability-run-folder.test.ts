@@ -448,7 +448,23 @@ test('--resume of what is not a run folder says what it is instead, and writes n
   fs.writeFileSync(path.join(empty, 'notes.txt'), 'a folder of something else');
   const noSnapshot = copyRun();
   fs.rmSync(path.join(noSnapshot, RUN_FILES.spec));
+  // What the Python companion writes (no spec snapshot, no checkpoint), and a training script's run (its script spec as the snapshot).
+  const python = path.join(tmp, 'python-run');
+  fs.mkdirSync(python);
+  const pythonMeta = { formatVersion: 1, name: 'mine', specPath: '/somewhere/train.py', startedAt: '2026-11-01T10:00:00Z', trainer: 'vae_lens (Python)' };
+  fs.writeFileSync(path.join(python, RUN_FILES.meta), JSON.stringify(pythonMeta));
+  fs.writeFileSync(path.join(python, RUN_FILES.summary), '{"status":"stopped","epochsDone":1,"steps":5,"wallSeconds":1}');
+  const scripted = path.join(tmp, 'script-run');
+  fs.cpSync(python, scripted, { recursive: true });
+  fs.writeFileSync(path.join(scripted, RUN_FILES.meta), JSON.stringify({ ...pythonMeta, trainer: undefined }));
+  fs.writeFileSync(path.join(scripted, RUN_FILES.spec), '{ "name": "mine", "trainer": { "command": ["python3", "train.py"] } }');
+  const otherTrainer = (who: string) =>
+    new RegExp(
+      `cannot resume .*-run: ${who}, not VAE Lens's own trainer, whose checkpoints --resume continues; resume it as its own training script does, or start a new run`,
+    );
   const cases: [string, string, RegExp][] = [
+    ['a Python companion run', python, otherTrainer('its run\\.json says it was written by vae_lens \\(Python\\)')],
+    ["a training script's run", scripted, otherTrainer('it ran a training script \\(trainer\\.command in its spec\\.vae\\.json\\)')],
     ['a folder that is not there', path.join(tmp, 'no-such-run'), /cannot resume .*no-such-run: there is no such folder/],
     ['a file (the spec)', spec, /cannot resume .*good\.vae\.json: it is a file; --resume takes a run folder/],
     ['a folder without run.json', empty, /cannot resume .*not-a-run: it is not a run folder \(it has no run\.json\)/],
