@@ -57,7 +57,8 @@ export async function evaluateRun(runDir: string, opts: { samples?: number; poin
   // The checkpoint's own sizes, not run.json's, decide what the samples cost: the weights are what is evaluated.
   const cp = readCheckpoint(cpPath);
   if (opts.samples !== undefined) checkEvalSamples(opts.samples, cp.dim, cp.latentDim);
-  const engine = await chooseEngine(opts.backend ?? 'auto', [], { name: '--backend', location: { field: '--backend' } });
+  // tfjs-node is looked for where training looks for it from the command line: beside the trainer and in the working folder.
+  const engine = await chooseEngine(opts.backend ?? 'auto', [process.cwd()], { name: '--backend', location: { field: '--backend' } });
   // The pass's products on every core (or the spec's count), as in training: the same bits either way.
   await engine.kernels?.setThreads(threadCount(undefined, spec.training.threads));
   // The data are found relative to the spec the run was started from.
@@ -91,6 +92,7 @@ export async function evaluateRun(runDir: string, opts: { samples?: number; poin
       verdict: runVerdict(runDir, spec),
       warnings: [
         ...formatWarnings(runDir, meta),
+        ...(engine.warning ? [engine.warning] : []),
         // The table's heading shows the count used; a smaller one than asked for is easy to miss.
         ...(opts.points !== undefined && n < opts.points
           ? [`--points ${opts.points} is more than the ${n} points of the run's training data: all ${n} are used`]

@@ -99,6 +99,7 @@ export async function runSession(req: StartRequest, emit: EventSink, control: Se
         ? { name: backendOption, location: { field: backendOption } }
         : { name: 'training.backend', location: { file: specPath, field: 'training.backend' } },
     );
+    if (engine.warning) emit({ type: 'log', level: 'warn', message: engine.warning });
     const threads = engine.kernels ? threadCount(req.threads, spec.training.threads, req.reserveCores) : undefined;
     if (engine.kernels && threads !== undefined) await engine.kernels.setThreads(threads);
     else if ((req.threads ?? spec.training.threads) !== undefined)
