@@ -15,7 +15,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { installTfjsNode, locateTfjsNode, nativeEngineFolder, npmCommand } from '../../src/extension/engine/nativeEngineInstall';
+import { installTfjsNode, locateTfjsNode, nativeEngineFolder, npmCommand, tfjsNodeLoadProblem } from '../../src/extension/engine/nativeEngineInstall';
 
 const root = path.join(__dirname, '..', '..', '..');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vae-lens-native-'));
@@ -225,4 +225,21 @@ test('a successful install is found, loaded by the trainer and recorded in run.j
   const meta = JSON.parse(fs.readFileSync(path.join(folder, 'runs', runDir!, 'run.json'), 'utf8')) as { backend: string; engineDetail?: string };
   assert.equal(meta.backend, 'tensorflow');
   assert.equal(meta.engineDetail, `tfjs-node (native TensorFlow) from ${pkg}`);
+});
+
+test('a tfjs-node already there is checked to load before it counts as available: its reason when it does not', async () => {
+  const project = (name: string, index: string) => {
+    const pkg = path.join(tmp, name, 'node_modules', '@tensorflow', 'tfjs-node');
+    fs.mkdirSync(pkg, { recursive: true });
+    fs.writeFileSync(path.join(pkg, 'package.json'), '{"name":"@tensorflow/tfjs-node","version":"4.22.0","main":"index.js"}');
+    fs.writeFileSync(path.join(pkg, 'index.js'), index);
+    return pkg;
+  };
+  const noLibrary = project('no-library', "throw new Error('libtensorflow.so.2: cannot open shared object file')");
+  assert.match((await tfjsNodeLoadProblem(noLibrary)) ?? '', /libtensorflow\.so\.2: cannot open shared object file/);
+  const noBackend = project('no-backend', 'module.exports = { setBackend: async () => false };');
+  assert.equal(await tfjsNodeLoadProblem(noBackend), 'its tensorflow backend failed to initialise');
+  const working = project('working', fs.readFileSync(await standInPackage(), 'utf8'));
+  assert.equal(await tfjsNodeLoadProblem(working), undefined);
+  assert.match((await tfjsNodeLoadProblem(path.join(tmp, 'nowhere'))) ?? '', /is not there/);
 });

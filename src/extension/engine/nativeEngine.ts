@@ -6,7 +6,7 @@
  * with backend auto (or tensorflow) uses it, and run.json records the engine and where it came from.
  */
 import * as vscode from 'vscode';
-import { installTfjsNode, locateTfjsNode, nativeEngineFolder, TFJS_NODE, TFJS_NODE_VERSION } from './nativeEngineInstall';
+import { installTfjsNode, locateTfjsNode, nativeEngineFolder, TFJS_NODE, TFJS_NODE_VERSION, tfjsNodeLoadProblem } from './nativeEngineInstall';
 import { readSettings, workspaceRoots } from '../settings';
 
 /** The folders the trainer searches for tfjs-node, in order: the setting, the installer's folder, the workspace. */
@@ -17,13 +17,27 @@ export function tfjsNodeSearchPaths(storageDir: string, scope?: vscode.Uri): str
 
 export async function installNativeEngine(storageDir: string, log: (line: string) => void): Promise<void> {
   // The setting of the folder being worked in (it may differ per folder): the active editor's.
-  const found = locateTfjsNode(tfjsNodeSearchPaths(storageDir, vscode.window.activeTextEditor?.document.uri));
-  if (found) {
+  const searchPaths = tfjsNodeSearchPaths(storageDir, vscode.window.activeTextEditor?.document.uri);
+  const found = locateTfjsNode(searchPaths);
+  // Found is not usable: a copy whose native library is missing would be "available" and never used.
+  const problem = found === undefined ? undefined : await tfjsNodeLoadProblem(found);
+  if (found && problem === undefined) {
     log(`native TensorFlow: ${TFJS_NODE} found in ${found}`);
     void vscode.window.showInformationMessage(
       `VAE Lens: native TensorFlow is already available (${found}). Training uses it when vaeLens.backend is auto or tensorflow; the run's engine shows "tensorflow".`,
     );
     return;
+  }
+  if (found) {
+    log(`native TensorFlow: ${TFJS_NODE} in ${found} does not load: ${problem}`);
+    // The trainer takes the first copy it finds: the setting's, found before the installer's folder, would hide a new install.
+    const foundAt = searchPaths.findIndex((p) => locateTfjsNode([p]) === found);
+    if (foundAt < searchPaths.indexOf(nativeEngineFolder(storageDir))) {
+      void vscode.window.showErrorMessage(
+        `VAE Lens: ${TFJS_NODE} in ${found} (vaeLens.tfjsNodePath) does not load: ${problem}. Rebuild it there (npm rebuild ${TFJS_NODE}), or clear vaeLens.tfjsNodePath and run this command again to install one.`,
+      );
+      return;
+    }
   }
   const result = await vscode.window.withProgress(
     { location: vscode.ProgressLocation.Notification, title: `VAE Lens: installing native TensorFlow (${TFJS_NODE} ${TFJS_NODE_VERSION})`, cancellable: true },

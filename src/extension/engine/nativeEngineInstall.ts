@@ -103,29 +103,9 @@ export async function installTfjsNode(o: InstallOptions): Promise<InstallResult>
     if (code !== 0) return fail(`npm could not install ${TFJS_NODE}@${TFJS_NODE_VERSION} (exit ${code}): ${why(lines)}`);
 
     // Installed is not enough: the native library must load in a Node like the trainer's.
-    const checkLines: string[] = [];
-    const loaded = await run(
-      o.node ?? process.execPath,
-      ['-e', `require(${JSON.stringify(TFJS_NODE)}).setBackend('tensorflow').then((ok) => process.exit(ok ? 0 : 3))`],
-      {
-        cwd: staging,
-        env: { ...(o.env ?? process.env), ELECTRON_RUN_AS_NODE: '1' },
-        onLine: (l) => {
-          checkLines.push(l);
-          line(l);
-        },
-        signal: o.signal,
-        timeoutMs: o.loadTimeoutMs ?? LOAD_CHECK_MS,
-      },
-    );
+    const problem = await tfjsNodeLoadProblem(path.join(staging, 'node_modules', ...TFJS_NODE.split('/')), { ...o, onLine: line });
     if (o.signal?.aborted) return fail('the install was cancelled; nothing was installed', true);
-    if (loaded !== 0) {
-      const err =
-        loaded === 'timeout'
-          ? `it did not load within ${(o.loadTimeoutMs ?? LOAD_CHECK_MS) / 1000} s`
-          : (checkLines.find((l) => /error/i.test(l)) ?? (loaded === 'ENOENT' ? `${o.node ?? process.execPath} was not found` : `exit ${loaded}`));
-      return fail(`${TFJS_NODE} installed but does not load here: ${err.trim()}`);
-    }
+    if (problem !== undefined) return fail(`${TFJS_NODE} installed but does not load here: ${problem}`);
     const folder = nativeEngineFolder(o.storageDir);
     fs.rmSync(folder, { recursive: true, force: true });
     fs.renameSync(staging, folder);
@@ -143,6 +123,41 @@ export async function installTfjsNode(o: InstallOptions): Promise<InstallResult>
     // Output that arrives after this (it should not: run() waits for its process to close) goes nowhere.
     log = undefined;
   }
+}
+
+/**
+ * Why the tfjs-node in `folder` (its package folder) does not start its backend in a Node like the
+ * trainer's, or undefined when it does. Installed is not loadable: its native library may be missing
+ * (an install script that did not run) or built for another Node.js or platform.
+ */
+export async function tfjsNodeLoadProblem(
+  folder: string,
+  o: { node?: string; env?: NodeJS.ProcessEnv; onLine?: (line: string) => void; signal?: AbortSignal; loadTimeoutMs?: number } = {},
+): Promise<string | undefined> {
+  if (!fs.existsSync(folder)) return `${folder} is not there`;
+  const lines: string[] = [];
+  const loaded = await run(
+    o.node ?? process.execPath,
+    ['-e', `require(${JSON.stringify(folder)}).setBackend('tensorflow').then((ok) => process.exit(ok ? 0 : 3))`],
+    {
+      cwd: folder,
+      env: { ...(o.env ?? process.env), ELECTRON_RUN_AS_NODE: '1' },
+      onLine: (l) => {
+        lines.push(l);
+        o.onLine?.(l);
+      },
+      signal: o.signal,
+      timeoutMs: o.loadTimeoutMs ?? LOAD_CHECK_MS,
+    },
+  );
+  if (loaded === 0) return undefined;
+  const err =
+    loaded === 'timeout'
+      ? `it did not load within ${(o.loadTimeoutMs ?? LOAD_CHECK_MS) / 1000} s`
+      : loaded === 3
+        ? 'its tensorflow backend failed to initialise'
+        : (lines.find((l) => /error/i.test(l)) ?? (loaded === 'ENOENT' ? `${o.node ?? process.execPath} was not found` : `exit ${loaded}`));
+  return err.trim();
 }
 
 function ignoreErrors(f: () => void): void {
