@@ -102,6 +102,7 @@ export class Training implements vscode.Disposable {
     }
     // The same checks as the editor's diagnostics (schema, data file, workspace): refuse before forking.
     const settings = readSettings(uri);
+    for (const problem of settings.problems) this.log(`warn: ${problem}`);
     const checked = checkSpec(text, uri.fsPath, {
       trusted: true,
       workspaceRoots: workspaceRoots(),
