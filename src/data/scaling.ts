@@ -7,6 +7,7 @@
 import { Rng } from '../core/random';
 import { UserError } from '../core/errors';
 import type { Scaling } from '../core/spec';
+import { heldOutRows, validationProblem } from '../core/specParts/syntheticChecks';
 import type { Dataset, ScaledDataset } from './dataset';
 
 export type ScalingParams = ScaledDataset['scaling'];
@@ -147,13 +148,9 @@ export function splitValidation<T extends Dataset>(ds: T, fraction: number, seed
   }
   if (fraction === 0) return { train: ds };
   const { n, dim } = ds;
-  const held = Math.max(1, Math.round(n * fraction));
-  if (held >= n) {
-    throw new UserError(
-      `data.validation = ${fraction} would hold out ${n === 1 ? 'the only row' : `all ${n} rows`} and leave none to train on; use a smaller fraction or more data`,
-      { field: 'data.validation' },
-    );
-  }
+  const problem = validationProblem(n, fraction);
+  if (problem !== undefined) throw new UserError(problem, { field: 'data.validation' });
+  const held = heldOutRows(n, fraction);
   const values = opts?.inPlace ? ds.values : ds.values.slice();
   const rng = new Rng(seed);
   const tmp = new Float32Array(dim);

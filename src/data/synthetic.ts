@@ -20,6 +20,7 @@ import { checkAllocation } from '../core/allocation';
 import { Rng } from '../core/random';
 import { UserError, type SourceLocation } from '../core/errors';
 import type { SyntheticDataSpec, SyntheticKind } from '../core/spec';
+import { DEFAULT_INTRINSIC_DIM, syntheticSizeProblems } from '../core/specParts/syntheticChecks';
 import type { Dataset } from './dataset';
 
 export type SyntheticParams = Pick<SyntheticDataSpec, 'synthetic' | 'n' | 'noise' | 'seed' | 'dim' | 'intrinsicDim'>;
@@ -37,7 +38,6 @@ export const SYNTHETIC_DIMS: Record<CurveKind, number> = {
   spiral3d: 3,
 };
 
-const DEFAULT_INTRINSIC_DIM = 2;
 const TWO_PI = 2 * Math.PI;
 
 type CurvePoint = (rng: Rng, out: Float64Array) => void;
@@ -152,15 +152,10 @@ function checkParams(p: SyntheticParams, where: SourceLocation): void {
   const dim = p.dim;
   if (dim === undefined || !Number.isInteger(dim) || dim < 1)
     bad('dim', `data.dim (the observed dimension D) is required for "${p.synthetic}" and must be a positive integer`);
-  if (p.synthetic === 'ring') {
-    if (dim! < 2) bad('dim', `data.dim must be at least 2 for "ring" (a circle needs a plane; got ${dim})`);
-    return;
-  }
   const k = p.intrinsicDim ?? DEFAULT_INTRINSIC_DIM;
-  if (!Number.isInteger(k) || k < 1) bad('intrinsicDim', `data.intrinsicDim must be a positive integer (got ${k})`);
-  if (p.synthetic === 'manifold' && k >= dim!)
-    bad('intrinsicDim', `data.intrinsicDim (${k}) must be smaller than data.dim (${dim}) for a curved manifold in D dimensions`);
-  if (p.synthetic === 'ppca' && k > dim!) bad('intrinsicDim', `data.intrinsicDim (${k}) cannot exceed data.dim (${dim})`);
+  if (p.synthetic !== 'ring' && (!Number.isInteger(k) || k < 1)) bad('intrinsicDim', `data.intrinsicDim must be a positive integer (got ${k})`);
+  const [problem] = syntheticSizeProblems(p);
+  if (problem) throw new UserError(problem.message, { ...where, field: problem.field });
 }
 
 function gaussianMatrix(rng: Rng, rows: number, cols: number, std = 1): Float64Array {

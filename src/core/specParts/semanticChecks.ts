@@ -1,6 +1,7 @@
 /** Checks of a spec that the schema alone cannot express (fields that depend on each other, layer lists). */
 import { layerFieldProblems } from '../layers';
 import { MODEL_TYPE_INFO } from '../modelTypes';
+import { syntheticSizeProblems, validationProblem } from './syntheticChecks';
 import type { VaeSpec } from './types';
 import type { RawSpec } from './withDefaults';
 
@@ -11,8 +12,10 @@ export function semanticProblems(spec: VaeSpec, raw: RawSpec): { message: string
   if (d.kind === 'synthetic') {
     if ((d.synthetic === 'manifold' || d.synthetic === 'ppca' || d.synthetic === 'ring') && d.dim === undefined)
       out.push({ message: `data.dim is required for the "${d.synthetic}" set (the observed dimension D)`, field: 'data.synthetic' });
-    if (d.synthetic === 'manifold' && d.intrinsicDim !== undefined && d.dim !== undefined && d.intrinsicDim >= d.dim)
-      out.push({ message: `data.intrinsicDim (${d.intrinsicDim}) must be smaller than data.dim (${d.dim})`, field: 'data.intrinsicDim' });
+    out.push(...syntheticSizeProblems(d));
+    // The set's size is known here (a file's only once it is read, where the loader checks the same).
+    const validation = validationProblem(Math.min(d.n, d.limit ?? d.n), d.validation);
+    if (validation !== undefined) out.push({ message: validation, field: 'data.validation' });
   }
   for (const part of ['encoder', 'decoder'] as const) {
     const net = spec.model[part];
