@@ -31,11 +31,14 @@ export function encoderEvidence(encodings: Encodings, n: number, latentDim: numb
  * Points of the mean-field gap: the front of the diagnostics subset, the same at every pass, so the
  * gap has no sampling noise from pass to pass and its trend shows the smallest change. Each point
  * costs 2 x latentDim decoder rows; a pass spends at most MEAN_FIELD_ROWS on them (a conv decoder
- * with 20 latents: 51 points, about a third of its pass), and never fewer than 16 points.
+ * with 20 latents: 51 points, about a third of its pass), and never fewer than 16 points. Beyond
+ * MAX_MEAN_FIELD_LATENTS latents it is not computed: each point's Cholesky costs H³/6 and its
+ * precision H² floats: 4096 latents would take 2 GiB and many minutes a pass.
  */
 export const MEAN_FIELD_POINTS = 128;
 const MEAN_FIELD_ROWS = 2048;
 const MIN_MEAN_FIELD_POINTS = 16;
+export const MAX_MEAN_FIELD_LATENTS = 256;
 /** Decoder rows evaluated at once (whole points: a point's 2H shifted copies stay together). */
 const ROWS_PER_BLOCK = 512;
 /**
@@ -51,8 +54,9 @@ const FLOAT32_EPS = 2 ** -23;
 /** Jacobians that differ between points by less than this share of their largest entry are one (a linear decoder). */
 const LINEAR_TOLERANCE = 1e-3;
 
-/** How many of `n` points the mean-field gap reads for `latentDim` latents (the Python companion's rule too). */
+/** How many of `n` points the mean-field gap reads for `latentDim` latents (the Python companion's rule too, which computes it for any number of latents). */
 export function meanFieldPoints(n: number, latentDim: number): number {
+  if (latentDim > MAX_MEAN_FIELD_LATENTS) return 0;
   const affordable = Math.max(MIN_MEAN_FIELD_POINTS, Math.floor(MEAN_FIELD_ROWS / (2 * latentDim)));
   return Math.min(n, MEAN_FIELD_POINTS, affordable);
 }
@@ -60,12 +64,13 @@ export function meanFieldPoints(n: number, latentDim: number): number {
 /**
  * The mean-field gap (core/evidence.ts) of the first points of `values`: the decoder's Jacobian J at
  * each point's encoder mean by central differences, then Λ = diag(1/a^2) + Jᵀ diag(1/s^2) J per
- * point. Undefined where the weights give no finite gap.
+ * point. Undefined where the weights give no finite gap, and for too many latents (meanFieldPoints).
  */
 export function meanFieldEvidence(tf: Tf, vae: Vae, values: Float32Array, n: number): MeanFieldEvidence | undefined {
   const D = vae.dim;
   const H = vae.spec.latentDim;
   const P = meanFieldPoints(n, H);
+  if (P === 0) return undefined;
   const { nu, invS2 } = tf.tidy(() => {
     const e = vae.encode(tf.tensor2d(values.subarray(0, P * D), [P, D]));
     const logS2 = vae.decode(e.nu).logS2;

@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { meanFieldGap } from '../../src/core/evidence';
 import { Rng } from '../../src/core/random';
-import { parseSpec } from '../../src/core/spec';
+import { DEFAULT_DIAGNOSTIC_SUBSET, parseSpec } from '../../src/core/spec';
+import { SPEC_SCHEMA } from '../../src/core/specSchema';
 import { chooseEngine, type Tf } from '../../src/train/backend';
 import { meanFieldEvidence, meanFieldPoints } from '../../src/train/evidence';
 import { Vae } from '../../src/train/model';
@@ -105,6 +106,20 @@ test('the points the gap reads: 128 at most, 2048 decoder rows at most, 16 at le
   assert.equal(meanFieldPoints(4096, 20), 51);
   assert.equal(meanFieldPoints(4096, 200), 16);
   assert.equal(meanFieldPoints(10, 200), 10);
+});
+
+test("the gap's work stays bounded for every latentDim a spec may give; beyond its bound it is not computed", async () => {
+  const { maximum } = SPEC_SCHEMA.properties!.model!.properties!.latentDim!;
+  for (let H = 1; H <= maximum!; H++) {
+    const P = meanFieldPoints(DEFAULT_DIAGNOSTIC_SUBSET, H);
+    // Cholesky of P precisions of H x H, and their float64 storage.
+    assert.ok((P * H ** 3) / 6 <= 1e8 && P * H * H * 8 <= 64 * 2 ** 20, `latentDim ${H}: ${P} points`);
+  }
+  await withModel('{ "latentDim": 4096, "encoder": { "hidden": [] }, "decoder": { "hidden": [] } }', 2, (tf, vae) => {
+    const t0 = performance.now();
+    assert.equal(meanFieldEvidence(tf, vae, new Float32Array(40 * 2), 40), undefined);
+    assert.ok(performance.now() - t0 < 2000);
+  });
 });
 
 test('a linear mean with a variance that varies with z (VAE-3) is not a linear Gaussian decoder', () =>
