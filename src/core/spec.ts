@@ -13,7 +13,7 @@ import { scriptSpecProblems, scriptSpecWithDefaults, type ParsedScriptSpec, type
 import { findNode, locator, nodeValue, parseJsoncTree } from './specParts/jsonc';
 import { withoutBom } from './text';
 import { schemaProblems } from './specParts/schemaCheck';
-import { semanticProblems, unusedDataFieldWarnings } from './specParts/semanticChecks';
+import { semanticProblems, unusedDataFieldWarnings, unusedModelFieldWarnings } from './specParts/semanticChecks';
 import { theoremWarnings, windowWarnings } from './specParts/theoremWarnings';
 import type { ParsedSpec, SpecWarning } from './specParts/types';
 import { withDefaults, type RawSpec } from './specParts/withDefaults';
@@ -85,7 +85,10 @@ export function parseSpecDocument(original: string, file = 'spec.vae.json'): Spe
     throw new UserError(errs[0]!.message, errs[0]!.location, errs.slice(1));
   }
   const warnings = [
-    ...[...theoremWarnings(spec), ...unusedDataFieldWarnings(spec)].map((w) => ({ message: w.message, location: locate(findNode(root, w.field), w.field) })),
+    ...[...theoremWarnings(spec), ...unusedModelFieldWarnings(spec, raw), ...unusedDataFieldWarnings(spec)].map((w) => ({
+      message: w.message,
+      location: locate(findNode(root, w.field), w.field),
+    })),
     ...outputWarnings(spec.output.runsDir),
     ...[shapeLayoutWarning(spec.data.shape, spec.data.layout)].flatMap((message) =>
       message === undefined ? [] : [{ message, location: locate(findNode(root, 'data.shape'), 'data.shape') }],

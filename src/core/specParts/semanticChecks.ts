@@ -52,3 +52,18 @@ export function unusedDataFieldWarnings(spec: VaeSpec): { message: string; field
     });
   return out;
 }
+
+/** Variance fields the model type does not read: the user would believe they chose how its variance is kept. */
+export function unusedModelFieldWarnings(spec: VaeSpec, raw: RawSpec): { message: string; field: string }[] {
+  const { type } = spec.model;
+  const source = MODEL_TYPE_INFO[type].decoderVariance;
+  const out: { message: string; field: string }[] = [];
+  if (raw.model.decoderVariance !== undefined && source !== 'global')
+    out.push({
+      message: `decoderVariance has no effect for ${type}: ${source === 'fixed' ? 'its variance is fixed at model.initialVariance' : 'its decoder outputs a variance for each point and dimension'}; only VAE-1 and VAE-2 read it`,
+      field: 'model.decoderVariance',
+    });
+  if (raw.model.varianceUpdate !== undefined && source === 'fixed')
+    out.push({ message: `varianceUpdate has no effect for ${type} (its variance is fixed at model.initialVariance)`, field: 'model.varianceUpdate' });
+  return out;
+}

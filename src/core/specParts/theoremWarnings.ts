@@ -8,8 +8,6 @@ export function theoremWarnings(spec: VaeSpec): { message: string; field: string
   const m = spec.model;
   const info = MODEL_TYPE_INFO[m.type];
   if (info.theoremNote) out.push({ message: info.theoremNote, field: 'model.type' });
-  if (info.decoderVariance === 'fixed' && m.varianceUpdate === 'optimal')
-    out.push({ message: `varianceUpdate has no effect for ${m.type} (its variance is fixed)`, field: 'model.varianceUpdate' });
   if (!m.decoder.layers && m.decoder.hidden.length > 0 && m.decoder.activation === 'linear')
     out.push({
       message: 'linear activations make the hidden layers collapse to one linear map; use "hidden": [] for a linear decoder',
