@@ -262,9 +262,11 @@ export const SPEC_SCHEMA: JsonSchema = {
         },
         initialVariance: {
           type: 'number',
-          exclusiveMinimum: 0,
+          // Training holds the variance in float32: a smaller one is 0 there (every loss infinite), a larger one infinite.
+          minimum: 1e-37,
+          maximum: 1e38,
           description:
-            "Starting decoder variance. Default: 5% of the data's mean per-dimension variance, so the decoder starts sharper than the data and the latents are not switched off at the start (posterior collapse). VAE-0 keeps its variance fixed at this value (default 1).",
+            "Starting decoder variance, from 1e-37 to 1e38 (float32's range). Default: 5% of the data's mean per-dimension variance, so the decoder starts sharper than the data and the latents are not switched off at the start (posterior collapse). VAE-0 keeps its variance fixed at this value (default 1).",
         },
       },
     },
