@@ -114,19 +114,6 @@ def test_networks_reached_through_plain_objects_are_evaluated_in_eval_mode_and_l
     assert got["elbo"] == want["elbo"] and got["gap"] == want["gap"]
 
 
-class _IteratedDataset(torch.utils.data.Dataset):
-    """A map-style Dataset subclass written with __iter__ and __len__ but no __getitem__ (torch's base raises)."""
-
-    def __init__(self, x: torch.Tensor) -> None:
-        self.x = x
-
-    def __len__(self) -> int:
-        return len(self.x)
-
-    def __iter__(self):  # type: ignore[no-untyped-def]
-        return iter(self.x)
-
-
 class _SizedIterable:
     def __init__(self, x: torch.Tensor) -> None:
         self.x = x
@@ -136,6 +123,10 @@ class _SizedIterable:
 
     def __iter__(self):  # type: ignore[no-untyped-def]
         return iter(self.x)
+
+
+class _IteratedDataset(_SizedIterable, torch.utils.data.Dataset):
+    """A map-style Dataset subclass written with __iter__ and __len__ but no __getitem__ (torch's base raises)."""
 
 
 SIZED_BUT_NOT_INDEXED: Dict[str, Callable[[torch.Tensor], Any]] = {

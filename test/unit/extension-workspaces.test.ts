@@ -67,15 +67,10 @@ function untitled(name: string): Uri {
   return Object.assign(Object.create(Uri.prototype) as Uri, { scheme: 'untitled', fsPath: name });
 }
 
-/** An extension folder with the fake trainer, a spec open in the editor, and a Training wired to them. */
-function trainingSetup(runsOfSpec: (specPath: string) => Promise<RunOverview[]>) {
-  const dir = mkdtempSync(join(tmpdir(), 'vae-lens-two-windows-'));
+/** An extension folder in `dir` with the fake trainer, and a Training wired to it. */
+function fakeTraining(dir: string, runsOfSpec: (specPath: string) => Promise<RunOverview[]>) {
   mkdirSync(join(dir, 'ext', 'dist'), { recursive: true });
   writeFileSync(join(dir, 'ext', 'dist', 'trainer.js'), TRAINER_UNTIL_STOPPED);
-  const spec = Uri.file(join(dir, 'ws', 'roll.vae.json'));
-  const text = JSON.stringify({ name: 'roll', data: { synthetic: 'swiss_roll', n: 200, seed: 1 }, model: { type: 'VAE-1', latentDim: 2 } });
-  openDocuments.push({ uri: spec, getText: () => text, isDirty: false } as (typeof openDocuments)[number]);
-  setup.folders = [{ uri: Uri.file(join(dir, 'ws')), name: 'ws', index: 0 }];
   const client = new TrainerClient({ trainerPath: join(dir, 'ext', 'dist', 'trainer.js'), log: () => undefined });
   const extensionUri = Uri.file(join(dir, 'ext'));
   const training = new Training({
@@ -87,6 +82,17 @@ function trainingSetup(runsOfSpec: (specPath: string) => Promise<RunOverview[]>)
     storageDir: join(dir, 'storage'),
     runsOfSpec,
   } as unknown as TrainingDeps);
+  return { client, training };
+}
+
+/** An extension folder with the fake trainer, a spec open in the editor, and a Training wired to them. */
+function trainingSetup(runsOfSpec: (specPath: string) => Promise<RunOverview[]>) {
+  const dir = mkdtempSync(join(tmpdir(), 'vae-lens-two-windows-'));
+  const spec = Uri.file(join(dir, 'ws', 'roll.vae.json'));
+  const text = JSON.stringify({ name: 'roll', data: { synthetic: 'swiss_roll', n: 200, seed: 1 }, model: { type: 'VAE-1', latentDim: 2 } });
+  openDocuments.push({ uri: spec, getText: () => text, isDirty: false } as (typeof openDocuments)[number]);
+  setup.folders = [{ uri: Uri.file(join(dir, 'ws')), name: 'ws', index: 0 }];
+  const { client, training } = fakeTraining(dir, runsOfSpec);
   const done = async () => {
     await client.stopAll(2000);
     training.dispose();
@@ -317,23 +323,11 @@ const SAME_NAME_LAYOUTS: { folders: string[]; specs: string[][]; labels: string[
 for (const layout of SAME_NAME_LAYOUTS)
   test(`two specs named ${layout.labels.join(' and ')} are told apart in progress, warnings and Stop`, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'vae-lens-same-name-'));
-    mkdirSync(join(dir, 'ext', 'dist'), { recursive: true });
-    writeFileSync(join(dir, 'ext', 'dist', 'trainer.js'), TRAINER_UNTIL_STOPPED);
     setup.folders = layout.folders.map((name, index) => ({ uri: Uri.file(join(dir, name)), name, index }));
     const specs = layout.specs.map((parts) => Uri.file(join(dir, ...parts)));
     const text = JSON.stringify({ data: { synthetic: 'swiss_roll', n: 200, seed: 1 }, model: { type: 'VAE-1', latentDim: 2 } });
     for (const spec of specs) openDocuments.push({ uri: spec, getText: () => text, isDirty: false } as (typeof openDocuments)[number]);
-    const client = new TrainerClient({ trainerPath: join(dir, 'ext', 'dist', 'trainer.js'), log: () => undefined });
-    const extensionUri = Uri.file(join(dir, 'ext'));
-    const training = new Training({
-      extensionUri,
-      client,
-      diagnostics: { clearTrainerErrors: () => undefined },
-      panelDeps: () => ({ extensionUri, client, log: () => undefined, actions: {} }),
-      output: { appendLine: () => undefined },
-      storageDir: join(dir, 'storage'),
-      runsOfSpec: async () => [],
-    } as unknown as TrainingDeps);
+    const { client, training } = fakeTraining(dir, async () => []);
     progressTitles.length = 0;
     quickPicks.length = 0;
     try {
