@@ -27,7 +27,6 @@ const VERDICT =
 /** The example's verdict: its gap closes, but the averaged recent weights beat its constant step's. */
 const EXAMPLE_STATE = 'noise-limited';
 const EXAMPLE_VERDICT = "VAE stalled on the step's noise";
-const SPEC_NAME = 'swiss-roll';
 const SPEC_LABEL = `examples/swiss-roll/${EXAMPLE_SPEC}`;
 const FIRST_RUN = "1st run (also loads the session's first webview)";
 
@@ -52,10 +51,11 @@ async function waitForTimings(wb: Workbench, count: number, timeoutMs: number): 
   for (;;) {
     // The output channel reaches its log file a moment after the line is written.
     const log = readOutputChannel(wb.logsDir, 'VAE Lens');
-    const lines = parseTrainingTimings(log).filter((t) => t.spec === SPEC_NAME);
+    // The log names a spec by its path in the workspace folder.
+    const lines = parseTrainingTimings(log).filter((t) => t.spec === EXAMPLE_SPEC);
     if (lines.length >= count) return { log, lines };
     if (Date.now() > deadline)
-      throw new Error(`e2e: ${lines.length} of ${count} timings lines for ${SPEC_NAME} in the VAE Lens output channel after ${timeoutMs} ms:\n${log}`);
+      throw new Error(`e2e: ${lines.length} of ${count} timings lines for ${EXAMPLE_SPEC} in the VAE Lens output channel after ${timeoutMs} ms:\n${log}`);
     await sleep(500);
   }
 }

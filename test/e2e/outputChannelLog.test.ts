@@ -8,7 +8,7 @@ import { outputChannelFiles, parseActivationTimes, parseTrainingTimings, readOut
 const LOG = [
   '[9:48:44 PM] activated in 41.7 ms (workspace trusted)',
   '[9:49:05 PM] [swiss-roll.vae.json] engine: wasm (tfjs-node not installed; WebAssembly + SIMD engine)',
-  '[9:49:25 PM] [swiss-roll] timings: first chart point 1.84 s after Train VAE; extension-host event-loop delay during training p50 10.1 ms, p99 12.3 ms, max 20.0 ms',
+  '[9:49:25 PM] [swiss-roll.vae.json] timings: first chart point 1.84 s after Train VAE; extension-host event-loop delay during training p50 10.1 ms, p99 12.3 ms, max 20.0 ms',
   '[9:50:01 PM] [long one] timings: no diagnostics point; extension-host event-loop delay during training p50 10.0 ms, p99 11 ms, max 15.5 ms',
   '[9:51:00 PM] activated in 8 ms (workspace in Restricted Mode: training is off)',
 ].join('\n');
@@ -20,7 +20,7 @@ describe('output channel log lines', () => {
 
   it('reads the training timings, with or without a first point', () => {
     assert.deepEqual(parseTrainingTimings(LOG), [
-      { spec: 'swiss-roll', firstPointSeconds: 1.84, loopP50Ms: 10.1, loopP99Ms: 12.3, loopMaxMs: 20 },
+      { spec: 'swiss-roll.vae.json', firstPointSeconds: 1.84, loopP50Ms: 10.1, loopP99Ms: 12.3, loopMaxMs: 20 },
       { spec: 'long one', firstPointSeconds: undefined, loopP50Ms: 10, loopP99Ms: 11, loopMaxMs: 15.5 },
     ]);
   });

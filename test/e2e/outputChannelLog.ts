@@ -28,7 +28,7 @@ export function parseActivationTimes(log: string): number[] {
 }
 
 export interface TrainingTimingsLine {
-  /** The spec's name, as the log line's [prefix] says. */
+  /** The spec as the log line's [prefix] names it: its path in the workspace folder. */
   spec: string;
   /** Undefined when the run ended before its first diagnostics point. */
   firstPointSeconds?: number;
