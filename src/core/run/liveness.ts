@@ -2,6 +2,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import type { RunMeta, RunStatus, RunSummary } from '../runFormat';
+import { formatDuration } from '../wording';
 
 /** The machine a writer records in run.json's `host` and in run.lock: a pid means something only there. */
 export function thisHost(): string {
@@ -101,17 +102,9 @@ function staleness(a: WriterActivity, nowMs: number): string | undefined {
   if (nowMs <= staleAtMs(a)) return undefined;
   const why =
     a.passIntervalSeconds === undefined
-      ? `over ${duration(STALE_NO_PASS_MS)} with no record yet`
-      : `over ${STALE_AFTER_INTERVALS} times its longest interval between passes (${duration(a.passIntervalSeconds * 1000)})`;
-  return `interrupted? no record or summary written for ${duration(nowMs - a.lastWriteMs)}, ${why}; its writer's process cannot be checked from here`;
-}
-
-function duration(ms: number): string {
-  const s = Math.round(ms / 1000);
-  if (s < 120) return `${s} s`;
-  if (s < 7200) return `${Math.round(s / 60)} min`;
-  if (s < 172800) return `${(s / 3600).toFixed(1)} h`;
-  return `${(s / 86400).toFixed(1)} days`;
+      ? `over ${formatDuration(STALE_NO_PASS_MS / 1000)} with no record yet`
+      : `over ${STALE_AFTER_INTERVALS} times its longest interval between passes (${formatDuration(a.passIntervalSeconds)})`;
+  return `interrupted? no record or summary written for ${formatDuration((nowMs - a.lastWriteMs) / 1000)}, ${why}; its writer's process cannot be checked from here`;
 }
 
 /** How much later than run.json's last write its writer may seem to have started: coarse file times (1-2 s), a boot time in whole seconds. */
