@@ -21,7 +21,11 @@
  *     enough. Where the records carry the learning rate, the trend is read per unit of step until
  *     the verdict has settled (an epoch at a tenth of the window's first step counts a tenth), where
  *     the step did not rise over the window: a rise that slowed only because a decaying schedule
- *     shrank the step has not ended.
+ *     shrank the step has not ended. Where passes come so often that 2w of them cover less than the
+ *     last quarter of the epochs so far (a pass every epoch), the same test of a rise, its end
+ *     included, is also read over that quarter in plain epochs (`slowRise`): a rise of a few
+ *     thousandths of a nat an epoch is lost in the noise of ten closely spaced passes, and a run that
+ *     still gains what matters over its last quarter is not done, however often it is judged.
  *  2. the gap, closed for the right reason: R_dec and R_prior, each averaged (with sign, without
  *     the largest and smallest value) over the last w passes, satisfy |R_dec| + |R_prior| <=
  *     m + 2 s.e.(gap); otherwise `not-converged`, naming the residual that is off. Not asked of
@@ -161,6 +165,11 @@ export const CONFIRM_PASSES = 2;
  */
 export const DECAYING_STEP_GAIN_FACTOR = 1.25;
 
+/** How far back a slow rise is read when passes come often: this share of the epochs so far. */
+const SLOW_RISE_SHARE_OF_RUN = 0.25;
+/** The most passes a slow rise is read over, so that a judgement's cost stays bounded on a run of many passes. */
+const MAX_SLOW_RISE_PASSES = 200;
+
 /** States that say training is done: leaving them for an open gap or a correlated posterior takes stronger evidence. */
 const DONE: ReadonlySet<ConvergenceState> = new Set(['converged', 'collapsed', 'stationary']);
 /** States in which the ELBO has been judged flat: leaving them for a rise or a fall takes stronger evidence. */
@@ -229,8 +238,10 @@ function classify(
   force?: ConvergenceState,
 ): ConvergenceVerdict {
   const w = Math.max(2, Math.round(opts.window));
-  // Only the last 2w of the first n passes matter (a slice, not the whole history: replayed every pass).
+  // Only the last 2w of the first n passes matter (a slice, not the whole history: replayed every
+  // pass), and where passes are dense, the last quarter of the run's for a slow rise.
   const history = all.slice(Math.max(0, n - 2 * w), n);
+  const quarterStart = slowRiseStart(all, n, w);
   const last = history[history.length - 1]!;
   const scale = Math.abs(last.hEnc) + Math.abs(last.hPrior) + Math.abs(last.hDec);
   const m = opts.tolerance * scale;
@@ -395,7 +406,8 @@ function classify(
   // A flat last stretch ends a rise only where the window shows the slowing too (riseLeft): six
   // passes of a steady rise come out flat by chance now and then, and a settled verdict is sticky.
   const ended = levelling || (flatNow && (settled || !risesBy || left !== undefined));
-  const rising = risesBy && !ended;
+  const slow = quarterStart < n - span.length ? slowRise(all.slice(quarterStart, n), mcError, riseNeeded, tNeeded) : undefined;
+  const rising = (risesBy && !ended) || slow !== undefined;
   // Too noisy to rule out a rise that matters (checked after the step's noise, which explains scatter).
   const unclear = fit.n >= 3 && rise + 2 * riseSe > 4 * riseNeeded && !ended;
   const levellingText =
@@ -454,7 +466,9 @@ function classify(
       case 'improving': {
         // Held here while a flat stretch is being confirmed, the verdict says that, not what it was entered for.
         const head = rising
-          ? `The ELBO still rises: ${signed(moved)} over the last ${span.length} passes (slope ${signed(shown.slope)} ± ${fmt(shown.slopeStdErr)} per ${perUnit}).${stepText}`
+          ? slow && !(risesBy && !ended)
+            ? `The ELBO still rises slowly: ${signed(slow.rise)} over the last ${slow.passes} passes, the last quarter of the run (slope ${signed(slow.fit.slope)} ± ${fmt(slow.fit.slopeStdErr)} per epoch); the last ${span.length} passes cannot tell so slow a rise from their noise.`
+            : `The ELBO still rises: ${signed(moved)} over the last ${span.length} passes (slope ${signed(shown.slope)} ± ${fmt(shown.slopeStdErr)} per ${perUnit}).${stepText}`
           : meanField
             ? meanFieldText
             : unclear
@@ -536,6 +550,55 @@ function classify(
         );
     }
   }
+}
+
+/**
+ * Where the last quarter of the epochs so far starts among the first n passes, where it holds more
+ * than the last 2w (at most MAX_SLOW_RISE_PASSES); else where the last 2w start. Only while the
+ * epochs advance pass by pass (they place the quarter).
+ */
+function slowRiseStart(all: readonly ConvergencePoint[], n: number, w: number): number {
+  let start = Math.max(0, n - 2 * w);
+  const lastEpoch = all[n - 1]?.epoch;
+  if (typeof lastEpoch !== 'number' || !Number.isFinite(lastEpoch) || lastEpoch <= 0) return start;
+  const from = lastEpoch * (1 - SLOW_RISE_SHARE_OF_RUN);
+  const earliest = Math.max(0, n - MAX_SLOW_RISE_PASSES);
+  while (start > earliest) {
+    const e = all[start - 1]!.epoch;
+    const next = all[start]!.epoch;
+    if (typeof e !== 'number' || typeof next !== 'number' || !(e < next) || e < from) break;
+    start--;
+  }
+  return start;
+}
+
+/**
+ * A rise over the last quarter of the run (`passes`, in plain epochs) the way the 2w-pass trend
+ * tests one: beyond tNeeded s.e. and `needed`, and not ended, that is its last half not flat
+ * beyond doubt over the quarter's width and no exponential approach through its halves with less
+ * than `needed` left (riseLeft). Undefined where it does not rise so, or the epochs do not advance
+ * pass by pass.
+ */
+function slowRise(
+  passes: readonly ConvergencePoint[],
+  noiseFloor: number,
+  needed: number,
+  tNeeded: number,
+): { rise: number; fit: TrendFit; passes: number } | undefined {
+  const epochs = passes.map((p) => p.epoch);
+  if (!epochs.every((e, i): e is number => typeof e === 'number' && Number.isFinite(e) && (i === 0 || e > epochs[i - 1]!))) return undefined;
+  const xs = epochs as number[];
+  const elbos = passes.map((p) => p.elbo);
+  const fit = fitTrend(xs, elbos, noiseFloor);
+  const width = xs[xs.length - 1]! - xs[0]!;
+  const rise = fit.slope * width;
+  if (!(fit.n >= 3 && fit.slope > tNeeded * fit.slopeStdErr && rise > needed)) return undefined;
+  const half = Math.floor(passes.length / 2);
+  const lastHalf = fitTrend(xs.slice(-(half + 1)), elbos.slice(-(half + 1)), noiseFloor);
+  if ((lastHalf.slope + 2 * lastHalf.slopeStdErr) * width < needed) return undefined;
+  const left = riseLeft(xs, elbos, lastHalf, half, noiseFloor);
+  if (left !== undefined && left.gain < needed) return undefined;
+  return { rise, fit, passes: passes.length };
 }
 
 /**

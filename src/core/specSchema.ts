@@ -348,7 +348,8 @@ export const SPEC_SCHEMA: JsonSchema = {
           minimum: 1,
           maximum: 1000,
           default: SPEC_DEFAULTS.diagnostics.window,
-          description: "The verdict's window w: the ELBO's trend is read over the last 2w passes, the gap and the step's noise over the last w.",
+          description:
+            "The verdict's window w: the ELBO's trend is read over the last 2w passes (and a slow rise over the last quarter of the epochs so far, where passes are so frequent that this is more), the gap and the step's noise over the last w.",
         },
       },
     },

@@ -745,3 +745,29 @@ test('generated steady steps: an averaging gain that hovers around m/2 does not 
   assert.ok(runs >= 20, `${runs} runs called done`);
   assert.deepEqual(worst, [], `${worst.length} of ${runs} runs called done flip more than twice`);
 });
+
+test('generated dense passes: a slow rise lost in the noise of 2w passes still shows over the last quarter of the run', () => {
+  // A rise that levels off into a drift of 0.0035-0.004 nats an epoch, judged after every epoch,
+  // with 0.02 of noise a pass: 2w = 10 passes see 0.035-0.04 of it, under m/2 = 0.04 and under two
+  // of its standard errors, while the last quarter of 120 epochs gains 0.105-0.12, over the m that
+  // leaves a done state. The same runs without the drift end converged.
+  const rng = new Rng(31);
+  const drifting: string[] = [];
+  let flatCalled = 0;
+  const trials = 40;
+  for (let k = 0; k < trials; k++) {
+    const amp = 0.5 + rng.uniform();
+    const rho = 0.8 + 0.1 * rng.uniform();
+    const drift = 0.0035 + 0.0005 * rng.uniform();
+    const run = (r: number) =>
+      judgeEveryPass(
+        history(121, { elbo: (i, g) => -5 - amp * rho ** i + r * i + 0.02 * g.normal(), gain: smallGain }, 900 + k).map((p, i) => ({ ...p, epoch: i })),
+        opts,
+      ).map((v) => v.state);
+    const last = run(drift).at(-1)!;
+    if (last === 'converged' || last === 'collapsed') drifting.push(`drift ${drift.toFixed(4)}: ${last}`);
+    if (run(0).at(-1) === 'converged') flatCalled++;
+  }
+  assert.deepEqual(drifting, [], `${drifting.length} of ${trials} drifting runs end done`);
+  assert.equal(flatCalled, trials, 'the same runs without the drift end converged');
+});
