@@ -467,7 +467,7 @@ function classify(
         // Held here while a flat stretch is being confirmed, the verdict says that, not what it was entered for.
         const head = rising
           ? slow && !(risesBy && !ended)
-            ? `The ELBO still rises slowly: ${signed(slow.rise)} over the last ${slow.passes} passes, the last quarter of the run (slope ${signed(slow.fit.slope)} ± ${fmt(slow.fit.slopeStdErr)} per epoch); the last ${span.length} passes cannot tell so slow a rise from their noise.`
+            ? `The ELBO still rises slowly: ${signed(slow.rise)} over the last ${slow.passes} passes, the last quarter of the run (slope ${signed(slow.fit.slope)} ± ${fmt(slow.fit.slopeStdErr)} per epoch); too slow for the last ${span.length} passes alone to show.`
             : `The ELBO still rises: ${signed(moved)} over the last ${span.length} passes (slope ${signed(shown.slope)} ± ${fmt(shown.slopeStdErr)} per ${perUnit}).${stepText}`
           : meanField
             ? meanFieldText
