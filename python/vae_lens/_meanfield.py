@@ -13,7 +13,7 @@ from typing import Optional, Tuple
 import numpy as np
 import torch
 
-from ._pass import (LOW_PRECISION, PassSetup, _encode, accumulation_device, broadcast_to_point, callable_name, decoder_log_variance,
+from ._pass import (LOW_PRECISION, PassSetup, _encode, accumulation_device, broadcast_per_row, broadcast_to_point, callable_name, decoder_log_variance,
                     is_out_of_memory, model_input, model_points, out_of_memory_error, points_per_block)
 
 #: Points of the estimate: the front of the fixed subset, the same every pass (no noise between passes),
@@ -98,10 +98,11 @@ def _mean_field_gap(setup: PassSetup, variance_kind: str) -> Tuple[float, int, b
         # value that is not finite here, or a std or variance of 0 or less (the pass checked its own), leaves
         # the gap out.
         log_s2 = decoder_log_variance(setup, lv, name, finite=False).detach().to(f64)
-        # One value per point ([B, 1], an isotropic variance that depends on z) stands for D, and so does one row that
-        # broadcasts to the data point (one per channel).
-        log_s2 = (log_s2.reshape(B, -1).expand(B, D) if variance_kind == "latent"
-                  else broadcast_to_point(log_s2, tuple(x.shape[1:])).reshape(1, -1).expand(B, D))
+        # One value per point ([B, 1], an isotropic variance that depends on z) stands for D, and so does a variance
+        # that broadcasts to the data point (one per channel), of one row or of one per point.
+        point = tuple(x.shape[1:])
+        log_s2 = (broadcast_per_row(log_s2, B, point).reshape(B, -1).expand(B, D) if variance_kind == "latent"
+                  else broadcast_to_point(log_s2, point).reshape(1, -1).expand(B, D))
         # The rotation argument needs one decoder variance for all points too (a VAE-3's varies with z).
         if first_log_s2 is None:
             first_log_s2 = log_s2[0]

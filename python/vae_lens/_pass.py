@@ -198,7 +198,7 @@ def run_pass(setup: PassSetup, pass_id: int, rank: int = 0, world: int = 1) -> P
     first_rows = {(hi - lo) * setup.samples for lo, hi in (all_blocks[r] if r < len(all_blocks) else (0, 1) for r in range(world))}
     D = int(np.prod(setup.points.shape[1:])) if setup.points.dim() > 1 else 1
     # One process asks only where its own block needs it.
-    ambiguous_rows = frozenset(first_rows & {1, D}) if world > 1 else frozenset()
+    ambiguous_rows = frozenset(first_rows & ({1, D} | point_axes(tuple(setup.points.shape[1:])))) if world > 1 else frozenset()
     acc: Optional[_Accumulator] = None
     error: Optional[Exception] = None
     for i in range(-(-len(all_blocks) // world)):
@@ -448,15 +448,45 @@ def _check_layout(t: torch.Tensor, x: torch.Tensor, what: str) -> None:
         )
 
 
+def broadcasts(shape: Tuple[int, ...], point: Tuple[int, ...]) -> bool:
+    """Whether ``shape`` broadcasts to ``point`` by torch's rule: aligned from the right, each axis 1 or the point's,
+    any axes before the point's of length 1."""
+    extra = len(shape) - len(point)
+    if any(n != 1 for n in shape[:max(0, extra)]):
+        return False
+    return all(n in (1, p) for n, p in zip(shape[max(0, extra):], point[max(0, -extra):]))
+
+
 def broadcast_to_point(log_var: torch.Tensor, point: Tuple[int, ...]) -> torch.Tensor:
-    """A decoder's log-variance of one row, [1, ...] with an axis for each of the data point's, that broadcasts to
-    it (one per channel, [1, C, 1, 1], as a loss broadcasts it against [batch, C, H, W]), as the [1, *point] of D
-    values it stands for; anything else as it is. Only with its leading 1: a [C, 1, 1] could be one per latent row."""
-    if log_var.dim() != len(point) + 1 or log_var.shape[0] != 1 or log_var.numel() in (1, int(np.prod(point))):
+    """A decoder's log-variance that broadcasts to one data point, as a loss broadcasts it against [batch, *point]
+    (one per channel, [C, 1, 1] or [1, C, 1, 1]; one per column, [W]), as the [1, *point] of D values it stands for;
+    anything else (one value, D values, a row per latent row) as it is."""
+    if log_var.dim() == 0 or log_var.numel() in (1, int(np.prod(point))) or not broadcasts(tuple(log_var.shape), point):
         return log_var
-    if any(n not in (1, p) for n, p in zip(log_var.shape[1:], point)):
+    return log_var.reshape(log_var.shape[max(0, log_var.dim() - len(point)):]).expand(*point).reshape(1, *point)
+
+
+def broadcast_per_row(log_var: torch.Tensor, rows: int, point: Tuple[int, ...]) -> torch.Tensor:
+    """A decoder's log-variance of one row per latent row that broadcasts to each point, [rows, C, 1, 1] (a
+    per-channel variance that depends on z), as the [rows, *point] it stands for; anything else as it is."""
+    if log_var.dim() != len(point) + 1 or log_var.shape[0] != rows or log_var.numel() in (rows, rows * int(np.prod(point))):
         return log_var
-    return log_var.expand(1, *point)
+    if not broadcasts(tuple(log_var.shape[1:]), point):
+        return log_var
+    return log_var.expand(rows, *point)
+
+
+def point_axes(point: Tuple[int, ...]) -> FrozenSet[int]:
+    """Row counts at which one value per latent row can also be a variance that broadcasts to the point: the
+    lengths of its axes, where it has two or more."""
+    return frozenset(n for n in point if n > 1) if len(point) >= 2 else frozenset()
+
+
+def row_or_point(log_var: torch.Tensor, rows: int, point: Tuple[int, ...]) -> bool:
+    """Whether a log-variance of one value per latent row ([rows, 1], [rows, 1, 1]) also broadcasts to the point,
+    an axis of which is ``rows`` long ([C, 1, 1] at a block of C rows): its shape alone does not say which."""
+    return (rows > 1 and 2 <= log_var.dim() <= len(point) and log_var.shape[0] == rows and log_var.numel() == rows
+            and broadcasts(tuple(log_var.shape), point))
 
 
 def one_variance_per_row(log_var: torch.Tensor, rows: int, dim: int, known: Optional[str] = None) -> torch.Tensor:
@@ -493,8 +523,9 @@ def _variance_kind(log_var: torch.Tensor, rows: int, dim: int, fixed: bool, name
     raise VaeLensInputError(
         f"decode ({name}) returned {scale} of shape {shape_of(log_var)} for {rows} latent rows and data points of "
         f"shape {x_shape} (D={dim}): it must be one value; D values, flat ([{dim}] or [1, {dim}]) or in the data "
-        f"point's shape, with or without a leading 1 ([1, *{x_shape}]), or [1, ...] broadcasting to it (one per channel); or one row of D values (or of 1) per latent row, "
-        f"[{rows}, ...]"
+        f"point's shape, with or without a leading 1 ([1, *{x_shape}]), or a shape that broadcasts to it ([C, 1, 1] or "
+        f"[1, C, 1, 1]: one per channel); or one row per latent row, [{rows}, ...], of D values, of 1, or broadcasting to "
+        f"the point ([{rows}, C, 1, 1])"
     )
 
 
@@ -564,9 +595,22 @@ def _block(setup: PassSetup, pass_id: int, block: int, lo: int, hi: int, acc: Op
         if log_s2.dim() >= 2 and tuple(log_s2.shape) == tuple(x.shape[1:]):
             # D values in the data point's own shape ([C, H, W]): one row of them.
             log_s2 = log_s2.reshape(1, *log_s2.shape)
-        log_s2 = broadcast_to_point(log_s2, tuple(x.shape[1:]))
         _check_layout(mu, x, f"decode ({name}): mean")
         known = acc.kind if acc is not None else None
+        point = tuple(x.shape[1:])
+        per_row = row_or_point(log_s2, P * S, point)
+        if acc is None and (per_row or bool(ambiguous_rows & point_axes(point))):
+            # A block of C rows gives [C, 1, 1] for one variance per channel and for one per latent row alike: ask the
+            # decoder about one row. A variance that does not depend on the rows keeps its shape.
+            probe = setup.decode(model_input(setup, z[:1]))
+            if per_row:
+                kept = isinstance(probe, (tuple, list)) and len(probe) == 2 and isinstance(probe[1], torch.Tensor) \
+                    and tuple(probe[1].shape) == tuple(log_s2.shape)
+                known = None if kept else "latent"
+        per_row = per_row and known == "latent"
+        if not per_row:
+            log_s2 = broadcast_to_point(log_s2, point)
+        log_s2 = broadcast_per_row(log_s2, P * S, point)
         # Where some rank's first block has a shape that does not tell the kind of variance, every rank puts the
         # question to the decoder at its first block, whatever its own block's size: a sharded model's forward
         # calls are collective.

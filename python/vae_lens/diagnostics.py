@@ -65,9 +65,10 @@ class Diagnostics:
             (or an ``Independent`` of one): the encoder q(z|x). An encoder whose second output is not the
             log-variance says what it is with ``encoder_scale``.
         decode: ``decode(z) -> (mean, log_variance)`` for a Gaussian decoder: ``mean`` has the data's
-            shape per row; ``log_variance`` is one value (scalar s^2), one per data dimension, or one
-            row per latent row (latent-dependent variance, VAE-3; ``[rows, 1]`` is one variance for
-            every dimension of the row; a fixed one may be a number). A decoder whose second output is not
+            shape per row; ``log_variance`` is one value (scalar s^2), one per data dimension (or a shape
+            that broadcasts to the data point, ``[C, 1, 1]``), or one row per latent row (latent-dependent
+            variance, VAE-3; ``[rows, 1]`` is one variance for every dimension of the row, ``[rows, C, 1, 1]``
+            one per channel; a fixed one may be a number). A decoder whose second output is not
             the log-variance says what it is with ``decoder_scale``. With ``likelihood='bernoulli'`` or
             ``'categorical'`` it returns logits instead, or probabilities said with ``decoder_output``.
         data: the training data, a tensor or array ``[N, ...]``, a map-style dataset (or a list) whose
