@@ -3,11 +3,13 @@ and the user's modules and random state untouched by computing it."""
 from __future__ import annotations
 
 import math
+import os
 
 import numpy as np
 import pytest
 import torch
 
+from conftest import REPO
 from vae_lens import Diagnostics
 
 
@@ -152,3 +154,31 @@ def test_a_float32_linear_decoder_far_from_the_origin_is_linear(out_offset: floa
     # The outputs' own float32 rounding bounds what a difference over a step of 1e-2 can see.
     outputs = out_offset + spread * (1 + H * latent_offset)
     assert r["meanFieldGap"] == pytest.approx(expected, rel=2e-3 + 2 ** -23 * outputs / (spread * 1e-2))
+
+
+def test_above_the_trainers_latent_limit_the_gap_is_left_out_as_the_trainer_leaves_it_out() -> None:
+    # The trainer skips the gap above MAX_MEAN_FIELD_LATENTS (its H^3 work per point outlasts the pass: 12 s a pass at
+    # 1024 latents here); the companion computed it at any count, so the two wrote different records of one model.
+    import re
+
+    from vae_lens._meanfield import MAX_MEAN_FIELD_LATENTS, mean_field_points
+
+    with open(os.path.join(REPO, "src", "train", "evidence.ts")) as f:
+        assert int(re.search(r"MAX_MEAN_FIELD_LATENTS = (\d+)", f.read()).group(1)) == MAX_MEAN_FIELD_LATENTS
+    for H in (MAX_MEAN_FIELD_LATENTS + 1, 300, 512, 4096):
+        assert mean_field_points(4096, H) == 0, H
+    assert mean_field_points(4096, MAX_MEAN_FIELD_LATENTS) == 16
+    for H, left_out in ((MAX_MEAN_FIELD_LATENTS, False), (MAX_MEAN_FIELD_LATENTS + 1, True), (400, True)):
+        g = torch.Generator().manual_seed(H)
+        enc, dec = torch.nn.Linear(3, 2 * H), torch.nn.Linear(H, 3)
+        rows = []
+
+        def decode(z: torch.Tensor):  # type: ignore[no-untyped-def]
+            rows.append(z.shape[0])
+            return dec(z), torch.zeros(1)
+
+        x = torch.randn(20, 3, generator=g)
+        r = Diagnostics(lambda v: tuple(enc(v).chunk(2, 1)), decode, x, samples=1, write=False, modules=[enc, dec]).diagnose(0, 0)
+        assert all(k not in r for k in ("meanFieldGap", "meanFieldPoints", "decoderLinear")) == left_out, H
+        if left_out:
+            assert sum(rows) == 20, rows  # the pass's rows alone: no decoder call for a gap left out

@@ -21,6 +21,10 @@ from ._pass import (LOW_PRECISION, PassSetup, _encode, accumulation_device, broa
 MEAN_FIELD_POINTS = 128
 MEAN_FIELD_ROWS = 2048
 MIN_MEAN_FIELD_POINTS = 16
+#: Above this many latents the gap is left out of the record, as the trainer leaves it out (src/train/evidence.ts):
+#: each point's H x H precision and its determinant cost H^2 D + H^3, and the 2H decoder rows per point outgrow the
+#: pass (on two loaded CPU cores, a 784-value MLP decoder: 2 s a pass at 256 latents, 12 s at 1024, 175 s at 2048).
+MAX_MEAN_FIELD_LATENTS = 256
 #: Central-difference step in latent units: far below a posterior's width, far above rounding. A float16 or
 #: bfloat16 decoder (8 or 11 significant bits, in its parameters or in the means it returns) takes a longer one,
 #: and any step is at least
@@ -33,6 +37,9 @@ LINEAR_TOLERANCE = 1e-3
 
 
 def mean_field_points(n: int, latent_dim: int) -> int:
+    """Points the gap is computed on: 0 (left out) above MAX_MEAN_FIELD_LATENTS latents."""
+    if latent_dim > MAX_MEAN_FIELD_LATENTS:
+        return 0
     return min(n, MEAN_FIELD_POINTS, max(MIN_MEAN_FIELD_POINTS, MEAN_FIELD_ROWS // (2 * latent_dim)))
 
 
@@ -59,6 +66,8 @@ def _mean_field_gap(setup: PassSetup, variance_kind: str) -> Tuple[float, int, b
     nu = torch.cat([_encode(setup, x[i:i + per])[0] for i in range(0, x.shape[0], per)])
     H = nu.shape[1]
     P = mean_field_points(x.shape[0], H)
+    if P == 0:
+        return float("nan"), 0, False
     eye = torch.eye(H, dtype=f64, device=here)
     ulp = torch.finfo(setup.dtype).eps if setup.dtype.is_floating_point else 0.0
     a2 = torch.ones(H, dtype=f64, device=here) if setup.prior_variance is None else setup.prior_variance.detach().to(here).to(f64)
@@ -116,4 +125,4 @@ def _mean_field_gap(setup: PassSetup, variance_kind: str) -> Tuple[float, int, b
     return max(0.0, float(gap.mean())), P, linear
 
 
-__all__ = ["MEAN_FIELD_POINTS", "mean_field_gap", "mean_field_points"]
+__all__ = ["MAX_MEAN_FIELD_LATENTS", "MEAN_FIELD_POINTS", "mean_field_gap", "mean_field_points"]

@@ -32,7 +32,7 @@ from . import distributed
 from ._average import WeightAverage, parameters_of
 from ._data import channels_last, channels_last_shape, image_shape_of
 from ._guards import ExitHook, forked_rngs, quiet_evaluation
-from ._meanfield import mean_field_gap
+from ._meanfield import mean_field_gap, mean_field_points
 from ._pass import (DECODER_OUTPUTS, DECODER_SCALES, ENCODER_SCALES, LIKELIHOODS, PassResult, PassSetup, _encode, callable_name,
                     decoder_means, default_block_rows, encoder_input, model_input, model_points, run_pass)
 from ._record import PassSums, elbo_only_record, finish_record
@@ -415,7 +415,7 @@ class Diagnostics:
                 stacklevel=2,
             )
         record = self._record(result, epoch, step, beta)
-        if self.likelihood == "gaussian":
+        if self.likelihood == "gaussian" and mean_field_points(len(self.points), result.sums.latent_dim) > 0:
             with quiet_evaluation(self._modules, self.device, self._what_the_pass_feeds):
                 gap, used, linear = mean_field_gap(self._setup(), result.variance_kind)
             if math.isfinite(gap):

@@ -54,7 +54,7 @@ const FLOAT32_EPS = 2 ** -23;
 /** Jacobians that differ between points by less than this share of their largest entry are one (a linear decoder). */
 const LINEAR_TOLERANCE = 1e-3;
 
-/** How many of `n` points the mean-field gap reads for `latentDim` latents (the Python companion's rule too, which computes it for any number of latents). */
+/** How many of `n` points the mean-field gap reads for `latentDim` latents (the Python companion's rule too, latent limit included). */
 export function meanFieldPoints(n: number, latentDim: number): number {
   if (latentDim > MAX_MEAN_FIELD_LATENTS) return 0;
   const affordable = Math.max(MIN_MEAN_FIELD_POINTS, Math.floor(MEAN_FIELD_ROWS / (2 * latentDim)));
