@@ -10,6 +10,7 @@ from typing import Callable, Dict, List, Optional, Protocol, Sequence, Tuple
 import numpy as np
 import torch
 from torch.nn.modules.batchnorm import _NormBase
+from torch.nn.parameter import is_lazy
 
 from .errors import VaeLensInputError
 
@@ -54,9 +55,9 @@ class quiet_evaluation:
     layer are written back too: torch's InstanceNorm rewrites its own in eval mode (as the mean of copies, which
     rounds), so a pass would move them a little each time.
 
-    Not inference mode: the tensors a module makes while a pass runs it (a lazy layer's weights, a
-    cached table) would be inference tensors, which training can neither save for backward nor
-    give a gradient.
+    Not inference mode, even when called in it (a validation hook, which Lightning runs in inference mode): the
+    tensors a module makes while a pass runs it (a lazy layer's weights and buffers, a cached table) would be
+    inference tensors, which training can neither save for backward nor update in place.
 
     An error the user's code raises inside gets ``note()`` added to it (Python 3.11+), so a shape
     mismatch deep in their model says what the pass fed it; the error itself passes on unchanged.
@@ -71,7 +72,10 @@ class quiet_evaluation:
         self.unlisted: List[torch.nn.Module] = []
 
     def _keep_statistics(self, module: torch.nn.Module) -> None:
-        self.statistics += [(b, b.clone()) for m in module.modules() if isinstance(m, _NormBase) for b in m.buffers(recurse=False)]
+        # Not a lazy norm's buffers before its first batch: they hold no values to keep, and eval mode leaves the
+        # ones it is given as made.
+        self.statistics += [(b, b.clone()) for m in module.modules() if isinstance(m, _NormBase)
+                            for b in m.buffers(recurse=False) if not is_lazy(b)]
 
     def _eval_unlisted(self, module: torch.nn.Module, inputs: object) -> None:
         if getattr(module, "training", False):
@@ -91,6 +95,9 @@ class quiet_evaluation:
         self.hook = torch.nn.modules.module.register_module_forward_pre_hook(self._eval_unlisted)
         self.rng = forked_rngs([self.device.index or 0] if self.device.type == "cuda" else [])
         self.rng.__enter__()
+        # Out of the user's inference mode too (a validation hook's): see the class's docstring.
+        self.inference = torch.inference_mode(False)
+        self.inference.__enter__()
         self.grad = torch.no_grad()
         self.grad.__enter__()
         # Only where it is on: torch.autocast("cuda", enabled=False) warns on a machine without CUDA.
@@ -104,6 +111,7 @@ class quiet_evaluation:
         for a in reversed(self.autocast):
             a.__exit__(*exc)
         self.grad.__exit__(*exc)
+        self.inference.__exit__(*exc)
         self.rng.__exit__(*exc)
         self.hook.remove()
         with torch.no_grad():
