@@ -71,7 +71,7 @@ def test_every_decoder_variance_that_broadcasts_to_the_point_is_read_as_the_d_va
     # refused, and at a block of C rows read as one variance per latent row.
     for shape in broadcasting(point):
         second = torch.rand(shape, generator=torch.Generator().manual_seed(2)) - 0.5
-        for points, block_rows in ((20, 64), (9, 4), (max(point), max(point))):
+        for points, block_rows in ((20, 64), (9, 4), (max(point), max(point)), (3, 1)):
             got, want = _records(point, second, points, block_rows)
             for k in KEYS:
                 assert got[k] == want[k], (shape, points, block_rows, k)
@@ -90,7 +90,7 @@ def test_a_decoder_variance_that_does_not_broadcast_is_refused_with_its_shape_an
 
 
 @pytest.mark.parametrize("point", [(3, 4, 5), (1, 4, 4), (2, 6)])
-@pytest.mark.parametrize("points,block_rows", [(20, 64), (9, 3), (8, 4), (6, 2)])
+@pytest.mark.parametrize("points,block_rows", [(20, 64), (9, 3), (8, 4), (6, 2), (3, 1)])
 def test_a_variance_per_latent_row_that_broadcasts_to_each_point_is_read_per_row(point: Tuple[int, ...], points: int,
                                                                                   block_rows: int) -> None:
     # [rows, C, 1, 1]: a per-channel variance that depends on z, as a loss broadcasts it against [rows, C, H, W].

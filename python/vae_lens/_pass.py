@@ -621,7 +621,7 @@ def _block(setup: PassSetup, pass_id: int, block: int, lo: int, hi: int, acc: Op
             probe = setup.decode(model_input(setup, torch.cat([z[:1], z[:1]])))
             if one_row:
                 rows2 = isinstance(probe, (tuple, list)) and len(probe) == 2 and isinstance(probe[1], torch.Tensor) \
-                    and probe[1].numel() == 2 * log_s2.numel()
+                    and probe[1].numel() == 2 * (second.numel() if isinstance(second, torch.Tensor) else 1)
                 known = "latent" if rows2 else ("per-dimension" if log_s2.numel() == D else None)
         d_rows = P * S == D > 1 and log_s2.dim() == 1 and log_s2.numel() == D
         if acc is None and (d_rows or (D > 1 and D in ambiguous_rows)):
