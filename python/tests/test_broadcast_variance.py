@@ -15,16 +15,17 @@ KEYS = ("elbo", "gap", "entropySum", "hDec", "rDec", "sigma2", "sigma2Opt", "mea
 
 
 def broadcasting(point: Tuple[int, ...]) -> List[Tuple[int, ...]]:
-    """Every shape that broadcasts to [1, *point] and has neither one value nor D: axes kept or set to 1, leading
-    axes left out or a leading 1 added (torch's rule, from the right)."""
+    """Every shape that broadcasts to [1, *point], but one value and the point's own D values ([D], [1, D], the
+    point's shape with or without a leading 1): axes kept or set to 1, leading axes left out (those of length 1
+    too: [4, 4] for [1, 4, 4]) or leading 1s added (torch's rule, from the right)."""
     D = int(np.prod(point))
     out = set()
     for keep in itertools.product((False, True), repeat=len(point)):
         full = tuple(n if k else 1 for n, k in zip(point, keep))
         for cut in range(len(point)):
-            for lead in ((), (1,)):
-                shape = lead + full[cut:] if cut == 0 else full[cut:]
-                if int(np.prod(shape)) not in (1, D):
+            for lead in ((), (1,), (1, 1)):
+                shape = lead + full[cut:]
+                if int(np.prod(shape)) != 1 and shape not in (point, (1, *point), (D,), (1, D)):
                     out.add(shape)
     return sorted(out)
 
@@ -60,7 +61,7 @@ def _records(point: Tuple[int, ...], second: torch.Tensor, points: int, block_ro
     x = torch.randn(points, *point, generator=torch.Generator().manual_seed(1))
     kw = dict(write=False, modules=[m], block_rows=block_rows, samples=1)
     got = Diagnostics(m.encode, lambda z: (m.mean(z), second), x, **kw).diagnose(1, 1)
-    expanded = second.expand(1, *point).contiguous()
+    expanded = (second * torch.ones(1, *point)).reshape(1, *point)
     want = Diagnostics(m.encode, lambda z: (m.mean(z), expanded), x, **kw).diagnose(1, 1)
     return got, want
 

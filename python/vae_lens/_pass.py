@@ -459,9 +459,11 @@ def broadcasts(shape: Tuple[int, ...], point: Tuple[int, ...]) -> bool:
 
 def broadcast_to_point(log_var: torch.Tensor, point: Tuple[int, ...]) -> torch.Tensor:
     """A decoder's log-variance that broadcasts to one data point, as a loss broadcasts it against [batch, *point]
-    (one per channel, [C, 1, 1] or [1, C, 1, 1]; one per column, [W]), as the [1, *point] of D values it stands for;
-    anything else (one value, D values, a row per latent row) as it is."""
-    if log_var.dim() == 0 or log_var.numel() in (1, int(np.prod(point))) or not broadcasts(tuple(log_var.shape), point):
+    (one per channel, [C, 1, 1] or [1, C, 1, 1]; one per column, [W]; one per pixel without the channel axis of
+    1, [H, W]), as the [1, *point] of D values it stands for; anything else (one value, D values flat, which a
+    block of D latent rows makes ambiguous, D values in another shape, a row per latent row) as it is."""
+    D = int(np.prod(point))
+    if log_var.numel() == 1 or (log_var.dim() == 1 and log_var.numel() == D) or not broadcasts(tuple(log_var.shape), point):
         return log_var
     return log_var.reshape(log_var.shape[max(0, log_var.dim() - len(point)):]).expand(*point).reshape(1, *point)
 
