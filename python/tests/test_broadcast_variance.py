@@ -134,3 +134,32 @@ def test_every_rank_asks_the_decoder_as_often_when_a_first_block_has_as_many_row
             sums.append(run_pass(setup, 1, rank, world).sums)
         counts.append(calls["decode"])
     assert all(c == counts[0] for c in counts), counts
+
+
+ENCODER_SHAPES = {"per point [P, 1]": lambda P, H: (P, 1), "per latent [1, H]": lambda P, H: (1, H),
+                  "per latent [H]": lambda P, H: (H,), "one [1, 1]": lambda P, H: (1, 1), "one []": lambda P, H: ()}
+
+
+@pytest.mark.parametrize("shape", list(ENCODER_SHAPES))
+@pytest.mark.parametrize("scale", ["log_variance", "std"])
+@pytest.mark.parametrize("H", [1, 3, 4])
+def test_an_encoder_variance_that_broadcasts_to_the_means_is_read_as_the_values_it_stands_for(shape: str, scale: str, H: int) -> None:
+    # An isotropic posterior (one variance per point, [P, 1]) or one learned for each latent whatever x ([H]), as the
+    # KL term of the user's loss broadcasts it against the means, was refused for not being [P, H].
+    torch.manual_seed(0)
+    enc, dec, head = torch.nn.Linear(5, H), torch.nn.Linear(H, 5), torch.nn.Linear(5, 1)
+    learned = torch.rand(H) + 0.3
+    x = torch.randn(24, 5, generator=torch.Generator().manual_seed(1))
+
+    def second(t: torch.Tensor) -> torch.Tensor:
+        P = t.shape[0]
+        v = {"per point [P, 1]": lambda: head(t).exp(), "one [1, 1]": lambda: learned[:1].reshape(1, 1),
+             "one []": lambda: learned[0]}.get(shape, lambda: learned)()
+        return v.reshape(ENCODER_SHAPES[shape](P, H))
+
+    kw = dict(write=False, modules=[enc, dec, head], encoder_scale=scale, block_rows=8)
+    decode = lambda z: (dec(z), torch.zeros(1))  # noqa: E731
+    got = Diagnostics(lambda t: (enc(t), second(t)), decode, x, **kw).diagnose(1, 1)
+    want = Diagnostics(lambda t: (enc(t), second(t).expand(t.shape[0], H)), decode, x, **kw).diagnose(1, 1)
+    for k in ("elbo", "gap", "hEnc", "kl", "meanFieldGap", "klPerLatent"):
+        assert got[k] == want[k], k

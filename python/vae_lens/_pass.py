@@ -301,10 +301,14 @@ def _encoder_outputs(setup: PassSetup, x: torch.Tensor) -> Tuple[torch.Tensor, t
                if isinstance(out, torch.distributions.Distribution) else "")
         )
     mean, second = out
+    if mean.dim() == 2 and second.dim() <= 2 and broadcasts(tuple(second.shape), tuple(mean.shape)):
+        # One variance per point ([P, 1]: an isotropic posterior) or per latent ([H]), as a KL term broadcasts it.
+        second = second.expand_as(mean)
     if mean.dim() != 2 or mean.shape[0] != P or tuple(second.shape) != tuple(mean.shape):
         raise VaeLensInputError(
             f"encode ({name}) returned mean of shape {shape_of(mean)} and {scale} of shape {shape_of(second)} "
-            f"for a batch of shape {shape_of(x)}: both must be [{P}, H]"
+            f"for a batch of shape {shape_of(x)}: the mean must be [{P}, H], and the {scale} [{P}, H] or a shape that "
+            f"broadcasts to it ([{P}, 1], [H])"
             + (f"; for latents with more axes (a spatial [batch, c, h, w] latent) flatten them in encode and undo it in decode: "
                f"encode=lambda x: {SPATIAL_DISTRIBUTION_ENCODE if q is not None else SPATIAL_TUPLE_ENCODE}, "
                f"decode=lambda z: model.decode(z.unflatten(1, {tuple(mean.shape[1:])}))"

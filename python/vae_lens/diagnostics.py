@@ -61,7 +61,8 @@ class Diagnostics:
     """Convergence diagnostics of a Gaussian VAE (Damm et al., AISTATS 2023), logged to a run folder.
 
     Args:
-        encode: ``encode(x) -> (mean, log_variance)``, each ``[batch, H]``, or a ``torch.distributions.Normal``
+        encode: ``encode(x) -> (mean, log_variance)``, each ``[batch, H]`` (the log-variance may be a shape that
+            broadcasts to it, ``[batch, 1]`` or ``[H]``), or a ``torch.distributions.Normal``
             (or an ``Independent`` of one): the encoder q(z|x). An encoder whose second output is not the
             log-variance says what it is with ``encoder_scale``.
         decode: ``decode(z) -> (mean, log_variance)`` for a Gaussian decoder: ``mean`` has the data's
