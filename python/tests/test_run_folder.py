@@ -184,7 +184,8 @@ PRIOR_CASES = {
 def bad_case(kind: str):
     m = TinyVae()
     if kind == "encode-shape":
-        return (lambda x: (m.encode(x)[0], m.encode(x)[1][:, :1])), m.decode, {}, r"encode .*shape \(\d+, 1\)"
+        # [batch, 1] broadcasts to the means (an isotropic posterior) and is read; twice H values do not.
+        return (lambda x: (m.encode(x)[0], m.encode(x)[1].repeat(1, 2))), m.decode, {}, r"encode .*shape \(\d+, 4\)"
     if kind == "encode-one":
         return (lambda x: m.encode(x)[0]), m.decode, {}, r"encode .*must return \(mean, log_variance\)"
     if kind == "decode-shape":
