@@ -7,6 +7,7 @@
  */
 import type { Tensor, Tensor2D } from '@tensorflow/tfjs-core';
 import { LOG_2PIE } from '../core/constants';
+import type { NetworkPlan } from '../core/layers';
 import { MODEL_TYPE_INFO } from '../core/modelTypes';
 import { decompose, emptyPassStatistics, type Decomposition, type DecoderVariance, type PassStatistics } from '../core/entropy';
 import { DEFAULT_DIAGNOSTIC_SUBSET, type VaeSpec } from '../core/spec';
@@ -14,6 +15,7 @@ import type { Dataset } from '../data/dataset';
 import { gatherRows, subsetIndices } from '../data/scaling';
 import type { Tf } from './tf';
 import type { Vae } from './model';
+import { activationBytes } from './modelSize';
 
 /**
  * Decoder rows per random draw: the noise for a chunk of points is drawn at once with the
@@ -21,14 +23,27 @@ import type { Vae } from './model';
  */
 const ROWS_PER_DRAW = 16384;
 /**
- * Decoder rows evaluated at once (and their points encoded at once). Every [rows, D]
- * intermediate lives in the engine's memory until its block ends, about ten of them, and the
- * wasm engine's heap grows to the largest working set and never shrinks: at 512 rows of 784
- * floats a block needs ~16 MB, at 2048 rows it needed ~65 MB (and the encoder, run on a whole
- * 4096-point draw at once, ~40 MB). Each block repacks the decoder's weights (~0.2 ms),
- * which larger blocks would save at the price of memory.
+ * Decoder rows evaluated at once (and their points encoded at once), at most. Every [rows, D]
+ * intermediate lives in the engine's memory until its block ends, and the wasm engine's heap
+ * grows to the largest working set and never shrinks: at 512 rows of 784 floats a block needs
+ * ~16 MB. Each block repacks the decoder's weights (~0.2 ms), which larger blocks would save at
+ * the price of memory.
  */
 const ROWS_PER_BLOCK = 512;
+/**
+ * Engine memory a block may take. Measured with no hidden layers at 512 rows of D = 20000: the
+ * heap grew by 7 (VAE-1) and 15 (VAE-3) copies of [rows, D]; the hidden layers' own outputs come
+ * on top. Without this bound, 512 samples of a 100k-dimensional point took ~3 GiB and the pass
+ * died past the engine's 2 GiB.
+ */
+const BLOCK_BYTES = 256 * 2 ** 20;
+const PASS_COPIES_OF_OUTPUT = 16;
+
+/** Rows of a block for this model: ROWS_PER_BLOCK, fewer where a row's intermediates are large. */
+export function passBlockRows(dim: number, plan: NetworkPlan, budgetBytes = BLOCK_BYTES): number {
+  const rowBytes = PASS_COPIES_OF_OUTPUT * dim * 4 + activationBytes(plan, 1);
+  return Math.max(1, Math.min(ROWS_PER_BLOCK, Math.floor(budgetBytes / rowBytes)));
+}
 
 export interface PassInput {
   /** Row-major points to evaluate, n x dim. */
@@ -58,14 +73,16 @@ export function diagnosticSubset(train: Dataset, spec: VaeSpec, points?: number)
   return { values: gatherRows(train.values, train.dim, rows, 0, rows.length, new Float32Array(rows.length * train.dim)), n: rows.length };
 }
 
-export function gatherStatistics(tf: Tf, vae: Vae, input: PassInput, encodings?: Encodings): PassStatistics {
+export function gatherStatistics(tf: Tf, vae: Vae, input: PassInput, encodings?: Encodings, blockRows = passBlockRows(vae.dim, vae.plan)): PassStatistics {
   const { n: N, samples: S } = input;
   const D = vae.dim;
   const H = vae.spec.latentDim;
   const latentVar = MODEL_TYPE_INFO[vae.spec.type].decoderVariance === 'per-point';
   const st = emptyPassStatistics(N, S, D, H, latentVar);
   const pointsPerChunk = Math.max(1, Math.floor(ROWS_PER_DRAW / S));
-  const pointsPerBlock = Math.max(1, Math.floor(ROWS_PER_BLOCK / S));
+  // Whole points where their samples fit in a block; else one point at a time, its samples split.
+  const pointsPerBlock = Math.max(1, Math.floor(blockRows / S));
+  const samplesPerBlock = Math.min(S, blockRows);
   const read = (t: Tensor): Float32Array => t.dataSync() as Float32Array;
 
   for (let start = 0, chunk = 0; start < N; start += pointsPerChunk, chunk++) {
@@ -75,47 +92,54 @@ export function gatherStatistics(tf: Tf, vae: Vae, input: PassInput, encodings?:
     for (let p0 = 0; p0 < C; p0 += pointsPerBlock) {
       const P = Math.min(pointsPerBlock, C - p0);
       const first = start + p0;
-      const out = tf.tidy(() => {
-        const x = tf.tensor2d(input.values.subarray(first * D, (first + P) * D), [P, D]);
-        const e = vae.encode(x);
-        const klLatent = vae.klPerLatent(e, vae.priorLogVar());
-        // Encodings and x are broadcast over each point's S samples, never repeated.
-        const blockEps = tf.slice(eps, [p0 * S, 0], [P * S, H]);
-        const dec = vae.decode(vae.samplePerPoint(e, blockEps, S));
-        const sq = tf.square(tf.sub(tf.reshape(x, [P, 1, D]), tf.reshape(dec.mu, [P, S, D])));
-        // Column sums as ones·sq: the engine sums over leading axes by transposing first.
-        const columnSums = (t: Tensor) => tf.reshape(tf.matMul(tf.ones([1, P * S]), tf.reshape(t, [P * S, D])), [D]);
-        return {
-          kl: tf.sum(klLatent, 1),
-          sumLogT2: tf.sum(e.logT2, 1),
-          klLatentSum: tf.sum(klLatent, 0),
-          momentSum: tf.sum(tf.add(tf.square(e.nu), tf.exp(e.logT2)), 0),
-          logLik: vae.logLikelihoodPerSample(x, dec, S),
-          sqErrSum: columnSums(sq),
-          hDec: latentVar ? tf.mul(tf.add(tf.sum(dec.logS2, 1), D * LOG_2PIE), 0.5) : undefined,
-          normSqErr: latentVar ? tf.reshape(tf.sum(tf.mul(sq, tf.exp(tf.neg(tf.reshape(dec.logS2, [P, S, D])))), -1), [P * S]) : undefined,
-          // Per row, added up in float64 below: one float32 sum over a block's rows x D values loses digits.
-          varianceSum: latentVar ? tf.sum(tf.exp(dec.logS2), 1) : undefined,
-          nu: encodings ? e.nu : undefined,
-          logT2: encodings ? e.logT2 : undefined,
-        };
-      });
-      if (encodings) {
-        encodings.nu.set(read(out.nu!), first * H);
-        encodings.logT2.set(read(out.logT2!), first * H);
+      for (let s0 = 0; s0 < S; s0 += samplesPerBlock) {
+        const B = Math.min(samplesPerBlock, S - s0);
+        // The point's own terms once, with its first samples.
+        const once = s0 === 0;
+        const out = tf.tidy(() => {
+          const x = tf.tensor2d(input.values.subarray(first * D, (first + P) * D), [P, D]);
+          const e = vae.encode(x);
+          const klLatent = vae.klPerLatent(e, vae.priorLogVar());
+          // Encodings and x are broadcast over each point's B samples, never repeated.
+          const blockEps = tf.slice(eps, [p0 * S + s0, 0], [P * B, H]);
+          const dec = vae.decode(vae.samplePerPoint(e, blockEps, B));
+          const sq = tf.square(tf.sub(tf.reshape(x, [P, 1, D]), tf.reshape(dec.mu, [P, B, D])));
+          // Column sums as ones·sq: the engine sums over leading axes by transposing first.
+          const columnSums = (t: Tensor) => tf.reshape(tf.matMul(tf.ones([1, P * B]), tf.reshape(t, [P * B, D])), [D]);
+          return {
+            kl: once ? tf.sum(klLatent, 1) : undefined,
+            sumLogT2: once ? tf.sum(e.logT2, 1) : undefined,
+            klLatentSum: once ? tf.sum(klLatent, 0) : undefined,
+            momentSum: once ? tf.sum(tf.add(tf.square(e.nu), tf.exp(e.logT2)), 0) : undefined,
+            logLik: vae.logLikelihoodPerSample(x, dec, B),
+            sqErrSum: columnSums(sq),
+            hDec: latentVar ? tf.mul(tf.add(tf.sum(dec.logS2, 1), D * LOG_2PIE), 0.5) : undefined,
+            normSqErr: latentVar ? tf.reshape(tf.sum(tf.mul(sq, tf.exp(tf.neg(tf.reshape(dec.logS2, [P, B, D])))), -1), [P * B]) : undefined,
+            // Per row, added up in float64 below: one float32 sum over a block's rows x D values loses digits.
+            varianceSum: latentVar ? tf.sum(tf.exp(dec.logS2), 1) : undefined,
+            nu: encodings && once ? e.nu : undefined,
+            logT2: encodings && once ? e.logT2 : undefined,
+          };
+        });
+        if (out.nu && out.logT2) {
+          encodings!.nu.set(read(out.nu), first * H);
+          encodings!.logT2.set(read(out.logT2), first * H);
+        }
+        if (out.kl) st.klPerPoint.set(read(out.kl), first);
+        if (out.sumLogT2) st.sumLogT2PerPoint.set(read(out.sumLogT2), first);
+        if (out.klLatentSum) addInto(st.klPerLatentSum, read(out.klLatentSum));
+        if (out.momentSum) addInto(st.secondMomentSum, read(out.momentSum));
+        // A block's rows are contiguous: all of P whole points, or samples s0.. of one point.
+        const row = first * S + s0;
+        st.logLikPerSample.set(read(out.logLik), row);
+        addInto(st.sqErrSum, read(out.sqErrSum));
+        if (st.latentVariance) {
+          st.latentVariance.hDecPerSample.set(read(out.hDec!), row);
+          st.latentVariance.normSqErrPerSample.set(read(out.normSqErr!), row);
+          for (const v of read(out.varianceSum!)) st.latentVariance.varianceSum += v;
+        }
+        for (const t of Object.values(out)) t?.dispose();
       }
-      st.klPerPoint.set(read(out.kl), first);
-      st.sumLogT2PerPoint.set(read(out.sumLogT2), first);
-      addInto(st.klPerLatentSum, read(out.klLatentSum));
-      addInto(st.secondMomentSum, read(out.momentSum));
-      st.logLikPerSample.set(read(out.logLik), first * S);
-      addInto(st.sqErrSum, read(out.sqErrSum));
-      if (st.latentVariance) {
-        st.latentVariance.hDecPerSample.set(read(out.hDec!), first * S);
-        st.latentVariance.normSqErrPerSample.set(read(out.normSqErr!), first * S);
-        for (const v of read(out.varianceSum!)) st.latentVariance.varianceSum += v;
-      }
-      for (const t of Object.values(out)) t?.dispose();
     }
     eps.dispose();
   }

@@ -12,7 +12,7 @@ import type { Tensor, Variable } from '@tensorflow/tfjs-core';
 import { latentEvidence, meanFieldGap, type LatentEvidence, type MeanFieldEvidence } from '../core/evidence';
 import { Rng } from '../core/random';
 import type { Tf } from './tf';
-import { priorVariance, type Encodings } from './diagnostics';
+import { passBlockRows, priorVariance, type Encodings } from './diagnostics';
 import { variableOf } from './layers';
 import type { Vae } from './model';
 
@@ -39,8 +39,6 @@ export const MEAN_FIELD_POINTS = 128;
 const MEAN_FIELD_ROWS = 2048;
 const MIN_MEAN_FIELD_POINTS = 16;
 export const MAX_MEAN_FIELD_LATENTS = 256;
-/** Decoder rows evaluated at once (whole points: a point's 2H shifted copies stay together). */
-const ROWS_PER_BLOCK = 512;
 /**
  * Central-difference step in latent units: far below a posterior's width, far above float32's
  * rounding of the decoder's output (a ReLU decoder is piecewise linear, so only a kink within
@@ -80,8 +78,9 @@ export function meanFieldEvidence(tf: Tf, vae: Vae, values: Float32Array, n: num
   invS2.dispose();
   const centres = nu.dataSync() as Float32Array;
   nu.dispose();
-  // Rows (p, sign, h): nu_p + sign * step_ph * e_h, for the points of one block.
-  const pointsPerBlock = Math.max(1, Math.floor(ROWS_PER_BLOCK / (2 * H)));
+  // Rows (p, sign, h): nu_p + sign * step_ph * e_h, for the points of one block, sized as the pass's
+  // blocks are (whole points: a point's 2H shifted copies stay together).
+  const pointsPerBlock = Math.max(1, Math.floor(passBlockRows(D, vae.plan) / (2 * H)));
   const a2 = priorVariance(vae);
   const precisions = new Float64Array(P * H * H);
   const jacobian = new Float64Array(H * D);

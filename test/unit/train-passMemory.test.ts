@@ -1,0 +1,92 @@
+/**
+ * The diagnostics pass fits its blocks to the engine's memory. The wasm engine's heap stops at
+ * 2 GiB and never shrinks; a block of 512 decoder rows of a 100k-dimensional point took ~3 GiB
+ * and the pass died with an engine error an epoch into the run. Blocks are sized by the bytes a
+ * row takes, a point's samples split over several blocks when they do not fit in one, and the
+ * statistics are the same however the work is blocked.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { planNetworks } from '../../src/core/layers';
+import { parseSpec } from '../../src/core/spec';
+import { chooseEngine } from '../../src/train/backend';
+import { gatherStatistics, passBlockRows } from '../../src/train/diagnostics';
+import { Vae } from '../../src/train/model';
+import type { Tf } from '../../src/train/tf';
+
+function model(tf: Tf, type: string, dim: number, hidden = '[]'): Vae {
+  const spec = parseSpec(
+    `{ "data": { "synthetic": "circle", "n": 10 }, "model": { "type": "${type}", "latentDim": 2, "encoder": { "hidden": ${hidden} }, "decoder": { "hidden": ${hidden} } } }`,
+    't.vae.json',
+  ).spec;
+  return new Vae(tf, spec.model, dim, 3, 0.5);
+}
+
+const heapMiB = (tf: Tf) => (tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8.buffer.byteLength / 2 ** 20;
+
+// First in the file: the heap only grows, so its growth is this pass's working set.
+test('a pass of many samples of a wide point stays within its block budget of engine memory', async () => {
+  const { tf } = await chooseEngine('wasm');
+  const D = 4000;
+  const vae = model(tf, 'VAE-3', D);
+  try {
+    const budget = 16 * 2 ** 20;
+    const rows = passBlockRows(D, vae.plan, budget);
+    assert.ok(rows < 512, `${rows} rows`);
+    const before = heapMiB(tf);
+    const values = Float32Array.from({ length: 2 * D }, (_, i) => Math.sin(i));
+    // 512 samples of a point: one block of 512 rows grew the heap by ~120 MiB here.
+    gatherStatistics(tf, vae, { values, n: 2, samples: 512, seed: 1 }, undefined, rows);
+    const grown = heapMiB(tf) - before;
+    assert.ok(grown <= 2 * (budget / 2 ** 20), `the heap grew by ${grown} MiB for a block budget of ${budget / 2 ** 20} MiB`);
+  } finally {
+    vae.dispose();
+  }
+});
+
+test('blocks are 512 rows for small data, fewer for wide data and wide layers, and never none', () => {
+  const cases: [string, number, string, (rows: number) => boolean][] = [
+    ['VAE-1', 784, '[512]', (r) => r === 512],
+    ['VAE-1', 100_000, '[]', (r) => r > 1 && r < 64],
+    ['VAE-3', 100_000, '[]', (r) => r > 1 && r < 64],
+    ['VAE-1', 1000, '[65536, 65536]', (r) => r > 1 && r < 512],
+  ];
+  for (const [type, dim, hidden, ok] of cases) {
+    const spec = parseSpec(
+      `{ "data": { "synthetic": "circle", "n": 10 }, "model": { "type": "${type}", "latentDim": 2, "encoder": { "hidden": ${hidden} }, "decoder": { "hidden": ${hidden} } } }`,
+      't.vae.json',
+    ).spec;
+    const { plan } = planNetworks(spec.model, [dim], type === 'VAE-3');
+    const rows = passBlockRows(dim, plan!);
+    assert.ok(ok(rows), `${type} D=${dim} hidden ${hidden}: ${rows} rows`);
+  }
+});
+
+for (const type of ['VAE-1', 'VAE-3']) {
+  test(`a pass gives the same statistics whether a point's samples share a block or are split over several (${type})`, async () => {
+    const { tf } = await chooseEngine('wasm');
+    const D = 12;
+    const vae = model(tf, type, D, '[8]');
+    try {
+      const n = 7;
+      const values = Float32Array.from({ length: n * D }, (_, i) => Math.cos(0.7 * i));
+      const input = { values, n, samples: 5, seed: 9 };
+      const whole = gatherStatistics(tf, vae, input, { nu: new Float32Array(n * 2), logT2: new Float32Array(n * 2) });
+      for (const rows of [1, 3, 5, 11]) {
+        const encodings = { nu: new Float32Array(n * 2), logT2: new Float32Array(n * 2) };
+        const split = gatherStatistics(tf, vae, input, encodings, rows);
+        assert.deepEqual(split.logLikPerSample, whole.logLikPerSample, `${rows} rows a block`);
+        assert.deepEqual(split.klPerPoint, whole.klPerPoint);
+        assert.deepEqual(split.sumLogT2PerPoint, whole.sumLogT2PerPoint);
+        assert.deepEqual(split.latentVariance?.hDecPerSample, whole.latentVariance?.hDecPerSample);
+        assert.deepEqual(split.latentVariance?.normSqErrPerSample, whole.latentVariance?.normSqErrPerSample);
+        // Sums over a block are float32: blocked differently they may differ in the last digits.
+        for (const key of ['sqErrSum', 'klPerLatentSum', 'secondMomentSum'] as const)
+          split[key].forEach((v, i) => assert.ok(Math.abs(v - whole[key][i]!) <= 1e-5 * Math.abs(whole[key][i]!), `${key}[${i}] with ${rows} rows a block`));
+        assert.ok(!encodings.nu.every((v) => v === 0), 'the encodings are kept');
+      }
+    } finally {
+      vae.dispose();
+    }
+  });
+}
