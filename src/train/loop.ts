@@ -53,6 +53,8 @@ export interface LoopOptions {
   resumeCheckpoint?: Checkpoint;
   /** The resumed run's records so far: the convergence rule judges the whole history, not just the new passes. */
   previousRecords?: readonly MetricsRecord[];
+  /** The spec file, which a failure for memory names with the fields to change. */
+  specPath?: string;
 }
 
 export type LoopOutcome =
@@ -125,7 +127,7 @@ export class TrainingLoop {
 
     let last: MetricsRecord | undefined;
     if (this.startEpoch === 0 && !this.resumed) {
-      last = this.diagnosticsPass(0, 0, NaN);
+      last = this.passOrExplain(0, 0, NaN);
       // A good checkpoint from the start: a run that diverges or dies in its first epoch can still be resumed.
       await this.checkpoint(0);
       if (this.o.shouldStop()) return { status: 'stopped', epochsDone: 0, steps: 0, last };
@@ -174,7 +176,13 @@ export class TrainingLoop {
       const trainSeconds = (performance.now() - epochStart) / 1000;
       const samplesPerSec = skipped < train.n ? (train.n - skipped) / trainSeconds : NaN;
       if (epoch % spec.diagnostics.every === 0 || epoch === this.o.epochs) {
-        last = this.diagnosticsPass(epoch, lossSum / train.n, samplesPerSec);
+        try {
+          last = this.passOrExplain(epoch, lossSum / train.n, samplesPerSec);
+        } catch (e) {
+          // The epoch's training is kept as a run stopped after its last batch: a resume makes only the pass.
+          await this.checkpoint(epoch - 1, { batchesDone: stepsPerEpoch, lossSum }).catch(() => undefined);
+          throw e;
+        }
       }
       if (epoch % spec.training.checkpointEvery === 0 || epoch === this.o.epochs) await this.checkpoint(epoch);
     }
@@ -243,6 +251,26 @@ export class TrainingLoop {
     const points = { values: this.diagValues.subarray(0, n * this.vae.dim), n, samples: spec.diagnostics.mcSamples, seed };
     const averaged = this.average.withAveragedWeights(() => diagnose(engine.tf, this.vae, points).elbo);
     return elbo + (averaged - elboOfFirstPoints(pass, n));
+  }
+
+  /** The pass, its engine running out of memory said as what to change in the spec rather than as the engine's trap. */
+  private passOrExplain(epoch: number, trainLoss: number, samplesPerSec: number): MetricsRecord {
+    try {
+      return this.diagnosticsPass(epoch, trainLoss, samplesPerSec);
+    } catch (e) {
+      if (!isOutOfMemory(e)) throw e;
+      const { spec, engine } = this.o;
+      const d = spec.diagnostics;
+      const kept =
+        epoch === 0
+          ? 'Nothing was trained yet'
+          : `Every metric written so far is kept, and the weights after epoch ${epoch} in the checkpoint (resume the run to make the pass again)`;
+      throw new UserError(
+        `the diagnostics pass after epoch ${epoch} ran out of the ${engine.name} engine's memory (${(e as Error).message}) on ${this.diagN} points of dimension ${this.vae.dim} ` +
+          `with ${d.mcSamples} samples each. ${kept}. Lower diagnostics.mcSamples (now ${d.mcSamples}) or diagnostics.subset (now ${this.diagN} points), or use narrower hidden layers.`,
+        { file: this.o.specPath, field: 'diagnostics.mcSamples' },
+      );
+    }
   }
 
   private diagnosticsPass(epoch: number, trainLoss: number, samplesPerSec: number): MetricsRecord {
@@ -476,6 +504,12 @@ function displayScale(originals: Float32Array, ds: ScaledDataset): (x: number) =
   }
   if (lo >= 0 && hi <= 1) return clamp;
   return hi > lo ? (x) => clamp((x - lo) / (hi - lo)) : () => 0.5;
+}
+
+/** How the wasm engine fails when its heap cannot grow: a trap on the address past its end, or an abort from its allocator. */
+export function isOutOfMemory(e: unknown): boolean {
+  if (e instanceof RangeError) return /memory|allocation/i.test(e.message);
+  return e instanceof WebAssembly.RuntimeError && /out of bounds|out of memory|OOM/i.test(e.message);
 }
 
 /** Data far from unit scale make the first steps overflow whatever the step size: say so before the step size. */

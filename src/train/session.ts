@@ -176,6 +176,7 @@ export async function runSession(req: StartRequest, emit: EventSink, control: Se
       resumeFrom: resumeDir ? w.checkpointPath() : undefined,
       resumeCheckpoint,
       previousRecords: resumeDir ? readPreviousRecords(resumeDir) : undefined,
+      specPath: specText?.file,
       events: {
         progress: (p) => emit({ type: 'progress', ...p }),
         diagnostics: (record: MetricsRecord) => {

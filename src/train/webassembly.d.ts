@@ -28,6 +28,8 @@ declare namespace WebAssembly {
     instance: Instance;
     module: Module;
   }
+  /** A trap: an access past the memory's end, an unreachable instruction. */
+  class RuntimeError extends Error {}
   function validate(bytes: BufferSource): boolean;
   function compile(bytes: BufferSource): Promise<Module>;
   function instantiate(bytes: BufferSource, imports?: Imports): Promise<WebAssemblyInstantiatedSource>;

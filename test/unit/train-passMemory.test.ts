@@ -6,11 +6,19 @@
  * statistics are the same however the work is blocked.
  */
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { test } from 'node:test';
+import { isUserError } from '../../src/core/errors';
 import { planNetworks } from '../../src/core/layers';
+import type { MetricsRecord } from '../../src/core/runFormat';
 import { parseSpec } from '../../src/core/spec';
+import { loadData } from '../../src/data/load';
 import { chooseEngine } from '../../src/train/backend';
+import { readCheckpoint } from '../../src/train/checkpoint';
 import { gatherStatistics, passBlockRows } from '../../src/train/diagnostics';
+import { TrainingLoop } from '../../src/train/loop';
 import { Vae } from '../../src/train/model';
 import type { Tf } from '../../src/train/tf';
 
@@ -90,3 +98,64 @@ for (const type of ['VAE-1', 'VAE-3']) {
     }
   });
 }
+
+/**
+ * A pass that runs out of engine memory: the engine's own trap, raised here where the pass draws
+ * its noise, once the second epoch has trained its last batch.
+ */
+test('a pass that runs out of memory keeps the epoch it followed and says which spec fields to change', async () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vae-lens-passmem-'));
+  const specPath = path.join(tmp, 'oom.vae.json');
+  const text = `{ "data": { "synthetic": "circle", "n": 64 },
+     "model": { "latentDim": 2, "encoder": { "hidden": [8] }, "decoder": { "hidden": [8] } },
+     "training": { "epochs": 3, "batchSize": 32, "seed": 5 }, "diagnostics": { "every": 1, "mcSamples": 4 } }`;
+  fs.writeFileSync(specPath, text);
+  const { spec } = parseSpec(text, specPath);
+  const { train } = await loadData(spec.data, specPath);
+  const engine = await chooseEngine('wasm');
+  let armed = false;
+  const tf = Object.create(engine.tf, {
+    randomNormal: {
+      value: (...a: Parameters<Tf['randomNormal']>) => {
+        if (armed) throw new WebAssembly.RuntimeError('memory access out of bounds');
+        return engine.tf.randomNormal(...a);
+      },
+    },
+  }) as Tf;
+  const checkpointPath = path.join(tmp, 'latest.json');
+  const records: MetricsRecord[] = [];
+  const loop = new TrainingLoop({
+    spec,
+    engine: { ...engine, tf },
+    train,
+    epochs: 3,
+    checkpointPath,
+    specPath,
+    shouldStop: () => false,
+    events: {
+      progress: (p) => (armed ||= p.epoch === 2 && p.epochFraction === 1),
+      diagnostics: (r) => records.push(r),
+      log: () => undefined,
+    },
+  });
+  try {
+    await assert.rejects(loop.run(), (e: unknown) => {
+      assert.ok(isUserError(e), String(e));
+      assert.deepEqual(e.location, { file: specPath, field: 'diagnostics.mcSamples' });
+      assert.match(e.message, /after epoch 2 ran out of the wasm engine's memory/);
+      assert.match(e.message, /diagnostics\.mcSamples \(now 4\)/);
+      assert.match(e.message, /diagnostics\.subset \(now 64 points\)/);
+      return true;
+    });
+  } finally {
+    loop.dispose();
+  }
+  assert.deepEqual(
+    records.map((r) => r.epoch),
+    [0, 1],
+  );
+  // The second epoch's weights, with its pass still to make.
+  const cp = readCheckpoint(checkpointPath);
+  assert.equal(cp.epoch, 1);
+  assert.equal(cp.batchesDone, 2);
+});
