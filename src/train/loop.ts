@@ -105,6 +105,10 @@ export class TrainingLoop {
     const subset = diagnosticSubset(train, spec);
     this.diagValues = subset.values;
     this.diagN = subset.n;
+    const asked = spec.diagnostics.subset;
+    // The records' `points` show the count used, but a run that was meant to evaluate a subset should say it does not.
+    if (asked !== undefined && asked > train.n)
+      o.events.log('warn', `diagnostics.subset is ${asked}, more than the ${train.n} training points: every pass evaluates all ${train.n}`);
     const shape = train.imageShape;
     const { problem } = shape ? imageGeometry(shape, 'hwc') : { problem: undefined };
     this.drawable = shape !== undefined && problem === undefined;

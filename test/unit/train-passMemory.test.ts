@@ -159,3 +159,26 @@ test('a pass that runs out of memory keeps the epoch it followed and says which 
   assert.equal(cp.epoch, 1);
   assert.equal(cp.batchesDone, 2);
 });
+
+test('a diagnostics.subset larger than the training data is said, with both sizes', async () => {
+  const text = `{ "data": { "synthetic": "circle", "n": 64, "validation": 0.25 },
+     "model": { "latentDim": 2, "encoder": { "hidden": [8] }, "decoder": { "hidden": [8] } },
+     "diagnostics": { "subset": 500 } }`;
+  const { spec } = parseSpec(text, 'subset.vae.json');
+  const { train, validation } = await loadData(spec.data, 'subset.vae.json');
+  const logs: string[] = [];
+  const loop = new TrainingLoop({
+    spec,
+    engine: await chooseEngine('wasm'),
+    train,
+    validation,
+    epochs: 1,
+    shouldStop: () => false,
+    events: { progress: () => undefined, diagnostics: () => undefined, log: (level, m) => logs.push(`${level}: ${m}`) },
+  });
+  loop.dispose();
+  assert.deepEqual(
+    logs.filter((l) => l.includes('subset')),
+    [`warn: diagnostics.subset is 500, more than the ${train.n} training points: every pass evaluates all ${train.n}`],
+  );
+});
