@@ -152,7 +152,7 @@ export class TrainingLoop {
         const from = b * B;
         const to = Math.min(train.n, from + B);
         const rows = gatherRows(train.values, train.dim, order, from, to, batchBuf);
-        const loss = this.trainStep(rows, to - from, seedBase + this.step);
+        const loss = this.stepOrExplain(rows, to - from, seedBase + this.step, epoch);
         this.step++;
         this.average.update(this.step);
         if (!Number.isFinite(loss)) {
@@ -191,6 +191,21 @@ export class TrainingLoop {
       if (epoch % spec.training.checkpointEvery === 0 || epoch === this.o.epochs) await this.checkpoint(epoch);
     }
     return { status: 'completed', epochsDone: this.o.epochs, steps: this.step, last };
+  }
+
+  /** A step, its engine running out of memory said as what to change in the spec rather than as the engine's trap. */
+  private stepOrExplain(rows: Float32Array, n: number, seed: number, epoch: number): number {
+    try {
+      return this.trainStep(rows, n, seed);
+    } catch (e) {
+      if (!isOutOfMemory(e)) throw e;
+      const { spec, engine } = this.o;
+      throw new UserError(
+        `the training step at epoch ${epoch}, step ${this.step + 1} ran out of the ${engine.name} engine's memory (${(e as Error).message}) on a batch of ${n} points of dimension ${this.vae.dim}. ` +
+          `Every metric written so far and the last checkpoint are kept. Lower training.batchSize (now ${spec.training.batchSize}), or use narrower hidden layers (model.encoder, model.decoder).`,
+        { file: this.o.specPath, field: 'training.batchSize' },
+      );
+    }
   }
 
   /** One Adam step on a batch; returns the loss (minus the ELBO). */

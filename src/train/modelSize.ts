@@ -34,7 +34,7 @@ export function parameterCount(model: ModelSpec, dim: number, imageShape?: reado
 
 /** Weights, their gradients and Adam's two moments, as float32. */
 const BYTES_PER_PARAMETER = 4 * 4;
-/** The wasm engine's memory cannot grow past 4 GiB; keep well clear of it. */
+/** The wasm engine's heap cannot grow past 2 GiB (measured: allocations fail just under 2 GiB). */
 export const MAX_MODEL_BYTES = 2 ** 31;
 
 /**

@@ -182,3 +182,48 @@ test('a diagnostics.subset larger than the training data is said, with both size
     [`warn: diagnostics.subset is 500, more than the ${train.n} training points: every pass evaluates all ${train.n}`],
   );
 });
+
+test('a training step that runs out of memory names training.batchSize and keeps what was written', async () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vae-lens-stepmem-'));
+  const specPath = path.join(tmp, 'oom.vae.json');
+  const text = `{ "data": { "synthetic": "circle", "n": 64 },
+     "model": { "latentDim": 2, "encoder": { "hidden": [8] }, "decoder": { "hidden": [8] } },
+     "training": { "epochs": 2, "batchSize": 32, "seed": 5 } }`;
+  fs.writeFileSync(specPath, text);
+  const { spec } = parseSpec(text, specPath);
+  const { train } = await loadData(spec.data, specPath);
+  const engine = await chooseEngine('wasm');
+  let armed = false;
+  const tf = Object.create(engine.tf, {
+    randomNormal: {
+      value: (...a: Parameters<Tf['randomNormal']>) => {
+        if (armed) throw new WebAssembly.RuntimeError('memory access out of bounds');
+        return engine.tf.randomNormal(...a);
+      },
+    },
+  }) as Tf;
+  const checkpointPath = path.join(tmp, 'latest.json');
+  const loop = new TrainingLoop({
+    spec,
+    engine: { ...engine, tf },
+    train,
+    epochs: 2,
+    checkpointPath,
+    specPath,
+    shouldStop: () => false,
+    // Armed once the first pass is written: the next draw is the first step's noise.
+    events: { progress: () => undefined, diagnostics: () => (armed = true), log: () => undefined },
+  });
+  try {
+    await assert.rejects(loop.run(), (e: unknown) => {
+      assert.ok(isUserError(e), String(e));
+      assert.deepEqual(e.location, { file: specPath, field: 'training.batchSize' });
+      assert.match(e.message, /epoch 1, step 1 ran out of the wasm engine's memory/);
+      assert.match(e.message, /training\.batchSize \(now 32\)/);
+      return true;
+    });
+  } finally {
+    loop.dispose();
+  }
+  assert.equal(readCheckpoint(checkpointPath).epoch, 0);
+});
