@@ -16,6 +16,7 @@ import { RunIndex } from './runs/runIndex';
 import { RunsViewProvider, type RunsViewNode } from './runs/runsTreeView';
 import { SpecDiagnostics } from './specs/specDiagnostics';
 import { isSpecDocument, runsDirsForSpec, specText as readSpecFileText } from './specs/specFiles';
+import { whenSpecInSight, type SpecParts } from './specParts';
 import { StatusBar } from './status/statusBar';
 import { TrainerClient } from './trainer/trainerClient';
 import { Training } from './training/trainCommands';
@@ -39,12 +40,6 @@ export function activate(context: vscode.ExtensionContext): void {
   // disposes these subscriptions right after calling it, without waiting for it.
   context.subscriptions.push({ dispose: () => trainers.dispose() });
 
-  const index = new RunIndex(trainers);
-  const diagnostics = new SpecDiagnostics();
-  context.subscriptions.push(index, diagnostics);
-
-  let runCommands: RunCommands | undefined;
-  let training: Training | undefined;
   const panelDeps = (): PanelDeps => ({
     extensionUri: context.extensionUri,
     client: trainers,
@@ -65,55 +60,85 @@ export function activate(context: vscode.ExtensionContext): void {
           const choice = await vscode.window.showWarningMessage(`VAE Lens: not retraining this run without asking: ${problem}.`, { modal: true }, train);
           if (choice !== train || !vscode.workspace.isTrusted) return;
         }
-        await training?.retrain(specPath);
+        await specParts().training.retrain(specPath);
       },
-      exportCsv: (runDir) => runCommands?.exportCsv(runDir),
-      exportPng: (runDir, chart, dataUrl) => runCommands?.exportPng(runDir, chart, dataUrl),
+      exportCsv: (runDir) => specParts().runCommands.exportCsv(runDir),
+      exportPng: (runDir, chart, dataUrl) => specParts().runCommands.exportPng(runDir, chart, dataUrl),
     },
   });
-  runCommands = new RunCommands({ index, client: trainers, panelDeps, log });
-  training = new Training({
-    extensionUri: context.extensionUri,
-    client: trainers,
-    diagnostics,
-    panelDeps,
-    output,
-    storageDir: context.globalStorageUri.fsPath,
-    runsOfSpec: (specPath) => index.runsForSpec(specPath),
-  });
-  context.subscriptions.push(training, vscode.window.registerWebviewPanelSerializer(DiagnosticsPanel.viewType, new DiagnosticsPanelSerializer(panelDeps())));
-  context.subscriptions.push({ dispose: () => DiagnosticsPanel.active?.dispose() });
 
-  const statusBar = new StatusBar(index, trainers);
-  const codeLenses = new SpecCodeLensProvider(index, trainers);
-  const runsView = new RunsViewProvider(index, trainers);
+  // The runs view is there from the start (its welcome says how to make a spec); it asks for the run index only once it lists a spec.
+  const runsView = new RunsViewProvider(trainers, () => specParts().index);
   const tree = vscode.window.createTreeView<RunsViewNode>('vaeLens.runs', { treeDataProvider: runsView, canSelectMany: true, showCollapseAll: true });
+  const panels = new DiagnosticsPanelSerializer(panelDeps());
   context.subscriptions.push(
-    statusBar,
-    codeLenses,
     runsView,
     tree,
-    vscode.languages.registerCodeLensProvider({ scheme: 'file', pattern: '**/*.vae.json' }, codeLenses),
-    registerLayerHover(),
+    vscode.window.registerWebviewPanelSerializer(DiagnosticsPanel.viewType, {
+      deserializeWebviewPanel: (panel, state) => {
+        specParts();
+        return panels.deserializeWebviewPanel(panel, state);
+      },
+    }),
+    { dispose: () => DiagnosticsPanel.active?.dispose() },
   );
 
-  const rc = runCommands;
-  const tr = training;
+  /**
+   * What reads run folders, watches files and shows a status: made the first time a spec is in sight (open
+   * in an editor, listed in the runs view, a command, a restored panel), not at activation. The extension
+   * activates whenever any JSONC file opens (settings.json, tsconfig.json), as a lone spec opened with no
+   * folder fires nothing else.
+   */
+  let parts: SpecParts | undefined;
+  const specParts = (): SpecParts => {
+    if (parts) return parts;
+    const started = performance.now();
+    const index = new RunIndex(trainers);
+    const diagnostics = new SpecDiagnostics();
+    const runCommands = new RunCommands({ index, client: trainers, panelDeps, log });
+    const training = new Training({
+      extensionUri: context.extensionUri,
+      client: trainers,
+      diagnostics,
+      panelDeps,
+      output,
+      storageDir: context.globalStorageUri.fsPath,
+      runsOfSpec: (specPath) => index.runsForSpec(specPath),
+    });
+    const statusBar = new StatusBar(index, trainers);
+    const codeLenses = new SpecCodeLensProvider(index, trainers);
+    context.subscriptions.push(
+      index,
+      diagnostics,
+      training,
+      statusBar,
+      codeLenses,
+      vscode.languages.registerCodeLensProvider({ scheme: 'file', pattern: '**/*.vae.json' }, codeLenses),
+      registerLayerHover(),
+    );
+    runsView.follow(index);
+    parts = { index, runCommands, training, statusBar };
+    log(`a spec is in sight: run index, watchers and status started in ${(performance.now() - started).toFixed(1)} ms`);
+    return parts;
+  };
+  context.subscriptions.push(whenSpecInSight(() => specParts()));
+
   const register = (id: string, fn: (...args: unknown[]) => unknown) => context.subscriptions.push(vscode.commands.registerCommand(id, fn));
   register('vaeLens.train', async (arg) => {
-    const t = await tr.train(arg);
+    const { training, statusBar } = specParts();
+    const t = await training.train(arg);
     if (t) statusBar.setTarget(vscode.Uri.file(t.specPath));
   });
-  register('vaeLens.stop', (arg) => tr.stop(arg));
-  register('vaeLens.showDiagnostics', (arg) => rc.showDiagnostics(arg));
-  register('vaeLens.openRun', (arg) => rc.openRun(arg));
-  register('vaeLens.compareRuns', (arg, selected) => rc.compareRuns(arg, selected ?? tree.selection));
-  register('vaeLens.exportRun', (arg) => rc.exportRun(arg));
+  register('vaeLens.stop', (arg) => specParts().training.stop(arg));
+  register('vaeLens.showDiagnostics', (arg) => specParts().runCommands.showDiagnostics(arg));
+  register('vaeLens.openRun', (arg) => specParts().runCommands.openRun(arg));
+  register('vaeLens.compareRuns', (arg, selected) => specParts().runCommands.compareRuns(arg, selected ?? tree.selection));
+  register('vaeLens.exportRun', (arg) => specParts().runCommands.exportRun(arg));
   register('vaeLens.newModel', () => newModel(context.extensionUri));
-  register('vaeLens.deleteRun', (arg) => rc.deleteRun(arg));
+  register('vaeLens.deleteRun', (arg) => specParts().runCommands.deleteRun(arg));
   register('vaeLens.installNativeEngine', () => installNativeEngine(context.globalStorageUri.fsPath, log));
   register('vaeLens.refreshRuns', () => {
-    index.invalidate();
+    specParts().index.invalidate();
     runsView.refresh();
   });
 
@@ -133,11 +158,11 @@ export function activate(context: vscode.ExtensionContext): void {
   context.subscriptions.push(
     vscode.workspace.onDidGrantWorkspaceTrust(() => {
       log('workspace trusted: training and data checks are enabled');
-      index.invalidate();
+      parts?.index.invalidate();
     }),
   );
   log(
-    `activated in ${(performance.now() - activationStart).toFixed(1)} ms (workspace ${vscode.workspace.isTrusted ? 'trusted' : 'in Restricted Mode: training is off'})`,
+    `activated in ${(performance.now() - activationStart).toFixed(1)} ms (workspace ${vscode.workspace.isTrusted ? 'trusted' : 'in Restricted Mode: training is off'}${parts ? '' : '; waiting for a spec to be in sight'})`,
   );
 }
 

@@ -279,7 +279,7 @@ test('the runs view tells apart specs of the same file name in two workspace fol
   setup.files = specs;
   const index = { onDidChange: () => ({ dispose: () => undefined }), latestForSpec: async () => undefined };
   const client = new TrainerClient({ trainerPath: '/nonexistent', log: () => undefined });
-  const view = new RunsViewProvider(index as unknown as RunIndex, client);
+  const view = new RunsViewProvider(client, () => index as unknown as RunIndex);
   try {
     const nodes = await view.getChildren();
     const items = await Promise.all(nodes.map((n) => view.getTreeItem(n)));
@@ -369,7 +369,7 @@ test('with no folder open, a spec open in the editor is in the runs view and Tra
   for (const uri of [lone, ...others]) openDocuments.push({ uri, getText: () => text } as (typeof openDocuments)[number]);
   const index = { onDidChange: () => ({ dispose: () => undefined }), latestForSpec: async () => undefined };
   const client = new TrainerClient({ trainerPath: '/nonexistent', log: () => undefined });
-  const view = new RunsViewProvider(index as unknown as RunIndex, client);
+  const view = new RunsViewProvider(client, () => index as unknown as RunIndex);
   try {
     assert.deepEqual(
       (await view.getChildren()).map((n) => (n.kind === 'spec' ? n.uri.fsPath : n.runDir)),

@@ -170,6 +170,12 @@ export class FakeStatusBarItem {
   dispose(): void {}
 }
 export const statusBarItems: FakeStatusBarItem[] = [];
+/** The ids of every command registered, and of every tree view and webview serializer made, in order. */
+export const registeredCommands: string[] = [];
+export const treeViews: string[] = [];
+export const panelSerializers: string[] = [];
+/** The document selectors CodeLens providers were registered for. */
+export const codeLensSelectors: unknown[] = [];
 const show =
   (level: Shown['level']) =>
   (message: string): Promise<string | undefined> => {
@@ -220,7 +226,13 @@ const vscode = {
       readonly pattern: string,
     ) {}
   },
+  Hover: class {
+    constructor(readonly contents: unknown) {}
+  },
   window: {
+    createOutputChannel: () => ({ appendLine: () => undefined, append: () => undefined, show: () => undefined, dispose: () => undefined }),
+    createTreeView: (id: string) => (treeViews.push(id), { selection: [], dispose: () => undefined }),
+    registerWebviewPanelSerializer: (viewType: string) => (panelSerializers.push(viewType), disposable),
     get activeTextEditor() {
       return setup.activeDocument && { document: setup.activeDocument };
     },
@@ -287,13 +299,17 @@ const vscode = {
       delete: (uri: Uri, opts: { recursive?: boolean }) => fs.promises.rm(uri.fsPath, { recursive: opts.recursive, force: true }),
     },
   },
-  commands: { executeCommand: () => Promise.resolve(undefined) },
+  commands: {
+    executeCommand: () => Promise.resolve(undefined),
+    registerCommand: (id: string) => (registeredCommands.push(id), disposable),
+  },
   languages: {
     createDiagnosticCollection: (name: string) => {
       const collection = new FakeDiagnosticCollection(name);
       diagnosticCollections.push(collection);
       return collection;
     },
+    registerCodeLensProvider: (selector: unknown) => (codeLensSelectors.push(selector), disposable),
     registerHoverProvider: (selector: unknown) => {
       registeredSelectors.push(selector);
       return disposable;

@@ -50,21 +50,26 @@ export class RunsViewProvider implements vscode.TreeDataProvider<RunsViewNode>, 
   private readonly refreshes = new Throttle(250, () => this.changed.fire(undefined));
   readonly onDidChangeTreeData = this.changed.event;
 
+  /**
+   * `indexOf` makes the run index when first asked: the view asks once it lists a spec. Until then no
+   * file is watched; specs created or deleted are heard through the index (which watches them) once it is followed.
+   */
   constructor(
-    private readonly index: RunIndex,
     private readonly client: TrainerClient,
+    private readonly indexOf: () => RunIndex,
   ) {
-    const specs = vscode.workspace.createFileSystemWatcher('**/*.vae.json', false, true, false);
     this.disposables.push(
-      specs,
-      specs.onDidCreate(() => this.refresh()),
-      specs.onDidDelete(() => this.refresh()),
       // A spec from outside the workspace (a lone spec, no folder open) is listed while it is open.
       vscode.workspace.onDidOpenTextDocument((d) => isSpecOutsideWorkspace(d) && this.refresh()),
       vscode.workspace.onDidCloseTextDocument((d) => isSpecOutsideWorkspace(d) && this.refresh()),
-      index.onDidChange(() => this.refresh()),
       client.onDidChangeTrainers(() => this.refresh()),
     );
+  }
+
+  /** Refresh as this index changes (runs, and specs created, saved or deleted), from now on. */
+  follow(index: RunIndex): void {
+    this.disposables.push(index.onDidChange(() => this.refresh()));
+    this.refresh();
   }
 
   refresh(): void {
@@ -82,7 +87,7 @@ export class RunsViewProvider implements vscode.TreeDataProvider<RunsViewNode>, 
       }));
     }
     if (node.kind === 'run') return [];
-    const runs = await this.index.runsForSpec(node.uri.fsPath);
+    const runs = await this.indexOf().runsForSpec(node.uri.fsPath);
     return runs.map((overview) => ({ kind: 'run', runDir: overview.runDir, overview }));
   }
 
@@ -91,7 +96,7 @@ export class RunsViewProvider implements vscode.TreeDataProvider<RunsViewNode>, 
   }
 
   private async specItem(node: SpecNode): Promise<vscode.TreeItem> {
-    const state = await specRunState(node.uri, this.index, this.client);
+    const state = await specRunState(node.uri, this.indexOf(), this.client);
     const item = new vscode.TreeItem(
       path.basename(node.uri.fsPath),
       state.hasRun ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None,
