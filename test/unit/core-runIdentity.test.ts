@@ -53,7 +53,7 @@ const LAYOUTS: { spec: string[]; runsDir?: string; runs: string[] }[] = [
   { spec: ['deep', 'er', 'model.vae.json'], runsDir: '../../shared/runs', runs: ['shared', 'runs'] },
 ];
 
-test('a moved or cloned workspace keeps its runs, whatever machine wrote them; a spec of the same name elsewhere does not take them', () => {
+test('a moved or cloned workspace keeps its runs, whatever machine wrote them; a spec of the same name elsewhere does not take them', async () => {
   for (const old of OLD_ROOTS)
     for (const layout of LAYOUTS) {
       const text = specOf(layout.runsDir);
@@ -63,24 +63,24 @@ test('a moved or cloned workspace keeps its runs, whatever machine wrote them; a
       const runDir = join(root, ...layout.runs, 'run-1');
       const r = run(runDir, old.join(...layout.spec), text);
       const what = `${old.join(...layout.spec)} with runs in ${layout.runs.join('/')}`;
-      assert.equal(runsOfSpec([r], join(root, ...layout.spec), text).length, 1, `${what}: the moved spec lost its run`);
-      assert.equal(runsOfSpec([r], join(root, ...otherRel), text).length, 0, `${what}: another spec of that name took its run`);
+      assert.equal((await runsOfSpec([r], join(root, ...layout.spec), text)).length, 1, `${what}: the moved spec lost its run`);
+      assert.equal((await runsOfSpec([r], join(root, ...otherRel), text)).length, 0, `${what}: another spec of that name took its run`);
       // The same run recorded for a spec of another name is not this spec's.
       const renamedRecord = run(runDir, old.join(...layout.spec.slice(0, -1), 'other.vae.json'), specOf(layout.runsDir, 3));
-      assert.equal(runsOfSpec([renamedRecord], join(root, ...layout.spec), text).length, 0, `${what}: a run of other.vae.json was taken`);
+      assert.equal((await runsOfSpec([renamedRecord], join(root, ...layout.spec), text)).length, 0, `${what}: a run of other.vae.json was taken`);
     }
 });
 
-test('a run whose spec still exists where run.json says stays that spec’s, even if another spec would fit it', () => {
+test('a run whose spec still exists where run.json says stays that spec’s, even if another spec would fit it', async () => {
   const text = specOf();
   const root = workspace({ 'a/model.vae.json': text, 'b/model.vae.json': text });
   // The runs of a/ copied into b/ (a folder copied by hand): they name a/model.vae.json, which is there.
   const r = run(join(root, 'b', '.vae-lens', 'runs', 'run-1'), join(root, 'a', 'model.vae.json'), text);
-  assert.equal(runsOfSpec([r], join(root, 'a', 'model.vae.json'), text).length, 1);
-  assert.equal(runsOfSpec([r], join(root, 'b', 'model.vae.json'), text).length, 0);
+  assert.equal((await runsOfSpec([r], join(root, 'a', 'model.vae.json'), text)).length, 1);
+  assert.equal((await runsOfSpec([r], join(root, 'b', 'model.vae.json'), text)).length, 0);
 });
 
-test('a spec renamed while the editor was closed keeps its runs when it is the one spec beside them that trained its last run', () => {
+test('a spec renamed while the editor was closed keeps its runs when it is the one spec beside them that trained its last run', async () => {
   for (const runsDir of [undefined, 'runs']) {
     const text = specOf(runsDir);
     const older = specOf(runsDir, 5);
@@ -89,17 +89,17 @@ test('a spec renamed while the editor was closed keeps its runs when it is the o
     const gone = join(root, 'original.vae.json');
     const list = [run(join(runs, 'r1'), gone, older, 1), run(join(runs, 'r2'), gone, text, 2)];
     assert.deepEqual(
-      runsOfSpec(list, join(root, 'renamed.vae.json'), text).map((r) => r.runDir),
+      (await runsOfSpec(list, join(root, 'renamed.vae.json'), text)).map((r) => r.runDir),
       [join(runs, 'r2'), join(runs, 'r1')],
       `runsDir ${runsDir}: the renamed spec lost its runs`,
     );
-    assert.equal(runsOfSpec(list, join(root, 'unrelated.vae.json'), specOf(runsDir, 7)).length, 0);
+    assert.equal((await runsOfSpec(list, join(root, 'unrelated.vae.json'), specOf(runsDir, 7))).length, 0);
     // Edited since its last run: not recognised (no guess from the file name alone).
-    assert.equal(runsOfSpec(list, join(root, 'renamed.vae.json'), specOf(runsDir, 9)).length, 0);
+    assert.equal((await runsOfSpec(list, join(root, 'renamed.vae.json'), specOf(runsDir, 9))).length, 0);
     // Two specs beside the runs that both trained that text (a copy): neither takes them.
     writeFileSync(join(root, 'copy.vae.json'), text);
-    assert.equal(runsOfSpec(list, join(root, 'renamed.vae.json'), text).length, 0, 'a run given to two specs');
-    assert.equal(runsOfSpec(list, join(root, 'copy.vae.json'), text).length, 0, 'a run given to two specs');
+    assert.equal((await runsOfSpec(list, join(root, 'renamed.vae.json'), text)).length, 0, 'a run given to two specs');
+    assert.equal((await runsOfSpec(list, join(root, 'copy.vae.json'), text)).length, 0, 'a run given to two specs');
   }
 });
 

@@ -180,7 +180,7 @@ test('runs are listed per spec, newest first, even when specs share a runs folde
   assert.equal(dirs.length, 3);
   const overviews = await Promise.all(dirs.map((d) => readRunOverview(d, () => false)));
   assert.deepEqual(
-    runsOfSpec(overviews, join(root, 'a.vae.json')).map((r) => r.meta?.name),
+    (await runsOfSpec(overviews, join(root, 'a.vae.json'))).map((r) => r.meta?.name),
     ['new', 'old'],
   );
   assert.deepEqual(await listRunDirs(join(root, 'missing')), []);
@@ -200,7 +200,7 @@ test('a run folder linked into the runs folder (a run kept on another disk) is l
   assert.deepEqual(dirs.map((d) => basename(d)).sort(), ['here', 'kept there']);
   const overviews = await Promise.all(dirs.map((d) => readRunOverview(d, () => false)));
   assert.deepEqual(
-    runsOfSpec(overviews, specPath).map((r) => r.meta?.name),
+    (await runsOfSpec(overviews, specPath)).map((r) => r.meta?.name),
     ['kept there', 'here'],
   );
 });
@@ -308,7 +308,7 @@ for (const skewMs of [60_000, 3_600_000, 86_400_000, 10 * 365 * 86_400_000]) {
       makeRun(runs, 'after', { specPath, startedAt: new Date(now - ago / 2).toISOString() });
       const overviews = await Promise.all((await listRunDirs(runs)).map((d) => readRunOverview(d, () => false)));
       assert.deepEqual(
-        runsOfSpec(overviews, specPath).map((r) => r.meta?.name),
+        (await runsOfSpec(overviews, specPath)).map((r) => r.meta?.name),
         ['after', 'skewed', 'before'],
       );
     });

@@ -165,14 +165,14 @@ function linkedProject() {
   return { root, real, spellings };
 }
 
-test('a spec reached through a symlinked folder is the same spec as by its real path: its runs, and its one trainer', () => {
+test('a spec reached through a symlinked folder is the same spec as by its real path: its runs, and its one trainer', async () => {
   const { root, real, spellings } = linkedProject();
   for (const a of spellings) {
     for (const b of spellings) assert.ok(samePath(a, b), `${a} and ${b} are one file`);
     // The runs a trainer wrote under one spelling belong to the spec opened under any other.
     for (const writtenAs of spellings) {
       const run = { runDir: join(real, 'models', '.vae-lens', 'runs', 'a-1'), meta: { specPath: writtenAs }, status: 'completed', startedMs: 1 };
-      assert.equal(runsOfSpec([run as RunOverview], a).length, 1, `a run of ${writtenAs} is not found for ${a}`);
+      assert.equal((await runsOfSpec([run as RunOverview], a)).length, 1, `a run of ${writtenAs} is not found for ${a}`);
     }
   }
   // Different files stay different, links or not; so does a file that does not exist yet in a linked folder.

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse, type ParseError } from 'jsonc-parser';
 import { realPathOf } from '../confinement';
-import { readRegularFileSync } from '../safeRead';
+import { readRegularFile } from '../safeRead';
 import { MAX_SPEC_BYTES } from '../spec';
 import { specChangedSince } from '../specChange';
 import type { RunOverview } from './read';
@@ -27,12 +27,13 @@ export function samePath(a: string, b: string): boolean {
  * renamed names a spec that is not there any more: such a run is this spec's when this spec is where
  * that one would be had it moved with its runs folder, or, for a spec renamed beside its runs, when this
  * is the one spec there that trained the run's group's last run (`specText`, the spec's text now).
- * A run whose named spec still exists stays that spec's.
+ * A run whose named spec still exists stays that spec's. What is looked up on disk goes through `disk`
+ * (the run index keeps its answers until a spec changes), never blocking the thread.
  */
-export function runsOfSpec(runs: readonly RunOverview[], specPath: string, specText?: string): RunOverview[] {
+export async function runsOfSpec(runs: readonly RunOverview[], specPath: string, specText?: string, disk: SpecLookup = diskSpecLookup): Promise<RunOverview[]> {
   // Many runs name the same few specs: each spelling is compared (links resolved), and looked for, once.
   const seen = new Map<string, boolean>();
-  const found = new Map<string, boolean>();
+  const found = new Map<string, Promise<boolean>>();
   const resolved = (named: string) => (path.isAbsolute(named) ? named : path.resolve(path.dirname(specPath), named));
   const isThisSpec = (named: string) => {
     const p = resolved(named);
@@ -43,7 +44,7 @@ export function runsOfSpec(runs: readonly RunOverview[], specPath: string, specT
   const exists = (named: string) => {
     const p = resolved(named);
     let is = found.get(p);
-    if (is === undefined) found.set(p, (is = isFile(p)));
+    if (is === undefined) found.set(p, (is = disk.isFile(p)));
     return is;
   };
   const mine: RunOverview[] = [];
@@ -54,11 +55,11 @@ export function runsOfSpec(runs: readonly RunOverview[], specPath: string, specT
       mine.push(r);
       continue;
     }
-    if (exists(r.meta.specPath)) continue;
+    if (await exists(r.meta.specPath)) continue;
     const moved = movedSpecPath(r.runDir, r.meta.specPath, r.specText);
     if (moved === undefined) continue;
     if (isThisSpec(moved)) mine.push(r);
-    else if (!exists(moved)) {
+    else if (!(await exists(moved))) {
       const group = orphans.get(moved);
       if (group) group.push(r);
       else orphans.set(moved, [r]);
@@ -66,7 +67,7 @@ export function runsOfSpec(runs: readonly RunOverview[], specPath: string, specT
   }
   if (specText !== undefined)
     for (const [gone, group] of orphans)
-      if (samePath(path.dirname(gone), path.dirname(specPath)) && trainedLastBySpecAlone(group, specPath, specText)) mine.push(...group);
+      if (samePath(path.dirname(gone), path.dirname(specPath)) && (await trainedLastBySpecAlone(group, specPath, specText, disk))) mine.push(...group);
   return mine.sort(newestFirst);
 }
 
@@ -112,22 +113,75 @@ function runsDirOf(snapshot: string): string | undefined | null {
  * A spec renamed beside its runs: the newest run of the group that names the gone spec trained this
  * spec's text, and no other spec in its folder has that text (a copy would make the runs two specs').
  */
-function trainedLastBySpecAlone(group: readonly RunOverview[], specPath: string, specText: string): boolean {
+async function trainedLastBySpecAlone(group: readonly RunOverview[], specPath: string, specText: string, disk: SpecLookup): Promise<boolean> {
   const last = [...group].sort(newestFirst)[0]?.specText;
   if (last === undefined || specChangedSince(specText, last)) return false;
-  const dir = path.dirname(specPath);
-  let names: string[];
-  try {
-    names = fs.readdirSync(dir);
-  } catch {
-    return false;
+  const beside = await disk.specsIn(path.dirname(specPath));
+  if (beside === undefined) return false;
+  return !beside.some((other) => !samePath(other.path, specPath) && other.text !== undefined && !specChangedSince(other.text, last));
+}
+
+/** What runsOfSpec reads from disk. */
+export interface SpecLookup {
+  /** Whether a regular file is at `p`. */
+  isFile(p: string): Promise<boolean>;
+  /** The *.vae.json files in `dir` with their texts (undefined: unreadable); undefined when `dir` cannot be listed. */
+  specsIn(dir: string): Promise<{ path: string; text: string | undefined }[] | undefined>;
+}
+
+/** Every look-up read from disk again. */
+export const diskSpecLookup: SpecLookup = {
+  isFile: (p) =>
+    fs.promises.stat(p).then(
+      (s) => s.isFile(),
+      () => false,
+    ),
+  specsIn: async (dir) => {
+    let names: string[];
+    try {
+      names = await fs.promises.readdir(dir);
+    } catch {
+      return undefined;
+    }
+    const specs = names.filter((n) => n.endsWith('.vae.json')).map((n) => path.join(dir, n));
+    return Promise.all(
+      specs.map(async (p) => {
+        const read = await readRegularFile(p, MAX_SPEC_BYTES);
+        return { path: p, text: read.ok ? read.text : undefined };
+      }),
+    );
+  },
+};
+
+/** Look-ups kept until `clear` (a spec created, changed or deleted); a failed one is not kept. */
+export class CachedSpecLookup implements SpecLookup {
+  private readonly files = new Map<string, Promise<boolean>>();
+  private readonly folders = new Map<string, Promise<{ path: string; text: string | undefined }[] | undefined>>();
+
+  constructor(private readonly disk: SpecLookup = diskSpecLookup) {}
+
+  isFile(p: string): Promise<boolean> {
+    const key = path.resolve(p);
+    let found = this.files.get(key);
+    if (!found) this.files.set(key, (found = this.disk.isFile(p)));
+    return found;
   }
-  return !names.some((n) => {
-    const other = path.join(dir, n);
-    if (!n.endsWith('.vae.json') || samePath(other, specPath)) return false;
-    const text = readRegularFileSync(other, MAX_SPEC_BYTES);
-    return text.ok && !specChangedSince(text.text, last);
-  });
+
+  specsIn(dir: string): Promise<{ path: string; text: string | undefined }[] | undefined> {
+    const key = path.resolve(dir);
+    let found = this.folders.get(key);
+    if (!found) {
+      const p = this.disk.specsIn(dir);
+      this.folders.set(key, (found = p));
+      void p.then((specs) => specs === undefined && this.folders.get(key) === p && this.folders.delete(key));
+    }
+    return found;
+  }
+
+  clear(): void {
+    this.files.clear();
+    this.folders.clear();
+  }
 }
 
 function isWindowsPath(p: string): boolean {

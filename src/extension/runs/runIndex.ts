@@ -12,7 +12,7 @@ import { isOtherHost, isWriterAlive } from '../../core/run/liveness';
 import { isEmptyRunStamp, listRunDirs, runFilesStamp } from '../../core/run/files';
 import { readRunOverview, type RunOverview } from '../../core/run/read';
 import { RUN_FILES, type RunStatus } from '../../core/runFormat';
-import { runsOfSpec, newestFirst } from '../../core/run/paths';
+import { CachedSpecLookup, runsOfSpec, newestFirst } from '../../core/run/paths';
 import { affectsSettings, readSettings, workspaceRoots } from '../settings';
 import { findSpecs, isSpecOutsideWorkspace, isSpecPath, RUN_META_GLOB, SPEC_GLOB, runsDirsForSpec, specText } from '../specs/specFiles';
 import { FolderWatchers, foldersOutside, RunsFolders, runOfChangedFile, uniqueFolders } from './runsFolders';
@@ -31,6 +31,8 @@ export class RunIndex implements vscode.Disposable {
   private readonly stamps = new Map<string, Promise<string>>();
   /** Run folders per runs folder; cleared on any change, so listing costs one readdir per change. */
   private readonly listings = new Map<string, Promise<string[]>>();
+  /** Which specs exist, and the texts of those beside a spec, as runsOfSpec asks for runs of moved or renamed specs. */
+  private readonly specLookup = new CachedSpecLookup();
   private readonly changed = new vscode.EventEmitter<void>();
   private readonly disposables: vscode.Disposable[] = [this.changed];
   private readonly notify = new Throttle(150, () => this.changed.fire());
@@ -72,6 +74,9 @@ export class RunIndex implements vscode.Disposable {
     // so do the settings (runsDirectory, per folder) and the workspace folders themselves.
     const specs = vscode.workspace.createFileSystemWatcher(SPEC_GLOB);
     const onSpec = (uri: vscode.Uri) => {
+      if (!uri.fsPath.endsWith('.vae.json')) return;
+      // Any *.vae.json, run snapshots too: a run may name one as its spec.
+      this.specLookup.clear();
       if (isSpecPath(uri.fsPath)) this.foldersChanged();
     };
     this.disposables.push(
@@ -117,6 +122,7 @@ export class RunIndex implements vscode.Disposable {
   invalidate(runDir?: string): void {
     if (runDir) this.forget(runDir);
     else {
+      this.specLookup.clear();
       this.cache.clear();
       this.stamps.clear();
       this.folders.invalidate();
@@ -133,6 +139,7 @@ export class RunIndex implements vscode.Disposable {
 
   /** A spec came, went or was saved: its runs folders may have changed, its runs' overviews have not. */
   private foldersChanged(): void {
+    this.specLookup.clear();
     this.folders.invalidate();
     this.listings.clear();
     this.notify.schedule();
@@ -174,7 +181,7 @@ export class RunIndex implements vscode.Disposable {
     const text = await specText(vscode.Uri.file(specPath));
     const dirs = (await Promise.all(runsDirsForSpec(specPath, text).map((d) => this.listing(d)))).flat();
     const overviews = await Promise.all(dirs.map((d) => this.overview(d)));
-    return runsOfSpec(overviews, specPath, text);
+    return runsOfSpec(overviews, specPath, text, this.specLookup);
   }
 
   private listing(runsDir: string): Promise<string[]> {
