@@ -120,9 +120,10 @@ export class RunIndex implements vscode.Disposable {
    * trust change), and tell listeners, throttled so a burst of writes is one refresh per 150 ms.
    */
   invalidate(runDir?: string): void {
+    // A run that came or went may name a spec (a script too, which no spec watcher hears) that came or went with it.
+    this.specLookup.clear();
     if (runDir) this.forget(runDir);
     else {
-      this.specLookup.clear();
       this.cache.clear();
       this.stamps.clear();
       this.folders.invalidate();
