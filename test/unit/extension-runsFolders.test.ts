@@ -5,9 +5,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
+import { createRequire } from 'node:module';
 import { FolderWatchers, RunsFolders, uniqueFolders, foldersOutside, runOfChangedFile, type RunsFolderSources } from '../../src/extension/runs/runsFolders';
 
 function sources(over: Partial<Record<string, string[]>> = {}, configured: string[] = []) {
@@ -111,3 +112,28 @@ test('one watcher per folder: made when a folder joins, kept while it stays, dis
   assert.deepEqual(Object.fromEntries(live), { '/a': 0, '/b': 0, '/c': 0 });
   assert.deepEqual(watchers.watched(), []);
 });
+
+// The Open Run and Compare Runs pickers pass every run folder of the workspace: a look at each pair's real
+// paths made 500 runs a freeze of seconds on the editor's thread.
+for (const runs of [50, 300])
+  test(`${runs} run folders, each also spelt another way, are made unique with one real-path look per spelling`, () => {
+    const runsDir = mkdtempSync(join(tmpdir(), 'vae-lens-unique-'));
+    const dirs = Array.from({ length: runs }, (_, i) => join(runsDir, `m-${i}`));
+    for (const d of dirs) mkdirSync(d);
+    // Through a link to the runs folder: the same folders, which only their real paths tell.
+    const link = `${runsDir}-link`;
+    symlinkSync(runsDir, link);
+    const other = dirs.map((d) => join(link, basename(d)));
+    const real = createRequire(__filename)('node:fs') as typeof import('node:fs');
+    const was = real.realpathSync;
+    let looks = 0;
+    real.realpathSync = ((...args: Parameters<typeof was>) => (looks++, was(...args))) as typeof was;
+    let unique: string[];
+    try {
+      unique = uniqueFolders([dirs, other, dirs]);
+    } finally {
+      real.realpathSync = was;
+    }
+    assert.deepEqual(unique, dirs);
+    assert.ok(looks <= 2 * dirs.length, `${looks} real-path looks for ${2 * dirs.length} spellings`);
+  });

@@ -14,12 +14,22 @@ import type { RunOverview } from './read';
  * so one spec opened by either path has the same runs and at most one trainer.
  */
 export function samePath(a: string, b: string): boolean {
-  const norm = (p: string) => {
-    const r = path.resolve(p);
-    return process.platform === 'win32' || process.platform === 'darwin' ? r.toLowerCase() : r;
-  };
-  return norm(a) === norm(b) || norm(realPathOf(a)) === norm(realPathOf(b));
+  return normPath(a) === normPath(b) || normPath(realPathOf(a)) === normPath(realPathOf(b));
 }
+
+function normPath(p: string): string {
+  const r = path.resolve(p);
+  return process.platform === 'win32' || process.platform === 'darwin' ? r.toLowerCase() : r;
+}
+
+/**
+ * What samePath compares, for one path: its spelling, and (a look on disk) its real path, normalized. Two
+ * paths with a key in common are the same file: lists are made unique with one look per path, not per pair.
+ */
+export const samePathKeys = {
+  spelt: normPath,
+  real: (p: string): string => normPath(realPathOf(p)),
+};
 
 /**
  * Runs of one spec, newest first. Several specs may share a runs folder; run.json says whose a run is.

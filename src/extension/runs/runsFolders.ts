@@ -7,7 +7,7 @@
  */
 import * as path from 'node:path';
 import { isInsideRoots } from '../../core/confinement';
-import { samePath } from '../../core/run/paths';
+import { samePath, samePathKeys } from '../../core/run/paths';
 
 export interface RunsFolderSources {
   /** The specs in the workspace (never the snapshots inside run folders). */
@@ -18,10 +18,24 @@ export interface RunsFolderSources {
   configuredRunsDirs(): string[];
 }
 
-/** The folders of all lists, each once (by path), in order of first appearance. */
+/**
+ * The folders of all lists, each once (by path, as samePath compares them), in order of first appearance.
+ * Each path's real path is looked up once: the run pickers pass every run folder, hundreds of them.
+ */
 export function uniqueFolders(lists: readonly (readonly string[])[]): string[] {
   const out: string[] = [];
-  for (const list of lists) for (const d of list) if (!out.some((o) => samePath(o, d))) out.push(d);
+  const spellings = new Set<string>();
+  const reals = new Set<string>();
+  for (const list of lists)
+    for (const d of list) {
+      const spelt = samePathKeys.spelt(d);
+      if (spellings.has(spelt)) continue;
+      const real = samePathKeys.real(d);
+      if (reals.has(real)) continue;
+      spellings.add(spelt);
+      reals.add(real);
+      out.push(d);
+    }
   return out;
 }
 
