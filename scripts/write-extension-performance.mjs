@@ -170,7 +170,7 @@ out(
   '',
   '## Activation and package',
   '',
-  `- Activation, as logged by \`activate()\` ("activated in X ms" in the VAE Lens output channel), once per extension host start (the window start, then the reload): ${m.activation.ms.map((x) => `${s(x, 1)} ms`).join(', ')} (${load(m.activation)}).`,
+  `- Activation, as logged by \`activate()\` ("activated in X ms" in the VAE Lens output channel), once per extension host start (the window start, then the reload): ${m.activation.ms.map((x) => `${s(x, 1)} ms`).join(', ')} (${load(m.activation)}). These activations have the spec open, so they include starting the run index, watchers and status; activated by a JSONC file that is no spec (settings.json, tsconfig.json), activate() starts none of them until a spec is in sight (features-activation.e2e.ts).`,
   `- \`vae-lens.vsix\` (\`npm run package\`, what the tests install): ${m.vsix.bytes} bytes (${(m.vsix.bytes / 1024 / 1024).toFixed(2)} MiB).`,
 );
 if (m.e2eSuite) {
