@@ -67,7 +67,7 @@ def test_the_optimizers_step_is_recorded_and_left_alone(tmp_path, data, monkeypa
 def test_run_dir_from_the_environment_keeps_what_the_editor_wrote(tmp_path, data, monkeypatch) -> None:
     run = tmp_path / "given"
     run.mkdir()
-    (run / "run.json").write_text(json.dumps({"name": "from-spec", "specPath": "/x/a.vae.json", "startedAt": "2026-01-01T00:00:00Z"}))
+    (run / "run.json").write_text(json.dumps({"name": "from-spec", "specPath": "/x/a.vae.json", "runsDir": "/x/runs", "startedAt": "2026-01-01T00:00:00Z"}))
     monkeypatch.setenv("VAE_LENS_RUN_DIR", str(run))
     m = TinyVae()
     with Diagnostics(m.encode, m.decode, data, runs_dir=str(tmp_path / "ignored")) as d:
@@ -75,6 +75,8 @@ def test_run_dir_from_the_environment_keeps_what_the_editor_wrote(tmp_path, data
     assert d.run_dir == str(run) and not (tmp_path / "ignored").exists()
     meta = json.load(open(run / "run.json"))
     assert meta["name"] == "from-spec" and meta["specPath"] == "/x/a.vae.json" and meta["startedAt"].startswith("2026")
+    # The runs folder beside specPath is how a moved workspace finds the spec again: the pair is kept.
+    assert meta["runsDir"] == "/x/runs"
     assert json.load(open(run / "summary.json"))["status"] == "completed"
 
 

@@ -697,6 +697,11 @@ class Diagnostics:
             "diagnosticPoints": int(self.points.shape[0]),
             "worldSize": self.world,
         }
+        # The runs folder specPath was written beside: how a moved workspace finds the spec again. Kept with
+        # the editor's specPath (absent where an older editor wrote none), else this run's own.
+        runs_dir = before.get("runsDir") if before.get("specPath") else os.path.dirname(os.path.abspath(self.run.path))
+        if isinstance(runs_dir, str):
+            meta["runsDir"] = runs_dir
         restart = _elastic_restart()
         if restart is not None or os.environ.get(ELASTIC_RUN_ID_ENV):
             meta["elasticRunId"] = os.environ.get(ELASTIC_RUN_ID_ENV)

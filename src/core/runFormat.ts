@@ -167,6 +167,11 @@ export interface RunMeta {
   formatVersion: number;
   name: string;
   specPath: string;
+  /**
+   * The folder the run folder was made in, absolute, as it was when specPath was written (absent in older
+   * runs): where the spec is relative to it is how a moved or cloned workspace finds the spec again.
+   */
+  runsDir?: string;
   startedAt: string;
   backend: string;
   /** How the engine was chosen, and for tfjs-node the folder it was loaded from. */

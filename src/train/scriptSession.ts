@@ -74,6 +74,7 @@ export async function runScriptSession(req: StartRequest, parsed: ParsedScriptSp
     formatVersion: RUN_FORMAT_VERSION,
     name: spec.name,
     specPath,
+    runsDir: path.dirname(writer.dir),
     startedAt: new Date().toISOString(),
     backend: `script (${path.basename(program)})`,
     modelType: 'script',

@@ -126,6 +126,7 @@ export async function runSession(req: StartRequest, emit: EventSink, control: Se
       formatVersion: RUN_FORMAT_VERSION,
       name: spec.name,
       specPath,
+      runsDir: path.dirname(writer.dir),
       startedAt: new Date().toISOString(),
       backend: engine.name,
       engineDetail: engine.detail,

@@ -123,3 +123,62 @@ test('Retrain on a run of a moved or cloned workspace trains the spec where it i
   assert.equal(specPathOfRun(run(join(root, 'b', '.vae-lens', 'runs', 'r'), join(root, 'a', 'model.vae.json'), text)), join(root, 'a', 'model.vae.json'));
   assert.equal(specPathOfRun(run(join(root, 'b', '.vae-lens', 'runs', 'r'), '/elsewhere/gone.vae.json', text)), '/elsewhere/gone.vae.json');
 });
+
+/**
+ * Runs written to a folder the spec does not name (the vaeLens.runsDirectory setting, --out) or that it
+ * names as an absolute path: run.json records the runs folder (`runsDir`) beside specPath, and a spec that
+ * moved with that folder keeps its runs wherever the folder was.
+ */
+const CUSTOM_LAYOUTS: { spec: string[]; snapshotRunsDir?: (old: (typeof OLD_ROOTS)[number]) => string; runs: string[]; why: string }[] = [
+  { spec: ['model.vae.json'], runs: ['experiments', 'runs'], why: 'the runsDirectory setting' },
+  { spec: ['a', 'b', 'model.vae.json'], runs: ['out'], why: '--out at the workspace root' },
+  { spec: ['a', 'model.vae.json'], runs: ['a', 'custom'], why: '--out beside the spec' },
+  { spec: ['a', 'model.vae.json'], runs: ['x', 'y', 'z'], why: 'the setting, deeper than the spec' },
+  { spec: ['a', 'model.vae.json'], snapshotRunsDir: (old) => old.join('shared', 'runs'), runs: ['shared', 'runs'], why: 'an absolute output.runsDir' },
+  { spec: ['a', 'model.vae.json'], snapshotRunsDir: () => 'ignored', runs: ['setting', 'runs'], why: 'the setting over output.runsDir' },
+];
+
+test('runs written to a folder given by the setting, --out or an absolute output.runsDir keep their spec when the workspace moves', async () => {
+  for (const old of OLD_ROOTS)
+    for (const layout of CUSTOM_LAYOUTS) {
+      const text = specOf(layout.snapshotRunsDir?.(old));
+      const otherRel = ['other', ...layout.spec.slice(-1)];
+      const root = workspace({ [join(...layout.spec)]: text, [join(...otherRel)]: text, 'model.vae.json': text });
+      const runDir = join(root, ...layout.runs, 'run-1');
+      const r = run(runDir, old.join(...layout.spec), text);
+      r.meta!.runsDir = old.join(...layout.runs);
+      const what = `${old.join(...layout.spec)} with runs in ${old.join(...layout.runs)} (${layout.why})`;
+      assert.deepEqual(
+        (await runsOfSpec([r], join(root, ...layout.spec), text)).map((x) => x.runDir),
+        [runDir],
+        `${what}: the moved spec lost its run`,
+      );
+      assert.equal(specPathOfRun(r), join(root, ...layout.spec), `${what}: Retrain would train another spec`);
+      for (const other of [otherRel, ['model.vae.json']])
+        if (join(...other) !== join(...layout.spec))
+          assert.equal((await runsOfSpec([r], join(root, ...other), text)).length, 0, `${what}: ${join(...other)} took its run`);
+    }
+});
+
+test('a run whose runs folder did not move with the workspace (an absolute folder outside it) is not given to a spec by a guess', async () => {
+  for (const old of OLD_ROOTS) {
+    const text = specOf();
+    const root = workspace({ 'model.vae.json': text });
+    const runs = mkdtempSync(join(tmpdir(), 'vae-lens-outside-'));
+    const r = run(join(runs, 'run-1'), old.join('model.vae.json'), text);
+    r.meta!.runsDir = runs;
+    assert.equal((await runsOfSpec([r], join(root, 'model.vae.json'), text)).length, 0, old.root);
+  }
+});
+
+test('an older run (no runsDir in run.json) in a folder that is not the one its snapshot names is not given to a spec of the same name by a guess', async () => {
+  // Written through --out to <root>/p/runs by a spec <root>/p/a/model.vae.json (default output.runsDir), which is gone:
+  // read as if its runs were in p/a/.vae-lens/runs, it would name <root>/model.vae.json.
+  for (const old of OLD_ROOTS) {
+    const text = specOf();
+    const root = workspace({ 'model.vae.json': text });
+    const r = run(join(root, 'p', 'runs', 'run-1'), old.join('p', 'a', 'model.vae.json'), text);
+    assert.equal((await runsOfSpec([r], join(root, 'model.vae.json'), text)).length, 0, `${old.root}: a spec of the same name took the run`);
+    assert.equal(specPathOfRun(r), old.join('p', 'a', 'model.vae.json'));
+  }
+});

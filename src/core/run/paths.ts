@@ -35,7 +35,7 @@ export const samePathKeys = {
  * Runs of one spec, newest first. Several specs may share a runs folder; run.json says whose a run is.
  * A run.json written before the workspace was moved, cloned (from another machine, Windows too) or
  * renamed names a spec that is not there any more: such a run is this spec's when this spec is where
- * that one would be had it moved with its runs folder, or, for a spec renamed beside its runs, when this
+ * that one would be had it moved with its runs folder (the one run.json records), or, for a spec renamed beside its runs, when this
  * is the one spec there that trained the run's group's last run (`specText`, the spec's text now).
  * A run whose named spec still exists stays that spec's. What is looked up on disk goes through `disk`
  * (the run index keeps its answers until a spec changes), never blocking the thread.
@@ -66,7 +66,7 @@ export async function runsOfSpec(runs: readonly RunOverview[], specPath: string,
       continue;
     }
     if (await exists(r.meta.specPath)) continue;
-    const moved = movedSpecPath(r.runDir, r.meta.specPath, r.specText);
+    const moved = movedSpecPath(r, r.meta.specPath);
     if (moved === undefined) continue;
     if (isThisSpec(moved)) mine.push(r);
     else if (!(await exists(moved))) {
@@ -89,24 +89,48 @@ export async function runsOfSpec(runs: readonly RunOverview[], specPath: string,
 export function specPathOfRun(run: Pick<RunOverview, 'runDir' | 'meta' | 'specText'>): string | undefined {
   const named = run.meta?.specPath;
   if (named === undefined || isFile(named)) return named;
-  const moved = movedSpecPath(run.runDir, named, run.specText);
+  const moved = movedSpecPath(run, named);
   return moved !== undefined && isFile(moved) ? moved : named;
 }
 
 /**
  * Where the spec a run.json names is now if it moved with the run's runs folder: its place relative to the
- * runs folder it wrote to (its snapshot's output.runsDir, else .vae-lens/runs beside it), taken from the
- * run's runs folder now. Undefined when the runs folder was given as an absolute path (it did not move
- * with the spec) or the snapshot does not say where it was.
+ * runs folder it wrote to, taken from the run's runs folder now. That folder is the one run.json records
+ * (`runsDir`); a run from before it was recorded is taken to have been written where its snapshot says
+ * (output.runsDir, else .vae-lens/runs beside the spec) when its runs folder now has that folder's name,
+ * and otherwise (the setting, --out) its spec is not guessed. A runs folder that did not move (an absolute
+ * one outside the workspace) leads back to the path named, which is not there.
  */
-function movedSpecPath(runDir: string, named: string, snapshot: string | undefined): string | undefined {
+function movedSpecPath(run: Pick<RunOverview, 'runDir' | 'meta' | 'specText'>, named: string): string | undefined {
   const flavor = isWindowsPath(named) ? path.win32 : path.posix;
   if (!flavor.isAbsolute(named)) return undefined;
-  const runsDir = snapshot === undefined ? undefined : runsDirOf(snapshot);
-  if (runsDir === null || (runsDir !== undefined && (flavor.isAbsolute(runsDir) || isWindowsPath(runsDir)))) return undefined;
-  const wrote = flavor.join(flavor.dirname(named), runsDir === undefined ? '.vae-lens/runs' : runsDir.replace(/[\\/]/g, flavor.sep));
+  const runsNow = path.dirname(run.runDir);
+  const recorded = run.meta?.runsDir;
+  let wrote: string;
+  if (recorded !== undefined) {
+    if (isWindowsPath(recorded) !== isWindowsPath(named) || !flavor.isAbsolute(recorded)) return undefined;
+    wrote = recorded;
+  } else {
+    const runsDir = run.specText === undefined ? undefined : runsDirOf(run.specText);
+    if (runsDir === null) return undefined;
+    const given = runsDir === undefined ? '.vae-lens/runs' : runsDir.replace(/[\\/]/g, flavor.sep);
+    const absolute = flavor.isAbsolute(given) || isWindowsPath(given);
+    wrote = absolute ? given : flavor.join(flavor.dirname(named), given);
+    // The folders it names below the spec's (.vae-lens/runs, out; the last one of ../runs or an absolute path).
+    const parts = flavor
+      .normalize(given)
+      .split(flavor.sep)
+      .filter((p) => p !== '' && p !== '.');
+    const tail = absolute ? parts.slice(-1) : parts.slice(parts.lastIndexOf('..') + 1);
+    const nowParts = path.resolve(runsNow).split(path.sep).slice(-tail.length);
+    if (nowParts.length < tail.length || !tail.every((name, i) => sameName(name, nowParts[i] ?? ''))) return undefined;
+  }
   const relative = flavor.relative(wrote, named).split(flavor.sep);
-  return path.resolve(path.dirname(runDir), ...relative);
+  return path.resolve(runsNow, ...relative);
+}
+
+function sameName(a: string, b: string): boolean {
+  return a === b || a.toLowerCase() === b.toLowerCase();
 }
 
 /** A snapshot's output.runsDir: undefined when it has none, null when the snapshot is not readable JSON. */

@@ -174,6 +174,7 @@ const passName = (r: MetricsRecord) => `epoch ${r.epoch}, step ${r.step}`;
 /** run.json's fields beside the three it must have, and what each must be to be used. */
 const META_FIELDS: Record<string, Guard<unknown>> = {
   formatVersion: wholeNumber(1),
+  runsDir: string,
   backend: string,
   engineDetail: string,
   modelType: string,
