@@ -79,7 +79,7 @@ NULL_FOR_NON_GAUSSIAN = ("hDec", "entropySum", "gap", "gapRel", "rDec", "sigma2"
 # "run.json (RunMeta)": its fields, and the optional ones from other writers.
 META: Dict[str, Check] = {
     "formatVersion": one_of(1), "name": text, "specPath": lambda v: text(v) and os.path.isabs(v), "startedAt": iso_time,
-    "runsDir": lambda v: text(v) and os.path.isabs(v),
+    "runsDir": lambda v: text(v) and os.path.isabs(v), "sessions": lambda v: isinstance(v, list) and all(isinstance(s, dict) for s in v),
     "backend": text, "engineDetail": text, "modelType": text, "latentDim": whole, "epochs": whole, "dataset": dict.__instancecheck__,
     "resumedFrom": text, "pid": whole, "host": text, "threads": whole, "trainer": text, "likelihood": one_of(*LIKELIHOODS),
     "theoremApplies": lambda v: isinstance(v, bool), "theoremNote": text, "tolerance": number, "window": whole,

@@ -163,6 +163,25 @@ export const datasetInfo = object(
 );
 export type DatasetInfo = Infer<typeof datasetInfo>;
 
+/**
+ * One process's training of a run: the first, and each resume. run.json's own backend, startedAt, pid...
+ * are the last session's; `sessions` keeps them all, oldest first.
+ */
+export const sessionInfo = object(
+  {
+    startedAt: string,
+    backend: string,
+    engineDetail: optional(string),
+    threads: optional(wholeNumber(1)),
+    pid: optional(wholeNumber(1)),
+    host: optional(string),
+    /** The epoch its checkpoint had reached when it started (0 for the first). */
+    fromEpoch: optional(wholeNumber(0)),
+  },
+  { open: true },
+);
+export type SessionInfo = Infer<typeof sessionInfo>;
+
 export interface RunMeta {
   formatVersion: number;
   name: string;
@@ -181,6 +200,8 @@ export interface RunMeta {
   epochs: number;
   dataset: DatasetInfo;
   resumedFrom?: string;
+  /** Every session that trained the run, oldest first (absent in older runs: then the one run.json describes). */
+  sessions?: SessionInfo[];
   /** The writer's process id, on `host` (absent in older runs: then this machine). */
   pid?: number;
   host?: string;

@@ -8,7 +8,18 @@ import * as path from 'node:path';
 import { isUserError, shownPath, UserError, type SourceLocation } from '../core/errors';
 import { readRegularFileSync } from '../core/safeRead';
 import { PROTOCOL_VERSION, requestOptionName, type StartRequest } from '../core/protocol';
-import { parseMetricsJsonl, RUN_FILES, RUN_FORMAT_VERSION, type MetricsRecord, type RunMeta, type RunStatus, type RunSummary } from '../core/runFormat';
+import { array, is } from '../core/guard';
+import {
+  parseMetricsJsonl,
+  RUN_FILES,
+  RUN_FORMAT_VERSION,
+  sessionInfo,
+  type MetricsRecord,
+  type RunMeta,
+  type SessionInfo,
+  type RunStatus,
+  type RunSummary,
+} from '../core/runFormat';
 import { READ_LIMITS, readRunJson } from '../core/run/files';
 import { thisHost } from '../core/run/liveness';
 import { MAX_SPEC_BYTES, parseSpec, parseSpecDocument, type ParsedSpec, type SpecDocument, type VaeSpec } from '../core/spec';
@@ -145,6 +156,9 @@ export async function runSession(req: StartRequest, emit: EventSink, control: Se
       host: thisHost(),
       threads,
     };
+    const { startedAt, backend, engineDetail, pid, host } = meta;
+    const session = { startedAt, backend, engineDetail, threads, pid, host, fromEpoch: resumeCheckpoint?.epoch ?? 0 };
+    meta.sessions = [...(resumeDir ? previousMeta(resumeDir).sessions : []), session];
     const w = writer;
     control.abort = () => {
       summary = { ...summary, lastCheckpoint: fs.existsSync(w.checkpointPath()) ? w.checkpointPath() : undefined };
@@ -281,10 +295,17 @@ function readSnapshot(runDir: string): ParsedSpec {
   return doc.parsed;
 }
 
+/** The one session a run.json from before sessions were recorded describes with its own fields (the first, unless it was resumed). */
+function sessionOf(meta: Partial<Record<keyof RunMeta, unknown>>): SessionInfo | undefined {
+  const { startedAt, backend, engineDetail, threads, pid, host } = meta;
+  const session = { startedAt, backend, engineDetail, threads, pid, host, fromEpoch: meta.resumedFrom === undefined ? 0 : undefined };
+  return is(sessionInfo, session) ? (JSON.parse(JSON.stringify(session)) as SessionInfo) : undefined;
+}
+
 /** What a resume reads of the run's run.json before rewriting it, each where it can be read (what else is wrong with the file is for later checks to say). */
-function previousMeta(runDir: string): { formatVersion?: number; epochs?: number; source?: string; trainer?: string } {
+function previousMeta(runDir: string): { formatVersion?: number; epochs?: number; source?: string; trainer?: string; sessions: SessionInfo[] } {
   const r = readRegularFileSync(path.join(runDir, RUN_FILES.meta), READ_LIMITS.small);
-  if (!r.ok) return {};
+  if (!r.ok) return { sessions: [] };
   const read = readRunJson(r.text);
   const v = 'value' in read && typeof read.value === 'object' && read.value !== null ? (read.value as Partial<Record<keyof RunMeta, unknown>>) : {};
   const dataset = typeof v.dataset === 'object' && v.dataset !== null ? (v.dataset as { source?: unknown }) : {};
@@ -293,6 +314,8 @@ function previousMeta(runDir: string): { formatVersion?: number; epochs?: number
     epochs: Number.isInteger(v.epochs) ? (v.epochs as number) : undefined,
     source: typeof dataset.source === 'string' ? dataset.source : undefined,
     trainer: typeof v.trainer === 'string' ? v.trainer : undefined,
+    // A run.json from before sessions were recorded describes its one session itself.
+    sessions: is(array(sessionInfo), v.sessions) ? v.sessions : [sessionOf(v)].filter((x): x is SessionInfo => x !== undefined),
   };
 }
 

@@ -371,3 +371,42 @@ test('a resume with --epochs under a cosine schedule says where the learning rat
   assert.equal(res.code, 0, res.err);
   assert.doesNotMatch(res.err, /training\.schedule/);
 });
+
+test("a resumed run keeps every session in run.json: the first one's engine and start are not lost, and old run.json files still resume", () => {
+  const out = path.join(tmp, 'sessions');
+  const first = cli(['train', path.join(tmp, 'tiny.vae.json'), '--out', out, '--backend', 'cpu', '--epochs', '2']);
+  assert.equal(first.code, 0, first.err);
+  const runDir = path.join(out, fs.readdirSync(out)[0]!);
+  type Meta = { startedAt: string; backend: string; runsDir?: string; sessions?: { startedAt: string; backend: string; fromEpoch?: number }[] };
+  const readMeta = (dir: string) => JSON.parse(fs.readFileSync(path.join(dir, 'run.json'), 'utf8')) as Meta;
+  const before = readMeta(runDir);
+  assert.equal(before.runsDir, out, 'run.json names the runs folder it was written in');
+  assert.deepEqual(
+    before.sessions?.map((s) => [s.startedAt, s.backend, s.fromEpoch]),
+    [[before.startedAt, 'cpu', 0]],
+  );
+
+  // A run.json from before sessions were recorded: its own fields are the first session.
+  const old = path.join(tmp, 'sessions-old');
+  fs.cpSync(runDir, old, { recursive: true });
+  const { sessions: _s, ...oldMeta } = before;
+  fs.writeFileSync(path.join(old, 'run.json'), JSON.stringify(oldMeta));
+
+  for (const dir of [runDir, old]) {
+    const res = cli(['train', path.join(tmp, 'tiny.vae.json'), '--resume', dir, '--epochs', '3', '--backend', 'wasm']);
+    assert.equal(res.code, 0, res.err);
+    const after = readMeta(dir);
+    assert.equal(after.backend, 'wasm');
+    assert.deepEqual(
+      after.sessions?.map((s) => [s.startedAt, s.backend, s.fromEpoch]),
+      [
+        [before.startedAt, 'cpu', 0],
+        [after.startedAt, 'wasm', 2],
+      ],
+      dir,
+    );
+    const report = cli(['eval', dir, '--samples', '2']);
+    assert.equal(report.code, 0, report.err);
+    assert.doesNotMatch(report.err, /sessions/, 'the reader takes the sessions it wrote');
+  }
+});

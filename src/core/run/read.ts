@@ -14,6 +14,7 @@ import {
   RUN_FORMAT_VERSION,
   RUN_STATUSES,
   datasetInfo,
+  sessionInfo,
   type MetricsRecord,
   type ParsedMetrics,
   type RunMeta,
@@ -22,7 +23,7 @@ import {
 } from '../runFormat';
 import { hasRunStatus, isRunMeta, readJson, runImagesOf, readText, READ_LIMITS, type Problems, type RunImages } from './files';
 import { effectiveStatus, isCheckable, isWriterAlive, longestPassInterval, staleAtMs, type WriterActivity } from './liveness';
-import { boolean, nullable, number, string, wholeNumber, type Guard } from '../guard';
+import { array, boolean, nullable, number, string, wholeNumber, type Guard } from '../guard';
 import { judgeRecords, runJsonSettingProblem, runSettingsOf, theoremNoteOf } from './settings';
 import { lastMetricsRecord } from './tail';
 
@@ -183,6 +184,7 @@ const META_FIELDS: Record<string, Guard<unknown>> = {
   epochs: wholeNumber(0),
   dataset: datasetInfo,
   resumedFrom: string,
+  sessions: array(sessionInfo),
   pid: wholeNumber(1),
   host: string,
   trainer: string,
