@@ -99,30 +99,44 @@ for (const type of ['VAE-1', 'VAE-3']) {
   });
 }
 
+/** A circle spec written to a fresh folder, with its training data and the wasm engine. */
+async function circleRun(prefix: string, training: string, diagnostics = '') {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const specPath = path.join(tmp, 'oom.vae.json');
+  const text = `{ "data": { "synthetic": "circle", "n": 64 },
+     "model": { "latentDim": 2, "encoder": { "hidden": [8] }, "decoder": { "hidden": [8] } },
+     "training": ${training}${diagnostics ? `, "diagnostics": ${diagnostics}` : ''} }`;
+  fs.writeFileSync(specPath, text);
+  const { spec } = parseSpec(text, specPath);
+  const { train } = await loadData(spec.data, specPath);
+  return { spec, specPath, train, checkpointPath: path.join(tmp, 'latest.json'), engine: await chooseEngine('wasm') };
+}
+
+/** The engine with its noise draws failing, once armed, as the wasm engine fails when out of memory. */
+function failingNoise(tf: Tf): { tf: Tf; arm: () => void } {
+  let armed = false;
+  const failing = Object.create(tf, {
+    randomNormal: {
+      value: (...a: Parameters<Tf['randomNormal']>) => {
+        if (armed) throw new WebAssembly.RuntimeError('memory access out of bounds');
+        return tf.randomNormal(...a);
+      },
+    },
+  }) as Tf;
+  return { tf: failing, arm: () => (armed = true) };
+}
+
 /**
  * A pass that runs out of engine memory: the engine's own trap, raised here where the pass draws
  * its noise, once the second epoch has trained its last batch.
  */
 test('a pass that runs out of memory keeps the epoch it followed and says which spec fields to change', async () => {
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vae-lens-passmem-'));
-  const specPath = path.join(tmp, 'oom.vae.json');
-  const text = `{ "data": { "synthetic": "circle", "n": 64 },
-     "model": { "latentDim": 2, "encoder": { "hidden": [8] }, "decoder": { "hidden": [8] } },
-     "training": { "epochs": 3, "batchSize": 32, "seed": 5 }, "diagnostics": { "every": 1, "mcSamples": 4 } }`;
-  fs.writeFileSync(specPath, text);
-  const { spec } = parseSpec(text, specPath);
-  const { train } = await loadData(spec.data, specPath);
-  const engine = await chooseEngine('wasm');
-  let armed = false;
-  const tf = Object.create(engine.tf, {
-    randomNormal: {
-      value: (...a: Parameters<Tf['randomNormal']>) => {
-        if (armed) throw new WebAssembly.RuntimeError('memory access out of bounds');
-        return engine.tf.randomNormal(...a);
-      },
-    },
-  }) as Tf;
-  const checkpointPath = path.join(tmp, 'latest.json');
+  const { spec, specPath, train, checkpointPath, engine } = await circleRun(
+    'vae-lens-passmem-',
+    '{ "epochs": 3, "batchSize": 32, "seed": 5 }',
+    '{ "every": 1, "mcSamples": 4 }',
+  );
+  const { tf, arm } = failingNoise(engine.tf);
   const records: MetricsRecord[] = [];
   const loop = new TrainingLoop({
     spec,
@@ -133,7 +147,9 @@ test('a pass that runs out of memory keeps the epoch it followed and says which 
     specPath,
     shouldStop: () => false,
     events: {
-      progress: (p) => (armed ||= p.epoch === 2 && p.epochFraction === 1),
+      progress: (p) => {
+        if (p.epoch === 2 && p.epochFraction === 1) arm();
+      },
       diagnostics: (r) => records.push(r),
       log: () => undefined,
     },
@@ -184,25 +200,8 @@ test('a diagnostics.subset larger than the training data is said, with both size
 });
 
 test('a training step that runs out of memory names training.batchSize and keeps what was written', async () => {
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vae-lens-stepmem-'));
-  const specPath = path.join(tmp, 'oom.vae.json');
-  const text = `{ "data": { "synthetic": "circle", "n": 64 },
-     "model": { "latentDim": 2, "encoder": { "hidden": [8] }, "decoder": { "hidden": [8] } },
-     "training": { "epochs": 2, "batchSize": 32, "seed": 5 } }`;
-  fs.writeFileSync(specPath, text);
-  const { spec } = parseSpec(text, specPath);
-  const { train } = await loadData(spec.data, specPath);
-  const engine = await chooseEngine('wasm');
-  let armed = false;
-  const tf = Object.create(engine.tf, {
-    randomNormal: {
-      value: (...a: Parameters<Tf['randomNormal']>) => {
-        if (armed) throw new WebAssembly.RuntimeError('memory access out of bounds');
-        return engine.tf.randomNormal(...a);
-      },
-    },
-  }) as Tf;
-  const checkpointPath = path.join(tmp, 'latest.json');
+  const { spec, specPath, train, checkpointPath, engine } = await circleRun('vae-lens-stepmem-', '{ "epochs": 2, "batchSize": 32, "seed": 5 }');
+  const { tf, arm } = failingNoise(engine.tf);
   const loop = new TrainingLoop({
     spec,
     engine: { ...engine, tf },
@@ -212,7 +211,7 @@ test('a training step that runs out of memory names training.batchSize and keeps
     specPath,
     shouldStop: () => false,
     // Armed once the first pass is written: the next draw is the first step's noise.
-    events: { progress: () => undefined, diagnostics: () => (armed = true), log: () => undefined },
+    events: { progress: () => undefined, diagnostics: () => arm(), log: () => undefined },
   });
   try {
     await assert.rejects(loop.run(), (e: unknown) => {
