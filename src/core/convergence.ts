@@ -406,7 +406,8 @@ function classify(
   // A flat last stretch ends a rise only where the window shows the slowing too (riseLeft): six
   // passes of a steady rise come out flat by chance now and then, and a settled verdict is sticky.
   const ended = levelling || (flatNow && (settled || !risesBy || left !== undefined));
-  const slow = quarterStart < n - span.length ? slowRise(all.slice(quarterStart, n), mcError, riseNeeded, tNeeded) : undefined;
+  // Looked for only where the last 2w passes do not already show a rise.
+  const slow = !(risesBy && !ended) && quarterStart < n - span.length ? slowRise(all.slice(quarterStart, n), mcError, riseNeeded, tNeeded) : undefined;
   const rising = (risesBy && !ended) || slow !== undefined;
   // Too noisy to rule out a rise that matters (checked after the step's noise, which explains scatter).
   const unclear = fit.n >= 3 && rise + 2 * riseSe > 4 * riseNeeded && !ended;
@@ -466,7 +467,7 @@ function classify(
       case 'improving': {
         // Held here while a flat stretch is being confirmed, the verdict says that, not what it was entered for.
         const head = rising
-          ? slow && !(risesBy && !ended)
+          ? slow
             ? `The ELBO still rises slowly: ${signed(slow.rise)} over the last ${slow.passes} passes, the last quarter of the run (slope ${signed(slow.fit.slope)} ± ${fmt(slow.fit.slopeStdErr)} per epoch); too slow for the last ${span.length} passes alone to show.`
             : `The ELBO still rises: ${signed(moved)} over the last ${span.length} passes (slope ${signed(shown.slope)} ± ${fmt(shown.slopeStdErr)} per ${perUnit}).${stepText}`
           : meanField

@@ -176,10 +176,11 @@ export interface TrendFit {
 export function fitTrend(x: readonly number[], y: readonly number[], noiseFloor = 0): TrendFit {
   const n = Math.min(x.length, y.length);
   if (n < 3) return { slope: 0, slopeStdErr: Infinity, residualSd: NaN, n };
-  const slopes: number[] = [];
-  for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) if (x[j] !== x[i]) slopes.push((y[j]! - y[i]!) / (x[j]! - x[i]!));
-  if (slopes.length === 0) return { slope: 0, slopeStdErr: Infinity, residualSd: NaN, n };
-  const slope = median(slopes);
+  const pairs = new Float64Array((n * (n - 1)) / 2);
+  let count = 0;
+  for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) if (x[j] !== x[i]) pairs[count++] = (y[j]! - y[i]!) / (x[j]! - x[i]!);
+  if (count === 0) return { slope: 0, slopeStdErr: Infinity, residualSd: NaN, n };
+  const slope = median(pairs.subarray(0, count));
   const intercept = median(Array.from({ length: n }, (_, i) => y[i]! - slope * x[i]!));
   const residualSd = Math.max(noiseFloor, 1.4826 * median(Array.from({ length: n }, (_, i) => Math.abs(y[i]! - intercept - slope * x[i]!))));
   let mx = 0;
@@ -189,8 +190,49 @@ export function fitTrend(x: readonly number[], y: readonly number[], noiseFloor 
   return { slope, slopeStdErr: residualSd / Math.sqrt(sxx), residualSd, n };
 }
 
-function median(v: number[]): number {
-  const s = [...v].sort((a, b) => a - b);
-  const k = s.length >> 1;
-  return s.length % 2 ? s[k]! : (s[k - 1]! + s[k]!) / 2;
+/**
+ * The median, by selection rather than a sort: a trend over the last quarter of a long run has
+ * tens of thousands of pairwise slopes, judged after every pass. The same value a sort gives; with
+ * a NaN among the values (whose place a sort leaves to chance) it sorts as before.
+ */
+function median(v: readonly number[] | Float64Array): number {
+  if (v.some(Number.isNaN)) {
+    const s = Array.from(v).sort((a, b) => a - b);
+    const k = s.length >> 1;
+    return s.length % 2 ? s[k]! : (s[k - 1]! + s[k]!) / 2;
+  }
+  // A typed array is the caller's scratch (the pairwise slopes), reordered in place.
+  const a = v instanceof Float64Array ? v : Float64Array.from(v);
+  const k = a.length >> 1;
+  select(a, k);
+  if (a.length % 2) return a[k]!;
+  // Below k after selection lie the k smallest values: the largest of them is the lower middle.
+  let lower = -Infinity;
+  for (let i = 0; i < k; i++) if (a[i]! > lower) lower = a[i]!;
+  return (lower + a[k]!) / 2;
+}
+
+/** Reorders `a` so that a[k] holds the value a sort would put there, the smaller ones before it and the larger after (Hoare's selection). */
+function select(a: Float64Array, k: number): void {
+  let lo = 0;
+  let hi = a.length - 1;
+  while (lo < hi) {
+    const pivot = a[(lo + hi) >> 1]!;
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (a[i]! < pivot) i++;
+      while (a[j]! > pivot) j--;
+      if (i <= j) {
+        const t = a[i]!;
+        a[i] = a[j]!;
+        a[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return;
+  }
 }
