@@ -14,7 +14,9 @@
  *     its last w + 1 (plus 2 s.e.). Then it no longer counts when the last w + 1 passes are flat
  *     beyond doubt (their upper bound over the 2w-pass span under m/2: after a steep start the long
  *     window leans up for w passes after the ELBO has levelled off), nor when an exponential
- *     approach slowing at that rate has less than m/2 (m once settled) left to gain (`riseLeft`),
+ *     approach slowing at that rate has less than m/2 (m once settled) left to gain (`riseLeft`;
+ *     under a steady step, not where the w + 1 passes before the window rose slower than such an
+ *     approach must have: then the slowing is a pause in a steadier rise),
  *     nor, for a linear decoder whose mean-field gap G (step 4) shrinks while the ELBO rises by at
  *     most 4 times G's fall, when 2G is under m/2 (that rise is the posterior decorrelating, and
  *     gives back about twice what G loses); once the verdict has settled, a flat last stretch is
@@ -397,7 +399,11 @@ function classify(
   // not count. Still asked once settled: a call can come from w + 2 passes on, and the rise's steep
   // start stays in the 2w-pass window for a while after.
   const risesBy = fit.n >= 3 && fit.slope > tNeeded * fit.slopeStdErr && rise > riseNeeded;
-  const left = riseLeft(xs, elbos, nowFit, w, mcError);
+  // The w + 1 passes before the window (the last of them its first), where the step is steady and
+  // the epochs advance pass by pass: they can tell a pause in a rise from its end (riseLeft).
+  const beforeFrom = n - span.length - w;
+  const before = byEpoch && xs === epochs && beforeFrom >= 0 ? passesInEpochs(all.slice(beforeFrom, beforeFrom + w + 1)) : undefined;
+  const left = riseLeft(xs, elbos, nowFit, w, mcError, before);
   // A linear decoder's rise that goes with its mean-field gap shrinking is the posterior
   // decorrelating, which gives back about twice what the gap loses: where the ELBO rose by at most
   // twice that (4 x the gap's fall), about twice the gap is what is left of the rise.
@@ -586,10 +592,9 @@ function slowRise(
   needed: number,
   tNeeded: number,
 ): { rise: number; fit: TrendFit; passes: number } | undefined {
-  const epochs = passes.map((p) => p.epoch);
-  if (!epochs.every((e, i): e is number => typeof e === 'number' && Number.isFinite(e) && (i === 0 || e > epochs[i - 1]!))) return undefined;
-  const xs = epochs as number[];
-  const elbos = passes.map((p) => p.elbo);
+  const inEpochs = passesInEpochs(passes);
+  if (!inEpochs) return undefined;
+  const { xs, elbos } = inEpochs;
   const fit = fitTrend(xs, elbos, noiseFloor);
   const width = xs[xs.length - 1]! - xs[0]!;
   const rise = fit.slope * width;
@@ -636,9 +641,21 @@ function atFirstStep(span: readonly ConvergencePoint[], epochs: readonly number[
  * between the two stretches' centres, has slope_last * tau * exp(-(x_now - centre_last) / tau)
  * left to gain after the last pass.
  * Nothing is left where the last stretch's upper bound is not above zero. Undefined where the window
- * is too short or shows no fall (a steady rise has no end in sight).
+ * is too short or shows no fall (a steady rise has no end in sight), and where the passes `before`
+ * the window (w + 1, the last of them its first) deny the approach: going back from the first
+ * stretch's centre by dx, its slope grows by first / last, so they must have risen at least
+ * slope_first * exp(back / tau); rising slower than that (their slope plus 2 s.e.), the window's
+ * slowing is a pause in a steadier rise, not its end. (The README's example, judged every epoch,
+ * paused so for a few epochs mid-run and then rose another 0.07 nats.)
  */
-function riseLeft(xs: readonly number[], elbos: readonly number[], last: TrendFit, w: number, noiseFloor: number): { gain: number; ratio: number } | undefined {
+function riseLeft(
+  xs: readonly number[],
+  elbos: readonly number[],
+  last: TrendFit,
+  w: number,
+  noiseFloor: number,
+  before?: { xs: readonly number[]; elbos: readonly number[] },
+): { gain: number; ratio: number } | undefined {
   if (xs.length < w + 3 || last.n < w + 1) return undefined;
   const first = fitTrend(xs.slice(0, w + 1), elbos.slice(0, w + 1), noiseFloor);
   const slopeFirst = first.slope - 2 * first.slopeStdErr;
@@ -646,11 +663,24 @@ function riseLeft(xs: readonly number[], elbos: readonly number[], last: TrendFi
   const centre = (v: readonly number[]) => (v[0]! + v[v.length - 1]!) / 2;
   const dx = centre(xs.slice(-(w + 1))) - centre(xs.slice(0, w + 1));
   if (!(slopeFirst > Math.max(slopeLast, 0) && dx > 0)) return undefined;
-  if (slopeLast <= 0) return { gain: 0, ratio: 0 };
-  const ratio = slopeLast / slopeFirst;
+  const ratio = Math.max(slopeLast, 0) / slopeFirst;
+  // A stop (ratio 0) is the limit tau -> 0: no rise before the window was steep enough for it.
   const tau = dx / -Math.log(ratio);
+  if (before && before.xs.length >= 3) {
+    const earlier = fitTrend(before.xs, before.elbos, noiseFloor);
+    const back = centre(xs.slice(0, w + 1)) - centre(before.xs);
+    if (back > 0 && earlier.slope + 2 * earlier.slopeStdErr < slopeFirst * Math.exp(back / tau)) return undefined;
+  }
+  if (ratio === 0) return { gain: 0, ratio: 0 };
   const since = xs[xs.length - 1]! - centre(xs.slice(-(w + 1)));
   return { gain: slopeLast * tau * Math.exp(-since / tau), ratio };
+}
+
+/** Passes' epochs and ELBOs, where the epochs advance pass by pass (else undefined). */
+function passesInEpochs(passes: readonly ConvergencePoint[]): { xs: number[]; elbos: number[] } | undefined {
+  const xs = passes.map((p) => p.epoch);
+  if (!xs.every((e, i): e is number => typeof e === 'number' && Number.isFinite(e) && (i === 0 || e > xs[i - 1]!))) return undefined;
+  return { xs, elbos: passes.map((p) => p.elbo) };
 }
 
 /** A recorded mean-field gap: a KL, so finite and not negative (another writer's odd value counts as none). */

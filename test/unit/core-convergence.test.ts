@@ -774,3 +774,36 @@ test('generated dense passes: a slow rise lost in the noise of 2w passes still s
   assert.ok(saidSlow >= trials / 2, `${saidSlow} of ${trials} say the quarter's rise`);
   assert.equal(flatCalled, trials, 'the same runs without the drift end converged');
 });
+
+test('generated pauses: a steady rise that stalls for a few passes is not taken for one levelling off', () => {
+  // A rise of 0.025-0.04 nats an epoch, judged after every epoch, stalls for 4-5 epochs (fewer
+  // than the w + 1 passes that would show it flat beyond doubt) from epoch 22-27 and then goes on:
+  // within the 2w-pass window the slope falls from the rise's to about none, as an exponential
+  // approach's would near its end, but such an approach would have risen several times faster
+  // before the window than this rise did. Runs that do level off (an exponential approach with the
+  // same noise) are still called done.
+  const rng = new Rng(47);
+  const calledInPause: string[] = [];
+  let levelledCalled = 0;
+  const trials = 60;
+  for (let k = 0; k < trials; k++) {
+    const rate = 0.025 + 0.015 * rng.uniform();
+    const stallAt = 22 + Math.floor(6 * rng.uniform());
+    const stall = 4 + Math.floor(2 * rng.uniform());
+    const climbed = (i: number) => rate * (Math.min(i, stallAt) + Math.max(0, i - stallAt - stall));
+    const dense = (elbo: Shape['elbo'], seed: number) => history(stallAt + stall + 8, { elbo, gain: smallGain }, seed).map((p, i) => ({ ...p, epoch: i }));
+    const states = judgeEveryPass(
+      dense((i, g) => -6 + climbed(i) + 0.01 * g.normal(), 1200 + k),
+      opts,
+    ).map((v) => v.state);
+    const done = states.findIndex((s) => s === 'converged' || s === 'collapsed');
+    if (done >= 0) calledInPause.push(`rate ${rate.toFixed(4)}, stall ${stall} from ${stallAt}: ${states[done]} at epoch ${done}`);
+    const levelling = judgeEveryPass(
+      dense((i, g) => -6 + 0.3 * (1 - 0.9 ** i) + 0.01 * g.normal(), 1200 + k),
+      opts,
+    ).at(-1)!;
+    if (levelling.state === 'converged') levelledCalled++;
+  }
+  assert.deepEqual(calledInPause, [], `${calledInPause.length} of ${trials} paused rises called done`);
+  assert.equal(levelledCalled, trials, 'the same noise on a rise that levels off ends converged');
+});
