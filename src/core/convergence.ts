@@ -169,8 +169,11 @@ export const DECAYING_STEP_GAIN_FACTOR = 1.25;
 
 /** How far back a slow rise is read when passes come often: this share of the epochs so far. */
 const SLOW_RISE_SHARE_OF_RUN = 0.25;
-/** The most passes a slow rise is read over, so that a judgement's cost stays bounded on a run of many passes. */
-const MAX_SLOW_RISE_PASSES = 200;
+/**
+ * The most passes a slow rise is fitted on: a longer quarter is thinned evenly (every k-th pass back
+ * from the last), so that a judgement's cost stays bounded while the fit still spans the quarter.
+ */
+const MAX_SLOW_RISE_PASSES = 100;
 
 /** States that say training is done: leaving them for an open gap or a correlated posterior takes stronger evidence. */
 const DONE: ReadonlySet<ConvergenceState> = new Set(['converged', 'collapsed', 'stationary']);
@@ -413,7 +416,7 @@ function classify(
   // passes of a steady rise come out flat by chance now and then, and a settled verdict is sticky.
   const ended = levelling || (flatNow && (settled || !risesBy || left !== undefined));
   // Looked for only where the last 2w passes do not already show a rise.
-  const slow = !(risesBy && !ended) && quarterStart < n - span.length ? slowRise(all.slice(quarterStart, n), mcError, riseNeeded, tNeeded) : undefined;
+  const slow = !(risesBy && !ended) && quarterStart < n - span.length ? slowRise(all, quarterStart, n, mcError, riseNeeded, tNeeded) : undefined;
   const rising = (risesBy && !ended) || slow !== undefined;
   // Too noisy to rule out a rise that matters (checked after the step's noise, which explains scatter).
   const unclear = fit.n >= 3 && rise + 2 * riseSe > 4 * riseNeeded && !ended;
@@ -561,16 +564,15 @@ function classify(
 
 /**
  * Where the last quarter of the epochs so far starts among the first n passes, where it holds more
- * than the last 2w (at most MAX_SLOW_RISE_PASSES); else where the last 2w start. Only while the
- * epochs advance pass by pass (they place the quarter).
+ * than the last 2w; else where the last 2w start. Only while the epochs advance pass by pass (they
+ * place the quarter).
  */
 function slowRiseStart(all: readonly ConvergencePoint[], n: number, w: number): number {
   let start = Math.max(0, n - 2 * w);
   const lastEpoch = all[n - 1]?.epoch;
   if (typeof lastEpoch !== 'number' || !Number.isFinite(lastEpoch) || lastEpoch <= 0) return start;
   const from = lastEpoch * (1 - SLOW_RISE_SHARE_OF_RUN);
-  const earliest = Math.max(0, n - MAX_SLOW_RISE_PASSES);
-  while (start > earliest) {
+  while (start > 0) {
     const e = all[start - 1]!.epoch;
     const next = all[start]!.epoch;
     if (typeof e !== 'number' || typeof next !== 'number' || !(e < next) || e < from) break;
@@ -580,18 +582,23 @@ function slowRiseStart(all: readonly ConvergencePoint[], n: number, w: number): 
 }
 
 /**
- * A rise over the last quarter of the run (`passes`, in plain epochs) the way the 2w-pass trend
- * tests one: beyond tNeeded s.e. and `needed`, and not ended, that is its last half not flat
+ * A rise over the last quarter of the run (passes `start` to n - 1, in plain epochs, thinned to
+ * at most MAX_SLOW_RISE_PASSES) the way the 2w-pass trend tests one: beyond tNeeded s.e. and `needed`, and not ended, that is its last half not flat
  * beyond doubt over the quarter's width and no exponential approach through its halves with less
  * than `needed` left (riseLeft). Undefined where it does not rise so, or the epochs do not advance
  * pass by pass.
  */
 function slowRise(
-  passes: readonly ConvergencePoint[],
+  all: readonly ConvergencePoint[],
+  start: number,
+  n: number,
   noiseFloor: number,
   needed: number,
   tNeeded: number,
 ): { rise: number; fit: TrendFit; passes: number } | undefined {
+  const stride = Math.ceil((n - start) / MAX_SLOW_RISE_PASSES);
+  const passes: ConvergencePoint[] = [];
+  for (let i = n - 1; i >= start; i -= stride) passes.unshift(all[i]!);
   const inEpochs = passesInEpochs(passes);
   if (!inEpochs) return undefined;
   const { xs, elbos } = inEpochs;
@@ -604,7 +611,7 @@ function slowRise(
   if ((lastHalf.slope + 2 * lastHalf.slopeStdErr) * width < needed) return undefined;
   const left = riseLeft(xs, elbos, lastHalf, half, noiseFloor);
   if (left !== undefined && left.gain < needed) return undefined;
-  return { rise, fit, passes: passes.length };
+  return { rise, fit, passes: n - start };
 }
 
 /**

@@ -807,3 +807,27 @@ test('generated pauses: a steady rise that stalls for a few passes is not taken 
   assert.deepEqual(calledInPause, [], `${calledInPause.length} of ${trials} paused rises called done`);
   assert.equal(levelledCalled, trials, 'the same noise on a rise that levels off ends converged');
 });
+
+test('generated long dense runs: a slow rise is read over the whole last quarter, however many passes it holds', () => {
+  // 1600 passes, one an epoch, drifting up 0.00024-0.00034 nats an epoch under 0.02 of noise a
+  // pass: called converged early on (the drift shows nowhere yet), the run must then rise by m =
+  // 0.08 to leave; its last 200 passes gain 0.048-0.068 of it, its last quarter (400 epochs)
+  // 0.096-0.136. The same runs without the drift end converged.
+  const rng = new Rng(53);
+  const ended: string[] = [];
+  let flatCalled = 0;
+  const trials = 4;
+  for (let k = 0; k < trials; k++) {
+    const drift = 0.00024 + 0.0001 * rng.uniform();
+    const run = (r: number) =>
+      judgeConvergence(
+        history(1600, { elbo: (i, g) => -5 + r * i + 0.02 * g.normal(), gain: smallGain }, 1300 + k).map((p, i) => ({ ...p, epoch: i })),
+        opts,
+      );
+    const last = run(drift);
+    if (last.state !== 'improving' || !/the last quarter of the run/.test(last.reason)) ended.push(`drift ${drift.toFixed(5)}: ${last.state}`);
+    if (run(0).state === 'converged') flatCalled++;
+  }
+  assert.deepEqual(ended, [], `${ended.length} of ${trials} drifting runs not found rising over their last quarter`);
+  assert.equal(flatCalled, trials, 'the same runs without the drift end converged');
+});
