@@ -22,6 +22,21 @@ async function writeSchema() {
   new Function('module', 'exports', out.outputFiles[0].text)(mod, mod.exports);
   mkdirSync(join(root, 'schemas'), { recursive: true });
   writeFileSync(join(root, 'schemas/vae-spec.schema.json'), JSON.stringify(mod.exports.SPEC_SCHEMA, null, 2) + '\n');
+  await writeSpecValidator(mod.exports.SPEC_SCHEMA);
+}
+
+/** ajv's validator of the schema as code, so that the editor's first spec check compiles nothing. */
+async function writeSpecValidator(schema) {
+  const out = await esbuild.build({
+    entryPoints: [join(root, 'src/core/specParts/specValidatorCode.ts')],
+    bundle: true, write: false, platform: 'node', format: 'cjs', logLevel: 'silent', mainFields: ['module', 'main'],
+  });
+  const mod = { exports: {} };
+  new Function('module', 'exports', 'require', out.outputFiles[0].text)(mod, mod.exports, require);
+  const file = join(root, mod.exports.SPEC_VALIDATOR_FILE);
+  const text = mod.exports.specValidatorSource(schema);
+  // Unchanged, it is left alone: a watching build would otherwise see a change of its own making.
+  if (!existsSync(file) || readFileSync(file, 'utf8') !== text) writeFileSync(file, text);
 }
 
 /** Whether a wasm binary has a data section (id 11): walk the section headers. */

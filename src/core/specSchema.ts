@@ -1,8 +1,8 @@
 /**
  * The `*.vae.json` schema: the single source of truth. `schemas/vae-spec.schema.json`
  * is generated from it (npm run schema), the editor gets completion and hover from
- * that file, and `validateAgainstSchema` in spec.ts interprets the same object to
- * give located messages. Only the JSON Schema keywords used here are interpreted.
+ * that file, and the build compiles it into the validator specParts/schemaCheck.ts
+ * runs (specParts/specValidator.generated.js) to give located messages.
  */
 
 import { DEFAULT_DIAGNOSTIC_SUBSET, SPEC_DEFAULTS } from './defaults';

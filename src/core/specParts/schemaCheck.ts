@@ -5,15 +5,20 @@
  * complaints. Two things a validator of values cannot see are checked on the syntax tree: a key given
  * twice, and a key that names Object.prototype's members in an object open to any key.
  *
- * ajv generates its validators with `new Function`: fine here (Node: extension host, trainer, CLI); the
- * panel's webview, whose CSP forbids that, never imports this module.
+ * The whole schema's validator is compiled at build time (specValidatorCode.ts): compiling it here took
+ * ~100 ms of the editor's thread at the first check. The parts checked on their own (the earlier value of
+ * a key given twice) are compiled when met; ajv does that with `new Function`, fine in Node (extension
+ * host, trainer, CLI); the panel's webview, whose CSP forbids it, never imports this module.
  */
-import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
+import type Ajv from 'ajv';
+import type { ErrorObject, ValidateFunction } from 'ajv';
 import type { Node } from 'jsonc-parser';
 import { didYouMean } from '../errors';
 import { counted } from '../wording';
-import type { JsonSchema } from '../specSchema';
+import { SPEC_SCHEMA, type JsonSchema } from '../specSchema';
+import { AJV_OPTIONS } from './ajvOptions';
 import { nodeValue } from './jsonc';
+import { validate as validateSpec } from './specValidator.generated';
 
 export interface SchemaProblem {
   message: string;
@@ -27,12 +32,14 @@ interface Placed extends SchemaProblem {
   rank: number;
 }
 
-const ajv = new Ajv({ allErrors: true, strictTypes: false, keywords: ['markdownDescription', 'allowComments', 'allowTrailingCommas'] });
-const compiled = new WeakMap<JsonSchema, ValidateFunction>();
+const compiled = new WeakMap<JsonSchema, ValidateFunction>([[SPEC_SCHEMA, validateSpec]]);
+let ajv: Ajv | undefined;
 
 function validatorFor(schema: JsonSchema): ValidateFunction {
   let v = compiled.get(schema);
   if (!v) {
+    // Loaded here, not imported: ajv's compiler takes tens of milliseconds to load, and most specs never need it.
+    ajv ??= new (require('ajv') as typeof import('ajv')).default(AJV_OPTIONS);
     v = ajv.compile(schema as object);
     compiled.set(schema, v);
   }
