@@ -273,6 +273,31 @@ export class CodeServerWorkbench implements Workbench {
     }
   }
 
+  async runsViewRows(): Promise<string[]> {
+    return this.act('reading the VAE Runs view', async () => {
+      // The explorer's own pane for the view: its header is there (collapsed) from the window's start.
+      const header = this.page.locator('.pane-header', { hasText: 'VAE Runs' }).first();
+      await header.waitFor({ state: 'visible', timeout: DEFAULT_TIMEOUT_MS });
+      if ((await header.getAttribute('aria-expanded')) === 'false') await header.click();
+      const pane = this.page.locator('.pane', { has: header });
+      return pane.locator('.monaco-list-row').evaluateAll((els) => els.map((el) => (el as HTMLElement).innerText.replace(/\s+/g, ' ').trim()));
+    });
+  }
+
+  async waitForRunsView(accept: (rows: string[]) => boolean, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<string[]> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const rows = await this.runsViewRows();
+      if (accept(rows)) return rows;
+      if (Date.now() > deadline) {
+        return this.act('waiting for the VAE Runs view', () => {
+          throw new Error(`not as expected within ${timeoutMs} ms; last read: ${JSON.stringify(rows)}`);
+        });
+      }
+      await sleep(500);
+    }
+  }
+
   async reloadWindow(): Promise<void> {
     await this.act('reloading the window', async () => {
       const page = this.page;

@@ -71,6 +71,10 @@ export interface Workbench {
   problems(): Promise<Problem[]>;
   /** Reads the Problems panel until `accept` holds (diagnostics arrive after a file opens or changes). */
   waitForProblems(accept: (problems: Problem[]) => boolean, timeoutMs?: number): Promise<Problem[]>;
+  /** Shows the VAE Runs view in the explorer (expanded) and reads its rows' text, top to bottom. */
+  runsViewRows(): Promise<string[]>;
+  /** Reads the VAE Runs view until `accept` holds; returns the rows. */
+  waitForRunsView(accept: (rows: string[]) => boolean, timeoutMs?: number): Promise<string[]>;
   /** Reloads the window (Developer: Reload Window) and waits for the workbench again. */
   reloadWindow(): Promise<void>;
   /** Stops everything started for this workbench and removes its temp folders. Safe to call twice. */

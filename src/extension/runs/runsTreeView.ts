@@ -2,12 +2,14 @@
  * The "VAE Runs" view in the explorer: each spec, and under it its runs, newest first,
  * with an icon for the state. Context menu: open, compare (multi-select), delete.
  */
+import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { isWithin } from '../../core/confinement';
 import type { RunOverview } from '../../core/run/read';
 import type { RunIndex } from './runIndex';
 import { codeLensResult, runStateKind, type RunStateKind, type RunStateInput } from '../status/runStateWording';
-import { findSpecs, isSpecOutsideWorkspace } from '../specs/specFiles';
+import { findSpecs, isSpecOutsideWorkspace, isSpecPath } from '../specs/specFiles';
 import { specRunState } from '../status/specRunState';
 import type { TrainerClient } from '../trainer/trainerClient';
 import { Throttle } from '../throttle';
@@ -50,9 +52,13 @@ export class RunsViewProvider implements vscode.TreeDataProvider<RunsViewNode>, 
   private readonly refreshes = new Throttle(250, () => this.changed.fire(undefined));
   readonly onDidChangeTreeData = this.changed.event;
 
+  /** The specs of the last listing, to tell whether a deleted folder held one. */
+  private listed: string[] = [];
+  private filesWatched = false;
+
   /**
-   * `indexOf` makes the run index when first asked: the view asks once it lists a spec. Until then no
-   * file is watched; specs created or deleted are heard through the index (which watches them) once it is followed.
+   * `indexOf` makes the run index when first asked: the view asks once it lists a spec. The view watches
+   * spec files itself from its first listing (see watchFiles), so that one made with none listed is heard.
    */
   constructor(
     private readonly client: TrainerClient,
@@ -78,7 +84,9 @@ export class RunsViewProvider implements vscode.TreeDataProvider<RunsViewNode>, 
 
   async getChildren(node?: RunsViewNode): Promise<RunsViewNode[]> {
     if (!node) {
+      this.watchFiles();
       const specs = await findSpecs();
+      this.listed = specs.map((u) => u.fsPath);
       const name = (uri: vscode.Uri) => path.basename(uri.fsPath).toLowerCase();
       return specs.map((uri) => ({
         kind: 'spec',
@@ -89,6 +97,31 @@ export class RunsViewProvider implements vscode.TreeDataProvider<RunsViewNode>, 
     if (node.kind === 'run') return [];
     const runs = await this.indexOf().runsForSpec(node.uri.fsPath);
     return runs.map((overview) => ({ kind: 'run', runDir: overview.runDir, overview }));
+  }
+
+  /**
+   * Specs made, deleted or renamed outside the editor (a terminal, git checkout) while the view is shown.
+   * Not from activation (any JSONC file activates the extension) but from the view's first listing, and
+   * whether or not the run index exists yet. A folder moved in or deleted whole is one event for the
+   * folder, none for the specs in it: a folder made is listed again, as is one deleted that held a listed spec.
+   */
+  private watchFiles(): void {
+    if (this.filesWatched) return;
+    this.filesWatched = true;
+    const files = vscode.workspace.createFileSystemWatcher('**/*', false, true, false);
+    const created = (uri: vscode.Uri) => {
+      if (uri.scheme !== 'file' || skipped(uri.fsPath)) return;
+      if (isSpecPath(uri.fsPath)) return this.refresh();
+      void fsp.stat(uri.fsPath).then(
+        (s) => s.isDirectory() && this.refresh(),
+        () => undefined,
+      );
+    };
+    const deleted = (uri: vscode.Uri) => {
+      if (uri.scheme !== 'file' || skipped(uri.fsPath)) return;
+      if (isSpecPath(uri.fsPath) || this.listed.some((spec) => isWithin(uri.fsPath, spec))) this.refresh();
+    };
+    this.disposables.push(files, files.onDidCreate(created), files.onDidDelete(deleted));
   }
 
   async getTreeItem(node: RunsViewNode): Promise<vscode.TreeItem> {
@@ -139,3 +172,6 @@ export class RunsViewProvider implements vscode.TreeDataProvider<RunsViewNode>, 
     for (const d of this.disposables) d.dispose();
   }
 }
+
+/** Folders no spec is looked for in (findSpecs leaves them out), whose churn (installs, runs) is not the view's. */
+const skipped = (p: string) => /[\\/](node_modules|\.git|\.vae-lens)([\\/]|$)/.test(p);
