@@ -397,6 +397,21 @@ export function addRecord(records: MetricsRecord[], record: MetricsRecord): bool
 
 /** Parse metrics.jsonl, tolerating a partial last line. */
 export function parseMetricsJsonl(text: string): ParsedMetrics {
+  const parser = metricsParser(text);
+  for (;;) {
+    const step = parser.next();
+    if (step.done) return step.value;
+  }
+}
+
+/** How many lines metricsParser reads between its pauses. */
+const LINES_PER_PAUSE = 256;
+
+/**
+ * parseMetricsJsonl in steps: it pauses every LINES_PER_PAUSE lines, so that a reader on a thread with
+ * other work (the editor's) can give that thread back between steps (run/read.ts, parseMetricsYielding).
+ */
+export function* metricsParser(text: string): Generator<void, ParsedMetrics, void> {
   // A byte-order mark before the first record (an editor's save) is not part of it.
   const lines = splitLines(withoutBom(text));
   const records: MetricsRecord[] = [];
@@ -404,6 +419,7 @@ export function parseMetricsJsonl(text: string): ParsedMetrics {
   const ignored = new Map<string, { line: number; message: string; lines: number }>();
   let truncatedTail = false;
   for (let i = 0; i < lines.length; i++) {
+    if (i % LINES_PER_PAUSE === LINES_PER_PAUSE - 1) yield;
     const line = lines[i]!;
     if (line.trim() === '') continue;
     const isLast = i === lines.length - 1; // no newline after it: possibly cut short

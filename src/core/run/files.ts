@@ -6,9 +6,10 @@ import { constants as fsConstants, existsSync, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { imageGeometry } from '../imageGeometry';
 import type { ImagesEvent } from '../protocol';
-import { parseRunJson, RUN_FILES, type RunMeta } from '../runFormat';
+import { metricsParser, parseRunJson, RUN_FILES, type ParsedMetrics, type RunMeta } from '../runFormat';
 import { jsonSyntaxProblem } from '../specParts/jsonc';
 import { readRegularFile } from '../safeRead';
+import { inSlices } from './slices';
 
 export type RunImages = Omit<ImagesEvent, 'type'>;
 
@@ -32,6 +33,14 @@ export async function readText(file: string, limit: number = READ_LIMITS.small, 
   if (r.ok) return r.text;
   if (r.reason !== 'missing') problems?.push({ file, message: `${path.basename(file)} was not read: ${r.detail}` });
   return undefined;
+}
+
+/**
+ * parseMetricsJsonl for readers on the editor's thread: a metrics.jsonl of tens of megabytes takes
+ * seconds to parse, and the editor would freeze meanwhile.
+ */
+export function parseMetricsYielding(text: string): Promise<ParsedMetrics> {
+  return inSlices(metricsParser(text));
 }
 
 export async function readJson(file: string, limit?: number, problems?: Problems): Promise<unknown> {

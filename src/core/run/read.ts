@@ -8,7 +8,6 @@ import * as path from 'node:path';
 import type { ConvergenceState } from '../convergence';
 import {
   CONVERGENCE_STATES,
-  parseMetricsJsonl,
   readMetricsRecord,
   RUN_FILES,
   RUN_FORMAT_VERSION,
@@ -21,10 +20,10 @@ import {
   type RunStatus,
   type RunSummary,
 } from '../runFormat';
-import { hasRunStatus, isRunMeta, readJson, runImagesOf, readText, READ_LIMITS, type Problems, type RunImages } from './files';
+import { hasRunStatus, isRunMeta, parseMetricsYielding, readJson, runImagesOf, readText, READ_LIMITS, type Problems, type RunImages } from './files';
 import { effectiveStatus, isCheckable, isWriterAlive, longestPassInterval, staleAtMs, type WriterActivity } from './liveness';
 import { array, boolean, nullable, number, string, wholeNumber, type Guard } from '../guard';
-import { judgeRecords, runJsonSettingProblem, runSettingsOf, theoremNoteOf } from './settings';
+import { judgeInSlices, runJsonSettingProblem, runSettingsOf, theoremNoteOf } from './settings';
 import { lastMetricsRecord } from './tail';
 
 export interface RunOverview {
@@ -85,7 +84,7 @@ async function overviewOf(
   judgeUnjudged: boolean,
   problems?: Problems,
   metrics: () => Promise<ParsedMetrics> = once(async () =>
-    parseMetricsJsonl((await readText(path.join(runDir, RUN_FILES.metrics), READ_LIMITS.metrics)) ?? ''),
+    parseMetricsYielding((await readText(path.join(runDir, RUN_FILES.metrics), READ_LIMITS.metrics)) ?? ''),
   ),
 ): Promise<RunOverview> {
   const metaFile = path.join(runDir, RUN_FILES.meta);
@@ -127,7 +126,7 @@ async function overviewOf(
     // A writer that leaves the verdict to the reader (the Python companion): judge its records here.
     const { records } = await metrics();
     if (records.length > 0) {
-      const verdict = judgeRecords(records, runSettingsOf(meta, specText, records[records.length - 1]));
+      const verdict = await judgeInSlices(records, runSettingsOf(meta, specText, records[records.length - 1]));
       convergence = verdict.state;
       convergenceReason = verdict.reason;
     }
@@ -292,7 +291,7 @@ export function runSummaryOf(raw: unknown, file: string, problems?: Problems, la
 /** Everything the panel shows for one run. */
 export async function readRunContents(runDir: string, alive: WriterAlive = isWriterAlive): Promise<RunContents> {
   const problems: Problems = [];
-  const metrics = once(async () => parseMetricsJsonl((await readText(path.join(runDir, RUN_FILES.metrics), READ_LIMITS.metrics, problems)) ?? ''));
+  const metrics = once(async () => parseMetricsYielding((await readText(path.join(runDir, RUN_FILES.metrics), READ_LIMITS.metrics, problems)) ?? ''));
   const overview = await overviewOf(runDir, alive, false, problems, metrics);
   const [parsed, imagesRaw] = await Promise.all([metrics(), readJson(path.join(runDir, RUN_FILES.images), READ_LIMITS.images, problems)]);
   const images = imagesRaw === undefined ? undefined : runImagesOf(imagesRaw);
@@ -302,7 +301,7 @@ export async function readRunContents(runDir: string, alive: WriterAlive = isWri
   const settings = runSettingsOf(overview.meta, overview.specText, lastRecord);
   let { convergence, convergenceReason } = overview;
   if (overview.convergence === undefined && parsed.records.length > 0) {
-    const verdict = judgeRecords(parsed.records, settings);
+    const verdict = await judgeInSlices(parsed.records, settings);
     convergence = verdict.state;
     convergenceReason = verdict.reason;
   }

@@ -1,6 +1,6 @@
 /**
  * A run's convergence settings (tolerance, window, whether the theorem applies) and the verdict for runs
- * whose writer left it to the reader. Pure: no file or process access.
+ * whose writer left it to the reader. No file or process access.
  */
 import { SPEC_DEFAULTS } from '../defaults';
 import {
@@ -15,6 +15,7 @@ import { MODEL_TYPE_INFO, MODEL_TYPES, type ModelType } from '../modelTypes';
 import type { MetricsRecord, RunMeta } from '../runFormat';
 import { parseSpecDocument, type VaeSpec } from '../spec';
 import { integerFieldBounds, numberFieldBounds } from '../specSchema';
+import { inSlices } from './slices';
 
 /** The rule's settings; a script's run has no spec to name its step, schedule or (maybe) epochs. */
 export type SpecSettings = ConvergenceOptions;
@@ -82,8 +83,32 @@ const positive = (v: unknown): number | undefined => (typeof v === 'number' && N
  * verdict to the reader, and for eval. Passes without a finite ELBO are not judged (readablePass).
  */
 export function judgeRecords(records: readonly MetricsRecord[], opts: ConvergenceOptions): { state: ConvergenceState; reason: string } {
+  const judging = recordsJudgement(records, opts);
+  for (;;) {
+    const step = judging.next();
+    if (step.done) return step.value;
+  }
+}
+
+/**
+ * judgeRecords for the editor's thread (a script's run, judged by the runs view and the panel): the rule
+ * costs about a millisecond and a half a pass, seconds for a run of thousands, so the thread is given
+ * back every few milliseconds.
+ */
+export function judgeInSlices(records: readonly MetricsRecord[], opts: ConvergenceOptions): Promise<{ state: ConvergenceState; reason: string }> {
+  return inSlices(recordsJudgement(records, opts));
+}
+
+/** judgeRecords pass by pass: it pauses after each pass judged. */
+function* recordsJudgement(records: readonly MetricsRecord[], opts: ConvergenceOptions): Generator<void, { state: ConvergenceState; reason: string }, void> {
   const readable = records.filter(readablePass);
-  return verdictAfter(records, judgeConvergence(readable.map(pointOf), opts), records.length - readable.length);
+  const judge = new ConvergenceJudge(opts);
+  let verdict: ConvergenceVerdict | undefined;
+  for (const r of readable) {
+    verdict = judge.push(pointOf(r));
+    yield;
+  }
+  return verdictAfter(records, verdict ?? judgeConvergence([], opts), records.length - readable.length);
 }
 
 /**

@@ -1,8 +1,8 @@
 /** Following a metrics.jsonl: its last record, and the records appended since the last look. Node only. */
 import { promises as fsp } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
-import { parseRunJson, parseMetricsJsonl, readMetricsRecord, type MetricsRecord } from '../runFormat';
-import { openRegular, READ_LIMITS } from './files';
+import { parseRunJson, readMetricsRecord, type MetricsRecord } from '../runFormat';
+import { openRegular, parseMetricsYielding, READ_LIMITS } from './files';
 import { lastLineEnd, splitLines, withoutBom } from '../text';
 
 const MAX_TAIL_BYTES = 64 << 20;
@@ -44,6 +44,9 @@ export async function lastMetricsRecord(file: string, tailBytes = 256 * 1024): P
 }
 
 const MAX_PENDING_CHARS = 16 << 20;
+
+/** How much of a followed metrics.jsonl is read and decoded in one go. */
+const READ_CHUNK_BYTES = 1 << 20;
 
 /** How much of the file's beginning is kept to tell a file started over from one appended to. */
 const HEAD_BYTES = 1024;
@@ -105,10 +108,16 @@ export class MetricsTail {
       }
       if (size > this.offset) {
         // At most the read limit per call: a file that grew by gigabytes is read in steps, not at once.
-        const buf = Buffer.alloc(Math.min(size - this.offset, READ_LIMITS.metrics));
-        const { bytesRead } = await handle.read(buf, 0, buf.length, this.offset);
-        this.offset += bytesRead;
-        this.pending += this.decoder.write(buf.subarray(0, bytesRead));
+        let left = Math.min(size - this.offset, READ_LIMITS.metrics);
+        // Decoded a chunk at a time: tens of megabytes decoded at once would hold the thread.
+        const buf = Buffer.alloc(Math.min(left, READ_CHUNK_BYTES));
+        while (left > 0) {
+          const { bytesRead } = await handle.read(buf, 0, Math.min(left, buf.length), this.offset);
+          if (bytesRead <= 0) break;
+          this.offset += bytesRead;
+          left -= bytesRead;
+          this.pending += this.decoder.write(buf.subarray(0, bytesRead));
+        }
         await this.remember(handle, stat);
       }
       const text = this.pending;
@@ -116,7 +125,7 @@ export class MetricsTail {
       this.pending = cut < 0 ? text : text.slice(cut + 1);
       // A record is kilobytes: a "line" of megabytes without its newline is not one; do not hold it.
       if (this.pending.length > MAX_PENDING_CHARS) this.pending = '';
-      const records = cut < 0 ? [] : parseMetricsJsonl(text.slice(0, cut + 1)).records;
+      const records = cut < 0 ? [] : (await parseMetricsYielding(text.slice(0, cut + 1))).records;
       if (final && this.pending.trim() !== '') {
         const last = readMetricsRecord(parseRunJson(withoutBom(this.pending).trim()));
         if ('record' in last) {
