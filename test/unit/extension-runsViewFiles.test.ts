@@ -53,14 +53,20 @@ for (const rel of SPEC_PATHS) {
   }
 }
 
-test('a folder of specs moved in or checked out is listed: a created folder refreshes the view', async () => {
+test('a folder of specs moved in or checked out is listed; a folder without one (a checkpoint) costs no listing', async () => {
   const { view, refreshes, watchers } = await emptyView();
   try {
+    const checkpoint = join(ws, 'checkpoints', 'epoch-3');
+    mkdirSync(checkpoint, { recursive: true });
+    fire(watchers, 'create', checkpoint);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(refreshes(), 0, 'refreshed for a folder without a spec');
     const folder = join(ws, 'checked-out');
     mkdirSync(folder, { recursive: true });
+    setup.files = [Uri.file(join(folder, 'vae.vae.json'))];
     fire(watchers, 'create', folder);
     for (let i = 0; i < 50 && refreshes() === 0; i++) await new Promise((r) => setTimeout(r, 10));
-    assert.ok(refreshes() >= 1, 'no refresh after a folder was created');
+    assert.ok(refreshes() >= 1, 'no refresh after a folder holding a spec was created');
   } finally {
     view.dispose();
   }

@@ -9,7 +9,7 @@ import { isWithin } from '../../core/confinement';
 import type { RunOverview } from '../../core/run/read';
 import type { RunIndex } from './runIndex';
 import { codeLensResult, runStateKind, type RunStateKind, type RunStateInput } from '../status/runStateWording';
-import { findSpecs, isSpecOutsideWorkspace, isSpecPath } from '../specs/specFiles';
+import { findSpecs, isSpecOutsideWorkspace, isSpecPath, SPEC_EXCLUDE, SPEC_GLOB } from '../specs/specFiles';
 import { specRunState } from '../status/specRunState';
 import type { TrainerClient } from '../trainer/trainerClient';
 import { Throttle } from '../throttle';
@@ -103,7 +103,8 @@ export class RunsViewProvider implements vscode.TreeDataProvider<RunsViewNode>, 
    * Specs made, deleted or renamed outside the editor (a terminal, git checkout) while the view is shown.
    * Not from activation (any JSONC file activates the extension) but from the view's first listing, and
    * whether or not the run index exists yet. A folder moved in or deleted whole is one event for the
-   * folder, none for the specs in it: a folder made is listed again, as is one deleted that held a listed spec.
+   * folder, none for the specs in it: the view is listed again for a folder made that holds a spec, and
+   * for one deleted that held a listed spec.
    */
   private watchFiles(): void {
     if (this.filesWatched) return;
@@ -112,10 +113,14 @@ export class RunsViewProvider implements vscode.TreeDataProvider<RunsViewNode>, 
     const created = (uri: vscode.Uri) => {
       if (uri.scheme !== 'file' || skipped(uri.fsPath)) return;
       if (isSpecPath(uri.fsPath)) return this.refresh();
-      void fsp.stat(uri.fsPath).then(
-        (s) => s.isDirectory() && this.refresh(),
-        () => undefined,
-      );
+      // A folder made (a script's checkpoints, a build's output) is searched for specs, not the whole workspace again.
+      void fsp
+        .stat(uri.fsPath)
+        .then(async (s) => s.isDirectory() && (await vscode.workspace.findFiles(new vscode.RelativePattern(uri, SPEC_GLOB), SPEC_EXCLUDE, 1)).length > 0)
+        .then(
+          (holdsSpec) => holdsSpec && this.refresh(),
+          () => undefined,
+        );
     };
     const deleted = (uri: vscode.Uri) => {
       if (uri.scheme !== 'file' || skipped(uri.fsPath)) return;
