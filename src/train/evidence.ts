@@ -110,26 +110,18 @@ export function meanFieldEvidence(tf: Tf, vae: Vae, values: Float32Array, n: num
     const mu = tf.tidy(() => vae.decode(tf.tensor2d(rows, [B * 2 * H, H])).mu);
     const out = mu.dataSync() as Float32Array;
     mu.dispose();
-    for (let k = 0; k < out.length; k++) outputSize = Math.max(outputSize, Math.abs(out[k]!));
+    outputSize = Math.max(outputSize, largestMagnitude(out));
     for (let b = 0; b < B; b++) {
       const p = p0 + b;
-      const base = b * 2 * H * D;
-      for (let h = 0; h < H; h++) for (let d = 0; d < D; d++) jacobian[h * D + d] = (out[base + h * D + d]! - out[base + (H + h) * D + d]!) / steps[b * H + h]!;
+      centralDifferences(out.subarray(b * 2 * H * D, (b + 1) * 2 * H * D), steps.subarray(b * H, (b + 1) * H), jacobian);
       // A linear decoder has one Jacobian for every point (up to the differences' rounding).
       if (p === 0) {
         first.set(jacobian);
-        for (let k = 0; k < H * D; k++) size = Math.max(size, Math.abs(first[k]!));
+        size = largestMagnitude(first);
       }
-      for (let k = 0; k < H * D; k++) spread = Math.max(spread, Math.abs(jacobian[k]! - first[k]!));
-      for (let k = 0; k < H * D; k++) weighted[k] = jacobian[k]! * w[p * D + (k % D)]!;
-      for (let i = 0; i < H; i++)
-        for (let j = 0; j <= i; j++) {
-          let s = 0;
-          for (let d = 0; d < D; d++) s += weighted[i * D + d]! * jacobian[j * D + d]!;
-          const v = s + (i === j ? 1 / a2[i]! : 0);
-          precisions[(p * H + i) * H + j] = v;
-          precisions[(p * H + j) * H + i] = v;
-        }
+      spread = Math.max(spread, largestDifference(jacobian, first));
+      scaleColumns(jacobian, w.subarray(p * D, (p + 1) * D), weighted);
+      localPrecision(weighted, jacobian, H, D, a2, precisions.subarray(p * H * H, (p + 1) * H * H));
     }
   }
   const gap = meanFieldGap(precisions, P, H);
@@ -142,6 +134,79 @@ export function meanFieldEvidence(tf: Tf, vae: Vae, values: Float32Array, n: num
   // two Jacobians holds four of them, over the smallest step.
   const rounding = (2 * FLOAT32_EPS * outputSize) / smallestStep;
   return { meanFieldGap: gap, meanFieldPoints: P, decoderLinear: P > 1 && spread <= LINEAR_TOLERANCE * size + rounding && !varies };
+}
+
+// The loops over a point's H x D Jacobian are small functions of their own: called for every point,
+// they are compiled once and stay fast across passes, where inline in meanFieldEvidence (called
+// once a pass) they ran mostly unoptimised, at several times the cost of the decoder's rows.
+
+function largestMagnitude(a: Float32Array | Float64Array): number {
+  let m = 0;
+  for (let k = 0; k < a.length; k++) m = Math.max(m, Math.abs(a[k]!));
+  return m;
+}
+
+function largestDifference(a: Float64Array, b: Float64Array): number {
+  let m = 0;
+  for (let k = 0; k < a.length; k++) m = Math.max(m, Math.abs(a[k]! - b[k]!));
+  return m;
+}
+
+/** J (H x D) from one point's decoded rows: its H rows shifted up, then its H rows shifted down, each by steps[h]. */
+function centralDifferences(out: Float32Array, steps: Float64Array, jacobian: Float64Array): void {
+  const H = steps.length;
+  const D = jacobian.length / H;
+  for (let h = 0; h < H; h++) for (let d = 0; d < D; d++) jacobian[h * D + d] = (out[h * D + d]! - out[(H + h) * D + d]!) / steps[h]!;
+}
+
+/** Each row of `a` (H x D) times `w` (D) elementwise, into `out`. */
+function scaleColumns(a: Float64Array, w: Float32Array, out: Float64Array): void {
+  const D = w.length;
+  for (let k = 0; k < a.length; k += D) for (let d = 0; d < D; d++) out[k + d] = a[k + d]! * w[d]!;
+}
+
+/**
+ * Λ = diag(1/a^2) + Jᵀ diag(1/s^2) J of one point into `out` (H x H, both triangles), from
+ * `weighted` (J's rows times 1/s^2) and `jacobian`, H x D each. Four entries of a row at a time:
+ * each is still its own sum over d in ascending order, so the same bits as one at a time, but four
+ * independent sums keep the core busy where one waits on its own additions.
+ */
+export function localPrecision(weighted: Float64Array, jacobian: Float64Array, H: number, D: number, a2: ArrayLike<number>, out: Float64Array): void {
+  const put = (i: number, j: number, s: number) => {
+    const v = s + (i === j ? 1 / a2[i]! : 0);
+    out[i * H + j] = v;
+    out[j * H + i] = v;
+  };
+  for (let i = 0; i < H; i++) {
+    const wi = i * D;
+    let j = 0;
+    for (; j + 3 <= i; j += 4) {
+      const j0 = j * D;
+      const j1 = j0 + D;
+      const j2 = j1 + D;
+      const j3 = j2 + D;
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      for (let d = 0; d < D; d++) {
+        const x = weighted[wi + d]!;
+        s0 += x * jacobian[j0 + d]!;
+        s1 += x * jacobian[j1 + d]!;
+        s2 += x * jacobian[j2 + d]!;
+        s3 += x * jacobian[j3 + d]!;
+      }
+      put(i, j, s0);
+      put(i, j + 1, s1);
+      put(i, j + 2, s2);
+      put(i, j + 3, s3);
+    }
+    for (; j <= i; j++) {
+      let s = 0;
+      for (let d = 0; d < D; d++) s += weighted[wi + d]! * jacobian[j * D + d]!;
+      put(i, j, s);
+    }
+  }
 }
 
 /**

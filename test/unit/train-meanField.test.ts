@@ -10,7 +10,7 @@ import { Rng } from '../../src/core/random';
 import { DEFAULT_DIAGNOSTIC_SUBSET, parseSpec } from '../../src/core/spec';
 import { SPEC_SCHEMA } from '../../src/core/specSchema';
 import { chooseEngine, type Tf } from '../../src/train/backend';
-import { meanFieldEvidence, meanFieldPoints } from '../../src/train/evidence';
+import { localPrecision, meanFieldEvidence, meanFieldPoints } from '../../src/train/evidence';
 import { Vae } from '../../src/train/model';
 
 test('mean-field gap: 1/2 log(ac / (ac - b^2)) for a 2x2 precision, zero for a diagonal one, averaged over points', () => {
@@ -97,6 +97,28 @@ test('the trainer reads the exact gap of a linear decoder, and none once its col
     } finally {
       vae.dispose();
     }
+  }
+});
+
+test("a point's precision four entries at a time is, to the bit, each entry summed on its own", () => {
+  const rng = new Rng(11);
+  for (let trial = 0; trial < 300; trial++) {
+    const H = 1 + (trial % 23);
+    const D = 1 + Math.floor(rng.uniform() * 60);
+    // Magnitudes that differ by orders, so a sum taken in another order would round differently.
+    const draw = () => Float64Array.from({ length: H * D }, () => rng.normal() * 10 ** Math.floor(rng.uniform() * 8 - 4));
+    const [weighted, jacobian] = [draw(), draw()];
+    const a2 = Array.from({ length: H }, () => 0.1 + rng.uniform());
+    const got = new Float64Array(H * H);
+    localPrecision(weighted, jacobian, H, D, a2, got);
+    for (let i = 0; i < H; i++)
+      for (let j = 0; j < H; j++) {
+        const [r, c] = j <= i ? [i, j] : [j, i];
+        let s = 0;
+        for (let d = 0; d < D; d++) s += weighted[r * D + d]! * jacobian[c * D + d]!;
+        const want = s + (i === j ? 1 / a2[i]! : 0);
+        assert.ok(Object.is(got[i * H + j], want), `H ${H}, D ${D}, entry (${i}, ${j}): ${got[i * H + j]} vs ${want}`);
+      }
   }
 });
 
