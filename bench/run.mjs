@@ -68,6 +68,17 @@ const blasEnv = () => {
   return env;
 };
 let anchorChoice;
+/** Chooses the kernel once per run: left to each PyTorch process, rounds of one run could differ. */
+function chooseAnchor() {
+  anchorChoice = runChild(
+    'OpenBLAS kernel for PyTorch and sgemm (each candidate checked against float64)',
+    PYTHON,
+    [join(root, 'bench/openblas_kernel.py')],
+    blasEnv(),
+    'OPENBLAS_CHOICE',
+  );
+  if (!anchorChoice.error) log(`OpenBLAS kernel: ${anchorChoice.why}`);
+}
 /** The environment of every PyTorch and sgemm run: the kernel chosen once, at the start of the run. */
 const anchorEnv = () => {
   const env = blasEnv();
@@ -85,7 +96,11 @@ function runChild(label, command, argv, env, tag) {
   const line = (r.stdout ?? '').split('\n').find((l) => l.startsWith(`${tag} `));
   if (r.status !== 0 || !line) {
     // The error's message, not its stack.
-    const why = (r.stderr ?? '').split('\n').find((l) => l.trim() && !/^\s+at /.test(l))?.trim() || `exit ${r.status}`;
+    const why =
+      (r.stderr ?? '')
+        .split('\n')
+        .find((l) => l.trim() && !/^\s+at /.test(l))
+        ?.trim() || `exit ${r.status}`;
     log(`${label}: failed (${why})`);
     return { error: why };
   }
@@ -94,10 +109,22 @@ function runChild(label, command, argv, env, tag) {
 }
 
 const tfjsRun = (child, engine, workload, steps, extra = []) =>
-  runChild(`${engine} ${workload}`, process.execPath, [child, '--engine', engine, '--workload', workload, '--steps', String(steps), ...extra], process.env, 'BENCH_RESULT');
+  runChild(
+    `${engine} ${workload}`,
+    process.execPath,
+    [child, '--engine', engine, '--workload', workload, '--steps', String(steps), ...extra],
+    process.env,
+    'BENCH_RESULT',
+  );
 
 const torchRun = (workload, steps, extra = []) =>
-  runChild(`pytorch ${workload}${extra.length ? ` ${extra.join(' ')}` : ''}`, PYTHON, [join(root, 'bench/torch_vae.py'), '--workload', workload, '--steps', String(steps), ...extra], anchorEnv(), 'BENCH_RESULT');
+  runChild(
+    `pytorch ${workload}${extra.length ? ` ${extra.join(' ')}` : ''}`,
+    PYTHON,
+    [join(root, 'bench/torch_vae.py'), '--workload', workload, '--steps', String(steps), ...extra],
+    anchorEnv(),
+    'BENCH_RESULT',
+  );
 
 /** Keep the round with the fastest median step. */
 function best(results) {
@@ -156,6 +183,7 @@ async function convOnly(child) {
   const started = new Date();
   const loadBefore = loadavg();
   const runs = { torchConv: [], wasmConv: [], torchFmnist: [], wasmFmnist: [] };
+  chooseAnchor();
   for (let r = 1; r <= rounds; r++) {
     log(`round ${r} of ${rounds}`);
     runs.torchConv.push(torchRun('conv', CONV_STEPS));
@@ -170,6 +198,7 @@ async function convOnly(child) {
     rounds,
     loadAverage: { before: loadBefore, after: loadavg() },
     machine: machine(),
+    openblasChoice: anchorChoice,
     conv: { pytorch: best(runs.torchConv), wasm: best(runs.wasmConv) },
     fmnist: { pytorch: best(runs.torchFmnist), wasm: best(runs.wasmFmnist) },
     allRounds: runs,
@@ -188,12 +217,24 @@ async function crossCheck() {
   const dir = join(work, 'cross-check');
   const steps = option('--steps', '100');
   const seed = option('--seed', '1');
-  const tfjs = spawnSync(process.execPath, [child, '--engine', option('--engine', 'wasm'), '--steps', steps, '--seed', seed, '--out', dir], { cwd: root, stdio: 'inherit' });
+  const tfjs = spawnSync(process.execPath, [child, '--engine', option('--engine', 'wasm'), '--steps', steps, '--seed', seed, '--out', dir], {
+    cwd: root,
+    stdio: 'inherit',
+  });
   if (tfjs.status !== 0) throw new Error('the trainer side of the cross-check failed');
   // Rounding, not speed, is compared here: OpenBLAS's own kernel will do.
-  const torch = spawnSync(PYTHON, [join(root, 'bench/torch_vae.py'), '--replay', dir, '--blas-kernel', 'detected'], { cwd: root, env: blasEnv(), encoding: 'utf8' });
+  const torch = spawnSync(PYTHON, [join(root, 'bench/torch_vae.py'), '--replay', dir, '--blas-kernel', 'detected'], {
+    cwd: root,
+    env: blasEnv(),
+    encoding: 'utf8',
+  });
   if (torch.status !== 0) throw new Error(`the PyTorch side of the cross-check failed: ${torch.stderr}`);
-  process.stdout.write(torch.stdout.split('\n').filter((l) => !l.startsWith('REPLAY_RESULT')).join('\n'));
+  process.stdout.write(
+    torch.stdout
+      .split('\n')
+      .filter((l) => !l.startsWith('REPLAY_RESULT'))
+      .join('\n'),
+  );
 }
 
 /** Per product, the fastest time any round measured for each kernel. */
@@ -215,30 +256,54 @@ function bestGemm(results) {
 
 async function main() {
   // --render: only re-render the last run's measurements (bench/results/latest.json).
-  if (flag('--render') && option('--only') === 'conv') return writeRegion(CONV_START, CONV_END, renderConv(JSON.parse(readFileSync(join(root, 'bench/results/conv-latest.json'), 'utf8'))));
+  if (flag('--render') && option('--only') === 'conv')
+    return writeRegion(CONV_START, CONV_END, renderConv(JSON.parse(readFileSync(join(root, 'bench/results/conv-latest.json'), 'utf8'))));
   if (flag('--render')) return writeSection(JSON.parse(readFileSync(join(root, 'bench/results/latest.json'), 'utf8')));
   if (flag('--cross-check')) return crossCheck();
   const started = new Date();
   const loadBefore = loadavg();
   const child = await buildChild();
   if (option('--only') === 'conv') return convOnly(child);
-  const exported = runChild('manifold data export', process.execPath, [child, '--workload', 'manifold', '--export', join(work, 'manifold.f32')], process.env, 'BENCH_EXPORT');
+  const exported = runChild(
+    'manifold data export',
+    process.execPath,
+    [child, '--workload', 'manifold', '--export', join(work, 'manifold.f32')],
+    process.env,
+    'BENCH_EXPORT',
+  );
   if (exported.error) throw new Error(`could not export the manifold data: ${exported.error}`);
   const manifoldArgs = ['--data', join(work, 'manifold.f32'), '--n', String(exported.n), '--dim', String(exported.dim)];
 
   const gemmChild = await buildChild('gemmBench');
-  anchorChoice = runChild('OpenBLAS kernel for PyTorch and sgemm (each candidate checked against float64)', PYTHON, [join(root, 'bench/openblas_kernel.py')], blasEnv(), 'OPENBLAS_CHOICE');
-  if (!anchorChoice.error) log(`OpenBLAS kernel: ${anchorChoice.why}`);
+  chooseAnchor();
   const cores = cpus().length;
   // PyTorch on every core, both ways: its own threads over single-threaded BLAS calls (the
   // faster here, ENVIRONMENT.md), and one PyTorch thread with multi-threaded BLAS. The faster is
   // the all-cores anchor; both at once oversubscribe.
-  const allCores = [['--threads', String(cores)], ['--threads', '1', '--blas-threads', String(cores)]];
-  const runs = { sgemm: [], gemm: [], torchFmnist: [], torchFmnistAllCores: [], wasmFmnist: [], torchManifold: [], wasmManifold: [], torchConv: [], wasmConv: [], wasmFmnistAll: [], torchConvAllCores: [], wasmConvAll: [] };
+  const allCores = [
+    ['--threads', String(cores)],
+    ['--threads', '1', '--blas-threads', String(cores)],
+  ];
+  const runs = {
+    sgemm: [],
+    gemm: [],
+    torchFmnist: [],
+    torchFmnistAllCores: [],
+    wasmFmnist: [],
+    torchManifold: [],
+    wasmManifold: [],
+    torchConv: [],
+    wasmConv: [],
+    wasmFmnistAll: [],
+    torchConvAllCores: [],
+    wasmConvAll: [],
+  };
   for (let r = 1; r <= rounds; r++) {
     log(`round ${r} of ${rounds}`);
-    runs.sgemm.push(runChild('sgemm peak', PYTHON, [join(root, 'bench/sgemm_peak.py')], blasEnv(), 'SGEMM_RESULT'));
-    runs.gemm.push(runChild('matrix products: trainer GEMM vs stock wasm kernel', process.execPath, [gemmChild, '--threads', String(CORES)], process.env, 'GEMM_RESULT'));
+    runs.sgemm.push(runChild('sgemm peak', PYTHON, [join(root, 'bench/sgemm_peak.py')], anchorEnv(), 'SGEMM_RESULT'));
+    runs.gemm.push(
+      runChild('matrix products: trainer GEMM vs stock wasm kernel', process.execPath, [gemmChild, '--threads', String(CORES)], process.env, 'GEMM_RESULT'),
+    );
     runs.torchFmnist.push(torchRun('fmnist', FMNIST_STEPS));
     if (cores > 1) for (const threads of allCores) runs.torchFmnistAllCores.push(torchRun('fmnist', FMNIST_STEPS, threads));
     runs.wasmFmnist.push(tfjsRun(child, 'wasm', 'fmnist', FMNIST_STEPS, ['--threads', '1']));
@@ -258,9 +323,24 @@ async function main() {
   const torchDefaultMalloc = torchRun('fmnist', FMNIST_STEPS, ['--malloc', 'default']);
   // The pure-JS engine would need minutes for one default diagnostics pass; its row is speed only.
   // For the record: the same yardstick with this machine's OpenBLAS environment left as set.
-  const sgemmAsSet = runChild('sgemm with the OpenBLAS environment as set', PYTHON, [join(root, 'bench/sgemm_peak.py'), '--blas-kernel', 'detected'], process.env, 'SGEMM_RESULT');
+  const sgemmAsSet = runChild(
+    'sgemm with the OpenBLAS environment as set',
+    PYTHON,
+    [join(root, 'bench/sgemm_peak.py'), '--blas-kernel', 'detected'],
+    process.env,
+    'SGEMM_RESULT',
+  );
   // For the record: PyTorch on the kernel OpenBLAS detects by itself, what a user gets by default.
-  const torchDetectedKernel = anchorChoice.error || !anchorChoice.coretype ? undefined : runChild('pytorch fmnist on the detected OpenBLAS kernel', PYTHON, [join(root, 'bench/torch_vae.py'), '--workload', 'fmnist', '--steps', String(FMNIST_STEPS), '--blas-kernel', 'detected'], blasEnv(), 'BENCH_RESULT');
+  const torchDetectedKernel =
+    anchorChoice.error || !anchorChoice.coretype
+      ? undefined
+      : runChild(
+          'pytorch fmnist on the detected OpenBLAS kernel',
+          PYTHON,
+          [join(root, 'bench/torch_vae.py'), '--workload', 'fmnist', '--steps', String(FMNIST_STEPS), '--blas-kernel', 'detected'],
+          blasEnv(),
+          'BENCH_RESULT',
+        );
   const cpuFmnist = tfjsRun(child, 'cpu', 'fmnist', CPU_ENGINE_STEPS, ['--warmup', '3', '--diagnostics-subset', '64']);
   const cpuManifold = tfjsRun(child, 'cpu', 'manifold', MANIFOLD_STEPS);
   const tensorflowFmnist = tfjsRun(child, 'tensorflow', 'fmnist', FMNIST_STEPS);
