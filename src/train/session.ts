@@ -130,7 +130,7 @@ export async function runSession(req: StartRequest, emit: EventSink, control: Se
     // Refuse a resume the checkpoint cannot serve before run.json and summary.json are rewritten.
     const resumeCheckpoint = resumeDir ? checkResumable(resumeDir, spec, data, { epochs, fromFlag: req.epochs !== undefined }, specPath) : undefined;
     if (resumeDir && resumeCheckpoint)
-      for (const note of resumeNotes(previousMeta(resumeDir), spec, resumeCheckpoint, { epochs, source: data.train.source }))
+      for (const note of resumeNotes(previousMeta(resumeDir), spec, resumeCheckpoint, { epochs, source: data.train.source }, checkpointFile(resumeDir)))
         emit({ type: 'log', level: 'warn', message: note });
     writer = resumeDir ? RunWriter.reopen(resumeDir) : RunWriter.create(runs.dir, spec.name, parsed.text, new Date(), runs.from);
     const meta: RunMeta = {
@@ -322,10 +322,22 @@ function previousMeta(runDir: string): { formatVersion?: number; epochs?: number
 /**
  * What a resume that is allowed changes, said before it trains: its data read from another place
  * (their values are checked to be the same), and a cosine schedule spread over more or fewer
- * epochs than it was, whose rate then jumps where the run goes on.
+ * epochs than it was, whose rate then jumps where the run goes on. A checkpoint of a version from
+ * before the data fingerprint cannot have its data checked, which is said too.
  */
-function resumeNotes(before: { epochs?: number; source?: string }, spec: VaeSpec, cp: Checkpoint, now: { epochs: number; source: string }): string[] {
+function resumeNotes(
+  before: { epochs?: number; source?: string },
+  spec: VaeSpec,
+  cp: Checkpoint,
+  now: { epochs: number; source: string },
+  cpFile: string,
+): string[] {
   const notes: string[] = [];
+  if (!cp.data)
+    notes.push(
+      `${shownPath(cpFile)} holds no fingerprint of its data (an earlier version wrote it), so this resume cannot check that ${shownPath(now.source)} ` +
+        'gives the values it was trained on; if they changed, start a new run. Its next checkpoint records them',
+    );
   if (before.source !== undefined && before.source !== now.source)
     notes.push(
       `the run's data are now read from ${shownPath(now.source)} (it was trained on ${shownPath(before.source)}${cp.data ? ', the same values' : ''})`,
@@ -342,6 +354,8 @@ function resumeNotes(before: { epochs?: number; source?: string }, spec: VaeSpec
   return notes;
 }
 
+const checkpointFile = (runDir: string) => path.join(runDir, RUN_FILES.checkpoints, 'latest.json');
+
 /**
  * The run's checkpoint (when it has one yet) must fit the model and data of this resume, and leave
  * epochs to train. A run that has passes after epoch 0 but no checkpoint has lost its weights:
@@ -355,7 +369,7 @@ function checkResumable(
   specPath: string,
 ): Checkpoint | undefined {
   const dim = data.train.dim;
-  const file = path.join(runDir, RUN_FILES.checkpoints, 'latest.json');
+  const file = checkpointFile(runDir);
   if (!fs.existsSync(file)) {
     const trained = readPreviousRecords(runDir).reduce((a, r) => Math.max(a, r.epoch), 0);
     if (trained > 0)
