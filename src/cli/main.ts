@@ -12,6 +12,7 @@ import { startRequest, type FromTrainer } from '../core/protocol';
 import { BACKENDS } from '../core/specSchema';
 import type { BackendChoice } from '../core/spec';
 import { formatDuration } from '../core/wording';
+import { spanLines } from '../core/sessionHistory';
 import { decompositionTable, evidenceTable, passLine, pathForDisplay, perLatentTable, progressLine, showsProgress } from './format';
 import { guardOutput, whenOutputLost } from './output';
 import { intFlag, parseArgs, USAGE, type Args } from './args';
@@ -173,6 +174,7 @@ async function evaluate(args: Args): Promise<number> {
         validationElbo: ev.validationElbo,
         convergence: ev.verdict?.state,
         convergenceReason: ev.verdict?.reason,
+        sessions: ev.sessions,
       }) + '\n',
     );
     return 0;
@@ -182,6 +184,8 @@ async function evaluate(args: Args): Promise<number> {
   const within = ev.batchesDone ? ` + ${ev.batchesDone} batch${ev.batchesDone === 1 ? '' : 'es'} of epoch ${ev.epoch + 1}` : '';
   console.log(`${ev.spec.name}: ${ev.spec.model.type}, H=${ev.spec.model.latentDim}, D=${ev.meta.dataset.dim}; checkpoint of epoch ${ev.epoch}${within}`);
   console.log(`${ev.points} points x ${ev.samples} Monte-Carlo samples, engine ${ev.backend}\n`);
+  const sessions = spanLines(ev.sessions);
+  if (sessions.length > 0) console.log(`trained in ${sessions.length} sessions:\n${sessions.map((l) => `  ${l}`).join('\n')}\n`);
   console.log(decompositionTable(r));
   console.log('');
   console.log(perLatentTable(r.latentSecondMoment, r.klPerLatent, r.collapsedLatents, ev.latents, r.hPrior / r.klPerLatent.length));

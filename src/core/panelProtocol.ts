@@ -4,7 +4,7 @@
  * check what they receive. The report page carries the same `show` message in a JSON island.
  */
 import { array, is, literal, number, object, optional, refine, string, tagged, type Infer } from './guard';
-import { datasetInfo, imageSet, metricsRecord, runStatus } from './runFormat';
+import { datasetInfo, imageSet, metricsRecord, runStatus, sessionInfo } from './runFormat';
 
 /** The id of the JSON island (`<script type="application/json">`) a report page carries its runs in. */
 export const REPORT_DATA_ELEMENT_ID = 'vae-lens-data';
@@ -30,6 +30,8 @@ const panelRun = object({
   message: optional(string),
   /** Why the entropy theorem does not apply to this run, when it does not. */
   theoremNote: optional(string),
+  /** Every process that trained the run, oldest first (run.json's `sessions`), where it records them. */
+  sessions: optional(array(sessionInfo)),
 });
 export type PanelRun = Infer<typeof panelRun>;
 

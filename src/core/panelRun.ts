@@ -25,5 +25,6 @@ export function toPanelRun(c: RunContents, live: boolean): PanelRun {
     imagesProblem: c.imagesProblem,
     message: live ? undefined : c.message,
     theoremNote: c.theoremNote,
+    sessions: c.meta?.sessions,
   };
 }

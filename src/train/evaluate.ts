@@ -9,7 +9,9 @@ import { judgeRecords, settingsOfSpec } from '../core/run/settings';
 import type { Decomposition } from '../core/entropy';
 import { checkAllocation, MAX_ARRAY_BYTES } from '../core/allocation';
 import { shellWord, shownPath, UserError } from '../core/errors';
-import { RUN_FILES, RUN_FORMAT_VERSION, type RunMeta } from '../core/runFormat';
+import { array, is } from '../core/guard';
+import { RUN_FILES, RUN_FORMAT_VERSION, sessionInfo, type MetricsRecord, type RunMeta } from '../core/runFormat';
+import { sessionSpans, type SessionSpan } from '../core/sessionHistory';
 import { isRunMeta, readRunJson, READ_LIMITS } from '../core/run/files';
 import { readRegularFileSync } from '../core/safeRead';
 import type { LatentEvidence, MeanFieldEvidence } from '../core/evidence';
@@ -41,6 +43,8 @@ export interface Evaluation {
   validationElbo?: number;
   /** The run's verdict from its recorded passes (the rule of core/convergence.ts). */
   verdict?: { state: ConvergenceState; reason: string };
+  /** Each process that trained the run (run.json's sessions), with the epochs of its passes; empty where it records none. */
+  sessions: SessionSpan[];
   /** What the user should know about the run folder (a newer format), for stderr. */
   warnings: string[];
 }
@@ -78,6 +82,7 @@ export async function evaluateRun(runDir: string, opts: { samples?: number; poin
     const validationElbo =
       val && vn > 0 ? diagnose(engine.tf, vae, { values: val.values.subarray(0, vn * val.dim), n: vn, samples, seed: 12347 }).elbo : undefined;
     const batchesDone = cp.batchesDone ? cp.batchesDone : undefined;
+    const records = recordsOf(runDir);
     return {
       spec,
       meta,
@@ -89,7 +94,9 @@ export async function evaluateRun(runDir: string, opts: { samples?: number; poin
       result,
       latents,
       validationElbo,
-      verdict: runVerdict(runDir, spec),
+      verdict: runVerdict(records, spec),
+      // run.json as written (eval reads it unchecked): sessions of another shape are not shown.
+      sessions: sessionSpans(is(array(sessionInfo), meta.sessions) ? meta.sessions : undefined, records),
       warnings: [
         ...formatWarnings(runDir, meta),
         ...(engine.warning ? [engine.warning] : []),
@@ -175,12 +182,14 @@ function checkEvalSamples(samples: number, dim: number, latentDim: number): void
 /** Noise, latent draws, decoder means and their residuals: about this many copies of a point's samples live at once. */
 const EVAL_COPIES = 4;
 
+/** The run's recorded passes; none where metrics.jsonl cannot be read. */
+function recordsOf(runDir: string): MetricsRecord[] {
+  const read = readRegularFileSync(path.join(runDir, RUN_FILES.metrics), READ_LIMITS.metrics);
+  return read.ok ? parseMetricsJsonl(read.text).records : [];
+}
+
 /** The verdict over the run's recorded passes; undefined when it has none. */
-function runVerdict(runDir: string, spec: VaeSpec): { state: ConvergenceState; reason: string } | undefined {
-  const file = path.join(runDir, RUN_FILES.metrics);
-  const read = readRegularFileSync(file, READ_LIMITS.metrics);
-  if (!read.ok) return undefined;
-  const { records } = parseMetricsJsonl(read.text);
+function runVerdict(records: MetricsRecord[], spec: VaeSpec): { state: ConvergenceState; reason: string } | undefined {
   if (records.length === 0) return undefined;
   // The readers' rule on the readers' terms (a pass without a finite ELBO is not read as 0 nats).
   return judgeRecords(records, settingsOfSpec(spec));

@@ -10,7 +10,8 @@ import type { MetricsRecord } from '../core/runFormat';
 import { isLowerEdge, legendOptions, LOWER_EDGE_SUFFIX, RUN_SEPARATOR } from './legend';
 import { fmtEpoch, fmtNats } from './format';
 import { latentNames } from '../core/wording';
-import { COLLAPSE_KL_THRESHOLD, latentStats, PASS_AXIS_TEXT, passAt, type PassAxis, type RunSeries, type XY } from './series';
+import { resumeEpochs } from '../core/sessionHistory';
+import { COLLAPSE_KL_THRESHOLD, latentStats, PASS_AXIS_TEXT, passAt, resumeXs, type PassAxis, type RunSeries, type XY } from './series';
 import { withAlpha, type Palette } from './theme';
 
 export const CHART_IDS = {
@@ -39,6 +40,26 @@ export interface ChartModel<T extends 'line' | 'bar' = 'line' | 'bar'> {
   config: ChartConfiguration<T, XY[]>;
   /** Same order as config.data.datasets; the data arrays are shared with the config. */
   tracked: TrackedDataset[];
+  /** Vertical marks on the pass axis: where a run was resumed. */
+  marks?: AxisMark[];
+}
+
+export interface AxisMark {
+  x: number;
+  colour: string;
+  label: string;
+}
+
+/** Where each run was resumed (run.json's sessions after the first), on the pass axis; labelled with the run in compare mode. */
+export function resumeMarks(views: readonly RunView[], axis: PassAxis, p: Palette): AxisMark[] {
+  const compare = views.length > 1;
+  return views.flatMap((v) =>
+    resumeXs(v.run.records, resumeEpochs(v.run.sessions), axis).map((x) => ({
+      x,
+      colour: compare ? v.colour : p.muted,
+      label: compare ? `resumed${RUN_SEPARATOR}${v.run.name}` : 'resumed',
+    })),
+  );
 }
 
 const DASHED = [6, 4];
@@ -132,10 +153,10 @@ function lineOptions(p: Palette, yTitle: string, views: readonly RunView[], pass
   };
 }
 
-function model(id: ChartId, datasets: LineDataset[], options: ChartOptions<'line'>): ChartModel<'line'> {
+function model(id: ChartId, datasets: LineDataset[], options: ChartOptions<'line'>, marks: AxisMark[]): ChartModel<'line'> {
   const tracked = datasets.map((d) => ({ label: d.label ?? '', data: d.data }));
   options.elements!.point!.radius = pointRadiusFor(tracked);
-  return { id, config: { type: 'line', data: { datasets }, options }, tracked };
+  return { id, config: { type: 'line', data: { datasets }, options }, tracked, marks };
 }
 
 /** 1. The sampled ELBO (with ±2 s.e.) against the entropy sum: the theorem says they meet. */
@@ -150,7 +171,7 @@ export function elboChart(views: readonly RunView[], p: Palette, axis: PassAxis)
     ds.push(line(labelFor('Entropy sum', v, compare), v.series.entropySum, sumColour, { borderWidth: 2, borderDash: compare ? DASHED : undefined }));
     ds.push(line(labelFor('ELBO at σ²*', v, compare), v.series.elboOptVar, elboColour, { borderDash: compare ? DOTTED : DASHED, borderWidth: 1.25 }));
   }
-  return model(CHART_IDS.elbo, ds, lineOptions(p, 'nats per data point', views, axis));
+  return model(CHART_IDS.elbo, ds, lineOptions(p, 'nats per data point', views, axis), resumeMarks(views, axis, p));
 }
 
 /** 2. The three entropy terms, signed as they enter H_enc − H_prior − H_dec. */
@@ -162,7 +183,7 @@ export function entropiesChart(views: readonly RunView[], p: Palette, axis: Pass
     ds.push(line(labelFor('−H_prior', v, compare), v.series.negHPrior, compare ? v.colour : p.purple, { borderDash: compare ? DOTTED : undefined }));
     ds.push(line(labelFor('−H_dec', v, compare), v.series.negHDec, compare ? v.colour : p.red, { borderDash: compare ? DASHED : undefined }));
   }
-  return model(CHART_IDS.entropies, ds, lineOptions(p, 'nats', views, axis));
+  return model(CHART_IDS.entropies, ds, lineOptions(p, 'nats', views, axis), resumeMarks(views, axis, p));
 }
 
 /** 3. ELBO − entropy sum and its exact split R_dec + R_prior, inside the tolerance band. */
@@ -185,7 +206,7 @@ export function gapChart(views: readonly RunView[], p: Palette, axis: PassAxis):
     ds.push(line(labelFor('R_dec', v, compare), v.series.rDec, compare ? v.colour : p.red, { borderDash: compare ? DASHED : undefined }));
     ds.push(line(labelFor('R_prior', v, compare), v.series.rPrior, compare ? v.colour : p.purple, { borderDash: compare ? DOTTED : undefined }));
   }
-  return model(CHART_IDS.gap, ds, lineOptions(p, 'nats', views, axis));
+  return model(CHART_IDS.gap, ds, lineOptions(p, 'nats', views, axis), resumeMarks(views, axis, p));
 }
 
 // ---- per latent ----

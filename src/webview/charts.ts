@@ -28,6 +28,7 @@ import {
   latentsCaption,
   latentsChart,
   pointRadiusFor,
+  type AxisMark,
   type ChartId,
   type ChartModel,
   type LatentChartModel,
@@ -61,6 +62,34 @@ function backgroundPlugin(colour: string): Plugin {
   };
 }
 
+/** Dashed vertical lines at the marks (where a run was resumed), each with its label at the top of the plot. */
+function marksPlugin(marks: readonly AxisMark[]): Plugin {
+  return {
+    id: 'vaeLensMarks',
+    afterDatasetsDraw(chart) {
+      const x = chart.scales.x;
+      if (!x || marks.length === 0) return;
+      const { ctx, chartArea } = chart;
+      ctx.save();
+      ctx.setLineDash([3, 3]);
+      ctx.lineWidth = 1;
+      ctx.textBaseline = 'top';
+      for (const m of marks) {
+        const px = x.getPixelForValue(m.x);
+        if (!(px >= chartArea.left && px <= chartArea.right)) continue;
+        ctx.strokeStyle = m.colour;
+        ctx.fillStyle = m.colour;
+        ctx.beginPath();
+        ctx.moveTo(px, chartArea.top);
+        ctx.lineTo(px, chartArea.bottom);
+        ctx.stroke();
+        ctx.fillText(m.label, px + 3, chartArea.top + 2);
+      }
+      ctx.restore();
+    },
+  };
+}
+
 type AnyChart = Chart<ChartType, unknown, unknown>;
 
 /** What the board needs of a chart model, whatever its chart type. */
@@ -68,6 +97,7 @@ interface ModelShape {
   id: ChartId;
   config: ChartModel['config'] | ChartModel<'line'>['config'];
   tracked: TrackedDataset[];
+  marks?: AxisMark[];
 }
 
 interface LiveChart {
@@ -113,7 +143,7 @@ export class ChartBoard {
       );
       if (model === this.latents) this.latentsCaption = caption;
       this.grid.append(card);
-      const config = { ...model.config, plugins: [backgroundPlugin(palette.card)] };
+      const config = { ...model.config, plugins: [backgroundPlugin(palette.card), marksPlugin(model.marks ?? [])] };
       const chart = new Chart(canvas, config as unknown as ChartConfiguration) as AnyChart;
       this.live.set(model.id, { chart, model, card });
     }

@@ -2,6 +2,7 @@
 import type { FromPanel, PanelRun, TrainingProgress } from '../core/panelProtocol';
 import { h, swatch } from './dom';
 import { fmtEpoch, fmtNats, fmtPercent } from './format';
+import { sessionLines } from '../core/sessionHistory';
 import { progressFraction } from '../core/wording';
 import { progressText, statusView } from './status';
 
@@ -15,6 +16,18 @@ function describeRun(run: PanelRun): string {
   const d = run.dataset;
   if (d) parts.push(`${d.source} · N=${d.n} × D=${d.dim}${d.imageShape ? ` (${d.imageShape.join('×')})` : ''}`);
   return parts.filter(Boolean).join(' · ');
+}
+
+/** A resumed run's sessions, one line each (engine, machine, epochs, time per epoch); nothing for a run of one session. */
+function sessionsBlock(run: PanelRun): HTMLElement | null {
+  const lines = sessionLines(run.sessions, run.records);
+  if (lines.length === 0) return null;
+  return h(
+    'div',
+    { className: 'vl-run-sessions vl-muted', attrs: { 'aria-label': 'sessions' } },
+    h('span', { className: 'vl-run-sessions-head', text: `Trained in ${lines.length} sessions:` }),
+    ...lines.map((l) => h('div', { className: 'vl-run-session', text: l })),
+  );
 }
 
 function button(label: string, title: string, onClick: () => void, primary = false): HTMLButtonElement {
@@ -113,6 +126,7 @@ export class RunHeader {
         h('span', { className: `vl-badge vl-tone-${status.tone}`, text: status.label, title: status.detail }),
       ),
       h('div', { className: 'vl-run-meta vl-muted', text: describeRun(run) }),
+      sessionsBlock(run),
       status.detail && (status.tone === 'bad' || !training) ? h('div', { className: 'vl-run-detail', text: status.detail }) : null,
       run.theoremNote ? h('div', { className: 'vl-run-detail vl-theorem-note', text: `Theorem does not apply: ${run.theoremNote}` }) : null,
       progressBlock(run, opts.progress),

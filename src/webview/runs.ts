@@ -4,7 +4,8 @@
  */
 import { isImageLayout } from '../core/imageGeometry';
 import type { PanelRun } from '../core/panelProtocol';
-import { checkMetricsRecord, type MetricsRecord } from '../core/runFormat';
+import { array, is } from '../core/guard';
+import { checkMetricsRecord, sessionInfo, type MetricsRecord } from '../core/runFormat';
 
 /** The default of the spec's convergence tolerance, used when a run does not say. */
 export const DEFAULT_TOLERANCE = 0.01;
@@ -51,6 +52,7 @@ export function normalizeRun(raw: PanelRun): { run: PanelRun; dropped: number } 
     imagesProblem: typeof r.imagesProblem === 'string' ? r.imagesProblem : undefined,
     message: typeof r.message === 'string' ? r.message : undefined,
     theoremNote: typeof r.theoremNote === 'string' ? r.theoremNote : undefined,
+    sessions: is(array(sessionInfo), r.sessions) ? r.sessions : undefined,
   };
   return { run, dropped };
 }

@@ -128,6 +128,21 @@ export function passX(axis: PassAxis, record: MetricsRecord, index: number): num
   return axis === 'epoch' ? record.epoch : axis === 'step' ? record.step : index + 1;
 }
 
+/**
+ * Where on the axis a run was resumed at each of these epochs: at its pass of that epoch (the last
+ * pass the resumed session started after), where the run keeps one.
+ */
+export function resumeXs(records: readonly MetricsRecord[], epochs: readonly number[], axis: PassAxis): number[] {
+  return epochs.flatMap((e) => {
+    let at = -1;
+    records.forEach((r, i) => {
+      if (r.epoch <= e) at = i;
+    });
+    const x = at >= 0 ? passX(axis, records[at]!, at) : undefined;
+    return x !== undefined && finite(x) ? [axis === 'epoch' ? e : x] : [];
+  });
+}
+
 /** The run's pass at `x` on the axis, if one is there (records are in axis order by construction). */
 export function passAt(records: readonly MetricsRecord[], axis: PassAxis, x: number): MetricsRecord | undefined {
   let lo = 0;

@@ -112,9 +112,19 @@ const ROWS: { label: string; help: string; cell: Rower }[] = [
     help: 'ELBO on the held-out split (data.validation), when there is one',
     cell: (r) => plain(typeof r?.validationElbo === 'number' ? fmtNats(r.validationElbo) : MISSING),
   },
-  { label: 'Backend', help: 'The tfjs engine that trained the run', cell: (_r, run) => plain(run.backend || MISSING) },
+  {
+    label: 'Backend',
+    help: 'The engine that trained the run; of each session in turn where it was resumed on another',
+    cell: (_r, run) => plain(backendsOf(run) || MISSING),
+  },
   { label: 'Samples/s', help: 'Training throughput at the latest pass', cell: (r) => plain(fmtRate(r?.samplesPerSec)) },
 ];
+
+/** The run's engine, or its sessions' engines in order where a resume changed it ("cpu → wasm"). */
+function backendsOf(run: PanelRun): string {
+  const seq = (run.sessions ?? []).map((s) => s.backend).filter((b, i, all) => i === 0 || b !== all[i - 1]);
+  return seq.length > 1 ? seq.join(' → ') : run.backend;
+}
 
 export function lastRecord(run: PanelRun): MetricsRecord | undefined {
   return run.records[run.records.length - 1];

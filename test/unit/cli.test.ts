@@ -408,5 +408,19 @@ test("a resumed run keeps every session in run.json: the first one's engine and 
     const report = cli(['eval', dir, '--samples', '2']);
     assert.equal(report.code, 0, report.err);
     assert.doesNotMatch(report.err, /sessions/, 'the reader takes the sessions it wrote');
+    // eval lists each session: its engine, the epochs it trained, its time per epoch.
+    assert.match(
+      report.out,
+      /trained in 2 sessions:\n {2}1\. cpu: epochs 0 to 2, [\d.]+ m?s\/epoch \(started .+\)\n {2}2\. wasm(, \d+ threads?)?: epochs 2 to 3, [\d.]+ m?s\/epoch/,
+      report.out,
+    );
+    const json = JSON.parse(cli(['eval', dir, '--samples', '2', '--json']).out) as { sessions: { backend: string; fromEpoch: number; toEpoch: number }[] };
+    assert.deepEqual(
+      json.sessions.map((s) => [s.backend, s.fromEpoch, s.toEpoch]),
+      [
+        ['cpu', 0, 2],
+        ['wasm', 2, 3],
+      ],
+    );
   }
 });

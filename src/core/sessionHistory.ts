@@ -1,0 +1,88 @@
+/**
+ * A run's sessions (the first process that trained it and each resume, from run.json's `sessions`) as
+ * the readers show them: which epochs each trained, where, on what, and how long an epoch took it.
+ * Pure and free of Node, for the CLI, the extension host and the webview.
+ */
+import type { MetricsRecord, SessionInfo } from './runFormat';
+
+export interface SessionSpan {
+  /** 1 for the first session. */
+  number: number;
+  startedAt: string;
+  backend: string;
+  threads?: number;
+  host?: string;
+  /** The epoch it started from (its checkpoint's), when known. */
+  fromEpoch?: number;
+  /** The last epoch of its passes the run keeps; absent when it kept none (or its start is not known). */
+  toEpoch?: number;
+  /** Wall-clock seconds per epoch over its passes (each session's clock starts at 0). */
+  secondsPerEpoch?: number;
+}
+
+type Pass = Pick<MetricsRecord, 'epoch' | 'wallSeconds'>;
+
+/**
+ * The sessions with the passes each made: session i's are those after its start epoch (the first's
+ * include the pass before training) up to the next session's start, whose resume redid the rest.
+ */
+export function sessionSpans(sessions: readonly SessionInfo[] | undefined, records: readonly Pass[]): SessionSpan[] {
+  if (!sessions) return [];
+  return sessions.map((s, i) => {
+    const span: SessionSpan = { number: i + 1, startedAt: s.startedAt, backend: s.backend, threads: s.threads, host: s.host, fromEpoch: s.fromEpoch };
+    const from = s.fromEpoch;
+    if (from === undefined) return span;
+    const until = sessions[i + 1]?.fromEpoch ?? Infinity;
+    const own = records.filter((r) => (i === 0 ? r.epoch >= from : r.epoch > from) && r.epoch <= until);
+    const last = own[own.length - 1];
+    if (!last) return span;
+    span.toEpoch = last.epoch;
+    // The first session's pass at its start epoch (before training) starts its clock; a resume's starts at 0.
+    const base = own[0]!.epoch === from ? own[0]! : { epoch: from, wallSeconds: 0 };
+    const epochs = last.epoch - base.epoch;
+    const seconds = (last.wallSeconds ?? NaN) - (base.wallSeconds ?? NaN);
+    if (epochs > 0 && Number.isFinite(seconds) && seconds >= 0) span.secondsPerEpoch = seconds / epochs;
+    return span;
+  });
+}
+
+const fmtSeconds = (s: number) => (s >= 100 ? `${Math.round(s)} s` : s >= 1 ? `${s.toPrecision(3)} s` : `${(s * 1000).toPrecision(3)} ms`);
+
+/** "2026-12-02T01:54:43.034Z" as "2026-12-02 01:54 UTC"; other text as it is. */
+function fmtStart(iso: string): string {
+  const m = /^(\d{4}-\d\d-\d\d)T(\d\d:\d\d)/.exec(iso);
+  return m && iso.endsWith('Z') ? `${m[1]} ${m[2]} UTC` : iso;
+}
+
+/** One session in a line: "2. wasm, 2 threads, on host-b: epochs 3 to 5, 40.1 ms/epoch (started 2026-12-02 01:54 UTC)". */
+export function sessionLine(s: SessionSpan, withHost: boolean): string {
+  const engine = [s.backend, s.threads ? `${s.threads} thread${s.threads === 1 ? '' : 's'}` : '', withHost && s.host ? `on ${s.host}` : '']
+    .filter(Boolean)
+    .join(', ');
+  const epochs =
+    s.fromEpoch === undefined
+      ? 'epochs not recorded'
+      : s.toEpoch === undefined
+        ? `from epoch ${s.fromEpoch}, no passes kept`
+        : `epochs ${s.fromEpoch} to ${s.toEpoch}`;
+  const pace = s.secondsPerEpoch === undefined ? '' : `, ${fmtSeconds(s.secondsPerEpoch)}/epoch`;
+  return `${s.number}. ${engine}: ${epochs}${pace} (started ${fmtStart(s.startedAt)})`;
+}
+
+/** The lines of a run's sessions, or none for a run trained in one session (its engine is said elsewhere). */
+export function sessionLines(sessions: readonly SessionInfo[] | undefined, records: readonly Pass[]): string[] {
+  return spanLines(sessionSpans(sessions, records));
+}
+
+/** sessionLines of the spans sessionSpans made. */
+export function spanLines(spans: readonly SessionSpan[]): string[] {
+  if (spans.length < 2) return [];
+  // The machine is named where the sessions ran on more than one.
+  const withHost = new Set(spans.map((s) => s.host ?? '')).size > 1;
+  return spans.map((s) => sessionLine(s, withHost));
+}
+
+/** The epochs a run was resumed at (a mark on its charts), of the sessions after the first whose start is known. */
+export function resumeEpochs(sessions: readonly SessionInfo[] | undefined): number[] {
+  return (sessions ?? []).slice(1).flatMap((s) => (s.fromEpoch === undefined ? [] : [s.fromEpoch]));
+}

@@ -1,0 +1,166 @@
+/**
+ * A resumed run's sessions as the panel, the report and `vae-lens eval` show them: each session's
+ * engine, threads, machine, the epochs it trained and its time per epoch, and where the charts mark
+ * the resumes. Generated histories: any number of sessions, each resumed at any epoch, on any engine.
+ */
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { test } from 'node:test';
+import { isToPanel } from '../../src/core/panelProtocol';
+import { panelRunToSend } from '../../src/core/panelPayload';
+import { toPanelRun } from '../../src/core/panelRun';
+import { readRunContents } from '../../src/core/run/read';
+import type { MetricsRecord, SessionInfo } from '../../src/core/runFormat';
+import { resumeEpochs, sessionLines, sessionSpans } from '../../src/core/sessionHistory';
+import { elboChart, entropiesChart, gapChart, resumeMarks } from '../../src/webview/chartConfigs';
+import { seriesFromRecords, type PassAxis } from '../../src/webview/series';
+import { normalizeRun } from '../../src/webview/runs';
+import { summaryRows } from '../../src/webview/summary';
+import { tempDir } from './data-testkit';
+import { PALETTE, panelRun, record } from './webview-testkit';
+
+const ENGINES = ['cpu', 'wasm', 'tensorflow'];
+
+/** A history of `starts.length` sessions, session i resumed at epoch starts[i] (starts[0] = 0), each `secs[i]` seconds an epoch. */
+function history(starts: number[], end: number, secs: number[]): { sessions: SessionInfo[]; records: MetricsRecord[] } {
+  const sessions = starts.map((from, i) => ({
+    startedAt: `2026-12-0${1 + (i % 9)}T0${i % 10}:30:00.000Z`,
+    backend: ENGINES[i % ENGINES.length]!,
+    threads: i % ENGINES.length === 1 ? 1 + i : undefined,
+    host: `host-${i % 2}`,
+    pid: 100 + i,
+    fromEpoch: from,
+  }));
+  const records: MetricsRecord[] = [];
+  for (let e = 0; e <= end; e++) {
+    // The session that trained epoch e, as the reader keeps the passes: the last one started before it.
+    const i = e === 0 ? 0 : starts.filter((s) => s < e).length - 1;
+    const base = i === 0 ? 0.5 : 0; // the first session's pass before training
+    records.push(record(e, { step: e * 4, wallSeconds: base + (e - starts[i]!) * secs[i]! }));
+  }
+  return { sessions, records };
+}
+
+/** Generated: 2 to 5 sessions, resumed at increasing epochs of a run of up to 30. */
+function* histories(): Generator<{ starts: number[]; end: number; secs: number[] }> {
+  let seed = 7;
+  const rand = (n: number) => ((seed = (seed * 16807) % 2147483647), seed % n);
+  for (let k = 0; k < 40; k++) {
+    const count = 2 + rand(4);
+    const starts = [0];
+    for (let i = 1; i < count; i++) starts.push(starts[i - 1]! + 1 + rand(6));
+    const end = starts[count - 1]! + 1 + rand(5);
+    yield { starts, end, secs: starts.map(() => 0.01 * (1 + rand(300))) };
+  }
+}
+
+test('each session is shown with its engine, the epochs it trained and its time per epoch (generated histories)', () => {
+  for (const h of histories()) {
+    const { sessions, records } = history(h.starts, h.end, h.secs);
+    const spans = sessionSpans(sessions, records);
+    const what = JSON.stringify(h);
+    assert.equal(spans.length, sessions.length, what);
+    spans.forEach((s, i) => {
+      assert.equal(s.number, i + 1);
+      assert.equal(s.backend, sessions[i]!.backend, what);
+      assert.equal(s.fromEpoch, h.starts[i], what);
+      assert.equal(s.toEpoch, i + 1 < h.starts.length ? h.starts[i + 1] : h.end, what);
+      assert.ok(Math.abs(s.secondsPerEpoch! - h.secs[i]!) < 1e-9, `${what}: session ${i + 1} ${s.secondsPerEpoch} s/epoch, not ${h.secs[i]}`);
+    });
+    const lines = sessionLines(sessions, records);
+    assert.equal(lines.length, sessions.length, what);
+    lines.forEach((l, i) => {
+      assert.ok(l.startsWith(`${i + 1}. ${sessions[i]!.backend}`), l);
+      assert.ok(l.includes(`epochs ${spans[i]!.fromEpoch} to ${spans[i]!.toEpoch}`), l);
+      assert.ok(l.includes(`on ${sessions[i]!.host}`), `${l}: the sessions ran on two machines, each is named`);
+      if (sessions[i]!.threads) assert.ok(l.includes(`${sessions[i]!.threads} threads`), l);
+      assert.match(l, /\d (ms|s)\/epoch/, l);
+    });
+    assert.deepEqual(resumeEpochs(sessions), h.starts.slice(1));
+  }
+});
+
+test('a run of one session shows no session list; one machine is not named; a session with no passes kept or no start epoch says so', () => {
+  const one = history([0], 5, [1]);
+  assert.deepEqual(sessionLines(one.sessions, one.records), []);
+  assert.deepEqual(sessionLines(undefined, one.records), []);
+  const two = history([0, 3], 6, [2, 0.5]);
+  const sameHost = two.sessions.map((s) => ({ ...s, host: 'box' }));
+  assert.deepEqual(sessionLines(sameHost, two.records), [
+    '1. cpu: epochs 0 to 3, 2.00 s/epoch (started 2026-12-01 00:30 UTC)',
+    '2. wasm, 2 threads: epochs 3 to 6, 500 ms/epoch (started 2026-12-02 01:30 UTC)',
+  ]);
+  // Resumed, then stopped before its first pass: its epochs are not yet any.
+  const stopped = [...sameHost, { startedAt: 'then', backend: 'cpu', fromEpoch: 6 }];
+  assert.match(sessionLines(stopped, two.records)[2]!, /^3\. cpu: from epoch 6, no passes kept \(started then\)$/);
+  // A run.json of a resumed run from before sessions were recorded kept its own session without a start epoch.
+  const unknown = [{ startedAt: 'then', backend: 'wasm' }, sameHost[1]!];
+  assert.match(sessionLines(unknown, two.records)[0]!, /^1\. wasm: epochs not recorded/);
+});
+
+test('the charts mark where a run was resumed, on every pass axis; compared runs each mark theirs in their colour', () => {
+  const h = history([0, 4, 9], 12, [1, 1, 1]);
+  const run = panelRun('a', h.records, { sessions: h.sessions });
+  const xs: Record<PassAxis, number[]> = { epoch: [4, 9], step: [16, 36], pass: [5, 10] };
+  for (const axis of ['epoch', 'step', 'pass'] as const) {
+    const v = { run, series: seriesFromRecords(run.records, run.tolerance, axis), colour: PALETTE.blue };
+    for (const chart of [elboChart, entropiesChart, gapChart])
+      assert.deepEqual(
+        chart([v], PALETTE, axis).marks,
+        xs[axis].map((x) => ({ x, colour: PALETTE.muted, label: 'resumed' })),
+        axis,
+      );
+  }
+  const other = panelRun('b', history([0], 12, [1]).records);
+  const views = [run, other].map((r, i) => ({ run: r, series: seriesFromRecords(r.records, r.tolerance, 'epoch'), colour: i ? PALETTE.red : PALETTE.green }));
+  assert.deepEqual(
+    resumeMarks(views, 'epoch', PALETTE).map((m) => [m.x, m.colour, m.label]),
+    [
+      [4, PALETTE.green, 'resumed · a'],
+      [9, PALETTE.green, 'resumed · a'],
+    ],
+  );
+  assert.deepEqual(elboChart([{ ...views[1]! }], PALETTE, 'epoch').marks, [], 'a run never resumed has no marks');
+});
+
+test('the summary names every engine a resumed run was trained on, in order', () => {
+  const h = history([0, 2, 4, 6], 8, [1, 1, 1, 1]);
+  const sessions = h.sessions.map((s, i) => ({ ...s, backend: ['cpu', 'cpu', 'wasm', 'cpu'][i]! }));
+  const backend = (run: ReturnType<typeof panelRun>) => summaryRows([run]).find((r) => r.label === 'Backend')!.cells[0]!.text;
+  assert.equal(backend(panelRun('a', h.records, { sessions, backend: 'cpu' })), 'cpu → wasm → cpu');
+  assert.equal(backend(panelRun('a', h.records, { backend: 'wasm' })), 'wasm');
+});
+
+test('a run folder with sessions reaches the panel (and the report) with them, and a bad sessions field is left out with a note', async () => {
+  const dir = path.join(tempDir(), 'run');
+  fs.mkdirSync(dir);
+  const h = history([0, 3], 5, [1, 1]);
+  const meta = {
+    formatVersion: 1,
+    name: 'r',
+    specPath: '/x/spec.vae.json',
+    startedAt: h.sessions[1]!.startedAt,
+    backend: 'wasm',
+    modelType: 'VAE-1',
+    latentDim: 3,
+    epochs: 5,
+    dataset: { n: 10, dim: 2, source: 's' },
+    sessions: h.sessions,
+  };
+  fs.writeFileSync(path.join(dir, 'run.json'), JSON.stringify(meta));
+  fs.writeFileSync(path.join(dir, 'metrics.jsonl'), h.records.map((r) => JSON.stringify(r) + '\n').join(''));
+  const c = await readRunContents(dir);
+  const run = toPanelRun(c, false);
+  assert.deepEqual(run.sessions, JSON.parse(JSON.stringify(h.sessions)));
+  const sent = panelRunToSend(run);
+  assert.ok(isToPanel({ type: 'show', runs: [sent] }), 'the panel takes the message');
+  assert.deepEqual(normalizeRun(sent).run.sessions, run.sessions, 'the webview keeps them');
+  fs.writeFileSync(path.join(dir, 'run.json'), JSON.stringify({ ...meta, sessions: [{ startedAt: 3, backend: 'cpu' }] }));
+  const bad = await readRunContents(dir);
+  assert.equal(toPanelRun(bad, false).sessions, undefined);
+  assert.ok(
+    bad.problems.some((p) => /sessions/.test(p.message)),
+    JSON.stringify(bad.problems),
+  );
+});
