@@ -7,14 +7,21 @@ import datetime as dt
 import json
 import math
 import os
+import re
+import shutil
+import subprocess
 import warnings
 from typing import Any, Callable, Dict, List
 
 import pytest
 import torch
 
-from conftest import TinyVae
+from conftest import REPO, TinyVae
 from vae_lens import Diagnostics
+from vae_lens._guards import ExitHook
+
+CLI = os.path.join(REPO, "bin", "vae-lens.js")
+NODE = shutil.which("node")
 
 NUMBER = (int, float)
 STATES = ("too-early", "improving", "not-converged", "noise-limited", "converged", "collapsed", "stationary")
@@ -76,14 +83,27 @@ OPTIONAL: Dict[str, Check] = {
 PER_LATENT = ("latentSecondMoment", "klPerLatent", "priorVariance", "latentMeanVariance", "hEncPerLatent")
 NULL_FOR_NON_GAUSSIAN = ("hDec", "entropySum", "gap", "gapRel", "rDec", "sigma2", "sigma2Opt")
 
+# run.json's `sessions`: each `{ startedAt, backend, engineDetail?, threads?, pid?, host?, fromEpoch? }`.
+SESSION: Dict[str, Check] = {
+    "startedAt": iso_time, "backend": text, "engineDetail": text, "threads": lambda v: whole(v) and v >= 1,
+    "pid": lambda v: whole(v) and v >= 1, "host": text, "fromEpoch": whole,
+}
+SESSION_REQUIRED = ("startedAt", "backend")
+
+
+def sessions_ok(v: Any) -> bool:
+    return isinstance(v, list) and all(isinstance(s, dict) and not problems_of_fields(s, SESSION, SESSION_REQUIRED, "") for s in v)
+
+
 # "run.json (RunMeta)": its fields, and the optional ones from other writers.
 META: Dict[str, Check] = {
     "formatVersion": one_of(1), "name": text, "specPath": lambda v: text(v) and os.path.isabs(v), "startedAt": iso_time,
-    "runsDir": lambda v: text(v) and os.path.isabs(v), "sessions": lambda v: isinstance(v, list) and all(isinstance(s, dict) for s in v),
+    "runsDir": lambda v: text(v) and os.path.isabs(v), "sessions": lambda v: sessions_ok(v),
     "backend": text, "engineDetail": text, "modelType": text, "latentDim": whole, "epochs": whole, "dataset": dict.__instancecheck__,
     "resumedFrom": text, "pid": whole, "host": text, "threads": whole, "trainer": text, "likelihood": one_of(*LIKELIHOODS),
     "theoremApplies": lambda v: isinstance(v, bool), "theoremNote": text, "tolerance": number, "window": whole,
     "decoderVariance": text, "worldSize": whole, "diagnosticPoints": whole,
+    "elasticRunId": lambda v: v is None or text(v), "elasticRestarts": whole,
 }
 META_REQUIRED = ("formatVersion", "name", "specPath", "startedAt", "backend", "modelType", "latentDim", "epochs", "dataset")
 DATASET: Dict[str, Check] = {
@@ -123,7 +143,9 @@ def run_folder_problems(run: str) -> List[str]:
     out += problems_of_fields(meta, META, META_REQUIRED, "run.json")
     if isinstance(meta.get("dataset"), dict):
         out += problems_of_fields(meta["dataset"], DATASET, ("n", "dim", "source"), "run.json dataset")
-    records = []
+    records: List[Dict[str, Any]] = []
+    sessions = meta.get("sessions") if sessions_ok(meta.get("sessions")) else []
+    resumed_from = [s["fromEpoch"] for s in sessions[1:] if "fromEpoch" in s]
     with open(os.path.join(run, "metrics.jsonl"), encoding="utf-8", newline="") as f:
         body = f.read()
     assert body == "" or body.endswith("\n"), "metrics.jsonl: the last line has no newline"
@@ -138,7 +160,13 @@ def run_folder_problems(run: str) -> List[str]:
         if not (number(r.get("epoch")) and number(r.get("step"))):
             continue
         if records and not (r["epoch"] > records[-1]["epoch"] or (r["epoch"] == records[-1]["epoch"] and r["step"] > records[-1]["step"])):
-            out.append(f"{where}: not after the pass before it")
+            # After a resume (a later session, run.json's sessions) the epochs after its start epoch are redone:
+            # readers drop the passes they replace.
+            if resumed_from and r["epoch"] > resumed_from[0]:
+                resumed_from = resumed_from[1:]
+                records = [x for x in records if x["epoch"] < r["epoch"]]
+            else:
+                out.append(f"{where}: not after the pass before it")
         records.append(r)
     with open(os.path.join(run, "summary.json"), encoding="utf-8") as f:
         summary = strict_json(f.read(), "summary.json")
@@ -245,7 +273,26 @@ def _cases() -> Dict[str, Callable[[str], str]]:
         lens.close("stopped")
         return lens.run_dir
 
+    def elastic_restarts(runs: str) -> str:
+        # torchrun restarting the job's workers twice, each from the checkpoint before its last pass.
+        m = TinyVae()
+        x = torch.randn(40, 5, generator=torch.Generator().manual_seed(9))
+        run = ""
+        for restart, epochs in enumerate([[0, 1, 2], [2, 3], [3, 4]]):
+            os.environ["TORCHELASTIC_RUN_ID"], os.environ["TORCHELASTIC_RESTART_COUNT"] = "job-1", str(restart)
+            lens = Diagnostics(m.encode, m.decode, x, runs_dir=runs, modules=[m], samples=2)
+            for e in epochs:
+                lens.diagnose(e, e)
+            run = lens.run_dir
+            if restart < 2:
+                ExitHook.unregister(lens)  # killed: never closed
+            else:
+                lens.close()
+        del os.environ["TORCHELASTIC_RUN_ID"], os.environ["TORCHELASTIC_RESTART_COUNT"]
+        return run
+
     return {
+        "elastic restarts": elastic_restarts,
         "scalar": gaussian("scalar"), "per-dimension": gaussian("per-dimension"), "latent (VAE-3)": gaussian("latent"),
         "fixed": gaussian("fixed"), "learned prior": gaussian("scalar", learned=True), "beta 0.5": gaussian("scalar", beta=0.5),
         "channels-first images": images, "bernoulli, annealed": bernoulli, "categorical": categorical,
@@ -263,6 +310,24 @@ def test_the_companion_writes_only_what_the_run_format_allows(tmp_path, monkeypa
         warnings.simplefilter("ignore")
         run = CASES[case](str(tmp_path))
     assert run_folder_problems(run) == []
+
+
+@pytest.mark.skipif(NODE is None or not os.path.exists(os.path.join(REPO, "dist", "cli.js")), reason="needs node and a built dist/")
+def test_the_readers_take_the_sessions_the_companion_writes(tmp_path, monkeypatch) -> None:
+    """A run the companion continued after elastic restarts: `vae-lens report` (the panel's reader) takes its
+    sessions without a note, and they reach the page with the epochs each went on from."""
+    monkeypatch.delenv("VAE_LENS_RUN_DIR", raising=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        run = CASES["elastic restarts"](str(tmp_path))
+    out = tmp_path / "report.html"
+    r = subprocess.run([NODE, CLI, "report", run, "--out", str(out)], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "sessions" not in r.stderr, r.stderr
+    page = out.read_text(encoding="utf-8")
+    data = json.loads(re.search(r'<script type="application/json" id="vae-lens-data">(.*?)</script>', page, re.S).group(1))
+    (shown,) = data["runs"] if isinstance(data, dict) and "runs" in data else data
+    assert [s.get("fromEpoch") for s in shown["sessions"]] == [0, 1, 2]
 
 
 def test_the_validator_finds_what_the_document_forbids(tmp_path, monkeypatch) -> None:

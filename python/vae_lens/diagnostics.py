@@ -15,6 +15,7 @@ forked around the user's callables).
 from __future__ import annotations
 
 import functools
+import json
 import math
 import os
 import socket
@@ -314,6 +315,8 @@ class Diagnostics:
         self.failure: Optional[str] = None
 
         self.run: Optional[RunFolder] = None
+        #: Whether this process goes on with a run an earlier one wrote (an elastic restart): a session of its own.
+        self._continued = False
         run_dir: Optional[str] = None
         refused: Optional[str] = None
         if write and self.rank == 0:
@@ -323,6 +326,7 @@ class Diagnostics:
                 run_dir = (os.environ.get(RUN_DIR_ENV) or (_elastic_run(parent, restart[0]) if restart else None)
                            or new_run_dir(parent, name or _script_name()))
                 if restart and _elastic_run_id(run_dir) == restart[0]:
+                    self._continued = True
                     # The format's resume: the passes redone from the job's checkpoint replace those after it.
                     warnings.warn(f"VAE Lens: restart {restart[1]} of elastic job {restart[0]!r}: continuing its run in {run_dir}; "
                                   "the passes redone from the checkpoint replace the later ones", stacklevel=2)
@@ -441,7 +445,7 @@ class Diagnostics:
         self.records.append(record)
         if self.run is not None:
             if self._pass_count == 0:
-                self._complete_meta(result)
+                self._complete_meta(result, record["epoch"])
             self.run.append_record(record)
             self.run.write_summary(self._summary("running"))
         # Rank 0 writes the images, but every rank draws them (a sharded model's forward calls are collective).
@@ -675,11 +679,19 @@ class Diagnostics:
         if self.image_shape is not None:
             dataset["imageShape"] = channels_last_shape(self.image_shape, self._image_held_last)
         backend = f"pytorch {self.device}" + (f" x{self.world} ranks" if self.world > 1 else "")
+        # The editor's run.json (a script it started) dates this process; a restart is a session of its own.
+        started = now_iso() if self._continued else before.get("startedAt") or now_iso()
+        session: Dict[str, Any] = {"startedAt": started, "backend": backend, "pid": os.getpid(), "host": socket.gethostname()}
+        if self._continued:
+            # Its start epoch is known at its first pass (_complete_meta), from the passes it keeps of the earlier ones.
+            sessions = [*_earlier_sessions(before), session]
+        else:
+            sessions = [{**session, "fromEpoch": 0}]
         meta: Dict[str, Any] = {
             "formatVersion": FORMAT_VERSION,
             "name": before.get("name") or name or _script_name(),
             "specPath": before.get("specPath") or (os.path.abspath(spec) if spec else os.path.abspath(sys.argv[0] or "script")),
-            "startedAt": before.get("startedAt") or now_iso(),
+            "startedAt": started,
             "backend": backend,
             "modelType": _declared_model_type(self.likelihood, self.fixed_variance, self._prior_variance is not None, None),
             "latentDim": 0,
@@ -689,6 +701,7 @@ class Diagnostics:
             # system) takes the run at its summary's word.
             "pid": os.getpid(),
             "host": socket.gethostname(),
+            "sessions": sessions,
             "trainer": "vae_lens (Python)",
             "likelihood": self.likelihood,
             # A spec that started the script (trainer.command) set the rule's settings; they win.
@@ -712,9 +725,11 @@ class Diagnostics:
             meta["theoremNote"] = note
         return meta
 
-    def _complete_meta(self, r: PassResult) -> None:
-        """What only the first pass reveals: H and the kind of decoder variance."""
+    def _complete_meta(self, r: PassResult, epoch: float) -> None:
+        """What only the first pass reveals: H, the kind of decoder variance, and for a restart the epoch it went on from."""
         assert self.run is not None
+        if self._continued:
+            self._meta["sessions"][-1]["fromEpoch"] = _kept_epoch_before(self.run.file("metrics.jsonl"), epoch)
         self._meta["latentDim"] = r.sums.latent_dim
         self._meta["modelType"] = _declared_model_type(self.likelihood, self.fixed_variance, self._prior_variance is not None, r.variance_kind)
         self._meta["decoderVariance"] = r.variance_kind
@@ -787,6 +802,37 @@ def _computed_root(t: torch.Tensor) -> Optional[torch.Tensor]:
     while root._base is not None:
         root = root._base
     return root if root.grad_fn is not None else None
+
+
+def _earlier_sessions(before: Dict[str, Any]) -> List[Dict[str, Any]]:
+    """The sessions a run.json lists, or for one from before they were recorded the session it describes itself
+    (its start epoch known only where no restart rewrote it)."""
+    listed = before.get("sessions")
+    if isinstance(listed, list) and all(isinstance(s, dict) and isinstance(s.get("startedAt"), str) and isinstance(s.get("backend"), str)
+                                        for s in listed):
+        return [dict(s) for s in listed]
+    own = {k: before[k] for k in ("startedAt", "backend", "pid", "host") if k in before}
+    if not (isinstance(own.get("startedAt"), str) and isinstance(own.get("backend"), str)):
+        return []
+    return [{**own, "fromEpoch": 0} if not before.get("elasticRestarts") else own]
+
+
+def _kept_epoch_before(metrics: str, epoch: float) -> int:
+    """The last epoch of the passes in `metrics` before `epoch`, the first pass of a restart: readers keep those and
+    drop the later ones it redoes. 0 where there are none."""
+    kept = 0
+    try:
+        with open(metrics, encoding="utf-8") as f:
+            for line in f:
+                try:
+                    e = json.loads(line).get("epoch")
+                except (ValueError, AttributeError):
+                    continue
+                if isinstance(e, (int, float)) and not isinstance(e, bool) and float(e).is_integer() and kept < e < epoch:
+                    kept = int(e)
+    except OSError:
+        pass
+    return kept
 
 
 def _holds_a_run(path: str) -> bool:
