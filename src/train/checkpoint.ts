@@ -208,6 +208,12 @@ function checkpointProblem(cp: unknown): string | undefined {
       if (p) return p;
     }
   }
+  if (cp.varianceEstimate !== undefined) {
+    const v = cp.varianceEstimate;
+    // [weight, ...sums]: the running mean's weight (0 before the first step, up to 1) and its squared-error sums.
+    if (!Array.isArray(v) || v.length < 2 || !v.every((x) => Number.isFinite(x) && (x as number) >= 0) || (v[0] as number) > 1)
+      return `"varianceEstimate" must be [weight, ...sums] of finite numbers, 0 or more, its weight at most 1, not ${JSON.stringify(v).slice(0, 60)}`;
+  }
   if (cp.data !== undefined) {
     const d = cp.data;
     if (!isObj(d) || !Number.isInteger(d.n) || !Number.isInteger(d.dim) || typeof d.sha256 !== 'string')

@@ -442,6 +442,11 @@ export class TrainingLoop {
     }
     if (this.varianceEma && cp.varianceEstimate) {
       const [weight, ...sum] = cp.varianceEstimate;
+      if (sum.length !== this.varianceEma.sum.length)
+        throw new UserError(
+          `${shownPath(file)}: "varianceEstimate" holds ${sum.length} decoder variance${sum.length === 1 ? '' : 's'}, where this model has ${this.varianceEma.sum.length}: the file is damaged or was written for another network`,
+          { file },
+        );
       this.varianceEma = { weight: weight!, sum: Float32Array.from(sum) };
     }
     const at = batchesDone > 0 ? `${batchesDone} of ${stepsPerEpoch} batches into epoch ${cp.epoch + 1}` : `epoch ${cp.epoch}`;

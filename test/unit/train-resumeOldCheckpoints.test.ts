@@ -90,3 +90,25 @@ test('a checkpoint whose data fingerprint differs is refused whatever other opti
     assert.match(messages(r.events, 'error').join('\n'), /its data changed since it was trained on/, kept.join(', '));
   }
 });
+
+test('a checkpoint whose variance estimate does not fit the model (another length, not numbers) is refused by file and field', async () => {
+  const first = await train();
+  const started = first.events.find((e): e is Extract<FromTrainer, { type: 'started' }> => e.type === 'started')!;
+  const full = JSON.parse(fs.readFileSync(path.join(started.runDir, 'checkpoints', 'latest.json'), 'utf8')) as { varianceEstimate: number[] };
+  assert.equal(full.varianceEstimate.length, 2, 'its weight and one variance (VAE-1)');
+  const bad: unknown[] = [[], [0.5], [0.5, 0.1, 0.2], [0.5, null], ['0.5', 0.1], [0.5, -1], [1.5, 0.1], 'x', { weight: 1 }];
+  for (const [i, varianceEstimate] of bad.entries()) {
+    const dir = path.join(root, `bad-variance-${i}`);
+    fs.cpSync(started.runDir, dir, { recursive: true });
+    const file = path.join(dir, 'checkpoints', 'latest.json');
+    fs.writeFileSync(file, JSON.stringify({ ...full, varianceEstimate }));
+    const before = fs.readFileSync(path.join(dir, 'run.json'), 'utf8');
+    const r = await train(dir, 2);
+    const what = JSON.stringify(varianceEstimate);
+    assert.equal(r.status, 'failed', what);
+    const error = messages(r.events, 'error').join('\n');
+    assert.ok(error.includes(shownPath(file)) && /varianceEstimate/.test(error), `${what}: ${error}`);
+    assert.doesNotMatch(error, /internal error/, what);
+    assert.equal(fs.readFileSync(path.join(dir, 'run.json'), 'utf8'), before, `${what}: run.json was rewritten`);
+  }
+});
