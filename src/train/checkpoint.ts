@@ -166,6 +166,12 @@ export function readCheckpoint(file: string): Checkpoint {
   } catch (e) {
     throw new UserError(`cannot read the checkpoint ${shownPath(file)}: ${jsonSyntaxProblem(r.text) ?? (e as Error).message}`, { file });
   }
+  const v = isObj(cp) ? cp.version : undefined;
+  if (Number.isInteger(v) && (v as number) > CHECKPOINT_VERSION)
+    throw new UserError(
+      `${shownPath(file)} is checkpoint version ${v as number}, written by a newer version of VAE Lens; this one reads version ${CHECKPOINT_VERSION}. Use the version that wrote it`,
+      { file },
+    );
   const problem = checkpointProblem(cp);
   if (problem) throw new UserError(`${shownPath(file)} is not a VAE Lens checkpoint: ${problem}`, { file });
   return cp as Checkpoint;
@@ -186,7 +192,10 @@ function tensorProblem(t: unknown, name: string): string | undefined {
 }
 
 function checkpointProblem(cp: unknown): string | undefined {
-  if (!isObj(cp) || cp.version !== CHECKPOINT_VERSION) return `its version is not ${CHECKPOINT_VERSION}`;
+  if (!isObj(cp)) return `it holds ${Array.isArray(cp) ? 'a list' : JSON.stringify(cp)?.slice(0, 40)}, not an object`;
+  if (cp.version === undefined) return 'it has no "version"';
+  if (cp.version !== CHECKPOINT_VERSION)
+    return `its "version" is ${JSON.stringify(cp.version)?.slice(0, 40)}, where this version of VAE Lens reads ${CHECKPOINT_VERSION}`;
   for (const k of ['epoch', 'step', 'dim', 'latentDim'] as const) if (!Number.isInteger(cp[k])) return `"${k}" must be a whole number`;
   if (cp.batchesDone !== undefined && !(Number.isInteger(cp.batchesDone) && (cp.batchesDone as number) >= 0))
     return `"batchesDone" must be a whole number of batches, 0 or more, not ${JSON.stringify(cp.batchesDone)}`;

@@ -112,3 +112,27 @@ test('a checkpoint whose variance estimate does not fit the model (another lengt
     assert.equal(fs.readFileSync(path.join(dir, 'run.json'), 'utf8'), before, `${what}: run.json was rewritten`);
   }
 });
+
+test('a checkpoint of another version says which, and that a newer VAE Lens wrote it, not only that it is no checkpoint', async () => {
+  const first = await train();
+  const started = first.events.find((e): e is Extract<FromTrainer, { type: 'started' }> => e.type === 'started')!;
+  const full = JSON.parse(fs.readFileSync(path.join(started.runDir, 'checkpoints', 'latest.json'), 'utf8')) as Record<string, unknown>;
+  const cases: [unknown, RegExp][] = [
+    [2, /checkpoint version 2, written by a newer version of VAE Lens; this one reads version 1/],
+    [17, /checkpoint version 17, written by a newer version of VAE Lens/],
+    [0, /its "version" is 0, where this version of VAE Lens reads 1/],
+    ['1', /its "version" is "1", where this version of VAE Lens reads 1/],
+    [undefined, /it has no "version"/],
+  ];
+  for (const [version, expect] of cases) {
+    const dir = path.join(root, `version-${String(version)}`);
+    fs.cpSync(started.runDir, dir, { recursive: true });
+    const file = path.join(dir, 'checkpoints', 'latest.json');
+    fs.writeFileSync(file, JSON.stringify({ ...full, version }));
+    const r = await train(dir, 2);
+    const error = messages(r.events, 'error').join('\n');
+    assert.equal(r.status, 'failed', String(version));
+    assert.ok(error.includes(shownPath(file)), error);
+    assert.match(error, expect, error);
+  }
+});
