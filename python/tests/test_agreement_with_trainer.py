@@ -255,3 +255,23 @@ def test_load_checkpoint_leaves_the_global_generator_as_it_was(trained_run: str)
     before = torch.random.get_rng_state()
     load_checkpoint(trained_run)
     assert torch.equal(before, torch.random.get_rng_state())
+
+
+@pytest.mark.parametrize("cp,spec,match", [
+    ([], {"model": {}}, r"latest\.json holds a list, not a checkpoint object"),
+    (3, {"model": {}}, r"latest\.json holds 3, not a checkpoint object"),
+    (None, {"model": {}}, r"latest\.json holds null, not a checkpoint object"),
+    ({"version": 2, "variables": {}}, {"model": {}}, r"latest\.json is checkpoint version 2, written by a newer version of VAE Lens; this one reads version 1"),
+    ({"variables": {}}, {"model": {}}, r"latest\.json has no \"version\""),
+    ({"version": "1", "variables": {}}, {"model": {}}, r"latest\.json: its \"version\" is '1', where this version reads 1"),
+    ({"version": 1, "variables": []}, {"model": {}}, r"latest\.json: its \"variables\" must be an object"),
+    ({"version": 1, "variables": {}}, [], r"spec\.vae\.json holds a list, not a spec object"),
+])
+def test_load_checkpoint_says_what_a_file_of_another_kind_or_version_holds(cp, spec, match: str, tmp_path) -> None:
+    from vae_lens import VaeLensInputError
+
+    (tmp_path / "checkpoints").mkdir()
+    (tmp_path / "checkpoints" / "latest.json").write_text(json.dumps(cp))
+    (tmp_path / "spec.vae.json").write_text(json.dumps(spec))
+    with pytest.raises(VaeLensInputError, match=match):
+        load_checkpoint(str(tmp_path))

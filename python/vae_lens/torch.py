@@ -400,6 +400,26 @@ def _stated_image_shape(spec: Mapping[str, Any]) -> Optional[List[int]]:
     return shape
 
 
+def _kind_of(v: Any) -> str:
+    """A JSON value as a message names it: a list, an object, or the value itself, cut short."""
+    return "a list" if isinstance(v, list) else "an object" if isinstance(v, dict) else json.dumps(v)[:40]
+
+
+def _check_checkpoint_kind(cp: Any, cp_path: str) -> None:
+    """A checkpoint of the trainer's version 1: what the file holds instead, and a newer version named as such."""
+    if not isinstance(cp, dict):
+        raise VaeLensInputError(f"{cp_path} holds {_kind_of(cp)}, not a checkpoint object")
+    v = cp.get("version")
+    if isinstance(v, int) and not isinstance(v, bool) and v > 1:
+        raise VaeLensInputError(f"{cp_path} is checkpoint version {v}, written by a newer version of VAE Lens; this one reads version 1")
+    if "version" not in cp:
+        raise VaeLensInputError(f'{cp_path} has no "version": it is not a VAE Lens checkpoint')
+    if v != 1:
+        raise VaeLensInputError(f'{cp_path}: its "version" is {v!r:.40}, where this version reads 1')
+    if not isinstance(cp.get("variables"), dict):
+        raise VaeLensInputError(f'{cp_path}: its "variables" must be an object (name: {{shape, data}}), not {_kind_of(cp.get("variables"))}')
+
+
 def load_checkpoint(run_dir: str, checkpoint: str = "latest.json", device: Optional[Union[str, torch.device]] = None) -> LoadedRun:
     """Rebuild a run of VAE Lens's own trainer (its spec snapshot and checkpoint) as a PyTorch module, on
     ``device`` (default the CPU): every layer, the variances and the prior.
@@ -433,8 +453,9 @@ def _load_checkpoint(run_dir: str, checkpoint: str, device: torch.device) -> Loa
             spec = load_jsonc(f.read())
     except ValueError as e:
         raise VaeLensInputError(f"cannot read {cp_path} or {spec_path}: {e}") from None
-    if cp.get("version") != 1 or not isinstance(cp.get("variables"), dict):
-        raise VaeLensInputError(f"{cp_path} is not a VAE Lens checkpoint (version 1)")
+    _check_checkpoint_kind(cp, cp_path)
+    if not isinstance(spec, dict):
+        raise VaeLensInputError(f"{spec_path} holds {_kind_of(spec)}, not a spec object")
     # On the device from the start: every layer is made from these, or beside them.
     variables = _UsedVariables({name: _decode_tensor(v, name).to(device) for name, v in cp["variables"].items()})
     model_spec = dict(spec.get("model", {}))
