@@ -86,3 +86,14 @@ export function spanLines(spans: readonly SessionSpan[]): string[] {
 export function resumeEpochs(sessions: readonly SessionInfo[] | undefined): number[] {
   return (sessions ?? []).slice(1).flatMap((s) => (s.fromEpoch === undefined ? [] : [s.fromEpoch]));
 }
+
+/**
+ * A resumed run in a few words, for a tooltip that dates the run by run.json's startedAt (the last
+ * session's): how often it was resumed, on which engines, and when it first started. None for one session.
+ */
+export function resumedText(sessions: readonly SessionInfo[] | undefined): string | undefined {
+  if (!sessions || sessions.length < 2) return undefined;
+  const engines = sessions.map((s) => s.backend).filter((b, i, all) => i === 0 || b !== all[i - 1]);
+  const times = sessions.length - 1;
+  return `resumed ${times} time${times === 1 ? '' : 's'}${engines.length > 1 ? ` (${engines.join(' → ')})` : ''}; first started ${fmtStart(sessions[0]!.startedAt)}`;
+}

@@ -12,7 +12,7 @@ import { panelRunToSend } from '../../src/core/panelPayload';
 import { toPanelRun } from '../../src/core/panelRun';
 import { readRunContents } from '../../src/core/run/read';
 import type { MetricsRecord, SessionInfo } from '../../src/core/runFormat';
-import { resumeEpochs, sessionLines, sessionSpans } from '../../src/core/sessionHistory';
+import { resumedText, resumeEpochs, sessionLines, sessionSpans } from '../../src/core/sessionHistory';
 import { elboChart, entropiesChart, gapChart, resumeMarks } from '../../src/webview/chartConfigs';
 import { seriesFromRecords, type PassAxis } from '../../src/webview/series';
 import { normalizeRun } from '../../src/webview/runs';
@@ -163,4 +163,12 @@ test('a run folder with sessions reaches the panel (and the report) with them, a
     bad.problems.some((p) => /sessions/.test(p.message)),
     JSON.stringify(bad.problems),
   );
+});
+
+test("the runs list's tooltip, which dates a run by its last session, says how often it was resumed and when it first started", () => {
+  const h = history([0, 2, 4], 6, [1, 1, 1]);
+  assert.equal(resumedText(h.sessions), 'resumed 2 times (cpu → wasm → tensorflow); first started 2026-12-01 00:30 UTC');
+  assert.equal(resumedText(h.sessions.slice(0, 2).map((s) => ({ ...s, backend: 'cpu' }))), 'resumed 1 time; first started 2026-12-01 00:30 UTC');
+  assert.equal(resumedText(h.sessions.slice(0, 1)), undefined);
+  assert.equal(resumedText(undefined), undefined);
 });

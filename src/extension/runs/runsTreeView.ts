@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { isWithin } from '../../core/confinement';
 import type { RunOverview } from '../../core/run/read';
+import { resumedText } from '../../core/sessionHistory';
 import type { RunIndex } from './runIndex';
 import { codeLensResult, runStateKind, type RunStateKind, type RunStateInput } from '../status/runStateWording';
 import { findSpecs, isSpecOutsideWorkspace, isSpecPath, SPEC_EXCLUDE, SPEC_GLOB } from '../specs/specFiles';
@@ -163,6 +164,8 @@ export class RunsViewProvider implements vscode.TreeDataProvider<RunsViewNode>, 
     const tip = new vscode.MarkdownString();
     tip.appendMarkdown(`**${r.meta?.name ?? path.basename(r.runDir)}**  \n`);
     if (started) tip.appendText(`started ${started.toLocaleString()}\n`);
+    const resumed = resumedText(r.meta?.sessions);
+    if (resumed) tip.appendText(`${resumed}\n`);
     tip.appendText(`${r.meta?.modelType ?? ''} · backend ${r.meta?.backend ?? '?'} · ${r.status}${r.message ? ` — ${r.message}` : ''}\n`);
     tip.appendText(r.runDir);
     item.tooltip = tip;
