@@ -306,7 +306,9 @@ class RunFollower {
       this.last = record;
       this.emit({ type: 'diagnostics', record });
       const epochs = this.meta.epochs;
-      const perEpoch = record.epoch > 0 ? finite(record.wallSeconds) / record.epoch : 0;
+      // A restart's clock (torchrun's) starts again at 0 where the run's epochs go on: its pace is over its own epochs.
+      const from = this.meta.sessions?.at(-1)?.fromEpoch ?? 0;
+      const perEpoch = record.epoch > from ? finite(record.wallSeconds) / (record.epoch - from) : 0;
       this.emit({
         type: 'progress',
         epoch: epochs > 0 ? Math.min(record.epoch + 1, epochs) : record.epoch + 1,

@@ -25,8 +25,12 @@ const own = { ...before, backend: 'fake', modelType: 'VAE-1', latentDim: 2, epoc
 // A writer that keeps only the three fields the format requires, or writes others of another kind.
 const minimal = { name: before.name, specPath: before.specPath, startedAt: before.startedAt };
 const wrongKinds = { ...own, epochs: '4', backend: 7, dataset: 'mnist', latentDim: 'two', pid: 'me' };
-fs.writeFileSync(path.join(dir, 'run.json'), bom + JSON.stringify(mode === 'minimal-meta' ? minimal : mode === 'wrong-kinds-meta' ? wrongKinds : own));
-const rec = (e) => ({ epoch: e, step: e, elbo: -1, elboStdErr: 0.01, hEnc: 1, hPrior: 2.8, hDec: -0.8, entropySum: -1, gap: 0, gapRel: 0, rDec: 0, rPrior: 0, sigma2: 0.1, sigma2Opt: 0.1, latentSecondMoment: [1, 1], klPerLatent: [1, 1], samplesPerSec: 100, wallSeconds: e });
+// A run that a restart (torchrun's) took on from epoch 2 of 12: its clock starts again at 0, two seconds an epoch.
+const session = (fromEpoch) => ({ startedAt: before.startedAt, backend: 'fake', fromEpoch });
+const restarted = { ...own, epochs: 12, sessions: [session(0), session(2)] };
+fs.writeFileSync(path.join(dir, 'run.json'), bom + JSON.stringify(mode === 'minimal-meta' ? minimal : mode === 'wrong-kinds-meta' ? wrongKinds : mode === 'restarted' ? restarted : own));
+const wall = (e) => (mode === 'restarted' ? 2 * (e - 2) : e);
+const rec = (e) => ({ epoch: e, step: e, elbo: -1, elboStdErr: 0.01, hEnc: 1, hPrior: 2.8, hDec: -0.8, entropySum: -1, gap: 0, gapRel: 0, rDec: 0, rPrior: 0, sigma2: 0.1, sigma2Opt: 0.1, latentSecondMoment: [1, 1], klPerLatent: [1, 1], samplesPerSec: 100, wallSeconds: wall(e) });
 console.log('hello from the script, env ' + process.env.EXTRA);
 if (mode === 'silent') process.exit(0);
 const write = (e) => fs.appendFileSync(path.join(dir, 'metrics.jsonl'), JSON.stringify(rec(e)) + '\n');
@@ -46,7 +50,7 @@ if (mode === 'hang' || mode === 'stubborn' || mode.startsWith('family-')) {
   const image = (shape) => ({ shape, originals: [new Array(shape.reduce((a, b) => a * b, 1)).fill(0.5)], reconstructions: [], samples: [] });
   if (mode === 'images') fs.writeFileSync(path.join(dir, 'images.json'), JSON.stringify(image([3, 2, 5])));
   if (mode === 'bad-images') fs.writeFileSync(path.join(dir, 'images.json'), JSON.stringify(image([5, 5, 2])));
-  for (let e = 1; e <= 4; e++) write(e);
+  for (let e = mode === 'restarted' ? 3 : 1; e <= 4; e++) write(e);
   if (mode === 'leaves-worker') {
     const worker = require('child_process').spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'inherit' });
     fs.writeFileSync(path.join(dir, 'worker.pid'), String(worker.pid));
@@ -134,6 +138,14 @@ test('the session runs the script, streams its output, relays its records and co
   assert.equal(overview.summary?.convergence, 'converged', 'the final summary carries the verdict');
   assert.equal(overview.meta?.specPath.endsWith('fake.vae.json'), true);
   assert.ok(fs.existsSync(path.join(runDir, 'spec.vae.json')));
+});
+
+test("a restarted script run's time left is paced by the epochs of its own session, whose clock started again", async () => {
+  const { status, events } = await run(scriptSpec('restarted'));
+  assert.equal(status, 'completed');
+  const progress = events.flatMap((e) => (e.type === 'progress' ? [e] : []));
+  // At epoch 4, two epochs into the restart at 2 s each, 8 of 12 epochs are left: 16 s, not the 8 s that 4 s over 4 epochs gives.
+  assert.equal(progress.at(-1)?.etaSeconds, 16, JSON.stringify(progress));
 });
 
 test("a script's images are relayed to the panel, and images that cannot be drawn are named in the log", async () => {
