@@ -258,8 +258,9 @@ function classify(
   const span = history;
   // Per epoch where the span's epochs advance pass by pass; per pass otherwise (a trainer that
   // records several passes under one epoch number, or none).
-  const byEpoch = span.every((p, i) => typeof p.epoch === 'number' && Number.isFinite(p.epoch) && (i === 0 || p.epoch > span[i - 1]!.epoch!));
-  const epochs = span.map((p, i) => (byEpoch ? p.epoch! : n - span.length + i));
+  const inEpochs = passesInEpochs(span);
+  const byEpoch = inEpochs !== undefined;
+  const epochs = inEpochs?.xs ?? span.map((_, i) => n - span.length + i);
   // Until the verdict has settled, the trend is read per unit of step (atFirstStep): a rise that
   // slowed only because a decaying step shrank has not ended. Leaving a settled state takes a plain rise.
   const elbos = span.map((p) => p.elbo);
