@@ -191,6 +191,7 @@ function evaluate(cfg, spec, records, truth, modules) {
     now: score(records, verdicts.map((v) => v.state), atOptimum, nearOptimum, endsOutside),
     sweep,
     finalReason: verdicts.at(-1).reason,
+    late: lateness(records, verdicts, score(records, verdicts.map((v) => v.state), atOptimum, nearOptimum, endsOutside).delay, TOLERANCE * scale, magnitude),
     decayGainRatios: expectsDone(cfg) ? decayGainRatios(records, endElbo) : [],
   };
 }
@@ -253,6 +254,10 @@ function render(results, heldOutRuns, seconds) {
     `- new rule: ${total('now')}`,
     `- ${shortOfOptimum(results)}`,
     `- ${decayGainLine(results, modules.DECAYING_STEP_GAIN_FACTOR)}`,
+    '',
+    `Where the new rule is late, what held it (three-pass means of the ELBO). ${lateSummary(results)}`,
+    '',
+    ...results.filter((r) => r.late).map((r) => `- ${lateLine(r)}`),
     '',
     `The new rule under other windows w (\`diagnostics.window\`: the trend reads the last 2w passes (and a slow rise over the last quarter of the epochs so far, where that is more), the gap and the averaging gain the last w), replayed on the same ${results.length} runs: a shorter window calls sooner and less surely.`,
     '',
@@ -322,6 +327,54 @@ function toleranceFinding(results) {
     `No tolerance meets the three targets at once: the one with most runs in time among those that keep 95 % of their calls at the optimum is ${text(best)}` +
     (sooner.length ? `; every tolerance that calls more runs in time makes fewer of its calls at the optimum (${sooner.map(text).join('; ')})` : '') +
     '.'
+  );
+}
+
+/**
+ * Why a run's first call came later than allowed: what the rule said between the plateau and the
+ * call, how many pass intervals the allowance spans, and what the ELBO still gained from the plateau
+ * (three-pass means centred on the plateau, on the call, and the run's last three passes), against
+ * the rise the rule counts (m/2) and the label's 1 %.
+ */
+function lateness(records, verdicts, delay, m, magnitude) {
+  if (!delay || inTimeOf(delay)) return undefined;
+  const plateau = records.findIndex((r) => r.epoch === delay.plateauEpoch);
+  const called = delay.passes === undefined ? undefined : plateau + delay.passes;
+  const mean3 = (i) => {
+    const near = records.slice(Math.max(0, i - 1), Math.min(records.length, i + 2));
+    return near.reduce((a, r) => a + r.elbo, 0) / near.length;
+  };
+  const held = new Map();
+  for (const v of verdicts.slice(plateau, called ?? records.length)) held.set(v.state, (held.get(v.state) ?? 0) + 1);
+  const interval = (records.at(-1).epoch - records[0].epoch) / (records.length - 1);
+  return {
+    held: [...held],
+    allowedPasses: delay.allowed / interval,
+    toCall: called === undefined ? undefined : mean3(called) - mean3(plateau),
+    toEnd: mean3(records.length - 2) - mean3(plateau),
+    m,
+    magnitude,
+  };
+}
+
+function lateSummary(results) {
+  const late = results.filter((r) => r.late);
+  const rising = late.filter((r) => r.late.toEnd >= r.late.m / 2);
+  const short = late.filter((r) => r.late.allowedPasses < 2);
+  return (
+    `Of the ${late.length} late runs, ${rising.length} still gained m/2 or more after their plateau (the least rise the rule counts), so that by its own unit their rise had not ended there; ` +
+    `${short.length} allowed less than two pass intervals, where a call must wait for a second pass to agree.`
+  );
+}
+
+function lateLine(r) {
+  const l = r.late;
+  const d = r.now.delay;
+  const nats = (x) => `${x >= 0 ? '+' : ''}${x.toFixed(3)} nats (${(100 * x / l.magnitude).toFixed(2)} %)`;
+  return (
+    `${r.cfg.id} seed ${r.seed}: plateau at epoch ${d.plateauEpoch}, ${d.allowed.toFixed(0)} epochs allowed (${l.allowedPasses.toFixed(1)} pass intervals), ` +
+    `${d.epochs === undefined ? 'never called' : `called ${d.epochs} epochs after it`}; in between the rule said ${l.held.map(([s, k]) => `${s} ${k}×`).join(', ')}. ` +
+    `From the plateau the ELBO gained ${l.toCall === undefined ? '' : `${nats(l.toCall)} to the call and `}${nats(l.toEnd)} to the run's end, where m/2 = ${(l.m / 2).toFixed(3)} nats`
   );
 }
 
