@@ -8,19 +8,16 @@ import { SpecCodeLensProvider } from './status/codeLens';
 import { newModel } from './specs/newModel';
 import { DiagnosticsPanel, DiagnosticsPanelSerializer, type PanelDeps } from './panel/diagnosticsPanel';
 import { installNativeEngine } from './engine/nativeEngine';
-import { retrainProblem } from '../core/confinement';
-import { readRunOverview } from '../core/run/read';
-import { specPathOfRun } from '../core/run/paths';
 import { RunCommands } from './runs/runCommands';
+import { retrainRun } from './runs/retrainRun';
 import { RunIndex } from './runs/runIndex';
 import { RunsViewProvider, type RunsViewNode } from './runs/runsTreeView';
 import { SpecDiagnostics } from './specs/specDiagnostics';
-import { isSpecDocument, runsDirsForSpec, specText as readSpecFileText } from './specs/specFiles';
+import { isSpecDocument } from './specs/specFiles';
 import { whenSpecInSight, type SpecParts } from './specParts';
 import { StatusBar } from './status/statusBar';
 import { TrainerClient } from './trainer/trainerClient';
 import { Training } from './training/trainCommands';
-import { workspaceRoots } from './settings';
 import { registerLayerHover } from './specs/layerHover';
 
 /** How long deactivate waits for trainers to write their summaries before killing them. */
@@ -47,21 +44,7 @@ export function activate(context: vscode.ExtensionContext): void {
     actions: {
       // Each returns its promise: the panel says what failed and why.
       stop: (runDir) => trainers.forRun(runDir)?.stop(),
-      retrain: async (runDir) => {
-        const r = await readRunOverview(runDir);
-        if (!r.meta) return void vscode.window.showErrorMessage('VAE Lens: this run does not say which spec it came from (run.json is missing).');
-        // run.json belongs to the run folder, which anyone may have written: train what it names only when that is this run's spec in the workspace.
-        // Where its spec is now: a moved or cloned workspace's run.json names where it was.
-        const specPath = specPathOfRun(r) ?? r.meta.specPath;
-        const specText = await readSpecFileText(vscode.Uri.file(specPath));
-        const problem = retrainProblem(specPath, runDir, workspaceRoots(), (spec) => runsDirsForSpec(spec, specText));
-        if (problem) {
-          const train = 'Train It Anyway';
-          const choice = await vscode.window.showWarningMessage(`VAE Lens: not retraining this run without asking: ${problem}.`, { modal: true }, train);
-          if (choice !== train || !vscode.workspace.isTrusted) return;
-        }
-        await specParts().training.retrain(specPath);
-      },
+      retrain: (runDir) => retrainRun(runDir, (specPath) => specParts().training.retrain(specPath)),
       exportCsv: (runDir) => specParts().runCommands.exportCsv(runDir),
       exportPng: (runDir, chart, dataUrl) => specParts().runCommands.exportPng(runDir, chart, dataUrl),
     },

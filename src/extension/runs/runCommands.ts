@@ -7,7 +7,8 @@ import * as vscode from 'vscode';
 import { metricsToCsv, RUN_FILES } from '../../core/runFormat';
 import { DiagnosticsPanel, type PanelActions, type PanelDeps } from '../panel/diagnosticsPanel';
 import { fileExists } from '../../core/run/files';
-import { readRunContents, type RunOverview } from '../../core/run/read';
+import { folderGone } from '../../core/run/present';
+import { readRunContents, type RunContents, type RunOverview } from '../../core/run/read';
 import type { RunIndex } from './runIndex';
 import { codeLensResult } from '../status/runStateWording';
 import { activeSpecUri, specUriFromArg } from '../specs/specFiles';
@@ -115,6 +116,9 @@ export class RunCommands implements Pick<PanelActions, 'exportCsv' | 'exportPng'
     const shown = DiagnosticsPanel.active?.runDirs ?? [];
     const runDir = runDirFromArg(arg) ?? (shown.length === 1 ? shown[0] : await this.pickRun('Export which run?'));
     if (!runDir) return;
+    // The panel keeps what it read of a run whose folder has gone since; a run it does not show is read from its folder.
+    if (!DiagnosticsPanel.active?.shownRun(runDir) && !(await fileExists(runDir)))
+      return void vscode.window.showErrorMessage(`VAE Lens: cannot export: ${folderGone(runDir)}.`);
     const choice = await vscode.window.showQuickPick(
       [
         { label: 'Metrics as CSV', id: 'csv' as const, detail: 'Every diagnostics pass: ELBO, entropies, gap, residuals, per-latent m_h and KL_h' },
@@ -130,9 +134,11 @@ export class RunCommands implements Pick<PanelActions, 'exportCsv' | 'exportPng'
   }
 
   async exportCsv(runDir: string): Promise<void> {
-    const records = DiagnosticsPanel.active?.shownRun(runDir)?.records ?? (await readRunContents(runDir)).records;
+    const shownRecords = DiagnosticsPanel.active?.shownRun(runDir)?.records;
+    const read = shownRecords === undefined ? await readRunContents(runDir) : undefined;
+    const records = shownRecords ?? read?.records ?? [];
     if (records.length === 0) {
-      void vscode.window.showWarningMessage('VAE Lens: this run has no diagnostics yet; nothing to export.');
+      void vscode.window.showWarningMessage(`VAE Lens: nothing to export: ${read ? await noRecordsReason(read) : 'this run has no diagnostics yet'}.`);
       return;
     }
     const target = await vscode.window.showSaveDialog({
@@ -206,6 +212,11 @@ export class RunCommands implements Pick<PanelActions, 'exportCsv' | 'exportPng'
       void vscode.window.showWarningMessage('VAE Lens: this run is training; stop it before deleting it.');
       return;
     }
+    if (!(await fileExists(runDir))) {
+      void vscode.window.showWarningMessage(`VAE Lens: nothing to delete: ${folderGone(runDir)}.`);
+      this.deps.index.invalidate(runDir);
+      return;
+    }
     // Only ever delete something that is a run folder.
     if (!(await fileExists(path.join(runDir, RUN_FILES.meta)))) {
       void vscode.window.showErrorMessage(`VAE Lens: ${runDir} is not a run folder (no ${RUN_FILES.meta}); not deleting it.`);
@@ -246,4 +257,15 @@ export class RunCommands implements Pick<PanelActions, 'exportCsv' | 'exportPng'
     const panel = DiagnosticsPanel.active;
     if (panel?.runDirs.includes(runDir)) await panel.load(panel.runDirs.filter((d) => d !== runDir));
   }
+}
+
+/** Why a run read from its folder has no records: its folder or metrics.jsonl gone or unusable, or no pass written yet. */
+async function noRecordsReason(c: RunContents): Promise<string> {
+  if (!(await fileExists(c.runDir))) return folderGone(c.runDir);
+  const metrics = path.join(c.runDir, RUN_FILES.metrics);
+  const unread = c.problems.find((p) => p.file === metrics);
+  if (unread) return `${metrics}: ${unread.message}`;
+  if (c.badLines.length > 0) return `no line of ${metrics} is a record (${metrics}:${c.badLines[0]!.line}: ${c.badLines[0]!.message})`;
+  if (!(await fileExists(metrics)) && c.status !== 'running') return `${metrics} is not there (deleted or renamed?)`;
+  return 'this run has no diagnostics yet';
 }
