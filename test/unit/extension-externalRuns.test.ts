@@ -24,7 +24,12 @@ test('a run written by another process is followed until its summary says it end
   const seen: number[] = [];
   let finished: string | undefined;
   const follower = new ExternalRunFollower(
-    { records: (_d, rs) => seen.push(...rs.map((r) => r.epoch)), restarted: () => undefined, finished: (_d, status) => (finished = status) },
+    {
+      records: (_d, rs) => seen.push(...rs.map((r) => r.epoch)),
+      restarted: () => undefined,
+      finished: (_d, status) => (finished = status),
+      problem: () => undefined,
+    },
     20,
   );
   try {
@@ -56,15 +61,17 @@ const followed = () => {
   const seen: number[] = [];
   const restarts: string[] = [];
   const ends: { status: string; message?: string }[] = [];
+  const problems: string[] = [];
   const follower = new ExternalRunFollower(
     {
       records: (_d, rs) => seen.push(...rs.map((r) => r.epoch)),
       restarted: (d) => restarts.push(d),
       finished: (_d, status, message) => ends.push({ status, message }),
+      problem: (_d, message) => problems.push(message),
     },
     20,
   );
-  return { follower, seen, restarts, ends };
+  return { follower, seen, restarts, ends, problems };
 };
 
 test('the last passes of a followed run are all shown, also one written without a final newline just before its end', async () => {
@@ -112,3 +119,52 @@ for (const how of ['deleted', 'renamed'] as const) {
     }
   });
 }
+
+// run.json edited by hand while another process writes the run: its writer still lives, and the mistake is the file's.
+const runJsonMistakes: { what: string; text: string; says: RegExp }[] = [
+  { what: 'a missing comma', text: '{\n  "name": "r"\n  "specPath": "/x.vae.json"\n}\n', says: /run\.json is not valid JSON \(line 3, column 3/ },
+  { what: 'a cut-short file', text: '{\n  "name": "r",\n', says: /run\.json is not valid JSON \(line \d+, column \d+: the file ends before/ },
+  { what: 'specPath removed', text: JSON.stringify({ name: 'r', startedAt: new Date().toISOString() }), says: /needs "name", "specPath" and "startedAt"/ },
+  { what: 'an empty file', text: '', says: /run\.json is not valid JSON \(the file is empty\)/ },
+];
+
+for (const m of runJsonMistakes) {
+  test(`a followed run whose run.json is edited with ${m.what} is still followed, and the mistake is said with its file and line`, async () => {
+    const dir = startRun(toJsonLine(rec(0)));
+    const { follower, seen, ends, problems } = followed();
+    try {
+      await follower.follow(dir);
+      writeFileSync(join(dir, 'run.json'), m.text);
+      await until(() => problems.length > 0);
+      appendFileSync(join(dir, 'metrics.jsonl'), toJsonLine(rec(1)));
+      await until(() => seen.length > 0);
+      // A few more polls: the run is not called interrupted, and the same mistake is said once.
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal(ends.length, 0, `the run was ended by a mistake in its run.json: ${JSON.stringify(ends)}`);
+      assert.deepEqual(seen, [1]);
+      assert.equal(problems.length, 1, JSON.stringify(problems));
+      assert.ok(problems[0]!.startsWith(`${join(dir, 'run.json')}: `), problems[0]);
+      assert.match(problems[0]!, m.says);
+      // Its summary's word still ends the run.
+      writeFileSync(join(dir, 'summary.json'), JSON.stringify({ status: 'completed', epochsDone: 1, steps: 1, wallSeconds: 1 }));
+      await until(() => ends.length > 0);
+      assert.equal(ends[0]!.status, 'completed');
+    } finally {
+      follower.clear();
+    }
+  });
+}
+
+test('a followed run whose run.json alone is deleted names run.json as gone, not its folder', async () => {
+  const dir = startRun(toJsonLine(rec(0)));
+  const { follower, ends } = followed();
+  try {
+    await follower.follow(dir);
+    rmSync(join(dir, 'run.json'));
+    await until(() => ends.length > 0);
+    assert.equal(ends[0]!.status, 'stopped');
+    assert.ok(ends[0]!.message?.startsWith(`${join(dir, 'run.json')} is gone`), ends[0]!.message);
+  } finally {
+    follower.clear();
+  }
+});

@@ -76,6 +76,11 @@ export class DiagnosticsPanel implements vscode.Disposable {
       this.deps.log(`panel: ${runDir}: ${RUN_FILES.metrics} was started over by its writer; the run is read again`);
       void this.load(this.runDirs);
     },
+    problem: (runDir, message) => {
+      if (!this.shownRun(runDir)) return;
+      this.deps.log(`panel: ${message}`);
+      void vscode.window.showWarningMessage(`VAE Lens: ${message}. The run is still followed; the panel keeps what it shows.`);
+    },
     finished: (runDir, status, message) => {
       const run = this.shownRun(runDir);
       if (!run) return;

@@ -8,18 +8,23 @@ import { RUN_FILES, type MetricsRecord, type RunStatus } from '../../core/runFor
 import { MetricsTail } from '../../core/run/tail';
 import { readRunOverview } from '../../core/run/read';
 import { fileExists } from '../../core/run/files';
+import { runFolderProblem } from '../../core/run/present';
 
 export interface ExternalRunCallbacks {
   records(runDir: string, records: MetricsRecord[]): void;
   /** metrics.jsonl was started over (a writer restarting the run in the same folder): what was shown is not the run's any more. */
   restarted(runDir: string): void;
   finished(runDir: string, status: RunStatus, message?: string): void;
+  /** run.json cannot be used (edited by hand with a mistake): said once per mistake, naming the file and where; the run is still followed. */
+  problem(runDir: string, message: string): void;
 }
 
 const DEFAULT_POLL_MS = 2000;
 
 export class ExternalRunFollower {
   private readonly tails = new Map<string, MetricsTail>();
+  /** The mistake in each followed run's run.json last said, so that it is said once. */
+  private readonly said = new Map<string, string>();
   private timer: NodeJS.Timeout | undefined;
   private polling = false;
 
@@ -50,13 +55,23 @@ export class ExternalRunFollower {
           continue;
         }
         if (read.records.length > 0) this.callbacks.records(runDir, read.records);
-        if (!(await fileExists(path.join(runDir, RUN_FILES.meta)))) {
+        const meta = path.join(runDir, RUN_FILES.meta);
+        if (!(await fileExists(meta))) {
           this.tails.delete(runDir);
-          this.callbacks.finished(runDir, 'stopped', `the run folder ${runDir} is gone (deleted, renamed or moved); the passes read before are shown`);
+          const what = (await fileExists(runDir)) ? meta : `the run folder ${runDir}`;
+          this.callbacks.finished(runDir, 'stopped', `${what} is gone (deleted, renamed or moved); the passes read before are shown`);
           continue;
         }
+        const broken = await runFolderProblem(runDir);
+        if (broken === undefined) this.said.delete(runDir);
+        else if (this.said.get(runDir) !== broken) {
+          this.said.set(runDir, broken);
+          this.callbacks.problem(runDir, broken);
+        }
         const overview = await readRunOverview(runDir);
-        if (overview.status !== 'running') {
+        // Without a usable run.json, its writer's process is not known: a run is not called interrupted for a typo, only its summary ends it.
+        const ended = broken === undefined ? overview.status !== 'running' : overview.summary !== undefined && overview.summary.status !== 'running';
+        if (ended) {
           this.tails.delete(runDir);
           // The writer may have written its last passes after the read above, the very last without its newline.
           const last = await tail.readChanges({ final: true });
@@ -73,6 +88,7 @@ export class ExternalRunFollower {
 
   clear(): void {
     this.tails.clear();
+    this.said.clear();
     this.stopTimer();
   }
 
