@@ -67,7 +67,7 @@ const followed = () => {
       records: (_d, rs) => seen.push(...rs.map((r) => r.epoch)),
       restarted: (d) => restarts.push(d),
       finished: (_d, status, message) => ends.push({ status, message }),
-      problem: (_d, message) => problems.push(message),
+      problem: (_d, p) => problems.push(p.message),
     },
     20,
   );
@@ -168,3 +168,31 @@ test('a followed run whose run.json alone is deleted names run.json as gone, not
     follower.clear();
   }
 });
+
+// A line of metrics.jsonl written or edited by hand with a mistake while the run is followed: said with its file and line number in the whole file.
+const badLines: { what: string; line: (epoch: number) => string; says: RegExp }[] = [
+  { what: 'not JSON', line: (e) => `{"epoch": ${e}, "elbo": -3,,}`, says: /not valid JSON/ },
+  { what: 'a field of another kind', line: (e) => JSON.stringify({ ...rec(e), elbo: 'high' }), says: /elbo/ },
+  { what: 'a required field left out', line: (e) => JSON.stringify({ ...rec(e), epoch: undefined }), says: /epoch/ },
+  { what: 'an array', line: () => '[1, 2, 3]', says: /./ },
+];
+
+for (const b of badLines) {
+  test(`a bad line (${b.what}) written to a followed metrics.jsonl is said with its file and line number, and the good ones around it shown`, async () => {
+    const dir = startRun(toJsonLine(rec(0)) + toJsonLine(rec(1)) + toJsonLine(rec(2)));
+    const { follower, seen, problems } = followed();
+    try {
+      await follower.follow(dir);
+      appendFileSync(join(dir, 'metrics.jsonl'), toJsonLine(rec(3)));
+      await until(() => seen.length === 1);
+      appendFileSync(join(dir, 'metrics.jsonl'), `${b.line(4)}\n` + toJsonLine(rec(5)));
+      await until(() => problems.length > 0 && seen.length === 2);
+      assert.deepEqual(seen, [3, 5]);
+      assert.equal(problems.length, 1, JSON.stringify(problems));
+      assert.ok(problems[0]!.startsWith(`${join(dir, 'metrics.jsonl')}:5: `), problems[0]);
+      assert.match(problems[0]!, b.says);
+    } finally {
+      follower.clear();
+    }
+  });
+}

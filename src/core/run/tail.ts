@@ -59,6 +59,8 @@ export interface TailRead {
    * the same folder, or another renamed over it): `records` are the new file's, from its start.
    */
   restarted: boolean;
+  /** Lines of those read that are not records, numbered in the whole file. */
+  bad: { line: number; message: string }[];
 }
 
 /**
@@ -67,6 +69,8 @@ export interface TailRead {
  */
 export class MetricsTail {
   private offset = 0;
+  /** The whole lines read so far, to number a bad line in the file rather than in the read. */
+  private lines = 0;
   private pending = '';
   /** Holds back the bytes of a character cut by the end of a read, for the next one. */
   private decoder = new StringDecoder('utf8');
@@ -96,12 +100,13 @@ export class MetricsTail {
     let handle: fsp.FileHandle | undefined;
     try {
       handle = await openRegular(this.file);
-      if (!handle) return { records: [], restarted: false };
+      if (!handle) return { records: [], restarted: false, bad: [] };
       const stat = await handle.stat();
       const { size } = stat;
       const restarted = this.offset > 0 && (size < this.offset || !(await this.sameFile(handle, stat)));
       if (restarted) {
         this.offset = 0;
+        this.lines = 0;
         this.pending = '';
         this.decoder = new StringDecoder('utf8');
         this.identity = undefined;
@@ -125,7 +130,11 @@ export class MetricsTail {
       this.pending = cut < 0 ? text : text.slice(cut + 1);
       // A record is kilobytes: a "line" of megabytes without its newline is not one; do not hold it.
       if (this.pending.length > MAX_PENDING_CHARS) this.pending = '';
-      const records = cut < 0 ? [] : (await parseMetricsYielding(text.slice(0, cut + 1))).records;
+      const whole = cut < 0 ? '' : text.slice(0, cut + 1);
+      const parsed = await parseMetricsYielding(whole);
+      const records = parsed.records;
+      const bad = parsed.bad.map((b) => ({ line: this.lines + b.line, message: b.message }));
+      this.lines += splitLines(whole).length - 1;
       if (final && this.pending.trim() !== '') {
         const last = readMetricsRecord(parseRunJson(withoutBom(this.pending).trim()));
         if ('record' in last) {
@@ -133,9 +142,9 @@ export class MetricsTail {
           this.pending = '';
         }
       }
-      return { records, restarted };
+      return { records, restarted, bad };
     } catch {
-      return { records: [], restarted: false };
+      return { records: [], restarted: false, bad: [] };
     } finally {
       await handle?.close();
     }

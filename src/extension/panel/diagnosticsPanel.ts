@@ -76,10 +76,15 @@ export class DiagnosticsPanel implements vscode.Disposable {
       this.deps.log(`panel: ${runDir}: ${RUN_FILES.metrics} was started over by its writer; the run is read again`);
       void this.load(this.runDirs);
     },
-    problem: (runDir, message) => {
+    problem: (runDir, { file, message }) => {
       if (!this.shownRun(runDir)) return;
       this.deps.log(`panel: ${message}`);
-      void vscode.window.showWarningMessage(`VAE Lens: ${message}. The run is still followed; the panel keeps what it shows.`);
+      // A writer that writes a bad line every pass is said once per file, not every poll; the log has each.
+      if (this.warnedFiles.has(file)) return;
+      this.warnedFiles.add(file);
+      void vscode.window.showWarningMessage(
+        `VAE Lens: ${message}. The run is still followed; the panel keeps what it shows (see the VAE Lens output for more).`,
+      );
     },
     finished: (runDir, status, message) => {
       const run = this.shownRun(runDir);
@@ -90,6 +95,8 @@ export class DiagnosticsPanel implements vscode.Disposable {
     },
   });
   private readonly disposables: vscode.Disposable[] = [];
+  /** Files of followed runs whose mistakes were already shown in a notification since the runs were read. */
+  private readonly warnedFiles = new Set<string>();
 
   static get active(): DiagnosticsPanel | undefined {
     return DiagnosticsPanel.current;
@@ -196,6 +203,7 @@ export class DiagnosticsPanel implements vscode.Disposable {
     this.runs = contents.map((c) => toPanelRun(c, isLive(c.runDir)));
     this.clearProgressPosts();
     this.external.clear();
+    this.warnedFiles.clear();
     for (const run of this.runs) {
       if (run.status !== 'running') continue;
       // Someone else is writing this run: the follower's first read is the whole file so far.

@@ -15,8 +15,11 @@ export interface ExternalRunCallbacks {
   /** metrics.jsonl was started over (a writer restarting the run in the same folder): what was shown is not the run's any more. */
   restarted(runDir: string): void;
   finished(runDir: string, status: RunStatus, message?: string): void;
-  /** run.json cannot be used (edited by hand with a mistake): said once per mistake, naming the file and where; the run is still followed. */
-  problem(runDir: string, message: string): void;
+  /**
+   * A file of the run cannot be used, or a line of it (edited by hand with a mistake, another writer's
+   * record): `message` names the file and where in it; the run is still followed.
+   */
+  problem(runDir: string, problem: { file: string; message: string }): void;
 }
 
 const DEFAULT_POLL_MS = 2000;
@@ -55,6 +58,7 @@ export class ExternalRunFollower {
           continue;
         }
         if (read.records.length > 0) this.callbacks.records(runDir, read.records);
+        if (read.bad.length > 0) this.callbacks.problem(runDir, badLinesProblem(tail.file, read.bad));
         const meta = path.join(runDir, RUN_FILES.meta);
         if (!(await fileExists(meta))) {
           this.tails.delete(runDir);
@@ -66,7 +70,7 @@ export class ExternalRunFollower {
         if (broken === undefined) this.said.delete(runDir);
         else if (this.said.get(runDir) !== broken) {
           this.said.set(runDir, broken);
-          this.callbacks.problem(runDir, broken);
+          this.callbacks.problem(runDir, { file: meta, message: broken });
         }
         const overview = await readRunOverview(runDir);
         // Without a usable run.json, its writer's process is not known: a run is not called interrupted for a typo, only its summary ends it.
@@ -75,6 +79,7 @@ export class ExternalRunFollower {
           this.tails.delete(runDir);
           // The writer may have written its last passes after the read above, the very last without its newline.
           const last = await tail.readChanges({ final: true });
+          if (last.bad.length > 0) this.callbacks.problem(runDir, badLinesProblem(tail.file, last.bad));
           if (last.restarted) this.callbacks.restarted(runDir);
           else if (last.records.length > 0) this.callbacks.records(runDir, last.records);
           this.callbacks.finished(runDir, overview.status, overview.message);
@@ -96,4 +101,10 @@ export class ExternalRunFollower {
     clearInterval(this.timer);
     this.timer = undefined;
   }
+}
+
+/** The bad lines of one read of a followed metrics.jsonl, the first by its number and the count of the rest. */
+function badLinesProblem(file: string, bad: readonly { line: number; message: string }[]): { file: string; message: string } {
+  const more = bad.length > 1 ? `; ${bad.length - 1} more bad line${bad.length > 2 ? 's' : ''} after it skipped` : '';
+  return { file, message: `${file}:${bad[0]!.line}: ${bad[0]!.message} (line skipped${more})` };
 }
