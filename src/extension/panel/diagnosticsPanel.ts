@@ -17,6 +17,7 @@ import { ExternalRunFollower } from './runFollower';
 import { applyTrainerEvent, isNewRecord, panelTitle } from './panelRunModel';
 import { fileExists } from '../../core/run/files';
 import { isWriterAlive } from '../../core/run/liveness';
+import { runFolderProblem } from '../../core/run/present';
 import { readRunContents, runFolderNotes } from '../../core/run/read';
 import { panelRunToSend } from '../../core/panelPayload';
 import { toPanelRun } from '../../core/panelRun';
@@ -197,10 +198,15 @@ export class DiagnosticsPanel implements vscode.Disposable {
     const contents = await Promise.all(
       unique.filter((_, i) => present[i]).map((d) => readRunContents(d, (pid, written) => isLive(d) || isWriterAlive(pid, written))),
     );
+    // A folder whose run.json went or broke since it was listed (a terminal, an edit by hand): shown, with what is wrong in place of a status it cannot have.
+    const broken = await Promise.all(contents.map((c) => (isLive(c.runDir) ? undefined : runFolderProblem(c.runDir))));
     if (token !== this.loadToken) return;
     // What the panel leaves out of a run folder is said where the user can find it, by line number.
     for (const c of contents) for (const note of runFolderNotes(c)) this.deps.log(`panel: ${note}`);
-    this.runs = contents.map((c) => toPanelRun(c, isLive(c.runDir)));
+    this.runs = contents.map((c, i) => {
+      const run = toPanelRun(c, isLive(c.runDir));
+      return broken[i] === undefined ? run : { ...run, message: broken[i] };
+    });
     this.clearProgressPosts();
     this.external.clear();
     this.warnedFiles.clear();
@@ -211,12 +217,15 @@ export class DiagnosticsPanel implements vscode.Disposable {
       if (token !== this.loadToken) return;
     }
     const gone = unique.filter((_, i) => !present[i]);
+    const said = broken.filter((b): b is string => b !== undefined);
+    for (const b of said) this.deps.log(`panel: ${b}`);
     if (gone.length > 0) {
       // A run listed a moment ago (runs view, quick pick, a panel restored after a reload) may have been deleted or moved since.
       const what = `${gone.length === 1 ? 'the run folder' : 'these run folders'} ${gone.join(', ')} no longer exist${gone.length === 1 ? 's' : ''} (deleted, renamed or moved)`;
       this.deps.log(`panel: ${what}; left out`);
-      void vscode.window.showWarningMessage(`VAE Lens: ${what}.`);
+      said.unshift(what);
     }
+    if (said.length > 0) void vscode.window.showWarningMessage(`VAE Lens: ${said.join('; ')}.`);
     const replay = this.buffered;
     this.buffered = undefined;
     for (const e of replay) this.applyEvent(e, false);
