@@ -12,7 +12,6 @@ import type { TrainerClient } from '../trainer/trainerClient';
 import { Throttle } from '../throttle';
 import { fileExists } from '../../core/run/files';
 import { isWithin } from '../../core/confinement';
-import { samePath } from '../../core/run/paths';
 
 const UPDATE_INTERVAL_MS = 200;
 
@@ -53,7 +52,7 @@ export class StatusBar implements vscode.Disposable {
       index.onDidChange(() => this.schedule()),
       client.onDidChangeTrainers(() => this.schedule()),
       client.onEvent(({ trainer, event }) => {
-        if (this.target && (event.type === 'progress' || event.type === 'diagnostics') && samePath(trainer.specPath, this.target.fsPath)) this.schedule();
+        if (this.target && (event.type === 'progress' || event.type === 'diagnostics') && this.client.forSpec(this.target.fsPath) === trainer) this.schedule();
       }),
     );
     const active = vscode.window.activeTextEditor?.document;

@@ -4,6 +4,7 @@
  * is re-emitted with the process it came from, so the panel, the status bar, the
  * progress notification and the runs view can each listen for what they need.
  */
+import * as fs from 'node:fs';
 import type { FromTrainer, StartRequest } from '../../core/protocol';
 import { Emitter, type Subscription } from '../emitter';
 import { samePath } from '../../core/run/paths';
@@ -36,8 +37,26 @@ const delay = (ms: number) =>
     timer.unref?.();
   });
 
+interface FileIdentity {
+  dev: number;
+  ino: number;
+}
+
+function fileIdentity(file: string): FileIdentity | undefined {
+  try {
+    const st = fs.statSync(file);
+    return st.isFile() ? { dev: st.dev, ino: st.ino } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const sameFile = (a: FileIdentity | undefined, b: FileIdentity): boolean => a !== undefined && a.dev === b.dev && a.ino === b.ino;
+
 export class TrainerClient {
   private readonly trainers = new Map<string, TrainerProcess>();
+  /** The file each trainer's spec was when it started, to know it again renamed or moved (the same file keeps its identity). */
+  private readonly specFiles = new Map<TrainerProcess, FileIdentity>();
   private readonly events = new Emitter<TrainerEvent>();
   private readonly changes = new Emitter<void>();
 
@@ -69,17 +88,25 @@ export class TrainerClient {
       priority,
     });
     this.trainers.set(request.specPath, trainer);
+    const identity = fileIdentity(request.specPath);
+    if (identity) this.specFiles.set(trainer, identity);
     trainer.onEvent((event) => this.events.fire({ trainer, event }));
     void trainer.whenExited().then(() => {
       if (this.trainers.get(request.specPath) === trainer) this.trainers.delete(request.specPath);
+      this.specFiles.delete(trainer);
       this.changes.fire();
     });
     this.changes.fire();
     return trainer;
   }
 
+  /** The trainer of this spec: started for this path, or for a path the same file had before it was renamed or moved. */
   forSpec(specPath: string): TrainerProcess | undefined {
     for (const [p, t] of this.trainers) if (samePath(p, specPath)) return t;
+    const moved = [...this.trainers].filter(([p, t]) => this.specFiles.has(t) && !sameFile(fileIdentity(p), this.specFiles.get(t)!));
+    if (moved.length === 0) return undefined;
+    const here = fileIdentity(specPath);
+    for (const [, t] of moved) if (sameFile(here, this.specFiles.get(t)!)) return t;
     return undefined;
   }
 
