@@ -9,7 +9,8 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { isOtherHost, isWriterAlive } from '../../core/run/liveness';
-import { isEmptyRunStamp, listRunDirs, runFilesStamp } from '../../core/run/files';
+import { fileExists, isEmptyRunStamp, listRunDirs, runFilesStamp } from '../../core/run/files';
+import { runFolderProblem } from '../../core/run/present';
 import { readRunOverview, type RunOverview } from '../../core/run/read';
 import { RUN_FILES, type RunStatus } from '../../core/runFormat';
 import { CachedSpecLookup, runsOfSpec, newestFirst } from '../../core/run/paths';
@@ -64,6 +65,8 @@ export class RunIndex implements vscode.Disposable {
   private knownFolders: string[] = [];
   private watcherSync = 0;
   private disposed = false;
+  /** Run folders left out of the lists because their run.json cannot be used, with why, as last said. */
+  private readonly unlisted = new Map<string, string>();
 
   constructor(private readonly client: TrainerClient) {
     // Not metrics.jsonl: it grows every epoch. Runs of this window report through trainer
@@ -182,6 +185,7 @@ export class RunIndex implements vscode.Disposable {
     const text = await specText(vscode.Uri.file(specPath));
     const dirs = (await Promise.all(runsDirsForSpec(specPath, text).map((d) => this.listing(d)))).flat();
     const overviews = await Promise.all(dirs.map((d) => this.overview(d)));
+    await this.sayUnlisted(overviews);
     return runsOfSpec(overviews, specPath, text, this.specLookup);
   }
 
@@ -208,7 +212,26 @@ export class RunIndex implements vscode.Disposable {
     // Each run once, however its path was spelt (a found file's drive letter, a joined setting).
     const dirs = uniqueFolders([found, ...(await Promise.all(folders.map((f) => this.listing(f))))]);
     const overviews = await Promise.all(dirs.map((d) => this.overview(d)));
+    await this.sayUnlisted(overviews);
     return overviews.filter((o) => o.meta !== undefined).sort(newestFirst);
+  }
+
+  /**
+   * A run.json edited by hand with a mistake takes its run out of every list (its spec is not known):
+   * said once per mistake, with the file and where, or the run would vanish without a word.
+   */
+  private async sayUnlisted(overviews: readonly RunOverview[]): Promise<void> {
+    for (const o of overviews) {
+      if (o.meta !== undefined) {
+        this.unlisted.delete(o.runDir);
+        continue;
+      }
+      // A folder deleted or not yet written since it was listed is no mistake to point out.
+      const problem = (await fileExists(path.join(o.runDir, RUN_FILES.meta))) ? await runFolderProblem(o.runDir) : undefined;
+      if (problem === undefined || this.unlisted.get(o.runDir) === problem) continue;
+      this.unlisted.set(o.runDir, problem);
+      void vscode.window.showWarningMessage(`VAE Lens: the run folder ${o.runDir} is not listed: ${problem}.`);
+    }
   }
 
   private async pollListings(): Promise<void> {
