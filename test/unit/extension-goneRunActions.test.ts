@@ -149,3 +149,30 @@ for (const b of metricsBreakages) {
     assert.ok(existsSync(runDir), basename(runDir));
   });
 }
+
+test('exporting a run the panel still shows after its folder was deleted offers a folder that exists to save in', async () => {
+  const { DiagnosticsPanel } = await import('../../src/extension/panel/diagnosticsPanel');
+  const { Uri, dialogDefaults } = await import('./vscode-stub');
+  const runDir = runFolder();
+  const panel = await DiagnosticsPanel.createOrShow(
+    {
+      extensionUri: Uri.file('/ext') as never,
+      client: { onEvent: () => ({ dispose: () => undefined }), forRun: () => undefined } as never,
+      log: () => undefined,
+      actions: { stop: () => undefined, retrain: () => undefined, exportCsv: () => undefined, exportPng: () => undefined },
+    },
+    [runDir],
+  );
+  try {
+    rmSync(dirname(runDir), { recursive: true });
+    dialogDefaults.length = 0;
+    shown.length = 0;
+    await commands().exportCsv(runDir);
+    const offered = dialogDefaults[0]?.fsPath;
+    assert.ok(offered !== undefined, 'no save dialog');
+    assert.ok(existsSync(dirname(offered)), `offered ${offered}, in a folder that is gone`);
+    assert.equal(basename(offered), `${basename(runDir)}-metrics.csv`);
+  } finally {
+    panel.dispose();
+  }
+});

@@ -74,6 +74,8 @@ export const createdPanels: FakeWebviewPanel[] = [];
 /** The documents open in the editor (workspace.textDocuments); a test puts its own here. */
 export const openDocuments: { uri: Uri; getText: () => string }[] = [];
 /** `message`: the button a message answers with (undefined: it is dismissed); `pick`: the index of the quick pick item chosen. */
+/** The place every save or open dialog offered first, in order. */
+export const dialogDefaults: (Uri | undefined)[] = [];
 export const answers: { saveDialog?: Uri; openDialog?: Uri[]; message?: string; pick?: number } = {};
 
 /**
@@ -251,8 +253,8 @@ const vscode = {
       return Promise.resolve(answers.pick === undefined ? undefined : items[answers.pick]);
     },
     showTextDocument: () => Promise.resolve(undefined),
-    showSaveDialog: () => Promise.resolve(answers.saveDialog),
-    showOpenDialog: () => Promise.resolve(answers.openDialog),
+    showSaveDialog: (options: { defaultUri?: Uri }) => (dialogDefaults.push(options.defaultUri), Promise.resolve(answers.saveDialog)),
+    showOpenDialog: (options: { defaultUri?: Uri }) => (dialogDefaults.push(options.defaultUri), Promise.resolve(answers.openDialog)),
     withProgress: <T>(options: { title?: string }, task: (progress: unknown, token: unknown) => Promise<T>) => (
       progressTitles.push(options.title ?? ''),
       task(

@@ -2,6 +2,7 @@
  * Commands that act on existing runs: Show Diagnostics, Open Run..., Compare Runs,
  * Export Run (CSV; PNG charts come from the panel), and deleting a run folder.
  */
+import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { metricsToCsv, RUN_FILES } from '../../core/runFormat';
@@ -142,7 +143,7 @@ export class RunCommands implements Pick<PanelActions, 'exportCsv' | 'exportPng'
       return;
     }
     const target = await vscode.window.showSaveDialog({
-      defaultUri: vscode.Uri.file(path.join(runDir, `${path.basename(runDir)}-metrics.csv`)),
+      defaultUri: vscode.Uri.file(path.join(await exportFolder(runDir), `${path.basename(runDir)}-metrics.csv`)),
       filters: { CSV: ['csv'] },
       title: 'Export metrics as CSV',
     });
@@ -174,24 +175,25 @@ export class RunCommands implements Pick<PanelActions, 'exportCsv' | 'exportPng'
 
   private async savePngs(runDir: string, charts: { chart: string; dataUrl: string }[]): Promise<void> {
     const base = path.basename(runDir);
+    const folder = await exportFolder(runDir);
     const fileName = (chart: string) => `${base}-${chart.replace(/[^A-Za-z0-9_-]+/g, '-').replace(/^-+|-+$/g, '') || 'chart'}.png`;
     let files: vscode.Uri[];
     if (charts.length === 1) {
       const target = await vscode.window.showSaveDialog({
-        defaultUri: vscode.Uri.file(path.join(runDir, fileName(charts[0]!.chart))),
+        defaultUri: vscode.Uri.file(path.join(folder, fileName(charts[0]!.chart))),
         filters: { PNG: ['png'] },
       });
       if (!target) return;
       files = [target];
     } else {
-      const folder = await vscode.window.showOpenDialog({
+      const picked = await vscode.window.showOpenDialog({
         canSelectFolders: true,
         canSelectFiles: false,
-        defaultUri: vscode.Uri.file(runDir),
+        defaultUri: vscode.Uri.file(folder),
         openLabel: `Save ${charts.length} charts here`,
       });
-      if (!folder?.[0]) return;
-      files = charts.map((c) => vscode.Uri.joinPath(folder[0]!, fileName(c.chart)));
+      if (!picked?.[0]) return;
+      files = charts.map((c) => vscode.Uri.joinPath(picked[0]!, fileName(c.chart)));
     }
     const written = await Promise.allSettled(
       charts.map((c, i) => vscode.workspace.fs.writeFile(files[i]!, Buffer.from(c.dataUrl.slice(c.dataUrl.indexOf(',') + 1), 'base64'))),
@@ -257,6 +259,12 @@ export class RunCommands implements Pick<PanelActions, 'exportCsv' | 'exportPng'
     const panel = DiagnosticsPanel.active;
     if (panel?.runDirs.includes(runDir)) await panel.load(panel.runDirs.filter((d) => d !== runDir));
   }
+}
+
+/** Where an export is offered to go: the run folder, or, when the panel still shows a run whose folder has gone, the workspace (else the home folder). */
+async function exportFolder(runDir: string): Promise<string> {
+  if (await fileExists(runDir)) return runDir;
+  return vscode.workspace.workspaceFolders?.find((f) => f.uri.scheme === 'file')?.uri.fsPath ?? os.homedir();
 }
 
 /** Why a run read from its folder has no records: its folder or metrics.jsonl gone or unusable, or no pass written yet. */
