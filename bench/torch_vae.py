@@ -271,7 +271,10 @@ def main() -> None:
     steps_per_epoch = math.ceil(n / args.batch)
 
     times, cpu_times, losses, step = [], [], [], 0
-    with threadpoolctl.threadpool_limits(args.blas_threads):
+    # BLAS only: an unrestricted limit also sets OpenMP's, which is PyTorch's own thread pool here,
+    # and would undo torch.set_num_threads above.
+    with threadpoolctl.threadpool_limits(args.blas_threads, user_api="blas"):
+        torch_threads = torch.get_num_threads()
         blas = [
             {k: lib.get(k) for k in ("internal_api", "architecture", "version", "num_threads")}
             for lib in threadpoolctl.threadpool_info()
@@ -305,9 +308,10 @@ def main() -> None:
     result = {
         "kind": "pytorch",
         "engine": "pytorch",
-        "engineDetail": f"PyTorch {torch.__version__}, {threads_text(args.threads, args.blas_threads)}; BLAS: "
+        "engineDetail": f"PyTorch {torch.__version__}, {threads_text(torch_threads, args.blas_threads)}; BLAS: "
         + ", ".join(f"{b['internal_api']} {b['version']} ({b['architecture']})" for b in blas),
-        "threads": args.threads,
+        # What PyTorch ran on, read while the steps ran.
+        "threads": torch_threads,
         "blasThreads": args.blas_threads,
         # Which OpenBLAS kernel, and why (None: --blas-kernel=detected).
         "openblasChoice": BLAS_CHOICE and {k: BLAS_CHOICE.get(k) for k in ("coretype", "architecture", "why")},
