@@ -42,6 +42,17 @@ const CORES = cpus().length;
 
 const log = (msg) => process.stderr.write(`[bench] ${msg}\n`);
 
+/**
+ * The bench children are bundled from the sources, but the trainer loads its kernel module and
+ * kernel-thread script from dist/: build them too, so a run never measures (or fails on) a stale
+ * or missing build.
+ */
+function buildTrainer() {
+  log('build (node scripts/build.mjs) ...');
+  const r = spawnSync(process.execPath, [join(root, 'scripts/build.mjs')], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+  if (r.status !== 0) throw new Error(`the build failed (exit ${r.status}): the trainer cannot be measured`);
+}
+
 async function buildChild(name = 'engineBench') {
   const outfile = join(work, `${name}.js`);
   await esbuild.build({
@@ -259,6 +270,7 @@ async function main() {
   if (flag('--render') && option('--only') === 'conv')
     return writeRegion(CONV_START, CONV_END, renderConv(JSON.parse(readFileSync(join(root, 'bench/results/conv-latest.json'), 'utf8'))));
   if (flag('--render')) return writeSection(JSON.parse(readFileSync(join(root, 'bench/results/latest.json'), 'utf8')));
+  buildTrainer();
   if (flag('--cross-check')) return crossCheck();
   const started = new Date();
   const loadBefore = loadavg();
