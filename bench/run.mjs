@@ -386,6 +386,8 @@ async function main() {
         ? {
             cores,
             pytorch: best(runs.torchFmnistAllCores),
+            pytorchIntraOp: best(runs.torchFmnistAllCores.filter((r) => !r.error && r.blasThreads === 1)),
+            pytorchBlas: best(runs.torchFmnistAllCores.filter((r) => !r.error && r.blasThreads > 1)),
             wasm: best(runs.wasmFmnistAll),
             conv: { pytorch: best(runs.torchConvAllCores), wasm: best(runs.wasmConvAll) },
           }

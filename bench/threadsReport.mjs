@@ -13,16 +13,29 @@ const STEP_PRODUCTS = 5;
 
 const samplesPerSec = (r) => (1000 * r.batch) / r.step.medianMs;
 
+/**
+ * PyTorch at its best on every core: the faster of its every-core runs and its one-thread run, since
+ * a user with those cores would keep one thread where more threads are slower (the conv VAE's small
+ * products, a busy machine); comparing with a slower every-core run would flatter the trainer.
+ */
+export function everyCoreAnchor(oneThread, allCores) {
+  if (!ok(allCores)) return ok(oneThread) ? oneThread : allCores;
+  return ok(oneThread) && oneThread.step.medianMs < allCores.step.medianMs ? oneThread : allCores;
+}
+
+const torchLabel = (r) =>
+  r?.blasThreads > 1 ? 'PyTorch, OpenBLAS threads' : r?.threads > 1 ? 'PyTorch, intra-op threads' : 'PyTorch, 1 thread (faster than its every-core runs)';
+
 export function renderAllCores(res) {
   const all = res.allCores;
   if (!all) return '';
   const n = all.cores;
   // PyTorch on every core: this file's own runs, or the all-cores anchor the main table already has.
-  const torchAll = all.pytorch ?? res.fmnist.pytorchAllCores;
+  const torchAll = everyCoreAnchor(res.fmnist.pytorch, all.pytorch ?? res.fmnist.pytorchAllCores);
   const peak = ok(res.sgemm) ? res.sgemm.gflops : NaN;
   const rows = [
     { label: 'PyTorch', threads: 1, r: res.fmnist.pytorch, peer: res.fmnist.pytorch, one: res.fmnist.pytorch },
-    { label: `PyTorch, ${torchAll?.blasThreads > 1 ? 'OpenBLAS' : 'intra-op'} threads`, threads: n, r: torchAll, peer: torchAll, one: res.fmnist.pytorch },
+    { label: torchLabel(torchAll), threads: n, r: torchAll, peer: torchAll, one: res.fmnist.pytorch },
     { label: 'VAE Lens (wasm)', threads: 1, r: res.fmnist.wasm, peer: res.fmnist.pytorch, one: res.fmnist.wasm },
     { label: 'VAE Lens (wasm), kernel threads', threads: n, r: all.wasm, peer: torchAll, one: res.fmnist.wasm },
   ];
@@ -57,11 +70,12 @@ export function renderAllCores(res) {
     );
     out.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
     const conv = res.conv ?? {};
+    const convAll = everyCoreAnchor(conv.pytorch, all.conv.pytorch);
     for (const [label, threads, r, peer, one] of [
       ['PyTorch', 1, conv.pytorch, conv.pytorch, conv.pytorch],
-      ['PyTorch, every core (faster of intra-op and OpenBLAS threads)', n, all.conv.pytorch, all.conv.pytorch, conv.pytorch],
+      [`${torchLabel(convAll)}, the fastest of its every-core runs and its 1-thread run`, n, convAll, convAll, conv.pytorch],
       ['VAE Lens (wasm)', 1, conv.wasm, conv.pytorch, conv.wasm],
-      ['VAE Lens (wasm), kernel threads', n, all.conv.wasm, all.conv.pytorch, conv.wasm],
+      ['VAE Lens (wasm), kernel threads', n, all.conv.wasm, convAll, conv.wasm],
     ]) {
       if (!ok(r)) {
         out.push(`| ${label} | ${threads} | not available: ${(r?.error ?? 'not run').replace(/\|/g, '/')} | | | | |`);
