@@ -11,6 +11,7 @@ import { RUN_FILES } from '../core/runFormat';
 import { describeWriteError, replaceFileAtomic } from '../core/safeWrite';
 import type { PanelRun } from '../core/panelProtocol';
 import { readRunContents, runFolderNotes } from '../core/run/read';
+import { nearbyRunsHint } from '../core/run/nearbyRuns';
 import { panelRunToSend } from '../core/panelPayload';
 import { toPanelRun } from '../core/panelRun';
 import { renderReportHtml } from '../pages/html';
@@ -27,10 +28,11 @@ function assetPath(...parts: string[]): string {
 /** A run's panel view and what in its folder could not be used (bad metrics lines by number, unread files). */
 async function readPanelRun(runDir: string): Promise<{ run: PanelRun; warnings: string[] }> {
   if (!fs.existsSync(runDir)) throw new UserError(`run folder not found: ${shownPath(runDir)}`, { file: runDir });
-  if (!fs.statSync(runDir).isDirectory()) throw new UserError(`${shownPath(runDir)} is not a run folder: it is a file, not a folder`, { file: runDir });
+  if (!fs.statSync(runDir).isDirectory())
+    throw new UserError(`${shownPath(runDir)} is not a run folder: it is a file, not a folder${nearbyRunsHint(runDir)}`, { file: runDir });
   const c = await readRunContents(path.resolve(runDir));
   if (!c.meta)
-    throw new UserError(`${shownPath(runDir)} is not a run folder (no readable run.json with "name", "specPath" and "startedAt")`, {
+    throw new UserError(`${shownPath(runDir)} is not a run folder (no readable run.json with "name", "specPath" and "startedAt")${nearbyRunsHint(runDir)}`, {
       file: path.join(runDir, RUN_FILES.meta),
     });
   return { run: toPanelRun(c, false), warnings: runFolderNotes(c) };

@@ -13,6 +13,7 @@ import { array, is } from '../core/guard';
 import { RUN_FILES, RUN_FORMAT_VERSION, sessionInfo, type MetricsRecord, type RunMeta } from '../core/runFormat';
 import { sessionSpans, type SessionSpan } from '../core/sessionHistory';
 import { isRunMeta, readRunJson, READ_LIMITS } from '../core/run/files';
+import { nearbyRunsHint } from '../core/run/nearbyRuns';
 import { readRegularFileSync } from '../core/safeRead';
 import type { LatentEvidence, MeanFieldEvidence } from '../core/evidence';
 import { parseMetricsJsonl } from '../core/runFormat';
@@ -51,7 +52,9 @@ export interface Evaluation {
 
 export async function evaluateRun(runDir: string, opts: { samples?: number; points?: number; backend?: BackendChoice }): Promise<Evaluation> {
   if (!fs.statSync(runDir, { throwIfNoEntry: false })?.isDirectory())
-    throw new UserError(`${shownPath(runDir)} is not a folder: eval takes a run folder (the one holding run.json and checkpoints/)`, { file: runDir });
+    throw new UserError(`${shownPath(runDir)} is not a folder: eval takes a run folder (the one holding run.json and checkpoints/)${nearbyRunsHint(runDir)}`, {
+      file: runDir,
+    });
   const meta = readRunMeta(runDir);
   // Whose run it is first: another writer's run.json need not have the fields eval reads (checkMetaForEval).
   const spec = ownTrainersSpec(runDir, meta);
@@ -139,7 +142,8 @@ function readRunMeta(runDir: string): RunMeta {
   const file = path.join(runDir, RUN_FILES.meta);
   const r = readRegularFileSync(file, READ_LIMITS.small);
   if (!r.ok) {
-    if (r.reason === 'missing') throw new UserError(`${shownPath(runDir)} is not a run folder: it has no ${RUN_FILES.meta}`, { file: runDir });
+    if (r.reason === 'missing')
+      throw new UserError(`${shownPath(runDir)} is not a run folder: it has no ${RUN_FILES.meta}${nearbyRunsHint(runDir)}`, { file: runDir });
     throw new UserError(`cannot read ${shownPath(file)}: ${r.detail}`, { file });
   }
   const read = readRunJson(r.text);

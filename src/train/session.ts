@@ -21,6 +21,7 @@ import {
   type RunSummary,
 } from '../core/runFormat';
 import { READ_LIMITS, readRunJson } from '../core/run/files';
+import { nearbyRunsHint } from '../core/run/nearbyRuns';
 import { thisHost } from '../core/run/liveness';
 import { MAX_SPEC_BYTES, parseSpec, parseSpecDocument, type ParsedSpec, type SpecDocument, type VaeSpec } from '../core/spec';
 import { locateInSpec } from '../core/specParts/jsonc';
@@ -265,8 +266,8 @@ function checkRunFolder(runDir: string): string {
   } catch {
     throw refuse('there is no such folder');
   }
-  if (!stat.isDirectory()) throw refuse('it is a file; --resume takes a run folder (the one holding run.json and checkpoints/)');
-  if (!fs.existsSync(path.join(runDir, RUN_FILES.meta))) throw refuse(`it is not a run folder (it has no ${RUN_FILES.meta})`);
+  if (!stat.isDirectory()) throw refuse(`it is a file; --resume takes a run folder (the one holding run.json and checkpoints/)${nearbyRunsHint(runDir)}`);
+  if (!fs.existsSync(path.join(runDir, RUN_FILES.meta))) throw refuse(`it is not a run folder (it has no ${RUN_FILES.meta})${nearbyRunsHint(runDir)}`);
   const before = previousMeta(runDir);
   // Other writers (the Python companion, a script of the user's) keep no checkpoint of this trainer's kind.
   if (before.trainer !== undefined)
