@@ -2,7 +2,7 @@
  * The command line's grammar: a command, then options (two dashes; "--name value" or
  * "--name=value"; -h for help) and file names in any order; "--" ends the options.
  */
-import { quoted, shownPath, UserError } from '../core/errors';
+import { didYouMean, quoted, shownPath, UserError } from '../core/errors';
 import { integerFieldBounds } from '../core/specSchema';
 
 export const USAGE = `usage:
@@ -29,10 +29,25 @@ const FLAGS: Record<string, { value: boolean; commands: string[] }> = {
   help: { value: false, commands: ['train', 'eval', 'report'] },
 };
 
+const COMMANDS = ['train', 'eval', 'report'];
+
+/** What an option the command does not have was likely meant as: another command's, or a misspelling of its own. */
+function meantOption(command: string, name: string): string {
+  const def = Object.hasOwn(FLAGS, name) ? FLAGS[name] : undefined;
+  if (def?.commands.includes(command)) return ` (did you mean --${name}?)`;
+  if (def) return ` (--${name} is an option of ${def.commands.join(' and ')})`;
+  const own = Object.keys(FLAGS).filter((n) => FLAGS[n]!.commands.includes(command));
+  const meant = didYouMean(name, own);
+  return meant ? ` (did you mean --${meant}?)` : '';
+}
+
 export function parseArgs(argv: string[]): Args {
   const [command, ...rest] = argv;
   if (!command) throw new UserError(USAGE);
-  if (!['train', 'eval', 'report'].includes(command)) throw new UserError(`unknown command "${command}"\n${USAGE}`);
+  if (!COMMANDS.includes(command)) {
+    const meant = COMMANDS.find((c) => command.toLowerCase().startsWith(c)) ?? didYouMean(command, COMMANDS);
+    throw new UserError(`unknown command "${command}"${meant ? ` (did you mean "${meant}"?)` : ''}\n${USAGE}`);
+  }
   refuseNul(argv);
   const positional: string[] = [];
   const flags = new Map<string, string | true>();
@@ -54,13 +69,13 @@ export function parseArgs(argv: string[]): Args {
     }
     if (!a.startsWith('--'))
       throw new UserError(
-        `"${command}" has no option ${a}; options are spelled with two dashes (--epochs 3), and a file whose name starts with a dash goes after --\n${USAGE}`,
+        `"${command}" has no option ${a}${meantOption(command, a.slice(1).split('=')[0]!)}; options are spelled with two dashes (--epochs 3), and a file whose name starts with a dash goes after --\n${USAGE}`,
       );
     const eq = a.indexOf('=');
     const name = eq < 0 ? a.slice(2) : a.slice(2, eq);
     const inline = eq < 0 ? undefined : a.slice(eq + 1);
     const def = Object.hasOwn(FLAGS, name) ? FLAGS[name] : undefined;
-    if (!def || !def.commands.includes(command)) throw new UserError(`"${command}" has no option --${name}\n${USAGE}`);
+    if (!def || !def.commands.includes(command)) throw new UserError(`"${command}" has no option --${name}${meantOption(command, name)}\n${USAGE}`);
     if (!def.value) {
       if (inline !== undefined) throw new UserError(`--${name} takes no value, not "${inline}": give --${name} alone, or leave it out`);
       flags.set(name, true);

@@ -194,3 +194,48 @@ test('an argument holding a NUL character is refused naming it (and its option),
       assert.ok(!message.includes('\u0000'), JSON.stringify(argv));
     }
 });
+
+/** Every option of `command`, as FLAGS in src/cli/args.ts lists them (help aside). */
+const OPTIONS: Record<(typeof COMMANDS)[number], string[]> = {
+  train: ['epochs', 'out', 'backend', 'threads', 'json', 'resume'],
+  eval: ['samples', 'points', 'backend', 'json'],
+  report: ['out', 'png'],
+};
+
+/** The misspellings of a first day: a letter missing, one too many, two swapped, another case, one dash. */
+function misspellings(name: string): string[] {
+  const out = [`--${name.slice(0, -1)}`, `--${name}s`, `--${name.toUpperCase()}`, `-${name}`];
+  if (name.length > 3) out.push(`--${name.slice(0, 1)}${name.slice(2, 3)}${name.slice(1, 2)}${name.slice(3)}`);
+  return out.filter((w) => w !== `--${name}` && !Object.values(OPTIONS).flat().includes(w.replace(/^-+/, '')));
+}
+
+test('a misspelt option is refused with the option meant', () => {
+  for (const command of COMMANDS)
+    for (const name of OPTIONS[command])
+      for (const bad of misspellings(name)) {
+        const message = refused([command, 'x', bad, '3']);
+        assert.match(message, new RegExp(`did you mean --${name}\\?`), `${command} ${bad}: ${message}`);
+      }
+});
+
+test("another command's option says which command takes it", () => {
+  for (const command of COMMANDS)
+    for (const other of COMMANDS)
+      for (const name of OPTIONS[other].filter((n) => !OPTIONS[command].includes(n))) {
+        const message = refused([command, 'x', `--${name}`, '3']);
+        const takers = COMMANDS.filter((c) => OPTIONS[c].includes(name));
+        assert.match(message, new RegExp(`--${name} is an option of ${takers.join(' and ')}`), `${command} --${name}: ${message}`);
+      }
+});
+
+test('a misspelt command is refused with the command meant', () => {
+  for (const [bad, meant] of [
+    ['trian', 'train'],
+    ['Train', 'train'],
+    ['evaluate', 'eval'],
+    ['evl', 'eval'],
+    ['reports', 'report'],
+    ['reprot', 'report'],
+  ])
+    assert.match(refused([bad, 'x']), new RegExp(`unknown command "${bad}" \\(did you mean "${meant}"\\?\\)`), bad);
+});
