@@ -93,10 +93,13 @@ async function train(args: Args): Promise<number> {
     switch (ev.type) {
       case 'started':
         epochs = ev.epochs;
-        // A training script (trainer.command) does not say its steps per epoch.
-        console.log(
-          `run ${pathForDisplay(ev.runDir)}\ndata ${shownPath(ev.dataset.source)}: ${ev.dataset.n} x ${ev.dataset.dim}; engine ${ev.backend}; ${ev.epochs} epochs${ev.stepsPerEpoch > 0 ? ` of ${ev.stepsPerEpoch} steps` : ''}`,
-        );
+        // A training script (trainer.command) does not say its steps per epoch, nor, until its run.json, its data and epochs.
+        const scriptPending = ev.dataset.n === 0 && ev.dataset.dim === 0;
+        const data = scriptPending
+          ? `script ${shownPath(ev.dataset.source)}; its data as the script reads them`
+          : `data ${shownPath(ev.dataset.source)}: ${ev.dataset.n} x ${ev.dataset.dim}`;
+        const planned = ev.epochs > 0 ? `; ${ev.epochs} epochs${ev.stepsPerEpoch > 0 ? ` of ${ev.stepsPerEpoch} steps` : ''}` : '';
+        console.log(`run ${pathForDisplay(ev.runDir)}\n${data}; engine ${ev.backend}${planned}`);
         break;
       case 'progress':
         if (tty) {
