@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { quoted } from './errors';
+import { quoted, shownPath } from './errors';
 
 /**
  * Why `written`, a path relative to `baseDir`, may not have been found: a leading "~" (only a shell
@@ -38,6 +38,28 @@ export function pathSpellingHint(written: string, baseDir: string, platform: Nod
     const forward = written.replace(/\\+/g, '/');
     const found = fs.existsSync(path.resolve(baseDir, forward)) ? ', which exists' : '';
     return `; it contains "\\", which separates folders on Windows only: write it with forward slashes (${quoted(forward)}${found}), relative to the spec's folder`;
+  }
+  return '';
+}
+
+/** How many folders above the spec a relative path is looked for (a workspace or repository root is seldom farther). */
+const FOLDERS_ABOVE = 8;
+
+/**
+ * Where `written`, a relative path not found from `baseDir` (the spec's folder), names a file when read
+ * from a folder above it or from `cwd`, as a path written from the project's root or from where a
+ * command runs: a sentence with the path to write instead, or ''.
+ */
+export function pathFromElsewhereHint(written: string, baseDir: string, cwd: string = process.cwd()): string {
+  if (written.trim() === '' || path.isAbsolute(written)) return '';
+  const above: string[] = [];
+  for (let dir = path.dirname(path.resolve(baseDir)); above.length < FOLDERS_ABOVE && !above.includes(dir); dir = path.dirname(dir)) above.push(dir);
+  for (const base of [path.resolve(cwd), ...above]) {
+    const found = path.resolve(base, written);
+    if (base === path.resolve(baseDir) || !fs.statSync(found, { throwIfNoEntry: false })?.isFile()) continue;
+    const meant = path.relative(baseDir, found).split(path.sep).join('/');
+    const from = base === path.resolve(cwd) ? `${shownPath(base)} (the current folder)` : shownPath(base);
+    return `; it names a file when read from ${from}: write ${quoted(meant)}, the path from the spec's folder`;
   }
   return '';
 }

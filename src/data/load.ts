@@ -10,7 +10,7 @@ import { isWithin } from '../core/confinement';
 import { quoted, shownPath, UserError, type SourceLocation } from '../core/errors';
 import { channelsLast, looksChannelsFirst, rowsToChannelsLast, sameImageShape } from '../core/imageLayout';
 import { counted } from '../core/wording';
-import { pathSpellingHint } from '../core/pathHints';
+import { pathFromElsewhereHint, pathSpellingHint } from '../core/pathHints';
 import type { DataFormat, DataSpec, FileDataSpec } from '../core/spec';
 import type { Dataset, ScaledDataset } from './dataset';
 import { readCsvFile } from './csv';
@@ -152,7 +152,7 @@ export function resolveDataPath(spec: FileDataSpec, specPath: string, opts: Load
     stat = statSync(resolved);
   } catch {
     throw new UserError(
-      `data file not found: ${quoted(spec.path)} resolves to ${shownPath(resolved)} (paths are relative to the spec's folder)${pathSpellingHint(spec.path, dirname(specPath))}`,
+      `data file not found: ${quoted(spec.path)} resolves to ${shownPath(resolved)} (paths are relative to the spec's folder)${pathSpellingHint(spec.path, dirname(specPath)) || pathFromElsewhereHint(spec.path, dirname(specPath))}`,
       at,
     );
   }
