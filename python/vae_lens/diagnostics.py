@@ -950,9 +950,14 @@ def _env_int(name: str, default: int) -> int:
     return value
 
 
+# What sys.argv[0] holds where Python runs no script file of the user's: `python -c`, a script piped to
+# `python -`, and the kernels of Jupyter and Colab notebooks.
+_NOT_A_SCRIPT = {"-c", "-", "ipykernel_launcher", "colab_kernel_launcher"}
+
+
 def _script_name() -> str:
-    base = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ""
-    return os.path.splitext(base)[0] or "pytorch-vae"
+    base = os.path.splitext(os.path.basename(sys.argv[0]))[0] if sys.argv and sys.argv[0] else ""
+    return base if base and base not in _NOT_A_SCRIPT else "pytorch-vae"
 
 
 def _bound_modules(*fns: object) -> List[torch.nn.Module]:

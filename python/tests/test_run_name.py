@@ -1,0 +1,42 @@
+"""The run's default name is the script's; where Python runs no script file (a notebook's kernel,
+`python -c`, a script piped to `python -`), it is a plain one rather than the launcher's."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import pytest
+
+from conftest import TinyVae
+from vae_lens import Diagnostics
+
+NOT_A_SCRIPT = [
+    "-c",
+    "-",
+    "",
+    "/usr/lib/python3/dist-packages/ipykernel_launcher.py",
+    "/opt/conda/lib/python3.11/site-packages/ipykernel_launcher.py",
+    "/usr/local/lib/python3.10/dist-packages/colab_kernel_launcher.py",
+]
+
+
+def run_name(tmp_path, data, monkeypatch, argv0: str) -> str:
+    monkeypatch.delenv("VAE_LENS_RUN_DIR", raising=False)
+    monkeypatch.setattr(sys, "argv", [argv0])
+    m = TinyVae()
+    d = Diagnostics(m.encode, m.decode, data, runs_dir=str(tmp_path / "runs"), points=32)
+    d.diagnose(0, 0)
+    d.close("completed")
+    with open(os.path.join(d.run_dir, "run.json")) as f:
+        return json.load(f)["name"]
+
+
+@pytest.mark.parametrize("argv0", NOT_A_SCRIPT)
+def test_no_script_file_gives_a_plain_name(tmp_path, data, monkeypatch, argv0: str) -> None:
+    assert run_name(tmp_path, data, monkeypatch, argv0) == "pytorch-vae"
+
+
+@pytest.mark.parametrize("argv0,name", [("train.py", "train"), ("/home/me/exp/train_vae.py", "train_vae"), ("fit", "fit")])
+def test_a_script_names_the_run(tmp_path, data, monkeypatch, argv0: str, name: str) -> None:
+    assert run_name(tmp_path, data, monkeypatch, argv0) == name
