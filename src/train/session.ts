@@ -58,8 +58,19 @@ function readSpecText(specPath: string): string {
     }
     throw new UserError(`cannot read the spec ${shownPath(specPath)}: ${r.detail}`, { file: specPath });
   }
+  if (DATA_FILE_NAME.test(path.basename(specPath))) {
+    const name = path.basename(specPath);
+    const example = `{ "data": { "path": ${JSON.stringify(name)} }, "model": { "latentDim": 2 } }`;
+    throw new UserError(
+      `${shownPath(specPath)} is a data file, not a spec: train takes a *.vae.json spec that names the data in data.path, such as ${example} saved beside it as ${name.replace(/\..*$/, '')}.vae.json`,
+      { file: specPath },
+    );
+  }
   return r.text;
 }
+
+/** Names of the data files VAE Lens reads, and of those it names as another tool's format: never a spec. */
+const DATA_FILE_NAME = /(\.(csv|tsv|txt|npy|npz|gz|idx|jsonl|ndjson|parquet|feather|h5|hdf5|xlsx|xls|ods|pkl|pickle|mat|zip|tar)|-ubyte)$/i;
 
 /** Run training to the end (or a stop); never throws: every outcome is reported through `emit`. */
 export async function runSession(req: StartRequest, emit: EventSink, control: SessionControl): Promise<RunStatus> {
