@@ -51,7 +51,13 @@ function readSpecText(specPath: string): string {
   // Not a plain read: a FIFO named *.vae.json would block it forever, a huge file fill memory.
   const r = readRegularFileSync(specPath, MAX_SPEC_BYTES);
   if (!r.ok) {
-    if (r.reason === 'missing') throw new UserError(`spec file not found: ${shownPath(specPath)}`, { file: specPath });
+    if (r.reason === 'missing') {
+      // The ending left out or cut short: "swiss-roll", "swiss-roll.vae", "swiss-roll.json".
+      const stem = specPath.replace(/(\.vae)?(\.json)?$/, '').replace(/\.$/, '');
+      const meant = `${stem}.vae.json`;
+      const hint = meant !== specPath && fs.statSync(meant, { throwIfNoEntry: false })?.isFile() ? ` (did you mean ${shownPath(meant)}?)` : '';
+      throw new UserError(`spec file not found: ${shownPath(specPath)}${hint}`, { file: specPath });
+    }
     if (r.reason === 'too-large') {
       const size = r.detail.replace(/^it is ([^,]+),.*$/, '$1');
       throw new UserError(`${shownPath(specPath)} is ${size}; a spec is a small JSON file (at most 1 MiB). Is it the right file?`, { file: specPath });

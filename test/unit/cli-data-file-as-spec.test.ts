@@ -44,3 +44,15 @@ test('a data file given as the spec is refused in one message naming data.path',
     assert.ok(lines[0]!.includes(`"path": "${name}"`), `${name}: shows the spec naming it: ${lines[0]}`);
   }
 });
+
+test('a spec named without its .vae.json ending, or with part of it, is refused with the file meant', () => {
+  const dir = path.join(tmp, 'specs');
+  fs.mkdirSync(dir);
+  fs.writeFileSync(path.join(dir, 'swiss-roll.vae.json'), '{}');
+  for (const given of ['swiss-roll', 'swiss-roll.vae', 'swiss-roll.json', 'swiss-roll.']) {
+    const r = spawnSync(process.execPath, [CLI_BIN, 'train', path.join('specs', given)], { cwd: tmp, encoding: 'utf8', timeout: 60_000 });
+    assert.equal(r.status, 2, `${given}: ${r.stderr}`);
+    assert.match(r.stderr, /spec file not found/, given);
+    assert.match(r.stderr, /did you mean \S*specs\/swiss-roll\.vae\.json\?/, given);
+  }
+});
