@@ -56,12 +56,21 @@ export function pathFromElsewhereHint(written: string, baseDir: string, cwd: str
   for (let dir = path.dirname(path.resolve(baseDir)); above.length < FOLDERS_ABOVE && !above.includes(dir); dir = path.dirname(dir)) above.push(dir);
   for (const base of [path.resolve(cwd), ...above]) {
     const found = path.resolve(base, written);
-    if (base === path.resolve(baseDir) || !fs.statSync(found, { throwIfNoEntry: false })?.isFile()) continue;
+    if (base === path.resolve(baseDir) || !isFile(found)) continue;
     const meant = path.relative(baseDir, found).split(path.sep).join('/');
     const from = base === path.resolve(cwd) ? `${shownPath(base)} (the current folder)` : shownPath(base);
     return `; it names a file when read from ${from}: write ${quoted(meant)}, the path from the spec's folder`;
   }
   return '';
+}
+
+/** A stat that cannot throw: a folder on the way that is a file (ENOTDIR) or unreadable is no file either. */
+function isFile(p: string): boolean {
+  try {
+    return fs.statSync(p).isFile();
+  } catch {
+    return false;
+  }
 }
 
 /** The name of a file beside `file` that differs from its name only in case, if there is one. */

@@ -55,7 +55,7 @@ function readSpecText(specPath: string): string {
       // The ending left out or cut short: "swiss-roll", "swiss-roll.vae", "swiss-roll.json".
       const stem = specPath.replace(/(\.vae)?(\.json)?$/, '').replace(/\.$/, '');
       const meant = `${stem}.vae.json`;
-      const hint = meant !== specPath && fs.statSync(meant, { throwIfNoEntry: false })?.isFile() ? ` (did you mean ${shownPath(meant)}?)` : '';
+      const hint = meant !== specPath && readRegularFileSync(meant, MAX_SPEC_BYTES).ok ? ` (did you mean ${shownPath(meant)}?)` : '';
       throw new UserError(`spec file not found: ${shownPath(specPath)}${hint}`, { file: specPath });
     }
     if (r.reason === 'too-large') {

@@ -55,3 +55,15 @@ test('a data path found nowhere gets no such hint', () => {
   assert.match(r.stderr, /data file not found/);
   assert.doesNotMatch(r.stderr, /write "/);
 });
+
+test('a data path that runs through a file (points.csv/x.csv) is refused as not found, with no stack trace', () => {
+  const project = path.join(tmp, 'through-a-file');
+  const spec = path.join(project, 'specs', 'p.vae.json');
+  specAt(spec, 'points.csv/x.csv');
+  dataAt(path.join(project, 'specs', 'points.csv'));
+  dataAt(path.join(project, 'points.csv'));
+  const r = spawnSync(process.execPath, [CLI_BIN, 'train', spec, '--out', path.join(tmp, 'runs')], { cwd: project, encoding: 'utf8', timeout: 60_000 });
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /data file not found/);
+  assert.doesNotMatch(r.stderr, /\n\s+at /);
+});

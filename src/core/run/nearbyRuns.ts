@@ -45,7 +45,7 @@ function startedMs(runDir: string): number {
   } catch {
     // Not JSON: the file's time below.
   }
-  return fs.statSync(file).mtimeMs;
+  return fs.statSync(file, { throwIfNoEntry: false })?.mtimeMs ?? -Infinity;
 }
 
 function runFoldersIn(runsDir: string): string[] {
