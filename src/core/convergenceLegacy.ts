@@ -14,6 +14,8 @@
  * variance is fixed), so it can only become "stationary".
  */
 
+import type { ConvergencePoint } from './convergenceMeasures';
+
 export type LegacyConvergenceState = 'converged' | 'not-converged' | 'stationary' | 'too-early';
 
 export interface LegacyVerdict {
@@ -24,17 +26,8 @@ export interface LegacyVerdict {
   reason: string;
 }
 
-export interface LegacyPoint {
-  elbo: number;
-  elboStdErr: number;
-  gap: number;
-  gapStdErr: number;
-  rDec: number;
-  rPrior: number;
-  hEnc: number;
-  hPrior: number;
-  hDec: number;
-}
+/** The fields of a pass the old rule read. */
+export type LegacyPoint = Pick<ConvergencePoint, 'elbo' | 'elboStdErr' | 'gap' | 'gapStdErr' | 'rDec' | 'rPrior' | 'hEnc' | 'hPrior' | 'hDec'>;
 
 export function judgeConvergenceLegacy(history: readonly LegacyPoint[], opts: { tolerance: number; window: number; theoremApplies: boolean }): LegacyVerdict {
   const last = history[history.length - 1];
