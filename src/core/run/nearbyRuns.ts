@@ -11,8 +11,6 @@ import { RUN_FILES } from '../runFormat';
 import { readRegularFileSync } from '../safeRead';
 import { READ_LIMITS } from './files';
 
-const DEFAULT_RUNS = path.join('.vae-lens', 'runs');
-
 /** The runs folders `given` leads to: itself, a folder's default runs folder, a spec's runs folder. */
 function runsFoldersOf(given: string): string[] {
   let stat: fs.Stats;
@@ -21,7 +19,8 @@ function runsFoldersOf(given: string): string[] {
   } catch {
     return [];
   }
-  if (stat.isDirectory()) return [given, path.join(given, DEFAULT_RUNS)];
+  // A folder: itself, and the runs folder a spec in it would have by default.
+  if (stat.isDirectory()) return [given, runsDirFor({ output: {} }, path.join(given, 'spec.vae.json'))];
   if (!stat.isFile() || !given.endsWith('.vae.json')) return [];
   const read = readRegularFileSync(given, READ_LIMITS.small);
   let output: { runsDir?: string } = {};

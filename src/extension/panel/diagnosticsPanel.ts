@@ -199,7 +199,7 @@ export class DiagnosticsPanel implements vscode.Disposable {
       unique.filter((_, i) => present[i]).map((d) => readRunContents(d, (pid, written) => isLive(d) || isWriterAlive(pid, written))),
     );
     // A folder whose run.json went or broke since it was listed (a terminal, an edit by hand): shown, with what is wrong in place of a status it cannot have.
-    const broken = await Promise.all(contents.map((c) => (isLive(c.runDir) ? undefined : runFolderProblem(c.runDir))));
+    const broken = await Promise.all(contents.map((c) => (isLive(c.runDir) || c.meta !== undefined ? undefined : runFolderProblem(c.runDir))));
     if (token !== this.loadToken) return;
     // What the panel leaves out of a run folder is said where the user can find it, by line number.
     for (const c of contents) for (const note of runFolderNotes(c)) this.deps.log(`panel: ${note}`);

@@ -66,13 +66,14 @@ export class ExternalRunFollower {
           this.callbacks.finished(runDir, 'stopped', `${what} is gone (deleted, renamed or moved); the passes read before are shown`);
           continue;
         }
-        const broken = await runFolderProblem(runDir);
+        const overview = await readRunOverview(runDir);
+        // Only a run.json the overview could not use is read again, for what is wrong with it and where.
+        const broken = overview.meta === undefined ? await runFolderProblem(runDir) : undefined;
         if (broken === undefined) this.said.delete(runDir);
         else if (this.said.get(runDir) !== broken) {
           this.said.set(runDir, broken);
           this.callbacks.problem(runDir, { file: meta, message: broken });
         }
-        const overview = await readRunOverview(runDir);
         // Without a usable run.json, its writer's process is not known: a run is not called interrupted for a typo, only its summary ends it.
         const ended = broken === undefined ? overview.status !== 'running' : overview.summary !== undefined && overview.summary.status !== 'running';
         if (ended) {
