@@ -305,10 +305,9 @@ function classify(
   const stepFalling = stepLeft < 0.8;
   const epochsLeft = remainingEpochs(opts, last);
   const gainNeeded = !stepFalling && !done ? m / 4 : m / 2;
-  const stepCost =
-    averagingGain !== undefined && stepFalling && !(settled && current !== 'noise-limited')
-      ? DECAYING_STEP_GAIN_FACTOR * gainAtStep(recent, gains, averagingGain)
-      : averagingGain;
+  const gainNow =
+    averagingGain !== undefined && stepFalling && !(settled && current !== 'noise-limited') ? gainAtStep(recent, gains, averagingGain) : undefined;
+  const stepCost = gainNow !== undefined ? DECAYING_STEP_GAIN_FACTOR * gainNow : averagingGain;
   const noiseLimited =
     stepCost !== undefined ? stepCost > gainNeeded : shown.n >= 3 && mcError > 0 && shown.residualSd > 3 * mcError && shown.residualSd > gainNeeded;
   const noiseText =
@@ -316,7 +315,7 @@ function classify(
       ? mcError > 0
         ? `The ELBO scatters ${fmt(shown.residualSd)} between passes, ${fmt(shown.residualSd / mcError)} times its Monte-Carlo error.`
         : `The ELBO scatters ${fmt(shown.residualSd)} between passes; the records give no Monte-Carlo error (elboStdErr) to tell the step's noise from the evaluation's.`
-      : `Averaging the weights of the last pass interval ${averagingGain >= 0 ? 'gains' : 'loses'} ${fmt(Math.abs(averagingGain))} nats${noiseLimited ? `: a smaller step would gain about ${stepCost === averagingGain ? 'that much' : fmt(stepCost)}` : ''}.` +
+      : `Averaging the weights of the last pass interval ${averagingGain >= 0 ? 'gains' : 'loses'} ${fmt(Math.abs(averagingGain))} nats${noiseLimited ? `: a smaller step would gain about ${gainNow === undefined ? 'that much' : fmt(stepCost)}` : ''}.` +
         (stepFalling && stepCost > m / 4 && !noiseLimited
           ? ` The learning rate fell to ${Math.round(100 * stepLeft)} % of its value ${span.length} passes ago, and that gain falls with it.`
           : '');
@@ -501,9 +500,9 @@ function classify(
           !rising && !falling,
           stepCost !== undefined
             ? `A smaller step would gain about ${fmt(stepCost)} nats: ${
-                stepCost === averagingGain
+                gainNow === undefined
                   ? `over the last ${recent.length} passes the averaged recent weights beat the current ones.`
-                  : `the averaged recent weights beat the current ones (by ${fmt(averagingGain!)} over the last ${recent.length} passes), and the rest of the falling step's schedule gives about ${DECAYING_STEP_GAIN_FACTOR} times that gain at the current step.`
+                  : `the averaged recent weights beat the current ones (by ${fmt(averagingGain!)} over the last ${recent.length} passes, ${fmt(gainNow)} at the current step), and the rest of the falling step's schedule gives about ${DECAYING_STEP_GAIN_FACTOR} times the gain at the current step.`
               }`
             : `The ELBO scatters ${fmt(shown.residualSd / mcError)} times its Monte-Carlo error between passes: the weights jitter with the step.`,
           `${rising || falling ? 'Until this pass the ELBO was' : 'The ELBO is'} stationary in distribution but the learning rate's noise holds it down. ${advice(opts, epochsLeft, stepFalling)}`,

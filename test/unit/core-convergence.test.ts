@@ -596,6 +596,9 @@ test('hysteresis: under a decaying step the verdict leaves noise-limited once wh
     /A smaller step would gain about 0\.0388 nats/,
     'a gain of 0.031 at the step of pass 26, and the quarter more the decay gives',
   );
+  // Its figures multiply out: the gain at the current step it names, times the factor, is the gain it states.
+  const [, stated, atStep, factor] = /about ([\d.]+) nats: .*, ([\d.]+) at the current step\).* about ([\d.]+) times/.exec(decaying[26]!.reason) ?? [];
+  assert.ok(Math.abs(Number(atStep) * Number(factor) - Number(stated)) < 0.0006, decaying[26]!.reason);
   assert.match(decaying[29]!.reason, /The learning rate fell to 76 % of its value 10 passes ago, and that gain falls with it\.$/);
   assert.doesNotMatch(decaying[44]!.reason, /learning rate fell/, 'not once the gain is below m/4 anyway');
 });
