@@ -63,8 +63,9 @@
  * done state, from a rise as from `noise-limited`; under a step that fell by more than a fifth over the last 2w passes, which
  * takes the gain down with it, 1.25 times the gain at the last pass's step (as in step 3) below m/2
  * is enough, and a settled verdict
- * leaves only for a gain above m/2), and the reported state changes only when two passes in a row
- * call for the same new state. So the verdict does not flip on one noisy pass.
+ * leaves only for a gain above m/2), and the reported state changes only when two of the last three
+ * passes, this one among them, call for the same new state. So the verdict does not flip on one
+ * noisy pass, nor wait on one for another two.
  *
  * The measurements named here (`riseLeft`, `slowRise` and the rest) are in convergenceMeasures.ts.
  * Every field beyond the original record's is optional: runs from other trainers are judged too.
@@ -134,7 +135,7 @@ export interface ConvergenceVerdict {
   evidence?: VerdictEvidence;
 }
 
-/** Passes in a row that must call for a new state before the verdict changes. */
+/** Passes that must call for a new state, of the last CONFIRM_PASSES + 1 (this one among them), before the verdict changes. */
 export const CONFIRM_PASSES = 2;
 /**
  * On a decaying step the ELBO still gains about this many times the averaging gain before the
@@ -171,14 +172,14 @@ export function judgeEveryPass(history: readonly ConvergencePoint[], opts: Conve
 
 /**
  * The verdict pass by pass, for a run that is still being written: each pass costs one judgement,
- * where replaying the history would cost one per pass so far. Its memory is the state, and the new
- * state the last passes have called for and how many in a row.
+ * where replaying the history would cost one per pass so far. Its memory is the state, and the
+ * states the last passes called for.
  */
 export class ConvergenceJudge {
   private readonly history: ConvergencePoint[] = [];
   private current: ConvergenceVerdict | undefined;
-  private pending: ConvergenceState | undefined;
-  private pendingCount = 0;
+  /** The states the last CONFIRM_PASSES passes called for, before this one. */
+  private called: ConvergenceState[] = [];
 
   constructor(private readonly opts: ConvergenceOptions) {}
 
@@ -188,23 +189,22 @@ export class ConvergenceJudge {
     history.push(point);
     const n = history.length;
     const candidate = classify(history, n, opts, current?.state);
+    // One pass that calls for another state (or the held one) between two that agree does not reset the count.
+    const agreeing = 1 + this.called.filter((s) => s === candidate.state).length;
+    this.called = [...this.called, candidate.state].slice(-CONFIRM_PASSES);
     if (current && current.state !== 'too-early' && candidate.state !== current.state) {
-      this.pendingCount = this.pending === candidate.state ? this.pendingCount + 1 : 1;
-      this.pending = candidate.state;
-      if (this.pendingCount < CONFIRM_PASSES) {
+      if (agreeing < CONFIRM_PASSES) {
         // Hold the state; re-judge it on this pass's numbers so the reason stays current.
         const held = classify(history, n, opts, current.state, current.state);
         this.current = {
           ...held,
           state: current.state,
-          reason: `${held.reason} (This pass points to "${verdictLabel(candidate.state)}": ${shortReason(candidate.reason)} The verdict changes when ${CONFIRM_PASSES} passes in a row agree.)`,
+          reason: `${held.reason} (This pass points to "${verdictLabel(candidate.state)}": ${shortReason(candidate.reason)} The verdict changes when ${CONFIRM_PASSES} of the last ${CONFIRM_PASSES + 1} passes agree.)`,
         };
         return this.current;
       }
     }
     this.current = candidate;
-    this.pending = undefined;
-    this.pendingCount = 0;
     return candidate;
   }
 }

@@ -556,7 +556,7 @@ test('hysteresis: one outlier pass does not change the verdict; evidence that la
   // On the pass before it turned, the held verdict said what that pass pointed to.
   assert.match(
     judgeEveryPass(rise, opts)[30 + turned - 1]!.reason,
-    /\(This pass points to "still improving": The ELBO still rises: .+ The verdict changes when 2 passes in a row agree\.\)$/,
+    /\(This pass points to "still improving": The ELBO still rises: .+ The verdict changes when 2 of the last 3 passes agree\.\)$/,
   );
 });
 
@@ -617,12 +617,34 @@ test("a decaying step: the averaging gain is read at the last pass's step, and n
   // 21 (0.0317); the mean alone would hold the verdict until pass 23 (1.25 x 0.0315).
   assert.equal(run(withStep).indexOf('converged'), 22);
   // A last pass whose weights sit further below their average than the window's (a gain of 0.036,
-  // 1.25 times it over m/2, where the window's mean at its step stays under) holds the call back.
+  // 1.25 times it over m/2, where the window's mean at its step stays under) holds the call back
+  // until two of the last three passes agree again.
   const states = run((i) => (i === 22 ? 0.036 : withStep(i)));
   assert.equal(states[22], 'noise-limited');
-  assert.equal(states.indexOf('converged'), 24);
+  assert.equal(states.indexOf('converged'), 23);
 });
 
+test('hysteresis: a new state is taken when two of the last three passes call for it, one contrary pass between them or not', () => {
+  // What each pass called for: its state, or the one a held verdict says the pass points to.
+  const byLabel = new Map(CONVERGENCE_STATES.map((s) => [verdictLabel(s), s] as const));
+  let between = 0;
+  for (let seed = 1; seed <= 40; seed++) {
+    // Gains hover around the thresholds of noise-limited and the ELBO jitters, so the calls disagree often.
+    const verdicts = judgeEveryPass(history(120, { elbo: (_i, rng) => -5 + 0.015 * rng.normal(), gain: (_i, rng) => 0.03 + 0.03 * rng.normal() }, seed), opts);
+    const calls = verdicts.map((v) => {
+      const held = /This pass points to "([^"]+)"/.exec(v.reason)?.[1];
+      return held === undefined ? v.state : byLabel.get(held)!;
+    });
+    for (let i = 12; i < verdicts.length; i++) {
+      const [before, now] = [verdicts[i - 1]!.state, verdicts[i]!.state];
+      const agreeing = calls.slice(i - 2, i).filter((c) => c === calls[i]).length;
+      assert.equal(now !== before, calls[i] !== before && agreeing >= 1, `seed ${seed}, pass ${i}: ${calls.slice(i - 2, i + 1).join(', ')} from ${before}`);
+      if (now !== before && calls[i - 1] !== calls[i]) between++;
+    }
+  }
+  // The case two passes in a row would not take: a change across one contrary pass.
+  assert.ok(between > 0, 'no change across a contrary pass in the generated runs');
+});
 test('hysteresis: from noise-limited, flat but not done, a done state is entered on the thresholds to enter one', () => {
   // Twenty passes held down by the step's noise (a gain of 0.06 > m/2), then twenty where it is gone.
   const gain = (i: number) => (i < 20 ? 0.06 : 0.003);
