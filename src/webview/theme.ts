@@ -116,6 +116,25 @@ export function withAlpha(colour: string, alpha: number): string {
   return c;
 }
 
+/** WCAG relative luminance (0 black .. 1 white) of a colour withAlpha can read, else undefined. */
+function luminance(colour: string): number | undefined {
+  const m = /^rgba\(([\d.]+), ([\d.]+), ([\d.]+), /.exec(withAlpha(colour, 1));
+  if (!m) return undefined;
+  const [r, g, b] = m.slice(1, 4).map((v) => {
+    const c = Math.min(255, Number(v)) / 255;
+    return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+  });
+  return 0.2126 * r! + 0.7152 * g! + 0.0722 * b!;
+}
+
+/** WCAG contrast ratio of two colours (1..21), or undefined when either is a form withAlpha cannot read. */
+export function contrastRatio(a: string, b: string): number | undefined {
+  const la = luminance(a);
+  const lb = luminance(b);
+  if (la === undefined || lb === undefined) return undefined;
+  return (Math.max(la, lb) + 0.05) / (Math.min(la, lb) + 0.05);
+}
+
 /** `#rrggbb` of a hue (degrees) at the given HSL saturation and lightness (0..1). */
 function hslHex(hue: number, s: number, l: number): string {
   const a = s * Math.min(l, 1 - l);
@@ -131,7 +150,7 @@ function hslHex(hue: number, s: number, l: number): string {
 
 /**
  * One colour per compared run, in order: the theme's chart colours first, then hues spread by the
- * golden angle from cyan (the hue farthest from the theme's six), light on dark themes and dark on light ones. Runs differ only by colour in compare
+ * golden angle from cyan (the hue farthest from the theme's six), readable on the chart card. Runs differ only by colour in compare
  * mode, so no two get the same one, however many are compared or however few colours the theme has.
  */
 export function runColours(p: Palette, count: number): string[] {
@@ -144,7 +163,25 @@ export function runColours(p: Palette, count: number): string[] {
     out.push(c);
   };
   for (const c of [p.blue, p.orange, p.green, p.purple, p.red, p.yellow]) add(c);
-  const lightness = p.kind === 'light' ? 0.4 : 0.68;
-  for (let i = 0; out.length < count; i++) add(hslHex((180 + i * 137.508) % 360, 0.7, lightness));
+  for (let i = 0; out.length < count; i++) add(readableHue((180 + i * 137.508) % 360, p));
   return out;
+}
+
+/**
+ * A hue drawn on the chart card at 3:1 contrast (WCAG's minimum for graphics) where the card allows it:
+ * dark on a light card, light on a dark one. Judged by the card itself, since the theme's kind does not
+ * say which (high-contrast themes come in light and dark).
+ */
+function readableHue(hue: number, p: Palette): string {
+  const cardLuminance = luminance(p.card);
+  // 0.179 is the luminance with equal contrast against black and white.
+  const darkCard = cardLuminance === undefined ? p.kind !== 'light' : cardLuminance < 0.179;
+  const step = darkCard ? 0.04 : -0.04;
+  let l = darkCard ? 0.68 : 0.4;
+  let colour = hslHex(hue, 0.7, l);
+  while ((contrastRatio(colour, p.card) ?? 3) < 3 && l + step > 0.1 && l + step < 0.9) {
+    l += step;
+    colour = hslHex(hue, 0.7, l);
+  }
+  return colour;
 }
