@@ -71,7 +71,7 @@ export function renderPanelHtml(o: PanelHtmlOptions): string {
 <title>${escapeHtml(o.title)}</title>
 </head>
 <body>
-<main id="vae-lens-root" class="vl-root" aria-live="polite"></main>
+<main id="vae-lens-root" class="vl-root"></main>
 <script nonce="${escapeHtml(o.nonce)}" src="${escapeHtml(o.scriptUri)}"></script>
 </body>
 </html>

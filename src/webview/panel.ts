@@ -14,6 +14,7 @@ import { renderImages } from './images';
 import type { HostBridge } from './messages';
 import { normalizeRun, validImages, validRecords } from './runs';
 import { appendRecords, axisAfterAppend, PASS_AXIS_TEXT, seriesFromRecords, sharedAxis, type PassAxis, type RunSeries } from './series';
+import { liveAnnouncement } from './status';
 import { renderSummaryTable } from './table';
 import { readPalette, runColours, type Palette } from './theme';
 
@@ -43,6 +44,8 @@ export class Panel {
   private readonly imagesCard = h('section', { className: 'vl-card vl-images-card' });
   private readonly lower = h('div', { className: 'vl-lower' }, this.summary, this.imagesCard);
   private readonly emptyNotice = h('div', { className: 'vl-notice', text: 'Waiting for a run…' });
+  /** The one live region: each run's state in words (liveAnnouncement), so it speaks only when that changes. */
+  private readonly live = h('div', { className: 'vl-sr-only', attrs: { role: 'status', 'aria-live': 'polite', 'aria-atomic': 'true' } });
   private readonly board: ChartBoard;
   private tail = 1;
   /** What the charts' x axis counts, shared by the shown runs (sharedAxis). */
@@ -57,7 +60,7 @@ export class Panel {
   ) {
     this.palette = readPalette();
     this.board = new ChartBoard(this.grid);
-    root.replaceChildren(this.headers, this.emptyNotice, this.toolbar, this.grid, this.lower);
+    root.replaceChildren(this.live, this.headers, this.emptyNotice, this.toolbar, this.grid, this.lower);
     this.renderToolbar();
     this.setEmpty(true);
   }
@@ -228,6 +231,8 @@ export class Panel {
     // Only touch the list when its membership or order changed, so the headers are never detached mid-click.
     const current = Array.from(this.headers.children);
     if (current.length !== elements.length || current.some((el, i) => el !== elements[i])) this.headers.replaceChildren(...elements);
+    const said = liveAnnouncement(this.runs.map((r) => r.run));
+    if (this.live.textContent !== said) this.live.textContent = said;
   }
 
   private renderToolbar(): void {

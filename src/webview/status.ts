@@ -49,3 +49,11 @@ export function statusView(run: PanelRun): StatusView {
 export function progressText(p: TrainingProgress): string {
   return `epoch ${fmtEpoch(p.epoch)}/${p.epochs} · ${fmtRate(p.samplesPerSec)} samples/s · ETA ${fmtDuration(p.etaSeconds)}`;
 }
+
+/**
+ * What the panel's polite live region says: each run's name and state in words. It holds no number
+ * that moves each pass, so a screen reader hears it when a run starts, stops or its verdict changes.
+ */
+export function liveAnnouncement(runs: readonly PanelRun[]): string {
+  return runs.map((run) => `${run.name}: ${statusView(run).label}`).join('; ');
+}

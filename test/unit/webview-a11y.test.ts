@@ -5,8 +5,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
+import type { PanelRun } from '../../src/core/panelProtocol';
+import type { ConvergenceState, MetricsRecord } from '../../src/core/runFormat';
+import { verdictLabel } from '../../src/core/verdictText';
+import { capitalised } from '../../src/core/wording';
+import { renderPanelHtml } from '../../src/pages/html';
+import { liveAnnouncement } from '../../src/webview/status';
 import { contrastRatio, runColours, type Palette } from '../../src/webview/theme';
-import { PALETTE } from './webview-testkit';
+import { PALETTE, panelRun, record } from './webview-testkit';
 
 const hex = fc.tuple(fc.nat(255), fc.nat(255), fc.nat(255)).map((c) => `#${c.map((v) => v.toString(16).padStart(2, '0')).join('')}`);
 
@@ -35,4 +41,51 @@ test('contrastRatio: WCAG relative luminance, order-free, undefined for what it 
   assert.equal(contrastRatio('#fff', '#000')!.toFixed(2), '21.00');
   assert.equal(contrastRatio('rgb(255, 255, 255)', '#ffffff'), 1);
   assert.equal(contrastRatio('red', '#ffffff'), undefined);
+});
+
+test('panel HTML: the page root is not a live region, so a screen reader is not read every redraw', () => {
+  const html = renderPanelHtml({ scriptUri: 's.js', styleUri: 's.css', cspSource: 'https://x', nonce: 'AbC123xyz_-QQ', title: 't' });
+  assert.doesNotMatch(html, /aria-live/, 'the panel script owns the one polite live region (the verdict)');
+});
+
+const VERDICTS: ConvergenceState[] = ['not-converged', 'noise-limited', 'converged', 'stationary', 'collapsed'];
+
+test('generated training histories: the live announcement changes only when a run status or verdict does, never per pass', () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.tuple(fc.constantFrom<ConvergenceState | undefined>(undefined, ...VERDICTS), fc.integer({ min: 1, max: 30 })), {
+        minLength: 1,
+        maxLength: 8,
+      }),
+      fc.constantFrom<PanelRun['status']>('training', 'completed', 'stopped'),
+      (segments, status) => {
+        const records: MetricsRecord[] = [];
+        const said: string[] = [];
+        const run = panelRun('mnist-b', records, { status });
+        let changes = 0;
+        let last: ConvergenceState | undefined | null = null;
+        for (const [verdict, passes] of segments) {
+          if (verdict !== last) changes++;
+          last = verdict;
+          for (let i = 0; i < passes; i++) {
+            const e = records.length + 1;
+            records.push(record(e, { convergence: verdict, elbo: -100 + e * 0.37, samplesPerSec: 1000 + e }));
+            const text = liveAnnouncement([run]);
+            if (said.at(-1) !== text) said.push(text);
+          }
+        }
+        assert.ok(said.length <= changes, `${said.length} announcements for ${changes} verdict changes: ${said.join(' | ')}`);
+        for (const text of said) assert.match(text, /^mnist-b: /);
+        assert.doesNotMatch(said.join(' '), /\d/, 'no number that moves each pass');
+      },
+    ),
+    { seed: 20261202, numRuns: 200 },
+  );
+});
+
+test('live announcement: every compared run by name, with its state in words', () => {
+  const a = panelRun('a', [record(1, { convergence: 'converged' })]);
+  const b = panelRun('b', [record(1, { convergence: 'not-converged' })], { status: 'training' });
+  assert.equal(liveAnnouncement([a, b]), `a: ${capitalised(verdictLabel('converged', a))}; b: Training · ${verdictLabel('not-converged', b)}`);
+  assert.equal(liveAnnouncement([]), '');
 });
