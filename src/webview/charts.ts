@@ -35,6 +35,7 @@ import {
   type RunView,
   type TrackedDataset,
 } from './chartConfigs';
+import { chartAltText } from './chartText';
 import { h } from './dom';
 import { xRange, type PassAxis } from './series';
 import type { Palette } from './theme';
@@ -104,6 +105,7 @@ interface LiveChart {
   chart: AnyChart;
   model: ModelShape;
   card: HTMLElement;
+  canvas: HTMLCanvasElement;
 }
 
 export class ChartBoard {
@@ -111,6 +113,7 @@ export class ChartBoard {
   private latents?: LatentChartModel;
   private latentsCaption?: HTMLElement;
   private views: readonly RunView[] = [];
+  private axis: PassAxis = 'epoch';
   private tail = 1;
 
   constructor(private readonly grid: HTMLElement) {}
@@ -119,6 +122,7 @@ export class ChartBoard {
   render(views: readonly RunView[], palette: Palette, axis: PassAxis): void {
     this.destroy();
     this.views = views;
+    this.axis = axis;
     Chart.defaults.font.family = palette.fontFamily;
     Chart.defaults.font.size = Math.max(10, palette.fontSize - 1);
     Chart.defaults.color = palette.muted;
@@ -145,7 +149,7 @@ export class ChartBoard {
       this.grid.append(card);
       const config = { ...model.config, plugins: [backgroundPlugin(palette.card), marksPlugin(model.marks ?? [])] };
       const chart = new Chart(canvas, config as unknown as ChartConfiguration) as AnyChart;
-      this.live.set(model.id, { chart, model, card });
+      this.live.set(model.id, { chart, model, card, canvas });
     }
     this.applyTail(true);
     this.refreshDecorations();
@@ -208,7 +212,8 @@ export class ChartBoard {
   }
 
   private refreshDecorations(): void {
-    for (const [id, { card, model }] of this.live) {
+    for (const [id, { card, model, canvas }] of this.live) {
+      canvas.setAttribute('aria-label', chartAltText(id, CARDS[id].title, this.views, this.axis));
       const empty = model.tracked.every((t) => t.data.length === 0);
       card.classList.toggle('vl-is-empty', empty);
       if (id === CHART_IDS.latents && empty) {

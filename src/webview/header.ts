@@ -4,7 +4,8 @@ import { h, swatch } from './dom';
 import { fmtEpoch, fmtNats, fmtPercent } from './format';
 import { sessionLines } from '../core/sessionHistory';
 import { progressFraction } from '../core/wording';
-import { progressText, statusView } from './status';
+import { progressBarAttributes, progressText, statusView } from './status';
+import { gapToleranceText } from './summary';
 
 export interface HeaderActions {
   post(message: FromPanel): void;
@@ -45,7 +46,7 @@ function progressBlock(run: PanelRun, progress: TrainingProgress | undefined): H
     'div',
     {
       className: progress ? 'vl-progress' : 'vl-progress vl-progress-waiting',
-      attrs: { role: 'progressbar', 'aria-valuemin': '0', 'aria-valuemax': '100', 'aria-valuenow': (fraction * 100).toFixed(0) },
+      attrs: progressBarAttributes(progress),
     },
     bar,
   );
@@ -61,10 +62,10 @@ function progressBlock(run: PanelRun, progress: TrainingProgress | undefined): H
 function keyNumbers(run: PanelRun): HTMLElement {
   const r = run.records[run.records.length - 1];
   if (!r) return h('div', { className: 'vl-keys vl-muted', text: 'no diagnostics yet' });
-  const item = (label: string, value: string, tone?: string) =>
+  const item = (label: string, value: string, tone?: string, title?: string) =>
     h(
       'span',
-      { className: tone ? `vl-key vl-tone-${tone}` : 'vl-key' },
+      { className: tone ? `vl-key vl-tone-${tone}` : 'vl-key', title },
       h('span', { className: 'vl-key-label', text: label }),
       h('span', { className: 'vl-key-value', text: value }),
     );
@@ -74,7 +75,14 @@ function keyNumbers(run: PanelRun): HTMLElement {
     item('epoch', fmtEpoch(r.epoch)),
     item('ELBO', fmtNats(r.elbo)),
     item('entropy sum', fmtNats(r.entropySum)),
-    item('gap', fmtPercent(r.gapRel), r.gapRel === null ? undefined : r.gapRel <= run.tolerance ? 'good' : 'bad'),
+    r.gapRel === null
+      ? item('gap', fmtPercent(r.gapRel))
+      : item(
+          'gap',
+          `${fmtPercent(r.gapRel)} ${r.gapRel <= run.tolerance ? '≤' : '>'} ${fmtPercent(run.tolerance)}`,
+          r.gapRel <= run.tolerance ? 'good' : 'bad',
+          gapToleranceText(r.gapRel, run.tolerance),
+        ),
   );
 }
 

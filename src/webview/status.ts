@@ -1,7 +1,7 @@
 /** How a run's state reads in the header: a label, a tone the stylesheet colours, and progress. Pure. */
 import type { PanelRun, TrainingProgress } from '../core/panelProtocol';
 import { verdictLabel, verdictLine, verdictTone } from '../core/verdictText';
-import { capitalised, RUN_STATUS_LABEL } from '../core/wording';
+import { capitalised, progressFraction, RUN_STATUS_LABEL } from '../core/wording';
 import { fmtDuration, fmtEpoch, fmtRate } from './format';
 
 export type StatusTone = 'active' | 'good' | 'warn' | 'bad' | 'neutral';
@@ -56,4 +56,14 @@ export function progressText(p: TrainingProgress): string {
  */
 export function liveAnnouncement(runs: readonly PanelRun[]): string {
   return runs.map((run) => `${run.name}: ${statusView(run).label}`).join('; ');
+}
+
+/**
+ * The progress bar's ARIA attributes: a name, and the epoch and ETA in words. Before the first
+ * report the bar is indeterminate, so it has no value rather than a false 0 %.
+ */
+export function progressBarAttributes(p: TrainingProgress | undefined): Record<string, string> {
+  const base = { role: 'progressbar', 'aria-label': 'Training progress', 'aria-valuemin': '0', 'aria-valuemax': '100' };
+  if (!p) return { ...base, 'aria-valuetext': 'starting' };
+  return { ...base, 'aria-valuenow': (progressFraction(p) * 100).toFixed(0), 'aria-valuetext': progressText(p) };
 }

@@ -24,12 +24,17 @@ export interface SummaryRow {
 }
 
 /** Per-latent values in a cell: all of a few latents, the first LATENTS_NAMED of many (Export CSV has every one). */
-function perLatentText(values: readonly (number | null)[]): string {
+export function perLatentText(values: readonly (number | null)[]): string {
   const shown = values
     .slice(0, LATENTS_NAMED)
     .map((v) => fmtSig(v, 3))
     .join(' ');
   return values.length > LATENTS_NAMED ? `${shown} … (first ${LATENTS_NAMED} of ${values.length} latents)` : shown;
+}
+
+/** The relative gap against the run's tolerance, in words (the panel's colours say it too, never alone). */
+export function gapToleranceText(gapRel: number, tolerance: number): string {
+  return `${gapRel <= tolerance ? 'within' : 'above'} the ${fmtPercent(tolerance)} tolerance`;
 }
 
 type Rower = (r: MetricsRecord | undefined, run: PanelRun) => SummaryCell;
@@ -56,7 +61,7 @@ const ROWS: { label: string; help: string; cell: Rower }[] = [
     help: '|gap| / (|H_enc| + |H_prior| + |H_dec|); compared with the tolerance',
     cell: (r, run) => {
       if (!r || typeof r.gapRel !== 'number') return plain(MISSING);
-      return { text: fmtPercent(r.gapRel), detail: `tolerance ${fmtPercent(run.tolerance)}`, tone: r.gapRel <= run.tolerance ? 'good' : 'bad' };
+      return { text: fmtPercent(r.gapRel), detail: gapToleranceText(r.gapRel, run.tolerance), tone: r.gapRel <= run.tolerance ? 'good' : 'bad' };
     },
   },
   { label: 'R_dec', help: 'Decoder-variance residual: ½ Σ_d (1 − σ*²_d / σ²_d)', cell: (r) => plain(fmtNats(r?.rDec)) },

@@ -10,7 +10,12 @@ import type { ConvergenceState, MetricsRecord } from '../../src/core/runFormat';
 import { verdictLabel } from '../../src/core/verdictText';
 import { capitalised } from '../../src/core/wording';
 import { renderPanelHtml } from '../../src/pages/html';
-import { liveAnnouncement } from '../../src/webview/status';
+import { CHART_IDS, type RunView } from '../../src/webview/chartConfigs';
+import { chartAltText } from '../../src/webview/chartText';
+import { fmtNats, fmtSig } from '../../src/webview/format';
+import { seriesFromRecords } from '../../src/webview/series';
+import { liveAnnouncement, progressBarAttributes, progressText } from '../../src/webview/status';
+import { gapToleranceText, summaryRows } from '../../src/webview/summary';
 import { contrastRatio, runColours, type Palette } from '../../src/webview/theme';
 import { PALETTE, panelRun, record } from './webview-testkit';
 
@@ -88,4 +93,67 @@ test('live announcement: every compared run by name, with its state in words', (
   const b = panelRun('b', [record(1, { convergence: 'not-converged' })], { status: 'training' });
   assert.equal(liveAnnouncement([a, b]), `a: ${capitalised(verdictLabel('converged', a))}; b: Training · ${verdictLabel('not-converged', b)}`);
   assert.equal(liveAnnouncement([]), '');
+});
+
+const views = (runs: PanelRun[]): RunView[] =>
+  runs.map((run, i) => ({ run, series: seriesFromRecords(run.records, run.tolerance, 'epoch'), colour: `#00000${i}` }));
+
+test('generated runs: each chart has a text alternative with the latest values of its curves, per run, and the gap told in words', () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.tuple(fc.integer({ min: 0, max: 6 }), fc.double({ min: -1e6, max: 1e6, noNaN: true }), fc.double({ min: 0, max: 0.05, noNaN: true })), {
+        minLength: 1,
+        maxLength: 4,
+      }),
+      (specs) => {
+        const runs = specs.map(([n, elbo, gapRel], i) =>
+          panelRun(
+            `run-${i}`,
+            Array.from({ length: n }, (_, e) => record(e + 1, { elbo: elbo + e, gapRel, convergence: e % 2 ? 'converged' : 'not-converged' })),
+          ),
+        );
+        const vs = views(runs);
+        for (const id of Object.values(CHART_IDS)) {
+          const text = chartAltText(id, 'Title', vs, 'epoch');
+          assert.ok(text.startsWith('Title. '), text);
+          for (const run of runs) {
+            if (runs.length > 1) assert.ok(new RegExp(`${run.name}[ :]`).test(text), `${id}: ${text} names ${run.name}`);
+            const r = run.records.at(-1);
+            if (!r) {
+              assert.ok(text.includes('no diagnostics pass yet'), text);
+              continue;
+            }
+            assert.ok(text.includes(`epoch ${r.epoch}`), text);
+            const expected: Record<string, string[]> = {
+              [CHART_IDS.elbo]: [`ELBO ${fmtNats(r.elbo)}`, `entropy sum ${fmtNats(r.entropySum)}`, `verdict ${verdictLabel(r.convergence, run)}`],
+              [CHART_IDS.entropies]: [`H_enc ${fmtNats(r.hEnc)}`, `H_prior ${fmtNats(r.hPrior)}`, `H_dec ${fmtNats(r.hDec)}`],
+              [CHART_IDS.gap]: [`gap ${fmtNats(r.gap)}`, r.gapRel! <= run.tolerance ? 'within the 1.00 % tolerance' : 'above the 1.00 % tolerance'],
+              [CHART_IDS.latents]: [`KL_h ${fmtSig(r.klPerLatent[0])}`],
+            };
+            for (const part of expected[id]!) assert.ok(text.includes(part), `${id}: "${text}" lacks "${part}"`);
+          }
+        }
+      },
+    ),
+    { seed: 20261202, numRuns: 100 },
+  );
+});
+
+test('the relative gap against the tolerance is said in words, not only by its colour', () => {
+  assert.equal(gapToleranceText(0.004, 0.01), 'within the 1.00 % tolerance');
+  assert.equal(gapToleranceText(0.01, 0.01), 'within the 1.00 % tolerance');
+  assert.equal(gapToleranceText(0.02, 0.01), 'above the 1.00 % tolerance');
+  const row = summaryRows([panelRun('a', [record(1, { gapRel: 0.02 })])]).find((r) => r.label === 'Gap (relative)')!;
+  assert.equal(row.cells[0]!.detail, 'above the 1.00 % tolerance');
+});
+
+test('the progress bar has a name and says the epoch in words; before the first report it claims no value', () => {
+  const waiting = progressBarAttributes(undefined);
+  assert.equal(waiting['aria-label'], 'Training progress');
+  assert.equal(waiting['aria-valuenow'], undefined, 'indeterminate, not 0 %');
+  const p = { epoch: 3, epochs: 10, epochFraction: 0.5, samplesPerSec: 2000, etaSeconds: 70 };
+  const at = progressBarAttributes(p);
+  assert.equal(at.role, 'progressbar');
+  assert.equal(at['aria-valuenow'], '25');
+  assert.equal(at['aria-valuetext'], progressText(p));
 });
