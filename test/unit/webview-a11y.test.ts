@@ -3,6 +3,8 @@
  * readers, reduced motion. Checks the webview's pure parts and its stylesheet.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import type { PanelRun } from '../../src/core/panelProtocol';
@@ -156,4 +158,103 @@ test('the progress bar has a name and says the epoch in words; before the first 
   assert.equal(at.role, 'progressbar');
   assert.equal(at['aria-valuenow'], '25');
   assert.equal(at['aria-valuetext'], progressText(p));
+});
+
+interface CssRule {
+  media?: string;
+  selectors: string[];
+  body: string;
+}
+
+/** The stylesheet's rules, with the @media condition each sits under (enough of CSS for panel.css). */
+function cssRules(css: string): CssRule[] {
+  const out: CssRule[] = [];
+  const text = css.replace(/\/\*[\s\S]*?\*\//g, '');
+  const walk = (src: string, media?: string) => {
+    let i = 0;
+    while (i < src.length) {
+      const open = src.indexOf('{', i);
+      if (open < 0) return;
+      const head = src.slice(i, open).trim();
+      let depth = 1;
+      let j = open + 1;
+      while (j < src.length && depth > 0) {
+        if (src[j] === '{') depth++;
+        else if (src[j] === '}') depth--;
+        j++;
+      }
+      const body = src.slice(open + 1, j - 1);
+      if (head.startsWith('@media')) walk(body, head);
+      else if (!head.startsWith('@')) out.push({ media, selectors: head.split(',').map((s) => s.trim()), body });
+      i = j;
+    }
+  };
+  walk(text);
+  return out;
+}
+
+const panelCss = readFileSync(join(__dirname, '..', '..', '..', 'media', 'panel.css'), 'utf8');
+
+test('panel.css: what moves stops under reduced motion, asked by the OS or by VS Code (workbench.reduceMotion)', () => {
+  const rules = cssRules(panelCss);
+  const moving = rules.filter(
+    (r) => !r.media?.includes('reduced-motion') && /(^|[;\s])(animation|transition)\s*:/.test(r.body) && !/(animation|transition)\s*:\s*none/.test(r.body),
+  );
+  assert.ok(moving.length > 0, 'the stylesheet animates something (the progress bar)');
+  for (const r of moving)
+    for (const sel of r.selectors) {
+      const stills = (accept: (x: CssRule) => boolean) =>
+        rules.some((x) => accept(x) && x.selectors.some((s) => s.endsWith(sel)) && /animation\s*:\s*none/.test(x.body) && /transition\s*:\s*none/.test(x.body));
+      assert.ok(
+        stills((x) => !!x.media?.includes('prefers-reduced-motion: reduce')),
+        `${sel} keeps moving under prefers-reduced-motion`,
+      );
+      assert.ok(
+        stills((x) => x.selectors.some((s) => s.startsWith('.vscode-reduce-motion ') || s.startsWith('body.vscode-reduce-motion '))),
+        `${sel} keeps moving with VS Code's reduce motion`,
+      );
+    }
+});
+
+test('panel.css: colours come from the theme; the chosen toggle is not told by colour alone; high contrast gets borders', () => {
+  const rules = cssRules(panelCss);
+  // Every literal colour is a fallback inside var(--vscode-...), for the standalone report.
+  const literals = panelCss.replace(/\/\*[\s\S]*?\*\//g, '').replace(/var\(--vscode-[\w-]+,\s*(var\([^)]*\)|[^)]*)\)/g, '');
+  assert.doesNotMatch(literals, /#[0-9a-f]{3,8}\b|rgba?\(|hsla?\(/i, 'a colour that ignores the theme');
+  const body = (sel: string) =>
+    rules
+      .filter((r) => !r.media && r.selectors.includes(sel))
+      .map((r) => r.body)
+      .join(';');
+  assert.match(body('.vl-seg-on'), /font-weight|text-decoration|box-shadow|outline|border/, 'the pressed range differs in more than its colour');
+  assert.match(body('.vl-btn'), /border:[^;]*var\(--vscode-button-border/, "buttons keep the theme's button border (high-contrast themes outline them)");
+  assert.match(panelCss, /--vscode-contrastBorder/, "high-contrast themes' contrast border is used");
+  assert.match(body('.vl-swatch'), /forced-color-adjust:\s*none/, "a run's swatch keeps its colour under the OS's forced colours");
+});
+
+test('panel.css: in a narrow column the header numbers and the progress wrap rather than spill out of the card', () => {
+  const rules = cssRules(panelCss);
+  for (const sel of ['.vl-keys', '.vl-progress-block']) {
+    const decl = rules
+      .filter((r) => !r.media && r.selectors.includes(sel))
+      .map((r) => r.body)
+      .join(';');
+    assert.match(decl, /flex-wrap:\s*wrap/, `${sel} does not wrap`);
+  }
+});
+
+test('panel.css: keyboard focus is drawn on every control, and not clipped by a container that hides overflow', () => {
+  const rules = cssRules(panelCss);
+  const focusRule = (sel: string) => rules.filter((r) => !r.media && r.selectors.includes(`${sel}:focus-visible`)).map((r) => r.body);
+  for (const sel of ['.vl-btn', '.vl-seg', '.vl-table-scroll'])
+    assert.match(focusRule(sel).join(';'), /outline:\s*1px solid var\(--vl-focus\)/, `${sel} shows no focus`);
+  // The range toggles sit in a group that clips its overflow (the rounded border): an outline drawn outside them is cut away.
+  const clipped = rules.some((r) => r.selectors.includes('.vl-segmented') && /overflow:\s*hidden/.test(r.body));
+  if (clipped) {
+    const offsets = rules.filter((r) => r.selectors.includes('.vl-seg:focus-visible')).map((r) => /outline-offset:\s*(-?[\d.]+)px/.exec(r.body)?.[1]);
+    assert.ok(
+      offsets.some((o) => o !== undefined && Number(o) < 0),
+      `.vl-seg's focus outline is drawn outside it (offset ${offsets.join(', ')}) and clipped`,
+    );
+  }
 });
