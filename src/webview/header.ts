@@ -144,8 +144,11 @@ export class RunHeader {
     const key = `${run.runDir}|${training}|${!!opts.actions}`;
     if (key !== this.actionsKey) {
       this.actionsKey = key;
+      // Stop pressed from the keyboard becomes Retrain: the focus goes with it rather than to the page.
+      const hadFocus = this.actions.contains(document.activeElement);
       if (opts.actions) this.actions.replaceChildren(actionButtons(run, opts.actions));
       else this.actions.replaceChildren();
+      if (hadFocus) this.actions.querySelector('button')?.focus();
     }
   }
 }

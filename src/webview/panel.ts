@@ -38,9 +38,32 @@ export class Panel {
   private runHeaders = new Map<string, RunHeader>();
   private palette: Palette;
   private readonly headers = h('div', { className: 'vl-runs' });
-  private readonly toolbar = h('div', { className: 'vl-toolbar' });
+  private readonly toolbarLabel = h('span', { className: 'vl-toolbar-label' });
+  private readonly tailButtons = TAIL_CHOICES.map((choice) => {
+    const b = h('button', { className: 'vl-seg', text: choice.label, attrs: { type: 'button' } });
+    b.addEventListener('click', () => {
+      this.tail = choice.fraction;
+      this.board.setTail(choice.fraction);
+      this.renderToolbar();
+    });
+    return b;
+  });
+  private readonly tailGroup = h('div', { className: 'vl-segmented', attrs: { role: 'group' } }, ...this.tailButtons);
+  private toolbarNote: HTMLElement = h('div');
+  private readonly toolbar = h('div', { className: 'vl-toolbar' }, this.toolbarLabel, this.tailGroup, this.toolbarNote);
   private readonly grid = h('div', { className: 'vl-grid' });
   private readonly summary = h('section', { className: 'vl-card vl-summary-card' });
+  private readonly summaryHead = h(
+    'header',
+    { className: 'vl-card-head' },
+    h('h2', { text: 'Summary', attrs: { id: 'vl-summary-title' } }),
+    h('p', { className: 'vl-card-sub', text: 'Latest diagnostics pass; nats per data point.' }),
+  );
+  /** Focusable, so a keyboard can scroll a table wider than the column. */
+  private readonly summaryScroll = h('div', {
+    className: 'vl-table-scroll',
+    attrs: { tabindex: '0', role: 'region', 'aria-labelledby': 'vl-summary-title' },
+  });
   private readonly imagesCard = h('section', { className: 'vl-card vl-images-card' });
   private readonly lower = h('div', { className: 'vl-lower' }, this.summary, this.imagesCard);
   private readonly emptyNotice = h('div', { className: 'vl-notice', text: 'Waiting for a run…' });
@@ -235,23 +258,21 @@ export class Panel {
     if (this.live.textContent !== said) this.live.textContent = said;
   }
 
+  /**
+   * The range toggles are made once and patched in place: rebuilding them on every pass took the
+   * keyboard focus away from the one a user had just pressed.
+   */
   private renderToolbar(): void {
     const axisText = PASS_AXIS_TEXT[this.axis];
     const axisLabel = axisText.plural[0]!.toUpperCase() + axisText.plural.slice(1);
-    const group = h('div', { className: 'vl-segmented', attrs: { role: 'group', 'aria-label': `${axisLabel} shown` } });
-    for (const choice of TAIL_CHOICES) {
-      const b = h('button', {
-        className: choice.fraction === this.tail ? 'vl-seg vl-seg-on' : 'vl-seg',
-        text: choice.label,
-        title: choice.title(axisText.unit),
-        attrs: { type: 'button', 'aria-pressed': String(choice.fraction === this.tail) },
-      });
-      b.addEventListener('click', () => {
-        this.tail = choice.fraction;
-        this.board.setTail(choice.fraction);
-        this.renderToolbar();
-      });
-      group.append(b);
+    this.toolbarLabel.textContent = axisLabel;
+    this.tailGroup.setAttribute('aria-label', `${axisLabel} shown`);
+    for (const [i, choice] of TAIL_CHOICES.entries()) {
+      const b = this.tailButtons[i]!;
+      const on = choice.fraction === this.tail;
+      b.className = on ? 'vl-seg vl-seg-on' : 'vl-seg';
+      b.title = choice.title(axisText.unit);
+      b.setAttribute('aria-pressed', String(on));
     }
     const views = this.views();
     const legend =
@@ -266,20 +287,15 @@ export class Panel {
             className: 'vl-muted vl-toolbar-note',
             text: views[0]?.run.records.length ? counted(views[0].run.records.length, 'diagnostics pass', 'diagnostics passes') : '',
           });
-    this.toolbar.replaceChildren(h('span', { className: 'vl-toolbar-label', text: axisLabel }), group, legend);
+    this.toolbarNote.replaceWith(legend);
+    this.toolbarNote = legend;
   }
 
+  /** The card and its scroller stay put and only the table is swapped, so a pass moves neither the focus nor the scroll. */
   private renderTable(): void {
     if (this.runs.length === 0) return this.summary.replaceChildren();
-    this.summary.replaceChildren(
-      h(
-        'header',
-        { className: 'vl-card-head' },
-        h('h2', { text: 'Summary' }),
-        h('p', { className: 'vl-card-sub', text: 'Latest diagnostics pass; nats per data point.' }),
-      ),
-      h('div', { className: 'vl-table-scroll' }, renderSummaryTable(this.views(), this.axis)),
-    );
+    if (this.summary.firstChild !== this.summaryHead) this.summary.replaceChildren(this.summaryHead, this.summaryScroll);
+    this.summaryScroll.replaceChildren(renderSummaryTable(this.views(), this.axis));
   }
 
   private renderImages(): void {

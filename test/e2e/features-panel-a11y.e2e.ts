@@ -1,0 +1,132 @@
+// The diagnostics panel for a keyboard and a screen reader, while a run trains: every control has a
+// name and is reached by Tab; a range toggled with Enter or Space keeps the focus as points arrive;
+// Stop pressed from the keyboard leaves the focus on the button that takes its place; the one live
+// region says the run's state without a word per pass; each chart's canvas names its latest values.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import type { Frame, Page } from 'playwright-core';
+import { withFailureScreenshot } from './failureScreenshot';
+import { launchVaeLens } from './launch';
+import { trainUntilRunning, waitForRun } from './runFolders';
+import { makeWorkspace, swissRollVariant } from './specFixtures';
+import { elboPoints } from './trainTiming';
+import { PANEL_ROOT, waitForPanel } from './vaeLensPanel';
+import type { Workbench } from './workbench';
+
+const EPOCHS = 3000;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** The focused element in the panel: its tag, text or name, and pressed state. */
+async function focused(frame: Frame): Promise<{ tag: string; name: string; pressed: string | null }> {
+  return frame.evaluate(() => {
+    const el = document.activeElement;
+    if (!el || el === document.body) return { tag: 'body', name: '', pressed: null };
+    return { tag: el.tagName.toLowerCase(), name: (el.getAttribute('aria-label') ?? el.textContent ?? '').trim(), pressed: el.getAttribute('aria-pressed') };
+  });
+}
+
+describe('the panel by keyboard and screen reader, while training', { timeout: 600_000 }, () => {
+  let wb: Workbench | undefined;
+  let source = '';
+  const workbench = (): Workbench => {
+    if (!wb) throw new Error('the workbench did not start (see the before hook)');
+    return wb;
+  };
+  const page = (): Page => {
+    const p = (workbench() as unknown as { page?: Page }).page;
+    if (!p) throw new Error('keyboard input needs the browser page (code-server target)');
+    return p;
+  };
+
+  before(async () => {
+    source = makeWorkspace({ 'long.vae.json': swissRollVariant('a11y-long', EPOCHS) });
+    wb = await launchVaeLens({ workspace: source, label: 'features-panel-a11y' });
+  });
+
+  after(async () => {
+    await wb?.close();
+    if (source) rmSync(source, { recursive: true, force: true });
+  });
+
+  it('names, Tab order, focus kept through redraws, a quiet live region, and charts in words', () =>
+    withFailureScreenshot(wb, 'panel-a11y', async () => {
+      const w = workbench();
+      await w.openFile('long.vae.json');
+      await w.waitForStatusBar(/^VAE\b/, 120_000);
+      const { running } = await trainUntilRunning(w, EPOCHS);
+      await waitForPanel(w, (p) => p.runDirs.includes(running.dir) && elboPoints(p) >= 3, 60_000);
+      const frame = await w.findWebviewFrame(PANEL_ROOT, 30_000);
+
+      // One polite live region, and not the whole page.
+      const live = await frame.evaluate(() => {
+        const regions = Array.from(document.querySelectorAll('[aria-live], [role="status"], [role="alert"]'));
+        return regions.map((r) => ({ id: r.id, live: r.getAttribute('aria-live'), role: r.getAttribute('role'), text: r.textContent ?? '' }));
+      });
+      assert.equal(live.length, 1, `live regions: ${JSON.stringify(live)}`);
+      assert.notEqual(live[0]!.id, 'vae-lens-root', 'the page root is a live region: every redraw is read out');
+      assert.equal(live[0]!.live ?? 'polite', 'polite');
+      assert.match(live[0]!.text, /^a11y-long: Training/);
+
+      // Over several passes the live region changes at most on a verdict change, not per pass.
+      await frame.evaluate(() => {
+        const region = document.querySelector('[role="status"]')!;
+        const said: string[] = [];
+        (globalThis as unknown as { __said: string[] }).__said = said;
+        new MutationObserver(() => said.push(region.textContent ?? '')).observe(region, { childList: true, characterData: true, subtree: true });
+      });
+      const before = elboPoints(await waitForPanel(w, () => true, 10_000));
+      const after = elboPoints(await waitForPanel(w, (p) => elboPoints(p) >= before + 6, 60_000));
+      const said = await frame.evaluate(() => (globalThis as unknown as { __said: string[] }).__said);
+      assert.ok(said.length <= 2, `${said.length} announcements over ${after - before} passes: ${JSON.stringify(said)}`);
+
+      // Every control has a name; canvases are images named by their latest values; the progress bar is named.
+      const unnamed = await frame.evaluate(() =>
+        Array.from(document.querySelectorAll('button, [role="button"], [tabindex]'))
+          .filter((el) => !(el.getAttribute('aria-label') ?? el.textContent ?? '').trim())
+          .map((el) => el.outerHTML.slice(0, 80)),
+      );
+      assert.deepEqual(unnamed, [], 'controls without an accessible name');
+      const canvases = await frame.evaluate(() =>
+        Array.from(document.querySelectorAll('.vl-chart-card canvas')).map((c) => ({
+          role: c.getAttribute('role'),
+          label: c.getAttribute('aria-label') ?? '',
+        })),
+      );
+      assert.equal(canvases.length, 4);
+      for (const c of canvases) assert.equal(c.role, 'img');
+      assert.match(canvases[0]!.label, /ELBO -?\d+\.\d+, entropy sum -?\d+\.\d+/, canvases[0]!.label);
+      assert.match(canvases[2]!.label, /(within|above) the [\d.]+ % tolerance/, canvases[2]!.label);
+      const bar = await frame.evaluate(() => document.querySelector('[role="progressbar"]')?.getAttribute('aria-label') ?? '');
+      assert.equal(bar, 'Training progress');
+
+      // Tab from the first control reaches every button, in reading order.
+      await frame.focus('.vl-actions .vl-btn');
+      const order: string[] = [];
+      for (let i = 0; i < 7; i++) {
+        order.push((await focused(frame)).name);
+        await page().keyboard.press('Tab');
+      }
+      assert.deepEqual(order.slice(0, 6), ['Stop', 'Export CSV', 'Export PNG', 'All', 'Last 50%', 'Last 10%'], `Tab order: ${JSON.stringify(order)}`);
+
+      // A range toggled from the keyboard keeps the focus, through the redraws of new passes too.
+      await frame.focus('.vl-seg >> text="Last 50%"');
+      await page().keyboard.press('Enter');
+      assert.deepEqual(await focused(frame), { tag: 'button', name: 'Last 50%', pressed: 'true' }, 'Enter on Last 50%');
+      const points = elboPoints(await waitForPanel(w, () => true, 10_000));
+      await waitForPanel(w, (p) => elboPoints(p) >= points + 3, 60_000);
+      assert.deepEqual(await focused(frame), { tag: 'button', name: 'Last 50%', pressed: 'true' }, 'after three more passes');
+      await page().keyboard.press('Shift+Tab');
+      await page().keyboard.press('Space');
+      assert.deepEqual(await focused(frame), { tag: 'button', name: 'All', pressed: 'true' }, 'Space on All');
+
+      // Stop from the keyboard: the focus moves to the button that replaces it, not to nowhere.
+      await frame.focus('.vl-actions .vl-btn-primary');
+      await page().keyboard.press('Enter');
+      await waitForRun(w.workspaceDir, (r) => r.dir === running.dir && r.summary?.status === 'stopped', 30_000, 'stopped');
+      const deadline = Date.now() + 15_000;
+      while ((await frame.evaluate(() => document.querySelector('.vl-actions .vl-btn')?.textContent)) !== 'Retrain' && Date.now() < deadline) await sleep(200);
+      assert.deepEqual(await focused(frame), { tag: 'button', name: 'Retrain', pressed: null }, 'after Stop');
+      await w.screenshot('panel-a11y');
+    }));
+});
