@@ -11,7 +11,7 @@ import { formatUserError, isUserError, shownPath, UserError } from '../core/erro
 import { startRequest, type FromTrainer } from '../core/protocol';
 import { BACKENDS } from '../core/specSchema';
 import type { BackendChoice } from '../core/spec';
-import { formatDuration } from '../core/wording';
+import { datasetKnown, epochText, etaKnown, formatDuration, progressFraction, rateKnown } from '../core/wording';
 import { spanLines } from '../core/sessionHistory';
 import { decompositionTable, evidenceTable, passLine, pathForDisplay, perLatentTable, progressLine, showsProgress } from './format';
 import { guardOutput, whenOutputLost } from './output';
@@ -94,8 +94,7 @@ async function train(args: Args): Promise<number> {
       case 'started':
         epochs = ev.epochs;
         // A training script (trainer.command) does not say its steps per epoch, nor, until its run.json, its data and epochs.
-        const scriptPending = ev.dataset.n === 0 && ev.dataset.dim === 0;
-        const data = scriptPending
+        const data = !datasetKnown(ev.dataset)
           ? `script ${shownPath(ev.dataset.source)}; its data as the script reads them`
           : `data ${shownPath(ev.dataset.source)}: ${ev.dataset.n} x ${ev.dataset.dim}`;
         const planned = ev.epochs > 0 ? `; ${ev.epochs} epochs${ev.stepsPerEpoch > 0 ? ` of ${ev.stepsPerEpoch} steps` : ''}` : '';
@@ -103,8 +102,14 @@ async function train(args: Args): Promise<number> {
         break;
       case 'progress':
         if (tty) {
-          const label = `epoch ${ev.epoch}/${epochs}  loss ${ev.loss.toFixed(3)}  ${Math.round(ev.samplesPerSec)} samples/s  eta ${formatDuration(ev.etaSeconds)}`;
-          process.stderr.write('\r\x1b[2K' + progressLine((ev.epoch - 1 + ev.epochFraction) / epochs, label, process.stderr.columns ?? 80));
+          const p = { ...ev, epochs };
+          const label = [
+            epochText(p) ?? 'starting',
+            `loss ${ev.loss.toFixed(3)}`,
+            ...(rateKnown(ev.samplesPerSec) ? [`${Math.round(ev.samplesPerSec)} samples/s`] : []),
+            ...(etaKnown(p) ? [`eta ${formatDuration(ev.etaSeconds)}`] : []),
+          ].join('  ');
+          process.stderr.write('\r\x1b[2K' + progressLine(progressFraction(p), label, process.stderr.columns ?? 80));
           barShown = true;
         }
         break;

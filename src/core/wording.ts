@@ -46,6 +46,29 @@ export function progressFraction(p: EpochProgress): number {
   return Math.min(Math.max(done, 0), 1);
 }
 
+/*
+ * A training script's run says nothing of its data, epochs, speed or time left until its own run.json
+ * and records do: until then the trainer's events carry 0 for them. Those zeros are "not known", never
+ * figures to show; these say which figures are.
+ */
+
+/** Whether a run's data are known: a script's run has neither count nor dimension until its run.json. */
+export const datasetKnown = (d: { n: number; dim: number }): boolean => d.n > 0 || d.dim > 0;
+
+/** "epoch 3/50"; "epoch 3" while the number of epochs is not known; undefined before the first epoch of such a run. */
+export function epochText(p: { epoch: number; epochs: number }, format: (epoch: number) => string = String): string | undefined {
+  if (p.epochs > 0) return `epoch ${format(Math.max(p.epoch, 1))}/${p.epochs}`;
+  return p.epoch > 0 ? `epoch ${format(p.epoch)}` : undefined;
+}
+
+/** A measured speed: a script's record without one arrives as 0. */
+export const rateKnown = (samplesPerSec: number | undefined): samplesPerSec is number =>
+  samplesPerSec !== undefined && Number.isFinite(samplesPerSec) && samplesPerSec > 0;
+
+/** Time left is known only against a known number of epochs, and from a measured pace (a script's run without them reports 0). */
+export const etaKnown = (p: { epochs: number; etaSeconds?: number }): boolean =>
+  p.epochs > 0 && p.etaSeconds !== undefined && Number.isFinite(p.etaSeconds) && p.etaSeconds > 0;
+
 /** gapRel (a fraction, either sign) as a percentage of |terms|, with enough digits to be useful near zero. */
 export function formatGapPercent(gapRel: number | null | undefined): string {
   if (gapRel === null || gapRel === undefined || !Number.isFinite(gapRel)) return 'n/a';

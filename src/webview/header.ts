@@ -3,7 +3,7 @@ import type { FromPanel, PanelRun, TrainingProgress } from '../core/panelProtoco
 import { h, swatch } from './dom';
 import { fmtEpoch, fmtNats, fmtPercent } from './format';
 import { sessionLines } from '../core/sessionHistory';
-import { progressFraction } from '../core/wording';
+import { datasetKnown, progressFraction } from '../core/wording';
 import { progressBarAttributes, progressText, statusView } from './status';
 import { gapToleranceText } from './summary';
 
@@ -15,7 +15,8 @@ export interface HeaderActions {
 function describeRun(run: PanelRun): string {
   const parts = [run.modelType, run.backend ? `backend ${run.backend}` : ''];
   const d = run.dataset;
-  if (d) parts.push(`${d.source} · N=${d.n} × D=${d.dim}${d.imageShape ? ` (${d.imageShape.join('×')})` : ''}`);
+  if (d && datasetKnown(d)) parts.push(`${d.source} · N=${d.n} × D=${d.dim}${d.imageShape ? ` (${d.imageShape.join('×')})` : ''}`);
+  else if (d) parts.push(`${d.source} · data as the script reads them`);
   return parts.filter(Boolean).join(' · ');
 }
 

@@ -1,7 +1,7 @@
 /** How a run's state reads in the header: a label, a tone the stylesheet colours, and progress. Pure. */
 import type { PanelRun, TrainingProgress } from '../core/panelProtocol';
 import { verdictLabel, verdictLine, verdictTone } from '../core/verdictText';
-import { capitalised, progressFraction, RUN_STATUS_LABEL } from '../core/wording';
+import { capitalised, epochText, etaKnown, progressFraction, rateKnown, RUN_STATUS_LABEL } from '../core/wording';
 import { fmtDuration, fmtEpoch, fmtRate } from './format';
 
 export type StatusTone = 'active' | 'good' | 'warn' | 'bad' | 'neutral';
@@ -47,7 +47,10 @@ export function statusView(run: PanelRun): StatusView {
 }
 
 export function progressText(p: TrainingProgress): string {
-  return `epoch ${fmtEpoch(p.epoch)}/${p.epochs} · ${fmtRate(p.samplesPerSec)} samples/s · ETA ${fmtDuration(p.etaSeconds)}`;
+  const parts = [epochText(p, fmtEpoch) ?? 'starting…'];
+  if (rateKnown(p.samplesPerSec)) parts.push(`${fmtRate(p.samplesPerSec)} samples/s`);
+  if (etaKnown(p)) parts.push(`ETA ${fmtDuration(p.etaSeconds)}`);
+  return parts.join(' · ');
 }
 
 /**

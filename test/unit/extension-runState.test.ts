@@ -124,8 +124,9 @@ test('progress message: epoch, rounded rate with separators, time left; no NaNs 
   assert.equal(formatDuration(3 * 3600 + 65), '3h 01m');
 });
 
-test('a trainer that has not reported its epochs yet reads as starting', () => {
-  assert.equal(statusBarText({ hasRun: false, specChanged: false, live: { epoch: 1, epochs: 0, epochFraction: 0 } }), '$(sync~spin) VAE starting');
+test('a trainer that has not reported its epochs yet reads as starting, and once it reports one as that epoch', () => {
+  assert.equal(statusBarText({ hasRun: false, specChanged: false, live: { epoch: 0, epochs: 0, epochFraction: 0 } }), '$(sync~spin) VAE starting');
+  assert.equal(statusBarText({ hasRun: false, specChanged: false, live: { epoch: 1, epochs: 0, epochFraction: 0 } }), '$(sync~spin) VAE epoch 1');
 });
 
 test('the tooltip reads a null (a non-finite value in the file) as n/a, not as 0 nats', () => {

@@ -5,7 +5,7 @@
 import type { ConvergenceState } from '../../core/convergence';
 import type { MetricsRecord, RunStatus } from '../../core/runFormat';
 import { shortReason, verdictLabel, verdictLine } from '../../core/verdictText';
-import { formatDuration, formatGapPercent, formatNumber, progressFraction, RUN_STATUS_LABEL } from '../../core/wording';
+import { epochText, etaKnown, formatDuration, formatGapPercent, formatNumber, progressFraction, rateKnown, RUN_STATUS_LABEL } from '../../core/wording';
 
 export type RunStateKind =
   'none' | 'training' | 'converged' | 'not-converged' | 'improving' | 'noise-limited' | 'collapsed' | 'stationary' | 'too-early' | 'stale' | 'failed';
@@ -68,9 +68,9 @@ export function runStateKind(s: RunStateInput): RunStateKind {
 
 /** The progress notification's line: "epoch 3/50 · 12,300 samples/s · 1m 20s left". */
 export function progressMessage(p: LiveProgress): string {
-  const parts = [`epoch ${p.epoch}/${p.epochs}`];
-  if (p.samplesPerSec !== undefined && Number.isFinite(p.samplesPerSec)) parts.push(`${Math.round(p.samplesPerSec).toLocaleString('en-US')} samples/s`);
-  if (p.etaSeconds !== undefined && Number.isFinite(p.etaSeconds)) parts.push(`${formatDuration(p.etaSeconds)} left`);
+  const parts = [epochText(p) ?? 'starting'];
+  if (rateKnown(p.samplesPerSec)) parts.push(`${Math.round(p.samplesPerSec).toLocaleString('en-US')} samples/s`);
+  if (etaKnown(p)) parts.push(`${formatDuration(p.etaSeconds)} left`);
   return parts.join(' · ');
 }
 
@@ -84,7 +84,8 @@ export function codeLensResult(s: RunStateInput, withReason = true): string | un
     case 'training': {
       if (!s.live) return `training in another window or terminal${s.last ? `: epoch ${s.last.epoch}` : ''}`;
       const what = s.specChanged ? 'training (spec changed since it started)' : 'training';
-      return s.live.epochs > 0 ? `${what}: epoch ${s.live.epoch}/${s.live.epochs}` : 'starting';
+      const epoch = epochText(s.live);
+      return epoch ? `${what}: ${epoch}` : 'starting';
     }
     case 'failed':
       return s.status === 'diverged' ? RUN_STATUS_LABEL.diverged : `last run ${RUN_STATUS_LABEL.failed}`;
@@ -135,8 +136,9 @@ export function statusBarText(s: RunStateInput): string {
     case 'training': {
       const p = s.live;
       if (!p) return `${icon} VAE training elsewhere`;
-      if (p.epochs <= 0) return `${icon} VAE starting`;
-      return `${icon} VAE epoch ${p.epoch}/${p.epochs} (${Math.round(progressFraction(p) * 100)}%)`;
+      const epoch = epochText(p);
+      if (!epoch) return `${icon} VAE starting`;
+      return `${icon} VAE ${epoch}${p.epochs > 0 ? ` (${Math.round(progressFraction(p) * 100)}%)` : ''}`;
     }
     case 'stale':
       return `${icon} VAE stale`;
@@ -158,8 +160,8 @@ export function statusTooltipMarkdown(s: RunStateInput, specName?: string): stri
   if (kind === 'training' && s.live) {
     const p = s.live;
     const extra: string[] = [];
-    if (p.samplesPerSec !== undefined) extra.push(`${formatNumber(p.samplesPerSec, 3)} samples/s`);
-    if (p.etaSeconds !== undefined) extra.push(`${formatDuration(p.etaSeconds)} left`);
+    if (rateKnown(p.samplesPerSec)) extra.push(`${formatNumber(p.samplesPerSec, 3)} samples/s`);
+    if (etaKnown(p)) extra.push(`${formatDuration(p.etaSeconds)} left`);
     if (extra.length) blocks.push(md(extra.join(', ')));
   }
   if (kind === 'stale') blocks.push('The spec has changed since this run; train again to update the verdict.');

@@ -11,7 +11,8 @@ import type { TrainerProcess } from '../trainer/trainerProcess';
 export function liveProgressOf(t: TrainerProcess): LiveProgress {
   const p = t.lastProgress;
   return {
-    epoch: p?.epoch ?? 1,
+    // 0 until the first progress: a run whose epochs are not known yet (a script's) is "starting", not in epoch 1.
+    epoch: p?.epoch ?? 0,
     epochs: t.started?.epochs ?? 0,
     epochFraction: p?.epochFraction ?? 0,
     samplesPerSec: p?.samplesPerSec,

@@ -16,6 +16,7 @@ import {
   type StartRequest,
 } from '../../core/protocol';
 import { killProcessTree } from '../../core/processTree';
+import { datasetKnown } from '../../core/wording';
 import type { MetricsRecord } from '../../core/runFormat';
 import { Emitter } from '../emitter';
 import { BoundedLines } from './boundedLines';
@@ -173,7 +174,9 @@ export class TrainerProcess {
       case 'started':
         this.started = m;
         if (this.state === 'starting') this.state = 'running';
-        this.opts.log(`run folder ${m.runDir} (backend ${m.backend}, ${m.dataset.n} points of dimension ${m.dataset.dim})`);
+        this.opts.log(
+          `run folder ${m.runDir} (backend ${m.backend}, ${datasetKnown(m.dataset) ? `${m.dataset.n} points of dimension ${m.dataset.dim}` : 'data as the script reads them'})`,
+        );
         break;
       case 'progress':
         this.lastProgress = m;

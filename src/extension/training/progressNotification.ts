@@ -1,11 +1,18 @@
 /** The cancellable progress notification of one training run; cancelling stops the trainer. */
 import * as vscode from 'vscode';
-import { progressFraction } from '../../core/wording';
+import { counted, datasetKnown, progressFraction } from '../../core/wording';
+import type { StartedEvent } from '../../core/protocol';
 import { progressMessage, type LiveProgress } from '../status/runStateWording';
 import type { TrainerProcess } from '../trainer/trainerProcess';
 import { LatestThrottle } from '../throttle';
 
 const REPORT_INTERVAL_MS = 250;
+
+/** What a start says: a training script's figures are not known until it writes its run.json, so it names the script instead. */
+export function startedMessage(e: StartedEvent): string {
+  if (!datasetKnown(e.dataset)) return `starting ${e.dataset.source} · its data and epochs show once it writes its run.json`;
+  return `starting · backend ${e.backend} · ${counted(e.dataset.n, 'point')}`;
+}
 
 export function showTrainingProgress(trainer: TrainerProcess, specName: string): void {
   void vscode.window.withProgress(
@@ -29,7 +36,7 @@ export function showTrainingProgress(trainer: TrainerProcess, specName: string):
         });
         const sub = trainer.onEvent((e) => {
           if (trainer.state === 'stopping') return;
-          if (e.type === 'started') report(`starting · backend ${e.backend} · ${e.dataset.n} points`);
+          if (e.type === 'started') report(startedMessage(e));
           if (e.type === 'progress') {
             progressReports.offer({ ...e, epochs: trainer.started?.epochs ?? 0 });
           }
