@@ -4,10 +4,10 @@
  * is re-emitted with the process it came from, so the panel, the status bar, the
  * progress notification and the runs view can each listen for what they need.
  */
-import * as fs from 'node:fs';
 import type { FromTrainer, StartRequest } from '../../core/protocol';
 import { Emitter, type Subscription } from '../emitter';
 import { samePath } from '../../core/run/paths';
+import { TrainedSpecs } from './trainedSpecs';
 import { TrainerProcess, type TrainerPriority } from './trainerProcess';
 
 export interface TrainerEvent {
@@ -37,26 +37,9 @@ const delay = (ms: number) =>
     timer.unref?.();
   });
 
-interface FileIdentity {
-  dev: number;
-  ino: number;
-}
-
-function fileIdentity(file: string): FileIdentity | undefined {
-  try {
-    const st = fs.statSync(file);
-    return st.isFile() ? { dev: st.dev, ino: st.ino } : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-const sameFile = (a: FileIdentity | undefined, b: FileIdentity): boolean => a !== undefined && a.dev === b.dev && a.ino === b.ino;
-
 export class TrainerClient {
-  private readonly trainers = new Map<string, TrainerProcess>();
-  /** The file each trainer's spec was when it started, to know it again renamed or moved (the same file keeps its identity). */
-  private readonly specFiles = new Map<TrainerProcess, FileIdentity>();
+  /** Each trainer, and where its spec file is now (followed through renames and new writes of it). */
+  private readonly trainers = new TrainedSpecs<TrainerProcess>();
   private readonly events = new Emitter<TrainerEvent>();
   private readonly changes = new Emitter<void>();
 
@@ -78,7 +61,7 @@ export class TrainerClient {
     priority: TrainerPriority = 'below-normal',
     name = request.specPath.replace(/\\/g, '/').split('/').pop() ?? request.specPath,
   ): TrainerProcess {
-    if (this.forSpec(request.specPath)) throw new AlreadyTrainingError(request.specPath);
+    if (this.forSpecOnDisk(request.specPath)) throw new AlreadyTrainingError(request.specPath);
     const trainer = new TrainerProcess({
       trainerPath: this.opts.trainerPath,
       request,
@@ -87,44 +70,66 @@ export class TrainerClient {
       env: this.opts.env,
       priority,
     });
-    this.trainers.set(request.specPath, trainer);
-    const identity = fileIdentity(request.specPath);
-    if (identity) this.specFiles.set(trainer, identity);
+    this.trainers.add(trainer, request.specPath);
     trainer.onEvent((event) => this.events.fire({ trainer, event }));
     void trainer.whenExited().then(() => {
-      if (this.trainers.get(request.specPath) === trainer) this.trainers.delete(request.specPath);
-      this.specFiles.delete(trainer);
+      this.trainers.delete(trainer);
       this.changes.fire();
     });
     this.changes.fire();
     return trainer;
   }
 
-  /** The trainer of this spec: started for this path, or for a path the same file had before it was renamed or moved. */
+  /**
+   * The trainer of the spec at this path: started for it, or for the path its file had before it was
+   * renamed, moved or written anew (trainedSpecs.ts). No disk: it is asked on every progress event.
+   */
   forSpec(specPath: string): TrainerProcess | undefined {
-    for (const [p, t] of this.trainers) if (samePath(p, specPath)) return t;
-    const moved = [...this.trainers].filter(([p, t]) => this.specFiles.has(t) && !sameFile(fileIdentity(p), this.specFiles.get(t)!));
-    if (moved.length === 0) return undefined;
-    const here = fileIdentity(specPath);
-    for (const [, t] of moved) if (sameFile(here, this.specFiles.get(t)!)) return t;
-    return undefined;
+    return this.trainers.find(specPath);
+  }
+
+  /** As forSpec, for a command (Stop, Train): a spec moved a moment ago, before the file events, is looked for on disk. */
+  forSpecOnDisk(specPath: string): TrainerProcess | undefined {
+    return this.trainers.findOnDisk(specPath);
+  }
+
+  /** Where the spec `trainer` trains is now. */
+  specPathOf(trainer: TrainerProcess): string {
+    return this.trainers.pathOf(trainer) ?? trainer.specPath;
+  }
+
+  /** The file system's news, for the trainers' specs to be followed (file events of the workspace). */
+  specRenamed(from: string, to: string): void {
+    if (this.isTraining) this.trainers.renamed(from, to);
+  }
+
+  fileCreated(file: string): void {
+    if (this.isTraining) this.trainers.created(file);
+  }
+
+  fileChanged(file: string): void {
+    if (this.isTraining) this.trainers.changed(file);
+  }
+
+  fileDeleted(): void {
+    if (this.isTraining) this.trainers.deleted();
   }
 
   forRun(runDir: string): TrainerProcess | undefined {
-    for (const t of this.trainers.values()) if (t.runDir && samePath(t.runDir, runDir)) return t;
+    for (const t of this.trainers.keys()) if (t.runDir && samePath(t.runDir, runDir)) return t;
     return undefined;
   }
 
   all(): TrainerProcess[] {
-    return [...this.trainers.values()];
+    return this.trainers.keys();
   }
 
   get isTraining(): boolean {
-    return this.trainers.size > 0;
+    return this.trainers.keys().length > 0;
   }
 
   async stop(specPath: string): Promise<void> {
-    await this.forSpec(specPath)?.stop();
+    await this.forSpecOnDisk(specPath)?.stop();
   }
 
   /**
@@ -148,8 +153,10 @@ export class TrainerClient {
 
   /** Release the listeners; trainers still running are asked to stop, never killed (that is stopAll's, after its wait). */
   dispose(): void {
-    for (const t of this.trainers.values()) t.dispose();
-    this.trainers.clear();
+    for (const t of this.trainers.keys()) {
+      t.dispose();
+      this.trainers.delete(t);
+    }
     this.events.dispose();
     this.changes.dispose();
   }

@@ -25,6 +25,7 @@ import { showTrainingProgress } from './progressNotification';
 import { requireTrust } from '../trust';
 import { tfjsNodeSearchPaths } from '../engine/nativeEngine';
 import { reportFailure } from '../failures';
+import { followSpecFiles } from '../trainer/specFileEvents';
 
 export interface TrainingDeps {
   extensionUri: vscode.Uri;
@@ -48,7 +49,10 @@ export class Training implements vscode.Disposable {
   private readonly log = (line: string) => this.deps.output.appendLine(line);
 
   constructor(private readonly deps: TrainingDeps) {
-    this.disposables.push(vscode.workspace.onDidSaveTextDocument((doc) => reportFailure('Retraining on save', this.onSave(doc), this.log)));
+    this.disposables.push(
+      vscode.workspace.onDidSaveTextDocument((doc) => reportFailure('Retraining on save', this.onSave(doc), this.log)),
+      followSpecFiles(deps.client),
+    );
   }
 
   /** Train VAE: the given spec, the active one, or the user's pick. */
@@ -123,7 +127,7 @@ export class Training implements vscode.Disposable {
     }
     const name = specLabel(uri, checked.doc.parsed.spec.name);
 
-    const running = this.deps.client.forSpec(uri.fsPath);
+    const running = this.deps.client.forSpecOnDisk(uri.fsPath);
     if (running) {
       if (opts.ask) {
         const restart = 'Stop and Restart';
@@ -253,7 +257,7 @@ export class Training implements vscode.Disposable {
     const argSpec = specUriFromArg(arg);
     const argRun = argSpec ? undefined : runDirFromArg(arg);
     if (argSpec || argRun) {
-      const target = argSpec ? this.deps.client.forSpec(argSpec.fsPath) : (this.deps.client.forRun(argRun!) ?? this.deps.client.forSpec(argRun!));
+      const target = argSpec ? this.deps.client.forSpecOnDisk(argSpec.fsPath) : (this.deps.client.forRun(argRun!) ?? this.deps.client.forSpecOnDisk(argRun!));
       if (!target) {
         void vscode.window.showInformationMessage(`VAE Lens: ${argSpec ? specLabel(argSpec) : path.basename(argRun!)} is not training.`);
         return;
@@ -266,13 +270,13 @@ export class Training implements vscode.Disposable {
     }
     let target: TrainerProcess | undefined;
     const active = vscode.window.activeTextEditor?.document;
-    if (!target && active && isSpecDocument(active)) target = this.deps.client.forSpec(active.uri.fsPath);
+    if (!target && active && isSpecDocument(active)) target = this.deps.client.forSpecOnDisk(active.uri.fsPath);
     if (!target && all.length === 1) target = all[0];
     if (!target) {
       const picked = await vscode.window.showQuickPick(
         // Two folders of a multi-root workspace may each hold a model.vae.json: the path tells them apart.
         all.map((t) => ({
-          label: specLabel(vscode.Uri.file(t.specPath)),
+          label: specLabel(vscode.Uri.file(this.deps.client.specPathOf(t))),
           description: t.runDir ? path.basename(t.runDir) : 'starting',
           trainer: t,
         })),
@@ -285,7 +289,7 @@ export class Training implements vscode.Disposable {
 
   private async stopTrainer(target: TrainerProcess): Promise<void> {
     await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Window, title: `VAE Lens: stopping ${specLabel(vscode.Uri.file(target.specPath))}` },
+      { location: vscode.ProgressLocation.Window, title: `VAE Lens: stopping ${specLabel(vscode.Uri.file(this.deps.client.specPathOf(target)))}` },
       () => target.stop(),
     );
   }
