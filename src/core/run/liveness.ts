@@ -68,7 +68,7 @@ export function longestPassInterval(wallSeconds: readonly (number | null)[]): nu
  * while no process writes the run any more means the run was interrupted. A run written on
  * another machine (a cluster's shared file system) is taken at its word: its process cannot be
  * seen from here, and a pid of this machine's would say nothing about it. So is one whose run.json
- * names no pid (another writer's), which leaves nothing to look up; but given its files' `activity`, either
+ * names no pid (another writer's), or cannot be read at all, which leaves nothing to look up; but given its files' `activity`, either
  * is called interrupted (with a question mark) once it has been silent far longer than its passes take.
  */
 export function effectiveStatus(
@@ -88,6 +88,9 @@ export function effectiveStatus(
   // Another writer need not name its process (pid is optional): with none to look up, its summary's word stands.
   if (meta !== undefined && meta.pid === undefined && summary !== undefined)
     return { status: 'running', message: summary.message ?? 'being written, as far as its summary says (its run.json names no writer process to check)' };
+  // A run.json that cannot be read (a mistake made by hand, a write cut short) names no writer either: a typo does not end a run.
+  if (meta === undefined && summary !== undefined)
+    return { status: 'running', message: summary.message ?? 'being written, as far as its summary says (its run.json cannot be read to check its writer)' };
   if (aliveElsewhere(meta?.pid)) return { status: 'running', message: summary?.message };
   return { status: 'stopped', message: 'interrupted: the trainer is no longer running' };
 }
@@ -95,7 +98,8 @@ export function effectiveStatus(
 /** Whether the writer's process can be looked up here: a pid of this machine's. */
 export function isCheckable(meta: RunMeta | undefined, summary: RunSummary | undefined): boolean {
   if (isOtherHost(meta?.host)) return false;
-  return !(meta !== undefined && meta.pid === undefined && summary !== undefined);
+  // No usable run.json (or none naming a process) beside a summary: there is no process to look up.
+  return !(summary !== undefined && meta?.pid === undefined);
 }
 
 function staleness(a: WriterActivity, nowMs: number): string | undefined {

@@ -8,6 +8,7 @@
  * folders) and a first open, and a hidden panel costs no renderer memory.
  */
 import { randomBytes } from 'node:crypto';
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { isFromPanel, isPanelState, type FromPanel, type PanelRun, type ToPanel } from '../../core/panelProtocol';
 import type { FromTrainer } from '../../core/protocol';
@@ -210,6 +211,10 @@ export class DiagnosticsPanel implements vscode.Disposable {
     this.clearProgressPosts();
     this.external.clear();
     this.warnedFiles.clear();
+    // Said below: the follower of a run still written, finding the same mistake, does not say it again.
+    contents.forEach((c, i) => {
+      if (broken[i] !== undefined) this.warnedFiles.add(path.join(c.runDir, RUN_FILES.meta));
+    });
     for (const run of this.runs) {
       if (run.status !== 'running') continue;
       // Someone else is writing this run: the follower's first read is the whole file so far.
