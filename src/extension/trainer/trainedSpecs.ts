@@ -58,6 +58,15 @@ function look(file: string): FileLook {
   }
 }
 
+/** Whether a file is there: asked of every spec at each file created in the workspace, so no read. */
+function isFile(file: string): boolean {
+  try {
+    return fs.statSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
+
 const sameIdentity = (a: FileIdentity | undefined, b: FileIdentity | undefined): boolean =>
   a !== undefined && b !== undefined && a.dev === b.dev && a.ino === b.ino;
 
@@ -129,7 +138,7 @@ export class TrainedSpecs<K> {
     // A safe save may be reported as its file created anew.
     this.changed(file);
     for (const s of this.specs.values()) {
-      if (s.digest === undefined || look(s.path).identity !== undefined) continue;
+      if (s.digest === undefined || isFile(s.path)) continue;
       for (const candidate of candidates(file, s.path)) {
         const there = look(candidate);
         if (there.digest === s.digest && (!sameFile || sameIdentity(there.identity, s.identity))) {
