@@ -178,6 +178,7 @@ export class RunCommands implements Pick<PanelActions, 'exportCsv' | 'exportPng'
     const folder = await exportFolder(runDir);
     const fileName = (chart: string) => `${base}-${chart.replace(/[^A-Za-z0-9_-]+/g, '-').replace(/^-+|-+$/g, '') || 'chart'}.png`;
     let files: vscode.Uri[];
+    let where: string;
     if (charts.length === 1) {
       const target = await vscode.window.showSaveDialog({
         defaultUri: vscode.Uri.file(path.join(folder, fileName(charts[0]!.chart))),
@@ -185,6 +186,7 @@ export class RunCommands implements Pick<PanelActions, 'exportCsv' | 'exportPng'
       });
       if (!target) return;
       files = [target];
+      where = path.dirname(target.fsPath);
     } else {
       const picked = await vscode.window.showOpenDialog({
         canSelectFolders: true,
@@ -194,6 +196,9 @@ export class RunCommands implements Pick<PanelActions, 'exportCsv' | 'exportPng'
       });
       if (!picked?.[0]) return;
       files = charts.map((c) => vscode.Uri.joinPath(picked[0]!, fileName(c.chart)));
+      where = picked[0].fsPath;
+      // A folder picker, unlike the save dialog, does not ask about the files it will replace (an earlier export's, the user's own).
+      if (!(await replaceAgreed(files))) return;
     }
     const written = await Promise.allSettled(
       charts.map((c, i) => vscode.workspace.fs.writeFile(files[i]!, Buffer.from(c.dataUrl.slice(c.dataUrl.indexOf(',') + 1), 'base64'))),
@@ -204,7 +209,7 @@ export class RunCommands implements Pick<PanelActions, 'exportCsv' | 'exportPng'
       void vscode.window.showErrorMessage(`VAE Lens: could not save ${failed[0]!.file.fsPath}${more}: ${failed[0]!.why}`);
       return;
     }
-    void vscode.window.showInformationMessage(`VAE Lens: saved ${charts.length} chart${charts.length > 1 ? 's' : ''} as PNG.`);
+    void vscode.window.showInformationMessage(`VAE Lens: saved ${charts.length} chart${charts.length > 1 ? 's' : ''} as PNG in ${where}.`);
   }
 
   async deleteRun(arg?: unknown): Promise<void> {
@@ -265,6 +270,22 @@ export class RunCommands implements Pick<PanelActions, 'exportCsv' | 'exportPng'
 async function exportFolder(runDir: string): Promise<string> {
   if (await fileExists(runDir)) return runDir;
   return vscode.workspace.workspaceFolders?.find((f) => f.uri.scheme === 'file')?.uri.fsPath ?? os.homedir();
+}
+
+/** True when none of the files is there, or the user agrees to replace those that are. */
+async function replaceAgreed(files: vscode.Uri[]): Promise<boolean> {
+  const there = (await Promise.all(files.map(async (f) => ((await fileExists(f.fsPath)) ? [f] : [])))).flat();
+  if (there.length === 0) return true;
+  const replace = 'Replace';
+  const names = there.map((f) => path.basename(f.fsPath));
+  const choice = await vscode.window.showWarningMessage(
+    there.length === 1
+      ? `${names[0]} is already in ${path.dirname(there[0]!.fsPath)}. Replace it?`
+      : `${there.length} of the chart files are already in ${path.dirname(there[0]!.fsPath)}. Replace them?`,
+    { modal: true, detail: names.join('\n') },
+    replace,
+  );
+  return choice === replace;
 }
 
 /** Why a run read from its folder has no records: its folder or metrics.jsonl gone or unusable, or no pass written yet. */
