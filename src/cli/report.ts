@@ -9,7 +9,7 @@ import { pathToFileURL } from 'node:url';
 import { shownPath, UserError } from '../core/errors';
 import { RUN_FILES } from '../core/runFormat';
 import { describeWriteError, replaceFileAtomic } from '../core/safeWrite';
-import type { PanelRun } from '../core/panelProtocol';
+import { REPORT_HEIGHT_ATTRIBUTE, REPORT_MEASURE_FRAGMENT, type PanelRun } from '../core/panelProtocol';
 import { readRunContents, runFolderNotes } from '../core/run/read';
 import { nearbyRunsHint } from '../core/run/nearbyRuns';
 import { panelRunToSend } from '../core/panelPayload';
@@ -187,34 +187,41 @@ function startsWith(file: string, test: (head: Buffer) => boolean): boolean {
 /** The PNG figure's file: the report's name with .png for .html. */
 const pngPathOf = (htmlFile: string) => htmlFile.replace(/\.html?$/i, '') + '.png';
 
-/** Chromium gets this long to render the page; a page it cannot render within it is reported, not waited for. */
+/** Chromium gets this long to lay out, then to render, the page; a page it cannot render within it is reported, not waited for. */
 const PNG_TIMEOUT_MS = 60_000;
 
-/** Screenshot the report with Debian's Chromium (no network: the page is self-contained). */
+/** The screenshot's width, and its height where the page does not say its own; and the tallest it is made. */
+const PNG_WIDTH = 1400;
+const PNG_FALLBACK_HEIGHT = 1800;
+const PNG_MAX_HEIGHT = 16_000;
+
+/** Screenshot the report with Debian's Chromium (no network: the page is self-contained), as tall as the page. */
 function renderPng(htmlFile: string): string {
   const png = pngPathOf(htmlFile);
   const chromium = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find((p) => fs.existsSync(p));
   if (!chromium) throw new UserError('--png needs Chromium (apt-get install chromium)');
+  const flags = [
+    '--headless',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--no-first-run',
+    '--hide-scrollbars',
+    '--virtual-time-budget=4000',
+  ];
+  // pathToFileURL encodes "#", "%", spaces...: a plain "file://" + path cuts the path at "#".
+  const url = pathToFileURL(htmlFile).href;
+  const run = (args: string[], at: string) =>
+    // The measuring load's DOM holds the inlined script, not the runs' data (the page drops them).
+    execFileSync(chromium, [...flags, ...args, at], { stdio: ['ignore', 'pipe', 'ignore'], timeout: PNG_TIMEOUT_MS, maxBuffer: 256 << 20 });
   try {
-    // pathToFileURL encodes "#", "%", spaces...: a plain "file://" + path cuts the path at "#".
-    execFileSync(
-      chromium,
-      [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-        '--hide-scrollbars',
-        '--virtual-time-budget=4000',
-        `--screenshot=${png}`,
-        '--window-size=1400,1800',
-        pathToFileURL(htmlFile).href,
-      ],
-      { stdio: 'ignore', timeout: PNG_TIMEOUT_MS },
-    );
+    // A window of a fixed height would cut a taller page (several runs, many sessions) off partway.
+    const laidOut = run([`--window-size=${PNG_WIDTH},${PNG_FALLBACK_HEIGHT}`, '--dump-dom'], url + REPORT_MEASURE_FRAGMENT).toString('utf8', 0, 4096);
+    const said = Number(new RegExp(`<html[^>]*\\s${REPORT_HEIGHT_ATTRIBUTE}="(\\d+)"`).exec(laidOut)?.[1]);
+    const height = Number.isFinite(said) && said > 0 ? Math.min(said, PNG_MAX_HEIGHT) : PNG_FALLBACK_HEIGHT;
+    run([`--screenshot=${png}`, `--window-size=${PNG_WIDTH},${height}`], url);
   } catch (e) {
     const timedOut = (e as NodeJS.ErrnoException).code === 'ETIMEDOUT' || (e as { signal?: string }).signal === 'SIGTERM';
     throw new UserError(

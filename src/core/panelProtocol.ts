@@ -9,6 +9,15 @@ import { datasetInfo, imageSet, metricsRecord, runStatus, sessionInfo } from './
 /** The id of the JSON island (`<script type="application/json">`) a report page carries its runs in. */
 export const REPORT_DATA_ELEMENT_ID = 'vae-lens-data';
 
+/**
+ * The attribute of <html> a report page sets to its laid-out height in pixels: `report --png` reads it
+ * (Chromium's --dump-dom) to make its screenshot as tall as the page.
+ */
+export const REPORT_HEIGHT_ATTRIBUTE = 'data-page-height';
+
+/** The URL fragment of that measuring load: the page then drops its runs' data once read, so the DOM dumped stays small. */
+export const REPORT_MEASURE_FRAGMENT = '#measure-height';
+
 const panelStatus = literal(...runStatus.values, 'training');
 
 /** What the panel knows of one run. */

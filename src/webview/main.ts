@@ -4,6 +4,7 @@
  * carries and hides the buttons.
  */
 import type { TrackedDataset } from './chartConfigs';
+import { REPORT_DATA_ELEMENT_ID, REPORT_HEIGHT_ATTRIBUTE, REPORT_MEASURE_FRAGMENT } from '../core/panelProtocol';
 import { connectToHost, readReportData } from './messages';
 import { Panel } from './panel';
 import { observeTheme } from './theme';
@@ -40,8 +41,18 @@ function start(): void {
   }
   document.body.classList.add('vl-report');
   const data = readReportData(document);
+  if (location.hash === REPORT_MEASURE_FRAGMENT) document.getElementById(REPORT_DATA_ELEMENT_ID)?.remove();
   if ('message' in data) panel.handle(data.message);
   else panel.showProblem(data.problem);
+  markPageHeight();
+}
+
+/** Says the page's height on <html>, now and once the charts have drawn, for `report --png`. */
+function markPageHeight(): void {
+  const mark = () => document.documentElement.setAttribute(REPORT_HEIGHT_ATTRIBUTE, String(Math.ceil(document.documentElement.scrollHeight)));
+  mark();
+  requestAnimationFrame(mark);
+  setTimeout(mark, 500);
 }
 
 start();
