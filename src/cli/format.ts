@@ -39,17 +39,23 @@ export function decompositionTable(
   return rows.map(([a, b, c]) => `${a.padEnd(w0)}  ${b.padStart(w1)}  ${c}`.trimEnd()).join('\n');
 }
 
+/**
+ * `hPriorPerLatent`: each latent's prior entropy ½ log(2πe a²_h). One value in the heading where they
+ * are all the same (a unit prior), else a column: a learned prior (VAE-2) gives each latent its own.
+ */
 export function perLatentTable(
   m: readonly number[],
   kl: readonly number[],
   collapsed: readonly number[],
   ev?: LatentEvidence,
-  hPriorPerLatent?: number,
+  hPriorPerLatent: readonly number[] = [],
 ): string {
-  const extra = ev ? `   Var_x(E_q[z])   H_enc,h (prior ${num(hPriorPerLatent, 3)})` : '';
+  const onePrior = hPriorPerLatent.every((v) => v === hPriorPerLatent[0]);
+  const extra = ev ? `   Var_x(E_q[z])   H_enc,h${onePrior ? ` (prior ${num(hPriorPerLatent[0], 3)})` : '   H_prior,h'}` : '';
   const lines = [`latent   m_h (2nd moment)   KL_h (nats)${extra}`];
   m.forEach((v, h) => {
-    const cols = ev ? `   ${num(ev.latentMeanVariance[h]).padStart(13)}   ${num(ev.hEncPerLatent[h]).padStart(7)}` : '';
+    const prior = onePrior ? '' : `   ${num(hPriorPerLatent[h]).padStart(9)}`;
+    const cols = ev ? `   ${num(ev.latentMeanVariance[h]).padStart(13)}   ${num(ev.hEncPerLatent[h]).padStart(7)}${prior}` : '';
     const inactive = collapsed.includes(h) || (ev !== undefined && ev.latentMeanVariance[h]! <= ACTIVE_UNIT_THRESHOLD);
     lines.push(`z${String(h).padEnd(6)} ${num(v).padStart(16)}   ${num(kl[h]).padStart(11)}${cols}${inactive ? '   collapsed' : ''}`);
   });

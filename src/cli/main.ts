@@ -7,6 +7,7 @@
  * failed or diverged or its output could not be written, 2 bad input (a one-paragraph message, no stack).
  */
 import { verdictLine } from '../core/verdictText';
+import { LOG_2PIE } from '../core/constants';
 import { formatUserError, isUserError, shownPath, UserError } from '../core/errors';
 import { startRequest, type FromTrainer } from '../core/protocol';
 import { BACKENDS } from '../core/specSchema';
@@ -179,6 +180,7 @@ async function evaluate(args: Args): Promise<number> {
         samples: ev.samples,
         ...ev.result,
         ...ev.latents,
+        priorVariance: ev.priorVariance,
         validationElbo: ev.validationElbo,
         convergence: ev.verdict?.state,
         convergenceReason: ev.verdict?.reason,
@@ -196,7 +198,15 @@ async function evaluate(args: Args): Promise<number> {
   if (sessions.length > 0) console.log(`trained in ${sessions.length} sessions:\n${sessions.map((l) => `  ${l}`).join('\n')}\n`);
   console.log(decompositionTable(r));
   console.log('');
-  console.log(perLatentTable(r.latentSecondMoment, r.klPerLatent, r.collapsedLatents, ev.latents, r.hPrior / r.klPerLatent.length));
+  console.log(
+    perLatentTable(
+      r.latentSecondMoment,
+      r.klPerLatent,
+      r.collapsedLatents,
+      ev.latents,
+      ev.priorVariance.map((a2) => 0.5 * (LOG_2PIE + Math.log(a2))),
+    ),
+  );
   console.log('');
   console.log(evidenceTable(ev.latents, r.klPerLatent.length, ev.validationElbo, r.elbo));
   if (ev.verdict) console.log(`\nverdict over the run's passes: ${verdictLine(ev.verdict.state, ev.verdict.reason)}`);

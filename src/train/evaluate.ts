@@ -21,7 +21,7 @@ import type { BackendChoice, VaeSpec } from '../core/spec';
 import { loadData } from '../data/load';
 import { chooseEngine } from './backend';
 import { readCheckpoint, restoreCheckpoint } from './checkpoint';
-import { diagnose, diagnosticSubset } from './diagnostics';
+import { diagnose, diagnosticSubset, priorVariance } from './diagnostics';
 import { encoderEvidence, meanFieldEvidence } from './evidence';
 import { Vae } from './model';
 import { readSpecDocumentFile } from './session';
@@ -38,6 +38,8 @@ export interface Evaluation {
   points: number;
   samples: number;
   result: Decomposition;
+  /** The prior's variances a²_h the decomposition used (all 1 but for a learned prior, VAE-2). */
+  priorVariance: number[];
   /** Active units, per-latent entropies, I(x; z) and the mean-field gap on the same points. */
   latents: LatentEvidence & Partial<MeanFieldEvidence>;
   /** ELBO on the held-out split (up to as many points), when the spec has one. */
@@ -95,6 +97,7 @@ export async function evaluateRun(runDir: string, opts: { samples?: number; poin
       points: n,
       samples,
       result,
+      priorVariance: Array.from(priorVariance(vae)),
       latents,
       validationElbo,
       verdict: runVerdict(records, spec),
