@@ -108,11 +108,16 @@ test('a last pass without a finite ELBO or entropies is not converged, whatever 
     const records = history(10, (e) => (e === 10 ? { [field]: null } : {}));
     const verdict = judgeRecords(records, settings);
     assert.equal(verdict.state, 'not-converged', field);
-    assert.match(verdict.reason, new RegExp(`^The last pass \\(epoch 10\\) has no finite ${field} \\(null in metrics\\.jsonl\\)`), field);
-    // The same through the folder reader, from Python's own spelling of the number.
-    const python = text(records.slice(0, 9)) + JSON.stringify(rec(10)).replace(new RegExp(`"${field}":[^,]+`), `"${field}":NaN`) + '\n';
-    assert.equal((await readRunContents(runFolder(python), () => false)).convergence, 'not-converged', field);
-    assert.equal((await readRunOverview(runFolder(python), () => false)).convergence, 'not-converged', field);
+    assert.match(verdict.reason, new RegExp(`^The last pass \\(epoch 10\\) has no finite ${field} in metrics\\.jsonl`), field);
+    // The same through the folder reader, from each writer's spelling of the number: the reason names no spelling the file does not hold.
+    for (const spelling of ['NaN', 'Infinity', '-Infinity', 'null']) {
+      const python = text(records.slice(0, 9)) + JSON.stringify(rec(10)).replace(new RegExp(`"${field}":[^,]+`), `"${field}":${spelling}`) + '\n';
+      const read = await readRunContents(runFolder(python), () => false);
+      assert.equal(read.convergence, 'not-converged', field);
+      assert.match(read.convergenceReason ?? '', new RegExp(`has no finite ${field} in metrics\\.jsonl`), `${field} ${spelling}`);
+      if (spelling !== 'null') assert.doesNotMatch(read.convergenceReason ?? '', /null/, `${field} ${spelling}: the reason says null`);
+      assert.equal((await readRunOverview(runFolder(python), () => false)).convergence, 'not-converged', field);
+    }
   }
 });
 

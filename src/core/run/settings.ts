@@ -161,7 +161,7 @@ function verdictAfter(records: readonly MetricsRecord[], verdict: ConvergenceVer
     const fields = (['elbo', 'hEnc', 'hPrior'] as const).filter((k) => !(typeof last[k] === 'number' && Number.isFinite(last[k])));
     return {
       state: 'not-converged',
-      reason: `The last pass (epoch ${last.epoch}) has no finite ${fields.join(', ')} (null in metrics.jsonl): the model diverged or its evaluation overflowed, so it is not at a stationary point.`,
+      reason: `The last pass (epoch ${last.epoch}) has no finite ${fields.join(', ')} in metrics.jsonl: the model diverged or its evaluation overflowed, so it is not at a stationary point.`,
     };
   }
   const note =
