@@ -264,7 +264,7 @@ function classify(
   const riseNeeded = settled ? m : m / 2;
   const trendLine =
     fit.n >= 3
-      ? `The ELBO moved ${signed(moved)} over the last ${span.length} passes (slope ${signed(shown.slope)} ± ${fmt(shown.slopeStdErr)} per ${perUnit}; a change of ${fmt(m)} matters).`
+      ? `The ELBO moved ${signed(moved)} over ${lastPasses(span.length)} (slope ${signed(shown.slope)} ± ${fmt(shown.slopeStdErr)} per ${perUnit}; a change of ${fmt(m)} matters).`
       : `The ELBO's trend needs 3 passes (has ${n}).`;
 
   // 2. The gap, from the residuals averaged over the last w passes.
@@ -282,7 +282,7 @@ function classify(
   const partly = [rDecs.length < recent.length ? `R_dec in ${rDecs.length}` : '', rPriors.length < recent.length ? `R_prior in ${rPriors.length}` : ''].filter(
     (s) => s !== '',
   );
-  const over = `over the last ${recent.length} passes${partly.length > 0 ? ` (recorded: ${partly.join(', ')} of them)` : ''}`;
+  const over = `over ${lastPasses(recent.length)}${partly.length > 0 ? ` (recorded: ${partly.join(', ')} of them)` : ''}`;
   // A model outside the theorem (a Bernoulli decoder) has no residuals to speak of.
   const gapText = !gapKnown
     ? opts.theoremApplies
@@ -336,8 +336,8 @@ function classify(
   const meanField = gapTrend && (gapTrend.linear ? gapTrend.gap >= meanFieldNeeded : (gapTrend.fall ?? 0) >= meanFieldNeeded) ? gapTrend : undefined;
   const meanFieldText = meanField
     ? meanField.linear
-      ? `The latents' posterior is correlated: a diagonal encoder loses ${fmt(meanField.gap)} nats a point to it (the mean-field gap), and a linear decoder's optimum loses none, so the ELBO can still gain at least that much${meanField.fall !== undefined ? `; the gap shrank ${fmt(meanField.fall)} over the last ${span.length} passes` : ''}.`
-      : `The mean-field gap is still shrinking: ${fmt(meanField.fall!)} over the last ${span.length} passes, to ${fmt(meanField.gap)} nats a point: the decoder is still turning the latents towards independent axes, and the ELBO gains what the posterior's correlations stop costing.`
+      ? `The latents' posterior is correlated: a diagonal encoder loses ${fmt(meanField.gap)} nats a point to it (the mean-field gap), and a linear decoder's optimum loses none, so the ELBO can still gain at least that much${meanField.fall !== undefined ? `; the gap shrank ${fmt(meanField.fall)} over ${lastPasses(span.length)}` : ''}.`
+      : `The mean-field gap is still shrinking: ${fmt(meanField.fall!)} over ${lastPasses(span.length)}, to ${fmt(meanField.gap)} nats a point: the decoder is still turning the latents towards independent axes, and the ELBO gains what the posterior's correlations stop costing.`
     : '';
   const lastGap = gapTrend?.gap;
   const factorisedText = lastGap !== undefined && !meanField ? ` The posterior is close to factorised: the mean-field gap is ${fmt(lastGap)} nats.` : '';
@@ -402,7 +402,7 @@ function classify(
     risesBy && !flatNow && levelling
       ? left !== undefined && left.gain < riseNeeded
         ? ` Its rise is levelling off: the slope of the last ${now.length} passes is at most ${pctOf(left.ratio)} of the first ${now.length}'s, and slowing at that pace the ELBO would gain about ${fmt(left.gain)} more.`
-        : ` Its rise is the latents' posterior decorrelating: the mean-field gap fell ${fmt(gapTrend!.fall!)} over the last ${span.length} passes to ${fmt(gapTrend!.gap)}, and with a linear decoder about twice that is left to gain.`
+        : ` Its rise is the latents' posterior decorrelating: the mean-field gap fell ${fmt(gapTrend!.fall!)} over ${lastPasses(span.length)} to ${fmt(gapTrend!.gap)}, and with a linear decoder about twice that is left to gain.`
       : '';
   const falling = fit.n >= 3 && fit.slope < -tNeeded * fit.slopeStdErr && -rise > riseNeeded;
   const trendText = trendLine + levellingText;
@@ -431,7 +431,7 @@ function classify(
             now.map((p) => p.elbo),
             mcError,
           );
-    return `The ELBO no longer rises by what matters: its slope over the last ${now.length} passes is ${signed(plain.slope)} ± ${fmt(plain.slopeStdErr)} per ${perUnit}.`;
+    return `The ELBO no longer rises by what matters: its slope over ${lastPasses(now.length)} is ${signed(plain.slope)} ± ${fmt(plain.slopeStdErr)} per ${perUnit}.`;
   }
 
   // Each reason opens with one short sentence (the CodeLens shows it alone), then the numbers.
@@ -455,8 +455,8 @@ function classify(
         // Held here while a flat stretch is being confirmed, the verdict says that, not what it was entered for.
         const head = rising
           ? slow
-            ? `The ELBO still rises slowly: ${signed(slow.rise)} over the last ${slow.passes} passes, the last quarter of the run (slope ${signed(slow.fit.slope)} ± ${fmt(slow.fit.slopeStdErr)} per epoch); too slow for the last ${span.length} passes alone to show.`
-            : `The ELBO still rises: ${signed(moved)} over the last ${span.length} passes (slope ${signed(shown.slope)} ± ${fmt(shown.slopeStdErr)} per ${perUnit}).${stepText}`
+            ? `The ELBO still rises slowly: ${signed(slow.rise)} over ${lastPasses(slow.passes)}, the last quarter of the run (slope ${signed(slow.fit.slope)} ± ${fmt(slow.fit.slopeStdErr)} per epoch); too slow for the last ${span.length} passes alone to show.`
+            : `The ELBO still rises: ${signed(moved)} over ${lastPasses(span.length)} (slope ${signed(shown.slope)} ± ${fmt(shown.slopeStdErr)} per ${perUnit}).${stepText}`
           : meanField
             ? meanFieldText
             : unclear
@@ -469,7 +469,7 @@ function classify(
           return make(
             state,
             false,
-            `The ELBO is falling: ${signed(moved)} over the last ${span.length} passes.`,
+            `The ELBO is falling: ${signed(moved)} over ${lastPasses(span.length)}.`,
             trendText,
             'A smaller learning rate may help (or, with a validation split, look for over-fitting).',
             gapText,
@@ -501,8 +501,8 @@ function classify(
           stepCost !== undefined
             ? `A smaller step would gain about ${fmt(stepCost)} nats: ${
                 gainNow === undefined
-                  ? `over the last ${recent.length} passes the averaged recent weights beat the current ones.`
-                  : `the averaged recent weights beat the current ones (by ${fmt(averagingGain!)} over the last ${recent.length} passes, ${fmt(gainNow)} at the current step), and the rest of the falling step's schedule gives about ${DECAYING_STEP_GAIN_FACTOR} times the gain at the current step.`
+                  ? `over ${lastPasses(recent.length)} the averaged recent weights beat the current ones.`
+                  : `the averaged recent weights beat the current ones (by ${fmt(averagingGain!)} over ${lastPasses(recent.length)}, ${fmt(gainNow)} at the current step), and the rest of the falling step's schedule gives about ${DECAYING_STEP_GAIN_FACTOR} times the gain at the current step.`
               }`
             : `The ELBO scatters ${fmt(shown.residualSd / mcError)} times its Monte-Carlo error between passes: the weights jitter with the step.`,
           `${rising || falling ? 'Until this pass the ELBO was' : 'The ELBO is'} stationary in distribution but the learning rate's noise holds it down. ${advice(opts, epochsLeft, stepFalling)}`,
@@ -611,3 +611,5 @@ function validationTrend(span: readonly ConvergencePoint[], xs: readonly number[
 const fmt = (x: number) => (!Number.isFinite(x) ? String(x) : Math.abs(x) >= 100 ? x.toFixed(1) : Math.abs(x) >= 1 ? x.toFixed(3) : x.toPrecision(3));
 const pctOf = (x: number) => `${x < 0.01 ? x.toPrecision(1) : Math.round(100 * x)} %`;
 const signed = (x: number) => (x >= 0 ? '+' : '') + fmt(x);
+/** "the last pass", "the last 5 passes". */
+const lastPasses = (n: number) => (n === 1 ? 'the last pass' : `the last ${n} passes`);

@@ -856,3 +856,12 @@ test('generated long dense runs: a slow rise is read over the whole last quarter
   assert.deepEqual(ended, [], `${ended.length} of ${trials} drifting runs not found rising over their last quarter`);
   assert.equal(flatCalled, trials, 'the same runs without the drift end converged');
 });
+
+test('a reason over one pass says "the last pass", never "the last 1 passes"', () => {
+  for (let n = 1; n <= 12; n++)
+    for (const window of [1, 2, 3, 5]) {
+      const reasons = judgeEveryPass(history(n, { elbo: flat, gain: smallGain }), { ...opts, window }).map((v) => v.reason);
+      for (const r of reasons) assert.doesNotMatch(r, /\blast 1 passes\b/, r);
+      if (n === 1) assert.match(reasons[0]!, /over the last pass\b/);
+    }
+});
