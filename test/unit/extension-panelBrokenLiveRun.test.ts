@@ -4,23 +4,17 @@
  * run.json cannot be read. The panel follows the run as live, names the broken file and where once, and
  * shows its end when its summary says so; it never calls the run stopped for a typo.
  */
-import { shown, Uri } from './vscode-stub';
+import { shown } from './vscode-stub';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { appendFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DiagnosticsPanel, type PanelDeps } from '../../src/extension/panel/diagnosticsPanel';
-import type { TrainerClient } from '../../src/extension/trainer/trainerClient';
+import { DiagnosticsPanel } from '../../src/extension/panel/diagnosticsPanel';
+import { panelDeps } from './panel-testkit';
 import { sampleRecord } from './record-testkit';
 
-const client = { onEvent: () => ({ dispose: () => undefined }), forRun: () => undefined } as unknown as TrainerClient;
-const deps: PanelDeps = {
-  extensionUri: Uri.file('/ext') as never,
-  client,
-  log: () => undefined,
-  actions: { stop: () => undefined, retrain: () => undefined, exportCsv: () => undefined, exportPng: () => undefined },
-};
+const deps = panelDeps();
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const until = async (cond: () => boolean, ms = 15_000) => {

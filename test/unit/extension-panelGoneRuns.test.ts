@@ -1,19 +1,13 @@
-import { createdPanels, FakeWebviewPanel, shown, Uri } from './vscode-stub';
+import { createdPanels, FakeWebviewPanel, shown } from './vscode-stub';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DiagnosticsPanel, type PanelDeps } from '../../src/extension/panel/diagnosticsPanel';
-import type { TrainerClient } from '../../src/extension/trainer/trainerClient';
+import { DiagnosticsPanel } from '../../src/extension/panel/diagnosticsPanel';
+import { panelDeps } from './panel-testkit';
 
-const client = { onEvent: () => ({ dispose: () => undefined }), forRun: () => undefined } as unknown as TrainerClient;
-const deps: PanelDeps = {
-  extensionUri: Uri.file('/ext') as never,
-  client,
-  log: () => undefined,
-  actions: { stop: () => undefined, retrain: () => undefined, exportCsv: () => undefined, exportPng: () => undefined },
-};
+const deps = panelDeps();
 
 function runFolder(): string {
   const dir = mkdtempSync(join(tmpdir(), 'vae-lens-gone-'));

@@ -3,7 +3,7 @@
  * and the last report of a burst arrives late rather than never. Dropping it left both on a stale epoch
  * until the next report, or for good when the burst was the last one before a pause (a diagnostics pass).
  */
-import { createdPanels, progressReports, Uri, webviewPosts } from './vscode-stub';
+import { createdPanels, progressReports, webviewPosts } from './vscode-stub';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FromTrainer, ProgressEvent } from '../../src/core/protocol';
 import { Emitter } from '../../src/extension/emitter';
-import { DiagnosticsPanel, type PanelDeps } from '../../src/extension/panel/diagnosticsPanel';
+import { DiagnosticsPanel } from '../../src/extension/panel/diagnosticsPanel';
+import { panelDeps } from './panel-testkit';
 import { showTrainingProgress } from '../../src/extension/training/progressNotification';
 import type { TrainerClient, TrainerEvent } from '../../src/extension/trainer/trainerClient';
 import type { TrainerProcess } from '../../src/extension/trainer/trainerProcess';
@@ -68,12 +69,7 @@ test('the panel posts the last progress of a burst, and a finished run is never 
     onEvent: (l: (e: TrainerEvent) => void) => events.on(l),
     forRun: (d: string) => (d === runDir ? trainer : undefined),
   } as unknown as TrainerClient;
-  const deps: PanelDeps = {
-    extensionUri: Uri.file('/ext') as never,
-    client,
-    log: () => undefined,
-    actions: { stop: () => undefined, retrain: () => undefined, exportCsv: () => undefined, exportPng: () => undefined },
-  };
+  const deps = panelDeps(client);
   createdPanels.length = 0;
   const panel = await DiagnosticsPanel.createOrShow(deps, [runDir]);
   try {
