@@ -93,3 +93,18 @@ test("the notification of a script's run before its run.json names the script an
   assert.match(progressReports.at(-1)?.message ?? '', /60,?000 points/);
   exit();
 });
+
+test("a script's run announced again mid-run, once its run.json says its epochs, shows its progress with them, not a new start", async () => {
+  const { trainer, fire, exit } = fakeTrainer();
+  progressReports.length = 0;
+  showTrainingProgress(trainer, 'a');
+  fire(started(0, 0, 0));
+  fire({ type: 'progress', epoch: 3, epochFraction: 0.5, step: 300, loss: 1.5, samplesPerSec: 1234, etaSeconds: 0 });
+  await new Promise((r) => setTimeout(r, 300));
+  fire(started(60000, 784, 20));
+  await new Promise((r) => setTimeout(r, 300));
+  const message = progressReports.at(-1)?.message ?? '';
+  assert.match(message, /^epoch 3\/20\b/, message);
+  assert.doesNotMatch(message, /starting/);
+  exit();
+});

@@ -1,7 +1,7 @@
 /** The cancellable progress notification of one training run; cancelling stops the trainer. */
 import * as vscode from 'vscode';
 import { counted, datasetKnown, progressFraction } from '../../core/wording';
-import type { StartedEvent } from '../../core/protocol';
+import type { ProgressEvent, StartedEvent } from '../../core/protocol';
 import { progressMessage, type LiveProgress } from '../status/runStateWording';
 import type { TrainerProcess } from '../trainer/trainerProcess';
 import { LatestThrottle } from '../throttle';
@@ -34,10 +34,16 @@ export function showTrainingProgress(trainer: TrainerProcess, specName: string):
         const progressReports = new LatestThrottle<LiveProgress>(REPORT_INTERVAL_MS, (p) => {
           if (trainer.state !== 'stopping' && trainer.state !== 'exited') report(progressMessage(p), p);
         });
+        let lastProgress: ProgressEvent | undefined;
         const sub = trainer.onEvent((e) => {
           if (trainer.state === 'stopping') return;
-          if (e.type === 'started') report(startedMessage(e));
+          // A script's run is announced again once its run.json says its epochs: mid-run, that is the progress with them, not a new start.
+          if (e.type === 'started') {
+            if (lastProgress) progressReports.offer({ ...lastProgress, epochs: e.epochs });
+            else report(startedMessage(e));
+          }
           if (e.type === 'progress') {
+            lastProgress = e;
             progressReports.offer({ ...e, epochs: trainer.started?.epochs ?? 0 });
           }
         });
