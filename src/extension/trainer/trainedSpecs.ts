@@ -87,6 +87,10 @@ export class TrainedSpecs<K> {
     return [...this.specs.keys()];
   }
 
+  get size(): number {
+    return this.specs.size;
+  }
+
   /** Where `key`'s spec is now. */
   pathOf(key: K): string | undefined {
     return this.specs.get(key)?.path;

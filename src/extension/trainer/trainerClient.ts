@@ -125,7 +125,7 @@ export class TrainerClient {
   }
 
   get isTraining(): boolean {
-    return this.trainers.keys().length > 0;
+    return this.trainers.size > 0;
   }
 
   async stop(specPath: string): Promise<void> {
