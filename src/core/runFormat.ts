@@ -330,7 +330,7 @@ export function readMetricsRecord(v: unknown, path = ''): { record: MetricsRecor
     `${at(key)}: ${n} value${n === 1 ? '' : 's'} where latentSecondMoment has ${latents}; each holds one value per latent`;
   const klCount = (record.klPerLatent as unknown[]).length;
   if (klCount !== latents) return { problem: perLatent('klPerLatent', klCount) };
-  const ignored: string[] = [...overflowed];
+  const ignored: string[] = [...overflowed, ...withoutNegativeMagnitudes(record, at)];
   for (const [key, guard] of Object.entries(optionalFields)) {
     if (!Object.prototype.hasOwnProperty.call(record, key)) continue;
     const value = record[key];
@@ -342,6 +342,54 @@ export function readMetricsRecord(v: unknown, path = ''): { record: MetricsRecor
     delete record[key];
   }
   return { record: record as MetricsRecord, ignored };
+}
+
+/**
+ * The fields the format defines as never negative, by what they are. Another writer's sign (a signed
+ * gap over the terms, a log-variance where a variance belongs) would otherwise be read as a small value:
+ * a gapRel of -0.3 would read as within any tolerance.
+ */
+const NEVER_NEGATIVE: Readonly<Record<string, string>> = {
+  gapRel: '|gap| / (|hEnc| + |hPrior| + |hDec|)',
+  elboStdErr: 'a standard error',
+  gapStdErr: 'a standard error',
+  elboStdErrData: 'a standard error',
+  elboSlopeStdErr: 'a standard error',
+  sigma2: 'a variance',
+  sigma2Opt: 'a variance',
+  latentMeanVariance: 'a variance',
+  priorVariance: 'a variance',
+  learningRate: 'a step size',
+  samplesPerSec: 'a rate',
+  wallSeconds: 'a time',
+  diagnosticsSeconds: 'a time',
+  activeUnits: 'a count',
+  miPoints: 'a count',
+  meanFieldPoints: 'a count',
+  averagingSteps: 'a count',
+  points: 'a count',
+  mcSamples: 'a count',
+};
+
+/**
+ * Negative values in NEVER_NEGATIVE's fields (or their lists' entries) set to null in `record`, a value
+ * the pass does not have, as a non-finite one is; returns each, named by its field.
+ */
+function withoutNegativeMagnitudes(record: Record<string, unknown>, at: (key: string) => string): string[] {
+  const notes: string[] = [];
+  const negative = (x: unknown): x is number => typeof x === 'number' && x < 0;
+  const note = (where: string, x: number, what: string) => notes.push(`${where}: ${x} is read as null: it is ${what}, never negative`);
+  for (const [key, what] of Object.entries(NEVER_NEGATIVE)) {
+    const value = record[key];
+    if (negative(value)) {
+      note(at(key), value, what);
+      record[key] = null;
+    } else if (Array.isArray(value) && value.some(negative)) {
+      value.forEach((x: unknown, i) => negative(x) && note(`${at(key)}[${i}]`, x, what));
+      record[key] = value.map((x: unknown) => (negative(x) ? null : x));
+    }
+  }
+  return notes;
 }
 
 /** The optional fields that hold one value per latent, as latentSecondMoment and klPerLatent do. */

@@ -62,6 +62,8 @@ const EXTREME = [1e300, -1e300, 1e-300, 5e-324, -0, 1.7976931348623157e308, 2.22
 /** A pass as the document describes it, for H latents, with a random choice of the optional fields and extra fields of the writer's own. */
 function genRecord(rng: Rng, epoch: number, step: number, H: number): Record<string, unknown> {
   const v = (x: number) => (chance(rng, 0.05) ? pick(rng, EXTREME) : x);
+  // Fields the document says are never negative (a standard error, a variance, a time) take extremes of their sign.
+  const magnitude = (x: number) => Math.abs(v(x));
   const hEnc = -1 - rng() * H;
   const hPrior = 1.4189385332046727 * H;
   const hDec = -rng() * 10;
@@ -74,7 +76,7 @@ function genRecord(rng: Rng, epoch: number, step: number, H: number): Record<str
     epoch,
     step,
     elbo: entropySum + gap,
-    elboStdErr: v(rng() * 0.01),
+    elboStdErr: magnitude(rng() * 0.01),
     hEnc,
     hPrior,
     hDec,
@@ -83,12 +85,12 @@ function genRecord(rng: Rng, epoch: number, step: number, H: number): Record<str
     gapRel: Math.abs(gap) / (Math.abs(hEnc) + Math.abs(hPrior) + Math.abs(hDec)),
     rDec,
     rPrior,
-    sigma2: v(0.1 + rng()),
-    sigma2Opt: v(0.1 + rng()),
+    sigma2: magnitude(0.1 + rng()),
+    sigma2Opt: magnitude(0.1 + rng()),
     latentSecondMoment: Array.from({ length: H }, () => v(rng() * 2)),
     klPerLatent: kl,
-    samplesPerSec: v(rng() * 1e4),
-    wallSeconds: v(epoch * 3 + rng()),
+    samplesPerSec: magnitude(rng() * 1e4),
+    wallSeconds: magnitude(epoch * 3 + rng()),
   };
   const optional: Record<string, () => unknown> = {
     gapStdErr: () => rng() * 0.01,

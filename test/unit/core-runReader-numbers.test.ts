@@ -134,3 +134,36 @@ test("summary.json counts that overflow (1e999) are not the run's: they are name
     );
   }
 });
+
+/** Fields the format defines as never negative (a magnitude, a standard error, a variance, a time, a count). */
+const NEVER_NEGATIVE = ['gapRel', 'elboStdErr', 'sigma2', 'sigma2Opt', 'samplesPerSec', 'wallSeconds', 'gapStdErr', 'learningRate', 'miPoints', 'points'];
+
+test('a negative value where the format allows none is read as null and named with its line; signed fields keep their sign', () => {
+  for (const field of NEVER_NEGATIVE)
+    for (const raw of ['-0.004', '-1e-12', '-3']) {
+      const parsed = parseMetricsJsonl([good(1), lineWith(2, field, raw)].join('\n') + '\n');
+      const at = `${field} ${raw}`;
+      assert.equal(parsed.records.length, 2, at);
+      assert.equal((parsed.records[1] as unknown as Record<string, unknown>)[field], null, at);
+      assert.ok(
+        parsed.ignored.some((i) => i.line === 2 && i.message.startsWith(`${field}: ${Number(raw)} `) && i.message.includes('never negative')),
+        `${at}: ${JSON.stringify(parsed.ignored)}`,
+      );
+    }
+  // Zero is a value these fields can have; a per-latent variance list loses only its negative entries.
+  const zero = parseMetricsJsonl(lineWith(1, 'gapRel', '0') + '\n');
+  assert.equal(zero.records[0]?.gapRel, 0);
+  assert.deepEqual(zero.ignored, []);
+  const list = parseMetricsJsonl(lineWith(1, 'latentMeanVariance', '[0.5, -0.2]') + '\n');
+  assert.deepEqual(list.records[0]?.latentMeanVariance, [0.5, null]);
+  assert.ok(
+    list.ignored.some((i) => i.message.startsWith('latentMeanVariance[1]: -0.2 ')),
+    JSON.stringify(list.ignored),
+  );
+  // Fields that take either sign are left as written.
+  for (const field of ['elbo', 'gap', 'hEnc', 'hPrior', 'hDec', 'entropySum', 'rDec', 'rPrior', 'elboSlope']) {
+    const parsed = parseMetricsJsonl(lineWith(1, field, '-0.5') + '\n');
+    assert.equal((parsed.records[0] as unknown as Record<string, unknown>)[field], -0.5, field);
+    assert.deepEqual(parsed.ignored, [], field);
+  }
+});
