@@ -103,7 +103,9 @@ export function gatherStatistics(tf: Tf, vae: Vae, input: PassInput, encodings?:
           // Encodings and x are broadcast over each point's B samples, never repeated.
           const blockEps = tf.slice(eps, [p0 * S + s0, 0], [P * B, H]);
           const dec = vae.decode(vae.samplePerPoint(e, blockEps, B));
-          const sq = tf.square(tf.sub(tf.reshape(x, [P, 1, D]), tf.reshape(dec.mu, [P, B, D])));
+          // One fused pass over the decoder means where the engine has it (one variance for all points).
+          const fused = vae.dataTermsPerSample(x, dec, B);
+          const sq = fused ? undefined : tf.square(tf.sub(tf.reshape(x, [P, 1, D]), tf.reshape(dec.mu, [P, B, D])));
           // Column sums as ones·sq: the engine sums over leading axes by transposing first.
           const columnSums = (t: Tensor) => tf.reshape(tf.matMul(tf.ones([1, P * B]), tf.reshape(t, [P * B, D])), [D]);
           return {
@@ -111,10 +113,10 @@ export function gatherStatistics(tf: Tf, vae: Vae, input: PassInput, encodings?:
             sumLogT2: once ? tf.sum(e.logT2, 1) : undefined,
             klLatentSum: once ? tf.sum(klLatent, 0) : undefined,
             momentSum: once ? tf.sum(tf.add(tf.square(e.nu), tf.exp(e.logT2)), 0) : undefined,
-            logLik: vae.logLikelihoodPerSample(x, dec, B),
-            sqErrSum: columnSums(sq),
+            logLik: fused?.logLik ?? vae.logLikelihoodPerSample(x, dec, B),
+            sqErrSum: fused?.sqErrSum ?? columnSums(sq!),
             hDec: latentVar ? tf.mul(tf.add(tf.sum(dec.logS2, 1), D * LOG_2PIE), 0.5) : undefined,
-            normSqErr: latentVar ? tf.reshape(tf.sum(tf.mul(sq, tf.exp(tf.neg(tf.reshape(dec.logS2, [P, B, D])))), -1), [P * B]) : undefined,
+            normSqErr: latentVar ? tf.reshape(tf.sum(tf.mul(sq!, tf.exp(tf.neg(tf.reshape(dec.logS2, [P, B, D])))), -1), [P * B]) : undefined,
             // Per row, added up in float64 below: one float32 sum over a block's rows x D values loses digits.
             varianceSum: latentVar ? tf.sum(tf.exp(dec.logS2), 1) : undefined,
             nu: encodings && once ? e.nu : undefined,

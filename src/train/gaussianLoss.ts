@@ -13,6 +13,7 @@ import type { Tf } from './tf';
 
 export const SQUARED_ERROR_KERNEL = 'VaeLensWeightedSquaredError';
 export const SQUARED_ERROR_GRAD_KERNEL = 'VaeLensWeightedSquaredErrorGrad';
+export const SAMPLE_SQUARED_ERROR_KERNEL = 'VaeLensSampleSquaredError';
 
 /** e for x and μ (N×D) and iv ([1, 1] or [1, D]); undefined where the engine has no fused kernel. */
 export function weightedSquaredError(tf: Tf, x: Tensor2D, mu: Tensor2D, iv: Tensor2D): Tensor1D | undefined {
@@ -30,4 +31,16 @@ export function weightedSquaredError(tf: Tf, x: Tensor2D, mu: Tensor2D, iv: Tens
     };
   });
   return op(mu, iv) as Tensor1D;
+}
+
+/**
+ * The diagnostics pass's data terms in one pass over its decoder means, where the engine has the
+ * fused kernel: x is P×D, mu P·S×D with rows p·S + s (S samples of each point). e holds each row's
+ * Σ_d (x − μ)²·iv as weightedSquaredError sums it, colSums each column's Σ_rows (x − μ)². Forward
+ * only (no gradient); undefined where the engine has no such kernel.
+ */
+export function sampleSquaredError(tf: Tf, x: Tensor2D, mu: Tensor2D, iv: Tensor2D, samples: number): { e: Tensor1D; colSums: Tensor1D } | undefined {
+  if (!tf.getKernel(SAMPLE_SQUARED_ERROR_KERNEL, tf.getBackend())) return undefined;
+  const [e, colSums] = tf.engine().runKernel(SAMPLE_SQUARED_ERROR_KERNEL, { x, mu, iv }, { samples }) as [Tensor1D, Tensor1D];
+  return { e, colSums };
 }

@@ -17,7 +17,7 @@ import { MODEL_TYPE_INFO } from '../core/modelTypes';
 import { Rng } from '../core/random';
 import type { Activation, ModelSpec } from '../core/spec';
 import type { Tf } from './tf';
-import { weightedSquaredError } from './gaussianLoss';
+import { sampleSquaredError, weightedSquaredError } from './gaussianLoss';
 import { DENSE_KERNEL, initDense, initLayer, makeChannelBias, makeDataDense, makeDense, variableOf, type DenseFn, type DenseParams } from './layers';
 
 export interface VaeParams {
@@ -265,12 +265,32 @@ export class Vae {
     return tf.reshape(this.logLikelihoodOverLastAxis(x3, mu3, logS2), [C * samples]) as Tensor1D;
   }
 
+  /**
+   * log p(x|z) per sample for S samples per point, with the column sums of (x − μ)² over them, in
+   * one fused pass over d.mu (the diagnostics pass's data terms): x is [C, D], d.mu [C*S, D] with
+   * rows n*S + s. Each row's log p(x|z) has the bits logLikelihood gives for it on this engine.
+   * Undefined where the engine has no fused kernel, or the variance varies with z (VAE-3).
+   */
+  dataTermsPerSample(x: Tensor2D, d: Decoded, samples: number): { logLik: Tensor1D; sqErrSum: Tensor1D } | undefined {
+    const tf = this.tf;
+    // A per-point variance is [rows, D], and a block of one row would look like a shared one.
+    if (this.params.decoderLogVar) return undefined;
+    const fused = sampleSquaredError(tf, x, d.mu, tf.exp(tf.neg(d.logS2)) as Tensor2D, samples);
+    return fused && { logLik: this.logLikelihoodOfError(fused.e, d.logS2), sqErrSum: fused.colSums };
+  }
+
+  /** log p(x|z) from e = Σ_d (x − μ)²/s_d² per row, for a variance shared by every row ([1, 1] or [1, D]). */
+  private logLikelihoodOfError(e: Tensor1D, logS2: Tensor2D): Tensor1D {
+    const tf = this.tf;
+    // Σ_d log s_d²: a scalar log s² counts once per dimension.
+    return tf.mul(tf.add(e, tf.add(tf.mul(tf.sum(logS2), this.dim / logS2.size), this.dim * LOG_2PI)), -0.5);
+  }
+
   private logLikelihoodOverLastAxis(x: Tensor, mu: Tensor, logS2: Tensor): Tensor {
     const tf = this.tf;
     if (x.rank === 2 && mu.rank === 2 && logS2.shape[0] === 1) {
       const e = weightedSquaredError(tf, x as Tensor2D, mu as Tensor2D, tf.exp(tf.neg(logS2)) as Tensor2D);
-      // Σ_d log s_d²: a scalar log s² counts once per dimension.
-      if (e) return tf.mul(tf.add(e, tf.add(tf.mul(tf.sum(logS2), this.dim / logS2.size), this.dim * LOG_2PI)), -0.5);
+      if (e) return this.logLikelihoodOfError(e, logS2 as Tensor2D);
     }
     const sq = tf.square(tf.sub(x, mu));
     // Full shape by broadcasting, so a scalar log s^2 is counted once per dimension.

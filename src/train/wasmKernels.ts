@@ -22,7 +22,7 @@ import * as v8 from 'node:v8';
 import type { KernelConfig, NamedAttrMap, Tensor, TensorInfo, Variable } from '@tensorflow/tfjs-core';
 import type { Gemm, KernelExports, WasmBackendInternals } from './wasmTypes';
 import type { Tf } from './tf';
-import { SQUARED_ERROR_GRAD_KERNEL, SQUARED_ERROR_KERNEL } from './gaussianLoss';
+import { SAMPLE_SQUARED_ERROR_KERNEL, SQUARED_ERROR_GRAD_KERNEL, SQUARED_ERROR_KERNEL } from './gaussianLoss';
 import { ACTIVATION_GRAD_KERNEL, BIAS_ACTIVATION_KERNEL, DENSE_KERNEL } from './layers';
 import { KernelThreadPool, planGemm, type ConvPart, type SquaredErrorArgs } from './threadPool';
 import { installConvKernels } from './wasmConvKernels';
@@ -302,6 +302,23 @@ export async function installWasmKernels(tf: Tf): Promise<WasmKernels> {
       const colSums = backend.makeOutput([a.d], 'float32');
       onMemory.squaredErrorGrad(a, address(dy), address(dmu), address(colSums));
       return [dmu, colSums];
+    },
+  });
+  // The diagnostics pass's data terms (gaussianLoss.ts): one pass over its decoder means, on this thread.
+  tf.registerKernel({
+    kernelName: SAMPLE_SQUARED_ERROR_KERNEL,
+    backendName: 'wasm',
+    kernelFunc: (args) => {
+      const { x, mu, iv } = args.inputs as { x: TensorInfo; mu: TensorInfo; iv: TensorInfo };
+      const { samples } = args.attrs as NamedAttrMap & { samples: number };
+      const [points, d] = x.shape as [number, number];
+      const ivSize = iv.shape.reduce((a, b) => a * b, 1);
+      if (mu.shape[0] !== points * samples || mu.shape[1] !== d || (ivSize !== 1 && ivSize !== d))
+        throw new Error(`sample squared error: shapes [${x.shape}], [${mu.shape}] and [${iv.shape}] do not fit ${samples} samples a point`);
+      const e = backend.makeOutput([points * samples], 'float32');
+      const colSums = backend.makeOutput([d], 'float32');
+      k.sampleSquaredErrorRows(points, samples, d, address(x), address(mu), address(iv), ivSize !== 1, address(e), address(colSums));
+      return [e, colSums];
     },
   });
   installSlicingKernels(tf, backend, k, address);

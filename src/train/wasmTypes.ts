@@ -38,6 +38,8 @@ export interface KernelExports {
   activationGradColumns(m: number, n: number, col0: number, cols: number, y: number, dy: number, relu: boolean, dpre: number, colSums: number): void;
   /** The Gaussian log-likelihood's data term and its gradient (src/train/kernels/gaussian.ts). */
   weightedSquaredErrorRows(row0: number, rows: number, d: number, x: number, mu: number, iv: number, ivPerDim: boolean, out: number): void;
+  /** The diagnostics pass's per-row data terms and column sums for S samples of each point (kernels/gaussian.ts). */
+  sampleSquaredErrorRows(points: number, samples: number, d: number, x: number, mu: number, iv: number, ivPerDim: boolean, out: number, colSums: number): void;
   weightedSquaredErrorGradColumns(
     n: number,
     d: number,

@@ -33,6 +33,45 @@ export function weightedSquaredErrorRows(row0: i32, rows: i32, d: i32, x: usize,
   }
 }
 
+/**
+ * The diagnostics pass's data terms for `points` points of x (points×D) and `samples` decoder
+ * means of each (μ, row p·samples + s): e[r] as weightedSquaredErrorRows gives it for row r of μ
+ * against its point's row of x (the same sums, in the same order), and
+ *   colSums[d] = Σ_r (x[p,d] − μ[r,d])²,   summed over the rows in order, from zero,
+ * in the same pass over μ. x is read once per point, never repeated per sample.
+ */
+export function sampleSquaredErrorRows(points: i32, samples: i32, d: i32, x: usize, mu: usize, iv: usize, ivPerDim: bool, out: usize, colSums: usize): void {
+  const vectorEnd = d & ~3;
+  const scalar = f32x4.splat(load<f32>(iv));
+  memory.fill(colSums, 0, <usize>d << 2);
+  for (let p = 0; p < points; p++) {
+    const xr = x + (<usize>(p * d) << 2);
+    for (let s = 0; s < samples; s++) {
+      const n = p * samples + s;
+      const mr = mu + (<usize>(n * d) << 2);
+      let acc = f32x4.splat(0);
+      let j = 0;
+      for (; j < vectorEnd; j += 4) {
+        const o = <usize>j << 2;
+        const r = f32x4.sub(v128.load(xr + o), v128.load(mr + o));
+        const sq = f32x4.mul(r, r);
+        const w = ivPerDim ? v128.load(iv + o) : scalar;
+        acc = f32x4.add(acc, f32x4.mul(sq, w));
+        v128.store(colSums + o, f32x4.add(v128.load(colSums + o), sq));
+      }
+      let sum = f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + (f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3));
+      for (; j < d; j++) {
+        const o = <usize>j << 2;
+        const r = load<f32>(xr + o) - load<f32>(mr + o);
+        const sq = r * r;
+        sum += sq * load<f32>(ivPerDim ? iv + o : iv);
+        store<f32>(colSums + o, load<f32>(colSums + o) + sq);
+      }
+      store<f32>(out + (<usize>n << 2), sum);
+    }
+  }
+}
+
 /** ∂e/∂μ and colSums for columns [col0, col0 + cols) over all n rows. */
 export function weightedSquaredErrorGradColumns(
   n: i32, d: i32, col0: i32, cols: i32, x: usize, mu: usize, iv: usize, ivPerDim: bool, dy: usize, dmu: usize, colSums: usize,

@@ -3,5 +3,5 @@ export { sgemm, sgemmStrided, sgemmScratchBytes, packedBBytes } from './gemm';
 export { adamUpdate, adamUpdateTable } from './adam';
 export { addInto, copyRows } from './im2col';
 export { conv } from './conv';
-export { weightedSquaredErrorRows, weightedSquaredErrorGradColumns } from './gaussian';
+export { weightedSquaredErrorRows, weightedSquaredErrorGradColumns, sampleSquaredErrorRows } from './gaussian';
 export { biasActivation, activationGradColumns } from './dense';
