@@ -382,16 +382,18 @@ export async function installWasmKernels(tf: Tf): Promise<WasmKernels> {
 }
 
 /**
- * Concat and SplitV of float32 tensors along any axis, as one copy of strided rows per tensor in
- * the kernel module. The engine's own Concat copies row by row from JavaScript (a subarray and a
- * set per row: 0.3 ms for the two [3136, 20] latent heads' weights that model.ts joins every
- * step), and its SplitV (their gradient) goes through its general slice; anything else (other
- * dtypes) goes to them.
+ * Concat and SplitV of float32 tensors along any axis, and Slice of a float32 matrix, as one copy
+ * of strided rows per tensor in the kernel module. The engine's own Concat and Slice copy row by
+ * row from JavaScript (a subarray and a set per row: 0.3 ms for the two [3136, 20] latent heads'
+ * weights that model.ts joins every step, 0.15 ms for each half of the diagnostics pass's [256, 40]
+ * encoder output), and its SplitV (their gradient) goes through its general slice; anything else
+ * (other dtypes, other ranks) goes to them.
  */
 function installSlicingKernels(tf: Tf, backend: WasmBackendInternals, k: KernelExports, address: (t: { dataId: object }) => number): void {
   const concat = tf.getKernel(tf.Concat, 'wasm');
   const splitV = tf.getKernel(tf.SplitV, 'wasm');
-  if (!concat || !splitV) throw new Error('the wasm engine has no Concat or SplitV kernel');
+  const slice = tf.getKernel(tf.Slice, 'wasm');
+  if (!concat || !splitV || !slice) throw new Error('the wasm engine has no Concat, SplitV or Slice kernel');
   const size = (shape: number[]) => shape.reduce((a, d) => a * d, 1);
   tf.unregisterKernel(tf.Concat, 'wasm');
   tf.registerKernel({
@@ -446,6 +448,21 @@ function installSlicingKernels(tf: Tf, backend: WasmBackendInternals, k: KernelE
         offset += s * inner;
         return out;
       });
+    },
+  });
+  tf.unregisterKernel(tf.Slice, 'wasm');
+  tf.registerKernel({
+    kernelName: tf.Slice,
+    backendName: 'wasm',
+    kernelFunc: (args) => {
+      const { x } = args.inputs as { x: TensorInfo };
+      if (x.dtype !== 'float32' || x.shape.length !== 2) return slice.kernelFunc(args);
+      const { begin, size: sizes } = args.attrs as { begin: number | number[]; size: number | number[] };
+      const [[row0, col0], [rows, cols]] = tf.slice_util.parseSliceParams(x as unknown as Tensor, begin, sizes);
+      const out = backend.makeOutput([rows!, cols!], 'float32');
+      const width = x.shape[1]! * 4;
+      if (rows! > 0 && cols! > 0) k.copyRows(rows!, cols! * 4, address(x) + row0! * width + col0! * 4, width, address(out), cols! * 4);
+      return out;
     },
   });
 }

@@ -160,3 +160,42 @@ test('Concat and SplitV on the wasm engine match the cpu engine: generated shape
     assert.deepEqual(got, want, JSON.stringify(c));
   }
 });
+
+test('Slice on the wasm engine matches the cpu engine: matrices cut every way, sizes of -1, other ranks', async () => {
+  const { tf } = await chooseEngine('wasm');
+  await import('@tensorflow/tfjs-backend-cpu');
+  const rng = new Rng(43);
+  const int = (lo: number, hi: number) => lo + Math.floor(rng.uniform() * (hi - lo + 1));
+  const cases = Array.from({ length: 40 }, (_, i) => {
+    const shape = Array.from({ length: i < 34 ? 2 : int(1, 3) }, () => int(1, 9));
+    const begin = shape.map((d) => int(0, d - 1));
+    // To the end (-1), empty, or anything that fits.
+    const size = shape.map((d, j) => (rng.uniform() < 0.2 ? -1 : int(0, d - begin[j]!)));
+    return { shape, begin, size, seed: 8000 + 10 * i };
+  });
+  // The two halves of the diagnostics pass's encoder output.
+  cases.push({ shape: [256, 40], begin: [0, 20], size: [256, 20], seed: 9100 }, { shape: [256, 40], begin: [0, 0], size: [256, 20], seed: 9101 });
+  const run = (c: (typeof cases)[number]) =>
+    tf.tidy(() => {
+      const x = tf.tensor(
+        randomValues(
+          c.shape.reduce((a, d) => a * d, 1),
+          c.seed,
+        ),
+        c.shape,
+      );
+      const y = tf.slice(x, c.begin, c.size);
+      return { shape: y.shape, values: Array.from(y.dataSync()) };
+    });
+  for (const c of cases) {
+    const got = run(c);
+    await tf.setBackend('cpu');
+    let want: ReturnType<typeof run>;
+    try {
+      want = run(c);
+    } finally {
+      await tf.setBackend('wasm');
+    }
+    assert.deepEqual(got, want, JSON.stringify(c));
+  }
+});
