@@ -81,7 +81,7 @@ export async function evaluateRun(runDir: string, opts: { samples?: number; poin
     const H = spec.model.latentDim;
     const encodings = { nu: new Float32Array(n * H), logT2: new Float32Array(n * H) };
     const result = diagnose(engine.tf, vae, { values, n, samples, seed: 12345 }, encodings);
-    const latents = { ...encoderEvidence(encodings, n, H, 12346), ...meanFieldEvidence(engine.tf, vae, values, n) };
+    const latents = { ...encoderEvidence(encodings, n, H, 12346), ...meanFieldEvidence(engine.tf, vae, values, n, encodings.nu) };
     const val = data.validation;
     const vn = val ? Math.min(val.n, n) : 0;
     const validationElbo =

@@ -63,21 +63,16 @@ export function meanFieldPoints(n: number, latentDim: number): number {
  * The mean-field gap (core/evidence.ts) of the first points of `values`: the decoder's Jacobian J at
  * each point's encoder mean by central differences, then Λ = diag(1/a^2) + Jᵀ diag(1/s^2) J per
  * point. Undefined where the weights give no finite gap, and for too many latents (meanFieldPoints).
+ * `encoderMeans` (n x latentDim, from the diagnostics pass's encodings) saves encoding the points
+ * again: the encoder gives each point the same bits in any batch.
  */
-export function meanFieldEvidence(tf: Tf, vae: Vae, values: Float32Array, n: number): MeanFieldEvidence | undefined {
+export function meanFieldEvidence(tf: Tf, vae: Vae, values: Float32Array, n: number, encoderMeans?: Float32Array): MeanFieldEvidence | undefined {
   const D = vae.dim;
   const H = vae.spec.latentDim;
   const P = meanFieldPoints(n, H);
   if (P === 0) return undefined;
-  const { nu, invS2 } = tf.tidy(() => {
-    const e = vae.encode(tf.tensor2d(values.subarray(0, P * D), [P, D]));
-    const logS2 = vae.decode(e.nu).logS2;
-    return { nu: tf.keep(e.nu), invS2: tf.keep(tf.exp(tf.neg(tf.broadcastTo(logS2, [P, D])))) };
-  });
-  const w = invS2.dataSync() as Float32Array;
-  invS2.dispose();
-  const centres = nu.dataSync() as Float32Array;
-  nu.dispose();
+  const centres = encoderMeans ? encoderMeans.subarray(0, P * H) : encoderMeansOf(tf, vae, values, P);
+  const w = inverseDecoderVariance(tf, vae, centres, P);
   // Rows (p, sign, h): nu_p + sign * step_ph * e_h, for the points of one block, sized as the pass's
   // blocks are (whole points: a point's 2H shifted copies stay together).
   const pointsPerBlock = Math.max(1, Math.floor(passBlockRows(D, vae.plan) / (2 * H)));
@@ -134,6 +129,31 @@ export function meanFieldEvidence(tf: Tf, vae: Vae, values: Float32Array, n: num
   // two Jacobians holds four of them, over the smallest step.
   const rounding = (2 * FLOAT32_EPS * outputSize) / smallestStep;
   return { meanFieldGap: gap, meanFieldPoints: P, decoderLinear: P > 1 && spread <= LINEAR_TOLERANCE * size + rounding && !varies };
+}
+
+function encoderMeansOf(tf: Tf, vae: Vae, values: Float32Array, P: number): Float32Array {
+  const nu = tf.tidy(() => vae.encode(tf.tensor2d(values.subarray(0, P * vae.dim), [P, vae.dim])).nu);
+  const out = nu.dataSync() as Float32Array;
+  nu.dispose();
+  return out;
+}
+
+/** 1/s^2 at each point's encoder mean, P x D; a variance shared by every point is read off the model, not decoded. */
+function inverseDecoderVariance(tf: Tf, vae: Vae, centres: Float32Array, P: number): Float32Array {
+  const D = vae.dim;
+  const H = vae.spec.latentDim;
+  const perPoint = vae.params.decoderLogVar !== undefined;
+  const iv = tf.tidy(() => {
+    const logS2 = perPoint ? vae.decode(tf.tensor2d(centres, [P, H])).logS2 : tf.reshape(vae.params.logS2!, [-1]);
+    return tf.exp(tf.neg(logS2));
+  });
+  const values = iv.dataSync() as Float32Array;
+  iv.dispose();
+  if (perPoint) return values;
+  // One value, or one per dimension, the same for every point.
+  const w = new Float32Array(P * D);
+  for (let k = 0; k < P * D; k++) w[k] = values[values.length === 1 ? 0 : k % D]!;
+  return w;
 }
 
 // The loops over a point's H x D Jacobian are small functions of their own: called for every point,

@@ -311,7 +311,7 @@ export class TrainingLoop {
       }).elbo;
     }
     const latents = encoderEvidence(encodings, this.diagN, H, seed + 2);
-    const meanField = meanFieldEvidence(engine.tf, this.vae, this.diagValues, this.diagN);
+    const meanField = meanFieldEvidence(engine.tf, this.vae, this.diagValues, this.diagN, encodings.nu);
     const averagedElbo = epoch > 0 ? this.averagedWeightsElbo(stats, d.elbo, seed) : undefined;
     const learningRate = learningRateAt(spec, Math.max(epoch, 1), this.o.epochs);
     const verdict = this.judge.push({

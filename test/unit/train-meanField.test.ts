@@ -9,7 +9,9 @@ import { meanFieldGap } from '../../src/core/evidence';
 import { Rng } from '../../src/core/random';
 import { DEFAULT_DIAGNOSTIC_SUBSET, parseSpec } from '../../src/core/spec';
 import { SPEC_SCHEMA } from '../../src/core/specSchema';
+import { generateSynthetic } from '../../src/data/synthetic';
 import { chooseEngine, type Tf } from '../../src/train/backend';
+import { gatherStatistics } from '../../src/train/diagnostics';
 import { localPrecision, meanFieldEvidence, meanFieldPoints } from '../../src/train/evidence';
 import { Vae } from '../../src/train/model';
 
@@ -214,4 +216,26 @@ test('a linear decoder far from the origin (raw pixels, offsets, large latent me
         }
       }
   assert.equal(cases, 27);
+});
+
+test("the gap read off the pass's encoder means is, to the bit, the gap that encodes its points itself", async () => {
+  const { tf } = await chooseEngine('wasm');
+  const data = generateSynthetic({ synthetic: 'manifold', n: 300, noise: 0.1, seed: 8, dim: 31, intrinsicDim: 2 });
+  for (const model of [
+    '{ "type": "VAE-1", "latentDim": 3, "encoder": { "hidden": [24] }, "decoder": { "hidden": [24] } }',
+    '{ "type": "VAE-1", "latentDim": 4, "decoderVariance": "per-dimension", "encoder": { "hidden": [16] }, "decoder": { "hidden": [16, 8] } }',
+    '{ "type": "VAE-3", "latentDim": 2, "encoder": { "hidden": [16] }, "decoder": { "hidden": [16] } }',
+  ]) {
+    const spec = parseSpec(`{ "data": { "synthetic": "spiral3d", "n": 300 }, "model": ${model} }`, 't.vae.json').spec;
+    const vae = new Vae(tf, spec.model, data.dim, 4, 0.3);
+    try {
+      const H = spec.model.latentDim;
+      const encodings = { nu: new Float32Array(data.n * H), logT2: new Float32Array(data.n * H) };
+      // The pass encodes in blocks of 256 points; the gap alone encodes its 128 at once.
+      gatherStatistics(tf, vae, { values: data.values, n: data.n, samples: 2, seed: 3 }, encodings);
+      assert.deepEqual(meanFieldEvidence(tf, vae, data.values, data.n, encodings.nu), meanFieldEvidence(tf, vae, data.values, data.n), model);
+    } finally {
+      vae.dispose();
+    }
+  }
 });
