@@ -76,22 +76,14 @@ export function mutualInformation(nu: ArrayLike<number>, logT2: ArrayLike<number
     for (let h = 0; h < H; h++) s += logT2[m * H + h]!;
     return -0.5 * s;
   });
+  // The means as float64 (exactly the same numbers): the M x M loop below then reads one kind of array.
+  const means = Float64Array.from({ length: M * H }, (_, i) => nu[i]!);
   const z = new Float64Array(H);
   const logq = new Float64Array(M);
   let total = 0;
   for (let n = 0; n < M; n++) {
-    for (let h = 0; h < H; h++) z[h] = nu[n * H + h]! + Math.exp(0.5 * logT2[n * H + h]!) * eps[n * H + h]!;
-    let max = -Infinity;
-    for (let m = 0; m < M; m++) {
-      let q = logNormConst[m]!;
-      for (let h = 0; h < H; h++) {
-        const d = z[h]! - nu[m * H + h]!;
-        const u = d === 0 ? 0 : d * invSd[m * H + h]!;
-        q -= 0.5 * u * u;
-      }
-      logq[m] = q;
-      if (q > max) max = q;
-    }
+    for (let h = 0; h < H; h++) z[h] = means[n * H + h]! + Math.exp(0.5 * logT2[n * H + h]!) * eps[n * H + h]!;
+    const max = logDensities(z, means, invSd, logNormConst, logq);
     let sum = 0;
     for (let m = 0; m < M; m++) sum += Math.exp(logq[m]! - max);
     // log q(z_n|x_n) - log(1/M sum_m q(z_n|x_m)), with the larger terms taken out first: the log
@@ -99,6 +91,27 @@ export function mutualInformation(nu: ArrayLike<number>, logT2: ArrayLike<number
     total += Math.log(M) - Math.log(sum) - (max - logq[n]!);
   }
   return total / M;
+}
+
+/**
+ * log q(z | x_m) for every m, without -H/2 log 2pi, into logq; returns their largest. A function of
+ * its own: called once per point, it is compiled after the first few, where the loop inline ran
+ * unoptimised for much of a pass (V8 optimises a function called often sooner than a long loop).
+ */
+function logDensities(z: Float64Array, means: Float64Array, invSd: Float64Array, logNormConst: Float64Array, logq: Float64Array): number {
+  const H = z.length;
+  let max = -Infinity;
+  for (let m = 0, row = 0; m < logq.length; m++, row += H) {
+    let q = logNormConst[m]!;
+    for (let h = 0; h < H; h++) {
+      const d = z[h]! - means[row + h]!;
+      const u = d === 0 ? 0 : d * invSd[row + h]!;
+      q -= 0.5 * u * u;
+    }
+    logq[m] = q;
+    if (q > max) max = q;
+  }
+  return max;
 }
 
 export interface MeanFieldEvidence {

@@ -37,3 +37,39 @@ test('the mutual information of posteriors narrower than float64 can weigh stays
     if (logT2 <= -100) assert.ok(Math.abs(mi - Math.log(N)) < 1e-9, `log t^2 = ${logT2}: I = ${mi}, log M = ${Math.log(N)}`);
   }
 });
+
+test('I(x; z) is, to the bit, the estimator written out in one loop (float32 means, narrow and exact posteriors)', () => {
+  // The estimator as it reads on paper, one loop over n, m and h, in the same order of operations.
+  const plain = (nu: Float32Array, logT2: Float32Array, M: number, H: number, eps: Float64Array) => {
+    let total = 0;
+    for (let n = 0; n < M; n++) {
+      const logq: number[] = [];
+      for (let m = 0; m < M; m++) {
+        let norm = 0;
+        for (let h = 0; h < H; h++) norm += logT2[m * H + h]!;
+        let q = -0.5 * norm;
+        for (let h = 0; h < H; h++) {
+          const d = nu[n * H + h]! + Math.exp(0.5 * logT2[n * H + h]!) * eps[n * H + h]! - nu[m * H + h]!;
+          const u = d === 0 ? 0 : d * Math.exp(-0.5 * logT2[m * H + h]!);
+          q -= 0.5 * u * u;
+        }
+        logq.push(q);
+      }
+      const max = Math.max(...logq);
+      const sum = logq.reduce((s, q) => s + Math.exp(q - max), 0);
+      total += Math.log(M) - Math.log(sum) - (max - logq[n]!);
+    }
+    return total / M;
+  };
+  const rng = new Rng(5);
+  for (const [M, H, logT2Mean] of [
+    [300, 20, -2],
+    [64, 3, -1500],
+    [50, 1, 0],
+  ] as const) {
+    const nu = Float32Array.from({ length: M * H }, () => 3 * rng.normal());
+    const logT2 = Float32Array.from({ length: M * H }, () => logT2Mean + rng.normal());
+    const eps = Float64Array.from({ length: M * H }, () => rng.normal());
+    assert.equal(latentEvidence(nu, logT2, M, H, eps).mutualInformation, plain(nu, logT2, M, H, eps), `M ${M}, H ${H}`);
+  }
+});
