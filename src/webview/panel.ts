@@ -4,7 +4,7 @@
  * redraw per animation frame, so a burst of records costs one chart update.
  */
 import type { PanelRun, ToPanel, TrainingProgress } from '../core/panelProtocol';
-import { withoutPerLatent } from '../core/panelPayload';
+import { asEarlierPass } from '../core/panelPayload';
 import { counted } from '../core/wording';
 import type { RunView, TrackedDataset } from './chartConfigs';
 import { ChartBoard } from './charts';
@@ -100,8 +100,8 @@ export class Panel {
         const all = state.run.records;
         for (const r of records) all.push(r); // not push(...records): a long catch-up would overflow the call stack
         const from = all.length - records.length;
-        // Only the latest pass's per-latent arrays are drawn; the passes before it let theirs go.
-        for (let i = Math.max(0, from - 1); i < all.length - 1; i++) all[i] = withoutPerLatent(all[i]!);
+        // Only the latest pass is drawn whole; the passes before it keep what the charts draw of them.
+        for (let i = Math.max(0, from - 1); i < all.length - 1; i++) all[i] = asEarlierPass(all[i]!);
         // A pass under an epoch already charted (or a step counter that restarts) moves every run to another axis.
         const axis = axisAfterAppend(
           this.axis,
