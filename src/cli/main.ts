@@ -184,6 +184,7 @@ async function evaluate(args: Args): Promise<number> {
         validationElbo: ev.validationElbo,
         convergence: ev.verdict?.state,
         convergenceReason: ev.verdict?.reason,
+        verdictNotes: ev.verdictNotes,
         sessions: ev.sessions,
       }) + '\n',
     );
@@ -210,6 +211,7 @@ async function evaluate(args: Args): Promise<number> {
   console.log('');
   console.log(evidenceTable(ev.latents, r.klPerLatent.length, ev.validationElbo, r.elbo));
   if (ev.verdict) console.log(`\nverdict over the run's passes: ${verdictLine(ev.verdict.state, ev.verdict.reason)}`);
+  for (const note of ev.verdictNotes) console.log(`stored verdict differs: ${note}`);
   return 0;
 }
 

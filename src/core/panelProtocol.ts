@@ -39,6 +39,8 @@ const panelRun = object({
   message: optional(string),
   /** Why the entropy theorem does not apply to this run, when it does not. */
   theoremNote: optional(string),
+  /** Where a verdict the run's files hold is not the one judged again from its passes (which the records show), saying so. */
+  verdictNote: optional(string),
   /** Every process that trained the run, oldest first (run.json's `sessions`), where it records them. */
   sessions: optional(array(sessionInfo)),
 });

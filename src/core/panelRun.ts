@@ -5,12 +5,11 @@ import type { RunContents } from './run/read';
 
 /** The panel's view of a run read from its folder (`live`: a trainer of this window is writing it). */
 export function toPanelRun(c: RunContents, live: boolean): PanelRun {
-  // The panel reads the verdict from the last record; a writer that left it to the reader gets the judged one there.
+  // The panel reads the verdict from the last record: it gets the one judged from the passes there
+  // (readRunContents), in place of what the writer left (nothing, or a verdict the passes do not give).
   const last = c.records[c.records.length - 1];
-  const records =
-    last && last.convergence === undefined && c.convergence !== undefined
-      ? [...c.records.slice(0, -1), { ...last, convergence: c.convergence, convergenceReason: c.convergenceReason }]
-      : c.records;
+  const judged = last !== undefined && c.convergence !== undefined && (last.convergence !== c.convergence || last.convergenceReason !== c.convergenceReason);
+  const records = judged ? [...c.records.slice(0, -1), { ...last, convergence: c.convergence, convergenceReason: c.convergenceReason }] : c.records;
   return {
     runDir: c.runDir,
     name: c.meta?.name ?? path.basename(c.runDir),
@@ -25,6 +24,7 @@ export function toPanelRun(c: RunContents, live: boolean): PanelRun {
     imagesProblem: c.imagesProblem,
     message: live ? undefined : c.message,
     theoremNote: c.theoremNote,
+    ...(c.verdictNotes.length > 0 ? { verdictNote: c.verdictNotes.join(' ') } : {}),
     sessions: c.meta?.sessions,
   };
 }

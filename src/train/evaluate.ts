@@ -5,18 +5,17 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ConvergenceState } from '../core/convergence';
-import { judgeRecords, settingsOfSpec } from '../core/run/settings';
+import { readRunContents } from '../core/run/read';
 import type { Decomposition } from '../core/entropy';
 import { checkAllocation, MAX_ARRAY_BYTES } from '../core/allocation';
 import { shellWord, shownPath, UserError } from '../core/errors';
 import { array, is } from '../core/guard';
-import { RUN_FILES, RUN_FORMAT_VERSION, sessionInfo, type MetricsRecord, type RunMeta } from '../core/runFormat';
+import { RUN_FILES, RUN_FORMAT_VERSION, sessionInfo, type RunMeta } from '../core/runFormat';
 import { sessionSpans, type SessionSpan } from '../core/sessionHistory';
 import { isRunMeta, readRunJson, READ_LIMITS } from '../core/run/files';
 import { nearbyRunsHint } from '../core/run/nearbyRuns';
 import { readRegularFileSync } from '../core/safeRead';
 import type { LatentEvidence, MeanFieldEvidence } from '../core/evidence';
-import { parseMetricsJsonl } from '../core/runFormat';
 import type { BackendChoice, VaeSpec } from '../core/spec';
 import { loadData } from '../data/load';
 import { chooseEngine } from './backend';
@@ -44,8 +43,10 @@ export interface Evaluation {
   latents: LatentEvidence & Partial<MeanFieldEvidence>;
   /** ELBO on the held-out split (up to as many points), when the spec has one. */
   validationElbo?: number;
-  /** The run's verdict from its recorded passes (the rule of core/convergence.ts). */
+  /** The run's verdict, judged again from its recorded passes (the rule of core/convergence.ts), as report and the panel show it. */
   verdict?: { state: ConvergenceState; reason: string };
+  /** Where a verdict the run's files hold is not that one (edited by hand, another writer or version), saying so. */
+  verdictNotes: string[];
   /** Each process that trained the run (run.json's sessions), with the epochs of its passes; empty where it records none. */
   sessions: SessionSpan[];
   /** What the user should know about the run folder (a newer format), for stderr. */
@@ -87,7 +88,9 @@ export async function evaluateRun(runDir: string, opts: { samples?: number; poin
     const validationElbo =
       val && vn > 0 ? diagnose(engine.tf, vae, { values: val.values.subarray(0, vn * val.dim), n: vn, samples, seed: 12347 }).elbo : undefined;
     const batchesDone = cp.batchesDone ? cp.batchesDone : undefined;
-    const records = recordsOf(runDir);
+    // The run's passes and their verdict as report and the panel read them: one answer on all three.
+    const run = await readRunContents(path.resolve(runDir));
+    const records = run.records;
     return {
       spec,
       meta,
@@ -100,7 +103,8 @@ export async function evaluateRun(runDir: string, opts: { samples?: number; poin
       priorVariance: Array.from(priorVariance(vae)),
       latents,
       validationElbo,
-      verdict: runVerdict(records, spec),
+      verdict: run.convergence !== undefined && run.convergenceReason !== undefined ? { state: run.convergence, reason: run.convergenceReason } : undefined,
+      verdictNotes: run.verdictNotes,
       // run.json as written (eval reads it unchecked): sessions of another shape are not shown.
       sessions: sessionSpans(is(array(sessionInfo), meta.sessions) ? meta.sessions : undefined, records),
       warnings: [
@@ -188,16 +192,3 @@ function checkEvalSamples(samples: number, dim: number, latentDim: number): void
 
 /** Noise, latent draws, decoder means and their residuals: about this many copies of a point's samples live at once. */
 const EVAL_COPIES = 4;
-
-/** The run's recorded passes; none where metrics.jsonl cannot be read. */
-function recordsOf(runDir: string): MetricsRecord[] {
-  const read = readRegularFileSync(path.join(runDir, RUN_FILES.metrics), READ_LIMITS.metrics);
-  return read.ok ? parseMetricsJsonl(read.text).records : [];
-}
-
-/** The verdict over the run's recorded passes; undefined when it has none. */
-function runVerdict(records: MetricsRecord[], spec: VaeSpec): { state: ConvergenceState; reason: string } | undefined {
-  if (records.length === 0) return undefined;
-  // The readers' rule on the readers' terms (a pass without a finite ELBO is not read as 0 nats).
-  return judgeRecords(records, settingsOfSpec(spec));
-}

@@ -138,6 +138,7 @@ export class RunHeader {
       sessionsBlock(run),
       status.detail && (status.tone === 'bad' || !training) ? h('div', { className: 'vl-run-detail', text: status.detail }) : null,
       run.theoremNote ? h('div', { className: 'vl-run-detail vl-theorem-note', text: `Theorem does not apply: ${run.theoremNote}` }) : null,
+      run.verdictNote ? h('div', { className: 'vl-run-detail vl-verdict-note', text: `Stored verdict differs: ${run.verdictNote}` }) : null,
       progressBlock(run, opts.progress),
     ];
     this.main.replaceChildren(...parts.filter((p): p is HTMLElement => p !== null));

@@ -52,6 +52,7 @@ export function normalizeRun(raw: PanelRun): { run: PanelRun; dropped: number } 
     imagesProblem: typeof r.imagesProblem === 'string' ? r.imagesProblem : undefined,
     message: typeof r.message === 'string' ? r.message : undefined,
     theoremNote: typeof r.theoremNote === 'string' ? r.theoremNote : undefined,
+    verdictNote: typeof r.verdictNote === 'string' ? r.verdictNote : undefined,
     sessions: is(array(sessionInfo), r.sessions) ? r.sessions : undefined,
   };
   return { run, dropped };

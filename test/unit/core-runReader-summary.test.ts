@@ -184,11 +184,13 @@ test("a summary whose last pass is not metrics.jsonl's last (written less often 
       what,
     );
   }
-  // The summary of the records' last pass is the run's own say, as before.
+  // The summary of the records' last pass is the run's own say, which the status bar shows; the
+  // panel and report, reading every pass, show the verdict judged from them and name the summary's.
   const current = await shown(runFolder({ ...done, last: rec(10), convergence: 'improving', convergenceReason: 'the summary says so' }));
   assert.equal(current.overview.convergence, 'improving');
-  assert.equal(current.contents.convergence, 'improving');
+  assert.equal(current.contents.convergence, 'converged');
   assert.doesNotMatch(current.notes, /is not the last record/);
+  assert.match(current.notes, /summary\.json \("convergence"\) says "still improving", but judged again from the 10 recorded passes the run is "converged"/);
 });
 
 test('a summary with its status but without the counts, or with counts of another kind, keeps its status; a count of another kind is named', async () => {

@@ -25,6 +25,7 @@ import { effectiveStatus, isCheckable, isWriterAlive, longestPassInterval, stale
 import { array, boolean, nullable, number, string, wholeNumber, type Guard } from '../guard';
 import { judgeInSlices, runJsonSettingProblem, runSettingsOf, theoremNoteOf } from './settings';
 import { lastMetricsRecord } from './tail';
+import { verdictLabel } from '../verdictText';
 
 export interface RunOverview {
   runDir: string;
@@ -58,6 +59,8 @@ export interface RunContents extends RunOverview {
   ignoredFields: { line: number; message: string; lines: number }[];
   /** Files of the run that could not be used (not regular files, over the read limit, malformed), with why. */
   problems: { file: string; message: string }[];
+  /** Where a verdict the run's files hold is not the one judged again from its passes (also among `problems`). */
+  verdictNotes: string[];
   tolerance: number;
   window: number;
 }
@@ -300,8 +303,13 @@ export async function readRunContents(runDir: string, alive: WriterAlive = isWri
   const lastRecord = parsed.records[parsed.records.length - 1];
   const settings = runSettingsOf(overview.meta, overview.specText, lastRecord);
   let { convergence, convergenceReason } = overview;
-  if (overview.convergence === undefined && parsed.records.length > 0) {
+  let verdictNotes: { file: string; message: string }[] = [];
+  if (parsed.records.length > 0) {
+    // The verdict is the rule's on the recorded passes, judged here: a verdict stored beside them may
+    // have been edited by hand, or written by another program or version, and must not contradict them.
     const verdict = await judgeInSlices(parsed.records, settings);
+    verdictNotes = storedVerdictNotes(runDir, overview.summary, lastRecord!, verdict.state, parsed.records.length);
+    for (const note of verdictNotes) problems.push(note);
     convergence = verdict.state;
     convergenceReason = verdict.reason;
   }
@@ -317,9 +325,36 @@ export async function readRunContents(runDir: string, alive: WriterAlive = isWri
     badLines: parsed.bad,
     ignoredFields: parsed.ignored,
     problems,
+    verdictNotes: verdictNotes.map((n) => n.message),
     tolerance: settings.tolerance,
     window: settings.window,
   };
+}
+
+/**
+ * Notes on the verdicts the run's files hold (summary.json's, where it speaks of the last pass, and
+ * the last record's) that are not the state judged again from the recorded passes.
+ */
+function storedVerdictNotes(
+  runDir: string,
+  summary: RunSummary | undefined,
+  last: MetricsRecord,
+  fresh: ConvergenceState,
+  passes: number,
+): { file: string; message: string }[] {
+  const stored = [
+    { file: RUN_FILES.metrics, field: 'its last record\'s "convergence"', state: last.convergence },
+    // A summary of an earlier pass (noted by overviewOf) is not the run's word on this one.
+    ...(summary?.last === undefined || samePass(summary.last, last) ? [{ file: RUN_FILES.summary, field: '"convergence"', state: summary?.convergence }] : []),
+  ];
+  return stored
+    .filter((s) => s.state !== undefined && s.state !== fresh)
+    .map((s) => ({
+      file: path.join(runDir, s.file),
+      message:
+        `${s.file} (${s.field}) says "${verdictLabel(s.state)}", but judged again from the ${passes} recorded pass${passes === 1 ? '' : 'es'} the run is "${verdictLabel(fresh)}"; ` +
+        `the verdict judged again is the one shown (a stored verdict edited by hand, or written by another program or another version of VAE Lens, can differ)`,
+    }));
 }
 
 /** Located notes on what a reader left out of a run folder: bad metrics lines by number (the first 20), fields it could not use, unread files. */
