@@ -189,13 +189,16 @@ export interface TrendFit {
 export function fitTrend(x: readonly number[], y: readonly number[], noiseFloor = 0): TrendFit {
   const n = Math.min(x.length, y.length);
   if (n < 3) return { slope: 0, slopeStdErr: Infinity, residualSd: NaN, n };
-  const pairs = new Float64Array((n * (n - 1)) / 2);
+  const pairs = pairScratch((n * (n - 1)) / 2);
   let count = 0;
   for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) if (x[j] !== x[i]) pairs[count++] = (y[j]! - y[i]!) / (x[j]! - x[i]!);
   if (count === 0) return { slope: 0, slopeStdErr: Infinity, residualSd: NaN, n };
   const slope = median(pairs.subarray(0, count));
-  const intercept = median(Array.from({ length: n }, (_, i) => y[i]! - slope * x[i]!));
-  const residualSd = Math.max(noiseFloor, 1.4826 * median(Array.from({ length: n }, (_, i) => Math.abs(y[i]! - intercept - slope * x[i]!))));
+  const residuals = new Float64Array(n);
+  for (let i = 0; i < n; i++) residuals[i] = y[i]! - slope * x[i]!;
+  const intercept = median(residuals);
+  for (let i = 0; i < n; i++) residuals[i] = Math.abs(y[i]! - intercept - slope * x[i]!);
+  const residualSd = Math.max(noiseFloor, 1.4826 * median(residuals));
   let mx = 0;
   for (let i = 0; i < n; i++) mx += x[i]! / n;
   let sxx = 0;
@@ -209,7 +212,7 @@ export function fitTrend(x: readonly number[], y: readonly number[], noiseFloor 
  * a NaN among the values (whose place a sort leaves to chance) it sorts as before.
  */
 function median(v: readonly number[] | Float64Array): number {
-  if (v.some(Number.isNaN)) {
+  if (hasNaN(v)) {
     const s = Array.from(v).sort((a, b) => a - b);
     const k = s.length >> 1;
     return s.length % 2 ? s[k]! : (s[k - 1]! + s[k]!) / 2;
@@ -223,6 +226,22 @@ function median(v: readonly number[] | Float64Array): number {
   let lower = -Infinity;
   for (let i = 0; i < k; i++) if (a[i]! > lower) lower = a[i]!;
   return (lower + a[k]!) / 2;
+}
+
+function hasNaN(v: readonly number[] | Float64Array): boolean {
+  for (let i = 0; i < v.length; i++) if (Number.isNaN(v[i])) return true;
+  return false;
+}
+
+/**
+ * The pairwise slopes' buffer, kept between fits: the verdict fits a few trends at every pass, and a
+ * run of thousands of passes judged again (report, eval, the panel) would otherwise allocate and
+ * collect a buffer of up to 4950 slopes each time. Single-threaded use only (each fit fills and reads it before returning).
+ */
+let pairBuffer = new Float64Array(0);
+function pairScratch(size: number): Float64Array {
+  if (pairBuffer.length < size) pairBuffer = new Float64Array(size);
+  return pairBuffer.subarray(0, size);
 }
 
 /** Reorders `a` so that a[k] holds the value a sort would put there, the smaller ones before it and the larger after (Hoare's selection). */
