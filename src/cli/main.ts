@@ -220,6 +220,7 @@ async function report(args: Args): Promise<number> {
   const { writeReport } = await import('./report');
   const out = await writeReport(args.positional, { out: args.flags.get('out') as string | undefined, png: args.flags.has('png') });
   for (const w of out.warnings) console.error(`warning: ${w}`);
+  for (const n of out.notes) console.error(`note: ${n}`);
   for (const f of out.written) console.log(f);
   return 0;
 }

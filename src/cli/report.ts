@@ -9,7 +9,7 @@ import { pathToFileURL } from 'node:url';
 import { shownPath, UserError } from '../core/errors';
 import { RUN_FILES } from '../core/runFormat';
 import { describeWriteError, replaceFileAtomic } from '../core/safeWrite';
-import { REPORT_HEIGHT_ATTRIBUTE, REPORT_MEASURE_FRAGMENT, type PanelRun } from '../core/panelProtocol';
+import { REPORT_HEIGHT_ATTRIBUTE, REPORT_MEASURE_FRAGMENT, REPORT_PART_FRAGMENT, type PanelRun } from '../core/panelProtocol';
 import { readRunContents, runFolderNotes } from '../core/run/read';
 import { nearbyRunsHint } from '../core/run/nearbyRuns';
 import { panelRunToSend } from '../core/panelPayload';
@@ -42,6 +42,8 @@ export interface ReportOutput {
   written: string[];
   /** Located notes on what the report left out, for stderr. */
   warnings: string[];
+  /** What the user should know of what was written (a figure in parts), for stderr. */
+  notes: string[];
 }
 
 export async function writeReport(given: string[], opts: { out?: string; png?: boolean }): Promise<ReportOutput> {
@@ -50,7 +52,7 @@ export async function writeReport(given: string[], opts: { out?: string; png?: b
   const runs = read.map((r) => r.run);
   const out = path.resolve(opts.out ?? path.join(runDirs[0]!, 'report.html'));
   checkReportTarget(out, opts.out !== undefined);
-  if (opts.png) checkPngTarget(pngPathOf(out), opts.out !== undefined);
+  if (opts.png) for (const png of pngTargetsOf(out)) checkPngTarget(png, opts.out !== undefined);
   const title = runs.length === 1 ? `VAE Lens report: ${runs[0]!.name}` : `VAE Lens report: ${runs.map((r) => r.name).join(', ')}`;
   const html = renderReportHtml({
     runs: runs.map(panelRunToSend),
@@ -64,8 +66,13 @@ export async function writeReport(given: string[], opts: { out?: string; png?: b
     throw describeWriteError(e, out, 'Choose another file with --out.');
   }
   const written = [out];
-  if (opts.png) written.push(renderPng(out));
-  return { written, warnings: [...notes, ...read.flatMap((r) => r.warnings)] };
+  const figureNotes: string[] = [];
+  if (opts.png) {
+    const figure = renderPng(out);
+    written.push(...figure.files);
+    figureNotes.push(...figure.notes);
+  }
+  return { written, warnings: [...notes, ...read.flatMap((r) => r.warnings)], notes: figureNotes };
 }
 
 /**
@@ -184,20 +191,47 @@ function startsWith(file: string, test: (head: Buffer) => boolean): boolean {
   }
 }
 
-/** The PNG figure's file: the report's name with .png for .html. */
-const pngPathOf = (htmlFile: string) => htmlFile.replace(/\.html?$/i, '') + '.png';
+/** The report's name without .html, which its figures' names start with. */
+const figureBase = (htmlFile: string) => htmlFile.replace(/\.html?$/i, '');
+
+/** The figure's files: the report's name with .png for .html, or for a page in parts, -1.png, -2.png... top to bottom. */
+function pngPathsOf(htmlFile: string, parts: number): string[] {
+  const base = figureBase(htmlFile);
+  return parts === 1 ? [`${base}.png`] : Array.from({ length: parts }, (_, i) => `${base}-${i + 1}.png`);
+}
+
+/**
+ * Every file a figure of the report may be written to that is there now: its one PNG, and any part
+ * (-1.png, -2.png...). Checked before any work, as the page's height, and so the parts, are known only once it is laid out.
+ */
+function pngTargetsOf(htmlFile: string): string[] {
+  const base = figureBase(htmlFile);
+  const part = new RegExp(`^${escapeRegExp(path.basename(base))}-\\d+\\.png$`);
+  let names: string[] = [];
+  try {
+    names = fs.readdirSync(path.dirname(base)).filter((n) => part.test(n));
+  } catch {
+    names = []; // the report's folder was checked first: a folder that cannot be listed has no parts to lose
+  }
+  return [`${base}.png`, ...names.map((n) => path.join(path.dirname(base), n))];
+}
+
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** Chromium gets this long to lay out, then to render, the page; a page it cannot render within it is reported, not waited for. */
 const PNG_TIMEOUT_MS = 60_000;
 
-/** The screenshot's width, and its height where the page does not say its own; and the tallest it is made. */
+/** The screenshot's width, and its height where the page does not say its own. */
 const PNG_WIDTH = 1400;
 const PNG_FALLBACK_HEIGHT = 1800;
-const PNG_MAX_HEIGHT = 16_000;
+/** The tallest picture Chromium renders whole (its limit is 16384 pixels); a taller page is pictured in parts of this height. */
+export const PNG_PART_HEIGHT = 16_000;
 
-/** Screenshot the report with Debian's Chromium (no network: the page is self-contained), as tall as the page. */
-function renderPng(htmlFile: string): string {
-  const png = pngPathOf(htmlFile);
+/**
+ * Screenshot the report with Debian's Chromium (no network: the page is self-contained), the whole
+ * page: in one PNG, or where it is taller than Chromium pictures at once, in parts top to bottom.
+ */
+function renderPng(htmlFile: string): { files: string[]; notes: string[] } {
   const chromium = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find((p) => fs.existsSync(p));
   if (!chromium) throw new UserError('--png needs Chromium (apt-get install chromium)');
   const flags = [
@@ -216,12 +250,20 @@ function renderPng(htmlFile: string): string {
   const run = (args: string[], at: string) =>
     // The measuring load's DOM holds the inlined script, not the runs' data (the page drops them).
     execFileSync(chromium, [...flags, ...args, at], { stdio: ['ignore', 'pipe', 'ignore'], timeout: PNG_TIMEOUT_MS, maxBuffer: 256 << 20 });
+  let files: string[] = [];
+  let height = PNG_FALLBACK_HEIGHT;
   try {
     // A window of a fixed height would cut a taller page (several runs, many sessions) off partway.
     const laidOut = run([`--window-size=${PNG_WIDTH},${PNG_FALLBACK_HEIGHT}`, '--dump-dom'], url + REPORT_MEASURE_FRAGMENT).toString('utf8', 0, 4096);
     const said = Number(new RegExp(`<html[^>]*\\s${REPORT_HEIGHT_ATTRIBUTE}="(\\d+)"`).exec(laidOut)?.[1]);
-    const height = Number.isFinite(said) && said > 0 ? Math.min(said, PNG_MAX_HEIGHT) : PNG_FALLBACK_HEIGHT;
-    run([`--screenshot=${png}`, `--window-size=${PNG_WIDTH},${height}`], url);
+    height = Number.isFinite(said) && said > 0 ? said : PNG_FALLBACK_HEIGHT;
+    const parts = Math.ceil(height / PNG_PART_HEIGHT);
+    files = pngPathsOf(htmlFile, parts);
+    files.forEach((png, i) => {
+      const top = i * PNG_PART_HEIGHT;
+      const partHeight = Math.min(PNG_PART_HEIGHT, height - top);
+      run([`--screenshot=${png}`, `--window-size=${PNG_WIDTH},${partHeight}`], top === 0 ? url : `${url}${REPORT_PART_FRAGMENT}${top}`);
+    });
   } catch (e) {
     const timedOut = (e as NodeJS.ErrnoException).code === 'ETIMEDOUT' || (e as { signal?: string }).signal === 'SIGTERM';
     throw new UserError(
@@ -231,6 +273,16 @@ function renderPng(htmlFile: string): string {
       { file: htmlFile },
     );
   }
-  if (!fs.existsSync(png)) throw new UserError(`--png: Chromium wrote no screenshot ${shownPath(png)}; the HTML report is written`, { file: png });
-  return png;
+  const missing = files.find((png) => !fs.existsSync(png));
+  if (missing !== undefined) throw new UserError(`--png: Chromium wrote no screenshot ${shownPath(missing)}; the HTML report is written`, { file: missing });
+  const notes =
+    files.length > 1
+      ? [
+          `the page is ${height} pixels tall, more than the ${PNG_PART_HEIGHT} Chromium pictures at once: its figure is in ${files.length} parts, top to bottom (${files.map((f) => path.basename(f)).join(', ')})`,
+        ]
+      : [];
+  // A figure of an earlier report, in another number of parts, is not of this one: it is left, and said.
+  const stale = pngTargetsOf(htmlFile).filter((f) => !files.includes(f) && fs.existsSync(f));
+  if (stale.length > 0) notes.push(`left as they were, from an earlier report: ${stale.map(shownPath).join(', ')}`);
+  return { files, notes };
 }

@@ -18,6 +18,12 @@ export const REPORT_HEIGHT_ATTRIBUTE = 'data-page-height';
 /** The URL fragment of that measuring load: the page then drops its runs' data once read, so the DOM dumped stays small. */
 export const REPORT_MEASURE_FRAGMENT = '#measure-height';
 
+/**
+ * The URL fragment, followed by a number of pixels, of a load that pictures the page from that far
+ * down: Chromium renders at most about 16000 pixels at once, so `report --png` pictures a taller page in parts.
+ */
+export const REPORT_PART_FRAGMENT = '#from-y=';
+
 const panelStatus = literal(...runStatus.values, 'training');
 
 /** What the panel knows of one run. */

@@ -4,7 +4,7 @@
  * carries and hides the buttons.
  */
 import type { TrackedDataset } from './chartConfigs';
-import { REPORT_DATA_ELEMENT_ID, REPORT_HEIGHT_ATTRIBUTE, REPORT_MEASURE_FRAGMENT } from '../core/panelProtocol';
+import { REPORT_DATA_ELEMENT_ID, REPORT_HEIGHT_ATTRIBUTE, REPORT_MEASURE_FRAGMENT, REPORT_PART_FRAGMENT } from '../core/panelProtocol';
 import { connectToHost, readReportData } from './messages';
 import { Panel } from './panel';
 import { observeTheme } from './theme';
@@ -45,6 +45,15 @@ function start(): void {
   if ('message' in data) panel.handle(data.message);
   else panel.showProblem(data.problem);
   markPageHeight();
+  showFromPartTop();
+}
+
+/** For a part of a tall page's figure: the page moved up so that the window starts where the part does. */
+function showFromPartTop(): void {
+  if (!location.hash.startsWith(REPORT_PART_FRAGMENT)) return;
+  const top = Number(location.hash.slice(REPORT_PART_FRAGMENT.length));
+  // A transform, not a scroll: the window of the last part is only as tall as what is left of the page.
+  if (Number.isInteger(top) && top > 0) document.body.style.transform = `translateY(-${top}px)`;
 }
 
 /** Says the page's height on <html>, now and once the charts have drawn, for `report --png`. */

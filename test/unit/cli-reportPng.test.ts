@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import * as zlib from 'node:zlib';
 import { pathToFileURL } from 'node:url';
 import { after, test } from 'node:test';
 import { sampleRecord } from './record-testkit';
@@ -50,6 +51,26 @@ function runFolder(name: string, passes: number, sessions: number): string {
 
 /** The height of a PNG, from its IHDR chunk. */
 const pngHeight = (file: string): number => fs.readFileSync(file).readUInt32BE(20);
+const pngWidth = (file: string): number => fs.readFileSync(file).readUInt32BE(16);
+
+/**
+ * Whether a PNG pictures something other than one colour: its rows, filtered, hold bytes other than
+ * zero past the first pixel (a plain page filters to zeros).
+ */
+function pictures(file: string): boolean {
+  const png = fs.readFileSync(file);
+  const idat: Buffer[] = [];
+  for (let at = 8; at < png.length;) {
+    const length = png.readUInt32BE(at);
+    if (png.toString('latin1', at + 4, at + 8) === 'IDAT') idat.push(png.subarray(at + 8, at + 8 + length));
+    at += 12 + length;
+  }
+  const rows = zlib.inflateSync(Buffer.concat(idat));
+  const rowBytes = rows.length / pngHeight(file);
+  let busy = 0;
+  for (let r = 0; r < rows.length; r += rowBytes) for (let i = r + 9; i < r + rowBytes; i++) if (rows[i] !== 0) busy++;
+  return busy > rows.length / 1000;
+}
 
 /** The height of the report page laid out 1400 pixels wide, as a browser shows it. */
 async function pageHeight(html: string): Promise<number> {
@@ -96,3 +117,53 @@ test(
     }
   },
 );
+
+test(
+  'report --png pictures a page taller than Chromium renders at once in numbered parts, top to bottom, and says which files it wrote',
+  { timeout: 600_000, skip: !fs.existsSync(CHROMIUM) && `no ${CHROMIUM} here` },
+  async () => {
+    const dir = runFolder('resumed-1200-times', 1200, 1200);
+    const html = path.join(tmp, 'tall.html');
+    // An earlier figure of the one-piece name, and a part beyond this report's: left as they were, and said.
+    const earlier = path.join(tmp, 'tall.png');
+    const beyond = path.join(tmp, 'tall-9.png');
+    // A PNG's signature is what makes a file an earlier figure.
+    for (const f of [earlier, beyond])
+      fs.writeFileSync(f, Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.from(path.basename(f))]));
+    const before = fs.readFileSync(earlier);
+    const r = spawnSync(process.execPath, [bin, 'report', dir, '--out', html, '--png'], { encoding: 'utf8', timeout: 500_000 });
+    assert.equal(r.status, 0, r.stderr);
+    const page = await pageHeight(html);
+    assert.ok(page > 16_000, `the page is ${page} pixels tall: not a tall page`);
+    const count = Math.ceil(page / 16_000);
+    const parts = Array.from({ length: count }, (_, i) => path.join(tmp, `tall-${i + 1}.png`));
+    assert.deepEqual(r.stdout.trim().split('\n'), [html, ...parts], 'the files written, in order');
+    assert.match(
+      r.stderr,
+      new RegExp(`note: the page is \\d+ pixels tall, more than the 16000 Chromium pictures at once: its figure is in ${count} parts, top to bottom`),
+    );
+    assert.match(r.stderr, /note: left as they were, from an earlier report: .*tall\.png, .*tall-9\.png/);
+    assert.deepEqual(fs.readFileSync(earlier), before, 'the earlier figure is not overwritten');
+    const heights = parts.map(pngHeight);
+    heights.slice(0, -1).forEach((h, i) => assert.equal(h, 16_000, `part ${i + 1}`));
+    const total = heights.reduce((a, b) => a + b, 0);
+    assert.ok(total >= page && total <= page + 200, `the parts are ${total} pixels tall together for a page of ${page}`);
+    for (const part of parts) {
+      assert.equal(pngWidth(part), 1400, part);
+      assert.ok(pictures(part), `${part} is blank`);
+    }
+    assert.ok(!fs.readFileSync(parts[0]!).equals(fs.readFileSync(parts[1]!)), 'the parts picture different stretches of the page');
+  },
+);
+
+test('report --png never overwrites a file named like a part of its figure that is not a PNG, and refuses before writing anything', () => {
+  const dir = runFolder('guarded', 5, 1);
+  const html = path.join(tmp, 'guarded.html');
+  const notes = path.join(tmp, 'guarded-2.png');
+  fs.writeFileSync(notes, 'my notes, not a picture');
+  const r = spawnSync(process.execPath, [bin, 'report', dir, '--out', html, '--png'], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /--png \(beside --out\): .*guarded-2\.png exists and is not a PNG image/);
+  assert.equal(fs.readFileSync(notes, 'utf8'), 'my notes, not a picture');
+  assert.equal(fs.existsSync(html), false, 'nothing is written');
+});
