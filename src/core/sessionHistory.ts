@@ -28,12 +28,15 @@ type Pass = Pick<MetricsRecord, 'epoch' | 'wallSeconds'>;
  */
 export function sessionSpans(sessions: readonly SessionInfo[] | undefined, records: readonly Pass[]): SessionSpan[] {
   if (!sessions) return [];
+  const inOrder = inEpochOrder(records);
   return sessions.map((s, i) => {
     const span: SessionSpan = { number: i + 1, startedAt: s.startedAt, backend: s.backend, threads: s.threads, host: s.host, fromEpoch: s.fromEpoch };
     const from = s.fromEpoch;
     if (from === undefined) return span;
     const until = sessions[i + 1]?.fromEpoch ?? Infinity;
-    const own = records.filter((r) => (i === 0 ? r.epoch >= from : r.epoch > from) && r.epoch <= until);
+    const own = inOrder
+      ? records.slice(passesBefore(records, from, i === 0), passesBefore(records, until, false))
+      : records.filter((r) => (i === 0 ? r.epoch >= from : r.epoch > from) && r.epoch <= until);
     const last = own[own.length - 1];
     if (!last) return span;
     span.toEpoch = last.epoch;
@@ -44,6 +47,29 @@ export function sessionSpans(sessions: readonly SessionInfo[] | undefined, recor
     if (epochs > 0 && Number.isFinite(seconds) && seconds >= 0) span.secondsPerEpoch = seconds / epochs;
     return span;
   });
+}
+
+/**
+ * Whether the passes' epochs never fall: a run's history is so (a resume replaces the passes after
+ * its checkpoint), and each session's passes can then be found by bisection rather than by looking at
+ * every pass for every session, which for 20000 passes and 1000 sessions took 0.4 s a redraw.
+ */
+export function inEpochOrder(records: readonly Pick<MetricsRecord, 'epoch'>[]): boolean {
+  for (let i = 1; i < records.length; i++) if (!(records[i]!.epoch >= records[i - 1]!.epoch)) return false;
+  return true;
+}
+
+/** How many of the passes (in epoch order) come before `epoch`: with `atOrAfter`, those below it; without, those at or below it. */
+export function passesBefore(records: readonly Pick<MetricsRecord, 'epoch'>[], epoch: number, atOrAfter: boolean): number {
+  let lo = 0;
+  let hi = records.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    const e = records[mid]!.epoch;
+    if (atOrAfter ? e >= epoch : e > epoch) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
 }
 
 const fmtSeconds = (s: number) => (s >= 100 ? `${Math.round(s)} s` : s >= 1 ? `${s.toPrecision(3)} s` : `${(s * 1000).toPrecision(3)} ms`);

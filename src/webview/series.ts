@@ -3,6 +3,7 @@
  * the very arrays the charts hold, so appending a record is a push per series, never a rebuild.
  */
 import type { MetricsRecord } from '../core/runFormat';
+import { inEpochOrder, passesBefore } from '../core/sessionHistory';
 
 export interface XY {
   x: number;
@@ -133,11 +134,14 @@ export function passX(axis: PassAxis, record: MetricsRecord, index: number): num
  * pass the resumed session started after), where the run keeps one.
  */
 export function resumeXs(records: readonly MetricsRecord[], epochs: readonly number[], axis: PassAxis): number[] {
+  const inOrder = inEpochOrder(records);
   return epochs.flatMap((e) => {
     let at = -1;
-    records.forEach((r, i) => {
-      if (r.epoch <= e) at = i;
-    });
+    if (inOrder) at = passesBefore(records, e, false) - 1;
+    else
+      records.forEach((r, i) => {
+        if (r.epoch <= e) at = i;
+      });
     const x = at >= 0 ? passX(axis, records[at]!, at) : undefined;
     return x !== undefined && finite(x) ? [axis === 'epoch' ? e : x] : [];
   });

@@ -172,3 +172,59 @@ test("the runs list's tooltip, which dates a run by its last session, says how o
   assert.equal(resumedText(h.sessions.slice(0, 1)), undefined);
   assert.equal(resumedText(undefined), undefined);
 });
+
+/** Each session's last epoch and time per epoch, and each resume's mark, by their definitions: every pass looked at, for each. */
+function byDefinition(sessions: SessionInfo[], records: MetricsRecord[]) {
+  const spans = sessions.map((s, i) => {
+    const from = s.fromEpoch!;
+    const until = sessions[i + 1]?.fromEpoch ?? Infinity;
+    const own = records.filter((r) => (i === 0 ? r.epoch >= from : r.epoch > from) && r.epoch <= until);
+    const last = own.at(-1);
+    if (!last) return { toEpoch: undefined, secondsPerEpoch: undefined };
+    const base = own[0]!.epoch === from ? own[0]! : { epoch: from, wallSeconds: 0 };
+    const seconds = (last.wallSeconds ?? NaN) - (base.wallSeconds ?? NaN);
+    return { toEpoch: last.epoch, secondsPerEpoch: last.epoch > base.epoch && seconds >= 0 ? seconds / (last.epoch - base.epoch) : undefined };
+  });
+  const marks = resumeEpochs(sessions).filter((e) => records.some((r) => r.epoch <= e));
+  return { spans, marks };
+}
+
+test('generated long resumed runs: the session list and the resume marks cost one look at the passes, not one per session', () => {
+  let seed = 7;
+  const rand = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
+  for (const [passes, count, perEpoch] of [
+    [20000, 1000, 1],
+    [3000, 40, 3],
+    [50, 10, 1],
+    [0, 3, 1],
+  ] as const) {
+    // Several passes an epoch where perEpoch > 1 (a script's), and starts anywhere, some at the same epoch.
+    const records = Array.from({ length: passes }, (_, i) => record(Math.floor(i / perEpoch), { step: i, wallSeconds: i }));
+    const epochs = Math.max(1, Math.ceil(passes / perEpoch));
+    const starts = [0, ...Array.from({ length: count - 1 }, () => Math.floor(rand() * epochs)).sort((a, b) => a - b)];
+    const sessions: SessionInfo[] = starts.map((fromEpoch, i) => ({
+      startedAt: `2026-12-01T00:${String(i % 60).padStart(2, '0')}:00Z`,
+      backend: 'cpu',
+      fromEpoch,
+    }));
+    const view = { run: panelRun('long', records, { sessions }), series: seriesFromRecords([], 0.01, 'epoch'), colour: PALETTE.blue };
+    const t0 = performance.now();
+    const spans = sessionSpans(sessions, records);
+    const marks = resumeMarks([view], 'epoch', PALETTE);
+    const ms = performance.now() - t0;
+    const what = `${passes} passes, ${count} sessions`;
+    const want = byDefinition(sessions, records);
+    assert.deepEqual(
+      spans.map((s) => ({ toEpoch: s.toEpoch, secondsPerEpoch: s.secondsPerEpoch })),
+      want.spans,
+      what,
+    );
+    assert.deepEqual(
+      marks.map((m) => m.x),
+      want.marks,
+      what,
+    );
+    // By definition, 20000 passes and 1000 sessions take about 40 million looks at a pass, at every redraw of a live run's header and charts.
+    assert.ok(ms < 100, `${what}: ${ms.toFixed(0)} ms`);
+  }
+});
