@@ -86,8 +86,16 @@ export const fromPanel = tagged({
 });
 export type FromPanel = Infer<typeof fromPanel>;
 
-/** What the webview stores with setState so a reloaded window can restore it from the run folders. */
-export const panelState = object({ runDirs: array(string) });
+/**
+ * What the webview stores with setState so a reloaded window can restore it from the run folders,
+ * and what a user switched off: curves in each chart's legend (by chart id and curve kind), and
+ * compared runs (by run folder).
+ */
+export const panelState = object({
+  runDirs: array(string),
+  hiddenCurves: optional(array(object({ chart: string, curves: array(string) }))),
+  hiddenRuns: optional(array(string)),
+});
 export type PanelState = Infer<typeof panelState>;
 
 export const isFromPanel = (v: unknown): v is FromPanel => is(fromPanel, v);

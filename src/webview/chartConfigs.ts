@@ -40,6 +40,8 @@ export interface ChartModel<T extends 'line' | 'bar' = 'line' | 'bar'> {
   config: ChartConfiguration<T, XY[]>;
   /** Same order as config.data.datasets; the data arrays are shared with the config. */
   tracked: TrackedDataset[];
+  /** For each dataset, the index of the run (among the views) it draws. */
+  runOf: number[];
   /** Vertical marks on the pass axis: where a run was resumed. */
   marks?: AxisMark[];
 }
@@ -153,46 +155,60 @@ function lineOptions(p: Palette, yTitle: string, views: readonly RunView[], pass
   };
 }
 
-function model(id: ChartId, datasets: LineDataset[], options: ChartOptions<'line'>, marks: AxisMark[]): ChartModel<'line'> {
+/** Append a run's datasets, noting which run (its index among the views) each one draws. */
+function addFor<D>(ds: D[], runOf: number[], run: number, ...items: D[]): void {
+  for (const d of items) {
+    ds.push(d);
+    runOf.push(run);
+  }
+}
+
+function model(id: ChartId, datasets: LineDataset[], runOf: number[], options: ChartOptions<'line'>, marks: AxisMark[]): ChartModel<'line'> {
   const tracked = datasets.map((d) => ({ label: d.label ?? '', data: d.data }));
   options.elements!.point!.radius = pointRadiusFor(tracked);
-  return { id, config: { type: 'line', data: { datasets }, options }, tracked, marks };
+  return { id, config: { type: 'line', data: { datasets }, options }, tracked, runOf, marks };
 }
 
 /** 1. The sampled ELBO (with ±2 s.e.) against the entropy sum: the theorem says they meet. */
 export function elboChart(views: readonly RunView[], p: Palette, axis: PassAxis): ChartModel<'line'> {
   const compare = views.length > 1;
   const ds: LineDataset[] = [];
-  for (const v of views) {
+  const runOf: number[] = [];
+  for (const [r, v] of views.entries()) {
     const elboColour = compare ? v.colour : p.blue;
     const sumColour = compare ? v.colour : p.orange;
-    ds.push(...band(labelFor('ELBO ± 2 s.e.', v, compare), v.series.elboUpper, v.series.elboLower, withAlpha(elboColour, compare ? 0.12 : 0.2)));
-    ds.push(line(labelFor('ELBO', v, compare), v.series.elbo, elboColour, { borderWidth: 2 }));
-    ds.push(line(labelFor('Entropy sum', v, compare), v.series.entropySum, sumColour, { borderWidth: 2, borderDash: compare ? DASHED : undefined }));
-    ds.push(line(labelFor('ELBO at σ²*', v, compare), v.series.elboOptVar, elboColour, { borderDash: compare ? DOTTED : DASHED, borderWidth: 1.25 }));
+    addFor(ds, runOf, r, ...band(labelFor('ELBO ± 2 s.e.', v, compare), v.series.elboUpper, v.series.elboLower, withAlpha(elboColour, compare ? 0.12 : 0.2)));
+    addFor(ds, runOf, r, line(labelFor('ELBO', v, compare), v.series.elbo, elboColour, { borderWidth: 2 }));
+    addFor(ds, runOf, r, line(labelFor('Entropy sum', v, compare), v.series.entropySum, sumColour, { borderWidth: 2, borderDash: DASHED }));
+    addFor(ds, runOf, r, line(labelFor('ELBO at σ²*', v, compare), v.series.elboOptVar, elboColour, { borderDash: DOTTED, borderWidth: 1.25 }));
   }
-  return model(CHART_IDS.elbo, ds, lineOptions(p, 'nats per data point', views, axis), resumeMarks(views, axis, p));
+  return model(CHART_IDS.elbo, ds, runOf, lineOptions(p, 'nats per data point', views, axis), resumeMarks(views, axis, p));
 }
 
 /** 2. The three entropy terms, signed as they enter H_enc − H_prior − H_dec. */
 export function entropiesChart(views: readonly RunView[], p: Palette, axis: PassAxis): ChartModel<'line'> {
   const compare = views.length > 1;
   const ds: LineDataset[] = [];
-  for (const v of views) {
-    ds.push(line(labelFor('H_enc', v, compare), v.series.hEnc, compare ? v.colour : p.green));
-    ds.push(line(labelFor('−H_prior', v, compare), v.series.negHPrior, compare ? v.colour : p.purple, { borderDash: compare ? DOTTED : undefined }));
-    ds.push(line(labelFor('−H_dec', v, compare), v.series.negHDec, compare ? v.colour : p.red, { borderDash: compare ? DASHED : undefined }));
+  const runOf: number[] = [];
+  for (const [r, v] of views.entries()) {
+    addFor(ds, runOf, r, line(labelFor('H_enc', v, compare), v.series.hEnc, compare ? v.colour : p.green));
+    addFor(ds, runOf, r, line(labelFor('−H_prior', v, compare), v.series.negHPrior, compare ? v.colour : p.purple, { borderDash: DOTTED }));
+    addFor(ds, runOf, r, line(labelFor('−H_dec', v, compare), v.series.negHDec, compare ? v.colour : p.red, { borderDash: DASHED }));
   }
-  return model(CHART_IDS.entropies, ds, lineOptions(p, 'nats', views, axis), resumeMarks(views, axis, p));
+  return model(CHART_IDS.entropies, ds, runOf, lineOptions(p, 'nats', views, axis), resumeMarks(views, axis, p));
 }
 
 /** 3. ELBO − entropy sum and its exact split R_dec + R_prior, inside the tolerance band. */
 export function gapChart(views: readonly RunView[], p: Palette, axis: PassAxis): ChartModel<'line'> {
   const compare = views.length > 1;
   const ds: LineDataset[] = [];
-  for (const v of views) {
+  const runOf: number[] = [];
+  for (const [r, v] of views.entries()) {
     const tolPct = `${+(v.run.tolerance * 100).toPrecision(3)} %`;
-    ds.push(
+    addFor(
+      ds,
+      runOf,
+      r,
       ...band(
         labelFor(`tolerance ±${tolPct}`, v, compare),
         v.series.tolUpper,
@@ -201,12 +217,12 @@ export function gapChart(views: readonly RunView[], p: Palette, axis: PassAxis):
       ),
     );
   }
-  for (const v of views) {
-    ds.push(line(labelFor('gap', v, compare), v.series.gap, compare ? v.colour : p.foreground, { borderWidth: 2 }));
-    ds.push(line(labelFor('R_dec', v, compare), v.series.rDec, compare ? v.colour : p.red, { borderDash: compare ? DASHED : undefined }));
-    ds.push(line(labelFor('R_prior', v, compare), v.series.rPrior, compare ? v.colour : p.purple, { borderDash: compare ? DOTTED : undefined }));
+  for (const [r, v] of views.entries()) {
+    addFor(ds, runOf, r, line(labelFor('gap', v, compare), v.series.gap, compare ? v.colour : p.foreground, { borderWidth: 2 }));
+    addFor(ds, runOf, r, line(labelFor('R_dec', v, compare), v.series.rDec, compare ? v.colour : p.red, { borderDash: DASHED }));
+    addFor(ds, runOf, r, line(labelFor('R_prior', v, compare), v.series.rPrior, compare ? v.colour : p.purple, { borderDash: DOTTED }));
   }
-  return model(CHART_IDS.gap, ds, lineOptions(p, 'nats', views, axis), resumeMarks(views, axis, p));
+  return model(CHART_IDS.gap, ds, runOf, lineOptions(p, 'nats', views, axis), resumeMarks(views, axis, p));
 }
 
 // ---- per latent ----
@@ -243,12 +259,15 @@ export function latentsChart(views: readonly RunView[], p: Palette): LatentChart
   const collapsedEverywhere = new Set<number>();
   const activeSomewhere = new Set<number>();
   const ds: LatentDataset[] = [];
+  const runOf: number[] = [];
   const refreshers: (() => void)[] = [];
   const greyed = withAlpha(p.muted, 0.45);
 
-  for (const v of views) {
+  for (const [r, v] of views.entries()) {
     const kl: XY[] = [];
     const klColours: string[] = [];
+    /** Alone, KL_h bars are hollow beside the solid m_h bars: told apart by more than their colour. */
+    const klFills: string[] = [];
     const mh: XY[] = [];
     const mhColours: string[] = [];
     const target: XY[] = [];
@@ -264,6 +283,10 @@ export function latentsChart(views: readonly RunView[], p: Palette): LatentChart
       replaceAll(
         klColours,
         stats.filter((s) => Number.isFinite(s.kl)).map((s) => (s.collapsed ? greyed : klColour)),
+      );
+      replaceAll(
+        klFills,
+        klColours.map((c) => withAlpha(c, 0.25)),
       );
       replaceAll(
         mh,
@@ -285,7 +308,7 @@ export function latentsChart(views: readonly RunView[], p: Palette): LatentChart
         );
     });
     if (compare) {
-      ds.push({
+      addFor(ds, runOf, r, {
         type: 'bar',
         label: labelFor('KL_h', v, true),
         data: kl,
@@ -295,7 +318,7 @@ export function latentsChart(views: readonly RunView[], p: Palette): LatentChart
         order: 2,
         pointStyle: 'rect',
       });
-      ds.push({
+      addFor(ds, runOf, r, {
         type: 'line',
         label: labelFor('m_h', v, true),
         data: mh,
@@ -308,9 +331,28 @@ export function latentsChart(views: readonly RunView[], p: Palette): LatentChart
         order: 1,
       });
     } else {
-      ds.push({ type: 'bar', label: 'm_h (second moment)', data: mh, backgroundColor: mhColours, borderWidth: 0, yAxisID: 'y', order: 2, pointStyle: 'rect' });
-      ds.push({ type: 'bar', label: 'KL_h (nats)', data: kl, backgroundColor: klColours, borderWidth: 0, yAxisID: 'kl', order: 2, pointStyle: 'rect' });
-      ds.push({
+      addFor(ds, runOf, r, {
+        type: 'bar',
+        label: 'm_h (second moment)',
+        data: mh,
+        backgroundColor: mhColours,
+        borderWidth: 0,
+        yAxisID: 'y',
+        order: 2,
+        pointStyle: 'rect',
+      });
+      addFor(ds, runOf, r, {
+        type: 'bar',
+        label: 'KL_h (nats)',
+        data: kl,
+        backgroundColor: klFills,
+        borderColor: klColours,
+        borderWidth: 1.5,
+        yAxisID: 'kl',
+        order: 2,
+        pointStyle: 'rect',
+      });
+      addFor(ds, runOf, r, {
         type: 'line',
         label: 'a²_h (target of m_h)',
         data: target,
@@ -393,6 +435,7 @@ export function latentsChart(views: readonly RunView[], p: Palette): LatentChart
     id: CHART_IDS.latents,
     config: { type: 'bar', data: { labels, datasets: ds }, options },
     tracked: ds.map((d) => ({ label: d.label ?? '', data: d.data })),
+    runOf,
     refresh,
     collapsed: () => [...collapsedOfFirst],
   };

@@ -36,7 +36,10 @@ import {
   type TrackedDataset,
 } from './chartConfigs';
 import { chartAltText } from './chartText';
-import { h } from './dom';
+import { focusedKey, h, refocus } from './dom';
+import { datasetVisibility, legendEntries, type DatasetLook } from './legend';
+import { legendButtons } from './legendButtons';
+import type { HiddenCurves } from './hiddenCurves';
 import { xRange, type PassAxis } from './series';
 import type { Palette } from './theme';
 
@@ -98,6 +101,7 @@ interface ModelShape {
   id: ChartId;
   config: ChartModel['config'] | ChartModel<'line'>['config'];
   tracked: TrackedDataset[];
+  runOf: number[];
   marks?: AxisMark[];
 }
 
@@ -106,6 +110,10 @@ interface LiveChart {
   model: ModelShape;
   card: HTMLElement;
   canvas: HTMLCanvasElement;
+  /** Where the legend buttons go, and what they were last built from (rebuilt only when that changes). */
+  legendSlot: HTMLElement;
+  legendShape: string;
+  syncLegend?: () => void;
 }
 
 export class ChartBoard {
@@ -115,14 +123,24 @@ export class ChartBoard {
   private views: readonly RunView[] = [];
   private axis: PassAxis = 'epoch';
   private tail = 1;
+  private palette?: Palette;
 
-  constructor(private readonly grid: HTMLElement) {}
+  constructor(
+    private readonly grid: HTMLElement,
+    /** The curve kinds switched off, per chart: kept across rebuilds (the panel saves them). */
+    private readonly hidden: HiddenCurves,
+    /** The runs (by folder) switched off while runs are compared. */
+    private readonly hiddenRuns: Set<string>,
+    private readonly onHiddenChange: () => void,
+  ) {}
 
   /** Build every chart for these runs, their series on `axis` (on show, when the theme or the axis changes). */
   render(views: readonly RunView[], palette: Palette, axis: PassAxis): void {
+    const focus = focusedKey();
     this.destroy();
     this.views = views;
     this.axis = axis;
+    this.palette = palette;
     Chart.defaults.font.family = palette.fontFamily;
     Chart.defaults.font.size = Math.max(10, palette.fontSize - 1);
     Chart.defaults.color = palette.muted;
@@ -132,6 +150,7 @@ export class ChartBoard {
     const models: ModelShape[] = [elboChart(views, palette, axis), entropiesChart(views, palette, axis), gapChart(views, palette, axis), this.latents];
     for (const model of models) {
       const canvas = h('canvas', { attrs: { id: model.id, role: 'img', 'aria-label': CARDS[model.id].title } });
+      const legendSlot = h('div', { className: 'vl-legend-slot' });
       const caption = h('p', { className: 'vl-caption' });
       const card = h(
         'section',
@@ -143,16 +162,20 @@ export class ChartBoard {
           h('p', { className: 'vl-card-sub', text: CARDS[model.id].subtitle }),
         ),
         h('div', { className: 'vl-canvas-box' }, canvas, h('div', { className: 'vl-empty', text: 'Waiting for the first diagnostics pass…' })),
+        legendSlot,
         caption,
       );
       if (model === this.latents) this.latentsCaption = caption;
       this.grid.append(card);
+      const shown = this.visibility(model);
+      model.config.data.datasets.forEach((ds, i) => (ds.hidden = !shown[i]));
       const config = { ...model.config, plugins: [backgroundPlugin(palette.card), marksPlugin(model.marks ?? [])] };
       const chart = new Chart(canvas, config as unknown as ChartConfiguration) as AnyChart;
-      this.live.set(model.id, { chart, model, card, canvas });
+      this.live.set(model.id, { chart, model, card, canvas, legendSlot, legendShape: '' });
     }
     this.applyTail(true);
     this.refreshDecorations();
+    refocus(this.grid, focus);
   }
 
   /** New points were pushed into the views' series (and records): redraw in place, no rebuild. */
@@ -184,8 +207,89 @@ export class ChartBoard {
     return live.model.tracked.map((t) => ({ label: t.label, data: t.data.map((p) => ({ x: p.x, y: p.y })) }));
   }
 
+  /** The labels of the datasets a chart draws (the test hook's view of the legend toggles). */
+  shownCurves(id: string): string[] {
+    const live = this.live.get(id as ChartId);
+    if (!live) return [];
+    return live.model.tracked.filter((_, i) => live.chart.isDatasetVisible(i)).map((t) => t.label);
+  }
+
+  /** Each chart as a PNG, with Chart.js's legend drawn in for the image (the buttons are not in it). */
   pngs(): { chart: ChartId; dataUrl: string }[] {
-    return [...this.live.values()].map(({ chart, model }) => ({ chart: model.id, dataUrl: chart.toBase64Image('image/png') }));
+    return [...this.live.values()].map(({ chart, model }) => {
+      const legend = chart.options.plugins?.legend;
+      if (legend) legend.display = true;
+      chart.update('none');
+      const dataUrl = chart.toBase64Image('image/png');
+      if (legend) legend.display = false;
+      chart.update('none');
+      return { chart: model.id, dataUrl };
+    });
+  }
+
+  /** Switch a kind of curve off or on again, in every run, and remember it. */
+  private toggleCurve(id: ChartId, kind: string): void {
+    const live = this.live.get(id);
+    if (!live) return;
+    const hidden = this.hiddenOf(id);
+    if (hidden.has(kind)) hidden.delete(kind);
+    else hidden.add(kind);
+    this.applyVisibility(live);
+    live.syncLegend?.();
+    this.onHiddenChange();
+  }
+
+  /** Show or hide every curve of one compared run, in every chart. */
+  setRunShown(runDir: string, shown: boolean): void {
+    if (shown) this.hiddenRuns.delete(runDir);
+    else this.hiddenRuns.add(runDir);
+    for (const live of this.live.values()) this.applyVisibility(live);
+    this.onHiddenChange();
+  }
+
+  isRunShown(runDir: string): boolean {
+    return !this.hiddenRuns.has(runDir);
+  }
+
+  private visibility(model: ModelShape): boolean[] {
+    const hiddenRuns = new Set(this.views.flatMap((v, i) => (this.hiddenRuns.has(v.run.runDir) ? [i] : [])));
+    return datasetVisibility(
+      model.tracked.map((t) => t.label),
+      this.views.length > 1,
+      this.hiddenOf(model.id),
+      model.runOf,
+      hiddenRuns,
+    );
+  }
+
+  private applyVisibility(live: LiveChart): void {
+    this.visibility(live.model).forEach((visible, i) => live.chart.setDatasetVisibility(i, visible));
+    live.chart.update('none');
+  }
+
+  private hiddenOf(id: ChartId): Set<string> {
+    let set = this.hidden.get(id);
+    if (!set) this.hidden.set(id, (set = new Set()));
+    return set;
+  }
+
+  /** The legend buttons follow the curves that have points; rebuilt only when those change, keeping the focus. */
+  private refreshLegend(id: ChartId, live: LiveChart): void {
+    if (!this.palette) return;
+    const entries = legendEntries(live.model.config.data.datasets as unknown as DatasetLook[], this.palette, this.views.length > 1);
+    const shape = JSON.stringify(entries);
+    if (shape === live.legendShape) return;
+    live.legendShape = shape;
+    const focus = focusedKey();
+    const legend = legendButtons(entries, {
+      chartTitle: CARDS[id].title,
+      keyPrefix: `legend:${id}:`,
+      isHidden: (kind) => this.hiddenOf(id).has(kind),
+      toggle: (kind) => this.toggleCurve(id, kind),
+    });
+    live.syncLegend = legend.sync;
+    live.legendSlot.replaceChildren(legend.element);
+    refocus(live.legendSlot, focus);
   }
 
   destroy(): void {
@@ -212,7 +316,9 @@ export class ChartBoard {
   }
 
   private refreshDecorations(): void {
-    for (const [id, { card, model, canvas }] of this.live) {
+    for (const [id, live] of this.live) {
+      const { card, model, canvas } = live;
+      this.refreshLegend(id, live);
       canvas.setAttribute('aria-label', chartAltText(id, CARDS[id].title, this.views, this.axis));
       const empty = model.tracked.every((t) => t.data.length === 0);
       card.classList.toggle('vl-is-empty', empty);

@@ -30,3 +30,16 @@ export function swatch(colour: string): HTMLSpanElement {
   s.style.backgroundColor = colour;
   return s;
 }
+
+/** The focus key (data-focus-key) of the focused element, if it has one: what to focus again after a rebuild. */
+export function focusedKey(): string | undefined {
+  return document.activeElement?.getAttribute('data-focus-key') ?? undefined;
+}
+
+/** Focus the element with this key again, if the rebuild made one (a rebuild must not drop the keyboard focus to the page). */
+export function refocus(scope: ParentNode, key: string | undefined): void {
+  if (key === undefined || document.activeElement?.getAttribute('data-focus-key') === key) return;
+  for (const el of scope.querySelectorAll<HTMLElement>('[data-focus-key]')) {
+    if (el.getAttribute('data-focus-key') === key) return el.focus();
+  }
+}

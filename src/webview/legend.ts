@@ -1,8 +1,11 @@
 /**
- * Legends that stay short. Band edges and empty curves are left out; in compare mode, where every run
- * repeats the same curves in its own colour, there is one entry per kind of curve (drawn in the
- * foreground colour with the curve's dash pattern) and clicking it toggles that curve for every run.
- * The run colours themselves are shown once, in the toolbar.
+ * What each chart's legend says. Band edges and empty curves are left out; in compare mode, where
+ * every run repeats the same curves in its own colour, there is one entry per kind of curve (drawn in
+ * the foreground colour with the curve's dash pattern) and toggling it toggles that curve for every
+ * run. The run colours themselves are shown once, in the toolbar.
+ *
+ * The panel shows the legend as buttons (legendButtons.ts); Chart.js draws its own legend only into
+ * exported PNGs. Both read the entries from here, so they cannot disagree.
  */
 import type { Chart, ChartType, LegendItem, LegendOptions, PointStyle } from 'chart.js';
 import { withAlpha, type Palette } from './theme';
@@ -20,41 +23,99 @@ export function curveKind(label: string, compare: boolean): string {
   return cut > 0 ? base.slice(0, cut) : base;
 }
 
-interface DatasetLook {
+/** The parts of a Chart.js dataset the legend reads. */
+export interface DatasetLook {
   label?: string;
   type?: string;
   fill?: unknown;
   borderColor?: unknown;
   backgroundColor?: unknown;
   borderDash?: number[];
+  borderWidth?: unknown;
   pointStyle?: unknown;
   showLine?: boolean;
-  data: unknown[];
+  data: readonly unknown[];
+}
+
+/** How an entry's key is drawn: a band is a filled area, a bar a filled (or hollow) box, points a marker, a line a stroke with its dash. */
+export type CurveMark = 'area' | 'bar' | 'hollow-bar' | 'point' | 'line';
+
+export interface LegendEntry {
+  /** The curve kind (curveKind), which is also the button's text. */
+  kind: string;
+  mark: CurveMark;
+  colour: string;
+  /** Dash pattern of a line; empty for a solid one. */
+  dash: number[];
+  /** Marker shape of a points-only curve. */
+  pointStyle?: string;
 }
 
 const firstColour = (c: unknown, fallback: string): string => (typeof c === 'string' ? c : Array.isArray(c) && typeof c[0] === 'string' ? c[0] : fallback);
 
-function legendItem(ds: DatasetLook, index: number, chart: Chart, p: Palette, compare: boolean): LegendItem {
-  const text = curveKind(ds.label ?? '', compare);
-  const hidden = !chart.isDatasetVisible(index);
-  const base = { text, datasetIndex: index, hidden, fontColor: p.foreground, lineDash: [] as number[] };
-  if (ds.fill === '+1') {
-    const fill = compare ? withAlpha(p.foreground, 0.18) : firstColour(ds.backgroundColor, p.muted);
-    return { ...base, pointStyle: 'rect', fillStyle: fill, strokeStyle: fill, lineWidth: 0 };
-  }
+function entryOf(ds: DatasetLook, p: Palette, compare: boolean): LegendEntry {
+  const kind = curveKind(ds.label ?? '', compare);
+  if (ds.fill === '+1') return { kind, mark: 'area', colour: compare ? withAlpha(p.foreground, 0.18) : firstColour(ds.backgroundColor, p.muted), dash: [] };
   if (ds.type === 'bar') {
-    const fill = compare ? p.foreground : firstColour(ds.backgroundColor, p.muted);
-    return { ...base, pointStyle: 'rect', fillStyle: fill, strokeStyle: fill, lineWidth: 0 };
+    const hollow = typeof ds.borderWidth === 'number' && ds.borderWidth > 0;
+    const colour = compare ? p.foreground : firstColour(hollow ? ds.borderColor : ds.backgroundColor, p.muted);
+    return { kind, mark: hollow ? 'hollow-bar' : 'bar', colour, dash: [] };
   }
-  const stroke = compare ? p.foreground : firstColour(ds.borderColor, p.foreground);
-  if (ds.showLine === false) {
-    return { ...base, pointStyle: (ds.pointStyle as PointStyle) ?? 'circle', fillStyle: stroke, strokeStyle: stroke, lineWidth: 1 };
-  }
-  return { ...base, pointStyle: 'line', fillStyle: stroke, strokeStyle: stroke, lineWidth: 2, lineDash: ds.borderDash ?? [] };
+  const colour = compare ? p.foreground : firstColour(ds.borderColor, p.foreground);
+  if (ds.showLine === false) return { kind, mark: 'point', colour, dash: [], pointStyle: typeof ds.pointStyle === 'string' ? ds.pointStyle : 'circle' };
+  return { kind, mark: 'line', colour, dash: ds.borderDash ?? [] };
 }
 
+/** One entry per kind of curve that has points, in dataset order. */
+export function legendEntries(datasets: readonly DatasetLook[], p: Palette, compare: boolean): LegendEntry[] {
+  const seen = new Set<string>();
+  const entries: LegendEntry[] = [];
+  for (const ds of datasets) {
+    if (isLowerEdge(ds.label) || ds.data.length === 0) continue;
+    const entry = entryOf(ds, p, compare);
+    if (seen.has(entry.kind)) continue;
+    seen.add(entry.kind);
+    entries.push(entry);
+  }
+  return entries;
+}
+
+/**
+ * Which datasets to show when the kinds in `hidden` are switched off (a band's two edges go together),
+ * and, when runs are compared, the runs in `hiddenRuns` (by index; `runOf` gives each dataset's run).
+ */
+export function datasetVisibility(
+  labels: readonly string[],
+  compare: boolean,
+  hidden: ReadonlySet<string>,
+  runOf: readonly number[] = [],
+  hiddenRuns: ReadonlySet<number> = new Set(),
+): boolean[] {
+  return labels.map((label, i) => !hidden.has(curveKind(label, compare)) && !(compare && hiddenRuns.has(runOf[i] ?? -1)));
+}
+
+function legendItem(e: LegendEntry, index: number, hidden: boolean, p: Palette): LegendItem {
+  const base = { text: e.kind, datasetIndex: index, hidden, fontColor: p.foreground, lineDash: [] as number[] };
+  switch (e.mark) {
+    case 'area':
+    case 'bar':
+      return { ...base, pointStyle: 'rect', fillStyle: e.colour, strokeStyle: e.colour, lineWidth: 0 };
+    case 'hollow-bar':
+      return { ...base, pointStyle: 'rect', fillStyle: withAlpha(e.colour, 0.25), strokeStyle: e.colour, lineWidth: 1.5 };
+    case 'point':
+      return { ...base, pointStyle: (e.pointStyle ?? 'circle') as PointStyle, fillStyle: e.colour, strokeStyle: e.colour, lineWidth: 1 };
+    case 'line':
+      return { ...base, pointStyle: 'line', fillStyle: e.colour, strokeStyle: e.colour, lineWidth: 2, lineDash: e.dash };
+  }
+}
+
+/**
+ * Chart.js's own legend: off on screen (the buttons replace it), drawn only while a chart is
+ * rendered to a PNG, where it shows the curves as the buttons left them.
+ */
 export function legendOptions<T extends ChartType>(p: Palette, compare: boolean): Partial<LegendOptions<T>> {
   return {
+    display: false,
     position: 'bottom',
     labels: {
       color: p.foreground,
@@ -63,26 +124,14 @@ export function legendOptions<T extends ChartType>(p: Palette, compare: boolean)
       boxHeight: 8,
       padding: 12,
       generateLabels: (chart: Chart) => {
-        const seen = new Set<string>();
-        const items: LegendItem[] = [];
-        chart.data.datasets.forEach((raw, i) => {
-          const ds = raw as unknown as DatasetLook;
-          if (isLowerEdge(ds.label) || ds.data.length === 0) return;
-          const kind = curveKind(ds.label ?? '', compare);
-          if (seen.has(kind)) return;
-          seen.add(kind);
-          items.push(legendItem(ds, i, chart, p, compare));
+        const datasets = chart.data.datasets as unknown as DatasetLook[];
+        return legendEntries(datasets, p, compare).map((e) => {
+          const index = datasets.findIndex((ds) => curveKind(ds.label ?? '', compare) === e.kind);
+          return legendItem(e, index, !chart.isDatasetVisible(index), p);
         });
-        return items;
       },
     } as LegendOptions<T>['labels'],
-    onClick: (_event, item, legend) => {
-      const chart = legend.chart;
-      const show = !!item.hidden;
-      chart.data.datasets.forEach((ds, i) => {
-        if (curveKind(ds.label ?? '', compare) === item.text) chart.setDatasetVisibility(i, show);
-      });
-      chart.update('none');
-    },
+    // Nothing to click: the legend is only ever drawn into an image.
+    onClick: () => undefined,
   };
 }

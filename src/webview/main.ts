@@ -14,6 +14,8 @@ export interface VaeLensTestHook {
   chartData(id: string): TrackedDataset[];
   chartIds(): string[];
   runDirs(): string[];
+  /** The labels of a chart's datasets that are drawn (not switched off in its legend). */
+  shownCurves(id: string): string[];
 }
 
 declare global {
@@ -32,6 +34,7 @@ function start(): void {
     chartData: (id: string) => panel.chartData(id),
     chartIds: () => panel.chartIds(),
     runDirs: () => panel.runDirs(),
+    shownCurves: (id: string) => panel.shownCurves(id),
   });
 
   if (host) {

@@ -2,7 +2,7 @@
  * Where the panel's input comes from: the extension host (acquireVsCodeApi exists), or a report page
  * that carries its runs in a JSON island. Every message is checked with isToPanel before use.
  */
-import { isToPanel, REPORT_DATA_ELEMENT_ID, type FromPanel, type PanelRun, type PanelState, type ToPanel } from '../core/panelProtocol';
+import { isPanelState, isToPanel, REPORT_DATA_ELEMENT_ID, type FromPanel, type PanelRun, type PanelState, type ToPanel } from '../core/panelProtocol';
 
 interface VsCodeApi {
   postMessage(message: unknown): void;
@@ -15,6 +15,8 @@ declare const acquireVsCodeApi: (() => VsCodeApi) | undefined;
 export interface HostBridge {
   post(message: FromPanel): void;
   saveState(state: PanelState): void;
+  /** What the panel saved before it was hidden or the window reloaded, if it is still of this shape. */
+  savedState(): PanelState | undefined;
   listen(handler: (message: ToPanel) => void): void;
 }
 
@@ -25,6 +27,10 @@ export function connectToHost(): HostBridge | undefined {
   return {
     post: (message) => api.postMessage(message),
     saveState: (state) => api.setState(state),
+    savedState: () => {
+      const state = api.getState();
+      return isPanelState(state) ? state : undefined;
+    },
     listen(handler) {
       window.addEventListener('message', (event: MessageEvent<unknown>) => {
         if (isToPanel(event.data)) handler(event.data);

@@ -8,7 +8,8 @@ import { asEarlierPass } from '../core/panelPayload';
 import { counted } from '../core/wording';
 import type { RunView, TrackedDataset } from './chartConfigs';
 import { ChartBoard } from './charts';
-import { h, swatch } from './dom';
+import { focusedKey, h, refocus, swatch } from './dom';
+import { hiddenFromState, hiddenToState } from './hiddenCurves';
 import { RunHeader, type HeaderActions } from './header';
 import { renderImages } from './images';
 import type { HostBridge } from './messages';
@@ -73,6 +74,7 @@ export class Panel {
   private tail = 1;
   /** What the charts' x axis counts, shared by the shown runs (sharedAxis). */
   private axis: PassAxis = 'epoch';
+  private readonly saveState: () => void;
   private dirty = { charts: false, headers: false, table: false };
   private frameRequested = false;
   private lastFlush = -Infinity;
@@ -82,7 +84,12 @@ export class Panel {
     private readonly host?: HostBridge,
   ) {
     this.palette = readPalette();
-    this.board = new ChartBoard(this.grid);
+    // The legend toggles outlive a hidden tab and a window reload: the webview state holds them.
+    const saved = host?.savedState();
+    const hidden = hiddenFromState(saved?.hiddenCurves);
+    const hiddenRuns = new Set(saved?.hiddenRuns ?? []);
+    this.board = new ChartBoard(this.grid, hidden, hiddenRuns, () => this.saveState());
+    this.saveState = () => this.host?.saveState({ runDirs: this.runDirs(), hiddenCurves: hiddenToState(hidden), hiddenRuns: [...hiddenRuns] });
     root.replaceChildren(this.live, this.headers, this.emptyNotice, this.toolbar, this.grid, this.lower);
     this.renderToolbar();
     this.setEmpty(true);
@@ -158,6 +165,10 @@ export class Panel {
     return this.board.chartIds();
   }
 
+  shownCurves(id: string): string[] {
+    return this.board.shownCurves(id);
+  }
+
   runDirs(): string[] {
     return this.runs.map((r) => r.run.runDir);
   }
@@ -172,7 +183,7 @@ export class Panel {
     this.axis = sharedAxis(runs.map((r) => r.records));
     this.runs = runs.map((run) => ({ run, series: seriesFromRecords(run.records, run.tolerance, this.axis) }));
     if (dropped) console.warn(`VAE Lens panel: dropped ${dropped} record(s) that break the run format`);
-    this.host?.saveState({ runDirs: this.runDirs() });
+    this.saveState();
     this.renderAll();
   }
 
@@ -275,13 +286,14 @@ export class Panel {
       b.setAttribute('aria-pressed', String(on));
     }
     const views = this.views();
+    const focus = focusedKey();
     const legend =
       views.length > 1
         ? h(
             'div',
-            { className: 'vl-compare-legend' },
+            { className: 'vl-compare-legend', attrs: { role: 'group', 'aria-label': 'Runs shown in the charts' } },
             h('span', { className: 'vl-muted', text: `Comparing ${views.length} runs:` }),
-            ...views.map((v) => h('span', { className: 'vl-compare-item' }, swatch(v.colour), v.run.name)),
+            ...views.map((v) => this.runToggle(v)),
           )
         : h('div', {
             className: 'vl-muted vl-toolbar-note',
@@ -289,6 +301,29 @@ export class Panel {
           });
     this.toolbarNote.replaceWith(legend);
     this.toolbarNote = legend;
+    refocus(this.toolbar, focus);
+  }
+
+  /**
+   * A compared run's entry: a button that shows or hides its curves, so runs drawn in like colours
+   * can be told apart by switching one off (and a keyboard can do it).
+   */
+  private runToggle(v: RunView): HTMLButtonElement {
+    const shown = this.board.isRunShown(v.run.runDir);
+    const b = h(
+      'button',
+      {
+        className: shown ? 'vl-legend-item vl-compare-item' : 'vl-legend-item vl-compare-item vl-legend-off',
+        attrs: { type: 'button', 'aria-pressed': String(shown), 'data-focus-key': `run:${v.run.runDir}` },
+      },
+      swatch(v.colour),
+      v.run.name,
+    );
+    b.addEventListener('click', () => {
+      this.board.setRunShown(v.run.runDir, !this.board.isRunShown(v.run.runDir));
+      this.renderToolbar();
+    });
+    return b;
   }
 
   /** The card and its scroller stay put and only the table is swapped, so a pass moves neither the focus nor the scroll. */

@@ -1,7 +1,8 @@
 // The diagnostics panel for a keyboard and a screen reader, while a run trains: every control has a
 // name and is reached by Tab; a range toggled with Enter or Space keeps the focus as points arrive;
 // Stop pressed from the keyboard leaves the focus on the button that takes its place; the one live
-// region says the run's state without a word per pass; each chart's canvas names its latest values.
+// region says the run's state without a word per pass; each chart's canvas names its latest values;
+// the legends are buttons that toggle curves, kept through redraws and a reload.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
@@ -109,6 +110,25 @@ describe('the panel by keyboard and screen reader, while training', { timeout: 6
       }
       assert.deepEqual(order.slice(0, 6), ['Stop', 'Export CSV', 'Export PNG', 'All', 'Last 50%', 'Last 10%'], `Tab order: ${JSON.stringify(order)}`);
 
+      // Past the range toggles Tab reaches the charts' legends, which are buttons: Enter on one hides
+      // its curve and flips aria-pressed, and both hold through the redraws of new passes.
+      assert.equal(order[6], 'ELBO ± 2 s.e.', `Tab order: ${JSON.stringify(order)}`);
+      // The loop's last Tab went on to the second button.
+      await page().keyboard.press('Tab');
+      assert.deepEqual(await focused(frame), { tag: 'button', name: 'Entropy sum', pressed: 'true' }, 'the third legend button');
+      await page().keyboard.press('Enter');
+      const shownNow = () =>
+        frame.evaluate(() => (globalThis as unknown as { __vaeLens: { shownCurves(id: string): string[] } }).__vaeLens.shownCurves('chart-elbo'));
+      assert.deepEqual(await focused(frame), { tag: 'button', name: 'Entropy sum', pressed: 'false' }, 'Enter on Entropy sum');
+      assert.ok(!(await shownNow()).includes('Entropy sum') && (await shownNow()).includes('ELBO'), JSON.stringify(await shownNow()));
+      const passes = elboPoints(await waitForPanel(w, () => true, 10_000));
+      await waitForPanel(w, (p) => elboPoints(p) >= passes + 2, 60_000);
+      assert.deepEqual(await focused(frame), { tag: 'button', name: 'Entropy sum', pressed: 'false' }, 'after two more passes');
+      assert.ok(!(await shownNow()).includes('Entropy sum'), 'the curve came back with a redraw');
+      await page().keyboard.press('Space');
+      assert.ok((await shownNow()).includes('Entropy sum'), 'Space shows it again');
+      await page().keyboard.press('Space');
+
       // A range toggled from the keyboard keeps the focus, through the redraws of new passes too.
       await frame.focus('.vl-seg >> text="Last 50%"');
       await page().keyboard.press('Enter');
@@ -128,5 +148,16 @@ describe('the panel by keyboard and screen reader, while training', { timeout: 6
       while ((await frame.evaluate(() => document.querySelector('.vl-actions .vl-btn')?.textContent)) !== 'Retrain' && Date.now() < deadline) await sleep(200);
       assert.deepEqual(await focused(frame), { tag: 'button', name: 'Retrain', pressed: null }, 'after Stop');
       await w.screenshot('panel-a11y');
+
+      // A window reload restores the panel (its serializer) with the curve still switched off.
+      await w.reloadWindow();
+      await waitForPanel(w, (p) => p.runDirs.includes(running.dir) && elboPoints(p) > 0, 180_000);
+      const restored = await w.findWebviewFrame(PANEL_ROOT, 30_000);
+      const afterReload = await restored.evaluate(() => ({
+        shown: (globalThis as unknown as { __vaeLens: { shownCurves(id: string): string[] } }).__vaeLens.shownCurves('chart-elbo'),
+        pressed: Array.from(document.querySelectorAll('.vl-legend-item'), (b) => `${b.textContent} ${b.getAttribute('aria-pressed')}`).slice(0, 4),
+      }));
+      assert.ok(!afterReload.shown.includes('Entropy sum') && afterReload.shown.includes('ELBO'), JSON.stringify(afterReload));
+      assert.ok(afterReload.pressed.includes('Entropy sum false'), JSON.stringify(afterReload));
     }));
 });

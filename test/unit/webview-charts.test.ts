@@ -25,7 +25,8 @@ test('ELBO chart, one run: band edges, ELBO, entropy sum, ELBO at optimal varian
   );
   const ds = m.config.data.datasets;
   assert.equal(ds[0].fill, '+1', 'the upper edge fills down to the lower edge');
-  assert.deepEqual(ds[4].borderDash, [6, 4], 'ELBO at σ²* is dashed');
+  assert.deepEqual(ds[3].borderDash, [6, 4], 'the entropy sum is dashed');
+  assert.deepEqual(ds[4].borderDash, [2, 3], 'ELBO at σ²* is dotted');
   const o = m.config.options!;
   assert.equal(o.parsing, false);
   assert.equal(o.normalized, true);
@@ -92,7 +93,8 @@ test('per-latent chart: m_h and KL_h bars, collapsed latents greyed and labelled
     [1, 1, 1],
   );
   assert.deepEqual(m.config.data.labels, ['z0', ['z1', 'collapsed'], 'z2']);
-  const colours = m.config.data.datasets[1].backgroundColor as string[];
+  // KL_h bars are hollow: their outline has the colour, their fill a faint tint of it.
+  const colours = m.config.data.datasets[1].borderColor as string[];
   assert.equal(colours[0], PALETTE.orange);
   assert.notEqual(colours[1], PALETTE.orange, 'the collapsed bar has another colour');
   assert.deepEqual(m.collapsed(), [1]);
