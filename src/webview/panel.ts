@@ -16,7 +16,7 @@ import type { HostBridge } from './messages';
 import { normalizeRun, validImages, validRecords } from './runs';
 import { appendRecords, axisAfterAppend, PASS_AXIS_TEXT, seriesFromRecords, sharedAxis, type PassAxis, type RunSeries } from './series';
 import { liveAnnouncement } from './status';
-import { renderSummaryTable } from './table';
+import { renderSummaryTable, SUMMARY_TABLE_ID } from './table';
 import { readPalette, runColours, type Palette } from './theme';
 
 interface RunState {
@@ -54,11 +54,19 @@ export class Panel {
   private readonly toolbar = h('div', { className: 'vl-toolbar' }, this.toolbarLabel, this.tailGroup, this.toolbarNote);
   private readonly grid = h('div', { className: 'vl-grid' });
   private readonly summary = h('section', { className: 'vl-card vl-summary-card' });
+  /** Shows what each row of the summary means, under its name (a hover tooltip reaches neither a keyboard nor a touch screen). */
+  private readonly explainButton = h('button', {
+    className: 'vl-btn vl-explain',
+    text: 'Explain rows',
+    attrs: { type: 'button', 'aria-expanded': 'false', 'aria-controls': SUMMARY_TABLE_ID },
+  });
+  private explainRows = false;
   private readonly summaryHead = h(
     'header',
     { className: 'vl-card-head' },
     h('h2', { text: 'Summary', attrs: { id: 'vl-summary-title' } }),
     h('p', { className: 'vl-card-sub', text: 'Latest diagnostics pass; nats per data point.' }),
+    this.explainButton,
   );
   /** Focusable, so a keyboard can scroll a table wider than the column. */
   private readonly summaryScroll = h('div', {
@@ -83,6 +91,11 @@ export class Panel {
     private readonly root: HTMLElement,
     private readonly host?: HostBridge,
   ) {
+    this.explainButton.addEventListener('click', () => {
+      this.explainRows = !this.explainRows;
+      this.explainButton.setAttribute('aria-expanded', String(this.explainRows));
+      this.renderTable();
+    });
     this.palette = readPalette();
     // The legend toggles outlive a hidden tab and a window reload: the webview state holds them.
     const saved = host?.savedState();
@@ -330,7 +343,7 @@ export class Panel {
   private renderTable(): void {
     if (this.runs.length === 0) return this.summary.replaceChildren();
     if (this.summary.firstChild !== this.summaryHead) this.summary.replaceChildren(this.summaryHead, this.summaryScroll);
-    this.summaryScroll.replaceChildren(renderSummaryTable(this.views(), this.axis));
+    this.summaryScroll.replaceChildren(renderSummaryTable(this.views(), this.axis, this.explainRows));
   }
 
   private renderImages(): void {

@@ -15,7 +15,17 @@ export function latestPassText(run: PanelRun, axis: PassAxis): string | undefine
   return axis === 'step' ? `step ${rec.step} (${epoch})` : `pass ${run.records.length} (${epoch}, step ${rec.step})`;
 }
 
-export function renderSummaryTable(views: readonly RunView[], axis: PassAxis): HTMLTableElement {
+export const SUMMARY_TABLE_ID = 'vl-summary-table';
+
+/** The id of a row's explanation, which its header is described by. */
+export const rowHelpId = (row: number) => `vl-row-help-${row}`;
+
+/**
+ * The table; `explain` shows each row's explanation under its name (the summary's "Explain rows"
+ * button). Shown or not, a row header is described by it (aria-describedby), so a screen reader
+ * says it with the row.
+ */
+export function renderSummaryTable(views: readonly RunView[], axis: PassAxis, explain: boolean): HTMLTableElement {
   const compare = views.length > 1;
   const runs = views.map((v) => v.run);
   const head = h(
@@ -33,11 +43,16 @@ export function renderSummaryTable(views: readonly RunView[], axis: PassAxis): H
       );
     }),
   );
-  const body = summaryRows(runs).map((row) =>
+  const body = summaryRows(runs).map((row, i) =>
     h(
       'tr',
       {},
-      h('th', { text: row.label, title: row.help, attrs: { scope: 'row' } }),
+      h(
+        'th',
+        { title: explain ? undefined : row.help, attrs: { scope: 'row', 'aria-describedby': rowHelpId(i) } },
+        h('span', { text: row.label }),
+        h('span', { className: 'vl-row-help', text: row.help, attrs: explain ? { id: rowHelpId(i) } : { id: rowHelpId(i), hidden: '' } }),
+      ),
       ...row.cells.map((c) =>
         h(
           'td',
@@ -48,5 +63,5 @@ export function renderSummaryTable(views: readonly RunView[], axis: PassAxis): H
       ),
     ),
   );
-  return h('table', { className: 'vl-summary' }, h('thead', {}, head), h('tbody', {}, ...body));
+  return h('table', { className: 'vl-summary', attrs: { id: SUMMARY_TABLE_ID } }, h('thead', {}, head), h('tbody', {}, ...body));
 }

@@ -2,7 +2,8 @@
 // name and is reached by Tab; a range toggled with Enter or Space keeps the focus as points arrive;
 // Stop pressed from the keyboard leaves the focus on the button that takes its place; the one live
 // region says the run's state without a word per pass; each chart's canvas names its latest values;
-// the legends are buttons that toggle curves, kept through redraws and a reload.
+// the legends are buttons that toggle curves, kept through redraws and a reload; the summary's row
+// explanations are reachable.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
@@ -128,6 +129,20 @@ describe('the panel by keyboard and screen reader, while training', { timeout: 6
       await page().keyboard.press('Space');
       assert.ok((await shownNow()).includes('Entropy sum'), 'Space shows it again');
       await page().keyboard.press('Space');
+
+      // What each summary row means is a button press away, and a row header is described by it.
+      await frame.focus('.vl-explain');
+      await page().keyboard.press('Enter');
+      const rowHelp = await frame.evaluate(() => {
+        const th = document.querySelector('.vl-summary tbody th')!;
+        const help = document.getElementById(th.getAttribute('aria-describedby') ?? '');
+        return {
+          expanded: document.activeElement?.getAttribute('aria-expanded'),
+          text: help?.textContent ?? '',
+          shown: !!(help as HTMLElement | null)?.offsetParent,
+        };
+      });
+      assert.deepEqual(rowHelp, { expanded: 'true', text: 'Sampled ELBO per data point (nats) ± its standard error', shown: true });
 
       // A range toggled from the keyboard keeps the focus, through the redraws of new passes too.
       await frame.focus('.vl-seg >> text="Last 50%"');
