@@ -43,3 +43,22 @@ export function refocus(scope: ParentNode, key: string | undefined): void {
     if (el.getAttribute('data-focus-key') === key) return el.focus();
   }
 }
+
+/**
+ * Text with an explanation that a mouse, a keyboard and a screen reader all reach (a `title` reaches
+ * only the mouse): the text is a Tab stop described by the explanation (aria-describedby), which shows
+ * beside it on hover and on focus, and hides on Escape. `id` must be unique in the page and the same
+ * across rebuilds, so refocus can find the term again.
+ */
+export function explained(content: Child, help: string, id: string): HTMLElement {
+  const term = h('span', { className: 'vl-term', attrs: { tabindex: '0', 'aria-describedby': id, 'data-focus-key': `term:${id}` } }, content);
+  const tip = h('span', { className: 'vl-tip', text: help, attrs: { role: 'tooltip', id } });
+  const wrap = h('span', { className: 'vl-term-wrap' }, term, tip);
+  const show = () => wrap.classList.remove('vl-tip-dismissed');
+  term.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape') wrap.classList.add('vl-tip-dismissed');
+  });
+  term.addEventListener('focus', show);
+  wrap.addEventListener('mouseenter', show);
+  return wrap;
+}

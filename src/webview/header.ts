@@ -1,6 +1,6 @@
 /** One header row per shown run: name, model, status, progress, and (in the editor) the action buttons. */
 import type { FromPanel, PanelRun, TrainingProgress } from '../core/panelProtocol';
-import { h, swatch } from './dom';
+import { explained, focusedKey, h, refocus, swatch } from './dom';
 import { fmtEpoch, fmtNats, fmtPercent } from './format';
 import { sessionLines } from '../core/sessionHistory';
 import { datasetKnown, progressFraction } from '../core/wording';
@@ -59,17 +59,19 @@ function progressBlock(run: PanelRun, progress: TrainingProgress | undefined): H
   );
 }
 
-/** The latest pass at a glance: what the theorem is about. */
-function keyNumbers(run: PanelRun): HTMLElement {
+/** The latest pass at a glance: what the theorem is about. `idBase` makes the explanations' ids unique to this run. */
+function keyNumbers(run: PanelRun, idBase: string): HTMLElement {
   const r = run.records[run.records.length - 1];
   if (!r) return h('div', { className: 'vl-keys vl-muted', text: 'no diagnostics yet' });
-  const item = (label: string, value: string, tone?: string, title?: string) =>
-    h(
+  const item = (label: string, value: string, tone?: string, help?: string) => {
+    const shown = h('span', { className: 'vl-key-value', text: value });
+    return h(
       'span',
-      { className: tone ? `vl-key vl-tone-${tone}` : 'vl-key', title },
+      { className: tone ? `vl-key vl-tone-${tone}` : 'vl-key' },
       h('span', { className: 'vl-key-label', text: label }),
-      h('span', { className: 'vl-key-value', text: value }),
+      help ? explained(shown, help, `${idBase}-${label}`) : shown,
     );
+  };
   return h(
     'div',
     { className: 'vl-keys' },
@@ -110,8 +112,12 @@ function actionButtons(run: PanelRun, a: HeaderActions): HTMLElement {
  * A run's header, patched in place as progress arrives. The buttons are rebuilt only when the run
  * starts or stops training, so a click is never lost to a progress update swapping the element.
  */
+let headersMade = 0;
+
 export class RunHeader {
   readonly element = h('section', { className: 'vl-run' });
+  /** Unique to this header, for the ids of its explanations. */
+  private readonly idBase = `vl-run-${++headersMade}`;
   private readonly main = h('div', { className: 'vl-run-main' });
   private readonly keys = h('div', { className: 'vl-keys-slot' });
   private readonly actions = h('div', { className: 'vl-actions-slot' });
@@ -126,23 +132,29 @@ export class RunHeader {
     const training = run.status === 'training';
     this.element.className = `vl-run vl-status-${status.tone}`;
     this.element.setAttribute('data-run-dir', run.runDir);
+    // The status's detail is written out under the title, or else (while training) is the badge's explanation.
+    const detailShown = !!status.detail && (status.tone === 'bad' || !training);
+    const badge = h('span', { className: `vl-badge vl-tone-${status.tone}`, text: status.label });
     const parts: (HTMLElement | null)[] = [
       h(
         'div',
         { className: 'vl-run-title' },
         opts.compare ? swatch(opts.colour) : null,
-        h('h1', { className: 'vl-run-name', text: run.name, title: run.runDir }),
-        h('span', { className: `vl-badge vl-tone-${status.tone}`, text: status.label, title: status.detail }),
+        h('h1', { className: 'vl-run-name' }, explained(run.name, `Run folder: ${run.runDir}`, `${this.idBase}-folder`)),
+        status.detail && !detailShown ? explained(badge, status.detail, `${this.idBase}-status`) : badge,
       ),
       h('div', { className: 'vl-run-meta vl-muted', text: describeRun(run) }),
       sessionsBlock(run),
-      status.detail && (status.tone === 'bad' || !training) ? h('div', { className: 'vl-run-detail', text: status.detail }) : null,
+      detailShown ? h('div', { className: 'vl-run-detail', text: status.detail }) : null,
       run.theoremNote ? h('div', { className: 'vl-run-detail vl-theorem-note', text: `Theorem does not apply: ${run.theoremNote}` }) : null,
       run.verdictNote ? h('div', { className: 'vl-run-detail vl-verdict-note', text: `Stored verdict differs: ${run.verdictNote}` }) : null,
       progressBlock(run, opts.progress),
     ];
+    // Rebuilt at every pass: a focused explanation gets the focus back.
+    const focus = focusedKey();
     this.main.replaceChildren(...parts.filter((p): p is HTMLElement => p !== null));
-    this.keys.replaceChildren(keyNumbers(run));
+    this.keys.replaceChildren(keyNumbers(run, this.idBase));
+    refocus(this.element, focus);
     const key = `${run.runDir}|${training}|${!!opts.actions}`;
     if (key !== this.actionsKey) {
       this.actionsKey = key;

@@ -10,7 +10,7 @@ import { fmtNats, fmtPercent, fmtRate, fmtSig, MISSING } from './format';
 
 export interface SummaryCell {
   text: string;
-  /** Longer text for a tooltip (e.g. the convergence reason). */
+  /** Longer text written under the value (e.g. the convergence reason). */
   detail?: string;
   /** A verdict the stylesheet colours. */
   tone?: 'good' | 'bad' | 'neutral';

@@ -36,7 +36,7 @@ export function renderSummaryTable(views: readonly RunView[], axis: PassAxis, ex
       const latest = latestPassText(v.run, axis);
       return h(
         'th',
-        { attrs: { scope: 'col' }, title: v.run.runDir },
+        { attrs: { scope: 'col' } },
         compare ? swatch(v.colour) : null,
         h('span', { className: 'vl-th-run', text: compare ? v.run.name : (latest ?? 'no passes yet') }),
         compare && latest ? h('span', { className: 'vl-muted', text: ` @ ${latest}` }) : null,
@@ -56,9 +56,10 @@ export function renderSummaryTable(views: readonly RunView[], axis: PassAxis, ex
       ...row.cells.map((c) =>
         h(
           'td',
-          { className: c.tone ? `vl-tone-${c.tone}` : undefined, title: c.detail },
+          { className: c.tone ? `vl-tone-${c.tone}` : undefined },
           h('span', { text: c.text }),
-          c.detail && c.tone ? h('span', { className: 'vl-cell-detail', text: c.detail }) : null,
+          // Written out, not a tooltip: a keyboard reaches no tooltip (the run folder is in the run's header).
+          c.detail ? h('span', { className: 'vl-cell-detail', text: c.detail }) : null,
         ),
       ),
     ),

@@ -3,7 +3,7 @@
 // Stop pressed from the keyboard leaves the focus on the button that takes its place; the one live
 // region says the run's state without a word per pass; each chart's canvas names its latest values;
 // the legends are buttons that toggle curves, kept through redraws and a reload; the summary's row
-// explanations are reachable.
+// explanations and the header's are reachable by keyboard, nothing is said only on hover.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
@@ -143,6 +143,22 @@ describe('the panel by keyboard and screen reader, while training', { timeout: 6
         };
       });
       assert.deepEqual(rowHelp, { expanded: 'true', text: 'Sampled ELBO per data point (nats) ± its standard error', shown: true });
+
+      // Nothing is said only on hover: a title is left only on buttons (where it is also their
+      // description) and on row headers described by their explanation. The run folder is an
+      // explanation that Tab reaches, shown on focus.
+      const titled = await frame.evaluate(() =>
+        Array.from(document.querySelectorAll('#vae-lens-root [title]'))
+          .filter((el) => el.tagName !== 'BUTTON' && !(el.tagName === 'TH' && el.hasAttribute('aria-describedby')))
+          .map((el) => el.outerHTML.slice(0, 80)),
+      );
+      assert.deepEqual(titled, [], 'hover-only explanations');
+      await frame.focus('.vl-run-name .vl-term');
+      const folderTip = await frame.evaluate(() => {
+        const tip = document.getElementById(document.activeElement?.getAttribute('aria-describedby') ?? '');
+        return { text: tip?.textContent ?? '', shown: !!(tip as HTMLElement | null)?.offsetParent };
+      });
+      assert.ok(folderTip.shown && folderTip.text === `Run folder: ${running.dir}`, JSON.stringify(folderTip));
 
       // A range toggled from the keyboard keeps the focus, through the redraws of new passes too.
       await frame.focus('.vl-seg >> text="Last 50%"');
