@@ -37,8 +37,28 @@ export function toRgba(values: readonly number[], g: ImageGeometry): Uint8Clampe
   return out;
 }
 
-function thumb(values: readonly number[], g: ImageGeometry): HTMLCanvasElement {
-  const canvas = h('canvas', { className: 'vl-thumb' });
+/** The three rows of images: what each holds, and how one of its images is named. */
+const ROWS = {
+  originals: { label: 'Originals', name: (i: number, n: number) => `Training example ${i} of ${n}` },
+  reconstructions: { label: 'Reconstructions', name: (i: number) => `Reconstruction of training example ${i}` },
+  samples: { label: 'Samples', name: (i: number, n: number) => `Sample ${i} of ${n} from the prior` },
+} as const;
+export type ImageRow = keyof typeof ROWS;
+
+/** Whose images they are and at which pass ("a11y-long", "epoch 12"), for their names. */
+export interface ImagesSource {
+  runName: string;
+  /** The pass the images were drawn from (the latest when they arrived), if any. */
+  pass?: string;
+}
+
+/** A thumbnail's accessible name: what it shows, which of them, whose run, and from which pass. Pure. */
+export function thumbnailName(row: ImageRow, index: number, count: number, source: ImagesSource): string {
+  return [ROWS[row].name(index + 1, count), source.runName, source.pass].filter(Boolean).join(', ');
+}
+
+function thumb(values: readonly number[], g: ImageGeometry, name: string): HTMLCanvasElement {
+  const canvas = h('canvas', { className: 'vl-thumb', attrs: { role: 'img', 'aria-label': name } });
   canvas.width = g.width;
   canvas.height = g.height;
   const ctx = canvas.getContext('2d');
@@ -46,12 +66,14 @@ function thumb(values: readonly number[], g: ImageGeometry): HTMLCanvasElement {
   return canvas;
 }
 
-function strip(label: string, images: readonly number[][], g: ImageGeometry): HTMLElement {
+function strip(row: ImageRow, images: readonly number[][], g: ImageGeometry, source: ImagesSource): HTMLElement | null {
+  if (images.length === 0) return null;
+  const shown = images.slice(0, MAX_PER_ROW);
   return h(
     'div',
-    { className: 'vl-image-row' },
-    h('span', { className: 'vl-image-label', text: label }),
-    h('div', { className: 'vl-image-strip' }, ...images.slice(0, MAX_PER_ROW).map((img) => thumb(img, g))),
+    { className: 'vl-image-row', attrs: { role: 'group', 'aria-label': ROWS[row].label } },
+    h('span', { className: 'vl-image-label', text: ROWS[row].label, attrs: { 'aria-hidden': 'true' } }),
+    h('div', { className: 'vl-image-strip' }, ...shown.map((img, i) => thumb(img, g, thumbnailName(row, i, shown.length, source)))),
   );
 }
 
@@ -59,7 +81,7 @@ function strip(label: string, images: readonly number[][], g: ImageGeometry): HT
 export const undrawableText = (problem: string): string => `These images cannot be drawn: ${problem}.`;
 
 /** The image block of one run, or null when it has none (a note instead when they cannot be drawn, or the run reader said why it left them out). */
-export function renderImages(images: Images | undefined, readProblem?: string): HTMLElement | null {
+export function renderImages(images: Images | undefined, source: ImagesSource, readProblem?: string): HTMLElement | null {
   const note = (problem: string) => h('p', { className: 'vl-muted', text: undrawableText(problem) });
   if (!images) return readProblem === undefined ? null : note(readProblem);
   const { geometry: g, problem } = imageGeometry(images.shape, images.layout);
@@ -67,8 +89,8 @@ export function renderImages(images: Images | undefined, readProblem?: string): 
   return h(
     'div',
     { className: 'vl-images' },
-    images.originals.length ? strip('Originals', images.originals, g) : null,
-    images.reconstructions.length ? strip('Reconstructions', images.reconstructions, g) : null,
-    images.samples.length ? strip('Samples', images.samples, g) : null,
+    strip('originals', images.originals, g, source),
+    strip('reconstructions', images.reconstructions, g, source),
+    strip('samples', images.samples, g, source),
   );
 }

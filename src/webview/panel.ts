@@ -16,7 +16,7 @@ import type { HostBridge } from './messages';
 import { normalizeRun, validImages, validRecords } from './runs';
 import { appendRecords, axisAfterAppend, PASS_AXIS_TEXT, seriesFromRecords, sharedAxis, type PassAxis, type RunSeries } from './series';
 import { liveAnnouncement } from './status';
-import { renderSummaryTable, SUMMARY_TABLE_ID } from './table';
+import { latestPassText, renderSummaryTable, SUMMARY_TABLE_ID } from './table';
 import { readPalette, runColours, type Palette } from './theme';
 
 interface RunState {
@@ -359,7 +359,12 @@ export class Panel {
         h('p', { className: 'vl-card-sub', text: 'Training examples, their reconstructions (decoder means), and samples from the prior.' }),
       ),
       ...views.map((v) =>
-        h('div', { className: 'vl-images-run' }, compare ? h('h3', {}, swatch(v.colour), v.run.name) : null, renderImages(v.run.images, v.run.imagesProblem)),
+        h(
+          'div',
+          { className: 'vl-images-run' },
+          compare ? h('h3', {}, swatch(v.colour), v.run.name) : null,
+          renderImages(v.run.images, { runName: v.run.name, pass: latestPassText(v.run, this.axis) }, v.run.imagesProblem),
+        ),
       ),
     );
   }

@@ -1,6 +1,6 @@
 // The convolutional example in the editor, as a user meets it: typing a layer that no longer
 // fits the data underlines that layer with the shape message, putting it back clears it, and
-// Train VAE on the (shortened) example charts its points in the panel.
+// Train VAE on the (shortened) example charts its points in the panel, and names its image thumbnails.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,7 +11,7 @@ import { launchVaeLens } from './launch';
 import { repoRoot } from './paths';
 import { waitForRun } from './runFolders';
 import { makeWorkspace } from './specFixtures';
-import { seriesOf, waitForPanel } from './vaeLensPanel';
+import { PANEL_ROOT, seriesOf, waitForPanel } from './vaeLensPanel';
 import type { Problem, Workbench } from './workbench';
 
 const SPEC = 'conv.vae.json';
@@ -108,6 +108,17 @@ describe('the convolutional example: layer diagnostics while typing, and trainin
         const want = run.records[i]!.elbo ?? NaN;
         assert.ok(Math.abs(pt.y - want) <= 1e-6 * Math.abs(want), `epoch ${pt.x}: chart ${pt.y}, metrics ${want}`);
       }
+      // The thumbnails are images named by what they show, whose run and which pass.
+      const frame = await workbench().findWebviewFrame(PANEL_ROOT, 30_000);
+      // The last pass's images follow its records: wait for them rather than read the pass before.
+      await frame
+        .waitForFunction((epochs) => document.querySelector('.vl-thumb')?.getAttribute('aria-label')?.endsWith(`epoch ${epochs}`), EPOCHS, { timeout: 30_000 })
+        .catch(() => undefined);
+      const thumbs = await frame.evaluate(() =>
+        Array.from(document.querySelectorAll('.vl-thumb'), (c) => `${c.getAttribute('role')} ${c.getAttribute('aria-label')}`),
+      );
+      assert.equal(thumbs[0], `img Training example 1 of 8, conv-train, epoch ${EPOCHS}`, thumbs.join('\n'));
+      assert.ok(thumbs.includes(`img Reconstruction of training example 1, conv-train, epoch ${EPOCHS}`), thumbs.join('\n'));
       await workbench().screenshot('conv-panel');
     }));
 });

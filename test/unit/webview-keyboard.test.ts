@@ -1,13 +1,14 @@
 /**
  * The panel for a keyboard and for eyes that do not tell colours apart: what the legend buttons show
- * and toggle, and how the toggles are saved. The pure parts; the page itself is checked in
- * test/e2e/features-panel-a11y.e2e.ts.
+ * and toggle, how the toggles are saved, and what the image thumbnails are called. The pure parts;
+ * the page itself is checked in test/e2e/features-panel-a11y.e2e.ts.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { isPanelState } from '../../src/core/panelProtocol';
 import { CHART_IDS, elboChart, entropiesChart, gapChart, latentsChart, type RunView } from '../../src/webview/chartConfigs';
 import { hiddenFromState, hiddenToState } from '../../src/webview/hiddenCurves';
+import { thumbnailName } from '../../src/webview/images';
 import { datasetVisibility, legendEntries, type DatasetLook } from '../../src/webview/legend';
 import { seriesFromRecords } from '../../src/webview/series';
 import { PALETTE, panelRun, record } from './webview-testkit';
@@ -142,4 +143,12 @@ test('the curves switched off are saved with the panel state and read back; a st
   assert.ok(!isPanelState({ runDirs: [], hiddenRuns: '/r/b' }));
   assert.equal(hiddenFromState([{ chart: 'chart-gone', curves: ['x'] }]).size, 0, 'a chart the panel no longer has is dropped');
   assert.equal(hiddenFromState(undefined).size, 0);
+});
+
+test('image thumbnails are named by what they show, which one, whose run and which pass', () => {
+  const at = { runName: 'mnist-b', pass: 'epoch 12' };
+  assert.equal(thumbnailName('originals', 0, 8, at), 'Training example 1 of 8, mnist-b, epoch 12');
+  assert.equal(thumbnailName('reconstructions', 2, 8, at), 'Reconstruction of training example 3, mnist-b, epoch 12');
+  assert.equal(thumbnailName('samples', 7, 8, at), 'Sample 8 of 8 from the prior, mnist-b, epoch 12');
+  assert.equal(thumbnailName('samples', 0, 1, { runName: 'r' }), 'Sample 1 of 1 from the prior, r', 'no pass yet: none named');
 });
