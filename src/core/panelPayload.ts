@@ -4,32 +4,14 @@
  * with just that. Pure and free of Node, for the host and the webview.
  */
 import type { PanelRun } from './panelProtocol';
-import type { MetricsRecord } from './runFormat';
+import { REQUIRED_NUMBERS, type MetricsRecord } from './runFormat';
 
 /**
  * The fields the pass charts draw of every pass (webview/series.ts and the session marks): the
  * numbers the run format requires of a record, and the ELBO at the optimal variance. A chart that
  * draws another field over the passes must add it here (webview-weight.test.ts compares the series).
  */
-const CHARTED_FIELDS = [
-  'epoch',
-  'step',
-  'elbo',
-  'elboStdErr',
-  'hEnc',
-  'hPrior',
-  'hDec',
-  'entropySum',
-  'gap',
-  'gapRel',
-  'rDec',
-  'rPrior',
-  'sigma2',
-  'sigma2Opt',
-  'samplesPerSec',
-  'wallSeconds',
-  'elboAtOptVariance',
-] as const satisfies readonly (keyof MetricsRecord)[];
+const CHARTED_FIELDS = [...REQUIRED_NUMBERS, 'elboAtOptVariance'] as const satisfies readonly (keyof MetricsRecord)[];
 
 /**
  * A pass before the latest as the panel keeps it: its charted numbers, without its per-latent arrays

@@ -239,7 +239,8 @@ export interface RunSummary {
   lastCheckpoint?: string;
 }
 
-const REQUIRED_NUMBERS = [
+/** The numbers every record holds (or null for a non-finite one), besides its per-latent lists. */
+export const REQUIRED_NUMBERS = [
   'epoch',
   'step',
   'elbo',
