@@ -332,11 +332,11 @@ export function readMetricsRecord(v: unknown, path = ''): { record: MetricsRecor
   const klCount = (record.klPerLatent as unknown[]).length;
   if (klCount !== latents) return { problem: perLatent('klPerLatent', klCount) };
   const ignored: string[] = [...overflowed, ...withoutNegativeMagnitudes(record, at)];
-  for (const [key, guard] of Object.entries(optionalFields)) {
+  for (const [key, guard] of OPTIONAL_ENTRIES) {
     if (!Object.prototype.hasOwnProperty.call(record, key)) continue;
     const value = record[key];
     const p =
-      (guard as Guard<unknown>).problem(value, at(key)) ??
+      guard.problem(value, at(key)) ??
       (OPTIONAL_PER_LATENT.includes(key) && Array.isArray(value) && value.length !== latents ? perLatent(key, value.length) : undefined);
     if (p === undefined) continue;
     ignored.push(p);
@@ -372,6 +372,8 @@ const NEVER_NEGATIVE: Readonly<Record<string, string>> = {
   mcSamples: 'a count',
 };
 
+const NEVER_NEGATIVE_ENTRIES = Object.entries(NEVER_NEGATIVE);
+
 /**
  * Negative values in NEVER_NEGATIVE's fields (or their lists' entries) set to null in `record`, a value
  * the pass does not have, as a non-finite one is; returns each, named by its field.
@@ -380,7 +382,7 @@ function withoutNegativeMagnitudes(record: Record<string, unknown>, at: (key: st
   const notes: string[] = [];
   const negative = (x: unknown): x is number => typeof x === 'number' && x < 0;
   const note = (where: string, x: number, what: string) => notes.push(`${where}: ${x} is read as null: it is ${what}, never negative`);
-  for (const [key, what] of Object.entries(NEVER_NEGATIVE)) {
+  for (const [key, what] of NEVER_NEGATIVE_ENTRIES) {
     const value = record[key];
     if (negative(value)) {
       note(at(key), value, what);
@@ -392,6 +394,8 @@ function withoutNegativeMagnitudes(record: Record<string, unknown>, at: (key: st
   }
   return notes;
 }
+
+const OPTIONAL_ENTRIES = Object.entries(optionalFields) as [string, Guard<unknown>][];
 
 /** The optional fields that hold one value per latent, as latentSecondMoment and klPerLatent do. */
 const OPTIONAL_PER_LATENT: readonly string[] = ['priorVariance', 'latentMeanVariance', 'hEncPerLatent'];
