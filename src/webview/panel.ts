@@ -13,7 +13,7 @@ import { hiddenFromState, hiddenToState } from './hiddenCurves';
 import { RunHeader, type HeaderActions } from './header';
 import { renderImages } from './images';
 import type { HostBridge } from './messages';
-import { normalizeRun, validImages, validRecords } from './runs';
+import { normalizeRun, validImages, validRecords, withDistinctNames } from './runs';
 import { appendRecords, axisAfterAppend, PASS_AXIS_TEXT, seriesFromRecords, sharedAxis, type PassAxis, type RunSeries } from './series';
 import { liveAnnouncement } from './status';
 import { latestPassText, renderSummaryTable, SUMMARY_TABLE_ID } from './table';
@@ -188,11 +188,13 @@ export class Panel {
 
   private show(raw: PanelRun[]): void {
     let dropped = 0;
-    const runs = raw.map((r) => {
-      const n = normalizeRun(r);
-      dropped += n.dropped;
-      return n.run;
-    });
+    const runs = withDistinctNames(
+      raw.map((r) => {
+        const n = normalizeRun(r);
+        dropped += n.dropped;
+        return n.run;
+      }),
+    );
     this.axis = sharedAxis(runs.map((r) => r.records));
     this.runs = runs.map((run) => ({ run, series: seriesFromRecords(run.records, run.tolerance, this.axis) }));
     if (dropped) console.warn(`VAE Lens panel: dropped ${dropped} record(s) that break the run format`);

@@ -57,3 +57,26 @@ export function normalizeRun(raw: PanelRun): { run: PanelRun; dropped: number } 
   };
   return { run, dropped };
 }
+
+/**
+ * The runs with names that tell them apart. Runs of one spec share its name, and comparing them (a
+ * run before and after a change) is the common case: each of those is named by its folder instead,
+ * which adds the time it started ("swiss-roll-20261202-113749"), and by a number after that where it
+ * is still not unique (folders of the same name in two runs folders). A name no other run has is kept.
+ * Every label, legend button and heading of the panel reads the name, so this is where it is made unique.
+ */
+export function withDistinctNames(runs: readonly PanelRun[]): PanelRun[] {
+  const count = (names: readonly string[]) => names.reduce((m, n) => m.set(n, (m.get(n) ?? 0) + 1), new Map<string, number>());
+  const given = count(runs.map((r) => r.name));
+  const shared = (r: PanelRun) => given.get(r.name)! > 1;
+  const taken = new Set(runs.filter((r) => !shared(r)).map((r) => r.name));
+  const folders = count(runs.filter(shared).map((r) => baseName(r.runDir)));
+  return runs.map((r) => {
+    if (!shared(r)) return r;
+    const folder = baseName(r.runDir);
+    let name = folder;
+    for (let k = 1; taken.has(name) || (k === 1 && folders.get(folder)! > 1); k++) name = `${folder} (${k})`;
+    taken.add(name);
+    return { ...r, name };
+  });
+}

@@ -3,9 +3,9 @@ import { test } from 'node:test';
 import type { PanelRun } from '../../src/core/panelProtocol';
 import { imageGeometry } from '../../src/core/imageGeometry';
 import { toRgba } from '../../src/webview/images';
-import { DEFAULT_TOLERANCE, normalizeRun } from '../../src/webview/runs';
+import { DEFAULT_TOLERANCE, normalizeRun, withDistinctNames } from '../../src/webview/runs';
 import { runColours, withAlpha, type Palette } from '../../src/webview/theme';
-import { PALETTE, record } from './webview-testkit';
+import { PALETTE, panelRun, record } from './webview-testkit';
 
 test('images: grey and RGB values in [0,1] become opaque RGBA bytes; out-of-range clamps, NaN is black', () => {
   assert.deepEqual([...toRgba([0, 0.5, 2, NaN], imageGeometry([2, 2]).geometry!)], [0, 0, 0, 255, 128, 128, 128, 255, 255, 255, 255, 255, 0, 0, 0, 255]);
@@ -78,4 +78,34 @@ test('generated comparisons: every compared run gets its own colour, one a band 
       assert.equal(new Set(rgb).size, n, `${palette.kind}, ${n} runs: two runs share a colour: ${colours.join(' ')}`);
     }
   assert.deepEqual(runColours(PALETTE, 6), [PALETTE.blue, PALETTE.orange, PALETTE.green, PALETTE.purple, PALETTE.red, PALETTE.yellow]);
+});
+
+test('compared runs are told apart by name: runs of one spec by their folders, folders of the same name by a number', () => {
+  let seed = 7;
+  const rand = (k: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % k) >>> 0;
+  for (let trial = 0; trial < 300; trial++) {
+    const runs = Array.from({ length: 1 + rand(6) }, (_, i) =>
+      panelRun(['swiss-roll', 'ring', 'swiss-roll-20261202-1137'][rand(3)]!, [], {
+        runDir: `/w${rand(2)}/runs/${['swiss-roll-20261202-1137', 'ring-1', `r${i}`][rand(3)]}`,
+      }),
+    );
+    const named = withDistinctNames(runs);
+    const at = JSON.stringify(runs.map((r) => [r.name, r.runDir]));
+    assert.equal(new Set(named.map((r) => r.name)).size, runs.length, at);
+    named.forEach((r, i) => {
+      assert.equal(r.runDir, runs[i]!.runDir, at);
+      const shared = runs.filter((o) => o.name === runs[i]!.name).length > 1;
+      if (!shared) assert.equal(r.name, runs[i]!.name, `${at}: a name no other run has is kept`);
+      else assert.ok(r.name.startsWith(runs[i]!.runDir.split('/').pop()!), `${at}: ${r.name} is named by its folder`);
+    });
+  }
+  // Two runs of one spec, the usual comparison: each by its folder, which tells when it started.
+  const pair = withDistinctNames([
+    panelRun('swiss-roll', [], { runDir: '/w/runs/swiss-roll-20261202-113749' }),
+    panelRun('swiss-roll', [], { runDir: '/w/runs/swiss-roll-20261202-124431' }),
+  ]);
+  assert.deepEqual(
+    pair.map((r) => r.name),
+    ['swiss-roll-20261202-113749', 'swiss-roll-20261202-124431'],
+  );
 });
