@@ -117,6 +117,21 @@ test('fused Adam gives the same bits as tfjs operations, and leaves shared memor
   tf.dispose([...plain, ...fused, alias]);
 });
 
+/** Each case run on the wasm engine, then on the cpu engine: the same shapes and values, to the bit. */
+async function assertSameOnCpu<C, R>(tf: Awaited<ReturnType<typeof chooseEngine>>['tf'], cases: readonly C[], run: (c: C) => R): Promise<void> {
+  for (const c of cases) {
+    const got = run(c);
+    await tf.setBackend('cpu');
+    let want: R;
+    try {
+      want = run(c);
+    } finally {
+      await tf.setBackend('wasm');
+    }
+    assert.deepEqual(got, want, JSON.stringify(c));
+  }
+}
+
 test('Concat and SplitV on the wasm engine match the cpu engine: generated shapes, every axis, empty parts', async () => {
   const { tf } = await chooseEngine('wasm');
   await import('@tensorflow/tfjs-backend-cpu');
@@ -148,17 +163,7 @@ test('Concat and SplitV on the wasm engine match the cpu engine: generated shape
       const split = tf.split(joined, c.parts, axis);
       return [joined, ...grads, ...split].map((t) => ({ shape: t.shape, values: Array.from(t.dataSync()) }));
     });
-  for (const c of cases) {
-    const got = run(c);
-    await tf.setBackend('cpu');
-    let want: ReturnType<typeof run>;
-    try {
-      want = run(c);
-    } finally {
-      await tf.setBackend('wasm');
-    }
-    assert.deepEqual(got, want, JSON.stringify(c));
-  }
+  await assertSameOnCpu(tf, cases, run);
 });
 
 test('Slice on the wasm engine matches the cpu engine: matrices cut every way, sizes of -1, other ranks', async () => {
@@ -187,15 +192,5 @@ test('Slice on the wasm engine matches the cpu engine: matrices cut every way, s
       const y = tf.slice(x, c.begin, c.size);
       return { shape: y.shape, values: Array.from(y.dataSync()) };
     });
-  for (const c of cases) {
-    const got = run(c);
-    await tf.setBackend('cpu');
-    let want: ReturnType<typeof run>;
-    try {
-      want = run(c);
-    } finally {
-      await tf.setBackend('wasm');
-    }
-    assert.deepEqual(got, want, JSON.stringify(c));
-  }
+  await assertSameOnCpu(tf, cases, run);
 });
