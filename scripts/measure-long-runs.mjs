@@ -9,16 +9,12 @@ import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
+import { takeOption } from './options.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const bin = join(root, 'bin/vae-lens.js');
 const argv = process.argv.slice(2);
-const option = (name, fallback) => {
-  const at = argv.indexOf(name);
-  if (at < 0) return fallback;
-  const [value] = argv.splice(at, 2).slice(1);
-  return value;
-};
+const option = (name, fallback) => takeOption(argv, name, fallback);
 const passes = option('--passes', argv.length > 0 ? '' : '5000,20000')
   .split(',')
   .filter(Boolean)

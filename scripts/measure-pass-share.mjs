@@ -9,15 +9,11 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { takeOption } from './options.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const argv = process.argv.slice(2);
-const option = (name, fallback) => {
-  const at = argv.indexOf(name);
-  if (at < 0) return fallback;
-  const [value] = argv.splice(at, 2).slice(1);
-  return value;
-};
+const option = (name, fallback) => takeOption(argv, name, fallback);
 const epochs = Number(option('--epochs', '4'));
 const rounds = Number(option('--rounds', '2'));
 const threads = option('--threads', undefined);

@@ -6,14 +6,12 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { takeOption } from './options.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const arg = (name, fallback) => {
-  const i = process.argv.indexOf(name);
-  return i > 0 ? resolve(process.argv[i + 1]) : fallback;
-};
-const input = arg('--in', join(root, 'test-results', 'e2e-measurements.json'));
-const output = arg('--out', join(root, 'docs', 'extension-performance.md'));
+const argv = process.argv.slice(2);
+const input = resolve(takeOption(argv, '--in', join(root, 'test-results', 'e2e-measurements.json')));
+const output = resolve(takeOption(argv, '--out', join(root, 'docs', 'extension-performance.md')));
 
 if (!existsSync(input)) {
   console.error(`write-extension-performance: no ${relative(root, input)}: run \`npm run test:e2e\` first`);
