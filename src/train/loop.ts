@@ -268,8 +268,14 @@ export class TrainingLoop {
     const { engine, spec } = this.o;
     const n = Math.min(this.diagN, AVERAGED_ELBO_POINTS);
     const points = { values: this.diagValues.subarray(0, n * this.vae.dim), n, samples: spec.diagnostics.mcSamples, seed };
-    const averaged = this.average.withAveragedWeights(() => diagnose(engine.tf, this.vae, points).elbo);
+    const averaged = this.average.withAveragedWeights(() => this.withPackedWeights(() => diagnose(engine.tf, this.vae, points).elbo));
     return elbo + (averaged - elboOfFirstPoints(pass, n));
+  }
+
+  /** `fn` with the model's dense weights packed once for all its products (the weights hold still in a pass). */
+  private withPackedWeights<T>(fn: () => T): T {
+    const kernels = this.o.engine.kernels;
+    return kernels ? kernels.withPackedWeights(this.vae.denseWeights(), fn) : fn();
   }
 
   /** The pass, its engine running out of memory said as what to change in the spec rather than as the engine's trap. */
@@ -293,6 +299,10 @@ export class TrainingLoop {
   }
 
   private diagnosticsPass(epoch: number, trainLoss: number, samplesPerSec: number): MetricsRecord {
+    return this.withPackedWeights(() => this.passRecord(epoch, trainLoss, samplesPerSec));
+  }
+
+  private passRecord(epoch: number, trainLoss: number, samplesPerSec: number): MetricsRecord {
     const { spec, events, engine, validation } = this.o;
     const t0 = performance.now();
     const seed = spec.training.seed * 7919 + epoch * 104729 + 17;

@@ -144,6 +144,13 @@ export class Vae {
     return m;
   }
 
+  /** The weights of every dense layer (the latent heads and variance head included): what the diagnostics pass may keep packed. */
+  denseWeights(): Variable[] {
+    const p = this.params;
+    const layers = [...p.encoderLayers, ...p.decoderLayers, ...(p.decoderLogVar ? [p.decoderLogVar] : [])];
+    return [...layers.filter((l) => l.planned.layer.type === 'dense').map((l) => l.w!), p.encoderMean.w, p.encoderLogVar.w];
+  }
+
   trainableVariables(): Variable[] {
     return [...this.namedVariables().values()].filter((v) => v.trainable);
   }

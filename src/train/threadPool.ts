@@ -109,6 +109,8 @@ export interface GemmBlock {
   /** The bias of this block's columns (0: none), and ReLU. */
   bias: number;
   relu: boolean;
+  /** op(B) of this block already packed whole (kernels/gemm.ts packBWhole; 0: pack it here). */
+  packedB: number;
 }
 
 /**
@@ -120,7 +122,7 @@ export function planGemm(g: GemmArgs, threads: number): GemmBlock[] {
   const lda = g.transA ? m : k;
   const ldb = g.transB ? k : n;
   const bias = g.bias ?? 0;
-  const whole: GemmBlock = { m, n, k, a: g.a, lda, transA: g.transA, b: g.b, ldb, transB: g.transB, c: g.c, ldc: n, bias, relu: g.relu ?? false };
+  const whole: GemmBlock = { m, n, k, a: g.a, lda, transA: g.transA, b: g.b, ldb, transB: g.transB, c: g.c, ldc: n, bias, relu: g.relu ?? false, packedB: 0 };
   if (threads <= 1 || m * n * k < MIN_GEMM_MACS) return [whole];
   const blocks: GemmBlock[] = [];
   if (n >= m) {
@@ -231,7 +233,7 @@ export class KernelThreadPool {
     this.run(blocks.length, (w, s, i) => {
       const b = blocks[i]!;
       w[s] = OP_GEMM;
-      w.set([b.m, b.n, b.k, b.a, b.lda, b.transA ? 1 : 0, b.b, b.ldb, b.transB ? 1 : 0, b.c, b.ldc, scratch[i]!, b.bias, b.relu ? 1 : 0], s + 1);
+      w.set([b.m, b.n, b.k, b.a, b.lda, b.transA ? 1 : 0, b.b, b.ldb, b.transB ? 1 : 0, b.c, b.ldc, scratch[i]!, b.bias, b.relu ? 1 : 0, b.packedB], s + 1);
     });
   }
 

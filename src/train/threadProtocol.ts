@@ -84,7 +84,8 @@ export function runSlot(k: KernelExports, v: ControlViews, thread: number): void
   const f = v.floats;
   switch (w[s]) {
     case OP_GEMM:
-      k.sgemmStrided(
+      // With word 15 (not 0), op(B) is already packed there (packedWeights.ts).
+      k.sgemmInto(
         w[s + 1]!,
         w[s + 2]!,
         w[s + 3]!,
@@ -97,6 +98,8 @@ export function runSlot(k: KernelExports, v: ControlViews, thread: number): void
         w[s + 10]!,
         w[s + 11]!,
         w[s + 12]!,
+        false,
+        w[s + 15]!,
       );
       // A dense layer's bias (and ReLU) on the block just computed: address 0 is none.
       if (w[s + 13] !== 0) k.biasActivation(w[s + 1]!, w[s + 2]!, w[s + 10]!, w[s + 10]!, w[s + 11]!, w[s + 13]!, w[s + 14] === 1);

@@ -24,6 +24,7 @@ import type { Gemm, KernelExports, WasmBackendInternals } from './wasmTypes';
 import type { Tf } from './tf';
 import { SAMPLE_SQUARED_ERROR_KERNEL, SQUARED_ERROR_GRAD_KERNEL, SQUARED_ERROR_KERNEL } from './gaussianLoss';
 import { ACTIVATION_GRAD_KERNEL, BIAS_ACTIVATION_KERNEL, DENSE_KERNEL } from './layers';
+import { PackedWeights } from './packedWeights';
 import { KernelThreadPool, planGemm, type ConvPart, type SquaredErrorArgs } from './threadPool';
 import { installConvKernels } from './wasmConvKernels';
 
@@ -68,6 +69,12 @@ export interface WasmKernels {
   readonly onMemory: MemoryKernels;
   /** Adam's update of each `value` with its `gradient`, in place on the variables' memory, as one job over all of them. */
   adamUpdate(updates: readonly AdamUpdate[], c: AdamConstants): void;
+  /**
+   * Run `fn` with the dense layers' `weights` packed for the GEMM once, not at every product: for
+   * a caller that multiplies the same weights by many blocks of rows and changes none of them
+   * meanwhile (the diagnostics pass). Same bits as without (packedWeights.ts). Scopes nest.
+   */
+  withPackedWeights<T>(weights: readonly Tensor[], fn: () => T): T;
   /** Threads the products and updates run on, the calling thread included (1 until setThreads). */
   readonly threads: number;
   /** Run on `threads` threads from now on (the kernel threads are started or replaced). */
@@ -154,6 +161,8 @@ export async function installWasmKernels(tf: Tf): Promise<WasmKernels> {
   const module = await compileKernels(relaxed ? 'relaxed' : 'simd');
   const k = await instantiateKernels(module, memory);
   let pool: KernelThreadPool | undefined;
+  /** The innermost withPackedWeights scope, while one runs. */
+  let packing: PackedWeights | undefined;
   const address = (t: { dataId: object }): number => {
     const entry = backend.dataIdMap.get(t.dataId);
     if (!entry) throw new Error('tensor has no data on the wasm engine');
@@ -165,7 +174,9 @@ export async function installWasmKernels(tf: Tf): Promise<WasmKernels> {
    * and the convolutions' im2col products) goes through here, split over the kernel threads.
    */
   const gemm: Gemm = (m, n, depth, a, transA, b, transB, c, epilogue) => {
-    const blocks = planGemm({ m, n, k: depth, a, transA, b, transB, c, ...epilogue }, pool?.threads ?? 1);
+    const blocks = planGemm({ m, n, k: depth, a, transA, b, transB, c, bias: epilogue?.bias, relu: epilogue?.relu }, pool?.threads ?? 1);
+    const weights = epilogue?.weights;
+    if (packing && weights && packing.holds(weights)) for (const block of blocks) block.packedB = packing.of(weights, block);
     // One allocation for every block's scratch, each block's part 16-byte aligned. The kernel packs
     // its operands in blocks, so this is a few MiB per thread whatever the product's size.
     const sizes = blocks.map((block) => Math.ceil(k.sgemmScratchBytes(block.m, block.n) / 16) * 16);
@@ -177,7 +188,7 @@ export async function installWasmKernels(tf: Tf): Promise<WasmKernels> {
       const base = Math.ceil(scratch / 16) * 16;
       if (blocks.length === 1) {
         const g = blocks[0]!;
-        k.sgemmStrided(g.m, g.n, g.k, g.a, g.lda, g.transA, g.b, g.ldb, g.transB, g.c, g.ldc, base);
+        k.sgemmInto(g.m, g.n, g.k, g.a, g.lda, g.transA, g.b, g.ldb, g.transB, g.c, g.ldc, base, false, g.packedB);
         if (g.bias !== 0) k.biasActivation(g.m, g.n, g.c, g.c, g.ldc, g.bias, g.relu);
       } else {
         const starts = sizes.map((_, i) => base + sizes.slice(0, i).reduce((x, y) => x + y, 0));
@@ -239,7 +250,7 @@ export async function installWasmKernels(tf: Tf): Promise<WasmKernels> {
       const n = w.shape[1]!;
       if (w.shape[0] !== depth || b.shape[0] !== n) throw new Error(`dense: shapes [${x.shape}], [${w.shape}] and [${b.shape}] do not fit`);
       const out = backend.makeOutput([m, n], 'float32');
-      gemm(m, n, depth, address(x), false, address(w), false, address(out), { bias: address(b), relu });
+      gemm(m, n, depth, address(x), false, address(w), false, address(out), { bias: address(b), relu, weights: w.dataId });
       return out;
     },
   });
@@ -365,6 +376,21 @@ export async function installWasmKernels(tf: Tf): Promise<WasmKernels> {
       } finally {
         backend.wasm._free(table);
         tf.dispose(copies);
+      }
+    },
+    withPackedWeights(weights, fn) {
+      const scope = new PackedWeights(
+        k,
+        backend,
+        weights.map((w) => w.dataId),
+        packing,
+      );
+      packing = scope;
+      try {
+        return fn();
+      } finally {
+        packing = scope.outer;
+        scope.dispose();
       }
     },
     get threads() {

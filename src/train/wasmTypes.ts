@@ -21,9 +21,28 @@ export interface KernelExports {
     ldc: number,
     scratch: number,
   ): void;
+  /** sgemmStrided, or with addToC C += op(A)·op(B); with packedB (not 0), op(B) as packBWhole left it, and b unread. */
+  sgemmInto(
+    m: number,
+    n: number,
+    k: number,
+    a: number,
+    lda: number,
+    transA: boolean,
+    b: number,
+    ldb: number,
+    transB: boolean,
+    c: number,
+    ldc: number,
+    scratch: number,
+    addToC: boolean,
+    packedB: number,
+  ): void;
   sgemmScratchBytes(m: number, n: number): number;
   /** Bytes of a k x n op(B) packed whole (gemm.ts packBWhole), 0 when it is too wide to be. */
   packedBBytes(n: number, k: number): number;
+  /** op(B), k x n with row stride ldb, packed whole into dst (packedBBytes(n, k) bytes). */
+  packBWhole(n: number, k: number, b: number, ldb: number, transB: boolean, dst: number): void;
   addInto(dst: number, src: number, n: number): void;
   copyRows(rows: number, rowBytes: number, src: number, srcStride: number, dst: number, dstStride: number): void;
   /**
@@ -79,7 +98,8 @@ export interface WasmBackendInternals {
 
 /**
  * C (m x n) = op(A)·op(B) with op(A) m x depth, on byte addresses in the engine's memory; with an
- * epilogue, C = act(op(A)·op(B) + bias) (a dense layer).
+ * epilogue, C = act(op(A)·op(B) + bias) (a dense layer), and `weights`, the data id of B where B
+ * is a layer's weights (a scope of WasmKernels.withPackedWeights may hold them packed).
  */
 export type Gemm = (
   m: number,
@@ -90,5 +110,5 @@ export type Gemm = (
   b: number,
   transB: boolean,
   c: number,
-  epilogue?: { bias: number; relu: boolean },
+  epilogue?: { bias: number; relu: boolean; weights?: object },
 ) => void;
