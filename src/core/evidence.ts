@@ -97,21 +97,49 @@ export function mutualInformation(nu: ArrayLike<number>, logT2: ArrayLike<number
  * log q(z | x_m) for every m, without -H/2 log 2pi, into logq; returns their largest. A function of
  * its own: called once per point, it is compiled after the first few, where the loop inline ran
  * unoptimised for much of a pass (V8 optimises a function called often sooner than a long loop).
+ * Four m at a time: each is still its own sum over h in ascending order, so the same bits as one
+ * at a time, but four independent sums keep the core busy where one waits on its own subtractions.
  */
 function logDensities(z: Float64Array, means: Float64Array, invSd: Float64Array, logNormConst: Float64Array, logq: Float64Array): number {
   const H = z.length;
-  let max = -Infinity;
-  for (let m = 0, row = 0; m < logq.length; m++, row += H) {
-    let q = logNormConst[m]!;
+  const M = logq.length;
+  let m = 0;
+  for (; m + 4 <= M; m += 4) {
+    const r0 = m * H;
+    const r1 = r0 + H;
+    const r2 = r1 + H;
+    const r3 = r2 + H;
+    let q0 = logNormConst[m]!;
+    let q1 = logNormConst[m + 1]!;
+    let q2 = logNormConst[m + 2]!;
+    let q3 = logNormConst[m + 3]!;
     for (let h = 0; h < H; h++) {
-      const d = z[h]! - means[row + h]!;
-      const u = d === 0 ? 0 : d * invSd[row + h]!;
-      q -= 0.5 * u * u;
+      const zh = z[h]!;
+      q0 -= halfSquare(zh - means[r0 + h]!, invSd[r0 + h]!);
+      q1 -= halfSquare(zh - means[r1 + h]!, invSd[r1 + h]!);
+      q2 -= halfSquare(zh - means[r2 + h]!, invSd[r2 + h]!);
+      q3 -= halfSquare(zh - means[r3 + h]!, invSd[r3 + h]!);
     }
-    logq[m] = q;
-    if (q > max) max = q;
+    logq[m] = q0;
+    logq[m + 1] = q1;
+    logq[m + 2] = q2;
+    logq[m + 3] = q3;
   }
+  for (; m < M; m++) {
+    const row = m * H;
+    let q = logNormConst[m]!;
+    for (let h = 0; h < H; h++) q -= halfSquare(z[h]! - means[row + h]!, invSd[row + h]!);
+    logq[m] = q;
+  }
+  let max = -Infinity;
+  for (let k = 0; k < M; k++) if (logq[k]! > max) max = logq[k]!;
   return max;
+}
+
+/** (d / t)² / 2 for a distance d and 1/t; a zero distance counts as zero, whatever t. */
+function halfSquare(d: number, invSd: number): number {
+  const u = d === 0 ? 0 : d * invSd;
+  return 0.5 * u * u;
 }
 
 export interface MeanFieldEvidence {
