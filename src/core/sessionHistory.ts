@@ -123,3 +123,28 @@ export function resumedText(sessions: readonly SessionInfo[] | undefined): strin
   const times = sessions.length - 1;
   return `resumed ${times} time${times === 1 ? '' : 's'}${engines.length > 1 ? ` (${engines.join(' → ')})` : ''}; first started ${fmtStart(sessions[0]!.startedAt)}`;
 }
+
+/** The sessions a header shows before and after the fold of a long history. */
+export const SESSIONS_KEPT_EACH_END = 3;
+
+export interface FoldedLines {
+  first: string[];
+  /** The lines between, shown on request; empty when the history is short enough to read whole. */
+  folded: string[];
+  last: string[];
+}
+
+/** What the fold's disclosure says: which sessions it holds. */
+export function foldedSessionsText(f: FoldedLines): string {
+  const from = f.first.length + 1;
+  return `Sessions ${from} to ${from + f.folded.length - 1} (${f.folded.length} more)`;
+}
+
+/**
+ * A long history of sessions as its first and last few lines with the rest folded between them: a run
+ * resumed hundreds of times otherwise pushes the charts a page down. A fold hides at least three lines.
+ */
+export function foldSessionLines(lines: readonly string[], keep = SESSIONS_KEPT_EACH_END): FoldedLines {
+  if (lines.length < 2 * keep + 3) return { first: [...lines], folded: [], last: [] };
+  return { first: lines.slice(0, keep), folded: lines.slice(keep, lines.length - keep), last: lines.slice(lines.length - keep) };
+}

@@ -2,7 +2,7 @@
 import type { FromPanel, PanelRun, TrainingProgress } from '../core/panelProtocol';
 import { explained, focusedKey, h, refocus, swatch } from './dom';
 import { fmtEpoch, fmtNats, fmtPercent } from './format';
-import { sessionLines } from '../core/sessionHistory';
+import { foldedSessionsText, foldSessionLines, sessionLines } from '../core/sessionHistory';
 import { datasetKnown, progressFraction } from '../core/wording';
 import { progressBarAttributes, progressText, statusView } from './status';
 import { gapToleranceText } from './summary';
@@ -20,15 +20,35 @@ function describeRun(run: PanelRun): string {
   return parts.filter(Boolean).join(' · ');
 }
 
-/** A resumed run's sessions, one line each (engine, machine, epochs, time per epoch); nothing for a run of one session. */
-function sessionsBlock(run: PanelRun): HTMLElement | null {
+/**
+ * A resumed run's sessions, one line each (engine, machine, epochs, time per epoch); nothing for a run
+ * of one session. A long history folds its middle into a disclosure, whose state `open` keeps across
+ * the header's rebuild at every pass (and `onToggle` reports).
+ */
+function sessionsBlock(run: PanelRun, idBase: string, open: boolean, onToggle: (open: boolean) => void): HTMLElement | null {
   const lines = sessionLines(run.sessions, run.records);
   if (lines.length === 0) return null;
+  const line = (l: string) => h('div', { className: 'vl-run-session', text: l });
+  const fold = foldSessionLines(lines);
+  let folded: HTMLElement | null = null;
+  if (fold.folded.length) {
+    const details = h(
+      'details',
+      { className: 'vl-run-sessions-fold' },
+      h('summary', { text: foldedSessionsText(fold), attrs: { 'data-focus-key': `${idBase}-sessions-fold` } }),
+      ...fold.folded.map(line),
+    );
+    details.open = open;
+    details.addEventListener('toggle', () => onToggle(details.open));
+    folded = details;
+  }
   return h(
     'div',
     { className: 'vl-run-sessions vl-muted', attrs: { 'aria-label': 'sessions' } },
     h('span', { className: 'vl-run-sessions-head', text: `Trained in ${lines.length} sessions:` }),
-    ...lines.map((l) => h('div', { className: 'vl-run-session', text: l })),
+    ...fold.first.map(line),
+    folded,
+    ...fold.last.map(line),
   );
 }
 
@@ -122,6 +142,8 @@ export class RunHeader {
   private readonly keys = h('div', { className: 'vl-keys-slot' });
   private readonly actions = h('div', { className: 'vl-actions-slot' });
   private actionsKey = '';
+  /** Whether the folded sessions are shown: the header is rebuilt at every pass. */
+  private sessionsOpen = false;
 
   constructor() {
     this.element.append(this.main, this.keys, this.actions);
@@ -144,7 +166,7 @@ export class RunHeader {
         status.detail && !detailShown ? explained(badge, status.detail, `${this.idBase}-status`) : badge,
       ),
       h('div', { className: 'vl-run-meta vl-muted', text: describeRun(run) }),
-      sessionsBlock(run),
+      sessionsBlock(run, this.idBase, this.sessionsOpen, (open) => (this.sessionsOpen = open)),
       detailShown ? h('div', { className: 'vl-run-detail', text: status.detail }) : null,
       run.theoremNote ? h('div', { className: 'vl-run-detail vl-theorem-note', text: `Theorem does not apply: ${run.theoremNote}` }) : null,
       run.verdictNote ? h('div', { className: 'vl-run-detail vl-verdict-note', text: `Stored verdict differs: ${run.verdictNote}` }) : null,

@@ -12,7 +12,7 @@ import { panelRunToSend } from '../../src/core/panelPayload';
 import { toPanelRun } from '../../src/core/panelRun';
 import { readRunContents } from '../../src/core/run/read';
 import type { MetricsRecord, SessionInfo } from '../../src/core/runFormat';
-import { resumedText, resumeEpochs, sessionLines, sessionSpans } from '../../src/core/sessionHistory';
+import { foldedSessionsText, foldSessionLines, resumedText, resumeEpochs, sessionLines, sessionSpans } from '../../src/core/sessionHistory';
 import { elboChart, entropiesChart, gapChart, resumeMarks } from '../../src/webview/chartConfigs';
 import { seriesFromRecords, type PassAxis } from '../../src/webview/series';
 import { normalizeRun } from '../../src/webview/runs';
@@ -227,4 +227,38 @@ test('generated long resumed runs: the session list and the resume marks cost on
     // By definition, 20000 passes and 1000 sessions take about 40 million looks at a pass, at every redraw of a live run's header and charts.
     assert.ok(ms < 100, `${what}: ${ms.toFixed(0)} ms`);
   }
+});
+
+test('a run resumed hundreds of times shows its first and last sessions with the rest folded between; a short history reads whole', () => {
+  for (let count = 2; count <= 8; count++) {
+    const { sessions, records } = history(
+      Array.from({ length: count }, (_, i) => i * 2),
+      count * 2 + 1,
+      Array.from({ length: count }, () => 0.5),
+    );
+    const lines = sessionLines(sessions, records);
+    assert.deepEqual(foldSessionLines(lines), { first: lines, folded: [], last: [] }, `${count} sessions`);
+  }
+  const starts = Array.from({ length: 300 }, (_, i) => i * 3);
+  const { sessions, records } = history(
+    starts,
+    905,
+    starts.map(() => 0.25),
+  );
+  const lines = sessionLines(sessions, records);
+  const fold = foldSessionLines(lines);
+  assert.deepEqual(
+    fold.first.map((l) => l.split('.')[0]),
+    ['1', '2', '3'],
+  );
+  assert.deepEqual(
+    fold.last.map((l) => l.split('.')[0]),
+    ['298', '299', '300'],
+  );
+  assert.deepEqual([...fold.first, ...fold.folded, ...fold.last], lines, 'every session is still there, in order');
+  assert.equal(foldedSessionsText(fold), 'Sessions 4 to 297 (294 more)');
+  // Nine sessions: the smallest history folded, and never a fold of fewer than three.
+  const nine = foldSessionLines(lines.slice(0, 9));
+  assert.equal(nine.folded.length, 3);
+  assert.equal(foldedSessionsText(nine), 'Sessions 4 to 6 (3 more)');
 });
