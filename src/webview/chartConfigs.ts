@@ -13,6 +13,7 @@ import { latentNames } from '../core/wording';
 import { resumeEpochs } from '../core/sessionHistory';
 import { COLLAPSE_KL_THRESHOLD, latentStats, PASS_AXIS_TEXT, passAt, resumeXs, type PassAxis, type RunSeries, type XY } from './series';
 import { withAlpha, type Palette } from './theme';
+import type { PointWords } from './chartCursor';
 
 export const CHART_IDS = {
   elbo: 'chart-elbo',
@@ -44,6 +45,8 @@ export interface ChartModel<T extends 'line' | 'bar' = 'line' | 'bar'> {
   runOf: number[];
   /** Vertical marks on the pass axis: where a run was resumed. */
   marks?: AxisMark[];
+  /** How its tooltip and its keyboard cursor name a place and write a value. */
+  words: PointWords;
 }
 
 export interface AxisMark {
@@ -115,8 +118,13 @@ export function passTitle(views: readonly RunView[], axis: PassAxis, x: number):
   return axis === 'step' ? `${unit} ${x} (epoch ${fmtEpoch(pass.epoch)})` : `${unit} ${x} (epoch ${fmtEpoch(pass.epoch)}, step ${pass.step})`;
 }
 
-/** Options of the charts in nats; a tooltip writes its value as the panel's tables do (fmtNats). */
-function lineOptions(p: Palette, yTitle: string, views: readonly RunView[], passAxis: PassAxis): ChartOptions<'line'> {
+/** The pass charts' words: a pass as passTitle names it, a value in nats as the panel's tables write it (fmtNats). */
+export function passWords(views: readonly RunView[], axis: PassAxis): PointWords {
+  return { title: (x) => passTitle(views, axis, x), value: (y) => fmtNats(y) };
+}
+
+/** Options of the charts in nats; a tooltip says a point in `words`. */
+function lineOptions(p: Palette, yTitle: string, views: readonly RunView[], passAxis: PassAxis, words: PointWords): ChartOptions<'line'> {
   const compare = views.length > 1;
   const axis = {
     grid: { color: p.grid },
@@ -147,8 +155,8 @@ function lineOptions(p: Palette, yTitle: string, views: readonly RunView[], pass
       tooltip: {
         filter: (item) => !isLowerEdge(item.dataset.label),
         callbacks: {
-          title: (items) => (items.length && items[0].parsed.x !== null ? passTitle(views, passAxis, items[0].parsed.x) : ''),
-          label: (item) => ` ${item.dataset.label}: ${fmtNats(Number(item.parsed.y))}`,
+          title: (items) => (items.length && items[0].parsed.x !== null ? words.title(items[0].parsed.x) : ''),
+          label: (item) => ` ${item.dataset.label}: ${words.value(Number(item.parsed.y))}`,
         },
       },
     },
@@ -163,10 +171,21 @@ function addFor<D>(ds: D[], runOf: number[], run: number, ...items: D[]): void {
   }
 }
 
-function model(id: ChartId, datasets: LineDataset[], runOf: number[], options: ChartOptions<'line'>, marks: AxisMark[]): ChartModel<'line'> {
+/** A pass chart of these datasets (in nats, on `axis`), its y axis titled `yTitle`. */
+function model(
+  id: ChartId,
+  datasets: LineDataset[],
+  runOf: number[],
+  views: readonly RunView[],
+  axis: PassAxis,
+  yTitle: string,
+  p: Palette,
+): ChartModel<'line'> {
   const tracked = datasets.map((d) => ({ label: d.label ?? '', data: d.data }));
+  const words = passWords(views, axis);
+  const options = lineOptions(p, yTitle, views, axis, words);
   options.elements!.point!.radius = pointRadiusFor(tracked);
-  return { id, config: { type: 'line', data: { datasets }, options }, tracked, runOf, marks };
+  return { id, config: { type: 'line', data: { datasets }, options }, tracked, runOf, marks: resumeMarks(views, axis, p), words };
 }
 
 /** 1. The sampled ELBO (with ±2 s.e.) against the entropy sum: the theorem says they meet. */
@@ -182,7 +201,7 @@ export function elboChart(views: readonly RunView[], p: Palette, axis: PassAxis)
     addFor(ds, runOf, r, line(labelFor('Entropy sum', v, compare), v.series.entropySum, sumColour, { borderWidth: 2, borderDash: DASHED }));
     addFor(ds, runOf, r, line(labelFor('ELBO at σ²*', v, compare), v.series.elboOptVar, elboColour, { borderDash: DOTTED, borderWidth: 1.25 }));
   }
-  return model(CHART_IDS.elbo, ds, runOf, lineOptions(p, 'nats per data point', views, axis), resumeMarks(views, axis, p));
+  return model(CHART_IDS.elbo, ds, runOf, views, axis, 'nats per data point', p);
 }
 
 /** 2. The three entropy terms, signed as they enter H_enc − H_prior − H_dec. */
@@ -195,7 +214,7 @@ export function entropiesChart(views: readonly RunView[], p: Palette, axis: Pass
     addFor(ds, runOf, r, line(labelFor('−H_prior', v, compare), v.series.negHPrior, compare ? v.colour : p.purple, { borderDash: DOTTED }));
     addFor(ds, runOf, r, line(labelFor('−H_dec', v, compare), v.series.negHDec, compare ? v.colour : p.red, { borderDash: DASHED }));
   }
-  return model(CHART_IDS.entropies, ds, runOf, lineOptions(p, 'nats', views, axis), resumeMarks(views, axis, p));
+  return model(CHART_IDS.entropies, ds, runOf, views, axis, 'nats', p);
 }
 
 /** 3. ELBO − entropy sum and its exact split R_dec + R_prior, inside the tolerance band. */
@@ -222,7 +241,7 @@ export function gapChart(views: readonly RunView[], p: Palette, axis: PassAxis):
     addFor(ds, runOf, r, line(labelFor('R_dec', v, compare), v.series.rDec, compare ? v.colour : p.red, { borderDash: DASHED }));
     addFor(ds, runOf, r, line(labelFor('R_prior', v, compare), v.series.rPrior, compare ? v.colour : p.purple, { borderDash: DOTTED }));
   }
-  return model(CHART_IDS.gap, ds, runOf, lineOptions(p, 'nats', views, axis), resumeMarks(views, axis, p));
+  return model(CHART_IDS.gap, ds, runOf, views, axis, 'nats', p);
 }
 
 // ---- per latent ----
@@ -385,6 +404,10 @@ export function latentsChart(views: readonly RunView[], p: Palette): LatentChart
   };
   refresh();
 
+  const words: PointWords = {
+    title: (h) => `latent z${h}${collapsedEverywhere.has(h) ? ' (collapsed)' : ''}`,
+    value: (y) => y.toPrecision(4),
+  };
   const axis = { grid: { color: p.grid }, border: { color: p.border } };
   const options: ChartOptions<'bar' | 'line'> = {
     animation: false,
@@ -424,9 +447,9 @@ export function latentsChart(views: readonly RunView[], p: Palette): LatentChart
         callbacks: {
           title: (items) => {
             const h = items[0]?.parsed.x;
-            return typeof h === 'number' ? `latent z${h}${collapsedEverywhere.has(h) ? ' (collapsed)' : ''}` : '';
+            return typeof h === 'number' ? words.title(h) : '';
           },
-          label: (item) => ` ${item.dataset.label}: ${Number(item.parsed.y).toPrecision(4)}`,
+          label: (item) => ` ${item.dataset.label}: ${words.value(Number(item.parsed.y))}`,
         },
       },
     },
@@ -436,6 +459,7 @@ export function latentsChart(views: readonly RunView[], p: Palette): LatentChart
     config: { type: 'bar', data: { labels, datasets: ds }, options },
     tracked: ds.map((d) => ({ label: d.label ?? '', data: d.data })),
     runOf,
+    words,
     refresh,
     collapsed: () => [...collapsedOfFirst],
   };

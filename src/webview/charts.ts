@@ -36,8 +36,9 @@ import {
   type TrackedDataset,
 } from './chartConfigs';
 import { chartAltText } from './chartText';
+import { CURSOR_KEYS_HELP, cursorStops, moveCursor, pointReading, valueAt, type PointWords } from './chartCursor';
 import { focusedKey, h, refocus } from './dom';
-import { datasetVisibility, legendEntries, type DatasetLook } from './legend';
+import { datasetVisibility, isLowerEdge, legendEntries, type DatasetLook } from './legend';
 import { legendButtons } from './legendButtons';
 import type { HiddenCurves } from './hiddenCurves';
 import { xRange, type PassAxis } from './series';
@@ -103,6 +104,7 @@ interface ModelShape {
   tracked: TrackedDataset[];
   runOf: number[];
   marks?: AxisMark[];
+  words: PointWords;
 }
 
 interface LiveChart {
@@ -114,6 +116,8 @@ interface LiveChart {
   legendSlot: HTMLElement;
   legendShape: string;
   syncLegend?: () => void;
+  /** The x the keyboard cursor is at, while the chart has the focus and a key has moved it. */
+  cursor?: number;
 }
 
 export class ChartBoard {
@@ -124,6 +128,8 @@ export class ChartBoard {
   private axis: PassAxis = 'epoch';
   private tail = 1;
   private palette?: Palette;
+  /** Says the point under a chart's keyboard cursor; empty while no chart is read from the keyboard. */
+  readonly pointReader = h('div', { className: 'vl-sr-only', attrs: { 'aria-live': 'polite', 'aria-atomic': 'true' } });
 
   constructor(
     private readonly grid: HTMLElement,
@@ -150,6 +156,24 @@ export class ChartBoard {
     const models: ModelShape[] = [elboChart(views, palette, axis), entropiesChart(views, palette, axis), gapChart(views, palette, axis), this.latents];
     for (const model of models) {
       const canvas = h('canvas', { attrs: { id: model.id, role: 'img', 'aria-label': CARDS[model.id].title } });
+      const keysId = `${model.id}-keys`;
+      // The plot takes the focus and answers the arrow keys (onCursorKey): a point's values are not the mouse's alone.
+      const box = h(
+        'div',
+        {
+          className: 'vl-canvas-box',
+          attrs: {
+            tabindex: '0',
+            role: 'application',
+            'aria-roledescription': 'chart',
+            'aria-label': `${CARDS[model.id].title}: read point by point`,
+            'aria-describedby': keysId,
+            'data-focus-key': `chart:${model.id}`,
+          },
+        },
+        canvas,
+        h('div', { className: 'vl-empty', text: 'Waiting for the first diagnostics pass…' }),
+      );
       const legendSlot = h('div', { className: 'vl-legend-slot' });
       const caption = h('p', { className: 'vl-caption' });
       const card = h(
@@ -161,7 +185,8 @@ export class ChartBoard {
           h('h2', { text: CARDS[model.id].title }),
           h('p', { className: 'vl-card-sub', text: CARDS[model.id].subtitle }),
         ),
-        h('div', { className: 'vl-canvas-box' }, canvas, h('div', { className: 'vl-empty', text: 'Waiting for the first diagnostics pass…' })),
+        box,
+        h('p', { className: 'vl-chart-keys vl-muted', text: CURSOR_KEYS_HELP, attrs: { id: keysId } }),
         legendSlot,
         caption,
       );
@@ -171,7 +196,10 @@ export class ChartBoard {
       model.config.data.datasets.forEach((ds, i) => (ds.hidden = !shown[i]));
       const config = { ...model.config, plugins: [backgroundPlugin(palette.card), marksPlugin(model.marks ?? [])] };
       const chart = new Chart(canvas, config as unknown as ChartConfiguration) as AnyChart;
-      this.live.set(model.id, { chart, model, card, canvas, legendSlot, legendShape: '' });
+      const live: LiveChart = { chart, model, card, canvas, legendSlot, legendShape: '' };
+      box.addEventListener('keydown', (e) => this.onCursorKey(live, e));
+      box.addEventListener('blur', () => this.clearCursor(live));
+      this.live.set(model.id, live);
     }
     this.applyTail(true);
     this.refreshDecorations();
@@ -187,6 +215,7 @@ export class ChartBoard {
       if (point && id !== CHART_IDS.latents) point.radius = pointRadiusFor(model.tracked);
       chart.update('none');
     }
+    for (const live of this.live.values()) this.showCursor(live);
     this.refreshDecorations();
   }
 
@@ -212,6 +241,13 @@ export class ChartBoard {
     const live = this.live.get(id as ChartId);
     if (!live) return [];
     return live.model.tracked.filter((_, i) => live.chart.isDatasetVisible(i)).map((t) => t.label);
+  }
+
+  /** The text of a chart's tooltip while it shows one (the test hook's view of it). */
+  tooltipOf(id: string): { title: string[]; lines: string[] } {
+    const tooltip = this.live.get(id as ChartId)?.chart.tooltip;
+    if (!tooltip || tooltip.getActiveElements().length === 0) return { title: [], lines: [] };
+    return { title: [...tooltip.title], lines: tooltip.body.flatMap((b) => b.lines) };
   }
 
   /** Each chart as a PNG, with Chart.js's legend drawn in for the image (the buttons are not in it). */
@@ -265,6 +301,70 @@ export class ChartBoard {
   private applyVisibility(live: LiveChart): void {
     this.visibility(live.model).forEach((visible, i) => live.chart.setDatasetVisibility(i, visible));
     live.chart.update('none');
+    this.showCursor(live);
+  }
+
+  private shownOf(live: LiveChart): boolean[] {
+    return live.model.tracked.map((_, i) => live.chart.isDatasetVisible(i));
+  }
+
+  /** Where a chart's cursor can stop: the points of its shown curves within the range its x axis shows. */
+  private cursorStopsOf(live: LiveChart): number[] {
+    const x = live.chart.options.scales?.x;
+    const bound = (v: unknown) => (typeof v === 'number' ? v : undefined);
+    return cursorStops(live.model.tracked, this.shownOf(live), { min: bound(x?.min), max: bound(x?.max) });
+  }
+
+  /** A key on a focused chart: move its cursor, show the tooltip there, and say the point. */
+  private onCursorKey(live: LiveChart, e: KeyboardEvent): void {
+    if (e.key === 'Escape' && live.cursor !== undefined) {
+      e.preventDefault();
+      return this.clearCursor(live);
+    }
+    const stops = this.cursorStopsOf(live);
+    const next = moveCursor(stops, live.cursor, e.key);
+    if (next === undefined) return;
+    e.preventDefault();
+    live.cursor = next;
+    this.showCursor(live);
+    this.pointReader.textContent = pointReading(live.model.tracked, this.shownOf(live), next, live.model.words, stops);
+  }
+
+  private clearCursor(live: LiveChart): void {
+    if (live.cursor === undefined) return;
+    live.cursor = undefined;
+    this.showCursor(live);
+    this.pointReader.textContent = '';
+  }
+
+  /**
+   * Chart.js's own tooltip and hover markers at the cursor (none without one). Each curve's marker
+   * is its drawn point nearest the cursor: a long run's curves are drawn decimated, so the tooltip
+   * may name a neighbouring pass, while the words said (pointReading) are the cursor's own.
+   */
+  private showCursor(live: LiveChart): void {
+    const { chart, model } = live;
+    const x = live.cursor;
+    const scale = chart.scales.x;
+    const active: { datasetIndex: number; index: number }[] = [];
+    const px = x !== undefined && scale ? scale.getPixelForValue(x) : NaN;
+    if (x !== undefined && Number.isFinite(px)) {
+      const shown = this.shownOf(live);
+      model.tracked.forEach((t, i) => {
+        if (!shown[i] || isLowerEdge(t.label) || valueAt(t.data, x) === undefined) return;
+        let best = -1;
+        let distance = Infinity;
+        chart.getDatasetMeta(i).data.forEach((el, j) => {
+          const d = Math.abs(el.x - px);
+          if (d < distance) [best, distance] = [j, d];
+        });
+        if (best >= 0) active.push({ datasetIndex: i, index: best });
+      });
+    }
+    if (active.length === 0 && chart.getActiveElements().length === 0) return;
+    chart.setActiveElements(active);
+    chart.tooltip?.setActiveElements(active, { x: active.length ? px : 0, y: chart.chartArea.top });
+    chart.render();
   }
 
   private hiddenOf(id: ChartId): Set<string> {
@@ -311,7 +411,9 @@ export class ChartBoard {
       if (!x || (x.min === range?.min && x.max === range?.max)) continue;
       x.min = range?.min;
       x.max = range?.max;
-      if (redraw) chart.update('none');
+      if (!redraw) continue;
+      chart.update('none');
+      this.showCursor(this.live.get(id)!);
     }
   }
 

@@ -16,6 +16,8 @@ export interface VaeLensTestHook {
   runDirs(): string[];
   /** The labels of a chart's datasets that are drawn (not switched off in its legend). */
   shownCurves(id: string): string[];
+  /** What a chart's tooltip says while it is shown (by the mouse or the keyboard cursor); empty lists when it is not. */
+  tooltipOf(id: string): { title: string[]; lines: string[] };
 }
 
 declare global {
@@ -35,6 +37,7 @@ function start(): void {
     chartIds: () => panel.chartIds(),
     runDirs: () => panel.runDirs(),
     shownCurves: (id: string) => panel.shownCurves(id),
+    tooltipOf: (id: string) => panel.tooltipOf(id),
   });
 
   if (host) {

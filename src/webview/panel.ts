@@ -103,7 +103,7 @@ export class Panel {
     const hiddenRuns = new Set(saved?.hiddenRuns ?? []);
     this.board = new ChartBoard(this.grid, hidden, hiddenRuns, () => this.saveState());
     this.saveState = () => this.host?.saveState({ runDirs: this.runDirs(), hiddenCurves: hiddenToState(hidden), hiddenRuns: [...hiddenRuns] });
-    root.replaceChildren(this.live, this.headers, this.emptyNotice, this.toolbar, this.grid, this.lower);
+    root.replaceChildren(this.live, this.board.pointReader, this.headers, this.emptyNotice, this.toolbar, this.grid, this.lower);
     this.renderToolbar();
     this.setEmpty(true);
   }
@@ -180,6 +180,10 @@ export class Panel {
 
   shownCurves(id: string): string[] {
     return this.board.shownCurves(id);
+  }
+
+  tooltipOf(id: string): { title: string[]; lines: string[] } {
+    return this.board.tooltipOf(id);
   }
 
   runDirs(): string[] {

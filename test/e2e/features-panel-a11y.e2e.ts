@@ -60,15 +60,17 @@ describe('the panel by keyboard and screen reader, while training', { timeout: 6
       await waitForPanel(w, (p) => p.runDirs.includes(running.dir) && elboPoints(p) >= 3, 60_000);
       const frame = await w.findWebviewFrame(PANEL_ROOT, 30_000);
 
-      // One polite live region, and not the whole page.
+      // Two polite live regions, neither the whole page: the runs' state, and the chart point read
+      // from the keyboard (silent until a chart is read).
       const live = await frame.evaluate(() => {
         const regions = Array.from(document.querySelectorAll('[aria-live], [role="status"], [role="alert"]'));
         return regions.map((r) => ({ id: r.id, live: r.getAttribute('aria-live'), role: r.getAttribute('role'), text: r.textContent ?? '' }));
       });
-      assert.equal(live.length, 1, `live regions: ${JSON.stringify(live)}`);
-      assert.notEqual(live[0]!.id, 'vae-lens-root', 'the page root is a live region: every redraw is read out');
-      assert.equal(live[0]!.live ?? 'polite', 'polite');
+      assert.equal(live.length, 2, `live regions: ${JSON.stringify(live)}`);
+      for (const r of live) assert.notEqual(r.id, 'vae-lens-root', 'the page root is a live region: every redraw is read out');
+      for (const r of live) assert.equal(r.live ?? 'polite', 'polite');
       assert.match(live[0]!.text, /^a11y-long: Training/);
+      assert.equal(live[1]!.text, '', 'the point reader speaks before a chart is read');
 
       // Over several passes the live region speaks only when a run's state changes, not per pass.
       // (The verdict may really change more than once meanwhile: it is counted, not bounded.)
@@ -113,10 +115,40 @@ describe('the panel by keyboard and screen reader, while training', { timeout: 6
       }
       assert.deepEqual(order.slice(0, 6), ['Stop', 'Export CSV', 'Export PNG', 'All', 'Last 50%', 'Last 10%'], `Tab order: ${JSON.stringify(order)}`);
 
-      // Past the range toggles Tab reaches the charts' legends, which are buttons: Enter on one hides
-      // its curve and flips aria-pressed, and both hold through the redraws of new passes.
-      assert.equal(order[6], 'ELBO ± 2 s.e.', `Tab order: ${JSON.stringify(order)}`);
-      // The loop's last Tab went on to the second button.
+      // Past the range toggles Tab reaches the first chart, which reads its points to the arrow keys
+      // (Chart.js's tooltip drawn there, the values said in the live region), then its legend.
+      assert.equal(order[6], 'ELBO vs entropy sum: read point by point', `Tab order: ${JSON.stringify(order)}`);
+      const reading = () => frame.evaluate(() => document.querySelectorAll('[aria-live]')[1]?.textContent ?? '');
+      const tooltip = () =>
+        frame.evaluate(() => {
+          const chart = (globalThis as unknown as { __vaeLens: { tooltipOf(id: string): { title: string[]; lines: string[] } } }).__vaeLens;
+          return chart.tooltipOf('chart-elbo');
+        });
+      await page().keyboard.press('Shift+Tab');
+      await page().keyboard.press('Home');
+      assert.match(await reading(), /^epoch 0: ELBO ± 2 s\.e\. from -?\d+\.\d+ to -?\d+\.\d+, ELBO -?\d+\.\d+, Entropy sum -?\d+\.\d+.*, point 1 of \d+$/);
+      assert.deepEqual((await tooltip()).title, ['epoch 0'], 'the tooltip is drawn at the first pass');
+      await page().keyboard.press('ArrowRight');
+      await page().keyboard.press('ArrowRight');
+      const second = await reading();
+      assert.match(second, /^epoch 2: .*point 3 of \d+$/);
+      const tip = await tooltip();
+      assert.deepEqual(tip.title, ['epoch 2']);
+      // What is said is what the tooltip writes, curve by curve.
+      const elboLine = tip.lines.find((l) => l.startsWith(' ELBO: '));
+      assert.ok(elboLine && second.includes(`ELBO ${elboLine.slice(' ELBO: '.length)},`), `${JSON.stringify(tip)} against ${second}`);
+      await page().keyboard.press('End');
+      const latest = await reading();
+      const [, k, n] = /point (\d+) of (\d+)$/.exec(latest) ?? [];
+      assert.ok(k && k === n && Number(n) >= 3, latest);
+      await page().keyboard.press('Escape');
+      assert.deepEqual(await tooltip(), { title: [], lines: [] }, 'Escape puts the tooltip away');
+      assert.equal(await reading(), '');
+      await page().keyboard.press('Tab');
+      assert.deepEqual(await focused(frame), { tag: 'button', name: 'ELBO ± 2 s.e.', pressed: 'true' }, 'the legend follows its chart');
+      // The legends are buttons: Enter on one hides its curve and flips aria-pressed, and both hold
+      // through the redraws of new passes.
+      await page().keyboard.press('Tab');
       await page().keyboard.press('Tab');
       assert.deepEqual(await focused(frame), { tag: 'button', name: 'Entropy sum', pressed: 'true' }, 'the third legend button');
       await page().keyboard.press('Enter');
