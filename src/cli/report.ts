@@ -12,7 +12,6 @@ import { describeWriteError, replaceFileAtomic } from '../core/safeWrite';
 import { REPORT_HEIGHT_ATTRIBUTE, REPORT_MEASURE_FRAGMENT, REPORT_PART_FRAGMENT, type PanelRun } from '../core/panelProtocol';
 import { readRunContents, runFolderNotes } from '../core/run/read';
 import { nearbyRunsHint } from '../core/run/nearbyRuns';
-import { panelRunToSend } from '../core/panelPayload';
 import { toPanelRun } from '../core/panelRun';
 import { renderReportHtml } from '../pages/html';
 
@@ -55,7 +54,7 @@ export async function writeReport(given: string[], opts: { out?: string; png?: b
   if (opts.png) for (const png of pngTargetsOf(out)) checkPngTarget(png, opts.out !== undefined);
   const title = runs.length === 1 ? `VAE Lens report: ${runs[0]!.name}` : `VAE Lens report: ${runs.map((r) => r.name).join(', ')}`;
   const html = renderReportHtml({
-    runs: runs.map(panelRunToSend),
+    runs,
     title,
     script: fs.readFileSync(assetPath('dist', 'webview.js'), 'utf8'),
     css: fs.readFileSync(assetPath('media', 'panel.css'), 'utf8'),

@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { REPORT_DATA_ELEMENT_ID, type PanelRun } from '../core/panelProtocol';
+import { packRunForReport } from '../core/reportPayload';
 
 export interface PanelHtmlOptions {
   /** URI of dist/webview.js as the webview may load it (webview.asWebviewUri). */
@@ -19,6 +20,7 @@ export interface PanelHtmlOptions {
 }
 
 export interface ReportHtmlOptions {
+  /** Written as the panel gets them, their earlier passes as columns (core/reportPayload.ts). */
   runs: PanelRun[];
   /** The text of dist/webview.js, inlined. */
   script: string;
@@ -99,7 +101,7 @@ export function renderReportHtml(o: ReportHtmlOptions): string {
 </head>
 <body class="vl-report">
 <main id="vae-lens-root" class="vl-root"></main>
-<script type="application/json" id="${REPORT_DATA_ELEMENT_ID}">${jsonForScriptElement({ runs: o.runs })}</script>
+<script type="application/json" id="${REPORT_DATA_ELEMENT_ID}">${jsonForScriptElement({ runs: o.runs.map(packRunForReport) })}</script>
 <script>${script}</script>
 </body>
 </html>

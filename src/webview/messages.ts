@@ -2,7 +2,8 @@
  * Where the panel's input comes from: the extension host (acquireVsCodeApi exists), or a report page
  * that carries its runs in a JSON island. Every message is checked with isToPanel before use.
  */
-import { isPanelState, isToPanel, REPORT_DATA_ELEMENT_ID, type FromPanel, type PanelRun, type PanelState, type ToPanel } from '../core/panelProtocol';
+import { unpackReportRun } from '../core/reportPayload';
+import { isPanelState, isToPanel, REPORT_DATA_ELEMENT_ID, type FromPanel, type PanelState, type ToPanel } from '../core/panelProtocol';
 
 interface VsCodeApi {
   postMessage(message: unknown): void;
@@ -44,13 +45,18 @@ export function connectToHost(): HostBridge | undefined {
 export function readReportData(doc: Document): { message: ToPanel } | { problem: string } {
   const island = doc.getElementById(REPORT_DATA_ELEMENT_ID);
   if (!island) return { problem: 'This page has no run data.' };
+  return reportMessage(island.textContent ?? '');
+}
+
+/** The `show` message of a report's data island (its runs' earlier passes are written as columns: core/reportPayload.ts). */
+export function reportMessage(text: string): { message: ToPanel } | { problem: string } {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(island.textContent ?? '');
+    parsed = JSON.parse(text);
   } catch {
     return { problem: 'The run data in this page is not valid JSON.' };
   }
-  const runs = (parsed as { runs?: PanelRun[] } | null)?.runs;
-  const message: unknown = { type: 'show', runs };
+  const runs = (parsed as { runs?: unknown } | null)?.runs;
+  const message: unknown = { type: 'show', runs: Array.isArray(runs) ? runs.map(unpackReportRun) : runs };
   return isToPanel(message) ? { message } : { problem: 'The run data in this page does not describe runs.' };
 }
