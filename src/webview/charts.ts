@@ -36,6 +36,7 @@ import {
   type TrackedDataset,
 } from './chartConfigs';
 import { chartAltText } from './chartText';
+import { placeMarks } from './markSpacing';
 import { CURSOR_KEYS_HELP, cursorStops, moveCursor, pointReading, valueAt, type PointWords } from './chartCursor';
 import { focusedKey, h, refocus } from './dom';
 import { datasetVisibility, isLowerEdge, legendEntries, type DatasetLook } from './legend';
@@ -67,7 +68,7 @@ function backgroundPlugin(colour: string): Plugin {
   };
 }
 
-/** Dashed vertical lines at the marks (where a run was resumed), each with its label at the top of the plot. */
+/** Dashed vertical lines at the marks (where a run was resumed), labelled at the top of the plot; thinned where they crowd (placeMarks). */
 function marksPlugin(marks: readonly AxisMark[]): Plugin {
   return {
     id: 'vaeLensMarks',
@@ -79,16 +80,24 @@ function marksPlugin(marks: readonly AxisMark[]): Plugin {
       ctx.setLineDash([3, 3]);
       ctx.lineWidth = 1;
       ctx.textBaseline = 'top';
-      for (const m of marks) {
+      const inside = marks.filter((m) => {
         const px = x.getPixelForValue(m.x);
-        if (!(px >= chartArea.left && px <= chartArea.right)) continue;
+        return px >= chartArea.left && px <= chartArea.right;
+      });
+      const pixels = inside.map((m) => x.getPixelForValue(m.x));
+      for (const { index, labelled } of placeMarks(
+        pixels,
+        inside.map((m) => ctx.measureText(m.label).width),
+      )) {
+        const m = inside[index]!;
+        const px = pixels[index]!;
         ctx.strokeStyle = m.colour;
         ctx.fillStyle = m.colour;
         ctx.beginPath();
         ctx.moveTo(px, chartArea.top);
         ctx.lineTo(px, chartArea.bottom);
         ctx.stroke();
-        ctx.fillText(m.label, px + 3, chartArea.top + 2);
+        if (labelled) ctx.fillText(m.label, px + 3, chartArea.top + 2);
       }
       ctx.restore();
     },
