@@ -82,7 +82,7 @@ const positive = (v: unknown): number | undefined => (typeof v === 'number' && N
  * The one convergence rule (core/convergence.ts) on a run's records: for runs whose writer left the
  * verdict to the reader, and for eval. Passes without a finite ELBO are not judged (readablePass).
  */
-export function judgeRecords(records: readonly MetricsRecord[], opts: ConvergenceOptions): { state: ConvergenceState; reason: string } {
+export function judgeRecords(records: readonly MetricsRecord[], opts: ConvergenceOptions): RunVerdict {
   const judging = recordsJudgement(records, opts);
   for (;;) {
     const step = judging.next();
@@ -95,20 +95,48 @@ export function judgeRecords(records: readonly MetricsRecord[], opts: Convergenc
  * costs about a millisecond and a half a pass, seconds for a run of thousands, so the thread is given
  * back every few milliseconds.
  */
-export function judgeInSlices(records: readonly MetricsRecord[], opts: ConvergenceOptions): Promise<{ state: ConvergenceState; reason: string }> {
+export function judgeInSlices(records: readonly MetricsRecord[], opts: ConvergenceOptions): Promise<RunVerdict> {
   return inSlices(recordsJudgement(records, opts));
 }
 
 /** judgeRecords pass by pass: it pauses after each pass judged. */
-function* recordsJudgement(records: readonly MetricsRecord[], opts: ConvergenceOptions): Generator<void, { state: ConvergenceState; reason: string }, void> {
-  const readable = records.filter(readablePass);
-  const judge = new ConvergenceJudge(opts);
-  let verdict: ConvergenceVerdict | undefined;
-  for (const r of readable) {
-    verdict = judge.push(pointOf(r));
-    yield;
+function recordsJudgement(records: readonly MetricsRecord[], opts: ConvergenceOptions): Generator<void, RunVerdict, void> {
+  return new PassJudge(opts).judge(records);
+}
+
+/** A verdict on a run's recorded passes: the rule's state and why. */
+export interface RunVerdict {
+  state: ConvergenceState;
+  reason: string;
+}
+
+/**
+ * The rule on a run's passes in the order they were recorded, under one set of settings: each pass
+ * costs one judgement, so passes appended later are judged without judging the earlier ones again.
+ */
+export class PassJudge {
+  private readonly rule: ConvergenceJudge;
+  private verdict: ConvergenceVerdict | undefined;
+  private leftOut = 0;
+  private last: MetricsRecord | undefined;
+  /** How many passes were judged, readable or not. */
+  passes = 0;
+
+  constructor(private readonly settings: SpecSettings) {
+    this.rule = new ConvergenceJudge(settings);
   }
-  return verdictAfter(records, verdict ?? judgeConvergence([], opts), records.length - readable.length);
+
+  /** The verdict after `more`, the passes recorded after those judged so far; it pauses after each pass. */
+  *judge(more: readonly MetricsRecord[]): Generator<void, RunVerdict, void> {
+    for (const r of more) {
+      if (readablePass(r)) this.verdict = this.rule.push(pointOf(r));
+      else this.leftOut++;
+      this.passes++;
+      this.last = r;
+      yield;
+    }
+    return verdictAfter(this.last, this.verdict ?? judgeConvergence([], this.settings), this.leftOut);
+  }
 }
 
 /**
@@ -118,28 +146,21 @@ function* recordsJudgement(records: readonly MetricsRecord[], opts: ConvergenceO
  * judgeRecords on the same history.
  */
 export class RunJudge {
-  private judge: ConvergenceJudge | undefined;
+  private judge: PassJudge | undefined;
   private settingsKey = '';
-  private judged = 0;
-  private verdict: ConvergenceVerdict | undefined;
-  private leftOut = 0;
 
   /** The verdict after the last of `history`, which is the history of the last call plus one record unless `replaced`. */
-  next(history: readonly MetricsRecord[], settings: SpecSettings, replaced: boolean): { state: ConvergenceState; reason: string } {
+  next(history: readonly MetricsRecord[], settings: SpecSettings, replaced: boolean): RunVerdict {
     const key = JSON.stringify(settings);
-    if (this.judge === undefined || key !== this.settingsKey || replaced || history.length !== this.judged + 1) {
-      this.judge = new ConvergenceJudge(settings);
+    if (this.judge === undefined || key !== this.settingsKey || replaced || history.length !== this.judge.passes + 1) {
+      this.judge = new PassJudge(settings);
       this.settingsKey = key;
-      this.judged = 0;
-      this.verdict = undefined;
-      this.leftOut = 0;
     }
-    for (; this.judged < history.length; this.judged++) {
-      const r = history[this.judged]!;
-      if (readablePass(r)) this.verdict = this.judge.push(pointOf(r));
-      else this.leftOut++;
+    const judging = this.judge.judge(history.slice(this.judge.passes));
+    for (;;) {
+      const step = judging.next();
+      if (step.done) return step.value;
     }
-    return verdictAfter(history, this.verdict ?? judgeConvergence([], settings), this.leftOut);
   }
 }
 
@@ -155,8 +176,7 @@ function readablePass(r: MetricsRecord): r is ReadableRecord {
 type ReadableRecord = MetricsRecord & { elbo: number; hEnc: number; hPrior: number };
 
 /** The verdict on the readable passes, unless the last pass is not readable: then the run is not at a stationary point. */
-function verdictAfter(records: readonly MetricsRecord[], verdict: ConvergenceVerdict, leftOut: number): { state: ConvergenceState; reason: string } {
-  const last = records[records.length - 1];
+function verdictAfter(last: MetricsRecord | undefined, verdict: ConvergenceVerdict, leftOut: number): RunVerdict {
   if (last !== undefined && !readablePass(last)) {
     const fields = (['elbo', 'hEnc', 'hPrior'] as const).filter((k) => !(typeof last[k] === 'number' && Number.isFinite(last[k])));
     return {
