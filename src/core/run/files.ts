@@ -161,6 +161,17 @@ export async function runFilesStamp(runDir: string): Promise<string> {
   return times.join('/');
 }
 
+/**
+ * The state of a run's metrics.jsonl as its size, time and inode say it: another stamp means the
+ * file grew, was rewritten or replaced. Empty when there is no file.
+ */
+export function metricsStamp(runDir: string): Promise<string> {
+  return fsp.stat(path.join(runDir, RUN_FILES.metrics)).then(
+    (s) => `${s.size}:${s.mtimeMs}:${s.ino}`,
+    () => '',
+  );
+}
+
 /** A stamp of a run folder with neither run.json nor summary.json: deleted, moved, or not written yet. */
 export function isEmptyRunStamp(stamp: string): boolean {
   return stamp.split('/').every((t) => t === '');

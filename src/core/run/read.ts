@@ -20,10 +20,21 @@ import {
   type RunStatus,
   type RunSummary,
 } from '../runFormat';
-import { hasRunStatus, isRunMeta, parseMetricsYielding, readJson, runImagesOf, readText, READ_LIMITS, type Problems, type RunImages } from './files';
+import {
+  hasRunStatus,
+  isRunMeta,
+  metricsStamp,
+  parseMetricsYielding,
+  readJson,
+  runImagesOf,
+  readText,
+  READ_LIMITS,
+  type Problems,
+  type RunImages,
+} from './files';
 import { effectiveStatus, isCheckable, isWriterAlive, longestPassInterval, staleAtMs, type WriterActivity } from './liveness';
 import { array, boolean, nullable, number, string, wholeNumber, type Guard } from '../guard';
-import { judgeInSlices, runJsonSettingProblem, runSettingsOf, theoremNoteOf } from './settings';
+import { judgeInSlices, runJsonSettingProblem, runSettingsOf, theoremNoteOf, type RunVerdict, type SpecSettings } from './settings';
 import { lastMetricsRecord } from './tail';
 import { verdictLabel } from '../verdictText';
 
@@ -34,6 +45,8 @@ export interface RunOverview {
   /** The spec as it was when the run started. */
   specText?: string;
   last?: MetricsRecord;
+  /** metrics.jsonl's last record, whose verdict is the file's word (`last` may be summary.json's copy). */
+  lastRecord?: MetricsRecord;
   status: RunStatus;
   convergence?: ConvergenceState;
   convergenceReason?: string;
@@ -71,24 +84,47 @@ export interface RunContents extends RunOverview {
  */
 export type WriterAlive = (pid: number | undefined, metaWrittenMs: number | undefined) => boolean;
 
-/** run.json, summary.json, the snapshot and the last record: enough for the status bar and the lists. */
-export function readRunOverview(runDir: string, alive: WriterAlive = isWriterAlive): Promise<RunOverview> {
-  return overviewOf(runDir, alive, true);
+/** metrics.jsonl as read: its stamp (metricsStamp) taken before the read, its text and its records. */
+export interface MetricsRead {
+  stamp: string;
+  text: string;
+  parsed: ParsedMetrics;
 }
 
 /**
- * The overview; with `judgeUnjudged`, a run whose writer left the verdict to the reader is judged
- * from its metrics here. readRunContents reads and judges those records itself, once, and passes
- * `problems` to hear what in run.json and summary.json could not be used.
+ * Judges a run's recorded passes by the one rule (judgeInSlices when nothing else is asked); the
+ * editor passes its shared cache, so that a run state is judged once for every surface.
+ */
+export type MetricsJudge = (runDir: string, metrics: MetricsRead, settings: SpecSettings) => Promise<RunVerdict>;
+
+const judgeHere: MetricsJudge = (_runDir, metrics, settings) => judgeInSlices(metrics.parsed.records, settings);
+
+/** Reads metrics.jsonl once, however many ask. */
+function metricsOnce(runDir: string, problems?: Problems): () => Promise<MetricsRead> {
+  return once(async () => {
+    // The stamp first: a write during the read then makes the next stamp another, never the same.
+    const stamp = await metricsStamp(runDir);
+    const text = (await readText(path.join(runDir, RUN_FILES.metrics), READ_LIMITS.metrics, problems)) ?? '';
+    return { stamp, text, parsed: await parseMetricsYielding(text) };
+  });
+}
+
+/** run.json, summary.json, the snapshot and the last record: enough for the status bar and the lists. */
+export function readRunOverview(runDir: string, alive: WriterAlive = isWriterAlive, judge: MetricsJudge = judgeHere): Promise<RunOverview> {
+  return overviewOf(runDir, alive, judge);
+}
+
+/**
+ * The overview; with `judge`, a run whose writer left the verdict to the reader is judged from its
+ * metrics here. readRunContents reads and judges those records itself, once, and passes `problems`
+ * to hear what in run.json and summary.json could not be used.
  */
 async function overviewOf(
   runDir: string,
   alive: WriterAlive,
-  judgeUnjudged: boolean,
+  judge: MetricsJudge | undefined,
   problems?: Problems,
-  metrics: () => Promise<ParsedMetrics> = once(async () =>
-    parseMetricsYielding((await readText(path.join(runDir, RUN_FILES.metrics), READ_LIMITS.metrics)) ?? ''),
-  ),
+  metrics: () => Promise<MetricsRead> = metricsOnce(runDir),
 ): Promise<RunOverview> {
   const metaFile = path.join(runDir, RUN_FILES.meta);
   const summaryFile = path.join(runDir, RUN_FILES.summary);
@@ -125,11 +161,12 @@ async function overviewOf(
   const summaryVerdict = summaryIsCurrent ? summary : undefined;
   let convergence = summaryVerdict?.convergence ?? last?.convergence;
   let convergenceReason = summaryVerdict?.convergence !== undefined ? summaryVerdict.convergenceReason : last?.convergenceReason;
-  if (judgeUnjudged && convergence === undefined && last !== undefined) {
+  if (judge !== undefined && convergence === undefined && last !== undefined) {
     // A writer that leaves the verdict to the reader (the Python companion): judge its records here.
-    const { records } = await metrics();
+    const read = await metrics();
+    const { records } = read.parsed;
     if (records.length > 0) {
-      const verdict = await judgeInSlices(records, runSettingsOf(meta, specText, records[records.length - 1]));
+      const verdict = await judge(runDir, read, runSettingsOf(meta, specText, records[records.length - 1]));
       convergence = verdict.state;
       convergenceReason = verdict.reason;
     }
@@ -140,6 +177,7 @@ async function overviewOf(
     summary,
     specText,
     last,
+    ...(lastRecord === undefined ? {} : { lastRecord }),
     status,
     message,
     convergence,
@@ -151,7 +189,7 @@ async function overviewOf(
 }
 
 /** When any of a run's files was last written, and the longest interval between its passes. */
-async function writerActivity(runDir: string, metrics: () => Promise<ParsedMetrics>): Promise<WriterActivity | undefined> {
+async function writerActivity(runDir: string, metrics: () => Promise<MetricsRead>): Promise<WriterActivity | undefined> {
   const times = await Promise.all(
     [RUN_FILES.meta, RUN_FILES.summary, RUN_FILES.metrics].map((f) =>
       fsp.stat(path.join(runDir, f)).then(
@@ -162,7 +200,7 @@ async function writerActivity(runDir: string, metrics: () => Promise<ParsedMetri
   );
   const lastWriteMs = Math.max(...times);
   if (!Number.isFinite(lastWriteMs)) return undefined;
-  const { records } = await metrics();
+  const { records } = (await metrics()).parsed;
   return { lastWriteMs, passIntervalSeconds: longestPassInterval(records.map((r) => r.wallSeconds)) };
 }
 
@@ -292,11 +330,12 @@ export function runSummaryOf(raw: unknown, file: string, problems?: Problems, la
 }
 
 /** Everything the panel shows for one run. */
-export async function readRunContents(runDir: string, alive: WriterAlive = isWriterAlive): Promise<RunContents> {
+export async function readRunContents(runDir: string, alive: WriterAlive = isWriterAlive, judge: MetricsJudge = judgeHere): Promise<RunContents> {
   const problems: Problems = [];
-  const metrics = once(async () => parseMetricsYielding((await readText(path.join(runDir, RUN_FILES.metrics), READ_LIMITS.metrics, problems)) ?? ''));
-  const overview = await overviewOf(runDir, alive, false, problems, metrics);
-  const [parsed, imagesRaw] = await Promise.all([metrics(), readJson(path.join(runDir, RUN_FILES.images), READ_LIMITS.images, problems)]);
+  const metrics = metricsOnce(runDir, problems);
+  const overview = await overviewOf(runDir, alive, undefined, problems, metrics);
+  const [read, imagesRaw] = await Promise.all([metrics(), readJson(path.join(runDir, RUN_FILES.images), READ_LIMITS.images, problems)]);
+  const { parsed } = read;
   const images = imagesRaw === undefined ? undefined : runImagesOf(imagesRaw);
   if (images?.problem !== undefined)
     problems.push({ file: path.join(runDir, RUN_FILES.images), message: `${RUN_FILES.images} was not shown: ${images.problem}` });
@@ -307,7 +346,7 @@ export async function readRunContents(runDir: string, alive: WriterAlive = isWri
   if (parsed.records.length > 0) {
     // The verdict is the rule's on the recorded passes, judged here: a verdict stored beside them may
     // have been edited by hand, or written by another program or version, and must not contradict them.
-    const verdict = await judgeInSlices(parsed.records, settings);
+    const verdict = await judge(runDir, read, settings);
     verdictNotes = storedVerdictNotes(runDir, overview.summary, lastRecord!, verdict.state, parsed.records.length);
     for (const note of verdictNotes) problems.push(note);
     convergence = verdict.state;
@@ -335,7 +374,7 @@ export async function readRunContents(runDir: string, alive: WriterAlive = isWri
  * Notes on the verdicts the run's files hold (summary.json's, where it speaks of the last pass, and
  * the last record's) that are not the state judged again from the recorded passes.
  */
-function storedVerdictNotes(
+export function storedVerdictNotes(
   runDir: string,
   summary: RunSummary | undefined,
   last: MetricsRecord,
