@@ -41,6 +41,7 @@ export function activate(context: vscode.ExtensionContext): void {
     extensionUri: context.extensionUri,
     client: trainers,
     log,
+    judge: (runDir, metrics, settings) => specParts().index.verdicts.judgeRead(runDir, metrics, settings),
     actions: {
       // Each returns its promise: the panel says what failed and why.
       stop: (runDir) => trainers.forRun(runDir)?.stop(),

@@ -8,6 +8,10 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import type { RunOverview } from '../../src/core/run/read';
 import type { RunIndex } from '../../src/extension/runs/runIndex';
+import { withJudgedVerdict } from '../../src/core/run/judgedVerdicts';
+
+/** The index's shown verdict before any judgement: the stored one. */
+const asStored = (o: RunOverview) => Promise.resolve(withJudgedVerdict(o, undefined));
 import { codeLensResult, finishedMessage, statusBarText, statusTooltipMarkdown } from '../../src/extension/status/runStateWording';
 import { specRunState } from '../../src/extension/status/specRunState';
 import type { TrainerClient } from '../../src/extension/trainer/trainerClient';
@@ -43,7 +47,7 @@ const liveTrainer = (trained: string, over: Partial<TrainerProcess> = {}) =>
 async function stateWhile(editorText: string, trainer: TrainerProcess, latest: RunOverview = previous) {
   openDocuments.length = 0;
   openDocuments.push({ uri: specUri, getText: () => editorText });
-  const index = { latestForSpec: () => Promise.resolve(latest) } as unknown as RunIndex;
+  const index = { latestForSpec: () => Promise.resolve(latest), shown: asStored } as unknown as RunIndex;
   const client = { forSpec: () => trainer } as unknown as TrainerClient;
   return specRunState(specUri as never, index, client);
 }

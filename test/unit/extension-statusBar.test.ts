@@ -10,6 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RunOverview } from '../../src/core/run/read';
 import type { RunIndex } from '../../src/extension/runs/runIndex';
+import { withJudgedVerdict } from '../../src/core/run/judgedVerdicts';
+
+/** The index's shown verdict before any judgement: the stored one. */
+const asStored = (o: RunOverview) => Promise.resolve(withJudgedVerdict(o, undefined));
 import type { TrainerClient } from '../../src/extension/trainer/trainerClient';
 import { StatusBar } from '../../src/extension/status/statusBar';
 
@@ -31,6 +35,7 @@ function indexWithRun(specPath: string) {
   const index = {
     onDidChange: (l: () => void) => (listeners.push(l), { dispose: () => undefined }),
     latestForSpec: () => Promise.resolve(run),
+    shown: asStored,
   } as unknown as RunIndex;
   return { index, changed: () => listeners.forEach((l) => l()) };
 }
@@ -85,6 +90,7 @@ function indexOfAnySpec() {
   const asked: string[] = [];
   const index = {
     onDidChange: () => ({ dispose: () => undefined }),
+    shown: asStored,
     latestForSpec: (specPath: string) => {
       asked.push(specPath);
       return Promise.resolve({ runDir: join(specPath, '..', '.vae-lens', 'runs', 'r1'), status: 'completed', convergence: 'converged', startedMs: Date.now() });

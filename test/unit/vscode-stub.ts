@@ -192,18 +192,34 @@ const vscode = {
   Range,
   Diagnostic,
   DiagnosticSeverity: { Error: 0, Warning: 1, Information: 2, Hint: 3 },
-  EventEmitter: class {
-    event = () => disposable;
-    fire(): void {}
-    dispose(): void {}
+  EventEmitter: class<T> {
+    private listeners: ((e: T) => void)[] = [];
+    event = (listener: (e: T) => void) => {
+      this.listeners.push(listener);
+      return { dispose: () => void (this.listeners = this.listeners.filter((l) => l !== listener)) };
+    };
+    fire(e: T): void {
+      for (const l of [...this.listeners]) l(e);
+    }
+    dispose(): void {
+      this.listeners = [];
+    }
   },
   Disposable: { from: () => disposable },
   StatusBarAlignment: { Left: 1, Right: 2 },
   MarkdownString: class {
     constructor(
-      readonly value = '',
+      public value = '',
       readonly supportThemeIcons = false,
     ) {}
+    appendMarkdown(text: string) {
+      this.value += text;
+      return this;
+    }
+    appendText(text: string) {
+      this.value += text;
+      return this;
+    }
   },
   ThemeColor: class {
     constructor(readonly id: string) {}

@@ -19,7 +19,7 @@ import { applyTrainerEvent, isNewRecord, panelTitle } from './panelRunModel';
 import { fileExists } from '../../core/run/files';
 import { isWriterAlive } from '../../core/run/liveness';
 import { runFolderProblem } from '../../core/run/present';
-import { readRunContents, runFolderNotes } from '../../core/run/read';
+import { readRunContents, runFolderNotes, type MetricsJudge } from '../../core/run/read';
 import { panelRunToSend } from '../../core/panelPayload';
 import { toPanelRun } from '../../core/panelRun';
 import type { TrainerClient, TrainerEvent } from '../trainer/trainerClient';
@@ -39,6 +39,8 @@ export interface PanelDeps {
   client: TrainerClient;
   actions: PanelActions;
   log: (line: string) => void;
+  /** The editor's shared judge of recorded passes (the run index's), so a run state is judged once for every surface. */
+  judge?: MetricsJudge;
 }
 
 const PROGRESS_INTERVAL_MS = 250;
@@ -197,7 +199,7 @@ export class DiagnosticsPanel implements vscode.Disposable {
     const present = await Promise.all(unique.map((d) => fileExists(d)));
     const isLive = (runDir: string) => this.deps.client.forRun(runDir) !== undefined;
     const contents = await Promise.all(
-      unique.filter((_, i) => present[i]).map((d) => readRunContents(d, (pid, written) => isLive(d) || isWriterAlive(pid, written))),
+      unique.filter((_, i) => present[i]).map((d) => readRunContents(d, (pid, written) => isLive(d) || isWriterAlive(pid, written), this.deps.judge)),
     );
     // A folder whose run.json went or broke since it was listed (a terminal, an edit by hand): shown, with what is wrong in place of a status it cannot have.
     const broken = await Promise.all(contents.map((c) => (isLive(c.runDir) || c.meta !== undefined ? undefined : runFolderProblem(c.runDir))));

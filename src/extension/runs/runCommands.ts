@@ -53,7 +53,8 @@ export class RunCommands implements Pick<PanelActions, 'exportCsv' | 'exportPng'
   }
 
   async pickRun(placeHolder: string): Promise<string | undefined> {
-    const runs = await this.deps.index.allRuns();
+    const index = this.deps.index;
+    const runs = await Promise.all((await index.allRuns()).map((o) => index.shown(o)));
     if (runs.length === 0) {
       void vscode.window.showInformationMessage('VAE Lens: no runs yet. Open a *.vae.json spec and run "Train VAE".');
       return undefined;
@@ -91,7 +92,7 @@ export class RunCommands implements Pick<PanelActions, 'exportCsv' | 'exportPng'
   async compareRuns(arg?: unknown, selected?: unknown): Promise<void> {
     let dirs = (Array.isArray(selected) ? selected : []).map(runDirFromArg).filter((d): d is string => d !== undefined);
     if (dirs.length < 2) {
-      const runs = await this.deps.index.allRuns();
+      const runs = await Promise.all((await this.deps.index.allRuns()).map((o) => this.deps.index.shown(o)));
       if (runs.length < 2) {
         void vscode.window.showInformationMessage('VAE Lens: comparing needs at least two runs.');
         return;

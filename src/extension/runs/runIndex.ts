@@ -11,7 +11,9 @@ import * as vscode from 'vscode';
 import { isOtherHost, isWriterAlive } from '../../core/run/liveness';
 import { fileExists, isEmptyRunStamp, listRunDirs, runFilesStamp } from '../../core/run/files';
 import { runFolderProblem } from '../../core/run/present';
+import { JudgedVerdicts, withJudgedVerdict, type ShownOverview } from '../../core/run/judgedVerdicts';
 import { readRunOverview, type RunOverview } from '../../core/run/read';
+import { runSettingsOf, type SpecSettings } from '../../core/run/settings';
 import { RUN_FILES, type RunStatus } from '../../core/runFormat';
 import { CachedSpecLookup, runsOfSpec, newestFirst } from '../../core/run/paths';
 import { affectsSettings, readSettings, workspaceRoots } from '../settings';
@@ -28,6 +30,10 @@ const LISTING_POLL_MS = 5000;
 
 export class RunIndex implements vscode.Disposable {
   private readonly cache = new Map<string, Promise<RunOverview>>();
+  /** Verdicts judged again from the runs' passes, shared by every surface (and the panel, through panelDeps). */
+  readonly verdicts = new JudgedVerdicts();
+  /** Runs being judged for a surface. */
+  private readonly judging = new Set<string>();
   /** When each cached overview's run.json and summary.json were last written, as the poll compares them. */
   private readonly stamps = new Map<string, Promise<string>>();
   /** Run folders per runs folder; cleared on any change, so listing costs one readdir per change. */
@@ -174,11 +180,44 @@ export class RunIndex implements vscode.Disposable {
     if (!p) {
       // The files' times first: a write after the read is then a change the poll sees.
       const stamp = runFilesStamp(runDir);
-      p = stamp.then(() => readRunOverview(runDir, (pid, written) => this.writerAlive(runDir, pid, written)));
+      p = stamp.then(() =>
+        readRunOverview(
+          runDir,
+          (pid, written) => this.writerAlive(runDir, pid, written),
+          (dir, metrics, settings) => this.verdicts.judgeRead(dir, metrics, settings),
+        ),
+      );
       this.cache.set(runDir, p);
       this.stamps.set(runDir, stamp);
     }
     return p;
+  }
+
+  /**
+   * The overview as the surfaces show it: its verdict judged again from its passes, by the one rule,
+   * when that is known for the run's metrics.jsonl as it is now. Until then the stored verdict, and
+   * the run is judged (in slices) meanwhile; listeners hear when it is ready. A run this window trains
+   * keeps its trainer's verdicts, judged pass by pass by this version's rule.
+   */
+  async shown(o: RunOverview): Promise<ShownOverview> {
+    if (o.lastRecord === undefined || this.client.forRun(o.runDir) !== undefined) return withJudgedVerdict(o, undefined);
+    const settings = runSettingsOf(o.meta, o.specText, o.lastRecord);
+    const judged = await this.verdicts.current(o.runDir, settings);
+    if (judged === undefined) this.judgeLater(o.runDir, settings);
+    return withJudgedVerdict(o, judged);
+  }
+
+  private judgeLater(runDir: string, settings: SpecSettings): void {
+    if (this.judging.has(runDir) || this.disposed) return;
+    this.judging.add(runDir);
+    void this.verdicts
+      .judge(runDir, settings)
+      .then((v) => {
+        // A run without passes has nothing to show: no refresh, or it would ask again for ever.
+        if (v !== undefined && !this.disposed) this.notify.schedule();
+      })
+      .catch(() => undefined)
+      .finally(() => this.judging.delete(runDir));
   }
 
   async runsForSpec(specPath: string): Promise<RunOverview[]> {

@@ -6,7 +6,7 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { isWithin } from '../../core/confinement';
-import type { RunOverview } from '../../core/run/read';
+import type { ShownOverview } from '../../core/run/judgedVerdicts';
 import { resumedText } from '../../core/sessionHistory';
 import type { RunIndex } from './runIndex';
 import { codeLensResult, runStateKind, type RunStateKind, type RunStateInput } from '../status/runStateWording';
@@ -24,7 +24,7 @@ export interface SpecNode {
 export interface RunNode {
   kind: 'run';
   runDir: string;
-  overview: RunOverview;
+  overview: ShownOverview;
 }
 export type RunsViewNode = SpecNode | RunNode;
 
@@ -96,7 +96,8 @@ export class RunsViewProvider implements vscode.TreeDataProvider<RunsViewNode>, 
       }));
     }
     if (node.kind === 'run') return [];
-    const runs = await this.indexOf().runsForSpec(node.uri.fsPath);
+    const index = this.indexOf();
+    const runs = await Promise.all((await index.runsForSpec(node.uri.fsPath)).map((o) => index.shown(o)));
     return runs.map((overview) => ({ kind: 'run', runDir: overview.runDir, overview }));
   }
 
@@ -142,9 +143,9 @@ export class RunsViewProvider implements vscode.TreeDataProvider<RunsViewNode>, 
     );
     item.id = `spec:${node.uri.toString()}`;
     item.resourceUri = node.uri;
-    const result = codeLensResult(state, false) ?? 'no runs yet';
+    const result = `${codeLensResult(state, false) ?? 'no runs yet'}${storedDiffers(state.verdictNotes)}`;
     item.description = node.where ? `${node.where} · ${result}` : result;
-    item.tooltip = `${vscode.workspace.asRelativePath(node.uri)}\n${codeLensResult(state) ?? 'no runs yet'}`;
+    item.tooltip = [vscode.workspace.asRelativePath(node.uri), codeLensResult(state) ?? 'no runs yet', ...differs(state.verdictNotes)].join('\n');
     item.iconPath = icon(runStateKind(state));
     item.contextValue = state.live ? 'vaeLens.spec.training' : 'vaeLens.spec';
     item.command = { title: 'Open Spec', command: 'vscode.open', arguments: [node.uri] };
@@ -154,13 +155,21 @@ export class RunsViewProvider implements vscode.TreeDataProvider<RunsViewNode>, 
   private runItem(node: RunNode): vscode.TreeItem {
     const r = node.overview;
     const live = this.client.forRun(r.runDir);
-    const state: RunStateInput = { hasRun: true, specChanged: false, status: r.status, convergence: r.convergence, last: r.last, message: r.message };
+    const state: RunStateInput = {
+      hasRun: true,
+      specChanged: false,
+      status: r.status,
+      convergence: r.convergence,
+      convergenceReason: r.convergenceReason,
+      last: r.last,
+      message: r.message,
+    };
     const kind = live ? 'training' : runStateKind(state);
     // The reader's date: run.json's startedAt, or its file's time where that is not a time (or is later).
     const started = r.meta && r.startedMs > 0 ? new Date(r.startedMs) : undefined;
     const item = new vscode.TreeItem(path.basename(r.runDir), vscode.TreeItemCollapsibleState.None);
     item.id = `run:${r.runDir}`;
-    item.description = live ? 'training' : codeLensResult(state);
+    item.description = live ? 'training' : `${codeLensResult(state, false)}${storedDiffers(r.verdictNotes)}`;
     const tip = new vscode.MarkdownString();
     tip.appendMarkdown(`**${r.meta?.name ?? path.basename(r.runDir)}**  \n`);
     if (started) tip.appendText(`started ${started.toLocaleString()}\n`);
@@ -168,6 +177,7 @@ export class RunsViewProvider implements vscode.TreeDataProvider<RunsViewNode>, 
     if (resumed) tip.appendText(`${resumed}\n`);
     tip.appendText(`${r.meta?.modelType ?? ''} · backend ${r.meta?.backend ?? '?'} · ${r.status}${r.message ? ` — ${r.message}` : ''}\n`);
     tip.appendText(r.runDir);
+    for (const note of differs(r.verdictNotes)) tip.appendText(`\n${note}`);
     item.tooltip = tip;
     item.iconPath = icon(kind);
     item.contextValue = live ? 'vaeLens.run.training' : 'vaeLens.run';
@@ -180,6 +190,12 @@ export class RunsViewProvider implements vscode.TreeDataProvider<RunsViewNode>, 
     for (const d of this.disposables) d.dispose();
   }
 }
+
+/** The notes on stored verdicts that differ from the one judged, as a tooltip says them. */
+const differs = (notes: readonly string[] | undefined): string[] => (notes ?? []).map((n) => `Stored verdict differs: ${n}`);
+
+/** After a verdict in a row: that a verdict the run's files store is another (the tooltip says which). */
+const storedDiffers = (notes: readonly string[] | undefined): string => ((notes ?? []).length > 0 ? ' · stored verdict differs' : '');
 
 /** Folders no spec is looked for in (findSpecs leaves them out), whose churn (installs, runs) is not the view's. */
 const skipped = (p: string) => /[\\/](node_modules|\.git|\.vae-lens)([\\/]|$)/.test(p);

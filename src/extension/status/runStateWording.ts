@@ -35,6 +35,8 @@ export interface RunStateInput {
   modelType?: string;
   /** Set when the entropy theorem does not apply to the run (see core/run/settings.theoremNoteOf). */
   theoremNote?: string;
+  /** Where a verdict the run's files store is not the one judged again from its passes (file and field). */
+  verdictNotes?: readonly string[];
 }
 
 /** " (theorem does not apply)" after a verdict on a run outside the theorem, other than plain VAE-0. */
@@ -187,6 +189,7 @@ export function statusTooltipMarkdown(s: RunStateInput, specName?: string): stri
     );
   }
   if (s.convergenceReason) blocks.push(`${kind === 'training' ? 'Latest pass: ' : ''}${md(verdictLine(s.convergence, s.convergenceReason, s))}`);
+  for (const note of s.verdictNotes ?? []) blocks.push(`Stored verdict differs: ${md(note)}`);
   const foot: string[] = [];
   if (s.modelType) foot.push(`model ${md(s.modelType)}`);
   if (s.backend) foot.push(`backend ${code(s.backend)}`);

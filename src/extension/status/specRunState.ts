@@ -23,7 +23,8 @@ export function liveProgressOf(t: TrainerProcess): LiveProgress {
 export async function specRunState(specUri: vscode.Uri, index: RunIndex, client: TrainerClient): Promise<RunStateInput & { specName: string }> {
   const specPath = specUri.fsPath;
   const trainer = client.forSpec(specPath);
-  const [latest, text] = await Promise.all([index.latestForSpec(specPath), specText(specUri)]);
+  const [newest, text] = await Promise.all([index.latestForSpec(specPath), specText(specUri)]);
+  const latest = newest === undefined ? undefined : await index.shown(newest);
   const specName = specLabel(specUri);
   const base: RunStateInput = {
     hasRun: latest !== undefined,
@@ -37,6 +38,7 @@ export async function specRunState(specUri: vscode.Uri, index: RunIndex, client:
     runDir: latest?.runDir,
     modelType: latest?.meta?.modelType,
     theoremNote: latest?.theoremNote,
+    verdictNotes: latest?.verdictNotes,
   };
   if (!trainer) return { ...base, specName };
   // Until the index has read the live run's folder, `latest` is the run before it: its verdict, model and text are not this run's.
