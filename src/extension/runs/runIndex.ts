@@ -34,6 +34,8 @@ export class RunIndex implements vscode.Disposable {
   readonly verdicts = new JudgedVerdicts();
   /** Runs being judged for a surface. */
   private readonly judging = new Set<string>();
+  /** Those judgements one at a time: a runs view of fifty long runs must not read and hold them all at once. */
+  private judgements: Promise<unknown> = Promise.resolve();
   /** When each cached overview's run.json and summary.json were last written, as the poll compares them. */
   private readonly stamps = new Map<string, Promise<string>>();
   /** Run folders per runs folder; cleared on any change, so listing costs one readdir per change. */
@@ -210,8 +212,9 @@ export class RunIndex implements vscode.Disposable {
   private judgeLater(runDir: string, settings: SpecSettings): void {
     if (this.judging.has(runDir) || this.disposed) return;
     this.judging.add(runDir);
-    void this.verdicts
-      .judge(runDir, settings)
+    const judged = this.judgements.then(() => (this.disposed ? undefined : this.verdicts.judge(runDir, settings)));
+    this.judgements = judged.catch(() => undefined);
+    void judged
       .then((v) => {
         // A run without passes has nothing to show: no refresh, or it would ask again for ever.
         if (v !== undefined && !this.disposed) this.notify.schedule();
