@@ -15,6 +15,8 @@ import { launchVaeLens } from './launch';
 import { repoRoot } from './paths';
 import { makeWorkspace, swissRollVariant } from './specFixtures';
 import type { Workbench } from './workbench';
+import type { ConvergenceState, MetricsRecord } from '../../src/core/runFormat';
+import { verdictLabel } from '../../src/core/verdictText';
 
 const CUSTOM_SPEC = 'custom.vae.json';
 const CUSTOM = `{ "name": "custom",
@@ -70,6 +72,53 @@ describe('runs folders and retrain on save', { timeout: 600_000 }, () => {
       const summary = JSON.parse(readFileSync(join(run, 'summary.json'), 'utf8')) as Record<string, unknown>;
       writeFileSync(join(run, 'summary.json'), JSON.stringify({ ...summary, status: 'failed', message: 'rewritten by another writer' }));
       assert.match(await w.waitForStatusBar(/^VAE failed/, 30_000), /failed/);
+    }));
+
+  it('a run whose stored verdict was edited shows the verdict judged from its passes in the status bar, its tooltip, the runs view and the panel', () =>
+    withFailureScreenshot(wb, 'tampered-verdict', async () => {
+      const w = workbench();
+      const custom = join(w.workspaceDir, 'custom-runs');
+      const run = join(custom, readdirSync(custom)[0]!);
+      const metrics = join(run, 'metrics.jsonl');
+      const records = readFileSync(metrics, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as MetricsRecord);
+      // The verdict judged from the passes, as the command line's eval gives it.
+      const evaluated = spawnSync(process.execPath, [join(repoRoot(), 'bin', 'vae-lens.js'), 'eval', run, '--samples', '2', '--json'], {
+        encoding: 'utf8',
+        timeout: 120_000,
+      });
+      assert.equal(evaluated.status, 0, evaluated.stderr);
+      const judged = { state: (JSON.parse(evaluated.stdout) as { convergence: ConvergenceState }).convergence };
+      // Stored: a verdict the passes do not give, in the last record and in summary.json, as an edit by hand leaves it.
+      const stored: ConvergenceState = judged.state === 'converged' ? 'improving' : 'converged';
+      const edited = { convergence: stored, convergenceReason: 'Edited by hand.' };
+      records[records.length - 1] = { ...records.at(-1)!, ...edited };
+      writeFileSync(metrics, records.map((r) => JSON.stringify(r)).join('\n') + '\n');
+      const summary = JSON.parse(readFileSync(join(run, 'summary.json'), 'utf8')) as Record<string, unknown>;
+      writeFileSync(join(run, 'summary.json'), JSON.stringify({ ...summary, status: 'completed', message: undefined, ...edited }));
+      const label = verdictLabel(judged.state);
+      const said = `summary.json ("convergence") says "${verdictLabel(stored)}"`;
+
+      assert.match(await w.waitForStatusBar(new RegExp(`^VAE ${label}`), 30_000), new RegExp(label));
+      const tooltip = await w.statusBarTooltip(/^VAE\b/);
+      assert.ok(tooltip.includes(`Stored verdict differs: ${said}`), tooltip);
+      const rows = await w.waitForRunsView((r) => r.some((row) => row.includes(CUSTOM_SPEC) && row.includes(label)), 30_000);
+      assert.ok(
+        rows.some((row) => row.includes(CUSTOM_SPEC) && row.includes('stored verdict differs')),
+        `the spec's row says the stored verdict differs: ${JSON.stringify(rows)}`,
+      );
+      await w.runCommand('VAE Lens: Show Diagnostics');
+      const frame = await w.findWebviewFrame('.vl-verdict-note', 60_000);
+      const note = await frame.locator('.vl-verdict-note').first().innerText();
+      assert.ok(note.includes(said), note);
+      assert.ok((await frame.locator('body').innerText()).includes(label), `the panel shows "${label}"`);
+      await w.runCommand('View: Close All Editor Groups');
+      await w.openFile(CUSTOM_SPEC);
+      // As the test before left it, for the one after.
+      writeFileSync(join(run, 'summary.json'), JSON.stringify({ ...summary, status: 'failed', message: 'rewritten by another writer' }));
+      await w.waitForStatusBar(/^VAE failed/, 30_000);
     }));
 
   it('a runsDirectory written into the workspace settings shows the runs there at once', () =>
