@@ -283,7 +283,10 @@ export class RunIndex implements vscode.Disposable {
       if (this.stamps.get(runDir) !== stamp) continue;
       if (before !== now) this.invalidate(runDir);
       // A run folder gone (or never written) is not kept: a view that still shows it reads it again.
-      else if (isEmptyRunStamp(now)) this.forget(runDir);
+      else if (isEmptyRunStamp(now)) {
+        this.forget(runDir);
+        this.verdicts.forget(runDir);
+      }
     }
     // A run read as written here whose writer has ended since without a word (kill -9, a closed terminal): no file changes.
     for (const [runDir, cached] of [...this.cache]) {
