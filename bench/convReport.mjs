@@ -1,5 +1,6 @@
 // The convolutional VAE's section of BENCHMARKS.md, from bench/run.mjs's measurements
 // (results.conv, with results.fmnist for the MLP's ratio in the same run).
+import { convStepFlops, STEP_FLOPS_RULE } from './stepFlops.mjs';
 
 export const CONV_START = '<!-- bench:conv:start (written by `npm run bench`; do not edit by hand) -->';
 export const CONV_END = '<!-- bench:conv:end -->';
@@ -19,8 +20,9 @@ const CONV_MACS_PER_EXAMPLE =
   20 * 3136 + // dense z -> 7x7x64
   7 * 7 * 64 * (4 * 4 * 32) + // conv2dTranspose 7x7x64 -> 14x14x32
   14 * 14 * 32 * (4 * 4 * 1); // conv2dTranspose -> 28x28x1
-/** Forward 2·MACs, backward twice that (as report.mjs counts the MLP's). */
-export const convStepFlops = (batch) => 3 * 2 * batch * CONV_MACS_PER_EXAMPLE;
+/** The first convolution's multiply-adds: its input is the data, whose gradient no trainer computes. */
+const CONV_DATA_MACS = 14 * 14 * (4 * 4 * 1) * 32;
+const stepFlops = (batch) => convStepFlops(CONV_MACS_PER_EXAMPLE, CONV_DATA_MACS, batch);
 
 const sps = (r) => (r && !r.error ? (1000 * r.batch) / r.step.medianMs : NaN);
 
@@ -46,11 +48,11 @@ export function renderConv(res) {
     }
     const cpuRatio = torch && !torch.error ? torch.stepCpu.medianMs / r.stepCpu.medianMs : NaN;
     out.push(
-      `| ${label} | ${f(r.step.medianMs, 1)} | ${f(sps(r), 0)} | ${f(sps(r) / sps(torch), 3)} | ${f(r.stepCpu.medianMs, 1)} | ${f(cpuRatio, 3)} | ${f(convStepFlops(r.batch) / (r.stepCpu.medianMs / 1000) / 1e9, 1)} | ${mb(r.peakRssBytes)} | ${f(r.tailLoss?.mean, 1)} |`,
+      `| ${label} | ${f(r.step.medianMs, 1)} | ${f(sps(r), 0)} | ${f(sps(r) / sps(torch), 3)} | ${f(r.stepCpu.medianMs, 1)} | ${f(cpuRatio, 3)} | ${f(stepFlops(r.batch) / (r.stepCpu.medianMs / 1000) / 1e9, 1)} | ${mb(r.peakRssBytes)} | ${f(r.tailLoss?.mean, 1)} |`,
     );
   }
   out.push('');
-  out.push(`A step's products: ${f(convStepFlops(128) / 1e9, 2)} GFLOP (forward 2·B·Σ pixels·k²·in·out, backward twice that).`);
+  out.push(`A step's products: ${f(stepFlops(128) / 1e9, 2)} GFLOP (${STEP_FLOPS_RULE}; a convolution's in·out is pixels·k²·in·out).`);
   const mlpWall = sps(res.fmnist?.wasm) / sps(res.fmnist?.pytorch);
   const convWall = sps(c.wasm) / sps(c.pytorch);
   const cpu = (w) => (w?.pytorch && !w.pytorch.error && w.wasm && !w.wasm.error ? w.pytorch.stepCpu.medianMs / w.wasm.stepCpu.medianMs : NaN);

@@ -1,4 +1,5 @@
 // The results section of BENCHMARKS.md, rendered from bench/run.mjs's measurements.
+import { denseStepFlops, MLP_LAYERS, STEP_FLOPS_RULE } from './stepFlops.mjs';
 import { renderAllCores } from './threadsReport.mjs';
 
 export const RESULTS_START = '<!-- bench:results:start (written by `npm run bench`; do not edit by hand) -->';
@@ -9,11 +10,8 @@ const mb = (bytes) => `${f(bytes / 2 ** 20, 0)} MiB`;
 const pct = (x) => `${f(100 * x, 1)} %`;
 const verdict = (ok) => (ok ? '**met**' : '**not met**');
 
-/** Matrix-multiply FLOPs of one training step: forward 2·B·Σ in·out, backward twice that. */
-function stepFlops(workload, batch) {
-  const layers = workload === 'fmnist' ? [[784, 512], [512, 20], [512, 20], [20, 512], [512, 784]] : [[2, 64], [64, 64], [64, 2], [64, 2], [2, 64], [64, 64], [64, 2]];
-  return 3 * 2 * batch * layers.reduce((s, [i, o]) => s + i * o, 0);
-}
+/** Matrix-product FLOPs of one training step (bench/stepFlops.mjs). */
+const stepFlops = (workload, batch) => denseStepFlops(workload === 'fmnist' ? MLP_LAYERS.fmnist : MLP_LAYERS.swissRoll, batch);
 
 function speedTable(w, sgemm) {
   const torch = w.pytorch;
@@ -96,7 +94,7 @@ export function renderResults(res) {
   out.push('');
   out.push(speedTable(fm, s));
   out.push('');
-  out.push(`GFLOP/s counts the matrix products of a step: ${f(stepFlops('fmnist', 128) / 1e9, 3)} GFLOP (forward 2·B·Σ in·out, backward twice that).`);
+  out.push(`GFLOP/s counts the matrix products of a step: ${f(stepFlops('fmnist', 128) / 1e9, 3)} GFLOP (${STEP_FLOPS_RULE}).`);
   out.push('');
 
   out.push('### Matrix products of a step (wasm engine)');

@@ -1,13 +1,14 @@
 // The "every core" part of BENCHMARKS.md's results: the trainer's kernel threads and PyTorch's
 // threads on the MLP VAE, beside the one-thread rows of the same run, and where a step's time goes.
+import { denseStepFlops, MLP_LAYERS } from './stepFlops.mjs';
 
 const f = (x, digits = 1) => (Number.isFinite(x) ? x.toFixed(digits) : 'n/a');
 const pct = (x) => `${f(100 * x, 1)} %`;
 const verdict = (ok) => (ok ? '**met**' : '**not met**');
 const ok = (r) => r && !r.error;
 
-/** Matrix-multiply FLOPs of one MLP VAE step (784-512-20, both heads): forward 2·B·Σ in·out, backward twice that. */
-const MLP_STEP_FLOPS = 3 * 2 * 128 * (784 * 512 + 2 * 512 * 20 + 20 * 512 + 512 * 784);
+/** Matrix-product FLOPs of one MLP VAE step (784-512-20, both heads, batch 128). */
+const MLP_STEP_FLOPS = denseStepFlops(MLP_LAYERS.fmnist, 128);
 /** The gemm bench's products that make up a training step (the sixth is the diagnostics pass's). */
 const STEP_PRODUCTS = 5;
 
