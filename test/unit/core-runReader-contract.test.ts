@@ -13,6 +13,7 @@ import { readRunContents, readRunOverview, runFolderNotes } from '../../src/core
 import { toPanelRun } from '../../src/core/panelRun';
 import { panelRunToSend } from '../../src/core/panelPayload';
 import type { PanelRun } from '../../src/core/panelProtocol';
+import { unpackReportRun } from '../../src/core/reportPayload';
 import { runAxis, seriesFromRecords } from '../../src/webview/series';
 import { sampleRecord } from './record-testkit';
 
@@ -450,7 +451,8 @@ test('`vae-lens report` charts generated run folders, alone and compared, with n
     );
     const island = /<script type="application\/json" id="vae-lens-data">(.*?)<\/script>/s.exec(readFileSync(out, 'utf8'));
     assert.ok(island, at);
-    const shown = (JSON.parse(island[1]!) as { runs: PanelRun[] }).runs;
+    // The page writes the passes before the latest as columns; read back as the page reads them.
+    const shown = (JSON.parse(island[1]!) as { runs: unknown[] }).runs.map(unpackReportRun) as PanelRun[];
     assert.equal(shown.length, set.length, at);
     set.forEach((g, i) => {
       assert.equal(shown[i]!.records.length, g.kept.length, g.describe);
