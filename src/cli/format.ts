@@ -4,6 +4,7 @@ import type { Decomposition } from '../core/entropy';
 import { shownPath } from '../core/errors';
 import { ACTIVE_UNIT_THRESHOLD, type LatentEvidence, type MeanFieldEvidence } from '../core/evidence';
 import type { MetricsRecord } from '../core/runFormat';
+import { foldedSessionsText, foldSessionLines } from '../core/sessionHistory';
 import { verdictLabel } from '../core/verdictText';
 import { formatGapPercent } from '../core/wording';
 
@@ -82,6 +83,13 @@ export function evidenceTable(ev: LatentEvidence & Partial<MeanFieldEvidence>, H
   const w0 = Math.max(...rows.map((r) => r[0].length));
   const w1 = Math.max(...rows.map((r) => r[1].length));
   return rows.map(([a, b, c]) => `${a.padEnd(w0)}  ${b.padStart(w1)}  ${c}`).join('\n');
+}
+
+/** eval's list of a resumed run's sessions: a long one folded as the panel's header folds it; `--json` keeps them all. */
+export function sessionsList(lines: readonly string[]): string {
+  const fold = foldSessionLines(lines);
+  const between = fold.folded.length > 0 ? [`${foldedSessionsText(fold)}: not listed here; --json lists every session`] : [];
+  return `trained in ${lines.length} sessions:\n${[...fold.first, ...between, ...fold.last].map((l) => `  ${l}`).join('\n')}\n`;
 }
 
 /** One plain line per diagnostics pass (logs, CI, non-terminals). */

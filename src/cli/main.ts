@@ -14,7 +14,7 @@ import { BACKENDS } from '../core/specSchema';
 import type { BackendChoice } from '../core/spec';
 import { datasetKnown, epochText, etaKnown, formatDuration, progressFraction, rateKnown } from '../core/wording';
 import { spanLines } from '../core/sessionHistory';
-import { decompositionTable, evidenceTable, passLine, pathForDisplay, perLatentTable, progressLine, showsProgress } from './format';
+import { decompositionTable, evidenceTable, passLine, pathForDisplay, perLatentTable, progressLine, sessionsList, showsProgress } from './format';
 import { guardOutput, whenOutputLost } from './output';
 import { intFlag, parseArgs, USAGE, type Args } from './args';
 import type { MetricsRecord } from '../core/runFormat';
@@ -196,7 +196,7 @@ async function evaluate(args: Args): Promise<number> {
   console.log(`${ev.spec.name}: ${ev.spec.model.type}, H=${ev.spec.model.latentDim}, D=${ev.meta.dataset.dim}; checkpoint of epoch ${ev.epoch}${within}`);
   console.log(`${ev.points} points x ${ev.samples} Monte-Carlo samples, engine ${ev.backend}\n`);
   const sessions = spanLines(ev.sessions);
-  if (sessions.length > 0) console.log(`trained in ${sessions.length} sessions:\n${sessions.map((l) => `  ${l}`).join('\n')}\n`);
+  if (sessions.length > 0) console.log(sessionsList(sessions));
   console.log(decompositionTable(r));
   console.log('');
   console.log(

@@ -372,6 +372,29 @@ test('a resume with --epochs under a cosine schedule says where the learning rat
   assert.doesNotMatch(res.err, /training\.schedule/);
 });
 
+test('eval folds the session list of a run resumed many times, as the panel does, and --json keeps every session', () => {
+  const out = path.join(tmp, 'many-sessions');
+  const first = cli(['train', path.join(tmp, 'tiny.vae.json'), '--out', out, '--backend', 'cpu', '--epochs', '12']);
+  assert.equal(first.code, 0, first.err);
+  const runDir = path.join(out, fs.readdirSync(out)[0]!);
+  const metaFile = path.join(runDir, 'run.json');
+  const meta = JSON.parse(fs.readFileSync(metaFile, 'utf8')) as { sessions: { startedAt: string; fromEpoch: number }[] };
+  // Twelve sessions of one epoch each, as a run stopped and resumed after every epoch writes them.
+  const start = Date.parse(meta.sessions[0]!.startedAt);
+  meta.sessions = Array.from({ length: 12 }, (_, i) => ({ ...meta.sessions[0]!, startedAt: new Date(start + i * 60_000).toISOString(), fromEpoch: i }));
+  fs.writeFileSync(metaFile, JSON.stringify(meta));
+  const res = cli(['eval', runDir, '--samples', '2']);
+  assert.equal(res.code, 0, res.err);
+  const listed = res.out.slice(res.out.indexOf('trained in 12 sessions:'));
+  assert.match(
+    listed,
+    /^trained in 12 sessions:\n {2}1\. [^\n]+\n {2}2\. [^\n]+\n {2}3\. [^\n]+\n {2}Sessions 4 to 9 \(6 more\): [^\n]*--json[^\n]*\n {2}10\. [^\n]+\n {2}11\. [^\n]+\n {2}12\. [^\n]+\n/,
+    res.out,
+  );
+  const json = JSON.parse(cli(['eval', runDir, '--samples', '2', '--json']).out) as { sessions: unknown[] };
+  assert.equal(json.sessions.length, 12);
+});
+
 test("a resumed run keeps every session in run.json: the first one's engine and start are not lost, and old run.json files still resume", () => {
   const out = path.join(tmp, 'sessions');
   const first = cli(['train', path.join(tmp, 'tiny.vae.json'), '--out', out, '--backend', 'cpu', '--epochs', '2']);
