@@ -15,7 +15,7 @@ import { MODEL_TYPE_INFO, MODEL_TYPES, type ModelType } from '../modelTypes';
 import type { MetricsRecord, RunMeta } from '../runFormat';
 import { parseSpecDocument, type VaeSpec } from '../spec';
 import { integerFieldBounds, numberFieldBounds } from '../specSchema';
-import { inSlices } from './slices';
+import { inSlices, runToEnd } from './slices';
 
 /** The rule's settings; a script's run has no spec to name its step, schedule or (maybe) epochs. */
 export type SpecSettings = ConvergenceOptions;
@@ -83,11 +83,7 @@ const positive = (v: unknown): number | undefined => (typeof v === 'number' && N
  * verdict to the reader, and for eval. Passes without a finite ELBO are not judged (readablePass).
  */
 export function judgeRecords(records: readonly MetricsRecord[], opts: ConvergenceOptions): RunVerdict {
-  const judging = recordsJudgement(records, opts);
-  for (;;) {
-    const step = judging.next();
-    if (step.done) return step.value;
-  }
+  return runToEnd(recordsJudgement(records, opts));
 }
 
 /**
@@ -156,11 +152,7 @@ export class RunJudge {
       this.judge = new PassJudge(settings);
       this.settingsKey = key;
     }
-    const judging = this.judge.judge(history.slice(this.judge.passes));
-    for (;;) {
-      const step = judging.next();
-      if (step.done) return step.value;
-    }
+    return runToEnd(this.judge.judge(history.slice(this.judge.passes)));
   }
 }
 

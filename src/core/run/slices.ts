@@ -17,3 +17,11 @@ export async function inSlices<T>(steps: Generator<void, T, void>): Promise<T> {
     }
   }
 }
+
+/** Runs `steps` to its result at once, without pauses: for a caller off the editor's thread (the CLI, the trainer). */
+export function runToEnd<T>(steps: Generator<void, T, void>): T {
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
