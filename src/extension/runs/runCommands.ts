@@ -54,7 +54,7 @@ export class RunCommands implements Pick<PanelActions, 'exportCsv' | 'exportPng'
 
   async pickRun(placeHolder: string): Promise<string | undefined> {
     const index = this.deps.index;
-    const runs = await Promise.all((await index.allRuns()).map((o) => index.shown(o)));
+    const runs = await index.shownEach(await index.allRuns());
     if (runs.length === 0) {
       void vscode.window.showInformationMessage('VAE Lens: no runs yet. Open a *.vae.json spec and run "Train VAE".');
       return undefined;
@@ -92,7 +92,7 @@ export class RunCommands implements Pick<PanelActions, 'exportCsv' | 'exportPng'
   async compareRuns(arg?: unknown, selected?: unknown): Promise<void> {
     let dirs = (Array.isArray(selected) ? selected : []).map(runDirFromArg).filter((d): d is string => d !== undefined);
     if (dirs.length < 2) {
-      const runs = await Promise.all((await this.deps.index.allRuns()).map((o) => this.deps.index.shown(o)));
+      const runs = await this.deps.index.shownEach(await this.deps.index.allRuns());
       if (runs.length < 2) {
         void vscode.window.showInformationMessage('VAE Lens: comparing needs at least two runs.');
         return;

@@ -209,6 +209,11 @@ export class RunIndex implements vscode.Disposable {
     return withJudgedVerdict(o, judged);
   }
 
+  /** Every overview as the surfaces show it (see shown()). */
+  shownEach(overviews: readonly RunOverview[]): Promise<ShownOverview[]> {
+    return Promise.all(overviews.map((o) => this.shown(o)));
+  }
+
   private judgeLater(runDir: string, settings: SpecSettings): void {
     if (this.judging.has(runDir) || this.disposed) return;
     this.judging.add(runDir);

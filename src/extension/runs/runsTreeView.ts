@@ -97,7 +97,7 @@ export class RunsViewProvider implements vscode.TreeDataProvider<RunsViewNode>, 
     }
     if (node.kind === 'run') return [];
     const index = this.indexOf();
-    const runs = await Promise.all((await index.runsForSpec(node.uri.fsPath)).map((o) => index.shown(o)));
+    const runs = await index.shownEach(await index.runsForSpec(node.uri.fsPath));
     return runs.map((overview) => ({ kind: 'run', runDir: overview.runDir, overview }));
   }
 
