@@ -109,6 +109,8 @@ export interface ConvergenceOptions {
   schedule?: string;
   /** The epochs the run is planned for: before the last, "train longer" is not yet the advice. */
   epochs?: number;
+  /** What a falling step still gains, in units of the averaging gain: DECAYING_STEP_GAIN_FACTOR unless the benchmark sweeps it. */
+  decayingStepGainFactor?: number;
 }
 
 /** The numbers behind a verdict (for the record, the panel and eval). */
@@ -307,7 +309,8 @@ function classify(
   const gainNeeded = !stepFalling && !done ? m / 4 : m / 2;
   const gainNow =
     averagingGain !== undefined && stepFalling && !(settled && current !== 'noise-limited') ? gainAtStep(recent, gains, averagingGain) : undefined;
-  const stepCost = gainNow !== undefined ? DECAYING_STEP_GAIN_FACTOR * gainNow : averagingGain;
+  const gainFactor = opts.decayingStepGainFactor ?? DECAYING_STEP_GAIN_FACTOR;
+  const stepCost = gainNow !== undefined ? gainFactor * gainNow : averagingGain;
   const noiseLimited =
     stepCost !== undefined ? stepCost > gainNeeded : shown.n >= 3 && mcError > 0 && shown.residualSd > 3 * mcError && shown.residualSd > gainNeeded;
   const noiseText =
@@ -502,7 +505,7 @@ function classify(
             ? `A smaller step would gain about ${fmt(stepCost)} nats: ${
                 gainNow === undefined
                   ? `over ${lastPasses(recent.length)} the averaged recent weights beat the current ones.`
-                  : `the averaged recent weights beat the current ones (by ${fmt(averagingGain!)} over ${lastPasses(recent.length)}, ${fmt(gainNow)} at the current step), and the rest of the falling step's schedule gives about ${DECAYING_STEP_GAIN_FACTOR} times the gain at the current step.`
+                  : `the averaged recent weights beat the current ones (by ${fmt(averagingGain!)} over ${lastPasses(recent.length)}, ${fmt(gainNow)} at the current step), and the rest of the falling step's schedule gives about ${gainFactor} times the gain at the current step.`
               }`
             : `The ELBO scatters ${fmt(shown.residualSd / mcError)} times its Monte-Carlo error between passes: the weights jitter with the step.`,
           `${rising || falling ? 'Until this pass the ELBO was' : 'The ELBO is'} stationary in distribution but the learning rate's noise holds it down. ${advice(opts, epochsLeft, stepFalling)}`,

@@ -4,7 +4,14 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { judgeConvergence, judgeEveryPass, type ConvergenceOptions, type ConvergencePoint, type ConvergenceState } from '../../src/core/convergence';
+import {
+  DECAYING_STEP_GAIN_FACTOR,
+  judgeConvergence,
+  judgeEveryPass,
+  type ConvergenceOptions,
+  type ConvergencePoint,
+  type ConvergenceState,
+} from '../../src/core/convergence';
 import { fitTrend, latentEvidence, mutualInformation } from '../../src/core/evidence';
 import { CONVERGENCE_STATES } from '../../src/core/runFormat';
 import { Rng } from '../../src/core/random';
@@ -601,6 +608,17 @@ test('hysteresis: under a decaying step the verdict leaves noise-limited once wh
   assert.ok(Math.abs(Number(atStep) * Number(factor) - Number(stated)) < 0.0006, decaying[26]!.reason);
   assert.match(decaying[29]!.reason, /The learning rate fell to 76 % of its value 10 passes ago, and that gain falls with it\.$/);
   assert.doesNotMatch(decaying[44]!.reason, /learning rate fell/, 'not once the gain is below m/4 anyway');
+});
+
+test('the decay gain factor the benchmark sweeps: a larger one calls later on a falling step, and the reason states the one used', () => {
+  const passes = history(45, { elbo: flat, gain: (i) => 0.081 - 0.002 * i }).map((p, i) => ({ ...p, learningRate: 0.01 * 0.97 ** i }));
+  const firstConverged = (o: ConvergenceOptions) => judgeEveryPass(passes, o).findIndex((v) => v.state === 'converged');
+  assert.equal(firstConverged({ ...opts, decayingStepGainFactor: DECAYING_STEP_GAIN_FACTOR }), firstConverged(opts), 'the default is the constant');
+  // Twice the gain at the step must stay under m/2 = 0.04: a gain under 0.02 at the step, which a
+  // steady step's m/4 asks from pass 33 on, so the call comes no sooner than under a steady step.
+  assert.equal(firstConverged({ ...opts, decayingStepGainFactor: 2 }), 33);
+  assert.ok(firstConverged({ ...opts, decayingStepGainFactor: 1 }) < firstConverged(opts));
+  assert.match(judgeEveryPass(passes, { ...opts, decayingStepGainFactor: 2 })[26]!.reason, /gives about 2 times the gain at the current step/);
 });
 
 test("a decaying step: the averaging gain is read at the last pass's step, and never below that pass's own", () => {
