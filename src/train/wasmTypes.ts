@@ -4,40 +4,28 @@
  */
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 
+/** C = op(A)·op(B) with row strides: m x k op(A), k x n op(B), m x n C; pointers are byte addresses. */
+type SgemmStridedArgs = [
+  m: number,
+  n: number,
+  k: number,
+  a: number,
+  lda: number,
+  transA: boolean,
+  b: number,
+  ldb: number,
+  transB: boolean,
+  c: number,
+  ldc: number,
+  scratch: number,
+];
+
 /** The kernel module's exports (src/train/kernels/index.ts); pointers are byte addresses. */
 export interface KernelExports {
   sgemm(m: number, n: number, k: number, a: number, transA: boolean, b: number, transB: boolean, c: number, scratch: number): void;
-  sgemmStrided(
-    m: number,
-    n: number,
-    k: number,
-    a: number,
-    lda: number,
-    transA: boolean,
-    b: number,
-    ldb: number,
-    transB: boolean,
-    c: number,
-    ldc: number,
-    scratch: number,
-  ): void;
+  sgemmStrided(...args: SgemmStridedArgs): void;
   /** sgemmStrided, or with addToC C += op(A)·op(B); with packedB (not 0), op(B) as packBWhole left it, and b unread. */
-  sgemmInto(
-    m: number,
-    n: number,
-    k: number,
-    a: number,
-    lda: number,
-    transA: boolean,
-    b: number,
-    ldb: number,
-    transB: boolean,
-    c: number,
-    ldc: number,
-    scratch: number,
-    addToC: boolean,
-    packedB: number,
-  ): void;
+  sgemmInto(...args: [...SgemmStridedArgs, addToC: boolean, packedB: number]): void;
   sgemmScratchBytes(m: number, n: number): number;
   /** Bytes of a k x n op(B) packed whole (gemm.ts packBWhole), 0 when it is too wide to be. */
   packedBBytes(n: number, k: number): number;
