@@ -342,7 +342,10 @@ function crossings(results) {
   }
   const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
   const text = [...byConfig].map(([id, c]) => `${id} ${median(c.epochs)} epochs (${c.passes ? `${c.outside} of ${c.passes} passes between outside` : 'none between'})`);
-  return `From the first pass within 1 % to the plateau, the runs expected to end done and ending inside took (median per configuration; in all its runs, the passes in between that fell outside 1 %): ${text.join(', ')}.`;
+  return (
+    `From the first pass within 1 % to the plateau (the first pass from which all are), the runs expected to end done and ending inside took (median per configuration; in all its runs, the passes in between that fell outside 1 %): ${text.join(', ')}. ` +
+    'A call made in that stretch is at the optimum only when its own pass happens to fall inside: there, precision asks the rule to wait for the plateau itself.'
+  );
 }
 
 /** A rule's figures summed over runs (`of` picks that rule's score from a run's result). */
