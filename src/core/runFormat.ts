@@ -431,6 +431,11 @@ export interface ParsedMetrics {
   truncatedTail: boolean;
 }
 
+/** Whether `record` is a pass after `last` (a later epoch, or the same epoch at a later step), which addRecord keeps both of. */
+export function comesAfter(record: MetricsRecord, last: MetricsRecord): boolean {
+  return record.epoch > last.epoch || (record.epoch === last.epoch && record.step > last.step);
+}
+
 /**
  * Add a record to a run's list. A record that is not after the last one starts the history over
  * from there (a resumed run redoes the epochs after its checkpoint), so the records it replaces are
@@ -439,8 +444,7 @@ export interface ParsedMetrics {
  */
 export function addRecord(records: MetricsRecord[], record: MetricsRecord): boolean {
   let replaced = false;
-  const notBefore = (r: MetricsRecord) => r.epoch > record.epoch || (r.epoch === record.epoch && !(r.step < record.step));
-  while (records.length > 0 && notBefore(records[records.length - 1]!)) {
+  while (records.length > 0 && !comesAfter(record, records[records.length - 1]!)) {
     records.pop();
     replaced = true;
   }

@@ -166,10 +166,16 @@ export async function runFilesStamp(runDir: string): Promise<string> {
  * file grew, was rewritten or replaced. Empty when there is no file.
  */
 export function metricsStamp(runDir: string): Promise<string> {
-  return fsp.stat(path.join(runDir, RUN_FILES.metrics)).then(
-    (s) => `${s.size}:${s.mtimeMs}:${s.ino}`,
-    () => '',
-  );
+  return fsp.stat(path.join(runDir, RUN_FILES.metrics)).then(stampOfStats, () => '');
+}
+
+/** metricsStamp of a file already opened. */
+export const stampOfStats = (s: { size: number; mtimeMs: number; ino: number }): string => `${s.size}:${s.mtimeMs}:${s.ino}`;
+
+/** The size and inode a stamp of metricsStamp holds; undefined for a file that was not there. */
+export function stampedFile(stamp: string): { size: number; ino: number } | undefined {
+  const [size, , ino] = stamp.split(':').map(Number);
+  return size === undefined || ino === undefined || !Number.isFinite(size) || !Number.isFinite(ino) ? undefined : { size, ino };
 }
 
 /** A stamp of a run folder with neither run.json nor summary.json: deleted, moved, or not written yet. */

@@ -3,11 +3,11 @@
  * metrics.jsonl and one set of rule settings. The editor's surfaces (status bar, CodeLens, runs view,
  * panel) share it, so they show one verdict for a run state and judge that state once. Node only.
  */
-import { createHash } from 'node:crypto';
 import * as path from 'node:path';
 import type { MetricsRecord } from '../runFormat';
-import { RUN_FILES } from '../runFormat';
-import { metricsStamp, parseMetricsYielding, readText, READ_LIMITS } from './files';
+import { comesAfter, RUN_FILES } from '../runFormat';
+import { metricsStamp, stampedFile } from './files';
+import { holdsPlace, placeOfText, readAppended, readWholeMetrics, type ReadPlace } from './metricsPlace';
 import { storedVerdictNotes, type MetricsRead, type RunOverview } from './read';
 import { PassJudge, type RunVerdict, type SpecSettings } from './settings';
 import { inSlices } from './slices';
@@ -21,21 +21,19 @@ export interface JudgedVerdict extends RunVerdict {
 interface Judged {
   stamp: string;
   settingsKey: string;
-  /** The text judged, by its length and digest: a file that starts with it grew by appended lines. */
-  textLength: number;
-  textDigest: string;
+  /** Where the bytes judged end, and what shows the file still holds them: a growth is read from there. */
+  place: ReadPlace | undefined;
   judge: PassJudge;
   verdict: JudgedVerdict;
 }
-
-const digest = (text: string) => createHash('sha1').update(text).digest('base64');
 
 export class JudgedVerdicts {
   private readonly runs = new Map<string, Judged>();
   /** Each run's judgements one after another: two at once would push the same passes into one judge. */
   private readonly queues = new Map<string, Promise<unknown>>();
-  /** Passes judged since this was made, for tests and measurements. */
+  /** Passes judged, and bytes of metrics.jsonl read here, since this was made: for tests and measurements. */
   passesJudged = 0;
+  bytesRead = 0;
 
   /** The verdict on the run's metrics.jsonl as it is now, when judged already (costs a stat, no read). */
   async current(runDir: string, settings: SpecSettings): Promise<JudgedVerdict | undefined> {
@@ -44,21 +42,51 @@ export class JudgedVerdicts {
     return known.stamp === (await metricsStamp(runDir)) ? known.verdict : undefined;
   }
 
-  /** The verdict on the run's metrics.jsonl as it is now, read and judged here unless judged already; undefined without passes. */
+  /**
+   * The verdict on the run's metrics.jsonl as it is now, unless judged already: a file that grew since
+   * it was judged is read from where that read ended, one rewritten, cut short or replaced is read
+   * whole. Undefined without passes.
+   */
   judge(runDir: string, settings: SpecSettings): Promise<JudgedVerdict | undefined> {
     return this.queued(runDir, async () => {
       const known = await this.current(runDir, settings);
       if (known !== undefined) return known;
-      const stamp = await metricsStamp(runDir);
-      const text = (await readText(path.join(runDir, RUN_FILES.metrics), READ_LIMITS.metrics)) ?? '';
-      const parsed = await parseMetricsYielding(text);
-      return parsed.records.length > 0 ? this.judgeNow(runDir, { stamp, text, parsed }, settings) : undefined;
+      const file = path.join(runDir, RUN_FILES.metrics);
+      const before = this.runs.get(runDir);
+      if (before?.place !== undefined && before.settingsKey === JSON.stringify(settings)) {
+        const added = await readAppended(file, before.place);
+        this.bytesRead += added?.bytesRead ?? 0;
+        // Passes that follow those judged; a resumed run's record that replaces some is judged with all from the first.
+        if (added !== undefined && (added.records.length === 0 || comesAfter(added.records[0]!, before.verdict.last)))
+          return this.settle(runDir, settings, before.judge, added.records, added.records.at(-1) ?? before.verdict.last, added);
+      }
+      const whole = await readWholeMetrics(file);
+      this.bytesRead += whole?.bytesRead ?? 0;
+      if (whole === undefined || whole.records.length === 0) return undefined;
+      return this.settle(runDir, settings, new PassJudge(settings), whole.records, whole.records.at(-1)!, whole);
     });
   }
 
   /** The verdict on metrics.jsonl as already read (the panel's read), judging only passes not judged before. */
   judgeRead(runDir: string, metrics: MetricsRead, settings: SpecSettings): Promise<JudgedVerdict> {
-    return this.queued(runDir, () => this.judgeNow(runDir, metrics, settings));
+    return this.queued(runDir, async () => {
+      const { records } = metrics.parsed;
+      const known = this.runs.get(runDir);
+      const sameSettings = known !== undefined && known.settingsKey === JSON.stringify(settings);
+      if (sameSettings && known.stamp === metrics.stamp && metrics.stamp !== '') return known.verdict;
+      // Only passes appended since: the text judged before still where it was, and its last pass too
+      // (a resumed run's record replaces those after it).
+      const grown =
+        sameSettings &&
+        known.place !== undefined &&
+        holdsPlace(metrics.text, known.place) &&
+        records.length >= known.verdict.passes &&
+        JSON.stringify(records[known.verdict.passes - 1]) === JSON.stringify(known.verdict.last);
+      const judge = grown ? known.judge : new PassJudge(settings);
+      const file = stampedFile(metrics.stamp);
+      const place = placeOfText(metrics.text, file?.ino, file?.size ?? 0);
+      return this.settle(runDir, settings, judge, records.slice(judge.passes), records[records.length - 1]!, { stamp: metrics.stamp, place });
+    });
   }
 
   /** Forget a run (its folder deleted). */
@@ -66,33 +94,19 @@ export class JudgedVerdicts {
     this.runs.delete(runDir);
   }
 
-  private async judgeNow(runDir: string, metrics: MetricsRead, settings: SpecSettings): Promise<JudgedVerdict> {
-    const { records } = metrics.parsed;
-    const settingsKey = JSON.stringify(settings);
-    const known = this.runs.get(runDir);
-    if (known !== undefined && known.settingsKey === settingsKey && known.stamp === metrics.stamp && metrics.stamp !== '') return known.verdict;
-    // Only passes appended since: the same settings, the text judged before unchanged at the start of
-    // this one, and its last pass still where it was (a resumed run's record replaces those after it).
-    const grown =
-      known !== undefined &&
-      known.settingsKey === settingsKey &&
-      metrics.text.length >= known.textLength &&
-      records.length >= known.verdict.passes &&
-      JSON.stringify(records[known.verdict.passes - 1]) === JSON.stringify(known.verdict.last) &&
-      digest(metrics.text.slice(0, known.textLength)) === known.textDigest;
-    const judge = grown ? known.judge : new PassJudge(settings);
-    const more = records.slice(judge.passes);
+  /** Judges `more`, the passes after those `judge` has judged (the last of all is `last`), and keeps the verdict for the file as read. */
+  private async settle(
+    runDir: string,
+    settings: SpecSettings,
+    judge: PassJudge,
+    more: readonly MetricsRecord[],
+    last: MetricsRecord,
+    read: { stamp: string; place: ReadPlace | undefined },
+  ): Promise<JudgedVerdict> {
     const verdict = await inSlices(judge.judge(more));
     this.passesJudged += more.length;
-    const judged: JudgedVerdict = { ...verdict, passes: records.length, last: records[records.length - 1]! };
-    this.runs.set(runDir, {
-      stamp: metrics.stamp,
-      settingsKey,
-      textLength: metrics.text.length,
-      textDigest: digest(metrics.text),
-      judge,
-      verdict: judged,
-    });
+    const judged: JudgedVerdict = { ...verdict, passes: judge.passes, last };
+    this.runs.set(runDir, { stamp: read.stamp, settingsKey: JSON.stringify(settings), place: read.place, judge, verdict: judged });
     return judged;
   }
 
