@@ -66,7 +66,13 @@ export const toPanel = tagged({
   /** Replace everything shown: one run, or several to compare. */
   show: object({ type: literal('show'), runs: array(panelRun) }),
   /** New diagnostics for a shown run (incremental; the panel appends, it does not redraw all). */
-  append: object({ type: literal('append'), runDir: string, records: array(metricsRecord) }),
+  append: object({
+    type: literal('append'),
+    runDir: string,
+    records: array(metricsRecord),
+    /** For a run followed from its files: where its stored verdicts differ from the judged one, now ('' where none does). */
+    verdictNote: optional(string),
+  }),
   status: object({ type: literal('status'), runDir: string, status: panelStatus, message: optional(string), progress: optional(trainingProgress) }),
   images: object({ type: literal('images'), runDir: string, images: imageSet }),
   /** Render every chart to PNG and send each back as `exportPng` (the Export Run command). */

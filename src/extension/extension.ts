@@ -42,6 +42,7 @@ export function activate(context: vscode.ExtensionContext): void {
     client: trainers,
     log,
     judge: (runDir, metrics, settings) => specParts().index.verdicts.judgeRead(runDir, metrics, settings),
+    judgeRun: (runDir, settings) => specParts().index.verdicts.judge(runDir, settings),
     actions: {
       // Each returns its promise: the panel says what failed and why.
       stop: (runDir) => trainers.forRun(runDir)?.stop(),

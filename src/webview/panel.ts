@@ -119,6 +119,7 @@ export class Panel {
         if (dropped) console.warn(`VAE Lens panel: dropped ${dropped} record(s) that break the run format`);
         const all = state.run.records;
         for (const r of records) all.push(r); // not push(...records): a long catch-up would overflow the call stack
+        if (message.verdictNote !== undefined) state.run.verdictNote = message.verdictNote || undefined;
         const from = all.length - records.length;
         // Only the latest pass is drawn whole; the passes before it keep what the charts draw of them.
         for (let i = Math.max(0, from - 1); i < all.length - 1; i++) all[i] = asEarlierPass(all[i]!);

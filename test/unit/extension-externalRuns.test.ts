@@ -25,7 +25,7 @@ test('a run written by another process is followed until its summary says it end
   let finished: string | undefined;
   const follower = new ExternalRunFollower(
     {
-      records: (_d, rs) => seen.push(...rs.map((r) => r.epoch)),
+      records: (_d, rs) => void seen.push(...rs.map((r) => r.epoch)),
       restarted: () => undefined,
       finished: (_d, status) => (finished = status),
       problem: () => undefined,
@@ -64,7 +64,7 @@ const followed = () => {
   const problems: string[] = [];
   const follower = new ExternalRunFollower(
     {
-      records: (_d, rs) => seen.push(...rs.map((r) => r.epoch)),
+      records: (_d, rs) => void seen.push(...rs.map((r) => r.epoch)),
       restarted: (d) => restarts.push(d),
       finished: (_d, status, message) => ends.push({ status, message }),
       problem: (_d, p) => problems.push(p.message),

@@ -15,6 +15,7 @@ import type { FromTrainer } from '../../core/protocol';
 import { RUN_FILES, type MetricsRecord } from '../../core/runFormat';
 import { renderPanelHtml } from '../../pages/html';
 import { ExternalRunFollower } from './runFollower';
+import { judgeFollowed, type FollowedRun, type RunJudge } from './followedVerdict';
 import { applyTrainerEvent, isNewRecord, panelTitle } from './panelRunModel';
 import { fileExists } from '../../core/run/files';
 import { isWriterAlive } from '../../core/run/liveness';
@@ -41,6 +42,8 @@ export interface PanelDeps {
   log: (line: string) => void;
   /** The editor's shared judge of recorded passes (the run index's), so a run state is judged once for every surface. */
   judge?: MetricsJudge;
+  /** The same judge on a run's metrics.jsonl as it now is: the verdict on the passes of a run another process writes, as they come. */
+  judgeRun?: RunJudge;
 }
 
 const PROGRESS_INTERVAL_MS = 250;
@@ -63,7 +66,7 @@ export class DiagnosticsPanel implements vscode.Disposable {
   private readonly progressPosts = new Map<string, LatestThrottle<ToPanel>>();
   /** Runs written by another process (the CLI): followed by polling their files. */
   private readonly external = new ExternalRunFollower({
-    records: (runDir, records) => {
+    records: async (runDir, records) => {
       const run = this.shownRun(runDir);
       if (!run) return;
       const fresh: MetricsRecord[] = [];
@@ -72,7 +75,10 @@ export class DiagnosticsPanel implements vscode.Disposable {
         run.records.push(r);
         fresh.push(r);
       }
-      if (fresh.length > 0) this.post({ type: 'append', runDir, records: fresh });
+      if (fresh.length === 0) return;
+      const verdictNote = await this.judgeFollowed(run);
+      if (this.shownRun(runDir) !== run) return; // read again meanwhile
+      this.post({ type: 'append', runDir, records: fresh, ...(verdictNote === undefined ? {} : { verdictNote }) });
     },
     restarted: (runDir) => {
       if (!this.shownRun(runDir)) return;
@@ -101,6 +107,8 @@ export class DiagnosticsPanel implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
   /** Files of followed runs whose mistakes were already shown in a notification since the runs were read. */
   private readonly warnedFiles = new Set<string>();
+  /** Runs another process writes, as read when the panel loaded them: their verdict's settings and stored verdicts. */
+  private readonly followed = new Map<string, FollowedRun>();
 
   static get active(): DiagnosticsPanel | undefined {
     return DiagnosticsPanel.current;
@@ -217,10 +225,14 @@ export class DiagnosticsPanel implements vscode.Disposable {
     contents.forEach((c, i) => {
       if (broken[i] !== undefined) this.warnedFiles.add(path.join(c.runDir, RUN_FILES.meta));
     });
-    for (const run of this.runs) {
+    this.followed.clear();
+    for (const [i, run] of this.runs.entries()) {
       if (run.status !== 'running') continue;
       // Someone else is writing this run: the follower's first read is the whole file so far.
       run.records = await this.external.follow(run.runDir);
+      if (token !== this.loadToken) return;
+      this.followed.set(run.runDir, contents[i]!);
+      await this.judgeFollowed(run);
       if (token !== this.loadToken) return;
     }
     const gone = unique.filter((_, i) => !present[i]);
@@ -238,6 +250,26 @@ export class DiagnosticsPanel implements vscode.Disposable {
     for (const e of replay) this.applyEvent(e, false);
     this.panel.title = panelTitle(this.runs);
     this.sendShow();
+  }
+
+  /**
+   * A run another process writes shows, on its latest pass, the verdict the shared judge gives its passes
+   * as they now stand (as the status bar does), not the one its writer stored there (another version's
+   * rule, the Python companion's, an edit by hand); returns the note on stored verdicts that differ.
+   * A run this window trains keeps its trainer's, judged pass by pass by this version's rule.
+   */
+  private async judgeFollowed(run: PanelRun): Promise<string | undefined> {
+    const read = this.followed.get(run.runDir);
+    const latest = run.records[run.records.length - 1];
+    if (this.deps.judgeRun === undefined || read === undefined || latest === undefined || this.deps.client.forRun(run.runDir) !== undefined) return undefined;
+    try {
+      const note = await judgeFollowed(this.deps.judgeRun, read, latest);
+      if (note !== undefined) run.verdictNote = note || undefined;
+      return note;
+    } catch (err) {
+      this.deps.log(`panel: ${run.runDir}: its passes could not be judged (${String(err)}); the verdict its writer stored is shown`);
+      return undefined;
+    }
   }
 
   private render(): void {
@@ -352,6 +384,7 @@ export class DiagnosticsPanel implements vscode.Disposable {
     if (DiagnosticsPanel.current === this) DiagnosticsPanel.current = undefined;
     this.clearProgressPosts();
     this.external.clear();
+    this.followed.clear();
     this.loadToken++;
     for (const d of this.disposables.splice(0)) d.dispose();
     this.panel.dispose();

@@ -11,7 +11,8 @@ import { fileExists } from '../../core/run/files';
 import { runFolderProblem } from '../../core/run/present';
 
 export interface ExternalRunCallbacks {
-  records(runDir: string, records: MetricsRecord[]): void;
+  /** Awaited before the next look at the run: what it says of these records comes before what is said after. */
+  records(runDir: string, records: MetricsRecord[]): void | Promise<void>;
   /** metrics.jsonl was started over (a writer restarting the run in the same folder): what was shown is not the run's any more. */
   restarted(runDir: string): void;
   finished(runDir: string, status: RunStatus, message?: string): void;
@@ -57,7 +58,7 @@ export class ExternalRunFollower {
           this.callbacks.restarted(runDir);
           continue;
         }
-        if (read.records.length > 0) this.callbacks.records(runDir, read.records);
+        if (read.records.length > 0) await this.callbacks.records(runDir, read.records);
         if (read.bad.length > 0) this.callbacks.problem(runDir, badLinesProblem(tail.file, read.bad));
         const meta = path.join(runDir, RUN_FILES.meta);
         if (!(await fileExists(meta))) {
@@ -82,7 +83,7 @@ export class ExternalRunFollower {
           const last = await tail.readChanges({ final: true });
           if (last.bad.length > 0) this.callbacks.problem(runDir, badLinesProblem(tail.file, last.bad));
           if (last.restarted) this.callbacks.restarted(runDir);
-          else if (last.records.length > 0) this.callbacks.records(runDir, last.records);
+          else if (last.records.length > 0) await this.callbacks.records(runDir, last.records);
           this.callbacks.finished(runDir, overview.status, overview.message);
         }
       }
