@@ -115,6 +115,14 @@ export function readRunOverview(runDir: string, alive: WriterAlive = isWriterAli
 }
 
 /**
+ * The overview without the verdict of a run whose writer left it to the reader: for a look at a run's
+ * state alone (a followed run's end, every few seconds), which must not read and judge all its passes.
+ */
+export function readRunState(runDir: string, alive: WriterAlive = isWriterAlive): Promise<RunOverview> {
+  return overviewOf(runDir, alive, undefined);
+}
+
+/**
  * The overview; with `judge`, a run whose writer left the verdict to the reader is judged from its
  * metrics here. readRunContents reads and judges those records itself, once, and passes `problems`
  * to hear what in run.json and summary.json could not be used.

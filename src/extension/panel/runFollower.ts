@@ -6,7 +6,7 @@
 import * as path from 'node:path';
 import { RUN_FILES, type MetricsRecord, type RunStatus } from '../../core/runFormat';
 import { MetricsTail } from '../../core/run/tail';
-import { readRunOverview } from '../../core/run/read';
+import { readRunState } from '../../core/run/read';
 import { fileExists } from '../../core/run/files';
 import { runFolderProblem } from '../../core/run/present';
 
@@ -67,7 +67,8 @@ export class ExternalRunFollower {
           this.callbacks.finished(runDir, 'stopped', `${what} is gone (deleted, renamed or moved); the passes read before are shown`);
           continue;
         }
-        const overview = await readRunOverview(runDir);
+        // Its state only: the panel takes the verdict on its passes from the shared judge.
+        const overview = await readRunState(runDir);
         // Only a run.json the overview could not use is read again, for what is wrong with it and where.
         const broken = overview.meta === undefined ? await runFolderProblem(runDir) : undefined;
         if (broken === undefined) this.said.delete(runDir);
