@@ -14,6 +14,8 @@ import { parseMetricsJsonl, toJsonLine, type MetricsRecord } from '../../src/cor
 import { JudgedVerdicts } from '../../src/core/run/judgedVerdicts';
 import { readRunContents } from '../../src/core/run/read';
 import { judgeRecords } from '../../src/core/run/settings';
+import { longestPassInterval } from '../../src/core/run/liveness';
+import { PassIntervals } from '../../src/core/run/passIntervals';
 import { sampleRecord } from './record-testkit';
 
 const settings = { tolerance: 0.05, window: 3, theoremApplies: true };
@@ -95,6 +97,9 @@ for (const seed of [1, 2, 3, 4, 5, 6]) {
     const { dir, file } = newRun(Array.from({ length: 12 }, () => next()).join(''));
     const cache = new JudgedVerdicts();
     await cache.judge(dir, settings);
+    // The writer's pace, kept the same way (a resume sets the clock back, which makes up no interval).
+    const intervals = new PassIntervals();
+    await intervals.longest(dir);
     /** The rest of a line written in two goes, still to write. */
     let pending = '';
     const steps: Step[] = [
@@ -118,6 +123,7 @@ for (const seed of [1, 2, 3, 4, 5, 6]) {
       const text = readFileSync(file, 'utf8');
       const sizeBefore = statSync(file).size;
       const readBefore = cache.bytesRead;
+      const intervalsReadBefore = intervals.bytesRead;
       const lineStarts = [0, ...[...text.matchAll(/\n/g)].map((m) => m.index + 1).filter((at) => at < text.length)];
       switch (step) {
         case 'finish':
@@ -190,6 +196,11 @@ for (const seed of [1, 2, 3, 4, 5, 6]) {
       if (step === 'append' || step === 'appendCrlf' || step === 'halfLine')
         assert.ok(read < statSync(file).size - sizeBefore + 6000, `${after}: an append read ${read} bytes`);
       if (step === 'replace') assert.ok(read >= statSync(file).size, `${after}: a file renamed over the one read is read whole`);
+      assert.equal(await intervals.longest(dir), longestPassInterval(whole.map((r) => r.wallSeconds)), `${after}: the longest interval between passes`);
+      const intervalsRead = intervals.bytesRead - intervalsReadBefore;
+      if (step === 'append' || step === 'appendCrlf' || step === 'halfLine')
+        assert.ok(intervalsRead < statSync(file).size - sizeBefore + 6000, `${after}: an append read ${intervalsRead} bytes for the pace`);
+      if (step === 'replace') assert.ok(intervalsRead >= statSync(file).size, `${after}: a file renamed over is read whole for the pace`);
     }
   });
 }

@@ -34,29 +34,63 @@ async function bytesReadDuring(work: () => Promise<void>): Promise<number> {
   return bytes;
 }
 
-test('a look at a followed run whose writer leaves the verdict to the reader reads its appended pass, not its whole metrics.jsonl', async () => {
+/** A run folder of `passes` records as the Python companion writes them (no verdict), with `meta`'s fields in run.json. */
+function companionRun(passes: number, meta: Record<string, unknown>): { dir: string; file: string; line: (epoch: number) => string } {
   const dir = mkdtempSync(join(tmpdir(), 'vae-lens-follow-'));
-  writeFileSync(join(dir, 'run.json'), JSON.stringify({ name: 'r', specPath: '/x.vae.json', startedAt: new Date().toISOString(), pid: process.pid }));
+  writeFileSync(join(dir, 'run.json'), JSON.stringify({ name: 'r', specPath: '/x.vae.json', startedAt: new Date().toISOString(), ...meta }));
   writeFileSync(join(dir, 'summary.json'), JSON.stringify({ status: 'running', epochsDone: 0, steps: 0, wallSeconds: 0 }));
-  // As the Python companion writes them: no verdict in the records or the summary.
   const latents = Array.from({ length: 8 }, (_, h) => 1 + h / 100);
   const line = (epoch: number) => toJsonLine(sampleRecord(epoch, { elbo: -3 + Math.log(epoch), latentSecondMoment: latents, klPerLatent: latents }));
   const file = join(dir, 'metrics.jsonl');
-  writeFileSync(file, Array.from({ length: 3000 }, (_, i) => line(i + 1)).join(''));
+  writeFileSync(file, Array.from({ length: passes }, (_, i) => line(i + 1)).join(''));
+  return { dir, file, line };
+}
+
+/** A follower polled by hand (one look, measured alone), counting the records it hears. */
+function handPolled(): { follower: ExternalRunFollower; poll: () => Promise<void>; seen: () => number } {
   let seen = 0;
-  // Polled by hand below: one look, measured alone.
   const follower = new ExternalRunFollower(
     { records: (_d, rs) => void (seen += rs.length), restarted: () => undefined, finished: () => undefined, problem: () => undefined },
     1e9,
   );
+  return { follower, poll: () => (follower as unknown as { poll(): Promise<void> }).poll(), seen: () => seen };
+}
+
+test('a look at a followed run whose writer leaves the verdict to the reader reads its appended pass, not its whole metrics.jsonl', async () => {
+  const { dir, file, line } = companionRun(3000, { pid: process.pid });
+  const { follower, poll, seen } = handPolled();
   try {
     await follower.follow(dir);
     appendFileSync(file, line(3001));
     const size = statSync(file).size;
-    const read = await bytesReadDuring(() => (follower as unknown as { poll(): Promise<void> }).poll());
-    assert.equal(seen, 1);
+    const read = await bytesReadDuring(poll);
+    assert.equal(seen(), 1);
     assert.ok(read < size / 2, `one look read ${read} bytes of a ${size}-byte metrics.jsonl`);
   } finally {
     follower.clear();
   }
 });
+
+// Its pace (the longest interval between passes) says when its silence means it ended: that is read from what was appended.
+for (const [what, meta] of [
+  ['written on another machine', { pid: 1, host: 'another-machine.example' }],
+  ['whose run.json names no process', {}],
+] as const) {
+  test(`each look at a followed run ${what} reads what was appended, not its whole metrics.jsonl`, async () => {
+    const { dir, file, line } = companionRun(3000, meta);
+    const { follower, poll, seen } = handPolled();
+    try {
+      await follower.follow(dir);
+      await poll();
+      for (let epoch = 3001; epoch <= 3003; epoch++) {
+        appendFileSync(file, line(epoch));
+        const size = statSync(file).size;
+        const read = await bytesReadDuring(poll);
+        assert.ok(read < size / 2, `a look after pass ${epoch} read ${read} bytes of a ${size}-byte metrics.jsonl`);
+      }
+      assert.equal(seen(), 3);
+    } finally {
+      follower.clear();
+    }
+  });
+}

@@ -9,6 +9,7 @@ import { comesAfter, RUN_FILES } from '../runFormat';
 import { metricsStamp, stampedFile } from './files';
 import { holdsPlace, placeOfText, readAppended, readWholeMetrics, type ReadPlace } from './metricsPlace';
 import { storedVerdictNotes, type MetricsRead, type RunOverview } from './read';
+import { RunQueues } from './runQueues';
 import { PassJudge, type RunVerdict, type SpecSettings } from './settings';
 import { inSlices } from './slices';
 
@@ -30,7 +31,7 @@ interface Judged {
 export class JudgedVerdicts {
   private readonly runs = new Map<string, Judged>();
   /** Each run's judgements one after another: two at once would push the same passes into one judge. */
-  private readonly queues = new Map<string, Promise<unknown>>();
+  private readonly queues = new RunQueues();
   /** Passes judged, and bytes of metrics.jsonl read here, since this was made: for tests and measurements. */
   passesJudged = 0;
   bytesRead = 0;
@@ -48,7 +49,7 @@ export class JudgedVerdicts {
    * whole. Undefined without passes.
    */
   judge(runDir: string, settings: SpecSettings): Promise<JudgedVerdict | undefined> {
-    return this.queued(runDir, async () => {
+    return this.queues.run(runDir, async () => {
       const known = await this.current(runDir, settings);
       if (known !== undefined) return known;
       const file = path.join(runDir, RUN_FILES.metrics);
@@ -69,7 +70,7 @@ export class JudgedVerdicts {
 
   /** The verdict on metrics.jsonl as already read (the panel's read), judging only passes not judged before. */
   judgeRead(runDir: string, metrics: MetricsRead, settings: SpecSettings): Promise<JudgedVerdict> {
-    return this.queued(runDir, async () => {
+    return this.queues.run(runDir, async () => {
       const { records } = metrics.parsed;
       const known = this.runs.get(runDir);
       const sameSettings = known !== undefined && known.settingsKey === JSON.stringify(settings);
@@ -108,17 +109,6 @@ export class JudgedVerdicts {
     const judged: JudgedVerdict = { ...verdict, passes: judge.passes, last };
     this.runs.set(runDir, { stamp: read.stamp, settingsKey: JSON.stringify(settings), place: read.place, judge, verdict: judged });
     return judged;
-  }
-
-  private queued<T>(runDir: string, work: () => Promise<T>): Promise<T> {
-    const before = this.queues.get(runDir) ?? Promise.resolve();
-    const done = before.then(work, work);
-    const settled = done.catch(() => undefined);
-    this.queues.set(runDir, settled);
-    void settled.then(() => {
-      if (this.queues.get(runDir) === settled) this.queues.delete(runDir);
-    });
-    return done;
   }
 }
 

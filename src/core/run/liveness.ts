@@ -48,19 +48,36 @@ export function staleAtMs(a: WriterActivity): number {
   return a.lastWriteMs + wait;
 }
 
-/**
- * The longest interval between passes (seconds) that the records' wallSeconds show, the first pass's
- * time since the start included; a clock that went back (a resume) or a missing time makes up none.
- */
-export function longestPassInterval(wallSeconds: readonly (number | null)[]): number | undefined {
-  let longest: number | undefined;
-  let previous = 0;
+/** The longest interval between passes read so far, and what the next pass's interval is counted from. */
+export interface PassIntervalFold {
+  longest: number | undefined;
+  /** The last time read (0 before the first pass: the first interval is its time since the start). */
+  previous: number;
+  passes: number;
+}
+
+export const NO_PASSES: PassIntervalFold = { longest: undefined, previous: 0, passes: 0 };
+
+/** `fold` with the passes after those it read (their wallSeconds, in order). */
+export function foldPassIntervals(fold: PassIntervalFold, wallSeconds: readonly (number | null)[]): PassIntervalFold {
+  let { longest, previous } = fold;
   for (const w of wallSeconds) {
     if (w === null || !Number.isFinite(w)) continue;
     if (w > previous) longest = Math.max(longest ?? 0, w - previous);
     previous = w;
   }
-  return longest ?? (wallSeconds.length > 0 ? 0 : undefined);
+  return { longest, previous, passes: fold.passes + wallSeconds.length };
+}
+
+/** The longest interval a fold read: 0 for passes without usable times, undefined before the first pass. */
+export const longestOfFold = (fold: PassIntervalFold): number | undefined => fold.longest ?? (fold.passes > 0 ? 0 : undefined);
+
+/**
+ * The longest interval between passes (seconds) that the records' wallSeconds show, the first pass's
+ * time since the start included; a clock that went back (a resume) or a missing time makes up none.
+ */
+export function longestPassInterval(wallSeconds: readonly (number | null)[]): number | undefined {
+  return longestOfFold(foldPassIntervals(NO_PASSES, wallSeconds));
 }
 
 /**

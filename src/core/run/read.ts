@@ -35,6 +35,7 @@ import {
 import { effectiveStatus, isCheckable, isWriterAlive, longestPassInterval, staleAtMs, type WriterActivity } from './liveness';
 import { array, boolean, nullable, number, string, wholeNumber, type Guard } from '../guard';
 import { judgeInSlices, runJsonSettingProblem, runSettingsOf, theoremNoteOf, type RunVerdict, type SpecSettings } from './settings';
+import type { PassIntervals } from './passIntervals';
 import { lastMetricsRecord } from './tail';
 import { verdictLabel } from '../verdictText';
 
@@ -110,16 +111,30 @@ function metricsOnce(runDir: string, problems?: Problems): () => Promise<Metrics
 }
 
 /** run.json, summary.json, the snapshot and the last record: enough for the status bar and the lists. */
-export function readRunOverview(runDir: string, alive: WriterAlive = isWriterAlive, judge: MetricsJudge = judgeHere): Promise<RunOverview> {
-  return overviewOf(runDir, alive, judge);
+export function readRunOverview(
+  runDir: string,
+  alive: WriterAlive = isWriterAlive,
+  judge: MetricsJudge = judgeHere,
+  intervals?: PassIntervals,
+): Promise<RunOverview> {
+  return overviewOf(runDir, alive, judge, { intervals });
 }
 
 /**
  * The overview without the verdict of a run whose writer left it to the reader: for a look at a run's
  * state alone (a followed run's end, every few seconds), which must not read and judge all its passes.
  */
-export function readRunState(runDir: string, alive: WriterAlive = isWriterAlive): Promise<RunOverview> {
-  return overviewOf(runDir, alive, undefined);
+export function readRunState(runDir: string, alive: WriterAlive = isWriterAlive, intervals?: PassIntervals): Promise<RunOverview> {
+  return overviewOf(runDir, alive, undefined, { intervals });
+}
+
+/** How overviewOf reads what it needs of metrics.jsonl beside its last record, and where it says what it could not use. */
+interface OverviewReads {
+  problems?: Problems;
+  /** The whole file, read once however many ask. */
+  metrics?: () => Promise<MetricsRead>;
+  /** The pace of a writer that cannot be looked up, kept from look to look: a growth is read alone, not the whole file. */
+  intervals?: PassIntervals;
 }
 
 /**
@@ -127,13 +142,9 @@ export function readRunState(runDir: string, alive: WriterAlive = isWriterAlive)
  * metrics here. readRunContents reads and judges those records itself, once, and passes `problems`
  * to hear what in run.json and summary.json could not be used.
  */
-async function overviewOf(
-  runDir: string,
-  alive: WriterAlive,
-  judge: MetricsJudge | undefined,
-  problems?: Problems,
-  metrics: () => Promise<MetricsRead> = metricsOnce(runDir),
-): Promise<RunOverview> {
+async function overviewOf(runDir: string, alive: WriterAlive, judge: MetricsJudge | undefined, reads: OverviewReads = {}): Promise<RunOverview> {
+  const { problems, intervals } = reads;
+  const metrics = reads.metrics ?? metricsOnce(runDir);
   const metaFile = path.join(runDir, RUN_FILES.meta);
   const summaryFile = path.join(runDir, RUN_FILES.summary);
   // Its time first: a run.json rewritten after (a resume) is then newer, never older, than this.
@@ -159,7 +170,10 @@ async function overviewOf(
     });
   const last = summaryIsCurrent ? (summary?.last ?? lastRecord) : lastRecord;
   // A writer whose process cannot be looked up is judged by how long its files have been silent.
-  const activity = summary?.status === 'running' && !isCheckable(meta, summary) ? await writerActivity(runDir, metrics) : undefined;
+  const activity =
+    summary?.status === 'running' && !isCheckable(meta, summary)
+      ? await writerActivity(runDir, intervals === undefined ? () => wholeInterval(metrics) : () => intervals.longest(runDir))
+      : undefined;
   const { status, message } = effectiveStatus(meta, summary, (pid) => alive(pid, metaWrittenMs), activity);
   // A run cannot start after its run.json was written: a writer whose clock runs ahead (another machine)
   // would otherwise stamp a run that stays the newest for ever. This machine's file times win then.
@@ -196,8 +210,8 @@ async function overviewOf(
   };
 }
 
-/** When any of a run's files was last written, and the longest interval between its passes. */
-async function writerActivity(runDir: string, metrics: () => Promise<MetricsRead>): Promise<WriterActivity | undefined> {
+/** When any of a run's files was last written, and the longest interval between its passes (`passInterval`). */
+async function writerActivity(runDir: string, passInterval: () => Promise<number | undefined>): Promise<WriterActivity | undefined> {
   const times = await Promise.all(
     [RUN_FILES.meta, RUN_FILES.summary, RUN_FILES.metrics].map((f) =>
       fsp.stat(path.join(runDir, f)).then(
@@ -208,9 +222,11 @@ async function writerActivity(runDir: string, metrics: () => Promise<MetricsRead
   );
   const lastWriteMs = Math.max(...times);
   if (!Number.isFinite(lastWriteMs)) return undefined;
-  const { records } = (await metrics()).parsed;
-  return { lastWriteMs, passIntervalSeconds: longestPassInterval(records.map((r) => r.wallSeconds)) };
+  return { lastWriteMs, passIntervalSeconds: await passInterval() };
 }
+
+/** The longest interval between passes, from metrics.jsonl read whole. */
+const wholeInterval = async (metrics: () => Promise<MetricsRead>) => longestPassInterval((await metrics()).parsed.records.map((r) => r.wallSeconds));
 
 function once<T>(f: () => Promise<T>): () => Promise<T> {
   let p: Promise<T> | undefined;
@@ -341,7 +357,7 @@ export function runSummaryOf(raw: unknown, file: string, problems?: Problems, la
 export async function readRunContents(runDir: string, alive: WriterAlive = isWriterAlive, judge: MetricsJudge = judgeHere): Promise<RunContents> {
   const problems: Problems = [];
   const metrics = metricsOnce(runDir, problems);
-  const overview = await overviewOf(runDir, alive, undefined, problems, metrics);
+  const overview = await overviewOf(runDir, alive, undefined, { problems, metrics });
   const [read, imagesRaw] = await Promise.all([metrics(), readJson(path.join(runDir, RUN_FILES.images), READ_LIMITS.images, problems)]);
   const { parsed } = read;
   const images = imagesRaw === undefined ? undefined : runImagesOf(imagesRaw);

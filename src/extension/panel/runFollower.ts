@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { RUN_FILES, type MetricsRecord, type RunStatus } from '../../core/runFormat';
 import { MetricsTail } from '../../core/run/tail';
 import { readRunState } from '../../core/run/read';
+import { PassIntervals } from '../../core/run/passIntervals';
 import { fileExists } from '../../core/run/files';
 import { runFolderProblem } from '../../core/run/present';
 
@@ -29,6 +30,8 @@ export class ExternalRunFollower {
   private readonly tails = new Map<string, MetricsTail>();
   /** The mistake in each followed run's run.json last said, so that it is said once. */
   private readonly said = new Map<string, string>();
+  /** The pace of each followed run's writer, for one that cannot be looked up: read from look to look as its file grows. */
+  private readonly intervals = new PassIntervals();
   private timer: NodeJS.Timeout | undefined;
   private polling = false;
 
@@ -54,7 +57,7 @@ export class ExternalRunFollower {
       for (const [runDir, tail] of [...this.tails]) {
         const read = await tail.readChanges();
         if (read.restarted) {
-          this.tails.delete(runDir);
+          this.unfollow(runDir);
           this.callbacks.restarted(runDir);
           continue;
         }
@@ -62,13 +65,13 @@ export class ExternalRunFollower {
         if (read.bad.length > 0) this.callbacks.problem(runDir, badLinesProblem(tail.file, read.bad));
         const meta = path.join(runDir, RUN_FILES.meta);
         if (!(await fileExists(meta))) {
-          this.tails.delete(runDir);
+          this.unfollow(runDir);
           const what = (await fileExists(runDir)) ? meta : `the run folder ${runDir}`;
           this.callbacks.finished(runDir, 'stopped', `${what} is gone (deleted, renamed or moved); the passes read before are shown`);
           continue;
         }
         // Its state only: the panel takes the verdict on its passes from the shared judge.
-        const overview = await readRunState(runDir);
+        const overview = await readRunState(runDir, undefined, this.intervals);
         // Only a run.json the overview could not use is read again, for what is wrong with it and where.
         const broken = overview.meta === undefined ? await runFolderProblem(runDir) : undefined;
         if (broken === undefined) this.said.delete(runDir);
@@ -79,7 +82,7 @@ export class ExternalRunFollower {
         // Without a usable run.json, its writer's process is not known: a run is not called interrupted for a typo, only its summary ends it.
         const ended = broken === undefined ? overview.status !== 'running' : overview.summary !== undefined && overview.summary.status !== 'running';
         if (ended) {
-          this.tails.delete(runDir);
+          this.unfollow(runDir);
           // The writer may have written its last passes after the read above, the very last without its newline.
           const last = await tail.readChanges({ final: true });
           if (last.bad.length > 0) this.callbacks.problem(runDir, badLinesProblem(tail.file, last.bad));
@@ -96,8 +99,14 @@ export class ExternalRunFollower {
 
   clear(): void {
     this.tails.clear();
+    this.intervals.clear();
     this.said.clear();
     this.stopTimer();
+  }
+
+  private unfollow(runDir: string): void {
+    this.tails.delete(runDir);
+    this.intervals.forget(runDir);
   }
 
   private stopTimer(): void {

@@ -12,6 +12,7 @@ import { isOtherHost, isWriterAlive } from '../../core/run/liveness';
 import { fileExists, isEmptyRunStamp, listRunDirs, runFilesStamp } from '../../core/run/files';
 import { runFolderProblem } from '../../core/run/present';
 import { JudgedVerdicts, withJudgedVerdict, type ShownOverview } from '../../core/run/judgedVerdicts';
+import { PassIntervals } from '../../core/run/passIntervals';
 import { readRunOverview, type RunOverview } from '../../core/run/read';
 import { runSettingsOf, type SpecSettings } from '../../core/run/settings';
 import { RUN_FILES, type RunStatus } from '../../core/runFormat';
@@ -32,6 +33,8 @@ export class RunIndex implements vscode.Disposable {
   private readonly cache = new Map<string, Promise<RunOverview>>();
   /** Verdicts judged again from the runs' passes, shared by every surface (and the panel, through panelDeps). */
   readonly verdicts = new JudgedVerdicts();
+  /** The pace of each run's writer that cannot be looked up, read from one overview to the next as its metrics.jsonl grows. */
+  private readonly intervals = new PassIntervals();
   /** Runs being judged for a surface. */
   private readonly judging = new Set<string>();
   /** Those judgements one at a time: a runs view of fifty long runs must not read and hold them all at once. */
@@ -187,6 +190,7 @@ export class RunIndex implements vscode.Disposable {
           runDir,
           (pid, written) => this.writerAlive(runDir, pid, written),
           (dir, metrics, settings) => this.verdicts.judgeRead(dir, metrics, settings),
+          this.intervals,
         ),
       );
       this.cache.set(runDir, p);
@@ -291,6 +295,7 @@ export class RunIndex implements vscode.Disposable {
       else if (isEmptyRunStamp(now)) {
         this.forget(runDir);
         this.verdicts.forget(runDir);
+        this.intervals.forget(runDir);
       }
     }
     // A run read as written here whose writer has ended since without a word (kill -9, a closed terminal): no file changes.
