@@ -6,45 +6,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
-import { promises as fsp } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { toJsonLine } from '../../src/core/runFormat';
+import { appendFileSync, statSync } from 'node:fs';
 import { ExternalRunFollower } from '../../src/extension/panel/runFollower';
-import { sampleRecord } from './record-testkit';
-
-/** Counts the bytes every file handle of this process reads, while `work` runs. */
-async function bytesReadDuring(work: () => Promise<void>): Promise<number> {
-  const probe = await fsp.open(__filename, 'r');
-  const proto = Object.getPrototypeOf(probe) as { read: (...args: unknown[]) => Promise<{ bytesRead: number }> };
-  await probe.close();
-  const read = proto.read;
-  let bytes = 0;
-  proto.read = async function (this: unknown, ...args: unknown[]) {
-    const r = await read.apply(this, args);
-    bytes += r.bytesRead;
-    return r;
-  };
-  try {
-    await work();
-  } finally {
-    proto.read = read;
-  }
-  return bytes;
-}
-
-/** A run folder of `passes` records as the Python companion writes them (no verdict), with `meta`'s fields in run.json. */
-function companionRun(passes: number, meta: Record<string, unknown>): { dir: string; file: string; line: (epoch: number) => string } {
-  const dir = mkdtempSync(join(tmpdir(), 'vae-lens-follow-'));
-  writeFileSync(join(dir, 'run.json'), JSON.stringify({ name: 'r', specPath: '/x.vae.json', startedAt: new Date().toISOString(), ...meta }));
-  writeFileSync(join(dir, 'summary.json'), JSON.stringify({ status: 'running', epochsDone: 0, steps: 0, wallSeconds: 0 }));
-  const latents = Array.from({ length: 8 }, (_, h) => 1 + h / 100);
-  const line = (epoch: number) => toJsonLine(sampleRecord(epoch, { elbo: -3 + Math.log(epoch), latentSecondMoment: latents, klPerLatent: latents }));
-  const file = join(dir, 'metrics.jsonl');
-  writeFileSync(file, Array.from({ length: passes }, (_, i) => line(i + 1)).join(''));
-  return { dir, file, line };
-}
+import { bytesReadDuring, companionRun } from './liveReads-testkit';
 
 /** A follower polled by hand (one look, measured alone), counting the records it hears. */
 function handPolled(): { follower: ExternalRunFollower; poll: () => Promise<void>; seen: () => number } {

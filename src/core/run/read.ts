@@ -100,6 +100,18 @@ export type MetricsJudge = (runDir: string, metrics: MetricsRead, settings: Spec
 
 const judgeHere: MetricsJudge = (_runDir, metrics, settings) => judgeInSlices(metrics.parsed.records, settings);
 
+/**
+ * Judges the recorded passes of a run whose writer left the verdict to the reader, for its overview;
+ * undefined without passes. `metrics` reads the file whole (once); the editor's shared judge reads
+ * only what was appended since it last judged the run, for an overview read again at each checkpoint.
+ */
+export type OverviewJudge = (runDir: string, settings: SpecSettings, metrics: () => Promise<MetricsRead>) => Promise<RunVerdict | undefined>;
+
+const judgeWhole: OverviewJudge = async (_runDir, settings, metrics) => {
+  const { records } = (await metrics()).parsed;
+  return records.length === 0 ? undefined : judgeInSlices(records, settings);
+};
+
 /** Reads metrics.jsonl once, however many ask. */
 function metricsOnce(runDir: string, problems?: Problems): () => Promise<MetricsRead> {
   return once(async () => {
@@ -114,7 +126,7 @@ function metricsOnce(runDir: string, problems?: Problems): () => Promise<Metrics
 export function readRunOverview(
   runDir: string,
   alive: WriterAlive = isWriterAlive,
-  judge: MetricsJudge = judgeHere,
+  judge: OverviewJudge = judgeWhole,
   intervals?: PassIntervals,
 ): Promise<RunOverview> {
   return overviewOf(runDir, alive, judge, { intervals });
@@ -142,7 +154,7 @@ interface OverviewReads {
  * metrics here. readRunContents reads and judges those records itself, once, and passes `problems`
  * to hear what in run.json and summary.json could not be used.
  */
-async function overviewOf(runDir: string, alive: WriterAlive, judge: MetricsJudge | undefined, reads: OverviewReads = {}): Promise<RunOverview> {
+async function overviewOf(runDir: string, alive: WriterAlive, judge: OverviewJudge | undefined, reads: OverviewReads = {}): Promise<RunOverview> {
   const { problems, intervals } = reads;
   const metrics = reads.metrics ?? metricsOnce(runDir);
   const metaFile = path.join(runDir, RUN_FILES.meta);
@@ -183,12 +195,11 @@ async function overviewOf(runDir: string, alive: WriterAlive, judge: MetricsJudg
   const summaryVerdict = summaryIsCurrent ? summary : undefined;
   let convergence = summaryVerdict?.convergence ?? last?.convergence;
   let convergenceReason = summaryVerdict?.convergence !== undefined ? summaryVerdict.convergenceReason : last?.convergenceReason;
-  if (judge !== undefined && convergence === undefined && last !== undefined) {
-    // A writer that leaves the verdict to the reader (the Python companion): judge its records here.
-    const read = await metrics();
-    const { records } = read.parsed;
-    if (records.length > 0) {
-      const verdict = await judge(runDir, read, runSettingsOf(meta, specText, records[records.length - 1]));
+  if (judge !== undefined && convergence === undefined && lastRecord !== undefined) {
+    // A writer that leaves the verdict to the reader (the Python companion): judge its records here,
+    // by the settings of the last record (those the surfaces ask the shared judge with).
+    const verdict = await judge(runDir, runSettingsOf(meta, specText, lastRecord), metrics);
+    if (verdict !== undefined) {
       convergence = verdict.state;
       convergenceReason = verdict.reason;
     }

@@ -189,7 +189,8 @@ export class RunIndex implements vscode.Disposable {
         readRunOverview(
           runDir,
           (pid, written) => this.writerAlive(runDir, pid, written),
-          (dir, metrics, settings) => this.verdicts.judgeRead(dir, metrics, settings),
+          // Read from where its last judgement ended: a summary rewritten at each checkpoint must not cost the whole file.
+          (dir, settings) => this.verdicts.judge(dir, settings),
           this.intervals,
         ),
       );
