@@ -58,3 +58,19 @@ for (const [what, meta] of [
     }
   });
 }
+
+test('a look at a followed run reads about its last records to find the last one, not a fixed window of hundreds of kilobytes', async () => {
+  const { dir, file, line } = companionRun(3000, { pid: process.pid });
+  const { follower, poll } = handPolled();
+  try {
+    await follower.follow(dir);
+    await poll();
+    const added = line(3001);
+    appendFileSync(file, added);
+    const read = await bytesReadDuring(poll);
+    // The appended pass (read by the follower), run.json, summary.json, and a window for the last record.
+    assert.ok(read < 32 * 1024, `a look after a ${added.length}-byte pass read ${read} bytes`);
+  } finally {
+    follower.clear();
+  }
+});

@@ -8,12 +8,18 @@ import { lastLineEnd, splitLines, withoutBom } from '../text';
 const MAX_TAIL_BYTES = 64 << 20;
 
 /**
+ * The first window read for the last record: several records of a small model (a few kilobytes each).
+ * A followed run's state is looked at every two seconds, so this is read at every look.
+ */
+const FIRST_TAIL_BYTES = 16 * 1024;
+
+/**
  * The last complete record of a metrics.jsonl, reading only its tail: a window of `tailBytes`, made
  * larger while it holds no whole record (a model with thousands of latents writes records of
  * megabytes), up to MAX_TAIL_BYTES: a file with no whole record in its last 64 MiB is damaged, not
  * to be read whole for a status bar.
  */
-export async function lastMetricsRecord(file: string, tailBytes = 256 * 1024): Promise<MetricsRecord | undefined> {
+export async function lastMetricsRecord(file: string, tailBytes = FIRST_TAIL_BYTES): Promise<MetricsRecord | undefined> {
   let handle: fsp.FileHandle | undefined;
   try {
     handle = await openRegular(file);
