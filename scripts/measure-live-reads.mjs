@@ -1,0 +1,126 @@
+// What a run followed live costs in bytes read per look, the way each read was made before and is made
+// now, in one run of this script: the pace of a writer that cannot be looked up (the panel's follower,
+// every 2 s), the overview of a run whose records store no verdict (the run index, at each checkpoint),
+// and the window read for the last record (every look). The run given (one `vae-lens train` wrote, e.g.
+// by measure-long-runs.mjs --keep) is copied, made to read as another machine's run still being written
+// by a writer that leaves the verdict to the reader, and grown by one pass before each measured look.
+//   node scripts/measure-live-reads.mjs [--looks 5] RUN_DIR
+import { appendFileSync, cpSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as esbuild from 'esbuild';
+import { takeOption } from './options.mjs';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const argv = process.argv.slice(2);
+const looks = Number(takeOption(argv, '--looks', '5'));
+const [source] = argv;
+if (source === undefined) {
+  console.error('usage: node scripts/measure-live-reads.mjs [--looks 5] RUN_DIR');
+  process.exit(2);
+}
+const scratch = mkdtempSync(join(tmpdir(), 'vae-lens-live-reads-'));
+const run = join(scratch, 'run');
+cpSync(source, run, { recursive: true, filter: (f) => !f.includes('checkpoints') });
+
+// As another machine's companion writes it: no verdict in the records or the summary, a host not this one.
+const metrics = join(run, 'metrics.jsonl');
+const records = readFileSync(metrics, 'utf8')
+  .split('\n')
+  .filter((l) => l.trim() !== '')
+  .map((l) => {
+    const { convergence, convergenceReason, ...rest } = JSON.parse(l);
+    return rest;
+  });
+writeFileSync(metrics, records.map((r) => `${JSON.stringify(r)}\n`).join(''));
+const meta = JSON.parse(readFileSync(join(run, 'run.json'), 'utf8'));
+writeFileSync(join(run, 'run.json'), JSON.stringify({ ...meta, host: 'another-machine.example' }));
+const summary = JSON.parse(readFileSync(join(run, 'summary.json'), 'utf8'));
+delete summary.convergence;
+delete summary.convergenceReason;
+delete summary.last;
+writeFileSync(join(run, 'summary.json'), JSON.stringify({ ...summary, status: 'running' }));
+
+const entry = join(scratch, 'entry.ts');
+writeFileSync(
+  entry,
+  `import { promises as fsp, appendFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { readRunOverview, readRunState } from ${JSON.stringify(join(root, 'src/core/run/read'))};
+import { PassIntervals } from ${JSON.stringify(join(root, 'src/core/run/passIntervals'))};
+import { JudgedVerdicts } from ${JSON.stringify(join(root, 'src/core/run/judgedVerdicts'))};
+import { lastMetricsRecord } from ${JSON.stringify(join(root, 'src/core/run/tail'))};
+
+async function bytesRead(work: () => Promise<unknown>): Promise<number> {
+  const probe = await fsp.open(__filename, 'r');
+  const proto = Object.getPrototypeOf(probe);
+  await probe.close();
+  const read = proto.read;
+  let bytes = 0;
+  proto.read = async function (...args: unknown[]) {
+    const r = await read.apply(this, args);
+    bytes += r.bytesRead;
+    return r;
+  };
+  try {
+    await work();
+  } finally {
+    proto.read = read;
+  }
+  return bytes;
+}
+
+async function main(): Promise<void> {
+const [run, looksArg] = process.argv.slice(2);
+const file = join(run, 'metrics.jsonl');
+const lines = (await fsp.readFile(file, 'utf8')).split('\\n').filter((l) => l.trim() !== '');
+let last = JSON.parse(lines.at(-1)!);
+const grow = () => {
+  last = { ...last, epoch: last.epoch + 1, step: last.step + 1, wallSeconds: last.wallSeconds + 0.03 };
+  appendFileSync(file, JSON.stringify(last) + '\\n');
+};
+const never = () => false;
+const intervals = new PassIntervals();
+const verdicts = new JudgedVerdicts();
+const cases = {
+  'pace of a writer that cannot be looked up (one follower look)': {
+    before: () => readRunState(run, never),
+    after: () => readRunState(run, never, intervals),
+  },
+  'overview of a run whose records store no verdict (one index refresh)': {
+    before: () => readRunOverview(run, never),
+    after: () => readRunOverview(run, never, (d, s) => verdicts.judge(d, s), intervals),
+  },
+  'last record of metrics.jsonl': {
+    before: () => lastMetricsRecord(file, 256 * 1024),
+    after: () => lastMetricsRecord(file),
+  },
+};
+// The kept reads start from a first look, as a follower's or the index's first look makes them.
+await readRunOverview(run, never, (d, s) => verdicts.judge(d, s), intervals);
+const out: Record<string, { before: number; after: number }> = {};
+for (const [name, { before, after }] of Object.entries(cases)) {
+  const sums = { before: 0, after: 0 };
+  for (let i = 0; i < Number(looksArg); i++) {
+    grow();
+    sums.before += await bytesRead(before);
+    sums.after += await bytesRead(after);
+  }
+  out[name] = { before: sums.before / Number(looksArg), after: sums.after / Number(looksArg) };
+}
+console.log(JSON.stringify({ size: (await fsp.stat(file)).size, passes: last.epoch, out }));
+}
+void main();
+`,
+);
+const outfile = join(scratch, 'entry.js');
+await esbuild.build({ entryPoints: [entry], outfile, bundle: true, platform: 'node', format: 'cjs', target: 'node20', mainFields: ['module', 'main'], logLevel: 'warning' });
+const { spawnSync } = await import('node:child_process');
+const r = spawnSync(process.execPath, [outfile, run, String(looks)], { encoding: 'utf8' });
+if (r.status !== 0) throw new Error(`measuring failed:\n${r.stderr}`);
+const { size, passes, out } = JSON.parse(r.stdout);
+const kb = (b) => `${(b / 1024).toFixed(1)} KB`;
+console.log(`metrics.jsonl of ${passes} passes, ${(size / 1e6).toFixed(2)} MB; bytes read per look, mean of ${looks} looks after one pass appended each:`);
+for (const [name, { before, after }] of Object.entries(out)) console.log(`  ${name}: before ${kb(before)}, now ${kb(after)}`);
+rmSync(scratch, { recursive: true, force: true });
