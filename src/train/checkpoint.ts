@@ -191,12 +191,22 @@ function tensorProblem(t: unknown, name: string): string | undefined {
   return undefined;
 }
 
+/** A whole number from `least` and below 2^53, beyond which a double no longer tells a count from the next. */
+function countOutside(name: string, v: unknown, least: 0 | 1): string | undefined {
+  if ((v as number) >= least && (v as number) <= Number.MAX_SAFE_INTEGER) return undefined;
+  return `"${name}" must be a whole number, ${least} or more and below 2^53, not ${JSON.stringify(v)}: the file is damaged`;
+}
+
 function checkpointProblem(cp: unknown): string | undefined {
   if (!isObj(cp)) return `it holds ${Array.isArray(cp) ? 'a list' : JSON.stringify(cp)?.slice(0, 40)}, not an object`;
   if (cp.version === undefined) return 'it has no "version"';
   if (cp.version !== CHECKPOINT_VERSION)
     return `its "version" is ${JSON.stringify(cp.version)?.slice(0, 40)}, where this version of VAE Lens reads ${CHECKPOINT_VERSION}`;
   for (const k of ['epoch', 'step', 'dim', 'latentDim'] as const) if (!Number.isInteger(cp[k])) return `"${k}" must be a whole number`;
+  // A resume continues from these and eval sizes its buffers by them: a damaged count must not get that far.
+  const countProblem =
+    countOutside('epoch', cp.epoch, 0) ?? countOutside('step', cp.step, 0) ?? countOutside('dim', cp.dim, 1) ?? countOutside('latentDim', cp.latentDim, 1);
+  if (countProblem) return countProblem;
   if (cp.batchesDone !== undefined && !(Number.isInteger(cp.batchesDone) && (cp.batchesDone as number) >= 0))
     return `"batchesDone" must be a whole number of batches, 0 or more, not ${JSON.stringify(cp.batchesDone)}`;
   if ((cp.batchesDone as number | undefined) && !Number.isFinite(cp.lossSum))
@@ -227,6 +237,8 @@ function checkpointProblem(cp: unknown): string | undefined {
     const d = cp.data;
     if (!isObj(d) || !Number.isInteger(d.n) || !Number.isInteger(d.dim) || typeof d.sha256 !== 'string')
       return '"data" must be an object with "n" and "dim" (whole numbers) and "sha256" (a string)';
+    const dataProblem = countOutside('data.n', d.n, 1) ?? countOutside('data.dim', d.dim, 1);
+    if (dataProblem) return dataProblem;
   }
   if (!Array.isArray(cp.optimizer)) return '"optimizer" must be an array';
   for (const [i, t] of cp.optimizer.entries()) {

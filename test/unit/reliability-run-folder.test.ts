@@ -167,6 +167,23 @@ test('a checkpoint tensor cut short or reshaped: eval exits 2 naming the checkpo
   reportFigure({ group: 'runFolder', kind: 'check', name: 'checkpoint tensors shorter than their shape (eval: exit 2, named)', cases, passed: cases });
 });
 
+test('a checkpoint whose sizes are damaged: eval exits 2 naming the checkpoint and the field, not --samples', { timeout: TIMEOUT_MS }, () => {
+  let cases = 0;
+  for (const field of ['dim', 'latentDim'])
+    for (const value of [0, -2, -1e308, 1e308]) {
+      const dir = copyRun();
+      const file = path.join(dir, RUN_FILES.checkpoints, 'latest.json');
+      const cp = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
+      fs.writeFileSync(file, JSON.stringify({ ...cp, [field]: value }));
+      const r = cli(['eval', dir, '--samples', '4']);
+      noStack(r.err);
+      assert.equal(r.code, 2, r.err + r.out);
+      assert.ok(r.err.includes(file) && r.err.includes(`"${field}"`) && !r.err.includes('--samples'), `${field} ${value}: ${r.err}`);
+      cases++;
+    }
+  reportFigure({ group: 'runFolder', kind: 'check', name: 'checkpoint sizes that are not counts (eval: exit 2, named)', cases, passed: cases });
+});
+
 test('report --out into a missing folder, onto a folder, through a planted link; eval --samples 1e9', { timeout: TIMEOUT_MS }, () => {
   const dir = copyRun();
   const victim = path.join(tmp, 'victim.txt');
@@ -321,6 +338,9 @@ test('a resume its checkpoint cannot serve is refused before anything is written
       (cp, _d, k) => ({ ...cp, batchesDone: 1000 + k, lossSum: 1 }),
       /batches into epoch 4, but these data make \d+ batches an epoch/,
     ],
+    ['a negative epoch', (cp, _d, k) => ({ ...cp, epoch: -1 - k }), /"epoch" must be a whole number, 0 or more/],
+    ['an epoch beyond 2^53', (cp, _d, k) => ({ ...cp, epoch: 2 ** 60 + k * 2 ** 8 }), /"epoch" must be a whole number, 0 or more and below 2\^53/],
+    ['a negative step', (cp, _d, k) => ({ ...cp, step: -1 - k }), /"step" must be a whole number, 0 or more/],
     [
       'no checkpoint after trained epochs',
       (_cp, dir) => (fs.rmSync(path.join(dir, RUN_FILES.checkpoints), { recursive: true }), undefined),

@@ -182,6 +182,40 @@ test('a checkpoint as earlier versions wrote it (no position within the epoch, a
   assert.deepEqual(weightsOf(readCheckpoint(file)), weightsOf(readCheckpoint(whole)));
 });
 
+test('a checkpoint whose epoch, step or sizes are not counts (negative, beyond 2^53, zero sizes) is refused by name and value', () => {
+  const file = path.join(tmp, 'bad-counts.json');
+  const data = { n: 200, dim: 2, sha256: 'x' };
+  const good = { version: 1, epoch: 3, step: 21, modelType: 'VAE-1', dim: 2, latentDim: 2, variables: {}, optimizer: [], data };
+  const write = (over: object) => fs.writeFileSync(file, JSON.stringify({ ...good, ...over }));
+  // A position is 0 or more (0: before training); a size is 1 or more; none beyond what a double counts exactly.
+  const positions = [-1, -3, -1e308, 2 ** 53 + 2, 1e300];
+  const sizes = [0, -1, -2, -1e308, 2 ** 53 + 2, 1e300];
+  const cases: [field: string, over: object, value: number][] = [
+    ...positions.flatMap((v): [string, object, number][] => [
+      ['"epoch"', { epoch: v }, v],
+      ['"step"', { step: v }, v],
+    ]),
+    ...sizes.flatMap((v): [string, object, number][] => [
+      ['"dim"', { dim: v }, v],
+      ['"latentDim"', { latentDim: v }, v],
+      ['"data.n"', { data: { ...data, n: v } }, v],
+      ['"data.dim"', { data: { ...data, dim: v } }, v],
+    ]),
+  ];
+  for (const [field, over, value] of cases) {
+    write(over);
+    assert.throws(
+      () => readCheckpoint(file),
+      (e: Error) => e.message.includes(file) && e.message.includes(field) && e.message.includes(JSON.stringify(value)),
+      `${JSON.stringify(over)} was read, or not named`,
+    );
+  }
+  for (const over of [{ epoch: 0, step: 0 }, { epoch: 2 ** 53 - 1 }, { dim: 1, latentDim: 1, data: { ...data, n: 1, dim: 1 } }]) {
+    write(over);
+    assert.doesNotThrow(() => readCheckpoint(file), JSON.stringify(over));
+  }
+});
+
 test('a checkpoint whose position within the epoch is not a whole number of batches, or has no loss sum, is refused by name', () => {
   const file = path.join(tmp, 'bad-position.json');
   const write = (over: object) =>
