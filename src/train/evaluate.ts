@@ -164,9 +164,21 @@ function readRunMeta(runDir: string): RunMeta {
 /** What eval needs of a run.json of VAE Lens's own trainer beyond what every reader needs: the data's dimension. */
 function checkMetaForEval(runDir: string, meta: RunMeta): void {
   const file = path.join(runDir, RUN_FILES.meta);
-  const dim = (meta as { dataset?: { dim?: unknown } }).dataset?.dim;
-  if (!Number.isInteger(dim) || (dim as number) < 1)
-    throw new UserError(`${shownPath(file)}: dataset.dim must be a positive whole number, not ${JSON.stringify(dim)}`, { file, field: 'dataset.dim' });
+  const fail = (problem: string, field: string) => new UserError(`${shownPath(file)}: ${problem}`, { file, field });
+  // As read from disk: another writer's run.json may hold anything here.
+  const dataset: unknown = (meta as { dataset?: unknown }).dataset;
+  if (dataset === undefined) throw fail('it has no "dataset", whose dim (the data\'s dimension) eval needs', 'dataset');
+  if (typeof dataset !== 'object' || dataset === null || Array.isArray(dataset))
+    throw fail(`dataset must be an object holding dim, not ${shortJson(dataset)}`, 'dataset');
+  const dim = (dataset as { dim?: unknown }).dim;
+  if (dim === undefined) throw fail("dataset.dim is missing: eval needs the data's dimension", 'dataset.dim');
+  if (!Number.isInteger(dim) || (dim as number) < 1) throw fail(`dataset.dim must be a positive whole number, not ${shortJson(dim)}`, 'dataset.dim');
+}
+
+/** A value as it was written, cut to a length a one-paragraph message can hold. */
+function shortJson(v: unknown): string {
+  const text = JSON.stringify(v);
+  return text.length > 60 ? `${text.slice(0, 60)}...` : text;
 }
 
 /** A run a newer VAE Lens wrote is evaluated as far as this version reads it, with a warning saying so. */

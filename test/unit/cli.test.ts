@@ -103,6 +103,36 @@ test('a message that names its file or field is not prefixed with them again', (
   assert.equal(r.err.split('dataset.dim').length - 1, 1, `the field is named more than once:\n${r.err}`);
 });
 
+test('eval of a run.json whose dataset is missing or of another kind says what it holds instead', () => {
+  const dir = path.join(tmp, 'odd-dataset-run');
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'spec.vae.json'), SMALL);
+  const file = path.join(dir, 'run.json');
+  const base = { name: 'x', specPath: 's', startedAt: 't' };
+  const datasets: [unknown, RegExp][] = [
+    [undefined, /has no "dataset"/],
+    ['abc', /dataset must be an object holding dim, not "abc"/],
+    [[2], /dataset must be an object holding dim, not \[2\]/],
+    [null, /dataset must be an object holding dim, not null/],
+    [7, /dataset must be an object holding dim, not 7/],
+    [{}, /dataset\.dim is missing/],
+    [{ n: 3 }, /dataset\.dim is missing/],
+    [{ dim: null }, /dataset\.dim must be a positive whole number, not null/],
+    [{ dim: '2' }, /dataset\.dim must be a positive whole number, not "2"/],
+    [{ dim: 0 }, /dataset\.dim must be a positive whole number, not 0/],
+    [{ dim: 1.5 }, /dataset\.dim must be a positive whole number, not 1\.5/],
+  ];
+  for (const [dataset, expect] of datasets) {
+    fs.writeFileSync(file, JSON.stringify({ ...base, dataset }));
+    const r = cli(['eval', dir]);
+    assert.equal(r.code, 2, `${JSON.stringify(dataset)}: ${r.err}`);
+    noStack(r.err);
+    assert.ok(r.err.includes(file), r.err);
+    assert.match(r.err, expect, `${JSON.stringify(dataset)}`);
+    assert.doesNotMatch(r.err, /undefined/, `${JSON.stringify(dataset)}`);
+  }
+});
+
 test('train --json emits protocol events and leaves a complete run folder; eval and resume use it', () => {
   const r = cli(['train', path.join(tmp, 'tiny.vae.json'), '--out', path.join(tmp, 'runs'), '--json', '--backend', 'wasm']);
   assert.equal(r.code, 0, r.err);
