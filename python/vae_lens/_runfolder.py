@@ -61,7 +61,9 @@ def read_json(path: str) -> Optional[Dict[str, Any]]:
 def new_run_dir(runs_dir: str, name: str) -> str:
     """`<runs_dir>/<name>-<YYYYMMDD-HHMMSS>`, made unique with a counter if that exists."""
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    safe = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-") or "run"
+    # At most 60 characters of the name, as VAE Lens's own trainer cuts it: a name of a few hundred
+    # (a whole configuration) would pass the file system's 255-byte limit on a folder's name.
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-")[:60].rstrip("-") or "run"
     base = os.path.join(runs_dir, f"{safe}-{stamp}")
     path, k = base, 1
     while True:
