@@ -11,16 +11,46 @@ export const lastLineEnd = (text: string): number => Math.max(text.lastIndexOf('
 
 /**
  * Bytes as text: UTF-8, or UTF-16 when its byte-order mark says so (Windows PowerShell 5 writes
- * files that way with `>` and Out-File); the mark itself left out.
+ * files that way with `>` and Out-File), the mark itself left out, or when its start shows it
+ * without one (utf16WithoutBom).
  */
 export function decodeText(bytes: Uint8Array): string {
-  if (!isUtf16(bytes)) return withoutBom(new TextDecoder('utf-8').decode(bytes));
-  const be = bytes[0] === 0xfe;
-  const body = bytes.slice(2, 2 + ((bytes.length - 2) & ~1));
-  if (be) for (let i = 0; i < body.length; i += 2) [body[i], body[i + 1]] = [body[i + 1]!, body[i]!];
-  return new TextDecoder('utf-16le').decode(body);
+  if (isUtf16(bytes)) return utf16Text(bytes.subarray(2), bytes[0] === 0xfe ? 'be' : 'le');
+  const order = utf16WithoutBom(bytes);
+  if (order !== undefined) return utf16Text(bytes, order);
+  return withoutBom(new TextDecoder('utf-8').decode(bytes));
+}
+
+function utf16Text(body: Uint8Array, order: 'le' | 'be'): string {
+  const units = body.slice(0, body.length & ~1);
+  if (order === 'be') for (let i = 0; i < units.length; i += 2) [units[i], units[i + 1]] = [units[i + 1]!, units[i]!];
+  return new TextDecoder('utf-16le').decode(units);
 }
 
 /** Whether the bytes start with a UTF-16 byte-order mark. */
 export const isUtf16 = (bytes: Uint8Array): boolean =>
   bytes.length >= 2 && ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff));
+
+/** How many of a file's first bytes utf16WithoutBom reads. */
+export const UTF16_SNIFF_BYTES = 64;
+
+/**
+ * UTF-16 saved without a byte-order mark (Python's "utf-16-le", pandas' to_csv(encoding="utf-16le")):
+ * told by its start, where at least half the characters are ASCII or Latin-1, a zero byte beside
+ * each (a name such as "naïve ✓" among them leaves the rest so), and no zero byte on the other side.
+ * UTF-8 text holds no zero bytes, so it is never taken for this.
+ */
+export function utf16WithoutBom(bytes: Uint8Array): 'le' | 'be' | undefined {
+  const n = Math.min(bytes.length, UTF16_SNIFF_BYTES) & ~1;
+  if (n < 4) return undefined;
+  let evenZero = 0;
+  let oddZero = 0;
+  for (let i = 0; i < n; i += 2) {
+    if (bytes[i] === 0) evenZero++;
+    if (bytes[i + 1] === 0) oddZero++;
+  }
+  const pairs = n / 2;
+  if (evenZero === 0 && 2 * oddZero >= pairs) return 'le';
+  if (oddZero === 0 && 2 * evenZero >= pairs) return 'be';
+  return undefined;
+}

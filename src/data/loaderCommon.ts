@@ -7,7 +7,7 @@ import { gunzipSync } from 'node:zlib';
 import { checkAllocation, exactBytes, formatBytes } from '../core/allocation';
 import { counted } from '../core/wording';
 import { UserError, type SourceLocation } from '../core/errors';
-import { decodeText, isUtf16 } from '../core/text';
+import { decodeText, isUtf16, UTF16_SNIFF_BYTES, utf16WithoutBom } from '../core/text';
 
 export interface LoaderOptions {
   /** Read at most this many rows (the spec's `limit`); later rows are not converted. */
@@ -49,34 +49,7 @@ function fileStart(path: string, bytes = 2): Buffer {
 
 /** UTF-16 text (with its byte-order mark or without one) as UTF-8 bytes; other bytes as they are. */
 export function utf16AsUtf8(buf: Buffer): Buffer {
-  if (isUtf16(buf)) return Buffer.from(decodeText(buf), 'utf8');
-  const order = utf16WithoutBom(buf);
-  if (order === undefined) return buf;
-  const body = Buffer.from(buf.subarray(0, buf.length & ~1));
-  if (order === 'be') body.swap16();
-  return Buffer.from(new TextDecoder('utf-16le').decode(body), 'utf8');
-}
-
-const UTF16_SNIFF_BYTES = 64;
-
-/**
- * UTF-16 saved without a byte-order mark (Python's "utf-16-le", pandas' to_csv(encoding="utf-16le")):
- * told by its start, ASCII or Latin-1 characters with a zero byte beside each. UTF-8 text holds no
- * zero bytes, so it is never taken for this.
- */
-function utf16WithoutBom(buf: Uint8Array): 'le' | 'be' | undefined {
-  const n = Math.min(buf.length, UTF16_SNIFF_BYTES) & ~1;
-  if (n < 4) return undefined;
-  let evenZero = 0;
-  let oddZero = 0;
-  for (let i = 0; i < n; i += 2) {
-    if (buf[i] === 0) evenZero++;
-    if (buf[i + 1] === 0) oddZero++;
-  }
-  const pairs = n / 2;
-  if (oddZero === pairs && evenZero === 0) return 'le';
-  if (evenZero === pairs && oddZero === 0) return 'be';
-  return undefined;
+  return isUtf16(buf) || utf16WithoutBom(buf) !== undefined ? Buffer.from(decodeText(buf), 'utf8') : buf;
 }
 
 /** deflate cannot expand data by more than about 1032:1. */

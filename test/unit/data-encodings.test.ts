@@ -63,6 +63,39 @@ test('a spec saved as UTF-16 is read as the same spec, its problems at the same 
   }
 });
 
+test('a spec saved as UTF-16 without a byte-order mark reads as with one, as data files do', () => {
+  const dir = tempDir();
+  const withoutMark = {
+    le: (t: string) => Buffer.from(t, 'utf16le'),
+    be: (t: string) => Buffer.from(t, 'utf16le').swap16(),
+  };
+  const specs = {
+    comment: '{ // größe\r\n  "data": { "path": "a.csv" },\r\n  "model": { "latentDim": 2 },\r\n}\r\n',
+    compact: '{"data":{"path":"a.csv"},"model":{"latentDim":2}}',
+    indented: '{\n\t"name": "naïve ✓",\n\t"data": { "path": "a.csv" },\n\t"model": { "latentDim": 2 }\n}\n',
+  };
+  const bad = '{\r\n  "data": { "path": "a.csv" },\r\n  "model": { "latentDim": "2" }\r\n}\r\n';
+  const file = join(dir, 'b.vae.json');
+  for (const [order, encode] of Object.entries(withoutMark)) {
+    for (const [name, spec] of Object.entries(specs)) {
+      writeFileSync(file, encode(spec));
+      const parsed = readSpecFile(file);
+      assert.equal(parsed.spec.model.latentDim, 2, `${order} ${name}`);
+      assert.equal(parsed.text, spec, `${order} ${name}`);
+    }
+    writeFileSync(file, encode(bad));
+    assert.throws(
+      () => readSpecFile(file),
+      (e: Error & { location?: { line?: number; column?: number } }) => {
+        assert.match(e.message, /model\.latentDim must be an integer, not "2"/, order);
+        assert.deepEqual([e.location?.line, e.location?.column], [3, 27], order);
+        return true;
+      },
+      order,
+    );
+  }
+});
+
 test('CSV and JSON data in UTF-16 without a byte-order mark (Python\'s "utf-16-le", pandas\' encoding="utf-16le") read as with one', () => {
   const dir = tempDir();
   const withoutMark = {
@@ -71,6 +104,8 @@ test('CSV and JSON data in UTF-16 without a byte-order mark (Python\'s "utf-16-l
   };
   const texts = {
     'header.csv': ['größe,x,y', ...matrix.map((r) => r.join(','))].join('\r\n') + '\r\n',
+    // Characters beyond Latin-1 (no zero byte beside them) among the first ones.
+    'symbols.csv': ['✓ Δx,μ,σ²', ...matrix.map((r) => r.join(','))].join('\n') + '\n',
     'bare.tsv': matrix.map((r) => r.join('\t')).join('\n'),
     'a.json': JSON.stringify(matrix),
     'rows.jsonl': matrix.map((r) => JSON.stringify(r)).join('\n'),
