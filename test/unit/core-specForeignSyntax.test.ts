@@ -1,6 +1,7 @@
 /**
  * Specs written with the habits of other languages (JavaScript, JSON5, Python): NaN, Infinity, hex,
- * a leading "+" or ".", single quotes, bare words. Each is one problem, at the value, saying what it is
+ * a leading "+" or ".", single quotes, bare words; or pasted from a document, a chat or a web page:
+ * typographic quotes, no-break and zero-width spaces. Each is one problem, at the value, saying what it is
  * and what JSON wants instead; never a cascade of "expected a value" on the brackets after it.
  * An empty file (or one of comments only) says it is empty.
  */
@@ -43,6 +44,17 @@ const FOREIGN: [string, RegExp][] = [
   ['False', /False.*false/],
   ['None', /None.*null/],
   ['relu', /relu.*double quotes.*"relu"/],
+  // Pasted from a word processor, a chat or a web page: typographic quotes, and spaces JSON does not know.
+  ['“relu”', /“relu”.*typographic quotes.*write "relu"/],
+  ['”relu”', /typographic quotes.*write "relu"/],
+  ['‘relu’', /typographic quotes.*write "relu"/],
+  ['“swiss roll”', /“swiss roll”.*typographic quotes.*write "swiss roll"/],
+  ['„relu“', /typographic quotes.*write "relu"/],
+  ['«relu»', /typographic quotes.*write "relu"/],
+  ['\u00a02', /a no-break space \(U\+00A0\).*plain space/],
+  ['\u200b2', /a zero-width space \(U\+200B\).*plain space/],
+  ['\u202f\u00a02', /U\+202F.*plain space/],
+  ['\u30002', /U\+3000.*plain space/],
 ];
 
 for (const [token, says] of FOREIGN) {
@@ -63,6 +75,7 @@ test('a single-quoted or bare property name is one problem at the name', () => {
   for (const [text, says] of [
     [`{ 'data': { "synthetic": "ring" }, "model": { "latentDim": 2 } }`, /single quotes.*"data"/],
     [`{ data: { "synthetic": "ring" }, "model": { "latentDim": 2 } }`, /data.*double quotes.*"data"/],
+    [`{ “data”: { "synthetic": "ring" }, "model": { "latentDim": 2 } }`, /typographic quotes.*"data"/],
   ] as const) {
     const problems = problemsOf(text);
     assert.equal(problems.length, 1, problems.map((p) => p.message).join('\n'));

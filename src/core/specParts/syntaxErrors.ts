@@ -13,8 +13,32 @@ export interface SyntaxProblem {
   length: number;
 }
 
+/** The quotes a word processor, a chat app or a web page puts for " and '. */
+const TYPOGRAPHIC_QUOTE = /[“”„‟«»‘’‚‛‹›]/;
+const TYPOGRAPHIC_ENDS = /^[“”„‟«»‘’‚‛‹›]+|[“”„‟«»‘’‚‛‹›]+$/g;
+
+/** Spaces other than JSON's (space, tab, line feed, carriage return) that text copied from a page or a document carries. */
+const PASTED_SPACES = /^[\u00a0\u1680\u2000-\u200b\u202f\u205f\u2060\u3000\ufeff]+/;
+const SPACE_NAMES: Record<string, string> = {
+  '\u00a0': 'a no-break space',
+  '\u200b': 'a zero-width space',
+  '\u202f': 'a narrow no-break space',
+  '\u2060': 'a word joiner',
+  '\u3000': 'an ideographic space',
+  '\ufeff': 'a zero-width no-break space',
+};
+
+function pastedSpaceMessage(space: string): string {
+  const code = `U+${space.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
+  return `${SPACE_NAMES[space] ?? 'a typographic space'} (${code}), as text copied from a web page or a document carries, is not a space JSON knows: replace it with a plain space`;
+}
+
 /** What JSON wants instead of a token it does not know; undefined for one not recognised. */
 function foreignTokenMessage(token: string): string | undefined {
+  const spaces = PASTED_SPACES.exec(token);
+  if (spaces) return pastedSpaceMessage(token[0]!);
+  if (TYPOGRAPHIC_QUOTE.test(token[0]!) || TYPOGRAPHIC_QUOTE.test(token[token.length - 1]!))
+    return `${token}: typographic quotes (as a word processor or a chat app types them) are not JSON's; write ${JSON.stringify(token.replace(TYPOGRAPHIC_ENDS, ''))}`;
   if (/^-?(NaN|Infinity)$/.test(token)) return `${token} is not a JSON number: JSON has no NaN or Infinity; write a finite number`;
   const hex = /^-?0[xX]([0-9a-fA-F]+)$/.exec(token);
   if (hex) return `${token}: JSON numbers are decimal; write ${token.startsWith('-') ? '-' : ''}${parseInt(hex[1]!, 16)}`;
@@ -44,6 +68,12 @@ function tokenAt(text: string, offset: number, length: number): { start: number;
     const lineEnd = text.indexOf('\n', start);
     if (close >= 0 && (lineEnd < 0 || close < lineEnd)) end = close + 1;
   }
+  // A typographically quoted string the parser split at its spaces: up to its closing quote on the line.
+  if (TYPOGRAPHIC_QUOTE.test(text[start] ?? '') && (end - start < 2 || !TYPOGRAPHIC_QUOTE.test(text[end - 1]!))) {
+    const rest = text.slice(start + 1, (text.indexOf('\n', start) + 1 || text.length + 1) - 1);
+    const close = rest.search(TYPOGRAPHIC_QUOTE);
+    if (close >= 0) end = start + 2 + close;
+  }
   return { start, end };
 }
 
@@ -64,7 +94,10 @@ export function readableSyntaxErrors(text: string, errors: readonly ParseError[]
     if (!found) break;
     foreign.push(found);
     const n = found.length;
-    repaired = repaired.slice(0, found.offset) + (n >= 2 ? `"${'x'.repeat(n - 2)}"` : '0') + repaired.slice(found.offset + n);
+    // A pasted space stands where a space goes: a value in its place would be an error of its own.
+    const token = repaired.slice(found.offset, found.offset + n);
+    const stand = PASTED_SPACES.exec(token)?.[0] === token ? ' '.repeat(n) : n >= 2 ? `"${'x'.repeat(n - 2)}"` : '0';
+    repaired = repaired.slice(0, found.offset) + stand + repaired.slice(found.offset + n);
     const again: ParseError[] = [];
     parseTree(repaired, again, { allowTrailingComma: true, disallowComments: false });
     remaining = again;
