@@ -56,7 +56,7 @@ test("a summary's last that is not a record gives way to metrics.jsonl's, and is
     assert.equal(overview.convergence, 'converged');
     assert.match(texts[1]!, /\| epoch \| 10 \|/);
     assert.equal(contents.status, 'completed');
-    assert.match(notes, /summary\.json: summary\.json: last was not used \(last(\.\w+)?: expected .*\); the last record of metrics\.jsonl is shown/);
+    assert.match(notes, /summary\.json: last was not used \(last(\.\w+)?: expected .*\); the last record of metrics\.jsonl is shown/);
   }
 });
 
@@ -79,13 +79,13 @@ test('a status this version does not know reads as stopped, and says what the su
 
 test('an unreadable run.json or summary.json is named, not silently passed over', async () => {
   const garbled = await shown(runFolder('{"status": "compl'));
-  assert.match(garbled.notes, /summary\.json: summary\.json is not valid JSON/);
+  assert.match(garbled.notes, /summary\.json is not valid JSON/);
   const notSummary = await shown(runFolder({ state: 'completed' }));
-  assert.match(notSummary.notes, /summary\.json: summary\.json: not used: it needs "status" as a string/);
+  assert.match(notSummary.notes, /summary\.json: not used: it needs "status" as a string/);
   const badMeta = await readRunContents(runFolder(done, '{"name": "x",'), () => false);
-  assert.match(runFolderNotes(badMeta).join('\n'), /run\.json: run\.json is not valid JSON/);
+  assert.match(runFolderNotes(badMeta).join('\n'), /run\.json is not valid JSON/);
   const notMeta = await readRunContents(runFolder(done, { name: 'x' }), () => false);
-  assert.match(runFolderNotes(notMeta).join('\n'), /run\.json: run\.json was not used: it needs "name", "specPath" and "startedAt" as strings/);
+  assert.match(runFolderNotes(notMeta).join('\n'), /run\.json was not used: it needs "name", "specPath" and "startedAt" as strings/);
 });
 
 // Each run.json field beside the required three, of a kind this version cannot use.
@@ -126,7 +126,7 @@ test('a run.json field of another kind is left out and named; the panel, the sta
     };
     assert.doesNotThrow(() => statusTooltipMarkdown(state), field);
     assert.equal(contents.records.length, 10, field);
-    assert.match(notes, new RegExp(`run\\.json: run\\.json: ${field}: expected .*; the field is not used`), field);
+    assert.match(notes, new RegExp(`run\\.json: ${field}: expected .*; the field is not used`), field);
   }
   // A dataset lacking what the panel draws from is left out too.
   assert.match(
@@ -160,9 +160,9 @@ test("a run.json or summary.json with Python's bare NaN or Infinity is read, its
 
 test('a run.json or summary.json that is not JSON is named with the line and column where it stops being JSON', async () => {
   const badSummary = await shown(runFolder('{\n  "status": "completed",\n  "epochsDone": 10,\n}\n'));
-  assert.match(badSummary.notes, /summary\.json: summary\.json is not valid JSON \(line 4, column 1: [^)]+\)/);
+  assert.match(badSummary.notes, /summary\.json is not valid JSON \(line 4, column 1: [^)]+\)/);
   const badMeta = await readRunContents(runFolder(done, '{"name": "x",\n "specPath": NaNa}'), () => false);
-  assert.match(runFolderNotes(badMeta).join('\n'), /run\.json: run\.json is not valid JSON \(line 2, column 14: [^)]+\)/);
+  assert.match(runFolderNotes(badMeta).join('\n'), /run\.json is not valid JSON \(line 2, column 14: [^)]+\)/);
 });
 
 test("a summary whose last pass is not metrics.jsonl's last (written less often than the records) does not give the verdict: the records do, and it is named", async () => {
@@ -179,7 +179,7 @@ test("a summary whose last pass is not metrics.jsonl's last (written less often 
     assert.match(
       notes,
       new RegExp(
-        `summary\\.json: summary\\.json: its last pass \\(epoch ${stale.epoch}, step ${stale.step}\\) is not the last record of metrics\\.jsonl \\(epoch 10, step 100\\); the records are shown`,
+        `summary\\.json: its last pass \\(epoch ${stale.epoch}, step ${stale.step}\\) is not the last record of metrics\\.jsonl \\(epoch 10, step 100\\); the records are shown`,
       ),
       what,
     );
@@ -209,7 +209,35 @@ test('a summary with its status but without the counts, or with counts of anothe
       `${what}: ${texts.join(' | ')}`,
     );
     assert.doesNotMatch(notes, /not used: it needs/, what);
-    if ('steps' in summary) assert.match(notes, /summary\.json: summary\.json: steps: expected a finite number, not .*; the field is not used/, what);
+    if ('steps' in summary) assert.match(notes, /summary\.json: steps: expected a finite number, not .*; the field is not used/, what);
   }
-  assert.match((await shown(runFolder({ epochsDone: 3 }))).notes, /summary\.json: summary\.json: not used: it needs "status" as a string/);
+  assert.match((await shown(runFolder({ epochsDone: 3 }))).notes, /summary\.json: not used: it needs "status" as a string/);
+});
+
+test('each note names its file once: the path, not the path and then the name again', async () => {
+  // One folder for each kind of note the two files give, as other writers leave them.
+  const folders: [string, string][] = [
+    ['summary not JSON', runFolder('{ "status": ')],
+    ['summary without status', runFolder({ epochsDone: 3 })],
+    ['summary status unknown', runFolder({ ...done, status: 'paused' })],
+    ['summary count of another kind', runFolder({ ...done, steps: 'many' })],
+    ['summary convergence unknown', runFolder({ ...done, convergence: 'plateau' })],
+    ['summary last not a record', runFolder({ ...done, last: { epoch: 'x' } })],
+    ['summary stored verdict differs', runFolder({ ...done, last: rec(10), convergence: 'improving', convergenceReason: 'r' })],
+    ['run.json not JSON', runFolder(done, '{ "name": ')],
+    ['run.json without its names', runFolder(done, { ...META, name: 3 })],
+    ['run.json newer', runFolder(done, { ...META, formatVersion: 2 })],
+    ['run.json field of another kind', runFolder(done, { ...META, latentDim: 'two' })],
+    ['run.json startedAt not a time', runFolder(done, { ...META, startedAt: 'yesterday' })],
+  ];
+  for (const [what, dir] of folders) {
+    const notes = runFolderNotes(await readRunContents(dir, () => false));
+    assert.ok(notes.length > 0, `${what}: no note`);
+    for (const note of notes) {
+      const file = /^(.*?\.json)[: ]/.exec(note)?.[1];
+      if (file === undefined || !file.startsWith(dir)) assert.fail(`${what}: the note does not start with its file's path: ${note}`);
+      const name = file.slice(dir.length + 1);
+      assert.ok(!note.slice(file.length).startsWith(`: ${name}`), `${what}: ${name} is named again after its path: ${note}`);
+    }
+  }
 });

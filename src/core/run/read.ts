@@ -439,6 +439,17 @@ export function runFolderNotes(c: Pick<RunContents, 'runDir' | 'badLines' | 'ign
     ...c.badLines.slice(0, maxLines).map((b) => `${metrics}:${b.line}: ${b.message} (line skipped)`),
     ...(c.badLines.length > maxLines ? [`${metrics}: ${c.badLines.length - maxLines} more bad lines skipped`] : []),
     ...c.ignoredFields.map((f) => `${metrics}:${f.line}: ${f.message} (field ignored, the record kept${also(f.lines)})`),
-    ...c.problems.map((p) => `${p.file}: ${p.message}`),
+    ...c.problems.map(locatedProblem),
   ];
+}
+
+/**
+ * A problem after its file's path. Its message names the file, to be read alone ("run.json was not used: ...",
+ * "summary.json: status ..."): that name gives way to the path rather than follow it.
+ */
+function locatedProblem(p: { file: string; message: string }): string {
+  const name = path.basename(p.file);
+  if (p.message.startsWith(`${name}: `)) return `${p.file}: ${p.message.slice(name.length + 2)}`;
+  if (p.message.startsWith(`${name} `)) return `${p.file}${p.message.slice(name.length)}`;
+  return `${p.file}: ${p.message}`;
 }
