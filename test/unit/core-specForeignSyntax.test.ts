@@ -84,6 +84,26 @@ test('a single-quoted or bare property name is one problem at the name', () => {
   }
 });
 
+test('a line commented with "#", as in YAML or Python, is one problem at the line, saying to use //', () => {
+  const lines = ['# notes on this model', '  #TODO: more latents', '#', '\t# lr=1e-3, "relu" worked best'];
+  for (const line of lines)
+    for (const [i, slot] of SLOTS.entries()) {
+      const spec = slot('2');
+      // Before the spec, and on a line of its own inside it.
+      for (const text of [`${line}\n${spec}`, spec.replace('{', `{\n${line}\n`)]) {
+        const problems = problemsOf(text);
+        assert.equal(problems.length, 1, `slot ${i}: ${text}\n${problems.map((p) => p.message).join('\n')}`);
+        assert.match(problems[0]!.message, /"#" starts a comment in YAML or Python, not in JSON: write \/\/ instead/);
+        assert.equal(problems[0]!.location.offset, text.indexOf('#'));
+        assert.equal(problems[0]!.location.length, line.trimStart().length);
+      }
+    }
+  // A "#" that is not first on its line is no comment: a value such as a colour.
+  assert.doesNotMatch(problemsOf(slotWith('#fff'))[0]!.message, /comment/);
+});
+
+const slotWith = (v: string) => SLOTS[0]!(v);
+
 test('two foreign values are two problems, each at its own place', () => {
   const text = '{ "data": { "synthetic": "ring", "noise": NaN }, "model": { "latentDim": 0x2 } }';
   const problems = problemsOf(text);

@@ -77,6 +77,15 @@ function tokenAt(text: string, offset: number, length: number): { start: number;
   return { start, end };
 }
 
+/** A "#" first on its line (spaces before it) starts a YAML or Python comment: the rest of the line, as one problem. */
+function hashComment(text: string, offset: number): SyntaxProblem | undefined {
+  if (text[offset] !== '#') return undefined;
+  const lineStart = Math.max(text.lastIndexOf('\n', offset - 1), text.lastIndexOf('\r', offset - 1)) + 1;
+  if (!/^[ \t]*$/.test(text.slice(lineStart, offset))) return undefined;
+  const end = /[\r\n]|$/.exec(text.slice(offset))!.index + offset;
+  return { message: 'invalid JSON: "#" starts a comment in YAML or Python, not in JSON: write // instead', offset, length: end - offset };
+}
+
 /** The most foreign tokens named in one text; past that, the parser's own errors are shown. */
 const MAX_FOREIGN = 20;
 
@@ -94,9 +103,10 @@ export function readableSyntaxErrors(text: string, errors: readonly ParseError[]
     if (!found) break;
     foreign.push(found);
     const n = found.length;
-    // A pasted space stands where a space goes: a value in its place would be an error of its own.
+    // A pasted space or a comment stands where a space goes: a value in its place would be an error of its own.
     const token = repaired.slice(found.offset, found.offset + n);
-    const stand = PASTED_SPACES.exec(token)?.[0] === token ? ' '.repeat(n) : n >= 2 ? `"${'x'.repeat(n - 2)}"` : '0';
+    const blank = PASTED_SPACES.exec(token)?.[0] === token || token.startsWith('#');
+    const stand = blank ? ' '.repeat(n) : n >= 2 ? `"${'x'.repeat(n - 2)}"` : '0';
     repaired = repaired.slice(0, found.offset) + stand + repaired.slice(found.offset + n);
     const again: ParseError[] = [];
     parseTree(repaired, again, { allowTrailingComma: true, disallowComments: false });
@@ -109,6 +119,8 @@ export function readableSyntaxErrors(text: string, errors: readonly ParseError[]
 function firstForeignToken(text: string, errors: readonly ParseError[]): SyntaxProblem | undefined {
   for (const e of errors) {
     if (printParseErrorCode(e.error) !== 'InvalidSymbol') continue;
+    const comment = hashComment(text, e.offset);
+    if (comment) return comment;
     const { start, end } = tokenAt(text, e.offset, e.length);
     const message = foreignTokenMessage(text.slice(start, end));
     if (message !== undefined) return { message: `invalid JSON: ${message}`, offset: start, length: end - start };
