@@ -31,6 +31,9 @@ function utf16Text(body: Uint8Array, order: 'le' | 'be'): string {
 export const isUtf16 = (bytes: Uint8Array): boolean =>
   bytes.length >= 2 && ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff));
 
+/** Whether decodeText reads the bytes as UTF-16: by its byte-order mark, or by a start without one. */
+export const isUtf16Text = (bytes: Uint8Array): boolean => isUtf16(bytes) || utf16WithoutBom(bytes) !== undefined;
+
 /** How many of a file's first bytes utf16WithoutBom reads. */
 export const UTF16_SNIFF_BYTES = 64;
 

@@ -204,3 +204,29 @@ for (const seed of [1, 2, 3, 4, 5, 6]) {
     }
   });
 }
+
+test('a metrics.jsonl in UTF-16 without a byte-order mark, growing, is judged on every pass it holds', async () => {
+  const utf16 = (text: string, order: 'le' | 'be') => {
+    const bytes = Buffer.from(text, 'utf16le');
+    return order === 'le' ? bytes : bytes.swap16();
+  };
+  for (const order of ['le', 'be'] as const) {
+    const lines = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => toJsonLine(rec(from + i, -3 + (from + i) * 0.01))).join('');
+    const { dir, file } = newRun('');
+    writeFileSync(file, utf16(lines(1, 8), order));
+    const cache = new JudgedVerdicts();
+    assert.equal((await cache.judge(dir, settings))?.passes, 8, `UTF-16${order.toUpperCase()}: the first read`);
+    for (let epoch = 9; epoch <= 12; epoch++) {
+      appendFileSync(file, utf16(lines(epoch, epoch), order));
+      const judged = await cache.judge(dir, settings);
+      assert.equal(judged?.passes, epoch, `UTF-16${order.toUpperCase()}: after pass ${epoch} was appended`);
+      assert.deepEqual(verdictOf(judged), verdictOf(judgeRecords(parseMetricsJsonl(lines(1, epoch)).records, settings)));
+    }
+    const intervals = new PassIntervals();
+    assert.equal(
+      await intervals.longest(dir),
+      longestPassInterval(parseMetricsJsonl(lines(1, 12)).records.map((r) => r.wallSeconds)),
+      `UTF-16${order.toUpperCase()}: the pace`,
+    );
+  }
+});

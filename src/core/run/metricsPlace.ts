@@ -8,7 +8,7 @@
 import type { FileHandle } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { metricsParser, parseRunJson, readMetricsRecord, type MetricsRecord } from '../runFormat';
-import { decodeText, isUtf16, withoutBom } from '../text';
+import { decodeText, isUtf16Text, withoutBom } from '../text';
 import { openRegular, READ_LIMITS, stampOfStats } from './files';
 import { inSlices } from './slices';
 
@@ -49,7 +49,7 @@ export async function readWholeMetrics(file: string): Promise<MetricsPart | unde
     if (stat.size > READ_LIMITS.metrics) return undefined;
     const bytes = await readAt(handle, 0, stat.size);
     const records = (await inSlices(metricsParser(decodeText(bytes)))).records;
-    const place = isUtf16(bytes) ? undefined : placeOf(startsWithBom(bytes) ? bytes.subarray(UTF8_BOM.length) : bytes, stat.ino, stat.size);
+    const place = isUtf16Text(bytes) ? undefined : placeOf(startsWithBom(bytes) ? bytes.subarray(UTF8_BOM.length) : bytes, stat.ino, stat.size);
     return { stamp: stampOfStats(stat), records, place, bytesRead: bytes.length };
   });
 }
@@ -63,7 +63,7 @@ export async function readAppended(file: string, place: ReadPlace): Promise<Metr
   return withFile(file, async (handle, stat) => {
     if (stat.size <= place.size || stat.size > READ_LIMITS.metrics || (place.ino !== undefined && stat.ino !== place.ino)) return undefined;
     const first = await readAt(handle, 0, UTF8_BOM.length + place.head.length);
-    if (isUtf16(first)) return undefined;
+    if (isUtf16Text(first)) return undefined;
     const base = startsWithBom(first) ? UTF8_BOM.length : 0;
     if (stat.size - base < place.end || !first.subarray(base, base + place.head.length).equals(place.head)) return undefined;
     const from = base + place.end - place.tail.length;
