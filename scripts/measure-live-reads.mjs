@@ -3,9 +3,11 @@
 // every 2 s), the overview of a run whose records store no verdict (the run index, at each checkpoint),
 // and the window read for the last record (every look). The run given (one `vae-lens train` wrote, e.g.
 // by measure-long-runs.mjs --keep) is copied, made to read as another machine's run still being written
-// by a writer that leaves the verdict to the reader, and grown by one pass before each measured look.
+// by a writer that leaves the verdict to the reader; bench/liveReads.ts grows it by one pass before each
+// measured look.
 //   node scripts/measure-live-reads.mjs [--looks 5] RUN_DIR
-import { appendFileSync, cpSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -42,81 +44,9 @@ delete summary.convergenceReason;
 delete summary.last;
 writeFileSync(join(run, 'summary.json'), JSON.stringify({ ...summary, status: 'running' }));
 
-const entry = join(scratch, 'entry.ts');
-writeFileSync(
-  entry,
-  `import { promises as fsp, appendFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { readRunOverview, readRunState } from ${JSON.stringify(join(root, 'src/core/run/read'))};
-import { PassIntervals } from ${JSON.stringify(join(root, 'src/core/run/passIntervals'))};
-import { JudgedVerdicts } from ${JSON.stringify(join(root, 'src/core/run/judgedVerdicts'))};
-import { lastMetricsRecord } from ${JSON.stringify(join(root, 'src/core/run/tail'))};
-
-async function bytesRead(work: () => Promise<unknown>): Promise<number> {
-  const probe = await fsp.open(__filename, 'r');
-  const proto = Object.getPrototypeOf(probe);
-  await probe.close();
-  const read = proto.read;
-  let bytes = 0;
-  proto.read = async function (...args: unknown[]) {
-    const r = await read.apply(this, args);
-    bytes += r.bytesRead;
-    return r;
-  };
-  try {
-    await work();
-  } finally {
-    proto.read = read;
-  }
-  return bytes;
-}
-
-async function main(): Promise<void> {
-const [run, looksArg] = process.argv.slice(2);
-const file = join(run, 'metrics.jsonl');
-const lines = (await fsp.readFile(file, 'utf8')).split('\\n').filter((l) => l.trim() !== '');
-let last = JSON.parse(lines.at(-1)!);
-const grow = () => {
-  last = { ...last, epoch: last.epoch + 1, step: last.step + 1, wallSeconds: last.wallSeconds + 0.03 };
-  appendFileSync(file, JSON.stringify(last) + '\\n');
-};
-const never = () => false;
-const intervals = new PassIntervals();
-const verdicts = new JudgedVerdicts();
-const cases = {
-  'pace of a writer that cannot be looked up (one follower look)': {
-    before: () => readRunState(run, never),
-    after: () => readRunState(run, never, intervals),
-  },
-  'overview of a run whose records store no verdict (one index refresh)': {
-    before: () => readRunOverview(run, never),
-    after: () => readRunOverview(run, never, (d, s) => verdicts.judge(d, s), intervals),
-  },
-  'last record of metrics.jsonl': {
-    before: () => lastMetricsRecord(file, 256 * 1024),
-    after: () => lastMetricsRecord(file),
-  },
-};
-// The kept reads start from a first look, as a follower's or the index's first look makes them.
-await readRunOverview(run, never, (d, s) => verdicts.judge(d, s), intervals);
-const out: Record<string, { before: number; after: number }> = {};
-for (const [name, { before, after }] of Object.entries(cases)) {
-  const sums = { before: 0, after: 0 };
-  for (let i = 0; i < Number(looksArg); i++) {
-    grow();
-    sums.before += await bytesRead(before);
-    sums.after += await bytesRead(after);
-  }
-  out[name] = { before: sums.before / Number(looksArg), after: sums.after / Number(looksArg) };
-}
-console.log(JSON.stringify({ size: (await fsp.stat(file)).size, passes: last.epoch, out }));
-}
-void main();
-`,
-);
-const outfile = join(scratch, 'entry.js');
-await esbuild.build({ entryPoints: [entry], outfile, bundle: true, platform: 'node', format: 'cjs', target: 'node20', mainFields: ['module', 'main'], logLevel: 'warning' });
-const { spawnSync } = await import('node:child_process');
+// Not out/bench: tsc compiles bench/*.ts there.
+const outfile = join(root, 'out', 'bench-run', 'liveReads.js');
+await esbuild.build({ entryPoints: [join(root, 'bench', 'liveReads.ts')], outfile, bundle: true, platform: 'node', format: 'cjs', target: 'node20', mainFields: ['module', 'main'], logLevel: 'warning' });
 const r = spawnSync(process.execPath, [outfile, run, String(looks)], { encoding: 'utf8' });
 if (r.status !== 0) throw new Error(`measuring failed:\n${r.stderr}`);
 const { size, passes, out } = JSON.parse(r.stdout);

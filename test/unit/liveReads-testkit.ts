@@ -1,29 +1,11 @@
 /** Runs written live, and counting what a piece of work reads from files: for tests of what a look at a run costs. */
-import { mkdtempSync, promises as fsp, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { toJsonLine } from '../../src/core/runFormat';
 import { sampleRecord } from './record-testkit';
 
-/** Counts the bytes every file handle of this process reads, while `work` runs. */
-export async function bytesReadDuring(work: () => Promise<void>): Promise<number> {
-  const probe = await fsp.open(__filename, 'r');
-  const proto = Object.getPrototypeOf(probe) as { read: (...args: unknown[]) => Promise<{ bytesRead: number }> };
-  await probe.close();
-  const read = proto.read;
-  let bytes = 0;
-  proto.read = async function (this: unknown, ...args: unknown[]) {
-    const r = await read.apply(this, args);
-    bytes += r.bytesRead;
-    return r;
-  };
-  try {
-    await work();
-  } finally {
-    proto.read = read;
-  }
-  return bytes;
-}
+export { bytesReadDuring } from '../../bench/readCounter';
 
 /** A run folder of `passes` records as the Python companion writes them (no verdict), with `meta`'s fields in run.json. */
 export function companionRun(passes: number, meta: Record<string, unknown>): { dir: string; file: string; line: (epoch: number) => string } {
