@@ -5,9 +5,9 @@
  */
 import * as path from 'node:path';
 import type { MetricsRecord } from '../runFormat';
-import { comesAfter, RUN_FILES } from '../runFormat';
+import { RUN_FILES } from '../runFormat';
 import { metricsStamp, stampedFile } from './files';
-import { holdsPlace, placeOfText, readAppended, readWholeMetrics, type ReadPlace } from './metricsPlace';
+import { holdsPlace, placeOfText, readOnward, type ReadPlace } from './metricsPlace';
 import { storedVerdictNotes, type MetricsRead, type RunOverview } from './read';
 import { RunQueues } from './runQueues';
 import { PassJudge, type RunVerdict, type SpecSettings } from './settings';
@@ -52,19 +52,15 @@ export class JudgedVerdicts {
     return this.queues.run(runDir, async () => {
       const known = await this.current(runDir, settings);
       if (known !== undefined) return known;
-      const file = path.join(runDir, RUN_FILES.metrics);
       const before = this.runs.get(runDir);
-      if (before?.place !== undefined && before.settingsKey === JSON.stringify(settings)) {
-        const added = await readAppended(file, before.place);
-        this.bytesRead += added?.bytesRead ?? 0;
-        // Passes that follow those judged; a resumed run's record that replaces some is judged with all from the first.
-        if (added !== undefined && (added.records.length === 0 || comesAfter(added.records[0]!, before.verdict.last)))
-          return this.settle(runDir, settings, before.judge, added.records, added.records.at(-1) ?? before.verdict.last, added);
-      }
-      const whole = await readWholeMetrics(file);
-      this.bytesRead += whole?.bytesRead ?? 0;
-      if (whole === undefined || whole.records.length === 0) return undefined;
-      return this.settle(runDir, settings, new PassJudge(settings), whole.records, whole.records.at(-1)!, whole);
+      const from =
+        before?.place !== undefined && before.settingsKey === JSON.stringify(settings) ? { place: before.place, last: before.verdict.last } : undefined;
+      const { part, appended, bytesRead } = await readOnward(path.join(runDir, RUN_FILES.metrics), from);
+      this.bytesRead += bytesRead;
+      if (part === undefined) return undefined;
+      if (appended) return this.settle(runDir, settings, before!.judge, part.records, part.records.at(-1) ?? before!.verdict.last, part);
+      if (part.records.length === 0) return undefined;
+      return this.settle(runDir, settings, new PassJudge(settings), part.records, part.records.at(-1)!, part);
     });
   }
 

@@ -7,7 +7,7 @@
  */
 import type { FileHandle } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
-import { metricsParser, parseRunJson, readMetricsRecord, type MetricsRecord } from '../runFormat';
+import { comesAfter, metricsParser, parseRunJson, readMetricsRecord, type MetricsRecord } from '../runFormat';
 import { decodeText, isUtf16Text, withoutBom } from '../text';
 import { openRegular, READ_LIMITS, stampOfStats } from './files';
 import { inSlices } from './slices';
@@ -88,6 +88,28 @@ export async function readAppended(file: string, place: ReadPlace): Promise<Metr
           };
     return { stamp: stampOfStats(stat), records, place: moved, bytesRead: first.length + read.length };
   });
+}
+
+/**
+ * metrics.jsonl read on from where an earlier read ended (`from`, with the last pass it read), where the
+ * file still holds what was read there and the appended records follow that pass (`appended`); else
+ * read whole (a resumed run's record that replaces passes asks for all of them). `part` is undefined
+ * where the file cannot be read; `bytesRead` counts both tries.
+ */
+export async function readOnward(
+  file: string,
+  from: { place: ReadPlace; last: MetricsRecord | undefined } | undefined,
+): Promise<{ part: MetricsPart | undefined; appended: boolean; bytesRead: number }> {
+  let bytesRead = 0;
+  if (from !== undefined) {
+    const added = await readAppended(file, from.place);
+    bytesRead += added?.bytesRead ?? 0;
+    const first = added?.records[0];
+    if (added !== undefined && (first === undefined || from.last === undefined || comesAfter(first, from.last)))
+      return { part: added, appended: true, bytesRead };
+  }
+  const whole = await readWholeMetrics(file);
+  return { part: whole, appended: false, bytesRead: bytesRead + (whole?.bytesRead ?? 0) };
 }
 
 /**

@@ -5,10 +5,10 @@
  * or resumed is read whole (see metricsPlace.ts). Node only.
  */
 import * as path from 'node:path';
-import { comesAfter, RUN_FILES, type MetricsRecord } from '../runFormat';
+import { RUN_FILES, type MetricsRecord } from '../runFormat';
 import { metricsStamp } from './files';
 import { foldPassIntervals, longestOfFold, NO_PASSES, type PassIntervalFold } from './liveness';
-import { readAppended, readWholeMetrics, type MetricsPart, type ReadPlace } from './metricsPlace';
+import { readOnward, type MetricsPart, type ReadPlace } from './metricsPlace';
 import { RunQueues } from './runQueues';
 
 interface Known {
@@ -30,21 +30,14 @@ export class PassIntervals {
     return this.queues.run(runDir, async () => {
       const known = this.runs.get(runDir);
       if (known !== undefined && known.stamp !== '' && known.stamp === (await metricsStamp(runDir))) return longestOfFold(known.fold);
-      const file = path.join(runDir, RUN_FILES.metrics);
-      if (known?.place !== undefined) {
-        const added = await readAppended(file, known.place);
-        this.bytesRead += added?.bytesRead ?? 0;
-        const first = added?.records[0];
-        if (added !== undefined && (first === undefined || known.last === undefined || comesAfter(first, known.last)))
-          return this.keep(runDir, added, known.fold, known.last);
-      }
-      const whole = await readWholeMetrics(file);
-      this.bytesRead += whole?.bytesRead ?? 0;
-      if (whole === undefined) {
+      const from = known?.place !== undefined ? { place: known.place, last: known.last } : undefined;
+      const { part, appended, bytesRead } = await readOnward(path.join(runDir, RUN_FILES.metrics), from);
+      this.bytesRead += bytesRead;
+      if (part === undefined) {
         this.runs.delete(runDir);
         return undefined;
       }
-      return this.keep(runDir, whole, NO_PASSES, undefined);
+      return appended ? this.keep(runDir, part, known!.fold, known!.last) : this.keep(runDir, part, NO_PASSES, undefined);
     });
   }
 
