@@ -15,10 +15,47 @@ export const lastLineEnd = (text: string): number => Math.max(text.lastIndexOf('
  * without one (utf16WithoutBom).
  */
 export function decodeText(bytes: Uint8Array): string {
-  if (isUtf16(bytes)) return utf16Text(bytes.subarray(2), bytes[0] === 0xfe ? 'be' : 'le');
-  const order = utf16WithoutBom(bytes);
-  if (order !== undefined) return utf16Text(bytes, order);
-  return withoutBom(new TextDecoder('utf-8').decode(bytes));
+  const encoding = encodingOf(bytes);
+  if (encoding === 'utf8') return withoutBom(new TextDecoder('utf-8').decode(bytes));
+  return utf16Text(isUtf16(bytes) ? bytes.subarray(2) : bytes, encoding === 'utf16be' ? 'be' : 'le');
+}
+
+/** The encodings decodeText tells apart. */
+export type TextEncoding = 'utf8' | 'utf16le' | 'utf16be';
+
+/** The encoding decodeText reads a file in, told from its first bytes (UTF16_SNIFF_BYTES of them where it has as many). */
+export function encodingOf(head: Uint8Array): TextEncoding {
+  if (isUtf16(head)) return head[0] === 0xfe ? 'utf16be' : 'utf16le';
+  const order = utf16WithoutBom(head);
+  return order === undefined ? 'utf8' : order === 'le' ? 'utf16le' : 'utf16be';
+}
+
+/**
+ * Text that arrives in pieces, as a growing file read from where the last read ended: a character
+ * (or, in UTF-16, a byte) cut off by a piece's end is held back for the next piece. A piece must
+ * start where the file's characters do: at its start, or where the previous piece ended.
+ */
+export class PieceDecoder {
+  private readonly decoder: InstanceType<typeof TextDecoder>;
+  /** UTF-16BE: the first byte of a code unit whose second is in the next piece. */
+  private oddByte: number | undefined;
+
+  constructor(readonly encoding: TextEncoding) {
+    // Big-endian is swapped to little-endian first: not every ICU build a host ships decodes "utf-16be".
+    this.decoder = new TextDecoder(encoding === 'utf8' ? 'utf-8' : 'utf-16le');
+  }
+
+  write(bytes: Uint8Array): string {
+    if (this.encoding !== 'utf16be') return this.decoder.decode(bytes, { stream: true });
+    const all = new Uint8Array(bytes.length + (this.oddByte === undefined ? 0 : 1));
+    if (this.oddByte !== undefined) all[0] = this.oddByte;
+    all.set(bytes, all.length - bytes.length);
+    const even = all.length & ~1;
+    this.oddByte = even < all.length ? all[even] : undefined;
+    const swapped = all.subarray(0, even);
+    for (let i = 0; i < even; i += 2) [swapped[i], swapped[i + 1]] = [swapped[i + 1]!, swapped[i]!];
+    return this.decoder.decode(swapped, { stream: true });
+  }
 }
 
 function utf16Text(body: Uint8Array, order: 'le' | 'be'): string {

@@ -1,9 +1,8 @@
 /** Following a metrics.jsonl: its last record, and the records appended since the last look. Node only. */
 import { promises as fsp } from 'node:fs';
-import { StringDecoder } from 'node:string_decoder';
 import { parseRunJson, readMetricsRecord, type MetricsRecord } from '../runFormat';
 import { openRegular, parseMetricsYielding, READ_LIMITS } from './files';
-import { lastLineEnd, splitLines, withoutBom } from '../text';
+import { encodingOf, lastLineEnd, PieceDecoder, splitLines, UTF16_SNIFF_BYTES, withoutBom, type TextEncoding } from '../text';
 
 const MAX_TAIL_BYTES = 64 << 20;
 
@@ -25,12 +24,14 @@ export async function lastMetricsRecord(file: string, tailBytes = FIRST_TAIL_BYT
     handle = await openRegular(file);
     if (!handle) return undefined;
     const { size } = await handle.stat();
+    const encoding = await encodingAt(handle, size);
     const limit = Math.min(size, MAX_TAIL_BYTES);
     for (let window = Math.min(tailBytes, limit); ; window = Math.min(window * 4, limit)) {
-      const start = size - window;
-      const buf = Buffer.alloc(window);
+      // A UTF-16 character starts at an even offset (the byte-order mark is two bytes).
+      const start = encoding === 'utf8' ? size - window : (size - window) & ~1;
+      const buf = Buffer.alloc(size - start);
       await handle.read(buf, 0, buf.length, start);
-      const lines = splitLines(buf.toString('utf8'));
+      const lines = splitLines(new PieceDecoder(encoding).write(buf));
       // The first line of a window that starts mid-file may be the end of a record: not one to read.
       const first = start === 0 ? 0 : 1;
       for (let i = lines.length - 1; i >= first; i--) {
@@ -47,6 +48,13 @@ export async function lastMetricsRecord(file: string, tailBytes = FIRST_TAIL_BYT
   } finally {
     await handle?.close();
   }
+}
+
+/** The encoding of the open file, told from its first bytes as a whole read of it is (decodeText). */
+async function encodingAt(handle: fsp.FileHandle, size: number): Promise<TextEncoding> {
+  const head = Buffer.alloc(Math.min(size, UTF16_SNIFF_BYTES));
+  const { bytesRead } = await handle.read(head, 0, head.length, 0);
+  return encodingOf(head.subarray(0, bytesRead));
 }
 
 const MAX_PENDING_CHARS = 16 << 20;
@@ -78,8 +86,11 @@ export class MetricsTail {
   /** The whole lines read so far, to number a bad line in the file rather than in the read. */
   private lines = 0;
   private pending = '';
-  /** Holds back the bytes of a character cut by the end of a read, for the next one. */
-  private decoder = new StringDecoder('utf8');
+  /**
+   * Holds back the bytes of a character cut by the end of a read, for the next one; set once the
+   * file's first bytes tell its encoding.
+   */
+  private decoder: PieceDecoder | undefined;
   /** The file read so far: its identity and first bytes, which an append leaves as they were. */
   private identity: { dev: number; ino: number; head: Buffer } | undefined;
 
@@ -114,9 +125,12 @@ export class MetricsTail {
         this.offset = 0;
         this.lines = 0;
         this.pending = '';
-        this.decoder = new StringDecoder('utf8');
+        this.decoder = undefined;
         this.identity = undefined;
       }
+      // Too few bytes yet to tell UTF-16 without a byte-order mark from UTF-8; no record is this short.
+      if (this.decoder === undefined && size < UTF16_SNIFF_BYTES && !final) return { records: [], restarted, bad: [] };
+      const decoder = (this.decoder ??= new PieceDecoder(await encodingAt(handle, size)));
       if (size > this.offset) {
         // At most the read limit per call: a file that grew by gigabytes is read in steps, not at once.
         let left = Math.min(size - this.offset, READ_LIMITS.metrics);
@@ -127,7 +141,7 @@ export class MetricsTail {
           if (bytesRead <= 0) break;
           this.offset += bytesRead;
           left -= bytesRead;
-          this.pending += this.decoder.write(buf.subarray(0, bytesRead));
+          this.pending += decoder.write(buf.subarray(0, bytesRead));
         }
         await this.remember(handle, stat);
       }
