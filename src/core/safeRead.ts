@@ -87,3 +87,22 @@ export async function readRegularFile(file: string, maxBytes: number): Promise<S
     await handle.close();
   }
 }
+
+/** The first `bytes` bytes of a regular file, undefined where it is missing, not a regular file or unreadable; never blocks on a pipe. */
+export function readHeadSync(file: string, bytes: number): Uint8Array | undefined {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, fs.constants.O_RDONLY | NONBLOCK);
+  } catch {
+    return undefined;
+  }
+  try {
+    if (!fs.fstatSync(fd).isFile()) return undefined;
+    const head = Buffer.alloc(bytes);
+    return head.subarray(0, fs.readSync(fd, head, 0, bytes, 0));
+  } catch {
+    return undefined;
+  } finally {
+    fs.closeSync(fd);
+  }
+}

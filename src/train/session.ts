@@ -6,7 +6,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isUserError, shownPath, UserError, type SourceLocation } from '../core/errors';
-import { readRegularFileSync } from '../core/safeRead';
+import { readHeadSync, readRegularFileSync } from '../core/safeRead';
+import { encodingOf, UTF16_SNIFF_BYTES } from '../core/text';
 import { PROTOCOL_VERSION, requestOptionName, type StartRequest } from '../core/protocol';
 import { array, is } from '../core/guard';
 import {
@@ -297,6 +298,13 @@ function checkRunFolder(runDir: string): string {
     throw refuse(
       `it was written in run format ${version} by a newer version of VAE Lens; this one writes format ${RUN_FORMAT_VERSION} and would rewrite it in that. Resume it with the version that started it`,
       path.join(runDir, RUN_FILES.meta),
+    );
+  const metrics = path.join(runDir, RUN_FILES.metrics);
+  const head = readHeadSync(metrics, UTF16_SNIFF_BYTES);
+  if (head !== undefined && encodingOf(head) !== 'utf8')
+    throw refuse(
+      `its ${RUN_FILES.metrics} is saved as UTF-16 (an editor or another tool saved it so); resuming appends records in UTF-8, which would spoil the file. Save it as UTF-8 and resume again`,
+      metrics,
     );
   return runDir;
 }

@@ -519,6 +519,27 @@ test(
   },
 );
 
+test('--resume of a run whose metrics.jsonl was re-saved as UTF-16 is refused before a UTF-8 record is appended to it', { timeout: TIMEOUT_MS }, () => {
+  const variants: [string, (text: string) => Buffer][] = [
+    ['UTF-16LE with its byte-order mark', (t) => Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(t, 'utf16le')])],
+    ['UTF-16BE with its byte-order mark', (t) => Buffer.concat([Buffer.from([0xfe, 0xff]), Buffer.from(t, 'utf16le').swap16()])],
+    ['UTF-16LE without one', (t) => Buffer.from(t, 'utf16le')],
+    ['UTF-16BE without one', (t) => Buffer.from(t, 'utf16le').swap16()],
+  ];
+  for (const [what, encode] of variants) {
+    const dir = copyRun();
+    const file = path.join(dir, RUN_FILES.metrics);
+    fs.writeFileSync(file, encode(fs.readFileSync(file, 'utf8')));
+    const before = snapshot(dir);
+    const r = cli(['train', spec, '--resume', dir, '--epochs', '50']);
+    noStack(r.err);
+    assert.equal(r.code, 2, `${what}: ${r.err}`);
+    assert.match(r.err, /cannot resume .*: its metrics\.jsonl is saved as UTF-16 .* Save it as UTF-8 and resume again/, what);
+    assert.match(r.err, /metrics\.jsonl/, `${what}: the message names the file`);
+    assert.deepEqual(snapshot(dir), before, `${what}: the folder is unchanged`);
+  }
+});
+
 test('eval of a run a newer VAE Lens wrote warns that its format is newer, as report does', { timeout: TIMEOUT_MS }, () => {
   const dir = copyRun();
   const metaFile = path.join(dir, RUN_FILES.meta);
