@@ -43,7 +43,10 @@
  *     with the step, and the mean is that of the window's middle), or the last pass's own gain
  *     where that is larger. Records without that field fall back on the ELBO's scatter between
  *     passes: more than 3 times its Monte-Carlo error and more than m/2 (not without a recorded
- *     Monte-Carlo error, which alone tells the step's noise from the evaluation's).
+ *     Monte-Carlo error, which alone tells the step's noise from the evaluation's). Under a steady
+ *     step, where the ELBO still rises over the last half of the run (`slowRise` over that half, on
+ *     the thresholds to enter a rise), the advice is a decaying step over more epochs rather than a
+ *     smaller one, which would slow that rise; the state stays.
  *  4. the posterior's correlations, where the records carry the mean-field gap G (what a diagonal
  *     encoder loses to the decoder's local posterior, core/evidence.ts): a linear decoder's optimum
  *     has none (a rotation of the latents removes it without changing log p(x)), so there a G of
@@ -74,6 +77,7 @@ import { COLLAPSE_KL_NATS } from './constants';
 import {
   atFirstStep,
   gainAtStep,
+  halfRunStart,
   inactiveLatents,
   meanFieldTrend,
   passesInEpochs,
@@ -226,7 +230,7 @@ function classify(
   // Only the last 2w of the first n passes matter (a slice, not the whole history: replayed every
   // pass), and where passes are dense, the last quarter of the run's for a slow rise.
   const history = all.slice(Math.max(0, n - 2 * w), n);
-  const quarterStart = slowRiseStart(all, n, w);
+  const slowStart = slowRiseStart(all, n, w);
   const last = history[history.length - 1]!;
   const scale = Math.abs(last.hEnc) + Math.abs(last.hPrior) + Math.abs(last.hDec);
   const m = opts.tolerance * scale;
@@ -397,7 +401,7 @@ function classify(
   // passes of a steady rise come out flat by chance now and then, and a settled verdict is sticky.
   const ended = levelling || (flatNow && (settled || !risesBy || left !== undefined));
   // Looked for only where the last 2w passes do not already show a rise.
-  const slow = !(risesBy && !ended) && quarterStart < n - span.length ? slowRise(all, quarterStart, n, mcError, riseNeeded, tNeeded) : undefined;
+  const slow = !(risesBy && !ended) && slowStart < n - span.length ? slowRise(all, slowStart, n, mcError, riseNeeded, tNeeded) : undefined;
   const rising = (risesBy && !ended) || slow !== undefined;
   // Too noisy to rule out a rise that matters (checked after the step's noise, which explains scatter).
   const unclear = fit.n >= 3 && rise + 2 * riseSe > 4 * riseNeeded && !ended;
@@ -497,7 +501,14 @@ function classify(
           gapText,
           Math.abs(rDec) >= Math.abs(rPrior) ? laggingVariance(last, opts, epochsLeft) : '',
         );
-      case 'noise-limited':
+      case 'noise-limited': {
+        // Under a steady step, a rise over the run's last half that the verdict's spans are too short
+        // to show: training longer gains too, and a tenth of the step would slow it.
+        const halfStart = stepFalling ? n : halfRunStart(all, n, w);
+        const longRise = halfStart < slowStart ? slowRise(all, halfStart, n, mcError, m / 2, 2) : undefined;
+        const stepAdvice = longRise
+          ? `Over the last half of the run, though, it still rose ${signed(longRise.rise)} (${lastPasses(longRise.passes)}, slope ${signed(longRise.fit.slope)} ± ${fmt(longRise.fit.slopeStdErr)} per epoch), so training longer gains too, and a smaller constant step would slow that rise. ${longerAdvice(opts)}`
+          : advice(opts, epochsLeft, stepFalling);
         return make(
           state,
           !rising && !falling,
@@ -508,10 +519,11 @@ function classify(
                   : `the averaged recent weights beat the current ones (by ${fmt(averagingGain!)} over ${lastPasses(recent.length)}, ${fmt(gainNow)} at the current step), and the rest of the falling step's schedule gives about ${gainFactor} times the gain at the current step.`
               }`
             : `The ELBO scatters ${fmt(shown.residualSd / mcError)} times its Monte-Carlo error between passes: the weights jitter with the step.`,
-          `${rising || falling ? 'Until this pass the ELBO was' : 'The ELBO is'} stationary in distribution but the learning rate's noise holds it down. ${advice(opts, epochsLeft, stepFalling)}`,
+          `${rising || falling ? 'Until this pass the ELBO was' : 'The ELBO is'} stationary in distribution${longRise ? ` over ${lastPasses(span.length)}` : ''} but the learning rate's noise holds it down. ${stepAdvice}`,
           trendText,
           gapText + collapseText,
         );
+      }
       case 'stationary':
         return make(
           state,
@@ -567,6 +579,12 @@ function advice(opts: ConvergenceOptions, left: number | undefined, stepFalling:
       ? 'The learning rate is falling: where its schedule goes on lowering it, that is the smaller step; otherwise lower it further.'
       : "Lower the optimizer's learning rate (a tenth of it), or decay it over the run (a cosine schedule).";
   return `Use "schedule": "cosine" (the step decays to 1% of its start)${lr ? `, or a learningRate of ${Number((lr / 10).toPrecision(3))} instead of ${lr}` : ', or a smaller learningRate'}.`;
+}
+
+/** What to do about a run both held down by its steady step's noise and still rising slowly. */
+function longerAdvice(opts: ConvergenceOptions): string {
+  if (opts.schedule === undefined) return "Train longer, decaying the optimizer's learning rate over the run.";
+  return `Use "schedule": "cosine" (the step decays to 1% of its start)${opts.epochs ? ` over more than ${opts.epochs} epochs` : ' over more epochs'}.`;
 }
 
 /**

@@ -52,11 +52,20 @@ const MAX_SLOW_RISE_PASSES = 100;
  * than the last 2w; else where the last 2w start. Only while the epochs advance pass by pass (they
  * place the quarter).
  */
-export function slowRiseStart(all: readonly ConvergencePoint[], n: number, w: number): number {
+export const slowRiseStart = (all: readonly ConvergencePoint[], n: number, w: number): number => startOfLast(SLOW_RISE_SHARE_OF_RUN, all, n, w);
+
+/**
+ * The same for the last half: what `noise-limited` reads, under a steady step, to tell whether
+ * training longer would gain too (a rise the verdict does not act on: over half the run a decaying
+ * approach reads as one that has not ended).
+ */
+export const halfRunStart = (all: readonly ConvergencePoint[], n: number, w: number): number => startOfLast(0.5, all, n, w);
+
+function startOfLast(share: number, all: readonly ConvergencePoint[], n: number, w: number): number {
   let start = Math.max(0, n - 2 * w);
   const lastEpoch = all[n - 1]?.epoch;
   if (typeof lastEpoch !== 'number' || !Number.isFinite(lastEpoch) || lastEpoch <= 0) return start;
-  const from = lastEpoch * (1 - SLOW_RISE_SHARE_OF_RUN);
+  const from = lastEpoch * (1 - share);
   while (start > 0) {
     const e = all[start - 1]!.epoch;
     const next = all[start]!.epoch;

@@ -818,6 +818,50 @@ test('generated dense passes: a slow rise lost in the noise of 2w passes still s
   assert.equal(flatCalled, trials, 'the same runs without the drift end converged');
 });
 
+test('generated dense passes under a steady step: noise-limited with a slow rise over the last half advises training longer, not a smaller step', () => {
+  // The README's example: a pass every epoch for 60, an averaging gain of 0.03-0.04 (over m/4: the
+  // step's noise costs that much) and a drift of 0.0025-0.003 nats an epoch under 0.02 of noise a
+  // pass. The verdict's spans (10 passes, the last quarter) are too short to act on the drift, but
+  // over the last half it gains 0.075-0.09: a tenth of the step would slow it, so the advice is a
+  // decaying step over more epochs. The same runs without the drift keep the smaller step's advice.
+  const rng = new Rng(61);
+  const wrongAdvice: string[] = [];
+  let heldByNoise = 0;
+  let flatHeld = 0;
+  const flatWrong: string[] = [];
+  const trials = 40;
+  for (let k = 0; k < trials; k++) {
+    const drift = 0.0025 + 0.0005 * rng.uniform();
+    const gain = 0.03 + 0.01 * rng.uniform();
+    const last = (r: number) =>
+      judgeEveryPass(
+        history(61, { elbo: (i, g) => -5.5 + r * i + 0.02 * g.normal(), gain: (_i, g) => gain + 0.01 * g.normal() }, 1500 + k).map((p, i) => ({
+          ...p,
+          epoch: i,
+        })),
+        { ...opts, epochs: 60 },
+      ).at(-1)!;
+    const drifting = last(drift);
+    if (drifting.state === 'noise-limited') {
+      heldByNoise++;
+      if (
+        !/Over the last half of the run, though, it still rose \+[\d.]+ .* over more than 60 epochs\./.test(drifting.reason) ||
+        /learningRate of/.test(drifting.reason)
+      )
+        wrongAdvice.push(`drift ${drift.toFixed(4)}: ${drifting.reason}`);
+    }
+    const flatRun = last(0);
+    if (flatRun.state === 'noise-limited') {
+      flatHeld++;
+      if (!/a learningRate of 0\.001 instead of 0\.01/.test(flatRun.reason) || /last half/.test(flatRun.reason)) flatWrong.push(flatRun.reason);
+    }
+  }
+  assert.ok(heldByNoise >= trials / 2, `${heldByNoise} of ${trials} drifting runs end noise-limited`);
+  assert.deepEqual(wrongAdvice, [], `${wrongAdvice.length} of ${heldByNoise} advise a smaller step`);
+  assert.ok(flatHeld >= trials / 2, `${flatHeld} of ${trials} runs without the drift end noise-limited`);
+  assert.deepEqual(flatWrong, [], 'without the drift, the smaller step stays the advice');
+});
+
 test('generated pauses: a steady rise that stalls for a few passes is not taken for one levelling off', () => {
   // A rise of 0.025-0.04 nats an epoch, judged after every epoch, stalls for 4-5 epochs (fewer
   // than the w + 1 passes that would show it flat beyond doubt) from epoch 22-27 and then goes on:
