@@ -5,8 +5,8 @@ The networks run in the model's dtype on the model's device. Everything after th
 pass's own device, ``accumulation_device``: the model's, or the CPU where the model's device holds
 no float64 (Apple's MPS); every encoder and decoder output is moved there, wherever the model
 put it. The per-pixel arithmetic runs in the decoder output's dtype, float32 for a float16 or
-bfloat16 output (whose squares underflow and whose exp(-log s^2) overflows); every sum is
-accumulated in float64, and the per-point (latent-sized) terms are computed in float64. The noise
+bfloat16 output (whose squares underflow and whose exp(-log s^2) overflows), float64 where an
+exponential or a square would leave the working dtype's range; every sum is accumulated in float64, and the per-point (latent-sized) terms are computed in float64. The noise
 of block c in pass p comes from a generator seeded with (seed, p, c), so a point's samples depend
 on the point and the pass, never on which rank evaluates it or how many ranks there are.
 """
@@ -158,8 +158,9 @@ class PassResult:
     sums: PassSums
     #: "fixed" | "scalar" | "per-dimension" | "latent", or "none" for a non-Gaussian decoder.
     variance_kind: str
-    #: s^2 of a homoscedastic decoder (1 or D values), else None.
-    decoder_variance: Optional[np.ndarray]
+    #: log s^2 of a homoscedastic decoder (1 or D values), else None: the log-variance, which an extreme one
+    #: (1e6, -1e6) keeps finite where its exponential would not be.
+    decoder_log_variance: Optional[np.ndarray]
     prior_variance: np.ndarray
     #: The encoder's second output, read as a log-variance, looks like a standard deviation or a variance.
     scale_like: bool = False
@@ -225,10 +226,10 @@ class _Accumulator:
     """Float64 running sums on the pass's device; read back to the host once per pass."""
 
     def __init__(self, latent_dim: int, dim: int, samples: int, device: torch.device, kind: str,
-                 decoder_variance: Optional[torch.Tensor], prior_variance: torch.Tensor) -> None:
+                 decoder_log_variance: Optional[torch.Tensor], prior_variance: torch.Tensor) -> None:
         self.latent_dim, self.dim, self.samples = latent_dim, dim, samples
         self.kind = kind
-        self.decoder_variance = decoder_variance
+        self.decoder_log_variance = decoder_log_variance
         self.prior_variance = prior_variance
         self.scale_like = False
         self.probability_like = False
@@ -245,7 +246,7 @@ class _Accumulator:
     def result(self, setup: PassSetup) -> PassResult:
         v = torch.cat([self.scalars, self.kl_per_latent, self.second_moment, self.sq_err]).cpu().numpy()
         sums = PassSums.from_vector(v, self.latent_dim, self.dim, self.samples)
-        dv = None if self.decoder_variance is None else self.decoder_variance.detach().cpu().numpy().astype(np.float64)
+        dv = None if self.decoder_log_variance is None else self.decoder_log_variance.detach().cpu().numpy().astype(np.float64)
         return PassResult(sums, self.kind, dv, self.prior_variance.detach().cpu().numpy().astype(np.float64), self.scale_like,
                           self.probability_like)
 
@@ -535,6 +536,59 @@ def _variance_kind(log_var: torch.Tensor, rows: int, dim: int, fixed: bool, name
     )
 
 
+def _squared_errors(x: torch.Tensor, mu: torch.Tensor) -> torch.Tensor:
+    """(x - mu)^2 in the working dtype, or in float64 where a square overflows it (means of 1e20 in float32)."""
+    diff = x - mu
+    sq = diff * diff
+    if bool(torch.isfinite(sq).all()):
+        return sq
+    return (x.to(torch.float64) - mu.to(torch.float64)) ** 2
+
+
+def _weighted(sq: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
+    """sq / s^2 from log s^2, value by value, with 0 where sq is 0 and 1/s^2 overflows (a value reconstructed
+    exactly under a variance of e^-1000 adds nothing, not NaN)."""
+    return (sq * torch.exp(-log_var)).nan_to_num_(nan=0.0, posinf=math.inf)
+
+
+def _latent_weighted(sq: torch.Tensor, lv: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """A latent-dependent variance's (sq, sum_d sq / s^2 per row, sum of s^2), the sums in float64. In the working
+    dtype where its exponentials stay normal numbers; in float64 where they would not (|log s^2| beyond 87 in
+    float32 overflows or loses digits to subnormals) or where a product overflows: the variance is as finite as
+    its float64 exponential, whatever dtype the decoder returned it in."""
+    f64 = torch.float64
+    if sq.dtype != f64 and bool((lv.abs() < -math.log(torch.finfo(sq.dtype).tiny)).all()):
+        norm, variance = _weighted(sq, lv).sum(-1, dtype=f64), torch.exp(lv).sum(dtype=f64)
+        if bool(torch.isfinite(norm).all()) and bool(torch.isfinite(variance)):
+            return sq, norm, variance
+    # A float64 copy of the block: only for variances beyond the working dtype's range.
+    sq, lv = sq.to(f64), lv.to(f64)
+    return sq, _weighted(sq, lv).sum(-1), torch.exp(lv).sum()
+
+
+def _homoscedastic_weighted(flat: torch.Tensor, lv: torch.Tensor) -> torch.Tensor:
+    """sum_d sq_d / s_d^2 per row of [rows, D] squared errors for one log-variance (1 value) or D of them (float64)."""
+    f64 = torch.float64
+    if lv.numel() == 1:
+        return _weighted(flat.sum(-1, dtype=f64), lv[0])
+    # Weighted in float64, so ELBO - sum = R_dec + R_prior stays exact to float64 rounding, a chunk of rows at a
+    # time: a float64 copy of the whole block would double the pass's memory.
+    w = torch.exp(-lv)
+    huge = torch.isinf(w)
+    any_huge = bool(huge.any())
+    w = torch.where(huge, torch.zeros_like(w), w)
+    chunk = max(1, WEIGHT_CHUNK_BYTES // (8 * flat.shape[1]))
+    parts = []
+    for i in range(0, flat.shape[0], chunk):
+        rows = flat[i:i + chunk].to(f64)
+        part = rows.matmul(w)
+        if any_huge:
+            # 1/s_d^2 beyond float64: infinite where that dimension's error is not 0, nothing where it is.
+            part = torch.where((rows[:, huge] > 0).any(-1), torch.full_like(part, math.inf), part)
+        parts.append(part)
+    return torch.cat(parts)
+
+
 def _block(setup: PassSetup, pass_id: int, block: int, lo: int, hi: int, acc: Optional[_Accumulator],
            shapes_only: bool = False, ambiguous_rows: FrozenSet[int] = frozenset()) -> _Accumulator:
     """One block's sums added to ``acc`` (a new accumulator for the first). ``ambiguous_rows``: the row counts of
@@ -645,39 +699,29 @@ def _block(setup: PassSetup, pass_id: int, block: int, lo: int, hi: int, acc: Op
         log_s2 = one_variance_per_row(log_s2, P * S, D, known)
         kind = _variance_kind(log_s2, P * S, D, setup.fixed_variance, name, str(tuple(x.shape[1:])), known, scale)
         # [P, S, D] arithmetic in the decoder output's working dtype (it dominates the pass); sums over d in float64.
-        diff = x.reshape(P, 1, D) - mu.reshape(P, S, D)
-        sq = diff * diff
+        sq = _squared_errors(x.reshape(P, 1, D), mu.reshape(P, S, D))
         if kind == "latent":
             _check_layout(log_s2, x, f"decode ({name}): {scale}")
             lv = log_s2.detach().reshape(P, S, D)
             if second_dtype is not None:
                 # [P, S, D] arithmetic in the decoder output's working dtype, as a log-variance it returned would be.
                 lv = lv.to(working_dtype(second_dtype))
-            norm = (sq * torch.exp(-lv)).sum(-1, dtype=f64)
+            sq, norm, variance_sum = _latent_weighted(sq, lv)
             lv_sum = lv.sum(-1, dtype=f64)
             log_lik = -0.5 * (D * LOG_2PI + lv_sum + norm)
             h_dec_ns = 0.5 * (lv_sum + D * LOG_2PIE)
-            variance_sum = torch.exp(lv).sum(dtype=f64)
-            s2_now: Optional[torch.Tensor] = None
+            lv_now: Optional[torch.Tensor] = None
         else:
             if log_s2.numel() == D and log_s2.dim() >= 2:
                 # Compared value by value with the data, as the mean is: channels last against channels first is not.
                 _check_layout(log_s2, x, f"decode ({name}): {scale}")
             lv = log_s2.detach().to(f64).reshape(-1)
-            if lv.numel() == 1:
-                norm = sq.sum(-1, dtype=f64) * torch.exp(-lv[0])
-                log_det = D * lv[0]
-            else:
-                # Weighted in float64, so ELBO - sum = R_dec + R_prior stays exact to float64 rounding, a chunk of
-                # rows at a time: a float64 copy of the whole block would double the pass's memory.
-                w, flat = torch.exp(-lv), sq.reshape(P * S, D)
-                chunk = max(1, WEIGHT_CHUNK_BYTES // (8 * D))
-                norm = torch.cat([flat[i:i + chunk].to(f64).matmul(w) for i in range(0, P * S, chunk)]).reshape(P, S)
-                log_det = lv.sum()
+            norm = _homoscedastic_weighted(sq.reshape(P * S, D), lv).reshape(P, S)
+            log_det = D * lv[0] if lv.numel() == 1 else lv.sum()
             log_lik = -0.5 * (D * LOG_2PI + log_det + norm)
             h_dec_ns = torch.full((P, S), float(0.5 * (D * LOG_2PIE + log_det)), dtype=f64, device=here)
-            s2_now = lv.exp()
-            if acc is not None and acc.decoder_variance is not None and not torch.equal(s2_now, acc.decoder_variance):
+            lv_now = lv
+            if acc is not None and acc.decoder_log_variance is not None and not torch.equal(lv_now, acc.decoder_log_variance):
                 # The record's decoder entropy is the first block's variance, each block's ELBO its own.
                 raise VaeLensInputError(
                     f"decode ({name}) returned {scale} of shape {shape_of(second)}, read as {kind} (one variance for every "
@@ -687,7 +731,7 @@ def _block(setup: PassSetup, pass_id: int, block: int, lo: int, hi: int, acc: Op
                 )
     else:
         kind = "none"
-        s2_now = None
+        lv_now = None
         sq = None
         said = setup.decoder_output
         if not isinstance(dec, torch.Tensor):
@@ -705,7 +749,7 @@ def _block(setup: PassSetup, pass_id: int, block: int, lo: int, hi: int, acc: Op
         h_dec_ns = torch.zeros(P, S, dtype=torch.float64, device=here)
 
     if acc is None:
-        acc = _Accumulator(H, D, S, here, kind, s2_now, a2)
+        acc = _Accumulator(H, D, S, here, kind, lv_now, a2)
         # Judged on this rank's first block of points: enough to see, and nothing to all-reduce.
         acc.scale_like = as_said and setup.encoder_scale == "log_variance" and looks_like_a_scale(nu, log_t2, a2)
         acc.probability_like = kind == "none" and setup.decoder_output == "logits" and \

@@ -116,10 +116,13 @@ def finish_record(
     variance_kind: str,
     decoder_variance: Optional[Sequence[float]],
     prior_variance: Sequence[float],
+    decoder_log_variance: Optional[Sequence[float]] = None,
 ) -> Dict[str, object]:
     """The statistics of a metrics record (docs/run-format.md) from a pass's sums.
 
-    `decoder_variance` holds s^2 (one value or D values) unless `variance_kind` is "latent" (VAE-3).
+    `decoder_variance` holds s^2 (one value or D values) unless `variance_kind` is "latent" (VAE-3); or
+    give `decoder_log_variance`, log s^2, instead (`decoder_variance` None): H_dec and the ELBO at the optimal
+    variance then stay finite for variances whose exponential float64 cannot hold (log s^2 of 1e6 or -1e6).
     Returns the record's statistical fields; the caller adds epoch, step and timings.
     """
     if variance_kind not in VARIANCE_KINDS:
@@ -145,22 +148,22 @@ def finish_record(
         r_dec = 0.5 * D - 0.5 * sums.norm_sq_err / (N * S)
         sigma2 = sums.variance / (N * S * D)
     else:
-        if decoder_variance is None:
-            raise ValueError(f"a {variance_kind} decoder variance needs its values")
-        s2v = np.asarray(decoder_variance, dtype=np.float64).reshape(-1)
-        if s2v.shape[0] not in (1, D):
-            raise ValueError(f"decoder variance has {s2v.shape[0]} entries for {D} dimensions")
-        s2 = np.broadcast_to(s2v, (D,)) if s2v.shape[0] == 1 else s2v
-        h_dec = float(np.sum(0.5 * (LOG_2PIE + np.log(s2))))
-        r_dec = float(np.sum(0.5 * (1.0 - opt_per_dim / s2)))
-        sigma2 = float(s2v[0]) if s2v.shape[0] == 1 else float(np.sum(s2v) / D)
-        # Moving s^2 to its optimum gains 1/2 (log(s^2/s*^2) + s*^2/s^2 - 1) per dimension; a scalar
-        # variance can only move to the scalar optimum.
-        opt = opt_per_dim if variance_kind == "per-dimension" else np.full(D, sigma2_opt)
-        # A dimension reconstructed exactly (s*^2 = 0) has no bounded gain: the value is not finite and is
-        # written as null, as the TypeScript trainer writes it, without numpy's warning reaching the user.
-        with np.errstate(divide="ignore", invalid="ignore"):
-            elbo_at_opt = elbo + float(np.sum(0.5 * (np.log(s2 / opt) + opt / s2 - 1.0)))
+        lv_given = _log_variance(decoder_variance, decoder_log_variance, variance_kind)
+        if lv_given.shape[0] not in (1, D):
+            raise ValueError(f"decoder variance has {lv_given.shape[0]} entries for {D} dimensions")
+        lv = np.broadcast_to(lv_given, (D,))
+        h_dec = float(np.sum(0.5 * (LOG_2PIE + lv)))
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            # s*^2 / s^2, 0 where s*^2 is 0 (whatever s^2), infinite only where float64 cannot hold it.
+            ratio = np.where(opt_per_dim == 0, 0.0, opt_per_dim * np.exp(-lv))
+            r_dec = float(np.sum(0.5 * (1.0 - ratio)))
+            sigma2 = _mean_of_exp(lv_given)
+            # Moving s^2 to its optimum s*^2 gives E[log p(x|z)] = -1/2 sum_d (log 2 pi e s*_d^2) whatever s^2 was (a
+            # scalar variance can only move to the scalar optimum): computed so, not as the ELBO plus a gain that
+            # would cancel it to no digits where s^2 is far from s*^2. A dimension reconstructed exactly (s*^2 = 0)
+            # has no bounded gain: the value is not finite and is written as null, as the TypeScript trainer writes it.
+            opt = opt_per_dim if variance_kind == "per-dimension" else np.full(D, sigma2_opt)
+            elbo_at_opt = float(-0.5 * np.sum(LOG_2PIE + np.log(opt))) - kl
 
     m = sums.second_moment / N
     kl_h = sums.kl_per_latent / N
@@ -220,6 +223,25 @@ def elbo_only_record(sums: PassSums, prior_variance: Sequence[float]) -> Dict[st
     for k in ("hDec", "entropySum", "gap", "gapRel", "rDec", "sigma2", "sigma2Opt", "elboAtOptVariance", "gapStdErr"):
         out[k] = None
     return out
+
+
+def _log_variance(variance: Optional[Sequence[float]], log_variance: Optional[Sequence[float]], kind: str) -> np.ndarray:
+    """log s^2 of a homoscedastic decoder, from whichever of s^2 and log s^2 the caller gave."""
+    if log_variance is not None:
+        return np.asarray(log_variance, dtype=np.float64).reshape(-1)
+    if variance is None:
+        raise ValueError(f"a {kind} decoder variance needs its values")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.log(np.asarray(variance, dtype=np.float64).reshape(-1))
+
+
+def _mean_of_exp(log_values: np.ndarray) -> float:
+    """The mean of exp(log_values), finite wherever the mean itself is (a sum of e^709s overflows first)."""
+    top = np.max(log_values)
+    with np.errstate(over="ignore"):
+        if not np.isfinite(top) or top <= 700.0:
+            return float(np.mean(np.exp(log_values)))
+        return float(np.exp(top + np.log(np.mean(np.exp(log_values - top)))))
 
 
 def json_safe(v: object) -> object:

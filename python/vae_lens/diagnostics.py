@@ -910,7 +910,7 @@ def _stats(r: PassResult) -> Dict[str, Any]:
     """A pass's record fields, from its sums."""
     if r.variance_kind == "none":
         return elbo_only_record(r.sums, r.prior_variance)
-    return finish_record(r.sums, r.variance_kind, r.decoder_variance, r.prior_variance)
+    return finish_record(r.sums, r.variance_kind, None, r.prior_variance, decoder_log_variance=r.decoder_log_variance)
 
 
 def theorem_status(likelihood: str, variance_kind: str, beta: float) -> Tuple[bool, Optional[str]]:
