@@ -164,3 +164,32 @@ def test_finish_record_keeps_the_entropy_of_a_log_variance_whose_exponential_flo
     assert math.isfinite(record["elboAtOptVariance"])
     assert record["sigma2"] == (math.inf if lv > 0 else 0.0)
     assert record["rDec"] == (1.5 if lv > 0 else -math.inf)
+
+
+def _encoder_lens(lv: float, dtype: torch.dtype, x: torch.Tensor) -> Diagnostics:
+    model = TinyVae().to(dtype)
+
+    def encode(x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        mean, log_var = model.encode(x)
+        return mean, torch.full_like(log_var, lv)
+
+    return Diagnostics(encode, model.decode, x.to(dtype), samples=2, modules=model, write=False)
+
+
+@pytest.mark.parametrize("lv, dtype", [(1e6, torch.float32), (1e6, torch.float64), (1500.0, torch.float64),
+                                       (700.0, torch.float32), (200.0, torch.float32)], ids=str)
+def test_an_encoder_variance_whose_samples_overflow_the_model_is_named_not_the_decoder(data, lv: float, dtype: torch.dtype) -> None:
+    with pytest.raises(Exception) as caught:
+        _encoder_lens(lv, dtype, data).diagnose(1, 1)
+    message = str(caught.value)
+    assert caught.type.__name__ == "VaeLensInputError"
+    assert message.startswith("encode (_encoder_lens.<locals>.encode) gave fixed point 0") and f"log-variance of {lv:.6g}" in message and str(dtype) in message, message
+
+
+@pytest.mark.parametrize("lv", (-1e6, -800.0, -100.0))
+@pytest.mark.parametrize("dtype", (torch.float32, torch.float64), ids=str)
+def test_an_encoder_variance_that_underflows_gives_a_finite_record(data, lv: float, dtype: torch.dtype) -> None:
+    record = _encoder_lens(lv, dtype, data).diagnose(1, 1)
+    assert record["hEnc"] == pytest.approx(0.5 * 2 * (LOG_2PIE + lv), rel=1e-12)
+    for k in ("elbo", "kl", "gap", "rPrior", "meanFieldGap"):
+        assert math.isfinite(record[k]), k

@@ -536,6 +536,19 @@ def _variance_kind(log_var: torch.Tensor, rows: int, dim: int, fixed: bool, name
     )
 
 
+def _unsampleable(setup: PassSetup, nu: torch.Tensor, log_t2: torch.Tensor, lo: int) -> None:
+    """Raises the error for encoder outputs whose samples z = mean + exp(log_variance / 2) eps the model's dtype
+    cannot hold: the decoder would be handed infinities, and the error would name it, not the encoder."""
+    widest = int(log_t2.max(1).values.argmax())
+    limit = torch.finfo(setup.dtype).max if setup.dtype.is_floating_point else math.inf
+    raise VaeLensInputError(
+        f"encode ({callable_name(setup.encode)}) gave fixed point {lo + widest} a log-variance of {float(log_t2.max()):.6g} "
+        f"(read as encoder_scale={setup.encoder_scale!r} says) and a mean of up to {float(nu.abs().max()):.6g}: its samples "
+        f"z = mean + exp(log_variance / 2) * eps pass {setup.dtype}'s largest value ({limit:.4g}), so the decoder cannot "
+        f"be evaluated there and the ELBO is not finite (has training diverged?)"
+    )
+
+
 def _squared_errors(x: torch.Tensor, mu: torch.Tensor) -> torch.Tensor:
     """(x - mu)^2 in the working dtype, or in float64 where a square overflows it (means of 1e20 in float32)."""
     diff = x - mu
@@ -619,7 +632,10 @@ def _block(setup: PassSetup, pass_id: int, block: int, lo: int, hi: int, acc: Op
 
     eps = block_noise(setup.seed, pass_id, block, P * S, H).to(here).view(P, S, H)
     z = (nu[:, None, :] + (0.5 * log_t2).exp()[:, None, :] * eps).reshape(P * S, H)
-    dec = setup.decode(model_input(setup, z))
+    z_in = model_input(setup, z)
+    if not bool(torch.isfinite(z_in).all()):
+        _unsampleable(setup, nu, log_t2, lo)
+    dec = setup.decode(z_in)
     name = callable_name(setup.decode)
 
     h_dec_ns: torch.Tensor
