@@ -193,3 +193,54 @@ def test_an_encoder_variance_that_underflows_gives_a_finite_record(data, lv: flo
     assert record["hEnc"] == pytest.approx(0.5 * 2 * (LOG_2PIE + lv), rel=1e-12)
     for k in ("elbo", "kl", "gap", "rPrior", "meanFieldGap"):
         assert math.isfinite(record[k]), k
+
+
+@pytest.mark.parametrize("kind", ("scalar", "per-dimension", "latent"))
+@pytest.mark.parametrize("variance", (1e-30, 1e-40, 1e30, 3e38))
+@pytest.mark.parametrize("dtype", (torch.float32, torch.bfloat16), ids=str)
+def test_a_variance_said_near_the_limits_of_its_dtype_gives_the_record_of_its_logarithm(data, variance: float, kind: str,
+                                                                                      dtype: torch.dtype) -> None:
+    # 1e-40 is a float32 subnormal; 3e38 is near float32's largest value, whose inverse is one of its subnormals.
+    model = TinyVae(variance=kind)
+    held = float(torch.tensor(variance, dtype=dtype))
+
+    def decode(z: torch.Tensor, said: str) -> Tuple[torch.Tensor, torch.Tensor]:
+        mean, log_var = model.decode(z)
+        if said == "variance":
+            return mean.to(dtype), torch.full_like(log_var, variance).to(dtype)
+        return mean.to(dtype).double(), torch.full_like(log_var, math.log(held), dtype=torch.float64)
+
+    def record(said: str) -> Dict[str, Any]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return Diagnostics(model.encode, lambda z: decode(z, said), data, samples=2, modules=model, write=False,
+                               decoder_scale=said).diagnose(1, 1)
+
+    got, want = record("variance"), record("log_variance")
+    # The mean-field gap differences a bfloat16 decoder's means with a longer step than the float64 reference's.
+    assert math.isfinite(got["meanFieldGap"]) and math.isfinite(want["meanFieldGap"])
+    for k in ("elbo", "hDec", "rDec", "sigma2", "gap", "elboAtOptVariance"):
+        assert (got[k] is None) == (want[k] is None), k
+        if want[k] is not None:
+            assert math.isfinite(got[k]) and got[k] == pytest.approx(want[k], rel=1e-5, abs=1e-9), k
+
+
+@pytest.mark.parametrize("network", ("encode", "decode"))
+@pytest.mark.parametrize("scale", ("std", "variance"))
+@pytest.mark.parametrize("value", (1e5, 1e30, math.inf))
+def test_a_scale_that_overflowed_its_dtype_is_named_with_the_advice_to_return_its_logarithm(data, network: str, scale: str,
+                                                                                            value: float) -> None:
+    model = TinyVae()
+    keyword = f"{network}r_scale"
+
+    def overflowed(out: Tuple[torch.Tensor, torch.Tensor]) -> Tuple[torch.Tensor, torch.Tensor]:
+        # A float16 scale from a network that exponentiates in float16: 1e5 is beyond its largest value, 65504.
+        return out[0], torch.full_like(out[1], value).to(torch.float16)
+
+    encode = (lambda x: overflowed(model.encode(x))) if network == "encode" else model.encode
+    decode = (lambda z: overflowed(model.decode(z))) if network == "decode" else model.decode
+    with pytest.raises(Exception) as caught:
+        Diagnostics(encode, decode, data, modules=model, write=False, **{keyword: scale}).diagnose(1, 1)
+    assert caught.type.__name__ == "VaeLensInputError"
+    message = str(caught.value)
+    assert f"overflowed torch.float16" in message and f"{keyword}='log_std' or 'log_variance'" in message, message

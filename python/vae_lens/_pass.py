@@ -261,6 +261,22 @@ def _check_finite(t: torch.Tensor, what: str) -> None:
         raise VaeLensInputError(f"{what} of shape {shape_of(t)} has {bad} non-finite values (NaN or infinity)")
 
 
+def _check_scale_finite(second: torch.Tensor, scale: str, what: str, keyword: str) -> None:
+    """_check_finite for a network's second output, saying where a standard deviation or a variance overflowed its
+    dtype (1e30 in float16), as log_variance_of says where one underflowed."""
+    if scale in ("std", "variance") and second.is_floating_point() and not second.is_meta:
+        over = torch.isposinf(second)
+        if bool(over.any()) and not bool(torch.isnan(second).any()):
+            kind = "standard deviation" if scale == "std" else "variance"
+            raise VaeLensInputError(
+                f"{what} of shape {shape_of(second)} has {int(over.sum())} infinite value{'' if int(over.sum()) == 1 else 's'} "
+                f"(the first at index {over.nonzero()[0].tolist()}): a {kind} that overflowed {second.dtype} (its largest "
+                f"value is {torch.finfo(second.dtype).max:.4g}; {keyword}={scale!r} is taken as said); return its logarithm "
+                f"instead, computed before it is exponentiated, and pass {keyword}='log_std' or 'log_variance'"
+            )
+    _check_finite(second, what)
+
+
 def _normal(out: object) -> Optional[torch.distributions.Normal]:
     """A torch.distributions.Normal, or the Normal inside an Independent (as reinterpreted batch dims)."""
     while isinstance(out, torch.distributions.Independent):
@@ -316,7 +332,7 @@ def _encoder_outputs(setup: PassSetup, x: torch.Tensor) -> Tuple[torch.Tensor, t
                if mean.dim() > 2 and mean.shape[0] == P and tuple(second.shape) == tuple(mean.shape) else "")
         )
     _check_finite(mean, f"encode ({name}): mean")
-    _check_finite(second, f"encode ({name}): {scale}")
+    _check_scale_finite(second, scale, f"encode ({name}): {scale}", "encoder_scale")
     return (mean.detach().to(here).to(torch.float64),
             log_variance_of(second.detach().to(here), scale, f"encode ({name}): {scale}"), q is None)
 
@@ -368,7 +384,7 @@ def decoder_log_variance(setup: PassSetup, second: object, name: str, finite: bo
     second = second.detach().to(here)
     what = f"decode ({name}): {scale}"
     if finite:
-        _check_finite(second, what)
+        _check_scale_finite(second, scale, what, "decoder_scale")
     if scale == "log_variance":
         return second
     return log_variance_of(second, scale, what, "decoder_scale", positive=finite)
