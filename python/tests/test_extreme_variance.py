@@ -244,3 +244,26 @@ def test_a_scale_that_overflowed_its_dtype_is_named_with_the_advice_to_return_it
     assert caught.type.__name__ == "VaeLensInputError"
     message = str(caught.value)
     assert f"overflowed torch.float16" in message and f"{keyword}='log_std' or 'log_variance'" in message, message
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+@pytest.mark.parametrize("lv", (-1e6, -800.0))
+def test_a_record_float64_cannot_hold_is_said_once_a_run_naming_its_fields(data, lv: float, kind: str) -> None:
+    lens, _ = _lens(kind, lv, torch.float64, data, write=False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        lens.diagnose(1, 1)
+        lens.diagnose(2, 2)
+    said = [str(w.message) for w in caught if "float64 cannot hold" in str(w.message)]
+    assert len(said) == 1, said
+    assert said[0].startswith("VAE Lens: the pass at epoch 1 gives elbo, logLik, gap") and "logLik = -inf" in said[0], said[0]
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+@pytest.mark.parametrize("lv", (1e6, -100.0, 0.0))
+def test_a_record_that_float64_holds_says_nothing(data, lv: float, kind: str) -> None:
+    lens, _ = _lens(kind, lv, torch.float64, data, write=False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        lens.diagnose(1, 1)
+    assert not [w for w in caught if "float64 cannot hold" in str(w.message)]

@@ -236,6 +236,8 @@ class Diagnostics:
         self._scale_unsaid = encoder_scale is None
         #: Whether to warn (once) when a logits reading of a Bernoulli or categorical decoder looks like probabilities.
         self._output_unsaid = decoder_output is None
+        #: Whether a record has yet held a value float64 cannot (said once a run: a diverged run would say it every pass).
+        self._overflow_unsaid = True
         self.likelihood = likelihood
         self.fixed_variance = fixed_variance
         self.beta = beta
@@ -420,6 +422,10 @@ class Diagnostics:
                 stacklevel=2,
             )
         record = self._record(result, epoch, step, beta)
+        note = _not_finite_note(record)
+        if note is not None and self._overflow_unsaid:
+            self._overflow_unsaid = False
+            warnings.warn(f"VAE Lens: the pass at epoch {epoch} {note}", stacklevel=2)
         if self.likelihood == "gaussian" and mean_field_points(len(self.points), result.sums.latent_dim) > 0:
             with quiet_evaluation(self._modules, self.device, self._what_the_pass_feeds):
                 gap, used, linear = mean_field_gap(self._setup(), result.variance_kind)
@@ -911,6 +917,23 @@ def _stats(r: PassResult) -> Dict[str, Any]:
     if r.variance_kind == "none":
         return elbo_only_record(r.sums, r.prior_variance)
     return finish_record(r.sums, r.variance_kind, None, r.prior_variance, decoder_log_variance=r.decoder_log_variance)
+
+
+#: Record fields a pass computes for every likelihood or for a Gaussian one; a non-Gaussian record's null decoder
+#: terms are not among the values looked at (they are None, not a float).
+WATCHED_FIELDS = ("elbo", "logLik", "kl", "hEnc", "hPrior", "hDec", "gap", "rDec", "rPrior")
+
+
+def _not_finite_note(record: Dict[str, Any]) -> Optional[str]:
+    """What a record holds that is not finite (float64 cannot hold it), and what that makes of it; None if nothing."""
+    bad = [k for k in WATCHED_FIELDS if isinstance(record.get(k), float) and not math.isfinite(record[k])]
+    if not bad:
+        return None
+    causes = [f"{k} = {record[k]}" for k in ("logLik", "kl") if k in bad]
+    return (f"gives {', '.join(bad)} that float64 cannot hold" + (f" ({', '.join(causes)})" if causes else "")
+            + ": written as null, and a pass whose elbo is null is left out of the verdict (the run reads as not converged "
+            "while it is the last). A logLik of -inf comes from a decoder variance far below the squared errors (e^-800 "
+            "against errors of 1), a kl of inf from an encoder variance far above the prior's")
 
 
 def theorem_status(likelihood: str, variance_kind: str, beta: float) -> Tuple[bool, Optional[str]]:
