@@ -554,7 +554,7 @@ def _variance_kind(log_var: torch.Tensor, rows: int, dim: int, fixed: bool, name
 
 def _unsampleable(setup: PassSetup, nu: torch.Tensor, log_t2: torch.Tensor, lo: int) -> None:
     """Raises the error for encoder outputs whose samples z = mean + exp(log_variance / 2) eps the model's dtype
-    cannot hold: the decoder would be handed infinities, and the error would name it, not the encoder."""
+    cannot hold, where the decoder gave non-finite outputs for them: the error names the encoder, not the decoder."""
     widest = int(log_t2.max(1).values.argmax())
     limit = torch.finfo(setup.dtype).max if setup.dtype.is_floating_point else math.inf
     raise VaeLensInputError(
@@ -649,9 +649,9 @@ def _block(setup: PassSetup, pass_id: int, block: int, lo: int, hi: int, acc: Op
     eps = block_noise(setup.seed, pass_id, block, P * S, H).to(here).view(P, S, H)
     z = (nu[:, None, :] + (0.5 * log_t2).exp()[:, None, :] * eps).reshape(P * S, H)
     z_in = model_input(setup, z)
-    if not bool(torch.isfinite(z_in).all()):
-        _unsampleable(setup, nu, log_t2, lo)
     dec = setup.decode(z_in)
+    # Samples beyond the model's dtype are the encoder's doing where the decoder's outputs are not finite.
+    unsampleable = lambda out: not out.is_meta and not bool(torch.isfinite(out).all()) and not bool(torch.isfinite(z_in).all())  # noqa: E731
     name = callable_name(setup.decode)
 
     h_dec_ns: torch.Tensor
@@ -680,6 +680,8 @@ def _block(setup: PassSetup, pass_id: int, block: int, lo: int, hi: int, acc: Op
                 f"decode ({name}) returned mean of shape {shape_of(mu)} for latents of shape {shape_of(z)}; "
                 f"the data points have shape {tuple(x.shape[1:])}, so it must be [{P * S}, ...] with {D} values per row"
             )
+        if unsampleable(mu):
+            _unsampleable(setup, nu, log_t2, lo)
         _check_finite(mu, f"decode ({name}): mean")
         mu = mu.detach().to(here)
         mu = mu.to(working_dtype(mu.dtype))
@@ -773,6 +775,8 @@ def _block(setup: PassSetup, pass_id: int, block: int, lo: int, hi: int, acc: Op
                 + (f"; return its {said} ({DISTRIBUTION_ATTRIBUTES[said]})"
                    if isinstance(dec, torch.distributions.Distribution) and said in DISTRIBUTION_ATTRIBUTES else "")
             )
+        if dec.is_floating_point() and unsampleable(dec):
+            _unsampleable(setup, nu, log_t2, lo)
         _check_finite(dec, f"decode ({name}): {said}")
         dec = dec.detach().to(here)
         if setup.likelihood == "bernoulli":
