@@ -267,3 +267,4 @@ def test_a_record_that_float64_holds_says_nothing(data, lv: float, kind: str) ->
         warnings.simplefilter("always")
         lens.diagnose(1, 1)
     assert not [w for w in caught if "float64 cannot hold" in str(w.message)]
+

@@ -995,3 +995,20 @@ def test_an_error_in_the_users_model_passes_on_unchanged_and_says_what_the_pass_
     if sys.version_info >= (3, 11):
         (note,) = [n for n in getattr(caught.value, "__notes__", []) if n.startswith("VAE Lens")]
         assert "each of shape (1, 28, 28), as torch.float32 on cpu" in note and "eval mode" in note
+
+
+@pytest.mark.parametrize("second, named", [
+    (np.float32(-0.5), "a numpy float32"), (np.float16(-0.5), "a numpy float16"), (np.int64(0), "a numpy int64"),
+    (np.array(-0.5), "a numpy array of float64 and shape ()"), (np.full(5, -0.5, dtype=np.float32), "a numpy array of float32 and shape (5,)"),
+    ([-0.5] * 5, "a list"), ((-0.5,), "a tuple"), (True, "a bool"), (np.bool_(False), "a numpy bool_"), ("-0.5", "a str"),
+], ids=lambda v: type(v).__name__)
+@pytest.mark.parametrize("scale", ("log_variance", "std"))
+def test_a_decoder_variance_that_is_not_a_tensor_or_a_number_is_named_as_what_it_is(data, second: object, named: str, scale: str) -> None:
+    model = TinyVae()
+    with pytest.raises(Exception) as caught:
+        Diagnostics(model.encode, lambda z: (model.decode(z)[0], second), data, modules=model, write=False,
+                    decoder_scale=scale).diagnose(1, 1)
+    assert caught.type.__name__ == "VaeLensInputError"
+    message = str(caught.value)
+    assert f"and, for its {scale}, {named}" in message and f"the {scale} must be a tensor or a Python number" in message, message
+    assert "logits" not in message

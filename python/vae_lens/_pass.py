@@ -441,6 +441,15 @@ def _describe(out: object) -> str:
     return f"{type(out).__name__} holding " + ", ".join(f"{k} {shape_of(v)}" for k, v in list(held.items())[:12])
 
 
+def _describe_value(v: object) -> str:
+    """A value that is not a tensor, by type, with a numpy value's dtype and shape."""
+    if isinstance(v, np.ndarray):
+        return f"a numpy array of {v.dtype} and shape {v.shape}"
+    if isinstance(v, np.generic):
+        return f"a numpy {type(v).__name__} ({v!r})"
+    return f"a {type(v).__name__} ({v!r:.60})"
+
+
 def _pick_advice(out: object, network: str, argument: str, scale: str) -> str:
     """For a container holding two tensors or more, the lambda that picks two of them, as the pass takes them."""
     held = _held_values(out)
@@ -664,6 +673,15 @@ def _block(setup: PassSetup, pass_id: int, block: int, lo: int, hi: int, acc: Op
                 "one decoder variance could not be told from one per point"
             )
         scale = setup.decoder_scale
+        if isinstance(dec, (tuple, list)) and len(dec) == 2 and isinstance(dec[0], torch.Tensor) \
+                and not (isinstance(dec[1], torch.Tensor) or _is_number(dec[1])):
+            # A mean and something else: what is wrong is the second, not the likelihood.
+            raise VaeLensInputError(
+                f"decode ({name}) returned a mean of shape {shape_of(dec[0])} and, for its {scale}, "
+                f"{_describe_value(dec[1])}: the {scale} must be a tensor or a Python number (a fixed variance); "
+                + ("convert it with torch.as_tensor(v)" if isinstance(dec[1], (np.ndarray, np.generic, list, tuple))
+                   and not isinstance(dec[1], (bool, np.bool_)) else "a bool is not read as a number")
+            )
         if not (isinstance(dec, (tuple, list)) and len(dec) == 2 and isinstance(dec[0], torch.Tensor)
                 and (isinstance(dec[1], torch.Tensor) or _is_number(dec[1]))):
             raise VaeLensInputError(
