@@ -268,3 +268,19 @@ def test_a_record_that_float64_holds_says_nothing(data, lv: float, kind: str) ->
         lens.diagnose(1, 1)
     assert not [w for w in caught if "float64 cannot hold" in str(w.message)]
 
+
+@pytest.mark.parametrize("kind", ("scalar", "per-dimension", "latent"))
+@pytest.mark.parametrize("size", (1e20, 1e30))
+def test_errors_whose_squares_overflow_float32_are_squared_in_float64(data, size: float, kind: str) -> None:
+    # Data of 1e20 against means of order 1: squares of 1e40, beyond float32, under a variance of e^100.
+    records = []
+    for dtype in (torch.float32, torch.float64):
+        model = TinyVae(variance=kind).to(dtype)
+        decode = (lambda m: lambda z: (m.decode(z)[0], m.decode(z)[1] + 100.0))(model)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            records.append(Diagnostics(model.encode, decode, (data * size).to(dtype), samples=2, modules=model,
+                                       write=False).diagnose(1, 1))
+    got, want = records
+    for k in ("elbo", "sigma2Opt", "rDec", "gap"):
+        assert math.isfinite(got[k]) and got[k] == pytest.approx(want[k], rel=1e-5), k
