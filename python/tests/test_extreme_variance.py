@@ -284,3 +284,28 @@ def test_errors_whose_squares_overflow_float32_are_squared_in_float64(data, size
     got, want = records
     for k in ("elbo", "sigma2Opt", "rDec", "gap"):
         assert math.isfinite(got[k]) and got[k] == pytest.approx(want[k], rel=1e-5), k
+
+
+@pytest.mark.parametrize("dtype", (torch.uint8, torch.int64))
+@pytest.mark.parametrize("shape", ((6,), (1, 3, 2)))
+def test_unscaled_integer_pixels_that_blow_the_encoders_variance_up_are_named_with_the_likely_cause(dtype: torch.dtype,
+                                                                                                   shape: Tuple[int, ...]) -> None:
+    # An encoder trained on x / 255 whose log-variance grows with the pixels: handed 0..255 it overflows float32's samples.
+    pixels = torch.randint(100, 256, (32, *shape), generator=torch.Generator().manual_seed(0)).to(dtype)
+
+    def encode(x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        flat = x.flatten(1).float()
+        return flat[:, :2] / 255, flat.sum(1, keepdim=True).expand(-1, 2)
+
+    def decode(z: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        return (z[:, :1] - z[:, 1:]).expand(-1, 6).reshape(-1, *shape), torch.zeros(())
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the 8-bit data are warned about when Diagnostics is made
+        lens = Diagnostics(encode, decode, pixels, write=False)
+    with pytest.raises(Exception) as caught:
+        lens.diagnose(1, 1)
+    assert caught.type.__name__ == "VaeLensInputError"
+    message = str(caught.value)
+    assert message.startswith("encode (") and "pass torch.float32's largest value" in message, message
+    assert message.endswith(f"(the data are integers up to {int(pixels.max())}: does training scale them, x / 255?)"), message

@@ -570,7 +570,9 @@ def _unsampleable(setup: PassSetup, nu: torch.Tensor, log_t2: torch.Tensor, lo: 
         f"encode ({callable_name(setup.encode)}) gave fixed point {lo + widest} a log-variance of {float(log_t2.max()):.6g} "
         f"(read as encoder_scale={setup.encoder_scale!r} says) and a mean of up to {float(nu.abs().max()):.6g}: its samples "
         f"z = mean + exp(log_variance / 2) * eps pass {setup.dtype}'s largest value ({limit:.4g}), so the decoder cannot "
-        f"be evaluated there and the ELBO is not finite (has training diverged?)"
+        f"be evaluated there and the ELBO is not finite ("
+        + (f"the data are integers up to {int(setup.points.max())}: does training scale them, x / 255?"
+           if not setup.points.is_floating_point() and setup.likelihood == "gaussian" else "has training diverged?") + ")"
     )
 
 
