@@ -1012,3 +1012,30 @@ def test_a_decoder_variance_that_is_not_a_tensor_or_a_number_is_named_as_what_it
     message = str(caught.value)
     assert f"and, for its {scale}, {named}" in message and f"the {scale} must be a tensor or a Python number" in message, message
     assert "logits" not in message
+
+
+@pytest.mark.parametrize("form", ("tuple", "normal"))
+@pytest.mark.parametrize("second_shape", ("full", "per-point"))
+def test_an_encoder_with_a_leading_axis_of_one_is_told_the_squeeze_that_fixes_it(data, form: str, second_shape: str) -> None:
+    # A recurrent encoder's final state is [1, batch, H]; following the advice gives the records of the plain encoder.
+    model = TinyVae()
+
+    def leading(x: torch.Tensor):  # type: ignore[no-untyped-def]
+        mean, log_var = model.encode(x)
+        if second_shape == "per-point":
+            log_var = log_var.mean(1, keepdim=True)
+        mean, log_var = mean.unsqueeze(0), log_var.unsqueeze(0)
+        return (mean, log_var) if form == "tuple" else torch.distributions.Normal(mean, (0.5 * log_var).exp().expand_as(mean))
+
+    with pytest.raises(VaeLensInputError) as caught:
+        Diagnostics(leading, model.decode, data, modules=model, write=False).diagnose(1, 1)
+    advice = re.search(r"is dropped with encode=lambda x: (.*)$", str(caught.value))
+    assert advice is not None, str(caught.value)
+    fixed = eval("lambda x: " + advice.group(1), {"model": type("M", (), {"encode": staticmethod(leading)})})  # noqa: S307
+    got = Diagnostics(fixed, model.decode, data, modules=model, write=False).diagnose(1, 1)
+
+    def plain(x: torch.Tensor):  # type: ignore[no-untyped-def]
+        return tuple(t.squeeze(0) for t in leading(x)) if form == "tuple" else (lambda q: (q.mean.squeeze(0), q.variance.log().squeeze(0)))(leading(x))
+
+    want = Diagnostics(plain, model.decode, data, modules=model, write=False).diagnose(1, 1)
+    assert got["elbo"] == pytest.approx(want["elbo"], rel=1e-9) and got["hEnc"] == pytest.approx(want["hEnc"], rel=1e-9)

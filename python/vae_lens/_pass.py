@@ -288,6 +288,9 @@ def _normal(out: object) -> Optional[torch.distributions.Normal]:
 #: distribution's mean and log-variance (a Normal or an Independent cannot be iterated).
 SPATIAL_TUPLE_ENCODE = "tuple(t.flatten(1) for t in model.encode(x))"
 SPATIAL_DISTRIBUTION_ENCODE = "(lambda q: (q.mean.flatten(1), q.variance.log().flatten(1)))(model.encode(x))"
+#: The same for an encoder whose outputs have a leading axis of 1 ([1, batch, H]).
+SQUEEZED_TUPLE_ENCODE = "tuple(t.squeeze(0) for t in model.encode(x))"
+SQUEEZED_DISTRIBUTION_ENCODE = "(lambda q: (q.mean.squeeze(0), q.variance.log().squeeze(0)))(model.encode(x))"
 
 
 def _encode(setup: PassSetup, x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
@@ -330,6 +333,9 @@ def _encoder_outputs(setup: PassSetup, x: torch.Tensor) -> Tuple[torch.Tensor, t
                f"encode=lambda x: {SPATIAL_DISTRIBUTION_ENCODE if q is not None else SPATIAL_TUPLE_ENCODE}, "
                f"decode=lambda z: model.decode(z.unflatten(1, {tuple(mean.shape[1:])}))"
                if mean.dim() > 2 and mean.shape[0] == P and tuple(second.shape) == tuple(mean.shape) else "")
+            + (f"; a leading axis of 1 (a recurrent encoder's [1, batch, H]) is dropped with encode=lambda x: "
+               f"{SQUEEZED_DISTRIBUTION_ENCODE if q is not None else SQUEEZED_TUPLE_ENCODE}"
+               if mean.dim() == 3 and tuple(mean.shape[:2]) == (1, P) and second.dim() == 3 and second.shape[0] == 1 else "")
         )
     _check_finite(mean, f"encode ({name}): mean")
     _check_scale_finite(second, scale, f"encode ({name}): {scale}", "encoder_scale")
