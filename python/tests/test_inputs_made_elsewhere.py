@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import math
 import os
 import random
 import re
@@ -11,6 +12,7 @@ import sys
 import warnings
 from collections import UserDict
 from collections.abc import Mapping
+from typing import Tuple
 
 import numpy as np
 import pytest
@@ -412,7 +414,7 @@ def test_lists_of_tensors_and_of_labelled_points_are_the_points(container: str) 
 
 def test_points_and_labels_passed_together_are_named() -> None:
     m = TinyVae()
-    with pytest.raises(VaeLensInputError, match=r"tuple of tensors of shapes \(10,\), \(10, 5\).*give the points alone"):
+    with pytest.raises(VaeLensInputError, match=r"tuple of tensors of shapes \(10, 5\), \(10,\).*give the points alone"):
         Diagnostics(m.encode, m.decode, (torch.rand(10, 5), torch.zeros(10)), write=False)
 
 
@@ -1039,3 +1041,39 @@ def test_an_encoder_with_a_leading_axis_of_one_is_told_the_squeeze_that_fixes_it
 
     want = Diagnostics(plain, model.decode, data, modules=model, write=False).diagnose(1, 1)
     assert got["elbo"] == pytest.approx(want["elbo"], rel=1e-9) and got["hEnc"] == pytest.approx(want["hEnc"], rel=1e-9)
+
+
+class _Items(torch.utils.data.Dataset):
+    """A map-style dataset of (x, label) items over the rows of a tensor."""
+
+    def __init__(self, x: torch.Tensor) -> None:
+        self.x = x
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def __getitem__(self, i: int):  # type: ignore[no-untyped-def]
+        return self.x[i], 0
+
+
+@pytest.mark.parametrize("container", ("tensor", "array", "list", "dataset"))
+@pytest.mark.parametrize("value", (math.nan, math.inf, -math.inf))
+@pytest.mark.parametrize("where", ((0, 0), (17, 3), (39, 4)))
+def test_a_non_finite_data_value_is_named_with_its_point_and_position(container: str, value: float, where: Tuple[int, int]) -> None:
+    x = torch.randn(40, 5, generator=torch.Generator().manual_seed(0))
+    x[where] = value
+    data = {"tensor": x, "array": x.numpy(), "list": x.tolist(), "dataset": _Items(x)}[container]
+    m = TinyVae()
+    with pytest.raises(VaeLensInputError) as caught:
+        Diagnostics(m.encode, m.decode, data, write=False)
+    message = str(caught.value)
+    assert "non-finite values (NaN or infinity)" in message and f"1 in 1 point, the first data[{where[0]}] (at index {where[1]} of its 5 values)" in message, message
+
+
+@pytest.mark.parametrize("dtype", (torch.complex64, torch.complex128))
+@pytest.mark.parametrize("container", ("tensor", "dataset"))
+def test_complex_data_are_refused_as_not_real_numbers(dtype: torch.dtype, container: str) -> None:
+    x = torch.randn(20, 5).to(dtype)
+    m = TinyVae()
+    with pytest.raises(VaeLensInputError, match=f"holds {dtype} values; VAE Lens needs real numbers"):
+        Diagnostics(m.encode, m.decode, x if container == "tensor" else _Items(x), write=False)

@@ -37,7 +37,7 @@ def _as_tensor(data: Any, name: str = "data") -> Optional[torch.Tensor]:
     if isinstance(data, (list, tuple)):
         kind = type(data).__name__
         if len(data) > 0 and all(isinstance(r, torch.Tensor) for r in data):
-            shapes = sorted({tuple(r.shape) for r in data})
+            shapes = list(dict.fromkeys(tuple(r.shape) for r in data))  # in the order given: (points, labels) reads so
             if len(shapes) > 1:
                 raise VaeLensInputError(
                     f"{name} is a {kind} of tensors of shapes {', '.join(map(str, shapes[:3]))}; its rows must have one shape"
@@ -295,9 +295,24 @@ def rows_of(data: Any, choose: Callable[[int], np.ndarray], input_key: Optional[
         # the user's data, and an in-place change to them (x -= x.mean(0), x /= 255) would change every
         # later pass. The points are the package's own (no more than `points` rows).
         out = out.clone(memory_format=torch.contiguous_format)
+    if out.is_complex():
+        raise VaeLensInputError(f"{name} holds {out.dtype} values; VAE Lens needs real numbers (an int or float tensor)")
     if out.dtype.is_floating_point and not bool(torch.isfinite(out).all()):
-        raise VaeLensInputError(f"{name} of shape {tuple(out.shape)} has non-finite values among the diagnostics points")
+        bad = (~torch.isfinite(out)).reshape(out.shape[0], -1)
+        rows = bad.any(1).nonzero().reshape(-1)
+        first = int(idx[int(rows[0])])
+        raise VaeLensInputError(
+            f"{name} of shape {_shape_of_data(data, out)} has non-finite values (NaN or infinity) among the diagnostics points: "
+            f"{int(bad.sum())} in {rows.numel()} point{'' if rows.numel() == 1 else 's'}, the first {name}[{first}] "
+            f"(at index {bad[int(rows[0])].nonzero()[0].tolist()[0]} of its {bad.shape[1]} values)"
+        )
     return n, out
+
+
+def _shape_of_data(data: Any, points: torch.Tensor) -> Tuple[int, ...]:
+    """The shape of the data as given where it has one, else that of the points read from it."""
+    shape = getattr(data, "shape", None)
+    return tuple(shape) if isinstance(shape, (tuple, torch.Size)) else tuple(points.shape)
 
 
 def _indexable(data: Any) -> bool:
