@@ -586,7 +586,8 @@ def _squared_errors(x: torch.Tensor, mu: torch.Tensor) -> torch.Tensor:
     """(x - mu)^2 in the working dtype, or in float64 where a square overflows it (means of 1e20 in float32)."""
     diff = x - mu
     sq = diff * diff
-    if bool(torch.isfinite(sq).all()):
+    # Finite values squared are finite or +inf: the largest tells.
+    if sq.numel() == 0 or math.isfinite(float(sq.max())):
         return sq
     return (x.to(torch.float64) - mu.to(torch.float64)) ** 2
 
@@ -603,10 +604,13 @@ def _latent_weighted(sq: torch.Tensor, lv: torch.Tensor) -> Tuple[torch.Tensor, 
     float32 overflows or loses digits to subnormals) or where a product overflows: the variance is as finite as
     its float64 exponential, whatever dtype the decoder returned it in."""
     f64 = torch.float64
-    if sq.dtype != f64 and bool((lv.abs() < -math.log(torch.finfo(sq.dtype).tiny)).all()):
-        norm, variance = _weighted(sq, lv).sum(-1, dtype=f64), torch.exp(lv).sum(dtype=f64)
-        if bool(torch.isfinite(norm).all()) and bool(torch.isfinite(variance)):
-            return sq, norm, variance
+    if sq.dtype != f64 and lv.numel() > 0:
+        low, high = (float(v) for v in torch.aminmax(lv))
+        if max(-low, high) < -math.log(torch.finfo(sq.dtype).tiny):
+            # exp(-lv) is finite here, so no 0 * inf to mend.
+            norm, variance = (sq * torch.exp(-lv)).sum(-1, dtype=f64), torch.exp(lv).sum(dtype=f64)
+            if bool(torch.isfinite(norm).all()) and bool(torch.isfinite(variance)):
+                return sq, norm, variance
     # A float64 copy of the block: only for variances beyond the working dtype's range.
     sq, lv = sq.to(f64), lv.to(f64)
     return sq, _weighted(sq, lv).sum(-1), torch.exp(lv).sum()
