@@ -1037,7 +1037,8 @@ def test_an_encoder_with_a_leading_axis_of_one_is_told_the_squeeze_that_fixes_it
     got = Diagnostics(fixed, model.decode, data, modules=model, write=False).diagnose(1, 1)
 
     def plain(x: torch.Tensor):  # type: ignore[no-untyped-def]
-        return tuple(t.squeeze(0) for t in leading(x)) if form == "tuple" else (lambda q: (q.mean.squeeze(0), q.variance.log().squeeze(0)))(leading(x))
+        q = leading(x)
+        return tuple(t.squeeze(0) for t in q) if form == "tuple" else (q.mean.squeeze(0), q.variance.log().squeeze(0))
 
     want = Diagnostics(plain, model.decode, data, modules=model, write=False).diagnose(1, 1)
     assert got["elbo"] == pytest.approx(want["elbo"], rel=1e-9) and got["hEnc"] == pytest.approx(want["hEnc"], rel=1e-9)
@@ -1067,7 +1068,8 @@ def test_a_non_finite_data_value_is_named_with_its_point_and_position(container:
     with pytest.raises(VaeLensInputError) as caught:
         Diagnostics(m.encode, m.decode, data, write=False)
     message = str(caught.value)
-    assert "non-finite values (NaN or infinity)" in message and f"1 in 1 point, the first data[{where[0]}] (at index {where[1]} of its 5 values)" in message, message
+    assert "non-finite values (NaN or infinity)" in message, message
+    assert f"1 in 1 point, the first data[{where[0]}] (at index {where[1]} of its 5 values)" in message, message
 
 
 @pytest.mark.parametrize("dtype", (torch.complex64, torch.complex128))

@@ -119,7 +119,8 @@ def _mean_field_gap(setup: PassSetup, variance_kind: str) -> Tuple[float, int, b
         # The gap is the same for the precision times any positive number: scaled per point so that no weight is
         # above 1, a decoder variance of e^-800 (whose inverse float64 cannot hold) gives the gap it has.
         top = torch.maximum((-log_s2).max(1).values, (-a2.log()).max()).clamp_min(0.0)[:, None]  # [B, 1]
-        precision = torch.einsum("bhd,bd,bkd->bhk", jac, torch.exp(-log_s2 - top), jac) + torch.diag_embed(torch.exp(-a2.log() - top))
+        precision = (torch.einsum("bhd,bd,bkd->bhk", jac, torch.exp(-log_s2 - top), jac)
+                     + torch.diag_embed(torch.exp(-a2.log() - top)))
         log_diag = torch.log(torch.diagonal(precision, dim1=1, dim2=2)).sum(1)
         gaps.append(0.5 * (log_diag - torch.linalg.slogdet(precision)[1]))
     gap = torch.cat(gaps)
