@@ -44,8 +44,8 @@
  *     where that is larger. Records without that field fall back on the ELBO's scatter between
  *     passes: more than 3 times its Monte-Carlo error and more than m/2 (not without a recorded
  *     Monte-Carlo error, which alone tells the step's noise from the evaluation's). Under a steady
- *     step, where the ELBO still rises over the last half of the run (`slowRise` over that half, on
- *     the thresholds to enter a rise), the advice is a decaying step over more epochs rather than a
+ *     step, where the ELBO still rises over the last half of the run (`slowRise` over that half, by
+ *     m/2 and 3 s.e.), the advice is a decaying step over more epochs rather than a
  *     smaller one, which would slow that rise; the state stays.
  *  4. the posterior's correlations, where the records carry the mean-field gap G (what a diagonal
  *     encoder loses to the decoder's local posterior, core/evidence.ts): a linear decoder's optimum
@@ -503,9 +503,10 @@ function classify(
         );
       case 'noise-limited': {
         // Under a steady step, a rise over the run's last half that the verdict's spans are too short
-        // to show: training longer gains too, and a tenth of the step would slow it.
+        // to show: training longer gains too, and a tenth of the step would slow it. Beyond 3 s.e.:
+        // advice against the smaller step must not rest on a rise the noise could make.
         const halfStart = stepFalling ? n : halfRunStart(all, n, w);
-        const longRise = halfStart < slowStart ? slowRise(all, halfStart, n, mcError, m / 2, 2) : undefined;
+        const longRise = halfStart < slowStart ? slowRise(all, halfStart, n, mcError, m / 2, 3) : undefined;
         const stepAdvice = longRise
           ? `Over the last half of the run, though, it still rose ${signed(longRise.rise)} (${lastPasses(longRise.passes)}, slope ${signed(longRise.fit.slope)} ± ${fmt(longRise.fit.slopeStdErr)} per epoch), so training longer gains too, and a smaller constant step would slow that rise. ${longerAdvice(opts)}`
           : advice(opts, epochsLeft, stepFalling);
