@@ -4,17 +4,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, mkdtempSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { addRecord, CONVERGENCE_STATES, type MetricsRecord } from '../../src/core/runFormat';
-import { MetricsTail } from '../../src/core/run/tail';
 import { readRunContents, readRunOverview, runFolderNotes } from '../../src/core/run/read';
 import { toPanelRun } from '../../src/core/panelRun';
 import { panelRunToSend } from '../../src/core/panelPayload';
 import type { PanelRun } from '../../src/core/panelProtocol';
 import { unpackReportRun } from '../../src/core/reportPayload';
 import { runAxis, seriesFromRecords } from '../../src/webview/series';
+import { followInPieces } from './follow-testkit';
 import { sampleRecord } from './record-testkit';
 
 type Rng = () => number;
@@ -472,18 +472,8 @@ test('a generated metrics.jsonl followed live, appended in pieces of any size, g
     } catch {
       continue; // no metrics.jsonl yet
     }
-    const rng = rngOf(seed);
-    const followed = join(mkdtempSync(join(tmpdir(), 'vae-lens-follow-')), 'metrics.jsonl');
-    writeFileSync(followed, '');
-    const tail = new MetricsTail(followed);
     const records: MetricsRecord[] = [];
-    for (let at = 0; at < whole.length;) {
-      const next = Math.min(whole.length, at + 1 + Math.floor(rng() * 600));
-      appendFileSync(followed, whole.subarray(at, next));
-      at = next;
-      for (const r of await tail.readNew()) addRecord(records, r);
-    }
-    for (const r of (await tail.readChanges({ final: true })).records) addRecord(records, r);
+    for (const r of await followInPieces(whole, rngOf(seed), 600)) addRecord(records, r);
     const read = (await readRunContents(g.dir, () => false)).records;
     assert.deepEqual(
       records.map((r) => [r.epoch, r.step]),

@@ -3,20 +3,13 @@
 // follower that hears appends cut at any byte, including inside a character.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readRunContents, readRunOverview } from '../../src/core/run/read';
-import { lastMetricsRecord, MetricsTail } from '../../src/core/run/tail';
+import { lastMetricsRecord } from '../../src/core/run/tail';
+import { followInPieces, lcg } from './follow-testkit';
 import { sampleRecord } from './record-testkit';
-
-function rngOf(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
-    return s / 4294967296;
-  };
-}
 
 const utf16le = (text: string) => Buffer.from(text, 'utf16le');
 const ENCODINGS: [string, (text: string) => Buffer][] = [
@@ -68,21 +61,10 @@ test('every reader of a metrics.jsonl reads its records, and their text, in UTF-
 test('a follower of a UTF-16 metrics.jsonl hears each record once, whole, however the appends cut its bytes', async () => {
   for (const [encoding, encode] of ENCODINGS) {
     for (let seed = 1; seed <= 5; seed++) {
-      const rng = rngOf(seed * 13);
+      const rng = lcg(seed * 13);
       const n = 2 + Math.floor(rng() * 8);
-      const bytes = encode(epochs(n).map(record).join(''));
-      const file = join(mkdtempSync(join(tmpdir(), 'vae-lens-encodings-tail-')), 'metrics.jsonl');
-      writeFileSync(file, '');
-      const tail = new MetricsTail(file);
-      const heard: string[] = [];
-      // Appends of 1 to 200 bytes: a byte-order mark, a code unit and a surrogate pair are all cut.
-      for (let at = 0; at < bytes.length;) {
-        const next = Math.min(bytes.length, at + 1 + Math.floor(rng() * 200));
-        appendFileSync(file, bytes.subarray(at, next));
-        at = next;
-        heard.push(...(await tail.readNew()).map((r) => r.convergenceReason ?? ''));
-      }
-      heard.push(...(await tail.readChanges({ final: true })).records.map((r) => r.convergenceReason ?? ''));
+      // Pieces of 1 to 200 bytes: a byte-order mark, a code unit and a surrogate pair are all cut.
+      const heard = (await followInPieces(encode(epochs(n).map(record).join('')), rng, 200)).map((r) => r.convergenceReason);
       assert.deepEqual(heard, epochs(n).map(reason), `${encoding}, seed ${seed}`);
     }
   }

@@ -3,21 +3,13 @@
 // by the full read, the status bar's tail read and a follower alike.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseMetricsJsonl } from '../../src/core/runFormat';
 import { readRunContents, readRunOverview } from '../../src/core/run/read';
-import { MetricsTail } from '../../src/core/run/tail';
+import { followInPieces, lcg } from './follow-testkit';
 import { sampleRecord } from './record-testkit';
-
-function rngOf(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
-    return s / 4294967296;
-  };
-}
 
 const ENDS = ['\n', '\r\n', '\r'] as const;
 
@@ -38,7 +30,7 @@ const kinds: [string, readonly string[]][] = [
 test('metrics.jsonl with CR LF, lone CR or mixed line ends is read whole, with line numbers as an editor counts them', async () => {
   for (const [kind, ends] of kinds) {
     for (let seed = 1; seed <= 8; seed++) {
-      const rng = rngOf(seed);
+      const rng = lcg(seed);
       const n = 1 + Math.floor(rng() * 12);
       const text = metricsText(n, ends, rng);
       const at = `${kind}, seed ${seed}, ${n} records`;
@@ -70,21 +62,11 @@ test('metrics.jsonl with CR LF, lone CR or mixed line ends is read whole, with l
 test('a follower of a metrics.jsonl with CR or CR LF line ends hears each record once, however the appends cut it', async () => {
   for (const [kind, ends] of kinds) {
     for (let seed = 1; seed <= 6; seed++) {
-      const rng = rngOf(seed * 7);
+      const rng = lcg(seed * 7);
       const n = 2 + Math.floor(rng() * 10);
       const text = metricsText(n, ends, rng);
-      const file = join(mkdtempSync(join(tmpdir(), 'vae-lens-eol-tail-')), 'metrics.jsonl');
-      writeFileSync(file, '');
-      const tail = new MetricsTail(file);
-      const heard: number[] = [];
       // Appends cut anywhere: inside a record, and between a CR and its LF.
-      for (let at = 0; at < text.length;) {
-        const next = Math.min(text.length, at + 1 + Math.floor(rng() * 300));
-        appendFileSync(file, text.slice(at, next));
-        at = next;
-        heard.push(...(await tail.readNew()).map((r) => r.epoch));
-      }
-      heard.push(...(await tail.readChanges({ final: true })).records.map((r) => r.epoch));
+      const heard = (await followInPieces(text, rng, 300)).map((r) => r.epoch);
       assert.deepEqual(
         heard,
         Array.from({ length: n }, (_, i) => i + 1),
