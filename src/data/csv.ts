@@ -336,7 +336,10 @@ function detectLayout(first: FirstPass, file: string, opts: CsvOptions | undefin
   }
   const dim = cells - (skipFirst ? 1 : 0);
   const notes: string[] = [];
-  if (hasHeader) notes.push(...labelColumnNotes(topCells, skipFirst));
+  if (hasHeader) {
+    const names = headerColumns(topCells, indexColumn, rowNames);
+    notes.push(...labelColumnNotes(names), ...indexColumnNotes(names, sample.slice(1), delimiter));
+  }
   if (trailing) notes.push(`every line ends with a ${delimiterName(delimiter)}: the empty field after it is not read as a column`);
   if (rowNames)
     notes.push(
@@ -370,13 +373,43 @@ function numericNameNotes(topCells: string[], line: number, delimiter: Delimiter
 /** Header names of a column of class labels, as Kaggle's Fashion-MNIST CSV starts with "label". */
 const LABEL_NAMES = /^(labels?|class|target)$/i;
 
+/** A header name and the column (0-based) of the rows it names. */
+interface HeaderColumn {
+  name: string;
+  column: number;
+}
+
+/** The header's names of data columns: a row index's empty name is none, and under R's row names each names the column after. */
+function headerColumns(topCells: string[], indexColumn: boolean, rowNames: boolean): HeaderColumn[] {
+  const named = topCells.map((cell, i) => ({ name: unquote(cell), column: i + (rowNames ? 1 : 0) }));
+  return indexColumn ? named.slice(1) : named;
+}
+
 /** Every column is a feature: a column named as labels are is trained on too, which the user should know. */
-function labelColumnNotes(topCells: string[], skipFirst: boolean): string[] {
-  return topCells.flatMap((cell, i) => {
-    const name = unquote(cell);
-    if ((skipFirst && i === 0) || !LABEL_NAMES.test(name)) return [];
+function labelColumnNotes(names: HeaderColumn[]): string[] {
+  return names.flatMap(({ name, column }) => {
+    if (!LABEL_NAMES.test(name)) return [];
     return [
-      `column ${i + 1} is named ${JSON.stringify(name)}: VAE Lens trains on every column, so it is read as a feature like the others; if it holds class labels, write the file without that column`,
+      `column ${column + 1} is named ${JSON.stringify(name)}: VAE Lens trains on every column, so it is read as a feature like the others; if it holds class labels, write the file without that column`,
+    ];
+  });
+}
+
+/**
+ * Header names pandas gives a row index it wrote as a column: "Unnamed: 0" when a file with an unnamed
+ * index is read back and saved again, "index" (or "level_0" beside one) after reset_index().
+ */
+const PANDAS_INDEX_NAMES = /^(unnamed: \d+|index|level_\d+)$/i;
+
+/** Such a column over whole numbers numbers the rows: it is trained on like any other, which the user should know. */
+function indexColumnNotes(names: HeaderColumn[], dataRows: FirstPass['sample'], delimiter: Delimiter): string[] {
+  return names.flatMap(({ name, column }) => {
+    if (!PANDAS_INDEX_NAMES.test(name)) return [];
+    const wholeNumbers = dataRows.length > 0 && dataRows.every((r) => /^[+-]?\d+$/.test(unquote(splitQuoted(r.text, delimiter)[column] ?? '')));
+    if (!wholeNumbers) return [];
+    return [
+      `column ${column + 1} is named ${JSON.stringify(name)} and holds whole numbers, as pandas names a row index it saved as a column: VAE Lens trains on every column, so it is read as a feature like the others; ` +
+        `if it numbers the rows, save the file without it (df.drop(columns=[${JSON.stringify(name)}]).to_csv(path, index=False))`,
     ];
   });
 }

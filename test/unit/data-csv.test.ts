@@ -321,6 +321,46 @@ test('csv: a column named as labels are (Kaggle Fashion-MNIST: label,pixel1,…)
   }
 });
 
+test('csv: a column pandas names as a row index (Unnamed: 0, index, level_0) over whole numbers is read, with a note that it is trained as a feature', () => {
+  // read_csv then to_csv writes the old index again as "Unnamed: 0"; reset_index() names it "index", or "level_0" beside one.
+  const names = ['Unnamed: 0', 'Unnamed: 3', '"Unnamed: 0"', 'index', 'level_0', 'INDEX'];
+  const delimiters = [',', ';', '\t'];
+  for (const name of names) {
+    for (const delimiter of delimiters) {
+      for (const withUnnamedIndex of [false, true]) {
+        const lead = withUnnamedIndex ? [''] : [];
+        const header = [...lead, name, 'x', 'y'].join(delimiter);
+        const body = [0, 1, 2, 3].map((i) => [...(withUnnamedIndex ? [String(i)] : []), String(i), `${i}.5`, '-1'].join(delimiter)).join('\n');
+        const text = `${header}\n${body}\n`;
+        const ds = csv(text);
+        const at = JSON.stringify(text);
+        assert.equal(ds.dim, 3, at);
+        const column = withUnnamedIndex ? 2 : 1;
+        const note = (ds.notes ?? []).find((n) => n.includes('row index') && n.includes('feature'));
+        assert.ok(note, `${at}: ${JSON.stringify(ds.notes)}`);
+        assert.match(note, new RegExp(`column ${column} is named ${JSON.stringify(name.replace(/"/g, ''))}`), at);
+        assert.match(note, /index=False/, at);
+      }
+    }
+  }
+  // Under R's write.table row names (a header one name short), each name is of the column after it.
+  for (const [name, note] of [
+    ['index', /column 2 is named "index" and holds whole numbers/],
+    ['label', /column 2 is named "label"/],
+  ] as const) {
+    const ds = csv(`"${name}" "x" "y"\n"a" 0 0.5 -1\n"b" 1 1.5 -1\n`);
+    assert.equal(ds.dim, 3, name);
+    assert.ok(
+      (ds.notes ?? []).some((n) => note.test(n)),
+      `${name}: ${JSON.stringify(ds.notes)}`,
+    );
+  }
+  // Such a name over fractions (a price index) or a name that only contains one: data, no such note.
+  for (const text of ['index,x\n101.5,2\n99.25,3\n', 'Unnamed: 0,x\n0.5,1\n1.5,2\n', 'price_index,x\n1,2\n3,4\n', 'x,y\n1,2\n3,4\n']) {
+    assert.ok(!(csv(text).notes ?? []).some((n) => n.includes('row index') && n.includes('feature')), text);
+  }
+});
+
 test('csv: a quoted cell holding the delimiter (Excel\'s "1,234") is named whole, as a thousands separator, on its cell', () => {
   for (const [delimiter, cell] of [
     [',', '"1,234"'],
