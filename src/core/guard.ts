@@ -22,7 +22,7 @@ interface OptionalGuard<T> extends Guard<T | undefined> {
 
 export type Infer<G> = G extends Guard<infer T> ? T : never;
 
-type Shape = Record<string, Guard<unknown>>;
+export type Shape = Record<string, Guard<unknown>>;
 type OptionalKeys<S extends Shape> = { [K in keyof S]: S[K] extends OptionalGuard<unknown> ? K : never }[keyof S];
 type RequiredKeys<S extends Shape> = Exclude<keyof S, OptionalKeys<S>>;
 type Flatten<T> = { [K in keyof T]: T[K] };
@@ -112,6 +112,11 @@ export function tagged<M extends Record<string, Guard<object>>>(
 /** A guard with one more condition that its type cannot say. */
 export function refine<T>(base: Guard<T>, test: (v: T) => boolean, expected: string): Guard<T> {
   return { problem: (v, path) => base.problem(v, path) ?? (test(v as T) ? undefined : `${where(path)}expected ${expected}`) };
+}
+
+/** Whether an object may leave this member out (`optional`). */
+export function isOptional(guard: Guard<unknown>): boolean {
+  return 'optional' in guard && guard.optional === true;
 }
 
 export function is<T>(guard: Guard<T>, v: unknown): v is T {

@@ -150,36 +150,32 @@ export const RUN_STATUSES = ['running', 'completed', 'stopped', 'failed', 'diver
 export const runStatus = literal(...RUN_STATUSES);
 export type RunStatus = Infer<typeof runStatus>;
 
-export const datasetInfo = object(
-  {
-    n: wholeNumber(0),
-    dim: wholeNumber(0),
-    /** Shape of one example when the data are images, e.g. [28, 28]. */
-    imageShape: optional(array(wholeNumber(1))),
-    source: string,
-    validationN: optional(wholeNumber(0)),
-  },
-  { open: true },
-);
+export const datasetShape = {
+  n: wholeNumber(0),
+  dim: wholeNumber(0),
+  /** Shape of one example when the data are images, e.g. [28, 28]. */
+  imageShape: optional(array(wholeNumber(1))),
+  source: string,
+  validationN: optional(wholeNumber(0)),
+};
+export const datasetInfo = object(datasetShape, { open: true });
 export type DatasetInfo = Infer<typeof datasetInfo>;
 
 /**
  * One process's training of a run: the first, and each resume. run.json's own backend, startedAt, pid...
  * are the last session's; `sessions` keeps them all, oldest first.
  */
-export const sessionInfo = object(
-  {
-    startedAt: string,
-    backend: string,
-    engineDetail: optional(string),
-    threads: optional(wholeNumber(1)),
-    pid: optional(wholeNumber(1)),
-    host: optional(string),
-    /** The epoch its checkpoint had reached when it started (0 for the first). */
-    fromEpoch: optional(wholeNumber(0)),
-  },
-  { open: true },
-);
+export const sessionShape = {
+  startedAt: string,
+  backend: string,
+  engineDetail: optional(string),
+  threads: optional(wholeNumber(1)),
+  pid: optional(wholeNumber(1)),
+  host: optional(string),
+  /** The epoch its checkpoint had reached when it started (0 for the first). */
+  fromEpoch: optional(wholeNumber(0)),
+};
+export const sessionInfo = object(sessionShape, { open: true });
 export type SessionInfo = Infer<typeof sessionInfo>;
 
 export interface RunMeta {

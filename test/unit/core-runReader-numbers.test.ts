@@ -78,7 +78,7 @@ const WRONG: Record<string, string[]> = {
     '{"n": 1e999, "dim": 2, "source": "x"}',
     '{"n": -1, "dim": 2, "source": "x"}',
     '{"n": 5, "dim": 2.5, "source": "x"}',
-    '{"n": 5, "dim": 2, "source": "x", "imageShape": [28, -28]}',
+    '{"n": 5, "dim": 2}',
   ],
   resumedFrom: ['3'],
   pid: ['"123"', '-5', '0', '1.5', '1e999'],
@@ -116,6 +116,70 @@ test('every run.json field the reader uses, of another kind or out of range, is 
       );
       assert.equal(c.records.length, 1, at);
     }
+});
+
+/** A run folder whose run.json is `meta` (raw JSON text), with one record; its contents and notes. */
+async function readMeta(meta: string): Promise<{ meta: Record<string, unknown> | undefined; notes: string[]; file: string }> {
+  const dir = join(mkdtempSync(join(tmpdir(), 'vae-lens-meta-')), 'run');
+  mkdirSync(dir);
+  writeFileSync(join(dir, 'run.json'), meta);
+  writeFileSync(join(dir, 'metrics.jsonl'), good(1) + '\n');
+  const c = await readRunContents(dir, () => false);
+  assert.equal(c.records.length, 1, meta);
+  return { meta: c.meta as unknown as Record<string, unknown> | undefined, notes: runFolderNotes(c), file: join(dir, 'run.json') };
+}
+
+const META_BASE = { formatVersion: 1, name: 'r', specPath: '/x/t.py', startedAt: '2026-03-01T12:00:00Z' };
+const DATASET = { n: 300, dim: 784, source: 'mnist', imageShape: [28, 28], validationN: 30 };
+const SESSION = { startedAt: '2026-03-01T12:00:00Z', backend: 'torch', engineDetail: 'cuda', threads: 4, pid: 123, host: 'node1', fromEpoch: 0 };
+
+/** Optional members of run.json's objects, of another kind or out of range (Python's None among them). */
+const WRONG_MEMBERS: Record<'dataset' | 'sessions', Record<string, string[]>> = {
+  dataset: { imageShape: ['[28, -28]', '[28, "28"]', '"28x28"', 'null'], validationN: ['null', '-1', '"30"', '1.5', '1e999'] },
+  sessions: { engineDetail: ['3', 'null'], threads: ['0', '"4"'], pid: ['"123"', '-5', 'null'], host: ['5'], fromEpoch: ['-1', '"0"', '2.5'] },
+};
+
+test("a wrong optional member of run.json's dataset or of a session is left out alone, named with its value; the rest is kept", async () => {
+  for (const [field, members] of Object.entries(WRONG_MEMBERS))
+    for (const [member, values] of Object.entries(members))
+      for (const raw of values) {
+        const whole = field === 'dataset' ? DATASET : [SESSION, { ...SESSION, pid: 456 }];
+        const text = JSON.stringify({ ...META_BASE, [field]: whole }).replace(new RegExp(`"${member}":(\\[[^\\]]*\\]|"[^"]*"|[^,}]+)`), `"${member}":${raw}`);
+        const at = `${field}.${member} ${raw}`;
+        const { meta, notes, file } = await readMeta(text);
+        const kept =
+          field === 'dataset' ? (meta?.dataset as Record<string, unknown> | undefined) : (meta?.sessions as Record<string, unknown>[] | undefined)?.[0];
+        assert.ok(kept !== undefined, `${at}: the ${field} is kept: ${notes.join(' | ')}`);
+        assert.equal(kept[member], undefined, `${at}: the member is left out`);
+        const others = Object.keys(field === 'dataset' ? DATASET : SESSION).filter((k) => k !== member);
+        for (const k of others) assert.notEqual(kept[k], undefined, `${at}: ${k} is kept`);
+        if (field === 'sessions') assert.equal((meta?.sessions as unknown[]).length, 2, `${at}: every session is kept`);
+        const path = field === 'dataset' ? `dataset.${member}` : `sessions[0].${member}`;
+        const note = notes.find((n) => n.startsWith(`${file}: ${path}`));
+        assert.ok(note, `${at}: ${notes.join(' | ')}`);
+        // The value is named where the member itself is wrong; a wrong size of imageShape names its own place.
+        if (!note.startsWith(`${file}: ${path}[`)) {
+          const value = raw === '1e999' ? 'Infinity' : raw.replace(/ /g, '');
+          assert.ok(note.includes(`not ${value}`), `${at}: ${note}`);
+        }
+      }
+});
+
+test("a wrong or missing member run.json's dataset needs leaves the dataset out, and each such member is named with its value", async () => {
+  const cases: [string, Record<string, string>][] = [
+    ['{"n": "300", "dim": 2.5, "source": 5}', { 'dataset.n': '"300"', 'dataset.dim': '2.5', 'dataset.source': '5' }],
+    ['{"n": 300, "dim": 784}', { 'dataset.source': 'missing' }],
+    ['{"n": null, "dim": 784, "source": "mnist", "validationN": null}', { 'dataset.n': 'null', 'dataset.validationN': 'null' }],
+  ];
+  for (const [dataset, named] of cases) {
+    const { meta, notes, file } = await readMeta(JSON.stringify({ ...META_BASE, dataset: '@@' }).replace('"@@"', dataset));
+    assert.equal(meta?.dataset, undefined, dataset);
+    for (const [path, value] of Object.entries(named)) {
+      const note = notes.find((n) => n.startsWith(`${file}: ${path}`));
+      assert.ok(note, `${dataset}: ${path}: ${notes.join(' | ')}`);
+      assert.ok(value === 'missing' ? note.includes(`${path} is missing`) : note.includes(`not ${value}`), `${dataset}: ${note}`);
+    }
+  }
 });
 
 test("summary.json counts that overflow (1e999) are not the run's: they are named and taken from the records", async () => {

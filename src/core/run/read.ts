@@ -13,7 +13,9 @@ import {
   RUN_FORMAT_VERSION,
   RUN_STATUSES,
   datasetInfo,
+  datasetShape,
   sessionInfo,
+  sessionShape,
   type MetricsRecord,
   type ParsedMetrics,
   type RunMeta,
@@ -33,7 +35,7 @@ import {
   type RunImages,
 } from './files';
 import { effectiveStatus, isCheckable, isWriterAlive, longestPassInterval, staleAtMs, type WriterActivity } from './liveness';
-import { array, boolean, nullable, number, string, wholeNumber, type Guard } from '../guard';
+import { array, boolean, isOptional, nullable, number, string, wholeNumber, type Guard, type Shape } from '../guard';
 import { judgeInSlices, runJsonSettingProblem, runSettingsOf, theoremNoteOf, type RunVerdict, type SpecSettings } from './settings';
 import type { PassIntervals } from './passIntervals';
 import { lastMetricsRecord } from './tail';
@@ -297,6 +299,14 @@ export function runMetaOf(raw: unknown, file: string, problems?: Problems): RunM
     );
   for (const [key, guard] of Object.entries(META_FIELDS)) {
     if (meta[key] === undefined) continue;
+    if (key === 'dataset' || key === 'sessions') {
+      const kept = key === 'dataset' ? membersOf(meta[key], datasetShape, key, note) : sessionsOf(meta[key], note);
+      if (kept === undefined) delete meta[key];
+      if (kept !== null) {
+        if (kept !== undefined) meta[key] = kept;
+        continue;
+      }
+    }
     const problem = guard.problem(meta[key], key);
     if (problem === undefined) continue;
     // The value where the field itself is wrong; a problem deeper in it (dataset.dim) names its own place.
@@ -312,6 +322,41 @@ export function runMetaOf(raw: unknown, file: string, problems?: Problems): RunM
   if (typeof meta.formatVersion === 'number' && meta.formatVersion > RUN_FORMAT_VERSION)
     note(`formatVersion ${meta.formatVersion} is newer than the ${RUN_FORMAT_VERSION} this version of VAE Lens reads; what it can read is shown`);
   return meta as unknown as RunMeta;
+}
+
+/**
+ * An object of run.json read member by member, as its fields are: a wrong optional member is left out
+ * alone (a Python writer's `"validationN": null` costs the dataset nothing), and each wrong member is
+ * named with its value. Undefined when a member it needs is wrong or missing (the object is not used);
+ * null when it is not an object at all (the caller names the whole field).
+ */
+function membersOf(v: unknown, shape: Shape, path: string, note: (message: string) => void): Record<string, unknown> | undefined | null {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return null;
+  const kept: Record<string, unknown> = { ...(v as Record<string, unknown>) };
+  let usable = true;
+  for (const [key, guard] of Object.entries(shape)) {
+    const value = kept[key];
+    const problem = guard.problem(value, `${path}.${key}`);
+    if (problem === undefined) continue;
+    const member = `${path}.${key}`;
+    const optional = isOptional(guard);
+    // The value where the member itself is wrong; a problem deeper in it (imageShape[1]) names its own place.
+    const itself = problem.startsWith(`${member}: `);
+    const what = value === undefined ? `${member} is missing` : `${problem}${itself ? `, not ${shown(value)}` : ''}`;
+    note(`${what}; ${!optional ? `${path} is not used` : itself ? 'the field is not used' : `${member} is not used`}`);
+    if (optional) delete kept[key];
+    else usable = false;
+  }
+  return usable ? kept : undefined;
+}
+
+/** run.json's sessions, each read member by member (membersOf); one that cannot be used leaves them all out, as a count would be wrong. */
+function sessionsOf(v: unknown, note: (message: string) => void): Record<string, unknown>[] | undefined | null {
+  if (!Array.isArray(v) || v.some((s: unknown) => typeof s !== 'object' || s === null || Array.isArray(s))) return null;
+  const kept = v.map((s: unknown, i) => membersOf(s, sessionShape, `sessions[${i}]`, note));
+  if (kept.every((s) => s !== undefined && s !== null)) return kept as Record<string, unknown>[];
+  note('sessions: not used, since one of them cannot be');
+  return undefined;
 }
 
 /** A value as a note quotes it: numbers as they read (Infinity, not JSON's null), others as JSON, cut short. */
