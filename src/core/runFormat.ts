@@ -317,7 +317,7 @@ export function readMetricsRecord(v: unknown, path = ''): { record: MetricsRecor
   const at = (key: string) => (path ? `${path}.${key}` : key);
   const { value: read, overflowed } = withNonFiniteAsNull(v, at);
   const problem = requiredPart.problem(read, path);
-  if (problem !== undefined) return { problem };
+  if (problem !== undefined) return { problem: requiredProblem(problem, read, at) };
   const record = { ...(read as Record<string, unknown>) };
   // -0 (numpy's -0.0) is the pass before training, as 0 is.
   for (const key of ['epoch', 'step']) if (Object.is(record[key], -0)) record[key] = 0;
@@ -339,6 +339,26 @@ export function readMetricsRecord(v: unknown, path = ''): { record: MetricsRecor
     delete record[key];
   }
   return { record: record as MetricsRecord, ignored };
+}
+
+/**
+ * A required field's problem, said as a writer can act on it: a field left out is missing (a number
+ * with no value at this pass is written null; epoch, step and the per-latent lists always have one), one of another kind
+ * is quoted. A problem deeper in a field (klPerLatent[2]) names its own place.
+ */
+function requiredProblem(problem: string, read: unknown, at: (key: string) => string): string {
+  const key = Object.keys(requiredFields).find((k) => problem.startsWith(`${at(k)}: `));
+  if (key === undefined || typeof read !== 'object' || read === null) return problem;
+  const value = (read as Record<string, unknown>)[key];
+  if (value !== undefined) return `${problem}, not ${shownValue(value)}`;
+  const nullable = key !== 'epoch' && key !== 'step' && (REQUIRED_NUMBERS as readonly string[]).includes(key);
+  return `${at(key)} is missing: every record needs it${nullable ? ' (write null for a value this pass does not have)' : ''}`;
+}
+
+/** A value as a note quotes it: numbers as they read (Infinity, not JSON's null), others as JSON, cut short. */
+export function shownValue(v: unknown): string {
+  const text = typeof v === 'number' ? String(v) : JSON.stringify(v);
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 
 /**

@@ -231,3 +231,53 @@ test('a negative value where the format allows none is read as null and named wi
     assert.deepEqual(parsed.ignored, [], field);
   }
 });
+
+/** Every field a record needs (docs/run-format.md), and the writers' mistakes about each. */
+const REQUIRED = [
+  'epoch',
+  'step',
+  'elbo',
+  'elboStdErr',
+  'hEnc',
+  'hPrior',
+  'hDec',
+  'entropySum',
+  'gap',
+  'gapRel',
+  'rDec',
+  'rPrior',
+  'sigma2',
+  'sigma2Opt',
+  'samplesPerSec',
+  'wallSeconds',
+];
+const PER_LATENT = ['latentSecondMoment', 'klPerLatent'];
+
+test('a record missing a field it needs, or holding one of another kind, is a bad line that says which and what it holds', () => {
+  for (const field of [...REQUIRED, ...PER_LATENT]) {
+    const missing = JSON.stringify({ ...sampleRecord(2), [field]: undefined });
+    const wrong = PER_LATENT.includes(field) ? ['"0.5"', '{"z0": 0.5}', '0.5'] : ['"5"', 'true', '{"value": 5}', '[5]'];
+    for (const [line, said] of [
+      [missing, `${field} is missing`] as const,
+      ...wrong.map((raw) => [lineWith(2, field, raw), `${field}: expected`, raw] as const),
+    ]) {
+      const parsed = parseMetricsJsonl([good(1), line, good(3)].join('\n') + '\n');
+      const at = `${field}: ${line.slice(0, 80)}`;
+      assert.deepEqual(
+        parsed.records.map((r) => r.epoch),
+        [1, 3],
+        at,
+      );
+      const message = parsed.bad[0]?.message ?? '';
+      assert.ok(message.startsWith(said), `${at}: ${message}`);
+    }
+    for (const raw of wrong) {
+      const message = parseMetricsJsonl(lineWith(2, field, raw) + '\n').bad[0]?.message ?? '';
+      assert.ok(message.endsWith(`, not ${raw.replace(/ /g, '')}`), `${field} ${raw}: ${message}`);
+    }
+  }
+  // A field with no value at a pass is written null, which the message says; epoch and step are never null.
+  assert.match(parseMetricsJsonl(JSON.stringify({ ...sampleRecord(2), samplesPerSec: undefined }) + '\n').bad[0]!.message, /write null/);
+  for (const field of ['epoch', 'step', ...PER_LATENT])
+    assert.doesNotMatch(parseMetricsJsonl(JSON.stringify({ ...sampleRecord(2), [field]: undefined }) + '\n').bad[0]!.message, /null/, field);
+});

@@ -36,7 +36,7 @@ test('a null epoch or step is a bad line, not a restart that drops the passes be
       [1, 2, 3, 4, 5, 7, 8, 9, 10],
       field,
     );
-    assert.deepEqual(parsed.bad, [{ line: 6, message: `${field}: expected a number` }]);
+    assert.deepEqual(parsed.bad, [{ line: 6, message: `${field}: expected a number, not null` }]);
   }
 });
 
@@ -191,7 +191,9 @@ test('a non-finite number written as a string ("NaN", "inf") is read as null, as
     assert.equal((await readRunOverview(runFolder(diverged), () => false)).convergence, 'not-converged', spelling);
     assert.equal((await lastMetricsRecord(join(runFolder(diverged), 'metrics.jsonl')))?.elbo, null, spelling);
     // The pass's place in the run is never a non-finite number: still a bad line.
-    assert.deepEqual(parseMetricsJsonl(text(history(3, (e) => (e === 2 ? { epoch: spelling } : {})))).bad, [{ line: 2, message: 'epoch: expected a number' }]);
+    assert.deepEqual(parseMetricsJsonl(text(history(3, (e) => (e === 2 ? { epoch: spelling } : {})))).bad, [
+      { line: 2, message: `epoch: expected a number, not ${JSON.stringify(spelling)}` },
+    ]);
   }
   // Text that only looks like a number is not taken for one; nor is a word in a field of text.
   assert.match(parseMetricsJsonl(text(history(2, (e) => (e === 2 ? { elbo: 'nanny' } : {})))).bad[0]?.message ?? '', /^elbo: expected a number/);

@@ -16,6 +16,7 @@ import {
   datasetShape,
   sessionInfo,
   sessionShape,
+  shownValue,
   type MetricsRecord,
   type ParsedMetrics,
   type RunMeta,
@@ -310,7 +311,7 @@ export function runMetaOf(raw: unknown, file: string, problems?: Problems): RunM
     const problem = guard.problem(meta[key], key);
     if (problem === undefined) continue;
     // The value where the field itself is wrong; a problem deeper in it (dataset.dim) names its own place.
-    note(`${problem}${problem.startsWith(`${key}: `) ? `, not ${shown(meta[key])}` : ''}; the field is not used`);
+    note(`${problem}${problem.startsWith(`${key}: `) ? `, not ${shownValue(meta[key])}` : ''}; the field is not used`);
     delete meta[key];
   }
   for (const key of ['tolerance', 'window'] as const) {
@@ -342,7 +343,7 @@ function membersOf(v: unknown, shape: Shape, path: string, note: (message: strin
     const optional = isOptional(guard);
     // The value where the member itself is wrong; a problem deeper in it (imageShape[1]) names its own place.
     const itself = problem.startsWith(`${member}: `);
-    const what = value === undefined ? `${member} is missing` : `${problem}${itself ? `, not ${shown(value)}` : ''}`;
+    const what = value === undefined ? `${member} is missing` : `${problem}${itself ? `, not ${shownValue(value)}` : ''}`;
     note(`${what}; ${!optional ? `${path} is not used` : itself ? 'the field is not used' : `${member} is not used`}`);
     if (optional) delete kept[key];
     else usable = false;
@@ -357,12 +358,6 @@ function sessionsOf(v: unknown, note: (message: string) => void): Record<string,
   if (kept.every((s) => s !== undefined && s !== null)) return kept as Record<string, unknown>[];
   note('sessions: not used, since one of them cannot be');
   return undefined;
-}
-
-/** A value as a note quotes it: numbers as they read (Infinity, not JSON's null), others as JSON, cut short. */
-function shown(v: unknown): string {
-  const text = typeof v === 'number' ? String(v) : JSON.stringify(v);
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 
 /**
@@ -383,7 +378,7 @@ export function runSummaryOf(raw: unknown, file: string, problems?: Problems, la
   const counted = { epochsDone: lastRecord?.epoch, steps: lastRecord?.step, wallSeconds: lastRecord?.wallSeconds };
   for (const [key, fromRecords] of Object.entries(counted)) {
     const usable = typeof fields[key] === 'number' && Number.isFinite(fields[key]);
-    if (fields[key] !== undefined && !usable) note(`${key}: expected a finite number, not ${shown(fields[key])}; the field is not used`);
+    if (fields[key] !== undefined && !usable) note(`${key}: expected a finite number, not ${shownValue(fields[key])}; the field is not used`);
     if (!usable) fields[key] = typeof fromRecords === 'number' ? fromRecords : 0;
   }
   const summary = fields as unknown as RunSummary;
