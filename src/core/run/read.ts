@@ -302,9 +302,10 @@ export function runMetaOf(raw: unknown, file: string, problems?: Problems): RunM
     if (meta[key] === undefined) continue;
     if (key === 'dataset' || key === 'sessions') {
       const kept = key === 'dataset' ? membersOf(meta[key], datasetShape, key, note) : sessionsOf(meta[key], note);
-      if (kept === undefined) delete meta[key];
+      // Null: not an object (or a list of them) at all, named below as any field of another kind is.
       if (kept !== null) {
-        if (kept !== undefined) meta[key] = kept;
+        if (kept === undefined) delete meta[key];
+        else meta[key] = kept;
         continue;
       }
     }
