@@ -445,7 +445,16 @@ export interface ParsedMetrics {
   ignored: { line: number; message: string; lines: number }[];
   /** True when the last line was cut short (a writer killed mid-write); it is ignored. */
   truncatedTail: boolean;
+  /**
+   * Records replaced by the next one at the same epoch and step, where they outnumber the records
+   * kept: a writer that does not advance either (a resume rewrites a pass or two, not most of them).
+   * The line of the first such record, and how many.
+   */
+  samePass?: { line: number; count: number };
 }
+
+/** Below this many, records replaced by one at the same pass may be a resume's rewrites. */
+const SAME_PASS_NOTED = 3;
 
 /** Whether `record` is a pass after `last` (a later epoch, or the same epoch at a later step), which addRecord keeps both of. */
 export function comesAfter(record: MetricsRecord, last: MetricsRecord): boolean {
@@ -491,6 +500,8 @@ export function* metricsParser(text: string): Generator<void, ParsedMetrics, voi
   const bad: { line: number; message: string }[] = [];
   const ignored = new Map<string, { line: number; message: string; lines: number }>();
   let truncatedTail = false;
+  let samePass: { line: number; count: number } | undefined;
+  let lastLine = 0;
   for (let i = 0; i < lines.length; i++) {
     if (i % LINES_PER_PAUSE === LINES_PER_PAUSE - 1) yield;
     const line = lines[i]!;
@@ -521,9 +532,16 @@ export function* metricsParser(text: string): Generator<void, ParsedMetrics, voi
       if (seen) seen.lines++;
       else ignored.set(message, { line: i + 1, message, lines: 1 });
     }
+    const before = records[records.length - 1];
+    if (before !== undefined && before.epoch === read.record.epoch && before.step === read.record.step) {
+      samePass ??= { line: lastLine, count: 0 };
+      samePass.count++;
+    }
     addRecord(records, read.record);
+    lastLine = i + 1;
   }
-  return { records, bad, ignored: [...ignored.values()], truncatedTail };
+  const noted = samePass !== undefined && samePass.count >= SAME_PASS_NOTED && samePass.count >= records.length;
+  return { records, bad, ignored: [...ignored.values()], truncatedTail, ...(noted ? { samePass } : {}) };
 }
 
 /**

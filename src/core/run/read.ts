@@ -439,7 +439,7 @@ export async function readRunContents(runDir: string, alive: WriterAlive = isWri
     imagesProblem: images?.problem,
     badLines: parsed.bad,
     ignoredFields: parsed.ignored,
-    problems,
+    problems: parsed.samePass ? [...problems, samePassProblem(runDir, parsed.samePass, parsed.records.length)] : problems,
     verdictNotes: verdictNotes.map((n) => n.message),
     tolerance: settings.tolerance,
     window: settings.window,
@@ -470,6 +470,14 @@ export function storedVerdictNotes(
         `${s.file} (${s.field}) says "${verdictLabel(s.state)}", but judged again from the ${passes} recorded pass${passes === 1 ? '' : 'es'} the run is "${verdictLabel(fresh)}"; ` +
         `the verdict judged again is the one shown (a stored verdict edited by hand, or written by another program or another version of VAE Lens, can differ)`,
     }));
+}
+
+/** What a writer that does not advance epoch or step is told: most of its records are hidden. */
+function samePassProblem(runDir: string, same: { line: number; count: number }, kept: number): { file: string; message: string } {
+  return {
+    file: path.join(runDir, RUN_FILES.metrics),
+    message: `${RUN_FILES.metrics}: ${same.count} records, the first on line ${same.line}, are each followed by one at the same epoch and step, which replaces it as a resumed run's rewrite would; ${kept} record${kept === 1 ? ' is' : 's are'} shown. A writer gives each pass its own epoch or step`,
+  };
 }
 
 /** Located notes on what a reader left out of a run folder: bad metrics lines by number (the first 20), fields it could not use, unread files. */
