@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseMetricsJsonl } from '../../src/core/runFormat';
+import { parseMetricsJsonl, REQUIRED_NUMBERS } from '../../src/core/runFormat';
 import { readRunContents, runFolderNotes } from '../../src/core/run/read';
 import { sampleRecord } from './record-testkit';
 
@@ -233,28 +233,10 @@ test('a negative value where the format allows none is read as null and named wi
 });
 
 /** Every field a record needs (docs/run-format.md), and the writers' mistakes about each. */
-const REQUIRED = [
-  'epoch',
-  'step',
-  'elbo',
-  'elboStdErr',
-  'hEnc',
-  'hPrior',
-  'hDec',
-  'entropySum',
-  'gap',
-  'gapRel',
-  'rDec',
-  'rPrior',
-  'sigma2',
-  'sigma2Opt',
-  'samplesPerSec',
-  'wallSeconds',
-];
 const PER_LATENT = ['latentSecondMoment', 'klPerLatent'];
 
 test('a record missing a field it needs, or holding one of another kind, is a bad line that says which and what it holds', () => {
-  for (const field of [...REQUIRED, ...PER_LATENT]) {
+  for (const field of [...REQUIRED_NUMBERS, ...PER_LATENT]) {
     const missing = JSON.stringify({ ...sampleRecord(2), [field]: undefined });
     const wrong = PER_LATENT.includes(field) ? ['"0.5"', '{"z0": 0.5}', '0.5'] : ['"5"', 'true', '{"value": 5}', '[5]'];
     for (const [line, said] of [
