@@ -7,7 +7,7 @@
 // `expect` is the state a careful practitioner would give the run at its end (a list where several
 // say the same: not done). A seed whose run ends outside 1 % of the optimum is not done, whatever
 // its configuration was meant to reach: the benchmark expects a not-done state there.
-// Sizes are small on purpose: the whole set trains in a few minutes on two shared cores. The pPCA
+// Sizes are small on purpose: the whole set trains in about an hour and a half on two shared cores. The pPCA
 // runs evaluate 8 Monte-Carlo samples per point, so that a pass's label (within 1 % or not) is not
 // decided by its own sampling error (2 samples give about a quarter of the 1 % band).
 
