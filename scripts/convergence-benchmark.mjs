@@ -65,13 +65,18 @@ async function loadProjectModules() {
         "export { parseSpec } from './src/core/spec';",
         "export { loadData } from './src/data/load';",
         "export { ppcaLogLikelihood } from './src/core/entropy';",
-        "export { judgeEveryPass, DECAYING_STEP_GAIN_FACTOR } from './src/core/convergence';",
+        "export { judgeEveryPass, CONFIRM_PASSES, DECAYING_STEP_GAIN_FACTOR } from './src/core/convergence';",
         "export { judgeConvergenceLegacy } from './src/core/convergenceLegacy';",
       ].join('\n'),
       resolveDir: root,
       loader: 'ts',
     },
-    bundle: true, platform: 'node', format: 'cjs', outfile: out, logLevel: 'warning', mainFields: ['module', 'main'],
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    outfile: out,
+    logLevel: 'warning',
+    mainFields: ['module', 'main'],
   });
   return createRequire(import.meta.url)(out);
 }
@@ -81,7 +86,10 @@ function trainRun(dir, spec, reuse) {
   mkdirSync(dir, { recursive: true });
   const specPath = join(dir, `${spec.name}.vae.json`);
   const text = JSON.stringify(spec, null, 2) + '\n';
-  const runs = () => readdirSync(dir).filter((f) => /-\d{8}-\d{6}$/.test(f) && statSync(join(dir, f)).isDirectory()).sort();
+  const runs = () =>
+    readdirSync(dir)
+      .filter((f) => /-\d{8}-\d{6}$/.test(f) && statSync(join(dir, f)).isDirectory())
+      .sort();
   const done = (r) => {
     const s = JSON.parse(readFileSync(join(dir, r, 'summary.json'), 'utf8'));
     return s.status === 'completed' && readFileSync(join(dir, r, 'spec.vae.json'), 'utf8') === text;
@@ -97,7 +105,9 @@ function trainRun(dir, spec, reuse) {
     trainedSeconds += (Date.now() - t0) / 1000;
     console.log(`  trained ${spec.name} in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
   }
-  const lines = readFileSync(join(dir, run, 'metrics.jsonl'), 'utf8').split('\n').filter((l) => l.trim() !== '');
+  const lines = readFileSync(join(dir, run, 'metrics.jsonl'), 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '');
   runSeconds += JSON.parse(readFileSync(join(dir, run, 'summary.json'), 'utf8')).wallSeconds ?? 0;
   return { runDir: join(dir, run), records: lines.map((l) => JSON.parse(l)) };
 }
@@ -151,7 +161,16 @@ function score(records, states, atOptimum, nearOptimum, endsOutside) {
       ? { passes: undefined, epochs: undefined, allowed, plateauEpoch: e0 }
       : { passes: firstAfter - plateau, epochs: records[firstAfter].epoch - e0, allowed, plateauEpoch: e0 };
   };
-  return { calls, good, goodUpToNoise, precision: calls ? good / calls : undefined, flips, delay: delayOf(DONE), flatDelay: delayOf(FLAT), final: states[n - 1] };
+  return {
+    calls,
+    good,
+    goodUpToNoise,
+    precision: calls ? good / calls : undefined,
+    flips,
+    delay: delayOf(DONE),
+    flatDelay: delayOf(FLAT),
+    final: states[n - 1],
+  };
 }
 
 /** The default window (SPEC_DEFAULTS.diagnostics.window); the windows, tolerances and decay gain factors the sweeps replay. */
@@ -161,10 +180,30 @@ const SWEEPS = {
   tolerance: [0.005, 0.007, 0.01, 0.011, 0.012, 0.014, 0.02],
   decayingStepGainFactor: [0.8, 1, 1.25, 1.5, 2, 3],
 };
+/**
+ * Every combination of the settings the sweeps move one at a time, and the confirmation count
+ * (CONFIRM_PASSES): one knob at a time cannot show that no setting of the rule meets the targets
+ * together, a joint search can (over these values).
+ */
+const GRID_CONFIRM = [1, 2, 3];
+const GRID = SWEEPS.window.flatMap((window) =>
+  SWEEPS.tolerance.flatMap((tolerance) =>
+    SWEEPS.decayingStepGainFactor.flatMap((decayingStepGainFactor) =>
+      GRID_CONFIRM.map((confirmPasses) => ({ window, tolerance, decayingStepGainFactor, confirmPasses })),
+    ),
+  ),
+);
 const defaultOf = (knob) => ({ window: WINDOW, tolerance: TOLERANCE, decayingStepGainFactor: modules.DECAYING_STEP_GAIN_FACTOR })[knob];
 
 function evaluate(cfg, spec, records, truth, modules) {
-  const opts = { tolerance: TOLERANCE, window: WINDOW, theoremApplies: spec.model.type !== 'VAE-0', learningRate: spec.training.learningRate, schedule: spec.training.schedule, epochs: spec.training.epochs };
+  const opts = {
+    tolerance: TOLERANCE,
+    window: WINDOW,
+    theoremApplies: spec.model.type !== 'VAE-0',
+    learningRate: spec.training.learningRate,
+    schedule: spec.training.schedule,
+    epochs: spec.training.epochs,
+  };
   // Relative to the optimum's magnitude, or, where the optimum is near zero (below a tenth of the
   // entropy terms' scale), to the run's total improvement since its first trained pass.
   const last = records.at(-1);
@@ -181,8 +220,16 @@ function evaluate(cfg, spec, records, truth, modules) {
   const verdicts = modules.judgeEveryPass(points, opts);
   const before = points.map((_, i) => modules.judgeConvergenceLegacy(points.slice(0, i + 1), opts).state);
   // The same rule under other settings (diagnostics.window, diagnostics.tolerance), on the same records: what each knob trades.
-  const replay = (setting) => score(records, modules.judgeEveryPass(points, { ...opts, ...setting }).map((v) => v.state), atOptimum, nearOptimum, endsOutside);
+  const replay = (setting) =>
+    score(
+      records,
+      modules.judgeEveryPass(points, { ...opts, ...setting }).map((v) => v.state),
+      atOptimum,
+      nearOptimum,
+      endsOutside,
+    );
   const sweep = Object.fromEntries(Object.entries(SWEEPS).map(([knob, values]) => [knob, Object.fromEntries(values.map((v) => [v, replay({ [knob]: v })]))]));
+  const grid = GRID.map((setting) => replay(setting));
   return {
     cfg,
     truth,
@@ -194,10 +241,29 @@ function evaluate(cfg, spec, records, truth, modules) {
     endGap,
     endsOutside,
     before: score(records, before, atOptimum, nearOptimum, endsOutside),
-    now: score(records, verdicts.map((v) => v.state), atOptimum, nearOptimum, endsOutside),
+    now: score(
+      records,
+      verdicts.map((v) => v.state),
+      atOptimum,
+      nearOptimum,
+      endsOutside,
+    ),
     sweep,
+    grid,
     finalReason: verdicts.at(-1).reason,
-    late: lateness(records, verdicts, score(records, verdicts.map((v) => v.state), atOptimum, nearOptimum, endsOutside).delay, TOLERANCE * scale, magnitude),
+    late: lateness(
+      records,
+      verdicts,
+      score(
+        records,
+        verdicts.map((v) => v.state),
+        atOptimum,
+        nearOptimum,
+        endsOutside,
+      ).delay,
+      TOLERANCE * scale,
+      magnitude,
+    ),
     decayGainRatios: expectsDone(cfg) ? decayGainRatios(records, endElbo) : [],
   };
 }
@@ -241,7 +307,11 @@ function render(results, heldOutRuns, seconds) {
     '| --- | --- | ---: | --- | ---: | --- | ---: | --- |',
     ...SWEEPS[knob].map((v) => {
       const t = totals(results, (r) => r.sweep[knob][v]);
-      const late = results.map((r) => r.sweep[knob][v].delay).filter((d) => d && d.passes !== undefined).map((d) => d.passes).sort((a, b) => a - b);
+      const late = results
+        .map((r) => r.sweep[knob][v].delay)
+        .filter((d) => d && d.passes !== undefined)
+        .map((d) => d.passes)
+        .sort((a, b) => a - b);
       const median = late.length ? late[Math.floor((late.length - 1) / 2)] : 'n/a';
       const worst = leastPreciseText(leastPrecise(configs, results, (r) => r.sweep[knob][v]));
       return `| ${v}${v === defaultOf(knob) ? ' (default)' : ''} | ${t.calls ? `${t.good}/${t.calls} = ${pct(t.good / t.calls)}` : '0 calls'} | ${t.calls ? pct(t.noisy / t.calls) : 'n/a'} | ${worst} | ${t.flips} | ${t.inTime} of ${t.timed} | ${median} | ${t.right} of ${results.length} |`;
@@ -278,6 +348,8 @@ function render(results, heldOutRuns, seconds) {
     '',
     ...sweepTable('decayingStepGainFactor'),
     '',
+    ...gridSection(configs, results),
+    '',
     `Ground truth per configuration (the optimum the passes are measured against), and the new rule's final reason on seed ${seeds[0]}:`,
     '',
     ...configs.map((cfg) => {
@@ -285,6 +357,49 @@ function render(results, heldOutRuns, seconds) {
       return `- ${cfg.id} (${cfg.what}): optimum ${r.truth.optimum.toFixed(4)} (${r.truth.source}); 1 % of ${r.magnitude.toFixed(3)} nats. Final reason: “${r.finalReason}”`;
     }),
   ].join('\n');
+}
+
+/**
+ * The joint search: how many of the GRID's settings meet the three targets together (pooled, and in
+ * every configuration), and its frontier: each setting that no other beats on both the runs called
+ * in time and the least precise configuration's share.
+ */
+function gridSection(configs, results) {
+  const rows = GRID.map((setting, i) => {
+    const of = (r) => r.grid[i];
+    const t = totals(results, of);
+    return { setting, ...t, worst: leastPrecise(configs, results, of) };
+  });
+  const pooled = (t) => t.calls > 0 && t.good / t.calls >= 0.95;
+  const everyConfig = (t) => pooled(t) && (t.worst === undefined || t.worst.share >= 0.95);
+  const allTargets = (t, precise) => precise(t) && t.flips <= 2 && t.inTime === t.timed;
+  const share = (t) => t.worst?.share ?? 0;
+  const frontier = [...rows]
+    .filter((t) => t.calls > 0 && t.flips <= 2)
+    .sort((a, b) => b.inTime - a.inTime || share(b) - share(a))
+    .filter((t, i, sorted) => sorted.slice(0, i).every((u) => share(u) < share(t)));
+  const name = ({ window, tolerance, decayingStepGainFactor, confirmPasses }) =>
+    `w ${window}, tolerance ${tolerance}, factor ${decayingStepGainFactor}, ${confirmPasses} of ${confirmPasses + 1}`;
+  const isDefault = ({ window, tolerance, decayingStepGainFactor, confirmPasses }) =>
+    window === WINDOW && tolerance === TOLERANCE && decayingStepGainFactor === modules.DECAYING_STEP_GAIN_FACTOR && confirmPasses === modules.CONFIRM_PASSES;
+  const timed = rows[0].timed;
+  const pooledBest = rows.filter((t) => pooled(t) && t.flips <= 2).sort((a, b) => b.inTime - a.inTime || b.good / b.calls - a.good / a.calls)[0];
+  return [
+    `And every combination of those settings with the passes that must agree before the verdict changes (\`CONFIRM_PASSES\`, ${GRID_CONFIRM.join(', ')} of one more): ${rows.length} settings of the rule, replayed on the same ${results.length} runs. ` +
+      `${rows.filter((t) => allTargets(t, pooled)).length} of them meet the three targets with the calls pooled, ${rows.filter((t) => allTargets(t, everyConfig)).length} in every configuration; ` +
+      `${rows.filter(everyConfig).length} keep 95 % of the calls at the optimum in every configuration, calling at most ${Math.max(0, ...rows.filter(everyConfig).map((t) => t.inTime))} of the ${timed} runs with a plateau in time; ` +
+      (pooledBest
+        ? `with the calls pooled, the most runs in time at 95 % and at most 2 flips is ${pooledBest.inTime} of ${timed} (${name(pooledBest.setting)}${isDefault(pooledBest.setting) ? ', the default' : ''}: ${pct(pooledBest.good / pooledBest.calls)}). `
+        : 'with the calls pooled, none keeps 95 % at the optimum with at most 2 flips. ') +
+      'The settings below are those no other setting beats on both the runs called in time and the least precise configuration (among those with at most 2 flips): to call more runs in time, a setting gives up precision somewhere.',
+    '',
+    '| setting | "converged" calls at the optimum | least precise configuration | most flips in a run | verdict in time | final as expected |',
+    '| --- | --- | --- | ---: | --- | --- |',
+    ...frontier.map(
+      (t) =>
+        `| ${name(t.setting)}${isDefault(t.setting) ? ' (default)' : ''} | ${t.good}/${t.calls} = ${pct(t.good / t.calls)} | ${leastPreciseText(t.worst)} | ${t.flips} | ${t.inTime} of ${t.timed} | ${t.right} of ${results.length} |`,
+    ),
+  ];
 }
 
 /** The new rule on the held-out seeds, per configuration and in total. */
@@ -312,7 +427,10 @@ function renderHeldOut(runs) {
 function leastPrecise(configs, results, of) {
   let worst;
   for (const cfg of configs) {
-    const t = totals(results.filter((r) => r.cfg === cfg), of);
+    const t = totals(
+      results.filter((r) => r.cfg === cfg),
+      of,
+    );
     if (t.calls > 0 && (worst === undefined || t.good / t.calls < worst.share)) worst = { id: cfg.id, share: t.good / t.calls };
   }
   return worst;
@@ -341,7 +459,9 @@ function crossings(results) {
     byConfig.set(r.cfg.id, c);
   }
   const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
-  const text = [...byConfig].map(([id, c]) => `${id} ${median(c.epochs)} epochs (${c.passes ? `${c.outside} of ${c.passes} passes between outside` : 'none between'})`);
+  const text = [...byConfig].map(
+    ([id, c]) => `${id} ${median(c.epochs)} epochs (${c.passes ? `${c.outside} of ${c.passes} passes between outside` : 'none between'})`,
+  );
   return (
     `From the first pass within 1 % to the plateau (the first pass from which all are), the runs expected to end done and ending inside took (median per configuration; in all its runs, the passes in between that fell outside 1 %): ${text.join(', ')}. ` +
     'A call made in that stretch is at the optimum only when its own pass happens to fall inside: there, precision asks the rule to wait for the plateau itself.'
@@ -381,7 +501,8 @@ function sweepFinding(results, knob, name) {
   const perConfigText = perConfig.length
     ? ` Every configuration keeps 95 % of its calls at the optimum only under ${name} ${perConfig.map((t) => `${t.v} (${t.inTime} of ${t.timed} in time)`).join(', ')}.`
     : ` Under none does every configuration keep 95 % of its calls at the optimum (the column "least precise configuration").`;
-  if (!best) return `No ${name} meets the three targets at once, and none keeps 95 % of its calls at the optimum (${rows.map(text).join('; ')}).${perConfigText}`;
+  if (!best)
+    return `No ${name} meets the three targets at once, and none keeps 95 % of its calls at the optimum (${rows.map(text).join('; ')}).${perConfigText}`;
   return (
     `No ${name} meets the three targets at once: the one with most runs in time among those that keep 95 % of their calls at the optimum is ${text(best)}` +
     (sooner.length ? `; every ${name} that calls more runs in time makes fewer of its calls at the optimum (${sooner.map(text).join('; ')})` : '') +
@@ -431,7 +552,7 @@ function lateSummary(results) {
 function lateLine(r) {
   const l = r.late;
   const d = r.now.delay;
-  const nats = (x) => `${x >= 0 ? '+' : ''}${x.toFixed(3)} nats (${(100 * x / l.magnitude).toFixed(2)} %)`;
+  const nats = (x) => `${x >= 0 ? '+' : ''}${x.toFixed(3)} nats (${((100 * x) / l.magnitude).toFixed(2)} %)`;
   return (
     `${r.cfg.id} seed ${r.seed}: plateau at epoch ${d.plateauEpoch}, ${d.allowed.toFixed(0)} epochs allowed (${l.allowedPasses.toFixed(1)} pass intervals), ` +
     `${d.epochs === undefined ? 'never called' : `called ${d.epochs} epochs after it`}; in between the rule said ${l.held.map(([s, k]) => `${s} ${k}×`).join(', ')}. ` +
@@ -522,7 +643,9 @@ async function runConfig(cfg, seeds) {
     const { records } = trainRun(dir, spec, opts.reuse);
     const truth = await groundTruth(cfg, spec, records, modules, dir);
     const r = { ...evaluate(cfg, spec, records, truth, modules), seed };
-    console.log(`  old: ${r.before.good}/${r.before.calls} at the optimum, ${r.before.flips} flips, final ${r.before.final}; new: ${r.now.good}/${r.now.calls}, ${r.now.flips} flips, ${delayText(r.now.delay)} (flat verdict: ${delayText(r.now.flatDelay)}), final ${r.now.final}`);
+    console.log(
+      `  old: ${r.before.good}/${r.before.calls} at the optimum, ${r.before.flips} flips, final ${r.before.final}; new: ${r.now.good}/${r.now.calls}, ${r.now.flips} flips, ${delayText(r.now.delay)} (flat verdict: ${delayText(r.now.flatDelay)}), final ${r.now.final}`,
+    );
     out.push(r);
   }
   return out;
@@ -545,6 +668,9 @@ if (whole) {
   const doc = readFileSync(docPath, 'utf8');
   const re = /(<!-- convergence-benchmark:begin -->\n)[\s\S]*?(<!-- convergence-benchmark:end -->)/;
   if (!re.test(doc)) fail('docs/verification.md has no convergence-benchmark block');
-  writeFileSync(docPath, doc.replace(re, (_m, a, b) => `${a}${table}\n${b}`));
+  writeFileSync(
+    docPath,
+    doc.replace(re, (_m, a, b) => `${a}${table}\n${b}`),
+  );
   console.log(`wrote ${relative(root, docPath)}`);
 } else console.log(table);

@@ -115,6 +115,8 @@ export interface ConvergenceOptions {
   epochs?: number;
   /** What a falling step still gains, in units of the averaging gain: DECAYING_STEP_GAIN_FACTOR unless the benchmark sweeps it. */
   decayingStepGainFactor?: number;
+  /** Passes that must call for a new state before the verdict changes: CONFIRM_PASSES unless the benchmark sweeps it. */
+  confirmPasses?: number;
 }
 
 /** The numbers behind a verdict (for the record, the panel and eval). */
@@ -184,7 +186,7 @@ export function judgeEveryPass(history: readonly ConvergencePoint[], opts: Conve
 export class ConvergenceJudge {
   private readonly history: ConvergencePoint[] = [];
   private current: ConvergenceVerdict | undefined;
-  /** The states the last CONFIRM_PASSES passes called for, before this one. */
+  /** The states the last CONFIRM_PASSES (or opts.confirmPasses) passes called for, before this one. */
   private called: ConvergenceState[] = [];
 
   constructor(private readonly opts: ConvergenceOptions) {}
@@ -195,17 +197,18 @@ export class ConvergenceJudge {
     history.push(point);
     const n = history.length;
     const candidate = classify(history, n, opts, current?.state);
+    const confirm = opts.confirmPasses ?? CONFIRM_PASSES;
     // One pass that calls for another state (or the held one) between two that agree does not reset the count.
     const agreeing = 1 + this.called.filter((s) => s === candidate.state).length;
-    this.called = [...this.called, candidate.state].slice(-CONFIRM_PASSES);
+    this.called = [...this.called, candidate.state].slice(-confirm);
     if (current && current.state !== 'too-early' && candidate.state !== current.state) {
-      if (agreeing < CONFIRM_PASSES) {
+      if (agreeing < confirm) {
         // Hold the state; re-judge it on this pass's numbers so the reason stays current.
         const held = classify(history, n, opts, current.state, current.state);
         this.current = {
           ...held,
           state: current.state,
-          reason: `${held.reason} (This pass points to "${verdictLabel(candidate.state)}": ${shortReason(candidate.reason)} The verdict changes when ${CONFIRM_PASSES} of the last ${CONFIRM_PASSES + 1} passes agree.)`,
+          reason: `${held.reason} (This pass points to "${verdictLabel(candidate.state)}": ${shortReason(candidate.reason)} The verdict changes when ${confirm} of the last ${confirm + 1} passes agree.)`,
         };
         return this.current;
       }

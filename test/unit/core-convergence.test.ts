@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
+  CONFIRM_PASSES,
   DECAYING_STEP_GAIN_FACTOR,
   judgeConvergence,
   judgeEveryPass,
@@ -645,23 +646,33 @@ test("a decaying step: the averaging gain is read at the last pass's step, and n
 test('hysteresis: a new state is taken when two of the last three passes call for it, one contrary pass between them or not', () => {
   // What each pass called for: its state, or the one a held verdict says the pass points to.
   const byLabel = new Map(CONVERGENCE_STATES.map((s) => [verdictLabel(s), s] as const));
-  let between = 0;
-  for (let seed = 1; seed <= 40; seed++) {
-    // Gains hover around the thresholds of noise-limited and the ELBO jitters, so the calls disagree often.
-    const verdicts = judgeEveryPass(history(120, { elbo: (_i, rng) => -5 + 0.015 * rng.normal(), gain: (_i, rng) => 0.03 + 0.03 * rng.normal() }, seed), opts);
-    const calls = verdicts.map((v) => {
-      const held = /This pass points to "([^"]+)"/.exec(v.reason)?.[1];
-      return held === undefined ? v.state : byLabel.get(held)!;
-    });
-    for (let i = 12; i < verdicts.length; i++) {
-      const [before, now] = [verdicts[i - 1]!.state, verdicts[i]!.state];
-      const agreeing = calls.slice(i - 2, i).filter((c) => c === calls[i]).length;
-      assert.equal(now !== before, calls[i] !== before && agreeing >= 1, `seed ${seed}, pass ${i}: ${calls.slice(i - 2, i + 1).join(', ')} from ${before}`);
-      if (now !== before && calls[i - 1] !== calls[i]) between++;
+  // The default, and the counts the benchmark's joint search replays (k of the last k + 1 passes).
+  for (const confirm of [CONFIRM_PASSES, 1, 3]) {
+    let between = 0;
+    for (let seed = 1; seed <= 40; seed++) {
+      // Gains hover around the thresholds of noise-limited and the ELBO jitters, so the calls disagree often.
+      const noisy = history(120, { elbo: (_i, rng) => -5 + 0.015 * rng.normal(), gain: (_i, rng) => 0.03 + 0.03 * rng.normal() }, seed);
+      const verdicts = judgeEveryPass(noisy, confirm === CONFIRM_PASSES ? opts : { ...opts, confirmPasses: confirm });
+      const calls = verdicts.map((v) => {
+        const held = /This pass points to "([^"]+)"/.exec(v.reason)?.[1];
+        return held === undefined ? v.state : byLabel.get(held)!;
+      });
+      for (let i = 12; i < verdicts.length; i++) {
+        const [before, now] = [verdicts[i - 1]!.state, verdicts[i]!.state];
+        const agreeing = calls.slice(i - confirm, i).filter((c) => c === calls[i]).length;
+        const where = `${confirm} of ${confirm + 1}, seed ${seed}, pass ${i}: ${calls.slice(i - confirm, i + 1).join(', ')} from ${before}`;
+        assert.equal(now !== before, calls[i] !== before && agreeing >= confirm - 1, where);
+        if (now !== before && confirm > 1 && calls[i - 1] !== calls[i]) between++;
+      }
+      if (confirm > 1)
+        assert.match(
+          verdicts.find((v) => v.reason.includes('This pass points to'))?.reason ?? '',
+          new RegExp(`changes when ${confirm} of the last ${confirm + 1} passes agree`),
+        );
     }
+    // The case two passes in a row would not take: a change across one contrary pass.
+    if (confirm > 1) assert.ok(between > 0, `no change across a contrary pass in the generated runs (${confirm} of ${confirm + 1})`);
   }
-  // The case two passes in a row would not take: a change across one contrary pass.
-  assert.ok(between > 0, 'no change across a contrary pass in the generated runs');
 });
 test('hysteresis: from noise-limited, flat but not done, a done state is entered on the thresholds to enter one', () => {
   // Twenty passes held down by the step's noise (a gain of 0.06 > m/2), then twenty where it is gone.
