@@ -195,7 +195,8 @@ const GRID = SWEEPS.window.flatMap((window) =>
 );
 const defaultOf = (knob) => ({ window: WINDOW, tolerance: TOLERANCE, decayingStepGainFactor: modules.DECAYING_STEP_GAIN_FACTOR })[knob];
 
-function evaluate(cfg, spec, records, truth, modules) {
+/** A run's labels and scores; the sweeps and the joint search only where `settings` (not for held-out seeds, which report the rule as it is). */
+function evaluate(cfg, spec, records, truth, modules, settings) {
   const opts = {
     tolerance: TOLERANCE,
     window: WINDOW,
@@ -228,8 +229,10 @@ function evaluate(cfg, spec, records, truth, modules) {
       nearOptimum,
       endsOutside,
     );
-  const sweep = Object.fromEntries(Object.entries(SWEEPS).map(([knob, values]) => [knob, Object.fromEntries(values.map((v) => [v, replay({ [knob]: v })]))]));
-  const grid = GRID.map((setting) => replay(setting));
+  const sweep = settings
+    ? Object.fromEntries(Object.entries(SWEEPS).map(([knob, values]) => [knob, Object.fromEntries(values.map((v) => [v, replay({ [knob]: v })]))]))
+    : undefined;
+  const grid = settings ? GRID.map((setting) => replay(setting)) : undefined;
   return {
     cfg,
     truth,
@@ -632,7 +635,7 @@ const t0 = Date.now();
 const whole = opts.write && !opts.only;
 
 /** Train (or reuse) and judge one configuration under the given seeds. */
-async function runConfig(cfg, seeds) {
+async function runConfig(cfg, seeds, settings) {
   const out = [];
   for (const seed of seeds) {
     // The configuration's own seed keeps its folder; the others get one each.
@@ -642,7 +645,7 @@ async function runConfig(cfg, seeds) {
     const spec = { name: id, ...cfg.spec, training: { ...cfg.spec.training, seed } };
     const { records } = trainRun(dir, spec, opts.reuse);
     const truth = await groundTruth(cfg, spec, records, modules, dir);
-    const r = { ...evaluate(cfg, spec, records, truth, modules), seed };
+    const r = { ...evaluate(cfg, spec, records, truth, modules, settings), seed };
     console.log(
       `  old: ${r.before.good}/${r.before.calls} at the optimum, ${r.before.flips} flips, final ${r.before.final}; new: ${r.now.good}/${r.now.calls}, ${r.now.flips} flips, ${delayText(r.now.delay)} (flat verdict: ${delayText(r.now.flatDelay)}), final ${r.now.final}`,
     );
@@ -660,8 +663,8 @@ for (const cfg of CONFIGS) {
     continue;
   }
   // A configuration may name its own seeds (the costly ones run fewer); --seeds still bounds them.
-  results.push(...(await runConfig(cfg, cfg.seeds ? cfg.seeds.filter((s) => opts.seeds.includes(s)) : opts.seeds)));
-  if (whole && expectsDone(cfg) && !cfg.seeds) heldOut.push(...(await runConfig(cfg, HELD_OUT_SEEDS)));
+  results.push(...(await runConfig(cfg, cfg.seeds ? cfg.seeds.filter((s) => opts.seeds.includes(s)) : opts.seeds, true)));
+  if (whole && expectsDone(cfg) && !cfg.seeds) heldOut.push(...(await runConfig(cfg, HELD_OUT_SEEDS, false)));
 }
 const table = render(results, heldOut.length, (Date.now() - t0) / 1000) + (heldOut.length ? `\n\n${renderHeldOut(heldOut)}` : '');
 if (whole) {
