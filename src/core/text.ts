@@ -15,9 +15,8 @@ export const lastLineEnd = (text: string): number => Math.max(text.lastIndexOf('
  * without one (utf16WithoutBom).
  */
 export function decodeText(bytes: Uint8Array): string {
-  const encoding = encodingOf(bytes);
-  if (encoding === 'utf8') return withoutBom(new TextDecoder('utf-8').decode(bytes));
-  return utf16Text(isUtf16(bytes) ? bytes.subarray(2) : bytes, encoding === 'utf16be' ? 'be' : 'le');
+  const decoder = new PieceDecoder(encodingOf(bytes));
+  return withoutBom(decoder.write(bytes) + decoder.end());
 }
 
 /** The encodings decodeText tells apart. */
@@ -33,11 +32,12 @@ export function encodingOf(head: Uint8Array): TextEncoding {
 /**
  * Text that arrives in pieces, as a growing file read from where the last read ended: a character
  * (or, in UTF-16, a byte) cut off by a piece's end is held back for the next piece. A piece must
- * start where the file's characters do: at its start, or where the previous piece ended.
+ * start where the file's characters do: at its start, or where the previous piece ended. A
+ * byte-order mark at the start is left out.
  */
 export class PieceDecoder {
   private readonly decoder: InstanceType<typeof TextDecoder>;
-  /** UTF-16BE: the first byte of a code unit whose second is in the next piece. */
+  /** UTF-16: the first byte of a code unit whose second is in the next piece. */
   private oddByte: number | undefined;
 
   constructor(readonly encoding: TextEncoding) {
@@ -46,22 +46,26 @@ export class PieceDecoder {
   }
 
   write(bytes: Uint8Array): string {
-    if (this.encoding !== 'utf16be') return this.decoder.decode(bytes, { stream: true });
-    const all = new Uint8Array(bytes.length + (this.oddByte === undefined ? 0 : 1));
-    if (this.oddByte !== undefined) all[0] = this.oddByte;
-    all.set(bytes, all.length - bytes.length);
+    if (this.encoding === 'utf8') return this.decoder.decode(bytes, { stream: true });
+    // Whole code units only; the caller's bytes are never swapped in place.
+    const copy = this.oddByte !== undefined || this.encoding === 'utf16be';
+    const all = copy ? new Uint8Array(bytes.length + (this.oddByte === undefined ? 0 : 1)) : bytes;
+    if (copy) {
+      if (this.oddByte !== undefined) all[0] = this.oddByte;
+      all.set(bytes, all.length - bytes.length);
+    }
     const even = all.length & ~1;
     this.oddByte = even < all.length ? all[even] : undefined;
-    const swapped = all.subarray(0, even);
-    for (let i = 0; i < even; i += 2) [swapped[i], swapped[i + 1]] = [swapped[i + 1]!, swapped[i]!];
-    return this.decoder.decode(swapped, { stream: true });
+    const units = all.subarray(0, even);
+    if (this.encoding === 'utf16be') for (let i = 0; i < even; i += 2) [units[i], units[i + 1]] = [units[i + 1]!, units[i]!];
+    return this.decoder.decode(units, { stream: true });
   }
-}
 
-function utf16Text(body: Uint8Array, order: 'le' | 'be'): string {
-  const units = body.slice(0, body.length & ~1);
-  if (order === 'be') for (let i = 0; i < units.length; i += 2) [units[i], units[i + 1]] = [units[i + 1]!, units[i]!];
-  return new TextDecoder('utf-16le').decode(units);
+  /** The end of the text: a character cut short reads as U+FFFD; a lone last UTF-16 byte, half a unit, is dropped. */
+  end(): string {
+    this.oddByte = undefined;
+    return this.decoder.decode();
+  }
 }
 
 /** Whether the bytes start with a UTF-16 byte-order mark. */
