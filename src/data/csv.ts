@@ -11,6 +11,7 @@ import type { Dataset } from './dataset';
 import { checkMatrixFits, fileStartsWithGzip, fileStartsWithUtf16, gunzipIfNeeded, rowsToRead, utf16AsUtf8, type LoaderOptions } from './loaderCommon';
 import { forEachLine, type TextInput } from './lines';
 import { cellText, describeBadCell, isMissingMarker, isNumberForPeople, parseDecimal, readsAsNumber } from './numberText';
+import { labelIndexProblem, namedIndexNotes, unnamedIndexColumns, unnamedIndexNote, type HeaderColumn } from './csvRowIndex';
 
 export interface CsvOptions extends LoaderOptions {
   /** Whether the first non-comment line is a header; guessed when undefined. */
@@ -240,15 +241,6 @@ function isColumnNumbers(cells: string[]): boolean {
 }
 
 /**
- * A header whose first name is empty over a column of whole numbers: the row index pandas' to_csv
- * and R's write.csv write by default. It numbers the rows; it is not a feature.
- */
-function hasIndexColumn(topCells: string[], dataRows: FirstPass['sample'], delimiter: Delimiter): boolean {
-  if (topCells.length < 2 || unquote(topCells[0]!) !== '' || topCells.slice(1).some((c) => unquote(c) === '')) return false;
-  return dataRows.length > 0 && dataRows.every((r) => /^[+-]?\d+$/.test(unquote(splitQuoted(r.text, delimiter)[0]!)));
-}
-
-/**
  * R's write.table names the columns but not its row names, which come first on every row: a header
  * one name short over rows whose first cells are row names ("1", "2", … or words), not fractions.
  */
@@ -282,8 +274,8 @@ interface Layout {
   /** Every line ends with the delimiter (some exporters write one after the last cell): that empty field is no column. */
   trailing: boolean;
   hasHeader: boolean;
-  /** The first column is a row index (see hasIndexColumn), skipped. */
-  skipFirst: boolean;
+  /** Leading columns that are a row index (see csvRowIndex.ts) or R's row names, skipped. */
+  skipColumns: number;
   /** Rows to read (after the limit) and values per row. */
   n: number;
   dim: number;
@@ -310,7 +302,10 @@ function detectLayout(first: FirstPass, file: string, opts: CsvOptions | undefin
   const sample = trailing ? first.sample.map((s) => ({ ...s, text: withoutTrailingDelimiter(s.text) })) : first.sample;
   const top = sample[0]!;
   const topCells = splitQuoted(top.text, delimiter);
-  const indexColumn = opts?.header !== false && hasIndexColumn(topCells, sample.slice(1), delimiter);
+  const sampleCells = sample.slice(1).map((s) => splitQuoted(s.text, delimiter).map(unquote));
+  const readsAsData = (cell: string) => looksLikeData([cell], delimiter);
+  const unnamedIndex = opts?.header !== false ? unnamedIndexColumns(topCells.map(unquote), sampleCells, readsAsData) : 0;
+  const indexColumn = unnamedIndex > 0;
   const columnNumbers = !indexColumn && looksLikeData(topCells, delimiter) && isColumnNumbers(topCells);
   const hasHeader = opts?.header ?? (indexColumn || columnNumbers || !looksLikeDataRow(topCells, delimiter));
   const dataLines = first.contentLines - (hasHeader ? 1 : 0);
@@ -320,7 +315,7 @@ function detectLayout(first: FirstPass, file: string, opts: CsvOptions | undefin
   // Data rows that all end with the delimiter under a header that does not: the empty last field is not a missing name.
   const dataTrailing = cells === topCells.length + 1 && sample.slice(1).every((s) => endsWithDelimiter(s.text, delimiter));
   const rowNames = hasHeader && !indexColumn && !dataTrailing && cells === topCells.length + 1 && hasRowNameColumn(sample.slice(1), delimiter);
-  const skipFirst = indexColumn || rowNames;
+  const skipColumns = rowNames ? 1 : unnamedIndex;
   if (hasHeader && topCells.length !== cells && !rowNames) {
     throw new UserError(
       dataTrailing
@@ -334,26 +329,25 @@ function detectLayout(first: FirstPass, file: string, opts: CsvOptions | undefin
       },
     );
   }
-  const dim = cells - (skipFirst ? 1 : 0);
+  const dim = cells - skipColumns;
   const notes: string[] = [];
   if (hasHeader) {
-    const names = headerColumns(topCells, indexColumn, rowNames);
-    notes.push(...labelColumnNotes(names), ...indexColumnNotes(names, sample.slice(1), delimiter));
+    const names = headerColumns(topCells, unnamedIndex, rowNames);
+    const labelIndex = labelIndexProblem(names, sampleCells, readsAsData);
+    if (labelIndex) throw new UserError(labelIndex, { file, line: top.line, column: 1 });
+    notes.push(...labelColumnNotes(names), ...namedIndexNotes(names, sampleCells));
   }
   if (trailing) notes.push(`every line ends with a ${delimiterName(delimiter)}: the empty field after it is not read as a column`);
   if (rowNames)
     notes.push(
       `the header names one column fewer than the rows hold, and column 1 holds row names: read as R's write.table writes them, row names first without a name, and skipped; the data are the other ${counted(dim, 'column')}`,
     );
-  else if (skipFirst)
-    notes.push(
-      `column 1 has no name in the header and holds whole numbers: read as a row index (as pandas' to_csv and R's write.csv write one) and skipped; the data are the other ${counted(dim, 'column')}`,
-    );
+  else if (indexColumn) notes.push(unnamedIndexNote(unnamedIndex, sampleCells, readsAsData, dim));
   else if (columnNumbers && opts?.header === undefined)
     notes.push(`line ${top.line} (0, 1, 2, …) read as a header of column numbers, as pandas writes one; set data.header to false if it is a row of data`);
   else if (hasHeader && opts?.header === undefined) notes.push(...numericNameNotes(topCells, top.line, delimiter));
   const separatorLine = first.separatorLine ? { separatorLine: first.separatorLine.line } : {};
-  return { delimiter, trailing, hasHeader, skipFirst, n: rowsToRead(dataLines, opts), dim, firstDataLine: dataStart.line, notes, ...separatorLine };
+  return { delimiter, trailing, hasHeader, skipColumns, n: rowsToRead(dataLines, opts), dim, firstDataLine: dataStart.line, notes, ...separatorLine };
 }
 
 /**
@@ -373,16 +367,10 @@ function numericNameNotes(topCells: string[], line: number, delimiter: Delimiter
 /** Header names of a column of class labels, as Kaggle's Fashion-MNIST CSV starts with "label". */
 const LABEL_NAMES = /^(labels?|class|target)$/i;
 
-/** A header name and the column (0-based) of the rows it names. */
-interface HeaderColumn {
-  name: string;
-  column: number;
-}
-
-/** The header's names of data columns: a row index's empty name is none, and under R's row names each names the column after. */
-function headerColumns(topCells: string[], indexColumn: boolean, rowNames: boolean): HeaderColumn[] {
+/** The header's names of data columns: a row index's empty names are none, and under R's row names each names the column after. */
+function headerColumns(topCells: string[], unnamedIndex: number, rowNames: boolean): HeaderColumn[] {
   const named = topCells.map((cell, i) => ({ name: unquote(cell), column: i + (rowNames ? 1 : 0) }));
-  return indexColumn ? named.slice(1) : named;
+  return named.slice(unnamedIndex);
 }
 
 /** Every column is a feature: a column named as labels are is trained on too, which the user should know. */
@@ -391,25 +379,6 @@ function labelColumnNotes(names: HeaderColumn[]): string[] {
     if (!LABEL_NAMES.test(name)) return [];
     return [
       `column ${column + 1} is named ${JSON.stringify(name)}: VAE Lens trains on every column, so it is read as a feature like the others; if it holds class labels, write the file without that column`,
-    ];
-  });
-}
-
-/**
- * Header names pandas gives a row index it wrote as a column: "Unnamed: 0" when a file with an unnamed
- * index is read back and saved again, "index" (or "level_0" beside one) after reset_index().
- */
-const PANDAS_INDEX_NAMES = /^(unnamed: \d+|index|level_\d+)$/i;
-
-/** Such a column over whole numbers numbers the rows: it is trained on like any other, which the user should know. */
-function indexColumnNotes(names: HeaderColumn[], dataRows: FirstPass['sample'], delimiter: Delimiter): string[] {
-  return names.flatMap(({ name, column }) => {
-    if (!PANDAS_INDEX_NAMES.test(name)) return [];
-    const wholeNumbers = dataRows.length > 0 && dataRows.every((r) => /^[+-]?\d+$/.test(unquote(splitQuoted(r.text, delimiter)[column] ?? '')));
-    if (!wholeNumbers) return [];
-    return [
-      `column ${column + 1} is named ${JSON.stringify(name)} and holds whole numbers, as pandas names a row index it saved as a column: VAE Lens trains on every column, so it is read as a feature like the others; ` +
-        `if it numbers the rows, save the file without it (df.drop(columns=[${JSON.stringify(name)}]).to_csv(path, index=False))`,
     ];
   });
 }
@@ -506,10 +475,10 @@ function readDelimited(input: TextInput, file: string, opts: CsvOptions | undefi
     const ragged = () => raggedError(bytes, start, end, { file, line, offset, row: row + 1 }, delimiter, dim, layout);
     const base = row * dim;
     let field = 0;
-    let skip = layout.skipFirst;
+    let skip = layout.skipColumns;
     forEachCell(bytes, start, end, delimiter, (s, e) => {
-      if (skip) {
-        skip = false;
+      if (skip > 0) {
+        skip--;
         return;
       }
       if (field >= dim) throw ragged();
@@ -518,13 +487,13 @@ function readDelimited(input: TextInput, file: string, opts: CsvOptions | undefi
         if (Number.isNaN(raw)) {
           raw = parseDecimalComma(bytes, s, e);
           if (!Number.isNaN(raw) && !(marks.decimal && marks.grouped)) {
-            const at = cellAt(bytes, s, e, start, line, offset, row + 1, field + 1 + (layout.skipFirst ? 1 : 0));
+            const at = cellAt(bytes, s, e, start, line, offset, row + 1, field + 1 + layout.skipColumns);
             marks.comma ??= at;
             if (GROUPS_OR_DECIMALS.test(at.text)) marks.grouped ??= at;
             else marks.decimal ??= at;
           }
         } else if (!marks.point && hasByte(bytes, CH_DOT, s, e))
-          marks.point = cellAt(bytes, s, e, start, line, offset, row + 1, field + 1 + (layout.skipFirst ? 1 : 0));
+          marks.point = cellAt(bytes, s, e, start, line, offset, row + 1, field + 1 + layout.skipColumns);
         if (marks.comma && marks.point) throw mixedDecimalMarks(marks.comma, marks.point, delimiter, file);
       }
       const v = Math.fround(raw);
@@ -536,7 +505,7 @@ function readDelimited(input: TextInput, file: string, opts: CsvOptions | undefi
             : Number.isNaN(raw)
               ? describeBadCell(cellText(bytes, s, e, 1000), delimiter) + (row === 0 ? headerHint : '')
               : `is ${cellText(bytes, s, e)}, which is beyond the float32 range (about ±3.4e38)`;
-        throw new UserError(`row ${row + 1}, field ${field + 1 + (layout.skipFirst ? 1 : 0)} ${why}`, {
+        throw new UserError(`row ${row + 1}, field ${field + 1 + layout.skipColumns} ${why}`, {
           file,
           line,
           column: s - start + 1,
@@ -599,7 +568,7 @@ function raggedError(
   const quote = bytes.indexOf(CH_QUOTE, start);
   const quoted = quote >= 0 && quote < end;
   return new UserError(
-    `line ${at.line} has ${counted(count, `${delimiterName(delimiter)}-separated value`)} but line ${layout.firstDataLine} has ${dim + (layout.skipFirst ? 1 : 0)}` +
+    `line ${at.line} has ${counted(count, `${delimiterName(delimiter)}-separated value`)} but line ${layout.firstDataLine} has ${dim + layout.skipColumns}` +
       `${layout.trailing ? ` (not counting the empty field after the ${delimiterName(delimiter)} that ends the lines)` : ''}; every row needs the same number of columns` +
       (quoted ? ' (quoted cells may not contain the delimiter in data rows)' : ''),
     { ...at, column: 1, length: Math.max(1, end - start) },

@@ -1,0 +1,149 @@
+/**
+ * Row indexes that pandas and R write into a CSV before the data: told from the header's names and
+ * the sampled rows' cells (unquoted), for csv.ts. pandas' `df.to_csv()` writes one column per level
+ * of the index, under an empty name (`,,a,b` for a MultiIndex of two levels) or the level's name;
+ * R's `write.csv` writes row names under an empty name.
+ */
+import { counted } from '../core/wording';
+import { isMissingMarker } from './numberText';
+
+/** A header name and the column (0-based) of the rows it names. */
+export interface HeaderColumn {
+  name: string;
+  column: number;
+}
+
+/** Whether a cell, unquoted, reads as a number (or is empty), as the CSV loader reads its cells. */
+export type ReadsAsData = (cell: string) => boolean;
+
+const WHOLE_NUMBER = /^[+-]?\d+$/;
+
+/**
+ * A cell that names a row: a word or a date, no number and no missing-value marker (NA, null, …).
+ * A cell starting as a number does ("1.5D", "1,5,5") is a number written wrong, said so on its cell.
+ */
+const LABEL_START = /^(?:[\p{L}_]|\d{4}-\d\d-\d\d)/u;
+const isLabel = (cell: string, readsAsData: ReadsAsData): boolean => LABEL_START.test(cell) && !readsAsData(cell) && !isMissingMarker(cell);
+
+/** Named columns of text are told from a column of one mistyped number by more than one row. */
+const MIN_TEXT_ROWS = 2;
+
+const column = (rows: readonly string[][], c: number): string[] => rows.map((r) => r[c] ?? '');
+
+/**
+ * How many leading columns have an empty header name over row labels or whole numbers, as pandas'
+ * `to_csv` and R's `write.csv` write a row index: 0 unless every later column has a name.
+ */
+export function unnamedIndexColumns(names: readonly string[], rows: readonly string[][], readsAsData: ReadsAsData): number {
+  let count = 0;
+  while (count < names.length && names[count] === '') count++;
+  if (count === 0 || count === names.length || names.slice(count).some((n) => n === '') || rows.length === 0) return 0;
+  for (let c = 0; c < count; c++) {
+    if (!column(rows, c).every((cell) => WHOLE_NUMBER.test(cell) || isLabel(cell, readsAsData))) return 0;
+  }
+  return count;
+}
+
+/** The note for leading columns unnamedIndexColumns found, which are skipped. */
+export function unnamedIndexNote(count: number, rows: readonly string[][], readsAsData: ReadsAsData, dataColumns: number): string {
+  const cells = Array.from({ length: count }, (_, c) => column(rows, c));
+  const labels = cells.some((values) => values.some((v) => isLabel(v, readsAsData)));
+  const numbers = cells.some((values) => values.some((v) => WHOLE_NUMBER.test(v)));
+  const example = labels ? ` (such as ${quotedName(cells.flat().find((v) => isLabel(v, readsAsData))!)})` : '';
+  const held = labels && numbers ? `row labels${example} and whole numbers` : labels ? `row labels${example}` : 'whole numbers';
+  const rest = `; the data are the other ${counted(dataColumns, 'column')}`;
+  if (count === 1)
+    return `column 1 has no name in the header and holds ${held}: read as a row index (as pandas' to_csv and R's write.csv write one) and skipped${rest}`;
+  return (
+    `${columnNumbers(range(count))} have no name in the header and hold ${held}: read as the ${count} levels of a row index ` +
+    `(as pandas' to_csv writes a MultiIndex) and skipped${rest}; df.to_csv(path, index=False) writes the file without them`
+  );
+}
+
+/**
+ * Named leading columns of text over columns of numbers: a row index saved under its level names
+ * (`grp,k,a,b` over `x,0,…`), or a column of names. VAE Lens reads numbers only: what to say, or
+ * undefined when the first column read is not such text. Whole-number columns right after the text
+ * are named as the index's further levels they likely are.
+ */
+export function labelIndexProblem(columns: readonly HeaderColumn[], rows: readonly string[][], readsAsData: ReadsAsData): string | undefined {
+  if (rows.length < MIN_TEXT_ROWS) return undefined;
+  const isText = (c: HeaderColumn) => column(rows, c.column).every((v) => isLabel(v, readsAsData));
+  let texts = 0;
+  while (texts < columns.length && isText(columns[texts]!)) texts++;
+  if (texts === 0 || texts === columns.length) return undefined;
+  let levels = texts;
+  while (levels < columns.length - 1 && column(rows, columns[levels]!.column).every((v) => WHOLE_NUMBER.test(v))) levels++;
+  const named = columns.slice(0, levels);
+  const example = column(rows, columns[0]!.column)[0]!;
+  const one = named.length === 1;
+  const textPart = `${columnList(named.slice(0, texts))} ${texts === 1 ? 'holds' : 'hold'} text such as ${quotedName(example)}, not numbers`;
+  const levelPart =
+    levels > texts
+      ? `, and ${columnList(named.slice(texts))} beside ${texts === 1 ? 'it' : 'them'} ${levels - texts === 1 ? 'holds' : 'hold'} whole numbers`
+      : '';
+  // The index is every column up to the last of these, a skipped unnamed level before them too.
+  const last = named[named.length - 1]!.column;
+  const indexCol = last === 0 ? '0' : `[${range(last + 1).join(', ')}]`;
+  return (
+    `${textPart}${levelPart}: ${one ? 'it looks like a row index, or a column of names,' : 'they look like the levels of a row index'} that pandas' df.to_csv() wrote before the data. ` +
+    `VAE Lens reads numbers only: save the data without ${one ? 'that column' : 'those columns'}, e.g. df.to_csv(path, index=False) ` +
+    `(pd.read_csv(path, index_col=${indexCol}) reads this file with ${one ? 'it' : 'them'} as the index)`
+  );
+}
+
+/**
+ * Header names pandas gives a row index it wrote as a column: "Unnamed: 0" when a file with an unnamed
+ * index is read back and saved again, "index" (or "level_0", "level_1", … for the levels of a
+ * MultiIndex) after reset_index().
+ */
+const PANDAS_INDEX_NAMES = /^(unnamed: \d+|index|level_\d+)$/i;
+
+/** Rows sampled before a first column counting 0, 1, 2, … is taken for a row number, whatever its name. */
+const MIN_COUNTED_ROWS = 3;
+
+/**
+ * Columns over whole numbers under a name pandas gives a row index, or a first column counting the
+ * rows from 0 (a RangeIndex saved under a name): they are trained on like any other, which the user
+ * should know. One note for all of them, or none.
+ */
+export function namedIndexNotes(columns: readonly HeaderColumn[], rows: readonly string[][]): string[] {
+  const whole = (c: HeaderColumn) => rows.length > 0 && column(rows, c.column).every((v) => WHOLE_NUMBER.test(v));
+  const byName = columns.filter((c) => PANDAS_INDEX_NAMES.test(c.name) && whole(c));
+  const first = columns[0];
+  const counting =
+    first !== undefined && !byName.includes(first) && rows.length >= MIN_COUNTED_ROWS && column(rows, first.column).every((v, i) => v === String(i));
+  const found = counting ? [first, ...byName] : byName;
+  if (found.length === 0) return [];
+  const one = found.length === 1;
+  const names = found.map((c) => JSON.stringify(c.name));
+  const why = !counting
+    ? `${one ? 'holds' : 'hold'} whole numbers, as pandas names a row index it saved as a column`
+    : one
+      ? 'holds the row numbers 0, 1, 2, …, as a row index saved as a column does'
+      : `hold whole numbers (column ${first.column + 1} counts the rows 0, 1, 2, …), as a row index saved as a column does`;
+  return [
+    `${one ? 'column' : 'columns'} ${listed(found.map((c) => String(c.column + 1)))} ${one ? 'is' : 'are'} named ${listed(names)} and ${why}: ` +
+      `VAE Lens trains on every column, so ${one ? 'it is' : 'they are'} read as ${one ? 'a feature' : 'features'} like the others; ` +
+      `if ${one ? 'it numbers' : 'they number'} the rows, save the file without ${one ? 'it' : 'them'} (df.drop(columns=[${names.join(', ')}]).to_csv(path, index=False))`,
+  ];
+}
+
+/** "columns 1 and 2", of 0-based columns. */
+function columnNumbers(columns: readonly number[]): string {
+  return `${columns.length === 1 ? 'column' : 'columns'} ${listed(columns.map((c) => String(c + 1)))}`;
+}
+
+/** "column 1 (\"grp\")", "columns 1 and 2 (\"grp\", \"k\")". */
+function columnList(named: readonly HeaderColumn[]): string {
+  return `${columnNumbers(named.map((c) => c.column))} (${named.map((c) => JSON.stringify(c.name)).join(', ')})`;
+}
+
+/** "1", "1 and 2", "1, 2 and 3". */
+function listed(items: readonly string[]): string {
+  return items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
+}
+
+const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
+
+const quotedName = (text: string): string => JSON.stringify(text);

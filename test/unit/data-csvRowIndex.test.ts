@@ -1,0 +1,148 @@
+/**
+ * Row indexes written before the data: pandas' df.to_csv() of a MultiIndex (one column per level,
+ * under empty names or the levels' names), R's write.csv row names, reset_index()'s level_N columns.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseCsv, readCsvFile } from '../../src/data/csv';
+import { assertWellFormed, expectUserError, rows, tempDir } from './data-testkit';
+
+const csv = (text: string) => parseCsv(Buffer.from(text), 'd.csv');
+
+type LevelKind = 'words' | 'whole numbers' | 'dates';
+
+/** The value of index level `kind` on row i, as pandas writes it. */
+function levelValue(kind: LevelKind, level: number, i: number): string {
+  if (kind === 'words') return ['x', 'y', 'zeta', 'Ünter'][(i >> level) % 4]!;
+  if (kind === 'whole numbers') return String((i >> level) % 3);
+  return `2024-0${1 + (i % 9)}-1${level}`;
+}
+
+const table = (n: number, d: number) => Array.from({ length: n }, (_, i) => Array.from({ length: d }, (_, j) => (i * d + j) / 4 - 1.5));
+
+test('csv: leading columns without a name over labels, whole numbers or dates are the levels of a row index: skipped, named in one note (generated)', () => {
+  const dir = tempDir();
+  const kinds: LevelKind[] = ['words', 'whole numbers', 'dates'];
+  let cases = 0;
+  for (const levels of [1, 2, 3])
+    for (const d of [1, 2, 4])
+      for (const delimiter of [',', ';', '\t'])
+        for (const quote of ['', '"'])
+          for (let k = 0; k < kinds.length; k++) {
+            const kindsOf = Array.from({ length: levels }, (_, l) => kinds[(k + l) % kinds.length]!);
+            const m = table(5, d);
+            const q = (c: string) => `${quote}${c}${quote}`;
+            const header = [...kindsOf.map(() => q('')), ...m[0]!.map((_, j) => q(`f${j}`))].join(delimiter);
+            const body = m.map((r, i) => [...kindsOf.map((kind, l) => q(levelValue(kind, l, i))), ...r.map(String)].join(delimiter));
+            const text = [header, ...body].join('\n') + '\n';
+            const what = JSON.stringify(text);
+            const file = join(dir, 'index.csv');
+            writeFileSync(file, text);
+            for (const ds of [csv(text), readCsvFile(file, { chunkBytes: 9 })]) {
+              assertWellFormed(ds);
+              assert.equal(ds.dim, d, what);
+              assert.deepEqual(rows(ds), m, what);
+              const notes = (ds.notes ?? []).filter((n) => n.includes('row index'));
+              assert.equal(notes.length, 1, `${what}: ${JSON.stringify(ds.notes)}`);
+              const columns = levels === 1 ? 'column 1 has' : levels === 2 ? 'columns 1 and 2 have' : 'columns 1, 2 and 3 have';
+              assert.match(notes[0]!, new RegExp(`^${columns} no name in the header .*skipped; the data are the other ${d} column`), what);
+              if (kindsOf.includes('words')) assert.match(notes[0]!, /row labels \(such as "/, what);
+            }
+            cases++;
+          }
+  assert.equal(cases, 162);
+});
+
+test('csv: messages about a row after a skipped row index count the index columns among the fields', () => {
+  expectUserError(() => csv(',,a,b\nx,0,0.5,1\ny,1,0.25,oops\n'), /row 2, field 4 is "oops"/, { line: 3, column: 10 });
+  expectUserError(() => csv(',,a,b\nx,0,0.5,1\ny,1,0.25\n'), /line 3 has 3 comma-separated values but line 2 has 4/, { line: 3 });
+});
+
+test('csv: leading named columns of text (a row index saved under its level names) are refused in one message naming them and what to write (generated)', () => {
+  const cases: Array<{ names: string[]; kinds: LevelKind[]; indexCol: string; named: RegExp }> = [
+    {
+      names: ['name'],
+      kinds: ['words'],
+      indexCol: 'index_col=0',
+      named: /^column 1 \("name"\) holds text such as "x", not numbers: it looks like a row index/,
+    },
+    { names: ['day'], kinds: ['dates'], indexCol: 'index_col=0', named: /^column 1 \("day"\) holds text such as "2024-01-10"/ },
+    {
+      names: ['grp', 'k'],
+      kinds: ['words', 'whole numbers'],
+      indexCol: 'index_col=\\[0, 1\\]',
+      named: /^column 1 \("grp"\) holds text .*, and column 2 \("k"\) beside it holds whole numbers: they look like the levels of a row index/,
+    },
+    {
+      names: ['level_0', 'level_1'],
+      kinds: ['words', 'words'],
+      indexCol: 'index_col=\\[0, 1\\]',
+      named: /^columns 1 and 2 \("level_0", "level_1"\) hold text/,
+    },
+    {
+      names: ['city', 'street', 'n'],
+      kinds: ['words', 'words', 'whole numbers'],
+      indexCol: 'index_col=\\[0, 1, 2\\]',
+      named: /^columns 1 and 2 \("city", "street"\) hold text .*, and column 3 \("n"\) beside them holds whole numbers/,
+    },
+  ];
+  for (const { names, kinds, indexCol, named } of cases)
+    for (const delimiter of [',', ';', '\t'])
+      for (const d of [1, 3]) {
+        const m = table(4, d);
+        const header = [...names, ...m[0]!.map((_, j) => `f${j}`)].join(delimiter);
+        const body = m.map((r, i) => [...kinds.map((kind, l) => levelValue(kind, l, i)), ...r.map(String)].join(delimiter));
+        const text = [header, ...body].join('\n') + '\n';
+        const err = expectUserError(() => csv(text), named, { file: 'd.csv', line: 1, column: 1 });
+        assert.match(err.message, /VAE Lens reads numbers only: save the data without th(at column|ose columns), e\.g\. df\.to_csv\(path, index=False\)/, text);
+        assert.match(err.message, new RegExp(indexCol), text);
+      }
+  // Behind a skipped unnamed index, the index the user reads back spans it too.
+  expectUserError(() => csv(',name,a\n0,x,0.5\n1,y,1.5\n'), /column 2 \("name"\) holds text .*index_col=\[0, 1\]/, { line: 1 });
+});
+
+test('csv: a named text column the loader cannot tell from one mistyped number, or after the data, is named on its cell as before', () => {
+  for (const cell of ['D3', 'x1', '1.5D']) expectUserError(() => csv(`a,b\n${cell},2\n`), new RegExp(`row 1, field 1 is "${cell}", not a number`), { line: 2 });
+  expectUserError(() => csv('a,species\n0.5,setosa\n0.25,virginica\n'), /row 1, field 2 is "setosa", not a number/, { line: 2 });
+  // Only text columns: no data for them to stand before.
+  expectUserError(() => csv('a,b\nx,y\nz,w\n'), /row 1, field 1 is "x", not a number/, { line: 2 });
+});
+
+test('csv: several columns pandas names as index levels (level_0, level_1, …) over whole numbers get one note naming them all (generated)', () => {
+  for (const count of [2, 3])
+    for (const delimiter of [',', ';', '\t']) {
+      const names = Array.from({ length: count }, (_, l) => `level_${l}`);
+      const body = [0, 1, 2, 3].map((i) => [...names.map((_, l) => String((i >> l) % 2)), `${i}.5`].join(delimiter));
+      const ds = csv(`${[...names, 'x'].join(delimiter)}\n${body.join('\n')}\n`);
+      assert.equal(ds.dim, count + 1);
+      const notes = (ds.notes ?? []).filter((n) => n.includes('row index'));
+      assert.equal(notes.length, 1, JSON.stringify(ds.notes));
+      const columns = count === 2 ? 'columns 1 and 2' : 'columns 1, 2 and 3';
+      assert.match(
+        notes[0]!,
+        new RegExp(
+          `^${columns} are named ${names
+            .map((n) => `"${n}"`)
+            .join(count === 2 ? ' and ' : ', ')
+            .replace(/, ("level_2")$/, ' and $1')}`,
+        ),
+      );
+      assert.match(notes[0]!, new RegExp(`df\\.drop\\(columns=\\[${names.map((n) => `"${n}"`).join(', ')}\\]\\)\\.to_csv\\(path, index=False\\)`));
+    }
+});
+
+test('csv: a first column under any name that counts the rows 0, 1, 2, … is read, with a note that it is trained as a feature', () => {
+  for (const name of ['id', 'row', '"Row ID"']) {
+    const ds = csv(`${name},x,y\n0,0.5,1\n1,1.5,2\n2,2.5,3\n3,3.5,4\n`);
+    assert.equal(ds.dim, 3);
+    const note = (ds.notes ?? []).find((n) => n.includes('row index'));
+    assert.ok(note, JSON.stringify(ds.notes));
+    assert.match(note, new RegExp(`^column 1 is named ${JSON.stringify(name.replace(/"/g, ''))} and holds the row numbers 0, 1, 2, …`));
+  }
+  // Too few rows to tell, counting from elsewhere, or not first: no such note.
+  for (const text of ['id,x\n0,0.5\n1,1.5\n', 'id,x\n1,0.5\n2,1.5\n3,2.5\n', 'x,id\n0.5,0\n1.5,1\n2.5,2\n', 'id,x\n0,0.5\n2,1.5\n1,2.5\n']) {
+    assert.ok(!(csv(text).notes ?? []).some((n) => n.includes('row index')), text);
+  }
+});
