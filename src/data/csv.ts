@@ -42,7 +42,8 @@ export function readCsvFile(path: string, opts?: CsvOptions): Dataset {
 }
 
 interface FirstPass {
-  sample: Array<{ text: string; line: number }>;
+  /** The top lines; a header whose quoted name holds a line break is one entry, to its `lastLine`. */
+  sample: Array<{ text: string; line: number; lastLine?: number }>;
   contentLines: number;
   /** Excel's `sep=;` first line: the delimiter it names, and its line (no header, no data). */
   separatorLine?: { delimiter: Delimiter; line: number };
@@ -77,11 +78,42 @@ function isSkippable(bytes: Buffer, start: number, end: number): boolean {
   return bytes[i] === CH_HASH && !SPREADSHEET_ERROR.test(bytes.toString('latin1', i, Math.min(end, i + LONGEST_SPREADSHEET_ERROR)));
 }
 
-function firstPass(input: TextInput, file: string, stopAfter: number): FirstPass {
+/** Lines one quoted header name may run over; a quote open longer than that is a stray one. */
+const MAX_QUOTED_LINES = 8;
+
+/** Where a line leaves a double quote open (a quoted cell running on past its end), or -1. */
+function openQuoteAt(text: string): number {
+  let open = -1;
+  for (let i = text.indexOf('"'); i >= 0; i = text.indexOf('"', i + 1)) open = open < 0 ? i : -1;
+  return open;
+}
+
+/** The line and column (1-based) of the quote a header's text leaves open, the header starting on `line`. */
+function openQuotePlace(header: { text: string; line: number }): { line: number; column: number; rest: string } {
+  const at = openQuoteAt(header.text);
+  const before = header.text.slice(0, at).split('\n');
+  return { line: header.line + before.length - 1, column: before[before.length - 1]!.length + 1, rest: header.text.slice(at).split('\n', 1)[0]! };
+}
+
+function unclosedHeaderQuote(header: { text: string; line: number }, lastLine: number, file: string): UserError {
+  const { line, column, rest } = openQuotePlace(header);
+  const shown = rest.length > 20 ? `${rest.slice(0, 20)}…` : rest;
+  return new UserError(
+    `line ${line}, column ${column} opens a quote (${JSON.stringify(shown)}) that no line up to line ${lastLine} closes; ` +
+      'a quoted header name may hold a line break, but this quote is never closed: close it, or remove it',
+    { file, line, column },
+  );
+}
+
+function firstPass(input: TextInput, file: string, stopAfter: number, header: boolean | undefined): FirstPass {
   const sample: FirstPass['sample'] = [];
   let contentLines = 0;
   let separatorLine: FirstPass['separatorLine'];
+  // The first line while a quoted name in it runs over line breaks (only a header may hold one).
+  let openHeader: { text: string; line: number } | undefined;
+  let lastLine = 0;
   forEachLine(input, (bytes, start, end, line, offset) => {
+    lastLine = line;
     if (end - start > MAX_LINE_BYTES) {
       throw new UserError(`line ${line} is longer than ${MAX_LINE_BYTES >> 20} MiB; this does not look like a delimited text file (check data.format)`, {
         file,
@@ -90,15 +122,33 @@ function firstPass(input: TextInput, file: string, stopAfter: number): FirstPass
         offset,
       });
     }
+    if (openHeader) {
+      const text = `${openHeader.text}\n${bytes.toString('utf8', start, end)}`;
+      if (openQuoteAt(text) < 0) {
+        sample.push({ text, line: openHeader.line, lastLine: line });
+        openHeader = undefined;
+        contentLines++;
+        return contentLines < stopAfter;
+      }
+      openHeader = { ...openHeader, text };
+      if (line - openQuotePlace(openHeader).line + 1 >= MAX_QUOTED_LINES) throw unclosedHeaderQuote(openHeader, line, file);
+      return true;
+    }
     if (isSkippable(bytes, start, end)) return true;
     if (contentLines === 0 && separatorLine === undefined) {
       separatorLine = separatorDirective(bytes.toString('utf8', start, end), line, file);
       if (separatorLine) return true;
     }
-    if (sample.length < SAMPLE_LINES) sample.push({ text: bytes.toString('utf8', start, end), line });
+    const text = bytes.toString('utf8', start, end);
+    if (contentLines === 0 && header !== false && openQuoteAt(text) >= 0) {
+      openHeader = { text, line };
+      return true;
+    }
+    if (sample.length < SAMPLE_LINES) sample.push({ text, line });
     contentLines++;
     return contentLines < stopAfter;
   });
+  if (openHeader) throw unclosedHeaderQuote(openHeader, lastLine, file);
   return separatorLine ? { sample, contentLines, separatorLine } : { sample, contentLines };
 }
 
@@ -285,6 +335,8 @@ interface Layout {
   notes: string[];
   /** The line of Excel's `sep=` directive, skipped. */
   separatorLine?: number;
+  /** The header's last line (a quoted name may run over several), 0 without a header. */
+  headerEndLine: number;
 }
 
 /** Delimiter, header, shape, from the first pass. */
@@ -317,6 +369,13 @@ function detectLayout(first: FirstPass, file: string, opts: CsvOptions | undefin
   const rowNames = hasHeader && !indexColumn && !dataTrailing && cells === topCells.length + 1 && hasRowNameColumn(sample.slice(1), delimiter);
   const skipColumns = rowNames ? 1 : unnamedIndex;
   if (hasHeader && topCells.length !== cells && !rowNames) {
+    const openQuote = openQuoteAt(dataStart.text);
+    if (!dataTrailing && openQuote >= 0)
+      throw new UserError(
+        `the header has ${counted(topCells.length, 'name')} but the first data row (line ${dataStart.line}) has ${counted(cells, 'value')}, ` +
+          `and its quote at column ${openQuote + 1} is not closed on the line: ${QUOTE_OVER_LINE_BREAK}`,
+        { file, line: dataStart.line, column: openQuote + 1 },
+      );
     throw new UserError(
       dataTrailing
         ? `every data row ends with a ${delimiterName(delimiter)} (line ${dataStart.line} has ${counted(topCells.length, 'value')} and an empty field after them) but the header does not: ` +
@@ -347,7 +406,19 @@ function detectLayout(first: FirstPass, file: string, opts: CsvOptions | undefin
     notes.push(`line ${top.line} (0, 1, 2, …) read as a header of column numbers, as pandas writes one; set data.header to false if it is a row of data`);
   else if (hasHeader && opts?.header === undefined) notes.push(...numericNameNotes(topCells, top.line, delimiter));
   const separatorLine = first.separatorLine ? { separatorLine: first.separatorLine.line } : {};
-  return { delimiter, trailing, hasHeader, skipColumns, n: rowsToRead(dataLines, opts), dim, firstDataLine: dataStart.line, notes, ...separatorLine };
+  const headerEndLine = hasHeader ? (top.lastLine ?? top.line) : 0;
+  return {
+    delimiter,
+    trailing,
+    hasHeader,
+    skipColumns,
+    n: rowsToRead(dataLines, opts),
+    dim,
+    firstDataLine: dataStart.line,
+    notes,
+    headerEndLine,
+    ...separatorLine,
+  };
 }
 
 /**
@@ -454,23 +525,18 @@ function readDelimited(input: TextInput, file: string, opts: CsvOptions | undefi
   const maxRows = opts?.maxRows;
   // +1 for a possible header line; stop counting once the limit is reached.
   const stopAfter = maxRows !== undefined ? Math.floor(maxRows) + 1 : Infinity;
-  const layout = detectLayout(firstPass(input, file, stopAfter), file, opts);
+  const layout = detectLayout(firstPass(input, file, stopAfter, opts?.header), file, opts);
   const { delimiter, n, dim } = layout;
   checkMatrixFits(n, dim, { file, line: layout.firstDataLine });
   const values = new Float32Array(n * dim);
   const headerHint = opts?.header === false ? ' (data.header is false: is the first line a header?)' : '';
   let row = 0;
-  let sawHeader = !layout.hasHeader;
   // A file writes decimals one way: a point beside decimal commas may be a thousands separator.
   // `decimal` is a comma cell that cannot group thousands (0,5), `grouped` one that may (1,234).
   const marks: { comma?: CellAt; point?: CellAt; decimal?: CellAt; grouped?: CellAt } = {};
   const commas = readsDecimalCommas(delimiter);
   forEachLine(input, (bytes, start, lineEnd, line, offset) => {
-    if (isSkippable(bytes, start, lineEnd) || line === layout.separatorLine) return true;
-    if (!sawHeader) {
-      sawHeader = true;
-      return true;
-    }
+    if (line <= layout.headerEndLine || isSkippable(bytes, start, lineEnd) || line === layout.separatorLine) return true;
     const end = layout.trailing ? endBeforeTrailingDelimiter(bytes, start, lineEnd, delimiter) : lineEnd;
     const ragged = () => raggedError(bytes, start, end, { file, line, offset, row: row + 1 }, delimiter, dim, layout);
     const base = row * dim;
@@ -502,9 +568,11 @@ function readDelimited(input: TextInput, file: string, opts: CsvOptions | undefi
         const why =
           quotedEnd !== undefined
             ? quotedDelimiterProblem(bytes.toString('utf8', s, quotedEnd).trim(), delimiter)
-            : Number.isNaN(raw)
-              ? describeBadCell(cellText(bytes, s, e, 1000), delimiter) + (row === 0 ? headerHint : '')
-              : `is ${cellText(bytes, s, e)}, which is beyond the float32 range (about ±3.4e38)`;
+            : Number.isNaN(raw) && opensUnclosedQuote(bytes, s, end)
+              ? `is ${JSON.stringify(cellText(bytes, s, e))}, which opens a quote that line ${line} does not close: ${QUOTE_OVER_LINE_BREAK}`
+              : Number.isNaN(raw)
+                ? describeBadCell(cellText(bytes, s, e, 1000), delimiter) + (row === 0 ? headerHint : '')
+                : `is ${cellText(bytes, s, e)}, which is beyond the float32 range (about ±3.4e38)`;
         throw new UserError(`row ${row + 1}, field ${field + 1 + layout.skipColumns} ${why}`, {
           file,
           line,
@@ -541,6 +609,24 @@ function endOfQuotedDelimiter(bytes: Buffer, s: number, e: number, lineEnd: numb
   return close >= 0 && close < lineEnd ? close + 1 : undefined;
 }
 
+/** What a data row with quotes and the wrong count may have done: run a quoted cell over a line break, or quote a delimiter. */
+function unclosedOrDelimiterHint(text: string): string {
+  const open = openQuoteAt(text);
+  return open >= 0
+    ? ` (its quote at column ${open + 1} is not closed on the line: ${QUOTE_OVER_LINE_BREAK})`
+    : ' (quoted cells may not contain the delimiter in data rows)';
+}
+
+const QUOTE_OVER_LINE_BREAK =
+  'a quoted cell runs on past the line break, which only a header name may; a data cell holds one number: remove the line break inside the quotes, or the stray quote';
+
+/** Whether the cell starting at `s` opens a double quote that nothing up to the line's end closes. */
+function opensUnclosedQuote(bytes: Buffer, s: number, lineEnd: number): boolean {
+  let open = s;
+  while (open < lineEnd && (bytes[open] === 32 || bytes[open] === 9)) open++;
+  return open < lineEnd && bytes[open] === CH_QUOTE && !hasByte(bytes, CH_QUOTE, open + 1, lineEnd);
+}
+
 /** A quoted data cell with the delimiter inside: spreadsheets write thousands separators ("1,234") or decimal commas ("0,5") so. */
 function quotedDelimiterProblem(quoted: string, delimiter: Delimiter): string {
   const text = quoted.replace(/^"(.*)"$/s, '$1');
@@ -570,7 +656,7 @@ function raggedError(
   return new UserError(
     `line ${at.line} has ${counted(count, `${delimiterName(delimiter)}-separated value`)} but line ${layout.firstDataLine} has ${dim + layout.skipColumns}` +
       `${layout.trailing ? ` (not counting the empty field after the ${delimiterName(delimiter)} that ends the lines)` : ''}; every row needs the same number of columns` +
-      (quoted ? ' (quoted cells may not contain the delimiter in data rows)' : ''),
+      (quoted ? unclosedOrDelimiterHint(bytes.toString('utf8', start, end)) : ''),
     { ...at, column: 1, length: Math.max(1, end - start) },
   );
 }
