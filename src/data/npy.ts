@@ -12,12 +12,12 @@ import { counted } from '../core/wording';
 import type { Dataset } from './dataset';
 import { decodeElements, decodeInto, describeElementType, isHostFloat32, sourceTypeOf, type ElementType } from './binaryElements';
 import { assertAllFinite, checkMatrixFits, exactBytes, fileStartsWithGzip, gunzipIfNeeded, rowsToRead, type LoaderOptions } from './loaderCommon';
+import { structuredDtypeMessage, unreadDtypeMessage, unreadShapeMessage } from './npyAdvice';
 import { parsePyLiteral, PyLiteralError, type PyValue } from './pyLiteral';
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 /** "PK\x03\x04": how np.savez's .npz and torch.save's files start. */
 const ZIP_LOCAL_HEADER = 0x04034b50;
-const SUPPORTED = '<f2, <f4, <f8, |b1, |u1, |i1, <i2, <u2, <i4, <u4, <i8, <u8 (and big-endian ">" forms)';
 
 export interface NpyOptions extends LoaderOptions {
   /** Let the result view `data` instead of copying float32 bytes (only when the caller owns `data`). */
@@ -201,13 +201,7 @@ function checkLayout(header: NpyHeader, available: number, peek: Peek, file: str
   const { type, shape, dataStart } = header;
   const typeName = describeElementType(type);
   if (shape.length === 0 || shape.length > 4) {
-    throw new UserError(
-      `the array has shape (${shape.join(', ')}); VAE Lens reads 1-D (N,), 2-D (N, D) or image (N, H, W) and (N, H, W, C) arrays: reshape it before saving`,
-      {
-        file,
-        offset: 8,
-      },
-    );
+    throw new UserError(unreadShapeMessage(shape), { file, offset: 8 });
   }
   const total = shape.reduce((a, b) => a * b, 1);
   const expected = total * type.bytes;
@@ -304,24 +298,19 @@ function readHeader(data: Buffer, file: string): NpyHeader {
     throw new UserError("the NPY header is not a dict with 'descr', 'fortran_order' and 'shape'", at);
   }
   const { descr, fortran_order: fortran, shape } = dict;
-  if (typeof descr !== 'string') {
-    throw new UserError(
-      `the array has a structured or missing dtype (descr = ${JSON.stringify(descr ?? null)}); VAE Lens reads plain numeric arrays: ${SUPPORTED}`,
-      at,
-    );
-  }
+  if (typeof descr !== 'string') throw new UserError(structuredDtypeMessage(descr), at);
   if (fortran !== true && fortran !== false) throw new UserError("the NPY header's 'fortran_order' must be True or False", at);
   if (!Array.isArray(shape) || !shape.every((s) => typeof s === 'number' && Number.isSafeInteger(s) && s >= 0)) {
     throw new UserError("the NPY header's 'shape' must be a tuple of non-negative integers", at);
   }
-  return { type: parseDescr(descr, file, at), shape: shape as number[], fortran, dataStart };
+  return { type: parseDescr(descr, shape.length, file, at), shape: shape as number[], fortran, dataStart };
 }
 
-function parseDescr(descr: string, file: string, at: { offset: number; length: number }): ElementType {
+function parseDescr(descr: string, ndim: number, file: string, at: { offset: number; length: number }): ElementType {
   // No byte-order character ('f4', as some writers other than NumPy put it) is native order, as NumPy reads it.
   const m = /^([<>|=]?)([fiub])(\d+)$/.exec(descr);
   const unsupported = (): never => {
-    throw new UserError(`dtype ${JSON.stringify(descr)}${unreadDtypeKind(descr)} is not supported; use one of ${SUPPORTED}`, { file, ...at });
+    throw new UserError(unreadDtypeMessage(descr, ndim), { file, ...at });
   };
   if (!m) return unsupported();
   const kind = m[2] === 'f' ? 'float' : m[2] === 'i' ? 'int' : m[2] === 'u' ? 'uint' : 'bool';
@@ -331,22 +320,4 @@ function parseDescr(descr: string, file: string, at: { offset: number; length: n
   if (!fits) return unsupported();
   // '=' is native order; NumPy writes it only on the machine that made the file, nearly always little-endian.
   return { kind, bytes: bytes as ElementType['bytes'], littleEndian: m[1] !== '>' };
-}
-
-/** What a dtype that is not read holds, and how to make it numbers, for the message (empty when plain). */
-function unreadDtypeKind(descr: string): string {
-  switch (/^[<>|=]?([A-Za-z])/.exec(descr)?.[1]) {
-    case 'O':
-      return ' (Python objects, stored pickled, which VAE Lens never unpickles: save np.asarray(array, dtype=np.float32) instead)';
-    case 'U':
-    case 'S':
-      return ' (text: convert it to numbers first, e.g. array.astype(np.float32))';
-    case 'c':
-      return ' (complex numbers: save their real and imaginary parts as columns, e.g. np.concatenate([a.real, a.imag], axis=1))';
-    case 'M':
-    case 'm':
-      return ' (dates or time spans: convert them to numbers first, e.g. array.astype("int64"))';
-    default:
-      return '';
-  }
 }

@@ -145,7 +145,7 @@ test('npy: truncated data, extra data (mislabelled shape), bad magic, bad versio
 });
 
 test('npy: unsupported dtypes, shapes and headers', () => {
-  expectUserError(() => parse(npyBytes('<f16', [2], new Uint8Array(32))), /dtype "<f16" is not supported; use one of <f2, <f4/);
+  expectUserError(() => parse(npyBytes('<f16', [2], new Uint8Array(32))), /dtype "<f16" \(long double.*\) is not supported: .*; VAE Lens reads <f2, <f4/);
   expectUserError(() => parse(npyBytes('<c16', [1], new Uint8Array(16))), /not supported/);
   expectUserError(
     () => parse(npyBytes('', [1], new Uint8Array(8), { headerText: "{'descr': [('a', '<f4'), ('b', '<f4')], 'fortran_order': False, 'shape': (1,), }" })),
