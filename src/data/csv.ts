@@ -11,7 +11,7 @@ import type { Dataset } from './dataset';
 import { checkMatrixFits, fileStartsWithGzip, fileStartsWithUtf16, gunzipIfNeeded, rowsToRead, utf16AsUtf8, type LoaderOptions } from './loaderCommon';
 import { forEachLine, type TextInput } from './lines';
 import { cellText, describeBadCell, isMissingMarker, isNumberForPeople, parseDecimal, readsAsNumber } from './numberText';
-import { labelIndexProblem, namedIndexNotes, unnamedIndexColumns, unnamedIndexNote, type HeaderColumn } from './csvRowIndex';
+import { extraHeaderLinesProblem, labelIndexProblem, namedIndexNotes, unnamedIndexColumns, unnamedIndexNote, type HeaderColumn } from './csvRowIndex';
 
 export interface CsvOptions extends LoaderOptions {
   /** Whether the first non-comment line is a header; guessed when undefined. */
@@ -392,6 +392,13 @@ function detectLayout(first: FirstPass, file: string, opts: CsvOptions | undefin
   const notes: string[] = [];
   if (hasHeader) {
     const names = headerColumns(topCells, unnamedIndex, rowNames);
+    const extraHeader = extraHeaderLinesProblem(
+      sampleCells,
+      sample.slice(1).map((s) => s.line),
+      top.line,
+      readsAsData,
+    );
+    if (extraHeader) throw new UserError(extraHeader, { file, line: dataStart.line, column: 1 });
     const labelIndex = labelIndexProblem(names, sampleCells, readsAsData);
     if (labelIndex) throw new UserError(labelIndex, { file, line: top.line, column: 1 });
     notes.push(...labelColumnNotes(names), ...namedIndexNotes(names, sampleCells));

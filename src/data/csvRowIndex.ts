@@ -147,3 +147,25 @@ function listed(items: readonly string[]): string {
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
 
 const quotedName = (text: string): string => JSON.stringify(text);
+
+/** A row of names, not data: text cells (and empty ones), no number. */
+const isNameRow = (cells: readonly string[], readsAsData: ReadsAsData): boolean =>
+  cells.some((c) => isLabel(c, readsAsData)) && cells.every((c) => c === '' || isLabel(c, readsAsData));
+
+/**
+ * Lines of names right under the header, before rows of numbers: pandas' to_csv writes one header
+ * line per level of MultiIndex columns (and one of the index's names under them). What to say, or
+ * undefined. `rows` are the sampled lines below the header, `lines` their line numbers.
+ */
+export function extraHeaderLinesProblem(rows: readonly string[][], lines: readonly number[], headerLine: number, readsAsData: ReadsAsData): string | undefined {
+  let names = 0;
+  while (names < rows.length && isNameRow(rows[names]!, readsAsData)) names++;
+  if (names === 0 || names === rows.length) return undefined;
+  const last = lines[names - 1]!;
+  const example = rows[0]!.find((c) => isLabel(c, readsAsData))!;
+  return (
+    `line${names === 1 ? '' : 's'} ${names === 1 ? last : `${lines[0]}${names === 2 ? ' and' : ' to'} ${last}`} below the header hold${names === 1 ? 's' : ''} names (such as ${quotedName(example)}), no numbers: ` +
+    `lines ${headerLine}${last === headerLine + 1 ? ' and' : ' to'} ${last} are all header lines, as pandas' to_csv writes columns of several levels (a MultiIndex). VAE Lens reads one header line: ` +
+    `join each column's levels into one name before saving, df.columns = ["_".join(map(str, c)) for c in df.columns]; df.to_csv(path, index=False)`
+  );
+}

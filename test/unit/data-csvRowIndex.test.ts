@@ -146,3 +146,31 @@ test('csv: a first column under any name that counts the rows 0, 1, 2, … is re
     assert.ok(!(csv(text).notes ?? []).some((n) => n.includes('row index')), text);
   }
 });
+
+test('csv: header lines of columns with several levels (pandas MultiIndex columns) are named as such, not as a bad first cell (generated)', () => {
+  for (const levels of [2, 3])
+    for (const indexNames of [false, true])
+      for (const index of [false, true])
+        for (const delimiter of [',', ';', '\t']) {
+          if (indexNames && !index) continue;
+          const lead = index ? [''] : [];
+          const headerLines = Array.from({ length: levels }, (_, l) => [...lead, ...['A', 'A', 'B'].map((c) => `${c}${'xyz'[l]}`)].join(delimiter));
+          const namesLine = indexNames ? [[`idx`, '', '', ''].join(delimiter)] : [];
+          const body = [0, 1, 2].map((i) => [...(index ? [String(i)] : []), `${i}.5`, '-1', '2'].join(delimiter));
+          const text = [...headerLines, ...namesLine, ...body].join('\n') + '\n';
+          const last = levels + (indexNames ? 1 : 0);
+          const err = expectUserError(
+            () => csv(text),
+            new RegExp(`lines 1 ${last === 2 ? 'and' : 'to'} ${last} are all header lines, as pandas' to_csv writes columns of several levels`),
+            {
+              file: 'd.csv',
+              line: 2,
+              column: 1,
+            },
+          );
+          assert.match(err.message, /df\.columns = \["_"\.join\(map\(str, c\)\) for c in df\.columns\]/);
+        }
+  // A header over rows of numbers with holes, or a file of text only: not said so.
+  expectUserError(() => csv('a,b\nNA,NA\n1,2\n'), /row 1, field 1 is "NA", a missing value/, { line: 2 });
+  expectUserError(() => csv('a,b\nx,y\nz,w\n'), /row 1, field 1 is "x", not a number/, { line: 2 });
+});
