@@ -153,3 +153,34 @@ test('npy: a 0-d array (one value) and arrays of more than 4 axes say what they 
       { file: 'a.npy' },
     );
 });
+
+test('npy: every dtype read, in both byte orders, C and Fortran order, 1-D to 4-D, gives the values numpy holds (numpy-made files)', () => {
+  const dir = tempDir();
+  const listing = python(
+    `import sys, json, numpy as np
+out = []
+for kind in ["f2", "f4", "f8", "b1", "u1", "i1", "i2", "u2", "i4", "u4", "i8", "u8"]:
+    for order in ["<", ">"]:
+        dt = np.dtype(("|" if kind in ("b1", "u1", "i1") else order) + kind)
+        for shape in [(5,), (5, 3), (4, 3, 2), (3, 2, 5, 2)]:
+            for fortran in [False, True]:
+                n = int(np.prod(shape))
+                v = np.arange(n) % 7 - (3 if kind[0] in "fi" else 0)
+                a = (v != 0) if kind == "b1" else (v / 4 if kind[0] == "f" else v)
+                a = np.asarray(a, dtype=dt).reshape(shape)
+                if fortran: a = np.asfortranarray(a)
+                name = f"{dt.str.replace('<', 'le').replace('>', 'be').replace('|', '')}-{'x'.join(map(str, shape))}-{'F' if fortran else 'C'}"
+                np.save(sys.argv[1] + "/" + name + ".npy", a)
+                out.append({"name": name, "shape": list(shape), "values": a.astype(np.float64).ravel(order="C").tolist()})
+print(json.dumps(out))`,
+    dir,
+  );
+  const files = JSON.parse(listing) as Array<{ name: string; shape: number[]; values: number[] }>;
+  assert.equal(files.length, 12 * 2 * 4 * 2);
+  for (const { name, shape, values } of files) {
+    const ds = readNpyFile(join(dir, `${name}.npy`));
+    assertWellFormed(ds);
+    assert.deepEqual([ds.n, ds.dim], [shape[0], values.length / shape[0]!], name);
+    assert.deepEqual(Array.from(ds.values), values.map(Math.fround), name);
+  }
+});
