@@ -210,7 +210,7 @@ function spacedDecimalCommas(sample: FirstPass['sample']): boolean {
   );
 }
 
-const unquote = (cell: string) => cell.replace(/^"(.*)"$/, '$1').trim();
+const unquote = (cell: string) => cell.replace(/^"(.*)"$/s, '$1').trim();
 
 /** Whether the line's last cell is an empty one after a delimiter (",", ";" or tab; spaces after it allowed). */
 function endsWithDelimiter(text: string, delimiter: Delimiter): boolean {

@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { parseCsv, readCsvFile } from '../../src/data/csv';
-import { assertWellFormed, expectUserError, rows, tempDir } from './data-testkit';
+import { assertWellFormed, expectUserError, RAW_CONTROL, rows, tempDir } from './data-testkit';
 
 const csv = (text: string, opts?: Parameters<typeof parseCsv>[2]) => parseCsv(Buffer.from(text), 'd.csv', opts);
 
@@ -89,4 +89,14 @@ test('csv: a data row whose quote runs over a line break is named at that quote,
             JSON.stringify(text),
           );
         }
+});
+
+test('csv: a header name holding a line break is named in notes without its quotes, the break escaped', () => {
+  for (const eol of ['\n', '\r\n']) {
+    const ds = csv(`"row${eol}id",x${eol}0,0.5${eol}1,1.5${eol}2,2.5${eol}`);
+    const note = (ds.notes ?? []).find((n) => n.includes('row numbers'));
+    assert.ok(note, JSON.stringify(ds.notes));
+    assert.match(note, /^column 1 is named "row\\nid" and holds the row numbers/);
+    assert.doesNotMatch(note, RAW_CONTROL);
+  }
 });
