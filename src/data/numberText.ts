@@ -173,5 +173,25 @@ export function describeBadCell(text: string, delimiter: string | undefined): st
     return `is ${JSON.stringify(unquoted)}, which looks like a decimal comma; write decimals with a point (0.5, not 0,5)`;
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u0008\u000e-\u001f]/.test(unquoted)) return 'holds binary bytes: this file does not look like text; check data.path and data.format';
+  const other = otherValueKind(unquoted);
+  if (other) return `is ${JSON.stringify(unquoted)}, ${other}`;
   return `is ${JSON.stringify(unquoted)}, not a number; every cell must be a decimal number like 0.25, -3 or 1e-4`;
+}
+
+/** Booleans as pandas (True), R and Excel (TRUE; German Excel WAHR/FALSCH, French VRAI/FAUX) write them. */
+const BOOLEAN = /^(true|false|wahr|falsch|vrai|faux)$/i;
+const PERCENT = /^[+-]?(\d+\.?\d*|\.\d+)\s?%$/;
+/** Python's and pandas' complex numbers: (1+2j), 1-0.5j. */
+const COMPLEX = /^\(?[+-]?(\d+\.?\d*(e[+-]?\d+)?)?[+-]?(\d+\.?\d*(e[+-]?\d+)?)?j\)?$/i;
+const DATE = /^\d{4}-\d\d-\d\d([ T]\d\d:\d\d(:\d\d(\.\d+)?)?)?|^\d{1,2}[/.]\d{1,2}[/.]\d{2,4}$/;
+const CURRENCY = /^[+-]?[$€£¥]\s?\d|\d\s?[$€£¥]$/;
+
+/** A cell holding a value of another type than a number, said with what to write instead (undefined for none). */
+function otherValueKind(text: string): string | undefined {
+  if (BOOLEAN.test(text)) return 'a true/false value, not a number: write it as 1 or 0 (df.astype(float) in pandas, as.numeric in R, before saving)';
+  if (PERCENT.test(text)) return 'a percentage, not a plain number: write it as a fraction (50% as 0.5), e.g. by saving the cells as plain numbers';
+  if (COMPLEX.test(text) && /\d/.test(text)) return 'a complex number, as Python writes one: save the real and imaginary parts as two columns of plain numbers';
+  if (DATE.test(text)) return 'a date or time, not a number: convert it to a number (days or seconds since a start) or leave the column out';
+  if (CURRENCY.test(text)) return 'an amount with a currency sign: save the cells as plain numbers, without the sign';
+  return undefined;
 }
