@@ -136,7 +136,7 @@ function columnNumbers(columns: readonly number[]): string {
 
 /** "column 1 (\"grp\")", "columns 1 and 2 (\"grp\", \"k\")". */
 function columnList(named: readonly HeaderColumn[]): string {
-  return `${columnNumbers(named.map((c) => c.column))} (${named.map((c) => JSON.stringify(c.name)).join(', ')})`;
+  return `${columnNumbers(named.map((c) => c.column))} (${named.map((c) => (c.name === '' ? 'no name' : JSON.stringify(c.name))).join(', ')})`;
 }
 
 /** "1", "1 and 2", "1, 2 and 3". */

@@ -99,6 +99,8 @@ test('csv: leading named columns of text (a row index saved under its level name
         assert.match(err.message, /VAE Lens reads numbers only: save the data without th(at column|ose columns), e\.g\. df\.to_csv\(path, index=False\)/, text);
         assert.match(err.message, new RegExp(indexCol), text);
       }
+  // An unnamed level of fractions is no index to skip: the text level before it is said to have no name.
+  expectUserError(() => csv(',,a\nx,0.5,1\ny,1.5,2\n'), /^column 1 \(no name\) holds text such as "x", not numbers/, { line: 1 });
   // Behind a skipped unnamed index, the index the user reads back spans it too.
   expectUserError(() => csv(',name,a\n0,x,0.5\n1,y,1.5\n'), /column 2 \("name"\) holds text .*index_col=\[0, 1\]/, { line: 1 });
 });
