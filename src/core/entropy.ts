@@ -68,8 +68,11 @@ export function emptyPassStatistics(n: number, samples: number, dim: number, lat
 }
 
 export type DecoderVariance =
-  /** Homoscedastic: one value (scalar s^2) or D values (s_d^2). */
-  | { kind: 'fixed' | 'scalar' | 'per-dimension'; values: Float64Array }
+  /**
+   * Homoscedastic: log s^2, one value (scalar) or D values (log s_d^2). The log form, as the model holds it:
+   * a log-variance of ±1e4 is a finite H_dec where its exponential (0 or infinity) would not be.
+   */
+  | { kind: 'fixed' | 'scalar' | 'per-dimension'; logValues: Float64Array }
   /** VAE-3: s_d^2(z), summarised in PassStatistics.latentVariance. */
   | { kind: 'latent' };
 
@@ -144,25 +147,23 @@ export function decompose(st: PassStatistics, variance: DecoderVariance, priorVa
     rDec = 0.5 * D - 0.5 * mean(lv.normSqErrPerSample);
     sigma2 = lv.varianceSum / (N * S * D);
   } else {
-    const v = variance.values;
-    const at = (d: number) => (v.length === 1 ? v[0]! : v[d]!);
-    if (v.length !== 1 && v.length !== D) throw new Error(`decoder variance has ${v.length} entries for ${D} dimensions`);
+    const lv = variance.logValues;
+    if (lv.length !== 1 && lv.length !== D) throw new Error(`decoder variance has ${lv.length} entries for ${D} dimensions`);
+    const logAt = (d: number) => (lv.length === 1 ? lv[0]! : lv[d]!);
     hDec = 0;
     rDec = 0;
     for (let d = 0; d < D; d++) {
-      hDec += 0.5 * (LOG_2PIE + Math.log(at(d)));
-      rDec += 0.5 * (1 - sigma2OptPerDim[d]! / at(d));
+      hDec += 0.5 * (LOG_2PIE + logAt(d));
+      rDec += 0.5 * (1 - ratioToVariance(sigma2OptPerDim[d]!, logAt(d)));
     }
-    sigma2 = v.length === 1 ? v[0]! : sum(Array.from(v)) / D;
-    // Moving s^2 to its optimum raises the expected log-likelihood by 1/2 (log(s^2/s*^2) + s*^2/s^2 - 1) per
-    // dimension; a scalar variance can only move to the scalar optimum (the mean of s*_d^2).
-    let gain = 0;
-    for (let d = 0; d < D; d++) {
-      const s2 = at(d);
-      const opt = variance.kind === 'per-dimension' ? sigma2OptPerDim[d]! : sigma2Opt;
-      gain += 0.5 * (Math.log(s2 / opt) + opt / s2 - 1);
-    }
-    elboAtOptVariance = elbo + gain;
+    sigma2 = meanOfExp(lv);
+    // Moving s^2 to its optimum s*^2 gives E[log p(x|z)] = -1/2 sum_d log(2 pi e s*_d^2), whatever s^2 was (a
+    // scalar variance can only move to the scalar optimum, the mean of s*_d^2). Computed so, not as the ELBO plus
+    // the gain 1/2 (log(s^2/s*^2) + s*^2/s^2 - 1): far from the optimum the two cancel to no digits. A dimension
+    // reconstructed exactly (s*^2 = 0) has no bounded optimum: the value is infinite, written as null.
+    let atOpt = 0;
+    for (let d = 0; d < D; d++) atOpt -= 0.5 * (LOG_2PIE + Math.log(variance.kind === 'per-dimension' ? sigma2OptPerDim[d]! : sigma2Opt));
+    elboAtOptVariance = atOpt - kl;
   }
 
   const m = new Array<number>(H);
@@ -276,6 +277,25 @@ export function ppcaLogLikelihood(eigDescending: readonly number[], q: number): 
   let logDet = (D - q) * Math.log(s2);
   for (let j = 0; j < q; j++) logDet += Math.log(eigDescending[j]!);
   return -0.5 * D * LOG_2PI - 0.5 * logDet - 0.5 * D;
+}
+
+/** Beyond this |log|, Math.exp overflows or loses digits to subnormals (e^-708 is the least normal float64). */
+const EXP_NORMAL_RANGE = 700;
+
+/** s*^2 / s^2 from log s^2: 0 where s*^2 is 0 (whatever s^2), infinite only where float64 cannot hold the ratio. */
+function ratioToVariance(opt: number, logVariance: number): number {
+  if (opt === 0) return 0;
+  return Math.abs(logVariance) <= EXP_NORMAL_RANGE ? opt * Math.exp(-logVariance) : Math.exp(Math.log(opt) - logVariance);
+}
+
+/** The mean of exp(logValues), finite wherever the mean itself is (a sum of e^709s overflows before it). */
+export function meanOfExp(logValues: ArrayLike<number>): number {
+  let top = -Infinity;
+  for (let i = 0; i < logValues.length; i++) top = Math.max(top, logValues[i]!);
+  const shift = Number.isFinite(top) && top > EXP_NORMAL_RANGE ? top : 0;
+  let acc = 0;
+  for (let i = 0; i < logValues.length; i++) acc += Math.exp(logValues[i]! - shift);
+  return shift === 0 ? acc / logValues.length : Math.exp(shift + Math.log(acc / logValues.length));
 }
 
 function sum(a: ArrayLike<number>): number {

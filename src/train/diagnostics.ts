@@ -152,10 +152,10 @@ export function gatherStatistics(tf: Tf, vae: Vae, input: PassInput, encodings?:
 export function decoderVariance(vae: Vae): DecoderVariance {
   const p = vae.params;
   if (!p.logS2) return { kind: 'latent' };
-  const logs = p.logS2.dataSync();
-  const values = Float64Array.from(logs, (v) => Math.exp(v));
-  const kind = MODEL_TYPE_INFO[vae.spec.type].decoderVariance === 'fixed' ? 'fixed' : values.length > 1 ? 'per-dimension' : 'scalar';
-  return { kind, values };
+  // log s^2 as the model holds it: exponentiated here, a log-variance of ±1e4 would reach the entropy as 0 or infinity.
+  const logValues = Float64Array.from(p.logS2.dataSync());
+  const kind = MODEL_TYPE_INFO[vae.spec.type].decoderVariance === 'fixed' ? 'fixed' : logValues.length > 1 ? 'per-dimension' : 'scalar';
+  return { kind, logValues };
 }
 
 export function priorVariance(vae: Vae): Float64Array {

@@ -52,7 +52,7 @@ function handCase(s2: number[], a2: number) {
 test('hand-computed case: every term matches its definition, scalar variance', () => {
   const s2 = 0.3;
   const { st, elbo, nu, t2 } = handCase([s2], 1);
-  const r = decompose(st, { kind: 'scalar', values: Float64Array.of(s2) }, Float64Array.of(1));
+  const r = decompose(st, { kind: 'scalar', logValues: Float64Array.of(Math.log(s2)) }, Float64Array.of(1));
   close(r.elbo, elbo, 1e-12, 'elbo');
   const log2pie = Math.log(2 * Math.PI * Math.E);
   close(r.hEnc, (0.5 * (log2pie + Math.log(t2[0]!))) / 2 + (0.5 * (log2pie + Math.log(t2[1]!))) / 2, 1e-12, 'hEnc');
@@ -76,7 +76,7 @@ test('per-dimension variance and a learned prior variance (VAE-2) keep the ident
   const s2 = [0.2, 0.9];
   const a2 = 1.7;
   const { st, elbo } = handCase(s2, a2);
-  const r = decompose(st, { kind: 'per-dimension', values: Float64Array.from(s2) }, Float64Array.of(a2));
+  const r = decompose(st, { kind: 'per-dimension', logValues: Float64Array.from(s2, Math.log) }, Float64Array.of(a2));
   close(r.elbo, elbo, 1e-12, 'elbo');
   close(r.hPrior, 0.5 * Math.log(2 * Math.PI * Math.E * a2), 1e-12, 'hPrior');
   close(r.elbo - r.entropySum, r.rDec + r.rPrior, 1e-12, 'identity');
@@ -129,7 +129,7 @@ test('VAE-3 (latent-dependent variance): identity holds on random statistics', (
 test('collapsed latents are flagged by their KL', () => {
   const { st } = handCase([0.3], 1);
   st.klPerLatentSum[0] = 0.001;
-  const r = decompose(st, { kind: 'scalar', values: Float64Array.of(0.3) }, Float64Array.of(1));
+  const r = decompose(st, { kind: 'scalar', logValues: Float64Array.of(Math.log(0.3)) }, Float64Array.of(1));
   assert.deepEqual(r.collapsedLatents, [0]);
 });
 
@@ -146,4 +146,120 @@ test('pPCA log-likelihood: the closed form equals the Gaussian density with C = 
   const expected = -0.5 * 4 * Math.log(2 * Math.PI) - 0.5 * Math.log(4 * 2 * 0.5 * 0.5) - 0.5 * 4; // tr(C^-1 S) = D
   close(ppcaLogLikelihood(eig, 2), expected, 1e-12);
   assert.throws(() => ppcaLogLikelihood(eig, 4));
+});
+
+/**
+ * Statistics of N=2 points, S=2 samples, D=3 dimensions and one latent whose squared errors are
+ * `sq[n][s][d]`, under the homoscedastic log-variance `logS2` (1 or D values); the per-sample
+ * log-likelihoods in float64 from the Gaussian's density, -infinity where float64 cannot hold them.
+ */
+function extremeCase(sq: number[][][], logS2: number[], kl: number) {
+  const N = 2,
+    S = 2,
+    D = 3;
+  const st = emptyPassStatistics(N, S, D, 1);
+  for (let n = 0; n < N; n++) {
+    st.klPerPoint[n] = kl;
+    st.klPerLatentSum[0]! += kl;
+    st.sumLogT2PerPoint[n] = -1;
+    st.secondMomentSum[0]! += 1.5;
+    for (let s = 0; s < S; s++) {
+      let ll = 0;
+      for (let d = 0; d < D; d++) {
+        const lv = logS2[logS2.length === 1 ? 0 : d]!;
+        const e = sq[n]![s]![d]!;
+        ll -= 0.5 * (Math.log(2 * Math.PI) + lv + (e === 0 ? 0 : e / Math.exp(lv)));
+        st.sqErrSum[d]! += e;
+      }
+      st.logLikPerSample[n * S + s] = ll;
+    }
+  }
+  return st;
+}
+
+/** Closed forms for a Gaussian decoder N(mu, s^2) written from log s^2 and the log of the optimum. */
+function extremeReference(sq: number[][][], logS2: number[], kl: number, kind: 'scalar' | 'per-dimension') {
+  const D = 3;
+  const opt = [0, 1, 2].map((d) => (sq[0]![0]![d]! + sq[0]![1]![d]! + sq[1]![0]![d]! + sq[1]![1]![d]!) / 4);
+  const optMean = (opt[0]! + opt[1]! + opt[2]!) / 3;
+  const lv = (d: number) => logS2[logS2.length === 1 ? 0 : d]!;
+  let hDec = 0;
+  let rDec = 0;
+  let atOpt = -kl;
+  for (let d = 0; d < D; d++) {
+    hDec += 0.5 * (Math.log(2 * Math.PI) + 1 + lv(d));
+    rDec += 0.5 * (1 - (opt[d] === 0 ? 0 : Math.exp(Math.log(opt[d]!) - lv(d))));
+    atOpt -= 0.5 * (Math.log(2 * Math.PI) + 1 + Math.log(kind === 'per-dimension' ? opt[d]! : optMean));
+  }
+  // The mean of s_d^2, shifted by the largest log-variance so that a finite mean of e^709s stays finite.
+  const top = Math.max(...logS2);
+  const sigma2 = Math.exp(top + Math.log(logS2.reduce((a, v) => a + Math.exp(v - top), 0) / logS2.length));
+  return { hDec, rDec, sigma2, elboAtOptVariance: atOpt };
+}
+
+/** Equal to 1e-12 relative, or both the same infinity (a value float64 cannot hold, written as null). */
+function agrees(got: number | null, want: number, what: string) {
+  if (!Number.isFinite(want)) return assert.equal(got, want, what);
+  assert.ok(got !== null && Math.abs(got - want) <= 1e-12 * Math.max(1, Math.abs(want)), `${what}: ${got} != ${want}`);
+}
+
+const LOG_VARIANCES = [-1e4, -800, -100, -30, -1, 0, 2, 30, 88, 100, 709, 800, 1e4];
+const ERRORS: Record<string, number[][][]> = {
+  typical: [
+    [
+      [0.01, 1.2, 30],
+      [0.04, 0.7, 12],
+    ],
+    [
+      [0.02, 2.5, 45],
+      [0.0, 0.9, 7],
+    ],
+  ],
+  // The first dimension reconstructed exactly: no bounded optimum there, a bounded R_dec.
+  exact: [
+    [
+      [0, 1e-3, 1e6],
+      [0, 2e-3, 3e6],
+    ],
+    [
+      [0, 5e-4, 2e6],
+      [0, 1e-3, 4e6],
+    ],
+  ],
+};
+
+for (const [errorsName, sq] of Object.entries(ERRORS))
+  for (const kind of ['scalar', 'per-dimension'] as const)
+    for (const lv of LOG_VARIANCES) {
+      // A per-dimension variance spread around lv, so its mean is not any one of them.
+      const logS2 = kind === 'scalar' ? [lv] : [lv, lv + 0.5, lv - 1];
+      test(`extreme decoder log-variance ${lv} (${kind}, ${errorsName} errors): H_dec, R_dec, sigma2 and the ELBO at the optimum match the closed forms`, () => {
+        // KL(N(nu, t^2) || N(0, 1)) of the statistics' log t^2 = -1 and nu^2 + t^2 = 1.5.
+        const kl = 0.5 * (1 + 1.5 - 1);
+        const r = decompose(extremeCase(sq, logS2, kl), { kind, logValues: Float64Array.from(logS2) }, Float64Array.of(1));
+        const want = extremeReference(sq, logS2, kl, kind);
+        agrees(r.hDec, want.hDec, 'hDec');
+        agrees(r.rDec, want.rDec, 'rDec');
+        agrees(r.sigma2, want.sigma2, 'sigma2');
+        agrees(r.elboAtOptVariance, want.elboAtOptVariance, 'elboAtOptVariance');
+        agrees(r.entropySum, r.hEnc - r.hPrior - want.hDec, 'entropySum');
+        if (Number.isFinite(r.elbo) && Number.isFinite(r.rDec)) {
+          const scale = Math.abs(r.elbo) + Math.abs(r.hEnc) + Math.abs(r.hPrior) + Math.abs(r.hDec) + Math.abs(r.rDec);
+          assert.ok(Math.abs(r.elbo - r.entropySum - (r.rDec + r.rPrior)) <= 1e-12 * scale, 'identity');
+        }
+      });
+    }
+
+test('the ELBO at the optimal variance keeps its digits: a huge ELBO with a tiny gain, and a huge gain', () => {
+  const sq = ERRORS.typical!;
+  const opt = [0, 1, 2].map((d) => (sq[0]![0]![d]! + sq[0]![1]![d]! + sq[1]![0]![d]! + sq[1]![1]![d]!) / 4);
+  // At the optimum already, under a KL of 1e15: the gain is 0, the ELBO -1e15.
+  const atOptimum = opt.map(Math.log);
+  const huge = decompose(extremeCase(sq, atOptimum, 1e15), { kind: 'per-dimension', logValues: Float64Array.from(atOptimum) }, Float64Array.of(1));
+  agrees(huge.elboAtOptVariance, extremeReference(sq, atOptimum, 1e15, 'per-dimension').elboAtOptVariance, 'at the optimum');
+  // e^-40 below the optimum: log p and the gain are each ~1e17, their sum a few nats.
+  const below = opt.map((o) => Math.log(o) - 40);
+  const far = decompose(extremeCase(sq, below, 0.5), { kind: 'per-dimension', logValues: Float64Array.from(below) }, Float64Array.of(1));
+  assert.ok(far.elbo < -1e15, `${far.elbo}`);
+  agrees(far.elboAtOptVariance, extremeReference(sq, below, 0.5, 'per-dimension').elboAtOptVariance, 'far below the optimum');
 });
