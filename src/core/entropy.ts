@@ -282,10 +282,10 @@ export function ppcaLogLikelihood(eigDescending: readonly number[], q: number): 
 /** Beyond this |log|, Math.exp overflows or loses digits to subnormals (e^-708 is the least normal float64). */
 const EXP_NORMAL_RANGE = 700;
 
-/** s*^2 / s^2 from log s^2: 0 where s*^2 is 0 (whatever s^2), infinite only where float64 cannot hold the ratio. */
-function ratioToVariance(opt: number, logVariance: number): number {
-  if (opt === 0) return 0;
-  return Math.abs(logVariance) <= EXP_NORMAL_RANGE ? opt * Math.exp(-logVariance) : Math.exp(Math.log(opt) - logVariance);
+/** v / s^2 from log s^2, for v >= 0: 0 where v is 0 (whatever s^2), infinite only where float64 cannot hold the ratio. */
+export function ratioToVariance(v: number, logVariance: number): number {
+  if (v === 0) return 0;
+  return Math.abs(logVariance) <= EXP_NORMAL_RANGE ? v * Math.exp(-logVariance) : Math.exp(Math.log(v) - logVariance);
 }
 
 /** The mean of exp(logValues), finite wherever the mean itself is (a sum of e^709s overflows before it). */

@@ -6,10 +6,10 @@
  * ELBO - Hsum = R_dec + R_prior checks the implementation rather than restating it.
  */
 import type { Tensor, Tensor2D } from '@tensorflow/tfjs-core';
-import { LOG_2PIE } from '../core/constants';
+import { LOG_2PI, LOG_2PIE } from '../core/constants';
 import type { NetworkPlan } from '../core/layers';
 import { MODEL_TYPE_INFO } from '../core/modelTypes';
-import { decompose, emptyPassStatistics, type Decomposition, type DecoderVariance, type PassStatistics } from '../core/entropy';
+import { decompose, emptyPassStatistics, ratioToVariance, type Decomposition, type DecoderVariance, type PassStatistics } from '../core/entropy';
 import { DEFAULT_DIAGNOSTIC_SUBSET, type VaeSpec } from '../core/spec';
 import type { Dataset } from '../data/dataset';
 import { gatherRows, subsetIndices } from '../data/scaling';
@@ -38,6 +38,11 @@ const ROWS_PER_BLOCK = 512;
  */
 const BLOCK_BYTES = 256 * 2 ** 20;
 const PASS_COPIES_OF_OUTPUT = 16;
+/**
+ * Beyond this |log s^2|, float32's exp(±log s^2) overflows or goes subnormal (e^-87.3 is its least normal
+ * number): a row whose variance reaches it has its decoder terms computed again in float64.
+ */
+const FLOAT32_EXP_RANGE = 87;
 
 /** Rows of a block for this model: ROWS_PER_BLOCK, fewer where a row's intermediates are large. */
 export function passBlockRows(dim: number, plan: NetworkPlan, budgetBytes = BLOCK_BYTES): number {
@@ -84,6 +89,7 @@ export function gatherStatistics(tf: Tf, vae: Vae, input: PassInput, encodings?:
   const pointsPerBlock = Math.max(1, Math.floor(blockRows / S));
   const samplesPerBlock = Math.min(S, blockRows);
   const read = (t: Tensor): Float32Array => t.dataSync() as Float32Array;
+  const sharedLogS2 = vae.params.logS2?.dataSync() as Float32Array | undefined;
 
   for (let start = 0, chunk = 0; start < N; start += pointsPerChunk, chunk++) {
     const C = Math.min(pointsPerChunk, N - start);
@@ -119,6 +125,11 @@ export function gatherStatistics(tf: Tf, vae: Vae, input: PassInput, encodings?:
             normSqErr: latentVar ? tf.reshape(tf.sum(tf.mul(sq!, tf.exp(tf.neg(tf.reshape(dec.logS2, [P, B, D])))), -1), [P * B]) : undefined,
             // Per row, added up in float64 below: one float32 sum over a block's rows x D values loses digits.
             varianceSum: latentVar ? tf.sum(tf.exp(dec.logS2), 1) : undefined,
+            // Each row's range of log s^2(z), and the outputs themselves, for the rows float32 cannot hold (rowsInFloat64).
+            logS2Max: latentVar ? tf.max(dec.logS2, 1) : undefined,
+            logS2Min: latentVar ? tf.min(dec.logS2, 1) : undefined,
+            mu: dec.mu,
+            logS2: latentVar ? dec.logS2 : undefined,
             nu: encodings && once ? e.nu : undefined,
             logT2: encodings && once ? e.logT2 : undefined,
           };
@@ -133,12 +144,25 @@ export function gatherStatistics(tf: Tf, vae: Vae, input: PassInput, encodings?:
         if (out.momentSum) addInto(st.secondMomentSum, read(out.momentSum));
         // A block's rows are contiguous: all of P whole points, or samples s0.. of one point.
         const row = first * S + s0;
-        st.logLikPerSample.set(read(out.logLik), row);
+        const logLik = read(out.logLik);
+        st.logLikPerSample.set(logLik, row);
         addInto(st.sqErrSum, read(out.sqErrSum));
+        const redo: number[] = [];
         if (st.latentVariance) {
+          const norm = read(out.normSqErr!);
+          const variance = read(out.varianceSum!);
+          const [hi, lo] = [read(out.logS2Max!), read(out.logS2Min!)];
           st.latentVariance.hDecPerSample.set(read(out.hDec!), row);
-          st.latentVariance.normSqErrPerSample.set(read(out.normSqErr!), row);
-          for (const v of read(out.varianceSum!)) st.latentVariance.varianceSum += v;
+          st.latentVariance.normSqErrPerSample.set(norm, row);
+          for (let r = 0; r < P * B; r++) {
+            const beyond = hi[r]! > FLOAT32_EXP_RANGE || lo[r]! < -FLOAT32_EXP_RANGE;
+            if (beyond || !Number.isFinite(logLik[r]!) || !Number.isFinite(norm[r]!) || !Number.isFinite(variance[r]!)) redo.push(r);
+            else st.latentVariance.varianceSum += variance[r]!;
+          }
+        } else for (let r = 0; r < P * B; r++) if (!Number.isFinite(logLik[r]!)) redo.push(r);
+        if (redo.length > 0) {
+          const x = input.values.subarray(first * D, (first + P) * D);
+          rowsInFloat64(st, row, redo, B, x, read(out.mu), out.logS2 ? read(out.logS2) : sharedLogS2!);
         }
         for (const t of Object.values(out)) t?.dispose();
       }
@@ -146,6 +170,38 @@ export function gatherStatistics(tf: Tf, vae: Vae, input: PassInput, encodings?:
     eps.dispose();
   }
   return st;
+}
+
+/**
+ * The decoder terms of a block's rows `redo` again, in float64 from the networks' float32 outputs: rows whose
+ * exp(±log s^2) float32 cannot hold (a log-variance beyond ±87), or whose terms overflowed it (a squared error
+ * over a variance of e^-80). Row r of the block is sample r % B of point r / B; its statistics are at `row` + r.
+ * For these rows the log-likelihood is read off the same sums as the decomposition's terms, so the identity
+ * ELBO - Hsum = R_dec + R_prior restates rather than checks them there.
+ */
+function rowsInFloat64(st: PassStatistics, row: number, redo: readonly number[], B: number, x: Float32Array, mu: Float32Array, logS2: Float32Array): void {
+  const D = st.dim;
+  const perRow = logS2.length > D;
+  for (const r of redo) {
+    const xr = x.subarray(Math.floor(r / B) * D);
+    let sumLogS2 = 0;
+    let norm = 0;
+    let variance = 0;
+    for (let d = 0; d < D; d++) {
+      const lv = perRow ? logS2[r * D + d]! : logS2[logS2.length === 1 ? 0 : d]!;
+      const e = xr[d]! - mu[r * D + d]!;
+      sumLogS2 += lv;
+      norm += ratioToVariance(e * e, lv);
+      variance += Math.exp(lv);
+    }
+    st.logLikPerSample[row + r] = -0.5 * (D * LOG_2PI + sumLogS2 + norm);
+    const lv = st.latentVariance;
+    if (lv) {
+      lv.hDecPerSample[row + r] = 0.5 * (sumLogS2 + D * LOG_2PIE);
+      lv.normSqErrPerSample[row + r] = norm;
+      lv.varianceSum += variance;
+    }
+  }
 }
 
 /** The decoder variance as the decomposition needs it. */

@@ -26,6 +26,10 @@ interface Case {
   /** The decoder variance s^2 and the encoder's log t^2. */
   s2: number;
   logT2: number;
+  /** A decoder log-variance set on the model after it is made (VAE-3: its bias), beyond what a spec's s^2 may be. */
+  logS2?: number;
+  /** VAE-1 with one variance per data dimension. */
+  perDimension?: boolean;
 }
 
 interface Reference {
@@ -42,7 +46,7 @@ interface Reference {
 /** The model: nu = x We + be, log t^2 = const, mu = z Wd + bd, weights drawn from `seed` and scaled to the data. */
 function setUp(tf: Tf, c: Case, seed: number): { vae: Vae; values: Float32Array } {
   const spec = parseSpec(
-    `{ "data": { "synthetic": "spiral3d" }, "model": { "type": "${c.type}", "latentDim": ${c.H}, "encoder": { "hidden": [] }, "decoder": { "hidden": [] }, "initialVariance": ${c.s2} } }`,
+    `{ "data": { "synthetic": "spiral3d" }, "model": { "type": "${c.type}", "latentDim": ${c.H},${c.perDimension ? ' "decoderVariance": "per-dimension",' : ''} "encoder": { "hidden": [] }, "decoder": { "hidden": [] }, "initialVariance": ${c.s2} } }`,
     't.vae.json',
   ).spec;
   const vae = new Vae(tf, spec.model, c.D, seed, c.s2);
@@ -69,12 +73,17 @@ function setUp(tf: Tf, c: Case, seed: number): { vae: Vae; values: Float32Array 
     out.b!.assign(tf.tensor1d(bd));
     if (p.decoderLogVar) {
       p.decoderLogVar.w!.assign(tf.randomNormal([c.H, c.D], 0, 0.3, 'float32', 17));
-      p.decoderLogVar.b!.assign(tf.fill([c.D], Math.log(c.s2)));
+      p.decoderLogVar.b!.assign(tf.fill([c.D], c.logS2 ?? Math.log(c.s2)));
     }
+    // Spread over the dimensions, so a per-dimension variance is not one value.
+    if (p.logS2 && c.logS2 !== undefined) p.logS2.assign(tf.tensor1d(Float32Array.from({ length: p.logS2.size }, (_, d) => c.logS2! + (d % 3) - 1)));
     if (p.logA2) p.logA2.assign(tf.tensor1d(Float32Array.from({ length: c.H }, (_, h) => 0.3 * Math.sin(h))));
   });
   return { vae, values };
 }
+
+/** v / e^logS2 for v >= 0, through logs: finite wherever float64 can hold the ratio, 0 for v = 0. */
+const overVariance = (v: number, logS2: number) => (v === 0 ? 0 : Math.exp(Math.log(v) - logS2));
 
 /** The values of the tensors `fn` makes, in float64; everything else it made is freed. */
 function outputs(tf: Tf, fn: () => Tensor[]): Float64Array[] {
@@ -140,9 +149,9 @@ function reference(tf: Tf, vae: Vae, c: Case, values: Float32Array, seed: number
           const ls2 = globalLogS2 ? globalLogS2[globalLogS2.length === 1 ? 0 : d]! : logS2[k * D + d]!;
           const r = x[n * D + d]! - mu[k * D + d]!;
           sqErr[d] = sqErr[d]! + r * r;
-          logLik += -0.5 * (LOG_2PI + ls2 + (r * r) / Math.exp(ls2));
+          logLik += -0.5 * (LOG_2PI + ls2 + overVariance(r * r, ls2));
           hDecK += 0.5 * (LOG_2PIE + ls2);
-          normK += (r * r) / Math.exp(ls2);
+          normK += overVariance(r * r, ls2);
           varianceSum += Math.exp(ls2);
         }
         hDecSum += hDecK;
@@ -161,12 +170,12 @@ function reference(tf: Tf, vae: Vae, c: Case, values: Float32Array, seed: number
   let hDec = hDecSum / (N * S);
   let rDec = 0.5 * D - (0.5 * normSum) / (N * S);
   if (globalLogS2) {
-    const s2 = (d: number) => Math.exp(globalLogS2[globalLogS2.length === 1 ? 0 : d]!);
+    const logS2 = (d: number) => globalLogS2[globalLogS2.length === 1 ? 0 : d]!;
     hDec = 0;
     rDec = 0;
     for (let d = 0; d < D; d++) {
-      hDec += 0.5 * (LOG_2PIE + Math.log(s2(d)));
-      rDec += 0.5 * (1 - sqErr[d]! / (N * S) / s2(d));
+      hDec += 0.5 * (LOG_2PIE + logS2(d));
+      rDec += 0.5 * (1 - overVariance(sqErr[d]! / (N * S), logS2(d)));
     }
   }
   return {
@@ -218,6 +227,42 @@ for (const c of CASES) {
       assert.ok(Math.abs(r.gap - gapRef) <= 1e-5 * scale, `gap: ${show}`);
       assert.ok(Math.abs(r.sigma2Opt - ref.sigma2Opt) <= 1e-4 * ref.sigma2Opt, `sigma2Opt: ${show}`);
       assert.ok(Math.abs(r.sigma2 - ref.sigma2) <= 1e-5 * ref.sigma2, `sigma2: ${show}`);
+    } finally {
+      vae.dispose();
+    }
+  });
+}
+
+/**
+ * Decoder log-variances float32's exponentials cannot hold (|log s^2| beyond ~88) and float64's cannot either
+ * (1e4, 1e30): every statistic equals the float64 computation, finite wherever float64 holds it and the same
+ * infinity (written as null) where it does not.
+ */
+const EXTREME: Case[] = [];
+for (const logS2 of [-1e30, -1e4, -100, -88, 88, 100, 1e4, 1e30])
+  for (const [type, perDimension] of [
+    ['VAE-1', false],
+    ['VAE-1', true],
+    ['VAE-3', false],
+  ] as const)
+    EXTREME.push({ type, perDimension, D: 20, H: 3, N: 50, S: 3, offset: 0, spread: 1, s2: 1, logT2: -3, logS2 });
+
+for (const c of EXTREME) {
+  test(`diagnostics match a float64 computation at decoder log-variance ${c.logS2}: ${c.type}${c.perDimension ? ' per-dimension' : ''}`, async () => {
+    const { tf } = await chooseEngine('wasm');
+    const seed = 5;
+    const { vae, values } = setUp(tf, c, 3);
+    try {
+      const r = diagnose(tf, vae, { values, n: c.N, samples: c.S, seed });
+      const ref = reference(tf, vae, c, values, seed);
+      const want = { ...ref, gap: ref.elbo - (ref.hEnc - ref.hPrior - ref.hDec) };
+      // float32 networks, float64 arithmetic after them: 1e-5 of the value, or of the entropies it is compared with.
+      const entropies = Math.abs(ref.hEnc) + Math.abs(ref.hPrior) + Math.abs(ref.hDec);
+      for (const k of ['elbo', 'hEnc', 'hPrior', 'hDec', 'rDec', 'rPrior', 'gap', 'sigma2Opt', 'sigma2'] as const) {
+        const show = `${k}: got ${r[k]}, float64 ${want[k]}`;
+        if (!Number.isFinite(want[k])) assert.equal(r[k], want[k], show);
+        else assert.ok(Math.abs(r[k] - want[k]) <= 1e-5 * (Math.abs(want[k]) + entropies), show);
+      }
     } finally {
       vae.dispose();
     }
