@@ -447,7 +447,7 @@ export class TrainingLoop {
     this.startWithin = { batchesDone, lossSum: batchesDone > 0 ? cp.lossSum! : 0 };
     // Passes after the checkpoint will be made again; the ones before it stay part of the trend.
     for (const r of this.o.previousRecords ?? []) {
-      const point = r.epoch <= cp.epoch ? convergencePointOf(r) : undefined;
+      const point = r.epoch <= cp.epoch ? convergencePointOf(r, settingsOfSpec(this.o.spec).theoremApplies) : undefined;
       if (point) this.judge.push(point);
     }
     if (this.varianceEma && cp.varianceEstimate) {

@@ -199,3 +199,53 @@ test('a non-finite number written as a string ("NaN", "inf") is read as null, as
   assert.match(parseMetricsJsonl(text(history(2, (e) => (e === 2 ? { elbo: 'nanny' } : {})))).bad[0]?.message ?? '', /^elbo: expected a number/);
   assert.equal(parseMetricsJsonl(text(history(2, () => ({ theoremNote: 'NaN' })))).records[1]?.theoremNote, 'NaN');
 });
+
+// A Gaussian decoder's H_dec is a third of the scale |H_enc| + |H_prior| + |H_dec| every threshold is measured in:
+// null on one pass (an overflow), it is no 0 but a pass the rule cannot read. Only a decoder without an entropy
+// (outside the theorem, no decoder variance optimum: a Bernoulli's record) has its null H_dec read as 0.
+const gaussianDecoders = [
+  { name: 'the theorem applies', settings: { ...settings, theoremApplies: true }, over: {} },
+  { name: 'VAE-0, outside the theorem with a Gaussian decoder', settings: { ...settings, theoremApplies: false }, over: {} },
+  { name: "the record's say that the theorem applies", settings: { ...settings, theoremApplies: false }, over: { theoremApplies: true } },
+];
+// A falling ELBO on a scale of 64 nats, 4 without H_dec.
+const decoderHistory = (over: Record<string, unknown>, nullAt: number) =>
+  history(12, (e) => ({ elbo: -3 - 0.05 * e, hDec: -60, ...over, ...(e === nullAt ? { hDec: null } : {}) }));
+
+test("a Gaussian decoder's last pass without a finite H_dec is not converged: its scale is not known", () => {
+  for (const { name, settings: s, over } of gaussianDecoders) {
+    const verdict = judgeRecords(decoderHistory(over, 12), s);
+    assert.equal(verdict.state, 'not-converged', name);
+    assert.match(verdict.reason, /^The last pass \(epoch 12\) has no finite hDec \(the Gaussian decoder's entropy, part of the scale/, name);
+  }
+});
+
+test("a Gaussian decoder's pass without a finite H_dec is left out of the verdict, not read as 0 nats of scale", () => {
+  for (const { name, settings: s, over } of gaussianDecoders)
+    for (const at of [2, 5, 9, 11]) {
+      const records = decoderHistory(over, at);
+      const expected = judgeConvergence(
+        records.filter((r) => r.epoch !== at).map((r) => ({ ...finiteRecord(r), gapStdErr: 0 })),
+        s,
+      );
+      const verdict = judgeRecords(records, s);
+      assert.equal(verdict.state, expected.state, `${name}, at ${at}`);
+      assert.equal(
+        verdict.reason,
+        `${expected.reason} 1 earlier pass without a finite decoder entropy (hDec, part of the scale |H_enc| + |H_prior| + |H_dec| of every threshold) is left out of the verdict.`,
+        `${name}, at ${at}`,
+      );
+      const judge = new RunJudge();
+      for (let k = 1; k <= records.length; k++)
+        assert.deepEqual(judge.next(records.slice(0, k), s, false), judgeRecords(records.slice(0, k), s), `${name}, at ${at}, pass ${k}`);
+    }
+});
+
+test('a decoder without an entropy (outside the theorem, no variance optimum) has its null H_dec read as 0, every pass judged', () => {
+  const s = { ...settings, theoremApplies: false };
+  const nulls = { hDec: null, entropySum: null, gap: null, gapRel: null, rDec: null, sigma2: null, sigma2Opt: null };
+  const records = history(12, () => ({ ...nulls, theoremApplies: false }));
+  const verdict = judgeRecords(records, s);
+  assert.doesNotMatch(verdict.reason, /left out|no finite/);
+  assert.equal(verdict.state, 'stationary', verdict.reason);
+});

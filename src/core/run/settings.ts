@@ -114,6 +114,8 @@ export class PassJudge {
   private readonly rule: ConvergenceJudge;
   private verdict: ConvergenceVerdict | undefined;
   private leftOut = 0;
+  /** Passes left out for their decoder entropy alone. */
+  private leftOutForScale = 0;
   private last: MetricsRecord | undefined;
   /** How many passes were judged, readable or not. */
   passes = 0;
@@ -125,13 +127,16 @@ export class PassJudge {
   /** The verdict after `more`, the passes recorded after those judged so far; it pauses after each pass. */
   *judge(more: readonly MetricsRecord[]): Generator<void, RunVerdict, void> {
     for (const r of more) {
-      if (readablePass(r)) this.verdict = this.rule.push(pointOf(r));
+      const missing = missingFields(r, this.settings.theoremApplies);
+      if (readablePass(r, this.settings.theoremApplies)) this.verdict = this.rule.push(pointOf(r));
+      else if (missing.length === 1 && missing[0] === 'hDec') this.leftOutForScale++;
       else this.leftOut++;
       this.passes++;
       this.last = r;
       yield;
     }
-    return verdictAfter(this.last, this.verdict ?? judgeConvergence([], this.settings), this.leftOut);
+    const verdict = this.verdict ?? judgeConvergence([], this.settings);
+    return verdictAfter(this.last, verdict, this.leftOut, this.leftOutForScale, this.settings.theoremApplies);
   }
 }
 
@@ -157,36 +162,65 @@ export class RunJudge {
 }
 
 /**
- * A pass the rule can read: its ELBO, and the entropies that set the scale of what matters, are
- * numbers. A null there (written for a NaN or an infinity) would count as 0 nats, a jump that is
- * no measurement: a run going non-finite would read as rising, or as converged on the passes before.
+ * What a pass lacks for the rule to read it: its ELBO, and the entropies that set the scale of what matters
+ * (|H_enc| + |H_prior| + |H_dec|), must be numbers. A null there (written for a NaN or an infinity) would count
+ * as 0 nats, a jump that is no measurement: a run going non-finite would read as rising, or as converged on the
+ * passes before. H_dec is left out of the scale only for a decoder that has none (pointOf); a Gaussian
+ * decoder's null H_dec is an overflow, and read as 0 it would shrink the scale and every threshold with it.
  */
-function readablePass(r: MetricsRecord): r is ReadableRecord {
-  return [r.elbo, r.hEnc, r.hPrior].every((v) => typeof v === 'number' && Number.isFinite(v));
+function missingFields(r: MetricsRecord, theoremApplies: boolean): VerdictField[] {
+  const fields: VerdictField[] = hasDecoderEntropy(r, theoremApplies) ? ['elbo', 'hEnc', 'hPrior', 'hDec'] : ['elbo', 'hEnc', 'hPrior'];
+  return fields.filter((k) => !isFiniteNumber(r[k]));
 }
+
+type VerdictField = 'elbo' | 'hEnc' | 'hPrior' | 'hDec';
+
+/**
+ * Whether the pass's decoder is Gaussian, and so has an entropy: the theorem applies to it (the record's say,
+ * else the run's), or the record has a decoder variance optimum, which a non-Gaussian decoder writes as null.
+ */
+function hasDecoderEntropy(r: MetricsRecord, theoremApplies: boolean): boolean {
+  return (r.theoremApplies ?? theoremApplies) || isFiniteNumber(r.sigma2Opt);
+}
+
+const isFiniteNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 
 type ReadableRecord = MetricsRecord & { elbo: number; hEnc: number; hPrior: number };
 
+function readablePass(r: MetricsRecord, theoremApplies: boolean): r is ReadableRecord {
+  return missingFields(r, theoremApplies).length === 0;
+}
+
 /** The verdict on the readable passes, unless the last pass is not readable: then the run is not at a stationary point. */
-function verdictAfter(last: MetricsRecord | undefined, verdict: ConvergenceVerdict, leftOut: number): RunVerdict {
-  if (last !== undefined && !readablePass(last)) {
-    const fields = (['elbo', 'hEnc', 'hPrior'] as const).filter((k) => !(typeof last[k] === 'number' && Number.isFinite(last[k])));
+function verdictAfter(
+  last: MetricsRecord | undefined,
+  verdict: ConvergenceVerdict,
+  leftOut: number,
+  leftOutForScale: number,
+  theoremApplies: boolean,
+): RunVerdict {
+  const fields = last === undefined ? [] : missingFields(last, theoremApplies);
+  if (last !== undefined && fields.length > 0) {
+    const scale = fields.includes('hDec') ? " (the Gaussian decoder's entropy, part of the scale every threshold is measured in)" : '';
     return {
       state: 'not-converged',
-      reason: `The last pass (epoch ${last.epoch}) has no finite ${fields.join(', ')} in metrics.jsonl: the model diverged or its evaluation overflowed, so it is not at a stationary point.`,
+      reason: `The last pass (epoch ${last.epoch}) has no finite ${fields.join(', ')}${scale} in metrics.jsonl: the model diverged or its evaluation overflowed, so it is not at a stationary point.`,
     };
   }
+  const passes = (k: number) => `${k} earlier pass${k > 1 ? 'es' : ''}`;
+  const verb = (k: number) => (k > 1 ? 'are' : 'is');
   const note =
-    leftOut > 0
-      ? ` ${leftOut} earlier pass${leftOut > 1 ? 'es' : ''} without a finite ELBO or encoder and prior entropies ${leftOut > 1 ? 'are' : 'is'} left out of the verdict.`
-      : '';
+    (leftOut > 0 ? ` ${passes(leftOut)} without a finite ELBO or encoder and prior entropies ${verb(leftOut)} left out of the verdict.` : '') +
+    (leftOutForScale > 0
+      ? ` ${passes(leftOutForScale)} without a finite decoder entropy (hDec, part of the scale |H_enc| + |H_prior| + |H_dec| of every threshold) ${verb(leftOutForScale)} left out of the verdict.`
+      : '');
   return { state: verdict.state, reason: verdict.reason + note };
 }
 
 /**
  * A record as the rule reads it. A decoder outside the theorem has no decoder entropy or gap (null):
  * the scale is then |H_enc| + |H_prior| and the gap terms are unknown (NaN), so only the ELBO's trend
- * can be judged.
+ * can be judged. (A Gaussian decoder's null H_dec never gets here: missingFields.)
  */
 function pointOf(r: ReadableRecord): ConvergencePoint {
   const num = (v: number | null | undefined, missing: number) => (typeof v === 'number' ? v : missing);
@@ -202,9 +236,12 @@ function pointOf(r: ReadableRecord): ConvergencePoint {
   };
 }
 
-/** A record as the rule reads it, or undefined for a pass without a finite ELBO (a trainer resuming from its own records). */
-export function convergencePointOf(r: MetricsRecord): ConvergencePoint | undefined {
-  return readablePass(r) ? pointOf(r) : undefined;
+/**
+ * A record as the rule reads it, or undefined for a pass without a finite ELBO or scale (a trainer resuming
+ * from its own records), under the run's say on whether the theorem applies.
+ */
+export function convergencePointOf(r: MetricsRecord, theoremApplies: boolean): ConvergencePoint | undefined {
+  return readablePass(r, theoremApplies) ? pointOf(r) : undefined;
 }
 
 /** Why the theorem does not hold for this run, when it does not (for the panel and the status bar). */
