@@ -113,9 +113,10 @@ export function elboOfFirstPoints(st: PassStatistics, points: number): number {
   return mean(st.logLikPerSample.subarray(0, points * st.samples)) - mean(st.klPerPoint.subarray(0, points));
 }
 
-export function decompose(st: PassStatistics, variance: DecoderVariance, priorVariance: Float64Array): Decomposition {
+/** The decomposition of a pass's statistics, the prior variance given as log a_h^2 (as the model holds it). */
+export function decompose(st: PassStatistics, variance: DecoderVariance, priorLogVariance: Float64Array): Decomposition {
   const { n: N, samples: S, dim: D, latentDim: H } = st;
-  if (priorVariance.length !== H) throw new Error(`prior variance has ${priorVariance.length} entries for ${H} latents`);
+  if (priorLogVariance.length !== H) throw new Error(`prior variance has ${priorLogVariance.length} entries for ${H} latents`);
 
   // The ELBO from its per-sample terms.
   const elboPerSample = new Float64Array(N * S);
@@ -129,7 +130,7 @@ export function decompose(st: PassStatistics, variance: DecoderVariance, priorVa
   for (let i = 0; i < N; i++) sumLogT2 += st.sumLogT2PerPoint[i]!;
   const hEnc = 0.5 * (H * LOG_2PIE + sumLogT2 / N);
   let hPrior = 0;
-  for (let h = 0; h < H; h++) hPrior += 0.5 * (LOG_2PIE + Math.log(priorVariance[h]!));
+  for (let h = 0; h < H; h++) hPrior += 0.5 * (LOG_2PIE + priorLogVariance[h]!);
 
   const sigma2OptPerDim = Array.from(st.sqErrSum, (v) => v / (N * S));
   const sigma2Opt = sum(sigma2OptPerDim) / D;
@@ -172,7 +173,7 @@ export function decompose(st: PassStatistics, variance: DecoderVariance, priorVa
   for (let h = 0; h < H; h++) {
     m[h] = st.secondMomentSum[h]! / N;
     klPerLatent[h] = st.klPerLatentSum[h]! / N;
-    rPrior += 0.5 * (1 - m[h]! / priorVariance[h]!);
+    rPrior += 0.5 * (1 - ratioToVariance(m[h]!, priorLogVariance[h]!));
   }
 
   const entropySum = hEnc - hPrior - hDec;

@@ -215,9 +215,13 @@ export function decoderVariance(vae: Vae): DecoderVariance {
 }
 
 export function priorVariance(vae: Vae): Float64Array {
+  return Float64Array.from(priorLogVariance(vae), Math.exp);
+}
+
+/** log a_h^2: 0 unless the prior variance is learned (VAE-2). */
+export function priorLogVariance(vae: Vae): Float64Array {
   const H = vae.spec.latentDim;
-  if (!vae.params.logA2) return new Float64Array(H).fill(1);
-  return Float64Array.from(vae.params.logA2.dataSync(), (v) => Math.exp(v));
+  return vae.params.logA2 ? Float64Array.from(vae.params.logA2.dataSync()) : new Float64Array(H);
 }
 
 /**
@@ -230,7 +234,7 @@ export function diagnose(tf: Tf, vae: Vae, input: PassInput, encodings?: Encodin
 
 /** The decomposition of a pass's statistics, for the model that gave them. */
 export function decomposeStatistics(vae: Vae, st: PassStatistics): Decomposition {
-  const d = decompose(st, decoderVariance(vae), priorVariance(vae));
+  const d = decompose(st, decoderVariance(vae), priorLogVariance(vae));
   // Only where one s^2 serves every point can it be moved to its optimum (the table says which).
   return MODEL_TYPE_INFO[vae.spec.type].diagnostics.includes('elboAtOptVariance') ? d : { ...d, elboAtOptVariance: null };
 }

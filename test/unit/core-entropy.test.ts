@@ -52,7 +52,7 @@ function handCase(s2: number[], a2: number) {
 test('hand-computed case: every term matches its definition, scalar variance', () => {
   const s2 = 0.3;
   const { st, elbo, nu, t2 } = handCase([s2], 1);
-  const r = decompose(st, { kind: 'scalar', logValues: Float64Array.of(Math.log(s2)) }, Float64Array.of(1));
+  const r = decompose(st, { kind: 'scalar', logValues: Float64Array.of(Math.log(s2)) }, Float64Array.of(0));
   close(r.elbo, elbo, 1e-12, 'elbo');
   const log2pie = Math.log(2 * Math.PI * Math.E);
   close(r.hEnc, (0.5 * (log2pie + Math.log(t2[0]!))) / 2 + (0.5 * (log2pie + Math.log(t2[1]!))) / 2, 1e-12, 'hEnc');
@@ -76,7 +76,7 @@ test('per-dimension variance and a learned prior variance (VAE-2) keep the ident
   const s2 = [0.2, 0.9];
   const a2 = 1.7;
   const { st, elbo } = handCase(s2, a2);
-  const r = decompose(st, { kind: 'per-dimension', logValues: Float64Array.from(s2, Math.log) }, Float64Array.of(a2));
+  const r = decompose(st, { kind: 'per-dimension', logValues: Float64Array.from(s2, Math.log) }, Float64Array.of(Math.log(a2)));
   close(r.elbo, elbo, 1e-12, 'elbo');
   close(r.hPrior, 0.5 * Math.log(2 * Math.PI * Math.E * a2), 1e-12, 'hPrior');
   close(r.elbo - r.entropySum, r.rDec + r.rPrior, 1e-12, 'identity');
@@ -120,7 +120,7 @@ test('VAE-3 (latent-dependent variance): identity holds on random statistics', (
       st.latentVariance!.normSqErrPerSample[n * S + s] = ns;
     }
   }
-  const r = decompose(st, { kind: 'latent' }, new Float64Array(H).fill(1));
+  const r = decompose(st, { kind: 'latent' }, new Float64Array(H));
   close(r.elbo - r.entropySum, r.rDec + r.rPrior, 1e-10, 'identity');
   assert.equal(r.elboAtOptVariance, null);
   assert.ok(r.gapStdErr > 0);
@@ -129,7 +129,7 @@ test('VAE-3 (latent-dependent variance): identity holds on random statistics', (
 test('collapsed latents are flagged by their KL', () => {
   const { st } = handCase([0.3], 1);
   st.klPerLatentSum[0] = 0.001;
-  const r = decompose(st, { kind: 'scalar', logValues: Float64Array.of(Math.log(0.3)) }, Float64Array.of(1));
+  const r = decompose(st, { kind: 'scalar', logValues: Float64Array.of(Math.log(0.3)) }, Float64Array.of(0));
   assert.deepEqual(r.collapsedLatents, [0]);
 });
 
@@ -236,7 +236,7 @@ for (const [errorsName, sq] of Object.entries(ERRORS))
       test(`extreme decoder log-variance ${lv} (${kind}, ${errorsName} errors): H_dec, R_dec, sigma2 and the ELBO at the optimum match the closed forms`, () => {
         // KL(N(nu, t^2) || N(0, 1)) of the statistics' log t^2 = -1 and nu^2 + t^2 = 1.5.
         const kl = 0.5 * (1 + 1.5 - 1);
-        const r = decompose(extremeCase(sq, logS2, kl), { kind, logValues: Float64Array.from(logS2) }, Float64Array.of(1));
+        const r = decompose(extremeCase(sq, logS2, kl), { kind, logValues: Float64Array.from(logS2) }, Float64Array.of(0));
         const want = extremeReference(sq, logS2, kl, kind);
         agrees(r.hDec, want.hDec, 'hDec');
         agrees(r.rDec, want.rDec, 'rDec');
@@ -255,11 +255,24 @@ test('the ELBO at the optimal variance keeps its digits: a huge ELBO with a tiny
   const opt = [0, 1, 2].map((d) => (sq[0]![0]![d]! + sq[0]![1]![d]! + sq[1]![0]![d]! + sq[1]![1]![d]!) / 4);
   // At the optimum already, under a KL of 1e15: the gain is 0, the ELBO -1e15.
   const atOptimum = opt.map(Math.log);
-  const huge = decompose(extremeCase(sq, atOptimum, 1e15), { kind: 'per-dimension', logValues: Float64Array.from(atOptimum) }, Float64Array.of(1));
+  const huge = decompose(extremeCase(sq, atOptimum, 1e15), { kind: 'per-dimension', logValues: Float64Array.from(atOptimum) }, Float64Array.of(0));
   agrees(huge.elboAtOptVariance, extremeReference(sq, atOptimum, 1e15, 'per-dimension').elboAtOptVariance, 'at the optimum');
   // e^-40 below the optimum: log p and the gain are each ~1e17, their sum a few nats.
   const below = opt.map((o) => Math.log(o) - 40);
-  const far = decompose(extremeCase(sq, below, 0.5), { kind: 'per-dimension', logValues: Float64Array.from(below) }, Float64Array.of(1));
+  const far = decompose(extremeCase(sq, below, 0.5), { kind: 'per-dimension', logValues: Float64Array.from(below) }, Float64Array.of(0));
   assert.ok(far.elbo < -1e15, `${far.elbo}`);
   agrees(far.elboAtOptVariance, extremeReference(sq, below, 0.5, 'per-dimension').elboAtOptVariance, 'far below the optimum');
 });
+
+for (const logA2 of LOG_VARIANCES)
+  test(`extreme prior log-variance ${logA2} (VAE-2): H_prior and R_prior match the closed forms`, () => {
+    const sq = ERRORS.typical!;
+    // The statistics' log t^2 = -1 and nu^2 + t^2 = 1.5, against N(0, e^logA2).
+    const m = 1.5;
+    const st = extremeCase(sq, [0], 0.5 * (logA2 + 1 + Math.exp(Math.log(m) - logA2) - 1));
+    const r = decompose(st, { kind: 'scalar', logValues: Float64Array.of(0) }, Float64Array.of(logA2));
+    const hPrior = 0.5 * (Math.log(2 * Math.PI) + 1 + logA2);
+    agrees(r.hPrior, hPrior, 'hPrior');
+    agrees(r.rPrior, 0.5 * (1 - Math.exp(Math.log(m) - logA2)), 'rPrior');
+    agrees(r.entropySum, r.hEnc - hPrior - r.hDec, 'entropySum');
+  });
