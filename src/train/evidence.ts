@@ -12,7 +12,7 @@ import type { Tensor, Variable } from '@tensorflow/tfjs-core';
 import { latentEvidence, meanFieldGap, type LatentEvidence, type MeanFieldEvidence } from '../core/evidence';
 import { Rng } from '../core/random';
 import type { Tf } from './tf';
-import { passBlockRows, priorVariance, type Encodings } from './diagnostics';
+import { passBlockRows, priorLogVariance, type Encodings } from './diagnostics';
 import { variableOf } from './layers';
 import type { Vae } from './model';
 
@@ -72,11 +72,14 @@ export function meanFieldEvidence(tf: Tf, vae: Vae, values: Float32Array, n: num
   const P = meanFieldPoints(n, H);
   if (P === 0) return undefined;
   const centres = encoderMeans ? encoderMeans.subarray(0, P * H) : encoderMeansOf(tf, vae, values, P);
-  const w = inverseDecoderVariance(tf, vae, centres, P);
+  const logS2 = decoderLogVariance(tf, vae, centres, P);
   // Rows (p, sign, h): nu_p + sign * step_ph * e_h, for the points of one block, sized as the pass's
   // blocks are (whole points: a point's 2H shifted copies stay together).
   const pointsPerBlock = Math.max(1, Math.floor(passBlockRows(D, vae.plan) / (2 * H)));
-  const a2 = priorVariance(vae);
+  const logA2 = priorLogVariance(vae);
+  /** One point's 1/s^2 and a^2, both times e^-shift (below). */
+  const w = new Float64Array(D);
+  const a2 = new Float64Array(H);
   const precisions = new Float64Array(P * H * H);
   const jacobian = new Float64Array(H * D);
   const first = new Float64Array(H * D);
@@ -115,7 +118,8 @@ export function meanFieldEvidence(tf: Tf, vae: Vae, values: Float32Array, n: num
         size = largestMagnitude(first);
       }
       spread = Math.max(spread, largestDifference(jacobian, first));
-      scaleColumns(jacobian, w.subarray(p * D, (p + 1) * D), weighted);
+      scaledPrecisions(logS2.subarray(p * D, (p + 1) * D), logA2, w, a2);
+      scaleColumns(jacobian, w, weighted);
       localPrecision(weighted, jacobian, H, D, a2, precisions.subarray(p * H * H, (p + 1) * H * H));
     }
   }
@@ -124,7 +128,7 @@ export function meanFieldEvidence(tf: Tf, vae: Vae, values: Float32Array, n: num
   if (!Number.isFinite(gap)) return undefined;
   // The rotation argument needs one decoder variance for all points too (a VAE-3's varies with z).
   let varies = false;
-  for (let k = D; k < P * D && !varies; k++) varies = Math.abs(w[k]! - w[k % D]!) > LINEAR_TOLERANCE * Math.abs(w[k % D]!);
+  for (let k = D; k < P * D && !varies; k++) varies = Math.abs(Math.expm1(logS2[k % D]! - logS2[k]!)) > LINEAR_TOLERANCE;
   // float32 rounds each mean by up to half an ulp of the largest (raw pixels, offsets): a difference of
   // two Jacobians holds four of them, over the smallest step.
   const rounding = (2 * FLOAT32_EPS * outputSize) / smallestStep;
@@ -138,22 +142,39 @@ function encoderMeansOf(tf: Tf, vae: Vae, values: Float32Array, P: number): Floa
   return out;
 }
 
-/** 1/s^2 at each point's encoder mean, P x D; a variance shared by every point is read off the model, not decoded. */
-function inverseDecoderVariance(tf: Tf, vae: Vae, centres: Float32Array, P: number): Float32Array {
+/** log s^2 at each point's encoder mean, P x D; a variance shared by every point is read off the model, not decoded. */
+function decoderLogVariance(tf: Tf, vae: Vae, centres: Float32Array, P: number): Float32Array {
   const D = vae.dim;
   const H = vae.spec.latentDim;
-  const perPoint = vae.params.decoderLogVar !== undefined;
-  const iv = tf.tidy(() => {
-    const logS2 = perPoint ? vae.decode(tf.tensor2d(centres, [P, H])).logS2 : tf.reshape(vae.params.logS2!, [-1]);
-    return tf.exp(tf.neg(logS2));
-  });
-  const values = iv.dataSync() as Float32Array;
-  iv.dispose();
-  if (perPoint) return values;
+  if (vae.params.decoderLogVar !== undefined) {
+    const logS2 = tf.tidy(() => vae.decode(tf.tensor2d(centres, [P, H])).logS2);
+    const values = logS2.dataSync() as Float32Array;
+    logS2.dispose();
+    return values;
+  }
   // One value, or one per dimension, the same for every point.
-  const w = new Float32Array(P * D);
-  for (let k = 0; k < P * D; k++) w[k] = values[values.length === 1 ? 0 : k % D]!;
-  return w;
+  const values = vae.params.logS2!.dataSync() as Float32Array;
+  const out = new Float32Array(P * D);
+  for (let k = 0; k < P * D; k++) out[k] = values[values.length === 1 ? 0 : k % D]!;
+  return out;
+}
+
+/** Beyond this exponent float64's exp overflows or goes subnormal. */
+const EXP_NORMAL_RANGE = 700;
+
+/**
+ * One point's 1/s_d^2 into `w` and a_h^2 into `a2`, in float64 from the log-variances, all scaled by e^-shift:
+ * that scales the point's precision Λ and leaves its gap (log-determinant against log-diagonal) as it is. The
+ * shift is 0 unless a precision leaves float64's range (s^2 of e^-800): then the largest is 1.
+ */
+function scaledPrecisions(logS2: Float32Array, logA2: Float64Array, w: Float64Array, a2: Float64Array): void {
+  let top = -Infinity;
+  let bottom = Infinity;
+  for (const v of logS2) [top, bottom] = [Math.max(top, -v), Math.min(bottom, -v)];
+  for (const v of logA2) [top, bottom] = [Math.max(top, -v), Math.min(bottom, -v)];
+  const shift = top > EXP_NORMAL_RANGE || bottom < -EXP_NORMAL_RANGE ? top : 0;
+  for (let d = 0; d < logS2.length; d++) w[d] = Math.exp(-logS2[d]! - shift);
+  for (let h = 0; h < logA2.length; h++) a2[h] = Math.exp(logA2[h]! + shift);
 }
 
 // The loops over a point's H x D Jacobian are small functions of their own: called for every point,
@@ -180,7 +201,7 @@ function centralDifferences(out: Float32Array, steps: Float64Array, jacobian: Fl
 }
 
 /** Each row of `a` (H x D) times `w` (D) elementwise, into `out`. */
-function scaleColumns(a: Float64Array, w: Float32Array, out: Float64Array): void {
+function scaleColumns(a: Float64Array, w: Float64Array, out: Float64Array): void {
   const D = w.length;
   for (let k = 0; k < a.length; k += D) for (let d = 0; d < D; d++) out[k + d] = a[k + d]! * w[d]!;
 }

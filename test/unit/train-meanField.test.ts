@@ -102,6 +102,49 @@ test('the trainer reads the exact gap of a linear decoder, and none once its col
   }
 });
 
+/**
+ * The exact gap of a linear decoder from log s^2 and log a^2: of e^c Λ = e^(c - log s^2) W Wᵀ + diag(e^(c - log a^2)),
+ * the same gap as Λ's, with c the least of the log-variances so that no exponent is positive.
+ */
+function exactGapOfLogs(w: Float32Array, D: number, H: number, logS2: number, logA2: number[]): number {
+  const c = Math.min(logS2, ...logA2);
+  const lambda = new Float64Array(H * H);
+  for (let i = 0; i < H; i++)
+    for (let j = 0; j < H; j++) {
+      let s = 0;
+      for (let d = 0; d < D; d++) s += w[i * D + d]! * w[j * D + d]!;
+      lambda[i * H + j] = s * Math.exp(c - logS2) + (i === j ? Math.exp(c - logA2[i]!) : 0);
+    }
+  return meanFieldGap(lambda, 1, H);
+}
+
+test('the gap of a linear decoder under decoder and prior variances float32 and float64 cannot exponentiate', async () => {
+  const { tf } = await chooseEngine('wasm');
+  const [D, H, n] = [7, 3, 40];
+  const rng = new Rng(12);
+  const data = Float32Array.from({ length: n * D }, () => rng.normal());
+  const w = Float32Array.from({ length: H * D }, () => rng.normal());
+  for (const type of ['VAE-1', 'VAE-2'] as const)
+    for (const logS2 of [-1e4, -800, -100, -30, 0, 30, 100, 800, 1e4]) {
+      const vae = linearVae(tf, type, D, H);
+      try {
+        vae.params.decoderLayers.at(-1)!.w!.assign(tf.tensor2d(w, [H, D]));
+        vae.params.logS2!.assign(tf.tensor1d([logS2]));
+        // VAE-2: a prior as extreme as the decoder variance, a little apart per latent.
+        const logA2 = type === 'VAE-2' ? [logS2 - 1, logS2, logS2 + 2] : [0, 0, 0];
+        if (vae.params.logA2) vae.params.logA2.assign(tf.tensor1d(logA2));
+        const got = meanFieldEvidence(tf, vae, data, n);
+        const expected = exactGapOfLogs(w, D, H, logS2, logA2);
+        const show = `${type}, log s^2 ${logS2}: ${got?.meanFieldGap} vs exact ${expected}`;
+        assert.ok(got !== undefined, show);
+        assert.ok(Math.abs(got.meanFieldGap - expected) < 2e-3 * Math.max(expected, 1e-3), show);
+        assert.equal(got.decoderLinear, true, show);
+      } finally {
+        vae.dispose();
+      }
+    }
+});
+
 test("a point's precision four entries at a time is, to the bit, each entry summed on its own", () => {
   const rng = new Rng(11);
   for (let trial = 0; trial < 300; trial++) {
