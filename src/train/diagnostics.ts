@@ -90,6 +90,9 @@ export function gatherStatistics(tf: Tf, vae: Vae, input: PassInput, encodings?:
   const samplesPerBlock = Math.min(S, blockRows);
   const read = (t: Tensor): Float32Array => t.dataSync() as Float32Array;
   const sharedLogS2 = vae.params.logS2?.dataSync() as Float32Array | undefined;
+  const logA2 = priorLogVariance(vae);
+  // A prior variance whose 1/a^2 float32 cannot hold puts every point's KL in float64 (pointsInFloat64).
+  const widePrior = logA2.some((v) => Math.abs(v) > FLOAT32_EXP_RANGE);
 
   for (let start = 0, chunk = 0; start < N; start += pointsPerChunk, chunk++) {
     const C = Math.min(pointsPerChunk, N - start);
@@ -130,18 +133,31 @@ export function gatherStatistics(tf: Tf, vae: Vae, input: PassInput, encodings?:
             logS2Min: latentVar ? tf.min(dec.logS2, 1) : undefined,
             mu: dec.mu,
             logS2: latentVar ? dec.logS2 : undefined,
-            nu: encodings && once ? e.nu : undefined,
-            logT2: encodings && once ? e.logT2 : undefined,
+            nu: once ? e.nu : undefined,
+            logT2: once ? e.logT2 : undefined,
           };
         });
         if (out.nu && out.logT2) {
-          encodings!.nu.set(read(out.nu), first * H);
-          encodings!.logT2.set(read(out.logT2), first * H);
+          const [nu, logT2] = [read(out.nu), read(out.logT2)];
+          if (encodings) {
+            encodings.nu.set(nu, first * H);
+            encodings.logT2.set(logT2, first * H);
+          }
+          const kl = read(out.kl!);
+          const klLatentSum = read(out.klLatentSum!);
+          const momentSum = read(out.momentSum!);
+          st.klPerPoint.set(kl, first);
+          st.sumLogT2PerPoint.set(read(out.sumLogT2!), first);
+          const redo: number[] = [];
+          for (let p = 0; p < P; p++)
+            if (widePrior || !Number.isFinite(kl[p]!) || logT2.subarray(p * H, (p + 1) * H).some((v) => v > FLOAT32_EXP_RANGE)) redo.push(p);
+          if (redo.length > 0 || !klLatentSum.every(Number.isFinite) || !momentSum.every(Number.isFinite))
+            pointsInFloat64(st, first, P, redo, nu, logT2, logA2);
+          else {
+            addInto(st.klPerLatentSum, klLatentSum);
+            addInto(st.secondMomentSum, momentSum);
+          }
         }
-        if (out.kl) st.klPerPoint.set(read(out.kl), first);
-        if (out.sumLogT2) st.sumLogT2PerPoint.set(read(out.sumLogT2), first);
-        if (out.klLatentSum) addInto(st.klPerLatentSum, read(out.klLatentSum));
-        if (out.momentSum) addInto(st.secondMomentSum, read(out.momentSum));
         // A block's rows are contiguous: all of P whole points, or samples s0.. of one point.
         const row = first * S + s0;
         const logLik = read(out.logLik);
@@ -201,6 +217,37 @@ function rowsInFloat64(st: PassStatistics, row: number, redo: readonly number[],
       lv.normSqErrPerSample[row + r] = norm;
       lv.varianceSum += variance;
     }
+  }
+}
+
+/**
+ * The latent terms of a block's P points in float64 from the encoder's float32 outputs, where float32 could not
+ * hold them: the KL of the points `redo` (a prior variance beyond e^±87, an encoder variance beyond e^87, or a KL
+ * that overflowed), and the block's sums over points of the per-latent KL and second moments. Other points keep
+ * the model's own KL, bit for bit.
+ */
+function pointsInFloat64(
+  st: PassStatistics,
+  first: number,
+  P: number,
+  redo: readonly number[],
+  nu: Float32Array,
+  logT2: Float32Array,
+  logA2: Float64Array,
+): void {
+  const H = st.latentDim;
+  const again = new Set(redo);
+  for (let p = 0; p < P; p++) {
+    let kl = 0;
+    for (let h = 0; h < H; h++) {
+      const [m, lt, la] = [nu[p * H + h]!, logT2[p * H + h]!, logA2[h]!];
+      // KL(N(m, e^lt) || N(0, e^la)) = 1/2 (la - lt + e^(lt - la) + m^2 / e^la - 1).
+      const klH = 0.5 * (la - lt + Math.exp(lt - la) + ratioToVariance(m * m, la) - 1);
+      kl += klH;
+      st.klPerLatentSum[h] = st.klPerLatentSum[h]! + klH;
+      st.secondMomentSum[h] = st.secondMomentSum[h]! + m * m + Math.exp(lt);
+    }
+    if (again.has(p)) st.klPerPoint[first + p] = kl;
   }
 }
 

@@ -248,8 +248,9 @@ for (const logS2 of [-1e30, -1e4, -100, -88, 88, 100, 1e4, 1e30])
     ['VAE-3', false],
   ] as const)
     EXTREME.push({ type, perDimension, D: 20, H: 3, N: 50, S: 3, offset: 0, spread: 1, s2: 1, logT2: -3, logS2 });
-// A learned prior variance far above the encoder's (below, float32's KL overflows: not yet computed in float64).
-for (const logA2 of [100, 1e4, 1e30]) EXTREME.push({ type: 'VAE-2', D: 20, H: 3, N: 50, S: 3, offset: 0, spread: 1, s2: 1, logT2: -3, logA2 });
+// A learned prior variance far from the encoder's, either way: below e^-88 float32's KL overflows.
+for (const logA2 of [-1e30, -1e4, -100, -88, 100, 1e4, 1e30])
+  EXTREME.push({ type: 'VAE-2', D: 20, H: 3, N: 50, S: 3, offset: 0, spread: 1, s2: 1, logT2: -3, logA2 });
 
 for (const c of EXTREME) {
   const at = c.logA2 === undefined ? `decoder log-variance ${c.logS2}` : `prior log-variance ${c.logA2}`;
