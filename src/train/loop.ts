@@ -9,7 +9,7 @@ import type { Optimizer, Tensor1D, Tensor2D, Variable } from '@tensorflow/tfjs-c
 import { ConvergenceJudge } from '../core/convergence';
 import { elboOfFirstPoints, type PassStatistics } from '../core/entropy';
 import { imageGeometry } from '../core/imageGeometry';
-import { convergencePointOf, settingsOfSpec } from '../core/run/settings';
+import { convergencePointOf, settingsOfSpec, UnreadablePasses } from '../core/run/settings';
 import { MODEL_TYPE_INFO } from '../core/modelTypes';
 import { Rng } from '../core/random';
 import type { ImagesEvent, ProgressEvent } from '../core/protocol';
@@ -71,6 +71,8 @@ export class TrainingLoop {
   private readonly trainable: Variable[];
   /** The verdict's memory: judged pass by pass, a resumed run's earlier passes first. */
   private readonly judge: ConvergenceJudge;
+  /** Passes the rule cannot read (a non-finite ELBO or scale): left out, as the run reader leaves them. */
+  private readonly unreadable: UnreadablePasses;
   private readonly diagValues: Float32Array;
   private readonly diagN: number;
   private step = 0;
@@ -102,6 +104,7 @@ export class TrainingLoop {
     this.optimizer = createAdam(tf, spec.training.learningRate, o.engine.kernels);
     this.trainable = this.vae.trainableVariables();
     this.judge = new ConvergenceJudge(settingsOfSpec(spec));
+    this.unreadable = new UnreadablePasses(settingsOfSpec(spec).theoremApplies);
     const subset = diagnosticSubset(train, spec);
     this.diagValues = subset.values;
     this.diagN = subset.n;
@@ -324,14 +327,9 @@ export class TrainingLoop {
     const meanField = meanFieldEvidence(engine.tf, this.vae, this.diagValues, this.diagN, encodings.nu);
     const averagedElbo = epoch > 0 ? this.averagedWeightsElbo(stats, d.elbo, seed) : undefined;
     const learningRate = learningRateAt(spec, Math.max(epoch, 1), this.o.epochs);
-    const verdict = this.judge.push({
-      ...d,
-      epoch,
-      averagedElbo,
-      learningRate,
-      latentMeanVariance: latents.latentMeanVariance,
-      ...meanField,
-    });
+    const pass = { ...d, epoch, averagedElbo, learningRate, latentMeanVariance: latents.latentMeanVariance, ...meanField };
+    const verdict = this.unreadable.admit(pass) ? this.judge.push(pass) : undefined;
+    const said = this.unreadable.verdictAfter(pass, verdict);
     const { collapsedLatents, ...rest } = d;
     const record: MetricsRecord = {
       epoch,
@@ -343,8 +341,8 @@ export class TrainingLoop {
       averagedElbo,
       averagingSteps: averagedElbo === undefined ? undefined : this.average.horizonSteps,
       learningRate,
-      elboSlope: verdict.evidence?.slopePerEpoch,
-      elboSlopeStdErr: verdict.evidence?.slopeStdErrPerEpoch,
+      elboSlope: verdict?.evidence?.slopePerEpoch,
+      elboSlopeStdErr: verdict?.evidence?.slopeStdErrPerEpoch,
       samplesPerSec,
       wallSeconds: (performance.now() - this.wallStart) / 1000,
       trainLoss,
@@ -353,8 +351,8 @@ export class TrainingLoop {
         MODEL_TYPE_INFO[spec.model.type].diagnostics.includes('priorVariance') && this.vae.params.logA2
           ? Array.from(this.vae.params.logA2.dataSync(), Math.exp)
           : undefined,
-      convergence: verdict.state,
-      convergenceReason: verdict.reason,
+      convergence: said.state,
+      convergenceReason: said.reason,
       diagnosticsSeconds: (performance.now() - t0) / 1000,
       points: this.diagN,
       mcSamples: spec.diagnostics.mcSamples,
@@ -447,7 +445,8 @@ export class TrainingLoop {
     this.startWithin = { batchesDone, lossSum: batchesDone > 0 ? cp.lossSum! : 0 };
     // Passes after the checkpoint will be made again; the ones before it stay part of the trend.
     for (const r of this.o.previousRecords ?? []) {
-      const point = r.epoch <= cp.epoch ? convergencePointOf(r, settingsOfSpec(this.o.spec).theoremApplies) : undefined;
+      if (r.epoch > cp.epoch || !this.unreadable.admit(r)) continue;
+      const point = convergencePointOf(r, settingsOfSpec(this.o.spec).theoremApplies);
       if (point) this.judge.push(point);
     }
     if (this.varianceEma && cp.varianceEstimate) {

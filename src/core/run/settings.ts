@@ -113,30 +113,25 @@ export interface RunVerdict {
 export class PassJudge {
   private readonly rule: ConvergenceJudge;
   private verdict: ConvergenceVerdict | undefined;
-  private leftOut = 0;
-  /** Passes left out for their decoder entropy alone. */
-  private leftOutForScale = 0;
+  private readonly unreadable: UnreadablePasses;
   private last: MetricsRecord | undefined;
   /** How many passes were judged, readable or not. */
   passes = 0;
 
   constructor(private readonly settings: SpecSettings) {
     this.rule = new ConvergenceJudge(settings);
+    this.unreadable = new UnreadablePasses(settings.theoremApplies);
   }
 
   /** The verdict after `more`, the passes recorded after those judged so far; it pauses after each pass. */
   *judge(more: readonly MetricsRecord[]): Generator<void, RunVerdict, void> {
     for (const r of more) {
-      const missing = missingFields(r, this.settings.theoremApplies);
-      if (readablePass(r, this.settings.theoremApplies)) this.verdict = this.rule.push(pointOf(r));
-      else if (missing.length === 1 && missing[0] === 'hDec') this.leftOutForScale++;
-      else this.leftOut++;
+      if (this.unreadable.admit(r) && readablePass(r, this.settings.theoremApplies)) this.verdict = this.rule.push(pointOf(r));
       this.passes++;
       this.last = r;
       yield;
     }
-    const verdict = this.verdict ?? judgeConvergence([], this.settings);
-    return verdictAfter(this.last, verdict, this.leftOut, this.leftOutForScale, this.settings.theoremApplies);
+    return this.unreadable.verdictAfter(this.last, this.verdict ?? judgeConvergence([], this.settings));
   }
 }
 
@@ -168,18 +163,21 @@ export class RunJudge {
  * passes before. H_dec is left out of the scale only for a decoder that has none (pointOf); a Gaussian
  * decoder's null H_dec is an overflow, and read as 0 it would shrink the scale and every threshold with it.
  */
-function missingFields(r: MetricsRecord, theoremApplies: boolean): VerdictField[] {
+function missingFields(r: PassFields, theoremApplies: boolean): VerdictField[] {
   const fields: VerdictField[] = hasDecoderEntropy(r, theoremApplies) ? ['elbo', 'hEnc', 'hPrior', 'hDec'] : ['elbo', 'hEnc', 'hPrior'];
   return fields.filter((k) => !isFiniteNumber(r[k]));
 }
 
 type VerdictField = 'elbo' | 'hEnc' | 'hPrior' | 'hDec';
 
+/** What the rule reads of a pass to tell whether it can: a record, or the trainer's pass before it is one. */
+export type PassFields = Pick<MetricsRecord, 'epoch' | 'elbo' | 'hEnc' | 'hPrior' | 'hDec' | 'sigma2Opt' | 'theoremApplies'>;
+
 /**
  * Whether the pass's decoder is Gaussian, and so has an entropy: the theorem applies to it (the record's say,
  * else the run's), or the record has a decoder variance optimum, which a non-Gaussian decoder writes as null.
  */
-function hasDecoderEntropy(r: MetricsRecord, theoremApplies: boolean): boolean {
+function hasDecoderEntropy(r: PassFields, theoremApplies: boolean): boolean {
   return (r.theoremApplies ?? theoremApplies) || isFiniteNumber(r.sigma2Opt);
 }
 
@@ -191,30 +189,47 @@ function readablePass(r: MetricsRecord, theoremApplies: boolean): r is ReadableR
   return missingFields(r, theoremApplies).length === 0;
 }
 
-/** The verdict on the readable passes, unless the last pass is not readable: then the run is not at a stationary point. */
-function verdictAfter(
-  last: MetricsRecord | undefined,
-  verdict: ConvergenceVerdict,
-  leftOut: number,
-  leftOutForScale: number,
-  theoremApplies: boolean,
-): RunVerdict {
-  const fields = last === undefined ? [] : missingFields(last, theoremApplies);
-  if (last !== undefined && fields.length > 0) {
-    const scale = fields.includes('hDec') ? " (the Gaussian decoder's entropy, part of the scale every threshold is measured in)" : '';
-    return {
-      state: 'not-converged',
-      reason: `The last pass (epoch ${last.epoch}) has no finite ${fields.join(', ')}${scale} in metrics.jsonl: the model diverged or its evaluation overflowed, so it is not at a stationary point.`,
-    };
+/**
+ * The passes the rule cannot read (missingFields), counted as they come, and what the verdict says of them: the
+ * reader's (PassJudge) and the trainer's, so that a run's written verdicts are those its records get when judged.
+ */
+export class UnreadablePasses {
+  private leftOut = 0;
+  /** Passes left out for their decoder entropy alone. */
+  private leftOutForScale = 0;
+
+  constructor(private readonly theoremApplies: boolean) {}
+
+  /** Whether the rule can read the pass; if not, it is counted as left out. */
+  admit(r: PassFields): boolean {
+    const missing = missingFields(r, this.theoremApplies);
+    if (missing.length === 0) return true;
+    if (missing.length === 1 && missing[0] === 'hDec') this.leftOutForScale++;
+    else this.leftOut++;
+    return false;
   }
-  const passes = (k: number) => `${k} earlier pass${k > 1 ? 'es' : ''}`;
-  const verb = (k: number) => (k > 1 ? 'are' : 'is');
-  const note =
-    (leftOut > 0 ? ` ${passes(leftOut)} without a finite ELBO or encoder and prior entropies ${verb(leftOut)} left out of the verdict.` : '') +
-    (leftOutForScale > 0
-      ? ` ${passes(leftOutForScale)} without a finite decoder entropy (hDec, part of the scale |H_enc| + |H_prior| + |H_dec| of every threshold) ${verb(leftOutForScale)} left out of the verdict.`
-      : '');
-  return { state: verdict.state, reason: verdict.reason + note };
+
+  /** The rule's verdict on the readable passes, unless the last pass is not readable: then the run is not at a stationary point. */
+  verdictAfter(last: PassFields | undefined, verdict: ConvergenceVerdict | undefined): RunVerdict {
+    const fields = last === undefined ? [] : missingFields(last, this.theoremApplies);
+    if (last !== undefined && fields.length > 0) {
+      const scale = fields.includes('hDec') ? " (the Gaussian decoder's entropy, part of the scale every threshold is measured in)" : '';
+      return {
+        state: 'not-converged',
+        reason: `The last pass (epoch ${last.epoch}) has no finite ${fields.join(', ')}${scale} in metrics.jsonl: the model diverged or its evaluation overflowed, so it is not at a stationary point.`,
+      };
+    }
+    if (verdict === undefined) throw new Error('a readable last pass without the verdict on it');
+    const { leftOut, leftOutForScale } = this;
+    const passes = (k: number) => `${k} earlier pass${k > 1 ? 'es' : ''}`;
+    const verb = (k: number) => (k > 1 ? 'are' : 'is');
+    const note =
+      (leftOut > 0 ? ` ${passes(leftOut)} without a finite ELBO or encoder and prior entropies ${verb(leftOut)} left out of the verdict.` : '') +
+      (leftOutForScale > 0
+        ? ` ${passes(leftOutForScale)} without a finite decoder entropy (hDec, part of the scale |H_enc| + |H_prior| + |H_dec| of every threshold) ${verb(leftOutForScale)} left out of the verdict.`
+        : '');
+    return { state: verdict.state, reason: verdict.reason + note };
+  }
 }
 
 /**
