@@ -33,8 +33,11 @@ export function decompositionTable(
     ['  R_prior', num(d.rPrior), 'latent second moments off the prior'],
     ['sigma^2 / optimum', `${num(d.sigma2)} / ${num(d.sigma2Opt)}`, 'decoder variance (mean over d)'],
   ];
-  if (d.elboAtOptVariance !== undefined && d.elboAtOptVariance !== null)
-    rows.push(['ELBO at optimal sigma^2', num(d.elboAtOptVariance), `costs ${num(d.elboAtOptVariance - d.elbo)} nats now`]);
+  if (d.elboAtOptVariance !== undefined && d.elboAtOptVariance !== null) {
+    // Never negative in exact arithmetic; at the optimum the ELBO's float32 terms can put it a rounding below.
+    const cost = Math.max(0, d.elboAtOptVariance - d.elbo);
+    rows.push(['ELBO at optimal sigma^2', num(d.elboAtOptVariance), `costs ${num(cost)} nats now`]);
+  }
   const w0 = Math.max(...rows.map((r) => r[0].length));
   const w1 = Math.max(...rows.map((r) => r[1].length));
   return rows.map(([a, b, c]) => `${a.padEnd(w0)}  ${b.padStart(w1)}  ${c}`.trimEnd()).join('\n');
