@@ -58,17 +58,8 @@ async function withModel(model: string, dim: number, fn: (tf: Tf, vae: Vae) => v
   }
 }
 
-/** The exact gap of a linear decoder W (H x D, row-major as the layer stores it). */
-function exactGap(w: Float32Array, D: number, H: number, s2: number, a2: number[]): number {
-  const lambda = new Float64Array(H * H);
-  for (let i = 0; i < H; i++)
-    for (let j = 0; j < H; j++) {
-      let s = 0;
-      for (let d = 0; d < D; d++) s += w[i * D + d]! * w[j * D + d]!;
-      lambda[i * H + j] = s / s2 + (i === j ? 1 / a2[i]! : 0);
-    }
-  return meanFieldGap(lambda, 1, H);
-}
+/** The exact gap of a linear decoder W (H x D, row-major as the layer stores it), under variances s^2 and a_h^2. */
+const exactGap = (w: Float32Array, D: number, H: number, s2: number, a2: number[]): number => exactGapOfLogs(w, D, H, Math.log(s2), a2.map(Math.log));
 
 test('the trainer reads the exact gap of a linear decoder, and none once its columns are orthogonal', async () => {
   const { tf } = await chooseEngine('wasm');

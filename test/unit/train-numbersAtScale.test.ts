@@ -214,14 +214,21 @@ CASES.push({ type: 'VAE-1', D: 64, H: 512, N: 33, S: 3, offset: 0, spread: 1, s2
 CASES.push({ type: 'VAE-1', D: 64, H: 1, N: 1, S: 1, offset: 0, spread: 1, s2: 0.5, logT2: -1 });
 CASES.push({ type: 'VAE-2', D: 64, H: 3, N: 1, S: 5, offset: 0, spread: 1, s2: 0.5, logT2: -1 });
 
+/** The trainer's diagnostics pass on case `c` and its float64 recomputation, handed to `check`; the model is released after. */
+async function againstFloat64(c: Case, check: (r: ReturnType<typeof diagnose>, ref: ReturnType<typeof reference>) => void): Promise<void> {
+  const { tf } = await chooseEngine('wasm');
+  const seed = 5;
+  const { vae, values } = setUp(tf, c, 3);
+  try {
+    check(diagnose(tf, vae, { values, n: c.N, samples: c.S, seed }), reference(tf, vae, c, values, seed));
+  } finally {
+    vae.dispose();
+  }
+}
+
 for (const c of CASES) {
   test(`diagnostics match a float64 computation: ${c.type} D=${c.D} N=${c.N} H=${c.H} S=${c.S} data ${c.offset}+${c.spread}u s2=${c.s2} log t2=${c.logT2}`, async () => {
-    const { tf } = await chooseEngine('wasm');
-    const seed = 5;
-    const { vae, values } = setUp(tf, c, 3);
-    try {
-      const r = diagnose(tf, vae, { values, n: c.N, samples: c.S, seed });
-      const ref = reference(tf, vae, c, values, seed);
+    await againstFloat64(c, (r, ref) => {
       const scale = Math.abs(ref.elbo) + Math.abs(ref.hEnc) + Math.abs(ref.hPrior) + Math.abs(ref.hDec);
       const gapRef = ref.elbo - (ref.hEnc - ref.hPrior - ref.hDec);
       const show = `ref ${JSON.stringify({ ...ref, gap: gapRef })}\n got ${JSON.stringify({ elbo: r.elbo, hEnc: r.hEnc, hPrior: r.hPrior, hDec: r.hDec, rDec: r.rDec, rPrior: r.rPrior, sigma2Opt: r.sigma2Opt, sigma2: r.sigma2, gap: r.gap })}`;
@@ -229,9 +236,7 @@ for (const c of CASES) {
       assert.ok(Math.abs(r.gap - gapRef) <= 1e-5 * scale, `gap: ${show}`);
       assert.ok(Math.abs(r.sigma2Opt - ref.sigma2Opt) <= 1e-4 * ref.sigma2Opt, `sigma2Opt: ${show}`);
       assert.ok(Math.abs(r.sigma2 - ref.sigma2) <= 1e-5 * ref.sigma2, `sigma2: ${show}`);
-    } finally {
-      vae.dispose();
-    }
+    });
   });
 }
 
@@ -255,12 +260,7 @@ for (const logA2 of [-1e30, -1e4, -100, -88, 100, 1e4, 1e30])
 for (const c of EXTREME) {
   const at = c.logA2 === undefined ? `decoder log-variance ${c.logS2}` : `prior log-variance ${c.logA2}`;
   test(`diagnostics match a float64 computation at ${at}: ${c.type}${c.perDimension ? ' per-dimension' : ''}`, async () => {
-    const { tf } = await chooseEngine('wasm');
-    const seed = 5;
-    const { vae, values } = setUp(tf, c, 3);
-    try {
-      const r = diagnose(tf, vae, { values, n: c.N, samples: c.S, seed });
-      const ref = reference(tf, vae, c, values, seed);
+    await againstFloat64(c, (r, ref) => {
       const want = { ...ref, gap: ref.elbo - (ref.hEnc - ref.hPrior - ref.hDec) };
       // float32 networks, float64 arithmetic after them: 1e-5 of the value, or of the entropies it is compared with.
       const entropies = Math.abs(ref.hEnc) + Math.abs(ref.hPrior) + Math.abs(ref.hDec);
@@ -269,8 +269,6 @@ for (const c of EXTREME) {
         if (!Number.isFinite(want[k])) assert.equal(r[k], want[k], show);
         else assert.ok(Math.abs(r[k] - want[k]) <= 1e-5 * (Math.abs(want[k]) + entropies), show);
       }
-    } finally {
-      vae.dispose();
-    }
+    });
   });
 }
