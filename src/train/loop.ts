@@ -103,8 +103,9 @@ export class TrainingLoop {
     this.vae = new Vae(tf, spec.model, train.dim, spec.training.seed, initialDecoderVariance(spec.model, meanColumnVariance(train)), train.imageShape);
     this.optimizer = createAdam(tf, spec.training.learningRate, o.engine.kernels);
     this.trainable = this.vae.trainableVariables();
-    this.judge = new ConvergenceJudge(settingsOfSpec(spec));
-    this.unreadable = new UnreadablePasses(settingsOfSpec(spec).theoremApplies);
+    const settings = settingsOfSpec(spec);
+    this.judge = new ConvergenceJudge(settings);
+    this.unreadable = new UnreadablePasses(settings.theoremApplies);
     const subset = diagnosticSubset(train, spec);
     this.diagValues = subset.values;
     this.diagN = subset.n;

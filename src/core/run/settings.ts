@@ -80,7 +80,7 @@ const positive = (v: unknown): number | undefined => (typeof v === 'number' && N
 
 /**
  * The one convergence rule (core/convergence.ts) on a run's records: for runs whose writer left the
- * verdict to the reader, and for eval. Passes without a finite ELBO are not judged (readablePass).
+ * verdict to the reader, and for eval. Passes without a finite ELBO are not judged (missingFields).
  */
 export function judgeRecords(records: readonly MetricsRecord[], opts: ConvergenceOptions): RunVerdict {
   return runToEnd(recordsJudgement(records, opts));
@@ -126,7 +126,7 @@ export class PassJudge {
   /** The verdict after `more`, the passes recorded after those judged so far; it pauses after each pass. */
   *judge(more: readonly MetricsRecord[]): Generator<void, RunVerdict, void> {
     for (const r of more) {
-      if (this.unreadable.admit(r) && readablePass(r, this.settings.theoremApplies)) this.verdict = this.rule.push(pointOf(r));
+      if (this.unreadable.admit(r)) this.verdict = this.rule.push(pointOf(r));
       this.passes++;
       this.last = r;
       yield;
@@ -183,7 +183,10 @@ function hasDecoderEntropy(r: PassFields, theoremApplies: boolean): boolean {
 
 const isFiniteNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 
-type ReadableRecord = MetricsRecord & { elbo: number; hEnc: number; hPrior: number };
+/** The fields a readable pass has as numbers (missingFields). */
+type Readable = { elbo: number; hEnc: number; hPrior: number };
+
+type ReadableRecord = MetricsRecord & Readable;
 
 function readablePass(r: MetricsRecord, theoremApplies: boolean): r is ReadableRecord {
   return missingFields(r, theoremApplies).length === 0;
@@ -201,7 +204,7 @@ export class UnreadablePasses {
   constructor(private readonly theoremApplies: boolean) {}
 
   /** Whether the rule can read the pass; if not, it is counted as left out. */
-  admit(r: PassFields): boolean {
+  admit<P extends PassFields>(r: P): r is P & Readable {
     const missing = missingFields(r, this.theoremApplies);
     if (missing.length === 0) return true;
     if (missing.length === 1 && missing[0] === 'hDec') this.leftOutForScale++;
