@@ -80,7 +80,7 @@ def test_restarts_record_each_session_as_the_run_format_says(tmp_path, monkeypat
         assert len(sessions) == restart + 1
         assert [s.get("fromEpoch") for s in sessions] == [0, 2, 3][: restart + 1]
         last = sessions[-1]
-        for key in ("startedAt", "backend", "pid", "host"):
+        for key in ("startedAt", "backend", "pid", "pidStart", "host"):
             assert last[key] == meta[key], key
         assert last["pid"] == os.getpid() and all(isinstance(s["startedAt"], str) and s["backend"] for s in sessions)
     first_started = sessions[0]["startedAt"]

@@ -33,6 +33,11 @@ def test_three_lines_write_a_run_folder(tmp_path, data, monkeypatch) -> None:
     assert meta["formatVersion"] == 1 and meta["modelType"] == "VAE-1" and meta["latentDim"] == 2
     assert meta["dataset"]["n"] == 200 and meta["dataset"]["dim"] == 5 and meta["pid"] == os.getpid()
     assert meta["host"] == socket.gethostname()
+    if os.path.exists("/proc/self/stat"):
+        # This process's boot and start ticks, which readers compare with the pid's to tell it from a pid handed out again.
+        boot = open("/proc/sys/kernel/random/boot_id").read().strip()
+        ticks = open("/proc/self/stat").read().rsplit(")", 1)[1].split()[19]
+        assert meta["pidStart"] == f"{boot}:{ticks}" == meta["sessions"][-1]["pidStart"]
     recs = read_records(run)
     assert [r["epoch"] for r in recs] == [0, 1, 2, 3]
     required = ["epoch", "step", "elbo", "elboStdErr", "hEnc", "hPrior", "hDec", "entropySum", "gap", "gapRel", "rDec",

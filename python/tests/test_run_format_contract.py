@@ -83,10 +83,10 @@ OPTIONAL: Dict[str, Check] = {
 PER_LATENT = ("latentSecondMoment", "klPerLatent", "priorVariance", "latentMeanVariance", "hEncPerLatent")
 NULL_FOR_NON_GAUSSIAN = ("hDec", "entropySum", "gap", "gapRel", "rDec", "sigma2", "sigma2Opt")
 
-# run.json's `sessions`: each `{ startedAt, backend, engineDetail?, threads?, pid?, host?, fromEpoch? }`.
+# run.json's `sessions`: each `{ startedAt, backend, engineDetail?, threads?, pid?, pidStart?, host?, fromEpoch? }`.
 SESSION: Dict[str, Check] = {
     "startedAt": iso_time, "backend": text, "engineDetail": text, "threads": lambda v: whole(v) and v >= 1,
-    "pid": lambda v: whole(v) and v >= 1, "host": text, "fromEpoch": whole,
+    "pid": lambda v: whole(v) and v >= 1, "pidStart": text, "host": text, "fromEpoch": whole,
 }
 SESSION_REQUIRED = ("startedAt", "backend")
 
@@ -100,7 +100,7 @@ META: Dict[str, Check] = {
     "formatVersion": one_of(1), "name": text, "specPath": lambda v: text(v) and os.path.isabs(v), "startedAt": iso_time,
     "runsDir": lambda v: text(v) and os.path.isabs(v), "sessions": lambda v: sessions_ok(v),
     "backend": text, "engineDetail": text, "modelType": text, "latentDim": whole, "epochs": whole, "dataset": dict.__instancecheck__,
-    "resumedFrom": text, "pid": whole, "host": text, "threads": whole, "trainer": text, "likelihood": one_of(*LIKELIHOODS),
+    "resumedFrom": text, "pid": whole, "pidStart": text, "host": text, "threads": whole, "trainer": text, "likelihood": one_of(*LIKELIHOODS),
     "theoremApplies": lambda v: isinstance(v, bool), "theoremNote": text, "tolerance": number, "window": whole,
     "decoderVariance": text, "worldSize": whole, "diagnosticPoints": whole,
     "elasticRunId": lambda v: v is None or text(v), "elasticRestarts": whole,

@@ -22,6 +22,21 @@ SPEC_ENV = "VAE_LENS_SPEC"
 RUN_STATUSES = ("running", "completed", "stopped", "failed", "diverged")
 
 
+def process_start(pid: int) -> Optional[str]:
+    """A process's start as its machine counts it, ``BOOT_ID:TICKS`` (Linux's boot id and the clock ticks from that
+    boot to the start): with the pid it names one process whatever any clock says, so a reader tells a pid handed out
+    again from the run's writer. None where the system does not tell."""
+    try:
+        with open("/proc/sys/kernel/random/boot_id", encoding="latin-1") as f:
+            boot = f.read().strip()
+        with open(f"/proc/{pid}/stat", encoding="latin-1") as f:
+            # After the command name in parentheses (which may hold both), field 3 on; the start is field 22.
+            ticks = int(f.read().rsplit(")", 1)[1].split()[19])
+    except (OSError, IndexError, ValueError):
+        return None
+    return f"{boot}:{ticks}" if boot else None
+
+
 def now_iso() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 

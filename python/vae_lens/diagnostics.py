@@ -37,7 +37,7 @@ from ._meanfield import mean_field_gap, mean_field_points
 from ._pass import (DECODER_OUTPUTS, DECODER_SCALES, ENCODER_SCALES, LIKELIHOODS, PassResult, PassSetup, _encode, callable_name,
                     decoder_means, default_block_rows, encoder_input, model_input, model_points, run_pass)
 from ._record import PassSums, elbo_only_record, finish_record
-from ._runfolder import FORMAT_VERSION, RUN_DIR_ENV, SPEC_ENV, RunFolder, new_run_dir, now_iso, read_json
+from ._runfolder import FORMAT_VERSION, RUN_DIR_ENV, SPEC_ENV, RunFolder, new_run_dir, now_iso, process_start, read_json
 from .errors import VaeLensInputError
 
 PriorVariance = Union[None, torch.Tensor, np.ndarray, Sequence[float], Callable[[], Any]]
@@ -688,6 +688,9 @@ class Diagnostics:
         # The editor's run.json (a script it started) dates this process; a restart is a session of its own.
         started = now_iso() if self._continued else before.get("startedAt") or now_iso()
         session: Dict[str, Any] = {"startedAt": started, "backend": backend, "pid": os.getpid(), "host": socket.gethostname()}
+        pid_start = process_start(os.getpid())
+        if pid_start is not None:
+            session["pidStart"] = pid_start
         if self._continued:
             # Its start epoch is known at its first pass (_complete_meta), from the passes it keeps of the earlier ones.
             sessions = [*_earlier_sessions(before), session]
@@ -706,6 +709,7 @@ class Diagnostics:
             # The pid means something only on its machine: a reader on another (a cluster's shared file
             # system) takes the run at its summary's word.
             "pid": os.getpid(),
+            **({"pidStart": pid_start} if pid_start is not None else {}),
             "host": socket.gethostname(),
             "sessions": sessions,
             "trainer": "vae_lens (Python)",
@@ -817,7 +821,7 @@ def _earlier_sessions(before: Dict[str, Any]) -> List[Dict[str, Any]]:
     if isinstance(listed, list) and all(isinstance(s, dict) and isinstance(s.get("startedAt"), str) and isinstance(s.get("backend"), str)
                                         for s in listed):
         return [dict(s) for s in listed]
-    own = {k: before[k] for k in ("startedAt", "backend", "pid", "host") if k in before}
+    own = {k: before[k] for k in ("startedAt", "backend", "pid", "pidStart", "host") if k in before}
     if not (isinstance(own.get("startedAt"), str) and isinstance(own.get("backend"), str)):
         return []
     return [{**own, "fromEpoch": 0} if not before.get("elasticRestarts") else own]

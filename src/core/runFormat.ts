@@ -171,6 +171,7 @@ export const sessionShape = {
   engineDetail: optional(string),
   threads: optional(wholeNumber(1)),
   pid: optional(wholeNumber(1)),
+  pidStart: optional(string),
   host: optional(string),
   /** The epoch its checkpoint had reached when it started (0 for the first). */
   fromEpoch: optional(wholeNumber(0)),
@@ -200,6 +201,8 @@ export interface RunMeta {
   sessions?: SessionInfo[];
   /** The writer's process id, on `host` (absent in older runs: then this machine). */
   pid?: number;
+  /** The writer's start as its machine counts it (liveness.ts processStart): tells a pid handed out again. */
+  pidStart?: string;
   host?: string;
   // Optional, from trainers other than VAE Lens's own (whose spec snapshot says these).
   /** Who wrote the run, e.g. `vae_lens (Python)`. */

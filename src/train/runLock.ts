@@ -1,15 +1,16 @@
 /**
- * One writer per run folder. `run.lock` is created exclusively and holds the writer's process id
- * and machine; a second trainer (a resume of a run still training, two windows on one folder) is
- * refused while that process lives. A lock whose process is gone (kill -9, a crash), or whose pid
- * now names a process started after the lock was written, is stale and taken over, so an
+ * One writer per run folder. `run.lock` is created exclusively and holds the writer's process id,
+ * machine and start (processStart); a second trainer (a resume of a run still training, two windows on
+ * one folder) is refused while that process lives. A lock whose process is gone (kill -9, a crash), or
+ * whose pid now names another process (another start; in a lock of an older version, one started after
+ * the lock was written), is stale and taken over, so an
  * interrupted run stays resumable. A lock taken on another machine (a shared file
  * system) cannot be checked from here and is never taken over: its message says how to free it.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { shownPath, UserError } from '../core/errors';
-import { isOtherHost, isWriterAlive, thisHost } from '../core/run/liveness';
+import { isOtherHost, isWriterAlive, processStart, thisHost, type WriterRecord } from '../core/run/liveness';
 
 export const LOCK_FILE = 'run.lock';
 const NOFOLLOW = fs.constants.O_NOFOLLOW ?? 0;
@@ -19,10 +20,9 @@ export class RunLock {
 
   /**
    * Take the run folder's lock, or throw a UserError naming the process that holds it. `alive` is
-   * asked about the holder's pid and when the lock was written: a pid held now by a process started
-   * later is another program's, reused after the lock's writer died.
+   * asked about the holder: its pid, its start and when the lock was written.
    */
-  static acquire(runDir: string, alive: (pid: number, writtenMs: number) => boolean = isWriterAlive): RunLock {
+  static acquire(runDir: string, alive: (holder: WriterRecord) => boolean = isWriterAlive): RunLock {
     const file = path.join(runDir, LOCK_FILE);
     // Two rounds: the second after clearing a stale lock; a third contender loses to whoever won.
     for (let round = 0; round < 2; round++) {
@@ -34,7 +34,7 @@ export class RunLock {
           `${shownPath(runDir)} is being written by a trainer on ${shownPath(holder.host)} (process ${holder.pid}, see ${LOCK_FILE}), which cannot be checked from this machine. Stop that run first, or wait for it to end, then resume it (if no trainer runs it any more, delete ${LOCK_FILE}).`,
           { file: path.join(runDir, LOCK_FILE) },
         );
-      if (holder !== undefined && holder.pid !== process.pid && alive(holder.pid, holder.writtenMs))
+      if (holder !== undefined && holder.pid !== process.pid && alive(holder))
         throw new UserError(
           `${shownPath(runDir)} is being written by another trainer (process ${holder.pid}, see ${LOCK_FILE}). Stop that run first, or wait for it to end, then resume it (if no trainer runs it, the process id was reused: delete ${LOCK_FILE}).`,
           { file: path.join(runDir, LOCK_FILE) },
@@ -67,7 +67,7 @@ function tryCreate(file: string): boolean {
   const own = `${file}.${process.pid}.new`;
   const fd = fs.openSync(own, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC | NOFOLLOW, 0o644);
   try {
-    fs.writeSync(fd, `${process.pid}\n${thisHost()}\n`);
+    fs.writeSync(fd, `${process.pid}\n${thisHost()}\n${processStart(process.pid) ?? ''}\n`);
     fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);
@@ -102,17 +102,21 @@ function refuseNonFile(file: string): void {
 }
 
 /**
- * The pid in a lock file and the machine it runs on (absent in locks of older versions: this one);
- * undefined when it is unreadable or not a pid (then it is stale too).
+ * The pid in a lock file, the machine it runs on and its start (absent in locks of older versions: this
+ * machine, and a start judged by the lock's time); undefined when it is unreadable or not a pid (then it
+ * is stale too).
  */
-function readHolder(file: string): { pid: number; host?: string; writtenMs: number } | undefined {
+function readHolder(file: string): (WriterRecord & { pid: number; host?: string }) | undefined {
   try {
     const st = fs.lstatSync(file);
     if (!st.isFile() || st.size > 512) return undefined;
-    const [pidLine = '', host] = fs.readFileSync(file, 'utf8').split('\n');
-    const pid = Number(pidLine.trim());
+    const [pidLine = '', host = '', pidStart = ''] = fs
+      .readFileSync(file, 'utf8')
+      .split('\n')
+      .map((line) => line.trim());
+    const pid = Number(pidLine);
     if (!Number.isInteger(pid) || pid <= 0) return undefined;
-    return host?.trim() ? { pid, host: host.trim(), writtenMs: st.mtimeMs } : { pid, writtenMs: st.mtimeMs };
+    return { pid, writtenMs: st.mtimeMs, ...(host ? { host } : {}), ...(pidStart ? { pidStart } : {}) };
   } catch {
     return undefined;
   }
@@ -123,7 +127,7 @@ function readHolder(file: string): { pid: number; host?: string; writtenMs: numb
  * it, one gets it), then check that what we moved is the stale lock and not a fresh one a faster
  * process created meanwhile; a fresh one is put back.
  */
-function clearStale(file: string, stalePid: number | undefined, alive: (pid: number, writtenMs: number) => boolean): void {
+function clearStale(file: string, stalePid: number | undefined, alive: (holder: WriterRecord) => boolean): void {
   const aside = `${file}.stale-${process.pid}`;
   try {
     fs.renameSync(file, aside);
@@ -131,7 +135,7 @@ function clearStale(file: string, stalePid: number | undefined, alive: (pid: num
     return; // gone already: someone else cleared it
   }
   const moved = readHolder(aside);
-  if (moved !== undefined && moved.pid !== stalePid && (isOtherHost(moved.host) || alive(moved.pid, moved.writtenMs))) {
+  if (moved !== undefined && moved.pid !== stalePid && (isOtherHost(moved.host) || alive(moved))) {
     try {
       fs.linkSync(aside, file);
     } catch {

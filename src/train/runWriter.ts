@@ -205,7 +205,7 @@ function removeDeadTemporaries(dir: string): void {
       const file = path.join(at, name);
       try {
         const st = fs.lstatSync(file);
-        if (st.isFile() && !isWriterAlive(pid, st.mtimeMs)) fs.rmSync(file, { force: true });
+        if (st.isFile() && !isWriterAlive({ pid, writtenMs: st.mtimeMs })) fs.rmSync(file, { force: true });
       } catch {
         // Gone meanwhile, or not ours to remove: it stays, as before.
       }

@@ -24,7 +24,7 @@ import {
 import { hasRunStatus, READ_LIMITS, runImagesOf } from '../core/run/files';
 import { runMetaOf, runSummaryOf } from '../core/run/read';
 import { readRegularFileSync } from '../core/safeRead';
-import { thisHost } from '../core/run/liveness';
+import { processStart, thisHost } from '../core/run/liveness';
 import { RunJudge, runSettingsOf } from '../core/run/settings';
 import { MetricsTail } from '../core/run/tail';
 import { POINTS_ENV, RUN_DIR_ENV, SAMPLES_ENV, SPEC_ENV, type ParsedScriptSpec } from '../core/scriptSpec';
@@ -115,7 +115,7 @@ export async function runScriptSession(req: StartRequest, parsed: ParsedScriptSp
   output.pipe(child.stdout);
   output.pipe(child.stderr);
   if (child.pid !== undefined) {
-    meta = { ...meta, pid: child.pid, host: thisHost() };
+    meta = { ...meta, pid: child.pid, pidStart: processStart(child.pid), host: thisHost() };
     writer.writeMeta(meta);
   }
   const follower = new RunFollower(writer.dir, meta, emit);

@@ -23,7 +23,7 @@ import {
 } from '../core/runFormat';
 import { READ_LIMITS, readRunJson } from '../core/run/files';
 import { nearbyRunsHint } from '../core/run/nearbyRuns';
-import { thisHost } from '../core/run/liveness';
+import { processStart, thisHost } from '../core/run/liveness';
 import { MAX_SPEC_BYTES, parseSpec, parseSpecDocument, type ParsedSpec, type SpecDocument, type VaeSpec } from '../core/spec';
 import { locateInSpec } from '../core/specParts/jsonc';
 import { requestRunsDir } from '../core/specParts/outputPaths';
@@ -172,11 +172,12 @@ export async function runSession(req: StartRequest, emit: EventSink, control: Se
       },
       resumedFrom: resumeDir,
       pid: process.pid,
+      pidStart: processStart(process.pid),
       host: thisHost(),
       threads,
     };
-    const { startedAt, backend, engineDetail, pid, host } = meta;
-    const session = { startedAt, backend, engineDetail, threads, pid, host, fromEpoch: resumeCheckpoint?.epoch ?? 0 };
+    const { startedAt, backend, engineDetail, pid, pidStart, host } = meta;
+    const session = { startedAt, backend, engineDetail, threads, pid, pidStart, host, fromEpoch: resumeCheckpoint?.epoch ?? 0 };
     meta.sessions = [...(resumeDir ? previousMeta(resumeDir).sessions : []), session];
     const w = writer;
     control.abort = () => {

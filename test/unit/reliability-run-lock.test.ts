@@ -12,10 +12,14 @@ import * as path from 'node:path';
 import { after, test } from 'node:test';
 import fc from 'fast-check';
 import { isUserError } from '../../src/core/errors';
+import { processStart, type WriterRecord } from '../../src/core/run/liveness';
 import { LOCK_FILE, RunLock } from '../../src/train/runLock';
 import { RunWriter } from '../../src/train/runWriter';
 import { reportFigure } from './reliability-figures';
 import { tempDir } from './reliability-processes';
+
+/** What this process writes in a lock it takes: its pid, machine and start. */
+const ownLock = () => `${process.pid}\n${os.hostname()}\n${processStart(process.pid) ?? ''}\n`;
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261130);
 const CHILD = process.env.VAE_LENS_LOCK_CHILD;
@@ -101,10 +105,10 @@ if (CHILD) {
       fs.mkdirSync(dir);
       fs.writeFileSync(path.join(dir, LOCK_FILE), text);
       // pid 1 is always alive; no generated text may be taken for it, or the lock is rightly refused.
-      const alive = (pid: number) => pid === 1;
+      const alive = ({ pid }: WriterRecord) => pid === 1;
       if (Number(text.trim()) === 1) continue;
       const lock = RunLock.acquire(dir, alive);
-      assert.equal(fs.readFileSync(path.join(dir, LOCK_FILE), 'utf8'), `${process.pid}\n${os.hostname()}\n`);
+      assert.equal(fs.readFileSync(path.join(dir, LOCK_FILE), 'utf8'), ownLock());
       lock.release();
       assert.equal(fs.existsSync(path.join(dir, LOCK_FILE)), false);
       cases++;
@@ -160,7 +164,7 @@ if (!CHILD)
           fs.writeFileSync(file, `${other.pid}\n${os.hostname()}\n`);
           fs.utimesSync(file, now - ageSeconds, now - ageSeconds);
           const lock = RunLock.acquire(dir);
-          assert.equal(fs.readFileSync(file, 'utf8'), `${process.pid}\n${os.hostname()}\n`, `lock written ${ageSeconds} s ago`);
+          assert.equal(fs.readFileSync(file, 'utf8'), ownLock(), `lock written ${ageSeconds} s ago`);
           lock.release();
           cases++;
         }
@@ -173,6 +177,65 @@ if (!CHILD)
           (e: unknown) => isUserError(e) && new RegExp(`another trainer \\(process ${other.pid}, see run\\.lock\\)`).test(e.message),
         );
         assert.ok(cases > 0);
+      } finally {
+        other.kill();
+        fs.rmSync(base, { recursive: true, force: true });
+      }
+    },
+  );
+
+if (!CHILD)
+  test(
+    "a lock that names its holder's start is judged by that start alone: a wall clock stepped either way neither frees a live lock nor keeps a reused pid's",
+    { skip: process.platform !== 'linux' && 'process starts are read from /proc', timeout: 30_000 },
+    () => {
+      const base = tempDir('vae-lens-lock-start-');
+      const other = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
+      try {
+        const start = processStart(other.pid!);
+        assert.ok(start !== undefined && /^[0-9a-f-]+:\d+$/.test(start), `the start of process ${other.pid} reads ${start}`);
+        const [boot, ticks] = [start.slice(0, start.lastIndexOf(':')), Number(start.slice(start.lastIndexOf(':') + 1))];
+        const otherStarts = [
+          `${boot}:${ticks + 1}`,
+          `${boot}:${Math.max(0, ticks - 100)}`,
+          `${'0'.repeat(8)}-0000-0000-0000-${'0'.repeat(12)}:${ticks}`,
+          'not a start',
+        ];
+        const now = Date.now() / 1000;
+        let cases = 0;
+        // Lock file times from a day before the holder started (a clock stepped forward since) to a day after.
+        for (const shiftSeconds of [-86_400, -3600, -60, 0, 60, 3600, 86_400]) {
+          const lockOf = (name: string, recorded: string) => {
+            const dir = path.join(base, `${name}-${shiftSeconds}`);
+            fs.mkdirSync(dir);
+            const file = path.join(dir, LOCK_FILE);
+            fs.writeFileSync(file, `${other.pid}\n${os.hostname()}\n${recorded}\n`);
+            fs.utimesSync(file, now + shiftSeconds, now + shiftSeconds);
+            return { dir, file, text: fs.readFileSync(file, 'utf8') };
+          };
+          const held = lockOf('held', start);
+          assert.throws(
+            () => RunLock.acquire(held.dir),
+            (e: unknown) => isUserError(e) && new RegExp(`another trainer \\(process ${other.pid}, see run\\.lock\\)`).test(e.message),
+            `a live holder's lock, its file time shifted ${shiftSeconds} s`,
+          );
+          assert.equal(fs.readFileSync(held.file, 'utf8'), held.text);
+          cases++;
+          for (const [i, recorded] of otherStarts.entries()) {
+            const reused = lockOf(`reused-${i}`, recorded);
+            const lock = RunLock.acquire(reused.dir);
+            assert.equal(fs.readFileSync(reused.file, 'utf8'), ownLock(), `a lock naming start ${recorded}, its file time shifted ${shiftSeconds} s`);
+            lock.release();
+            cases++;
+          }
+        }
+        reportFigure({
+          group: 'twoWriters',
+          kind: 'check',
+          name: "locks naming their holder's start, file times shifted by -1 day to +1 day: live held, reused pid taken over",
+          cases,
+          passed: cases,
+        });
       } finally {
         other.kill();
         fs.rmSync(base, { recursive: true, force: true });

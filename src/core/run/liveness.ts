@@ -131,27 +131,79 @@ function staleness(a: WriterActivity, nowMs: number): string | undefined {
 /** How much later than run.json's last write its writer may seem to have started: coarse file times (1-2 s), a boot time in whole seconds. */
 const START_SLACK_MS = 5000;
 
+/** What a run's files say of the process that writes it. */
+export interface WriterRecord {
+  pid: number | undefined;
+  /** Its `processStart` as the writer read it (absent in older runs and other writers'). */
+  pidStart?: string;
+  /** When the file naming it was last written (ms since the epoch), where known. */
+  writtenMs?: number;
+}
+
 /**
- * Whether the process that wrote run.json (last written at `metaWrittenMs`) lives. A pid is reused once
- * its process ends: one held now by a process that started after run.json was written is another
- * program's, and the run's writer is gone. Where a process's start cannot be read, the pid is taken at its word.
+ * Whether the process a run's files name still lives. A pid is reused once its process ends, so a live
+ * pid proves nothing alone. A writer that recorded its `processStart` is that process only while the
+ * pid's start reads the same: no clock enters, so a wall clock stepped while it runs (a virtual machine
+ * restored from a snapshot, a time sync) cannot end it. Without one (or with an empty one), the pid is another program's if its
+ * process started after the file was written, which trusts the wall clock. Where a start cannot be read,
+ * the pid is taken at its word.
  */
-export function isWriterAlive(pid: number | undefined, metaWrittenMs: number | undefined): boolean {
+export function isWriterAlive(writer: WriterRecord): boolean {
+  const { pid, pidStart, writtenMs } = writer;
   if (!isProcessAlive(pid)) return false;
-  const started = metaWrittenMs === undefined ? undefined : processStartMs(pid!);
-  return started === undefined || started <= metaWrittenMs! + START_SLACK_MS;
+  if (pidStart) {
+    const now = processStart(pid!);
+    return now === undefined || now === pidStart;
+  }
+  const started = writtenMs === undefined ? undefined : processStartMs(pid!);
+  return started === undefined || started <= writtenMs! + START_SLACK_MS;
+}
+
+/**
+ * A process's start as its machine counts it, `BOOT_ID:TICKS` (Linux's boot id and the clock ticks from
+ * that boot to the process's start): with the pid, it names one process, whatever any clock says.
+ * Undefined where the system does not tell (not Linux, a /proc that cannot be read).
+ */
+export function processStart(pid: number): string | undefined {
+  const ticks = startTicks(pid);
+  const boot = bootId();
+  return ticks === undefined || boot === undefined ? undefined : `${boot}:${ticks}`;
+}
+
+let ownBootId: string | null | undefined;
+
+/** This boot's id; it changes only when the machine starts again, so it is read once. */
+function bootId(): string | undefined {
+  if (ownBootId === undefined) {
+    try {
+      ownBootId = process.platform === 'linux' ? fs.readFileSync('/proc/sys/kernel/random/boot_id', 'latin1').trim() || null : null;
+    } catch {
+      ownBootId = null;
+    }
+  }
+  return ownBootId ?? undefined;
+}
+
+/** Field 22 of /proc/PID/stat: the process's start, in clock ticks since boot. */
+function startTicks(pid: number): number | undefined {
+  if (process.platform !== 'linux') return undefined;
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
+    // After the command name in parentheses (which may hold spaces and parentheses), field 3 on.
+    const ticks = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+    return Number.isInteger(ticks) && ticks >= 0 ? ticks : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** When a process started, in ms since the epoch, where the system says (Linux's /proc); else undefined. */
 export function processStartMs(pid: number): number | undefined {
-  if (process.platform !== 'linux') return undefined;
+  const ticks = startTicks(pid);
+  if (ticks === undefined) return undefined;
   try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
-    // After the command name in parentheses (which may hold spaces and parentheses), field 3 on; the start is field 22, in ticks since boot.
-    const ticks = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
     const bootSeconds = Number(/^btime (\d+)$/m.exec(fs.readFileSync('/proc/stat', 'latin1'))?.[1]);
-    if (!Number.isFinite(ticks) || !Number.isFinite(bootSeconds)) return undefined;
-    return bootSeconds * 1000 + (ticks * 1000) / CLOCK_TICKS_PER_SECOND;
+    return Number.isFinite(bootSeconds) ? bootSeconds * 1000 + (ticks * 1000) / CLOCK_TICKS_PER_SECOND : undefined;
   } catch {
     return undefined;
   }

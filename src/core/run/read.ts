@@ -35,7 +35,7 @@ import {
   type Problems,
   type RunImages,
 } from './files';
-import { effectiveStatus, isCheckable, isWriterAlive, longestPassInterval, staleAtMs, type WriterActivity } from './liveness';
+import { effectiveStatus, isCheckable, isWriterAlive, longestPassInterval, staleAtMs, type WriterActivity, type WriterRecord } from './liveness';
 import { array, boolean, isOptional, nullable, number, string, wholeNumber, type Guard, type Shape } from '../guard';
 import { judgeInSlices, runJsonSettingProblem, runSettingsOf, theoremNoteOf, type RunVerdict, type SpecSettings } from './settings';
 import type { PassIntervals } from './passIntervals';
@@ -83,10 +83,10 @@ export interface RunContents extends RunOverview {
 }
 
 /**
- * Whether the writer a run.json names (its pid, and when run.json was last written) still writes the
- * run: isWriterAlive, or the editor's own word on a trainer of its window.
+ * Whether the writer a run.json names (its pid and start, and when run.json was last written) still
+ * writes the run: isWriterAlive, or the editor's own word on a trainer of its window.
  */
-export type WriterAlive = (pid: number | undefined, metaWrittenMs: number | undefined) => boolean;
+export type WriterAlive = (writer: WriterRecord) => boolean;
 
 /** metrics.jsonl as read: its stamp (metricsStamp) taken before the read, its text and its records. */
 export interface MetricsRead {
@@ -189,7 +189,7 @@ async function overviewOf(runDir: string, alive: WriterAlive, judge: OverviewJud
     summary?.status === 'running' && !isCheckable(meta, summary)
       ? await writerActivity(runDir, intervals === undefined ? () => wholeInterval(metrics) : () => intervals.longest(runDir))
       : undefined;
-  const { status, message } = effectiveStatus(meta, summary, (pid) => alive(pid, metaWrittenMs), activity);
+  const { status, message } = effectiveStatus(meta, summary, (pid) => alive({ pid, pidStart: meta?.pidStart, writtenMs: metaWrittenMs }), activity);
   // A run cannot start after its run.json was written: a writer whose clock runs ahead (another machine)
   // would otherwise stamp a run that stays the newest for ever. This machine's file times win then.
   // A startedAt that is not a time (noted by runMetaOf) leaves the file's time to date the run.
@@ -264,6 +264,7 @@ const META_FIELDS: Record<string, Guard<unknown>> = {
   resumedFrom: string,
   sessions: array(sessionInfo),
   pid: wholeNumber(1),
+  pidStart: string,
   host: string,
   trainer: string,
   likelihood: string,

@@ -207,7 +207,7 @@ export class DiagnosticsPanel implements vscode.Disposable {
     const present = await Promise.all(unique.map((d) => fileExists(d)));
     const isLive = (runDir: string) => this.deps.client.forRun(runDir) !== undefined;
     const contents = await Promise.all(
-      unique.filter((_, i) => present[i]).map((d) => readRunContents(d, (pid, written) => isLive(d) || isWriterAlive(pid, written), this.deps.judge)),
+      unique.filter((_, i) => present[i]).map((d) => readRunContents(d, (writer) => isLive(d) || isWriterAlive(writer), this.deps.judge)),
     );
     // A folder whose run.json went or broke since it was listed (a terminal, an edit by hand): shown, with what is wrong in place of a status it cannot have.
     const broken = await Promise.all(contents.map((c) => (isLive(c.runDir) || c.meta !== undefined ? undefined : runFolderProblem(c.runDir))));

@@ -8,7 +8,7 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { isOtherHost, isWriterAlive } from '../../core/run/liveness';
+import { isOtherHost, isWriterAlive, type WriterRecord } from '../../core/run/liveness';
 import { fileExists, isEmptyRunStamp, listRunDirs, runFilesStamp } from '../../core/run/files';
 import { runFolderProblem } from '../../core/run/present';
 import { JudgedVerdicts, withJudgedVerdict, type ShownOverview } from '../../core/run/judgedVerdicts';
@@ -176,8 +176,8 @@ export class RunIndex implements vscode.Disposable {
   }
 
   /** Whether the writer of this run lives: a trainer of this window, or the process run.json names. */
-  private writerAlive(runDir: string, pid: number | undefined, metaWrittenMs: number | undefined): boolean {
-    return this.client.forRun(runDir) !== undefined || isWriterAlive(pid, metaWrittenMs);
+  private writerAlive(runDir: string, writer: WriterRecord): boolean {
+    return this.client.forRun(runDir) !== undefined || isWriterAlive(writer);
   }
 
   overview(runDir: string): Promise<RunOverview> {
@@ -188,7 +188,7 @@ export class RunIndex implements vscode.Disposable {
       p = stamp.then(() =>
         readRunOverview(
           runDir,
-          (pid, written) => this.writerAlive(runDir, pid, written),
+          (writer) => this.writerAlive(runDir, writer),
           // Read from where its last judgement ended: a summary rewritten at each checkpoint must not cost the whole file.
           (dir, settings) => this.verdicts.judge(dir, settings),
           this.intervals,
@@ -302,8 +302,8 @@ export class RunIndex implements vscode.Disposable {
     // A run read as written here whose writer has ended since without a word (kill -9, a closed terminal): no file changes.
     for (const [runDir, cached] of [...this.cache]) {
       const o = await cached.catch(() => undefined);
-      const writer = o?.status === 'running' && !isOtherHost(o.meta?.host) ? o.meta?.pid : undefined;
-      if (writer !== undefined && this.cache.get(runDir) === cached && !this.writerAlive(runDir, writer, undefined)) this.invalidate(runDir);
+      const pid = o?.status === 'running' && !isOtherHost(o.meta?.host) ? o.meta?.pid : undefined;
+      if (pid !== undefined && this.cache.get(runDir) === cached && !this.writerAlive(runDir, { pid, pidStart: o?.meta?.pidStart })) this.invalidate(runDir);
       // One whose writer cannot be looked up: silent past its time, or heard from again after it was.
       else if (o?.silence !== undefined && this.cache.get(runDir) === cached && (await silenceChanged(runDir, o.status, o.silence))) this.invalidate(runDir);
     }
