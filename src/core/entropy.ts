@@ -281,7 +281,7 @@ export function ppcaLogLikelihood(eigDescending: readonly number[], q: number): 
 }
 
 /** Beyond this |log|, Math.exp overflows or loses digits to subnormals (e^-708 is the least normal float64). */
-const EXP_NORMAL_RANGE = 700;
+export const EXP_NORMAL_RANGE = 700;
 
 /** v / s^2 from log s^2, for v >= 0: 0 where v is 0 (whatever s^2), infinite only where float64 cannot hold the ratio. */
 export function ratioToVariance(v: number, logVariance: number): number {

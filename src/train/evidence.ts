@@ -10,6 +10,7 @@
  */
 import type { Tensor, Variable } from '@tensorflow/tfjs-core';
 import { latentEvidence, meanFieldGap, type LatentEvidence, type MeanFieldEvidence } from '../core/evidence';
+import { EXP_NORMAL_RANGE } from '../core/entropy';
 import { Rng } from '../core/random';
 import type { Tf } from './tf';
 import { passBlockRows, priorLogVariance, type Encodings } from './diagnostics';
@@ -158,9 +159,6 @@ function decoderLogVariance(tf: Tf, vae: Vae, centres: Float32Array, P: number):
   for (let k = 0; k < P * D; k++) out[k] = values[values.length === 1 ? 0 : k % D]!;
   return out;
 }
-
-/** Beyond this exponent float64's exp overflows or goes subnormal. */
-const EXP_NORMAL_RANGE = 700;
 
 /**
  * One point's 1/s_d^2 into `w` and a_h^2 into `a2`, in float64 from the log-variances, all scaled by e^-shift:
