@@ -69,7 +69,7 @@ export async function runScriptSession(req: StartRequest, parsed: ParsedScriptSp
   const runs = requestRunsDir(req, spec, specPath);
   const writer = RunWriter.create(runs.dir, spec.name, parsed.text, new Date(), runs.from);
   const [program, ...args] = spec.trainer.command as [string, ...string[]];
-  const t0 = Date.now();
+  const t0 = performance.now();
   let meta: RunMeta = {
     formatVersion: RUN_FORMAT_VERSION,
     name: spec.name,
@@ -137,9 +137,9 @@ export async function runScriptSession(req: StartRequest, parsed: ParsedScriptSp
   try {
     while (!result) {
       result = await Promise.race([exited, sleep(POLL_MS).then(() => undefined)]);
-      await follower.poll(Date.now() - t0 > ANNOUNCE_AFTER_MS || result !== undefined);
+      await follower.poll(performance.now() - t0 > ANNOUNCE_AFTER_MS || result !== undefined);
       if (control.stopRequested && stopSentAt === undefined && !result) {
-        stopSentAt = Date.now();
+        stopSentAt = performance.now();
         const how =
           process.platform === 'win32'
             ? 'ending the script and what it started (Windows has no SIGINT to send)'
@@ -147,7 +147,7 @@ export async function runScriptSession(req: StartRequest, parsed: ParsedScriptSp
         emit({ type: 'log', level: 'info', message: `stopping: ${how}` });
         interrupt(child);
       }
-      if (stopSentAt !== undefined && !result && Date.now() - stopSentAt > spec.trainer.stopGraceSeconds * 1000) {
+      if (stopSentAt !== undefined && !result && performance.now() - stopSentAt > spec.trainer.stopGraceSeconds * 1000) {
         emit({ type: 'log', level: 'warn', message: `the script did not exit within ${spec.trainer.stopGraceSeconds}s of SIGINT; killing it` });
         killScript(child);
         stopSentAt = Infinity; // once
@@ -174,7 +174,7 @@ export async function runScriptSession(req: StartRequest, parsed: ParsedScriptSp
       status,
       message,
       endedAt: new Date().toISOString(),
-      wallSeconds: Math.max(base.wallSeconds, (Date.now() - t0) / 1000),
+      wallSeconds: Math.max(base.wallSeconds, (performance.now() - t0) / 1000),
       ...(last ? { last, epochsDone: last.epoch, steps: last.step, convergence: last.convergence, convergenceReason: last.convergenceReason } : {}),
     });
     summaryWritten = true;
@@ -211,7 +211,7 @@ function writeEndSummary(writer: RunWriter, t0: number, follower: RunFollower, s
       endedAt: new Date().toISOString(),
       epochsDone: last?.epoch ?? 0,
       steps: last?.step ?? 0,
-      wallSeconds: (Date.now() - t0) / 1000,
+      wallSeconds: (performance.now() - t0) / 1000,
       ...(last ? { last } : {}),
     });
   } catch {
