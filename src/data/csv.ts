@@ -339,12 +339,18 @@ interface Layout {
   headerEndLine: number;
 }
 
+/**
+ * The text without its quoted parts: a quoted header name may hold a line break of any kind (a CR
+ * in a file of LF lines), which ends no line. A quote left open keeps what follows it.
+ */
+const outsideQuotes = (text: string): string => text.replace(/"[^"]*"/g, '""');
+
 /** Delimiter, header, shape, from the first pass. */
 function detectLayout(first: FirstPass, file: string, opts: CsvOptions | undefined): Layout {
   if (first.sample.length === 0) throw new UserError('the file has no data rows (it is empty or holds only blank and # comment lines)', { file, line: 1 });
   const firstLine = first.sample[0]!;
   // Lines ended by a lone carriage return (classic Mac OS) read as one long line.
-  if (firstLine.text.includes('\r'))
+  if (outsideQuotes(firstLine.text).includes('\r'))
     throw new UserError(
       "the file's lines end with a carriage return alone (classic Mac OS line ends); VAE Lens reads \\n or \\r\\n: convert them, e.g. tr '\\r' '\\n'",
       { file, line: firstLine.line },

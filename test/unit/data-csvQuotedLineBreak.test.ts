@@ -100,3 +100,37 @@ test('csv: a header name holding a line break is named in notes without its quot
     assert.doesNotMatch(note, RAW_CONTROL);
   }
 });
+
+test('csv: line ends are told outside quotes, so a header name holding CR, LF or CRLF is read in LF and CRLF files and a CR-only file is still named (generated)', () => {
+  const dir = tempDir();
+  const endings = { LF: '\n', CRLF: '\r\n', CR: '\r' } as const;
+  fc.assert(
+    fc.property(
+      fc.constantFrom(',', ';', '\t'),
+      fc.constantFrom<keyof typeof endings>('LF', 'CRLF', 'CR'),
+      fc.constantFrom<keyof typeof endings>('LF', 'CRLF', 'CR'),
+      fc.integer({ min: 0, max: 2 }),
+      fc.array(fc.array(fc.integer({ min: -99, max: 99 }), { minLength: 3, maxLength: 3 }), { minLength: 1, maxLength: 5 }),
+      (d, fileEnds, nameBreak, at, table) => {
+        const eol = endings[fileEnds];
+        const names = ['a', 'b', 'c'].map((n, j) => (j === at ? `"${n}${endings[nameBreak]}${n}"` : n));
+        const data = table.map((r) => r.map((v) => v / 4));
+        const text = [names.join(d), ...data.map((r) => r.map(String).join(d))].join(eol) + eol;
+        const what = `${fileEnds} file, ${nameBreak} in a quoted name: ${JSON.stringify(text)}`;
+        const file = join(dir, 'ends.csv');
+        writeFileSync(file, text);
+        const reads = [() => csv(text), () => readCsvFile(file, { chunkBytes: 7 })];
+        for (const read of reads) {
+          if (fileEnds === 'CR') {
+            expectUserError(read, /^the file's lines end with a carriage return alone \(classic Mac OS line ends\)/, { line: 1 });
+            continue;
+          }
+          const ds = read();
+          assertWellFormed(ds);
+          assert.deepEqual(rows(ds), data, what);
+        }
+      },
+    ),
+    { seed: 20261203, numRuns: 200 },
+  );
+});
