@@ -414,7 +414,7 @@ function detectLayout(first: FirstPass, file: string, opts: CsvOptions | undefin
     notes.push(
       `the header names one column fewer than the rows hold, and column 1 holds row names: read as R's write.table writes them, row names first without a name, and skipped; the data are the other ${counted(dim, 'column')}`,
     );
-  else if (indexColumn) notes.push(unnamedIndexNote(unnamedIndex, sampleCells, readsAsData, dim));
+  else if (indexColumn) notes.push(unnamedIndexNote(unnamedIndex, topCells.map(unquote), sampleCells, readsAsData, dim));
   else if (columnNumbers && opts?.header === undefined)
     notes.push(`line ${top.line} (0, 1, 2, …) read as a header of column numbers, as pandas writes one; set data.header to false if it is a row of data`);
   else if (hasHeader && opts?.header === undefined) notes.push(...numericNameNotes(topCells, top.line, delimiter));

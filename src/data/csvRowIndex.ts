@@ -31,27 +31,48 @@ const MIN_TEXT_ROWS = 2;
 const column = (rows: readonly string[][], c: number): string[] => rows.map((r) => r[c] ?? '');
 
 /**
- * How many leading columns have an empty header name over row labels or whole numbers, as pandas'
- * `to_csv` and R's `write.csv` write a row index: 0 unless every later column has a name.
+ * The name pandas gives a column with an empty name when it reads the file back ("Unnamed: 0"), with
+ * ".1" after a second of the same name: an index saved, read back as a column, and saved again.
+ */
+const PANDAS_UNNAMED = /^unnamed: \d+(\.\d+)?$/i;
+
+/** A leading header name a row index pandas wrote may have: empty, or "Unnamed: N" after an empty one. */
+const isIndexName = (name: string): boolean => name === '' || PANDAS_UNNAMED.test(name);
+
+/** Whether a column's cells can be a row index's: row labels or whole numbers. */
+const isIndexColumn = (cells: readonly string[], readsAsData: ReadsAsData): boolean =>
+  cells.every((cell) => WHOLE_NUMBER.test(cell) || isLabel(cell, readsAsData));
+
+/**
+ * How many leading columns are a row index, as pandas' `to_csv` and R's `write.csv` write one: a first
+ * empty header name, then more empty names or "Unnamed: N" (each time pandas read the file back and
+ * saved it with its index again), over row labels or whole numbers. 0 unless every later column has
+ * a name, and at least one column is left for data.
  */
 export function unnamedIndexColumns(names: readonly string[], rows: readonly string[][], readsAsData: ReadsAsData): number {
+  if (names[0] !== '' || rows.length === 0) return 0;
   let count = 0;
-  while (count < names.length && names[count] === '') count++;
-  if (count === 0 || count === names.length || names.slice(count).some((n) => n === '') || rows.length === 0) return 0;
-  for (let c = 0; c < count; c++) {
-    if (!column(rows, c).every((cell) => WHOLE_NUMBER.test(cell) || isLabel(cell, readsAsData))) return 0;
-  }
-  return count;
+  while (count < names.length - 1 && isIndexName(names[count]!) && isIndexColumn(column(rows, count), readsAsData)) count++;
+  // An empty name left (over fractions, or after the data's names) is not a column pandas wrote an index in.
+  return names.slice(count).some((n) => n === '') ? 0 : count;
 }
 
-/** The note for leading columns unnamedIndexColumns found, which are skipped. */
-export function unnamedIndexNote(count: number, rows: readonly string[][], readsAsData: ReadsAsData, dataColumns: number): string {
+/** The note for leading columns unnamedIndexColumns found, which are skipped; `names` are the header's. */
+export function unnamedIndexNote(count: number, names: readonly string[], rows: readonly string[][], readsAsData: ReadsAsData, dataColumns: number): string {
   const cells = Array.from({ length: count }, (_, c) => column(rows, c));
   const labels = cells.some((values) => values.some((v) => isLabel(v, readsAsData)));
   const numbers = cells.some((values) => values.some((v) => WHOLE_NUMBER.test(v)));
   const example = labels ? ` (such as ${quotedName(cells.flat().find((v) => isLabel(v, readsAsData))!)})` : '';
   const held = labels && numbers ? `row labels${example} and whole numbers` : labels ? `row labels${example}` : 'whole numbers';
   const rest = `; the data are the other ${counted(dataColumns, 'column')}`;
+  if (names.slice(0, count).some((n) => n !== '')) {
+    const index = names.slice(0, count).map((name, c) => ({ name, column: c }));
+    return (
+      `${columnList(index)} hold ${held}: read as a row index pandas' to_csv wrote again each time the file was read back and saved ` +
+      `(it names an index read back as a column "Unnamed: 0"), and skipped${rest}; ` +
+      `pd.read_csv(path, index_col=[${range(count).join(', ')}]).to_csv(path, index=False) writes the file without them`
+    );
+  }
   if (count === 1)
     return `column 1 has no name in the header and holds ${held}: read as a row index (as pandas' to_csv and R's write.csv write one) and skipped${rest}`;
   return (
@@ -97,7 +118,7 @@ export function labelIndexProblem(columns: readonly HeaderColumn[], rows: readon
  * index is read back and saved again, "index" (or "level_0", "level_1", … for the levels of a
  * MultiIndex) after reset_index().
  */
-const PANDAS_INDEX_NAMES = /^(unnamed: \d+|index|level_\d+)$/i;
+const PANDAS_INDEX_NAMES = /^(unnamed: \d+(\.\d+)?|index|level_\d+)$/i;
 
 /** Rows sampled before a first column counting 0, 1, 2, … is taken for a row number, whatever its name. */
 const MIN_COUNTED_ROWS = 3;

@@ -328,6 +328,8 @@ test('csv: a column pandas names as a row index (Unnamed: 0, index, level_0) ove
   for (const name of names) {
     for (const delimiter of delimiters) {
       for (const withUnnamedIndex of [false, true]) {
+        // After an unnamed index, "Unnamed: N" is an older index saved again: skipped with it (data-csvRowIndex.test.ts).
+        if (withUnnamedIndex && /unnamed/i.test(name)) continue;
         const lead = withUnnamedIndex ? [''] : [];
         const header = [...lead, name, 'x', 'y'].join(delimiter);
         const body = [0, 1, 2, 3].map((i) => [...(withUnnamedIndex ? [String(i)] : []), String(i), `${i}.5`, '-1'].join(delimiter)).join('\n');

@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { parseCsv, readCsvFile } from '../../src/data/csv';
 import { assertWellFormed, expectUserError, rows, tempDir } from './data-testkit';
 
@@ -175,4 +176,48 @@ test('csv: header lines of columns with several levels (pandas MultiIndex column
   // A header over rows of numbers with holes, or a file of text only: not said so.
   expectUserError(() => csv('a,b\nNA,NA\n1,2\n'), /row 1, field 1 is "NA", a missing value/, { line: 2 });
   expectUserError(() => csv('a,b\nx,y\nz,w\n'), /row 1, field 1 is "x", not a number/, { line: 2 });
+});
+
+test('csv: an index written again each time pandas read the file back and saved it (,Unnamed: 0,… columns) is skipped whole, in one note naming every index column (generated)', () => {
+  const dir = tempDir();
+  // pandas names an empty header name "Unnamed: N" when it reads the file back, and a second "Unnamed: 0" "Unnamed: 0.1".
+  const unnamed = fc.tuple(fc.integer({ min: 0, max: 12 }), fc.option(fc.integer({ min: 1, max: 3 }), { nil: undefined }));
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 3 }),
+      fc.array(unnamed, { minLength: 1, maxLength: 3 }),
+      fc.constantFrom<LevelKind>('words', 'whole numbers', 'dates'),
+      fc.constantFrom(',', ';', '\t'),
+      fc.constantFrom('', '"'),
+      fc.integer({ min: 1, max: 3 }),
+      (empties, olds, kind, delimiter, quote, d) => {
+        const q = (c: string) => `${quote}${c}${quote}`;
+        const oldNames = olds.map(([k, dup]) => `Unnamed: ${k}${dup === undefined ? '' : `.${dup}`}`);
+        const levels = empties + oldNames.length;
+        const m = table(4, d);
+        const header = [...Array.from({ length: empties }, () => q('')), ...oldNames.map(q), ...m[0]!.map((_, j) => q(`f${j}`))].join(delimiter);
+        const body = m.map((r, i) => [...Array.from({ length: levels }, (_, l) => q(levelValue(kind, l, i))), ...r.map(String)].join(delimiter));
+        const text = [header, ...body].join('\n') + '\n';
+        const what = JSON.stringify(text);
+        const file = join(dir, 'again.csv');
+        writeFileSync(file, text);
+        for (const ds of [csv(text), readCsvFile(file, { chunkBytes: 11 })]) {
+          assertWellFormed(ds);
+          assert.deepEqual(rows(ds), m, what);
+          const notes = (ds.notes ?? []).filter((n) => n.includes('row index'));
+          assert.equal(notes.length, 1, `${what}: ${JSON.stringify(ds.notes)}`);
+          const columns = Array.from({ length: levels }, (_, l) => String(l + 1));
+          const listed = `${columns.slice(0, -1).join(', ')} and ${columns[columns.length - 1]}`;
+          assert.match(notes[0]!, new RegExp(`^columns ${listed} \\(`), what);
+          for (const name of oldNames) assert.ok(notes[0]!.includes(JSON.stringify(name)), `${what}: ${notes[0]}`);
+          assert.match(notes[0]!, new RegExp(`skipped; the data are the other ${d} column`), what);
+          assert.match(notes[0]!, new RegExp(`index_col=\\[${columns.map((c) => Number(c) - 1).join(', ')}\\]`), what);
+        }
+        // A bad cell after them is counted among all the file's fields.
+        const bad = [header, ...body.slice(0, -1), body[body.length - 1]!.replace(/[^,;\t]+$/, 'oops')].join('\n') + '\n';
+        expectUserError(() => csv(bad), new RegExp(`row 4, field ${levels + d} is "oops"`), { line: 5 });
+      },
+    ),
+    { seed: 20261203, numRuns: 150 },
+  );
 });
