@@ -20,10 +20,32 @@ const WHOLE_NUMBER = /^[+-]?\d+$/;
 
 /**
  * A cell that names a row: a word or a date, no number and no missing-value marker (NA, null, …).
- * A cell starting as a number does ("1.5D", "1,5,5") is a number written wrong, said so on its cell.
+ * A cell starting with a digit is one only in a column of labels (isLabelColumn).
  */
 const LABEL_START = /^(?:[\p{L}_]|\d{4}-\d\d-\d\d)/u;
 const isLabel = (cell: string, readsAsData: ReadsAsData): boolean => LABEL_START.test(cell) && !readsAsData(cell) && !isMissingMarker(cell);
+
+/**
+ * What a number written wrong looks like, not a label: an exponent cut short ("1.5D", "2e+"), a
+ * complex number ("1+2j"), another base ("0x1G"). Cells without a letter ("50%", "1,5,5") are none either.
+ */
+const NUMBER_GONE_WRONG = /^(?:[+-]?(?:\d+\.?\d*|\.\d+)(?:[eEdD][+-]?\d*)?(?:[+-](?:\d+\.?\d*)?)?[jJ]?|0[xXoObB]\w*)$/;
+const LETTER = /\p{L}/u;
+
+/** A label that starts with a digit ("1a", "3rd", "2024-01-05x"): a letter in it, and no number in it gone wrong. */
+const isDigitLabel = (cell: string, readsAsData: ReadsAsData): boolean =>
+  /^\d/.test(cell) && LETTER.test(cell) && !NUMBER_GONE_WRONG.test(cell) && !readsAsData(cell) && !isMissingMarker(cell);
+
+/**
+ * Whether every cell of a column is a row label. Labels starting with a digit count only here, with
+ * no number in the column: among numbers, "1a" is a number mistyped, to be named on its cell.
+ */
+const isLabelColumn = (cells: readonly string[], readsAsData: ReadsAsData): boolean =>
+  cells.every((cell) => isLabel(cell, readsAsData) || isDigitLabel(cell, readsAsData));
+
+/** The cells of a column that are row labels. */
+const labelsIn = (cells: readonly string[], readsAsData: ReadsAsData): string[] =>
+  isLabelColumn(cells, readsAsData) ? [...cells] : cells.filter((cell) => isLabel(cell, readsAsData));
 
 /** Named columns of text are told from a column of one mistyped number by more than one row. */
 const MIN_TEXT_ROWS = 2;
@@ -41,7 +63,7 @@ const isIndexName = (name: string): boolean => name === '' || PANDAS_UNNAMED.tes
 
 /** Whether a column's cells can be a row index's: row labels or whole numbers. */
 const isIndexColumn = (cells: readonly string[], readsAsData: ReadsAsData): boolean =>
-  cells.every((cell) => WHOLE_NUMBER.test(cell) || isLabel(cell, readsAsData));
+  isLabelColumn(cells, readsAsData) || cells.every((cell) => WHOLE_NUMBER.test(cell) || isLabel(cell, readsAsData));
 
 /**
  * How many leading columns are a row index, as pandas' `to_csv` and R's `write.csv` write one: a first
@@ -60,10 +82,10 @@ export function unnamedIndexColumns(names: readonly string[], rows: readonly str
 /** The note for leading columns unnamedIndexColumns found, which are skipped; `names` are the header's. */
 export function unnamedIndexNote(count: number, names: readonly string[], rows: readonly string[][], readsAsData: ReadsAsData, dataColumns: number): string {
   const cells = Array.from({ length: count }, (_, c) => column(rows, c));
-  const labels = cells.some((values) => values.some((v) => isLabel(v, readsAsData)));
+  const labels = cells.flatMap((values) => labelsIn(values, readsAsData));
   const numbers = cells.some((values) => values.some((v) => WHOLE_NUMBER.test(v)));
-  const example = labels ? ` (such as ${quotedName(cells.flat().find((v) => isLabel(v, readsAsData))!)})` : '';
-  const held = labels && numbers ? `row labels${example} and whole numbers` : labels ? `row labels${example}` : 'whole numbers';
+  const example = labels.length > 0 ? ` (such as ${quotedName(labels[0]!)})` : '';
+  const held = labels.length > 0 ? `row labels${example}${numbers ? ' and whole numbers' : ''}` : 'whole numbers';
   const rest = `; the data are the other ${counted(dataColumns, 'column')}`;
   if (names.slice(0, count).some((n) => n !== '')) {
     const index = names.slice(0, count).map((name, c) => ({ name, column: c }));
@@ -89,7 +111,7 @@ export function unnamedIndexNote(count: number, names: readonly string[], rows: 
  */
 export function labelIndexProblem(columns: readonly HeaderColumn[], rows: readonly string[][], readsAsData: ReadsAsData): string | undefined {
   if (rows.length < MIN_TEXT_ROWS) return undefined;
-  const isText = (c: HeaderColumn) => column(rows, c.column).every((v) => isLabel(v, readsAsData));
+  const isText = (c: HeaderColumn) => isLabelColumn(column(rows, c.column), readsAsData);
   let texts = 0;
   while (texts < columns.length && isText(columns[texts]!)) texts++;
   if (texts === 0 || texts === columns.length) return undefined;
