@@ -91,7 +91,7 @@ export function unnamedIndexNote(count: number, names: readonly string[], rows: 
     const index = names.slice(0, count).map((name, c) => ({ name, column: c }));
     return (
       `${columnList(index)} hold ${held}: read as a row index pandas' to_csv wrote again each time the file was read back and saved ` +
-      `(it names an index read back as a column "Unnamed: 0"), and skipped${rest}; ` +
+      `(pandas names an index it reads back as a column "Unnamed: 0"), and skipped${rest}; ` +
       `pd.read_csv(path, index_col=[${range(count).join(', ')}]).to_csv(path, index=False) writes the file without them`
     );
   }
