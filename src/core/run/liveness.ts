@@ -144,9 +144,9 @@ export interface WriterRecord {
  * Whether the process a run's files name still lives. A pid is reused once its process ends, so a live
  * pid proves nothing alone. A writer that recorded its `processStart` is that process only while the
  * pid's start reads the same: no clock enters, so a wall clock stepped while it runs (a virtual machine
- * restored from a snapshot, a time sync) cannot end it. Without one (or with an empty one), the pid is another program's if its
- * process started after the file was written, which trusts the wall clock. Where a start cannot be read,
- * the pid is taken at its word.
+ * paused or restored from a snapshot, a time sync) cannot end it. Without one (or with an empty one),
+ * the pid is another program's if its process started after the file was written, which trusts the
+ * wall clock. Where a start cannot be read, the pid is taken at its word.
  */
 export function isWriterAlive(writer: WriterRecord): boolean {
   const { pid, pidStart, writtenMs } = writer;
