@@ -67,7 +67,7 @@ function waitForExit(child: ChildProcess, timeoutMs: number): Promise<number | n
 /** `code-server --install-extension file.vsix`, the route ENVIRONMENT.md found reliable. */
 export async function installExtension(install: CodeServerInstall, dirs: CodeServerDirs, vsix: string, logFile: string): Promise<number> {
   writeFileSync(join(dirs.configDir, 'config.yaml'), 'auth: none\n');
-  const started = Date.now();
+  const started = performance.now();
   const log = openSync(logFile, 'a');
   const child = spawn(install.node, [install.codeServer, ...commonArgs(dirs), '--install-extension', vsix], {
     env: serverEnv(install),
@@ -80,7 +80,7 @@ export async function installExtension(install: CodeServerInstall, dirs: CodeSer
   if (!/successfully installed/i.test(tail)) {
     throw new Error(`e2e: code-server did not report installing ${vsix}; log ${logFile}:\n${tail}`);
   }
-  return Date.now() - started;
+  return performance.now() - started;
 }
 
 export function freeLoopbackPort(): Promise<number> {
@@ -124,7 +124,7 @@ export async function startCodeServer(launch: CodeServerLaunch): Promise<Running
     ...(launch.trustWorkspace ? ['--disable-workspace-trust'] : []),
     workspaceDir,
   ];
-  const started = Date.now();
+  const started = performance.now();
   const log = openSync(logFile, 'a');
   const child = spawn(install.node, args, { env: serverEnv(install), stdio: ['ignore', log, log], detached: true });
   closeSync(log);
@@ -142,11 +142,11 @@ export async function startCodeServer(launch: CodeServerLaunch): Promise<Running
 
   const url = `http://127.0.0.1:${port}/`;
   const deadline = started + launch.readyTimeoutMs;
-  while (Date.now() < deadline) {
+  while (performance.now() < deadline) {
     if (exited) throw new Error(`e2e: code-server exited while starting; log ${logFile}:\n${logTail(logFile)}`);
     try {
       const res = await fetch(`${url}healthz`, { signal: AbortSignal.timeout(2000) });
-      if (res.ok) return { url, pid, readyMs: Date.now() - started, stop };
+      if (res.ok) return { url, pid, readyMs: performance.now() - started, stop };
     } catch {
       // Not listening yet.
     }

@@ -21,7 +21,7 @@ export function desktopExecutable(): string {
 }
 
 function installVsix(exe: string, userDataDir: string, extensionsDir: string, vsix: string, log: string): number {
-  const started = Date.now();
+  const started = performance.now();
   const [cli, ...cliArgs] = resolveCliArgsFromVSCodeExecutablePath(exe);
   const r = spawnSync(cli, [...cliArgs, '--user-data-dir', userDataDir, '--extensions-dir', extensionsDir, '--install-extension', vsix], {
     encoding: 'utf8',
@@ -29,7 +29,7 @@ function installVsix(exe: string, userDataDir: string, extensionsDir: string, vs
   });
   appendFileSync(log, `${r.stdout ?? ''}${r.stderr ?? ''}`);
   if (r.status !== 0) throw new Error(`e2e: installing ${vsix} into desktop VS Code failed (exit ${r.status}); log ${log}`);
-  return Date.now() - started;
+  return performance.now() - started;
 }
 
 export async function launchDesktopWorkbench(options: LaunchOptions): Promise<CodeServerWorkbench> {
@@ -73,7 +73,7 @@ export async function launchDesktopWorkbench(options: LaunchOptions): Promise<Co
     for (const vsix of typeof options.vsix === 'string' ? [options.vsix] : options.vsix)
       installMs += installVsix(exe, userDataDir, extensionsDir, resolve(vsix), log);
 
-    const started = Date.now();
+    const started = performance.now();
     app = await _electron.launch({
       executablePath: exe,
       args: [
@@ -111,7 +111,7 @@ export async function launchDesktopWorkbench(options: LaunchOptions): Promise<Co
       shutdown,
     });
     await workbench.waitForWorkbench(options.readyTimeoutMs ?? 90_000);
-    timings.workbenchReadyMs = Date.now() - started;
+    timings.workbenchReadyMs = performance.now() - started;
     return workbench;
   } catch (err) {
     await shutdown().catch(() => undefined);

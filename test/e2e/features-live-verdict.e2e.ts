@@ -51,11 +51,11 @@ async function convergenceCell(frame: Frame): Promise<{ label: string; reason: s
 }
 
 async function until<T>(what: string, read: () => Promise<T>, done: (v: T) => boolean, timeoutMs = 30_000): Promise<T> {
-  const start = Date.now();
+  const start = performance.now();
   for (;;) {
     const v = await read();
     if (done(v)) return v;
-    if (Date.now() - start > timeoutMs) assert.fail(`${what}: still ${JSON.stringify(v)}`);
+    if (performance.now() - start > timeoutMs) assert.fail(`${what}: still ${JSON.stringify(v)}`);
     await new Promise((r) => setTimeout(r, 250));
   }
 }

@@ -29,12 +29,12 @@ const SPEC = `{ "name": "${SPEC_NAME}",
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 async function waitForTimings(wb: Workbench, timeoutMs: number): Promise<TrainingTimingsLine> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = performance.now() + timeoutMs;
   for (;;) {
     // The log names a spec by its path in the workspace folder.
     const line = parseTrainingTimings(readOutputChannel(wb.logsDir, 'VAE Lens')).find((t) => t.spec === SPEC_FILE);
     if (line) return line;
-    if (Date.now() > deadline) throw new Error(`e2e: no timings line for ${SPEC_FILE} in the VAE Lens output channel after ${timeoutMs} ms`);
+    if (performance.now() > deadline) throw new Error(`e2e: no timings line for ${SPEC_FILE} in the VAE Lens output channel after ${timeoutMs} ms`);
     await sleep(500);
   }
 }

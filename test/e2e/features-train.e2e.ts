@@ -47,14 +47,14 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 /** The extension's timings lines for the example, once there are `count` of them (one per finished run). */
 async function waitForTimings(wb: Workbench, count: number, timeoutMs: number): Promise<{ log: string; lines: TrainingTimingsLine[] }> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = performance.now() + timeoutMs;
   for (;;) {
     // The output channel reaches its log file a moment after the line is written.
     const log = readOutputChannel(wb.logsDir, 'VAE Lens');
     // The log names a spec by its path in the workspace folder.
     const lines = parseTrainingTimings(log).filter((t) => t.spec === EXAMPLE_SPEC);
     if (lines.length >= count) return { log, lines };
-    if (Date.now() > deadline)
+    if (performance.now() > deadline)
       throw new Error(`e2e: ${lines.length} of ${count} timings lines for ${EXAMPLE_SPEC} in the VAE Lens output channel after ${timeoutMs} ms:\n${log}`);
     await sleep(500);
   }

@@ -6,7 +6,7 @@ import { killProcessTree, signalQuietly } from '../../src/core/processTree';
 import { isProcessAlive as alive } from '../../src/core/run/liveness';
 
 async function until(ok: () => boolean, ms = 3000): Promise<boolean> {
-  for (const t0 = Date.now(); Date.now() - t0 < ms; await new Promise((r) => setTimeout(r, 30))) if (ok()) return true;
+  for (const t0 = performance.now(); performance.now() - t0 < ms; await new Promise((r) => setTimeout(r, 30))) if (ok()) return true;
   return ok();
 }
 

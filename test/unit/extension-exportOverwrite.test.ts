@@ -16,9 +16,9 @@ const PNG = 'data:image/png;base64,iVBORw0KGgo=';
 const NEW_BYTES = Buffer.from('iVBORw0KGgo=', 'base64');
 
 const until = async (cond: () => boolean, ms = 5000) => {
-  const t0 = Date.now();
+  const t0 = performance.now();
   while (!cond()) {
-    if (Date.now() - t0 > ms) throw new Error('timed out');
+    if (performance.now() - t0 > ms) throw new Error('timed out');
     await new Promise((r) => setTimeout(r, 10));
   }
 };

@@ -9,9 +9,9 @@ import { ExternalRunFollower } from '../../src/extension/panel/runFollower';
 
 const rec = (epoch: number, extra: Partial<MetricsRecord> = {}): MetricsRecord => ({ ...placeholderRecord(epoch), ...extra });
 const until = async (cond: () => boolean, ms = 3000) => {
-  const t0 = Date.now();
+  const t0 = performance.now();
   while (!cond()) {
-    if (Date.now() - t0 > ms) throw new Error('timed out');
+    if (performance.now() - t0 > ms) throw new Error('timed out');
     await new Promise((r) => setTimeout(r, 10));
   }
 };

@@ -62,7 +62,7 @@ function tamperedRun(): { spec: string; runDir: string; records: MetricsRecord[]
 }
 
 async function until(done: () => boolean | Promise<boolean>): Promise<void> {
-  for (const start = Date.now(); !(await done()) && Date.now() - start < 5000;) await new Promise((r) => setTimeout(r, 20));
+  for (const start = performance.now(); !(await done()) && performance.now() - start < 5000;) await new Promise((r) => setTimeout(r, 20));
 }
 
 test('a run whose stored verdict was edited shows the verdict judged from its passes in the status bar, the runs view and the panel', async () => {

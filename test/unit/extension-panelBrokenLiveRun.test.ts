@@ -18,7 +18,7 @@ const deps = panelDeps();
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const until = async (cond: () => boolean, ms = 15_000) => {
-  for (const t0 = Date.now(); !cond(); await sleep(50)) if (Date.now() - t0 > ms) return;
+  for (const t0 = performance.now(); !cond(); await sleep(50)) if (performance.now() - t0 > ms) return;
 };
 
 const mistakes: { what: string; text: string; says: RegExp }[] = [

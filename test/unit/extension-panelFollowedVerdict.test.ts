@@ -19,7 +19,7 @@ import { sampleRecord } from './record-testkit';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const until = async (cond: () => boolean, ms = 15_000) => {
-  for (const t0 = Date.now(); !cond(); await sleep(50)) if (Date.now() - t0 > ms) return;
+  for (const t0 = performance.now(); !cond(); await sleep(50)) if (performance.now() - t0 > ms) return;
 };
 
 // The ELBO rises a tenth of a nat a pass: the rule does not call it converged, whatever the records say.

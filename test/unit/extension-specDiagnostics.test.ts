@@ -80,9 +80,9 @@ test('a data problem without a line is placed on data.path, not on a "path" in a
 });
 
 const until = async (cond: () => boolean, ms = 3000) => {
-  const t0 = Date.now();
+  const t0 = performance.now();
   while (!cond()) {
-    if (Date.now() - t0 > ms) return;
+    if (performance.now() - t0 > ms) return;
     await new Promise((r) => setTimeout(r, 20));
   }
 };

@@ -16,9 +16,9 @@ import { Training, type TrainingDeps } from '../../src/extension/training/trainC
 import { TRAINER_UNTIL_STOPPED } from './trainer-testkit';
 
 const until = async (cond: () => boolean, ms = 30_000) => {
-  const t0 = Date.now();
+  const t0 = performance.now();
   while (!cond()) {
-    if (Date.now() - t0 > ms) throw new Error('timed out');
+    if (performance.now() - t0 > ms) throw new Error('timed out');
     await new Promise((r) => setTimeout(r, 10));
   }
 };

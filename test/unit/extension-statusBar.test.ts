@@ -42,7 +42,7 @@ function indexWithRun(specPath: string) {
 
 /** Until `done` holds, or 5 s have passed (the item updates after file checks that a loaded machine can slow). */
 async function until(done: () => boolean): Promise<void> {
-  for (const start = Date.now(); !done() && Date.now() - start < 5000;) await new Promise((r) => setTimeout(r, 20));
+  for (const start = performance.now(); !done() && performance.now() - start < 5000;) await new Promise((r) => setTimeout(r, 20));
 }
 
 const REMOVALS: [string, (spec: string, folder: string) => void][] = [

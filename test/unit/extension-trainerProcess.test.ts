@@ -48,9 +48,9 @@ function setup(mode: string, stopGraceMs = 5000) {
 }
 
 const until = async (cond: () => boolean, ms = 5000) => {
-  const t0 = Date.now();
+  const t0 = performance.now();
   while (!cond()) {
-    if (Date.now() - t0 > ms) throw new Error('timed out');
+    if (performance.now() - t0 > ms) throw new Error('timed out');
     await new Promise((r) => setTimeout(r, 10));
   }
 };
@@ -81,9 +81,9 @@ test('a trainer that ignores stop is killed after the grace period and reported 
   const { client, events, specPath } = setup('stubborn', 300);
   const t = client.start(startRequest({ specPath }));
   await until(() => t.started !== undefined);
-  const t0 = Date.now();
+  const t0 = performance.now();
   await t.stop();
-  assert.ok(Date.now() - t0 >= 250, 'stopped before the grace period ended');
+  assert.ok(performance.now() - t0 >= 250, 'stopped before the grace period ended');
   const done = events.filter((e) => e.type === 'done');
   assert.equal(done.length, 1);
   assert.equal(done[0]!.type === 'done' && done[0]!.status, 'stopped');
@@ -155,12 +155,12 @@ test('deactivate kills what is left once its wait is over', async () => {
   const { client, specPath } = setup('stubborn', 60_000);
   const t = client.start(startRequest({ specPath }));
   await until(() => t.started !== undefined);
-  const t0 = Date.now();
+  const t0 = performance.now();
   const deactivated = client.stopAll(300);
   client.dispose();
   await deactivated;
   await t.whenExited();
-  assert.ok(Date.now() - t0 < 5000, 'the stubborn trainer outlived the wait');
+  assert.ok(performance.now() - t0 < 5000, 'the stubborn trainer outlived the wait');
 });
 
 test("deactivate sends SIGTERM before SIGKILL: a trainer running a script kills its script's process group", async () => {
