@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import pathlib
 import warnings
 import random
 import socket
@@ -35,8 +36,8 @@ def test_three_lines_write_a_run_folder(tmp_path, data, monkeypatch) -> None:
     assert meta["host"] == socket.gethostname()
     if os.path.exists("/proc/self/stat"):
         # This process's boot and start ticks, which readers compare with the pid's to tell it from a pid handed out again.
-        boot = open("/proc/sys/kernel/random/boot_id").read().strip()
-        ticks = open("/proc/self/stat").read().rsplit(")", 1)[1].split()[19]
+        boot = pathlib.Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+        ticks = pathlib.Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19]
         assert meta["pidStart"] == f"{boot}:{ticks}" == meta["sessions"][-1]["pidStart"]
     recs = read_records(run)
     assert [r["epoch"] for r in recs] == [0, 1, 2, 3]
