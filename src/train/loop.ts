@@ -446,9 +446,7 @@ export class TrainingLoop {
     this.startWithin = { batchesDone, lossSum: batchesDone > 0 ? cp.lossSum! : 0 };
     // Passes after the checkpoint will be made again; the ones before it stay part of the trend.
     for (const r of this.o.previousRecords ?? []) {
-      if (r.epoch > cp.epoch || !this.unreadable.admit(r)) continue;
-      const point = convergencePointOf(r, settingsOfSpec(this.o.spec).theoremApplies);
-      if (point) this.judge.push(point);
+      if (r.epoch <= cp.epoch && this.unreadable.admit(r)) this.judge.push(convergencePointOf(r));
     }
     if (this.varianceEma && cp.varianceEstimate) {
       const [weight, ...sum] = cp.varianceEstimate;

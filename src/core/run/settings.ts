@@ -126,7 +126,7 @@ export class PassJudge {
   /** The verdict after `more`, the passes recorded after those judged so far; it pauses after each pass. */
   *judge(more: readonly MetricsRecord[]): Generator<void, RunVerdict, void> {
     for (const r of more) {
-      if (this.unreadable.admit(r)) this.verdict = this.rule.push(pointOf(r));
+      if (this.unreadable.admit(r)) this.verdict = this.rule.push(convergencePointOf(r));
       this.passes++;
       this.last = r;
       yield;
@@ -160,7 +160,7 @@ export class RunJudge {
  * What a pass lacks for the rule to read it: its ELBO, and the entropies that set the scale of what matters
  * (|H_enc| + |H_prior| + |H_dec|), must be numbers. A null there (written for a NaN or an infinity) would count
  * as 0 nats, a jump that is no measurement: a run going non-finite would read as rising, or as converged on the
- * passes before. H_dec is left out of the scale only for a decoder that has none (pointOf); a Gaussian
+ * passes before. H_dec is left out of the scale only for a decoder that has none (convergencePointOf); a Gaussian
  * decoder's null H_dec is an overflow, and read as 0 it would shrink the scale and every threshold with it.
  */
 function missingFields(r: PassFields, theoremApplies: boolean): VerdictField[] {
@@ -186,11 +186,8 @@ const isFiniteNumber = (v: unknown): v is number => typeof v === 'number' && Num
 /** The fields a readable pass has as numbers (missingFields). */
 type Readable = { elbo: number; hEnc: number; hPrior: number };
 
-type ReadableRecord = MetricsRecord & Readable;
-
-function readablePass(r: MetricsRecord, theoremApplies: boolean): r is ReadableRecord {
-  return missingFields(r, theoremApplies).length === 0;
-}
+/** A record UnreadablePasses admitted. */
+export type ReadableRecord = MetricsRecord & Readable;
 
 /**
  * The passes the rule cannot read (missingFields), counted as they come, and what the verdict says of them: the
@@ -240,7 +237,7 @@ export class UnreadablePasses {
  * the scale is then |H_enc| + |H_prior| and the gap terms are unknown (NaN), so only the ELBO's trend
  * can be judged. (A Gaussian decoder's null H_dec never gets here: missingFields.)
  */
-function pointOf(r: ReadableRecord): ConvergencePoint {
+export function convergencePointOf(r: ReadableRecord): ConvergencePoint {
   const num = (v: number | null | undefined, missing: number) => (typeof v === 'number' ? v : missing);
   return {
     ...r,
@@ -252,14 +249,6 @@ function pointOf(r: ReadableRecord): ConvergencePoint {
     rDec: num(r.rDec, NaN),
     rPrior: num(r.rPrior, NaN),
   };
-}
-
-/**
- * A record as the rule reads it, or undefined for a pass without a finite ELBO or scale (a trainer resuming
- * from its own records), under the run's say on whether the theorem applies.
- */
-export function convergencePointOf(r: MetricsRecord, theoremApplies: boolean): ConvergencePoint | undefined {
-  return readablePass(r, theoremApplies) ? pointOf(r) : undefined;
 }
 
 /** Why the theorem does not hold for this run, when it does not (for the panel and the status bar). */
